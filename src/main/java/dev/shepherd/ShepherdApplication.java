@@ -1,0 +1,27 @@
+package dev.shepherd;
+
+import dev.shepherd.demo.DemoWorker;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
+
+import java.util.Arrays;
+
+/**
+ * Shepherd's entry point: {@code java -jar shepherd.jar} runs the master;
+ * {@code java -jar shepherd.jar worker} runs the built-in demo worker, before any Spring code loads.
+ */
+@SpringBootApplication
+@ConfigurationPropertiesScan
+public class ShepherdApplication {
+
+    public static final String WORKER_COMMAND = "worker";
+
+    public static void main(String[] args) throws Exception {
+        if (args.length > 0 && WORKER_COMMAND.equals(args[0])) {
+            DemoWorker.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
+        SpringApplication.run(ShepherdApplication.class, args);
+    }
+}

@@ -1,0 +1,109 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.fleet.FleetEvent;
+import dev.shepherd.fleet.FleetExceptions;
+import dev.shepherd.fleet.ReloadStatus;
+import dev.shepherd.fleet.WorkerFleetService;
+import dev.shepherd.worker.LogBuffer;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import lombok.RequiredArgsConstructor;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+
+/** The admin API on the admin port: thin over {@link WorkerFleetService}. */
+@RestController
+@RequestMapping(path = "/fleet", produces = MediaType.APPLICATION_JSON_VALUE)
+@RequiredArgsConstructor
+class FleetController {
+
+    private final WorkerFleetService fleet;
+    private final FleetEventStream eventStream;
+    private final Clock clock;
+
+    /** Scale request body. */
+    record ScaleRequest(@NotNull(message = "give the number of workers, e.g. {\"workers\": 3}") Integer workers) {
+    }
+
+    /** Kill request body; the signal defaults to TERM. */
+    record KillRequest(String signal) {
+    }
+
+    record LogLine(long pid, String at, String line) {
+    }
+
+    @GetMapping
+    FleetView fleet() {
+        return FleetView.of(fleet.snapshot(), clock);
+    }
+
+    @GetMapping("/workers/{id}")
+    FleetView.WorkerView worker(@PathVariable int id) {
+        return fleet.snapshot().workers().stream().filter(worker -> worker.id() == id).findFirst()
+                .map(worker -> FleetView.WorkerView.of(worker, clock))
+                .orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
+    }
+
+    @PostMapping("/scale")
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    Map<String, Object> scale(@Valid @RequestBody ScaleRequest request) {
+        fleet.scale(request.workers());
+        return Map.of("desired", request.workers());
+    }
+
+    @PostMapping("/reload")
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    ReloadStatus reload() {
+        return fleet.reload();
+    }
+
+    @PostMapping("/workers/{id}/restart")
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    Map<String, Object> restart(@PathVariable int id) {
+        return Map.of("worker", id, "replacement", fleet.restart(id));
+    }
+
+    @PostMapping("/workers/{id}/kill")
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    Map<String, Object> kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
+        String signal = request == null || request.signal() == null ? "TERM" : request.signal().toUpperCase();
+        if (!signal.equals("TERM") && !signal.equals("KILL")) {
+            throw new IllegalArgumentException("signal must be TERM or KILL, not " + request.signal());
+        }
+        fleet.kill(id, signal);
+        return Map.of("worker", id, "signal", signal);
+    }
+
+    @GetMapping("/events")
+    List<FleetEvent> events() {
+        return fleet.events().recent();
+    }
+
+    @GetMapping(path = "/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
+    SseEmitter streamEvents() {
+        return eventStream.open();
+    }
+
+    @GetMapping("/workers/{id}/logs")
+    List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") int lines) {
+        LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
+        if (lines < 1 || lines > fleet.logLines()) {
+            throw new IllegalArgumentException("lines must be between 1 and " + fleet.logLines()
+                    + " (fleet.worker.log-lines), not " + lines);
+        }
+        return buffer.tail(lines).stream().map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.ReloadStatus;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.worker.WorkerExit;
+import dev.shepherd.worker.WorkerState;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * The JSON of {@code GET /fleet}.
+ *
+ * @param desired workers the fleet keeps running
+ * @param ready workers in the proxy's rotation
+ * @param actual workers with a running process
+ * @param reload progress of the latest rolling reload
+ */
+record FleetView(int desired, int ready, int actual, ReloadStatus reload, List<WorkerView> workers) {
+
+    static FleetView of(FleetSnapshot snapshot, Clock clock) {
+        List<WorkerView> workers = snapshot.workers().stream().map(worker -> WorkerView.of(worker, clock)).toList();
+        int actual = (int) snapshot.workers().stream().filter(worker -> worker.state().hasProcess()).count();
+        return new FleetView(snapshot.desired(), snapshot.ready().length, actual, snapshot.reload(), workers);
+    }
+
+    /** One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it. */
+    record WorkerView(int id, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
+                      Long uptimeMillis, int inFlight, long requests, Long memoryBytes, Long cpuTimeMillis,
+                      ExitView lastExit) {
+
+        static WorkerView of(WorkerSnapshot worker, Clock clock) {
+            boolean running = worker.state().hasProcess() && worker.startedAt() != null;
+            return new WorkerView(worker.id(), worker.pid(), worker.port(), worker.state(), worker.generation(),
+                    worker.restarts(), worker.startedAt(),
+                    running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
+                    worker.inFlight(), worker.served(), worker.residentBytes().orElse(null),
+                    worker.cpuTime().map(Duration::toMillis).orElse(null),
+                    worker.lastExit() == null ? null : ExitView.of(worker.lastExit()));
+        }
+    }
+
+    /** How the worker's previous process ended. */
+    record ExitView(long pid, int code, String signal, Instant at, long uptimeMillis, String reason, List<String> lastLines) {
+
+        static ExitView of(WorkerExit exit) {
+            return new ExitView(exit.pid(), exit.code(), exit.signal(), exit.at(), exit.uptime().toMillis(), exit.reason(),
+                    exit.lastLines());
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.shepherd.fleet;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The proxy's handle on one worker process: where it listens and how many requests it is serving.
+ *
+ * <p>Thread-safe and lock-free; the proxy uses it from its event loops. The in-flight count is exact: a request
+ * is counted ({@link #tryAcquire}) before the proxy checks that the worker still accepts traffic, and the fleet
+ * stops the traffic ({@link #stopAccepting}) before it reads the count, so a drain never misses a request.
+ */
+public final class Endpoint {
+
+    /** Connection refusals in a row that take a worker out of rotation until its next good probe. */
+    static final int EJECT_AFTER_REFUSALS = 3;
+
+    private final int workerId;
+    private final long pid;
+    private final int port;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder served = new LongAdder();
+    private final AtomicInteger refusalsInARow = new AtomicInteger();
+    private final Runnable onEjected;
+    private volatile boolean accepting;
+
+    Endpoint(int workerId, long pid, int port, Runnable onEjected) {
+        this.workerId = workerId;
+        this.pid = pid;
+        this.port = port;
+        this.onEjected = onEjected;
+    }
+
+    public int workerId() {
+        return workerId;
+    }
+
+    public long pid() {
+        return pid;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** Counts a request in; false (and nothing counted) when the worker no longer takes traffic. */
+    public boolean tryAcquire() {
+        inFlight.incrementAndGet();
+        if (accepting) {
+            return true;
+        }
+        inFlight.decrementAndGet();
+        return false;
+    }
+
+    /** Counts a request out; {@code completed} when the worker answered it. */
+    public void release(boolean completed) {
+        inFlight.decrementAndGet();
+        if (completed) {
+            served.increment();
+        }
+    }
+
+    public boolean isAccepting() {
+        return accepting;
+    }
+
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    public long served() {
+        return served.sum();
+    }
+
+    /** The worker refused a connection; after a few in a row it leaves the rotation until a probe succeeds. */
+    public void connectRefused() {
+        if (refusalsInARow.incrementAndGet() == EJECT_AFTER_REFUSALS) {
+            accepting = false;
+            onEjected.run();
+        }
+    }
+
+    public void connected() {
+        if (refusalsInARow.get() != 0) {
+            refusalsInARow.set(0);
+        }
+    }
+
+    void startAccepting() {
+        refusalsInARow.set(0);
+        accepting = true;
+    }
+
+    void stopAccepting() {
+        accepting = false;
+    }
+
+    @Override
+    public String toString() {
+        return "worker " + workerId + " (pid " + pid + ", port " + port + ")";
+    }
+}

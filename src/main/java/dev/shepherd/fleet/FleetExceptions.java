@@ -1,0 +1,30 @@
+package dev.shepherd.fleet;
+
+/** The errors a fleet command can end with; each message says what to do instead. */
+public final class FleetExceptions {
+
+    private FleetExceptions() {
+    }
+
+    /** No worker has that id (any more). */
+    public static class NoSuchWorkerException extends RuntimeException {
+        public NoSuchWorkerException(int id) {
+            super("No worker has id " + id + "; GET /fleet lists the current ones");
+        }
+    }
+
+    /** A rolling reload is already running. */
+    public static class ReloadInProgressException extends RuntimeException {
+        public ReloadInProgressException(ReloadStatus status) {
+            super("A reload to generation " + status.generation() + " is running (" + status.replaced() + " of "
+                    + status.total() + " workers replaced); wait until GET /fleet shows it finished");
+        }
+    }
+
+    /** The command cannot run in the worker's or the fleet's present state. */
+    public static class FleetConflictException extends RuntimeException {
+        public FleetConflictException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package dev.shepherd.fleet;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import org.hibernate.validator.constraints.time.DurationMin;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything under {@code fleet.*}: one validated tree, defaults in one place. A bad value stops startup with a
+ * message that names the property and the allowed range.
+ *
+ * @param workers how many workers to keep running; default: one per available processor
+ * @param maxWorkers the largest number of workers that {@code fleet.workers} or a scale call may ask for
+ */
+@Validated
+@ConfigurationProperties("fleet")
+public record FleetProperties(
+        @Min(1) @Max(1024) Integer workers,
+        @DefaultValue("64") @Min(1) @Max(1024) int maxWorkers,
+        @DefaultValue @Valid @NotNull Worker worker,
+        @DefaultValue @Valid @NotNull Probe readiness,
+        @DefaultValue @Valid @NotNull Liveness liveness,
+        @DefaultValue @Valid @NotNull Restart restart,
+        @DefaultValue @Valid @NotNull Proxy proxy,
+        @DefaultValue @Valid @NotNull Demo demo,
+        @DefaultValue @Valid @NotNull Admin admin,
+        @DefaultValue @Valid @NotNull Health health) {
+
+    /** The number of workers to run: {@code fleet.workers}, or one per available processor. */
+    public int desiredWorkers() {
+        return workers != null ? workers : Math.min(maxWorkers, Runtime.getRuntime().availableProcessors());
+    }
+
+    @AssertTrue(message = "fleet.workers must not be larger than fleet.max-workers")
+    boolean isWorkersWithinMax() {
+        return workers == null || workers <= maxWorkers;
+    }
+
+    /**
+     * How each worker process is run and stopped.
+     *
+     * @param command program and arguments; {@code {port}} in an argument is replaced by the worker's port.
+     *                Empty: the built-in demo worker
+     * @param workingDirectory the directory workers run in; default: the master's
+     * @param environment variables added to each worker's environment (besides PORT and SHEPHERD_WORKER_ID)
+     * @param startupTimeout how long a new worker may take to become READY before it is killed
+     * @param drainTimeout how long a planned stop waits for in-flight requests to finish
+     * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed
+     * @param stopSignal the signal that asks a worker to exit
+     * @param logLines how many lines of output are kept per worker id
+     */
+    public record Worker(
+            @DefaultValue List<String> command,
+            Path workingDirectory,
+            @DefaultValue Map<String, String> environment,
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration startupTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout,
+            @DefaultValue("10s") @DurationMin(millis = 0) Duration killTimeout,
+            @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL") String stopSignal,
+            @DefaultValue("1000") @Min(10) @Max(100_000) int logLines) {
+    }
+
+    /**
+     * The readiness probe, run while a worker is STARTING.
+     *
+     * @param path HTTP path to GET; empty means a plain TCP connect
+     * @param interval time between two probes
+     * @param timeout how long one probe may take
+     */
+    public record Probe(
+            @DefaultValue("/health") String path,
+            @DefaultValue("100ms") @DurationMin(millis = 10) Duration interval,
+            @DefaultValue("1s") @DurationMin(millis = 10) Duration timeout) {
+    }
+
+    /**
+     * The liveness probe, run on READY workers; a worker failing it {@code failureThreshold} times in a row is
+     * replaced.
+     *
+     * @param path HTTP path to GET; empty means a plain TCP connect
+     * @param interval time between two probes
+     * @param timeout how long one probe may take
+     * @param failureThreshold consecutive failures that make the worker count as hung
+     */
+    public record Liveness(
+            @DefaultValue("/health") String path,
+            @DefaultValue("5s") @DurationMin(millis = 10) Duration interval,
+            @DefaultValue("2s") @DurationMin(millis = 10) Duration timeout,
+            @DefaultValue("3") @Min(1) @Max(100) int failureThreshold) {
+    }
+
+    /**
+     * When and how fast a worker that exited on its own is started again.
+     *
+     * @param policy always, on-failure (only non-zero exits and signals) or never
+     * @param initialBackoff delay before the first restart
+     * @param multiplier how much the delay grows with each quick crash in a row
+     * @param maxBackoff the longest delay, used while crash-looping
+     * @param resetAfter uptime after which a crash counts as the first again
+     * @param crashLoopRestarts restarts within {@code crashLoopWindow} that mark a worker as crash-looping (FAILED)
+     * @param crashLoopWindow the sliding window in which restarts are counted
+     */
+    public record Restart(
+            @DefaultValue("always") RestartPolicy policy,
+            @DefaultValue("100ms") @DurationMin(millis = 0) Duration initialBackoff,
+            @DefaultValue("2.0") @DecimalMin("1.0") double multiplier,
+            @DefaultValue("30s") @DurationMin(millis = 0) Duration maxBackoff,
+            @DefaultValue("10s") @DurationMin(millis = 0) Duration resetAfter,
+            @DefaultValue("20") @Min(1) int crashLoopRestarts,
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration crashLoopWindow) {
+    }
+
+    /**
+     * The reverse proxy on {@code server.port}.
+     *
+     * @param eventLoops threads serving the proxy; default: one per available processor
+     * @param connectTimeout how long connecting to a worker may take
+     * @param responseTimeout how long a worker may take to start its response before the client gets 504
+     * @param queueTimeout how long a request waits for a READY worker when there is none, before 503
+     * @param queueLimit how many requests may wait for a READY worker at once; beyond it, 503 at once
+     * @param maxInitialLineLength longest request line accepted (longer: 414)
+     * @param maxHeaderSize largest request header block accepted (larger: 431)
+     * @param retry retries of failed attempts on another worker
+     */
+    public record Proxy(
+            @Min(0) @Max(256) int eventLoops,
+            @DefaultValue("2s") @DurationMin(millis = 1) Duration connectTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration responseTimeout,
+            @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,
+            @DefaultValue("10000") @Min(0) int queueLimit,
+            @DefaultValue("8KB") DataSize maxInitialLineLength,
+            @DefaultValue("16KB") DataSize maxHeaderSize,
+            @DefaultValue @Valid @NotNull Retry retry) {
+
+        public int eventLoopCount() {
+            return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    /**
+     * @param maxAttempts attempts per request, the first included
+     * @param bufferLimit request bodies up to this size are held so they can be replayed on another worker
+     * @param budgetPercent retries allowed per second, as a percentage of the requests in that second
+     * @param minPerSecond retries always allowed per second, whatever the traffic
+     */
+    public record Retry(
+            @DefaultValue("3") @Min(1) @Max(10) int maxAttempts,
+            @DefaultValue("64KB") DataSize bufferLimit,
+            @DefaultValue("20") @Min(0) @Max(100) int budgetPercent,
+            @DefaultValue("10") @Min(0) int minPerSecond) {
+    }
+
+    /**
+     * The built-in demo worker (used when {@code fleet.worker.command} is empty).
+     *
+     * @param crashWithin when set, each demo worker exits with code 1 at a random moment within this time
+     * @param work iterations of CPU work per request; 0 answers at once
+     */
+    public record Demo(
+            @DurationMin(millis = 1) Duration crashWithin,
+            @DefaultValue("10000000") @Min(0) long work) {
+    }
+
+    /**
+     * @param token when set, the admin API and every actuator endpoint but health require
+     *              {@code Authorization: Bearer <token>}
+     */
+    public record Admin(String token) {
+    }
+
+    /**
+     * @param minReady READY workers needed for the fleet health to be UP; fewer but at least one is DEGRADED
+     */
+    public record Health(@DefaultValue("1") @Min(1) int minReady) {
+    }
+}

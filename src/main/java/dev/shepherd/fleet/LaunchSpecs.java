@@ -1,0 +1,91 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.demo.DemoWorker;
+import dev.shepherd.worker.LaunchSpec;
+
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns {@code fleet.worker.*} into the command line of one worker process. Checked once at startup, so an
+ * unknown placeholder fails there, naming the property.
+ */
+final class LaunchSpecs {
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^}]*)}");
+
+    private final FleetProperties properties;
+
+    LaunchSpecs(FleetProperties properties) {
+        this.properties = properties;
+        List<String> command = properties.worker().command();
+        for (int i = 0; i < command.size(); i++) {
+            Matcher matcher = PLACEHOLDER.matcher(command.get(i));
+            while (matcher.find()) {
+                if (!matcher.group(1).equals("port") && !matcher.group(1).equals("id")) {
+                    throw new IllegalStateException("fleet.worker.command[" + i + "] has the unknown placeholder {"
+                            + matcher.group(1) + "}; the known ones are {port} and {id}");
+                }
+            }
+        }
+    }
+
+    boolean isDemo() {
+        return properties.worker().command().isEmpty();
+    }
+
+    LaunchSpec forWorker(int workerId, int port) {
+        Map<String, String> environment = new HashMap<>(properties.worker().environment());
+        environment.put("PORT", Integer.toString(port));
+        environment.put("SHEPHERD_WORKER_ID", Integer.toString(workerId));
+        if (isDemo()) {
+            environment.put("SHEPHERD_DEMO_WORK", Long.toString(properties.demo().work()));
+            if (properties.demo().crashWithin() != null) {
+                environment.put("SHEPHERD_DEMO_CRASH_WITHIN_MS", Long.toString(properties.demo().crashWithin().toMillis()));
+            }
+            return new LaunchSpec(demoCommand(), properties.worker().workingDirectory(), environment);
+        }
+        List<String> command = properties.worker().command().stream()
+                .map(arg -> arg.replace("{port}", Integer.toString(port)).replace("{id}", Integer.toString(workerId)))
+                .toList();
+        return new LaunchSpec(command, properties.worker().workingDirectory(), environment);
+    }
+
+    /** The demo worker in a small JVM: from the classes directory in development, else {@code -jar shepherd.jar worker}. */
+    static List<String> demoCommand() {
+        List<String> command = new ArrayList<>(List.of(javaBinary(), "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m",
+                "-Xss512k", "-XX:+ExitOnOutOfMemoryError"));
+        Path codeSource = codeSource();
+        if (Files.isDirectory(codeSource)) {
+            command.addAll(List.of("-cp", codeSource.toString(), DemoWorker.class.getName()));
+        } else {
+            command.addAll(List.of("-jar", codeSource.toString(), "worker"));
+        }
+        return command;
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static Path codeSource() {
+        try {
+            String location = DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI().toString();
+            // Inside a Spring Boot jar the location is nested ("jar:nested:/app/shepherd.jar/!BOOT-INF/classes/!/").
+            Matcher nested = Pattern.compile("nested:(.*?\\.jar)").matcher(location);
+            if (nested.find()) {
+                return Path.of(nested.group(1));
+            }
+            return Path.of(DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException ex) {
+            throw new IllegalStateException("Cannot locate the demo worker's classes", ex);
+        }
+    }
+}

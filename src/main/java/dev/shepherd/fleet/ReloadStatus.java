@@ -1,0 +1,23 @@
+package dev.shepherd.fleet;
+
+import java.time.Instant;
+
+/**
+ * Progress of the latest rolling reload.
+ *
+ * @param generation the generation the reload brings workers to
+ * @param total workers to replace
+ * @param replaced workers replaced so far
+ * @param reason why it failed, when it did
+ */
+public record ReloadStatus(State state, long generation, int total, int replaced, Instant startedAt, Instant finishedAt,
+                           String reason) {
+
+    public enum State { IDLE, RUNNING, SUCCEEDED, FAILED }
+
+    static final ReloadStatus IDLE = new ReloadStatus(State.IDLE, 1, 0, 0, null, null, null);
+
+    public boolean running() {
+        return state == State.RUNNING;
+    }
+}

@@ -1,0 +1,381 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.WorkerExit;
+import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.worker.WorkerState;
+import lombok.extern.slf4j.Slf4j;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Owns the workers: the only code that changes their state, always on the one supervisor thread.
+ *
+ * <p>Like gunicorn's arbiter: process exits, probe results, timers and admin commands each arrive as a task on
+ * that thread; after each, {@link WorkerFleetService} reconciles desired and actual workers and publishes a new
+ * snapshot. Vocabulary: spawn, ready, drain, stop, kill, reap, restart, scale, replace.
+ */
+@Slf4j
+final class Supervisor {
+
+    private static final int LAST_LINES = 20;
+    private static final Duration DRAIN_POLL = Duration.ofMillis(20);
+
+    private final FleetProperties properties;
+    private final Clock clock;
+    private final SupervisorLoop loop;
+    private final LaunchSpecs launchSpecs;
+    private final Probe readiness;
+    private final Probe liveness;
+    private final FleetEvents events;
+    private final FleetMetrics metrics;
+    private final Map<Integer, LogBuffer> logs = new ConcurrentHashMap<>();
+    final List<Worker> workers = new ArrayList<>();
+    final RollingReload reload;
+    int desired;
+    boolean shuttingDown;
+    private int nextId = 1;
+
+    Supervisor(FleetProperties properties, Clock clock, SupervisorLoop loop, LaunchSpecs launchSpecs,
+               Probe readiness, Probe liveness, FleetEvents events, FleetMetrics metrics) {
+        this.properties = properties;
+        this.clock = clock;
+        this.loop = loop;
+        this.launchSpecs = launchSpecs;
+        this.readiness = readiness;
+        this.liveness = liveness;
+        this.events = events;
+        this.metrics = metrics;
+        this.desired = properties.desiredWorkers();
+        this.reload = new RollingReload(this, events, clock);
+    }
+
+    Optional<LogBuffer> logs(int id) {
+        return Optional.ofNullable(logs.get(id));
+    }
+
+    Optional<Worker> find(int id) {
+        return workers.stream().filter(worker -> worker.id == id).findFirst();
+    }
+
+    /** Starts or retires workers until the ones holding a slot match the desired count. */
+    void reconcile() {
+        if (shuttingDown) {
+            return;
+        }
+        List<Worker> holding = workers.stream().filter(Worker::holdsSlot).toList();
+        for (int i = holding.size(); i < desired; i++) {
+            spawn(newWorker(reload.generation()));
+        }
+        holding.stream().sorted(Comparator.comparingInt((Worker worker) -> worker.id).reversed())
+                .limit(Math.max(0, holding.size() - desired))
+                .forEach(worker -> retire(worker, "scaled down"));
+    }
+
+    Worker newWorker(long generation) {
+        int id = nextId++;
+        LogBuffer buffer = logs.computeIfAbsent(id, key -> new LogBuffer(properties.worker().logLines()));
+        Worker worker = new Worker(id, generation, buffer, new Backoff(properties.restart()));
+        workers.add(worker);
+        return worker;
+    }
+
+    /** Starts a process for a worker in STARTING state. */
+    void spawn(Worker worker) {
+        int port = FreePorts.pick();
+        WorkerProcess process;
+        try {
+            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock);
+        } catch (IOException | RuntimeException ex) {
+            worker.process = null;
+            worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
+                    "cannot start: " + ex.getMessage(), List.of());
+            events.add(Type.SPAWN_FAILED, worker.id, 0, "worker " + worker.id + " cannot start: " + ex.getMessage());
+            log.warn("Worker {} cannot start: {}", worker.id, ex.getMessage());
+            afterExit(worker, worker.lastExit);
+            return;
+        }
+        worker.process = process;
+        worker.port = port;
+        worker.stopReason = null;
+        worker.readyOnce = false;
+        worker.livenessFailures = 0;
+        worker.endpoint = new Endpoint(worker.id, process.pid(), port, () -> post(() -> eject(worker, process)));
+        events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
+                + " on port " + port + " (generation " + worker.generation + ")");
+        Endpoint endpoint = worker.endpoint;
+        process.onExit().whenComplete((code, error) -> {
+            endpoint.stopAccepting();
+            post(() -> reap(worker, process, code == null ? -1 : code));
+        });
+        worker.startupTimer = loop.schedule(() -> startupTimedOut(worker, process), properties.worker().startupTimeout());
+        probeReadiness(worker, process);
+    }
+
+    private void probeReadiness(Worker worker, WorkerProcess process) {
+        readiness.check(worker.port).thenAccept(result -> post(() -> {
+            if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
+                return;
+            }
+            if (result.ok()) {
+                ready(worker);
+            } else {
+                worker.timer = loop.schedule(() -> probeReadiness(worker, process), properties.readiness().interval());
+            }
+        }));
+    }
+
+    private void ready(Worker worker) {
+        worker.cancelTimers();
+        worker.moveTo(WorkerState.READY);
+        worker.readyOnce = true;
+        worker.endpoint.startAccepting();
+        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
+        metrics.recordStartup(startup);
+        events.add(Type.READY, worker.id, worker.pid(), "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
+                + startup.toMillis() + " ms");
+        log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port, startup.toMillis());
+        reload.onReady(worker);
+    }
+
+    private void startupTimedOut(Worker worker, WorkerProcess process) {
+        if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
+            return;
+        }
+        String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
+        events.add(Type.STARTUP_TIMEOUT, worker.id, process.pid(), "worker " + worker.id + " " + reason + "; killed");
+        worker.stopReason = reason;
+        worker.moveTo(WorkerState.STOPPING);
+        process.killTree();
+    }
+
+    /** Liveness round over the READY workers; called periodically. */
+    void probeLiveness() {
+        for (Worker worker : workers) {
+            if ((worker.state == WorkerState.READY || worker.state == WorkerState.DRAINING) && !worker.probing) {
+                WorkerProcess process = worker.process;
+                worker.probing = true;
+                process.recordDescendants();
+                liveness.check(worker.port).thenAccept(result -> post(() -> livenessResult(worker, process, result)));
+            }
+        }
+    }
+
+    private void livenessResult(Worker worker, WorkerProcess process, Probe.Result result) {
+        worker.probing = false;
+        if (!worker.isCurrent(process) || worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
+            return;
+        }
+        if (result.ok()) {
+            worker.livenessFailures = 0;
+            if (worker.state == WorkerState.READY && !worker.endpoint.isAccepting()) {
+                worker.endpoint.startAccepting();
+                log.info("Worker {} answers its probe again; back in rotation", worker.id);
+            }
+            return;
+        }
+        worker.livenessFailures++;
+        log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
+                worker.livenessFailures, properties.liveness().failureThreshold(), result.detail());
+        if (worker.livenessFailures >= properties.liveness().failureThreshold()) {
+            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + result.detail();
+            events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
+            stop(worker, reason);
+        }
+    }
+
+    private void eject(Worker worker, WorkerProcess process) {
+        if (worker.isCurrent(process) && worker.state == WorkerState.READY) {
+            events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id
+                    + " refused connections " + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
+            probeLiveness();
+        }
+    }
+
+    /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
+    void retire(Worker worker, String reason) {
+        worker.retiring = true;
+        switch (worker.state) {
+            case READY -> drain(worker, reason);
+            case STARTING -> stop(worker, reason);
+            case BACKOFF, FAILED -> {
+                worker.cancelTimers();
+                worker.moveTo(WorkerState.EXITED);
+                forget(worker, reason);
+            }
+            case EXITED -> forget(worker, reason);
+            case DRAINING, STOPPING -> worker.stopReason = worker.stopReason == null ? reason : worker.stopReason;
+        }
+    }
+
+    private void drain(Worker worker, String reason) {
+        worker.cancelTimers();
+        worker.stopReason = reason;
+        worker.moveTo(WorkerState.DRAINING);
+        worker.endpoint.stopAccepting();
+        worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
+        events.add(Type.DRAINING, worker.id, worker.pid(), "worker " + worker.id + " draining (" + reason + "), "
+                + worker.endpoint.inFlight() + " in flight");
+        checkDrained(worker, worker.process);
+    }
+
+    private void checkDrained(Worker worker, WorkerProcess process) {
+        if (!worker.isCurrent(process) || worker.state != WorkerState.DRAINING) {
+            return;
+        }
+        if (worker.endpoint.inFlight() == 0 || !clock.instant().isBefore(worker.drainDeadline)) {
+            stop(worker, worker.stopReason);
+        } else {
+            worker.timer = loop.schedule(() -> checkDrained(worker, process), DRAIN_POLL);
+        }
+    }
+
+    /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout. */
+    void stop(Worker worker, String reason) {
+        WorkerProcess process = worker.process;
+        worker.cancelTimers();
+        worker.stopReason = reason;
+        worker.moveTo(WorkerState.STOPPING);
+        worker.endpoint.stopAccepting();
+        String signal = properties.worker().stopSignal();
+        events.add(Type.STOPPING, worker.id, process.pid(), "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
+        process.signal(signal);
+        worker.timer = loop.schedule(() -> {
+            if (worker.isCurrent(process) && process.isAlive()) {
+                events.add(Type.KILLED, worker.id, process.pid(), "worker " + worker.id + " outlived the kill timeout; KILL");
+                process.killTree();
+            }
+        }, properties.worker().killTimeout());
+    }
+
+    /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
+    void signal(Worker worker, String signal) {
+        if (!worker.state.hasProcess() || worker.process == null) {
+            throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " has no running process (state "
+                    + worker.state + ")");
+        }
+        log.info("Sending {} to worker {} (pid {}) on request", signal, worker.id, worker.pid());
+        worker.process.signal(signal);
+    }
+
+    /** A process ended: record how, then restart, replace or forget the worker. */
+    private void reap(Worker worker, WorkerProcess process, int code) {
+        process.killTree();
+        if (!worker.isCurrent(process)) {
+            return;
+        }
+        worker.cancelTimers();
+        worker.probing = false;
+        worker.servedBefore += worker.endpoint.served();
+        Duration uptime = Duration.between(process.startedAt(), clock.instant());
+        String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
+        WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
+                worker.logs.tailOf(process.pid(), LAST_LINES));
+        worker.lastExit = exit;
+        String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
+        String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
+                + uptime.toMillis() + " ms: " + reason;
+        events.add(Type.EXITED, worker.id, process.pid(), message);
+        if (worker.retiring) {
+            log.info("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
+                    uptime.toMillis(), reason);
+        } else {
+            log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
+                    uptime.toMillis(), reason);
+        }
+        afterExit(worker, exit);
+    }
+
+    private void afterExit(Worker worker, WorkerExit exit) {
+        boolean wasReady = worker.readyOnce;
+        if (worker.retiring || shuttingDown) {
+            worker.moveTo(WorkerState.EXITED);
+            forget(worker, exit.reason());
+        } else if (worker.replacing != null && !wasReady) {
+            worker.moveTo(WorkerState.EXITED);
+            reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(exit));
+            forget(worker, exit.reason());
+        } else if (worker.replacedBy != null) {
+            worker.moveTo(WorkerState.EXITED);
+            forget(worker, exit.reason());
+        } else if (worker.stopReason != null && properties.restart().policy() != RestartPolicy.NEVER
+                || properties.restart().policy().restarts(exit.code())) {
+            scheduleRestart(worker, exit);
+        } else {
+            worker.moveTo(WorkerState.EXITED);
+            log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
+        }
+    }
+
+    private static String describeFailedStart(WorkerExit exit) {
+        return exit.reason().startsWith("not READY") || exit.reason().startsWith("cannot start")
+                ? exit.reason() : "exited with code " + exit.code() + " before it was READY";
+    }
+
+    private void scheduleRestart(Worker worker, WorkerExit exit) {
+        Backoff.Decision decision = worker.backoff.next(exit.uptime(), clock.instant());
+        worker.moveTo(decision.crashLoop() || exit.pid() == 0 ? WorkerState.FAILED : WorkerState.BACKOFF);
+        metrics.countRestart(exit.pid() == 0 ? "cannot-start" : exit.reason().startsWith("liveness") ? "liveness"
+                : exit.reason().startsWith("not READY") ? "startup-timeout" : "crash");
+        if (decision.crashLoop()) {
+            events.add(Type.CRASH_LOOP, worker.id, exit.pid(), "worker " + worker.id + " restarted more than "
+                    + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
+                    + " s: crash loop; next try in " + decision.delay().toMillis() + " ms");
+        }
+        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms");
+        worker.timer = loop.schedule(() -> restart(worker), decision.delay());
+    }
+
+    private void restart(Worker worker) {
+        if (worker.state != WorkerState.BACKOFF && worker.state != WorkerState.FAILED || shuttingDown) {
+            return;
+        }
+        worker.timer = null;
+        worker.restarts++;
+        worker.moveTo(WorkerState.STARTING);
+        spawn(worker);
+    }
+
+    private void forget(Worker worker, String reason) {
+        workers.remove(worker);
+        events.add(Type.STOPPED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
+    }
+
+    /** Drains and stops every worker: the master is shutting down. */
+    void shutdown() {
+        shuttingDown = true;
+        reload.cancel("the master is shutting down");
+        for (Worker worker : List.copyOf(workers)) {
+            retire(worker, "master shutting down");
+        }
+    }
+
+    boolean anyProcessLeft() {
+        return workers.stream().anyMatch(worker -> worker.state.hasProcess());
+    }
+
+    /** Kills every remaining process at once: the last step of shutdown. */
+    void killAll() {
+        workers.stream().filter(worker -> worker.process != null).forEach(worker -> worker.process.killTree());
+    }
+
+    private void post(Runnable task) {
+        loop.post(task);
+    }
+
+    FleetSnapshot snapshot(long version) {
+        List<WorkerSnapshot> views = workers.stream().map(Worker::snapshot).toList();
+        Endpoint[] ready = workers.stream().filter(worker -> worker.state == WorkerState.READY)
+                .map(worker -> worker.endpoint).toArray(Endpoint[]::new);
+        return new FleetSnapshot(version, desired, views, ready, reload.status());
+    }
+}

@@ -1,0 +1,248 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.WorkerState;
+import io.micrometer.core.instrument.MeterRegistry;
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.context.SmartLifecycle;
+
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+/**
+ * The one owner of the fleet: starts {@code fleet.workers} workers, supervises them and answers the admin
+ * commands (scale, reload, restart, kill).
+ *
+ * <p>All fleet state lives on one supervisor thread (see {@link Supervisor}); every change ends with a new
+ * immutable {@link FleetSnapshot} published through one {@link AtomicReference}, which the proxy reads without
+ * locking. Started first and stopped last among the lifecycle beans, so the proxy has drained when the
+ * workers are stopped.
+ */
+@Slf4j
+public class WorkerFleetService implements SmartLifecycle {
+
+    /** Lifecycle phase: before the proxy starts, after it stops. */
+    public static final int PHASE = 0;
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
+
+    private final FleetProperties properties;
+    private final SupervisorLoop loop;
+    private final ExecutorService probeExecutor;
+    private final FleetEvents events;
+    private final Supervisor supervisor;
+    private final AtomicReference<FleetSnapshot> snapshot;
+    private final List<Consumer<FleetSnapshot>> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean running;
+    private long version;
+
+    public WorkerFleetService(FleetProperties properties, Clock clock, MeterRegistry registry) {
+        this.properties = properties;
+        this.snapshot = new AtomicReference<>(FleetSnapshot.empty(properties.desiredWorkers()));
+        this.loop = new SupervisorLoop(this::reconcileAndPublish);
+        this.probeExecutor = Executors.newFixedThreadPool(2, runnable -> {
+            Thread probeThread = new Thread(runnable, "fleet-probe");
+            probeThread.setDaemon(true);
+            return probeThread;
+        });
+        HttpClient probeClient = HttpClient.newBuilder().executor(probeExecutor).version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(properties.readiness().timeout()).build();
+        this.events = new FleetEvents(1000, clock);
+        this.supervisor = new Supervisor(properties, clock, loop, new LaunchSpecs(properties),
+                new Probe(properties.readiness().path(), properties.readiness().timeout(), probeClient, probeExecutor),
+                new Probe(properties.liveness().path(), properties.liveness().timeout(), probeClient, probeExecutor),
+                events, new FleetMetrics(registry, snapshot::get));
+        loop.attach(supervisor);
+    }
+
+    /** The fleet now. Lock-free; safe from any thread. */
+    public FleetSnapshot snapshot() {
+        return snapshot.get();
+    }
+
+    /** Calls {@code listener} with every new snapshot, on the supervisor's thread: keep it short. */
+    public void onSnapshot(Consumer<FleetSnapshot> listener) {
+        listeners.add(listener);
+    }
+
+    public void removeSnapshotListener(Consumer<FleetSnapshot> listener) {
+        listeners.remove(listener);
+    }
+
+    public FleetEvents events() {
+        return events;
+    }
+
+    public int maxWorkers() {
+        return properties.maxWorkers();
+    }
+
+    /** How many output lines are kept per worker id. */
+    public int logLines() {
+        return properties.worker().logLines();
+    }
+
+    /** The output buffer of a worker id, kept across its restarts. */
+    public Optional<LogBuffer> logs(int workerId) {
+        return supervisor.logs(workerId);
+    }
+
+    /** Sets the desired number of workers; new ones start, surplus ones (newest first) drain and stop. */
+    public void scale(int workers) {
+        if (workers < 1 || workers > properties.maxWorkers()) {
+            throw new IllegalArgumentException("workers must be between 1 and " + properties.maxWorkers()
+                    + " (fleet.max-workers), not " + workers);
+        }
+        call(() -> {
+            if (supervisor.reload.status().running()) {
+                throw new FleetExceptions.FleetConflictException("A reload is running; scale when it has finished");
+            }
+            int before = supervisor.desired;
+            supervisor.desired = workers;
+            events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
+            return null;
+        });
+    }
+
+    /** Starts a rolling reload; its progress shows in {@link FleetSnapshot#reload()}. */
+    public ReloadStatus reload() {
+        return call(() -> {
+            supervisor.reload.start();
+            return supervisor.reload.status();
+        });
+    }
+
+    /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */
+    public int restart(int workerId) {
+        return call(() -> {
+            Worker old = supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
+            if (!old.holdsSlot() || old.state != WorkerState.READY) {
+                throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state
+                        + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be restarted");
+            }
+            return supervisor.reload.replace(old).id;
+        });
+    }
+
+    /** Sends a signal to a worker's process tree without draining it: a crash drill. */
+    public void kill(int workerId, String signal) {
+        call(() -> {
+            Worker worker = supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
+            supervisor.signal(worker, signal);
+            return null;
+        });
+    }
+
+    @Override
+    public void start() {
+        log.info("Starting a fleet of {} workers{}", supervisor.desired,
+                properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + properties.worker().command());
+        running = true;
+        loop.post(() -> { });
+        loop.every(supervisor::probeLiveness, properties.liveness().interval());
+    }
+
+    @Override
+    public void stop() {
+        Duration grace = properties.worker().drainTimeout().plus(properties.worker().killTimeout()).plusSeconds(2);
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        loop.post(() -> {
+            supervisor.shutdown();
+            awaitNoProcess(stopped);
+        });
+        try {
+            stopped.get(grace.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("All workers stopped");
+        } catch (TimeoutException ex) {
+            log.warn("Workers still running after {} ms; killing them", grace.toMillis());
+            runNow(supervisor::killAll);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            runNow(supervisor::killAll);
+        } catch (ExecutionException ex) {
+            log.warn("Stopping the fleet failed", ex.getCause());
+        } finally {
+            running = false;
+            loop.shutdown();
+            probeExecutor.shutdownNow();
+        }
+    }
+
+    private void awaitNoProcess(CompletableFuture<Void> stopped) {
+        if (!supervisor.anyProcessLeft()) {
+            stopped.complete(null);
+        } else {
+            loop.schedule(() -> awaitNoProcess(stopped), Duration.ofMillis(20));
+        }
+    }
+
+    private void runNow(Runnable task) {
+        try {
+            loop.runAndWait(task, Duration.ofSeconds(5));
+        } catch (Exception ex) {
+            log.warn("Could not run {} on the supervisor: {}", task, ex.toString());
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
+    }
+
+    /** Runs a command on the supervisor's thread and waits for its result, rethrowing its exception. */
+    private <T> T call(Callable<T> command) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        loop.post(() -> {
+            try {
+                result.complete(command.call());
+            } catch (Exception ex) {
+                result.completeExceptionally(ex);
+            }
+        });
+        try {
+            return result.get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException ex) {
+            if (ex.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(ex.getCause());
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for the supervisor", ex);
+        } catch (TimeoutException ex) {
+            throw new IllegalStateException("The supervisor did not answer within " + COMMAND_TIMEOUT.toSeconds() + " s", ex);
+        }
+    }
+
+    /** The end of every supervisor task: reconcile desired and actual, then publish what is. */
+    private void reconcileAndPublish(Supervisor supervisor) {
+        supervisor.reconcile();
+        FleetSnapshot next = supervisor.snapshot(++version);
+        snapshot.set(next);
+        listeners.forEach(listener -> {
+            try {
+                listener.accept(next);
+            } catch (RuntimeException ex) {
+                log.warn("Snapshot listener failed", ex);
+            }
+        });
+    }
+}

@@ -1,0 +1,37 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.worker.WorkerExit;
+import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.worker.WorkerState;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * One worker as it was when the snapshot was taken. {@code endpoint} is the live handle on its current process
+ * (in-flight and served counters), or null when no process runs.
+ */
+public record WorkerSnapshot(int id, long pid, int port, WorkerState state, long generation, int restarts,
+                             Instant startedAt, long servedBefore, WorkerExit lastExit, String reason,
+                             Endpoint endpoint, WorkerProcess process) {
+
+    /** Resident memory of the worker's process tree, read now. */
+    public Optional<Long> residentBytes() {
+        return process == null ? Optional.empty() : process.residentBytes();
+    }
+
+    /** CPU time of the worker's process, read now. */
+    public Optional<Duration> cpuTime() {
+        return process == null ? Optional.empty() : process.cpuTime();
+    }
+
+    public int inFlight() {
+        return endpoint == null ? 0 : endpoint.inFlight();
+    }
+
+    /** Requests answered by this worker id, over all its processes. */
+    public long served() {
+        return servedBefore + (endpoint == null ? 0 : endpoint.served());
+    }
+}

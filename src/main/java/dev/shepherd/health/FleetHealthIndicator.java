@@ -1,0 +1,65 @@
+package dev.shepherd.health;
+
+import dev.shepherd.fleet.FleetProperties;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerFleetService;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.worker.WorkerExit;
+import dev.shepherd.worker.WorkerState;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.stereotype.Component;
+
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The {@code fleet} health component: UP when at least {@code fleet.health.min-ready} workers are READY,
+ * DEGRADED when fewer but at least one are, DOWN when none is. Part of the readiness group, not of liveness:
+ * a master whose workers are all down is still alive and healing them.
+ */
+@Component("fleetHealthIndicator")
+class FleetHealthIndicator implements HealthIndicator {
+
+    /** Some workers serve, fewer than {@code fleet.health.min-ready}. Reported with HTTP 200. */
+    static final Status DEGRADED = new Status("DEGRADED", "fewer READY workers than fleet.health.min-ready");
+
+    private final WorkerFleetService fleet;
+    private final int minReady;
+
+    FleetHealthIndicator(WorkerFleetService fleet, FleetProperties properties) {
+        this.fleet = fleet;
+        this.minReady = properties.health().minReady();
+    }
+
+    @Override
+    public Health health() {
+        FleetSnapshot snapshot = fleet.snapshot();
+        int ready = snapshot.ready().length;
+        Health.Builder builder = ready >= minReady ? Health.up() : ready > 0 ? Health.status(DEGRADED) : Health.down();
+        builder.withDetail("desired", snapshot.desired())
+                .withDetail("ready", ready)
+                .withDetail("starting", snapshot.count(WorkerState.STARTING))
+                .withDetail("crashLooping", snapshot.count(WorkerState.FAILED))
+                .withDetail("minReady", minReady);
+        snapshot.workers().stream().map(WorkerSnapshot::lastExit).filter(Objects::nonNull)
+                .filter(exit -> !exit.clean()).max(Comparator.comparing(WorkerExit::at))
+                .ifPresent(exit -> builder.withDetail("lastCrash", describe(exit)));
+        return builder.build();
+    }
+
+    private static Map<String, Object> describe(WorkerExit exit) {
+        Map<String, Object> crash = new LinkedHashMap<>();
+        crash.put("pid", exit.pid());
+        crash.put("code", exit.code());
+        if (exit.signal() != null) {
+            crash.put("signal", exit.signal());
+        }
+        crash.put("at", exit.at().toString());
+        crash.put("reason", exit.reason());
+        return crash;
+    }
+}

@@ -1,0 +1,162 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import lombok.extern.slf4j.Slf4j;
+
+import java.util.ArrayDeque;
+
+/**
+ * One client connection: turns each request into an {@link Exchange}, one at a time. Requests a client pipelines
+ * behind the current one wait in order. A request the decoder rejects (malformed, smuggling-prone framing,
+ * oversized line or headers) is answered 400, 414 or 431 and the connection is closed, so nothing ambiguous
+ * ever reaches a worker.
+ */
+@Slf4j
+final class ClientHandler extends ChannelInboundHandlerAdapter {
+
+    private final ProxyContext proxy;
+    private final ArrayDeque<Object> pipelined = new ArrayDeque<>(0);
+    private ChannelHandlerContext ctx;
+    private Exchange current;
+    private boolean closing;
+
+    ClientHandler(ProxyContext proxy) {
+        this.proxy = proxy;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+        } else if (current != null && (msg instanceof HttpRequest || current.requestComplete()) || !pipelined.isEmpty()) {
+            pipelined.add(msg);
+        } else {
+            dispatch(msg);
+        }
+    }
+
+    private void dispatch(Object msg) {
+        if (msg instanceof HttpObject object && object.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(msg);
+            reject(object.decoderResult());
+        } else if (msg instanceof HttpRequest request) {
+            begin(request);
+        } else if (msg instanceof HttpContent content && current != null) {
+            current.onRequestContent(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void begin(HttpRequest request) {
+        if (request.method().equals(HttpMethod.CONNECT)) {
+            ReferenceCountUtil.release(request);
+            respondAndClose(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported: this is a reverse proxy");
+            return;
+        }
+        RequestHead head;
+        try {
+            head = RequestHead.prepare(request, ctx.channel().remoteAddress());
+        } catch (IllegalArgumentException ex) {
+            ReferenceCountUtil.release(request);
+            respondAndClose(HttpResponseStatus.BAD_REQUEST, "the request target is not a valid URI");
+            return;
+        }
+        current = new Exchange(proxy, this, ctx, head);
+        current.start();
+    }
+
+    private void reject(DecoderResult result) {
+        Throwable cause = result.cause();
+        if (cause instanceof TooLongHttpLineException) {
+            respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is longer than "
+                    + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
+        } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
+            respondAndClose(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are larger than "
+                    + proxy.properties().maxHeaderSize().toBytes() + " bytes");
+        } else {
+            respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request: " + cause.getMessage());
+        }
+    }
+
+    private void respondAndClose(HttpResponseStatus status, String reason) {
+        closing = true;
+        proxy.metrics().rejected(status);
+        if (current != null) {
+            current.onClientClosed();
+            current = null;
+        }
+        ctx.writeAndFlush(ErrorResponses.of(status, reason, false)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Called by the exchange when it is over; the next pipelined request, if any, starts. */
+    void exchangeDone(Exchange exchange, boolean keepOpen) {
+        if (exchange != current) {
+            return;
+        }
+        boolean bodyUnread = !exchange.requestComplete();
+        current = null;
+        if (!keepOpen || bodyUnread) {
+            closing = true;
+            pipelined.forEach(ReferenceCountUtil::release);
+            pipelined.clear();
+            return;
+        }
+        ctx.channel().config().setAutoRead(true);
+        while (current == null && !pipelined.isEmpty() && !closing) {
+            dispatch(pipelined.poll());
+        }
+        while (current != null && !current.requestComplete() && !pipelined.isEmpty()
+                && !(pipelined.peek() instanceof HttpRequest)) {
+            dispatch(pipelined.poll());
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (current != null) {
+            current.flushUpstream();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        if (current != null) {
+            current.onClientClosed();
+            current = null;
+        }
+        pipelined.forEach(ReferenceCountUtil::release);
+        pipelined.clear();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (current != null) {
+            current.clientWritabilityChanged(ctx.channel().isWritable());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("Client connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+}

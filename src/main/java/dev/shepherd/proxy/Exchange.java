@@ -1,0 +1,396 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import lombok.extern.slf4j.Slf4j;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request on its way through the proxy, over one or more attempts on workers.
+ *
+ * <p>Confined to the client connection's event loop; the connection to the worker is registered on the same
+ * loop, so nothing here takes a lock or crosses a thread. Nothing is aggregated: request and response parts are
+ * forwarded as they arrive. Request bodies up to the retry buffer limit are also held, so that an attempt that
+ * fails before the response has started can be replayed on another worker.
+ */
+@Slf4j
+final class Exchange {
+
+    /** How far an attempt got before it failed: decides whether it may be retried. */
+    enum Failure { NOT_SENT, SENT, TIMEOUT }
+
+    private final ProxyContext proxy;
+    private final ClientHandler client;
+    private final ChannelHandlerContext ctx;
+    private final RequestHead head;
+    private final List<HttpContent> held = new ArrayList<>(2);
+    private final ChannelFutureListener headWritten = this::onHeadWritten;
+    private final long startNanos = System.nanoTime();
+
+    private long bodyBytes;
+    private boolean replayable = true;
+    private boolean requestComplete;
+    private int attempts;
+    private Endpoint endpoint;
+    private Endpoint lastFailed;
+    private Channel upstream;
+    private UpstreamHandler upstreamHandler;
+    private boolean responseStarted;
+    private boolean responseKeepAlive;
+    private boolean keepAfterResponse;
+    private int status;
+    private boolean finished;
+    private ScheduledFuture<?> timer;
+    private Router.Waiter waiter;
+
+    Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
+        this.proxy = proxy;
+        this.client = client;
+        this.ctx = ctx;
+        this.head = head;
+        this.requestComplete = head.request() instanceof LastHttpContent;
+    }
+
+    boolean requestComplete() {
+        return requestComplete;
+    }
+
+    boolean finished() {
+        return finished;
+    }
+
+    void start() {
+        proxy.budget().onRequest();
+        if (!requestComplete) {
+            ctx.channel().config().setAutoRead(false);
+        }
+        route();
+    }
+
+    private void route() {
+        if (finished) {
+            return;
+        }
+        Endpoint picked = proxy.router().pick(lastFailed);
+        if (picked == null) {
+            waitForWorker();
+            return;
+        }
+        attempts++;
+        endpoint = picked;
+        Channel pooled = proxy.pool().acquire(picked);
+        if (pooled != null) {
+            attach(pooled);
+        } else {
+            connect(picked);
+        }
+    }
+
+    private void waitForWorker() {
+        waiter = proxy.router().await(() -> ctx.executor().execute(this::woken));
+        if (waiter == null) {
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker is READY and " + proxy.properties().queueLimit()
+                    + " requests are already waiting for one");
+            return;
+        }
+        timer = ctx.executor().schedule(() -> {
+            if (waiter != null && proxy.router().cancel(waiter)) {
+                waiter = null;
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker became READY within "
+                        + proxy.properties().queueTimeout().toMillis() + " ms");
+            }
+        }, proxy.properties().queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void woken() {
+        waiter = null;
+        cancelTimer();
+        route();
+    }
+
+    private void connect(Endpoint target) {
+        proxy.connect(ctx.channel().eventLoop(), target.port()).addListener((ChannelFuture future) -> {
+            if (finished || endpoint != target) {
+                if (future.isSuccess()) {
+                    future.channel().close();
+                }
+                return;
+            }
+            if (future.isSuccess()) {
+                target.connected();
+                attach(future.channel());
+            } else {
+                target.connectRefused();
+                attemptFailed(Failure.NOT_SENT, future.cause());
+            }
+        });
+    }
+
+    private void attach(Channel channel) {
+        upstream = channel;
+        upstreamHandler = channel.pipeline().get(UpstreamHandler.class);
+        upstreamHandler.attach(this);
+        channel.write(head.request()).addListener(headWritten);
+        for (HttpContent content : held) {
+            channel.write(replayable ? content.retainedDuplicate() : content, channel.voidPromise());
+        }
+        if (!replayable) {
+            held.clear();
+        }
+        channel.flush();
+        if (requestComplete) {
+            armResponseTimeout();
+        } else {
+            ctx.channel().config().setAutoRead(channel.isWritable());
+        }
+    }
+
+    private void onHeadWritten(ChannelFuture future) {
+        if (!future.isSuccess() && future.channel() == upstream) {
+            attemptFailed(Failure.NOT_SENT, future.cause());
+        }
+    }
+
+    /** A part of the request body from the client. */
+    void onRequestContent(HttpContent content) {
+        bodyBytes += content.content().readableBytes();
+        boolean last = content instanceof LastHttpContent;
+        if (last) {
+            requestComplete = true;
+        }
+        if (replayable && bodyBytes <= proxy.bufferLimit()) {
+            held.add(content);
+            if (upstream != null) {
+                upstream.write(content.retainedDuplicate(), upstream.voidPromise());
+            }
+        } else if (upstream != null) {
+            giveUpReplay();
+            upstream.write(content, upstream.voidPromise());
+        } else {
+            held.add(content);
+        }
+        if (last && upstream != null) {
+            upstream.flush();
+            armResponseTimeout();
+        }
+        if (upstream != null && !upstream.isWritable()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    /** The body has grown past the retry buffer: what was sent can no longer be replayed. */
+    private void giveUpReplay() {
+        if (replayable) {
+            replayable = false;
+            releaseHeld();
+        }
+    }
+
+    void flushUpstream() {
+        if (upstream != null) {
+            upstream.flush();
+        }
+    }
+
+    /** A response part from the worker. */
+    void onUpstreamMessage(HttpObject message) {
+        if (message.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(message);
+            attemptFailed(Failure.SENT, message.decoderResult().cause());
+            return;
+        }
+        if (message instanceof HttpResponse response) {
+            if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                ctx.writeAndFlush(message);
+                return;
+            }
+            cancelTimer();
+            responseStarted = true;
+            status = response.status().code();
+            responseKeepAlive = HttpUtil.isKeepAlive(response);
+            keepAfterResponse = head.prepareResponse(response, keepClient());
+        }
+        if (message instanceof LastHttpContent) {
+            ctx.write(message);
+            complete();
+            return;
+        }
+        ctx.write(message);
+        if (!ctx.channel().isWritable()) {
+            upstream.config().setAutoRead(false);
+        }
+    }
+
+    void flushClient() {
+        ctx.flush();
+    }
+
+    private boolean keepClient() {
+        return head.keepAlive() && requestComplete && !proxy.draining();
+    }
+
+    private void complete() {
+        boolean reuse = responseKeepAlive && requestComplete && upstream.isActive();
+        upstreamHandler.detach();
+        if (reuse) {
+            upstream.config().setAutoRead(true);
+            proxy.pool().release(endpoint, upstream);
+        } else {
+            upstream.close();
+        }
+        upstream = null;
+        endpoint.release(true);
+        endpoint = null;
+        proxy.metrics().completed(head, status, startNanos, attempts);
+        finish(keepAfterResponse && keepClient());
+    }
+
+    /** The connection to the worker closed or failed while this exchange used it. */
+    void onUpstreamClosed(Throwable cause) {
+        if (!finished) {
+            attemptFailed(Failure.SENT, cause);
+        }
+    }
+
+    private void attemptFailed(Failure failure, Throwable cause) {
+        if (finished) {
+            return;
+        }
+        cancelTimer();
+        Endpoint failed = endpoint;
+        dropUpstream();
+        proxy.metrics().upstreamFailure(failure);
+        if (responseStarted) {
+            log.debug("Worker {} failed after the response started; closing the client connection", failed);
+            ctx.flush();
+            ctx.close();
+            finish(false);
+            return;
+        }
+        boolean allowed = failure == Failure.NOT_SENT || failure == Failure.SENT && head.retriable();
+        if (allowed && replayable && attempts < proxy.retry().maxAttempts() && proxy.budget().tryRetry()) {
+            proxy.metrics().retried(failure);
+            lastFailed = failed;
+            route();
+            return;
+        }
+        String worker = failed == null ? "the worker" : "worker " + failed.workerId();
+        if (failure == Failure.TIMEOUT) {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, worker + " did not answer within "
+                    + proxy.properties().responseTimeout().toMillis() + " ms");
+        } else if (failure == Failure.SENT && !head.retriable()) {
+            fail(HttpResponseStatus.BAD_GATEWAY, worker + " failed while handling the request (" + describe(cause)
+                    + "); not retried because " + head.request().method() + " is not idempotent"
+                    + " (send an Idempotency-Key header to allow a retry)");
+        } else {
+            fail(HttpResponseStatus.BAD_GATEWAY, worker + " failed (" + describe(cause) + ") after " + attempts
+                    + (attempts == 1 ? " attempt" : " attempts"));
+        }
+    }
+
+    private void dropUpstream() {
+        if (upstream != null) {
+            upstreamHandler.detach();
+            upstream.close();
+            upstream = null;
+        }
+        if (endpoint != null) {
+            endpoint.release(false);
+            endpoint = null;
+        }
+    }
+
+    private void armResponseTimeout() {
+        cancelTimer();
+        timer = ctx.executor().schedule(() -> attemptFailed(Failure.TIMEOUT, null),
+                proxy.properties().responseTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    /** The proxy's own answer, when no worker could give one. */
+    private void fail(HttpResponseStatus status, String reason) {
+        if (status.code() >= 500) {
+            log.debug("{} {} -> {}: {}", head.request().method(), head.request().uri(), status.code(), reason);
+        }
+        boolean keep = keepClient() && !responseStarted;
+        proxy.metrics().failed(head, status, startNanos);
+        ctx.writeAndFlush(ErrorResponses.of(status, reason, keep));
+        finish(keep);
+    }
+
+    private void finish(boolean keepClient) {
+        finished = true;
+        cancelTimer();
+        releaseHeld();
+        if (!keepClient) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.flush();
+        }
+        client.exchangeDone(this, keepClient);
+    }
+
+    /** The client went away: give the worker connection up (it is mid-exchange) and stop. */
+    void onClientClosed() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        if (waiter != null) {
+            proxy.router().cancel(waiter);
+            waiter = null;
+        }
+        cancelTimer();
+        dropUpstream();
+        releaseHeld();
+    }
+
+    void clientWritabilityChanged(boolean writable) {
+        if (upstream != null) {
+            upstream.config().setAutoRead(writable);
+        }
+    }
+
+    void upstreamWritabilityChanged(boolean writable) {
+        if (!requestComplete) {
+            ctx.channel().config().setAutoRead(writable);
+        }
+    }
+
+    private void releaseHeld() {
+        for (HttpContent content : held) {
+            ReferenceCountUtil.safeRelease(content);
+        }
+        held.clear();
+    }
+
+    private static String describe(Throwable cause) {
+        if (cause == null) {
+            return "connection closed before a response";
+        }
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message;
+    }
+}

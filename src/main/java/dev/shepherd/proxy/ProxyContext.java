@@ -1,0 +1,80 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.FleetProperties;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.FastThreadLocal;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
+/** What every exchange of one proxy server shares: settings, router, retry budget, metrics and the per-loop pools. */
+final class ProxyContext {
+
+    private final FleetProperties.Proxy properties;
+    private final Router router;
+    private final RetryBudget budget;
+    private final ProxyMetrics metrics;
+    private final Bootstrap upstreamBootstrap;
+    private final long bufferLimit;
+    private final FastThreadLocal<UpstreamPool> pools = new FastThreadLocal<>() {
+        @Override
+        protected UpstreamPool initialValue() {
+            return new UpstreamPool();
+        }
+    };
+    private volatile boolean draining;
+
+    ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
+                 Bootstrap upstreamBootstrap) {
+        this.properties = properties;
+        this.router = router;
+        this.budget = budget;
+        this.metrics = metrics;
+        this.upstreamBootstrap = upstreamBootstrap;
+        this.bufferLimit = properties.retry().bufferLimit().toBytes();
+    }
+
+    FleetProperties.Proxy properties() {
+        return properties;
+    }
+
+    FleetProperties.Retry retry() {
+        return properties.retry();
+    }
+
+    long bufferLimit() {
+        return bufferLimit;
+    }
+
+    Router router() {
+        return router;
+    }
+
+    RetryBudget budget() {
+        return budget;
+    }
+
+    ProxyMetrics metrics() {
+        return metrics;
+    }
+
+    /** The idle-connection pool of the calling event loop. Call only from an event loop thread. */
+    UpstreamPool pool() {
+        return pools.get();
+    }
+
+    /** Opens a connection to a worker, registered on the same event loop as the client. */
+    ChannelFuture connect(EventLoop loop, int port) {
+        return upstreamBootstrap.clone(loop).connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+    }
+
+    boolean draining() {
+        return draining;
+    }
+
+    void startDraining() {
+        draining = true;
+    }
+}

@@ -1,0 +1,168 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetProperties;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerFleetService;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.context.SmartLifecycle;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port}, one event loop per core, each with its
+ * own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
+ * closes its port, lets the requests in flight finish (up to {@code fleet.worker.drain-timeout}) and then closes
+ * every connection.
+ */
+@Slf4j
+public class ProxyServer implements SmartLifecycle {
+
+    private final FleetProperties properties;
+    private final WorkerFleetService fleet;
+    private final String address;
+    private final int requestedPort;
+    private final ProxyMetrics metrics;
+    private final Clock clock;
+    private EventLoopGroup acceptor;
+    private EventLoopGroup loops;
+    private ChannelGroup clients;
+    private ProxyContext context;
+    private Channel serverChannel;
+    private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
+    private volatile int port = -1;
+
+    public ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port,
+                       MeterRegistry registry, Clock clock) {
+        this.properties = properties;
+        this.fleet = fleet;
+        this.address = address;
+        this.requestedPort = port;
+        this.metrics = new ProxyMetrics(registry);
+        this.clock = clock;
+    }
+
+    /** The port the proxy listens on (useful when {@code server.port} was 0); -1 before it started. */
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public void start() {
+        FleetProperties.Proxy config = properties.proxy();
+        acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true), NioIoHandler.newFactory());
+        loops = new MultiThreadIoEventLoopGroup(config.eventLoopCount(), new DefaultThreadFactory("proxy", true),
+                NioIoHandler.newFactory());
+        clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
+        Bootstrap upstream = new Bootstrap().channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        channel.pipeline().addLast(new HttpClientCodec(), new UpstreamHandler());
+                    }
+                });
+        Router router = new Router(fleet, config.queueLimit());
+        context = new ProxyContext(config, router, new RetryBudget(config.retry().budgetPercent(),
+                config.retry().minPerSecond(), System::nanoTime), metrics, upstream);
+        fleet.onSnapshot(poolCleaner);
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength((int) config.maxInitialLineLength().toBytes())
+                .setMaxHeaderSize((int) config.maxHeaderSize().toBytes())
+                .setMaxChunkSize(64 * 1024)
+                .setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true)
+                .setAllowDuplicateContentLengths(false);
+        ServerBootstrap server = new ServerBootstrap().group(acceptor, loops).channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        clients.add(channel);
+                        channel.pipeline().addLast(new HttpServerCodec(decoder), new ClientHandler(context));
+                    }
+                });
+        serverChannel = server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
+        port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        log.info("Proxy listening on {}:{} with {} event loops", address, port, config.eventLoopCount());
+    }
+
+    private void dropIdleConnectionsOfRetiredWorkers(FleetSnapshot snapshot) {
+        Set<Endpoint> ready = Collections.newSetFromMap(new IdentityHashMap<>());
+        Collections.addAll(ready, snapshot.ready());
+        for (EventExecutor loop : loops) {
+            loop.execute(() -> context.pool().retainOnly(ready));
+        }
+    }
+
+    @Override
+    public void stop() {
+        if (serverChannel == null) {
+            return;
+        }
+        serverChannel.close().syncUninterruptibly();
+        context.startDraining();
+        fleet.removeSnapshotListener(poolCleaner);
+        Instant deadline = clock.instant().plus(properties.worker().drainTimeout());
+        while (inFlight() > 0 && clock.instant().isBefore(deadline)) {
+            // The proxy owns no fleet state to wait on: a short park until the last responses are written.
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
+        }
+        log.info("Proxy stopped accepting; {} requests still in flight at close", inFlight());
+        context.router().close();
+        clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        serverChannel = null;
+    }
+
+    private int inFlight() {
+        int total = context.router().waiting();
+        for (Endpoint endpoint : fleet.snapshot().workers().stream().map(worker -> worker.endpoint())
+                .filter(java.util.Objects::nonNull).toList()) {
+            total += endpoint.inFlight();
+        }
+        return total;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return serverChannel != null;
+    }
+
+    @Override
+    public int getPhase() {
+        return WorkerFleetService.PHASE + 100;
+    }
+}

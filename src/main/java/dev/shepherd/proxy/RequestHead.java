@@ -1,0 +1,113 @@
+package dev.shepherd.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.util.Set;
+
+/**
+ * A client's request head made ready for a worker, and what the rest of the exchange needs to know of it:
+ * hop-by-hop headers dropped, {@code X-Forwarded-*} added like nginx, {@code Host} kept, HTTP/1.1 with
+ * keep-alive towards the worker. An absolute-form target ({@code GET http://other/ HTTP/1.1}) is turned into
+ * origin form: the proxy only ever forwards to its own workers, so it is never an open proxy.
+ */
+final class RequestHead {
+
+    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+            HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
+
+    private final HttpRequest request;
+    private final boolean keepAlive;
+    private final boolean http10;
+    private final boolean retriable;
+
+    private RequestHead(HttpRequest request, boolean keepAlive, boolean http10, boolean retriable) {
+        this.request = request;
+        this.keepAlive = keepAlive;
+        this.http10 = http10;
+        this.retriable = retriable;
+    }
+
+    static RequestHead prepare(HttpRequest request, SocketAddress client) {
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        boolean http10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
+        HttpHeaders headers = request.headers();
+        boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
+        toOriginForm(request);
+        String host = headers.get(HttpHeaderNames.HOST);
+        HopByHop.strip(request);
+        String clientIp = client instanceof InetSocketAddress address ? address.getAddress().getHostAddress() : "unknown";
+        String forwardedFor = headers.get("X-Forwarded-For");
+        headers.set("X-Forwarded-For", forwardedFor == null ? clientIp : forwardedFor + ", " + clientIp);
+        headers.set("X-Forwarded-Proto", "http");
+        if (host != null) {
+            headers.set("X-Forwarded-Host", host);
+        }
+        request.setProtocolVersion(HttpVersion.HTTP_1_1);
+        return new RequestHead(request, keepAlive, http10, retriable);
+    }
+
+    private static void toOriginForm(HttpRequest request) {
+        String uri = request.uri();
+        if (uri.startsWith("/") || uri.equals("*")) {
+            return;
+        }
+        URI target = URI.create(uri);
+        if (target.getRawAuthority() != null) {
+            request.headers().set(HttpHeaderNames.HOST, target.getRawAuthority());
+        }
+        String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
+        request.setUri(target.getRawQuery() == null ? path : path + "?" + target.getRawQuery());
+    }
+
+    /** Readies a worker's response head for the client; returns whether the client connection stays open after it. */
+    boolean prepareResponse(HttpResponse response, boolean keepClient) {
+        boolean chunked = HopByHop.strip(response);
+        boolean framed = chunked || HttpUtil.isContentLengthSet(response) || !mayHaveBody(response);
+        boolean keep = keepClient;
+        if (chunked && http10) {
+            // An HTTP/1.0 client cannot read chunks: send the body as is and end it by closing.
+            response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+            keep = false;
+        } else if (!framed) {
+            if (http10) {
+                keep = false;
+            } else {
+                HttpUtil.setTransferEncodingChunked(response, true);
+            }
+        }
+        if (!keep) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (http10) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        return keep;
+    }
+
+    private boolean mayHaveBody(HttpResponse response) {
+        int code = response.status().code();
+        return !request.method().equals(HttpMethod.HEAD) && code != 204 && code != 304 && code >= 200;
+    }
+
+    HttpRequest request() {
+        return request;
+    }
+
+    boolean keepAlive() {
+        return keepAlive;
+    }
+
+    /** Whether a request that reached a worker may be sent again: idempotent, or carrying an Idempotency-Key. */
+    boolean retriable() {
+        return retriable;
+    }
+}

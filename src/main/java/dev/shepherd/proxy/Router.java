@@ -1,0 +1,113 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerFleetService;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Picks the worker for each attempt: round-robin per request over the READY workers of the current snapshot,
+ * lock-free. When none is READY, requests wait here (bounded in count) until one is.
+ */
+final class Router {
+
+    /** A request waiting for a READY worker; {@link #claim()} makes sure it is woken or timed out, not both. */
+    static final class Waiter {
+        private final Runnable onAvailable;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+
+        Waiter(Runnable onAvailable) {
+            this.onAvailable = onAvailable;
+        }
+
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
+    }
+
+    private final WorkerFleetService fleet;
+    private final AtomicInteger next = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger waiting = new AtomicInteger();
+    private final int queueLimit;
+    private final java.util.function.Consumer<FleetSnapshot> listener = this::onSnapshot;
+
+    Router(WorkerFleetService fleet, int queueLimit) {
+        this.fleet = fleet;
+        this.queueLimit = queueLimit;
+        fleet.onSnapshot(listener);
+    }
+
+    /** Stops listening to the fleet: the proxy is shutting down. */
+    void close() {
+        fleet.removeSnapshotListener(listener);
+    }
+
+    /**
+     * The next READY worker with the request already counted in its in-flight, or null when none is READY.
+     * {@code avoid} (the worker that just failed) is skipped when another one is READY.
+     */
+    Endpoint pick(Endpoint avoid) {
+        Endpoint[] ready = fleet.snapshot().ready();
+        int count = ready.length;
+        for (int tries = 0; tries < count; tries++) {
+            Endpoint endpoint = ready[index(next.getAndIncrement(), count)];
+            if ((endpoint != avoid || count == 1) && endpoint.tryAcquire()) {
+                return endpoint;
+            }
+        }
+        return avoid != null && avoid.tryAcquire() ? avoid : null;
+    }
+
+    /** Round-robin position that stays in range when the counter wraps past Integer.MAX_VALUE. */
+    static int index(int counter, int count) {
+        return (counter & Integer.MAX_VALUE) % count;
+    }
+
+    /** Queues a request until a worker is READY; null when the queue is full. */
+    Waiter await(Runnable onAvailable) {
+        if (waiting.incrementAndGet() > queueLimit) {
+            waiting.decrementAndGet();
+            return null;
+        }
+        Waiter waiter = new Waiter(onAvailable);
+        waiters.add(waiter);
+        if (fleet.snapshot().ready().length > 0) {
+            wakeAll();
+        }
+        return waiter;
+    }
+
+    /** Takes a timed-out waiter out of the queue; false when it was woken first. */
+    boolean cancel(Waiter waiter) {
+        if (!waiter.claim()) {
+            return false;
+        }
+        waiters.remove(waiter);
+        waiting.decrementAndGet();
+        return true;
+    }
+
+    int waiting() {
+        return waiting.get();
+    }
+
+    private void onSnapshot(FleetSnapshot snapshot) {
+        if (snapshot.ready().length > 0 && !waiters.isEmpty()) {
+            wakeAll();
+        }
+    }
+
+    private void wakeAll() {
+        Waiter waiter;
+        while ((waiter = waiters.poll()) != null) {
+            if (waiter.claim()) {
+                waiting.decrementAndGet();
+                waiter.onAvailable.run();
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.shepherd.worker;
+
+import lombok.extern.slf4j.Slf4j;
+
+import java.io.IOException;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/** Signals other than TERM and KILL, which the JDK cannot send: through the system's {@code kill} command. */
+@Slf4j
+public final class Signals {
+
+    public static final Set<String> SUPPORTED = Set.of("TERM", "KILL", "INT", "HUP", "QUIT", "USR1", "USR2", "STOP", "CONT");
+
+    private Signals() {
+    }
+
+    public static void send(long pid, String signal) {
+        if (!SUPPORTED.contains(signal)) {
+            throw new IllegalArgumentException("Unknown signal " + signal + "; use one of " + SUPPORTED);
+        }
+        try {
+            Process kill = new ProcessBuilder("kill", "-s", signal, Long.toString(pid)).redirectErrorStream(true).start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS)) {
+                kill.destroyForcibly();
+            }
+        } catch (IOException ex) {
+            log.warn("Could not send {} to pid {}: {}", signal, pid, ex.getMessage());
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package dev.shepherd.worker;
+
+import lombok.extern.slf4j.Slf4j;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One running process of a worker, and its descendants.
+ *
+ * <p>Its output (stdout and stderr merged) is pumped line by line into the master's log and into the worker's
+ * {@link LogBuffer}, so the pipe never fills. On Linux the process is started under {@code setpriv --pdeathsig KILL}
+ * so that it dies with the master, even after {@code kill -9} of the master. That signal follows the thread that
+ * spawned the process, so spawn only from a thread that lives as long as the master.
+ */
+@Slf4j
+public final class WorkerProcess {
+
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+
+    private final int workerId;
+    private final Process process;
+    private final Instant startedAt;
+    private final Set<ProcessHandle> knownDescendants = new LinkedHashSet<>();
+
+    private WorkerProcess(int workerId, Process process, Instant startedAt) {
+        this.workerId = workerId;
+        this.process = process;
+        this.startedAt = startedAt;
+    }
+
+    /** Starts the process; the caller's thread becomes its parent-death anchor (see the class comment). */
+    public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock) throws IOException {
+        checkExecutable(spec);
+        ProcessBuilder builder = new ProcessBuilder(withParentDeathSignal(spec.command()))
+                .redirectErrorStream(true);
+        if (spec.workingDirectory() != null) {
+            builder.directory(spec.workingDirectory().toFile());
+        }
+        builder.environment().putAll(spec.environment());
+        Process process = builder.start();
+        WorkerProcess started = new WorkerProcess(workerId, process, clock.instant());
+        started.pumpOutput(logs, clock);
+        return started;
+    }
+
+    /**
+     * Fails like the JDK would for a program that is missing or not executable. Needed because the wrapper
+     * (setpriv) would otherwise start fine and only then fail to run the program.
+     */
+    static void checkExecutable(LaunchSpec spec) throws IOException {
+        String program = spec.command().get(0);
+        Path base = spec.workingDirectory() != null ? spec.workingDirectory() : Path.of("");
+        List<Path> candidates = new ArrayList<>();
+        if (program.contains("/")) {
+            candidates.add(base.resolve(program));
+        } else {
+            String path = spec.environment().getOrDefault("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
+            for (String dir : path.split(java.io.File.pathSeparator)) {
+                candidates.add(Path.of(dir.isEmpty() ? "." : dir, program));
+            }
+        }
+        for (Path candidate : candidates) {
+            if (Files.isRegularFile(candidate)) {
+                if (Files.isExecutable(candidate)) {
+                    return;
+                }
+                throw new IOException("Cannot run program \"" + program + "\": " + candidate + ": Permission denied");
+            }
+        }
+        throw new IOException("Cannot run program \"" + program + "\": No such file or directory");
+    }
+
+    static List<String> withParentDeathSignal(List<String> command) {
+        if (!Files.isExecutable(SETPRIV)) {
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>(List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--"));
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
+    private void pumpOutput(LogBuffer logs, Clock clock) {
+        long pid = pid();
+        Thread pump = new Thread(() -> {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    log.info("[worker {} pid {}] {}", workerId, pid, line);
+                    logs.add(new LogBuffer.Line(pid, clock.instant(), line));
+                }
+            } catch (IOException ex) {
+                log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
+            }
+        }, "worker-" + workerId + "-output");
+        pump.setDaemon(true);
+        pump.start();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Completes with the exit code (128 + signal number for a process ended by a signal) when the process ends. */
+    public CompletableFuture<Integer> onExit() {
+        return process.onExit().thenApply(Process::exitValue);
+    }
+
+    /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
+    public void signal(String signal) {
+        List<ProcessHandle> tree = tree();
+        for (ProcessHandle handle : tree) {
+            send(handle, signal);
+        }
+    }
+
+    /** Kills what is left of the tree, including descendants orphaned by the worker's own exit. */
+    public void killTree() {
+        tree().forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /** Remembers the current descendants, so they can still be found once the worker has exited. */
+    public void recordDescendants() {
+        process.toHandle().descendants().forEach(this::remember);
+    }
+
+    private synchronized void remember(ProcessHandle handle) {
+        knownDescendants.add(handle);
+    }
+
+    private synchronized List<ProcessHandle> tree() {
+        process.toHandle().descendants().forEach(knownDescendants::add);
+        knownDescendants.removeIf(handle -> !handle.isAlive());
+        List<ProcessHandle> tree = new ArrayList<>(knownDescendants);
+        if (process.isAlive()) {
+            tree.add(process.toHandle());
+        }
+        return tree;
+    }
+
+    private static void send(ProcessHandle handle, String signal) {
+        switch (signal) {
+            case "TERM" -> handle.destroy();
+            case "KILL" -> handle.destroyForcibly();
+            default -> Signals.send(handle.pid(), signal);
+        }
+    }
+
+    /** Resident memory of the whole tree, from /proc; empty where /proc is not there. */
+    public Optional<Long> residentBytes() {
+        long total = 0;
+        boolean found = false;
+        for (ProcessHandle handle : tree()) {
+            Optional<Long> rss = ProcFs.residentBytes(handle.pid());
+            if (rss.isPresent()) {
+                total += rss.get();
+                found = true;
+            }
+        }
+        return found ? Optional.of(total) : Optional.empty();
+    }
+
+    /** CPU time the worker's own process has used so far. */
+    public Optional<Duration> cpuTime() {
+        return process.toHandle().info().totalCpuDuration();
+    }
+}

@@ -1,0 +1,93 @@
+package dev.shepherd.testsupport;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * A tiny real worker for tests, started as its own process: echoes what it received, and can be slow, big or
+ * record each request to a file ({@code RECORD_FILE}), so tests can see what reached a worker.
+ * <ul>
+ *   <li>{@code /health}: 200 ok (or 503 while env NEVER_READY is set)</li>
+ *   <li>{@code /slow?ms=N}: answers after N ms</li>
+ *   <li>{@code /bytes?n=N}: a body of N bytes</li>
+ *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
+ * </ul>
+ */
+public final class EchoWorker {
+
+    public static void main(String[] args) throws IOException {
+        int port = Integer.parseInt(System.getenv("PORT"));
+        String pid = Long.toString(ProcessHandle.current().pid());
+        String record = System.getenv("RECORD_FILE");
+        boolean neverReady = System.getenv("NEVER_READY") != null;
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 512);
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.createContext("/health", exchange -> respond(exchange, neverReady ? 503 : 200, "ok"));
+        server.createContext("/", exchange -> {
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            URI uri = exchange.getRequestURI();
+            Map<String, String> query = query(uri);
+            if (record != null) {
+                String line = pid + " " + exchange.getRequestMethod() + " " + uri + " " + body.length + "\n";
+                Files.writeString(Path.of(record), line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            }
+            if (uri.getPath().equals("/slow")) {
+                sleep(Long.parseLong(query.getOrDefault("ms", "1000")));
+            }
+            if (uri.getPath().equals("/bytes")) {
+                respond(exchange, 200, "x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))));
+                return;
+            }
+            String headers = new TreeMap<>(exchange.getRequestHeaders()).entrySet().stream()
+                    .map(entry -> entry.getKey().toLowerCase() + ": " + String.join(",", entry.getValue()))
+                    .collect(Collectors.joining("\n"));
+            respond(exchange, 200, "pid=" + pid + "\nmethod=" + exchange.getRequestMethod() + "\nuri=" + uri
+                    + "\nbody=" + body.length + "\n" + headers + "\n");
+        });
+        server.start();
+        System.out.println("echo worker " + pid + " listening on " + port);
+    }
+
+    private static Map<String, String> query(URI uri) {
+        Map<String, String> params = new TreeMap<>();
+        if (uri.getQuery() != null) {
+            for (String pair : uri.getQuery().split("&")) {
+                String[] parts = pair.split("=", 2);
+                params.put(parts[0], parts.length > 1 ? parts[1] : "");
+            }
+        }
+        return params;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            // A deliberately slow worker: the test program itself, not test logic, waits here.
+            TimeUnit.MILLISECONDS.sleep(millis);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void respond(HttpExchange exchange, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}
