@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
@@ -27,13 +28,15 @@ import java.util.ArrayDeque;
 final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private final ProxyContext proxy;
+    private final ObsFoldGuard guard;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>(0);
     private ChannelHandlerContext ctx;
     private Exchange current;
     private boolean closing;
 
-    ClientHandler(ProxyContext proxy) {
+    ClientHandler(ProxyContext proxy, ObsFoldGuard guard) {
         this.proxy = proxy;
+        this.guard = guard;
     }
 
     @Override
@@ -58,8 +61,14 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             reject(object.decoderResult());
         } else if (msg instanceof HttpRequest request) {
             begin(request);
+            if (request instanceof LastHttpContent) {
+                guard.expectHead();
+            }
         } else if (msg instanceof HttpContent content && current != null) {
             current.onRequestContent(content);
+            if (content instanceof LastHttpContent) {
+                guard.expectHead();
+            }
         } else {
             ReferenceCountUtil.release(msg);
         }

@@ -110,7 +110,8 @@ public class ProxyServer implements SmartLifecycle {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         clients.add(channel);
-                        channel.pipeline().addLast(new HttpServerCodec(decoder), new ClientHandler(context));
+                        ObsFoldGuard guard = new ObsFoldGuard();
+                        channel.pipeline().addLast(guard, new HttpServerCodec(decoder), new ClientHandler(context, guard));
                     }
                 });
         serverChannel = server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();

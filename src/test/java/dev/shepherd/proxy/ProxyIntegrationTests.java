@@ -1,0 +1,144 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The proxy's HTTP handling against real echo workers: headers, streaming, errors, strict parsing. */
+class ProxyIntegrationTests {
+
+    private static RunningShepherd shepherd;
+
+    @BeforeAll
+    static void start() {
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.response-timeout=1s");
+    }
+
+    @AfterAll
+    static void stop() {
+        shepherd.close();
+    }
+
+    @Test
+    void hopByHopHeadersAreDroppedAndForwardedHeadersAdded() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "GET /echo?x=1 HTTP/1.1\r\nHost: shop.example\r\n"
+                + "Connection: close, X-Drop-Me\r\nX-Drop-Me: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+                + "Proxy-Authorization: Basic abc\r\nX-Forwarded-For: 203.0.113.9\r\nX-Kept: yes\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(response).contains("uri=/echo?x=1", "host: shop.example", "x-kept: yes",
+                "x-forwarded-for: 203.0.113.9, 127.0.0.1", "x-forwarded-proto: http", "x-forwarded-host: shop.example");
+        assertThat(response.toLowerCase()).doesNotContain("x-drop-me", "keep-alive: timeout", "te: trailers",
+                "proxy-authorization");
+    }
+
+    @Test
+    void absoluteFormTargetNamingAnotherHostIsServedByTheWorkersNotFollowed() throws IOException {
+        try (ServerSocket elsewhere = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            elsewhere.setSoTimeout(300);
+            String response = RawHttp.exchange(shepherd.proxyPort(), "GET http://127.0.0.1:" + elsewhere.getLocalPort()
+                    + "/secret HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+
+            assertThat(RawHttp.status(response)).isEqualTo(200);
+            assertThat(response).contains("uri=/secret", "pid=");
+            AtomicInteger connections = new AtomicInteger();
+            try {
+                elsewhere.accept().close();
+                connections.incrementAndGet();
+            } catch (java.net.SocketTimeoutException expected) {
+                // Nobody came: the proxy did not follow the target.
+            }
+            assertThat(connections).hasValue(0);
+        }
+    }
+
+    @Test
+    void largeBodiesStreamBothWays() {
+        byte[] upload = new byte[300 * 1024];
+        HttpResponse<String> posted = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/upload"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(upload)).build());
+        assertThat(posted.statusCode()).isEqualTo(200);
+        assertThat(posted.body()).contains("method=POST", "body=" + upload.length);
+
+        HttpResponse<String> download = shepherd.get("/bytes?n=" + (1024 * 1024));
+        assertThat(download.statusCode()).isEqualTo(200);
+        assertThat(download.body()).hasSize(1024 * 1024);
+    }
+
+    @Test
+    void chunkedRequestBodyReachesTheWorkerWhole() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "POST /chunked HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(response).contains("body=11");
+    }
+
+    @Test
+    void workerThatDoesNotAnswerInTimeGets504WithAReason() {
+        HttpResponse<String> response = shepherd.get("/slow?ms=3000");
+        assertThat(response.statusCode()).isEqualTo(504);
+        assertThat(response.body()).contains("did not answer within 1000 ms");
+    }
+
+    @Test
+    void http10ClientWithoutKeepAliveGetsTheAnswerAndAClose() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "GET /ten HTTP/1.0\r\n\r\n");
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(response).contains("uri=/ten");
+    }
+
+    @Test
+    void requestWithBothContentLengthAndTransferEncodingIsRejected() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "POST /smuggle HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /evil HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(RawHttp.status(response)).isEqualTo(400);
+        assertThat(response).doesNotContain("uri=/evil");
+    }
+
+    @Test
+    void conflictingContentLengthsAreRejected() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                + "Content-Length: 5\r\n\r\nabcde");
+        assertThat(RawHttp.status(response)).isEqualTo(400);
+    }
+
+    @Test
+    void unknownTransferCodingIsRejected() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "POST /x HTTP/1.1\r\nHost: a\r\n"
+                + "Transfer-Encoding: gzip, chunked2\r\n\r\n0\r\n\r\n");
+        assertThat(RawHttp.status(response)).isIn(400, 501);
+    }
+
+    @Test
+    void obsoleteLineFoldingIsRejected() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "GET /x HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n");
+        assertThat(RawHttp.status(response)).isEqualTo(400);
+    }
+
+    @Test
+    void bareLineFeedIsRejected() {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "GET /x HTTP/1.1\nHost: a\n\n");
+        assertThat(RawHttp.status(response)).isEqualTo(400);
+    }
+
+    @Test
+    void oversizedRequestLineGets414AndOversizedHeadersGet431() {
+        String longLine = RawHttp.exchange(shepherd.proxyPort(), "GET /" + "a".repeat(9000) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(RawHttp.status(longLine)).isEqualTo(414);
+        String bigHeaders = RawHttp.exchange(shepherd.proxyPort(), "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(20_000)
+                + "\r\n\r\n");
+        assertThat(RawHttp.status(bigHeaders)).isEqualTo(431);
+    }
+}

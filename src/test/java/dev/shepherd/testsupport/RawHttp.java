@@ -1,0 +1,49 @@
+package dev.shepherd.testsupport;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/** Sends bytes exactly as written, for requests an HTTP client library would refuse to send. */
+public final class RawHttp {
+
+    private RawHttp() {
+    }
+
+    /** Sends {@code request} and returns everything the server sends until it closes (or 10 s pass). */
+    public static String exchange(int port, String request) {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            return readUntilClose(socket.getInputStream());
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    public static String readUntilClose(InputStream in) throws IOException {
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        byte[] buffer = new byte[8192];
+        try {
+            int read;
+            while ((read = in.read(buffer)) != -1) {
+                received.write(buffer, 0, read);
+            }
+        } catch (SocketTimeoutException | java.net.SocketException ex) {
+            // What arrived before the timeout or reset is the answer.
+        }
+        return received.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    public static int status(String response) {
+        return response.length() < 12 ? -1 : Integer.parseInt(response.substring(9, 12));
+    }
+}
