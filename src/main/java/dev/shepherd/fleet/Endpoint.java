@@ -22,11 +22,13 @@ public final class Endpoint {
     private final LongAdder served = new LongAdder();
     private final AtomicInteger refusalsInARow = new AtomicInteger();
     private final Runnable onEjected;
+    private final ProcessHandle process;
     private volatile boolean accepting;
 
-    Endpoint(int workerId, long pid, int port, Runnable onEjected) {
+    Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected) {
         this.workerId = workerId;
-        this.pid = pid;
+        this.pid = process.pid();
+        this.process = process;
         this.port = port;
         this.onEjected = onEjected;
     }
@@ -73,12 +75,22 @@ public final class Endpoint {
         return served.sum();
     }
 
-    /** The worker refused a connection; after a few in a row it leaves the rotation until a probe succeeds. */
-    public void connectRefused() {
+    /**
+     * The worker refused a connection. A dead process leaves the rotation at once (its exit may not have been
+     * reaped yet); a live one after a few refusals in a row, until a probe succeeds.
+     *
+     * @return whether the worker is out of rotation now
+     */
+    public boolean connectRefused() {
+        if (!process.isAlive()) {
+            accepting = false;
+            return true;
+        }
         if (refusalsInARow.incrementAndGet() == EJECT_AFTER_REFUSALS) {
             accepting = false;
             onEjected.run();
         }
+        return !accepting;
     }
 
     public void connected() {

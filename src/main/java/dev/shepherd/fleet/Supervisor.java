@@ -109,7 +109,7 @@ final class Supervisor {
         worker.stopReason = null;
         worker.readyOnce = false;
         worker.livenessFailures = 0;
-        worker.endpoint = new Endpoint(worker.id, process.pid(), port, () -> post(() -> eject(worker, process)));
+        worker.endpoint = new Endpoint(worker.id, process.handle(), port, () -> post(() -> eject(worker, process)));
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (generation " + worker.generation + ")");
         Endpoint endpoint = worker.endpoint;

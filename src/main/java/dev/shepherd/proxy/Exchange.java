@@ -136,7 +136,10 @@ final class Exchange {
                 target.connected();
                 attach(future.channel());
             } else {
-                target.connectRefused();
+                if (target.connectRefused()) {
+                    // A worker that is gone does not use up an attempt: try the others, or wait for a READY one.
+                    attempts--;
+                }
                 attemptFailed(Failure.NOT_SENT, future.cause());
             }
         });

@@ -114,6 +114,10 @@ public final class WorkerProcess {
         return process.pid();
     }
 
+    public ProcessHandle handle() {
+        return process.toHandle();
+    }
+
     public Instant startedAt() {
         return startedAt;
     }

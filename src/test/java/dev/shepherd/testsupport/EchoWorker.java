@@ -22,7 +22,8 @@ import java.util.stream.Collectors;
  * A tiny real worker for tests, started as its own process: echoes what it received, and can be slow, big or
  * record each request to a file ({@code RECORD_FILE}), so tests can see what reached a worker.
  * <ul>
- *   <li>{@code /health}: 200 ok (or 503 while env NEVER_READY is set)</li>
+ *   <li>{@code /health}: 200 ok (503 when env NEVER_READY is set, or NEVER_READY_FILE names a file that exists)</li>
+ *   <li>{@code /stream}: records "head-received" before it reads the body</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
@@ -34,13 +35,18 @@ public final class EchoWorker {
         int port = Integer.parseInt(System.getenv("PORT"));
         String pid = Long.toString(ProcessHandle.current().pid());
         String record = System.getenv("RECORD_FILE");
-        boolean neverReady = System.getenv("NEVER_READY") != null;
+        String neverReadyFile = System.getenv("NEVER_READY_FILE");
+        boolean neverReady = System.getenv("NEVER_READY") != null
+                || neverReadyFile != null && Files.exists(Path.of(neverReadyFile));
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 512);
         server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/health", exchange -> respond(exchange, neverReady ? 503 : 200, "ok"));
         server.createContext("/", exchange -> {
-            byte[] body = exchange.getRequestBody().readAllBytes();
             URI uri = exchange.getRequestURI();
+            if (record != null && uri.getPath().equals("/stream")) {
+                Files.writeString(Path.of(record), pid + " head-received\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            }
+            byte[] body = exchange.getRequestBody().readAllBytes();
             Map<String, String> query = query(uri);
             if (record != null) {
                 String line = pid + " " + exchange.getRequestMethod() + " " + uri + " " + body.length + "\n";

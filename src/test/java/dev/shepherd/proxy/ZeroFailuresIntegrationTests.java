@@ -1,0 +1,234 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.ReloadStatus;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.Traffic;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** A client never sees a worker crash, hang, scale-down or redeploy, as long as one worker is READY. */
+class ZeroFailuresIntegrationTests {
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void sigkillOfWorkersDuringSteadyTrafficLosesNoRequest() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
+             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+            for (int kill = 0; kill < 3; kill++) {
+                int before = traffic.ok();
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
+                long victim = shepherd.readyPids().get(kill % 2);
+                ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+                shepherd.awaitReady(2);
+            }
+            int before = traffic.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
+            traffic.close();
+            assertThat(traffic.failures()).as("failed requests").isEmpty();
+            assertThat(shepherd.snapshot().workers().stream().mapToInt(WorkerSnapshot::restarts).sum()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void killingEveryWorkerAtOnceUnderLoadLosesNoRequest() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
+             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+            shepherd.readyPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
+                    .allMatch(worker -> worker.restarts() == 1 && worker.state() == WorkerState.READY));
+            int before = traffic.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
+            traffic.close();
+            assertThat(traffic.failures()).as("failed requests").isEmpty();
+        }
+    }
+
+    @Test
+    void postInFlightOnAKilledWorkerGets502AndIsNotReplayed() throws Exception {
+        Path record = temp.resolve("requests.log");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.environment.RECORD_FILE=" + record)) {
+            CompletableFuture<HttpResponse<String>> post = shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=5000"))
+                    .POST(HttpRequest.BodyPublishers.ofString("order=1")).build(), HttpResponse.BodyHandlers.ofString());
+            long handler = awaitRecordedPid(record, "POST");
+
+            ProcessHandle.of(handler).orElseThrow().destroyForcibly();
+
+            HttpResponse<String> response = post.get();
+            assertThat(response.statusCode()).isEqualTo(502);
+            assertThat(response.body()).contains("not retried because POST is not idempotent");
+            shepherd.awaitReady(2);
+            assertThat(Files.readAllLines(record)).filteredOn(line -> line.contains("POST")).hasSize(1);
+        }
+    }
+
+    @Test
+    void postWithIdempotencyKeyIsReplayedOnceOnAnotherWorkerAndSucceeds() throws Exception {
+        Path record = temp.resolve("requests.log");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.environment.RECORD_FILE=" + record)) {
+            CompletableFuture<HttpResponse<String>> post = shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=1500"))
+                    .header("Idempotency-Key", "order-42").POST(HttpRequest.BodyPublishers.ofString("order=42")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            long handler = awaitRecordedPid(record, "POST");
+
+            ProcessHandle.of(handler).orElseThrow().destroyForcibly();
+
+            HttpResponse<String> response = post.get();
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).contains("method=POST", "body=8").doesNotContain("pid=" + handler + "\n");
+            List<String> posts = Files.readAllLines(record).stream().filter(line -> line.contains("POST")).toList();
+            assertThat(posts).hasSize(2);
+            assertThat(posts.get(1)).doesNotStartWith(handler + " ");
+        }
+    }
+
+    @Test
+    void largePostStreamsToTheWorkerBeforeTheClientHasSentItAll() throws Exception {
+        Path record = temp.resolve("requests.log");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.environment.RECORD_FILE=" + record);
+             Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            int size = 100 * 1024;
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: " + size + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[size / 2]);
+            out.flush();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(record)
+                    && Files.readString(record).contains("head-received"));
+
+            out.write(new byte[size / 2]);
+            out.flush();
+            String response = dev.shepherd.testsupport.RawHttp.readUntilClose(socket.getInputStream());
+            assertThat(response).startsWith("HTTP/1.1 200").contains("body=" + size);
+        }
+    }
+
+    @Test
+    void stoppedWorkerIsDetectedByLivenessAndReplaced() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.liveness.interval=200ms",
+                "--fleet.liveness.timeout=300ms", "--fleet.liveness.failure-threshold=2", "--fleet.worker.kill-timeout=500ms")) {
+            WorkerSnapshot victim = shepherd.snapshot().workers().get(0);
+            dev.shepherd.worker.Signals.send(victim.pid(), "STOP");
+
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+                WorkerSnapshot healed = shepherd.snapshot().workers().stream().filter(w -> w.id() == victim.id())
+                        .findFirst().orElseThrow();
+                assertThat(healed.pid()).isNotEqualTo(victim.pid());
+                assertThat(healed.state()).isEqualTo(WorkerState.READY);
+                assertThat(healed.lastExit().reason()).contains("liveness probe failed 2 times");
+                assertThat(healed.lastExit().signal()).isEqualTo("KILL");
+            });
+            assertThat(ProcessHandle.of(victim.pid()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+            for (int i = 0; i < 6; i++) {
+                assertThat(shepherd.get("/").statusCode()).isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
+    void rollingReloadUnderLoadLosesNoRequestAndNeverDropsBelowDesired() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
+             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+            Set<Long> oldPids = new HashSet<>(shepherd.readyPids());
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+            AtomicInteger minReady = new AtomicInteger(Integer.MAX_VALUE);
+            shepherd.fleet().onSnapshot(snapshot -> minReady.accumulateAndGet(snapshot.ready().length, Math::min));
+
+            HttpResponse<String> accepted = shepherd.admin("POST", "/fleet/reload", null);
+            assertThat(accepted.statusCode()).isEqualTo(202);
+            assertThat(shepherd.admin("POST", "/fleet/reload", null).statusCode()).isEqualTo(409);
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED);
+            shepherd.awaitReady(2);
+            int before = traffic.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
+            traffic.close();
+            assertThat(traffic.failures()).as("failed requests").isEmpty();
+            assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(oldPids);
+            assertThat(minReady.get()).isGreaterThanOrEqualTo(2);
+            assertThat(shepherd.snapshot().workers()).allMatch(worker -> worker.generation() == 2);
+        }
+    }
+
+    @Test
+    void reloadWhoseNewWorkerNeverGetsReadyIsRolledBackAndTheOldWorkersKeepServing() throws Exception {
+        Path notReady = temp.resolve("not-ready");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.environment.NEVER_READY_FILE=" + notReady, "--fleet.worker.startup-timeout=3s")) {
+            Set<Long> oldPids = new HashSet<>(shepherd.readyPids());
+            Files.writeString(notReady, "new workers stay unready");
+
+            assertThat(shepherd.admin("POST", "/fleet/reload", null).statusCode()).isEqualTo(202);
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().reload().state() == ReloadStatus.State.FAILED);
+            assertThat(shepherd.snapshot().reload().reason()).contains("not READY within 3000 ms");
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().size() == 2);
+            assertThat(new HashSet<>(shepherd.readyPids())).isEqualTo(oldPids);
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<String> response = shepherd.get("/");
+                assertThat(response.statusCode()).isEqualTo(200);
+                assertThat(oldPids).anyMatch(pid -> response.body().contains("pid=" + pid + "\n"));
+            }
+            assertThat(shepherd.admin("GET", "/fleet", null).body()).contains("\"state\":\"FAILED\"", "not READY within");
+        }
+    }
+
+    @Test
+    void scalingUpAndDownUnderLoadLosesNoRequest() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
+             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+
+            assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 4}").statusCode()).isEqualTo(202);
+            shepherd.awaitReady(4);
+            int before = traffic.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
+
+            assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 1}").statusCode()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 1);
+            int after = traffic.ok();
+            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > after + 100);
+            traffic.close();
+            assertThat(traffic.failures()).as("failed requests").isEmpty();
+            assertThat(shepherd.snapshot().workers().get(0).id()).isEqualTo(1);
+        }
+    }
+
+    private static long awaitRecordedPid(Path record, String method) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(record)
+                && Files.readAllLines(record).stream().anyMatch(line -> line.contains(method)));
+        try {
+            String line = Files.readAllLines(record).stream().filter(l -> l.contains(method)).findFirst().orElseThrow();
+            return Long.parseLong(line.substring(0, line.indexOf(' ')));
+        } catch (IOException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+}
