@@ -40,7 +40,8 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         layout.put(PROXY_ADDRESS, environment.getProperty("server.address", "0.0.0.0"));
         layout.put("server.port", adminPort);
         layout.put("server.address", environment.getProperty("management.server.address", "127.0.0.1"));
-        layout.put("management.server.port", adminPort);
+        // Unset (empty) rather than equal to server.port: with port 0, equal ports would still count as different.
+        layout.put("management.server.port", "");
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
     }
 

@@ -46,6 +46,7 @@ class AdminAccess extends OncePerRequestFilter {
         response.setStatus(HttpServletResponse.SC_UNAUTHORIZED);
         response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"shepherd\"");
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+        response.setCharacterEncoding(StandardCharsets.UTF_8);
         response.getWriter().write("{\"type\":\"about:blank\",\"title\":\"Unauthorized\",\"status\":401,\"detail\":\""
                 + problem + ": send Authorization: Bearer <fleet.admin.token>\",\"instance\":\"" + request.getRequestURI()
                 .replace("\\", "").replace("\"", "") + "\"}");

@@ -33,6 +33,7 @@ class FleetController {
     private final WorkerFleetService fleet;
     private final FleetEventStream eventStream;
     private final Clock clock;
+    private final TrafficTotals traffic;
 
     /** Scale request body. */
     record ScaleRequest(@NotNull(message = "give the number of workers, e.g. {\"workers\": 3}") Integer workers) {
@@ -47,7 +48,7 @@ class FleetController {
 
     @GetMapping
     FleetView fleet() {
-        return FleetView.of(fleet.snapshot(), clock);
+        return FleetView.of(fleet.snapshot(), traffic.read(), clock);
     }
 
     @GetMapping("/workers/{id}")

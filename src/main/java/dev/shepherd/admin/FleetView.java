@@ -18,13 +18,21 @@ import java.util.List;
  * @param ready workers in the proxy's rotation
  * @param actual workers with a running process
  * @param reload progress of the latest rolling reload
+ * @param traffic request totals of the proxy
  */
-record FleetView(int desired, int ready, int actual, ReloadStatus reload, List<WorkerView> workers) {
+record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffic traffic, List<WorkerView> workers) {
 
-    static FleetView of(FleetSnapshot snapshot, Clock clock) {
+    static FleetView of(FleetSnapshot snapshot, Traffic traffic, Clock clock) {
         List<WorkerView> workers = snapshot.workers().stream().map(worker -> WorkerView.of(worker, clock)).toList();
         int actual = (int) snapshot.workers().stream().filter(worker -> worker.state().hasProcess()).count();
-        return new FleetView(snapshot.desired(), snapshot.ready().length, actual, snapshot.reload(), workers);
+        return new FleetView(snapshot.desired(), snapshot.ready().length, actual, snapshot.reload(), traffic, workers);
+    }
+
+    /**
+     * Totals since the master started, for rates: requests answered through the proxy, and of those the ones
+     * that failed (the proxy's own 502/503/504 and workers' 5xx).
+     */
+    record Traffic(long requests, long failures) {
     }
 
     /** One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it. */

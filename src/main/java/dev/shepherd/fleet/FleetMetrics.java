@@ -25,6 +25,8 @@ final class FleetMetrics {
         }
         Gauge.builder("shepherd.workers.desired", () -> snapshot.get().desired())
                 .description("Workers the fleet keeps running").register(registry);
+        Gauge.builder("shepherd.proxy.in.flight", () -> snapshot.get().workers().stream().mapToInt(WorkerSnapshot::inFlight).sum())
+                .description("Requests being served by the workers now").register(registry);
     }
 
     void recordStartup(Duration duration) {

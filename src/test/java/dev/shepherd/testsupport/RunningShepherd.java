@@ -130,6 +130,17 @@ public final class RunningShepherd implements AutoCloseable {
         }
     }
 
+    public HttpResponse<java.io.InputStream> sendStream(HttpRequest request) {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException ex) {
+            throw new IllegalStateException(request.method() + " " + request.uri() + " failed: " + ex, ex);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+
     public HttpClient http() {
         return http;
     }

@@ -1,0 +1,27 @@
+package dev.shepherd.admin;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import lombok.RequiredArgsConstructor;
+import org.springframework.stereotype.Component;
+
+/** Reads the proxy's request totals from its meters, so the admin plane needs nothing from the data plane. */
+@Component
+@RequiredArgsConstructor
+class TrafficTotals {
+
+    private final MeterRegistry registry;
+
+    FleetView.Traffic read() {
+        long requests = 0;
+        long failures = 0;
+        for (Timer timer : registry.find("shepherd.proxy.requests").timers()) {
+            long count = timer.count();
+            requests += count;
+            if ("5xx".equals(timer.getId().getTag("status"))) {
+                failures += count;
+            }
+        }
+        return new FleetView.Traffic(requests, failures);
+    }
+}
