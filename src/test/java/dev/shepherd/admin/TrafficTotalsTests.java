@@ -1,0 +1,40 @@
+package dev.shepherd.admin;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TrafficTotalsTests {
+
+    private final MeterRegistry registry = new SimpleMeterRegistry();
+    private final TrafficTotals totals = new TrafficTotals(registry);
+
+    @Test
+    void noTrafficYetIsZero() {
+        assertThat(totals.read()).isEqualTo(new FleetView.Traffic(0, 0));
+    }
+
+    @Test
+    void requestsAreSummedOverAllStatusesAndOnly5xxCountAsFailures() {
+        record(2, "GET", "2xx", "success");
+        record(1, "POST", "2xx", "retried");
+        record(2, "GET", "4xx", "success");
+        record(3, "GET", "5xx", "proxy-error");
+        record(1, "PUT", "5xx", "success");
+        registry.timer("some.other.timer", "status", "5xx").record(Duration.ofMillis(1));
+
+        assertThat(totals.read()).isEqualTo(new FleetView.Traffic(9, 4));
+    }
+
+    private void record(int count, String method, String status, String outcome) {
+        Timer timer = registry.timer("shepherd.proxy.requests", "method", method, "status", status, "outcome", outcome);
+        for (int i = 0; i < count; i++) {
+            timer.record(Duration.ofMillis(1));
+        }
+    }
+}

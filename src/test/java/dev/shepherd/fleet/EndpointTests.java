@@ -1,0 +1,168 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+class EndpointTests {
+
+    private final AtomicInteger ejections = new AtomicInteger();
+    private final ProcessHandle process = process(4242, true);
+    private final Endpoint endpoint = new Endpoint(3, process, 50_123, ejections::incrementAndGet);
+
+    @Test
+    void newEndpointTakesNoTrafficUntilItStartsAccepting() {
+        assertThat(endpoint.isAccepting()).isFalse();
+        assertThat(endpoint.tryAcquire()).isFalse();
+        assertThat(endpoint.inFlight()).isZero();
+    }
+
+    @Test
+    void acquireAndReleaseCountRequestsInAndOut() {
+        endpoint.startAccepting();
+
+        assertThat(endpoint.tryAcquire()).isTrue();
+        assertThat(endpoint.tryAcquire()).isTrue();
+        assertThat(endpoint.inFlight()).isEqualTo(2);
+
+        endpoint.release(true);
+        assertThat(endpoint.inFlight()).isEqualTo(1);
+        assertThat(endpoint.served()).isEqualTo(1);
+
+        endpoint.release(false);
+        assertThat(endpoint.inFlight()).isZero();
+        assertThat(endpoint.served()).as("a request the worker did not answer is not served").isEqualTo(1);
+    }
+
+    @Test
+    void stoppedEndpointRefusesNewRequestsButKeepsCountingTheOnesInFlight() {
+        endpoint.startAccepting();
+        endpoint.tryAcquire();
+
+        endpoint.stopAccepting();
+
+        assertThat(endpoint.tryAcquire()).isFalse();
+        assertThat(endpoint.inFlight()).isEqualTo(1);
+        endpoint.release(true);
+        assertThat(endpoint.inFlight()).isZero();
+    }
+
+    @Test
+    void inFlightIsExactUnderConcurrentRequests() throws Exception {
+        endpoint.startAccepting();
+        int threads = 8;
+        int perThread = 10_000;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        if (endpoint.tryAcquire()) {
+                            endpoint.release(true);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> future : done) {
+                future.get(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(endpoint.inFlight()).isZero();
+        assertThat(endpoint.served()).isEqualTo((long) threads * perThread);
+    }
+
+    @Test
+    void threeRefusalsInARowEjectTheWorkerOnce() {
+        endpoint.startAccepting();
+
+        assertThat(endpoint.connectRefused()).isFalse();
+        assertThat(endpoint.connectRefused()).isFalse();
+        assertThat(endpoint.isAccepting()).isTrue();
+        assertThat(ejections).hasValue(0);
+
+        assertThat(endpoint.connectRefused()).as("out of rotation now").isTrue();
+        assertThat(endpoint.isAccepting()).isFalse();
+        assertThat(endpoint.tryAcquire()).isFalse();
+        assertThat(ejections).hasValue(1);
+
+        endpoint.connectRefused();
+        endpoint.connectRefused();
+        assertThat(ejections).as("ejected once, not on every later refusal").hasValue(1);
+    }
+
+    @Test
+    void successfulConnectResetsTheRefusalCount() {
+        endpoint.startAccepting();
+        endpoint.connectRefused();
+        endpoint.connectRefused();
+
+        endpoint.connected();
+        endpoint.connectRefused();
+        endpoint.connectRefused();
+
+        assertThat(endpoint.isAccepting()).isTrue();
+        assertThat(ejections).hasValue(0);
+    }
+
+    @Test
+    void readmittedEndpointStartsCountingRefusalsAfresh() {
+        endpoint.startAccepting();
+        for (int i = 0; i < 3; i++) {
+            endpoint.connectRefused();
+        }
+
+        endpoint.startAccepting();
+        endpoint.connectRefused();
+        endpoint.connectRefused();
+
+        assertThat(endpoint.isAccepting()).isTrue();
+        assertThat(ejections).hasValue(1);
+        endpoint.connectRefused();
+        assertThat(ejections).hasValue(2);
+    }
+
+    @Test
+    void refusalByADeadProcessTakesItOutOfRotationAtOnce() {
+        Endpoint dead = new Endpoint(4, process(4343, false), 50_124, ejections::incrementAndGet);
+        dead.startAccepting();
+
+        assertThat(dead.connectRefused()).isTrue();
+
+        assertThat(dead.isAccepting()).isFalse();
+        assertThat(dead.tryAcquire()).isFalse();
+        assertThat(ejections).as("the exit is reaped by the fleet, not reported as an ejection").hasValue(0);
+    }
+
+    @Test
+    void describesItselfByWorkerPidAndPort() {
+        assertThat(endpoint).hasToString("worker 3 (pid 4242, port 50123)");
+        assertThat(endpoint.workerId()).isEqualTo(3);
+        assertThat(endpoint.pid()).isEqualTo(4242);
+        assertThat(endpoint.port()).isEqualTo(50_123);
+    }
+
+    private static ProcessHandle process(long pid, boolean alive) {
+        ProcessHandle process = mock(ProcessHandle.class);
+        when(process.pid()).thenReturn(pid);
+        when(process.isAlive()).thenReturn(alive);
+        return process;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FleetEventsTests {
+
+    private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
+
+    private final FleetEvents events = new FleetEvents(3, Clock.fixed(NOW, ZoneOffset.UTC));
+
+    @Test
+    void eventsAreNumberedAndTimedNewestLast() {
+        events.add(FleetEvent.Type.SPAWNED, 1, 100, "spawned");
+        events.add(FleetEvent.Type.READY, 1, 100, "ready");
+
+        assertThat(events.recent()).containsExactly(
+                new FleetEvent(1, NOW, FleetEvent.Type.SPAWNED, 1, 100, "spawned"),
+                new FleetEvent(2, NOW, FleetEvent.Type.READY, 1, 100, "ready"));
+    }
+
+    @Test
+    void onlyTheNewestEventsAreKept() {
+        for (int i = 1; i <= 5; i++) {
+            events.add(FleetEvent.Type.SCALED, 0, 0, "event " + i);
+        }
+
+        assertThat(events.recent()).extracting(FleetEvent::seq).containsExactly(3L, 4L, 5L);
+    }
+
+    @Test
+    void subscribersGetEveryNewEventUntilTheyUnsubscribe() {
+        List<FleetEvent> seen = new ArrayList<>();
+        Consumer<FleetEvent> listener = seen::add;
+        events.subscribe(listener);
+
+        events.add(FleetEvent.Type.EXITED, 2, 200, "exited");
+        events.unsubscribe(listener);
+        events.add(FleetEvent.Type.RESTARTING, 2, 0, "restarting");
+
+        assertThat(seen).extracting(FleetEvent::type).containsExactly(FleetEvent.Type.EXITED);
+    }
+}

@@ -1,0 +1,186 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.validation.BindValidationException;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.validation.autoconfigure.ValidationAutoConfiguration;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.FieldError;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FleetPropertiesTests {
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(ValidationAutoConfiguration.class))
+            .withUserConfiguration(Config.class);
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(FleetProperties.class)
+    static class Config {
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-1"})
+    void workersBelowOneFailsStartupNamingTheProperty(String workers) {
+        runner.withPropertyValues("fleet.workers=" + workers).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.workers = " + workers + ": must be greater than or equal to 1");
+        });
+    }
+
+    @Test
+    void workersAboveTheLimitFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.workers=100000").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .contains("fleet.workers = 100000: must be less than or equal to 1024");
+        });
+    }
+
+    @Test
+    void workersThatIsNoNumberFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.workers=abc").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(context.getStartupFailure()).rootCause().isInstanceOf(NumberFormatException.class)
+                    .hasMessageContaining("abc");
+            assertThat(causes(context.getStartupFailure())).filteredOn(BindException.class::isInstance).singleElement()
+                    .extracting(Throwable::getMessage).asString()
+                    .startsWith("Failed to bind properties under 'fleet.workers'");
+        });
+    }
+
+    @Test
+    void negativeDurationFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.kill-timeout=-1s").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.worker.killTimeout = PT-1S: must be longer than or equal to 0");
+        });
+    }
+
+    @Test
+    void moreWorkersThanMaxWorkersFailsStartup() {
+        runner.withPropertyValues("fleet.workers=10", "fleet.max-workers=5").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.workers must not be larger than fleet.max-workers");
+        });
+    }
+
+    @Test
+    void workersUpToMaxWorkersStart() {
+        runner.withPropertyValues("fleet.workers=5", "fleet.max-workers=5").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(FleetProperties.class).desiredWorkers()).isEqualTo(5);
+        });
+    }
+
+    @Test
+    void unknownStopSignalFailsStartup() {
+        runner.withPropertyValues("fleet.worker.stop-signal=BOOM").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .startsWith("fleet.worker.stopSignal = BOOM: must match");
+        });
+    }
+
+    @Test
+    void defaultsAreTheOnesReadmeDocuments() {
+        runner.run(context -> {
+            assertThat(context).hasNotFailed();
+            FleetProperties fleet = context.getBean(FleetProperties.class);
+            int cpus = Runtime.getRuntime().availableProcessors();
+
+            assertThat(fleet.workers()).isNull();
+            assertThat(fleet.desiredWorkers()).isEqualTo(Math.min(64, cpus));
+            assertThat(fleet.maxWorkers()).isEqualTo(64);
+            assertThat(fleet.admin().token()).isNull();
+            assertThat(fleet.demo().crashWithin()).isNull();
+            assertThat(fleet.demo().work()).isEqualTo(10_000_000L);
+            assertThat(fleet.health().minReady()).isEqualTo(1);
+
+            assertThat(fleet.liveness().failureThreshold()).isEqualTo(3);
+            assertThat(fleet.liveness().interval()).isEqualTo(Duration.ofSeconds(5));
+            assertThat(fleet.liveness().path()).isEqualTo("/health");
+            assertThat(fleet.liveness().timeout()).isEqualTo(Duration.ofSeconds(2));
+
+            FleetProperties.Proxy proxy = fleet.proxy();
+            assertThat(proxy.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
+            assertThat(proxy.eventLoops()).isZero();
+            assertThat(proxy.eventLoopCount()).isEqualTo(cpus);
+            assertThat(proxy.maxHeaderSize()).isEqualTo(DataSize.ofKilobytes(16));
+            assertThat(proxy.maxInitialLineLength()).isEqualTo(DataSize.ofKilobytes(8));
+            assertThat(proxy.queueLimit()).isEqualTo(10_000);
+            assertThat(proxy.queueTimeout()).isEqualTo(Duration.ofSeconds(5));
+            assertThat(proxy.responseTimeout()).isEqualTo(Duration.ofSeconds(60));
+            assertThat(proxy.retry().budgetPercent()).isEqualTo(20);
+            assertThat(proxy.retry().bufferLimit()).isEqualTo(DataSize.ofKilobytes(64));
+            assertThat(proxy.retry().maxAttempts()).isEqualTo(3);
+            assertThat(proxy.retry().minPerSecond()).isEqualTo(10);
+
+            assertThat(fleet.readiness().interval()).isEqualTo(Duration.ofMillis(100));
+            assertThat(fleet.readiness().path()).isEqualTo("/health");
+            assertThat(fleet.readiness().timeout()).isEqualTo(Duration.ofSeconds(1));
+
+            FleetProperties.Restart restart = fleet.restart();
+            assertThat(restart.crashLoopRestarts()).isEqualTo(20);
+            assertThat(restart.crashLoopWindow()).isEqualTo(Duration.ofSeconds(60));
+            assertThat(restart.initialBackoff()).isEqualTo(Duration.ofMillis(100));
+            assertThat(restart.maxBackoff()).isEqualTo(Duration.ofSeconds(30));
+            assertThat(restart.multiplier()).isEqualTo(2.0);
+            assertThat(restart.policy()).isEqualTo(RestartPolicy.ALWAYS);
+            assertThat(restart.resetAfter()).isEqualTo(Duration.ofSeconds(10));
+
+            FleetProperties.Worker worker = fleet.worker();
+            assertThat(worker.command()).isEmpty();
+            assertThat(worker.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+            assertThat(worker.environment()).isEmpty();
+            assertThat(worker.killTimeout()).isEqualTo(Duration.ofSeconds(10));
+            assertThat(worker.logLines()).isEqualTo(1000);
+            assertThat(worker.startupTimeout()).isEqualTo(Duration.ofSeconds(60));
+            assertThat(worker.stopSignal()).isEqualTo("TERM");
+            assertThat(worker.workingDirectory()).isNull();
+        });
+    }
+
+    @Test
+    void restartPolicyBindsFromItsReadmeSpelling() {
+        runner.withPropertyValues("fleet.restart.policy=on-failure").run(context ->
+                assertThat(context.getBean(FleetProperties.class).restart().policy()).isEqualTo(RestartPolicy.ON_FAILURE));
+    }
+
+    /** The failure and its causes, outermost first. */
+    private static List<Throwable> causes(Throwable failure) {
+        List<Throwable> causes = new ArrayList<>();
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            causes.add(cause);
+        }
+        return causes;
+    }
+
+    /**
+     * The validation errors as Boot's startup failure report names them ("Property: fleet.workers",
+     * "Value: ...", "Reason: ..."): {@code property = value: reason}.
+     */
+    private static List<String> validationErrors(Throwable failure) {
+        BindValidationException validation = causes(failure).stream().filter(BindValidationException.class::isInstance)
+                .map(BindValidationException.class::cast).findFirst()
+                .orElseThrow(() -> new AssertionError("no validation error in " + causes(failure)));
+        return validation.getValidationErrors().getAllErrors().stream().map(FieldError.class::cast)
+                .map(error -> error.getObjectName() + "." + error.getField() + " = " + error.getRejectedValue() + ": "
+                        + error.getDefaultMessage())
+                .toList();
+    }
+}

@@ -1,0 +1,104 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.demo.DemoWorker;
+import dev.shepherd.worker.LaunchSpec;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.assertj.core.api.Assertions.entry;
+
+class LaunchSpecsTests {
+
+    @Test
+    void portAndIdPlaceholdersAreReplacedInEveryArgument() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+                "fleet.worker.command[0]", "node",
+                "fleet.worker.command[1]", "server.js",
+                "fleet.worker.command[2]", "--listen=127.0.0.1:{port}",
+                "fleet.worker.command[3]", "--name=worker-{id}-{port}")));
+
+        LaunchSpec spec = specs.forWorker(7, 41_000);
+
+        assertThat(specs.isDemo()).isFalse();
+        assertThat(spec.command()).containsExactly("node", "server.js", "--listen=127.0.0.1:41000", "--name=worker-7-41000");
+    }
+
+    @Test
+    void workerGetsItsPortAndIdInTheEnvironmentBesidesTheConfiguredVariables() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.environment[NODE_ENV]", "production")));
+
+        LaunchSpec spec = specs.forWorker(2, 40_001);
+
+        assertThat(spec.environment()).containsOnly(entry("PORT", "40001"), entry("SHEPHERD_WORKER_ID", "2"),
+                entry("NODE_ENV", "production"));
+    }
+
+    @Test
+    void configuredPortVariableCannotOverrideTheWorkersOwnPort() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.environment[PORT]", "80")));
+
+        assertThat(specs.forWorker(1, 40_002).environment()).containsEntry("PORT", "40002");
+    }
+
+    @Test
+    void workerRunsInTheConfiguredDirectory() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.working-directory", "/srv/app")));
+
+        assertThat(specs.forWorker(1, 40_003).workingDirectory()).isEqualTo(Path.of("/srv/app"));
+    }
+
+    @Test
+    void unknownPlaceholderFailsNamingTheCommandElement() {
+        Map<String, String> config = Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.command[1]", "--port={port}",
+                "fleet.worker.command[2]", "--host={host}");
+
+        assertThatIllegalStateException().isThrownBy(() -> new LaunchSpecs(properties(config)))
+                .withMessageContaining("fleet.worker.command[2]")
+                .withMessageContaining("{host}")
+                .withMessageContaining("{port} and {id}");
+    }
+
+    @Test
+    void emptyCommandRunsTheBuiltInDemoWorker() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of("fleet.demo.work", "5")));
+
+        LaunchSpec spec = specs.forWorker(4, 40_004);
+
+        assertThat(specs.isDemo()).isTrue();
+        assertThat(Path.of(spec.command().get(0))).isEqualTo(Path.of(System.getProperty("java.home"), "bin", "java"));
+        // From the classes directory in tests, from the jar once packaged.
+        assertThat(spec.command()).containsAnyOf(DemoWorker.class.getName(), "worker");
+        assertThat(spec.environment()).containsEntry("PORT", "40004").containsEntry("SHEPHERD_WORKER_ID", "4")
+                .containsEntry("SHEPHERD_DEMO_WORK", "5").doesNotContainKey("SHEPHERD_DEMO_CRASH_WITHIN_MS");
+    }
+
+    @Test
+    void demoWorkerIsToldWhenToCrash() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of("fleet.demo.crash-within", "10s")));
+
+        assertThat(specs.forWorker(1, 40_005).environment()).containsEntry("SHEPHERD_DEMO_CRASH_WITHIN_MS", "10000");
+    }
+
+    @Test
+    void demoCommandStartsASmallJvm() {
+        assertThat(LaunchSpecs.demoCommand()).contains("-Xmx64m", "-XX:+ExitOnOutOfMemoryError");
+    }
+
+    private static FleetProperties properties(Map<String, String> config) {
+        return new Binder(new MapConfigurationPropertySource(config)).bindOrCreate("fleet", FleetProperties.class);
+    }
+}

@@ -1,0 +1,128 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.ShepherdApplication;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.SpringApplication;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Starting and stopping the master: bad configuration, graceful shutdown, and a master killed with -9. */
+class MasterLifecycleIntegrationTests {
+
+    @Test
+    void killDashNineOfTheMasterLeavesNoWorkerProcess() throws Exception {
+        int adminPort = freePort();
+        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class));
+        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=2",
+                "--fleet.demo.work=1000"));
+        Process master = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(File.createTempFile("master", ".log")).start();
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            HttpRequest fleet = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/fleet")).build();
+            List<Long> workers = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+                String body = http.send(fleet, HttpResponse.BodyHandlers.ofString()).body();
+                workers.clear();
+                Matcher pids = Pattern.compile("\"pid\":(\\d+),\"port\":\\d+,\"state\":\"READY\"").matcher(body);
+                while (pids.find()) {
+                    workers.add(Long.parseLong(pids.group(1)));
+                }
+                return workers.size() == 2;
+            });
+            assertThat(workers).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+
+            master.destroyForcibly().waitFor();
+
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(workers)
+                    .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
+        } finally {
+            master.destroyForcibly();
+            RunningShepherd.assertNoChildProcess(List.of());
+        }
+    }
+
+    @Test
+    void shutdownLetsRequestsInFlightFinishBeforeTheWorkersStop() throws Exception {
+        RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand());
+        CompletableFuture<HttpResponse<String>> slow = shepherd.http().sendAsync(
+                HttpRequest.newBuilder(shepherd.proxy("/slow?ms=1500")).build(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.snapshot().workers().get(0).inFlight() == 1);
+
+        shepherd.close();
+
+        HttpResponse<String> response = slow.get();
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).contains("uri=/slow?ms=1500");
+    }
+
+    @Test
+    void invalidWorkerCountStopsStartupNamingTheProperty() {
+        for (String value : List.of("0", "-1", "100000", "lots")) {
+            assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                    "--management.server.port=0", "--fleet.workers=" + value))
+                    .satisfies(ex -> assertThat(describe(ex)).contains("fleet.workers"));
+        }
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void negativeDurationStopsStartupNamingTheProperty(CapturedOutput output) {
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--fleet.worker.kill-timeout=-1s"))
+                .satisfies(ex -> assertThat(describe(ex)).contains("worker.killTimeout", "must be longer than or equal to 0"));
+        assertThat(output).contains("APPLICATION FAILED TO START", "Property: fleet.worker.killTimeout", "must be longer than or equal to 0");
+    }
+
+    @Test
+    void unknownPlaceholderInTheWorkerCommandStopsStartupNamingTheProperty() {
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--fleet.worker.command=node,server.js,--listen={prot}"))
+                .satisfies(ex -> assertThat(describe(ex)).contains("fleet.worker.command[2]", "{prot}"));
+    }
+
+    @Test
+    void adminPortOpenToTheNetworkWithoutATokenStopsStartup() {
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--management.server.address=0.0.0.0"))
+                .satisfies(ex -> assertThat(describe(ex)).contains("fleet.admin.token", "0.0.0.0"));
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    private static String describe(Throwable ex) {
+        StringBuilder messages = new StringBuilder();
+        for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+            messages.append(cause.getMessage()).append('\n');
+        }
+        return messages.toString();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+}

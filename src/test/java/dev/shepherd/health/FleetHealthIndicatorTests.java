@@ -1,0 +1,95 @@
+package dev.shepherd.health;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetProperties;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerFleetService;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.worker.WorkerExit;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.BDDMockito.given;
+import static org.mockito.Mockito.mock;
+
+class FleetHealthIndicatorTests {
+
+    private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
+
+    private final WorkerFleetService fleet = mock(WorkerFleetService.class);
+    private final FleetSnapshot snapshot = mock(FleetSnapshot.class);
+    private final FleetHealthIndicator indicator = new FleetHealthIndicator(fleet, properties(2));
+
+    @Test
+    void upWhenAtLeastMinReadyWorkersAreReady() {
+        fleet(4, 2, List.of());
+
+        Health health = indicator.health();
+
+        assertThat(health.getStatus()).isEqualTo(Status.UP);
+        assertThat(health.getDetails()).containsEntry("desired", 4).containsEntry("ready", 2).containsEntry("minReady", 2)
+                .doesNotContainKey("lastCrash");
+    }
+
+    @Test
+    void degradedWhenSomeButFewerThanMinReadyAreReady() {
+        fleet(4, 1, List.of());
+
+        assertThat(indicator.health().getStatus()).isEqualTo(FleetHealthIndicator.DEGRADED);
+    }
+
+    @Test
+    void downWhenNoWorkerIsReady() {
+        fleet(4, 0, List.of());
+
+        assertThat(indicator.health().getStatus()).isEqualTo(Status.DOWN);
+    }
+
+    @Test
+    void countsStartingAndCrashLoopingWorkers() {
+        fleet(3, 0, List.of(worker(1, WorkerState.STARTING, null), worker(2, WorkerState.FAILED, null),
+                worker(3, WorkerState.FAILED, null)));
+        given(snapshot.count(WorkerState.STARTING)).willReturn(1L);
+        given(snapshot.count(WorkerState.FAILED)).willReturn(2L);
+
+        assertThat(indicator.health().getDetails()).containsEntry("starting", 1L).containsEntry("crashLooping", 2L);
+    }
+
+    @Test
+    void showsTheLatestCrashButNotACleanExit() {
+        WorkerExit older = new WorkerExit(100, 1, null, NOW.minusSeconds(20), Duration.ofSeconds(5), "crashed", List.of());
+        WorkerExit latest = new WorkerExit(200, 137, "KILL", NOW.minusSeconds(10), Duration.ofSeconds(5), "crashed", List.of());
+        WorkerExit clean = new WorkerExit(300, 0, null, NOW, Duration.ofSeconds(5), "stopped", List.of());
+        fleet(3, 3, List.of(worker(1, WorkerState.READY, older), worker(2, WorkerState.READY, latest),
+                worker(3, WorkerState.READY, clean)));
+
+        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("pid", 200L, "code", 137,
+                "signal", "KILL", "at", NOW.minusSeconds(10).toString(), "reason", "crashed"));
+    }
+
+    private void fleet(int desired, int ready, List<WorkerSnapshot> workers) {
+        given(fleet.snapshot()).willReturn(snapshot);
+        given(snapshot.desired()).willReturn(desired);
+        given(snapshot.ready()).willReturn(new Endpoint[ready]);
+        given(snapshot.workers()).willReturn(workers);
+    }
+
+    private static WorkerSnapshot worker(int id, WorkerState state, WorkerExit lastExit) {
+        return new WorkerSnapshot(id, 1000 + id, 40_000 + id, state, 1, 0, NOW, 0, lastExit, null, null, null);
+    }
+
+    private static FleetProperties properties(int minReady) {
+        return new Binder(new MapConfigurationPropertySource(Map.of("fleet.health.min-ready", Integer.toString(minReady))))
+                .bindOrCreate("fleet", FleetProperties.class);
+    }
+}

@@ -1,0 +1,189 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerFleetService;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+class RouterTests {
+
+    private final WorkerFleetService fleet = mock(WorkerFleetService.class);
+    private final FleetSnapshot snapshot = mock(FleetSnapshot.class);
+    private Router router;
+    private Consumer<FleetSnapshot> snapshotListener;
+
+    @BeforeEach
+    @SuppressWarnings("unchecked")
+    void wireRouterToAFakeFleet() {
+        when(fleet.snapshot()).thenReturn(snapshot);
+        when(snapshot.ready()).thenReturn(new Endpoint[0]);
+        router = new Router(fleet, 2);
+        ArgumentCaptor<Consumer<FleetSnapshot>> listener = ArgumentCaptor.forClass(Consumer.class);
+        verify(fleet).onSnapshot(listener.capture());
+        snapshotListener = listener.getValue();
+    }
+
+    @Test
+    void indexIsNeverNegativeAndInRangeWhenTheCounterWraps() {
+        for (int count = 1; count <= 7; count++) {
+            int counter = Integer.MAX_VALUE - 2;
+            for (int step = 0; step < 6; step++, counter++) {
+                assertThat(Router.index(counter, count)).as("counter %d, count %d", counter, count)
+                        .isBetween(0, count - 1);
+            }
+            assertThat(counter).isEqualTo(Integer.MIN_VALUE + 3);
+        }
+    }
+
+    @Test
+    void indexGoesRoundRobin() {
+        List<Integer> order = new ArrayList<>();
+        for (int counter = 0; counter < 7; counter++) {
+            order.add(Router.index(counter, 3));
+        }
+        assertThat(order).containsExactly(0, 1, 2, 0, 1, 2, 0);
+    }
+
+    @Test
+    void indexStaysRoundRobinJustAfterTheWrap() {
+        List<Integer> order = new ArrayList<>();
+        for (int counter = Integer.MIN_VALUE; counter < Integer.MIN_VALUE + 4; counter++) {
+            order.add(Router.index(counter, 3));
+        }
+        assertThat(order).containsExactly(0, 1, 2, 0);
+    }
+
+    @Test
+    void pickGoesRoundRobinOverTheReadyWorkers() {
+        Endpoint a = endpoint(true);
+        Endpoint b = endpoint(true);
+        Endpoint c = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {a, b, c});
+
+        List<Endpoint> picks = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            picks.add(router.pick(null));
+        }
+
+        assertThat(picks).containsExactly(a, b, c, a, b, c);
+    }
+
+    @Test
+    void pickIsNullWhenNoWorkerIsReady() {
+        assertThat(router.pick(null)).isNull();
+    }
+
+    @Test
+    void pickSkipsAWorkerThatNoLongerAcceptsTraffic() {
+        Endpoint draining = endpoint(false);
+        Endpoint ready = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {draining, ready});
+
+        assertThat(router.pick(null)).isSameAs(ready);
+        assertThat(router.pick(null)).isSameAs(ready);
+    }
+
+    @Test
+    void pickAvoidsTheWorkerThatJustFailedWhenAnotherIsReady() {
+        Endpoint failed = endpoint(true);
+        Endpoint other = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {failed, other});
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(router.pick(failed)).isSameAs(other);
+        }
+    }
+
+    @Test
+    void pickFallsBackToTheWorkerThatFailedWhenItIsTheOnlyOne() {
+        Endpoint only = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {only});
+
+        assertThat(router.pick(only)).isSameAs(only);
+    }
+
+    @Test
+    void waitersBeyondTheQueueLimitAreTurnedAway() {
+        assertThat(router.await(() -> { })).isNotNull();
+        assertThat(router.await(() -> { })).isNotNull();
+        assertThat(router.await(() -> { })).isNull();
+        assertThat(router.waiting()).isEqualTo(2);
+    }
+
+    @Test
+    void waitersAreWokenOnceASnapshotHasAReadyWorker() {
+        AtomicInteger woken = new AtomicInteger();
+        Router.Waiter waiter = router.await(woken::incrementAndGet);
+        router.await(woken::incrementAndGet);
+
+        Endpoint ready = endpoint(true);
+        FleetSnapshot withReady = mock(FleetSnapshot.class);
+        when(withReady.ready()).thenReturn(new Endpoint[] {ready});
+        snapshotListener.accept(withReady);
+
+        assertThat(woken).hasValue(2);
+        assertThat(router.waiting()).isZero();
+        assertThat(router.cancel(waiter)).as("a woken waiter cannot also time out").isFalse();
+    }
+
+    @Test
+    void snapshotWithoutReadyWorkersWakesNobody() {
+        AtomicInteger woken = new AtomicInteger();
+        router.await(woken::incrementAndGet);
+
+        snapshotListener.accept(snapshot);
+
+        assertThat(woken).hasValue(0);
+        assertThat(router.waiting()).isEqualTo(1);
+    }
+
+    @Test
+    void cancelledWaiterIsNeverWokenAndFreesItsPlace() {
+        AtomicInteger woken = new AtomicInteger();
+        Router.Waiter waiter = router.await(woken::incrementAndGet);
+
+        assertThat(router.cancel(waiter)).isTrue();
+        Endpoint ready = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {ready});
+        snapshotListener.accept(snapshot);
+
+        assertThat(woken).hasValue(0);
+        assertThat(router.waiting()).isZero();
+    }
+
+    @Test
+    void waiterIsWokenAtOnceWhenAWorkerIsAlreadyReady() {
+        Endpoint ready = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {ready});
+        AtomicInteger woken = new AtomicInteger();
+
+        router.await(woken::incrementAndGet);
+
+        assertThat(woken).hasValue(1);
+    }
+
+    @Test
+    void closeStopsListeningToTheFleet() {
+        router.close();
+
+        verify(fleet).removeSnapshotListener(snapshotListener);
+    }
+
+    private static Endpoint endpoint(boolean accepting) {
+        Endpoint endpoint = mock(Endpoint.class);
+        when(endpoint.tryAcquire()).thenReturn(accepting);
+        return endpoint;
+    }
+}
