@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
  * Every error of the admin API, as RFC 9457 problem details with a {@code detail} that says what to fix.
  * Spring's own errors (wrong method, unknown path, bad media type) come through the base class.
  */
-@RestControllerAdvice(assignableTypes = FleetController.class)
+@RestControllerAdvice
 class AdminErrors extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(FleetExceptions.NoSuchWorkerException.class)

@@ -26,8 +26,7 @@ final class HopByHop {
     static boolean strip(HttpMessage message) {
         HttpHeaders headers = message.headers();
         boolean chunked = HttpUtil.isTransferEncodingChunked(message);
-        String connection = headers.get(HttpHeaderNames.CONNECTION);
-        if (connection != null) {
+        for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : connection.split(",")) {
                 String name = token.trim();
                 if (!name.isEmpty()) {

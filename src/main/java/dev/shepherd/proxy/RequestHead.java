@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.URI;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -46,8 +47,8 @@ final class RequestHead {
         String host = headers.get(HttpHeaderNames.HOST);
         HopByHop.strip(request);
         String clientIp = client instanceof InetSocketAddress address ? address.getAddress().getHostAddress() : "unknown";
-        String forwardedFor = headers.get("X-Forwarded-For");
-        headers.set("X-Forwarded-For", forwardedFor == null ? clientIp : forwardedFor + ", " + clientIp);
+        List<String> forwardedFor = headers.getAll("X-Forwarded-For");
+        headers.set("X-Forwarded-For", forwardedFor.isEmpty() ? clientIp : String.join(", ", forwardedFor) + ", " + clientIp);
         headers.set("X-Forwarded-Proto", "http");
         if (host != null) {
             headers.set("X-Forwarded-Host", host);

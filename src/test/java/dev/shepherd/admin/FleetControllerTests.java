@@ -12,7 +12,6 @@ import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -301,18 +300,11 @@ class FleetControllerTests {
                 "No worker has id 9; GET /fleet lists the current ones");
     }
 
-    @Disabled("bug: AdminErrors is @RestControllerAdvice(assignableTypes = FleetController.class). Spring applies such "
-            + "an advice only when the handler is a FleetController method, so errors raised before a handler is chosen "
-            + "(405 wrong method, 404 unknown path, 406 not acceptable) bypass it: the client gets Boot's /error JSON, "
-            + "not a problem detail, although AdminErrors' Javadoc says they come through the base class. Fix: drop "
-            + "assignableTypes (only a selector-less advice sees exceptions that have no handler method).")
     @Test
     void wrongMethodIsA405Problem() {
         assertProblem(mvc.get().uri("/fleet/scale"), HttpStatus.METHOD_NOT_ALLOWED, "Method Not Allowed", null);
     }
 
-    @Disabled("bug: same cause as wrongMethodIsA405Problem: an unknown path under /fleet has no handler method, so "
-            + "AdminErrors (assignableTypes = FleetController.class) never sees the NoResourceFoundException.")
     @Test
     void unknownPathUnderFleetIsA404Problem() {
         assertProblem(mvc.get().uri("/fleet/nope"), HttpStatus.NOT_FOUND, "Not Found", null);
