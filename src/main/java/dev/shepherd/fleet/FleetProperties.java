@@ -61,6 +61,10 @@ public record FleetProperties(
      * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed
      * @param stopSignal the signal that asks a worker to exit
      * @param logLines how many lines of output are kept per worker id
+     * @param maxMemory a worker whose process tree uses more resident memory than this is replaced; unset: no limit
+     * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
+     * @param maxRequestsJitter a random 0..jitter added to max-requests per worker, so workers do not all recycle at once
+     * @param recycleCheckInterval how often memory and request counts are checked against the limits
      */
     public record Worker(
             @DefaultValue List<String> command,
@@ -70,7 +74,11 @@ public record FleetProperties(
             @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout,
             @DefaultValue("10s") @DurationMin(millis = 0) Duration killTimeout,
             @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL") String stopSignal,
-            @DefaultValue("1000") @Min(10) @Max(100_000) int logLines) {
+            @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
+            DataSize maxMemory,
+            @DefaultValue("0") @Min(0) long maxRequests,
+            @DefaultValue("0") @Min(0) long maxRequestsJitter,
+            @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval) {
     }
 
     /**
@@ -79,11 +87,13 @@ public record FleetProperties(
      * @param path HTTP path to GET; empty means a plain TCP connect
      * @param interval time between two probes
      * @param timeout how long one probe may take
+     * @param status the HTTP statuses that count as ready, as a range
      */
     public record Probe(
             @DefaultValue("/health") String path,
             @DefaultValue("100ms") @DurationMin(millis = 10) Duration interval,
-            @DefaultValue("1s") @DurationMin(millis = 10) Duration timeout) {
+            @DefaultValue("1s") @DurationMin(millis = 10) Duration timeout,
+            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
     }
 
     /**
@@ -94,12 +104,14 @@ public record FleetProperties(
      * @param interval time between two probes
      * @param timeout how long one probe may take
      * @param failureThreshold consecutive failures that make the worker count as hung
+     * @param status the HTTP statuses that count as alive, as a range
      */
     public record Liveness(
             @DefaultValue("/health") String path,
             @DefaultValue("5s") @DurationMin(millis = 10) Duration interval,
             @DefaultValue("2s") @DurationMin(millis = 10) Duration timeout,
-            @DefaultValue("3") @Min(1) @Max(100) int failureThreshold) {
+            @DefaultValue("3") @Min(1) @Max(100) int failureThreshold,
+            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
     }
 
     /**

@@ -13,7 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
- * One health check of a worker: an HTTP GET whose status must be 2xx or 3xx, or, when no path is set, a TCP
+ * One health check of a worker: an HTTP GET whose status must fall in the accepted range, or, when no path is set, a TCP
  * connect. Runs on its own executor and never on the supervisor's thread.
  */
 final class Probe {
@@ -24,12 +24,17 @@ final class Probe {
     }
 
     private final String path;
+    private final int lowestOk;
+    private final int highestOk;
     private final Duration timeout;
     private final HttpClient client;
     private final Executor executor;
 
-    Probe(String path, Duration timeout, HttpClient client, Executor executor) {
+    Probe(String path, String statusRange, Duration timeout, HttpClient client, Executor executor) {
         this.path = path;
+        String[] range = statusRange.split("-");
+        this.lowestOk = Integer.parseInt(range[0]);
+        this.highestOk = Integer.parseInt(range[1]);
         this.timeout = timeout;
         this.client = client;
         this.executor = executor;
@@ -43,7 +48,7 @@ final class Probe {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(timeout).GET().build();
         return client.sendAsync(request, HttpResponse.BodyHandlers.discarding())
-                .thenApply(response -> response.statusCode() < 400
+                .thenApply(response -> response.statusCode() >= lowestOk && response.statusCode() <= highestOk
                         ? Result.OK
                         : new Result(false, "GET " + path + " answered " + response.statusCode()))
                 .exceptionally(ex -> new Result(false, "GET " + path + " failed: " + describe(ex)));

@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.OrphanGuard;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerProcess;
 import dev.shepherd.worker.WorkerState;
@@ -38,6 +39,8 @@ final class Supervisor {
     private final Probe liveness;
     private final FleetEvents events;
     private final FleetMetrics metrics;
+    private final Recycler recycler;
+    private OrphanGuard orphanGuard;
     private final Map<Integer, LogBuffer> logs = new ConcurrentHashMap<>();
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
@@ -57,6 +60,7 @@ final class Supervisor {
         this.metrics = metrics;
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
+        this.recycler = new Recycler(properties.worker(), events);
     }
 
     Optional<LogBuffer> logs(int id) {
@@ -65,6 +69,17 @@ final class Supervisor {
 
     Optional<Worker> find(int id) {
         return workers.stream().filter(worker -> worker.id == id).findFirst();
+    }
+
+    /** Starts the guard that ends workers' descendants if the master dies; on the supervisor's thread. */
+    void startOrphanGuard() {
+        orphanGuard = OrphanGuard.start();
+    }
+
+    void closeOrphanGuard() {
+        if (orphanGuard != null) {
+            orphanGuard.close();
+        }
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */
@@ -106,9 +121,11 @@ final class Supervisor {
         }
         worker.process = process;
         worker.port = port;
+        process.processGroup().ifPresent(orphanGuard::track);
         worker.stopReason = null;
         worker.readyOnce = false;
         worker.livenessFailures = 0;
+        worker.requestLimit = recycler.requestLimit();
         worker.endpoint = new Endpoint(worker.id, process.handle(), port, () -> post(() -> eject(worker, process)));
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (generation " + worker.generation + ")");
@@ -201,6 +218,13 @@ final class Supervisor {
         }
     }
 
+    /** Replaces a worker that is past its memory or request limit; called periodically. */
+    void recycle() {
+        if (!shuttingDown) {
+            recycler.check(workers, reload);
+        }
+    }
+
     /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
     void retire(Worker worker, String reason) {
         worker.retiring = true;
@@ -270,6 +294,7 @@ final class Supervisor {
     /** A process ended: record how, then restart, replace or forget the worker. */
     private void reap(Worker worker, WorkerProcess process, int code) {
         process.killTree();
+        process.processGroup().ifPresent(orphanGuard::untrack);
         if (!worker.isCurrent(process)) {
             return;
         }

@@ -38,6 +38,8 @@ final class Worker {
     boolean readyOnce;
     boolean probing;
     int livenessFailures;
+    /** Requests after which the current process is recycled; 0: never. */
+    long requestLimit;
     /** The readiness, startup-timeout, drain, kill or restart timer that is pending, if any. */
     ScheduledFuture<?> timer;
     ScheduledFuture<?> startupTimer;

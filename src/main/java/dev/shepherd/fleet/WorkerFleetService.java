@@ -62,8 +62,10 @@ public class WorkerFleetService implements SmartLifecycle {
                 .connectTimeout(properties.readiness().timeout()).build();
         this.events = new FleetEvents(1000, clock);
         this.supervisor = new Supervisor(properties, clock, loop, new LaunchSpecs(properties),
-                new Probe(properties.readiness().path(), properties.readiness().timeout(), probeClient, probeExecutor),
-                new Probe(properties.liveness().path(), properties.liveness().timeout(), probeClient, probeExecutor),
+                new Probe(properties.readiness().path(), properties.readiness().status(), properties.readiness().timeout(),
+                        probeClient, probeExecutor),
+                new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
+                        probeClient, probeExecutor),
                 events, new FleetMetrics(registry, snapshot::get));
         loop.attach(supervisor);
     }
@@ -151,8 +153,11 @@ public class WorkerFleetService implements SmartLifecycle {
         log.info("Starting a fleet of {} workers{}", supervisor.desired,
                 properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + properties.worker().command());
         running = true;
-        loop.post(() -> { });
+        loop.post(supervisor::startOrphanGuard);
         loop.every(supervisor::probeLiveness, properties.liveness().interval());
+        if (properties.worker().maxMemory() != null || properties.worker().maxRequests() > 0) {
+            loop.every(supervisor::recycle, properties.worker().recycleCheckInterval());
+        }
     }
 
     @Override
@@ -176,6 +181,7 @@ public class WorkerFleetService implements SmartLifecycle {
             log.warn("Stopping the fleet failed", ex.getCause());
         } finally {
             running = false;
+            runNow(supervisor::closeOrphanGuard);
             loop.shutdown();
             probeExecutor.shutdownNow();
         }

@@ -16,16 +16,26 @@ public final class Signals {
     }
 
     public static void send(long pid, String signal) {
+        kill(signal, Long.toString(pid));
+    }
+
+    /** Sends {@code signal} to every process of the group {@code pgid}. */
+    public static void sendGroup(long pgid, String signal) {
+        kill(signal, "-" + pgid);
+    }
+
+    private static void kill(String signal, String target) {
         if (!SUPPORTED.contains(signal)) {
             throw new IllegalArgumentException("Unknown signal " + signal + "; use one of " + SUPPORTED);
         }
         try {
-            Process kill = new ProcessBuilder("kill", "-s", signal, Long.toString(pid)).redirectErrorStream(true).start();
+            Process kill = new ProcessBuilder("kill", "-s", signal, "--", target).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             if (!kill.waitFor(5, TimeUnit.SECONDS)) {
                 kill.destroyForcibly();
             }
         } catch (IOException ex) {
-            log.warn("Could not send {} to pid {}: {}", signal, pid, ex.getMessage());
+            log.warn("Could not send {} to {}: {}", signal, target, ex.getMessage());
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         }

@@ -22,37 +22,41 @@ import java.util.concurrent.CompletableFuture;
  * One running process of a worker, and its descendants.
  *
  * <p>Its output (stdout and stderr merged) is pumped line by line into the master's log and into the worker's
- * {@link LogBuffer}, so the pipe never fills. On Linux the process is started under {@code setpriv --pdeathsig KILL}
- * so that it dies with the master, even after {@code kill -9} of the master. That signal follows the thread that
- * spawned the process, so spawn only from a thread that lives as long as the master.
+ * {@link LogBuffer}, so the pipe never fills. On Linux the process gets a process group of its own and is started
+ * under {@code setpriv --pdeathsig KILL} so that it dies with the master, even after {@code kill -9} of the master
+ * (its descendants are then ended by the {@link OrphanGuard}). That signal follows the thread that spawned the
+ * process, so spawn only from a thread that lives as long as the master.
  */
 @Slf4j
 public final class WorkerProcess {
 
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
+    private static final Path SETSID = Path.of("/usr/bin/setsid");
 
     private final int workerId;
     private final Process process;
     private final Instant startedAt;
+    private final boolean ownGroup;
     private final Set<ProcessHandle> knownDescendants = new LinkedHashSet<>();
 
-    private WorkerProcess(int workerId, Process process, Instant startedAt) {
+    private WorkerProcess(int workerId, Process process, Instant startedAt, boolean ownGroup) {
         this.workerId = workerId;
         this.process = process;
         this.startedAt = startedAt;
+        this.ownGroup = ownGroup;
     }
 
     /** Starts the process; the caller's thread becomes its parent-death anchor (see the class comment). */
     public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock) throws IOException {
         checkExecutable(spec);
-        ProcessBuilder builder = new ProcessBuilder(withParentDeathSignal(spec.command()))
+        ProcessBuilder builder = new ProcessBuilder(wrap(spec.command()))
                 .redirectErrorStream(true);
         if (spec.workingDirectory() != null) {
             builder.directory(spec.workingDirectory().toFile());
         }
         builder.environment().putAll(spec.environment());
         Process process = builder.start();
-        WorkerProcess started = new WorkerProcess(workerId, process, clock.instant());
+        WorkerProcess started = new WorkerProcess(workerId, process, clock.instant(), Files.isExecutable(SETSID));
         started.pumpOutput(logs, clock);
         return started;
     }
@@ -84,11 +88,19 @@ public final class WorkerProcess {
         throw new IOException("Cannot run program \"" + program + "\": No such file or directory");
     }
 
-    static List<String> withParentDeathSignal(List<String> command) {
-        if (!Files.isExecutable(SETPRIV)) {
-            return command;
+    /**
+     * Runs the command in a session and process group of its own ({@code setsid}: a terminal's Ctrl-C does not
+     * reach it, and the group holds its whole tree) under a parent-death signal ({@code setpriv}). Both exec, so
+     * the worker keeps the pid the master sees. Where the tools are missing, the command runs as it is.
+     */
+    static List<String> wrap(List<String> command) {
+        List<String> wrapped = new ArrayList<>();
+        if (Files.isExecutable(SETSID)) {
+            wrapped.add(SETSID.toString());
         }
-        List<String> wrapped = new ArrayList<>(List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--"));
+        if (Files.isExecutable(SETPRIV)) {
+            wrapped.addAll(List.of(SETPRIV.toString(), "--pdeathsig", "KILL", "--"));
+        }
         wrapped.addAll(command);
         return wrapped;
     }
@@ -133,15 +145,25 @@ public final class WorkerProcess {
 
     /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
     public void signal(String signal) {
-        List<ProcessHandle> tree = tree();
-        for (ProcessHandle handle : tree) {
+        if (ownGroup) {
+            Signals.sendGroup(process.pid(), signal);
+        }
+        for (ProcessHandle handle : tree()) {
             send(handle, signal);
         }
     }
 
     /** Kills what is left of the tree, including descendants orphaned by the worker's own exit. */
     public void killTree() {
+        if (ownGroup) {
+            Signals.sendGroup(process.pid(), "KILL");
+        }
         tree().forEach(ProcessHandle::destroyForcibly);
+    }
+
+    /** The process group that holds the worker's tree, or empty when it shares the master's. */
+    public Optional<Long> processGroup() {
+        return ownGroup ? Optional.of(process.pid()) : Optional.empty();
     }
 
     /** Remembers the current descendants, so they can still be found once the worker has exited. */

@@ -24,12 +24,16 @@ import java.util.stream.Collectors;
  * <ul>
  *   <li>{@code /health}: 200 ok (503 when env NEVER_READY is set, or NEVER_READY_FILE names a file that exists)</li>
  *   <li>{@code /stream}: records "head-received" before it reads the body</li>
+ *   <li>{@code /leak?mb=N}: keeps N more MB for ever (a memory leak)</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
  * </ul>
  */
 public final class EchoWorker {
+
+    /** What {@code /leak?mb=N} keeps forever, to grow the resident memory. */
+    private static final java.util.List<byte[]> LEAKED = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public static void main(String[] args) throws IOException {
         int port = Integer.parseInt(System.getenv("PORT"));
@@ -54,6 +58,11 @@ public final class EchoWorker {
             }
             if (uri.getPath().equals("/slow")) {
                 sleep(Long.parseLong(query.getOrDefault("ms", "1000")));
+            }
+            if (uri.getPath().equals("/leak")) {
+                byte[] block = new byte[Integer.parseInt(query.getOrDefault("mb", "1")) * 1024 * 1024];
+                java.util.Arrays.fill(block, (byte) 1);
+                LEAKED.add(block);
             }
             if (uri.getPath().equals("/bytes")) {
                 respond(exchange, 200, "x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))));

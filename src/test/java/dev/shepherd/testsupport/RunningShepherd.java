@@ -62,8 +62,12 @@ public final class RunningShepherd implements AutoCloseable {
     }
 
     public static List<String> javaCommand(Class<?> main) {
+        return javaCommand(main, "-Xmx32m");
+    }
+
+    public static List<String> javaCommand(Class<?> main, String maxHeap) {
         return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
-                "-Xmx32m", "-cp", System.getProperty("java.class.path"), main.getName());
+                maxHeap, "-cp", System.getProperty("java.class.path"), main.getName());
     }
 
     public WorkerFleetService fleet() {

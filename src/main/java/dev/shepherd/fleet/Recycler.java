@@ -1,0 +1,68 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.worker.WorkerState;
+import lombok.extern.slf4j.Slf4j;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Replaces workers before they cause trouble: past {@code fleet.worker.max-memory} of resident memory, or after
+ * {@code fleet.worker.max-requests} (plus a per-worker jitter, gunicorn's rule, so they do not all go at once).
+ * Always through the surge-first replacement and drain, one worker at a time. Runs on the supervisor's thread.
+ */
+@Slf4j
+final class Recycler {
+
+    private final FleetProperties.Worker config;
+    private final FleetEvents events;
+
+    Recycler(FleetProperties.Worker config, FleetEvents events) {
+        this.config = config;
+        this.events = events;
+    }
+
+    /** The request count after which a new worker process is recycled; 0 for no limit. */
+    long requestLimit() {
+        if (config.maxRequests() <= 0) {
+            return 0;
+        }
+        long jitter = config.maxRequestsJitter() > 0 ? ThreadLocalRandom.current().nextLong(config.maxRequestsJitter() + 1) : 0;
+        return config.maxRequests() + jitter;
+    }
+
+    void check(List<Worker> workers, RollingReload reload) {
+        boolean replacing = workers.stream().anyMatch(worker -> worker.replacing != null);
+        if (replacing || reload.status().running()) {
+            return;
+        }
+        for (Worker worker : List.copyOf(workers)) {
+            if (worker.state == WorkerState.READY && worker.holdsSlot()) {
+                Optional<String> reason = reasonToRecycle(worker);
+                if (reason.isPresent()) {
+                    events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " recycled: " + reason.get());
+                    log.info("Recycling worker {} (pid {}): {}", worker.id, worker.pid(), reason.get());
+                    reload.replace(worker);
+                    return;
+                }
+            }
+        }
+    }
+
+    private Optional<String> reasonToRecycle(Worker worker) {
+        long served = worker.endpoint.served();
+        if (worker.requestLimit > 0 && served >= worker.requestLimit) {
+            return Optional.of("served " + served + " requests (fleet.worker.max-requests " + config.maxRequests() + ")");
+        }
+        if (config.maxMemory() != null) {
+            Optional<Long> resident = worker.process.residentBytes();
+            if (resident.isPresent() && resident.get() > config.maxMemory().toBytes()) {
+                return Optional.of("resident memory " + resident.get() / (1024 * 1024) + " MB above fleet.worker.max-memory "
+                        + config.maxMemory().toMegabytes() + " MB");
+            }
+        }
+        return Optional.empty();
+    }
+}

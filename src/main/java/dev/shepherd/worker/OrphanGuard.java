@@ -1,0 +1,96 @@
+package dev.shepherd.worker;
+
+import lombok.extern.slf4j.Slf4j;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Ends the grandchildren of workers when the master dies without cleaning up ({@code kill -9}). A worker's own
+ * process dies by its parent-death signal, but what it forked (npm → node, a shell wrapper) would live on. This
+ * starts one small shell per master, itself under a parent-death signal, that knows the workers' process groups
+ * from a file and kills them all when the master is gone.
+ *
+ * <p>Linux only (setpriv, setsid); elsewhere it does nothing, and only the demo worker watches its parent.
+ * Start it from the thread that spawns the workers: the parent-death signal follows that thread.
+ */
+@Slf4j
+public final class OrphanGuard implements AutoCloseable {
+
+    /** POSIX sh (dash's kill takes no "--": a negative pid right after the signal names a group). */
+    private static final String SCRIPT = "trap 'for g in $(cat \"$1\" 2>/dev/null); do kill -9 \"-$g\" 2>/dev/null; done; "
+            + "rm -f \"$1\"; kill $sleeper 2>/dev/null; exit 0' TERM INT HUP; "
+            + "while :; do sleep 5 & sleeper=$!; wait $sleeper; done";
+
+    private final Path groupsFile;
+    private final Process guard;
+    private final Set<Long> groups = new LinkedHashSet<>();
+
+    private OrphanGuard(Path groupsFile, Process guard) {
+        this.groupsFile = groupsFile;
+        this.guard = guard;
+    }
+
+    /** Starts the guard, or returns one that does nothing where the tools are missing. */
+    public static OrphanGuard start() {
+        if (!Files.isExecutable(Path.of("/usr/bin/setpriv")) || !Files.isExecutable(Path.of("/bin/sh"))) {
+            return new OrphanGuard(null, null);
+        }
+        try {
+            Path file = Files.createTempFile("shepherd-" + ProcessHandle.current().pid() + "-groups", ".txt");
+            Process process = new ProcessBuilder(List.of("/usr/bin/setpriv", "--pdeathsig", "TERM", "--", "/bin/sh", "-c",
+                    SCRIPT, "shepherd-orphan-guard", file.toString()))
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return new OrphanGuard(file, process);
+        } catch (IOException ex) {
+            log.warn("No orphan guard ({}): a worker's own children may outlive a master killed with -9", ex.getMessage());
+            return new OrphanGuard(null, null);
+        }
+    }
+
+    public synchronized void track(long processGroup) {
+        groups.add(processGroup);
+        write();
+    }
+
+    public synchronized void untrack(long processGroup) {
+        groups.remove(processGroup);
+        write();
+    }
+
+    private void write() {
+        if (groupsFile == null) {
+            return;
+        }
+        try {
+            Files.writeString(groupsFile, groups.stream().map(String::valueOf).collect(Collectors.joining("\n")));
+        } catch (IOException ex) {
+            log.warn("Cannot record worker process groups in {}: {}", groupsFile, ex.getMessage());
+        }
+    }
+
+    /** Stops the guard (which also ends any group still listed) and removes its file. */
+    @Override
+    public synchronized void close() {
+        if (guard != null) {
+            guard.destroy();
+            try {
+                guard.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception ex) {
+                guard.destroyForcibly();
+            }
+        }
+        if (groupsFile != null) {
+            try {
+                Files.deleteIfExists(groupsFile);
+            } catch (IOException ex) {
+                log.debug("Could not remove {}", groupsFile);
+            }
+        }
+    }
+}

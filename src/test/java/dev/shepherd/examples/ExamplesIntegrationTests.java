@@ -1,0 +1,72 @@
+package dev.shepherd.examples;
+
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
+
+/** The examples in examples/ run as documented, and their workers are healed like demo workers. */
+class ExamplesIntegrationTests {
+
+    @Test
+    void nodeExampleServesThroughShepherdAndAKilledNodeWorkerIsHealed() {
+        assumeThat(runs("node", "--version")).as("node is not installed (apt-get install nodejs); skipping the Node example").isTrue();
+        servesAndHeals("examples/node/application.yml", "Hello from node, pid ");
+    }
+
+    @Test
+    void pythonExampleServesThroughShepherdAndAKilledPythonWorkerIsHealed() {
+        assumeThat(runs("python3", "--version")).as("python3 is not installed (apt-get install python3); skipping the Python example").isTrue();
+        servesAndHeals("examples/python/application.yml", "Hello from python, pid ");
+    }
+
+    private static void servesAndHeals(String config, String greeting) {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--spring.config.additional-location=" + config)) {
+            assertThat(shepherd.snapshot().desired()).isEqualTo(2);
+            Set<String> bodies = new HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                String body = shepherd.get("/").body();
+                assertThat(body).startsWith(greeting);
+                bodies.add(body);
+            }
+            assertThat(bodies).hasSize(2);
+
+            WorkerSnapshot victim = shepherd.snapshot().workers().get(0);
+            ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
+
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+                WorkerSnapshot healed = shepherd.snapshot().workers().stream().filter(w -> w.id() == victim.id())
+                        .findFirst().orElseThrow();
+                assertThat(healed.state()).isEqualTo(WorkerState.READY);
+                assertThat(healed.pid()).isNotEqualTo(victim.pid());
+                assertThat(healed.lastExit().signal()).isEqualTo("KILL");
+            });
+            for (int i = 0; i < 4; i++) {
+                assertThat(shepherd.get("/").body()).startsWith(greeting);
+            }
+        }
+    }
+
+    static boolean runs(String... command) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return process.waitFor(10, TimeUnit.SECONDS) && process.exitValue() == 0;
+        } catch (IOException ex) {
+            return false;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}
