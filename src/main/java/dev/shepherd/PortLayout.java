@@ -5,9 +5,13 @@ import org.springframework.boot.SpringApplication;
 import org.springframework.boot.context.config.ConfigDataEnvironmentPostProcessor;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.PropertySource;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -23,6 +27,7 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
     public static final String PROXY_PORT = "shepherd.proxy.port";
     public static final String PROXY_ADDRESS = "shepherd.proxy.address";
     static final String SOURCE = "shepherdPortLayout";
+    private static final String MANAGEMENT_ADDRESS = "management.server.address";
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
@@ -39,10 +44,36 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         layout.put(PROXY_PORT, proxyPort);
         layout.put(PROXY_ADDRESS, environment.getProperty("server.address", "0.0.0.0"));
         layout.put("server.port", adminPort);
-        layout.put("server.address", environment.getProperty("management.server.address", "127.0.0.1"));
+        layout.put("server.address", environment.getProperty(MANAGEMENT_ADDRESS, "127.0.0.1"));
         // Unset (empty) rather than equal to server.port: with port 0, equal ports would still count as different.
         layout.put("management.server.port", "");
+        hideManagementAddress(environment);
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
+    }
+
+    /**
+     * The admin address now lives in {@code server.address}; Actuator refuses a {@code management.server.address}
+     * on the servlet container's own port, and an empty value does not count as unset. So every source that
+     * sets it (an environment variable MANAGEMENT_SERVER_ADDRESS included) is replaced by a copy without it.
+     */
+    private static void hideManagementAddress(ConfigurableEnvironment environment) {
+        for (PropertySource<?> source : environment.getPropertySources().stream().toList()) {
+            if (!(source instanceof EnumerablePropertySource<?> enumerable) || source.getProperty(MANAGEMENT_ADDRESS) == null) {
+                continue;
+            }
+            boolean systemEnvironment = source instanceof SystemEnvironmentPropertySource;
+            Map<String, Object> kept = new LinkedHashMap<>();
+            for (String name : enumerable.getPropertyNames()) {
+                boolean address = systemEnvironment
+                        ? new SystemEnvironmentPropertySource("probe", Map.of(name, "")).containsProperty(MANAGEMENT_ADDRESS)
+                        : name.equals(MANAGEMENT_ADDRESS);
+                if (!address) {
+                    kept.put(name, source.getProperty(name));
+                }
+            }
+            environment.getPropertySources().replace(source.getName(), systemEnvironment
+                    ? new SystemEnvironmentPropertySource(source.getName(), kept) : new MapPropertySource(source.getName(), kept));
+        }
     }
 
     @Override
