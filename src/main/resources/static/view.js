@@ -1,0 +1,169 @@
+// Renders the fleet's JSON into the page. Rows are kept per worker id and updated in place, so a focused
+// button keeps its focus while the fleet refreshes every two seconds.
+
+const $ = id => document.getElementById(id);
+
+const COLUMNS = ['Worker', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Requests', 'Memory', 'Last exit'];
+const NUMERIC = new Set(['Gen.', 'Uptime', 'Restarts', 'In flight', 'Requests', 'Memory']);
+
+export const format = {
+    duration(ms) {
+        if (ms == null) {
+            return '–';
+        }
+        const s = Math.floor(ms / 1000);
+        if (s < 60) return `${s} s`;
+        if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+        if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min`;
+        return `${Math.floor(s / 86400)} d ${Math.floor(s % 86400 / 3600)} h`;
+    },
+    bytes: n => n == null ? '–' : `${(n / 1048576).toFixed(1)} MiB`,
+    count: n => n == null ? '–' : n.toLocaleString('en'),
+    time: iso => iso ? new Date(iso).toLocaleTimeString('en-GB') : '–',
+    rate: r => r < 10 ? r.toFixed(1) : Math.round(r).toLocaleString('en'),
+    exit(exit) {
+        if (!exit) {
+            return '–';
+        }
+        const how = exit.signal ? `${exit.signal} (${exit.code})` : `exit ${exit.code}`;
+        const ago = format.duration(Date.now() - new Date(exit.at).getTime());
+        return `${how} · ${exit.reason} · ${ago} ago`;
+    },
+};
+
+export function renderSummary(fleet) {
+    $('ready-count').textContent = fleet.ready;
+    $('desired-count').textContent = fleet.desired;
+    $('actual-count').textContent = `${fleet.actual} ${fleet.actual === 1 ? 'process' : 'processes'} running`;
+    renderReload(fleet.reload);
+}
+
+function renderReload(reload) {
+    const state = $('reload-state');
+    const progress = $('reload-progress');
+    const detail = $('reload-detail');
+    state.dataset.state = reload.state;
+    progress.hidden = reload.state !== 'RUNNING';
+    progress.max = Math.max(reload.total, 1);
+    progress.value = reload.replaced;
+    switch (reload.state) {
+        case 'RUNNING':
+            state.textContent = `Running: ${reload.replaced} of ${reload.total} replaced`;
+            detail.textContent = `to generation ${reload.generation}, since ${format.time(reload.startedAt)}`;
+            break;
+        case 'SUCCEEDED':
+            state.textContent = `Succeeded: ${reload.replaced} of ${reload.total} replaced`;
+            detail.textContent = `generation ${reload.generation}, finished ${format.time(reload.finishedAt)}`;
+            break;
+        case 'FAILED':
+            state.textContent = `Failed: ${reload.reason ?? 'no reason given'}`;
+            detail.textContent = `generation ${reload.generation}, ${reload.replaced} of ${reload.total} replaced`;
+            break;
+        default:
+            state.textContent = 'None yet';
+            detail.textContent = `generation ${reload.generation}`;
+    }
+}
+
+export function renderHealth(health) {
+    const status = typeof health?.status === 'string' ? health.status : 'UNKNOWN';
+    const badge = $('health');
+    badge.textContent = status;
+    badge.dataset.status = status;
+    const details = health?.components?.fleet?.details;
+    $('health-detail').textContent = details
+        ? `${details.starting} starting · ${details.crashLooping} crash-looping · min ready ${details.minReady}`
+        : '';
+}
+
+export function renderWorkers(workers) {
+    const body = document.querySelector('#workers tbody');
+    const rows = new Map([...body.rows].map(row => [row.dataset.workerId, row]));
+    workers.forEach((worker, index) => {
+        const id = String(worker.id);
+        const row = rows.get(id) ?? newRow(id);
+        rows.delete(id);
+        fillRow(row, worker);
+        if (body.rows[index] !== row) {
+            body.insertBefore(row, body.rows[index] ?? null);
+        }
+    });
+    rows.forEach(row => row.remove());
+}
+
+function newRow(id) {
+    const row = document.createElement('tr');
+    row.dataset.workerId = id;
+    for (const column of COLUMNS) {
+        const cell = row.insertCell();
+        cell.dataset.label = column;
+        cell.classList.toggle('num', NUMERIC.has(column));
+    }
+    row.cells[0].innerHTML = `<button type="button" class="link" data-action="logs">#${id}</button>`;
+    row.cells[0].firstChild.setAttribute('aria-label', `Worker ${id}: show its log`);
+    row.cells[2].innerHTML = '<span class="state"></span>';
+    const actions = row.insertCell();
+    actions.className = 'row-actions';
+    actions.innerHTML = '<button type="button" data-action="restart" class="quiet">Restart</button>'
+        + '<button type="button" data-action="kill" class="quiet danger-text">Kill…</button>';
+    return row;
+}
+
+function fillRow(row, worker) {
+    row.dataset.pid = worker.pid;
+    row.dataset.state = worker.state;
+    const cells = row.cells;
+    cells[1].textContent = worker.pid > 0 ? worker.pid : '–';
+    const state = cells[2].firstChild;
+    state.textContent = worker.state;
+    state.dataset.state = worker.state;
+    cells[3].textContent = worker.generation;
+    cells[4].textContent = format.duration(worker.uptimeMillis);
+    cells[5].textContent = worker.restarts;
+    cells[6].textContent = format.count(worker.inFlight);
+    cells[7].textContent = format.count(worker.requests);
+    cells[8].textContent = format.bytes(worker.memoryBytes);
+    cells[9].textContent = format.exit(worker.lastExit);
+    cells[9].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
+    for (const button of cells[10].querySelectorAll('button')) {
+        button.setAttribute('aria-label', `${button.textContent.replace('…', '')} worker ${worker.id}`);
+    }
+}
+
+export function renderEvents(events) {
+    const list = $('events');
+    list.replaceChildren(...events.map(event => {
+        const item = document.createElement('li');
+        item.dataset.type = event.type;
+        const time = document.createElement('time');
+        time.dateTime = event.at;
+        time.textContent = format.time(event.at);
+        const type = document.createElement('span');
+        type.className = 'event-type';
+        type.textContent = event.type;
+        const message = document.createElement('span');
+        message.textContent = event.message;
+        item.append(time, type, message);
+        return item;
+    }));
+}
+
+/** The log lines, with a marker where the worker's process changed, so a restart is easy to see. */
+export function renderLogs(worker, lines) {
+    $('logs-title').textContent = `Worker ${worker.id}: ${lines.length === 1 ? 'last line' : `last ${lines.length} lines`}`;
+    $('logs-exit').textContent = worker.lastExit
+        ? `Previous process ${worker.lastExit.pid}: ${format.exit(worker.lastExit)}, after ${format.duration(worker.lastExit.uptimeMillis)}.`
+        : '';
+    const pre = $('logs-lines');
+    let pid = null;
+    const text = [];
+    for (const line of lines) {
+        if (line.pid !== pid) {
+            pid = line.pid;
+            text.push(`── pid ${pid} ──`);
+        }
+        text.push(`${format.time(line.at)}  ${line.line}`);
+    }
+    pre.textContent = text.length ? text.join('\n') : 'No output yet.';
+    pre.scrollTop = pre.scrollHeight;
+}
