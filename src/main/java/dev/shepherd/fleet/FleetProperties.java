@@ -165,8 +165,8 @@ public record FleetProperties(
     /**
      * @param maxAttempts attempts per request, the first included
      * @param bufferLimit request bodies up to this size are held so they can be replayed on another worker
-     * @param budgetPercent retries allowed per second, as a percentage of the requests in that second
-     * @param minPerSecond retries always allowed per second, whatever the traffic
+     * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds
+     * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic
      */
     public record Retry(
             @DefaultValue("3") @Min(1) @Max(10) int maxAttempts,

@@ -1,58 +1,78 @@
 package dev.shepherd.proxy;
 
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
- * Keeps retries from multiplying the load during a fleet-wide outage (Finagle's and Envoy's rule): per second,
- * retries may be at most {@code percent} of that second's requests, plus {@code minPerSecond}.
+ * Keeps retries from multiplying the load during a fleet-wide outage (Finagle's retry budget): over the last
+ * ten seconds, retries may be at most {@code percent} of the requests plus {@code minPerSecond} per second.
+ *
+ * <p>The ten-second horizon matters: a crashing worker takes all its in-flight requests with it at once, a burst
+ * of retries far above one second's share, which the traffic of the seconds before has paid for. When every
+ * attempt fails, the budget is spent within seconds and the load stays near 1.2× instead of 3×.
  */
 final class RetryBudget {
 
+    private static final int SECONDS = 10;
     private static final long SECOND = 1_000_000_000L;
 
     private final int percent;
     private final int minPerSecond;
     private final LongSupplier nanoTime;
-    private final LongAdder requests = new LongAdder();
-    private final AtomicLong retries = new AtomicLong();
-    private final AtomicLong windowStart;
-    private volatile long previousRequests;
+    private final long origin;
+    private final AtomicLongArray slotSecond = new AtomicLongArray(SECONDS);
+    private final LongAdder[] requests = new LongAdder[SECONDS];
+    private final AtomicLongArray retries = new AtomicLongArray(SECONDS);
 
     RetryBudget(int percent, int minPerSecond, LongSupplier nanoTime) {
         this.percent = percent;
         this.minPerSecond = minPerSecond;
         this.nanoTime = nanoTime;
-        this.windowStart = new AtomicLong(nanoTime.getAsLong());
+        this.origin = nanoTime.getAsLong();
+        for (int i = 0; i < SECONDS; i++) {
+            requests[i] = new LongAdder();
+            slotSecond.set(i, -SECONDS);
+        }
     }
 
     void onRequest() {
-        requests.increment();
+        requests[currentSlot(second())].increment();
     }
 
-    /** Takes one retry from the budget; false when it is spent for this second. */
-    boolean tryRetry() {
-        roll();
-        long seen = Math.max(requests.sum(), previousRequests);
-        long allowed = minPerSecond + seen * percent / 100;
-        while (true) {
-            long used = retries.get();
-            if (used >= allowed) {
-                return false;
-            }
-            if (retries.compareAndSet(used, used + 1)) {
-                return true;
+    /** Takes one retry from the budget; false when the last ten seconds have spent it. */
+    synchronized boolean tryRetry() {
+        long now = second();
+        int slot = currentSlot(now);
+        long earned = (long) minPerSecond * SECONDS;
+        long spent = 0;
+        long percentOfRequests = 0;
+        for (int i = 0; i < SECONDS; i++) {
+            if (now - slotSecond.get(i) < SECONDS) {
+                percentOfRequests += requests[i].sum();
+                spent += retries.get(i);
             }
         }
+        earned += percentOfRequests * percent / 100;
+        if (spent >= earned) {
+            return false;
+        }
+        retries.incrementAndGet(slot);
+        return true;
     }
 
-    private void roll() {
-        long now = nanoTime.getAsLong();
-        long start = windowStart.get();
-        if (now - start >= SECOND && windowStart.compareAndSet(start, now)) {
-            previousRequests = requests.sumThenReset();
-            retries.set(0);
+    private long second() {
+        return (nanoTime.getAsLong() - origin) / SECOND;
+    }
+
+    /** The slot of second {@code now}, cleared first when it still holds a second ten or more seconds ago. */
+    private int currentSlot(long now) {
+        int slot = (int) (now % SECONDS);
+        long held = slotSecond.get(slot);
+        if (held != now && slotSecond.compareAndSet(slot, held, now)) {
+            requests[slot].reset();
+            retries.set(slot, 0);
         }
+        return slot;
     }
 }

@@ -1,6 +1,7 @@
 package dev.shepherd.worker;
 
 import lombok.extern.slf4j.Slf4j;
+import org.slf4j.MDC;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -108,6 +109,9 @@ public final class WorkerProcess {
     private void pumpOutput(LogBuffer logs, Clock clock) {
         long pid = pid();
         Thread pump = new Thread(() -> {
+            // In the MDC too, so structured (JSON) logs carry them as fields.
+            MDC.put("worker.id", Integer.toString(workerId));
+            MDC.put("worker.pid", Long.toString(pid));
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = reader.readLine()) != null) {
