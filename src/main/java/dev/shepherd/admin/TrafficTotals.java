@@ -1,7 +1,7 @@
 package dev.shepherd.admin;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.FunctionTimer;
 import lombok.RequiredArgsConstructor;
 import org.springframework.stereotype.Component;
 
@@ -15,8 +15,8 @@ class TrafficTotals {
     FleetView.Traffic read() {
         long requests = 0;
         long failures = 0;
-        for (Timer timer : registry.find("shepherd.proxy.requests").timers()) {
-            long count = timer.count();
+        for (FunctionTimer timer : registry.find("shepherd.proxy.requests").functionTimers()) {
+            long count = (long) timer.count();
             requests += count;
             if ("5xx".equals(timer.getId().getTag("status"))) {
                 failures += count;

@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
  * The master configures it through environment variables only:
  * <ul>
  *   <li>{@code PORT}: the loopback port to listen on (required);</li>
- *   <li>{@code SHEPHERD_DEMO_WORK}: iterations of CPU work per {@code GET /} (default 10 000 000, about the
- *       cost of the seed's empty 10-million-iteration loop);</li>
+ *   <li>{@code SHEPHERD_DEMO_WORK}: iterations of CPU work per {@code GET /} (default 1 500 000, about the
+ *       cost of the seed's empty 10-million-iteration loop in Node);</li>
  *   <li>{@code SHEPHERD_DEMO_CRASH_WITHIN_MS}: when set, the worker exits with code 1 at a random moment
  *       within that many milliseconds after it starts, like the seed's crash simulation.</li>
  * </ul>
@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DemoWorker {
 
-    static final long DEFAULT_WORK = 10_000_000L;
+    /** About the cost of the seed's empty 10-million-iteration loop in Node (4 ms here; see bench/RESULTS.md). */
+    static final long DEFAULT_WORK = 1_500_000L;
     private static final long PARENT_CHECK_MILLIS = 500;
 
     private final long work;
@@ -53,6 +54,8 @@ public final class DemoWorker {
     }
 
     void start(int port) throws IOException {
+        // Without it the JDK server leaves Nagle's algorithm on: 40 ms per request on a kept-alive connection.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(4, Runtime.getRuntime().availableProcessors() * 2),
                 threads("demo-http"));

@@ -179,11 +179,11 @@ public record FleetProperties(
      * The built-in demo worker (used when {@code fleet.worker.command} is empty).
      *
      * @param crashWithin when set, each demo worker exits with code 1 at a random moment within this time
-     * @param work iterations of CPU work per request; 0 answers at once
+     * @param work iterations of CPU work per request (the default costs about what the seed's loop costs in Node); 0 answers at once
      */
     public record Demo(
             @DurationMin(millis = 1) Duration crashWithin,
-            @DefaultValue("10000000") @Min(0) long work) {
+            @DefaultValue("1500000") @Min(0) long work) {
     }
 
     /**

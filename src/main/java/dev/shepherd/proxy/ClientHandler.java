@@ -33,6 +33,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext ctx;
     private Exchange current;
     private boolean closing;
+    /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
+    private boolean reading;
+    private String clientIp;
 
     ClientHandler(ProxyContext proxy, ObsFoldGuard guard) {
         this.proxy = proxy;
@@ -45,7 +48,19 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        clientIp = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress address
+                ? address.getAddress().getHostAddress() : "unknown";
+        ctx.fireChannelActive();
+    }
+
+    boolean reading() {
+        return reading;
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
         if (closing) {
             ReferenceCountUtil.release(msg);
         } else if (current != null && (msg instanceof HttpRequest || current.requestComplete()) || !pipelined.isEmpty()) {
@@ -82,7 +97,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         RequestHead head;
         try {
-            head = RequestHead.prepare(request, ctx.channel().remoteAddress());
+            head = RequestHead.prepare(request, clientIp);
         } catch (IllegalArgumentException ex) {
             ReferenceCountUtil.release(request);
             respondAndClose(HttpResponseStatus.BAD_REQUEST, "the request target is not a valid URI");
@@ -140,6 +155,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
         if (current != null) {
             current.flushUpstream();
         }

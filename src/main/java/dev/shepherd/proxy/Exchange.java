@@ -56,7 +56,9 @@ final class Exchange {
     private boolean keepAfterResponse;
     private int status;
     private boolean finished;
+    /** The queue-timeout timer while waiting for a READY worker (rare: a scheduled task is fine there). */
     private ScheduledFuture<?> timer;
+    private final ResponseDeadlines.Entry deadline = new ResponseDeadlines.Entry(() -> attemptFailed(Failure.TIMEOUT, null));
     private Router.Waiter waiter;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
@@ -77,7 +79,7 @@ final class Exchange {
 
     void start() {
         proxy.budget().onRequest();
-        if (!requestComplete) {
+        if (!requestComplete && !head.bodyless()) {
             ctx.channel().config().setAutoRead(false);
         }
         route();
@@ -156,10 +158,12 @@ final class Exchange {
         if (!replayable) {
             held.clear();
         }
-        channel.flush();
+        if (!client.reading()) {
+            channel.flush();
+        }
         if (requestComplete) {
             armResponseTimeout();
-        } else {
+        } else if (!head.bodyless()) {
             ctx.channel().config().setAutoRead(channel.isWritable());
         }
     }
@@ -189,7 +193,9 @@ final class Exchange {
             held.add(content);
         }
         if (last && upstream != null) {
-            upstream.flush();
+            if (!client.reading()) {
+                upstream.flush();
+            }
             armResponseTimeout();
         }
         if (upstream != null && !upstream.isWritable()) {
@@ -320,12 +326,11 @@ final class Exchange {
     }
 
     private void armResponseTimeout() {
-        cancelTimer();
-        timer = ctx.executor().schedule(() -> attemptFailed(Failure.TIMEOUT, null),
-                proxy.properties().responseTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        proxy.deadlines().add(deadline, System.nanoTime() + proxy.responseTimeoutNanos());
     }
 
     private void cancelTimer() {
+        proxy.deadlines().remove(deadline);
         if (timer != null) {
             timer.cancel(false);
             timer = null;

@@ -24,6 +24,13 @@ final class ProxyContext {
             return new UpstreamPool();
         }
     };
+    private final FastThreadLocal<ResponseDeadlines> deadlines = new FastThreadLocal<>() {
+        @Override
+        protected ResponseDeadlines initialValue() {
+            return new ResponseDeadlines();
+        }
+    };
+    private final long responseTimeoutNanos;
     private volatile boolean draining;
 
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
@@ -34,6 +41,7 @@ final class ProxyContext {
         this.metrics = metrics;
         this.upstreamBootstrap = upstreamBootstrap;
         this.bufferLimit = properties.retry().bufferLimit().toBytes();
+        this.responseTimeoutNanos = properties.responseTimeout().toNanos();
     }
 
     FleetProperties.Proxy properties() {
@@ -63,6 +71,15 @@ final class ProxyContext {
     /** The idle-connection pool of the calling event loop. Call only from an event loop thread. */
     UpstreamPool pool() {
         return pools.get();
+    }
+
+    /** The response deadlines of the calling event loop. Call only from an event loop thread. */
+    ResponseDeadlines deadlines() {
+        return deadlines.get();
+    }
+
+    long responseTimeoutNanos() {
+        return responseTimeoutNanos;
     }
 
     /** Opens a connection to a worker, registered on the same event loop as the client. */

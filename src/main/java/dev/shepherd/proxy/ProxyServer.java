@@ -46,6 +46,9 @@ import java.util.function.Consumer;
 @Slf4j
 public class ProxyServer implements SmartLifecycle {
 
+    /** How often each event loop looks for exchanges past their response timeout. */
+    private static final long DEADLINE_SWEEP_MILLIS = 20;
+
     private final FleetProperties properties;
     private final WorkerFleetService fleet;
     private final String address;
@@ -95,6 +98,10 @@ public class ProxyServer implements SmartLifecycle {
         context = new ProxyContext(config, router, new RetryBudget(config.retry().budgetPercent(),
                 config.retry().minPerSecond(), System::nanoTime), metrics, upstream);
         fleet.onSnapshot(poolCleaner);
+        for (EventExecutor loop : loops) {
+            loop.scheduleAtFixedRate(() -> context.deadlines().sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
+                    DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+        }
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength((int) config.maxInitialLineLength().toBytes())
                 .setMaxHeaderSize((int) config.maxHeaderSize().toBytes())

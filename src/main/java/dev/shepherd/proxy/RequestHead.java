@@ -9,8 +9,6 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.net.URI;
 import java.util.List;
 import java.util.Set;
@@ -30,23 +28,25 @@ final class RequestHead {
     private final boolean keepAlive;
     private final boolean http10;
     private final boolean retriable;
+    private final boolean bodyless;
 
-    private RequestHead(HttpRequest request, boolean keepAlive, boolean http10, boolean retriable) {
+    private RequestHead(HttpRequest request, boolean keepAlive, boolean http10, boolean retriable, boolean bodyless) {
         this.request = request;
         this.keepAlive = keepAlive;
         this.http10 = http10;
         this.retriable = retriable;
+        this.bodyless = bodyless;
     }
 
-    static RequestHead prepare(HttpRequest request, SocketAddress client) {
+    static RequestHead prepare(HttpRequest request, String clientIp) {
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         boolean http10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
         HttpHeaders headers = request.headers();
         boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
+        boolean bodyless = !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
         toOriginForm(request);
         String host = headers.get(HttpHeaderNames.HOST);
         HopByHop.strip(request);
-        String clientIp = client instanceof InetSocketAddress address ? address.getAddress().getHostAddress() : "unknown";
         List<String> forwardedFor = headers.getAll("X-Forwarded-For");
         headers.set("X-Forwarded-For", forwardedFor.isEmpty() ? clientIp : String.join(", ", forwardedFor) + ", " + clientIp);
         headers.set("X-Forwarded-Proto", "http");
@@ -54,7 +54,7 @@ final class RequestHead {
             headers.set("X-Forwarded-Host", host);
         }
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
-        return new RequestHead(request, keepAlive, http10, retriable);
+        return new RequestHead(request, keepAlive, http10, retriable, bodyless);
     }
 
     private static void toOriginForm(HttpRequest request) {
@@ -105,6 +105,11 @@ final class RequestHead {
 
     boolean keepAlive() {
         return keepAlive;
+    }
+
+    /** Whether the request has no body: then the client connection is never paused for it. */
+    boolean bodyless() {
+        return bodyless;
     }
 
     /** Whether a request that reached a worker may be sent again: idempotent, or carrying an Idempotency-Key. */

@@ -1,7 +1,8 @@
 package dev.shepherd.admin;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.FunctionTimer;
+import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -32,9 +33,8 @@ class TrafficTotalsTests {
     }
 
     private void record(int count, String method, String status, String outcome) {
-        Timer timer = registry.timer("shepherd.proxy.requests", "method", method, "status", status, "outcome", outcome);
-        for (int i = 0; i < count; i++) {
-            timer.record(Duration.ofMillis(1));
-        }
+        FunctionTimer.builder("shepherd.proxy.requests", new long[] {count}, counts -> counts[0], counts -> counts[0] * 1e6,
+                        TimeUnit.NANOSECONDS)
+                .tags("method", method, "status", status, "outcome", outcome).register(registry);
     }
 }

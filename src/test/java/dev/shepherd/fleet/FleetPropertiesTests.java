@@ -108,7 +108,7 @@ class FleetPropertiesTests {
             assertThat(fleet.maxWorkers()).isEqualTo(64);
             assertThat(fleet.admin().token()).isNull();
             assertThat(fleet.demo().crashWithin()).isNull();
-            assertThat(fleet.demo().work()).isEqualTo(10_000_000L);
+            assertThat(fleet.demo().work()).isEqualTo(1_500_000L);
             assertThat(fleet.health().minReady()).isEqualTo(1);
 
             assertThat(fleet.liveness().failureThreshold()).isEqualTo(3);

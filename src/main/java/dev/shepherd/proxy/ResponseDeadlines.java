@@ -1,0 +1,67 @@
+package dev.shepherd.proxy;
+
+/**
+ * The response deadlines of one event loop's exchanges, cheaper than a scheduled task per request: every
+ * exchange waits the same timeout, so appending keeps the list in deadline order and a sweep only looks at its
+ * head. An intrusive doubly-linked list: adding and removing allocate nothing. Confined to its event loop.
+ */
+final class ResponseDeadlines {
+
+    /** An exchange's place in the list. */
+    static final class Entry {
+        private final Runnable onTimeout;
+        private Entry previous;
+        private Entry next;
+        private long deadline;
+        private boolean linked;
+
+        Entry(Runnable onTimeout) {
+            this.onTimeout = onTimeout;
+        }
+    }
+
+    private Entry head;
+    private Entry tail;
+
+    void add(Entry entry, long deadlineNanos) {
+        remove(entry);
+        entry.deadline = deadlineNanos;
+        entry.previous = tail;
+        entry.next = null;
+        if (tail == null) {
+            head = entry;
+        } else {
+            tail.next = entry;
+        }
+        tail = entry;
+        entry.linked = true;
+    }
+
+    void remove(Entry entry) {
+        if (!entry.linked) {
+            return;
+        }
+        if (entry.previous == null) {
+            head = entry.next;
+        } else {
+            entry.previous.next = entry.next;
+        }
+        if (entry.next == null) {
+            tail = entry.previous;
+        } else {
+            entry.next.previous = entry.previous;
+        }
+        entry.previous = null;
+        entry.next = null;
+        entry.linked = false;
+    }
+
+    /** Times out every exchange whose deadline has passed. */
+    void sweep(long nowNanos) {
+        while (head != null && nowNanos - head.deadline >= 0) {
+            Entry expired = head;
+            remove(expired);
+            expired.onTimeout.run();
+        }
+    }
+}
