@@ -1,0 +1,176 @@
+# shellcheck shell=bash
+# Helpers shared by bench/availability.sh and bench/throughput.sh. Sourced, not run.
+#
+# Every process a script starts goes through `track PID`; the EXIT trap stops each
+# tracked process together with its descendants (TERM, then KILL), by pid.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+OUT_DIR=${OUT_DIR:-$BENCH_DIR/out}
+WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/shepherd-bench.XXXXXX")
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# require_tool TOOL INSTALL_HINT: the scripts install nothing; they say what to install.
+require_tool() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found; install it first: $2"
+}
+
+# The jar is built by the project, never by the benchmark.
+resolve_shepherd_jar() {
+  SHEPHERD_JAR=${SHEPHERD_JAR:-$REPO_DIR/target/shepherd.jar}
+  [[ -f $SHEPHERD_JAR ]] || die "$SHEPHERD_JAR not found; build it first: (cd $REPO_DIR && ./mvnw -DskipTests package)"
+  require_tool java "apt-get install -y openjdk-17-jre-headless"
+}
+
+# A free loopback port: bind port 0 and read what the kernel chose.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# json_eval EXPR: evaluates a Python expression over the JSON document on stdin (as `d`).
+# No jq on purpose: python3 is on every machine this runs on.
+json_eval() {
+  python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(3)
+r = eval(sys.argv[1])
+if isinstance(r, (list, tuple)):
+    print(" ".join(str(x) for x in r))
+elif r is not None:
+    print(r)
+' "$1"
+}
+
+machine_info() {
+  local model mem
+  model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+  mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+  echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "machine: $(nproc) CPUs, ${model:-unknown model}, $mem, $(uname -sr)"
+  echo "java:    $(java -version 2>&1 | grep -m1 ' version ')"
+  echo "node:    $(node --version 2>/dev/null || echo missing)"
+  # Only ratios within one run mean anything, and only on a machine nothing else loads.
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "load:    $load (1-min average before the run)$(awk -v l="$load" 'BEGIN { if (l > 1.0) print "  WARNING: something else is running; figures will be noisy" }')"
+}
+
+# ---- processes ------------------------------------------------------------------
+
+TRACKED_PIDS=()
+track() { TRACKED_PIDS+=("$1"); }
+
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# is_descendant PID ANCESTOR: true when ANCESTOR is PID's parent, grandparent, ...
+# Guards every kill of a pid read from a server's answer: we only kill what we started.
+is_descendant() {
+  local pid=$1 ancestor=$2
+  for _ in 1 2 3 4 5 6; do
+    pid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || return 1
+    [[ -n $pid && $pid != 0 ]] || return 1
+    [[ $pid == "$ancestor" ]] && return 0
+  done
+  return 1
+}
+
+# stop_tree PID: TERM the process (it may stop its own children gracefully), then
+# TERM and KILL whatever of its tree is left. The tree is listed before the first
+# signal, because orphans are re-parented and could not be found afterwards.
+stop_tree() {
+  local pid=$1 tree i
+  kill -0 "$pid" 2>/dev/null || return 0
+  tree=$(descendants "$pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  for pid in $tree; do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.2
+  for pid in $tree; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait "$1" 2>/dev/null || true
+}
+
+cleanup() {
+  local i
+  for ((i = ${#TRACKED_PIDS[@]} - 1; i >= 0; i--)); do
+    stop_tree "${TRACKED_PIDS[i]}"
+  done
+  if [[ -n ${KEEP_WORK_DIR:-} ]]; then log "work dir kept: $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_http_200 URL TIMEOUT_S [PID]: polls until URL answers 200; fails early when PID died.
+wait_http_200() {
+  local url=$1 timeout=$2 pid=${3:-} deadline code
+  deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+    [[ $code == 200 ]] && return 0
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+      log "process $pid exited while waiting for $url"
+      return 1
+    fi
+    sleep 0.3
+  done
+  log "$url did not answer 200 within ${timeout}s (last: ${code:-none})"
+  return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ---- Shepherd -------------------------------------------------------------------
+
+# start_shepherd NAME ARGS...: starts the jar on two fresh loopback ports: the proxy on
+# server.address/server.port, the admin API on management.server.port (loopback by
+# default). ARGS, then the words of SHEPHERD_ARGS, follow on the command line. Sets
+# SHEPHERD_PID, SHEPHERD_PORT (proxy) and SHEPHERD_MGMT (/fleet, /actuator).
+# Log: $WORK_DIR/NAME.log
+start_shepherd() {
+  local name=$1
+  shift
+  SHEPHERD_PORT=$(free_port)
+  SHEPHERD_MGMT=$(free_port)
+  # shellcheck disable=SC2086 # SHEPHERD_JAVA_OPTS is a list of words on purpose
+  (cd "$REPO_DIR" && exec java ${SHEPHERD_JAVA_OPTS:-} -jar "$SHEPHERD_JAR" \
+    --server.address=127.0.0.1 --server.port="$SHEPHERD_PORT" --management.server.port="$SHEPHERD_MGMT" \
+    "$@" ${SHEPHERD_ARGS:-}) >"$WORK_DIR/$name.log" 2>&1 &
+  SHEPHERD_PID=$!
+  track "$SHEPHERD_PID"
+  if ! wait_http_200 "http://127.0.0.1:$SHEPHERD_MGMT/actuator/health" "${READY_TIMEOUT:-120}" "$SHEPHERD_PID"; then
+    log "Shepherd did not become healthy; last lines of its log:"
+    tail -n 30 "$WORK_DIR/$name.log" >&2
+    return 1
+  fi
+}
+
+# mgmt_curl MGMT PATH [CURL ARGS...]: a call to the admin API, with the bearer token
+# when SHEPHERD_ADMIN_TOKEN is set (Shepherd's fleet.admin.token).
+mgmt_curl() {
+  local mgmt=$1 path=$2
+  shift 2
+  curl -s --max-time 10 -H "Accept: application/json" \
+    ${SHEPHERD_ADMIN_TOKEN:+-H "Authorization: Bearer $SHEPHERD_ADMIN_TOKEN"} "$@" \
+    "http://127.0.0.1:$mgmt$path"
+}
+
+fleet_json() { mgmt_curl "$1" /fleet -f; }
+
+# shepherd_worker_field MGMT FIELD: FIELD (pid, port) of every READY worker.
+shepherd_worker_field() {
+  fleet_json "$1" | json_eval "[w['$2'] for w in d.get('workers', []) if w.get('state') == 'READY']"
+}
