@@ -31,7 +31,9 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
-        if (environment.getPropertySources().contains(SOURCE)) {
+        boolean shepherd = application.getAllSources().stream().anyMatch(source -> source == ShepherdApplication.class);
+        if (!shepherd || environment.getPropertySources().contains(SOURCE)) {
+            // Another Spring Boot application on the same classpath (a worker, a test) keeps its ports as they are.
             return;
         }
         String proxyPort = environment.getProperty("server.port", "8080");

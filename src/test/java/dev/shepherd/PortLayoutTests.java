@@ -20,7 +20,7 @@ class PortLayoutTests {
                 "SERVER_PORT", "9090", "MANAGEMENT_SERVER_PORT", "9091", "MANAGEMENT_SERVER_ADDRESS", "0.0.0.0",
                 "FLEET_WORKERS", "3")));
 
-        new PortLayout().postProcessEnvironment(environment, new SpringApplication());
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
 
         assertThat(environment.getProperty(PortLayout.PROXY_PORT)).isEqualTo("9090");
         assertThat(environment.getProperty(PortLayout.PROXY_ADDRESS)).isEqualTo("0.0.0.0");
@@ -36,11 +36,22 @@ class PortLayoutTests {
         StandardEnvironment environment = new StandardEnvironment();
         environment.getPropertySources().addFirst(new MapPropertySource("none", Map.of()));
 
-        new PortLayout().postProcessEnvironment(environment, new SpringApplication());
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
 
         assertThat(environment.getProperty(PortLayout.PROXY_PORT)).isEqualTo("8080");
         assertThat(environment.getProperty("server.port")).isEqualTo("8081");
         assertThat(environment.getProperty("server.address")).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void otherSpringBootApplicationsOnTheClasspathKeepTheirPorts() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of("server.port", "7000")));
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(Object.class));
+
+        assertThat(environment.getProperty("server.port")).isEqualTo("7000");
+        assertThat(environment.getProperty(PortLayout.PROXY_PORT)).isNull();
     }
 
     @Test
@@ -49,7 +60,7 @@ class PortLayoutTests {
         environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of("server.port", "7000",
                 "management.server.port", "7000")));
 
-        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication()))
+        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
                 .hasMessageContaining("server.port").hasMessageContaining("management.server.port");
     }
 }

@@ -166,13 +166,14 @@ public record FleetProperties(
      * @param maxAttempts attempts per request, the first included
      * @param bufferLimit request bodies up to this size are held so they can be replayed on another worker
      * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds
-     * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic
+     * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic: enough for the
+     *                     requests in flight on a worker that dies while traffic is still ramping up
      */
     public record Retry(
             @DefaultValue("3") @Min(1) @Max(10) int maxAttempts,
             @DefaultValue("64KB") DataSize bufferLimit,
             @DefaultValue("20") @Min(0) @Max(100) int budgetPercent,
-            @DefaultValue("10") @Min(0) int minPerSecond) {
+            @DefaultValue("50") @Min(0) int minPerSecond) {
     }
 
     /**

@@ -110,8 +110,8 @@ public final class WorkerProcess {
         long pid = pid();
         Thread pump = new Thread(() -> {
             // In the MDC too, so structured (JSON) logs carry them as fields.
-            MDC.put("worker.id", Integer.toString(workerId));
-            MDC.put("worker.pid", Long.toString(pid));
+            MDC.put("workerId", Integer.toString(workerId));
+            MDC.put("workerPid", Long.toString(pid));
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = reader.readLine()) != null) {

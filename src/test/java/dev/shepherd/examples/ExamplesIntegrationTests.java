@@ -5,7 +5,11 @@ import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
 
+import dev.shepherd.examples.bootapp.GreetingApplication;
+
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -30,8 +34,19 @@ class ExamplesIntegrationTests {
         servesAndHeals("examples/python/application.yml", "Hello from python, pid ");
     }
 
-    private static void servesAndHeals(String config, String greeting) {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--spring.config.additional-location=" + config)) {
+    @Test
+    void springBootServiceServesThroughShepherdWithReadinessOnItsActuator() {
+        // examples/spring-boot/application.yml, with a Spring Boot service from the test classpath as the jar.
+        String command = String.join(",", RunningShepherd.javaCommand(GreetingApplication.class, "-Xmx128m"))
+                + ",--server.port={port},--server.address=127.0.0.1,--management.endpoint.health.probes.enabled=true"
+                + ",--spring.main.banner-mode=off,--logging.level.root=WARN,--spring.config.name=greeting";
+        servesAndHeals("examples/spring-boot/application.yml", "Hello from Spring Boot, pid ", "--fleet.worker.command=" + command);
+    }
+
+    private static void servesAndHeals(String config, String greeting, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--spring.config.additional-location=" + config));
+        args.addAll(List.of(extra));
+        try (RunningShepherd shepherd = RunningShepherd.startReady(args.toArray(String[]::new))) {
             assertThat(shepherd.snapshot().desired()).isEqualTo(2);
             Set<String> bodies = new HashSet<>();
             for (int i = 0; i < 4; i++) {
@@ -44,7 +59,7 @@ class ExamplesIntegrationTests {
             WorkerSnapshot victim = shepherd.snapshot().workers().get(0);
             ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
 
-            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
                 WorkerSnapshot healed = shepherd.snapshot().workers().stream().filter(w -> w.id() == victim.id())
                         .findFirst().orElseThrow();
                 assertThat(healed.state()).isEqualTo(WorkerState.READY);

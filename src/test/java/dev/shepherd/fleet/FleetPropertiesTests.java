@@ -128,7 +128,7 @@ class FleetPropertiesTests {
             assertThat(proxy.retry().budgetPercent()).isEqualTo(20);
             assertThat(proxy.retry().bufferLimit()).isEqualTo(DataSize.ofKilobytes(64));
             assertThat(proxy.retry().maxAttempts()).isEqualTo(3);
-            assertThat(proxy.retry().minPerSecond()).isEqualTo(10);
+            assertThat(proxy.retry().minPerSecond()).isEqualTo(50);
 
             assertThat(fleet.readiness().interval()).isEqualTo(Duration.ofMillis(100));
             assertThat(fleet.readiness().path()).isEqualTo("/health");

@@ -52,7 +52,12 @@ public final class RunningShepherd implements AutoCloseable {
     /** Like {@link #start}, then waits until the desired number of workers is READY. */
     public static RunningShepherd startReady(String... args) {
         RunningShepherd shepherd = start(args);
-        shepherd.awaitReady(shepherd.fleet().snapshot().desired());
+        try {
+            shepherd.awaitReady(shepherd.fleet().snapshot().desired());
+        } catch (RuntimeException | Error ex) {
+            shepherd.context.close();
+            throw ex;
+        }
         return shepherd;
     }
 
@@ -87,7 +92,7 @@ public final class RunningShepherd implements AutoCloseable {
     }
 
     public void awaitReady(int count) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> readyPids().size() == count
+        await().atMost(Duration.ofSeconds(60)).until(() -> readyPids().size() == count
                 && fleet().snapshot().workers().stream().allMatch(worker -> worker.state() == WorkerState.READY));
     }
 

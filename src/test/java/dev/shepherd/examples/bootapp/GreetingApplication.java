@@ -1,0 +1,21 @@
+package dev.shepherd.examples.bootapp;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** A plain Spring Boot service, run by the tests as a worker the way examples/spring-boot/ describes. */
+@SpringBootApplication
+@RestController
+public class GreetingApplication {
+
+    public static void main(String[] args) {
+        SpringApplication.run(GreetingApplication.class, args);
+    }
+
+    @GetMapping("/")
+    String greet() {
+        return "Hello from Spring Boot, pid " + ProcessHandle.current().pid() + "\n";
+    }
+}
