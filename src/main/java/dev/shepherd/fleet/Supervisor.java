@@ -35,8 +35,7 @@ final class Supervisor {
     private final Clock clock;
     private final SupervisorLoop loop;
     private final LaunchSpecs launchSpecs;
-    private final Probe readiness;
-    private final Probe liveness;
+    private final HealthChecks healthChecks;
     private final FleetEvents events;
     private final FleetMetrics metrics;
     private final Recycler recycler;
@@ -54,8 +53,7 @@ final class Supervisor {
         this.clock = clock;
         this.loop = loop;
         this.launchSpecs = launchSpecs;
-        this.readiness = readiness;
-        this.liveness = liveness;
+        this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
         this.metrics = metrics;
         this.desired = properties.desiredWorkers();
@@ -126,7 +124,8 @@ final class Supervisor {
         worker.readyOnce = false;
         worker.livenessFailures = 0;
         worker.requestLimit = recycler.requestLimit();
-        worker.endpoint = new Endpoint(worker.id, process.handle(), port, () -> post(() -> eject(worker, process)));
+        worker.endpoint = new Endpoint(worker.id, process.handle(), port,
+                () -> post(() -> healthChecks.ejected(worker, process, workers)));
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (generation " + worker.generation + ")");
         Endpoint endpoint = worker.endpoint;
@@ -134,24 +133,11 @@ final class Supervisor {
             endpoint.stopAccepting();
             post(() -> reap(worker, process, code == null ? -1 : code));
         });
-        worker.startupTimer = loop.schedule(() -> startupTimedOut(worker, process), properties.worker().startupTimeout());
-        probeReadiness(worker, process);
+        healthChecks.watchStartup(worker, process);
     }
 
-    private void probeReadiness(Worker worker, WorkerProcess process) {
-        readiness.check(worker.port).thenAccept(result -> post(() -> {
-            if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
-                return;
-            }
-            if (result.ok()) {
-                ready(worker);
-            } else {
-                worker.timer = loop.schedule(() -> probeReadiness(worker, process), properties.readiness().interval());
-            }
-        }));
-    }
-
-    private void ready(Worker worker) {
+    /** The readiness probe passed: into the rotation. */
+    void ready(Worker worker) {
         worker.cancelTimers();
         worker.moveTo(WorkerState.READY);
         worker.readyOnce = true;
@@ -164,58 +150,9 @@ final class Supervisor {
         reload.onReady(worker);
     }
 
-    private void startupTimedOut(Worker worker, WorkerProcess process) {
-        if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
-            return;
-        }
-        String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
-        events.add(Type.STARTUP_TIMEOUT, worker.id, process.pid(), "worker " + worker.id + " " + reason + "; killed");
-        worker.stopReason = reason;
-        worker.moveTo(WorkerState.STOPPING);
-        process.killTree();
-    }
-
     /** Liveness round over the READY workers; called periodically. */
     void probeLiveness() {
-        for (Worker worker : workers) {
-            if ((worker.state == WorkerState.READY || worker.state == WorkerState.DRAINING) && !worker.probing) {
-                WorkerProcess process = worker.process;
-                worker.probing = true;
-                process.recordDescendants();
-                liveness.check(worker.port).thenAccept(result -> post(() -> livenessResult(worker, process, result)));
-            }
-        }
-    }
-
-    private void livenessResult(Worker worker, WorkerProcess process, Probe.Result result) {
-        worker.probing = false;
-        if (!worker.isCurrent(process) || worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
-            return;
-        }
-        if (result.ok()) {
-            worker.livenessFailures = 0;
-            if (worker.state == WorkerState.READY && !worker.endpoint.isAccepting()) {
-                worker.endpoint.startAccepting();
-                log.info("Worker {} answers its probe again; back in rotation", worker.id);
-            }
-            return;
-        }
-        worker.livenessFailures++;
-        log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
-                worker.livenessFailures, properties.liveness().failureThreshold(), result.detail());
-        if (worker.livenessFailures >= properties.liveness().failureThreshold()) {
-            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + result.detail();
-            events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
-            stop(worker, reason);
-        }
-    }
-
-    private void eject(Worker worker, WorkerProcess process) {
-        if (worker.isCurrent(process) && worker.state == WorkerState.READY) {
-            events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id
-                    + " refused connections " + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
-            probeLiveness();
-        }
+        healthChecks.probeLiveness(workers);
     }
 
     /** Replaces a worker that is past its memory or request limit; called periodically. */

@@ -197,11 +197,19 @@ public final class WorkerProcess {
         }
     }
 
-    /** Resident memory of the whole tree, from /proc; empty where /proc is not there. */
+    /**
+     * Resident memory of the tree, from /proc; empty where /proc is not there. Counts the descendants found by the
+     * last {@link #recordDescendants()} (every liveness round): listing them afresh scans all of /proc.
+     */
     public Optional<Long> residentBytes() {
         long total = 0;
         boolean found = false;
-        for (ProcessHandle handle : tree()) {
+        List<ProcessHandle> tree;
+        synchronized (this) {
+            tree = new ArrayList<>(knownDescendants);
+        }
+        tree.add(process.toHandle());
+        for (ProcessHandle handle : tree) {
             Optional<Long> rss = ProcFs.residentBytes(handle.pid());
             if (rss.isPresent()) {
                 total += rss.get();

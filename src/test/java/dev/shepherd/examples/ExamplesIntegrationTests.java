@@ -5,7 +5,7 @@ import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
 
-import dev.shepherd.examples.bootapp.GreetingApplication;
+import example.greeting.GreetingApplication;
 
 import java.io.IOException;
 import java.util.ArrayList;

@@ -40,9 +40,11 @@ class ZeroFailuresIntegrationTests {
             for (int kill = 0; kill < 3; kill++) {
                 int before = traffic.ok();
                 await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
-                long victim = shepherd.readyPids().get(kill % 2);
+                List<Long> ready = shepherd.readyPids();
+                long victim = ready.get(kill % ready.size());
                 ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
-                shepherd.awaitReady(2);
+                await().atMost(Duration.ofSeconds(15)).until(() -> !shepherd.readyPids().contains(victim)
+                        && shepherd.readyPids().size() == 2);
             }
             int before = traffic.ok();
             await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);

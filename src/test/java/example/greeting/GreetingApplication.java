@@ -1,11 +1,14 @@
-package dev.shepherd.examples.bootapp;
+package example.greeting;
 
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** A plain Spring Boot service, run by the tests as a worker the way examples/spring-boot/ describes. */
+/**
+ * A plain Spring Boot service, run by the tests as a worker the way examples/spring-boot/ describes. Outside
+ * dev.shepherd on purpose: Shepherd's component scan must not find it.
+ */
 @SpringBootApplication
 @RestController
 public class GreetingApplication {
