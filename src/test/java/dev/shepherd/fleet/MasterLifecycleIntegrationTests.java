@@ -1,6 +1,7 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.ShepherdApplication;
+import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -8,20 +9,11 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.SpringApplication;
 
-import java.io.File;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,35 +24,16 @@ class MasterLifecycleIntegrationTests {
 
     @Test
     void killDashNineOfTheMasterLeavesNoWorkerProcess() throws Exception {
-        int adminPort = freePort();
-        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class));
-        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=2",
-                "--fleet.demo.work=1000"));
-        Process master = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(File.createTempFile("master", ".log")).start();
-        try {
-            HttpClient http = HttpClient.newHttpClient();
-            HttpRequest fleet = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/fleet")).build();
-            List<Long> workers = new ArrayList<>();
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
-                String body = http.send(fleet, HttpResponse.BodyHandlers.ofString()).body();
-                workers.clear();
-                Matcher pids = Pattern.compile("\"pid\":(\\d+),\"port\":\\d+,\"state\":\"READY\"").matcher(body);
-                while (pids.find()) {
-                    workers.add(Long.parseLong(pids.group(1)));
-                }
-                return workers.size() == 2;
-            });
-            assertThat(workers).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+        try (MasterProcess master = MasterProcess.startReady(2, "--fleet.demo.work=1000")) {
+            List<Long> workers = master.readyWorkerPids();
+            assertThat(workers).hasSize(2).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
 
-            master.destroyForcibly().waitFor();
+            master.killDashNine();
 
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(workers)
                     .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
-        } finally {
-            master.destroyForcibly();
-            RunningShepherd.assertNoChildProcess(List.of());
         }
+        RunningShepherd.assertNoChildProcess(List.of());
     }
 
     @Test
@@ -118,11 +91,4 @@ class MasterLifecycleIntegrationTests {
         }
         return messages.toString();
     }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
-
 }

@@ -1,22 +1,12 @@
 package dev.shepherd.worker;
 
-import dev.shepherd.ShepherdApplication;
+import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -48,31 +38,16 @@ class WorkerTreeIntegrationTests {
     @Test
     void killDashNineOfTheMasterAlsoEndsTheWorkersChildren() throws Exception {
         assumeNode();
-        int adminPort = freePort();
-        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx256m"));
-        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=2", WRAPPED_NODE));
-        Process master = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(File.createTempFile("master", ".log")).start();
-        List<ProcessHandle> everything = new ArrayList<>();
-        try {
-            HttpClient http = HttpClient.newHttpClient();
-            HttpRequest fleet = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/fleet")).build();
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
-                Matcher ready = Pattern.compile("\"state\":\"READY\"").matcher(http.send(fleet, HttpResponse.BodyHandlers.ofString()).body());
-                return ready.results().count() == 2;
-            });
-            everything.addAll(master.toHandle().descendants().toList());
+        try (MasterProcess master = MasterProcess.startReady(2, WRAPPED_NODE)) {
+            List<ProcessHandle> everything = master.startedProcesses();
             assertThat(everything.stream().map(handle -> handle.info().command().orElse("")))
                     .anyMatch(cmd -> cmd.endsWith("node"));
 
-            master.destroyForcibly().waitFor();
+            master.killDashNine();
 
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(everything.stream()
                     .filter(ProcessHandle::isAlive).map(handle -> handle.pid() + " " + handle.info().commandLine().orElse("?")))
                     .as("processes left by the master").isEmpty());
-        } finally {
-            master.destroyForcibly();
-            everything.forEach(ProcessHandle::destroyForcibly);
         }
     }
 
@@ -88,11 +63,5 @@ class WorkerTreeIntegrationTests {
             node = false;
         }
         assumeThat(node).as("node is not installed (apt-get install nodejs); skipping the process-tree tests").isTrue();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -1,0 +1,92 @@
+package dev.shepherd.testsupport;
+
+import dev.shepherd.ShepherdApplication;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A master in a JVM of its own, for what cannot happen to the test's own JVM: {@code kill -9} of the master.
+ * {@link #close()} kills it and everything it started that is still there.
+ */
+public final class MasterProcess implements AutoCloseable {
+
+    private static final Pattern READY_PID = Pattern.compile("\"pid\":(\\d+),\"port\":\\d+,\"state\":\"READY\"");
+
+    private final Process process;
+    private final int adminPort;
+    private final List<ProcessHandle> started = new ArrayList<>();
+
+    private MasterProcess(Process process, int adminPort) {
+        this.process = process;
+        this.adminPort = adminPort;
+    }
+
+    /** Starts a master with {@code args} (and random ports) and waits until {@code workers} workers are READY. */
+    public static MasterProcess startReady(int workers, String... args) {
+        int adminPort = freePort();
+        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx256m"));
+        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=" + workers));
+        command.addAll(List.of(args));
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(File.createTempFile("master", ".log")).start();
+            MasterProcess master = new MasterProcess(process, adminPort);
+            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> master.readyWorkerPids().size() == workers);
+            master.started.addAll(process.toHandle().descendants().toList());
+            return master;
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /** The pids GET /fleet reports as READY. */
+    public List<Long> readyWorkerPids() throws IOException, InterruptedException {
+        HttpRequest fleet = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/fleet")).build();
+        String body = HttpClient.newHttpClient().send(fleet, HttpResponse.BodyHandlers.ofString()).body();
+        List<Long> pids = new ArrayList<>();
+        Matcher matcher = READY_PID.matcher(body);
+        while (matcher.find()) {
+            pids.add(Long.parseLong(matcher.group(1)));
+        }
+        return pids;
+    }
+
+    /** Every process the master had started once its workers were READY: workers, their children, helpers. */
+    public List<ProcessHandle> startedProcesses() {
+        return started;
+    }
+
+    /** {@code kill -9} of the master, and waits until it is gone. */
+    public void killDashNine() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+        started.forEach(ProcessHandle::destroyForcibly);
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+}
