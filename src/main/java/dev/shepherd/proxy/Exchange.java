@@ -16,8 +16,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -39,12 +37,10 @@ final class Exchange {
     private final ClientHandler client;
     private final ChannelHandlerContext ctx;
     private final RequestHead head;
-    private final List<HttpContent> held = new ArrayList<>(2);
+    private final RequestBody body;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
 
-    private long bodyBytes;
-    private boolean replayable = true;
     private boolean requestComplete;
     private int attempts;
     private Endpoint endpoint;
@@ -66,6 +62,7 @@ final class Exchange {
         this.client = client;
         this.ctx = ctx;
         this.head = head;
+        this.body = new RequestBody(proxy.bufferLimit());
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -152,12 +149,7 @@ final class Exchange {
         upstreamHandler = channel.pipeline().get(UpstreamHandler.class);
         upstreamHandler.attach(this);
         channel.write(head.request()).addListener(headWritten);
-        for (HttpContent content : held) {
-            channel.write(replayable ? content.retainedDuplicate() : content, channel.voidPromise());
-        }
-        if (!replayable) {
-            held.clear();
-        }
+        body.writeTo(channel);
         if (!client.reading()) {
             channel.flush();
         }
@@ -176,22 +168,11 @@ final class Exchange {
 
     /** A part of the request body from the client. */
     void onRequestContent(HttpContent content) {
-        bodyBytes += content.content().readableBytes();
         boolean last = content instanceof LastHttpContent;
         if (last) {
             requestComplete = true;
         }
-        if (replayable && bodyBytes <= proxy.bufferLimit()) {
-            held.add(content);
-            if (upstream != null) {
-                upstream.write(content.retainedDuplicate(), upstream.voidPromise());
-            }
-        } else if (upstream != null) {
-            giveUpReplay();
-            upstream.write(content, upstream.voidPromise());
-        } else {
-            held.add(content);
-        }
+        body.add(content, upstream);
         if (last && upstream != null) {
             if (!client.reading()) {
                 upstream.flush();
@@ -200,14 +181,6 @@ final class Exchange {
         }
         if (upstream != null && !upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
-        }
-    }
-
-    /** The body has grown past the retry buffer: what was sent can no longer be replayed. */
-    private void giveUpReplay() {
-        if (replayable) {
-            replayable = false;
-            releaseHeld();
         }
     }
 
@@ -293,7 +266,7 @@ final class Exchange {
             return;
         }
         boolean allowed = failure == Failure.NOT_SENT || failure == Failure.SENT && head.retriable();
-        if (allowed && replayable && attempts < proxy.retry().maxAttempts() && proxy.budget().tryRetry()) {
+        if (allowed && body.replayable() && attempts < proxy.retry().maxAttempts() && proxy.budget().tryRetry()) {
             proxy.metrics().retried(failure);
             lastFailed = failed;
             route();
@@ -351,7 +324,7 @@ final class Exchange {
     private void finish(boolean keepClient) {
         finished = true;
         cancelTimer();
-        releaseHeld();
+        body.release();
         if (!keepClient) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
@@ -372,7 +345,7 @@ final class Exchange {
         }
         cancelTimer();
         dropUpstream();
-        releaseHeld();
+        body.release();
     }
 
     void clientWritabilityChanged(boolean writable) {
@@ -387,12 +360,6 @@ final class Exchange {
         }
     }
 
-    private void releaseHeld() {
-        for (HttpContent content : held) {
-            ReferenceCountUtil.safeRelease(content);
-        }
-        held.clear();
-    }
 
     private static String describe(Throwable cause) {
         if (cause == null) {

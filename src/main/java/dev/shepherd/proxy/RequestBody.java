@@ -1,0 +1,66 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The parts of one request body that may still have to be sent (again). While the body is within the retry
+ * buffer limit every part is held, and copies go to the worker, so a failed attempt can be replayed intact on
+ * another worker. Past the limit, parts go to the worker as they come and are no longer held: from the first
+ * such write the body cannot be sent again. Parts that arrive while no worker connection is attached are held
+ * whatever their size (the client is not read from meanwhile). Confined to the exchange's event loop.
+ */
+final class RequestBody {
+
+    private final long limit;
+    private final List<HttpContent> held = new ArrayList<>(2);
+    private long bytes;
+    private boolean partlySent;
+
+    RequestBody(long limit) {
+        this.limit = limit;
+    }
+
+    /** Whether every part received so far can still be sent to another worker. */
+    boolean replayable() {
+        return !partlySent;
+    }
+
+    /** A part from the client; written to {@code upstream} at once when a worker connection is attached. */
+    void add(HttpContent content, Channel upstream) {
+        bytes += content.content().readableBytes();
+        if (upstream == null) {
+            held.add(content);
+        } else if (bytes <= limit && !partlySent) {
+            held.add(content);
+            upstream.write(content.retainedDuplicate(), upstream.voidPromise());
+        } else {
+            release();
+            partlySent = true;
+            upstream.write(content, upstream.voidPromise());
+        }
+    }
+
+    /** Writes what is held to a newly attached worker connection, keeping it only while within the limit. */
+    void writeTo(Channel upstream) {
+        boolean keep = bytes <= limit && !partlySent;
+        for (HttpContent content : held) {
+            upstream.write(keep ? content.retainedDuplicate() : content, upstream.voidPromise());
+        }
+        if (!keep && !held.isEmpty()) {
+            held.clear();
+            partlySent = true;
+        }
+    }
+
+    void release() {
+        for (HttpContent content : held) {
+            ReferenceCountUtil.safeRelease(content);
+        }
+        held.clear();
+    }
+}

@@ -1,0 +1,85 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RequestBodyTests {
+
+    @Test
+    void bodyWithinTheLimitIsSentAndStillReplayableOnAnotherWorker() {
+        RequestBody body = new RequestBody(10);
+        EmbeddedChannel first = new EmbeddedChannel();
+        HttpContent hello = part("hello");
+        HttpContent end = last("!");
+
+        body.add(hello, first);
+        body.add(end, first);
+
+        assertThat(written(first)).containsExactly("hello", "!");
+        assertThat(body.replayable()).isTrue();
+        EmbeddedChannel second = new EmbeddedChannel();
+        body.writeTo(second);
+        assertThat(written(second)).containsExactly("hello", "!");
+        body.release();
+        assertThat(hello.refCnt()).isZero();
+        assertThat(end.refCnt()).isZero();
+    }
+
+    @Test
+    void bodyGrowingPastTheLimitWhileSendingCanNoLongerBeReplayed() {
+        RequestBody body = new RequestBody(8);
+        EmbeddedChannel upstream = new EmbeddedChannel();
+        HttpContent first = part("12345");
+
+        body.add(first, upstream);
+        body.add(part("67890"), upstream);
+
+        assertThat(written(upstream)).containsExactly("12345", "67890");
+        assertThat(body.replayable()).isFalse();
+        assertThat(first.refCnt()).as("the held copy is released").isZero();
+    }
+
+    @Test
+    void largeBodyThatWasNeverSentIsStillReplayableUntilItIsWritten() {
+        RequestBody body = new RequestBody(4);
+        body.add(part("12345"), null);
+        body.add(last("678"), null);
+
+        assertThat(body.replayable()).as("nothing has left the proxy").isTrue();
+
+        EmbeddedChannel upstream = new EmbeddedChannel();
+        body.writeTo(upstream);
+
+        assertThat(written(upstream)).containsExactly("12345", "678");
+        assertThat(body.replayable()).isFalse();
+    }
+
+    private static HttpContent part(String text) {
+        return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
+    }
+
+    private static HttpContent last(String text) {
+        return new DefaultLastHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
+    }
+
+    private static List<String> written(EmbeddedChannel channel) {
+        channel.flushOutbound();
+        List<String> parts = new ArrayList<>();
+        HttpContent content;
+        while ((content = channel.readOutbound()) != null) {
+            parts.add(content.content().toString(StandardCharsets.US_ASCII));
+            content.release();
+        }
+        return parts;
+    }
+}
