@@ -48,6 +48,8 @@ final class Exchange {
     private Channel upstream;
     private UpstreamHandler upstreamHandler;
     private boolean responseStarted;
+    /** A response head not yet passed to the client, waiting for its body (see onUpstreamMessage). */
+    private HttpResponse heldHead;
     private boolean responseKeepAlive;
     private boolean keepAfterResponse;
     private int status;
@@ -135,10 +137,10 @@ final class Exchange {
                 target.connected();
                 attach(future.channel());
             } else {
-                if (target.connectRefused()) {
-                    // A worker that is gone does not use up an attempt: try the others, or wait for a READY one.
-                    attempts--;
-                }
+                // A request that was never sent uses up no attempt: it tries the other workers, or waits for a
+                // READY one. Refusals are bounded all the same: each one moves the worker towards ejection.
+                target.connectRefused();
+                attempts--;
                 attemptFailed(Failure.NOT_SENT, future.cause());
             }
         });
@@ -202,11 +204,21 @@ final class Exchange {
                 ctx.writeAndFlush(message);
                 return;
             }
-            cancelTimer();
-            responseStarted = true;
             status = response.status().code();
             responseKeepAlive = HttpUtil.isKeepAlive(response);
             keepAfterResponse = head.prepareResponse(response, keepClient());
+            if (!(message instanceof HttpContent) && HttpUtil.getContentLength(response, -1L) > 0) {
+                // A head whose fixed-length body follows at once waits for it: a worker that dies in between
+                // has then sent the client nothing, and the request can still go to another worker.
+                heldHead = response;
+                return;
+            }
+            startResponse();
+        }
+        if (heldHead != null) {
+            ctx.write(heldHead);
+            heldHead = null;
+            startResponse();
         }
         if (message instanceof LastHttpContent) {
             ctx.write(message);
@@ -217,6 +229,11 @@ final class Exchange {
         if (!ctx.channel().isWritable()) {
             upstream.config().setAutoRead(false);
         }
+    }
+
+    private void startResponse() {
+        cancelTimer();
+        responseStarted = true;
     }
 
     void flushClient() {
@@ -255,6 +272,7 @@ final class Exchange {
             return;
         }
         cancelTimer();
+        heldHead = null;
         Endpoint failed = endpoint;
         dropUpstream();
         proxy.metrics().upstreamFailure(failure);
@@ -281,8 +299,9 @@ final class Exchange {
                     + "); not retried because " + head.request().method() + " is not idempotent"
                     + " (send an Idempotency-Key header to allow a retry)");
         } else {
-            fail(HttpResponseStatus.BAD_GATEWAY, worker + " failed (" + describe(cause) + ") after " + attempts
-                    + (attempts == 1 ? " attempt" : " attempts"));
+            int tried = Math.max(1, attempts);
+            fail(HttpResponseStatus.BAD_GATEWAY, worker + " failed (" + describe(cause) + ") after " + tried
+                    + (tried == 1 ? " attempt" : " attempts"));
         }
     }
 

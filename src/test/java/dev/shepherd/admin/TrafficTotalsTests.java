@@ -14,6 +14,8 @@ class TrafficTotalsTests {
 
     private final MeterRegistry registry = new SimpleMeterRegistry();
     private final TrafficTotals totals = new TrafficTotals(registry);
+    /** Micrometer holds a function timer's state weakly: the test keeps it alive, as ProxyMetrics does. */
+    private final java.util.List<long[]> states = new java.util.ArrayList<>();
 
     @Test
     void noTrafficYetIsZero() {
@@ -33,7 +35,9 @@ class TrafficTotalsTests {
     }
 
     private void record(int count, String method, String status, String outcome) {
-        FunctionTimer.builder("shepherd.proxy.requests", new long[] {count}, counts -> counts[0], counts -> counts[0] * 1e6,
+        long[] state = {count};
+        states.add(state);
+        FunctionTimer.builder("shepherd.proxy.requests", state, counts -> counts[0], counts -> counts[0] * 1e6,
                         TimeUnit.NANOSECONDS)
                 .tags("method", method, "status", status, "outcome", outcome).register(registry);
     }

@@ -110,6 +110,20 @@ class ZeroFailuresIntegrationTests {
     }
 
     @Test
+    void workerDyingBetweenResponseHeadAndBodyIsRetriedBecauseTheClientGotNothingYet() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand())) {
+            long dying = shepherd.readyPids().get(0);
+            for (int i = 0; i < 2; i++) {
+                HttpResponse<String> response = shepherd.get("/die-after-head?pid=" + dying);
+                assertThat(response.statusCode()).isEqualTo(200);
+                assertThat(response.body()).contains("uri=/die-after-head").doesNotStartWith("pid=" + dying + "\n");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
+                    .anyMatch(worker -> worker.restarts() == 1 && worker.lastExit().code() == 1));
+        }
+    }
+
+    @Test
     void largePostStreamsToTheWorkerBeforeTheClientHasSentItAll() throws Exception {
         Path record = temp.resolve("requests.log");
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),

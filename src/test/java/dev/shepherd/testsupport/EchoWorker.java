@@ -25,6 +25,7 @@ import java.util.stream.Collectors;
  *   <li>{@code /health}: 200 ok (503 when env NEVER_READY is set, or NEVER_READY_FILE names a file that exists)</li>
  *   <li>{@code /stream}: records "head-received" before it reads the body</li>
  *   <li>{@code /leak?mb=N}: keeps N more MB for ever (a memory leak)</li>
+ *   <li>{@code /die-after-head?pid=P}: the worker with pid P sends a response head and dies before the body</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
@@ -63,6 +64,11 @@ public final class EchoWorker {
                 byte[] block = new byte[Integer.parseInt(query.getOrDefault("mb", "1")) * 1024 * 1024];
                 java.util.Arrays.fill(block, (byte) 1);
                 LEAKED.add(block);
+            }
+            if (uri.getPath().equals("/die-after-head") && pid.equals(query.get("pid"))) {
+                exchange.sendResponseHeaders(200, 10);
+                exchange.getResponseBody().flush();
+                Runtime.getRuntime().halt(1);
             }
             if (uri.getPath().equals("/bytes")) {
                 respond(exchange, 200, "x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))));
