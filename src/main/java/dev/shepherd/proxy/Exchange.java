@@ -24,8 +24,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Confined to the client connection's event loop; the connection to the worker is registered on the same
  * loop, so nothing here takes a lock or crosses a thread. Nothing is aggregated: request and response parts are
- * forwarded as they arrive. Request bodies up to the retry buffer limit are also held, so that an attempt that
- * fails before the response has started can be replayed on another worker.
+ * forwarded as they arrive, except that a fixed-length response head waits for the first part of its body.
+ * Request bodies up to the retry buffer limit are also held, so that an attempt that fails before the response
+ * has started can be replayed on another worker.
  */
 @Slf4j
 final class Exchange {
