@@ -25,7 +25,7 @@ final class FleetMetrics {
         }
         Gauge.builder("shepherd.workers.desired", () -> snapshot.get().desired())
                 .description("Workers the fleet keeps running").register(registry);
-        Gauge.builder("shepherd.proxy.in.flight", () -> snapshot.get().workers().stream().mapToInt(WorkerSnapshot::inFlight).sum())
+        Gauge.builder("shepherd.proxy.in.flight", () -> snapshot.get().inFlight())
                 .description("Requests being served by the workers now").register(registry);
     }
 

@@ -48,6 +48,11 @@ public final class FleetSnapshot {
         return reload;
     }
 
+    /** Requests the workers are serving now. */
+    public int inFlight() {
+        return workers.stream().mapToInt(WorkerSnapshot::inFlight).sum();
+    }
+
     public long count(WorkerState state) {
         return workers.stream().filter(worker -> worker.state() == state).count();
     }

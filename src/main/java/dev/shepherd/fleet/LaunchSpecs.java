@@ -77,13 +77,13 @@ final class LaunchSpecs {
 
     private static Path codeSource() {
         try {
-            String location = DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI().toString();
+            java.net.URI location = DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI();
             // Inside a Spring Boot jar the location is nested ("jar:nested:/app/shepherd.jar/!BOOT-INF/classes/!/").
-            Matcher nested = Pattern.compile("nested:(.*?\\.jar)").matcher(location);
+            Matcher nested = Pattern.compile("nested:(.*?\\.jar)").matcher(location.toString());
             if (nested.find()) {
                 return Path.of(nested.group(1));
             }
-            return Path.of(DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(location);
         } catch (URISyntaxException ex) {
             throw new IllegalStateException("Cannot locate the demo worker's classes", ex);
         }

@@ -73,10 +73,6 @@ final class Exchange {
         return requestComplete;
     }
 
-    boolean finished() {
-        return finished;
-    }
-
     void start() {
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
@@ -276,6 +272,10 @@ final class Exchange {
         heldHead = null;
         Endpoint failed = endpoint;
         dropUpstream();
+        if (failed != null) {
+            // A worker that dies resets every kept-alive connection to it: a retry must not pick another one.
+            proxy.pool().drop(failed);
+        }
         proxy.metrics().upstreamFailure(failure);
         if (responseStarted) {
             log.debug("Worker {} failed after the response started; closing the client connection", failed);

@@ -35,6 +35,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -145,7 +146,7 @@ public class ProxyServer implements SmartLifecycle {
         Instant deadline = clock.instant().plus(properties.worker().drainTimeout());
         while (inFlight() > 0 && clock.instant().isBefore(deadline)) {
             // The proxy owns no fleet state to wait on: a short park until the last responses are written.
-            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
+            LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
         }
         log.info("Proxy stopped accepting; {} requests still in flight at close", inFlight());
         context.router().close();
@@ -155,13 +156,9 @@ public class ProxyServer implements SmartLifecycle {
         serverChannel = null;
     }
 
+    /** Requests still being served, and those waiting for a READY worker. */
     private int inFlight() {
-        int total = context.router().waiting();
-        for (Endpoint endpoint : fleet.snapshot().workers().stream().map(worker -> worker.endpoint())
-                .filter(java.util.Objects::nonNull).toList()) {
-            total += endpoint.inFlight();
-        }
-        return total;
+        return context.router().waiting() + fleet.snapshot().inFlight();
     }
 
     @Override

@@ -47,6 +47,14 @@ final class UpstreamPool {
         }
     }
 
+    /** Closes the idle connections to one worker: one of them just failed, so its siblings are suspect too. */
+    void drop(Endpoint endpoint) {
+        ArrayDeque<Channel> channels = idle.remove(endpoint);
+        if (channels != null) {
+            channels.forEach(Channel::close);
+        }
+    }
+
     /** Closes the idle connections of every worker that is no longer in rotation. */
     void retainOnly(Set<Endpoint> ready) {
         Iterator<Map.Entry<Endpoint, ArrayDeque<Channel>>> entries = idle.entrySet().iterator();
