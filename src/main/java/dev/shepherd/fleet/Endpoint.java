@@ -93,6 +93,16 @@ public final class Endpoint {
         return !accepting;
     }
 
+    /**
+     * A request failed on a connection to this worker. A dead process leaves the rotation at once, before its exit
+     * is reaped, so that no retry goes back to it.
+     */
+    public void attemptFailed() {
+        if (accepting && !process.isAlive()) {
+            accepting = false;
+        }
+    }
+
     public void connected() {
         if (refusalsInARow.get() != 0) {
             refusalsInARow.set(0);

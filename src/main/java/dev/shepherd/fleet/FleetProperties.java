@@ -168,12 +168,16 @@ public record FleetProperties(
      * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds
      * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic: enough for the
      *                     requests in flight on a worker that dies while traffic is still ramping up
+     * @param backoff a retry goes at once to a READY worker that has not failed the request yet; when every one has,
+     *                it waits for the fleet to change (an exit, a new READY worker), at most this long, so that
+     *                workers killed together are out of rotation before its last attempts
      */
     public record Retry(
             @DefaultValue("3") @Min(1) @Max(10) int maxAttempts,
             @DefaultValue("64KB") DataSize bufferLimit,
             @DefaultValue("20") @Min(0) @Max(100) int budgetPercent,
-            @DefaultValue("50") @Min(0) int minPerSecond) {
+            @DefaultValue("50") @Min(0) int minPerSecond,
+            @DefaultValue("250ms") @DurationMin(millis = 0) Duration backoff) {
     }
 
     /**

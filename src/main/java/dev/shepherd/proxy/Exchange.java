@@ -45,7 +45,8 @@ final class Exchange {
     private boolean requestComplete;
     private int attempts;
     private Endpoint endpoint;
-    private Endpoint lastFailed;
+    /** Where retries go; null until an attempt fails (most requests never need it). */
+    private Retries retries;
     private Channel upstream;
     private UpstreamHandler upstreamHandler;
     private boolean responseStarted;
@@ -85,9 +86,11 @@ final class Exchange {
         if (finished) {
             return;
         }
-        Endpoint picked = proxy.router().pick(lastFailed);
+        Endpoint picked = retries == null ? proxy.router().pick(null) : retries.pick();
         if (picked == null) {
-            waitForWorker();
+            if (retries == null || !retries.waiting()) {
+                waitForWorker();
+            }
             return;
         }
         attempts++;
@@ -275,6 +278,7 @@ final class Exchange {
         if (failed != null) {
             // A worker that dies resets every kept-alive connection to it: a retry must not pick another one.
             proxy.pool().drop(failed);
+            failed.attemptFailed();
         }
         proxy.metrics().upstreamFailure(failure);
         if (responseStarted) {
@@ -287,7 +291,12 @@ final class Exchange {
         boolean allowed = failure == Failure.NOT_SENT || failure == Failure.SENT && head.retriable();
         if (allowed && body.replayable() && attempts < proxy.retry().maxAttempts() && proxy.budget().tryRetry()) {
             proxy.metrics().retried(failure);
-            lastFailed = failed;
+            if (retries == null) {
+                retries = new Retries(proxy.router(), ctx.executor(), proxy.retry().backoff().toNanos(), this::route);
+            }
+            if (failed != null) {
+                retries.failedOn(failed);
+            }
             route();
             return;
         }
@@ -344,6 +353,9 @@ final class Exchange {
     private void finish(boolean keepClient) {
         finished = true;
         cancelTimer();
+        if (retries != null) {
+            retries.stop();
+        }
         body.release();
         if (!keepClient) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -364,6 +376,9 @@ final class Exchange {
             waiter = null;
         }
         cancelTimer();
+        if (retries != null) {
+            retries.stop();
+        }
         dropUpstream();
         body.release();
     }

@@ -4,6 +4,7 @@ import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
 
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Router {
 
-    /** A request waiting for a READY worker; {@link #claim()} makes sure it is woken or timed out, not both. */
+    /** A request waiting for a READY worker or a fleet change; {@link #claim()} makes sure it is woken or timed out, not both. */
     static final class Waiter {
         private final Runnable onAvailable;
         private final AtomicBoolean claimed = new AtomicBoolean();
@@ -31,6 +32,7 @@ final class Router {
     private final WorkerFleetService fleet;
     private final AtomicInteger next = new AtomicInteger();
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Waiter> changeWaiters = new ConcurrentLinkedQueue<>();
     private final AtomicInteger waiting = new AtomicInteger();
     private final int queueLimit;
     private final java.util.function.Consumer<FleetSnapshot> listener = this::onSnapshot;
@@ -62,6 +64,29 @@ final class Router {
         return avoid != null && avoid.tryAcquire() ? avoid : null;
     }
 
+    /** The next READY worker that is not in {@code tried}, counted in; null when every READY worker is. */
+    Endpoint pickUntried(List<Endpoint> tried) {
+        Endpoint[] ready = fleet.snapshot().ready();
+        int count = ready.length;
+        for (int attempt = 0; attempt < count; attempt++) {
+            Endpoint endpoint = ready[index(next.getAndIncrement(), count)];
+            if (!tried.contains(endpoint) && endpoint.tryAcquire()) {
+                return endpoint;
+            }
+        }
+        return null;
+    }
+
+    /** Whether any worker takes traffic now. */
+    boolean hasReady() {
+        for (Endpoint endpoint : fleet.snapshot().ready()) {
+            if (endpoint.isAccepting()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Round-robin position that stays in range when the counter wraps past Integer.MAX_VALUE. */
     static int index(int counter, int count) {
         return (counter & Integer.MAX_VALUE) % count;
@@ -91,11 +116,36 @@ final class Router {
         return true;
     }
 
+    /**
+     * Calls {@code onChange} once, at the next snapshot of the fleet, whatever it holds: a worker exited, left
+     * or joined the rotation. Not counted against the queue limit; {@link #cancelChange} takes it back.
+     */
+    Waiter awaitChange(Runnable onChange) {
+        Waiter waiter = new Waiter(onChange);
+        changeWaiters.add(waiter);
+        return waiter;
+    }
+
+    /** Takes back a change waiter; false when it was already called. */
+    boolean cancelChange(Waiter waiter) {
+        if (!waiter.claim()) {
+            return false;
+        }
+        changeWaiters.remove(waiter);
+        return true;
+    }
+
     int waiting() {
         return waiting.get();
     }
 
     private void onSnapshot(FleetSnapshot snapshot) {
+        Waiter changed;
+        while ((changed = changeWaiters.poll()) != null) {
+            if (changed.claim()) {
+                changed.onAvailable.run();
+            }
+        }
         if (snapshot.ready().length > 0 && !waiters.isEmpty()) {
             wakeAll();
         }

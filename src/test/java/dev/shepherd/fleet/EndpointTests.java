@@ -152,6 +152,26 @@ class EndpointTests {
     }
 
     @Test
+    void failedAttemptOnADeadProcessTakesItOutOfRotationAtOnce() {
+        Endpoint dead = new Endpoint(4, process(4343, false), 50_124, ejections::incrementAndGet);
+        dead.startAccepting();
+
+        dead.attemptFailed();
+
+        assertThat(dead.tryAcquire()).isFalse();
+        assertThat(ejections).hasValue(0);
+    }
+
+    @Test
+    void failedAttemptOnALiveProcessKeepsItInRotation() {
+        endpoint.startAccepting();
+
+        endpoint.attemptFailed();
+
+        assertThat(endpoint.tryAcquire()).as("a live worker may fail one request and serve the next").isTrue();
+    }
+
+    @Test
     void describesItselfByWorkerPidAndPort() {
         assertThat(endpoint).hasToString("worker 3 (pid 4242, port 50123)");
         assertThat(endpoint.workerId()).isEqualTo(3);

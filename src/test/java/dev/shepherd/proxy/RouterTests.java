@@ -115,6 +115,46 @@ class RouterTests {
     }
 
     @Test
+    void pickUntriedSkipsEveryWorkerThatFailedTheRequest() {
+        Endpoint a = endpoint(true);
+        Endpoint b = endpoint(true);
+        Endpoint c = endpoint(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {a, b, c});
+
+        for (int i = 0; i < 4; i++) {
+            assertThat(router.pickUntried(List.of(a, c))).isSameAs(b);
+        }
+        assertThat(router.pickUntried(List.of(a, b, c))).as("every READY worker failed it").isNull();
+    }
+
+    @Test
+    void hasReadyCountsOnlyWorkersThatStillAcceptTraffic() {
+        Endpoint ejected = endpoint(false);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {ejected});
+        assertThat(router.hasReady()).isFalse();
+
+        Endpoint accepting = endpoint(true);
+        when(accepting.isAccepting()).thenReturn(true);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {ejected, accepting});
+        assertThat(router.hasReady()).isTrue();
+    }
+
+    @Test
+    void changeWaitersAreCalledOnceAtTheNextSnapshotWhateverItHolds() {
+        AtomicInteger changed = new AtomicInteger();
+        Router.Waiter waiter = router.awaitChange(changed::incrementAndGet);
+        Router.Waiter cancelled = router.awaitChange(changed::incrementAndGet);
+        assertThat(router.cancelChange(cancelled)).isTrue();
+
+        snapshotListener.accept(snapshot);
+        snapshotListener.accept(snapshot);
+
+        assertThat(changed).as("once, and not the cancelled one").hasValue(1);
+        assertThat(router.cancelChange(waiter)).as("a called waiter cannot also time out").isFalse();
+        assertThat(router.waiting()).as("change waiters use no place in the queue").isZero();
+    }
+
+    @Test
     void waitersBeyondTheQueueLimitAreTurnedAway() {
         assertThat(router.await(() -> { })).isNotNull();
         assertThat(router.await(() -> { })).isNotNull();

@@ -110,6 +110,27 @@ class ZeroFailuresIntegrationTests {
     }
 
     @Test
+    void attemptsAreBoundedAndALastRetryOnAWorkerThatFailedWaitsTheBackoff() throws Exception {
+        Path record = temp.resolve("requests.log");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.environment.RECORD_FILE=" + record, "--fleet.proxy.retry.backoff=400ms")) {
+            long start = System.nanoTime();
+            HttpResponse<String> response = shepherd.get("/hang-up");
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(response.statusCode()).isEqualTo(502);
+            assertThat(response.body()).contains("after 3 attempts");
+            List<String> attempts = Files.readAllLines(record).stream().filter(line -> line.contains("/hang-up")).toList();
+            assertThat(attempts).hasSize(3);
+            assertThat(attempts.stream().map(line -> line.substring(0, line.indexOf(' '))).distinct())
+                    .as("the first retry goes to the other worker").hasSize(2);
+            assertThat(took).as("once both workers failed it, the third attempt waited for the backoff")
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(400));
+            assertThat(shepherd.readyPids()).as("workers that hang up are alive and stay in rotation").hasSize(2);
+        }
+    }
+
+    @Test
     void workerDyingBetweenResponseHeadAndBodyIsRetriedBecauseTheClientGotNothingYet() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand())) {
             long dying = shepherd.readyPids().get(0);

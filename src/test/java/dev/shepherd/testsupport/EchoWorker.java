@@ -27,6 +27,7 @@ import java.util.stream.Collectors;
  *   <li>{@code /leak?mb=N}: keeps N more MB for ever (a memory leak)</li>
  *   <li>{@code /die-after-head?pid=P}: the worker with pid P sends a response head and dies before the body</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
+ *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up)</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
  * </ul>
@@ -69,6 +70,9 @@ public final class EchoWorker {
                 exchange.sendResponseHeaders(200, 10);
                 exchange.getResponseBody().flush();
                 Runtime.getRuntime().halt(1);
+            }
+            if (uri.getPath().equals("/hang-up")) {
+                throw new IllegalStateException("hanging up on purpose");
             }
             if (uri.getPath().equals("/bytes")) {
                 respond(exchange, 200, "x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))));

@@ -1,0 +1,105 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where the next attempt of a request goes once an attempt has failed: created at the first failure (most
+ * requests never need it) and confined to the request's event loop.
+ *
+ * <p>A retry goes at once to a READY worker that has not failed the request yet. When every READY worker has,
+ * the request waits for the fleet to change, at most the retry backoff: workers killed together keep accepting
+ * connections for tens of milliseconds before their sockets close (a killed JVM frees its memory before its
+ * sockets), so retrying on them at once would spend the request's last attempts on dying processes. A change (an
+ * exit, a new READY worker) or the end of the backoff calls {@code retry} again; after the backoff, a worker that
+ * already failed the request may be picked.
+ */
+final class Retries {
+
+    private final Router router;
+    private final EventExecutor loop;
+    private final long backoffNanos;
+    private final Runnable retry;
+    private final List<Endpoint> failedOn = new ArrayList<>(4);
+    private Router.Waiter changeWaiter;
+    private ScheduledFuture<?> backoffTimer;
+    private boolean backoffOver;
+    private boolean waiting;
+
+    Retries(Router router, EventExecutor loop, long backoffNanos, Runnable retry) {
+        this.router = router;
+        this.loop = loop;
+        this.backoffNanos = backoffNanos;
+        this.retry = retry;
+    }
+
+    void failedOn(Endpoint endpoint) {
+        failedOn.add(endpoint);
+    }
+
+    /**
+     * The worker for the next attempt, counted in its in-flight; null when none is READY, or when the request now
+     * waits for a fleet change ({@link #waiting()}), after which {@code retry} runs on the event loop.
+     */
+    Endpoint pick() {
+        Endpoint picked = router.pickUntried(failedOn);
+        if (picked == null && !failedOn.isEmpty() && router.hasReady()) {
+            if (!backoffOver) {
+                awaitFleetChange();
+                return null;
+            }
+            picked = router.pick(failedOn.get(failedOn.size() - 1));
+        }
+        if (picked != null) {
+            stop();
+        }
+        return picked;
+    }
+
+    boolean waiting() {
+        return waiting;
+    }
+
+    private void awaitFleetChange() {
+        waiting = true;
+        changeWaiter = router.awaitChange(() -> loop.execute(this::fleetChanged));
+        if (backoffTimer == null) {
+            backoffTimer = loop.schedule(this::backoffElapsed, backoffNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void fleetChanged() {
+        changeWaiter = null;
+        waiting = false;
+        retry.run();
+    }
+
+    private void backoffElapsed() {
+        backoffTimer = null;
+        backoffOver = true;
+        if (changeWaiter != null && router.cancelChange(changeWaiter)) {
+            changeWaiter = null;
+            waiting = false;
+            retry.run();
+        }
+    }
+
+    /** Stops waiting: an attempt starts, or the request is over. */
+    void stop() {
+        waiting = false;
+        backoffOver = false;
+        if (backoffTimer != null) {
+            backoffTimer.cancel(false);
+            backoffTimer = null;
+        }
+        if (changeWaiter != null) {
+            router.cancelChange(changeWaiter);
+            changeWaiter = null;
+        }
+    }
+}
