@@ -3,7 +3,7 @@
 
 Input lines: round, case, target, requests_per_s, p50_us, p99_us, errors (header first).
 Per case and target: the median req/s over the rounds and [min-max]; for the latency case
-also the median p50/p99. Shepherd's ratios against nginx are the median of the per-round
+also the median p50/p99. Shepherd's (and the baseline's) ratios against nginx are the median of the per-round
 ratios (each round measures all targets back to back, so a ratio within one round is
 less noisy than a ratio of medians).
 
@@ -14,7 +14,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-SHEPHERD = "shepherd"
+PROXIES = ("shepherd", "baseline")  # the JVM proxies whose ratios to nginx are printed
 REFERENCES = ("nginx-1", "nginx-auto")
 
 
@@ -69,7 +69,7 @@ def main(raw_path, summary_path):
             med50 = statistics.median(p50) if p50 else None
             med99 = statistics.median(p99) if p99 else None
             ratios = []
-            if target == SHEPHERD:
+            if target in PROXIES:
                 for ref in REFERENCES:
                     per_round = []
                     for rnd, r in runs.items():
@@ -92,10 +92,10 @@ def main(raw_path, summary_path):
                           if v is not None]
                 if direct:
                     print(f"  {'':<11} p50 added over direct: {med50 - statistics.median(direct):+.0f} µs")
-            if target == SHEPHERD:
+            if target in PROXIES:
                 shown = ", ".join(f"/ {ref} = {'-' if x is None else f'{x:.2f}'}"
                                   for ref, x in zip(REFERENCES, ratios))
-                print(f"  {'':<11} shepherd {shown}  (median of per-round ratios)")
+                print(f"  {'':<11} {target} {shown}  (median of per-round ratios)")
     with open(summary_path, "w", newline="") as f:
         csv.writer(f, delimiter="\t", lineterminator="\n").writerows(summary)
 

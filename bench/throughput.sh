@@ -8,6 +8,9 @@
 #   nginx-1     nginx, worker_processes 1
 #   nginx-auto  nginx, worker_processes auto
 #   shepherd    Shepherd's proxy port
+#   baseline    with BASELINE=on: bench/baseline/MinimalProxy.java, the same Netty design
+#               with none of Shepherd's features (its ceiling), on Netty's jars from the
+#               Shepherd jar
 # Cases (wrk -t2 unless said): lat = -t1 -c1 (p50/p99 from --latency), c64, c256,
 # 16k and 1m responses at -c64, post64k = 64 KiB POST at -c64 (bench/wrk/post64k.lua).
 # After a warm-up of every target (JIT), ROUNDS rounds; in each round every case runs
@@ -18,6 +21,7 @@
 # Env:   DURATION=10s ROUNDS=3 WARMUP=10s WORKERS=2 NGINX_KEEPALIVE=512 CASES="lat c64 ..."
 #        SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS,
 #        SHEPHERD=off (measure direct and nginx only, over upstreams this script starts)
+#        BASELINE=on (add the minimal Netty proxy as a target)
 # Output: the tables below, plus bench/out/throughput-STAMP.tsv (every run) and
 #         bench/out/throughput-STAMP-summary.tsv.
 set -euo pipefail
@@ -30,6 +34,7 @@ WORKERS=${WORKERS:-2}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-512}
 CASES=${CASES:-lat c64 c256 16k 1m post64k}
 SHEPHERD=${SHEPHERD:-on}
+BASELINE=${BASELINE:-off}
 
 require_tool wrk "apt-get install -y wrk nginx-light"
 require_tool nginx "apt-get install -y wrk nginx-light"
@@ -132,6 +137,31 @@ measure_rss() {
   into["nginx-1"]=$(nginx_rss_kb nginx-1)
   into["nginx-auto"]=$(nginx_rss_kb nginx-auto)
   if [[ -n ${TARGET_URL[shepherd]:-} ]]; then into[shepherd]=$(rss_kb "$SHEPHERD_PID"); fi
+  if [[ -n ${TARGET_URL[baseline]:-} ]]; then into[baseline]=$(rss_kb "$BASELINE_PID"); fi
+}
+
+# ---- the minimal Netty proxy (BASELINE=on) ---------------------------------------
+
+start_baseline() {
+  local jars=$WORK_DIR/netty port pid
+  mkdir -p "$jars"
+  python3 - "$SHEPHERD_JAR" "$jars" <<'PY'
+import sys, zipfile, os
+with zipfile.ZipFile(sys.argv[1]) as jar:
+    for name in jar.namelist():
+        if name.startswith("BOOT-INF/lib/netty-") and name.endswith(".jar"):
+            with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as out:
+                out.write(jar.read(name))
+PY
+  port=$(free_port)
+  # shellcheck disable=SC2086 # SHEPHERD_JAVA_OPTS is a list of words on purpose
+  java ${SHEPHERD_JAVA_OPTS:-} -cp "$jars/*" "$BENCH_DIR/baseline/MinimalProxy.java" "$port" "${UPSTREAM_PORTS[@]}" \
+    >"$WORK_DIR/baseline.log" 2>&1 &
+  pid=$!
+  track "$pid"
+  BASELINE_PID=$pid
+  wait_http_200 "http://127.0.0.1:$port/health" 60 "$pid" || die "the minimal proxy did not start: $(cat "$WORK_DIR/baseline.log")"
+  TARGET_URL[baseline]=http://127.0.0.1:$port
 }
 
 # ---- wrk ------------------------------------------------------------------------
@@ -194,6 +224,11 @@ start_nginx nginx-1 1
 start_nginx nginx-auto auto
 TARGETS=(direct nginx-1 nginx-auto)
 [[ -n ${TARGET_URL[shepherd]:-} ]] && TARGETS+=(shepherd)
+if [[ $BASELINE == on ]]; then
+  [[ $SHEPHERD == off ]] && resolve_shepherd_jar
+  start_baseline
+  TARGETS+=(baseline)
+fi
 
 # Every target must answer every case correctly before anything is timed.
 for target in "${TARGETS[@]}"; do
@@ -232,10 +267,11 @@ echo "Requests per second, median over $ROUNDS round(s) of $DURATION [min – ma
 
 echo
 echo "Resident memory (VmRSS), before the warm-up -> after the last round:"
-for target in nginx-1 nginx-auto shepherd; do
+for target in nginx-1 nginx-auto shepherd baseline; do
   [[ -n ${RSS_BEFORE[$target]:-} ]] || continue
   what="master + $(pgrep -cP "${NGINX_PID[$target]:-0}" 2>/dev/null || echo 0) workers"
   [[ $target == shepherd ]] && what="master JVM only, not its workers"
+  [[ $target == baseline ]] && what="the minimal proxy's JVM"
   printf '  %-11s %6.1f MB -> %6.1f MB   (%s)\n' "$target" \
     "$(awk -v k="${RSS_BEFORE[$target]}" 'BEGIN { print k / 1024 }')" \
     "$(awk -v k="${RSS_AFTER[$target]}" 'BEGIN { print k / 1024 }')" "$what"

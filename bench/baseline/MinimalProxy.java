@@ -1,0 +1,185 @@
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.FastThreadLocal;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The ceiling of Shepherd's data-plane design, with none of its features: what ../shared/MEASURED.md calls "a
+ * minimal Netty 4.2 proxy". bench/throughput.sh runs it as the "baseline" target (BASELINE=on) next to Shepherd
+ * over the same workers, so the cost of Shepherd's features shows as the ratio between the two.
+ *
+ * <p>Per request: round-robin over one atomic counter; each event loop keeps its own idle keep-alive connections
+ * per worker, registered on the client's loop; request and response parts stream through as they arrive, one
+ * flush per read batch; Connection dropped and X-Forwarded-For appended. No retries, no timeouts, no metrics, no
+ * pipelining, no strictness beyond Netty's decoder: not a proxy to deploy.
+ *
+ * <p>Usage: java -cp NETTY_JARS MinimalProxy.java PORT UPSTREAM_PORT...
+ */
+public final class MinimalProxy {
+
+    private static int[] upstreams;
+    private static final AtomicInteger next = new AtomicInteger();
+    private static final FastThreadLocal<ArrayDeque<Channel>[]> idle = new FastThreadLocal<>() {
+        @Override
+        @SuppressWarnings("unchecked")
+        protected ArrayDeque<Channel>[] initialValue() {
+            ArrayDeque<Channel>[] pools = new ArrayDeque[upstreams.length];
+            for (int i = 0; i < pools.length; i++) {
+                pools[i] = new ArrayDeque<>();
+            }
+            return pools;
+        }
+    };
+    private static Bootstrap client;
+
+    public static void main(String[] args) throws Exception {
+        int port = Integer.parseInt(args[0]);
+        upstreams = new int[args.length - 1];
+        for (int i = 1; i < args.length; i++) {
+            upstreams[i - 1] = Integer.parseInt(args[i]);
+        }
+        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+                NioIoHandler.newFactory());
+        client = new Bootstrap().channel(NioSocketChannel.class).option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new Upstream());
+                    }
+                });
+        new ServerBootstrap().group(boss, loops).channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new Client());
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", port)).sync();
+        System.out.println("minimal proxy on " + port);
+    }
+
+    /** A client connection: one request at a time goes to one upstream connection. */
+    static final class Client extends ChannelInboundHandlerAdapter {
+        private Channel upstream;
+        private ArrayDeque<Object> connecting;
+        private int worker;
+        private String clientIp;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            clientIp = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpRequest request) {
+                request.headers().remove(HttpHeaderNames.CONNECTION);
+                request.headers().add("X-Forwarded-For", clientIp);
+                worker = (next.getAndIncrement() & Integer.MAX_VALUE) % upstreams.length;
+                Channel pooled = idle.get()[worker].pollFirst();
+                if (pooled != null && pooled.isActive()) {
+                    attach(ctx, pooled, msg);
+                } else {
+                    connecting = new ArrayDeque<>();
+                    client.clone(ctx.channel().eventLoop()).connect("127.0.0.1", upstreams[worker])
+                            .addListener((ChannelFutureListener) future -> {
+                                if (future.isSuccess()) {
+                                    attach(ctx, future.channel(), msg);
+                                    connecting.forEach(future.channel()::write);
+                                    connecting = null;
+                                    future.channel().flush();
+                                } else {
+                                    ctx.close();
+                                }
+                            });
+                }
+            } else if (connecting != null) {
+                connecting.add(msg);
+            } else if (upstream != null) {
+                upstream.write(msg);
+            }
+        }
+
+        private void attach(ChannelHandlerContext ctx, Channel channel, Object request) {
+            upstream = channel;
+            channel.pipeline().get(Upstream.class).client = ctx;
+            channel.pipeline().get(Upstream.class).owner = this;
+            channel.write(request);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (upstream != null) {
+                upstream.flush();
+            }
+        }
+
+        void responseDone(Channel channel, boolean keepAlive) {
+            upstream = null;
+            if (keepAlive) {
+                idle.get()[worker].addFirst(channel);
+            } else {
+                channel.close();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (upstream != null) {
+                upstream.close();
+            }
+        }
+    }
+
+    /** An upstream connection: streams the response back to the client that uses it. */
+    static final class Upstream extends ChannelInboundHandlerAdapter {
+        ChannelHandlerContext client;
+        Client owner;
+        private boolean keepAlive;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof io.netty.handler.codec.http.HttpResponse response) {
+                keepAlive = HttpUtil.isKeepAlive(response);
+                response.headers().remove(HttpHeaderNames.CONNECTION);
+            }
+            client.write(msg);
+            if (msg instanceof LastHttpContent) {
+                client.flush();
+                owner.responseDone(ctx.channel(), keepAlive);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (client != null && owner.upstream == ctx.channel()) {
+                client.close();
+            }
+        }
+    }
+}
