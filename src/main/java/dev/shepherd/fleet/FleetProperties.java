@@ -138,7 +138,8 @@ public record FleetProperties(
     /**
      * The reverse proxy on {@code server.port}.
      *
-     * @param eventLoops threads serving the proxy; default: one per available processor
+     * @param eventLoops threads serving the proxy; default: half the available processors, at least one (the proxy
+     *                   shares the machine with the workers it runs, whose work per request is far larger)
      * @param connectTimeout how long connecting to a worker may take
      * @param responseTimeout how long a worker may take to start its response before the client gets 504
      * @param queueTimeout how long a request waits for a READY worker when there is none, before 503
@@ -158,7 +159,7 @@ public record FleetProperties(
             @DefaultValue @Valid @NotNull Retry retry) {
 
         public int eventLoopCount() {
-            return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
+            return eventLoops > 0 ? eventLoops : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
         }
     }
 

@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
- * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port}, one event loop per core, each with its
+ * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port}, one event loop per two cores, each with its
  * own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
  * closes its port, lets the requests in flight finish (up to {@code fleet.worker.drain-timeout}) and then closes
  * every connection.

@@ -119,7 +119,7 @@ class FleetPropertiesTests {
             FleetProperties.Proxy proxy = fleet.proxy();
             assertThat(proxy.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
             assertThat(proxy.eventLoops()).isZero();
-            assertThat(proxy.eventLoopCount()).isEqualTo(cpus);
+            assertThat(proxy.eventLoopCount()).isEqualTo(Math.max(1, cpus / 2));
             assertThat(proxy.maxHeaderSize()).isEqualTo(DataSize.ofKilobytes(16));
             assertThat(proxy.maxInitialLineLength()).isEqualTo(DataSize.ofKilobytes(8));
             assertThat(proxy.queueLimit()).isEqualTo(10_000);
