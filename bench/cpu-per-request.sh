@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# CPU time each proxy spends per request (utime + stime from /proc/PID/stat around one wrk
+# run), next to its requests per second: a figure less noisy than req/s on a shared machine,
+# and the one that tells variants of Shepherd apart (JVM flags, settings).
+#
+# Every variant is a Shepherd master with its own two Node workers (bench/upstream/server.js);
+# nginx (worker_processes 1, upstream keepalive 512) and, with BASELINE=on, the minimal Netty
+# proxy of bench/baseline/ stand in front of the first variant's workers. After a warm-up of
+# each target, ROUNDS rounds run every target back to back.
+#
+# Usage: bench/cpu-per-request.sh
+#        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
+# Env:   VARIANTS  "name|java options|shepherd arguments", separated by ';' (default: one
+#                  variant, "shepherd", with default settings)
+#        CONNECTIONS=64 PATH_=/ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
+# Output: one line per round and target, then the median per target; the rounds also go to
+#         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+VARIANTS=${VARIANTS:-shepherd||}
+CONNECTIONS=${CONNECTIONS:-64}
+PATH_=${PATH_:-/}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-15s}
+ROUNDS=${ROUNDS:-5}
+BASELINE=${BASELINE:-off}
+
+require_tool wrk "apt-get install -y wrk nginx-light"
+require_tool nginx "apt-get install -y wrk nginx-light"
+require_tool node "apt-get install -y nodejs"
+require_tool curl "apt-get install -y curl"
+require_tool python3 "apt-get install -y python3"
+resolve_shepherd_jar
+machine_info
+echo "run:     CONNECTIONS=$CONNECTIONS PATH_=$PATH_ DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS"
+
+declare -A URL PIDS
+TARGETS=()
+UPSTREAM_PORTS=()
+
+IFS=';' read -r -a specs <<<"$VARIANTS"
+for spec in "${specs[@]}"; do
+  IFS='|' read -r name opts args <<<"$spec"
+  [[ -n $name ]] || die "a variant needs a name: '$spec'"
+  # shellcheck disable=SC2086 # options and arguments are lists of words on purpose
+  SHEPHERD_JAVA_OPTS=$opts start_shepherd "$name" --fleet.workers=2 \
+    --fleet.worker.command="node,$BENCH_DIR/upstream/server.js" $args || die "variant $name did not start"
+  URL[$name]=http://127.0.0.1:$SHEPHERD_PORT
+  PIDS[$name]=$SHEPHERD_PID
+  TARGETS+=("$name")
+  if ((${#UPSTREAM_PORTS[@]} == 0)); then
+    wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true
+    read -r -a UPSTREAM_PORTS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" port)"
+  fi
+  log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}'"
+done
+((${#UPSTREAM_PORTS[@]} > 0)) || die "the first variant reported no READY worker"
+
+# nginx, one worker process, in front of the first variant's workers.
+dir=$WORK_DIR/nginx
+mkdir -p "$dir/tmp"
+port=$(free_port)
+servers=''
+for p in "${UPSTREAM_PORTS[@]}"; do servers+="        server 127.0.0.1:$p;"$'\n'; done
+PREFIX=$dir PORT=$port SERVERS=${servers%$'\n'} python3 -c '
+import os, sys
+text = open(sys.argv[1]).read()
+for key, value in (("@PREFIX@", os.environ["PREFIX"]), ("@PORT@", os.environ["PORT"]),
+                   ("@WORKER_PROCESSES@", "1"), ("@KEEPALIVE@", "512"),
+                   ("@UPSTREAM_SERVERS@", os.environ["SERVERS"])):
+    text = text.replace(key, value)
+open(sys.argv[2], "w").write(text)
+' "$BENCH_DIR/nginx/nginx.conf.template" "$dir/nginx.conf"
+nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
+nginx_pid=$!
+track "$nginx_pid"
+wait_http_200 "http://127.0.0.1:$port/" 20 "$nginx_pid" || die "nginx did not start: $(cat "$dir/error.log")"
+URL[nginx]=http://127.0.0.1:$port
+PIDS[nginx]="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+TARGETS+=(nginx)
+
+if [[ $BASELINE == on ]]; then
+  jars=$WORK_DIR/netty
+  mkdir -p "$jars"
+  python3 - "$SHEPHERD_JAR" "$jars" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as jar:
+    for name in jar.namelist():
+        if name.startswith("BOOT-INF/lib/netty-") and name.endswith(".jar"):
+            with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as out:
+                out.write(jar.read(name))
+PY
+  port=$(free_port)
+  java -cp "$jars/*" "$BENCH_DIR/baseline/MinimalProxy.java" "$port" "${UPSTREAM_PORTS[@]}" >"$WORK_DIR/baseline.log" 2>&1 &
+  baseline_pid=$!
+  track "$baseline_pid"
+  wait_http_200 "http://127.0.0.1:$port/" 60 "$baseline_pid" || die "the minimal proxy did not start"
+  URL[baseline]=http://127.0.0.1:$port
+  PIDS[baseline]=$baseline_pid
+  TARGETS+=(baseline)
+fi
+
+ticks() { # ticks PID...: "utime stime" summed, in clock ticks
+  local pid u=0 s=0 f
+  for pid in "$@"; do
+    read -r -a f <"/proc/$pid/stat"
+    u=$((u + f[13])) s=$((s + f[14]))
+  done
+  echo "$u $s"
+}
+HZ=$(getconf CLK_TCK)
+mkdir -p "$OUT_DIR"
+RAW=$OUT_DIR/cpu-per-request-$(date +%Y%m%d-%H%M%S).tsv
+
+for target in "${TARGETS[@]}"; do
+  log "warm-up $target: $WARMUP at -c$CONNECTIONS"
+  wrk -t2 -c"$CONNECTIONS" -d"$WARMUP" "${URL[$target]}$PATH_" >/dev/null
+done
+printf '%-6s %-12s %10s %9s %9s %9s\n' round target req/s user_us sys_us total_us
+for ((round = 1; round <= ROUNDS; round++)); do
+  for target in "${TARGETS[@]}"; do
+    # shellcheck disable=SC2086 # a list of pids
+    read -r u0 s0 < <(ticks ${PIDS[$target]})
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "${URL[$target]}$PATH_")
+    # shellcheck disable=SC2086
+    read -r u1 s1 < <(ticks ${PIDS[$target]})
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    user=$(((u1 - u0) * 1000000 / HZ / requests))
+    sys=$(((s1 - s0) * 1000000 / HZ / requests))
+    printf '%-6s %-12s %10s %9d %9d %9d\n' "$round" "$target" "$rps" "$user" "$sys" $((user + sys))
+    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$user" "$sys" >>"$RAW"
+  done
+done
+
+echo "TSV: $RAW"
+echo
+echo "Median per target over $ROUNDS rounds (CPU in µs per request, the proxy's own processes only):"
+python3 - "$RAW" <<'PY'
+import collections, statistics, sys
+rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
+by = collections.defaultdict(list)
+for _, target, rps, user, sys_ in rows:
+    by[target].append((float(rps), int(user), int(sys_)))
+for target, runs in by.items():
+    rps = [r for r, _, _ in runs]
+    total = [u + s for _, u, s in runs]
+    print(f"  {target:<12} req/s {statistics.median(rps):>9,.0f} [{min(rps):,.0f} – {max(rps):,.0f}]"
+          f"   CPU {statistics.median(total):>4.0f} µs [{min(total)} – {max(total)}]")
+PY
