@@ -58,46 +58,15 @@ done
 ((${#UPSTREAM_PORTS[@]} > 0)) || die "the first variant reported no READY worker"
 
 # nginx, one worker process, in front of the first variant's workers.
-dir=$WORK_DIR/nginx
-mkdir -p "$dir/tmp"
-port=$(free_port)
-servers=''
-for p in "${UPSTREAM_PORTS[@]}"; do servers+="        server 127.0.0.1:$p;"$'\n'; done
-PREFIX=$dir PORT=$port SERVERS=${servers%$'\n'} python3 -c '
-import os, sys
-text = open(sys.argv[1]).read()
-for key, value in (("@PREFIX@", os.environ["PREFIX"]), ("@PORT@", os.environ["PORT"]),
-                   ("@WORKER_PROCESSES@", "1"), ("@KEEPALIVE@", "512"),
-                   ("@UPSTREAM_SERVERS@", os.environ["SERVERS"])):
-    text = text.replace(key, value)
-open(sys.argv[2], "w").write(text)
-' "$BENCH_DIR/nginx/nginx.conf.template" "$dir/nginx.conf"
-nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
-nginx_pid=$!
-track "$nginx_pid"
-wait_http_200 "http://127.0.0.1:$port/" 20 "$nginx_pid" || die "nginx did not start: $(cat "$dir/error.log")"
-URL[nginx]=http://127.0.0.1:$port
-PIDS[nginx]="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+start_nginx_instance nginx 1 512 "${UPSTREAM_PORTS[@]}"
+URL[nginx]=$NGINX_STARTED_URL
+PIDS[nginx]="$NGINX_STARTED_PID $(pgrep -P "$NGINX_STARTED_PID" | tr '\n' ' ')"
 TARGETS+=(nginx)
 
 if [[ $BASELINE == on ]]; then
-  jars=$WORK_DIR/netty
-  mkdir -p "$jars"
-  python3 - "$SHEPHERD_JAR" "$jars" <<'PY'
-import os, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as jar:
-    for name in jar.namelist():
-        if name.startswith("BOOT-INF/lib/netty-") and name.endswith(".jar"):
-            with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as out:
-                out.write(jar.read(name))
-PY
-  port=$(free_port)
-  java -cp "$jars/*" "$BENCH_DIR/baseline/MinimalProxy.java" "$port" "${UPSTREAM_PORTS[@]}" >"$WORK_DIR/baseline.log" 2>&1 &
-  baseline_pid=$!
-  track "$baseline_pid"
-  wait_http_200 "http://127.0.0.1:$port/" 60 "$baseline_pid" || die "the minimal proxy did not start"
-  URL[baseline]=http://127.0.0.1:$port
-  PIDS[baseline]=$baseline_pid
+  SHEPHERD_JAVA_OPTS='' start_minimal_proxy "${UPSTREAM_PORTS[@]}"
+  URL[baseline]=$MINIMAL_PROXY_URL
+  PIDS[baseline]=$MINIMAL_PROXY_PID
   TARGETS+=(baseline)
 fi
 

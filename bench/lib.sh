@@ -133,6 +133,60 @@ wait_http_200() {
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# ---- nginx and the minimal Netty proxy -------------------------------------------
+
+# start_nginx_instance NAME WORKER_PROCESSES KEEPALIVE UPSTREAM_PORT...: nginx with the
+# config of bench/nginx/nginx.conf.template in its own prefix dir ($WORK_DIR/NAME), in the
+# foreground of a background job. Sets NGINX_STARTED_PID (the master) and NGINX_STARTED_URL.
+start_nginx_instance() {
+  local name=$1 processes=$2 keepalive=$3 dir=$WORK_DIR/$1 port servers='' p
+  shift 3
+  port=$(free_port)
+  mkdir -p "$dir/tmp"
+  for p in "$@"; do servers+="        server 127.0.0.1:$p;"$'\n'; done
+  PREFIX=$dir PORT=$port PROCESSES=$processes KEEPALIVE=$keepalive SERVERS=${servers%$'\n'} python3 -c '
+import os, sys
+text = open(sys.argv[1]).read()
+for key, env in (("@PREFIX@", "PREFIX"), ("@PORT@", "PORT"), ("@WORKER_PROCESSES@", "PROCESSES"),
+                 ("@KEEPALIVE@", "KEEPALIVE"), ("@UPSTREAM_SERVERS@", "SERVERS")):
+    text = text.replace(key, os.environ[env])
+open(sys.argv[2], "w").write(text)
+' "$BENCH_DIR/nginx/nginx.conf.template" "$dir/nginx.conf"
+  nginx -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/test.log" ||
+    die "nginx rejected $dir/nginx.conf: $(cat "$dir/test.log")"
+  nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
+  NGINX_STARTED_PID=$!
+  track "$NGINX_STARTED_PID"
+  wait_http_200 "http://127.0.0.1:$port/" 20 "$NGINX_STARTED_PID" || die "nginx $name did not start: $(cat "$dir/error.log")"
+  # shellcheck disable=SC2034 # read by the script that sources this file
+  NGINX_STARTED_URL=http://127.0.0.1:$port
+}
+
+# start_minimal_proxy UPSTREAM_PORT...: bench/baseline/MinimalProxy.java on Netty's jars taken
+# from the Shepherd jar (resolve_shepherd_jar first). Sets MINIMAL_PROXY_PID and MINIMAL_PROXY_URL.
+start_minimal_proxy() {
+  local jars=$WORK_DIR/netty port
+  mkdir -p "$jars"
+  python3 - "$SHEPHERD_JAR" "$jars" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as jar:
+    for name in jar.namelist():
+        if name.startswith("BOOT-INF/lib/netty-") and name.endswith(".jar"):
+            with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as out:
+                out.write(jar.read(name))
+PY
+  port=$(free_port)
+  # shellcheck disable=SC2086 # SHEPHERD_JAVA_OPTS is a list of words on purpose
+  java ${SHEPHERD_JAVA_OPTS:-} -cp "$jars/*" "$BENCH_DIR/baseline/MinimalProxy.java" "$port" "$@" \
+    >"$WORK_DIR/baseline.log" 2>&1 &
+  MINIMAL_PROXY_PID=$!
+  track "$MINIMAL_PROXY_PID"
+  wait_http_200 "http://127.0.0.1:$port/" 60 "$MINIMAL_PROXY_PID" ||
+    die "the minimal proxy did not start: $(cat "$WORK_DIR/baseline.log")"
+  # shellcheck disable=SC2034 # read by the script that sources this file
+  MINIMAL_PROXY_URL=http://127.0.0.1:$port
+}
+
 # ---- Shepherd -------------------------------------------------------------------
 
 # start_shepherd NAME ARGS...: starts the jar on two fresh loopback ports: the proxy on

@@ -100,27 +100,11 @@ start_own_upstreams() {
 
 declare -A NGINX_PID
 
-# start_nginx NAME WORKER_PROCESSES: own prefix dir, generated config, daemon off in background.
+# start_nginx NAME WORKER_PROCESSES: one nginx instance (lib.sh) in front of UPSTREAM_PORTS.
 start_nginx() {
-  local name=$1 processes=$2 dir=$WORK_DIR/$1 port servers='' p
-  port=$(free_port)
-  mkdir -p "$dir/tmp"
-  for p in "${UPSTREAM_PORTS[@]}"; do servers+="        server 127.0.0.1:$p;"$'\n'; done
-  PREFIX=$dir PORT=$port PROCESSES=$processes KEEPALIVE=$NGINX_KEEPALIVE SERVERS=${servers%$'\n'} python3 -c '
-import os, sys
-text = open(sys.argv[1]).read()
-for key, env in (("@PREFIX@", "PREFIX"), ("@PORT@", "PORT"), ("@WORKER_PROCESSES@", "PROCESSES"),
-                 ("@KEEPALIVE@", "KEEPALIVE"), ("@UPSTREAM_SERVERS@", "SERVERS")):
-    text = text.replace(key, os.environ[env])
-open(sys.argv[2], "w").write(text)
-' "$BENCH_DIR/nginx/nginx.conf.template" "$dir/nginx.conf"
-  nginx -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/test.log" ||
-    die "nginx rejected $dir/nginx.conf: $(cat "$dir/test.log")"
-  nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
-  NGINX_PID[$name]=$!
-  track "${NGINX_PID[$name]}"
-  wait_http_200 "http://127.0.0.1:$port/" 20 "${NGINX_PID[$name]}" || die "nginx $name did not start: $(cat "$dir/error.log")"
-  TARGET_URL[$name]=http://127.0.0.1:$port
+  start_nginx_instance "$1" "$2" "$NGINX_KEEPALIVE" "${UPSTREAM_PORTS[@]}"
+  NGINX_PID[$1]=$NGINX_STARTED_PID
+  TARGET_URL[$1]=$NGINX_STARTED_URL
 }
 
 nginx_rss_kb() { # master + workers
@@ -143,25 +127,9 @@ measure_rss() {
 # ---- the minimal Netty proxy (BASELINE=on) ---------------------------------------
 
 start_baseline() {
-  local jars=$WORK_DIR/netty port pid
-  mkdir -p "$jars"
-  python3 - "$SHEPHERD_JAR" "$jars" <<'PY'
-import sys, zipfile, os
-with zipfile.ZipFile(sys.argv[1]) as jar:
-    for name in jar.namelist():
-        if name.startswith("BOOT-INF/lib/netty-") and name.endswith(".jar"):
-            with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as out:
-                out.write(jar.read(name))
-PY
-  port=$(free_port)
-  # shellcheck disable=SC2086 # SHEPHERD_JAVA_OPTS is a list of words on purpose
-  java ${SHEPHERD_JAVA_OPTS:-} -cp "$jars/*" "$BENCH_DIR/baseline/MinimalProxy.java" "$port" "${UPSTREAM_PORTS[@]}" \
-    >"$WORK_DIR/baseline.log" 2>&1 &
-  pid=$!
-  track "$pid"
-  BASELINE_PID=$pid
-  wait_http_200 "http://127.0.0.1:$port/health" 60 "$pid" || die "the minimal proxy did not start: $(cat "$WORK_DIR/baseline.log")"
-  TARGET_URL[baseline]=http://127.0.0.1:$port
+  start_minimal_proxy "${UPSTREAM_PORTS[@]}"
+  BASELINE_PID=$MINIMAL_PROXY_PID
+  TARGET_URL[baseline]=$MINIMAL_PROXY_URL
 }
 
 # ---- wrk ------------------------------------------------------------------------
