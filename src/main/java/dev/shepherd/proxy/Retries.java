@@ -47,10 +47,11 @@ final class Retries {
      * waits for a fleet change ({@link #waiting()}), after which {@code retry} runs on the event loop.
      */
     Endpoint pick() {
+        long seen = router.version();
         Endpoint picked = router.pickUntried(failedOn);
         if (picked == null && !failedOn.isEmpty() && router.hasReady()) {
             if (!backoffOver) {
-                awaitFleetChange();
+                awaitFleetChange(seen);
                 return null;
             }
             picked = router.pick(failedOn.get(failedOn.size() - 1));
@@ -65,9 +66,9 @@ final class Retries {
         return waiting;
     }
 
-    private void awaitFleetChange() {
+    private void awaitFleetChange(long seenVersion) {
         waiting = true;
-        changeWaiter = router.awaitChange(() -> loop.execute(this::fleetChanged));
+        changeWaiter = router.awaitChange(seenVersion, () -> loop.execute(this::fleetChanged));
         if (backoffTimer == null) {
             backoffTimer = loop.schedule(this::backoffElapsed, backoffNanos, TimeUnit.NANOSECONDS);
         }

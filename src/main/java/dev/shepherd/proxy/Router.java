@@ -79,7 +79,20 @@ final class Router {
 
     /** Whether any worker takes traffic now. */
     boolean hasReady() {
-        for (Endpoint endpoint : fleet.snapshot().ready()) {
+        return hasAccepting(fleet.snapshot());
+    }
+
+    /** The version of the current fleet snapshot, to hand to {@link #awaitChange} later. */
+    long version() {
+        return fleet.snapshot().version();
+    }
+
+    /**
+     * READY workers the proxy has taken out of rotation itself (a dead process, refusals) stay in the snapshot
+     * until the fleet publishes the next one: waking waiters for those would only send them round again.
+     */
+    private static boolean hasAccepting(FleetSnapshot snapshot) {
+        for (Endpoint endpoint : snapshot.ready()) {
             if (endpoint.isAccepting()) {
                 return true;
             }
@@ -100,7 +113,7 @@ final class Router {
         }
         Waiter waiter = new Waiter(onAvailable);
         waiters.add(waiter);
-        if (fleet.snapshot().ready().length > 0) {
+        if (hasAccepting(fleet.snapshot())) {
             wakeAll();
         }
         return waiter;
@@ -117,12 +130,17 @@ final class Router {
     }
 
     /**
-     * Calls {@code onChange} once, at the next snapshot of the fleet, whatever it holds: a worker exited, left
-     * or joined the rotation. Not counted against the queue limit; {@link #cancelChange} takes it back.
+     * Calls {@code onChange} once, at the first snapshot of the fleet after {@code seenVersion}, whatever it holds:
+     * a worker exited, left or joined the rotation. At once when one was already published. Not counted against
+     * the queue limit; {@link #cancelChange} takes it back.
      */
-    Waiter awaitChange(Runnable onChange) {
+    Waiter awaitChange(long seenVersion, Runnable onChange) {
         Waiter waiter = new Waiter(onChange);
         changeWaiters.add(waiter);
+        if (fleet.snapshot().version() != seenVersion && waiter.claim()) {
+            changeWaiters.remove(waiter);
+            onChange.run();
+        }
         return waiter;
     }
 
@@ -146,7 +164,7 @@ final class Router {
                 changed.onAvailable.run();
             }
         }
-        if (snapshot.ready().length > 0 && !waiters.isEmpty()) {
+        if (!waiters.isEmpty() && hasAccepting(snapshot)) {
             wakeAll();
         }
     }

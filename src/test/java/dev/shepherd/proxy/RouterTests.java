@@ -134,7 +134,6 @@ class RouterTests {
         assertThat(router.hasReady()).isFalse();
 
         Endpoint accepting = endpoint(true);
-        when(accepting.isAccepting()).thenReturn(true);
         when(snapshot.ready()).thenReturn(new Endpoint[] {ejected, accepting});
         assertThat(router.hasReady()).isTrue();
     }
@@ -142,8 +141,8 @@ class RouterTests {
     @Test
     void changeWaitersAreCalledOnceAtTheNextSnapshotWhateverItHolds() {
         AtomicInteger changed = new AtomicInteger();
-        Router.Waiter waiter = router.awaitChange(changed::incrementAndGet);
-        Router.Waiter cancelled = router.awaitChange(changed::incrementAndGet);
+        Router.Waiter waiter = router.awaitChange(0, changed::incrementAndGet);
+        Router.Waiter cancelled = router.awaitChange(0, changed::incrementAndGet);
         assertThat(router.cancelChange(cancelled)).isTrue();
 
         snapshotListener.accept(snapshot);
@@ -152,6 +151,32 @@ class RouterTests {
         assertThat(changed).as("once, and not the cancelled one").hasValue(1);
         assertThat(router.cancelChange(waiter)).as("a called waiter cannot also time out").isFalse();
         assertThat(router.waiting()).as("change waiters use no place in the queue").isZero();
+    }
+
+    @Test
+    void changeWaiterIsCalledAtOnceWhenASnapshotCameOutSinceTheVersionItSaw() {
+        when(snapshot.version()).thenReturn(8L);
+        AtomicInteger changed = new AtomicInteger();
+
+        Router.Waiter waiter = router.awaitChange(7, changed::incrementAndGet);
+        snapshotListener.accept(snapshot);
+
+        assertThat(changed).as("once, at once, not again at the next snapshot").hasValue(1);
+        assertThat(router.cancelChange(waiter)).isFalse();
+    }
+
+    @Test
+    void waitersAreNotWokenWhileEveryReadyWorkerIsOutOfRotation() {
+        AtomicInteger woken = new AtomicInteger();
+        router.await(woken::incrementAndGet);
+        Endpoint ejected = endpoint(false);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {ejected});
+
+        snapshotListener.accept(snapshot);
+        router.await(woken::incrementAndGet);
+
+        assertThat(woken).hasValue(0);
+        assertThat(router.waiting()).isEqualTo(2);
     }
 
     @Test
@@ -224,6 +249,7 @@ class RouterTests {
     private static Endpoint endpoint(boolean accepting) {
         Endpoint endpoint = mock(Endpoint.class);
         when(endpoint.tryAcquire()).thenReturn(accepting);
+        when(endpoint.isAccepting()).thenReturn(accepting);
         return endpoint;
     }
 }
