@@ -26,11 +26,7 @@ WARMUP=${WARMUP:-15s}
 ROUNDS=${ROUNDS:-5}
 BASELINE=${BASELINE:-off}
 
-require_tool wrk "apt-get install -y wrk nginx-light"
-require_tool nginx "apt-get install -y wrk nginx-light"
-require_tool node "apt-get install -y nodejs"
-require_tool curl "apt-get install -y curl"
-require_tool python3 "apt-get install -y python3"
+require_wrk_nginx_node
 resolve_shepherd_jar
 machine_info
 echo "run:     CONNECTIONS=$CONNECTIONS PATH_=$PATH_ DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS"

@@ -17,6 +17,15 @@ require_tool() {
   command -v "$1" >/dev/null 2>&1 || die "$1 not found; install it first: $2"
 }
 
+# What the throughput scripts need besides the jar.
+require_wrk_nginx_node() {
+  require_tool wrk "apt-get install -y wrk nginx-light"
+  require_tool nginx "apt-get install -y wrk nginx-light"
+  require_tool node "apt-get install -y nodejs"
+  require_tool curl "apt-get install -y curl"
+  require_tool python3 "apt-get install -y python3"
+}
+
 # The jar is built by the project, never by the benchmark.
 resolve_shepherd_jar() {
   SHEPHERD_JAR=${SHEPHERD_JAR:-$REPO_DIR/target/shepherd.jar}

@@ -36,11 +36,7 @@ CASES=${CASES:-lat c64 c256 16k 1m post64k}
 SHEPHERD=${SHEPHERD:-on}
 BASELINE=${BASELINE:-off}
 
-require_tool wrk "apt-get install -y wrk nginx-light"
-require_tool nginx "apt-get install -y wrk nginx-light"
-require_tool node "apt-get install -y nodejs"
-require_tool curl "apt-get install -y curl"
-require_tool python3 "apt-get install -y python3"
+require_wrk_nginx_node
 [[ $SHEPHERD == off ]] || resolve_shepherd_jar
 mkdir -p "$OUT_DIR"
 STAMP=$(date +%Y%m%d-%H%M%S)
