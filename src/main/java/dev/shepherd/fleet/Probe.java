@@ -1,20 +1,27 @@
 package dev.shepherd.fleet;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Proxy;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.net.URL;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * One health check of a worker: an HTTP GET whose status must fall in the accepted range, or, when no path is set, a TCP
- * connect. Runs on its own executor and never on the supervisor's thread.
+ * connect. Runs on its own executor and never on the supervisor's thread; a probe that takes longer than its timeout
+ * fails at the timeout, whatever the worker does.
+ *
+ * <p>The GET goes through the JDK's {@link HttpURLConnection}, blocking one probe thread: a probe is one small request
+ * on loopback, and the JDK's asynchronous {@code HttpClient} would cost the master ~25 MB of resident memory for it
+ * (its TLS setup and some 1,200 classes; measured in {@code bench/RESULTS.md}).
  */
 final class Probe {
 
@@ -23,46 +30,79 @@ final class Probe {
         static final Result OK = new Result(true, "ok");
     }
 
+    /** A health answer's body is read (so that the worker is not cut off mid-write) up to this much, then dropped. */
+    private static final int MAX_BODY_BYTES = 64 * 1024;
+
     private final String path;
     private final int lowestOk;
     private final int highestOk;
     private final Duration timeout;
-    private final HttpClient client;
     private final Executor executor;
 
-    Probe(String path, String statusRange, Duration timeout, HttpClient client, Executor executor) {
+    Probe(String path, String statusRange, Duration timeout, Executor executor) {
         this.path = path;
         String[] range = statusRange.split("-");
         this.lowestOk = Integer.parseInt(range[0]);
         this.highestOk = Integer.parseInt(range[1]);
         this.timeout = timeout;
-        this.client = client;
         this.executor = executor;
     }
 
     CompletableFuture<Result> check(int port) {
-        return path == null || path.isBlank() ? connect(port) : get(port);
+        String what = path == null || path.isBlank() ? "TCP connect" : "GET " + path;
+        CompletableFuture<Result> probe = CompletableFuture.supplyAsync(
+                () -> path == null || path.isBlank() ? connect(port) : get(port), executor);
+        return probe.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).exceptionally(ex -> new Result(false,
+                ex instanceof TimeoutException ? what + " took longer than " + timeout.toMillis() + " ms"
+                        : what + " failed: " + describe(ex)));
     }
 
-    private CompletableFuture<Result> get(int port) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(timeout).GET().build();
-        return client.sendAsync(request, HttpResponse.BodyHandlers.discarding())
-                .thenApply(response -> response.statusCode() >= lowestOk && response.statusCode() <= highestOk
-                        ? Result.OK
-                        : new Result(false, "GET " + path + " answered " + response.statusCode()))
-                .exceptionally(ex -> new Result(false, "GET " + path + " failed: " + describe(ex)));
-    }
-
-    private CompletableFuture<Result> connect(int port) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (Socket socket = new Socket()) {
-                socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), (int) timeout.toMillis());
-                return Result.OK;
-            } catch (IOException ex) {
-                return new Result(false, "TCP connect failed: " + ex.getMessage());
+    private Result get(int port) {
+        HttpURLConnection connection = null;
+        try {
+            URL url = new URL("http", InetAddress.getLoopbackAddress().getHostAddress(), port, path);
+            connection = (HttpURLConnection) url.openConnection(Proxy.NO_PROXY);
+            int millis = (int) Math.max(1, timeout.toMillis());
+            connection.setConnectTimeout(millis);
+            connection.setReadTimeout(millis);
+            connection.setInstanceFollowRedirects(false);
+            connection.setUseCaches(false);
+            connection.setRequestProperty("User-Agent", "shepherd-probe");
+            connection.setRequestProperty("Accept", "*/*");
+            int status = connection.getResponseCode();
+            drain(status >= 400 ? connection.getErrorStream() : connection.getInputStream());
+            return status >= lowestOk && status <= highestOk ? Result.OK
+                    : new Result(false, "GET " + path + " answered " + status);
+        } catch (IOException ex) {
+            return new Result(false, "GET " + path + " failed: " + describe(ex));
+        } finally {
+            if (connection != null) {
+                connection.disconnect();
             }
-        }, executor);
+        }
+    }
+
+    private static void drain(InputStream body) throws IOException {
+        if (body == null) {
+            return;
+        }
+        try (body) {
+            byte[] chunk = new byte[4096];
+            int total = 0;
+            int read;
+            while (total < MAX_BODY_BYTES && (read = body.read(chunk)) >= 0) {
+                total += read;
+            }
+        }
+    }
+
+    private Result connect(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), (int) timeout.toMillis());
+            return Result.OK;
+        } catch (IOException ex) {
+            return new Result(false, "TCP connect failed: " + ex.getMessage());
+        }
     }
 
     private static String describe(Throwable ex) {

@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.context.SmartLifecycle;
 
-import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -17,9 +16,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -53,19 +54,21 @@ public class WorkerFleetService implements SmartLifecycle {
         this.properties = properties;
         this.snapshot = new AtomicReference<>(FleetSnapshot.empty(properties.desiredWorkers()));
         this.loop = new SupervisorLoop(this::reconcileAndPublish);
-        this.probeExecutor = Executors.newFixedThreadPool(2, runnable -> {
-            Thread probeThread = new Thread(runnable, "fleet-probe");
-            probeThread.setDaemon(true);
-            return probeThread;
-        });
-        HttpClient probeClient = HttpClient.newBuilder().executor(probeExecutor).version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(properties.readiness().timeout()).build();
+        // One thread per probe in flight (at most two per worker), idle ones ending after a minute: a probe
+        // blocks its thread for up to its timeout, and one hung worker must not delay the others' probes.
+        AtomicInteger probeThreads = new AtomicInteger();
+        this.probeExecutor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                runnable -> {
+                    Thread probeThread = new Thread(runnable, "fleet-probe-" + probeThreads.incrementAndGet());
+                    probeThread.setDaemon(true);
+                    return probeThread;
+                });
         this.events = new FleetEvents(1000, clock);
         this.supervisor = new Supervisor(properties, clock, loop, new LaunchSpecs(properties),
                 new Probe(properties.readiness().path(), properties.readiness().status(), properties.readiness().timeout(),
-                        probeClient, probeExecutor),
+                        probeExecutor),
                 new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
-                        probeClient, probeExecutor),
+                        probeExecutor),
                 events, new FleetMetrics(registry, snapshot::get));
         loop.attach(supervisor);
     }

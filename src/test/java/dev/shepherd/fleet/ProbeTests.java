@@ -1,0 +1,136 @@
+package dev.shepherd.fleet;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The probe against real sockets on loopback: a worker answering, refusing, hanging, or redirecting. */
+class ProbeTests {
+
+    private final ExecutorService executor = Executors.newCachedThreadPool();
+    private final List<AutoCloseable> servers = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable server : servers) {
+            server.close();
+        }
+        executor.shutdownNow();
+    }
+
+    @Test
+    void aStatusInTheRangeIsHealthy() throws Exception {
+        int port = serve(200, "ok");
+
+        assertThat(probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS))
+                .isEqualTo(Probe.Result.OK);
+    }
+
+    @Test
+    void aStatusOutsideTheRangeFailsAndSaysWhichStatus() throws Exception {
+        int port = serve(503, "starting");
+
+        Probe.Result result = probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS);
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.detail()).isEqualTo("GET /health answered 503");
+    }
+
+    @Test
+    void aRedirectIsJudgedByItsOwnStatusAndNotFollowed() throws Exception {
+        int port = serve(302, "");
+
+        assertThat(probe("/health", "200-299", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS).detail())
+                .isEqualTo("GET /health answered 302");
+        assertThat(probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS).ok()).isTrue();
+    }
+
+    @Test
+    void aRefusedConnectionFails() throws Exception {
+        int port;
+        try (ServerSocket closed = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = closed.getLocalPort();
+        }
+
+        Probe.Result result = probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS);
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.detail()).startsWith("GET /health failed: ConnectException");
+    }
+
+    @Test
+    void aWorkerThatAcceptsButNeverAnswersFailsAtTheTimeout() throws Exception {
+        ServerSocket silent = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+        servers.add(silent);
+        List<Socket> accepted = new CopyOnWriteArrayList<>();
+        servers.add(() -> {
+            for (Socket socket : accepted) {
+                socket.close();
+            }
+        });
+        executor.execute(() -> {
+            try {
+                while (true) {
+                    accepted.add(silent.accept());
+                }
+            } catch (IOException closed) {
+                // the test is over
+            }
+        });
+
+        long start = System.nanoTime();
+        Probe.Result result = probe("/health", "200-399", Duration.ofMillis(300)).check(silent.getLocalPort())
+                .get(5, TimeUnit.SECONDS);
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.detail()).isIn("GET /health took longer than 300 ms",
+                "GET /health failed: SocketTimeoutException: Read timed out");
+        assertThat(tookMillis).isBetween(250L, 3000L);
+    }
+
+    @Test
+    void withoutAPathAConnectIsEnough() throws Exception {
+        try (ServerSocket listening = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            assertThat(probe("", "200-399", Duration.ofSeconds(1)).check(listening.getLocalPort()).get(5, TimeUnit.SECONDS))
+                    .isEqualTo(Probe.Result.OK);
+        }
+    }
+
+    private Probe probe(String path, String status, Duration timeout) {
+        return new Probe(path, status, timeout, executor);
+    }
+
+    private int serve(int status, String body) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 10);
+        server.createContext("/health", exchange -> {
+            byte[] bytes = body.getBytes();
+            if (status == 302) {
+                exchange.getResponseHeaders().add("Location", "/elsewhere");
+            }
+            exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(bytes);
+            }
+        });
+        server.start();
+        servers.add(() -> server.stop(0));
+        return server.getAddress().getPort();
+    }
+}
