@@ -13,7 +13,7 @@
 # Usage: bench/availability.sh                 (all rows)
 #        ROWS="a c-node" bench/availability.sh (a subset; rows without Shepherd need no jar)
 # Env:   SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS (JVM options of the
-#        master), SHEPHERD_ARGS (extra words for every Shepherd), SHEPHERD_ADMIN_TOKEN (sent as
+#        master; default: the recommended ones from lib.sh), SHEPHERD_ARGS (extra words for every Shepherd), SHEPHERD_ADMIN_TOKEN (sent as
 #        a bearer token to /fleet...), READY_TIMEOUT=120 (seconds to wait for Shepherd's health),
 #        CRASH_SECONDS=10, CRASH_CONCURRENCY=500, KILL_CONCURRENCY=200, KILL_INTERVAL=0.5,
 #        RELOAD_SECONDS=20, RELOAD_AT=3, AB_MAX_REQUESTS=2000000, DEATH_EVENT_TYPES=EXITED,

@@ -198,6 +198,12 @@ PY
 
 # ---- Shepherd -------------------------------------------------------------------
 
+# The master JVM flags the README recommends and the Dockerfile sets (ReadmeTests keeps the
+# three equal): a small serial-GC heap, bounded direct memory, code cache and metaspace, and
+# glibc's free memory handed back every second. start_shepherd uses them unless
+# SHEPHERD_JAVA_OPTS is set (set it empty for the JVM's own defaults).
+SHEPHERD_RECOMMENDED_JAVA_OPTS="-XX:+UseSerialGC -Xms32m -Xmx128m -Xss512k -XX:MaxDirectMemorySize=128m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=128m -XX:CICompilerCount=2 -XX:TrimNativeHeapInterval=1000 -XX:+ExitOnOutOfMemoryError"
+
 # start_shepherd NAME ARGS...: starts the jar on two fresh loopback ports: the proxy on
 # server.address/server.port, the admin API on management.server.port (loopback by
 # default). ARGS, then the words of SHEPHERD_ARGS, follow on the command line. Sets
@@ -209,7 +215,7 @@ start_shepherd() {
   SHEPHERD_PORT=$(free_port)
   SHEPHERD_MGMT=$(free_port)
   # shellcheck disable=SC2086 # SHEPHERD_JAVA_OPTS is a list of words on purpose
-  (cd "$REPO_DIR" && exec java ${SHEPHERD_JAVA_OPTS:-} -jar "$SHEPHERD_JAR" \
+  (cd "$REPO_DIR" && MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} exec java ${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS} -jar "$SHEPHERD_JAR" \
     --server.address=127.0.0.1 --server.port="$SHEPHERD_PORT" --management.server.port="$SHEPHERD_MGMT" \
     "$@" ${SHEPHERD_ARGS:-}) >"$WORK_DIR/$name.log" 2>&1 &
   SHEPHERD_PID=$!

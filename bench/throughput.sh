@@ -19,7 +19,8 @@
 # Usage: bench/throughput.sh                         full run (~15 min with the defaults)
 #        DURATION=2s ROUNDS=1 WARMUP=2s bench/throughput.sh   smoke run
 # Env:   DURATION=10s ROUNDS=3 WARMUP=10s WORKERS=2 NGINX_KEEPALIVE=512 CASES="lat c64 ..."
-#        SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS,
+#        SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS (default: the
+#        recommended flags, SHEPHERD_RECOMMENDED_JAVA_OPTS in lib.sh; empty: the JVM's defaults),
 #        SHEPHERD=off (measure direct and nginx only, over upstreams this script starts)
 #        BASELINE=on (add the minimal Netty proxy as a target)
 # Output: the tables below, plus bench/out/throughput-STAMP.tsv (every run) and
@@ -176,6 +177,7 @@ if [[ $SHEPHERD == off ]]; then
 elif start_shepherd_fleet; then
   TARGET_URL[shepherd]=http://127.0.0.1:$SHEPHERD_PORT
   echo "shepherd: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, management :$SHEPHERD_MGMT, workers on ports ${UPSTREAM_PORTS[*]}"
+  echo "          java options: ${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS}"
 else
   NOTES+=("shepherd: NOT MEASURED, it failed to start with --fleet.worker.command (see the log lines above);" \
     "          direct and nginx ran over upstreams the script started itself")

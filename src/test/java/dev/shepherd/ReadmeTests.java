@@ -8,10 +8,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The README's configuration table shows every fleet.* property the IDE metadata knows, with its default. */
+/**
+ * The README's configuration table shows every fleet.* property the IDE metadata knows, with its default; the master
+ * JVM flags it recommends are the ones the Docker image sets and the benchmarks use, and this JVM accepts them.
+ */
 class ReadmeTests {
 
     @Test
@@ -37,5 +45,26 @@ class ReadmeTests {
             }
         }
         assertThat(count).isGreaterThan(30);
+    }
+
+    @Test
+    void recommendedMasterFlagsAreTheImagesAndTheBenchmarksAndTheJvmAcceptsThem() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 java (.+) -jar target/shepherd\\.jar").matcher(readme);
+        assertThat(command.find()).as("the README's recommended master command line").isTrue();
+        String flags = command.group(1);
+
+        String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
+        assertThat(dockerfile).contains("JAVA_OPTS=\"" + flags + "\"").contains("MALLOC_ARENA_MAX=2");
+        assertThat(Files.readString(Path.of("bench/lib.sh"))).contains("SHEPHERD_RECOMMENDED_JAVA_OPTS=\"" + flags + "\"");
+
+        List<String> java = new ArrayList<>();
+        java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        java.addAll(List.of(flags.split(" ")));
+        java.add("-version");
+        Process process = new ProcessBuilder(java).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(output).isZero();
     }
 }
