@@ -202,7 +202,7 @@ PY
 # three equal): a small serial-GC heap, bounded direct memory, code cache and metaspace, and
 # glibc's free memory handed back every second. start_shepherd uses them unless
 # SHEPHERD_JAVA_OPTS is set (set it empty for the JVM's own defaults).
-SHEPHERD_RECOMMENDED_JAVA_OPTS="-XX:+UseSerialGC -Xms32m -Xmx128m -Xss512k -XX:MaxDirectMemorySize=128m -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=128m -XX:CICompilerCount=2 -XX:TrimNativeHeapInterval=1000 -XX:+ExitOnOutOfMemoryError"
+SHEPHERD_RECOMMENDED_JAVA_OPTS="-XX:+UseSerialGC -Xms32m -Xmx128m -Xss512k -XX:MaxDirectMemorySize=128m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=1000 -XX:+ExitOnOutOfMemoryError"
 
 # start_shepherd NAME ARGS...: starts the jar on two fresh loopback ports: the proxy on
 # server.address/server.port, the admin API on management.server.port (loopback by
