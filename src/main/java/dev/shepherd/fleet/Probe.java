@@ -20,8 +20,8 @@ import java.util.concurrent.TimeoutException;
  * fails at the timeout, whatever the worker does.
  *
  * <p>The GET goes through the JDK's {@link HttpURLConnection}, blocking one probe thread: a probe is one small request
- * on loopback, and the JDK's asynchronous {@code HttpClient} would cost the master ~25 MB of resident memory for it
- * (its TLS setup and some 1,200 classes; measured in {@code bench/RESULTS.md}).
+ * on loopback, and the JDK's asynchronous {@code HttpClient} cost the master ~12 MB of resident memory for it (its TLS
+ * context, the cacerts store and ~750 classes; measured in {@code bench/RESULTS.md}).
  */
 final class Probe {
 
@@ -34,6 +34,9 @@ final class Probe {
     private static final int MAX_BODY_BYTES = 64 * 1024;
 
     private final String path;
+    /** No path: a TCP connect is the whole probe. */
+    private final boolean connectOnly;
+    private final String what;
     private final int lowestOk;
     private final int highestOk;
     private final Duration timeout;
@@ -41,6 +44,8 @@ final class Probe {
 
     Probe(String path, String statusRange, Duration timeout, Executor executor) {
         this.path = path;
+        this.connectOnly = path == null || path.isBlank();
+        this.what = connectOnly ? "TCP connect" : "GET " + path;
         String[] range = statusRange.split("-");
         this.lowestOk = Integer.parseInt(range[0]);
         this.highestOk = Integer.parseInt(range[1]);
@@ -49,9 +54,8 @@ final class Probe {
     }
 
     CompletableFuture<Result> check(int port) {
-        String what = path == null || path.isBlank() ? "TCP connect" : "GET " + path;
-        CompletableFuture<Result> probe = CompletableFuture.supplyAsync(
-                () -> path == null || path.isBlank() ? connect(port) : get(port), executor);
+        CompletableFuture<Result> probe = CompletableFuture.supplyAsync(() -> connectOnly ? connect(port) : get(port),
+                executor);
         return probe.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).exceptionally(ex -> new Result(false,
                 ex instanceof TimeoutException ? what + " took longer than " + timeout.toMillis() + " ms"
                         : what + " failed: " + describe(ex)));
@@ -72,9 +76,9 @@ final class Probe {
             int status = connection.getResponseCode();
             drain(status >= 400 ? connection.getErrorStream() : connection.getInputStream());
             return status >= lowestOk && status <= highestOk ? Result.OK
-                    : new Result(false, "GET " + path + " answered " + status);
+                    : new Result(false, what + " answered " + status);
         } catch (IOException ex) {
-            return new Result(false, "GET " + path + " failed: " + describe(ex));
+            return new Result(false, what + " failed: " + describe(ex));
         } finally {
             if (connection != null) {
                 connection.disconnect();
