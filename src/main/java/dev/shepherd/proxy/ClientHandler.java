@@ -31,6 +31,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private final ObsFoldGuard guard;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>(0);
     private ChannelHandlerContext ctx;
+    /** Where worker responses are written: before the response encoder, since they are bytes already. */
+    private ChannelHandlerContext raw;
     private Exchange current;
     private boolean closing;
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
@@ -45,6 +47,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.raw = ctx.pipeline().context(guard);
+    }
+
+    ChannelHandlerContext raw() {
+        return raw;
     }
 
     @Override
@@ -64,7 +71,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (closing) {
             ReferenceCountUtil.release(msg);
         } else if (current != null && (msg instanceof HttpRequest || current.requestComplete()) || !pipelined.isEmpty()) {
+            // A request pipelined behind the current one waits, and the client is not read further until the
+            // current one is over: at most one read's worth of requests is ever queued.
             pipelined.add(msg);
+            ctx.channel().config().setAutoRead(false);
         } else {
             dispatch(msg);
         }

@@ -1,21 +1,19 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpStatusClass;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -39,6 +37,8 @@ final class Exchange {
     private final ChannelHandlerContext ctx;
     private final RequestHead head;
     private final RequestBody body;
+    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
 
@@ -50,8 +50,10 @@ final class Exchange {
     private Channel upstream;
     private UpstreamHandler upstreamHandler;
     private boolean responseStarted;
-    /** A response head not yet passed to the client, waiting for its body (see onUpstreamMessage). */
-    private HttpResponse heldHead;
+    /** A response head not yet passed to the client, waiting for its body (see onResponseHead). */
+    private ByteBuf heldHead;
+    /** Whether the response body goes to the client in chunks the proxy makes (it had no framing). */
+    private boolean rechunk;
     private boolean responseKeepAlive;
     private boolean keepAfterResponse;
     private int status;
@@ -149,7 +151,7 @@ final class Exchange {
     private void attach(Channel channel) {
         upstream = channel;
         upstreamHandler = channel.pipeline().get(UpstreamHandler.class);
-        upstreamHandler.attach(this);
+        upstreamHandler.attach(this, head.isHead(), head.http10());
         channel.write(head.request()).addListener(headWritten);
         body.writeTo(channel);
         if (!client.reading()) {
@@ -192,42 +194,67 @@ final class Exchange {
         }
     }
 
-    /** A response part from the worker. */
-    void onUpstreamMessage(HttpObject message) {
-        if (message.decoderResult().isFailure()) {
-            ReferenceCountUtil.release(message);
-            attemptFailed(Failure.SENT, message.decoderResult().cause());
+    /** A response part from the worker: a head, a part of the body, or its end (see {@link UpstreamDecoder}). */
+    void onUpstreamMessage(Object message) {
+        if (message instanceof ResponseHead response) {
+            onResponseHead(response);
             return;
         }
-        if (message instanceof HttpResponse response) {
-            if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
-                ctx.writeAndFlush(message);
-                return;
+        writeHeldHead();
+        if (message == UpstreamDecoder.END) {
+            if (rechunk) {
+                client.raw().write(ctx.alloc().buffer(5).writeBytes(LAST_CHUNK));
             }
-            status = response.status().code();
-            responseKeepAlive = HttpUtil.isKeepAlive(response);
-            keepAfterResponse = head.prepareResponse(response, keepClient());
-            if (!(message instanceof HttpContent) && HttpUtil.getContentLength(response, -1L) > 0) {
-                // A head whose fixed-length body follows at once waits for it: a worker that dies in between
-                // has then sent the client nothing, and the request can still go to another worker.
-                heldHead = response;
-                return;
-            }
-            startResponse();
-        }
-        if (heldHead != null) {
-            ctx.write(heldHead);
-            heldHead = null;
-            startResponse();
-        }
-        if (message instanceof LastHttpContent) {
-            ctx.write(message);
             complete();
             return;
         }
-        ctx.write(message);
+        ByteBuf part = (ByteBuf) message;
+        if (rechunk) {
+            ByteBuf size = ctx.alloc().buffer(10);
+            size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
+            client.raw().write(size.writeByte('\r').writeByte('\n'));
+            client.raw().write(part);
+            client.raw().write(ctx.alloc().buffer(2).writeByte('\r').writeByte('\n'));
+        } else {
+            client.raw().write(part);
+        }
         if (!ctx.channel().isWritable()) {
             upstream.config().setAutoRead(false);
+        }
+    }
+
+    private void onResponseHead(ResponseHead response) {
+        ByteBuf lines = response.lines();
+        if (response.informational()) {
+            client.raw().writeAndFlush(lines.writeByte('\r').writeByte('\n'));
+            return;
+        }
+        status = response.status();
+        responseKeepAlive = response.reusable();
+        keepAfterResponse = head.prepareResponse(response, keepClient());
+        rechunk = head.rechunks(response);
+        if (response.body() == ResponseHead.Body.FIXED) {
+            // A head whose fixed-length body follows waits for its first part: a worker that dies in between has
+            // then sent the client nothing, and the request can still go to another worker.
+            heldHead = lines;
+            return;
+        }
+        client.raw().write(lines);
+        startResponse();
+    }
+
+    private void writeHeldHead() {
+        if (heldHead != null) {
+            client.raw().write(heldHead);
+            heldHead = null;
+            startResponse();
+        }
+    }
+
+    private void releaseHeldHead() {
+        if (heldHead != null) {
+            heldHead.release();
+            heldHead = null;
         }
     }
 
@@ -272,7 +299,7 @@ final class Exchange {
             return;
         }
         cancelTimer();
-        heldHead = null;
+        releaseHeldHead();
         Endpoint failed = endpoint;
         dropUpstream();
         if (failed != null) {
@@ -346,13 +373,18 @@ final class Exchange {
         }
         boolean keep = keepClient() && !responseStarted;
         proxy.metrics().failed(head, status, startNanos);
-        ctx.writeAndFlush(ErrorResponses.of(status, reason, keep));
+        FullHttpResponse response = ErrorResponses.of(status, reason, keep);
+        if (head.isHead()) {
+            response.content().clear();
+        }
+        ctx.writeAndFlush(response);
         finish(keep);
     }
 
     private void finish(boolean keepClient) {
         finished = true;
         cancelTimer();
+        releaseHeldHead();
         if (retries != null) {
             retries.stop();
         }
@@ -376,6 +408,7 @@ final class Exchange {
             waiter = null;
         }
         cancelTimer();
+        releaseHeldHead();
         if (retries != null) {
             retries.stop();
         }

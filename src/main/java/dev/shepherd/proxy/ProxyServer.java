@@ -18,9 +18,10 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -92,7 +93,8 @@ public class ProxyServer implements SmartLifecycle {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel channel) {
-                        channel.pipeline().addLast(new HttpClientCodec(), new UpstreamHandler());
+                        UpstreamDecoder decoder = new UpstreamDecoder();
+                        channel.pipeline().addLast(new HttpRequestEncoder(), decoder, new UpstreamHandler(decoder));
                     }
                 });
         Router router = new Router(fleet, config.queueLimit());
@@ -119,7 +121,8 @@ public class ProxyServer implements SmartLifecycle {
                     protected void initChannel(SocketChannel channel) {
                         clients.add(channel);
                         ObsFoldGuard guard = new ObsFoldGuard();
-                        channel.pipeline().addLast(guard, new HttpServerCodec(decoder), new ClientHandler(context, guard));
+                        channel.pipeline().addLast(guard, new HttpRequestDecoder(decoder), new HttpResponseEncoder(),
+                                new ClientHandler(context, guard));
                     }
                 });
         serverChannel = server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();

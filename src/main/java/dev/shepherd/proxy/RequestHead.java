@@ -1,15 +1,15 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
 
@@ -21,6 +21,9 @@ import java.util.Set;
  */
 final class RequestHead {
 
+    private static final byte[] CHUNKED = "transfer-encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLOSE = "connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE = "connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
 
@@ -70,33 +73,52 @@ final class RequestHead {
         request.setUri(target.getRawQuery() == null ? path : path + "?" + target.getRawQuery());
     }
 
-    /** Readies a worker's response head for the client; returns whether the client connection stays open after it. */
-    boolean prepareResponse(HttpResponse response, boolean keepClient) {
-        boolean chunked = HopByHop.strip(response);
-        boolean framed = chunked || HttpUtil.isContentLengthSet(response) || !mayHaveBody(response);
+    /**
+     * Ends a worker's response head for the client: adds the framing and {@code Connection} lines it needs and the
+     * blank line. Returns whether the client connection stays open after the response.
+     */
+    boolean prepareResponse(ResponseHead response, boolean keepClient) {
+        ByteBuf lines = response.lines();
         boolean keep = keepClient;
-        if (chunked && http10) {
-            // An HTTP/1.0 client cannot read chunks: send the body as is and end it by closing.
-            response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
-            keep = false;
-        } else if (!framed) {
-            if (http10) {
-                keep = false;
-            } else {
-                HttpUtil.setTransferEncodingChunked(response, true);
+        switch (response.body()) {
+            // An HTTP/1.0 client cannot read chunks: it gets the data as is, ended by closing (UpstreamDecoder
+            // takes the chunk framing off); an HTTP/1.1 client gets an unframed body chunked.
+            case CHUNKED, UNTIL_CLOSE -> {
+                if (http10) {
+                    keep = false;
+                } else {
+                    lines.writeBytes(CHUNKED);
+                }
+            }
+            case NONE -> {
+                if (response.chunked() && !http10) {
+                    lines.writeBytes(CHUNKED);
+                }
+            }
+            default -> {
             }
         }
         if (!keep) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            lines.writeBytes(CLOSE);
         } else if (http10) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            lines.writeBytes(KEEP_ALIVE);
         }
+        lines.writeByte('\r').writeByte('\n');
         return keep;
     }
 
-    private boolean mayHaveBody(HttpResponse response) {
-        int code = response.status().code();
-        return !request.method().equals(HttpMethod.HEAD) && code != 204 && code != 304 && code >= 200;
+    /** Whether the response body must be sent in chunks the worker did not make (it is ended by closing). */
+    boolean rechunks(ResponseHead response) {
+        return response.body() == ResponseHead.Body.UNTIL_CLOSE && !http10;
+    }
+
+    /** Whether the client speaks HTTP/1.0, and so cannot read a chunked body. */
+    boolean http10() {
+        return http10;
+    }
+
+    boolean isHead() {
+        return request.method().equals(HttpMethod.HEAD);
     }
 
     HttpRequest request() {

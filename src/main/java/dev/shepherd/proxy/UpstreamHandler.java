@@ -2,21 +2,27 @@ package dev.shepherd.proxy;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The end of one connection to a worker: hands the response parts to the exchange that uses the connection,
- * if any. A pooled idle connection has none; it just waits to be reused or closed.
+ * The end of one connection to a worker: hands the response parts ({@link UpstreamDecoder}) to the exchange that
+ * uses the connection, if any. A pooled idle connection has none; anything a worker sends on it closes it.
  */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
+    private final UpstreamDecoder decoder;
     private Exchange exchange;
     private Throwable error;
 
-    void attach(Exchange exchange) {
+    UpstreamHandler(UpstreamDecoder decoder) {
+        this.decoder = decoder;
+    }
+
+    /** Gives the connection to an exchange whose request is about to be sent: see {@link UpstreamDecoder#expect}. */
+    void attach(Exchange exchange, boolean headRequest, boolean http10Client) {
         this.exchange = exchange;
         this.error = null;
+        decoder.expect(headRequest, http10Client);
     }
 
     void detach() {
@@ -25,8 +31,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (exchange != null && msg instanceof HttpObject object) {
-            exchange.onUpstreamMessage(object);
+        if (exchange != null) {
+            exchange.onUpstreamMessage(msg);
         } else {
             ReferenceCountUtil.release(msg);
             ctx.close();

@@ -1,0 +1,285 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.DecoderException;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads a worker's response head in place (RFC 9112): checks the status line and every header line, reads the
+ * framing ({@code Content-Length}, {@code Transfer-Encoding}) and the {@code Connection} tokens, and copies the
+ * status line and the end-to-end header lines, each ended by CRLF, into the {@link ResponseHead} it returns.
+ * Hop-by-hop headers are left out: the fixed list of RFC 9110 §7.6.1 and every header named in {@code Connection}.
+ * One per worker connection (it keeps a scratch array), used on that connection's event loop only.
+ */
+final class ResponseHeadParser {
+
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+    private static final int KEEP = 0;
+    private static final int DROP = 1;
+    private static final int CONNECTION = 2;
+    private static final int CONTENT_LENGTH = 3;
+    private static final int TRANSFER_ENCODING = 4;
+    private static final byte[][] NAMES = {bytes("connection"), bytes("content-length"), bytes("transfer-encoding"),
+            bytes("keep-alive"), bytes("proxy-connection"), bytes("proxy-authenticate"), bytes("proxy-authorization"),
+            bytes("te"), bytes("trailer"), bytes("upgrade")};
+    private static final int[] KINDS = {CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, DROP, DROP, DROP, DROP, DROP,
+            DROP, DROP};
+
+    /** Per header line of the head being read: start, end (before CR LF), colon, kind. */
+    private int[] lines = new int[4 * 16];
+    private int count;
+    private boolean close;
+    private boolean keepAlive;
+    private List<String> named;
+    private boolean chunked;
+    private long contentLength;
+
+    /** The index just past the blank line that ends a head starting at {@code from}, or -1 if it is not all there. */
+    static int headEnd(ByteBuf in, int from, int limit) {
+        int lf = in.indexOf(from, limit, LF);
+        while (lf >= 0 && lf + 1 < limit) {
+            byte next = in.getByte(lf + 1);
+            if (next == LF) {
+                return lf + 2;
+            }
+            if (next == CR) {
+                if (lf + 2 >= limit) {
+                    return -1;
+                }
+                if (in.getByte(lf + 2) == LF) {
+                    return lf + 3;
+                }
+            }
+            lf = in.indexOf(lf + 1, limit, LF);
+        }
+        return -1;
+    }
+
+    /** Reads the head in {@code [from, end)}; {@code headRequest}: it answers HEAD, so it has no body. */
+    ResponseHead parse(ByteBufAllocator alloc, ByteBuf in, int from, int end, boolean headRequest) {
+        int lf = in.indexOf(from, end, LF);
+        int statusEnd = lineEnd(in, from, lf);
+        int status = statusLine(in, from, statusEnd);
+        boolean http11 = in.getByte(from + 7) == '1';
+        scanHeaderLines(in, lf + 1, end);
+        readFraming(in);
+        if (status == 101) {
+            throw malformed("101 Switching Protocols, but the proxy does not forward upgrades");
+        }
+        ResponseHead.Body body;
+        if (status < 200 || status == 204 || status == 304 || headRequest) {
+            body = ResponseHead.Body.NONE;
+        } else if (chunked) {
+            body = ResponseHead.Body.CHUNKED;
+        } else if (contentLength >= 0) {
+            body = ResponseHead.Body.FIXED;
+        } else {
+            body = ResponseHead.Body.UNTIL_CLOSE;
+        }
+        // A length next to chunked framing is a sign of a confused sender: read the chunks, then let it go.
+        boolean reusable = (http11 ? !close : keepAlive) && body != ResponseHead.Body.UNTIL_CLOSE
+                && !(chunked && contentLength >= 0);
+        ByteBuf bytes = alloc.buffer(end - from + 2 * count + 64);
+        bytes.writeBytes(in, from, statusEnd - from).writeByte(CR).writeByte(LF);
+        copyEndToEndLines(in, bytes);
+        return new ResponseHead(bytes, status, body, body == ResponseHead.Body.FIXED ? contentLength : -1, reusable,
+                chunked);
+    }
+
+    private void scanHeaderLines(ByteBuf in, int pos, int end) {
+        count = 0;
+        while (true) {
+            int lf = in.indexOf(pos, end, LF);
+            int lineEnd = lineEnd(in, pos, lf);
+            if (lineEnd == pos) {
+                return;
+            }
+            if (count * 4 + 4 > lines.length) {
+                lines = Arrays.copyOf(lines, lines.length * 2);
+            }
+            int colon = headerLine(in, pos, lineEnd);
+            lines[count * 4] = pos;
+            lines[count * 4 + 1] = lineEnd;
+            lines[count * 4 + 2] = colon;
+            lines[count * 4 + 3] = kind(in, pos, colon);
+            count++;
+            pos = lf + 1;
+        }
+    }
+
+    private void readFraming(ByteBuf in) {
+        close = false;
+        keepAlive = false;
+        named = null;
+        chunked = false;
+        contentLength = -1;
+        int codings = 0;
+        for (int i = 0; i < count; i++) {
+            int kind = lines[i * 4 + 3];
+            if (kind == KEEP || kind == DROP) {
+                continue;
+            }
+            String value = in.toString(lines[i * 4 + 2] + 1, lines[i * 4 + 1] - lines[i * 4 + 2] - 1,
+                    StandardCharsets.ISO_8859_1);
+            for (String token : value.split(",")) {
+                token = token.strip();
+                if (token.isEmpty()) {
+                    continue;
+                }
+                if (kind == CONNECTION) {
+                    connectionToken(token);
+                } else if (kind == TRANSFER_ENCODING) {
+                    chunked = token.equalsIgnoreCase("chunked") && ++codings == 1;
+                    if (!chunked) {
+                        throw malformed("Transfer-Encoding: " + value.strip() + " (only chunked is read)");
+                    }
+                } else {
+                    long length = contentLength(token);
+                    if (contentLength >= 0 && contentLength != length) {
+                        throw malformed("conflicting Content-Length values");
+                    }
+                    contentLength = length;
+                }
+            }
+        }
+    }
+
+    private void connectionToken(String token) {
+        if (token.equalsIgnoreCase("close")) {
+            close = true;
+        } else if (token.equalsIgnoreCase("keep-alive")) {
+            keepAlive = true;
+        } else {
+            if (named == null) {
+                named = new ArrayList<>(2);
+            }
+            named.add(token);
+        }
+    }
+
+    private void copyEndToEndLines(ByteBuf in, ByteBuf bytes) {
+        for (int i = 0; i < count; i++) {
+            int start = lines[i * 4];
+            int kind = lines[i * 4 + 3];
+            boolean kept = kind == KEEP || kind == CONTENT_LENGTH && !chunked;
+            if (kept && (named == null || !isNamed(in, start, lines[i * 4 + 2]))) {
+                bytes.writeBytes(in, start, lines[i * 4 + 1] - start).writeByte(CR).writeByte(LF);
+            }
+        }
+    }
+
+    /** Checks {@code HTTP/1.x NNN reason} and returns the status code. */
+    private static int statusLine(ByteBuf in, int start, int end) {
+        int length = end - start;
+        boolean valid = length >= 12 && in.getByte(start) == 'H' && in.getByte(start + 1) == 'T'
+                && in.getByte(start + 2) == 'T' && in.getByte(start + 3) == 'P' && in.getByte(start + 4) == '/'
+                && in.getByte(start + 5) == '1' && in.getByte(start + 6) == '.'
+                && (in.getByte(start + 7) == '0' || in.getByte(start + 7) == '1') && in.getByte(start + 8) == ' '
+                && digit(in.getByte(start + 9)) && digit(in.getByte(start + 10)) && digit(in.getByte(start + 11))
+                && (length == 12 || in.getByte(start + 12) == ' ');
+        if (!valid || !text(in, start + 12, end) || in.getByte(start + 9) == '0') {
+            throw malformed("status line '" + in.toString(start, Math.min(length, 64), StandardCharsets.ISO_8859_1) + "'");
+        }
+        return (in.getByte(start + 9) - '0') * 100 + (in.getByte(start + 10) - '0') * 10 + in.getByte(start + 11) - '0';
+    }
+
+    /** Checks one {@code name: value} line (of a head or of chunked trailers) and returns the colon's index. */
+    static int headerLine(ByteBuf in, int start, int end) {
+        byte first = in.getByte(start);
+        if (first == ' ' || first == '\t') {
+            throw malformed("obsolete line folding in a header");
+        }
+        int colon = start;
+        while (colon < end && tokenChar(in.getByte(colon))) {
+            colon++;
+        }
+        if (colon == start || colon == end || in.getByte(colon) != ':') {
+            throw malformed("header line '" + in.toString(start, Math.min(end - start, 64), StandardCharsets.ISO_8859_1) + "'");
+        }
+        if (!text(in, colon + 1, end)) {
+            throw malformed("a control character in the value of a header");
+        }
+        return colon;
+    }
+
+    /** The end of a line's content: before its CR LF, or before a bare LF. A CR anywhere else is refused as text. */
+    static int lineEnd(ByteBuf in, int start, int lf) {
+        return lf > start && in.getByte(lf - 1) == CR ? lf - 1 : lf;
+    }
+
+    /** No control character but tab (field values, reason phrases, chunk extensions). */
+    static boolean text(ByteBuf in, int start, int end) {
+        for (int i = start; i < end; i++) {
+            byte b = in.getByte(i);
+            if (b >= 0 && b < ' ' && b != '\t' || b == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static DecoderException malformed(String message) {
+        return new DecoderException("the worker's response is malformed: " + message);
+    }
+
+    private static int kind(ByteBuf in, int start, int colon) {
+        for (int i = 0; i < NAMES.length; i++) {
+            if (equalsLowercase(in, start, colon, NAMES[i])) {
+                return KINDS[i];
+            }
+        }
+        return KEEP;
+    }
+
+    private boolean isNamed(ByteBuf in, int start, int colon) {
+        for (String name : named) {
+            if (name.length() == colon - start
+                    && in.toString(start, colon - start, StandardCharsets.ISO_8859_1).equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean equalsLowercase(ByteBuf in, int start, int end, byte[] name) {
+        if (end - start != name.length) {
+            return false;
+        }
+        for (int i = 0; i < name.length; i++) {
+            byte b = in.getByte(start + i);
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != name[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long contentLength(String token) {
+        if (token.length() > 18 || token.chars().anyMatch(c -> c < '0' || c > '9')) {
+            throw malformed("Content-Length: " + token);
+        }
+        return Long.parseLong(token);
+    }
+
+    private static boolean digit(byte b) {
+        return b >= '0' && b <= '9';
+    }
+
+    /** RFC 9110 tchar. */
+    private static boolean tokenChar(byte b) {
+        return b > ' ' && b < 0x7f && "\"(),/:;<=>?@[\\]{}".indexOf(b) < 0;
+    }
+
+    private static byte[] bytes(String name) {
+        return name.getBytes(StandardCharsets.US_ASCII);
+    }
+}

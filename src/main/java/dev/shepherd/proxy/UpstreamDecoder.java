@@ -1,0 +1,231 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Reads a worker's responses and passes them on as bytes: a {@link ResponseHead} (the status line and the
+ * end-to-end header lines, copied once), then the body as slices of what was read, then {@link #END}. Nothing is
+ * decoded into header objects to be encoded again: the proxy needs only the status, the framing and the
+ * {@code Connection} tokens ({@link ResponseHeadParser}), and forwards the rest as it came. A chunked body passes
+ * through with its chunk framing and trailers, unless the client speaks HTTP/1.0: then only the data goes on.
+ *
+ * <p>Framing follows RFC 9112 §6.3 and is strict, because a response read with the wrong length would be handed
+ * to the next client of the connection: a malformed status or header line, obsolete line folding, conflicting
+ * {@code Content-Length}s, a transfer coding other than {@code chunked}, a bad chunk size, a head over
+ * {@value #MAX_HEAD_BYTES} bytes or a {@code 101} end in a {@link DecoderException}, which fails the attempt (a
+ * 502, or a retry) and closes the connection.
+ */
+final class UpstreamDecoder extends ByteToMessageDecoder {
+
+    /** Ends each response: after it, the connection can carry another request (if the head said it may). */
+    static final Object END = new Object() {
+        @Override
+        public String toString() {
+            return "end of response";
+        }
+    };
+
+    static final int MAX_HEAD_BYTES = 32 * 1024;
+    private static final int MAX_CHUNK_LINE = 4 * 1024;
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+
+    private enum State { HEAD, FIXED, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS, UNTIL_CLOSE, BROKEN }
+
+    private final ResponseHeadParser parser = new ResponseHeadParser();
+    private State state = State.HEAD;
+    private boolean headRequest;
+    private boolean dechunk;
+    private long remaining;
+
+    /**
+     * Set before each request is sent: whether it is a HEAD (its response has no body whatever the head says), and
+     * whether a chunked body goes to an HTTP/1.0 client and so must lose its chunk framing.
+     */
+    void expect(boolean headRequest, boolean dechunk) {
+        this.headRequest = headRequest;
+        this.dechunk = dechunk;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        try {
+            boolean progress = true;
+            while (progress && in.isReadable()) {
+                progress = read(ctx, in, out);
+            }
+        } catch (DecoderException ex) {
+            state = State.BROKEN;
+            throw ex;
+        }
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (in.isReadable()) {
+            decode(ctx, in, out);
+        }
+        if (state == State.UNTIL_CLOSE) {
+            end(out);
+        }
+    }
+
+    /** One step; returns false when more bytes are needed. */
+    private boolean read(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        switch (state) {
+            case HEAD -> {
+                return readHead(ctx, in, out);
+            }
+            case FIXED -> {
+                int n = (int) Math.min(remaining, in.readableBytes());
+                out.add(in.readRetainedSlice(n));
+                remaining -= n;
+                if (remaining == 0) {
+                    end(out);
+                }
+            }
+            case UNTIL_CLOSE -> out.add(in.readRetainedSlice(in.readableBytes()));
+            case BROKEN -> in.skipBytes(in.readableBytes());
+            default -> {
+                return readChunked(in, out);
+            }
+        }
+        return true;
+    }
+
+    private void end(List<Object> out) {
+        out.add(END);
+        state = State.HEAD;
+    }
+
+    private boolean readHead(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        int from = in.readerIndex();
+        int end = ResponseHeadParser.headEnd(in, from, in.writerIndex());
+        if (end < 0 && in.readableBytes() <= MAX_HEAD_BYTES) {
+            return false;
+        }
+        if (end < 0 || end - from > MAX_HEAD_BYTES) {
+            throw ResponseHeadParser.malformed("its head is longer than " + MAX_HEAD_BYTES + " bytes");
+        }
+        ResponseHead head = parser.parse(ctx.alloc(), in, from, end, headRequest);
+        in.readerIndex(end);
+        out.add(head);
+        if (head.informational()) {
+            return true;
+        }
+        switch (head.body()) {
+            case NONE -> end(out);
+            case FIXED -> {
+                remaining = head.contentLength();
+                state = State.FIXED;
+                if (remaining == 0) {
+                    end(out);
+                }
+            }
+            case CHUNKED -> state = State.CHUNK_SIZE;
+            case UNTIL_CLOSE -> state = State.UNTIL_CLOSE;
+        }
+        return true;
+    }
+
+    /**
+     * Reads chunk framing as far as the bytes go. Passed through, everything read goes on as one slice; for an
+     * HTTP/1.0 client only the chunks' data does. Returns false when more bytes are needed.
+     */
+    private boolean readChunked(ByteBuf in, List<Object> out) {
+        int pos = in.readerIndex();
+        int limit = in.writerIndex();
+        boolean more = true;
+        boolean done = false;
+        while (more && !done) {
+            switch (state) {
+                case CHUNK_SIZE -> {
+                    int lf = in.indexOf(pos, limit, LF);
+                    if (lf < 0) {
+                        if (limit - pos > MAX_CHUNK_LINE) {
+                            throw ResponseHeadParser.malformed("a chunk size line longer than " + MAX_CHUNK_LINE + " bytes");
+                        }
+                        more = false;
+                    } else {
+                        remaining = chunkSize(in, pos, ResponseHeadParser.lineEnd(in, pos, lf));
+                        pos = lf + 1;
+                        state = remaining == 0 ? State.TRAILERS : State.CHUNK_DATA;
+                    }
+                }
+                case CHUNK_DATA -> {
+                    int n = (int) Math.min(remaining, limit - pos);
+                    if (dechunk && n > 0) {
+                        out.add(in.retainedSlice(pos, n));
+                    }
+                    pos += n;
+                    remaining -= n;
+                    more = remaining == 0;
+                    if (more) {
+                        state = State.CHUNK_END;
+                    }
+                }
+                case CHUNK_END -> {
+                    int crlf = limit - pos >= 1 && in.getByte(pos) == LF ? 1
+                            : limit - pos >= 2 && in.getByte(pos) == CR && in.getByte(pos + 1) == LF ? 2 : 0;
+                    if (crlf == 0 && (limit - pos >= 2 || limit - pos == 1 && in.getByte(pos) != CR)) {
+                        throw ResponseHeadParser.malformed("a chunk's data is not followed by CRLF");
+                    }
+                    pos += crlf;
+                    more = crlf > 0;
+                    if (more) {
+                        state = State.CHUNK_SIZE;
+                    }
+                }
+                default -> { // TRAILERS: header lines, then a blank line
+                    int lf = in.indexOf(pos, limit, LF);
+                    if (lf < 0) {
+                        if (limit - pos > MAX_HEAD_BYTES) {
+                            throw ResponseHeadParser.malformed("its trailers are longer than " + MAX_HEAD_BYTES + " bytes");
+                        }
+                        more = false;
+                    } else {
+                        int lineEnd = ResponseHeadParser.lineEnd(in, pos, lf);
+                        done = lineEnd == pos;
+                        if (!done) {
+                            ResponseHeadParser.headerLine(in, pos, lineEnd);
+                        }
+                        pos = lf + 1;
+                    }
+                }
+            }
+        }
+        int consumed = pos - in.readerIndex();
+        if (dechunk) {
+            in.skipBytes(consumed);
+        } else if (consumed > 0) {
+            out.add(in.readRetainedSlice(consumed));
+        }
+        if (done) {
+            end(out);
+        }
+        return done;
+    }
+
+    private static long chunkSize(ByteBuf in, int start, int end) {
+        long size = 0;
+        int i = start;
+        for (; i < end && Character.digit(in.getByte(i), 16) >= 0; i++) {
+            if (i - start >= 15) {
+                throw ResponseHeadParser.malformed("a chunk size of more than 15 hex digits");
+            }
+            size = size * 16 + Character.digit(in.getByte(i), 16);
+        }
+        byte after = i < end ? in.getByte(i) : (byte) ';';
+        if (i == start || after != ';' && after != ' ' && after != '\t' || !ResponseHeadParser.text(in, i, end)) {
+            throw ResponseHeadParser.malformed("chunk size line '"
+                    + in.toString(start, Math.min(end - start, 64), StandardCharsets.ISO_8859_1) + "'");
+        }
+        return size;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.ScriptedWorker;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * How worker responses reach clients, byte for byte, against a real worker process that writes its responses
+ * by hand ({@link ScriptedWorker}): chunks and trailers, bodies ended by closing, HEAD, malformed heads.
+ */
+class ResponseFramingIntegrationTests {
+
+    private static RunningShepherd shepherd;
+
+    @BeforeAll
+    static void start() {
+        shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)));
+    }
+
+    @AfterAll
+    static void stop() {
+        shepherd.close();
+    }
+
+    @Test
+    void chunkedResponseReachesAnHttp11ClientWithItsChunksAndTrailers() {
+        String response = get("GET /chunked HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(response.toLowerCase()).contains("\r\ntransfer-encoding: chunked\r\n").doesNotContain("trailer:");
+        assertThat(body(response)).isEqualTo("5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 11\r\n\r\n");
+    }
+
+    @Test
+    void chunkedResponseReachesAnHttp10ClientAsPlainDataEndedByClosing() {
+        String response = get("GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(response.toLowerCase()).contains("\r\nconnection: close\r\n").doesNotContain("transfer-encoding");
+        assertThat(body(response)).isEqualTo("hello world");
+    }
+
+    @Test
+    void bodyEndedByTheWorkerClosingIsChunkedForAnHttp11Client() {
+        String response = get("GET /until-close HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(response.toLowerCase()).contains("\r\ntransfer-encoding: chunked\r\n");
+        StringBuilder data = new StringBuilder();
+        String rest = body(response);
+        int size;
+        while ((size = Integer.parseInt(rest.substring(0, rest.indexOf("\r\n")), 16)) > 0) {
+            int start = rest.indexOf("\r\n") + 2;
+            data.append(rest, start, start + size);
+            assertThat(rest.substring(start + size)).startsWith("\r\n");
+            rest = rest.substring(start + size + 2);
+        }
+        assertThat(data).hasToString("streamed until close");
+        assertThat(rest).startsWith("0\r\n\r\nHTTP/1.1 200 OK\r\n").endsWith("path=/after");
+    }
+
+    @Test
+    void headResponseEndsAtItsHeadWhateverItsLengthSays() {
+        String response = get("HEAD /big HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\n")
+                .endsWith("path=/next");
+    }
+
+    @Test
+    void malformedResponseGets502ThatSaysWhy() {
+        String response = get("POST /malformed HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(502);
+        assertThat(response).contains("conflicting Content-Length values").doesNotContain("abcde");
+    }
+
+    private static String get(String request) {
+        return RawHttp.exchange(shepherd.proxyPort(), request);
+    }
+
+    private static String body(String response) {
+        return response.substring(response.indexOf("\r\n\r\n") + 4);
+    }
+}

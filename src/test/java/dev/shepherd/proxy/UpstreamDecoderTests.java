@@ -1,0 +1,187 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class UpstreamDecoderTests {
+
+    private final UpstreamDecoder decoder = new UpstreamDecoder();
+    private final EmbeddedChannel channel = new EmbeddedChannel(decoder);
+
+    @Test
+    void fixedLengthResponseIsHeadThenBodyThenEnd() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello");
+
+        assertThat(parts).containsExactly(
+                "HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n",
+                "hello", "END");
+    }
+
+    @Test
+    void headAndBodySplitAcrossReadsAreReassembled() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Le", "ngth: 11\r\n\r", "\nhello",
+                " worldHTTP/1.1 204 No Content\r\n\r\n");
+
+        assertThat(parts).containsExactly("HEAD 200 FIXED 11 reusable: HTTP/1.1 200 OK\r\nContent-Length: 11\r\n",
+                "hello", " world", "END", "HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END");
+    }
+
+    @Test
+    void hopByHopLinesAreCutIncludingTheOnesNamedInConnection() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nKeep-Alive: timeout=5\r\n"
+                + "x-secret: 1\r\nUpgrade: h2c\r\nTrailer: Expires\r\nProxy-Authenticate: Basic\r\nX-Kept: yes\r\n"
+                + "Content-Length: 0\r\n\r\n");
+
+        assertThat(parts).containsExactly(
+                "HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nX-Kept: yes\r\nContent-Length: 0\r\n", "END");
+    }
+
+    @Test
+    void chunkedBodyPassesThroughWithItsFramingAndTrailers() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n",
+                "6\r\n worl", "d\r\n0\r\nX-Checksum: 9\r\n\r\n");
+
+        assertThat(parts).containsExactly("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n",
+                "5;ext=1\r\nhello\r\n", "6\r\n worl", "d\r\n0\r\nX-Checksum: 9\r\n\r\n", "END");
+    }
+
+    @Test
+    void chunkedBodyForAnHttp10ClientLosesItsFramingAndTrailers() {
+        decoder.expect(false, true);
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n worl",
+                "d\r\n0\r\nX-Checksum: 9\r\n\r\n");
+
+        assertThat(parts).containsExactly("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n", "hello",
+                " worl", "d", "END");
+    }
+
+    @Test
+    void chunkSizeLineSplitAcrossReadsWaitsForItsEnd() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1", "0\r\n0123456789abcdef\r\n0\r\n\r\n");
+
+        assertThat(parts).containsExactly("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n",
+                "10\r\n0123456789abcdef\r\n0\r\n\r\n", "END");
+    }
+
+    @Test
+    void bodyWithoutFramingLastsUntilTheWorkerCloses() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nstreamed ", "until close");
+        channel.finish();
+        parts.addAll(readRest());
+
+        assertThat(parts).containsExactly("HEAD 200 UNTIL_CLOSE: HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n",
+                "streamed ", "until close", "END");
+    }
+
+    @Test
+    void responsesToHeadAnd204And304HaveNoBodyWhateverTheirHeadsSay() {
+        decoder.expect(true, false);
+        assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"))
+                .containsExactly("HEAD 200 NONE reusable: HTTP/1.1 200 OK\r\nContent-Length: 99\r\n", "END");
+        decoder.expect(false, false);
+        assertThat(read("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n"))
+                .containsExactly("HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END",
+                        "HEAD 304 NONE reusable chunked: HTTP/1.1 304 Not Modified\r\n", "END");
+    }
+
+    @Test
+    void informationalResponsesComeBeforeTheFinalOne() {
+        List<String> parts = read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+
+        assertThat(parts).containsExactly("HEAD 100 NONE reusable: HTTP/1.1 100 Continue\r\n",
+                "HEAD 200 FIXED 2 reusable: HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", "ok", "END");
+    }
+
+    @Test
+    void connectionIsReusableOnlyWhenTheWorkerSaysSo() {
+        assertThat(read("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
+        assertThat(read("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0: HTTP/1.0 200 OK\r\nContent-Length: 0\r\n", "END");
+        assertThat(read("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.0 200 OK\r\nContent-Length: 0\r\n", "END");
+    }
+
+    @Test
+    void lengthAndChunkedTogetherAreReadAsChunkedWithoutTheLengthAndTheConnectionIsNotReused() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "2\r\nok\r\n0\r\n\r\n");
+
+        assertThat(parts).containsExactly("HEAD 200 CHUNKED chunked: HTTP/1.1 200 OK\r\n", "2\r\nok\r\n0\r\n\r\n", "END");
+    }
+
+    @Test
+    void bareLineFeedsAreReadAndForwardedAsCrlf() {
+        List<String> parts = read("HTTP/1.1 200 OK\nContent-Length: 2\n\nok");
+
+        assertThat(parts).containsExactly("HEAD 200 FIXED 2 reusable: HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", "ok", "END");
+    }
+
+    @Test
+    void malformedResponsesFailTheAttempt() {
+        assertMalformed("HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 0\r\n\r\n", "obsolete line folding");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", "conflicting Content-Length");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length: -1");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "only chunked");
+        assertMalformed("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "header line 'Bad Name: x'");
+        assertMalformed("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\n\r\n", "control character");
+        assertMalformed("HTTP/2 200 OK\r\n\r\n", "status line");
+        assertMalformed("HTTP/1.1 20 OK\r\n\r\n", "status line");
+        assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "upgrades");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line 'zz'");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "not followed by CRLF");
+        assertMalformed("HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(UpstreamDecoder.MAX_HEAD_BYTES) + "\r\n", "longer than");
+    }
+
+    private void assertMalformed(String response, String message) {
+        EmbeddedChannel fresh = new EmbeddedChannel(new UpstreamDecoder());
+        assertThatThrownBy(() -> fresh.writeInbound(Unpooled.copiedBuffer(response, StandardCharsets.ISO_8859_1)))
+                .as(response).isInstanceOf(DecoderException.class).hasMessageContaining(message);
+        fresh.finishAndReleaseAll();
+    }
+
+    /** Feeds the reads in order, then returns what the decoder made of them. */
+    private List<String> read(String... reads) {
+        for (String part : reads) {
+            channel.writeInbound(Unpooled.copiedBuffer(part, StandardCharsets.ISO_8859_1));
+        }
+        return readRest();
+    }
+
+    private List<String> readRest() {
+        List<String> parts = new ArrayList<>();
+        Object message;
+        while ((message = channel.readInbound()) != null) {
+            parts.add(describe(message));
+        }
+        return parts;
+    }
+
+    private static String describe(Object message) {
+        if (message == UpstreamDecoder.END) {
+            return "END";
+        }
+        if (message instanceof ResponseHead head) {
+            String text = "HEAD " + head.status() + " " + head.body()
+                    + (head.contentLength() >= 0 ? " " + head.contentLength() : "")
+                    + (head.reusable() ? " reusable" : "") + (head.chunked() ? " chunked" : "") + ": "
+                    + head.lines().toString(StandardCharsets.ISO_8859_1);
+            head.release();
+            return text;
+        }
+        ByteBuf part = (ByteBuf) message;
+        String text = part.toString(StandardCharsets.ISO_8859_1);
+        part.release();
+        return text;
+    }
+}

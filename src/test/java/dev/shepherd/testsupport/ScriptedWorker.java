@@ -1,0 +1,101 @@
+package dev.shepherd.testsupport;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A worker for tests that writes its responses byte for byte, on a plain socket: the framings an HTTP server
+ * library would not produce (trailers, a body ended by closing, a malformed head). Requests have no body.
+ * <ul>
+ *   <li>{@code /chunked}: a chunked body "hello world" in three writes, with a trailer {@code X-Sum: 11}</li>
+ *   <li>{@code /until-close}: no length and no chunks: the body ends when the worker closes the connection</li>
+ *   <li>{@code /malformed}: two different Content-Lengths</li>
+ *   <li>HEAD anything: {@code Content-Length: 1000} and, as HTTP says, no body</li>
+ *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
+ * </ul>
+ */
+public final class ScriptedWorker {
+
+    public static void main(String[] args) throws IOException {
+        int port = Integer.parseInt(System.getenv("PORT"));
+        try (ServerSocket server = new ServerSocket(port, 128, InetAddress.getLoopbackAddress())) {
+            System.out.println("scripted worker listening on " + port);
+            while (true) {
+                Socket socket = server.accept();
+                Thread connection = new Thread(() -> serve(socket), "connection-" + socket.getPort());
+                connection.setDaemon(true);
+                connection.start();
+            }
+        }
+    }
+
+    private static void serve(Socket socket) {
+        try (socket) {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            String head;
+            while ((head = readHead(in)) != null) {
+                String[] requestLine = head.substring(0, head.indexOf('\r')).split(" ");
+                if (!answer(requestLine[0], requestLine[1], out)) {
+                    return;
+                }
+            }
+        } catch (IOException ex) {
+            // The proxy closed the connection: nothing to answer.
+        }
+    }
+
+    /** Writes the response; returns whether the connection stays open. */
+    private static boolean answer(String method, String path, OutputStream out) throws IOException {
+        if (method.equals("HEAD")) {
+            write(out, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+            return true;
+        }
+        switch (path) {
+            case "/chunked" -> {
+                write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n5\r\nhello\r\n");
+                write(out, "6\r\n world\r\n");
+                write(out, "0\r\nX-Sum: 11\r\n\r\n");
+                return true;
+            }
+            case "/until-close" -> {
+                write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nstreamed until close");
+                return false;
+            }
+            case "/malformed" -> {
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
+                return false;
+            }
+            default -> {
+                String body = "path=" + path;
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+                return true;
+            }
+        }
+    }
+
+    private static void write(OutputStream out, String text) throws IOException {
+        out.write(text.getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int matched = 0;
+        int b;
+        while ((b = in.read()) != -1) {
+            head.write(b);
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : b == '\r' ? 1 : 0;
+            if (matched == 4) {
+                return head.toString(StandardCharsets.ISO_8859_1);
+            }
+        }
+        return null;
+    }
+}
