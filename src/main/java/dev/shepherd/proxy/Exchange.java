@@ -201,11 +201,11 @@ final class Exchange {
             return;
         }
         writeHeldHead();
-        if (message == UpstreamDecoder.END) {
+        if (message == UpstreamDecoder.END || message == UpstreamDecoder.END_THEN_CLOSE) {
             if (rechunk) {
                 client.raw().write(ctx.alloc().buffer(5).writeBytes(LAST_CHUNK));
             }
-            complete();
+            complete(message == UpstreamDecoder.END);
             return;
         }
         ByteBuf part = (ByteBuf) message;
@@ -271,8 +271,8 @@ final class Exchange {
         return head.keepAlive() && requestComplete && !proxy.draining();
     }
 
-    private void complete() {
-        boolean reuse = responseKeepAlive && requestComplete && upstream.isActive();
+    private void complete(boolean clean) {
+        boolean reuse = clean && responseKeepAlive && requestComplete && upstream.isActive();
         upstreamHandler.detach();
         if (reuse) {
             upstream.config().setAutoRead(true);

@@ -91,7 +91,8 @@ final class RequestHead {
                 }
             }
             case NONE -> {
-                if (response.chunked() && !http10) {
+                // The answer to HEAD, or a 304, tells what the full response would have used; a 204 has no framing.
+                if (response.chunked() && !http10 && response.status() != 204) {
                     lines.writeBytes(CHUNKED);
                 }
             }

@@ -39,6 +39,8 @@ final class ResponseHeadParser {
     private List<String> named;
     private boolean chunked;
     private long contentLength;
+    /** A 1xx or 204: no body and no framing lines at all (RFC 9112 §6.1, RFC 9110 §8.6). */
+    private boolean noBody;
 
     /** The index just past the blank line that ends a head starting at {@code from}, or -1 if it is not all there. */
     static int headEnd(ByteBuf in, int from, int limit) {
@@ -69,6 +71,7 @@ final class ResponseHeadParser {
         boolean http11 = in.getByte(from + 7) == '1';
         scanHeaderLines(in, lf + 1, end);
         readFraming(in);
+        this.noBody = status < 200 || status == 204;
         if (status == 101) {
             throw malformed("101 Switching Protocols, but the proxy does not forward upgrades");
         }
@@ -127,6 +130,9 @@ final class ResponseHeadParser {
             }
             String value = in.toString(lines[i * 4 + 2] + 1, lines[i * 4 + 1] - lines[i * 4 + 2] - 1,
                     StandardCharsets.ISO_8859_1);
+            if (kind != CONNECTION && value.replace(',', ' ').isBlank()) {
+                throw malformed((kind == CONTENT_LENGTH ? "Content-Length" : "Transfer-Encoding") + " without a value");
+            }
             for (String token : value.split(",")) {
                 token = token.strip();
                 if (token.isEmpty()) {
@@ -167,8 +173,9 @@ final class ResponseHeadParser {
         for (int i = 0; i < count; i++) {
             int start = lines[i * 4];
             int kind = lines[i * 4 + 3];
-            boolean kept = kind == KEEP || kind == CONTENT_LENGTH && !chunked;
-            if (kept && (named == null || !isNamed(in, start, lines[i * 4 + 2]))) {
+            // The length is framing: kept even if Connection names it, dropped where chunks or no body replace it.
+            boolean length = kind == CONTENT_LENGTH && !chunked && !noBody;
+            if (length || kind == KEEP && (named == null || !isNamed(in, start, lines[i * 4 + 2]))) {
                 bytes.writeBytes(in, start, lines[i * 4 + 1] - start).writeByte(CR).writeByte(LF);
             }
         }

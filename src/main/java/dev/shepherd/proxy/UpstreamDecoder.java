@@ -31,6 +31,17 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         }
     };
 
+    /**
+     * Ends a response that the worker followed with bytes nobody asked for (more than its length said, or a second
+     * response): the connection is closed rather than reused, and the bytes are dropped, as nginx does.
+     */
+    static final Object END_THEN_CLOSE = new Object() {
+        @Override
+        public String toString() {
+            return "end of response, then unexpected bytes";
+        }
+    };
+
     static final int MAX_HEAD_BYTES = 32 * 1024;
     private static final int MAX_CHUNK_LINE = 4 * 1024;
     private static final byte CR = '\r';
@@ -72,7 +83,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             decode(ctx, in, out);
         }
         if (state == State.UNTIL_CLOSE) {
-            end(out);
+            end(in, out);
         }
     }
 
@@ -87,7 +98,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                 out.add(in.readRetainedSlice(n));
                 remaining -= n;
                 if (remaining == 0) {
-                    end(out);
+                    end(in, out);
                 }
             }
             case UNTIL_CLOSE -> out.add(in.readRetainedSlice(in.readableBytes()));
@@ -99,12 +110,21 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         return true;
     }
 
-    private void end(List<Object> out) {
-        out.add(END);
-        state = State.HEAD;
+    private void end(ByteBuf in, List<Object> out) {
+        if (in.isReadable()) {
+            out.add(END_THEN_CLOSE);
+            state = State.BROKEN;
+        } else {
+            out.add(END);
+            state = State.HEAD;
+        }
     }
 
     private boolean readHead(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        // Empty lines before a status line are skipped, as Netty's decoder and RFC 9112 §2.2 do for requests.
+        while (in.isReadable() && (in.getByte(in.readerIndex()) == CR || in.getByte(in.readerIndex()) == LF)) {
+            in.skipBytes(1);
+        }
         int from = in.readerIndex();
         int end = ResponseHeadParser.headEnd(in, from, in.writerIndex());
         if (end < 0 && in.readableBytes() <= MAX_HEAD_BYTES) {
@@ -120,12 +140,12 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             return true;
         }
         switch (head.body()) {
-            case NONE -> end(out);
+            case NONE -> end(in, out);
             case FIXED -> {
                 remaining = head.contentLength();
                 state = State.FIXED;
                 if (remaining == 0) {
-                    end(out);
+                    end(in, out);
                 }
             }
             case CHUNKED -> state = State.CHUNK_SIZE;
@@ -153,7 +173,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                         }
                         more = false;
                     } else {
-                        remaining = chunkSize(in, pos, ResponseHeadParser.lineEnd(in, pos, lf));
+                        remaining = chunkSize(in, pos, crlfLineEnd(in, pos, lf));
                         pos = lf + 1;
                         state = remaining == 0 ? State.TRAILERS : State.CHUNK_DATA;
                     }
@@ -171,14 +191,13 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                     }
                 }
                 case CHUNK_END -> {
-                    int crlf = limit - pos >= 1 && in.getByte(pos) == LF ? 1
-                            : limit - pos >= 2 && in.getByte(pos) == CR && in.getByte(pos + 1) == LF ? 2 : 0;
-                    if (crlf == 0 && (limit - pos >= 2 || limit - pos == 1 && in.getByte(pos) != CR)) {
+                    boolean crlf = limit - pos >= 2 && in.getByte(pos) == CR && in.getByte(pos + 1) == LF;
+                    if (!crlf && (limit - pos >= 2 || limit - pos == 1 && in.getByte(pos) != CR)) {
                         throw ResponseHeadParser.malformed("a chunk's data is not followed by CRLF");
                     }
-                    pos += crlf;
-                    more = crlf > 0;
-                    if (more) {
+                    more = crlf;
+                    if (crlf) {
+                        pos += 2;
                         state = State.CHUNK_SIZE;
                     }
                 }
@@ -190,7 +209,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                         }
                         more = false;
                     } else {
-                        int lineEnd = ResponseHeadParser.lineEnd(in, pos, lf);
+                        int lineEnd = crlfLineEnd(in, pos, lf);
                         done = lineEnd == pos;
                         if (!done) {
                             ResponseHeadParser.headerLine(in, pos, lineEnd);
@@ -207,9 +226,20 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             out.add(in.readRetainedSlice(consumed));
         }
         if (done) {
-            end(out);
+            end(in, out);
         }
         return done;
+    }
+
+    /**
+     * The end of a line of chunk framing, which must end with CRLF: it goes on to the client as it is, and strict
+     * clients refuse a bare LF there.
+     */
+    private static int crlfLineEnd(ByteBuf in, int start, int lf) {
+        if (lf == start || in.getByte(lf - 1) != CR) {
+            throw ResponseHeadParser.malformed("a bare LF in the chunk framing");
+        }
+        return lf - 1;
     }
 
     private static long chunkSize(ByteBuf in, int start, int end) {

@@ -204,6 +204,9 @@ class RequestHeadTests {
             assertThat(get.prepareResponse(response, true)).as(status).isTrue();
             assertThat(text(response)).as(status).isEqualTo("HTTP/1.1 " + status + "\r\n\r\n");
         }
+        ResponseHead noContent = response(get, "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n");
+        assertThat(get.prepareResponse(noContent, true)).isTrue();
+        assertThat(text(noContent)).isEqualTo("HTTP/1.1 204 No Content\r\n\r\n");
     }
 
     /** A worker's response head to {@code request}, as the proxy reads it. */

@@ -29,11 +29,20 @@ class UpstreamDecoderTests {
 
     @Test
     void headAndBodySplitAcrossReadsAreReassembled() {
-        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Le", "ngth: 11\r\n\r", "\nhello",
-                " worldHTTP/1.1 204 No Content\r\n\r\n");
+        List<String> parts = read("\r\nHTTP/1.1 200 OK\r\nContent-Le", "ngth: 11\r\n\r", "\nhello", " world");
 
         assertThat(parts).containsExactly("HEAD 200 FIXED 11 reusable: HTTP/1.1 200 OK\r\nContent-Length: 11\r\n",
-                "hello", " world", "END", "HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END");
+                "hello", " world", "END");
+        assertThat(read("HTTP/1.1 204 No Content\r\n\r\n")).containsExactly("HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END");
+    }
+
+    @Test
+    void bytesAfterTheEndOfAResponseEndItWithoutReuseAndAreDropped() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+                "more");
+
+        assertThat(parts).containsExactly("HEAD 200 FIXED 2 reusable: HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", "ok",
+                "END_THEN_CLOSE");
     }
 
     @Test
@@ -66,6 +75,21 @@ class UpstreamDecoderTests {
     }
 
     @Test
+    void chunkFramingSplitBetweenCrAndLfWaitsForTheLf() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r", "\nok\r", "\n0\r\nX-A: 1\r",
+                "\n\r", "\n");
+
+        assertThat(parts).containsExactly("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n", "2\r\nok",
+                "\r\n0\r\n", "X-A: 1\r\n", "\r\n", "END");
+    }
+
+    @Test
+    void lengthNamedInConnectionStillFramesTheBody() {
+        assertThat(read("HTTP/1.1 200 OK\r\nConnection: Content-Length, X-Hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok"))
+                .containsExactly("HEAD 200 FIXED 2 reusable: HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", "ok", "END");
+    }
+
+    @Test
     void chunkSizeLineSplitAcrossReadsWaitsForItsEnd() {
         List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1", "0\r\n0123456789abcdef\r\n0\r\n\r\n");
 
@@ -89,9 +113,10 @@ class UpstreamDecoderTests {
         assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"))
                 .containsExactly("HEAD 200 NONE reusable: HTTP/1.1 200 OK\r\nContent-Length: 99\r\n", "END");
         decoder.expect(false, false);
-        assertThat(read("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n"))
-                .containsExactly("HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END",
-                        "HEAD 304 NONE reusable chunked: HTTP/1.1 304 Not Modified\r\n", "END");
+        assertThat(read("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"))
+                .containsExactly("HEAD 204 NONE chunked: HTTP/1.1 204 No Content\r\n", "END");
+        assertThat(read("HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n"))
+                .containsExactly("HEAD 304 NONE reusable: HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n", "END");
     }
 
     @Test
@@ -140,6 +165,10 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "upgrades");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line 'zz'");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "not followed by CRLF");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n", "bare LF in the chunk framing");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\n0\r\n\r\n", "not followed by CRLF");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", "Content-Length without a value");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\n\r\n", "Transfer-Encoding without a value");
         assertMalformed("HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(UpstreamDecoder.MAX_HEAD_BYTES) + "\r\n", "longer than");
     }
 
@@ -170,6 +199,9 @@ class UpstreamDecoderTests {
     private static String describe(Object message) {
         if (message == UpstreamDecoder.END) {
             return "END";
+        }
+        if (message == UpstreamDecoder.END_THEN_CLOSE) {
+            return "END_THEN_CLOSE";
         }
         if (message instanceof ResponseHead head) {
             String text = "HEAD " + head.status() + " " + head.body()
