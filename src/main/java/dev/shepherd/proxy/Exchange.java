@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
 @Slf4j
 final class Exchange {
 
+    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
     /** How far an attempt got before it failed: decides whether it may be retried. */
     enum Failure { NOT_SENT, SENT, TIMEOUT }
 
@@ -37,8 +39,6 @@ final class Exchange {
     private final ChannelHandlerContext ctx;
     private final RequestHead head;
     private final RequestBody body;
-    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
 
@@ -210,17 +210,21 @@ final class Exchange {
         }
         ByteBuf part = (ByteBuf) message;
         if (rechunk) {
-            ByteBuf size = ctx.alloc().buffer(10);
-            size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
-            client.raw().write(size.writeByte('\r').writeByte('\n'));
-            client.raw().write(part);
-            client.raw().write(ctx.alloc().buffer(2).writeByte('\r').writeByte('\n'));
+            writeAsChunk(part);
         } else {
             client.raw().write(part);
         }
         if (!ctx.channel().isWritable()) {
             upstream.config().setAutoRead(false);
         }
+    }
+
+    private void writeAsChunk(ByteBuf part) {
+        ByteBuf size = ctx.alloc().buffer(10);
+        size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
+        client.raw().write(size.writeByte('\r').writeByte('\n'));
+        client.raw().write(part);
+        client.raw().write(ctx.alloc().buffer(2).writeByte('\r').writeByte('\n'));
     }
 
     private void onResponseHead(ResponseHead response) {

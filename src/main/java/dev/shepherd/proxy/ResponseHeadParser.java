@@ -13,7 +13,8 @@ import java.util.List;
  * Reads a worker's response head in place (RFC 9112): checks the status line and every header line, reads the
  * framing ({@code Content-Length}, {@code Transfer-Encoding}) and the {@code Connection} tokens, and copies the
  * status line and the end-to-end header lines, each ended by CRLF, into the {@link ResponseHead} it returns.
- * Hop-by-hop headers are left out: the fixed list of RFC 9110 §7.6.1 and every header named in {@code Connection}.
+ * Hop-by-hop headers are left out: the fixed list of RFC 9110 §7.6.1 and every header named in {@code Connection}
+ * ({@code Content-Length} stays whatever {@code Connection} says: the body is framed by it).
  * One per worker connection (it keeps a scratch array), used on that connection's event loop only.
  */
 final class ResponseHeadParser {
