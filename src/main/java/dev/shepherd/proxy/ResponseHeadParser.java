@@ -40,8 +40,6 @@ final class ResponseHeadParser {
     private List<String> named;
     private boolean chunked;
     private long contentLength;
-    /** A 1xx or 204: no body and no framing lines at all (RFC 9112 §6.1, RFC 9110 §8.6). */
-    private boolean noBody;
 
     /** The index just past the blank line that ends a head starting at {@code from}, or -1 if it is not all there. */
     static int headEnd(ByteBuf in, int from, int limit) {
@@ -72,7 +70,6 @@ final class ResponseHeadParser {
         boolean http11 = in.getByte(from + 7) == '1';
         scanHeaderLines(in, lf + 1, end);
         readFraming(in);
-        this.noBody = status < 200 || status == 204;
         if (status == 101) {
             throw malformed("101 Switching Protocols, but the proxy does not forward upgrades");
         }
@@ -91,7 +88,8 @@ final class ResponseHeadParser {
                 && !(chunked && contentLength >= 0);
         ByteBuf bytes = alloc.buffer(end - from + 2 * count + 64);
         bytes.writeBytes(in, from, statusEnd - from).writeByte(CR).writeByte(LF);
-        copyEndToEndLines(in, bytes);
+        // A 1xx or 204 has no body and carries no framing lines at all (RFC 9112 §6.1, RFC 9110 §8.6).
+        copyEndToEndLines(in, bytes, status < 200 || status == 204);
         return new ResponseHead(bytes, status, body, body == ResponseHead.Body.FIXED ? contentLength : -1, reusable,
                 chunked);
     }
@@ -170,7 +168,7 @@ final class ResponseHeadParser {
         }
     }
 
-    private void copyEndToEndLines(ByteBuf in, ByteBuf bytes) {
+    private void copyEndToEndLines(ByteBuf in, ByteBuf bytes, boolean noBody) {
         for (int i = 0; i < count; i++) {
             int start = lines[i * 4];
             int kind = lines[i * 4 + 3];

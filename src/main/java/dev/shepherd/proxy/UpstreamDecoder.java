@@ -166,13 +166,9 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         while (more && !done) {
             switch (state) {
                 case CHUNK_SIZE -> {
-                    int lf = in.indexOf(pos, limit, LF);
-                    if (lf < 0) {
-                        if (limit - pos > MAX_CHUNK_LINE) {
-                            throw ResponseHeadParser.malformed("a chunk size line longer than " + MAX_CHUNK_LINE + " bytes");
-                        }
-                        more = false;
-                    } else {
+                    int lf = lineFeed(in, pos, limit, MAX_CHUNK_LINE, "a chunk size line");
+                    more = lf >= 0;
+                    if (more) {
                         remaining = chunkSize(in, pos, crlfLineEnd(in, pos, lf));
                         pos = lf + 1;
                         state = remaining == 0 ? State.TRAILERS : State.CHUNK_DATA;
@@ -202,13 +198,9 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                     }
                 }
                 default -> { // TRAILERS: header lines, then a blank line
-                    int lf = in.indexOf(pos, limit, LF);
-                    if (lf < 0) {
-                        if (limit - pos > MAX_HEAD_BYTES) {
-                            throw ResponseHeadParser.malformed("its trailers are longer than " + MAX_HEAD_BYTES + " bytes");
-                        }
-                        more = false;
-                    } else {
+                    int lf = lineFeed(in, pos, limit, MAX_HEAD_BYTES, "a trailer line");
+                    more = lf >= 0;
+                    if (more) {
                         int lineEnd = crlfLineEnd(in, pos, lf);
                         done = lineEnd == pos;
                         if (!done) {
@@ -229,6 +221,15 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             end(in, out);
         }
         return done;
+    }
+
+    /** The LF that ends the line at {@code pos}, or -1 while it is not all there (and not over {@code max} bytes). */
+    private static int lineFeed(ByteBuf in, int pos, int limit, int max, String line) {
+        int lf = in.indexOf(pos, limit, LF);
+        if (lf < 0 && limit - pos > max) {
+            throw ResponseHeadParser.malformed(line + " longer than " + max + " bytes");
+        }
+        return lf;
     }
 
     /**
