@@ -140,6 +140,8 @@ public record FleetProperties(
      *
      * @param eventLoops threads serving the proxy; default: half the available processors, at least one (the proxy
      *                   shares the machine with the workers it runs, whose work per request is far larger)
+     * @param transport auto (io_uring where the kernel allows it, else epoll on Linux, else NIO), io-uring, epoll or
+     *                  nio; a native transport asked for by name that cannot load here stops startup
      * @param connectTimeout how long connecting to a worker may take
      * @param responseTimeout how long a worker may take to start its response before the client gets 504
      * @param queueTimeout how long a request waits for a READY worker when there is none, before 503
@@ -150,6 +152,7 @@ public record FleetProperties(
      */
     public record Proxy(
             @Min(0) @Max(256) int eventLoops,
+            @DefaultValue("auto") @NotNull ProxyTransport transport,
             @DefaultValue("2s") @DurationMin(millis = 1) Duration connectTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration responseTimeout,
             @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,

@@ -14,10 +14,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpRequestEncoder;
@@ -40,8 +37,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
- * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port}, one event loop per two cores, each with its
- * own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
+ * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port}, one event loop per two cores on io_uring,
+ * epoll or NIO ({@link NettyTransport}), each loop with its own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
  * closes its port, lets the requests in flight finish (up to {@code fleet.worker.drain-timeout}) and then closes
  * every connection.
  */
@@ -57,6 +54,7 @@ public class ProxyServer implements SmartLifecycle {
     private final int requestedPort;
     private final ProxyMetrics metrics;
     private final Clock clock;
+    private final NettyTransport transport;
     private EventLoopGroup acceptor;
     private EventLoopGroup loops;
     private ChannelGroup clients;
@@ -73,6 +71,7 @@ public class ProxyServer implements SmartLifecycle {
         this.requestedPort = port;
         this.metrics = new ProxyMetrics(registry);
         this.clock = clock;
+        this.transport = NettyTransport.select(properties.proxy().transport());
     }
 
     /** The port the proxy listens on (useful when {@code server.port} was 0); -1 before it started. */
@@ -80,14 +79,20 @@ public class ProxyServer implements SmartLifecycle {
         return port;
     }
 
+    /** The I/O transport the proxy runs on: io_uring, epoll or nio. */
+    public String transport() {
+        return transport.name();
+    }
+
     @Override
     public void start() {
         FleetProperties.Proxy config = properties.proxy();
-        acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true), NioIoHandler.newFactory());
+        acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true),
+                transport.ioHandler().get());
         loops = new MultiThreadIoEventLoopGroup(config.eventLoopCount(), new DefaultThreadFactory("proxy", true),
-                NioIoHandler.newFactory());
+                transport.ioHandler().get());
         clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
-        Bootstrap upstream = new Bootstrap().channel(NioSocketChannel.class)
+        Bootstrap upstream = new Bootstrap().channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -112,7 +117,7 @@ public class ProxyServer implements SmartLifecycle {
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true)
                 .setAllowDuplicateContentLengths(false);
-        ServerBootstrap server = new ServerBootstrap().group(acceptor, loops).channel(NioServerSocketChannel.class)
+        ServerBootstrap server = new ServerBootstrap().group(acceptor, loops).channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -127,7 +132,8 @@ public class ProxyServer implements SmartLifecycle {
                 });
         serverChannel = server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loops", address, port, config.eventLoopCount());
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, config.eventLoopCount(),
+                transport.name());
     }
 
     private void dropIdleConnectionsOfRetiredWorkers(FleetSnapshot snapshot) {

@@ -11,9 +11,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,22 +33,65 @@ public final class MasterProcess implements AutoCloseable {
     private final Process process;
     private final int adminPort;
     private final List<ProcessHandle> started = new ArrayList<>();
+    private final Path log;
 
-    private MasterProcess(Process process, int adminPort) {
+    private MasterProcess(Process process, int adminPort, Path log) {
         this.process = process;
         this.adminPort = adminPort;
+        this.log = log;
+    }
+
+    /**
+     * Runs a master that is expected not to start, until it exits (at most 60 s), and returns what it printed. Fails
+     * when it is still running then.
+     */
+    public static String runUntilExit(List<String> jvmOptions, String... args) throws IOException, InterruptedException {
+        File log = File.createTempFile("master", ".log");
+        log.deleteOnExit();
+        Process process = new ProcessBuilder(command(jvmOptions, freePort(), 1, args)).redirectErrorStream(true)
+                .redirectOutput(log).start();
+        try {
+            boolean exited = process.waitFor(60, TimeUnit.SECONDS);
+            String output = Files.readString(log.toPath());
+            if (!exited) {
+                throw new AssertionError("the master is still running after 60 s: " + output);
+            }
+            return output;
+        } finally {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }
+    }
+
+    private static List<String> command(List<String> jvmOptions, int adminPort, int workers, String... args) {
+        List<String> options = new ArrayList<>(List.of("-Xmx256m"));
+        options.addAll(jvmOptions);
+        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class,
+                options.toArray(String[]::new)));
+        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=" + workers));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** What the master has printed so far. */
+    public String output() throws IOException {
+        return Files.readString(log);
     }
 
     /** Starts a master with {@code args} (and random ports) and waits until {@code workers} workers are READY. */
     public static MasterProcess startReady(int workers, String... args) {
+        return startReady(List.of(), workers, args);
+    }
+
+    /** Like {@link #startReady(int, String...)}, with options for the master's JVM ({@code -Dname=value}). */
+    public static MasterProcess startReady(List<String> jvmOptions, int workers, String... args) {
         int adminPort = freePort();
-        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx256m"));
-        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=" + workers));
-        command.addAll(List.of(args));
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(File.createTempFile("master", ".log")).start();
-            MasterProcess master = new MasterProcess(process, adminPort);
+            File log = File.createTempFile("master", ".log");
+            log.deleteOnExit();
+            Process process = new ProcessBuilder(command(jvmOptions, adminPort, workers, args)).redirectErrorStream(true)
+                    .redirectOutput(log).start();
+            MasterProcess master = new MasterProcess(process, adminPort, log.toPath());
             await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> master.readyWorkerPids().size() == workers);
             master.started.addAll(process.toHandle().descendants().toList());
             return master;

@@ -70,13 +70,21 @@ public final class RunningShepherd implements AutoCloseable {
         return javaCommand(main, "-Xmx32m");
     }
 
-    public static List<String> javaCommand(Class<?> main, String maxHeap) {
-        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
-                maxHeap, "-cp", System.getProperty("java.class.path"), main.getName());
+    /** {@code main} in a JVM of its own on the test classpath, with a serial GC and {@code jvmOptions} (a heap size at least). */
+    public static List<String> javaCommand(Class<?> main, String... jvmOptions) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC"));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        return command;
     }
 
     public WorkerFleetService fleet() {
         return context.getBean(WorkerFleetService.class);
+    }
+
+    public String proxyTransport() {
+        return context.getBean(ProxyServer.class).transport();
     }
 
     public int proxyPort() {

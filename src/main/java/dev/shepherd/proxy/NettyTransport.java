@@ -1,0 +1,75 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.ProxyTransport;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+
+import java.util.function.Supplier;
+
+/**
+ * The Netty classes behind a {@link ProxyTransport}: the event loops' I/O handler and the channel types of the
+ * listening socket and of every connection, chosen once at start. A connection to a worker must use the transport
+ * of the loop it is registered on, which is the client's.
+ *
+ * <p>Why io_uring first: the event loop submits the reads and writes of a whole batch of connections in one system
+ * call instead of one each, and measured here it costs a quarter less CPU per proxied request than NIO
+ * (bench/RESULTS.md). Container runtimes often block io_uring in their seccomp profile; {@code auto} then uses
+ * epoll.
+ */
+record NettyTransport(String name, Supplier<IoHandlerFactory> ioHandler, Class<? extends ServerChannel> serverChannel,
+                      Class<? extends SocketChannel> socketChannel) {
+
+    private static final String PROPERTY = "fleet.proxy.transport";
+
+    /** Whether a native transport loaded in this JVM, and if not, why. */
+    record Availability(boolean available, Throwable cause) {
+    }
+
+    static NettyTransport select(ProxyTransport wanted) {
+        return select(wanted, new Availability(IoUring.isAvailable(), IoUring.unavailabilityCause()),
+                new Availability(Epoll.isAvailable(), Epoll.unavailabilityCause()));
+    }
+
+    static NettyTransport select(ProxyTransport wanted, Availability ioUring, Availability epoll) {
+        return switch (wanted) {
+            case AUTO -> ioUring.available() ? ioUring() : epoll.available() ? epoll() : nio();
+            case IO_URING -> require(ioUring(), ioUring);
+            case EPOLL -> require(epoll(), epoll);
+            case NIO -> nio();
+        };
+    }
+
+    private static NettyTransport require(NettyTransport transport, Availability availability) {
+        if (!availability.available()) {
+            throw new IllegalStateException(PROPERTY + " is " + transport.name + ", but " + transport.name
+                    + " cannot be used here (" + availability.cause() + "); set " + PROPERTY + " to auto or nio");
+        }
+        return transport;
+    }
+
+    private static NettyTransport ioUring() {
+        return new NettyTransport("io_uring", IoUringIoHandler::newFactory, IoUringServerSocketChannel.class,
+                IoUringSocketChannel.class);
+    }
+
+    private static NettyTransport epoll() {
+        return new NettyTransport("epoll", EpollIoHandler::newFactory, EpollServerSocketChannel.class,
+                EpollSocketChannel.class);
+    }
+
+    private static NettyTransport nio() {
+        return new NettyTransport("nio", NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
+    }
+}

@@ -1,0 +1,89 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.ProxyTransport;
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.Traffic;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.uring.IoUring;
+import dev.shepherd.testsupport.MasterProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The proxy behaves the same on every transport it can run on: the rest of the suite runs on the default one
+ * ({@code auto}: io_uring where the kernel allows it), this class runs the essentials on each of them.
+ */
+class TransportIntegrationTests {
+
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
+    void proxyRoundRobinsStreamsRejectsAmbiguousFramingAndHidesAKilledWorker(ProxyTransport transport) throws Exception {
+        assumeThat(transport != ProxyTransport.IO_URING || IoUring.isAvailable())
+                .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
+        assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
+                .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'))) {
+            assertThat(shepherd.proxyTransport()).isEqualTo(transport.name().toLowerCase());
+            Set<String> pids = new HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<String> response = shepherd.get("/echo");
+                assertThat(response.statusCode()).isEqualTo(200);
+                pids.add(response.body().substring(0, response.body().indexOf('\n')));
+            }
+            assertThat(pids).as("workers that answered").hasSize(2);
+
+            byte[] upload = new byte[300 * 1024];
+            HttpResponse<String> posted = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/upload"))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(upload)).build());
+            assertThat(posted.body()).contains("method=POST", "body=" + upload.length);
+            assertThat(shepherd.get("/bytes?n=" + (1024 * 1024)).body()).hasSize(1024 * 1024);
+
+            String smuggled = RawHttp.exchange(shepherd.proxyPort(), "POST /smuggle HTTP/1.1\r\nHost: a\r\n"
+                    + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /evil HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(RawHttp.status(smuggled)).isEqualTo(400);
+            assertThat(smuggled).doesNotContain("uri=/evil");
+
+            try (Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+                List<Long> ready = shepherd.readyPids();
+                ProcessHandle.of(ready.get(0)).ifPresent(ProcessHandle::destroyForcibly);
+                await().atMost(Duration.ofSeconds(15)).until(() -> !shepherd.readyPids().contains(ready.get(0))
+                        && shepherd.readyPids().size() == 2);
+                int before = traffic.ok();
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
+                traffic.close();
+                assertThat(traffic.failures()).as("failed requests on " + transport).isEmpty();
+            }
+        }
+    }
+
+    /** Where no native transport loads (another OS, a seccomp profile, {@code -Dio.netty.transport.noNative}). */
+    @Test
+    void withoutNativeTransportsAutoFallsBackToNioAndANativeOneAskedForByNameStopsStartup() throws Exception {
+        List<String> noNative = List.of("-Dio.netty.transport.noNative=true");
+        try (MasterProcess master = MasterProcess.startReady(noNative, 1, "--fleet.demo.work=1000")) {
+            assertThat(master.readyWorkerPids()).hasSize(1);
+            assertThat(master.output()).contains("event loop(s) on nio");
+        }
+
+        String output = MasterProcess.runUntilExit(noNative, "--fleet.proxy.transport=io-uring");
+
+        assertThat(output).contains("fleet.proxy.transport is io_uring, but io_uring cannot be used here",
+                "explicit disabled with -Dio.netty.transport.noNative=true", "set fleet.proxy.transport to auto or nio");
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+}
