@@ -18,7 +18,7 @@
 #
 # Usage: bench/throughput.sh                         full run (~15 min with the defaults)
 #        DURATION=2s ROUNDS=1 WARMUP=2s bench/throughput.sh   smoke run
-# Env:   DURATION=10s ROUNDS=3 WARMUP=10s WORKERS=2 NGINX_KEEPALIVE=512 CASES="lat c64 ..."
+# Env:   DURATION=10s ROUNDS=3 WARMUP=30s WORKERS=2 NGINX_KEEPALIVE=512 CASES="lat c64 ..."
 #        SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS (default: the
 #        recommended flags, SHEPHERD_RECOMMENDED_JAVA_OPTS in lib.sh; empty: the JVM's defaults),
 #        SHEPHERD=off (measure direct and nginx only, over upstreams this script starts)
@@ -30,7 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
-WARMUP=${WARMUP:-10s}
+WARMUP=${WARMUP:-30s}
 WORKERS=${WORKERS:-2}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-512}
 CASES=${CASES:-lat c64 c256 16k 1m post64k}

@@ -8,6 +8,12 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -19,11 +25,16 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * The ceiling of Shepherd's data-plane design, with none of its features: what ../shared/MEASURED.md calls "a
@@ -60,17 +71,34 @@ public final class MinimalProxy {
         for (int i = 1; i < args.length; i++) {
             upstreams[i - 1] = Integer.parseInt(args[i]);
         }
-        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
-                NioIoHandler.newFactory());
-        client = new Bootstrap().channel(NioSocketChannel.class).option(ChannelOption.TCP_NODELAY, true)
+        // The same transport Shepherd's auto picks: io_uring, else epoll, else NIO (-Dtransport=nio to force one).
+        String transport = System.getProperty("transport",
+                IoUring.isAvailable() ? "io_uring" : Epoll.isAvailable() ? "epoll" : "nio");
+        Supplier<IoHandlerFactory> io = switch (transport) {
+            case "io_uring" -> IoUringIoHandler::newFactory;
+            case "epoll" -> EpollIoHandler::newFactory;
+            default -> NioIoHandler::newFactory;
+        };
+        Class<? extends SocketChannel> socket = switch (transport) {
+            case "io_uring" -> IoUringSocketChannel.class;
+            case "epoll" -> EpollSocketChannel.class;
+            default -> NioSocketChannel.class;
+        };
+        Class<? extends ServerChannel> server = switch (transport) {
+            case "io_uring" -> IoUringServerSocketChannel.class;
+            case "epoll" -> EpollServerSocketChannel.class;
+            default -> NioServerSocketChannel.class;
+        };
+        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, io.get());
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(), io.get());
+        client = new Bootstrap().channel(socket).option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(new HttpClientCodec(), new Upstream());
                     }
                 });
-        new ServerBootstrap().group(boss, loops).channel(NioServerSocketChannel.class)
+        new ServerBootstrap().group(boss, loops).channel(server)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -80,7 +108,7 @@ public final class MinimalProxy {
                     }
                 })
                 .bind(new InetSocketAddress("127.0.0.1", port)).sync();
-        System.out.println("minimal proxy on " + port);
+        System.out.println("minimal proxy on " + port + ", transport " + transport);
     }
 
     /** A client connection: one request at a time goes to one upstream connection. */
