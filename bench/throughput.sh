@@ -13,10 +13,11 @@
 #               Shepherd jar
 # Cases (wrk -t2 unless said): lat = -t1 -c1 (p50/p99 from --latency), c64, c256,
 # 16k and 1m responses at -c64, post64k = 64 KiB POST at -c64 (bench/wrk/post64k.lua).
-# After a warm-up of every target (JIT), ROUNDS rounds; in each round every case runs
-# against every target back to back, the target order rotating from round to round.
+# After a warm-up of every target (JIT: WARMUP at -c64, then each case for DURATION), ROUNDS
+# rounds; in each round every case runs against every target back to back, the target order
+# rotating from round to round.
 #
-# Usage: bench/throughput.sh                         full run (~15 min with the defaults)
+# Usage: bench/throughput.sh                         full run (~19 min with the defaults)
 #        DURATION=2s ROUNDS=1 WARMUP=2s bench/throughput.sh   smoke run
 # Env:   DURATION=10s ROUNDS=3 WARMUP=30s WORKERS=2 NGINX_KEEPALIVE=512 CASES="lat c64 ..."
 #        SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS (default: the
@@ -207,11 +208,13 @@ done
 measure_rss RSS_BEFORE
 echo
 for target in "${TARGETS[@]}"; do
-  log "warm-up $target: ${WARMUP} of / at -c64, then 1s of each other case"
+  # Each case runs once for as long as a timed run: a JIT compiles each path only after thousands of
+  # requests, and code compiled for one case is recompiled when another takes a new path through it.
+  log "warm-up $target: ${WARMUP} of / at -c64, then ${DURATION} of each case"
   run_wrk "$WORK_DIR/warmup-$target.txt" "${TARGET_URL[$target]}/" 2 64 "$WARMUP"
   for case in $CASES; do
     read -r path threads conns script <<<"${CASE_SPEC[$case]}"
-    run_wrk "$WORK_DIR/warmup-$target-$case.txt" "${TARGET_URL[$target]}$path" "$threads" "$conns" 1s "$script"
+    run_wrk "$WORK_DIR/warmup-$target-$case.txt" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$DURATION" "$script"
   done
 done
 

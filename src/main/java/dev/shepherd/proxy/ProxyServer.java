@@ -37,8 +37,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
- * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port}, one event loop per two cores on io_uring,
- * epoll or NIO ({@link NettyTransport}), each loop with its own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
+ * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port} on io_uring, epoll or NIO
+ * ({@link NettyTransport}), each event loop with its own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
  * closes its port, lets the requests in flight finish (up to {@code fleet.worker.drain-timeout}) and then closes
  * every connection.
  */
@@ -89,7 +89,8 @@ public class ProxyServer implements SmartLifecycle {
         FleetProperties.Proxy config = properties.proxy();
         acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true),
                 transport.ioHandler().get());
-        loops = new MultiThreadIoEventLoopGroup(config.eventLoopCount(), new DefaultThreadFactory("proxy", true),
+        int loopCount = config.eventLoopCount(transport.defaultEventLoops(Runtime.getRuntime().availableProcessors()));
+        loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
                 transport.ioHandler().get());
         clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
         Bootstrap upstream = new Bootstrap().channel(transport.socketChannel())
@@ -132,7 +133,7 @@ public class ProxyServer implements SmartLifecycle {
                 });
         serverChannel = server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, config.eventLoopCount(),
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, loopCount,
                 transport.name());
     }
 

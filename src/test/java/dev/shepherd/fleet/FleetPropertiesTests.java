@@ -119,7 +119,8 @@ class FleetPropertiesTests {
             FleetProperties.Proxy proxy = fleet.proxy();
             assertThat(proxy.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
             assertThat(proxy.eventLoops()).isZero();
-            assertThat(proxy.eventLoopCount()).isEqualTo(Math.max(1, cpus / 2));
+            assertThat(proxy.eventLoopCount(3)).as("the transport's default when unset").isEqualTo(3);
+            assertThat(proxy.transport()).isEqualTo(ProxyTransport.AUTO);
             assertThat(proxy.maxHeaderSize()).isEqualTo(DataSize.ofKilobytes(16));
             assertThat(proxy.maxInitialLineLength()).isEqualTo(DataSize.ofKilobytes(8));
             assertThat(proxy.queueLimit()).isEqualTo(10_000);

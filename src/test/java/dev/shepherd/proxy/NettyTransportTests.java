@@ -39,4 +39,11 @@ class NettyTransportTests {
         assertThatThrownBy(() -> NettyTransport.select(ProxyTransport.EPOLL, LOADED, BLOCKED))
                 .hasMessageContaining("fleet.proxy.transport is epoll");
     }
+
+    @Test
+    void ioUringRunsOneEventLoopPerProcessorAndTheOthersOnePerTwo() {
+        assertThat(NettyTransport.select(ProxyTransport.IO_URING, LOADED, LOADED).defaultEventLoops(4)).isEqualTo(4);
+        assertThat(NettyTransport.select(ProxyTransport.EPOLL, LOADED, LOADED).defaultEventLoops(4)).isEqualTo(2);
+        assertThat(NettyTransport.select(ProxyTransport.NIO, LOADED, LOADED).defaultEventLoops(1)).isEqualTo(1);
+    }
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Where Shepherd's CPU goes under load: async-profiler attached to a running master (with two
+# Node workers, bench/upstream/server.js) during one wrk run per concurrency, after a warm-up,
+# plus the CPU of each of the master's threads (event loop, JIT compiler threads, GC) per run.
+#
+# async-profiler comes from Maven Central (tools.profiler:async-profiler, which ships the Linux
+# library) through the project's Maven wrapper; it is loaded with `jcmd PID JVMTI.agent_load`.
+#
+# Usage: bench/profile.sh
+#        CONNECTIONS="64 256" DURATION=10s WARMUP=30s bench/profile.sh
+#        SHEPHERD_ARGS=--fleet.proxy.transport=nio bench/profile.sh
+# Env:   CONNECTIONS (default "256 64"), DURATION=10s, WARMUP=30s, INTERVAL=200us,
+#        ASYNC_PROFILER_VERSION=4.2, SHEPHERD_JAVA_OPTS (default: the recommended flags)
+# Output: per run, the share of CPU samples by thread group and kind (kernel, Java, native) and
+#         the top frames; the collapsed stacks (flame-graph input) in bench/out/profile-STAMP-cN.collapsed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CONNECTIONS=${CONNECTIONS:-256 64}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-30s}
+INTERVAL=${INTERVAL:-200us}
+ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-4.2}
+
+require_wrk_nginx_node
+resolve_shepherd_jar
+require_tool jcmd "a JDK (jcmd comes with it, not with a JRE)"
+[[ $(uname -m) == x86_64 ]] || die "this script loads async-profiler's linux-x64 library; on $(uname -m) change the path below"
+
+AP_JAR=$HOME/.m2/repository/tools/profiler/async-profiler/$ASYNC_PROFILER_VERSION/async-profiler-$ASYNC_PROFILER_VERSION.jar
+if [[ ! -f $AP_JAR ]]; then
+  log "fetching async-profiler $ASYNC_PROFILER_VERSION from Maven Central"
+  "$REPO_DIR/mvnw" -q -B dependency:get -Dartifact="tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION" -Dtransitive=false >&2 ||
+    die "could not fetch tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION"
+fi
+(cd "$WORK_DIR" && unzip -q -o "$AP_JAR" 'linux-x64/*')
+AP_LIB=$WORK_DIR/linux-x64/libasyncProfiler.so
+
+machine_info
+mkdir -p "$OUT_DIR"
+STAMP=$(date +%Y%m%d-%H%M%S)
+# DebugNonSafepoints: samples land on the right inlined frame, not at the nearest safepoint.
+SHEPHERD_JAVA_OPTS="${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS} -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints" \
+  start_shepherd profiled --fleet.workers=2 --fleet.worker.command="node,$BENCH_DIR/upstream/server.js" ||
+  die "Shepherd did not start"
+URL=http://127.0.0.1:$SHEPHERD_PORT/
+log "Shepherd pid $SHEPHERD_PID: $(grep -o 'event loop(s) on [a-z_]*' "$WORK_DIR/profiled.log" | head -n1)"
+
+# thread_ticks: "thread-name ticks" per thread group of the master (utime + stime).
+thread_ticks() {
+  local task name fields
+  for task in /proc/"$SHEPHERD_PID"/task/*; do
+    name=$(tr ' ' '_' <"$task/comm")
+    read -r -a fields < <(sed 's/^.*) //' "$task/stat")
+    echo "${name%%-[0-9]*} $((fields[11] + fields[12]))"
+  done | awk '{ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}' | sort
+}
+
+log "warm-up: $WARMUP at -c64"
+wrk -t2 -c64 -d"$WARMUP" "$URL" >/dev/null
+for connections in $CONNECTIONS; do
+  stacks=$OUT_DIR/profile-$STAMP-c$connections.collapsed
+  jcmd "$SHEPHERD_PID" JVMTI.agent_load "$AP_LIB" "\"start,event=cpu,interval=$INTERVAL\"" >/dev/null
+  thread_ticks >"$WORK_DIR/ticks-before"
+  result=$(wrk -t2 -c"$connections" -d"$DURATION" "$URL")
+  thread_ticks >"$WORK_DIR/ticks-after"
+  jcmd "$SHEPHERD_PID" JVMTI.agent_load "$AP_LIB" "\"stop,file=$stacks,collapsed\"" >/dev/null
+  requests=$(awk '/requests in/ {print $1}' <<<"$result")
+  echo
+  echo "== -c$connections: $(awk '/^Requests\/sec:/ {print $2}' <<<"$result") req/s; CPU of the master's threads, µs per request:"
+  join "$WORK_DIR/ticks-before" "$WORK_DIR/ticks-after" | awk -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+    '{ us = ($3 - $2) * 1000000 / hz / n; if (us >= 0.5) printf "   %-20s %6.1f\n", $1, us }'
+  python3 - "$stacks" <<'PY'
+import collections, sys
+
+def kind(frame):
+    if frame.endswith("_[k]"):
+        return "kernel"
+    return "java" if "/" in frame else "native"
+
+def group(frames):
+    head = ";".join(frames[:12])
+    if "CompileBroker" in head:
+        return "JIT compiler"
+    if "VMThread" in head or "GC" in head:
+        return "VM / GC"
+    if any("IoEventLoop" in f or "IoHandler" in f for f in frames):
+        return "proxy event loop"
+    return "other"
+
+total, groups, kinds, leaves = 0, collections.Counter(), collections.Counter(), collections.Counter()
+for line in open(sys.argv[1]):
+    stack, _, count = line.rstrip().rpartition(" ")
+    frames, count = stack.split(";"), int(count)
+    total += count
+    groups[group(frames)] += count
+    kinds[kind(frames[-1])] += count
+    leaves[frames[-1]] += count
+if total == 0:
+    sys.exit("no samples")
+print(f"   {total} samples; by thread: " + ", ".join(f"{g} {100 * c / total:.1f} %" for g, c in groups.most_common()))
+print("   by kind of frame: " + ", ".join(f"{k} {100 * c / total:.1f} %" for k, c in kinds.most_common()))
+print("   top frames (self):")
+for frame, count in leaves.most_common(15):
+    print(f"   {100 * count / total:6.2f} %  {frame[:110]}")
+PY
+  echo "   stacks: $stacks"
+done
