@@ -28,8 +28,8 @@ import java.util.function.Supplier;
  * (bench/RESULTS.md). Container runtimes often block io_uring in their seccomp profile; {@code auto} then uses
  * epoll.
  */
-record NettyTransport(String name, Supplier<IoHandlerFactory> ioHandler, Class<? extends ServerChannel> serverChannel,
-                      Class<? extends SocketChannel> socketChannel) {
+record NettyTransport(ProxyTransport kind, String name, Supplier<IoHandlerFactory> ioHandler,
+                      Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel) {
 
     private static final String PROPERTY = "fleet.proxy.transport";
 
@@ -39,7 +39,7 @@ record NettyTransport(String name, Supplier<IoHandlerFactory> ioHandler, Class<?
      * on io_uring two loops served more requests per second than one, at no more CPU per request.
      */
     int defaultEventLoops(int processors) {
-        return name.equals("io_uring") ? processors : Math.max(1, processors / 2);
+        return kind == ProxyTransport.IO_URING ? processors : Math.max(1, processors / 2);
     }
 
     /** Whether a native transport loaded in this JVM, and if not, why. */
@@ -69,16 +69,17 @@ record NettyTransport(String name, Supplier<IoHandlerFactory> ioHandler, Class<?
     }
 
     private static NettyTransport ioUring() {
-        return new NettyTransport("io_uring", IoUringIoHandler::newFactory, IoUringServerSocketChannel.class,
-                IoUringSocketChannel.class);
+        return new NettyTransport(ProxyTransport.IO_URING, "io_uring", IoUringIoHandler::newFactory,
+                IoUringServerSocketChannel.class, IoUringSocketChannel.class);
     }
 
     private static NettyTransport epoll() {
-        return new NettyTransport("epoll", EpollIoHandler::newFactory, EpollServerSocketChannel.class,
-                EpollSocketChannel.class);
+        return new NettyTransport(ProxyTransport.EPOLL, "epoll", EpollIoHandler::newFactory,
+                EpollServerSocketChannel.class, EpollSocketChannel.class);
     }
 
     private static NettyTransport nio() {
-        return new NettyTransport("nio", NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
+        return new NettyTransport(ProxyTransport.NIO, "nio", NioIoHandler::newFactory, NioServerSocketChannel.class,
+                NioSocketChannel.class);
     }
 }
