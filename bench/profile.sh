@@ -25,7 +25,11 @@ ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-4.2}
 require_wrk_nginx_node
 resolve_shepherd_jar
 require_tool jcmd "a JDK (jcmd comes with it, not with a JRE)"
-[[ $(uname -m) == x86_64 ]] || die "this script loads async-profiler's linux-x64 library; on $(uname -m) change the path below"
+case $(uname -m) in
+  x86_64) AP_PLATFORM=linux-x64 ;;
+  aarch64) AP_PLATFORM=linux-arm64 ;;
+  *) die "async-profiler ships no library for $(uname -m)" ;;
+esac
 
 AP_JAR=$HOME/.m2/repository/tools/profiler/async-profiler/$ASYNC_PROFILER_VERSION/async-profiler-$ASYNC_PROFILER_VERSION.jar
 if [[ ! -f $AP_JAR ]]; then
@@ -33,8 +37,16 @@ if [[ ! -f $AP_JAR ]]; then
   "$REPO_DIR/mvnw" -q -B dependency:get -Dartifact="tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION" -Dtransitive=false >&2 ||
     die "could not fetch tools.profiler:async-profiler:$ASYNC_PROFILER_VERSION"
 fi
-(cd "$WORK_DIR" && unzip -q -o "$AP_JAR" 'linux-x64/*')
-AP_LIB=$WORK_DIR/linux-x64/libasyncProfiler.so
+AP_LIB=$WORK_DIR/libasyncProfiler.so
+python3 - "$AP_JAR" "$AP_PLATFORM/libasyncProfiler.so" "$AP_LIB" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as jar, open(sys.argv[3], "wb") as out:
+    out.write(jar.read(sys.argv[2]))
+PY
+# Kernel frames need perf_events; without them async-profiler samples Java and native code only.
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo unknown)
+[[ $paranoid == unknown || $paranoid -le 1 ]] ||
+  log "kernel.perf_event_paranoid is $paranoid: kernel frames may be missing (sysctl kernel.perf_event_paranoid=1)"
 
 machine_info
 mkdir -p "$OUT_DIR"
@@ -50,22 +62,32 @@ log "Shepherd pid $SHEPHERD_PID: $(grep -o 'event loop(s) on [a-z_]*' "$WORK_DIR
 thread_ticks() {
   local task name fields
   for task in /proc/"$SHEPHERD_PID"/task/*; do
-    name=$(tr ' ' '_' <"$task/comm")
-    read -r -a fields < <(sed 's/^.*) //' "$task/stat")
+    # A thread may end between the listing and the reads (the JVM stops idle compiler threads).
+    name=$(tr ' ' '_' <"$task/comm" 2>/dev/null) || continue
+    read -r -a fields < <(sed 's/^.*) //' "$task/stat" 2>/dev/null) || continue
+    ((${#fields[@]} > 12)) || continue
     echo "${name%%-[0-9]*} $((fields[11] + fields[12]))"
   done | awk '{ticks[$1] += $2} END {for (name in ticks) print name, ticks[name]}' | sort
+}
+
+# profiler COMMAND: one async-profiler command through jcmd; stops the script when it is refused.
+profiler() {
+  local out
+  out=$(jcmd "$SHEPHERD_PID" JVMTI.agent_load "$AP_LIB" "\"$1\"" 2>&1)
+  grep -q 'return code: 0' <<<"$out" || die "async-profiler refused '$1': $out (see $WORK_DIR/profiled.log)"
 }
 
 log "warm-up: $WARMUP at -c64"
 wrk -t2 -c64 -d"$WARMUP" "$URL" >/dev/null
 for connections in $CONNECTIONS; do
   stacks=$OUT_DIR/profile-$STAMP-c$connections.collapsed
-  jcmd "$SHEPHERD_PID" JVMTI.agent_load "$AP_LIB" "\"start,event=cpu,interval=$INTERVAL\"" >/dev/null
+  profiler "start,event=cpu,interval=$INTERVAL"
   thread_ticks >"$WORK_DIR/ticks-before"
   result=$(wrk -t2 -c"$connections" -d"$DURATION" "$URL")
   thread_ticks >"$WORK_DIR/ticks-after"
-  jcmd "$SHEPHERD_PID" JVMTI.agent_load "$AP_LIB" "\"stop,file=$stacks,collapsed\"" >/dev/null
+  profiler "stop,file=$stacks,collapsed"
   requests=$(awk '/requests in/ {print $1}' <<<"$result")
+  [[ ${requests:-0} -gt 0 ]] || die "wrk reported no requests at -c$connections: $result"
   echo
   echo "== -c$connections: $(awk '/^Requests\/sec:/ {print $2}' <<<"$result") req/s; CPU of the master's threads, µs per request:"
   join "$WORK_DIR/ticks-before" "$WORK_DIR/ticks-after" | awk -v n="$requests" -v hz="$(getconf CLK_TCK)" \
@@ -97,7 +119,8 @@ for line in open(sys.argv[1]):
     kinds[kind(frames[-1])] += count
     leaves[frames[-1]] += count
 if total == 0:
-    sys.exit("no samples")
+    print("   no samples (is the profiler allowed to use perf_events or timers here?)")
+    sys.exit(0)
 print(f"   {total} samples; by thread: " + ", ".join(f"{g} {100 * c / total:.1f} %" for g, c in groups.most_common()))
 print("   by kind of frame: " + ", ".join(f"{k} {100 * c / total:.1f} %" for k, c in kinds.most_common()))
 print("   top frames (self):")

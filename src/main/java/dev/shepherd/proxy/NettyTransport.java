@@ -16,6 +16,7 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 
+import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
@@ -46,23 +47,36 @@ record NettyTransport(ProxyTransport kind, String name, Supplier<IoHandlerFactor
     record Availability(boolean available, Throwable cause) {
     }
 
+    /** Native libraries are loaded only for the transports that {@code wanted} may use. */
     static NettyTransport select(ProxyTransport wanted) {
-        return select(wanted, new Availability(IoUring.isAvailable(), IoUring.unavailabilityCause()),
-                new Availability(Epoll.isAvailable(), Epoll.unavailabilityCause()));
+        return select(wanted, () -> new Availability(IoUring.isAvailable(), IoUring.unavailabilityCause()),
+                () -> new Availability(Epoll.isAvailable(), Epoll.unavailabilityCause()));
     }
 
-    static NettyTransport select(ProxyTransport wanted, Availability ioUring, Availability epoll) {
+    static NettyTransport select(ProxyTransport wanted, Supplier<Availability> ioUring, Supplier<Availability> epoll) {
         return switch (wanted) {
-            case AUTO -> ioUring.available() ? ioUring() : epoll.available() ? epoll() : nio();
-            case IO_URING -> require(ioUring(), ioUring);
-            case EPOLL -> require(epoll(), epoll);
+            case AUTO -> ioUring.get().available() ? ioUring() : epoll.get().available() ? epoll() : nio();
+            case IO_URING -> require(ioUring(), ioUring.get());
+            case EPOLL -> require(epoll(), epoll.get());
             case NIO -> nio();
         };
     }
 
+    /**
+     * What to try when this transport loaded but the proxy could not start on it: with {@code auto}, the next one
+     * down (io_uring, epoll, NIO); null when the transport was asked for by name, or nothing is left.
+     */
+    NettyTransport fallback(ProxyTransport wanted) {
+        if (wanted != ProxyTransport.AUTO || kind == ProxyTransport.NIO) {
+            return null;
+        }
+        return kind == ProxyTransport.IO_URING && Epoll.isAvailable() ? epoll() : nio();
+    }
+
     private static NettyTransport require(NettyTransport transport, Availability availability) {
         if (!availability.available()) {
-            throw new IllegalStateException(PROPERTY + " is " + transport.name + ", but " + transport.name
+            String value = transport.kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
+            throw new IllegalStateException(PROPERTY + " is " + value + ", but " + transport.name
                     + " cannot be used here (" + availability.cause() + "); set " + PROPERTY + " to auto or nio");
         }
         return transport;

@@ -54,10 +54,10 @@ public class ProxyServer implements SmartLifecycle {
     private final int requestedPort;
     private final ProxyMetrics metrics;
     private final Clock clock;
-    private final NettyTransport transport;
+    private NettyTransport transport;
     private EventLoopGroup acceptor;
     private EventLoopGroup loops;
-    private ChannelGroup clients;
+    private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
     private ProxyContext context;
     private Channel serverChannel;
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
@@ -87,30 +87,61 @@ public class ProxyServer implements SmartLifecycle {
     @Override
     public void start() {
         FleetProperties.Proxy config = properties.proxy();
-        acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true),
-                transport.ioHandler().get());
-        int loopCount = config.eventLoopCount(transport.defaultEventLoops(Runtime.getRuntime().availableProcessors()));
-        loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
-                transport.ioHandler().get());
-        clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
-        Bootstrap upstream = new Bootstrap().channel(transport.socketChannel())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                        UpstreamDecoder decoder = new UpstreamDecoder();
-                        channel.pipeline().addLast(new HttpRequestEncoder(), decoder, new UpstreamHandler(decoder));
-                    }
-                });
-        Router router = new Router(fleet, config.queueLimit());
-        context = new ProxyContext(config, router, new RetryBudget(config.retry().budgetPercent(),
-                config.retry().minPerSecond(), System::nanoTime), metrics, upstream);
-        fleet.onSnapshot(poolCleaner);
-        for (EventExecutor loop : loops) {
-            loop.scheduleAtFixedRate(() -> context.deadlines().sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
-                    DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+        int loopCount = openEventLoops(config);
+        try {
+            Bootstrap upstream = new Bootstrap().channel(transport.socketChannel())
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                    .handler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel channel) {
+                            UpstreamDecoder decoder = new UpstreamDecoder();
+                            channel.pipeline().addLast(new HttpRequestEncoder(), decoder, new UpstreamHandler(decoder));
+                        }
+                    });
+            context = new ProxyContext(config, new Router(fleet, config.queueLimit()), new RetryBudget(
+                    config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics, upstream);
+            fleet.onSnapshot(poolCleaner);
+            for (EventExecutor loop : loops) {
+                loop.scheduleAtFixedRate(() -> context.deadlines().sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
+                        DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+            }
+            serverChannel = bind(config);
+        } catch (RuntimeException ex) {
+            closeAfterFailedStart();
+            throw ex;
         }
+        port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, loopCount, transport.name());
+    }
+
+    /**
+     * Starts the event loops, which is where a native transport sets up its rings; with {@code auto}, a transport
+     * the kernel offered but whose rings cannot be set up (a memlock limit on an old kernel, say) gives way to the
+     * next one. Returns the number of loops.
+     */
+    private int openEventLoops(FleetProperties.Proxy config) {
+        while (true) {
+            int loopCount = config.eventLoopCount(transport.defaultEventLoops(Runtime.getRuntime().availableProcessors()));
+            try {
+                acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true),
+                        transport.ioHandler().get());
+                loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
+                        transport.ioHandler().get());
+                return loopCount;
+            } catch (RuntimeException ex) {
+                closeAfterFailedStart();
+                NettyTransport next = transport.fallback(config.transport());
+                if (next == null) {
+                    throw ex;
+                }
+                log.warn("The proxy's event loops could not start on {} ({}); trying {}", transport.name(), ex, next.name());
+                transport = next;
+            }
+        }
+    }
+
+    private Channel bind(FleetProperties.Proxy config) {
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength((int) config.maxInitialLineLength().toBytes())
                 .setMaxHeaderSize((int) config.maxHeaderSize().toBytes())
@@ -131,10 +162,24 @@ public class ProxyServer implements SmartLifecycle {
                                 new ClientHandler(context, guard));
                     }
                 });
-        serverChannel = server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
-        port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, loopCount,
-                transport.name());
+        return server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
+    }
+
+    /** Gives back what a start that failed half-way had taken: listeners, timers, threads, rings. */
+    private void closeAfterFailedStart() {
+        fleet.removeSnapshotListener(poolCleaner);
+        if (context != null) {
+            context.router().close();
+            context = null;
+        }
+        for (EventLoopGroup group : new EventLoopGroup[] {loops, acceptor}) {
+            if (group != null) {
+                group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+            }
+        }
+        loops = null;
+        acceptor = null;
+        serverChannel = null;
     }
 
     private void dropIdleConnectionsOfRetiredWorkers(FleetSnapshot snapshot) {

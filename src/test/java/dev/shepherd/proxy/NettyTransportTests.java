@@ -5,14 +5,19 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import org.junit.jupiter.api.Test;
 
+import java.util.function.Supplier;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class NettyTransportTests {
 
-    private static final NettyTransport.Availability LOADED = new NettyTransport.Availability(true, null);
-    private static final NettyTransport.Availability BLOCKED = new NettyTransport.Availability(false,
+    private static final Supplier<NettyTransport.Availability> LOADED = () -> new NettyTransport.Availability(true, null);
+    private static final Supplier<NettyTransport.Availability> BLOCKED = () -> new NettyTransport.Availability(false,
             new UnsupportedOperationException("io_uring_setup: Operation not permitted"));
+    private static final Supplier<NettyTransport.Availability> NOT_ASKED = () -> {
+        throw new AssertionError("a native library was loaded for a transport that cannot be used");
+    };
 
     @Test
     void autoPrefersIoUringThenEpollThenNio() {
@@ -33,7 +38,7 @@ class NettyTransportTests {
     void aNativeTransportChosenByNameThatCannotLoadStopsStartupNamingThePropertyAndTheCause() {
         assertThatThrownBy(() -> NettyTransport.select(ProxyTransport.IO_URING, BLOCKED, LOADED))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("fleet.proxy.transport is io_uring")
+                .hasMessageContaining("fleet.proxy.transport is io-uring, but io_uring cannot be used here")
                 .hasMessageContaining("io_uring_setup: Operation not permitted")
                 .hasMessageContaining("set fleet.proxy.transport to auto or nio");
         assertThatThrownBy(() -> NettyTransport.select(ProxyTransport.EPOLL, LOADED, BLOCKED))
@@ -45,5 +50,22 @@ class NettyTransportTests {
         assertThat(NettyTransport.select(ProxyTransport.IO_URING, LOADED, LOADED).defaultEventLoops(4)).isEqualTo(4);
         assertThat(NettyTransport.select(ProxyTransport.EPOLL, LOADED, LOADED).defaultEventLoops(4)).isEqualTo(2);
         assertThat(NettyTransport.select(ProxyTransport.NIO, LOADED, LOADED).defaultEventLoops(1)).isEqualTo(1);
+    }
+
+    @Test
+    void nioLoadsNoNativeLibraryAndANamedTransportLoadsOnlyItsOwn() {
+        assertThat(NettyTransport.select(ProxyTransport.NIO, NOT_ASKED, NOT_ASKED).name()).isEqualTo("nio");
+        assertThat(NettyTransport.select(ProxyTransport.EPOLL, NOT_ASKED, LOADED).name()).isEqualTo("epoll");
+        assertThat(NettyTransport.select(ProxyTransport.AUTO, LOADED, NOT_ASKED).name()).isEqualTo("io_uring");
+    }
+
+    @Test
+    void onlyAutoFallsBackWhenTheProxyCannotStartOnTheChosenTransport() {
+        NettyTransport ioUring = NettyTransport.select(ProxyTransport.IO_URING, LOADED, NOT_ASKED);
+        assertThat(ioUring.fallback(ProxyTransport.IO_URING)).isNull();
+        assertThat(ioUring.fallback(ProxyTransport.AUTO)).isNotNull();
+        assertThat(ioUring.fallback(ProxyTransport.AUTO).name()).isIn("epoll", "nio");
+        NettyTransport nio = NettyTransport.select(ProxyTransport.NIO, NOT_ASKED, NOT_ASKED);
+        assertThat(nio.fallback(ProxyTransport.AUTO)).isNull();
     }
 }

@@ -82,7 +82,7 @@ class TransportIntegrationTests {
 
         String output = MasterProcess.runUntilExit(noNative, "--fleet.proxy.transport=io-uring");
 
-        assertThat(output).contains("fleet.proxy.transport is io_uring, but io_uring cannot be used here",
+        assertThat(output).contains("fleet.proxy.transport is io-uring, but io_uring cannot be used here",
                 "explicit disabled with -Dio.netty.transport.noNative=true", "set fleet.proxy.transport to auto or nio");
         RunningShepherd.assertNoChildProcess(List.of());
     }

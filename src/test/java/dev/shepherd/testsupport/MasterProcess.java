@@ -92,7 +92,14 @@ public final class MasterProcess implements AutoCloseable {
             Process process = new ProcessBuilder(command(jvmOptions, adminPort, workers, args)).redirectErrorStream(true)
                     .redirectOutput(log).start();
             MasterProcess master = new MasterProcess(process, adminPort, log.toPath());
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> master.readyWorkerPids().size() == workers);
+            try {
+                await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                        .until(() -> master.readyWorkerPids().size() == workers);
+            } catch (RuntimeException | Error ex) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                throw ex;
+            }
             master.started.addAll(process.toHandle().descendants().toList());
             return master;
         } catch (IOException ex) {
