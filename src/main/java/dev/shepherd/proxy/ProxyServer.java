@@ -38,9 +38,9 @@ import java.util.function.Consumer;
 
 /**
  * The data plane: a Netty HTTP/1.1 reverse proxy on {@code server.port} on io_uring, epoll or NIO
- * ({@link NettyTransport}), each event loop with its own pool of keep-alive connections to the workers. Started after the fleet and stopped before it: on stop it
- * closes its port, lets the requests in flight finish (up to {@code fleet.worker.drain-timeout}) and then closes
- * every connection.
+ * ({@link NettyTransport}), each event loop with its own pool of keep-alive connections to the workers. Started
+ * after the fleet and stopped before it: on stop it closes its port, lets the requests in flight finish (up to
+ * {@code fleet.worker.drain-timeout}) and then closes every connection.
  */
 @Slf4j
 public class ProxyServer implements SmartLifecycle {
@@ -89,18 +89,9 @@ public class ProxyServer implements SmartLifecycle {
         FleetProperties.Proxy config = properties.proxy();
         int loopCount = openEventLoops(config);
         try {
-            Bootstrap upstream = new Bootstrap().channel(transport.socketChannel())
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
-                    .handler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel channel) {
-                            UpstreamDecoder decoder = new UpstreamDecoder();
-                            channel.pipeline().addLast(new HttpRequestEncoder(), decoder, new UpstreamHandler(decoder));
-                        }
-                    });
             context = new ProxyContext(config, new Router(fleet, config.queueLimit()), new RetryBudget(
-                    config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics, upstream);
+                    config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
+                    upstreamBootstrap(config));
             fleet.onSnapshot(poolCleaner);
             for (EventExecutor loop : loops) {
                 loop.scheduleAtFixedRate(() -> context.deadlines().sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
@@ -139,6 +130,20 @@ public class ProxyServer implements SmartLifecycle {
                 transport = next;
             }
         }
+    }
+
+    /** Connections to the workers; each is registered on the event loop of the client it serves. */
+    private Bootstrap upstreamBootstrap(FleetProperties.Proxy config) {
+        return new Bootstrap().channel(transport.socketChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        UpstreamDecoder decoder = new UpstreamDecoder();
+                        channel.pipeline().addLast(new HttpRequestEncoder(), decoder, new UpstreamHandler(decoder));
+                    }
+                });
     }
 
     private Channel bind(FleetProperties.Proxy config) {
