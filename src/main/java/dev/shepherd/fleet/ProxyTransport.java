@@ -4,7 +4,7 @@ package dev.shepherd.fleet;
 public enum ProxyTransport {
     /** io_uring where the kernel offers it, else epoll on Linux, else NIO. */
     AUTO,
-    /** Linux io_uring (kernel 5.14 or later, and not blocked by a seccomp profile). */
+    /** Linux io_uring, where the kernel offers it and no seccomp profile blocks it. */
     IO_URING,
     /** Linux epoll. */
     EPOLL,

@@ -29,10 +29,15 @@ import java.util.function.Supplier;
  * (bench/RESULTS.md). Container runtimes often block io_uring in their seccomp profile; {@code auto} then uses
  * epoll.
  */
-record NettyTransport(ProxyTransport kind, String name, Supplier<IoHandlerFactory> ioHandler,
+record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
                       Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel) {
 
     private static final String PROPERTY = "fleet.proxy.transport";
+
+    /** The transport's usual name, as logs show it: io_uring, epoll or nio. */
+    String name() {
+        return kind.name().toLowerCase(Locale.ROOT);
+    }
 
     /**
      * Event loops when {@code fleet.proxy.event-loops} is not set. Measured on two cores shared with the workers
@@ -75,25 +80,25 @@ record NettyTransport(ProxyTransport kind, String name, Supplier<IoHandlerFactor
 
     private static NettyTransport require(NettyTransport transport, Availability availability) {
         if (!availability.available()) {
-            String value = transport.kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
-            throw new IllegalStateException(PROPERTY + " is " + value + ", but " + transport.name
+            String value = transport.name().replace('_', '-');
+            throw new IllegalStateException(PROPERTY + " is " + value + ", but " + transport.name()
                     + " cannot be used here (" + availability.cause() + "); set " + PROPERTY + " to auto or nio");
         }
         return transport;
     }
 
     private static NettyTransport ioUring() {
-        return new NettyTransport(ProxyTransport.IO_URING, "io_uring", IoUringIoHandler::newFactory,
+        return new NettyTransport(ProxyTransport.IO_URING, IoUringIoHandler::newFactory,
                 IoUringServerSocketChannel.class, IoUringSocketChannel.class);
     }
 
     private static NettyTransport epoll() {
-        return new NettyTransport(ProxyTransport.EPOLL, "epoll", EpollIoHandler::newFactory,
+        return new NettyTransport(ProxyTransport.EPOLL, EpollIoHandler::newFactory,
                 EpollServerSocketChannel.class, EpollSocketChannel.class);
     }
 
     private static NettyTransport nio() {
-        return new NettyTransport(ProxyTransport.NIO, "nio", NioIoHandler::newFactory, NioServerSocketChannel.class,
+        return new NettyTransport(ProxyTransport.NIO, NioIoHandler::newFactory, NioServerSocketChannel.class,
                 NioSocketChannel.class);
     }
 }
