@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
@@ -20,15 +19,15 @@ import java.util.ArrayDeque;
 
 /**
  * One client connection: turns each request into an {@link Exchange}, one at a time. Requests a client pipelines
- * behind the current one wait in order. A request the decoder rejects (malformed, smuggling-prone framing,
- * oversized line or headers) is answered 400, 414 or 431 and the connection is closed, so nothing ambiguous
- * ever reaches a worker.
+ * behind the current one wait in order. A request the decoder or {@link RequestValidation} rejects (malformed,
+ * smuggling-prone framing, folded or duplicated headers, oversized line or headers, an unsupported version or
+ * coding) is answered 400, 414, 417, 431, 501 or 505 with the reason, and the connection is closed, so nothing
+ * ambiguous ever reaches a worker.
  */
 @Slf4j
 final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private final ProxyContext proxy;
-    private final ObsFoldGuard guard;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>(0);
     private ChannelHandlerContext ctx;
     /** Where worker responses are written: before the response encoder, since they are bytes already. */
@@ -39,15 +38,14 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean reading;
     private String clientIp;
 
-    ClientHandler(ProxyContext proxy, ObsFoldGuard guard) {
+    ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
-        this.guard = guard;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.raw = ctx.pipeline().context(guard);
+        this.raw = ctx.pipeline().context(RequestDecoder.class);
     }
 
     ChannelHandlerContext raw() {
@@ -86,14 +84,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             reject(object.decoderResult());
         } else if (msg instanceof HttpRequest request) {
             begin(request);
-            if (request instanceof LastHttpContent) {
-                guard.expectHead();
-            }
         } else if (msg instanceof HttpContent content && current != null) {
             current.onRequestContent(content);
-            if (content instanceof LastHttpContent) {
-                guard.expectHead();
-            }
         } else {
             ReferenceCountUtil.release(msg);
         }
@@ -108,9 +100,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         RequestHead head;
         try {
             head = RequestHead.prepare(request, clientIp);
-        } catch (IllegalArgumentException ex) {
+        } catch (RequestDecoder.Rejected ex) {
             ReferenceCountUtil.release(request);
-            respondAndClose(HttpResponseStatus.BAD_REQUEST, "the request target is not a valid URI");
+            respondAndClose(ex.status(), ex.getMessage());
             return;
         }
         current = new Exchange(proxy, this, ctx, head);
@@ -119,14 +111,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private void reject(DecoderResult result) {
         Throwable cause = result.cause();
-        if (cause instanceof TooLongHttpLineException) {
+        if (cause instanceof RequestDecoder.Rejected rejected) {
+            respondAndClose(rejected.status(), rejected.getMessage());
+        } else if (cause instanceof TooLongHttpLineException) {
             respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is longer than "
                     + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
         } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
             respondAndClose(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are larger than "
                     + proxy.properties().maxHeaderSize().toBytes() + " bytes");
         } else {
-            respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request: " + cause.getMessage());
+            // Netty's reason names the fault (a bad header name, a bad length); it may quote the client's bytes.
+            respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request: "
+                    + RequestValidation.printable(String.valueOf(cause.getMessage()), 160));
         }
     }
 

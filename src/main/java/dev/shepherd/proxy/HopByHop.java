@@ -1,17 +1,15 @@
 package dev.shepherd.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.AsciiString;
 
 import java.util.List;
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded: the fixed list plus
- * every header named in {@code Connection}. Message framing is kept: a chunked body stays chunked.
+ * every header named in {@code Connection}.
  */
 final class HopByHop {
 
@@ -22,10 +20,12 @@ final class HopByHop {
     private HopByHop() {
     }
 
-    /** Removes the hop-by-hop headers; returns whether the body was chunked. */
-    static boolean strip(HttpMessage message) {
+    /**
+     * Removes the hop-by-hop headers, {@code Transfer-Encoding} included: the caller sets the framing it parsed
+     * again ({@link RequestHead}).
+     */
+    static void strip(HttpMessage message) {
         HttpHeaders headers = message.headers();
-        boolean chunked = HttpUtil.isTransferEncodingChunked(message);
         for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : connection.split(",")) {
                 String name = token.trim();
@@ -37,9 +37,5 @@ final class HopByHop {
         for (AsciiString name : HEADERS) {
             headers.remove(name);
         }
-        if (chunked) {
-            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        }
-        return chunked;
     }
 }

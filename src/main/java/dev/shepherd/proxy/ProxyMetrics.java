@@ -8,18 +8,26 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The proxy's meters, named {@code shepherd.proxy.*}. Meters are looked up once and cached, so recording a
+ * The proxy's meters, named {@code shepherd.proxy.*}. Every tag takes its values from a fixed set (methods fold
+ * into {@link #METHODS} or OTHER, statuses into classes), so no client can grow the registry. Meters are looked up once and cached, so recording a
  * request costs three map reads and two striped-adder updates.
  */
 final class ProxyMetrics {
 
     private final MeterRegistry registry;
     private static final String[] STATUS_CLASSES = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    /**
+     * The method tag's values: RFC 9110's methods and PATCH; any other method a client sends counts as OTHER, so
+     * clients cannot make the registry grow.
+     */
+    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+            "TRACE", "PATCH");
 
     /** Method, then status class, then outcome: keys that exist already, so a lookup allocates nothing. */
     private final Map<String, Map<String, Map<String, Stats>>> timers = new ConcurrentHashMap<>();
@@ -64,14 +72,15 @@ final class ProxyMetrics {
     }
 
     private Stats stats(HttpMethod method, String statusClass, String outcome) {
-        Map<String, Map<String, Stats>> byStatus = timers.computeIfAbsent(method.name(), key -> new ConcurrentHashMap<>());
+        String methodTag = METHODS.contains(method.name()) ? method.name() : "OTHER";
+        Map<String, Map<String, Stats>> byStatus = timers.computeIfAbsent(methodTag, key -> new ConcurrentHashMap<>());
         Map<String, Stats> byOutcome = byStatus.computeIfAbsent(statusClass, key -> new ConcurrentHashMap<>());
         Stats stats = byOutcome.get(outcome);
         if (stats == null) {
             stats = byOutcome.computeIfAbsent(outcome, key -> {
                 Stats created = new Stats();
                 FunctionTimer.builder("shepherd.proxy.requests", created, Stats::count, Stats::totalNanos, TimeUnit.NANOSECONDS)
-                        .description("Requests through the proxy").tag("method", method.name())
+                        .description("Requests through the proxy").tag("method", methodTag)
                         .tag("status", statusClass).tag("outcome", outcome).register(registry);
                 return created;
             });

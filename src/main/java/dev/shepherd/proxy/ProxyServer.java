@@ -16,7 +16,6 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -162,9 +161,8 @@ public class ProxyServer implements SmartLifecycle {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         clients.add(channel);
-                        ObsFoldGuard guard = new ObsFoldGuard();
-                        channel.pipeline().addLast(guard, new HttpRequestDecoder(decoder), new HttpResponseEncoder(),
-                                new ClientHandler(context, guard));
+                        channel.pipeline().addLast(new RequestDecoder(decoder), new HttpResponseEncoder(),
+                                new ClientHandler(context));
                     }
                 });
         return server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();

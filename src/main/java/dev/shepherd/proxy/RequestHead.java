@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -41,15 +42,35 @@ final class RequestHead {
         this.bodyless = bodyless;
     }
 
+    /**
+     * Checks the request ({@link RequestValidation}) and rewrites its head for a worker. The framing forwarded is the
+     * one Netty's decoder parsed, set again after the hop-by-hop headers are gone, so no header a client lists in
+     * {@code Connection} can change how the worker reads the body; what the proxy decides from headers (retries)
+     * is read after the strip, from what the worker will see.
+     *
+     * @throws RequestDecoder.Rejected when the request must be refused, with the status to answer
+     */
     static RequestHead prepare(HttpRequest request, String clientIp) {
+        RequestValidation.check(request);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
-        boolean http10 = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
+        boolean http10 = request.protocolVersion().minorVersion() == 0;
         HttpHeaders headers = request.headers();
-        boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
-        boolean bodyless = !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
+        boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+        long length = chunked ? -1 : HttpUtil.getContentLength(request, -1L);
         toOriginForm(request);
         String host = headers.get(HttpHeaderNames.HOST);
         HopByHop.strip(request);
+        frame(headers, chunked, length);
+        if (http10) {
+            // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored, and the worker, spoken
+            // to in HTTP/1.1, would otherwise answer it with an interim response the client cannot read.
+            headers.remove(HttpHeaderNames.EXPECT);
+            if (host == null) {
+                // RFC 9112 §3.2: an HTTP/1.1 request without an authority carries an empty Host.
+                headers.set(HttpHeaderNames.HOST, "");
+            }
+        }
+        boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
         List<String> forwardedFor = headers.getAll("X-Forwarded-For");
         headers.set("X-Forwarded-For", forwardedFor.isEmpty() ? clientIp : String.join(", ", forwardedFor) + ", " + clientIp);
         headers.set("X-Forwarded-Proto", "http");
@@ -57,7 +78,18 @@ final class RequestHead {
             headers.set("X-Forwarded-Host", host);
         }
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
-        return new RequestHead(request, keepAlive, http10, retriable, bodyless);
+        return new RequestHead(request, keepAlive, http10, retriable, !chunked && length <= 0);
+    }
+
+    /** Sets the framing the decoder parsed: chunked, a length, or none (no body). */
+    private static void frame(HttpHeaders headers, boolean chunked, long length) {
+        headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+        headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        if (chunked) {
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        } else if (length >= 0) {
+            headers.set(HttpHeaderNames.CONTENT_LENGTH, length);
+        }
     }
 
     private static void toOriginForm(HttpRequest request) {

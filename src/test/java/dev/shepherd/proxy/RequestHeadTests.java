@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class RequestHeadTests {
 
@@ -112,7 +113,7 @@ class RequestHeadTests {
     @ParameterizedTest
     @ValueSource(strings = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
     void idempotentRequestsAreRetriable(String method) {
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), "/");
+        HttpRequest request = http11(HttpMethod.valueOf(method), "/");
 
         assertThat(RequestHead.prepare(request, CLIENT).retriable()).isTrue();
     }
@@ -120,14 +121,14 @@ class RequestHeadTests {
     @ParameterizedTest
     @ValueSource(strings = {"POST", "PATCH"})
     void nonIdempotentRequestsAreNotRetriable(String method) {
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method), "/orders");
+        HttpRequest request = http11(HttpMethod.valueOf(method), "/orders");
 
         assertThat(RequestHead.prepare(request, CLIENT).retriable()).isFalse();
     }
 
     @Test
     void postWithAnIdempotencyKeyIsRetriable() {
-        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/orders");
+        HttpRequest request = http11(HttpMethod.POST, "/orders");
         request.headers().set("Idempotency-Key", "8e03978e-40d5-43e8-bc93-6894a57f9324");
 
         assertThat(RequestHead.prepare(request, CLIENT).retriable()).isTrue();
@@ -193,7 +194,7 @@ class RequestHeadTests {
 
     @Test
     void responsesWithoutABodyAreNotChunked() {
-        RequestHead toHead = RequestHead.prepare(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.HEAD, "/"), CLIENT);
+        RequestHead toHead = RequestHead.prepare(http11(HttpMethod.HEAD, "/"), CLIENT);
         ResponseHead headResponse = response(toHead, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
         assertThat(toHead.prepareResponse(headResponse, true)).isTrue();
         assertThat(text(headResponse)).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
@@ -210,6 +211,62 @@ class RequestHeadTests {
     }
 
     /** A worker's response head to {@code request}, as the proxy reads it. */
+    @ParameterizedTest
+    @ValueSource(strings = {"keep-alive, Content-Length", "Transfer-Encoding", "close, HOST", "x, content-length "})
+    void connectionNamingAHeaderTheFramingOrRoutingNeedsIsRefused(String connection) {
+        HttpRequest request = http11(HttpMethod.POST, "/x");
+        request.headers().set("Connection", connection).set("Content-Length", "39");
+
+        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT)).isInstanceOfSatisfying(RequestDecoder.Rejected.class,
+                rejected -> assertThat(rejected.status().code()).isEqualTo(400));
+    }
+
+    @Test
+    void forwardedFramingIsTheParsedOneWhateverTheHopByHopStripRemoves() {
+        HttpRequest request = http11(HttpMethod.POST, "/x");
+        request.headers().set("Content-Length", "39").set("Connection", "keep-alive, X-Other").set("X-Other", "1");
+
+        RequestHead head = RequestHead.prepare(request, CLIENT);
+
+        assertThat(request.headers().getAll("Content-Length")).containsExactly("39");
+        assertThat(request.headers().contains("Transfer-Encoding")).isFalse();
+        assertThat(head.bodyless()).isFalse();
+    }
+
+    @Test
+    void chunkedRequestIsForwardedChunkedWithoutALength() {
+        HttpRequest request = http11(HttpMethod.POST, "/x");
+        request.headers().set("Transfer-Encoding", "chunked");
+
+        RequestHead.prepare(request, CLIENT);
+
+        assertThat(request.headers().getAll("Transfer-Encoding")).containsExactly("chunked");
+        assertThat(request.headers().contains("Content-Length")).isFalse();
+    }
+
+    @Test
+    void idempotencyKeyNamedInConnectionDoesNotReachTheWorkerAndSoDoesNotMakeThePostRetriable() {
+        HttpRequest request = http11(HttpMethod.POST, "/orders");
+        request.headers().set("Idempotency-Key", "k-1").set("Connection", "Idempotency-Key");
+
+        RequestHead head = RequestHead.prepare(request, CLIENT);
+
+        assertThat(request.headers().contains("Idempotency-Key")).isFalse();
+        assertThat(head.retriable()).isFalse();
+    }
+
+    @Test
+    void http10ExpectationIsIgnoredAndAnEmptyHostIsSentToTheWorker() {
+        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.POST, "/upload");
+        request.headers().set("Expect", "100-continue").set("Content-Length", "3");
+
+        RequestHead.prepare(request, CLIENT);
+
+        assertThat(request.headers().contains("Expect")).isFalse();
+        assertThat(request.headers().get("Host")).isEmpty();
+        assertThat(request.headers().contains("X-Forwarded-Host")).isFalse();
+    }
+
     private static ResponseHead response(RequestHead request, String head) {
         UpstreamDecoder decoder = new UpstreamDecoder();
         decoder.expect(request.isHead(), request.http10());
@@ -233,7 +290,14 @@ class RequestHeadTests {
     }
 
     private static HttpRequest get(String uri) {
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri);
+        return http11(HttpMethod.GET, uri);
+    }
+
+    /** An HTTP/1.1 request with the Host header RFC 9112 requires. */
+    private static HttpRequest http11(HttpMethod method, String uri) {
+        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, uri);
+        request.headers().set("Host", "a");
+        return request;
     }
 
 }

@@ -1,0 +1,161 @@
+package dev.shepherd.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The checks a request head passes before anything of it reaches a worker, beyond what Netty's decoder already
+ * refuses (malformed lines, bad header names and values, bad or conflicting lengths, a final coding other than
+ * chunked). Each failure is a {@link RequestDecoder.Rejected} with the status RFC 9112 and RFC 9110 give for it:
+ * <ul>
+ *   <li>HTTP major version other than 1: 505 (RFC 9110 §15.6.6);</li>
+ *   <li>a request target that is not origin-form, absolute-form (http or https) or {@code *} for OPTIONS (RFC 9112
+ *       §3.2), or that holds anything but visible ASCII (a NUL, a raw UTF-8 byte, a fragment): 400;</li>
+ *   <li>no {@code Host} in HTTP/1.1, more than one, or an invalid one (RFC 9112 §3.2, RFC 9110 §7.2): 400;</li>
+ *   <li>{@code Connection} naming a header the framing or routing depends on (RFC 9110 §7.6.1): 400;</li>
+ *   <li>a transfer coding other than chunked (RFC 9112 §6.1, §7): 501;</li>
+ *   <li>an expectation other than 100-continue (RFC 9110 §10.1.1): 417.</li>
+ * </ul>
+ * Stateless; called on the client connection's event loop.
+ */
+final class RequestValidation {
+
+    /** Headers whose meaning the proxy relies on: a client naming them in Connection would have them dropped. */
+    private static final List<String> PROTECTED = List.of("content-length", "transfer-encoding", "host");
+
+    private RequestValidation() {
+    }
+
+    /** Throws {@link RequestDecoder.Rejected} when the request must not be forwarded. */
+    static void check(HttpRequest request) {
+        HttpVersion version = request.protocolVersion();
+        if (version.majorVersion() != 1) {
+            throw reject(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
+                    version.text() + " is not supported here: send HTTP/1.1 or HTTP/1.0");
+        }
+        checkTarget(request.method(), request.uri());
+        HttpHeaders headers = request.headers();
+        checkHost(headers.getAll(HttpHeaderNames.HOST), version.minorVersion() >= 1);
+        for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String token : connection.split(",")) {
+                if (PROTECTED.contains(token.trim().toLowerCase(Locale.ROOT))) {
+                    throw reject(HttpResponseStatus.BAD_REQUEST, "Connection must not name " + token.trim()
+                            + ": it is not a hop-by-hop header (RFC 9110 §7.6.1)");
+                }
+            }
+        }
+        for (String codings : headers.getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
+            for (String coding : codings.split(",")) {
+                if (!coding.trim().equalsIgnoreCase("chunked")) {
+                    throw reject(HttpResponseStatus.NOT_IMPLEMENTED, "the transfer coding '" + printable(coding.trim(), 40)
+                            + "' is not supported: only chunked is (RFC 9112 §7)");
+                }
+            }
+        }
+        String expect = headers.get(HttpHeaderNames.EXPECT);
+        if (expect != null && version.minorVersion() >= 1 && !expect.trim().equalsIgnoreCase("100-continue")) {
+            throw reject(HttpResponseStatus.EXPECTATION_FAILED, "the only expectation supported is 100-continue");
+        }
+    }
+
+    private static void checkTarget(HttpMethod method, String target) {
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c <= ' ' || c >= 0x7f || c == '#') {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "the request target may hold only visible ASCII characters"
+                        + " and no fragment: percent-encode other bytes (RFC 3986, RFC 9112 §3.2)");
+            }
+        }
+        if (target.startsWith("/") || target.equals("*") && method.equals(HttpMethod.OPTIONS)) {
+            return;
+        }
+        try {
+            URI uri = new URI(target);
+            String scheme = uri.getScheme();
+            if (scheme != null && (scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
+                    && uri.getRawAuthority() != null && uri.getRawUserInfo() == null && validHost(uri.getRawAuthority())) {
+                return;
+            }
+        } catch (URISyntaxException ex) {
+            // Refused below, like any other target of no known form.
+        }
+        throw reject(HttpResponseStatus.BAD_REQUEST, "the request target must be a path starting with /, an absolute"
+                + " http(s) URI, or * for OPTIONS (RFC 9112 §3.2)");
+    }
+
+    private static void checkHost(List<String> hosts, boolean required) {
+        if (hosts.size() > 1) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "more than one Host header (RFC 9112 §3.2)");
+        }
+        if (hosts.isEmpty()) {
+            if (required) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)");
+            }
+            return;
+        }
+        if (!validHost(hosts.get(0).trim())) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "the Host header is not a valid host[:port] (RFC 9110 §7.2)");
+        }
+    }
+
+    /**
+     * {@code uri-host [ ":" port ]} of RFC 3986: an IP literal in brackets, or a reg-name (which covers IPv4); empty is
+     * allowed (RFC 9112 §3.2).
+     */
+    static boolean validHost(String host) {
+        int portStart;
+        if (host.startsWith("[")) {
+            int close = host.indexOf(']');
+            if (close < 0 || !allMatch(host, 1, close, "0123456789abcdefABCDEF:.vV-_~!$&'()*+,;=")) {
+                return false;
+            }
+            portStart = close + 1;
+        } else {
+            int colon = host.indexOf(':');
+            portStart = colon < 0 ? host.length() : colon;
+            if (!allMatch(host, 0, portStart, "-._~!$&'()*+,;=%")) {
+                return false;
+            }
+        }
+        if (portStart == host.length()) {
+            return true;
+        }
+        String port = host.substring(portStart);
+        return port.charAt(0) == ':' && port.length() <= 6 && port.chars().skip(1).allMatch(c -> c >= '0' && c <= '9');
+    }
+
+    /** Whether every character in [from, to) is an ASCII letter or digit or one of {@code others}. */
+    private static boolean allMatch(String text, int from, int to, String others) {
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            boolean alphanumeric = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9';
+            if (!alphanumeric && others.indexOf(c) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A client's value as it may be quoted back: printable ASCII, at most {@code max} characters. */
+    static String printable(String value, int max) {
+        StringBuilder quoted = new StringBuilder(Math.min(value.length(), max));
+        for (int i = 0; i < value.length() && quoted.length() < max; i++) {
+            char c = value.charAt(i);
+            quoted.append(c >= ' ' && c < 0x7f ? c : '?');
+        }
+        return quoted.toString();
+    }
+
+    private static RequestDecoder.Rejected reject(HttpResponseStatus status, String reason) {
+        return new RequestDecoder.Rejected(status, reason);
+    }
+}

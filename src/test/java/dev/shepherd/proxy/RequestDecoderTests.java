@@ -1,0 +1,129 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RequestDecoderTests {
+
+    private final EmbeddedChannel channel = new EmbeddedChannel(new RequestDecoder(new HttpDecoderConfig()
+            .setStrictLineParsing(true).setUseRfc9112TransferEncoding(true).setAllowDuplicateContentLengths(false)));
+
+    @Test
+    void foldedHeaderIsRefusedWith400() {
+        List<String> decoded = feed("GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n two\r\n\r\n");
+
+        assertThat(decoded).containsExactly("FAILED 400 obsolete line folding in a header is not accepted (RFC 9112 §5.2)");
+    }
+
+    @Test
+    void foldWithATabIsRefusedToo() {
+        assertThat(feed("GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n\ttwo\r\n\r\n")).singleElement().asString().startsWith("FAILED 400");
+    }
+
+    @Test
+    void foldAtTheStartOfALaterPacketIsRefused() {
+        assertThat(feed("GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n")).isEmpty();
+
+        assertThat(feed(" two\r\n\r\n")).singleElement().asString().startsWith("FAILED 400");
+    }
+
+    @Test
+    void nothingAfterAFoldedHeadIsDecoded() {
+        List<String> decoded = feed("GET /a HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+        decoded.addAll(feed("GET /c HTTP/1.1\r\nHost: a\r\n\r\n"));
+
+        assertThat(decoded).singleElement().asString().startsWith("FAILED 400");
+    }
+
+    @Test
+    void indentedBodyOfAPipelinedPostArrivingInALaterPacketIsNotAFold() {
+        String json = "{\r\n  \"a\": 1,\r\n\t\"b\": 2\r\n}";
+        List<String> decoded = feed("GET /first HTTP/1.1\r\nHost: a\r\n\r\nPOST /second HTTP/1.1\r\nHost: a\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + json.length() + "\r\n\r\n");
+        decoded.addAll(feed(json));
+
+        assertThat(decoded).containsExactly("REQUEST GET /first", "LAST ", "REQUEST POST /second", "LAST " + json);
+    }
+
+    @Test
+    void indentedChunkedBodyInLaterPacketsIsNotAFold() {
+        List<String> decoded = feed("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+        decoded.addAll(feed("6\r\n"));
+        decoded.addAll(feed("  {\n }\r\n"));
+        decoded.addAll(feed("0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n"));
+
+        assertThat(decoded).containsExactly("REQUEST POST /c", "CONTENT   {\n }", "LAST ", "REQUEST GET /next", "LAST ");
+    }
+
+    @Test
+    void foldInTheSecondRequestOfAPacketIsRefusedAfterTheFirstIsDecoded() {
+        List<String> decoded = feed("GET /ok HTTP/1.1\r\nHost: a\r\n\r\nGET /bad HTTP/1.1\r\nHost: a\r\nX: 1\r\n 2\r\n\r\n");
+
+        assertThat(decoded).hasSize(3).startsWith("REQUEST GET /ok", "LAST ");
+        assertThat(decoded.get(2)).startsWith("FAILED 400");
+    }
+
+    @Test
+    void foldAfterABodySplitAcrossPacketsIsStillFound() {
+        List<String> decoded = feed("POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab");
+        decoded.addAll(feed("cdGET /b HTTP/1.1\r\nHost: a\r\nX: 1\r\n"));
+        decoded.addAll(feed("\t2\r\n\r\n"));
+
+        assertThat(decoded).hasSize(4).startsWith("REQUEST POST /a", "CONTENT ab", "LAST cd");
+        assertThat(decoded.get(3)).startsWith("FAILED 400");
+    }
+
+    @Test
+    void emptyLinesBeforeTheRequestLineAreAccepted() {
+        assertThat(feed("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")).containsExactly("REQUEST GET /", "LAST ");
+    }
+
+    @Test
+    void headSplitByteByByteIsDecoded() {
+        String request = "GET /x HTTP/1.1\r\nHost: a\r\nAccept: text/plain\r\n\r\n";
+        List<String> decoded = new ArrayList<>();
+        for (char c : request.toCharArray()) {
+            decoded.addAll(feed(String.valueOf(c)));
+        }
+
+        assertThat(decoded).containsExactly("REQUEST GET /x", "LAST ");
+    }
+
+    private List<String> feed(String bytes) {
+        channel.writeInbound(Unpooled.copiedBuffer(bytes, StandardCharsets.ISO_8859_1));
+        List<String> decoded = new ArrayList<>();
+        Object message;
+        while ((message = channel.readInbound()) != null) {
+            decoded.add(describe((HttpObject) message));
+            ReferenceCountUtil.release(message);
+        }
+        return decoded;
+    }
+
+    private static String describe(HttpObject message) {
+        if (message.decoderResult().isFailure()) {
+            HttpResponseStatus status = message.decoderResult().cause() instanceof RequestDecoder.Rejected rejected
+                    ? rejected.status() : HttpResponseStatus.BAD_REQUEST;
+            return "FAILED " + status.code() + " " + message.decoderResult().cause().getMessage();
+        }
+        if (message instanceof HttpRequest request) {
+            return "REQUEST " + request.method() + " " + request.uri();
+        }
+        String content = ((HttpContent) message).content().toString(StandardCharsets.ISO_8859_1);
+        return (message instanceof LastHttpContent ? "LAST " : "CONTENT ") + content;
+    }
+}

@@ -1,0 +1,106 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.ReferenceCountUtil;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Request heads as a client sends them, through the proxy's decoder and then {@link RequestValidation}: the status
+ * each gets before anything reaches a worker (RFC 9112 §3, RFC 9110 §7.2). {@code \0} in a case stands for a NUL.
+ */
+class RequestValidationTests {
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', value = {
+            // Request line
+            "GET / HTTP/1.1\\r\\nHost: t                                   | 200",
+            "GET /a/b?x=1&y=%2F HTTP/1.1\\r\\nHost: t                      | 200",
+            "GET /a\\0b HTTP/1.1\\r\\nHost: t                               | 400",
+            "GET /caf\u00c3\u00a9 HTTP/1.1\\r\\nHost: t                    | 400",
+            "GET /a\u0001 HTTP/1.1\\r\\nHost: t                            | 400",
+            "GET /a\u007f HTTP/1.1\\r\\nHost: t                            | 400",
+            "GET /page#top HTTP/1.1\\r\\nHost: t                           | 400",
+            "GET a/b HTTP/1.1\\r\\nHost: t                                 | 400",
+            "GET * HTTP/1.1\\r\\nHost: t                                   | 400",
+            "OPTIONS * HTTP/1.1\\r\\nHost: t                               | 200",
+            "GET http://other.example:9000/x HTTP/1.1\\r\\nHost: t         | 200",
+            "GET HTTPS://other.example HTTP/1.1\\r\\nHost: t               | 200",
+            "GET ftp://other.example/x HTTP/1.1\\r\\nHost: t               | 400",
+            "GET http://user@other.example/x HTTP/1.1\\r\\nHost: t         | 400",
+            "GET http:///x HTTP/1.1\\r\\nHost: t                           | 400",
+            "GET / HTTP/2.0\\r\\nHost: t                                   | 505",
+            "GET / HTTP/9.9\\r\\nHost: t                                   | 505",
+            "GET / HTTP/0.9\\r\\nHost: t                                   | 505",
+            "GET / HTTP/1.0                                              | 200",
+            // Host (RFC 9112 §3.2, RFC 9110 §7.2)
+            "GET / HTTP/1.1\\r\\nAccept: */*                               | 400",
+            "GET / HTTP/1.1\\r\\nHost: t\\r\\nHost: evil.example             | 400",
+            "GET / HTTP/1.0\\r\\nHost: t\\r\\nHost: evil.example             | 400",
+            "GET / HTTP/1.1\\r\\nHost: t:8080                              | 200",
+            "GET / HTTP/1.1\\r\\nHost: [::1]:8080                          | 200",
+            "GET / HTTP/1.1\\r\\nHost: 127.0.0.1                           | 200",
+            "GET / HTTP/1.1\\r\\nHost:                                     | 200",
+            "GET / HTTP/1.1\\r\\nHost: a b                                 | 400",
+            "GET / HTTP/1.1\\r\\nHost: evil.example/x                      | 400",
+            "GET / HTTP/1.1\\r\\nHost: user@t                              | 400",
+            "GET / HTTP/1.1\\r\\nHost: t:80x                               | 400",
+            "GET / HTTP/1.1\\r\\nHost: t:1234567                           | 400",
+            "GET / HTTP/1.1\\r\\nHost: [::1                                | 400",
+            // Connection naming what the proxy relies on (RFC 9110 §7.6.1)
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nConnection: keep-alive, Content-Length\\r\\nContent-Length: 0   | 400",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\nConnection: host                        | 400",
+            "GET / HTTP/1.1\\r\\nHost: t\\r\\nConnection: keep-alive, X-Trace                                | 200",
+            // Transfer codings (RFC 9112 §6.1, §7) and expectations (RFC 9110 §10.1.1)
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: gzip, chunked                              | 501",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: Chunked                                    | 200",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue\\r\\nContent-Length: 0                     | 200",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 200-ok\\r\\nContent-Length: 0                           | 417",
+    })
+    void requestHeadGetsTheStatusHttpGivesIt(String head, int status) {
+        assertThat(statusOf(head.replace("\\r\\n", "\r\n").replace("\\0", "\0"))).isEqualTo(status);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked",
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +5",
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6",
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length : 5",
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked",
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip",
+            "GET / HTTP/1.1\r\nHost: t\r\nX: a\rb",
+            "GET / HTTP/1.1 x\r\nHost: t",
+    })
+    void framingTheDecoderCannotReadSafelyIsRefusedBeforeValidation(String head) {
+        assertThat(statusOf(head)).isEqualTo(400);
+    }
+
+    private static int statusOf(String head) {
+        EmbeddedChannel channel = new EmbeddedChannel(new RequestDecoder(new HttpDecoderConfig().setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true).setAllowDuplicateContentLengths(false)));
+        channel.writeInbound(Unpooled.copiedBuffer(head + "\r\n\r\n", StandardCharsets.ISO_8859_1));
+        HttpObject message = channel.readInbound();
+        try {
+            if (message.decoderResult().isFailure()) {
+                return message.decoderResult().cause() instanceof RequestDecoder.Rejected rejected ? rejected.status().code() : 400;
+            }
+            RequestValidation.check((HttpRequest) message);
+            return 200;
+        } catch (RequestDecoder.Rejected rejected) {
+            return rejected.status().code();
+        } finally {
+            ReferenceCountUtil.release(message);
+            channel.finishAndReleaseAll();
+        }
+    }
+}
