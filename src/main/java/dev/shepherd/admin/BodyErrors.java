@@ -8,6 +8,7 @@ import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.PropertyBindingException;
 
 import java.util.Collection;
+import java.util.List;
 import java.util.stream.Collectors;
 
 /**
@@ -25,10 +26,12 @@ final class BodyErrors {
         if (jackson == null) {
             return "the body is missing or unreadable";
         }
-        String field = field(jackson);
+        List<JacksonException.Reference> path = jackson.getPath();
+        String field = field(path);
         if (jackson instanceof PropertyBindingException unknown) {
+            String within = field(path.subList(0, Math.max(0, path.size() - 1)));
             return "there is no field " + Problems.quote(String.valueOf(unknown.getPropertyName()))
-                    + (field.isEmpty() ? "" : " (at " + field + ")");
+                    + (within.isEmpty() ? "" : " in " + within);
         }
         if (jackson instanceof InputCoercionException) {
             return (field.isEmpty() ? "a number" : field) + " is out of range";
@@ -53,8 +56,8 @@ final class BodyErrors {
     }
 
     /** The field in the body, quoted, such as {@code 'workers'} or {@code 'items[2].name'}; empty for the whole body. */
-    private static String field(JacksonException ex) {
-        String path = ex.getPath().stream()
+    private static String field(List<JacksonException.Reference> references) {
+        String path = references.stream()
                 .map(reference -> reference.getPropertyName() != null ? "." + reference.getPropertyName()
                         : reference.getIndex() >= 0 ? "[" + reference.getIndex() + "]" : "")
                 .collect(Collectors.joining());
