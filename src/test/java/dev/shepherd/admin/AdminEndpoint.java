@@ -11,7 +11,7 @@ record AdminEndpoint(String method, String path, String body) {
             new AdminEndpoint("GET", "/fleet/workers/1", null),
             new AdminEndpoint("GET", "/fleet/events", null),
             new AdminEndpoint("GET", "/fleet/workers/1/logs", null),
-            new AdminEndpoint("POST", "/fleet/scale", "{\"workers\": 1}"),
+            new AdminEndpoint("POST", "/fleet/scale", "{\"workers\": 3}"),
             new AdminEndpoint("POST", "/fleet/reload", null),
             new AdminEndpoint("POST", "/fleet/workers/1/restart", null),
             new AdminEndpoint("POST", "/fleet/workers/1/kill", "{\"signal\": \"KILL\"}"));

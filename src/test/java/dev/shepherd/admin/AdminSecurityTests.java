@@ -130,7 +130,7 @@ class AdminSecurityTests {
                     "Bearer " + TOKEN));
             assertThat(result.getResponse().getStatus()).as(endpoint.method() + " " + endpoint.path()).isBetween(200, 299);
         }
-        verify(fleet).scale(1);
+        verify(fleet).scale(3);
         verify(fleet).reload();
         verify(fleet).restart(1);
         verify(fleet).kill(1, "KILL");
