@@ -81,6 +81,8 @@ class AdminSecurity {
     private static void authorize(AuthorizeHttpRequestsConfigurer<HttpSecurity>.AuthorizationManagerRequestMatcherRegistry rules) {
         // An async or error dispatch continues a request that was authorized when it came in.
         rules.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
+                // Spring Boot's error page, only for the error dispatches above: called directly it answers 500.
+                .requestMatchers("/error", "/error/**").denyAll()
                 .requestMatchers(HttpMethod.GET, OPEN_TO_READ).permitAll()
                 .requestMatchers(HttpMethod.HEAD, OPEN_TO_READ).permitAll()
                 .anyRequest().authenticated();
@@ -109,7 +111,7 @@ class AdminSecurity {
 
     private static AccessDeniedHandler forbidden() {
         return (request, response, denied) -> Problems.write(response, HttpStatus.FORBIDDEN,
-                "This caller may not use this path of the admin port");
+                "This path of the admin port is not for clients");
     }
 
     private static boolean isLoopback(String address) {

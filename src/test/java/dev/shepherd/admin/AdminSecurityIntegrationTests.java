@@ -114,6 +114,13 @@ class AdminSecurityIntegrationTests {
     }
 
     @Test
+    void theErrorPageIsNoPathForClients() {
+        assertThat(status(open, "GET", "/error", null, Map.of())).isEqualTo(403);
+        assertThat(status(guarded, "GET", "/error", null, Map.of())).isEqualTo(401);
+        assertThat(status(guarded, "GET", "/error", null, Map.of("Authorization", "Bearer " + TOKEN))).isEqualTo(403);
+    }
+
+    @Test
     void withoutATokenLoopbackCallersSeeHealthDetails() {
         assertThat(open.admin("GET", "/actuator/health", null).body()).contains("\"fleet\":{\"details\":{\"desired\":2");
     }
