@@ -65,9 +65,12 @@ export async function post(path, body) {
     return (await check(await fetch(path, init))).json();
 }
 
-/** The fleet's health; never token-protected, and a DOWN fleet answers 503 with the same JSON. */
+/**
+ * The fleet's health; open to all, and a DOWN fleet answers 503 with the same JSON. The components' details come
+ * only with the token (when one is set), so it is sent here too.
+ */
 export async function health() {
-    const response = await fetch('actuator/health', {headers: {Accept: 'application/json'}, cache: 'no-store'});
+    const response = await fetch('actuator/health', {headers: headers({Accept: 'application/json'}), cache: 'no-store'});
     return response.json();
 }
 

@@ -2,6 +2,12 @@ package dev.shepherd;
 
 import org.springframework.boot.EnvironmentPostProcessor;
 import org.springframework.boot.SpringApplication;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
+import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.context.config.ConfigDataEnvironmentPostProcessor;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
@@ -21,6 +27,11 @@ import java.util.Map;
  * <p>The proxy is a Netty server of its own, so the servlet container only serves the admin plane. This moves the
  * user's {@code server.port}/{@code server.address} to {@code shepherd.proxy.port}/{@code shepherd.proxy.address}
  * and runs the servlet container on the management port and address, as one context.
+ *
+ * <p>TLS follows the same rule. {@code server.ssl.*}, the way Spring Boot users turn TLS on, would land on the
+ * servlet container, the admin port, and leave the proxy in plain text; the proxy does not terminate TLS yet, so any
+ * {@code server.ssl.*} stops startup. {@code management.server.ssl.*}, which Actuator applies only to a management
+ * server of its own, becomes the servlet container's {@code server.ssl.*}: TLS on the admin port.
  */
 public class PortLayout implements EnvironmentPostProcessor, Ordered {
 
@@ -28,6 +39,8 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
     public static final String PROXY_ADDRESS = "shepherd.proxy.address";
     static final String SOURCE = "shepherdPortLayout";
     private static final String MANAGEMENT_ADDRESS = "management.server.address";
+    private static final String MANAGEMENT_SSL = "management.server.ssl";
+    private static final ConfigurationPropertyName SERVER_SSL = ConfigurationPropertyName.of("server.ssl");
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
@@ -42,7 +55,8 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
             throw new IllegalStateException("server.port (the proxy) and management.server.port (the admin API) are both "
                     + proxyPort + "; give them different ports");
         }
-        Map<String, Object> layout = new HashMap<>();
+        refuseServerSsl(environment);
+        Map<String, Object> layout = new HashMap<>(adminSsl(environment));
         layout.put(PROXY_PORT, proxyPort);
         layout.put(PROXY_ADDRESS, environment.getProperty("server.address", "0.0.0.0"));
         layout.put("server.port", adminPort);
@@ -51,6 +65,32 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         layout.put("management.server.port", "");
         hideManagementAddress(environment);
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
+    }
+
+    private static void refuseServerSsl(ConfigurableEnvironment environment) {
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            if (source instanceof IterableConfigurationPropertySource iterable) {
+                iterable.stream().filter(name -> SERVER_SSL.equals(name) || SERVER_SSL.isAncestorOf(name)).findFirst()
+                        .ifPresent(name -> {
+                            throw new IllegalStateException(name + " is set, but the proxy on server.port does not "
+                                    + "terminate TLS yet: server.ssl.* would give TLS to the admin port only and leave "
+                                    + "the proxy in plain text. Remove every server.ssl.* property; for TLS on the admin "
+                                    + "port set the same keys under management.server.ssl.* (e.g. "
+                                    + "management.server.ssl.bundle), and terminate TLS for the proxy in front of it.");
+                        });
+            }
+        }
+    }
+
+    /**
+     * {@code management.server.ssl.*}, bound with every relaxed spelling Spring Boot allows (environment variables
+     * included), as the servlet container's {@code server.ssl}; and {@code management.server.ssl.enabled} false,
+     * since Actuator refuses management-specific TLS on the servlet container's own port, where the admin plane runs.
+     */
+    private static Map<String, Object> adminSsl(ConfigurableEnvironment environment) {
+        return Binder.get(environment).bind(MANAGEMENT_SSL, Ssl.class)
+                .map(ssl -> Map.<String, Object>of("server.ssl", ssl, MANAGEMENT_SSL + ".enabled", "false"))
+                .orElse(Map.of());
     }
 
     /**

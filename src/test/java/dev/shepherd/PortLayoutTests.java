@@ -1,6 +1,10 @@
 package dev.shepherd;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.SpringApplication;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
@@ -62,5 +66,66 @@ class PortLayoutTests {
 
         assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
                 .hasMessageContaining("server.port").hasMessageContaining("management.server.port");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"server.ssl.enabled=true", "server.ssl.bundle=web", "server.ssl.key-store=classpath:k.p12",
+            "server.ssl.certificate=cert.pem", "server.ssl.client-auth=need", "server.ssl.ciphers[0]=TLS_AES_128_GCM_SHA256"})
+    void anyServerSslPropertyStopsStartupSayingTheProxyHasNoTlsAndWhereAdminTlsGoes(String property) {
+        String[] pair = property.split("=", 2);
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of(pair[0], pair[1])));
+
+        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith(pair[0] + " is set")
+                .hasMessageContaining("the proxy on server.port does not terminate TLS yet")
+                .hasMessageContaining("management.server.ssl.*");
+    }
+
+    @Test
+    void serverSslFromTheEnvironmentStopsStartupToo() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment(environment, Map.of("SERVER_SSL_BUNDLE", "web"));
+
+        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
+                .hasMessageStartingWith("server.ssl.bundle is set");
+    }
+
+    @Test
+    void managementSslBecomesTheTlsOfTheServletContainerThatServesTheAdminPort() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of("management.server.ssl.enabled", "true",
+                "management.server.ssl.bundle", "admin", "management.server.ssl.ciphers[0]", "TLS_AES_128_GCM_SHA256")));
+        environment(environment, Map.of("MANAGEMENT_SERVER_SSL_KEYSTOREPASSWORD", "s3cret",
+                "MANAGEMENT_SERVER_SSL_CLIENT_AUTH", "want"));
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        Ssl ssl = Binder.get(environment).bind("server.ssl", Ssl.class).get();
+        assertThat(ssl.isEnabled()).isTrue();
+        assertThat(ssl.getBundle()).isEqualTo("admin");
+        assertThat(ssl.getCiphers()).containsExactly("TLS_AES_128_GCM_SHA256");
+        assertThat(ssl.getKeyStorePassword()).isEqualTo("s3cret");
+        assertThat(ssl.getClientAuth()).isEqualTo(Ssl.ClientAuth.WANT);
+        assertThat(environment.getProperty("management.server.ssl.enabled"))
+                .as("Actuator refuses management TLS on the servlet container's own port").isEqualTo("false");
+    }
+
+    @Test
+    void withoutManagementSslTheAdminPortStaysPlain() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("none", Map.of()));
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        assertThat(Binder.get(environment).bind("server.ssl", Ssl.class).isBound()).isFalse();
+        assertThat(environment.getProperty("management.server.ssl.enabled")).isNull();
+    }
+
+    /** Stands {@code variables} in for the process environment, under the name Spring Boot maps relaxed names for. */
+    private static void environment(StandardEnvironment environment, Map<String, Object> variables) {
+        environment.getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
     }
 }

@@ -7,6 +7,7 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
@@ -18,7 +19,8 @@ import java.util.stream.Collectors;
 
 /**
  * Every error of the admin API, as RFC 9457 problem details with a {@code detail} that says what to fix.
- * Spring's own errors (wrong method, unknown path, bad media type) come through the base class.
+ * Spring's own errors (wrong method, unknown path) come through the base class. A detail quotes nothing of the
+ * server (no class, no method, no stack trace) and of the client at most {@link Problems#QUOTE_LIMIT} characters.
  */
 @RestControllerAdvice
 class AdminErrors extends ResponseEntityExceptionHandler {
@@ -38,24 +40,32 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.CONFLICT, "Not possible now", ex.getMessage());
     }
 
-    @ExceptionHandler(IllegalArgumentException.class)
-    ProblemDetail badArgument(IllegalArgumentException ex) {
+    @ExceptionHandler(InvalidRequestException.class)
+    ProblemDetail invalidRequest(InvalidRequestException ex) {
         return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getMessage());
     }
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
     ProblemDetail typeMismatch(MethodArgumentTypeMismatchException ex) {
-        return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getName() + " must be a number, not '" + ex.getValue() + "'");
+        return problem(HttpStatus.BAD_REQUEST, "Invalid request",
+                ex.getName() + " must be a number, not " + Problems.quote(String.valueOf(ex.getValue())));
     }
 
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex, HttpHeaders headers,
                                                                   HttpStatusCode status, WebRequest request) {
-        String cause = ex.getMostSpecificCause().getMessage();
-        String firstLine = cause == null ? "" : cause.lines().findFirst().orElse("");
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Malformed request body",
                 "The body must be valid JSON, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
-                        + firstLine));
+                        + BodyErrors.describe(ex)));
+    }
+
+    @Override
+    protected ResponseEntity<Object> handleHttpMediaTypeNotSupported(HttpMediaTypeNotSupportedException ex,
+                                                                     HttpHeaders headers, HttpStatusCode status,
+                                                                     WebRequest request) {
+        return ResponseEntity.status(HttpStatus.UNSUPPORTED_MEDIA_TYPE).headers(headers)
+                .body(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type",
+                        "Send the body as JSON with Content-Type: application/json, such as {\"workers\": 3} for /fleet/scale"));
     }
 
     @Override

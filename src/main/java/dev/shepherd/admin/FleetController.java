@@ -58,31 +58,37 @@ class FleetController {
                 .orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
     }
 
-    @PostMapping("/scale")
+    @PostMapping(path = "/scale", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
     Map<String, Object> scale(@Valid @RequestBody ScaleRequest request) {
-        fleet.scale(request.workers());
+        try {
+            fleet.scale(request.workers());
+        } catch (IllegalArgumentException ex) {
+            throw new InvalidRequestException(ex.getMessage());
+        }
         return Map.of("desired", request.workers());
     }
 
+    /** Takes no body: one that is not JSON is refused with 415 by {@link BrowserGuard}, a JSON one is ignored. */
     @PostMapping("/reload")
     @ResponseStatus(HttpStatus.ACCEPTED)
     ReloadStatus reload() {
         return fleet.reload();
     }
 
+    /** Takes no body, as {@link #reload()}. */
     @PostMapping("/workers/{id}/restart")
     @ResponseStatus(HttpStatus.ACCEPTED)
     Map<String, Object> restart(@PathVariable int id) {
         return Map.of("worker", id, "replacement", fleet.restart(id));
     }
 
-    @PostMapping("/workers/{id}/kill")
+    @PostMapping(path = "/workers/{id}/kill", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
     Map<String, Object> kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
         String signal = request == null || request.signal() == null ? "TERM" : request.signal().toUpperCase();
         if (!signal.equals("TERM") && !signal.equals("KILL")) {
-            throw new IllegalArgumentException("signal must be TERM or KILL, not " + request.signal());
+            throw new InvalidRequestException("signal must be TERM or KILL, not " + Problems.quote(request.signal()));
         }
         fleet.kill(id, signal);
         return Map.of("worker", id, "signal", signal);
@@ -102,7 +108,7 @@ class FleetController {
     List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") int lines) {
         LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
         if (lines < 1 || lines > fleet.logLines()) {
-            throw new IllegalArgumentException("lines must be between 1 and " + fleet.logLines()
+            throw new InvalidRequestException("lines must be between 1 and " + fleet.logLines()
                     + " (fleet.worker.log-lines), not " + lines);
         }
         return buffer.tail(lines).stream().map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();

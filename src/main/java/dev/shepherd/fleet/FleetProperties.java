@@ -199,8 +199,13 @@ public record FleetProperties(
     /**
      * @param token when set, the admin API and every actuator endpoint but health require
      *              {@code Authorization: Bearer <token>}
+     * @param allowedHosts host names or IP addresses (without port) that the admin port answers to besides localhost,
+     *                     127.0.0.0/8 and [::1] while no token is set; a request naming another host gets 403
      */
-    public record Admin(String token) {
+    public record Admin(
+            String token,
+            @DefaultValue List<@Pattern(regexp = "[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+]",
+                    message = "must be a host name or an IP address, without a port") String> allowedHosts) {
     }
 
     /**

@@ -14,7 +14,15 @@ import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Import;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import dev.shepherd.fleet.FleetProperties;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
 import org.springframework.context.annotation.Bean;
 import org.springframework.http.HttpStatus;
@@ -42,6 +50,9 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 
 @WebMvcTest(FleetController.class)
+@Import(AdminSecurity.class)
+@EnableConfigurationProperties(FleetProperties.class)
+@ExtendWith(OutputCaptureExtension.class)
 class FleetControllerTests {
 
     private static final Instant NOW = Instant.parse("2025-01-01T12:00:00Z");
@@ -142,6 +153,65 @@ class FleetControllerTests {
         verify(fleet, never()).scale(anyInt());
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            {"workers": "three"}        | 'workers' must be a whole number
+            {"workers": {"n": 3}}       | 'workers' must be a whole number
+            {"workers": [3]}            | 'workers' must be a whole number
+            {"workers": true}           | 'workers' must be a whole number
+            {"workers": 99999999999999} | 'workers' is out of range
+            {"workers": 3, "extra": 1}  | there is no field 'extra'
+            {"worker": 3}               | there is no field 'worker'
+            [3]                         | the body must be a JSON object
+            "3"                         | the body must be a JSON object
+            3                           | the body must be a JSON object
+            {"workers": 3               | it is not valid JSON at line 1, column 14
+            {workers: 3}                | it is not valid JSON at line 1, column 2
+            """)
+    void aBadScaleBodyIsA400ProblemNamingTheFieldAndNoJavaType(String body, String what, CapturedOutput output) {
+        MvcTestResult result = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content(body).exchange();
+
+        assertProblem(result, HttpStatus.BAD_REQUEST, "Malformed request body", "The body must be valid JSON, such as "
+                + "{\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: " + what);
+        assertNoInternals(result);
+        assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
+        verify(fleet, never()).scale(anyInt());
+    }
+
+    @Test
+    void aScaleWithNoBodyAtAllIsAProblemSayingWhatToSend(CapturedOutput output) {
+        MvcTestResult missing = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).exchange();
+        assertProblem(missing, HttpStatus.BAD_REQUEST, "Malformed request body", null);
+        assertThat(missing).bodyJson().extractingPath("$.detail").asString().endsWith("the body is missing or unreadable");
+        assertNoInternals(missing);
+
+        MvcTestResult untyped = mvc.post().uri("/fleet/scale").exchange();
+        assertProblem(untyped, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type",
+                "Send the body as JSON with Content-Type: application/json, such as {\"workers\": 3} for /fleet/scale");
+        assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
+    }
+
+    @Test
+    void aKillSignalOfTheWrongTypeIsAProblemNamingTheField() {
+        MvcTestResult result = mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON)
+                .content("{\"signal\": {\"name\": \"KILL\"}}").exchange();
+
+        assertThat(result).bodyJson().extractingPath("$.detail").asString().endsWith("'signal' must be a string");
+        assertNoInternals(result);
+        verify(fleet, never()).kill(anyInt(), anyString());
+    }
+
+    @Test
+    void aLongValueIsQuotedOnlyInPart() {
+        String id = "9".repeat(5000);
+
+        MvcTestResult result = mvc.get().uri("/fleet/workers/" + id).exchange();
+
+        assertProblem(result, HttpStatus.BAD_REQUEST, "Invalid request", null);
+        assertThat(result).bodyJson().extractingPath("$.detail").asString()
+                .startsWith("id must be a number, not '999").hasSizeLessThan(150);
+    }
+
     @Test
     void scaleWithoutTheWorkersFieldIsA400ProblemSayingWhatToSend() {
         assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{}"),
@@ -227,7 +297,7 @@ class FleetControllerTests {
     @Test
     void killWithAnUnknownSignalIsA400ProblemNamingTheAllowedOnes() {
         assertProblem(mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"HUP\"}"),
-                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL, not HUP");
+                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL, not 'HUP'");
         verify(fleet, never()).kill(anyInt(), anyString());
     }
 
@@ -318,6 +388,12 @@ class FleetControllerTests {
 
     private void assertProblem(MockMvcTester.MockMvcRequestBuilder request, HttpStatus status, String title, String detail) {
         assertProblem(request.exchange(), status, title, detail);
+    }
+
+    /** Nothing of Jackson, Java or Spring: no class, package or method name. */
+    private static void assertNoInternals(MvcTestResult result) {
+        assertThat(result).bodyText().doesNotContain("tools.jackson", "com.fasterxml", "java.", "dev.shepherd",
+                "ScaleRequest", "KillRequest", "FleetController", "$", "Exception", "Integer");
     }
 
     /** A problem-details body with that status, title and (unless null) detail, and no stack trace. */

@@ -236,6 +236,8 @@ class FleetPageBrowserTests {
 
         await().atMost(LIVE).untilAsserted(() -> assertThat(page.pids()).isEqualTo(pids));
         assertThat(page.shows("#auth")).isFalse();
+        await().atMost(LIVE).untilAsserted(() -> assertThat(page.text("#health-detail"))
+                .as("health details, shown only to a caller with the token").contains("min ready 1"));
         page.open(guarded.adminPort());
         await().atMost(LIVE).untilAsserted(() -> assertThat(page.pids()).as("the token kept for the tab").isEqualTo(pids));
     }

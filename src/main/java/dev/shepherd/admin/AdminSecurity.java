@@ -1,0 +1,124 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.fleet.FleetProperties;
+import jakarta.servlet.DispatcherType;
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.security.authentication.BadCredentialsException;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
+import org.springframework.security.config.annotation.web.configurers.AuthorizeHttpRequestsConfigurer;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
+import org.springframework.security.web.authentication.AuthenticationEntryPointFailureHandler;
+import org.springframework.security.web.authentication.AuthenticationFilter;
+import org.springframework.security.web.context.RequestAttributeSecurityContextRepository;
+import org.springframework.security.web.firewall.RequestRejectedHandler;
+import org.springframework.security.web.header.HeaderWriterFilter;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/**
+ * Access control of the admin port, through Spring Security. Its {@code StrictHttpFirewall} first rejects every
+ * request whose path could be read two ways ({@code ;}, encoded {@code /}, {@code .}, {@code %}, {@code \},
+ * {@code //}, {@code ..}; a method other than GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE) with a 400 problem;
+ * then {@link BrowserGuard} refuses other hosts and origins; then {@link AdminToken} tells who calls. The matchers
+ * below see the path as Spring MVC routes it: health, the fleet page with its files, and the OpenAPI document
+ * with Swagger UI (none holds fleet data) are open to GET and HEAD; every other path, known or not, needs the
+ * caller to be authenticated, which without a token everyone on loopback is. No HTTP session, no CSRF token (the
+ * API takes a bearer token, never a cookie), no form login, no generated password.
+ */
+@Slf4j
+@Configuration(proxyBeanMethods = false)
+class AdminSecurity {
+
+    private static final String[] OPEN_TO_READ = {"/actuator/health", "/actuator/health/**",
+            "/", "/index.html", "/*.js", "/*.css", "/webjars/**",
+            "/v3/api-docs", "/v3/api-docs/**", "/swagger-ui.html", "/swagger-ui/**"};
+    private static final String SEND_TOKEN = ": send Authorization: Bearer <fleet.admin.token>";
+
+    /** The token check; as an AuthenticationManager bean it also keeps Boot from generating a password. */
+    @Bean
+    AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress) {
+        AdminToken token = new AdminToken(properties.admin().token());
+        if (!token.required() && !isLoopback(adminAddress)) {
+            throw new IllegalStateException("The admin port is bound to " + adminAddress + " (management.server.address), "
+                    + "reachable from other machines, and fleet.admin.token is not set. Set fleet.admin.token "
+                    + "(env FLEET_ADMIN_TOKEN) to a secret, or bind the admin port to 127.0.0.1.");
+        }
+        return token;
+    }
+
+    @Bean
+    SecurityFilterChain adminFilterChain(HttpSecurity http, AdminToken token, FleetProperties properties) throws Exception {
+        AuthenticationFilter authentication = new AuthenticationFilter(token, token);
+        authentication.setSuccessHandler((request, response, caller) -> { });
+        authentication.setFailureHandler(new AuthenticationEntryPointFailureHandler(unauthorized()));
+        http.csrf(AbstractHttpConfigurer::disable)
+                .formLogin(AbstractHttpConfigurer::disable)
+                .httpBasic(AbstractHttpConfigurer::disable)
+                .logout(AbstractHttpConfigurer::disable)
+                .requestCache(AbstractHttpConfigurer::disable)
+                .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .securityContext(context -> context.securityContextRepository(new RequestAttributeSecurityContextRepository()))
+                .addFilterAfter(new BrowserGuard(!token.required(), properties.admin().allowedHosts()), HeaderWriterFilter.class)
+                .addFilterBefore(authentication, AnonymousAuthenticationFilter.class)
+                .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(unauthorized())
+                        .accessDeniedHandler(forbidden()))
+                .authorizeHttpRequests(AdminSecurity::authorize);
+        return http.build();
+    }
+
+    private static void authorize(AuthorizeHttpRequestsConfigurer<HttpSecurity>.AuthorizationManagerRequestMatcherRegistry rules) {
+        // An async or error dispatch continues a request that was authorized when it came in.
+        rules.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
+                // Spring Boot's error page, only for the error dispatches above: called directly it answers 500.
+                .requestMatchers("/error", "/error/**").denyAll()
+                .requestMatchers(HttpMethod.GET, OPEN_TO_READ).permitAll()
+                .requestMatchers(HttpMethod.HEAD, OPEN_TO_READ).permitAll()
+                .anyRequest().authenticated();
+    }
+
+    /** A firewall rejection as a 400 problem, logged in one line at DEBUG: it is the client's doing, not ours. */
+    @Bean
+    RequestRejectedHandler requestRejectedHandler() {
+        return (request, response, rejection) -> {
+            log.debug("Rejected a request to the admin port: {}", String.valueOf(rejection.getMessage()).replaceAll("\\p{Cntrl}", "?"));
+            Problems.write(response, HttpStatus.BAD_REQUEST, "The request was rejected: its path or a header can be "
+                    + "read in more than one way (;, an encoded / . % or \\, //, .., a control character) or its "
+                    + "method is not one of GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE; send the plain path");
+        };
+    }
+
+    private static AuthenticationEntryPoint unauthorized() {
+        return (request, response, failure) -> {
+            boolean bad = failure instanceof BadCredentialsException;
+            response.setHeader(HttpHeaders.WWW_AUTHENTICATE,
+                    "Bearer realm=\"shepherd\"" + (bad ? ", error=\"invalid_token\"" : ""));
+            Problems.write(response, HttpStatus.UNAUTHORIZED,
+                    (bad ? failure.getMessage() : "missing Authorization header") + SEND_TOKEN);
+        };
+    }
+
+    private static AccessDeniedHandler forbidden() {
+        return (request, response, denied) -> Problems.write(response, HttpStatus.FORBIDDEN,
+                "This path of the admin port is not for clients");
+    }
+
+    private static boolean isLoopback(String address) {
+        try {
+            return InetAddress.getByName(address).isLoopbackAddress();
+        } catch (UnknownHostException ex) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.shepherd.admin;
+
+import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * RFC 9457 problem details written by the security filters, which answer before Spring MVC (and its
+ * {@link AdminErrors}) sees the request: the same members ({@code type}, {@code title}, {@code status},
+ * {@code detail}), so a client reads every error of the admin port the same way.
+ */
+final class Problems {
+
+    /** A detail quotes at most this many characters of what a client sent. */
+    static final int QUOTE_LIMIT = 100;
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private Problems() {
+    }
+
+    /** Writes {@code status} with {@code detail}, unless the response is already committed. Any request thread. */
+    static void write(HttpServletResponse response, HttpStatus status, String detail) throws IOException {
+        if (response.isCommitted()) {
+            return;
+        }
+        Map<String, Object> problem = new LinkedHashMap<>();
+        problem.put("type", "about:blank");
+        problem.put("title", status.getReasonPhrase());
+        problem.put("status", status.value());
+        problem.put("detail", detail);
+        byte[] body = JSON.writeValueAsBytes(problem);
+        response.setStatus(status.value());
+        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+        response.setCharacterEncoding(StandardCharsets.UTF_8);
+        response.setContentLength(body.length);
+        response.getOutputStream().write(body);
+    }
+
+    /** {@code value} as a detail may quote it: at most {@link #QUOTE_LIMIT} characters, control characters replaced. */
+    static String quote(String value) {
+        String shown = value.length() > QUOTE_LIMIT ? value.substring(0, QUOTE_LIMIT) + "…" : value;
+        return "'" + shown.replaceAll("\\p{Cntrl}", "?") + "'";
+    }
+}

@@ -1,0 +1,77 @@
+package dev.shepherd.admin;
+
+import org.apache.catalina.connector.Request;
+import org.apache.catalina.connector.Response;
+import org.apache.catalina.valves.ErrorReportValve;
+import org.apache.coyote.ActionCode;
+import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.core.Ordered;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Requests that Tomcat itself refuses before any filter sees them (an encoded {@code /} or {@code \}, a bad
+ * percent-encoding, a control character in the target) get a problem body like every other error of the admin
+ * port, instead of Tomcat's HTML page. Ordered last, so its valve reports before the one Spring Boot adds.
+ */
+@Component
+class TomcatErrors implements WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory>, Ordered {
+
+    @Override
+    public void customize(ConfigurableTomcatWebServerFactory factory) {
+        factory.addContextCustomizers(context -> context.getParent().getPipeline().addValve(new ProblemValve()));
+    }
+
+    @Override
+    public int getOrder() {
+        return Ordered.LOWEST_PRECEDENCE;
+    }
+
+    /** Writes the problem where Tomcat's {@link ErrorReportValve} would write HTML; called on the request thread. */
+    static final class ProblemValve extends ErrorReportValve {
+
+        private static final JsonMapper JSON = JsonMapper.builder().build();
+
+        @Override
+        protected void report(Request request, Response response, Throwable throwable) {
+            int status = response.getStatus();
+            if (status < 400 || response.getContentWritten() > 0 || !response.setErrorReported()) {
+                return;
+            }
+            AtomicBoolean ioAllowed = new AtomicBoolean();
+            response.getCoyoteResponse().action(ActionCode.IS_IO_ALLOWED, ioAllowed);
+            if (!ioAllowed.get()) {
+                return;
+            }
+            HttpStatus known = HttpStatus.resolve(status);
+            Map<String, Object> problem = new LinkedHashMap<>();
+            problem.put("type", "about:blank");
+            problem.put("title", known == null ? "Error" : known.getReasonPhrase());
+            problem.put("status", status);
+            problem.put("detail", status == 400 ? "The request target or a header is malformed (an encoded / or \\, "
+                    + "a bad percent-encoding, a control character); send the plain path"
+                    : "The request was refused before it reached the admin API");
+            try {
+                response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+                response.setCharacterEncoding(StandardCharsets.UTF_8.name());
+                PrintWriter writer = response.getReporter();
+                if (writer != null) {
+                    writer.write(JSON.writeValueAsString(problem));
+                    response.finishResponse();
+                }
+            } catch (IOException | IllegalStateException ex) {
+                // The client is gone or the response was taken over: nothing more to tell it.
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.fleet.FleetEvents;
+import dev.shepherd.fleet.FleetProperties;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.ReloadStatus;
+import dev.shepherd.fleet.WorkerFleetService;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.TestPropertySource;
+import org.springframework.test.context.bean.override.mockito.MockitoBean;
+import org.springframework.test.web.servlet.assertj.MockMvcTester;
+import org.springframework.test.web.servlet.assertj.MvcTestResult;
+import org.springframework.test.web.servlet.request.MockHttpServletRequestBuilder;
+import org.springframework.test.web.servlet.request.MockMvcRequestBuilders;
+
+import java.net.URI;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.BDDMockito.given;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+
+/**
+ * The admin API behind the real security chain with a token set: no spelling of any endpoint, with any method,
+ * gets past the token, and the right token opens every endpoint.
+ */
+@WebMvcTest(FleetController.class)
+@Import({AdminSecurity.class, AdminSecurityTests.Beans.class})
+@EnableConfigurationProperties(FleetProperties.class)
+@TestPropertySource(properties = "fleet.admin.token=" + AdminSecurityTests.TOKEN)
+@ExtendWith(OutputCaptureExtension.class)
+class AdminSecurityTests {
+
+    static final String TOKEN = "sweep-token";
+
+    static class Beans {
+
+        @Bean
+        Clock clock() {
+            return Clock.systemUTC();
+        }
+    }
+
+    @Autowired
+    private MockMvcTester mvc;
+
+    @MockitoBean
+    private WorkerFleetService fleet;
+
+    @MockitoBean
+    private FleetEventStream eventStream;
+
+    @MockitoBean
+    private TrafficTotals traffic;
+
+    @BeforeEach
+    void fleet() {
+        FleetSnapshot snapshot = mock(FleetSnapshot.class);
+        given(snapshot.workers()).willReturn(List.of(new WorkerSnapshot(1, 4242, 40_001, WorkerState.READY, 1, 0,
+                Instant.now(), 0, null, null, null, null)));
+        given(snapshot.ready()).willReturn(new dev.shepherd.fleet.Endpoint[0]);
+        given(fleet.snapshot()).willReturn(snapshot);
+        given(fleet.events()).willReturn(mock(FleetEvents.class));
+        given(fleet.logs(anyInt())).willReturn(Optional.of(new LogBuffer(10)));
+        given(fleet.logLines()).willReturn(1000);
+        given(fleet.reload()).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 2, 1, 0, null, null, null));
+        given(traffic.read()).willReturn(new FleetView.Traffic(0, 0));
+    }
+
+    @Test
+    void noSpellingOfAnyEndpointWithAnyMethodGetsPastTheToken(CapturedOutput output) {
+        List<String> failures = new ArrayList<>();
+        int sent = 0;
+        for (AdminEndpoint endpoint : concat(AdminEndpoint.FLEET, AdminEndpoint.ACTUATOR)) {
+            List<String> spellings = new ArrayList<>(PathSpellings.of(endpoint.path()));
+            spellings.add(endpoint.path());
+            for (String spelling : spellings) {
+                URI uri = uriOrNull(spelling);
+                if (uri == null) {
+                    continue; // not a URI MockMvc can send; the raw-socket sweep against a real master sends it
+                }
+                for (String method : AdminEndpoint.METHODS) {
+                    sent++;
+                    MvcTestResult result = mvc.perform(request(method, uri, endpoint.body(), null));
+                    int status = result.getResponse().getStatus();
+                    if (status < 300 || status >= 500 || result.getUnresolvedException() != null) {
+                        failures.add(method + " " + spelling + " -> " + status + " " + result.getUnresolvedException());
+                    }
+                }
+            }
+        }
+        assertThat(failures).as("of " + sent + " requests").isEmpty();
+        assertThat(sent).isGreaterThan(5000);
+        verify(fleet, never()).scale(anyInt());
+        verify(fleet, never()).reload();
+        verify(fleet, never()).restart(anyInt());
+        verify(fleet, never()).kill(anyInt(), anyString());
+        verify(fleet, never()).snapshot();
+        verify(fleet, never()).events();
+        verify(fleet, never()).logs(anyInt());
+        assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
+    }
+
+    @Test
+    void withTheTokenEveryEndpointAnswers() {
+        for (AdminEndpoint endpoint : AdminEndpoint.FLEET) {
+            MvcTestResult result = mvc.perform(request(endpoint.method(), URI.create(endpoint.path()), endpoint.body(),
+                    "Bearer " + TOKEN));
+            assertThat(result.getResponse().getStatus()).as(endpoint.method() + " " + endpoint.path()).isBetween(200, 299);
+        }
+        verify(fleet).scale(3);
+        verify(fleet).reload();
+        verify(fleet).restart(1);
+        verify(fleet).kill(1, "KILL");
+    }
+
+    @Test
+    void theSchemeIsCaseInsensitiveAndTheTokenIsNot() {
+        assertThat(mvc.perform(request("GET", URI.create("/fleet"), null, "bearer " + TOKEN))).hasStatusOk();
+        assertThat(mvc.perform(request("GET", URI.create("/fleet"), null, "BEARER " + TOKEN))).hasStatusOk();
+        MvcTestResult wrong = mvc.perform(request("GET", URI.create("/fleet"), null, "Bearer " + TOKEN.toUpperCase()));
+        assertThat(wrong).hasStatus(401).hasContentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .hasHeader("WWW-Authenticate", "Bearer realm=\"shepherd\", error=\"invalid_token\"");
+        assertThat(wrong).bodyJson().extractingPath("$.detail")
+                .isEqualTo("wrong token: send Authorization: Bearer <fleet.admin.token>");
+    }
+
+    @Test
+    void withoutTheTokenTheAnswerIs401SayingWhatToSend() {
+        MvcTestResult missing = mvc.perform(request("POST", URI.create("/fleet/scale"), "{\"workers\": 1}", null));
+
+        assertThat(missing).hasStatus(401).hasHeader("WWW-Authenticate", "Bearer realm=\"shepherd\"")
+                .hasContentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON);
+        assertThat(missing).bodyJson().extractingPath("$.detail")
+                .isEqualTo("missing Authorization header: send Authorization: Bearer <fleet.admin.token>");
+        verify(fleet, never()).scale(anyInt());
+    }
+
+    @Test
+    void anUnknownPathNeedsTheTokenToo() {
+        assertThat(mvc.perform(request("GET", URI.create("/nothing/here"), null, null))).hasStatus(401);
+        assertThat(mvc.perform(request("GET", URI.create("/nothing/here"), null, "Bearer " + TOKEN))).hasStatus(404);
+    }
+
+    @Test
+    void theIssuesExamplesAre400NotTheFleet() {
+        assertThat(mvc.perform(request("GET", URI.create("/fleet;x=y"), null, null))).hasStatus(400)
+                .hasContentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON);
+        assertThat(mvc.perform(request("POST", URI.create("/fleet;x=y/scale"), "{\"workers\": 1}", null))).hasStatus(400);
+        assertThat(mvc.perform(request("GET", URI.create("/%66leet/events"), null, null))).hasStatus(401);
+        verify(fleet, never()).scale(anyInt());
+        verify(fleet, never()).events();
+    }
+
+    private static MockHttpServletRequestBuilder request(String method, URI uri, String body, String authorization) {
+        MockHttpServletRequestBuilder request = MockMvcRequestBuilders.request(HttpMethod.valueOf(method), uri);
+        if (body != null) {
+            request.contentType(MediaType.APPLICATION_JSON).content(body);
+        }
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        return request;
+    }
+
+    private static URI uriOrNull(String spelling) {
+        try {
+            return new URI(spelling);
+        } catch (java.net.URISyntaxException ex) {
+            return null;
+        }
+    }
+
+    private static List<AdminEndpoint> concat(List<AdminEndpoint> first, List<AdminEndpoint> second) {
+        List<AdminEndpoint> all = new ArrayList<>(first);
+        all.addAll(second);
+        return all;
+    }
+}
