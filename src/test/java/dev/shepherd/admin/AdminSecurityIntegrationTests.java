@@ -114,6 +114,20 @@ class AdminSecurityIntegrationTests {
     }
 
     @Test
+    void malformedFramingIsA400ProblemAndChangesNothing() {
+        String fleet = fleetOf(guarded);
+        for (String framing : List.of("Content-Length: abc", "Content-Length: -1", "Content-Length: 1, 2",
+                "Content-Length: 3\r\nContent-Length: 4", "Transfer-Encoding: gzip")) {
+            String response = RawHttp.exchange(guarded.adminPort(), "POST /fleet/reload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + TOKEN + "\r\n" + framing + "\r\nConnection: close\r\n\r\n0\r\n\r\n");
+            // An unknown transfer coding is 501 in Tomcat, as RFC 9112 section 6.1 says; the rest is malformed, 400.
+            assertThat(RawHttp.status(response)).as(framing).isEqualTo(framing.endsWith("gzip") ? 501 : 400);
+            assertThat(response).as(framing).contains("application/problem+json");
+        }
+        assertThat(fleetOf(guarded)).isEqualTo(fleet);
+    }
+
+    @Test
     void theErrorPageIsNoPathForClients() {
         assertThat(status(open, "GET", "/error", null, Map.of())).isEqualTo(403);
         assertThat(status(guarded, "GET", "/error", null, Map.of())).isEqualTo(401);

@@ -137,6 +137,60 @@ class AdminSecurityTests {
     }
 
     @Test
+    void noMutationOfTheAuthorizationHeaderOpensAnEndpoint(CapturedOutput output) {
+        List<String> mutations = new ArrayList<>(List.of("Bearer", "Bearer ", "Bearer " + TOKEN + "x", "Bearer x" + TOKEN,
+                "Bearer " + TOKEN.substring(1), "Bearer " + TOKEN.substring(0, TOKEN.length() - 1), "Bearer\t" + TOKEN,
+                "Bearer " + TOKEN + " " + TOKEN, "Bearer " + TOKEN + ",Bearer x", "Bearer x, Bearer " + TOKEN,
+                "Basic " + TOKEN, "Token " + TOKEN, TOKEN, "Bearer:" + TOKEN, "Bearer=" + TOKEN, "Bearer \"" + TOKEN + "\"",
+                "Bearer " + TOKEN.toUpperCase(), "Bearer " + TOKEN.replace('-', '_'), "Bearer " + TOKEN + "\u0000",
+                "Bearer " + TOKEN.replace("e", "\u00e9"), "Bearer %73weep-token", "Bearer " + "x".repeat(10_000),
+                "Bearer token=" + TOKEN, "Bearer realm=\"shepherd\", " + TOKEN, "Bearer ''", "B e a r e r " + TOKEN));
+        List<String> failures = new ArrayList<>();
+        for (AdminEndpoint endpoint : AdminEndpoint.FLEET) {
+            for (String authorization : mutations) {
+                MvcTestResult result = mvc.perform(request(endpoint.method(), URI.create(endpoint.path()), endpoint.body(),
+                        authorization));
+                if (result.getResponse().getStatus() != 401 && result.getResponse().getStatus() != 400) {
+                    failures.add(endpoint.method() + " " + endpoint.path() + " with " + authorization.substring(0,
+                            Math.min(40, authorization.length())) + " -> " + result.getResponse().getStatus());
+                }
+            }
+        }
+        assertThat(failures).isEmpty();
+        verify(fleet, never()).scale(anyInt());
+        verify(fleet, never()).reload();
+        verify(fleet, never()).restart(anyInt());
+        verify(fleet, never()).kill(anyInt(), anyString());
+        verify(fleet, never()).snapshot();
+        assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
+    }
+
+    @Test
+    void junkInOtherHeadersOfAnAuthorizedRequestIsNeverA5xx(CapturedOutput output) {
+        List<String> junk = List.of("", ";", "*/*", "application/", "/json", "application/json; charset=nope", "text/html;;;",
+                "application/json, text/plain", "x".repeat(2000), "application/json; q=x", "\u00ff\u00fe");
+        List<String> failures = new ArrayList<>();
+        for (AdminEndpoint endpoint : AdminEndpoint.FLEET) {
+            for (String value : junk) {
+                // Not Content-Length: Tomcat refuses a malformed one before the application (a raw-socket matter).
+                for (String header : List.of("Accept", "Content-Type", "Origin", "Sec-Fetch-Site", "Accept-Charset")) {
+                    MockHttpServletRequestBuilder request = request(endpoint.method(), URI.create(endpoint.path()),
+                            endpoint.body(), "Bearer " + TOKEN);
+                    request.header(header, value);
+                    MvcTestResult result = mvc.perform(request);
+                    if (result.getUnresolvedException() != null || result.getResponse().getStatus() >= 500) {
+                        failures.add(endpoint.method() + " " + endpoint.path() + " " + header + ": " + value + " -> "
+                                + (result.getUnresolvedException() != null ? result.getUnresolvedException()
+                                : result.getResponse().getStatus()));
+                    }
+                }
+            }
+        }
+        assertThat(failures).isEmpty();
+        assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
+    }
+
+    @Test
     void theSchemeIsCaseInsensitiveAndTheTokenIsNot() {
         assertThat(mvc.perform(request("GET", URI.create("/fleet"), null, "bearer " + TOKEN))).hasStatusOk();
         assertThat(mvc.perform(request("GET", URI.create("/fleet"), null, "BEARER " + TOKEN))).hasStatusOk();
