@@ -142,12 +142,23 @@ public record FleetProperties(
      *                   (at least one) on epoll and NIO, where one loop per two cores measured less CPU per request
      * @param transport auto (io_uring where the kernel allows it, else epoll on Linux, else NIO), io-uring, epoll or
      *                  nio; a native transport asked for by name that cannot load here stops startup
-     * @param connectTimeout how long connecting to a worker may take
-     * @param responseTimeout how long a worker may take to start its response before the client gets 504
-     * @param queueTimeout how long a request waits for a READY worker when there is none, before 503
+     * @param connectTimeout how long opening a connection to a worker may take, per connection; then the attempt
+     *                       fails as not sent (tried again elsewhere, or 504)
+     * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim
+     *                        responses do not count), from the moment the whole request has been passed to it;
+     *                        per attempt; then the attempt fails with 504 (not retried)
+     * @param queueTimeout how long a request waits for a READY worker when there is none, each time it has to,
+     *                     before 503
      * @param queueLimit how many requests may wait for a READY worker at once; beyond it, 503 at once
      * @param maxInitialLineLength longest request line accepted (longer: 414)
      * @param maxHeaderSize largest request header block accepted (larger: 431)
+     * @param bodyIdleTimeout how long a response body may go without a byte from the worker, from its head on
+     *                        (paused while the client is not reading); then the attempt fails with 504 if nothing
+     *                        reached the client yet, else the response is cut; 0: no limit
+     * @param upstreamIdleTimeout how long an idle keep-alive connection to a worker is kept for reuse, less if the
+     *                            worker's {@code Keep-Alive: timeout} asks for less; below Node's default 5 s
+     *                            {@code keepAliveTimeout}, so that the proxy retires a connection before the worker
+     *                            closes it under a request; 0: connections are not reused
      * @param retry retries of failed attempts on another worker
      */
     public record Proxy(
@@ -159,6 +170,8 @@ public record FleetProperties(
             @DefaultValue("10000") @Min(0) int queueLimit,
             @DefaultValue("8KB") DataSize maxInitialLineLength,
             @DefaultValue("16KB") DataSize maxHeaderSize,
+            @DefaultValue("5m") @DurationMin(millis = 0) Duration bodyIdleTimeout,
+            @DefaultValue("4s") @DurationMin(millis = 0) Duration upstreamIdleTimeout,
             @DefaultValue @Valid @NotNull Retry retry) {
 
         /** The event loops to run: {@code eventLoops} when set, else {@code byDefault}. */

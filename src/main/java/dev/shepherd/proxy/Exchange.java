@@ -7,6 +7,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -25,6 +27,12 @@ import java.util.concurrent.TimeUnit;
  * forwarded as they arrive, except that a fixed-length response head waits for the first part of its body.
  * Request bodies up to the retry buffer limit are also held, so that an attempt that fails before the response
  * has started can be replayed on another worker.
+ *
+ * <p>Clocks: the response timeout runs from the moment the whole request has been passed to the worker connection
+ * until the head of the final response arrives (held or not); from then on the body idle timeout runs between reads
+ * from the worker, paused while the client is not reading. A response whose worker fails after part of it reached
+ * the client is cut, never completed (RFC 9112 §8): no last chunk, and the client connection closed (reset, when
+ * the client's body is framed by the close and a close would look like the end).
  */
 @Slf4j
 final class Exchange {
@@ -32,7 +40,7 @@ final class Exchange {
     private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     /** How far an attempt got before it failed: decides whether it may be retried. */
-    enum Failure { NOT_SENT, SENT, TIMEOUT }
+    enum Failure { NOT_SENT, SENT, TIMEOUT, BODY_TIMEOUT }
 
     private final ProxyContext proxy;
     private final ClientHandler client;
@@ -49,11 +57,16 @@ final class Exchange {
     private Retries retries;
     private Channel upstream;
     private UpstreamHandler upstreamHandler;
+    /** The head of the worker's final response has arrived, in this attempt. */
+    private boolean headReceived;
     private boolean responseStarted;
     /** A response head not yet passed to the client, waiting for its body (see onResponseHead). */
     private ByteBuf heldHead;
     /** Whether the response body goes to the client in chunks the proxy makes (it had no framing). */
     private boolean rechunk;
+    /** Whether the client's body is ended by closing the connection, so that a close cannot show a cut. */
+    private boolean clientBodyUntilClose;
+    private int keepAliveSeconds;
     private boolean responseKeepAlive;
     private boolean keepAfterResponse;
     private int status;
@@ -61,6 +74,8 @@ final class Exchange {
     /** The queue-timeout timer while waiting for a READY worker (rare: a scheduled task is fine there). */
     private ScheduledFuture<?> timer;
     private final ResponseDeadlines.Entry deadline = new ResponseDeadlines.Entry(() -> attemptFailed(Failure.TIMEOUT, null));
+    private final ResponseDeadlines.Entry bodyDeadline =
+            new ResponseDeadlines.Entry(() -> attemptFailed(Failure.BODY_TIMEOUT, null));
     private Router.Waiter waiter;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
@@ -97,7 +112,7 @@ final class Exchange {
         }
         attempts++;
         endpoint = picked;
-        Channel pooled = proxy.pool().acquire(picked);
+        UpstreamHandler pooled = proxy.pool().acquire(picked);
         if (pooled != null) {
             attach(pooled);
         } else {
@@ -137,7 +152,7 @@ final class Exchange {
             }
             if (future.isSuccess()) {
                 target.connected();
-                attach(future.channel());
+                attach(future.channel().pipeline().get(UpstreamHandler.class));
             } else {
                 // A request that was never sent uses up no attempt: it tries the other workers, or waits for a
                 // READY one. Refusals are bounded all the same: each one moves the worker towards ejection.
@@ -148,9 +163,11 @@ final class Exchange {
         });
     }
 
-    private void attach(Channel channel) {
+    private void attach(UpstreamHandler connection) {
+        Channel channel = connection.channel();
         upstream = channel;
-        upstreamHandler = channel.pipeline().get(UpstreamHandler.class);
+        upstreamHandler = connection;
+        headReceived = false;
         upstreamHandler.attach(this, head.isHead(), head.http10());
         channel.write(head.request()).addListener(headWritten);
         body.writeTo(channel);
@@ -181,7 +198,9 @@ final class Exchange {
             if (!client.reading()) {
                 upstream.flush();
             }
-            armResponseTimeout();
+            if (!headReceived) {
+                armResponseTimeout();
+            }
         }
         if (upstream != null && !upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
@@ -230,13 +249,22 @@ final class Exchange {
     private void onResponseHead(ResponseHead response) {
         ByteBuf lines = response.lines();
         if (response.informational()) {
-            client.raw().writeAndFlush(lines.writeByte('\r').writeByte('\n'));
+            forwardInterim(response);
             return;
         }
+        // The response has started as far as the response timeout goes; the body idle timeout takes over when
+        // this read is done (upstreamReadComplete), so a response read whole in one go never arms it.
+        if (deadline.armed()) {
+            proxy.deadlines().remove(deadline);
+        }
+        headReceived = true;
         status = response.status();
         responseKeepAlive = response.reusable();
+        keepAliveSeconds = response.keepAliveSeconds();
         keepAfterResponse = head.prepareResponse(response, keepClient());
         rechunk = head.rechunks(response);
+        clientBodyUntilClose = head.http10()
+                && (response.body() == ResponseHead.Body.CHUNKED || response.body() == ResponseHead.Body.UNTIL_CLOSE);
         if (response.body() == ResponseHead.Body.FIXED) {
             // A head whose fixed-length body follows waits for its first part: a worker that dies in between has
             // then sent the client nothing, and the request can still go to another worker.
@@ -245,6 +273,18 @@ final class Exchange {
         }
         client.raw().write(lines);
         startResponse();
+    }
+
+    /**
+     * A 1xx interim response goes on to an HTTP/1.1 client as it came; an HTTP/1.0 client must not get one
+     * (RFC 9110 §15.2: a proxy does not forward 1xx to a client that cannot understand it), so it is dropped.
+     */
+    private void forwardInterim(ResponseHead response) {
+        if (head.http10()) {
+            response.release();
+            return;
+        }
+        client.raw().writeAndFlush(response.lines().writeByte('\r').writeByte('\n'));
     }
 
     private void writeHeldHead() {
@@ -263,12 +303,31 @@ final class Exchange {
     }
 
     private void startResponse() {
-        cancelTimer();
         responseStarted = true;
     }
 
-    void flushClient() {
+    /** The end of a read from the worker: flushes what went to the client and restarts the body idle clock. */
+    void upstreamReadComplete() {
         ctx.flush();
+        if (headReceived) {
+            watchBody();
+        }
+    }
+
+    /**
+     * Arms the body idle timeout from now, or pauses it while the worker connection is not read (the client is
+     * not reading): a slow client is not a stalled worker.
+     */
+    private void watchBody() {
+        long timeout = proxy.bodyIdleTimeoutNanos();
+        if (timeout == 0 || finished || upstream == null) {
+            return;
+        }
+        if (upstream.config().isAutoRead()) {
+            proxy.bodyDeadlines().add(bodyDeadline, System.nanoTime() + timeout);
+        } else {
+            proxy.bodyDeadlines().remove(bodyDeadline);
+        }
     }
 
     private boolean keepClient() {
@@ -280,7 +339,7 @@ final class Exchange {
         upstreamHandler.detach();
         if (reuse) {
             upstream.config().setAutoRead(true);
-            proxy.pool().release(endpoint, upstream);
+            proxy.pool().release(endpoint, upstreamHandler, keepAliveSeconds);
         } else {
             upstream.close();
         }
@@ -313,10 +372,7 @@ final class Exchange {
         }
         proxy.metrics().upstreamFailure(failure);
         if (responseStarted) {
-            log.debug("Worker {} failed after the response started; closing the client connection", failed);
-            ctx.flush();
-            ctx.close();
-            finish(false);
+            cut(failed, failure);
             return;
         }
         boolean allowed = failure == Failure.NOT_SENT || failure == Failure.SENT && head.retriable();
@@ -335,6 +391,12 @@ final class Exchange {
         if (failure == Failure.TIMEOUT) {
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, worker + " did not answer within "
                     + proxy.properties().responseTimeout().toMillis() + " ms");
+        } else if (failure == Failure.BODY_TIMEOUT) {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, worker + " sent the head of its response but no body within "
+                    + proxy.properties().bodyIdleTimeout().toMillis() + " ms");
+        } else if (cause instanceof ConnectTimeoutException) {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, worker + " did not accept a connection within "
+                    + proxy.properties().connectTimeout().toMillis() + " ms");
         } else if (failure == Failure.SENT && !head.retriable()) {
             fail(HttpResponseStatus.BAD_GATEWAY, worker + " failed while handling the request (" + describe(cause)
                     + "); not retried because " + head.request().method() + " is not idempotent"
@@ -344,6 +406,20 @@ final class Exchange {
             fail(HttpResponseStatus.BAD_GATEWAY, worker + " failed (" + describe(cause) + ") after " + tried
                     + (tried == 1 ? " attempt" : " attempts"));
         }
+    }
+
+    /**
+     * The worker failed after part of the response reached the client: the client's message must end early too
+     * (RFC 9112 §8), never look complete. Nothing more is written (no last chunk, no padding); the connection is
+     * closed, and reset where the client's body is framed by the close, since a plain close would read as its end.
+     */
+    private void cut(Endpoint failed, Failure failure) {
+        log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
+        if (clientBodyUntilClose) {
+            ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+        }
+        // Closed once what came before is written (finish): closing at once would drop it on io_uring.
+        finish(false);
     }
 
     private void dropUpstream() {
@@ -363,7 +439,12 @@ final class Exchange {
     }
 
     private void cancelTimer() {
-        proxy.deadlines().remove(deadline);
+        if (deadline.armed()) {
+            proxy.deadlines().remove(deadline);
+        }
+        if (bodyDeadline.armed()) {
+            proxy.bodyDeadlines().remove(bodyDeadline);
+        }
         if (timer != null) {
             timer.cancel(false);
             timer = null;
@@ -423,6 +504,9 @@ final class Exchange {
     void clientWritabilityChanged(boolean writable) {
         if (upstream != null) {
             upstream.config().setAutoRead(writable);
+            if (headReceived) {
+                watchBody();
+            }
         }
     }
 

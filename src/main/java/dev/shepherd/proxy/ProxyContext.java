@@ -21,7 +21,7 @@ final class ProxyContext {
     private final FastThreadLocal<UpstreamPool> pools = new FastThreadLocal<>() {
         @Override
         protected UpstreamPool initialValue() {
-            return new UpstreamPool();
+            return new UpstreamPool(upstreamIdleTimeoutNanos, System::nanoTime);
         }
     };
     private final FastThreadLocal<ResponseDeadlines> deadlines = new FastThreadLocal<>() {
@@ -30,7 +30,15 @@ final class ProxyContext {
             return new ResponseDeadlines();
         }
     };
+    private final FastThreadLocal<ResponseDeadlines> bodyDeadlines = new FastThreadLocal<>() {
+        @Override
+        protected ResponseDeadlines initialValue() {
+            return new ResponseDeadlines();
+        }
+    };
     private final long responseTimeoutNanos;
+    private final long bodyIdleTimeoutNanos;
+    private final long upstreamIdleTimeoutNanos;
     private volatile boolean draining;
 
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
@@ -42,6 +50,8 @@ final class ProxyContext {
         this.upstreamBootstrap = upstreamBootstrap;
         this.bufferLimit = properties.retry().bufferLimit().toBytes();
         this.responseTimeoutNanos = properties.responseTimeout().toNanos();
+        this.bodyIdleTimeoutNanos = properties.bodyIdleTimeout().toNanos();
+        this.upstreamIdleTimeoutNanos = properties.upstreamIdleTimeout().toNanos();
     }
 
     FleetProperties.Proxy properties() {
@@ -78,8 +88,31 @@ final class ProxyContext {
         return deadlines.get();
     }
 
+    /**
+     * The body idle deadlines of the calling event loop (a list of their own: every entry there waits the body idle
+     * timeout). Call only from an event loop thread.
+     */
+    ResponseDeadlines bodyDeadlines() {
+        return bodyDeadlines.get();
+    }
+
     long responseTimeoutNanos() {
         return responseTimeoutNanos;
+    }
+
+    /** {@code fleet.proxy.body-idle-timeout} in nanoseconds; 0: no limit. */
+    long bodyIdleTimeoutNanos() {
+        return bodyIdleTimeoutNanos;
+    }
+
+    /**
+     * Times out the calling event loop's exchanges past a deadline and closes its expired idle connections. Call
+     * periodically from each event loop.
+     */
+    void sweep(long nowNanos) {
+        deadlines().sweep(nowNanos);
+        bodyDeadlines().sweep(nowNanos);
+        pool().sweep();
     }
 
     /** Opens a connection to a worker, registered on the same event loop as the client. */

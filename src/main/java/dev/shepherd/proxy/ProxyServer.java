@@ -15,6 +15,8 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -44,8 +46,22 @@ import java.util.function.Consumer;
 @Slf4j
 public class ProxyServer implements SmartLifecycle {
 
-    /** How often each event loop looks for exchanges past their response timeout. */
+    /** How often each event loop looks for exchanges past a deadline and for expired idle worker connections. */
     private static final long DEADLINE_SWEEP_MILLIS = 20;
+
+    /**
+     * Read by Netty once, when io_uring is first used. Netty 4.2's default, a multishot POLLIN, is edge-triggered: a
+     * worker's reset that arrives together with its last bytes wakes nothing more, so it goes unseen, and a response
+     * framed by the close would hang until the body idle timeout instead of being cut at once (epoll and NIO report
+     * it). Single-shot polls see it; measured side by side, no more CPU per request. Left alone when set.
+     */
+    static final String IO_URING_MULTISHOT_POLL = "io.netty.iouring.pollAddMultishotEnabled";
+
+    static {
+        if (System.getProperty(IO_URING_MULTISHOT_POLL) == null) {
+            System.setProperty(IO_URING_MULTISHOT_POLL, "false");
+        }
+    }
 
     private final FleetProperties properties;
     private final WorkerFleetService fleet;
@@ -93,7 +109,7 @@ public class ProxyServer implements SmartLifecycle {
                     upstreamBootstrap(config));
             fleet.onSnapshot(poolCleaner);
             for (EventExecutor loop : loops) {
-                loop.scheduleAtFixedRate(() -> context.deadlines().sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
+                loop.scheduleAtFixedRate(() -> context.sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
                         DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
             }
             serverChannel = bind(config);
@@ -103,6 +119,11 @@ public class ProxyServer implements SmartLifecycle {
         }
         port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
         log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, loopCount, transport.name());
+        if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
+            log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
+                    + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",
+                    IO_URING_MULTISHOT_POLL);
+        }
     }
 
     /**
@@ -131,16 +152,21 @@ public class ProxyServer implements SmartLifecycle {
         }
     }
 
-    /** Connections to the workers; each is registered on the event loop of the client it serves. */
+    /**
+     * Connections to the workers; each is registered on the event loop of the client it serves. Half-closure is
+     * allowed so that a worker's FIN reaches {@link UpstreamDecoder} as an event of its own, told apart from a reset.
+     */
     private Bootstrap upstreamBootstrap(FleetProperties.Proxy config) {
         return new Bootstrap().channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         UpstreamDecoder decoder = new UpstreamDecoder();
-                        channel.pipeline().addLast(new HttpRequestEncoder(), decoder, new UpstreamHandler(decoder));
+                        channel.pipeline().addLast(new HttpRequestEncoder(), decoder,
+                                new UpstreamHandler(decoder, channel));
                     }
                 });
     }

@@ -1,9 +1,10 @@
 package dev.shepherd.proxy;
 
 /**
- * The response deadlines of one event loop's exchanges, cheaper than a scheduled task per request: every
- * exchange waits the same timeout, so appending keeps the list in deadline order and a sweep only looks at its
- * head. An intrusive doubly-linked list: adding and removing allocate nothing. Confined to its event loop.
+ * One kind of deadline (the response timeout, the body idle timeout) of one event loop's exchanges, cheaper than a
+ * scheduled task per request: every entry of a list waits the same timeout, so appending keeps the list in deadline
+ * order and a sweep only looks at its head. An intrusive doubly-linked list: adding, moving (add again) and removing
+ * allocate nothing. Confined to its event loop.
  */
 final class ResponseDeadlines {
 
@@ -18,11 +19,17 @@ final class ResponseDeadlines {
         Entry(Runnable onTimeout) {
             this.onTimeout = onTimeout;
         }
+
+        /** Whether the entry is in a list: removing one that is not costs nothing, not even finding the list. */
+        boolean armed() {
+            return linked;
+        }
     }
 
     private Entry head;
     private Entry tail;
 
+    /** Puts {@code entry} at the end with a new deadline, which must be no earlier than any other's. */
     void add(Entry entry, long deadlineNanos) {
         remove(entry);
         entry.deadline = deadlineNanos;

@@ -18,14 +18,17 @@ final class ResponseHead extends DefaultByteBufHolder {
     private final long contentLength;
     private final boolean reusable;
     private final boolean chunkedHead;
+    private final int keepAliveSeconds;
 
-    ResponseHead(ByteBuf lines, int status, Body body, long contentLength, boolean reusable, boolean chunkedHead) {
+    ResponseHead(ByteBuf lines, int status, Body body, long contentLength, boolean reusable, boolean chunkedHead,
+                 int keepAliveSeconds) {
         super(lines);
         this.status = status;
         this.body = body;
         this.contentLength = contentLength;
         this.reusable = reusable;
         this.chunkedHead = chunkedHead;
+        this.keepAliveSeconds = keepAliveSeconds;
     }
 
     int status() {
@@ -56,6 +59,14 @@ final class ResponseHead extends DefaultByteBufHolder {
      */
     boolean chunked() {
         return chunkedHead;
+    }
+
+    /**
+     * How long, in seconds, the worker said it keeps the connection open while idle ({@code Keep-Alive: timeout=N},
+     * as Node sends it), or -1 when it did not say.
+     */
+    int keepAliveSeconds() {
+        return keepAliveSeconds;
     }
 
     /** The status line and end-to-end header lines, CRLF after each; the proxy appends to them. */

@@ -11,8 +11,9 @@ import java.util.List;
 
 /**
  * Reads a worker's response head in place (RFC 9112): checks the status line and every header line, reads the
- * framing ({@code Content-Length}, {@code Transfer-Encoding}) and the {@code Connection} tokens, and copies the
- * status line and the end-to-end header lines, each ended by CRLF, into the {@link ResponseHead} it returns.
+ * framing ({@code Content-Length}, {@code Transfer-Encoding}), the {@code Connection} tokens and the idle timeout
+ * of {@code Keep-Alive}, and copies the status line and the end-to-end header lines, each ended by CRLF, into the
+ * {@link ResponseHead} it returns.
  * Hop-by-hop headers are left out: the fixed list of RFC 9110 §7.6.1 and every header named in {@code Connection}
  * ({@code Content-Length} stays whatever {@code Connection} says: the body is framed by it).
  * One per worker connection (it keeps a scratch array), used on that connection's event loop only.
@@ -26,11 +27,14 @@ final class ResponseHeadParser {
     private static final int CONNECTION = 2;
     private static final int CONTENT_LENGTH = 3;
     private static final int TRANSFER_ENCODING = 4;
+    private static final int KEEP_ALIVE = 5;
     private static final byte[][] NAMES = {bytes("connection"), bytes("content-length"), bytes("transfer-encoding"),
             bytes("keep-alive"), bytes("proxy-connection"), bytes("proxy-authenticate"), bytes("proxy-authorization"),
             bytes("te"), bytes("trailer"), bytes("upgrade")};
-    private static final int[] KINDS = {CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, DROP, DROP, DROP, DROP, DROP,
-            DROP, DROP};
+    private static final int[] KINDS = {CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, KEEP_ALIVE, DROP, DROP, DROP,
+            DROP, DROP, DROP};
+    /** Longer {@code Keep-Alive: timeout} values than this many digits are read as "very long". */
+    private static final int MAX_TIMEOUT_DIGITS = 9;
 
     /** Per header line of the head being read: start, end (before CR LF), colon, kind. */
     private int[] lines = new int[4 * 16];
@@ -40,6 +44,7 @@ final class ResponseHeadParser {
     private List<String> named;
     private boolean chunked;
     private long contentLength;
+    private int keepAliveSeconds;
 
     /** The index just past the blank line that ends a head starting at {@code from}, or -1 if it is not all there. */
     static int headEnd(ByteBuf in, int from, int limit) {
@@ -91,7 +96,7 @@ final class ResponseHeadParser {
         // A 1xx or 204 has no body and carries no framing lines at all (RFC 9112 §6.1, RFC 9110 §8.6).
         copyEndToEndLines(in, bytes, status < 200 || status == 204);
         return new ResponseHead(bytes, status, body, body == ResponseHead.Body.FIXED ? contentLength : -1, reusable,
-                chunked);
+                chunked, keepAliveSeconds);
     }
 
     private void scanHeaderLines(ByteBuf in, int pos, int end) {
@@ -121,6 +126,7 @@ final class ResponseHeadParser {
         named = null;
         chunked = false;
         contentLength = -1;
+        keepAliveSeconds = -1;
         int codings = 0;
         for (int i = 0; i < count; i++) {
             int kind = lines[i * 4 + 3];
@@ -129,6 +135,10 @@ final class ResponseHeadParser {
             }
             String value = in.toString(lines[i * 4 + 2] + 1, lines[i * 4 + 1] - lines[i * 4 + 2] - 1,
                     StandardCharsets.ISO_8859_1);
+            if (kind == KEEP_ALIVE) {
+                keepAliveTimeout(value);
+                continue;
+            }
             if (kind != CONNECTION && value.replace(',', ' ').isBlank()) {
                 throw malformed((kind == CONTENT_LENGTH ? "Content-Length" : "Transfer-Encoding") + " without a value");
             }
@@ -165,6 +175,23 @@ final class ResponseHeadParser {
                 named = new ArrayList<>(2);
             }
             named.add(token);
+        }
+    }
+
+    /**
+     * Reads {@code timeout=N} of a {@code Keep-Alive} header (RFC 2068 §19.7.1.1; Node, Apache and others send it):
+     * a hint, so a value that is not a plain number is ignored rather than failing the response.
+     */
+    private void keepAliveTimeout(String value) {
+        for (String parameter : value.split(",")) {
+            int equals = parameter.indexOf('=');
+            if (equals < 0 || !parameter.substring(0, equals).strip().equalsIgnoreCase("timeout")) {
+                continue;
+            }
+            String seconds = parameter.substring(equals + 1).strip();
+            if (!seconds.isEmpty() && seconds.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                keepAliveSeconds = seconds.length() > MAX_TIMEOUT_DIGITS ? Integer.MAX_VALUE : Integer.parseInt(seconds);
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 
@@ -19,7 +20,14 @@ import java.util.List;
  * to the next client of the connection: a malformed status or header line, obsolete line folding, conflicting
  * {@code Content-Length}s, a transfer coding other than {@code chunked}, a bad chunk size, a head over
  * {@value #MAX_HEAD_BYTES} bytes or a {@code 101} end in a {@link DecoderException}, which fails the attempt (a
- * 502, or a retry) and closes the connection.
+ * 502, or a retry) and closes the connection; so do bytes that arrive while no request is outstanding (on an idle
+ * pooled connection).
+ *
+ * <p>A body framed by the end of the connection ends with {@link #END} only when the worker closed it cleanly
+ * (RFC 9112 §6.3 and §8): its FIN, seen as {@link ChannelInputShutdownEvent} (the connection allows half-closure),
+ * with no exception before it. A reset ({@code ECONNRESET}: an exception, on NIO, epoll and io_uring alike, fired
+ * before the input is shut), a failed write that closes the connection, or any other close ends nothing: the
+ * connection just goes inactive and the exchange treats the response as cut.
  */
 final class UpstreamDecoder extends ByteToMessageDecoder {
 
@@ -54,6 +62,12 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     private boolean headRequest;
     private boolean dechunk;
     private long remaining;
+    /** No request is outstanding (none yet, or the last response has ended): any byte now is a broken worker. */
+    private boolean idle = true;
+    /** An exception was seen on this connection: whatever ends its input, the end is not clean. */
+    private boolean failed;
+    /** The worker closed its side cleanly (a FIN with no exception before it). */
+    private boolean cleanEnd;
 
     /**
      * Set before each request is sent: whether it is a HEAD (its response has no body whatever the head says), and
@@ -62,11 +76,17 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     void expect(boolean headRequest, boolean dechunk) {
         this.headRequest = headRequest;
         this.dechunk = dechunk;
+        this.idle = false;
     }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         try {
+            if (idle && in.isReadable()) {
+                // A pooled connection must carry nothing between responses; whatever it is, the connection goes.
+                in.skipBytes(in.readableBytes());
+                throw ResponseHeadParser.malformed("it sent bytes while no request was outstanding");
+            }
             boolean progress = true;
             while (progress && in.isReadable()) {
                 progress = read(ctx, in, out);
@@ -78,11 +98,25 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     }
 
     @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        failed = true;
+        ctx.fireExceptionCaught(cause);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof ChannelInputShutdownEvent) {
+            cleanEnd = !failed;
+        }
+        super.userEventTriggered(ctx, event);
+    }
+
+    @Override
     protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (in.isReadable()) {
             decode(ctx, in, out);
         }
-        if (state == State.UNTIL_CLOSE) {
+        if (state == State.UNTIL_CLOSE && cleanEnd && !failed) {
             end(in, out);
         }
     }
@@ -117,6 +151,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         } else {
             out.add(END);
             state = State.HEAD;
+            idle = true;
         }
     }
 

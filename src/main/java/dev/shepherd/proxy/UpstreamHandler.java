@@ -1,21 +1,40 @@
 package dev.shepherd.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
  * The end of one connection to a worker: hands the response parts ({@link UpstreamDecoder}) to the exchange that
- * uses the connection, if any. A pooled idle connection has none; anything a worker sends on it closes it.
+ * uses the connection, if any. A pooled idle connection has none: anything the worker sends on it, and its close,
+ * closes it and takes it out of the pool at once.
+ *
+ * <p>Confined to the connection's event loop. It is also the connection's entry in {@link UpstreamPool}, which
+ * alone touches the fields it keeps here, so that pooling allocates nothing per request.
  */
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final UpstreamDecoder decoder;
+    private final Channel channel;
     private Exchange exchange;
     private Throwable error;
 
-    UpstreamHandler(UpstreamDecoder decoder) {
+    /** The pool's idle list this connection is in, or null; see {@link UpstreamPool}. */
+    UpstreamPool.Idle idleIn;
+    UpstreamHandler newer;
+    UpstreamHandler older;
+    /** When this idle connection stops being reused, in {@link System#nanoTime()} terms. */
+    long idleUntil;
+
+    UpstreamHandler(UpstreamDecoder decoder, Channel channel) {
         this.decoder = decoder;
+        this.channel = channel;
+    }
+
+    Channel channel() {
+        return channel;
     }
 
     /** Gives the connection to an exchange whose request is about to be sent: see {@link UpstreamDecoder#expect}. */
@@ -35,6 +54,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
             exchange.onUpstreamMessage(msg);
         } else {
             ReferenceCountUtil.release(msg);
+            UpstreamPool.remove(this);
             ctx.close();
         }
     }
@@ -42,12 +62,23 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (exchange != null) {
-            exchange.flushClient();
+            exchange.upstreamReadComplete();
         }
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        // The worker closed its side (the connection allows half-closure so that UpstreamDecoder can tell a FIN
+        // from a reset): a body framed by the close has ended by now, and the connection carries nothing more.
+        if (event instanceof ChannelInputShutdownEvent) {
+            ctx.close();
+        }
+        ReferenceCountUtil.release(event);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        UpstreamPool.remove(this);
         Exchange current = exchange;
         exchange = null;
         if (current != null) {

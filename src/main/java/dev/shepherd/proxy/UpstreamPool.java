@@ -1,74 +1,183 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
-import io.netty.channel.Channel;
 
-import java.util.ArrayDeque;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Idle keep-alive connections to the workers, owned by one event loop: only that loop's thread touches it, so
- * taking and returning a connection needs no lock. Most recently used first.
+ * taking and returning a connection needs no lock. Most recently used first, at most {@value #MAX_IDLE_PER_WORKER}
+ * per worker.
+ *
+ * <p>A connection is reused only until its idle deadline: {@code fleet.proxy.upstream-idle-timeout} after it was
+ * returned, or less when the worker's {@code Keep-Alive: timeout=N} says it closes sooner, so that a request is
+ * never sent on a connection the worker is about to close (the keep-alive race behind load balancers in front of
+ * Node, whose default {@code keepAliveTimeout} is 5 s). The deadline is checked when a connection is taken, and a
+ * periodic {@link #sweep} closes expired connections so that they do not linger. Each connection is its own list
+ * entry ({@link UpstreamHandler} keeps the links and the deadline): returning one allocates nothing, and a
+ * connection that the worker closes or writes to while idle leaves the pool at once ({@link #remove}).
  */
 final class UpstreamPool {
 
-    private static final int MAX_IDLE_PER_WORKER = 1024;
+    static final int MAX_IDLE_PER_WORKER = 1024;
+    /** How much earlier than the worker's {@code Keep-Alive: timeout} a connection is retired, at most. */
+    static final long HINT_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    private final Map<Endpoint, ArrayDeque<Channel>> idle = new IdentityHashMap<>();
+    /** The idle connections to one worker, a list through their handlers: newest first. */
+    static final class Idle {
+        private UpstreamHandler newest;
+        private UpstreamHandler oldest;
+        private int size;
+    }
 
-    /** An open idle connection to {@code endpoint}, or null. */
-    Channel acquire(Endpoint endpoint) {
-        ArrayDeque<Channel> channels = idle.get(endpoint);
-        if (channels == null) {
+    private final Map<Endpoint, Idle> idle = new IdentityHashMap<>();
+    private final long idleTimeoutNanos;
+    private final LongSupplier nanoTime;
+
+    /**
+     * @param idleTimeoutNanos how long a connection stays reusable at most; 0: connections are never kept
+     * @param nanoTime the clock, {@link System#nanoTime} but in tests
+     */
+    UpstreamPool(long idleTimeoutNanos, LongSupplier nanoTime) {
+        this.idleTimeoutNanos = idleTimeoutNanos;
+        this.nanoTime = nanoTime;
+    }
+
+    /** An open idle connection to {@code endpoint} whose idle deadline has not passed, or null. */
+    UpstreamHandler acquire(Endpoint endpoint) {
+        Idle connections = idle.get(endpoint);
+        if (connections == null || connections.newest == null) {
             return null;
         }
-        Channel channel;
-        while ((channel = channels.pollFirst()) != null) {
-            if (channel.isActive()) {
-                return channel;
+        long now = nanoTime.getAsLong();
+        UpstreamHandler connection;
+        while ((connection = connections.newest) != null) {
+            remove(connection);
+            if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
+                return connection;
             }
+            connection.channel().close();
         }
         return null;
     }
 
-    void release(Endpoint endpoint, Channel channel) {
-        if (!endpoint.isAccepting()) {
-            channel.close();
+    /**
+     * Keeps a connection whose response ended cleanly for the next request to {@code endpoint}, or closes it.
+     *
+     * @param keepAliveSeconds the worker's {@code Keep-Alive: timeout} on the last response, or -1
+     */
+    void release(Endpoint endpoint, UpstreamHandler connection, int keepAliveSeconds) {
+        long keepNanos = keepNanos(keepAliveSeconds);
+        Idle connections = keepNanos > 0 && endpoint.isAccepting()
+                ? idle.computeIfAbsent(endpoint, key -> new Idle()) : null;
+        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER) {
+            connection.channel().close();
             return;
         }
-        ArrayDeque<Channel> channels = idle.computeIfAbsent(endpoint, key -> new ArrayDeque<>());
-        if (channels.size() >= MAX_IDLE_PER_WORKER) {
-            channel.close();
+        connection.idleUntil = nanoTime.getAsLong() + keepNanos;
+        connection.idleIn = connections;
+        connection.older = connections.newest;
+        if (connections.newest == null) {
+            connections.oldest = connection;
         } else {
-            channels.addFirst(channel);
+            connections.newest.newer = connection;
         }
+        connections.newest = connection;
+        connections.size++;
+    }
+
+    /**
+     * How long a connection stays reusable: the idle timeout, or the worker's hint less a safety margin (a second,
+     * half the hint when it is shorter than two), whichever is shorter. The margin covers the time between the
+     * worker starting its clock (when it finished writing) and our request reaching it.
+     */
+    long keepNanos(int keepAliveSeconds) {
+        if (keepAliveSeconds < 0) {
+            return idleTimeoutNanos;
+        }
+        long hint = TimeUnit.SECONDS.toNanos(keepAliveSeconds);
+        return Math.min(idleTimeoutNanos, hint - Math.min(HINT_MARGIN_NANOS, hint / 2));
+    }
+
+    /** Takes a connection out of the pool it is in, if any. */
+    static void remove(UpstreamHandler connection) {
+        Idle connections = connection.idleIn;
+        if (connections == null) {
+            return;
+        }
+        if (connection.newer == null) {
+            connections.newest = connection.older;
+        } else {
+            connection.newer.older = connection.older;
+        }
+        if (connection.older == null) {
+            connections.oldest = connection.newer;
+        } else {
+            connection.older.newer = connection.newer;
+        }
+        connection.newer = null;
+        connection.older = null;
+        connection.idleIn = null;
+        connections.size--;
+    }
+
+    /** Closes the connections whose idle deadline has passed. Called periodically on the pool's event loop. */
+    void sweep() {
+        if (idle.isEmpty()) {
+            return;
+        }
+        long now = nanoTime.getAsLong();
+        for (Idle connections : idle.values()) {
+            // Oldest first: with the same keep time for a worker's connections, the first one still reusable ends it.
+            UpstreamHandler oldest;
+            while ((oldest = connections.oldest) != null && now - oldest.idleUntil >= 0) {
+                remove(oldest);
+                oldest.channel().close();
+            }
+        }
+    }
+
+    /** How many idle connections the pool holds for {@code endpoint}. */
+    int idleCount(Endpoint endpoint) {
+        Idle connections = idle.get(endpoint);
+        return connections == null ? 0 : connections.size;
     }
 
     /** Closes the idle connections to one worker: one of them just failed, so its siblings are suspect too. */
     void drop(Endpoint endpoint) {
-        ArrayDeque<Channel> channels = idle.remove(endpoint);
-        if (channels != null) {
-            channels.forEach(Channel::close);
+        Idle connections = idle.remove(endpoint);
+        if (connections != null) {
+            closeAll(connections);
         }
     }
 
     /** Closes the idle connections of every worker that is no longer in rotation. */
     void retainOnly(Set<Endpoint> ready) {
-        Iterator<Map.Entry<Endpoint, ArrayDeque<Channel>>> entries = idle.entrySet().iterator();
+        Iterator<Map.Entry<Endpoint, Idle>> entries = idle.entrySet().iterator();
         while (entries.hasNext()) {
-            Map.Entry<Endpoint, ArrayDeque<Channel>> entry = entries.next();
+            Map.Entry<Endpoint, Idle> entry = entries.next();
             if (!ready.contains(entry.getKey())) {
-                entry.getValue().forEach(Channel::close);
+                closeAll(entry.getValue());
                 entries.remove();
             }
         }
     }
 
     void closeAll() {
-        idle.values().forEach(channels -> channels.forEach(Channel::close));
+        idle.values().forEach(UpstreamPool::closeAll);
         idle.clear();
+    }
+
+    private static void closeAll(Idle connections) {
+        UpstreamHandler connection;
+        while ((connection = connections.newest) != null) {
+            remove(connection);
+            connection.channel().close();
+        }
     }
 }

@@ -2,10 +2,14 @@ package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +21,10 @@ class UpstreamDecoderTests {
 
     private final UpstreamDecoder decoder = new UpstreamDecoder();
     private final EmbeddedChannel channel = new EmbeddedChannel(decoder);
+
+    {
+        decoder.expect(false, false);
+    }
 
     @Test
     void fixedLengthResponseIsHeadThenBodyThenEnd() {
@@ -33,7 +41,7 @@ class UpstreamDecoderTests {
 
         assertThat(parts).containsExactly("HEAD 200 FIXED 11 reusable: HTTP/1.1 200 OK\r\nContent-Length: 11\r\n",
                 "hello", " world", "END");
-        assertThat(read("HTTP/1.1 204 No Content\r\n\r\n")).containsExactly("HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END");
+        assertThat(next("HTTP/1.1 204 No Content\r\n\r\n")).containsExactly("HEAD 204 NONE reusable: HTTP/1.1 204 No Content\r\n", "END");
     }
 
     @Test
@@ -52,7 +60,20 @@ class UpstreamDecoderTests {
                 + "Content-Length: 0\r\n\r\n");
 
         assertThat(parts).containsExactly(
-                "HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nX-Kept: yes\r\nContent-Length: 0\r\n", "END");
+                "HEAD 200 FIXED 0 reusable keep-alive 5s: HTTP/1.1 200 OK\r\nX-Kept: yes\r\nContent-Length: 0\r\n", "END");
+    }
+
+    @Test
+    void keepAliveTimeoutIsReadAsAHintAndAnythingElseInTheHeaderIsIgnored() {
+        assertThat(read("HTTP/1.1 200 OK\r\nKeep-Alive: max=100, Timeout = 7\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0 reusable keep-alive 7s: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=soon\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive:\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=99999999999999999999\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0 reusable keep-alive " + Integer.MAX_VALUE + "s: HTTP/1.1 200 OK\r\n"
+                        + "Content-Length: 0\r\n", "END");
     }
 
     @Test
@@ -98,13 +119,57 @@ class UpstreamDecoderTests {
     }
 
     @Test
-    void bodyWithoutFramingLastsUntilTheWorkerCloses() {
+    void bodyWithoutFramingLastsUntilTheWorkerClosesItsSide() {
         List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nstreamed ", "until close");
-        channel.finish();
+        channel.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
         parts.addAll(readRest());
+        channel.finish();
 
         assertThat(parts).containsExactly("HEAD 200 UNTIL_CLOSE: HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n",
                 "streamed ", "until close", "END");
+        assertThat(readRest()).isEmpty();
+    }
+
+    @Test
+    void bodyWithoutFramingEndedByAResetIsNotEnded() {
+        UpstreamDecoder resetDecoder = new UpstreamDecoder();
+        resetDecoder.expect(false, false);
+        EmbeddedChannel reset = new EmbeddedChannel(resetDecoder, new SwallowErrors());
+        reset.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\n\r\npart", StandardCharsets.ISO_8859_1));
+        // What every transport does on ECONNRESET with half-closure allowed: the exception, then the input shut.
+        reset.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
+        reset.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        reset.finish();
+
+        assertThat(readAll(reset)).containsExactly("HEAD 200 UNTIL_CLOSE: HTTP/1.1 200 OK\r\n", "part");
+    }
+
+    @Test
+    void bodyWithoutFramingWhoseConnectionClosesWithoutAFinIsNotEnded() {
+        // A failed write closes the connection without the input being shut: nothing says the body was whole.
+        List<String> parts = read("HTTP/1.1 200 OK\r\n\r\npart");
+        channel.finish();
+        parts.addAll(readRest());
+
+        assertThat(parts).containsExactly("HEAD 200 UNTIL_CLOSE: HTTP/1.1 200 OK\r\n", "part");
+    }
+
+    @Test
+    void fixedLengthOrChunkedBodyCutByAFinIsNotEnded() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        channel.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        parts.addAll(readRest());
+        assertThat(parts).containsExactly("HEAD 200 FIXED 10 reusable: HTTP/1.1 200 OK\r\nContent-Length: 10\r\n", "abc");
+
+        UpstreamDecoder chunkedDecoder = new UpstreamDecoder();
+        chunkedDecoder.expect(false, false);
+        EmbeddedChannel chunked = new EmbeddedChannel(chunkedDecoder);
+        chunked.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+                StandardCharsets.ISO_8859_1));
+        chunked.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        chunked.finish();
+        assertThat(readAll(chunked)).containsExactly("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n",
+                "3\r\nabc\r\n");
     }
 
     @Test
@@ -112,10 +177,9 @@ class UpstreamDecoderTests {
         decoder.expect(true, false);
         assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"))
                 .containsExactly("HEAD 200 NONE reusable: HTTP/1.1 200 OK\r\nContent-Length: 99\r\n", "END");
-        decoder.expect(false, false);
-        assertThat(read("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        assertThat(next("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"))
                 .containsExactly("HEAD 204 NONE chunked: HTTP/1.1 204 No Content\r\n", "END");
-        assertThat(read("HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n"))
+        assertThat(next("HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n"))
                 .containsExactly("HEAD 304 NONE reusable: HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n", "END");
     }
 
@@ -131,9 +195,9 @@ class UpstreamDecoderTests {
     void connectionIsReusableOnlyWhenTheWorkerSaysSo() {
         assertThat(read("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
                 .containsExactly("HEAD 200 FIXED 0: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
-        assertThat(read("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
+        assertThat(next("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
                 .containsExactly("HEAD 200 FIXED 0: HTTP/1.0 200 OK\r\nContent-Length: 0\r\n", "END");
-        assertThat(read("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"))
+        assertThat(next("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"))
                 .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.0 200 OK\r\nContent-Length: 0\r\n", "END");
     }
 
@@ -172,11 +236,30 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(UpstreamDecoder.MAX_HEAD_BYTES) + "\r\n", "longer than");
     }
 
-    private void assertMalformed(String response, String message) {
+    @Test
+    void bytesWhileNoRequestIsOutstandingFailTheConnection() {
+        assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")).endsWith("END");
+
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.copiedBuffer("x", StandardCharsets.ISO_8859_1)))
+                .isInstanceOf(DecoderException.class).hasMessageContaining("while no request was outstanding");
         EmbeddedChannel fresh = new EmbeddedChannel(new UpstreamDecoder());
-        assertThatThrownBy(() -> fresh.writeInbound(Unpooled.copiedBuffer(response, StandardCharsets.ISO_8859_1)))
+        assertThatThrownBy(() -> fresh.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\n", StandardCharsets.ISO_8859_1)))
+                .isInstanceOf(DecoderException.class).hasMessageContaining("while no request was outstanding");
+    }
+
+    private void assertMalformed(String response, String message) {
+        UpstreamDecoder fresh = new UpstreamDecoder();
+        fresh.expect(false, false);
+        EmbeddedChannel channel = new EmbeddedChannel(fresh);
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.copiedBuffer(response, StandardCharsets.ISO_8859_1)))
                 .as(response).isInstanceOf(DecoderException.class).hasMessageContaining(message);
-        fresh.finishAndReleaseAll();
+        channel.finishAndReleaseAll();
+    }
+
+    /** The next response on the connection: a request is outstanding again. */
+    private List<String> next(String... reads) {
+        decoder.expect(false, false);
+        return read(reads);
     }
 
     /** Feeds the reads in order, then returns what the decoder made of them. */
@@ -188,12 +271,24 @@ class UpstreamDecoderTests {
     }
 
     private List<String> readRest() {
+        return readAll(channel);
+    }
+
+    private static List<String> readAll(EmbeddedChannel channel) {
         List<String> parts = new ArrayList<>();
         Object message;
         while ((message = channel.readInbound()) != null) {
             parts.add(describe(message));
         }
         return parts;
+    }
+
+    /** Stands for UpstreamHandler, which takes the exceptions the decoder passes on. */
+    private static final class SwallowErrors extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Seen: the test asserts what the decoder passed on before it.
+        }
     }
 
     private static String describe(Object message) {
@@ -206,7 +301,8 @@ class UpstreamDecoderTests {
         if (message instanceof ResponseHead head) {
             String text = "HEAD " + head.status() + " " + head.body()
                     + (head.contentLength() >= 0 ? " " + head.contentLength() : "")
-                    + (head.reusable() ? " reusable" : "") + (head.chunked() ? " chunked" : "") + ": "
+                    + (head.reusable() ? " reusable" : "") + (head.chunked() ? " chunked" : "")
+                    + (head.keepAliveSeconds() >= 0 ? " keep-alive " + head.keepAliveSeconds() + "s" : "") + ": "
                     + head.lines().toString(StandardCharsets.ISO_8859_1);
             head.release();
             return text;

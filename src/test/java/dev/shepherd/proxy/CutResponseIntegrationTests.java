@@ -1,0 +1,134 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.ProxyTransport;
+import dev.shepherd.testsupport.RunningShepherd;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.uring.IoUring;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.invoke.MethodHandles;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/**
+ * A response the worker ends early reaches the client ended early too (RFC 9112 §8): never with a last chunk or
+ * padding that would make it look whole, and always with the connection closed; reset where the client's body is
+ * framed by the close, since a close would read as its end. On every transport, because each reports a worker's
+ * reset its own way (io_uring lost one that came with the last bytes: see {@link ProxyServer#IO_URING_MULTISHOT_POLL}).
+ * The worker ({@link FaultyWorker}) and the clients are raw sockets.
+ */
+@ParameterizedClass
+@EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
+class CutResponseIntegrationTests {
+
+    private static final int BYTES = 10 * 1024;
+    private static final String DATA = "x".repeat(BYTES);
+    private static final int WAIT_MILLIS = 5_000;
+
+    private static RunningShepherd shepherd;
+
+    @BeforeParameterizedClassInvocation
+    static void start(ProxyTransport transport) throws IllegalAccessException {
+        // ProxyServer sets how Netty polls on io_uring (see IO_URING_MULTISHOT_POLL) before Netty first reads it.
+        MethodHandles.lookup().ensureInitialized(ProxyServer.class);
+        assumeThat(transport != ProxyTransport.IO_URING || IoUring.isAvailable())
+                .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
+        assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
+                .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+        shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
+                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'));
+    }
+
+    CutResponseIntegrationTests(ProxyTransport transport) {
+        assertThat(shepherd.proxyTransport()).isEqualTo(transport.name().toLowerCase());
+    }
+
+    @AfterParameterizedClassInvocation
+    static void stop() {
+        if (shepherd != null) {
+            shepherd.close();
+            shepherd = null;
+        }
+    }
+
+    @Test
+    void bodyFramedByTheCloseThatTheWorkerResetsReachesAnHttp11ClientWithoutItsLastChunk() {
+        RawClient.Received received = get11("/cut?framing=close&end=reset&bytes=" + BYTES);
+
+        assertThat(received.head())
+                .isEqualTo("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n");
+        RawClient.Dechunked body = RawClient.dechunk(received.body());
+        assertThat(body.data()).isEqualTo(DATA);
+        assertThat(body.rest()).as("after the last whole chunk").isEmpty();
+        assertThat(received.end()).isEqualTo(RawClient.End.FIN);
+    }
+
+    @Test
+    void bodyFramedByTheCloseThatTheWorkerResetsIsResetForAnHttp10Client() {
+        RawClient.Received received = get10("/cut?framing=close&end=reset&bytes=" + BYTES);
+
+        assertThat(received.head()).isEqualTo("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nconnection: close\r\n\r\n");
+        assertThat(received.body()).isEqualTo(DATA);
+        assertThat(received.end()).as("a plain close would read as the end of the body").isEqualTo(RawClient.End.RESET);
+    }
+
+    @Test
+    void bodyFramedByTheCloseThatTheWorkerEndsCleanlyIsWhole() {
+        RawClient.Received http11 = RawClient.exchange(shepherd.proxyPort(), "GET /cut?framing=close&end=fin&bytes=" + BYTES
+                + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", WAIT_MILLIS);
+        RawClient.Received http10 = get10("/cut?framing=close&end=fin&bytes=" + BYTES);
+
+        RawClient.Dechunked body = RawClient.dechunk(http11.body());
+        assertThat(body.data()).isEqualTo(DATA);
+        assertThat(body.rest()).isEqualTo("0\r\n\r\n");
+        assertThat(http11.end()).isEqualTo(RawClient.End.FIN);
+        assertThat(http10.body()).isEqualTo(DATA);
+        assertThat(http10.end()).isEqualTo(RawClient.End.FIN);
+    }
+
+    @Test
+    void fixedLengthBodyCutShortByACloseOrAResetIsCutShortForTheClient() {
+        for (String end : new String[] {"fin", "reset"}) {
+            String path = "/cut?framing=fixed&end=" + end + "&bytes=" + BYTES;
+            RawClient.Received http11 = get11(path);
+            RawClient.Received http10 = get10(path);
+
+            assertThat(http11.head()).as(end).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: " + (BYTES + 100) + "\r\n\r\n");
+            assertThat(http11.body()).as(end).isEqualTo(DATA);
+            assertThat(http11.end()).as(end).isEqualTo(RawClient.End.FIN);
+            assertThat(http10.head()).as(end)
+                    .isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: " + (BYTES + 100) + "\r\nconnection: close\r\n\r\n");
+            assertThat(http10.body()).as(end).isEqualTo(DATA);
+            assertThat(http10.end()).as(end).isEqualTo(RawClient.End.FIN);
+        }
+    }
+
+    @Test
+    void chunkedBodyWithoutItsLastChunkReachesTheClientWithoutOne() {
+        for (String end : new String[] {"fin", "reset"}) {
+            String path = "/cut?framing=chunked&end=" + end + "&bytes=" + BYTES;
+            RawClient.Received http11 = get11(path);
+            RawClient.Received http10 = get10(path);
+
+            assertThat(http11.bytes()).as(end).isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+                    + Integer.toHexString(BYTES) + "\r\n" + DATA + "\r\n");
+            assertThat(http11.end()).as(end).isEqualTo(RawClient.End.FIN);
+            assertThat(http10.bytes()).as(end).isEqualTo("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n" + DATA);
+            assertThat(http10.end()).as(end).isEqualTo(RawClient.End.RESET);
+        }
+    }
+
+    private static RawClient.Received get11(String path) {
+        return RawClient.exchange(shepherd.proxyPort(), "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n", WAIT_MILLIS);
+    }
+
+    private static RawClient.Received get10(String path) {
+        return RawClient.exchange(shepherd.proxyPort(), "GET " + path + " HTTP/1.0\r\n\r\n", WAIT_MILLIS);
+    }
+}

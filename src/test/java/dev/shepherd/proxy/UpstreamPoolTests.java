@@ -1,0 +1,163 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+/** The idle pool's expiry with a clock the test moves, on channels with the real upstream pipeline. */
+class UpstreamPoolTests {
+
+    private final AtomicLong now = new AtomicLong(1_000_000_000L);
+    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get);
+    private final Endpoint worker = worker(true);
+
+    @Test
+    void idleConnectionIsReusedUntilTheIdleTimeoutAndNotAfter() {
+        UpstreamHandler connection = connection();
+        pool.release(worker, connection, -1);
+        advance(Duration.ofMillis(3999));
+        assertThat(pool.acquire(worker)).isSameAs(connection);
+
+        pool.release(worker, connection, -1);
+        advance(Duration.ofSeconds(4));
+        assertThat(pool.acquire(worker)).isNull();
+        assertThat(connection.channel().isOpen()).as("expired connection closed").isFalse();
+    }
+
+    @Test
+    void workersKeepAliveHintRetiresTheConnectionAMarginBeforeIt() {
+        assertThat(Duration.ofNanos(pool.keepNanos(5))).isEqualTo(Duration.ofSeconds(4));
+        assertThat(Duration.ofNanos(pool.keepNanos(3))).isEqualTo(Duration.ofSeconds(2));
+        assertThat(Duration.ofNanos(pool.keepNanos(1))).isEqualTo(Duration.ofMillis(500));
+        assertThat(Duration.ofNanos(pool.keepNanos(60))).as("never later than the property").isEqualTo(Duration.ofSeconds(4));
+        assertThat(pool.keepNanos(-1)).as("no hint").isEqualTo(Duration.ofSeconds(4).toNanos());
+
+        UpstreamHandler connection = connection();
+        pool.release(worker, connection, 1);
+        advance(Duration.ofMillis(499));
+        assertThat(pool.acquire(worker)).isSameAs(connection);
+        pool.release(worker, connection, 1);
+        advance(Duration.ofMillis(500));
+        assertThat(pool.acquire(worker)).isNull();
+    }
+
+    @Test
+    void workerThatKeepsNoIdleConnectionGetsNoneKept() {
+        UpstreamHandler connection = connection();
+        pool.release(worker, connection, 0);
+
+        assertThat(connection.channel().isOpen()).isFalse();
+        assertThat(pool.idleCount(worker)).isZero();
+
+        UpstreamPool noReuse = new UpstreamPool(0, now::get);
+        UpstreamHandler other = connection();
+        noReuse.release(worker, other, 5);
+        assertThat(other.channel().isOpen()).as("upstream-idle-timeout=0: not reused").isFalse();
+    }
+
+    @Test
+    void sweepClosesTheExpiredIdleConnectionsAndKeepsTheOthers() {
+        UpstreamHandler older = connection();
+        UpstreamHandler newer = connection();
+        pool.release(worker, older, -1);
+        advance(Duration.ofSeconds(1));
+        pool.release(worker, newer, -1);
+
+        advance(Duration.ofMillis(2999));
+        pool.sweep();
+        assertThat(pool.idleCount(worker)).isEqualTo(2);
+        advance(Duration.ofMillis(1));
+        pool.sweep();
+
+        assertThat(older.channel().isOpen()).isFalse();
+        assertThat(newer.channel().isOpen()).isTrue();
+        assertThat(pool.idleCount(worker)).isEqualTo(1);
+        assertThat(pool.acquire(worker)).isSameAs(newer);
+    }
+
+    @Test
+    void mostRecentlyReturnedConnectionIsTakenFirst() {
+        UpstreamHandler first = connection();
+        UpstreamHandler second = connection();
+        pool.release(worker, first, -1);
+        pool.release(worker, second, -1);
+
+        assertThat(pool.acquire(worker)).isSameAs(second);
+        assertThat(pool.acquire(worker)).isSameAs(first);
+        assertThat(pool.acquire(worker)).isNull();
+    }
+
+    @Test
+    void idleConnectionThatTheWorkerClosesOrWritesToLeavesThePoolAtOnce() {
+        UpstreamHandler closed = connection();
+        UpstreamHandler halfClosed = connection();
+        UpstreamHandler written = connection();
+        UpstreamHandler kept = connection();
+        pool.release(worker, kept, -1);
+        pool.release(worker, closed, -1);
+        pool.release(worker, halfClosed, -1);
+        pool.release(worker, written, -1);
+
+        closed.channel().close();
+        halfClosed.channel().pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        ((EmbeddedChannel) written.channel()).writeInbound(Unpooled.wrappedBuffer(new byte[] {'x'}));
+
+        assertThat(pool.idleCount(worker)).isEqualTo(1);
+        assertThat(halfClosed.channel().isOpen()).isFalse();
+        assertThat(written.channel().isOpen()).isFalse();
+        assertThat(pool.acquire(worker)).isSameAs(kept);
+    }
+
+    @Test
+    void connectionToAWorkerThatStoppedTakingTrafficIsClosedNotKept() {
+        Endpoint draining = worker(false);
+        UpstreamHandler connection = connection();
+
+        pool.release(draining, connection, -1);
+
+        assertThat(connection.channel().isOpen()).isFalse();
+        assertThat(pool.acquire(draining)).isNull();
+    }
+
+    @Test
+    void droppingAWorkersConnectionsClosesThemAll() {
+        UpstreamHandler a = connection();
+        UpstreamHandler b = connection();
+        pool.release(worker, a, -1);
+        pool.release(worker, b, -1);
+
+        pool.drop(worker);
+
+        assertThat(a.channel().isOpen()).isFalse();
+        assertThat(b.channel().isOpen()).isFalse();
+        assertThat(pool.acquire(worker)).isNull();
+    }
+
+    private void advance(Duration duration) {
+        now.addAndGet(duration.toNanos());
+    }
+
+    /** A connection with the pipeline ProxyServer gives one: decoder, then handler. */
+    private static UpstreamHandler connection() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        UpstreamDecoder decoder = new UpstreamDecoder();
+        UpstreamHandler handler = new UpstreamHandler(decoder, channel);
+        channel.pipeline().addLast(decoder, handler);
+        return handler;
+    }
+
+    private static Endpoint worker(boolean accepting) {
+        Endpoint endpoint = mock(Endpoint.class);
+        when(endpoint.isAccepting()).thenReturn(accepting);
+        return endpoint;
+    }
+}
