@@ -32,8 +32,8 @@ import java.net.UnknownHostException;
  * request whose path could be read two ways ({@code ;}, encoded {@code /}, {@code .}, {@code %}, {@code \},
  * {@code //}, {@code ..}; a method other than GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE) with a 400 problem;
  * then {@link BrowserGuard} refuses other hosts and origins; then {@link AdminToken} tells who calls. The matchers
- * below see the path as Spring MVC routes it: health, the fleet page with its files, and the OpenAPI document
- * with Swagger UI (none holds fleet data) are open to GET and HEAD; every other path, known or not, needs the
+ * below see the path as Spring MVC routes it: health, the fleet page with its files, and Swagger UI's files (none holds
+ * fleet data) are open to GET and HEAD; every other path, known or not, needs the
  * caller to be authenticated, which without a token everyone on loopback is. No HTTP session, no CSRF token (the
  * API takes a bearer token, never a cookie), no form login, no generated password.
  */
@@ -43,7 +43,7 @@ class AdminSecurity {
 
     private static final String[] OPEN_TO_READ = {"/actuator/health", "/actuator/health/**",
             "/", "/index.html", "/*.js", "/*.css", "/webjars/**",
-            "/v3/api-docs", "/v3/api-docs/**", "/swagger-ui.html", "/swagger-ui/**"};
+            "/swagger-ui.html", "/swagger-ui/**"};
     private static final String SEND_TOKEN = ": send Authorization: Bearer <fleet.admin.token>";
 
     /** The token check; as an AuthenticationManager bean it also keeps Boot from generating a password. */

@@ -109,8 +109,9 @@ class AdminIntegrationTests {
     }
 
     @Test
-    void openApiDocumentDescribesTheAdminApi() {
-        HttpResponse<String> docs = shepherd.admin("GET", "/v3/api-docs", null);
+    void openApiDocumentDescribesTheAdminApiToTheTokenHolderOnly() {
+        assertThat(shepherd.admin("GET", "/v3/api-docs", null).statusCode()).isEqualTo(401);
+        HttpResponse<String> docs = shepherd.admin("GET", "/v3/api-docs", null, AUTH);
         assertThat(docs.statusCode()).isEqualTo(200);
         assertThat(docs.body()).contains("/fleet/scale", "/fleet/reload", "/fleet/workers/{id}/kill", "/fleet/workers/{id}/logs");
         assertThat(shepherd.admin("GET", "/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
