@@ -61,6 +61,9 @@ public record FleetProperties(
      * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed
      * @param stopSignal the signal that asks a worker to exit
      * @param logLines how many lines of output are kept per worker id
+     * @param logBytes how much output text (UTF-8 bytes) is kept per worker id; the oldest lines go first
+     * @param logLineLength longest output line kept whole; a longer one keeps its start and a marker saying its size
+     * @param retiredLogs how many worker ids that left the fleet (replaced, scaled down) keep their output, newest first
      * @param maxMemory a worker whose process tree uses more resident memory than this is replaced; unset: no limit
      * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
      * @param maxRequestsJitter a random 0..jitter added to max-requests per worker, so workers do not all recycle at once
@@ -75,10 +78,24 @@ public record FleetProperties(
             @DefaultValue("10s") @DurationMin(millis = 0) Duration killTimeout,
             @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL") String stopSignal,
             @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
+            @DefaultValue("256KB") @NotNull DataSize logBytes,
+            @DefaultValue("8KB") @NotNull DataSize logLineLength,
+            @DefaultValue("16") @Min(0) @Max(1000) int retiredLogs,
             DataSize maxMemory,
             @DefaultValue("0") @Min(0) long maxRequests,
             @DefaultValue("0") @Min(0) long maxRequestsJitter,
             @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval) {
+
+        @AssertTrue(message = "fleet.worker.log-line-length must be between 64B and 1MB")
+        boolean isLogLineLengthInRange() {
+            return logLineLength == null || logLineLength.toBytes() >= 64 && logLineLength.toBytes() <= 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.worker.log-bytes must be between 1KB and 64MB, and at least fleet.worker.log-line-length")
+        boolean isLogBytesInRange() {
+            return logBytes == null || logBytes.toBytes() >= 1024 && logBytes.toBytes() <= 64L * 1024 * 1024
+                    && (logLineLength == null || logBytes.toBytes() >= logLineLength.toBytes());
+        }
     }
 
     /**

@@ -14,9 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Owns the workers: the only code that changes their state, always on the one supervisor thread.
@@ -28,7 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
 @Slf4j
 final class Supervisor {
 
+    /** An exit keeps the last lines of its process: at most this many, and at most {@link #LAST_LINES_BYTES}. */
     private static final int LAST_LINES = 20;
+    private static final int LAST_LINES_BYTES = 16 * 1024;
     private static final Duration DRAIN_POLL = Duration.ofMillis(20);
 
     private final FleetProperties properties;
@@ -40,7 +40,7 @@ final class Supervisor {
     private final FleetMetrics metrics;
     private final Recycler recycler;
     private OrphanGuard orphanGuard;
-    private final Map<Integer, LogBuffer> logs = new ConcurrentHashMap<>();
+    private final WorkerLogs logs;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
@@ -59,10 +59,12 @@ final class Supervisor {
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
+        this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
+                properties.worker().retiredLogs());
     }
 
     Optional<LogBuffer> logs(int id) {
-        return Optional.ofNullable(logs.get(id));
+        return logs.find(id);
     }
 
     Optional<Worker> find(int id) {
@@ -96,7 +98,7 @@ final class Supervisor {
 
     Worker newWorker(long generation) {
         int id = nextId++;
-        LogBuffer buffer = logs.computeIfAbsent(id, key -> new LogBuffer(properties.worker().logLines()));
+        LogBuffer buffer = logs.open(id);
         Worker worker = new Worker(id, generation, buffer, new Backoff(properties.restart()));
         workers.add(worker);
         return worker;
@@ -107,7 +109,8 @@ final class Supervisor {
         int port = FreePorts.pick();
         WorkerProcess process;
         try {
-            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock);
+            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock,
+                    (int) properties.worker().logLineLength().toBytes());
         } catch (IOException | RuntimeException ex) {
             worker.process = null;
             worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
@@ -241,7 +244,7 @@ final class Supervisor {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
         String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES));
+                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
         worker.lastExit = exit;
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
@@ -309,6 +312,7 @@ final class Supervisor {
 
     private void forget(Worker worker, String reason) {
         workers.remove(worker);
+        logs.retire(worker.id);
         events.add(Type.STOPPED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
     }
 

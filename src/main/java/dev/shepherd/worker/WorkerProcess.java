@@ -1,12 +1,6 @@
 package dev.shepherd.worker;
 
-import lombok.extern.slf4j.Slf4j;
-import org.slf4j.MDC;
-
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -23,12 +17,11 @@ import java.util.concurrent.CompletableFuture;
  * One running process of a worker, and its descendants.
  *
  * <p>Its output (stdout and stderr merged) is pumped line by line into the master's log and into the worker's
- * {@link LogBuffer}, so the pipe never fills. On Linux the process gets a process group of its own and is started
+ * {@link LogBuffer} by an {@link OutputPump}, so the pipe never fills. On Linux the process gets a process group of its own and is started
  * under {@code setpriv --pdeathsig KILL} so that it dies with the master, even after {@code kill -9} of the master
  * (its descendants are then ended by the {@link OrphanGuard}). That signal follows the thread that spawned the
  * process, so spawn only from a thread that lives as long as the master.
  */
-@Slf4j
 public final class WorkerProcess {
 
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
@@ -48,7 +41,8 @@ public final class WorkerProcess {
     }
 
     /** Starts the process; the caller's thread becomes its parent-death anchor (see the class comment). */
-    public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock) throws IOException {
+    public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, int maxLineBytes)
+            throws IOException {
         checkExecutable(spec);
         ProcessBuilder builder = new ProcessBuilder(wrap(spec.command()))
                 .redirectErrorStream(true);
@@ -58,7 +52,7 @@ public final class WorkerProcess {
         builder.environment().putAll(spec.environment());
         Process process = builder.start();
         WorkerProcess started = new WorkerProcess(workerId, process, clock.instant(), Files.isExecutable(SETSID));
-        started.pumpOutput(logs, clock);
+        OutputPump.start(workerId, process.pid(), process.getInputStream(), logs, clock, maxLineBytes);
         return started;
     }
 
@@ -104,26 +98,6 @@ public final class WorkerProcess {
         }
         wrapped.addAll(command);
         return wrapped;
-    }
-
-    private void pumpOutput(LogBuffer logs, Clock clock) {
-        long pid = pid();
-        Thread pump = new Thread(() -> {
-            // In the MDC too, so structured (JSON) logs carry them as fields.
-            MDC.put("workerId", Integer.toString(workerId));
-            MDC.put("workerPid", Long.toString(pid));
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    log.info("[worker {} pid {}] {}", workerId, pid, line);
-                    logs.add(new LogBuffer.Line(pid, clock.instant(), line));
-                }
-            } catch (IOException ex) {
-                log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
-            }
-        }, "worker-" + workerId + "-output");
-        pump.setDaemon(true);
-        pump.start();
     }
 
     public long pid() {
