@@ -139,8 +139,11 @@ public record FleetProperties(
      * @param multiplier how much the delay grows with each quick crash in a row
      * @param maxBackoff the longest delay, used while crash-looping
      * @param resetAfter uptime after which a crash counts as the first again
-     * @param crashLoopRestarts restarts within {@code crashLoopWindow} that mark a worker as crash-looping (FAILED)
-     * @param crashLoopWindow the sliding window in which restarts are counted
+     * @param crashLoopRestarts quick crashes (see {@code minUptime}) within {@code crashLoopWindow} that mark a worker as
+     *                          crash-looping (FAILED)
+     * @param crashLoopWindow the sliding window in which quick crashes are counted
+     * @param minUptime a worker READY for at least this long before it exits ran, and is not crash-looping: it restarts
+     *                  after the initial backoff and its exit is not counted (PM2's min_uptime)
      */
     public record Restart(
             @DefaultValue("always") RestartPolicy policy,
@@ -149,7 +152,8 @@ public record FleetProperties(
             @DefaultValue("30s") @DurationMin(millis = 0) Duration maxBackoff,
             @DefaultValue("10s") @DurationMin(millis = 0) Duration resetAfter,
             @DefaultValue("20") @Min(1) int crashLoopRestarts,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration crashLoopWindow) {
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration crashLoopWindow,
+            @DefaultValue("1s") @DurationMin(millis = 0) Duration minUptime) {
     }
 
     /**

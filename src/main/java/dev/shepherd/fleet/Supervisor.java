@@ -144,6 +144,7 @@ final class Supervisor {
         worker.cancelTimers();
         worker.moveTo(WorkerState.READY);
         worker.readyOnce = true;
+        worker.readyAt = clock.instant();
         worker.endpoint.startAccepting();
         Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
         metrics.recordStartup(startup);
@@ -287,7 +288,8 @@ final class Supervisor {
     }
 
     private void scheduleRestart(Worker worker, WorkerExit exit) {
-        Backoff.Decision decision = worker.backoff.next(exit.uptime(), clock.instant());
+        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
+        Backoff.Decision decision = worker.backoff.next(exit.uptime(), readyFor, exit.at());
         worker.moveTo(decision.crashLoop() || exit.pid() == 0 ? WorkerState.FAILED : WorkerState.BACKOFF);
         metrics.countRestart(exit.pid() == 0 ? "cannot-start" : exit.reason().startsWith("liveness") ? "liveness"
                 : exit.reason().startsWith("not READY") ? "startup-timeout" : "crash");
@@ -296,7 +298,8 @@ final class Supervisor {
                     + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
                     + " s: crash loop; next try in " + decision.delay().toMillis() + " ms");
         }
-        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms");
+        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms"
+                + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
         worker.timer = loop.schedule(() -> restart(worker), decision.delay());
     }
 

@@ -143,6 +143,7 @@ class FleetPropertiesTests {
             assertThat(restart.multiplier()).isEqualTo(2.0);
             assertThat(restart.policy()).isEqualTo(RestartPolicy.ALWAYS);
             assertThat(restart.resetAfter()).isEqualTo(Duration.ofSeconds(10));
+            assertThat(restart.minUptime()).isEqualTo(Duration.ofSeconds(1));
 
             FleetProperties.Worker worker = fleet.worker();
             assertThat(worker.command()).isEmpty();

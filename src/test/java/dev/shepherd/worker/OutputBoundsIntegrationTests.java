@@ -18,7 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
+import static dev.shepherd.testsupport.Tools.assumePython;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -117,19 +117,5 @@ class OutputBoundsIntegrationTests {
         assertThat(command.find()).as("the README's recommended master command line").isTrue();
         assertThat(command.group(1)).contains("-Xmx128m", "-XX:+ExitOnOutOfMemoryError");
         return List.of(command.group(1).split(" "));
-    }
-
-    static void assumePython() {
-        boolean python;
-        try {
-            python = new ProcessBuilder("python3", "--version").redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
-        } catch (IOException ex) {
-            python = false;
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            python = false;
-        }
-        assumeThat(python).as("python3 is not installed (apt-get install python3); skipping").isTrue();
     }
 }
