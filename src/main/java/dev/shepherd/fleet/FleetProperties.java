@@ -55,7 +55,7 @@ public record FleetProperties(
      * @param command program and arguments; {@code {port}} in an argument is replaced by the worker's port.
      *                Empty: the built-in demo worker
      * @param workingDirectory the directory workers run in; default: the master's
-     * @param environment variables added to each worker's environment (besides PORT and SHEPHERD_WORKER_ID)
+     * @param environment variables added to each worker's environment (besides PORT, SHEPHERD_WORKER_ID and SHEPHERD_TREE)
      * @param startupTimeout how long a new worker may take to become READY before it is killed
      * @param drainTimeout how long a planned stop waits for in-flight requests to finish
      * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed
@@ -68,6 +68,10 @@ public record FleetProperties(
      * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
      * @param maxRequestsJitter a random 0..jitter added to max-requests per worker, so workers do not all recycle at once
      * @param recycleCheckInterval how often memory and request counts are checked against the limits
+     * @param useCgroups run each worker process in a cgroup v2 group of its own where the master can create one, and
+     *                   kill the group at once; false: find a worker's descendants through /proc
+     * @param treeScanInterval without cgroups, how often /proc is scanned so that each worker remembers its
+     *                         descendants, which are then found even after the process between them has gone
      */
     public record Worker(
             @DefaultValue List<String> command,
@@ -84,7 +88,9 @@ public record FleetProperties(
             DataSize maxMemory,
             @DefaultValue("0") @Min(0) long maxRequests,
             @DefaultValue("0") @Min(0) long maxRequestsJitter,
-            @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval) {
+            @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval,
+            @DefaultValue("true") boolean useCgroups,
+            @DefaultValue("1s") @DurationMin(millis = 10) Duration treeScanInterval) {
 
         @AssertTrue(message = "fleet.worker.log-line-length must be between 64B and 1MB")
         boolean isLogLineLengthInRange() {

@@ -2,7 +2,6 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.LogBuffer;
-import dev.shepherd.worker.OrphanGuard;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerProcess;
 import dev.shepherd.worker.WorkerState;
@@ -39,7 +38,7 @@ final class Supervisor {
     private final FleetEvents events;
     private final FleetMetrics metrics;
     private final Recycler recycler;
-    private OrphanGuard orphanGuard;
+    private final WorkerTrees trees;
     private final WorkerLogs logs;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
@@ -59,6 +58,7 @@ final class Supervisor {
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
+        this.trees = new WorkerTrees(properties.worker());
         this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
                 properties.worker().retiredLogs());
     }
@@ -71,15 +71,21 @@ final class Supervisor {
         return workers.stream().filter(worker -> worker.id == id).findFirst();
     }
 
-    /** Starts the guard that ends workers' descendants if the master dies; on the supervisor's thread. */
+    /**
+     * Sets up how workers' process trees are kept and the guard that ends them if the master dies; on the
+     * supervisor's thread, which the guard's parent-death signal follows.
+     */
     void startOrphanGuard() {
-        orphanGuard = OrphanGuard.start();
+        trees.start();
     }
 
     void closeOrphanGuard() {
-        if (orphanGuard != null) {
-            orphanGuard.close();
-        }
+        trees.close();
+    }
+
+    /** Without cgroups, lets each worker remember its descendants; called periodically. */
+    void recordTrees() {
+        trees.record(workers);
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */
@@ -110,7 +116,7 @@ final class Supervisor {
         WorkerProcess process;
         try {
             process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock,
-                    (int) properties.worker().logLineLength().toBytes());
+                    trees.trees(), (int) properties.worker().logLineLength().toBytes());
         } catch (IOException | RuntimeException ex) {
             worker.process = null;
             worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
@@ -122,7 +128,7 @@ final class Supervisor {
         }
         worker.process = process;
         worker.port = port;
-        process.processGroup().ifPresent(orphanGuard::track);
+        trees.spawned(process);
         worker.stopReason = null;
         worker.readyOnce = false;
         worker.livenessFailures = 0;
@@ -157,6 +163,7 @@ final class Supervisor {
     /** Liveness round over the READY workers; called periodically. */
     void probeLiveness() {
         healthChecks.probeLiveness(workers);
+        trees.sweep();
     }
 
     /** Replaces a worker that is past its memory or request limit; called periodically. */
@@ -234,8 +241,7 @@ final class Supervisor {
 
     /** A process ended: record how, then restart, replace or forget the worker. */
     private void reap(Worker worker, WorkerProcess process, int code) {
-        process.killTree();
-        process.processGroup().ifPresent(orphanGuard::untrack);
+        trees.reaped(process);
         if (!worker.isCurrent(process)) {
             return;
         }
