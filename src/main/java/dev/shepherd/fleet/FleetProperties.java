@@ -55,16 +55,23 @@ public record FleetProperties(
      * @param command program and arguments; {@code {port}} in an argument is replaced by the worker's port.
      *                Empty: the built-in demo worker
      * @param workingDirectory the directory workers run in; default: the master's
-     * @param environment variables added to each worker's environment (besides PORT and SHEPHERD_WORKER_ID)
+     * @param environment variables added to each worker's environment (besides PORT, SHEPHERD_WORKER_ID and SHEPHERD_TREE)
      * @param startupTimeout how long a new worker may take to become READY before it is killed
      * @param drainTimeout how long a planned stop waits for in-flight requests to finish
      * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed
      * @param stopSignal the signal that asks a worker to exit
      * @param logLines how many lines of output are kept per worker id
+     * @param logBytes how much output text (UTF-8 bytes) is kept per worker id; the oldest lines go first
+     * @param logLineLength longest output line kept whole; a longer one keeps its start and a marker saying its size
+     * @param retiredLogs how many worker ids that left the fleet (replaced, scaled down) keep their output, newest first
      * @param maxMemory a worker whose process tree uses more resident memory than this is replaced; unset: no limit
      * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
      * @param maxRequestsJitter a random 0..jitter added to max-requests per worker, so workers do not all recycle at once
      * @param recycleCheckInterval how often memory and request counts are checked against the limits
+     * @param useCgroups run each worker process in a cgroup v2 group of its own where the master can create one, and
+     *                   kill the group at once; false: find a worker's descendants through /proc
+     * @param treeScanInterval without cgroups, how often /proc is scanned so that each worker remembers its
+     *                         descendants, which are then found even after the process between them has gone
      */
     public record Worker(
             @DefaultValue List<String> command,
@@ -75,10 +82,26 @@ public record FleetProperties(
             @DefaultValue("10s") @DurationMin(millis = 0) Duration killTimeout,
             @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL") String stopSignal,
             @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
+            @DefaultValue("256KB") @NotNull DataSize logBytes,
+            @DefaultValue("8KB") @NotNull DataSize logLineLength,
+            @DefaultValue("16") @Min(0) @Max(1000) int retiredLogs,
             DataSize maxMemory,
             @DefaultValue("0") @Min(0) long maxRequests,
             @DefaultValue("0") @Min(0) long maxRequestsJitter,
-            @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval) {
+            @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval,
+            @DefaultValue("true") boolean useCgroups,
+            @DefaultValue("1s") @DurationMin(millis = 10) Duration treeScanInterval) {
+
+        @AssertTrue(message = "fleet.worker.log-line-length must be between 64B and 1MB")
+        boolean isLogLineLengthInRange() {
+            return logLineLength == null || logLineLength.toBytes() >= 64 && logLineLength.toBytes() <= 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.worker.log-bytes must be between 1KB and 64MB, and at least fleet.worker.log-line-length")
+        boolean isLogBytesInRange() {
+            return logBytes == null || logBytes.toBytes() >= 1024 && logBytes.toBytes() <= 64L * 1024 * 1024
+                    && (logLineLength == null || logBytes.toBytes() >= logLineLength.toBytes());
+        }
     }
 
     /**
@@ -122,8 +145,11 @@ public record FleetProperties(
      * @param multiplier how much the delay grows with each quick crash in a row
      * @param maxBackoff the longest delay, used while crash-looping
      * @param resetAfter uptime after which a crash counts as the first again
-     * @param crashLoopRestarts restarts within {@code crashLoopWindow} that mark a worker as crash-looping (FAILED)
-     * @param crashLoopWindow the sliding window in which restarts are counted
+     * @param crashLoopRestarts quick crashes (see {@code minUptime}) within {@code crashLoopWindow} that mark a worker as
+     *                          crash-looping (FAILED)
+     * @param crashLoopWindow the sliding window in which quick crashes are counted
+     * @param minUptime a worker READY for at least this long before it exits ran, and is not crash-looping: it restarts
+     *                  after the initial backoff and its exit is not counted (PM2's min_uptime)
      */
     public record Restart(
             @DefaultValue("always") RestartPolicy policy,
@@ -132,7 +158,8 @@ public record FleetProperties(
             @DefaultValue("30s") @DurationMin(millis = 0) Duration maxBackoff,
             @DefaultValue("10s") @DurationMin(millis = 0) Duration resetAfter,
             @DefaultValue("20") @Min(1) int crashLoopRestarts,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration crashLoopWindow) {
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration crashLoopWindow,
+            @DefaultValue("1s") @DurationMin(millis = 0) Duration minUptime) {
     }
 
     /**

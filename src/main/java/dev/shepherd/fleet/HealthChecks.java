@@ -68,7 +68,6 @@ final class HealthChecks {
             if ((worker.state == WorkerState.READY || worker.state == WorkerState.DRAINING) && !worker.probing) {
                 WorkerProcess process = worker.process;
                 worker.probing = true;
-                process.recordDescendants();
                 liveness.check(worker.port).thenAccept(result -> loop.post(() -> livenessResult(worker, process, result)));
             }
         }

@@ -2,7 +2,6 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.LogBuffer;
-import dev.shepherd.worker.OrphanGuard;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerProcess;
 import dev.shepherd.worker.WorkerState;
@@ -14,9 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Owns the workers: the only code that changes their state, always on the one supervisor thread.
@@ -28,7 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
 @Slf4j
 final class Supervisor {
 
+    /** An exit keeps the last lines of its process: at most this many, and at most {@link #LAST_LINES_BYTES}. */
     private static final int LAST_LINES = 20;
+    private static final int LAST_LINES_BYTES = 16 * 1024;
     private static final Duration DRAIN_POLL = Duration.ofMillis(20);
 
     private final FleetProperties properties;
@@ -39,8 +38,8 @@ final class Supervisor {
     private final FleetEvents events;
     private final FleetMetrics metrics;
     private final Recycler recycler;
-    private OrphanGuard orphanGuard;
-    private final Map<Integer, LogBuffer> logs = new ConcurrentHashMap<>();
+    private final WorkerTrees trees;
+    private final WorkerLogs logs;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
@@ -59,25 +58,34 @@ final class Supervisor {
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
+        this.trees = new WorkerTrees(properties.worker());
+        this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
+                properties.worker().retiredLogs());
     }
 
     Optional<LogBuffer> logs(int id) {
-        return Optional.ofNullable(logs.get(id));
+        return logs.find(id);
     }
 
     Optional<Worker> find(int id) {
         return workers.stream().filter(worker -> worker.id == id).findFirst();
     }
 
-    /** Starts the guard that ends workers' descendants if the master dies; on the supervisor's thread. */
+    /**
+     * Sets up how workers' process trees are kept and the guard that ends them if the master dies; on the
+     * supervisor's thread, which the guard's parent-death signal follows.
+     */
     void startOrphanGuard() {
-        orphanGuard = OrphanGuard.start();
+        trees.start();
     }
 
     void closeOrphanGuard() {
-        if (orphanGuard != null) {
-            orphanGuard.close();
-        }
+        trees.close();
+    }
+
+    /** Without cgroups, lets each worker remember its descendants; called periodically. */
+    void recordTrees() {
+        trees.record(workers);
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */
@@ -96,7 +104,7 @@ final class Supervisor {
 
     Worker newWorker(long generation) {
         int id = nextId++;
-        LogBuffer buffer = logs.computeIfAbsent(id, key -> new LogBuffer(properties.worker().logLines()));
+        LogBuffer buffer = logs.open(id);
         Worker worker = new Worker(id, generation, buffer, new Backoff(properties.restart()));
         workers.add(worker);
         return worker;
@@ -107,7 +115,8 @@ final class Supervisor {
         int port = FreePorts.pick();
         WorkerProcess process;
         try {
-            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock);
+            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock,
+                    trees.trees(), (int) properties.worker().logLineLength().toBytes());
         } catch (IOException | RuntimeException ex) {
             worker.process = null;
             worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
@@ -119,7 +128,7 @@ final class Supervisor {
         }
         worker.process = process;
         worker.port = port;
-        process.processGroup().ifPresent(orphanGuard::track);
+        trees.spawned(process);
         worker.stopReason = null;
         worker.readyOnce = false;
         worker.livenessFailures = 0;
@@ -141,6 +150,7 @@ final class Supervisor {
         worker.cancelTimers();
         worker.moveTo(WorkerState.READY);
         worker.readyOnce = true;
+        worker.readyAt = clock.instant();
         worker.endpoint.startAccepting();
         Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
         metrics.recordStartup(startup);
@@ -153,6 +163,7 @@ final class Supervisor {
     /** Liveness round over the READY workers; called periodically. */
     void probeLiveness() {
         healthChecks.probeLiveness(workers);
+        trees.sweep();
     }
 
     /** Replaces a worker that is past its memory or request limit; called periodically. */
@@ -230,8 +241,7 @@ final class Supervisor {
 
     /** A process ended: record how, then restart, replace or forget the worker. */
     private void reap(Worker worker, WorkerProcess process, int code) {
-        process.killTree();
-        process.processGroup().ifPresent(orphanGuard::untrack);
+        trees.reaped(process);
         if (!worker.isCurrent(process)) {
             return;
         }
@@ -241,7 +251,7 @@ final class Supervisor {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
         String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES));
+                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
         worker.lastExit = exit;
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
@@ -284,7 +294,8 @@ final class Supervisor {
     }
 
     private void scheduleRestart(Worker worker, WorkerExit exit) {
-        Backoff.Decision decision = worker.backoff.next(exit.uptime(), clock.instant());
+        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
+        Backoff.Decision decision = worker.backoff.next(exit.uptime(), readyFor, exit.at());
         worker.moveTo(decision.crashLoop() || exit.pid() == 0 ? WorkerState.FAILED : WorkerState.BACKOFF);
         metrics.countRestart(exit.pid() == 0 ? "cannot-start" : exit.reason().startsWith("liveness") ? "liveness"
                 : exit.reason().startsWith("not READY") ? "startup-timeout" : "crash");
@@ -293,7 +304,8 @@ final class Supervisor {
                     + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
                     + " s: crash loop; next try in " + decision.delay().toMillis() + " ms");
         }
-        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms");
+        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms"
+                + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
         worker.timer = loop.schedule(() -> restart(worker), decision.delay());
     }
 
@@ -309,6 +321,7 @@ final class Supervisor {
 
     private void forget(Worker worker, String reason) {
         workers.remove(worker);
+        logs.retire(worker.id);
         events.add(Type.STOPPED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
     }
 

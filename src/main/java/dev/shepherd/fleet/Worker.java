@@ -34,8 +34,9 @@ final class Worker {
     Worker replacedBy;
     /** Set on a new worker started to replace another one (reload, restart, recycle). */
     Worker replacing;
-    /** Whether the current process has been READY at least once. */
+    /** Whether the current process has been READY at least once, and since when. */
     boolean readyOnce;
+    Instant readyAt;
     boolean probing;
     int livenessFailures;
     /** Requests after which the current process is recycled; 0: never. */

@@ -158,6 +158,7 @@ public class WorkerFleetService implements SmartLifecycle {
         running = true;
         loop.post(supervisor::startOrphanGuard);
         loop.every(supervisor::probeLiveness, properties.liveness().interval());
+        loop.every(supervisor::recordTrees, properties.worker().treeScanInterval());
         if (properties.worker().maxMemory() != null || properties.worker().maxRequests() > 0) {
             loop.every(supervisor::recycle, properties.worker().recycleCheckInterval());
         }

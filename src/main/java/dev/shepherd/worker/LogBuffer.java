@@ -7,7 +7,9 @@ import java.util.List;
 
 /**
  * The last lines written by one worker id, across all its processes, so the lines before a crash can still be
- * read after the replacement has started. Bounded; thread-safe (written by output pumps, read by the admin API).
+ * read after the replacement has started. Bounded twice: at most {@code maxLines} lines and at most
+ * {@code maxBytes} bytes of text (counted as UTF-8; the oldest lines go first, and the newest line is always
+ * kept). Thread-safe (written by output pumps, read by the admin API and the supervisor).
  */
 public final class LogBuffer {
 
@@ -15,19 +17,36 @@ public final class LogBuffer {
     public record Line(long pid, Instant at, String text) {
     }
 
-    private final int capacity;
+    private final int maxLines;
+    private final long maxBytes;
     private final ArrayDeque<Line> lines;
+    private final ArrayDeque<Integer> sizes;
+    private long bytes;
 
-    public LogBuffer(int capacity) {
-        this.capacity = capacity;
-        this.lines = new ArrayDeque<>(Math.min(capacity, 1024));
+    /** A buffer whose byte bound is what {@code maxLines} lines of 8 KiB hold. */
+    public LogBuffer(int maxLines) {
+        this(maxLines, maxLines * 8192L);
+    }
+
+    public LogBuffer(int maxLines, long maxBytes) {
+        if (maxLines < 1 || maxBytes < 1) {
+            throw new IllegalArgumentException("a log buffer holds at least one line and one byte");
+        }
+        this.maxLines = maxLines;
+        this.maxBytes = maxBytes;
+        this.lines = new ArrayDeque<>(Math.min(maxLines, 1024));
+        this.sizes = new ArrayDeque<>(Math.min(maxLines, 1024));
     }
 
     public synchronized void add(Line line) {
-        if (lines.size() == capacity) {
+        int size = utf8Length(line.text());
+        while (!lines.isEmpty() && (lines.size() >= maxLines || bytes + size > maxBytes)) {
             lines.removeFirst();
+            bytes -= sizes.removeFirst();
         }
         lines.addLast(line);
+        sizes.addLast(size);
+        bytes += size;
     }
 
     /** The newest {@code count} lines, oldest first. */
@@ -43,14 +62,54 @@ public final class LogBuffer {
         return result;
     }
 
-    /** The newest {@code count} lines written by one process, as plain text. */
-    public synchronized List<String> tailOf(long pid, int count) {
-        List<String> mine = new ArrayList<>();
-        for (Line line : lines) {
-            if (line.pid() == pid) {
-                mine.add(line.text());
+    /**
+     * The newest lines written by one process, as plain text, oldest first: at most {@code count} lines and
+     * {@code byteLimit} bytes, but at least the newest line.
+     */
+    public synchronized List<String> tailOf(long pid, int count, int byteLimit) {
+        ArrayDeque<String> mine = new ArrayDeque<>();
+        long total = 0;
+        var newestFirst = lines.descendingIterator();
+        var sizesNewestFirst = sizes.descendingIterator();
+        while (newestFirst.hasNext() && mine.size() < count) {
+            Line line = newestFirst.next();
+            int size = sizesNewestFirst.next();
+            if (line.pid() != pid) {
+                continue;
+            }
+            if (!mine.isEmpty() && total + size > byteLimit) {
+                break;
+            }
+            mine.addFirst(line.text());
+            total += size;
+        }
+        return List.copyOf(mine);
+    }
+
+    /** The text held now, in UTF-8 bytes. */
+    public synchronized long bytes() {
+        return bytes;
+    }
+
+    public synchronized int size() {
+        return lines.size();
+    }
+
+    static int utf8Length(String text) {
+        int length = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                length++;
+            } else if (c < 0x800) {
+                length += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                length += 4;
+                i++;
+            } else {
+                length += 3;
             }
         }
-        return List.copyOf(mine.subList(Math.max(0, mine.size() - count), mine.size()));
+        return length;
     }
 }

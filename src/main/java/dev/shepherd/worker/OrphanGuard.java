@@ -11,19 +11,27 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Ends the grandchildren of workers when the master dies without cleaning up ({@code kill -9}). A worker's own
- * process dies by its parent-death signal, but what it forked (npm → node, a shell wrapper) would live on. This
- * starts one small shell per master, itself under a parent-death signal, that knows the workers' process groups
- * from a file and kills them all when the master is gone.
+ * Ends the descendants of workers when the master dies without cleaning up ({@code kill -9}). A worker's own
+ * process dies by its parent-death signal, but what it forked (npm → node, a shell wrapper, a detached daemon) would
+ * live on. This starts one small shell per master, itself under a parent-death signal, that kills them all when the
+ * master is gone: the workers' process groups (listed in a file), the master's cgroup subtree when there is one
+ * ({@code cgroup.kill}, then the groups are removed), and every process whose environment carries this master's
+ * {@link ProcessTrees#MARKER}.
  *
- * <p>Linux only (setpriv, setsid); elsewhere it does nothing, and only the demo worker watches its parent.
+ * <p>Linux only (setpriv, setsid, /proc); elsewhere it does nothing, and only the demo worker watches its parent.
  * Start it from the thread that spawns the workers: the parent-death signal follows that thread.
  */
 @Slf4j
 public final class OrphanGuard implements AutoCloseable {
 
-    /** POSIX sh (dash's kill takes no "--": a negative pid right after the signal names a group). */
+    /**
+     * POSIX sh; $1 the groups file, $2 the cgroup subtree or "-", $3 the marker prefix (dash's kill takes no "--": a
+     * negative pid right after the signal names a group; grep -z reads NUL-separated entries).
+     */
     private static final String SCRIPT = "trap 'for g in $(cat \"$1\" 2>/dev/null); do kill -9 \"-$g\" 2>/dev/null; done; "
+            + "[ -w \"$2/cgroup.kill\" ] && echo 1 > \"$2/cgroup.kill\"; "
+            + "for e in /proc/[0-9]*/environ; do grep -qz \"^$3\" \"$e\" 2>/dev/null && { p=${e%/environ}; kill -9 \"${p#/proc/}\" 2>/dev/null; }; done; "
+            + "if [ -d \"$2\" ]; then sleep 0.2; for d in \"$2\"/*/; do rmdir \"$d\" 2>/dev/null; done; rmdir \"$2\" 2>/dev/null; fi; "
             + "rm -f \"$1\"; kill $sleeper 2>/dev/null; exit 0' TERM INT HUP; "
             + "while :; do sleep 5 & sleeper=$!; wait $sleeper; done";
 
@@ -36,15 +44,16 @@ public final class OrphanGuard implements AutoCloseable {
         this.guard = guard;
     }
 
-    /** Starts the guard, or returns one that does nothing where the tools are missing. */
-    public static OrphanGuard start() {
+    /** Starts the guard for the trees of {@code trees}, or returns one that does nothing where the tools are missing. */
+    public static OrphanGuard start(ProcessTrees trees) {
         if (!Files.isExecutable(Path.of("/usr/bin/setpriv")) || !Files.isExecutable(Path.of("/bin/sh"))) {
             return new OrphanGuard(null, null);
         }
         try {
             Path file = Files.createTempFile("shepherd-" + ProcessHandle.current().pid() + "-groups", ".txt");
             Process process = new ProcessBuilder(List.of("/usr/bin/setpriv", "--pdeathsig", "TERM", "--", "/bin/sh", "-c",
-                    SCRIPT, "shepherd-orphan-guard", file.toString()))
+                    SCRIPT, "shepherd-orphan-guard", file.toString(),
+                    trees.cgroupBase().map(Path::toString).orElse("-"), trees.markerPrefix()))
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             return new OrphanGuard(file, process);
         } catch (IOException ex) {

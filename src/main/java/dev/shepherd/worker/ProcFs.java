@@ -1,19 +1,35 @@
 package dev.shepherd.worker;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
-/** Reads what the JDK does not tell about a process from Linux's /proc. */
+/** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
 final class ProcFs {
+
+    private static final Path PROC = Path.of("/proc");
+    /** An environment larger than this is not searched further (Linux allows far less by default: a quarter of the stack limit). */
+    private static final int MAX_ENVIRON_BYTES = 8 << 20;
+
+    /** The ids that tie a process to others: its parent, its process group and its session. */
+    record Stat(long pid, long ppid, long processGroup, long session) {
+    }
 
     private ProcFs() {
     }
 
+    static boolean available() {
+        return Files.isDirectory(PROC.resolve("self"));
+    }
+
     static Optional<Long> residentBytes(long pid) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            for (String line : Files.readAllLines(PROC.resolve(Long.toString(pid)).resolve("status"))) {
                 if (line.startsWith("VmRSS:")) {
                     String kilobytes = line.substring("VmRSS:".length()).replace("kB", "").trim();
                     return Optional.of(Long.parseLong(kilobytes) * 1024);
@@ -23,5 +39,81 @@ final class ProcFs {
         } catch (IOException | RuntimeException ex) {
             return Optional.empty();
         }
+    }
+
+    /** Every process there is now, as far as /proc lists it. */
+    static List<Stat> processes() {
+        List<Stat> all = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC, ProcFs::isPid)) {
+            for (Path entry : entries) {
+                stat(Long.parseLong(entry.getFileName().toString())).ifPresent(all::add);
+            }
+        } catch (IOException ex) {
+            return all;
+        }
+        return all;
+    }
+
+    private static boolean isPid(Path entry) {
+        String name = entry.getFileName().toString();
+        return !name.isEmpty() && name.chars().allMatch(Character::isDigit);
+    }
+
+    /** Fields 4, 5 and 6 of /proc/PID/stat (after the command, which may itself hold spaces and parentheses). */
+    static Optional<Stat> stat(long pid) {
+        try {
+            String line = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+            String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ", 5);
+            return Optional.of(new Stat(pid, Long.parseLong(fields[1]), Long.parseLong(fields[2]), Long.parseLong(fields[3])));
+        } catch (IOException | RuntimeException ex) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Whether the process was started with {@code entry} ({@code NAME=value}) in its environment, as
+     * /proc/PID/environ shows it (the environment it got at exec). False when it cannot be read: another user's
+     * process, or one that has gone.
+     */
+    static boolean hasEnvironmentEntry(long pid, String entry) {
+        byte[] wanted = ("\0" + entry + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (InputStream in = Files.newInputStream(PROC.resolve(Long.toString(pid)).resolve("environ"))) {
+            return contains(in, wanted);
+        } catch (IOException | RuntimeException ex) {
+            return false;
+        }
+    }
+
+    /** Searches a stream of NUL-terminated entries, read as if it began with a NUL, in bounded pieces. */
+    static boolean contains(InputStream in, byte[] wanted) throws IOException {
+        byte[] window = new byte[64 * 1024 + wanted.length];
+        window[0] = 0;
+        int filled = 1;
+        long total = 0;
+        int read;
+        while (total < MAX_ENVIRON_BYTES && (read = in.read(window, filled, window.length - filled)) > 0) {
+            filled += read;
+            total += read;
+            if (indexOf(window, filled, wanted) >= 0) {
+                return true;
+            }
+            int keep = Math.min(filled, wanted.length - 1);
+            System.arraycopy(window, filled - keep, window, 0, keep);
+            filled = keep;
+        }
+        return false;
+    }
+
+    private static int indexOf(byte[] haystack, int length, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 }

@@ -19,6 +19,15 @@ public final class Signals {
         kill(signal, Long.toString(pid));
     }
 
+    /** Sends {@code signal} to one process: TERM and KILL through the JDK, which checks that it is still the same process. */
+    static void send(ProcessHandle process, String signal) {
+        switch (signal) {
+            case "TERM" -> process.destroy();
+            case "KILL" -> process.destroyForcibly();
+            default -> send(process.pid(), signal);
+        }
+    }
+
     /** Sends {@code signal} to every process of the group {@code pgid}. */
     public static void sendGroup(long pgid, String signal) {
         kill(signal, "-" + pgid);

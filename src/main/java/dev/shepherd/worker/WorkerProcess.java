@@ -1,65 +1,67 @@
 package dev.shepherd.worker;
 
-import lombok.extern.slf4j.Slf4j;
-import org.slf4j.MDC;
-
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One running process of a worker, and its descendants.
+ * One running process of a worker, and its descendants: its {@link ProcessTree}, which a signal, a kill and the
+ * resident memory reach as a whole, whether the descendants detached or not.
  *
  * <p>Its output (stdout and stderr merged) is pumped line by line into the master's log and into the worker's
- * {@link LogBuffer}, so the pipe never fills. On Linux the process gets a process group of its own and is started
- * under {@code setpriv --pdeathsig KILL} so that it dies with the master, even after {@code kill -9} of the master
- * (its descendants are then ended by the {@link OrphanGuard}). That signal follows the thread that spawned the
- * process, so spawn only from a thread that lives as long as the master.
+ * {@link LogBuffer} by an {@link OutputPump}, so the pipe never fills. On Linux the process gets a session and
+ * process group of its own and is started under {@code setpriv --pdeathsig KILL} so that it dies with the master,
+ * even after {@code kill -9} of the master (its descendants are then ended by the {@link OrphanGuard}). That signal
+ * follows the thread that spawned the process, so spawn only from a thread that lives as long as the master.
  */
-@Slf4j
 public final class WorkerProcess {
 
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     private static final Path SETSID = Path.of("/usr/bin/setsid");
 
-    private final int workerId;
     private final Process process;
     private final Instant startedAt;
     private final boolean ownGroup;
-    private final Set<ProcessHandle> knownDescendants = new LinkedHashSet<>();
+    private final ProcessTree tree;
 
-    private WorkerProcess(int workerId, Process process, Instant startedAt, boolean ownGroup) {
-        this.workerId = workerId;
+    private WorkerProcess(Process process, Instant startedAt, boolean ownGroup, ProcessTree tree) {
         this.process = process;
         this.startedAt = startedAt;
         this.ownGroup = ownGroup;
+        this.tree = tree;
     }
 
-    /** Starts the process; the caller's thread becomes its parent-death anchor (see the class comment). */
-    public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock) throws IOException {
+    /**
+     * Starts the process in a tree of its own ({@link ProcessTrees}); the caller's thread becomes its parent-death
+     * anchor (see the class comment). Lines longer than {@code maxLineBytes} are cut.
+     */
+    public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
+                                      int maxLineBytes) throws IOException {
         checkExecutable(spec);
-        ProcessBuilder builder = new ProcessBuilder(wrap(spec.command()))
-                .redirectErrorStream(true);
+        ProcessTrees.Launch launch = trees.prepare(workerId);
+        ProcessBuilder builder = new ProcessBuilder(launch.wrap(wrap(spec.command()))).redirectErrorStream(true);
         if (spec.workingDirectory() != null) {
             builder.directory(spec.workingDirectory().toFile());
         }
         builder.environment().putAll(spec.environment());
-        Process process = builder.start();
-        WorkerProcess started = new WorkerProcess(workerId, process, clock.instant(), Files.isExecutable(SETSID));
-        started.pumpOutput(logs, clock);
-        return started;
+        builder.environment().put(ProcessTrees.MARKER, launch.marker());
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException | RuntimeException ex) {
+            trees.abandon(launch);
+            throw ex;
+        }
+        ProcessTree tree = trees.attach(launch, process);
+        OutputPump.start(workerId, process.pid(), process.getInputStream(), logs, clock, maxLineBytes);
+        return new WorkerProcess(process, clock.instant(), Files.isExecutable(SETSID), tree);
     }
 
     /**
@@ -106,26 +108,6 @@ public final class WorkerProcess {
         return wrapped;
     }
 
-    private void pumpOutput(LogBuffer logs, Clock clock) {
-        long pid = pid();
-        Thread pump = new Thread(() -> {
-            // In the MDC too, so structured (JSON) logs carry them as fields.
-            MDC.put("workerId", Integer.toString(workerId));
-            MDC.put("workerPid", Long.toString(pid));
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                    log.info("[worker {} pid {}] {}", workerId, pid, line);
-                    logs.add(new LogBuffer.Line(pid, clock.instant(), line));
-                }
-            } catch (IOException ex) {
-                log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
-            }
-        }, "worker-" + workerId + "-output");
-        pump.setDaemon(true);
-        pump.start();
-    }
-
     public long pid() {
         return process.pid();
     }
@@ -149,20 +131,17 @@ public final class WorkerProcess {
 
     /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
     public void signal(String signal) {
-        if (ownGroup) {
-            Signals.sendGroup(process.pid(), signal);
-        }
-        for (ProcessHandle handle : tree()) {
-            send(handle, signal);
-        }
+        tree.signal(signal);
     }
 
-    /** Kills what is left of the tree, including descendants orphaned by the worker's own exit. */
+    /** Kills what is left of the tree, including descendants orphaned or detached by the worker. */
     public void killTree() {
-        if (ownGroup) {
-            Signals.sendGroup(process.pid(), "KILL");
-        }
-        tree().forEach(ProcessHandle::destroyForcibly);
+        tree.kill();
+    }
+
+    /** After {@link #killTree()} once the process has exited: gives back its cgroup, now or at a later sweep. */
+    public void release(ProcessTrees trees) {
+        trees.released(tree);
     }
 
     /** The process group that holds the worker's tree, or empty when it shares the master's. */
@@ -170,46 +149,18 @@ public final class WorkerProcess {
         return ownGroup ? Optional.of(process.pid()) : Optional.empty();
     }
 
-    /** Remembers the current descendants, so they can still be found once the worker has exited. */
-    public void recordDescendants() {
-        process.toHandle().descendants().forEach(this::remember);
-    }
-
-    private synchronized void remember(ProcessHandle handle) {
-        knownDescendants.add(handle);
-    }
-
-    private synchronized List<ProcessHandle> tree() {
-        process.toHandle().descendants().forEach(knownDescendants::add);
-        knownDescendants.removeIf(handle -> !handle.isAlive());
-        List<ProcessHandle> tree = new ArrayList<>(knownDescendants);
-        if (process.isAlive()) {
-            tree.add(process.toHandle());
-        }
+    ProcessTree tree() {
         return tree;
     }
 
-    private static void send(ProcessHandle handle, String signal) {
-        switch (signal) {
-            case "TERM" -> handle.destroy();
-            case "KILL" -> handle.destroyForcibly();
-            default -> Signals.send(handle.pid(), signal);
-        }
-    }
-
     /**
-     * Resident memory of the tree, from /proc; empty where /proc is not there. Counts the descendants found by the
-     * last {@link #recordDescendants()} (every liveness round): listing them afresh scans all of /proc.
+     * Resident memory of the tree, from /proc; empty where /proc is not there. Counts the members known without a
+     * scan of /proc: its cgroup's, or the descendants the last periodic scan found.
      */
     public Optional<Long> residentBytes() {
         long total = 0;
         boolean found = false;
-        List<ProcessHandle> tree;
-        synchronized (this) {
-            tree = new ArrayList<>(knownDescendants);
-        }
-        tree.add(process.toHandle());
-        for (ProcessHandle handle : tree) {
+        for (ProcessHandle handle : tree.knownMembers()) {
             Optional<Long> rss = ProcFs.residentBytes(handle.pid());
             if (rss.isPresent()) {
                 total += rss.get();
@@ -222,5 +173,10 @@ public final class WorkerProcess {
     /** CPU time the worker's own process has used so far. */
     public Optional<Duration> cpuTime() {
         return process.toHandle().info().totalCpuDuration();
+    }
+
+    @Override
+    public String toString() {
+        return "pid " + process.pid() + " (" + tree + ")";
     }
 }

@@ -1,10 +1,15 @@
 package dev.shepherd.fleet;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,7 +21,7 @@ class BackoffTests {
 
     private static FleetProperties.Restart restart(Duration max, int crashLoopRestarts, Duration window) {
         return new FleetProperties.Restart(RestartPolicy.ALWAYS, Duration.ofMillis(100), 2.0, max,
-                Duration.ofSeconds(10), crashLoopRestarts, window);
+                Duration.ofSeconds(10), crashLoopRestarts, window, Duration.ofSeconds(1));
     }
 
     @Test
@@ -129,7 +134,7 @@ class BackoffTests {
     @Test
     void multiplierOfOneKeepsTheDelayConstant() {
         Backoff backoff = new Backoff(new FleetProperties.Restart(RestartPolicy.ALWAYS, Duration.ofMillis(250), 1.0,
-                Duration.ofSeconds(30), Duration.ofSeconds(10), 20, Duration.ofSeconds(60)));
+                Duration.ofSeconds(30), Duration.ofSeconds(10), 20, Duration.ofSeconds(60), Duration.ofSeconds(1)));
 
         assertThat(delays(backoff, 4, QUICK, Duration.ofSeconds(1))).containsOnly(Duration.ofMillis(250));
     }
@@ -141,5 +146,81 @@ class BackoffTests {
             delays.add(backoff.next(uptime, T0.plus(every.multipliedBy(i))).delay());
         }
         return delays;
+    }
+
+    /**
+     * One worker's exits, one second apart on a test clock, each written as how long its process was READY
+     * ({@code -}: never READY), against the delays and the crash-loop flag the policy answers; min-uptime 1 s,
+     * crash loop after 3 quick restarts in 60 s, initial delay 100 ms doubling up to 30 s.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            quick crashes double                          | - - -                           | 100 200 400                                       | - - -
+            READY for min-uptime restarts at the initial  | 1000 1000 1000 1000             | 100 100 100 100                                   | - - - -
+            seed pattern: served, then crashed, forever   | 3000 800 5000 2500 9000 1200 4000 7000 1500 2000 | 100 100 100 100 100 100 100 100 100 100 | - - - - - - - - - -
+            READY for less than min-uptime is quick       | 999 999 999                     | 100 200 400                                       | - - -
+            one READY run in between starts over          | - - - 2000 - -                  | 100 200 400 100 100 200                           | - - - - - -
+            crash loop is quick exits only                | - - - -                         | 100 200 400 30000                                 | - - - L
+            a served run ends the crash loop              | - - - - 5000 -                  | 100 200 400 30000 100 100                         | - - - L - -
+            served runs never make a crash loop           | 1000 1000 1000 1000 1000 1000 1000 1000 | 100 100 100 100 100 100 100 100 | - - - - - - - -
+            """)
+    void restartDecisions(String scenario, String readyFor, String delays, String crashLoops) {
+        TestClock clock = new TestClock(T0);
+        Backoff backoff = new Backoff(new FleetProperties.Restart(RestartPolicy.ALWAYS, Duration.ofMillis(100), 2.0,
+                Duration.ofSeconds(30), Duration.ofSeconds(10), 3, Duration.ofSeconds(60), Duration.ofSeconds(1)));
+        List<String> gotDelays = new ArrayList<>();
+        List<String> gotLoops = new ArrayList<>();
+
+        for (String ready : readyFor.trim().split(" +")) {
+            clock.advance(Duration.ofSeconds(1));
+            Duration readyForDuration = ready.equals("-") ? null : Duration.ofMillis(Long.parseLong(ready));
+            Duration uptime = readyForDuration == null ? QUICK : readyForDuration.plus(QUICK);
+            Backoff.Decision decision = backoff.next(uptime, readyForDuration, clock.instant());
+            gotDelays.add(Long.toString(decision.delay().toMillis()));
+            gotLoops.add(decision.crashLoop() ? "L" : "-");
+        }
+
+        assertThat(gotDelays).as("delays").containsExactlyElementsOf(Arrays.asList(delays.trim().split(" +")));
+        assertThat(gotLoops).as("crash loops").containsExactlyElementsOf(Arrays.asList(crashLoops.trim().split(" +")));
+    }
+
+    @Test
+    void minUptimeOfZeroCountsEveryReadyProcessAsStarted() {
+        Backoff backoff = new Backoff(new FleetProperties.Restart(RestartPolicy.ALWAYS, Duration.ofMillis(100), 2.0,
+                Duration.ofSeconds(30), Duration.ofSeconds(10), 3, Duration.ofSeconds(60), Duration.ZERO));
+
+        assertThat(backoff.ranStably(Duration.ZERO)).isTrue();
+        assertThat(backoff.ranStably(null)).isFalse();
+        assertThat(backoff.next(QUICK, Duration.ZERO, T0).delay()).isEqualTo(Duration.ofMillis(100));
+        assertThat(backoff.next(QUICK, Duration.ZERO, T0.plusMillis(1)).delay()).isEqualTo(Duration.ofMillis(100));
+    }
+
+    /** A clock the test moves by hand. */
+    private static final class TestClock extends Clock {
+
+        private Instant now;
+
+        TestClock(Instant start) {
+            this.now = start;
+        }
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
     }
 }

@@ -143,6 +143,7 @@ class FleetPropertiesTests {
             assertThat(restart.multiplier()).isEqualTo(2.0);
             assertThat(restart.policy()).isEqualTo(RestartPolicy.ALWAYS);
             assertThat(restart.resetAfter()).isEqualTo(Duration.ofSeconds(10));
+            assertThat(restart.minUptime()).isEqualTo(Duration.ofSeconds(1));
 
             FleetProperties.Worker worker = fleet.worker();
             assertThat(worker.command()).isEmpty();
@@ -150,9 +151,30 @@ class FleetPropertiesTests {
             assertThat(worker.environment()).isEmpty();
             assertThat(worker.killTimeout()).isEqualTo(Duration.ofSeconds(10));
             assertThat(worker.logLines()).isEqualTo(1000);
+            assertThat(worker.logBytes()).isEqualTo(DataSize.ofKilobytes(256));
+            assertThat(worker.logLineLength()).isEqualTo(DataSize.ofKilobytes(8));
+            assertThat(worker.retiredLogs()).isEqualTo(16);
             assertThat(worker.startupTimeout()).isEqualTo(Duration.ofSeconds(60));
             assertThat(worker.stopSignal()).isEqualTo("TERM");
             assertThat(worker.workingDirectory()).isNull();
+        });
+    }
+
+    @Test
+    void logBytesBelowTheLineLengthFailsStartupNamingBothProperties() {
+        runner.withPropertyValues("fleet.worker.log-bytes=4KB", "fleet.worker.log-line-length=8KB").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.worker.log-bytes must be between 1KB and 64MB, and at least fleet.worker.log-line-length");
+        });
+    }
+
+    @Test
+    void logLineLengthAboveOneMegabyteFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.log-line-length=2MB", "fleet.worker.log-bytes=4MB").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.worker.log-line-length must be between 64B and 1MB");
         });
     }
 

@@ -3,17 +3,47 @@ package dev.shepherd.fleet;
 import dev.shepherd.testsupport.EchoWorker;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Traffic;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** Workers are replaced before they cause trouble, through the drain path, with no failed request. */
 class RecyclingIntegrationTests {
+
+    /** A Python worker (it starts in tens of milliseconds, so recycling is fast) that prints a line per request. */
+    static final String PYTHON_WORKER = """
+            import os
+            from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+
+            class Handler(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = b"pid %d" % os.getpid()
+                    print("GET %s" % self.path, flush=True)
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+                def log_message(self, *args):
+                    pass
+
+            ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+            """;
+
+    @TempDir
+    Path temp;
 
     @Test
     void workerLeakingPastMaxMemoryIsReplacedWithNoFailedRequest() throws Exception {
@@ -49,5 +79,41 @@ class RecyclingIntegrationTests {
             assertThat(shepherd.fleet().events().recent()).filteredOn(event -> event.type() == FleetEvent.Type.RECYCLING)
                     .isNotEmpty().allSatisfy(event -> assertThat(event.message()).contains("fleet.worker.max-requests 40"));
         }
+    }
+
+    @Test
+    void recyclingEveryThreeRequestsKeepsTheLogsOfOnlyTheNewestRetiredIdsAndNoNewMeters() throws Exception {
+        Path script = Files.writeString(temp.resolve("worker.py"), PYTHON_WORKER);
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.worker.command=python3," + script,
+                "--fleet.worker.max-requests=3", "--fleet.worker.recycle-check-interval=20ms",
+                "--fleet.readiness.interval=20ms", "--fleet.worker.retired-logs=3");
+             Traffic traffic = Traffic.start(shepherd, "/", 4)) {
+            MeterRegistry registry = shepherd.context().getBean(MeterRegistry.class);
+            await().atMost(Duration.ofSeconds(60)).until(() -> newestId(shepherd) >= 8);
+            Set<Meter.Id> meters = meterIds(registry);
+
+            await().atMost(Duration.ofSeconds(120)).until(() -> newestId(shepherd) >= 16);
+            traffic.close();
+
+            assertThat(traffic.failures()).as("failed requests").isEmpty();
+            int newest = newestId(shepherd);
+            List<Integer> withLogs = IntStream.rangeClosed(1, newest)
+                    .filter(id -> shepherd.fleet().logs(id).isPresent()).boxed().toList();
+            assertThat(withLogs).as("ids whose output is kept").hasSizeLessThanOrEqualTo(shepherd.snapshot().workers().size() + 3)
+                    .allMatch(id -> id > newest - 8);
+            Set<Meter.Id> added = meterIds(registry);
+            added.removeAll(meters);
+            assertThat(added).as("shepherd meters added by 8 more recycles").isEmpty();
+            assertThat(shepherd.admin("GET", "/fleet/workers/1/logs", null).statusCode()).isEqualTo(404);
+        }
+    }
+
+    private static int newestId(RunningShepherd shepherd) {
+        return shepherd.snapshot().workers().stream().mapToInt(WorkerSnapshot::id).max().orElse(0);
+    }
+
+    private static Set<Meter.Id> meterIds(MeterRegistry registry) {
+        return new HashSet<>(registry.getMeters().stream().map(Meter::getId)
+                .filter(id -> id.getName().startsWith("shepherd.")).toList());
     }
 }

@@ -29,6 +29,8 @@ import static org.awaitility.Awaitility.await;
 public final class MasterProcess implements AutoCloseable {
 
     private static final Pattern READY_PID = Pattern.compile("\"pid\":(\\d+),\"port\":\\d+,\"state\":\"READY\"");
+    private static final Pattern PROXY_PORT = Pattern.compile("Proxy listening on \\S+:(\\d+) ");
+    private static final Pattern HEAP_USED = Pattern.compile("\"statistic\":\"VALUE\",\"value\":([0-9.E]+)");
 
     private final Process process;
     private final int adminPort;
@@ -117,6 +119,48 @@ public final class MasterProcess implements AutoCloseable {
             pids.add(Long.parseLong(matcher.group(1)));
         }
         return pids;
+    }
+
+    /** The master's own pid. */
+    public long pid() {
+        return process.pid();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** GET on the admin port: the status and the body. */
+    public HttpResponse<String> admin(String path) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path))
+                .timeout(Duration.ofSeconds(20)).build();
+        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The proxy's port, as the master logged it. */
+    public int proxyPort() throws IOException {
+        Matcher matcher = PROXY_PORT.matcher(output());
+        if (!matcher.find()) {
+            throw new IllegalStateException("the master has not logged its proxy port yet");
+        }
+        return Integer.parseInt(matcher.group(1));
+    }
+
+    /** Runs a full GC in the master ({@code jcmd <pid> GC.run}) and returns its heap in use right after, in bytes. */
+    public long heapUsedAfterGc() throws IOException, InterruptedException {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process gc = new ProcessBuilder(jcmd.toString(), Long.toString(pid()), "GC.run").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!gc.waitFor(30, TimeUnit.SECONDS) || gc.exitValue() != 0) {
+            gc.destroyForcibly();
+            throw new IllegalStateException("jcmd GC.run failed on the master");
+        }
+        String body = admin("/actuator/metrics/jvm.memory.used?tag=area:heap").body();
+        Matcher matcher = HEAP_USED.matcher(body);
+        if (!matcher.find()) {
+            throw new IllegalStateException("no heap figure in " + body);
+        }
+        return (long) Double.parseDouble(matcher.group(1));
     }
 
     /** Every process the master had started once its workers were READY: workers, their children, helpers. */

@@ -13,7 +13,7 @@ class LogBufferTests {
 
     @Test
     void keepsOnlyTheNewestLinesUpToItsCapacity() {
-        LogBuffer buffer = new LogBuffer(3);
+        LogBuffer buffer = new LogBuffer(3, 1 << 20);
         for (int i = 1; i <= 5; i++) {
             buffer.add(line(1, i));
         }
@@ -22,7 +22,7 @@ class LogBufferTests {
 
     @Test
     void tailGivesTheNewestLinesOldestFirst() {
-        LogBuffer buffer = new LogBuffer(10);
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
         for (int i = 1; i <= 5; i++) {
             buffer.add(line(1, i));
         }
@@ -31,51 +31,105 @@ class LogBufferTests {
 
     @Test
     void tailOfAnEmptyBufferIsEmpty() {
-        assertThat(new LogBuffer(10).tail(5)).isEmpty();
-        assertThat(new LogBuffer(10).tailOf(1, 5)).isEmpty();
+        assertThat(new LogBuffer(10, 1 << 20).tail(5)).isEmpty();
+        assertThat(new LogBuffer(10, 1 << 20).tailOf(1, 5, 1 << 20)).isEmpty();
     }
 
     @Test
     void tailOfReturnsOnlyTheLinesOfThatProcess() {
-        LogBuffer buffer = new LogBuffer(10);
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
         buffer.add(line(100, 1));
         buffer.add(line(200, 2));
         buffer.add(line(100, 3));
         buffer.add(line(200, 4));
         buffer.add(line(100, 5));
 
-        assertThat(buffer.tailOf(100, 10)).containsExactly("line 1", "line 3", "line 5");
-        assertThat(buffer.tailOf(100, 2)).containsExactly("line 3", "line 5");
-        assertThat(buffer.tailOf(200, 10)).containsExactly("line 2", "line 4");
-        assertThat(buffer.tailOf(300, 10)).isEmpty();
+        assertThat(buffer.tailOf(100, 10, 1 << 20)).containsExactly("line 1", "line 3", "line 5");
+        assertThat(buffer.tailOf(100, 2, 1 << 20)).containsExactly("line 3", "line 5");
+        assertThat(buffer.tailOf(200, 10, 1 << 20)).containsExactly("line 2", "line 4");
+        assertThat(buffer.tailOf(300, 10, 1 << 20)).isEmpty();
     }
 
     @Test
     void linesOfAnEarlierProcessSurviveItsReplacementUntilPushedOut() {
-        LogBuffer buffer = new LogBuffer(3);
+        LogBuffer buffer = new LogBuffer(3, 1 << 20);
         buffer.add(line(100, 1));
         buffer.add(line(100, 2));
         buffer.add(line(200, 3));
-        assertThat(buffer.tailOf(100, 10)).containsExactly("line 1", "line 2");
+        assertThat(buffer.tailOf(100, 10, 1 << 20)).containsExactly("line 1", "line 2");
 
         buffer.add(line(200, 4));
-        assertThat(buffer.tailOf(100, 10)).containsExactly("line 2");
+        assertThat(buffer.tailOf(100, 10, 1 << 20)).containsExactly("line 2");
     }
 
     @Test
     void tailKeepsThePidAndTimeOfEachLine() {
-        LogBuffer buffer = new LogBuffer(10);
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
         buffer.add(new LogBuffer.Line(77, T0, "hello"));
         assertThat(buffer.tail(1)).containsExactly(new LogBuffer.Line(77, T0, "hello"));
     }
 
     @Test
     void tailIsACopyThatLaterLinesDoNotChange() {
-        LogBuffer buffer = new LogBuffer(10);
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
         buffer.add(line(1, 1));
         List<LogBuffer.Line> tail = buffer.tail(10);
         buffer.add(line(1, 2));
         assertThat(texts(tail)).containsExactly("line 1");
+    }
+
+    @Test
+    void keepsNoMoreBytesThanItsByteBoundDroppingTheOldestLines() {
+        LogBuffer buffer = new LogBuffer(1000, 20);
+        for (int i = 1; i <= 5; i++) {
+            buffer.add(new LogBuffer.Line(1, T0, "12345678"));
+        }
+
+        assertThat(buffer.size()).isEqualTo(2);
+        assertThat(buffer.bytes()).isEqualTo(16);
+    }
+
+    @Test
+    void bytesAreCountedAsUtf8() {
+        LogBuffer buffer = new LogBuffer(1000, 1000);
+
+        buffer.add(new LogBuffer.Line(1, T0, "aé€😀"));
+
+        assertThat(buffer.bytes()).isEqualTo(1 + 2 + 3 + 4);
+    }
+
+    @Test
+    void lineLargerThanTheByteBoundIsKeptAloneAsTheNewest() {
+        LogBuffer buffer = new LogBuffer(1000, 10);
+        buffer.add(line(1, 1));
+
+        buffer.add(new LogBuffer.Line(1, T0, "x".repeat(50)));
+
+        assertThat(texts(buffer.tail(10))).containsExactly("x".repeat(50));
+        assertThat(buffer.bytes()).isEqualTo(50);
+    }
+
+    @Test
+    void floodOfLinesStaysWithinBothBounds() {
+        LogBuffer buffer = new LogBuffer(100, 4096);
+        for (int i = 0; i < 100_000; i++) {
+            buffer.add(line(1, i));
+        }
+
+        assertThat(buffer.size()).isLessThanOrEqualTo(100);
+        assertThat(buffer.bytes()).isLessThanOrEqualTo(4096);
+        assertThat(texts(buffer.tail(1))).containsExactly("line 99999");
+    }
+
+    @Test
+    void tailOfStopsAtItsByteLimitButGivesAtLeastTheNewestLine() {
+        LogBuffer buffer = new LogBuffer(100, 1 << 20);
+        buffer.add(new LogBuffer.Line(1, T0, "a".repeat(10)));
+        buffer.add(new LogBuffer.Line(1, T0, "b".repeat(10)));
+        buffer.add(new LogBuffer.Line(1, T0, "c".repeat(10)));
+
+        assertThat(buffer.tailOf(1, 10, 25)).containsExactly("b".repeat(10), "c".repeat(10));
+        assertThat(buffer.tailOf(1, 10, 5)).containsExactly("c".repeat(10));
     }
 
     private static LogBuffer.Line line(long pid, int n) {

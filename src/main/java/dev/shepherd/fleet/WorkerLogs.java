@@ -1,0 +1,53 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.worker.LogBuffer;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The output buffers of worker ids: one per worker in the fleet, and those of the {@code retiredToKeep} most
+ * recently retired ids, so the last lines of a replaced worker can still be read for a while. Older retired ids
+ * are forgotten: every recycle, reload, restart and scale creates a new id, and nothing here may grow with them.
+ * Thread-safe (the supervisor opens and retires, the admin API reads).
+ */
+final class WorkerLogs {
+
+    private final int maxLines;
+    private final long maxBytes;
+    private final int retiredToKeep;
+    private final Map<Integer, LogBuffer> buffers = new HashMap<>();
+    private final ArrayDeque<Integer> retired = new ArrayDeque<>();
+
+    WorkerLogs(int maxLines, long maxBytes, int retiredToKeep) {
+        this.maxLines = maxLines;
+        this.maxBytes = maxBytes;
+        this.retiredToKeep = retiredToKeep;
+    }
+
+    synchronized LogBuffer open(int id) {
+        return buffers.computeIfAbsent(id, key -> new LogBuffer(maxLines, maxBytes));
+    }
+
+    /** The worker id left the fleet: its buffer is kept among the newest retired ones, the oldest is dropped. */
+    synchronized void retire(int id) {
+        if (!buffers.containsKey(id) || retired.contains(id)) {
+            return;
+        }
+        retired.addLast(id);
+        while (retired.size() > retiredToKeep) {
+            buffers.remove(retired.removeFirst());
+        }
+    }
+
+    synchronized Optional<LogBuffer> find(int id) {
+        return Optional.ofNullable(buffers.get(id));
+    }
+
+    /** How many ids have a buffer now, live and retired. */
+    synchronized int retained() {
+        return buffers.size();
+    }
+}

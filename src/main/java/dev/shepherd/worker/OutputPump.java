@@ -1,0 +1,47 @@
+package dev.shepherd.worker;
+
+import lombok.extern.slf4j.Slf4j;
+import org.slf4j.MDC;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+
+/**
+ * Reads a worker process's output (stdout and stderr merged) on a thread of its own until it ends, so the pipe
+ * never fills: each line goes into the master's log and the worker's {@link LogBuffer}. Reads in pieces of
+ * {@value #CHUNK} bytes and cuts long lines ({@link LineCutter}), so what it holds never depends on what the
+ * worker writes.
+ */
+@Slf4j
+final class OutputPump {
+
+    static final int CHUNK = 8192;
+
+    private OutputPump() {
+    }
+
+    static void start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock, int maxLineBytes) {
+        Thread pump = new Thread(() -> {
+            // In the MDC too, so structured (JSON) logs carry them as fields.
+            MDC.put("workerId", Integer.toString(workerId));
+            MDC.put("workerPid", Long.toString(pid));
+            LineCutter lines = new LineCutter(maxLineBytes, line -> {
+                log.info("[worker {} pid {}] {}", workerId, pid, line);
+                logs.add(new LogBuffer.Line(pid, clock.instant(), line));
+            });
+            byte[] chunk = new byte[CHUNK];
+            try (output) {
+                int read;
+                while ((read = output.read(chunk)) >= 0) {
+                    lines.feed(chunk, 0, read);
+                }
+            } catch (IOException ex) {
+                log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
+            }
+            lines.finish();
+        }, "worker-" + workerId + "-output");
+        pump.setDaemon(true);
+        pump.start();
+    }
+}

@@ -1,0 +1,34 @@
+package dev.shepherd.testsupport;
+
+import java.io.IOException;
+
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/** Skips a test whose tool (python3, node) is not installed, saying how to install it. */
+public final class Tools {
+
+    private Tools() {
+    }
+
+    public static void assumePython() {
+        assumeInstalled("python3", "apt-get install python3");
+    }
+
+    public static void assumeNode() {
+        assumeInstalled("node", "apt-get install nodejs");
+    }
+
+    private static void assumeInstalled(String tool, String install) {
+        boolean installed;
+        try {
+            installed = new ProcessBuilder(tool, "--version").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+        } catch (IOException ex) {
+            installed = false;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            installed = false;
+        }
+        assumeThat(installed).as(tool + " is not installed (" + install + "); skipping").isTrue();
+    }
+}

@@ -1,0 +1,121 @@
+package dev.shepherd.worker;
+
+import dev.shepherd.testsupport.MasterProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static dev.shepherd.testsupport.Tools.assumePython;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A worker that writes 128 MiB without a newline and then a flood of lines cannot take the master down: the master
+ * runs on the README's recommended small heap (-Xmx128m, exit on OutOfMemoryError), keeps serving, and its heap
+ * after a full GC stays under {@link #HEAP_BOUND}.
+ */
+class OutputBoundsIntegrationTests {
+
+    /** The master's heap after a GC, with two workers and one full log buffer: measured ~30 MiB. */
+    static final long HEAP_BOUND = 64L << 20;
+
+    /** Worker 1 writes 128 MiB with no newline, then 100,000 lines; every worker answers GETs with its id. */
+    static final String FLOODING_WORKER = """
+            import os, sys, threading, time
+            from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+
+            WORKER = os.environ["SHEPHERD_WORKER_ID"]
+
+            class Handler(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = ("worker %s pid %d\\n" % (WORKER, os.getpid())).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+                def log_message(self, *args):
+                    pass
+
+            def flood():
+                out = sys.stdout.buffer
+                out.write(b"x" * (128 << 20))
+                out.flush()
+                time.sleep(0.5)
+                for i in range(100000):
+                    out.write(b"flood line %d %s\\n" % (i, b"y" * 80))
+                out.write(b"flood done\\n")
+                out.flush()
+
+            if WORKER == "1":
+                threading.Thread(target=flood, daemon=True).start()
+            ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+            """;
+
+    @TempDir
+    Path temp;
+
+    @Test
+    void hugeLineAndFloodOfLinesLeaveTheMasterUpServingAndWithinItsHeap() throws Exception {
+        assumePython();
+        Path script = Files.writeString(temp.resolve("flood.py"), FLOODING_WORKER);
+        try (MasterProcess master = MasterProcess.startReady(recommendedFlags(), 2,
+                "--fleet.worker.command=python3," + script, "--fleet.liveness.interval=1s")) {
+            HttpClient http = HttpClient.newHttpClient();
+            URI proxy = URI.create("http://127.0.0.1:" + master.proxyPort() + "/");
+            List<Integer> statuses = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                statuses.add(http.send(HttpRequest.newBuilder(proxy).timeout(Duration.ofSeconds(10)).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode());
+                return logsOfWorkerOne(master).contains("flood done");
+            });
+
+            assertThat(master.isAlive()).as("the master survived").isTrue();
+            assertThat(statuses).as("answers through the proxy while worker 1 flooded").isNotEmpty().containsOnly(200);
+            String logs = logsOfWorkerOne(master);
+            assertThat(logs.contains("flood line 99999")).as("the newest lines are kept").isTrue();
+            assertThat(logs.contains("flood line 90000")).as("the oldest lines are gone").isFalse();
+            assertThat(cutLine(master.output())).as("the huge line in the master's log")
+                    .isEqualTo("x".repeat(8192) + "… [cut: 128 MiB line]");
+            long heap = master.heapUsedAfterGc();
+            System.out.println("Master heap after GC: " + heap / 1024 + " KiB");
+            assertThat(heap).as("heap after GC").isLessThan(HEAP_BOUND);
+            assertThat(master.readyWorkerPids()).hasSize(2);
+        }
+    }
+
+    private static String logsOfWorkerOne(MasterProcess master) throws IOException, InterruptedException {
+        return master.admin("/fleet/workers/1/logs?lines=1000").body();
+    }
+
+    /** The line of x in the master's output, shortened when it is not what the test expects. */
+    private static String cutLine(String output) {
+        Matcher matcher = Pattern.compile("\\] (x+… \\[cut: [^\\]]+])").matcher(output);
+        if (!matcher.find()) {
+            return "(none)";
+        }
+        String line = matcher.group(1);
+        return line.length() <= 8192 + 40 ? line : line.substring(0, 100) + "... (" + line.length() + " chars)";
+    }
+
+    /** The master JVM flags the README recommends (and ReadmeTests keeps in step with the image and bench/). */
+    static List<String> recommendedFlags() throws IOException {
+        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 java (.+) -jar target/shepherd\\.jar")
+                .matcher(Files.readString(Path.of("README.md")));
+        assertThat(command.find()).as("the README's recommended master command line").isTrue();
+        assertThat(command.group(1)).contains("-Xmx128m", "-XX:+ExitOnOutOfMemoryError");
+        return List.of(command.group(1).split(" "));
+    }
+}
