@@ -170,7 +170,7 @@ public record FleetProperties(
      * @param transport auto (io_uring where the kernel allows it, else epoll on Linux, else NIO), io-uring, epoll or
      *                  nio; a native transport asked for by name that cannot load here stops startup
      * @param connectTimeout how long opening a connection to a worker may take, per connection; then the attempt
-     *                       fails as not sent (tried again elsewhere, or 504)
+     *                       fails as not sent and is retried like a refused connection, or answered 504
      * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim
      *                        responses do not count), from the moment the whole request has been passed to it;
      *                        per attempt; then the attempt fails with 504 (not retried)

@@ -33,8 +33,7 @@ final class ResponseHeadParser {
             bytes("te"), bytes("trailer"), bytes("upgrade")};
     private static final int[] KINDS = {CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, KEEP_ALIVE, DROP, DROP, DROP,
             DROP, DROP, DROP};
-    /** Longer {@code Keep-Alive: timeout} values than this many digits are read as "very long". */
-    private static final int MAX_TIMEOUT_DIGITS = 9;
+    private static final byte[] TIMEOUT = bytes("timeout");
 
     /** Per header line of the head being read: start, end (before CR LF), colon, kind. */
     private int[] lines = new int[4 * 16];
@@ -133,12 +132,12 @@ final class ResponseHeadParser {
             if (kind == KEEP || kind == DROP) {
                 continue;
             }
-            String value = in.toString(lines[i * 4 + 2] + 1, lines[i * 4 + 1] - lines[i * 4 + 2] - 1,
-                    StandardCharsets.ISO_8859_1);
             if (kind == KEEP_ALIVE) {
-                keepAliveTimeout(value);
+                keepAliveTimeout(in, lines[i * 4 + 2] + 1, lines[i * 4 + 1]);
                 continue;
             }
+            String value = in.toString(lines[i * 4 + 2] + 1, lines[i * 4 + 1] - lines[i * 4 + 2] - 1,
+                    StandardCharsets.ISO_8859_1);
             if (kind != CONNECTION && value.replace(',', ' ').isBlank()) {
                 throw malformed((kind == CONTENT_LENGTH ? "Content-Length" : "Transfer-Encoding") + " without a value");
             }
@@ -179,20 +178,43 @@ final class ResponseHeadParser {
     }
 
     /**
-     * Reads {@code timeout=N} of a {@code Keep-Alive} header (RFC 2068 §19.7.1.1; Node, Apache and others send it):
-     * a hint, so a value that is not a plain number is ignored rather than failing the response.
+     * Reads {@code timeout=N} of a {@code Keep-Alive} header value in {@code [start, end)} (RFC 2068 §19.7.1.1; Node
+     * sends it on every response, so this allocates nothing). A hint: a parameter that is not {@code timeout=}
+     * digits is skipped rather than failing the response.
      */
-    private void keepAliveTimeout(String value) {
-        for (String parameter : value.split(",")) {
-            int equals = parameter.indexOf('=');
-            if (equals < 0 || !parameter.substring(0, equals).strip().equalsIgnoreCase("timeout")) {
-                continue;
+    private void keepAliveTimeout(ByteBuf in, int start, int end) {
+        int pos = start;
+        while (pos < end) {
+            int comma = in.indexOf(pos, end, (byte) ',');
+            int parameterEnd = comma < 0 ? end : comma;
+            int equals = in.indexOf(pos, parameterEnd, (byte) '=');
+            if (equals >= 0 && equalsLowercase(in, skipSpaces(in, pos, equals), trimSpaces(in, pos, equals), TIMEOUT)) {
+                int digits = skipSpaces(in, equals + 1, parameterEnd);
+                int digitsEnd = trimSpaces(in, digits, parameterEnd);
+                long seconds = digitsEnd > digits ? 0 : -1;
+                for (int i = digits; i < digitsEnd && seconds >= 0; i++) {
+                    seconds = digit(in.getByte(i)) ? Math.min(Integer.MAX_VALUE, seconds * 10 + in.getByte(i) - '0') : -1;
+                }
+                if (seconds >= 0) {
+                    keepAliveSeconds = (int) seconds;
+                }
             }
-            String seconds = parameter.substring(equals + 1).strip();
-            if (!seconds.isEmpty() && seconds.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                keepAliveSeconds = seconds.length() > MAX_TIMEOUT_DIGITS ? Integer.MAX_VALUE : Integer.parseInt(seconds);
-            }
+            pos = parameterEnd + 1;
         }
+    }
+
+    private static int skipSpaces(ByteBuf in, int pos, int end) {
+        while (pos < end && (in.getByte(pos) == ' ' || in.getByte(pos) == '\t')) {
+            pos++;
+        }
+        return pos;
+    }
+
+    private static int trimSpaces(ByteBuf in, int start, int end) {
+        while (end > start && (in.getByte(end - 1) == ' ' || in.getByte(end - 1) == '\t')) {
+            end--;
+        }
+        return end;
     }
 
     private void copyEndToEndLines(ByteBuf in, ByteBuf bytes, boolean noBody) {

@@ -25,9 +25,10 @@ import java.util.List;
  *
  * <p>A body framed by the end of the connection ends with {@link #END} only when the worker closed it cleanly
  * (RFC 9112 §6.3 and §8): its FIN, seen as {@link ChannelInputShutdownEvent} (the connection allows half-closure),
- * with no exception before it. A reset ({@code ECONNRESET}: an exception, on NIO, epoll and io_uring alike, fired
- * before the input is shut), a failed write that closes the connection, or any other close ends nothing: the
- * connection just goes inactive and the exchange treats the response as cut.
+ * with no exception before it. A reset ({@code ECONNRESET}: an exception fired before the input is shut, on NIO,
+ * epoll and io_uring alike, the last with single-shot polls: see {@link ProxyServer#IO_URING_MULTISHOT_POLL}), a
+ * failed write that closes the connection, or any other close ends nothing: the connection just goes inactive and
+ * the exchange treats the response as cut.
  */
 final class UpstreamDecoder extends ByteToMessageDecoder {
 

@@ -8,6 +8,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  *       the proxy closes the connection</li>
  *   <li>{@code /big?bytes=N}: a body of N bytes with a Content-Length, written at once</li>
  *   <li>{@code /interim}: {@code 100 Continue}, then {@code 103 Early Hints}, then {@code 200} "ok"</li>
- *   <li>anything else, {@code /health} included: "ok"</li>
+ *   <li>{@code /health}: "ok"; with the environment variable {@code READY_FILE}, 503 until that file exists</li>
+ *   <li>anything else: "ok"</li>
  * </ul>
  */
 public final class FaultyWorker {
@@ -77,6 +80,13 @@ public final class FaultyWorker {
                 int bytes = Integer.parseInt(params.get("bytes"));
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: " + bytes + "\r\n\r\n");
                 out.write(body(bytes));
+                return true;
+            }
+            case "/health" -> {
+                String readyFile = System.getenv("READY_FILE");
+                boolean ready = readyFile == null || Files.exists(Path.of(readyFile));
+                write(out, ready ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                        : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
                 return true;
             }
             case "/interim" -> {

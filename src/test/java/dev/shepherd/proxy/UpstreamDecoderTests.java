@@ -69,6 +69,8 @@ class UpstreamDecoderTests {
                 .containsExactly("HEAD 200 FIXED 0 reusable keep-alive 7s: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
         assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=soon\r\nContent-Length: 0\r\n\r\n"))
                 .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive: xtimeout=3, timeout=, timeout=1s\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
         assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive:\r\nContent-Length: 0\r\n\r\n"))
                 .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
         assertThat(next("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=99999999999999999999\r\nContent-Length: 0\r\n\r\n"))
