@@ -79,13 +79,28 @@ final class BrowserGuard extends OncePerRequestFilter {
     }
 
     private String hostRefusal(HttpServletRequest request) {
-        String host = request.getServerName();
+        // The Host header as the client sent it: getServerName() takes X-Forwarded-Host where the container honours
+        // forwarded headers (Spring Boot turns that on in Kubernetes), which a rebinding page can send itself.
+        // Browsers always send Host; a request without one (HTTP/1.0) is named by the address it came in on.
+        String header = request.getHeader(HttpHeaders.HOST);
+        String host = header == null ? request.getServerName() : hostName(header);
         if (host != null && (loopback(host) || allowedHosts.contains(host.toLowerCase(Locale.ROOT)))) {
             return null;
         }
         return "Without fleet.admin.token the admin port answers only to localhost, 127.0.0.0/8, [::1] and the names "
                 + "in fleet.admin.allowed-hosts, not to Host " + Problems.quote(String.valueOf(host))
                 + ": add that name to fleet.admin.allowed-hosts, or set fleet.admin.token";
+    }
+
+    /** The host of a {@code Host} header without its port: {@code [::1]:8081} is {@code [::1]}. */
+    static String hostName(String header) {
+        String host = header.strip();
+        if (host.startsWith("[")) {
+            int close = host.indexOf(']');
+            return close < 0 ? host : host.substring(0, close + 1);
+        }
+        int colon = host.lastIndexOf(':');
+        return colon < 0 ? host : host.substring(0, colon);
     }
 
     private static String originRefusal(HttpServletRequest request) {

@@ -20,7 +20,8 @@ class BrowserGuardTests {
 
     @ParameterizedTest
     @ValueSource(strings = {"localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "127.255.255.255", "[::1]",
-            "[0:0:0:0:0:0:0:1]", "[::ffff:127.0.0.1]", "shepherd.internal", "Shepherd.Internal", "[fd00::1]"})
+            "[0:0:0:0:0:0:0:1]", "[::ffff:127.0.0.1]", "shepherd.internal", "Shepherd.Internal", "[fd00::1]",
+            "localhost:8081", "127.0.0.1:18081", "[::1]:8081", "shepherd.internal:80"})
     void withoutATokenLoopbackNamesAndAllowedHostsAreServed(String host) {
         assertThat(run(withoutToken, "GET", host, request -> { }).getStatus()).isEqualTo(200);
     }
@@ -35,6 +36,17 @@ class BrowserGuardTests {
         assertThat(response.getStatus()).isEqualTo(403);
         assertThat(response.getContentType()).startsWith("application/problem+json");
         assertThat(body(response)).contains("fleet.admin.allowed-hosts");
+    }
+
+    @Test
+    void withoutATokenTheHostHeaderDecidesNotAForwardedHostTheContainerMayHonour() {
+        // Tomcat's RemoteIpValve, on in Kubernetes, makes getServerName() return X-Forwarded-Host.
+        MockHttpServletResponse response = run(withoutToken, "GET", "evil.example", request -> {
+            request.addHeader("X-Forwarded-Host", "localhost");
+            request.setServerName("localhost");
+        });
+
+        assertThat(response.getStatus()).isEqualTo(403);
     }
 
     @Test

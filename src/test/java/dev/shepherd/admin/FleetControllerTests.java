@@ -159,6 +159,8 @@ class FleetControllerTests {
             {"workers": {"n": 3}}       | 'workers' must be a whole number
             {"workers": [3]}            | 'workers' must be a whole number
             {"workers": true}           | 'workers' must be a whole number
+            {"workers": 2.9}            | 'workers' must be a whole number
+            {"workers": 1.0}            | 'workers' must be a whole number
             {"workers": 99999999999999} | 'workers' is out of range
             {"workers": 3, "extra": 1}  | there is no field 'extra'
             {"worker": 3}               | there is no field 'worker'
