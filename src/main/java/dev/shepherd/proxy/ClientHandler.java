@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
@@ -85,6 +86,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof HttpRequest request) {
             begin(request);
         } else if (msg instanceof HttpContent content && current != null) {
+            if (content instanceof LastHttpContent last && !last.trailingHeaders().isEmpty()) {
+                // A client's trailer fields are not forwarded (RFC 9112 §7.1.2 lets a recipient that removes the
+                // chunked coding discard them): a worker that merged them into the headers would take a Host or an
+                // X-Forwarded-For the proxy never checked, and a folded trailer line would reach it joined.
+                last.trailingHeaders().clear();
+            }
             current.onRequestContent(content);
         } else {
             ReferenceCountUtil.release(msg);
@@ -114,15 +121,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (cause instanceof RequestDecoder.Rejected rejected) {
             respondAndClose(rejected.status(), rejected.getMessage());
         } else if (cause instanceof TooLongHttpLineException) {
-            respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is longer than "
+            respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line (or a chunk-size line) is longer than "
                     + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
         } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
             respondAndClose(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are larger than "
                     + proxy.properties().maxHeaderSize().toBytes() + " bytes");
-        } else {
-            // Netty's reason names the fault (a bad header name, a bad length); it may quote the client's bytes.
+        } else if (cause instanceof IllegalArgumentException) {
+            // Netty's validation names the fault (a bad header name, a bad length); it may quote the client's bytes.
             respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request: "
                     + RequestValidation.printable(String.valueOf(cause.getMessage()), 160));
+        } else {
+            // Anything else is the decoder failing on bytes it did not expect: its message would describe Netty.
+            respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request framing");
         }
     }
 

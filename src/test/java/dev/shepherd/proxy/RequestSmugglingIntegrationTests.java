@@ -124,6 +124,26 @@ class RequestSmugglingIntegrationTests {
     }
 
     @Test
+    void clientTrailersAreNotForwardedSoNeitherAFoldNorAHostInThemReachesTheWorker() {
+        String echoed = echo("POST /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "3\r\nabc\r\n0\r\nX-T: 1\r\n folded\r\nHost: evil.example\r\n\r\n");
+
+        assertThat(echoed).startsWith("POST /c HTTP/1.1\r\n").endsWith("\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+                .doesNotContain("folded", "evil.example");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\u00d9\u00a3", "3;\u00c3\u00a9"})
+    void chunkFramingTheDecoderChokesOnIsA400ThatQuotesNothingOfNetty(String sizeLine) throws IOException {
+        String response = RawHttp.exchange(shepherd.proxyPort(), "POST /c HTTP/1.1\r\nHost: t\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n" + sizeLine + "\r\nabc\r\n0\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(400);
+        assertThat(response).doesNotContain("Index", "bitIndex", "bounds", "Exception");
+        assertThat(recorded()).isEmpty();
+    }
+
+    @Test
     void pipelinedPostWhoseIndentedJsonBodyArrivesLaterIsForwardedIntact() throws IOException {
         String json = "{\n  \"a\": 1,\n\t\"b\": [\n    2\n  ]\n}";
         try (Socket socket = connect()) {
