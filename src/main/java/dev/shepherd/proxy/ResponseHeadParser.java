@@ -20,6 +20,8 @@ import java.util.List;
  */
 final class ResponseHeadParser {
 
+    private static final byte[] HTTP_11 = "HTTP/1.1".getBytes(StandardCharsets.US_ASCII);
+
     private static final byte CR = '\r';
     private static final byte LF = '\n';
     private static final int KEEP = 0;
@@ -77,6 +79,10 @@ final class ResponseHeadParser {
         if (status == 101) {
             throw malformed("101 Switching Protocols, but the proxy does not forward upgrades");
         }
+        if (!http11 && chunked) {
+            // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing cannot be trusted.
+            throw malformed("Transfer-Encoding in an HTTP/1.0 response");
+        }
         ResponseHead.Body body;
         if (status < 200 || status == 204 || status == 304 || headRequest) {
             body = ResponseHead.Body.NONE;
@@ -91,7 +97,9 @@ final class ResponseHeadParser {
         boolean reusable = (http11 ? !close : keepAlive) && body != ResponseHead.Body.UNTIL_CLOSE
                 && !(chunked && contentLength >= 0);
         ByteBuf bytes = alloc.buffer(end - from + 2 * count + 64);
-        bytes.writeBytes(in, from, statusEnd - from).writeByte(CR).writeByte(LF);
+        // The proxy sends its own version (RFC 9110 §6.2): HTTP/1.1, whatever the worker spoke.
+        bytes.writeBytes(HTTP_11).writeBytes(in, from + HTTP_11.length, statusEnd - from - HTTP_11.length)
+                .writeByte(CR).writeByte(LF);
         // A 1xx or 204 has no body and carries no framing lines at all (RFC 9112 §6.1, RFC 9110 §8.6).
         copyEndToEndLines(in, bytes, status < 200 || status == 204);
         return new ResponseHead(bytes, status, body, body == ResponseHead.Body.FIXED ? contentLength : -1, reusable,

@@ -198,9 +198,16 @@ class UpstreamDecoderTests {
         assertThat(read("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
                 .containsExactly("HEAD 200 FIXED 0: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
         assertThat(next("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"))
-                .containsExactly("HEAD 200 FIXED 0: HTTP/1.0 200 OK\r\nContent-Length: 0\r\n", "END");
+                .containsExactly("HEAD 200 FIXED 0: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
         assertThat(next("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"))
-                .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.0 200 OK\r\nContent-Length: 0\r\n", "END");
+                .containsExactly("HEAD 200 FIXED 0 reusable: HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", "END");
+    }
+
+    @Test
+    void anHttp10ResponseGoesOnWithTheProxysOwnVersionAndWithoutTrustingATransferEncoding() {
+        assertThat(read("HTTP/1.0 404 Not Found\r\nContent-Length: 1\r\n\r\nx"))
+                .containsExactly("HEAD 404 FIXED 1: HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n", "x", "END");
+        assertMalformed("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "HTTP/1.0");
     }
 
     @Test
