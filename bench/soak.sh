@@ -23,7 +23,8 @@
 #        CYCLES=1000 REQUESTS=100000 MAX_TIME=600 bench/soak.sh   (shorter)
 # Env:   SHEPHERD_JAR, SHEPHERD_JAVA_OPTS (default: the README's recommended master flags), SHEPHERD_ADMIN_TOKEN,
 #        CYCLES=10000, REQUESTS=1000000, MAX_TIME=3600, WORKERS=4, CONNECTIONS=32, CHUNK=30, WARMUP=20,
-#        SETTLE=10, CRASH_AFTER=300, RESTART_EVERY=1, RELOAD_EVERY=60
+#        SETTLE=10, CRASH_AFTER=300, RESTART_EVERY=1, RELOAD_EVERY=60, METHODS (words: the methods to pick from,
+#        e.g. "GET PUT"; default GET x3, POST, PUT, DELETE, PATCH, OPTIONS)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -93,7 +94,7 @@ churn() {
 
 run_wrk() { # run_wrk SECONDS: one chunk of load; prints "requests non2xx socket_errors", adds to statuses.tsv
   wrk -t2 -c"$CONNECTIONS" -d"$1s" --timeout 10s -s "$BENCH_DIR/soak/random.lua" "http://127.0.0.1:$SHEPHERD_PORT/" \
-    >"$WORK_DIR/wrk.out" 2>&1 || true
+    ${METHODS:+-- $METHODS} >"$WORK_DIR/wrk.out" 2>&1 || true
   awk '/^status / {print $2 "\t" $3}' "$WORK_DIR/wrk.out" >>"$WORK_DIR/statuses.tsv"
   awk '/ requests in / {r = $1} /Non-2xx or 3xx responses:/ {n = $NF}
        /Socket errors:/ {gsub(/,/, ""); s = $4 + $6 + $8 + $10}

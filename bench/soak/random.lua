@@ -1,6 +1,7 @@
 -- wrk script of bench/soak.sh: every request gets a random method, a random path of 1 to 6
 -- segments (letters, digits, percent-escapes, dots) with a random query, and a body of
--- 0..4 KiB for methods that carry one. HEAD is left out: wrk would wait for a body.
+-- 0..4 KiB for methods that carry one. HEAD is left out: wrk would wait for a body. Script arguments
+-- (wrk ... -- GET PUT) replace the methods.
 local methods = { "GET", "GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS" }
 local alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~"
 
@@ -43,6 +44,9 @@ function done(summary, latency, requests)
 end
 
 function init(args)
+  if #args > 0 then
+    methods = args
+  end
   math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 100000)
 end
 

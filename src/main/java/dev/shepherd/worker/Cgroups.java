@@ -179,12 +179,14 @@ final class Cgroups {
         return root.equals("/") || path.equals(root) || path.startsWith(root + "/");
     }
 
-    /** Subtrees left by masters that were killed before they could remove them. */
+    /**
+     * Removes the empty subtrees of masters that are gone (killed before their guard could remove them). Only empty
+     * groups go: killing what is in them is their own master's guard's job, not another master's guess.
+     */
     private static void removeStale(Path own) {
         for (Path dir : children(own)) {
             Matcher name = BASE_NAME.matcher(dir.getFileName().toString());
             if (name.matches() && ProcessHandle.of(Long.parseLong(name.group(1))).isEmpty()) {
-                kill(dir);
                 children(dir).forEach(Cgroups::remove);
                 remove(dir);
             }

@@ -9,7 +9,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -166,7 +165,6 @@ public final class ProcessTrees implements AutoCloseable {
         if (cgroups != null) {
             cgroups.close();
         }
-        new HashSet<>(unreleased).forEach(ProcessTree::release);
         unreleased.clear();
     }
 }

@@ -1,0 +1,113 @@
+package dev.shepherd.worker;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
+
+/** One worker process and its tree, without a fleet: what each way of keeping the tree finds and kills. */
+class ProcessTreeIntegrationTests {
+
+    private final List<Long> started = new ArrayList<>();
+    private ProcessTrees trees;
+    private LogBuffer logs;
+
+    @AfterEach
+    void killWhatIsLeft() {
+        started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        if (trees != null) {
+            trees.close();
+        }
+    }
+
+    @Test
+    void inItsCgroupADetachedChildWithAClearedEnvironmentDiesWithTheWorker() throws Exception {
+        trees = ProcessTrees.open(true);
+        assumeThat(trees.cgroupBase()).as("no cgroup v2 subtree this process may fill").isPresent();
+        WorkerProcess worker = spawn("env -i setsid sleep 60 & echo $!; exit 3");
+        long child = childPid(worker);
+
+        assertThat(worker.onExit().get()).isEqualTo(3);
+        worker.killTree();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !alive(child));
+        Path group = Files.list(trees.cgroupBase().orElseThrow()).filter(Files::isDirectory).findFirst().orElseThrow();
+        worker.release(trees);
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            trees.sweep();
+            return !Files.exists(group);
+        });
+    }
+
+    @Test
+    void throughProcADetachedChildThatKeptTheMarkerDiesWithTheWorker() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        WorkerProcess worker = spawn("setsid sleep 60 & echo $!; exit 3");
+        long child = childPid(worker);
+
+        assertThat(worker.onExit().get()).isEqualTo(3);
+        assertThat(alive(child)).as("the child outlived its parent").isTrue();
+        worker.killTree();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !alive(child));
+    }
+
+    @Test
+    void throughProcAChildWithAClearedEnvironmentIsFoundByTheParentsAPeriodicScanRemembered() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        WorkerProcess worker = spawn("env -i setsid sleep 60 & echo $!; exec sleep 60");
+        long child = childPid(worker);
+        trees.recordAll(List.of(worker));
+
+        worker.handle().destroyForcibly();
+        worker.onExit().get();
+        assertThat(alive(child)).as("the child outlived its parent").isTrue();
+        worker.killTree();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !alive(child));
+    }
+
+    @Test
+    void signalReachesEveryMemberOfTheTree() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        WorkerProcess worker = spawn("setsid sleep 60 & echo $!; exec sleep 60");
+        long child = childPid(worker);
+
+        worker.signal("TERM");
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !alive(child) && !worker.isAlive());
+    }
+
+    private WorkerProcess spawn(String script) throws Exception {
+        logs = new LogBuffer(100);
+        WorkerProcess worker = WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", script), null, Map.of()),
+                logs, Clock.systemUTC(), trees, 8192);
+        started.add(worker.pid());
+        return worker;
+    }
+
+    /** The pid the script echoed: its background child's. */
+    private long childPid(WorkerProcess worker) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> !logs.tail(1).isEmpty());
+        long pid = Long.parseLong(logs.tail(1).get(0).text().trim());
+        started.add(pid);
+        return pid;
+    }
+
+    private static boolean alive(long pid) {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+}
