@@ -186,6 +186,13 @@ public record FleetProperties(
      *                            worker's {@code Keep-Alive: timeout} asks for less; below Node's default 5 s
      *                            {@code keepAliveTimeout}, so that the proxy retires a connection before the worker
      *                            closes it under a request; 0: connections are not reused
+     * @param clientHeaderTimeout how long a client may take to send a whole request head, from the connection's
+     *                            opening or the head's first byte; then 408 and the connection is closed
+     * @param clientBodyTimeout the longest pause between two reads of an unfinished request body; then 408 and close
+     *                          if no response has started, else only close, and the worker's connection is closed
+     *                          (the request is not retried)
+     * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
+     *                         closed without a response
      * @param retry retries of failed attempts on another worker
      */
     public record Proxy(
@@ -199,6 +206,9 @@ public record FleetProperties(
             @DefaultValue("16KB") DataSize maxHeaderSize,
             @DefaultValue("5m") @DurationMin(millis = 0) Duration bodyIdleTimeout,
             @DefaultValue("4s") @DurationMin(millis = 0) Duration upstreamIdleTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
+            @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,
             @DefaultValue @Valid @NotNull Retry retry) {
 
         /** The event loops to run: {@code eventLoops} when set, else {@code byDefault}. */

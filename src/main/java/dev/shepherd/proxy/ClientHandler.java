@@ -23,13 +23,14 @@ import java.util.ArrayDeque;
  * behind the current one wait in order. A request the decoder or {@link RequestValidation} rejects (malformed,
  * smuggling-prone framing, folded or duplicated headers, oversized line or headers, an unsupported version or
  * coding) is answered 400, 414, 417, 431, 501 or 505 with the reason, and the connection is closed, so nothing
- * ambiguous ever reaches a worker.
+ * ambiguous ever reaches a worker. A client too slow with a head or a body is answered 408 ({@link ClientTimeouts}).
  */
 @Slf4j
 final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     private final ProxyContext proxy;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>(0);
+    private final ClientTimeouts timeouts;
     private ChannelHandlerContext ctx;
     /** Where worker responses are written: before the response encoder, since they are bytes already. */
     private ChannelHandlerContext raw;
@@ -41,6 +42,13 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
+        this.timeouts = new ClientTimeouts(proxy.properties().clientHeaderTimeout(),
+                proxy.properties().clientBodyTimeout(), proxy.properties().keepAliveTimeout(), this::timedOut);
+    }
+
+    /** The handler that keeps this connection's client clocks: it goes first in the pipeline. */
+    ClientTimeouts timeouts() {
+        return timeouts;
     }
 
     @Override
@@ -92,6 +100,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 // X-Forwarded-For the proxy never checked, and a folded trailer line would reach it joined.
                 last.trailingHeaders().clear();
             }
+            if (content instanceof LastHttpContent) {
+                // Before the exchange sees it: it may end at once, and the connection go idle.
+                timeouts.bodyComplete();
+            }
             current.onRequestContent(content);
         } else {
             ReferenceCountUtil.release(msg);
@@ -113,6 +125,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         current = new Exchange(proxy, this, ctx, head);
+        timeouts.requestStarted(current.requestComplete());
         current.start();
     }
 
@@ -166,6 +179,30 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         while (current != null && !current.requestComplete() && !pipelined.isEmpty()
                 && !(pipelined.peek() instanceof HttpRequest)) {
             dispatch(pipelined.poll());
+        }
+        if (current == null && !closing) {
+            timeouts.idle();
+        }
+    }
+
+    /**
+     * A client clock ran out: 408 with the reason, unless the response has started (then the connection is only
+     * closed). Either way the exchange gives its worker connection up, since the worker has half a request.
+     */
+    private void timedOut(ClientTimeouts.Phase phase) {
+        if (closing) {
+            ctx.close();
+        } else if (phase == ClientTimeouts.Phase.HEAD) {
+            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not complete within "
+                    + proxy.properties().clientHeaderTimeout().toMillis() + " ms");
+        } else if (current == null || !current.responseStarted()) {
+            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "no more of the request body came within "
+                    + proxy.properties().clientBodyTimeout().toMillis() + " ms");
+        } else {
+            closing = true;
+            current.onClientClosed();
+            current = null;
+            ctx.close();
         }
     }
 

@@ -91,6 +91,11 @@ final class Exchange {
         return requestComplete;
     }
 
+    /** Whether part of the worker's final response has been written to the client. */
+    boolean responseStarted() {
+        return responseStarted;
+    }
+
     void start() {
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {

@@ -187,8 +187,9 @@ public class ProxyServer implements SmartLifecycle {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         clients.add(channel);
-                        channel.pipeline().addLast(new RequestDecoder(decoder), new HttpResponseEncoder(),
-                                new ClientHandler(context));
+                        ClientHandler client = new ClientHandler(context);
+                        channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder),
+                                new HttpResponseEncoder(), client);
                     }
                 });
         return server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();

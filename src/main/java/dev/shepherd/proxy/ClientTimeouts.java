@@ -1,0 +1,162 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.Ticker;
+
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client's clocks on one connection, as nginx has them: {@code client_header_timeout} from the opening (or the
+ * first byte of a head) until the head is decoded, {@code client_body_timeout} between two reads of an unfinished
+ * body, {@code keepalive_timeout} while the connection is idle; none while the request is complete and its response
+ * is on its way (the response timeouts govern that). First in the client pipeline, so it sees every raw read.
+ *
+ * <p>Confined to the connection's event loop. One scheduled task per connection at most, never moved on a read:
+ * like Netty's {@code IdleStateHandler} it reschedules itself when it fires before the deadline, and it is never
+ * scheduled further than the shortest of the three timeouts ahead, so that a phase entered later, whose deadline is
+ * at least that far away, never needs it cancelled. It is dropped when it fires while no clock runs.
+ */
+final class ClientTimeouts extends ChannelInboundHandlerAdapter {
+
+    enum Phase { HEAD, BODY, SERVING, IDLE }
+
+    /** Told, on the event loop, that the head or body clock ran out; the idle clock just closes the connection. */
+    interface Expiry {
+        void timedOut(Phase phase);
+    }
+
+    private final long headerNanos;
+    private final long bodyNanos;
+    private final long keepAliveNanos;
+    private final long shortestNanos;
+    private final Expiry expiry;
+    private final Runnable check = this::check;
+    private ChannelHandlerContext ctx;
+    private Ticker ticker;
+    private Phase phase = Phase.SERVING;
+    private long deadline;
+    private ScheduledFuture<?> timer;
+    /** Bytes of a next request arrived while the current one was served: its head clock starts when it is done. */
+    private boolean readWhileServing;
+
+    ClientTimeouts(Duration header, Duration body, Duration keepAlive, Expiry expiry) {
+        this.headerNanos = header.toNanos();
+        this.bodyNanos = body.toNanos();
+        this.keepAliveNanos = keepAlive.toNanos();
+        this.shortestNanos = Math.min(headerNanos, Math.min(bodyNanos, keepAliveNanos));
+        this.expiry = expiry;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.ticker = ctx.executor().ticker();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        enter(Phase.HEAD, headerNanos);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        // Before the read goes on: what it decodes may move to another phase at once.
+        switch (phase) {
+            case IDLE -> enter(Phase.HEAD, headerNanos);
+            case BODY -> deadline = ticker.nanoTime() + bodyNanos;
+            case SERVING -> readWhileServing = true;
+            case HEAD -> { }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    /** A request head was decoded; its body is complete (or there is none) or still to come. */
+    void requestStarted(boolean complete) {
+        readWhileServing = false;
+        if (complete) {
+            phase = Phase.SERVING;
+        } else {
+            enter(Phase.BODY, bodyNanos);
+        }
+    }
+
+    /** The request body is complete. */
+    void bodyComplete() {
+        if (phase == Phase.BODY) {
+            readWhileServing = false;
+            phase = Phase.SERVING;
+        }
+    }
+
+    /** The exchange is over, the connection stays open and no request waits: idle, or a next head has begun. */
+    void idle() {
+        if (readWhileServing) {
+            enter(Phase.HEAD, headerNanos);
+        } else {
+            enter(Phase.IDLE, keepAliveNanos);
+        }
+    }
+
+    Phase phase() {
+        return phase;
+    }
+
+    private void enter(Phase next, long timeoutNanos) {
+        phase = next;
+        deadline = ticker.nanoTime() + timeoutNanos;
+        if (timer == null) {
+            schedule(shortestNanos);
+        }
+    }
+
+    private void schedule(long delayNanos) {
+        timer = ctx.executor().schedule(check, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void check() {
+        timer = null;
+        if (phase == Phase.SERVING || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = ticker.nanoTime();
+        if (phase == Phase.BODY && !ctx.channel().config().isAutoRead()) {
+            // The proxy is not reading the body (the worker is not taking it yet): not the client's pause.
+            deadline = now + bodyNanos;
+        }
+        long left = deadline - now;
+        if (left > 0) {
+            schedule(Math.min(left, shortestNanos));
+            return;
+        }
+        Phase expired = phase;
+        phase = Phase.SERVING;
+        if (expired == Phase.IDLE) {
+            ctx.close();
+        } else {
+            expiry.timedOut(expired);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancel();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancel();
+    }
+
+    private void cancel() {
+        phase = Phase.SERVING;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+}

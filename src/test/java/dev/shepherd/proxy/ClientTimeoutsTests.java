@@ -1,0 +1,157 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The client clocks on a channel whose time the test moves: header 300 ms, body 400 ms, keep-alive 500 ms. */
+class ClientTimeoutsTests {
+
+    private final List<ClientTimeouts.Phase> expired = new ArrayList<>();
+    private final ClientTimeouts timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400),
+            Duration.ofMillis(500), expired::add);
+    private final EmbeddedChannel channel = new EmbeddedChannel(timeouts);
+
+    ClientTimeoutsTests() {
+        // Time moves only when the test says; edges are tested 10 ms either side, for the instant before the freeze.
+        channel.freezeTime();
+    }
+
+    @AfterEach
+    void close() {
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void headNotCompleteWithinTheHeaderTimeoutExpiresThoughBytesKeepComing() {
+        for (int i = 0; i < 5; i++) {
+            advance(50);
+            read("G");
+        }
+        advance(40);
+        assertThat(expired).isEmpty();
+
+        advance(20);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.HEAD);
+    }
+
+    @Test
+    void bodyReadsPushTheBodyDeadlineAndAPauseLongerThanItExpires() {
+        advance(100);
+        timeouts.requestStarted(false);
+        for (int i = 0; i < 5; i++) {
+            advance(350);
+            read("x");
+        }
+        assertThat(expired).isEmpty();
+
+        advance(410);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+    }
+
+    @Test
+    void bodyClockIsPausedWhileTheProxyDoesNotReadTheClient() {
+        timeouts.requestStarted(false);
+        channel.config().setAutoRead(false);
+        advance(2000);
+        assertThat(expired).isEmpty();
+
+        channel.config().setAutoRead(true);
+        advance(410);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+    }
+
+    @Test
+    void noClockRunsWhileACompleteRequestIsServed() {
+        timeouts.requestStarted(false);
+        advance(100);
+        timeouts.bodyComplete();
+        advance(5000);
+
+        assertThat(expired).isEmpty();
+        assertThat(channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void idleConnectionIsClosedSilentlyAfterTheKeepAliveTimeout() {
+        timeouts.requestStarted(true);
+        advance(1000);
+        timeouts.idle();
+        advance(490);
+        assertThat(channel.isOpen()).isTrue();
+
+        advance(20);
+
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void firstByteOfTheNextHeadOnAnIdleConnectionStartsTheHeaderClock() {
+        timeouts.requestStarted(true);
+        timeouts.idle();
+        advance(450);
+        read("G");
+        advance(100);
+        assertThat(channel.isOpen()).as("past the keep-alive deadline, within the header one").isTrue();
+
+        advance(210);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.HEAD);
+    }
+
+    @Test
+    void bytesOfANextRequestReadWhileServingStartTheHeaderClockWhenTheExchangeIsDone() {
+        timeouts.requestStarted(true);
+        read("GET / HT");
+        advance(1000);
+        timeouts.idle();
+        advance(290);
+        assertThat(expired).isEmpty();
+
+        advance(20);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.HEAD);
+    }
+
+    @Test
+    void clockEnteredRightAfterManyShortExchangesStillExpiresOnTime() {
+        // The one timer is not moved on each phase change: it must still come by the earliest deadline.
+        for (int i = 0; i < 100; i++) {
+            timeouts.requestStarted(false);
+            read("x");
+            timeouts.bodyComplete();
+            timeouts.idle();
+            advance(7);
+            read("G");
+        }
+        advance(290);
+        assertThat(expired).isEmpty();
+
+        advance(20);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.HEAD);
+    }
+
+    private void read(String bytes) {
+        channel.writeInbound(Unpooled.copiedBuffer(bytes, StandardCharsets.US_ASCII));
+        channel.releaseInbound();
+    }
+
+    private void advance(long millis) {
+        channel.advanceTimeBy(millis, TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+    }
+}
