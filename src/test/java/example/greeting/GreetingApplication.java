@@ -7,9 +7,16 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * A plain Spring Boot service, run by the tests as a worker the way examples/spring-boot/ describes. Outside
- * dev.shepherd on purpose: Shepherd's component scan must not find it.
+ * dev.shepherd on purpose: Shepherd's component scan must not find it. It runs on Shepherd's test classpath, which
+ * holds Spring Security for the admin port: its auto-configuration is left out here, as a service without that
+ * dependency would not have it.
  */
-@SpringBootApplication
+@SpringBootApplication(excludeName = {
+        "org.springframework.boot.security.autoconfigure.SecurityAutoConfiguration",
+        "org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration",
+        "org.springframework.boot.security.autoconfigure.web.servlet.ServletWebSecurityAutoConfiguration",
+        "org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterAutoConfiguration",
+        "org.springframework.boot.security.autoconfigure.actuate.web.servlet.ManagementWebSecurityAutoConfiguration"})
 @RestController
 public class GreetingApplication {
 
