@@ -35,9 +35,12 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
     record Traffic(long requests, long failures) {
     }
 
-    /** One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it. */
+    /**
+     * One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it; {@code tunnels}: connections
+     * to it that switched protocols (WebSockets), open now.
+     */
     record WorkerView(int id, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
-                      Long uptimeMillis, int inFlight, long requests, Long memoryBytes, Long cpuTimeMillis,
+                      Long uptimeMillis, int inFlight, int tunnels, long requests, Long memoryBytes, Long cpuTimeMillis,
                       ExitView lastExit) {
 
         static WorkerView of(WorkerSnapshot worker, Clock clock) {
@@ -45,7 +48,7 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
             return new WorkerView(worker.id(), worker.pid(), worker.port(), worker.state(), worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
-                    worker.inFlight(), worker.served(), worker.residentBytes().orElse(null),
+                    worker.inFlight(), worker.tunnels(), worker.served(), worker.residentBytes().orElse(null),
                     worker.cpuTime().map(Duration::toMillis).orElse(null),
                     worker.lastExit() == null ? null : ExitView.of(worker.lastExit()));
         }

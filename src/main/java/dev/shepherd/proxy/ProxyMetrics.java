@@ -31,12 +31,22 @@ final class ProxyMetrics {
 
     /** Method, then status class, then outcome: keys that exist already, so a lookup allocates nothing. */
     private final Map<String, Map<String, Map<String, Stats>>> timers = new ConcurrentHashMap<>();
-    private final Map<Exchange.Failure, Counter> failures = new EnumMap<>(Exchange.Failure.class);
-    private final Map<Exchange.Failure, Counter> retries = new EnumMap<>(Exchange.Failure.class);
+    private final Map<RetryPolicy.Failure, Counter> failures = new EnumMap<>(RetryPolicy.Failure.class);
+    private final Map<RetryPolicy.Failure, Counter> retries = new EnumMap<>(RetryPolicy.Failure.class);
+
+    private final Counter tunnelsOpened;
+    private final Map<Tunnel.End, Counter> tunnelsClosed = new EnumMap<>(Tunnel.End.class);
 
     ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
-        for (Exchange.Failure failure : Exchange.Failure.values()) {
+        this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
+                .description("Connections that switched protocols (101) and became tunnels").register(registry);
+        for (Tunnel.End end : Tunnel.End.values()) {
+            tunnelsClosed.put(end, Counter.builder("shepherd.proxy.tunnels.closed")
+                    .description("Tunnels ended: closed by either side, idle timeout, or going away (drain, exit)")
+                    .tag("reason", end.name().toLowerCase().replace('_', '-')).register(registry));
+        }
+        for (RetryPolicy.Failure failure : RetryPolicy.Failure.values()) {
             String reason = failure.name().toLowerCase().replace('_', '-');
             failures.put(failure, Counter.builder("shepherd.proxy.upstream.failures")
                     .description("Failed attempts on a worker, by how far they got").tag("reason", reason).register(registry));
@@ -59,12 +69,20 @@ final class ProxyMetrics {
                 .tag("status", Integer.toString(status.code())).register(registry).increment();
     }
 
-    void upstreamFailure(Exchange.Failure failure) {
+    void upstreamFailure(RetryPolicy.Failure failure) {
         failures.get(failure).increment();
     }
 
-    void retried(Exchange.Failure failure) {
+    void retried(RetryPolicy.Failure failure) {
         retries.get(failure).increment();
+    }
+
+    void tunnelOpened() {
+        tunnelsOpened.increment();
+    }
+
+    void tunnelClosed(Tunnel.End end) {
+        tunnelsClosed.get(end).increment();
     }
 
     private static String statusClass(int status) {

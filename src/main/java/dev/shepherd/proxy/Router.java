@@ -64,6 +64,32 @@ final class Router {
         return avoid != null && avoid.tryAcquire() ? avoid : null;
     }
 
+    /**
+     * The READY worker with the fewest open tunnels, counted in; ties go round-robin. Tunnels live for hours, so
+     * round-robin over them would pile them up on the oldest workers. Null when none is READY.
+     */
+    Endpoint pickForTunnel() {
+        Endpoint[] ready = fleet.snapshot().ready();
+        int count = ready.length;
+        for (int tries = 0; tries < count; tries++) {
+            int start = next.getAndIncrement();
+            Endpoint best = null;
+            for (int i = 0; i < count; i++) {
+                Endpoint candidate = ready[index(start + i, count)];
+                if (candidate.isAccepting() && (best == null || candidate.tunnels() < best.tunnels())) {
+                    best = candidate;
+                }
+            }
+            if (best == null) {
+                return null;
+            }
+            if (best.tryAcquire()) {
+                return best;
+            }
+        }
+        return null;
+    }
+
     /** The next READY worker that is not in {@code tried}, counted in; null when every READY worker is. */
     Endpoint pickUntried(List<Endpoint> tried) {
         Endpoint[] ready = fleet.snapshot().ready();
