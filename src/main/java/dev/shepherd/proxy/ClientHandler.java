@@ -38,7 +38,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
     private boolean reading;
-    private String clientIp;
+    private ForwardedHeaders forwarded;
 
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -63,8 +63,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        clientIp = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress address
-                ? address.getAddress().getHostAddress() : "unknown";
+        forwarded = ForwardedHeaders.of(ctx.channel().remoteAddress(), ctx.channel().localAddress(),
+                proxy.trustedProxies());
         ctx.fireChannelActive();
     }
 
@@ -118,7 +118,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         RequestHead head;
         try {
-            head = RequestHead.prepare(request, clientIp);
+            head = RequestHead.prepare(request, forwarded);
         } catch (RequestDecoder.Rejected ex) {
             ReferenceCountUtil.release(request);
             respondAndClose(ex.status(), ex.getMessage());
