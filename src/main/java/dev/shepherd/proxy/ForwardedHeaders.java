@@ -32,14 +32,14 @@ import java.util.List;
  */
 final class ForwardedHeaders {
 
-    static final AsciiString FORWARDED = AsciiString.cached("forwarded");
-    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
-    static final AsciiString X_FORWARDED_PORT = AsciiString.cached("x-forwarded-port");
-    static final AsciiString X_FORWARDED_SSL = AsciiString.cached("x-forwarded-ssl");
-    static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("x-forwarded-prefix");
-    static final AsciiString X_REAL_IP = AsciiString.cached("x-real-ip");
+    static final AsciiString FORWARDED = AsciiString.cached("Forwarded");
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("X-Forwarded-For");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("X-Forwarded-Proto");
+    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("X-Forwarded-Host");
+    static final AsciiString X_FORWARDED_PORT = AsciiString.cached("X-Forwarded-Port");
+    static final AsciiString X_FORWARDED_SSL = AsciiString.cached("X-Forwarded-Ssl");
+    static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("X-Forwarded-Prefix");
+    static final AsciiString X_REAL_IP = AsciiString.cached("X-Real-IP");
 
     /** What a proxy in front says of the original request's scheme, host and port. */
     private static final List<AsciiString> ORIGIN = List.of(FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST,
