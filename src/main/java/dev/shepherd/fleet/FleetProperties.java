@@ -193,6 +193,10 @@ public record FleetProperties(
      *                          (the request is not retried)
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
+     * @param trustedProxies the peers whose {@code X-Forwarded-*} and {@code Forwarded} headers reach the workers
+     *                       as sent (the peer is appended to {@code X-Forwarded-For}), as IP addresses or CIDR ranges;
+     *                       every other peer's are replaced by what the proxy saw. Default: loopback and the private
+     *                       ranges, Tomcat's {@code RemoteIpValve} {@code internalProxies}; empty: trust no peer
      * @param retry retries of failed attempts on another worker
      * @param upgradeProtocols the {@code Upgrade} protocols (RFC 9110 §7.8) passed on to workers, compared without
      *                         case and without a version; {@code h2c} is never passed on (h2c smuggling), so it is
@@ -213,6 +217,9 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
             @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,
+            @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+                    "127.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7"}) @NotNull List<@CidrRange String> trustedProxies,
+            
             @DefaultValue @Valid @NotNull Retry retry,
             @DefaultValue("websocket") @NotNull List<@Pattern(regexp = "(?i)(?!h2c$)[!#$%&'*+.^_`|~0-9a-z-]+",
                     message = "must be a protocol name (a token without a version), and not h2c, which is never "

@@ -42,7 +42,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private boolean closing;
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
     private boolean reading;
-    private String clientIp;
+    private ForwardedHeaders forwarded;
 
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -67,8 +67,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        clientIp = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress address
-                ? address.getAddress().getHostAddress() : "unknown";
+        forwarded = ForwardedHeaders.of(ctx.channel().remoteAddress(), ctx.channel().localAddress(),
+                proxy.trustedProxies());
         ctx.fireChannelActive();
     }
 
@@ -124,7 +124,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         RequestHead head;
         try {
-            head = RequestHead.prepare(request, clientIp, proxy.upgradeProtocols());
+            head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols());
         } catch (RequestDecoder.Rejected ex) {
             ReferenceCountUtil.release(request);
             respondAndClose(ex.status(), ex.getMessage());

@@ -12,10 +12,14 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-/** What every exchange of one proxy server shares: settings, router, retry budget, metrics and the per-loop pools. */
+/**
+ * What every exchange of one proxy server shares: settings, trusted proxies, router, retry budget, metrics and the
+ * per-loop pools.
+ */
 final class ProxyContext {
 
     private final FleetProperties.Proxy properties;
+    private final TrustedProxies trustedProxies;
     private final Router router;
     private final RetryBudget budget;
     private final ProxyMetrics metrics;
@@ -56,6 +60,7 @@ final class ProxyContext {
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
                  Bootstrap upstreamBootstrap) {
         this.properties = properties;
+        this.trustedProxies = new TrustedProxies(properties.trustedProxies());
         this.router = router;
         this.budget = budget;
         this.metrics = metrics;
@@ -91,6 +96,11 @@ final class ProxyContext {
 
     FleetProperties.Proxy properties() {
         return properties;
+    }
+
+    /** {@code fleet.proxy.trusted-proxies}, parsed once. */
+    TrustedProxies trustedProxies() {
+        return trustedProxies;
     }
 
     FleetProperties.Retry retry() {

@@ -10,13 +10,15 @@ import io.netty.handler.codec.http.HttpVersion;
 
 import java.net.URI;
 import java.util.List;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
  * A client's request head made ready for a worker, and what the rest of the exchange needs to know of it:
- * hop-by-hop headers dropped, {@code X-Forwarded-*} added like nginx, {@code Host} kept, HTTP/1.1 with
- * keep-alive towards the worker. An absolute-form target ({@code GET http://other/ HTTP/1.1}) is turned into
- * origin form: the proxy only ever forwards to its own workers, so it is never an open proxy.
+ * hop-by-hop headers dropped, {@code X-Forwarded-*} set as the connection's {@link ForwardedHeaders} decide,
+ * {@code Host} kept, HTTP/1.1 with keep-alive towards the worker. An absolute-form target
+ * ({@code GET http://other/ HTTP/1.1}) is turned into origin form: the proxy only ever forwards to its own workers,
+ * so it is never an open proxy.
  */
 final class RequestHead {
 
@@ -45,7 +47,7 @@ final class RequestHead {
      * Checks the request ({@link RequestValidation}) and rewrites its head for a worker. The framing forwarded is the
      * one Netty's decoder parsed, set again after the hop-by-hop headers are gone, so no header a client lists in
      * {@code Connection} can change how the worker reads the body; what the proxy decides from headers (retries)
-     * is read after the strip, from what the worker will see.
+     * is read after the strip, from what the worker will see. {@code forwarded} is the client connection's.
      *
      * <p>An upgrade (RFC 9110 §7.8: {@code Connection: upgrade} and {@code Upgrade}) is passed on only for an
      * HTTP/1.1 request without a body and only with the offered protocols that are in {@code upgradeProtocols}
@@ -54,7 +56,7 @@ final class RequestHead {
      *
      * @throws RequestDecoder.Rejected when the request must be refused, with the status to answer
      */
-    static RequestHead prepare(HttpRequest request, String clientIp, Set<String> upgradeProtocols) {
+    static RequestHead prepare(HttpRequest request, ForwardedHeaders forwarded, Set<String> upgradeProtocols) {
         RequestValidation.check(request);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         boolean http10 = request.protocolVersion().minorVersion() == 0;
@@ -81,12 +83,7 @@ final class RequestHead {
             }
         }
         boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
-        List<String> forwardedFor = headers.getAll("X-Forwarded-For");
-        headers.set("X-Forwarded-For", forwardedFor.isEmpty() ? clientIp : String.join(", ", forwardedFor) + ", " + clientIp);
-        headers.set("X-Forwarded-Proto", "http");
-        if (host != null) {
-            headers.set("X-Forwarded-Host", host);
-        }
+        forwarded.apply(headers, host);
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
         return new RequestHead(request, keepAlive, http10, retriable, bodyless, upgrade);
     }

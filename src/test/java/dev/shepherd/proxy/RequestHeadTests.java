@@ -19,7 +19,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class RequestHeadTests {
 
-    private static final String CLIENT = "192.0.2.10";
+    /** A client straight from the internet: its forwarded headers are replaced. */
+    private static final ForwardedHeaders CLIENT = new ForwardedHeaders("192.0.2.10", false, "8080");
+    /** A load balancer in front: its forwarded headers are kept. */
+    private static final ForwardedHeaders BALANCER = new ForwardedHeaders("10.0.0.5", true, "8080");
     private static final Set<String> WEBSOCKET = Set.of("websocket");
 
     /** The framing decided last by {@link #frame}. */
@@ -48,13 +51,24 @@ class RequestHeadTests {
     }
 
     @Test
-    void clientAddressIsAppendedToAnExistingXForwardedFor() {
+    void trustedPeerIsAppendedToTheXForwardedForItSent() {
+        HttpRequest request = get("/");
+        request.headers().set("X-Forwarded-For", "203.0.113.7, 198.51.100.2").set("X-Forwarded-Proto", "https");
+
+        RequestHead.prepare(request, BALANCER, WEBSOCKET);
+
+        assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 198.51.100.2, 10.0.0.5");
+        assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("https");
+    }
+
+    @Test
+    void untrustedClientsXForwardedForIsReplacedByItsAddress() {
         HttpRequest request = get("/");
         request.headers().set("X-Forwarded-For", "203.0.113.7, 198.51.100.2");
 
         RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
-        assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 198.51.100.2, 192.0.2.10");
+        assertThat(request.headers().getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
     }
 
     @Test
@@ -67,7 +81,7 @@ class RequestHeadTests {
     }
 
     @Test
-    void forwardedProtoAndHostAreSetAndHostIsKept() {
+    void untrustedClientsForwardedProtoAndHostAreReplacedAndHostIsKept() {
         HttpRequest request = get("/cart");
         request.headers().set("Host", "shop.example:8080").set("X-Forwarded-Proto", "https").set("X-Forwarded-Host", "evil");
 
@@ -76,6 +90,7 @@ class RequestHeadTests {
         assertThat(request.headers().get("Host")).isEqualTo("shop.example:8080");
         assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("http");
         assertThat(request.headers().get("X-Forwarded-Host")).isEqualTo("shop.example:8080");
+        assertThat(request.headers().get("X-Forwarded-Port")).isEqualTo("8080");
         assertThat(request.uri()).isEqualTo("/cart");
     }
 
