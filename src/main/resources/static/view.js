@@ -3,8 +3,8 @@
 
 const $ = id => document.getElementById(id);
 
-const COLUMNS = ['Worker', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Requests', 'Memory', 'Last exit'];
-const NUMERIC = new Set(['Gen.', 'Uptime', 'Restarts', 'In flight', 'Requests', 'Memory']);
+const COLUMNS = ['Worker', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory', 'Last exit'];
+const NUMERIC = new Set(['Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory']);
 
 export const format = {
     duration(ms) {
@@ -121,11 +121,12 @@ function fillRow(row, worker) {
     cells[4].textContent = format.duration(worker.uptimeMillis);
     cells[5].textContent = worker.restarts;
     cells[6].textContent = format.count(worker.inFlight);
-    cells[7].textContent = format.count(worker.requests);
-    cells[8].textContent = format.bytes(worker.memoryBytes);
-    cells[9].textContent = format.exit(worker.lastExit);
-    cells[9].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
-    for (const button of cells[10].querySelectorAll('button')) {
+    cells[7].textContent = format.count(worker.tunnels);
+    cells[8].textContent = format.count(worker.requests);
+    cells[9].textContent = format.bytes(worker.memoryBytes);
+    cells[10].textContent = format.exit(worker.lastExit);
+    cells[10].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
+    for (const button of cells[11].querySelectorAll('button')) {
         button.setAttribute('aria-label', `${button.textContent.replace('…', '')} worker ${worker.id}`);
     }
 }

@@ -214,6 +214,7 @@ public class ProxyServer implements SmartLifecycle {
     }
 
     private void dropIdleConnectionsOfRetiredWorkers(FleetSnapshot snapshot) {
+        metrics.tunnelsPerWorker(snapshot);
         Set<Endpoint> ready = Collections.newSetFromMap(new IdentityHashMap<>());
         Collections.addAll(ready, snapshot.ready());
         for (EventExecutor loop : loops) {
