@@ -32,7 +32,7 @@ import lombok.extern.slf4j.Slf4j;
  * client's body is framed by the close and a close would look like the end).
  */
 @Slf4j
-final class Exchange implements UpstreamListener {
+final class Exchange implements UpstreamListener, Attempt.Owner {
 
     private final ProxyContext proxy;
     private final ClientHandler client;
@@ -42,18 +42,14 @@ final class Exchange implements UpstreamListener {
     private final ResponseRelay relay;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
-    private final ResponseDeadlines.Entry deadline = new ResponseDeadlines.Entry(() -> attemptFailed(Failure.TIMEOUT, null));
-    private final ResponseDeadlines.Entry bodyDeadline =
-            new ResponseDeadlines.Entry(() -> attemptFailed(Failure.BODY_TIMEOUT, null));
 
     private boolean requestComplete;
     private int attempts;
-    private Endpoint endpoint;
+    /** The current attempt; null while none is under way. */
+    private Attempt attempt;
     /** Where retries go; null until an attempt fails (most requests never need it). */
     private Retries retries;
     private WorkerWait wait;
-    private Channel upstream;
-    private UpstreamHandler upstreamHandler;
     private boolean finished;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
@@ -102,56 +98,40 @@ final class Exchange implements UpstreamListener {
         }
         wait = null;
         attempts++;
-        endpoint = picked;
-        UpstreamHandler pooled = proxy.pool().acquire(picked);
-        if (pooled != null) {
-            attach(pooled);
-        } else {
-            connect(picked);
+        attempt = new Attempt(proxy, this, picked);
+        attempt.start(ctx.channel().eventLoop());
+    }
+
+    @Override
+    public void connected(Attempt connected) {
+        if (connected != attempt || finished) {
+            return;
+        }
+        attempt.send(this, head, body, !client.reading(), requestComplete, headWritten);
+        if (!requestComplete && !head.bodyless()) {
+            ctx.channel().config().setAutoRead(attempt.upstream().isWritable());
         }
     }
 
-    private void connect(Endpoint target) {
-        proxy.connect(ctx.channel().eventLoop(), target.port()).addListener((ChannelFuture future) -> {
-            if (finished || endpoint != target) {
-                if (future.isSuccess()) {
-                    future.channel().close();
-                }
-                return;
-            }
-            if (future.isSuccess()) {
-                target.connected();
-                attach(future.channel().pipeline().get(UpstreamHandler.class));
-            } else {
-                // A request that was never sent uses up no attempt: it tries the other workers, or waits for a
-                // READY one. Refusals are bounded all the same: each one moves the worker towards ejection.
-                target.connectRefused();
-                attempts--;
-                attemptFailed(Failure.NOT_SENT, future.cause());
-            }
-        });
+    @Override
+    public void notConnected(Attempt failed, Throwable cause) {
+        if (failed != attempt || finished) {
+            return;
+        }
+        // A request that was never sent uses up no attempt: it tries the other workers, or waits for a READY one.
+        attempts--;
+        attemptFailed(Failure.NOT_SENT, cause);
     }
 
-    /** Starts an attempt on a connection: the head and what there is of the body go now, the rest as it comes. */
-    private void attach(UpstreamHandler connection) {
-        Channel channel = connection.channel();
-        upstream = channel;
-        upstreamHandler = connection;
-        upstreamHandler.attach(this, head.isHead(), ResponseFraming.dechunks(head.http10()), head.upgrade());
-        channel.write(head.request()).addListener(headWritten);
-        body.writeTo(channel);
-        if (!client.reading()) {
-            channel.flush();
-        }
-        if (requestComplete) {
-            armResponseTimeout();
-        } else if (!head.bodyless()) {
-            ctx.channel().config().setAutoRead(channel.isWritable());
+    @Override
+    public void timedOut(Attempt late, boolean body) {
+        if (late == attempt) {
+            attemptFailed(body ? Failure.BODY_TIMEOUT : Failure.TIMEOUT, null);
         }
     }
 
     private void onHeadWritten(ChannelFuture future) {
-        if (!future.isSuccess() && future.channel() == upstream) {
+        if (!future.isSuccess() && attempt != null && future.channel() == attempt.upstream()) {
             attemptFailed(Failure.NOT_SENT, future.cause());
         }
     }
@@ -162,13 +142,14 @@ final class Exchange implements UpstreamListener {
         if (last) {
             requestComplete = true;
         }
+        Channel upstream = upstream();
         body.add(content, upstream);
         if (last && upstream != null) {
             if (!client.reading()) {
                 upstream.flush();
             }
             if (!relay.headReceived()) {
-                armResponseTimeout();
+                attempt.armResponseTimeout();
             }
         }
         if (upstream != null && !upstream.isWritable()) {
@@ -176,7 +157,13 @@ final class Exchange implements UpstreamListener {
         }
     }
 
+    /** The current attempt's worker connection, if it is connected. */
+    private Channel upstream() {
+        return attempt == null ? null : attempt.upstream();
+    }
+
     void flushUpstream() {
+        Channel upstream = upstream();
         if (upstream != null) {
             upstream.flush();
         }
@@ -192,7 +179,7 @@ final class Exchange implements UpstreamListener {
             }
             // The response has started as far as the response timeout goes; the body idle timeout takes over when
             // this read is done (upstreamReadComplete), so a response read whole in one go never arms it.
-            proxy.deadlines().remove(deadline);
+            attempt.headArrived();
             if (response.switchesProtocols()) {
                 switchProtocols(response);
             } else {
@@ -207,7 +194,7 @@ final class Exchange implements UpstreamListener {
         }
         relay.body((ByteBuf) message);
         if (!ctx.channel().isWritable()) {
-            upstream.config().setAutoRead(false);
+            attempt.upstream().config().setAutoRead(false);
         }
     }
 
@@ -218,20 +205,16 @@ final class Exchange implements UpstreamListener {
     private void switchProtocols(ResponseHead response) {
         if (!head.offered(response.upgrade())) {
             response.release();
-            upstream.close();
             attemptFailed(Failure.SENT, new DecoderException("the worker switched to a protocol the client did not "
                     + "offer (" + RequestValidation.printable(String.valueOf(response.upgrade()), 40) + ")"));
             return;
         }
         relay.switching(response);
         proxy.metrics().completed(head, 101, startNanos, attempts);
-        Tunnel tunnel = new Tunnel(proxy, ctx.channel(), upstream, endpoint,
+        Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 response.upgrade().regionMatches(true, 0, "websocket", 0, 9));
-        upstreamHandler.handOver(tunnel);
-        upstream.config().setAutoRead(false);
-        endpoint.release(true);
-        endpoint = null;
-        upstream = null;
+        attempt.handOver(tunnel);
+        attempt = null;
         finished = true;
         cancelTimers();
         body.release();
@@ -242,24 +225,8 @@ final class Exchange implements UpstreamListener {
     @Override
     public void upstreamReadComplete() {
         ctx.flush();
-        if (relay.headReceived()) {
-            watchBody();
-        }
-    }
-
-    /**
-     * Arms the body idle timeout from now, or pauses it while the worker connection is not read (the client is
-     * not reading): a slow client is not a stalled worker.
-     */
-    private void watchBody() {
-        long timeout = proxy.bodyIdleTimeoutNanos();
-        if (timeout == 0 || finished || upstream == null) {
-            return;
-        }
-        if (upstream.config().isAutoRead()) {
-            proxy.bodyDeadlines().add(bodyDeadline, System.nanoTime() + timeout);
-        } else {
-            proxy.bodyDeadlines().remove(bodyDeadline);
+        if (relay.headReceived() && attempt != null) {
+            attempt.watchBody();
         }
     }
 
@@ -268,17 +235,8 @@ final class Exchange implements UpstreamListener {
     }
 
     private void complete(boolean clean) {
-        boolean reuse = clean && relay.reusable() && requestComplete && upstream.isActive();
-        upstreamHandler.detach();
-        if (reuse) {
-            upstream.config().setAutoRead(true);
-            proxy.pool().release(endpoint, upstreamHandler, relay.keepAliveSeconds());
-        } else {
-            upstream.close();
-        }
-        upstream = null;
-        endpoint.release(true);
-        endpoint = null;
+        attempt.complete(clean && relay.reusable() && requestComplete, relay.keepAliveSeconds());
+        attempt = null;
         proxy.metrics().completed(head, relay.status(), startNanos, attempts);
         finish(relay.keepClient() && keepClient());
     }
@@ -297,8 +255,8 @@ final class Exchange implements UpstreamListener {
         }
         cancelTimers();
         relay.discard();
-        Endpoint failed = endpoint;
-        dropUpstream();
+        Endpoint failed = attempt == null ? null : attempt.endpoint();
+        dropAttempt();
         if (failed != null) {
             // A worker that dies resets every kept-alive connection to it: a retry must not pick another one.
             proxy.pool().drop(failed);
@@ -341,25 +299,17 @@ final class Exchange implements UpstreamListener {
         finish(false);
     }
 
-    private void dropUpstream() {
-        if (upstream != null) {
-            upstreamHandler.detach();
-            upstream.close();
-            upstream = null;
+    private void dropAttempt() {
+        if (attempt != null) {
+            attempt.drop();
+            attempt = null;
         }
-        if (endpoint != null) {
-            endpoint.release(false);
-            endpoint = null;
-        }
-    }
-
-    private void armResponseTimeout() {
-        proxy.deadlines().add(deadline, System.nanoTime() + proxy.responseTimeoutNanos());
     }
 
     private void cancelTimers() {
-        proxy.deadlines().remove(deadline);
-        proxy.bodyDeadlines().remove(bodyDeadline);
+        if (attempt != null) {
+            attempt.stopClocks();
+        }
         if (wait != null) {
             wait.cancel();
             wait = null;
@@ -405,15 +355,16 @@ final class Exchange implements UpstreamListener {
         if (retries != null) {
             retries.stop();
         }
-        dropUpstream();
+        dropAttempt();
         body.release();
     }
 
     void clientWritabilityChanged(boolean writable) {
+        Channel upstream = upstream();
         if (upstream != null) {
             upstream.config().setAutoRead(writable);
             if (relay.headReceived()) {
-                watchBody();
+                attempt.watchBody();
             }
         }
     }
