@@ -117,7 +117,7 @@ public final class NodeModules {
         if (npm.exitValue() != 0) {
             List<String> output = Files.readAllLines(log, StandardCharsets.UTF_8);
             return "npm ci exited with " + npm.exitValue() + ": "
-                    + String.join(" | ", output.subList(Math.max(0, output.size() - 5), output.size()));
+                    + String.join(" | ", output.subList(0, Math.min(3, output.size()))) + " ... (all of it in " + log + ")";
         }
         return "";
     }
