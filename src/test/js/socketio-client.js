@@ -54,7 +54,8 @@ function open(conn) {
     socket.on('disconnect', (reason, details) => {
       emit('disconnect', { conn, pid: state.pid, reason, code: details?.context?.code ?? null });
     });
-    socket.on('connect_error', (error) => emit('connect-error', { conn, message: error.message }));
+    // A failed handshake says why only in the transport's error: "Unexpected server response: 200", for example.
+    socket.on('connect_error', (error) => emit('connect-error', { conn, message: error.description?.message ?? error.message }));
   });
 }
 

@@ -5,8 +5,9 @@
 // counts as failed, so "done" always comes.
 //   open N                  opens N connections at once: "open" {conn, pid} (pid: the 101's X-Worker-Pid), or
 //                           "failed" {conn, status, message}
-//   send T text|binary B    sends a message of B bytes on T (a connection number, or "all"): "echo" {conn, kind,
-//                           bytes, same, ms} when the same kind and bytes come back
+//   send T text|binary B [N [MS]]  sends a message of B bytes on T (a connection number, or "all"), N times (default
+//                           once), one every MS milliseconds: "echo" {conn, kind, bytes, same, ms} for each message
+//                           that comes back; ok for a connection when all came back the same
 //   ping T                  a ping with a random payload on T: "pong" {conn, same, ms}
 //   close T [CODE]          closes T ("all", a number, or pid=P for the connections that reached worker P) with
 //                           CODE (default 1000); done when their close handshakes ended
@@ -78,6 +79,19 @@ function open(conn) {
   });
 }
 
+// Sends one message on conn; resolves with whether the same came back (false when the connection is gone).
+function echo(conn, kind, bytes) {
+  const state = connections.get(conn);
+  if (!state) {
+    return Promise.resolve(false);
+  }
+  return new Promise((resolve) => {
+    const data = payload(kind, bytes);
+    state.pending.push({ payload: data, binary: kind === 'binary', sentAt: Date.now(), resolve });
+    state.socket.send(kind === 'binary' ? data : data.toString(), { binary: kind === 'binary' });
+  });
+}
+
 function targets(target) {
   if (target === 'all') {
     return [...connections.keys()];
@@ -96,12 +110,16 @@ function payload(kind, bytes) {
 
 const commands = {
   open: (n) => Array.from({ length: Number(n) }, () => open(nextConn++)),
-  send: (target, kind, bytes) => targets(target).map((conn) => new Promise((resolve) => {
-    const state = connections.get(conn);
-    const data = payload(kind, Number(bytes));
-    state.pending.push({ payload: data, binary: kind === 'binary', sentAt: Date.now(), resolve });
-    state.socket.send(kind === 'binary' ? data : data.toString(), { binary: kind === 'binary' });
-  })),
+  send: (target, kind, bytes, times = 1, everyMs = 0) => targets(target).map(async (conn) => {
+    let same = true;
+    for (let i = 0; i < Number(times); i += 1) {
+      if (i > 0) {
+        await new Promise((resolve) => setTimeout(resolve, Number(everyMs)));
+      }
+      same = (await withTimeout(echo(conn, kind, Number(bytes)))) && same;
+    }
+    return same;
+  }),
   ping: (target) => targets(target).map((conn) => new Promise((resolve) => {
     const state = connections.get(conn);
     const data = crypto.randomBytes(8);

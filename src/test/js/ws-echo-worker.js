@@ -3,9 +3,10 @@
 //   GET /health       200 "ok" (Shepherd's readiness and liveness probe)
 //   GET /connections  {"pid": ..., "open": <open WebSockets>}
 //   GET anything else {"pid": ...}
-//   WebSocket, any path: every message comes back as it came (text as text, binary as binary); pings are
-//   answered with pongs by `ws` itself. The 101 response carries `X-Worker-Pid`, so a client knows which worker
-//   it reached without a message of its own on the socket.
+//   WebSocket, any path but /refuse: every message comes back as it came (text as text, binary as binary); pings
+//   are answered with pongs by `ws` itself. The 101 response carries `X-Worker-Pid`, so a client knows which
+//   worker it reached without a message of its own on the socket.
+//   WebSocket handshake on /refuse: an ordinary `403 Forbidden` with a body, as an app that turns a client away.
 // Needs the `ws` module (NODE_PATH=target/js/node_modules, see dev.shepherd.testsupport.NodeModules).
 const http = require('http');
 const { WebSocketServer } = require('ws');
@@ -23,8 +24,15 @@ const server = http.createServer((req, res) => {
 });
 
 // 16 MiB: above the 1 MiB messages of the tests, below ws's 100 MiB default, so a runaway client is refused.
-const wss = new WebSocketServer({ server, maxPayload: 16 * 1024 * 1024 });
+const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
 wss.on('headers', (headers) => headers.push(`X-Worker-Pid: ${pid}`));
+server.on('upgrade', (req, socket, head) => {
+  if (req.url === '/refuse') {
+    socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nX-Worker-Pid: ${pid}\r\n\r\nrefused`);
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+});
 wss.on('connection', (socket) => {
   socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
   socket.on('error', () => socket.terminate());

@@ -78,11 +78,21 @@ class NodeFixturesIntegrationTests {
     }
 
     @Test
-    void wsClientReportsAHandshakeThatGetsAPlainResponse() {
-        try (NodeProcess plain = NodeProcess.startWorker("streaming-worker.js", Map.of());
-             NodeProcess client = wsClient(plain)) {
+    void wsClientReportsAHandshakeThatGetsAnOrdinaryResponse() {
+        try (NodeProcess worker = NodeProcess.startWorker("ws-echo-worker.js", Map.of());
+             NodeProcess client = NodeProcess.start("ws-client.js", Map.of(), "ws://127.0.0.1:" + worker.port() + "/refuse")) {
             assertThat(client.command("open 1", STEP).number("failed")).isEqualTo(1);
-            assertThat(client.events("failed")).singleElement().satisfies(failed -> assertThat(failed.number("status")).isEqualTo(404));
+            assertThat(client.events("failed")).singleElement().satisfies(failed -> assertThat(failed.number("status")).isEqualTo(403));
+        }
+    }
+
+    @Test
+    void wsEchoWorkerAnswersAnUpgradeToH2cWith400SoAForwardedOneShows() {
+        try (NodeProcess worker = NodeProcess.startWorker("ws-echo-worker.js", Map.of())) {
+            String response = RawHttp.exchange(worker.port(), "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                    + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+
+            assertThat(RawHttp.status(response)).isEqualTo(400);
         }
     }
 
