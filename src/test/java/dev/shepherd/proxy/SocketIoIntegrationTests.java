@@ -35,7 +35,7 @@ import static org.awaitility.Awaitility.await;
 @Disabled("needs the proxy's Upgrade tunnels (#17)")
 class SocketIoIntegrationTests {
 
-    private static final Duration STEP = WebSocketIntegrationTests.STEP;
+    private static final Duration STEP = EchoFleet.STEP;
     private static final long DRAIN_TIMEOUT_MILLIS = 2000;
     private static final JsonMapper JSON = JsonMapper.builder().build();
 

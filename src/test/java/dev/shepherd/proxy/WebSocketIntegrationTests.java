@@ -1,10 +1,8 @@
 package dev.shepherd.proxy;
 
-import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.testsupport.NodeModules;
 import dev.shepherd.testsupport.NodeProcess;
-import dev.shepherd.testsupport.NodeProcess.Event;
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.AfterAll;
@@ -13,28 +11,28 @@ import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 
+import static dev.shepherd.proxy.EchoFleet.STEP;
+import static dev.shepherd.proxy.EchoFleet.client;
+import static dev.shepherd.proxy.EchoFleet.open;
+import static dev.shepherd.proxy.EchoFleet.openPerWorker;
+import static dev.shepherd.proxy.EchoFleet.twoEchoWorkers;
+import static dev.shepherd.proxy.EchoFleet.workerConnections;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
 /**
  * WebSockets through a real master with the {@code ws} package on both sides (ws-echo-worker.js, ws-client.js):
- * echo, placement by open tunnels, big and binary messages, pings, refused and forbidden upgrades, and what a
- * crash, a drain, an idle tunnel and a shutdown do to open tunnels. The first tests share one master with two
- * workers and close their clients when they end; the others start masters of their own.
+ * echo, placement by open tunnels, big and binary messages, pings, refused and forbidden upgrades. The tests share
+ * one master with two workers and close their clients when they end; what a crash, a drain, an idle timeout and a
+ * shutdown do to open tunnels is in {@link WebSocketLifecycleIntegrationTests}.
  */
 @Disabled("needs the proxy's Upgrade tunnels (#17)")
 class WebSocketIntegrationTests {
-
-    static final Duration STEP = Duration.ofSeconds(30);
 
     private static RunningShepherd shepherd;
 
@@ -178,140 +176,17 @@ class WebSocketIntegrationTests {
         }
     }
 
-    @Test
-    void killedWorkersTunnelsAreClosedAtOnceAndTheOtherWorkersStayOpen() throws Exception {
-        try (RunningShepherd own = twoEchoWorkers("--fleet.restart.initial-backoff=10s");
-             NodeProcess client = client(own, "/")) {
-            open(client, 10);
-            long victim = own.readyPids().get(0);
-            long victimsClients = openPerWorker(client).get(victim);
-            long killed = System.currentTimeMillis();
-
-            ProcessHandle.of(victim).orElseThrow().destroyForcibly();
-
-            await().atMost(STEP).until(() -> client.events("close").size() == victimsClients);
-            assertThat(client.events("close")).allSatisfy(close -> {
-                assertThat(close.number("pid")).isEqualTo(victim);
-                assertThat(close.at() - killed).as("ms from the kill to the client's close").isLessThan(1000);
-            });
-            assertThat(client.command("ping all", STEP).number("ok")).as("the other worker's tunnels").isEqualTo(10 - victimsClients);
-        }
-    }
-
-    @Test
-    void restartedWorkerGetsNoNewTunnelAndItsTunnelsEndWithGoingAwayWithinTheTunnelDrainTimeout() throws Exception {
-        try (RunningShepherd own = twoEchoWorkers("--fleet.proxy.tunnel.drain-timeout=2s");
-             NodeProcess client = client(own, "/")) {
-            open(client, 10);
-            WorkerSnapshot draining = own.snapshot().workers().get(0);
-            long drainingClients = openPerWorker(client).get(draining.pid());
-
-            assertThat(own.admin("POST", "/fleet/workers/" + draining.id() + "/restart", null).statusCode()).isEqualTo(202);
-            FleetEvent drainingEvent = awaitEvent(own, FleetEvent.Type.DRAINING, draining.pid());
-            open(client, 10);
-
-            assertThat(client.events("open").subList(10, 20)).as("tunnels opened while the worker drains")
-                    .noneMatch(open -> open.number("pid") == draining.pid());
-            await().atMost(STEP).until(() -> client.events("close").size() == drainingClients);
-            long drainStart = drainingEvent.at().toEpochMilli();
-            assertThat(client.events("close")).allSatisfy(close -> {
-                assertThat(close.number("pid")).isEqualTo(draining.pid());
-                assertThat(close.number("code")).as("Going Away").isEqualTo(1001);
-                assertThat(close.at() - drainStart).as("ms from DRAINING to the close").isBetween(0L, 3000L);
-            });
-            FleetEvent stopping = awaitEvent(own, FleetEvent.Type.STOPPING, draining.pid());
-            assertThat(stopping.at().toEpochMilli()).as("the stop signal comes after the last tunnel closed")
-                    .isGreaterThanOrEqualTo(client.events("close").stream().mapToLong(Event::at).max().orElseThrow() - 50);
-        }
-    }
-
-    @Test
-    void idleTunnelIsClosedAtTheTunnelIdleTimeoutAndNoRequestTimeoutAppliesToTunnels() {
-        try (RunningShepherd own = twoEchoWorkers("--fleet.proxy.tunnel.idle-timeout=2s",
-                "--fleet.proxy.response-timeout=500ms", "--fleet.proxy.body-idle-timeout=500ms");
-             NodeProcess client = client(own, "/")) {
-            open(client, 2);
-            long opened = client.events("open", open -> open.number("conn") == 2).get(0).at();
-
-            assertThat(client.command("send 1 text 8 12 300", STEP).number("ok")).as("a message every 300 ms for 3.6 s")
-                    .isEqualTo(1);
-
-            assertThat(client.events("close", close -> close.number("conn") == 1)).as("the busy tunnel").isEmpty();
-            await().atMost(STEP).until(() -> client.events("close").size() == 2);
-            Event idle = client.events("close", close -> close.number("conn") == 2).get(0);
-            assertThat(idle.at() - opened).as("ms the idle tunnel lived").isBetween(1900L, 5000L);
-        }
-    }
-
-    @Test
-    void masterShutdownClosesOpenTunnelsWithGoingAwayWithinTheDrainTimeout() {
-        RunningShepherd own = twoEchoWorkers("--fleet.worker.drain-timeout=3s");
-        List<ProcessHandle> workers = ProcessHandle.current().children().toList();
-        try (NodeProcess client = client(own, "/")) {
-            open(client, 6);
-            long shutdown = System.currentTimeMillis();
-
-            own.context().close();
-
-            await().atMost(STEP).until(() -> client.events("close").size() == 6);
-            assertThat(client.events("close")).allSatisfy(close -> {
-                assertThat(close.number("code")).as("Going Away").isEqualTo(1001);
-                assertThat(close.at() - shutdown).as("ms from the shutdown to the close").isLessThan(4000);
-            });
-        } finally {
-            own.context().close();
-        }
-        RunningShepherd.assertNoChildProcess(workers);
-    }
-
-    private static RunningShepherd twoEchoWorkers(String... extra) {
-        List<String> args = new ArrayList<>(List.of("--fleet.workers=2"));
-        args.addAll(List.of(NodeModules.workerArguments("ws-echo-worker.js")));
-        args.addAll(List.of(extra));
-        return RunningShepherd.startReady(args.toArray(String[]::new));
-    }
-
-    static NodeProcess client(RunningShepherd master, String path) {
-        return NodeProcess.start("ws-client.js", Map.of("OP_TIMEOUT_MS", "20000"), "ws://127.0.0.1:" + master.proxyPort() + path);
-    }
-
-    /** Opens {@code count} connections at once and checks that all opened, saying why those that did not failed. */
-    static void open(NodeProcess client, int count) {
-        assertThat(client.command("open " + count, STEP).number("ok")).as("connections opened; failures: %s",
-                client.events("failed").stream().map(failed -> failed.text("message")).distinct().toList()).isEqualTo(count);
-    }
-
     private static void openOneByOne(NodeProcess client, int count) {
         for (int i = 0; i < count; i++) {
             open(client, 1);
         }
     }
 
-    /** Open connections per worker pid, as the client counts them: opened, not closed. */
-    private static Map<Long, Long> openPerWorker(NodeProcess client) {
-        Set<Long> closed = client.events("close").stream().map(close -> close.number("conn")).collect(Collectors.toSet());
-        return client.events("open").stream().filter(open -> !closed.contains(open.number("conn")))
-                .collect(Collectors.groupingBy(open -> open.number("pid"), Collectors.counting()));
-    }
-
     private static void awaitNoConnections(RunningShepherd master) {
         await().atMost(STEP).until(() -> master.snapshot().workers().stream().allMatch(worker -> workerConnections(worker) == 0));
     }
 
-    /** What the worker itself counts (GET /connections on its own port). */
-    static long workerConnections(WorkerSnapshot worker) {
-        String body = RawHttp.exchange(worker.port(), "GET /connections HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-        return Long.parseLong(body.replaceAll("(?s).*\"open\":(\\d+).*", "$1"));
-    }
-
     private static WorkerSnapshot worker(RunningShepherd master, long pid) {
         return master.snapshot().workers().stream().filter(worker -> worker.pid() == pid).findFirst().orElseThrow();
-    }
-
-    static FleetEvent awaitEvent(RunningShepherd master, FleetEvent.Type type, long pid) {
-        await().atMost(STEP).until(() -> master.fleet().events().recent().stream()
-                .anyMatch(event -> event.type() == type && event.pid() == pid));
-        return master.fleet().events().recent().stream().filter(event -> event.type() == type && event.pid() == pid)
-                .findFirst().orElseThrow();
     }
 }
