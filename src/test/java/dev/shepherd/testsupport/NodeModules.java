@@ -39,14 +39,13 @@ public final class NodeModules {
     private static final long INSTALL_TIMEOUT_SECONDS = 300;
 
     /** null: not tried yet; "": installed; anything else: why the install failed. */
-    private static String failure;
+    private static String outcome;
 
     private NodeModules() {
     }
 
     /** Installs the packages unless done already, or skips the calling test saying why and how to fix it. */
     public static void assumeInstalled() {
-        Tools.assumeNode();
         String why = install();
         assumeThat(why).as("the npm packages of src/test/js could not be installed (%s); install node and npm (%s), "
                 + "check that the npm registry is reachable, then run: mkdir -p target/js && cp src/test/js/package*.json "
@@ -65,20 +64,25 @@ public final class NodeModules {
     }
 
     private static synchronized String install() {
-        if (failure == null) {
+        if (outcome == null) {
             try {
-                failure = installOnce();
+                outcome = installOnce();
             } catch (IOException ex) {
-                failure = ex.toString();
+                outcome = ex.toString();
             } catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
-                failure = "interrupted";
+                outcome = "interrupted";
             }
         }
-        return failure;
+        return outcome;
     }
 
     private static String installOnce() throws IOException, InterruptedException {
+        for (String tool : List.of("node", "npm")) {
+            if (!runs(tool, "--version")) {
+                return tool + " is not installed";
+            }
+        }
         Files.createDirectories(TARGET);
         String lockHash = sha256(SOURCES.resolve("package.json"), SOURCES.resolve("package-lock.json"));
         Path marker = TARGET.resolve(".installed");
@@ -102,13 +106,8 @@ public final class NodeModules {
     /** Runs {@code npm ci} in target/js, bounded in time; returns "" or what went wrong with the end of its output. */
     private static String npmCi() throws IOException, InterruptedException {
         Path log = TARGET.resolve("npm-ci.log");
-        Process npm;
-        try {
-            npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error").directory(TARGET.toFile())
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        } catch (IOException ex) {
-            return "npm is not installed";
-        }
+        Process npm = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+                .directory(TARGET.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!npm.waitFor(INSTALL_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
             npm.descendants().forEach(ProcessHandle::destroyForcibly);
             npm.destroyForcibly().waitFor();
@@ -120,6 +119,20 @@ public final class NodeModules {
                     + String.join(" | ", output.subList(0, Math.min(3, output.size()))) + " ... (all of it in " + log + ")";
         }
         return "";
+    }
+
+    private static boolean runs(String... command) throws InterruptedException {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return false;
+            }
+            return process.exitValue() == 0;
+        } catch (IOException ex) {
+            return false;
+        }
     }
 
     /** The SHA-256 of the files one after the other, as {@code cat FILES | sha256sum} prints it. */
