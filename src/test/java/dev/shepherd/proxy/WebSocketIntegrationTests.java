@@ -163,6 +163,18 @@ class WebSocketIntegrationTests {
                 + "Upgrade: example-protocol\r\n\r\n");
 
         assertThat(RawHttp.status(response)).as("fleet.proxy.upgrade-protocols lists only websocket").isEqualTo(200);
+        assertThat(response).contains("\"pid\":");
+    }
+
+    @Test
+    void upgradeToAProtocolListedInUpgradeProtocolsIsForwarded() {
+        try (RunningShepherd listing = twoEchoWorkers("--fleet.proxy.upgrade-protocols=websocket,example-protocol")) {
+            RawClient.Received listed = RawClient.exchange(listing.proxyPort(), "GET / HTTP/1.1\r\nHost: a\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: example-protocol\r\n\r\n", 3000);
+
+            assertThat(listed.bytes()).as("the worker's answer to the upgrade it got").startsWith("HTTP/1.1 400")
+                    .endsWith("not a websocket upgrade: example-protocol");
+        }
     }
 
     @Test

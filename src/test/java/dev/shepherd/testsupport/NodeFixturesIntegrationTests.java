@@ -93,6 +93,7 @@ class NodeFixturesIntegrationTests {
                     + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
 
             assertThat(RawHttp.status(response)).isEqualTo(400);
+            assertThat(response).endsWith("not a websocket upgrade: h2c");
         }
     }
 
