@@ -8,7 +8,6 @@ import dev.shepherd.testsupport.NodeProcess.Event;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Traffic;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -32,7 +31,6 @@ import static org.awaitility.Awaitility.await;
  * through a real master with two workers: messages, a {@code kill -9} of a worker, and a rolling reload with 200
  * connected clients and plain traffic beside them.
  */
-@Disabled("needs the proxy's Upgrade tunnels (#17)")
 class SocketIoIntegrationTests {
 
     private static final Duration STEP = EchoFleet.STEP;

