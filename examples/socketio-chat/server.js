@@ -30,6 +30,7 @@ const server = http.createServer((req, res) => {
 const io = new Server(server);
 io.on('connection', (socket) => {
   socket.emit('hello', { pid: process.pid });
-  socket.on('chat', (text) => io.emit('chat', { pid: process.pid, text: String(text) }));
+  // A chat message is a string, or {text} as socket.io clients often send it.
+  socket.on('chat', (message) => io.emit('chat', { pid: process.pid, text: String(message?.text ?? message) }));
 });
 server.listen(port, '127.0.0.1', () => console.log(`chat on http://127.0.0.1:${port}/ (pid ${process.pid})`));

@@ -44,6 +44,23 @@ class ExamplesIntegrationTests {
     }
 
     @Test
+    void socketIoChatExampleServesWebSocketClientsOnEveryWorker() {
+        dev.shepherd.testsupport.NodeModules.assumeInstalled();
+        try (RunningShepherd shepherd = RunningShepherd.startReady(
+                "--spring.config.additional-location=examples/socketio-chat/application.yml",
+                // What `npm install --prefix examples/socketio-chat` gives a user, from the test fixtures' install.
+                "--fleet.worker.environment.NODE_PATH=" + dev.shepherd.testsupport.NodeModules.MODULES);
+             dev.shepherd.testsupport.NodeProcess clients = dev.shepherd.testsupport.NodeProcess.start("socketio-client.js",
+                     java.util.Map.of(), "http://127.0.0.1:" + shepherd.proxyPort())) {
+            assertThat(clients.command("open 4", Duration.ofSeconds(30)).number("ok")).isEqualTo(4);
+            assertThat(clients.events("hello").stream().map(hello -> hello.number("pid")).distinct().count())
+                    .as("clients on both workers").isEqualTo(2);
+            assertThat(clients.command("chat 1 hello", Duration.ofSeconds(30)).number("ok")).isEqualTo(1);
+            assertThat(shepherd.get("/").body()).contains("socket.io.js");
+        }
+    }
+
+    @Test
     void sseExampleStreamsEventsThroughShepherdAsTheyAreSent() throws Exception {
         assumeThat(runs("node", "--version")).as("node is not installed (apt-get install nodejs); skipping the SSE example").isTrue();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--spring.config.additional-location=examples/sse/application.yml",
