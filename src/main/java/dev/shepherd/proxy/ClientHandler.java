@@ -126,8 +126,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         try {
             head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols());
         } catch (RequestDecoder.Rejected ex) {
+            boolean headRequest = request.method().equals(HttpMethod.HEAD);
             ReferenceCountUtil.release(request);
-            respondAndClose(ex.status(), ex.getMessage());
+            respondAndClose(ex.status(), ex.getMessage(), headRequest);
             return;
         }
         current = new Exchange(proxy, this, ctx, head);
@@ -156,13 +157,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String reason) {
+        respondAndClose(status, reason, false);
+    }
+
+    /** {@code headRequest}: the refused request is a HEAD, whose answer has no body (RFC 9110 §9.3.2). */
+    private void respondAndClose(HttpResponseStatus status, String reason, boolean headRequest) {
         closing = true;
         proxy.metrics().rejected(status);
         if (current != null) {
             current.onClientClosed();
             current = null;
         }
-        raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false, false))
+        raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false, headRequest))
                 .addListener(ChannelFutureListener.CLOSE);
     }
 
