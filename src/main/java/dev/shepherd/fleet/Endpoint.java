@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
  * The proxy's handle on one worker process: where it listens and how many requests it is serving.
@@ -38,14 +40,24 @@ public final class Endpoint {
     private final LongAdder served = new LongAdder();
     private final AtomicInteger refusalsInARow = new AtomicInteger();
     private final Runnable onEjected;
+    private final LongSupplier nanoTime;
     private final ProcessHandle process;
     private volatile boolean accepting;
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tunnelCount = new AtomicInteger();
-    /** Once set (the worker drains or died), every tunnel, even one opened after, goes away within this window. */
-    private volatile Duration tunnelsEndWithin;
+    /**
+     * Once set (the worker drains or died), the moment ({@code nanoTime}) by which every tunnel, even one opened
+     * after, has gone away: the fleet stops the worker then.
+     */
+    private final AtomicReference<Long> tunnelsEndBy = new AtomicReference<>();
 
     Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected) {
+        this(workerId, process, port, onEjected, System::nanoTime);
+    }
+
+    /** {@code nanoTime}: the clock the tunnels' drain window is measured on ({@link System#nanoTime} but in tests). */
+    Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected, LongSupplier nanoTime) {
+        this.nanoTime = nanoTime;
         this.workerId = workerId;
         this.pid = process.pid();
         this.process = process;
@@ -125,14 +137,14 @@ public final class Endpoint {
 
     /**
      * Counts a tunnel in. One that opens after the worker began draining (its upgrade was answered in the meantime)
-     * is asked to go away at once, within the drain's window.
+     * is asked to go away at once, within what is left of the drain's window.
      */
     public void tunnelOpened(Tunnel tunnel) {
         tunnels.add(tunnel);
         tunnelCount.incrementAndGet();
-        Duration window = tunnelsEndWithin;
-        if (window != null) {
-            tunnel.goAway(window);
+        Long endBy = tunnelsEndBy.get();
+        if (endBy != null) {
+            tunnel.goAway(Duration.ofNanos(Math.max(0, endBy - nanoTime.getAsLong())));
         }
     }
 
@@ -153,10 +165,13 @@ public final class Endpoint {
      * each at a moment of its own. Any thread.
      */
     public void closeTunnels(Duration spread) {
-        Duration current = tunnelsEndWithin;
-        tunnelsEndWithin = current == null || spread.compareTo(current) < 0 ? spread : current;
+        long now = nanoTime.getAsLong();
+        // Asked again (a drain, then the exit), the earlier end stands.
+        long endBy = tunnelsEndBy.accumulateAndGet(now + spread.toNanos(),
+                (current, asked) -> current == null || asked - current < 0 ? asked : current);
+        Duration within = Duration.ofNanos(Math.max(0, endBy - now));
         for (Tunnel tunnel : tunnels) {
-            tunnel.goAway(spread);
+            tunnel.goAway(within);
         }
     }
 

@@ -126,8 +126,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         try {
             head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols());
         } catch (RequestDecoder.Rejected ex) {
+            boolean headRequest = request.method().equals(HttpMethod.HEAD);
             ReferenceCountUtil.release(request);
-            respondAndClose(ex.status(), ex.getMessage());
+            respondAndClose(ex.status(), ex.getMessage(), headRequest);
             return;
         }
         current = new Exchange(proxy, this, ctx, head);
@@ -156,13 +157,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String reason) {
+        respondAndClose(status, reason, false);
+    }
+
+    /** {@code headRequest}: the refused request is a HEAD, whose answer has no body (RFC 9110 §9.3.2). */
+    private void respondAndClose(HttpResponseStatus status, String reason, boolean headRequest) {
         closing = true;
         proxy.metrics().rejected(status);
         if (current != null) {
             current.onClientClosed();
             current = null;
         }
-        raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false, false))
+        raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false, headRequest))
                 .addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -196,12 +202,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             pipelined.clear();
             return;
         }
-        ctx.channel().config().setAutoRead(true);
-        if (raw.handler() instanceof RequestDecoder decoder && decoder.paused()) {
-            // A request that offered an upgrade and got a plain response: the next request may be decoded. Later on
-            // the loop, never inside the decoder's own read.
-            ChannelHandlerContext decoderContext = raw;
-            ctx.executor().execute(() -> resume(decoder, decoderContext));
+        // The decoder stops after a request that may switch protocols, the last one it decoded (RequestDecoder):
+        // until that request is over, whether it queued here or not, what follows it may be the new protocol's.
+        RequestDecoder paused = raw.handler() instanceof RequestDecoder decoder && decoder.paused() ? decoder : null;
+        if (paused == null) {
+            ctx.channel().config().setAutoRead(true);
         }
         while (current == null && !pipelined.isEmpty() && !closing) {
             dispatch(pipelined.poll());
@@ -209,6 +214,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         while (current != null && !current.requestComplete() && !pipelined.isEmpty()
                 && !(pipelined.peek() instanceof HttpRequest)) {
             dispatch(pipelined.poll());
+        }
+        if (paused != null && current == null && pipelined.isEmpty() && !closing) {
+            // It got a plain response: the next request may be decoded. Later on the loop, never inside the
+            // decoder's own read.
+            ChannelHandlerContext decoderContext = raw;
+            ctx.executor().execute(() -> resume(paused, decoderContext));
         }
         if (current == null && !closing) {
             timeouts.idle();
@@ -240,6 +251,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (decoderContext.isRemoved() || closing) {
             return;
         }
+        ctx.channel().config().setAutoRead(true);
         try {
             decoder.resume(decoderContext);
         } catch (Exception ex) {

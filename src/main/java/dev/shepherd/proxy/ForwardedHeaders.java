@@ -7,7 +7,10 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What one client connection's requests tell a worker about where they came from: the {@code X-Forwarded-*} and
@@ -22,7 +25,8 @@ import java.util.List;
  *   <li><b>Any other peer</b>: nothing it claims reaches a worker. {@code Forwarded}, {@code X-Forwarded-Prefix},
  *       {@code X-Forwarded-Ssl} and {@code X-Real-IP} are removed (Spring's {@code ForwardedHeaderFilter} prefers
  *       {@code Forwarded} and reads the prefix and the SSL flag; nginx users read {@code X-Real-IP}), and
- *       {@code X-Forwarded-For}, {@code -Proto}, {@code -Host} and {@code -Port} are set to what Shepherd saw.</li>
+ *       {@code X-Forwarded-For}, {@code -Proto}, {@code -Host} and {@code -Port} are set to what Shepherd saw. Any
+ *       of these names spelt with underscores ({@code X_Forwarded_For}) is removed too.</li>
  * </ul>
  * What Shepherd saw: {@code X-Forwarded-For: <peer>} (IPv6 in RFC 5952 form, without brackets, as nginx writes it),
  * {@code X-Forwarded-Proto: http} (the proxy does not terminate TLS), {@code X-Forwarded-Host: <Host>} (left out for
@@ -96,6 +100,7 @@ final class ForwardedHeaders {
             for (AsciiString name : CLAIMS) {
                 headers.remove(name);
             }
+            removeUnderscoreSpellings(headers);
             headers.set(X_FORWARDED_FOR, peer);
         }
         headers.set(X_FORWARDED_PROTO, "http");
@@ -105,6 +110,36 @@ final class ForwardedHeaders {
         if (localPort != null) {
             headers.set(X_FORWARDED_PORT, localPort);
         }
+    }
+
+    /**
+     * Removes the claims spelt with underscores ({@code X_Forwarded_For}): servers that hand headers to the app as
+     * CGI variables (WSGI, Rack, PHP) read them as {@code HTTP_X_FORWARDED_FOR} like the real one, so a client could
+     * slip its own chain past the replacement (Puma's CVE-2024-45614; nginx drops every name with an underscore).
+     */
+    private static void removeUnderscoreSpellings(HttpHeaders headers) {
+        List<CharSequence> spoofed = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (AsciiString.indexOf(name, '_', 0) >= 0 && isClaim(name.toString().replace('_', '-'))) {
+                if (spoofed == null) {
+                    spoofed = new ArrayList<>(1);
+                }
+                spoofed.add(name);
+            }
+        }
+        if (spoofed != null) {
+            spoofed.forEach(headers::remove);
+        }
+    }
+
+    private static boolean isClaim(String name) {
+        for (AsciiString claim : CLAIMS) {
+            if (claim.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The chain the trusted peer sent (all its lines, in order, blank ones left out), then the peer. */

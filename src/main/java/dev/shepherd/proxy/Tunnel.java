@@ -3,7 +3,7 @@ package dev.shepherd.proxy;
 import dev.shepherd.fleet.Endpoint;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.util.ReferenceCountUtil;
@@ -22,11 +22,19 @@ import java.util.concurrent.TimeUnit;
  * <p>It counts in no request timeout: only the tunnel idle timeout ({@code fleet.proxy.tunnel.idle-timeout}, no
  * byte either way) ends it, or the fleet ({@link #goAway}: its worker drains or died). A WebSocket ended by the
  * proxy gets a {@code 1001 Going Away} close frame in each direction where the relay is at a frame boundary
- * ({@link WebSocketFrames}), then a TCP close. Nothing is ever retried after the {@code 101}.
+ * ({@link WebSocketFrames}), then a TCP close once what was relayed has been written (at most {@link #CLOSE_GRACE}
+ * later). Nothing is ever retried after the {@code 101}.
  *
  * <p>Both channels are on the same event loop; everything but {@link #goAway} runs there.
  */
 final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
+
+    /**
+     * How long a side may take to read what was relayed to it before the tunnel ended (and the close frame): a peer
+     * that reads nothing more (a client that stopped reading, a stuck worker) is closed regardless after this, or
+     * it would hold its connection, and what waits to be written to it, with no clock left to end them.
+     */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
 
     /** Why a tunnel ended, as the metrics tag it. */
     enum End { CLOSED, IDLE, GOING_AWAY }
@@ -202,8 +210,24 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
             sayGoingAway(client, toClient, reason, false);
             sayGoingAway(upstream, toWorker, reason, true);
         }
-        client.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        upstream.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        closeWhenWritten(client);
+        closeWhenWritten(upstream);
+    }
+
+    /** Closes {@code channel} once what was written to it is flushed, or after {@link #CLOSE_GRACE} at the latest. */
+    private static void closeWhenWritten(Channel channel) {
+        ChannelFuture written = channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+        if (written.isDone()) {
+            channel.close();
+            return;
+        }
+        ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
+            channel.close();
+        }, CLOSE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
+        written.addListener(future -> {
+            deadline.cancel(false);
+            channel.close();
+        });
     }
 
     private static void sayGoingAway(Channel channel, WebSocketFrames frames, String reason, boolean masked) {

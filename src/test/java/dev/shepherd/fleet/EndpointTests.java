@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -10,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.Mockito.mock;
@@ -177,6 +179,40 @@ class EndpointTests {
         assertThat(endpoint.workerId()).isEqualTo(3);
         assertThat(endpoint.pid()).isEqualTo(4242);
         assertThat(endpoint.port()).isEqualTo(50_123);
+    }
+
+    @Test
+    void tunnelOpenedWhileItsWorkerDrainsGoesAwayWithinWhatIsLeftOfTheWindowNotAWholeNewOne() {
+        AtomicLong now = new AtomicLong(-5_000);
+        Endpoint draining = new Endpoint(5, process, 50_125, ejections::incrementAndGet, now::get);
+        List<Duration> asked = new ArrayList<>();
+
+        draining.closeTunnels(Duration.ofSeconds(30));
+        now.addAndGet(Duration.ofSeconds(25).toNanos());
+        draining.tunnelOpened(asked::add);
+        // The fleet stops the worker when the window is over: a tunnel still open then would lose its close frame.
+        assertThat(asked).containsExactly(Duration.ofSeconds(5));
+
+        now.addAndGet(Duration.ofSeconds(10).toNanos());
+        draining.tunnelOpened(asked::add);
+        assertThat(asked).containsExactly(Duration.ofSeconds(5), Duration.ZERO);
+    }
+
+    @Test
+    void askingTunnelsToCloseAgainNeverMovesTheirEndLater() {
+        AtomicLong now = new AtomicLong(Long.MAX_VALUE - 1_000);
+        Endpoint draining = new Endpoint(5, process, 50_125, ejections::incrementAndGet, now::get);
+        List<Duration> asked = new ArrayList<>();
+
+        draining.closeTunnels(Duration.ofSeconds(30));
+        now.addAndGet(Duration.ofSeconds(10).toNanos());
+        draining.closeTunnels(Duration.ofSeconds(30));
+        draining.tunnelOpened(asked::add);
+        draining.closeTunnels(Duration.ZERO);
+        draining.tunnelOpened(asked::add);
+
+        // The tunnel already open is asked again (keeping its earlier moment, Tunnel's rule); the new one at once.
+        assertThat(asked).containsExactly(Duration.ofSeconds(20), Duration.ZERO, Duration.ZERO);
     }
 
     private static ProcessHandle process(long pid, boolean alive) {

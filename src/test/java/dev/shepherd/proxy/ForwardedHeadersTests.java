@@ -143,6 +143,20 @@ class ForwardedHeadersTests {
     }
 
     @Test
+    void untrustedClientsClaimsSpeltWithUnderscoresAreRemovedTooSinceCgiStyleServersReadThemAsTheSame() {
+        // WSGI, Rack and PHP servers hand headers over as HTTP_X_FORWARDED_FOR, whichever of - or _ was sent.
+        HttpHeaders headers = new DefaultHttpHeaders().add("X_Forwarded_For", "1.2.3.4")
+                .add("x-forwarded_proto", "https").add("X_REAL_IP", "1.2.3.4").add("Forwarded_", "for=1.2.3.4")
+                .add("X_Kept", "yes");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).containsExactlyInAnyOrder("X_Kept", "Forwarded_", "X-Forwarded-For",
+                "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port");
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
+    }
+
+    @Test
     void untrustedIpv6ClientIsTheWholeChainInItsShortForm() {
         HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "::1");
 

@@ -79,6 +79,15 @@ class ResponseFramingIntegrationTests {
     }
 
     @Test
+    void headRequestTheProxyRefusesGetsTheRefusalsHeadWithoutItsBody() {
+        // No Host: refused before any worker sees it. RFC 9110 §9.3.2: no content in an answer to HEAD.
+        String response = get("HEAD /no-host HTTP/1.1\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(400);
+        assertThat(response.toLowerCase()).contains("\r\ncontent-length: ").endsWith("\r\n\r\n");
+    }
+
+    @Test
     void malformedResponseGets502ThatSaysWhy() {
         String response = get("POST /malformed HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 

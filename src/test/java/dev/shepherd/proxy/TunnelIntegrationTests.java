@@ -125,6 +125,35 @@ class TunnelIntegrationTests {
     }
 
     @Test
+    void bytesSentRightAfterAnUpgradeQueuedBehindAnotherRequestGoOnThroughTheTunnel() throws Exception {
+        // The new protocol's first bytes, as a WebSocket frame starts: bytes an HTTP decoder would skip or choke on.
+        String early = "\u0082\u0005early";
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            socket.setSoTimeout(5_000);
+            // One packet: a plain request, then an upgrade that waits behind it, then the new protocol's bytes.
+            socket.getOutputStream().write(("GET /plain HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "GET /raw HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo-bytes\r\n\r\n" + early)
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = socket.getInputStream();
+            String plain = readHead(in);
+            assertThat(plain).startsWith("HTTP/1.1 200 OK\r\n");
+            int length = Integer.parseInt(plain.replaceAll("(?is).*content-length: *(\\d+).*", "$1"));
+            assertThat(new String(in.readNBytes(length), StandardCharsets.US_ASCII)).startsWith("plain - ");
+            assertThat(readHead(in)).startsWith("HTTP/1.1 101 Switching Protocols\r\n");
+            byte[] echoed = new byte[early.length()];
+            int read = 0;
+            try {
+                for (int n; read < echoed.length && (n = in.read(echoed, read, echoed.length - read)) > 0; ) {
+                    read += n;
+                }
+            } catch (java.net.SocketTimeoutException ex) {
+                // Fewer bytes came back than were sent: compared below.
+            }
+            assertThat(new String(echoed, 0, read, StandardCharsets.ISO_8859_1)).as("echoed by the worker").isEqualTo(early);
+        }
+    }
+
+    @Test
     void protocolsThatAreNotAllowedNeverReachTheWorker() {
         for (String offered : new String[] {"h2c", "H2C", "tls/1.0", "other"}) {
             RawClient.Received received = RawClient.exchange(shepherd.proxyPort(), "GET /plain HTTP/1.1\r\nHost: a\r\n"

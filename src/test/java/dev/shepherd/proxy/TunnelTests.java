@@ -5,10 +5,14 @@ import dev.shepherd.fleet.FleetProperties;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -17,6 +21,7 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.Mockito.mock;
@@ -135,6 +140,29 @@ class TunnelTests {
         assertThat(client.isOpen()).isFalse();
         verify(endpoint).tunnelClosed(tunnel);
         assertThat(registry.get("shepherd.proxy.tunnels.closed").tag("reason", "closed").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void aSideThatTakesNothingMoreIsClosedAGraceAfterTheTunnelEnds() {
+        // A peer that stopped reading: what is written to it is never taken, so no write ever completes.
+        EmbeddedChannel stuck = new EmbeddedChannel(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                ReferenceCountUtil.release(msg);
+            }
+        });
+        Tunnel ending = new Tunnel(proxy, stuck, upstream, endpoint, true);
+        ending.open();
+
+        ending.goAway(Duration.ZERO);
+        stuck.runPendingTasks();
+        assertThat(upstream.isOpen()).isFalse();
+        assertThat(stuck.isOpen()).as("given the grace to take what was relayed").isTrue();
+
+        stuck.advanceTimeBy(Tunnel.CLOSE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
+        stuck.runScheduledPendingTasks();
+        assertThat(stuck.isOpen()).isFalse();
+        stuck.finishAndReleaseAll();
     }
 
     private static CloseWebSocketFrame decodeClose(Object bytes, boolean masked) {
