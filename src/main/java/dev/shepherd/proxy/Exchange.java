@@ -212,7 +212,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         relay.switching(response);
         proxy.metrics().completed(head, 101, startNanos, attempts);
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
-                response.upgrade().regionMatches(true, 0, "websocket", 0, 9));
+                Upgrades.isWebSocket(response.upgrade()));
         attempt.handOver(tunnel);
         attempt = null;
         finished = true;

@@ -170,7 +170,10 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
     /** See {@link Endpoint.Tunnel#goAway}: any thread. */
     @Override
     public void goAway(Duration spread) {
-        long delayNanos = spread.isZero() ? 0 : ThreadLocalRandom.current().nextLong(spread.toNanos());
+        // Within the first 90 % of the window: a close drawn at its very end could run after the supervisor, which
+        // stops the worker at the window's end, and the client would get a bare close instead of 1001.
+        long window = spread.toNanos() / 10 * 9;
+        long delayNanos = window <= 0 ? 0 : ThreadLocalRandom.current().nextLong(window);
         client.eventLoop().execute(() -> scheduleGoingAway(delayNanos));
     }
 

@@ -59,6 +59,11 @@ final class Upgrades {
         return false;
     }
 
+    /** Whether {@code protocol} (a {@code 101}'s Upgrade value) is WebSocket, with or without a version. */
+    static boolean isWebSocket(String protocol) {
+        return protocol != null && name(protocol.strip().toLowerCase(Locale.ROOT)).equals("websocket");
+    }
+
     private static String name(String protocol) {
         int slash = protocol.indexOf('/');
         return slash < 0 ? protocol : protocol.substring(0, slash);

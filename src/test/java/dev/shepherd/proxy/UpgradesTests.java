@@ -37,6 +37,14 @@ class UpgradesTests {
         assertThat(Upgrades.contains(offered, null)).isFalse();
     }
 
+    @Test
+    void onlyWebSocketItselfGetsWebSocketCloseFrames() {
+        assertThat(Upgrades.isWebSocket("WebSocket")).isTrue();
+        assertThat(Upgrades.isWebSocket("websocket/13")).isTrue();
+        assertThat(Upgrades.isWebSocket("websocket-foo")).isFalse();
+        assertThat(Upgrades.isWebSocket(null)).isFalse();
+    }
+
     private static HttpHeaders headers(String connection, String upgrade) {
         return new DefaultHttpHeaders().set("Connection", connection).set("Upgrade", upgrade);
     }
