@@ -35,14 +35,17 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
     record Traffic(long requests, long failures) {
     }
 
-    /** One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it. */
-    record WorkerView(int id, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
+    /**
+     * One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it; {@code index} is its stable
+     * instance number 0..N-1 ({@code SHEPHERD_WORKER_INDEX}), {@code id} the one that only counts up.
+     */
+    record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
                       Long uptimeMillis, int inFlight, long requests, Long memoryBytes, Long cpuTimeMillis,
                       ExitView lastExit) {
 
         static WorkerView of(WorkerSnapshot worker, Clock clock) {
             boolean running = worker.state().hasProcess() && worker.startedAt() != null;
-            return new WorkerView(worker.id(), worker.pid(), worker.port(), worker.state(), worker.generation(),
+            return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
                     worker.inFlight(), worker.served(), worker.residentBytes().orElse(null),
