@@ -74,8 +74,8 @@ public final class Endpoint {
             return true;
         }
         inFlight.decrementAndGet();
-        if (maxConcurrency != 0) {
-            // The worker may have started accepting again meanwhile, and a waiter found it full because of this count.
+        if (maxConcurrency != 0 && accepting) {
+            // Taken back into rotation meanwhile: a waiter may have found it full because of this count.
             onSlotFreed.run();
         }
         return false;

@@ -105,10 +105,15 @@ final class Exchange {
     }
 
     private void route() {
+        route(null);
+    }
+
+    /** The next attempt, on {@code granted} (a worker the queue counted in for this request) or on one picked now. */
+    private void route(Endpoint granted) {
         if (finished) {
             return;
         }
-        Endpoint picked = retries == null ? proxy.router().pick(null) : retries.pick();
+        Endpoint picked = granted != null ? granted : retries == null ? proxy.router().pick(null) : retries.pick();
         if (picked == null) {
             if (retries == null || !retries.waiting()) {
                 waitForWorker();
@@ -128,23 +133,25 @@ final class Exchange {
     private void waitForWorker() {
         waiter = proxy.router().await(() -> ctx.executor().execute(this::woken));
         if (waiter == null) {
-            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker is READY and " + proxy.properties().queueLimit()
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, proxy.router().whyWaiting() + " and " + proxy.properties().queueLimit()
                     + " requests are already waiting for one");
             return;
         }
         timer = ctx.executor().schedule(() -> {
             if (waiter != null && proxy.router().cancel(waiter)) {
                 waiter = null;
-                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker became READY within "
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, proxy.router().whyWaitedInVain() + " within "
                         + proxy.properties().queueTimeout().toMillis() + " ms");
             }
         }, proxy.properties().queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void woken() {
+        // No waiter: the client went away after the grant, and abandon() gave the worker back.
+        Endpoint granted = waiter == null ? null : waiter.takeGrant();
         waiter = null;
         cancelTimer();
-        route();
+        route(granted);
     }
 
     private void connect(Endpoint target) {
@@ -494,7 +501,7 @@ final class Exchange {
         }
         finished = true;
         if (waiter != null) {
-            proxy.router().cancel(waiter);
+            proxy.router().abandon(waiter);
             waiter = null;
         }
         cancelTimer();

@@ -14,6 +14,11 @@ public final class TestEndpoints {
         return endpoint;
     }
 
+    /** Puts an endpoint (back) in rotation, as a READY worker or a good probe after an ejection does. */
+    public static void startAccepting(Endpoint endpoint) {
+        endpoint.startAccepting();
+    }
+
     /** Takes an endpoint out of rotation, as a drain does. */
     public static void stopAccepting(Endpoint endpoint) {
         endpoint.stopAccepting();
