@@ -7,8 +7,6 @@ import dev.shepherd.fleet.WorkerFleetService;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -60,8 +58,7 @@ final class Router {
     }
 
     private final WorkerFleetService fleet;
-    private final boolean leastRequest;
-    private final AtomicInteger next = new AtomicInteger();
+    private final WorkerChoice choice;
     private final WaitQueue queue;
     private final ConcurrentLinkedQueue<Waiter> changeWaiters = new ConcurrentLinkedQueue<>();
     private final Consumer<FleetSnapshot> listener = this::onSnapshot;
@@ -69,7 +66,7 @@ final class Router {
 
     Router(WorkerFleetService fleet, int queueLimit, Balancer balancer) {
         this.fleet = fleet;
-        this.leastRequest = balancer == Balancer.LEAST_REQUEST;
+        this.choice = new WorkerChoice(balancer);
         this.queue = new WaitQueue(queueLimit, () -> choose(null, null));
         this.slotListener = queue::dispatch;
         fleet.onSnapshot(listener);
@@ -100,49 +97,8 @@ final class Router {
         return choose(null, tried);
     }
 
-    /**
-     * A READY worker other than {@code avoid} and not in {@code tried} (either may be null), counted in: with
-     * least-request first the less busy of two candidates, then (and with round-robin only) the next in turn.
-     */
     private Endpoint choose(Endpoint avoid, List<Endpoint> tried) {
-        Endpoint[] ready = fleet.snapshot().ready();
-        int count = ready.length;
-        if (leastRequest && count > 1) {
-            Endpoint chosen = lessBusyOfTwo(ready, avoid, tried);
-            if (chosen != null) {
-                return chosen;
-            }
-        }
-        for (int attempt = 0; attempt < count; attempt++) {
-            Endpoint endpoint = ready[index(next.getAndIncrement(), count)];
-            if (eligible(endpoint, avoid, tried) && endpoint.tryAcquire()) {
-                return endpoint;
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Envoy's LEAST_REQUEST: the next worker in turn and another drawn at random; the one with fewer requests in
-     * flight, the first on a tie, so that idle workers are taken in turn. Null when neither can take the request.
-     */
-    private Endpoint lessBusyOfTwo(Endpoint[] ready, Endpoint avoid, List<Endpoint> tried) {
-        int count = ready.length;
-        int first = index(next.getAndIncrement(), count);
-        Endpoint a = ready[first];
-        Endpoint b = ready[(first + 1 + ThreadLocalRandom.current().nextInt(count - 1)) % count];
-        boolean aEligible = eligible(a, avoid, tried);
-        boolean bEligible = eligible(b, avoid, tried);
-        Endpoint winner = !bEligible ? a : !aEligible || b.inFlight() < a.inFlight() ? b : a;
-        Endpoint other = winner == a ? b : a;
-        if ((winner == a ? aEligible : bEligible) && winner.tryAcquire()) {
-            return winner;
-        }
-        return (other == a ? aEligible : bEligible) && other.tryAcquire() ? other : null;
-    }
-
-    private static boolean eligible(Endpoint endpoint, Endpoint avoid, List<Endpoint> tried) {
-        return endpoint != avoid && (tried == null || !tried.contains(endpoint));
+        return choice.choose(fleet.snapshot().ready(), avoid, tried);
     }
 
     /** Whether any worker takes traffic now (it may be at its concurrency limit). */
@@ -187,11 +143,6 @@ final class Router {
             }
         }
         return false;
-    }
-
-    /** Round-robin position that stays in range when the counter wraps past Integer.MAX_VALUE. */
-    static int index(int counter, int count) {
-        return (counter & Integer.MAX_VALUE) % count;
     }
 
     /**

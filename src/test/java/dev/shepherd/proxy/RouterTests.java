@@ -44,7 +44,7 @@ class RouterTests {
         for (int count = 1; count <= 7; count++) {
             int counter = Integer.MAX_VALUE - 2;
             for (int step = 0; step < 6; step++, counter++) {
-                assertThat(Router.index(counter, count)).as("counter %d, count %d", counter, count)
+                assertThat(WorkerChoice.index(counter, count)).as("counter %d, count %d", counter, count)
                         .isBetween(0, count - 1);
             }
             assertThat(counter).isEqualTo(Integer.MIN_VALUE + 3);
@@ -55,7 +55,7 @@ class RouterTests {
     void indexGoesRoundRobin() {
         List<Integer> order = new ArrayList<>();
         for (int counter = 0; counter < 7; counter++) {
-            order.add(Router.index(counter, 3));
+            order.add(WorkerChoice.index(counter, 3));
         }
         assertThat(order).containsExactly(0, 1, 2, 0, 1, 2, 0);
     }
@@ -64,7 +64,7 @@ class RouterTests {
     void indexStaysRoundRobinJustAfterTheWrap() {
         List<Integer> order = new ArrayList<>();
         for (int counter = Integer.MIN_VALUE; counter < Integer.MIN_VALUE + 4; counter++) {
-            order.add(Router.index(counter, 3));
+            order.add(WorkerChoice.index(counter, 3));
         }
         assertThat(order).containsExactly(0, 1, 2, 0);
     }
