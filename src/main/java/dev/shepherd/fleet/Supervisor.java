@@ -114,8 +114,8 @@ final class Supervisor {
         int port = FreePorts.pick();
         WorkerProcess process;
         try {
-            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port), worker.logs, clock,
-                    trees.trees(), (int) properties.worker().logLineLength().toBytes());
+            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port),
+                    worker.logs, clock, trees.trees(), (int) properties.worker().logLineLength().toBytes());
         } catch (IOException | RuntimeException ex) {
             worker.process = null;
             worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
