@@ -2,8 +2,9 @@
 """Summarises the raw TSV of bench/balancing.sh: one table per load.
 
 Input lines: round, load, target, requests_per_s, p50_ms, p99_ms, max_ms, complete, failed (header first).
-Per load and target: the median req/s over the rounds and [min-max], the medians of p50, p99 and
-max with their [min-max], and the failed requests summed over the rounds.
+Per load and target: the median over the rounds and [min-max] of the 2xx answers per second (ab's
+requests per second less its failed and non-2xx ones, which ab counts in), of p50, p99 and max, and
+the failed requests summed over the rounds.
 
 Usage: balancing-report.py RAW_TSV SUMMARY_TSV
 """
@@ -18,6 +19,14 @@ def number(text):
         return float(text)
     except (TypeError, ValueError):
         return None
+
+
+def ok_per_second(row):
+    """ab's requests per second counts every completed request; this keeps the 2xx ones."""
+    rps, complete, failed = number(row["requests_per_s"]), number(row["complete"]), number(row["failed"])
+    if rps is None or not complete:
+        return None
+    return rps * max(0.0, complete - (failed or 0)) / complete
 
 
 def spread(values, unit=""):
@@ -41,16 +50,17 @@ def main(raw_path, summary_path):
             targets.append(r["target"])
         by[(r["load"], r["target"])].append(r)
 
-    summary = [["load", "target", "median_rps", "min_rps", "max_rps", "median_p50_ms", "median_p99_ms",
+    summary = [["load", "target", "median_2xx_per_s", "min_2xx_per_s", "max_2xx_per_s", "median_p50_ms", "median_p99_ms",
                 "median_max_ms", "failed"]]
     for load in loads:
         print(f"\n{load}")
-        print(f"  {'target':<16} {'req/s':>20} {'p50 ms':>20} {'p99 ms':>22} {'max ms':>22} {'failed':>7}")
-        lines = ["  | target | req/s | p50 ms | p99 ms | max ms | failed |", "  |---|---:|---:|---:|---:|---:|"]
+        print(f"  {'target':<16} {'2xx/s':>20} {'p50 ms':>20} {'p99 ms':>22} {'max ms':>22} {'failed':>7}")
+        lines = ["  | target | 2xx/s | p50 ms | p99 ms | max ms | failed |", "  |---|---:|---:|---:|---:|---:|"]
         for target in targets:
             runs = by.get((load, target), [])
             columns = {key: [v for v in (number(r[key]) for r in runs) if v is not None]
-                       for key in ("requests_per_s", "p50_ms", "p99_ms", "max_ms")}
+                       for key in ("p50_ms", "p99_ms", "max_ms")}
+            columns["requests_per_s"] = [ok_per_second(r) for r in runs if ok_per_second(r) is not None]
             failed = sum(int(number(r["failed"]) or 0) for r in runs)
             rps = columns["requests_per_s"]
             cells = [spread(rps), spread(columns["p50_ms"]), spread(columns["p99_ms"]), spread(columns["max_ms"])]

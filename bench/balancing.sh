@@ -14,6 +14,7 @@
 #   shepherd-rr      Shepherd, defaults (fleet.proxy.balancer=round-robin)
 #   shepherd-lr      Shepherd, fleet.proxy.balancer=least-request
 #   shepherd-lr-mc1  Shepherd, least-request and fleet.worker.max-concurrency=1
+#   shepherd-lr-mc2  (not in the default TARGETS) the same with fleet.worker.max-concurrency=2
 # Every Shepherd also gets --fleet.liveness.timeout=10s: under the round-robin rows a Node
 # worker has hundreds of requests queued, and the liveness probe waits behind them (it is sent
 # to the worker directly, past the proxy); the default 2 s would have healthy workers replaced.
@@ -117,7 +118,8 @@ start_target() {
     shepherd-rr) start_shepherd_target shepherd-rr ;;
     shepherd-lr) start_shepherd_target shepherd-lr --fleet.proxy.balancer=least-request ;;
     shepherd-lr-mc1) start_shepherd_target shepherd-lr-mc1 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=1 ;;
-    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1)" ;;
+    shepherd-lr-mc2) start_shepherd_target shepherd-lr-mc2 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=2 ;;
+    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1 shepherd-lr-mc2)" ;;
   esac
 }
 
