@@ -26,6 +26,21 @@ require_wrk_nginx_node() {
   require_tool python3 "apt-get install -y python3"
 }
 
+# require_node_modules: the npm packages the tests pin in src/test/js/package-lock.json (ws among
+# them), installed with `npm ci` into target/js as the tests' NodeModules does, unless
+# target/js/.installed says that this lock is installed already. Sets NODE_MODULES.
+require_node_modules() {
+  local sources=$REPO_DIR/src/test/js target=$REPO_DIR/target/js hash
+  require_tool npm "apt-get install -y nodejs npm"
+  NODE_MODULES=$target/node_modules
+  hash=$(cat "$sources/package.json" "$sources/package-lock.json" | sha256sum | cut -d' ' -f1)
+  [[ $(cat "$target/.installed" 2>/dev/null) == "$hash" && -d $NODE_MODULES ]] && return 0
+  log "installing the npm packages of src/test/js into $target (npm ci)"
+  mkdir -p "$target" && cp "$sources/package.json" "$sources/package-lock.json" "$target/" &&
+    (cd "$target" && npm ci --no-audit --no-fund --loglevel=error) && echo "$hash" >"$target/.installed" ||
+    die "npm ci in $target failed; is the npm registry reachable?"
+}
+
 # The jar is built by the project, never by the benchmark.
 resolve_shepherd_jar() {
   SHEPHERD_JAR=${SHEPHERD_JAR:-$REPO_DIR/target/shepherd.jar}
@@ -145,8 +160,9 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # ---- nginx and the minimal Netty proxy -------------------------------------------
 
 # start_nginx_instance NAME WORKER_PROCESSES KEEPALIVE UPSTREAM_PORT...: nginx with the
-# config of bench/nginx/nginx.conf.template in its own prefix dir ($WORK_DIR/NAME), in the
-# foreground of a background job. Sets NGINX_STARTED_PID (the master) and NGINX_STARTED_URL.
+# config of bench/nginx/nginx.conf.template (or $NGINX_TEMPLATE) in its own prefix dir
+# ($WORK_DIR/NAME), in the foreground of a background job. Sets NGINX_STARTED_PID (the
+# master) and NGINX_STARTED_URL.
 # NGINX_BALANCING, when set, is a directive put first in the upstream block (`least_conn;`).
 start_nginx_instance() {
   local name=$1 processes=$2 keepalive=$3 dir=$WORK_DIR/$1 port servers='' p
@@ -162,7 +178,7 @@ for key, env in (("@PREFIX@", "PREFIX"), ("@PORT@", "PORT"), ("@WORKER_PROCESSES
                  ("@KEEPALIVE@", "KEEPALIVE"), ("@UPSTREAM_SERVERS@", "SERVERS")):
     text = text.replace(key, os.environ[env])
 open(sys.argv[2], "w").write(text)
-' "$BENCH_DIR/nginx/nginx.conf.template" "$dir/nginx.conf"
+' "${NGINX_TEMPLATE:-$BENCH_DIR/nginx/nginx.conf.template}" "$dir/nginx.conf"
   nginx -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" 2>"$dir/test.log" ||
     die "nginx rejected $dir/nginx.conf: $(cat "$dir/test.log")"
   nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &

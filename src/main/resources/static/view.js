@@ -3,8 +3,8 @@
 
 const $ = id => document.getElementById(id);
 
-const COLUMNS = ['Worker', 'Index', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Requests', 'Memory', 'Last exit'];
-const NUMERIC = new Set(['Index', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Requests', 'Memory']);
+const COLUMNS = ['Worker', 'Index', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory', 'Last exit'];
+const NUMERIC = new Set(['Index', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory']);
 
 export const format = {
     duration(ms) {
@@ -122,11 +122,12 @@ function fillRow(row, worker) {
     cells[5].textContent = format.duration(worker.uptimeMillis);
     cells[6].textContent = worker.restarts;
     cells[7].textContent = format.count(worker.inFlight);
-    cells[8].textContent = format.count(worker.requests);
-    cells[9].textContent = format.bytes(worker.memoryBytes);
-    cells[10].textContent = format.exit(worker.lastExit);
-    cells[10].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
-    for (const button of cells[11].querySelectorAll('button')) {
+    cells[8].textContent = format.count(worker.tunnels);
+    cells[9].textContent = format.count(worker.requests);
+    cells[10].textContent = format.bytes(worker.memoryBytes);
+    cells[11].textContent = format.exit(worker.lastExit);
+    cells[11].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
+    for (const button of cells[12].querySelectorAll('button')) {
         button.setAttribute('aria-label', `${button.textContent.replace('…', '')} worker ${worker.id}`);
     }
 }

@@ -37,10 +37,11 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
 
     /**
      * One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it; {@code index} is its stable
-     * instance number 0..N-1 ({@code SHEPHERD_WORKER_INDEX}), {@code id} the one that only counts up.
+     * instance number 0..N-1 ({@code SHEPHERD_WORKER_INDEX}), {@code id} the one that only counts up;
+     * {@code tunnels}: connections to it that switched protocols (WebSockets), open now.
      */
     record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
-                      Long uptimeMillis, int inFlight, long requests, Long memoryBytes, Long cpuTimeMillis,
+                      Long uptimeMillis, int inFlight, int tunnels, long requests, Long memoryBytes, Long cpuTimeMillis,
                       ExitView lastExit) {
 
         static WorkerView of(WorkerSnapshot worker, Clock clock) {
@@ -48,7 +49,7 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
             return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
-                    worker.inFlight(), worker.served(), worker.residentBytes().orElse(null),
+                    worker.inFlight(), worker.tunnels(), worker.served(), worker.residentBytes().orElse(null),
                     worker.cpuTime().map(Duration::toMillis).orElse(null),
                     worker.lastExit() == null ? null : ExitView.of(worker.lastExit()));
         }

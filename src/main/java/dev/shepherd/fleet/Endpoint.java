@@ -1,5 +1,8 @@
 package dev.shepherd.fleet;
 
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -13,6 +16,19 @@ import java.util.concurrent.atomic.LongAdder;
  * only by a compare-and-set from below the limit, and every request counted out tells the fleet's slot listeners.
  */
 public final class Endpoint {
+
+    /**
+     * A connection through the proxy to this worker that switched protocols (a WebSocket after {@code 101}): it no
+     * longer carries requests, so the fleet counts it apart and, when the worker drains or dies, asks it to end.
+     */
+    public interface Tunnel {
+
+        /**
+         * Closes the tunnel at a random moment within {@code spread} from now (at once when zero). Any thread;
+         * asking twice keeps the earlier moment.
+         */
+        void goAway(Duration spread);
+    }
 
     /** Connection refusals in a row that take a worker out of rotation until its next good probe. */
     static final int EJECT_AFTER_REFUSALS = 3;
@@ -29,6 +45,10 @@ public final class Endpoint {
     private final int maxConcurrency;
     private final Runnable onSlotFreed;
     private volatile boolean accepting;
+    private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger tunnelCount = new AtomicInteger();
+    /** Once set (the worker drains or died), every tunnel, even one opened after, goes away within this window. */
+    private volatile Duration tunnelsEndWithin;
 
     Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected) {
         this(workerId, process, port, 0, onEjected, () -> { });
@@ -154,6 +174,43 @@ public final class Endpoint {
     public void attemptFailed() {
         if (accepting && !process.isAlive()) {
             accepting = false;
+        }
+    }
+
+    /**
+     * Counts a tunnel in. One that opens after the worker began draining (its upgrade was answered in the meantime)
+     * is asked to go away at once, within the drain's window.
+     */
+    public void tunnelOpened(Tunnel tunnel) {
+        tunnels.add(tunnel);
+        tunnelCount.incrementAndGet();
+        Duration window = tunnelsEndWithin;
+        if (window != null) {
+            tunnel.goAway(window);
+        }
+    }
+
+    /** Counts a tunnel out; once per tunnel. */
+    public void tunnelClosed(Tunnel tunnel) {
+        if (tunnels.remove(tunnel)) {
+            tunnelCount.decrementAndGet();
+        }
+    }
+
+    /** Tunnels open to this worker now. */
+    public int tunnels() {
+        return tunnelCount.get();
+    }
+
+    /**
+     * Asks every tunnel of this worker, open now or opened later, to close within {@code spread} (zero: at once),
+     * each at a moment of its own. Any thread.
+     */
+    public void closeTunnels(Duration spread) {
+        Duration current = tunnelsEndWithin;
+        tunnelsEndWithin = current == null || spread.compareTo(current) < 0 ? spread : current;
+        for (Tunnel tunnel : tunnels) {
+            tunnel.goAway(spread);
         }
     }
 

@@ -203,7 +203,15 @@ public record FleetProperties(
      *                         closed without a response
      * @param balancer how the proxy picks a worker for each request: round-robin, or least-request (the less busy
      *                 of two READY workers, Envoy's LEAST_REQUEST)
+     * @param trustedProxies the peers whose {@code X-Forwarded-*} and {@code Forwarded} headers reach the workers
+     *                       as sent (the peer is appended to {@code X-Forwarded-For}), as IP addresses or CIDR ranges;
+     *                       every other peer's are replaced by what the proxy saw. Default: loopback and the private
+     *                       ranges, Tomcat's {@code RemoteIpValve} {@code internalProxies}; empty: trust no peer
      * @param retry retries of failed attempts on another worker
+     * @param upgradeProtocols the {@code Upgrade} protocols (RFC 9110 §7.8) passed on to workers, compared without
+     *                         case and without a version; {@code h2c} is never passed on (h2c smuggling), so it is
+     *                         refused here
+     * @param tunnel connections that switched protocols (a WebSocket after {@code 101})
      */
     public record Proxy(
             @Min(0) @Max(256) int eventLoops,
@@ -219,13 +227,33 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
             @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,
+            @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+                    "127.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7"}) @NotNull List<@CidrRange String> trustedProxies,
             @DefaultValue("round-robin") @NotNull Balancer balancer,
-            @DefaultValue @Valid @NotNull Retry retry) {
+            @DefaultValue @Valid @NotNull Retry retry,
+            @DefaultValue("websocket") @NotNull List<@Pattern(regexp = "(?i)(?!h2c$)[!#$%&'*+.^_`|~0-9a-z-]+",
+                    message = "must be a protocol name (a token without a version), and not h2c, which is never "
+                            + "forwarded (h2c smuggling)") String> upgradeProtocols,
+            @DefaultValue @Valid @NotNull Tunnel tunnel) {
 
         /** The event loops to run: {@code eventLoops} when set, else {@code byDefault}. */
         public int eventLoopCount(int byDefault) {
             return eventLoops > 0 ? eventLoops : byDefault;
         }
+    }
+
+    /**
+     * @param idleTimeout how long a tunnel may carry no byte in either direction before the proxy closes it; long
+     *                    enough for heartbeats such as socket.io's 25 s ping (HAProxy's {@code timeout tunnel}; nginx
+     *                    closes idle WebSockets after 60 s); 0: no limit
+     * @param drainTimeout when a worker drains (reload, scale down, recycle, master shutdown), its open tunnels are
+     *                     closed at random moments spread over this window, a WebSocket with a {@code 1001 Going
+     *                     Away} close frame, so that its clients do not all reconnect at once (HAProxy's
+     *                     {@code close-spread-time}); the worker is stopped when the last one has ended
+     */
+    public record Tunnel(
+            @DefaultValue("1h") @DurationMin(millis = 0) Duration idleTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout) {
     }
 
     /**

@@ -53,6 +53,11 @@ public final class FleetSnapshot {
         return workers.stream().mapToInt(WorkerSnapshot::inFlight).sum();
     }
 
+    /** Tunnels (WebSockets) open to the workers now. */
+    public int tunnels() {
+        return workers.stream().mapToInt(WorkerSnapshot::tunnels).sum();
+    }
+
     public long count(WorkerState state) {
         return workers.stream().filter(worker -> worker.state() == state).count();
     }

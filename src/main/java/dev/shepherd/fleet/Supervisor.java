@@ -10,6 +10,7 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -139,6 +140,8 @@ final class Supervisor {
         Endpoint endpoint = worker.endpoint;
         process.onExit().whenComplete((code, error) -> {
             endpoint.stopAccepting();
+            // Its tunnels' clients must learn at once, not when their next write fails.
+            endpoint.closeTunnels(Duration.ZERO);
             post(() -> reap(worker, process, code == null ? -1 : code));
         });
         healthChecks.watchStartup(worker, process);
@@ -194,8 +197,13 @@ final class Supervisor {
         worker.moveTo(WorkerState.DRAINING);
         worker.endpoint.stopAccepting();
         worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
+        Duration tunnelWindow = tunnelDrainWindow();
+        worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
+        int tunnels = worker.endpoint.tunnels();
         events.add(Type.DRAINING, worker.id, worker.pid(), "worker " + worker.id + " draining (" + reason + "), "
-                + worker.endpoint.inFlight() + " in flight");
+                + worker.endpoint.inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
+                + " tunnels closed over " + tunnelWindow.toMillis() + " ms"));
+        worker.endpoint.closeTunnels(tunnelWindow);
         checkDrained(worker, worker.process);
     }
 
@@ -203,11 +211,24 @@ final class Supervisor {
         if (!worker.isCurrent(process) || worker.state != WorkerState.DRAINING) {
             return;
         }
-        if (worker.endpoint.inFlight() == 0 || !clock.instant().isBefore(worker.drainDeadline)) {
+        Instant now = clock.instant();
+        boolean requestsDone = worker.endpoint.inFlight() == 0 || !now.isBefore(worker.drainDeadline);
+        boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
+        if (requestsDone && tunnelsDone) {
             stop(worker, worker.stopReason);
         } else {
             worker.timer = loop.schedule(() -> checkDrained(worker, process), DRAIN_POLL);
         }
+    }
+
+    /**
+     * The window over which a draining worker's tunnels are closed: {@code fleet.proxy.tunnel.drain-timeout}, within
+     * {@code fleet.worker.drain-timeout} when the master shuts down (it has that long in all).
+     */
+    private Duration tunnelDrainWindow() {
+        Duration window = properties.proxy().tunnel().drainTimeout();
+        Duration shutdown = properties.worker().drainTimeout();
+        return shuttingDown && shutdown.compareTo(window) < 0 ? shutdown : window;
     }
 
     /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout. */

@@ -47,6 +47,8 @@ final class Worker {
     ScheduledFuture<?> timer;
     ScheduledFuture<?> startupTimer;
     Instant drainDeadline;
+    /** When a draining worker stops waiting for its tunnels (they have all been asked to close by then). */
+    Instant tunnelDeadline;
 
     Worker(int id, int index, long generation, LogBuffer logs, Backoff backoff) {
         this.id = id;

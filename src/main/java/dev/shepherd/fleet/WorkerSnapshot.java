@@ -31,6 +31,11 @@ public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState 
         return endpoint == null ? 0 : endpoint.inFlight();
     }
 
+    /** Tunnels (WebSockets) open to the worker's process now. */
+    public int tunnels() {
+        return endpoint == null ? 0 : endpoint.tunnels();
+    }
+
     /** Requests answered by this worker id, over all its processes. */
     public long served() {
         return servedBefore + (endpoint == null ? 0 : endpoint.served());

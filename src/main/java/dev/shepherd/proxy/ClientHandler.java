@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.HttpContent;
@@ -24,6 +25,8 @@ import java.util.ArrayDeque;
  * smuggling-prone framing, folded or duplicated headers, oversized line or headers, an unsupported version or
  * coding) is answered 400, 414, 417, 431, 501 or 505 with the reason, and the connection is closed, so nothing
  * ambiguous ever reaches a worker. A client too slow with a head or a body is answered 408 ({@link ClientTimeouts}).
+ * When a worker switches protocols ({@code 101}), the connection leaves HTTP for good: the decoder and the client
+ * clocks are taken out of the pipeline and every byte goes to the {@link Tunnel}.
  */
 @Slf4j
 final class ClientHandler extends ChannelInboundHandlerAdapter {
@@ -35,10 +38,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Where worker responses are written: before the response encoder, since they are bytes already. */
     private ChannelHandlerContext raw;
     private Exchange current;
+    private Tunnel tunnel;
     private boolean closing;
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
     private boolean reading;
-    private String clientIp;
+    private ForwardedHeaders forwarded;
 
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -63,8 +67,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        clientIp = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress address
-                ? address.getAddress().getHostAddress() : "unknown";
+        forwarded = ForwardedHeaders.of(ctx.channel().remoteAddress(), ctx.channel().localAddress(),
+                proxy.trustedProxies());
         ctx.fireChannelActive();
     }
 
@@ -75,7 +79,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         reading = true;
-        if (closing) {
+        if (tunnel != null) {
+            tunnel.fromClient(msg);
+        } else if (closing) {
             ReferenceCountUtil.release(msg);
         } else if (current != null && (msg instanceof HttpRequest || current.requestComplete()) || !pipelined.isEmpty()) {
             // A request pipelined behind the current one waits, and the client is not read further until the
@@ -118,7 +124,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         RequestHead head;
         try {
-            head = RequestHead.prepare(request, clientIp);
+            head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols());
         } catch (RequestDecoder.Rejected ex) {
             ReferenceCountUtil.release(request);
             respondAndClose(ex.status(), ex.getMessage());
@@ -156,7 +162,25 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             current.onClientClosed();
             current = null;
         }
-        ctx.writeAndFlush(ErrorResponses.of(status, reason, false)).addListener(ChannelFutureListener.CLOSE);
+        raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false, false))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * The worker switched protocols: from now on the connection carries the tunnel's bytes. The client clocks go
+     * (the tunnel has its own idle timeout), and the decoder goes last: Netty hands on what it had buffered, which
+     * is already the new protocol's.
+     */
+    void switchProtocols(Exchange exchange, Tunnel opened) {
+        if (exchange != current) {
+            return;
+        }
+        current = null;
+        tunnel = opened;
+        tunnel.open();
+        ctx.pipeline().remove(timeouts);
+        ctx.pipeline().remove(RequestDecoder.class);
+        raw = ctx;
     }
 
     /** Called by the exchange when it is over; the next pipelined request, if any, starts. */
@@ -173,6 +197,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.channel().config().setAutoRead(true);
+        if (raw.handler() instanceof RequestDecoder decoder && decoder.paused()) {
+            // A request that offered an upgrade and got a plain response: the next request may be decoded. Later on
+            // the loop, never inside the decoder's own read.
+            ChannelHandlerContext decoderContext = raw;
+            ctx.executor().execute(() -> resume(decoder, decoderContext));
+        }
         while (current == null && !pipelined.isEmpty() && !closing) {
             dispatch(pipelined.poll());
         }
@@ -206,10 +236,23 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    private void resume(RequestDecoder decoder, ChannelHandlerContext decoderContext) {
+        if (decoderContext.isRemoved() || closing) {
+            return;
+        }
+        try {
+            decoder.resume(decoderContext);
+        } catch (Exception ex) {
+            decoderContext.fireExceptionCaught(ex);
+        }
+    }
+
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         reading = false;
-        if (current != null) {
+        if (tunnel != null) {
+            tunnel.clientReadComplete();
+        } else if (current != null) {
             current.flushUpstream();
         }
     }
@@ -217,6 +260,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
+        if (tunnel != null) {
+            tunnel.clientClosed();
+        }
         if (current != null) {
             current.onClientClosed();
             current = null;
@@ -227,9 +273,27 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (current != null) {
+        if (tunnel != null) {
+            tunnel.clientWritabilityChanged(ctx.channel().isWritable());
+        } else if (current != null) {
             current.clientWritabilityChanged(ctx.channel().isWritable());
         }
+    }
+
+    /**
+     * The client shut its output (a FIN; half-closure is allowed on client connections): a tunnel passes it on;
+     * an HTTP connection is closed, as it would be without half-closure.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof ChannelInputShutdownEvent) {
+            if (tunnel != null) {
+                tunnel.clientInputShutdown();
+            } else {
+                ctx.close();
+            }
+        }
+        ReferenceCountUtil.release(event);
     }
 
     @Override

@@ -1,36 +1,47 @@
 package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 
 import java.nio.charset.StandardCharsets;
 
-/** The proxy's own answers: a status and one short plain-text line that says why. Never a stack trace. */
+/**
+ * The proxy's own answers: a status and one short plain-text line that says why, never a stack trace. Made as the
+ * bytes of an HTTP/1.1 response, so that they reach the client the way workers' responses do (one write path, no
+ * response encoder in the client's pipeline).
+ */
 final class ErrorResponses {
 
     private ErrorResponses() {
     }
 
-    static FullHttpResponse of(HttpResponseStatus status, String reason, boolean keepAlive) {
-        ByteBuf body = Unpooled.copiedBuffer(status.code() + " " + status.reasonPhrase() + ": " + reason + "\n",
-                StandardCharsets.UTF_8);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
-        response.headers()
-                .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
-                .set("X-Shepherd-Error", status.code());
+    /**
+     * The response for {@code status} with {@code reason} (UTF-8 text, one line). {@code keepAlive}: the connection
+     * stays open ({@code Connection: keep-alive} for an HTTP/1.0 client), else {@code Connection: close};
+     * {@code headRequest}: the answer to HEAD, which has the length of the body but not the body (RFC 9110 §9.3.2).
+     * 503 carries {@code Retry-After: 1}.
+     */
+    static ByteBuf of(ByteBufAllocator alloc, HttpResponseStatus status, String reason, boolean keepAlive,
+                      boolean http10Client, boolean headRequest) {
+        byte[] body = (status.code() + " " + status.reasonPhrase() + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
+        StringBuilder head = new StringBuilder(160).append("HTTP/1.1 ").append(status.code()).append(' ')
+                .append(status.reasonPhrase()).append("\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ")
+                .append(body.length).append("\r\nx-shepherd-error: ").append(status.code()).append("\r\n");
         if (status.equals(HttpResponseStatus.SERVICE_UNAVAILABLE)) {
-            response.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+            head.append("retry-after: 1\r\n");
         }
         if (!keepAlive) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            head.append("connection: close\r\n");
+        } else if (http10Client) {
+            head.append("connection: keep-alive\r\n");
         }
-        return response;
+        head.append("\r\n");
+        ByteBuf bytes = alloc.buffer(head.length() + body.length);
+        bytes.writeCharSequence(head, StandardCharsets.US_ASCII);
+        if (!headRequest) {
+            bytes.writeBytes(body);
+        }
+        return bytes;
     }
 }

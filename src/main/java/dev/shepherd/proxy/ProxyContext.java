@@ -8,11 +8,18 @@ import io.netty.util.concurrent.FastThreadLocal;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
 
-/** What every exchange of one proxy server shares: settings, router, retry budget, metrics and the per-loop pools. */
+/**
+ * What every exchange of one proxy server shares: settings, trusted proxies, router, retry budget, metrics and the
+ * per-loop pools.
+ */
 final class ProxyContext {
 
     private final FleetProperties.Proxy properties;
+    private final TrustedProxies trustedProxies;
     private final Router router;
     private final RetryBudget budget;
     private final ProxyMetrics metrics;
@@ -36,6 +43,15 @@ final class ProxyContext {
             return new ResponseDeadlines();
         }
     };
+    private final FastThreadLocal<ResponseDeadlines> tunnelDeadlines = new FastThreadLocal<>() {
+        @Override
+        protected ResponseDeadlines initialValue() {
+            return new ResponseDeadlines();
+        }
+    };
+    private final Set<String> upgradeProtocols;
+    private final RetryPolicy retryPolicy;
+    private final long tunnelIdleTimeoutNanos;
     private final long responseTimeoutNanos;
     private final long bodyIdleTimeoutNanos;
     private final long upstreamIdleTimeoutNanos;
@@ -44,6 +60,7 @@ final class ProxyContext {
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
                  Bootstrap upstreamBootstrap) {
         this.properties = properties;
+        this.trustedProxies = new TrustedProxies(properties.trustedProxies());
         this.router = router;
         this.budget = budget;
         this.metrics = metrics;
@@ -52,10 +69,38 @@ final class ProxyContext {
         this.responseTimeoutNanos = properties.responseTimeout().toNanos();
         this.bodyIdleTimeoutNanos = properties.bodyIdleTimeout().toNanos();
         this.upstreamIdleTimeoutNanos = properties.upstreamIdleTimeout().toNanos();
+        this.retryPolicy = new RetryPolicy(properties);
+        this.tunnelIdleTimeoutNanos = properties.tunnel().idleTimeout().toNanos();
+        this.upgradeProtocols = properties.upgradeProtocols().stream().map(name -> name.toLowerCase(Locale.ROOT))
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    RetryPolicy retryPolicy() {
+        return retryPolicy;
+    }
+
+    /** {@code fleet.proxy.upgrade-protocols}, lowercase. */
+    Set<String> upgradeProtocols() {
+        return upgradeProtocols;
+    }
+
+    /** The tunnel idle deadlines of the calling event loop. Call only from an event loop thread. */
+    ResponseDeadlines tunnelDeadlines() {
+        return tunnelDeadlines.get();
+    }
+
+    /** {@code fleet.proxy.tunnel.idle-timeout} in nanoseconds; 0: no limit. */
+    long tunnelIdleTimeoutNanos() {
+        return tunnelIdleTimeoutNanos;
     }
 
     FleetProperties.Proxy properties() {
         return properties;
+    }
+
+    /** {@code fleet.proxy.trusted-proxies}, parsed once. */
+    TrustedProxies trustedProxies() {
+        return trustedProxies;
     }
 
     FleetProperties.Retry retry() {
@@ -112,6 +157,7 @@ final class ProxyContext {
     void sweep(long nowNanos) {
         deadlines().sweep(nowNanos);
         bodyDeadlines().sweep(nowNanos);
+        tunnelDeadlines().sweep(nowNanos);
         pool().sweep();
     }
 

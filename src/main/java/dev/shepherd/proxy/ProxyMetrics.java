@@ -2,11 +2,18 @@ package dev.shepherd.proxy;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerSnapshot;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.util.EnumMap;
+import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,12 +38,27 @@ final class ProxyMetrics {
 
     /** Method, then status class, then outcome: keys that exist already, so a lookup allocates nothing. */
     private final Map<String, Map<String, Map<String, Stats>>> timers = new ConcurrentHashMap<>();
-    private final Map<Exchange.Failure, Counter> failures = new EnumMap<>(Exchange.Failure.class);
-    private final Map<Exchange.Failure, Counter> retries = new EnumMap<>(Exchange.Failure.class);
+    private final Map<RetryPolicy.Failure, Counter> failures = new EnumMap<>(RetryPolicy.Failure.class);
+    private final Map<RetryPolicy.Failure, Counter> retries = new EnumMap<>(RetryPolicy.Failure.class);
+
+    private final Counter tunnelsOpened;
+    private final MultiGauge tunnels;
+    /** The endpoints the tunnel gauge has rows for: rows are registered again only when these change. */
+    private List<Endpoint> tunnelRows = List.of();
+    private final Map<Tunnel.End, Counter> tunnelsClosed = new EnumMap<>(Tunnel.End.class);
 
     ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
-        for (Exchange.Failure failure : Exchange.Failure.values()) {
+        this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
+                .description("Connections that switched protocols (101) and became tunnels").register(registry);
+        this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
+                .description("Tunnels (WebSockets) open now, by worker id").register(registry);
+        for (Tunnel.End end : Tunnel.End.values()) {
+            tunnelsClosed.put(end, Counter.builder("shepherd.proxy.tunnels.closed")
+                    .description("Tunnels ended: closed by either side, idle timeout, or going away (drain, exit)")
+                    .tag("reason", end.name().toLowerCase().replace('_', '-')).register(registry));
+        }
+        for (RetryPolicy.Failure failure : RetryPolicy.Failure.values()) {
             String reason = failure.name().toLowerCase().replace('_', '-');
             failures.put(failure, Counter.builder("shepherd.proxy.upstream.failures")
                     .description("Failed attempts on a worker, by how far they got").tag("reason", reason).register(registry));
@@ -59,12 +81,36 @@ final class ProxyMetrics {
                 .tag("status", Integer.toString(status.code())).register(registry).increment();
     }
 
-    void upstreamFailure(Exchange.Failure failure) {
+    void upstreamFailure(RetryPolicy.Failure failure) {
         failures.get(failure).increment();
     }
 
-    void retried(Exchange.Failure failure) {
+    void retried(RetryPolicy.Failure failure) {
         retries.get(failure).increment();
+    }
+
+    /**
+     * Keeps one row of the {@code shepherd.proxy.tunnels} gauge per worker with a running process (tag
+     * {@code worker}: its id), read at scrape time; rows of workers that are gone are removed. Called with each
+     * fleet snapshot, from the thread that publishes it.
+     */
+    synchronized void tunnelsPerWorker(FleetSnapshot snapshot) {
+        List<Endpoint> endpoints = snapshot.workers().stream().map(WorkerSnapshot::endpoint).filter(Objects::nonNull)
+                .toList();
+        if (endpoints.equals(tunnelRows)) {
+            return;
+        }
+        tunnelRows = endpoints;
+        tunnels.register(endpoints.stream().map(endpoint -> MultiGauge.Row.of(
+                Tags.of("worker", Integer.toString(endpoint.workerId())), endpoint, Endpoint::tunnels)).toList(), true);
+    }
+
+    void tunnelOpened() {
+        tunnelsOpened.increment();
+    }
+
+    void tunnelClosed(Tunnel.End end) {
+        tunnelsClosed.get(end).increment();
     }
 
     private static String statusClass(int status) {

@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.Bootstrap;
@@ -19,7 +20,6 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestEncoder;
-import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -183,13 +183,14 @@ public class ProxyServer implements SmartLifecycle {
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // A client's FIN is an event of its own, so that a tunnel can pass a half-close on.
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         clients.add(channel);
                         ClientHandler client = new ClientHandler(context);
-                        channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder),
-                                new HttpResponseEncoder(), client);
+                        channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder), client);
                     }
                 });
         return server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
@@ -213,6 +214,7 @@ public class ProxyServer implements SmartLifecycle {
     }
 
     private void dropIdleConnectionsOfRetiredWorkers(FleetSnapshot snapshot) {
+        metrics.tunnelsPerWorker(snapshot);
         Set<Endpoint> ready = Collections.newSetFromMap(new IdentityHashMap<>());
         Collections.addAll(ready, snapshot.ready());
         for (EventExecutor loop : loops) {
@@ -228,12 +230,21 @@ public class ProxyServer implements SmartLifecycle {
         serverChannel.close().syncUninterruptibly();
         context.startDraining();
         fleet.removeSnapshotListener(poolCleaner);
-        Instant deadline = clock.instant().plus(properties.worker().drainTimeout());
-        while (inFlight() > 0 && clock.instant().isBefore(deadline)) {
+        Duration drain = properties.worker().drainTimeout();
+        Instant deadline = clock.instant().plus(drain);
+        Duration tunnelWindow = properties.proxy().tunnel().drainTimeout().compareTo(drain) < 0
+                ? properties.proxy().tunnel().drainTimeout() : drain;
+        for (WorkerSnapshot worker : fleet.snapshot().workers()) {
+            if (worker.endpoint() != null) {
+                worker.endpoint().closeTunnels(tunnelWindow);
+            }
+        }
+        while ((inFlight() > 0 || fleet.snapshot().tunnels() > 0) && clock.instant().isBefore(deadline)) {
             // The proxy owns no fleet state to wait on: a short park until the last responses are written.
             LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
         }
-        log.info("Proxy stopped accepting; {} requests still in flight at close", inFlight());
+        log.info("Proxy stopped accepting; {} requests still in flight and {} tunnels open at close", inFlight(),
+                fleet.snapshot().tunnels());
         context.router().close();
         clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -1,10 +1,12 @@
 package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
@@ -22,7 +24,12 @@ import java.util.List;
  * knows exactly where every head begins: the first bytes of the connection, and the first byte after the end of
  * each message Netty emits. Bytes of a body (an indented JSON line, say) are never mistaken for a head, however
  * they are split into packets. A folded head becomes a failed request, which {@link ClientHandler} answers with 400
- * and a closed connection; nothing after it on that connection is decoded. Confined to the channel's event loop.
+ * and a closed connection; nothing after it on that connection is decoded.
+ *
+ * <p>After a request that may switch protocols (HTTP/1.1 with an {@code Upgrade} header), decoding stops and the
+ * connection is not read: what the client sends next is either the next request (the worker did not switch:
+ * {@link #resume}) or bytes of the new protocol, which reach the tunnel undecoded when this handler is removed
+ * (Netty passes on what it had buffered). Confined to the channel's event loop.
  */
 final class RequestDecoder extends HttpRequestDecoder {
 
@@ -52,6 +59,9 @@ final class RequestDecoder extends HttpRequestDecoder {
     /** How many bytes past the reader index were already scanned (the decoder left them for lack of a full line). */
     private int scanned;
     private boolean failed;
+    /** The last request may switch protocols: nothing more is decoded until it is known whether it did. */
+    private boolean paused;
+    private boolean upgradeHead;
 
     RequestDecoder(HttpDecoderConfig config) {
         super(config);
@@ -59,6 +69,9 @@ final class RequestDecoder extends HttpRequestDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+        if (paused) {
+            return;
+        }
         if (failed) {
             buffer.skipBytes(buffer.readableBytes());
             return;
@@ -73,12 +86,40 @@ final class RequestDecoder extends HttpRequestDecoder {
         super.decode(ctx, buffer, out);
         scanned = state == BODY ? 0 : buffer.readableBytes();
         for (int i = before; i < out.size(); i++) {
-            if (out.get(i) instanceof LastHttpContent) {
+            Object message = out.get(i);
+            if (message instanceof HttpRequest request) {
+                upgradeHead = request.protocolVersion().equals(HttpVersion.HTTP_1_1)
+                        && request.headers().contains(HttpHeaderNames.UPGRADE) && request.decoderResult().isSuccess();
+            }
+            if (message instanceof LastHttpContent) {
                 // Netty returns at the end of every message: the reader index is where the next head starts.
                 state = BEFORE_REQUEST_LINE;
                 scanned = 0;
+                if (upgradeHead) {
+                    paused = true;
+                    ctx.channel().config().setAutoRead(false);
+                }
             }
         }
+    }
+
+    /** Whether decoding stopped after a request that may switch protocols (see {@link #resume}). */
+    boolean paused() {
+        return paused;
+    }
+
+    /**
+     * Decodes again after a request that could have switched protocols and did not; what was buffered meanwhile is
+     * decoded now. Call on the channel's event loop; does nothing when not paused.
+     */
+    void resume(ChannelHandlerContext ctx) throws Exception {
+        if (!paused) {
+            return;
+        }
+        paused = false;
+        upgradeHead = false;
+        channelRead(ctx, Unpooled.EMPTY_BUFFER);
+        channelReadComplete(ctx);
     }
 
     /** Scans the bytes of the current head not scanned yet; stops at the blank line that ends it. */

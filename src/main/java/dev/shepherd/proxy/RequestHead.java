@@ -1,6 +1,5 @@
 package dev.shepherd.proxy;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -10,21 +9,19 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 
 /**
  * A client's request head made ready for a worker, and what the rest of the exchange needs to know of it:
- * hop-by-hop headers dropped, {@code X-Forwarded-*} added like nginx, {@code Host} kept, HTTP/1.1 with
- * keep-alive towards the worker. An absolute-form target ({@code GET http://other/ HTTP/1.1}) is turned into
- * origin form: the proxy only ever forwards to its own workers, so it is never an open proxy.
+ * hop-by-hop headers dropped, {@code X-Forwarded-*} set as the connection's {@link ForwardedHeaders} decide,
+ * {@code Host} kept, HTTP/1.1 with keep-alive towards the worker. An absolute-form target
+ * ({@code GET http://other/ HTTP/1.1}) is turned into origin form: the proxy only ever forwards to its own workers,
+ * so it is never an open proxy.
  */
 final class RequestHead {
 
-    private static final byte[] CHUNKED = "transfer-encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CLOSE = "connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] KEEP_ALIVE = "connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
 
@@ -33,24 +30,33 @@ final class RequestHead {
     private final boolean http10;
     private final boolean retriable;
     private final boolean bodyless;
+    /** The protocols offered in {@code Upgrade} and passed on to the worker, lowercase; null: no upgrade. */
+    private final List<String> upgrade;
 
-    private RequestHead(HttpRequest request, boolean keepAlive, boolean http10, boolean retriable, boolean bodyless) {
+    private RequestHead(HttpRequest request, boolean keepAlive, boolean http10, boolean retriable, boolean bodyless,
+                        List<String> upgrade) {
         this.request = request;
         this.keepAlive = keepAlive;
         this.http10 = http10;
         this.retriable = retriable;
         this.bodyless = bodyless;
+        this.upgrade = upgrade;
     }
 
     /**
      * Checks the request ({@link RequestValidation}) and rewrites its head for a worker. The framing forwarded is the
      * one Netty's decoder parsed, set again after the hop-by-hop headers are gone, so no header a client lists in
      * {@code Connection} can change how the worker reads the body; what the proxy decides from headers (retries)
-     * is read after the strip, from what the worker will see.
+     * is read after the strip, from what the worker will see. {@code forwarded} is the client connection's.
+     *
+     * <p>An upgrade (RFC 9110 §7.8: {@code Connection: upgrade} and {@code Upgrade}) is passed on only for an
+     * HTTP/1.1 request without a body and only with the offered protocols that are in {@code upgradeProtocols}
+     * (lowercase names; a version after a slash is kept); otherwise both headers go like any hop-by-hop header and
+     * the worker sees a plain request.
      *
      * @throws RequestDecoder.Rejected when the request must be refused, with the status to answer
      */
-    static RequestHead prepare(HttpRequest request, String clientIp) {
+    static RequestHead prepare(HttpRequest request, ForwardedHeaders forwarded, Set<String> upgradeProtocols) {
         RequestValidation.check(request);
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         boolean http10 = request.protocolVersion().minorVersion() == 0;
@@ -59,8 +65,14 @@ final class RequestHead {
         long length = chunked ? -1 : HttpUtil.getContentLength(request, -1L);
         toOriginForm(request);
         String host = headers.get(HttpHeaderNames.HOST);
+        boolean bodyless = !chunked && length <= 0;
+        List<String> upgrade = http10 || !bodyless ? null : Upgrades.offered(headers, upgradeProtocols);
         HopByHop.strip(request);
         frame(headers, chunked, length);
+        if (upgrade != null) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+            headers.set(HttpHeaderNames.UPGRADE, String.join(", ", upgrade));
+        }
         if (http10) {
             // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored, and the worker, spoken
             // to in HTTP/1.1, would otherwise answer it with an interim response the client cannot read.
@@ -71,14 +83,9 @@ final class RequestHead {
             }
         }
         boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
-        List<String> forwardedFor = headers.getAll("X-Forwarded-For");
-        headers.set("X-Forwarded-For", forwardedFor.isEmpty() ? clientIp : String.join(", ", forwardedFor) + ", " + clientIp);
-        headers.set("X-Forwarded-Proto", "http");
-        if (host != null) {
-            headers.set("X-Forwarded-Host", host);
-        }
+        forwarded.apply(headers, host);
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
-        return new RequestHead(request, keepAlive, http10, retriable, !chunked && length <= 0);
+        return new RequestHead(request, keepAlive, http10, retriable, bodyless, upgrade);
     }
 
     /** Sets the framing the decoder parsed: chunked, a length, or none (no body). */
@@ -105,46 +112,6 @@ final class RequestHead {
         request.setUri(target.getRawQuery() == null ? path : path + "?" + target.getRawQuery());
     }
 
-    /**
-     * Ends a worker's response head for the client: adds the framing and {@code Connection} lines it needs and the
-     * blank line. Returns whether the client connection stays open after the response.
-     */
-    boolean prepareResponse(ResponseHead response, boolean keepClient) {
-        ByteBuf lines = response.lines();
-        boolean keep = keepClient;
-        switch (response.body()) {
-            // An HTTP/1.0 client cannot read chunks: it gets the data as is, ended by closing (UpstreamDecoder
-            // takes the chunk framing off); an HTTP/1.1 client gets an unframed body chunked.
-            case CHUNKED, UNTIL_CLOSE -> {
-                if (http10) {
-                    keep = false;
-                } else {
-                    lines.writeBytes(CHUNKED);
-                }
-            }
-            case NONE -> {
-                // The answer to HEAD, or a 304, tells what the full response would have used; a 204 has no framing.
-                if (response.chunked() && !http10 && response.status() != 204) {
-                    lines.writeBytes(CHUNKED);
-                }
-            }
-            default -> {
-            }
-        }
-        if (!keep) {
-            lines.writeBytes(CLOSE);
-        } else if (http10) {
-            lines.writeBytes(KEEP_ALIVE);
-        }
-        lines.writeByte('\r').writeByte('\n');
-        return keep;
-    }
-
-    /** Whether the response body must be sent in chunks the worker did not make (it is ended by closing). */
-    boolean rechunks(ResponseHead response) {
-        return response.body() == ResponseHead.Body.UNTIL_CLOSE && !http10;
-    }
-
     /** Whether the client speaks HTTP/1.0, and so cannot read a chunked body. */
     boolean http10() {
         return http10;
@@ -165,6 +132,16 @@ final class RequestHead {
     /** Whether the request has no body: then the client connection is never paused for it. */
     boolean bodyless() {
         return bodyless;
+    }
+
+    /** Whether the request asks the worker to switch protocols: its answer may be {@code 101} and a tunnel. */
+    boolean upgrade() {
+        return upgrade != null;
+    }
+
+    /** Whether the worker may switch to {@code protocol} (a value of its {@code Upgrade}): the client offered it. */
+    boolean offered(String protocol) {
+        return upgrade != null && Upgrades.contains(upgrade, protocol);
     }
 
     /** Whether a request that reached a worker may be sent again: idempotent, or carrying an Idempotency-Key. */

@@ -19,9 +19,10 @@ final class ResponseHead extends DefaultByteBufHolder {
     private final boolean reusable;
     private final boolean chunkedHead;
     private final int keepAliveSeconds;
+    private final String upgrade;
 
     ResponseHead(ByteBuf lines, int status, Body body, long contentLength, boolean reusable, boolean chunkedHead,
-                 int keepAliveSeconds) {
+                 int keepAliveSeconds, String upgrade) {
         super(lines);
         this.status = status;
         this.body = body;
@@ -29,14 +30,26 @@ final class ResponseHead extends DefaultByteBufHolder {
         this.reusable = reusable;
         this.chunkedHead = chunkedHead;
         this.keepAliveSeconds = keepAliveSeconds;
+        this.upgrade = upgrade;
+    }
+
+    /** Whether the worker switched protocols ({@code 101}): from now on the connection is a tunnel. */
+    boolean switchesProtocols() {
+        return status == 101;
+    }
+
+    /** The protocol a {@code 101} switched to (its one {@code Upgrade} value), else null. */
+    String upgrade() {
+        return upgrade;
     }
 
     int status() {
         return status;
     }
 
+    /** A 1xx response other than {@code 101}: the final response follows on the same connection. */
     boolean informational() {
-        return status < 200;
+        return status < 200 && status != 101;
     }
 
     Body body() {

@@ -30,11 +30,12 @@ final class ResponseHeadParser {
     private static final int CONTENT_LENGTH = 3;
     private static final int TRANSFER_ENCODING = 4;
     private static final int KEEP_ALIVE = 5;
+    private static final int UPGRADE = 6;
     private static final byte[][] NAMES = {bytes("connection"), bytes("content-length"), bytes("transfer-encoding"),
             bytes("keep-alive"), bytes("proxy-connection"), bytes("proxy-authenticate"), bytes("proxy-authorization"),
             bytes("te"), bytes("trailer"), bytes("upgrade")};
     private static final int[] KINDS = {CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, KEEP_ALIVE, DROP, DROP, DROP,
-            DROP, DROP, DROP};
+            DROP, DROP, UPGRADE};
     private static final byte[] TIMEOUT = bytes("timeout");
 
     /** Per header line of the head being read: start, end (before CR LF), colon, kind. */
@@ -46,6 +47,8 @@ final class ResponseHeadParser {
     private boolean chunked;
     private long contentLength;
     private int keepAliveSeconds;
+    private boolean connectionUpgrade;
+    private String upgrade;
 
     /** The index just past the blank line that ends a head starting at {@code from}, or -1 if it is not all there. */
     static int headEnd(ByteBuf in, int from, int limit) {
@@ -68,16 +71,25 @@ final class ResponseHeadParser {
         return -1;
     }
 
-    /** Reads the head in {@code [from, end)}; {@code headRequest}: it answers HEAD, so it has no body. */
-    ResponseHead parse(ByteBufAllocator alloc, ByteBuf in, int from, int end, boolean headRequest) {
+    /**
+     * Reads the head in {@code [from, end)}; {@code headRequest}: it answers HEAD, so it has no body;
+     * {@code upgradeOffered}: the request offered to switch protocols, so a {@code 101} is allowed, if it says
+     * {@code Connection: upgrade} and one {@code Upgrade} protocol (RFC 9110 §15.2.2). Whether that protocol was
+     * one of those offered is the caller's check.
+     */
+    ResponseHead parse(ByteBufAllocator alloc, ByteBuf in, int from, int end, boolean headRequest,
+                       boolean upgradeOffered) {
         int lf = in.indexOf(from, end, LF);
         int statusEnd = lineEnd(in, from, lf);
         int status = statusLine(in, from, statusEnd);
         boolean http11 = in.getByte(from + 7) == '1';
         scanHeaderLines(in, lf + 1, end);
         readFraming(in);
-        if (status == 101) {
-            throw malformed("101 Switching Protocols, but the proxy does not forward upgrades");
+        if (status == 101 && !upgradeOffered) {
+            throw malformed("101 Switching Protocols to a request that offered no upgrade");
+        }
+        if (status == 101 && (!connectionUpgrade || upgrade == null || upgrade.isEmpty() || upgrade.contains(","))) {
+            throw malformed("101 Switching Protocols without Connection: upgrade and one Upgrade protocol");
         }
         if (!http11 && chunked) {
             // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing cannot be trusted.
@@ -103,7 +115,7 @@ final class ResponseHeadParser {
         // A 1xx or 204 has no body and carries no framing lines at all (RFC 9112 §6.1, RFC 9110 §8.6).
         copyEndToEndLines(in, bytes, status < 200 || status == 204);
         return new ResponseHead(bytes, status, body, body == ResponseHead.Body.FIXED ? contentLength : -1, reusable,
-                chunked, keepAliveSeconds);
+                chunked, keepAliveSeconds, status == 101 ? upgrade : null);
     }
 
     private void scanHeaderLines(ByteBuf in, int pos, int end) {
@@ -134,10 +146,18 @@ final class ResponseHeadParser {
         chunked = false;
         contentLength = -1;
         keepAliveSeconds = -1;
+        connectionUpgrade = false;
+        upgrade = null;
         int codings = 0;
         for (int i = 0; i < count; i++) {
             int kind = lines[i * 4 + 3];
             if (kind == KEEP || kind == DROP) {
+                continue;
+            }
+            if (kind == UPGRADE) {
+                String value = in.toString(lines[i * 4 + 2] + 1, lines[i * 4 + 1] - lines[i * 4 + 2] - 1,
+                        StandardCharsets.ISO_8859_1).strip();
+                upgrade = upgrade == null ? value : upgrade + "," + value;
                 continue;
             }
             if (kind == KEEP_ALIVE) {
@@ -177,6 +197,8 @@ final class ResponseHeadParser {
             close = true;
         } else if (token.equalsIgnoreCase("keep-alive")) {
             keepAlive = true;
+        } else if (token.equalsIgnoreCase("upgrade")) {
+            connectionUpgrade = true;
         } else {
             if (named == null) {
                 named = new ArrayList<>(2);

@@ -92,6 +92,14 @@ final class Router {
         return picked != null || avoid == null ? picked : avoid.tryAcquire() ? avoid : null;
     }
 
+    /**
+     * The READY worker with the fewest open tunnels, counted in; ties go round-robin. Tunnels live for hours, so
+     * round-robin over them would pile them up on the oldest workers. Null when none is READY.
+     */
+    Endpoint pickForTunnel() {
+        return choice.fewestTunnels(fleet.snapshot().ready());
+    }
+
     /** The next READY worker that is not in {@code tried}, counted in; null when every READY worker is, or is full. */
     Endpoint pickUntried(List<Endpoint> tried) {
         return choose(null, tried);

@@ -19,9 +19,11 @@ import java.util.List;
  * <p>Framing follows RFC 9112 §6.3 and is strict, because a response read with the wrong length would be handed
  * to the next client of the connection: a malformed status or header line, obsolete line folding, conflicting
  * {@code Content-Length}s, a transfer coding other than {@code chunked}, a bad chunk size, a head over
- * {@value #MAX_HEAD_BYTES} bytes or a {@code 101} end in a {@link DecoderException}, which fails the attempt (a
- * 502, or a retry) and closes the connection; so do bytes that arrive while no request is outstanding (on an idle
- * pooled connection).
+ * {@value #MAX_HEAD_BYTES} bytes or a {@code 101} to a request that offered no upgrade end in a
+ * {@link DecoderException}, which fails the attempt (a 502, or a retry) and closes the connection; so do bytes that
+ * arrive while no request is outstanding (on an idle pooled connection). After a {@code 101} the connection is a
+ * tunnel: every byte that follows the head, in the same read or later, goes on as it came, and no end is ever
+ * told.
  *
  * <p>A body framed by the end of the connection ends with {@link #END} only when the worker closed it cleanly
  * (RFC 9112 §6.3 and §8): its FIN, seen as {@link ChannelInputShutdownEvent} (the connection allows half-closure),
@@ -56,12 +58,13 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     private static final byte CR = '\r';
     private static final byte LF = '\n';
 
-    private enum State { HEAD, FIXED, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS, UNTIL_CLOSE, BROKEN }
+    private enum State { HEAD, FIXED, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS, UNTIL_CLOSE, TUNNEL, BROKEN }
 
     private final ResponseHeadParser parser = new ResponseHeadParser();
     private State state = State.HEAD;
     private boolean headRequest;
     private boolean dechunk;
+    private boolean upgradeOffered;
     private long remaining;
     /** No request is outstanding (none yet, or the last response has ended): any byte now is a broken worker. */
     private boolean idle = true;
@@ -72,11 +75,13 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
 
     /**
      * Set before each request is sent: whether it is a HEAD (its response has no body whatever the head says), and
-     * whether a chunked body goes to an HTTP/1.0 client and so must lose its chunk framing.
+     * whether a chunked body goes to an HTTP/1.0 client and so must lose its chunk framing, and whether the request
+     * offered to switch protocols (then a {@code 101} turns the connection into a tunnel).
      */
-    void expect(boolean headRequest, boolean dechunk) {
+    void expect(boolean headRequest, boolean dechunk, boolean upgradeOffered) {
         this.headRequest = headRequest;
         this.dechunk = dechunk;
+        this.upgradeOffered = upgradeOffered;
         this.idle = false;
     }
 
@@ -136,7 +141,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                     end(in, out);
                 }
             }
-            case UNTIL_CLOSE -> out.add(in.readRetainedSlice(in.readableBytes()));
+            case UNTIL_CLOSE, TUNNEL -> out.add(in.readRetainedSlice(in.readableBytes()));
             case BROKEN -> in.skipBytes(in.readableBytes());
             default -> {
                 return readChunked(in, out);
@@ -169,9 +174,13 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         if (end < 0 || end - from > MAX_HEAD_BYTES) {
             throw ResponseHeadParser.malformed("its head is longer than " + MAX_HEAD_BYTES + " bytes");
         }
-        ResponseHead head = parser.parse(ctx.alloc(), in, from, end, headRequest);
+        ResponseHead head = parser.parse(ctx.alloc(), in, from, end, headRequest, upgradeOffered);
         in.readerIndex(end);
         out.add(head);
+        if (head.switchesProtocols()) {
+            state = State.TUNNEL;
+            return true;
+        }
         if (head.informational()) {
             return true;
         }

@@ -7,8 +7,8 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The end of one connection to a worker: hands the response parts ({@link UpstreamDecoder}) to the exchange that
- * uses the connection, if any. A pooled idle connection has none: anything the worker sends on it, and its close,
+ * The end of one connection to a worker: hands the response parts ({@link UpstreamDecoder}) to whoever uses the
+ * connection ({@link UpstreamListener}: an exchange, or a tunnel after a {@code 101}), if anybody. A pooled idle connection has none: anything the worker sends on it, and its close,
  * closes it and takes it out of the pool at once.
  *
  * <p>Confined to the connection's event loop. It is also the connection's entry in {@link UpstreamPool}, which
@@ -18,7 +18,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final UpstreamDecoder decoder;
     private final Channel channel;
-    private Exchange exchange;
+    private UpstreamListener exchange;
     private Throwable error;
 
     /** The pool's idle list this connection is in, or null; see {@link UpstreamPool}. */
@@ -38,10 +38,15 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Gives the connection to an exchange whose request is about to be sent: see {@link UpstreamDecoder#expect}. */
-    void attach(Exchange exchange, boolean headRequest, boolean http10Client) {
+    void attach(UpstreamListener exchange, boolean headRequest, boolean http10Client, boolean upgradeOffered) {
         this.exchange = exchange;
         this.error = null;
-        decoder.expect(headRequest, http10Client);
+        decoder.expect(headRequest, http10Client, upgradeOffered);
+    }
+
+    /** Hands the connection, which switched protocols, to its tunnel: what the worker sends next goes there. */
+    void handOver(UpstreamListener tunnel) {
+        this.exchange = tunnel;
     }
 
     void detach() {
@@ -70,7 +75,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         // The worker closed its side (the connection allows half-closure so that UpstreamDecoder can tell a FIN
         // from a reset): a body framed by the close has ended by now, and the connection carries nothing more.
-        if (event instanceof ChannelInputShutdownEvent) {
+        if (event instanceof ChannelInputShutdownEvent && (exchange == null || !exchange.upstreamInputShutdown())) {
             ctx.close();
         }
         ReferenceCountUtil.release(event);
@@ -79,7 +84,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         UpstreamPool.remove(this);
-        Exchange current = exchange;
+        UpstreamListener current = exchange;
         exchange = null;
         if (current != null) {
             current.onUpstreamClosed(error);

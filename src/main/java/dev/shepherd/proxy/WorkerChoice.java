@@ -62,6 +62,31 @@ final class WorkerChoice {
         return (aWins ? bEligible : aEligible) && other.tryAcquire() ? other : null;
     }
 
+    /**
+     * The READY worker with the fewest open tunnels, counted in; ties go round-robin (the scan starts at the next
+     * worker in turn). Null when none can take it.
+     */
+    Endpoint fewestTunnels(Endpoint[] ready) {
+        int count = ready.length;
+        for (int tries = 0; tries < count; tries++) {
+            int start = next.getAndIncrement();
+            Endpoint best = null;
+            for (int i = 0; i < count; i++) {
+                Endpoint candidate = ready[index(start + i, count)];
+                if (candidate.isAccepting() && (best == null || candidate.tunnels() < best.tunnels())) {
+                    best = candidate;
+                }
+            }
+            if (best == null) {
+                return null;
+            }
+            if (best.tryAcquire()) {
+                return best;
+            }
+        }
+        return null;
+    }
+
     private static boolean eligible(Endpoint endpoint, Endpoint avoid, List<Endpoint> tried) {
         return endpoint != avoid && (tried == null || !tried.contains(endpoint));
     }

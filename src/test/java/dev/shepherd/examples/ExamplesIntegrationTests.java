@@ -43,6 +43,42 @@ class ExamplesIntegrationTests {
         servesAndHeals("examples/spring-boot/application.yml", "Hello from Spring Boot, pid ", "--fleet.worker.command=" + command);
     }
 
+    @Test
+    void socketIoChatExampleServesWebSocketClientsOnEveryWorker() {
+        dev.shepherd.testsupport.NodeModules.assumeInstalled();
+        try (RunningShepherd shepherd = RunningShepherd.startReady(
+                "--spring.config.additional-location=examples/socketio-chat/application.yml",
+                // What `npm install --prefix examples/socketio-chat` gives a user, from the test fixtures' install.
+                "--fleet.worker.environment.NODE_PATH=" + dev.shepherd.testsupport.NodeModules.MODULES);
+             dev.shepherd.testsupport.NodeProcess clients = dev.shepherd.testsupport.NodeProcess.start("socketio-client.js",
+                     java.util.Map.of(), "http://127.0.0.1:" + shepherd.proxyPort())) {
+            assertThat(clients.command("open 4", Duration.ofSeconds(30)).number("ok")).isEqualTo(4);
+            assertThat(clients.events("hello").stream().map(hello -> hello.number("pid")).distinct().count())
+                    .as("clients on both workers").isEqualTo(2);
+            assertThat(clients.command("chat 1 hello", Duration.ofSeconds(30)).number("ok")).isEqualTo(1);
+            assertThat(shepherd.get("/").body()).contains("socket.io.js");
+        }
+    }
+
+    @Test
+    void sseExampleStreamsEventsThroughShepherdAsTheyAreSent() throws Exception {
+        assumeThat(runs("node", "--version")).as("node is not installed (apt-get install nodejs); skipping the SSE example").isTrue();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--spring.config.additional-location=examples/sse/application.yml",
+                "--fleet.worker.environment.INTERVAL_MS=200")) {
+            java.net.http.HttpResponse<java.util.stream.Stream<String>> response = shepherd.http().send(
+                    java.net.http.HttpRequest.newBuilder(shepherd.proxy("/events")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofLines());
+            assertThat(response.headers().firstValue("content-type")).hasValue("text/event-stream");
+            long start = System.nanoTime();
+            try (java.util.stream.Stream<String> lines = response.body()) {
+                // Three events, 200 ms apart, each as it is sent: a proxy that held the stream back would give none.
+                assertThat(lines.filter(line -> line.startsWith("data: ")).limit(3).toList())
+                        .allSatisfy(line -> assertThat(line).contains(" from pid "));
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
     private static void servesAndHeals(String config, String greeting, String... extra) {
         List<String> args = new ArrayList<>(List.of("--spring.config.additional-location=" + config));
         args.addAll(List.of(extra));

@@ -166,6 +166,9 @@ class FleetPropertiesTests {
             assertThat(proxy.retry().bufferLimit()).isEqualTo(DataSize.ofKilobytes(64));
             assertThat(proxy.retry().maxAttempts()).isEqualTo(3);
             assertThat(proxy.retry().minPerSecond()).isEqualTo(50);
+            assertThat(proxy.trustedProxies()).as("Tomcat 11's RemoteIpValve internalProxies").containsExactly(
+                    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+                    "::1/128", "fe80::/10", "fc00::/7");
 
             assertThat(fleet.readiness().interval()).isEqualTo(Duration.ofMillis(100));
             assertThat(fleet.readiness().path()).isEqualTo("/health");
@@ -212,6 +215,31 @@ class FleetPropertiesTests {
             assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
                     .endsWith(": fleet.worker.log-line-length must be between 64B and 1MB");
         });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"10.0.0.0/33", "fc00::/129", "10/8", "10.0.0.0/-1", "10.0.0.0/8/9", "10.0.0.0/",
+            "256.1.1.1/8", "shop.example", "lb.internal/24", "[::1]", "fe80::1%eth0", "fc00::/x"})
+    void trustedProxyThatIsNoAddressOrRangeFailsStartupNamingThePropertyAndTheEntry(String entry) {
+        runner.withPropertyValues("fleet.proxy.trusted-proxies[0]=10.0.0.0/8", "fleet.proxy.trusted-proxies[1]=" + entry)
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    assertThat(validationErrors(context.getStartupFailure())).containsExactly("fleet.proxy.trustedProxies[1] = "
+                            + entry + ": must be an IP address or a CIDR range such as 10.0.0.0/8 or fc00::/7");
+                });
+    }
+
+    @Test
+    void trustedProxiesTakeAddressesAndRangesOfBothFamilies() {
+        runner.withPropertyValues("fleet.proxy.trusted-proxies=10.0.0.0/8,203.0.113.5,2001:db8::/32,::1").run(context ->
+                assertThat(context.getBean(FleetProperties.class).proxy().trustedProxies())
+                        .containsExactly("10.0.0.0/8", "203.0.113.5", "2001:db8::/32", "::1"));
+    }
+
+    @Test
+    void emptyTrustedProxiesTrustNobody() {
+        runner.withPropertyValues("fleet.proxy.trusted-proxies=").run(context ->
+                assertThat(context.getBean(FleetProperties.class).proxy().trustedProxies()).isEmpty());
     }
 
     @Test

@@ -12,13 +12,26 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class RequestHeadTests {
 
-    private static final String CLIENT = "192.0.2.10";
+    /** A client straight from the internet: its forwarded headers are replaced. */
+    private static final ForwardedHeaders CLIENT = new ForwardedHeaders("192.0.2.10", false, "8080");
+    /** A load balancer in front: its forwarded headers are kept. */
+    private static final ForwardedHeaders BALANCER = new ForwardedHeaders("10.0.0.5", true, "8080");
+    private static final Set<String> WEBSOCKET = Set.of("websocket");
+
+    /** The framing decided last by {@link #frame}. */
+    private ResponseFraming last;
+
+    private ResponseFraming frame(RequestHead head, ResponseHead response, boolean keepClient) {
+        last = ResponseFraming.of(response, head.http10(), keepClient);
+        return last;
+    }
 
     @Test
     void hopByHopHeadersAreDroppedIncludingTheOnesNamedInConnection() {
@@ -26,7 +39,7 @@ class RequestHeadTests {
         request.headers().set("Host", "shop.example").set("Connection", "keep-alive, X-Hop").set("X-Hop", "1")
                 .set("Keep-Alive", "timeout=5").set("Upgrade", "h2c").set("TE", "trailers").set("Accept", "*/*");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         HttpHeaders headers = request.headers();
         assertThat(headers.contains("Connection")).isFalse();
@@ -38,34 +51,46 @@ class RequestHeadTests {
     }
 
     @Test
-    void clientAddressIsAppendedToAnExistingXForwardedFor() {
+    void trustedPeerIsAppendedToTheXForwardedForItSent() {
+        HttpRequest request = get("/");
+        request.headers().set("X-Forwarded-For", "203.0.113.7, 198.51.100.2").set("X-Forwarded-Proto", "https");
+
+        RequestHead.prepare(request, BALANCER, WEBSOCKET);
+
+        assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 198.51.100.2, 10.0.0.5");
+        assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("https");
+    }
+
+    @Test
+    void untrustedClientsXForwardedForIsReplacedByItsAddress() {
         HttpRequest request = get("/");
         request.headers().set("X-Forwarded-For", "203.0.113.7, 198.51.100.2");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
-        assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 198.51.100.2, 192.0.2.10");
+        assertThat(request.headers().getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
     }
 
     @Test
     void clientAddressStartsXForwardedForWhenThereIsNone() {
         HttpRequest request = get("/");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("192.0.2.10");
     }
 
     @Test
-    void forwardedProtoAndHostAreSetAndHostIsKept() {
+    void untrustedClientsForwardedProtoAndHostAreReplacedAndHostIsKept() {
         HttpRequest request = get("/cart");
         request.headers().set("Host", "shop.example:8080").set("X-Forwarded-Proto", "https").set("X-Forwarded-Host", "evil");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.headers().get("Host")).isEqualTo("shop.example:8080");
         assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("http");
         assertThat(request.headers().get("X-Forwarded-Host")).isEqualTo("shop.example:8080");
+        assertThat(request.headers().get("X-Forwarded-Port")).isEqualTo("8080");
         assertThat(request.uri()).isEqualTo("/cart");
     }
 
@@ -74,7 +99,7 @@ class RequestHeadTests {
         HttpRequest request = get("http://other.example:9000/a/b%20c?x=1&y=%2F");
         request.headers().set("Host", "shop.example");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.uri()).isEqualTo("/a/b%20c?x=1&y=%2F");
         assertThat(request.headers().get("Host")).isEqualTo("other.example:9000");
@@ -85,7 +110,7 @@ class RequestHeadTests {
     void absoluteFormTargetWithoutPathBecomesTheRoot() {
         HttpRequest request = get("http://other.example");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.uri()).isEqualTo("/");
         assertThat(request.headers().get("Host")).isEqualTo("other.example");
@@ -95,7 +120,7 @@ class RequestHeadTests {
     void http10RequestIsForwardedAsHttp11AndKeepsItsConnectionSemantics() {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/");
 
-        RequestHead head = RequestHead.prepare(request, CLIENT);
+        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
         assertThat(head.keepAlive()).isFalse();
@@ -106,8 +131,8 @@ class RequestHeadTests {
         HttpRequest request = get("/");
         request.headers().set("Connection", "close");
 
-        assertThat(RequestHead.prepare(request, CLIENT).keepAlive()).isFalse();
-        assertThat(RequestHead.prepare(get("/"), CLIENT).keepAlive()).isTrue();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).keepAlive()).isFalse();
+        assertThat(RequestHead.prepare(get("/"), CLIENT, WEBSOCKET).keepAlive()).isTrue();
     }
 
     @ParameterizedTest
@@ -115,7 +140,7 @@ class RequestHeadTests {
     void idempotentRequestsAreRetriable(String method) {
         HttpRequest request = http11(HttpMethod.valueOf(method), "/");
 
-        assertThat(RequestHead.prepare(request, CLIENT).retriable()).isTrue();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).retriable()).isTrue();
     }
 
     @ParameterizedTest
@@ -123,7 +148,7 @@ class RequestHeadTests {
     void nonIdempotentRequestsAreNotRetriable(String method) {
         HttpRequest request = http11(HttpMethod.valueOf(method), "/orders");
 
-        assertThat(RequestHead.prepare(request, CLIENT).retriable()).isFalse();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).retriable()).isFalse();
     }
 
     @Test
@@ -131,82 +156,82 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/orders");
         request.headers().set("Idempotency-Key", "8e03978e-40d5-43e8-bc93-6894a57f9324");
 
-        assertThat(RequestHead.prepare(request, CLIENT).retriable()).isTrue();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).retriable()).isTrue();
     }
 
     @Test
     void chunkedResponseStaysChunkedForAnHttp11Client() {
-        RequestHead head = RequestHead.prepare(get("/"), CLIENT);
+        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n"
                 + "Keep-Alive: timeout=60\r\n\r\n");
 
-        assertThat(head.prepareResponse(response, true)).isTrue();
+        assertThat(frame(head, response, true).keepClient()).isTrue();
         assertThat(text(response)).isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
-        assertThat(head.rechunks(response)).isFalse();
+        assertThat(last.rechunk()).isFalse();
     }
 
     @Test
     void responseGetsConnectionCloseWhenTheClientConnectionIsNotKept() {
-        RequestHead head = RequestHead.prepare(get("/"), CLIENT);
+        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 
-        assertThat(head.prepareResponse(response, false)).isFalse();
+        assertThat(frame(head, response, false).keepClient()).isFalse();
         assertThat(text(response)).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nconnection: close\r\n\r\n");
     }
 
     @Test
     void chunkedResponseToAnHttp10ClientIsSentUnchunkedAndEndedByClosing() {
-        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT);
+        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 
-        assertThat(head.prepareResponse(response, true)).isFalse();
+        assertThat(frame(head, response, true).keepClient()).isFalse();
         assertThat(text(response)).isEqualTo("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
     }
 
     @Test
     void lengthFramedResponseKeepsAnHttp10KeepAliveClientOpen() {
-        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT);
+        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 
-        assertThat(head.prepareResponse(response, true)).isTrue();
+        assertThat(frame(head, response, true).keepClient()).isTrue();
         assertThat(text(response)).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nconnection: keep-alive\r\n\r\n");
     }
 
     @Test
     void unframedResponseIsChunkedForAnHttp11Client() {
-        RequestHead head = RequestHead.prepare(get("/"), CLIENT);
+        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\n\r\n");
 
-        assertThat(head.prepareResponse(response, true)).isTrue();
+        assertThat(frame(head, response, true).keepClient()).isTrue();
         assertThat(text(response)).isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
-        assertThat(head.rechunks(response)).isTrue();
+        assertThat(last.rechunk()).isTrue();
     }
 
     @Test
     void unframedResponseToAnHttp10ClientIsEndedByClosing() {
-        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT);
+        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\n\r\n");
 
-        assertThat(head.prepareResponse(response, true)).isFalse();
+        assertThat(frame(head, response, true).keepClient()).isFalse();
         assertThat(text(response)).isEqualTo("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
-        assertThat(head.rechunks(response)).isFalse();
+        assertThat(last.rechunk()).isFalse();
     }
 
     @Test
     void responsesWithoutABodyAreNotChunked() {
-        RequestHead toHead = RequestHead.prepare(http11(HttpMethod.HEAD, "/"), CLIENT);
+        RequestHead toHead = RequestHead.prepare(http11(HttpMethod.HEAD, "/"), CLIENT, WEBSOCKET);
         ResponseHead headResponse = response(toHead, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
-        assertThat(toHead.prepareResponse(headResponse, true)).isTrue();
+        assertThat(frame(toHead, headResponse, true).keepClient()).isTrue();
         assertThat(text(headResponse)).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
 
-        RequestHead get = RequestHead.prepare(get("/"), CLIENT);
+        RequestHead get = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
         for (String status : new String[] {"204 No Content", "304 Not Modified"}) {
             ResponseHead response = response(get, "HTTP/1.1 " + status + "\r\n\r\n");
-            assertThat(get.prepareResponse(response, true)).as(status).isTrue();
+            assertThat(frame(get, response, true).keepClient()).as(status).isTrue();
             assertThat(text(response)).as(status).isEqualTo("HTTP/1.1 " + status + "\r\n\r\n");
         }
         ResponseHead noContent = response(get, "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n");
-        assertThat(get.prepareResponse(noContent, true)).isTrue();
+        assertThat(frame(get, noContent, true).keepClient()).isTrue();
         assertThat(text(noContent)).isEqualTo("HTTP/1.1 204 No Content\r\n\r\n");
     }
 
@@ -217,7 +242,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/x");
         request.headers().set("Connection", connection).set("Content-Length", "39");
 
-        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT)).isInstanceOfSatisfying(RequestDecoder.Rejected.class,
+        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT, WEBSOCKET)).isInstanceOfSatisfying(RequestDecoder.Rejected.class,
                 rejected -> assertThat(rejected.status().code()).isEqualTo(400));
     }
 
@@ -226,7 +251,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/x");
         request.headers().set("Content-Length", "39").set("Connection", "keep-alive, X-Other").set("X-Other", "1");
 
-        RequestHead head = RequestHead.prepare(request, CLIENT);
+        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.headers().getAll("Content-Length")).containsExactly("39");
         assertThat(request.headers().contains("Transfer-Encoding")).isFalse();
@@ -238,7 +263,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/x");
         request.headers().set("Transfer-Encoding", "chunked");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.headers().getAll("Transfer-Encoding")).containsExactly("chunked");
         assertThat(request.headers().contains("Content-Length")).isFalse();
@@ -249,7 +274,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/orders");
         request.headers().set("Idempotency-Key", "k-1").set("Connection", "Idempotency-Key");
 
-        RequestHead head = RequestHead.prepare(request, CLIENT);
+        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.headers().contains("Idempotency-Key")).isFalse();
         assertThat(head.retriable()).isFalse();
@@ -260,7 +285,7 @@ class RequestHeadTests {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.POST, "/upload");
         request.headers().set("Expect", "100-continue").set("Content-Length", "3");
 
-        RequestHead.prepare(request, CLIENT);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET);
 
         assertThat(request.headers().contains("Expect")).isFalse();
         assertThat(request.headers().get("Host")).isEmpty();
@@ -269,7 +294,7 @@ class RequestHeadTests {
 
     private static ResponseHead response(RequestHead request, String head) {
         UpstreamDecoder decoder = new UpstreamDecoder();
-        decoder.expect(request.isHead(), request.http10());
+        decoder.expect(request.isHead(), request.http10(), request.upgrade());
         EmbeddedChannel worker = new EmbeddedChannel(decoder);
         worker.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
         ResponseHead response = worker.readInbound();

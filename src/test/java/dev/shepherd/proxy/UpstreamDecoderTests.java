@@ -23,7 +23,7 @@ class UpstreamDecoderTests {
     private final EmbeddedChannel channel = new EmbeddedChannel(decoder);
 
     {
-        decoder.expect(false, false);
+        decoder.expect(false, false, false);
     }
 
     @Test
@@ -89,7 +89,7 @@ class UpstreamDecoderTests {
 
     @Test
     void chunkedBodyForAnHttp10ClientLosesItsFramingAndTrailers() {
-        decoder.expect(false, true);
+        decoder.expect(false, true, false);
         List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n worl",
                 "d\r\n0\r\nX-Checksum: 9\r\n\r\n");
 
@@ -135,7 +135,7 @@ class UpstreamDecoderTests {
     @Test
     void bodyWithoutFramingEndedByAResetIsNotEnded() {
         UpstreamDecoder resetDecoder = new UpstreamDecoder();
-        resetDecoder.expect(false, false);
+        resetDecoder.expect(false, false, false);
         EmbeddedChannel reset = new EmbeddedChannel(resetDecoder, new SwallowErrors());
         reset.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\n\r\npart", StandardCharsets.ISO_8859_1));
         // What every transport does on ECONNRESET with half-closure allowed: the exception, then the input shut.
@@ -164,7 +164,7 @@ class UpstreamDecoderTests {
         assertThat(parts).containsExactly("HEAD 200 FIXED 10 reusable: HTTP/1.1 200 OK\r\nContent-Length: 10\r\n", "abc");
 
         UpstreamDecoder chunkedDecoder = new UpstreamDecoder();
-        chunkedDecoder.expect(false, false);
+        chunkedDecoder.expect(false, false, false);
         EmbeddedChannel chunked = new EmbeddedChannel(chunkedDecoder);
         chunked.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
                 StandardCharsets.ISO_8859_1));
@@ -176,7 +176,7 @@ class UpstreamDecoderTests {
 
     @Test
     void responsesToHeadAnd204And304HaveNoBodyWhateverTheirHeadsSay() {
-        decoder.expect(true, false);
+        decoder.expect(true, false, false);
         assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"))
                 .containsExactly("HEAD 200 NONE reusable: HTTP/1.1 200 OK\r\nContent-Length: 99\r\n", "END");
         assertThat(next("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"))
@@ -235,7 +235,7 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\n\r\n", "control character");
         assertMalformed("HTTP/2 200 OK\r\n\r\n", "status line");
         assertMalformed("HTTP/1.1 20 OK\r\n\r\n", "status line");
-        assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "upgrades");
+        assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "offered no upgrade");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line 'zz'");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "not followed by CRLF");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n", "bare LF in the chunk framing");
@@ -258,7 +258,7 @@ class UpstreamDecoderTests {
 
     private void assertMalformed(String response, String message) {
         UpstreamDecoder fresh = new UpstreamDecoder();
-        fresh.expect(false, false);
+        fresh.expect(false, false, false);
         EmbeddedChannel channel = new EmbeddedChannel(fresh);
         assertThatThrownBy(() -> channel.writeInbound(Unpooled.copiedBuffer(response, StandardCharsets.ISO_8859_1)))
                 .as(response).isInstanceOf(DecoderException.class).hasMessageContaining(message);
@@ -267,7 +267,7 @@ class UpstreamDecoderTests {
 
     /** The next response on the connection: a request is outstanding again. */
     private List<String> next(String... reads) {
-        decoder.expect(false, false);
+        decoder.expect(false, false, false);
         return read(reads);
     }
 

@@ -4,7 +4,7 @@ import java.io.IOException;
 
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-/** Skips a test whose tool (python3, node) is not installed, saying how to install it. */
+/** Skips a test whose tool (python3, node, curl) is not installed, saying how to install it. */
 public final class Tools {
 
     private Tools() {
@@ -16,6 +16,10 @@ public final class Tools {
 
     public static void assumeNode() {
         assumeInstalled("node", "apt-get install nodejs");
+    }
+
+    public static void assumeCurl() {
+        assumeInstalled("curl", "apt-get install curl");
     }
 
     private static void assumeInstalled(String tool, String install) {

@@ -1,0 +1,185 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+
+/**
+ * One try of a request on one worker: the worker counted in ({@link Endpoint#tryAcquire}, by the router), a
+ * connection to it (a pooled one, or a new one on the client's event loop), and the two clocks that run while the
+ * worker answers — the response timeout until the head of its final response, then the body idle timeout between
+ * reads. It ends in exactly one way: the connection goes back to the pool or is closed with the worker counted out
+ * ({@link #complete}, {@link #drop}), or it is handed to a tunnel ({@link #handOver}).
+ *
+ * <p>Confined to the client connection's event loop.
+ */
+final class Attempt {
+
+    /** What the attempt tells its exchange. */
+    interface Owner {
+
+        /** The connection is there: the request may be written ({@link #send}). */
+        void connected(Attempt attempt);
+
+        /** No connection could be opened (refused, timed out); nothing of the request reached the worker. */
+        void notConnected(Attempt attempt, Throwable cause);
+
+        /** The response timeout or the body idle timeout passed. */
+        void timedOut(Attempt attempt, boolean body);
+    }
+
+    private final ProxyContext proxy;
+    private final Owner owner;
+    private final Endpoint endpoint;
+    private final ResponseDeadlines.Entry deadline;
+    private final ResponseDeadlines.Entry bodyDeadline;
+    private Channel upstream;
+    private UpstreamHandler connection;
+    private boolean over;
+
+    Attempt(ProxyContext proxy, Owner owner, Endpoint endpoint) {
+        this.proxy = proxy;
+        this.owner = owner;
+        this.endpoint = endpoint;
+        this.deadline = new ResponseDeadlines.Entry(() -> owner.timedOut(this, false));
+        this.bodyDeadline = new ResponseDeadlines.Entry(() -> owner.timedOut(this, true));
+    }
+
+    Endpoint endpoint() {
+        return endpoint;
+    }
+
+    /** The worker connection, once {@link Owner#connected}; null before and after. */
+    Channel upstream() {
+        return upstream;
+    }
+
+    /** Takes a pooled connection to the worker, or opens one on {@code loop}. */
+    void start(EventLoop loop) {
+        UpstreamHandler pooled = proxy.pool().acquire(endpoint);
+        if (pooled != null) {
+            attach(pooled);
+            return;
+        }
+        proxy.connect(loop, endpoint.port()).addListener((ChannelFuture future) -> {
+            if (over) {
+                if (future.isSuccess()) {
+                    future.channel().close();
+                }
+                return;
+            }
+            if (future.isSuccess()) {
+                endpoint.connected();
+                attach(future.channel().pipeline().get(UpstreamHandler.class));
+            } else {
+                // Refusals are bounded: each one moves the worker towards ejection.
+                endpoint.connectRefused();
+                over = true;
+                endpoint.release(false);
+                owner.notConnected(this, future.cause());
+            }
+        });
+    }
+
+    private void attach(UpstreamHandler handler) {
+        connection = handler;
+        upstream = handler.channel();
+        owner.connected(this);
+    }
+
+    /**
+     * Writes the request head and what there is of its body; flushed unless the client is being read (then the
+     * read's end flushes). {@code listener} hears of the head's write; {@code complete}: the whole request is
+     * written, so the response timeout starts.
+     */
+    void send(UpstreamListener listener, RequestHead head, RequestBody body, boolean flush, boolean complete,
+              io.netty.channel.ChannelFutureListener headWritten) {
+        connection.attach(listener, head.isHead(), ResponseFraming.dechunks(head.http10()), head.upgrade());
+        upstream.write(head.request()).addListener(headWritten);
+        body.writeTo(upstream);
+        if (flush) {
+            upstream.flush();
+        }
+        if (complete) {
+            armResponseTimeout();
+        }
+    }
+
+    /** The whole request has been passed to the worker connection: the response timeout runs from now. */
+    void armResponseTimeout() {
+        proxy.deadlines().add(deadline, System.nanoTime() + proxy.responseTimeoutNanos());
+    }
+
+    /** The head of the final response arrived: the response timeout is over. */
+    void headArrived() {
+        proxy.deadlines().remove(deadline);
+    }
+
+    /**
+     * Arms the body idle timeout from now, or pauses it while the worker connection is not read (the client is
+     * not reading): a slow client is not a stalled worker.
+     */
+    void watchBody() {
+        long timeout = proxy.bodyIdleTimeoutNanos();
+        if (timeout == 0 || over || upstream == null) {
+            return;
+        }
+        if (upstream.config().isAutoRead()) {
+            proxy.bodyDeadlines().add(bodyDeadline, System.nanoTime() + timeout);
+        } else {
+            proxy.bodyDeadlines().remove(bodyDeadline);
+        }
+    }
+
+    void stopClocks() {
+        proxy.deadlines().remove(deadline);
+        proxy.bodyDeadlines().remove(bodyDeadline);
+    }
+
+    /**
+     * The worker answered: the connection goes back to the pool when {@code reuse} (for at most
+     * {@code keepAliveSeconds} if the worker said so), else it is closed; the worker is counted out, with a
+     * request served.
+     */
+    void complete(boolean reuse, int keepAliveSeconds) {
+        end();
+        connection.detach();
+        if (reuse && upstream.isActive()) {
+            upstream.config().setAutoRead(true);
+            proxy.pool().release(endpoint, connection, keepAliveSeconds);
+        } else {
+            upstream.close();
+        }
+        endpoint.release(true);
+    }
+
+    /** The attempt failed or the request is over without an answer: the connection is closed, the worker counted out. */
+    void drop() {
+        if (over) {
+            return;
+        }
+        end();
+        if (connection != null) {
+            connection.detach();
+            upstream.close();
+        }
+        endpoint.release(false);
+    }
+
+    /**
+     * The worker switched protocols: the connection now belongs to {@code tunnel}, and the worker counts the
+     * request as served (the tunnel is counted apart).
+     */
+    void handOver(Tunnel tunnel) {
+        end();
+        connection.handOver(tunnel);
+        upstream.config().setAutoRead(false);
+        endpoint.release(true);
+    }
+
+    private void end() {
+        over = true;
+        stopClocks();
+    }
+}

@@ -1,0 +1,120 @@
+package dev.shepherd.proxy;
+
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import io.netty.util.NetUtil;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.List;
+
+/**
+ * What one client connection's requests tell a worker about where they came from: the {@code X-Forwarded-*} and
+ * {@code Forwarded} (RFC 7239) headers, decided once per connection from its peer address, which cannot change.
+ * <ul>
+ *   <li><b>A trusted peer</b> ({@link TrustedProxies}, a load balancer or an Ingress in front): what it sent is kept
+ *       as it came, and its address is appended to {@code X-Forwarded-For} (RFC 7239 §4 and nginx: each proxy
+ *       appends the address it received the request from). When it sent none of {@code Forwarded},
+ *       {@code X-Forwarded-Proto}, {@code -Host}, {@code -Port} and {@code -Ssl}, those Shepherd saw are added; when
+ *       it sent any, nothing is added, since a mix would describe two hops as one (an {@code X-Forwarded-Proto: https}
+ *       given our port 8080 makes Tomcat build {@code https://host:8080} links).</li>
+ *   <li><b>Any other peer</b>: nothing it claims reaches a worker. {@code Forwarded}, {@code X-Forwarded-Prefix},
+ *       {@code X-Forwarded-Ssl} and {@code X-Real-IP} are removed (Spring's {@code ForwardedHeaderFilter} prefers
+ *       {@code Forwarded} and reads the prefix and the SSL flag; nginx users read {@code X-Real-IP}), and
+ *       {@code X-Forwarded-For}, {@code -Proto}, {@code -Host} and {@code -Port} are set to what Shepherd saw.</li>
+ * </ul>
+ * What Shepherd saw: {@code X-Forwarded-For: <peer>} (IPv6 in RFC 5952 form, without brackets, as nginx writes it),
+ * {@code X-Forwarded-Proto: http} (the proxy does not terminate TLS), {@code X-Forwarded-Host: <Host>} (left out for
+ * an HTTP/1.0 request without one) and {@code X-Forwarded-Port: <the proxy's port the client connected to>}.
+ * Shepherd writes no {@code Forwarded} of its own, as nginx does not. A trusted chain grows by one address per
+ * request and is bounded by {@code fleet.proxy.max-header-size}, which it had to pass to get here. Immutable.
+ */
+final class ForwardedHeaders {
+
+    static final AsciiString FORWARDED = AsciiString.cached("Forwarded");
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("X-Forwarded-For");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("X-Forwarded-Proto");
+    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("X-Forwarded-Host");
+    static final AsciiString X_FORWARDED_PORT = AsciiString.cached("X-Forwarded-Port");
+    static final AsciiString X_FORWARDED_SSL = AsciiString.cached("X-Forwarded-Ssl");
+    static final AsciiString X_FORWARDED_PREFIX = AsciiString.cached("X-Forwarded-Prefix");
+    static final AsciiString X_REAL_IP = AsciiString.cached("X-Real-IP");
+
+    /** What a proxy in front says of the original request's scheme, host and port. */
+    private static final List<AsciiString> ORIGIN = List.of(FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST,
+            X_FORWARDED_PORT, X_FORWARDED_SSL);
+    /** Everything an untrusted client could claim about itself or the request: removed. */
+    private static final List<AsciiString> CLAIMS = List.of(FORWARDED, X_FORWARDED_FOR, X_FORWARDED_PROTO,
+            X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX, X_REAL_IP);
+
+    private final String peer;
+    private final boolean trusted;
+    private final String localPort;
+
+    /**
+     * @param peer the peer's address as it goes into {@code X-Forwarded-For}
+     * @param trusted whether the peer's own forwarded headers are kept
+     * @param localPort the proxy's port the peer connected to, for {@code X-Forwarded-Port}; null: not known
+     */
+    ForwardedHeaders(String peer, boolean trusted, String localPort) {
+        this.peer = peer;
+        this.trusted = trusted;
+        this.localPort = localPort;
+    }
+
+    /**
+     * The rules for a connection from {@code remote} to the proxy's {@code local} address. A peer of no IP address
+     * (not a socket) is "unknown" (RFC 7239 §6.3) and untrusted.
+     */
+    static ForwardedHeaders of(SocketAddress remote, SocketAddress local, TrustedProxies trustedProxies) {
+        InetAddress address = remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
+        InetAddress peer = address == null ? null : TrustedProxies.unmapped(address);
+        String port = local instanceof InetSocketAddress inet ? Integer.toString(inet.getPort()) : null;
+        return new ForwardedHeaders(peer == null ? "unknown" : NetUtil.toAddressString(peer),
+                trustedProxies.trusts(peer), port);
+    }
+
+    boolean trusted() {
+        return trusted;
+    }
+
+    /**
+     * Sets the forwarded headers of a request head whose hop-by-hop headers are already gone. {@code host} is the
+     * {@code Host} the request names (its absolute-form authority, if it had one), or null when it names none.
+     * Called on the client connection's event loop.
+     */
+    void apply(HttpHeaders headers, String host) {
+        if (trusted) {
+            headers.set(X_FORWARDED_FOR, appended(headers.getAll(X_FORWARDED_FOR)));
+            for (AsciiString name : ORIGIN) {
+                if (headers.contains(name)) {
+                    return;
+                }
+            }
+        } else {
+            for (AsciiString name : CLAIMS) {
+                headers.remove(name);
+            }
+            headers.set(X_FORWARDED_FOR, peer);
+        }
+        headers.set(X_FORWARDED_PROTO, "http");
+        if (host != null) {
+            headers.set(X_FORWARDED_HOST, host);
+        }
+        if (localPort != null) {
+            headers.set(X_FORWARDED_PORT, localPort);
+        }
+    }
+
+    /** The chain the trusted peer sent (all its lines, in order, blank ones left out), then the peer. */
+    private String appended(List<String> chain) {
+        StringBuilder joined = new StringBuilder();
+        for (String link : chain) {
+            if (!link.isBlank()) {
+                joined.append(link).append(", ");
+            }
+        }
+        return joined.append(peer).toString();
+    }
+}

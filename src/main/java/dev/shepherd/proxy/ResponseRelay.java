@@ -1,0 +1,135 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One attempt's response on its way to the client, as {@link UpstreamDecoder} hands it over: interim responses,
+ * the head, the body parts, the end. Nothing is aggregated: every part is written to the client as it is read
+ * from the worker, and flushed at the end of each read ({@link Exchange#upstreamReadComplete}), so server-sent
+ * events, long polls and bodies of unknown length reach the client as the worker sends them. The one exception: a
+ * fixed-length head waits for the first part of its body, so that a worker that dies in between has sent the
+ * client nothing and the request can still go to another worker.
+ *
+ * <p>Writes go to the client's pipeline below the request decoder ({@code raw}), as bytes. Confined to the
+ * client's event loop.
+ */
+final class ResponseRelay {
+
+    private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final ChannelHandlerContext raw;
+    private final RequestHead request;
+    private ByteBuf heldHead;
+    private ResponseFraming framing;
+    private ResponseHead head;
+    private boolean started;
+
+    ResponseRelay(ChannelHandlerContext raw, RequestHead request) {
+        this.raw = raw;
+        this.request = request;
+    }
+
+    /**
+     * A 1xx interim response goes on to an HTTP/1.1 client as it came; an HTTP/1.0 client must not get one
+     * (RFC 9110 §15.2: a proxy does not forward 1xx to a client that cannot understand it), so it is dropped.
+     */
+    void interim(ResponseHead response) {
+        if (request.http10()) {
+            response.release();
+            return;
+        }
+        raw.writeAndFlush(response.lines().writeByte('\r').writeByte('\n'));
+    }
+
+    /** The final response's head; {@code keepClient}: whether the client connection may stay open after it. */
+    void head(ResponseHead response, boolean keepClient) {
+        head = response;
+        framing = ResponseFraming.of(response, request.http10(), keepClient);
+        if (response.body() == ResponseHead.Body.FIXED) {
+            heldHead = response.lines();
+            return;
+        }
+        raw.write(response.lines());
+        started = true;
+    }
+
+    /** A {@code 101}'s head: the last thing that goes to the client before the tunnel's bytes. */
+    void switching(ResponseHead response) {
+        ResponseFraming.switching(response);
+        raw.writeAndFlush(response.lines());
+        started = true;
+    }
+
+    void body(ByteBuf part) {
+        writeHeldHead();
+        if (framing.rechunk()) {
+            ByteBuf size = raw.alloc().buffer(10);
+            size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
+            raw.write(size.writeByte('\r').writeByte('\n'));
+            raw.write(part);
+            raw.write(raw.alloc().buffer(2).writeByte('\r').writeByte('\n'));
+        } else {
+            raw.write(part);
+        }
+    }
+
+    /** The response ended: the last chunk where the proxy made the chunks. */
+    void end() {
+        writeHeldHead();
+        if (framing.rechunk()) {
+            raw.write(raw.alloc().buffer(5).writeBytes(LAST_CHUNK));
+        }
+    }
+
+    private void writeHeldHead() {
+        if (heldHead != null) {
+            raw.write(heldHead);
+            heldHead = null;
+            started = true;
+        }
+    }
+
+    /** Drops a head that was held and never sent (the attempt failed before its body). */
+    void discard() {
+        if (heldHead != null) {
+            heldHead.release();
+            heldHead = null;
+        }
+    }
+
+    /** Whether the head of the final response has arrived. */
+    boolean headReceived() {
+        return head != null;
+    }
+
+    /** Whether part of the final response has been written to the client: then it can only be completed or cut. */
+    boolean started() {
+        return started;
+    }
+
+    int status() {
+        return head.status();
+    }
+
+    /** Whether the worker connection can carry another request after this response. */
+    boolean reusable() {
+        return head.reusable();
+    }
+
+    int keepAliveSeconds() {
+        return head.keepAliveSeconds();
+    }
+
+    /** Whether the client connection stays open after the response, as far as the response goes. */
+    boolean keepClient() {
+        return framing.keepClient();
+    }
+
+    /** Whether the client's body ends with the connection, so that a cut must be a reset to look like one. */
+    boolean clientBodyUntilClose() {
+        return framing != null && framing.untilClose();
+    }
+}

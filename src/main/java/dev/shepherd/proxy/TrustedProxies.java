@@ -1,0 +1,73 @@
+package dev.shepherd.proxy;
+
+import org.springframework.security.util.matcher.InetAddressMatcher;
+import org.springframework.security.util.matcher.InetAddressMatchers;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+
+/**
+ * The peers whose forwarded headers are believed ({@code fleet.proxy.trusted-proxies}): IP addresses and CIDR
+ * ranges, parsed once at start by Spring Security's {@link InetAddressMatchers} (the entries were validated when the
+ * properties were bound). An IPv4 range matches only IPv4 peers and an IPv6 range only IPv6 peers, except that a peer
+ * seen as an IPv4-mapped IPv6 address ({@code ::ffff:10.1.2.3}, a dual-stack socket) counts as the IPv4 address it
+ * carries. Immutable; used from any thread.
+ */
+final class TrustedProxies {
+
+    private final List<Range> ranges;
+
+    /** @throws IllegalArgumentException for an entry that is no IP address or CIDR range */
+    TrustedProxies(List<String> ranges) {
+        this.ranges = ranges.stream().map(Range::parse).toList();
+    }
+
+    /** Whether a peer at {@code address} is trusted; false for null. Called once per client connection. */
+    boolean trusts(InetAddress address) {
+        if (address == null) {
+            return false;
+        }
+        InetAddress peer = unmapped(address);
+        for (Range range : ranges) {
+            if (range.family() == peer.getClass() && range.matcher().matches(peer)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The IPv4 address an IPv4-mapped IPv6 address carries; any other address as it is. */
+    static InetAddress unmapped(InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            return address;
+        }
+        try {
+            // getByAddress gives an Inet4Address for the 16 bytes of ::ffff:a.b.c.d, and changes no other address.
+            InetAddress plain = InetAddress.getByAddress(address.getAddress());
+            return plain instanceof Inet6Address ? address : plain;
+        } catch (UnknownHostException ex) {
+            return address;
+        }
+    }
+
+    /**
+     * One entry and the address family it belongs to. Spring Security 7.1 compares the bytes of two addresses of any
+     * families (spring-security#19329, #19733: {@code 32.1.0.0/16} would match {@code 2001::/16}, and an IPv6 range
+     * can throw on an IPv4 peer), so the family is checked first, as Spring Security did before 7.1.
+     */
+    private record Range(InetAddressMatcher matcher, Class<? extends InetAddress> family) {
+
+        static Range parse(String entry) {
+            int slash = entry.indexOf('/');
+            try {
+                // A literal, as validated (CidrRange): no name is looked up. Spring Security parses it the same way.
+                InetAddress address = InetAddress.getByName(slash < 0 ? entry : entry.substring(0, slash));
+                return new Range(InetAddressMatchers.fromIpAddress(entry), address.getClass());
+            } catch (UnknownHostException ex) {
+                throw new IllegalArgumentException("not an IP address or CIDR range: " + entry, ex);
+            }
+        }
+    }
+}

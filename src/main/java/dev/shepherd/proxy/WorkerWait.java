@@ -1,0 +1,79 @@
+package dev.shepherd.proxy;
+
+import io.netty.util.concurrent.EventExecutor;
+
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import dev.shepherd.fleet.Endpoint;
+
+import java.util.function.Consumer;
+
+/**
+ * A request waiting in the router's bounded queue for a READY worker, with its queue timeout
+ * ({@code fleet.proxy.queue-limit}, {@code fleet.proxy.queue-timeout}): woken on its event loop when a worker is
+ * READY, or told the reason when the queue is full or the timeout passed (the caller answers 503). Confined to the
+ * request's event loop; the router wakes it from any thread, and {@link Router.Waiter#claim} makes sure a wake-up
+ * and a timeout never both happen.
+ */
+final class WorkerWait {
+
+    private final Router router;
+    private Router.Waiter waiter;
+    private ScheduledFuture<?> timer;
+
+    private WorkerWait(Router router) {
+        this.router = router;
+    }
+
+    /**
+     * Queues a request: {@code onAvailable} runs on {@code loop} when a worker is READY or frees a slot, with the
+     * worker the queue counted in for it (null: pick one now), {@code onRefused} with the reason when the queue is
+     * full (at once) or the timeout passed. Returns the wait, or null when refused at once.
+     */
+    static WorkerWait start(ProxyContext proxy, EventExecutor loop, Consumer<Endpoint> onAvailable,
+                            Consumer<String> onRefused) {
+        WorkerWait wait = new WorkerWait(proxy.router());
+        wait.waiter = proxy.router().await(() -> loop.execute(() -> wait.woken(onAvailable)));
+        if (wait.waiter == null) {
+            onRefused.accept(proxy.router().whyWaiting() + " and " + proxy.properties().queueLimit()
+                    + " requests are already waiting for one");
+            return null;
+        }
+        long timeout = proxy.properties().queueTimeout().toNanos();
+        wait.timer = loop.schedule(() -> {
+            if (wait.waiter != null && wait.router.cancel(wait.waiter)) {
+                wait.waiter = null;
+                onRefused.accept(wait.router.whyWaitedInVain() + " within " + proxy.properties().queueTimeout().toMillis()
+                        + " ms");
+            }
+        }, timeout, TimeUnit.NANOSECONDS);
+        return wait;
+    }
+
+    private void woken(Consumer<Endpoint> onAvailable) {
+        if (waiter == null) {
+            // The request is over (the client went away after the grant): abandon() gave the worker back.
+            return;
+        }
+        Endpoint granted = waiter.takeGrant();
+        waiter = null;
+        cancelTimer();
+        onAvailable.accept(granted);
+    }
+
+    /** Leaves the queue: the request is over; a worker granted to it meanwhile is given back. */
+    void cancel() {
+        if (waiter != null) {
+            router.abandon(waiter);
+            waiter = null;
+        }
+        cancelTimer();
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+}

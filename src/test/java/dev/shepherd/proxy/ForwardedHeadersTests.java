@@ -1,0 +1,215 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ForwardedHeadersTests {
+
+    private static final TrustedProxies INTERNAL = new TrustedProxies(TrustedProxiesTests.TOMCAT_INTERNAL_PROXIES);
+    private static final InetSocketAddress PROXY = new InetSocketAddress("127.0.0.1", 8080);
+    private static final String HOST = "shop.example";
+
+    @Test
+    void trustedPeerThatSaysNothingOfTheOriginGetsWhatShepherdSaw() {
+        HttpHeaders headers = new DefaultHttpHeaders();
+
+        from("10.1.2.3").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("10.1.2.3");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+        assertThat(headers.getAll("X-Forwarded-Host")).containsExactly(HOST);
+        assertThat(headers.getAll("X-Forwarded-Port")).containsExactly("8080");
+        assertThat(headers.contains("Forwarded")).isFalse();
+    }
+
+    @Test
+    void trustedBalancersProtoIsKeptAndNoPortOrHostOfOursIsAdded() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "203.0.113.7")
+                .add("X-Forwarded-Proto", "https");
+
+        from("10.1.2.3").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("203.0.113.7, 10.1.2.3");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("https");
+        assertThat(headers.contains("X-Forwarded-Port")).as("Tomcat takes 443 for https only without a port").isFalse();
+        assertThat(headers.contains("X-Forwarded-Host")).isFalse();
+    }
+
+    @Test
+    void trustedBalancersProtoHostPortAndPrefixAreKeptAsTheyCame() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Proto", "https")
+                .add("X-Forwarded-Host", "www.example.com").add("X-Forwarded-Port", "443")
+                .add("X-Forwarded-Prefix", "/shop").add("X-Real-IP", "203.0.113.7");
+
+        from("172.20.0.4").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("https");
+        assertThat(headers.getAll("X-Forwarded-Host")).containsExactly("www.example.com");
+        assertThat(headers.getAll("X-Forwarded-Port")).containsExactly("443");
+        assertThat(headers.getAll("X-Forwarded-Prefix")).containsExactly("/shop");
+        assertThat(headers.getAll("X-Real-IP")).containsExactly("203.0.113.7");
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("172.20.0.4");
+    }
+
+    @Test
+    void trustedPeersForwardedIsKeptAsItCameAndSpeaksForTheOrigin() {
+        HttpHeaders headers = new DefaultHttpHeaders()
+                .add("Forwarded", "for=203.0.113.7;proto=https;host=www.example.com");
+
+        from("192.168.0.2").apply(headers, HOST);
+
+        assertThat(headers.getAll("Forwarded")).containsExactly("for=203.0.113.7;proto=https;host=www.example.com");
+        assertThat(headers.contains("X-Forwarded-Proto")).as("an http of ours would contradict it").isFalse();
+        assertThat(headers.contains("X-Forwarded-Host")).isFalse();
+        assertThat(headers.contains("X-Forwarded-Port")).isFalse();
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("192.168.0.2");
+    }
+
+    @Test
+    void trustedPeersSslFlagSpeaksForTheOrigin() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Ssl", "on");
+
+        from("10.0.0.9").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-Ssl")).containsExactly("on");
+        assertThat(headers.contains("X-Forwarded-Proto")).isFalse();
+    }
+
+    @Test
+    void trustedChainOverSeveralLinesIsJoinedInOrderAndThePeerAppended() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "203.0.113.7, 198.51.100.2")
+                .add("X-Forwarded-For", "").add("X-Forwarded-For", "10.9.9.9");
+
+        from("10.1.2.3").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("203.0.113.7, 198.51.100.2, 10.9.9.9, 10.1.2.3");
+    }
+
+    @Test
+    void trustedIpv6PeerIsAppendedInItsShortForm() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "2001:db8::7")
+                .add("X-Forwarded-Proto", "https");
+
+        from("fd00:0:0:0:0:0:0:42").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("2001:db8::7, fd00::42");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("https");
+    }
+
+    @Test
+    void trustedIpv6LoopbackPeerGetsWhatShepherdSaw() {
+        HttpHeaders headers = new DefaultHttpHeaders();
+
+        from("::1").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("::1");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+        assertThat(headers.getAll("X-Forwarded-Port")).containsExactly("8080");
+    }
+
+    @Test
+    void untrustedClientsSpoofedChainAndClaimsAreAllReplacedByWhatShepherdSaw() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "10.0.0.1, 127.0.0.1")
+                .add("X-Forwarded-For", "1.2.3.4").add("X-Forwarded-Proto", "https")
+                .add("X-Forwarded-Host", "evil.example").add("X-Forwarded-Port", "443");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+        assertThat(headers.getAll("X-Forwarded-Host")).containsExactly(HOST);
+        assertThat(headers.getAll("X-Forwarded-Port")).containsExactly("8080");
+    }
+
+    @Test
+    void untrustedClientsForwardedPrefixSslFlagAndRealIpAreRemoved() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("Forwarded", "for=10.0.0.1;proto=https;host=evil.example")
+                .add("X-Forwarded-Prefix", "/evil").add("X-Forwarded-Ssl", "on").add("X-Real-IP", "10.0.0.1")
+                .add("X-Kept", "yes");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).as("spelt as nginx spells them").containsExactlyInAnyOrder("X-Kept",
+                "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port");
+    }
+
+    @Test
+    void untrustedIpv6ClientIsTheWholeChainInItsShortForm() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "::1");
+
+        from("2001:db8:0:0:0:0:0:7").apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("2001:db8::7");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+    }
+
+    @Test
+    void untrustedClientWithoutAHostGetsNoForwardedHostNotEvenItsOwn() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Host", "evil.example");
+
+        from("192.0.2.10").apply(headers, null);
+
+        assertThat(headers.contains("X-Forwarded-Host")).isFalse();
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+    }
+
+    @Test
+    void loopbackIsUntrustedWhenTheListLeavesItOut() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "203.0.113.7")
+                .add("X-Forwarded-Proto", "https");
+
+        ForwardedHeaders.of(address("127.0.0.1"), PROXY, new TrustedProxies(List.of("10.0.0.0/8"))).apply(headers, HOST);
+
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("127.0.0.1");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+    }
+
+    @Test
+    void ipv4MappedPeerIsWrittenAndTrustedAsItsIpv4Address() throws UnknownHostException {
+        ForwardedHeaders forwarded = ForwardedHeaders.of(new InetSocketAddress(TrustedProxiesTests.mapped(10, 0, 0, 9),
+                40000), PROXY, INTERNAL);
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Proto", "https");
+
+        forwarded.apply(headers, HOST);
+
+        assertThat(forwarded.trusted()).isTrue();
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("10.0.0.9");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("https");
+    }
+
+    @Test
+    void peerWithoutAnIpAddressIsUnknownAndUntrusted() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        ForwardedHeaders forwarded = ForwardedHeaders.of(channel.remoteAddress(), channel.localAddress(), INTERNAL);
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Proto", "https");
+
+        forwarded.apply(headers, HOST);
+
+        assertThat(forwarded.trusted()).isFalse();
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("unknown");
+        assertThat(headers.getAll("X-Forwarded-Proto")).containsExactly("http");
+        assertThat(headers.contains("X-Forwarded-Port")).isFalse();
+        channel.finishAndReleaseAll();
+    }
+
+    private static ForwardedHeaders from(String peer) {
+        return ForwardedHeaders.of(address(peer), PROXY, INTERNAL);
+    }
+
+    private static InetSocketAddress address(String literal) {
+        try {
+            return new InetSocketAddress(InetAddress.getByName(literal), 40000);
+        } catch (UnknownHostException ex) {
+            throw new IllegalArgumentException(ex);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@link ResponseRelay} on an embedded client channel: what the client receives, part by part. */
+class ResponseRelayTests {
+
+    private static final ForwardedHeaders CLIENT = new ForwardedHeaders("192.0.2.10", false, "8080");
+
+    private final EmbeddedChannel client = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
+    private final ChannelHandlerContext raw = client.pipeline().firstContext();
+
+    @AfterEach
+    void close() {
+        client.finishAndReleaseAll();
+    }
+
+    @Test
+    void aFixedLengthHeadWaitsForItsFirstBodyPartSoAFailureBeforeItSendsNothing() {
+        ResponseRelay relay = relay(http11());
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true);
+        client.flush();
+        assertThat(relay.started()).isFalse();
+        assertThat(written()).isEmpty();
+
+        relay.discard();
+        assertThat(relay.started()).isFalse();
+    }
+
+    @Test
+    void theHeadGoesWithTheFirstBodyPart() {
+        ResponseRelay relay = relay(http11());
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true);
+        relay.body(ascii("ok"));
+        relay.end();
+        client.flush();
+
+        assertThat(relay.started()).isTrue();
+        assertThat(written()).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assertThat(relay.keepClient()).isTrue();
+    }
+
+    @Test
+    void aBodyEndedByTheWorkersCloseIsChunkedForAnHttp11ClientAsItArrives() {
+        ResponseRelay relay = relay(http11());
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\n\r\n"), true);
+        client.flush();
+        assertThat(written()).isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+
+        relay.body(ascii("data: one\n\n"));
+        client.flush();
+        assertThat(written()).isEqualTo("b\r\ndata: one\n\n\r\n");
+        relay.end();
+        client.flush();
+        assertThat(written()).isEqualTo("0\r\n\r\n");
+    }
+
+    @Test
+    void interimResponsesReachOnlyAnHttp11Client() {
+        ResponseRelay relay11 = relay(http11());
+        relay11.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"));
+        assertThat(written()).isEqualTo("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n");
+
+        HttpRequest http10 = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/");
+        ResponseRelay relay10 = relay(http10);
+        relay10.interim(response(http10, "HTTP/1.1 103 Early Hints\r\n\r\n"));
+        assertThat(written()).isEmpty();
+    }
+
+    @Test
+    void aSwitchTellsTheClientTheProtocol() {
+        HttpRequest upgrade = http11();
+        upgrade.headers().set("Connection", "Upgrade").set("Upgrade", "websocket");
+        ResponseRelay relay = relay(upgrade);
+        relay.switching(response(upgrade, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                + "Upgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n"));
+        assertThat(written()).isEqualTo("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: x\r\n"
+                + "connection: upgrade\r\nupgrade: websocket\r\n\r\n");
+    }
+
+    private ResponseRelay relay(HttpRequest request) {
+        return new ResponseRelay(raw, RequestHead.prepare(request, CLIENT, Set.of("websocket")));
+    }
+
+    private static ResponseHead response(HttpRequest request, String head) {
+        UpstreamDecoder decoder = new UpstreamDecoder();
+        HttpRequest copy = new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri());
+        copy.headers().set(request.headers());
+        RequestHead prepared = RequestHead.prepare(copy, CLIENT, Set.of("websocket"));
+        decoder.expect(prepared.isHead(), prepared.http10(), prepared.upgrade());
+        EmbeddedChannel worker = new EmbeddedChannel(decoder);
+        worker.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
+        ResponseHead response = worker.readInbound();
+        worker.finishAndReleaseAll();
+        return response;
+    }
+
+    private static HttpRequest http11() {
+        HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
+        request.headers().set("Host", "a");
+        return request;
+    }
+
+    private String written() {
+        StringBuilder text = new StringBuilder();
+        for (Object message; (message = client.readOutbound()) != null; ) {
+            ByteBuf bytes = (ByteBuf) message;
+            text.append(bytes.toString(StandardCharsets.ISO_8859_1));
+            bytes.release();
+        }
+        return text.toString();
+    }
+
+    private static ByteBuf ascii(String text) {
+        return Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.shepherd.proxy;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TrustedProxiesTests {
+
+    /** Tomcat 11's RemoteIpValve internalProxies, the default of fleet.proxy.trusted-proxies. */
+    static final List<String> TOMCAT_INTERNAL_PROXIES = List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+            "169.254.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7");
+
+    private final TrustedProxies internal = new TrustedProxies(TOMCAT_INTERNAL_PROXIES);
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "127.255.0.9", "10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.255",
+            "192.168.1.1", "169.254.169.254", "100.64.0.1", "100.127.255.255", "::1", "fe80::1", "febf::1", "fc00::1",
+            "fd12:3456::7"})
+    void loopbackAndPrivateAddressesAreTrustedByDefault(String address) throws UnknownHostException {
+        assertThat(internal.trusts(InetAddress.getByName(address))).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"192.0.2.10", "8.8.8.8", "11.0.0.1", "172.15.255.255", "172.32.0.1", "192.169.0.1",
+            "100.63.255.255", "100.128.0.1", "2001:db8::7", "::2", "fec0::1", "fe00::1"})
+    void publicAddressesAreNotTrustedByDefault(String address) throws UnknownHostException {
+        assertThat(internal.trusts(InetAddress.getByName(address))).isFalse();
+    }
+
+    @Test
+    void emptyListTrustsNobodyNotEvenLoopback() throws UnknownHostException {
+        TrustedProxies nobody = new TrustedProxies(List.of());
+
+        assertThat(nobody.trusts(InetAddress.getByName("127.0.0.1"))).isFalse();
+        assertThat(nobody.trusts(InetAddress.getByName("::1"))).isFalse();
+    }
+
+    @Test
+    void rangeThatExcludesLoopbackDoesNotTrustIt() throws UnknownHostException {
+        TrustedProxies balancers = new TrustedProxies(List.of("10.0.0.0/8"));
+
+        assertThat(balancers.trusts(InetAddress.getByName("10.20.30.40"))).isTrue();
+        assertThat(balancers.trusts(InetAddress.getByName("127.0.0.1"))).isFalse();
+    }
+
+    @Test
+    void singleAddressWithoutPrefixTrustsThatAddressOnly() throws UnknownHostException {
+        TrustedProxies one = new TrustedProxies(List.of("203.0.113.5", "2001:db8::1"));
+
+        assertThat(one.trusts(InetAddress.getByName("203.0.113.5"))).isTrue();
+        assertThat(one.trusts(InetAddress.getByName("203.0.113.6"))).isFalse();
+        assertThat(one.trusts(InetAddress.getByName("2001:db8::1"))).isTrue();
+        assertThat(one.trusts(InetAddress.getByName("2001:db8::2"))).isFalse();
+    }
+
+    @Test
+    void ipv4RangeDoesNotMatchAnIpv6PeerNorTheOtherWayRound() throws UnknownHostException {
+        TrustedProxies v4 = new TrustedProxies(List.of("0.0.0.0/0"));
+        TrustedProxies v6 = new TrustedProxies(List.of("::/0"));
+
+        assertThat(v4.trusts(InetAddress.getByName("2001:db8::7"))).isFalse();
+        assertThat(v6.trusts(InetAddress.getByName("192.0.2.10"))).isFalse();
+        assertThat(v6.trusts(InetAddress.getByName("2001:db8::7"))).isTrue();
+    }
+
+    @Test
+    void rangeNeverMatchesAPeerOfTheOtherFamilyWithTheSameLeadingBytes() throws UnknownHostException {
+        // Spring Security 7.1 alone compares the raw bytes (spring-security#19329, #19733).
+        TrustedProxies v4 = new TrustedProxies(List.of("32.1.0.0/16"));
+        TrustedProxies v6 = new TrustedProxies(List.of("2001:db8::/64", "::1/128"));
+
+        assertThat(v4.trusts(InetAddress.getByName("2001:db8::1"))).isFalse();
+        assertThat(v4.trusts(InetAddress.getByName("32.1.2.3"))).isTrue();
+        assertThat(v6.trusts(InetAddress.getByName("32.1.13.184"))).as("no exception either").isFalse();
+        assertThat(v6.trusts(InetAddress.getByName("0.0.0.0"))).isFalse();
+        assertThat(internal.trusts(InetAddress.getByName("a00::1"))).as("not 10.0.0.0/8").isFalse();
+        assertThat(internal.trusts(InetAddress.getByName("252.0.0.1"))).as("not fc00::/7").isFalse();
+    }
+
+    @Test
+    void ipv4MappedPeerOfADualStackSocketCountsAsItsIpv4Address() throws UnknownHostException {
+        InetAddress mapped = mapped(10, 1, 2, 3);
+        assertThat(mapped).isInstanceOf(Inet6Address.class);
+
+        assertThat(internal.trusts(mapped)).isTrue();
+        assertThat(new TrustedProxies(List.of("10.1.2.0/24")).trusts(mapped)).isTrue();
+        assertThat(internal.trusts(mapped(192, 0, 2, 10))).isFalse();
+    }
+
+    @Test
+    void noAddressIsNotTrusted() {
+        assertThat(internal.trusts(null)).isFalse();
+    }
+
+    /** {@code ::ffff:a.b.c.d} as an Inet6Address, the way a dual-stack socket may report an IPv4 peer. */
+    static InetAddress mapped(int a, int b, int c, int d) throws UnknownHostException {
+        byte[] bytes = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) a, (byte) b, (byte) c, (byte) d};
+        return Inet6Address.getByAddress(null, bytes, -1);
+    }
+}

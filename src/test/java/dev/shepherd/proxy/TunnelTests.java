@@ -1,0 +1,162 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetProperties;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
+
+/** {@link Tunnel} on Netty's embedded channels: relay, backpressure, going away, idle timeout. */
+class TunnelTests {
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final ProxyContext proxy = new ProxyContext(properties(Map.of("fleet.proxy.tunnel.idle-timeout", "10s")),
+            null, null, new ProxyMetrics(registry), null);
+    private final EmbeddedChannel client = new EmbeddedChannel();
+    private final EmbeddedChannel upstream = new EmbeddedChannel();
+    private final Endpoint endpoint = mock(Endpoint.class);
+    private final Tunnel tunnel = new Tunnel(proxy, client, upstream, endpoint, true);
+
+    static FleetProperties.Proxy properties(Map<String, String> values) {
+        return new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("fleet.proxy", FleetProperties.Proxy.class);
+    }
+
+    @AfterEach
+    void close() {
+        client.finishAndReleaseAll();
+        upstream.finishAndReleaseAll();
+    }
+
+    @Test
+    void bytesGoBothWaysUnchangedAndTheTunnelIsCounted() {
+        tunnel.open();
+        verify(endpoint).tunnelOpened(tunnel);
+
+        tunnel.fromClient(ascii("to the worker"));
+        tunnel.clientReadComplete();
+        tunnel.onUpstreamMessage(ascii("to the client"));
+        tunnel.upstreamReadComplete();
+
+        assertThat(text(upstream.readOutbound())).isEqualTo("to the worker");
+        assertThat(text(client.readOutbound())).isEqualTo("to the client");
+        assertThat(registry.get("shepherd.proxy.tunnels.opened").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void aSideThatCannotTakeMoreStopsTheOtherBeingRead() {
+        tunnel.open();
+        client.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(8, 16));
+
+        tunnel.onUpstreamMessage(ascii("more than sixteen bytes, not flushed"));
+
+        assertThat(client.isWritable()).isFalse();
+        assertThat(upstream.config().isAutoRead()).isFalse();
+        client.flush();
+        tunnel.clientWritabilityChanged(client.isWritable());
+        assertThat(upstream.config().isAutoRead()).isTrue();
+    }
+
+    @Test
+    void goingAwayAtAFrameBoundarySaysCloseGoingAwayThenClosesBothSides() {
+        tunnel.open();
+        tunnel.onUpstreamMessage(Unpooled.wrappedBuffer(new byte[] {(byte) 0x81, 2, 'h', 'i'}));
+
+        tunnel.goAway(Duration.ZERO);
+        client.runPendingTasks();
+
+        client.readOutbound(); // the "hi" frame
+        CloseWebSocketFrame close = decodeClose(client.readOutbound(), false);
+        assertThat(close.statusCode()).isEqualTo(1001);
+        assertThat(close.reasonText()).isEqualTo("worker going away");
+        close.release();
+        CloseWebSocketFrame toWorker = decodeClose(upstream.readOutbound(), true);
+        assertThat(toWorker.statusCode()).isEqualTo(1001);
+        toWorker.release();
+        assertThat(client.isOpen()).isFalse();
+        assertThat(upstream.isOpen()).isFalse();
+        verify(endpoint).tunnelClosed(tunnel);
+        assertThat(registry.get("shepherd.proxy.tunnels.closed").tag("reason", "going-away").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void goingAwayInTheMiddleOfAFrameOnlyClosesTheConnection() {
+        tunnel.open();
+        // A frame header that announces 100 bytes, and only 2 of them.
+        tunnel.onUpstreamMessage(Unpooled.wrappedBuffer(new byte[] {(byte) 0x82, 100, 1, 2}));
+
+        tunnel.goAway(Duration.ZERO);
+        client.runPendingTasks();
+
+        int written = 0;
+        for (Object message; (message = client.readOutbound()) != null; ) {
+            written += ((ByteBuf) message).readableBytes();
+            ((ByteBuf) message).release();
+        }
+        assertThat(written).as("only the relayed bytes, no close frame").isEqualTo(4);
+        assertThat(client.isOpen()).isFalse();
+    }
+
+    @Test
+    void anIdleTunnelIsClosedAtItsDeadline() {
+        tunnel.open();
+
+        proxy.tunnelDeadlines().sweep(System.nanoTime() + Duration.ofSeconds(11).toNanos());
+
+        CloseWebSocketFrame close = decodeClose(client.readOutbound(), false);
+        assertThat(close.reasonText()).isEqualTo("idle timeout");
+        close.release();
+        assertThat(client.isOpen()).isFalse();
+        assertThat(registry.get("shepherd.proxy.tunnels.closed").tag("reason", "idle").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void eitherSideClosingEndsTheTunnelOnce() {
+        tunnel.open();
+
+        tunnel.onUpstreamClosed(null);
+        tunnel.clientClosed();
+
+        assertThat(client.isOpen()).isFalse();
+        verify(endpoint).tunnelClosed(tunnel);
+        assertThat(registry.get("shepherd.proxy.tunnels.closed").tag("reason", "closed").counter().count()).isEqualTo(1);
+    }
+
+    private static CloseWebSocketFrame decodeClose(Object bytes, boolean masked) {
+        EmbeddedChannel decoder = new EmbeddedChannel(new WebSocket08FrameDecoder(WebSocketDecoderConfig.newBuilder()
+                .expectMaskedFrames(masked).allowMaskMismatch(false).build()));
+        decoder.writeInbound(bytes);
+        CloseWebSocketFrame frame = decoder.readInbound();
+        decoder.finishAndReleaseAll();
+        assertThat(frame).as("a close frame").isNotNull();
+        return frame;
+    }
+
+    private static ByteBuf ascii(String text) {
+        return Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII);
+    }
+
+    private static String text(Object bytes) {
+        ByteBuf buffer = (ByteBuf) bytes;
+        try {
+            return buffer.toString(StandardCharsets.US_ASCII);
+        } finally {
+            buffer.release();
+        }
+    }
+}
