@@ -163,11 +163,13 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # config of bench/nginx/nginx.conf.template (or $NGINX_TEMPLATE) in its own prefix dir
 # ($WORK_DIR/NAME), in the foreground of a background job. Sets NGINX_STARTED_PID (the
 # master) and NGINX_STARTED_URL.
+# NGINX_BALANCING, when set, is a directive put first in the upstream block (`least_conn;`).
 start_nginx_instance() {
   local name=$1 processes=$2 keepalive=$3 dir=$WORK_DIR/$1 port servers='' p
   shift 3
   port=$(free_port)
   mkdir -p "$dir/tmp"
+  [[ -z ${NGINX_BALANCING:-} ]] || servers+="        $NGINX_BALANCING"$'\n'
   for p in "$@"; do servers+="        server 127.0.0.1:$p;"$'\n'; done
   PREFIX=$dir PORT=$port PROCESSES=$processes KEEPALIVE=$keepalive SERVERS=${servers%$'\n'} python3 -c '
 import os, sys

@@ -12,7 +12,9 @@
 #               with none of Shepherd's features (its ceiling), on Netty's jars from the
 #               Shepherd jar
 # Cases (wrk -t2 unless said): lat = -t1 -c1 (p50/p99 from --latency), c64, c256,
-# 16k and 1m responses at -c64, post64k = 64 KiB POST at -c64 (bench/wrk/post64k.lua).
+# 16k and 1m responses at -c64, post64k = 64 KiB POST at -c64 (bench/wrk/post64k.lua),
+# ab500 = ab -c 500 (HTTP/1.0, a new connection for every request, as in the seed article;
+# p50/p99 from ab's percentile table, which has whole milliseconds only).
 # After a warm-up of every target (JIT: WARMUP at -c64, then each case for DURATION), ROUNDS
 # rounds; in each round every case runs against every target back to back, the target order
 # rotating from round to round.
@@ -26,6 +28,7 @@
 #        BASELINE=on (add the minimal Netty proxy as a target)
 # Output: the tables below, plus bench/out/throughput-STAMP.tsv (every run) and
 #         bench/out/throughput-STAMP-summary.tsv.
+# ab500 needs ab (apt-get install -y apache2-utils).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -34,11 +37,12 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-30s}
 WORKERS=${WORKERS:-2}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-512}
-CASES=${CASES:-lat c64 c256 16k 1m post64k}
+CASES=${CASES:-lat c64 c256 16k 1m post64k ab500}
 SHEPHERD=${SHEPHERD:-on}
 BASELINE=${BASELINE:-off}
 
 require_wrk_nginx_node
+[[ " $CASES " != *" ab500 "* ]] || require_tool ab "apt-get install -y apache2-utils"
 [[ $SHEPHERD == off ]] || resolve_shepherd_jar
 mkdir -p "$OUT_DIR"
 STAMP=$(date +%Y%m%d-%H%M%S)
@@ -54,6 +58,7 @@ declare -A CASE_SPEC=(
   [16k]="/16k 2 64"
   [1m]="/1m 2 64"
   [post64k]="/ 2 64 $BENCH_DIR/wrk/post64k.lua"
+  [ab500]="/ ab 500"
 )
 declare -A TARGET_URL
 
@@ -157,12 +162,37 @@ wrk_numbers() {
     END { printf "%s %s %s %d\n", (rps == "" ? "NA" : rps), (p50 == "" ? "NA" : p50), (p99 == "" ? "NA" : p99), errors }' "$1"
 }
 
+# run_ab OUT URL CONNECTIONS DURATION: ab without keep-alive; -n raised because -t alone
+# implies -n 50000; -r so that one reset does not end the run.
+run_ab() {
+  local out=$1 url=$2 conns=$3 seconds=${4%s}
+  ab -r -c "$conns" -t "$seconds" -n 10000000 "$url" >"$out" 2>&1 ||
+    log "ab failed on $url: $(tail -n 2 "$out" | tr '\n' ' ')"
+}
+
+# ab_numbers FILE: "req/s p50_us p99_us errors", as wrk_numbers (errors = failed + non-2xx).
+ab_numbers() {
+  awk '
+    /^Requests per second:/ { rps = $4 }
+    /^Failed requests:/     { errors += $3 }
+    /^Non-2xx responses:/   { errors += $3 }
+    $1 == "50%"             { p50 = $2 * 1000 }
+    $1 == "99%"             { p99 = $2 * 1000 }
+    END { printf "%s %s %s %d\n", (rps == "" ? "NA" : rps), (p50 == "" ? "NA" : p50), (p99 == "" ? "NA" : p99), errors }' "$1"
+}
+
+# run_load OUT URL THREADS CONNECTIONS DURATION [SCRIPT]: wrk, or ab when THREADS is "ab".
+run_load() {
+  if [[ $3 == ab ]]; then run_ab "$1" "$2" "$4" "$5"; else run_wrk "$@"; fi
+}
+
 run_case() { # run_case ROUND CASE TARGET
-  local round=$1 case=$2 target=$3 path threads conns script out
+  local round=$1 case=$2 target=$3 path threads conns script out numbers
   read -r path threads conns script <<<"${CASE_SPEC[$case]}"
   out=$WORK_DIR/wrk-$round-$case-$target.txt
-  run_wrk "$out" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$DURATION" "$script"
-  printf '%s\t%s\t%s\t%s\n' "$round" "$case" "$target" "$(wrk_numbers "$out" | tr ' ' '\t')" >>"$RAW"
+  run_load "$out" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$DURATION" "$script"
+  if [[ $threads == ab ]]; then numbers=$(ab_numbers "$out"); else numbers=$(wrk_numbers "$out"); fi
+  printf '%s\t%s\t%s\t%s\n' "$round" "$case" "$target" "$(tr ' ' '\t' <<<"$numbers")" >>"$RAW"
 }
 
 # ---- run ------------------------------------------------------------------------
@@ -214,7 +244,7 @@ for target in "${TARGETS[@]}"; do
   run_wrk "$WORK_DIR/warmup-$target.txt" "${TARGET_URL[$target]}/" 2 64 "$WARMUP"
   for case in $CASES; do
     read -r path threads conns script <<<"${CASE_SPEC[$case]}"
-    run_wrk "$WORK_DIR/warmup-$target-$case.txt" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$DURATION" "$script"
+    run_load "$WORK_DIR/warmup-$target-$case.txt" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$DURATION" "$script"
   done
 done
 

@@ -3,8 +3,8 @@
 
 const $ = id => document.getElementById(id);
 
-const COLUMNS = ['Worker', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory', 'Last exit'];
-const NUMERIC = new Set(['Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory']);
+const COLUMNS = ['Worker', 'Index', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory', 'Last exit'];
+const NUMERIC = new Set(['Index', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory']);
 
 export const format = {
     duration(ms) {
@@ -101,7 +101,7 @@ function newRow(id) {
     }
     row.cells[0].innerHTML = `<button type="button" class="link" data-action="logs">#${id}</button>`;
     row.cells[0].firstChild.setAttribute('aria-label', `Worker ${id}: show its log`);
-    row.cells[2].innerHTML = '<span class="state"></span>';
+    row.cells[3].innerHTML = '<span class="state"></span>';
     const actions = row.insertCell();
     actions.className = 'row-actions';
     actions.innerHTML = '<button type="button" data-action="restart" class="quiet">Restart</button>'
@@ -113,20 +113,21 @@ function fillRow(row, worker) {
     row.dataset.pid = worker.pid;
     row.dataset.state = worker.state;
     const cells = row.cells;
-    cells[1].textContent = worker.pid > 0 ? worker.pid : '–';
-    const state = cells[2].firstChild;
+    cells[1].textContent = worker.index;
+    cells[2].textContent = worker.pid > 0 ? worker.pid : '–';
+    const state = cells[3].firstChild;
     state.textContent = worker.state;
     state.dataset.state = worker.state;
-    cells[3].textContent = worker.generation;
-    cells[4].textContent = format.duration(worker.uptimeMillis);
-    cells[5].textContent = worker.restarts;
-    cells[6].textContent = format.count(worker.inFlight);
-    cells[7].textContent = format.count(worker.tunnels);
-    cells[8].textContent = format.count(worker.requests);
-    cells[9].textContent = format.bytes(worker.memoryBytes);
-    cells[10].textContent = format.exit(worker.lastExit);
-    cells[10].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
-    for (const button of cells[11].querySelectorAll('button')) {
+    cells[4].textContent = worker.generation;
+    cells[5].textContent = format.duration(worker.uptimeMillis);
+    cells[6].textContent = worker.restarts;
+    cells[7].textContent = format.count(worker.inFlight);
+    cells[8].textContent = format.count(worker.tunnels);
+    cells[9].textContent = format.count(worker.requests);
+    cells[10].textContent = format.bytes(worker.memoryBytes);
+    cells[11].textContent = format.exit(worker.lastExit);
+    cells[11].title = worker.lastExit ? `pid ${worker.lastExit.pid} at ${worker.lastExit.at}` : '';
+    for (const button of cells[12].querySelectorAll('button')) {
         button.setAttribute('aria-label', `${button.textContent.replace('…', '')} worker ${worker.id}`);
     }
 }

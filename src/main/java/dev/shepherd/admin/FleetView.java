@@ -36,16 +36,17 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
     }
 
     /**
-     * One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it; {@code tunnels}: connections
-     * to it that switched protocols (WebSockets), open now.
+     * One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it; {@code index} is its stable
+     * instance number 0..N-1 ({@code SHEPHERD_WORKER_INDEX}), {@code id} the one that only counts up;
+     * {@code tunnels}: connections to it that switched protocols (WebSockets), open now.
      */
-    record WorkerView(int id, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
+    record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
                       Long uptimeMillis, int inFlight, int tunnels, long requests, Long memoryBytes, Long cpuTimeMillis,
                       ExitView lastExit) {
 
         static WorkerView of(WorkerSnapshot worker, Clock clock) {
             boolean running = worker.state().hasProcess() && worker.startedAt() != null;
-            return new WorkerView(worker.id(), worker.pid(), worker.port(), worker.state(), worker.generation(),
+            return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
                     worker.inFlight(), worker.tunnels(), worker.served(), worker.residentBytes().orElse(null),

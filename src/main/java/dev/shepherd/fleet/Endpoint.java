@@ -13,7 +13,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Thread-safe and lock-free; the proxy uses it from its event loops. The in-flight count is exact: a request
  * is counted ({@link #tryAcquire}) before the proxy checks that the worker still accepts traffic, and the fleet
- * stops the traffic ({@link #stopAccepting}) before it reads the count, so a drain never misses a request.
+ * stops the traffic ({@link #stopAccepting}) before it reads the count, so a drain never misses a request. With a
+ * concurrency limit ({@code fleet.worker.max-concurrency}) the count never goes above it: a request is counted in
+ * only by a compare-and-set from below the limit, and every request counted out tells the fleet's slot listeners.
  */
 public final class Endpoint {
 
@@ -42,6 +44,9 @@ public final class Endpoint {
     private final Runnable onEjected;
     private final LongSupplier nanoTime;
     private final ProcessHandle process;
+    /** The most requests in flight at once; 0: no limit. */
+    private final int maxConcurrency;
+    private final Runnable onSlotFreed;
     private volatile boolean accepting;
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tunnelCount = new AtomicInteger();
@@ -52,17 +57,28 @@ public final class Endpoint {
     private final AtomicReference<Long> tunnelsEndBy = new AtomicReference<>();
 
     Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected) {
-        this(workerId, process, port, onEjected, System::nanoTime);
+        this(workerId, process, port, 0, onEjected, () -> { });
+    }
+
+    /**
+     * @param maxConcurrency the most requests in flight at once; 0: no limit
+     * @param onSlotFreed called on the releasing thread each time a request is counted out, when there is a limit
+     */
+    Endpoint(int workerId, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected, Runnable onSlotFreed) {
+        this(workerId, process, port, maxConcurrency, onEjected, onSlotFreed, System::nanoTime);
     }
 
     /** {@code nanoTime}: the clock the tunnels' drain window is measured on ({@link System#nanoTime} but in tests). */
-    Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected, LongSupplier nanoTime) {
+    Endpoint(int workerId, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected, Runnable onSlotFreed,
+             LongSupplier nanoTime) {
         this.nanoTime = nanoTime;
         this.workerId = workerId;
         this.pid = process.pid();
         this.process = process;
         this.port = port;
+        this.maxConcurrency = maxConcurrency;
         this.onEjected = onEjected;
+        this.onSlotFreed = onSlotFreed;
     }
 
     public int workerId() {
@@ -77,22 +93,61 @@ public final class Endpoint {
         return port;
     }
 
-    /** Counts a request in; false (and nothing counted) when the worker no longer takes traffic. */
+    /**
+     * Counts a request in; false (and nothing counted) when the worker no longer takes traffic or already has
+     * {@link #maxConcurrency()} requests in flight. Lock-free, any thread.
+     */
     public boolean tryAcquire() {
-        inFlight.incrementAndGet();
+        if (maxConcurrency == 0) {
+            inFlight.incrementAndGet();
+        } else if (!acquireBelowLimit()) {
+            return false;
+        }
         if (accepting) {
             return true;
         }
         inFlight.decrementAndGet();
+        if (maxConcurrency != 0 && accepting) {
+            // Taken back into rotation meanwhile: a waiter may have found it full because of this count.
+            onSlotFreed.run();
+        }
         return false;
     }
 
-    /** Counts a request out; {@code completed} when the worker answered it. */
+    private boolean acquireBelowLimit() {
+        while (true) {
+            int current = inFlight.get();
+            if (current >= maxConcurrency) {
+                return false;
+            }
+            if (inFlight.compareAndSet(current, current + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Counts a request out; {@code completed} when the worker answered it. With a concurrency limit, then tells the
+     * slot listeners (on this thread), so that a request waiting for a free worker can take the slot.
+     */
     public void release(boolean completed) {
         inFlight.decrementAndGet();
         if (completed) {
             served.increment();
         }
+        if (maxConcurrency != 0) {
+            onSlotFreed.run();
+        }
+    }
+
+    /** Whether another request may be counted in now, as far as the concurrency limit goes. */
+    public boolean hasFreeSlot() {
+        return maxConcurrency == 0 || inFlight.get() < maxConcurrency;
+    }
+
+    /** The most requests this worker may have in flight at once ({@code fleet.worker.max-concurrency}); 0: no limit. */
+    public int maxConcurrency() {
+        return maxConcurrency;
     }
 
     public boolean isAccepting() {

@@ -52,10 +52,11 @@ public record FleetProperties(
     /**
      * How each worker process is run and stopped.
      *
-     * @param command program and arguments; {@code {port}} in an argument is replaced by the worker's port.
-     *                Empty: the built-in demo worker
+     * @param command program and arguments; {@code {port}}, {@code {id}} and {@code {index}} in an argument are
+     *                replaced by the worker's port, id and index. Empty: the built-in demo worker
      * @param workingDirectory the directory workers run in; default: the master's
-     * @param environment variables added to each worker's environment (besides PORT, SHEPHERD_WORKER_ID and SHEPHERD_TREE)
+     * @param environment variables added to each worker's environment (besides PORT, SHEPHERD_WORKER_ID,
+     *                    SHEPHERD_WORKER_INDEX, SHEPHERD_WORKER_COUNT, NODE_APP_INSTANCE and SHEPHERD_TREE)
      * @param startupTimeout how long a new worker may take to become READY before it is killed
      * @param drainTimeout how long a planned stop waits for in-flight requests to finish
      * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed
@@ -72,6 +73,10 @@ public record FleetProperties(
      *                   kill the group at once; false: find a worker's descendants through /proc
      * @param treeScanInterval without cgroups, how often /proc is scanned so that each worker remembers its
      *                         descendants, which are then found even after the process between them has gone
+     * @param maxConcurrency the most requests the proxy lets one worker have in flight at once; more wait in the
+     *                       proxy's queue (queue-limit, queue-timeout) for the first worker that frees up, in arrival
+     *                       order; 0: no limit
+     * @param nodeAppInstance also give each worker its index as NODE_APP_INSTANCE, as PM2 does
      */
     public record Worker(
             @DefaultValue List<String> command,
@@ -90,7 +95,9 @@ public record FleetProperties(
             @DefaultValue("0") @Min(0) long maxRequestsJitter,
             @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval,
             @DefaultValue("true") boolean useCgroups,
-            @DefaultValue("1s") @DurationMin(millis = 10) Duration treeScanInterval) {
+            @DefaultValue("1s") @DurationMin(millis = 10) Duration treeScanInterval,
+            @DefaultValue("0") @Min(0) @Max(100_000) int maxConcurrency,
+            @DefaultValue("true") boolean nodeAppInstance) {
 
         @AssertTrue(message = "fleet.worker.log-line-length must be between 64B and 1MB")
         boolean isLogLineLengthInRange() {
@@ -174,9 +181,10 @@ public record FleetProperties(
      * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim
      *                        responses do not count), from the moment the whole request has been passed to it;
      *                        per attempt; then the attempt fails with 504 (not retried)
-     * @param queueTimeout how long a request waits for a READY worker when there is none, each time it has to,
-     *                     before 503
-     * @param queueLimit how many requests may wait for a READY worker at once; beyond it, 503 at once
+     * @param queueTimeout how long a request waits for a READY worker when there is none (or none below
+     *                     {@code fleet.worker.max-concurrency}), each time it has to, before 503
+     * @param queueLimit how many requests may wait for a READY (or, with {@code fleet.worker.max-concurrency}, a
+     *                   free) worker at once; beyond it, 503 at once
      * @param maxInitialLineLength longest request line accepted (longer: 414)
      * @param maxHeaderSize largest request header block accepted (larger: 431)
      * @param bodyIdleTimeout how long a response body may go without a byte from the worker, from its head on
@@ -193,6 +201,8 @@ public record FleetProperties(
      *                          (the request is not retried)
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
+     * @param balancer how the proxy picks a worker for each request: round-robin, or least-request (the less busy
+     *                 of two READY workers, Envoy's LEAST_REQUEST)
      * @param trustedProxies the peers whose {@code X-Forwarded-*} and {@code Forwarded} headers reach the workers
      *                       as sent (the peer is appended to {@code X-Forwarded-For}), as IP addresses or CIDR ranges;
      *                       every other peer's are replaced by what the proxy saw. Default: loopback and the private
@@ -219,7 +229,7 @@ public record FleetProperties(
             @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
                     "127.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7"}) @NotNull List<@CidrRange String> trustedProxies,
-            
+            @DefaultValue("round-robin") @NotNull Balancer balancer,
             @DefaultValue @Valid @NotNull Retry retry,
             @DefaultValue("websocket") @NotNull List<@Pattern(regexp = "(?i)(?!h2c$)[!#$%&'*+.^_`|~0-9a-z-]+",
                     message = "must be a protocol name (a token without a version), and not h2c, which is never "

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,6 +21,7 @@ import java.util.regex.Pattern;
 final class LaunchSpecs {
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^}]*)}");
+    private static final Set<String> PLACEHOLDERS = Set.of("port", "id", "index");
 
     private final FleetProperties properties;
 
@@ -29,9 +31,9 @@ final class LaunchSpecs {
         for (int i = 0; i < command.size(); i++) {
             Matcher matcher = PLACEHOLDER.matcher(command.get(i));
             while (matcher.find()) {
-                if (!matcher.group(1).equals("port") && !matcher.group(1).equals("id")) {
+                if (!PLACEHOLDERS.contains(matcher.group(1))) {
                     throw new IllegalStateException("fleet.worker.command[" + i + "] has the unknown placeholder {"
-                            + matcher.group(1) + "}; the known ones are {port} and {id}");
+                            + matcher.group(1) + "}; the known ones are {port}, {id} and {index}");
                 }
             }
         }
@@ -41,10 +43,19 @@ final class LaunchSpecs {
         return properties.worker().command().isEmpty();
     }
 
-    LaunchSpec forWorker(int workerId, int port) {
+    /**
+     * The command line and environment of one worker process: its port, id and index (see {@link WorkerIndexes})
+     * and the desired worker count at spawn time, as variables and as placeholders in the arguments.
+     */
+    LaunchSpec forWorker(int workerId, int index, int count, int port) {
         Map<String, String> environment = new HashMap<>(properties.worker().environment());
         environment.put("PORT", Integer.toString(port));
         environment.put("SHEPHERD_WORKER_ID", Integer.toString(workerId));
+        environment.put("SHEPHERD_WORKER_INDEX", Integer.toString(index));
+        environment.put("SHEPHERD_WORKER_COUNT", Integer.toString(count));
+        if (properties.worker().nodeAppInstance()) {
+            environment.put("NODE_APP_INSTANCE", Integer.toString(index));
+        }
         if (isDemo()) {
             environment.put("SHEPHERD_DEMO_WORK", Long.toString(properties.demo().work()));
             if (properties.demo().crashWithin() != null) {
@@ -53,7 +64,8 @@ final class LaunchSpecs {
             return new LaunchSpec(demoCommand(), properties.worker().workingDirectory(), environment);
         }
         List<String> command = properties.worker().command().stream()
-                .map(arg -> arg.replace("{port}", Integer.toString(port)).replace("{id}", Integer.toString(workerId)))
+                .map(arg -> arg.replace("{port}", Integer.toString(port)).replace("{id}", Integer.toString(workerId))
+                        .replace("{index}", Integer.toString(index)))
                 .toList();
         return new LaunchSpec(command, properties.worker().workingDirectory(), environment);
     }

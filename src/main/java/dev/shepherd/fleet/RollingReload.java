@@ -70,7 +70,7 @@ final class RollingReload {
 
     /** Starts a new worker to take over from {@code old}, which keeps serving until the new one is READY. */
     Worker replace(Worker old) {
-        Worker fresh = supervisor.newWorker(generation);
+        Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
         fresh.replacing = old;
         old.replacedBy = fresh;
         supervisor.spawn(fresh);

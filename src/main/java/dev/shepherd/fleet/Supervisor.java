@@ -12,7 +12,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -41,6 +40,7 @@ final class Supervisor {
     private final Recycler recycler;
     private final WorkerTrees trees;
     private final WorkerLogs logs;
+    private final Runnable slotFreed;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
@@ -48,7 +48,7 @@ final class Supervisor {
     private int nextId = 1;
 
     Supervisor(FleetProperties properties, Clock clock, SupervisorLoop loop, LaunchSpecs launchSpecs,
-               Probe readiness, Probe liveness, FleetEvents events, FleetMetrics metrics) {
+               Probe readiness, Probe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
         this.clock = clock;
         this.loop = loop;
@@ -56,6 +56,7 @@ final class Supervisor {
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
         this.metrics = metrics;
+        this.slotFreed = slotFreed;
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
@@ -94,19 +95,17 @@ final class Supervisor {
         if (shuttingDown) {
             return;
         }
-        List<Worker> holding = workers.stream().filter(Worker::holdsSlot).toList();
-        for (int i = holding.size(); i < desired; i++) {
-            spawn(newWorker(reload.generation()));
+        long holding = workers.stream().filter(Worker::holdsSlot).count();
+        for (long i = holding; i < desired; i++) {
+            spawn(newWorker(reload.generation(), WorkerIndexes.forNewSlot(workers)));
         }
-        holding.stream().sorted(Comparator.comparingInt((Worker worker) -> worker.id).reversed())
-                .limit(Math.max(0, holding.size() - desired))
-                .forEach(worker -> retire(worker, "scaled down"));
+        WorkerIndexes.toRetire(workers, desired).forEach(worker -> retire(worker, "scaled down"));
     }
 
-    Worker newWorker(long generation) {
+    Worker newWorker(long generation, int index) {
         int id = nextId++;
         LogBuffer buffer = logs.open(id);
-        Worker worker = new Worker(id, generation, buffer, new Backoff(properties.restart()));
+        Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()));
         workers.add(worker);
         return worker;
     }
@@ -116,8 +115,8 @@ final class Supervisor {
         int port = FreePorts.pick();
         WorkerProcess process;
         try {
-            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, port), worker.logs, clock,
-                    trees.trees(), (int) properties.worker().logLineLength().toBytes());
+            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port),
+                    worker.logs, clock, trees.trees(), (int) properties.worker().logLineLength().toBytes());
         } catch (IOException | RuntimeException ex) {
             worker.process = null;
             worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
@@ -134,10 +133,10 @@ final class Supervisor {
         worker.readyOnce = false;
         worker.livenessFailures = 0;
         worker.requestLimit = recycler.requestLimit();
-        worker.endpoint = new Endpoint(worker.id, process.handle(), port,
-                () -> post(() -> healthChecks.ejected(worker, process, workers)));
+        worker.endpoint = new Endpoint(worker.id, process.handle(), port, properties.worker().maxConcurrency(),
+                () -> post(() -> healthChecks.ejected(worker, process, workers)), slotFreed);
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
-                + " on port " + port + " (generation " + worker.generation + ")");
+                + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
         Endpoint endpoint = worker.endpoint;
         process.onExit().whenComplete((code, error) -> {
             endpoint.stopAccepting();

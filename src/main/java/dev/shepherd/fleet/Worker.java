@@ -15,6 +15,8 @@ import java.util.concurrent.ScheduledFuture;
 final class Worker {
 
     final int id;
+    /** The stable instance number 0..N-1 (see {@link WorkerIndexes}). */
+    final int index;
     final long generation;
     final LogBuffer logs;
     final Backoff backoff;
@@ -48,8 +50,9 @@ final class Worker {
     /** When a draining worker stops waiting for its tunnels (they have all been asked to close by then). */
     Instant tunnelDeadline;
 
-    Worker(int id, long generation, LogBuffer logs, Backoff backoff) {
+    Worker(int id, int index, long generation, LogBuffer logs, Backoff backoff) {
         this.id = id;
+        this.index = index;
         this.generation = generation;
         this.logs = logs;
         this.backoff = backoff;
@@ -85,7 +88,7 @@ final class Worker {
 
     WorkerSnapshot snapshot() {
         boolean running = state.hasProcess() && process != null;
-        return new WorkerSnapshot(id, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
+        return new WorkerSnapshot(id, index, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
                 process == null ? null : process.startedAt(), servedBefore, lastExit, stopReason,
                 running ? endpoint : null, running ? process : null);
     }

@@ -9,6 +9,7 @@ import org.springframework.context.SmartLifecycle;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -47,6 +48,8 @@ public class WorkerFleetService implements SmartLifecycle {
     private final Supervisor supervisor;
     private final AtomicReference<FleetSnapshot> snapshot;
     private final List<Consumer<FleetSnapshot>> listeners = new CopyOnWriteArrayList<>();
+    /** Copied on write and read as a plain array: an event loop calls them on every release, with no allocation. */
+    private volatile Runnable[] slotListeners = new Runnable[0];
     private volatile boolean running;
     private long version;
 
@@ -69,7 +72,7 @@ public class WorkerFleetService implements SmartLifecycle {
                         probeExecutor),
                 new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
                         probeExecutor),
-                events, new FleetMetrics(registry, snapshot::get));
+                events, new FleetMetrics(registry, snapshot::get), this::slotFreed);
         loop.attach(supervisor);
     }
 
@@ -85,6 +88,27 @@ public class WorkerFleetService implements SmartLifecycle {
 
     public void removeSnapshotListener(Consumer<FleetSnapshot> listener) {
         listeners.remove(listener);
+    }
+
+    /**
+     * Calls {@code listener} each time a request is counted out of a worker that has a concurrency limit
+     * ({@code fleet.worker.max-concurrency}), on the thread that counted it out (a proxy event loop): keep it
+     * short, lock-free and free of allocation.
+     */
+    public synchronized void onSlotFreed(Runnable listener) {
+        Runnable[] next = Arrays.copyOf(slotListeners, slotListeners.length + 1);
+        next[next.length - 1] = listener;
+        slotListeners = next;
+    }
+
+    public synchronized void removeSlotListener(Runnable listener) {
+        slotListeners = Arrays.stream(slotListeners).filter(known -> known != listener).toArray(Runnable[]::new);
+    }
+
+    private void slotFreed() {
+        for (Runnable listener : slotListeners) {
+            listener.run();
+        }
     }
 
     public FleetEvents events() {

@@ -9,10 +9,11 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * One worker as it was when the snapshot was taken. {@code endpoint} is the live handle on its current process
- * (in-flight and served counters), or null when no process runs.
+ * One worker as it was when the snapshot was taken. {@code index} is its stable instance number 0..N-1 (see
+ * {@code SHEPHERD_WORKER_INDEX}); {@code endpoint} is the live handle on its current process (in-flight and served
+ * counters), or null when no process runs.
  */
-public record WorkerSnapshot(int id, long pid, int port, WorkerState state, long generation, int restarts,
+public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
                              Instant startedAt, long servedBefore, WorkerExit lastExit, String reason,
                              Endpoint endpoint, WorkerProcess process) {
 

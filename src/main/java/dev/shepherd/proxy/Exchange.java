@@ -80,11 +80,21 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void route() {
+        route(null);
+    }
+
+    /** The next attempt, on {@code granted} (a worker the queue counted in for this request) or on one picked now. */
+    private void route(Endpoint granted) {
         if (finished) {
+            if (granted != null) {
+                granted.release(false);
+            }
             return;
         }
         Endpoint picked;
-        if (retries != null) {
+        if (granted != null) {
+            picked = granted;
+        } else if (retries != null) {
             picked = retries.pick();
         } else {
             picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);

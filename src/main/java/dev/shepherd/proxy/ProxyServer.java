@@ -104,7 +104,7 @@ public class ProxyServer implements SmartLifecycle {
         FleetProperties.Proxy config = properties.proxy();
         int loopCount = openEventLoops(config);
         try {
-            context = new ProxyContext(config, new Router(fleet, config.queueLimit()), new RetryBudget(
+            context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
                     upstreamBootstrap(config));
             fleet.onSnapshot(poolCleaner);

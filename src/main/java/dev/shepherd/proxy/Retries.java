@@ -43,13 +43,14 @@ final class Retries {
     }
 
     /**
-     * The worker for the next attempt, counted in its in-flight; null when none is READY, or when the request now
-     * waits for a fleet change ({@link #waiting()}), after which {@code retry} runs on the event loop.
+     * The worker for the next attempt, counted in its in-flight; null when none is READY or every one it may use is
+     * at its concurrency limit (the request then queues), or when the request now waits for a fleet change
+     * ({@link #waiting()}), after which {@code retry} runs on the event loop.
      */
     Endpoint pick() {
         long seen = router.version();
         Endpoint picked = router.pickUntried(failedOn);
-        if (picked == null && !failedOn.isEmpty() && router.hasReady()) {
+        if (picked == null && !failedOn.isEmpty() && router.hasReady() && !router.untriedIsFull(failedOn)) {
             if (!backoffOver) {
                 awaitFleetChange(seen);
                 return null;

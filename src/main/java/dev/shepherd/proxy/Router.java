@@ -1,67 +1,95 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.fleet.Balancer;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
- * Picks the worker for each attempt: round-robin per request over the READY workers of the current snapshot,
- * lock-free. When none is READY, requests wait here (bounded in count) until one is.
+ * Picks the worker for each attempt over the READY workers of the current snapshot, lock-free and without
+ * allocating: round-robin, or least-request ({@link Balancer}). When no worker can take a request (none is READY,
+ * or every one is at {@code fleet.worker.max-concurrency}), requests wait in a bounded {@link WaitQueue}, in
+ * arrival order, and a new request does not go past them.
  */
 final class Router {
 
-    /** A request waiting for a READY worker or a fleet change; {@link #claim()} makes sure it is woken or timed out, not both. */
+    /**
+     * A request waiting for a worker (queued) or for a fleet change. It is either claimed ({@link #claim()}: called
+     * once, cancelled or timed out) or, when queued, granted a worker that is already counted in for it and that
+     * its owner takes with {@link #takeGrant()}: never two of these.
+     */
     static final class Waiter {
+        private static final Object CLAIMED = new Object();
+        private static final Object TAKEN = new Object();
         private final Runnable onAvailable;
-        private final AtomicBoolean claimed = new AtomicBoolean();
+        /** null while waiting; then CLAIMED, or the granted Endpoint and later TAKEN. */
+        private final AtomicReference<Object> state = new AtomicReference<>();
 
         Waiter(Runnable onAvailable) {
             this.onAvailable = onAvailable;
         }
 
         boolean claim() {
-            return claimed.compareAndSet(false, true);
+            return state.compareAndSet(null, CLAIMED);
+        }
+
+        boolean grant(Endpoint endpoint) {
+            return state.compareAndSet(null, endpoint);
+        }
+
+        boolean waiting() {
+            return state.get() == null;
+        }
+
+        /** The worker granted to this waiter, counted in for it, once; null when none was granted or it was taken. */
+        Endpoint takeGrant() {
+            Object granted = state.get();
+            return granted instanceof Endpoint endpoint && state.compareAndSet(endpoint, TAKEN) ? endpoint : null;
+        }
+
+        void run() {
+            onAvailable.run();
         }
     }
 
     private final WorkerFleetService fleet;
-    private final AtomicInteger next = new AtomicInteger();
-    private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
+    private final WorkerChoice choice;
+    private final WaitQueue queue;
     private final ConcurrentLinkedQueue<Waiter> changeWaiters = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger waiting = new AtomicInteger();
-    private final int queueLimit;
-    private final java.util.function.Consumer<FleetSnapshot> listener = this::onSnapshot;
+    private final Consumer<FleetSnapshot> listener = this::onSnapshot;
+    private final Runnable slotListener;
 
-    Router(WorkerFleetService fleet, int queueLimit) {
+    Router(WorkerFleetService fleet, int queueLimit, Balancer balancer) {
         this.fleet = fleet;
-        this.queueLimit = queueLimit;
+        this.choice = new WorkerChoice(balancer);
+        this.queue = new WaitQueue(queueLimit, () -> choose(null, null));
+        this.slotListener = queue::dispatch;
         fleet.onSnapshot(listener);
+        fleet.onSlotFreed(slotListener);
     }
 
     /** Stops listening to the fleet: the proxy is shutting down. */
     void close() {
         fleet.removeSnapshotListener(listener);
+        fleet.removeSlotListener(slotListener);
     }
 
     /**
-     * The next READY worker with the request already counted in its in-flight, or null when none is READY.
-     * {@code avoid} (the worker that just failed) is skipped when another one is READY.
+     * The next READY worker with the request already counted in its in-flight, or null when none can take it (or,
+     * for a new request, {@code avoid} null, when requests are queued: it queues behind them). {@code avoid} (the
+     * worker that just failed) is skipped when another one can take the request.
      */
     Endpoint pick(Endpoint avoid) {
-        Endpoint[] ready = fleet.snapshot().ready();
-        int count = ready.length;
-        for (int tries = 0; tries < count; tries++) {
-            Endpoint endpoint = ready[index(next.getAndIncrement(), count)];
-            if ((endpoint != avoid || count == 1) && endpoint.tryAcquire()) {
-                return endpoint;
-            }
+        if (avoid == null && queue.hasWaiters()) {
+            return null;
         }
-        return avoid != null && avoid.tryAcquire() ? avoid : null;
+        Endpoint picked = choose(avoid, null);
+        return picked != null || avoid == null ? picked : avoid.tryAcquire() ? avoid : null;
     }
 
     /**
@@ -69,43 +97,42 @@ final class Router {
      * round-robin over them would pile them up on the oldest workers. Null when none is READY.
      */
     Endpoint pickForTunnel() {
-        Endpoint[] ready = fleet.snapshot().ready();
-        int count = ready.length;
-        for (int tries = 0; tries < count; tries++) {
-            int start = next.getAndIncrement();
-            Endpoint best = null;
-            for (int i = 0; i < count; i++) {
-                Endpoint candidate = ready[index(start + i, count)];
-                if (candidate.isAccepting() && (best == null || candidate.tunnels() < best.tunnels())) {
-                    best = candidate;
-                }
-            }
-            if (best == null) {
-                return null;
-            }
-            if (best.tryAcquire()) {
-                return best;
-            }
-        }
-        return null;
+        return choice.fewestTunnels(fleet.snapshot().ready());
     }
 
-    /** The next READY worker that is not in {@code tried}, counted in; null when every READY worker is. */
+    /** The next READY worker that is not in {@code tried}, counted in; null when every READY worker is, or is full. */
     Endpoint pickUntried(List<Endpoint> tried) {
-        Endpoint[] ready = fleet.snapshot().ready();
-        int count = ready.length;
-        for (int attempt = 0; attempt < count; attempt++) {
-            Endpoint endpoint = ready[index(next.getAndIncrement(), count)];
-            if (!tried.contains(endpoint) && endpoint.tryAcquire()) {
-                return endpoint;
-            }
-        }
-        return null;
+        return choose(null, tried);
     }
 
-    /** Whether any worker takes traffic now. */
+    private Endpoint choose(Endpoint avoid, List<Endpoint> tried) {
+        return choice.choose(fleet.snapshot().ready(), avoid, tried);
+    }
+
+    /** Whether any worker takes traffic now (it may be at its concurrency limit). */
     boolean hasReady() {
         return hasAccepting(fleet.snapshot());
+    }
+
+    /** Whether a worker that takes traffic, and is not in {@code tried}, is at its concurrency limit now. */
+    boolean untriedIsFull(List<Endpoint> tried) {
+        for (Endpoint endpoint : fleet.snapshot().ready()) {
+            if (endpoint.isAccepting() && !endpoint.hasFreeSlot() && !tried.contains(endpoint)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Why a request waits: "no worker is READY", or every READY worker is at its concurrency limit. */
+    String whyWaiting() {
+        return hasReady() ? "every READY worker has fleet.worker.max-concurrency requests in flight"
+                : "no worker is READY";
+    }
+
+    /** Why a request waited in vain: "no worker became READY", or none of the READY ones freed up. */
+    String whyWaitedInVain() {
+        return hasReady() ? "no READY worker had a free slot (fleet.worker.max-concurrency)" : "no worker became READY";
     }
 
     /** The version of the current fleet snapshot, to hand to {@link #awaitChange} later. */
@@ -115,7 +142,7 @@ final class Router {
 
     /**
      * READY workers the proxy has taken out of rotation itself (a dead process, refusals) stay in the snapshot
-     * until the fleet publishes the next one: waking waiters for those would only send them round again.
+     * until the fleet publishes the next one: they do not count.
      */
     private static boolean hasAccepting(FleetSnapshot snapshot) {
         for (Endpoint endpoint : snapshot.ready()) {
@@ -126,33 +153,22 @@ final class Router {
         return false;
     }
 
-    /** Round-robin position that stays in range when the counter wraps past Integer.MAX_VALUE. */
-    static int index(int counter, int count) {
-        return (counter & Integer.MAX_VALUE) % count;
-    }
-
-    /** Queues a request until a worker is READY; null when the queue is full. */
+    /**
+     * Queues a request until a worker can take it; {@code onAvailable} then runs (on the thread that found the
+     * worker) and the worker, counted in, is the waiter's {@link Waiter#takeGrant()}. Null when the queue is full.
+     */
     Waiter await(Runnable onAvailable) {
-        if (waiting.incrementAndGet() > queueLimit) {
-            waiting.decrementAndGet();
-            return null;
-        }
-        Waiter waiter = new Waiter(onAvailable);
-        waiters.add(waiter);
-        if (hasAccepting(fleet.snapshot())) {
-            wakeAll();
-        }
-        return waiter;
+        return queue.add(onAvailable);
     }
 
-    /** Takes a timed-out waiter out of the queue; false when it was woken first. */
+    /** Takes a timed-out waiter out of the queue; false when it was granted a worker first. */
     boolean cancel(Waiter waiter) {
-        if (!waiter.claim()) {
-            return false;
-        }
-        waiters.remove(waiter);
-        waiting.decrementAndGet();
-        return true;
+        return queue.cancel(waiter);
+    }
+
+    /** The waiting request is gone: takes it out of the queue, or gives back the worker it was granted. */
+    void abandon(Waiter waiter) {
+        queue.abandon(waiter);
     }
 
     /**
@@ -180,28 +196,16 @@ final class Router {
     }
 
     int waiting() {
-        return waiting.get();
+        return queue.waiting();
     }
 
     private void onSnapshot(FleetSnapshot snapshot) {
         Waiter changed;
         while ((changed = changeWaiters.poll()) != null) {
             if (changed.claim()) {
-                changed.onAvailable.run();
+                changed.run();
             }
         }
-        if (!waiters.isEmpty() && hasAccepting(snapshot)) {
-            wakeAll();
-        }
-    }
-
-    private void wakeAll() {
-        Waiter waiter;
-        while ((waiter = waiters.poll()) != null) {
-            if (waiter.claim()) {
-                waiting.decrementAndGet();
-                waiter.onAvailable.run();
-            }
-        }
+        queue.dispatch();
     }
 }

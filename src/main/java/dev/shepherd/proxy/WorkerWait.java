@@ -4,6 +4,8 @@ import io.netty.util.concurrent.EventExecutor;
 
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import dev.shepherd.fleet.Endpoint;
+
 import java.util.function.Consumer;
 
 /**
@@ -24,14 +26,16 @@ final class WorkerWait {
     }
 
     /**
-     * Queues a request: {@code onAvailable} runs on {@code loop} when a worker is READY, {@code onRefused} with the
-     * reason when the queue is full (at once) or the timeout passed. Returns the wait, or null when refused at once.
+     * Queues a request: {@code onAvailable} runs on {@code loop} when a worker is READY or frees a slot, with the
+     * worker the queue counted in for it (null: pick one now), {@code onRefused} with the reason when the queue is
+     * full (at once) or the timeout passed. Returns the wait, or null when refused at once.
      */
-    static WorkerWait start(ProxyContext proxy, EventExecutor loop, Runnable onAvailable, Consumer<String> onRefused) {
+    static WorkerWait start(ProxyContext proxy, EventExecutor loop, Consumer<Endpoint> onAvailable,
+                            Consumer<String> onRefused) {
         WorkerWait wait = new WorkerWait(proxy.router());
         wait.waiter = proxy.router().await(() -> loop.execute(() -> wait.woken(onAvailable)));
         if (wait.waiter == null) {
-            onRefused.accept("no worker is READY and " + proxy.properties().queueLimit()
+            onRefused.accept(proxy.router().whyWaiting() + " and " + proxy.properties().queueLimit()
                     + " requests are already waiting for one");
             return null;
         }
@@ -39,25 +43,28 @@ final class WorkerWait {
         wait.timer = loop.schedule(() -> {
             if (wait.waiter != null && wait.router.cancel(wait.waiter)) {
                 wait.waiter = null;
-                onRefused.accept("no worker became READY within " + proxy.properties().queueTimeout().toMillis() + " ms");
+                onRefused.accept(wait.router.whyWaitedInVain() + " within " + proxy.properties().queueTimeout().toMillis()
+                        + " ms");
             }
         }, timeout, TimeUnit.NANOSECONDS);
         return wait;
     }
 
-    private void woken(Runnable onAvailable) {
+    private void woken(Consumer<Endpoint> onAvailable) {
         if (waiter == null) {
+            // The request is over (the client went away after the grant): abandon() gave the worker back.
             return;
         }
+        Endpoint granted = waiter.takeGrant();
         waiter = null;
         cancelTimer();
-        onAvailable.run();
+        onAvailable.accept(granted);
     }
 
-    /** Leaves the queue: the request is over. */
+    /** Leaves the queue: the request is over; a worker granted to it meanwhile is given back. */
     void cancel() {
         if (waiter != null) {
-            router.cancel(waiter);
+            router.abandon(waiter);
             waiter = null;
         }
         cancelTimer();

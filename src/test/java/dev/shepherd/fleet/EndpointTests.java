@@ -92,6 +92,93 @@ class EndpointTests {
     }
 
     @Test
+    void limitedEndpointCountsNoRequestBeyondItsLimit() {
+        AtomicInteger freed = new AtomicInteger();
+        Endpoint limited = new Endpoint(5, process, 50_125, 2, ejections::incrementAndGet, freed::incrementAndGet);
+        limited.startAccepting();
+
+        assertThat(limited.tryAcquire()).isTrue();
+        assertThat(limited.hasFreeSlot()).isTrue();
+        assertThat(limited.tryAcquire()).isTrue();
+        assertThat(limited.hasFreeSlot()).isFalse();
+        assertThat(limited.tryAcquire()).as("at the limit").isFalse();
+        assertThat(limited.inFlight()).isEqualTo(2);
+        assertThat(freed).as("a refused request counted nothing out").hasValue(0);
+
+        limited.release(true);
+
+        assertThat(freed).as("each release tells the slot listener").hasValue(1);
+        assertThat(limited.tryAcquire()).isTrue();
+        assertThat(limited.maxConcurrency()).isEqualTo(2);
+    }
+
+    @Test
+    void unlimitedEndpointNeverCallsTheSlotListener() {
+        AtomicInteger freed = new AtomicInteger();
+        Endpoint unlimited = new Endpoint(5, process, 50_125, 0, ejections::incrementAndGet, freed::incrementAndGet);
+        unlimited.startAccepting();
+        for (int i = 0; i < 1000; i++) {
+            assertThat(unlimited.tryAcquire()).isTrue();
+        }
+
+        unlimited.release(true);
+
+        assertThat(unlimited.hasFreeSlot()).isTrue();
+        assertThat(freed).hasValue(0);
+    }
+
+    @Test
+    void limitedEndpointStoppedFromTakingTrafficRefusesEvenWithAFreeSlot() {
+        Endpoint limited = new Endpoint(5, process, 50_125, 1, ejections::incrementAndGet, () -> { });
+        limited.startAccepting();
+        limited.stopAccepting();
+
+        assertThat(limited.tryAcquire()).isFalse();
+        assertThat(limited.inFlight()).isZero();
+    }
+
+    @Test
+    void concurrentRequestsNeverPushALimitedEndpointPastItsLimit() throws Exception {
+        int limit = 3;
+        Endpoint limited = new Endpoint(5, process, 50_125, limit, ejections::incrementAndGet, () -> { });
+        limited.startAccepting();
+        AtomicInteger holding = new AtomicInteger();
+        AtomicInteger mostHeld = new AtomicInteger();
+        AtomicInteger mostCounted = new AtomicInteger();
+        int threads = 8;
+        int perThread = 20_000;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        if (limited.tryAcquire()) {
+                            mostHeld.accumulateAndGet(holding.incrementAndGet(), Math::max);
+                            mostCounted.accumulateAndGet(limited.inFlight(), Math::max);
+                            holding.decrementAndGet();
+                            limited.release(true);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> future : done) {
+                future.get(30, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(mostHeld).as("requests admitted at once").hasValueLessThanOrEqualTo(limit);
+        assertThat(mostCounted).as("in-flight count seen by an admitted request").hasValueLessThanOrEqualTo(limit);
+        assertThat(limited.inFlight()).isZero();
+        assertThat(limited.served()).isPositive();
+    }
+
+    @Test
     void threeRefusalsInARowEjectTheWorkerOnce() {
         endpoint.startAccepting();
 
@@ -184,7 +271,7 @@ class EndpointTests {
     @Test
     void tunnelOpenedWhileItsWorkerDrainsGoesAwayWithinWhatIsLeftOfTheWindowNotAWholeNewOne() {
         AtomicLong now = new AtomicLong(-5_000);
-        Endpoint draining = new Endpoint(5, process, 50_125, ejections::incrementAndGet, now::get);
+        Endpoint draining = new Endpoint(5, process, 50_125, 0, ejections::incrementAndGet, () -> { }, now::get);
         List<Duration> asked = new ArrayList<>();
 
         draining.closeTunnels(Duration.ofSeconds(30));
@@ -201,7 +288,7 @@ class EndpointTests {
     @Test
     void askingTunnelsToCloseAgainNeverMovesTheirEndLater() {
         AtomicLong now = new AtomicLong(Long.MAX_VALUE - 1_000);
-        Endpoint draining = new Endpoint(5, process, 50_125, ejections::incrementAndGet, now::get);
+        Endpoint draining = new Endpoint(5, process, 50_125, 0, ejections::incrementAndGet, () -> { }, now::get);
         List<Duration> asked = new ArrayList<>();
 
         draining.closeTunnels(Duration.ofSeconds(30));

@@ -71,6 +71,42 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void balancingDefaultsToRoundRobinWithNoConcurrencyLimitAndBindsAsTheReadmeSpellsIt() {
+        runner.run(context -> {
+            FleetProperties properties = context.getBean(FleetProperties.class);
+            assertThat(properties.proxy().balancer()).isEqualTo(Balancer.ROUND_ROBIN);
+            assertThat(properties.worker().maxConcurrency()).isZero();
+            assertThat(properties.worker().nodeAppInstance()).isTrue();
+        });
+        runner.withPropertyValues("fleet.proxy.balancer=least-request", "fleet.worker.max-concurrency=1",
+                "fleet.worker.node-app-instance=false").run(context -> {
+            FleetProperties properties = context.getBean(FleetProperties.class);
+            assertThat(properties.proxy().balancer()).isEqualTo(Balancer.LEAST_REQUEST);
+            assertThat(properties.worker().maxConcurrency()).isEqualTo(1);
+            assertThat(properties.worker().nodeAppInstance()).isFalse();
+        });
+    }
+
+    @Test
+    void unknownBalancerFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.proxy.balancer=random").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(causes(context.getStartupFailure())).filteredOn(BindException.class::isInstance).singleElement()
+                    .extracting(Throwable::getMessage).asString()
+                    .startsWith("Failed to bind properties under 'fleet.proxy.balancer'");
+        });
+    }
+
+    @Test
+    void negativeMaxConcurrencyFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.max-concurrency=-1").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.worker.maxConcurrency = -1: must be greater than or equal to 0");
+        });
+    }
+
+    @Test
     void moreWorkersThanMaxWorkersFailsStartup() {
         runner.withPropertyValues("fleet.workers=10", "fleet.max-workers=5").run(context -> {
             assertThat(context).hasFailed();

@@ -16,29 +16,43 @@ import static org.assertj.core.api.Assertions.entry;
 class LaunchSpecsTests {
 
     @Test
-    void portAndIdPlaceholdersAreReplacedInEveryArgument() {
+    void portIdAndIndexPlaceholdersAreReplacedInEveryArgument() {
         LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
                 "fleet.worker.command[0]", "node",
                 "fleet.worker.command[1]", "server.js",
                 "fleet.worker.command[2]", "--listen=127.0.0.1:{port}",
-                "fleet.worker.command[3]", "--name=worker-{id}-{port}")));
+                "fleet.worker.command[3]", "--name=worker-{id}-{port}",
+                "fleet.worker.command[4]", "--log=app-{index}.log")));
 
-        LaunchSpec spec = specs.forWorker(7, 41_000);
+        LaunchSpec spec = specs.forWorker(7, 3, 4, 41_000);
 
         assertThat(specs.isDemo()).isFalse();
-        assertThat(spec.command()).containsExactly("node", "server.js", "--listen=127.0.0.1:41000", "--name=worker-7-41000");
+        assertThat(spec.command()).containsExactly("node", "server.js", "--listen=127.0.0.1:41000", "--name=worker-7-41000",
+                "--log=app-3.log");
     }
 
     @Test
-    void workerGetsItsPortAndIdInTheEnvironmentBesidesTheConfiguredVariables() {
+    void workerGetsItsPortIdIndexAndCountInTheEnvironmentBesidesTheConfiguredVariables() {
         LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.environment[NODE_ENV]", "production")));
 
-        LaunchSpec spec = specs.forWorker(2, 40_001);
+        LaunchSpec spec = specs.forWorker(9, 2, 3, 40_001);
 
-        assertThat(spec.environment()).containsOnly(entry("PORT", "40001"), entry("SHEPHERD_WORKER_ID", "2"),
-                entry("NODE_ENV", "production"));
+        assertThat(spec.environment()).containsOnly(entry("PORT", "40001"), entry("SHEPHERD_WORKER_ID", "9"),
+                entry("SHEPHERD_WORKER_INDEX", "2"), entry("SHEPHERD_WORKER_COUNT", "3"),
+                entry("NODE_APP_INSTANCE", "2"), entry("NODE_ENV", "production"));
+    }
+
+    @Test
+    void nodeAppInstanceCanBeTurnedOffWhileTheIndexVariableStaysTheWorkersOwn() {
+        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.node-app-instance", "false",
+                "fleet.worker.environment[SHEPHERD_WORKER_INDEX]", "7")));
+
+        assertThat(specs.forWorker(9, 1, 2, 40_001).environment()).doesNotContainKey("NODE_APP_INSTANCE")
+                .containsEntry("SHEPHERD_WORKER_INDEX", "1");
     }
 
     @Test
@@ -47,7 +61,7 @@ class LaunchSpecsTests {
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.environment[PORT]", "80")));
 
-        assertThat(specs.forWorker(1, 40_002).environment()).containsEntry("PORT", "40002");
+        assertThat(specs.forWorker(1, 0, 1, 40_002).environment()).containsEntry("PORT", "40002");
     }
 
     @Test
@@ -56,7 +70,7 @@ class LaunchSpecsTests {
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.working-directory", "/srv/app")));
 
-        assertThat(specs.forWorker(1, 40_003).workingDirectory()).isEqualTo(Path.of("/srv/app"));
+        assertThat(specs.forWorker(1, 0, 1, 40_003).workingDirectory()).isEqualTo(Path.of("/srv/app"));
     }
 
     @Test
@@ -69,14 +83,14 @@ class LaunchSpecsTests {
         assertThatIllegalStateException().isThrownBy(() -> new LaunchSpecs(properties(config)))
                 .withMessageContaining("fleet.worker.command[2]")
                 .withMessageContaining("{host}")
-                .withMessageContaining("{port} and {id}");
+                .withMessageContaining("{port}, {id} and {index}");
     }
 
     @Test
     void emptyCommandRunsTheBuiltInDemoWorker() {
         LaunchSpecs specs = new LaunchSpecs(properties(Map.of("fleet.demo.work", "5")));
 
-        LaunchSpec spec = specs.forWorker(4, 40_004);
+        LaunchSpec spec = specs.forWorker(4, 0, 1, 40_004);
 
         assertThat(specs.isDemo()).isTrue();
         assertThat(Path.of(spec.command().get(0))).isEqualTo(Path.of(System.getProperty("java.home"), "bin", "java"));
@@ -90,7 +104,7 @@ class LaunchSpecsTests {
     void demoWorkerIsToldWhenToCrash() {
         LaunchSpecs specs = new LaunchSpecs(properties(Map.of("fleet.demo.crash-within", "10s")));
 
-        assertThat(specs.forWorker(1, 40_005).environment()).containsEntry("SHEPHERD_DEMO_CRASH_WITHIN_MS", "10000");
+        assertThat(specs.forWorker(1, 0, 1, 40_005).environment()).containsEntry("SHEPHERD_DEMO_CRASH_WITHIN_MS", "10000");
     }
 
     @Test

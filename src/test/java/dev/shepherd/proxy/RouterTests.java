@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.fleet.Balancer;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
@@ -8,11 +9,14 @@ import org.junit.jupiter.api.Test;
 import org.mockito.ArgumentCaptor;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
@@ -29,7 +33,7 @@ class RouterTests {
     void wireRouterToAFakeFleet() {
         when(fleet.snapshot()).thenReturn(snapshot);
         when(snapshot.ready()).thenReturn(new Endpoint[0]);
-        router = new Router(fleet, 2);
+        router = new Router(fleet, 2, Balancer.ROUND_ROBIN);
         ArgumentCaptor<Consumer<FleetSnapshot>> listener = ArgumentCaptor.forClass(Consumer.class);
         verify(fleet).onSnapshot(listener.capture());
         snapshotListener = listener.getValue();
@@ -40,7 +44,7 @@ class RouterTests {
         for (int count = 1; count <= 7; count++) {
             int counter = Integer.MAX_VALUE - 2;
             for (int step = 0; step < 6; step++, counter++) {
-                assertThat(Router.index(counter, count)).as("counter %d, count %d", counter, count)
+                assertThat(WorkerChoice.index(counter, count)).as("counter %d, count %d", counter, count)
                         .isBetween(0, count - 1);
             }
             assertThat(counter).isEqualTo(Integer.MIN_VALUE + 3);
@@ -51,7 +55,7 @@ class RouterTests {
     void indexGoesRoundRobin() {
         List<Integer> order = new ArrayList<>();
         for (int counter = 0; counter < 7; counter++) {
-            order.add(Router.index(counter, 3));
+            order.add(WorkerChoice.index(counter, 3));
         }
         assertThat(order).containsExactly(0, 1, 2, 0, 1, 2, 0);
     }
@@ -60,7 +64,7 @@ class RouterTests {
     void indexStaysRoundRobinJustAfterTheWrap() {
         List<Integer> order = new ArrayList<>();
         for (int counter = Integer.MIN_VALUE; counter < Integer.MIN_VALUE + 4; counter++) {
-            order.add(Router.index(counter, 3));
+            order.add(WorkerChoice.index(counter, 3));
         }
         assertThat(order).containsExactly(0, 1, 2, 0);
     }
@@ -194,9 +198,8 @@ class RouterTests {
         router.await(woken::incrementAndGet);
 
         Endpoint ready = endpoint(true);
-        FleetSnapshot withReady = mock(FleetSnapshot.class);
-        when(withReady.ready()).thenReturn(new Endpoint[] {ready});
-        snapshotListener.accept(withReady);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {ready});
+        snapshotListener.accept(snapshot);
 
         assertThat(woken).hasValue(2);
         assertThat(router.waiting()).isZero();
@@ -244,12 +247,107 @@ class RouterTests {
         router.close();
 
         verify(fleet).removeSnapshotListener(snapshotListener);
+        verify(fleet).removeSlotListener(any(Runnable.class));
+    }
+
+    @Test
+    void leastRequestGivesEveryRequestToTheLessBusyOfTwoWorkers() {
+        Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
+        Endpoint busy = endpoint(true, 5);
+        Endpoint idle = endpoint(true, 0);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {busy, idle});
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(leastRequest.pick(null)).isSameAs(idle);
+        }
+    }
+
+    @Test
+    void leastRequestGoesRoundRobinWhileWorkersAreEquallyBusy() {
+        Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
+        Endpoint a = endpoint(true, 1);
+        Endpoint b = endpoint(true, 1);
+        Endpoint c = endpoint(true, 1);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {a, b, c});
+
+        List<Endpoint> picks = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            picks.add(leastRequest.pick(null));
+        }
+
+        assertThat(picks).containsExactly(a, b, c, a, b, c);
+    }
+
+    @Test
+    void leastRequestNeverPicksTheBusiestWorkerAndPicksTheIdlestAsOftenAsTwoRandomChoicesShould() {
+        Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
+        Endpoint[] ready = {endpoint(true, 0), endpoint(true, 1), endpoint(true, 2), endpoint(true, 3)};
+        when(snapshot.ready()).thenReturn(ready);
+        Map<Endpoint, Integer> picks = new HashMap<>();
+
+        int total = 12_000;
+        for (int i = 0; i < total; i++) {
+            picks.merge(leastRequest.pick(null), 1, Integer::sum);
+        }
+
+        // Of the six pairs of two distinct workers, the idlest is in three, the next in two of the others.
+        assertThat(picks.getOrDefault(ready[3], 0)).as("the busiest worker").isZero();
+        assertThat(picks.get(ready[0])).as("the idlest worker: 1/2").isBetween(total * 45 / 100, total * 55 / 100);
+        assertThat(picks.get(ready[1])).as("the next: 1/3").isBetween(total * 28 / 100, total * 38 / 100);
+        assertThat(picks.get(ready[2])).as("the third: 1/6").isBetween(total * 12 / 100, total * 21 / 100);
+    }
+
+    @Test
+    void leastRequestWithASingleWorkerPicksIt() {
+        Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
+        Endpoint only = endpoint(true, 7);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {only});
+
+        assertThat(leastRequest.pick(null)).isSameAs(only);
+        assertThat(leastRequest.pick(only)).as("the one that failed, when it is the only one").isSameAs(only);
+    }
+
+    @Test
+    void leastRequestTakesTheOtherCandidateOrAnyWorkerWhenTheLessBusyCannotTakeTheRequest() {
+        Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
+        Endpoint idleButDraining = endpoint(false, 0);
+        Endpoint busy = endpoint(true, 4);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {idleButDraining, busy});
+        assertThat(leastRequest.pick(null)).isSameAs(busy);
+
+        Endpoint refusing = endpoint(false, 0);
+        Endpoint alsoRefusing = endpoint(false, 0);
+        Endpoint accepting = endpoint(true, 9);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {refusing, alsoRefusing, accepting});
+        for (int i = 0; i < 20; i++) {
+            assertThat(leastRequest.pick(null)).isSameAs(accepting);
+        }
+    }
+
+    @Test
+    void leastRequestRetriesAvoidTheWorkersThatFailed() {
+        Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
+        Endpoint failedIdle = endpoint(true, 0);
+        Endpoint other = endpoint(true, 3);
+        Endpoint third = endpoint(true, 6);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {failedIdle, other, third});
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(leastRequest.pick(failedIdle)).isIn(other, third);
+            assertThat(leastRequest.pickUntried(List.of(failedIdle, other))).isSameAs(third);
+        }
+        assertThat(leastRequest.pickUntried(List.of(failedIdle, other, third))).isNull();
     }
 
     private static Endpoint endpoint(boolean accepting) {
+        return endpoint(accepting, 0);
+    }
+
+    private static Endpoint endpoint(boolean accepting, int inFlight) {
         Endpoint endpoint = mock(Endpoint.class);
         when(endpoint.tryAcquire()).thenReturn(accepting);
         when(endpoint.isAccepting()).thenReturn(accepting);
+        when(endpoint.inFlight()).thenReturn(inFlight);
         return endpoint;
     }
 }

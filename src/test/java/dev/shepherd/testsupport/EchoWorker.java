@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up)</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
+ *   <li>{@code /env}: "NAME=value" lines of the variables Shepherd gives a worker (SHEPHERD_*, NODE_APP_INSTANCE,
+ *       PORT), sorted</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
  * </ul>
  */
@@ -47,6 +49,10 @@ public final class EchoWorker {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 512);
         server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/health", exchange -> respond(exchange, neverReady ? 503 : 200, "ok"));
+        server.createContext("/env", exchange -> respond(exchange, 200, new TreeMap<>(System.getenv()).entrySet().stream()
+                .filter(entry -> entry.getKey().startsWith("SHEPHERD_") || entry.getKey().equals("NODE_APP_INSTANCE")
+                        || entry.getKey().equals("PORT"))
+                .map(entry -> entry.getKey() + "=" + entry.getValue() + "\n").collect(Collectors.joining())));
         server.createContext("/", exchange -> {
             URI uri = exchange.getRequestURI();
             if (record != null && uri.getPath().equals("/stream")) {
