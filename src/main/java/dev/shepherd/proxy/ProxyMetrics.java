@@ -52,7 +52,7 @@ final class ProxyMetrics {
         this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
                 .description("Connections that switched protocols (101) and became tunnels").register(registry);
         this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
-                .description("Tunnels (WebSockets) open now, by worker id").register(registry);
+                .description("Tunnels (WebSockets) open now, by worker index").register(registry);
         for (Tunnel.End end : Tunnel.End.values()) {
             tunnelsClosed.put(end, Counter.builder("shepherd.proxy.tunnels.closed")
                     .description("Tunnels ended: closed by either side, idle timeout, or going away (drain, exit)")
@@ -90,9 +90,10 @@ final class ProxyMetrics {
     }
 
     /**
-     * Keeps one row of the {@code shepherd.proxy.tunnels} gauge per worker with a running process (tag
-     * {@code worker}: its id), read at scrape time; rows of workers that are gone are removed. Called with each
-     * fleet snapshot, from the thread that publishes it.
+     * Keeps one row of the {@code shepherd.proxy.tunnels} gauge per worker index (tag {@code index}: the stable
+     * 0..N-1 slot, so that replacements and recycles add no meters), summing the tunnels of the processes that hold
+     * it (two during a reload), read at scrape time. Called with each fleet snapshot, from the thread that
+     * publishes it; rows are registered again only when the set of processes changed.
      */
     synchronized void tunnelsPerWorker(FleetSnapshot snapshot) {
         List<Endpoint> endpoints = snapshot.workers().stream().map(WorkerSnapshot::endpoint).filter(Objects::nonNull)
@@ -101,8 +102,15 @@ final class ProxyMetrics {
             return;
         }
         tunnelRows = endpoints;
-        tunnels.register(endpoints.stream().map(endpoint -> MultiGauge.Row.of(
-                Tags.of("worker", Integer.toString(endpoint.workerId())), endpoint, Endpoint::tunnels)).toList(), true);
+        Map<Integer, List<Endpoint>> byIndex = new java.util.TreeMap<>();
+        for (WorkerSnapshot worker : snapshot.workers()) {
+            if (worker.endpoint() != null) {
+                byIndex.computeIfAbsent(worker.index(), index -> new java.util.ArrayList<>()).add(worker.endpoint());
+            }
+        }
+        tunnels.register(byIndex.entrySet().stream().map(entry -> MultiGauge.Row.of(
+                Tags.of("index", Integer.toString(entry.getKey())), entry.getValue(),
+                (List<Endpoint> holders) -> holders.stream().mapToInt(Endpoint::tunnels).sum())).toList(), true);
     }
 
     void tunnelOpened() {

@@ -102,14 +102,14 @@ class TunnelIntegrationTests {
                     assertThat(shepherd.admin("GET", "/fleet", null).body()).contains("\"tunnels\":5"));
             assertThat(shepherd.snapshot().tunnels()).isEqualTo(10);
             assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
-                    .containsPattern("shepherd_proxy_tunnels\\{worker=\"\\d+\"} 5.0");
+                    .containsPattern("shepherd_proxy_tunnels\\{index=\"\\d+\"} 5.0");
         } finally {
             clients.forEach(Client::close);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.snapshot().tunnels() == 0);
         assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
                 .contains("shepherd_proxy_tunnels_opened_total").contains("shepherd_proxy_tunnels_closed_total")
-                .containsPattern("shepherd_proxy_tunnels\\{worker=\"\\d+\"} 0.0");
+                .containsPattern("shepherd_proxy_tunnels\\{index=\"\\d+\"} 0.0");
     }
 
     @Test
