@@ -34,6 +34,8 @@ public final class Endpoint {
     static final int EJECT_AFTER_REFUSALS = 3;
 
     private final int workerId;
+    /** The worker's stable index (slot), 0..N-1; 0 for endpoints made without one. */
+    private final int index;
     private final long pid;
     private final int port;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -51,7 +53,7 @@ public final class Endpoint {
     private volatile Duration tunnelsEndWithin;
 
     Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected) {
-        this(workerId, process, port, 0, onEjected, () -> { });
+        this(workerId, 0, process, port, 0, onEjected, () -> { });
     }
 
     /**
@@ -59,7 +61,14 @@ public final class Endpoint {
      * @param onSlotFreed called on the releasing thread each time a request is counted out, when there is a limit
      */
     Endpoint(int workerId, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected, Runnable onSlotFreed) {
+        this(workerId, 0, process, port, maxConcurrency, onEjected, onSlotFreed);
+    }
+
+    /** @param index the worker's stable index (slot, {@code SHEPHERD_WORKER_INDEX}), which sticky sessions name */
+    Endpoint(int workerId, int index, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected,
+             Runnable onSlotFreed) {
         this.workerId = workerId;
+        this.index = index;
         this.pid = process.pid();
         this.process = process;
         this.port = port;
@@ -70,6 +79,11 @@ public final class Endpoint {
 
     public int workerId() {
         return workerId;
+    }
+
+    /** The worker's stable index (slot), 0..N-1: a replacement or a reload's new worker takes its predecessor's. */
+    public int index() {
+        return index;
     }
 
     public long pid() {
