@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.testsupport.RunningShepherd;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpRequest;
@@ -94,6 +95,10 @@ class StickySessionsIntegrationTests {
                 unpinned.add(new Client(shepherd).get());
             }
             assertThat(unpinned).as("clients without the cookie are balanced").hasSize(2);
+            MeterRegistry registry = shepherd.context().getBean(MeterRegistry.class);
+            assertThat(registry.counter("shepherd.proxy.sticky", "result", "rebind").count()).isEqualTo(1);
+            assertThat(registry.counter("shepherd.proxy.sticky", "result", "hit").count()).isEqualTo(20);
+            assertThat(registry.counter("shepherd.proxy.sticky", "result", "new").count()).isEqualTo(10);
         }
     }
 
