@@ -105,7 +105,7 @@ final class StickySessions {
         return newest != null && newest.tryAcquire() ? newest : null;
     }
 
-    /** The {@code Set-Cookie} header line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
+    /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
     byte[] setCookieLine(int slot) {
         return slot >= 0 && slot < setCookieLines.length ? setCookieLines[slot] : null;
     }
