@@ -36,6 +36,8 @@ public final class Endpoint {
     static final int EJECT_AFTER_REFUSALS = 3;
 
     private final int workerId;
+    /** The worker's stable index (slot), 0..N-1; 0 for endpoints made without one. */
+    private final int index;
     private final long pid;
     private final int port;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -57,7 +59,13 @@ public final class Endpoint {
     private final AtomicReference<Long> tunnelsEndBy = new AtomicReference<>();
 
     Endpoint(int workerId, ProcessHandle process, int port, Runnable onEjected) {
-        this(workerId, process, port, 0, onEjected, () -> { });
+        this(workerId, 0, process, port, 0, onEjected, () -> { }, System::nanoTime);
+    }
+
+    /** @param index the worker's stable index (slot, {@code SHEPHERD_WORKER_INDEX}), which sticky sessions name */
+    Endpoint(int workerId, int index, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected,
+             Runnable onSlotFreed) {
+        this(workerId, index, process, port, maxConcurrency, onEjected, onSlotFreed, System::nanoTime);
     }
 
     /**
@@ -65,14 +73,18 @@ public final class Endpoint {
      * @param onSlotFreed called on the releasing thread each time a request is counted out, when there is a limit
      */
     Endpoint(int workerId, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected, Runnable onSlotFreed) {
-        this(workerId, process, port, maxConcurrency, onEjected, onSlotFreed, System::nanoTime);
+        this(workerId, 0, process, port, maxConcurrency, onEjected, onSlotFreed, System::nanoTime);
     }
 
-    /** {@code nanoTime}: the clock the tunnels' drain window is measured on ({@link System#nanoTime} but in tests). */
-    Endpoint(int workerId, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected, Runnable onSlotFreed,
-             LongSupplier nanoTime) {
+    /**
+     * @param index the worker's stable index (slot, {@code SHEPHERD_WORKER_INDEX}), which sticky sessions name
+     * @param nanoTime the clock the tunnels' drain window is measured on ({@link System#nanoTime} but in tests)
+     */
+    Endpoint(int workerId, int index, ProcessHandle process, int port, int maxConcurrency, Runnable onEjected,
+             Runnable onSlotFreed, LongSupplier nanoTime) {
         this.nanoTime = nanoTime;
         this.workerId = workerId;
+        this.index = index;
         this.pid = process.pid();
         this.process = process;
         this.port = port;
@@ -83,6 +95,11 @@ public final class Endpoint {
 
     public int workerId() {
         return workerId;
+    }
+
+    /** The worker's stable index (slot), 0..N-1: a replacement or a reload's new worker takes its predecessor's. */
+    public int index() {
+        return index;
     }
 
     public long pid() {

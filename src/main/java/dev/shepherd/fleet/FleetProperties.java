@@ -212,6 +212,7 @@ public record FleetProperties(
      *                         case and without a version; {@code h2c} is never passed on (h2c smuggling), so it is
      *                         refused here
      * @param tunnel connections that switched protocols (a WebSocket after {@code 101})
+     * @param sticky sticky sessions: requests of one client to the worker of one slot
      */
     public record Proxy(
             @Min(0) @Max(256) int eventLoops,
@@ -234,7 +235,8 @@ public record FleetProperties(
             @DefaultValue("websocket") @NotNull List<@Pattern(regexp = "(?i)(?!h2c$)[!#$%&'*+.^_`|~0-9a-z-]+",
                     message = "must be a protocol name (a token without a version), and not h2c, which is never "
                             + "forwarded (h2c smuggling)") String> upgradeProtocols,
-            @DefaultValue @Valid @NotNull Tunnel tunnel) {
+            @DefaultValue @Valid @NotNull Tunnel tunnel,
+            @DefaultValue @Valid @NotNull Sticky sticky) {
 
         /** The event loops to run: {@code eventLoops} when set, else {@code byDefault}. */
         public int eventLoopCount(int byDefault) {
@@ -254,6 +256,16 @@ public record FleetProperties(
     public record Tunnel(
             @DefaultValue("1h") @DurationMin(millis = 0) Duration idleTimeout,
             @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout) {
+    }
+
+    /**
+     * @param cookie when set, the name of a cookie the proxy sets to name a worker's slot (its stable index, as an
+     *               opaque token), and by which it routes later requests to the READY worker of that slot
+     *               (HAProxy's {@code cookie ... insert}); unset: no stickiness
+     */
+    public record Sticky(
+            @Pattern(regexp = "[!#$%&'*+.^_`|~0-9A-Za-z-]+", message = "must be a cookie name (an RFC 6265 token)")
+            String cookie) {
     }
 
     /**

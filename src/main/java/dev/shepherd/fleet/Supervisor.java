@@ -133,8 +133,8 @@ final class Supervisor {
         worker.readyOnce = false;
         worker.livenessFailures = 0;
         worker.requestLimit = recycler.requestLimit();
-        worker.endpoint = new Endpoint(worker.id, process.handle(), port, properties.worker().maxConcurrency(),
-                () -> post(() -> healthChecks.ejected(worker, process, workers)), slotFreed);
+        worker.endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
+                properties.worker().maxConcurrency(), () -> post(() -> healthChecks.ejected(worker, process, workers)), slotFreed);
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
         Endpoint endpoint = worker.endpoint;

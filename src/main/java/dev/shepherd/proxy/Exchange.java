@@ -51,6 +51,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private Retries retries;
     private WorkerWait wait;
     private boolean finished;
+    /** The slot the request's sticky cookie named ({@link StickySessions#slot}); read on the first attempt. */
+    private int stickySlot = StickySessions.NO_COOKIE;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
         this.proxy = proxy;
@@ -97,7 +99,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         } else if (retries != null) {
             picked = retries.pick();
         } else {
-            picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);
+            picked = attempts == 0 ? pickSticky() : null;
+            if (picked == null) {
+                picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);
+            }
         }
         if (picked == null) {
             if (retries == null || !retries.waiting()) {
@@ -110,6 +115,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         attempts++;
         attempt = new Attempt(proxy, this, picked);
         attempt.start(ctx.channel().eventLoop());
+    }
+
+    /** The first attempt's worker by the sticky cookie, counted in; null when stickiness is off or names none. */
+    private Endpoint pickSticky() {
+        StickySessions sticky = proxy.sticky();
+        if (sticky == null) {
+            return null;
+        }
+        stickySlot = sticky.slot(head.request().headers());
+        return proxy.router().pickSlot(stickySlot);
     }
 
     @Override
@@ -193,7 +208,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             if (response.switchesProtocols()) {
                 switchProtocols(response);
             } else {
-                relay.head(response, keepClient());
+                relay.head(response, keepClient(), stickyLine());
             }
             return;
         }
@@ -238,6 +253,17 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (relay.headReceived() && attempt != null) {
             attempt.watchBody();
         }
+    }
+
+    /** The {@code Set-Cookie} line that binds the client to the slot that answered, when it must; else null. */
+    private byte[] stickyLine() {
+        StickySessions sticky = proxy.sticky();
+        if (sticky == null) {
+            return null;
+        }
+        int served = attempt.endpoint().index();
+        proxy.metrics().sticky(stickySlot, served);
+        return sticky.rebind(stickySlot, served);
     }
 
     private boolean keepClient() {

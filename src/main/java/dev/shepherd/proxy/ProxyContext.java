@@ -21,6 +21,7 @@ final class ProxyContext {
     private final FleetProperties.Proxy properties;
     private final TrustedProxies trustedProxies;
     private final Router router;
+    private final StickySessions sticky;
     private final RetryBudget budget;
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
@@ -57,9 +58,11 @@ final class ProxyContext {
     private final long upstreamIdleTimeoutNanos;
     private volatile boolean draining;
 
+    /** @param sticky sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
-                 Bootstrap upstreamBootstrap) {
+                 Bootstrap upstreamBootstrap, StickySessions sticky) {
         this.properties = properties;
+        this.sticky = sticky;
         this.trustedProxies = new TrustedProxies(properties.trustedProxies());
         this.router = router;
         this.budget = budget;
@@ -109,6 +112,11 @@ final class ProxyContext {
 
     long bufferLimit() {
         return bufferLimit;
+    }
+
+    /** Sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set. */
+    StickySessions sticky() {
+        return sticky;
     }
 
     Router router() {

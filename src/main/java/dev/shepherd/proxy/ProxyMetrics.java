@@ -42,6 +42,10 @@ final class ProxyMetrics {
     private final Map<RetryPolicy.Failure, Counter> retries = new EnumMap<>(RetryPolicy.Failure.class);
 
     private final Counter tunnelsOpened;
+    /** Sticky responses by what the request's cookie did: hit (its slot served it), rebind (another), new (none). */
+    private final Counter stickyHit;
+    private final Counter stickyRebind;
+    private final Counter stickyNew;
     private final MultiGauge tunnels;
     /** The endpoints the tunnel gauge has rows for: rows are registered again only when these change. */
     private List<Endpoint> tunnelRows = List.of();
@@ -49,6 +53,9 @@ final class ProxyMetrics {
 
     ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.stickyHit = sticky(registry, "hit");
+        this.stickyRebind = sticky(registry, "rebind");
+        this.stickyNew = sticky(registry, "new");
         this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
                 .description("Connections that switched protocols (101) and became tunnels").register(registry);
         this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
@@ -83,6 +90,18 @@ final class ProxyMetrics {
 
     void upstreamFailure(RetryPolicy.Failure failure) {
         failures.get(failure).increment();
+    }
+
+    private static Counter sticky(MeterRegistry registry, String result) {
+        return Counter.builder("shepherd.proxy.sticky").tag("result", result)
+                .description("Responses with fleet.proxy.sticky.cookie on, by whether the request's cookie named the "
+                        + "slot that served it (hit), another or none valid (rebind), or it had none (new)")
+                .register(registry);
+    }
+
+    /** A response with sticky sessions on: {@code requested} as {@link StickySessions#slot}, {@code served} the slot. */
+    void sticky(int requested, int served) {
+        (requested == served ? stickyHit : requested == StickySessions.NO_COOKIE ? stickyNew : stickyRebind).increment();
     }
 
     void retried(RetryPolicy.Failure failure) {

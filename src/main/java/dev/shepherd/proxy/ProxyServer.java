@@ -27,6 +27,7 @@ import lombok.extern.slf4j.Slf4j;
 import org.springframework.context.SmartLifecycle;
 
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -106,7 +107,7 @@ public class ProxyServer implements SmartLifecycle {
         try {
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
-                    upstreamBootstrap(config));
+                    upstreamBootstrap(config), stickySessions(config));
             fleet.onSnapshot(poolCleaner);
             for (EventExecutor loop : loops) {
                 loop.scheduleAtFixedRate(() -> context.sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
@@ -124,6 +125,15 @@ public class ProxyServer implements SmartLifecycle {
                     + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",
                     IO_URING_MULTISHOT_POLL);
         }
+    }
+
+    private StickySessions stickySessions(FleetProperties.Proxy config) {
+        if (config.sticky().cookie() == null) {
+            return null;
+        }
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        return new StickySessions(config.sticky().cookie(), properties.maxWorkers(), key);
     }
 
     /**

@@ -44,9 +44,15 @@ final class ResponseRelay {
         raw.writeAndFlush(response.lines().writeByte('\r').writeByte('\n'));
     }
 
-    /** The final response's head; {@code keepClient}: whether the client connection may stay open after it. */
-    void head(ResponseHead response, boolean keepClient) {
+    /**
+     * The final response's head; {@code keepClient}: whether the client connection may stay open after it;
+     * {@code setCookie}: a sticky {@code Set-Cookie} line to add ({@link StickySessions}), or null.
+     */
+    void head(ResponseHead response, boolean keepClient, byte[] setCookie) {
         head = response;
+        if (setCookie != null) {
+            response.lines().writeBytes(setCookie);
+        }
         framing = ResponseFraming.of(response, request.http10(), keepClient);
         if (response.body() == ResponseHead.Body.FIXED) {
             heldHead = response.lines();

@@ -93,6 +93,14 @@ final class Router {
     }
 
     /**
+     * The READY worker of sticky slot {@code slot}, counted in; null when there is none, it is full, or requests
+     * are queued (a sticky request does not go past them).
+     */
+    Endpoint pickSlot(int slot) {
+        return slot < 0 || queue.hasWaiters() ? null : StickySessions.pick(fleet.snapshot().ready(), slot);
+    }
+
+    /**
      * The READY worker with the fewest open tunnels, counted in; ties go round-robin. Tunnels live for hours, so
      * round-robin over them would pile them up on the oldest workers. Null when none is READY.
      */

@@ -271,7 +271,7 @@ class EndpointTests {
     @Test
     void tunnelOpenedWhileItsWorkerDrainsGoesAwayWithinWhatIsLeftOfTheWindowNotAWholeNewOne() {
         AtomicLong now = new AtomicLong(-5_000);
-        Endpoint draining = new Endpoint(5, process, 50_125, 0, ejections::incrementAndGet, () -> { }, now::get);
+        Endpoint draining = new Endpoint(5, 0, process, 50_125, 0, ejections::incrementAndGet, () -> { }, now::get);
         List<Duration> asked = new ArrayList<>();
 
         draining.closeTunnels(Duration.ofSeconds(30));
@@ -288,7 +288,7 @@ class EndpointTests {
     @Test
     void askingTunnelsToCloseAgainNeverMovesTheirEndLater() {
         AtomicLong now = new AtomicLong(Long.MAX_VALUE - 1_000);
-        Endpoint draining = new Endpoint(5, process, 50_125, 0, ejections::incrementAndGet, () -> { }, now::get);
+        Endpoint draining = new Endpoint(5, 0, process, 50_125, 0, ejections::incrementAndGet, () -> { }, now::get);
         List<Duration> asked = new ArrayList<>();
 
         draining.closeTunnels(Duration.ofSeconds(30));

@@ -14,6 +14,14 @@ public final class TestEndpoints {
         return endpoint;
     }
 
+    /** An endpoint in rotation, without a concurrency limit, for the worker of stable index (slot) {@code index}. */
+    public static Endpoint accepting(int workerId, int index, int maxConcurrency) {
+        Endpoint endpoint = new Endpoint(workerId, index, ProcessHandle.current(), 40_000 + workerId, maxConcurrency,
+                () -> { }, () -> { });
+        endpoint.startAccepting();
+        return endpoint;
+    }
+
     /** Puts an endpoint (back) in rotation, as a READY worker or a good probe after an ejection does. */
     public static void startAccepting(Endpoint endpoint) {
         endpoint.startAccepting();

@@ -33,7 +33,7 @@ class ResponseRelayTests {
     @Test
     void aFixedLengthHeadWaitsForItsFirstBodyPartSoAFailureBeforeItSendsNothing() {
         ResponseRelay relay = relay(http11());
-        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true);
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true, null);
         client.flush();
         assertThat(relay.started()).isFalse();
         assertThat(written()).isEmpty();
@@ -45,7 +45,7 @@ class ResponseRelayTests {
     @Test
     void theHeadGoesWithTheFirstBodyPart() {
         ResponseRelay relay = relay(http11());
-        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true);
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"), true, null);
         relay.body(ascii("ok"));
         relay.end();
         client.flush();
@@ -56,9 +56,22 @@ class ResponseRelayTests {
     }
 
     @Test
+    void aStickySetCookieLineGoesBeforeTheFramingLines() {
+        ResponseRelay relay = relay(http11());
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"), false,
+                "set-cookie: SRV=abc; Path=/; HttpOnly; SameSite=Lax\r\n".getBytes(StandardCharsets.US_ASCII));
+        relay.end();
+        client.flush();
+
+        assertThat(written()).startsWith("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                + "set-cookie: SRV=abc; Path=/; HttpOnly; SameSite=Lax\r\ntransfer-encoding: chunked\r\n"
+                + "connection: close\r\n\r\n");
+    }
+
+    @Test
     void aBodyEndedByTheWorkersCloseIsChunkedForAnHttp11ClientAsItArrives() {
         ResponseRelay relay = relay(http11());
-        relay.head(response(http11(), "HTTP/1.1 200 OK\r\n\r\n"), true);
+        relay.head(response(http11(), "HTTP/1.1 200 OK\r\n\r\n"), true, null);
         client.flush();
         assertThat(written()).isEqualTo("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
 

@@ -1,0 +1,117 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.cookie.Cookie;
+import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sticky sessions by a cookie the proxy sets ({@code fleet.proxy.sticky.cookie}, HAProxy's {@code cookie ...
+ * insert}): the cookie names a worker's slot (its stable index, {@code SHEPHERD_WORKER_INDEX}) as an opaque token,
+ * an HMAC-SHA256 of the index under a random key made when the proxy starts, truncated to 16 bytes and
+ * base64url-encoded (22 characters), so that it tells neither a pid nor a port and cannot be forged. The tokens of
+ * every index up to {@code fleet.max-workers} are made once; lookups read an immutable map and allocate nothing but
+ * the cookie parse (Netty's {@link ServerCookieDecoder#LAX}, RFC 6265 §5.2 as browsers send cookies).
+ *
+ * <p>A token made under another key (the master restarted), forged or unknown, and a slot with no READY worker
+ * that can take the request, fall back to normal balancing; the response then sets the cookie again. Immutable;
+ * any thread.
+ */
+final class StickySessions {
+
+    /** What a request's cookie said: no cookie of ours. */
+    static final int NO_COOKIE = -2;
+    /** What a request's cookie said: a value that names no slot (forged, stale or unknown). */
+    static final int UNKNOWN = -1;
+    private static final int TOKEN_BYTES = 16;
+
+    private final String name;
+    private final Map<String, Integer> slots;
+    private final byte[][] setCookieLines;
+
+    /** @param key the HMAC key: random bytes made at start ({@link java.security.SecureRandom}) */
+    StickySessions(String name, int maxWorkers, byte[] key) {
+        this.name = name;
+        Map<String, Integer> slots = new HashMap<>();
+        this.setCookieLines = new byte[maxWorkers][];
+        Mac mac = mac(key);
+        for (int index = 0; index < maxWorkers; index++) {
+            byte[] digest = mac.doFinal(ByteBuffer.allocate(4).putInt(index).array());
+            String token = Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(digest, TOKEN_BYTES));
+            slots.put(token, index);
+            setCookieLines[index] = ("set-cookie: " + name + "=" + token + "; Path=/; HttpOnly; SameSite=Lax\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+        }
+        this.slots = Map.copyOf(slots);
+    }
+
+    private static Mac mac(byte[] key) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            return mac;
+        } catch (GeneralSecurityException ex) {
+            throw new IllegalStateException("HmacSHA256 is not available for fleet.proxy.sticky.cookie", ex);
+        }
+    }
+
+    /**
+     * The slot the request's cookie names: 0..max-workers-1, {@link #UNKNOWN} when it has our cookie with a value
+     * that names none, {@link #NO_COOKIE} when it has none. The first cookie of our name counts.
+     */
+    int slot(HttpHeaders headers) {
+        List<String> values = headers.getAll(HttpHeaderNames.COOKIE);
+        if (values.isEmpty()) {
+            return NO_COOKIE;
+        }
+        for (String value : values) {
+            for (Cookie cookie : ServerCookieDecoder.LAX.decodeAll(value)) {
+                if (cookie.name().equals(name)) {
+                    Integer slot = slots.get(cookie.value());
+                    return slot == null ? UNKNOWN : slot;
+                }
+            }
+        }
+        return NO_COOKIE;
+    }
+
+    /**
+     * The READY worker of {@code slot} that can take a request, counted in (the newest one, when a reload briefly
+     * has two); null when the slot names none, or it is full or out of rotation.
+     */
+    static Endpoint pick(Endpoint[] ready, int slot) {
+        if (slot < 0) {
+            return null;
+        }
+        Endpoint newest = null;
+        for (Endpoint endpoint : ready) {
+            if (endpoint.index() == slot && endpoint.isAccepting()
+                    && (newest == null || endpoint.workerId() > newest.workerId())) {
+                newest = endpoint;
+            }
+        }
+        return newest != null && newest.tryAcquire() ? newest : null;
+    }
+
+    /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
+    byte[] setCookieLine(int slot) {
+        return slot >= 0 && slot < setCookieLines.length ? setCookieLines[slot] : null;
+    }
+
+    /** The response's {@code Set-Cookie} line when the request's cookie named another slot, or none; else null. */
+    byte[] rebind(int requested, int served) {
+        return requested == served ? null : setCookieLine(served);
+    }
+}

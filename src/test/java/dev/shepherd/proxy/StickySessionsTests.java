@@ -1,0 +1,121 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.TestEndpoints;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@link StickySessions}: tokens, lookups and the fallbacks, without a proxy. */
+class StickySessionsTests {
+
+    private static final Pattern LINE = Pattern.compile("set-cookie: SRV=([A-Za-z0-9_-]+); Path=/; HttpOnly; SameSite=Lax\r\n");
+
+    private final byte[] key = "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    private final StickySessions sticky = new StickySessions("SRV", 8, key);
+
+    @Test
+    void theSetCookieLineNamesTheSlotWithAnOpaqueTokenThatRoutesBackToIt() {
+        for (int slot = 0; slot < 8; slot++) {
+            String token = token(sticky.setCookieLine(slot));
+            assertThat(token).hasSize(22).doesNotContain(Integer.toString(40_000 + slot));
+            assertThat(sticky.slot(cookie("SRV=" + token))).isEqualTo(slot);
+        }
+    }
+
+    @Test
+    void everySlotHasItsOwnToken() {
+        Set<String> tokens = new HashSet<>();
+        for (int slot = 0; slot < 8; slot++) {
+            tokens.add(token(sticky.setCookieLine(slot)));
+        }
+        assertThat(tokens).hasSize(8);
+        assertThat(sticky.setCookieLine(8)).isNull();
+    }
+
+    @Test
+    void forgedCookieNamesNoSlot() {
+        assertThat(sticky.slot(cookie("SRV=0"))).isEqualTo(StickySessions.UNKNOWN);
+        assertThat(sticky.slot(cookie("SRV=" + "A".repeat(22)))).isEqualTo(StickySessions.UNKNOWN);
+        assertThat(sticky.slot(cookie("SRV="))).isEqualTo(StickySessions.UNKNOWN);
+    }
+
+    @Test
+    void aTokenFromAnotherKeyIsStale() {
+        byte[] otherKey = Arrays.copyOf(key, key.length);
+        otherKey[0] ^= 1;
+        String stale = token(new StickySessions("SRV", 8, otherKey).setCookieLine(3));
+        assertThat(sticky.slot(cookie("SRV=" + stale))).isEqualTo(StickySessions.UNKNOWN);
+    }
+
+    @Test
+    void aRequestWithoutOurCookieHasNone() {
+        assertThat(sticky.slot(new DefaultHttpHeaders())).isEqualTo(StickySessions.NO_COOKIE);
+        assertThat(sticky.slot(cookie("other=1; JSESSIONID=abc"))).isEqualTo(StickySessions.NO_COOKIE);
+    }
+
+    @Test
+    void ourCookieIsFoundAmongOthersAndInASecondCookieHeader() {
+        String token = token(sticky.setCookieLine(5));
+        assertThat(sticky.slot(cookie("a=1; SRV=" + token + "; b=2"))).isEqualTo(5);
+        HttpHeaders two = new DefaultHttpHeaders().add("Cookie", "a=1").add("Cookie", "SRV=" + token);
+        assertThat(sticky.slot(two)).isEqualTo(5);
+    }
+
+    @Test
+    void aResponseRebindsOnlyWhenTheRequestNamedAnotherSlotOrNone() {
+        assertThat(sticky.rebind(2, 2)).isNull();
+        assertThat(sticky.rebind(1, 2)).isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 2)).isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2)).isEqualTo(sticky.setCookieLine(2));
+    }
+
+    @Test
+    void theSlotsReadyWorkerIsPickedAndCountedIn() {
+        Endpoint zero = TestEndpoints.accepting(1, 0, 0);
+        Endpoint one = TestEndpoints.accepting(2, 1, 0);
+        Endpoint picked = StickySessions.pick(new Endpoint[] {zero, one}, 1);
+        assertThat(picked).isSameAs(one);
+        assertThat(one.inFlight()).isEqualTo(1);
+        assertThat(zero.inFlight()).isZero();
+    }
+
+    @Test
+    void aSlotWithoutAReadyWorkerFallsBackToBalancing() {
+        Endpoint zero = TestEndpoints.accepting(1, 0, 0);
+        Endpoint one = TestEndpoints.accepting(2, 1, 1);
+        assertThat(StickySessions.pick(new Endpoint[] {zero}, 1)).isNull();
+        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, StickySessions.UNKNOWN)).isNull();
+        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, StickySessions.NO_COOKIE)).isNull();
+        TestEndpoints.stopAccepting(zero);
+        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, 0)).isNull();
+        assertThat(one.tryAcquire()).isTrue();
+        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, 1)).as("full").isNull();
+    }
+
+    @Test
+    void whileAReloadHasTwoWorkersOnASlotTheNewestTakesIt() {
+        Endpoint old = TestEndpoints.accepting(1, 0, 0);
+        Endpoint replacement = TestEndpoints.accepting(3, 0, 0);
+        assertThat(StickySessions.pick(new Endpoint[] {old, replacement}, 0)).isSameAs(replacement);
+    }
+
+    private static HttpHeaders cookie(String value) {
+        return new DefaultHttpHeaders().add("Cookie", value);
+    }
+
+    private static String token(byte[] line) {
+        Matcher matcher = LINE.matcher(new String(line, StandardCharsets.US_ASCII));
+        assertThat(matcher.matches()).isTrue();
+        return matcher.group(1);
+    }
+}
