@@ -48,7 +48,7 @@ class CrashPatternIntegrationTests {
             ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
             """;
 
-    private static final Duration RUN = Duration.ofSeconds(40);
+    private static final Duration RUN = Duration.ofSeconds(20);
     private static final Duration INITIAL_BACKOFF = Duration.ofMillis(100);
 
     @TempDir
@@ -68,13 +68,13 @@ class CrashPatternIntegrationTests {
                 await().atMost(RUN.plusSeconds(10)).pollInterval(Duration.ofMillis(500)).until(() -> System.nanoTime() > deadline);
                 traffic.close();
                 assertThat(traffic.failures()).as("lost requests").isEmpty();
-                assertThat(traffic.ok()).isGreaterThan(500);
+                assertThat(traffic.ok()).isGreaterThan(250);
             } finally {
                 shepherd.fleet().removeSnapshotListener(watch);
             }
 
             int restarts = shepherd.snapshot().workers().stream().mapToInt(WorkerSnapshot::restarts).sum();
-            assertThat(restarts).as("crashes in %s", RUN).isGreaterThanOrEqualTo(20);
+            assertThat(restarts).as("crashes in %s", RUN).isGreaterThanOrEqualTo(10);
             assertThat(shepherd.fleet().events().recent()).noneMatch(event -> event.type() == FleetEvent.Type.CRASH_LOOP);
             assertThat(shepherd.snapshot().workers()).noneMatch(worker -> worker.state() == WorkerState.FAILED);
             long slowestStart = (long) shepherd.context().getBean(MeterRegistry.class).get("shepherd.worker.startup").timer()
