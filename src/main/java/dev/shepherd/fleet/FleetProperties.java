@@ -201,6 +201,9 @@ public record FleetProperties(
      *                          (the request is not retried)
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
+     * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
+     *                          response while the proxy's write buffer is full) before it is closed, so that a client
+     *                          that stops reading cannot hold a worker's connection (nginx's {@code send_timeout})
      * @param balancer how the proxy picks a worker for each request: round-robin, or least-request (the less busy
      *                 of two READY workers, Envoy's LEAST_REQUEST)
      * @param trustedProxies the peers whose {@code X-Forwarded-*} and {@code Forwarded} headers reach the workers
@@ -228,6 +231,7 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
             @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
                     "127.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7"}) @NotNull List<@CidrRange String> trustedProxies,
             @DefaultValue("round-robin") @NotNull Balancer balancer,

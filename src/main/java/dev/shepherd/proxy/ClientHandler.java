@@ -47,7 +47,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
         this.timeouts = new ClientTimeouts(proxy.properties().clientHeaderTimeout(),
-                proxy.properties().clientBodyTimeout(), proxy.properties().keepAliveTimeout(), this::timedOut);
+                proxy.properties().clientBodyTimeout(), proxy.properties().keepAliveTimeout(),
+                proxy.properties().clientSendTimeout(), this::timedOut);
     }
 
     /** The handler that keeps this connection's client clocks: it goes first in the pipeline. */

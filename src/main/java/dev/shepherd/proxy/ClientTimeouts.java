@@ -11,8 +11,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * The client's clocks on one connection, as nginx has them: {@code client_header_timeout} from the opening (or the
  * first byte of a head) until the head is decoded, {@code client_body_timeout} between two reads of an unfinished
- * body, {@code keepalive_timeout} while the connection is idle; none while the request is complete and its response
- * is on its way (the response timeouts govern that). First in the client pipeline, so it sees every raw read.
+ * body, {@code keepalive_timeout} while the connection is idle; none of these while the request is complete and its
+ * response is on its way (the response timeouts govern that). Besides them, in every phase, {@code send_timeout}: a
+ * client that leaves the connection unwritable (Netty's write-buffer high-water mark passed and not yet drained to
+ * the low one) for that long is not reading its response, and the connection is closed, so that it cannot hold a
+ * worker's connection (and a {@code max-concurrency} slot) for ever. First in the client pipeline, so it sees every
+ * raw read and every writability change.
  *
  * <p>Confined to the connection's event loop. One scheduled task per connection at most, never moved on a read:
  * like Netty's {@code IdleStateHandler} it reschedules itself when it fires before the deadline, and it is never
@@ -23,14 +27,23 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     enum Phase { HEAD, BODY, SERVING, IDLE }
 
-    /** Told, on the event loop, that the head or body clock ran out; the idle clock just closes the connection. */
+    /**
+     * Told, on the event loop, that the head or body clock ran out, or that the client stopped reading; the idle
+     * clock just closes the connection.
+     */
     interface Expiry {
         void timedOut(Phase phase);
+
+        /** The connection stayed unwritable for the send timeout; the default closes it. */
+        default void sendTimedOut(ChannelHandlerContext ctx) {
+            ctx.close();
+        }
     }
 
     private final long headerNanos;
     private final long bodyNanos;
     private final long keepAliveNanos;
+    private final long sendNanos;
     private final long shortestNanos;
     private final Expiry expiry;
     private final Runnable check = this::check;
@@ -41,12 +54,16 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> timer;
     /** Bytes of a next request arrived while the current one was served: its head clock starts when it is done. */
     private boolean readWhileServing;
+    /** The connection is unwritable; the client must drain it by {@link #sendDeadline}. */
+    private boolean stalled;
+    private long sendDeadline;
 
-    ClientTimeouts(Duration header, Duration body, Duration keepAlive, Expiry expiry) {
+    ClientTimeouts(Duration header, Duration body, Duration keepAlive, Duration send, Expiry expiry) {
         this.headerNanos = header.toNanos();
         this.bodyNanos = body.toNanos();
         this.keepAliveNanos = keepAlive.toNanos();
-        this.shortestNanos = Math.min(headerNanos, Math.min(bodyNanos, keepAliveNanos));
+        this.sendNanos = send.toNanos();
+        this.shortestNanos = Math.min(Math.min(headerNanos, bodyNanos), Math.min(keepAliveNanos, sendNanos));
         this.expiry = expiry;
     }
 
@@ -105,6 +122,20 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         return phase;
     }
 
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            stalled = false;
+        } else if (!stalled) {
+            stalled = true;
+            sendDeadline = ticker.nanoTime() + sendNanos;
+            if (timer == null) {
+                schedule(shortestNanos);
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
     private void enter(Phase next, long timeoutNanos) {
         phase = next;
         deadline = ticker.nanoTime() + timeoutNanos;
@@ -119,25 +150,40 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     private void check() {
         timer = null;
-        if (phase == Phase.SERVING || !ctx.channel().isActive()) {
+        if (!ctx.channel().isActive()) {
             return;
         }
         long now = ticker.nanoTime();
-        if (phase == Phase.BODY && !ctx.channel().config().isAutoRead()) {
-            // The proxy is not reading the body (the worker is not taking it yet): not the client's pause.
-            deadline = now + bodyNanos;
+        long next = Long.MAX_VALUE;
+        if (stalled) {
+            if (sendDeadline - now <= 0) {
+                stalled = false;
+                phase = Phase.SERVING;
+                expiry.sendTimedOut(ctx);
+                return;
+            }
+            next = sendDeadline - now;
         }
-        long left = deadline - now;
-        if (left > 0) {
-            schedule(Math.min(left, shortestNanos));
-            return;
+        if (phase != Phase.SERVING) {
+            if (phase == Phase.BODY && !ctx.channel().config().isAutoRead()) {
+                // The proxy is not reading the body (the worker is not taking it yet): not the client's pause.
+                deadline = now + bodyNanos;
+            }
+            long left = deadline - now;
+            if (left <= 0) {
+                Phase expired = phase;
+                phase = Phase.SERVING;
+                if (expired == Phase.IDLE) {
+                    ctx.close();
+                } else {
+                    expiry.timedOut(expired);
+                }
+                return;
+            }
+            next = Math.min(next, left);
         }
-        Phase expired = phase;
-        phase = Phase.SERVING;
-        if (expired == Phase.IDLE) {
-            ctx.close();
-        } else {
-            expiry.timedOut(expired);
+        if (next != Long.MAX_VALUE) {
+            schedule(Math.min(next, shortestNanos));
         }
     }
 
@@ -154,6 +200,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     private void cancel() {
         phase = Phase.SERVING;
+        stalled = false;
         if (timer != null) {
             timer.cancel(false);
             timer = null;

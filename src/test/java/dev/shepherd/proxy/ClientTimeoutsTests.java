@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import io.netty.buffer.Unpooled;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -13,12 +14,15 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The client clocks on a channel whose time the test moves: header 300 ms, body 400 ms, keep-alive 500 ms. */
+/**
+ * The client clocks on a channel whose time the test moves: header 300 ms, body 400 ms, keep-alive 500 ms, send
+ * 600 ms.
+ */
 class ClientTimeoutsTests {
 
     private final List<ClientTimeouts.Phase> expired = new ArrayList<>();
     private final ClientTimeouts timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400),
-            Duration.ofMillis(500), expired::add);
+            Duration.ofMillis(500), Duration.ofMillis(600), expired::add);
     private final EmbeddedChannel channel = new EmbeddedChannel(timeouts);
 
     ClientTimeoutsTests() {
@@ -143,6 +147,57 @@ class ClientTimeoutsTests {
         advance(20);
 
         assertThat(expired).containsExactly(ClientTimeouts.Phase.HEAD);
+    }
+
+    @Test
+    void clientThatReadsNoneOfItsResponseIsClosedAtTheSendTimeout() {
+        timeouts.requestStarted(true);
+        stall();
+        advance(590);
+        assertThat(channel.isOpen()).isTrue();
+
+        advance(20);
+
+        assertThat(channel.isOpen()).as("closed by the send timeout").isFalse();
+        assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void clientThatDrainsItsConnectionInTimeKeepsItAndTheNextStallHasAFullTimeout() {
+        timeouts.requestStarted(true);
+        stall();
+        advance(500);
+        channel.flushOutbound();
+        assertThat(channel.isWritable()).isTrue();
+        advance(500);
+        stall();
+        advance(590);
+        assertThat(channel.isOpen()).isTrue();
+
+        advance(20);
+
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void sendClockKeepsRunningWhenTheExchangeEndsAndTheKeepAliveClockStarts() {
+        timeouts.requestStarted(true);
+        stall();
+        advance(300);
+        timeouts.idle();
+        advance(290);
+        assertThat(channel.isOpen()).isTrue();
+
+        advance(20);
+
+        assertThat(channel.isOpen()).as("closed 600 ms after the stall, before keep-alive's 300 + 500").isFalse();
+    }
+
+    /** Queues more than the high-water mark without flushing: the channel turns unwritable, as if the client did not read. */
+    private void stall() {
+        channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
+        channel.write(Unpooled.wrappedBuffer(new byte[64]));
+        assertThat(channel.isWritable()).isFalse();
     }
 
     private void read(String bytes) {
