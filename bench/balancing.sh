@@ -28,18 +28,19 @@
 # against every target, then the target's processes settle. C2 compiles a method after ~5,000-
 # 15,000 calls, so at the seed's ~100 req/s a master would still be compiling, on the two cores
 # the workers need, through the first ~100 s of the measured rounds (bench/RESULTS.md, "Where the
-# master's CPU goes"); at /health's thousands per second that is over in seconds.
-# Then a warm-up of every target (WARMUP seconds of each load at -c 50), ROUNDS rounds; in
+# master's CPU goes"). /health's thousands per second compile the proxy's path in seconds; the
+# seed's own load then still makes C2 recompile for ~20 s (its branch profiles differ), which the
+# per-load warm-up covers: WARMUP seconds of each load at -c 50. Then ROUNDS rounds; in
 # each round every load runs against every target, the target order rotating from round to
 # round. Before each run the script waits until the target's processes are idle again (a
 # round-robin run leaves requests queued in the workers after ab stops), at most 30 s.
 # Figures from ab: requests per second, and the 50 %, 99 % and 100 % (longest) lines of its
 # percentile table, in ms; "failed" is ab's failed requests plus non-2xx answers.
 #
-# Usage: bench/balancing.sh                                   (~15 min with the defaults)
-#        ROUNDS=1 DURATION=5 WARMUP=3 bench/balancing.sh       smoke run
+# Usage: bench/balancing.sh                                   (~18 min with the defaults)
+#        ROUNDS=1 DURATION=5 WARMUP=3 JIT_WARMUP=3 bench/balancing.sh   smoke run
 #        TARGETS="cluster shepherd-lr-mc1" LOADS=uneven bench/balancing.sh
-# Env:   WORKERS=2 CONCURRENCY=500 DURATION=10 ROUNDS=3 WARMUP=5 JIT_WARMUP=20 QUEUE_TIMEOUT=60s
+# Env:   WORKERS=2 CONCURRENCY=500 DURATION=10 ROUNDS=3 WARMUP=10 JIT_WARMUP=20 QUEUE_TIMEOUT=60s
 #        LOADS="even uneven"
 #        TARGETS="cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1"
 #        SHEPHERD_JAR, SHEPHERD_JAVA_OPTS, SHEPHERD_ARGS (see lib.sh)
@@ -51,7 +52,7 @@ WORKERS=${WORKERS:-2}
 CONCURRENCY=${CONCURRENCY:-500}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-10}
 JIT_WARMUP=${JIT_WARMUP:-20}
 QUEUE_TIMEOUT=${QUEUE_TIMEOUT:-60s}
 LOADS=${LOADS:-even uneven}
