@@ -15,21 +15,36 @@
 #   shepherd-lr      Shepherd, fleet.proxy.balancer=least-request
 #   shepherd-lr-mc1  Shepherd, least-request and fleet.worker.max-concurrency=1
 #   shepherd-lr-mc2  (not in the default TARGETS) the same with fleet.worker.max-concurrency=2
+#   shepherd-lr-mc1-el1 (not in the default TARGETS) max-concurrency 1 on one event loop
+#                    (fleet.proxy.event-loops=1): every slot is handed on on the loop that freed it,
+#                    never to the other loop's thread (bench/RESULTS.md, "Where the master's CPU goes")
 # Every Shepherd also gets --fleet.liveness.timeout=10s: under the round-robin rows a Node
 # worker has hundreds of requests queued, and the liveness probe waits behind them (it is sent
 # to the worker directly, past the proxy); the default 2 s would have healthy workers replaced.
+# And --fleet.proxy.queue-timeout=$QUEUE_TIMEOUT (60 s): with a max-concurrency limit the excess
+# waits in Shepherd's queue, about CONCURRENCY / req/s (5-7 s here), longer than the default 5 s,
+# past which Shepherd answers 503; Node's cluster (the kernel's accept queue) and nginx (its
+# connections to the workers) have no such limit, so with the default the mc rows' p99 and max
+# would be cut at 5 s by 503s while the others' are not.
 #
-# After a warm-up of every target (WARMUP seconds of each load at -c 50), ROUNDS rounds; in
+# The JIT first: JIT_WARMUP seconds of GET /health (answered without the loop) at -c CONCURRENCY
+# against every target, then the target's processes settle. C2 compiles a method after ~5,000-
+# 15,000 calls, so at the seed's ~100 req/s a master would still be compiling, on the two cores
+# the workers need, through the first ~100 s of the measured rounds (bench/RESULTS.md, "Where the
+# master's CPU goes"). /health's thousands per second compile the proxy's path in seconds; the
+# seed's own load then still makes C2 recompile for ~20 s (its branch profiles differ), which the
+# per-load warm-up covers: WARMUP seconds of each load at -c 50. Then ROUNDS rounds; in
 # each round every load runs against every target, the target order rotating from round to
 # round. Before each run the script waits until the target's processes are idle again (a
 # round-robin run leaves requests queued in the workers after ab stops), at most 30 s.
 # Figures from ab: requests per second, and the 50 %, 99 % and 100 % (longest) lines of its
 # percentile table, in ms; "failed" is ab's failed requests plus non-2xx answers.
 #
-# Usage: bench/balancing.sh                                   (~15 min with the defaults)
-#        ROUNDS=1 DURATION=5 WARMUP=3 bench/balancing.sh       smoke run
+# Usage: bench/balancing.sh                                   (~18 min with the defaults)
+#        ROUNDS=1 DURATION=5 WARMUP=3 JIT_WARMUP=3 bench/balancing.sh   smoke run
 #        TARGETS="cluster shepherd-lr-mc1" LOADS=uneven bench/balancing.sh
-# Env:   WORKERS=2 CONCURRENCY=500 DURATION=10 ROUNDS=3 WARMUP=5 LOADS="even uneven"
+# Env:   WORKERS=2 CONCURRENCY=500 DURATION=10 ROUNDS=3 WARMUP=10 JIT_WARMUP=20 QUEUE_TIMEOUT=60s
+#        LOADS="even uneven"
 #        TARGETS="cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1"
 #        SHEPHERD_JAR, SHEPHERD_JAVA_OPTS, SHEPHERD_ARGS (see lib.sh)
 # Output: the table below, and bench/out/balancing-STAMP.tsv (every run) and -summary.tsv.
@@ -40,7 +55,9 @@ WORKERS=${WORKERS:-2}
 CONCURRENCY=${CONCURRENCY:-500}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-10}
+JIT_WARMUP=${JIT_WARMUP:-20}
+QUEUE_TIMEOUT=${QUEUE_TIMEOUT:-60s}
 LOADS=${LOADS:-even uneven}
 TARGETS=${TARGETS:-cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1}
 SERVER=$BENCH_DIR/balancing/server.js
@@ -98,7 +115,7 @@ start_shepherd_target() { # start_shepherd_target NAME ARGS...
   local name=$1 deadline ready
   shift
   start_shepherd "$name" --fleet.workers="$WORKERS" --fleet.worker.command="node,$SERVER" \
-    --fleet.liveness.timeout=10s "$@" || die "$name did not start (log: $WORK_DIR/$name.log)"
+    --fleet.liveness.timeout=10s --fleet.proxy.queue-timeout="$QUEUE_TIMEOUT" "$@" || die "$name did not start (log: $WORK_DIR/$name.log)"
   deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
     ready=$(shepherd_worker_field "$SHEPHERD_MGMT" pid 2>/dev/null | wc -w)
@@ -119,7 +136,9 @@ start_target() {
     shepherd-lr) start_shepherd_target shepherd-lr --fleet.proxy.balancer=least-request ;;
     shepherd-lr-mc1) start_shepherd_target shepherd-lr-mc1 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=1 ;;
     shepherd-lr-mc2) start_shepherd_target shepherd-lr-mc2 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=2 ;;
-    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1 shepherd-lr-mc2)" ;;
+    shepherd-lr-mc1-el1) start_shepherd_target shepherd-lr-mc1-el1 --fleet.proxy.balancer=least-request \
+      --fleet.worker.max-concurrency=1 --fleet.proxy.event-loops=1 ;;
+    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1 shepherd-lr-mc2 shepherd-lr-mc1-el1)" ;;
   esac
 }
 
@@ -175,7 +194,8 @@ ab_numbers() {
 machine_info
 echo "nginx:   $(nginx -v 2>&1 | sed 's/^nginx version: //')"
 echo "ab:      $(ab -V 2>&1 | head -n1)"
-echo "run:     WORKERS=$WORKERS CONCURRENCY=$CONCURRENCY DURATION=${DURATION}s ROUNDS=$ROUNDS WARMUP=${WARMUP}s LOADS=\"$LOADS\""
+echo "run:     WORKERS=$WORKERS CONCURRENCY=$CONCURRENCY DURATION=${DURATION}s ROUNDS=$ROUNDS WARMUP=${WARMUP}s JIT_WARMUP=${JIT_WARMUP}s LOADS=\"$LOADS\""
+echo "shepherd: --fleet.proxy.queue-timeout=$QUEUE_TIMEOUT (a max-concurrency row's requests wait in its queue; past it: 503)"
 
 read -r -a TARGET_LIST <<<"$TARGETS"
 for target in "${TARGET_LIST[@]}"; do
@@ -188,6 +208,11 @@ for target in "${TARGET_LIST[@]}"; do
 done
 
 for target in "${TARGET_LIST[@]}"; do
+  if ((JIT_WARMUP > 0)); then
+    log "JIT warm-up $target: ${JIT_WARMUP}s of /health at -c $CONCURRENCY"
+    run_ab "$WORK_DIR/jit-warmup-$target.txt" "${URL[$target]}/health" "$CONCURRENCY" "$JIT_WARMUP"
+    settle "$target"
+  fi
   for load in $LOADS; do
     log "warm-up $target: ${WARMUP}s of $load at -c 50"
     run_ab "$WORK_DIR/warmup-$target-$load.txt" "${URL[$target]}${LOAD_PATH[$load]}" 50 "$WARMUP"

@@ -3,18 +3,23 @@
 # run), next to its requests per second: a figure less noisy than req/s on a shared machine,
 # and the one that tells variants of Shepherd apart (JVM flags, settings).
 #
-# Every variant is a Shepherd master with its own two Node workers (bench/upstream/server.js);
-# nginx (worker_processes 1, upstream keepalive 512) and, with BASELINE=on, the minimal Netty
-# proxy of bench/baseline/ stand in front of the first variant's workers. After a warm-up of
-# each target, ROUNDS rounds run every target back to back.
+# Every variant is a Shepherd master with its own two Node workers (SERVER, default
+# bench/upstream/server.js); nginx (worker_processes 1, upstream keepalive 512) and, with
+# BASELINE=on, the minimal Netty proxy of bench/baseline/ stand in front of the first variant's
+# workers. After a warm-up of each target, ROUNDS rounds run every target back to back, the order
+# rotating from round to round.
+# LOAD=ab runs `ab -l -r` (HTTP/1.0, a new connection per request) instead of wrk; the C2 column is
+# the share of the JVM's C2 compiler threads (a master still compiling is not warmed up).
 #
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
-# Env:   VARIANTS  "name|java options|shepherd arguments", separated by ';' (default: one
-#                  variant, "shepherd", with default settings)
-#        CONNECTIONS=64 PATH_=/ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
+#        LOAD=ab CONNECTIONS=500 WARMUP_PATH=/health SERVER=bench/balancing/server.js bench/cpu-per-request.sh
+# Env:   VARIANTS  "name|java options|shepherd arguments[|jar]", separated by ';' (default: one
+#                  variant, "shepherd", with default settings; jar: SHEPHERD_JAR)
+#        CONNECTIONS=64 PATH_=/ WARMUP_PATH=PATH_ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
+#        LOAD=wrk (or ab) SERVER=bench/upstream/server.js
 # Output: one line per round and target, then the median per target; the rounds also go to
-#         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs).
+#         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs, C2 µs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -25,11 +30,18 @@ DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-15s}
 ROUNDS=${ROUNDS:-5}
 BASELINE=${BASELINE:-off}
+LOAD=${LOAD:-wrk}
+SERVER=${SERVER:-$BENCH_DIR/upstream/server.js}
+WARMUP_PATH=${WARMUP_PATH:-$PATH_}
+# A CPU-bound worker with a queue answers the liveness probe late (bench/balancing.sh says why).
+LIVENESS=
+[[ $SERVER == "$BENCH_DIR/upstream/server.js" ]] || LIVENESS=--fleet.liveness.timeout=10s
 
 require_wrk_nginx_node
+[[ $LOAD != ab ]] || require_tool ab "apt-get install -y apache2-utils"
 resolve_shepherd_jar
 machine_info
-echo "run:     CONNECTIONS=$CONNECTIONS PATH_=$PATH_ DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS"
+echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER"
 
 declare -A URL PIDS
 TARGETS=()
@@ -37,11 +49,11 @@ UPSTREAM_PORTS=()
 
 IFS=';' read -r -a specs <<<"$VARIANTS"
 for spec in "${specs[@]}"; do
-  IFS='|' read -r name opts args <<<"$spec"
+  IFS='|' read -r name opts args jar <<<"$spec"
   [[ -n $name ]] || die "a variant needs a name: '$spec'"
   # shellcheck disable=SC2086 # options and arguments are lists of words on purpose
-  SHEPHERD_JAVA_OPTS=$opts start_shepherd "$name" --fleet.workers=2 \
-    --fleet.worker.command="node,$BENCH_DIR/upstream/server.js" $args || die "variant $name did not start"
+  SHEPHERD_JAR=${jar:-$SHEPHERD_JAR} SHEPHERD_JAVA_OPTS=$opts start_shepherd "$name" --fleet.workers=2 \
+    --fleet.worker.command="node,$SERVER" $LIVENESS $args || die "variant $name did not start"
   URL[$name]=http://127.0.0.1:$SHEPHERD_PORT
   PIDS[$name]=$SHEPHERD_PID
   TARGETS+=("$name")
@@ -49,7 +61,7 @@ for spec in "${specs[@]}"; do
     wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true
     read -r -a UPSTREAM_PORTS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" port)"
   fi
-  log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}'"
+  log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}', jar ${jar:-$SHEPHERD_JAR}"
 done
 ((${#UPSTREAM_PORTS[@]} > 0)) || die "the first variant reported no READY worker"
 
@@ -74,28 +86,55 @@ ticks() { # ticks PID...: "utime stime" summed, in clock ticks
   done
   echo "$u $s"
 }
+c2_ticks() { # c2_ticks PID...: utime + stime of the C2 compiler threads (0 for a process without any)
+  local pid task f total=0
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*; do
+      [[ $(cat "$task/comm" 2>/dev/null) == "C2 CompilerThre"* ]] || continue
+      read -r -a f < <(sed 's/^.*) //' "$task/stat" 2>/dev/null) || continue
+      total=$((total + f[11] + f[12]))
+    done
+  done
+  echo "$total"
+}
+# load OUT URL SECONDS: wrk, or ab without keep-alive; prints "requests req/s".
+load() {
+  if [[ $LOAD == ab ]]; then
+    ab -l -r -c "$CONNECTIONS" -t "${3%s}" -n 10000000 "$2" >"$1" 2>&1 || true
+    awk '/^Complete requests:/ {n = $3} /^Requests per second:/ {r = $4} END {print n + 0, r}' "$1"
+  else
+    wrk -t2 -c"$CONNECTIONS" -d"$3" "$2" >"$1"
+    awk '/requests in/ {n = $1} /^Requests\/sec:/ {r = $2} END {print n + 0, r}' "$1"
+  fi
+}
 HZ=$(getconf CLK_TCK)
 mkdir -p "$OUT_DIR"
 RAW=$OUT_DIR/cpu-per-request-$(date +%Y%m%d-%H%M%S).tsv
 
 for target in "${TARGETS[@]}"; do
-  log "warm-up $target: $WARMUP at -c$CONNECTIONS"
-  wrk -t2 -c"$CONNECTIONS" -d"$WARMUP" "${URL[$target]}$PATH_" >/dev/null
+  log "warm-up $target: $WARMUP of $WARMUP_PATH at -c$CONNECTIONS ($LOAD)"
+  load "$WORK_DIR/warmup.txt" "${URL[$target]}$WARMUP_PATH" "$WARMUP" >/dev/null
 done
-printf '%-6s %-12s %10s %9s %9s %9s\n' round target req/s user_us sys_us total_us
+printf '%-6s %-12s %10s %9s %9s %9s %9s\n' round target req/s user_us sys_us total_us c2_us
 for ((round = 1; round <= ROUNDS; round++)); do
-  for target in "${TARGETS[@]}"; do
+  # The order rotates from round to round: no target always runs right after the same one.
+  for ((i = 0; i < ${#TARGETS[@]}; i++)); do
+    target=${TARGETS[(i + round - 1) % ${#TARGETS[@]}]}
     # shellcheck disable=SC2086 # a list of pids
     read -r u0 s0 < <(ticks ${PIDS[$target]})
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "${URL[$target]}$PATH_")
+    # shellcheck disable=SC2086
+    c0=$(c2_ticks ${PIDS[$target]})
+    read -r requests rps < <(load "$WORK_DIR/run.txt" "${URL[$target]}$PATH_" "$DURATION")
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks ${PIDS[$target]})
-    requests=$(awk '/requests in/ {print $1}' <<<"$out")
-    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    # shellcheck disable=SC2086
+    c1=$(c2_ticks ${PIDS[$target]})
+    ((requests > 0)) || die "no request completed against $target: $(tail -n 3 "$WORK_DIR/run.txt")"
     user=$(((u1 - u0) * 1000000 / HZ / requests))
     sys=$(((s1 - s0) * 1000000 / HZ / requests))
-    printf '%-6s %-12s %10s %9d %9d %9d\n' "$round" "$target" "$rps" "$user" "$sys" $((user + sys))
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$user" "$sys" >>"$RAW"
+    c2=$(((c1 - c0) * 1000000 / HZ / requests))
+    printf '%-6s %-12s %10s %9d %9d %9d %9d\n' "$round" "$target" "$rps" "$user" "$sys" $((user + sys)) "$c2"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$user" "$sys" "$c2" >>"$RAW"
   done
 done
 
@@ -106,11 +145,13 @@ python3 - "$RAW" <<'PY'
 import collections, statistics, sys
 rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
 by = collections.defaultdict(list)
-for _, target, rps, user, sys_ in rows:
-    by[target].append((float(rps), int(user), int(sys_)))
+for _, target, rps, user, sys_, c2 in rows:
+    by[target].append((float(rps), int(user), int(sys_), int(c2)))
 for target, runs in by.items():
-    rps = [r for r, _, _ in runs]
-    total = [u + s for _, u, s in runs]
+    rps = [r for r, _, _, _ in runs]
+    total = [u + s for _, u, s, _ in runs]
+    c2 = [c for _, _, _, c in runs]
     print(f"  {target:<12} req/s {statistics.median(rps):>9,.0f} [{min(rps):,.0f} – {max(rps):,.0f}]"
-          f"   CPU {statistics.median(total):>4.0f} µs [{min(total)} – {max(total)}]")
+          f"   CPU {statistics.median(total):>4.0f} µs [{min(total)} – {max(total)}]"
+          f"   of it C2 {statistics.median(c2):>4.0f} µs [{min(c2)} – {max(c2)}]")
 PY
