@@ -140,7 +140,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                 stickySlot = appSlot;
             }
         }
-        return proxy.router().pickSlot(stickySlot);
+        return proxy.router().pickSlot(stickySlot, head.upgrade());
     }
 
     @Override

@@ -95,9 +95,10 @@ final class Router {
     /**
      * The worker of sticky slot {@code slot}, counted in ({@link StickySlots}); null when there is none, its READY
      * worker is full, or requests are queued for the READY workers (a sticky request does not go past them).
+     * {@code upgrade}: a WebSocket handshake, which does not go to a draining worker.
      */
-    Endpoint pickSlot(int slot) {
-        return StickySlots.pick(fleet.snapshot(), slot, queue.hasWaiters());
+    Endpoint pickSlot(int slot, boolean upgrade) {
+        return StickySlots.pick(fleet.snapshot(), slot, queue.hasWaiters(), upgrade);
     }
 
     /**

@@ -25,9 +25,10 @@ final class StickySlots {
 
     /**
      * The worker of {@code slot} for a sticky request, counted in; null when the slot is negative (no binding),
-     * has no worker that takes it, or its READY worker is full or must not be gone past ({@code queued}).
+     * has no worker that takes it, or its READY worker is full or must not be gone past ({@code queued}). An
+     * {@code upgrade} (a WebSocket handshake) never goes to a draining worker, which would close the tunnel soon.
      */
-    static Endpoint pick(FleetSnapshot snapshot, int slot, boolean queued) {
+    static Endpoint pick(FleetSnapshot snapshot, int slot, boolean queued, boolean upgrade) {
         if (slot < 0) {
             return null;
         }
@@ -35,7 +36,7 @@ final class StickySlots {
         if (ready != null) {
             return !queued && ready.tryAcquire() ? ready : null;
         }
-        Endpoint draining = draining(snapshot, slot);
+        Endpoint draining = upgrade ? null : draining(snapshot, slot);
         return draining != null && draining.tryAcquireSticky() ? draining : null;
     }
 
