@@ -50,6 +50,11 @@ public final class Endpoint {
     private final int maxConcurrency;
     private final Runnable onSlotFreed;
     private volatile boolean accepting;
+    /**
+     * Out of rotation but draining: still takes the requests of its sticky sessions ({@link #tryAcquireSticky})
+     * until its in-flight count first reaches zero ({@link #drained}) or it is stopped.
+     */
+    private volatile boolean draining;
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tunnelCount = new AtomicInteger();
     /**
@@ -115,12 +120,29 @@ public final class Endpoint {
      * {@link #maxConcurrency()} requests in flight. Lock-free, any thread.
      */
     public boolean tryAcquire() {
+        return tryAcquire(false);
+    }
+
+    /**
+     * Counts in a request of a sticky session bound to this worker: like {@link #tryAcquire}, and also while the
+     * worker drains, until the drain ends ({@link #drained}). Lock-free, any thread.
+     */
+    public boolean tryAcquireSticky() {
+        return tryAcquire(true);
+    }
+
+    /** Whether the worker is out of rotation but still takes its sticky sessions' requests. */
+    public boolean isDraining() {
+        return draining;
+    }
+
+    private boolean tryAcquire(boolean sticky) {
         if (maxConcurrency == 0) {
             inFlight.incrementAndGet();
         } else if (!acquireBelowLimit()) {
             return false;
         }
-        if (accepting) {
+        if (accepting || sticky && draining) {
             return true;
         }
         inFlight.decrementAndGet();
@@ -187,11 +209,11 @@ public final class Endpoint {
      */
     public boolean connectRefused() {
         if (!process.isAlive()) {
-            accepting = false;
+            stopAccepting();
             return true;
         }
         if (refusalsInARow.incrementAndGet() == EJECT_AFTER_REFUSALS) {
-            accepting = false;
+            stopAccepting();
             onEjected.run();
         }
         return !accepting;
@@ -202,8 +224,8 @@ public final class Endpoint {
      * is reaped, so that no retry goes back to it.
      */
     public void attemptFailed() {
-        if (accepting && !process.isAlive()) {
-            accepting = false;
+        if ((accepting || draining) && !process.isAlive()) {
+            stopAccepting();
         }
     }
 
@@ -258,8 +280,29 @@ public final class Endpoint {
         accepting = true;
     }
 
+    /** Out of rotation, and no more sticky requests either: the worker is stopping, or it died. */
     void stopAccepting() {
         accepting = false;
+        draining = false;
+    }
+
+    /** Out of rotation, but its sticky sessions' requests still come until {@link #drained}. */
+    void startDraining() {
+        draining = true;
+        accepting = false;
+    }
+
+    /**
+     * Whether a draining worker has no request in flight; once it has none, it takes no more sticky requests
+     * either. Exact like {@link #tryAcquire}: admission ends before the count is read again, so a request counted in
+     * meanwhile is seen. The supervisor's thread.
+     */
+    boolean drained() {
+        if (inFlight.get() != 0) {
+            return false;
+        }
+        draining = false;
+        return inFlight.get() == 0;
     }
 
     @Override

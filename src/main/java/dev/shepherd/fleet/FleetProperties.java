@@ -266,10 +266,26 @@ public record FleetProperties(
      * @param cookie when set, the name of a cookie the proxy sets to name a worker's slot (its stable index, as an
      *               opaque token), and by which it routes later requests to the READY worker of that slot
      *               (HAProxy's {@code cookie ... insert}); unset: no stickiness
+     * @param appCookie when set, the name of the application's own session cookie (such as {@code JSESSIONID}):
+     *                  a value a worker sets with {@code Set-Cookie} binds to that worker's slot, and later requests
+     *                  carrying it go to the slot's READY worker (Cloud Foundry's router); when both are set, the
+     *                  proxy's cookie decides when it names a slot
+     * @param appCookieMaxEntries the most application cookie values remembered at once; beyond it the least
+     *                            likely to be used again are forgotten (values longer than 128 characters are never
+     *                            remembered)
      */
     public record Sticky(
             @Pattern(regexp = "[!#$%&'*+.^_`|~0-9A-Za-z-]+", message = "must be a cookie name (an RFC 6265 token)")
-            String cookie) {
+            String cookie,
+            @Pattern(regexp = "[!#$%&'*+.^_`|~0-9A-Za-z-]+", message = "must be a cookie name (an RFC 6265 token)")
+            String appCookie,
+            @DefaultValue("100000") @Min(1) @Max(10_000_000) int appCookieMaxEntries) {
+
+        @AssertTrue(message = "fleet.proxy.sticky.app-cookie must not be the name of fleet.proxy.sticky.cookie, "
+                + "which the proxy sets itself")
+        boolean isAppCookieApart() {
+            return cookie == null || !cookie.equals(appCookie);
+        }
     }
 
     /**

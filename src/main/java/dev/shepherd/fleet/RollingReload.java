@@ -83,15 +83,22 @@ final class RollingReload {
             return;
         }
         fresh.replacing = null;
-        if (old.state != WorkerState.EXITED) {
-            supervisor.retire(old, "replaced by worker " + fresh.id);
-        }
+        // The old worker leaves the rotation in the next task, so that the snapshot this task publishes has the new
+        // one in it: a sticky client of the slot (it names the index, which both share) always finds one of the two
+        // taking requests, and moves once, instead of falling back to another slot in between.
+        supervisor.post(() -> retireReplaced(old, fresh));
         if (fresh == stepWorker) {
             status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, status.total(), status.replaced() + 1,
                     status.startedAt(), null, null);
             events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "reload: worker " + old.id + " replaced by worker " + fresh.id
                     + " (" + status.replaced() + " of " + status.total() + ")");
             step();
+        }
+    }
+
+    private void retireReplaced(Worker old, Worker fresh) {
+        if (old.state != WorkerState.EXITED && !old.retiring) {
+            supervisor.retire(old, "replaced by worker " + fresh.id);
         }
     }
 

@@ -195,7 +195,7 @@ final class Supervisor {
         worker.cancelTimers();
         worker.stopReason = reason;
         worker.moveTo(WorkerState.DRAINING);
-        worker.endpoint.stopAccepting();
+        worker.endpoint.startDraining();
         worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
         Duration tunnelWindow = tunnelDrainWindow();
         worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
@@ -212,7 +212,7 @@ final class Supervisor {
             return;
         }
         Instant now = clock.instant();
-        boolean requestsDone = worker.endpoint.inFlight() == 0 || !now.isBefore(worker.drainDeadline);
+        boolean requestsDone = worker.endpoint.drained() || !now.isBefore(worker.drainDeadline);
         boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
         if (requestsDone && tunnelsDone) {
             stop(worker, worker.stopReason);
@@ -363,7 +363,8 @@ final class Supervisor {
         workers.stream().filter(worker -> worker.process != null).forEach(worker -> worker.process.killTree());
     }
 
-    private void post(Runnable task) {
+    /** Runs {@code task} as a task of its own on this thread, after the current one and its snapshot. */
+    void post(Runnable task) {
         loop.post(task);
     }
 

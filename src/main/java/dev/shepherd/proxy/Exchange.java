@@ -51,8 +51,14 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private Retries retries;
     private WorkerWait wait;
     private boolean finished;
-    /** The slot the request's sticky cookie named ({@link StickySessions#slot}); read on the first attempt. */
+    /**
+     * The slot the request is bound to, by the proxy's cookie ({@link StickySessions#slot}) or else by the
+     * application's ({@link AppCookieSessions#slot}); read on the first attempt.
+     */
     private int stickySlot = StickySessions.NO_COOKIE;
+    /** The request's value of {@code fleet.proxy.sticky.app-cookie}, when it has one, and the slot it is bound to. */
+    private String appCookie;
+    private int appSlot = StickySessions.NO_COOKIE;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
         this.proxy = proxy;
@@ -117,14 +123,24 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         attempt.start(ctx.channel().eventLoop());
     }
 
-    /** The first attempt's worker by the sticky cookie, counted in; null when stickiness is off or names none. */
+    /**
+     * The first attempt's worker by the sticky cookies, counted in; null when stickiness is off or they name none.
+     * The proxy's cookie decides when it names a slot, else the application's.
+     */
     private Endpoint pickSticky() {
         StickySessions sticky = proxy.sticky();
-        if (sticky == null) {
-            return null;
+        AppCookieSessions appCookies = proxy.appCookies();
+        if (sticky != null) {
+            stickySlot = sticky.slot(head.request().headers());
         }
-        stickySlot = sticky.slot(head.request().headers());
-        return proxy.router().pickSlot(stickySlot);
+        if (appCookies != null) {
+            appCookie = appCookies.value(head.request().headers());
+            appSlot = appCookies.slot(appCookie);
+            if (stickySlot < 0 && (appSlot >= 0 || sticky == null)) {
+                stickySlot = appSlot;
+            }
+        }
+        return proxy.router().pickSlot(stickySlot, head.upgrade());
     }
 
     @Override
@@ -208,7 +224,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             if (response.switchesProtocols()) {
                 switchProtocols(response);
             } else {
-                relay.head(response, keepClient(), stickyLine());
+                relay.head(response, keepClient(), stickyLine(response));
             }
             return;
         }
@@ -255,15 +271,22 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
     }
 
-    /** The {@code Set-Cookie} line that binds the client to the slot that answered, when it must; else null. */
-    private byte[] stickyLine() {
+    /**
+     * The {@code Set-Cookie} line that binds the client to the slot that answered, when it must; else null. Learns
+     * the application's cookie from the response on the way.
+     */
+    private byte[] stickyLine(ResponseHead response) {
         StickySessions sticky = proxy.sticky();
-        if (sticky == null) {
+        AppCookieSessions appCookies = proxy.appCookies();
+        if (sticky == null && appCookies == null) {
             return null;
         }
         int served = attempt.endpoint().index();
         proxy.metrics().sticky(stickySlot, served);
-        return sticky.rebind(stickySlot, served);
+        if (appCookies != null) {
+            appCookies.answered(appCookie, appSlot, served, response.lines());
+        }
+        return sticky == null ? null : sticky.rebind(stickySlot, served);
     }
 
     private boolean keepClient() {

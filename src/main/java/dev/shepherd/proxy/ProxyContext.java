@@ -22,6 +22,7 @@ final class ProxyContext {
     private final TrustedProxies trustedProxies;
     private final Router router;
     private final StickySessions sticky;
+    private final AppCookieSessions appCookies;
     private final RetryBudget budget;
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
@@ -63,6 +64,9 @@ final class ProxyContext {
                  Bootstrap upstreamBootstrap, StickySessions sticky) {
         this.properties = properties;
         this.sticky = sticky;
+        String appCookie = properties.sticky().appCookie();
+        this.appCookies = appCookie == null ? null
+                : new AppCookieSessions(appCookie, properties.sticky().appCookieMaxEntries());
         this.trustedProxies = new TrustedProxies(properties.trustedProxies());
         this.router = router;
         this.budget = budget;
@@ -117,6 +121,11 @@ final class ProxyContext {
     /** Sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set. */
     StickySessions sticky() {
         return sticky;
+    }
+
+    /** Sticky sessions learned from the application's cookie; null when {@code fleet.proxy.sticky.app-cookie} is not set. */
+    AppCookieSessions appCookies() {
+        return appCookies;
     }
 
     Router router() {

@@ -94,8 +94,9 @@ final class ProxyMetrics {
 
     private static Counter sticky(MeterRegistry registry, String result) {
         return Counter.builder("shepherd.proxy.sticky").tag("result", result)
-                .description("Responses with fleet.proxy.sticky.cookie on, by whether the request's cookie named the "
-                        + "slot that served it (hit), another or none valid (rebind), or it had none (new)")
+                .description("Responses with fleet.proxy.sticky.cookie or app-cookie on, by whether the request was "
+                        + "bound to the slot that served it (hit), to another or by a proxy cookie that names none "
+                        + "(rebind), or to none (new)")
                 .register(registry);
     }
 

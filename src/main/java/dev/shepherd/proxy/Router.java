@@ -93,11 +93,12 @@ final class Router {
     }
 
     /**
-     * The READY worker of sticky slot {@code slot}, counted in; null when there is none, it is full, or requests
-     * are queued (a sticky request does not go past them).
+     * The worker of sticky slot {@code slot}, counted in ({@link StickySlots}); null when there is none, its READY
+     * worker is full, or requests are queued for the READY workers (a sticky request does not go past them).
+     * {@code upgrade}: a WebSocket handshake, which does not go to a draining worker.
      */
-    Endpoint pickSlot(int slot) {
-        return slot < 0 || queue.hasWaiters() ? null : StickySessions.pick(fleet.snapshot().ready(), slot);
+    Endpoint pickSlot(int slot, boolean upgrade) {
+        return StickySlots.pick(fleet.snapshot(), slot, queue.hasWaiters(), upgrade);
     }
 
     /**

@@ -1,6 +1,5 @@
 package dev.shepherd.proxy;
 
-import dev.shepherd.fleet.Endpoint;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.cookie.Cookie;
@@ -25,9 +24,9 @@ import java.util.Map;
  * every index up to {@code fleet.max-workers} are made once; lookups read an immutable map and allocate nothing but
  * the cookie parse (Netty's {@link ServerCookieDecoder#LAX}, RFC 6265 §5.2 as browsers send cookies).
  *
- * <p>A token made under another key (the master restarted), forged or unknown, and a slot with no READY worker
- * that can take the request, fall back to normal balancing; the response then sets the cookie again. Immutable;
- * any thread.
+ * <p>A token made under another key (the master restarted), forged or unknown, and a slot with no worker that can
+ * take the request ({@link StickySlots}), fall back to normal balancing; the response then sets the cookie again.
+ * Immutable; any thread.
  */
 final class StickySessions {
 
@@ -85,24 +84,6 @@ final class StickySessions {
             }
         }
         return NO_COOKIE;
-    }
-
-    /**
-     * The READY worker of {@code slot} that can take a request, counted in (the newest one, when a reload briefly
-     * has two); null when the slot names none, or it is full or out of rotation.
-     */
-    static Endpoint pick(Endpoint[] ready, int slot) {
-        if (slot < 0) {
-            return null;
-        }
-        Endpoint newest = null;
-        for (Endpoint endpoint : ready) {
-            if (endpoint.index() == slot && endpoint.isAccepting()
-                    && (newest == null || endpoint.workerId() > newest.workerId())) {
-                newest = endpoint;
-            }
-        }
-        return newest != null && newest.tryAcquire() ? newest : null;
     }
 
     /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */

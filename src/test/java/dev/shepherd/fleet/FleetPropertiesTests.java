@@ -209,6 +209,36 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void anAppCookieNamedLikeTheProxysOwnFailsStartupNamingBothProperties() {
+        runner.withPropertyValues("fleet.proxy.sticky.cookie=SRV", "fleet.proxy.sticky.app-cookie=SRV").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.proxy.sticky.app-cookie must not be the name of fleet.proxy.sticky.cookie, "
+                            + "which the proxy sets itself");
+        });
+    }
+
+    @Test
+    void bothStickyCookiesMayBeSet() {
+        runner.withPropertyValues("fleet.proxy.sticky.cookie=SRV", "fleet.proxy.sticky.app-cookie=JSESSIONID")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    FleetProperties.Sticky sticky = context.getBean(FleetProperties.class).proxy().sticky();
+                    assertThat(sticky.appCookie()).isEqualTo("JSESSIONID");
+                    assertThat(sticky.appCookieMaxEntries()).isEqualTo(100_000);
+                });
+    }
+
+    @Test
+    void anAppCookieThatIsNoCookieNameFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.proxy.sticky.app-cookie=JSESSION ID").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.proxy.sticky.appCookie = JSESSION ID: must be a cookie name (an RFC 6265 token)");
+        });
+    }
+
+    @Test
     void logLineLengthAboveOneMegabyteFailsStartupNamingTheProperty() {
         runner.withPropertyValues("fleet.worker.log-line-length=2MB", "fleet.worker.log-bytes=4MB").run(context -> {
             assertThat(context).hasFailed();

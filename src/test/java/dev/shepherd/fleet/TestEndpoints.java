@@ -1,5 +1,10 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.worker.WorkerState;
+
+import java.util.ArrayList;
+import java.util.List;
+
 /** Real {@link Endpoint}s for tests outside the fleet package, on the test JVM's own (live) process. */
 public final class TestEndpoints {
 
@@ -30,5 +35,32 @@ public final class TestEndpoints {
     /** Takes an endpoint out of rotation, as a drain does. */
     public static void stopAccepting(Endpoint endpoint) {
         endpoint.stopAccepting();
+    }
+
+    /** Takes an endpoint out of rotation but lets its sticky sessions' requests in, as a drain does. */
+    public static void startDraining(Endpoint endpoint) {
+        endpoint.startDraining();
+    }
+
+    /** Whether a draining endpoint's drain may end now, as the supervisor asks it; ends its sticky admission then. */
+    public static boolean drained(Endpoint endpoint) {
+        return endpoint.drained();
+    }
+
+    /** A snapshot with {@code ready} in rotation and {@code draining} as DRAINING workers. */
+    public static FleetSnapshot snapshot(Endpoint[] ready, Endpoint... draining) {
+        List<WorkerSnapshot> workers = new ArrayList<>();
+        for (Endpoint endpoint : ready) {
+            workers.add(worker(endpoint, WorkerState.READY));
+        }
+        for (Endpoint endpoint : draining) {
+            workers.add(worker(endpoint, WorkerState.DRAINING));
+        }
+        return new FleetSnapshot(1, ready.length, workers, ready, ReloadStatus.IDLE);
+    }
+
+    private static WorkerSnapshot worker(Endpoint endpoint, WorkerState state) {
+        return new WorkerSnapshot(endpoint.workerId(), endpoint.index(), endpoint.pid(), endpoint.port(), state, 1, 0,
+                null, 0, null, null, endpoint, null);
     }
 }

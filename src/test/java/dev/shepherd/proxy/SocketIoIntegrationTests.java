@@ -29,7 +29,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * A socket.io chat app (socketio-chat-worker.js) and socket.io-client (socketio-client.js, websocket transport)
  * through a real master with two workers: messages, a {@code kill -9} of a worker, and a rolling reload with 200
- * connected clients and plain traffic beside them.
+ * connected clients and plain traffic beside them. With socket.io's default transports (long polling, then the
+ * upgrade), clients that keep cookies work across the two workers with {@code fleet.proxy.sticky.cookie}, and fail
+ * with {@code 400 Session ID unknown} without it.
  */
 class SocketIoIntegrationTests {
 
@@ -62,6 +64,46 @@ class SocketIoIntegrationTests {
                 assertThat(chat.text("text")).isEqualTo("hello from one");
                 assertThat(chat.number("pid")).isEqualTo(sendersWorker);
             });
+        }
+    }
+
+    @Test
+    void defaultTransportsPollThenUpgradeAcrossTwoWorkersWithAStickyCookie() {
+        try (RunningShepherd shepherd = twoChatWorkers("--fleet.proxy.sticky.cookie=SHEPHERD");
+             NodeProcess clients = NodeProcess.start("socketio-client.js", Map.of("TRANSPORTS", "default",
+                     "OP_TIMEOUT_MS", "20000"), "http://127.0.0.1:" + shepherd.proxyPort())) {
+            open(clients, 20);
+            Map<Long, Long> perWorker = clients.events("hello").stream()
+                    .collect(Collectors.groupingBy(hello -> hello.number("pid"), Collectors.counting()));
+            assertThat(perWorker).as("sessions on both workers").containsOnlyKeys(shepherd.readyPids());
+            await().atMost(STEP).until(() -> clients.events("upgrade").size() == 20);
+            assertThat(clients.events("upgrade")).allSatisfy(upgrade ->
+                    assertThat(upgrade.text("transport")).isEqualTo("websocket"));
+
+            assertThat(clients.command("chat all hello from everyone", STEP).number("ok")).isEqualTo(20);
+            for (int conn = 1; conn <= 20; conn++) {
+                assertThat(clients.command("chat " + conn + " message " + conn, STEP).number("ok")).isEqualTo(1);
+            }
+            long sendersWorker = clients.events("hello", hello -> hello.number("conn") == 1).get(0).number("pid");
+            await().atMost(STEP).until(() -> clients.events("chat", chat -> chat.text("text").equals("message 1")).size()
+                    == perWorker.get(sendersWorker));
+            assertThat(clients.events("chat", chat -> chat.text("text").equals("message 1")))
+                    .allSatisfy(chat -> assertThat(chat.number("pid")).isEqualTo(sendersWorker));
+            assertThat(clients.events("connect-error")).as("no 400 Session ID unknown on a handshake").isEmpty();
+            assertThat(clients.events("disconnect")).as("no session lost on the way").isEmpty();
+            assertThat(clients.events("hello")).as("one session per client").hasSize(20);
+        }
+    }
+
+    @Test
+    void withoutStickinessDefaultTransportsAcrossTwoWorkersFailWithSessionIdUnknown() {
+        try (RunningShepherd shepherd = twoChatWorkers();
+             NodeProcess clients = NodeProcess.start("socketio-client.js", Map.of("TRANSPORTS", "default",
+                     "OP_TIMEOUT_MS", "20000"), "http://127.0.0.1:" + shepherd.proxyPort())) {
+            clients.send("open 10");
+            await().atMost(STEP).until(() -> clients.events().stream().anyMatch(event ->
+                    (event.type().equals("connect-error") || event.type().equals("disconnect"))
+                            && event.number("status") == 400));
         }
     }
 

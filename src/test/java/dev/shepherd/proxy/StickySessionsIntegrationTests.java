@@ -103,9 +103,6 @@ class StickySessionsIntegrationTests {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("bug, #18 left open: after merging with main the client moved twice in a reload "
-            + "(old worker, the other old worker, the new one), as if the surge worker held the slot only after its old "
-            + "worker drained; passed on the sticky branch alone")
     void aRollingReloadMovesAStickyClientToTheNewGenerationOnce() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.sticky.cookie=SRV")) {

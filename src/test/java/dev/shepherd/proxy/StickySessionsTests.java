@@ -1,7 +1,5 @@
 package dev.shepherd.proxy;
 
-import dev.shepherd.fleet.Endpoint;
-import dev.shepherd.fleet.TestEndpoints;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
@@ -15,7 +13,7 @@ import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@link StickySessions}: tokens, lookups and the fallbacks, without a proxy. */
+/** {@link StickySessions}: tokens and cookie lookups, without a proxy. */
 class StickySessionsTests {
 
     private static final Pattern LINE = Pattern.compile("set-cookie: SRV=([A-Za-z0-9_-]+); Path=/; HttpOnly; SameSite=Lax\r\n");
@@ -77,36 +75,6 @@ class StickySessionsTests {
         assertThat(sticky.rebind(1, 2)).isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.rebind(StickySessions.UNKNOWN, 2)).isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2)).isEqualTo(sticky.setCookieLine(2));
-    }
-
-    @Test
-    void theSlotsReadyWorkerIsPickedAndCountedIn() {
-        Endpoint zero = TestEndpoints.accepting(1, 0, 0);
-        Endpoint one = TestEndpoints.accepting(2, 1, 0);
-        Endpoint picked = StickySessions.pick(new Endpoint[] {zero, one}, 1);
-        assertThat(picked).isSameAs(one);
-        assertThat(one.inFlight()).isEqualTo(1);
-        assertThat(zero.inFlight()).isZero();
-    }
-
-    @Test
-    void aSlotWithoutAReadyWorkerFallsBackToBalancing() {
-        Endpoint zero = TestEndpoints.accepting(1, 0, 0);
-        Endpoint one = TestEndpoints.accepting(2, 1, 1);
-        assertThat(StickySessions.pick(new Endpoint[] {zero}, 1)).isNull();
-        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, StickySessions.UNKNOWN)).isNull();
-        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, StickySessions.NO_COOKIE)).isNull();
-        TestEndpoints.stopAccepting(zero);
-        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, 0)).isNull();
-        assertThat(one.tryAcquire()).isTrue();
-        assertThat(StickySessions.pick(new Endpoint[] {zero, one}, 1)).as("full").isNull();
-    }
-
-    @Test
-    void whileAReloadHasTwoWorkersOnASlotTheNewestTakesIt() {
-        Endpoint old = TestEndpoints.accepting(1, 0, 0);
-        Endpoint replacement = TestEndpoints.accepting(3, 0, 0);
-        assertThat(StickySessions.pick(new Endpoint[] {old, replacement}, 0)).isSameAs(replacement);
     }
 
     private static HttpHeaders cookie(String value) {

@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up)</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
+ *   <li>{@code /login}: sets a session cookie of its own, {@code JSESSIONID=<pid>x<n>}, as a servlet container
+ *       does; {@code /logout} deletes it ({@code Max-Age=0})</li>
  *   <li>{@code /env}: "NAME=value" lines of the variables Shepherd gives a worker (SHEPHERD_*, NODE_APP_INSTANCE,
  *       PORT), sorted</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
@@ -38,6 +40,7 @@ public final class EchoWorker {
 
     /** What {@code /leak?mb=N} keeps forever, to grow the resident memory. */
     private static final java.util.List<byte[]> LEAKED = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private static final java.util.concurrent.atomic.AtomicInteger SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
 
     public static void main(String[] args) throws IOException {
         int port = Integer.parseInt(System.getenv("PORT"));
@@ -79,6 +82,13 @@ public final class EchoWorker {
             }
             if (uri.getPath().equals("/hang-up")) {
                 throw new IllegalStateException("hanging up on purpose");
+            }
+            if (uri.getPath().equals("/login")) {
+                exchange.getResponseHeaders().add("Set-Cookie", "JSESSIONID=" + pid + "x" + SESSIONS.incrementAndGet()
+                        + "; Path=/; HttpOnly");
+            }
+            if (uri.getPath().equals("/logout")) {
+                exchange.getResponseHeaders().add("Set-Cookie", "JSESSIONID=; Max-Age=0; Path=/");
             }
             if (uri.getPath().equals("/bytes")) {
                 respond(exchange, 200, "x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))));

@@ -1,0 +1,137 @@
+package dev.shepherd.proxy;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.cookie.ClientCookieDecoder;
+import io.netty.handler.codec.http.cookie.Cookie;
+import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Sticky sessions learned from the application's own session cookie ({@code fleet.proxy.sticky.app-cookie}, such
+ * as {@code JSESSIONID}), as Cloud Foundry's router does (and HAProxy's {@code appsession} did): a value a worker
+ * sets with {@code Set-Cookie} (RFC 6265 §4.1) is remembered with the worker's slot (its stable index); a later
+ * request whose {@code Cookie} carries that value goes to the slot's worker ({@link StickySlots}). A value the
+ * proxy never saw a worker set, or has forgotten, goes to normal balancing and is not remembered: only workers put
+ * values in. A remembered value whose slot could not take a request moves to the slot that answered, like the
+ * proxy's own cookie; a {@code Set-Cookie} that deletes the cookie ({@code Max-Age} of zero or less, an
+ * {@code Expires} in the past, or an empty value) forgets it.
+ *
+ * <p>Bounded: at most {@code fleet.proxy.sticky.app-cookie-max-entries} values (Caffeine's size bound, which
+ * forgets those least likely to be used again), none longer than {@link #MAX_VALUE_LENGTH} characters; about
+ * 30 MB at most with the default 100 000. Thread-safe and lock-free for lookups; a request without the cookie
+ * costs one header lookup. Any thread.
+ */
+final class AppCookieSessions {
+
+    /** Longer values are neither remembered nor looked up. */
+    static final int MAX_VALUE_LENGTH = 128;
+    private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
+
+    private final String name;
+    private final Cache<String, Integer> slots;
+
+    AppCookieSessions(String name, int maxEntries) {
+        this.name = name;
+        // Maintenance (eviction) on the writing thread: no pool thread, and a bound that holds as soon as put returns.
+        this.slots = Caffeine.newBuilder().maximumSize(maxEntries).executor(Runnable::run).build();
+    }
+
+    /** The request's value of the cookie (the first one of the name), or null: none, empty or too long. */
+    String value(HttpHeaders headers) {
+        List<String> lines = headers.getAll(HttpHeaderNames.COOKIE);
+        for (int i = 0; i < lines.size(); i++) {
+            for (Cookie cookie : ServerCookieDecoder.LAX.decodeAll(lines.get(i))) {
+                if (cookie.name().equals(name)) {
+                    return usable(cookie.value()) ? cookie.value() : null;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The slot remembered for {@code value}, or {@link StickySessions#NO_COOKIE} when none (or value is null). */
+    int slot(String value) {
+        Integer slot = value == null ? null : slots.getIfPresent(value);
+        return slot == null ? StickySessions.NO_COOKIE : slot;
+    }
+
+    /**
+     * After a worker of slot {@code served} answered: the request's remembered {@code value} (bound to
+     * {@code requested}) moves to {@code served}, then the response's own {@code Set-Cookie} lines of the cookie
+     * bind or forget values. {@code headLines}: the response's status line and header lines, CRLF after each.
+     */
+    void answered(String value, int requested, int served, ByteBuf headLines) {
+        if (value != null && requested >= 0 && requested != served) {
+            slots.asMap().replace(value, requested, served);
+        }
+        learn(headLines, served, value);
+    }
+
+    private void learn(ByteBuf lines, int served, String requestValue) {
+        int end = lines.writerIndex();
+        int pos = lineAfter(lines, lines.readerIndex(), end);
+        while (pos < end) {
+            int next = lineAfter(lines, pos, end);
+            if (startsWithIgnoringCase(lines, pos, next)) {
+                int from = pos + SET_COOKIE.length;
+                int to = next - 2;
+                if (to > from) {
+                    String header = lines.toString(from, to - from, StandardCharsets.ISO_8859_1).trim();
+                    learn(ClientCookieDecoder.LAX.decode(header), served, requestValue);
+                }
+            }
+            pos = next;
+        }
+    }
+
+    /** A deletion forgets the value it names and the one the request carried (a logout sends an empty value). */
+    private void learn(Cookie cookie, int served, String requestValue) {
+        if (cookie == null || !cookie.name().equals(name)) {
+            return;
+        }
+        boolean deleted = cookie.value().isEmpty()
+                || cookie.maxAge() != Cookie.UNDEFINED_MAX_AGE && cookie.maxAge() <= 0;
+        if (deleted) {
+            slots.invalidate(cookie.value());
+            if (requestValue != null) {
+                slots.invalidate(requestValue);
+            }
+        } else if (usable(cookie.value())) {
+            slots.put(cookie.value(), served);
+        }
+    }
+
+    private static boolean usable(String value) {
+        return !value.isEmpty() && value.length() <= MAX_VALUE_LENGTH;
+    }
+
+    /** The index after the CRLF that ends the line at {@code pos}; {@code end} when there is none. */
+    private static int lineAfter(ByteBuf lines, int pos, int end) {
+        int lf = lines.indexOf(pos, end, (byte) '\n');
+        return lf < 0 ? end : lf + 1;
+    }
+
+    private static boolean startsWithIgnoringCase(ByteBuf lines, int pos, int lineEnd) {
+        if (lineEnd - pos < SET_COOKIE.length) {
+            return false;
+        }
+        for (int i = 0; i < SET_COOKIE.length; i++) {
+            if (Character.toLowerCase((char) (lines.getByte(pos + i) & 0xFF)) != SET_COOKIE[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Values remembered now (after pending evictions). */
+    long size() {
+        slots.cleanUp();
+        return slots.estimatedSize();
+    }
+}

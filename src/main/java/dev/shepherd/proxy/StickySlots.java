@@ -1,0 +1,76 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.worker.WorkerState;
+
+import java.util.List;
+
+/**
+ * Where a request of a sticky session goes, given the slot (stable worker index) it is bound to, whether by the
+ * proxy's cookie ({@link StickySessions}) or by the application's ({@link AppCookieSessions}).
+ *
+ * <p>The slot's READY worker when it has one (the newest, when a reload's new worker shares the slot with the old
+ * one); else its draining worker, while the drain lasts (HAProxy's drain state: persistent clients keep coming,
+ * new ones do not), so that a session's requests stay on the process that holds its state until that process has
+ * nothing left in flight or its {@code fleet.worker.drain-timeout} is over. A READY worker of the slot that is
+ * full, or requests queued for a READY worker, send the request to normal balancing. Lock-free, no allocation;
+ * any thread.
+ */
+final class StickySlots {
+
+    private StickySlots() {
+    }
+
+    /**
+     * The worker of {@code slot} for a sticky request, counted in; null when the slot is negative (no binding),
+     * has no worker that takes it, or its READY worker is full or must not be gone past ({@code queued}). An
+     * {@code upgrade} (a WebSocket handshake) never goes to a draining worker, which would close the tunnel soon.
+     */
+    static Endpoint pick(FleetSnapshot snapshot, int slot, boolean queued, boolean upgrade) {
+        if (slot < 0) {
+            return null;
+        }
+        Endpoint ready = newestAccepting(snapshot.ready(), slot);
+        if (ready != null) {
+            return !queued && ready.tryAcquire() ? ready : null;
+        }
+        Endpoint draining = upgrade ? null : draining(snapshot, slot);
+        return draining != null && draining.tryAcquireSticky() ? draining : null;
+    }
+
+    private static Endpoint newestAccepting(Endpoint[] ready, int slot) {
+        Endpoint newest = null;
+        for (Endpoint endpoint : ready) {
+            if (endpoint.index() == slot && endpoint.isAccepting()
+                    && (newest == null || endpoint.workerId() > newest.workerId())) {
+                newest = endpoint;
+            }
+        }
+        return newest;
+    }
+
+    /**
+     * The slot's draining worker: DRAINING in the snapshot, or still READY in it when its drain began after the
+     * snapshot was published.
+     */
+    private static Endpoint draining(FleetSnapshot snapshot, int slot) {
+        Endpoint newest = null;
+        for (Endpoint endpoint : snapshot.ready()) {
+            if (endpoint.index() == slot && endpoint.isDraining()) {
+                newest = endpoint;
+            }
+        }
+        List<WorkerSnapshot> workers = snapshot.workers();
+        for (int i = 0; i < workers.size(); i++) {
+            WorkerSnapshot worker = workers.get(i);
+            Endpoint endpoint = worker.endpoint();
+            if (worker.state() == WorkerState.DRAINING && endpoint != null && endpoint.index() == slot
+                    && endpoint.isDraining() && (newest == null || endpoint.workerId() > newest.workerId())) {
+                newest = endpoint;
+            }
+        }
+        return newest;
+    }
+}

@@ -1,0 +1,93 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A draining worker keeps its sticky requests until its drain ends, with real workers: a scale-down drains the
+ * worker of index 1 while a slow request keeps it busy; its sticky client still reaches it, other clients do not,
+ * and once the slow request is done the drain ends and the client moves once.
+ */
+class StickySessionsDrainIntegrationTests {
+
+    @Test
+    void aDrainingWorkerKeepsItsStickyClientsUntilItsDrainEnds() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.sticky.cookie=SRV", "--fleet.worker.drain-timeout=30s")) {
+            long draining = pidOfIndex(shepherd, 1);
+            long staying = pidOfIndex(shepherd, 0);
+            String cookie = null;
+            while (cookie == null) {
+                HttpResponse<String> response = get(shepherd, "/hello", null);
+                if (pid(response) == draining) {
+                    String line = response.headers().firstValue("set-cookie").orElseThrow();
+                    cookie = line.substring(0, line.indexOf(';'));
+                }
+            }
+            CompletableFuture<HttpResponse<String>> slow = shepherd.http().sendAsync(request(shepherd,
+                    "/slow?ms=4000", cookie), HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> inFlight(shepherd, draining) == 1);
+
+            shepherd.fleet().scale(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> state(shepherd, draining) == WorkerState.DRAINING);
+            for (int i = 0; i < 10; i++) {
+                HttpResponse<String> sticky = get(shepherd, "/hello", cookie);
+                assertThat(pid(sticky)).as("sticky request %d while draining", i).isEqualTo(draining);
+                assertThat(sticky.headers().allValues("set-cookie")).isEmpty();
+                assertThat(pid(get(shepherd, "/hello", null))).as("a new client while draining").isEqualTo(staying);
+            }
+            assertThat(state(shepherd, draining)).as("the slow request still holds the drain").isEqualTo(WorkerState.DRAINING);
+
+            assertThat(slow.get(20, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(20)).until(() -> ProcessHandle.of(draining).isEmpty()
+                    || !ProcessHandle.of(draining).get().isAlive());
+            HttpResponse<String> moved = get(shepherd, "/hello", cookie);
+            assertThat(pid(moved)).isEqualTo(staying);
+            assertThat(moved.headers().allValues("set-cookie")).hasSize(1);
+        }
+    }
+
+    private static long pidOfIndex(RunningShepherd shepherd, int index) {
+        return shepherd.snapshot().workers().stream().filter(worker -> worker.index() == index).findFirst()
+                .orElseThrow().pid();
+    }
+
+    private static WorkerState state(RunningShepherd shepherd, long pid) {
+        return shepherd.snapshot().workers().stream().filter(worker -> worker.pid() == pid).map(WorkerSnapshot::state)
+                .findFirst().orElse(WorkerState.EXITED);
+    }
+
+    private static int inFlight(RunningShepherd shepherd, long pid) {
+        return shepherd.snapshot().workers().stream().filter(worker -> worker.pid() == pid)
+                .mapToInt(WorkerSnapshot::inFlight).sum();
+    }
+
+    private static HttpRequest request(RunningShepherd shepherd, String path, String cookie) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(shepherd.proxy(path)).timeout(Duration.ofSeconds(20));
+        if (cookie != null) {
+            request.header("Cookie", cookie);
+        }
+        return request.build();
+    }
+
+    private static HttpResponse<String> get(RunningShepherd shepherd, String path, String cookie) {
+        HttpResponse<String> response = shepherd.send(request(shepherd, path, cookie));
+        assertThat(response.statusCode()).isEqualTo(200);
+        return response;
+    }
+
+    private static long pid(HttpResponse<String> response) {
+        String body = response.body();
+        return Long.parseLong(body.substring("pid=".length(), body.indexOf('\n')));
+    }
+}
