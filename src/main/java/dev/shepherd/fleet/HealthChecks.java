@@ -1,6 +1,12 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
+import dev.shepherd.fleet.SupervisorEvent.ProbeKind;
+import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
+import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
+import dev.shepherd.fleet.SupervisorEvent.Timer;
+import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.WorkerProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
@@ -9,8 +15,9 @@ import java.util.List;
 
 /**
  * Readiness while a worker starts (with its startup timeout), liveness while it serves, and the ejection of a
- * worker that refuses connections. Probes run elsewhere; their results come back as supervisor tasks, and every
- * state change goes through the {@link Supervisor}. Runs on the supervisor's thread.
+ * worker that refuses connections. Probes run elsewhere; their results come back as {@link ProbePassed} and
+ * {@link ProbeFailed} events, and every state change goes through the {@link Supervisor}. Runs on the supervisor's
+ * thread, called by its dispatch, which has dropped the events about processes no longer current.
  */
 @Slf4j
 final class HealthChecks {
@@ -34,30 +41,47 @@ final class HealthChecks {
 
     /** Probes a new process until it is READY, and kills it if it is not by the startup timeout. */
     void watchStartup(Worker worker, WorkerProcess process) {
-        worker.startupTimer = loop.schedule(() -> startupTimedOut(worker, process), properties.worker().startupTimeout());
+        worker.startupTimer = loop.schedule(new StartupTimedOut(worker, process), properties.worker().startupTimeout());
         probeReadiness(worker, process);
     }
 
-    private void probeReadiness(Worker worker, WorkerProcess process) {
-        readiness.check(worker.port).thenAccept(result -> loop.post(() -> {
-            if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
-                return;
-            }
-            if (result.ok()) {
-                supervisor.ready(worker);
-            } else {
-                worker.timer = loop.schedule(() -> probeReadiness(worker, process), properties.readiness().interval());
-            }
-        }));
+    void probeReadiness(Worker worker, WorkerProcess process) {
+        if (worker.state == WorkerState.STARTING) {
+            readiness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
+        }
     }
 
-    private void startupTimedOut(Worker worker, WorkerProcess process) {
-        if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
+    private static SupervisorEvent outcome(Worker worker, WorkerProcess process, ProbeKind probe, Probe.Result result) {
+        return result.ok() ? new ProbePassed(worker, process, probe) : new ProbeFailed(worker, process, probe, result.detail());
+    }
+
+    void passed(ProbePassed passed) {
+        Worker worker = passed.worker();
+        if (passed.probe() == ProbeKind.LIVENESS) {
+            livenessPassed(worker);
+        } else if (worker.state == WorkerState.STARTING) {
+            supervisor.ready(worker);
+        }
+    }
+
+    void failed(ProbeFailed failed) {
+        Worker worker = failed.worker();
+        if (failed.probe() == ProbeKind.LIVENESS) {
+            livenessFailed(worker, failed.process(), failed.detail());
+        } else if (worker.state == WorkerState.STARTING) {
+            worker.timer = loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
+                    properties.readiness().interval());
+        }
+    }
+
+    void startupTimedOut(Worker worker, WorkerProcess process) {
+        if (worker.state != WorkerState.STARTING) {
             return;
         }
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
         events.add(Type.STARTUP_TIMEOUT, worker.id, process.pid(), "worker " + worker.id + " " + reason + "; killed");
         worker.stopReason = reason;
+        worker.stopCause = ExitCause.STARTUP_TIMEOUT;
         worker.moveTo(WorkerState.STOPPING);
         process.killTree();
     }
@@ -68,37 +92,41 @@ final class HealthChecks {
             if ((worker.state == WorkerState.READY || worker.state == WorkerState.DRAINING) && !worker.probing) {
                 WorkerProcess process = worker.process;
                 worker.probing = true;
-                liveness.check(worker.port).thenAccept(result -> loop.post(() -> livenessResult(worker, process, result)));
+                liveness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
             }
         }
     }
 
-    private void livenessResult(Worker worker, WorkerProcess process, Probe.Result result) {
+    private void livenessPassed(Worker worker) {
         worker.probing = false;
-        if (!worker.isCurrent(process) || worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
+        if (worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
             return;
         }
-        if (result.ok()) {
-            worker.livenessFailures = 0;
-            if (worker.state == WorkerState.READY && !worker.endpoint.isAccepting()) {
-                worker.endpoint.startAccepting();
-                log.info("Worker {} answers its probe again; back in rotation", worker.id);
-            }
+        worker.livenessFailures = 0;
+        if (worker.state == WorkerState.READY && !worker.endpoint.isAccepting()) {
+            worker.endpoint.startAccepting();
+            log.info("Worker {} answers its probe again; back in rotation", worker.id);
+        }
+    }
+
+    private void livenessFailed(Worker worker, WorkerProcess process, String detail) {
+        worker.probing = false;
+        if (worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
             return;
         }
         worker.livenessFailures++;
         log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
-                worker.livenessFailures, properties.liveness().failureThreshold(), result.detail());
+                worker.livenessFailures, properties.liveness().failureThreshold(), detail);
         if (worker.livenessFailures >= properties.liveness().failureThreshold()) {
-            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + result.detail();
+            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
-            supervisor.stop(worker, reason);
+            supervisor.stop(worker, reason, ExitCause.HUNG);
         }
     }
 
     /** The proxy took a worker out after refused connections: probe it now, so a good answer brings it back. */
     void ejected(Worker worker, WorkerProcess process, List<Worker> workers) {
-        if (worker.isCurrent(process) && worker.state == WorkerState.READY) {
+        if (worker.state == WorkerState.READY) {
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
                     + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
             probeLiveness(workers);

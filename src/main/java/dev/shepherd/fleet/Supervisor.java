@@ -1,6 +1,18 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.AboutProcess;
+import dev.shepherd.fleet.SupervisorEvent.Command;
+import dev.shepherd.fleet.SupervisorEvent.Ejected;
+import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
+import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
+import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
+import dev.shepherd.fleet.SupervisorEvent.RoundDue;
+import dev.shepherd.fleet.SupervisorEvent.ShutdownRequested;
+import dev.shepherd.fleet.SupervisorEvent.Started;
+import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
+import dev.shepherd.fleet.SupervisorEvent.Timer;
+import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerProcess;
@@ -14,13 +26,15 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Owns the workers: the only code that changes their state, always on the one supervisor thread.
  *
- * <p>Like gunicorn's arbiter: process exits, probe results, timers and admin commands each arrive as a task on
- * that thread; after each, {@link WorkerFleetService} reconciles desired and actual workers and publishes a new
- * snapshot. Vocabulary: spawn, ready, drain, stop, kill, reap, restart, scale, replace.
+ * <p>Like gunicorn's arbiter: process exits, probe results, timers and admin commands each arrive as a named
+ * {@link SupervisorEvent} on that thread and are dispatched by {@link #handle}; after each, {@link WorkerFleetService}
+ * reconciles desired and actual workers and publishes a new snapshot. Vocabulary: spawn, ready, drain, stop, kill,
+ * reap, restart, scale, replace.
  */
 @Slf4j
 final class Supervisor {
@@ -40,12 +54,15 @@ final class Supervisor {
     private final Recycler recycler;
     private final WorkerTrees trees;
     private final WorkerLogs logs;
+    private final FleetCommands commands;
     private final Runnable slotFreed;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
     boolean shuttingDown;
     private int nextId = 1;
+    /** Completed when no process is left after a shutdown was asked for. */
+    private CompletableFuture<Void> stopped;
 
     Supervisor(FleetProperties properties, Clock clock, SupervisorLoop loop, LaunchSpecs launchSpecs,
                Probe readiness, Probe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
@@ -61,6 +78,7 @@ final class Supervisor {
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
         this.trees = new WorkerTrees(properties.worker());
+        this.commands = new FleetCommands(this, events);
         this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
                 properties.worker().retiredLogs());
     }
@@ -74,20 +92,78 @@ final class Supervisor {
     }
 
     /**
-     * Sets up how workers' process trees are kept and the guard that ends them if the master dies; on the
-     * supervisor's thread, which the guard's parent-death signal follows.
+     * The one dispatch: every reaction of the supervisor starts here. An event about a process the worker no longer
+     * runs is dropped here, once (but the tree of every process that ended is reaped).
      */
-    void startOrphanGuard() {
-        trees.start();
+    void handle(SupervisorEvent event) {
+        if (event instanceof ProcessExited exited) {
+            trees.reaped(exited.process());
+        }
+        if (event instanceof AboutProcess about && !about.worker().isCurrent(about.process())) {
+            log.debug("Dropped {}: worker {} runs another process now", event.getClass().getSimpleName(), about.worker().id);
+            return;
+        }
+        if (event instanceof ProcessExited exited) {
+            reap(exited.worker(), exited.process(), exited.code());
+        } else if (event instanceof ProbePassed passed) {
+            healthChecks.passed(passed);
+        } else if (event instanceof ProbeFailed failed) {
+            healthChecks.failed(failed);
+        } else if (event instanceof StartupTimedOut timedOut) {
+            healthChecks.startupTimedOut(timedOut.worker(), timedOut.process());
+        } else if (event instanceof TimerFired fired) {
+            timerFired(fired);
+        } else if (event instanceof Ejected ejected) {
+            healthChecks.ejected(ejected.worker(), ejected.process(), workers);
+        } else if (event instanceof RoundDue due) {
+            round(due.round());
+        } else if (event instanceof Started) {
+            // On this thread, which the orphan guard's parent-death signal follows.
+            trees.start();
+        } else if (event instanceof ShutdownRequested shutdown) {
+            stopped = shutdown.stopped();
+            shutdown();
+        } else if (event instanceof Command<?> command) {
+            commands.execute(command);
+        }
+        if (stopped != null && !anyProcessLeft()) {
+            stopped.complete(null);
+        }
+    }
+
+    private void timerFired(TimerFired fired) {
+        Worker worker = fired.worker();
+        switch (fired.timer()) {
+            case READINESS_RETRY -> healthChecks.probeReadiness(worker, fired.process());
+            case DRAIN_CHECK -> checkDrained(worker, fired.process());
+            case KILL_TIMEOUT -> {
+                if (fired.process().isAlive()) {
+                    events.add(Type.KILLED, worker.id, fired.process().pid(), "worker " + worker.id
+                            + " outlived the kill timeout; KILL");
+                    fired.process().killTree();
+                }
+            }
+            case RESTART_DUE -> restart(worker);
+        }
+    }
+
+    private void round(SupervisorEvent.Round round) {
+        switch (round) {
+            case LIVENESS -> {
+                healthChecks.probeLiveness(workers);
+                trees.sweep();
+            }
+            case TREE_SCAN -> trees.record(workers);
+            case RECYCLE -> {
+                if (!shuttingDown) {
+                    recycler.check(workers, reload);
+                }
+            }
+        }
     }
 
     void closeOrphanGuard() {
         trees.close();
-    }
-
-    /** Without cgroups, lets each worker remember its descendants; called periodically. */
-    void recordTrees() {
-        trees.record(workers);
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */
@@ -123,18 +199,19 @@ final class Supervisor {
                     "cannot start: " + ex.getMessage(), List.of());
             events.add(Type.SPAWN_FAILED, worker.id, 0, "worker " + worker.id + " cannot start: " + ex.getMessage());
             log.warn("Worker {} cannot start: {}", worker.id, ex.getMessage());
-            afterExit(worker, worker.lastExit);
+            afterExit(worker, worker.lastExit, ExitCause.COULD_NOT_START);
             return;
         }
         worker.process = process;
         worker.port = port;
         trees.spawned(process);
         worker.stopReason = null;
+        worker.stopCause = null;
         worker.readyOnce = false;
         worker.livenessFailures = 0;
         worker.requestLimit = recycler.requestLimit();
         worker.endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
-                properties.worker().maxConcurrency(), () -> post(() -> healthChecks.ejected(worker, process, workers)), slotFreed);
+                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed);
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
         Endpoint endpoint = worker.endpoint;
@@ -142,7 +219,7 @@ final class Supervisor {
             endpoint.stopAccepting();
             // Its tunnels' clients must learn at once, not when their next write fails.
             endpoint.closeTunnels(Duration.ZERO);
-            post(() -> reap(worker, process, code == null ? -1 : code));
+            loop.post(new ProcessExited(worker, process, code == null ? -1 : code));
         });
         healthChecks.watchStartup(worker, process);
     }
@@ -162,25 +239,12 @@ final class Supervisor {
         reload.onReady(worker);
     }
 
-    /** Liveness round over the READY workers; called periodically. */
-    void probeLiveness() {
-        healthChecks.probeLiveness(workers);
-        trees.sweep();
-    }
-
-    /** Replaces a worker that is past its memory or request limit; called periodically. */
-    void recycle() {
-        if (!shuttingDown) {
-            recycler.check(workers, reload);
-        }
-    }
-
     /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
     void retire(Worker worker, String reason) {
         worker.retiring = true;
         switch (worker.state) {
             case READY -> drain(worker, reason);
-            case STARTING -> stop(worker, reason);
+            case STARTING -> stop(worker, reason, ExitCause.STOPPED);
             case BACKOFF, FAILED -> {
                 worker.cancelTimers();
                 worker.moveTo(WorkerState.EXITED);
@@ -208,16 +272,16 @@ final class Supervisor {
     }
 
     private void checkDrained(Worker worker, WorkerProcess process) {
-        if (!worker.isCurrent(process) || worker.state != WorkerState.DRAINING) {
+        if (worker.state != WorkerState.DRAINING) {
             return;
         }
         Instant now = clock.instant();
         boolean requestsDone = worker.endpoint.inFlight() == 0 || !now.isBefore(worker.drainDeadline);
         boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
         if (requestsDone && tunnelsDone) {
-            stop(worker, worker.stopReason);
+            stop(worker, worker.stopReason, ExitCause.STOPPED);
         } else {
-            worker.timer = loop.schedule(() -> checkDrained(worker, process), DRAIN_POLL);
+            worker.timer = loop.schedule(new TimerFired(worker, process, Timer.DRAIN_CHECK), DRAIN_POLL);
         }
     }
 
@@ -231,22 +295,18 @@ final class Supervisor {
         return shuttingDown && shutdown.compareTo(window) < 0 ? shutdown : window;
     }
 
-    /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout. */
-    void stop(Worker worker, String reason) {
+    /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout; its exit has {@code cause}. */
+    void stop(Worker worker, String reason, ExitCause cause) {
         WorkerProcess process = worker.process;
         worker.cancelTimers();
         worker.stopReason = reason;
+        worker.stopCause = cause;
         worker.moveTo(WorkerState.STOPPING);
         worker.endpoint.stopAccepting();
         String signal = properties.worker().stopSignal();
         events.add(Type.STOPPING, worker.id, process.pid(), "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
         process.signal(signal);
-        worker.timer = loop.schedule(() -> {
-            if (worker.isCurrent(process) && process.isAlive()) {
-                events.add(Type.KILLED, worker.id, process.pid(), "worker " + worker.id + " outlived the kill timeout; KILL");
-                process.killTree();
-            }
-        }, properties.worker().killTimeout());
+        worker.timer = loop.schedule(new TimerFired(worker, process, Timer.KILL_TIMEOUT), properties.worker().killTimeout());
     }
 
     /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
@@ -261,10 +321,6 @@ final class Supervisor {
 
     /** A process ended: record how, then restart, replace or forget the worker. */
     private void reap(Worker worker, WorkerProcess process, int code) {
-        trees.reaped(process);
-        if (!worker.isCurrent(process)) {
-            return;
-        }
         worker.cancelTimers();
         worker.probing = false;
         worker.servedBefore += worker.endpoint.served();
@@ -284,49 +340,42 @@ final class Supervisor {
             log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
                     uptime.toMillis(), reason);
         }
-        afterExit(worker, exit);
+        afterExit(worker, exit, ExitCause.of(worker.retiring || shuttingDown, worker.replacedBy != null,
+                worker.stopCause, code, exit.signal()));
     }
 
-    private void afterExit(Worker worker, WorkerExit exit) {
-        boolean wasReady = worker.readyOnce;
-        if (worker.retiring || shuttingDown) {
-            worker.moveTo(WorkerState.EXITED);
-            forget(worker, exit.reason());
-        } else if (worker.replacing != null && !wasReady) {
-            worker.moveTo(WorkerState.EXITED);
-            reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(exit));
-            forget(worker, exit.reason());
-        } else if (worker.replacedBy != null) {
-            worker.moveTo(WorkerState.EXITED);
-            forget(worker, exit.reason());
-        } else if (worker.stopReason != null && properties.restart().policy() != RestartPolicy.NEVER
-                || properties.restart().policy().restarts(exit.code())) {
-            scheduleRestart(worker, exit);
-        } else {
-            worker.moveTo(WorkerState.EXITED);
-            log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
+    private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {
+        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
+        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing != null && !worker.readyOnce,
+                properties.restart().policy(), worker.backoff, exit.uptime(), readyFor, exit.at());
+        worker.moveTo(reaction.state());
+        switch (reaction.outcome()) {
+            case FORGET -> forget(worker, exit.reason());
+            case ROLL_BACK -> {
+                reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(cause, exit));
+                forget(worker, exit.reason());
+            }
+            case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
+            case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
         }
     }
 
-    private static String describeFailedStart(WorkerExit exit) {
-        return exit.reason().startsWith("not READY") || exit.reason().startsWith("cannot start")
+    private static String describeFailedStart(ExitCause cause, WorkerExit exit) {
+        return cause == ExitCause.STARTUP_TIMEOUT || cause == ExitCause.COULD_NOT_START
                 ? exit.reason() : "exited with code " + exit.code() + " before it was READY";
     }
 
-    private void scheduleRestart(Worker worker, WorkerExit exit) {
-        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
-        Backoff.Decision decision = worker.backoff.next(exit.uptime(), readyFor, exit.at());
-        worker.moveTo(decision.crashLoop() || exit.pid() == 0 ? WorkerState.FAILED : WorkerState.BACKOFF);
-        metrics.countRestart(exit.pid() == 0 ? "cannot-start" : exit.reason().startsWith("liveness") ? "liveness"
-                : exit.reason().startsWith("not READY") ? "startup-timeout" : "crash");
-        if (decision.crashLoop()) {
+    private void scheduleRestart(Worker worker, WorkerExit exit, ExitCause cause, ExitRules.Reaction reaction,
+                                 Duration readyFor) {
+        metrics.countRestart(cause.metricReason);
+        if (reaction.crashLoop()) {
             events.add(Type.CRASH_LOOP, worker.id, exit.pid(), "worker " + worker.id + " restarted more than "
                     + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
-                    + " s: crash loop; next try in " + decision.delay().toMillis() + " ms");
+                    + " s: crash loop; next try in " + reaction.delay().toMillis() + " ms");
         }
-        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms"
+        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + reaction.delay().toMillis() + " ms"
                 + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
-        worker.timer = loop.schedule(() -> restart(worker), decision.delay());
+        worker.timer = loop.schedule(new TimerFired(worker, worker.process, Timer.RESTART_DUE), reaction.delay());
     }
 
     private void restart(Worker worker) {
@@ -346,7 +395,7 @@ final class Supervisor {
     }
 
     /** Drains and stops every worker: the master is shutting down. */
-    void shutdown() {
+    private void shutdown() {
         shuttingDown = true;
         reload.cancel("the master is shutting down");
         for (Worker worker : List.copyOf(workers)) {
@@ -361,10 +410,6 @@ final class Supervisor {
     /** Kills every remaining process at once: the last step of shutdown. */
     void killAll() {
         workers.stream().filter(worker -> worker.process != null).forEach(worker -> worker.process.killTree());
-    }
-
-    private void post(Runnable task) {
-        loop.post(task);
     }
 
     FleetSnapshot snapshot(long version) {

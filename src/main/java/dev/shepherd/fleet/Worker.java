@@ -30,6 +30,8 @@ final class Worker {
     WorkerExit lastExit;
     /** Why the master is stopping this process (null: it was not asked to stop, so an exit is a crash). */
     String stopReason;
+    /** What an exit of the current process means when the master asked it to stop (null: not asked). */
+    ExitCause stopCause;
     /** Stopped on purpose and not to be restarted: scaled down, replaced, shutting down. */
     boolean retiring;
     /** Set on an old worker while its replacement starts: it keeps serving but no longer holds a slot. */

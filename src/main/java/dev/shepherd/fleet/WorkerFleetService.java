@@ -1,8 +1,6 @@
 package dev.shepherd.fleet;
 
-import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.LogBuffer;
-import dev.shepherd.worker.WorkerState;
 import io.micrometer.core.instrument.MeterRegistry;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.context.SmartLifecycle;
@@ -12,7 +10,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -135,44 +132,22 @@ public class WorkerFleetService implements SmartLifecycle {
             throw new IllegalArgumentException("workers must be between 1 and " + properties.maxWorkers()
                     + " (fleet.max-workers), not " + workers);
         }
-        call(() -> {
-            if (supervisor.reload.status().running()) {
-                throw new FleetExceptions.FleetConflictException("A reload is running; scale when it has finished");
-            }
-            int before = supervisor.desired;
-            supervisor.desired = workers;
-            events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
-            return null;
-        });
+        call(new SupervisorEvent.Scale(workers, new CompletableFuture<>()));
     }
 
     /** Starts a rolling reload; its progress shows in {@link FleetSnapshot#reload()}. */
     public ReloadStatus reload() {
-        return call(() -> {
-            supervisor.reload.start();
-            return supervisor.reload.status();
-        });
+        return call(new SupervisorEvent.Reload(new CompletableFuture<>()));
     }
 
     /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */
     public int restart(int workerId) {
-        return call(() -> {
-            Worker old = supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
-            if (!old.holdsSlot() || old.state != WorkerState.READY) {
-                throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state
-                        + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be restarted");
-            }
-            return supervisor.reload.replace(old).id;
-        });
+        return call(new SupervisorEvent.Restart(workerId, new CompletableFuture<>()));
     }
 
     /** Sends a signal to a worker's process tree without draining it: a crash drill. */
     public void kill(int workerId, String signal) {
-        call(() -> {
-            Worker worker = supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
-            supervisor.signal(worker, signal);
-            return null;
-        });
+        call(new SupervisorEvent.Kill(workerId, signal, new CompletableFuture<>()));
     }
 
     @Override
@@ -180,11 +155,11 @@ public class WorkerFleetService implements SmartLifecycle {
         log.info("Starting a fleet of {} workers{}", supervisor.desired,
                 properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + properties.worker().command());
         running = true;
-        loop.post(supervisor::startOrphanGuard);
-        loop.every(supervisor::probeLiveness, properties.liveness().interval());
-        loop.every(supervisor::recordTrees, properties.worker().treeScanInterval());
+        loop.post(new SupervisorEvent.Started());
+        loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.LIVENESS), properties.liveness().interval());
+        loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.TREE_SCAN), properties.worker().treeScanInterval());
         if (properties.worker().maxMemory() != null || properties.worker().maxRequests() > 0) {
-            loop.every(supervisor::recycle, properties.worker().recycleCheckInterval());
+            loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.RECYCLE), properties.worker().recycleCheckInterval());
         }
     }
 
@@ -192,10 +167,7 @@ public class WorkerFleetService implements SmartLifecycle {
     public void stop() {
         Duration grace = properties.worker().drainTimeout().plus(properties.worker().killTimeout()).plusSeconds(2);
         CompletableFuture<Void> stopped = new CompletableFuture<>();
-        loop.post(() -> {
-            supervisor.shutdown();
-            awaitNoProcess(stopped);
-        });
+        loop.post(new SupervisorEvent.ShutdownRequested(stopped));
         try {
             stopped.get(grace.toMillis(), TimeUnit.MILLISECONDS);
             log.info("All workers stopped");
@@ -212,14 +184,6 @@ public class WorkerFleetService implements SmartLifecycle {
             runNow(supervisor::closeOrphanGuard);
             loop.shutdown();
             probeExecutor.shutdownNow();
-        }
-    }
-
-    private void awaitNoProcess(CompletableFuture<Void> stopped) {
-        if (!supervisor.anyProcessLeft()) {
-            stopped.complete(null);
-        } else {
-            loop.schedule(() -> awaitNoProcess(stopped), Duration.ofMillis(20));
         }
     }
 
@@ -241,18 +205,11 @@ public class WorkerFleetService implements SmartLifecycle {
         return PHASE;
     }
 
-    /** Runs a command on the supervisor's thread and waits for its result, rethrowing its exception. */
-    private <T> T call(Callable<T> command) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        loop.post(() -> {
-            try {
-                result.complete(command.call());
-            } catch (Exception ex) {
-                result.completeExceptionally(ex);
-            }
-        });
+    /** Posts a command to the supervisor and waits for its result, rethrowing its exception. */
+    private <T> T call(SupervisorEvent.Command<T> command) {
+        loop.post(command);
         try {
-            return result.get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return command.reply().get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException ex) {
             if (ex.getCause() instanceof RuntimeException runtime) {
                 throw runtime;
