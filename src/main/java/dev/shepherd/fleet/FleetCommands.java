@@ -53,8 +53,8 @@ final class FleetCommands {
 
     private int restart(int workerId) {
         Worker old = find(workerId);
-        if (!old.holdsSlot() || old.state != WorkerState.READY) {
-            throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state
+        if (!old.holdsSlot() || old.state() != WorkerState.READY) {
+            throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state()
                     + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be restarted");
         }
         return supervisor.reload.replace(old).id;

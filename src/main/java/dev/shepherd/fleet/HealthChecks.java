@@ -7,7 +7,7 @@ import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
 import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
 import dev.shepherd.fleet.SupervisorEvent.Timer;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
-import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -23,13 +23,13 @@ import java.util.List;
 final class HealthChecks {
 
     private final FleetProperties properties;
-    private final SupervisorLoop loop;
-    private final Probe readiness;
-    private final Probe liveness;
+    private final SupervisorQueue loop;
+    private final HealthProbe readiness;
+    private final HealthProbe liveness;
     private final FleetEvents events;
     private final Supervisor supervisor;
 
-    HealthChecks(FleetProperties properties, SupervisorLoop loop, Probe readiness, Probe liveness, FleetEvents events,
+    HealthChecks(FleetProperties properties, SupervisorQueue loop, HealthProbe readiness, HealthProbe liveness, FleetEvents events,
                  Supervisor supervisor) {
         this.properties = properties;
         this.loop = loop;
@@ -40,18 +40,18 @@ final class HealthChecks {
     }
 
     /** Probes a new process until it is READY, and kills it if it is not by the startup timeout. */
-    void watchStartup(Worker worker, WorkerProcess process) {
-        worker.startupTimer = loop.schedule(new StartupTimedOut(worker, process), properties.worker().startupTimeout());
+    void watchStartup(Worker worker, ChildProcess process) {
+        worker.armStartupTimeout(loop.schedule(new StartupTimedOut(worker, process), properties.worker().startupTimeout()));
         probeReadiness(worker, process);
     }
 
-    void probeReadiness(Worker worker, WorkerProcess process) {
-        if (worker.state == WorkerState.STARTING) {
+    void probeReadiness(Worker worker, ChildProcess process) {
+        if (worker.state() == WorkerState.STARTING) {
             readiness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
         }
     }
 
-    private static SupervisorEvent outcome(Worker worker, WorkerProcess process, ProbeKind probe, Probe.Result result) {
+    private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result) {
         return result.ok() ? new ProbePassed(worker, process, probe) : new ProbeFailed(worker, process, probe, result.detail());
     }
 
@@ -59,7 +59,7 @@ final class HealthChecks {
         Worker worker = passed.worker();
         if (passed.probe() == ProbeKind.LIVENESS) {
             livenessPassed(worker);
-        } else if (worker.state == WorkerState.STARTING) {
+        } else if (worker.state() == WorkerState.STARTING) {
             supervisor.ready(worker);
         }
     }
@@ -68,29 +68,28 @@ final class HealthChecks {
         Worker worker = failed.worker();
         if (failed.probe() == ProbeKind.LIVENESS) {
             livenessFailed(worker, failed.process(), failed.detail());
-        } else if (worker.state == WorkerState.STARTING) {
-            worker.timer = loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
-                    properties.readiness().interval());
+        } else if (worker.state() == WorkerState.STARTING) {
+            worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
+                    properties.readiness().interval()));
         }
     }
 
-    void startupTimedOut(Worker worker, WorkerProcess process) {
-        if (worker.state != WorkerState.STARTING) {
+    void startupTimedOut(Worker worker, ChildProcess process) {
+        if (worker.state() != WorkerState.STARTING) {
             return;
         }
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
-        events.add(Type.STARTUP_TIMEOUT, worker.id, process.pid(), "worker " + worker.id + " " + reason + "; killed");
         worker.stopReason = reason;
         worker.stopCause = ExitCause.STARTUP_TIMEOUT;
-        worker.moveTo(WorkerState.STOPPING);
+        worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();
     }
 
     /** One liveness round over the serving workers; called periodically. */
     void probeLiveness(List<Worker> workers) {
         for (Worker worker : workers) {
-            if ((worker.state == WorkerState.READY || worker.state == WorkerState.DRAINING) && !worker.probing) {
-                WorkerProcess process = worker.process;
+            if ((worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING) && !worker.probing) {
+                ChildProcess process = worker.process;
                 worker.probing = true;
                 liveness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
             }
@@ -99,19 +98,19 @@ final class HealthChecks {
 
     private void livenessPassed(Worker worker) {
         worker.probing = false;
-        if (worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
+        if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
             return;
         }
         worker.livenessFailures = 0;
-        if (worker.state == WorkerState.READY && !worker.endpoint.isAccepting()) {
+        if (worker.state() == WorkerState.READY && !worker.endpoint.isAccepting()) {
             worker.endpoint.startAccepting();
             log.info("Worker {} answers its probe again; back in rotation", worker.id);
         }
     }
 
-    private void livenessFailed(Worker worker, WorkerProcess process, String detail) {
+    private void livenessFailed(Worker worker, ChildProcess process, String detail) {
         worker.probing = false;
-        if (worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
+        if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
             return;
         }
         worker.livenessFailures++;
@@ -125,8 +124,8 @@ final class HealthChecks {
     }
 
     /** The proxy took a worker out after refused connections: probe it now, so a good answer brings it back. */
-    void ejected(Worker worker, WorkerProcess process, List<Worker> workers) {
-        if (worker.state == WorkerState.READY) {
+    void ejected(Worker worker, ChildProcess process, List<Worker> workers) {
+        if (worker.state() == WorkerState.READY) {
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
                     + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
             probeLiveness(workers);

@@ -83,7 +83,7 @@ final class RollingReload {
             return;
         }
         fresh.replacing = null;
-        if (old.state != WorkerState.EXITED) {
+        if (old.state() != WorkerState.EXITED) {
             supervisor.retire(old, "replaced by worker " + fresh.id);
         }
         if (fresh == stepWorker) {

@@ -15,7 +15,7 @@ import dev.shepherd.fleet.SupervisorEvent.Timer;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.WorkerExit;
-import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -46,13 +46,13 @@ final class Supervisor {
 
     private final FleetProperties properties;
     private final Clock clock;
-    private final SupervisorLoop loop;
+    private final SupervisorQueue loop;
     private final LaunchSpecs launchSpecs;
     private final HealthChecks healthChecks;
     private final FleetEvents events;
     private final FleetMetrics metrics;
     private final Recycler recycler;
-    private final WorkerTrees trees;
+    private final ProcessLauncher launcher;
     private final WorkerLogs logs;
     private final FleetCommands commands;
     private final Runnable slotFreed;
@@ -64,8 +64,8 @@ final class Supervisor {
     /** Completed when no process is left after a shutdown was asked for. */
     private CompletableFuture<Void> stopped;
 
-    Supervisor(FleetProperties properties, Clock clock, SupervisorLoop loop, LaunchSpecs launchSpecs,
-               Probe readiness, Probe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
+    Supervisor(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
+               HealthProbe readiness, HealthProbe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
         this.clock = clock;
         this.loop = loop;
@@ -77,7 +77,7 @@ final class Supervisor {
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
-        this.trees = new WorkerTrees(properties.worker());
+        this.launcher = launcher;
         this.commands = new FleetCommands(this, events);
         this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
                 properties.worker().retiredLogs());
@@ -97,7 +97,7 @@ final class Supervisor {
      */
     void handle(SupervisorEvent event) {
         if (event instanceof ProcessExited exited) {
-            trees.reaped(exited.process());
+            launcher.reaped(exited.process());
         }
         if (event instanceof AboutProcess about && !about.worker().isCurrent(about.process())) {
             log.debug("Dropped {}: worker {} runs another process now", event.getClass().getSimpleName(), about.worker().id);
@@ -119,7 +119,7 @@ final class Supervisor {
             round(due.round());
         } else if (event instanceof Started) {
             // On this thread, which the orphan guard's parent-death signal follows.
-            trees.start();
+            launcher.start();
         } else if (event instanceof ShutdownRequested shutdown) {
             stopped = shutdown.stopped();
             shutdown();
@@ -151,9 +151,10 @@ final class Supervisor {
         switch (round) {
             case LIVENESS -> {
                 healthChecks.probeLiveness(workers);
-                trees.sweep();
+                launcher.sweep();
             }
-            case TREE_SCAN -> trees.record(workers);
+            case TREE_SCAN -> launcher.record(workers.stream()
+                    .filter(worker -> worker.state().hasProcess() && worker.process != null).map(worker -> worker.process).toList());
             case RECYCLE -> {
                 if (!shuttingDown) {
                     recycler.check(workers, reload);
@@ -163,7 +164,7 @@ final class Supervisor {
     }
 
     void closeOrphanGuard() {
-        trees.close();
+        launcher.close();
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */
@@ -181,7 +182,7 @@ final class Supervisor {
     Worker newWorker(long generation, int index) {
         int id = nextId++;
         LogBuffer buffer = logs.open(id);
-        Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()));
+        Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()), events);
         workers.add(worker);
         return worker;
     }
@@ -189,10 +190,9 @@ final class Supervisor {
     /** Starts a process for a worker in STARTING state. */
     void spawn(Worker worker) {
         int port = FreePorts.pick();
-        WorkerProcess process;
+        ChildProcess process;
         try {
-            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port),
-                    worker.logs, clock, trees.trees(), (int) properties.worker().logLineLength().toBytes());
+            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
             worker.process = null;
             worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
@@ -204,7 +204,6 @@ final class Supervisor {
         }
         worker.process = process;
         worker.port = port;
-        trees.spawned(process);
         worker.stopReason = null;
         worker.stopCause = null;
         worker.readyOnce = false;
@@ -226,15 +225,12 @@ final class Supervisor {
 
     /** The readiness probe passed: into the rotation. */
     void ready(Worker worker) {
-        worker.cancelTimers();
-        worker.moveTo(WorkerState.READY);
+        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
+        worker.moveTo(WorkerState.READY, Type.READY, "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
+                + startup.toMillis() + " ms");
         worker.readyOnce = true;
         worker.readyAt = clock.instant();
-        worker.endpoint.startAccepting();
-        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
         metrics.recordStartup(startup);
-        events.add(Type.READY, worker.id, worker.pid(), "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
-                + startup.toMillis() + " ms");
         log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port, startup.toMillis());
         reload.onReady(worker);
     }
@@ -242,11 +238,10 @@ final class Supervisor {
     /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
     void retire(Worker worker, String reason) {
         worker.retiring = true;
-        switch (worker.state) {
+        switch (worker.state()) {
             case READY -> drain(worker, reason);
             case STARTING -> stop(worker, reason, ExitCause.STOPPED);
             case BACKOFF, FAILED -> {
-                worker.cancelTimers();
                 worker.moveTo(WorkerState.EXITED);
                 forget(worker, reason);
             }
@@ -256,23 +251,20 @@ final class Supervisor {
     }
 
     private void drain(Worker worker, String reason) {
-        worker.cancelTimers();
         worker.stopReason = reason;
-        worker.moveTo(WorkerState.DRAINING);
-        worker.endpoint.stopAccepting();
         worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
         Duration tunnelWindow = tunnelDrainWindow();
         worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
         int tunnels = worker.endpoint.tunnels();
-        events.add(Type.DRAINING, worker.id, worker.pid(), "worker " + worker.id + " draining (" + reason + "), "
+        worker.moveTo(WorkerState.DRAINING, Type.DRAINING, "worker " + worker.id + " draining (" + reason + "), "
                 + worker.endpoint.inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
                 + " tunnels closed over " + tunnelWindow.toMillis() + " ms"));
         worker.endpoint.closeTunnels(tunnelWindow);
         checkDrained(worker, worker.process);
     }
 
-    private void checkDrained(Worker worker, WorkerProcess process) {
-        if (worker.state != WorkerState.DRAINING) {
+    private void checkDrained(Worker worker, ChildProcess process) {
+        if (worker.state() != WorkerState.DRAINING) {
             return;
         }
         Instant now = clock.instant();
@@ -281,7 +273,7 @@ final class Supervisor {
         if (requestsDone && tunnelsDone) {
             stop(worker, worker.stopReason, ExitCause.STOPPED);
         } else {
-            worker.timer = loop.schedule(new TimerFired(worker, process, Timer.DRAIN_CHECK), DRAIN_POLL);
+            worker.arm(loop.schedule(new TimerFired(worker, process, Timer.DRAIN_CHECK), DRAIN_POLL));
         }
     }
 
@@ -297,31 +289,27 @@ final class Supervisor {
 
     /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout; its exit has {@code cause}. */
     void stop(Worker worker, String reason, ExitCause cause) {
-        WorkerProcess process = worker.process;
-        worker.cancelTimers();
+        ChildProcess process = worker.process;
         worker.stopReason = reason;
         worker.stopCause = cause;
-        worker.moveTo(WorkerState.STOPPING);
-        worker.endpoint.stopAccepting();
         String signal = properties.worker().stopSignal();
-        events.add(Type.STOPPING, worker.id, process.pid(), "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
+        worker.moveTo(WorkerState.STOPPING, Type.STOPPING, "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
         process.signal(signal);
-        worker.timer = loop.schedule(new TimerFired(worker, process, Timer.KILL_TIMEOUT), properties.worker().killTimeout());
+        worker.arm(loop.schedule(new TimerFired(worker, process, Timer.KILL_TIMEOUT), properties.worker().killTimeout()));
     }
 
     /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
     void signal(Worker worker, String signal) {
-        if (!worker.state.hasProcess() || worker.process == null) {
+        if (!worker.state().hasProcess() || worker.process == null) {
             throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " has no running process (state "
-                    + worker.state + ")");
+                    + worker.state() + ")");
         }
         log.info("Sending {} to worker {} (pid {}) on request", signal, worker.id, worker.pid());
         worker.process.signal(signal);
     }
 
     /** A process ended: record how, then restart, replace or forget the worker. */
-    private void reap(Worker worker, WorkerProcess process, int code) {
-        worker.cancelTimers();
+    private void reap(Worker worker, ChildProcess process, int code) {
         worker.probing = false;
         worker.servedBefore += worker.endpoint.served();
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
@@ -375,14 +363,13 @@ final class Supervisor {
         }
         events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + reaction.delay().toMillis() + " ms"
                 + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
-        worker.timer = loop.schedule(new TimerFired(worker, worker.process, Timer.RESTART_DUE), reaction.delay());
+        worker.arm(loop.schedule(new TimerFired(worker, worker.process, Timer.RESTART_DUE), reaction.delay()));
     }
 
     private void restart(Worker worker) {
-        if (worker.state != WorkerState.BACKOFF && worker.state != WorkerState.FAILED || shuttingDown) {
+        if (worker.state() != WorkerState.BACKOFF && worker.state() != WorkerState.FAILED || shuttingDown) {
             return;
         }
-        worker.timer = null;
         worker.restarts++;
         worker.moveTo(WorkerState.STARTING);
         spawn(worker);
@@ -404,7 +391,7 @@ final class Supervisor {
     }
 
     boolean anyProcessLeft() {
-        return workers.stream().anyMatch(worker -> worker.state.hasProcess());
+        return workers.stream().anyMatch(worker -> worker.state().hasProcess());
     }
 
     /** Kills every remaining process at once: the last step of shutdown. */
@@ -414,7 +401,7 @@ final class Supervisor {
 
     FleetSnapshot snapshot(long version) {
         List<WorkerSnapshot> views = workers.stream().map(Worker::snapshot).toList();
-        Endpoint[] ready = workers.stream().filter(worker -> worker.state == WorkerState.READY)
+        Endpoint[] ready = workers.stream().filter(worker -> worker.state() == WorkerState.READY)
                 .map(worker -> worker.endpoint).toArray(Endpoint[]::new);
         return new FleetSnapshot(version, desired, views, ready, reload.status());
     }

@@ -1,6 +1,6 @@
 package dev.shepherd.fleet;
 
-import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.worker.ChildProcess;
 
 import java.util.concurrent.CompletableFuture;
 
@@ -20,7 +20,7 @@ sealed interface SupervisorEvent {
         Worker worker();
 
         /** The process the event is about; null for a worker whose process could not start. */
-        WorkerProcess process();
+        ChildProcess process();
     }
 
     /** Which probe. */
@@ -49,25 +49,25 @@ sealed interface SupervisorEvent {
     }
 
     /** The process ended with {@code code} (128 + the signal number for a signal; -1 when unknown). */
-    record ProcessExited(Worker worker, WorkerProcess process, int code) implements AboutProcess {
+    record ProcessExited(Worker worker, ChildProcess process, int code) implements AboutProcess {
     }
 
-    record ProbePassed(Worker worker, WorkerProcess process, ProbeKind probe) implements AboutProcess {
+    record ProbePassed(Worker worker, ChildProcess process, ProbeKind probe) implements AboutProcess {
     }
 
     /** {@code detail} says what went wrong. */
-    record ProbeFailed(Worker worker, WorkerProcess process, ProbeKind probe, String detail) implements AboutProcess {
+    record ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail) implements AboutProcess {
     }
 
     /** The process was not READY within {@code fleet.worker.startup-timeout}. */
-    record StartupTimedOut(Worker worker, WorkerProcess process) implements AboutProcess {
+    record StartupTimedOut(Worker worker, ChildProcess process) implements AboutProcess {
     }
 
-    record TimerFired(Worker worker, WorkerProcess process, Timer timer) implements AboutProcess {
+    record TimerFired(Worker worker, ChildProcess process, Timer timer) implements AboutProcess {
     }
 
     /** The proxy took the worker out of rotation after refused connections. */
-    record Ejected(Worker worker, WorkerProcess process) implements AboutProcess {
+    record Ejected(Worker worker, ChildProcess process) implements AboutProcess {
     }
 
     record RoundDue(Round round) implements SupervisorEvent {

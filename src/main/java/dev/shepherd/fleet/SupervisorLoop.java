@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * that ends workers with the master is tied to the thread that spawned them.
  */
 @Slf4j
-final class SupervisorLoop {
+final class SupervisorLoop implements SupervisorQueue {
 
     private final ScheduledThreadPoolExecutor executor;
     private final Consumer<Supervisor> afterEach;
@@ -38,7 +38,8 @@ final class SupervisorLoop {
     }
 
     /** Hands {@code event} to the supervisor on its thread, then reconciles and publishes. */
-    void post(SupervisorEvent event) {
+    @Override
+    public void post(SupervisorEvent event) {
         if (executor.isShutdown()) {
             return;
         }
@@ -56,9 +57,10 @@ final class SupervisorLoop {
         });
     }
 
-    /** Posts {@code event} after {@code delay}; cancelling the future takes it back. */
-    ScheduledFuture<?> schedule(SupervisorEvent event, Duration delay) {
-        return executor.schedule(() -> post(event), delay.toMillis(), TimeUnit.MILLISECONDS);
+    @Override
+    public Scheduled schedule(SupervisorEvent event, Duration delay) {
+        ScheduledFuture<?> future = executor.schedule(() -> post(event), delay.toMillis(), TimeUnit.MILLISECONDS);
+        return () -> future.cancel(false);
     }
 
     void every(SupervisorEvent event, Duration interval) {

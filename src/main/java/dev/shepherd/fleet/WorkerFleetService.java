@@ -64,7 +64,8 @@ public class WorkerFleetService implements SmartLifecycle {
                     return probeThread;
                 });
         this.events = new FleetEvents(1000, clock);
-        this.supervisor = new Supervisor(properties, clock, loop, new LaunchSpecs(properties),
+        this.supervisor = new Supervisor(properties, clock, loop, new WorkerTrees(properties.worker(), clock),
+                new LaunchSpecs(properties),
                 new Probe(properties.readiness().path(), properties.readiness().status(), properties.readiness().timeout(),
                         probeExecutor),
                 new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
