@@ -3,6 +3,7 @@ package dev.shepherd.fleet;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -49,7 +50,8 @@ public final class Endpoint {
     /** The most requests in flight at once; 0: no limit. */
     private final int maxConcurrency;
     private final Runnable onSlotFreed;
-    private volatile boolean accepting;
+    /** In the proxy's rotation: set by the fleet, cleared by the fleet or by the proxy's {@link #eject}. */
+    private final AtomicBoolean accepting = new AtomicBoolean();
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tunnelCount = new AtomicInteger();
     /**
@@ -120,11 +122,11 @@ public final class Endpoint {
         } else if (!acquireBelowLimit()) {
             return false;
         }
-        if (accepting) {
+        if (accepting.get()) {
             return true;
         }
         inFlight.decrementAndGet();
-        if (maxConcurrency != 0 && accepting) {
+        if (maxConcurrency != 0 && accepting.get()) {
             // Taken back into rotation meanwhile: a waiter may have found it full because of this count.
             onSlotFreed.run();
         }
@@ -168,7 +170,7 @@ public final class Endpoint {
     }
 
     public boolean isAccepting() {
-        return accepting;
+        return accepting.get();
     }
 
     public int inFlight() {
@@ -181,29 +183,32 @@ public final class Endpoint {
 
     /**
      * The worker refused a connection. A dead process leaves the rotation at once (its exit may not have been
-     * reaped yet); a live one after a few refusals in a row, until a probe succeeds.
+     * reaped yet); a live one after a few refusals in a row, until a probe succeeds. Either way the fleet hears of
+     * it, once, so that its snapshot counts what the proxy routes to.
      *
      * @return whether the worker is out of rotation now
      */
     public boolean connectRefused() {
-        if (!process.isAlive()) {
-            accepting = false;
-            return true;
+        if (!process.isAlive() || refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
+            eject();
         }
-        if (refusalsInARow.incrementAndGet() == EJECT_AFTER_REFUSALS) {
-            accepting = false;
-            onEjected.run();
-        }
-        return !accepting;
+        return !accepting.get();
     }
 
     /**
      * A request failed on a connection to this worker. A dead process leaves the rotation at once, before its exit
-     * is reaped, so that no retry goes back to it.
+     * is reaped, so that no retry goes back to it; the fleet hears of it.
      */
     public void attemptFailed() {
-        if (accepting && !process.isAlive()) {
-            accepting = false;
+        if (accepting.get() && !process.isAlive()) {
+            eject();
+        }
+    }
+
+    /** Out of rotation by the proxy's decision; the first of racing callers tells the fleet, on its own thread. */
+    private void eject() {
+        if (accepting.compareAndSet(true, false)) {
+            onEjected.run();
         }
     }
 
@@ -255,11 +260,11 @@ public final class Endpoint {
 
     void startAccepting() {
         refusalsInARow.set(0);
-        accepting = true;
+        accepting.set(true);
     }
 
     void stopAccepting() {
-        accepting = false;
+        accepting.set(false);
     }
 
     @Override

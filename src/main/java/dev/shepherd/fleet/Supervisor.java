@@ -401,7 +401,8 @@ final class Supervisor {
 
     FleetSnapshot snapshot(long version) {
         List<WorkerSnapshot> views = workers.stream().map(Worker::snapshot).toList();
-        Endpoint[] ready = workers.stream().filter(worker -> worker.state() == WorkerState.READY)
+        Endpoint[] ready = workers.stream()
+                .filter(worker -> worker.state() == WorkerState.READY && worker.endpoint.isAccepting())
                 .map(worker -> worker.endpoint).toArray(Endpoint[]::new);
         return new FleetSnapshot(version, desired, views, ready, reload.status());
     }

@@ -224,10 +224,14 @@ public class WorkerFleetService implements SmartLifecycle {
         }
     }
 
-    /** The end of every supervisor task: reconcile desired and actual, then publish what is. */
+    /** The end of every supervisor event: reconcile desired and actual, then publish what is if it changed. */
     private void reconcileAndPublish(Supervisor supervisor) {
         supervisor.reconcile();
-        FleetSnapshot next = supervisor.snapshot(++version);
+        FleetSnapshot next = supervisor.snapshot(version + 1);
+        if (next.sameAs(snapshot.get())) {
+            return;
+        }
+        version++;
         snapshot.set(next);
         listeners.forEach(listener -> {
             try {

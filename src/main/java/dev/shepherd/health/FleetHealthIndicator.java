@@ -38,7 +38,7 @@ class FleetHealthIndicator implements HealthIndicator {
     @Override
     public Health health() {
         FleetSnapshot snapshot = fleet.snapshot();
-        int ready = snapshot.ready().length;
+        int ready = snapshot.inRotation();
         Health.Builder builder = ready >= minReady ? Health.up() : ready > 0 ? Health.status(DEGRADED) : Health.down();
         builder.withDetail("desired", snapshot.desired())
                 .withDetail("ready", ready)

@@ -35,6 +35,8 @@ final class FakeLauncher implements ProcessLauncher {
         /** Whether the stop signal (TERM) ends it; a hung process ignores it until KILL. */
         boolean obeysStop = true;
         boolean reaped;
+        /** Dead, as the proxy may see it on a connection, before its exit reaches the supervisor. */
+        private boolean dead;
 
         FakeProcess(int workerId, LaunchSpec spec, long pid, Instant startedAt) {
             this.workerId = workerId;
@@ -43,6 +45,11 @@ final class FakeLauncher implements ProcessLauncher {
             this.startedAt = startedAt;
             when(handle.pid()).thenReturn(pid);
             when(handle.isAlive()).thenAnswer(invocation -> isAlive());
+        }
+
+        /** Dies without its exit being seen yet: {@link #isAlive()} says false, {@link #exit} tells the rest. */
+        void die() {
+            dead = true;
         }
 
         /** Ends the process with {@code code} (128 + n for signal n); its exit reaches the supervisor's queue. */
@@ -67,7 +74,7 @@ final class FakeLauncher implements ProcessLauncher {
 
         @Override
         public boolean isAlive() {
-            return !exit.isDone();
+            return !dead && !exit.isDone();
         }
 
         @Override

@@ -342,4 +342,61 @@ class SupervisorTests {
         assertThat(fleet.worker(1).lastExit().signal()).isEqualTo("KILL");
         assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.DRAINING, Type.STOPPING);
     }
+
+    @Test
+    void workerTheProxyEjectsForRefusalsLeavesTheRotationUntilAProbePasses() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.liveness.answerAll(false);
+        Endpoint refusing = fleet.worker(1).endpoint();
+
+        for (int i = 0; i < Endpoint.EJECT_AFTER_REFUSALS; i++) {
+            refusing.connectRefused();
+        }
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+        assertThat(fleet.snapshot().ready()).doesNotContain(refusing);
+        assertThat(fleet.eventTypesOf(1)).endsWith(Type.EJECTED);
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+
+        fleet.liveness.answerAll(true);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(2);
+    }
+
+    @Test
+    void deadProcessTheProxySeesLeavesTheRotationBeforeItsExitIsReaped() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        FakeProcess dying = fleet.process(2);
+        dying.die();
+
+        fleet.worker(2).endpoint().attemptFailed();
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.eventTypesOf(2)).doesNotContain(Type.EJECTED);
+        dying.exit(137);
+        fleet.queue.drain();
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+    }
+
+    @Test
+    void drainPollsChangeNothingToPublishUntilTheDrainEnds() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        Endpoint busy = fleet.worker(2).endpoint();
+        busy.tryAcquire();
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        FleetSnapshot draining = fleet.snapshot();
+
+        fleet.queue.advance(Duration.ofMillis(200));
+
+        assertThat(fleet.queue.handled()).filteredOn(SupervisorEvent.TimerFired.class::isInstance).hasSizeGreaterThan(5);
+        assertThat(fleet.snapshot().sameAs(draining)).isTrue();
+        busy.release(true);
+        fleet.queue.advance(Duration.ofMillis(20));
+        assertThat(fleet.snapshot().sameAs(draining)).isFalse();
+    }
 }

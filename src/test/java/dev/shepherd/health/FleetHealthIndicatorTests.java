@@ -1,6 +1,5 @@
 package dev.shepherd.health;
 
-import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
@@ -80,7 +79,7 @@ class FleetHealthIndicatorTests {
     private void fleet(int desired, int ready, List<WorkerSnapshot> workers) {
         given(fleet.snapshot()).willReturn(snapshot);
         given(snapshot.desired()).willReturn(desired);
-        given(snapshot.ready()).willReturn(new Endpoint[ready]);
+        given(snapshot.inRotation()).willReturn(ready);
         given(snapshot.workers()).willReturn(workers);
     }
 
