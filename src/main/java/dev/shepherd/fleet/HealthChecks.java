@@ -60,7 +60,7 @@ final class HealthChecks {
         if (passed.probe() == ProbeKind.LIVENESS) {
             livenessPassed(worker);
         } else if (worker.state() == WorkerState.STARTING) {
-            supervisor.ready(worker);
+            supervisor.spawner.ready(worker);
         }
     }
 
@@ -119,7 +119,7 @@ final class HealthChecks {
         if (worker.livenessFailures >= properties.liveness().failureThreshold()) {
             String reason = "liveness probe failed " + worker.livenessFailures + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
-            supervisor.stop(worker, reason, ExitCause.HUNG);
+            supervisor.drains.stop(worker, reason, ExitCause.HUNG);
         }
     }
 

@@ -73,7 +73,7 @@ final class RollingReload {
         Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
         fresh.replacing = old;
         old.replacedBy = fresh;
-        supervisor.spawn(fresh);
+        supervisor.spawner.spawn(fresh);
         return fresh;
     }
 
@@ -84,7 +84,7 @@ final class RollingReload {
         }
         fresh.replacing = null;
         if (old.state() != WorkerState.EXITED) {
-            supervisor.retire(old, "replaced by worker " + fresh.id);
+            supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
         if (fresh == stepWorker) {
             status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, status.total(), status.replaced() + 1,

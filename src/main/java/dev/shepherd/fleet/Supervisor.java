@@ -11,18 +11,12 @@ import dev.shepherd.fleet.SupervisorEvent.RoundDue;
 import dev.shepherd.fleet.SupervisorEvent.ShutdownRequested;
 import dev.shepherd.fleet.SupervisorEvent.Started;
 import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
-import dev.shepherd.fleet.SupervisorEvent.Timer;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
-import dev.shepherd.worker.WorkerExit;
-import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
-import java.io.IOException;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -39,15 +33,9 @@ import java.util.concurrent.CompletableFuture;
 @Slf4j
 final class Supervisor {
 
-    /** An exit keeps the last lines of its process: at most this many, and at most {@link #LAST_LINES_BYTES}. */
-    private static final int LAST_LINES = 20;
-    private static final int LAST_LINES_BYTES = 16 * 1024;
-    private static final Duration DRAIN_POLL = Duration.ofMillis(20);
-
     private final FleetProperties properties;
     private final Clock clock;
     private final SupervisorQueue loop;
-    private final LaunchSpecs launchSpecs;
     private final HealthChecks healthChecks;
     private final FleetEvents events;
     private final FleetMetrics metrics;
@@ -55,7 +43,9 @@ final class Supervisor {
     private final ProcessLauncher launcher;
     private final WorkerLogs logs;
     private final FleetCommands commands;
-    private final Runnable slotFreed;
+    final Drains drains;
+    private final Exits exits;
+    final Spawner spawner;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
@@ -69,16 +59,18 @@ final class Supervisor {
         this.properties = properties;
         this.clock = clock;
         this.loop = loop;
-        this.launchSpecs = launchSpecs;
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
         this.metrics = metrics;
-        this.slotFreed = slotFreed;
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
         this.launcher = launcher;
         this.commands = new FleetCommands(this, events);
+        this.drains = new Drains(properties, clock, loop, this);
+        this.exits = new Exits(properties, clock, loop, events, metrics, this);
+        this.spawner = new Spawner(properties, clock, loop, launcher, launchSpecs, healthChecks, events, metrics, recycler,
+                exits, slotFreed, this);
         this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
                 properties.worker().retiredLogs());
     }
@@ -104,7 +96,7 @@ final class Supervisor {
             return;
         }
         if (event instanceof ProcessExited exited) {
-            reap(exited.worker(), exited.process(), exited.code());
+            exits.reap(exited.worker(), exited.process(), exited.code());
         } else if (event instanceof ProbePassed passed) {
             healthChecks.passed(passed);
         } else if (event instanceof ProbeFailed failed) {
@@ -135,7 +127,7 @@ final class Supervisor {
         Worker worker = fired.worker();
         switch (fired.timer()) {
             case READINESS_RETRY -> healthChecks.probeReadiness(worker, fired.process());
-            case DRAIN_CHECK -> checkDrained(worker, fired.process());
+            case DRAIN_CHECK -> drains.checkDrained(worker, fired.process());
             case KILL_TIMEOUT -> {
                 if (fired.process().isAlive()) {
                     events.add(Type.KILLED, worker.id, fired.process().pid(), "worker " + worker.id
@@ -174,9 +166,9 @@ final class Supervisor {
         }
         long holding = workers.stream().filter(Worker::holdsSlot).count();
         for (long i = holding; i < desired; i++) {
-            spawn(newWorker(reload.generation(), WorkerIndexes.forNewSlot(workers)));
+            spawner.spawn(newWorker(reload.generation(), WorkerIndexes.forNewSlot(workers)));
         }
-        WorkerIndexes.toRetire(workers, desired).forEach(worker -> retire(worker, "scaled down"));
+        WorkerIndexes.toRetire(workers, desired).forEach(worker -> drains.retire(worker, "scaled down"));
     }
 
     Worker newWorker(long generation, int index) {
@@ -185,117 +177,6 @@ final class Supervisor {
         Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()), events);
         workers.add(worker);
         return worker;
-    }
-
-    /** Starts a process for a worker in STARTING state. */
-    void spawn(Worker worker) {
-        int port = FreePorts.pick();
-        ChildProcess process;
-        try {
-            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port), worker.logs);
-        } catch (IOException | RuntimeException ex) {
-            worker.process = null;
-            worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
-                    "cannot start: " + ex.getMessage(), List.of());
-            events.add(Type.SPAWN_FAILED, worker.id, 0, "worker " + worker.id + " cannot start: " + ex.getMessage());
-            log.warn("Worker {} cannot start: {}", worker.id, ex.getMessage());
-            afterExit(worker, worker.lastExit, ExitCause.COULD_NOT_START);
-            return;
-        }
-        worker.process = process;
-        worker.port = port;
-        worker.stopReason = null;
-        worker.stopCause = null;
-        worker.readyOnce = false;
-        worker.livenessFailures = 0;
-        worker.requestLimit = recycler.requestLimit();
-        worker.endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
-                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed);
-        events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
-                + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
-        Endpoint endpoint = worker.endpoint;
-        process.onExit().whenComplete((code, error) -> {
-            endpoint.stopAccepting();
-            // Its tunnels' clients must learn at once, not when their next write fails.
-            endpoint.closeTunnels(Duration.ZERO);
-            loop.post(new ProcessExited(worker, process, code == null ? -1 : code));
-        });
-        healthChecks.watchStartup(worker, process);
-    }
-
-    /** The readiness probe passed: into the rotation. */
-    void ready(Worker worker) {
-        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
-        worker.moveTo(WorkerState.READY, Type.READY, "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
-                + startup.toMillis() + " ms");
-        worker.readyOnce = true;
-        worker.readyAt = clock.instant();
-        metrics.recordStartup(startup);
-        log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port, startup.toMillis());
-        reload.onReady(worker);
-    }
-
-    /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
-    void retire(Worker worker, String reason) {
-        worker.retiring = true;
-        switch (worker.state()) {
-            case READY -> drain(worker, reason);
-            case STARTING -> stop(worker, reason, ExitCause.STOPPED);
-            case BACKOFF, FAILED -> {
-                worker.moveTo(WorkerState.EXITED);
-                forget(worker, reason);
-            }
-            case EXITED -> forget(worker, reason);
-            case DRAINING, STOPPING -> worker.stopReason = worker.stopReason == null ? reason : worker.stopReason;
-        }
-    }
-
-    private void drain(Worker worker, String reason) {
-        worker.stopReason = reason;
-        worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
-        Duration tunnelWindow = tunnelDrainWindow();
-        worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
-        int tunnels = worker.endpoint.tunnels();
-        worker.moveTo(WorkerState.DRAINING, Type.DRAINING, "worker " + worker.id + " draining (" + reason + "), "
-                + worker.endpoint.inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
-                + " tunnels closed over " + tunnelWindow.toMillis() + " ms"));
-        worker.endpoint.closeTunnels(tunnelWindow);
-        checkDrained(worker, worker.process);
-    }
-
-    private void checkDrained(Worker worker, ChildProcess process) {
-        if (worker.state() != WorkerState.DRAINING) {
-            return;
-        }
-        Instant now = clock.instant();
-        boolean requestsDone = worker.endpoint.inFlight() == 0 || !now.isBefore(worker.drainDeadline);
-        boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
-        if (requestsDone && tunnelsDone) {
-            stop(worker, worker.stopReason, ExitCause.STOPPED);
-        } else {
-            worker.arm(loop.schedule(new TimerFired(worker, process, Timer.DRAIN_CHECK), DRAIN_POLL));
-        }
-    }
-
-    /**
-     * The window over which a draining worker's tunnels are closed: {@code fleet.proxy.tunnel.drain-timeout}, within
-     * {@code fleet.worker.drain-timeout} when the master shuts down (it has that long in all).
-     */
-    private Duration tunnelDrainWindow() {
-        Duration window = properties.proxy().tunnel().drainTimeout();
-        Duration shutdown = properties.worker().drainTimeout();
-        return shuttingDown && shutdown.compareTo(window) < 0 ? shutdown : window;
-    }
-
-    /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout; its exit has {@code cause}. */
-    void stop(Worker worker, String reason, ExitCause cause) {
-        ChildProcess process = worker.process;
-        worker.stopReason = reason;
-        worker.stopCause = cause;
-        String signal = properties.worker().stopSignal();
-        worker.moveTo(WorkerState.STOPPING, Type.STOPPING, "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
-        process.signal(signal);
-        worker.arm(loop.schedule(new TimerFired(worker, process, Timer.KILL_TIMEOUT), properties.worker().killTimeout()));
     }
 
     /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
@@ -308,74 +189,18 @@ final class Supervisor {
         worker.process.signal(signal);
     }
 
-    /** A process ended: record how, then restart, replace or forget the worker. */
-    private void reap(Worker worker, ChildProcess process, int code) {
-        worker.probing = false;
-        worker.servedBefore += worker.endpoint.served();
-        Duration uptime = Duration.between(process.startedAt(), clock.instant());
-        String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
-        WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
-        worker.lastExit = exit;
-        String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
-        String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
-                + uptime.toMillis() + " ms: " + reason;
-        events.add(Type.EXITED, worker.id, process.pid(), message);
-        if (worker.retiring) {
-            log.info("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
-                    uptime.toMillis(), reason);
-        } else {
-            log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
-                    uptime.toMillis(), reason);
-        }
-        afterExit(worker, exit, ExitCause.of(worker.retiring || shuttingDown, worker.replacedBy != null,
-                worker.stopCause, code, exit.signal()));
-    }
-
-    private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {
-        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
-        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing != null && !worker.readyOnce,
-                properties.restart().policy(), worker.backoff, exit.uptime(), readyFor, exit.at());
-        worker.moveTo(reaction.state());
-        switch (reaction.outcome()) {
-            case FORGET -> forget(worker, exit.reason());
-            case ROLL_BACK -> {
-                reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(cause, exit));
-                forget(worker, exit.reason());
-            }
-            case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
-            case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
-        }
-    }
-
-    private static String describeFailedStart(ExitCause cause, WorkerExit exit) {
-        return cause == ExitCause.STARTUP_TIMEOUT || cause == ExitCause.COULD_NOT_START
-                ? exit.reason() : "exited with code " + exit.code() + " before it was READY";
-    }
-
-    private void scheduleRestart(Worker worker, WorkerExit exit, ExitCause cause, ExitRules.Reaction reaction,
-                                 Duration readyFor) {
-        metrics.countRestart(cause.metricReason);
-        if (reaction.crashLoop()) {
-            events.add(Type.CRASH_LOOP, worker.id, exit.pid(), "worker " + worker.id + " restarted more than "
-                    + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
-                    + " s: crash loop; next try in " + reaction.delay().toMillis() + " ms");
-        }
-        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + reaction.delay().toMillis() + " ms"
-                + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
-        worker.arm(loop.schedule(new TimerFired(worker, worker.process, Timer.RESTART_DUE), reaction.delay()));
-    }
-
+    /** The backoff is over: a new process for the same worker. */
     private void restart(Worker worker) {
         if (worker.state() != WorkerState.BACKOFF && worker.state() != WorkerState.FAILED || shuttingDown) {
             return;
         }
         worker.restarts++;
         worker.moveTo(WorkerState.STARTING);
-        spawn(worker);
+        spawner.spawn(worker);
     }
 
-    private void forget(Worker worker, String reason) {
+    /** Removes a worker from the fleet for good (a STOPPED event). */
+    void forget(Worker worker, String reason) {
         workers.remove(worker);
         logs.retire(worker.id);
         events.add(Type.STOPPED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
@@ -386,7 +211,7 @@ final class Supervisor {
         shuttingDown = true;
         reload.cancel("the master is shutting down");
         for (Worker worker : List.copyOf(workers)) {
-            retire(worker, "master shutting down");
+            drains.retire(worker, "master shutting down");
         }
     }
 

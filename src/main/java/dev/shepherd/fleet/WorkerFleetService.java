@@ -8,10 +8,8 @@ import org.springframework.context.SmartLifecycle;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
@@ -43,17 +41,15 @@ public class WorkerFleetService implements SmartLifecycle {
     private final ExecutorService probeExecutor;
     private final FleetEvents events;
     private final Supervisor supervisor;
-    private final AtomicReference<FleetSnapshot> snapshot;
-    private final List<Consumer<FleetSnapshot>> listeners = new CopyOnWriteArrayList<>();
+    private final SnapshotPublisher publisher;
     /** Copied on write and read as a plain array: an event loop calls them on every release, with no allocation. */
     private volatile Runnable[] slotListeners = new Runnable[0];
     private volatile boolean running;
-    private long version;
 
     public WorkerFleetService(FleetProperties properties, Clock clock, MeterRegistry registry) {
         this.properties = properties;
-        this.snapshot = new AtomicReference<>(FleetSnapshot.empty(properties.desiredWorkers()));
-        this.loop = new SupervisorLoop(this::reconcileAndPublish);
+        this.publisher = new SnapshotPublisher(properties.desiredWorkers());
+        this.loop = new SupervisorLoop(publisher::reconcileAndPublish);
         // One thread per probe in flight (at most two per worker), idle ones ending after a minute: a probe
         // blocks its thread for up to its timeout, and one hung worker must not delay the others' probes.
         AtomicInteger probeThreads = new AtomicInteger();
@@ -70,22 +66,22 @@ public class WorkerFleetService implements SmartLifecycle {
                         probeExecutor),
                 new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
                         probeExecutor),
-                events, new FleetMetrics(registry, snapshot::get), this::slotFreed);
+                events, new FleetMetrics(registry, publisher::current), this::slotFreed);
         loop.attach(supervisor);
     }
 
     /** The fleet now. Lock-free; safe from any thread. */
     public FleetSnapshot snapshot() {
-        return snapshot.get();
+        return publisher.current();
     }
 
     /** Calls {@code listener} with every new snapshot, on the supervisor's thread: keep it short. */
     public void onSnapshot(Consumer<FleetSnapshot> listener) {
-        listeners.add(listener);
+        publisher.addListener(listener);
     }
 
     public void removeSnapshotListener(Consumer<FleetSnapshot> listener) {
-        listeners.remove(listener);
+        publisher.removeListener(listener);
     }
 
     /**
@@ -166,33 +162,11 @@ public class WorkerFleetService implements SmartLifecycle {
 
     @Override
     public void stop() {
-        Duration grace = properties.worker().drainTimeout().plus(properties.worker().killTimeout()).plusSeconds(2);
-        CompletableFuture<Void> stopped = new CompletableFuture<>();
-        loop.post(new SupervisorEvent.ShutdownRequested(stopped));
         try {
-            stopped.get(grace.toMillis(), TimeUnit.MILLISECONDS);
-            log.info("All workers stopped");
-        } catch (TimeoutException ex) {
-            log.warn("Workers still running after {} ms; killing them", grace.toMillis());
-            runNow(supervisor::killAll);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            runNow(supervisor::killAll);
-        } catch (ExecutionException ex) {
-            log.warn("Stopping the fleet failed", ex.getCause());
+            FleetShutdown.run(properties, loop, supervisor);
         } finally {
             running = false;
-            runNow(supervisor::closeOrphanGuard);
-            loop.shutdown();
             probeExecutor.shutdownNow();
-        }
-    }
-
-    private void runNow(Runnable task) {
-        try {
-            loop.runAndWait(task, Duration.ofSeconds(5));
-        } catch (Exception ex) {
-            log.warn("Could not run {} on the supervisor: {}", task, ex.toString());
         }
     }
 
@@ -222,23 +196,5 @@ public class WorkerFleetService implements SmartLifecycle {
         } catch (TimeoutException ex) {
             throw new IllegalStateException("The supervisor did not answer within " + COMMAND_TIMEOUT.toSeconds() + " s", ex);
         }
-    }
-
-    /** The end of every supervisor event: reconcile desired and actual, then publish what is if it changed. */
-    private void reconcileAndPublish(Supervisor supervisor) {
-        supervisor.reconcile();
-        FleetSnapshot next = supervisor.snapshot(version + 1);
-        if (next.sameAs(snapshot.get())) {
-            return;
-        }
-        version++;
-        snapshot.set(next);
-        listeners.forEach(listener -> {
-            try {
-                listener.accept(next);
-            } catch (RuntimeException ex) {
-                log.warn("Snapshot listener failed", ex);
-            }
-        });
     }
 }
