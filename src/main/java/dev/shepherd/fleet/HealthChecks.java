@@ -102,8 +102,7 @@ final class HealthChecks {
             return;
         }
         worker.livenessFailures = 0;
-        if (worker.state() == WorkerState.READY && !worker.endpoint.isAccepting()) {
-            worker.endpoint.startAccepting();
+        if (worker.readmit()) {
             log.info("Worker {} answers its probe again; back in rotation", worker.id);
         }
     }

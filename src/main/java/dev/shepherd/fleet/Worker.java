@@ -92,6 +92,20 @@ final class Worker {
         }
     }
 
+    /**
+     * Puts a READY worker that the proxy took out of rotation back in (a probe passed): the only change of the rotation
+     * besides {@link #moveTo} and the proxy's own ejections, which reach the supervisor as events.
+     *
+     * @return whether it was out and is back
+     */
+    boolean readmit() {
+        if (state != WorkerState.READY || endpoint.isAccepting()) {
+            return false;
+        }
+        endpoint.startAccepting();
+        return true;
+    }
+
     /** {@link #moveTo(WorkerState, FleetEvent.Type, String)} with no event of its own. */
     void moveTo(WorkerState next) {
         moveTo(next, null, null);
