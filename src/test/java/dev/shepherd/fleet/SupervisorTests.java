@@ -399,4 +399,58 @@ class SupervisorTests {
         fleet.queue.advance(Duration.ofMillis(20));
         assertThat(fleet.snapshot().sameAs(draining)).isFalse();
     }
+
+    @Test
+    void scaleWhileAReloadRunsIsRefusedAndChangesNothing() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2");
+        fleet.started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+
+        CompletableFuture<Void> scale = fleet.command(new SupervisorEvent.Scale(5, new CompletableFuture<>()));
+
+        assertThat(scale).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.snapshot().desired()).isEqualTo(2);
+    }
+
+    @Test
+    void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.command(new SupervisorEvent.Kill(1, "TERM", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.command(new SupervisorEvent.Restart(9, new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.NoSuchWorkerException.class);
+    }
+
+    @Test
+    void underOnFailureACleanExitStaysExitedAndIsNotReplaced() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "on-failure").started();
+
+        fleet.process(1).exit(0);
+        fleet.queue.advance(Duration.ofSeconds(60));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.EXITED);
+        assertThat(fleet.launcher.launched).hasSize(1);
+        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.RESTARTING);
+    }
+
+    @Test
+    void underNeverAHungWorkerIsStoppedAndNotRestarted() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "never").started();
+        fleet.liveness.answerAll(false);
+
+        for (int round = 0; round < 3; round++) {
+            fleet.round(Round.LIVENESS);
+        }
+        fleet.queue.advance(Duration.ofSeconds(60));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.EXITED);
+        assertThat(fleet.launcher.launched).hasSize(1);
+    }
 }
