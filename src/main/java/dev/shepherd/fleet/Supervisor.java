@@ -34,11 +34,8 @@ import java.util.concurrent.CompletableFuture;
 final class Supervisor {
 
     private final FleetProperties properties;
-    private final Clock clock;
-    private final SupervisorQueue loop;
     private final HealthChecks healthChecks;
     private final FleetEvents events;
-    private final FleetMetrics metrics;
     private final Recycler recycler;
     private final ProcessLauncher launcher;
     private final WorkerLogs logs;
@@ -57,11 +54,8 @@ final class Supervisor {
     Supervisor(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
                HealthProbe readiness, HealthProbe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
-        this.clock = clock;
-        this.loop = loop;
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
-        this.metrics = metrics;
         this.desired = properties.desiredWorkers();
         this.reload = new RollingReload(this, events, clock);
         this.recycler = new Recycler(properties.worker(), events);
