@@ -72,7 +72,8 @@ export function renderHealth(health) {
     badge.dataset.status = status;
     const details = health?.components?.fleet?.details;
     $('health-detail').textContent = details
-        ? `${details.starting} starting · ${details.crashLooping} crash-looping · min ready ${details.minReady}`
+        ? `${details.starting} starting · ${details.crashLooping} crash-looping`
+            + (details.cannotStart ? ` · ${details.cannotStart} cannot start` : '') + ` · min ready ${details.minReady}`
         : '';
 }
 

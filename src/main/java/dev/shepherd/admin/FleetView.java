@@ -25,7 +25,7 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
     static FleetView of(FleetSnapshot snapshot, Traffic traffic, Clock clock) {
         List<WorkerView> workers = snapshot.workers().stream().map(worker -> WorkerView.of(worker, clock)).toList();
         int actual = (int) snapshot.workers().stream().filter(worker -> worker.state().hasProcess()).count();
-        return new FleetView(snapshot.desired(), snapshot.ready().length, actual, snapshot.reload(), traffic, workers);
+        return new FleetView(snapshot.desired(), snapshot.inRotation(), actual, snapshot.reload(), traffic, workers);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.shepherd.fleet;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -49,7 +50,8 @@ public final class Endpoint {
     /** The most requests in flight at once; 0: no limit. */
     private final int maxConcurrency;
     private final Runnable onSlotFreed;
-    private volatile boolean accepting;
+    /** In the proxy's rotation: set by the fleet, cleared by the fleet or by the proxy's {@link #eject}. */
+    private final AtomicBoolean accepting = new AtomicBoolean();
     /**
      * Out of rotation but draining: still takes the requests of its sticky sessions ({@link #tryAcquireSticky})
      * until its in-flight count first reaches zero ({@link #drained}) or it is stopped.
@@ -142,11 +144,11 @@ public final class Endpoint {
         } else if (!acquireBelowLimit()) {
             return false;
         }
-        if (accepting || sticky && draining) {
+        if (accepting.get() || sticky && draining) {
             return true;
         }
         inFlight.decrementAndGet();
-        if (maxConcurrency != 0 && accepting) {
+        if (maxConcurrency != 0 && accepting.get()) {
             // Taken back into rotation meanwhile: a waiter may have found it full because of this count.
             onSlotFreed.run();
         }
@@ -190,7 +192,7 @@ public final class Endpoint {
     }
 
     public boolean isAccepting() {
-        return accepting;
+        return accepting.get();
     }
 
     public int inFlight() {
@@ -203,29 +205,36 @@ public final class Endpoint {
 
     /**
      * The worker refused a connection. A dead process leaves the rotation at once (its exit may not have been
-     * reaped yet); a live one after a few refusals in a row, until a probe succeeds.
+     * reaped yet); a live one after a few refusals in a row, until a probe succeeds. Either way the fleet hears of
+     * it, once, so that its snapshot counts what the proxy routes to.
      *
      * @return whether the worker is out of rotation now
      */
     public boolean connectRefused() {
         if (!process.isAlive()) {
-            stopAccepting();
-            return true;
+            draining = false;
+            eject();
+        } else if (refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
+            eject();
         }
-        if (refusalsInARow.incrementAndGet() == EJECT_AFTER_REFUSALS) {
-            stopAccepting();
-            onEjected.run();
-        }
-        return !accepting;
+        return !accepting.get();
     }
 
     /**
      * A request failed on a connection to this worker. A dead process leaves the rotation at once, before its exit
-     * is reaped, so that no retry goes back to it.
+     * is reaped, so that no retry goes back to it; the fleet hears of it.
      */
     public void attemptFailed() {
-        if ((accepting || draining) && !process.isAlive()) {
-            stopAccepting();
+        if ((accepting.get() || draining) && !process.isAlive()) {
+            draining = false;
+            eject();
+        }
+    }
+
+    /** Out of rotation by the proxy's decision; the first of racing callers tells the fleet, on its own thread. */
+    private void eject() {
+        if (accepting.compareAndSet(true, false)) {
+            onEjected.run();
         }
     }
 
@@ -277,19 +286,19 @@ public final class Endpoint {
 
     void startAccepting() {
         refusalsInARow.set(0);
-        accepting = true;
+        accepting.set(true);
     }
 
     /** Out of rotation, and no more sticky requests either: the worker is stopping, or it died. */
     void stopAccepting() {
-        accepting = false;
+        accepting.set(false);
         draining = false;
     }
 
     /** Out of rotation, but its sticky sessions' requests still come until {@link #drained}. */
     void startDraining() {
         draining = true;
-        accepting = false;
+        accepting.set(false);
     }
 
     /**

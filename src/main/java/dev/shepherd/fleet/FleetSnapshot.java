@@ -2,10 +2,16 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.worker.WorkerState;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The fleet at one moment, immutable. The proxy reads {@link #ready()} on every request without a lock.
+ *
+ * <p>A new snapshot is published whenever something in it changed, and only then: a worker's state, the desired
+ * count, the reload, and the rotation, which the proxy changes too (a dead process or refusals take a worker out;
+ * the fleet hears of it as an event and publishes). Between the proxy's ejection and that publication the proxy
+ * skips the ejected endpoint by {@link Endpoint#isAccepting()}.
  */
 public final class FleetSnapshot {
 
@@ -39,9 +45,23 @@ public final class FleetSnapshot {
         return workers;
     }
 
-    /** The endpoints in rotation. Shared, never modified: callers must not write to it. */
+    /**
+     * The endpoints in the proxy's rotation when the snapshot was taken: READY workers that the proxy has not
+     * ejected. Shared, never modified: callers must not write to it.
+     */
     public Endpoint[] ready() {
         return ready;
+    }
+
+    /** How many workers the proxy routes to: what {@code /fleet}'s {@code ready}, the health and the page count. */
+    public int inRotation() {
+        return ready.length;
+    }
+
+    /** Whether {@code other} shows the same fleet (its version aside): then there is nothing new to publish. */
+    boolean sameAs(FleetSnapshot other) {
+        return desired == other.desired && workers.equals(other.workers) && Arrays.equals(ready, other.ready)
+                && reload.equals(other.reload);
     }
 
     public ReloadStatus reload() {

@@ -1,7 +1,13 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
-import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
+import dev.shepherd.fleet.SupervisorEvent.ProbeKind;
+import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
+import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
+import dev.shepherd.fleet.SupervisorEvent.Timer;
+import dev.shepherd.fleet.SupervisorEvent.TimerFired;
+import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -9,20 +15,21 @@ import java.util.List;
 
 /**
  * Readiness while a worker starts (with its startup timeout), liveness while it serves, and the ejection of a
- * worker that refuses connections. Probes run elsewhere; their results come back as supervisor tasks, and every
- * state change goes through the {@link Supervisor}. Runs on the supervisor's thread.
+ * worker that refuses connections. Probes run elsewhere; their results come back as {@link ProbePassed} and
+ * {@link ProbeFailed} events, and every state change goes through the {@link Supervisor}. Runs on the supervisor's
+ * thread, called by its dispatch, which has dropped the events about processes no longer current.
  */
 @Slf4j
 final class HealthChecks {
 
     private final FleetProperties properties;
-    private final SupervisorLoop loop;
-    private final Probe readiness;
-    private final Probe liveness;
+    private final SupervisorQueue loop;
+    private final HealthProbe readiness;
+    private final HealthProbe liveness;
     private final FleetEvents events;
     private final Supervisor supervisor;
 
-    HealthChecks(FleetProperties properties, SupervisorLoop loop, Probe readiness, Probe liveness, FleetEvents events,
+    HealthChecks(FleetProperties properties, SupervisorQueue loop, HealthProbe readiness, HealthProbe liveness, FleetEvents events,
                  Supervisor supervisor) {
         this.properties = properties;
         this.loop = loop;
@@ -33,72 +40,94 @@ final class HealthChecks {
     }
 
     /** Probes a new process until it is READY, and kills it if it is not by the startup timeout. */
-    void watchStartup(Worker worker, WorkerProcess process) {
-        worker.startupTimer = loop.schedule(() -> startupTimedOut(worker, process), properties.worker().startupTimeout());
+    void watchStartup(Worker worker, ChildProcess process) {
+        worker.armStartupTimeout(loop.schedule(new StartupTimedOut(worker, process), properties.worker().startupTimeout()));
         probeReadiness(worker, process);
     }
 
-    private void probeReadiness(Worker worker, WorkerProcess process) {
-        readiness.check(worker.port).thenAccept(result -> loop.post(() -> {
-            if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
-                return;
-            }
-            if (result.ok()) {
-                supervisor.ready(worker);
-            } else {
-                worker.timer = loop.schedule(() -> probeReadiness(worker, process), properties.readiness().interval());
-            }
-        }));
+    void probeReadiness(Worker worker, ChildProcess process) {
+        if (worker.state() == WorkerState.STARTING) {
+            readiness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
+        }
     }
 
-    private void startupTimedOut(Worker worker, WorkerProcess process) {
-        if (!worker.isCurrent(process) || worker.state != WorkerState.STARTING) {
+    private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result) {
+        return result.ok() ? new ProbePassed(worker, process, probe) : new ProbeFailed(worker, process, probe, result.detail());
+    }
+
+    void passed(ProbePassed passed) {
+        Worker worker = passed.worker();
+        if (passed.probe() == ProbeKind.LIVENESS) {
+            livenessPassed(worker);
+        } else if (worker.state() == WorkerState.STARTING) {
+            supervisor.spawner.ready(worker);
+        }
+    }
+
+    void failed(ProbeFailed failed) {
+        Worker worker = failed.worker();
+        if (failed.probe() == ProbeKind.LIVENESS) {
+            livenessFailed(worker, failed.process(), failed.detail());
+        } else if (worker.state() == WorkerState.STARTING) {
+            worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
+                    properties.readiness().interval()));
+        }
+    }
+
+    void startupTimedOut(Worker worker, ChildProcess process) {
+        if (worker.state() != WorkerState.STARTING) {
             return;
         }
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
-        events.add(Type.STARTUP_TIMEOUT, worker.id, process.pid(), "worker " + worker.id + " " + reason + "; killed");
         worker.stopReason = reason;
-        worker.moveTo(WorkerState.STOPPING);
+        worker.stopCause = ExitCause.STARTUP_TIMEOUT;
+        worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();
     }
 
     /** One liveness round over the serving workers; called periodically. */
     void probeLiveness(List<Worker> workers) {
         for (Worker worker : workers) {
-            if ((worker.state == WorkerState.READY || worker.state == WorkerState.DRAINING) && !worker.probing) {
-                WorkerProcess process = worker.process;
+            if ((worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING) && !worker.probing) {
+                ChildProcess process = worker.process;
                 worker.probing = true;
-                liveness.check(worker.port).thenAccept(result -> loop.post(() -> livenessResult(worker, process, result)));
+                liveness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
             }
         }
     }
 
-    private void livenessResult(Worker worker, WorkerProcess process, Probe.Result result) {
+    private void livenessPassed(Worker worker) {
         worker.probing = false;
-        if (!worker.isCurrent(process) || worker.state != WorkerState.READY && worker.state != WorkerState.DRAINING) {
+        if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
             return;
         }
-        if (result.ok()) {
-            worker.livenessFailures = 0;
-            if (worker.state == WorkerState.READY && !worker.endpoint.isAccepting()) {
-                worker.endpoint.startAccepting();
-                log.info("Worker {} answers its probe again; back in rotation", worker.id);
-            }
+        worker.livenessFailures = 0;
+        if (worker.readmit()) {
+            log.info("Worker {} answers its probe again; back in rotation", worker.id);
+        }
+    }
+
+    private void livenessFailed(Worker worker, ChildProcess process, String detail) {
+        worker.probing = false;
+        if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
             return;
         }
         worker.livenessFailures++;
         log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
-                worker.livenessFailures, properties.liveness().failureThreshold(), result.detail());
+                worker.livenessFailures, properties.liveness().failureThreshold(), detail);
         if (worker.livenessFailures >= properties.liveness().failureThreshold()) {
-            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + result.detail();
+            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
-            supervisor.stop(worker, reason);
+            supervisor.drains.stop(worker, reason, ExitCause.HUNG);
         }
     }
 
-    /** The proxy took a worker out after refused connections: probe it now, so a good answer brings it back. */
-    void ejected(Worker worker, WorkerProcess process, List<Worker> workers) {
-        if (worker.isCurrent(process) && worker.state == WorkerState.READY) {
+    /**
+     * The proxy took a worker out of rotation. A dead process's exit follows; a live one refused connections: probe
+     * it now, so a good answer brings it back.
+     */
+    void ejected(Worker worker, ChildProcess process, List<Worker> workers) {
+        if (worker.state() == WorkerState.READY && process.isAlive()) {
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
                     + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
             probeLiveness(workers);

@@ -23,7 +23,7 @@ import java.util.concurrent.TimeoutException;
  * on loopback, and the JDK's asynchronous {@code HttpClient} cost the master ~12 MB of resident memory for it (its TLS
  * context, the cacerts store and ~750 classes; measured in {@code bench/RESULTS.md}).
  */
-final class Probe {
+final class Probe implements HealthProbe {
 
     /** The outcome; {@code detail} says what went wrong when it failed. */
     record Result(boolean ok, String detail) {
@@ -53,7 +53,8 @@ final class Probe {
         this.executor = executor;
     }
 
-    CompletableFuture<Result> check(int port) {
+    @Override
+    public CompletableFuture<Result> check(int port) {
         CompletableFuture<Result> probe = CompletableFuture.supplyAsync(() -> connectOnly ? connect(port) : get(port),
                 executor);
         return probe.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).exceptionally(ex -> new Result(false,

@@ -39,7 +39,7 @@ final class Recycler {
             return;
         }
         for (Worker worker : List.copyOf(workers)) {
-            if (worker.state == WorkerState.READY && worker.holdsSlot()) {
+            if (worker.state() == WorkerState.READY && worker.holdsSlot()) {
                 Optional<String> reason = reasonToRecycle(worker);
                 if (reason.isPresent()) {
                     events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " recycled: " + reason.get());

@@ -7,9 +7,5 @@ public enum RestartPolicy {
     /** The seed's rule: restart only after a non-zero exit code or a signal. */
     ON_FAILURE,
     /** Never restart; the worker stays EXITED. */
-    NEVER;
-
-    boolean restarts(int exitCode) {
-        return this == ALWAYS || (this == ON_FAILURE && exitCode != 0);
-    }
+    NEVER
 }

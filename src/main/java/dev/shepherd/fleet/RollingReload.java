@@ -19,16 +19,18 @@ final class RollingReload {
     private final Supervisor supervisor;
     private final FleetEvents events;
     private final Clock clock;
+    private final SupervisorQueue loop;
     private final ArrayDeque<Integer> queue = new ArrayDeque<>();
     private ReloadStatus status = ReloadStatus.IDLE;
     private long generation = 1;
     /** The new worker of the reload step under way. */
     private Worker stepWorker;
 
-    RollingReload(Supervisor supervisor, FleetEvents events, Clock clock) {
+    RollingReload(Supervisor supervisor, FleetEvents events, Clock clock, SupervisorQueue loop) {
         this.supervisor = supervisor;
         this.events = events;
         this.clock = clock;
+        this.loop = loop;
     }
 
     long generation() {
@@ -73,7 +75,7 @@ final class RollingReload {
         Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
         fresh.replacing = old;
         old.replacedBy = fresh;
-        supervisor.spawn(fresh);
+        supervisor.spawner.spawn(fresh);
         return fresh;
     }
 
@@ -83,10 +85,9 @@ final class RollingReload {
             return;
         }
         fresh.replacing = null;
-        // The old worker leaves the rotation in the next task, so that the snapshot this task publishes has the new
-        // one in it: a sticky client of the slot (it names the index, which both share) always finds one of the two
-        // taking requests, and moves once, instead of falling back to another slot in between.
-        supervisor.post(() -> retireReplaced(old, fresh));
+        if (old.state() != WorkerState.EXITED) {
+            loop.post(new SupervisorEvent.SuccessorReady(old, old.process, fresh));
+        }
         if (fresh == stepWorker) {
             status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, status.total(), status.replaced() + 1,
                     status.startedAt(), null, null);
@@ -96,9 +97,10 @@ final class RollingReload {
         }
     }
 
-    private void retireReplaced(Worker old, Worker fresh) {
-        if (old.state != WorkerState.EXITED && !old.retiring) {
-            supervisor.retire(old, "replaced by worker " + fresh.id);
+    /** {@code fresh} took over from {@code old}: it leaves the rotation, unless it has exited or left already. */
+    void retireReplaced(Worker old, Worker fresh) {
+        if (old.state() != WorkerState.EXITED && !old.retiring) {
+            supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
     }
 

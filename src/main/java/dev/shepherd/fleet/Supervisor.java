@@ -1,66 +1,71 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.AboutProcess;
+import dev.shepherd.fleet.SupervisorEvent.Command;
+import dev.shepherd.fleet.SupervisorEvent.Ejected;
+import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
+import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
+import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
+import dev.shepherd.fleet.SupervisorEvent.RoundDue;
+import dev.shepherd.fleet.SupervisorEvent.ShutdownRequested;
+import dev.shepherd.fleet.SupervisorEvent.Started;
+import dev.shepherd.fleet.SupervisorEvent.SuccessorReady;
+import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
+import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
-import dev.shepherd.worker.WorkerExit;
-import dev.shepherd.worker.WorkerProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
-import java.io.IOException;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Owns the workers: the only code that changes their state, always on the one supervisor thread.
  *
- * <p>Like gunicorn's arbiter: process exits, probe results, timers and admin commands each arrive as a task on
- * that thread; after each, {@link WorkerFleetService} reconciles desired and actual workers and publishes a new
- * snapshot. Vocabulary: spawn, ready, drain, stop, kill, reap, restart, scale, replace.
+ * <p>Like gunicorn's arbiter: process exits, probe results, timers and admin commands each arrive as a named
+ * {@link SupervisorEvent} on that thread and are dispatched by {@link #handle}; after each, {@link WorkerFleetService}
+ * reconciles desired and actual workers and publishes a new snapshot. Vocabulary: spawn, ready, drain, stop, kill,
+ * reap, restart, scale, replace.
  */
 @Slf4j
 final class Supervisor {
 
-    /** An exit keeps the last lines of its process: at most this many, and at most {@link #LAST_LINES_BYTES}. */
-    private static final int LAST_LINES = 20;
-    private static final int LAST_LINES_BYTES = 16 * 1024;
-    private static final Duration DRAIN_POLL = Duration.ofMillis(20);
-
     private final FleetProperties properties;
-    private final Clock clock;
-    private final SupervisorLoop loop;
-    private final LaunchSpecs launchSpecs;
     private final HealthChecks healthChecks;
     private final FleetEvents events;
-    private final FleetMetrics metrics;
     private final Recycler recycler;
-    private final WorkerTrees trees;
+    private final ProcessLauncher launcher;
     private final WorkerLogs logs;
-    private final Runnable slotFreed;
+    private final FleetCommands commands;
+    final Drains drains;
+    private final Exits exits;
+    final Spawner spawner;
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
     boolean shuttingDown;
     private int nextId = 1;
+    /** Completed when no process is left after a shutdown was asked for. */
+    private CompletableFuture<Void> stopped;
 
-    Supervisor(FleetProperties properties, Clock clock, SupervisorLoop loop, LaunchSpecs launchSpecs,
-               Probe readiness, Probe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
+    Supervisor(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
+               HealthProbe readiness, HealthProbe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
-        this.clock = clock;
-        this.loop = loop;
-        this.launchSpecs = launchSpecs;
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
-        this.metrics = metrics;
-        this.slotFreed = slotFreed;
         this.desired = properties.desiredWorkers();
-        this.reload = new RollingReload(this, events, clock);
+        this.reload = new RollingReload(this, events, clock, loop);
         this.recycler = new Recycler(properties.worker(), events);
-        this.trees = new WorkerTrees(properties.worker());
+        this.launcher = launcher;
+        this.commands = new FleetCommands(this, events);
+        this.drains = new Drains(properties, clock, loop, this);
+        this.exits = new Exits(properties, clock, loop, events, metrics, this);
+        this.spawner = new Spawner(properties, clock, loop, launcher, launchSpecs, healthChecks, events, metrics, recycler,
+                exits, slotFreed, this);
         this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
                 properties.worker().retiredLogs());
     }
@@ -74,20 +79,81 @@ final class Supervisor {
     }
 
     /**
-     * Sets up how workers' process trees are kept and the guard that ends them if the master dies; on the
-     * supervisor's thread, which the guard's parent-death signal follows.
+     * The one dispatch: every reaction of the supervisor starts here. An event about a process the worker no longer
+     * runs is dropped here, once (but the tree of every process that ended is reaped).
      */
-    void startOrphanGuard() {
-        trees.start();
+    void handle(SupervisorEvent event) {
+        if (event instanceof ProcessExited exited) {
+            launcher.reaped(exited.process());
+        }
+        if (event instanceof AboutProcess about && !about.worker().isCurrent(about.process())) {
+            log.debug("Dropped {}: worker {} runs another process now", event.getClass().getSimpleName(), about.worker().id);
+            return;
+        }
+        if (event instanceof ProcessExited exited) {
+            exits.reap(exited.worker(), exited.process(), exited.code());
+        } else if (event instanceof ProbePassed passed) {
+            healthChecks.passed(passed);
+        } else if (event instanceof ProbeFailed failed) {
+            healthChecks.failed(failed);
+        } else if (event instanceof StartupTimedOut timedOut) {
+            healthChecks.startupTimedOut(timedOut.worker(), timedOut.process());
+        } else if (event instanceof TimerFired fired) {
+            timerFired(fired);
+        } else if (event instanceof SuccessorReady ready) {
+            reload.retireReplaced(ready.worker(), ready.successor());
+        } else if (event instanceof Ejected ejected) {
+            healthChecks.ejected(ejected.worker(), ejected.process(), workers);
+        } else if (event instanceof RoundDue due) {
+            round(due.round());
+        } else if (event instanceof Started) {
+            // On this thread, which the orphan guard's parent-death signal follows.
+            launcher.start();
+        } else if (event instanceof ShutdownRequested shutdown) {
+            stopped = shutdown.stopped();
+            shutdown();
+        } else if (event instanceof Command<?> command) {
+            commands.execute(command);
+        }
+        if (stopped != null && !anyProcessLeft()) {
+            stopped.complete(null);
+        }
+    }
+
+    private void timerFired(TimerFired fired) {
+        Worker worker = fired.worker();
+        switch (fired.timer()) {
+            case READINESS_RETRY -> healthChecks.probeReadiness(worker, fired.process());
+            case DRAIN_CHECK -> drains.checkDrained(worker, fired.process());
+            case KILL_TIMEOUT -> {
+                if (fired.process().isAlive()) {
+                    events.add(Type.KILLED, worker.id, fired.process().pid(), "worker " + worker.id
+                            + " outlived the kill timeout; KILL");
+                    fired.process().killTree();
+                }
+            }
+            case RESTART_DUE -> restart(worker);
+        }
+    }
+
+    private void round(SupervisorEvent.Round round) {
+        switch (round) {
+            case LIVENESS -> {
+                healthChecks.probeLiveness(workers);
+                launcher.sweep();
+            }
+            case TREE_SCAN -> launcher.record(workers.stream()
+                    .filter(worker -> worker.state().hasProcess() && worker.process != null).map(worker -> worker.process).toList());
+            case RECYCLE -> {
+                if (!shuttingDown) {
+                    recycler.check(workers, reload);
+                }
+            }
+        }
     }
 
     void closeOrphanGuard() {
-        trees.close();
-    }
-
-    /** Without cgroups, lets each worker remember its descendants; called periodically. */
-    void recordTrees() {
-        trees.record(workers);
+        launcher.close();
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */
@@ -97,265 +163,57 @@ final class Supervisor {
         }
         long holding = workers.stream().filter(Worker::holdsSlot).count();
         for (long i = holding; i < desired; i++) {
-            spawn(newWorker(reload.generation(), WorkerIndexes.forNewSlot(workers)));
+            spawner.spawn(newWorker(reload.generation(), WorkerIndexes.forNewSlot(workers)));
         }
-        WorkerIndexes.toRetire(workers, desired).forEach(worker -> retire(worker, "scaled down"));
+        WorkerIndexes.toRetire(workers, desired).forEach(worker -> drains.retire(worker, "scaled down"));
     }
 
     Worker newWorker(long generation, int index) {
         int id = nextId++;
         LogBuffer buffer = logs.open(id);
-        Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()));
+        Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()), events);
         workers.add(worker);
         return worker;
     }
 
-    /** Starts a process for a worker in STARTING state. */
-    void spawn(Worker worker) {
-        int port = FreePorts.pick();
-        WorkerProcess process;
-        try {
-            process = WorkerProcess.spawn(worker.id, launchSpecs.forWorker(worker.id, worker.index, desired, port),
-                    worker.logs, clock, trees.trees(), (int) properties.worker().logLineLength().toBytes());
-        } catch (IOException | RuntimeException ex) {
-            worker.process = null;
-            worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO,
-                    "cannot start: " + ex.getMessage(), List.of());
-            events.add(Type.SPAWN_FAILED, worker.id, 0, "worker " + worker.id + " cannot start: " + ex.getMessage());
-            log.warn("Worker {} cannot start: {}", worker.id, ex.getMessage());
-            afterExit(worker, worker.lastExit);
-            return;
-        }
-        worker.process = process;
-        worker.port = port;
-        trees.spawned(process);
-        worker.stopReason = null;
-        worker.readyOnce = false;
-        worker.livenessFailures = 0;
-        worker.requestLimit = recycler.requestLimit();
-        worker.endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
-                properties.worker().maxConcurrency(), () -> post(() -> healthChecks.ejected(worker, process, workers)), slotFreed);
-        events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
-                + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
-        Endpoint endpoint = worker.endpoint;
-        process.onExit().whenComplete((code, error) -> {
-            endpoint.stopAccepting();
-            // Its tunnels' clients must learn at once, not when their next write fails.
-            endpoint.closeTunnels(Duration.ZERO);
-            post(() -> reap(worker, process, code == null ? -1 : code));
-        });
-        healthChecks.watchStartup(worker, process);
-    }
-
-    /** The readiness probe passed: into the rotation. */
-    void ready(Worker worker) {
-        worker.cancelTimers();
-        worker.moveTo(WorkerState.READY);
-        worker.readyOnce = true;
-        worker.readyAt = clock.instant();
-        worker.endpoint.startAccepting();
-        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
-        metrics.recordStartup(startup);
-        events.add(Type.READY, worker.id, worker.pid(), "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
-                + startup.toMillis() + " ms");
-        log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port, startup.toMillis());
-        reload.onReady(worker);
-    }
-
-    /** Liveness round over the READY workers; called periodically. */
-    void probeLiveness() {
-        healthChecks.probeLiveness(workers);
-        trees.sweep();
-    }
-
-    /** Replaces a worker that is past its memory or request limit; called periodically. */
-    void recycle() {
-        if (!shuttingDown) {
-            recycler.check(workers, reload);
-        }
-    }
-
-    /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
-    void retire(Worker worker, String reason) {
-        worker.retiring = true;
-        switch (worker.state) {
-            case READY -> drain(worker, reason);
-            case STARTING -> stop(worker, reason);
-            case BACKOFF, FAILED -> {
-                worker.cancelTimers();
-                worker.moveTo(WorkerState.EXITED);
-                forget(worker, reason);
-            }
-            case EXITED -> forget(worker, reason);
-            case DRAINING, STOPPING -> worker.stopReason = worker.stopReason == null ? reason : worker.stopReason;
-        }
-    }
-
-    private void drain(Worker worker, String reason) {
-        worker.cancelTimers();
-        worker.stopReason = reason;
-        worker.moveTo(WorkerState.DRAINING);
-        worker.endpoint.startDraining();
-        worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
-        Duration tunnelWindow = tunnelDrainWindow();
-        worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
-        int tunnels = worker.endpoint.tunnels();
-        events.add(Type.DRAINING, worker.id, worker.pid(), "worker " + worker.id + " draining (" + reason + "), "
-                + worker.endpoint.inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
-                + " tunnels closed over " + tunnelWindow.toMillis() + " ms"));
-        worker.endpoint.closeTunnels(tunnelWindow);
-        checkDrained(worker, worker.process);
-    }
-
-    private void checkDrained(Worker worker, WorkerProcess process) {
-        if (!worker.isCurrent(process) || worker.state != WorkerState.DRAINING) {
-            return;
-        }
-        Instant now = clock.instant();
-        boolean requestsDone = worker.endpoint.drained() || !now.isBefore(worker.drainDeadline);
-        boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
-        if (requestsDone && tunnelsDone) {
-            stop(worker, worker.stopReason);
-        } else {
-            worker.timer = loop.schedule(() -> checkDrained(worker, process), DRAIN_POLL);
-        }
-    }
-
-    /**
-     * The window over which a draining worker's tunnels are closed: {@code fleet.proxy.tunnel.drain-timeout}, within
-     * {@code fleet.worker.drain-timeout} when the master shuts down (it has that long in all).
-     */
-    private Duration tunnelDrainWindow() {
-        Duration window = properties.proxy().tunnel().drainTimeout();
-        Duration shutdown = properties.worker().drainTimeout();
-        return shuttingDown && shutdown.compareTo(window) < 0 ? shutdown : window;
-    }
-
-    /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout. */
-    void stop(Worker worker, String reason) {
-        WorkerProcess process = worker.process;
-        worker.cancelTimers();
-        worker.stopReason = reason;
-        worker.moveTo(WorkerState.STOPPING);
-        worker.endpoint.stopAccepting();
-        String signal = properties.worker().stopSignal();
-        events.add(Type.STOPPING, worker.id, process.pid(), "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
-        process.signal(signal);
-        worker.timer = loop.schedule(() -> {
-            if (worker.isCurrent(process) && process.isAlive()) {
-                events.add(Type.KILLED, worker.id, process.pid(), "worker " + worker.id + " outlived the kill timeout; KILL");
-                process.killTree();
-            }
-        }, properties.worker().killTimeout());
-    }
-
     /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
     void signal(Worker worker, String signal) {
-        if (!worker.state.hasProcess() || worker.process == null) {
+        if (!worker.state().hasProcess() || worker.process == null) {
             throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " has no running process (state "
-                    + worker.state + ")");
+                    + worker.state() + ")");
         }
         log.info("Sending {} to worker {} (pid {}) on request", signal, worker.id, worker.pid());
         worker.process.signal(signal);
     }
 
-    /** A process ended: record how, then restart, replace or forget the worker. */
-    private void reap(Worker worker, WorkerProcess process, int code) {
-        trees.reaped(process);
-        if (!worker.isCurrent(process)) {
-            return;
-        }
-        worker.cancelTimers();
-        worker.probing = false;
-        worker.servedBefore += worker.endpoint.served();
-        Duration uptime = Duration.between(process.startedAt(), clock.instant());
-        String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
-        WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
-        worker.lastExit = exit;
-        String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
-        String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
-                + uptime.toMillis() + " ms: " + reason;
-        events.add(Type.EXITED, worker.id, process.pid(), message);
-        if (worker.retiring) {
-            log.info("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
-                    uptime.toMillis(), reason);
-        } else {
-            log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
-                    uptime.toMillis(), reason);
-        }
-        afterExit(worker, exit);
-    }
-
-    private void afterExit(Worker worker, WorkerExit exit) {
-        boolean wasReady = worker.readyOnce;
-        if (worker.retiring || shuttingDown) {
-            worker.moveTo(WorkerState.EXITED);
-            forget(worker, exit.reason());
-        } else if (worker.replacing != null && !wasReady) {
-            worker.moveTo(WorkerState.EXITED);
-            reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(exit));
-            forget(worker, exit.reason());
-        } else if (worker.replacedBy != null) {
-            worker.moveTo(WorkerState.EXITED);
-            forget(worker, exit.reason());
-        } else if (worker.stopReason != null && properties.restart().policy() != RestartPolicy.NEVER
-                || properties.restart().policy().restarts(exit.code())) {
-            scheduleRestart(worker, exit);
-        } else {
-            worker.moveTo(WorkerState.EXITED);
-            log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
-        }
-    }
-
-    private static String describeFailedStart(WorkerExit exit) {
-        return exit.reason().startsWith("not READY") || exit.reason().startsWith("cannot start")
-                ? exit.reason() : "exited with code " + exit.code() + " before it was READY";
-    }
-
-    private void scheduleRestart(Worker worker, WorkerExit exit) {
-        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
-        Backoff.Decision decision = worker.backoff.next(exit.uptime(), readyFor, exit.at());
-        worker.moveTo(decision.crashLoop() || exit.pid() == 0 ? WorkerState.FAILED : WorkerState.BACKOFF);
-        metrics.countRestart(exit.pid() == 0 ? "cannot-start" : exit.reason().startsWith("liveness") ? "liveness"
-                : exit.reason().startsWith("not READY") ? "startup-timeout" : "crash");
-        if (decision.crashLoop()) {
-            events.add(Type.CRASH_LOOP, worker.id, exit.pid(), "worker " + worker.id + " restarted more than "
-                    + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
-                    + " s: crash loop; next try in " + decision.delay().toMillis() + " ms");
-        }
-        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + decision.delay().toMillis() + " ms"
-                + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
-        worker.timer = loop.schedule(() -> restart(worker), decision.delay());
-    }
-
+    /** The backoff is over: a new process for the same worker. */
     private void restart(Worker worker) {
-        if (worker.state != WorkerState.BACKOFF && worker.state != WorkerState.FAILED || shuttingDown) {
+        if (worker.state() != WorkerState.BACKOFF && worker.state() != WorkerState.FAILED || shuttingDown) {
             return;
         }
-        worker.timer = null;
         worker.restarts++;
         worker.moveTo(WorkerState.STARTING);
-        spawn(worker);
+        spawner.spawn(worker);
     }
 
-    private void forget(Worker worker, String reason) {
+    /** Removes a worker from the fleet for good (a STOPPED event). */
+    void forget(Worker worker, String reason) {
         workers.remove(worker);
         logs.retire(worker.id);
         events.add(Type.STOPPED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
     }
 
     /** Drains and stops every worker: the master is shutting down. */
-    void shutdown() {
+    private void shutdown() {
         shuttingDown = true;
         reload.cancel("the master is shutting down");
         for (Worker worker : List.copyOf(workers)) {
-            retire(worker, "master shutting down");
+            drains.retire(worker, "master shutting down");
         }
     }
 
     boolean anyProcessLeft() {
-        return workers.stream().anyMatch(worker -> worker.state.hasProcess());
+        return workers.stream().anyMatch(worker -> worker.state().hasProcess());
     }
 
     /** Kills every remaining process at once: the last step of shutdown. */
@@ -363,14 +221,10 @@ final class Supervisor {
         workers.stream().filter(worker -> worker.process != null).forEach(worker -> worker.process.killTree());
     }
 
-    /** Runs {@code task} as a task of its own on this thread, after the current one and its snapshot. */
-    void post(Runnable task) {
-        loop.post(task);
-    }
-
     FleetSnapshot snapshot(long version) {
         List<WorkerSnapshot> views = workers.stream().map(Worker::snapshot).toList();
-        Endpoint[] ready = workers.stream().filter(worker -> worker.state == WorkerState.READY)
+        Endpoint[] ready = workers.stream()
+                .filter(worker -> worker.state() == WorkerState.READY && worker.endpoint.isAccepting())
                 .map(worker -> worker.endpoint).toArray(Endpoint[]::new);
         return new FleetSnapshot(version, desired, views, ready, reload.status());
     }

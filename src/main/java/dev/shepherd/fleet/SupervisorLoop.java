@@ -9,14 +9,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The supervisor's one thread and its loop: every event (exit, probe result, timer, admin command) runs as a
- * task here, and each task ends by reconciling the fleet and publishing a new snapshot.
+ * The supervisor's one thread and its loop: every {@link SupervisorEvent} (exit, probe result, timer, admin command)
+ * is handed to {@link Supervisor#handle} here, and each ends by reconciling the fleet and publishing a new snapshot.
+ * Posting is safe from any thread.
  *
  * <p>The thread is a long-lived platform thread because it spawns every worker, and the parent-death signal
  * that ends workers with the master is tied to the thread that spawned them.
  */
 @Slf4j
-final class SupervisorLoop {
+final class SupervisorLoop implements SupervisorQueue {
 
     private final ScheduledThreadPoolExecutor executor;
     private final Consumer<Supervisor> afterEach;
@@ -36,16 +37,17 @@ final class SupervisorLoop {
         this.supervisor = supervisor;
     }
 
-    /** Runs {@code task} on the supervisor's thread, then reconciles and publishes. */
-    void post(Runnable task) {
+    /** Hands {@code event} to the supervisor on its thread, then reconciles and publishes. */
+    @Override
+    public void post(SupervisorEvent event) {
         if (executor.isShutdown()) {
             return;
         }
         executor.execute(() -> {
             try {
-                task.run();
+                supervisor.handle(event);
             } catch (RuntimeException ex) {
-                log.error("Supervisor task failed", ex);
+                log.error("Supervisor failed to handle {}", event.getClass().getSimpleName(), ex);
             }
             try {
                 afterEach.accept(supervisor);
@@ -55,16 +57,20 @@ final class SupervisorLoop {
         });
     }
 
-    /** Posts {@code task} after {@code delay}. */
-    ScheduledFuture<?> schedule(Runnable task, Duration delay) {
-        return executor.schedule(() -> post(task), delay.toMillis(), TimeUnit.MILLISECONDS);
+    @Override
+    public Scheduled schedule(SupervisorEvent event, Duration delay) {
+        ScheduledFuture<?> future = executor.schedule(() -> post(event), delay.toMillis(), TimeUnit.MILLISECONDS);
+        return () -> future.cancel(false);
     }
 
-    void every(Runnable task, Duration interval) {
-        executor.scheduleWithFixedDelay(() -> post(task), interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    void every(SupervisorEvent event, Duration interval) {
+        executor.scheduleWithFixedDelay(() -> post(event), interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Runs {@code task} on the supervisor's thread and waits for it, without the reconcile step. */
+    /**
+     * Runs {@code task} on the supervisor's thread and waits for it, outside the dispatch and without the reconcile
+     * step: only for the last steps of a shutdown (kill what is left, close the orphan guard).
+     */
     void runAndWait(Runnable task, Duration timeout) throws Exception {
         executor.submit(task).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }

@@ -1,8 +1,6 @@
 package dev.shepherd.fleet;
 
-import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.LogBuffer;
-import dev.shepherd.worker.WorkerState;
 import io.micrometer.core.instrument.MeterRegistry;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.context.SmartLifecycle;
@@ -10,11 +8,8 @@ import org.springframework.context.SmartLifecycle;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
@@ -46,17 +41,15 @@ public class WorkerFleetService implements SmartLifecycle {
     private final ExecutorService probeExecutor;
     private final FleetEvents events;
     private final Supervisor supervisor;
-    private final AtomicReference<FleetSnapshot> snapshot;
-    private final List<Consumer<FleetSnapshot>> listeners = new CopyOnWriteArrayList<>();
+    private final SnapshotPublisher publisher;
     /** Copied on write and read as a plain array: an event loop calls them on every release, with no allocation. */
     private volatile Runnable[] slotListeners = new Runnable[0];
     private volatile boolean running;
-    private long version;
 
     public WorkerFleetService(FleetProperties properties, Clock clock, MeterRegistry registry) {
         this.properties = properties;
-        this.snapshot = new AtomicReference<>(FleetSnapshot.empty(properties.desiredWorkers()));
-        this.loop = new SupervisorLoop(this::reconcileAndPublish);
+        this.publisher = new SnapshotPublisher(properties.desiredWorkers());
+        this.loop = new SupervisorLoop(publisher::reconcileAndPublish);
         // One thread per probe in flight (at most two per worker), idle ones ending after a minute: a probe
         // blocks its thread for up to its timeout, and one hung worker must not delay the others' probes.
         AtomicInteger probeThreads = new AtomicInteger();
@@ -67,27 +60,28 @@ public class WorkerFleetService implements SmartLifecycle {
                     return probeThread;
                 });
         this.events = new FleetEvents(1000, clock);
-        this.supervisor = new Supervisor(properties, clock, loop, new LaunchSpecs(properties),
+        this.supervisor = new Supervisor(properties, clock, loop, new WorkerTrees(properties.worker(), clock),
+                new LaunchSpecs(properties),
                 new Probe(properties.readiness().path(), properties.readiness().status(), properties.readiness().timeout(),
                         probeExecutor),
                 new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
                         probeExecutor),
-                events, new FleetMetrics(registry, snapshot::get), this::slotFreed);
+                events, new FleetMetrics(registry, publisher::current), this::slotFreed);
         loop.attach(supervisor);
     }
 
     /** The fleet now. Lock-free; safe from any thread. */
     public FleetSnapshot snapshot() {
-        return snapshot.get();
+        return publisher.current();
     }
 
     /** Calls {@code listener} with every new snapshot, on the supervisor's thread: keep it short. */
     public void onSnapshot(Consumer<FleetSnapshot> listener) {
-        listeners.add(listener);
+        publisher.addListener(listener);
     }
 
     public void removeSnapshotListener(Consumer<FleetSnapshot> listener) {
-        listeners.remove(listener);
+        publisher.removeListener(listener);
     }
 
     /**
@@ -135,44 +129,22 @@ public class WorkerFleetService implements SmartLifecycle {
             throw new IllegalArgumentException("workers must be between 1 and " + properties.maxWorkers()
                     + " (fleet.max-workers), not " + workers);
         }
-        call(() -> {
-            if (supervisor.reload.status().running()) {
-                throw new FleetExceptions.FleetConflictException("A reload is running; scale when it has finished");
-            }
-            int before = supervisor.desired;
-            supervisor.desired = workers;
-            events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
-            return null;
-        });
+        call(new SupervisorEvent.Scale(workers, new CompletableFuture<>()));
     }
 
     /** Starts a rolling reload; its progress shows in {@link FleetSnapshot#reload()}. */
     public ReloadStatus reload() {
-        return call(() -> {
-            supervisor.reload.start();
-            return supervisor.reload.status();
-        });
+        return call(new SupervisorEvent.Reload(new CompletableFuture<>()));
     }
 
     /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */
     public int restart(int workerId) {
-        return call(() -> {
-            Worker old = supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
-            if (!old.holdsSlot() || old.state != WorkerState.READY) {
-                throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state
-                        + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be restarted");
-            }
-            return supervisor.reload.replace(old).id;
-        });
+        return call(new SupervisorEvent.Restart(workerId, new CompletableFuture<>()));
     }
 
     /** Sends a signal to a worker's process tree without draining it: a crash drill. */
     public void kill(int workerId, String signal) {
-        call(() -> {
-            Worker worker = supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
-            supervisor.signal(worker, signal);
-            return null;
-        });
+        call(new SupervisorEvent.Kill(workerId, signal, new CompletableFuture<>()));
     }
 
     @Override
@@ -180,54 +152,21 @@ public class WorkerFleetService implements SmartLifecycle {
         log.info("Starting a fleet of {} workers{}", supervisor.desired,
                 properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + properties.worker().command());
         running = true;
-        loop.post(supervisor::startOrphanGuard);
-        loop.every(supervisor::probeLiveness, properties.liveness().interval());
-        loop.every(supervisor::recordTrees, properties.worker().treeScanInterval());
+        loop.post(new SupervisorEvent.Started());
+        loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.LIVENESS), properties.liveness().interval());
+        loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.TREE_SCAN), properties.worker().treeScanInterval());
         if (properties.worker().maxMemory() != null || properties.worker().maxRequests() > 0) {
-            loop.every(supervisor::recycle, properties.worker().recycleCheckInterval());
+            loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.RECYCLE), properties.worker().recycleCheckInterval());
         }
     }
 
     @Override
     public void stop() {
-        Duration grace = properties.worker().drainTimeout().plus(properties.worker().killTimeout()).plusSeconds(2);
-        CompletableFuture<Void> stopped = new CompletableFuture<>();
-        loop.post(() -> {
-            supervisor.shutdown();
-            awaitNoProcess(stopped);
-        });
         try {
-            stopped.get(grace.toMillis(), TimeUnit.MILLISECONDS);
-            log.info("All workers stopped");
-        } catch (TimeoutException ex) {
-            log.warn("Workers still running after {} ms; killing them", grace.toMillis());
-            runNow(supervisor::killAll);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            runNow(supervisor::killAll);
-        } catch (ExecutionException ex) {
-            log.warn("Stopping the fleet failed", ex.getCause());
+            FleetShutdown.run(properties, loop, supervisor);
         } finally {
             running = false;
-            runNow(supervisor::closeOrphanGuard);
-            loop.shutdown();
             probeExecutor.shutdownNow();
-        }
-    }
-
-    private void awaitNoProcess(CompletableFuture<Void> stopped) {
-        if (!supervisor.anyProcessLeft()) {
-            stopped.complete(null);
-        } else {
-            loop.schedule(() -> awaitNoProcess(stopped), Duration.ofMillis(20));
-        }
-    }
-
-    private void runNow(Runnable task) {
-        try {
-            loop.runAndWait(task, Duration.ofSeconds(5));
-        } catch (Exception ex) {
-            log.warn("Could not run {} on the supervisor: {}", task, ex.toString());
         }
     }
 
@@ -241,18 +180,11 @@ public class WorkerFleetService implements SmartLifecycle {
         return PHASE;
     }
 
-    /** Runs a command on the supervisor's thread and waits for its result, rethrowing its exception. */
-    private <T> T call(Callable<T> command) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        loop.post(() -> {
-            try {
-                result.complete(command.call());
-            } catch (Exception ex) {
-                result.completeExceptionally(ex);
-            }
-        });
+    /** Posts a command to the supervisor and waits for its result, rethrowing its exception. */
+    private <T> T call(SupervisorEvent.Command<T> command) {
+        loop.post(command);
         try {
-            return result.get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return command.reply().get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException ex) {
             if (ex.getCause() instanceof RuntimeException runtime) {
                 throw runtime;
@@ -264,19 +196,5 @@ public class WorkerFleetService implements SmartLifecycle {
         } catch (TimeoutException ex) {
             throw new IllegalStateException("The supervisor did not answer within " + COMMAND_TIMEOUT.toSeconds() + " s", ex);
         }
-    }
-
-    /** The end of every supervisor task: reconcile desired and actual, then publish what is. */
-    private void reconcileAndPublish(Supervisor supervisor) {
-        supervisor.reconcile();
-        FleetSnapshot next = supervisor.snapshot(++version);
-        snapshot.set(next);
-        listeners.forEach(listener -> {
-            try {
-                listener.accept(next);
-            } catch (RuntimeException ex) {
-                log.warn("Snapshot listener failed", ex);
-            }
-        });
     }
 }

@@ -1,7 +1,7 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.worker.WorkerExit;
-import dev.shepherd.worker.WorkerProcess;
+import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 
 import java.time.Duration;
@@ -15,7 +15,7 @@ import java.util.Optional;
  */
 public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
                              Instant startedAt, long servedBefore, WorkerExit lastExit, String reason,
-                             Endpoint endpoint, WorkerProcess process) {
+                             Endpoint endpoint, ChildProcess process) {
 
     /** Resident memory of the worker's process tree, read now. */
     public Optional<Long> residentBytes() {

@@ -1,62 +1,74 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.LaunchSpec;
+import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.OrphanGuard;
 import dev.shepherd.worker.ProcessTrees;
 import dev.shepherd.worker.WorkerProcess;
 
+import java.io.IOException;
+import java.time.Clock;
 import java.util.List;
 
 /**
- * The workers' process trees, for the supervisor: how they are kept ({@link ProcessTrees}: cgroups or /proc), what
+ * The real {@link ProcessLauncher}: {@link WorkerProcess}es in trees of their own. How the trees are kept ({@link ProcessTrees}: cgroups or /proc), what
  * is killed when a worker process exits, and the {@link OrphanGuard} that ends them all if the master dies.
  * Confined to the supervisor's thread, which the guard's parent-death signal follows.
  */
-final class WorkerTrees {
+final class WorkerTrees implements ProcessLauncher {
 
     private final FleetProperties.Worker config;
+    private final Clock clock;
     private ProcessTrees trees;
     private OrphanGuard guard;
 
-    WorkerTrees(FleetProperties.Worker config) {
+    WorkerTrees(FleetProperties.Worker config, Clock clock) {
         this.config = config;
+        this.clock = clock;
     }
 
-    void start() {
+    @Override
+    public void start() {
         trees = ProcessTrees.open(config.useCgroups());
         guard = OrphanGuard.start(trees);
     }
 
-    ProcessTrees trees() {
-        return trees;
-    }
-
-    void spawned(WorkerProcess process) {
+    @Override
+    public ChildProcess launch(int workerId, LaunchSpec spec, LogBuffer logs) throws IOException {
+        WorkerProcess process = WorkerProcess.spawn(workerId, spec, logs, clock, trees, (int) config.logLineLength().toBytes());
         process.processGroup().ifPresent(guard::track);
+        return process;
     }
 
     /** The process has exited: whatever is left of its tree is killed now, and its cgroup given back. */
-    void reaped(WorkerProcess process) {
+    @Override
+    public void reaped(ChildProcess exited) {
+        // Only this launcher's processes come back to it.
+        WorkerProcess process = (WorkerProcess) exited;
         process.killTree();
         process.release(trees);
         process.processGroup().ifPresent(guard::untrack);
     }
 
     /** Where trees are found through /proc: one scan, after which each running process remembers its descendants. */
-    void record(List<Worker> workers) {
+    @Override
+    public void record(List<ChildProcess> running) {
         if (trees != null && trees.scans()) {
-            trees.recordAll(workers.stream().filter(worker -> worker.state.hasProcess() && worker.process != null)
-                    .map(worker -> worker.process).toList());
+            trees.recordAll(running.stream().map(WorkerProcess.class::cast).toList());
         }
     }
 
     /** Gives back the cgroups of killed trees that have emptied since. */
-    void sweep() {
+    @Override
+    public void sweep() {
         if (trees != null) {
             trees.sweep();
         }
     }
 
-    void close() {
+    @Override
+    public void close() {
         if (guard != null) {
             guard.close();
         }

@@ -19,7 +19,9 @@ import java.util.Objects;
 /**
  * The {@code fleet} health component: UP when at least {@code fleet.health.min-ready} workers are READY,
  * DEGRADED when fewer but at least one are, DOWN when none is. Part of the readiness group, not of liveness:
- * a master whose workers are all down is still alive and healing them.
+ * a master whose workers are all down is still alive and healing them. Counts the workers in the proxy's rotation
+ * ({@link FleetSnapshot#inRotation()}); among the FAILED workers, {@code crashLooping} are those whose last process
+ * ran and {@code cannotStart} those whose program could not be started at all.
  */
 @Component("fleetHealthIndicator")
 class FleetHealthIndicator implements HealthIndicator {
@@ -38,17 +40,24 @@ class FleetHealthIndicator implements HealthIndicator {
     @Override
     public Health health() {
         FleetSnapshot snapshot = fleet.snapshot();
-        int ready = snapshot.ready().length;
+        int ready = snapshot.inRotation();
         Health.Builder builder = ready >= minReady ? Health.up() : ready > 0 ? Health.status(DEGRADED) : Health.down();
         builder.withDetail("desired", snapshot.desired())
                 .withDetail("ready", ready)
                 .withDetail("starting", snapshot.count(WorkerState.STARTING))
-                .withDetail("crashLooping", snapshot.count(WorkerState.FAILED))
+                .withDetail("crashLooping", failed(snapshot, false))
+                .withDetail("cannotStart", failed(snapshot, true))
                 .withDetail("minReady", minReady);
         snapshot.workers().stream().map(WorkerSnapshot::lastExit).filter(Objects::nonNull)
                 .filter(exit -> !exit.clean()).max(Comparator.comparing(WorkerExit::at))
                 .ifPresent(exit -> builder.withDetail("lastCrash", describe(exit)));
         return builder.build();
+    }
+
+    /** FAILED workers whose last attempt could not start ({@code neverStarted}), or whose last process ran. */
+    private static long failed(FleetSnapshot snapshot, boolean neverStarted) {
+        return snapshot.workers().stream().filter(worker -> worker.state() == WorkerState.FAILED)
+                .filter(worker -> (worker.lastExit() != null && worker.lastExit().pid() == 0) == neverStarted).count();
     }
 
     private static Map<String, Object> describe(WorkerExit exit) {

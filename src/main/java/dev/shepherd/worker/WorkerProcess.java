@@ -21,7 +21,7 @@ import java.util.concurrent.CompletableFuture;
  * even after {@code kill -9} of the master (its descendants are then ended by the {@link OrphanGuard}). That signal
  * follows the thread that spawned the process, so spawn only from a thread that lives as long as the master.
  */
-public final class WorkerProcess {
+public final class WorkerProcess implements ChildProcess {
 
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     private static final Path SETSID = Path.of("/usr/bin/setsid");
@@ -108,33 +108,40 @@ public final class WorkerProcess {
         return wrapped;
     }
 
+    @Override
     public long pid() {
         return process.pid();
     }
 
+    @Override
     public ProcessHandle handle() {
         return process.toHandle();
     }
 
+    @Override
     public Instant startedAt() {
         return startedAt;
     }
 
+    @Override
     public boolean isAlive() {
         return process.isAlive();
     }
 
     /** Completes with the exit code (128 + signal number for a process ended by a signal) when the process ends. */
+    @Override
     public CompletableFuture<Integer> onExit() {
         return process.onExit().thenApply(Process::exitValue);
     }
 
     /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
+    @Override
     public void signal(String signal) {
         tree.signal(signal);
     }
 
     /** Kills what is left of the tree, including descendants orphaned or detached by the worker. */
+    @Override
     public void killTree() {
         tree.kill();
     }
@@ -157,6 +164,7 @@ public final class WorkerProcess {
      * Resident memory of the tree, from /proc; empty where /proc is not there. Counts the members known without a
      * scan of /proc: its cgroup's, or the descendants the last periodic scan found.
      */
+    @Override
     public Optional<Long> residentBytes() {
         long total = 0;
         boolean found = false;
@@ -171,6 +179,7 @@ public final class WorkerProcess {
     }
 
     /** CPU time the worker's own process has used so far. */
+    @Override
     public Optional<Duration> cpuTime() {
         return process.toHandle().info().totalCpuDuration();
     }

@@ -80,7 +80,7 @@ class AdminSecurityTests {
         FleetSnapshot snapshot = mock(FleetSnapshot.class);
         given(snapshot.workers()).willReturn(List.of(new WorkerSnapshot(1, 0, 4242, 40_001, WorkerState.READY, 1, 0,
                 Instant.now(), 0, null, null, null, null)));
-        given(snapshot.ready()).willReturn(new dev.shepherd.fleet.Endpoint[0]);
+        given(snapshot.inRotation()).willReturn(0);
         given(fleet.snapshot()).willReturn(snapshot);
         given(fleet.events()).willReturn(mock(FleetEvents.class));
         given(fleet.logs(anyInt())).willReturn(Optional.of(new LogBuffer(10)));

@@ -1,6 +1,5 @@
 package dev.shepherd.admin;
 
-import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetEvents;
 import dev.shepherd.fleet.FleetExceptions;
@@ -88,7 +87,7 @@ class FleetControllerTests {
         WorkerSnapshot backoff = new WorkerSnapshot(2, 1, 0, 0, WorkerState.BACKOFF, 2, 3, null, 0, null, "crashed", null, null);
         given(snapshot.desired()).willReturn(2);
         given(snapshot.workers()).willReturn(List.of(ready, backoff));
-        given(snapshot.ready()).willReturn(new Endpoint[1]);
+        given(snapshot.inRotation()).willReturn(1);
         given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.IDLE, 2, 0, 0, null, null, null));
         given(fleet.snapshot()).willReturn(snapshot);
         given(fleet.logLines()).willReturn(1000);

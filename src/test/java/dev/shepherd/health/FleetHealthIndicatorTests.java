@@ -1,6 +1,5 @@
 package dev.shepherd.health;
 
-import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
@@ -57,12 +56,22 @@ class FleetHealthIndicatorTests {
 
     @Test
     void countsStartingAndCrashLoopingWorkers() {
-        fleet(3, 0, List.of(worker(1, WorkerState.STARTING, null), worker(2, WorkerState.FAILED, null),
-                worker(3, WorkerState.FAILED, null)));
+        WorkerExit crashed = new WorkerExit(100, 1, null, NOW, Duration.ofMillis(5), "crashed", List.of());
+        fleet(3, 0, List.of(worker(1, WorkerState.STARTING, null), worker(2, WorkerState.FAILED, crashed),
+                worker(3, WorkerState.FAILED, crashed)));
         given(snapshot.count(WorkerState.STARTING)).willReturn(1L);
-        given(snapshot.count(WorkerState.FAILED)).willReturn(2L);
 
-        assertThat(indicator.health().getDetails()).containsEntry("starting", 1L).containsEntry("crashLooping", 2L);
+        assertThat(indicator.health().getDetails()).containsEntry("starting", 1L).containsEntry("crashLooping", 2L)
+                .containsEntry("cannotStart", 0L);
+    }
+
+    @Test
+    void workerWhoseProgramCannotStartIsNotCountedAsCrashLooping() {
+        WorkerExit cannotStart = new WorkerExit(0, -1, null, NOW, Duration.ZERO, "cannot start: No such file", List.of());
+        WorkerExit crashed = new WorkerExit(100, 1, null, NOW, Duration.ofMillis(5), "crashed", List.of());
+        fleet(2, 0, List.of(worker(1, WorkerState.FAILED, cannotStart), worker(2, WorkerState.FAILED, crashed)));
+
+        assertThat(indicator.health().getDetails()).containsEntry("crashLooping", 1L).containsEntry("cannotStart", 1L);
     }
 
     @Test
@@ -80,7 +89,7 @@ class FleetHealthIndicatorTests {
     private void fleet(int desired, int ready, List<WorkerSnapshot> workers) {
         given(fleet.snapshot()).willReturn(snapshot);
         given(snapshot.desired()).willReturn(desired);
-        given(snapshot.ready()).willReturn(new Endpoint[ready]);
+        given(snapshot.inRotation()).willReturn(ready);
         given(snapshot.workers()).willReturn(workers);
     }
 

@@ -1,0 +1,97 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.Timer;
+import dev.shepherd.fleet.SupervisorEvent.TimerFired;
+import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.WorkerState;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * How a worker leaves: retire (for good), drain (out of rotation, its requests and tunnels finish, at most
+ * {@code fleet.worker.drain-timeout}), stop (the stop signal, then KILL of the tree after
+ * {@code fleet.worker.kill-timeout}). Runs on the supervisor's thread; every state change through {@link Worker#moveTo}.
+ */
+final class Drains {
+
+    /** How often a draining worker's requests and tunnels are counted. */
+    private static final Duration DRAIN_POLL = Duration.ofMillis(20);
+
+    private final FleetProperties properties;
+    private final Clock clock;
+    private final SupervisorQueue loop;
+    private final Supervisor supervisor;
+
+    Drains(FleetProperties properties, Clock clock, SupervisorQueue loop, Supervisor supervisor) {
+        this.properties = properties;
+        this.clock = clock;
+        this.loop = loop;
+        this.supervisor = supervisor;
+    }
+
+    /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
+    void retire(Worker worker, String reason) {
+        worker.retiring = true;
+        switch (worker.state()) {
+            case READY -> drain(worker, reason);
+            case STARTING -> stop(worker, reason, ExitCause.STOPPED);
+            case BACKOFF, FAILED -> {
+                worker.moveTo(WorkerState.EXITED);
+                supervisor.forget(worker, reason);
+            }
+            case EXITED -> supervisor.forget(worker, reason);
+            case DRAINING, STOPPING -> worker.stopReason = worker.stopReason == null ? reason : worker.stopReason;
+        }
+    }
+
+    private void drain(Worker worker, String reason) {
+        worker.stopReason = reason;
+        worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
+        Duration tunnelWindow = tunnelDrainWindow();
+        worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
+        int tunnels = worker.endpoint.tunnels();
+        worker.moveTo(WorkerState.DRAINING, Type.DRAINING, "worker " + worker.id + " draining (" + reason + "), "
+                + worker.endpoint.inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
+                + " tunnels closed over " + tunnelWindow.toMillis() + " ms"));
+        worker.endpoint.closeTunnels(tunnelWindow);
+        checkDrained(worker, worker.process);
+    }
+
+    void checkDrained(Worker worker, ChildProcess process) {
+        if (worker.state() != WorkerState.DRAINING) {
+            return;
+        }
+        Instant now = clock.instant();
+        boolean requestsDone = worker.endpoint.drained() || !now.isBefore(worker.drainDeadline);
+        boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
+        if (requestsDone && tunnelsDone) {
+            stop(worker, worker.stopReason, ExitCause.STOPPED);
+        } else {
+            worker.arm(loop.schedule(new TimerFired(worker, process, Timer.DRAIN_CHECK), DRAIN_POLL));
+        }
+    }
+
+    /**
+     * The window over which a draining worker's tunnels are closed: {@code fleet.proxy.tunnel.drain-timeout}, within
+     * {@code fleet.worker.drain-timeout} when the master shuts down (it has that long in all).
+     */
+    private Duration tunnelDrainWindow() {
+        Duration window = properties.proxy().tunnel().drainTimeout();
+        Duration shutdown = properties.worker().drainTimeout();
+        return supervisor.shuttingDown && shutdown.compareTo(window) < 0 ? shutdown : window;
+    }
+
+    /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout; its exit has {@code cause}. */
+    void stop(Worker worker, String reason, ExitCause cause) {
+        ChildProcess process = worker.process;
+        worker.stopReason = reason;
+        worker.stopCause = cause;
+        String signal = properties.worker().stopSignal();
+        worker.moveTo(WorkerState.STOPPING, Type.STOPPING, "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
+        process.signal(signal);
+        worker.arm(loop.schedule(new TimerFired(worker, process, Timer.KILL_TIMEOUT), properties.worker().killTimeout()));
+    }
+}

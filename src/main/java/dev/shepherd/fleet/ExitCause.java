@@ -1,0 +1,49 @@
+package dev.shepherd.fleet;
+
+/**
+ * Why a worker's process ended, as the supervisor classifies it at the reap; {@link ExitRules} decides from it what
+ * happens next. The order of {@link #of} is the order of precedence: a planned stop wins over what the process did.
+ */
+enum ExitCause {
+    /** Stopped on purpose and not to come back: scaled down, or the master is shutting down. */
+    STOPPED("stopped"),
+    /** The old worker of a surge replacement (rolling reload, admin restart, recycle) after its successor took over. */
+    REPLACED("replaced"),
+    /** Its process could not be started at all (missing program, no permission). */
+    COULD_NOT_START("cannot-start"),
+    /** Killed because it was not READY within {@code fleet.worker.startup-timeout}. */
+    STARTUP_TIMEOUT("startup-timeout"),
+    /** Stopped because it failed its liveness probe {@code fleet.liveness.failure-threshold} times: hung. */
+    HUNG("liveness"),
+    /** Exited on its own with code 0. */
+    EXITED_CLEANLY("crash"),
+    /** Exited on its own with a non-zero code. */
+    CRASHED("crash"),
+    /** Ended by a signal the master did not send as a stop (an OOM kill, an admin kill drill, kill -9). */
+    KILLED_BY_SIGNAL("crash");
+
+    /** The {@code reason} tag of {@code shepherd.worker.restarts} when an exit of this cause is restarted. */
+    final String metricReason;
+
+    ExitCause(String metricReason) {
+        this.metricReason = metricReason;
+    }
+
+    /**
+     * The cause of an exit with {@code code} of a process the master asked to stop for {@code stopCause} (null: it
+     * was not asked), for a worker that {@code planned} to remove ({@code retiring}, or the master shutting down) or
+     * that was {@code replaced}.
+     */
+    static ExitCause of(boolean planned, boolean replaced, ExitCause stopCause, int code, String signal) {
+        if (planned) {
+            return replaced ? REPLACED : STOPPED;
+        }
+        if (replaced) {
+            return REPLACED;
+        }
+        if (stopCause != null) {
+            return stopCause;
+        }
+        return code == 0 ? EXITED_CLEANLY : signal != null ? KILLED_BY_SIGNAL : CRASHED;
+    }
+}

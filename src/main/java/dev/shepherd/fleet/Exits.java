@@ -1,0 +1,108 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.Timer;
+import dev.shepherd.fleet.SupervisorEvent.TimerFired;
+import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.WorkerExit;
+import lombok.extern.slf4j.Slf4j;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What happens when a process ends: the exit is recorded (code, signal, uptime, reason, last lines), classified as an
+ * {@link ExitCause}, and {@link ExitRules} decides whether the worker is forgotten, rolled back, restarted after a
+ * backoff or left EXITED. Runs on the supervisor's thread.
+ */
+@Slf4j
+final class Exits {
+
+    /** An exit keeps the last lines of its process: at most this many, and at most {@link #LAST_LINES_BYTES}. */
+    private static final int LAST_LINES = 20;
+    private static final int LAST_LINES_BYTES = 16 * 1024;
+
+    private final FleetProperties properties;
+    private final Clock clock;
+    private final SupervisorQueue loop;
+    private final FleetEvents events;
+    private final FleetMetrics metrics;
+    private final Supervisor supervisor;
+
+    Exits(FleetProperties properties, Clock clock, SupervisorQueue loop, FleetEvents events, FleetMetrics metrics,
+          Supervisor supervisor) {
+        this.properties = properties;
+        this.clock = clock;
+        this.loop = loop;
+        this.events = events;
+        this.metrics = metrics;
+        this.supervisor = supervisor;
+    }
+
+    /** The program could not be started at all: recorded as an exit of pid 0 that never ran. */
+    void couldNotStart(Worker worker, String why) {
+        worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO, "cannot start: " + why, List.of());
+        events.add(Type.SPAWN_FAILED, worker.id, 0, "worker " + worker.id + " cannot start: " + why);
+        log.warn("Worker {} cannot start: {}", worker.id, why);
+        afterExit(worker, worker.lastExit, ExitCause.COULD_NOT_START);
+    }
+
+    /** A process ended: record how, then restart, replace or forget the worker. */
+    void reap(Worker worker, ChildProcess process, int code) {
+        worker.probing = false;
+        worker.servedBefore += worker.endpoint.served();
+        Duration uptime = Duration.between(process.startedAt(), clock.instant());
+        String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
+        WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
+                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
+        worker.lastExit = exit;
+        String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
+        String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
+                + uptime.toMillis() + " ms: " + reason;
+        events.add(Type.EXITED, worker.id, process.pid(), message);
+        if (worker.retiring) {
+            log.info("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
+                    uptime.toMillis(), reason);
+        } else {
+            log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
+                    uptime.toMillis(), reason);
+        }
+        afterExit(worker, exit, ExitCause.of(worker.retiring || supervisor.shuttingDown, worker.replacedBy != null,
+                worker.stopCause, code, exit.signal()));
+    }
+
+    private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {
+        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
+        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing != null && !worker.readyOnce,
+                properties.restart().policy(), worker.backoff, exit.uptime(), readyFor, exit.at());
+        worker.moveTo(reaction.state());
+        switch (reaction.outcome()) {
+            case FORGET -> supervisor.forget(worker, exit.reason());
+            case ROLL_BACK -> {
+                supervisor.reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(cause, exit));
+                supervisor.forget(worker, exit.reason());
+            }
+            case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
+            case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
+        }
+    }
+
+    private static String describeFailedStart(ExitCause cause, WorkerExit exit) {
+        return cause == ExitCause.STARTUP_TIMEOUT || cause == ExitCause.COULD_NOT_START
+                ? exit.reason() : "exited with code " + exit.code() + " before it was READY";
+    }
+
+    private void scheduleRestart(Worker worker, WorkerExit exit, ExitCause cause, ExitRules.Reaction reaction,
+                                 Duration readyFor) {
+        metrics.countRestart(cause.metricReason);
+        if (reaction.crashLoop()) {
+            events.add(Type.CRASH_LOOP, worker.id, exit.pid(), "worker " + worker.id + " restarted more than "
+                    + properties.restart().crashLoopRestarts() + " times in " + properties.restart().crashLoopWindow().toSeconds()
+                    + " s: crash loop; next try in " + reaction.delay().toMillis() + " ms");
+        }
+        events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + reaction.delay().toMillis() + " ms"
+                + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
+        worker.arm(loop.schedule(new TimerFired(worker, worker.process, Timer.RESTART_DUE), reaction.delay()));
+    }
+}

@@ -1,0 +1,66 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.Command;
+import dev.shepherd.fleet.SupervisorEvent.Kill;
+import dev.shepherd.fleet.SupervisorEvent.Reload;
+import dev.shepherd.fleet.SupervisorEvent.Restart;
+import dev.shepherd.fleet.SupervisorEvent.Scale;
+import dev.shepherd.worker.WorkerState;
+
+/**
+ * The rules of the admin commands (scale, reload, restart, kill): when each is refused, and what it asks of the
+ * {@link Supervisor}. Each command's reply completes with its result or with the {@link FleetExceptions} that says
+ * why it was refused. Runs on the supervisor's thread.
+ */
+final class FleetCommands {
+
+    private final Supervisor supervisor;
+    private final FleetEvents events;
+
+    FleetCommands(Supervisor supervisor, FleetEvents events) {
+        this.supervisor = supervisor;
+        this.events = events;
+    }
+
+    void execute(Command<?> command) {
+        try {
+            if (command instanceof Scale scale) {
+                scale(scale.workers());
+                scale.reply().complete(null);
+            } else if (command instanceof Reload reload) {
+                supervisor.reload.start();
+                reload.reply().complete(supervisor.reload.status());
+            } else if (command instanceof Restart restart) {
+                restart.reply().complete(restart(restart.workerId()));
+            } else if (command instanceof Kill kill) {
+                supervisor.signal(find(kill.workerId()), kill.signal());
+                kill.reply().complete(null);
+            }
+        } catch (RuntimeException ex) {
+            command.reply().completeExceptionally(ex);
+        }
+    }
+
+    private void scale(int workers) {
+        if (supervisor.reload.status().running()) {
+            throw new FleetExceptions.FleetConflictException("A reload is running; scale when it has finished");
+        }
+        int before = supervisor.desired;
+        supervisor.desired = workers;
+        events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
+    }
+
+    private int restart(int workerId) {
+        Worker old = find(workerId);
+        if (!old.holdsSlot() || old.state() != WorkerState.READY) {
+            throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state()
+                    + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be restarted");
+        }
+        return supervisor.reload.replace(old).id;
+    }
+
+    private Worker find(int workerId) {
+        return supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
+    }
+}

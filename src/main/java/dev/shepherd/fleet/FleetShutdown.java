@@ -1,0 +1,53 @@
+package dev.shepherd.fleet;
+
+import lombok.extern.slf4j.Slf4j;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The master's shutdown of the fleet, on the thread that stops the Spring context: every worker drains and stops;
+ * what still runs after {@code drain-timeout + kill-timeout + 2 s} is killed; then the orphan guard closes and the
+ * supervisor's thread ends.
+ */
+@Slf4j
+final class FleetShutdown {
+
+    private static final Duration LAST_STEP_TIMEOUT = Duration.ofSeconds(5);
+
+    private FleetShutdown() {
+    }
+
+    /** Blocks until the workers are gone, or killed. */
+    static void run(FleetProperties properties, SupervisorLoop loop, Supervisor supervisor) {
+        Duration grace = properties.worker().drainTimeout().plus(properties.worker().killTimeout()).plusSeconds(2);
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        loop.post(new SupervisorEvent.ShutdownRequested(stopped));
+        try {
+            stopped.get(grace.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("All workers stopped");
+        } catch (TimeoutException ex) {
+            log.warn("Workers still running after {} ms; killing them", grace.toMillis());
+            runNow(loop, supervisor::killAll);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            runNow(loop, supervisor::killAll);
+        } catch (ExecutionException ex) {
+            log.warn("Stopping the fleet failed", ex.getCause());
+        } finally {
+            runNow(loop, supervisor::closeOrphanGuard);
+            loop.shutdown();
+        }
+    }
+
+    private static void runNow(SupervisorLoop loop, Runnable task) {
+        try {
+            loop.runAndWait(task, LAST_STEP_TIMEOUT);
+        } catch (Exception ex) {
+            log.warn("Could not run {} on the supervisor: {}", task, ex.toString());
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.LaunchSpec;
+import dev.shepherd.worker.LogBuffer;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * How the supervisor starts worker processes and cleans up after them: {@link WorkerTrees} for real child processes
+ * in trees of their own, a fake in the supervisor's unit tests. Called on the supervisor's thread only.
+ */
+interface ProcessLauncher {
+
+    /** Prepares to launch (process trees, the orphan guard); before the first {@link #launch}. */
+    void start();
+
+    /**
+     * Starts a process for worker {@code workerId} whose output goes to {@code logs}.
+     *
+     * @throws IOException when the program cannot be started (missing, not executable)
+     */
+    ChildProcess launch(int workerId, LaunchSpec spec, LogBuffer logs) throws IOException;
+
+    /** {@code process} has exited: whatever is left of its tree is killed now. */
+    void reaped(ChildProcess process);
+
+    /** Lets each running process remember its descendants, where that needs a periodic scan. */
+    void record(List<ChildProcess> running);
+
+    /** Gives back what the trees of killed processes held, once they have emptied. */
+    void sweep();
+
+    /** After the last process: stops the orphan guard and gives back what is left. */
+    void close();
+}

@@ -1,0 +1,95 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.Ejected;
+import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
+import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.WorkerState;
+import lombok.extern.slf4j.Slf4j;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * How a worker comes in: spawn a process on a free port with its endpoint, watch its exit and its startup, and
+ * move it into the rotation when its readiness probe passes. Runs on the supervisor's thread, which the processes'
+ * parent-death signal follows.
+ */
+@Slf4j
+final class Spawner {
+
+    private final FleetProperties properties;
+    private final Clock clock;
+    private final SupervisorQueue loop;
+    private final ProcessLauncher launcher;
+    private final LaunchSpecs launchSpecs;
+    private final HealthChecks healthChecks;
+    private final FleetEvents events;
+    private final FleetMetrics metrics;
+    private final Recycler recycler;
+    private final Exits exits;
+    private final Runnable slotFreed;
+    private final Supervisor supervisor;
+
+    Spawner(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
+            HealthChecks healthChecks, FleetEvents events, FleetMetrics metrics, Recycler recycler, Exits exits,
+            Runnable slotFreed, Supervisor supervisor) {
+        this.properties = properties;
+        this.clock = clock;
+        this.loop = loop;
+        this.launcher = launcher;
+        this.launchSpecs = launchSpecs;
+        this.healthChecks = healthChecks;
+        this.events = events;
+        this.metrics = metrics;
+        this.recycler = recycler;
+        this.exits = exits;
+        this.slotFreed = slotFreed;
+        this.supervisor = supervisor;
+    }
+
+    /** Starts a process for a worker in STARTING state. */
+    void spawn(Worker worker) {
+        int port = FreePorts.pick();
+        ChildProcess process;
+        try {
+            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.id, worker.index, supervisor.desired, port), worker.logs);
+        } catch (IOException | RuntimeException ex) {
+            worker.process = null;
+            exits.couldNotStart(worker, ex.getMessage());
+            return;
+        }
+        worker.process = process;
+        worker.port = port;
+        worker.stopReason = null;
+        worker.stopCause = null;
+        worker.readyOnce = false;
+        worker.livenessFailures = 0;
+        worker.requestLimit = recycler.requestLimit();
+        worker.endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
+                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed);
+        events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
+                + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
+        Endpoint endpoint = worker.endpoint;
+        process.onExit().whenComplete((code, error) -> {
+            endpoint.stopAccepting();
+            // Its tunnels' clients must learn at once, not when their next write fails.
+            endpoint.closeTunnels(Duration.ZERO);
+            loop.post(new ProcessExited(worker, process, code == null ? -1 : code));
+        });
+        healthChecks.watchStartup(worker, process);
+    }
+
+    /** The readiness probe passed: into the rotation. */
+    void ready(Worker worker) {
+        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
+        worker.moveTo(WorkerState.READY, Type.READY, "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
+                + startup.toMillis() + " ms");
+        worker.readyOnce = true;
+        worker.readyAt = clock.instant();
+        metrics.recordStartup(startup);
+        log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port, startup.toMillis());
+        supervisor.reload.onReady(worker);
+    }
+}

@@ -1,0 +1,117 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.worker.ChildProcess;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Everything the supervisor reacts to, as gunicorn's arbiter has its {@code handle_*} methods: process exits, probe
+ * results, timers, the proxy's ejections, the periodic rounds and the admin commands. Posted from any thread to the
+ * {@link SupervisorLoop}; handled one at a time by {@link Supervisor#handle}, the only dispatch.
+ */
+sealed interface SupervisorEvent {
+
+    /**
+     * An event about one process of a worker. Stale, and dropped by the dispatch, when the worker runs another process
+     * by the time it is handled (its process was restarted since).
+     */
+    sealed interface AboutProcess extends SupervisorEvent {
+
+        Worker worker();
+
+        /** The process the event is about; null for a worker whose process could not start. */
+        ChildProcess process();
+    }
+
+    /** Which probe. */
+    enum ProbeKind { READINESS, LIVENESS }
+
+    /** What a timer of one worker was set for. */
+    enum Timer {
+        /** Probe readiness again (after {@code fleet.readiness.interval}). */
+        READINESS_RETRY,
+        /** See whether a draining worker's requests and tunnels are done. */
+        DRAIN_CHECK,
+        /** The stop signal was sent {@code fleet.worker.kill-timeout} ago. */
+        KILL_TIMEOUT,
+        /** The restart backoff is over. */
+        RESTART_DUE
+    }
+
+    /** A periodic round over the fleet. */
+    enum Round {
+        /** Probe the liveness of the serving workers ({@code fleet.liveness.interval}). */
+        LIVENESS,
+        /** Without cgroups, let each process remember its descendants ({@code fleet.worker.tree-scan-interval}). */
+        TREE_SCAN,
+        /** Replace workers past their memory or request limit ({@code fleet.worker.recycle-check-interval}). */
+        RECYCLE
+    }
+
+    /** The process ended with {@code code} (128 + the signal number for a signal; -1 when unknown). */
+    record ProcessExited(Worker worker, ChildProcess process, int code) implements AboutProcess {
+    }
+
+    record ProbePassed(Worker worker, ChildProcess process, ProbeKind probe) implements AboutProcess {
+    }
+
+    /** {@code detail} says what went wrong. */
+    record ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail) implements AboutProcess {
+    }
+
+    /** The process was not READY within {@code fleet.worker.startup-timeout}. */
+    record StartupTimedOut(Worker worker, ChildProcess process) implements AboutProcess {
+    }
+
+    record TimerFired(Worker worker, ChildProcess process, Timer timer) implements AboutProcess {
+    }
+
+    /**
+     * A reload's or replacement's new worker ({@code successor}) is READY: the worker it replaces leaves the rotation
+     * now. An event of its own, after the one that made the successor READY, so that the snapshot with the successor
+     * in it is published first: a sticky client of the slot (both share the index) always finds one of the two taking
+     * requests, and moves once.
+     */
+    record SuccessorReady(Worker worker, ChildProcess process, Worker successor) implements AboutProcess {
+    }
+
+    /** The proxy took the worker out of rotation after refused connections. */
+    record Ejected(Worker worker, ChildProcess process) implements AboutProcess {
+    }
+
+    record RoundDue(Round round) implements SupervisorEvent {
+    }
+
+    /** The master starts: set up the process trees and the orphan guard, on the supervisor's thread. */
+    record Started() implements SupervisorEvent {
+    }
+
+    /** The master stops: drain and stop every worker; {@code stopped} completes when no process is left. */
+    record ShutdownRequested(CompletableFuture<Void> stopped) implements SupervisorEvent {
+    }
+
+    /**
+     * An admin command; {@code reply} completes with its result, or exceptionally with the {@link FleetExceptions}
+     * that says why it was refused.
+     */
+    sealed interface Command<T> extends SupervisorEvent {
+
+        CompletableFuture<T> reply();
+    }
+
+    /** Set the desired number of workers. */
+    record Scale(int workers, CompletableFuture<Void> reply) implements Command<Void> {
+    }
+
+    /** Start a rolling reload. */
+    record Reload(CompletableFuture<ReloadStatus> reply) implements Command<ReloadStatus> {
+    }
+
+    /** Replace one READY worker, surge-first; the reply is the new worker's id. */
+    record Restart(int workerId, CompletableFuture<Integer> reply) implements Command<Integer> {
+    }
+
+    /** Send a signal to a worker's process tree, undrained: a crash drill. */
+    record Kill(int workerId, String signal, CompletableFuture<Void> reply) implements Command<Void> {
+    }
+}

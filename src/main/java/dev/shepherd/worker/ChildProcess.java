@@ -1,0 +1,37 @@
+package dev.shepherd.worker;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One started process of a worker, as the fleet sees it: {@link WorkerProcess} for a real child process, a fake in
+ * the supervisor's unit tests. Thread-safe.
+ */
+public interface ChildProcess {
+
+    long pid();
+
+    /** The handle the proxy asks whether the process is still alive. */
+    ProcessHandle handle();
+
+    Instant startedAt();
+
+    boolean isAlive();
+
+    /** Completes with the exit code (128 + signal number for a process ended by a signal) when the process ends. */
+    CompletableFuture<Integer> onExit();
+
+    /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
+    void signal(String signal);
+
+    /** Kills what is left of the tree, including descendants orphaned or detached by the worker. */
+    void killTree();
+
+    /** Resident memory of the process tree, read now; empty where it cannot be read. */
+    Optional<Long> residentBytes();
+
+    /** CPU time the process has used so far. */
+    Optional<Duration> cpuTime();
+}

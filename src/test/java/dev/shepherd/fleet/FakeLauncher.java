@@ -1,0 +1,170 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.LaunchSpec;
+import dev.shepherd.worker.LogBuffer;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+/**
+ * Processes that only pretend: a test makes one exit, and decides whether it obeys the stop signal. Every launch is
+ * kept, newest last. Single-threaded, like {@link ManualQueue}.
+ */
+final class FakeLauncher implements ProcessLauncher {
+
+    /** One pretend process: alive until {@link #exit} or a signal it obeys. */
+    static final class FakeProcess implements ChildProcess {
+
+        final int workerId;
+        final LaunchSpec spec;
+        final List<String> signals = new ArrayList<>();
+        private final long pid;
+        private final Instant startedAt;
+        private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+        private final ProcessHandle handle = mock(ProcessHandle.class);
+        /** Whether the stop signal (TERM) ends it; a hung process ignores it until KILL. */
+        boolean obeysStop = true;
+        boolean reaped;
+        /** Dead, as the proxy may see it on a connection, before its exit reaches the supervisor. */
+        private boolean dead;
+
+        FakeProcess(int workerId, LaunchSpec spec, long pid, Instant startedAt) {
+            this.workerId = workerId;
+            this.spec = spec;
+            this.pid = pid;
+            this.startedAt = startedAt;
+            when(handle.pid()).thenReturn(pid);
+            when(handle.isAlive()).thenAnswer(invocation -> isAlive());
+        }
+
+        /** Dies without its exit being seen yet: {@link #isAlive()} says false, {@link #exit} tells the rest. */
+        void die() {
+            dead = true;
+        }
+
+        /** Ends the process with {@code code} (128 + n for signal n); its exit reaches the supervisor's queue. */
+        void exit(int code) {
+            exit.complete(code);
+        }
+
+        @Override
+        public long pid() {
+            return pid;
+        }
+
+        @Override
+        public ProcessHandle handle() {
+            return handle;
+        }
+
+        @Override
+        public Instant startedAt() {
+            return startedAt;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return !dead && !exit.isDone();
+        }
+
+        @Override
+        public CompletableFuture<Integer> onExit() {
+            return exit;
+        }
+
+        @Override
+        public void signal(String signal) {
+            signals.add(signal);
+            if (signal.equals("KILL") || obeysStop && (signal.equals("TERM") || signal.equals("INT"))) {
+                exit(signal.equals("KILL") ? 137 : signal.equals("TERM") ? 143 : 130);
+            }
+        }
+
+        @Override
+        public void killTree() {
+            signals.add("KILL");
+            exit(137);
+        }
+
+        @Override
+        public Optional<Long> residentBytes() {
+            return Optional.of(10L * 1024 * 1024);
+        }
+
+        @Override
+        public Optional<Duration> cpuTime() {
+            return Optional.of(Duration.ZERO);
+        }
+    }
+
+    final List<FakeProcess> launched = new ArrayList<>();
+    private final Clock clock;
+    private long nextPid = 1000;
+    /** How many of the next launches fail as if the program were missing. */
+    int failNext;
+    boolean started;
+    boolean closed;
+
+    FakeLauncher(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public void start() {
+        started = true;
+    }
+
+    @Override
+    public ChildProcess launch(int workerId, LaunchSpec spec, LogBuffer logs) throws IOException {
+        if (failNext > 0) {
+            failNext--;
+            throw new IOException("Cannot run program \"missing\": No such file or directory");
+        }
+        FakeProcess process = new FakeProcess(workerId, spec, nextPid++, clock.instant());
+        launched.add(process);
+        return process;
+    }
+
+    @Override
+    public void reaped(ChildProcess process) {
+        ((FakeProcess) process).reaped = true;
+    }
+
+    @Override
+    public void record(List<ChildProcess> running) {
+    }
+
+    @Override
+    public void sweep() {
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** The newest process of worker {@code workerId}. */
+    FakeProcess latest(int workerId) {
+        for (int i = launched.size() - 1; i >= 0; i--) {
+            if (launched.get(i).workerId == workerId) {
+                return launched.get(i);
+            }
+        }
+        throw new AssertionError("worker " + workerId + " never launched");
+    }
+
+    /** Processes alive now. */
+    List<FakeProcess> alive() {
+        return launched.stream().filter(FakeProcess::isAlive).toList();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.shepherd.fleet;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** A health probe that answers at once, as the test says: by default every port passes. */
+final class FakeProbe implements HealthProbe {
+
+    private final Map<Integer, Probe.Result> answers = new HashMap<>();
+    private Probe.Result otherwise = Probe.Result.OK;
+    int checks;
+
+    @Override
+    public CompletableFuture<Probe.Result> check(int port) {
+        checks++;
+        return CompletableFuture.completedFuture(answers.getOrDefault(port, otherwise));
+    }
+
+    /** Every port not told otherwise answers {@code ok}. */
+    void answerAll(boolean ok) {
+        otherwise = ok ? Probe.Result.OK : new Probe.Result(false, "GET /health answered 503");
+    }
+
+    void answer(int port, boolean ok) {
+        answers.put(port, ok ? Probe.Result.OK : new Probe.Result(false, "GET /health answered 503"));
+    }
+}

@@ -1,0 +1,50 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SnapshotPublisherTests {
+
+    @Test
+    void publishesOnlyWhenTheFleetChanged() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        SnapshotPublisher publisher = new SnapshotPublisher(1);
+        List<FleetSnapshot> published = new ArrayList<>();
+        publisher.addListener(published::add);
+
+        publisher.reconcileAndPublish(fleet.supervisor);
+        publisher.reconcileAndPublish(fleet.supervisor);
+
+        assertThat(published).hasSize(1);
+        assertThat(publisher.current().version()).isEqualTo(1);
+
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+        publisher.reconcileAndPublish(fleet.supervisor);
+
+        assertThat(published).hasSize(2);
+        assertThat(publisher.current().version()).isEqualTo(2);
+        assertThat(publisher.current().inRotation()).isZero();
+    }
+
+    @Test
+    void listenerThatFailsDoesNotStopTheOthers() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        SnapshotPublisher publisher = new SnapshotPublisher(1);
+        List<FleetSnapshot> published = new ArrayList<>();
+        publisher.addListener(snapshot -> {
+            throw new IllegalStateException("listener bug");
+        });
+        publisher.addListener(published::add);
+
+        publisher.reconcileAndPublish(fleet.supervisor);
+        fleet.queue.advance(Duration.ofMillis(1));
+
+        assertThat(published).hasSize(1);
+    }
+}

@@ -1,0 +1,456 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FakeLauncher.FakeProcess;
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.fleet.SupervisorEvent.Round;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The supervisor's life with fake processes and a manual clock: every reaction, in milliseconds. */
+class SupervisorTests {
+
+    @Test
+    void startSpawnsTheDesiredWorkersAndPutsThemInRotationWhenReady() {
+        SupervisorHarness fleet = new SupervisorHarness().started();
+
+        assertThat(fleet.launcher.started).isTrue();
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
+        assertThat(fleet.snapshot().ready()).hasSize(2).allSatisfy(endpoint -> assertThat(endpoint.isAccepting()).isTrue());
+        assertThat(fleet.eventTypesOf(1)).containsExactly(Type.SPAWNED, Type.READY);
+    }
+
+    @Test
+    void workerThatIsNotReadyYetIsProbedAgainAndStaysOutOfRotation() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+
+        fleet.queue.advance(Duration.ofMillis(250));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.STARTING);
+        assertThat(fleet.snapshot().ready()).isEmpty();
+        assertThat(fleet.readiness.checks).isEqualTo(3);
+
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.READY);
+    }
+
+    @Test
+    void crashedWorkerIsRestartedAfterTheBackoffUnderItsOwnId() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess first = fleet.process(1);
+
+        first.exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("crashed");
+        assertThat(first.reaped).isTrue();
+        fleet.queue.advance(Duration.ofMillis(99));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+
+        fleet.queue.advance(Duration.ofMillis(1));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.worker(1).restarts()).isEqualTo(1);
+        assertThat(fleet.process(1)).isNotSameAs(first);
+        assertThat(fleet.restarts("crash")).isEqualTo(1);
+    }
+
+    @Test
+    void quickCrashesBeyondTheCrashLoopCountMakeTheWorkerFailedAtTheLongestDelay() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.crash-loop-restarts", "2",
+                "fleet.restart.max-backoff", "5s").started();
+
+        for (int crash = 0; crash < 3; crash++) {
+            fleet.process(1).exit(1);
+            fleet.queue.drain();
+            if (crash < 2) {
+                assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+                fleet.queue.advance(Duration.ofMillis(100L << crash));
+                assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+            }
+        }
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.EXITED, Type.CRASH_LOOP, Type.RESTARTING);
+        fleet.queue.advance(Duration.ofMillis(4999));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
+        fleet.queue.advance(Duration.ofMillis(1));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+    }
+
+    @Test
+    void exitAfterRunningStablyRestartsAfterTheInitialDelayAgain() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        for (int crash = 0; crash < 3; crash++) {
+            fleet.process(1).exit(1);
+            fleet.queue.advance(Duration.ofSeconds(1));
+        }
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+
+        fleet.queue.advance(Duration.ofSeconds(2));
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.events.recent().get(fleet.events.recent().size() - 1).message())
+                .contains("restarts in 100 ms", "not a crash loop");
+    }
+
+    @Test
+    void workerThatFailsItsLivenessProbeTimesTheThresholdIsStoppedAndRestarted() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess hung = fleet.process(1);
+        fleet.liveness.answerAll(false);
+
+        fleet.round(Round.LIVENESS);
+        fleet.round(Round.LIVENESS);
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(hung.signals).containsExactly("TERM");
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.LIVENESS_FAILED, Type.STOPPING, Type.EXITED,
+                Type.RESTARTING);
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.restarts("liveness")).isEqualTo(1);
+    }
+
+    @Test
+    void livenessProbeThatPassesAgainResetsTheCount() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.liveness.answerAll(false);
+        fleet.round(Round.LIVENESS);
+        fleet.round(Round.LIVENESS);
+        fleet.liveness.answerAll(true);
+        fleet.round(Round.LIVENESS);
+        fleet.liveness.answerAll(false);
+
+        fleet.round(Round.LIVENESS);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+    }
+
+    @Test
+    void processThatIgnoresTheStopSignalIsKilledAfterTheKillTimeout() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.drain-timeout", "0s").started();
+        FakeProcess stubborn = fleet.process(2);
+        stubborn.obeysStop = false;
+
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.STOPPING);
+        fleet.queue.advance(Duration.ofSeconds(10).minusMillis(1));
+        assertThat(stubborn.isAlive()).isTrue();
+
+        fleet.queue.advance(Duration.ofMillis(1));
+
+        assertThat(stubborn.signals).containsExactly("TERM", "KILL");
+        assertThat(fleet.eventTypesOf(2)).containsSubsequence(Type.STOPPING, Type.KILLED, Type.EXITED, Type.STOPPED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+    }
+
+    @Test
+    void workerNotReadyWithinTheStartupTimeoutIsKilledAndRestarted() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.startup-timeout", "2s");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+
+        fleet.queue.advance(Duration.ofSeconds(2));
+
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.SPAWNED, Type.STARTUP_TIMEOUT, Type.EXITED,
+                Type.RESTARTING);
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms");
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.restarts("startup-timeout")).isEqualTo(1);
+    }
+
+    @Test
+    void programThatCannotStartIsFailedAndRetried() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.launcher.failNext = 1;
+        fleet.started();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
+        assertThat(fleet.worker(1).lastExit().pid()).isZero();
+        assertThat(fleet.eventTypesOf(1)).containsExactly(Type.SPAWN_FAILED, Type.RESTARTING);
+        assertThat(fleet.restarts("cannot-start")).isEqualTo(1);
+
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+    }
+
+    @Test
+    void scaleDownDrainsUntilTheLastRequestThenStopsAndForgets() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "3").started();
+        Endpoint busy = fleet.worker(3).endpoint();
+        assertThat(busy.tryAcquire()).isTrue();
+
+        fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
+
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.DRAINING);
+        assertThat(busy.isAccepting()).isFalse();
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.DRAINING);
+
+        busy.release(true);
+        fleet.queue.advance(Duration.ofMillis(20));
+
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.eventTypesOf(3)).containsSubsequence(Type.DRAINING, Type.STOPPING, Type.EXITED, Type.STOPPED);
+    }
+
+    @Test
+    void drainThatOutlastsTheDrainTimeoutIsStoppedAnyway() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.drain-timeout", "3s").started();
+        assertThat(fleet.worker(2).endpoint().tryAcquire()).isTrue();
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+
+        fleet.queue.advance(Duration.ofMillis(2990));
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.DRAINING);
+        fleet.queue.advance(Duration.ofMillis(20));
+
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+    }
+
+    @Test
+    void scaleUpSpawnsNewWorkersOnTheLowestFreeIndexes() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+
+        fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY, WorkerState.READY);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactly(0, 1, 2);
+        assertThat(fleet.eventTypes()).contains(Type.SCALED);
+    }
+
+    @Test
+    void rollingReloadReplacesEveryWorkerOneAtATime() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+
+        ReloadStatus started = fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>())).join();
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(started.generation()).isEqualTo(2);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsExactly(2L, 2L);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactly(0, 1);
+    }
+
+    @Test
+    void reloadWhoseNewWorkerNeverGetsReadyIsRolledBackAndTheOldOnesKeepServing() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "1s").started();
+        fleet.readiness.answerAll(false);
+
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.STARTING);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 3 not READY within 1000 ms");
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.launcher.launched).hasSize(3);
+    }
+
+    @Test
+    void workerPastItsRequestLimitIsRecycledSurgeFirst() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.max-requests", "2").started();
+        Endpoint endpoint = fleet.worker(1).endpoint();
+        for (int i = 0; i < 2; i++) {
+            endpoint.tryAcquire();
+            endpoint.release(true);
+        }
+
+        fleet.round(Round.RECYCLE);
+        fleet.queue.advance(Duration.ofMillis(20));
+
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.RECYCLING, Type.DRAINING, Type.STOPPING, Type.STOPPED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(2);
+        assertThat(fleet.worker(2).index()).isZero();
+    }
+
+    @Test
+    void adminRestartReplacesAReadyWorkerAndRefusesAnotherWhileItRuns() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.started();
+        fleet.readiness.answerAll(false);
+
+        int fresh = fleet.command(new SupervisorEvent.Restart(1, new CompletableFuture<>())).join();
+        CompletableFuture<Integer> again = fleet.command(new SupervisorEvent.Restart(1, new CompletableFuture<>()));
+
+        assertThat(fresh).isEqualTo(2);
+        assertThat(again).isCompletedExceptionally();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofMillis(100));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(2);
+    }
+
+    @Test
+    void eventAboutAProcessTheWorkerNoLongerRunsIsDropped() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess old = fleet.process(1);
+        old.exit(1);
+        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.liveness.answerAll(false);
+
+        for (int i = 0; i < 5; i++) {
+            fleet.queue.post(new SupervisorEvent.ProbeFailed(fleet.supervisor.find(1).orElseThrow(), old,
+                    SupervisorEvent.ProbeKind.LIVENESS, "stale"));
+        }
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.process(1).signals).isEmpty();
+    }
+
+    @Test
+    void shutdownDrainsEveryWorkerAndCompletesWhenTheLastProcessIsReaped() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        fleet.process(2).obeysStop = false;
+
+        fleet.queue.post(new SupervisorEvent.ShutdownRequested(stopped));
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofMillis(20));
+
+        assertThat(stopped).isNotDone();
+        fleet.process(2).exit(0);
+        fleet.queue.drain();
+        assertThat(stopped).isCompleted();
+        assertThat(fleet.snapshot().workers()).isEmpty();
+        assertThat(fleet.launcher.alive()).isEmpty();
+    }
+
+    @Test
+    void killSendsTheSignalUndrainedAndTheExitIsACrash() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+
+        fleet.command(new SupervisorEvent.Kill(1, "KILL", new CompletableFuture<>()));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.worker(1).lastExit().signal()).isEqualTo("KILL");
+        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.DRAINING, Type.STOPPING);
+    }
+
+    @Test
+    void workerTheProxyEjectsForRefusalsLeavesTheRotationUntilAProbePasses() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.liveness.answerAll(false);
+        Endpoint refusing = fleet.worker(1).endpoint();
+
+        for (int i = 0; i < Endpoint.EJECT_AFTER_REFUSALS; i++) {
+            refusing.connectRefused();
+        }
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+        assertThat(fleet.snapshot().ready()).doesNotContain(refusing);
+        assertThat(fleet.eventTypesOf(1)).endsWith(Type.EJECTED);
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+
+        fleet.liveness.answerAll(true);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(2);
+    }
+
+    @Test
+    void deadProcessTheProxySeesLeavesTheRotationBeforeItsExitIsReaped() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        FakeProcess dying = fleet.process(2);
+        dying.die();
+
+        fleet.worker(2).endpoint().attemptFailed();
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.eventTypesOf(2)).doesNotContain(Type.EJECTED);
+        dying.exit(137);
+        fleet.queue.drain();
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+    }
+
+    @Test
+    void drainPollsChangeNothingToPublishUntilTheDrainEnds() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        Endpoint busy = fleet.worker(2).endpoint();
+        busy.tryAcquire();
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        FleetSnapshot draining = fleet.snapshot();
+
+        fleet.queue.advance(Duration.ofMillis(200));
+
+        assertThat(fleet.queue.handled()).filteredOn(SupervisorEvent.TimerFired.class::isInstance).hasSizeGreaterThan(5);
+        assertThat(fleet.snapshot().sameAs(draining)).isTrue();
+        busy.release(true);
+        fleet.queue.advance(Duration.ofMillis(20));
+        assertThat(fleet.snapshot().sameAs(draining)).isFalse();
+    }
+
+    @Test
+    void scaleWhileAReloadRunsIsRefusedAndChangesNothing() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2");
+        fleet.started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+
+        CompletableFuture<Void> scale = fleet.command(new SupervisorEvent.Scale(5, new CompletableFuture<>()));
+
+        assertThat(scale).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.snapshot().desired()).isEqualTo(2);
+    }
+
+    @Test
+    void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.command(new SupervisorEvent.Kill(1, "TERM", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.command(new SupervisorEvent.Restart(9, new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.NoSuchWorkerException.class);
+    }
+
+    @Test
+    void underOnFailureACleanExitStaysExitedAndIsNotReplaced() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "on-failure").started();
+
+        fleet.process(1).exit(0);
+        fleet.queue.advance(Duration.ofSeconds(60));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.EXITED);
+        assertThat(fleet.launcher.launched).hasSize(1);
+        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.RESTARTING);
+    }
+
+    @Test
+    void underNeverAHungWorkerIsStoppedAndNotRestarted() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "never").started();
+        fleet.liveness.answerAll(false);
+
+        for (int round = 0; round < 3; round++) {
+            fleet.round(Round.LIVENESS);
+        }
+        fleet.queue.advance(Duration.ofSeconds(60));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.EXITED);
+        assertThat(fleet.launcher.launched).hasSize(1);
+    }
+}
