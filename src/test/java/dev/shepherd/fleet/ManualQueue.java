@@ -54,6 +54,8 @@ final class ManualQueue implements SupervisorQueue {
     private final ArrayDeque<SupervisorEvent> queue = new ArrayDeque<>();
     private final List<Timer> timers = new ArrayList<>();
     private final List<SupervisorEvent> handled = new ArrayList<>();
+    /** The snapshot after each handled event (and its reconcile): what the loop would publish then. */
+    private final List<FleetSnapshot> published = new ArrayList<>();
     private Supervisor supervisor;
     private long order;
 
@@ -80,6 +82,7 @@ final class ManualQueue implements SupervisorQueue {
             handled.add(event);
             supervisor.handle(event);
             supervisor.reconcile();
+            published.add(supervisor.snapshot(published.size()));
         }
     }
 
@@ -105,6 +108,11 @@ final class ManualQueue implements SupervisorQueue {
     /** The events handled so far, oldest first. */
     List<SupervisorEvent> handled() {
         return handled;
+    }
+
+    /** The snapshot after each handled event, oldest first. */
+    List<FleetSnapshot> published() {
+        return published;
     }
 
     /** Timers pending now. */

@@ -7,6 +7,8 @@ import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -243,6 +245,26 @@ class SupervisorTests {
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsExactly(2L, 2L);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactly(0, 1);
+    }
+
+    @Test
+    void reloadsOldWorkerLeavesTheRotationOnlyAfterASnapshotWithItsSuccessorInIt() {
+        // A sticky client names a slot (the index old and new share): some worker of that slot must take its requests
+        // at every published moment, so the new worker is published READY before the old one leaves.
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        int before = fleet.queue.published().size();
+
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>())).join();
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        List<FleetSnapshot> reload = fleet.queue.published().subList(before, fleet.queue.published().size());
+        for (FleetSnapshot snapshot : reload) {
+            assertThat(Arrays.stream(snapshot.ready()).map(Endpoint::index).distinct().sorted())
+                    .as("slots in rotation in snapshot %d", snapshot.version()).containsExactly(0, 1);
+        }
+        assertThat(reload).anySatisfy(snapshot -> assertThat(snapshot.inRotation()).as("old and new of a slot both in")
+                .isEqualTo(3));
+        assertThat(fleet.queue.handled()).filteredOn(event -> event instanceof SupervisorEvent.SuccessorReady).hasSize(2);
     }
 
     @Test
