@@ -53,9 +53,20 @@ public final class FleetSnapshot {
         return ready;
     }
 
-    /** How many workers the proxy routes to: what {@code /fleet}'s {@code ready}, the health and the page count. */
+    /**
+     * How many workers the proxy routes to at the moment of the call: the endpoints of {@link #ready()} that the proxy
+     * has not ejected since (a dead process or refusals, seen on its event loops or by the process reaper, which
+     * the fleet hears of only after), the same test the proxy's {@link Endpoint#tryAcquire} makes. What
+     * {@code /fleet}'s {@code ready}, the health and the page count. Any thread.
+     */
     public int inRotation() {
-        return ready.length;
+        int accepting = 0;
+        for (Endpoint endpoint : ready) {
+            if (endpoint.isAccepting()) {
+                accepting++;
+            }
+        }
+        return accepting;
     }
 
     /** Whether {@code other} shows the same fleet (its version aside): then there is nothing new to publish. */

@@ -262,8 +262,8 @@ class SupervisorTests {
             assertThat(Arrays.stream(snapshot.ready()).map(Endpoint::index).distinct().sorted())
                     .as("slots in rotation in snapshot %d", snapshot.version()).containsExactly(0, 1);
         }
-        assertThat(reload).anySatisfy(snapshot -> assertThat(snapshot.inRotation()).as("old and new of a slot both in")
-                .isEqualTo(3));
+        assertThat(reload).anySatisfy(snapshot -> assertThat(snapshot.ready()).as("old and new of a slot both in")
+                .hasSize(3));
         assertThat(fleet.queue.handled()).filteredOn(event -> event instanceof SupervisorEvent.SuccessorReady).hasSize(2);
     }
 
@@ -385,6 +385,20 @@ class SupervisorTests {
         fleet.round(Round.LIVENESS);
 
         assertThat(fleet.snapshot().inRotation()).isEqualTo(2);
+    }
+
+    @Test
+    void publishedSnapshotCountsAnEjectionAtOnceBeforeTheFleetHearsOfIt() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        FleetSnapshot published = fleet.snapshot();
+        assertThat(published.inRotation()).isEqualTo(2);
+        FakeProcess dying = fleet.process(2);
+        dying.die();
+
+        fleet.worker(2).endpoint().attemptFailed();
+
+        assertThat(published.inRotation()).as("what the proxy routes to now, with no event handled yet").isEqualTo(1);
+        assertThat(published.ready()).hasSize(2);
     }
 
     @Test
