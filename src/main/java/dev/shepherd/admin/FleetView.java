@@ -49,7 +49,7 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
             return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
-                    worker.inFlight(), worker.tunnels(), worker.served(), worker.residentBytes().orElse(null),
+                    worker.inFlight(), worker.tunnels(), worker.requests(), worker.residentBytes().orElse(null),
                     worker.cpuTime().map(Duration::toMillis).orElse(null),
                     worker.lastExit() == null ? null : ExitView.of(worker.lastExit()));
         }

@@ -32,7 +32,7 @@ final class Drains {
         this.supervisor = supervisor;
     }
 
-    /** Takes a worker out for good: drains it when it serves, stops it when it runs, forgets it otherwise. */
+    /** Takes a worker out for good: drains it when it serves, stops it when it runs, removes it otherwise. */
     void retire(Worker worker, String reason) {
         worker.retiring = true;
         switch (worker.state()) {
@@ -40,9 +40,9 @@ final class Drains {
             case STARTING -> stop(worker, reason, ExitCause.STOPPED);
             case BACKOFF, FAILED -> {
                 worker.moveTo(WorkerState.EXITED);
-                supervisor.forget(worker, reason);
+                supervisor.remove(worker, reason);
             }
-            case EXITED -> supervisor.forget(worker, reason);
+            case EXITED -> supervisor.remove(worker, reason);
             case DRAINING, STOPPING -> worker.stopReason = worker.stopReason == null ? reason : worker.stopReason;
         }
     }

@@ -199,7 +199,7 @@ public final class Endpoint {
         return inFlight.get();
     }
 
-    public long served() {
+    public long requests() {
         return served.sum();
     }
 

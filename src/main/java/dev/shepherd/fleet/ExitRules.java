@@ -17,8 +17,8 @@ final class ExitRules {
     /** What the supervisor does with the worker. */
     enum Outcome {
         /** Remove it from the fleet (STOPPED event). */
-        FORGET,
-        /** A replacement that never got READY: the old worker holds its slot again, then forget this one. */
+        REMOVE,
+        /** A replacement that never got READY: the old worker holds its slot again, then remove this one. */
         ROLL_BACK,
         /** Schedule a new process after {@link Reaction#delay()}, in {@link Reaction#state()}. */
         RESTART,
@@ -47,7 +47,7 @@ final class ExitRules {
     static Reaction decide(ExitCause cause, boolean unreadyReplacement, RestartPolicy policy, Backoff history,
                            Duration uptime, Duration readyFor, Instant at) {
         if (cause == ExitCause.STOPPED || cause == ExitCause.REPLACED) {
-            return new Reaction(Outcome.FORGET, WorkerState.EXITED, Duration.ZERO, false);
+            return new Reaction(Outcome.REMOVE, WorkerState.EXITED, Duration.ZERO, false);
         }
         if (unreadyReplacement) {
             return new Reaction(Outcome.ROLL_BACK, WorkerState.EXITED, Duration.ZERO, false);

@@ -48,10 +48,10 @@ final class Exits {
         afterExit(worker, worker.lastExit, ExitCause.COULD_NOT_START);
     }
 
-    /** A process ended: record how, then restart, replace or forget the worker. */
+    /** A process ended: record how, then restart, replace or remove the worker. */
     void reap(Worker worker, ChildProcess process, int code) {
         worker.probing = false;
-        worker.servedBefore += worker.endpoint.served();
+        worker.requestsBefore += worker.endpoint.requests();
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
         String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
@@ -60,7 +60,7 @@ final class Exits {
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
                 + uptime.toMillis() + " ms: " + reason;
-        events.add(Type.EXITED, worker.id, process.pid(), message);
+        events.add(Type.PROCESS_EXITED, worker.id, process.pid(), message);
         if (worker.retiring) {
             log.info("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
                     uptime.toMillis(), reason);
@@ -78,10 +78,10 @@ final class Exits {
                 properties.restart().policy(), worker.backoff, exit.uptime(), readyFor, exit.at());
         worker.moveTo(reaction.state());
         switch (reaction.outcome()) {
-            case FORGET -> supervisor.forget(worker, exit.reason());
+            case REMOVE -> supervisor.remove(worker, exit.reason());
             case ROLL_BACK -> {
                 supervisor.reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(cause, exit));
-                supervisor.forget(worker, exit.reason());
+                supervisor.remove(worker, exit.reason());
             }
             case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
             case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());

@@ -52,7 +52,7 @@ final class Recycler {
     }
 
     private Optional<String> reasonToRecycle(Worker worker) {
-        long served = worker.endpoint.served();
+        long served = worker.endpoint.requests();
         if (worker.requestLimit > 0 && served >= worker.requestLimit) {
             return Optional.of("served " + served + " requests (fleet.worker.max-requests " + config.maxRequests() + ")");
         }

@@ -127,7 +127,7 @@ final class Supervisor {
             case DRAIN_CHECK -> drains.checkDrained(worker, fired.process());
             case KILL_TIMEOUT -> {
                 if (fired.process().isAlive()) {
-                    events.add(Type.KILLED, worker.id, fired.process().pid(), "worker " + worker.id
+                    events.add(Type.KILL_TIMEOUT, worker.id, fired.process().pid(), "worker " + worker.id
                             + " outlived the kill timeout; KILL");
                     fired.process().killTree();
                 }
@@ -197,10 +197,10 @@ final class Supervisor {
     }
 
     /** Removes a worker from the fleet for good (a STOPPED event). */
-    void forget(Worker worker, String reason) {
+    void remove(Worker worker, String reason) {
         workers.remove(worker);
         logs.retire(worker.id);
-        events.add(Type.STOPPED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
+        events.add(Type.REMOVED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
     }
 
     /** Drains and stops every worker: the master is shutting down. */

@@ -30,7 +30,7 @@ final class Worker {
     Endpoint endpoint;
     int port;
     int restarts;
-    long servedBefore;
+    long requestsBefore;
     WorkerExit lastExit;
     /** Why the master is stopping this process (null: it was not asked to stop, so an exit is a crash). */
     String stopReason;
@@ -153,7 +153,7 @@ final class Worker {
     WorkerSnapshot snapshot() {
         boolean running = state.hasProcess() && process != null;
         return new WorkerSnapshot(id, index, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
-                process == null ? null : process.startedAt(), servedBefore, lastExit, stopReason,
+                process == null ? null : process.startedAt(), requestsBefore, lastExit, stopReason,
                 running ? endpoint : null, running ? process : null);
     }
 }

@@ -14,7 +14,7 @@ import java.util.Optional;
  * counters), or null when no process runs.
  */
 public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
-                             Instant startedAt, long servedBefore, WorkerExit lastExit, String reason,
+                             Instant startedAt, long requestsBefore, WorkerExit lastExit, String reason,
                              Endpoint endpoint, ChildProcess process) {
 
     /** Resident memory of the worker's process tree, read now. */
@@ -37,7 +37,7 @@ public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState 
     }
 
     /** Requests answered by this worker id, over all its processes. */
-    public long served() {
-        return servedBefore + (endpoint == null ? 0 : endpoint.served());
+    public long requests() {
+        return requestsBefore + (endpoint == null ? 0 : endpoint.requests());
     }
 }

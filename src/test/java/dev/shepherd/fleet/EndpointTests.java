@@ -40,11 +40,11 @@ class EndpointTests {
 
         endpoint.release(true);
         assertThat(endpoint.inFlight()).isEqualTo(1);
-        assertThat(endpoint.served()).isEqualTo(1);
+        assertThat(endpoint.requests()).isEqualTo(1);
 
         endpoint.release(false);
         assertThat(endpoint.inFlight()).isZero();
-        assertThat(endpoint.served()).as("a request the worker did not answer is not served").isEqualTo(1);
+        assertThat(endpoint.requests()).as("a request the worker did not answer is not served").isEqualTo(1);
     }
 
     @Test
@@ -88,7 +88,7 @@ class EndpointTests {
             pool.shutdownNow();
         }
         assertThat(endpoint.inFlight()).isZero();
-        assertThat(endpoint.served()).isEqualTo((long) threads * perThread);
+        assertThat(endpoint.requests()).isEqualTo((long) threads * perThread);
     }
 
     @Test
@@ -175,7 +175,7 @@ class EndpointTests {
         assertThat(mostHeld).as("requests admitted at once").hasValueLessThanOrEqualTo(limit);
         assertThat(mostCounted).as("in-flight count seen by an admitted request").hasValueLessThanOrEqualTo(limit);
         assertThat(limited.inFlight()).isZero();
-        assertThat(limited.served()).isPositive();
+        assertThat(limited.requests()).isPositive();
     }
 
     @Test

@@ -25,11 +25,11 @@ class ExitRulesTests {
     @ParameterizedTest(name = "{0} under {1} (unready replacement: {2}) -> {3} in {4}")
     @CsvSource({
             // cause,          policy,     unready replacement, outcome,   state
-            "STOPPED,          ALWAYS,     false, FORGET,      EXITED",
-            "STOPPED,          NEVER,      false, FORGET,      EXITED",
-            "STOPPED,          ALWAYS,     true,  FORGET,      EXITED",
-            "REPLACED,         ALWAYS,     false, FORGET,      EXITED",
-            "REPLACED,         ON_FAILURE, false, FORGET,      EXITED",
+            "STOPPED,          ALWAYS,     false, REMOVE,      EXITED",
+            "STOPPED,          NEVER,      false, REMOVE,      EXITED",
+            "STOPPED,          ALWAYS,     true,  REMOVE,      EXITED",
+            "REPLACED,         ALWAYS,     false, REMOVE,      EXITED",
+            "REPLACED,         ON_FAILURE, false, REMOVE,      EXITED",
             "CRASHED,          ALWAYS,     true,  ROLL_BACK,   EXITED",
             "STARTUP_TIMEOUT,  ALWAYS,     true,  ROLL_BACK,   EXITED",
             "COULD_NOT_START,  NEVER,      true,  ROLL_BACK,   EXITED",

@@ -42,10 +42,10 @@ class FleetEventsTests {
         Consumer<FleetEvent> listener = seen::add;
         events.subscribe(listener);
 
-        events.add(FleetEvent.Type.EXITED, 2, 200, "exited");
+        events.add(FleetEvent.Type.PROCESS_EXITED, 2, 200, "exited");
         events.unsubscribe(listener);
         events.add(FleetEvent.Type.RESTARTING, 2, 0, "restarting");
 
-        assertThat(seen).extracting(FleetEvent::type).containsExactly(FleetEvent.Type.EXITED);
+        assertThat(seen).extracting(FleetEvent::type).containsExactly(FleetEvent.Type.PROCESS_EXITED);
     }
 }

@@ -51,7 +51,7 @@ class FleetIntegrationTests {
                 }
                 return statuses;
             });
-            await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.snapshot().workers().get(0).served() > 5);
+            await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.snapshot().workers().get(0).requests() > 5);
 
             ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
 
@@ -65,7 +65,7 @@ class FleetIntegrationTests {
                 assertThat(healed.lastExit().signal()).isEqualTo("KILL");
             });
             await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.snapshot().workers().stream()
-                    .filter(w -> w.id() == victim.id()).findFirst().orElseThrow().served() > 5);
+                    .filter(w -> w.id() == victim.id()).findFirst().orElseThrow().requests() > 5);
             stop.set(true);
             List<Integer> statuses = traffic.get();
             assertThat(statuses).isNotEmpty().allMatch(status -> status == 200);

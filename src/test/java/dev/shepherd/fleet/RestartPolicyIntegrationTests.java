@@ -59,9 +59,9 @@ class RestartPolicyIntegrationTests {
             shepherd.fleet().scale(1);
 
             await().atMost(Duration.ofSeconds(15)).until(() -> shepherd.snapshot().workers().size() == 1);
-            assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.KILLED
+            assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.KILL_TIMEOUT
                     && event.pid() == stubborn);
-            assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.EXITED
+            assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.PROCESS_EXITED
                     && event.message().contains("code 137 (signal KILL)"));
         }
     }

@@ -82,7 +82,7 @@ class SupervisorTests {
         }
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
-        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.EXITED, Type.CRASH_LOOP, Type.RESTARTING);
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.PROCESS_EXITED, Type.CRASH_LOOP, Type.RESTARTING);
         fleet.queue.advance(Duration.ofMillis(4999));
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
         fleet.queue.advance(Duration.ofMillis(1));
@@ -118,7 +118,7 @@ class SupervisorTests {
         fleet.round(Round.LIVENESS);
 
         assertThat(hung.signals).containsExactly("TERM");
-        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.LIVENESS_FAILED, Type.STOPPING, Type.EXITED,
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.LIVENESS_FAILED, Type.STOPPING, Type.PROCESS_EXITED,
                 Type.RESTARTING);
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.restarts("liveness")).isEqualTo(1);
@@ -154,7 +154,7 @@ class SupervisorTests {
         fleet.queue.advance(Duration.ofMillis(1));
 
         assertThat(stubborn.signals).containsExactly("TERM", "KILL");
-        assertThat(fleet.eventTypesOf(2)).containsSubsequence(Type.STOPPING, Type.KILLED, Type.EXITED, Type.STOPPED);
+        assertThat(fleet.eventTypesOf(2)).containsSubsequence(Type.STOPPING, Type.KILL_TIMEOUT, Type.PROCESS_EXITED, Type.REMOVED);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
     }
 
@@ -166,7 +166,7 @@ class SupervisorTests {
 
         fleet.queue.advance(Duration.ofSeconds(2));
 
-        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.SPAWNED, Type.STARTUP_TIMEOUT, Type.EXITED,
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.SPAWNED, Type.STARTUP_TIMEOUT, Type.PROCESS_EXITED,
                 Type.RESTARTING);
         assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms");
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
@@ -206,7 +206,7 @@ class SupervisorTests {
         fleet.queue.advance(Duration.ofMillis(20));
 
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
-        assertThat(fleet.eventTypesOf(3)).containsSubsequence(Type.DRAINING, Type.STOPPING, Type.EXITED, Type.STOPPED);
+        assertThat(fleet.eventTypesOf(3)).containsSubsequence(Type.DRAINING, Type.STOPPING, Type.PROCESS_EXITED, Type.REMOVED);
     }
 
     @Test
@@ -296,7 +296,7 @@ class SupervisorTests {
         fleet.round(Round.RECYCLE);
         fleet.queue.advance(Duration.ofMillis(20));
 
-        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.RECYCLING, Type.DRAINING, Type.STOPPING, Type.STOPPED);
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.RECYCLING, Type.DRAINING, Type.STOPPING, Type.REMOVED);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(2);
         assertThat(fleet.worker(2).index()).isZero();
     }

@@ -242,7 +242,7 @@ class RouterQueueTests {
         }
         assertThat(overlaps).as("requests a worker had at once beyond its limit of 1").hasValue(0);
         assertThat(queued).as("the load did make requests wait").hasValueGreaterThan(0);
-        assertThat(workers[0].served() + workers[1].served()).as("every request served").isEqualTo((long) threads * perThread);
+        assertThat(workers[0].requests() + workers[1].requests()).as("every request served").isEqualTo((long) threads * perThread);
         assertThat(workers[0].inFlight() + workers[1].inFlight()).isZero();
         assertThat(loaded.waiting()).isZero();
     }

@@ -151,7 +151,7 @@ class DetachedDescendantsIntegrationTests {
 
     private static boolean crashed(RunningShepherd shepherd) {
         return shepherd.fleet().events().recent().stream()
-                .anyMatch(event -> event.type() == FleetEvent.Type.EXITED && event.message().contains("code 1"));
+                .anyMatch(event -> event.type() == FleetEvent.Type.PROCESS_EXITED && event.message().contains("code 1"));
     }
 
     /** With cgroups allowed and a v2 hierarchy the master may write to (root here), the worker is in a group of its own. */
