@@ -34,7 +34,7 @@ final class Drains {
 
     /** Takes a worker out for good: drains it when it serves, stops it when it runs, removes it otherwise. */
     void retire(Worker worker, String reason) {
-        worker.retiring = true;
+        worker.retire();
         switch (worker.state()) {
             case READY -> drain(worker, reason);
             case STARTING -> stop(worker, reason, ExitCause.STOPPED);
@@ -43,21 +43,19 @@ final class Drains {
                 supervisor.remove(worker, reason);
             }
             case EXITED -> supervisor.remove(worker, reason);
-            case DRAINING, STOPPING -> worker.stopReason = worker.stopReason == null ? reason : worker.stopReason;
+            case DRAINING, STOPPING -> worker.alsoAskedToStop(reason);
         }
     }
 
     private void drain(Worker worker, String reason) {
-        worker.stopReason = reason;
-        worker.drainDeadline = clock.instant().plus(properties.worker().drainTimeout());
         Duration tunnelWindow = tunnelDrainWindow();
-        worker.tunnelDeadline = clock.instant().plus(tunnelWindow);
-        int tunnels = worker.endpoint.tunnels();
+        worker.draining(reason, clock.instant().plus(properties.worker().drainTimeout()), clock.instant().plus(tunnelWindow));
+        int tunnels = worker.endpoint().tunnels();
         worker.moveTo(WorkerState.DRAINING, Type.DRAINING, "worker " + worker.id + " draining (" + reason + "), "
-                + worker.endpoint.inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
+                + worker.endpoint().inFlight() + " in flight" + (tunnels == 0 ? "" : ", " + tunnels
                 + " tunnels closed over " + tunnelWindow.toMillis() + " ms"));
-        worker.endpoint.closeTunnels(tunnelWindow);
-        checkDrained(worker, worker.process);
+        worker.endpoint().closeTunnels(tunnelWindow);
+        checkDrained(worker, worker.process());
     }
 
     void checkDrained(Worker worker, ChildProcess process) {
@@ -65,10 +63,10 @@ final class Drains {
             return;
         }
         Instant now = clock.instant();
-        boolean requestsDone = worker.endpoint.drained() || !now.isBefore(worker.drainDeadline);
-        boolean tunnelsDone = worker.endpoint.tunnels() == 0 || !now.isBefore(worker.tunnelDeadline);
+        boolean requestsDone = worker.endpoint().drained() || !now.isBefore(worker.drainDeadline());
+        boolean tunnelsDone = worker.endpoint().tunnels() == 0 || !now.isBefore(worker.tunnelDeadline());
         if (requestsDone && tunnelsDone) {
-            stop(worker, worker.stopReason, ExitCause.STOPPED);
+            stop(worker, worker.stopReason(), ExitCause.STOPPED);
         } else {
             worker.arm(loop.schedule(new TimerFired(worker, process, Timer.DRAIN_CHECK), DRAIN_POLL));
         }
@@ -86,9 +84,8 @@ final class Drains {
 
     /** Sends the stop signal, and KILLs the tree when the worker outlives the kill timeout; its exit has {@code cause}. */
     void stop(Worker worker, String reason, ExitCause cause) {
-        ChildProcess process = worker.process;
-        worker.stopReason = reason;
-        worker.stopCause = cause;
+        ChildProcess process = worker.process();
+        worker.stopping(reason, cause);
         String signal = properties.worker().stopSignal();
         worker.moveTo(WorkerState.STOPPING, Type.STOPPING, "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
         process.signal(signal);

@@ -42,39 +42,37 @@ final class Exits {
 
     /** The program could not be started at all: recorded as an exit of pid 0 that never ran. */
     void couldNotStart(Worker worker, String why) {
-        worker.lastExit = new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO, "cannot start: " + why, List.of());
+        worker.couldNotStart(new WorkerExit(0, -1, null, clock.instant(), Duration.ZERO, "cannot start: " + why, List.of()));
         events.add(Type.SPAWN_FAILED, worker.id, 0, "worker " + worker.id + " cannot start: " + why);
         log.warn("Worker {} cannot start: {}", worker.id, why);
-        afterExit(worker, worker.lastExit, ExitCause.COULD_NOT_START);
+        afterExit(worker, worker.lastExit(), ExitCause.COULD_NOT_START);
     }
 
     /** A process ended: record how, then restart, replace or remove the worker. */
     void reap(Worker worker, ChildProcess process, int code) {
-        worker.probing = false;
-        worker.requestsBefore += worker.endpoint.requests();
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
-        String reason = worker.stopReason != null ? worker.stopReason : code == 0 ? "exited on its own" : "crashed";
+        String reason = worker.stopReason() != null ? worker.stopReason() : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
                 worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
-        worker.lastExit = exit;
+        worker.exited(exit);
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
                 + uptime.toMillis() + " ms: " + reason;
         events.add(Type.PROCESS_EXITED, worker.id, process.pid(), message);
-        if (worker.retiring) {
+        if (worker.retiring()) {
             log.info("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
                     uptime.toMillis(), reason);
         } else {
             log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
                     uptime.toMillis(), reason);
         }
-        afterExit(worker, exit, ExitCause.of(worker.retiring || supervisor.shuttingDown, worker.replacedBy != null,
-                worker.stopCause, code, exit.signal()));
+        afterExit(worker, exit, ExitCause.of(worker.retiring() || supervisor.shuttingDown, worker.replacedBy() != null,
+                worker.stopCause(), code, exit.signal()));
     }
 
     private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {
-        Duration readyFor = worker.readyOnce ? Duration.between(worker.readyAt, exit.at()) : null;
-        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing != null && !worker.readyOnce,
+        Duration readyFor = worker.readyOnce() ? Duration.between(worker.readyAt(), exit.at()) : null;
+        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing() != null && !worker.readyOnce(),
                 properties.restart().policy(), worker.backoff, exit.uptime(), readyFor, exit.at());
         worker.moveTo(reaction.state());
         switch (reaction.outcome()) {
@@ -103,6 +101,6 @@ final class Exits {
         }
         events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + reaction.delay().toMillis() + " ms"
                 + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
-        worker.arm(loop.schedule(new TimerFired(worker, worker.process, Timer.RESTART_DUE), reaction.delay()));
+        worker.arm(loop.schedule(new TimerFired(worker, worker.process(), Timer.RESTART_DUE), reaction.delay()));
     }
 }

@@ -47,7 +47,7 @@ final class HealthChecks {
 
     void probeReadiness(Worker worker, ChildProcess process) {
         if (worker.state() == WorkerState.STARTING) {
-            readiness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
+            readiness.check(worker.port()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
         }
     }
 
@@ -79,8 +79,7 @@ final class HealthChecks {
             return;
         }
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
-        worker.stopReason = reason;
-        worker.stopCause = ExitCause.STARTUP_TIMEOUT;
+        worker.stopping(reason, ExitCause.STARTUP_TIMEOUT);
         worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();
     }
@@ -88,35 +87,35 @@ final class HealthChecks {
     /** One liveness round over the serving workers; called periodically. */
     void probeLiveness(List<Worker> workers) {
         for (Worker worker : workers) {
-            if ((worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING) && !worker.probing) {
-                ChildProcess process = worker.process;
-                worker.probing = true;
-                liveness.check(worker.port).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
+            if ((worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING) && !worker.probing()) {
+                ChildProcess process = worker.process();
+                worker.probing(true);
+                liveness.check(worker.port()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
             }
         }
     }
 
     private void livenessPassed(Worker worker) {
-        worker.probing = false;
+        worker.probing(false);
         if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
             return;
         }
-        worker.livenessFailures = 0;
+        worker.livenessPassed();
         if (worker.readmit()) {
             log.info("Worker {} answers its probe again; back in rotation", worker.id);
         }
     }
 
     private void livenessFailed(Worker worker, ChildProcess process, String detail) {
-        worker.probing = false;
+        worker.probing(false);
         if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
             return;
         }
-        worker.livenessFailures++;
+        int failures = worker.livenessFailed();
         log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
-                worker.livenessFailures, properties.liveness().failureThreshold(), detail);
-        if (worker.livenessFailures >= properties.liveness().failureThreshold()) {
-            String reason = "liveness probe failed " + worker.livenessFailures + " times: " + detail;
+                failures, properties.liveness().failureThreshold(), detail);
+        if (failures >= properties.liveness().failureThreshold()) {
+            String reason = "liveness probe failed " + worker.livenessFailures() + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
             supervisor.drains.stop(worker, reason, ExitCause.HUNG);
         }

@@ -34,7 +34,7 @@ final class Recycler {
     }
 
     void check(List<Worker> workers, RollingReload reload) {
-        boolean replacing = workers.stream().anyMatch(worker -> worker.replacing != null);
+        boolean replacing = workers.stream().anyMatch(worker -> worker.replacing() != null);
         if (replacing || reload.status().running()) {
             return;
         }
@@ -52,12 +52,12 @@ final class Recycler {
     }
 
     private Optional<String> reasonToRecycle(Worker worker) {
-        long served = worker.endpoint.requests();
-        if (worker.requestLimit > 0 && served >= worker.requestLimit) {
+        long served = worker.endpoint().requests();
+        if (worker.requestLimit() > 0 && served >= worker.requestLimit()) {
             return Optional.of("served " + served + " requests (fleet.worker.max-requests " + config.maxRequests() + ")");
         }
         if (config.maxMemory() != null) {
-            Optional<Long> resident = worker.process.residentBytes();
+            Optional<Long> resident = worker.process().residentBytes();
             if (resident.isPresent() && resident.get() > config.maxMemory().toBytes()) {
                 return Optional.of("resident memory " + resident.get() / (1024 * 1024) + " MB above fleet.worker.max-memory "
                         + config.maxMemory().toMegabytes() + " MB");

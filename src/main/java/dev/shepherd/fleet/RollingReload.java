@@ -73,20 +73,19 @@ final class RollingReload {
     /** Starts a new worker to take over from {@code old}, which keeps serving until the new one is READY. */
     Worker replace(Worker old) {
         Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
-        fresh.replacing = old;
-        old.replacedBy = fresh;
+        Worker.replaces(fresh, old);
         supervisor.spawner.spawn(fresh);
         return fresh;
     }
 
     void onReady(Worker fresh) {
-        Worker old = fresh.replacing;
+        Worker old = fresh.replacing();
         if (old == null) {
             return;
         }
-        fresh.replacing = null;
+        fresh.tookOver();
         if (old.state() != WorkerState.EXITED) {
-            loop.post(new SupervisorEvent.SuccessorReady(old, old.process, fresh));
+            loop.post(new SupervisorEvent.SuccessorReady(old, old.process(), fresh));
         }
         if (fresh == stepWorker) {
             status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, status.total(), status.replaced() + 1,
@@ -99,18 +98,15 @@ final class RollingReload {
 
     /** {@code fresh} took over from {@code old}: it leaves the rotation, unless it has exited or left already. */
     void retireReplaced(Worker old, Worker fresh) {
-        if (old.state() != WorkerState.EXITED && !old.retiring) {
+        if (old.state() != WorkerState.EXITED && !old.retiring()) {
             supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
     }
 
     /** The new worker never got READY: the old one holds its slot again; a reload stops there. */
     void onFailed(Worker fresh, String reason) {
-        Worker old = fresh.replacing;
-        fresh.replacing = null;
-        if (old != null) {
-            old.replacedBy = null;
-        }
+        Worker old = fresh.replacing();
+        fresh.replacementFailed();
         if (fresh == stepWorker) {
             fail(reason);
         } else {

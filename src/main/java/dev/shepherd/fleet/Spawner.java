@@ -56,22 +56,15 @@ final class Spawner {
         try {
             process = launcher.launch(worker.id, launchSpecs.forWorker(worker.id, worker.index, supervisor.desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
-            worker.process = null;
             exits.couldNotStart(worker, ex.getMessage());
             return;
         }
-        worker.process = process;
-        worker.port = port;
-        worker.stopReason = null;
-        worker.stopCause = null;
-        worker.readyOnce = false;
-        worker.livenessFailures = 0;
-        worker.requestLimit = recycler.requestLimit();
-        worker.endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
-                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed);
+        worker.started(process, port, new Endpoint(worker.id, worker.index, process.handle(), port,
+                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed),
+                recycler.requestLimit());
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
-        Endpoint endpoint = worker.endpoint;
+        Endpoint endpoint = worker.endpoint();
         process.onExit().whenComplete((code, error) -> {
             endpoint.stopAccepting();
             // Its tunnels' clients must learn at once, not when their next write fails.
@@ -83,13 +76,12 @@ final class Spawner {
 
     /** The readiness probe passed: into the rotation. */
     void ready(Worker worker) {
-        Duration startup = Duration.between(worker.process.startedAt(), clock.instant());
+        Duration startup = Duration.between(worker.process().startedAt(), clock.instant());
         worker.moveTo(WorkerState.READY, Type.READY, "worker " + worker.id + " (pid " + worker.pid() + ") is READY after "
                 + startup.toMillis() + " ms");
-        worker.readyOnce = true;
-        worker.readyAt = clock.instant();
+        worker.becameReady(clock.instant());
         metrics.recordStartup(startup);
-        log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port, startup.toMillis());
+        log.info("Worker {} (pid {}) is READY on port {} after {} ms", worker.id, worker.pid(), worker.port(), startup.toMillis());
         supervisor.reload.onReady(worker);
     }
 }

@@ -143,7 +143,7 @@ final class Supervisor {
                 launcher.sweep();
             }
             case TREE_SCAN -> launcher.record(workers.stream()
-                    .filter(worker -> worker.state().hasProcess() && worker.process != null).map(worker -> worker.process).toList());
+                    .filter(worker -> worker.state().hasProcess() && worker.process() != null).map(worker -> worker.process()).toList());
             case RECYCLE -> {
                 if (!shuttingDown) {
                     recycler.check(workers, reload);
@@ -178,12 +178,12 @@ final class Supervisor {
 
     /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
     void signal(Worker worker, String signal) {
-        if (!worker.state().hasProcess() || worker.process == null) {
+        if (!worker.state().hasProcess() || worker.process() == null) {
             throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " has no running process (state "
                     + worker.state() + ")");
         }
         log.info("Sending {} to worker {} (pid {}) on request", signal, worker.id, worker.pid());
-        worker.process.signal(signal);
+        worker.process().signal(signal);
     }
 
     /** The backoff is over: a new process for the same worker. */
@@ -191,7 +191,7 @@ final class Supervisor {
         if (worker.state() != WorkerState.BACKOFF && worker.state() != WorkerState.FAILED || shuttingDown) {
             return;
         }
-        worker.restarts++;
+        worker.restarting();
         worker.moveTo(WorkerState.STARTING);
         spawner.spawn(worker);
     }
@@ -218,14 +218,14 @@ final class Supervisor {
 
     /** Kills every remaining process at once: the last step of shutdown. */
     void killAll() {
-        workers.stream().filter(worker -> worker.process != null).forEach(worker -> worker.process.killTree());
+        workers.stream().filter(worker -> worker.process() != null).forEach(worker -> worker.process().killTree());
     }
 
     FleetSnapshot snapshot(long version) {
         List<WorkerSnapshot> views = workers.stream().map(Worker::snapshot).toList();
         Endpoint[] ready = workers.stream()
-                .filter(worker -> worker.state() == WorkerState.READY && worker.endpoint.isAccepting())
-                .map(worker -> worker.endpoint).toArray(Endpoint[]::new);
+                .filter(worker -> worker.state() == WorkerState.READY && worker.endpoint().isAccepting())
+                .map(worker -> worker.endpoint()).toArray(Endpoint[]::new);
         return new FleetSnapshot(version, desired, views, ready, reload.status());
     }
 }

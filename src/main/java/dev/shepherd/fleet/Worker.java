@@ -4,6 +4,9 @@ import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
+import lombok.AccessLevel;
+import lombok.Getter;
+import lombok.experimental.Accessors;
 
 import java.time.Instant;
 
@@ -13,8 +16,10 @@ import java.time.Instant;
  *
  * <p>Its state and its pending timers change only through {@link #moveTo}, the one transition gateway
  * (resilience4j's {@code stateTransition}): it checks the transition against {@link WorkerState}'s table, cancels the
- * timers of the state left, puts the endpoint in or out of the proxy's rotation and records the event.
+ * timers of the state left, puts the endpoint in or out of the proxy's rotation and records the event. Its other
+ * fields are private too, read through fluent getters and changed by methods named for what happened.
  */
+@Accessors(fluent = true)
 final class Worker {
 
     final int id;
@@ -26,36 +31,53 @@ final class Worker {
 
     private final FleetEvents events;
     private WorkerState state = WorkerState.STARTING;
-    ChildProcess process;
-    Endpoint endpoint;
-    int port;
-    int restarts;
-    long requestsBefore;
-    WorkerExit lastExit;
+    @Getter(AccessLevel.PACKAGE)
+    private ChildProcess process;
+    @Getter(AccessLevel.PACKAGE)
+    private Endpoint endpoint;
+    @Getter(AccessLevel.PACKAGE)
+    private int port;
+    @Getter(AccessLevel.PACKAGE)
+    private int restarts;
+    private long requestsBefore;
+    @Getter(AccessLevel.PACKAGE)
+    private WorkerExit lastExit;
     /** Why the master is stopping this process (null: it was not asked to stop, so an exit is a crash). */
-    String stopReason;
+    @Getter(AccessLevel.PACKAGE)
+    private String stopReason;
     /** What an exit of the current process means when the master asked it to stop (null: not asked). */
-    ExitCause stopCause;
+    @Getter(AccessLevel.PACKAGE)
+    private ExitCause stopCause;
     /** Stopped on purpose and not to be restarted: scaled down, replaced, shutting down. */
-    boolean retiring;
+    @Getter(AccessLevel.PACKAGE)
+    private boolean retiring;
     /** Set on an old worker while its replacement starts: it keeps serving but no longer holds a slot. */
-    Worker replacedBy;
+    @Getter(AccessLevel.PACKAGE)
+    private Worker replacedBy;
     /** Set on a new worker started to replace another one (reload, restart, recycle). */
-    Worker replacing;
+    @Getter(AccessLevel.PACKAGE)
+    private Worker replacing;
     /** Whether the current process has been READY at least once, and since when. */
-    boolean readyOnce;
-    Instant readyAt;
-    boolean probing;
-    int livenessFailures;
+    @Getter(AccessLevel.PACKAGE)
+    private boolean readyOnce;
+    @Getter(AccessLevel.PACKAGE)
+    private Instant readyAt;
+    @Getter(AccessLevel.PACKAGE)
+    private boolean probing;
+    @Getter(AccessLevel.PACKAGE)
+    private int livenessFailures;
     /** Requests after which the current process is recycled; 0: never. */
-    long requestLimit;
+    @Getter(AccessLevel.PACKAGE)
+    private long requestLimit;
     /** The readiness, drain, kill or restart timer that is pending, if any; it belongs to the current state. */
     private SupervisorQueue.Scheduled timer;
     /** The startup timeout of a STARTING worker, pending beside its readiness retries. */
     private SupervisorQueue.Scheduled startupTimer;
-    Instant drainDeadline;
+    @Getter(AccessLevel.PACKAGE)
+    private Instant drainDeadline;
     /** When a draining worker stops waiting for its tunnels (they have all been asked to close by then). */
-    Instant tunnelDeadline;
+    @Getter(AccessLevel.PACKAGE)
+    private Instant tunnelDeadline;
 
     Worker(int id, int index, long generation, LogBuffer logs, Backoff backoff, FleetEvents events) {
         this.events = events;
@@ -125,6 +147,103 @@ final class Worker {
     /** Arms the startup timeout of a STARTING worker; {@link #moveTo} cancels it. */
     void armStartupTimeout(SupervisorQueue.Scheduled next) {
         startupTimer = next;
+    }
+
+    // The changes besides the state, each named for what happened; the supervisor's thread.
+
+    /** A new process runs for this worker: what the previous one left (stop reason, readiness, probe failures) is reset. */
+    void started(ChildProcess process, int port, Endpoint endpoint, long requestLimit) {
+        this.process = process;
+        this.port = port;
+        this.endpoint = endpoint;
+        this.requestLimit = requestLimit;
+        stopReason = null;
+        stopCause = null;
+        readyOnce = false;
+        livenessFailures = 0;
+    }
+
+    /** The program could not be started: no process, and {@code exit} (pid 0) says why. */
+    void couldNotStart(WorkerExit exit) {
+        process = null;
+        lastExit = exit;
+    }
+
+    /** The readiness probe passed for the first time since the process started. */
+    void becameReady(Instant at) {
+        readyOnce = true;
+        readyAt = at;
+    }
+
+    /** The current process ended as {@code exit}: its requests are kept in the count, no probe is outstanding. */
+    void exited(WorkerExit exit) {
+        probing = false;
+        requestsBefore += endpoint.requests();
+        lastExit = exit;
+    }
+
+    /** A new process starts after a crash (counted as Kubernetes counts {@code restartCount}). */
+    void restarting() {
+        restarts++;
+    }
+
+    /** Taken out for good: scaled down, replaced or shutting down; it holds no slot from now on. */
+    void retire() {
+        retiring = true;
+    }
+
+    /** Why the master stops the process, unless it already said; an exit then means {@code cause}. */
+    void stopping(String reason, ExitCause cause) {
+        stopReason = reason;
+        stopCause = cause;
+    }
+
+    /** Keeps the first reason a stop was asked for. */
+    void alsoAskedToStop(String reason) {
+        if (stopReason == null) {
+            stopReason = reason;
+        }
+    }
+
+    /** Drains until {@code requestsBy} for its requests and {@code tunnelsBy} for its tunnels. */
+    void draining(String reason, Instant requestsBy, Instant tunnelsBy) {
+        stopReason = reason;
+        drainDeadline = requestsBy;
+        tunnelDeadline = tunnelsBy;
+    }
+
+    /** A liveness probe is on its way (one at a time), or its answer came. */
+    void probing(boolean outstanding) {
+        probing = outstanding;
+    }
+
+    /** A liveness probe passed: the failures in a row start again from zero. */
+    void livenessPassed() {
+        livenessFailures = 0;
+    }
+
+    /** A liveness probe failed; returns the failures in a row. */
+    int livenessFailed() {
+        return ++livenessFailures;
+    }
+
+    /** {@code fresh} starts to take over from {@code old}, which serves until {@code fresh} is READY. */
+    static void replaces(Worker fresh, Worker old) {
+        fresh.replacing = old;
+        old.replacedBy = fresh;
+    }
+
+    /** This worker took over; the one it replaced is no longer its business. */
+    void tookOver() {
+        replacing = null;
+    }
+
+    /** This replacement never got READY: the worker it was replacing holds its slot again. */
+    void replacementFailed() {
+        if (replacing != null) {
+            replacing.replacedBy = null;
+        }
+        replacing = null;
     }
 
     boolean holdsSlot() {

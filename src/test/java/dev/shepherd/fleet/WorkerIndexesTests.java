@@ -35,7 +35,7 @@ class WorkerIndexesTests {
     void indexOfARetiredWorkerIsFreeAtOnceEvenWhileItDrains() {
         add(0);
         Worker draining = add(1);
-        draining.retiring = true;
+        draining.retire();
 
         assertThat(WorkerIndexes.forNewSlot(workers)).isEqualTo(1);
     }
@@ -45,7 +45,7 @@ class WorkerIndexesTests {
         add(0);
         Worker old = add(1);
         Worker fresh = add(WorkerIndexes.forReplacement(old));
-        old.replacedBy = fresh;
+        Worker.replaces(fresh, old);
 
         assertThat(fresh.index).isEqualTo(1);
         assertThat(WorkerIndexes.forNewSlot(workers)).as("both indexes still held, by the slot holders").isEqualTo(2);
@@ -70,7 +70,7 @@ class WorkerIndexesTests {
         for (int i = 0; i < 4; i++) {
             add(WorkerIndexes.forNewSlot(workers));
         }
-        WorkerIndexes.toRetire(workers, 2).forEach(worker -> worker.retiring = true);
+        WorkerIndexes.toRetire(workers, 2).forEach(Worker::retire);
         add(WorkerIndexes.forNewSlot(workers));
         add(WorkerIndexes.forNewSlot(workers));
 
