@@ -16,7 +16,7 @@
 #        master; default: the recommended ones from lib.sh), SHEPHERD_ARGS (extra words for every Shepherd), SHEPHERD_ADMIN_TOKEN (sent as
 #        a bearer token to /fleet...), READY_TIMEOUT=120 (seconds to wait for Shepherd's health),
 #        CRASH_SECONDS=10, CRASH_CONCURRENCY=500, KILL_CONCURRENCY=200, KILL_INTERVAL=0.5,
-#        RELOAD_SECONDS=20, RELOAD_AT=3, AB_MAX_REQUESTS=2000000, DEATH_EVENT_TYPES=EXITED,
+#        RELOAD_SECONDS=20, RELOAD_AT=3, AB_MAX_REQUESTS=2000000, DEATH_EVENT_TYPES=PROCESS_EXITED,
 #        DEMO_WORK (--fleet.demo.work: CPU work per request of Shepherd's demo worker; the
 #        c rows print the time one request takes on each side, to check they match)
 #
@@ -43,7 +43,7 @@ RELOAD_SECONDS=${RELOAD_SECONDS:-20}
 RELOAD_AT=${RELOAD_AT:-3}
 AB_MAX_REQUESTS=${AB_MAX_REQUESTS:-2000000}
 # Event types that count as a worker death in Shepherd's /fleet/events.
-DEATH_EVENT_TYPES=${DEATH_EVENT_TYPES:-EXITED}
+DEATH_EVENT_TYPES=${DEATH_EVENT_TYPES:-PROCESS_EXITED}
 
 require_tool ab "apt-get install -y apache2-utils"
 require_tool node "apt-get install -y nodejs"

@@ -207,8 +207,8 @@ document.querySelector('#workers tbody').addEventListener('click', event => {
     }
     const id = Number(row.dataset.workerId);
     const action = event.target.closest('button')?.dataset.action ?? 'logs';
-    if (action === 'restart') {
-        act(() => api.post(`fleet/workers/${id}/restart`),
+    if (action === 'replace') {
+        act(() => api.post(`fleet/workers/${id}/replace`),
             answer => `Worker ${answer.worker} is being replaced by worker ${answer.replacement}.`);
     } else if (action === 'kill') {
         askToKill(id, row.dataset.pid);

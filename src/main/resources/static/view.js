@@ -105,7 +105,7 @@ function newRow(id) {
     row.cells[3].innerHTML = '<span class="state"></span>';
     const actions = row.insertCell();
     actions.className = 'row-actions';
-    actions.innerHTML = '<button type="button" data-action="restart" class="quiet">Restart</button>'
+    actions.innerHTML = '<button type="button" data-action="replace" class="quiet" title="A new worker takes over, then this one drains">Replace</button>'
         + '<button type="button" data-action="kill" class="quiet danger-text">Kill…</button>';
     return row;
 }

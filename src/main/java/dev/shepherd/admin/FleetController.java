@@ -76,11 +76,14 @@ class FleetController {
         return fleet.reload();
     }
 
-    /** Takes no body, as {@link #reload()}. */
-    @PostMapping("/workers/{id}/restart")
+    /**
+     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body,
+     * as {@link #reload()}. {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
+     */
+    @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> restart(@PathVariable int id) {
-        return Map.of("worker", id, "replacement", fleet.restart(id));
+    Map<String, Object> replace(@PathVariable int id) {
+        return Map.of("worker", id, "replacement", fleet.replace(id));
     }
 
     @PostMapping(path = "/workers/{id}/kill", consumes = MediaType.APPLICATION_JSON_VALUE)

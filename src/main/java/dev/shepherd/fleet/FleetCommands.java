@@ -4,12 +4,12 @@ import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Command;
 import dev.shepherd.fleet.SupervisorEvent.Kill;
 import dev.shepherd.fleet.SupervisorEvent.Reload;
-import dev.shepherd.fleet.SupervisorEvent.Restart;
+import dev.shepherd.fleet.SupervisorEvent.Replace;
 import dev.shepherd.fleet.SupervisorEvent.Scale;
 import dev.shepherd.worker.WorkerState;
 
 /**
- * The rules of the admin commands (scale, reload, restart, kill): when each is refused, and what it asks of the
+ * The rules of the admin commands (scale, reload, replace, kill): when each is refused, and what it asks of the
  * {@link Supervisor}. Each command's reply completes with its result or with the {@link FleetExceptions} that says
  * why it was refused. Runs on the supervisor's thread.
  */
@@ -31,8 +31,8 @@ final class FleetCommands {
             } else if (command instanceof Reload reload) {
                 supervisor.reload.start();
                 reload.reply().complete(supervisor.reload.status());
-            } else if (command instanceof Restart restart) {
-                restart.reply().complete(restart(restart.workerId()));
+            } else if (command instanceof Replace replace) {
+                replace.reply().complete(replace(replace.workerId()));
             } else if (command instanceof Kill kill) {
                 supervisor.signal(find(kill.workerId()), kill.signal());
                 kill.reply().complete(null);
@@ -51,11 +51,11 @@ final class FleetCommands {
         events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
     }
 
-    private int restart(int workerId) {
+    private int replace(int workerId) {
         Worker old = find(workerId);
         if (!old.holdsSlot() || old.state() != WorkerState.READY) {
             throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state()
-                    + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be restarted");
+                    + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be replaced");
         }
         return supervisor.reload.replace(old).id;
     }

@@ -108,7 +108,7 @@ sealed interface SupervisorEvent {
     }
 
     /** Replace one READY worker, surge-first; the reply is the new worker's id. */
-    record Restart(int workerId, CompletableFuture<Integer> reply) implements Command<Integer> {
+    record Replace(int workerId, CompletableFuture<Integer> reply) implements Command<Integer> {
     }
 
     /** Send a signal to a worker's process tree, undrained: a crash drill. */

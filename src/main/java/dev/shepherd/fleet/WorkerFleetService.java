@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 
 /**
  * The one owner of the fleet: starts {@code fleet.workers} workers, supervises them and answers the admin
- * commands (scale, reload, restart, kill).
+ * commands (scale, reload, replace, kill).
  *
  * <p>All fleet state lives on one supervisor thread (see {@link Supervisor}); every change ends with a new
  * immutable {@link FleetSnapshot} published through one {@link AtomicReference}, which the proxy reads without
@@ -138,8 +138,8 @@ public class WorkerFleetService implements SmartLifecycle {
     }
 
     /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */
-    public int restart(int workerId) {
-        return call(new SupervisorEvent.Restart(workerId, new CompletableFuture<>()));
+    public int replace(int workerId) {
+        return call(new SupervisorEvent.Replace(workerId, new CompletableFuture<>()));
     }
 
     /** Sends a signal to a worker's process tree without draining it: a crash drill. */

@@ -13,7 +13,7 @@ record AdminEndpoint(String method, String path, String body) {
             new AdminEndpoint("GET", "/fleet/workers/1/logs", null),
             new AdminEndpoint("POST", "/fleet/scale", "{\"workers\": 3}"),
             new AdminEndpoint("POST", "/fleet/reload", null),
-            new AdminEndpoint("POST", "/fleet/workers/1/restart", null),
+            new AdminEndpoint("POST", "/fleet/workers/1/replace", null),
             new AdminEndpoint("POST", "/fleet/workers/1/kill", "{\"signal\": \"KILL\"}"));
 
     /** Every exposed actuator endpoint but health, which is open. */

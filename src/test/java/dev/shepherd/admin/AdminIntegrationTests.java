@@ -82,7 +82,7 @@ class AdminIntegrationTests {
         String fleet = shepherd.admin("GET", "/fleet/workers/" + victim.id(), null, AUTH).body();
         assertThat(fleet).contains("\"restarts\":1", "\"code\":137", "\"signal\":\"KILL\"", "\"lastLines\":[\"Server started in process " + victim.pid());
         String events = shepherd.admin("GET", "/fleet/events", null, AUTH).body();
-        assertThat(events).contains("\"type\":\"EXITED\"", "worker " + victim.id() + " (pid " + victim.pid() + ") exited with code 137",
+        assertThat(events).contains("\"type\":\"PROCESS_EXITED\"", "worker " + victim.id() + " (pid " + victim.pid() + ") exited with code 137",
                 "\"type\":\"RESTARTING\"");
         String logs = shepherd.admin("GET", "/fleet/workers/" + victim.id() + "/logs?lines=10", null, AUTH).body();
         assertThat(logs).contains("\"pid\":" + victim.pid(), "Server started in process " + victim.pid());
@@ -90,7 +90,7 @@ class AdminIntegrationTests {
         assertThat(prometheus).contains("shepherd_worker_restarts_total{reason=\"crash\"} 1.0",
                 "shepherd_workers{state=\"READY\"}", "shepherd_proxy_requests_seconds_count{method=\"GET\",outcome=\"success\",status=\"2xx\"}",
                 "shepherd_proxy_in_flight", "shepherd_worker_startup_seconds_count");
-        assertThat(stream.get(15, TimeUnit.SECONDS)).contains("event:fleet", "\"type\":\"EXITED\"", "\"pid\":" + victim.pid());
+        assertThat(stream.get(15, TimeUnit.SECONDS)).contains("event:fleet", "\"type\":\"PROCESS_EXITED\"", "\"pid\":" + victim.pid());
     }
 
     @Test
@@ -128,7 +128,7 @@ class AdminIntegrationTests {
                 String line;
                 while ((line = reader.readLine()) != null) {
                     seen.append(line).append('\n');
-                    if (line.contains("\"type\":\"EXITED\"")) {
+                    if (line.contains("\"type\":\"PROCESS_EXITED\"")) {
                         return seen.toString();
                     }
                 }

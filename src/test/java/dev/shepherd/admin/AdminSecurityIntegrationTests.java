@@ -172,7 +172,7 @@ class AdminSecurityIntegrationTests {
         assertThat(status(open, "POST", "/fleet/reload", "x", Map.of("Origin", "http://evil.example", "Content-Type", "text/plain")))
                 .isEqualTo(403);
         assertThat(status(open, "POST", "/fleet/workers/1/kill", null, evil)).isEqualTo(403);
-        assertThat(status(open, "POST", "/fleet/workers/2/restart", "a=b",
+        assertThat(status(open, "POST", "/fleet/workers/2/replace", "a=b",
                 Map.of("Origin", "http://evil.example", "Content-Type", "application/x-www-form-urlencoded"))).isEqualTo(403);
         // Variants: other origins, Fetch Metadata, every command, and the bodies a page may send without a preflight.
         List<String> failures = new ArrayList<>();

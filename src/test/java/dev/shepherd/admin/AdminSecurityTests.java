@@ -115,7 +115,7 @@ class AdminSecurityTests {
         assertThat(sent).isGreaterThan(5000);
         verify(fleet, never()).scale(anyInt());
         verify(fleet, never()).reload();
-        verify(fleet, never()).restart(anyInt());
+        verify(fleet, never()).replace(anyInt());
         verify(fleet, never()).kill(anyInt(), anyString());
         verify(fleet, never()).snapshot();
         verify(fleet, never()).events();
@@ -132,7 +132,7 @@ class AdminSecurityTests {
         }
         verify(fleet).scale(3);
         verify(fleet).reload();
-        verify(fleet).restart(1);
+        verify(fleet).replace(1);
         verify(fleet).kill(1, "KILL");
     }
 
@@ -159,7 +159,7 @@ class AdminSecurityTests {
         assertThat(failures).isEmpty();
         verify(fleet, never()).scale(anyInt());
         verify(fleet, never()).reload();
-        verify(fleet, never()).restart(anyInt());
+        verify(fleet, never()).replace(anyInt());
         verify(fleet, never()).kill(anyInt(), anyString());
         verify(fleet, never()).snapshot();
         assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");

@@ -257,27 +257,35 @@ class FleetControllerTests {
     }
 
     @Test
-    void restartNamesTheReplacement() {
-        given(fleet.restart(1)).willReturn(5);
+    void replaceNamesTheReplacement() {
+        given(fleet.replace(1)).willReturn(5);
 
-        assertThat(mvc.post().uri("/fleet/workers/1/restart")).hasStatus(HttpStatus.ACCEPTED)
+        assertThat(mvc.post().uri("/fleet/workers/1/replace")).hasStatus(HttpStatus.ACCEPTED)
                 .bodyJson().isStrictlyEqualTo("{\"worker\": 1, \"replacement\": 5}");
     }
 
     @Test
-    void restartOfAWorkerThatIsNotReadyIsA409Problem() {
-        given(fleet.restart(2)).willThrow(new FleetExceptions.FleetConflictException(
-                "Worker 2 is BACKOFF; only a READY worker can be restarted"));
+    void restartIsKeptAsAnAliasOfReplace() {
+        given(fleet.replace(1)).willReturn(6);
 
-        assertProblem(mvc.post().uri("/fleet/workers/2/restart"), HttpStatus.CONFLICT, "Not possible now",
-                "Worker 2 is BACKOFF; only a READY worker can be restarted");
+        assertThat(mvc.post().uri("/fleet/workers/1/restart")).hasStatus(HttpStatus.ACCEPTED)
+                .bodyJson().isStrictlyEqualTo("{\"worker\": 1, \"replacement\": 6}");
     }
 
     @Test
-    void restartOfAnUnknownWorkerIsA404Problem() {
-        given(fleet.restart(9)).willThrow(new FleetExceptions.NoSuchWorkerException(9));
+    void replaceOfAWorkerThatIsNotReadyIsA409Problem() {
+        given(fleet.replace(2)).willThrow(new FleetExceptions.FleetConflictException(
+                "Worker 2 is BACKOFF; only a READY worker can be replaced"));
 
-        assertProblem(mvc.post().uri("/fleet/workers/9/restart"), HttpStatus.NOT_FOUND, "No such worker",
+        assertProblem(mvc.post().uri("/fleet/workers/2/replace"), HttpStatus.CONFLICT, "Not possible now",
+                "Worker 2 is BACKOFF; only a READY worker can be replaced");
+    }
+
+    @Test
+    void replaceOfAnUnknownWorkerIsA404Problem() {
+        given(fleet.replace(9)).willThrow(new FleetExceptions.NoSuchWorkerException(9));
+
+        assertProblem(mvc.post().uri("/fleet/workers/9/replace"), HttpStatus.NOT_FOUND, "No such worker",
                 "No worker has id 9; GET /fleet lists the current ones");
     }
 

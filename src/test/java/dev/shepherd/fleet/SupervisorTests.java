@@ -307,8 +307,8 @@ class SupervisorTests {
         fleet.started();
         fleet.readiness.answerAll(false);
 
-        int fresh = fleet.command(new SupervisorEvent.Restart(1, new CompletableFuture<>())).join();
-        CompletableFuture<Integer> again = fleet.command(new SupervisorEvent.Restart(1, new CompletableFuture<>()));
+        int fresh = fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>())).join();
+        CompletableFuture<Integer> again = fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
 
         assertThat(fresh).isEqualTo(2);
         assertThat(again).isCompletedExceptionally();
@@ -459,7 +459,7 @@ class SupervisorTests {
         assertThat(fleet.command(new SupervisorEvent.Kill(1, "TERM", new CompletableFuture<>())))
                 .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
-        assertThat(fleet.command(new SupervisorEvent.Restart(9, new CompletableFuture<>())))
+        assertThat(fleet.command(new SupervisorEvent.Replace(9, new CompletableFuture<>())))
                 .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.NoSuchWorkerException.class);
     }

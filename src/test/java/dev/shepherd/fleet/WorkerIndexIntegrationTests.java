@@ -58,7 +58,7 @@ class WorkerIndexIntegrationTests {
 
             // Restarted, index 0 gets the newest id: a scale-down must still keep it.
             int first = idOf(scaledUp, 0);
-            assertThat(shepherd.admin("POST", "/fleet/workers/" + first + "/restart", null).statusCode()).isEqualTo(202);
+            assertThat(shepherd.admin("POST", "/fleet/workers/" + first + "/replace", null).statusCode()).isEqualTo(202);
             await().atMost(Duration.ofSeconds(60)).until(() -> shepherd.snapshot().workers().size() == 4
                     && shepherd.snapshot().workers().stream().noneMatch(worker -> worker.id() == first));
             shepherd.awaitReady(4);

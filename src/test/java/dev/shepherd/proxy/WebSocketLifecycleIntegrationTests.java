@@ -60,7 +60,7 @@ class WebSocketLifecycleIntegrationTests {
             WorkerSnapshot draining = own.snapshot().workers().get(0);
             long drainingClients = openPerWorker(client).get(draining.pid());
 
-            assertThat(own.admin("POST", "/fleet/workers/" + draining.id() + "/restart", null).statusCode()).isEqualTo(202);
+            assertThat(own.admin("POST", "/fleet/workers/" + draining.id() + "/replace", null).statusCode()).isEqualTo(202);
             FleetEvent drainingEvent = awaitEvent(own, FleetEvent.Type.DRAINING, draining.pid());
             open(client, 10);
 
