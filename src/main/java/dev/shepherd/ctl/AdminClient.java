@@ -2,7 +2,9 @@ package dev.shepherd.ctl;
 
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 
 import java.io.IOException;
 import java.net.URI;
@@ -10,6 +12,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -21,7 +24,6 @@ import java.util.stream.Stream;
  */
 class AdminClient {
 
-    static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(15);
     private static final int QUOTE_LIMIT = 200;
@@ -31,7 +33,20 @@ class AdminClient {
 
     AdminClient(AdminTarget target) {
         this.target = target;
-        this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NEVER).build();
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NEVER);
+        if ("http".equals(target.url().getScheme())) {
+            // Plain HTTP needs no TLS: an uninitialised context spares loading the trust store, half of a start.
+            builder.sslContext(plainOnly()).sslParameters(new SSLParameters());
+        }
+        this.http = builder.build();
+    }
+
+    private static SSLContext plainOnly() {
+        try {
+            return SSLContext.getInstance("TLS");
+        } catch (NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
     }
 
     /** The body of {@code GET path} as the API sent it (for {@code --json}). */
@@ -123,7 +138,7 @@ class AdminClient {
     /** "title: detail" of an RFC 9457 problem body, or null when the body is not one. */
     static String problem(String body) {
         try {
-            JsonNode node = JSON.readTree(body);
+            JsonNode node = Json.MAPPER.readTree(body);
             String title = node.path("title").asString(null);
             String detail = node.path("detail").asString(null);
             if (title == null && detail == null) {
@@ -151,7 +166,7 @@ class AdminClient {
 
     private JsonNode parse(String body) {
         try {
-            return JSON.readTree(body);
+            return Json.MAPPER.readTree(body);
         } catch (JacksonException ex) {
             throw new CtlException("the admin API at " + target.url() + " sent something that is not JSON: is "
                     + target.url() + " Shepherd's admin port? " + quote(body));

@@ -61,7 +61,7 @@ final class EventStream implements AutoCloseable {
             return null;
         }
         try {
-            return AdminClient.JSON.readTree(data.toString());
+            return Json.MAPPER.readTree(data.toString());
         } catch (JacksonException ex) {
             return null;
         }

@@ -64,7 +64,7 @@ class EventsCommand implements Callable<Integer> {
     }
 
     private void print(JsonNode event) {
-        ctl.out().println(json ? AdminClient.JSON.writeValueAsString(event) : EventStream.describe(event));
+        ctl.out().println(json ? Json.MAPPER.writeValueAsString(event) : EventStream.describe(event));
         ctl.out().flush();
     }
 }

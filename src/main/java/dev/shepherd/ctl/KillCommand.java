@@ -28,7 +28,7 @@ class KillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String name = signal.strip().toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
-        String body = AdminClient.JSON.writeValueAsString(Map.of("signal", name));
+        String body = Json.MAPPER.writeValueAsString(Map.of("signal", name));
         String sent = ctl.client().post("/fleet/workers/" + id + "/kill", body).path("signal").asString(name);
         ctl.out().println("sent " + sent + " to worker " + id);
         return Ctl.OK;

@@ -63,9 +63,9 @@ class LogsCommand implements Callable<Integer> {
             ctl.out().println(ctl.client().getText(path(id, lines)));
             return;
         }
-        ObjectNode all = AdminClient.JSON.createObjectNode();
+        ObjectNode all = Json.MAPPER.createObjectNode();
         workers().forEach(worker -> all.set(Integer.toString(worker), ctl.client().get(path(worker, lines))));
-        ctl.out().println(AdminClient.JSON.writeValueAsString(all));
+        ctl.out().println(Json.MAPPER.writeValueAsString(all));
     }
 
     private void printNew(int asked) {
@@ -78,7 +78,7 @@ class LogsCommand implements Callable<Integer> {
         fresh.sort(Comparator.comparing(entry -> entry.getValue().path("at").asString("")));
         for (Map.Entry<Integer, JsonNode> entry : fresh) {
             String text = entry.getValue().path("line").asString("");
-            ctl.out().println(json ? AdminClient.JSON.writeValueAsString(entry.getValue()) : id != null ? text : entry.getKey() + " | " + text);
+            ctl.out().println(json ? Json.MAPPER.writeValueAsString(entry.getValue()) : id != null ? text : entry.getKey() + " | " + text);
         }
         ctl.out().flush();
     }

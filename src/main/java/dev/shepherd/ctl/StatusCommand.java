@@ -26,10 +26,10 @@ class StatusCommand implements Callable<Integer> {
         JsonNode fleet = ctl.client().get("/fleet");
         JsonNode health = ctl.client().health();
         if (json) {
-            ObjectNode both = AdminClient.JSON.createObjectNode();
+            ObjectNode both = Json.MAPPER.createObjectNode();
             both.set("health", health);
             both.set("fleet", fleet);
-            ctl.out().println(AdminClient.JSON.writeValueAsString(both));
+            ctl.out().println(Json.MAPPER.writeValueAsString(both));
             return Ctl.OK;
         }
         ctl.out().println("health   " + health.path("status").asString("?") + lastCrash(health));

@@ -66,7 +66,7 @@ class CtlIntegrationTests {
     void lsJsonIsTheFleetAsTheApiSendsIt() {
         CtlTests.Result result = ctl("ls", "--json");
 
-        JsonNode fleet = AdminClient.JSON.readTree(result.out());
+        JsonNode fleet = Json.MAPPER.readTree(result.out());
         assertThat(fleet.path("desired").asInt()).isEqualTo(shepherd.snapshot().desired());
         assertThat(fleet.path("workers").isArray()).isTrue();
     }

@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FleetTableTests {
 
     private static JsonNode json(String text) {
-        return AdminClient.JSON.readTree(text);
+        return Json.MAPPER.readTree(text);
     }
 
     @Test
@@ -55,7 +55,7 @@ class FleetTableTests {
     void lastExitShowsCodeWithoutSignalAndCutsLongReasonsToOneLine() {
         String reason = "line one\nline two " + "x".repeat(100);
 
-        String shown = FleetTable.lastExit(json("{\"code\": 3, \"signal\": null, \"reason\": " + AdminClient.JSON.writeValueAsString(reason) + "}"));
+        String shown = FleetTable.lastExit(json("{\"code\": 3, \"signal\": null, \"reason\": " + Json.MAPPER.writeValueAsString(reason) + "}"));
 
         assertThat(shown).startsWith("exit 3: line one line two x").endsWith("…")
                 .hasSize("exit 3: ".length() + FleetTable.REASON_LIMIT + 1);
