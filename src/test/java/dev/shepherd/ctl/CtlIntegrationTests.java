@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -165,6 +167,46 @@ class CtlIntegrationTests {
 
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out()).containsPattern("(?m)^\\S+Z  READY\\s+  worker \\d+  pid \\d+");
+    }
+
+    /**
+     * Runs a command that follows until the master ends its streams, in a daemon thread: it ends when the master
+     * stops after the last test, so its output is read while it runs.
+     */
+    private static StringWriter follow(String... args) {
+        StringWriter out = new StringWriter();
+        Thread thread = new Thread(() -> Ctl.run(args, new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), env),
+                "ctl-" + String.join("-", args));
+        thread.setDaemon(true);
+        thread.start();
+        return out;
+    }
+
+    @Test
+    void eventsFollowPrintsTheEventsOfAKillAsTheyHappen() {
+        WorkerSnapshot worker = readyWorker();
+        StringWriter out = follow("events", "-f", "-n", "1");
+        // The recent event is printed once the stream is open: what happens from then on comes through the stream.
+        await().atMost(Duration.ofSeconds(10)).until(() -> !out.toString().isEmpty());
+
+        shepherd.fleet().kill(worker.id(), "KILL");
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(out.toString())
+                .containsPattern("EXITED\s+  worker " + worker.id() + "  pid " + worker.pid()));
+        awaitReplaced(worker);
+    }
+
+    @Test
+    void logsFollowPrintsTheLinesOfANewWorker() {
+        WorkerSnapshot worker = readyWorker();
+        StringWriter out = follow("logs", "-f", "-n", "1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !out.toString().isEmpty());
+
+        int replacement = shepherd.fleet().restart(worker.id());
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(out.toString())
+                .containsPattern("(?m)^" + replacement + " \\| Server started in process \\d+"));
+        awaitReplaced(worker);
     }
 
     @Test
