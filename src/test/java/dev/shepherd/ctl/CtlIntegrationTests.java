@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,19 +30,25 @@ class CtlIntegrationTests {
     private static final String TOKEN = "ctl-token";
     private static RunningShepherd shepherd;
     private static Map<String, String> env;
+    /** While this file exists, new workers never get READY. */
+    private static Path notReady;
 
     @BeforeAll
-    static void start() {
+    static void start() throws IOException {
+        notReady = Files.createTempFile("ctl-not-ready", "");
+        Files.delete(notReady);
         shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.admin.token=" + TOKEN,
-                "--fleet.worker.drain-timeout=2s", "--fleet.worker.kill-timeout=2s");
+                RunningShepherd.echoWorkerCommand(), "--fleet.worker.environment.NEVER_READY_FILE=" + notReady,
+                "--fleet.worker.startup-timeout=3s", "--fleet.worker.drain-timeout=2s", "--fleet.worker.kill-timeout=2s");
         env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + shepherd.adminPort(), "SHEPHERD_ADMIN_TOKEN", TOKEN);
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws IOException {
         if (shepherd != null) {
             shepherd.close();
         }
+        Files.deleteIfExists(notReady);
     }
 
     private static CtlTests.Result ctl(String... args) {
@@ -138,7 +146,7 @@ class CtlIntegrationTests {
         CtlTests.Result result = ctl("logs", Integer.toString(worker.id()), "-n", "5");
 
         assertThat(result.code()).as(result.err()).isZero();
-        assertThat(result.out()).contains("Server started in process " + worker.pid());
+        assertThat(result.out()).contains("echo worker " + worker.pid() + " listening on ");
         assertThat(result.out().lines().count()).isBetween(1L, 5L);
     }
 
@@ -148,7 +156,7 @@ class CtlIntegrationTests {
 
         CtlTests.Result result = ctl("logs");
 
-        assertThat(result.out()).contains(worker.id() + " | Server started in process " + worker.pid());
+        assertThat(result.out()).contains(worker.id() + " | echo worker " + worker.pid() + " listening on ");
     }
 
     @Test
@@ -205,7 +213,7 @@ class CtlIntegrationTests {
         int replacement = shepherd.fleet().restart(worker.id());
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(out.toString())
-                .containsPattern("(?m)^" + replacement + " \\| Server started in process \\d+"));
+                .containsPattern("(?m)^" + replacement + " \\| echo worker \\d+ listening on "));
         awaitReplaced(worker);
     }
 
@@ -220,6 +228,26 @@ class CtlIntegrationTests {
         assertThat(result.out()).containsPattern("reload to generation \\d+ running")
                 .contains("replaced by worker").containsPattern("reload to generation \\d+ finished");
         assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(before);
+    }
+
+    @Test
+    void reloadWaitExitsWithRolledBackAndTheReasonWhenANewWorkerNeverGetsReady() throws IOException {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+        List<Long> before = shepherd.readyPids();
+        Files.writeString(notReady, "new workers stay unready");
+        CtlTests.Result result;
+        try {
+            result = ctl("reload", "--wait");
+        } finally {
+            Files.delete(notReady);
+        }
+
+        assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.err()).containsPattern("^reload to generation \\d+ failed and was rolled back: .*not READY within 3000 ms")
+                .hasLineCount(1);
+        assertThat(result.out()).containsPattern("reload to generation \\d+ running");
+        await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
+        assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
     }
 
     @Test
