@@ -21,7 +21,7 @@ final class EventStream implements AutoCloseable {
     private final AdminClient client;
     private final Stream<String> lines;
 
-    private EventStream(AdminClient client, Stream<String> lines) {
+    EventStream(AdminClient client, Stream<String> lines) {
         this.client = client;
         this.lines = lines;
     }
