@@ -4,6 +4,9 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
 import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.Iterator;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -69,7 +72,7 @@ final class EventStream implements AutoCloseable {
 
     /** One line: time, type, worker and pid where there are, and the message. */
     static String describe(JsonNode event) {
-        StringBuilder line = new StringBuilder(event.path("at").asString("")).append("  ")
+        StringBuilder line = new StringBuilder(millis(event.path("at").asString(""))).append("  ")
                 .append(String.format("%-16s", event.path("type").asString("?")));
         if (event.path("workerId").asInt() > 0) {
             line.append("  worker ").append(event.path("workerId").asInt());
@@ -79,6 +82,15 @@ final class EventStream implements AutoCloseable {
         }
         String message = event.path("message").asString("");
         return (message.isEmpty() ? line : line.append("  ").append(message)).toString();
+    }
+
+    /** An ISO-8601 instant to the millisecond, as it is when it is not one. */
+    private static String millis(String at) {
+        try {
+            return Instant.parse(at).truncatedTo(ChronoUnit.MILLIS).toString();
+        } catch (DateTimeParseException ex) {
+            return at;
+        }
     }
 
     @Override

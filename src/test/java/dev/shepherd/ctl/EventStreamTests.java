@@ -53,9 +53,9 @@ class EventStreamTests {
 
     @Test
     void eventIsOneLineWithTypeWorkerPidAndMessage() {
-        JsonNode event = Json.MAPPER.readTree("{\"seq\":5,\"at\":\"2026-11-30T20:00:00Z\",\"type\":\"EXITED\",\"workerId\":3,"
+        JsonNode event = Json.MAPPER.readTree("{\"seq\":5,\"at\":\"2026-11-30T20:00:00.123456789Z\",\"type\":\"EXITED\",\"workerId\":3,"
                 + "\"pid\":77,\"message\":\"exit code 137\"}");
 
-        assertThat(EventStream.describe(event)).isEqualTo("2026-11-30T20:00:00Z  EXITED            worker 3  pid 77  exit code 137");
+        assertThat(EventStream.describe(event)).isEqualTo("2026-11-30T20:00:00.123Z  EXITED            worker 3  pid 77  exit code 137");
     }
 }
