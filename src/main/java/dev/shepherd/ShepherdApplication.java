@@ -1,5 +1,6 @@
 package dev.shepherd;
 
+import dev.shepherd.ctl.Ctl;
 import dev.shepherd.demo.DemoWorker;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -9,7 +10,8 @@ import java.util.Arrays;
 
 /**
  * Shepherd's entry point: {@code java -jar shepherd.jar} runs the master;
- * {@code java -jar shepherd.jar worker} runs the built-in demo worker, before any Spring code loads.
+ * {@code java -jar shepherd.jar worker} runs the built-in demo worker and {@code java -jar shepherd.jar ctl …} the
+ * command line, both before any Spring code loads.
  */
 @SpringBootApplication
 @ConfigurationPropertiesScan
@@ -20,6 +22,10 @@ public class ShepherdApplication {
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && WORKER_COMMAND.equals(args[0])) {
             DemoWorker.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
+        if (args.length > 0 && Ctl.COMMAND.equals(args[0])) {
+            Ctl.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
         SpringApplication.run(ShepherdApplication.class, args);

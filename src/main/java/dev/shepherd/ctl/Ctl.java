@@ -1,0 +1,97 @@
+package dev.shepherd.ctl;
+
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+import java.io.PrintWriter;
+import java.util.Map;
+
+/**
+ * Shepherd's command line, {@code java -jar shepherd.jar ctl …} (or {@code bin/shepherd …}): a client of the admin
+ * API that starts no Spring context. Commands and words follow PM2's ({@code ls}, {@code logs}, {@code reload},
+ * {@code scale}). Every error is one line on standard error that says what to do; exit codes: {@value #OK} done,
+ * {@value #FAILED} the admin API could not be reached or refused, {@value #USAGE} bad arguments,
+ * {@value #ROLLED_BACK} a reload that was waited for failed and was rolled back.
+ */
+@Command(name = "shepherd", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
+        description = "Drives a running Shepherd master through its admin API.",
+        subcommands = {LsCommand.class, StatusCommand.class, ScaleCommand.class, ReloadCommand.class,
+                RestartCommand.class, KillCommand.class, LogsCommand.class, EventsCommand.class,
+                AutoComplete.GenerateCompletion.class})
+public final class Ctl {
+
+    public static final String COMMAND = "ctl";
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+    static final int ROLLED_BACK = 3;
+
+    @Option(names = "--admin", paramLabel = "URL", scope = ScopeType.INHERIT,
+            description = "The admin API (default: $SHEPHERD_ADMIN_URL, else " + AdminTarget.DEFAULT_URL + ").")
+    String admin;
+
+    @Option(names = "--token", paramLabel = "TOKEN", scope = ScopeType.INHERIT,
+            description = "The admin token, fleet.admin.token (default: $SHEPHERD_ADMIN_TOKEN, else the content of "
+                    + "the file $SHEPHERD_ADMIN_TOKEN_FILE).")
+    String token;
+
+    private Map<String, String> env = Map.of();
+    private PrintWriter out;
+    private AdminClient client;
+
+    private Ctl() {
+    }
+
+    /** Runs the command line and exits the JVM with its exit code. */
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(run(args, out, err, System.getenv()));
+    }
+
+    /** Runs one command with the given output streams and environment; returns its exit code. Any thread. */
+    static int run(String[] args, PrintWriter out, PrintWriter err, Map<String, String> env) {
+        Ctl ctl = new Ctl();
+        ctl.env = env;
+        ctl.out = out;
+        CommandLine line = new CommandLine(ctl);
+        line.setOut(out).setErr(err);
+        line.setExecutionExceptionHandler((ex, failed, parsed) -> {
+            err.println(ex instanceof CtlException known ? known.getMessage()
+                    : "failed: " + (ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage()));
+            err.flush();
+            return ex instanceof CtlException known ? known.exitCode() : FAILED;
+        });
+        line.setParameterExceptionHandler((ex, given) -> {
+            err.println(ex.getMessage() + " (see " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+            err.flush();
+            return USAGE;
+        });
+        int code = line.execute(args);
+        out.flush();
+        return code;
+    }
+
+    /** The client of the admin API that the options and environment name, made on first use. */
+    AdminClient client() {
+        if (client == null) {
+            client = new AdminClient(AdminTarget.resolve(admin, token, env));
+        }
+        return client;
+    }
+
+    PrintWriter out() {
+        return out;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Ctl.class.getPackage().getImplementationVersion();
+            return new String[] {"shepherd " + (version == null ? "(development build)" : version)};
+        }
+    }
+}

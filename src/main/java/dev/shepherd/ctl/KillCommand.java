@@ -1,0 +1,36 @@
+package dev.shepherd.ctl;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code shepherd kill ID [--signal TERM|KILL]}: signals a worker's process tree without draining it, a crash
+ * drill ({@code POST /fleet/workers/{id}/kill}); the fleet replaces the worker as after any crash.
+ */
+@Command(name = "kill", description = "Signals a worker's processes without draining it; the fleet replaces it as after a crash.")
+class KillCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Ctl ctl;
+
+    @Parameters(paramLabel = "ID", description = "The worker's id (the ID column of shepherd ls).")
+    int id;
+
+    @Option(names = {"-s", "--signal"}, paramLabel = "S", defaultValue = "TERM", description = "TERM or KILL, with or without SIG (default: ${DEFAULT-VALUE}).")
+    String signal;
+
+    @Override
+    public Integer call() {
+        String name = signal.strip().toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
+        String body = Json.MAPPER.writeValueAsString(Map.of("signal", name));
+        String sent = ctl.client().post("/fleet/workers/" + id + "/kill", body).path("signal").asString(name);
+        ctl.out().println("sent " + sent + " to worker " + id);
+        return Ctl.OK;
+    }
+}

@@ -1,0 +1,26 @@
+package dev.shepherd.ctl;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import tools.jackson.databind.JsonNode;
+
+import java.util.concurrent.Callable;
+
+/** {@code shepherd restart ID}: replaces one worker, surge-first ({@code POST /fleet/workers/{id}/restart}). */
+@Command(name = "restart", description = "Replaces one worker: a new one starts, the old one drains once it is READY.")
+class RestartCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Ctl ctl;
+
+    @Parameters(paramLabel = "ID", description = "The worker's id (the ID column of shepherd ls).")
+    int id;
+
+    @Override
+    public Integer call() {
+        JsonNode answer = ctl.client().post("/fleet/workers/" + id + "/restart", null);
+        ctl.out().println("restarting worker " + id + ": its replacement is worker " + answer.path("replacement").asInt());
+        return Ctl.OK;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.shepherd.ctl;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.util.concurrent.Callable;
+
+/**
+ * {@code shepherd status}: the fleet's health ({@code GET /actuator/health}), desired and ready counts and the
+ * latest reload ({@code GET /fleet}); {@code --json} prints both as {@code {"health": …, "fleet": …}}.
+ */
+@Command(name = "status", description = "Shows the fleet's health, desired and ready workers, and the latest reload.")
+class StatusCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Ctl ctl;
+
+    @Option(names = "--json", description = "Print {\"health\": GET /actuator/health, \"fleet\": GET /fleet}.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        JsonNode fleet = ctl.client().get("/fleet");
+        JsonNode health = ctl.client().health();
+        if (json) {
+            ObjectNode both = Json.MAPPER.createObjectNode();
+            both.set("health", health);
+            both.set("fleet", fleet);
+            ctl.out().println(Json.MAPPER.writeValueAsString(both));
+            return Ctl.OK;
+        }
+        ctl.out().println("health   " + health.path("status").asString("?") + lastCrash(health));
+        ctl.out().println("workers  " + fleet.path("ready").asInt() + " ready of " + fleet.path("desired").asInt()
+                + " desired, " + fleet.path("actual").asInt() + " running");
+        ctl.out().println("reload   " + ReloadCommand.describe(fleet.path("reload")));
+        return Ctl.OK;
+    }
+
+    private static String lastCrash(JsonNode health) {
+        String crash = health.path("components").path("fleet").path("details").path("lastCrash").path("reason").asString(null);
+        return crash == null ? "" : " (last crash: " + crash + ")";
+    }
+}

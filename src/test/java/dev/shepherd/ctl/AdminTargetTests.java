@@ -1,0 +1,84 @@
+package dev.shepherd.ctl;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class AdminTargetTests {
+
+    @Test
+    void withNothingSetTheDefaultAdminPortOnLoopbackWithoutToken() {
+        AdminTarget target = AdminTarget.resolve(null, null, Map.of());
+
+        assertThat(target.url()).hasToString("http://127.0.0.1:8081");
+        assertThat(target.token()).isNull();
+    }
+
+    @Test
+    void optionsWinOverTheEnvironment() {
+        AdminTarget target = AdminTarget.resolve("http://10.0.0.5:9000/", "from-option",
+                Map.of("SHEPHERD_ADMIN_URL", "http://other:1", "SHEPHERD_ADMIN_TOKEN", "from-env"));
+
+        assertThat(target.url()).hasToString("http://10.0.0.5:9000");
+        assertThat(target.token()).isEqualTo("from-option");
+    }
+
+    @Test
+    void environmentGivesUrlAndTokenWhenNoOptionDoes() {
+        AdminTarget target = AdminTarget.resolve(null, null,
+                Map.of("SHEPHERD_ADMIN_URL", "localhost:9001", "SHEPHERD_ADMIN_TOKEN", "from-env"));
+
+        assertThat(target.url()).hasToString("http://localhost:9001");
+        assertThat(target.token()).isEqualTo("from-env");
+    }
+
+    @Test
+    void tokenFileIsReadAndItsLineEndDropped(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("token"), "s3cret\n");
+
+        AdminTarget target = AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", file.toString()));
+
+        assertThat(target.token()).isEqualTo("s3cret");
+    }
+
+    @Test
+    void tokenVariableWinsOverTokenFile(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("token"), "from-file");
+
+        AdminTarget target = AdminTarget.resolve(null, null,
+                Map.of("SHEPHERD_ADMIN_TOKEN", "from-env", "SHEPHERD_ADMIN_TOKEN_FILE", file.toString()));
+
+        assertThat(target.token()).isEqualTo("from-env");
+    }
+
+    @Test
+    void missingTokenFileIsOneLineNamingFileAndVariable(@TempDir Path dir) {
+        String missing = dir.resolve("absent").toString();
+
+        assertThatThrownBy(() -> AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", missing)))
+                .isInstanceOf(CtlException.class)
+                .hasMessage("cannot read the token file " + missing + " named by SHEPHERD_ADMIN_TOKEN_FILE: check the path and its permissions");
+    }
+
+    @Test
+    void emptyTokenFileIsRefused(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("token"), " \n");
+
+        assertThatThrownBy(() -> AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", file.toString())))
+                .hasMessageContaining("is empty");
+    }
+
+    @Test
+    void unusableUrlIsAUsageErrorThatSaysWhatToGive() {
+        assertThatThrownBy(() -> AdminTarget.resolve("ftp://host:21", null, Map.of()))
+                .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
+                .hasMessage("the admin URL 'ftp://host:21' is not usable: give one such as http://127.0.0.1:8081 with --admin or SHEPHERD_ADMIN_URL");
+    }
+}

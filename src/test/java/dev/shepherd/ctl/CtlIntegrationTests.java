@@ -1,0 +1,287 @@
+package dev.shepherd.ctl;
+
+import dev.shepherd.ShepherdApplication;
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Every command of the command line against a real master with real demo workers, as an operator runs them. */
+class CtlIntegrationTests {
+
+    private static final String TOKEN = "ctl-token";
+    private static RunningShepherd shepherd;
+    private static Map<String, String> env;
+    /** While this file exists, new workers never get READY. */
+    private static Path notReady;
+
+    @BeforeAll
+    static void start() throws IOException {
+        notReady = Files.createTempFile("ctl-not-ready", "");
+        Files.delete(notReady);
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.admin.token=" + TOKEN,
+                RunningShepherd.echoWorkerCommand(), "--fleet.worker.environment.NEVER_READY_FILE=" + notReady,
+                "--fleet.worker.startup-timeout=3s", "--fleet.worker.drain-timeout=2s", "--fleet.worker.kill-timeout=2s");
+        env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + shepherd.adminPort(), "SHEPHERD_ADMIN_TOKEN", TOKEN);
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (shepherd != null) {
+            shepherd.close();
+        }
+        Files.deleteIfExists(notReady);
+    }
+
+    private static CtlTests.Result ctl(String... args) {
+        return CtlTests.run(env, args);
+    }
+
+    private static WorkerSnapshot readyWorker() {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+        return shepherd.snapshot().workers().stream().filter(worker -> worker.state() == WorkerState.READY).findFirst().orElseThrow();
+    }
+
+    @Test
+    void lsShowsEveryWorkerWithItsPid() {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+        List<Long> pids = shepherd.readyPids();
+
+        CtlTests.Result result = ctl("ls");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).startsWith("ID  INDEX  PID");
+        pids.forEach(pid -> assertThat(result.out()).containsPattern("(?m)^\\d+\\s+\\d+\\s+" + pid + "\\s+READY\\s"));
+    }
+
+    @Test
+    void lsJsonIsTheFleetAsTheApiSendsIt() {
+        CtlTests.Result result = ctl("ls", "--json");
+
+        JsonNode fleet = Json.MAPPER.readTree(result.out());
+        assertThat(fleet.path("desired").asInt()).isEqualTo(shepherd.snapshot().desired());
+        assertThat(fleet.path("workers").isArray()).isTrue();
+    }
+
+    @Test
+    void statusShowsHealthCountsAndReload() {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+
+        CtlTests.Result result = ctl("status");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).contains("health   UP").containsPattern("workers  \\d+ ready of \\d+ desired").contains("reload   ");
+    }
+
+    @Test
+    void scaleToThreeMakesThreeReadyAndBackToTwo() {
+        CtlTests.Result up = ctl("scale", "3");
+
+        assertThat(up.code()).as(up.err()).isZero();
+        assertThat(up.out()).isEqualTo("scaling to 3 workers (shepherd ls shows them)\n");
+        shepherd.awaitReady(3);
+        assertThat(ctl("ls").out().lines().filter(line -> line.contains(" READY ")).count()).isEqualTo(3);
+
+        assertThat(ctl("scale", "2").code()).isZero();
+        await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
+    }
+
+    @Test
+    void scaleBeyondTheLimitPrintsTheApiProblem() {
+        CtlTests.Result result = ctl("scale", "100000");
+
+        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).startsWith("Invalid request: workers must be between 1 and ").contains("fleet.max-workers").hasLineCount(1);
+    }
+
+    @Test
+    void restartReplacesTheWorkersProcess() {
+        WorkerSnapshot worker = readyWorker();
+
+        CtlTests.Result result = ctl("restart", Integer.toString(worker.id()));
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).startsWith("restarting worker " + worker.id() + ": its replacement is worker ");
+        awaitReplaced(worker);
+    }
+
+    @Test
+    void killReplacesTheWorkersProcess() {
+        WorkerSnapshot worker = readyWorker();
+
+        CtlTests.Result result = ctl("kill", Integer.toString(worker.id()), "--signal", "SIGKILL");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).isEqualTo("sent KILL to worker " + worker.id() + "\n");
+        awaitReplaced(worker);
+    }
+
+    private static void awaitReplaced(WorkerSnapshot old) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> !ProcessHandle.of(old.pid()).map(ProcessHandle::isAlive).orElse(false)
+                && shepherd.readyPids().size() == shepherd.snapshot().desired() && !shepherd.readyPids().contains(old.pid()));
+    }
+
+    @Test
+    void logsOfOneWorkerPrintItsLastLines() {
+        WorkerSnapshot worker = readyWorker();
+
+        CtlTests.Result result = ctl("logs", Integer.toString(worker.id()), "-n", "5");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).contains("echo worker " + worker.pid() + " listening on ");
+        assertThat(result.out().lines().count()).isBetween(1L, 5L);
+    }
+
+    @Test
+    void logsOfEveryWorkerArePrefixedWithTheWorkerId() {
+        WorkerSnapshot worker = readyWorker();
+
+        CtlTests.Result result = ctl("logs");
+
+        assertThat(result.out()).contains(worker.id() + " | echo worker " + worker.pid() + " listening on ");
+    }
+
+    @Test
+    void logsOfAnUnknownWorkerSayWhichOnesExist() {
+        CtlTests.Result result = ctl("logs", "99999");
+
+        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).isEqualTo("No such worker: No worker has id 99999; GET /fleet lists the current ones\n");
+    }
+
+    @Test
+    void eventsShowWhatHappened() {
+        readyWorker();
+
+        CtlTests.Result result = ctl("events");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).containsPattern("(?m)^\\S+Z  READY\\s+  worker \\d+  pid \\d+");
+    }
+
+    /**
+     * Runs a command that follows until the master ends its streams, in a daemon thread: it ends when the master
+     * stops after the last test, so its output is read while it runs.
+     */
+    private static StringWriter follow(String... args) {
+        StringWriter out = new StringWriter();
+        Thread thread = new Thread(() -> Ctl.run(args, new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), env),
+                "ctl-" + String.join("-", args));
+        thread.setDaemon(true);
+        thread.start();
+        return out;
+    }
+
+    @Test
+    void eventsFollowPrintsTheEventsOfAKillAsTheyHappen() {
+        WorkerSnapshot worker = readyWorker();
+        StringWriter out = follow("events", "-f", "-n", "1");
+        // The recent event is printed once the stream is open: what happens from then on comes through the stream.
+        await().atMost(Duration.ofSeconds(10)).until(() -> !out.toString().isEmpty());
+
+        shepherd.fleet().kill(worker.id(), "KILL");
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(out.toString())
+                .containsPattern("EXITED\s+  worker " + worker.id() + "  pid " + worker.pid()));
+        awaitReplaced(worker);
+    }
+
+    @Test
+    void logsFollowPrintsTheLinesOfANewWorker() {
+        WorkerSnapshot worker = readyWorker();
+        StringWriter out = follow("logs", "-f", "-n", "1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !out.toString().isEmpty());
+
+        int replacement = shepherd.fleet().restart(worker.id());
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(out.toString())
+                .containsPattern("(?m)^" + replacement + " \\| echo worker \\d+ listening on "));
+        awaitReplaced(worker);
+    }
+
+    @Test
+    void reloadWaitPrintsProgressAndExitsZeroWhenEveryWorkerIsReplaced() {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+        List<Long> before = shepherd.readyPids();
+
+        CtlTests.Result result = ctl("reload", "--wait");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).containsPattern("reload to generation \\d+ running")
+                .contains("replaced by worker").containsPattern("reload to generation \\d+ finished");
+        assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(before);
+    }
+
+    @Test
+    void reloadWaitExitsWithRolledBackAndTheReasonWhenANewWorkerNeverGetsReady() throws IOException {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+        List<Long> before = shepherd.readyPids();
+        Files.writeString(notReady, "new workers stay unready");
+        CtlTests.Result result;
+        try {
+            result = ctl("reload", "--wait");
+        } finally {
+            Files.delete(notReady);
+        }
+
+        assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.err()).containsPattern("^reload to generation \\d+ failed and was rolled back: .*not READY within 3000 ms")
+                .hasLineCount(1);
+        assertThat(result.out()).containsPattern("reload to generation \\d+ running");
+        await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
+        assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
+    }
+
+    @Test
+    void wrongTokenGetsTheTokenLine() {
+        CtlTests.Result result = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", env.get("SHEPHERD_ADMIN_URL")), "ls", "--token", "wrong");
+
+        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).isEqualTo("the admin API refused the token: set --token, SHEPHERD_ADMIN_TOKEN or SHEPHERD_ADMIN_TOKEN_FILE\n");
+    }
+
+    @Test
+    void missingTokenSaysThatOneIsNeeded() {
+        CtlTests.Result result = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", env.get("SHEPHERD_ADMIN_URL")), "status");
+
+        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).isEqualTo("the admin API wants a token: set --token, SHEPHERD_ADMIN_TOKEN or SHEPHERD_ADMIN_TOKEN_FILE\n");
+    }
+
+    @Test
+    void theMainEntryPointRunsCtlInAJvmOfItsOwnWithoutSpring() throws IOException, InterruptedException {
+        List<Long> pids = shepherd.readyPids();
+        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx64m"));
+        command.addAll(List.of("ctl", "ls"));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        try {
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("ctl ls ended").isTrue();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(process.exitValue()).as(output).isZero();
+            assertThat(output).startsWith("ID  INDEX  PID").doesNotContain("Spring", "INFO");
+            assertThat(output).contains(Long.toString(pids.get(0)));
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+}

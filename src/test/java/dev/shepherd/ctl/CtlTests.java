@@ -1,0 +1,81 @@
+package dev.shepherd.ctl;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The command line's own answers, without a master: usage errors, help, an admin API nobody listens on. */
+class CtlTests {
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(Map<String, String> env, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Ctl.run(args, new PrintWriter(out, true), new PrintWriter(err, true), env);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void missingArgumentIsOneLinePointingAtTheHelp() {
+        Result result = run(Map.of(), "scale");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).isEqualTo("Missing required parameter: 'N' (see shepherd scale --help)\n");
+    }
+
+    @Test
+    void unknownCommandIsOneLinePointingAtTheHelp() {
+        Result result = run(Map.of(), "frobnicate");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).isEqualTo("Unmatched argument at index 0: 'frobnicate' (see shepherd --help)\n");
+    }
+
+    @Test
+    void helpListsEveryCommand() {
+        Result result = run(Map.of(), "--help");
+
+        assertThat(result.code()).isZero();
+        assertThat(result.out()).contains("ls, list", "status", "scale", "reload", "restart", "kill", "logs", "events",
+                "generate-completion");
+    }
+
+    @Test
+    void adminApiThatNobodyListensOnIsOneLineThatSaysWhatToSet() throws IOException {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            port = socket.getLocalPort(); // free once closed: nobody listens there
+        }
+
+        Result result = run(Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + port), "ls");
+
+        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).isEqualTo("cannot reach the admin API at http://127.0.0.1:" + port
+                + ": is the master running? set --admin or SHEPHERD_ADMIN_URL\n");
+        assertThat(result.out()).isEmpty();
+    }
+
+    @Test
+    void adminOptionAfterTheCommandWinsOverTheEnvironment() {
+        Result result = run(Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1"), "status", "--admin", "not a url");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).startsWith("the admin URL 'not a url' is not usable");
+    }
+
+    @Test
+    void completionScriptCompletesTheCommands() {
+        Result result = run(Map.of(), "generate-completion");
+
+        assertThat(result.code()).isZero();
+        assertThat(result.out()).contains("complete -F", "shepherd", "reload", "logs");
+    }
+}

@@ -1,0 +1,63 @@
+package dev.shepherd.ctl;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.MissingNode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FleetTableTests {
+
+    private static JsonNode json(String text) {
+        return Json.MAPPER.readTree(text);
+    }
+
+    @Test
+    void rowsAreAlignedUnderTheHeaderWithDashesWhereTheApiHasNoValue() {
+        JsonNode fleet = json("""
+                {"desired": 2, "workers": [
+                  {"id": 1, "index": 0, "pid": 4242, "state": "READY", "restarts": 0, "uptimeMillis": 192000,
+                   "inFlight": 3, "requests": 1500, "memoryBytes": 50659328, "lastExit": null},
+                  {"id": 12, "index": 1, "pid": 0, "state": "RESTARTING", "restarts": 11, "uptimeMillis": null,
+                   "inFlight": 0, "requests": 7, "memoryBytes": null,
+                   "lastExit": {"pid": 99, "code": 137, "signal": "KILL", "reason": "killed by the admin API"}}]}
+                """);
+
+        assertThat(FleetTable.render(fleet)).isEqualTo("""
+                ID  INDEX  PID   STATE       UPTIME  RESTARTS  IN FLIGHT  REQUESTS  MEMORY    LAST EXIT
+                1   0      4242  READY       3m12s   0         3          1500      48.3 MiB  -
+                12  1      -     RESTARTING  -       11        0          7         -         KILL: killed by the admin API
+                """);
+    }
+
+    @Test
+    void aFleetWithoutWorkersIsTheHeaderAlone() {
+        assertThat(FleetTable.render(json("{\"workers\": []}"))).isEqualTo(String.join("  ", FleetTable.HEADER) + "\n");
+    }
+
+    @Test
+    void uptimeUsesTheTwoLargestUnits() {
+        assertThat(FleetTable.uptime(json("59999"))).isEqualTo("59s");
+        assertThat(FleetTable.uptime(json("60000"))).isEqualTo("1m00s");
+        assertThat(FleetTable.uptime(json("7500000"))).isEqualTo("2h05m");
+        assertThat(FleetTable.uptime(json("277200000"))).isEqualTo("3d05h");
+        assertThat(FleetTable.uptime(MissingNode.getInstance())).isEqualTo("-");
+    }
+
+    @Test
+    void memoryInBinaryUnits() {
+        assertThat(FleetTable.memory(json("512"))).isEqualTo("512 B");
+        assertThat(FleetTable.memory(json("1536"))).isEqualTo("1.5 KiB");
+        assertThat(FleetTable.memory(json("1288490189"))).isEqualTo("1.2 GiB");
+    }
+
+    @Test
+    void lastExitShowsCodeWithoutSignalAndCutsLongReasonsToOneLine() {
+        String reason = "line one\nline two " + "x".repeat(100);
+
+        String shown = FleetTable.lastExit(json("{\"code\": 3, \"signal\": null, \"reason\": " + Json.MAPPER.writeValueAsString(reason) + "}"));
+
+        assertThat(shown).startsWith("exit 3: line one line two x").endsWith("…")
+                .hasSize("exit 3: ".length() + FleetTable.REASON_LIMIT + 1);
+    }
+}
