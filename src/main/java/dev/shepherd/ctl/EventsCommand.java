@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
  * {@code shepherd events}: the fleet's recent events ({@code GET /fleet/events}), and with {@code -f} the ones that
  * follow, from the event stream, until the master stops or the user interrupts.
  */
-@Command(name = "events", description = "Shows the fleet's recent events (SPAWNED, READY, EXITED, ...); -f follows them live.")
+@Command(name = "events", description = "Shows the fleet's recent events (SPAWNED, READY, PROCESS_EXITED, ...); -f follows them live.")
 class EventsCommand implements Callable<Integer> {
 
     @ParentCommand

@@ -84,8 +84,17 @@ final class RollingReload {
             return;
         }
         fresh.tookOver();
-        if (old.state() != WorkerState.EXITED) {
-            loop.post(new SupervisorEvent.SuccessorReady(old, old.process(), fresh));
+        loop.post(new SupervisorEvent.SuccessorReady(old, fresh));
+    }
+
+    /**
+     * {@code fresh} took over from {@code old}, in an event after the one that made {@code fresh} READY: {@code old}
+     * leaves the rotation (unless it has exited or left already), then a reload takes its next step, so that a
+     * finished reload has no old worker in the rotation.
+     */
+    void retireReplaced(Worker old, Worker fresh) {
+        if (old.state() != WorkerState.EXITED && !old.retiring()) {
+            supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
         if (fresh == stepWorker) {
             status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, status.total(), status.replaced() + 1,
@@ -93,13 +102,6 @@ final class RollingReload {
             events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "reload: worker " + old.id + " replaced by worker " + fresh.id
                     + " (" + status.replaced() + " of " + status.total() + ")");
             step();
-        }
-    }
-
-    /** {@code fresh} took over from {@code old}: it leaves the rotation, unless it has exited or left already. */
-    void retireReplaced(Worker old, Worker fresh) {
-        if (old.state() != WorkerState.EXITED && !old.retiring()) {
-            supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
     }
 

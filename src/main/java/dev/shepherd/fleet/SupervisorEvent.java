@@ -70,9 +70,10 @@ sealed interface SupervisorEvent {
      * A reload's or replacement's new worker ({@code successor}) is READY: the worker it replaces leaves the rotation
      * now. An event of its own, after the one that made the successor READY, so that the snapshot with the successor
      * in it is published first: a sticky client of the slot (both share the index) always finds one of the two taking
-     * requests, and moves once.
+     * requests, and moves once. Not about one process: it is handled whatever happened to either since (the handler
+     * checks), so that a reload always takes its next step.
      */
-    record SuccessorReady(Worker worker, ChildProcess process, Worker successor) implements AboutProcess {
+    record SuccessorReady(Worker worker, Worker successor) implements SupervisorEvent {
     }
 
     /** The proxy took the worker out of rotation after refused connections. */

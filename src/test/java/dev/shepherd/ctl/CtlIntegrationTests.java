@@ -113,14 +113,19 @@ class CtlIntegrationTests {
     }
 
     @Test
-    void restartReplacesTheWorkersProcess() {
+    void replaceAndItsAliasRestartReplaceTheWorkersProcess() {
         WorkerSnapshot worker = readyWorker();
 
-        CtlTests.Result result = ctl("restart", Integer.toString(worker.id()));
+        CtlTests.Result result = ctl("replace", Integer.toString(worker.id()));
 
         assertThat(result.code()).as(result.err()).isZero();
-        assertThat(result.out()).startsWith("restarting worker " + worker.id() + ": its replacement is worker ");
+        assertThat(result.out()).startsWith("replacing worker " + worker.id() + ": its replacement is worker ");
         awaitReplaced(worker);
+
+        WorkerSnapshot next = readyWorker();
+        CtlTests.Result alias = ctl("restart", Integer.toString(next.id()));
+        assertThat(alias.code()).as(alias.err()).isZero();
+        awaitReplaced(next);
     }
 
     @Test
@@ -210,7 +215,7 @@ class CtlIntegrationTests {
         StringWriter out = follow("logs", "-f", "-n", "1");
         await().atMost(Duration.ofSeconds(10)).until(() -> !out.toString().isEmpty());
 
-        int replacement = shepherd.fleet().restart(worker.id());
+        int replacement = shepherd.fleet().replace(worker.id());
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(out.toString())
                 .containsPattern("(?m)^" + replacement + " \\| echo worker \\d+ listening on "));

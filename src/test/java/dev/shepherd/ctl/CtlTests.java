@@ -44,7 +44,7 @@ class CtlTests {
         Result result = run(Map.of(), "--help");
 
         assertThat(result.code()).isZero();
-        assertThat(result.out()).contains("ls, list", "status", "scale", "reload", "restart", "kill", "logs", "events",
+        assertThat(result.out()).contains("ls, list", "status", "scale", "reload", "replace", "kill", "logs", "events",
                 "generate-completion");
     }
 
