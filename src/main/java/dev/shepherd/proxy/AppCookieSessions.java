@@ -18,8 +18,8 @@ import java.util.List;
  * sets with {@code Set-Cookie} (RFC 6265 §4.1) is remembered with the worker's slot (its stable index); a later
  * request whose {@code Cookie} carries that value goes to the slot's worker ({@link StickySlots}). A value the
  * proxy never saw a worker set, or has forgotten, goes to normal balancing and is not remembered: only workers put
- * values in. A remembered value whose slot could not take a request moves to the slot that answered, like the
- * proxy's own cookie; a {@code Set-Cookie} that deletes the cookie ({@code Max-Age} of zero or less, an
+ * values in. A remembered value whose slot has no worker left that takes its requests moves to the slot that
+ * answered, like the proxy's own cookie (a slot whose worker was only busy keeps it); a {@code Set-Cookie} that deletes the cookie ({@code Max-Age} of zero or less, an
  * {@code Expires} in the past, or an empty value) forgets it.
  *
  * <p>Bounded: at most {@code fleet.proxy.sticky.app-cookie-max-entries} values (Caffeine's size bound, which
@@ -67,8 +67,16 @@ final class AppCookieSessions {
      * bind or forget values. {@code headLines}: the response's status line and header lines, CRLF after each.
      */
     void answered(String value, int requested, int served, ByteBuf headLines) {
-        if (value != null && requested >= 0 && requested != served) {
-            slots.asMap().replace(value, requested, served);
+        answered(value, requested, served, served, headLines);
+    }
+
+    /**
+     * Like {@link #answered(String, int, int, ByteBuf)}, but the request's value moves to {@code boundTo}: the slot
+     * it stays bound to when {@code served} only stood in for a worker that was busy.
+     */
+    void answered(String value, int requested, int boundTo, int served, ByteBuf headLines) {
+        if (value != null && requested >= 0 && requested != boundTo) {
+            slots.asMap().replace(value, requested, boundTo);
         }
         learn(headLines, served, value);
     }
