@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.cookie.ClientCookieDecoder;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -31,7 +30,6 @@ final class AppCookieSessions {
 
     /** Longer values are neither remembered nor looked up. */
     static final int MAX_VALUE_LENGTH = 128;
-    private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
 
     private final String name;
     private final Cache<String, Integer> slots;
@@ -82,20 +80,7 @@ final class AppCookieSessions {
     }
 
     private void learn(ByteBuf lines, int served, String requestValue) {
-        int end = lines.writerIndex();
-        int pos = lineAfter(lines, lines.readerIndex(), end);
-        while (pos < end) {
-            int next = lineAfter(lines, pos, end);
-            if (startsWithIgnoringCase(lines, pos, next)) {
-                int from = pos + SET_COOKIE.length;
-                int to = next - 2;
-                if (to > from) {
-                    String header = lines.toString(from, to - from, StandardCharsets.ISO_8859_1).trim();
-                    learn(ClientCookieDecoder.LAX.decode(header), served, requestValue);
-                }
-            }
-            pos = next;
-        }
+        SetCookieLines.forEach(lines, header -> learn(ClientCookieDecoder.LAX.decode(header), served, requestValue));
     }
 
     /** A deletion forgets the value it names and the one the request carried (a logout sends an empty value). */
@@ -117,24 +102,6 @@ final class AppCookieSessions {
 
     private static boolean usable(String value) {
         return !value.isEmpty() && value.length() <= MAX_VALUE_LENGTH;
-    }
-
-    /** The index after the CRLF that ends the line at {@code pos}; {@code end} when there is none. */
-    private static int lineAfter(ByteBuf lines, int pos, int end) {
-        int lf = lines.indexOf(pos, end, (byte) '\n');
-        return lf < 0 ? end : lf + 1;
-    }
-
-    private static boolean startsWithIgnoringCase(ByteBuf lines, int pos, int lineEnd) {
-        if (lineEnd - pos < SET_COOKIE.length) {
-            return false;
-        }
-        for (int i = 0; i < SET_COOKIE.length; i++) {
-            if (Character.toLowerCase((char) (lines.getByte(pos + i) & 0xFF)) != SET_COOKIE[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Values remembered now (after pending evictions). */

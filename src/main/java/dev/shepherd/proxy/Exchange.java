@@ -286,7 +286,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (appCookies != null) {
             appCookies.answered(appCookie, appSlot, boundAfter(appSlot, served), served, response.lines());
         }
-        return sticky == null ? null : sticky.rebind(stickySlot, boundAfter(stickySlot, served));
+        return sticky == null ? null : sticky.rebind(stickySlot, boundAfter(stickySlot, served), response.lines());
     }
 
     /**
