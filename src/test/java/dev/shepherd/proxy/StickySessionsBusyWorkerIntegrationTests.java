@@ -15,7 +15,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * A sticky client whose worker is only busy (at {@code fleet.worker.max-concurrency}) is served elsewhere for that
  * one request, but its session is not moved: the worker is READY and holds the session's state, so the next
- * request goes back to it. Only a worker that can no longer take requests gives its sessions away.
+ * request goes back to it. Only a worker that can no longer take requests gives its sessions away; one that dies
+ * under a sticky request has it retried elsewhere.
  */
 class StickySessionsBusyWorkerIntegrationTests {
 
@@ -52,6 +53,23 @@ class StickySessionsBusyWorkerIntegrationTests {
 
             assertThat(slow.join().statusCode()).isEqualTo(200);
             assertThat(pid(get(shepherd, "/hello", cookie))).as("the session stays with its worker").isEqualTo(home);
+        }
+    }
+
+    @Test
+    void aStickyRequestWhoseWorkerDiesBeforeAnsweringIsServedElsewhere() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.sticky.cookie=SRV")) {
+            HttpResponse<String> first = get(shepherd, "/hello", null);
+            String line = first.headers().firstValue("set-cookie").orElseThrow();
+            String cookie = line.substring(0, line.indexOf(';'));
+            long home = pid(first);
+
+            CompletableFuture<HttpResponse<String>> slow = occupy(shepherd, home, cookie);
+            ProcessHandle.of(home).ifPresent(ProcessHandle::destroyForcibly);
+            HttpResponse<String> retried = slow.join();
+            assertThat(retried.statusCode()).isEqualTo(200);
+            assertThat(pid(retried)).isNotEqualTo(home);
         }
     }
 
