@@ -18,8 +18,9 @@ import java.util.List;
  * request whose {@code Cookie} carries that value goes to the slot's worker ({@link StickySlots}). A value the
  * proxy never saw a worker set, or has forgotten, goes to normal balancing and is not remembered: only workers put
  * values in. A remembered value whose slot has no worker left that takes its requests moves to the slot that
- * answered, like the proxy's own cookie (a slot whose worker was only busy keeps it); a {@code Set-Cookie} that deletes the cookie ({@code Max-Age} of zero or less, an
- * {@code Expires} in the past, or an empty value) forgets it.
+ * answered, like the proxy's own cookie (a slot whose worker was only busy keeps it); a {@code Set-Cookie} that
+ * deletes the cookie ({@code Max-Age} of zero or less, an {@code Expires} in the past, or an empty value) forgets
+ * it.
  *
  * <p>Bounded: at most {@code fleet.proxy.sticky.app-cookie-max-entries} values (Caffeine's size bound, which
  * forgets those least likely to be used again), none longer than {@link #MAX_VALUE_LENGTH} characters; about
