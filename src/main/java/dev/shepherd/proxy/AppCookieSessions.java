@@ -9,7 +9,6 @@ import io.netty.handler.codec.http.cookie.ClientCookieDecoder;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -18,9 +17,10 @@ import java.util.List;
  * sets with {@code Set-Cookie} (RFC 6265 §4.1) is remembered with the worker's slot (its stable index); a later
  * request whose {@code Cookie} carries that value goes to the slot's worker ({@link StickySlots}). A value the
  * proxy never saw a worker set, or has forgotten, goes to normal balancing and is not remembered: only workers put
- * values in. A remembered value whose slot could not take a request moves to the slot that answered, like the
- * proxy's own cookie; a {@code Set-Cookie} that deletes the cookie ({@code Max-Age} of zero or less, an
- * {@code Expires} in the past, or an empty value) forgets it.
+ * values in. A remembered value whose slot has no worker left that takes its requests moves to the slot that
+ * answered, like the proxy's own cookie (a slot whose worker was only busy keeps it); a {@code Set-Cookie} that
+ * deletes the cookie ({@code Max-Age} of zero or less, an {@code Expires} in the past, or an empty value) forgets
+ * it.
  *
  * <p>Bounded: at most {@code fleet.proxy.sticky.app-cookie-max-entries} values (Caffeine's size bound, which
  * forgets those least likely to be used again), none longer than {@link #MAX_VALUE_LENGTH} characters; about
@@ -31,7 +31,6 @@ final class AppCookieSessions {
 
     /** Longer values are neither remembered nor looked up. */
     static final int MAX_VALUE_LENGTH = 128;
-    private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
 
     private final String name;
     private final Cache<String, Integer> slots;
@@ -67,27 +66,22 @@ final class AppCookieSessions {
      * bind or forget values. {@code headLines}: the response's status line and header lines, CRLF after each.
      */
     void answered(String value, int requested, int served, ByteBuf headLines) {
-        if (value != null && requested >= 0 && requested != served) {
-            slots.asMap().replace(value, requested, served);
+        answered(value, requested, served, served, headLines);
+    }
+
+    /**
+     * Like {@link #answered(String, int, int, ByteBuf)}, but the request's value moves to {@code boundTo}: the slot
+     * it stays bound to when {@code served} only stood in for a worker that was busy.
+     */
+    void answered(String value, int requested, int boundTo, int served, ByteBuf headLines) {
+        if (value != null && requested >= 0 && requested != boundTo) {
+            slots.asMap().replace(value, requested, boundTo);
         }
         learn(headLines, served, value);
     }
 
     private void learn(ByteBuf lines, int served, String requestValue) {
-        int end = lines.writerIndex();
-        int pos = lineAfter(lines, lines.readerIndex(), end);
-        while (pos < end) {
-            int next = lineAfter(lines, pos, end);
-            if (startsWithIgnoringCase(lines, pos, next)) {
-                int from = pos + SET_COOKIE.length;
-                int to = next - 2;
-                if (to > from) {
-                    String header = lines.toString(from, to - from, StandardCharsets.ISO_8859_1).trim();
-                    learn(ClientCookieDecoder.LAX.decode(header), served, requestValue);
-                }
-            }
-            pos = next;
-        }
+        SetCookieLines.forEach(lines, header -> learn(ClientCookieDecoder.LAX.decode(header), served, requestValue));
     }
 
     /** A deletion forgets the value it names and the one the request carried (a logout sends an empty value). */
@@ -109,24 +103,6 @@ final class AppCookieSessions {
 
     private static boolean usable(String value) {
         return !value.isEmpty() && value.length() <= MAX_VALUE_LENGTH;
-    }
-
-    /** The index after the CRLF that ends the line at {@code pos}; {@code end} when there is none. */
-    private static int lineAfter(ByteBuf lines, int pos, int end) {
-        int lf = lines.indexOf(pos, end, (byte) '\n');
-        return lf < 0 ? end : lf + 1;
-    }
-
-    private static boolean startsWithIgnoringCase(ByteBuf lines, int pos, int lineEnd) {
-        if (lineEnd - pos < SET_COOKIE.length) {
-            return false;
-        }
-        for (int i = 0; i < SET_COOKIE.length; i++) {
-            if (Character.toLowerCase((char) (lines.getByte(pos + i) & 0xFF)) != SET_COOKIE[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Values remembered now (after pending evictions). */

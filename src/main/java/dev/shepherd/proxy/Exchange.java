@@ -284,9 +284,18 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         int served = attempt.endpoint().index();
         proxy.metrics().sticky(stickySlot, served);
         if (appCookies != null) {
-            appCookies.answered(appCookie, appSlot, served, response.lines());
+            appCookies.answered(appCookie, appSlot, boundAfter(appSlot, served), served, response.lines());
         }
-        return sticky == null ? null : sticky.rebind(stickySlot, served);
+        return sticky == null ? null : sticky.rebind(stickySlot, boundAfter(stickySlot, served), response.lines());
+    }
+
+    /**
+     * The slot a session bound to {@code requested} belongs to once {@code served} answered: still
+     * {@code requested} when its worker was only busy (full, or behind queued requests) and holds the session's
+     * state, else {@code served}.
+     */
+    private int boundAfter(int requested, int served) {
+        return requested >= 0 && requested != served && proxy.router().slotKeeps(requested) ? requested : served;
     }
 
     private boolean keepClient() {

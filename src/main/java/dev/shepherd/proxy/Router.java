@@ -101,6 +101,11 @@ final class Router {
         return StickySlots.pick(fleet.snapshot(), slot, queue.hasWaiters(), upgrade);
     }
 
+    /** Whether sticky slot {@code slot} still has a worker that takes its requests ({@link StickySlots#keeps}). */
+    boolean slotKeeps(int slot) {
+        return StickySlots.keeps(fleet.snapshot(), slot);
+    }
+
     /**
      * The READY worker with the fewest open tunnels, counted in; ties go round-robin. Tunnels live for hours, so
      * round-robin over them would pile them up on the oldest workers. Null when none is READY.

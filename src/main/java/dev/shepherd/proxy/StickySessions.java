@@ -1,9 +1,11 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
+import lombok.extern.slf4j.Slf4j;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -15,6 +17,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Sticky sessions by a cookie the proxy sets ({@code fleet.proxy.sticky.cookie}, HAProxy's {@code cookie ...
@@ -26,8 +29,10 @@ import java.util.Map;
  *
  * <p>A token made under another key (the master restarted), forged or unknown, and a slot with no worker that can
  * take the request ({@link StickySlots}), fall back to normal balancing; the response then sets the cookie again.
- * Immutable; any thread.
+ * Once a worker sets a cookie of the same name itself, the proxy sets its own no more (the name is the
+ * application's). Immutable but for that; any thread.
  */
+@Slf4j
 final class StickySessions {
 
     /** What a request's cookie said: no cookie of ours. */
@@ -39,6 +44,9 @@ final class StickySessions {
     private final String name;
     private final Map<String, Integer> slots;
     private final byte[][] setCookieLines;
+    private final AtomicBoolean clashWarned = new AtomicBoolean();
+    /** A worker set a cookie of our name: we set ours no more. */
+    private volatile boolean clash;
 
     /** @param key the HMAC key: random bytes made at start ({@link java.security.SecureRandom}) */
     StickySessions(String name, int maxWorkers, byte[] key) {
@@ -94,5 +102,27 @@ final class StickySessions {
     /** The response's {@code Set-Cookie} line when the request's cookie named another slot, or none; else null. */
     byte[] rebind(int requested, int served) {
         return requested == served ? null : setCookieLine(served);
+    }
+
+    /**
+     * Like {@link #rebind(int, int)}, but null for good once a worker's response ({@code headLines}: status line and
+     * header lines, CRLF after each) has set a cookie of our name itself: the name is the application's (a
+     * configuration mistake), and our token would overwrite its cookie and end its sessions, on that response and
+     * on every later one that carries the application's value, which names no slot. Stickiness by this cookie is
+     * then off; a warning names the property, once.
+     */
+    byte[] rebind(int requested, int served, ByteBuf headLines) {
+        byte[] line = clash ? null : rebind(requested, served);
+        if (line == null || !SetCookieLines.sets(headLines, name)) {
+            return line;
+        }
+        clash = true;
+        if (clashWarned.compareAndSet(false, true)) {
+            log.warn("A worker sets the cookie {} itself, which fleet.proxy.sticky.cookie names for the proxy's own: "
+                    + "Shepherd no longer sets it, so that the worker's sessions survive, and sticky sessions are off "
+                    + "until a restart. Name another cookie there, or set fleet.proxy.sticky.app-cookie={} to follow "
+                    + "the worker's", name, name);
+        }
+        return null;
     }
 }

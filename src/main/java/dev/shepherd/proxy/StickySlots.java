@@ -15,8 +15,8 @@ import java.util.List;
  * one); else its draining worker, while the drain lasts (HAProxy's drain state: persistent clients keep coming,
  * new ones do not), so that a session's requests stay on the process that holds its state until that process has
  * nothing left in flight or its {@code fleet.worker.drain-timeout} is over. A READY worker of the slot that is
- * full, or requests queued for a READY worker, send the request to normal balancing. Lock-free, no allocation;
- * any thread.
+ * full, or requests queued for a READY worker, send the request to normal balancing, but the session stays bound
+ * to the slot ({@link #keeps}). Lock-free, no allocation; any thread.
  */
 final class StickySlots {
 
@@ -38,6 +38,15 @@ final class StickySlots {
         }
         Endpoint draining = upgrade ? null : draining(snapshot, slot);
         return draining != null && draining.tryAcquireSticky() ? draining : null;
+    }
+
+    /**
+     * Whether {@code slot} still has a worker that takes its sticky requests (READY and accepting, though perhaps
+     * full, or draining): a request of its session served elsewhere meanwhile does not move the session, whose
+     * state that worker holds.
+     */
+    static boolean keeps(FleetSnapshot snapshot, int slot) {
+        return slot >= 0 && (newestAccepting(snapshot.ready(), slot) != null || draining(snapshot, slot) != null);
     }
 
     private static Endpoint newestAccepting(Endpoint[] ready, int slot) {

@@ -229,6 +229,16 @@ class FleetPropertiesTests {
                 });
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"a b", "=", "SRV=1", "a;b", "\"SRV\"", "SRV,x", ""})
+    void aStickyCookieThatIsNoCookieNameFailsStartupNamingTheProperty(String name) {
+        runner.withPropertyValues("fleet.proxy.sticky.cookie=" + name).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.proxy.sticky.cookie = " + name + ": must be a cookie name (an RFC 6265 token)");
+        });
+    }
+
     @Test
     void anAppCookieThatIsNoCookieNameFailsStartupNamingTheProperty() {
         runner.withPropertyValues("fleet.proxy.sticky.app-cookie=JSESSION ID").run(context -> {

@@ -74,6 +74,14 @@ class AppCookieSessionsTests {
     }
 
     @Test
+    void aRememberedValueServedElsewhereWhileItsSlotWasBusyStaysButTheServersNewValuesBindThere() {
+        sessions.answered(null, StickySessions.NO_COOKIE, 0, head("Set-Cookie: JSESSIONID=abc"));
+        sessions.answered("abc", 0, 0, 1, head("Set-Cookie: JSESSIONID=def"));
+        assertThat(sessions.slot("abc")).isZero();
+        assertThat(sessions.slot("def")).isEqualTo(1);
+    }
+
+    @Test
     void aNewValueFromTheWorkerReplacesTheBinding() {
         sessions.answered(null, StickySessions.NO_COOKIE, 0, head("Set-Cookie: JSESSIONID=abc"));
         sessions.answered(null, StickySessions.NO_COOKIE, 2, head("Set-Cookie: JSESSIONID=abc"));

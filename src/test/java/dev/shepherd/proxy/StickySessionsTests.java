@@ -1,5 +1,7 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
@@ -75,6 +77,20 @@ class StickySessionsTests {
         assertThat(sticky.rebind(1, 2)).isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.rebind(StickySessions.UNKNOWN, 2)).isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2)).isEqualTo(sticky.setCookieLine(2));
+    }
+
+    @Test
+    void onceAWorkerSetsACookieOfOurNameTheProxySetsItsOwnNoMore() {
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Set-Cookie: SRVX=1", "X-Srv: SRV=1")))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("set-cookie:  SRV =app-session; Path=/"))).isNull();
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 1, head("Content-Type: text/plain")))
+                .as("the application's value comes back and names no slot: not overwritten either").isNull();
+    }
+
+    private static ByteBuf head(String... lines) {
+        return Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\n" + String.join("\r\n", lines) + "\r\n",
+                StandardCharsets.ISO_8859_1);
     }
 
     private static HttpHeaders cookie(String value) {

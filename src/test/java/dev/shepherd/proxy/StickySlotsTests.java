@@ -58,6 +58,22 @@ class StickySlotsTests {
     }
 
     @Test
+    void aSlotKeepsItsSessionsWhileItsWorkerIsFullOrDrainingAndGivesThemUpWhenItStops() {
+        Endpoint full = TestEndpoints.accepting(1, 0, 1);
+        Endpoint draining = TestEndpoints.accepting(2, 1, 0);
+        TestEndpoints.startDraining(draining);
+        assertThat(full.tryAcquire()).isTrue();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0)).as("full").isTrue();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1)).as("draining").isTrue();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 2)).as("no worker").isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}), StickySessions.UNKNOWN)).isFalse();
+        TestEndpoints.stopAccepting(full);
+        TestEndpoints.stopAccepting(draining);
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0)).as("stopping").isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1)).as("stopped").isFalse();
+    }
+
+    @Test
     void aWebSocketHandshakeDoesNotGoToADrainingWorker() {
         Endpoint draining = TestEndpoints.accepting(1, 0, 0);
         TestEndpoints.startDraining(draining);

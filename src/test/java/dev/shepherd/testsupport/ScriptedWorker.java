@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code /chunked}: a chunked body "hello world" in three writes, with a trailer {@code X-Sum: 11}</li>
  *   <li>{@code /until-close}: no length and no chunks: the body ends when the worker closes the connection</li>
  *   <li>{@code /malformed}: two different Content-Lengths</li>
+ *   <li>{@code /odd-cookies}: malformed {@code Set-Cookie} lines (no name, no value, bad attributes), then
+ *   {@code JSESSIONID=kept}</li>
  *   <li>HEAD anything: {@code Content-Length: 1000} and, as HTTP says, no body</li>
  *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
  * </ul>
@@ -71,6 +73,13 @@ public final class ScriptedWorker {
             case "/malformed" -> {
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
                 return false;
+            }
+            case "/odd-cookies" -> {
+                // Set-Cookie lines no cookie parser likes (no name, no value, only separators), then a good one.
+                write(out, "HTTP/1.1 200 OK\r\nSet-Cookie: =y\r\nSet-Cookie: ;;, ;\r\nSet-Cookie: JSESSIONID\r\n"
+                        + "Set-Cookie:\r\nSet-Cookie: JSESSIONID=\"quoted\"; Max-Age=x; Expires=never\r\n"
+                        + "Set-Cookie: JSESSIONID=kept\r\nContent-Length: 2\r\n\r\nok");
+                return true;
             }
             default -> {
                 String body = "path=" + path;

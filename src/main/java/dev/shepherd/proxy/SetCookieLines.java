@@ -1,0 +1,63 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
+
+/**
+ * The {@code Set-Cookie} lines (RFC 6265 §4.1) of a response head as the proxy copied it: the status line, then
+ * header lines, CRLF after each. Any thread; allocates only the values it hands out.
+ */
+final class SetCookieLines {
+
+    private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
+
+    private SetCookieLines() {
+    }
+
+    /** Hands each {@code Set-Cookie} field value, trimmed, to {@code header}, in order. */
+    static void forEach(ByteBuf lines, Consumer<String> header) {
+        int end = lines.writerIndex();
+        int pos = lineAfter(lines, lines.readerIndex(), end);
+        while (pos < end) {
+            int next = lineAfter(lines, pos, end);
+            int from = pos + SET_COOKIE.length;
+            int to = next - 2;
+            if (isSetCookie(lines, pos, next) && to > from) {
+                header.accept(lines.toString(from, to - from, StandardCharsets.ISO_8859_1).trim());
+            }
+            pos = next;
+        }
+    }
+
+    /** Whether a {@code Set-Cookie} line sets a cookie named {@code name} (RFC 6265 §5.2: the name before '='). */
+    static boolean sets(ByteBuf lines, String name) {
+        boolean[] found = new boolean[1];
+        forEach(lines, header -> {
+            int equals = header.indexOf('=');
+            if (equals > 0 && header.substring(0, equals).trim().equals(name)) {
+                found[0] = true;
+            }
+        });
+        return found[0];
+    }
+
+    /** The index after the CRLF that ends the line at {@code pos}; {@code end} when there is none. */
+    private static int lineAfter(ByteBuf lines, int pos, int end) {
+        int lf = lines.indexOf(pos, end, (byte) '\n');
+        return lf < 0 ? end : lf + 1;
+    }
+
+    private static boolean isSetCookie(ByteBuf lines, int pos, int lineEnd) {
+        if (lineEnd - pos < SET_COOKIE.length) {
+            return false;
+        }
+        for (int i = 0; i < SET_COOKIE.length; i++) {
+            if (Character.toLowerCase((char) (lines.getByte(pos + i) & 0xFF)) != SET_COOKIE[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A sticky client whose worker is only busy (at {@code fleet.worker.max-concurrency}) is served elsewhere for that
+ * one request, but its session is not moved: the worker is READY and holds the session's state, so the next
+ * request goes back to it. Only a worker that can no longer take requests gives its sessions away; one that dies
+ * under a sticky request has it retried elsewhere.
+ */
+class StickySessionsBusyWorkerIntegrationTests {
+
+    @Test
+    void aBusyWorkerKeepsItsStickyCookieClients() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.sticky.cookie=SRV")) {
+            HttpResponse<String> first = get(shepherd, "/hello", null);
+            String line = first.headers().firstValue("set-cookie").orElseThrow();
+            String cookie = line.substring(0, line.indexOf(';'));
+            long home = pid(first);
+
+            CompletableFuture<HttpResponse<String>> slow = occupy(shepherd, home, cookie);
+            HttpResponse<String> elsewhere = get(shepherd, "/hello", cookie);
+            assertThat(pid(elsewhere)).as("served by the free worker meanwhile").isNotEqualTo(home);
+            assertThat(elsewhere.headers().allValues("set-cookie")).as("the session is not moved").isEmpty();
+
+            assertThat(slow.join().statusCode()).isEqualTo(200);
+            assertThat(pid(get(shepherd, "/hello", cookie))).as("back home once it is free").isEqualTo(home);
+        }
+    }
+
+    @Test
+    void aBusyWorkerKeepsItsApplicationSessions() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.sticky.app-cookie=JSESSIONID")) {
+            HttpResponse<String> login = get(shepherd, "/login", null);
+            String line = login.headers().firstValue("set-cookie").orElseThrow();
+            String cookie = line.substring(0, line.indexOf(';'));
+            long home = pid(login);
+
+            CompletableFuture<HttpResponse<String>> slow = occupy(shepherd, home, cookie);
+            assertThat(pid(get(shepherd, "/hello", cookie))).as("served by the free worker meanwhile").isNotEqualTo(home);
+
+            assertThat(slow.join().statusCode()).isEqualTo(200);
+            assertThat(pid(get(shepherd, "/hello", cookie))).as("the session stays with its worker").isEqualTo(home);
+        }
+    }
+
+    @Test
+    void aStickyRequestWhoseWorkerDiesBeforeAnsweringIsServedElsewhere() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.sticky.cookie=SRV")) {
+            HttpResponse<String> first = get(shepherd, "/hello", null);
+            String line = first.headers().firstValue("set-cookie").orElseThrow();
+            String cookie = line.substring(0, line.indexOf(';'));
+            long home = pid(first);
+
+            CompletableFuture<HttpResponse<String>> slow = occupy(shepherd, home, cookie);
+            ProcessHandle.of(home).ifPresent(ProcessHandle::destroyForcibly);
+            HttpResponse<String> retried = slow.join();
+            assertThat(retried.statusCode()).isEqualTo(200);
+            assertThat(pid(retried)).isNotEqualTo(home);
+        }
+    }
+
+    /** A slow sticky request on {@code home}, in flight once this returns. */
+    private static CompletableFuture<HttpResponse<String>> occupy(RunningShepherd shepherd, long home, String cookie) {
+        CompletableFuture<HttpResponse<String>> slow = shepherd.http().sendAsync(HttpRequest.newBuilder(
+                shepherd.proxy("/slow?ms=1500")).header("Cookie", cookie).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
+                .filter(worker -> worker.pid() == home).map(WorkerSnapshot::endpoint)
+                .anyMatch(endpoint -> endpoint != null && endpoint.inFlight() == 1));
+        return slow;
+    }
+
+    private static HttpResponse<String> get(RunningShepherd shepherd, String path, String cookie) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(shepherd.proxy(path)).timeout(Duration.ofSeconds(20));
+        if (cookie != null) {
+            request.header("Cookie", cookie);
+        }
+        HttpResponse<String> response = shepherd.send(request.build());
+        assertThat(response.statusCode()).isEqualTo(200);
+        return response;
+    }
+
+    private static long pid(HttpResponse<String> response) {
+        String body = response.body();
+        return Long.parseLong(body.substring("pid=".length(), body.indexOf('\n')));
+    }
+}
