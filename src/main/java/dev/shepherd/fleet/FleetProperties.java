@@ -279,7 +279,7 @@ public record FleetProperties(
             String cookie,
             @Pattern(regexp = "[!#$%&'*+.^_`|~0-9A-Za-z-]+", message = "must be a cookie name (an RFC 6265 token)")
             String appCookie,
-            @DefaultValue("100000") @Min(1) @Max(10_000_000) int appCookieMaxEntries) {
+            @DefaultValue("100000") @Min(1) @Max(1_000_000) int appCookieMaxEntries) {
 
         @AssertTrue(message = "fleet.proxy.sticky.app-cookie must not be the name of fleet.proxy.sticky.cookie, "
                 + "which the proxy sets itself")
