@@ -76,11 +76,12 @@ class FleetIntegrationTests {
     void workerThatCannotStartIsShownAsFailedAndTheMasterKeepsServing() {
         try (RunningShepherd shepherd = RunningShepherd.start("--fleet.workers=1",
                 "--fleet.worker.command=/nonexistent/worker-binary,--port,{port}", "--fleet.proxy.queue-timeout=100ms")) {
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-                WorkerSnapshot worker = shepherd.snapshot().workers().get(0);
-                assertThat(worker.state()).isEqualTo(WorkerState.FAILED);
-                assertThat(worker.lastExit().reason()).contains("cannot start").contains("/nonexistent/worker-binary");
-            });
+            // Right after start the first snapshot may not be published yet: no worker in it.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(shepherd.snapshot().workers())
+                    .singleElement().satisfies(worker -> {
+                        assertThat(worker.state()).isEqualTo(WorkerState.FAILED);
+                        assertThat(worker.lastExit().reason()).contains("cannot start").contains("/nonexistent/worker-binary");
+                    }));
             HttpResponse<String> response = shepherd.get("/");
             assertThat(response.statusCode()).isEqualTo(503);
             assertThat(response.headers().firstValue("Retry-After")).isPresent();
