@@ -58,7 +58,9 @@ final class RollingReload {
         while (!queue.isEmpty()) {
             Worker old = supervisor.find(queue.poll()).orElse(null);
             if (old != null && old.holdsSlot() && old.generation < generation) {
-                stepWorker = replace(old);
+                // The step's worker is known before it spawns: a spawn that fails at once fails the reload.
+                stepWorker = successorOf(old);
+                supervisor.spawner.spawn(stepWorker);
                 return;
             }
         }
@@ -72,9 +74,14 @@ final class RollingReload {
 
     /** Starts a new worker to take over from {@code old}, which keeps serving until the new one is READY. */
     Worker replace(Worker old) {
+        Worker fresh = successorOf(old);
+        supervisor.spawner.spawn(fresh);
+        return fresh;
+    }
+
+    private Worker successorOf(Worker old) {
         Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
         Worker.replaces(fresh, old);
-        supervisor.spawner.spawn(fresh);
         return fresh;
     }
 

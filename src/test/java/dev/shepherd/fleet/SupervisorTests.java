@@ -285,6 +285,20 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadWhoseNewWorkerCannotStartFailsInsteadOfRunningForever() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.launcher.failNext = 1;
+
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).startsWith("worker 3 cannot start");
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompleted();
+    }
+
+    @Test
     void workerPastItsRequestLimitIsRecycledSurgeFirst() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.max-requests", "2").started();
         Endpoint endpoint = fleet.worker(1).endpoint();
