@@ -333,6 +333,20 @@ class SupervisorTests {
     }
 
     @Test
+    void scaleDownThatRetiresAnUnreadyReplacementLeavesNoWorkerBeyondTheDesiredCount() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>())).join();
+
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+    }
+
+    @Test
     void eventAboutAProcessTheWorkerNoLongerRunsIsDropped() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         FakeProcess old = fleet.process(1);
