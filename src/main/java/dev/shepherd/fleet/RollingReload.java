@@ -87,19 +87,22 @@ final class RollingReload {
 
     void onReady(Worker fresh) {
         Worker old = fresh.replacing();
-        if (old == null) {
-            return;
+        if (old != null) {
+            loop.post(new SupervisorEvent.SuccessorReady(old, fresh));
         }
-        fresh.tookOver();
-        loop.post(new SupervisorEvent.SuccessorReady(old, fresh));
     }
 
     /**
-     * {@code fresh} took over from {@code old}, in an event after the one that made {@code fresh} READY: {@code old}
-     * leaves the rotation (unless it has exited or left already), then a reload takes its next step, so that a
-     * finished reload has no old worker in the rotation.
+     * {@code fresh} takes over from {@code old}, in an event after the one that made {@code fresh} READY, if it is
+     * still READY: {@code old} leaves the rotation (unless it has exited or left already), then a reload takes its
+     * next step, so that a finished reload has no old worker in the rotation.
      */
     void retireReplaced(Worker old, Worker fresh) {
+        if (fresh.replacing() != old || fresh.state() != WorkerState.READY) {
+            // It is not READY any more (its exit, handled since, rolled the replacement back): the old one serves on.
+            return;
+        }
+        fresh.tookOver();
         if (old.state() != WorkerState.EXITED && !old.retiring()) {
             supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
@@ -112,7 +115,7 @@ final class RollingReload {
         }
     }
 
-    /** The new worker never got READY: the old one holds its slot again; a reload stops there. */
+    /** The new worker exited before it took over: the old one holds its slot again; a reload stops there. */
     void onFailed(Worker fresh, String reason) {
         Worker old = fresh.replacing();
         fresh.replacementFailed();

@@ -299,6 +299,26 @@ class SupervisorTests {
     }
 
     @Test
+    void newWorkerThatCrashesBeforeItTookOverRollsBackAndTheOldOneKeepsServing() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        Worker fresh = fleet.supervisor.find(2).orElseThrow();
+
+        // READY, then its exit is handled before the old worker is retired.
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fresh, fleet.process(2), SupervisorEvent.ProbeKind.READINESS));
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 2 exited with code 1 before it took over");
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+    }
+
+    @Test
     void workerPastItsRequestLimitIsRecycledSurgeFirst() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.max-requests", "2").started();
         Endpoint endpoint = fleet.worker(1).endpoint();
