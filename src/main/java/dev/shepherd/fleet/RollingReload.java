@@ -94,7 +94,7 @@ final class RollingReload {
 
     /**
      * {@code fresh} takes over from {@code old}, in an event after the one that made {@code fresh} READY, if it is
-     * still READY: {@code old} leaves the rotation (unless it has exited or left already), then a reload takes its
+     * still READY: {@code old} leaves the rotation and the fleet (unless it left already), then a reload takes its
      * next step, so that a finished reload has no old worker in the rotation.
      */
     void retireReplaced(Worker old, Worker fresh) {
@@ -103,7 +103,8 @@ final class RollingReload {
             return;
         }
         fresh.tookOver();
-        if (old.state() != WorkerState.EXITED && !old.retiring()) {
+        // Still in the fleet: an EXITED worker the restart policy left there is removed too.
+        if (supervisor.workers.contains(old) && !old.retiring()) {
             supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
         if (fresh == stepWorker) {

@@ -525,6 +525,19 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadOverAWorkerTheRestartPolicyLeftExitedRemovesIt() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.restart.policy", "never").started();
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
+    }
+
+    @Test
     void underNeverAHungWorkerIsStoppedAndNotRestarted() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "never").started();
         fleet.liveness.answerAll(false);
