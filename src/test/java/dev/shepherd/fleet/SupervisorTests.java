@@ -499,6 +499,22 @@ class SupervisorTests {
     }
 
     @Test
+    void replaceWhileAReloadRunsIsRefusedSoNoOldWorkerOutlivesTheReload() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "1s").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+
+        CompletableFuture<Integer> replace = fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(replace).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
+    }
+
+    @Test
     void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.process(1).exit(1);
