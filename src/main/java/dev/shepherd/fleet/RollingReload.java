@@ -124,6 +124,10 @@ final class RollingReload {
             fail(reason);
         } else {
             log.warn("Replacement of worker {} failed ({}); it keeps serving", old == null ? "?" : old.id, reason);
+            if (status.running() && old != null && old.generation < generation) {
+                // Started before this reload, so not in its queue: the old worker holds its slot again, replace it too.
+                queue.add(old.id);
+            }
         }
     }
 

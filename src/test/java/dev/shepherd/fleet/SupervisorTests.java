@@ -515,6 +515,22 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadStartedDuringAReplacementThatFailsReplacesTheWorkerThatGotItsSlotBack() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+
+        fleet.process(3).exit(1);
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
+        assertThat(fleet.snapshot().workers()).hasSize(2);
+    }
+
+    @Test
     void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.process(1).exit(1);
