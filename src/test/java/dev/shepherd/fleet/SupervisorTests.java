@@ -223,6 +223,22 @@ class SupervisorTests {
     }
 
     @Test
+    void drainPastItsTimeoutTakesNoMoreStickyRequestsWhileItsTunnelsClose() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.drain-timeout", "1s",
+                "fleet.proxy.tunnel.drain-timeout", "30s").started();
+        Endpoint draining = fleet.worker(2).endpoint();
+        draining.tunnelOpened(spread -> { });
+        assertThat(draining.tryAcquire()).isTrue();
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        assertThat(draining.tryAcquireSticky()).isTrue();
+
+        fleet.queue.advance(Duration.ofMillis(1020));
+
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.DRAINING);
+        assertThat(draining.tryAcquireSticky()).as("a sticky request after the drain timeout").isFalse();
+    }
+
+    @Test
     void scaleUpSpawnsNewWorkersOnTheLowestFreeIndexes() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
 
