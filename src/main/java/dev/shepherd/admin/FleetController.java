@@ -79,6 +79,7 @@ class FleetController {
     /**
      * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body,
      * as {@link #reload()}. {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
+     * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced.
      */
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)

@@ -63,7 +63,12 @@ final class Drains {
             return;
         }
         Instant now = clock.instant();
-        boolean requestsDone = worker.endpoint().drained() || !now.isBefore(worker.drainDeadline());
+        boolean requestsDone = worker.endpoint().drained();
+        if (!requestsDone && !now.isBefore(worker.drainDeadline())) {
+            // Past the drain timeout its requests are given up on: no new sticky one while its tunnels still close.
+            worker.endpoint().stopAccepting();
+            requestsDone = true;
+        }
         boolean tunnelsDone = worker.endpoint().tunnels() == 0 || !now.isBefore(worker.tunnelDeadline());
         if (requestsDone && tunnelsDone) {
             stop(worker, worker.stopReason(), ExitCause.STOPPED);

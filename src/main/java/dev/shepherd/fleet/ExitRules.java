@@ -18,7 +18,7 @@ final class ExitRules {
     enum Outcome {
         /** Remove it from the fleet (STOPPED event). */
         REMOVE,
-        /** A replacement that never got READY: the old worker holds its slot again, then remove this one. */
+        /** A replacement that exited before it took over: the old worker holds its slot again, then remove this one. */
         ROLL_BACK,
         /** Schedule a new process after {@link Reaction#delay()}, in {@link Reaction#state()}. */
         RESTART,
@@ -41,8 +41,8 @@ final class ExitRules {
 
     /**
      * Decides after an exit of {@code cause} at {@code at}, of a process that ran {@code uptime} and was READY for
-     * {@code readyFor} (null: never). {@code unreadyReplacement}: the worker was started to replace another and was
-     * never READY. Records the exit in {@code history} when it restarts.
+     * {@code readyFor} (null: never). {@code unreadyReplacement}: the worker was started to replace another and has
+     * not taken over yet (READY, then handed the slot). Records the exit in {@code history} when it restarts.
      */
     static Reaction decide(ExitCause cause, boolean unreadyReplacement, RestartPolicy policy, Backoff history,
                            Duration uptime, Duration readyFor, Instant at) {

@@ -72,7 +72,7 @@ final class Exits {
 
     private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {
         Duration readyFor = worker.readyOnce() ? Duration.between(worker.readyAt(), exit.at()) : null;
-        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing() != null && !worker.readyOnce(),
+        ExitRules.Reaction reaction = ExitRules.decide(cause, worker.replacing() != null,
                 properties.restart().policy(), worker.backoff, exit.uptime(), readyFor, exit.at());
         worker.moveTo(reaction.state());
         switch (reaction.outcome()) {
@@ -88,7 +88,7 @@ final class Exits {
 
     private static String describeFailedStart(ExitCause cause, WorkerExit exit) {
         return cause == ExitCause.STARTUP_TIMEOUT || cause == ExitCause.COULD_NOT_START
-                ? exit.reason() : "exited with code " + exit.code() + " before it was READY";
+                ? exit.reason() : "exited with code " + exit.code() + " before it took over";
     }
 
     private void scheduleRestart(Worker worker, WorkerExit exit, ExitCause cause, ExitRules.Reaction reaction,

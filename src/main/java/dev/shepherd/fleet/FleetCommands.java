@@ -53,9 +53,15 @@ final class FleetCommands {
 
     private int replace(int workerId) {
         Worker old = find(workerId);
+        if (supervisor.reload.status().running()) {
+            // The reload replaces it anyway; a replacement of its own that failed after the reload passed its slot
+            // would give the slot back to an old-generation worker under a reload that says it succeeded.
+            throw new FleetExceptions.FleetConflictException("A reload is running and replaces worker " + workerId
+                    + " too; replace when it has finished");
+        }
         if (!old.holdsSlot() || old.state() != WorkerState.READY) {
             throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state()
-                    + (old.holdsSlot() ? "" : " and already being replaced") + "; only a READY worker can be replaced");
+                    + (old.replacedBy() == null ? "" : " and already being replaced") + "; only a READY worker can be replaced");
         }
         return supervisor.reload.replace(old).id;
     }

@@ -58,7 +58,9 @@ final class RollingReload {
         while (!queue.isEmpty()) {
             Worker old = supervisor.find(queue.poll()).orElse(null);
             if (old != null && old.holdsSlot() && old.generation < generation) {
-                stepWorker = replace(old);
+                // The step's worker is known before it spawns: a spawn that fails at once fails the reload.
+                stepWorker = successorOf(old);
+                supervisor.spawner.spawn(stepWorker);
                 return;
             }
         }
@@ -72,28 +74,37 @@ final class RollingReload {
 
     /** Starts a new worker to take over from {@code old}, which keeps serving until the new one is READY. */
     Worker replace(Worker old) {
+        Worker fresh = successorOf(old);
+        supervisor.spawner.spawn(fresh);
+        return fresh;
+    }
+
+    private Worker successorOf(Worker old) {
         Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
         Worker.replaces(fresh, old);
-        supervisor.spawner.spawn(fresh);
         return fresh;
     }
 
     void onReady(Worker fresh) {
         Worker old = fresh.replacing();
-        if (old == null) {
-            return;
+        if (old != null) {
+            loop.post(new SupervisorEvent.SuccessorReady(old, fresh));
         }
-        fresh.tookOver();
-        loop.post(new SupervisorEvent.SuccessorReady(old, fresh));
     }
 
     /**
-     * {@code fresh} took over from {@code old}, in an event after the one that made {@code fresh} READY: {@code old}
-     * leaves the rotation (unless it has exited or left already), then a reload takes its next step, so that a
-     * finished reload has no old worker in the rotation.
+     * {@code fresh} takes over from {@code old}, in an event after the one that made {@code fresh} READY, if it is
+     * still READY: {@code old} leaves the rotation and the fleet (unless it left already), then a reload takes its
+     * next step, so that a finished reload has no old worker in the rotation.
      */
     void retireReplaced(Worker old, Worker fresh) {
-        if (old.state() != WorkerState.EXITED && !old.retiring()) {
+        if (fresh.replacing() != old || fresh.state() != WorkerState.READY) {
+            // It is not READY any more (its exit, handled since, rolled the replacement back): the old one serves on.
+            return;
+        }
+        fresh.tookOver();
+        // Still in the fleet: an EXITED worker the restart policy left there is removed too.
+        if (supervisor.workers.contains(old) && !old.retiring()) {
             supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
         if (fresh == stepWorker) {
@@ -105,7 +116,7 @@ final class RollingReload {
         }
     }
 
-    /** The new worker never got READY: the old one holds its slot again; a reload stops there. */
+    /** The new worker exited before it took over: the old one holds its slot again; a reload stops there. */
     void onFailed(Worker fresh, String reason) {
         Worker old = fresh.replacing();
         fresh.replacementFailed();
@@ -113,6 +124,10 @@ final class RollingReload {
             fail(reason);
         } else {
             log.warn("Replacement of worker {} failed ({}); it keeps serving", old == null ? "?" : old.id, reason);
+            if (status.running() && old != null && old.generation < generation) {
+                // Started before this reload, so not in its queue: the old worker holds its slot again, replace it too.
+                queue.add(old.id);
+            }
         }
     }
 

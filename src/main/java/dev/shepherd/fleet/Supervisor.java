@@ -198,6 +198,9 @@ final class Supervisor {
 
     /** Removes a worker from the fleet for good (a STOPPED event). */
     void remove(Worker worker, String reason) {
+        // A replacement that leaves before it took over (scaled down while starting) gives the slot back to the
+        // worker it was replacing, which the reconcile then counts, and retires if it is one too many.
+        worker.replacementFailed();
         workers.remove(worker);
         logs.retire(worker.id);
         events.add(Type.REMOVED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");

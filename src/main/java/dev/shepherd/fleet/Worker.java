@@ -238,7 +238,7 @@ final class Worker {
         replacing = null;
     }
 
-    /** This replacement never got READY: the worker it was replacing holds its slot again. */
+    /** This replacement left before it took over: the worker it was replacing holds its slot again. */
     void replacementFailed() {
         if (replacing != null) {
             replacing.replacedBy = null;

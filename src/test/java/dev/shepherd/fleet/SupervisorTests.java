@@ -223,6 +223,22 @@ class SupervisorTests {
     }
 
     @Test
+    void drainPastItsTimeoutTakesNoMoreStickyRequestsWhileItsTunnelsClose() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.drain-timeout", "1s",
+                "fleet.proxy.tunnel.drain-timeout", "30s").started();
+        Endpoint draining = fleet.worker(2).endpoint();
+        draining.tunnelOpened(spread -> { });
+        assertThat(draining.tryAcquire()).isTrue();
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        assertThat(draining.tryAcquireSticky()).isTrue();
+
+        fleet.queue.advance(Duration.ofMillis(1020));
+
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.DRAINING);
+        assertThat(draining.tryAcquireSticky()).as("a sticky request after the drain timeout").isFalse();
+    }
+
+    @Test
     void scaleUpSpawnsNewWorkersOnTheLowestFreeIndexes() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
 
@@ -285,6 +301,40 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadWhoseNewWorkerCannotStartFailsInsteadOfRunningForever() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.launcher.failNext = 1;
+
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).startsWith("worker 3 cannot start");
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompleted();
+    }
+
+    @Test
+    void newWorkerThatCrashesBeforeItTookOverRollsBackAndTheOldOneKeepsServing() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        Worker fresh = fleet.supervisor.find(2).orElseThrow();
+
+        // READY, then its exit is handled before the old worker is retired.
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fresh, fleet.process(2), SupervisorEvent.ProbeKind.READINESS));
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 2 exited with code 1 before it took over");
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+    }
+
+    @Test
     void workerPastItsRequestLimitIsRecycledSurgeFirst() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.max-requests", "2").started();
         Endpoint endpoint = fleet.worker(1).endpoint();
@@ -316,6 +366,20 @@ class SupervisorTests {
         fleet.readiness.answerAll(true);
         fleet.queue.advance(Duration.ofMillis(100));
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(2);
+    }
+
+    @Test
+    void scaleDownThatRetiresAnUnreadyReplacementLeavesNoWorkerBeyondTheDesiredCount() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>())).join();
+
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
     }
 
     @Test
@@ -451,6 +515,38 @@ class SupervisorTests {
     }
 
     @Test
+    void replaceWhileAReloadRunsIsRefusedSoNoOldWorkerOutlivesTheReload() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "1s").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+
+        CompletableFuture<Integer> replace = fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(replace).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
+    }
+
+    @Test
+    void reloadStartedDuringAReplacementThatFailsReplacesTheWorkerThatGotItsSlotBack() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+
+        fleet.process(3).exit(1);
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
+        assertThat(fleet.snapshot().workers()).hasSize(2);
+    }
+
+    @Test
     void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.process(1).exit(1);
@@ -474,6 +570,19 @@ class SupervisorTests {
         assertThat(fleet.states()).containsExactly(WorkerState.EXITED);
         assertThat(fleet.launcher.launched).hasSize(1);
         assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.RESTARTING);
+    }
+
+    @Test
+    void reloadOverAWorkerTheRestartPolicyLeftExitedRemovesIt() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.restart.policy", "never").started();
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+
+        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
     }
 
     @Test
