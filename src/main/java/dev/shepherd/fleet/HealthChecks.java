@@ -125,11 +125,12 @@ final class HealthChecks {
      * The proxy took a worker out of rotation. A dead process's exit follows; a live one refused connections: probe
      * it now, so a good answer brings it back.
      */
-    void ejected(Worker worker, ChildProcess process, List<Worker> workers) {
+    void ejected(Worker worker, ChildProcess process) {
         if (worker.state() == WorkerState.READY && process.isAlive()) {
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
                     + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
-            probeLiveness(workers);
+            // Only this worker: an extra probe of the others would count their liveness failures faster.
+            probeLiveness(List.of(worker));
         }
     }
 }

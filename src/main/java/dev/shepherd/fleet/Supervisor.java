@@ -103,7 +103,7 @@ final class Supervisor {
         } else if (event instanceof SuccessorReady ready) {
             reload.retireReplaced(ready.worker(), ready.successor());
         } else if (event instanceof Ejected ejected) {
-            healthChecks.ejected(ejected.worker(), ejected.process(), workers);
+            healthChecks.ejected(ejected.worker(), ejected.process());
         } else if (event instanceof RoundDue due) {
             round(due.round());
         } else if (event instanceof Started) {

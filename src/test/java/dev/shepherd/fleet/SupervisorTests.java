@@ -435,10 +435,12 @@ class SupervisorTests {
         fleet.liveness.answerAll(false);
         Endpoint refusing = fleet.worker(1).endpoint();
 
+        int checksBefore = fleet.liveness.checks;
         for (int i = 0; i < Endpoint.EJECT_AFTER_REFUSALS; i++) {
             refusing.connectRefused();
         }
         fleet.queue.drain();
+        assertThat(fleet.liveness.checks - checksBefore).as("only the ejected worker is probed").isEqualTo(1);
 
         assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
         assertThat(fleet.snapshot().ready()).doesNotContain(refusing);
