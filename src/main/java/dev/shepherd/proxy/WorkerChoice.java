@@ -73,7 +73,8 @@ final class WorkerChoice {
             Endpoint best = null;
             for (int i = 0; i < count; i++) {
                 Endpoint candidate = ready[index(start + i, count)];
-                if (candidate.isAccepting() && (best == null || candidate.tunnels() < best.tunnels())) {
+                // Handshakes in flight count too: a burst would otherwise all go to the worker slowest to answer its 101s.
+                if (candidate.isAccepting() && (best == null || load(candidate) < load(best))) {
                     best = candidate;
                 }
             }
@@ -85,6 +86,11 @@ final class WorkerChoice {
             }
         }
         return null;
+    }
+
+    /** Open tunnels plus requests in flight (a handshake is one until its 101). */
+    private static int load(Endpoint endpoint) {
+        return endpoint.tunnels() + endpoint.inFlight();
     }
 
     private static boolean eligible(Endpoint endpoint, Endpoint avoid, List<Endpoint> tried) {
