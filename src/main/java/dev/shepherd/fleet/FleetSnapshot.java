@@ -20,17 +20,20 @@ public final class FleetSnapshot {
     private final List<WorkerSnapshot> workers;
     private final Endpoint[] ready;
     private final ReloadStatus reload;
+    private final WorkerSpec spec;
 
-    FleetSnapshot(long version, int desired, List<WorkerSnapshot> workers, Endpoint[] ready, ReloadStatus reload) {
+    FleetSnapshot(long version, int desired, List<WorkerSnapshot> workers, Endpoint[] ready, ReloadStatus reload,
+                  WorkerSpec spec) {
         this.version = version;
         this.desired = desired;
         this.workers = List.copyOf(workers);
         this.ready = ready;
         this.reload = reload;
+        this.spec = spec;
     }
 
-    static FleetSnapshot empty(int desired) {
-        return new FleetSnapshot(0, desired, List.of(), new Endpoint[0], ReloadStatus.IDLE);
+    static FleetSnapshot empty(int desired, WorkerSpec spec) {
+        return new FleetSnapshot(0, desired, List.of(), new Endpoint[0], ReloadStatus.IDLE, spec);
     }
 
     public long version() {
@@ -72,7 +75,12 @@ public final class FleetSnapshot {
     /** Whether {@code other} shows the same fleet (its version aside): then there is nothing new to publish. */
     boolean sameAs(FleetSnapshot other) {
         return desired == other.desired && workers.equals(other.workers) && Arrays.equals(ready, other.ready)
-                && reload.equals(other.reload);
+                && reload.equals(other.reload) && spec.equals(other.spec);
+    }
+
+    /** What the current generation runs: new workers (scale, crash restarts of its workers, replace) start with it. */
+    public WorkerSpec spec() {
+        return spec;
     }
 
     public ReloadStatus reload() {

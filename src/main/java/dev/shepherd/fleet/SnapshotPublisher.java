@@ -19,8 +19,8 @@ final class SnapshotPublisher {
     private final List<Consumer<FleetSnapshot>> listeners = new CopyOnWriteArrayList<>();
     private long version;
 
-    SnapshotPublisher(int desired) {
-        this.current = new AtomicReference<>(FleetSnapshot.empty(desired));
+    SnapshotPublisher(int desired, WorkerSpec spec) {
+        this.current = new AtomicReference<>(FleetSnapshot.empty(desired, spec));
     }
 
     FleetSnapshot current() {

@@ -47,6 +47,8 @@ final class Supervisor {
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
+    /** What the current generation runs. */
+    WorkerSpec spec;
     boolean shuttingDown;
     private int nextId = 1;
     /** Completed when no process is left after a shutdown was asked for. */
@@ -58,6 +60,7 @@ final class Supervisor {
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
         this.desired = properties.desiredWorkers();
+        this.spec = WorkerSpec.configured(properties);
         this.reload = new RollingReload(this, events, clock, loop);
         this.recycler = new Recycler(properties.worker(), events);
         this.launcher = launcher;
@@ -229,6 +232,6 @@ final class Supervisor {
         Endpoint[] ready = workers.stream()
                 .filter(worker -> worker.state() == WorkerState.READY && worker.endpoint().isAccepting())
                 .map(worker -> worker.endpoint()).toArray(Endpoint[]::new);
-        return new FleetSnapshot(version, desired, views, ready, reload.status());
+        return new FleetSnapshot(version, desired, views, ready, reload.status(), spec);
     }
 }

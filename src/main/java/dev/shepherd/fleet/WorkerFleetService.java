@@ -48,7 +48,7 @@ public class WorkerFleetService implements SmartLifecycle {
 
     public WorkerFleetService(FleetProperties properties, Clock clock, MeterRegistry registry) {
         this.properties = properties;
-        this.publisher = new SnapshotPublisher(properties.desiredWorkers());
+        this.publisher = new SnapshotPublisher(properties.desiredWorkers(), WorkerSpec.configured(properties));
         this.loop = new SupervisorLoop(publisher::reconcileAndPublish);
         // One thread per probe in flight (at most two per worker), idle ones ending after a minute: a probe
         // blocks its thread for up to its timeout, and one hung worker must not delay the others' probes.

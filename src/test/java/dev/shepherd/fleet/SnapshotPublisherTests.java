@@ -13,7 +13,7 @@ class SnapshotPublisherTests {
     @Test
     void publishesOnlyWhenTheFleetChanged() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
-        SnapshotPublisher publisher = new SnapshotPublisher(1);
+        SnapshotPublisher publisher = new SnapshotPublisher(1, new WorkerSpec(java.util.List.of(), java.util.Map.of(), null, "/health"));
         List<FleetSnapshot> published = new ArrayList<>();
         publisher.addListener(published::add);
 
@@ -35,7 +35,7 @@ class SnapshotPublisherTests {
     @Test
     void listenerThatFailsDoesNotStopTheOthers() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
-        SnapshotPublisher publisher = new SnapshotPublisher(1);
+        SnapshotPublisher publisher = new SnapshotPublisher(1, new WorkerSpec(java.util.List.of(), java.util.Map.of(), null, "/health"));
         List<FleetSnapshot> published = new ArrayList<>();
         publisher.addListener(snapshot -> {
             throw new IllegalStateException("listener bug");

@@ -30,7 +30,7 @@ final class SupervisorHarness {
         }
         properties = new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("fleet", FleetProperties.class);
         supervisor = new Supervisor(properties, queue.clock, queue, launcher, new LaunchSpecs(properties), readiness,
-                liveness, events, new FleetMetrics(registry, () -> FleetSnapshot.empty(1)), () -> { });
+                liveness, events, new FleetMetrics(registry, () -> FleetSnapshot.empty(1, WorkerSpec.configured(properties))), () -> { });
         queue.attach(supervisor);
     }
 

@@ -56,7 +56,8 @@ public final class TestEndpoints {
         for (Endpoint endpoint : draining) {
             workers.add(worker(endpoint, WorkerState.DRAINING));
         }
-        return new FleetSnapshot(1, ready.length, workers, ready, ReloadStatus.IDLE);
+        return new FleetSnapshot(1, ready.length, workers, ready, ReloadStatus.IDLE,
+                new WorkerSpec(List.of(), java.util.Map.of(), null, "/health"));
     }
 
     private static WorkerSnapshot worker(Endpoint endpoint, WorkerState state) {
