@@ -24,12 +24,16 @@ import java.util.Map;
  *
  * @param workers how many workers to keep running; default: one per available processor
  * @param maxWorkers the largest number of workers that {@code fleet.workers} or a scale call may ask for
+ * @param stateFile when set, the file (in an existing directory) where the desired worker count and the worker spec
+ *                  are kept whenever they change, and from which they are restored at start, over the configuration;
+ *                  unset: nothing is kept
  */
 @Validated
 @ConfigurationProperties("fleet")
 public record FleetProperties(
         @Min(1) @Max(1024) Integer workers,
         @DefaultValue("64") @Min(1) @Max(1024) int maxWorkers,
+        Path stateFile,
         @DefaultValue @Valid @NotNull Worker worker,
         @DefaultValue @Valid @NotNull Probe readiness,
         @DefaultValue @Valid @NotNull Liveness liveness,

@@ -42,12 +42,19 @@ public class WorkerFleetService implements SmartLifecycle {
     private final FleetEvents events;
     private final Supervisor supervisor;
     private final SnapshotPublisher publisher;
+    private final StateKeeper state;
     /** Copied on write and read as a plain array: an event loop calls them on every release, with no allocation. */
     private volatile Runnable[] slotListeners = new Runnable[0];
     private volatile boolean running;
 
-    public WorkerFleetService(FleetProperties properties, Clock clock, MeterRegistry registry) {
+    /**
+     * @throws StateFileException when {@code fleet.state-file} is set but cannot be used (see {@link StateKeeper})
+     */
+    public WorkerFleetService(FleetProperties configured, Clock clock, MeterRegistry registry) {
+        // fleet.state-file: a saved desired count and spec take the configuration's place from here on.
+        FleetProperties properties = StateKeeper.restore(configured);
         this.properties = properties;
+        this.state = StateKeeper.of(properties, clock);
         this.publisher = new SnapshotPublisher(properties.desiredWorkers(), WorkerSpec.configured(properties));
         this.loop = new SupervisorLoop(publisher::reconcileAndPublish);
         // One thread per probe in flight (at most two per worker), idle ones ending after a minute: a probe
@@ -68,6 +75,7 @@ public class WorkerFleetService implements SmartLifecycle {
                         probeExecutor),
                 events, new FleetMetrics(registry, publisher::current), this::slotFreed);
         loop.attach(supervisor);
+        publisher.addListener(state);
     }
 
     /** The fleet now. Lock-free; safe from any thread. */
@@ -167,6 +175,7 @@ public class WorkerFleetService implements SmartLifecycle {
         } finally {
             running = false;
             probeExecutor.shutdownNow();
+            state.close();
         }
     }
 

@@ -1,0 +1,122 @@
+package dev.shepherd.fleet;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The file named by {@code fleet.state-file}: read once at start, replaced atomically on every change (a temporary
+ * file in the same directory, written, fsynced and renamed over it, then the directory fsynced), so that a crash
+ * leaves the old state or the new one, never half of one. The file is created with mode 0600: it holds the workers'
+ * environment, secrets included. Not thread-safe for writes: one writer at a time ({@link StateKeeper}).
+ */
+final class StateFile {
+
+    static final String PROPERTY = "fleet.state-file";
+    /** The largest file read: a state is a few KB, so anything bigger is not one, and is not read into memory. */
+    static final int MAX_BYTES = 1024 * 1024;
+    private static final String FIX = "Fix or delete the file (without it the master starts from the configuration), "
+            + "or point " + PROPERTY + " to another file.";
+
+    private final Path file;
+
+    StateFile(Path file) {
+        this.file = file.toAbsolutePath().normalize();
+    }
+
+    Path path() {
+        return file;
+    }
+
+    /**
+     * The saved state, or empty when the file does not exist yet.
+     *
+     * @throws StateFileException naming the file and the property when its directory is missing, or it cannot be
+     *                            read, is larger than {@link #MAX_BYTES}, or is not a state file; it is left as it is
+     */
+    Optional<SavedState> read(int maxWorkers) {
+        if (Files.isDirectory(file)) {
+            throw new StateFileException(PROPERTY + " " + file + " cannot be read: it is a directory", FIX);
+        }
+        Path directory = file.getParent();
+        if (!Files.isDirectory(directory)) {
+            throw new StateFileException(PROPERTY + " " + file + " is in " + directory + ", which is not a directory",
+                    "Create the directory " + directory + ", or point " + PROPERTY + " to a file in an existing one.");
+        }
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        byte[] json = bytes();
+        try {
+            return Optional.of(StateFormat.read(json, maxWorkers));
+        } catch (StateFormat.Invalid ex) {
+            throw new StateFileException(PROPERTY + " " + file + " is not a Shepherd state file (" + ex.getMessage()
+                    + "): fix or delete it", FIX);
+        }
+    }
+
+    private byte[] bytes() {
+        byte[] json;
+        try (InputStream in = Files.newInputStream(file)) {
+            json = in.readNBytes(MAX_BYTES + 1);
+        } catch (IOException ex) {
+            throw new StateFileException(PROPERTY + " " + file + " cannot be read (" + reason(ex) + ")",
+                    "Let the master's user read and write the file, or delete it, or point " + PROPERTY
+                            + " to another file.", ex);
+        }
+        if (json.length > MAX_BYTES) {
+            throw new StateFileException(PROPERTY + " " + file + " is not a Shepherd state file (it is larger than "
+                    + MAX_BYTES / 1024 + " KiB, the most one may hold): fix or delete it", FIX);
+        }
+        return json;
+    }
+
+    /** Replaces the file with {@code state}, saved at {@code savedAt}; the old file stays whole when this fails. */
+    void write(SavedState state, Instant savedAt) throws IOException {
+        byte[] json = StateFormat.write(state, savedAt);
+        Path directory = file.getParent();
+        Path temporary = Files.createTempFile(directory, "." + file.getFileName() + ".", ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try {
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(json);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
+            }
+            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+        // The rename itself is durable once the directory is.
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+
+    /** What went wrong, without the path (the message names it already) and without a class name. */
+    static String reason(IOException ex) {
+        if (ex instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (ex instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (ex instanceof FileSystemException fileSystem && fileSystem.getReason() != null) {
+            return fileSystem.getReason();
+        }
+        return String.valueOf(ex.getMessage());
+    }
+}
