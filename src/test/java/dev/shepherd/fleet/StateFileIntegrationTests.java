@@ -1,0 +1,129 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.ShepherdApplication;
+import dev.shepherd.testsupport.EchoWorker;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** fleet.state-file with real masters and real workers: what the operator set survives a restart of the master. */
+@ExtendWith(OutputCaptureExtension.class)
+class StateFileIntegrationTests {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aMasterRestartedWithTheStateFileComesBackWithTheScaledCount(CapturedOutput output) throws IOException {
+        Path file = dir.resolve("state.json");
+        try (RunningShepherd first = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(output.getOut()).contains("No fleet state in " + file + " (fleet.state-file) yet");
+            assertThat(file).as("not written before a change").doesNotExist();
+
+            assertThat(first.admin("POST", "/fleet/scale", "{\"workers\": 3}").statusCode()).isEqualTo(202);
+
+            first.awaitReady(3);
+            await().atMost(Duration.ofSeconds(10)).until(() -> savedDesired(file).orElse(0) == 3);
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        }
+
+        try (RunningShepherd second = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(second.snapshot().desired()).isEqualTo(3);
+            assertThat(second.readyPids()).hasSize(3);
+            assertThat(output.getOut().lines().filter(line -> line.contains("Restoring the fleet from"))).singleElement()
+                    .asString().contains("INFO", file + " (fleet.state-file, saved ", "3 workers running the built-in "
+                            + "demo worker; this overrides fleet.workers");
+        }
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactly("state.json");
+        }
+    }
+
+    @Test
+    void aCorruptStateFileStopsStartupWithItsMessageFirstAndIsLeftAsItWas(CapturedOutput output) throws IOException {
+        Path file = dir.resolve("state.json");
+        Files.writeString(file, "xyz {\"format\": 1}");
+
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--fleet.workers=1", "--fleet.state-file=" + file))
+                .satisfies(ex -> assertThat(causes(ex)).anySatisfy(cause -> assertThat(cause).hasMessage(
+                        "fleet.state-file " + file + " is not a Shepherd state file (line 1: Unrecognized token 'xyz': "
+                                + "was expecting (JSON String, Number, Array, Object or token 'null', 'true' or "
+                                + "'false')): fix or delete it")));
+
+        String report = output.getOut().substring(output.getOut().indexOf("APPLICATION FAILED TO START"));
+        assertThat(report).contains("Description:", "fleet.state-file " + file + " is not a Shepherd state file",
+                "Action:", "Fix or delete the file (without it the master starts from the configuration)");
+        assertThat(report).doesNotContain("Exception", "\tat ");
+        assertThat(Files.readString(file)).isEqualTo("xyz {\"format\": 1}");
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    @Test
+    void aStateFileInAMissingDirectoryStopsStartupNamingTheProperty() {
+        Path file = dir.resolve("missing").resolve("state.json");
+
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--fleet.workers=1", "--fleet.state-file=" + file))
+                .satisfies(ex -> assertThat(causes(ex)).anySatisfy(cause -> assertThat(cause).hasMessage(
+                        "fleet.state-file " + file + " is in " + file.getParent() + ", which is not a directory")));
+        assertThat(file.getParent()).doesNotExist();
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    @Test
+    void theSavedSpecIsWhatTheWorkersRun() throws IOException {
+        Path file = dir.resolve("state.json");
+        Path workDir = Files.createDirectory(dir.resolve("app-1.4"));
+        JsonMapper json = JsonMapper.builder().build();
+        ObjectNode state = json.createObjectNode().put("format", 1).put("desired", 2);
+        ObjectNode spec = state.putObject("spec");
+        RunningShepherd.javaCommand(EchoWorker.class).forEach(spec.putArray("command")::add);
+        spec.putObject("environment").put("SHEPHERD_RELEASE", "1.4");
+        spec.put("workingDirectory", workDir.toString()).put("readinessPath", "/health");
+        Files.writeString(file, json.writeValueAsString(state));
+
+        // Configured: one built-in demo worker, whose answers start "Process handled by pid".
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(shepherd.readyPids()).hasSize(2);
+            assertThat(shepherd.snapshot().spec().environment()).containsEntry("SHEPHERD_RELEASE", "1.4");
+            for (int i = 0; i < 2; i++) {
+                assertThat(shepherd.get("/env").body()).contains("SHEPHERD_RELEASE=1.4\n");
+            }
+            for (long pid : shepherd.readyPids()) {
+                assertThat(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"))).isEqualTo(workDir);
+            }
+        }
+    }
+
+    private static Optional<Integer> savedDesired(Path file) {
+        return new StateFile(file).read(64).map(SavedState::desired);
+    }
+
+    private static List<Throwable> causes(Throwable failure) {
+        List<Throwable> causes = new ArrayList<>();
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            causes.add(cause);
+        }
+        return causes;
+    }
+}
