@@ -288,6 +288,14 @@ class FleetPropertiesTests {
                 assertThat(context.getBean(FleetProperties.class).restart().policy()).isEqualTo(RestartPolicy.ON_FAILURE));
     }
 
+    @Test
+    void stateFileIsUnsetByDefaultAndBindsAsAPath() {
+        runner.run(context -> assertThat(context.getBean(FleetProperties.class).stateFile()).isNull());
+        runner.withPropertyValues("fleet.state-file=/var/lib/shepherd/state.json").run(context ->
+                assertThat(context.getBean(FleetProperties.class).stateFile())
+                        .isEqualTo(java.nio.file.Path.of("/var/lib/shepherd/state.json")));
+    }
+
     /** The failure and its causes, outermost first. */
     private static List<Throwable> causes(Throwable failure) {
         List<Throwable> causes = new ArrayList<>();
