@@ -23,8 +23,11 @@ final class Placeholders {
         for (int i = 0; i < command.size(); i++) {
             Matcher matcher = PLACEHOLDER.matcher(command.get(i));
             while (matcher.find()) {
-                if (!KNOWN.contains(matcher.group(1))) {
-                    return Optional.of(name + "[" + i + "] has the unknown placeholder {" + matcher.group(1)
+                String placeholder = matcher.group(1);
+                if (!KNOWN.contains(placeholder)) {
+                    // At most 40 characters of it: the command may come from a file of up to 1 MiB.
+                    String shown = placeholder.length() <= 40 ? placeholder : placeholder.substring(0, 40) + "…";
+                    return Optional.of(name + "[" + i + "] has the unknown placeholder {" + shown
                             + "}; the known ones are {port}, {id} and {index}");
                 }
             }

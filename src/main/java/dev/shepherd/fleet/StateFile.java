@@ -54,7 +54,9 @@ final class StateFile {
             throw new StateFileException(PROPERTY + " " + file + " is in " + directory + ", which is not a directory",
                     "Create the directory " + directory + ", or point " + PROPERTY + " to a file in an existing one.");
         }
-        if (!Files.exists(file)) {
+        // notExists, not !exists: a file that may or may not be there (a directory the master may not search) is
+        // read, and refused as unreadable, rather than taken for no state and overwritten later.
+        if (Files.notExists(file)) {
             return Optional.empty();
         }
         byte[] json = bytes();

@@ -16,7 +16,7 @@ import java.util.function.Consumer;
 
 /**
  * Keeps the fleet's desired count and worker spec in {@code fleet.state-file} across master restarts, as PM2's
- * {@code save}/{@code resurrect} do, but on every change: at start, {@link #open} restores them over the
+ * {@code save}/{@code resurrect} do, but on every change: at start, {@link #restore} restores them over the
  * configuration; then each published snapshot whose desired count or spec differs from the last state kept is
  * written. A missing file is written at the first change, not at start, so a fleet never scaled nor reloaded keeps
  * following its configuration.

@@ -154,6 +154,17 @@ class StateFileTests {
     }
 
     @Test
+    void aLongUnknownPlaceholderIsShownCut() throws IOException {
+        Path path = dir.resolve("state.json");
+        Files.writeString(path, "{\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [\"{" + "p".repeat(100_000)
+                + "}\"], \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}}");
+
+        assertThatThrownBy(() -> new StateFile(path).read(64)).isInstanceOf(StateFileException.class)
+                .hasMessageContaining("spec.command[0] has the unknown placeholder {" + "p".repeat(40) + "…}")
+                .satisfies(ex -> assertThat(ex.getMessage()).hasSizeLessThan(300 + path.toString().length()));
+    }
+
+    @Test
     void aValidHandWrittenFileWithoutSavedAtIsRead() throws IOException {
         Path path = dir.resolve("state.json");
         Files.writeString(path, "{\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [\"node\", \"{port}\"], "
