@@ -54,7 +54,7 @@ final class Spawner {
         int port = FreePorts.pick();
         ChildProcess process;
         try {
-            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.id, worker.index, supervisor.desired, port), worker.logs);
+            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.spec, worker.id, worker.index, supervisor.desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
             exits.couldNotStart(worker, ex.getMessage());
             return;

@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.BDDMockito.given;
@@ -88,7 +89,7 @@ class FleetControllerTests {
         given(snapshot.desired()).willReturn(2);
         given(snapshot.workers()).willReturn(List.of(ready, backoff));
         given(snapshot.inRotation()).willReturn(1);
-        given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.IDLE, 2, 0, 0, null, null, null));
+        given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.IDLE, 2, 0, 0, null, null, null, null));
         given(fleet.snapshot()).willReturn(snapshot);
         given(fleet.logLines()).willReturn(1000);
         given(fleet.logs(anyInt())).willReturn(Optional.empty());
@@ -240,7 +241,7 @@ class FleetControllerTests {
 
     @Test
     void reloadIsAcceptedWithItsStatus() {
-        given(fleet.reload()).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null));
+        given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));
 
         assertThat(mvc.post().uri("/fleet/reload")).hasStatus(HttpStatus.ACCEPTED).bodyJson().isLenientlyEqualTo("""
                 {"state": "RUNNING", "generation": 3, "total": 2, "replaced": 0, "startedAt": "2025-01-01T12:00:00Z"}
@@ -249,8 +250,8 @@ class FleetControllerTests {
 
     @Test
     void reloadWhileOneIsRunningIsA409Problem() {
-        ReloadStatus running = new ReloadStatus(ReloadStatus.State.RUNNING, 3, 4, 1, NOW, null, null);
-        given(fleet.reload()).willThrow(new FleetExceptions.ReloadInProgressException(running));
+        ReloadStatus running = new ReloadStatus(ReloadStatus.State.RUNNING, 3, 4, 1, NOW, null, null, null);
+        given(fleet.reload(any())).willThrow(new FleetExceptions.ReloadInProgressException(running));
 
         assertProblem(mvc.post().uri("/fleet/reload"), HttpStatus.CONFLICT, "Reload already running",
                 "A reload to generation 3 is running (1 of 4 workers replaced); wait until GET /fleet shows it finished");
