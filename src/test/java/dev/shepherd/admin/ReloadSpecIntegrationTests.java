@@ -125,6 +125,36 @@ class ReloadSpecIntegrationTests {
     }
 
     @Test
+    void newWorkersThatTookOverBeforeTheReloadFailedAreReplacedBackWithTheOldSpec() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.drain-timeout=2s")) {
+            long secondPid = shepherd.snapshot().workers().stream().filter(worker -> worker.index() == 1).findFirst()
+                    .orElseThrow().pid();
+            // The new spec serves on slot 0 and dies on slot 1: slot 0's new worker takes over, then slot 1's fails.
+            String echo = RunningShepherd.javaCommand(EchoWorker.class).stream().map(arg -> "'" + arg + "'")
+                    .collect(java.util.stream.Collectors.joining(" "));
+            List<String> command = List.of("sh", "-c", "if [ {index} = 1 ]; then echo boom >&2; exit 3; fi; exec " + echo
+                    + " new-spec");
+
+            JsonNode status = reloadAndWait(shepherd, Map.of("command", command));
+
+            assertThat(status.get("state").stringValue()).isEqualTo("FAILED");
+            assertThat(status.get("replaced").asInt()).isEqualTo(1);
+            assertThat(status.get("problem").get("lastLines").get(0).stringValue()).isEqualTo("boom");
+            // The rollback: slot 0 runs generation 1 again, with the old command; slot 1 never changed.
+            await().atMost(Duration.ofSeconds(60)).until(() -> shepherd.snapshot().workers().stream()
+                    .allMatch(worker -> worker.generation() == 1 && worker.state() == dev.shepherd.worker.WorkerState.READY)
+                    && shepherd.snapshot().workers().size() == 2);
+            assertThat(shepherd.snapshot().workers()).anySatisfy(worker -> assertThat(worker.pid()).isEqualTo(secondPid));
+            assertThat(whoami(shepherd)).hasSize(2).allSatisfy(answer -> assertThat(answer).contains("args=\n"));
+            JsonNode generations = get(shepherd, "/fleet").get("generations");
+            assertThat(generations).hasSize(1);
+            assertThat(generations.get(0).get("generation").asLong()).isEqualTo(1);
+            assertThat(shepherd.admin("GET", "/fleet/events", null).body()).contains("rollback: worker");
+        }
+    }
+
+    @Test
     void readinessIsProbedOnThePathTheReloadGave() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--fleet.worker.startup-timeout=3s", "--fleet.liveness.interval=1m")) {
