@@ -4,8 +4,8 @@ import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetExceptions;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
-import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.fleet.WorkerSpecPatch;
+import dev.shepherd.worker.LogBuffer;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -91,8 +91,8 @@ class FleetController {
     }
 
     /**
-     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body,
-     * as a reload may. {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
+     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body
+     * (a JSON one is ignored). {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
      * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced.
      */
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
