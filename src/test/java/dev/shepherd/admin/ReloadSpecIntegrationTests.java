@@ -157,11 +157,12 @@ class ReloadSpecIntegrationTests {
     @Test
     void readinessIsProbedOnThePathTheReloadGave() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.startup-timeout=3s", "--fleet.liveness.interval=1m")) {
+                // Long enough for a test JVM to start on a loaded machine: the failing case waits for all of it.
+                "--fleet.worker.startup-timeout=15s", "--fleet.liveness.interval=1m")) {
             // NEVER_READY makes /health answer 503: on the configured path the new worker never gets READY ...
             JsonNode onHealth = reloadAndWait(shepherd, Map.of("environment", Map.of("NEVER_READY", "1")));
             assertThat(onHealth.get("state").stringValue()).isEqualTo("FAILED");
-            assertThat(onHealth.get("reason").stringValue()).contains("was not READY within 3000 ms and was killed");
+            assertThat(onHealth.get("reason").stringValue()).contains("was not READY within 15000 ms and was killed");
 
             // ... while /ready answers 200 whatever it says.
             JsonNode onReady = reloadAndWait(shepherd, Map.of("environment", Map.of("NEVER_READY", "1"),
