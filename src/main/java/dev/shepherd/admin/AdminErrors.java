@@ -40,6 +40,16 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.CONFLICT, "Not possible now", ex.getMessage());
     }
 
+    @ExceptionHandler(FleetExceptions.InvalidSpecException.class)
+    ProblemDetail invalidSpec(FleetExceptions.InvalidSpecException ex) {
+        return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getMessage());
+    }
+
+    @ExceptionHandler(ReloadRequests.BodyTooLargeException.class)
+    ProblemDetail bodyTooLarge(ReloadRequests.BodyTooLargeException ex) {
+        return problem(HttpStatus.CONTENT_TOO_LARGE, "Content Too Large", ex.getMessage());
+    }
+
     @ExceptionHandler(InvalidRequestException.class)
     ProblemDetail invalidRequest(InvalidRequestException ex) {
         return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getMessage());

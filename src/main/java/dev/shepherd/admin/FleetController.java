@@ -4,7 +4,9 @@ import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetExceptions;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
+import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.worker.LogBuffer;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import lombok.RequiredArgsConstructor;
@@ -20,6 +22,7 @@ import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
+import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -69,16 +72,27 @@ class FleetController {
         return Map.of("desired", request.workers());
     }
 
-    /** Takes no body: one that is not JSON is refused with 415 by {@link BrowserGuard}, a JSON one is ignored. */
+    /**
+     * Starts a rolling reload; the optional JSON body changes what the new generation runs (see {@link ReloadRequests}
+     * and {@link WorkerSpecPatch}; no body or {@code {}}: the same spec). A body that is not JSON is refused with 415
+     * by {@link BrowserGuard}; an invalid one with 400 naming the field, before anything starts; 409 while a reload or
+     * its rollback runs.
+     */
     @PostMapping("/reload")
     @ResponseStatus(HttpStatus.ACCEPTED)
-    ReloadStatus reload() {
-        return fleet.reload();
+    ReloadStatus reload(HttpServletRequest request) throws IOException {
+        return fleet.reload(ReloadRequests.read(request.getInputStream()));
+    }
+
+    /** The latest reload: its state and progress, and when it failed, why ({@code problem}). */
+    @GetMapping("/reload")
+    ReloadStatus reloadStatus() {
+        return fleet.snapshot().reload();
     }
 
     /**
-     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body,
-     * as {@link #reload()}. {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
+     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body
+     * (a JSON one is ignored). {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
      * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced.
      */
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})

@@ -19,13 +19,17 @@ import java.util.List;
  * @param actual workers with a running process
  * @param reload progress of the latest rolling reload
  * @param traffic request totals of the proxy
+ * @param generations every generation that still has a worker, plus the current one, oldest first, each with its
+ *                    spec (secrets masked: {@link SpecView})
  */
-record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffic traffic, List<WorkerView> workers) {
+record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffic traffic,
+                 List<SpecView.GenerationView> generations, List<WorkerView> workers) {
 
     static FleetView of(FleetSnapshot snapshot, Traffic traffic, Clock clock) {
         List<WorkerView> workers = snapshot.workers().stream().map(worker -> WorkerView.of(worker, clock)).toList();
         int actual = (int) snapshot.workers().stream().filter(worker -> worker.state().hasProcess()).count();
-        return new FleetView(snapshot.desired(), snapshot.inRotation(), actual, snapshot.reload(), traffic, workers);
+        return new FleetView(snapshot.desired(), snapshot.inRotation(), actual, snapshot.reload(), traffic,
+                snapshot.generations().stream().map(SpecView.GenerationView::of).toList(), workers);
     }
 
     /**

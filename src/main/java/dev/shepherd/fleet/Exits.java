@@ -78,17 +78,12 @@ final class Exits {
         switch (reaction.outcome()) {
             case REMOVE -> supervisor.remove(worker, exit.reason());
             case ROLL_BACK -> {
-                supervisor.reload.onFailed(worker, "worker " + worker.id + " " + describeFailedStart(cause, exit));
+                supervisor.reload.onFailed(worker, cause, exit);
                 supervisor.remove(worker, exit.reason());
             }
             case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
             case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
         }
-    }
-
-    private static String describeFailedStart(ExitCause cause, WorkerExit exit) {
-        return cause == ExitCause.STARTUP_TIMEOUT || cause == ExitCause.COULD_NOT_START
-                ? exit.reason() : "exited with code " + exit.code() + " before it took over";
     }
 
     private void scheduleRestart(Worker worker, WorkerExit exit, ExitCause cause, ExitRules.Reaction reaction,

@@ -8,6 +8,8 @@ import dev.shepherd.fleet.SupervisorEvent.Replace;
 import dev.shepherd.fleet.SupervisorEvent.Scale;
 import dev.shepherd.worker.WorkerState;
 
+import java.nio.file.Path;
+
 /**
  * The rules of the admin commands (scale, reload, replace, kill): when each is refused, and what it asks of the
  * {@link Supervisor}. Each command's reply completes with its result or with the {@link FleetExceptions} that says
@@ -29,7 +31,8 @@ final class FleetCommands {
                 scale(scale.workers());
                 scale.reply().complete(null);
             } else if (command instanceof Reload reload) {
-                supervisor.reload.start();
+                // Checked here, against the spec current when the command is handled, before anything starts.
+                supervisor.reload.start(reload.patch().applyTo(supervisor.spec, Path.of("").toAbsolutePath()));
                 reload.reply().complete(supervisor.reload.status());
             } else if (command instanceof Replace replace) {
                 replace.reply().complete(replace(replace.workerId()));
@@ -43,8 +46,8 @@ final class FleetCommands {
     }
 
     private void scale(int workers) {
-        if (supervisor.reload.status().running()) {
-            throw new FleetExceptions.FleetConflictException("A reload is running; scale when it has finished");
+        if (supervisor.reload.busy()) {
+            throw new FleetExceptions.FleetConflictException("A reload or its rollback is running; scale when it has finished");
         }
         int before = supervisor.desired;
         supervisor.desired = workers;
@@ -53,7 +56,7 @@ final class FleetCommands {
 
     private int replace(int workerId) {
         Worker old = find(workerId);
-        if (supervisor.reload.status().running()) {
+        if (supervisor.reload.busy()) {
             // The reload replaces it anyway; a replacement of its own that failed after the reload passed its slot
             // would give the slot back to an old-generation worker under a reload that says it succeeded.
             throw new FleetExceptions.FleetConflictException("A reload is running and replaces worker " + workerId

@@ -27,4 +27,11 @@ public final class FleetExceptions {
             super(message);
         }
     }
+
+    /** A reload's new worker spec is not valid; the message names the field and what it must be. */
+    public static class InvalidSpecException extends RuntimeException {
+        public InvalidSpecException(String message) {
+            super(message);
+        }
+    }
 }

@@ -21,19 +21,22 @@ public final class FleetSnapshot {
     private final Endpoint[] ready;
     private final ReloadStatus reload;
     private final WorkerSpec spec;
+    private final List<Generation> generations;
 
     FleetSnapshot(long version, int desired, List<WorkerSnapshot> workers, Endpoint[] ready, ReloadStatus reload,
-                  WorkerSpec spec) {
+                  WorkerSpec spec, List<Generation> generations) {
         this.version = version;
         this.desired = desired;
         this.workers = List.copyOf(workers);
         this.ready = ready;
         this.reload = reload;
         this.spec = spec;
+        this.generations = List.copyOf(generations);
     }
 
     static FleetSnapshot empty(int desired, WorkerSpec spec) {
-        return new FleetSnapshot(0, desired, List.of(), new Endpoint[0], ReloadStatus.IDLE, spec);
+        return new FleetSnapshot(0, desired, List.of(), new Endpoint[0], ReloadStatus.IDLE, spec,
+                List.of(new Generation(1, true, 0, spec)));
     }
 
     public long version() {
@@ -75,12 +78,17 @@ public final class FleetSnapshot {
     /** Whether {@code other} shows the same fleet (its version aside): then there is nothing new to publish. */
     boolean sameAs(FleetSnapshot other) {
         return desired == other.desired && workers.equals(other.workers) && Arrays.equals(ready, other.ready)
-                && reload.equals(other.reload) && spec.equals(other.spec);
+                && reload.equals(other.reload) && spec.equals(other.spec) && generations.equals(other.generations);
     }
 
     /** What the current generation runs: new workers (scale, crash restarts of its workers, replace) start with it. */
     public WorkerSpec spec() {
         return spec;
+    }
+
+    /** Every generation that still has a worker, plus the current one, oldest first. */
+    public List<Generation> generations() {
+        return generations;
     }
 
     public ReloadStatus reload() {

@@ -47,7 +47,7 @@ final class HealthChecks {
 
     void probeReadiness(Worker worker, ChildProcess process) {
         if (worker.state() == WorkerState.STARTING) {
-            readiness.check(worker.port()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
+            readiness.check(worker.port(), worker.spec.readinessPath()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
         }
     }
 
@@ -90,7 +90,7 @@ final class HealthChecks {
             if ((worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING) && !worker.probing()) {
                 ChildProcess process = worker.process();
                 worker.probing(true);
-                liveness.check(worker.port()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
+                liveness.check(worker.port(), properties.liveness().path()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
             }
         }
     }

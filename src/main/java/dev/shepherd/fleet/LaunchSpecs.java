@@ -10,45 +10,32 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Turns {@code fleet.worker.*} into the command line of one worker process. Checked once at startup, so an
- * unknown placeholder fails there, naming the property.
+ * Turns a generation's {@link WorkerSpec} into the command line of one worker process. The configured command is
+ * checked once at startup, so an unknown placeholder fails there, naming the property; a reload's is checked by
+ * {@link WorkerSpecPatch}.
  */
 final class LaunchSpecs {
-
-    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^}]*)}");
-    private static final Set<String> PLACEHOLDERS = Set.of("port", "id", "index");
 
     private final FleetProperties properties;
 
     LaunchSpecs(FleetProperties properties) {
         this.properties = properties;
-        List<String> command = properties.worker().command();
-        for (int i = 0; i < command.size(); i++) {
-            Matcher matcher = PLACEHOLDER.matcher(command.get(i));
-            while (matcher.find()) {
-                if (!PLACEHOLDERS.contains(matcher.group(1))) {
-                    throw new IllegalStateException("fleet.worker.command[" + i + "] has the unknown placeholder {"
-                            + matcher.group(1) + "}; the known ones are {port}, {id} and {index}");
-                }
-            }
-        }
-    }
-
-    boolean isDemo() {
-        return properties.worker().command().isEmpty();
+        Placeholders.unknownIn(properties.worker().command(), "fleet.worker.command").ifPresent(unknown -> {
+            throw new IllegalStateException(unknown);
+        });
     }
 
     /**
-     * The command line and environment of one worker process: its port, id and index (see {@link WorkerIndexes})
-     * and the desired worker count at spawn time, as variables and as placeholders in the arguments.
+     * The command line and environment of one worker process of a generation that runs {@code spec}: its port, id
+     * and index (see {@link WorkerIndexes}) and the desired worker count at spawn time, as variables and as
+     * placeholders in the arguments.
      */
-    LaunchSpec forWorker(int workerId, int index, int count, int port) {
-        Map<String, String> environment = new HashMap<>(properties.worker().environment());
+    LaunchSpec forWorker(WorkerSpec spec, int workerId, int index, int count, int port) {
+        Map<String, String> environment = new HashMap<>(spec.environment());
         environment.put("PORT", Integer.toString(port));
         environment.put("SHEPHERD_WORKER_ID", Integer.toString(workerId));
         environment.put("SHEPHERD_WORKER_INDEX", Integer.toString(index));
@@ -56,18 +43,18 @@ final class LaunchSpecs {
         if (properties.worker().nodeAppInstance()) {
             environment.put("NODE_APP_INSTANCE", Integer.toString(index));
         }
-        if (isDemo()) {
+        if (spec.command().isEmpty()) {
             environment.put("SHEPHERD_DEMO_WORK", Long.toString(properties.demo().work()));
             if (properties.demo().crashWithin() != null) {
                 environment.put("SHEPHERD_DEMO_CRASH_WITHIN_MS", Long.toString(properties.demo().crashWithin().toMillis()));
             }
-            return new LaunchSpec(demoCommand(), properties.worker().workingDirectory(), environment);
+            return new LaunchSpec(demoCommand(), spec.workingDirectory(), environment);
         }
-        List<String> command = properties.worker().command().stream()
+        List<String> command = spec.command().stream()
                 .map(arg -> arg.replace("{port}", Integer.toString(port)).replace("{id}", Integer.toString(workerId))
                         .replace("{index}", Integer.toString(index)))
                 .toList();
-        return new LaunchSpec(command, properties.worker().workingDirectory(), environment);
+        return new LaunchSpec(command, spec.workingDirectory(), environment);
     }
 
     /** The demo worker in a small JVM: from the classes directory in development, else {@code -jar shepherd.jar worker}. */

@@ -26,7 +26,8 @@ final class Placeholders {
                 String placeholder = matcher.group(1);
                 if (!KNOWN.contains(placeholder)) {
                     // At most 40 characters of it: the command may come from a file of up to 1 MiB.
-                    String shown = placeholder.length() <= 40 ? placeholder : placeholder.substring(0, 40) + "…";
+                    String shown = (placeholder.length() <= 40 ? placeholder : placeholder.substring(0, 40) + "…")
+                            .replaceAll("\\p{Cntrl}", "?");
                     return Optional.of(name + "[" + i + "] has the unknown placeholder {" + shown
                             + "}; the known ones are {port}, {id} and {index}");
                 }

@@ -33,19 +33,13 @@ final class Probe implements HealthProbe {
     /** A health answer's body is read (so that the worker is not cut off mid-write) up to this much, then dropped. */
     private static final int MAX_BODY_BYTES = 64 * 1024;
 
-    private final String path;
-    /** No path: a TCP connect is the whole probe. */
-    private final boolean connectOnly;
-    private final String what;
     private final int lowestOk;
     private final int highestOk;
     private final Duration timeout;
     private final Executor executor;
 
-    Probe(String path, String statusRange, Duration timeout, Executor executor) {
-        this.path = path;
-        this.connectOnly = path == null || path.isBlank();
-        this.what = connectOnly ? "TCP connect" : "GET " + path;
+    /** The readiness probe's path is the worker's generation's ({@link WorkerSpec#readinessPath()}), so it comes per check. */
+    Probe(String statusRange, Duration timeout, Executor executor) {
         String[] range = statusRange.split("-");
         this.lowestOk = Integer.parseInt(range[0]);
         this.highestOk = Integer.parseInt(range[1]);
@@ -54,15 +48,18 @@ final class Probe implements HealthProbe {
     }
 
     @Override
-    public CompletableFuture<Result> check(int port) {
-        CompletableFuture<Result> probe = CompletableFuture.supplyAsync(() -> connectOnly ? connect(port) : get(port),
+    public CompletableFuture<Result> check(int port, String path) {
+        // No path: a TCP connect is the whole probe.
+        boolean connectOnly = path == null || path.isBlank();
+        String what = connectOnly ? "TCP connect" : "GET " + path;
+        CompletableFuture<Result> probe = CompletableFuture.supplyAsync(() -> connectOnly ? connect(port) : get(port, path),
                 executor);
         return probe.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).exceptionally(ex -> new Result(false,
                 ex instanceof TimeoutException ? what + " took longer than " + timeout.toMillis() + " ms"
                         : what + " failed: " + describe(ex)));
     }
 
-    private Result get(int port) {
+    private Result get(int port, String path) {
         HttpURLConnection connection = null;
         try {
             URL url = new URL("http", InetAddress.getLoopbackAddress().getHostAddress(), port, path);
@@ -77,9 +74,9 @@ final class Probe implements HealthProbe {
             int status = connection.getResponseCode();
             drain(status >= 400 ? connection.getErrorStream() : connection.getInputStream());
             return status >= lowestOk && status <= highestOk ? Result.OK
-                    : new Result(false, what + " answered " + status);
+                    : new Result(false, "GET " + path + " answered " + status);
         } catch (IOException ex) {
-            return new Result(false, what + " failed: " + describe(ex));
+            return new Result(false, "GET " + path + " failed: " + describe(ex));
         } finally {
             if (connection != null) {
                 connection.disconnect();

@@ -35,7 +35,7 @@ final class Recycler {
 
     void check(List<Worker> workers, RollingReload reload) {
         boolean replacing = workers.stream().anyMatch(worker -> worker.replacing() != null);
-        if (replacing || reload.status().running()) {
+        if (replacing || reload.busy()) {
             return;
         }
         for (Worker worker : List.copyOf(workers)) {

@@ -9,13 +9,14 @@ import java.time.Instant;
  * @param total workers to replace
  * @param replaced workers replaced so far
  * @param reason why it failed, when it did
+ * @param problem when a new worker never took over: that worker, its exit and last lines; else null
  */
 public record ReloadStatus(State state, long generation, int total, int replaced, Instant startedAt, Instant finishedAt,
-                           String reason) {
+                           String reason, ReloadProblem problem) {
 
     public enum State { IDLE, RUNNING, SUCCEEDED, FAILED }
 
-    static final ReloadStatus IDLE = new ReloadStatus(State.IDLE, 1, 0, 0, null, null, null);
+    static final ReloadStatus IDLE = new ReloadStatus(State.IDLE, 1, 0, 0, null, null, null, null);
 
     public boolean running() {
         return state == State.RUNNING;

@@ -1,6 +1,7 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -10,8 +11,13 @@ import java.util.ArrayDeque;
 /**
  * Surge-first replacement of workers: start the new one, wait until it is READY, only then drain the old one.
  * A rolling reload replaces every worker that way, one at a time, so the READY count never drops below the
- * desired count; a new worker that never gets READY is killed and the old ones keep serving. Runs on the
- * supervisor's thread.
+ * desired count; a new worker that never gets READY is killed and the old ones keep serving.
+ *
+ * <p>A reload brings the fleet to a new generation that runs a new {@link WorkerSpec}. That spec becomes the current
+ * one (what scale, replace and recycle start) only when the reload succeeded. When it fails, the workers of the new
+ * generation that had already taken over are replaced back, surge-first and one at a time, by workers of the current
+ * generation running its spec (the rollback), so the fleet runs one spec again; while the rollback runs, the reload
+ * counts as {@link #busy()}. Runs on the supervisor's thread.
  */
 @Slf4j
 final class RollingReload {
@@ -22,8 +28,15 @@ final class RollingReload {
     private final SupervisorQueue loop;
     private final ArrayDeque<Integer> queue = new ArrayDeque<>();
     private ReloadStatus status = ReloadStatus.IDLE;
-    private long generation = 1;
-    /** The new worker of the reload step under way. */
+    /** The highest generation number given out: each reload takes the next, a failed one's is not used again. */
+    private long lastGeneration = 1;
+    /** The generation whose spec is the supervisor's current one. */
+    private long currentGeneration = 1;
+    /** Where the reload, or its rollback, brings the workers: new workers get this generation and spec meanwhile. */
+    private long targetGeneration;
+    private WorkerSpec targetSpec;
+    private boolean rollingBack;
+    /** The new worker of the step under way. */
     private Worker stepWorker;
 
     RollingReload(Supervisor supervisor, FleetEvents events, Clock clock, SupervisorQueue loop) {
@@ -33,54 +46,89 @@ final class RollingReload {
         this.loop = loop;
     }
 
-    long generation() {
-        return generation;
+    /** The generation a worker spawned now belongs to: a running reload's or rollback's target, else the current one. */
+    long spawnGeneration() {
+        return busy() ? targetGeneration : currentGeneration;
+    }
+
+    /** What a worker spawned now runs, with {@link #spawnGeneration()}. */
+    WorkerSpec spawnSpec() {
+        return busy() ? targetSpec : supervisor.spec;
+    }
+
+    long currentGeneration() {
+        return currentGeneration;
     }
 
     ReloadStatus status() {
         return status;
     }
 
-    void start() {
+    /** A reload runs, or a failed one is being rolled back: the fleet is replacing workers one at a time. */
+    boolean busy() {
+        return status.running() || rollingBack;
+    }
+
+    /** Starts a reload to a new generation that runs {@code next}; refused while {@link #busy()}. */
+    void start(WorkerSpec next) {
         if (status.running()) {
             throw new FleetExceptions.ReloadInProgressException(status);
         }
-        generation++;
+        if (rollingBack) {
+            throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
+                    + " is being rolled back; reload again when GET /fleet/reload shows it finished");
+        }
+        targetGeneration = ++lastGeneration;
+        targetSpec = next;
         queue.clear();
         supervisor.workers.stream().filter(Worker::holdsSlot).forEach(worker -> queue.add(worker.id));
-        status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, queue.size(), 0, clock.instant(), null, null);
-        events.add(Type.RELOAD_STARTED, 0, 0, "reload to generation " + generation + " started: " + queue.size() + " workers to replace");
-        log.info("Rolling reload to generation {}: {} workers to replace", generation, queue.size());
+        status = new ReloadStatus(ReloadStatus.State.RUNNING, targetGeneration, queue.size(), 0, clock.instant(), null,
+                null, null);
+        String changes = next.changesFrom(supervisor.spec);
+        events.add(Type.RELOAD_STARTED, 0, 0, "reload to generation " + targetGeneration + " started: " + queue.size()
+                + " workers to replace; changed: " + changes);
+        log.info("Rolling reload to generation {}: {} workers to replace; changed: {}", targetGeneration, queue.size(), changes);
         step();
     }
 
     private void step() {
         while (!queue.isEmpty()) {
             Worker old = supervisor.find(queue.poll()).orElse(null);
-            if (old != null && old.holdsSlot() && old.generation < generation) {
+            if (old != null && old.holdsSlot() && old.generation != targetGeneration) {
                 // The step's worker is known before it spawns: a spawn that fails at once fails the reload.
-                stepWorker = successorOf(old);
+                stepWorker = successorOf(old, targetGeneration, targetSpec);
                 supervisor.spawner.spawn(stepWorker);
                 return;
             }
         }
         stepWorker = null;
-        status = new ReloadStatus(ReloadStatus.State.SUCCEEDED, generation, status.total(), status.replaced(),
-                status.startedAt(), clock.instant(), null);
-        events.add(Type.RELOAD_SUCCEEDED, 0, 0, "reload to generation " + generation + " finished: "
+        if (rollingBack) {
+            rollingBack = false;
+            log.info("Rollback of generation {} finished: the fleet runs generation {} again", status.generation(),
+                    currentGeneration);
+            return;
+        }
+        supervisor.spec = targetSpec;
+        currentGeneration = targetGeneration;
+        status = new ReloadStatus(ReloadStatus.State.SUCCEEDED, targetGeneration, status.total(), status.replaced(),
+                status.startedAt(), clock.instant(), null, null);
+        events.add(Type.RELOAD_SUCCEEDED, 0, 0, "reload to generation " + targetGeneration + " finished: "
                 + status.replaced() + " workers replaced");
-        log.info("Rolling reload to generation {} finished", generation);
+        log.info("Rolling reload to generation {} finished", targetGeneration);
     }
 
-    /** Starts a new worker to take over from {@code old}, which keeps serving until the new one is READY. */
+    /**
+     * Starts a new worker of the current generation to take over from {@code old}, which keeps serving until the new
+     * one is READY (replace, recycle; neither runs while {@link #busy()}).
+     */
     Worker replace(Worker old) {
-        Worker fresh = successorOf(old);
+        Worker fresh = successorOf(old, currentGeneration, supervisor.spec);
         supervisor.spawner.spawn(fresh);
         return fresh;
     }
 
-    private Worker successorOf(Worker old) {
-        Worker fresh = supervisor.newWorker(generation, WorkerIndexes.forReplacement(old));
+    private Worker successorOf(Worker old, long generation, WorkerSpec spec) {
+        Worker fresh = supervisor.newWorker(generation, spec, WorkerIndexes.forReplacement(old));
         Worker.replaces(fresh, old);
         return fresh;
     }
@@ -108,41 +156,81 @@ final class RollingReload {
             supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
         if (fresh == stepWorker) {
-            status = new ReloadStatus(ReloadStatus.State.RUNNING, generation, status.total(), status.replaced() + 1,
-                    status.startedAt(), null, null);
-            events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "reload: worker " + old.id + " replaced by worker " + fresh.id
-                    + " (" + status.replaced() + " of " + status.total() + ")");
+            if (rollingBack) {
+                events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "rollback: worker " + old.id + " (generation "
+                        + old.generation + ") replaced by worker " + fresh.id + " (generation " + fresh.generation + ")");
+            } else {
+                status = new ReloadStatus(ReloadStatus.State.RUNNING, targetGeneration, status.total(),
+                        status.replaced() + 1, status.startedAt(), null, null, null);
+                events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "reload: worker " + old.id + " replaced by worker "
+                        + fresh.id + " (" + status.replaced() + " of " + status.total() + ")");
+            }
             step();
         }
     }
 
-    /** The new worker exited before it took over: the old one holds its slot again; a reload stops there. */
-    void onFailed(Worker fresh, String reason) {
+    /**
+     * The new worker ended ({@code cause}, {@code exit}) before it took over: the old one holds its slot again; a
+     * reload stops there and rolls back.
+     */
+    void onFailed(Worker fresh, ExitCause cause, WorkerExit exit) {
         Worker old = fresh.replacing();
         fresh.replacementFailed();
         if (fresh == stepWorker) {
-            fail(reason);
+            ReloadProblem problem = ReloadProblem.of(fresh, cause, exit);
+            fail(problem.detail(), problem, fresh);
         } else {
-            log.warn("Replacement of worker {} failed ({}); it keeps serving", old == null ? "?" : old.id, reason);
-            if (status.running() && old != null && old.generation < generation) {
+            log.warn("Replacement of worker {} failed ({}); it keeps serving", old == null ? "?" : old.id,
+                    ReloadProblem.of(fresh, cause, exit).detail());
+            if (busy() && old != null && old.generation != targetGeneration) {
                 // Started before this reload, so not in its queue: the old worker holds its slot again, replace it too.
                 queue.add(old.id);
             }
         }
     }
 
+    /** The master shuts down: a reload stops where it is, with no rollback. */
     void cancel(String reason) {
         if (status.running()) {
-            fail(reason);
+            fail(reason, null, null);
+        }
+        rollingBack = false;
+        queue.clear();
+        stepWorker = null;
+    }
+
+    /** {@code failed}: the new worker that failed, which leaves the fleet next; null when none did. */
+    private void fail(String reason, ReloadProblem problem, Worker failed) {
+        queue.clear();
+        stepWorker = null;
+        if (rollingBack) {
+            rollingBack = false;
+            log.warn("Rollback of generation {} stopped: {}; its workers that took over keep serving", status.generation(),
+                    reason);
+            return;
+        }
+        long generation = targetGeneration;
+        status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
+                status.startedAt(), clock.instant(), reason, problem);
+        events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed and was rolled back: " + reason);
+        log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation, reason,
+                currentGeneration);
+        if (!supervisor.shuttingDown) {
+            rollBack(generation, failed);
         }
     }
 
-    private void fail(String reason) {
-        queue.clear();
-        stepWorker = null;
-        status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
-                status.startedAt(), clock.instant(), reason);
-        events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed and was rolled back: " + reason);
-        log.warn("Rolling reload to generation {} failed: {}; the remaining old workers keep serving", generation, reason);
+    /** Replaces the workers of the failed generation that took over (all but {@code failed}) by current ones. */
+    private void rollBack(long generation, Worker failed) {
+        supervisor.workers.stream().filter(worker -> worker.generation == generation && worker != failed && worker.holdsSlot())
+                .forEach(worker -> queue.add(worker.id));
+        if (queue.isEmpty()) {
+            return;
+        }
+        log.info("Rolling back {} workers of generation {} to generation {}", queue.size(), generation, currentGeneration);
+        rollingBack = true;
+        targetGeneration = currentGeneration;
+        targetSpec = supervisor.spec;
+        step();
     }
 }

@@ -10,6 +10,7 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * How a worker comes in: spawn a process on a free port with its endpoint, watch its exit and its startup, and
@@ -18,6 +19,9 @@ import java.time.Duration;
  */
 @Slf4j
 final class Spawner {
+
+    /** How long an exit waits for the rest of the process's output, when a descendant keeps the pipe open. */
+    static final Duration OUTPUT_GRACE = Duration.ofMillis(200);
 
     private final FleetProperties properties;
     private final Clock clock;
@@ -54,7 +58,7 @@ final class Spawner {
         int port = FreePorts.pick();
         ChildProcess process;
         try {
-            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.id, worker.index, supervisor.desired, port), worker.logs);
+            process = launcher.launch(worker.id, launchSpecs.forWorker(worker.spec, worker.id, worker.index, supervisor.desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
             exits.couldNotStart(worker, ex.getMessage());
             return;
@@ -69,7 +73,10 @@ final class Spawner {
             endpoint.stopAccepting();
             // Its tunnels' clients must learn at once, not when their next write fails.
             endpoint.closeTunnels(Duration.ZERO);
-            loop.post(new ProcessExited(worker, process, code == null ? -1 : code));
+            // The exit is handled once its last lines are in the log (a reload's failure quotes them), unless a
+            // descendant holds the pipe open: then after OUTPUT_GRACE.
+            process.outputEnded().copy().completeOnTimeout(null, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((ended, failure) -> loop.post(new ProcessExited(worker, process, code == null ? -1 : code)));
         });
         healthChecks.watchStartup(worker, process);
     }

@@ -47,7 +47,7 @@ final class Supervisor {
     final List<Worker> workers = new ArrayList<>();
     final RollingReload reload;
     int desired;
-    /** What the current generation runs. */
+    /** What the current generation runs; a reload changes it when it succeeded (see {@link RollingReload}). */
     WorkerSpec spec;
     boolean shuttingDown;
     private int nextId = 1;
@@ -166,15 +166,15 @@ final class Supervisor {
         }
         long holding = workers.stream().filter(Worker::holdsSlot).count();
         for (long i = holding; i < desired; i++) {
-            spawner.spawn(newWorker(reload.generation(), WorkerIndexes.forNewSlot(workers)));
+            spawner.spawn(newWorker(reload.spawnGeneration(), reload.spawnSpec(), WorkerIndexes.forNewSlot(workers)));
         }
         WorkerIndexes.toRetire(workers, desired).forEach(worker -> drains.retire(worker, "scaled down"));
     }
 
-    Worker newWorker(long generation, int index) {
+    Worker newWorker(long generation, WorkerSpec spec, int index) {
         int id = nextId++;
         LogBuffer buffer = logs.open(id);
-        Worker worker = new Worker(id, index, generation, buffer, new Backoff(properties.restart()), events);
+        Worker worker = new Worker(id, index, generation, spec, buffer, new Backoff(properties.restart()), events);
         workers.add(worker);
         return worker;
     }
@@ -232,6 +232,7 @@ final class Supervisor {
         Endpoint[] ready = workers.stream()
                 .filter(worker -> worker.state() == WorkerState.READY && worker.endpoint().isAccepting())
                 .map(worker -> worker.endpoint()).toArray(Endpoint[]::new);
-        return new FleetSnapshot(version, desired, views, ready, reload.status(), spec);
+        return new FleetSnapshot(version, desired, views, ready, reload.status(), spec,
+                Generation.of(workers, reload.currentGeneration(), spec));
     }
 }

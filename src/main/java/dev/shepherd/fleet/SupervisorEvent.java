@@ -104,8 +104,8 @@ sealed interface SupervisorEvent {
     record Scale(int workers, CompletableFuture<Void> reply) implements Command<Void> {
     }
 
-    /** Start a rolling reload. */
-    record Reload(CompletableFuture<ReloadStatus> reply) implements Command<ReloadStatus> {
+    /** Start a rolling reload to a new generation that runs the current spec with {@code patch} applied. */
+    record Reload(WorkerSpecPatch patch, CompletableFuture<ReloadStatus> reply) implements Command<ReloadStatus> {
     }
 
     /** Replace one READY worker, surge-first; the reply is the new worker's id. */

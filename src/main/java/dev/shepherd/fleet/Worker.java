@@ -26,6 +26,8 @@ final class Worker {
     /** The stable instance number 0..N-1 (see {@link WorkerIndexes}). */
     final int index;
     final long generation;
+    /** What its generation runs; a crash restart runs it again, whatever the current generation runs by then. */
+    final WorkerSpec spec;
     final LogBuffer logs;
     final Backoff backoff;
 
@@ -79,11 +81,12 @@ final class Worker {
     @Getter(AccessLevel.PACKAGE)
     private Instant tunnelDeadline;
 
-    Worker(int id, int index, long generation, LogBuffer logs, Backoff backoff, FleetEvents events) {
+    Worker(int id, int index, long generation, WorkerSpec spec, LogBuffer logs, Backoff backoff, FleetEvents events) {
         this.events = events;
         this.id = id;
         this.index = index;
         this.generation = generation;
+        this.spec = spec;
         this.logs = logs;
         this.backoff = backoff;
     }

@@ -69,10 +69,8 @@ public class WorkerFleetService implements SmartLifecycle {
         this.events = new FleetEvents(1000, clock);
         this.supervisor = new Supervisor(properties, clock, loop, new WorkerTrees(properties.worker(), clock),
                 new LaunchSpecs(properties),
-                new Probe(properties.readiness().path(), properties.readiness().status(), properties.readiness().timeout(),
-                        probeExecutor),
-                new Probe(properties.liveness().path(), properties.liveness().status(), properties.liveness().timeout(),
-                        probeExecutor),
+                new Probe(properties.readiness().status(), properties.readiness().timeout(), probeExecutor),
+                new Probe(properties.liveness().status(), properties.liveness().timeout(), probeExecutor),
                 events, new FleetMetrics(registry, publisher::current), this::slotFreed);
         loop.attach(supervisor);
         publisher.addListener(state);
@@ -140,9 +138,18 @@ public class WorkerFleetService implements SmartLifecycle {
         call(new SupervisorEvent.Scale(workers, new CompletableFuture<>()));
     }
 
-    /** Starts a rolling reload; its progress shows in {@link FleetSnapshot#reload()}. */
-    public ReloadStatus reload() {
-        return call(new SupervisorEvent.Reload(new CompletableFuture<>()));
+    /**
+     * Starts a rolling reload to a new generation that runs the current generation's spec with {@code patch} applied
+     * ({@link WorkerSpecPatch#NONE}: the same spec); its progress shows in {@link FleetSnapshot#reload()}. The new
+     * spec becomes {@link FleetSnapshot#spec()} when the reload succeeded. Blocks the caller until the supervisor
+     * answered.
+     *
+     * @throws FleetExceptions.InvalidSpecException when the patch is not valid (nothing started)
+     * @throws FleetExceptions.ReloadInProgressException while a reload runs
+     * @throws FleetExceptions.FleetConflictException while a failed reload is rolled back
+     */
+    public ReloadStatus reload(WorkerSpecPatch patch) {
+        return call(new SupervisorEvent.Reload(patch, new CompletableFuture<>()));
     }
 
     /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */

@@ -1,15 +1,18 @@
 package dev.shepherd.fleet;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * What every worker of one generation runs: the command line (with the {@code {port}}, {@code {id}} and
  * {@code {index}} placeholders unresolved; empty runs the built-in demo worker), the variables added to the master's
  * environment, the directory it runs in (null: the master's) and the path of its readiness probe (empty: a TCP
  * connect). Starts as {@code fleet.worker.*} and {@code fleet.readiness.path}; a reload may give the next generation
- * another one. Immutable.
+ * another one ({@link WorkerSpecPatch}). Immutable.
  */
 public record WorkerSpec(List<String> command, Map<String, String> environment, Path workingDirectory,
                          String readinessPath) {
@@ -24,5 +27,41 @@ public record WorkerSpec(List<String> command, Map<String, String> environment, 
     static WorkerSpec configured(FleetProperties properties) {
         return new WorkerSpec(properties.worker().command(), properties.worker().environment(),
                 properties.worker().workingDirectory(), properties.readiness().path());
+    }
+
+    /**
+     * What differs from {@code before}, by name only (a variable's value may be a secret, so it never appears):
+     * {@code command, environment: +FEATURE_X -OLD_VAR ~CHANGED, workingDirectory}, or {@code nothing} when the two
+     * are the same.
+     */
+    String changesFrom(WorkerSpec before) {
+        List<String> changes = new ArrayList<>();
+        if (!command.equals(before.command)) {
+            changes.add("command");
+        }
+        if (!environment.equals(before.environment)) {
+            StringBuilder names = new StringBuilder("environment:");
+            TreeSet<String> all = new TreeSet<>(environment.keySet());
+            all.addAll(before.environment.keySet());
+            for (String name : all) {
+                String now = environment.get(name);
+                String was = before.environment.get(name);
+                if (was == null) {
+                    names.append(" +").append(name);
+                } else if (now == null) {
+                    names.append(" -").append(name);
+                } else if (!now.equals(was)) {
+                    names.append(" ~").append(name);
+                }
+            }
+            changes.add(names.toString());
+        }
+        if (!Objects.equals(workingDirectory, before.workingDirectory)) {
+            changes.add("workingDirectory");
+        }
+        if (!readinessPath.equals(before.readinessPath)) {
+            changes.add("readinessPath");
+        }
+        return changes.isEmpty() ? "nothing" : String.join(", ", changes);
     }
 }

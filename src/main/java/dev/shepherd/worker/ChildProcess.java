@@ -23,6 +23,14 @@ public interface ChildProcess {
     /** Completes with the exit code (128 + signal number for a process ended by a signal) when the process ends. */
     CompletableFuture<Integer> onExit();
 
+    /**
+     * Completes when the process's output has been read to its end (its last lines are in the worker's log), which
+     * is at its exit unless a descendant still holds the pipe. Completed at once by default.
+     */
+    default CompletableFuture<Void> outputEnded() {
+        return CompletableFuture.completedFuture(null);
+    }
+
     /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
     void signal(String signal);
 

@@ -6,6 +6,7 @@ import org.slf4j.MDC;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Reads a worker process's output (stdout and stderr merged) on a thread of its own until it ends, so the pipe
@@ -21,7 +22,10 @@ final class OutputPump {
     private OutputPump() {
     }
 
-    static void start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock, int maxLineBytes) {
+    /** Starts the pump; the future completes when the output ended and its last line is in {@code logs}. */
+    static CompletableFuture<Void> start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock,
+                                         int maxLineBytes) {
+        CompletableFuture<Void> ended = new CompletableFuture<>();
         Thread pump = new Thread(() -> {
             // In the MDC too, so structured (JSON) logs carry them as fields.
             MDC.put("workerId", Integer.toString(workerId));
@@ -40,8 +44,10 @@ final class OutputPump {
                 log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
             }
             lines.finish();
+            ended.complete(null);
         }, "worker-" + workerId + "-output");
         pump.setDaemon(true);
         pump.start();
+        return ended;
     }
 }

@@ -30,12 +30,15 @@ public final class WorkerProcess implements ChildProcess {
     private final Instant startedAt;
     private final boolean ownGroup;
     private final ProcessTree tree;
+    private final CompletableFuture<Void> outputEnded;
 
-    private WorkerProcess(Process process, Instant startedAt, boolean ownGroup, ProcessTree tree) {
+    private WorkerProcess(Process process, Instant startedAt, boolean ownGroup, ProcessTree tree,
+                          CompletableFuture<Void> outputEnded) {
         this.process = process;
         this.startedAt = startedAt;
         this.ownGroup = ownGroup;
         this.tree = tree;
+        this.outputEnded = outputEnded;
     }
 
     /**
@@ -60,8 +63,9 @@ public final class WorkerProcess implements ChildProcess {
             throw ex;
         }
         ProcessTree tree = trees.attach(launch, process);
-        OutputPump.start(workerId, process.pid(), process.getInputStream(), logs, clock, maxLineBytes);
-        return new WorkerProcess(process, clock.instant(), Files.isExecutable(SETSID), tree);
+        CompletableFuture<Void> outputEnded = OutputPump.start(workerId, process.pid(), process.getInputStream(), logs,
+                clock, maxLineBytes);
+        return new WorkerProcess(process, clock.instant(), Files.isExecutable(SETSID), tree, outputEnded);
     }
 
     /**
@@ -132,6 +136,11 @@ public final class WorkerProcess implements ChildProcess {
     @Override
     public CompletableFuture<Integer> onExit() {
         return process.onExit().thenApply(Process::exitValue);
+    }
+
+    @Override
+    public CompletableFuture<Void> outputEnded() {
+        return outputEnded;
     }
 
     /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */

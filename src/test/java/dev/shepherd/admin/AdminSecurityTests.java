@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.BDDMockito.given;
@@ -85,7 +86,7 @@ class AdminSecurityTests {
         given(fleet.events()).willReturn(mock(FleetEvents.class));
         given(fleet.logs(anyInt())).willReturn(Optional.of(new LogBuffer(10)));
         given(fleet.logLines()).willReturn(1000);
-        given(fleet.reload()).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 2, 1, 0, null, null, null));
+        given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 2, 1, 0, null, null, null, null));
         given(traffic.read()).willReturn(new FleetView.Traffic(0, 0));
     }
 
@@ -114,7 +115,7 @@ class AdminSecurityTests {
         assertThat(failures).as("of " + sent + " requests").isEmpty();
         assertThat(sent).isGreaterThan(5000);
         verify(fleet, never()).scale(anyInt());
-        verify(fleet, never()).reload();
+        verify(fleet, never()).reload(any());
         verify(fleet, never()).replace(anyInt());
         verify(fleet, never()).kill(anyInt(), anyString());
         verify(fleet, never()).snapshot();
@@ -131,7 +132,7 @@ class AdminSecurityTests {
             assertThat(result.getResponse().getStatus()).as(endpoint.method() + " " + endpoint.path()).isBetween(200, 299);
         }
         verify(fleet).scale(3);
-        verify(fleet).reload();
+        verify(fleet).reload(any());
         verify(fleet).replace(1);
         verify(fleet).kill(1, "KILL");
     }
@@ -158,7 +159,7 @@ class AdminSecurityTests {
         }
         assertThat(failures).isEmpty();
         verify(fleet, never()).scale(anyInt());
-        verify(fleet, never()).reload();
+        verify(fleet, never()).reload(any());
         verify(fleet, never()).replace(anyInt());
         verify(fleet, never()).kill(anyInt(), anyString());
         verify(fleet, never()).snapshot();

@@ -4,6 +4,10 @@ import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetEvents;
 import dev.shepherd.fleet.FleetExceptions;
 import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.Generation;
+import dev.shepherd.fleet.ReloadProblem;
+import dev.shepherd.fleet.WorkerSpec;
+import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSnapshot;
@@ -40,6 +44,7 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.BDDMockito.given;
@@ -88,7 +93,7 @@ class FleetControllerTests {
         given(snapshot.desired()).willReturn(2);
         given(snapshot.workers()).willReturn(List.of(ready, backoff));
         given(snapshot.inRotation()).willReturn(1);
-        given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.IDLE, 2, 0, 0, null, null, null));
+        given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.IDLE, 2, 0, 0, null, null, null, null));
         given(fleet.snapshot()).willReturn(snapshot);
         given(fleet.logLines()).willReturn(1000);
         given(fleet.logs(anyInt())).willReturn(Optional.empty());
@@ -240,7 +245,7 @@ class FleetControllerTests {
 
     @Test
     void reloadIsAcceptedWithItsStatus() {
-        given(fleet.reload()).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null));
+        given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));
 
         assertThat(mvc.post().uri("/fleet/reload")).hasStatus(HttpStatus.ACCEPTED).bodyJson().isLenientlyEqualTo("""
                 {"state": "RUNNING", "generation": 3, "total": 2, "replaced": 0, "startedAt": "2025-01-01T12:00:00Z"}
@@ -249,11 +254,120 @@ class FleetControllerTests {
 
     @Test
     void reloadWhileOneIsRunningIsA409Problem() {
-        ReloadStatus running = new ReloadStatus(ReloadStatus.State.RUNNING, 3, 4, 1, NOW, null, null);
-        given(fleet.reload()).willThrow(new FleetExceptions.ReloadInProgressException(running));
+        ReloadStatus running = new ReloadStatus(ReloadStatus.State.RUNNING, 3, 4, 1, NOW, null, null, null);
+        given(fleet.reload(any())).willThrow(new FleetExceptions.ReloadInProgressException(running));
 
         assertProblem(mvc.post().uri("/fleet/reload"), HttpStatus.CONFLICT, "Reload already running",
                 "A reload to generation 3 is running (1 of 4 workers replaced); wait until GET /fleet shows it finished");
+    }
+
+    @Test
+    void reloadBodyReachesTheFleetAsAPatch() {
+        given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));
+
+        assertThat(mvc.post().uri("/fleet/reload").contentType(MediaType.APPLICATION_JSON).content("""
+                {"command": ["node", "app-v2.js", "--port", "{port}"], "environment": {"FEATURE_X": "on", "OLD_VAR": null},
+                 "readinessPath": "/ready"}""")).hasStatus(HttpStatus.ACCEPTED);
+
+        java.util.Map<String, String> environment = new java.util.LinkedHashMap<>();
+        environment.put("FEATURE_X", "on");
+        environment.put("OLD_VAR", null);
+        verify(fleet).reload(new WorkerSpecPatch(List.of("node", "app-v2.js", "--port", "{port}"), environment, null, "/ready"));
+    }
+
+    @Test
+    void reloadWithoutABodyOrWithAnEmptyOneKeepsTheSpec() {
+        given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));
+
+        assertThat(mvc.post().uri("/fleet/reload")).hasStatus(HttpStatus.ACCEPTED);
+        assertThat(mvc.post().uri("/fleet/reload").contentType(MediaType.APPLICATION_JSON).content("{}"))
+                .hasStatus(HttpStatus.ACCEPTED);
+
+        verify(fleet, org.mockito.Mockito.times(2)).reload(WorkerSpecPatch.NONE);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            {"comand": ["node", "app.js"]}        | there is no field 'comand'; a reload takes command, environment, workingDirectory and readinessPath
+            {"command": "node app.js"}            | command must be a JSON array of strings, such as ["node", "app.js", "--port", "{port}"]
+            {"command": ["node", 1]}              | command[1] must be a string
+            {"environment": {"FEATURE_X": true}}  | environment 'FEATURE_X' must be a string, or null to remove the variable
+            {"workingDirectory": ["/srv"]}        | workingDirectory must be a string
+            {"readinessPath": 200}                | readinessPath must be a string
+            """)
+    void reloadBodyOfTheWrongShapeIsA400NamingTheFieldAndStartsNothing(String body, String detail) {
+        assertProblem(mvc.post().uri("/fleet/reload").contentType(MediaType.APPLICATION_JSON).content(body),
+                HttpStatus.BAD_REQUEST, "Invalid request", detail);
+        verify(fleet, never()).reload(any());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            {"command": []}                               | command must be a non-empty list whose first element names the program, such as ["node", "app.js"]
+            {"command": ["", "app.js"]}                   | command must be a non-empty list whose first element names the program, such as ["node", "app.js"]
+            {"command": ["node", "app.js", "{foo}"]}      | command[2] has the unknown placeholder {foo}; the known ones are {port}, {id} and {index}
+            {"workingDirectory": "/no/such/dir"}          | workingDirectory '/no/such/dir' does not exist (relative paths start at /)
+            {"workingDirectory": "/etc/hostname"}         | workingDirectory '/etc/hostname' is not a directory (relative paths start at /)
+            {"readinessPath": "ready"}                    | readinessPath must be empty (a TCP connect) or a path that starts with '/', in visible ASCII, such as "/health", not 'ready'
+            {"environment": {"A=B": "x"}}                 | environment has the invalid variable name 'A=B': a name must be non-empty, without '=' or NUL
+            {"environment": {"": "x"}}                    | environment has the invalid variable name '': a name must be non-empty, without '=' or NUL
+            {"environment": {"A": "x\\u0000y"}}          | environment.A contains a NUL character
+            """)
+    void invalidSpecIsA400NamingTheField(String body, String detail) {
+        WorkerSpec current = new WorkerSpec(List.of("node", "app.js"), java.util.Map.of(), null, "/health");
+        given(fleet.reload(any())).willAnswer(invocation -> {
+            invocation.getArgument(0, WorkerSpecPatch.class).applyTo(current, java.nio.file.Path.of("/"));
+            return new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null);
+        });
+
+        assertProblem(mvc.post().uri("/fleet/reload").contentType(MediaType.APPLICATION_JSON).content(body),
+                HttpStatus.BAD_REQUEST, "Invalid request", detail);
+    }
+
+    @Test
+    void reloadBodyPastItsLimitIsA413() {
+        String body = "{\"readinessPath\": \"/" + "a".repeat(1024 * 1024) + "\"}";
+
+        assertProblem(mvc.post().uri("/fleet/reload").contentType(MediaType.APPLICATION_JSON).content(body),
+                HttpStatus.CONTENT_TOO_LARGE, "Content Too Large", "A reload body may have at most 1048576 bytes");
+        verify(fleet, never()).reload(any());
+    }
+
+    @Test
+    void latestReloadShowsWhyItFailedAsAProblem() {
+        ReloadProblem problem = new ReloadProblem("about:blank", "Reload failed", 502,
+                "worker 7 (generation 3) exited with code 3 before it was READY; last log lines: \"boom\"", 7, 3, 3,
+                List.of("boom"));
+        given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.FAILED, 3, 2, 1, NOW.minusSeconds(5), NOW,
+                problem.detail(), problem));
+
+        assertThat(mvc.get().uri("/fleet/reload")).hasStatusOk().bodyJson().isLenientlyEqualTo("""
+                {"state": "FAILED", "generation": 3, "total": 2, "replaced": 1, "startedAt": "2025-01-01T11:59:55Z",
+                 "finishedAt": "2025-01-01T12:00:00Z",
+                 "reason": "worker 7 (generation 3) exited with code 3 before it was READY; last log lines: \\"boom\\"",
+                 "problem": {"type": "about:blank", "title": "Reload failed", "status": 502,
+                             "detail": "worker 7 (generation 3) exited with code 3 before it was READY; last log lines: \\"boom\\"",
+                             "worker": 7, "generation": 3, "exit": 3, "lastLines": ["boom"]}}
+                """);
+    }
+
+    @Test
+    void fleetShowsEachGenerationsSpecWithSecretsMasked() {
+        WorkerSpec old = new WorkerSpec(List.of("node", "app.js"), java.util.Map.of("API_TOKEN", "abc", "NODE_ENV", "production"),
+                java.nio.file.Path.of("/srv/app"), "/health");
+        WorkerSpec current = new WorkerSpec(List.of("node", "app-v2.js"), java.util.Map.of("DB_PASSWORD", "hunter2"), null, "");
+        given(snapshot.generations()).willReturn(List.of(new Generation(2, false, 1, old), new Generation(3, true, 1, current)));
+
+        assertThat(mvc.get().uri("/fleet")).hasStatusOk().bodyJson().isLenientlyEqualTo("""
+                {"generations": [
+                  {"generation": 2, "current": false, "workers": 1,
+                   "spec": {"command": ["node", "app.js"], "environment": {"API_TOKEN": "******", "NODE_ENV": "production"},
+                            "workingDirectory": "/srv/app", "readinessPath": "/health"}},
+                  {"generation": 3, "current": true, "workers": 1,
+                   "spec": {"command": ["node", "app-v2.js"], "environment": {"DB_PASSWORD": "******"},
+                            "workingDirectory": null, "readinessPath": ""}}]}
+                """);
+        assertThat(mvc.get().uri("/fleet")).bodyText().doesNotContain("abc", "hunter2");
     }
 
     @Test

@@ -10,10 +10,13 @@ final class FakeProbe implements HealthProbe {
     private final Map<Integer, Probe.Result> answers = new HashMap<>();
     private Probe.Result otherwise = Probe.Result.OK;
     int checks;
+    /** The path of the latest check. */
+    String lastPath;
 
     @Override
-    public CompletableFuture<Probe.Result> check(int port) {
+    public CompletableFuture<Probe.Result> check(int port, String path) {
         checks++;
+        lastPath = path;
         return CompletableFuture.completedFuture(answers.getOrDefault(port, otherwise));
     }
 

@@ -17,7 +17,7 @@ class LaunchSpecsTests {
 
     @Test
     void portIdAndIndexPlaceholdersAreReplacedInEveryArgument() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+        Launch specs = launch(properties(Map.of(
                 "fleet.worker.command[0]", "node",
                 "fleet.worker.command[1]", "server.js",
                 "fleet.worker.command[2]", "--listen=127.0.0.1:{port}",
@@ -33,7 +33,7 @@ class LaunchSpecsTests {
 
     @Test
     void workerGetsItsPortIdIndexAndCountInTheEnvironmentBesidesTheConfiguredVariables() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+        Launch specs = launch(properties(Map.of(
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.environment[NODE_ENV]", "production")));
 
@@ -46,7 +46,7 @@ class LaunchSpecsTests {
 
     @Test
     void nodeAppInstanceCanBeTurnedOffWhileTheIndexVariableStaysTheWorkersOwn() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+        Launch specs = launch(properties(Map.of(
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.node-app-instance", "false",
                 "fleet.worker.environment[SHEPHERD_WORKER_INDEX]", "7")));
@@ -57,7 +57,7 @@ class LaunchSpecsTests {
 
     @Test
     void configuredPortVariableCannotOverrideTheWorkersOwnPort() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+        Launch specs = launch(properties(Map.of(
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.environment[PORT]", "80")));
 
@@ -66,7 +66,7 @@ class LaunchSpecsTests {
 
     @Test
     void workerRunsInTheConfiguredDirectory() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of(
+        Launch specs = launch(properties(Map.of(
                 "fleet.worker.command[0]", "./server",
                 "fleet.worker.working-directory", "/srv/app")));
 
@@ -88,7 +88,7 @@ class LaunchSpecsTests {
 
     @Test
     void emptyCommandRunsTheBuiltInDemoWorker() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of("fleet.demo.work", "5")));
+        Launch specs = launch(properties(Map.of("fleet.demo.work", "5")));
 
         LaunchSpec spec = specs.forWorker(4, 0, 1, 40_004);
 
@@ -102,7 +102,7 @@ class LaunchSpecsTests {
 
     @Test
     void demoWorkerIsToldWhenToCrash() {
-        LaunchSpecs specs = new LaunchSpecs(properties(Map.of("fleet.demo.crash-within", "10s")));
+        Launch specs = launch(properties(Map.of("fleet.demo.crash-within", "10s")));
 
         assertThat(specs.forWorker(1, 0, 1, 40_005).environment()).containsEntry("SHEPHERD_DEMO_CRASH_WITHIN_MS", "10000");
     }
@@ -114,5 +114,21 @@ class LaunchSpecsTests {
 
     private static FleetProperties properties(Map<String, String> config) {
         return new Binder(new MapConfigurationPropertySource(config)).bindOrCreate("fleet", FleetProperties.class);
+    }
+
+    /** The launch specs of the configured generation. */
+    private static Launch launch(FleetProperties properties) {
+        return new Launch(new LaunchSpecs(properties), WorkerSpec.configured(properties));
+    }
+
+    private record Launch(LaunchSpecs specs, WorkerSpec spec) {
+
+        LaunchSpec forWorker(int workerId, int index, int count, int port) {
+            return specs.forWorker(spec, workerId, index, count, port);
+        }
+
+        boolean isDemo() {
+            return spec.command().isEmpty();
+        }
     }
 }

@@ -38,7 +38,7 @@ class ProbeTests {
     void aStatusInTheRangeIsHealthy() throws Exception {
         int port = serve(200, "ok");
 
-        assertThat(probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS))
+        assertThat(probe("200-399", Duration.ofSeconds(2)).check(port, "/health").get(5, TimeUnit.SECONDS))
                 .isEqualTo(Probe.Result.OK);
     }
 
@@ -46,7 +46,7 @@ class ProbeTests {
     void aStatusOutsideTheRangeFailsAndSaysWhichStatus() throws Exception {
         int port = serve(503, "starting");
 
-        Probe.Result result = probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS);
+        Probe.Result result = probe("200-399", Duration.ofSeconds(2)).check(port, "/health").get(5, TimeUnit.SECONDS);
 
         assertThat(result.ok()).isFalse();
         assertThat(result.detail()).isEqualTo("GET /health answered 503");
@@ -56,9 +56,9 @@ class ProbeTests {
     void aRedirectIsJudgedByItsOwnStatusAndNotFollowed() throws Exception {
         int port = serve(302, "");
 
-        assertThat(probe("/health", "200-299", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS).detail())
+        assertThat(probe("200-299", Duration.ofSeconds(2)).check(port, "/health").get(5, TimeUnit.SECONDS).detail())
                 .isEqualTo("GET /health answered 302");
-        assertThat(probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS).ok()).isTrue();
+        assertThat(probe("200-399", Duration.ofSeconds(2)).check(port, "/health").get(5, TimeUnit.SECONDS).ok()).isTrue();
     }
 
     @Test
@@ -68,7 +68,7 @@ class ProbeTests {
             port = closed.getLocalPort();
         }
 
-        Probe.Result result = probe("/health", "200-399", Duration.ofSeconds(2)).check(port).get(5, TimeUnit.SECONDS);
+        Probe.Result result = probe("200-399", Duration.ofSeconds(2)).check(port, "/health").get(5, TimeUnit.SECONDS);
 
         assertThat(result.ok()).isFalse();
         assertThat(result.detail()).startsWith("GET /health failed: ConnectException");
@@ -95,7 +95,7 @@ class ProbeTests {
         });
 
         long start = System.nanoTime();
-        Probe.Result result = probe("/health", "200-399", Duration.ofMillis(300)).check(silent.getLocalPort())
+        Probe.Result result = probe("200-399", Duration.ofMillis(300)).check(silent.getLocalPort(), "/health")
                 .get(5, TimeUnit.SECONDS);
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
@@ -108,13 +108,13 @@ class ProbeTests {
     @Test
     void withoutAPathAConnectIsEnough() throws Exception {
         try (ServerSocket listening = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
-            assertThat(probe("", "200-399", Duration.ofSeconds(1)).check(listening.getLocalPort()).get(5, TimeUnit.SECONDS))
+            assertThat(probe("200-399", Duration.ofSeconds(1)).check(listening.getLocalPort(), "").get(5, TimeUnit.SECONDS))
                     .isEqualTo(Probe.Result.OK);
         }
     }
 
-    private Probe probe(String path, String status, Duration timeout) {
-        return new Probe(path, status, timeout, executor);
+    private Probe probe(String status, Duration timeout) {
+        return new Probe(status, timeout, executor);
     }
 
     private int serve(int status, String body) throws IOException {

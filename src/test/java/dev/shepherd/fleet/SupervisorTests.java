@@ -253,7 +253,7 @@ class SupervisorTests {
     void rollingReloadReplacesEveryWorkerOneAtATime() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
 
-        ReloadStatus started = fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>())).join();
+        ReloadStatus started = fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>())).join();
         fleet.queue.advance(Duration.ofMillis(100));
 
         assertThat(started.generation()).isEqualTo(2);
@@ -270,7 +270,7 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         int before = fleet.queue.published().size();
 
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>())).join();
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>())).join();
         fleet.queue.advance(Duration.ofMillis(100));
 
         List<FleetSnapshot> reload = fleet.queue.published().subList(before, fleet.queue.published().size());
@@ -288,12 +288,12 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "1s").started();
         fleet.readiness.answerAll(false);
 
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.STARTING);
         fleet.queue.advance(Duration.ofSeconds(1));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
-        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 3 not READY within 1000 ms");
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 3 (generation 2) was not READY within 1000 ms and was killed; it wrote no output");
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
         assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
         fleet.queue.advance(Duration.ofSeconds(5));
@@ -305,11 +305,11 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         fleet.launcher.failNext = 1;
 
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         fleet.queue.advance(Duration.ofSeconds(5));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
-        assertThat(fleet.snapshot().reload().reason()).startsWith("worker 3 cannot start");
+        assertThat(fleet.snapshot().reload().reason()).startsWith("worker 3 (generation 2) cannot start");
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
         assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompleted();
     }
@@ -318,7 +318,7 @@ class SupervisorTests {
     void newWorkerThatCrashesBeforeItTookOverRollsBackAndTheOldOneKeepsServing() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.readiness.answerAll(false);
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         Worker fresh = fleet.supervisor.find(2).orElseThrow();
 
         // READY, then its exit is handled before the old worker is retired.
@@ -329,7 +329,7 @@ class SupervisorTests {
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
         assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
-        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 2 exited with code 1 before it took over");
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 2 (generation 2) exited with code 1 before it took over; it wrote no output");
         fleet.queue.advance(Duration.ofSeconds(1));
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
     }
@@ -507,7 +507,7 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2");
         fleet.started();
         fleet.readiness.answerAll(false);
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
 
         CompletableFuture<Void> scale = fleet.command(new SupervisorEvent.Scale(5, new CompletableFuture<>()));
 
@@ -520,7 +520,7 @@ class SupervisorTests {
     void replaceWhileAReloadRunsIsRefusedSoNoOldWorkerOutlivesTheReload() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "1s").started();
         fleet.readiness.answerAll(false);
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
 
         CompletableFuture<Integer> replace = fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
         fleet.readiness.answerAll(true);
@@ -537,7 +537,7 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         fleet.readiness.answerAll(false);
         fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
 
         fleet.process(3).exit(1);
         fleet.readiness.answerAll(true);
@@ -580,7 +580,7 @@ class SupervisorTests {
         fleet.process(2).exit(1);
         fleet.queue.drain();
 
-        fleet.command(new SupervisorEvent.Reload(new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         fleet.queue.advance(Duration.ofSeconds(1));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);

@@ -56,8 +56,9 @@ public final class TestEndpoints {
         for (Endpoint endpoint : draining) {
             workers.add(worker(endpoint, WorkerState.DRAINING));
         }
-        return new FleetSnapshot(1, ready.length, workers, ready, ReloadStatus.IDLE,
-                new WorkerSpec(List.of(), java.util.Map.of(), null, "/health"));
+        WorkerSpec spec = new WorkerSpec(List.of(), java.util.Map.of(), null, "/health");
+        return new FleetSnapshot(1, ready.length, workers, ready, ReloadStatus.IDLE, spec,
+                List.of(new Generation(1, true, workers.size(), spec)));
     }
 
     private static WorkerSnapshot worker(Endpoint endpoint, WorkerState state) {

@@ -78,7 +78,7 @@ class WorkerIndexesTests {
     }
 
     private Worker add(int index) {
-        Worker worker = new Worker(nextId++, index, 1, new LogBuffer(10), null, null);
+        Worker worker = new Worker(nextId++, index, 1, null, new LogBuffer(10), null, null);
         workers.add(worker);
         return worker;
     }

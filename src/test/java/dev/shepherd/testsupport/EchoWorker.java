@@ -33,6 +33,9 @@ import java.util.stream.Collectors;
  *       does; {@code /logout} deletes it ({@code Max-Age=0})</li>
  *   <li>{@code /env}: "NAME=value" lines of the variables Shepherd gives a worker (SHEPHERD_*, NODE_APP_INSTANCE,
  *       PORT), sorted</li>
+ *   <li>{@code /whoami}: "pid=...", "args=..." (its own arguments), "version=..." (env ECHO_VERSION, or -) and
+ *       "cwd=..." lines, so a test sees which command and spec a worker runs</li>
+ *   <li>{@code /ready}: 200 ready, whatever NEVER_READY says (a readiness path of its own)</li>
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
  * </ul>
  */
@@ -52,6 +55,10 @@ public final class EchoWorker {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 512);
         server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/health", exchange -> respond(exchange, neverReady ? 503 : 200, "ok"));
+        server.createContext("/ready", exchange -> respond(exchange, 200, "ready"));
+        server.createContext("/whoami", exchange -> respond(exchange, 200, "pid=" + pid + "\nargs=" + String.join(" ", args)
+                + "\nversion=" + System.getenv().getOrDefault("ECHO_VERSION", "-") + "\ncwd="
+                + Path.of("").toAbsolutePath() + "\n"));
         server.createContext("/env", exchange -> respond(exchange, 200, new TreeMap<>(System.getenv()).entrySet().stream()
                 .filter(entry -> entry.getKey().startsWith("SHEPHERD_") || entry.getKey().equals("NODE_APP_INSTANCE")
                         || entry.getKey().equals("PORT"))

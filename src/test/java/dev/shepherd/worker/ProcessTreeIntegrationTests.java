@@ -91,6 +91,30 @@ class ProcessTreeIntegrationTests {
         await().atMost(Duration.ofSeconds(5)).until(() -> !alive(child) && !worker.isAlive());
     }
 
+    @Test
+    void outputEndsWithItsLastLinesInTheLogEvenWhenTheExitIsSeenFirst() throws Exception {
+        trees = ProcessTrees.open(false);
+        // Many lines written just before the exit: the exit is usually seen while the pump is still reading them.
+        WorkerProcess worker = spawn("i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; echo boom >&2; exit 3");
+
+        assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
+        worker.outputEnded().get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(logs.tail(1)).extracting(LogBuffer.Line::text).containsExactly("boom");
+    }
+
+    @Test
+    void outputEndsOnlyWhenADescendantHoldingThePipeHasGone() throws Exception {
+        trees = ProcessTrees.open(false);
+        WorkerProcess worker = spawn("sleep 60 & echo $!; exit 0");
+        long child = childPid(worker);
+        worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(worker.outputEnded()).isNotDone();
+        ProcessHandle.of(child).ifPresent(ProcessHandle::destroyForcibly);
+        await().atMost(Duration.ofSeconds(5)).until(() -> worker.outputEnded().isDone());
+    }
+
     private WorkerProcess spawn(String script) throws Exception {
         logs = new LogBuffer(100);
         WorkerProcess worker = WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", script), null, Map.of()),

@@ -1,0 +1,192 @@
+package dev.shepherd.fleet;
+
+import dev.shepherd.fleet.FleetEvent.Type;
+import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A reload with a new worker spec, on a supervisor with fake processes: what each generation runs, and when. */
+class ReloadSpecTests {
+
+    private static final List<String> V1 = List.of("app", "v1", "--port={port}");
+    private static final List<String> V2 = List.of("app", "v2", "--port={port}");
+
+    private static SupervisorHarness fleetOfTwo(String... extra) {
+        String[] config = {"fleet.workers", "2", "fleet.worker.command[0]", "app", "fleet.worker.command[1]", "v1",
+                "fleet.worker.command[2]", "--port={port}", "fleet.worker.environment[KEEP]", "kept",
+                "fleet.worker.environment[OLD_VAR]", "v4lue-old"};
+        String[] all = new String[config.length + extra.length];
+        System.arraycopy(config, 0, all, 0, config.length);
+        System.arraycopy(extra, 0, all, config.length, extra.length);
+        return new SupervisorHarness(all).started();
+    }
+
+    private static WorkerSpecPatch toV2() {
+        Map<String, String> environment = new LinkedHashMap<>();
+        environment.put("FEATURE_X", "v4lue-on");
+        environment.put("OLD_VAR", null);
+        return new WorkerSpecPatch(V2, environment, null, null);
+    }
+
+    private static CompletableFuture<ReloadStatus> reload(SupervisorHarness fleet, WorkerSpecPatch patch) {
+        return fleet.command(new SupervisorEvent.Reload(patch, new CompletableFuture<>()));
+    }
+
+    private static List<String> commandOf(SupervisorHarness fleet, int workerId) {
+        FakeLauncher.FakeProcess process = fleet.process(workerId);
+        return process.spec.command().stream().map(arg -> arg.replaceAll("=\\d+$", "=PORT")).toList();
+    }
+
+    @Test
+    void newGenerationRunsThePatchedSpecWhichBecomesCurrentWhenTheReloadSucceeded() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec before = fleet.snapshot().spec();
+
+        reload(fleet, toV2()).join();
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
+        for (int id : new int[] {3, 4}) {
+            assertThat(commandOf(fleet, id)).containsExactly("app", "v2", "--port=PORT");
+            assertThat(fleet.process(id).spec.environment()).containsEntry("FEATURE_X", "v4lue-on").containsEntry("KEEP", "kept")
+                    .doesNotContainKey("OLD_VAR");
+        }
+        assertThat(fleet.snapshot().spec()).isNotEqualTo(before);
+        assertThat(fleet.snapshot().spec().command()).isEqualTo(V2);
+        assertThat(fleet.snapshot().generations()).containsExactly(new Generation(2, true, 2, fleet.snapshot().spec()));
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_STARTED).singleElement()
+                .satisfies(event -> assertThat(event.message())
+                        .endsWith("changed: command, environment: +FEATURE_X -OLD_VAR")
+                        .doesNotContain("v4lue"));
+    }
+
+    @Test
+    void oldWorkerThatCrashesDuringTheReloadRestartsWithItsOwnGenerationsSpec() {
+        SupervisorHarness fleet = fleetOfTwo();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.STARTING);
+
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofMillis(200));
+
+        assertThat(fleet.launcher.launched).filteredOn(process -> process.workerId == 2).hasSize(2);
+        assertThat(commandOf(fleet, 2)).containsExactly("app", "v1", "--port=PORT");
+        assertThat(fleet.process(2).spec.environment()).containsEntry("OLD_VAR", "v4lue-old").doesNotContainKey("FEATURE_X");
+        assertThat(commandOf(fleet, 3)).containsExactly("app", "v2", "--port=PORT");
+        assertThat(fleet.snapshot().generations()).extracting(Generation::generation, Generation::current, Generation::workers)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(1L, true, 2), org.assertj.core.groups.Tuple.tuple(2L, false, 1));
+    }
+
+    @Test
+    void failedReloadKeepsTheOldSpecCurrentAndReplacesTheNewWorkersThatTookOverBack() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec old = fleet.snapshot().spec();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        // Worker 3 (generation 2) gets READY and takes over from worker 1; worker 4 then dies before it is READY.
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
+                SupervisorEvent.ProbeKind.READINESS));
+        fleet.queue.drain();
+        assertThat(fleet.worker(4).state()).isEqualTo(WorkerState.STARTING);
+        LogBuffer logs = fleet.supervisor.find(4).orElseThrow().logs;
+        long pid = fleet.process(4).pid();
+        for (int i = 1; i <= 7; i++) {
+            logs.add(new LogBuffer.Line(pid, Instant.EPOCH, "line " + i));
+        }
+        logs.add(new LogBuffer.Line(pid, Instant.EPOCH, "Error: " + "x".repeat(300)));
+        fleet.readiness.answerAll(true);
+        fleet.process(4).exit(3);
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        ReloadStatus status = fleet.snapshot().reload();
+        assertThat(status.state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(status.reason()).startsWith("worker 4 (generation 2) exited with code 3 before it was READY; "
+                + "last log lines: \"line 4\", \"line 5\", \"line 6\", \"line 7\", \"Error: xxx");
+        assertThat(status.problem().exit()).isEqualTo(3);
+        assertThat(status.problem().worker()).isEqualTo(4);
+        assertThat(status.problem().status()).isEqualTo(502);
+        assertThat(status.problem().lastLines()).hasSize(5).startsWith("line 4").last()
+                .satisfies(line -> assertThat(line).hasSize(200).startsWith("Error: x"));
+        assertThat(fleet.snapshot().spec()).isEqualTo(old);
+        // The rollback: worker 3 is replaced by worker 5, of generation 1 and its spec.
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 5);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(1L);
+        assertThat(commandOf(fleet, 5)).containsExactly("app", "v1", "--port=PORT");
+        assertThat(fleet.states()).containsOnly(WorkerState.READY);
+        assertThat(fleet.snapshot().generations()).containsExactly(new Generation(1, true, 2, old));
+        assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompleted();
+        fleet.queue.advance(Duration.ofMillis(100));
+        assertThat(commandOf(fleet, 6)).containsExactly("app", "v1", "--port=PORT");
+    }
+
+    @Test
+    void startupTimeoutOfTheNewSpecFailsTheReloadSayingSo() {
+        SupervisorHarness fleet = fleetOfTwo("fleet.worker.startup-timeout", "1s");
+        fleet.readiness.answerAll(false);
+
+        reload(fleet, toV2()).join();
+        fleet.queue.advance(Duration.ofSeconds(2));
+
+        assertThat(fleet.snapshot().reload().reason())
+                .isEqualTo("worker 3 (generation 2) was not READY within 1000 ms and was killed; it wrote no output");
+        assertThat(fleet.snapshot().reload().problem().exit()).isEqualTo(137);
+        assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+    }
+
+    @Test
+    void scaleAndReplaceAfterASuccessfulReloadStartTheNewSpec() {
+        SupervisorHarness fleet = fleetOfTwo();
+        reload(fleet, toV2()).join();
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>())).join();
+        fleet.queue.advance(Duration.ofMillis(100));
+        int replacement = fleet.command(new SupervisorEvent.Replace(3, new CompletableFuture<>())).join();
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(commandOf(fleet, 5)).containsExactly("app", "v2", "--port=PORT");
+        assertThat(commandOf(fleet, replacement)).containsExactly("app", "v2", "--port=PORT");
+        assertThat(fleet.worker(replacement).generation()).isEqualTo(2);
+        assertThat(fleet.process(5).spec.environment()).containsEntry("FEATURE_X", "v4lue-on");
+    }
+
+    @Test
+    void readinessIsProbedOnTheGenerationsPath() {
+        SupervisorHarness fleet = fleetOfTwo();
+        assertThat(fleet.readiness.lastPath).isEqualTo("/health");
+
+        reload(fleet, new WorkerSpecPatch(null, null, null, "/ready")).join();
+
+        assertThat(fleet.readiness.lastPath).isEqualTo("/ready");
+        fleet.queue.advance(Duration.ofMillis(100));
+        assertThat(fleet.snapshot().spec().readinessPath()).isEqualTo("/ready");
+        assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
+    }
+
+    @Test
+    void invalidPatchIsRefusedBeforeAnythingStarts() {
+        SupervisorHarness fleet = fleetOfTwo();
+        int launched = fleet.launcher.launched.size();
+
+        CompletableFuture<ReloadStatus> reply = reload(fleet, new WorkerSpecPatch(List.of("app", "{foo}"), null, null, null));
+
+        assertThat(reply).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .havingCause().isInstanceOf(FleetExceptions.InvalidSpecException.class).withMessage("command[1] has the unknown placeholder {foo}; the known ones are {port}, {id} and {index}");
+        assertThat(fleet.launcher.launched).hasSize(launched);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.IDLE);
+    }
+}
