@@ -6,7 +6,7 @@
 # Usage: SHEPHERD_ADMIN_URL=http://127.0.0.1:8081 bench/ctl-startup.sh
 # Env:   RUNS=11, SHEPHERD_JAR (default target/shepherd.jar, as bin/shepherd finds it), SHEPHERD_CTL_JAVA_OPTS (the
 #        JVM options; default: bin/shepherd's), COMMAND="ls" (the words after shepherd, e.g. "--version" for a
-#        start without a request), SHEPHERD_CTL_CDS=off (without bin/shepherd's class data sharing archive),
+#        start without a request), SHEPHERD_CTL_CACHE=off (without bin/shepherd's extracted jar and class data sharing archive),
 #        SHEPHERD_ADMIN_TOKEN if the master wants one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +34,5 @@ max=$(printf '%s\n' "${walls[@]}" | sort -n | tail -1)
 
 echo "shepherd $command: median ${runs} runs: $(median "${walls[@]}") ms wall clock (range ${min}-${max} ms), $(median "${cpus[@]}") ms CPU"
 echo "java options: ${SHEPHERD_CTL_JAVA_OPTS:-$(sed -n 's/.*SHEPHERD_CTL_JAVA_OPTS:-\([^}]*\)}.*/\1/p' bin/shepherd)}"
-echo "class data sharing: ${SHEPHERD_CTL_CDS:-on} (bin/shepherd's archive, written by the untimed first run)"
+echo "extracted jar and class data sharing: ${SHEPHERD_CTL_CACHE:-on} (bin/shepherd's caches, made by the untimed first run)"
 echo "java: $("${JAVA:-java}" -version 2>&1 | head -1); cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
