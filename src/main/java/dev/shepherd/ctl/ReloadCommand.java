@@ -20,8 +20,9 @@ import java.util.concurrent.Callable;
  * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back.
  */
 @Command(name = "reload", description = {"Replaces every worker, one at a time, without dropping a request; "
-        + "with options, by workers of a new spec (a new version). Options left out keep the current value.",
-        "Example: shepherd reload --command java,-jar,/srv/app-1.4.jar --env APP_VERSION=1.4 --wait"})
+        + "with options, by workers of a new spec (a new version). Options left out keep the current value."},
+        footer = {"%nExamples:", "  shepherd reload --wait", "  shepherd reload --command java,-jar,/srv/app-1.4.jar --wait",
+                "  shepherd reload --env APP_VERSION=1.4 --unset-env OLD_FLAG"})
 class ReloadCommand implements Callable<Integer> {
 
     @ParentCommand
