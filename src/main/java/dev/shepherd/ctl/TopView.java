@@ -59,8 +59,7 @@ final class TopView {
             terminal.puts(Capability.cursor_invisible);
             terminal.flush();
             try {
-                start("top-events", this::followEvents);
-                start("top-poller", this::poll);
+                startReading();
                 start("top-keys", () -> readKeys(terminal.reader()));
                 draw(terminal);
             } finally {
@@ -72,6 +71,17 @@ final class TopView {
             }
         }
         return Ctl.OK;
+    }
+
+    /** Starts the reader of events and the poller, which keep {@link #frame()} current until {@link #stop()}. */
+    void startReading() {
+        start("top-events", this::followEvents);
+        start("top-poller", this::poll);
+    }
+
+    /** The latest frame. Any thread. */
+    List<String> frame() {
+        return frame;
     }
 
     private void draw(Terminal terminal) throws InterruptedException {
@@ -156,7 +166,8 @@ final class TopView {
         }
     }
 
-    private void stop() {
+    /** Ends the view: the threads stop and the terminal thread returns. Any thread. */
+    void stop() {
         quit.countDown();
         redraw.release();
         stale.release();
