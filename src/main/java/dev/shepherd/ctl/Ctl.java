@@ -19,7 +19,7 @@ import java.util.Map;
 @Command(name = "shepherd", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Drives a running Shepherd master through its admin API.",
         subcommands = {LsCommand.class, StatusCommand.class, ScaleCommand.class, ReloadCommand.class,
-                ReplaceCommand.class, KillCommand.class, LogsCommand.class, EventsCommand.class,
+                ReplaceCommand.class, KillCommand.class, LogsCommand.class, EventsCommand.class, TopCommand.class,
                 AutoComplete.GenerateCompletion.class})
 public final class Ctl {
 

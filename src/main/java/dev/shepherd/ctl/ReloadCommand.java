@@ -1,36 +1,70 @@
 package dev.shepherd.ctl;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code shepherd reload [--wait]}: a zero-downtime rolling reload ({@code POST /fleet/reload}). With {@code --wait}
- * it prints the reload's events as they happen and exits {@value Ctl#OK} when the reload finished, or
- * {@value Ctl#ROLLED_BACK} with the reason when it failed and was rolled back.
+ * {@code shepherd reload [--command …] [--env K=V …] [--unset-env K …] [--dir …] [--readiness-path …] [--wait]}: a
+ * zero-downtime rolling reload ({@code POST /fleet/reload}), to a new worker spec when an option names one (the
+ * body {@link ReloadSpec} builds; none without options). With {@code --wait} it prints the reload's events as they
+ * happen and exits {@value Ctl#OK} when the reload finished, or {@value Ctl#ROLLED_BACK} with the reason (from
+ * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back.
  */
-@Command(name = "reload", description = "Replaces every worker, one at a time, without dropping a request.")
+@Command(name = "reload", description = {"Replaces every worker, one at a time, without dropping a request; "
+        + "with options, by workers of a new spec (a new version). Options left out keep the current value."},
+        footer = {"%nExamples:", "  shepherd reload --wait", "  shepherd reload --command java,-jar,/srv/app-1.4.jar --wait",
+                "  shepherd reload --env APP_VERSION=1.4 --unset-env OLD_FLAG"})
 class ReloadCommand implements Callable<Integer> {
 
     @ParentCommand
     Ctl ctl;
 
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--command", paramLabel = "PROGRAM,ARG,...", description = "The new workers' command, in the comma "
+            + "form of fleet.worker.command: split on every comma, each part trimmed, no escaping.")
+    String command;
+
+    @Option(names = "--env", paramLabel = "NAME=VALUE", description = "Sets a variable of the new workers (NAME= for an "
+            + "empty value); the others stay as they are. Repeatable.")
+    List<String> env = new ArrayList<>();
+
+    @Option(names = "--unset-env", paramLabel = "NAME", description = "Removes a variable from the new workers' "
+            + "environment. Repeatable.")
+    List<String> unsetEnv = new ArrayList<>();
+
+    @Option(names = "--dir", paramLabel = "PATH", description = "The new workers' working directory: an absolute path "
+            + "on the master's machine.")
+    String dir;
+
+    @Option(names = "--readiness-path", paramLabel = "PATH", description = "The path the master probes for readiness "
+            + "on the new workers, e.g. /ready.")
+    String readinessPath;
+
     @Option(names = "--wait", description = "Print the progress and exit when the reload is over: 0 when it finished, "
-            + Ctl.ROLLED_BACK + " when it was rolled back.")
+            + Ctl.ROLLED_BACK + " when it was rolled back (with the new worker's exit and last output line).")
     boolean await;
 
     @Override
     public Integer call() {
+        String body = body();
         if (!await) {
-            ctl.out().println(describe(ctl.client().post("/fleet/reload", null)));
+            ctl.out().println(describe(ctl.client().post("/fleet/reload", body)));
             return Ctl.OK;
         }
         // Subscribe before the reload starts, so that none of its events can be missed.
         try (EventStream stream = EventStream.open(ctl.client())) {
-            JsonNode started = ctl.client().post("/fleet/reload", null);
+            JsonNode started = ctl.client().post("/fleet/reload", body);
             ctl.out().println(describe(started));
             ctl.out().flush();
             String[] failure = {null};
@@ -48,18 +82,45 @@ class ReloadCommand implements Callable<Integer> {
             if (!over) {
                 throw new CtlException("the event stream ended before the reload did: see shepherd status");
             }
-            return finish(started, failure[0]);
+            if (failure[0] == null && !"FAILED".equals(started.path("state").asString())) {
+                return Ctl.OK;
+            }
+            throw new CtlException(rollback(failure[0] != null ? failure[0] : describe(started)), Ctl.ROLLED_BACK);
         }
     }
 
-    private static int finish(JsonNode started, String failure) {
-        if (failure != null) {
-            throw new CtlException(failure, Ctl.ROLLED_BACK);
+    /** The reload's body, or null without options; a value that cannot be sent is a usage error, before any request. */
+    String body() {
+        try {
+            ReloadSpec reload = new ReloadSpec(command, env, unsetEnv, dir, readinessPath);
+            return reload.isEmpty() ? null : reload.toJson();
+        } catch (IllegalArgumentException ex) {
+            throw new CommandLine.ParameterException(spec.commandLine(), ex.getMessage());
         }
-        if ("FAILED".equals(started.path("state").asString())) {
-            throw new CtlException(describe(started), Ctl.ROLLED_BACK);
+    }
+
+    /**
+     * One line for a rolled-back reload: {@code GET /fleet/reload}'s status, whose reason has the new worker's exit
+     * and last lines (those are printed on standard output first, one a line); the event's message when the master
+     * has no such resource.
+     */
+    private String rollback(String fallback) {
+        JsonNode status;
+        try {
+            status = ctl.client().get("/fleet/reload");
+        } catch (CtlException ex) {
+            return fallback;
         }
-        return Ctl.OK;
+        if (!"FAILED".equals(status.path("state").asString())) {
+            return fallback;
+        }
+        JsonNode lastLines = status.path("problem").path("lastLines");
+        if (lastLines.isArray() && !lastLines.isEmpty()) {
+            ctl.out().println("the new worker's last output lines:");
+            lastLines.values().forEach(line -> ctl.out().println("  " + line.asString("")));
+            ctl.out().flush();
+        }
+        return describe(status).replaceAll("\\s*\\R\\s*", " | ");
     }
 
     private static boolean running(JsonNode reload) {

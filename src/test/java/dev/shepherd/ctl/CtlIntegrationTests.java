@@ -256,6 +256,19 @@ class CtlIntegrationTests {
     }
 
     @Test
+    void topWithoutATerminalPrintsOneSnapshotAndExits() {
+        shepherd.awaitReady(shepherd.snapshot().desired());
+        List<Long> pids = shepherd.readyPids();
+
+        CtlTests.Result result = ctl("top");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).startsWith("shepherd top  ·  http://127.0.0.1:" + shepherd.adminPort()).doesNotContain("q quits")
+                .containsPattern("health UP  ·  workers \\d+ ready of \\d+ desired").contains("ID  INDEX  PID");
+        pids.forEach(pid -> assertThat(result.out()).containsPattern("(?m)^\\d+\\s+\\d+\\s+" + pid + "\\s+READY\\s"));
+    }
+
+    @Test
     void wrongTokenGetsTheTokenLine() {
         CtlTests.Result result = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", env.get("SHEPHERD_ADMIN_URL")), "ls", "--token", "wrong");
 

@@ -45,7 +45,7 @@ class CtlTests {
 
         assertThat(result.code()).isZero();
         assertThat(result.out()).contains("ls, list", "status", "scale", "reload", "replace", "kill", "logs", "events",
-                "generate-completion");
+                "top", "generate-completion");
     }
 
     @Test

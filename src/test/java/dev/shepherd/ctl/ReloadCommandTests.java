@@ -1,10 +1,110 @@
 package dev.shepherd.ctl;
 
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+/** {@code shepherd reload} against a fake admin API (the JDK's HTTP server) that records what it is sent. */
 class ReloadCommandTests {
+
+    record Received(String method, String path, String contentType, String body) {
+    }
+
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private HttpServer server;
+    private Map<String, String> env;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/fleet/events", exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            exchange.getResponseBody().write(("data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 "
+                    + "failed\"}\n\n").getBytes(StandardCharsets.UTF_8));
+            exchange.close();
+        });
+        server.createContext("/fleet/reload", exchange -> {
+            if (exchange.getRequestMethod().equals("GET")) {
+                answer(exchange, 200, FAILED);
+                return;
+            }
+            received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
+                    exchange.getRequestHeaders().getFirst("Content-Type"),
+                    new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
+            answer(exchange, 202, "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}");
+        });
+        server.start();
+        env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort());
+    }
+
+    private static final String FAILED = "{\"state\":\"FAILED\",\"generation\":2,\"total\":2,\"replaced\":0,"
+            + "\"reason\":\"worker 3 (pid 77) exited with code 3 before it was READY; last lines:\\nstarting\\nboom\","
+            + "\"problem\":{\"title\":\"Reload failed\",\"lastLines\":[\"starting\",\"boom\"]}}";
+
+    private static void answer(HttpExchange exchange, int status, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    @Test
+    void optionsAreSentAsTheJsonBody() {
+        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "node,app-v2.js", "--env", "K=V", "--unset-env", "GONE",
+                "--dir", "/srv/app-1.4", "--readiness-path", "/ready");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).isEqualTo("reload to generation 2 running: 0 of 2 workers replaced\n");
+        assertThat(received).containsExactly(new Received("POST", "/fleet/reload", "application/json",
+                "{\"command\":[\"node\",\"app-v2.js\"],\"environment\":{\"K\":\"V\",\"GONE\":null},"
+                        + "\"workingDirectory\":\"/srv/app-1.4\",\"readinessPath\":\"/ready\"}"));
+    }
+
+    @Test
+    void withoutOptionsNoBodyIsSent() {
+        CtlTests.Result result = CtlTests.run(env, "reload");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(received).containsExactly(new Received("POST", "/fleet/reload", null, ""));
+    }
+
+    @Test
+    void badOptionValueIsAUsageErrorBeforeAnyRequest() {
+        CtlTests.Result result = CtlTests.run(env, "reload", "--env", "NO_EQUALS", "--wait");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).isEqualTo("--env wants NAME=VALUE (NAME= for an empty value), not 'NO_EQUALS' (see shepherd reload --help)\n");
+        assertThat(received).isEmpty();
+    }
+
+    @Test
+    void waitedForRollbackPrintsTheNewWorkersLastLinesAndExitsRolledBack() {
+        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "sh,-c,exit 3", "--wait");
+
+        assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.out()).endsWith("the new worker's last output lines:\n  starting\n  boom\n");
+        assertThat(result.err()).isEqualTo("reload to generation 2 failed and was rolled back: worker 3 (pid 77) exited "
+                + "with code 3 before it was READY; last lines: | starting | boom\n");
+    }
 
     @Test
     void reloadStatusReadsAsOneLine() {

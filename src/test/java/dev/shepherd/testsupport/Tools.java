@@ -4,7 +4,7 @@ import java.io.IOException;
 
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-/** Skips a test whose tool (python3, node, curl) is not installed, saying how to install it. */
+/** Skips a test whose tool (python3, node, curl, tmux) is not installed, saying how to install it. */
 public final class Tools {
 
     private Tools() {
@@ -22,10 +22,18 @@ public final class Tools {
         assumeInstalled("curl", "apt-get install curl");
     }
 
+    public static void assumeTmux() {
+        assumeInstalled("tmux", "-V", "apt-get install tmux");
+    }
+
     private static void assumeInstalled(String tool, String install) {
+        assumeInstalled(tool, "--version", install);
+    }
+
+    private static void assumeInstalled(String tool, String versionOption, String install) {
         boolean installed;
         try {
-            installed = new ProcessBuilder(tool, "--version").redirectErrorStream(true)
+            installed = new ProcessBuilder(tool, versionOption).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
         } catch (IOException ex) {
             installed = false;

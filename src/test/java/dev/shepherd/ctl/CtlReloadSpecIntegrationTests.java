@@ -1,0 +1,117 @@
+package dev.shepherd.ctl;
+
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.Tools;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@code shepherd reload} with a new worker spec against a real master: a version switch from one Node script to
+ * another under {@code ab} (Apache Bench) load, and a reload to a command that exits at once.
+ */
+@Disabled("needs the reload body of the spec branch")
+class CtlReloadSpecIntegrationTests {
+
+    /**
+     * A Node worker that answers every request (its readiness probe, GET /health, too) with its version and pid, the
+     * pid padded: ab counts an answer of another length than the first as a failed request.
+     */
+    private static final String WORKER = """
+            const http = require('http');
+            http.createServer((req, res) => res.end('%s ' + String(process.pid).padStart(10, '0') + '\\n'))
+                .listen(Number(process.env.PORT), '127.0.0.1', () => console.log('%s listening on ' + process.env.PORT));
+            process.on('SIGTERM', () => process.exit(0));
+            """;
+
+    @TempDir
+    Path scripts;
+    private RunningShepherd shepherd;
+
+    @AfterEach
+    void stop() {
+        if (shepherd != null) {
+            shepherd.close();
+        }
+    }
+
+    private Map<String, String> env() {
+        return Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + shepherd.adminPort());
+    }
+
+    private String script(String version) throws IOException {
+        Path script = scripts.resolve("app-" + version + ".js");
+        Files.writeString(script, WORKER.formatted(version, version));
+        return script.toString();
+    }
+
+    @Test
+    void reloadCommandSwitchesFromOneNodeScriptToAnotherUnderLoadWithoutAFailedRequest() throws Exception {
+        Tools.assumeNode();
+        assumeInstalled("ab", "apt-get install apache2-utils");
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.worker.command=node," + script("v1"),
+                "--fleet.worker.drain-timeout=2s");
+        List<Long> before = shepherd.readyPids();
+        assertThat(shepherd.get("/").body()).startsWith("v1 ");
+
+        Process ab = new ProcessBuilder("ab", "-k", "-c", "20", "-t", "10", "-n", "1000000", shepherd.proxy("/").toString())
+                .redirectErrorStream(true).start();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream().anyMatch(w -> w.requests() > 0));
+            CtlTests.Result reload = CtlTests.run(env(), "reload", "--command", "node," + script("v2"), "--wait");
+            assertThat(reload.code()).as(reload.out() + reload.err()).isZero();
+
+            assertThat(ab.waitFor(30, TimeUnit.SECONDS)).as("ab ended").isTrue();
+            String report = new String(ab.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(report).as(report).containsPattern("Complete requests:\\s+[1-9]\\d*")
+                    .containsPattern("Failed requests:\\s+0\\n").doesNotContain("Non-2xx responses");
+        } finally {
+            ab.destroyForcibly();
+        }
+        assertThat(shepherd.readyPids()).hasSize(2).doesNotContainAnyElementsOf(before);
+        assertThat(shepherd.get("/").body()).startsWith("v2 ");
+    }
+
+    @Test
+    void reloadWaitToACommandThatExitsAtOnceExitsRolledBackWithItsLastLine() throws IOException {
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.startup-timeout=5s");
+        List<Long> before = shepherd.readyPids();
+
+        CtlTests.Result result = CtlTests.run(env(), "reload", "--wait", "--command", "sh,-c,echo boom-$$ >&2; exit 3");
+
+        assertThat(result.code()).as(result.out() + result.err()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.err()).startsWith("reload to generation ").contains("rolled back").containsPattern("boom-\\d+")
+                .hasLineCount(1);
+        await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
+        assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
+    }
+
+    private static void assumeInstalled(String tool, String install) {
+        boolean installed;
+        try {
+            installed = new ProcessBuilder("sh", "-c", "command -v " + tool).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
+        } catch (IOException ex) {
+            installed = false;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            installed = false;
+        }
+        assumeThat(installed).as(tool + " is not installed (" + install + "); skipping").isTrue();
+    }
+}

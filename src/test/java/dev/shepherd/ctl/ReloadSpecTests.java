@@ -1,0 +1,77 @@
+package dev.shepherd.ctl;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.boot.convert.ApplicationConversionService;
+import org.springframework.core.convert.TypeDescriptor;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+/** The body of {@code POST /fleet/reload} built from {@code shepherd reload}'s options, without a server. */
+class ReloadSpecTests {
+
+    private static ReloadSpec spec(String command, List<String> env, List<String> unset, String dir, String readiness) {
+        return new ReloadSpec(command, env, unset, dir, readiness);
+    }
+
+    @Test
+    void noOptionMeansNoBody() {
+        assertThat(spec(null, List.of(), List.of(), null, null).isEmpty()).isTrue();
+    }
+
+    @Test
+    void everyOptionBecomesItsFieldWithNullForAnUnsetVariable() {
+        ReloadSpec reload = spec("node, app-v2.js", List.of("K=V", "EMPTY=", "URL=a=b"), List.of("GONE"), "/srv/app-1.4", "/ready");
+
+        assertThat(reload.isEmpty()).isFalse();
+        assertThat(reload.toJson()).isEqualTo("{\"command\":[\"node\",\"app-v2.js\"],"
+                + "\"environment\":{\"K\":\"V\",\"EMPTY\":\"\",\"URL\":\"a=b\",\"GONE\":null},"
+                + "\"workingDirectory\":\"/srv/app-1.4\",\"readinessPath\":\"/ready\"}");
+    }
+
+    @Test
+    void onlyTheNamedFieldsAreSent() {
+        assertThat(spec(null, List.of("APP_VERSION=1.4"), List.of(), null, null).toJson())
+                .isEqualTo("{\"environment\":{\"APP_VERSION\":\"1.4\"}}");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"node,app.js", " node , app.js ", "sh,-c,echo a b", "a,,b", "a,", "java,-jar,app.jar,--x=\"1,2\"",
+            "a\\,b,c", "single"})
+    void commandSplitsAsSpringBootBindsFleetWorkerCommand(String value) {
+        Object spring = ApplicationConversionService.getSharedInstance().convert(value, TypeDescriptor.valueOf(String.class),
+                TypeDescriptor.collection(List.class, TypeDescriptor.valueOf(String.class)));
+
+        assertThat(ReloadSpec.commandList(value)).isEqualTo(spring);
+    }
+
+    @Test
+    void commandWithoutAProgramIsRefused() {
+        assertThatIllegalArgumentException().isThrownBy(() -> ReloadSpec.commandList("")).withMessageContaining("--command");
+        assertThatIllegalArgumentException().isThrownBy(() -> ReloadSpec.commandList(" ,app.js")).withMessageContaining("--command");
+    }
+
+    @Test
+    void envWithoutEqualsOrNameIsRefusedNamingTheOption() {
+        assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of("K"), List.of(), null, null))
+                .withMessage("--env wants NAME=VALUE (NAME= for an empty value), not 'K'");
+        assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of("=V"), List.of(), null, null))
+                .withMessageContaining("--env");
+    }
+
+    @Test
+    void settingAndUnsettingOneVariableIsRefused() {
+        assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of("K=V"), List.of("K"), null, null))
+                .withMessage("--env and --unset-env both name K: keep one");
+    }
+
+    @Test
+    void relativeDirectoryIsRefusedSinceTheMasterWouldResolveIt() {
+        assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of(), List.of(), "app-1.4", null))
+                .withMessageStartingWith("--dir wants an absolute path");
+    }
+}
