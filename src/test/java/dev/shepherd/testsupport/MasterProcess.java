@@ -91,25 +91,44 @@ public final class MasterProcess implements AutoCloseable {
         return startReady(List.of(), workers, args);
     }
 
-    /** Like {@link #startReady(int, String...)}, with options for the master's JVM ({@code -Dname=value}). */
+    /**
+     * Like {@link #startReady(int, String...)}, with options for the master's JVM ({@code -Dname=value}). The admin
+     * port is picked free before the master binds it, so another process may take it first: then the master exits
+     * saying so, and it is started again on another port (three tries). A master that exits for any other reason
+     * fails at once with its output, instead of after the 60 s wait.
+     */
     public static MasterProcess startReady(List<String> jvmOptions, int workers, String... args) {
+        for (int attempt = 1; ; attempt++) {
+            MasterProcess master = start(jvmOptions, workers, args);
+            try {
+                await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                        .until(() -> !master.process.isAlive() || master.readyWorkerPids().size() == workers);
+                if (master.process.isAlive()) {
+                    master.started.addAll(master.process.toHandle().descendants().toList());
+                    return master;
+                }
+                String output = master.output();
+                if (attempt == 3 || !output.contains("was already in use")) {
+                    throw new AssertionError("the master exited before " + workers + " workers were READY: " + output);
+                }
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            } catch (RuntimeException | Error ex) {
+                master.process.descendants().forEach(ProcessHandle::destroyForcibly);
+                master.process.destroyForcibly();
+                throw ex;
+            }
+        }
+    }
+
+    private static MasterProcess start(List<String> jvmOptions, int workers, String... args) {
         int adminPort = freePort();
         try {
             File log = File.createTempFile("master", ".log");
             log.deleteOnExit();
             Process process = new ProcessBuilder(command(jvmOptions, adminPort, workers, args)).redirectErrorStream(true)
                     .redirectOutput(log).start();
-            MasterProcess master = new MasterProcess(process, adminPort, log.toPath());
-            try {
-                await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-                        .until(() -> master.readyWorkerPids().size() == workers);
-            } catch (RuntimeException | Error ex) {
-                process.descendants().forEach(ProcessHandle::destroyForcibly);
-                process.destroyForcibly();
-                throw ex;
-            }
-            master.started.addAll(process.toHandle().descendants().toList());
-            return master;
+            return new MasterProcess(process, adminPort, log.toPath());
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
