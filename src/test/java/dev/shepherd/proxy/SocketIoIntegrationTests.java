@@ -7,7 +7,10 @@ import dev.shepherd.testsupport.NodeProcess;
 import dev.shepherd.testsupport.NodeProcess.Event;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Traffic;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -47,23 +50,53 @@ class SocketIoIntegrationTests {
         NodeModules.assumeInstalled();
     }
 
-    @Test
-    void chatMessagesReachEveryClientOfTheSendersWorker() {
-        try (RunningShepherd shepherd = twoChatWorkers();
-             NodeProcess clients = clients(shepherd)) {
-            open(clients, 20);
-            Map<Long, Long> perWorker = clients.events("hello").stream()
-                    .collect(Collectors.groupingBy(hello -> hello.number("pid"), Collectors.counting()));
-            assertThat(perWorker).containsOnlyKeys(shepherd.readyPids());
-            long sendersWorker = clients.events("hello", hello -> hello.number("conn") == 1).get(0).number("pid");
+    /** The tests that ask for two chat workers and nothing else share one master. */
+    @Nested
+    class OnTwoPlainChatWorkers {
 
-            assertThat(clients.command("chat 1 hello from one", STEP).number("ok")).isEqualTo(1);
+        private static RunningShepherd shepherd;
 
-            await().atMost(STEP).until(() -> clients.events("chat").size() == perWorker.get(sendersWorker));
-            assertThat(clients.events("chat")).allSatisfy(chat -> {
-                assertThat(chat.text("text")).isEqualTo("hello from one");
-                assertThat(chat.number("pid")).isEqualTo(sendersWorker);
-            });
+        @BeforeAll
+        static void start() {
+            NodeModules.assumeInstalled();
+            shepherd = twoChatWorkers();
+        }
+
+        @AfterAll
+        static void stop() {
+            if (shepherd != null) {
+                shepherd.close();
+            }
+        }
+
+        @Test
+        void chatMessagesReachEveryClientOfTheSendersWorker() {
+            try (NodeProcess clients = clients(shepherd)) {
+                open(clients, 20);
+                Map<Long, Long> perWorker = clients.events("hello").stream()
+                        .collect(Collectors.groupingBy(hello -> hello.number("pid"), Collectors.counting()));
+                assertThat(perWorker).containsOnlyKeys(shepherd.readyPids());
+                long sendersWorker = clients.events("hello", hello -> hello.number("conn") == 1).get(0).number("pid");
+
+                assertThat(clients.command("chat 1 hello from one", STEP).number("ok")).isEqualTo(1);
+
+                await().atMost(STEP).until(() -> clients.events("chat").size() == perWorker.get(sendersWorker));
+                assertThat(clients.events("chat")).allSatisfy(chat -> {
+                    assertThat(chat.text("text")).isEqualTo("hello from one");
+                    assertThat(chat.number("pid")).isEqualTo(sendersWorker);
+                });
+            }
+        }
+
+        @Test
+        void withoutStickinessDefaultTransportsAcrossTwoWorkersFailWithSessionIdUnknown() {
+            try (NodeProcess clients = NodeProcess.start("socketio-client.js", Map.of("TRANSPORTS", "default",
+                    "OP_TIMEOUT_MS", "20000"), "http://127.0.0.1:" + shepherd.proxyPort())) {
+                clients.send("open 10");
+                await().atMost(STEP).until(() -> clients.events().stream().anyMatch(event ->
+                        (event.type().equals("connect-error") || event.type().equals("disconnect"))
+                                && event.number("status") == 400));
+            }
         }
     }
 
@@ -92,18 +125,6 @@ class SocketIoIntegrationTests {
             assertThat(clients.events("connect-error")).as("no 400 Session ID unknown on a handshake").isEmpty();
             assertThat(clients.events("disconnect")).as("no session lost on the way").isEmpty();
             assertThat(clients.events("hello")).as("one session per client").hasSize(20);
-        }
-    }
-
-    @Test
-    void withoutStickinessDefaultTransportsAcrossTwoWorkersFailWithSessionIdUnknown() {
-        try (RunningShepherd shepherd = twoChatWorkers();
-             NodeProcess clients = NodeProcess.start("socketio-client.js", Map.of("TRANSPORTS", "default",
-                     "OP_TIMEOUT_MS", "20000"), "http://127.0.0.1:" + shepherd.proxyPort())) {
-            clients.send("open 10");
-            await().atMost(STEP).until(() -> clients.events().stream().anyMatch(event ->
-                    (event.type().equals("connect-error") || event.type().equals("disconnect"))
-                            && event.number("status") == 400));
         }
     }
 

@@ -3,6 +3,9 @@ package dev.shepherd.proxy;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.testsupport.RunningShepherd;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpRequest;
@@ -19,7 +22,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * {@code fleet.proxy.sticky.cookie} with real workers: a client that sends back the cookie stays on one worker; a
  * {@code kill -9} of it moves the client once (the response re-binds it) and it stays again; a rolling reload moves
- * it to the new generation once.
+ * it to the new generation once. One master for the class: each test starts from two READY workers and counts the
+ * sticky meters from where it found them.
  */
 class StickySessionsIntegrationTests {
 
@@ -51,86 +55,105 @@ class StickySessionsIntegrationTests {
         }
     }
 
+    private static RunningShepherd shepherd;
+
+    @BeforeAll
+    static void start() {
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.sticky.cookie=SRV");
+    }
+
+    @AfterAll
+    static void stop() {
+        shepherd.close();
+    }
+
+    /** A kill or a reload before may still be settling: each test starts from two READY workers and no reload under way. */
+    @BeforeEach
+    void twoReadyWorkers() {
+        await().atMost(Duration.ofSeconds(60)).until(() -> shepherd.snapshot().reload().state() != ReloadStatus.State.RUNNING
+                && shepherd.snapshot().workers().size() == 2);
+        shepherd.awaitReady(2);
+    }
+
     @Test
     void aStickyCookiePinsAClientThroughAHundredRequestsAndMovesOnceWhenItsWorkerIsKilled() {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.sticky.cookie=SRV")) {
-            Client client = new Client(shepherd);
-            long pinned = client.get();
-            assertThat(client.rebinds).as("the first response binds").isEqualTo(1);
-            assertThat(client.cookie).doesNotContain(Long.toString(pinned));
-            for (int i = 0; i < 100; i++) {
-                assertThat(client.get()).as("request %d", i).isEqualTo(pinned);
-            }
-            assertThat(client.rebinds).isEqualTo(1);
+        Client client = new Client(shepherd);
+        long pinned = client.get();
+        assertThat(client.rebinds).as("the first response binds").isEqualTo(1);
+        assertThat(client.cookie).doesNotContain(Long.toString(pinned));
+        for (int i = 0; i < 100; i++) {
+            assertThat(client.get()).as("request %d", i).isEqualTo(pinned);
+        }
+        assertThat(client.rebinds).isEqualTo(1);
 
-            ProcessHandle.of(pinned).ifPresent(ProcessHandle::destroyForcibly);
-            long moved = client.get();
-            assertThat(moved).isNotEqualTo(pinned);
-            for (int i = 0; i < 100; i++) {
-                assertThat(client.get()).as("request %d after the kill", i).isEqualTo(moved);
-            }
-            assertThat(client.rebinds).as("bound once, moved at most once").isLessThanOrEqualTo(2);
-            await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.readyPids().size() == 2);
-            for (int i = 0; i < 20; i++) {
-                assertThat(client.get()).as("request %d once the replacement is READY", i).isEqualTo(moved);
-            }
+        ProcessHandle.of(pinned).ifPresent(ProcessHandle::destroyForcibly);
+        long moved = client.get();
+        assertThat(moved).isNotEqualTo(pinned);
+        for (int i = 0; i < 100; i++) {
+            assertThat(client.get()).as("request %d after the kill", i).isEqualTo(moved);
+        }
+        assertThat(client.rebinds).as("bound once, moved at most once").isLessThanOrEqualTo(2);
+        await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.readyPids().size() == 2);
+        for (int i = 0; i < 20; i++) {
+            assertThat(client.get()).as("request %d once the replacement is READY", i).isEqualTo(moved);
         }
     }
 
     @Test
     void aClientWithAForgedCookieIsBalancedAndRebound() {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.sticky.cookie=SRV")) {
-            Client client = new Client(shepherd);
-            client.cookie = "SRV=forged";
-            long pinned = client.get();
-            assertThat(client.rebinds).isEqualTo(1);
-            assertThat(client.cookie).isNotEqualTo("SRV=forged");
-            for (int i = 0; i < 20; i++) {
-                assertThat(client.get()).isEqualTo(pinned);
-            }
-            Set<Long> unpinned = new HashSet<>();
-            for (int i = 0; i < 10; i++) {
-                unpinned.add(new Client(shepherd).get());
-            }
-            assertThat(unpinned).as("clients without the cookie are balanced").hasSize(2);
-            MeterRegistry registry = shepherd.context().getBean(MeterRegistry.class);
-            assertThat(registry.counter("shepherd.proxy.sticky", "result", "rebind").count()).isEqualTo(1);
-            assertThat(registry.counter("shepherd.proxy.sticky", "result", "hit").count()).isEqualTo(20);
-            assertThat(registry.counter("shepherd.proxy.sticky", "result", "new").count()).isEqualTo(10);
+        double rebinds = sticky("rebind");
+        double hits = sticky("hit");
+        double news = sticky("new");
+        Client client = new Client(shepherd);
+        client.cookie = "SRV=forged";
+        long pinned = client.get();
+        assertThat(client.rebinds).isEqualTo(1);
+        assertThat(client.cookie).isNotEqualTo("SRV=forged");
+        for (int i = 0; i < 20; i++) {
+            assertThat(client.get()).isEqualTo(pinned);
         }
+        Set<Long> unpinned = new HashSet<>();
+        for (int i = 0; i < 10; i++) {
+            unpinned.add(new Client(shepherd).get());
+        }
+        assertThat(unpinned).as("clients without the cookie are balanced").hasSize(2);
+        assertThat(sticky("rebind") - rebinds).isEqualTo(1);
+        assertThat(sticky("hit") - hits).isEqualTo(20);
+        assertThat(sticky("new") - news).isEqualTo(10);
     }
 
     @Test
     void aRollingReloadMovesAStickyClientToTheNewGenerationOnce() {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.sticky.cookie=SRV")) {
-            Client client = new Client(shepherd);
-            long pinned = client.get();
-            Set<Long> before = new HashSet<>(shepherd.readyPids());
-            shepherd.admin("POST", "/fleet/reload", null);
-            List<Long> seen = new ArrayList<>();
-            await().atMost(Duration.ofSeconds(60)).until(() -> {
-                seen.add(client.get());
-                return shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED
-                        && shepherd.readyPids().size() == 2 && shepherd.snapshot().workers().size() == 2;
-            });
-            long last = client.get();
-            for (int i = 0; i < 20; i++) {
-                assertThat(client.get()).isEqualTo(last);
-            }
-            assertThat(before).doesNotContain(last);
-            seen.add(last);
-            int moves = 0;
-            long previous = pinned;
-            for (long pid : seen) {
-                if (pid != previous) {
-                    moves++;
-                    previous = pid;
-                }
-            }
-            assertThat(moves).as("workers in turn: %s", seen).isEqualTo(1);
+        Client client = new Client(shepherd);
+        long pinned = client.get();
+        Set<Long> before = new HashSet<>(shepherd.readyPids());
+        shepherd.admin("POST", "/fleet/reload", null);
+        List<Long> seen = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            seen.add(client.get());
+            return shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED
+                    && shepherd.readyPids().size() == 2 && shepherd.snapshot().workers().size() == 2;
+        });
+        long last = client.get();
+        for (int i = 0; i < 20; i++) {
+            assertThat(client.get()).isEqualTo(last);
         }
+        assertThat(before).doesNotContain(last);
+        seen.add(last);
+        int moves = 0;
+        long previous = pinned;
+        for (long pid : seen) {
+            if (pid != previous) {
+                moves++;
+                previous = pid;
+            }
+        }
+        assertThat(moves).as("workers in turn: %s", seen).isEqualTo(1);
+    }
+
+    /** The proxy's count of sticky requests with this result, since the shared master started. */
+    private static double sticky(String result) {
+        return shepherd.context().getBean(MeterRegistry.class).counter("shepherd.proxy.sticky", "result", result).count();
     }
 }

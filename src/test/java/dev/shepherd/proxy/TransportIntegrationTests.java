@@ -74,7 +74,7 @@ class TransportIntegrationTests {
     /** Where no native transport loads (another OS, a seccomp profile, {@code -Dio.netty.transport.noNative}). */
     @Test
     void withoutNativeTransportsAutoFallsBackToNioAndANativeOneAskedForByNameStopsStartup() throws Exception {
-        List<String> noNative = List.of("-Dio.netty.transport.noNative=true");
+        List<String> noNative = List.of("-Dio.netty.transport.noNative=true", MasterProcess.QUICK_START.get(0));
         try (MasterProcess master = MasterProcess.startReady(noNative, 1, "--fleet.demo.work=1000")) {
             assertThat(master.readyWorkerPids()).hasSize(1);
             assertThat(master.output()).contains("event loop(s) on nio");

@@ -1,10 +1,15 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Traffic;
 import dev.shepherd.worker.WorkerState;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,63 +25,173 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** A client never sees a worker crash, hang, scale-down or redeploy, as long as one worker is READY. */
+/**
+ * A client never sees a worker crash, hang, scale-down or redeploy, as long as one worker is READY. Tests that need
+ * the same master share one ({@link OnDemoWorkers}, {@link OnEchoWorkers}): each starts from two READY workers and
+ * counts restarts, generations and recorded requests from where it found them, so none depends on the others.
+ */
 class ZeroFailuresIntegrationTests {
 
     @TempDir
     Path temp;
 
-    @Test
-    void sigkillOfWorkersDuringSteadyTrafficLosesNoRequest() throws Exception {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
-             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
-            for (int kill = 0; kill < 3; kill++) {
+    /** Two built-in demo workers: kills, a rolling reload and scaling under steady traffic. */
+    @Nested
+    class OnDemoWorkers {
+
+        private static RunningShepherd shepherd;
+
+        @BeforeAll
+        static void start() {
+            shepherd = RunningShepherd.startReady("--fleet.workers=2");
+        }
+
+        @AfterAll
+        static void stop() {
+            shepherd.close();
+        }
+
+        @BeforeEach
+        void twoReadyWorkers() {
+            restoreTwoWorkers(shepherd);
+        }
+
+        @Test
+        void sigkillOfWorkersDuringSteadyTrafficLosesNoRequest() throws Exception {
+            int restartsBefore = restarts(shepherd);
+            try (Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+                for (int kill = 0; kill < 3; kill++) {
+                    int before = traffic.ok();
+                    await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
+                    List<Long> ready = shepherd.readyPids();
+                    long victim = ready.get(kill % ready.size());
+                    ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+                    await().atMost(Duration.ofSeconds(15)).until(() -> !shepherd.readyPids().contains(victim)
+                            && shepherd.readyPids().size() == 2);
+                }
                 int before = traffic.ok();
                 await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
-                List<Long> ready = shepherd.readyPids();
-                long victim = ready.get(kill % ready.size());
-                ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
-                await().atMost(Duration.ofSeconds(15)).until(() -> !shepherd.readyPids().contains(victim)
-                        && shepherd.readyPids().size() == 2);
+                traffic.close();
+                assertThat(traffic.failures()).as("failed requests").isEmpty();
+                assertThat(restarts(shepherd) - restartsBefore).as("restarts").isEqualTo(3);
             }
-            int before = traffic.ok();
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
-            traffic.close();
-            assertThat(traffic.failures()).as("failed requests").isEmpty();
-            assertThat(shepherd.snapshot().workers().stream().mapToInt(WorkerSnapshot::restarts).sum()).isEqualTo(3);
+        }
+
+        @Test
+        void killingEveryWorkerAtOnceUnderLoadLosesNoRequest() throws Exception {
+            Map<Integer, Integer> restartsBefore = shepherd.snapshot().workers().stream()
+                    .collect(Collectors.toMap(WorkerSnapshot::id, WorkerSnapshot::restarts));
+            try (Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+                shepherd.readyPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+                await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
+                        .allMatch(worker -> worker.restarts() == restartsBefore.get(worker.id()) + 1
+                                && worker.state() == WorkerState.READY));
+                int before = traffic.ok();
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
+                traffic.close();
+                assertThat(traffic.failures()).as("failed requests").isEmpty();
+            }
+        }
+
+        @Test
+        void rollingReloadUnderLoadLosesNoRequestAndNeverDropsBelowDesired() throws Exception {
+            long generation = shepherd.snapshot().workers().get(0).generation();
+            AtomicInteger minReady = new AtomicInteger(Integer.MAX_VALUE);
+            Consumer<FleetSnapshot> readyCount = snapshot -> minReady.accumulateAndGet(snapshot.ready().length, Math::min);
+            try (Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+                Set<Long> oldPids = new HashSet<>(shepherd.readyPids());
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+                shepherd.fleet().onSnapshot(readyCount);
+
+                HttpResponse<String> accepted = shepherd.admin("POST", "/fleet/reload", null);
+                assertThat(accepted.statusCode()).isEqualTo(202);
+                assertThat(shepherd.admin("POST", "/fleet/reload", null).statusCode()).isEqualTo(409);
+
+                await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED);
+                shepherd.awaitReady(2);
+                int before = traffic.ok();
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
+                traffic.close();
+                assertThat(traffic.failures()).as("failed requests").isEmpty();
+                assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(oldPids);
+                assertThat(minReady.get()).isGreaterThanOrEqualTo(2);
+                assertThat(shepherd.snapshot().workers()).allMatch(worker -> worker.generation() == generation + 1);
+            } finally {
+                shepherd.fleet().removeSnapshotListener(readyCount);
+            }
+        }
+
+        @Test
+        void scalingUpAndDownUnderLoadLosesNoRequest() throws Exception {
+            int first = shepherd.snapshot().workers().stream().filter(worker -> worker.index() == 0)
+                    .findFirst().orElseThrow().id();
+            try (Traffic traffic = Traffic.start(shepherd, "/", 8)) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
+
+                assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 4}").statusCode()).isEqualTo(202);
+                shepherd.awaitReady(4);
+                int before = traffic.ok();
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
+
+                assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 1}").statusCode()).isEqualTo(202);
+                await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 1);
+                int after = traffic.ok();
+                await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > after + 100);
+                traffic.close();
+                assertThat(traffic.failures()).as("failed requests").isEmpty();
+                assertThat(shepherd.snapshot().workers().get(0).id()).as("the first worker stays").isEqualTo(first);
+            }
         }
     }
 
-    @Test
-    void killingEveryWorkerAtOnceUnderLoadLosesNoRequest() throws Exception {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
-             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
-            shepherd.readyPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
-                    .allMatch(worker -> worker.restarts() == 1 && worker.state() == WorkerState.READY));
-            int before = traffic.ok();
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
-            traffic.close();
-            assertThat(traffic.failures()).as("failed requests").isEmpty();
-        }
-    }
+    /**
+     * Two echo workers that record every request they get in one file, emptied before each test: retries, replays
+     * and streaming.
+     */
+    @Nested
+    class OnEchoWorkers {
 
-    @Test
-    void postInFlightOnAKilledWorkerGets502AndIsNotReplayed() throws Exception {
-        Path record = temp.resolve("requests.log");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.environment.RECORD_FILE=" + record)) {
+        private static final Path RECORD = recordFile();
+        private static RunningShepherd shepherd;
+
+        @BeforeAll
+        static void start() {
+            shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                    "--fleet.worker.environment.RECORD_FILE=" + RECORD, "--fleet.proxy.retry.backoff=400ms");
+        }
+
+        @AfterAll
+        static void stop() throws IOException {
+            try {
+                shepherd.close();
+            } finally {
+                Files.deleteIfExists(RECORD);
+                Files.deleteIfExists(RECORD.getParent());
+            }
+        }
+
+        @BeforeEach
+        void twoReadyWorkersAndAnEmptyRecord() throws IOException {
+            restoreTwoWorkers(shepherd);
+            Files.deleteIfExists(RECORD);
+        }
+
+        @Test
+        void postInFlightOnAKilledWorkerGets502AndIsNotReplayed() throws Exception {
             CompletableFuture<HttpResponse<String>> post = shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=5000"))
                     .POST(HttpRequest.BodyPublishers.ofString("order=1")).build(), HttpResponse.BodyHandlers.ofString());
-            long handler = awaitRecordedPid(record, "POST");
+            long handler = awaitRecordedPid(RECORD, "POST");
 
             ProcessHandle.of(handler).orElseThrow().destroyForcibly();
 
@@ -84,43 +199,35 @@ class ZeroFailuresIntegrationTests {
             assertThat(response.statusCode()).isEqualTo(502);
             assertThat(response.body()).contains("not retried because POST is not idempotent");
             shepherd.awaitReady(2);
-            assertThat(Files.readAllLines(record)).filteredOn(line -> line.contains("POST")).hasSize(1);
+            assertThat(Files.readAllLines(RECORD)).filteredOn(line -> line.contains("POST")).hasSize(1);
         }
-    }
 
-    @Test
-    void postWithIdempotencyKeyIsReplayedOnceOnAnotherWorkerAndSucceeds() throws Exception {
-        Path record = temp.resolve("requests.log");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.environment.RECORD_FILE=" + record)) {
+        @Test
+        void postWithIdempotencyKeyIsReplayedOnceOnAnotherWorkerAndSucceeds() throws Exception {
             CompletableFuture<HttpResponse<String>> post = shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=1500"))
                     .header("Idempotency-Key", "order-42").POST(HttpRequest.BodyPublishers.ofString("order=42")).build(),
                     HttpResponse.BodyHandlers.ofString());
-            long handler = awaitRecordedPid(record, "POST");
+            long handler = awaitRecordedPid(RECORD, "POST");
 
             ProcessHandle.of(handler).orElseThrow().destroyForcibly();
 
             HttpResponse<String> response = post.get();
             assertThat(response.statusCode()).isEqualTo(200);
             assertThat(response.body()).contains("method=POST", "body=8").doesNotContain("pid=" + handler + "\n");
-            List<String> posts = Files.readAllLines(record).stream().filter(line -> line.contains("POST")).toList();
+            List<String> posts = Files.readAllLines(RECORD).stream().filter(line -> line.contains("POST")).toList();
             assertThat(posts).hasSize(2);
             assertThat(posts.get(1)).doesNotStartWith(handler + " ");
         }
-    }
 
-    @Test
-    void attemptsAreBoundedAndALastRetryOnAWorkerThatFailedWaitsTheBackoff() throws Exception {
-        Path record = temp.resolve("requests.log");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.environment.RECORD_FILE=" + record, "--fleet.proxy.retry.backoff=400ms")) {
+        @Test
+        void attemptsAreBoundedAndALastRetryOnAWorkerThatFailedWaitsTheBackoff() throws Exception {
             long start = System.nanoTime();
             HttpResponse<String> response = shepherd.get("/hang-up");
             Duration took = Duration.ofNanos(System.nanoTime() - start);
 
             assertThat(response.statusCode()).isEqualTo(502);
             assertThat(response.body()).contains("after 3 attempts");
-            List<String> attempts = Files.readAllLines(record).stream().filter(line -> line.contains("/hang-up")).toList();
+            List<String> attempts = Files.readAllLines(RECORD).stream().filter(line -> line.contains("/hang-up")).toList();
             assertThat(attempts).hasSize(3);
             assertThat(attempts.stream().map(line -> line.substring(0, line.indexOf(' '))).distinct())
                     .as("the first retry goes to the other worker").hasSize(2);
@@ -128,42 +235,46 @@ class ZeroFailuresIntegrationTests {
                     .isGreaterThanOrEqualTo(Duration.ofMillis(400));
             assertThat(shepherd.readyPids()).as("workers that hang up are alive and stay in rotation").hasSize(2);
         }
-    }
 
-    @Test
-    void workerDyingBetweenResponseHeadAndBodyIsRetriedBecauseTheClientGotNothingYet() {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand())) {
-            long dying = shepherd.readyPids().get(0);
+        @Test
+        void workerDyingBetweenResponseHeadAndBodyIsRetriedBecauseTheClientGotNothingYet() {
+            WorkerSnapshot dying = shepherd.snapshot().workers().get(0);
             for (int i = 0; i < 2; i++) {
-                HttpResponse<String> response = shepherd.get("/die-after-head?pid=" + dying);
+                HttpResponse<String> response = shepherd.get("/die-after-head?pid=" + dying.pid());
                 assertThat(response.statusCode()).isEqualTo(200);
-                assertThat(response.body()).contains("uri=/die-after-head").doesNotStartWith("pid=" + dying + "\n");
+                assertThat(response.body()).contains("uri=/die-after-head").doesNotStartWith("pid=" + dying.pid() + "\n");
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
-                    .anyMatch(worker -> worker.restarts() == 1 && worker.lastExit().code() == 1));
+                    .anyMatch(worker -> worker.id() == dying.id() && worker.restarts() == dying.restarts() + 1
+                            && worker.lastExit().code() == 1));
         }
-    }
 
-    @Test
-    void largePostStreamsToTheWorkerBeforeTheClientHasSentItAll() throws Exception {
-        Path record = temp.resolve("requests.log");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.environment.RECORD_FILE=" + record);
-             Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
-            int size = 100 * 1024;
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: " + size + "\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[size / 2]);
-            out.flush();
+        @Test
+        void largePostStreamsToTheWorkerBeforeTheClientHasSentItAll() throws Exception {
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                int size = 100 * 1024;
+                OutputStream out = socket.getOutputStream();
+                out.write(("POST /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: " + size + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.write(new byte[size / 2]);
+                out.flush();
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(record)
-                    && Files.readString(record).contains("head-received"));
+                await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(RECORD)
+                        && Files.readString(RECORD).contains("head-received"));
 
-            out.write(new byte[size / 2]);
-            out.flush();
-            String response = dev.shepherd.testsupport.RawHttp.readUntilClose(socket.getInputStream());
-            assertThat(response).startsWith("HTTP/1.1 200").contains("body=" + size);
+                out.write(new byte[size / 2]);
+                out.flush();
+                String response = dev.shepherd.testsupport.RawHttp.readUntilClose(socket.getInputStream());
+                assertThat(response).startsWith("HTTP/1.1 200").contains("body=" + size);
+            }
+        }
+
+        private static Path recordFile() {
+            try {
+                return Files.createTempDirectory("zero-failures").resolve("requests.log");
+            } catch (IOException ex) {
+                throw new IllegalStateException(ex);
+            }
         }
     }
 
@@ -190,31 +301,6 @@ class ZeroFailuresIntegrationTests {
     }
 
     @Test
-    void rollingReloadUnderLoadLosesNoRequestAndNeverDropsBelowDesired() throws Exception {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
-             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
-            Set<Long> oldPids = new HashSet<>(shepherd.readyPids());
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
-            AtomicInteger minReady = new AtomicInteger(Integer.MAX_VALUE);
-            shepherd.fleet().onSnapshot(snapshot -> minReady.accumulateAndGet(snapshot.ready().length, Math::min));
-
-            HttpResponse<String> accepted = shepherd.admin("POST", "/fleet/reload", null);
-            assertThat(accepted.statusCode()).isEqualTo(202);
-            assertThat(shepherd.admin("POST", "/fleet/reload", null).statusCode()).isEqualTo(409);
-
-            await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED);
-            shepherd.awaitReady(2);
-            int before = traffic.ok();
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 50);
-            traffic.close();
-            assertThat(traffic.failures()).as("failed requests").isEmpty();
-            assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(oldPids);
-            assertThat(minReady.get()).isGreaterThanOrEqualTo(2);
-            assertThat(shepherd.snapshot().workers()).allMatch(worker -> worker.generation() == 2);
-        }
-    }
-
-    @Test
     void reloadWhoseNewWorkerNeverGetsReadyIsRolledBackAndTheOldWorkersKeepServing() throws Exception {
         Path notReady = temp.resolve("not-ready");
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
@@ -237,25 +323,16 @@ class ZeroFailuresIntegrationTests {
         }
     }
 
-    @Test
-    void scalingUpAndDownUnderLoadLosesNoRequest() throws Exception {
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2");
-             Traffic traffic = Traffic.start(shepherd, "/", 8)) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
-
-            assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 4}").statusCode()).isEqualTo(202);
-            shepherd.awaitReady(4);
-            int before = traffic.ok();
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > before + 100);
-
-            assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 1}").statusCode()).isEqualTo(202);
-            await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 1);
-            int after = traffic.ok();
-            await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > after + 100);
-            traffic.close();
-            assertThat(traffic.failures()).as("failed requests").isEmpty();
-            assertThat(shepherd.snapshot().workers().get(0).id()).isEqualTo(1);
+    /** Back to two READY workers, whatever the test before left (a scale-down, a worker still restarting). */
+    private static void restoreTwoWorkers(RunningShepherd shepherd) {
+        if (shepherd.snapshot().desired() != 2) {
+            assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}").statusCode()).isEqualTo(202);
         }
+        shepherd.awaitReady(2);
+    }
+
+    private static int restarts(RunningShepherd shepherd) {
+        return shepherd.snapshot().workers().stream().mapToInt(WorkerSnapshot::restarts).sum();
     }
 
     private static long awaitRecordedPid(Path record, String method) {

@@ -104,7 +104,7 @@ class DetachedDescendantsIntegrationTests {
         Path pids = temp.resolve("pids.txt");
         Path crashed = Files.writeString(temp.resolve("crashed"), "no crash this time");
         List<Long> detached = new ArrayList<>();
-        try (MasterProcess master = MasterProcess.startReady(2, "--fleet.worker.command=node," + script,
+        try (MasterProcess master = MasterProcess.startReady(MasterProcess.QUICK_START, 2, "--fleet.worker.command=node," + script,
                 "--fleet.worker.use-cgroups=" + useCgroups, "--fleet.readiness.path=/", "--fleet.liveness.path=/",
                 "--fleet.worker.environment.PIDS_FILE=" + pids, "--fleet.worker.environment.CRASHED_FILE=" + crashed)) {
             await().atMost(Duration.ofSeconds(10)).until(() -> childPids(pids).size() == 2);
