@@ -3,7 +3,6 @@ package dev.shepherd.ctl;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Tools;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,7 +23,6 @@ import static org.awaitility.Awaitility.await;
  * {@code shepherd reload} with a new worker spec against a real master: a version switch from one Node script to
  * another under {@code ab} (Apache Bench) load, and a reload to a command that exits at once.
  */
-@Disabled("needs the reload body of the spec branch")
 class CtlReloadSpecIntegrationTests {
 
     /**

@@ -15,9 +15,10 @@ import java.util.stream.Collectors;
 
 /**
  * One command line in a real terminal: a detached tmux session of 160 × 40 on a server of its own, whose socket
- * is in the test's directory (so that nothing touches a user's tmux, and nothing is left when the directory goes), whose screen is read with {@code capture-pane} and typed into with
- * {@code send-keys}. The pane stays, dead, once the command has ended ({@code remain-on-exit}), so that its exit
- * status and last screen can be read. {@link #close} ends the private server and everything in it.
+ * is in the test's directory (so that nothing touches a user's tmux, and nothing is left when the directory goes),
+ * whose screen is read with {@code capture-pane} and typed into with {@code send-keys}. The pane stays, dead, once
+ * the command has ended ({@code remain-on-exit}), so that its last screen can be read; the script around the
+ * command writes its exit status to a file. {@link #close} ends the private server and everything in it.
  */
 final class Tmux implements AutoCloseable {
 
@@ -45,7 +46,10 @@ final class Tmux implements AutoCloseable {
         StringBuilder script = new StringBuilder();
         env.forEach((name, value) -> script.append("export ").append(name).append('=').append(quote(value)).append('\n'));
         script.append(command.stream().map(Tmux::quote).collect(Collectors.joining(" "))).append('\n')
-                .append("code=$?\nstty -a > ").append(quote(tmux.sttyAfter().toString())).append("\nexit $code\n");
+                .append("code=$?\nstty -a > ").append(quote(tmux.sttyAfter().toString()))
+                .append("\necho $code > ").append(quote(tmux.exitStatusFile() + ".new"))
+                .append(" && mv ").append(quote(tmux.exitStatusFile() + ".new")).append(' ').append(quote(tmux.exitStatusFile().toString()))
+                .append("\nexit $code\n");
         Path run = directory.resolve("run.sh");
         Files.writeString(run, script);
         Path config = directory.resolve("tmux.conf");
@@ -67,13 +71,22 @@ final class Tmux implements AutoCloseable {
         tmux("send-keys", "-t", "ctl", keys);
     }
 
-    /** True once the command has ended. */
+    /**
+     * True once the command has ended: the script wrote its exit status. (Not tmux's {@code pane_dead_status}: after
+     * another test's tmux server, this machine's tmux 3.3a sometimes marked the pane dead without ever reading the
+     * status.)
+     */
     boolean ended() {
-        return tmux("display-message", "-p", "-t", "ctl", "#{pane_dead}").strip().equals("1");
+        return Files.exists(exitStatusFile());
     }
 
-    int exitStatus() {
-        return Integer.parseInt(tmux("display-message", "-p", "-t", "ctl", "#{pane_dead_status}").strip());
+    /** The ended command's exit status. */
+    int exitStatus() throws IOException {
+        return Integer.parseInt(Files.readString(exitStatusFile()).strip());
+    }
+
+    private Path exitStatusFile() {
+        return directory.resolve("exit-status");
     }
 
     private String tmux(String... args) {
