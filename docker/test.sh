@@ -231,6 +231,13 @@ for i in $(seq 1 $((${#pids[@]} - 1))); do [[ ${pids[i]} != "${pids[i - 1]}" ]] 
 [[ -n $seen && $seen == "$expected" ]] && pass "answers came from the READY workers ($seen)" || fail "answers from [$seen], READY workers [$expected]"
 [[ ${#pids[@]} -ge 2 && $alternating == yes ]] && pass "pids alternate: ${pids[*]}" || fail "pids do not alternate: ${pids[*]}"
 
+log "the command line inside the image (it finds the admin port and token in the master's environment)"
+listed=$(docker exec "$name" shepherd ls 2>&1) || fail "shepherd ls failed: $listed"
+missing=$(for pid in $expected; do [[ $listed =~ (^|[^0-9])$pid([^0-9]|$) ]] || printf '%s ' "$pid"; done)
+[[ -n $expected && -z $missing ]] && pass "shepherd ls lists every READY worker ($expected)" || fail "shepherd ls misses [$missing]: $listed"
+desired_ctl=$(docker exec "$name" shepherd ls --json | json 'd["desired"]')
+[[ $desired_ctl == 2 ]] && pass "shepherd ls --json: desired 2" || fail "shepherd ls --json: desired $desired_ctl"
+
 log "kill -9 of a worker is healed"
 victim=${expected%% *}
 inside "kill -9 $victim"
