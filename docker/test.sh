@@ -157,8 +157,9 @@ fi
 # script's .work/ (gigabytes of engine data) to the engine.
 log "docker build ($image on $base)"
 ctx=$work/context
-rm -rf "$ctx" && mkdir -p "$ctx/target" "$ctx/docker"
+rm -rf "$ctx" && mkdir -p "$ctx/target" "$ctx/docker" "$ctx/bin"
 cp "$jar" "$ctx/target/shepherd.jar"
+cp "$repo/bin/shepherd" "$ctx/bin/shepherd"
 cp "$here/Dockerfile" "$ctx/docker/"
 cp -r "$here/bin" "$ctx/docker/bin"
 build_started=$SECONDS
