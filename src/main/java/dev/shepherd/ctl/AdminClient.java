@@ -3,56 +3,45 @@ package dev.shepherd.ctl;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.security.NoSuchAlgorithmException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The admin API over the JDK's {@link HttpClient}: every failure becomes a {@link CtlException} of one line that
- * says what to do. Bounds: 3 s to connect, 15 s for an answer (streams have no answer deadline), and an error body
- * quoted to at most 200 characters.
+ * The admin API over the JDK's {@link HttpURLConnection}: every failure becomes a {@link CtlException} of one line
+ * that says what to do. Bounds: 3 s to connect, 15 s of silence while an answer comes (streams have no answer
+ * deadline), an answer of at most {@value #ANSWER_LIMIT} bytes, and an error body quoted to at most 200 characters.
+ *
+ * <p>Not {@code java.net.http.HttpClient}: a command is one short JVM, and that client's start (its selector thread,
+ * the TLS context) and the JVM's exit, which waits up to 300 ms for that thread to leave native code, made a
+ * {@code shepherd ls} a third slower (bench/ctl-startup.sh: a median of 1.16 s before, 0.84 s after, on 2 busy cores).
  */
 class AdminClient {
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(15);
     private static final int QUOTE_LIMIT = 200;
+    /** Far above the /fleet of the largest fleet fleet.max-workers allows. */
+    static final int ANSWER_LIMIT = 16 * 1024 * 1024;
 
     private final AdminTarget target;
-    private final HttpClient http;
 
     AdminClient(AdminTarget target) {
         this.target = target;
-        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NEVER);
-        if ("http".equals(target.url().getScheme())) {
-            // Plain HTTP needs no TLS: an uninitialised context spares loading the trust store, half of a start.
-            builder.sslContext(plainOnly()).sslParameters(new SSLParameters());
-        }
-        this.http = builder.build();
-    }
-
-    private static SSLContext plainOnly() {
-        try {
-            return SSLContext.getInstance("TLS");
-        } catch (NoSuchAlgorithmException ex) {
-            throw new IllegalStateException(ex);
-        }
     }
 
     /** The body of {@code GET path} as the API sent it (for {@code --json}). */
     String getText(String path) {
-        HttpRequest request = request(path).header("Accept", "application/json").timeout(ANSWER_TIMEOUT).GET().build();
-        return send(request, HttpResponse.BodyHandlers.ofString()).body();
+        return exchange("GET", path, "application/json", null, 0);
     }
 
     JsonNode get(String path) {
@@ -61,61 +50,102 @@ class AdminClient {
 
     /** {@code GET /actuator/health}, whose status is 503 while the fleet is DOWN: that is an answer, not an error. */
     JsonNode health() {
-        HttpRequest request = request("/actuator/health").timeout(ANSWER_TIMEOUT).GET().build();
-        return parse(send(request, HttpResponse.BodyHandlers.ofString(), 503).body());
+        return parse(exchange("GET", "/actuator/health", "application/json", null, 503));
     }
 
     /** {@code POST path} with a JSON body, or none when {@code json} is null. */
     JsonNode post(String path, String json) {
-        HttpRequest.Builder builder = request(path).timeout(ANSWER_TIMEOUT);
-        if (json == null) {
-            builder.POST(HttpRequest.BodyPublishers.noBody());
-        } else {
-            builder.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json));
-        }
-        return parse(send(builder.build(), HttpResponse.BodyHandlers.ofString()).body());
+        return parse(exchange("POST", path, "application/json", json == null ? "" : json, 0));
     }
 
     /** The lines of a server-sent event stream, open until the master ends it or the caller closes the stream. */
     Stream<String> eventLines(String path) {
-        HttpRequest request = request(path).header("Accept", "text/event-stream").GET().build();
-        return send(request, HttpResponse.BodyHandlers.ofLines()).body();
+        HttpURLConnection connection = open("GET", path, "text/event-stream", Duration.ZERO);
+        try {
+            int status = connection.getResponseCode();
+            if (status >= 300) {
+                throw refusal(status, read(connection.getErrorStream()));
+            }
+            BufferedReader reader = new BufferedReader(new InputStreamReader(connection.getInputStream(), StandardCharsets.UTF_8));
+            return reader.lines().onClose(connection::disconnect);
+        } catch (IOException ex) {
+            connection.disconnect();
+            throw failure(ex);
+        }
     }
 
     URI url() {
         return target.url();
     }
 
-    private HttpRequest.Builder request(String path) {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(target.url() + path));
-        if (target.token() != null) {
-            builder.header("Authorization", "Bearer " + target.token());
-        }
-        return builder;
-    }
-
-    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
-        return send(request, handler, 0);
-    }
-
-    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler, int alsoFine) {
-        HttpResponse<T> response;
+    private String exchange(String method, String path, String accept, String body, int alsoFine) {
+        HttpURLConnection connection = open(method, path, accept, ANSWER_TIMEOUT);
         try {
-            response = http.send(request, handler);
-        } catch (HttpTimeoutException ex) {
-            throw new CtlException("the admin API at " + target.url() + " did not answer within "
-                    + ANSWER_TIMEOUT.toSeconds() + " s: is the master overloaded or stopping?");
+            // No body at all where there is none: with one, even empty, the JDK would add a form Content-Type.
+            if (body != null && !body.isEmpty()) {
+                byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+                connection.setDoOutput(true);
+                connection.setRequestProperty("Content-Type", "application/json");
+                connection.setFixedLengthStreamingMode(bytes.length);
+                try (OutputStream out = connection.getOutputStream()) {
+                    out.write(bytes);
+                }
+            }
+            int status = connection.getResponseCode();
+            if (status >= 300 && status != alsoFine) {
+                throw refusal(status, read(connection.getErrorStream()));
+            }
+            return read(status >= 400 ? connection.getErrorStream() : connection.getInputStream());
         } catch (IOException ex) {
-            throw new CtlException("cannot reach the admin API at " + target.url()
-                    + ": is the master running? set --admin or " + AdminTarget.URL_VARIABLE);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new CtlException("interrupted");
+            throw failure(ex);
+        } finally {
+            connection.disconnect();
         }
-        if (response.statusCode() >= 300 && response.statusCode() != alsoFine) {
-            throw refusal(response.statusCode(), bodyText(response.body()));
+    }
+
+    private HttpURLConnection open(String method, String path, String accept, Duration answerTimeout) {
+        try {
+            URL url = URI.create(target.url() + path).toURL();
+            HttpURLConnection connection = (HttpURLConnection) url.openConnection();
+            connection.setRequestMethod(method);
+            connection.setInstanceFollowRedirects(false);
+            connection.setUseCaches(false);
+            connection.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
+            connection.setReadTimeout((int) answerTimeout.toMillis());
+            connection.setRequestProperty("Accept", accept);
+            connection.setRequestProperty("User-Agent", "shepherd-ctl");
+            if (target.token() != null) {
+                connection.setRequestProperty("Authorization", "Bearer " + target.token());
+            }
+            return connection;
+        } catch (IOException | IllegalArgumentException ex) {
+            throw new CtlException("cannot use the admin URL " + target.url() + ": " + ex.getMessage()
+                    + "; set --admin or " + AdminTarget.URL_VARIABLE);
         }
-        return response;
+    }
+
+    private CtlException failure(IOException ex) {
+        if (ex instanceof SocketTimeoutException && !String.valueOf(ex.getMessage()).contains("connect")) {
+            return new CtlException("the admin API at " + target.url() + " did not answer within "
+                    + ANSWER_TIMEOUT.toSeconds() + " s: is the master overloaded or stopping?");
+        }
+        return new CtlException("cannot reach the admin API at " + target.url()
+                + ": is the master running? set --admin or " + AdminTarget.URL_VARIABLE);
+    }
+
+    /** The whole body, at most {@link #ANSWER_LIMIT} bytes; an absent one (no error body) is empty. */
+    private String read(InputStream in) throws IOException {
+        if (in == null) {
+            return "";
+        }
+        try (in) {
+            byte[] bytes = in.readNBytes(ANSWER_LIMIT + 1);
+            if (bytes.length > ANSWER_LIMIT) {
+                throw new CtlException("the admin API at " + target.url() + " sent more than " + ANSWER_LIMIT / 1024 / 1024
+                        + " MiB: is " + target.url() + " Shepherd's admin port?");
+            }
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
     }
 
     CtlException refusal(int status, String body) {
@@ -148,15 +178,6 @@ class AdminClient {
         } catch (JacksonException | IllegalArgumentException ex) {
             return null;
         }
-    }
-
-    private static String bodyText(Object body) {
-        if (body instanceof Stream<?> lines) {
-            try (lines) {
-                return lines.limit(20).map(String::valueOf).collect(Collectors.joining("\n"));
-            }
-        }
-        return body == null ? "" : body.toString();
     }
 
     private static String quote(String body) {
