@@ -70,6 +70,26 @@ class StateFileTests {
     }
 
     @Test
+    void aStateFileThatIsASymbolicLinkIsWrittenThroughAndStaysALink() throws IOException {
+        // Say the link is in the container's own file system and its target on a volume that survives it.
+        Path volume = Files.createDirectory(dir.resolve("volume"));
+        Path target = volume.resolve("state.json");
+        new StateFile(target).write(new SavedState(2, SPEC, null), SAVED);
+        Path link = Files.createSymbolicLink(Files.createDirectory(dir.resolve("etc")).resolve("state.json"), target);
+
+        new StateFile(link).write(new SavedState(5, SPEC, null), SAVED.plusSeconds(1));
+
+        assertThat(Files.isSymbolicLink(link)).isTrue();
+        assertThat(new StateFile(target).read(64)).hasValueSatisfying(state -> assertThat(state.desired()).isEqualTo(5));
+        try (var files = Files.list(volume)) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactly("state.json");
+        }
+        try (var files = Files.list(link.getParent())) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactly("state.json");
+        }
+    }
+
+    @Test
     void theFileIsReadableByItsOwnerOnlyEvenWhenItWasOpenBefore() throws IOException {
         Path path = dir.resolve("state.json");
         Files.writeString(path, "{}");
