@@ -7,11 +7,13 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.stream.Collectors;
@@ -19,14 +21,19 @@ import java.util.stream.Stream;
 
 /**
  * The admin API over the JDK's {@link HttpClient}: every failure becomes a {@link CtlException} of one line that
- * says what to do. Bounds: 3 s to connect, 15 s for an answer (streams have no answer deadline), and an error body
- * quoted to at most 200 characters.
+ * says what to do. Bounds: 3 s to connect, 15 s for an answer (streams have no answer deadline), an answer of at
+ * most {@value #MAX_ANSWER_BYTES} bytes (a worker's logs, 256 KiB by default ({@code fleet.worker.log-bytes}), are far less;
+ * anything bigger is not the admin API and is not read into memory), and an error body quoted to at most 200
+ * characters.
  */
 class AdminClient {
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(15);
     private static final int QUOTE_LIMIT = 200;
+    static final int MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+    /** An error answer is read up to this many bytes: a problem body is far smaller. */
+    private static final int ERROR_BODY_BYTES = 64 * 1024;
 
     private final AdminTarget target;
     private final HttpClient http;
@@ -51,8 +58,7 @@ class AdminClient {
 
     /** The body of {@code GET path} as the API sent it (for {@code --json}). */
     String getText(String path) {
-        HttpRequest request = request(path).header("Accept", "application/json").timeout(ANSWER_TIMEOUT).GET().build();
-        return send(request, HttpResponse.BodyHandlers.ofString()).body();
+        return text(request(path).header("Accept", "application/json").timeout(ANSWER_TIMEOUT).GET().build(), 0);
     }
 
     JsonNode get(String path) {
@@ -62,7 +68,7 @@ class AdminClient {
     /** {@code GET /actuator/health}, whose status is 503 while the fleet is DOWN: that is an answer, not an error. */
     JsonNode health() {
         HttpRequest request = request("/actuator/health").timeout(ANSWER_TIMEOUT).GET().build();
-        return parse(send(request, HttpResponse.BodyHandlers.ofString(), 503).body());
+        return parse(text(request, 503));
     }
 
     /** {@code POST path} with a JSON body, or none when {@code json} is null. */
@@ -73,7 +79,7 @@ class AdminClient {
         } else {
             builder.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json));
         }
-        return parse(send(builder.build(), HttpResponse.BodyHandlers.ofString()).body());
+        return parse(text(builder.build(), 0));
     }
 
     /** The lines of a server-sent event stream, open until the master ends it or the caller closes the stream. */
@@ -92,6 +98,20 @@ class AdminClient {
             builder.header("Authorization", "Bearer " + target.token());
         }
         return builder;
+    }
+
+    /** The answer's body as text, read up to {@link #MAX_ANSWER_BYTES}. */
+    private String text(HttpRequest request, int alsoFine) {
+        try (InputStream in = send(request, HttpResponse.BodyHandlers.ofInputStream(), alsoFine).body()) {
+            byte[] body = in.readNBytes(MAX_ANSWER_BYTES + 1);
+            if (body.length > MAX_ANSWER_BYTES) {
+                throw new CtlException("the admin API at " + target.url() + " answered more than "
+                        + MAX_ANSWER_BYTES / 1024 / 1024 + " MiB: is " + target.url() + " Shepherd's admin port?");
+            }
+            return new String(body, StandardCharsets.UTF_8);
+        } catch (IOException ex) {
+            throw new CtlException("the admin API at " + target.url() + " broke off its answer: is the master still running?");
+        }
     }
 
     private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
@@ -151,6 +171,13 @@ class AdminClient {
     }
 
     private static String bodyText(Object body) {
+        if (body instanceof InputStream in) {
+            try (in) {
+                return new String(in.readNBytes(ERROR_BODY_BYTES), StandardCharsets.UTF_8);
+            } catch (IOException ex) {
+                return "";
+            }
+        }
         if (body instanceof Stream<?> lines) {
             try (lines) {
                 return lines.limit(20).map(String::valueOf).collect(Collectors.joining("\n"));

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The command line against a fake admin API whose workers wrote terminal escape sequences (clear the screen, set
@@ -102,6 +103,27 @@ class HostileMasterTests {
         CtlTests.Result result = CtlTests.run(env, "logs", "1", "--json");
 
         assertThat(Json.MAPPER.readTree(result.out()).get(0).path("line").asString()).startsWith("\u001b[2J");
+    }
+
+    @Test
+    void anAnswerLargerThanTheBoundIsRefusedWithoutReadingItWhole() {
+        server.createContext("/huge", exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, 0);
+            byte[] chunk = "[\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",".repeat(2048).getBytes(StandardCharsets.US_ASCII);
+            try (var body = exchange.getResponseBody()) {
+                for (long sent = 0; sent <= AdminClient.MAX_ANSWER_BYTES; sent += chunk.length) {
+                    body.write(chunk);
+                }
+            } catch (IOException ex) {
+                // the client stopped reading: what it should do
+            }
+        });
+        AdminClient client = new AdminClient(AdminTarget.resolve(null, null, env));
+
+        assertThatThrownBy(() -> client.getText("/huge")).isInstanceOf(CtlException.class)
+                .hasMessage("the admin API at " + client.url() + " answered more than 16 MiB: is " + client.url()
+                        + " Shepherd's admin port?");
     }
 
     @Test
