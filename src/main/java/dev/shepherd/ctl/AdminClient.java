@@ -6,7 +6,9 @@ import tools.jackson.databind.JsonNode;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -85,7 +87,10 @@ class AdminClient {
     /** The lines of a server-sent event stream, open until the master ends it or the caller closes the stream. */
     Stream<String> eventLines(String path) {
         HttpRequest request = request(path).header("Accept", "text/event-stream").GET().build();
-        return send(request, HttpResponse.BodyHandlers.ofLines()).body();
+        InputStream body = send(request, HttpResponse.BodyHandlers.ofInputStream()).body();
+        // An event is one line far below this; a longer one is not the master's, and is cut rather than held whole.
+        return BoundedLines.of(new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8)),
+                EventStream.DATA_LIMIT + 16);
     }
 
     URI url() {
