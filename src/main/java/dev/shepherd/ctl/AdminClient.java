@@ -89,8 +89,15 @@ class AdminClient {
         HttpRequest request = request(path).header("Accept", "text/event-stream").GET().build();
         InputStream body = send(request, HttpResponse.BodyHandlers.ofInputStream()).body();
         // An event is one line far below this; a longer one is not the master's, and is cut rather than held whole.
+        // Closing the body itself ends a read under way in another thread (top's quit); closing the reader would wait.
         return BoundedLines.of(new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8)),
-                EventStream.DATA_LIMIT + 16);
+                EventStream.DATA_LIMIT + 16).onClose(() -> {
+                    try {
+                        body.close();
+                    } catch (IOException ex) {
+                        // closed already, or broken: either way it is over
+                    }
+                });
     }
 
     URI url() {

@@ -13,8 +13,9 @@ import java.util.stream.StreamSupport;
 /**
  * The lines of a stream the master sends (its event stream), each kept up to {@code maxChars} characters and the
  * rest of it skipped unread into memory: {@link java.io.BufferedReader#readLine} would hold a line without end
- * whole. Lines end at LF, CR or CRLF, as the WHATWG server-sent events format has them. Closing the stream closes
- * the reader. One reader thread.
+ * whole. Lines end at LF, CR or CRLF, as the WHATWG server-sent events format has them. One reader thread; the
+ * caller closes what the reader reads from (not the reader: a {@link java.io.BufferedReader} that another thread
+ * reads holds its lock until the read returns, so closing it would wait for the next line).
  */
 final class BoundedLines implements Iterator<String> {
 
@@ -31,13 +32,7 @@ final class BoundedLines implements Iterator<String> {
 
     static Stream<String> of(Reader reader, int maxChars) {
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(new BoundedLines(reader, maxChars),
-                Spliterator.ORDERED | Spliterator.NONNULL), false).onClose(() -> {
-                    try {
-                        reader.close();
-                    } catch (IOException ex) {
-                        throw new UncheckedIOException(ex);
-                    }
-                });
+                Spliterator.ORDERED | Spliterator.NONNULL), false);
     }
 
     @Override
