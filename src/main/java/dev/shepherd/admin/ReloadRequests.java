@@ -2,6 +2,7 @@ package dev.shepherd.admin;
 
 import dev.shepherd.fleet.WorkerSpecPatch;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -27,7 +28,8 @@ final class ReloadRequests {
     static final int MAX_BODY_BYTES = 1024 * 1024;
 
     private static final Set<String> FIELDS = Set.of("command", "environment", "workingDirectory", "readinessPath");
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Refuses a name twice in one object: which one wins differs between parsers (RFC 8259 §4), so neither does. */
+    private static final JsonMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private ReloadRequests() {
     }

@@ -19,7 +19,7 @@ import java.util.stream.Stream;
 /**
  * The admin API over the JDK's {@link HttpURLConnection}: every failure becomes a {@link CtlException} of one line
  * that says what to do. Bounds: 3 s to connect, 15 s of silence while an answer comes (streams have no answer
- * deadline), an answer of at most {@value #ANSWER_LIMIT} bytes, and an error body quoted to at most 200 characters.
+ * deadline), an answer of at most {@value #MAX_ANSWER_BYTES} bytes, and an error body quoted to at most 200 characters.
  *
  * <p>Not {@code java.net.http.HttpClient}: a command is one short JVM, and that client's start (its selector thread,
  * the TLS context) and the JVM's exit, which waits up to 300 ms for that thread to leave native code, made a
@@ -31,7 +31,7 @@ class AdminClient {
     private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(15);
     private static final int QUOTE_LIMIT = 200;
     /** Far above the /fleet of the largest fleet fleet.max-workers allows. */
-    static final int ANSWER_LIMIT = 16 * 1024 * 1024;
+    static final int MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
     private final AdminTarget target;
 
@@ -66,8 +66,15 @@ class AdminClient {
             if (status >= 300) {
                 throw refusal(status, read(connection.getErrorStream()));
             }
+            // An event is one line far below this; a longer one is not the master's, and is cut rather than held
+            // whole. Closing must not wait for a read under way in another thread (top's quit while the stream is
+            // silent): the JDK's chunked stream closes under the lock its reader holds, so it is closed aside.
             BufferedReader reader = new BufferedReader(new InputStreamReader(connection.getInputStream(), StandardCharsets.UTF_8));
-            return reader.lines().onClose(connection::disconnect);
+            return BoundedLines.of(reader, EventStream.DATA_LIMIT + 16).onClose(() -> {
+                Thread closer = new Thread(connection::disconnect, "shepherd-ctl-stream-close");
+                closer.setDaemon(true);
+                closer.start();
+            });
         } catch (IOException ex) {
             connection.disconnect();
             throw failure(ex);
@@ -133,15 +140,15 @@ class AdminClient {
                 + ": is the master running? set --admin or " + AdminTarget.URL_VARIABLE);
     }
 
-    /** The whole body, at most {@link #ANSWER_LIMIT} bytes; an absent one (no error body) is empty. */
+    /** The whole body, at most {@link #MAX_ANSWER_BYTES} bytes; an absent one (no error body) is empty. */
     private String read(InputStream in) throws IOException {
         if (in == null) {
             return "";
         }
         try (in) {
-            byte[] bytes = in.readNBytes(ANSWER_LIMIT + 1);
-            if (bytes.length > ANSWER_LIMIT) {
-                throw new CtlException("the admin API at " + target.url() + " sent more than " + ANSWER_LIMIT / 1024 / 1024
+            byte[] bytes = in.readNBytes(MAX_ANSWER_BYTES + 1);
+            if (bytes.length > MAX_ANSWER_BYTES) {
+                throw new CtlException("the admin API at " + target.url() + " answered more than " + MAX_ANSWER_BYTES / 1024 / 1024
                         + " MiB: is " + target.url() + " Shepherd's admin port?");
             }
             return new String(bytes, StandardCharsets.UTF_8);

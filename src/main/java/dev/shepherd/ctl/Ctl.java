@@ -60,8 +60,8 @@ public final class Ctl {
         CommandLine line = new CommandLine(ctl);
         line.setOut(out).setErr(err);
         line.setExecutionExceptionHandler((ex, failed, parsed) -> {
-            err.println(ex instanceof CtlException known ? known.getMessage()
-                    : "failed: " + (ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage()));
+            err.println(TerminalText.safe(ex instanceof CtlException known ? known.getMessage()
+                    : "failed: " + (ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage())));
             err.flush();
             return ex instanceof CtlException known ? known.exitCode() : FAILED;
         });

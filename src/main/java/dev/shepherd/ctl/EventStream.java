@@ -73,14 +73,14 @@ final class EventStream implements AutoCloseable {
     /** One line: time, type, worker and pid where there are, and the message. */
     static String describe(JsonNode event) {
         StringBuilder line = new StringBuilder(millis(event.path("at").asString(""))).append("  ")
-                .append(String.format("%-16s", event.path("type").asString("?")));
+                .append(String.format("%-16s", TerminalText.safe(event.path("type").asString("?"))));
         if (event.path("workerId").asInt() > 0) {
             line.append("  worker ").append(event.path("workerId").asInt());
         }
         if (event.path("pid").asLong() > 0) {
             line.append("  pid ").append(event.path("pid").asLong());
         }
-        String message = event.path("message").asString("");
+        String message = TerminalText.safe(event.path("message").asString(""));
         return (message.isEmpty() ? line : line.append("  ").append(message)).toString();
     }
 

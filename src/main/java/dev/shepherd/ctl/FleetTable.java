@@ -28,7 +28,8 @@ final class FleetTable {
                     worker.path("pid").asLong() > 0 ? worker.path("pid").asString() : "-",
                     worker.path("state").asString("-"), uptime(worker.path("uptimeMillis")),
                     worker.path("restarts").asString(), worker.path("inFlight").asString(),
-                    worker.path("requests").asString(), memory(worker.path("memoryBytes")), lastExit(worker.path("lastExit"))));
+                    worker.path("requests").asString(), memory(worker.path("memoryBytes")), lastExit(worker.path("lastExit")))
+                    .stream().map(TerminalText::safe).toList());
         }
         return align(rows);
     }

@@ -77,7 +77,7 @@ class LogsCommand implements Callable<Integer> {
         }
         fresh.sort(Comparator.comparing(entry -> entry.getValue().path("at").asString("")));
         for (Map.Entry<Integer, JsonNode> entry : fresh) {
-            String text = entry.getValue().path("line").asString("");
+            String text = TerminalText.safe(entry.getValue().path("line").asString(""));
             ctl.out().println(json ? Json.MAPPER.writeValueAsString(entry.getValue()) : id != null ? text : entry.getKey() + " | " + text);
         }
         ctl.out().flush();

@@ -71,7 +71,7 @@ class ReloadCommand implements Callable<Integer> {
             boolean over = !running(started) || stream.forEach(event -> {
                 String type = event.path("type").asString("");
                 if (type.startsWith("RELOAD_")) {
-                    ctl.out().println(event.path("message").asString(type));
+                    ctl.out().println(TerminalText.safe(event.path("message").asString(type)));
                     ctl.out().flush();
                 }
                 if (type.equals("RELOAD_FAILED")) {
@@ -117,17 +117,17 @@ class ReloadCommand implements Callable<Integer> {
         JsonNode lastLines = status.path("problem").path("lastLines");
         if (lastLines.isArray() && !lastLines.isEmpty()) {
             ctl.out().println("the new worker's last output lines:");
-            lastLines.values().forEach(line -> ctl.out().println("  " + line.asString("")));
+            lastLines.values().forEach(line -> ctl.out().println("  " + TerminalText.safe(line.asString(""))));
             ctl.out().flush();
         }
-        return describe(status).replaceAll("\\s*\\R\\s*", " | ");
+        return describe(status);
     }
 
     private static boolean running(JsonNode reload) {
         return "RUNNING".equals(reload.path("state").asString());
     }
 
-    /** One line for a reload status of the API ({@code reload} of {@code GET /fleet}). */
+    /** One line for a reload status of the API ({@code reload} of {@code GET /fleet}): the reason's lines joined by " | ". */
     static String describe(JsonNode reload) {
         String state = reload.path("state").asString("IDLE");
         long generation = reload.path("generation").asLong();
@@ -136,9 +136,9 @@ class ReloadCommand implements Callable<Integer> {
             case "IDLE" -> "none since the master started (generation " + generation + ")";
             case "RUNNING" -> "reload to generation " + generation + " running: " + progress;
             case "SUCCEEDED" -> "reload to generation " + generation + " finished at "
-                    + reload.path("finishedAt").asString("?") + ": " + progress;
+                    + TerminalText.safe(reload.path("finishedAt").asString("?")) + ": " + progress;
             default -> "reload to generation " + generation + " failed and was rolled back: "
-                    + reload.path("reason").asString("no reason given");
+                    + TerminalText.safe(reload.path("reason").asString("no reason given").replaceAll("\\s*\\R\\s*", " | "));
         };
     }
 }

@@ -32,7 +32,7 @@ class StatusCommand implements Callable<Integer> {
             ctl.out().println(Json.MAPPER.writeValueAsString(both));
             return Ctl.OK;
         }
-        ctl.out().println("health   " + health.path("status").asString("?") + lastCrash(health));
+        ctl.out().println("health   " + TerminalText.safe(health.path("status").asString("?")) + lastCrash(health));
         ctl.out().println("workers  " + fleet.path("ready").asInt() + " ready of " + fleet.path("desired").asInt()
                 + " desired, " + fleet.path("actual").asInt() + " running");
         ctl.out().println("reload   " + ReloadCommand.describe(fleet.path("reload")));
@@ -41,6 +41,6 @@ class StatusCommand implements Callable<Integer> {
 
     private static String lastCrash(JsonNode health) {
         String crash = health.path("components").path("fleet").path("details").path("lastCrash").path("reason").asString(null);
-        return crash == null ? "" : " (last crash: " + crash + ")";
+        return crash == null ? "" : " (last crash: " + TerminalText.safe(crash) + ")";
     }
 }

@@ -42,6 +42,7 @@ final class TopScreen {
         lines.add("");
         lastTable = FleetTable.render(fleet).lines().toList();
         lines.addAll(lastTable);
+        lines.replaceAll(TerminalText::safe);
         return lines;
     }
 
@@ -49,7 +50,7 @@ final class TopScreen {
     List<String> unreachable(String reason, Instant now) {
         List<String> lines = new ArrayList<>();
         lines.add(title(now));
-        lines.add("master unreachable, retrying: " + reason);
+        lines.add("master unreachable, retrying: " + TerminalText.safe(reason));
         lines.add(lastTable.isEmpty() ? "" : "as last seen:");
         lines.add("");
         lines.addAll(lastTable);

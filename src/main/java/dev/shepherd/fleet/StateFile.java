@@ -19,7 +19,8 @@ import java.util.Optional;
  * The file named by {@code fleet.state-file}: read once at start, replaced atomically on every change (a temporary
  * file in the same directory, written, fsynced and renamed over it, then the directory fsynced), so that a crash
  * leaves the old state or the new one, never half of one. The file is created with mode 0600: it holds the workers'
- * environment, secrets included. Not thread-safe for writes: one writer at a time ({@link StateKeeper}).
+ * environment, secrets included. A symbolic link stays one: the file it points to is replaced. Not thread-safe for
+ * writes: one writer at a time ({@link StateKeeper}).
  */
 final class StateFile {
 
@@ -87,8 +88,11 @@ final class StateFile {
     /** Replaces the file with {@code state}, saved at {@code savedAt}; the old file stays whole when this fails. */
     void write(SavedState state, Instant savedAt) throws IOException {
         byte[] json = StateFormat.write(state, savedAt);
-        Path directory = file.getParent();
-        Path temporary = Files.createTempFile(directory, "." + file.getFileName() + ".", ".tmp",
+        // A rename over a symbolic link replaces the link: write where it points (a volume that outlives the
+        // container, say), so that the link stays and what it points to is the state.
+        Path target = Files.isSymbolicLink(file) ? file.toRealPath() : file;
+        Path directory = target.getParent();
+        Path temporary = Files.createTempFile(directory, "." + target.getFileName() + ".", ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         try {
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
@@ -98,7 +102,7 @@ final class StateFile {
                 }
                 channel.force(true);
             }
-            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(temporary);
         }

@@ -111,9 +111,12 @@ final class StateFormat {
         }
         List<String> arguments = new ArrayList<>();
         for (JsonNode argument : command) {
-            String value = argument.isString() ? argument.stringValue() : "";
-            if (value.isEmpty() || value.contains("\0")) {
-                throw new Invalid("spec.command[" + arguments.size() + "] must be a non-empty string without NUL");
+            // An empty argument is one (fleet.worker.command=node,,app has one, and a reload may send one): only the
+            // program must be named, as WorkerSpecPatch checks, or the master could not read back what it wrote.
+            String value = argument.isString() ? argument.stringValue() : null;
+            if (value == null || value.contains("\0") || arguments.isEmpty() && value.isBlank()) {
+                throw new Invalid("spec.command[" + arguments.size() + "] must be a string without NUL"
+                        + (arguments.isEmpty() ? ", not blank: it names the program" : ""));
             }
             arguments.add(value);
         }

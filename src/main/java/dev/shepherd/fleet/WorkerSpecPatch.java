@@ -73,9 +73,11 @@ public record WorkerSpecPatch(List<String> command, Map<String, String> environm
         }
         Map<String, String> merged = new LinkedHashMap<>(current);
         environment.forEach((name, value) -> {
-            if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0 || name.length() > MAX_VALUE_CHARS) {
+            // Names are logged (RELOAD_STARTED): a control character could forge a log line or reach a terminal.
+            if (name.isEmpty() || name.indexOf('=') >= 0 || name.chars().anyMatch(Character::isISOControl)
+                    || name.length() > MAX_VALUE_CHARS) {
                 throw invalid("environment has the invalid variable name " + quote(name)
-                        + ": a name must be non-empty, without '=' or NUL");
+                        + ": a name must be non-empty, without '=' or control characters");
             }
             if (value == null) {
                 merged.remove(name);

@@ -309,8 +309,8 @@ class FleetControllerTests {
             {"workingDirectory": "/no/such/dir"}          | workingDirectory '/no/such/dir' does not exist (relative paths start at /)
             {"workingDirectory": "/etc/hostname"}         | workingDirectory '/etc/hostname' is not a directory (relative paths start at /)
             {"readinessPath": "ready"}                    | readinessPath must be empty (a TCP connect) or a path that starts with '/', in visible ASCII, such as "/health", not 'ready'
-            {"environment": {"A=B": "x"}}                 | environment has the invalid variable name 'A=B': a name must be non-empty, without '=' or NUL
-            {"environment": {"": "x"}}                    | environment has the invalid variable name '': a name must be non-empty, without '=' or NUL
+            {"environment": {"A=B": "x"}}                 | environment has the invalid variable name 'A=B': a name must be non-empty, without '=' or control characters
+            {"environment": {"": "x"}}                    | environment has the invalid variable name '': a name must be non-empty, without '=' or control characters
             {"environment": {"A": "x\\u0000y"}}          | environment.A contains a NUL character
             """)
     void invalidSpecIsA400NamingTheField(String body, String detail) {

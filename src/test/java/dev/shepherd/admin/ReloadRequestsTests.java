@@ -55,10 +55,21 @@ class ReloadRequestsTests {
             {"readinessPath": false}             | readinessPath must be a string
             {"readinessPath": null}              | readinessPath must be a string, not null (leave a field out to keep the current value)
             {"command": [                        | The body must be valid JSON
+            {"command": ["a"], "command": ["b"]} | The body must be valid JSON, such as {\"command\": [\"node\", \"app.js\"]}: it is not valid JSON at line 1, column 29
+            {"environment": {"A": "1", "A": null}} | The body must be valid JSON
+            {} {"command": ["b"]}                | The body must be valid JSON
             """)
     void wrongBodyIsRefusedNamingTheField(String body, String message) {
         assertThatThrownBy(() -> read(body)).isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining(message.replace("\\\"", "\""));
+    }
+
+    @Test
+    void deepNestingIsRefusedAsInvalidJson() {
+        String deep = "{\"environment\": " + "[".repeat(5000) + "]".repeat(5000) + "}";
+
+        assertThatThrownBy(() -> read(deep)).isInstanceOf(InvalidRequestException.class)
+                .hasMessageStartingWith("The body must be valid JSON");
     }
 
     @Test

@@ -97,4 +97,14 @@ class TopViewTests {
                     .as("time between reads %d and %d", read - 1, read).isGreaterThanOrEqualTo(TopView.MIN_FRAME_MILLIS - 10);
         }
     }
+
+    @Test
+    void quittingDoesNotWaitForTheNextEventOfASilentStream() {
+        view.startReading();
+        await().atMost(Duration.ofSeconds(20)).until(() -> fleetReads.size() >= 2);
+
+        // The stream is open and silent (the master sends no event for 30 s): q must not wait for one.
+        assertThat(java.util.concurrent.CompletableFuture.runAsync(view::stop, executor))
+                .succeedsWithin(Duration.ofSeconds(5));
+    }
 }

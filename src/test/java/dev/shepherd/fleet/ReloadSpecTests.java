@@ -133,6 +133,34 @@ class ReloadSpecTests {
     }
 
     @Test
+    void reloadAndScaleAreRefusedWhileTheRollbackRunsAndTheFleetEndsOnTheOldSpec() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec old = fleet.snapshot().spec();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
+                SupervisorEvent.ProbeKind.READINESS));
+        fleet.queue.drain();
+        fleet.process(4).exit(3);
+        fleet.queue.drain();
+        // The rollback's worker 5, of generation 1, is starting and not READY yet.
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
+
+        assertThat(reload(fleet, toV2())).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("is being rolled back");
+        assertThat(fleet.command(new SupervisorEvent.Scale(4, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("rollback is running");
+
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 5);
+        assertThat(fleet.snapshot().generations()).containsExactly(new Generation(1, true, 2, old));
+        assertThat(fleet.snapshot().desired()).isEqualTo(2);
+    }
+
+    @Test
     void startupTimeoutOfTheNewSpecFailsTheReloadSayingSo() {
         SupervisorHarness fleet = fleetOfTwo("fleet.worker.startup-timeout", "1s");
         fleet.readiness.answerAll(false);

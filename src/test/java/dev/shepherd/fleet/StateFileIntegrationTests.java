@@ -19,6 +19,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -112,6 +113,52 @@ class StateFileIntegrationTests {
             for (long pid : shepherd.readyPids()) {
                 assertThat(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"))).isEqualTo(workDir);
             }
+        }
+    }
+
+    @Test
+    void aMasterRestartedAfterAReloadComesBackWithTheNewSpecAndNeverLogsItsSecret(CapturedOutput output) throws Exception {
+        Path file = dir.resolve("state.json");
+        List<String> v2 = new ArrayList<>(RunningShepherd.javaCommand(EchoWorker.class));
+        v2.add("v2-{index}");
+        JsonMapper json = JsonMapper.builder().build();
+        String body = json.writeValueAsString(Map.of("command", v2, "environment",
+                Map.of("ECHO_VERSION", "v2", "API_TOKEN", "s3cr3t-in-the-body"), "workingDirectory", dir.toString()));
+        try (RunningShepherd first = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(first.admin("POST", "/fleet/reload", body).statusCode()).isEqualTo(202);
+
+            await().atMost(Duration.ofSeconds(90)).until(() -> first.snapshot().spec().command().equals(v2));
+            await().atMost(Duration.ofSeconds(10)).until(() -> new StateFile(file).read(64)
+                    .map(saved -> saved.spec().command().equals(v2)).orElse(false));
+        }
+
+        // Configured: the built-in demo worker, which has no /whoami.
+        try (RunningShepherd second = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(second.snapshot().spec().command()).isEqualTo(v2);
+            assertThat(second.snapshot().spec().environment()).containsEntry("API_TOKEN", "s3cr3t-in-the-body");
+            assertThat(second.get("/whoami").body()).contains("args=v2-0\n", "version=v2\n", "cwd=" + dir.toRealPath());
+            assertThat(second.admin("GET", "/fleet", null).body()).doesNotContain("s3cr3t-in-the-body");
+        }
+        assertThat(output.getAll()).contains("Restoring the fleet from").doesNotContain("s3cr3t-in-the-body");
+    }
+
+    @Test
+    void aMasterRestartedAfterAFailedReloadComesBackWithTheOldSpec() {
+        Path file = dir.resolve("state.json");
+        try (RunningShepherd first = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(first.admin("POST", "/fleet/scale", "{\"workers\": 2}").statusCode()).isEqualTo(202);
+            first.awaitReady(2);
+            assertThat(first.admin("POST", "/fleet/reload", "{\"command\": [\"sh\", \"-c\", \"exit 3\"]}")
+                    .statusCode()).isEqualTo(202);
+
+            await().atMost(Duration.ofSeconds(90)).until(() -> first.snapshot().reload().state() == ReloadStatus.State.FAILED);
+            await().atMost(Duration.ofSeconds(10)).until(() -> savedDesired(file).orElse(0) == 2);
+        }
+
+        try (RunningShepherd second = RunningShepherd.startReady("--fleet.workers=1", "--fleet.state-file=" + file)) {
+            assertThat(second.snapshot().desired()).isEqualTo(2);
+            assertThat(second.snapshot().spec().command()).as("the built-in demo worker").isEmpty();
+            assertThat(second.get("/").body()).startsWith("Process handled by pid");
         }
     }
 

@@ -70,6 +70,26 @@ class StateFileTests {
     }
 
     @Test
+    void aStateFileThatIsASymbolicLinkIsWrittenThroughAndStaysALink() throws IOException {
+        // Say the link is in the container's own file system and its target on a volume that survives it.
+        Path volume = Files.createDirectory(dir.resolve("volume"));
+        Path target = volume.resolve("state.json");
+        new StateFile(target).write(new SavedState(2, SPEC, null), SAVED);
+        Path link = Files.createSymbolicLink(Files.createDirectory(dir.resolve("etc")).resolve("state.json"), target);
+
+        new StateFile(link).write(new SavedState(5, SPEC, null), SAVED.plusSeconds(1));
+
+        assertThat(Files.isSymbolicLink(link)).isTrue();
+        assertThat(new StateFile(target).read(64)).hasValueSatisfying(state -> assertThat(state.desired()).isEqualTo(5));
+        try (var files = Files.list(volume)) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactly("state.json");
+        }
+        try (var files = Files.list(link.getParent())) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactly("state.json");
+        }
+    }
+
+    @Test
     void theFileIsReadableByItsOwnerOnlyEvenWhenItWasOpenBefore() throws IOException {
         Path path = dir.resolve("state.json");
         Files.writeString(path, "{}");
@@ -96,6 +116,17 @@ class StateFileTests {
             assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactlyInAnyOrder("state.json", "blocked.json");
         }
         assertThat(Files.readAllBytes(path)).isEqualTo(before);
+    }
+
+    @Test
+    void anEmptyArgumentAfterTheProgramReadsBackTheSame() throws IOException {
+        // A reload may send ["node", "app.js", "--title", ""], and fleet.worker.command=node,,app.js has one too.
+        WorkerSpec spec = new WorkerSpec(List.of("node", "app.js", "--title", ""), Map.of(), null, "");
+        StateFile file = new StateFile(dir.resolve("state.json"));
+
+        file.write(new SavedState(2, spec, null), SAVED);
+
+        assertThat(file.read(64)).contains(new SavedState(2, spec, SAVED));
     }
 
     @Test
@@ -127,7 +158,8 @@ class StateFileTests {
             "desired a fraction      | @{\"format\": 1, \"desired\": 2.5, \"spec\": SPEC}                     | desired is 2.5, not a whole number",
             "duplicate key           | @{\"format\": 1, \"desired\": 3, \"desired\": 4, \"spec\": SPEC}       | line 1: Duplicate Object property \"desired\"",
             "trailing garbage        | @{\"format\": 1, \"desired\": 3, \"spec\": SPEC} {}                    | Trailing token",
-            "empty argument          | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [\"node\", \"\"], \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.command[1] must be a non-empty string without NUL",
+            "empty program           | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [\" \", \"app.js\"], \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.command[0] must be a string without NUL, not blank: it names the program",
+            "argument a number       | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [\"node\", 3], \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.command[1] must be a string without NUL",
             "unknown placeholder     | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [\"node\", \"--port={prot}\"], \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.command[1] has the unknown placeholder {prot}; the known ones are {port}, {id} and {index}",
             "command a string        | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": \"node app.js\", \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.command must be an array of strings",
             "environment value       | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [], \"environment\": {\"A\": 1}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.environment has a variable that is not a name (without = or NUL) and a string",

@@ -86,6 +86,11 @@ class WorkerSpecPatchTests {
                 arguments(new WorkerSpecPatch(null, env("", "x"), null, null), "environment has the invalid variable name ''"),
                 arguments(new WorkerSpecPatch(null, env("A=B", "x"), null, null), "environment has the invalid variable name 'A=B'"),
                 arguments(new WorkerSpecPatch(null, env("A\0B", "x"), null, null), "environment has the invalid variable name 'A?B'"),
+                // A name is logged in the RELOAD_STARTED line: a line break in it would forge log lines.
+                arguments(new WorkerSpecPatch(null, env("A\n12:00:00.000  WARN forged", "x"), null, null),
+                        "environment has the invalid variable name 'A?12:00:00.000  WARN forged': a name must be non-empty, "
+                                + "without '=' or control characters"),
+                arguments(new WorkerSpecPatch(null, env("A\u001b[2J", "x"), null, null), "environment has the invalid variable name 'A?[2J'"),
                 arguments(new WorkerSpecPatch(null, env("A", "x\0y"), null, null), "environment.A contains a NUL character"),
                 arguments(new WorkerSpecPatch(null, env("A", "x".repeat(32 * 1024 + 1)), null, null),
                         "environment.A has 32769 characters; at most 32768"),

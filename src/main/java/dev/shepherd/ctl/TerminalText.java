@@ -1,0 +1,37 @@
+package dev.shepherd.ctl;
+
+/**
+ * Text that came from the master (a worker's output lines, exit reasons, event messages, problem details) made safe
+ * to print on a terminal: a worker controls those bytes, and an escape sequence in them could clear the screen,
+ * rewrite what the operator sees, set the clipboard ({@code ESC ] 52}) or reach a terminal emulator's bugs.
+ * Every C0 control character but tab, and DEL, is shown in caret notation ({@code ESC} as {@code ^[}, CR as
+ * {@code ^M}), as {@code cat -v} and kubectl (kubernetes/kubernetes#112553) show them; a C1 control character
+ * (U+0080 to U+009F, which some terminals obey as well) as {@code \u009B}. {@code --json} output needs none of
+ * this: JSON escapes C0 itself, and it is for programs.
+ */
+final class TerminalText {
+
+    private TerminalText() {
+    }
+
+    static String safe(String text) {
+        if (text == null || text.chars().noneMatch(TerminalText::control)) {
+            return text;
+        }
+        StringBuilder safe = new StringBuilder(text.length() + 8);
+        text.chars().forEach(c -> {
+            if (!control(c)) {
+                safe.append((char) c);
+            } else if (c < 0x20 || c == 0x7F) {
+                safe.append('^').append((char) (c ^ 0x40));
+            } else {
+                safe.append(String.format("\\u%04X", c));
+            }
+        });
+        return safe.toString();
+    }
+
+    private static boolean control(int c) {
+        return c != '\t' && (c < 0x20 || c >= 0x7F && c <= 0x9F);
+    }
+}

@@ -1,0 +1,72 @@
+package dev.shepherd.ctl;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code bin/shepherd}, the launcher script, with a stand-in for {@code java} that prints what it was given: which
+ * Java it runs and which jar, from any directory, whatever HOME is.
+ */
+class LauncherScriptTests {
+
+    @TempDir
+    Path dir;
+
+    private Path script;
+    private Path fakeJavaHome;
+
+    @BeforeEach
+    void layOut() throws IOException {
+        // A copy of a release's layout: bin/shepherd and target/shepherd.jar beside it.
+        script = Files.createDirectories(dir.resolve("dist/bin")).resolve("shepherd");
+        Files.copy(Path.of("bin/shepherd"), script);
+        Files.writeString(Files.createDirectories(dir.resolve("dist/target")).resolve("shepherd.jar"), "not really a jar");
+        fakeJavaHome = dir.resolve("jdk");
+        Path java = Files.createDirectories(fakeJavaHome.resolve("bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\necho \"fake java: $*\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
+    }
+
+    private String run(Map<String, String> env) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder("sh", script.toString(), "ls").directory(Path.of("/").toFile())
+                .redirectErrorStream(true);
+        builder.environment().remove("JAVA_HOME");
+        builder.environment().remove("JAVA");
+        builder.environment().remove("SHEPHERD_JAR");
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        try {
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            return new String(process.getInputStream().readAllBytes());
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void javaHomeIsTheJavaThatRunsAsInMavenWrapperAndGradlew() throws Exception {
+        String out = run(Map.of("JAVA_HOME", fakeJavaHome.toString(), "SHEPHERD_CTL_CACHE", "off"));
+
+        assertThat(out).startsWith("fake java: ").endsWith(" -jar " + script.getParent().resolve("../target/shepherd.jar") + " ctl ls\n");
+    }
+
+    @Test
+    void theJarBesideTheScriptIsFoundFromAnotherDirectoryWithAReadOnlyHome() throws Exception {
+        Path home = Files.createDirectory(dir.resolve("home"));
+        Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("r-x------"));
+
+        String out = run(Map.of("JAVA", fakeJavaHome.resolve("bin/java").toString(), "HOME", home.toString()));
+
+        assertThat(out).startsWith("fake java: ").endsWith(" -jar " + script.getParent().resolve("../target/shepherd.jar") + " ctl ls\n");
+    }
+}
