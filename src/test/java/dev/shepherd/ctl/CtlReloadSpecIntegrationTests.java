@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -60,7 +59,7 @@ class CtlReloadSpecIntegrationTests {
     @Test
     void reloadCommandSwitchesFromOneNodeScriptToAnotherUnderLoadWithoutAFailedRequest() throws Exception {
         Tools.assumeNode();
-        assumeInstalled("ab", "apt-get install apache2-utils");
+        Tools.assumeAb();
         shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.worker.command=node," + script("v1"),
                 "--fleet.worker.drain-timeout=2s");
         List<Long> before = shepherd.readyPids();
@@ -97,19 +96,5 @@ class CtlReloadSpecIntegrationTests {
                 .hasLineCount(1);
         await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
         assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
-    }
-
-    private static void assumeInstalled(String tool, String install) {
-        boolean installed;
-        try {
-            installed = new ProcessBuilder("sh", "-c", "command -v " + tool).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0;
-        } catch (IOException ex) {
-            installed = false;
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            installed = false;
-        }
-        assumeThat(installed).as(tool + " is not installed (" + install + "); skipping").isTrue();
     }
 }

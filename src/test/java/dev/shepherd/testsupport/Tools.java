@@ -4,7 +4,7 @@ import java.io.IOException;
 
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-/** Skips a test whose tool (python3, node, curl, tmux) is not installed, saying how to install it. */
+/** Skips a test whose tool (python3, node, curl, ab, tmux) is not installed, saying how to install it. */
 public final class Tools {
 
     private Tools() {
@@ -20,6 +20,10 @@ public final class Tools {
 
     public static void assumeCurl() {
         assumeInstalled("curl", "apt-get install curl");
+    }
+
+    public static void assumeAb() {
+        assumeInstalled("ab", "-V", "apt-get install apache2-utils");
     }
 
     public static void assumeTmux() {
