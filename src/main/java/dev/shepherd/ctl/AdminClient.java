@@ -132,7 +132,7 @@ class AdminClient {
     }
 
     private CtlException failure(IOException ex) {
-        if (ex instanceof SocketTimeoutException && !String.valueOf(ex.getMessage()).contains("connect")) {
+        if (ex instanceof SocketTimeoutException && !String.valueOf(ex.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("connect")) {
             return new CtlException("the admin API at " + target.url() + " did not answer within "
                     + ANSWER_TIMEOUT.toSeconds() + " s: is the master overloaded or stopping?");
         }
