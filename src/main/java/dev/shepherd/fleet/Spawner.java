@@ -10,7 +10,6 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * How a worker comes in: spawn a process on a free port with its endpoint, watch its exit and its startup, and
@@ -19,9 +18,6 @@ import java.util.concurrent.TimeUnit;
  */
 @Slf4j
 final class Spawner {
-
-    /** How long an exit waits for the rest of the process's output, when a descendant keeps the pipe open. */
-    static final Duration OUTPUT_GRACE = Duration.ofMillis(200);
 
     private final FleetProperties properties;
     private final Clock clock;
@@ -73,10 +69,7 @@ final class Spawner {
             endpoint.stopAccepting();
             // Its tunnels' clients must learn at once, not when their next write fails.
             endpoint.closeTunnels(Duration.ZERO);
-            // The exit is handled once its last lines are in the log (a reload's failure quotes them), unless a
-            // descendant holds the pipe open: then after OUTPUT_GRACE.
-            process.outputEnded().copy().completeOnTimeout(null, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((ended, failure) -> loop.post(new ProcessExited(worker, process, code == null ? -1 : code)));
+            loop.post(new ProcessExited(worker, process, code == null ? -1 : code));
         });
         healthChecks.watchStartup(worker, process);
     }
