@@ -69,7 +69,14 @@ final class Drains {
             worker.endpoint().stopAccepting();
             requestsDone = true;
         }
-        boolean tunnelsDone = worker.endpoint().tunnels() == 0 || !now.isBefore(worker.tunnelDeadline());
+        boolean tunnelsDone = worker.endpoint().tunnels() == 0;
+        if (!tunnelsDone && !now.isBefore(worker.tunnelDeadline())) {
+            // A tunnel whose moment has not come (its timer late on a busy event loop) goes away now, with its close
+            // frame, rather than get a bare close from the stop signal; it has CLOSE_WAIT for that.
+            worker.endpoint().closeTunnels(Duration.ZERO);
+            tunnelsDone = worker.endpoint().tunnels() == 0
+                    || !now.isBefore(worker.tunnelDeadline().plus(Endpoint.TUNNEL_CLOSE_WAIT));
+        }
         if (requestsDone && tunnelsDone) {
             stop(worker, worker.stopReason(), ExitCause.STOPPED);
         } else {

@@ -38,6 +38,13 @@ public final class Endpoint {
 
     private final int workerId;
     /** The worker's stable index (slot), 0..N-1; 0 for endpoints made without one. */
+    /**
+     * How long the proxy or the fleet waits, past a tunnel drain window, for the tunnels it then told to go away at
+     * once (a timer can run late on a busy event loop): each has its close frame written before its worker is
+     * stopped or the proxy closes.
+     */
+    public static final Duration TUNNEL_CLOSE_WAIT = Duration.ofMillis(500);
+
     private final int index;
     private final long pid;
     private final int port;

@@ -244,12 +244,18 @@ public class ProxyServer implements SmartLifecycle {
         Instant deadline = clock.instant().plus(drain);
         Duration tunnelWindow = properties.proxy().tunnel().drainTimeout().compareTo(drain) < 0
                 ? properties.proxy().tunnel().drainTimeout() : drain;
-        for (WorkerSnapshot worker : fleet.snapshot().workers()) {
-            if (worker.endpoint() != null) {
-                worker.endpoint().closeTunnels(tunnelWindow);
+        closeTunnels(tunnelWindow);
+        Instant tunnelsBy = clock.instant().plus(tunnelWindow);
+        // Tunnels still open at the window's end (a timer late on a busy loop) are told to go away at once, and get
+        // TUNNEL_CLOSE_WAIT for their close frames, even past the drain timeout: a bare close is what the window avoids.
+        Instant tunnelsClosedBy = tunnelsBy.plus(Endpoint.TUNNEL_CLOSE_WAIT);
+        boolean toldAtOnce = false;
+        while (inFlight() > 0 && clock.instant().isBefore(deadline)
+                || fleet.snapshot().tunnels() > 0 && clock.instant().isBefore(tunnelsClosedBy)) {
+            if (!toldAtOnce && !clock.instant().isBefore(tunnelsBy)) {
+                closeTunnels(Duration.ZERO);
+                toldAtOnce = true;
             }
-        }
-        while ((inFlight() > 0 || fleet.snapshot().tunnels() > 0) && clock.instant().isBefore(deadline)) {
             // The proxy owns no fleet state to wait on: a short park until the last responses are written.
             LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
         }
@@ -260,6 +266,15 @@ public class ProxyServer implements SmartLifecycle {
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         serverChannel = null;
+    }
+
+    /** Asks every tunnel to go away within {@code spread}. */
+    private void closeTunnels(Duration spread) {
+        for (WorkerSnapshot worker : fleet.snapshot().workers()) {
+            if (worker.endpoint() != null) {
+                worker.endpoint().closeTunnels(spread);
+            }
+        }
     }
 
     /** Requests still being served, and those waiting for a READY worker. */

@@ -1,11 +1,14 @@
 package dev.shepherd.proxy;
 
+import lombok.extern.slf4j.Slf4j;
+
 /**
  * One kind of deadline (the response timeout, the body idle timeout) of one event loop's exchanges, cheaper than a
  * scheduled task per request: every entry of a list waits the same timeout, so appending keeps the list in deadline
  * order and a sweep only looks at its head. An intrusive doubly-linked list: adding, moving (add again) and removing
  * allocate nothing. Confined to its event loop.
  */
+@Slf4j
 final class ResponseDeadlines {
 
     /** An exchange's place in the list. */
@@ -63,12 +66,20 @@ final class ResponseDeadlines {
         entry.linked = false;
     }
 
-    /** Times out every exchange whose deadline has passed. */
+    /**
+     * Times out every exchange whose deadline has passed. One whose timeout throws is logged and the sweep goes on:
+     * the sweep is a periodic task, and a task that throws is never run again, which would end every timeout of
+     * its event loop.
+     */
     void sweep(long nowNanos) {
         while (head != null && nowNanos - head.deadline >= 0) {
             Entry expired = head;
             remove(expired);
-            expired.onTimeout.run();
+            try {
+                expired.onTimeout.run();
+            } catch (RuntimeException ex) {
+                log.warn("A timeout's action failed; the other timeouts go on", ex);
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -236,6 +237,51 @@ class SupervisorTests {
 
         assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.DRAINING);
         assertThat(draining.tryAcquireSticky()).as("a sticky request after the drain timeout").isFalse();
+    }
+
+    @Test
+    void tunnelStillOpenAtTheEndOfItsDrainWindowIsToldToGoAwayAtOnceBeforeItsWorkerIsStopped() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.proxy.tunnel.drain-timeout", "2s")
+                .started();
+        Endpoint draining = fleet.worker(2).endpoint();
+        List<Duration> asked = new ArrayList<>();
+        List<WorkerState> askedAtOnceIn = new ArrayList<>();
+        draining.tunnelOpened(new Endpoint.Tunnel() {
+            @Override
+            public void goAway(Duration spread) {
+                // Its timer would fire late: only "at once" ends it.
+                asked.add(spread);
+                if (spread.isZero()) {
+                    askedAtOnceIn.add(fleet.worker(2).state());
+                    draining.tunnelClosed(this);
+                }
+            }
+        });
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+
+        fleet.queue.advance(Duration.ofMillis(1990));
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.DRAINING);
+        assertThat(asked).singleElement().satisfies(spread -> assertThat(spread).isPositive()
+                .isLessThanOrEqualTo(Duration.ofSeconds(2)));
+        fleet.queue.advance(Duration.ofMillis(20));
+
+        assertThat(askedAtOnceIn).as("the worker's state when its tunnel was told to go away at once")
+                .containsExactly(WorkerState.DRAINING);
+        assertThat(fleet.eventTypesOf(2)).containsSubsequence(Type.DRAINING, Type.STOPPING);
+    }
+
+    @Test
+    void tunnelThatNeverClosesHoldsItsWorkerOnlyTheCloseWaitPastItsDrainWindow() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.proxy.tunnel.drain-timeout", "2s")
+                .started();
+        fleet.worker(2).endpoint().tunnelOpened(spread -> { });
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+
+        fleet.queue.advance(Duration.ofSeconds(2).plus(Endpoint.TUNNEL_CLOSE_WAIT).minusMillis(30));
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.DRAINING);
+        fleet.queue.advance(Duration.ofMillis(40));
+
+        assertThat(fleet.eventTypesOf(2)).containsSubsequence(Type.DRAINING, Type.STOPPING);
     }
 
     @Test

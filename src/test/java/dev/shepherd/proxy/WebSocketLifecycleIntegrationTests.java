@@ -93,7 +93,11 @@ class WebSocketLifecycleIntegrationTests {
             assertThat(client.events("close", close -> close.number("conn") == 1)).as("the busy tunnel").isEmpty();
             await().atMost(STEP).until(() -> client.events("close").size() == 2);
             Event idle = client.events("close", close -> close.number("conn") == 2).get(0);
-            assertThat(idle.at() - opened).as("ms the idle tunnel lived").isBetween(1900L, 5000L);
+            assertThat(idle.number("code")).as("Going Away").isEqualTo(1001);
+            assertThat(idle.text("reason")).isEqualTo("idle timeout");
+            // No upper bound of its own: the reason says the idle timeout closed it, and a stalled machine (CI saw
+            // 20 s once) delays the close, never brings it forward.
+            assertThat(idle.at() - opened).as("ms the idle tunnel lived").isGreaterThanOrEqualTo(1900L);
         }
     }
 
