@@ -64,6 +64,7 @@ public final class Endpoint {
      * until its in-flight count first reaches zero ({@link #drained}) or it is stopped.
      */
     private volatile boolean draining;
+    private volatile boolean everInRotation;
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger tunnelCount = new AtomicInteger();
     /**
@@ -293,7 +294,13 @@ public final class Endpoint {
 
     void startAccepting() {
         refusalsInARow.set(0);
+        everInRotation = true;
         accepting.set(true);
+    }
+
+    /** Whether the worker was ever in the proxy's rotation (READY once): one that never was served nobody. */
+    boolean everInRotation() {
+        return everInRotation;
     }
 
     /** Out of rotation, and no more sticky requests either: the worker is stopping, or it died. */

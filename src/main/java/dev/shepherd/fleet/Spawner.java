@@ -10,6 +10,7 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * How a worker comes in: spawn a process on a free port with its endpoint, watch its exit and its startup, and
@@ -18,6 +19,9 @@ import java.time.Duration;
  */
 @Slf4j
 final class Spawner {
+
+    /** How long the exit of a worker that never served waits for the rest of its output (a descendant holds the pipe). */
+    static final Duration OUTPUT_GRACE = Duration.ofMillis(200);
 
     private final FleetProperties properties;
     private final Clock clock;
@@ -69,7 +73,17 @@ final class Spawner {
             endpoint.stopAccepting();
             // Its tunnels' clients must learn at once, not when their next write fails.
             endpoint.closeTunnels(Duration.ZERO);
-            loop.post(new ProcessExited(worker, process, code == null ? -1 : code));
+            ProcessExited exited = new ProcessExited(worker, process, code == null ? -1 : code);
+            if (endpoint.everInRotation()) {
+                // It served: its exit is handled at once, as its requests' retries and replacement wait on it.
+                loop.post(exited);
+                return;
+            }
+            // It never served (it died starting: a bad reload, a crash loop), so nothing waits on its exit but its
+            // reason, which quotes its last lines: handled once its output is read to the end, or after OUTPUT_GRACE
+            // when a descendant holds the pipe.
+            process.outputEnded().copy().completeOnTimeout(null, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
+                    .whenComplete((ended, failure) -> loop.post(exited));
         });
         healthChecks.watchStartup(worker, process);
     }

@@ -24,8 +24,9 @@ public interface ChildProcess {
     CompletableFuture<Integer> onExit();
 
     /**
-     * Completes when the process's output has been read to its end (its last lines are in the worker's log), which
-     * is at its exit unless a descendant still holds the pipe. Completed at once by default.
+     * Completes when the process's output has been read to its end (its last lines are in the worker's log): soon
+     * after its exit, or, when a descendant still holds the pipe, at the latest when that one has gone (the JDK may
+     * close the pipe at the exit). Completed at once by default.
      */
     default CompletableFuture<Void> outputEnded() {
         return CompletableFuture.completedFuture(null);

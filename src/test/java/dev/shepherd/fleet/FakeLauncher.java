@@ -31,6 +31,7 @@ final class FakeLauncher implements ProcessLauncher {
         private final long pid;
         private final Instant startedAt;
         private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+        private CompletableFuture<Void> outputEnd = CompletableFuture.completedFuture(null);
         private final ProcessHandle handle = mock(ProcessHandle.class);
         /** Whether the stop signal (TERM) ends it; a hung process ignores it until KILL. */
         boolean obeysStop = true;
@@ -50,6 +51,20 @@ final class FakeLauncher implements ProcessLauncher {
         /** Dies without its exit being seen yet: {@link #isAlive()} says false, {@link #exit} tells the rest. */
         void die() {
             dead = true;
+        }
+
+        /** Its output will not end until {@link #endOutput}: a process whose last lines are still being read. */
+        void holdOutput() {
+            outputEnd = new CompletableFuture<>();
+        }
+
+        void endOutput() {
+            outputEnd.complete(null);
+        }
+
+        @Override
+        public CompletableFuture<Void> outputEnded() {
+            return outputEnd;
         }
 
         /** Ends the process with {@code code} (128 + n for signal n); its exit reaches the supervisor's queue. */

@@ -46,6 +46,36 @@ class SupervisorTests {
     }
 
     @Test
+    void exitOfAWorkerThatNeverServedIsHandledOnceItsOutputEnded() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+        FakeProcess starting = fleet.process(1);
+        starting.holdOutput();
+
+        starting.exit(3);
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).state()).as("its last lines are still being read").isEqualTo(WorkerState.STARTING);
+        starting.endOutput();
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.worker(1).lastExit().code()).isEqualTo(3);
+    }
+
+    @Test
+    void exitOfAWorkerThatServedIsHandledAtOnceWhateverItsOutput() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess serving = fleet.process(1);
+        serving.holdOutput();
+
+        serving.exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+    }
+
+    @Test
     void crashedWorkerIsRestartedAfterTheBackoffUnderItsOwnId() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         FakeProcess first = fleet.process(1);

@@ -104,13 +104,14 @@ class ProcessTreeIntegrationTests {
     }
 
     @Test
-    void outputEndsOnlyWhenADescendantHoldingThePipeHasGone() throws Exception {
+    void outputEndsAtTheLatestWhenADescendantHoldingThePipeHasGone() throws Exception {
         trees = ProcessTrees.open(false);
         WorkerProcess worker = spawn("sleep 60 & echo $!; exit 0");
         long child = childPid(worker);
         worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
 
-        assertThat(worker.outputEnded()).isNotDone();
+        // Not asserted: that it is still open now. The JDK closes the pipe at the exit unless the pump is inside a
+        // read at that moment (ProcessImpl's processExited), so either is right.
         ProcessHandle.of(child).ifPresent(ProcessHandle::destroyForcibly);
         await().atMost(Duration.ofSeconds(5)).until(() -> worker.outputEnded().isDone());
     }
