@@ -6,8 +6,10 @@ package dev.shepherd.ctl;
  * rewrite what the operator sees, set the clipboard ({@code ESC ] 52}) or reach a terminal emulator's bugs.
  * Every C0 control character but tab, and DEL, is shown in caret notation ({@code ESC} as {@code ^[}, CR as
  * {@code ^M}), as {@code cat -v} and kubectl (kubernetes/kubernetes#112553) show them; a C1 control character
- * (U+0080 to U+009F, which some terminals obey as well) as {@code \u009B}. {@code --json} output needs none of
- * this: JSON escapes C0 itself, and it is for programs.
+ * (U+0080 to U+009F, which some terminals obey as well) as {@code \u009B}, and so is a bidirectional formatting
+ * character (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which reorders what is shown after it
+ * ("Trojan Source", CVE-2021-42574: a line that reads as one thing and is another). {@code --json} output needs
+ * none of this: JSON escapes C0 itself, and it is for programs.
  */
 final class TerminalText {
 
@@ -32,6 +34,10 @@ final class TerminalText {
     }
 
     private static boolean control(int c) {
-        return c != '\t' && (c < 0x20 || c >= 0x7F && c <= 0x9F);
+        return c != '\t' && (c < 0x20 || c >= 0x7F && c <= 0x9F) || bidi(c);
+    }
+
+    private static boolean bidi(int c) {
+        return c == 0x061C || c == 0x200E || c == 0x200F || c >= 0x202A && c <= 0x202E || c >= 0x2066 && c <= 0x2069;
     }
 }

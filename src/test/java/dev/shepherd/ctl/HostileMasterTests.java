@@ -132,4 +132,11 @@ class HostileMasterTests {
         assertThat(TerminalText.safe("\u0000\u001b\u007f\u0085é")).isEqualTo("^@^[^?\\u0085é");
         assertThat(TerminalText.safe(null)).isNull();
     }
+
+    @Test
+    void bidirectionalFormattingCharactersAreShownSoALineCannotReadBackwards() {
+        assertThat(TerminalText.safe("ok \u202Edlrow\u202C \u2066x\u2069 \u200F\u061C")).isEqualTo(
+                "ok \\u202Edlrow\\u202C \\u2066x\\u2069 \\u200F\\u061C");
+        assertThat(TerminalText.safe("שלום עולם")).as("right-to-left text itself stays").isEqualTo("שלום עולם");
+    }
 }
