@@ -118,13 +118,13 @@ public record FleetProperties(
     /**
      * The readiness probe, run while a worker is STARTING.
      *
-     * @param path HTTP path to GET; empty means a plain TCP connect
+     * @param path HTTP path to GET, starting with {@code /} (visible ASCII); empty means a plain TCP connect
      * @param interval time between two probes
      * @param timeout how long one probe may take
      * @param status the HTTP statuses that count as ready, as a range
      */
     public record Probe(
-            @DefaultValue("/health") String path,
+            @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
             @DefaultValue("100ms") @DurationMin(millis = 10) Duration interval,
             @DefaultValue("1s") @DurationMin(millis = 10) Duration timeout,
             @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
@@ -134,14 +134,14 @@ public record FleetProperties(
      * The liveness probe, run on READY workers; a worker failing it {@code failureThreshold} times in a row is
      * replaced.
      *
-     * @param path HTTP path to GET; empty means a plain TCP connect
+     * @param path HTTP path to GET, starting with {@code /} (visible ASCII); empty means a plain TCP connect
      * @param interval time between two probes
      * @param timeout how long one probe may take
      * @param failureThreshold consecutive failures that make the worker count as hung
      * @param status the HTTP statuses that count as alive, as a range
      */
     public record Liveness(
-            @DefaultValue("/health") String path,
+            @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
             @DefaultValue("5s") @DurationMin(millis = 10) Duration interval,
             @DefaultValue("2s") @DurationMin(millis = 10) Duration timeout,
             @DefaultValue("3") @Min(1) @Max(100) int failureThreshold,

@@ -101,8 +101,11 @@ final class StateFormat {
             }
             variables.put(name, variable.getValue().stringValue());
         }
-        return new WorkerSpec(command, variables, directory(spec.get("workingDirectory")),
-                string(spec.get("readinessPath"), "spec.readinessPath"));
+        String readinessPath = string(spec.get("readinessPath"), "spec.readinessPath");
+        if (!WorkerSpec.isProbePath(readinessPath)) {
+            throw new Invalid("spec.readinessPath " + WorkerSpec.PROBE_PATH_RULE);
+        }
+        return new WorkerSpec(command, variables, directory(spec.get("workingDirectory")), readinessPath);
     }
 
     private static List<String> command(JsonNode command) throws Invalid {

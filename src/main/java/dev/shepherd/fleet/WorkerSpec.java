@@ -17,6 +17,22 @@ import java.util.TreeSet;
 public record WorkerSpec(List<String> command, Map<String, String> environment, Path workingDirectory,
                          String readinessPath) {
 
+    /**
+     * What a probe path may be, here, in the configuration and in the state file: empty (a TCP connect) or a path
+     * that starts with {@code /}, in visible ASCII (it goes on a request line as it is).
+     */
+    static final String PROBE_PATH = "|/[\\x21-\\x7E]*";
+
+    /** How a bad probe path is told; the field's name comes before it. */
+    static final String PROBE_PATH_RULE = "must be empty (a TCP connect) or a path that starts with '/', in visible "
+            + "ASCII, such as \"/health\"";
+
+    private static final java.util.regex.Pattern PROBE_PATH_PATTERN = java.util.regex.Pattern.compile(PROBE_PATH);
+
+    static boolean isProbePath(String path) {
+        return PROBE_PATH_PATTERN.matcher(path).matches();
+    }
+
     public WorkerSpec {
         command = List.copyOf(command);
         environment = Map.copyOf(environment);

@@ -105,10 +105,8 @@ public record WorkerSpecPatch(List<String> command, Map<String, String> environm
     }
 
     private String checkedReadinessPath() {
-        if (readinessPath.length() > MAX_VALUE_CHARS || !readinessPath.isEmpty()
-                && (!readinessPath.startsWith("/") || !readinessPath.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
-            throw invalid("readinessPath must be empty (a TCP connect) or a path that starts with '/', in visible "
-                    + "ASCII, such as \"/health\", not " + quote(readinessPath));
+        if (readinessPath.length() > MAX_VALUE_CHARS || !WorkerSpec.isProbePath(readinessPath)) {
+            throw invalid("readinessPath " + WorkerSpec.PROBE_PATH_RULE + ", not " + quote(readinessPath));
         }
         return readinessPath;
     }

@@ -239,6 +239,25 @@ class FleetPropertiesTests {
         });
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"fleet.readiness.path=health", "fleet.liveness.path=/a b", "fleet.readiness.path=/é"})
+    void aProbePathThatIsNoPathFailsStartupNamingTheProperty(String setting) {
+        runner.withPropertyValues(setting).run(context -> {
+            assertThat(context).hasFailed();
+            String property = setting.substring(0, setting.indexOf('='));
+            assertThat(validationErrors(context.getStartupFailure())).containsExactly(property + " = "
+                    + setting.substring(property.length() + 1) + ": must be empty (a TCP connect) or a path that starts "
+                    + "with '/', in visible ASCII, such as \"/health\"");
+        });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "/", "/ready?deep=1"})
+    void anEmptyProbePathOrOneThatStartsWithASlashStarts(String path) {
+        runner.withPropertyValues("fleet.readiness.path=" + path, "fleet.liveness.path=" + path)
+                .run(context -> assertThat(context).hasNotFailed());
+    }
+
     @Test
     void anAppCookieThatIsNoCookieNameFailsStartupNamingTheProperty() {
         runner.withPropertyValues("fleet.proxy.sticky.app-cookie=JSESSION ID").run(context -> {

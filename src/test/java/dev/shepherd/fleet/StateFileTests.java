@@ -165,6 +165,7 @@ class StateFileTests {
             "environment value       | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [], \"environment\": {\"A\": 1}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.environment has a variable that is not a name (without = or NUL) and a string",
             "environment name with = | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [], \"environment\": {\"A=B\": \"1\"}, \"workingDirectory\": null, \"readinessPath\": \"\"}} | spec.environment has a variable that is not a name",
             "no working directory    | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [], \"environment\": {}, \"readinessPath\": \"\"}} | spec has no workingDirectory",
+            "readiness path no path  | {\"format\": 1, \"desired\": 3, \"spec\": {\"command\": [], \"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"health\"}} | spec.readinessPath must be empty (a TCP connect) or a path that starts with '/'",
             "bad savedAt             | @{\"format\": 1, \"desired\": 3, \"spec\": SPEC, \"savedAt\": \"yesterday\"} | savedAt must be an ISO-8601 instant",
     })
     void aFileThatIsNoStateFileStopsStartupNamingItAndThePropertyAndStaysAsItWas(String name, String content,
