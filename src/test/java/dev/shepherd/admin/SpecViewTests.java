@@ -48,6 +48,22 @@ class SpecViewTests {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
+            node,app.js,--port={port}                   | node,app.js,--port={port}
+            java,-Dapi.key=abc,-jar,app.jar             | java,-Dapi.key=******,-jar,app.jar
+            app,--db.password=pw0rd,--name=x            | app,--db.password=******,--name=x
+            app,--token,abc123,--verbose                | app,--token,******,--verbose
+            app,--api-key,k1,--api-key,k2               | app,--api-key,******,--api-key,******
+            app,SECRET=s,plain=p                        | app,SECRET=******,plain=p
+            app,--db,postgres://app:pw0rd@db/shop       | app,--db,postgres://app:******@db/shop
+            /opt/token-service/run,--port=8080          | /opt/token-service/run,--port=8080
+            """)
+    void secretsInTheCommandsArgumentsAreMaskedAndTheProgramIsShownAsItIs(String command, String shown) {
+        assertThat(SpecView.of(new WorkerSpec(List.of(command.split(",")), Map.of(), null, "")).command())
+                .containsExactly(shown.split(","));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
             postgres://app:pw0rd@db:5432/shop          | postgres://app:******@db:5432/shop
             redis://:pw0rd@cache:6379/0                | redis://:******@cache:6379/0
             amqp://guest@mq/vhost                      | amqp://guest@mq/vhost
