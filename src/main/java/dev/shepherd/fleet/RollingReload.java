@@ -205,6 +205,10 @@ final class RollingReload {
         stepWorker = null;
         if (rollingBack) {
             rollingBack = false;
+            // Not tried again: the old spec failed now too, so something beyond the spec is wrong; the fleet serves
+            // with both generations until the operator reloads.
+            events.add(Type.RELOAD_STEP, failed == null ? 0 : failed.id, failed == null ? 0 : failed.pid(), "rollback of "
+                    + "generation " + status.generation() + " stopped: " + reason + "; its workers that took over keep serving");
             log.warn("Rollback of generation {} stopped: {}; its workers that took over keep serving", status.generation(),
                     reason);
             return;

@@ -161,6 +161,31 @@ class ReloadSpecTests {
     }
 
     @Test
+    void rollbackWhoseOldSpecWorkerFailsStopsThereAndTheNewWorkerThatTookOverKeepsServing() {
+        SupervisorHarness fleet = fleetOfTwo();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
+                SupervisorEvent.ProbeKind.READINESS));
+        fleet.queue.drain();
+        fleet.process(4).exit(3);
+        fleet.queue.drain();
+        assertThat(fleet.worker(5).state()).as("the rollback's worker, of generation 1").isEqualTo(WorkerState.STARTING);
+
+        fleet.process(5).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().problem().worker()).as("the reload's own failure stays its reason").isEqualTo(4);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 3);
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.snapshot().generations()).extracting(Generation::generation).containsExactly(1L, 2L);
+        assertThat(fleet.events.recent()).anySatisfy(event -> assertThat(event.message())
+                .startsWith("rollback of generation 2 stopped: worker 5 (generation 1) exited with code 1 before it was READY"));
+        assertThat(reload(fleet, toV2())).as("the operator can reload again").isCompleted();
+    }
+
+    @Test
     void startupTimeoutOfTheNewSpecFailsTheReloadSayingSo() {
         SupervisorHarness fleet = fleetOfTwo("fleet.worker.startup-timeout", "1s");
         fleet.readiness.answerAll(false);
