@@ -6,6 +6,8 @@ import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.worker.LogBuffer;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
@@ -80,6 +82,11 @@ class FleetController {
      */
     @PostMapping("/reload")
     @ResponseStatus(HttpStatus.ACCEPTED)
+    // Read by ReloadRequests, not bound: described here so that /v3/api-docs shows the body.
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(required = false, description = "What the new generation "
+            + "runs, changed from the current spec; a field left out keeps its value; environment is a JSON Merge Patch "
+            + "(RFC 7396: null removes a variable). No body or {}: the same spec.", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = WorkerSpecPatch.class)))
     ReloadStatus reload(HttpServletRequest request) throws IOException {
         return fleet.reload(ReloadRequests.read(request.getInputStream()));
     }

@@ -6,6 +6,8 @@ import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -114,6 +116,11 @@ class AdminIntegrationTests {
         HttpResponse<String> docs = shepherd.admin("GET", "/v3/api-docs", null, AUTH);
         assertThat(docs.statusCode()).isEqualTo(200);
         assertThat(docs.body()).contains("/fleet/scale", "/fleet/reload", "/fleet/workers/{id}/kill", "/fleet/workers/{id}/logs");
+        JsonNode reloadBody = JsonMapper.builder().build().readTree(docs.body())
+                .at("/paths/~1fleet~1reload/post/requestBody/content/application~1json/schema");
+        assertThat(reloadBody.toString()).as("the reload's body").contains("WorkerSpecPatch");
+        assertThat(JsonMapper.builder().build().readTree(docs.body()).at("/components/schemas/WorkerSpecPatch/properties")
+                .propertyNames()).containsExactlyInAnyOrder("command", "environment", "workingDirectory", "readinessPath");
         assertThat(shepherd.admin("GET", "/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
     }
 
