@@ -81,7 +81,7 @@ final class StateKeeper implements Consumer<FleetSnapshot>, AutoCloseable {
                         + "fleet.worker.command, fleet.worker.environment, fleet.worker.working-directory and "
                         + "fleet.readiness.path (delete the file to return to them)", stateFile.path(),
                 StateFile.PROPERTY, saved.savedAt() == null ? "at an unknown time" : saved.savedAt(), saved.desired(),
-                saved.spec().command().isEmpty() ? "the built-in demo worker" : saved.spec().command());
+                saved.spec().command().isEmpty() ? "the built-in demo worker" : Secrets.command(saved.spec().command()));
         return saved.over(configured);
     }
 

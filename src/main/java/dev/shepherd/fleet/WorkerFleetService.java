@@ -165,7 +165,7 @@ public class WorkerFleetService implements SmartLifecycle {
     @Override
     public void start() {
         log.info("Starting a fleet of {} workers{}", supervisor.desired,
-                properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + properties.worker().command());
+                properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + Secrets.command(properties.worker().command()));
         running = true;
         loop.post(new SupervisorEvent.Started());
         loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.LIVENESS), properties.liveness().interval());

@@ -13,26 +13,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class SpecViewTests {
 
-    @ParameterizedTest(name = "{0} masked: {1}")
-    @CsvSource(textBlock = """
-            GITHUB_TOKEN,          true
-            api_key,               true
-            MY_SECRET_VALUE,       true
-            DB_PASSWORD,           true
-            mysql_passwd,          true
-            AWS_CREDENTIALS_FILE,  true
-            Keycloak_URL,          true
-            VCAP_SERVICES,         true
-            spring_application_json, true
-            NODE_ENV,              false
-            FEATURE_X,             false
-            PORT,                  false
-            VCAP_APPLICATION,      false
-            """)
-    void secretWordsInAVariableNameMaskItsValue(String name, boolean masked) {
-        assertThat(SpecView.secret(name)).isEqualTo(masked);
-    }
-
     @Test
     void viewMasksSecretValuesAndKeepsTheRest() {
         WorkerSpec spec = new WorkerSpec(List.of("node", "app.js"), Map.of("API_TOKEN", "abc123", "NODE_ENV", "production"),
@@ -44,22 +24,6 @@ class SpecViewTests {
         assertThat(view.command()).containsExactly("node", "app.js");
         assertThat(view.workingDirectory()).isEqualTo("/srv/app");
         assertThat(view.readinessPath()).isEqualTo("/health");
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', textBlock = """
-            node,app.js,--port={port}                   | node,app.js,--port={port}
-            java,-Dapi.key=abc,-jar,app.jar             | java,-Dapi.key=******,-jar,app.jar
-            app,--db.password=pw0rd,--name=x            | app,--db.password=******,--name=x
-            app,--token,abc123,--verbose                | app,--token,******,--verbose
-            app,--api-key,k1,--api-key,k2               | app,--api-key,******,--api-key,******
-            app,SECRET=s,plain=p                        | app,SECRET=******,plain=p
-            app,--db,postgres://app:pw0rd@db/shop       | app,--db,postgres://app:******@db/shop
-            /opt/token-service/run,--port=8080          | /opt/token-service/run,--port=8080
-            """)
-    void secretsInTheCommandsArgumentsAreMaskedAndTheProgramIsShownAsItIs(String command, String shown) {
-        assertThat(SpecView.of(new WorkerSpec(List.of(command.split(",")), Map.of(), null, "")).command())
-                .containsExactly(shown.split(","));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -160,7 +160,7 @@ class StateKeeperTests {
     @Test
     void aSavedStateTakesThePlaceOfTheConfiguredCountAndSpecWithOneLineThatSaysSo(CapturedOutput output) throws IOException {
         Path file = dir.resolve("state.json");
-        new StateFile(file).write(new SavedState(3, new WorkerSpec(List.of("node", "app-1.4.js"),
+        new StateFile(file).write(new SavedState(3, new WorkerSpec(List.of("node", "app-1.4.js", "--db-password=s3cret-arg"),
                 Map.of("API_TOKEN", "s3cret-value"), dir, "/ready"), null), CLOCK.instant());
         FleetProperties configured = properties(Map.of("fleet.workers", "1", "fleet.state-file", file.toString(),
                 "fleet.worker.command", "node,app.js", "fleet.worker.environment.OLD", "1",
@@ -169,15 +169,15 @@ class StateKeeperTests {
         FleetProperties properties = StateKeeper.restore(configured);
 
         assertThat(properties.desiredWorkers()).isEqualTo(3);
-        assertThat(WorkerSpec.configured(properties)).isEqualTo(new WorkerSpec(List.of("node", "app-1.4.js"),
-                Map.of("API_TOKEN", "s3cret-value"), dir, "/ready"));
+        assertThat(WorkerSpec.configured(properties)).isEqualTo(new WorkerSpec(List.of("node", "app-1.4.js",
+                "--db-password=s3cret-arg"), Map.of("API_TOKEN", "s3cret-value"), dir, "/ready"));
         assertThat(properties.worker().drainTimeout()).isEqualTo(Duration.ofSeconds(7));
         assertThat(properties.readiness().interval()).isEqualTo(Duration.ofMillis(50));
         assertThat(properties.stateFile()).isEqualTo(file);
         assertThat(output.getOut().lines().filter(line -> line.contains("fleet.state-file"))).singleElement().asString()
                 .contains("INFO", "Restoring the fleet from " + file + " (fleet.state-file, saved 2026-11-30T22:40:00Z): "
-                        + "3 workers running [node, app-1.4.js]; this overrides fleet.workers")
-                .doesNotContain("s3cret-value");
+                        + "3 workers running [node, app-1.4.js, --db-password=******]; this overrides fleet.workers")
+                .doesNotContain("s3cret-value", "s3cret-arg");
     }
 
     @Test

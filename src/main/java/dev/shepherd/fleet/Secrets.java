@@ -1,0 +1,106 @@
+package dev.shepherd.fleet;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How a worker spec's secrets are masked wherever the master shows or logs it ({@code GET /fleet}, the start and
+ * restore log lines). A variable whose name contains, in any case, {@code TOKEN}, {@code SECRET}, {@code PASSWORD},
+ * {@code PASSWD}, {@code KEY} or {@code CREDENTIAL}, or is {@code VCAP_SERVICES} or {@code SPRING_APPLICATION_JSON}
+ * (dots and dashes count as underscores), has its value shown as {@link #MASK}: the words of Spring Boot's
+ * {@code SanitizingFunction} defaults. Any other value has the password of a URL masked
+ * ({@code postgres://app:******@db/shop}, {@code jdbc:postgresql://app:******@db/shop}), as Spring Boot 2's
+ * sanitizer did in properties named url or uri. A command's arguments get the same rules: the value of an option
+ * named like a secret, in the same argument ({@code --db.password=******}, {@code -Dapi.key=******}) or as the next
+ * one ({@code --token ******}, unless that one is an option itself), and a URL's password anywhere, also inside an
+ * argument that holds a whole shell command ({@code sh -c "node app.js --token=******"}). Not recognised: values
+ * glued to a short option ({@code mysql -pSECRET}) and secrets in free text such as a header line.
+ */
+public final class Secrets {
+
+    public static final String MASK = "******";
+    private static final List<String> SECRET_WORDS = List.of("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL");
+    private static final Set<String> SECRET_NAMES = Set.of("VCAP_SERVICES", "SPRING_APPLICATION_JSON");
+    /** The password of a URL's user info, {@code postgres://app:PASSWORD@db/shop}. */
+    private static final Pattern URL_PASSWORD = Pattern.compile("^([A-Za-z][A-Za-z0-9+.:-]*://[^/?#@:]*:)[^/?#@]*(@.*)$",
+            Pattern.DOTALL);
+    /** An option with its value in the same word: {@code --name=value}, {@code -Dname=value}, {@code name=value}. */
+    private static final Pattern OPTION_WITH_VALUE = Pattern.compile("^(-{0,2}D?)([^=\\s]+)=(.*)$", Pattern.DOTALL);
+    /** An option whose value may be the next word, such as {@code --token}. */
+    private static final Pattern OPTION = Pattern.compile("^--?[A-Za-z][A-Za-z0-9_.-]*$");
+    private static final Pattern WORD = Pattern.compile("\\S+");
+
+    private Secrets() {
+    }
+
+    /** Whether the value of the variable or option {@code name} is masked whole. */
+    public static boolean secretName(String name) {
+        String upper = name.toUpperCase(Locale.ROOT);
+        String normalized = upper.replaceFirst("^-+", "").replace('.', '_').replace('-', '_');
+        return SECRET_NAMES.contains(normalized) || SECRET_WORDS.stream().anyMatch(upper::contains);
+    }
+
+    /** The value of the variable {@code name} as shown. */
+    public static String environmentValue(String name, String value) {
+        return secretName(name) ? MASK : withoutUrlPassword(value);
+    }
+
+    /** The command line as shown: the program (first) as it is, the arguments masked. */
+    public static List<String> command(List<String> command) {
+        if (command.isEmpty()) {
+            return command;
+        }
+        List<String> shown = new ArrayList<>(command.size());
+        shown.add(command.get(0));
+        shown.addAll(words(command.subList(1, command.size())));
+        return shown;
+    }
+
+    private static List<String> words(List<String> words) {
+        List<String> shown = new ArrayList<>(words.size());
+        boolean valueOfSecret = false;
+        for (String word : words) {
+            boolean option = word.startsWith("-");
+            Matcher withValue = OPTION_WITH_VALUE.matcher(word);
+            if (valueOfSecret && !option) {
+                shown.add(MASK);
+            } else if (withValue.matches()) {
+                shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2)) ? MASK
+                        : withoutUrlPassword(withValue.group(3))));
+            } else if (WORD.matcher(word).results().count() > 1) {
+                shown.add(inShellCommand(word));
+            } else {
+                shown.add(withoutUrlPassword(word));
+            }
+            valueOfSecret = OPTION.matcher(word).matches() && secretName(word);
+        }
+        return shown;
+    }
+
+    /** An argument that holds several words, such as a shell command: each word masked, the spaces kept. */
+    private static String inShellCommand(String argument) {
+        Matcher word = WORD.matcher(argument);
+        List<int[]> spans = new ArrayList<>();
+        List<String> words = new ArrayList<>();
+        while (word.find()) {
+            spans.add(new int[] {word.start(), word.end()});
+            words.add(word.group());
+        }
+        List<String> shown = words(words);
+        StringBuilder text = new StringBuilder(argument.length());
+        int at = 0;
+        for (int i = 0; i < spans.size(); i++) {
+            text.append(argument, at, spans.get(i)[0]).append(shown.get(i));
+            at = spans.get(i)[1];
+        }
+        return text.append(argument, at, argument.length()).toString();
+    }
+
+    private static String withoutUrlPassword(String value) {
+        return URL_PASSWORD.matcher(value).replaceFirst("$1" + MASK + "$2");
+    }
+}

@@ -1,0 +1,64 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SecretsTests {
+
+    @ParameterizedTest(name = "{0} masked: {1}")
+    @CsvSource(textBlock = """
+            GITHUB_TOKEN,            true
+            api_key,                 true
+            MY_SECRET_VALUE,         true
+            DB_PASSWORD,             true
+            mysql_passwd,            true
+            AWS_CREDENTIALS_FILE,    true
+            Keycloak_URL,            true
+            VCAP_SERVICES,           true
+            spring_application_json, true
+            spring.application.json, true
+            --spring-application-json, true
+            NODE_ENV,                false
+            FEATURE_X,               false
+            PORT,                    false
+            VCAP_APPLICATION,        false
+            """)
+    void secretWordsInANameMaskItsValue(String name, boolean masked) {
+        assertThat(Secrets.secretName(name)).isEqualTo(masked);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            node;app.js;--port={port}                          | node;app.js;--port={port}
+            java;-Dapi.key=abc;-jar;app.jar                    | java;-Dapi.key=******;-jar;app.jar
+            app;--db.password=pw0rd;--name=x                   | app;--db.password=******;--name=x
+            app;--token;abc123;--verbose                       | app;--token;******;--verbose
+            app;--api-key;k1;--api-key;k2                      | app;--api-key;******;--api-key;******
+            app;--no-password;--port;8080                      | app;--no-password;--port;8080
+            app;SECRET=s;plain=p                               | app;SECRET=******;plain=p
+            app;--db;postgres://app:pw0rd@db/shop              | app;--db;postgres://app:******@db/shop
+            app;--db-url=postgres://app:pw0rd@db/shop          | app;--db-url=postgres://app:******@db/shop
+            app;--url=jdbc:postgresql://app:pw0rd@db/shop      | app;--url=jdbc:postgresql://app:******@db/shop
+            java;--spring.application.json={"a":1};-jar;x.jar  | java;--spring.application.json=******;-jar;x.jar
+            sh;-c;node app.js --token=abc  --port 3000         | sh;-c;node app.js --token=******  --port 3000
+            sh;-c;exec node app.js --api-key k1 > log          | sh;-c;exec node app.js --api-key ****** > log
+            /opt/token-service/run;--port=8080                 | /opt/token-service/run;--port=8080
+            """)
+    void secretsInACommandsArgumentsAreMaskedAndTheProgramIsShownAsItIs(String command, String shown) {
+        assertThat(Secrets.command(List.of(command.split(";")))).containsExactly(shown.split(";"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            DATABASE_URL | postgres://app:pw0rd@db:5432/shop | postgres://app:******@db:5432/shop
+            API_TOKEN    | abc123                            | ******
+            NODE_ENV     | production                        | production
+            """)
+    void anEnvironmentValueIsMaskedByItsNameOrItsUrlPassword(String name, String value, String shown) {
+        assertThat(Secrets.environmentValue(name, value)).isEqualTo(shown);
+    }
+}
