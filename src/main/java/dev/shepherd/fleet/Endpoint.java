@@ -36,15 +36,15 @@ public final class Endpoint {
     /** Connection refusals in a row that take a worker out of rotation until its next good probe. */
     static final int EJECT_AFTER_REFUSALS = 3;
 
-    private final int workerId;
-    /** The worker's stable index (slot), 0..N-1; 0 for endpoints made without one. */
     /**
      * How long the proxy or the fleet waits, past a tunnel drain window, for the tunnels it then told to go away at
-     * once (a timer can run late on a busy event loop): each has its close frame written before its worker is
-     * stopped or the proxy closes.
+     * once (a timer can run late on a busy event loop): a tunnel counts as ended once its close frames are written
+     * to its connections, before its worker is stopped or the proxy closes them.
      */
     public static final Duration TUNNEL_CLOSE_WAIT = Duration.ofMillis(500);
 
+    private final int workerId;
+    /** The worker's stable index (slot), 0..N-1; 0 for endpoints made without one. */
     private final int index;
     private final long pid;
     private final int port;

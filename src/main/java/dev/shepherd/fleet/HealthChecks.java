@@ -59,7 +59,8 @@ final class HealthChecks {
         Worker worker = passed.worker();
         if (passed.probe() == ProbeKind.LIVENESS) {
             livenessPassed(worker);
-        } else if (worker.state() == WorkerState.STARTING) {
+        } else if (worker.state() == WorkerState.STARTING && passed.process().isAlive()) {
+            // A process that has died (its exit not handed over yet) is never made READY, whatever answered.
             supervisor.spawner.ready(worker);
         }
     }
@@ -75,7 +76,8 @@ final class HealthChecks {
     }
 
     void startupTimedOut(Worker worker, ChildProcess process) {
-        if (worker.state() != WorkerState.STARTING) {
+        if (worker.state() != WorkerState.STARTING || !process.isAlive()) {
+            // Dead already: its exit, with its own code, is on its way.
             return;
         }
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";

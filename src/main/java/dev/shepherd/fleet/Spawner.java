@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Ejected;
+import dev.shepherd.fleet.SupervisorEvent.OutputGraceOver;
 import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
 import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
@@ -10,7 +11,7 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How a worker comes in: spawn a process on a free port with its endpoint, watch its exit and its startup, and
@@ -80,10 +81,18 @@ final class Spawner {
                 return;
             }
             // It never served (it died starting: a bad reload, a crash loop), so nothing waits on its exit but its
-            // reason, which quotes its last lines: handled once its output is read to the end, or after OUTPUT_GRACE
-            // when a descendant holds the pipe.
-            process.outputEnded().copy().completeOnTimeout(null, OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS)
-                    .whenComplete((ended, failure) -> loop.post(exited));
+            // reason, which quotes its last lines: handed over once its output is read to the end, or after
+            // OUTPUT_GRACE when a descendant holds the pipe. Meanwhile no probe makes it READY (it is not alive).
+            AtomicBoolean handed = new AtomicBoolean();
+            Runnable handOver = () -> {
+                if (handed.compareAndSet(false, true)) {
+                    loop.post(exited);
+                }
+            };
+            process.outputEnded().whenComplete((ended, failure) -> handOver.run());
+            if (!handed.get()) {
+                loop.schedule(new OutputGraceOver(handOver), OUTPUT_GRACE);
+            }
         });
         healthChecks.watchStartup(worker, process);
     }

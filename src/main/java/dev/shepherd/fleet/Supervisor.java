@@ -6,6 +6,7 @@ import dev.shepherd.fleet.SupervisorEvent.Command;
 import dev.shepherd.fleet.SupervisorEvent.Ejected;
 import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
 import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
+import dev.shepherd.fleet.SupervisorEvent.OutputGraceOver;
 import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
 import dev.shepherd.fleet.SupervisorEvent.RoundDue;
 import dev.shepherd.fleet.SupervisorEvent.ShutdownRequested;
@@ -107,6 +108,8 @@ final class Supervisor {
             reload.retireReplaced(ready.worker(), ready.successor());
         } else if (event instanceof Ejected ejected) {
             healthChecks.ejected(ejected.worker(), ejected.process());
+        } else if (event instanceof OutputGraceOver over) {
+            over.handOver().run();
         } else if (event instanceof RoundDue due) {
             round(due.round());
         } else if (event instanceof Started) {

@@ -52,6 +52,13 @@ sealed interface SupervisorEvent {
     record ProcessExited(Worker worker, ChildProcess process, int code) implements AboutProcess {
     }
 
+    /**
+     * The exit of a worker that never served waited {@link Spawner#OUTPUT_GRACE} for its output's end: it is handed
+     * over now (once: {@code handOver} does nothing when the output ended first).
+     */
+    record OutputGraceOver(Runnable handOver) implements SupervisorEvent {
+    }
+
     record ProbePassed(Worker worker, ChildProcess process, ProbeKind probe) implements AboutProcess {
     }
 

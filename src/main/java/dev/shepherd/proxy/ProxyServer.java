@@ -110,8 +110,7 @@ public class ProxyServer implements SmartLifecycle {
                     upstreamBootstrap(config), stickySessions(config));
             fleet.onSnapshot(poolCleaner);
             for (EventExecutor loop : loops) {
-                loop.scheduleAtFixedRate(() -> context.sweep(System.nanoTime()), DEADLINE_SWEEP_MILLIS,
-                        DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+                loop.scheduleAtFixedRate(this::sweep, DEADLINE_SWEEP_MILLIS, DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
             }
             serverChannel = bind(config);
         } catch (RuntimeException ex) {
@@ -266,6 +265,18 @@ public class ProxyServer implements SmartLifecycle {
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         serverChannel = null;
+    }
+
+    /**
+     * One event loop's periodic sweep of its deadlines and idle connections. A periodic task that throws is never run
+     * again, which would end every timeout of that loop: a failure is logged and the next sweep runs.
+     */
+    private void sweep() {
+        try {
+            context.sweep(System.nanoTime());
+        } catch (RuntimeException ex) {
+            log.warn("A sweep of the proxy's deadlines failed; the next one runs as planned", ex);
+        }
     }
 
     /** Asks every tunnel to go away within {@code spread}. */

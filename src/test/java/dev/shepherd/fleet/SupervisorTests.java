@@ -64,6 +64,46 @@ class SupervisorTests {
     }
 
     @Test
+    void exitOfAWorkerThatNeverServedIsHandledAfterTheOutputGraceWhenItsOutputDoesNotEnd() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+        FakeProcess starting = fleet.process(1);
+        starting.holdOutput();
+
+        starting.exit(3);
+        fleet.queue.advance(Spawner.OUTPUT_GRACE.minusMillis(10));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.STARTING);
+        fleet.queue.advance(Duration.ofMillis(20));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        starting.endOutput();
+        fleet.queue.drain();
+        assertThat(fleet.eventTypesOf(1)).as("its exit handled once").containsOnlyOnce(Type.PROCESS_EXITED);
+    }
+
+    @Test
+    void aProbeThatPassesOnceTheProcessDiedNeverMakesItReady() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+        FakeProcess starting = fleet.process(1);
+        starting.holdOutput();
+        starting.exit(3);
+
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(1).orElseThrow(), starting,
+                SupervisorEvent.ProbeKind.READINESS));
+        fleet.queue.post(new SupervisorEvent.StartupTimedOut(fleet.supervisor.find(1).orElseThrow(), starting));
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.STARTING);
+        starting.endOutput();
+        fleet.queue.drain();
+
+        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.READY, Type.STARTUP_TIMEOUT).contains(Type.PROCESS_EXITED);
+        assertThat(fleet.worker(1).lastExit().code()).as("its own exit, not a kill").isEqualTo(3);
+    }
+
+    @Test
     void exitOfAWorkerThatServedIsHandledAtOnceWhateverItsOutput() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         FakeProcess serving = fleet.process(1);
@@ -397,9 +437,10 @@ class SupervisorTests {
         fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         Worker fresh = fleet.supervisor.find(2).orElseThrow();
 
-        // READY, then its exit is handled before the old worker is retired.
+        // READY while alive, then its exit is handled before the old worker is retired (posted by hand: the fake's
+        // exit() would make it dead before the probe's result is handled, and a dead process is never made READY).
         fleet.queue.post(new SupervisorEvent.ProbePassed(fresh, fleet.process(2), SupervisorEvent.ProbeKind.READINESS));
-        fleet.process(2).exit(1);
+        fleet.queue.post(new SupervisorEvent.ProcessExited(fresh, fleet.process(2), 1));
         fleet.queue.drain();
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
