@@ -47,11 +47,13 @@ class RecyclingIntegrationTests {
 
     @Test
     void workerLeakingPastMaxMemoryIsReplacedWithNoFailedRequest() throws Exception {
-        String command = "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(EchoWorker.class, "-Xmx512m"));
+        // The heap is far above the limit: a leaker keeps serving (and leaking) until its replacement is READY, which
+        // takes seconds on a loaded machine; a heap filled before that thrashes in GC and hangs its requests.
+        String command = "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(EchoWorker.class, "-Xmx2g"));
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", command,
                 "--fleet.worker.max-memory=160MB", "--fleet.worker.recycle-check-interval=200ms")) {
             Set<Long> leakers = new HashSet<>(shepherd.readyPids());
-            try (Traffic traffic = Traffic.start(shepherd, "/leak?mb=2", 4)) {
+            try (Traffic traffic = Traffic.start(shepherd, "/leak?mb=1", 4)) {
                 await().atMost(Duration.ofSeconds(60)).until(() -> shepherd.fleet().events().recent().stream()
                         .filter(event -> event.type() == FleetEvent.Type.RECYCLING).count() >= 2
                         && shepherd.readyPids().stream().noneMatch(leakers::contains));
