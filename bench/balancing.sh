@@ -18,6 +18,7 @@
 #   shepherd-lr-mc1-el1 (not in the default TARGETS) max-concurrency 1 on one event loop
 #                    (fleet.proxy.event-loops=1): every slot is handed on on the loop that freed it,
 #                    never to the other loop's thread (bench/RESULTS.md, "Where the master's CPU goes")
+#   shepherd-lr-mc2-el1 (not in the default TARGETS) the same with max-concurrency 2
 # Every Shepherd also gets --fleet.liveness.timeout=10s: under the round-robin rows a Node
 # worker has hundreds of requests queued, and the liveness probe waits behind them (it is sent
 # to the worker directly, past the proxy); the default 2 s would have healthy workers replaced.
@@ -138,7 +139,9 @@ start_target() {
     shepherd-lr-mc2) start_shepherd_target shepherd-lr-mc2 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=2 ;;
     shepherd-lr-mc1-el1) start_shepherd_target shepherd-lr-mc1-el1 --fleet.proxy.balancer=least-request \
       --fleet.worker.max-concurrency=1 --fleet.proxy.event-loops=1 ;;
-    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1 shepherd-lr-mc2 shepherd-lr-mc1-el1)" ;;
+    shepherd-lr-mc2-el1) start_shepherd_target shepherd-lr-mc2-el1 --fleet.proxy.balancer=least-request \
+      --fleet.worker.max-concurrency=2 --fleet.proxy.event-loops=1 ;;
+    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1 shepherd-lr-mc2 shepherd-lr-mc1-el1 shepherd-lr-mc2-el1)" ;;
   esac
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Where Shepherd's CPU goes under load: async-profiler attached to a running master (with two
-# Node workers, bench/upstream/server.js) during one wrk run per concurrency, after a warm-up,
+# Node workers, SERVER, default bench/upstream/server.js) during one wrk run per concurrency (or
+# with LOAD=ab, one `ab -l -r` run: HTTP/1.0, a new connection per request), after a warm-up,
 # plus the CPU of each of the master's threads (event loop, JIT compiler threads, GC) per run.
 #
 # async-profiler comes from Maven Central (tools.profiler:async-profiler, which ships the Linux
@@ -9,7 +10,12 @@
 # Usage: bench/profile.sh
 #        CONNECTIONS="64 256" DURATION=10s WARMUP=30s bench/profile.sh
 #        SHEPHERD_ARGS=--fleet.proxy.transport=nio bench/profile.sh
+#        LOAD=ab CONNECTIONS=500 SERVER=bench/balancing/server.js WARMUP_PATH=/health \
+#          SHEPHERD_ARGS="--fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=2" bench/profile.sh
 # Env:   CONNECTIONS (default "256 64"), DURATION=10s, WARMUP=30s, INTERVAL=200us,
+#        LOAD=wrk (or ab), SERVER=bench/upstream/server.js, PATH_=/, WARMUP_PATH=PATH_ (the warm-up
+#        runs at the first of CONNECTIONS; with another SERVER, a second warm-up of WARMUP on PATH_
+#        at -c 50 follows, as bench/balancing.sh does),
 #        ASYNC_PROFILER_VERSION=4.2, SHEPHERD_JAVA_OPTS (default: the recommended flags)
 # Output: per run, the share of CPU samples by thread group and kind (kernel, Java, native) and
 #         the top frames; the collapsed stacks (flame-graph input) in bench/out/profile-STAMP-cN.collapsed.
@@ -21,8 +27,16 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-30s}
 INTERVAL=${INTERVAL:-200us}
 ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-4.2}
+LOAD=${LOAD:-wrk}
+SERVER=${SERVER:-$BENCH_DIR/upstream/server.js}
+PATH_=${PATH_:-/}
+WARMUP_PATH=${WARMUP_PATH:-$PATH_}
+# A CPU-bound worker with a queue answers the liveness probe late (bench/balancing.sh says why).
+LIVENESS=
+[[ $SERVER == "$BENCH_DIR/upstream/server.js" ]] || LIVENESS="--fleet.liveness.timeout=10s --fleet.proxy.queue-timeout=60s"
 
 require_wrk_nginx_node
+[[ $LOAD != ab ]] || require_tool ab "apt-get install -y apache2-utils"
 resolve_shepherd_jar
 require_tool jcmd "a JDK (jcmd comes with it, not with a JRE)"
 case $(uname -m) in
@@ -53,9 +67,10 @@ mkdir -p "$OUT_DIR"
 STAMP=$(date +%Y%m%d-%H%M%S)
 # DebugNonSafepoints: samples land on the right inlined frame, not at the nearest safepoint.
 SHEPHERD_JAVA_OPTS="${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS} -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints" \
-  start_shepherd profiled --fleet.workers=2 --fleet.worker.command="node,$BENCH_DIR/upstream/server.js" ||
+  start_shepherd profiled --fleet.workers=2 --fleet.worker.command="node,$SERVER" $LIVENESS ||
   die "Shepherd did not start"
-URL=http://127.0.0.1:$SHEPHERD_PORT/
+BASE=http://127.0.0.1:$SHEPHERD_PORT
+wait_http_200 "$BASE$WARMUP_PATH" 30 "$SHEPHERD_PID" || die "Shepherd does not answer $WARMUP_PATH"
 log "Shepherd pid $SHEPHERD_PID: $(grep -o 'event loop(s) on [a-z_]*' "$WORK_DIR/profiled.log" | head -n1)"
 
 # thread_ticks: "thread-name ticks" per thread group of the master (utime + stime).
@@ -77,19 +92,36 @@ profiler() {
   grep -q 'return code: 0' <<<"$out" || die "async-profiler refused '$1': $out (see $WORK_DIR/profiled.log)"
 }
 
-log "warm-up: $WARMUP at -c64"
-wrk -t2 -c64 -d"$WARMUP" "$URL" >/dev/null
+# load CONNECTIONS SECONDS URL: one wrk or ab run; prints its output.
+load() {
+  if [[ $LOAD == ab ]]; then
+    ab -l -r -c "$1" -t "${2%s}" -n 10000000 "$3" 2>&1 || true
+  else
+    wrk -t2 -c"$1" -d"$2" "$3"
+  fi
+}
+# requests / rate OUTPUT: completed requests and requests per second of one run.
+requests() { awk '/requests in/ {print $1} /^Complete requests:/ {print $3}' <<<"$1"; }
+rate() { awk '/^Requests\/sec:/ {print $2} /^Requests per second:/ {print $4}' <<<"$1"; }
+
+read -r -a connection_list <<<"$CONNECTIONS"
+log "warm-up: $WARMUP of $WARMUP_PATH at -c${connection_list[0]} ($LOAD)"
+load "${connection_list[0]}" "$WARMUP" "$BASE$WARMUP_PATH" >/dev/null
+if [[ $SERVER != "$BENCH_DIR/upstream/server.js" ]]; then
+  log "warm-up: $WARMUP of $PATH_ at -c50 ($LOAD)"
+  load 50 "$WARMUP" "$BASE$PATH_" >/dev/null
+fi
 for connections in $CONNECTIONS; do
   stacks=$OUT_DIR/profile-$STAMP-c$connections.collapsed
   profiler "start,event=cpu,interval=$INTERVAL"
   thread_ticks >"$WORK_DIR/ticks-before"
-  result=$(wrk -t2 -c"$connections" -d"$DURATION" "$URL")
+  result=$(load "$connections" "$DURATION" "$BASE$PATH_")
   thread_ticks >"$WORK_DIR/ticks-after"
   profiler "stop,file=$stacks,collapsed"
-  requests=$(awk '/requests in/ {print $1}' <<<"$result")
-  [[ ${requests:-0} -gt 0 ]] || die "wrk reported no requests at -c$connections: $result"
+  requests=$(requests "$result")
+  [[ ${requests:-0} -gt 0 ]] || die "$LOAD reported no requests at -c$connections: $result"
   echo
-  echo "== -c$connections: $(awk '/^Requests\/sec:/ {print $2}' <<<"$result") req/s; CPU of the master's threads, µs per request:"
+  echo "== -c$connections ($LOAD): $(rate "$result") req/s; CPU of the master's threads, µs per request:"
   join "$WORK_DIR/ticks-before" "$WORK_DIR/ticks-after" | awk -v n="$requests" -v hz="$(getconf CLK_TCK)" \
     '{ us = ($3 - $2) * 1000000 / hz / n; if (us >= 0.5) printf "   %-20s %6.1f\n", $1, us }'
   python3 - "$stacks" <<'PY'

@@ -139,15 +139,20 @@ public class ProxyServer implements SmartLifecycle {
      * Starts the event loops, which is where a native transport sets up its rings; with {@code auto}, a transport
      * the kernel offered but whose rings cannot be set up (a memlock limit on an old kernel, say) gives way to the
      * next one. Returns the number of loops.
+     *
+     * <p>With several loops a thread of its own accepts connections and hands each to the next loop. With one, that
+     * loop accepts them itself: a thread of its own would only add a wake-up of the acceptor and a hand-off to the
+     * loop for every connection (with a new connection per request, the acceptor used 170 µs of CPU per request at
+     * ~190 req/s, bench/RESULTS.md).
      */
     private int openEventLoops(FleetProperties.Proxy config) {
         while (true) {
             int loopCount = config.eventLoopCount(transport.defaultEventLoops(Runtime.getRuntime().availableProcessors()));
             try {
-                acceptor = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-accept", true),
-                        transport.ioHandler().get());
                 loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
                         transport.ioHandler().get());
+                acceptor = loopCount == 1 ? loops : new MultiThreadIoEventLoopGroup(1,
+                        new DefaultThreadFactory("proxy-accept", true), transport.ioHandler().get());
                 return loopCount;
             } catch (RuntimeException ex) {
                 closeAfterFailedStart();
@@ -213,7 +218,7 @@ public class ProxyServer implements SmartLifecycle {
             context = null;
         }
         for (EventLoopGroup group : new EventLoopGroup[] {loops, acceptor}) {
-            if (group != null) {
+            if (group != null && !group.isShuttingDown()) {
                 group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
             }
         }
@@ -263,7 +268,9 @@ public class ProxyServer implements SmartLifecycle {
         context.router().close();
         clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        if (acceptor != loops) {
+            acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
         serverChannel = null;
     }
 

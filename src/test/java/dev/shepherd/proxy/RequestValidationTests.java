@@ -54,6 +54,9 @@ class RequestValidationTests {
             "GET / HTTP/1.1\\r\\nHost: evil.example/x                      | 400",
             "GET / HTTP/1.1\\r\\nHost: user@t                              | 400",
             "GET / HTTP/1.1\\r\\nHost: t:80x                               | 400",
+            "GET / HTTP/1.1\\r\\nHost: t:/0                                | 400",
+            "GET / HTTP/1.1\\r\\nHost: [::1]:80a                           | 400",
+            "GET / HTTP/1.1\\r\\nHost: t:65535                             | 200",
             "GET / HTTP/1.1\\r\\nHost: t:1234567                           | 400",
             "GET / HTTP/1.1\\r\\nHost: [::1                                | 400",
             // Connection naming what the proxy relies on (RFC 9110 §7.6.1)

@@ -15,8 +15,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -69,6 +74,47 @@ class TransportIntegrationTests {
                 assertThat(traffic.failures()).as("failed requests on " + transport).isEmpty();
             }
         }
+    }
+
+    /**
+     * With one event loop the loop accepts connections itself (no {@code proxy-accept} thread; with two there is
+     * one), and a burst of connections, one request each, as ab sends them, is served whole; the proxy then stops.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
+    void oneEventLoopAcceptsItsOwnConnectionsAndServesAConnectionPerRequest(ProxyTransport transport) throws Exception {
+        assumeThat(transport != ProxyTransport.IO_URING || IoUring.isAvailable())
+                .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
+        assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
+                .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+        String transportArgument = "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-');
+        try (RunningShepherd two = RunningShepherd.start("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                transportArgument, "--fleet.proxy.event-loops=2")) {
+            assertThat(acceptorThreads()).as("acceptor threads with two loops").isNotEmpty();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> acceptorThreads().isEmpty());
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                transportArgument, "--fleet.proxy.event-loops=1")) {
+            assertThat(acceptorThreads()).as("acceptor threads with one loop").isEmpty();
+            ExecutorService clients = Executors.newFixedThreadPool(16);
+            try {
+                List<Future<String>> answers = new ArrayList<>();
+                for (int i = 0; i < 400; i++) {
+                    answers.add(clients.submit(() -> RawHttp.exchange(shepherd.proxyPort(),
+                            "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")));
+                }
+                for (Future<String> answer : answers) {
+                    assertThat(RawHttp.status(answer.get(30, TimeUnit.SECONDS))).isEqualTo(200);
+                }
+            } finally {
+                clients.shutdownNow();
+            }
+        }
+    }
+
+    private static List<String> acceptorThreads() {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                .filter(name -> name.startsWith("proxy-accept")).toList();
     }
 
     /** Where no native transport loads (another OS, a seccomp profile, {@code -Dio.netty.transport.noNative}). */

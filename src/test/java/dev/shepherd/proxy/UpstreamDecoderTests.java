@@ -230,6 +230,8 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 0\r\n\r\n", "obsolete line folding");
         assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", "conflicting Content-Length");
         assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length: -1");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 1a\r\n\r\n", "Content-Length: 1a");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456789\r\n\r\n", "Content-Length: 1234567890123456789");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "only chunked");
         assertMalformed("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "header line 'Bad Name: x'");
         assertMalformed("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\n\r\n", "control character");
