@@ -89,16 +89,21 @@ class ReloadSpecTests {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(1L, true, 2), org.assertj.core.groups.Tuple.tuple(2L, false, 1));
     }
 
+    /** A reload to v2 whose first new worker (3) took over from worker 1, and whose second (4) is still STARTING. */
+    private static void reloadToV2WhereOnlyWorker3TookOver(SupervisorHarness fleet) {
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
+                SupervisorEvent.ProbeKind.READINESS));
+        fleet.queue.drain();
+    }
+
     @Test
     void failedReloadKeepsTheOldSpecCurrentAndReplacesTheNewWorkersThatTookOverBack() {
         SupervisorHarness fleet = fleetOfTwo();
         WorkerSpec old = fleet.snapshot().spec();
-        fleet.readiness.answerAll(false);
-        reload(fleet, toV2()).join();
         // Worker 3 (generation 2) gets READY and takes over from worker 1; worker 4 then dies before it is READY.
-        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
-                SupervisorEvent.ProbeKind.READINESS));
-        fleet.queue.drain();
+        reloadToV2WhereOnlyWorker3TookOver(fleet);
         assertThat(fleet.worker(4).state()).isEqualTo(WorkerState.STARTING);
         LogBuffer logs = fleet.supervisor.find(4).orElseThrow().logs;
         long pid = fleet.process(4).pid();
@@ -136,11 +141,7 @@ class ReloadSpecTests {
     void reloadAndScaleAreRefusedWhileTheRollbackRunsAndTheFleetEndsOnTheOldSpec() {
         SupervisorHarness fleet = fleetOfTwo();
         WorkerSpec old = fleet.snapshot().spec();
-        fleet.readiness.answerAll(false);
-        reload(fleet, toV2()).join();
-        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
-                SupervisorEvent.ProbeKind.READINESS));
-        fleet.queue.drain();
+        reloadToV2WhereOnlyWorker3TookOver(fleet);
         fleet.process(4).exit(3);
         fleet.queue.drain();
         // The rollback's worker 5, of generation 1, is starting and not READY yet.
@@ -163,11 +164,7 @@ class ReloadSpecTests {
     @Test
     void rollbackWhoseOldSpecWorkerFailsStopsThereAndTheNewWorkerThatTookOverKeepsServing() {
         SupervisorHarness fleet = fleetOfTwo();
-        fleet.readiness.answerAll(false);
-        reload(fleet, toV2()).join();
-        fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
-                SupervisorEvent.ProbeKind.READINESS));
-        fleet.queue.drain();
+        reloadToV2WhereOnlyWorker3TookOver(fleet);
         fleet.process(4).exit(3);
         fleet.queue.drain();
         assertThat(fleet.worker(5).state()).as("the rollback's worker, of generation 1").isEqualTo(WorkerState.STARTING);

@@ -45,13 +45,19 @@ class SupervisorTests {
         assertThat(fleet.states()).containsExactly(WorkerState.READY);
     }
 
-    @Test
-    void exitOfAWorkerThatNeverServedIsHandledOnceItsOutputEnded() {
+    /** One worker, never READY (its readiness fails), whose output will not end until the test says so. */
+    private static SupervisorHarness oneStartingWorkerWhoseOutputHasNotEnded() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
         fleet.readiness.answerAll(false);
         fleet.started();
+        fleet.process(1).holdOutput();
+        return fleet;
+    }
+
+    @Test
+    void exitOfAWorkerThatNeverServedIsHandledOnceItsOutputEnded() {
+        SupervisorHarness fleet = oneStartingWorkerWhoseOutputHasNotEnded();
         FakeProcess starting = fleet.process(1);
-        starting.holdOutput();
 
         starting.exit(3);
         fleet.queue.drain();
@@ -65,11 +71,8 @@ class SupervisorTests {
 
     @Test
     void exitOfAWorkerThatNeverServedIsHandledAfterTheOutputGraceWhenItsOutputDoesNotEnd() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
-        fleet.readiness.answerAll(false);
-        fleet.started();
+        SupervisorHarness fleet = oneStartingWorkerWhoseOutputHasNotEnded();
         FakeProcess starting = fleet.process(1);
-        starting.holdOutput();
 
         starting.exit(3);
         fleet.queue.advance(Spawner.OUTPUT_GRACE.minusMillis(10));
@@ -84,11 +87,8 @@ class SupervisorTests {
 
     @Test
     void aProbeThatPassesOnceTheProcessDiedNeverMakesItReady() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
-        fleet.readiness.answerAll(false);
-        fleet.started();
+        SupervisorHarness fleet = oneStartingWorkerWhoseOutputHasNotEnded();
         FakeProcess starting = fleet.process(1);
-        starting.holdOutput();
         starting.exit(3);
 
         fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(1).orElseThrow(), starting,
