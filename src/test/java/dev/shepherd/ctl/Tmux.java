@@ -39,8 +39,7 @@ final class Tmux implements AutoCloseable {
      */
     static Tmux ctl(Path directory, Map<String, String> env, String... args) throws IOException {
         Tmux tmux = new Tmux(directory);
-        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx64m",
-                "-XX:TieredStopAtLevel=1"));
+        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx64m"));
         command.add("ctl");
         command.addAll(List.of(args));
         StringBuilder script = new StringBuilder();

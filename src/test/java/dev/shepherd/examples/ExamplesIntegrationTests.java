@@ -38,7 +38,7 @@ class ExamplesIntegrationTests {
     void springBootServiceServesThroughShepherdWithReadinessOnItsActuator() {
         // examples/spring-boot/application.yml, with a Spring Boot service from the test classpath as the jar; C1 only,
         // which starts it on about half the CPU (three cold Spring starts in this test).
-        String command = String.join(",", RunningShepherd.javaCommand(GreetingApplication.class, "-Xmx128m", "-XX:TieredStopAtLevel=1"))
+        String command = String.join(",", RunningShepherd.javaCommand(GreetingApplication.class, "-Xmx128m"))
                 + ",--server.port={port},--server.address=127.0.0.1,--management.endpoint.health.probes.enabled=true"
                 + ",--spring.main.banner-mode=off,--logging.level.root=WARN,--spring.config.name=greeting";
         servesAndHeals("examples/spring-boot/application.yml", "Hello from Spring Boot, pid ", "--fleet.worker.command=" + command);

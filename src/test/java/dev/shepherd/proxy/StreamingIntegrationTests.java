@@ -121,7 +121,7 @@ class StreamingIntegrationTests {
         }
         long disconnected = System.currentTimeMillis();
 
-        await().atMost(Duration.ofSeconds(2)).until(() -> workerStats().path("closedEarly").asLong() == closedBefore + 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> workerStats().path("closedEarly").asLong() == closedBefore + 1);
         JsonNode stats = workerStats();
         assertThat(stats.path("open").asLong()).as("streams the worker still serves").isZero();
         assertThat(lastClosedEarlyAt(stats) - disconnected).as("ms until the worker saw its connection close")
@@ -136,7 +136,7 @@ class StreamingIntegrationTests {
             await().atMost(Duration.ofSeconds(5)).until(() -> workerStats().path("open").asLong() == 1);
         }
 
-        await().atMost(Duration.ofSeconds(2)).until(() -> workerStats().path("closedEarly").asLong() == closedBefore + 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> workerStats().path("closedEarly").asLong() == closedBefore + 1);
         assertThat(workerStats().path("open").asLong()).isZero();
     }
 
@@ -153,7 +153,7 @@ class StreamingIntegrationTests {
         assertThat(received.body()).contains("first part").doesNotContain("0\r\n\r\n");
         assertThat(received.end()).as("the connection ended, without the last chunk").isNotEqualTo(RawClient.End.OPEN);
         assertThat(took).isBetween(Duration.ofMillis(900), Duration.ofSeconds(5));
-        await().atMost(Duration.ofSeconds(2)).until(() -> workerStats().path("closedEarly").asLong() == closedBefore + 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> workerStats().path("closedEarly").asLong() == closedBefore + 1);
     }
 
     static void assertOnTime(List<Arrival> parts) {

@@ -36,10 +36,7 @@ class TransportIntegrationTests {
     @ParameterizedTest
     @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
     void proxyRoundRobinsStreamsRejectsAmbiguousFramingAndHidesAKilledWorker(ProxyTransport transport) throws Exception {
-        assumeThat(transport != ProxyTransport.IO_URING || IoUring.isAvailable())
-                .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
-        assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
-                .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+        assumeUsableHere(transport);
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'))) {
             assertThat(shepherd.proxyTransport()).isEqualTo(transport.name().toLowerCase());
@@ -83,10 +80,7 @@ class TransportIntegrationTests {
     @ParameterizedTest
     @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
     void oneEventLoopAcceptsItsOwnConnectionsAndServesAConnectionPerRequest(ProxyTransport transport) throws Exception {
-        assumeThat(transport != ProxyTransport.IO_URING || IoUring.isAvailable())
-                .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
-        assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
-                .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+        assumeUsableHere(transport);
         String transportArgument = "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-');
         try (RunningShepherd two = RunningShepherd.start("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 transportArgument, "--fleet.proxy.event-loops=2")) {
@@ -112,6 +106,13 @@ class TransportIntegrationTests {
         }
     }
 
+    private static void assumeUsableHere(ProxyTransport transport) {
+        assumeThat(transport != ProxyTransport.IO_URING || IoUring.isAvailable())
+                .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
+        assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
+                .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+    }
+
     private static List<String> acceptorThreads() {
         return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
                 .filter(name -> name.startsWith("proxy-accept")).toList();
@@ -120,7 +121,7 @@ class TransportIntegrationTests {
     /** Where no native transport loads (another OS, a seccomp profile, {@code -Dio.netty.transport.noNative}). */
     @Test
     void withoutNativeTransportsAutoFallsBackToNioAndANativeOneAskedForByNameStopsStartup() throws Exception {
-        List<String> noNative = List.of("-Dio.netty.transport.noNative=true", MasterProcess.QUICK_START.get(0));
+        List<String> noNative = List.of("-Dio.netty.transport.noNative=true");
         try (MasterProcess master = MasterProcess.startReady(noNative, 1, "--fleet.demo.work=1000")) {
             assertThat(master.readyWorkerPids()).hasSize(1);
             assertThat(master.output()).contains("event loop(s) on nio");

@@ -32,12 +32,6 @@ public final class MasterProcess implements AutoCloseable {
     private static final Pattern PROXY_PORT = Pattern.compile("Proxy listening on \\S+:(\\d+) ");
     private static final Pattern HEAP_USED = Pattern.compile("\"statistic\":\"VALUE\",\"value\":([0-9.E]+)");
 
-    /**
-     * JVM options for a master that a test only starts, looks at and kills: C1 only, which takes about half the CPU of
-     * a cold Spring start on a 2-core machine (measured 8.5 s against 15.5 s) and is all such a master needs.
-     */
-    public static final List<String> QUICK_START = List.of("-XX:TieredStopAtLevel=1");
-
     private final Process process;
     private final int adminPort;
     private final List<ProcessHandle> started = new ArrayList<>();

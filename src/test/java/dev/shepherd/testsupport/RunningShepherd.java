@@ -70,10 +70,13 @@ public final class RunningShepherd implements AutoCloseable {
         return javaCommand(main, "-Xmx32m");
     }
 
-    /** {@code main} in a JVM of its own on the test classpath, with a serial GC and {@code jvmOptions} (a heap size at least). */
+    /**
+     * {@code main} in a JVM of its own on the test classpath, with a serial GC, C1 only (a short-lived test process
+     * spends more CPU compiling with C2 than it saves) and {@code jvmOptions} (a heap size at least).
+     */
     public static List<String> javaCommand(Class<?> main, String... jvmOptions) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC"));
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         command.addAll(List.of(jvmOptions));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         return command;

@@ -103,7 +103,7 @@ class DetachedDescendantsIntegrationTests {
         Path script = Files.writeString(temp.resolve("server.js"), NODE_WORKER);
         Path pids = temp.resolve("pids.txt");
         Path crashed = Files.writeString(temp.resolve("crashed"), "no crash this time");
-        try (MasterProcess master = MasterProcess.startReady(MasterProcess.QUICK_START, 2, "--fleet.worker.command=node," + script,
+        try (MasterProcess master = MasterProcess.startReady(2, "--fleet.worker.command=node," + script,
                 "--fleet.worker.use-cgroups=" + useCgroups, "--fleet.readiness.path=/", "--fleet.liveness.path=/",
                 "--fleet.worker.environment.PIDS_FILE=" + pids, "--fleet.worker.environment.CRASHED_FILE=" + crashed)) {
             // Each READY worker wrote its child's pid before it listened. More lines than workers are possible (a

@@ -38,7 +38,7 @@ class WorkerTreeIntegrationTests {
     @Test
     void killDashNineOfTheMasterAlsoEndsTheWorkersChildren() throws Exception {
         assumeNode();
-        try (MasterProcess master = MasterProcess.startReady(MasterProcess.QUICK_START, 2, WRAPPED_NODE)) {
+        try (MasterProcess master = MasterProcess.startReady(2, WRAPPED_NODE)) {
             List<ProcessHandle> everything = master.startedProcesses();
             assertThat(everything.stream().map(handle -> handle.info().command().orElse("")))
                     .anyMatch(cmd -> cmd.endsWith("node"));
