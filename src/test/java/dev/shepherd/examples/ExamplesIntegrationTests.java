@@ -36,8 +36,8 @@ class ExamplesIntegrationTests {
 
     @Test
     void springBootServiceServesThroughShepherdWithReadinessOnItsActuator() {
-        // examples/spring-boot/application.yml, with a Spring Boot service from the test classpath as the jar; C1 only,
-        // which starts it on about half the CPU (three cold Spring starts in this test).
+        // examples/spring-boot/application.yml, with a Spring Boot service from the test classpath as the jar; C1 only
+        // like every JVM javaCommand starts, which starts it on about half the CPU (three cold Spring starts here).
         String command = String.join(",", RunningShepherd.javaCommand(GreetingApplication.class, "-Xmx128m"))
                 + ",--server.port={port},--server.address=127.0.0.1,--management.endpoint.health.probes.enabled=true"
                 + ",--spring.main.banner-mode=off,--logging.level.root=WARN,--spring.config.name=greeting";
