@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.util.EnumMap;
 import java.util.List;
-import java.util.Objects;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -47,8 +46,8 @@ final class ProxyMetrics {
     private final Counter stickyRebind;
     private final Counter stickyNew;
     private final MultiGauge tunnels;
-    /** The endpoints the tunnel gauge has rows for: rows are registered again only when these change. */
-    private List<Endpoint> tunnelRows = List.of();
+    /** The tunnel gauge's rows, index to the endpoints summed: registered again only when these change. */
+    private Map<Integer, List<Endpoint>> tunnelRows = Map.of();
     private final Map<Tunnel.End, Counter> tunnelsClosed = new EnumMap<>(Tunnel.End.class);
 
     ProxyMetrics(MeterRegistry registry) {
@@ -112,22 +111,23 @@ final class ProxyMetrics {
     /**
      * Keeps one row of the {@code shepherd.proxy.tunnels} gauge per worker index (tag {@code index}: the stable
      * 0..N-1 slot, so that replacements and recycles add no meters), summing the tunnels of the processes that hold
-     * it (two during a reload), read at scrape time. Called with each fleet snapshot, from the thread that
-     * publishes it; rows are registered again only when the set of processes changed.
+     * it (two during a reload), read at scrape time. A slot whose worker has no process at the moment (exited,
+     * backing off) keeps its row, at 0: rows change with scaling only, not with every restart. Called with each
+     * fleet snapshot, from the thread that publishes it; rows are registered again only when a slot's processes
+     * changed.
      */
     synchronized void tunnelsPerWorker(FleetSnapshot snapshot) {
-        List<Endpoint> endpoints = snapshot.workers().stream().map(WorkerSnapshot::endpoint).filter(Objects::nonNull)
-                .toList();
-        if (endpoints.equals(tunnelRows)) {
-            return;
-        }
-        tunnelRows = endpoints;
         Map<Integer, List<Endpoint>> byIndex = new java.util.TreeMap<>();
         for (WorkerSnapshot worker : snapshot.workers()) {
+            List<Endpoint> holders = byIndex.computeIfAbsent(worker.index(), index -> new java.util.ArrayList<>());
             if (worker.endpoint() != null) {
-                byIndex.computeIfAbsent(worker.index(), index -> new java.util.ArrayList<>()).add(worker.endpoint());
+                holders.add(worker.endpoint());
             }
         }
+        if (byIndex.equals(tunnelRows)) {
+            return;
+        }
+        tunnelRows = byIndex;
         tunnels.register(byIndex.entrySet().stream().map(entry -> MultiGauge.Row.of(
                 Tags.of("index", Integer.toString(entry.getKey())), entry.getValue(),
                 (List<Endpoint> holders) -> holders.stream().mapToInt(Endpoint::tunnels).sum())).toList(), true);

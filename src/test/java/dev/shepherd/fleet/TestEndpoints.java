@@ -61,6 +61,18 @@ public final class TestEndpoints {
                 List.of(new Generation(1, true, workers.size(), spec)));
     }
 
+    /** Like {@link #snapshot}, plus a worker in BACKOFF (no process, so no endpoint) at each of {@code indexes}. */
+    public static FleetSnapshot snapshotWithSlotsBackingOff(Endpoint[] ready, int... indexes) {
+        FleetSnapshot base = snapshot(ready);
+        List<WorkerSnapshot> workers = new ArrayList<>(base.workers());
+        for (int index : indexes) {
+            workers.add(new WorkerSnapshot(1000 + index, index, 0, 0, WorkerState.BACKOFF, 1, 1, null, 0, null, null,
+                    null, null));
+        }
+        return new FleetSnapshot(2, ready.length + indexes.length, workers, ready, ReloadStatus.IDLE, base.spec(),
+                base.generations());
+    }
+
     private static WorkerSnapshot worker(Endpoint endpoint, WorkerState state) {
         return new WorkerSnapshot(endpoint.workerId(), endpoint.index(), endpoint.pid(), endpoint.port(), state, 1, 0,
                 null, 0, null, null, endpoint, null);

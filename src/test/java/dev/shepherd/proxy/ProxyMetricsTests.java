@@ -1,0 +1,45 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.TestEndpoints;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ProxyMetricsTests {
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final ProxyMetrics metrics = new ProxyMetrics(registry);
+
+    @Test
+    void tunnelGaugeKeepsARowPerSlotWhileItsWorkerHasNoProcessSoRestartsAddAndRemoveNoSeries() {
+        Endpoint first = TestEndpoints.accepting(1, 0, 0);
+        Endpoint second = TestEndpoints.accepting(2, 1, 0);
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first, second}));
+        first.tunnelOpened(spread -> { });
+        second.tunnelOpened(spread -> { });
+        assertThat(tunnelRows()).containsExactly(Map.entry("0", 1.0), Map.entry("1", 1.0));
+
+        // Slot 1's process exited and its worker backs off before the next start: no process, no endpoint.
+        metrics.tunnelsPerWorker(TestEndpoints.snapshotWithSlotsBackingOff(new Endpoint[] {first}, 1));
+        assertThat(tunnelRows()).as("rows by index while slot 1 has no process").containsExactly(Map.entry("0", 1.0),
+                Map.entry("1", 0.0));
+
+        Endpoint restarted = TestEndpoints.accepting(3, 1, 0);
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first, restarted}));
+        assertThat(tunnelRows()).containsExactly(Map.entry("0", 1.0), Map.entry("1", 0.0));
+    }
+
+    private Map<String, Double> tunnelRows() {
+        Map<String, Double> rows = new TreeMap<>();
+        for (Gauge gauge : registry.find("shepherd.proxy.tunnels").gauges()) {
+            rows.put(gauge.getId().getTag("index"), gauge.value());
+        }
+        return rows;
+    }
+}
