@@ -46,8 +46,10 @@ final class ProxyMetrics {
     private final Counter stickyRebind;
     private final Counter stickyNew;
     private final MultiGauge tunnels;
-    /** The tunnel gauge's rows, index to the endpoints summed: registered again only when these change. */
-    private Map<Integer, List<Endpoint>> tunnelRows = Map.of();
+    /** Each worker index's processes (two during a reload, none between two processes), read at scrape time. */
+    private volatile Map<Integer, List<Endpoint>> tunnelHolders = Map.of();
+    /** The indexes the tunnel gauge has rows for: rows are registered only when these change (scaling). */
+    private Set<Integer> tunnelIndexes = Set.of();
     private final Map<Tunnel.End, Counter> tunnelsClosed = new EnumMap<>(Tunnel.End.class);
 
     ProxyMetrics(MeterRegistry registry) {
@@ -110,11 +112,11 @@ final class ProxyMetrics {
 
     /**
      * Keeps one row of the {@code shepherd.proxy.tunnels} gauge per worker index (tag {@code index}: the stable
-     * 0..N-1 slot, so that replacements and recycles add no meters), summing the tunnels of the processes that hold
-     * it (two during a reload), read at scrape time. A slot whose worker has no process at the moment (exited,
-     * backing off) keeps its row, at 0: rows change with scaling only, not with every restart. Called with each
-     * fleet snapshot, from the thread that publishes it; rows are registered again only when a slot's processes
-     * changed.
+     * 0..N-1 slot), summing at scrape time the tunnels of the processes that hold it now (two during a reload; none,
+     * so 0, while its worker is between two processes). Rows are registered when the set of indexes changes, which
+     * is scaling only: a registration replaces a row by removing it first, so doing it on every restart, recycle or
+     * reload step would make the series vanish from a scrape that came at that moment. Called with each fleet
+     * snapshot, from the thread that publishes it.
      */
     synchronized void tunnelsPerWorker(FleetSnapshot snapshot) {
         Map<Integer, List<Endpoint>> byIndex = new java.util.TreeMap<>();
@@ -124,13 +126,17 @@ final class ProxyMetrics {
                 holders.add(worker.endpoint());
             }
         }
-        if (byIndex.equals(tunnelRows)) {
+        tunnelHolders = byIndex;
+        if (byIndex.keySet().equals(tunnelIndexes)) {
             return;
         }
-        tunnelRows = byIndex;
-        tunnels.register(byIndex.entrySet().stream().map(entry -> MultiGauge.Row.of(
-                Tags.of("index", Integer.toString(entry.getKey())), entry.getValue(),
-                (List<Endpoint> holders) -> holders.stream().mapToInt(Endpoint::tunnels).sum())).toList(), true);
+        tunnelIndexes = Set.copyOf(byIndex.keySet());
+        tunnels.register(byIndex.keySet().stream().map(index -> MultiGauge.Row.of(
+                Tags.of("index", Integer.toString(index)), index, this::tunnelsAt)).toList(), false);
+    }
+
+    private double tunnelsAt(Integer index) {
+        return tunnelHolders.getOrDefault(index, List.of()).stream().mapToInt(Endpoint::tunnels).sum();
     }
 
     void tunnelOpened() {

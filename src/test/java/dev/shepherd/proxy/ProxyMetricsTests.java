@@ -35,6 +35,38 @@ class ProxyMetricsTests {
         assertThat(tunnelRows()).containsExactly(Map.entry("0", 1.0), Map.entry("1", 0.0));
     }
 
+    @Test
+    void aRecycleOrReloadStepRegistersNoRowAgainSoNoSeriesVanishesFromAScrape() {
+        Endpoint first = TestEndpoints.accepting(1, 0, 0);
+        Endpoint second = TestEndpoints.accepting(2, 1, 0);
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first, second}));
+        Gauge slot0 = registry.find("shepherd.proxy.tunnels").tag("index", "0").gauge();
+        Gauge slot1 = registry.find("shepherd.proxy.tunnels").tag("index", "1").gauge();
+
+        // Slot 1's recycle: its successor runs beside it (same index), then it is gone.
+        Endpoint successor = TestEndpoints.accepting(3, 1, 0);
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first, second, successor}));
+        successor.tunnelOpened(spread -> { });
+        second.tunnelOpened(spread -> { });
+        assertThat(tunnelRows()).containsExactly(Map.entry("0", 0.0), Map.entry("1", 2.0));
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first, successor}));
+
+        assertThat(tunnelRows()).containsExactly(Map.entry("0", 0.0), Map.entry("1", 1.0));
+        assertThat(registry.find("shepherd.proxy.tunnels").tag("index", "0").gauge()).as("slot 0's meter").isSameAs(slot0);
+        assertThat(registry.find("shepherd.proxy.tunnels").tag("index", "1").gauge()).as("slot 1's meter").isSameAs(slot1);
+    }
+
+    @Test
+    void scalingDownRemovesTheRowsOfTheIndexesNoLongerHeld() {
+        Endpoint first = TestEndpoints.accepting(1, 0, 0);
+        Endpoint second = TestEndpoints.accepting(2, 1, 0);
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first, second}));
+
+        metrics.tunnelsPerWorker(TestEndpoints.snapshot(new Endpoint[] {first}));
+
+        assertThat(tunnelRows()).containsOnlyKeys("0");
+    }
+
     private Map<String, Double> tunnelRows() {
         Map<String, Double> rows = new TreeMap<>();
         for (Gauge gauge : registry.find("shepherd.proxy.tunnels").gauges()) {
