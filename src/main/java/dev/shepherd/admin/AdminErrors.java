@@ -40,6 +40,11 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.CONFLICT, "Not possible now", ex.getMessage());
     }
 
+    @ExceptionHandler(FleetExceptions.CannotStartException.class)
+    ProblemDetail cannotStart(FleetExceptions.CannotStartException ex) {
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Replacement cannot start", ex.getMessage());
+    }
+
     @ExceptionHandler(FleetExceptions.InvalidSpecException.class)
     ProblemDetail invalidSpec(FleetExceptions.InvalidSpecException ex) {
         return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getMessage());

@@ -100,7 +100,8 @@ class FleetController {
     /**
      * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body
      * (a JSON one is ignored). {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
-     * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced.
+     * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced;
+     * 500 when the new worker's program cannot be started at all (the SPAWN_FAILED event's reason), the old one serving on.
      */
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)

@@ -66,7 +66,13 @@ final class FleetCommands {
             throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state()
                     + (old.replacedBy() == null ? "" : " and already being replaced") + "; only a READY worker can be replaced");
         }
-        return supervisor.reload.replace(old).id;
+        Worker fresh = supervisor.reload.replace(old);
+        if (supervisor.find(fresh.id).isEmpty()) {
+            // Its launch failed at once and it was rolled back: answering with its id would name a worker already gone.
+            throw new FleetExceptions.CannotStartException("The replacement of worker " + workerId + " (worker " + fresh.id
+                    + ") " + fresh.lastExit().reason() + "; worker " + workerId + " serves on");
+        }
+        return fresh.id;
     }
 
     private Worker find(int workerId) {

@@ -28,6 +28,16 @@ public final class FleetExceptions {
         }
     }
 
+    /**
+     * A replacement's program could not be started at all (the launch itself failed: a missing binary, a directory
+     * that does not exist); the worker it was to replace serves on. The message says why, as the SPAWN_FAILED event does.
+     */
+    public static class CannotStartException extends RuntimeException {
+        public CannotStartException(String message) {
+            super(message);
+        }
+    }
+
     /** A reload's new worker spec is not valid; the message names the field and what it must be. */
     public static class InvalidSpecException extends RuntimeException {
         public InvalidSpecException(String message) {

@@ -396,6 +396,15 @@ class FleetControllerTests {
     }
 
     @Test
+    void replaceWhoseProgramCannotStartIsA500ProblemSayingWhy() {
+        given(fleet.replace(2)).willThrow(new FleetExceptions.CannotStartException("The replacement of worker 2 (worker 5)"
+                + " cannot start: Cannot run program \"missing\"; worker 2 serves on"));
+
+        assertProblem(mvc.post().uri("/fleet/workers/2/replace"), HttpStatus.INTERNAL_SERVER_ERROR, "Replacement cannot start",
+                "The replacement of worker 2 (worker 5) cannot start: Cannot run program \"missing\"; worker 2 serves on");
+    }
+
+    @Test
     void replaceOfAnUnknownWorkerIsA404Problem() {
         given(fleet.replace(9)).willThrow(new FleetExceptions.NoSuchWorkerException(9));
 

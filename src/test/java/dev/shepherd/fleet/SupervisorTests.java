@@ -650,6 +650,24 @@ class SupervisorTests {
     }
 
     @Test
+    void replaceWhoseProgramCannotStartFailsInsteadOfNamingAWorkerAlreadyGone() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.launcher.failNext = 1;
+
+        CompletableFuture<Integer> replace = fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
+
+        assertThat(replace).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.CannotStartException.class)
+                .withMessageContaining("The replacement of worker 2 (worker 3) cannot start: Cannot run program \"missing\"")
+                .withMessageContaining("worker 2 serves on");
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.eventTypesOf(3)).containsExactly(Type.SPAWN_FAILED, Type.REMOVED);
+        // The old worker can be replaced again once the program can start.
+        assertThat(fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()))).isCompletedWithValue(4);
+    }
+
+    @Test
     void reloadStartedDuringAReplacementThatFailsReplacesTheWorkerThatGotItsSlotBack() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         fleet.readiness.answerAll(false);
