@@ -223,6 +223,8 @@ public final class Endpoint {
             draining = false;
             eject();
         } else if (refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
+            // A draining worker that refuses takes no more sticky requests either.
+            draining = false;
             eject();
         }
         return !accepting.get();
@@ -309,10 +311,13 @@ public final class Endpoint {
         draining = false;
     }
 
-    /** Out of rotation, but its sticky sessions' requests still come until {@link #drained}. */
+    /**
+     * Out of rotation, but its sticky sessions' requests still come until {@link #drained}; not for a worker the proxy
+     * had ejected (it refused connections), whose sessions went to normal balancing already and would only meet
+     * refusals there again.
+     */
     void startDraining() {
-        draining = true;
-        accepting.set(false);
+        draining = accepting.getAndSet(false);
     }
 
     /**

@@ -229,6 +229,36 @@ class EndpointTests {
     }
 
     @Test
+    void drainingWorkerTakesStickyRequestsUntilItRefusesThreeInARow() {
+        endpoint.startAccepting();
+        endpoint.startDraining();
+        assertThat(endpoint.tryAcquireSticky()).isTrue();
+        endpoint.release(true);
+
+        for (int i = 0; i < 3; i++) {
+            endpoint.connectRefused();
+        }
+
+        assertThat(endpoint.isDraining()).isFalse();
+        assertThat(endpoint.tryAcquireSticky()).isFalse();
+        assertThat(endpoint.inFlight()).isZero();
+    }
+
+    @Test
+    void workerEjectedForRefusalsAndThenDrainedTakesNoStickyRequests() {
+        endpoint.startAccepting();
+        for (int i = 0; i < 3; i++) {
+            endpoint.connectRefused();
+        }
+
+        endpoint.startDraining();
+
+        assertThat(endpoint.isDraining()).isFalse();
+        assertThat(endpoint.tryAcquireSticky()).isFalse();
+        assertThat(endpoint.drained()).isTrue();
+    }
+
+    @Test
     void refusalByADeadProcessTakesItOutOfRotationAtOnce() {
         Endpoint dead = new Endpoint(4, process(4343, false), 50_124, ejections::incrementAndGet);
         dead.startAccepting();
