@@ -205,8 +205,16 @@ final class Supervisor {
     /** Removes a worker from the fleet for good (a STOPPED event). */
     void remove(Worker worker, String reason) {
         // A replacement that leaves before it took over (scaled down while starting) gives the slot back to the
-        // worker it was replacing, which the reconcile then counts, and retires if it is one too many.
+        // worker it was replacing, which the reconcile then counts, and retires if it is one too many; or, when a
+        // successor of its own is starting (a reload's step), to that successor, which takes over from the worker
+        // the slot went back to: else that worker and the successor would both hold the slot (one index twice, an
+        // old-generation worker outliving a reload that succeeded) and the reconcile would retire another slot's.
+        Worker old = worker.replacing();
+        Worker successor = worker.replacedBy();
         worker.replacementFailed();
+        if (old != null && successor != null && successor.replacing() == worker && workers.contains(old)) {
+            Worker.replaces(successor, old);
+        }
         workers.remove(worker);
         logs.retire(worker.id);
         events.add(Type.REMOVED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");

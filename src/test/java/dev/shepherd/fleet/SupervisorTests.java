@@ -684,6 +684,30 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadStepOverAReplacementThatCrashesTakesOverFromTheWorkerThatGotTheSlotBack() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
+        // Worker 3 (replacing 1) holds the slot in the reload's plan: the reload replaces 2, then 3.
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
+        fleet.readiness.answer(fleet.worker(4).port(), true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
+
+        fleet.process(3).exit(1);
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        ReloadStatus reload = fleet.snapshot().reload();
+        assertThat(reload.state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(reload.replaced()).isEqualTo(reload.total()).isEqualTo(2);
+        // Not worker 1 of generation 1 beside worker 5 on index 0, with worker 4 retired as one too many.
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(4, 5);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
+    }
+
+    @Test
     void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.process(1).exit(1);
