@@ -14,11 +14,10 @@
 #   shepherd-rr      Shepherd, defaults (fleet.proxy.balancer=round-robin)
 #   shepherd-lr      Shepherd, fleet.proxy.balancer=least-request
 #   shepherd-lr-mc1  Shepherd, least-request and fleet.worker.max-concurrency=1
-#   shepherd-lr-mc2  (not in the default TARGETS) the same with fleet.worker.max-concurrency=2
-#   shepherd-lr-mc1-el1 (not in the default TARGETS) max-concurrency 1 on one event loop
+#   shepherd-lr-mcN  (N 2-9, not in the default TARGETS) the same with fleet.worker.max-concurrency=N
+#   shepherd-lr-mcN-el1 (not in the default TARGETS) max-concurrency N on one event loop
 #                    (fleet.proxy.event-loops=1): every slot is handed on on the loop that freed it,
 #                    never to the other loop's thread (bench/RESULTS.md, "Where the master's CPU goes")
-#   shepherd-lr-mc2-el1 (not in the default TARGETS) the same with max-concurrency 2
 # Every Shepherd also gets --fleet.liveness.timeout=10s: under the round-robin rows a Node
 # worker has hundreds of requests queued, and the liveness probe waits behind them (it is sent
 # to the worker directly, past the proxy); the default 2 s would have healthy workers replaced.
@@ -48,7 +47,9 @@
 #        LOADS="even uneven"
 #        TARGETS="cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1"
 #        SHEPHERD_JAR, SHEPHERD_JAVA_OPTS, SHEPHERD_ARGS (see lib.sh)
-# Output: the table below, and bench/out/balancing-STAMP.tsv (every run) and -summary.tsv.
+# Output: the table below, and bench/out/balancing-STAMP.tsv (every run) and -summary.tsv; a log
+#         line for every Shepherd run during which the master's C2 compiler still worked (its CPU
+#         comes out of the workers' cores: the master was not warmed up yet).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -135,13 +136,12 @@ start_target() {
     nginx-lc) start_nginx nginx-lc "least_conn;" ;;
     shepherd-rr) start_shepherd_target shepherd-rr ;;
     shepherd-lr) start_shepherd_target shepherd-lr --fleet.proxy.balancer=least-request ;;
-    shepherd-lr-mc1) start_shepherd_target shepherd-lr-mc1 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=1 ;;
-    shepherd-lr-mc2) start_shepherd_target shepherd-lr-mc2 --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=2 ;;
-    shepherd-lr-mc1-el1) start_shepherd_target shepherd-lr-mc1-el1 --fleet.proxy.balancer=least-request \
-      --fleet.worker.max-concurrency=1 --fleet.proxy.event-loops=1 ;;
-    shepherd-lr-mc2-el1) start_shepherd_target shepherd-lr-mc2-el1 --fleet.proxy.balancer=least-request \
-      --fleet.worker.max-concurrency=2 --fleet.proxy.event-loops=1 ;;
-    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mc1 shepherd-lr-mc2 shepherd-lr-mc1-el1 shepherd-lr-mc2-el1)" ;;
+    shepherd-lr-mc[1-9] | shepherd-lr-mc[1-9]-el1)
+      local limit=${1#shepherd-lr-mc}
+      # shellcheck disable=SC2046 # no word, or one
+      start_shepherd_target "$1" --fleet.proxy.balancer=least-request --fleet.worker.max-concurrency="${limit%-el1}" \
+        $([[ $1 == *-el1 ]] && echo --fleet.proxy.event-loops=1) ;;
+    *) die "unknown target '$1' (targets: cluster nginx-rr nginx-lc shepherd-rr shepherd-lr shepherd-lr-mcN shepherd-lr-mcN-el1, N 1-9)" ;;
   esac
 }
 
@@ -231,7 +231,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
       target=${TARGET_LIST[(i + round - 1) % ${#TARGET_LIST[@]}]}
       settle "$target"
       out=$WORK_DIR/ab-$round-$load-$target.txt
+      c2_before=$(c2_ticks "${ROOTS[$target]%% *}")
       run_ab "$out" "${URL[$target]}${LOAD_PATH[$load]}" "$CONCURRENCY" "$DURATION"
+      c2_ms=$((($(c2_ticks "${ROOTS[$target]%% *}") - c2_before) * 1000 / $(getconf CLK_TCK)))
+      ((c2_ms == 0)) || log "$target: its C2 compiler used $c2_ms ms of CPU during the run (still warming up)"
       printf '%s\t%s\t%s\t%s\n' "$round" "$load" "$target" "$(ab_numbers "$out" | tr ' ' '\t')" >>"$RAW"
     done
   done

@@ -86,17 +86,6 @@ ticks() { # ticks PID...: "utime stime" summed, in clock ticks
   done
   echo "$u $s"
 }
-c2_ticks() { # c2_ticks PID...: utime + stime of the C2 compiler threads (0 for a process without any)
-  local pid task f total=0
-  for pid in "$@"; do
-    for task in /proc/"$pid"/task/*; do
-      [[ $(cat "$task/comm" 2>/dev/null) == "C2 CompilerThre"* ]] || continue
-      read -r -a f < <(sed 's/^.*) //' "$task/stat" 2>/dev/null) || continue
-      total=$((total + f[11] + f[12]))
-    done
-  done
-  echo "$total"
-}
 # load OUT URL SECONDS: wrk, or ab without keep-alive; prints "requests req/s".
 load() {
   if [[ $LOAD == ab ]]; then

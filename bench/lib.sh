@@ -222,6 +222,20 @@ PY
 # SHEPHERD_JAVA_OPTS is set (set it empty for the JVM's own defaults).
 SHEPHERD_RECOMMENDED_JAVA_OPTS="-XX:+UseSerialGC -Xms32m -Xmx128m -Xss512k -XX:MaxDirectMemorySize=128m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=1000 -XX:+ExitOnOutOfMemoryError"
 
+# c2_ticks PID...: utime + stime (clock ticks) of the JVMs' C2 compiler threads (0 for a process
+# without any): a master whose C2 still works under load is not warmed up yet.
+c2_ticks() {
+  local pid task f total=0
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*; do
+      [[ $(cat "$task/comm" 2>/dev/null) == "C2 CompilerThre"* ]] || continue
+      read -r -a f < <(sed 's/^.*) //' "$task/stat" 2>/dev/null) || continue
+      total=$((total + f[11] + f[12]))
+    done
+  done
+  echo "$total"
+}
+
 # start_shepherd NAME ARGS...: starts the jar on two fresh loopback ports: the proxy on
 # server.address/server.port, the admin API on management.server.port (loopback by
 # default). ARGS, then the words of SHEPHERD_ARGS, follow on the command line. Sets

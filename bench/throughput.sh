@@ -15,13 +15,15 @@
 # 16k and 1m responses at -c64, post64k = 64 KiB POST at -c64 (bench/wrk/post64k.lua),
 # ab500 = ab -c 500 (HTTP/1.0, a new connection for every request, as in the seed article;
 # p50/p99 from ab's percentile table, which has whole milliseconds only).
-# After a warm-up of every target (JIT: WARMUP at -c64, then each case for DURATION), ROUNDS
+# After a warm-up of every target (JIT: WARMUP at -c64, then each case for CASE_WARMUP), ROUNDS
 # rounds; in each round every case runs against every target back to back, the target order
 # rotating from round to round.
 #
 # Usage: bench/throughput.sh                         full run (~19 min with the defaults)
 #        DURATION=2s ROUNDS=1 WARMUP=2s bench/throughput.sh   smoke run
-# Env:   DURATION=10s ROUNDS=3 WARMUP=30s WORKERS=2 NGINX_KEEPALIVE=512 CASES="lat c64 ..."
+# Env:   DURATION=10s ROUNDS=3 WARMUP=30s CASE_WARMUP=DURATION WORKERS=2 NGINX_KEEPALIVE=512
+#        CASES="lat c64 ..." (a master needs a minute or more of ab500 before its C2 compiler is
+#        done with the connection-per-request path: CASES=ab500 CASE_WARMUP=60s measures it warm)
 #        SHEPHERD_JAR (default target/shepherd.jar), SHEPHERD_JAVA_OPTS (default: the
 #        recommended flags, SHEPHERD_RECOMMENDED_JAVA_OPTS in lib.sh; empty: the JVM's defaults),
 #        SHEPHERD=off (measure direct and nginx only, over upstreams this script starts)
@@ -35,6 +37,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-30s}
+CASE_WARMUP=${CASE_WARMUP:-$DURATION}
 WORKERS=${WORKERS:-2}
 NGINX_KEEPALIVE=${NGINX_KEEPALIVE:-512}
 CASES=${CASES:-lat c64 c256 16k 1m post64k ab500}
@@ -200,7 +203,7 @@ run_case() { # run_case ROUND CASE TARGET
 machine_info
 echo "nginx:   $(nginx -v 2>&1 | sed 's/^nginx version: //')"
 echo "wrk:     $(wrk -v 2>&1 | head -n1)"
-echo "run:     DURATION=$DURATION ROUNDS=$ROUNDS WARMUP=$WARMUP WORKERS=$WORKERS NGINX_KEEPALIVE=$NGINX_KEEPALIVE"
+echo "run:     DURATION=$DURATION ROUNDS=$ROUNDS WARMUP=$WARMUP CASE_WARMUP=$CASE_WARMUP WORKERS=$WORKERS NGINX_KEEPALIVE=$NGINX_KEEPALIVE"
 
 if [[ $SHEPHERD == off ]]; then
   NOTES+=("shepherd: not measured (SHEPHERD=off); the script started the upstreams itself")
@@ -240,11 +243,11 @@ echo
 for target in "${TARGETS[@]}"; do
   # Each case runs once for as long as a timed run: a JIT compiles each path only after thousands of
   # requests, and code compiled for one case is recompiled when another takes a new path through it.
-  log "warm-up $target: ${WARMUP} of / at -c64, then ${DURATION} of each case"
+  log "warm-up $target: ${WARMUP} of / at -c64, then ${CASE_WARMUP} of each case"
   run_wrk "$WORK_DIR/warmup-$target.txt" "${TARGET_URL[$target]}/" 2 64 "$WARMUP"
   for case in $CASES; do
     read -r path threads conns script <<<"${CASE_SPEC[$case]}"
-    run_load "$WORK_DIR/warmup-$target-$case.txt" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$DURATION" "$script"
+    run_load "$WORK_DIR/warmup-$target-$case.txt" "${TARGET_URL[$target]}$path" "$threads" "$conns" "$CASE_WARMUP" "$script"
   done
 done
 
