@@ -214,6 +214,10 @@ final class Supervisor {
         worker.replacementFailed();
         if (old != null && successor != null && successor.replacing() == worker && workers.contains(old)) {
             Worker.replaces(successor, old);
+            if (successor.state() == WorkerState.READY) {
+                // Its take-over, posted when it got READY, named the worker that left: it is posted again.
+                reload.onReady(successor);
+            }
         }
         workers.remove(worker);
         logs.retire(worker.id);

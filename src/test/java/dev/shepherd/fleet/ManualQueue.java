@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * The supervisor's queue and clock for unit tests: events wait until {@link #drain()} hands them to the supervisor
@@ -58,6 +59,7 @@ final class ManualQueue implements SupervisorQueue {
     private final List<FleetSnapshot> published = new ArrayList<>();
     private Supervisor supervisor;
     private long order;
+    private Predicate<SupervisorEvent> holdAt = event -> false;
 
     void attach(Supervisor supervisor) {
         this.supervisor = supervisor;
@@ -75,10 +77,27 @@ final class ManualQueue implements SupervisorQueue {
         return () -> timers.remove(timer);
     }
 
+    /**
+     * Until {@link #releaseHeldLast()}, every drain (and so every advance) stops before the first queued event that
+     * {@code which} matches, so that a test can post another event that the real loop may receive first.
+     */
+    void holdAt(Predicate<SupervisorEvent> which) {
+        holdAt = which;
+    }
+
+    /** Ends {@link #holdAt}: the held events go behind those posted since, as if these had been posted first. */
+    void releaseHeldLast() {
+        List<SupervisorEvent> held = queue.stream().filter(holdAt).toList();
+        queue.removeAll(held);
+        queue.addAll(held);
+        holdAt = event -> false;
+    }
+
     /** Handles every queued event, and those they post, each followed by the reconcile. */
     void drain() {
         SupervisorEvent event;
-        while ((event = queue.poll()) != null) {
+        while ((event = queue.peek()) != null && !holdAt.test(event)) {
+            queue.poll();
             handled.add(event);
             supervisor.handle(event);
             supervisor.reconcile();

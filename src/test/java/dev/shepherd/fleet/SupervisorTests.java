@@ -708,6 +708,31 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadStepWhoseReplacedWorkerCrashesBetweenItsReadinessAndItsTakeOverStillTakesOver() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
+        fleet.readiness.answer(fleet.worker(4).port(), true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        // Worker 5 (the step over worker 3) gets READY; worker 3's exit reaches the loop before 5's take-over.
+        fleet.queue.holdAt(event -> event instanceof SupervisorEvent.SuccessorReady);
+        fleet.readiness.answer(fleet.worker(5).port(), true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.READY);
+        fleet.process(3).exit(1);
+        fleet.queue.releaseHeldLast();
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        ReloadStatus reload = fleet.snapshot().reload();
+        assertThat(reload.state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(reload.replaced()).isEqualTo(reload.total()).isEqualTo(2);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(4, 5);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
+    }
+
+    @Test
     void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.process(1).exit(1);
