@@ -223,8 +223,6 @@ public final class Endpoint {
             draining = false;
             eject();
         } else if (refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
-            // A draining worker that refuses takes no more sticky requests either.
-            draining = false;
             eject();
         }
         return !accepting.get();
@@ -317,7 +315,11 @@ public final class Endpoint {
      * refusals there again.
      */
     void startDraining() {
-        draining = accepting.getAndSet(false);
+        // draining first: a sticky request never finds both false while a worker in rotation starts its drain.
+        draining = true;
+        if (!accepting.getAndSet(false)) {
+            draining = false;
+        }
     }
 
     /**

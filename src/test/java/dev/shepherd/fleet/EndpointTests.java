@@ -229,22 +229,6 @@ class EndpointTests {
     }
 
     @Test
-    void drainingWorkerTakesStickyRequestsUntilItRefusesThreeInARow() {
-        endpoint.startAccepting();
-        endpoint.startDraining();
-        assertThat(endpoint.tryAcquireSticky()).isTrue();
-        endpoint.release(true);
-
-        for (int i = 0; i < 3; i++) {
-            endpoint.connectRefused();
-        }
-
-        assertThat(endpoint.isDraining()).isFalse();
-        assertThat(endpoint.tryAcquireSticky()).isFalse();
-        assertThat(endpoint.inFlight()).isZero();
-    }
-
-    @Test
     void workerEjectedForRefusalsAndThenDrainedTakesNoStickyRequests() {
         endpoint.startAccepting();
         for (int i = 0; i < 3; i++) {
