@@ -155,6 +155,15 @@ final class RollingReload {
         if (supervisor.workers.contains(old) && !old.retiring()) {
             supervisor.drains.retire(old, "replaced by worker " + fresh.id);
         }
+        Worker inherited = old.replacing();
+        if (inherited != null) {
+            // old was replacing a worker itself and never took over: fresh takes that worker's slot too, or old's exit
+            // would give it back to it beside fresh (one index twice, and a reload's old generation left serving).
+            old.replacementFailed();
+            if (supervisor.workers.contains(inherited) && !inherited.retiring()) {
+                supervisor.drains.retire(inherited, "replaced by worker " + fresh.id);
+            }
+        }
         if (fresh == stepWorker) {
             if (rollingBack) {
                 events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "rollback: worker " + old.id + " (generation "

@@ -733,6 +733,27 @@ class SupervisorTests {
     }
 
     @Test
+    void reloadStepOverAReplacementThatIsStillStartingRetiresTheWorkerThatReplacementWasReplacingToo() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
+        fleet.readiness.answer(fleet.worker(4).port(), true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        // Worker 5 (the step over worker 3, which is still starting) gets READY and takes over before 3 ever does.
+        fleet.readiness.answer(fleet.worker(5).port(), true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        ReloadStatus reload = fleet.snapshot().reload();
+        assertThat(reload.state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(reload.replaced()).isEqualTo(reload.total()).isEqualTo(2);
+        // Not worker 1 of generation 1 back on index 0 beside worker 5 once 3 has left, with worker 4 retired.
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(4, 5);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
+    }
+
+    @Test
     void commandsAboutAnUnknownWorkerOrOneWithoutAProcessAreRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.process(1).exit(1);
