@@ -683,40 +683,50 @@ class SupervisorTests {
         assertThat(fleet.snapshot().workers()).hasSize(2);
     }
 
-    @Test
-    void reloadStepOverAReplacementThatCrashesTakesOverFromTheWorkerThatGotTheSlotBack() {
+    /**
+     * Two workers; worker 3 replaces worker 1 and stays STARTING; a reload then replaces 2 by 4 (READY at once) and
+     * 3 by 5, which is STARTING on return: 3 holds slot 0 in the reload's plan although it never took over from 1.
+     */
+    private static SupervisorHarness reloadStepOverAReplacementStillStarting() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         fleet.readiness.answerAll(false);
         fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
-        // Worker 3 (replacing 1) holds the slot in the reload's plan: the reload replaces 2, then 3.
         fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         fleet.readiness.answer(fleet.worker(4).port(), true);
         fleet.queue.advance(Duration.ofSeconds(1));
         assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
+        return fleet;
+    }
 
-        fleet.process(3).exit(1);
-        fleet.readiness.answerAll(true);
-        fleet.queue.advance(Duration.ofSeconds(1));
-
+    /**
+     * The reload replaced both slots and the fleet is workers 4 and 5 of generation 2 on indexes 0 and 1: not worker 1
+     * of generation 1 back on index 0 beside worker 5, with worker 4 retired as one too many.
+     */
+    private static void assertReloadSucceededOnBothSlots(SupervisorHarness fleet) {
         ReloadStatus reload = fleet.snapshot().reload();
         assertThat(reload.state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
         assertThat(reload.replaced()).isEqualTo(reload.total()).isEqualTo(2);
-        // Not worker 1 of generation 1 beside worker 5 on index 0, with worker 4 retired as one too many.
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(4, 5);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
     }
 
     @Test
-    void reloadStepWhoseReplacedWorkerCrashesBetweenItsReadinessAndItsTakeOverStillTakesOver() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
-        fleet.readiness.answerAll(false);
-        fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
-        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
-        fleet.readiness.answer(fleet.worker(4).port(), true);
+    void reloadStepOverAReplacementThatCrashesTakesOverFromTheWorkerThatGotTheSlotBack() {
+        SupervisorHarness fleet = reloadStepOverAReplacementStillStarting();
+
+        fleet.process(3).exit(1);
+        fleet.readiness.answerAll(true);
         fleet.queue.advance(Duration.ofSeconds(1));
 
-        // Worker 5 (the step over worker 3) gets READY; worker 3's exit reaches the loop before 5's take-over.
+        assertReloadSucceededOnBothSlots(fleet);
+    }
+
+    @Test
+    void reloadStepWhoseReplacedWorkerCrashesBetweenItsReadinessAndItsTakeOverStillTakesOver() {
+        SupervisorHarness fleet = reloadStepOverAReplacementStillStarting();
+
+        // Worker 5 gets READY; worker 3's exit reaches the loop before 5's take-over.
         fleet.queue.holdAt(event -> event instanceof SupervisorEvent.SuccessorReady);
         fleet.readiness.answer(fleet.worker(5).port(), true);
         fleet.queue.advance(Duration.ofSeconds(1));
@@ -725,32 +735,18 @@ class SupervisorTests {
         fleet.queue.releaseHeldLast();
         fleet.queue.advance(Duration.ofSeconds(1));
 
-        ReloadStatus reload = fleet.snapshot().reload();
-        assertThat(reload.state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
-        assertThat(reload.replaced()).isEqualTo(reload.total()).isEqualTo(2);
-        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(4, 5);
-        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
+        assertReloadSucceededOnBothSlots(fleet);
     }
 
     @Test
     void reloadStepOverAReplacementThatIsStillStartingRetiresTheWorkerThatReplacementWasReplacingToo() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
-        fleet.readiness.answerAll(false);
-        fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
-        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
-        fleet.readiness.answer(fleet.worker(4).port(), true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        SupervisorHarness fleet = reloadStepOverAReplacementStillStarting();
 
-        // Worker 5 (the step over worker 3, which is still starting) gets READY and takes over before 3 ever does.
+        // Worker 5 gets READY and takes over before 3 ever does.
         fleet.readiness.answer(fleet.worker(5).port(), true);
         fleet.queue.advance(Duration.ofSeconds(1));
 
-        ReloadStatus reload = fleet.snapshot().reload();
-        assertThat(reload.state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
-        assertThat(reload.replaced()).isEqualTo(reload.total()).isEqualTo(2);
-        // Not worker 1 of generation 1 back on index 0 beside worker 5 once 3 has left, with worker 4 retired.
-        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(4, 5);
-        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
+        assertReloadSucceededOnBothSlots(fleet);
     }
 
     @Test
