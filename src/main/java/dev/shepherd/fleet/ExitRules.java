@@ -16,7 +16,7 @@ final class ExitRules {
 
     /** What the supervisor does with the worker. */
     enum Outcome {
-        /** Remove it from the fleet (STOPPED event). */
+        /** Remove it from the fleet (a REMOVED event). */
         REMOVE,
         /** A replacement that exited before it took over: the old worker holds its slot again, then remove this one. */
         ROLL_BACK,

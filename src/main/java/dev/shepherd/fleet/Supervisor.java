@@ -202,7 +202,7 @@ final class Supervisor {
         spawner.spawn(worker);
     }
 
-    /** Removes a worker from the fleet for good (a STOPPED event). */
+    /** Removes a worker from the fleet for good (a REMOVED event). */
     void remove(Worker worker, String reason) {
         // A replacement that leaves before it took over (scaled down while starting) gives the slot back to the
         // worker it was replacing, which the reconcile then counts, and retires if it is one too many; or, when a
