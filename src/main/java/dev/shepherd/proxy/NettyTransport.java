@@ -1,9 +1,11 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.ProxyTransport;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -12,6 +14,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -28,9 +31,15 @@ import java.util.function.Supplier;
  * call instead of one each, and measured here it costs a quarter less CPU per proxied request than NIO
  * (bench/RESULTS.md). Container runtimes often block io_uring in their seccomp profile; {@code auto} then uses
  * epoll.
+ *
+ * <p>{@code reusePort} is the transport's {@code SO_REUSEPORT} option, with which each event loop listens on the port
+ * itself and Linux spreads new connections over the loops (nginx's {@code listen ... reuseport}); null on NIO, the
+ * transport for other systems, where the option does not spread connections (on macOS the last socket bound gets
+ * them all).
  */
 record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
-                      Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel) {
+                      Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel,
+                      ChannelOption<Boolean> reusePort) {
 
     private static final String PROPERTY = "fleet.proxy.transport";
 
@@ -89,16 +98,16 @@ record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
 
     private static NettyTransport ioUring() {
         return new NettyTransport(ProxyTransport.IO_URING, IoUringIoHandler::newFactory,
-                IoUringServerSocketChannel.class, IoUringSocketChannel.class);
+                IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringChannelOption.SO_REUSEPORT);
     }
 
     private static NettyTransport epoll() {
         return new NettyTransport(ProxyTransport.EPOLL, EpollIoHandler::newFactory,
-                EpollServerSocketChannel.class, EpollSocketChannel.class);
+                EpollServerSocketChannel.class, EpollSocketChannel.class, EpollChannelOption.SO_REUSEPORT);
     }
 
     private static NettyTransport nio() {
         return new NettyTransport(ProxyTransport.NIO, NioIoHandler::newFactory, NioServerSocketChannel.class,
-                NioSocketChannel.class);
+                NioSocketChannel.class, null);
     }
 }

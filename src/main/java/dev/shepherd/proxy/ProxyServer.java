@@ -11,6 +11,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
@@ -24,15 +25,20 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.context.SmartLifecycle;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -75,7 +81,8 @@ public class ProxyServer implements SmartLifecycle {
     private EventLoopGroup loops;
     private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
     private ProxyContext context;
-    private Channel serverChannel;
+    /** The listening sockets: one per event loop on io_uring and epoll, else one. Empty when stopped. */
+    private final List<Channel> listeners = new ArrayList<>();
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
     private volatile int port = -1;
 
@@ -112,12 +119,12 @@ public class ProxyServer implements SmartLifecycle {
             for (EventExecutor loop : loops) {
                 loop.scheduleAtFixedRate(this::sweep, DEADLINE_SWEEP_MILLIS, DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
             }
-            serverChannel = bind(config);
+            listen(config, loopCount);
         } catch (RuntimeException ex) {
             closeAfterFailedStart();
             throw ex;
         }
-        port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
         log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, loopCount, transport.name());
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
@@ -140,10 +147,11 @@ public class ProxyServer implements SmartLifecycle {
      * the kernel offered but whose rings cannot be set up (a memlock limit on an old kernel, say) gives way to the
      * next one. Returns the number of loops.
      *
-     * <p>With several loops a thread of its own accepts connections and hands each to the next loop. With one, that
-     * loop accepts them itself: a thread of its own would only add a wake-up of the acceptor and a hand-off to the
-     * loop for every connection (with a new connection per request, the acceptor used 170 µs of CPU per request at
-     * ~190 req/s, bench/RESULTS.md).
+     * <p>Each loop accepts its own connections where it can: with one loop, and with several on io_uring and epoll,
+     * where each listens on the port itself ({@link #listen}). Only NIO with several loops has a thread of its own
+     * that accepts connections and hands each to the next loop: a wake-up of the acceptor and a hand-off to the loop
+     * for every connection (with a new connection per request the acceptor used 170 µs of CPU per request at ~190
+     * req/s, and one listener per loop took a fifth off the master's CPU per request, bench/RESULTS.md).
      */
     private int openEventLoops(FleetProperties.Proxy config) {
         while (true) {
@@ -151,7 +159,7 @@ public class ProxyServer implements SmartLifecycle {
             try {
                 loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
                         transport.ioHandler().get());
-                acceptor = loopCount == 1 ? loops : new MultiThreadIoEventLoopGroup(1,
+                acceptor = loopCount == 1 || transport.reusePort() != null ? loops : new MultiThreadIoEventLoopGroup(1,
                         new DefaultThreadFactory("proxy-accept", true), transport.ioHandler().get());
                 return loopCount;
             } catch (RuntimeException ex) {
@@ -185,7 +193,17 @@ public class ProxyServer implements SmartLifecycle {
                 });
     }
 
-    private Channel bind(FleetProperties.Proxy config) {
+    /**
+     * Opens the proxy's port. With one event loop, or a thread that accepts for all of them (NIO), one listening
+     * socket. With several loops on io_uring or epoll, one socket per loop, each registered on its loop and bound
+     * with {@code SO_REUSEPORT}, so that Linux spreads new connections over the loops by their addresses and a loop
+     * takes its connections in with its own I/O, with no other thread woken (nginx's {@code reuseport}). A requested
+     * port is first bound once without that option: the port in use by anything else, another Shepherd included,
+     * then fails the start as it always did instead of sharing the port with it.
+     *
+     * @throws PortInUseException when the port is in use (Spring Boot's failure analyzer names it)
+     */
+    private void listen(FleetProperties.Proxy config, int loopCount) {
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength((int) config.maxInitialLineLength().toBytes())
                 .setMaxHeaderSize((int) config.maxHeaderSize().toBytes())
@@ -193,21 +211,67 @@ public class ProxyServer implements SmartLifecycle {
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true)
                 .setAllowDuplicateContentLengths(false);
-        ServerBootstrap server = new ServerBootstrap().group(acceptor, loops).channel(transport.serverChannel())
+        ChannelInitializer<SocketChannel> connection = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(SocketChannel channel) {
+                clients.add(channel);
+                ClientHandler client = new ClientHandler(context);
+                channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder), client);
+            }
+        };
+        if (acceptor != loops || loopCount == 1) {
+            listeners.add(bind(new ServerBootstrap().group(acceptor, loops), connection, requestedPort));
+            return;
+        }
+        int listenPort = requestedPort == 0 ? 0 : ensureFree(requestedPort);
+        for (EventExecutor executor : loops) {
+            EventLoop loop = (EventLoop) executor;
+            Channel listener = bind(new ServerBootstrap().group(loop, loop).option(transport.reusePort(), true),
+                    connection, listenPort);
+            listeners.add(listener);
+            listenPort = ((InetSocketAddress) listener.localAddress()).getPort();
+        }
+    }
+
+    /**
+     * Binds one listening socket. Netty sets {@code TCP_NODELAY} on every connection of a native or NIO channel by
+     * default, so it is not set again here (a system call per connection).
+     */
+    private Channel bind(ServerBootstrap server, ChannelInitializer<SocketChannel> connection, int listenPort) {
+        server.channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 // A client's FIN is an event of its own, so that a tunnel can pass a half-close on.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel channel) {
-                        clients.add(channel);
-                        ClientHandler client = new ClientHandler(context);
-                        channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder), client);
-                    }
-                });
-        return server.bind(new InetSocketAddress(address, requestedPort)).syncUninterruptibly().channel();
+                .childHandler(connection);
+        try {
+            return server.bind(new InetSocketAddress(address, listenPort)).syncUninterruptibly().channel();
+        } catch (Exception ex) { // Netty rethrows the native transports' bind failure, an IOException, unchecked
+            throw portInUse(listenPort, ex);
+        }
+    }
+
+    /** Binds {@code listenPort} once without {@code SO_REUSEPORT} and lets it go: in use, it cannot be bound so. */
+    private int ensureFree(int listenPort) {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(address, listenPort), 1);
+        } catch (IOException ex) {
+            throw portInUse(listenPort, ex);
+        }
+        return listenPort;
+    }
+
+    /**
+     * A bind that failed because the port is taken ({@code EADDRINUSE}, which NIO's {@code BindException} and the
+     * native transports' {@code NativeIoException} both report as "Address already in use") as Spring Boot's exception
+     * for it; any other failure (an address not on this host, a port below 1024 without the right) as it is.
+     */
+    private static RuntimeException portInUse(int listenPort, Exception ex) {
+        if (ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
+            return new PortInUseException(listenPort, ex);
+        }
+        return ex instanceof RuntimeException runtime ? runtime : new IllegalStateException(ex);
     }
 
     /** Gives back what a start that failed half-way had taken: listeners, timers, threads, rings. */
@@ -224,7 +288,7 @@ public class ProxyServer implements SmartLifecycle {
         }
         loops = null;
         acceptor = null;
-        serverChannel = null;
+        listeners.clear();
     }
 
     private void dropIdleConnectionsOfRetiredWorkers(FleetSnapshot snapshot) {
@@ -238,10 +302,12 @@ public class ProxyServer implements SmartLifecycle {
 
     @Override
     public void stop() {
-        if (serverChannel == null) {
+        if (listeners.isEmpty()) {
             return;
         }
-        serverChannel.close().syncUninterruptibly();
+        for (Channel listener : listeners) {
+            listener.close().syncUninterruptibly();
+        }
         context.startDraining();
         fleet.removeSnapshotListener(poolCleaner);
         Duration drain = properties.worker().drainTimeout();
@@ -271,7 +337,7 @@ public class ProxyServer implements SmartLifecycle {
         if (acceptor != loops) {
             acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
-        serverChannel = null;
+        listeners.clear();
     }
 
     /**
@@ -302,7 +368,7 @@ public class ProxyServer implements SmartLifecycle {
 
     @Override
     public boolean isRunning() {
-        return serverChannel != null;
+        return !listeners.isEmpty();
     }
 
     @Override

@@ -7,11 +7,20 @@ import dev.shepherd.testsupport.Traffic;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.uring.IoUring;
 import dev.shepherd.testsupport.MasterProcess;
+import dev.shepherd.ShepherdApplication;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.web.server.PortInUseException;
+import org.springframework.context.ConfigurableApplicationContext;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashSet;
@@ -74,36 +83,59 @@ class TransportIntegrationTests {
     }
 
     /**
-     * With one event loop the loop accepts connections itself (no {@code proxy-accept} thread; with two there is
-     * one), and a burst of connections, one request each, as ab sends them, is served whole; the proxy then stops.
+     * Every event loop accepts its own connections where the transport lets it: with one loop, one listening socket
+     * and no {@code proxy-accept} thread; with two on io_uring and epoll, a listening socket per loop
+     * ({@code SO_REUSEPORT}) and no such thread either; with two on NIO, one socket and the thread that accepts for
+     * both. A burst of connections, one request each, as ab sends them, is served whole every time.
      */
     @ParameterizedTest
     @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
-    void oneEventLoopAcceptsItsOwnConnectionsAndServesAConnectionPerRequest(ProxyTransport transport) throws Exception {
+    void eachEventLoopAcceptsItsOwnConnectionsWhereTheTransportAllows(ProxyTransport transport) throws Exception {
         assumeUsableHere(transport);
         String transportArgument = "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-');
-        try (RunningShepherd two = RunningShepherd.start("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+        try (RunningShepherd two = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 transportArgument, "--fleet.proxy.event-loops=2")) {
-            assertThat(acceptorThreads()).as("acceptor threads with two loops").isNotEmpty();
+            assertThat(acceptorThreads()).as("acceptor threads with two loops").hasSize(listensPerLoop(transport) ? 0 : 1);
+            assertThat(listeningSockets(two.proxyPort())).as("listening sockets with two loops").isEqualTo(listensPerLoop(transport) ? 2 : 1);
+            assertServesAConnectionPerRequest(two);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> acceptorThreads().isEmpty());
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+        try (RunningShepherd one = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 transportArgument, "--fleet.proxy.event-loops=1")) {
             assertThat(acceptorThreads()).as("acceptor threads with one loop").isEmpty();
-            ExecutorService clients = Executors.newFixedThreadPool(16);
-            try {
-                List<Future<String>> answers = new ArrayList<>();
-                for (int i = 0; i < 400; i++) {
-                    answers.add(clients.submit(() -> RawHttp.exchange(shepherd.proxyPort(),
-                            "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")));
-                }
-                for (Future<String> answer : answers) {
-                    assertThat(RawHttp.status(answer.get(30, TimeUnit.SECONDS))).isEqualTo(200);
-                }
-            } finally {
-                clients.shutdownNow();
-            }
+            assertThat(listeningSockets(one.proxyPort())).as("listening sockets with one loop").isEqualTo(1);
+            assertServesAConnectionPerRequest(one);
         }
+    }
+
+    /**
+     * A port in use stops the start with Spring Boot's {@link PortInUseException} (printed as "Port N was already in
+     * use"), also when what holds it is another Shepherd whose event loops listen with {@code SO_REUSEPORT}: the
+     * kernel would let a second such group share the port and split the connections between the two, which the bind
+     * without the option, first, prevents. The failed start leaves no worker behind.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
+    void aPortInUseStopsTheStartEvenWhenAnotherShepherdHoldsIt(ProxyTransport transport) throws Exception {
+        assumeUsableHere(transport);
+        String transportArgument = "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-');
+        try (ServerSocket plain = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            assertStartFailsWithPortInUse(plain.getLocalPort(), transportArgument);
+        }
+        try (RunningShepherd first = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                transportArgument, "--fleet.proxy.event-loops=2")) {
+            List<Long> before = ProcessHandle.current().descendants().map(ProcessHandle::pid).toList();
+            assertStartFailsWithPortInUse(first.proxyPort(), transportArgument);
+            assertThat(listeningSockets(first.proxyPort())).as("listening sockets").isEqualTo(listensPerLoop(transport) ? 2 : 1);
+            assertThat(first.get("/echo").statusCode()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ProcessHandle.current().descendants()
+                    .filter(ProcessHandle::isAlive).map(ProcessHandle::pid)).as("child processes of the test JVM")
+                    .containsExactlyInAnyOrderElementsOf(before));
+        }
+    }
+
+    private static boolean listensPerLoop(ProxyTransport transport) {
+        return transport != ProxyTransport.NIO;
     }
 
     private static void assumeUsableHere(ProxyTransport transport) {
@@ -111,6 +143,60 @@ class TransportIntegrationTests {
                 .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
         assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
                 .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+    }
+
+    /** Starts a master with two event loops on {@code port}, which must fail for the port being in use. */
+    private static void assertStartFailsWithPortInUse(int port, String transportArgument) {
+        ConfigurableApplicationContext started;
+        try {
+            started = SpringApplication.run(ShepherdApplication.class, "--server.port=" + port,
+                    "--server.address=127.0.0.1", "--management.server.port=0", "--spring.main.banner-mode=off",
+                    "--fleet.workers=1", RunningShepherd.echoWorkerCommand(), transportArgument,
+                    "--fleet.proxy.event-loops=2");
+        } catch (RuntimeException startFailure) {
+            assertPortInUse(startFailure, port);
+            return;
+        }
+        started.close();
+        throw new AssertionError("a second master started on port " + port);
+    }
+
+    private static void assertPortInUse(Throwable startFailure, int port) {
+        Throwable cause = startFailure;
+        while (cause != null && !(cause instanceof PortInUseException)) {
+            cause = cause.getCause();
+        }
+        assertThat(cause).as("the start failure's cause: " + startFailure).isInstanceOf(PortInUseException.class);
+        assertThat(((PortInUseException) cause).getPort()).isEqualTo(port);
+        assertThat(cause).hasMessage("Port " + port + " is already in use");
+    }
+
+    private static void assertServesAConnectionPerRequest(RunningShepherd shepherd) throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(16);
+        try {
+            List<Future<String>> answers = new ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                answers.add(clients.submit(() -> RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")));
+            }
+            for (Future<String> answer : answers) {
+                assertThat(RawHttp.status(answer.get(30, TimeUnit.SECONDS))).isEqualTo(200);
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+
+    /** Sockets listening on {@code port}, IPv4 and IPv6, from the kernel's tables ({@code /proc/net/tcp}, state 0A). */
+    private static long listeningSockets(int port) throws IOException {
+        String localPort = String.format(":%04X", port);
+        long count = 0;
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            Path path = Path.of(table);
+            assumeThat(path).as("the kernel's socket tables (Linux)").exists();
+            count += Files.readAllLines(path).stream().skip(1).map(line -> line.trim().split("\\s+"))
+                    .filter(fields -> fields[1].endsWith(localPort) && fields[3].equals("0A")).count();
+        }
+        return count;
     }
 
     private static List<String> acceptorThreads() {
