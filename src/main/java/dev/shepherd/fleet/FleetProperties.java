@@ -180,6 +180,12 @@ public record FleetProperties(
      *                   (at least one) on epoll and NIO, where one loop per two cores measured less CPU per request
      * @param transport auto (io_uring where the kernel allows it, else epoll on Linux, else NIO), io-uring, epoll or
      *                  nio; a native transport asked for by name that cannot load here stops startup
+     * @param reusePort on io_uring and epoll with several event loops, each loop listens on the port itself with
+     *                  {@code SO_REUSEPORT} and the kernel spreads new connections over them (HAProxy's and Envoy's
+     *                  default); another process of the same user can then bind the port the same way and take a
+     *                  share of the connections, which Linux allows only within one user: run Shepherd as a user of
+     *                  its own. false: one listening socket and a thread that accepts for every loop (with a
+     *                  connection per request it measured a fifth more CPU per request)
      * @param connectTimeout how long opening a connection to a worker may take, per connection; then the attempt
      *                       fails as not sent and is retried like a refused connection, or answered 504
      * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim
@@ -224,6 +230,7 @@ public record FleetProperties(
     public record Proxy(
             @Min(0) @Max(256) int eventLoops,
             @DefaultValue("auto") @NotNull ProxyTransport transport,
+            @DefaultValue("true") boolean reusePort,
             @DefaultValue("2s") @DurationMin(millis = 1) Duration connectTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration responseTimeout,
             @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,

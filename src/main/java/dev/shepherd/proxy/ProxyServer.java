@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -17,6 +18,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.unix.Errors;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -30,7 +32,7 @@ import org.springframework.context.SmartLifecycle;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.Socket;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -148,10 +150,11 @@ public class ProxyServer implements SmartLifecycle {
      * next one. Returns the number of loops.
      *
      * <p>Each loop accepts its own connections where it can: with one loop, and with several on io_uring and epoll,
-     * where each listens on the port itself ({@link #listen}). Only NIO with several loops has a thread of its own
-     * that accepts connections and hands each to the next loop: a wake-up of the acceptor and a hand-off to the loop
-     * for every connection (with a new connection per request the acceptor used 170 µs of CPU per request at ~190
-     * req/s, and one listener per loop took a fifth off the master's CPU per request, bench/RESULTS.md).
+     * where each listens on the port itself ({@link #listen}) unless {@code fleet.proxy.reuse-port} is false. Else
+     * (NIO, or that property false) a thread of its own accepts connections and hands each to the next loop: a
+     * wake-up of the acceptor and a hand-off to the loop for every connection (with a new connection per request the
+     * acceptor used 170 µs of CPU per request at ~190 req/s, and one listener per loop took a fifth off the master's
+     * CPU per request, bench/RESULTS.md).
      */
     private int openEventLoops(FleetProperties.Proxy config) {
         while (true) {
@@ -159,7 +162,8 @@ public class ProxyServer implements SmartLifecycle {
             try {
                 loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
                         transport.ioHandler().get());
-                acceptor = loopCount == 1 || transport.reusePort() != null ? loops : new MultiThreadIoEventLoopGroup(1,
+                boolean listenerPerLoop = config.reusePort() && transport.reusePort() != null;
+                acceptor = loopCount == 1 || listenerPerLoop ? loops : new MultiThreadIoEventLoopGroup(1,
                         new DefaultThreadFactory("proxy-accept", true), transport.ioHandler().get());
                 return loopCount;
             } catch (RuntimeException ex) {
@@ -194,12 +198,14 @@ public class ProxyServer implements SmartLifecycle {
     }
 
     /**
-     * Opens the proxy's port. With one event loop, or a thread that accepts for all of them (NIO), one listening
-     * socket. With several loops on io_uring or epoll, one socket per loop, each registered on its loop and bound
-     * with {@code SO_REUSEPORT}, so that Linux spreads new connections over the loops by their addresses and a loop
-     * takes its connections in with its own I/O, with no other thread woken (nginx's {@code reuseport}). A requested
-     * port is first bound once without that option: the port in use by anything else, another Shepherd included,
-     * then fails the start as it always did instead of sharing the port with it.
+     * Opens the proxy's port. With one event loop, or a thread that accepts for all of them (NIO, or
+     * {@code fleet.proxy.reuse-port} false), one listening socket. Else, with several loops on io_uring or epoll, one
+     * socket per loop, each registered on its loop and bound with {@code SO_REUSEPORT}, so that Linux spreads new
+     * connections over the loops by their addresses and a loop takes its connections in with its own I/O, with no
+     * other thread woken (nginx's {@code reuseport}). A requested port is first bound once without that option: the
+     * port in use by anything else, another Shepherd included, then fails the start as it always did instead of
+     * sharing the port with it (two that bind it at the same moment can still both pass, and a process of the same
+     * user can join later: see {@code fleet.proxy.reuse-port}).
      *
      * @throws PortInUseException when the port is in use (Spring Boot's failure analyzer names it)
      */
@@ -251,11 +257,14 @@ public class ProxyServer implements SmartLifecycle {
         }
     }
 
-    /** Binds {@code listenPort} once without {@code SO_REUSEPORT} and lets it go: in use, it cannot be bound so. */
+    /**
+     * Binds {@code listenPort} once without {@code SO_REUSEPORT} and lets it go: in use, it cannot be bound so. A
+     * socket that is bound but does not listen: no client can connect to it in the meantime.
+     */
     private int ensureFree(int listenPort) {
-        try (ServerSocket probe = new ServerSocket()) {
+        try (Socket probe = new Socket()) {
             probe.setReuseAddress(true);
-            probe.bind(new InetSocketAddress(address, listenPort), 1);
+            probe.bind(new InetSocketAddress(address, listenPort));
         } catch (IOException ex) {
             throw portInUse(listenPort, ex);
         }
@@ -263,12 +272,14 @@ public class ProxyServer implements SmartLifecycle {
     }
 
     /**
-     * A bind that failed because the port is taken ({@code EADDRINUSE}, which NIO's {@code BindException} and the
-     * native transports' {@code NativeIoException} both report as "Address already in use") as Spring Boot's exception
-     * for it; any other failure (an address not on this host, a port below 1024 without the right) as it is.
+     * A bind that failed because the port is taken ({@code EADDRINUSE}: error -98 of the native transports, which
+     * run on Linux only; NIO's {@code BindException} says "Address already in use", as Spring Boot's own check
+     * expects) as Spring Boot's exception for it; any other failure (an address not on this host, a port below 1024
+     * without the right) as it is.
      */
     private static RuntimeException portInUse(int listenPort, Exception ex) {
-        if (ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
+        if (ex instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -98
+                || ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
             return new PortInUseException(listenPort, ex);
         }
         return ex instanceof RuntimeException runtime ? runtime : new IllegalStateException(ex);
@@ -305,9 +316,9 @@ public class ProxyServer implements SmartLifecycle {
         if (listeners.isEmpty()) {
             return;
         }
-        for (Channel listener : listeners) {
-            listener.close().syncUninterruptibly();
-        }
+        // Closed together: the kernel resets what waits in a closed listener's backlog, and while one of several
+        // closes the others would go on taking connections.
+        listeners.stream().map(Channel::close).toList().forEach(ChannelFuture::syncUninterruptibly);
         context.startDraining();
         fleet.removeSnapshotListener(poolCleaner);
         Duration drain = properties.worker().drainTimeout();
@@ -364,6 +375,11 @@ public class ProxyServer implements SmartLifecycle {
     /** Requests still being served, and those waiting for a READY worker. */
     private int inFlight() {
         return context.router().waiting() + fleet.snapshot().inFlight();
+    }
+
+    /** The listening sockets, for tests: one per event loop, each registered on its own loop, or one. */
+    List<Channel> listeners() {
+        return List.copyOf(listeners);
     }
 
     @Override

@@ -1,13 +1,14 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.ShepherdApplication;
 import dev.shepherd.fleet.ProxyTransport;
+import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Traffic;
+import io.netty.channel.Channel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.uring.IoUring;
-import dev.shepherd.testsupport.MasterProcess;
-import dev.shepherd.ShepherdApplication;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -16,15 +17,19 @@ import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -33,6 +38,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
@@ -97,6 +103,8 @@ class TransportIntegrationTests {
                 transportArgument, "--fleet.proxy.event-loops=2")) {
             assertThat(acceptorThreads()).as("acceptor threads with two loops").hasSize(listensPerLoop(transport) ? 0 : 1);
             assertThat(listeningSockets(two.proxyPort())).as("listening sockets with two loops").isEqualTo(listensPerLoop(transport) ? 2 : 1);
+            assertThat(listenerLoops(two)).as("event loops the listening sockets are registered on")
+                    .isEqualTo(listensPerLoop(transport) ? 2 : 1);
             assertServesAConnectionPerRequest(two);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> acceptorThreads().isEmpty());
@@ -119,7 +127,7 @@ class TransportIntegrationTests {
     void aPortInUseStopsTheStartEvenWhenAnotherShepherdHoldsIt(ProxyTransport transport) throws Exception {
         assumeUsableHere(transport);
         String transportArgument = "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-');
-        try (ServerSocket plain = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+        try (ServerSocket plain = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             assertStartFailsWithPortInUse(plain.getLocalPort(), transportArgument);
         }
         try (RunningShepherd first = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
@@ -132,6 +140,32 @@ class TransportIntegrationTests {
                     .filter(ProcessHandle::isAlive).map(ProcessHandle::pid)).as("child processes of the test JVM")
                     .containsExactlyInAnyOrderElementsOf(before));
         }
+    }
+
+    /**
+     * {@code fleet.proxy.reuse-port=false}: on io_uring and epoll too, one listening socket, which no other socket can
+     * share, and the thread that accepts for every loop.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL"})
+    void withoutReusePortOneSocketListensAndAThreadAcceptsForEveryLoop(ProxyTransport transport) throws Exception {
+        assumeUsableHere(transport);
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'),
+                "--fleet.proxy.event-loops=2", "--fleet.proxy.reuse-port=false")) {
+            assertThat(acceptorThreads()).as("acceptor threads").hasSize(1);
+            assertThat(listeningSockets(shepherd.proxyPort())).as("listening sockets").isEqualTo(1);
+            try (Socket other = new Socket()) {
+                other.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                assertThatThrownBy(() -> other.bind(new InetSocketAddress("127.0.0.1", shepherd.proxyPort())))
+                        .as("another socket with SO_REUSEPORT on the proxy's port").isInstanceOf(BindException.class);
+            }
+            assertServesAConnectionPerRequest(shepherd);
+        }
+    }
+
+    private static long listenerLoops(RunningShepherd shepherd) {
+        return shepherd.context().getBean(ProxyServer.class).listeners().stream().map(Channel::eventLoop).distinct().count();
     }
 
     private static boolean listensPerLoop(ProxyTransport transport) {
