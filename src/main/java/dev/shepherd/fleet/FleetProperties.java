@@ -182,10 +182,11 @@ public record FleetProperties(
      *                  nio; a native transport asked for by name that cannot load here stops startup
      * @param reusePort on io_uring and epoll with several event loops, each loop listens on the port itself with
      *                  {@code SO_REUSEPORT} and the kernel spreads new connections over them (HAProxy's and Envoy's
-     *                  default); another process of the same user can then bind the port the same way and take a
-     *                  share of the connections, which Linux allows only within one user: run Shepherd as a user of
-     *                  its own. false: one listening socket and a thread that accepts for every loop (with a
-     *                  connection per request it measured a fifth more CPU per request)
+     *                  default); a process of the same user in the same network namespace (the workers run as
+     *                  Shepherd's user) can then bind the port the same way and take some or all of its new
+     *                  connections. false: one listening socket, which no other socket can share, and an acceptor
+     *                  thread that hands each connection to a loop (with a connection per request it measured about
+     *                  30 % more CPU per request)
      * @param connectTimeout how long opening a connection to a worker may take, per connection; then the attempt
      *                       fails as not sent and is retried like a refused connection, or answered 504
      * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim

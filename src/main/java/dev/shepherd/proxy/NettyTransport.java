@@ -32,14 +32,14 @@ import java.util.function.Supplier;
  * (bench/RESULTS.md). Container runtimes often block io_uring in their seccomp profile; {@code auto} then uses
  * epoll.
  *
- * <p>{@code reusePort} is the transport's {@code SO_REUSEPORT} option, with which each event loop listens on the port
- * itself and Linux spreads new connections over the loops (nginx's {@code listen ... reuseport}); null on NIO, the
- * transport for other systems, where the option does not spread connections (on macOS the last socket bound gets
- * them all).
+ * <p>{@code reusePortOption} is the transport's {@code SO_REUSEPORT} option, with which each event loop listens on
+ * the port itself and Linux spreads new connections over the loops (nginx's {@code listen ... reuseport}); null on
+ * NIO, the transport for other systems, where the option does not spread connections (on macOS the last socket
+ * bound gets them all).
  */
 record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
                       Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel,
-                      ChannelOption<Boolean> reusePort) {
+                      ChannelOption<Boolean> reusePortOption) {
 
     private static final String PROPERTY = "fleet.proxy.transport";
 

@@ -127,7 +127,9 @@ public class ProxyServer implements SmartLifecycle {
             throw ex;
         }
         port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {}", address, port, loopCount, transport.name());
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({})", address, port, loopCount, transport.name(),
+                listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
+                        : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread");
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
                     + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",
@@ -153,8 +155,8 @@ public class ProxyServer implements SmartLifecycle {
      * where each listens on the port itself ({@link #listen}) unless {@code fleet.proxy.reuse-port} is false. Else
      * (NIO, or that property false) a thread of its own accepts connections and hands each to the next loop: a
      * wake-up of the acceptor and a hand-off to the loop for every connection (with a new connection per request the
-     * acceptor used 170 µs of CPU per request at ~190 req/s, and one listener per loop took a fifth off the master's
-     * CPU per request, bench/RESULTS.md).
+     * acceptor used 170 µs of CPU per request at ~190 req/s, and a listening socket per loop took about a quarter off
+     * the master's CPU per request, bench/RESULTS.md).
      */
     private int openEventLoops(FleetProperties.Proxy config) {
         while (true) {
@@ -162,7 +164,7 @@ public class ProxyServer implements SmartLifecycle {
             try {
                 loops = new MultiThreadIoEventLoopGroup(loopCount, new DefaultThreadFactory("proxy", true),
                         transport.ioHandler().get());
-                boolean listenerPerLoop = config.reusePort() && transport.reusePort() != null;
+                boolean listenerPerLoop = config.reusePort() && transport.reusePortOption() != null;
                 acceptor = loopCount == 1 || listenerPerLoop ? loops : new MultiThreadIoEventLoopGroup(1,
                         new DefaultThreadFactory("proxy-accept", true), transport.ioHandler().get());
                 return loopCount;
@@ -232,7 +234,7 @@ public class ProxyServer implements SmartLifecycle {
         int listenPort = requestedPort == 0 ? 0 : ensureFree(requestedPort);
         for (EventExecutor executor : loops) {
             EventLoop loop = (EventLoop) executor;
-            Channel listener = bind(new ServerBootstrap().group(loop, loop).option(transport.reusePort(), true),
+            Channel listener = bind(new ServerBootstrap().group(loop, loop).option(transport.reusePortOption(), true),
                     connection, listenPort);
             listeners.add(listener);
             listenPort = ((InetSocketAddress) listener.localAddress()).getPort();

@@ -105,6 +105,12 @@ class TransportIntegrationTests {
             assertThat(listeningSockets(two.proxyPort())).as("listening sockets with two loops").isEqualTo(listensPerLoop(transport) ? 2 : 1);
             assertThat(listenerLoops(two)).as("event loops the listening sockets are registered on")
                     .isEqualTo(listensPerLoop(transport) ? 2 : 1);
+            if (listensPerLoop(transport)) {
+                try (Socket sameUser = new Socket()) { // what README's Security section warns of
+                    sameUser.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                    sameUser.bind(new InetSocketAddress("127.0.0.1", two.proxyPort()));
+                }
+            }
             assertServesAConnectionPerRequest(two);
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> acceptorThreads().isEmpty());
@@ -158,7 +164,8 @@ class TransportIntegrationTests {
             try (Socket other = new Socket()) {
                 other.setOption(StandardSocketOptions.SO_REUSEPORT, true);
                 assertThatThrownBy(() -> other.bind(new InetSocketAddress("127.0.0.1", shepherd.proxyPort())))
-                        .as("another socket with SO_REUSEPORT on the proxy's port").isInstanceOf(BindException.class);
+                        .as("another socket with SO_REUSEPORT on the proxy's port").isInstanceOf(BindException.class)
+                        .hasMessageContaining("in use");
             }
             assertServesAConnectionPerRequest(shepherd);
         }
@@ -179,14 +186,37 @@ class TransportIntegrationTests {
                 .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
     }
 
+    /** A port given by number (not 0) is checked free first and then listened on by each loop. */
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL"})
+    void aRequestedPortIsListenedOnByEveryLoop(ProxyTransport transport) throws Exception {
+        assumeUsableHere(transport);
+        int port;
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            port = free.getLocalPort();
+        }
+        List<ProcessHandle> before = ProcessHandle.current().children().toList();
+        try (ConfigurableApplicationContext started = startOn(port,
+                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'))) {
+            assertThat(listeningSockets(port)).as("listening sockets").isEqualTo(2);
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
+                    RawHttp.status(RawHttp.exchange(port, "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")) == 200);
+        }
+        RunningShepherd.assertNoChildProcess(before);
+    }
+
+    /** A master with two event loops and one worker on {@code port}. */
+    private static ConfigurableApplicationContext startOn(int port, String transportArgument) {
+        return SpringApplication.run(ShepherdApplication.class, "--server.port=" + port, "--server.address=127.0.0.1",
+                "--management.server.port=0", "--spring.main.banner-mode=off", "--fleet.workers=1",
+                RunningShepherd.echoWorkerCommand(), transportArgument, "--fleet.proxy.event-loops=2");
+    }
+
     /** Starts a master with two event loops on {@code port}, which must fail for the port being in use. */
     private static void assertStartFailsWithPortInUse(int port, String transportArgument) {
         ConfigurableApplicationContext started;
         try {
-            started = SpringApplication.run(ShepherdApplication.class, "--server.port=" + port,
-                    "--server.address=127.0.0.1", "--management.server.port=0", "--spring.main.banner-mode=off",
-                    "--fleet.workers=1", RunningShepherd.echoWorkerCommand(), transportArgument,
-                    "--fleet.proxy.event-loops=2");
+            started = startOn(port, transportArgument);
         } catch (RuntimeException startFailure) {
             assertPortInUse(startFailure, port);
             return;
