@@ -83,7 +83,7 @@ public class ProxyServer implements SmartLifecycle {
     private EventLoopGroup loops;
     private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
     private ProxyContext context;
-    /** The listening sockets: one per event loop on io_uring and epoll, else one. Empty when stopped. */
+    /** The listening sockets: one per event loop on io_uring and epoll (unless reuse-port is false), else one. */
     private final List<Channel> listeners = new ArrayList<>();
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
     private volatile int port = -1;
