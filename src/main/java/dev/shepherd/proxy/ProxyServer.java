@@ -290,6 +290,8 @@ public class ProxyServer implements SmartLifecycle {
     /** Gives back what a start that failed half-way had taken: listeners, timers, threads, rings. */
     private void closeAfterFailedStart() {
         fleet.removeSnapshotListener(poolCleaner);
+        // A listener bound before a later one failed stops taking connections now, not when its loop ends.
+        listeners.stream().map(Channel::close).toList().forEach(ChannelFuture::awaitUninterruptibly);
         if (context != null) {
             context.router().close();
             context = null;
