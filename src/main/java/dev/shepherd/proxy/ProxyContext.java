@@ -4,12 +4,14 @@ import dev.shepherd.fleet.FleetProperties;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
@@ -27,30 +29,22 @@ final class ProxyContext {
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
     private final long bufferLimit;
+    /** Each event loop's timer for its deadlines and idle connections, which tell it what they need. */
+    private final FastThreadLocal<Sweeper> sweepers = new FastThreadLocal<>() {
+        @Override
+        protected Sweeper initialValue() {
+            return new Sweeper(() -> sweep(System.nanoTime()), System::nanoTime);
+        }
+    };
     private final FastThreadLocal<UpstreamPool> pools = new FastThreadLocal<>() {
         @Override
         protected UpstreamPool initialValue() {
-            return new UpstreamPool(upstreamIdleTimeoutNanos, System::nanoTime);
+            return new UpstreamPool(upstreamIdleTimeoutNanos, System::nanoTime, sweepers.get()::ensureBy);
         }
     };
-    private final FastThreadLocal<ResponseDeadlines> deadlines = new FastThreadLocal<>() {
-        @Override
-        protected ResponseDeadlines initialValue() {
-            return new ResponseDeadlines();
-        }
-    };
-    private final FastThreadLocal<ResponseDeadlines> bodyDeadlines = new FastThreadLocal<>() {
-        @Override
-        protected ResponseDeadlines initialValue() {
-            return new ResponseDeadlines();
-        }
-    };
-    private final FastThreadLocal<ResponseDeadlines> tunnelDeadlines = new FastThreadLocal<>() {
-        @Override
-        protected ResponseDeadlines initialValue() {
-            return new ResponseDeadlines();
-        }
-    };
+    private final FastThreadLocal<ResponseDeadlines> deadlines = newDeadlines();
+    private final FastThreadLocal<ResponseDeadlines> bodyDeadlines = newDeadlines();
+    private final FastThreadLocal<ResponseDeadlines> tunnelDeadlines = newDeadlines();
     private final Set<String> upgradeProtocols;
     private final RetryPolicy retryPolicy;
     private final long tunnelIdleTimeoutNanos;
@@ -167,9 +161,26 @@ final class ProxyContext {
         return bodyIdleTimeoutNanos;
     }
 
+    private FastThreadLocal<ResponseDeadlines> newDeadlines() {
+        return new FastThreadLocal<>() {
+            @Override
+            protected ResponseDeadlines initialValue() {
+                return new ResponseDeadlines(sweepers.get()::ensureBy);
+            }
+        };
+    }
+
     /**
-     * Times out the calling event loop's exchanges past a deadline and closes its expired idle connections. Call
-     * periodically from each event loop.
+     * Lets the calling event loop's {@link Sweeper} set its timers on {@code loop} from now on. Call on that loop,
+     * before its first connection: until then its deadlines are only acted on when swept by hand.
+     */
+    void startSweeping(EventExecutor loop) {
+        sweepers.get().bind((task, delayNanos) -> loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS));
+    }
+
+    /**
+     * Times out the calling event loop's exchanges past a deadline and closes its expired idle connections; each
+     * list then tells the loop's {@link Sweeper} its earliest deadline left. Run by that sweeper.
      */
     void sweep(long nowNanos) {
         deadlines().sweep(nowNanos);

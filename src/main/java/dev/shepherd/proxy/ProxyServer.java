@@ -55,9 +55,6 @@ import java.util.function.Consumer;
 @Slf4j
 public class ProxyServer implements SmartLifecycle {
 
-    /** How often each event loop looks for exchanges past a deadline and for expired idle worker connections. */
-    private static final long DEADLINE_SWEEP_MILLIS = 20;
-
     /**
      * Read by Netty once, when io_uring is first used. Netty 4.2's default, a multishot POLLIN, is edge-triggered: a
      * worker's reset that arrives together with its last bytes wakes nothing more, so it goes unseen, and a response
@@ -118,8 +115,10 @@ public class ProxyServer implements SmartLifecycle {
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
                     upstreamBootstrap(config), stickySessions(config));
             fleet.onSnapshot(poolCleaner);
+            ProxyContext started = context;
             for (EventExecutor loop : loops) {
-                loop.scheduleAtFixedRate(this::sweep, DEADLINE_SWEEP_MILLIS, DEADLINE_SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+                // Queued before any connection's registration on the loop, so it runs first.
+                loop.execute(() -> started.startSweeping(loop));
             }
             listen(config, loopCount);
         } catch (RuntimeException ex) {
@@ -355,18 +354,6 @@ public class ProxyServer implements SmartLifecycle {
         listeners.clear();
     }
 
-    /**
-     * One event loop's periodic sweep of its deadlines and idle connections. A periodic task that throws is never run
-     * again, which would end every timeout of that loop: a failure is logged and the next sweep runs.
-     */
-    private void sweep() {
-        try {
-            context.sweep(System.nanoTime());
-        } catch (RuntimeException ex) {
-            log.warn("A sweep of the proxy's deadlines failed; the next one runs as planned", ex);
-        }
-    }
-
     /** Asks every tunnel to go away within {@code spread}. */
     private void closeTunnels(Duration spread) {
         for (WorkerSnapshot worker : fleet.snapshot().workers()) {
@@ -379,6 +366,11 @@ public class ProxyServer implements SmartLifecycle {
     /** Requests still being served, and those waiting for a READY worker. */
     private int inFlight() {
         return context.router().waiting() + fleet.snapshot().inFlight();
+    }
+
+    /** The event loops that serve the connections, for tests. */
+    EventLoopGroup eventLoops() {
+        return loops;
     }
 
     /** The listening sockets, for tests: one per event loop, each registered on its own loop, or one. */

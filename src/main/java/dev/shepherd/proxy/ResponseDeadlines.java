@@ -2,11 +2,14 @@ package dev.shepherd.proxy;
 
 import lombok.extern.slf4j.Slf4j;
 
+import java.util.function.LongConsumer;
+
 /**
  * One kind of deadline (the response timeout, the body idle timeout) of one event loop's exchanges, cheaper than a
  * scheduled task per request: every entry of a list waits the same timeout, so appending keeps the list in deadline
  * order and a sweep only looks at its head. An intrusive doubly-linked list: adding, moving (add again) and removing
- * allocate nothing. Confined to its event loop.
+ * allocate nothing. Each added deadline, and after a sweep the earliest one left, is handed to the loop's
+ * {@link Sweeper} so that the next sweep comes in time. Confined to its event loop.
  */
 @Slf4j
 final class ResponseDeadlines {
@@ -29,8 +32,20 @@ final class ResponseDeadlines {
         }
     }
 
+    private final LongConsumer sweepBy;
     private Entry head;
     private Entry tail;
+
+    /** A list no sweeper watches: its owner sweeps it by hand. */
+    ResponseDeadlines() {
+        this(deadline -> {
+        });
+    }
+
+    /** @param sweepBy told each deadline that a sweep must come by ({@link Sweeper#ensureBy}) */
+    ResponseDeadlines(LongConsumer sweepBy) {
+        this.sweepBy = sweepBy;
+    }
 
     /** Puts {@code entry} at the end with a new deadline, which must be no earlier than any other's. */
     void add(Entry entry, long deadlineNanos) {
@@ -45,6 +60,7 @@ final class ResponseDeadlines {
         }
         tail = entry;
         entry.linked = true;
+        sweepBy.accept(deadlineNanos);
     }
 
     void remove(Entry entry) {
@@ -67,9 +83,8 @@ final class ResponseDeadlines {
     }
 
     /**
-     * Times out every exchange whose deadline has passed. One whose timeout throws is logged and the sweep goes on:
-     * the sweep is a periodic task, and a task that throws is never run again, which would end every timeout of
-     * its event loop.
+     * Times out every exchange whose deadline has passed, then hands the earliest deadline left to the sweeper. One
+     * whose timeout throws is logged and the sweep goes on: the others must not wait for a later sweep.
      */
     void sweep(long nowNanos) {
         while (head != null && nowNanos - head.deadline >= 0) {
@@ -80,6 +95,9 @@ final class ResponseDeadlines {
             } catch (RuntimeException ex) {
                 log.warn("A timeout's action failed; the other timeouts go on", ex);
             }
+        }
+        if (head != null) {
+            sweepBy.accept(head.deadline);
         }
     }
 }

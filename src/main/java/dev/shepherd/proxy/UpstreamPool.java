@@ -7,6 +7,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -18,7 +19,8 @@ import java.util.function.LongSupplier;
  * returned, or less when the worker's {@code Keep-Alive: timeout=N} says it closes sooner, so that a request is
  * never sent on a connection the worker is about to close (the keep-alive race behind load balancers in front of
  * Node, whose default {@code keepAliveTimeout} is 5 s). The deadline is checked when a connection is taken, and a
- * periodic {@link #sweep} closes expired connections so that they do not linger. Each connection is its own list
+ * {@link #sweep}, which the loop's {@link Sweeper} runs by the earliest deadline, closes expired connections so that
+ * they do not linger. Each connection is its own list
  * entry ({@link UpstreamHandler} keeps the links and the deadline): returning one allocates nothing, and a
  * connection that the worker closes or writes to while idle leaves the pool at once ({@link #remove}).
  */
@@ -38,14 +40,17 @@ final class UpstreamPool {
     private final Map<Endpoint, Idle> idle = new IdentityHashMap<>();
     private final long idleTimeoutNanos;
     private final LongSupplier nanoTime;
+    private final LongConsumer sweepBy;
 
     /**
      * @param idleTimeoutNanos how long a connection stays reusable at most; 0: connections are never kept
      * @param nanoTime the clock, {@link System#nanoTime} but in tests
+     * @param sweepBy told each idle deadline that a sweep must come by ({@link Sweeper#ensureBy})
      */
-    UpstreamPool(long idleTimeoutNanos, LongSupplier nanoTime) {
+    UpstreamPool(long idleTimeoutNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.nanoTime = nanoTime;
+        this.sweepBy = sweepBy;
     }
 
     /** An open idle connection to {@code endpoint} whose idle deadline has not passed, or null. */
@@ -89,6 +94,7 @@ final class UpstreamPool {
         }
         connections.newest = connection;
         connections.size++;
+        sweepBy.accept(connection.idleUntil);
     }
 
     /**
@@ -126,19 +132,34 @@ final class UpstreamPool {
         connections.size--;
     }
 
-    /** Closes the connections whose idle deadline has passed. Called periodically on the pool's event loop. */
+    /**
+     * Closes the connections whose idle deadline has passed, then hands the earliest deadline left to the sweeper.
+     * Every connection is looked at, not only the oldest: a worker's {@code Keep-Alive} hint may change between
+     * responses, so a newer connection can expire first. On the pool's event loop, when the sweeper finds it due.
+     */
     void sweep() {
         if (idle.isEmpty()) {
             return;
         }
         long now = nanoTime.getAsLong();
+        boolean left = false;
+        long earliest = 0;
         for (Idle connections : idle.values()) {
-            // Oldest first: with the same keep time for a worker's connections, the first one still reusable ends it.
-            UpstreamHandler oldest;
-            while ((oldest = connections.oldest) != null && now - oldest.idleUntil >= 0) {
-                remove(oldest);
-                oldest.channel().close();
+            UpstreamHandler connection = connections.oldest;
+            while (connection != null) {
+                UpstreamHandler newer = connection.newer;
+                if (now - connection.idleUntil >= 0) {
+                    remove(connection);
+                    connection.channel().close();
+                } else if (!left || connection.idleUntil - earliest < 0) {
+                    left = true;
+                    earliest = connection.idleUntil;
+                }
+                connection = newer;
             }
+        }
+        if (left) {
+            sweepBy.accept(earliest);
         }
     }
 

@@ -9,7 +9,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class ResponseDeadlinesTests {
 
-    private final ResponseDeadlines deadlines = new ResponseDeadlines();
+    /** The deadlines the list asked its sweeper to come by. */
+    private final List<Long> sweepBy = new ArrayList<>();
+    private final ResponseDeadlines deadlines = new ResponseDeadlines(sweepBy::add);
     private final List<String> timedOut = new ArrayList<>();
 
     @Test
@@ -61,6 +63,36 @@ class ResponseDeadlinesTests {
         deadlines.sweep(50);
 
         assertThat(timedOut).containsExactly("b", "c");
+    }
+
+    @Test
+    void sweeperIsToldEveryDeadlineAddedAndAfterASweepTheEarliestLeft() {
+        ResponseDeadlines.Entry a = entry("a");
+        deadlines.add(a, 10);
+        deadlines.add(entry("b"), 20);
+        deadlines.add(a, 30);
+        assertThat(sweepBy).containsExactly(10L, 20L, 30L);
+
+        sweepBy.clear();
+        deadlines.sweep(25);
+        assertThat(timedOut).containsExactly("b");
+        assertThat(sweepBy).as("a, moved to 30, is left").containsExactly(30L);
+
+        sweepBy.clear();
+        deadlines.sweep(30);
+        assertThat(sweepBy).as("nothing left: no sweep needed").isEmpty();
+    }
+
+    @Test
+    void timeoutThatAddsADeadlineWhileSweptIsSweptInTurn() {
+        ResponseDeadlines.Entry retried = entry("retried");
+        deadlines.add(new ResponseDeadlines.Entry(() -> deadlines.add(retried, 40)), 10);
+
+        deadlines.sweep(10);
+
+        assertThat(sweepBy).containsExactly(10L, 40L, 40L);
+        deadlines.sweep(40);
+        assertThat(timedOut).containsExactly("retried");
     }
 
     private ResponseDeadlines.Entry entry(String name) {

@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
+import io.netty.util.concurrent.EventExecutor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -12,9 +13,15 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -124,6 +131,40 @@ class ResponseTimeoutIntegrationTests {
             assertThat(received).isEqualTo(("HTTP/1.1 200 OK\r\nContent-Length: " + size + "\r\nconnection: close\r\n\r\n")
                     .length() + (long) size);
         }
+    }
+
+    /**
+     * Idle event loops sleep: no wake-up on a beat (a sweep every 20 ms woke each loop 50 times a second), and a
+     * response timeout still fires on time from a loop that slept ({@link Sweeper}).
+     */
+    @Test
+    void idleEventLoopsSleep() {
+        assumeThat(Path.of("/proc/thread-self/status")).as("Linux's per-thread counters").exists();
+        List<EventExecutor> loops = new ArrayList<>();
+        shepherd.context().getBean(ProxyServer.class).eventLoops().forEach(loops::add);
+
+        // Idle connections to the worker, if a test left some, are closed at their deadline; then nothing is due.
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+            long before = wakeUps(loops);
+            Thread.sleep(1000);
+            // Reading the counter wakes each loop once.
+            assertThat(wakeUps(loops) - before).as("wake-ups of %d idle event loops in a second", loops.size())
+                    .isLessThanOrEqualTo(3L * loops.size());
+        });
+
+        headJustAfterTheResponseTimeoutGets504AtTheTimeout();
+    }
+
+    /** The event loops' voluntary context switches: how often they went to sleep, so how often they woke. */
+    private static long wakeUps(List<EventExecutor> loops) throws Exception {
+        long total = 0;
+        for (EventExecutor loop : loops) {
+            total += loop.submit(() -> Files.readAllLines(Path.of("/proc/thread-self/status")).stream()
+                    .filter(line -> line.startsWith("voluntary_ctxt_switches:"))
+                    .mapToLong(line -> Long.parseLong(line.substring(line.indexOf(':') + 1).trim()))
+                    .sum()).get(5, TimeUnit.SECONDS);
+        }
+        return total;
     }
 
     private static RawClient.Received get(String path) {

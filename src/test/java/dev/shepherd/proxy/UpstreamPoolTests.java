@@ -7,6 +7,8 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,7 +19,9 @@ import static org.mockito.Mockito.when;
 class UpstreamPoolTests {
 
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
-    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get);
+    /** The deadlines the pool asked its sweeper to come by. */
+    private final List<Long> sweepBy = new ArrayList<>();
+    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get, sweepBy::add);
     private final Endpoint worker = worker(true);
 
     @Test
@@ -58,7 +62,7 @@ class UpstreamPoolTests {
         assertThat(connection.channel().isOpen()).isFalse();
         assertThat(pool.idleCount(worker)).isZero();
 
-        UpstreamPool noReuse = new UpstreamPool(0, now::get);
+        UpstreamPool noReuse = new UpstreamPool(0, now::get, sweepBy::add);
         UpstreamHandler other = connection();
         noReuse.release(worker, other, 5);
         assertThat(other.channel().isOpen()).as("upstream-idle-timeout=0: not reused").isFalse();
@@ -82,6 +86,47 @@ class UpstreamPoolTests {
         assertThat(newer.channel().isOpen()).isTrue();
         assertThat(pool.idleCount(worker)).isEqualTo(1);
         assertThat(pool.acquire(worker)).isSameAs(newer);
+    }
+
+    @Test
+    void sweeperIsToldEveryIdleDeadlineAndAfterASweepTheEarliestLeft() {
+        UpstreamHandler older = connection();
+        UpstreamHandler newer = connection();
+        long start = now.get();
+        pool.release(worker, older, 1);
+        advance(Duration.ofSeconds(1));
+        pool.release(worker, newer, -1);
+        assertThat(sweepBy).containsExactly(start + Duration.ofMillis(500).toNanos(),
+                start + Duration.ofSeconds(5).toNanos());
+
+        sweepBy.clear();
+        pool.sweep();
+        assertThat(older.channel().isOpen()).as("expired at 0.5 s").isFalse();
+        assertThat(sweepBy).as("the deadline left").containsExactly(start + Duration.ofSeconds(5).toNanos());
+
+        assertThat(pool.acquire(worker)).isSameAs(newer);
+        sweepBy.clear();
+        pool.sweep();
+        assertThat(sweepBy).as("nothing left: no sweep needed").isEmpty();
+    }
+
+    @Test
+    void newerConnectionWithAShorterHintExpiresBeforeAnOlderOne() {
+        UpstreamHandler older = connection();
+        UpstreamHandler newer = connection();
+        long start = now.get();
+        pool.release(worker, older, -1);
+        advance(Duration.ofSeconds(1));
+        pool.release(worker, newer, 2);
+
+        advance(Duration.ofSeconds(1));
+        sweepBy.clear();
+        pool.sweep();
+
+        assertThat(newer.channel().isOpen()).as("its 1 s keep ended at 2 s").isFalse();
+        assertThat(older.channel().isOpen()).isTrue();
+        assertThat(sweepBy).containsExactly(start + Duration.ofSeconds(4).toNanos());
+        assertThat(pool.acquire(worker)).isSameAs(older);
     }
 
     @Test
