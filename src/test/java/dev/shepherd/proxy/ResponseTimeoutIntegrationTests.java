@@ -146,7 +146,7 @@ class ResponseTimeoutIntegrationTests {
         // Idle connections to the worker, if a test left some, are closed at their deadline; then nothing is due.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
             long before = wakeUps(loops);
-            Thread.sleep(1000);
+            await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(2)).until(() -> true);
             // Reading the counter wakes each loop once.
             assertThat(wakeUps(loops) - before).as("wake-ups of %d idle event loops in a second", loops.size())
                     .isLessThanOrEqualTo(3L * loops.size());
