@@ -62,22 +62,12 @@ for target in "${TARGETS[@]}"; do
   ab -l -r -c 50 -t "$WARMUP" -n 10000000 "${URL[$target]}/" >/dev/null 2>&1 || true
 done
 
-# settle: waits until every target's processes together use under 5 % of a core (a run leaves requests queued
-# behind it: Node's cluster workers serve connections ab has given up on), at most 30 s.
+# settle: waits until every target is idle again (a run leaves requests queued behind it: Node's cluster
+# workers serve connections ab has given up on).
 settle() {
-  local before after deadline=$((SECONDS + 30)) all=() each
-  for each in "${TARGETS[@]}"; do
-    # shellcheck disable=SC2207 # pids are words
-    all+=("${ROOT[$each]}" $(descendants "${ROOT[$each]}"))
-  done
-  before=$(sum_ticks "${all[@]}")
-  while ((SECONDS < deadline)); do
-    sleep 0.5
-    after=$(sum_ticks "${all[@]}")
-    (((after - before) * 100 / $(getconf CLK_TCK) * 2 < 5)) && return 0
-    before=$after
-  done
-  log "still busy after 30 s; measuring anyway"
+  local each roots=()
+  for each in "${TARGETS[@]}"; do roots+=("${ROOT[$each]}"); done
+  settle_tree "the targets" "${roots[@]}"
 }
 
 RAW=$WORK_DIR/runs.tsv

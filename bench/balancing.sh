@@ -147,29 +147,10 @@ start_target() {
 
 # ---- measuring ----------------------------------------------------------------------
 
-# tree_ticks PID...: CPU time (utime + stime, clock ticks) of the processes and all their descendants.
-tree_ticks() {
-  local pid total=0 ticks
-  for pid in "$@" $(for pid in "$@"; do descendants "$pid"; done); do
-    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
-    total=$((total + ticks))
-  done
-  echo "$total"
-}
-
 # settle NAME: waits until the target's processes use under 5 % of a core, at most 30 s.
 settle() {
-  local before after deadline=$((SECONDS + 30))
   # shellcheck disable=SC2086 # ROOTS holds a list of pids
-  before=$(tree_ticks ${ROOTS[$1]})
-  while ((SECONDS < deadline)); do
-    sleep 0.5
-    # shellcheck disable=SC2086
-    after=$(tree_ticks ${ROOTS[$1]})
-    (((after - before) * 100 / $(getconf CLK_TCK) * 2 < 5)) && return 0
-    before=$after
-  done
-  log "$1 still busy after 30 s; measuring anyway"
+  settle_tree "$1" ${ROOTS[$1]}
 }
 
 # run_ab OUT URL CONCURRENCY SECONDS: -n is raised because -t alone implies -n 50000; -l because

@@ -155,6 +155,31 @@ wait_http_200() {
   return 1
 }
 
+# tree_ticks PID...: CPU time (utime + stime, clock ticks) of the processes and all their descendants.
+tree_ticks() {
+  local pid total=0 ticks
+  for pid in "$@" $(for pid in "$@"; do descendants "$pid"; done); do
+    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + ticks))
+  done
+  echo "$total"
+}
+
+# settle_tree LABEL PID...: waits until the processes and their descendants together use under 5 % of a
+# core, at most 30 s (a load run leaves requests queued behind it in proxies and workers).
+settle_tree() {
+  local label=$1 before after deadline=$((SECONDS + 30))
+  shift
+  before=$(tree_ticks "$@")
+  while ((SECONDS < deadline)); do
+    sleep 0.5
+    after=$(tree_ticks "$@")
+    (((after - before) * 100 / $(getconf CLK_TCK) * 2 < 5)) && return 0
+    before=$after
+  done
+  log "$label still busy after 30 s; measuring anyway"
+}
+
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ---- nginx and the minimal Netty proxy -------------------------------------------
