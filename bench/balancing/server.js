@@ -3,6 +3,14 @@
 // loop (`for (let index = 0; index < 1e7; index++);`), then answers with the worker's pid. No
 // random crash: this benchmark measures balancing, not availability.
 //
+// The loop is in a function of its own, burn(), not inline in the request handler as in the
+// article: V8 then optimizes it apart from the handler. Inline, one deoptimization of the handler
+// (V8's --trace-deopt: "wrong instance type" at its entry, after a change in Node's own request
+// objects that keep-alive traffic brought about with the first /uneven requests) was never
+// followed by a re-optimization in some runs, and the loop ran ~45 % slower in that worker for
+// the rest of its life: 3.7 against 2.6 ms of CPU per request, so whichever target's workers hit
+// it lost a third of their throughput (bench/RESULTS.md, "A JIT cliff in the benchmark's server").
+//
 //   GET /          the article's even load: one loop per request
 //   GET /uneven    the uneven variant: every tenth /uneven request a worker serves runs the
 //                  loop ten times (HEAVY_EVERY=10), the others once
@@ -21,6 +29,11 @@ if (!port) {
 }
 
 let uneven = 0;
+// The article's loop, in a function of its own (see the header).
+function burn() {
+  for (let index = 0; index < 1e7; index++);
+}
+
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
     res.end('ok');
@@ -28,7 +41,7 @@ const server = http.createServer((req, res) => {
   }
   const loops = req.url === '/uneven' && ++uneven % heavyEvery === 0 ? 10 : 1;
   for (let round = 0; round < loops; round++) {
-    for (let index = 0; index < 1e7; index++);
+    burn();
   }
   res.end(`Process handled by pid: ${processId}`);
 });
