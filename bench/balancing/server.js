@@ -5,11 +5,12 @@
 //
 // The loop is in a function of its own, burn(), not inline in the request handler as in the
 // article: V8 then optimizes it apart from the handler. Inline, one deoptimization of the handler
-// (V8's --trace-deopt: "wrong instance type" at its entry, after a change in Node's own request
-// objects that keep-alive traffic brought about with the first /uneven requests) was never
-// followed by a re-optimization in some runs, and the loop ran ~45 % slower in that worker for
-// the rest of its life: 3.7 against 2.6 ms of CPU per request, so whichever target's workers hit
-// it lost a third of their throughput (bench/RESULTS.md, "A JIT cliff in the benchmark's server").
+// (V8's --trace-deopt: "wrong instance type" at its entry, at the first /uneven requests, after a
+// change in the shape of Node's own request objects; the cluster's workers had it too) was, behind
+// Shepherd, never followed by a re-optimization (why was not found), and the loop ran ~45 % slower
+// in that worker for the rest of its life: 3.7 against 2.6 ms of CPU per request, so whichever
+// target's workers hit it lost about 30 % of their throughput (bench/RESULTS.md, "A JIT cliff in
+// the benchmark's server").
 //
 //   GET /          the article's even load: one loop per request
 //   GET /uneven    the uneven variant: every tenth /uneven request a worker serves runs the
