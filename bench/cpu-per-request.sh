@@ -14,8 +14,9 @@
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
 #        LOAD=ab CONNECTIONS=500 WARMUP_PATH=/health SERVER=bench/balancing/server.js bench/cpu-per-request.sh
-# Env:   VARIANTS  "name|java options|shepherd arguments[|jar]", separated by ';' (default: one
-#                  variant, "shepherd", with default settings; jar: SHEPHERD_JAR)
+# Env:   VARIANTS  "name|java options|shepherd arguments[|jar[|java]]", separated by ';' (default:
+#                  one variant, "shepherd", with default settings; jar: SHEPHERD_JAR; java: the java
+#                  command, SHEPHERD_JAVA or java on the PATH)
 #        CONNECTIONS=64 PATH_=/ WARMUP_PATH=PATH_ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
 #        LOAD=wrk (or ab) SERVER=bench/upstream/server.js
 # Output: one line per round and target, then the median per target; the rounds also go to
@@ -49,10 +50,10 @@ UPSTREAM_PORTS=()
 
 IFS=';' read -r -a specs <<<"$VARIANTS"
 for spec in "${specs[@]}"; do
-  IFS='|' read -r name opts args jar <<<"$spec"
+  IFS='|' read -r name opts args jar java <<<"$spec"
   [[ -n $name ]] || die "a variant needs a name: '$spec'"
   # shellcheck disable=SC2086 # options and arguments are lists of words on purpose
-  SHEPHERD_JAR=${jar:-$SHEPHERD_JAR} SHEPHERD_JAVA_OPTS=$opts start_shepherd "$name" --fleet.workers=2 \
+  SHEPHERD_JAR=${jar:-$SHEPHERD_JAR} SHEPHERD_JAVA=${java:-${SHEPHERD_JAVA:-java}} SHEPHERD_JAVA_OPTS=$opts start_shepherd "$name" --fleet.workers=2 \
     --fleet.worker.command="node,$SERVER" $LIVENESS $args || die "variant $name did not start"
   URL[$name]=http://127.0.0.1:$SHEPHERD_PORT
   PIDS[$name]=$SHEPHERD_PID
@@ -61,7 +62,7 @@ for spec in "${specs[@]}"; do
     wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true
     read -r -a UPSTREAM_PORTS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" port)"
   fi
-  log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}', jar ${jar:-$SHEPHERD_JAR}"
+  log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}', jar ${jar:-$SHEPHERD_JAR}, java ${java:-${SHEPHERD_JAVA:-java}}"
 done
 ((${#UPSTREAM_PORTS[@]} > 0)) || die "the first variant reported no READY worker"
 

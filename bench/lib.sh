@@ -264,7 +264,8 @@ c2_ticks() {
 # start_shepherd NAME ARGS...: starts the jar on two fresh loopback ports: the proxy on
 # server.address/server.port, the admin API on management.server.port (loopback by
 # default). ARGS, then the words of SHEPHERD_ARGS, follow on the command line. Sets
-# SHEPHERD_PID, SHEPHERD_PORT (proxy) and SHEPHERD_MGMT (/fleet, /actuator).
+# SHEPHERD_PID, SHEPHERD_PORT (proxy) and SHEPHERD_MGMT (/fleet, /actuator). The JVM is
+# SHEPHERD_JAVA (default: java on the PATH).
 # Log: $WORK_DIR/NAME.log
 start_shepherd() {
   local name=$1
@@ -272,7 +273,7 @@ start_shepherd() {
   SHEPHERD_PORT=$(free_port)
   SHEPHERD_MGMT=$(free_port)
   # shellcheck disable=SC2086 # SHEPHERD_JAVA_OPTS is a list of words on purpose
-  (cd "$REPO_DIR" && MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} exec java ${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS} -jar "$SHEPHERD_JAR" \
+  (cd "$REPO_DIR" && MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} exec "${SHEPHERD_JAVA:-java}" ${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS} -jar "$SHEPHERD_JAR" \
     --server.address=127.0.0.1 --server.port="$SHEPHERD_PORT" --management.server.port="$SHEPHERD_MGMT" \
     "$@" ${SHEPHERD_ARGS:-}) >"$WORK_DIR/$name.log" 2>&1 &
   SHEPHERD_PID=$!

@@ -13,6 +13,8 @@
 #        LOAD=ab CONNECTIONS=500 SERVER=bench/balancing/server.js WARMUP_PATH=/health \
 #          SHEPHERD_ARGS="--fleet.proxy.balancer=least-request --fleet.worker.max-concurrency=2" bench/profile.sh
 # Env:   CONNECTIONS (default "256 64"), DURATION=10s, WARMUP=30s, INTERVAL=200us,
+#        EVENT=cpu (or alloc: where the heap allocations come from, one sample per INTERVAL
+#        bytes, e.g. EVENT=alloc INTERVAL=64k; the shares are then of bytes allocated),
 #        LOAD=wrk (or ab), SERVER=bench/upstream/server.js, PATH_=/, WARMUP_PATH=PATH_ (the warm-up
 #        runs at the first of CONNECTIONS; with another SERVER, a second warm-up of WARMUP on PATH_
 #        at -c 50 follows, as bench/balancing.sh does),
@@ -25,6 +27,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CONNECTIONS=${CONNECTIONS:-256 64}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-30s}
+EVENT=${EVENT:-cpu}
 INTERVAL=${INTERVAL:-200us}
 ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-4.2}
 LOAD=${LOAD:-wrk}
@@ -113,7 +116,7 @@ if [[ $SERVER != "$BENCH_DIR/upstream/server.js" ]]; then
 fi
 for connections in $CONNECTIONS; do
   stacks=$OUT_DIR/profile-$STAMP-c$connections.collapsed
-  profiler "start,event=cpu,interval=$INTERVAL"
+  profiler "start,event=$EVENT,interval=$INTERVAL"
   thread_ticks >"$WORK_DIR/ticks-before"
   result=$(load "$connections" "$DURATION" "$BASE$PATH_")
   thread_ticks >"$WORK_DIR/ticks-after"
