@@ -68,8 +68,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        forwarded = ForwardedHeaders.of(ctx.channel().remoteAddress(), ctx.channel().localAddress(),
-                proxy.trustedProxies());
+        forwarded = proxy.forwardedHeaders(ctx.channel().remoteAddress(), ctx.channel().localAddress());
         ctx.fireChannelActive();
     }
 

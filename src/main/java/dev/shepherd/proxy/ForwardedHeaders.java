@@ -55,6 +55,9 @@ final class ForwardedHeaders {
     private final String peer;
     private final boolean trusted;
     private final String localPort;
+    /** The addresses these rules were made for ({@link #madeFor}); null when made from no socket address. */
+    private final InetSocketAddress remote;
+    private final InetSocketAddress local;
 
     /**
      * @param peer the peer's address as it goes into {@code X-Forwarded-For}
@@ -62,9 +65,16 @@ final class ForwardedHeaders {
      * @param localPort the proxy's port the peer connected to, for {@code X-Forwarded-Port}; null: not known
      */
     ForwardedHeaders(String peer, boolean trusted, String localPort) {
+        this(peer, trusted, localPort, null, null);
+    }
+
+    private ForwardedHeaders(String peer, boolean trusted, String localPort, InetSocketAddress remote,
+                             InetSocketAddress local) {
         this.peer = peer;
         this.trusted = trusted;
         this.localPort = localPort;
+        this.remote = remote;
+        this.local = local;
     }
 
     /**
@@ -75,8 +85,20 @@ final class ForwardedHeaders {
         InetAddress address = remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
         InetAddress peer = address == null ? null : TrustedProxies.unmapped(address);
         String port = local instanceof InetSocketAddress inet ? Integer.toString(inet.getPort()) : null;
+        boolean keyed = address != null && local instanceof InetSocketAddress;
         return new ForwardedHeaders(peer == null ? "unknown" : NetUtil.toAddressString(peer),
-                trustedProxies.trusts(peer), port);
+                trustedProxies.trusts(peer), port, keyed ? (InetSocketAddress) remote : null,
+                keyed ? (InetSocketAddress) local : null);
+    }
+
+    /**
+     * Whether these rules were made for a connection from {@code remote}'s IP address to {@code local}'s port, so
+     * that they hold for it as they are (the peer's port plays no part in them). False for rules made from no IP
+     * address.
+     */
+    boolean madeFor(SocketAddress remote, SocketAddress local) {
+        return this.remote != null && remote instanceof InetSocketAddress peer && local instanceof InetSocketAddress self
+                && self.getPort() == this.local.getPort() && this.remote.getAddress().equals(peer.getAddress());
     }
 
     boolean trusted() {

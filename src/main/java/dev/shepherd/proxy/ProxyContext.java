@@ -9,6 +9,7 @@ import io.netty.util.concurrent.FastThreadLocal;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +43,12 @@ final class ProxyContext {
             return new UpstreamPool(upstreamIdleTimeoutNanos, System::nanoTime, sweepers.get()::ensureBy);
         }
     };
+    /**
+     * Each event loop's last forwarded-header rules: the next connection from the same peer to the same port (a load
+     * balancer in front, a benchmark) takes them as they are, without an address match and two strings per
+     * connection.
+     */
+    private final FastThreadLocal<ForwardedHeaders> lastForwarded = new FastThreadLocal<>();
     private final FastThreadLocal<ResponseDeadlines> deadlines = newDeadlines();
     private final FastThreadLocal<ResponseDeadlines> bodyDeadlines = newDeadlines();
     private final FastThreadLocal<ResponseDeadlines> tunnelDeadlines = newDeadlines();
@@ -102,6 +109,20 @@ final class ProxyContext {
     /** {@code fleet.proxy.trusted-proxies}, parsed once. */
     TrustedProxies trustedProxies() {
         return trustedProxies;
+    }
+
+    /**
+     * The forwarded-header rules of a connection from {@code remote} to the proxy's {@code local} address
+     * ({@link ForwardedHeaders#of}), the calling thread's last ones when they were made for the same two addresses.
+     */
+    ForwardedHeaders forwardedHeaders(SocketAddress remote, SocketAddress local) {
+        ForwardedHeaders last = lastForwarded.get();
+        if (last != null && last.madeFor(remote, local)) {
+            return last;
+        }
+        ForwardedHeaders made = ForwardedHeaders.of(remote, local, trustedProxies);
+        lastForwarded.set(made);
+        return made;
     }
 
     FleetProperties.Retry retry() {

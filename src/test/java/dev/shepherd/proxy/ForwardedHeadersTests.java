@@ -215,6 +215,29 @@ class ForwardedHeadersTests {
         channel.finishAndReleaseAll();
     }
 
+    @Test
+    void rulesHoldForAnotherConnectionOfTheSamePeerAddressToTheSamePortOnly() {
+        ForwardedHeaders forwarded = from("10.1.2.3");
+
+        assertThat(forwarded.madeFor(new InetSocketAddress(address("10.1.2.3").getAddress(), 51000), PROXY))
+                .as("another port of the same peer").isTrue();
+        assertThat(forwarded.madeFor(address("10.1.2.4"), PROXY)).as("another peer").isFalse();
+        assertThat(forwarded.madeFor(address("10.1.2.3"), new InetSocketAddress("127.0.0.1", 8443)))
+                .as("another proxy port, another X-Forwarded-Port").isFalse();
+        assertThat(forwarded.madeFor(new InetSocketAddress(address("::1").getAddress(), 40000), PROXY)).isFalse();
+    }
+
+    @Test
+    void rulesMadeWithoutAnIpAddressHoldForNoOtherConnection() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        ForwardedHeaders unknown = ForwardedHeaders.of(channel.remoteAddress(), channel.localAddress(), INTERNAL);
+
+        assertThat(unknown.madeFor(channel.remoteAddress(), channel.localAddress())).isFalse();
+        assertThat(unknown.madeFor(address("10.1.2.3"), PROXY)).isFalse();
+        assertThat(from("10.1.2.3").madeFor(channel.remoteAddress(), PROXY)).isFalse();
+        channel.finishAndReleaseAll();
+    }
+
     private static ForwardedHeaders from(String peer) {
         return ForwardedHeaders.of(address(peer), PROXY, INTERNAL);
     }
