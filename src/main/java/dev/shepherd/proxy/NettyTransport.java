@@ -35,11 +35,12 @@ import java.util.function.Supplier;
  * <p>{@code reusePortOption} is the transport's {@code SO_REUSEPORT} option, with which each event loop listens on
  * the port itself and Linux spreads new connections over the loops (nginx's {@code listen ... reuseport}); null on
  * NIO, the transport for other systems, where the option does not spread connections (on macOS the last socket
- * bound gets them all).
+ * bound gets them all). {@code deferAcceptOption} is its {@code TCP_DEFER_ACCEPT} option (Linux, seconds), null on
+ * NIO.
  */
 record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
                       Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel,
-                      ChannelOption<Boolean> reusePortOption) {
+                      ChannelOption<Boolean> reusePortOption, ChannelOption<Integer> deferAcceptOption) {
 
     private static final String PROPERTY = "fleet.proxy.transport";
 
@@ -98,16 +99,18 @@ record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
 
     private static NettyTransport ioUring() {
         return new NettyTransport(ProxyTransport.IO_URING, IoUringIoHandler::newFactory,
-                IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringChannelOption.SO_REUSEPORT);
+                IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringChannelOption.SO_REUSEPORT,
+                IoUringChannelOption.TCP_DEFER_ACCEPT);
     }
 
     private static NettyTransport epoll() {
         return new NettyTransport(ProxyTransport.EPOLL, EpollIoHandler::newFactory,
-                EpollServerSocketChannel.class, EpollSocketChannel.class, EpollChannelOption.SO_REUSEPORT);
+                EpollServerSocketChannel.class, EpollSocketChannel.class, EpollChannelOption.SO_REUSEPORT,
+                EpollChannelOption.TCP_DEFER_ACCEPT);
     }
 
     private static NettyTransport nio() {
         return new NettyTransport(ProxyTransport.NIO, NioIoHandler::newFactory, NioServerSocketChannel.class,
-                NioSocketChannel.class, null);
+                NioSocketChannel.class, null, null);
     }
 }

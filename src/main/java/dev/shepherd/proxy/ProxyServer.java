@@ -69,6 +69,9 @@ public class ProxyServer implements SmartLifecycle {
         }
     }
 
+    /** {@code TCP_DEFER_ACCEPT} with {@code fleet.proxy.defer-accept}, in seconds. */
+    static final int DEFER_ACCEPT_SECONDS = 1;
+
     private final FleetProperties properties;
     private final WorkerFleetService fleet;
     private final String address;
@@ -242,9 +245,14 @@ public class ProxyServer implements SmartLifecycle {
 
     /**
      * Binds one listening socket. Netty sets {@code TCP_NODELAY} on every connection of a native or NIO channel by
-     * default, so it is not set again here (a system call per connection).
+     * default, so it is not set again here (a system call per connection). With {@code fleet.proxy.defer-accept} on
+     * a native transport, {@code TCP_DEFER_ACCEPT} of one second, nginx's value for {@code deferred}: the kernel
+     * converts it to one retransmission of its SYN-ACK, after which a silent connection is handed over too.
      */
     private Channel bind(ServerBootstrap server, ChannelInitializer<SocketChannel> connection, int listenPort) {
+        if (properties.proxy().deferAccept() && transport.deferAcceptOption() != null) {
+            server.option(transport.deferAcceptOption(), DEFER_ACCEPT_SECONDS);
+        }
         server.channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -366,6 +374,11 @@ public class ProxyServer implements SmartLifecycle {
     /** Requests still being served, and those waiting for a READY worker. */
     private int inFlight() {
         return context.router().waiting() + fleet.snapshot().inFlight();
+    }
+
+    /** The client connections the proxy has taken in and not yet closed, for tests. */
+    int clientConnections() {
+        return clients.size();
     }
 
     /** The event loops that serve the connections, for tests. */

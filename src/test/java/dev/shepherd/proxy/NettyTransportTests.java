@@ -2,6 +2,8 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.ProxyTransport;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringSocketChannel;
 import org.junit.jupiter.api.Test;
 
@@ -43,6 +45,15 @@ class NettyTransportTests {
                 .hasMessageContaining("set fleet.proxy.transport to auto or nio");
         assertThatThrownBy(() -> NettyTransport.select(ProxyTransport.EPOLL, LOADED, BLOCKED))
                 .hasMessageContaining("fleet.proxy.transport is epoll");
+    }
+
+    @Test
+    void theNativeTransportsDeferAcceptsAndNioCannot() {
+        assertThat(NettyTransport.select(ProxyTransport.IO_URING, LOADED, LOADED).deferAcceptOption())
+                .isSameAs(IoUringChannelOption.TCP_DEFER_ACCEPT);
+        assertThat(NettyTransport.select(ProxyTransport.EPOLL, LOADED, LOADED).deferAcceptOption())
+                .isSameAs(EpollChannelOption.TCP_DEFER_ACCEPT);
+        assertThat(NettyTransport.select(ProxyTransport.NIO, LOADED, LOADED).deferAcceptOption()).isNull();
     }
 
     @Test

@@ -171,6 +171,48 @@ class TransportIntegrationTests {
         }
     }
 
+    /**
+     * {@code fleet.proxy.defer-accept} (on by default): every listening socket has {@code TCP_DEFER_ACCEPT}, a client
+     * that connects and says nothing is not taken in until the kernel gives up waiting for its bytes (one SYN-ACK
+     * retransmission, about a second), and one that sends its request at once is served at once. Off, the silent
+     * connection is taken in at once.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL"})
+    void aSilentConnectionReachesTheProxyOnlyWhenTheKernelStopsWaitingForItsBytes(ProxyTransport transport)
+            throws Exception {
+        assumeUsableHere(transport);
+        String transportArgument = "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-');
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                transportArgument, "--fleet.proxy.event-loops=2")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            NettyTransport native_ = NettyTransport.select(transport);
+            assertThat(proxy.listeners()).allSatisfy(listener ->
+                    assertThat(listener.config().getOption(native_.deferAcceptOption())).isPositive());
+            try (Socket silent = connect(shepherd)) {
+                await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(1))
+                        .until(() -> proxy.clientConnections() == 0);
+                assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")))
+                        .as("a client that sends its request at once").isEqualTo(200);
+                await().atMost(Duration.ofSeconds(10)).until(() -> proxy.clientConnections() == 1);
+            }
+        }
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                transportArgument, "--fleet.proxy.event-loops=2", "--fleet.proxy.defer-accept=false")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            NettyTransport native_ = NettyTransport.select(transport);
+            assertThat(proxy.listeners()).allSatisfy(listener ->
+                    assertThat(listener.config().getOption(native_.deferAcceptOption())).isZero());
+            try (Socket silent = connect(shepherd)) {
+                await().atMost(Duration.ofMillis(800)).until(() -> proxy.clientConnections() == 1);
+            }
+        }
+    }
+
+    private static Socket connect(RunningShepherd shepherd) throws IOException {
+        return new Socket(InetAddress.getByName("127.0.0.1"), shepherd.proxyPort());
+    }
+
     private static long listenerLoops(RunningShepherd shepherd) {
         return shepherd.context().getBean(ProxyServer.class).listeners().stream().map(Channel::eventLoop).distinct().count();
     }
