@@ -192,8 +192,8 @@ public record FleetProperties(
      *                    nginx's {@code listen ... deferred}, HAProxy's {@code defer-accept}), so that the proxy
      *                    reads a request at once instead of waking up for the connection and again for its bytes (with
      *                    a new connection per request it measured 12 % more requests per second). A client that
-     *                    connects and says nothing reaches {@code client-header-timeout} that much later. Ignored on
-     *                    NIO
+     *                    connects and says nothing reaches {@code client-header-timeout} that much later; at shutdown
+     *                    one not handed over yet is reset by the kernel when the port closes. Ignored on NIO
      * @param connectTimeout how long opening a connection to a worker may take, per connection; then the attempt
      *                       fails as not sent and is retried like a refused connection, or answered 504
      * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim
@@ -213,7 +213,8 @@ public record FleetProperties(
      *                            {@code keepAliveTimeout}, so that the proxy retires a connection before the worker
      *                            closes it under a request; 0: connections are not reused
      * @param clientHeaderTimeout how long a client may take to send a whole request head, from the connection's
-     *                            opening or the head's first byte; then 408 and the connection is closed
+     *                            opening (its accept: with {@code deferAccept}, when its first bytes came) or the
+     *                            head's first byte; then 408 and the connection is closed
      * @param clientBodyTimeout the longest pause between two reads of an unfinished request body; then 408 and close
      *                          if no response has started, else only close, and the worker's connection is closed
      *                          (the request is not retried)

@@ -113,7 +113,8 @@ final class ProxyContext {
 
     /**
      * The forwarded-header rules of a connection from {@code remote} to the proxy's {@code local} address
-     * ({@link ForwardedHeaders#of}), the calling thread's last ones when they were made for the same two addresses.
+     * ({@link ForwardedHeaders#of}), the calling thread's last ones when they were made for the same peer IP address
+     * and proxy port (the peer's port and the proxy's IP address play no part in them).
      */
     ForwardedHeaders forwardedHeaders(SocketAddress remote, SocketAddress local) {
         ForwardedHeaders last = lastForwarded.get();

@@ -129,9 +129,10 @@ public class ProxyServer implements SmartLifecycle {
             throw ex;
         }
         port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({})", address, port, loopCount, transport.name(),
-                listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
-                        : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread");
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({}; {})", address, port, loopCount,
+                transport.name(), listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
+                        : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread",
+                defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred");
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
                     + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",
@@ -250,7 +251,7 @@ public class ProxyServer implements SmartLifecycle {
      * converts it to one retransmission of its SYN-ACK, after which a silent connection is handed over too.
      */
     private Channel bind(ServerBootstrap server, ChannelInitializer<SocketChannel> connection, int listenPort) {
-        if (properties.proxy().deferAccept() && transport.deferAcceptOption() != null) {
+        if (defersAccepts()) {
             server.option(transport.deferAcceptOption(), DEFER_ACCEPT_SECONDS);
         }
         server.channel(transport.serverChannel())
@@ -292,6 +293,11 @@ public class ProxyServer implements SmartLifecycle {
             return new PortInUseException(listenPort, ex);
         }
         return ex instanceof RuntimeException runtime ? runtime : new IllegalStateException(ex);
+    }
+
+    /** Whether the listening sockets get {@code TCP_DEFER_ACCEPT}: asked for, on a transport that has it. */
+    private boolean defersAccepts() {
+        return properties.proxy().deferAccept() && transport.deferAcceptOption() != null;
     }
 
     /** Gives back what a start that failed half-way had taken: listeners, timers, threads, rings. */

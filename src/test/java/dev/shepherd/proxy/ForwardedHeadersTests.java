@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -9,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -236,6 +238,30 @@ class ForwardedHeadersTests {
         assertThat(unknown.madeFor(address("10.1.2.3"), PROXY)).isFalse();
         assertThat(from("10.1.2.3").madeFor(channel.remoteAddress(), PROXY)).isFalse();
         channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void aLoopReusesItsLastRulesOnlyForTheSamePeerAndPort() {
+        ProxyContext proxy = new ProxyContext(TunnelTests.properties(Map.of("fleet.proxy.trusted-proxies", "10.0.0.0/8")),
+                null, null, new ProxyMetrics(new SimpleMeterRegistry()), null, null);
+        InetSocketAddress trusted = address("10.1.2.3");
+        InetSocketAddress untrusted = address("203.0.113.7");
+
+        ForwardedHeaders first = proxy.forwardedHeaders(trusted, PROXY);
+        assertThat(proxy.forwardedHeaders(new InetSocketAddress(trusted.getAddress(), 51000), PROXY)).isSameAs(first);
+        ForwardedHeaders other = proxy.forwardedHeaders(untrusted, PROXY);
+        ForwardedHeaders again = proxy.forwardedHeaders(trusted, PROXY);
+        ForwardedHeaders otherPort = proxy.forwardedHeaders(trusted, new InetSocketAddress("127.0.0.1", 8443));
+
+        assertThat(first.trusted()).isTrue();
+        assertThat(other.trusted()).isFalse();
+        assertThat(again.trusted()).isTrue();
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "198.51.100.1");
+        other.apply(headers, HOST);
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("203.0.113.7");
+        HttpHeaders onOtherPort = new DefaultHttpHeaders();
+        otherPort.apply(onOtherPort, HOST);
+        assertThat(onOtherPort.getAll("X-Forwarded-Port")).containsExactly("8443");
     }
 
     private static ForwardedHeaders from(String peer) {

@@ -187,14 +187,18 @@ class TransportIntegrationTests {
                 transportArgument, "--fleet.proxy.event-loops=2")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             NettyTransport native_ = NettyTransport.select(transport);
-            assertThat(proxy.listeners()).allSatisfy(listener ->
-                    assertThat(listener.config().getOption(native_.deferAcceptOption())).isPositive());
+            assertThat(proxy.listeners()).allSatisfy(listener -> assertThat(listener.config()
+                    .getOption(native_.deferAcceptOption())).isEqualTo(ProxyServer.DEFER_ACCEPT_SECONDS));
+            long start = System.nanoTime();
+            assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")))
+                    .as("a client that sends its request at once").isEqualTo(200);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(900));
+            await().atMost(Duration.ofSeconds(5)).until(() -> proxy.clientConnections() == 0);
+            long connected = System.nanoTime();
             try (Socket silent = connect(shepherd)) {
-                await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(1))
-                        .until(() -> proxy.clientConnections() == 0);
-                assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.0\r\nHost: a\r\n\r\n")))
-                        .as("a client that sends its request at once").isEqualTo(200);
                 await().atMost(Duration.ofSeconds(10)).until(() -> proxy.clientConnections() == 1);
+                assertThat(Duration.ofNanos(System.nanoTime() - connected)).as("until the silent connection was taken in")
+                        .isGreaterThanOrEqualTo(Duration.ofMillis(900));
             }
         }
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
