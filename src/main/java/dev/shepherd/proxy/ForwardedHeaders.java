@@ -55,9 +55,10 @@ final class ForwardedHeaders {
     private final String peer;
     private final boolean trusted;
     private final String localPort;
-    /** The addresses these rules were made for ({@link #madeFor}); null when made from no socket address. */
-    private final InetSocketAddress remote;
-    private final InetSocketAddress local;
+    /** The peer's IP address and the proxy's port these rules were made for ({@link #madeFor}); null and -1 when
+     * made from no IP address. */
+    private final InetAddress address;
+    private final int port;
 
     /**
      * @param peer the peer's address as it goes into {@code X-Forwarded-For}
@@ -65,16 +66,15 @@ final class ForwardedHeaders {
      * @param localPort the proxy's port the peer connected to, for {@code X-Forwarded-Port}; null: not known
      */
     ForwardedHeaders(String peer, boolean trusted, String localPort) {
-        this(peer, trusted, localPort, null, null);
+        this(peer, trusted, localPort, null, -1);
     }
 
-    private ForwardedHeaders(String peer, boolean trusted, String localPort, InetSocketAddress remote,
-                             InetSocketAddress local) {
+    private ForwardedHeaders(String peer, boolean trusted, String localPort, InetAddress address, int port) {
         this.peer = peer;
         this.trusted = trusted;
         this.localPort = localPort;
-        this.remote = remote;
-        this.local = local;
+        this.address = address;
+        this.port = port;
     }
 
     /**
@@ -84,11 +84,11 @@ final class ForwardedHeaders {
     static ForwardedHeaders of(SocketAddress remote, SocketAddress local, TrustedProxies trustedProxies) {
         InetAddress address = remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
         InetAddress peer = address == null ? null : TrustedProxies.unmapped(address);
-        String port = local instanceof InetSocketAddress inet ? Integer.toString(inet.getPort()) : null;
-        boolean keyed = address != null && local instanceof InetSocketAddress;
+        int localPort = local instanceof InetSocketAddress inet ? inet.getPort() : -1;
+        boolean keyed = address != null && localPort >= 0;
         return new ForwardedHeaders(peer == null ? "unknown" : NetUtil.toAddressString(peer),
-                trustedProxies.trusts(peer), port, keyed ? (InetSocketAddress) remote : null,
-                keyed ? (InetSocketAddress) local : null);
+                trustedProxies.trusts(peer), localPort >= 0 ? Integer.toString(localPort) : null,
+                keyed ? address : null, keyed ? localPort : -1);
     }
 
     /**
@@ -97,8 +97,8 @@ final class ForwardedHeaders {
      * address.
      */
     boolean madeFor(SocketAddress remote, SocketAddress local) {
-        return this.remote != null && remote instanceof InetSocketAddress peer && local instanceof InetSocketAddress self
-                && self.getPort() == this.local.getPort() && this.remote.getAddress().equals(peer.getAddress());
+        return address != null && remote instanceof InetSocketAddress peer && local instanceof InetSocketAddress self
+                && self.getPort() == port && address.equals(peer.getAddress());
     }
 
     boolean trusted() {
