@@ -239,6 +239,14 @@ public final class Endpoint {
         }
     }
 
+    /**
+     * Whether the worker's process has exited and been reaped. A dying process resets its connections before that,
+     * so a failed attempt can come a little before this turns true. Reads {@code /proc}: for failure paths only.
+     */
+    public boolean exited() {
+        return !process.isAlive();
+    }
+
     /** Out of rotation by the proxy's decision; the first of racing callers tells the fleet, on its own thread. */
     private void eject() {
         if (accepting.compareAndSet(true, false)) {

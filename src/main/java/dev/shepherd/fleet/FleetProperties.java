@@ -312,12 +312,14 @@ public record FleetProperties(
     /**
      * @param maxAttempts attempts per request, the first included
      * @param bufferLimit request bodies up to this size are held so they can be replayed on another worker
-     * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds
+     * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds; retries of the
+     *                      requests a worker's death took with it are not limited by it
      * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic: enough for the
      *                     requests in flight on a worker that dies while traffic is still ramping up
      * @param backoff a retry goes at once to a READY worker that has not failed the request yet; when every one has,
      *                it waits for the fleet to change (an exit, a new READY worker), at most this long, so that
-     *                workers killed together are out of rotation before its last attempts
+     *                workers killed together are out of rotation before its last attempts; with the budget spent,
+     *                also how long a request waits to learn whether the worker that failed it died
      */
     public record Retry(
             @DefaultValue("3") @Min(1) @Max(10) int maxAttempts,

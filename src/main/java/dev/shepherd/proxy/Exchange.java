@@ -335,21 +335,48 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             cut(failed, failure);
             return;
         }
-        if (proxy.retryPolicy().mayRetry(failure, head.retriable(), body.replayable(), attempts)
-                && proxy.budget().tryRetry()) {
-            proxy.metrics().retried(failure);
-            if (retries == null) {
-                retries = new Retries(proxy.router(), ctx.executor(), proxy.retry().backoff().toNanos(), this::route);
-            }
-            if (failed != null) {
-                retries.failedOn(failed);
-            }
-            route();
-            return;
+        if (!proxy.retryPolicy().mayRetry(failure, head.retriable(), body.replayable(), attempts)) {
+            answerFailure(failure, cause, failed, false);
+        } else if (proxy.budget().tryRetry()) {
+            retry(failure, failed);
+        } else if (failed != null && (failure == Failure.SENT || failure == Failure.NOT_SENT)) {
+            // The budget is spent. It is there for failures that leave the workers up; the requests a worker's death
+            // took with it are retried anyway, once the exit is known (RetryBudget says why).
+            retries().awaitExit(failed, exited -> {
+                proxy.metrics().budgetExhausted(exited);
+                if (exited) {
+                    retry(failure, failed);
+                } else {
+                    answerFailure(failure, cause, failed, true);
+                }
+            });
+        } else {
+            proxy.metrics().budgetExhausted(false);
+            answerFailure(failure, cause, failed, true);
         }
+    }
+
+    private Retries retries() {
+        if (retries == null) {
+            retries = new Retries(proxy.router(), ctx.executor(), proxy.retry().backoff().toNanos(), this::route);
+        }
+        return retries;
+    }
+
+    private void retry(Failure failure, Endpoint failed) {
+        proxy.metrics().retried(failure);
+        Retries next = retries();
+        if (failed != null) {
+            next.failedOn(failed);
+        }
+        route();
+    }
+
+    /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
+    private void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
         RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause,
                 failed == null ? "the worker" : "worker " + failed.workerId(), head.request().method().name(),
-                head.retriable(), attempts);
+                head.retriable(), attempts, budgetSpent);
         fail(answer.status(), answer.reason());
     }
 

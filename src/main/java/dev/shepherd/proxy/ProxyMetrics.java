@@ -40,6 +40,9 @@ final class ProxyMetrics {
     private final Map<RetryPolicy.Failure, Counter> failures = new EnumMap<>(RetryPolicy.Failure.class);
     private final Map<RetryPolicy.Failure, Counter> retries = new EnumMap<>(RetryPolicy.Failure.class);
 
+    /** Retries the budget refused, by what followed: the worker had died, so retried anyway; or a 502. */
+    private final Counter budgetExhaustedRetried;
+    private final Counter budgetExhaustedFailed;
     private final Counter tunnelsOpened;
     /** Sticky responses by what the request's cookie did: hit (its slot served it), rebind (another), new (none). */
     private final Counter stickyHit;
@@ -57,6 +60,8 @@ final class ProxyMetrics {
         this.stickyHit = sticky(registry, "hit");
         this.stickyRebind = sticky(registry, "rebind");
         this.stickyNew = sticky(registry, "new");
+        this.budgetExhaustedRetried = budgetExhausted(registry, "retried-after-exit");
+        this.budgetExhaustedFailed = budgetExhausted(registry, "failed");
         this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
                 .description("Connections that switched protocols (101) and became tunnels").register(registry);
         this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
@@ -108,6 +113,22 @@ final class ProxyMetrics {
 
     void retried(RetryPolicy.Failure failure) {
         retries.get(failure).increment();
+    }
+
+    /**
+     * A retry the policy allowed found the retry budget spent: {@code exited}, the worker that failed it had died,
+     * so it was retried all the same (and counted in {@code shepherd.proxy.retries} too); else the client got 502.
+     */
+    void budgetExhausted(boolean exited) {
+        (exited ? budgetExhaustedRetried : budgetExhaustedFailed).increment();
+    }
+
+    private static Counter budgetExhausted(MeterRegistry registry, String outcome) {
+        return Counter.builder("shepherd.proxy.retry.budget.exhausted").tag("outcome", outcome)
+                .description("Retries the retry budget refused, by outcome: retried-after-exit (the worker that failed "
+                        + "the request had died: its in-flight requests are retried whatever the budget says) or "
+                        + "failed (answered 502)")
+                .register(registry);
     }
 
     /**

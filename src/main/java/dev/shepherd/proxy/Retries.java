@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Where the next attempt of a request goes once an attempt has failed: created at the first failure (most
@@ -18,6 +19,10 @@ import java.util.concurrent.TimeUnit;
  * sockets), so retrying on them at once would spend the request's last attempts on dying processes. A change (an
  * exit, a new READY worker) or the end of the backoff calls {@code retry} again; after the backoff, a worker that
  * already failed the request may be picked.
+ *
+ * <p>When the retry budget is spent, the request may still wait here, as long, to learn whether the worker that
+ * failed it died ({@link #awaitExit}): the requests a worker's death takes with it are retried whatever the budget
+ * says (see {@link RetryBudget}).
  */
 final class Retries {
 
@@ -30,6 +35,11 @@ final class Retries {
     private ScheduledFuture<?> backoffTimer;
     private boolean backoffOver;
     private boolean waiting;
+    /** While the request waits to learn whether a worker died ({@link #awaitExit}): that worker, and who is told. */
+    private Endpoint awaitedExit;
+    private Consumer<Boolean> exitDecided;
+    /** Counts the waits of {@link #awaitExit}, so that a change callback queued for an earlier one does nothing. */
+    private int exitWait;
 
     Retries(Router router, EventExecutor loop, long backoffNanos, Runnable retry) {
         this.router = router;
@@ -91,10 +101,64 @@ final class Retries {
         }
     }
 
+    /**
+     * The retry budget is spent and {@code failed} has just failed the request: waits, at most the retry backoff,
+     * to learn whether its process died, and then tells {@code decided} on the loop (true: it exited). A dying
+     * process resets its connections a little before its exit is reaped, so the answer is known only once the
+     * fleet changes (the exit is one change; others are waited past) or, for a worker that lives on, when the
+     * backoff is over. At once when its exit is already known.
+     */
+    void awaitExit(Endpoint failed, Consumer<Boolean> decided) {
+        long seen = router.version();
+        if (failed.exited()) {
+            decided.accept(true);
+            return;
+        }
+        waiting = true;
+        awaitedExit = failed;
+        exitDecided = decided;
+        exitWait++;
+        awaitExitChange(seen);
+        backoffTimer = loop.schedule(this::exitWaitOver, backoffNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void awaitExitChange(long seen) {
+        int wait = exitWait;
+        changeWaiter = router.awaitChange(seen, () -> loop.execute(() -> exitCheck(wait)));
+    }
+
+    private void exitCheck(int wait) {
+        if (wait != exitWait || awaitedExit == null) {
+            return;
+        }
+        changeWaiter = null;
+        long seen = router.version();
+        if (awaitedExit.exited()) {
+            exitKnown(true);
+        } else {
+            awaitExitChange(seen);
+        }
+    }
+
+    private void exitWaitOver() {
+        backoffTimer = null;
+        if (awaitedExit != null) {
+            exitKnown(awaitedExit.exited());
+        }
+    }
+
+    private void exitKnown(boolean exited) {
+        Consumer<Boolean> decided = exitDecided;
+        stop();
+        decided.accept(exited);
+    }
+
     /** Stops waiting: an attempt starts, or the request is over. */
     void stop() {
         waiting = false;
         backoffOver = false;
+        awaitedExit = null;
+        exitDecided = null;
         if (backoffTimer != null) {
             backoffTimer.cancel(false);
             backoffTimer = null;

@@ -12,6 +12,15 @@ import java.util.function.LongSupplier;
  * of retries far above one second's share, which the traffic of the seconds before has paid for. When every
  * attempt fails, the budget is spent within seconds and the load stays near 1.2× instead of 3×.
  *
+ * <p>What it bounds is retries of failures that leave the workers up: resets and closes by a living worker, an
+ * overloaded or broken deploy, where every retry is more load on the same processes. A worker that dies takes the
+ * requests in flight on it with it, a burst the budget would refuse once two or three crashes came within its
+ * horizon (seen with the seed's crashing workers at {@code ab -c 500}); those are retried whatever it says (the
+ * exchange waits, at most the retry backoff, to learn that the worker exited, see {@link Retries#awaitExit}). That
+ * is what nginx's {@code proxy_next_upstream error} does for every failure. It stays bounded: each death retries at
+ * most what it had in flight, {@code max-attempts} caps every request, and the fleet's crash-loop backoff caps the
+ * deaths. Such retries are not taken from the budget.
+ *
  * <p>Lock-free, so that the event loops never wait on one another: counts are {@link LongAdder}s per second. Loops
  * that take a retry at the same moment may each take the last one, so the budget can be overspent by at most one
  * retry per event loop.

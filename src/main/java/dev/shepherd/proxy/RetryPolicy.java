@@ -38,8 +38,12 @@ final class RetryPolicy {
         return allowed && replayable && attempts < properties.retry().maxAttempts();
     }
 
-    /** The answer when no retry follows; {@code worker} names the worker that failed, {@code method} the request's. */
-    Answer answer(Failure failure, Throwable cause, String worker, String method, boolean retriable, int attempts) {
+    /**
+     * The answer when no retry follows; {@code worker} names the worker that failed, {@code method} the request's;
+     * {@code budgetSpent}: a retry was allowed but the retry budget was spent.
+     */
+    Answer answer(Failure failure, Throwable cause, String worker, String method, boolean retriable, int attempts,
+                  boolean budgetSpent) {
         if (failure == Failure.TIMEOUT) {
             return new Answer(HttpResponseStatus.GATEWAY_TIMEOUT, worker + " did not answer within "
                     + properties.responseTimeout().toMillis() + " ms");
@@ -59,7 +63,7 @@ final class RetryPolicy {
         }
         int tried = Math.max(1, attempts);
         return new Answer(HttpResponseStatus.BAD_GATEWAY, worker + " failed (" + describe(cause) + ") after " + tried
-                + (tried == 1 ? " attempt" : " attempts"));
+                + (tried == 1 ? " attempt" : " attempts") + (budgetSpent ? "; not retried: the retry budget is spent" : ""));
     }
 
     private static String describe(Throwable cause) {

@@ -27,6 +27,13 @@ public final class TestEndpoints {
         return endpoint;
     }
 
+    /** An endpoint in rotation for {@code process}, which a test may end to make the worker die. */
+    public static Endpoint accepting(int workerId, ProcessHandle process) {
+        Endpoint endpoint = new Endpoint(workerId, process, 40_000 + workerId, () -> { });
+        endpoint.startAccepting();
+        return endpoint;
+    }
+
     /** Puts an endpoint (back) in rotation, as a READY worker or a good probe after an ejection does. */
     public static void startAccepting(Endpoint endpoint) {
         endpoint.startAccepting();

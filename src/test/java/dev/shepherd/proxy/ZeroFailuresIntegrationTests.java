@@ -6,6 +6,7 @@ import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Traffic;
 import dev.shepherd.worker.WorkerState;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -269,12 +270,91 @@ class ZeroFailuresIntegrationTests {
             }
         }
 
-        private static Path recordFile() {
+        static Path recordFile() {
             try {
                 return Files.createTempDirectory("zero-failures").resolve("requests.log");
             } catch (IOException ex) {
                 throw new IllegalStateException(ex);
             }
+        }
+    }
+
+    /**
+     * Echo workers behind a retry budget that allows nothing (0 % and 0 per second): the requests a worker's death
+     * takes with it are retried all the same, while a worker that fails requests and lives on gets no retry.
+     */
+    @Nested
+    class WithTheRetryBudgetSpent {
+
+        private static final Path RECORD = OnEchoWorkers.recordFile();
+        private static RunningShepherd shepherd;
+
+        @BeforeAll
+        static void start() {
+            shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                    "--fleet.worker.environment.RECORD_FILE=" + RECORD, "--fleet.proxy.retry.budget-percent=0",
+                    "--fleet.proxy.retry.min-per-second=0", "--fleet.proxy.retry.backoff=400ms");
+        }
+
+        @AfterAll
+        static void stop() throws IOException {
+            try {
+                shepherd.close();
+            } finally {
+                Files.deleteIfExists(RECORD);
+                Files.deleteIfExists(RECORD.getParent());
+            }
+        }
+
+        @BeforeEach
+        void twoReadyWorkersAndAnEmptyRecord() throws IOException {
+            restoreTwoWorkers(shepherd);
+            Files.deleteIfExists(RECORD);
+        }
+
+        private double budgetExhausted(String outcome) {
+            return shepherd.context().getBean(MeterRegistry.class)
+                    .counter("shepherd.proxy.retry.budget.exhausted", "outcome", outcome).count();
+        }
+
+        @Test
+        void requestsInFlightOnAWorkerThatDiesAreRetriedOnTheOtherOne() throws Exception {
+            double retriedBefore = budgetExhausted("retried-after-exit");
+            List<CompletableFuture<HttpResponse<String>>> gets = new java.util.ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                gets.add(shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=2000&n=" + i)).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(RECORD) && Files.readAllLines(RECORD).size() == 6);
+            long victim = awaitRecordedPid(RECORD, "GET");
+            long onVictim = Files.readAllLines(RECORD).stream().filter(line -> line.startsWith(victim + " ")).count();
+
+            ProcessHandle.of(victim).orElseThrow().destroyForcibly();
+
+            for (CompletableFuture<HttpResponse<String>> get : gets) {
+                HttpResponse<String> response = get.get(20, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                assertThat(response.body()).doesNotStartWith("pid=" + victim + "\n");
+            }
+            assertThat(Files.readAllLines(RECORD)).as("each request the dead worker had is retried once")
+                    .hasSize(6 + (int) onVictim);
+            assertThat(budgetExhausted("retried-after-exit") - retriedBefore).isEqualTo(onVictim);
+        }
+
+        @Test
+        void aWorkerThatHangsUpAndLivesGets502NamingTheBudgetOnceItsSurvivalIsKnown() throws Exception {
+            double failedBefore = budgetExhausted("failed");
+            long start = System.nanoTime();
+            HttpResponse<String> response = shepherd.get("/hang-up");
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+            assertThat(response.statusCode()).isEqualTo(502);
+            assertThat(response.body()).contains("after 1 attempt; not retried: the retry budget is spent");
+            assertThat(Files.readAllLines(RECORD)).filteredOn(line -> line.contains("/hang-up")).hasSize(1);
+            assertThat(took).as("it waited, at most the backoff, to learn whether the worker died")
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(400));
+            assertThat(budgetExhausted("failed") - failedBefore).isEqualTo(1);
+            assertThat(shepherd.readyPids()).as("the worker that hung up is alive and in rotation").hasSize(2);
         }
     }
 

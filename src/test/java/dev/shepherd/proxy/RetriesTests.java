@@ -1,0 +1,138 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.fleet.Balancer;
+import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.TestEndpoints;
+import dev.shepherd.fleet.WorkerFleetService;
+import io.netty.util.concurrent.DefaultEventExecutor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+/**
+ * {@link Retries#awaitExit}: with the retry budget spent, a request learns whether the worker that failed it died,
+ * on a real process and a fake fleet whose snapshots the test publishes.
+ */
+class RetriesTests {
+
+    private static final Duration BACKOFF = Duration.ofMillis(400);
+
+    private final WorkerFleetService fleet = mock(WorkerFleetService.class);
+    private final FleetSnapshot snapshot = mock(FleetSnapshot.class);
+    private final DefaultEventExecutor loop = new DefaultEventExecutor();
+    private final AtomicLong version = new AtomicLong(1);
+    private Consumer<FleetSnapshot> publish;
+    private Retries retries;
+    private Process worker;
+
+    @BeforeEach
+    @SuppressWarnings("unchecked")
+    void fakeFleetAndALiveWorkerProcess() throws IOException {
+        when(fleet.snapshot()).thenReturn(snapshot);
+        when(snapshot.ready()).thenReturn(new Endpoint[0]);
+        when(snapshot.version()).thenAnswer(invocation -> version.get());
+        Router router = new Router(fleet, 2, Balancer.ROUND_ROBIN);
+        ArgumentCaptor<Consumer<FleetSnapshot>> listener = ArgumentCaptor.forClass(Consumer.class);
+        verify(fleet).onSnapshot(listener.capture());
+        publish = listener.getValue();
+        retries = new Retries(router, loop, BACKOFF.toNanos(), () -> { });
+        worker = new ProcessBuilder("sleep", "30").start();
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** A new fleet snapshot, as the fleet publishes one when a worker's state changes. */
+    private void publishChange() {
+        version.incrementAndGet();
+        publish.accept(snapshot);
+    }
+
+    private AtomicReference<Boolean> awaitExit(Endpoint failed, AtomicLong decidedAt) {
+        AtomicReference<Boolean> decided = new AtomicReference<>();
+        loop.submit(() -> retries.awaitExit(failed, exited -> {
+            assertThat(loop.inEventLoop()).as("decided on the request's loop").isTrue();
+            decidedAt.set(System.nanoTime());
+            decided.set(exited);
+        })).syncUninterruptibly();
+        return decided;
+    }
+
+    @Test
+    void aWorkerWhoseExitIsAlreadyKnownIsDeadAtOnce() throws InterruptedException {
+        worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
+
+        AtomicReference<Boolean> decided = awaitExit(failed, new AtomicLong());
+
+        assertThat(decided.get()).as("decided before awaitExit returned").isTrue();
+        assertThat(retries.waiting()).isFalse();
+    }
+
+    @Test
+    void aWorkerThatDiesIsKnownDeadAtTheFleetChangeOfItsExitNotAtTheEndOfTheBackoff() throws Exception {
+        Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
+        AtomicLong decidedAt = new AtomicLong();
+        AtomicReference<Boolean> decided = awaitExit(failed, decidedAt);
+        assertThat(retries.waiting()).as("waits while the worker is alive").isTrue();
+
+        publishChange();
+        Thread.sleep(50);
+        assertThat(decided.get()).as("another change, the worker still alive: it waits on").isNull();
+
+        long died = System.nanoTime();
+        worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        publishChange();
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> decided.get() != null);
+        assertThat(decided.get()).isTrue();
+        assertThat(Duration.ofNanos(decidedAt.get() - died)).as("at the change, not at the backoff").isLessThan(BACKOFF);
+        assertThat(retries.waiting()).isFalse();
+    }
+
+    @Test
+    void aWorkerThatLivesOnIsKnownAliveWhenTheBackoffIsOver() {
+        Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
+        long start = System.nanoTime();
+        AtomicLong decidedAt = new AtomicLong();
+
+        AtomicReference<Boolean> decided = awaitExit(failed, decidedAt);
+        publishChange();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> decided.get() != null);
+        assertThat(decided.get()).isFalse();
+        assertThat(Duration.ofNanos(decidedAt.get() - start)).isGreaterThanOrEqualTo(BACKOFF);
+        assertThat(retries.waiting()).isFalse();
+    }
+
+    @Test
+    void aRequestThatEndsWhileItWaitsIsNeverDecided() throws InterruptedException {
+        Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
+        AtomicReference<Boolean> decided = awaitExit(failed, new AtomicLong());
+
+        loop.submit(retries::stop).syncUninterruptibly();
+        worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        publishChange();
+        Thread.sleep(BACKOFF.toMillis() + 200);
+
+        assertThat(decided.get()).isNull();
+    }
+}
