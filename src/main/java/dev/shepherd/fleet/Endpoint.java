@@ -66,6 +66,9 @@ public final class Endpoint {
     private volatile boolean draining;
     private volatile boolean everInRotation;
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
+    /** Who waits for the process's exit ({@link #whenExited}), and whether its exit is watched yet. */
+    private final Set<Runnable> exitWaiters = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean exitWatched = new AtomicBoolean();
     private final AtomicInteger tunnelCount = new AtomicInteger();
     /**
      * Once set (the worker drains or died), the moment ({@code nanoTime}) by which every tunnel, even one opened
@@ -212,8 +215,8 @@ public final class Endpoint {
     }
 
     /**
-     * The worker refused a connection. A dead process leaves the rotation at once (its exit may not have been
-     * reaped yet); a live one after a few refusals in a row, until a probe succeeds. Either way the fleet hears of
+     * The worker refused a connection. A dead process leaves the rotation at once (before the fleet has handled
+     * its exit); a live one after a few refusals in a row, until a probe succeeds. Either way the fleet hears of
      * it, once, so that its snapshot counts what the proxy routes to.
      *
      * @return whether the worker is out of rotation now
@@ -245,6 +248,31 @@ public final class Endpoint {
      */
     public boolean exited() {
         return !process.isAlive();
+    }
+
+    /**
+     * Calls {@code onExit} once when the worker's process has exited and been reaped, on the thread that reaps it
+     * (the JDK's process reaper), or at once on the caller's thread when it already has. Returns what takes the
+     * call back; after that, or after the call, it does nothing. Lock-free: waiters are a concurrent set, and the
+     * process's exit is watched once per endpoint, from the first waiter on.
+     */
+    public Runnable whenExited(Runnable onExit) {
+        if (exitWatched.compareAndSet(false, true)) {
+            process.onExit().whenComplete((handle, error) -> exitWaiters.forEach(this::callExitWaiter));
+        }
+        exitWaiters.add(onExit);
+        if (exited()) {
+            // The exit may have come between the add and the watcher's pass over the set: the set's removal decides
+            // who calls it, so it is called once either way.
+            callExitWaiter(onExit);
+        }
+        return () -> exitWaiters.remove(onExit);
+    }
+
+    private void callExitWaiter(Runnable waiter) {
+        if (exitWaiters.remove(waiter)) {
+            waiter.run();
+        }
     }
 
     /** Out of rotation by the proxy's decision; the first of racing callers tells the fleet, on its own thread. */

@@ -102,6 +102,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         Endpoint picked;
         if (granted != null) {
             picked = granted;
+            if (retries != null) {
+                // The queue gave it a worker: nothing Retries waited for (a backoff) may route it again.
+                retries.stop();
+            }
         } else if (retries != null) {
             picked = retries.pick();
         } else {
@@ -325,6 +329,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         relay.discard();
         Endpoint failed = attempt == null ? null : attempt.endpoint();
         dropAttempt();
+        if (!requestComplete) {
+            // Until the next attempt's connection takes it (connected), the rest of the body waits in the client's
+            // socket, not in memory.
+            ctx.channel().config().setAutoRead(false);
+        }
         if (failed != null) {
             // A worker that dies resets every kept-alive connection to it: a retry must not pick another one.
             proxy.pool().drop(failed);

@@ -377,9 +377,9 @@ public class ProxyServer implements SmartLifecycle {
         }
     }
 
-    /** Requests still being served, and those waiting for a READY worker. */
+    /** Requests still being served, those waiting for a READY worker, and those waiting to be retried. */
     private int inFlight() {
-        return context.router().waiting() + fleet.snapshot().inFlight();
+        return context.router().waiting() + context.router().retryWaits() + fleet.snapshot().inFlight();
     }
 
     /** The client connections the proxy has taken in and not yet closed, for tests. */

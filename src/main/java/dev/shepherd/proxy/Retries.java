@@ -38,7 +38,9 @@ final class Retries {
     /** While the request waits to learn whether a worker died ({@link #awaitExit}): that worker, and who is told. */
     private Endpoint awaitedExit;
     private Consumer<Boolean> exitDecided;
-    /** Counts the waits of {@link #awaitExit}, so that a change callback queued for an earlier one does nothing. */
+    /** Takes back the exit callback of {@link #awaitExit}'s worker. */
+    private Runnable cancelExitCallback;
+    /** Counts the waits of {@link #awaitExit}, so that an exit callback queued for an earlier one does nothing. */
     private int exitWait;
 
     Retries(Router router, EventExecutor loop, long backoffNanos, Runnable retry) {
@@ -77,8 +79,16 @@ final class Retries {
         return waiting;
     }
 
+    /** The request waits between two attempts, or not: the router counts such requests for the proxy's drain. */
+    private void setWaiting(boolean now) {
+        if (now != waiting) {
+            waiting = now;
+            router.retryWaiting(now);
+        }
+    }
+
     private void awaitFleetChange(long seenVersion) {
-        waiting = true;
+        setWaiting(true);
         changeWaiter = router.awaitChange(seenVersion, () -> loop.execute(this::fleetChanged));
         if (backoffTimer == null) {
             backoffTimer = loop.schedule(this::backoffElapsed, backoffNanos, TimeUnit.NANOSECONDS);
@@ -87,7 +97,7 @@ final class Retries {
 
     private void fleetChanged() {
         changeWaiter = null;
-        waiting = false;
+        setWaiting(false);
         retry.run();
     }
 
@@ -96,7 +106,7 @@ final class Retries {
         backoffOver = true;
         if (changeWaiter != null && router.cancelChange(changeWaiter)) {
             changeWaiter = null;
-            waiting = false;
+            setWaiting(false);
             retry.run();
         }
     }
@@ -104,39 +114,27 @@ final class Retries {
     /**
      * The retry budget is spent and {@code failed} has just failed the request: waits, at most the retry backoff,
      * to learn whether its process died, and then tells {@code decided} on the loop (true: it exited). A dying
-     * process resets its connections a little before its exit is reaped, so the answer is known only once the
-     * fleet changes (the exit is one change; others are waited past) or, for a worker that lives on, when the
-     * backoff is over. At once when its exit is already known.
+     * process resets its connections a little before its exit is reaped, so the answer comes with the exit (the
+     * endpoint's own callback, not a fleet change) or, for a worker that lives on, when the backoff is over. At once
+     * when its exit is already known. Whatever this request waited for before is given up first.
      */
     void awaitExit(Endpoint failed, Consumer<Boolean> decided) {
-        long seen = router.version();
+        stop();
         if (failed.exited()) {
             decided.accept(true);
             return;
         }
-        waiting = true;
+        setWaiting(true);
         awaitedExit = failed;
         exitDecided = decided;
-        exitWait++;
-        awaitExitChange(seen);
+        int wait = ++exitWait;
         backoffTimer = loop.schedule(this::exitWaitOver, backoffNanos, TimeUnit.NANOSECONDS);
+        cancelExitCallback = failed.whenExited(() -> loop.execute(() -> exitCallback(wait)));
     }
 
-    private void awaitExitChange(long seen) {
-        int wait = exitWait;
-        changeWaiter = router.awaitChange(seen, () -> loop.execute(() -> exitCheck(wait)));
-    }
-
-    private void exitCheck(int wait) {
-        if (wait != exitWait || awaitedExit == null) {
-            return;
-        }
-        changeWaiter = null;
-        long seen = router.version();
-        if (awaitedExit.exited()) {
+    private void exitCallback(int wait) {
+        if (wait == exitWait && awaitedExit != null) {
             exitKnown(true);
-        } else {
-            awaitExitChange(seen);
         }
     }
 
@@ -155,10 +153,14 @@ final class Retries {
 
     /** Stops waiting: an attempt starts, or the request is over. */
     void stop() {
-        waiting = false;
+        setWaiting(false);
         backoffOver = false;
         awaitedExit = null;
         exitDecided = null;
+        if (cancelExitCallback != null) {
+            cancelExitCallback.run();
+            cancelExitCallback = null;
+        }
         if (backoffTimer != null) {
             backoffTimer.cancel(false);
             backoffTimer = null;

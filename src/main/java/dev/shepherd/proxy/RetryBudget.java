@@ -14,12 +14,14 @@ import java.util.function.LongSupplier;
  *
  * <p>What it bounds is retries of failures that leave the workers up: resets and closes by a living worker, an
  * overloaded or broken deploy, where every retry is more load on the same processes. A worker that dies takes the
- * requests in flight on it with it, a burst the budget would refuse once two or three crashes came within its
- * horizon (seen with the seed's crashing workers at {@code ab -c 500}); those are retried whatever it says (the
- * exchange waits, at most the retry backoff, to learn that the worker exited, see {@link Retries#awaitExit}). That
- * is what nginx's {@code proxy_next_upstream error} does for every failure. It stays bounded: each death retries at
- * most what it had in flight, {@code max-attempts} caps every request, and the fleet's crash-loop backoff caps the
- * deaths. Such retries are not taken from the budget.
+ * requests in flight on it with it, a burst that spends the budget at once, and one it would refuse once two or
+ * three crashes came within its horizon (seen with the seed's crashing workers at {@code ab -c 500}). Such a retry
+ * takes from the budget while there is some; once it is spent, the exchange waits, at most the retry backoff, to
+ * learn whether the worker exited ({@link Retries#awaitExit}) and retries if it did, without counting it here. As
+ * HAProxy's {@code retries} with {@code redispatch}, and nginx's {@code proxy_next_upstream error}, retry a failed
+ * idempotent request with no budget at all. Bounded still: a death retries at most what it had in flight, and
+ * {@code max-attempts} caps every request, so a request that crashes every worker it reaches (a "query of death")
+ * kills at most that many of them, where the spent budget held it to one.
  *
  * <p>Lock-free, so that the event loops never wait on one another: counts are {@link LongAdder}s per second. Loops
  * that take a retry at the same moment may each take the last one, so the budget can be overspent by at most one

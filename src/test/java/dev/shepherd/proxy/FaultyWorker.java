@@ -27,6 +27,8 @@ import java.util.concurrent.TimeUnit;
  *       five bytes after each gap (a fixed length of five bytes per gap); with no gaps, the head then nothing until
  *       the proxy closes the connection</li>
  *   <li>{@code /big?bytes=N}: a body of N bytes with a Content-Length, written at once</li>
+ *   <li>{@code /reset-after-head}: the connection reset as soon as the request head is read, with no answer (and
+ *       whatever body the request has unread)</li>
  *   <li>{@code /interim}: {@code 100 Continue}, then {@code 103 Early Hints}, then {@code 200} "ok"</li>
  *   <li>{@code /health}: "ok"; with the environment variable {@code READY_FILE}, 503 until that file exists</li>
  *   <li>anything else: "ok"</li>
@@ -75,6 +77,10 @@ public final class FaultyWorker {
             }
             case "/slow" -> {
                 return slow(socket, params);
+            }
+            case "/reset-after-head" -> {
+                socket.setSoLinger(true, 0);
+                return false;
             }
             case "/big" -> {
                 int bytes = Integer.parseInt(params.get("bytes"));

@@ -14,6 +14,7 @@ import org.mockito.ArgumentCaptor;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -26,7 +27,7 @@ import static org.mockito.Mockito.when;
 
 /**
  * {@link Retries#awaitExit}: with the retry budget spent, a request learns whether the worker that failed it died,
- * on a real process and a fake fleet whose snapshots the test publishes.
+ * on real processes and a fake fleet whose snapshots the test publishes.
  */
 class RetriesTests {
 
@@ -36,6 +37,8 @@ class RetriesTests {
     private final FleetSnapshot snapshot = mock(FleetSnapshot.class);
     private final DefaultEventExecutor loop = new DefaultEventExecutor();
     private final AtomicLong version = new AtomicLong(1);
+    private final AtomicReference<Endpoint[]> ready = new AtomicReference<>(new Endpoint[0]);
+    private final AtomicInteger routes = new AtomicInteger();
     private Consumer<FleetSnapshot> publish;
     private Retries retries;
     private Process worker;
@@ -44,13 +47,13 @@ class RetriesTests {
     @SuppressWarnings("unchecked")
     void fakeFleetAndALiveWorkerProcess() throws IOException {
         when(fleet.snapshot()).thenReturn(snapshot);
-        when(snapshot.ready()).thenReturn(new Endpoint[0]);
+        when(snapshot.ready()).thenAnswer(invocation -> ready.get());
         when(snapshot.version()).thenAnswer(invocation -> version.get());
         Router router = new Router(fleet, 2, Balancer.ROUND_ROBIN);
         ArgumentCaptor<Consumer<FleetSnapshot>> listener = ArgumentCaptor.forClass(Consumer.class);
         verify(fleet).onSnapshot(listener.capture());
         publish = listener.getValue();
-        retries = new Retries(router, loop, BACKOFF.toNanos(), () -> { });
+        retries = new Retries(router, loop, BACKOFF.toNanos(), routes::incrementAndGet);
         worker = new ProcessBuilder("sleep", "30").start();
     }
 
@@ -88,7 +91,7 @@ class RetriesTests {
     }
 
     @Test
-    void aWorkerThatDiesIsKnownDeadAtTheFleetChangeOfItsExitNotAtTheEndOfTheBackoff() throws Exception {
+    void aWorkerThatDiesIsKnownDeadAtItsExitNotAtTheEndOfTheBackoff() throws Exception {
         Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
         AtomicLong decidedAt = new AtomicLong();
         AtomicReference<Boolean> decided = awaitExit(failed, decidedAt);
@@ -96,16 +99,17 @@ class RetriesTests {
 
         publishChange();
         Thread.sleep(50);
-        assertThat(decided.get()).as("another change, the worker still alive: it waits on").isNull();
+        assertThat(decided.get()).as("a fleet change, the worker still alive: it waits on").isNull();
 
         long died = System.nanoTime();
         worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-        publishChange();
 
         await().atMost(Duration.ofSeconds(2)).until(() -> decided.get() != null);
         assertThat(decided.get()).isTrue();
-        assertThat(Duration.ofNanos(decidedAt.get() - died)).as("at the change, not at the backoff").isLessThan(BACKOFF);
+        assertThat(Duration.ofNanos(decidedAt.get() - died)).as("at the exit, with no fleet change, not at the backoff")
+                .isLessThan(BACKOFF);
         assertThat(retries.waiting()).isFalse();
+        assertThat(routes).as("deciding is the caller's: nothing was routed").hasValue(0);
     }
 
     @Test
@@ -121,6 +125,42 @@ class RetriesTests {
         assertThat(decided.get()).isFalse();
         assertThat(Duration.ofNanos(decidedAt.get() - start)).isGreaterThanOrEqualTo(BACKOFF);
         assertThat(retries.waiting()).isFalse();
+    }
+
+    @Test
+    void aBackoffLeftFromAnEarlierFleetChangeWaitNeverRoutesTheRequestWhileItWaitsForAnExit() throws Exception {
+        Process other = new ProcessBuilder("sleep", "30").start();
+        try {
+            Endpoint first = TestEndpoints.accepting(1, other.toHandle());
+            Endpoint second = TestEndpoints.accepting(2, worker.toHandle());
+            // A retry after the first worker failed: it is the only READY one, so the request waits for a fleet
+            // change, with a backoff timer.
+            ready.set(new Endpoint[] {first});
+            loop.submit(() -> {
+                retries.failedOn(first);
+                assertThat(retries.pick()).isNull();
+                assertThat(retries.waiting()).isTrue();
+            }).syncUninterruptibly();
+            // The fleet changes with no READY worker: routed, the request queues (no Retries wait) and the timer
+            // stays; then the queue hands it the second worker, which fails it and lives: the budget is spent.
+            Thread.sleep(50);
+            ready.set(new Endpoint[0]);
+            publishChange();
+            await().atMost(Duration.ofSeconds(2)).until(() -> routes.get() == 1);
+            loop.submit(() -> assertThat(retries.pick()).isNull()).syncUninterruptibly();
+            ready.set(new Endpoint[] {second});
+            AtomicLong decidedAt = new AtomicLong();
+            long start = System.nanoTime();
+            AtomicReference<Boolean> decided = awaitExit(second, decidedAt);
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> decided.get() != null);
+            assertThat(decided.get()).as("the second worker lives").isFalse();
+            assertThat(Duration.ofNanos(decidedAt.get() - start)).as("a whole backoff of its own")
+                    .isGreaterThanOrEqualTo(BACKOFF);
+            assertThat(routes).as("the first wait's timer did not route it again").hasValue(1);
+        } finally {
+            other.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
     }
 
     @Test

@@ -1,0 +1,96 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A request between two attempts holds nothing more of its client's body than it had: the rest waits in the
+ * client's socket until the next attempt's connection takes it. Here the wait is the longest one, the retry budget
+ * spent (0 %, 0 per second) and the worker that failed the request alive, so the proxy waits the whole retry
+ * backoff to learn whether it died before it answers 502.
+ */
+class RetryWaitIntegrationTests {
+
+    private static final int BODY = 100 * 1024 * 1024;
+
+    /** One worker that resets every request as soon as it has its head, behind a budget that allows no retry. */
+    private static RunningShepherd start(String backoff) {
+        return RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
+                "--fleet.proxy.retry.budget-percent=0", "--fleet.proxy.retry.min-per-second=0",
+                "--fleet.proxy.retry.backoff=" + backoff);
+    }
+
+    @Test
+    void aClientUploadIsNotReadIntoMemoryWhileTheRequestWaitsForItsNextAttempt() throws Exception {
+        try (RunningShepherd shepherd = start("3s");
+             Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("PUT /reset-after-head HTTP/1.1\r\nHost: a\r\nContent-Length: " + BODY + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[1024]);
+            out.flush();
+            // The worker resets the first attempt at once; the request then waits the 3 s backoff.
+            Thread.sleep(300);
+            AtomicLong written = new AtomicLong();
+            Thread writer = new Thread(() -> {
+                byte[] chunk = new byte[64 * 1024];
+                try {
+                    while (written.get() < BODY - 1024) {
+                        out.write(chunk, 0, (int) Math.min(chunk.length, BODY - 1024 - written.get()));
+                        written.addAndGet(chunk.length);
+                    }
+                } catch (IOException closed) {
+                    // The proxy answered and closed the connection.
+                }
+            }, "uploader");
+            writer.setDaemon(true);
+            writer.start();
+            Thread.sleep(1500);
+
+            assertThat(written.get()).as("what the client could write while the request waited: its socket buffers, "
+                    + "not the whole body").isLessThan(BODY / 3);
+            String response = RawHttp.readUntilClose(socket.getInputStream());
+            assertThat(response).startsWith("HTTP/1.1 502").contains("not retried: the retry budget is spent");
+            writer.join(Duration.ofSeconds(5).toMillis());
+        }
+    }
+
+    @Test
+    void aRequestWaitingBetweenTwoAttemptsWhenTheMasterStopsIsAnsweredBeforeItsConnectionCloses() throws Exception {
+        RunningShepherd stopping = start("2s");
+        CompletableFuture<Void> closed = null;
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), stopping.proxyPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write("GET /reset-after-head HTTP/1.1\r\nHost: a\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            Thread.sleep(300);
+
+            closed = CompletableFuture.runAsync(stopping::close);
+            String response = RawHttp.readUntilClose(socket.getInputStream());
+
+            assertThat(response).as("the drain waited for it, as for requests in flight")
+                    .startsWith("HTTP/1.1 502").contains("not retried: the retry budget is spent");
+        } finally {
+            if (closed == null) {
+                stopping.close();
+            } else {
+                closed.get(60, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
