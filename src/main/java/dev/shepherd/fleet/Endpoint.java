@@ -251,14 +251,20 @@ public final class Endpoint {
     }
 
     /**
-     * Calls {@code onExit} once when the worker's process has exited and been reaped, on the thread that reaps it
-     * (the JDK's process reaper), or at once on the caller's thread when it already has. Returns what takes the
+     * Calls {@code onExit} once when the worker's process has exited and been reaped: on a thread of the JDK's
+     * common pool, where {@link ProcessHandle#onExit} completes, or at once on the caller's thread when it already
+     * has. {@code onExit} must be short and must not throw (hand the work to an event loop). Returns what takes the
      * call back; after that, or after the call, it does nothing. Lock-free: waiters are a concurrent set, and the
-     * process's exit is watched once per endpoint, from the first waiter on.
+     * process's exit is watched once per endpoint, from the first waiter on. A process whose exit cannot be watched
+     * (the JVM's own, as some tests use) never calls back: the caller's own deadline decides.
      */
     public Runnable whenExited(Runnable onExit) {
         if (exitWatched.compareAndSet(false, true)) {
-            process.onExit().whenComplete((handle, error) -> exitWaiters.forEach(this::callExitWaiter));
+            try {
+                process.onExit().whenComplete((handle, error) -> exitWaiters.forEach(this::callExitWaiter));
+            } catch (IllegalStateException ownProcess) {
+                // ProcessHandle.current(): it cannot exit while anyone could be told.
+            }
         }
         exitWaiters.add(onExit);
         if (exited()) {

@@ -314,8 +314,8 @@ public record FleetProperties(
      * @param bufferLimit request bodies up to this size are held so they can be replayed on another worker
      * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds; once it is spent,
      *                      the requests a worker's death took with it are still retried
-     * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic: enough for the
-     *                     requests in flight on a worker that dies while traffic is still ramping up
+     * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic: at low traffic the
+     *                     percentage alone allows next to none
      * @param backoff a retry goes at once to a READY worker that has not failed the request yet; when every one has,
      *                it waits for the fleet to change (an exit, a new READY worker), at most this long, so that
      *                workers killed together are out of rotation before its last attempts; with the budget spent,

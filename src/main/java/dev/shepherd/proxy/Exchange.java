@@ -80,6 +80,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     void start() {
+        proxy.exchangeStarted();
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
             ctx.channel().config().setAutoRead(false);
@@ -260,7 +261,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                 Upgrades.isWebSocket(response.upgrade()));
         attempt.handOver(tunnel);
         attempt = null;
-        finished = true;
+        end();
         cancelTimers();
         body.release();
         client.switchProtocols(this, tunnel);
@@ -433,7 +434,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void finish(boolean keepClient) {
-        finished = true;
+        end();
         cancelTimers();
         relay.discard();
         if (retries != null) {
@@ -448,12 +449,20 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         client.exchangeDone(this, keepClient);
     }
 
+    /** Marks the exchange over, once: from now on the proxy's drain no longer waits for it. */
+    private void end() {
+        if (!finished) {
+            finished = true;
+            proxy.exchangeEnded();
+        }
+    }
+
     /** The client went away: give the worker connection up (it is mid-exchange) and stop. */
     void onClientClosed() {
         if (finished) {
             return;
         }
-        finished = true;
+        end();
         cancelTimers();
         relay.discard();
         if (retries != null) {

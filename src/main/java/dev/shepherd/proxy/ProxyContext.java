@@ -13,6 +13,7 @@ import java.net.SocketAddress;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 
 /**
@@ -27,6 +28,7 @@ final class ProxyContext {
     private final StickySessions sticky;
     private final AppCookieSessions appCookies;
     private final RetryBudget budget;
+    private final LongAdder openExchanges = new LongAdder();
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
     private final long bufferLimit;
@@ -150,6 +152,24 @@ final class ProxyContext {
 
     RetryBudget budget() {
         return budget;
+    }
+
+    /** An exchange began ({@link Exchange#start}); counted until it ends, whatever it waits for meanwhile. */
+    void exchangeStarted() {
+        openExchanges.increment();
+    }
+
+    void exchangeEnded() {
+        openExchanges.decrement();
+    }
+
+    /**
+     * Requests begun and not yet over: sent to a worker, waiting for one, or between two attempts. One count per
+     * request from its start to its end, so that a drain reading it never sees a request that moves from one
+     * stage to the next as gone. Any thread.
+     */
+    long openExchanges() {
+        return openExchanges.sum();
     }
 
     ProxyMetrics metrics() {

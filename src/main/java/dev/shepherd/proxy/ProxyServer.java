@@ -377,9 +377,9 @@ public class ProxyServer implements SmartLifecycle {
         }
     }
 
-    /** Requests still being served, those waiting for a READY worker, and those waiting to be retried. */
-    private int inFlight() {
-        return context.router().waiting() + context.router().retryWaits() + fleet.snapshot().inFlight();
+    /** Requests begun and not over: served, waiting for a worker, or between two attempts. */
+    private long inFlight() {
+        return context.openExchanges();
     }
 
     /** The client connections the proxy has taken in and not yet closed, for tests. */

@@ -79,16 +79,9 @@ final class Retries {
         return waiting;
     }
 
-    /** The request waits between two attempts, or not: the router counts such requests for the proxy's drain. */
-    private void setWaiting(boolean now) {
-        if (now != waiting) {
-            waiting = now;
-            router.retryWaiting(now);
-        }
-    }
 
     private void awaitFleetChange(long seenVersion) {
-        setWaiting(true);
+        waiting = true;
         changeWaiter = router.awaitChange(seenVersion, () -> loop.execute(this::fleetChanged));
         if (backoffTimer == null) {
             backoffTimer = loop.schedule(this::backoffElapsed, backoffNanos, TimeUnit.NANOSECONDS);
@@ -97,7 +90,7 @@ final class Retries {
 
     private void fleetChanged() {
         changeWaiter = null;
-        setWaiting(false);
+        waiting = false;
         retry.run();
     }
 
@@ -106,7 +99,7 @@ final class Retries {
         backoffOver = true;
         if (changeWaiter != null && router.cancelChange(changeWaiter)) {
             changeWaiter = null;
-            setWaiting(false);
+            waiting = false;
             retry.run();
         }
     }
@@ -124,7 +117,7 @@ final class Retries {
             decided.accept(true);
             return;
         }
-        setWaiting(true);
+        waiting = true;
         awaitedExit = failed;
         exitDecided = decided;
         int wait = ++exitWait;
@@ -153,7 +146,7 @@ final class Retries {
 
     /** Stops waiting: an attempt starts, or the request is over. */
     void stop() {
-        setWaiting(false);
+        waiting = false;
         backoffOver = false;
         awaitedExit = null;
         exitDecided = null;

@@ -7,7 +7,6 @@ import dev.shepherd.fleet.WorkerFleetService;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -62,7 +61,6 @@ final class Router {
     private final WorkerChoice choice;
     private final WaitQueue queue;
     private final ConcurrentLinkedQueue<Waiter> changeWaiters = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger retryWaits = new AtomicInteger();
     private final Consumer<FleetSnapshot> listener = this::onSnapshot;
     private final Runnable slotListener;
 
@@ -213,20 +211,6 @@ final class Router {
 
     int waiting() {
         return queue.waiting();
-    }
-
-    /** A request starts or stops waiting between two attempts ({@link Retries}). Any thread. */
-    void retryWaiting(boolean started) {
-        if (started) {
-            retryWaits.incrementAndGet();
-        } else {
-            retryWaits.decrementAndGet();
-        }
-    }
-
-    /** Requests waiting between two attempts: for a fleet change, or to learn whether their worker died. */
-    int retryWaits() {
-        return retryWaits.get();
     }
 
     private void onSnapshot(FleetSnapshot snapshot) {
