@@ -174,18 +174,12 @@ class ZeroFailuresIntegrationTests {
 
         @AfterAll
         static void stop() throws IOException {
-            try {
-                shepherd.close();
-            } finally {
-                Files.deleteIfExists(RECORD);
-                Files.deleteIfExists(RECORD.getParent());
-            }
+            closeAndDeleteRecord(shepherd, RECORD);
         }
 
         @BeforeEach
         void twoReadyWorkersAndAnEmptyRecord() throws IOException {
-            restoreTwoWorkers(shepherd);
-            Files.deleteIfExists(RECORD);
+            twoReadyWorkersAndNoRecord(shepherd, RECORD);
         }
 
         @Test
@@ -298,18 +292,12 @@ class ZeroFailuresIntegrationTests {
 
         @AfterAll
         static void stop() throws IOException {
-            try {
-                shepherd.close();
-            } finally {
-                Files.deleteIfExists(RECORD);
-                Files.deleteIfExists(RECORD.getParent());
-            }
+            closeAndDeleteRecord(shepherd, RECORD);
         }
 
         @BeforeEach
         void twoReadyWorkersAndAnEmptyRecord() throws IOException {
-            restoreTwoWorkers(shepherd);
-            Files.deleteIfExists(RECORD);
+            twoReadyWorkersAndNoRecord(shepherd, RECORD);
         }
 
         private double budgetExhausted(String outcome) {
@@ -409,6 +397,23 @@ class ZeroFailuresIntegrationTests {
             assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}").statusCode()).isEqualTo(202);
         }
         shepherd.awaitReady(2);
+    }
+
+    /** Stops a master whose echo workers record requests in {@code record}, and deletes the record's directory. */
+    private static void closeAndDeleteRecord(RunningShepherd shepherd, Path record) throws IOException {
+        try {
+            shepherd.close();
+        } finally {
+            Files.deleteIfExists(record);
+            Files.deleteIfExists(record.getParent());
+        }
+    }
+
+    /** Two READY workers and no record yet; the record's directory exists (a class run twice deleted it once). */
+    private static void twoReadyWorkersAndNoRecord(RunningShepherd shepherd, Path record) throws IOException {
+        restoreTwoWorkers(shepherd);
+        Files.createDirectories(record.getParent());
+        Files.deleteIfExists(record);
     }
 
     private static int restarts(RunningShepherd shepherd) {
