@@ -98,8 +98,8 @@ class RetriesTests {
         assertThat(retries.waiting()).as("waits while the worker is alive").isTrue();
 
         publishChange();
-        Thread.sleep(50);
-        assertThat(decided.get()).as("a fleet change, the worker still alive: it waits on").isNull();
+        await("a fleet change, the worker still alive: it waits on").during(Duration.ofMillis(50))
+                .atMost(Duration.ofSeconds(1)).until(() -> decided.get() == null);
 
         long died = System.nanoTime();
         worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
@@ -143,7 +143,6 @@ class RetriesTests {
             }).syncUninterruptibly();
             // The fleet changes with no READY worker: routed, the request queues (no Retries wait) and the timer
             // stays; then the queue hands it the second worker, which fails it and lives: the budget is spent.
-            Thread.sleep(50);
             ready.set(new Endpoint[0]);
             publishChange();
             await().atMost(Duration.ofSeconds(2)).until(() -> routes.get() == 1);
@@ -171,8 +170,8 @@ class RetriesTests {
         loop.submit(retries::stop).syncUninterruptibly();
         worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         publishChange();
-        Thread.sleep(BACKOFF.toMillis() + 200);
 
-        assertThat(decided.get()).isNull();
+        await("neither the exit nor the backoff decides it").during(BACKOFF.plusMillis(200))
+                .atMost(BACKOFF.plusSeconds(2)).until(() -> decided.get() == null);
     }
 }

@@ -2,6 +2,8 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -15,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A request between two attempts holds nothing more of its client's body than it had: the rest waits in the
@@ -34,6 +37,13 @@ class RetryWaitIntegrationTests {
                 "--fleet.proxy.retry.backoff=" + backoff);
     }
 
+    /** Until the worker has reset the request's first attempt: the request then waits the backoff. */
+    private static void awaitFailedAttempt(RunningShepherd shepherd) {
+        Counter failures = shepherd.context().getBean(MeterRegistry.class)
+                .counter("shepherd.proxy.upstream.failures", "reason", "sent");
+        await().atMost(Duration.ofSeconds(10)).until(() -> failures.count() >= 1);
+    }
+
     @Test
     void aClientUploadIsNotReadIntoMemoryWhileTheRequestWaitsForItsNextAttempt() throws Exception {
         try (RunningShepherd shepherd = start("3s");
@@ -45,7 +55,7 @@ class RetryWaitIntegrationTests {
             out.write(new byte[1024]);
             out.flush();
             // The worker resets the first attempt at once; the request then waits the 3 s backoff.
-            Thread.sleep(300);
+            awaitFailedAttempt(shepherd);
             AtomicLong written = new AtomicLong();
             Thread writer = new Thread(() -> {
                 byte[] chunk = new byte[64 * 1024];
@@ -60,10 +70,10 @@ class RetryWaitIntegrationTests {
             }, "uploader");
             writer.setDaemon(true);
             writer.start();
-            Thread.sleep(1500);
 
-            assertThat(written.get()).as("what the client could write while the request waited: its socket buffers, "
-                    + "not the whole body").isLessThan(BODY / 3);
+            await("what the client can write while the request waits: its socket buffers, not the whole body")
+                    .during(Duration.ofMillis(1500)).atMost(Duration.ofMillis(2500))
+                    .until(() -> written.get() < BODY / 3);
             String response = RawHttp.readUntilClose(socket.getInputStream());
             assertThat(response).startsWith("HTTP/1.1 502").contains("not retried: the retry budget is spent");
             writer.join(Duration.ofSeconds(5).toMillis());
@@ -78,7 +88,7 @@ class RetryWaitIntegrationTests {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write("GET /reset-after-head HTTP/1.1\r\nHost: a\r\n\r\n"
                     .getBytes(StandardCharsets.US_ASCII));
-            Thread.sleep(300);
+            awaitFailedAttempt(stopping);
 
             closed = CompletableFuture.runAsync(stopping::close);
             String response = RawHttp.readUntilClose(socket.getInputStream());
