@@ -117,7 +117,7 @@ final class ProxyMetrics {
 
     /**
      * A retry the policy allowed found the retry budget spent: {@code exited}, the worker that failed it had died,
-     * so it was retried all the same (and counted in {@code shepherd.proxy.retries} too); else the client got 502.
+     * so it was retried all the same (and counted in {@code shepherd.proxy.retries} too); else the proxy answered.
      */
     void budgetExhausted(boolean exited) {
         (exited ? budgetExhaustedRetried : budgetExhaustedFailed).increment();
@@ -127,7 +127,7 @@ final class ProxyMetrics {
         return Counter.builder("shepherd.proxy.retry.budget.exhausted").tag("outcome", outcome)
                 .description("Retries the retry budget refused, by outcome: retried-after-exit (the worker that failed "
                         + "the request had died: its in-flight requests are retried whatever the budget says) or "
-                        + "failed (answered 502)")
+                        + "failed (the proxy answered: 502, or 504 for a connection that timed out)")
                 .register(registry);
     }
 

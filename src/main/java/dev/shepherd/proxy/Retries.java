@@ -79,7 +79,6 @@ final class Retries {
         return waiting;
     }
 
-
     private void awaitFleetChange(long seenVersion) {
         waiting = true;
         changeWaiter = router.awaitChange(seenVersion, () -> loop.execute(this::fleetChanged));
