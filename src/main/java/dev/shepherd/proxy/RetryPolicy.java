@@ -63,7 +63,8 @@ final class RetryPolicy {
         }
         int tried = Math.max(1, attempts);
         return new Answer(HttpResponseStatus.BAD_GATEWAY, worker + " failed (" + describe(cause) + ") after " + tried
-                + (tried == 1 ? " attempt" : " attempts") + (budgetSpent ? "; not retried: the retry budget is spent" : ""));
+                + (tried == 1 ? " attempt" : " attempts")
+                + (budgetSpent ? "; not retried: the retry budget is spent" : ""));
     }
 
     private static String describe(Throwable cause) {

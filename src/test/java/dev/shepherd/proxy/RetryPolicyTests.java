@@ -34,8 +34,8 @@ class RetryPolicyTests {
     void eachAnswerSaysWhyInOneLine() {
         assertThat(policy.answer(Failure.TIMEOUT, null, "worker 3", "GET", true, 1, false))
                 .isEqualTo(new RetryPolicy.Answer(HttpResponseStatus.GATEWAY_TIMEOUT, "worker 3 did not answer within 60000 ms"));
-        assertThat(policy.answer(Failure.NOT_SENT, new ConnectTimeoutException("x"), "worker 3", "GET", true, 1, false).status())
-                .isEqualTo(HttpResponseStatus.GATEWAY_TIMEOUT);
+        assertThat(policy.answer(Failure.NOT_SENT, new ConnectTimeoutException("x"), "worker 3", "GET", true, 1, false)
+                .status()).isEqualTo(HttpResponseStatus.GATEWAY_TIMEOUT);
         assertThat(policy.answer(Failure.SENT, null, "worker 3", "POST", false, 1, false).reason())
                 .contains("not retried because POST is not idempotent").contains("Idempotency-Key");
         assertThat(policy.answer(Failure.SENT, null, "worker 3", "GET", true, 3, false))

@@ -310,10 +310,11 @@ class ZeroFailuresIntegrationTests {
             double retriedBefore = budgetExhausted("retried-after-exit");
             List<CompletableFuture<HttpResponse<String>>> gets = new java.util.ArrayList<>();
             for (int i = 0; i < 6; i++) {
-                gets.add(shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=2000&n=" + i)).build(),
-                        HttpResponse.BodyHandlers.ofString()));
+                HttpRequest slow = HttpRequest.newBuilder(shepherd.proxy("/slow?ms=2000&n=" + i)).build();
+                gets.add(shepherd.http().sendAsync(slow, HttpResponse.BodyHandlers.ofString()));
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(RECORD) && Files.readAllLines(RECORD).size() == 6);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> Files.exists(RECORD) && Files.readAllLines(RECORD).size() == 6);
             long victim = awaitRecordedPid(RECORD, "GET");
             long onVictim = Files.readAllLines(RECORD).stream().filter(line -> line.startsWith(victim + " ")).count();
 
