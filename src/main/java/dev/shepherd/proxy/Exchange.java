@@ -100,7 +100,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             }
             return;
         }
-        Endpoint picked;
+        Endpoint picked = null;
+        // The sticky slot whose worker the request waits for, when it has to wait; negative: any worker.
+        int waitSlot = -1;
         if (granted != null) {
             picked = granted;
             if (retries != null) {
@@ -110,14 +112,20 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         } else if (retries != null) {
             picked = retries.pick();
         } else {
-            picked = attempts == 0 ? pickSticky() : null;
-            if (picked == null) {
+            if (attempts == 0) {
+                picked = pickSticky();
+                if (picked == null && stickySlot >= 0 && proxy.router().slotWaits(stickySlot, head.upgrade())) {
+                    // Its worker holds the session's state and is only busy: the request waits for it.
+                    waitSlot = stickySlot;
+                }
+            }
+            if (picked == null && waitSlot < 0) {
                 picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);
             }
         }
         if (picked == null) {
             if (retries == null || !retries.waiting()) {
-                wait = WorkerWait.start(proxy, ctx.executor(), this::route,
+                wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), this::route,
                         reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
             }
             return;
@@ -296,8 +304,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /**
      * The slot a session bound to {@code requested} belongs to once {@code served} answered: still
-     * {@code requested} when its worker was only busy (full, or behind queued requests) and holds the session's
-     * state, else {@code served}.
+     * {@code requested} when its worker still takes the session's requests and holds its state (another served
+     * this one as a retry, or a WebSocket handshake while it drains), else {@code served}.
      */
     private int boundAfter(int requested, int served) {
         return requested >= 0 && requested != served && proxy.router().slotKeeps(requested) ? requested : served;

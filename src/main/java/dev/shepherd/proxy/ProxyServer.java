@@ -5,6 +5,7 @@ import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -82,7 +83,7 @@ public class ProxyServer implements SmartLifecycle {
     private EventLoopGroup acceptor;
     private EventLoopGroup loops;
     private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
-    private ProxyContext context;
+    private volatile ProxyContext context;
     /** The listening sockets: one per event loop on io_uring and epoll (unless reuse-port is false), else one. */
     private final List<Channel> listeners = new ArrayList<>();
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
@@ -97,6 +98,16 @@ public class ProxyServer implements SmartLifecycle {
         this.metrics = new ProxyMetrics(registry);
         this.clock = clock;
         this.transport = NettyTransport.select(properties.proxy().transport());
+        Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
+                .description("Requests waiting for a worker now: none is READY, every READY worker is at "
+                        + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")
+                .register(registry);
+    }
+
+    /** How many requests wait in the proxy's queue for a worker now; 0 when the proxy is not running. */
+    public int waiting() {
+        ProxyContext running = context;
+        return running == null ? 0 : running.router().waiting();
     }
 
     /** The port the proxy listens on (useful when {@code server.port} was 0); -1 before it started. */

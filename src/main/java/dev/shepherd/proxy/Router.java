@@ -27,11 +27,38 @@ final class Router {
         private static final Object CLAIMED = new Object();
         private static final Object TAKEN = new Object();
         private final Runnable onAvailable;
+        private final int slot;
+        private final boolean upgrade;
+        private final long arrival;
         /** null while waiting; then CLAIMED, or the granted Endpoint and later TAKEN. */
         private final AtomicReference<Object> state = new AtomicReference<>();
 
         Waiter(Runnable onAvailable) {
+            this(onAvailable, -1, false, 0);
+        }
+
+        /**
+         * @param slot the sticky slot whose worker the request waits for; negative: any worker
+         * @param upgrade whether the request is a WebSocket handshake
+         * @param arrival the order in which waiters joined the queue: oldest first
+         */
+        Waiter(Runnable onAvailable, int slot, boolean upgrade, long arrival) {
             this.onAvailable = onAvailable;
+            this.slot = slot;
+            this.upgrade = upgrade;
+            this.arrival = arrival;
+        }
+
+        int slot() {
+            return slot;
+        }
+
+        boolean upgrade() {
+            return upgrade;
+        }
+
+        long arrival() {
+            return arrival;
         }
 
         boolean claim() {
@@ -67,7 +94,19 @@ final class Router {
     Router(WorkerFleetService fleet, int queueLimit, Balancer balancer) {
         this.fleet = fleet;
         this.choice = new WorkerChoice(balancer);
-        this.queue = new WaitQueue(queueLimit, () -> choose(null, null));
+        this.queue = new WaitQueue(queueLimit, new WaitQueue.Workers() {
+            @Override
+            public Endpoint any() {
+                return choose(null, null);
+            }
+
+            @Override
+            public Endpoint slot(int slot, boolean upgrade) {
+                FleetSnapshot snapshot = fleet.snapshot();
+                Endpoint endpoint = StickySlots.pick(snapshot, slot, false, upgrade);
+                return endpoint != null || StickySlots.keeps(snapshot, slot, upgrade) ? endpoint : any();
+            }
+        });
         this.slotListener = queue::dispatch;
         fleet.onSnapshot(listener);
         fleet.onSlotFreed(slotListener);
@@ -85,7 +124,7 @@ final class Router {
      * worker that just failed) is skipped when another one can take the request.
      */
     Endpoint pick(Endpoint avoid) {
-        if (avoid == null && queue.hasWaiters()) {
+        if (avoid == null && queue.hasSharedWaiters()) {
             return null;
         }
         Endpoint picked = choose(avoid, null);
@@ -94,16 +133,25 @@ final class Router {
 
     /**
      * The worker of sticky slot {@code slot}, counted in ({@link StickySlots}); null when there is none, its READY
-     * worker is full, or requests are queued for the READY workers (a sticky request does not go past them).
-     * {@code upgrade}: a WebSocket handshake, which does not go to a draining worker.
+     * worker is full, or requests are queued that it must not go past (waiting for any worker, or for this slot's:
+     * {@link #slotWaits} then says whether to queue for the slot). {@code upgrade}: a WebSocket handshake, which does
+     * not go to a draining worker.
      */
     Endpoint pickSlot(int slot, boolean upgrade) {
-        return StickySlots.pick(fleet.snapshot(), slot, queue.hasWaiters(), upgrade);
+        return StickySlots.pick(fleet.snapshot(), slot, slot >= 0 && queue.mustQueue(slot), upgrade);
+    }
+
+    /**
+     * Whether a request of sticky slot {@code slot} that {@link #pickSlot} did not place waits for the slot's worker
+     * (READY but full, or draining) rather than going to another one ({@link StickySlots#keeps}).
+     */
+    boolean slotWaits(int slot, boolean upgrade) {
+        return StickySlots.keeps(fleet.snapshot(), slot, upgrade);
     }
 
     /** Whether sticky slot {@code slot} still has a worker that takes its requests ({@link StickySlots#keeps}). */
     boolean slotKeeps(int slot) {
-        return StickySlots.keeps(fleet.snapshot(), slot);
+        return StickySlots.keeps(fleet.snapshot(), slot, false);
     }
 
     /**
@@ -138,14 +186,23 @@ final class Router {
         return false;
     }
 
-    /** Why a request waits: "no worker is READY", or every READY worker is at its concurrency limit. */
-    String whyWaiting() {
+    /**
+     * Why a request waits: its sticky session's worker ({@code slot}, negative: none) is at its concurrency limit,
+     * no worker is READY, or every READY worker is at its limit.
+     */
+    String whyWaiting(int slot, boolean upgrade) {
+        if (slot >= 0 && slotWaits(slot, upgrade)) {
+            return "the worker of the request's sticky session has fleet.worker.max-concurrency requests in flight";
+        }
         return hasReady() ? "every READY worker has fleet.worker.max-concurrency requests in flight"
                 : "no worker is READY";
     }
 
-    /** Why a request waited in vain: "no worker became READY", or none of the READY ones freed up. */
-    String whyWaitedInVain() {
+    /** Why a request waited in vain: its session's worker or none of the READY ones freed up, or none became READY. */
+    String whyWaitedInVain(int slot, boolean upgrade) {
+        if (slot >= 0 && slotWaits(slot, upgrade)) {
+            return "the worker of the request's sticky session had no free slot (fleet.worker.max-concurrency)";
+        }
         return hasReady() ? "no READY worker had a free slot (fleet.worker.max-concurrency)" : "no worker became READY";
     }
 
@@ -168,11 +225,12 @@ final class Router {
     }
 
     /**
-     * Queues a request until a worker can take it; {@code onAvailable} then runs (on the thread that found the
-     * worker) and the worker, counted in, is the waiter's {@link Waiter#takeGrant()}. Null when the queue is full.
+     * Queues a request until a worker can take it (any, or with {@code slot} not negative the worker of that sticky
+     * slot while {@link #slotWaits}); {@code onAvailable} then runs (on the thread that found the worker) and the
+     * worker, counted in, is the waiter's {@link Waiter#takeGrant()}. Null when the queue is full.
      */
-    Waiter await(Runnable onAvailable) {
-        return queue.add(onAvailable);
+    Waiter await(int slot, boolean upgrade, Runnable onAvailable) {
+        return queue.add(slot, upgrade, onAvailable);
     }
 
     /** Takes a timed-out waiter out of the queue; false when it was granted a worker first. */

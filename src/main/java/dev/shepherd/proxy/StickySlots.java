@@ -14,9 +14,11 @@ import java.util.List;
  * <p>The slot's READY worker when it has one (the newest, when a reload's new worker shares the slot with the old
  * one); else its draining worker, while the drain lasts (HAProxy's drain state: persistent clients keep coming,
  * new ones do not), so that a session's requests stay on the process that holds its state until that process has
- * nothing left in flight or its {@code fleet.worker.drain-timeout} is over. A READY worker of the slot that is
- * full, or requests queued for a READY worker, send the request to normal balancing, but the session stays bound
- * to the slot ({@link #keeps}). Lock-free, no allocation; any thread.
+ * nothing left in flight or its {@code fleet.worker.drain-timeout} is over. When that worker is full (at
+ * {@code fleet.worker.max-concurrency}), or requests it must not go past are queued, the request waits for it in the
+ * router's queue ({@link #keeps}: HAProxy's per-server queue for persistent requests), since another worker would
+ * not have the session's state. Only a slot with no such worker gives its requests to normal balancing.
+ * Lock-free, no allocation; any thread.
  */
 final class StickySlots {
 
@@ -25,8 +27,9 @@ final class StickySlots {
 
     /**
      * The worker of {@code slot} for a sticky request, counted in; null when the slot is negative (no binding),
-     * has no worker that takes it, or its READY worker is full or must not be gone past ({@code queued}). An
-     * {@code upgrade} (a WebSocket handshake) never goes to a draining worker, which would close the tunnel soon.
+     * has no worker that takes it, or its worker is full or must not be gone past ({@code queued}: requests wait
+     * that it must queue behind). An {@code upgrade} (a WebSocket handshake) never goes to a draining worker, which
+     * would close the tunnel soon.
      */
     static Endpoint pick(FleetSnapshot snapshot, int slot, boolean queued, boolean upgrade) {
         if (slot < 0) {
@@ -42,11 +45,13 @@ final class StickySlots {
 
     /**
      * Whether {@code slot} still has a worker that takes its sticky requests (READY and accepting, though perhaps
-     * full, or draining): a request of its session served elsewhere meanwhile does not move the session, whose
-     * state that worker holds.
+     * full, or draining): such a request waits for it rather than going elsewhere, and one served elsewhere
+     * meanwhile (a retry) does not move the session, whose state that worker holds. {@code upgrade}: a WebSocket
+     * handshake, which a draining worker does not take.
      */
-    static boolean keeps(FleetSnapshot snapshot, int slot) {
-        return slot >= 0 && (newestAccepting(snapshot.ready(), slot) != null || draining(snapshot, slot) != null);
+    static boolean keeps(FleetSnapshot snapshot, int slot, boolean upgrade) {
+        return slot >= 0 && (newestAccepting(snapshot.ready(), slot) != null
+                || !upgrade && draining(snapshot, slot) != null);
     }
 
     private static Endpoint newestAccepting(Endpoint[] ready, int slot) {

@@ -2,52 +2,81 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
 
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Requests waiting for a worker, served in arrival order: when no worker is READY, or when every READY worker is
- * at {@code fleet.worker.max-concurrency}. Bounded in count ({@code fleet.proxy.queue-limit}); lock-free.
+ * at {@code fleet.worker.max-concurrency}; and requests of a sticky session whose own worker is at its limit, which
+ * wait for that worker (HAProxy's per-server queue: a persistent request waits for its server, the others in the
+ * backend's queue). Bounded in count ({@code fleet.proxy.queue-limit}), all queues together; lock-free.
  *
  * <p>A waiter is not woken to race for a worker: {@link #dispatch()} counts the request in on a worker first
  * and hands it that worker ({@link Router.Waiter#takeGrant()}), oldest waiter first, so a freed slot goes to the
- * oldest waiter and to nobody else. Dispatch runs whenever something may have freed a worker (a request counted
- * out of a limited worker, a new snapshot) and whenever a waiter joins, each time after the change it reacts to,
- * so one of the two always sees both the waiter and the free worker: no wake-up is lost. Dispatches never
- * overlap: a call made while another thread dispatches only makes that thread go round once more (the
- * queue-drain pattern of reactive streams' operators), so waiters are granted one at a time, in order.
+ * oldest waiter that may take it and to nobody else: of the shared queue's oldest and each sticky slot's oldest,
+ * the one that arrived first (HAProxy serves the older of its server and backend queues the same way). Dispatch
+ * runs whenever something may have freed a worker (a request counted out of a limited worker, a new snapshot) and
+ * whenever a waiter joins, each time after the change it reacts to, so one of the two always sees both the waiter
+ * and the free worker: no wake-up is lost. Dispatches never overlap: a call made while another thread dispatches
+ * only makes that thread go round once more (the queue-drain pattern of reactive streams' operators), so waiters
+ * are granted one at a time, in order.
  */
 final class WaitQueue {
 
-    private final ConcurrentLinkedQueue<Router.Waiter> waiters = new ConcurrentLinkedQueue<>();
+    /** Where the workers granted to waiters come from; each is returned counted in, or null. Any thread. */
+    interface Workers {
+
+        /** A worker that can take a request now, or null when none can. */
+        Endpoint any();
+
+        /**
+         * The worker of sticky slot {@code slot} when it can take the request now; null while it cannot but is
+         * still the session's worker; {@link #any()} when the slot has no worker for its sessions any more.
+         * {@code upgrade}: a WebSocket handshake.
+         */
+        Endpoint slot(int slot, boolean upgrade);
+    }
+
+    private final Queue<Router.Waiter> shared = new ConcurrentLinkedQueue<>();
+    /**
+     * Each sticky slot's waiters. Keyed by worker indexes, which a fleet of at most {@code fleet.max-workers}
+     * bounds (clients can only name indexes that exist: {@link StickySessions}); a slot's queue stays once made.
+     */
+    private final ConcurrentHashMap<Integer, Queue<Router.Waiter>> slots = new ConcurrentHashMap<>();
     /** Waiters neither granted nor cancelled: what the queue limit counts. */
     private final AtomicInteger waiting = new AtomicInteger();
+    /** Of these, the ones in the shared queue: a new request that could take any worker goes behind them. */
+    private final AtomicInteger sharedWaiting = new AtomicInteger();
+    private final AtomicLong arrivals = new AtomicLong();
     /** Dispatch calls not yet gone round: non-zero while one thread dispatches. */
     private final AtomicInteger dispatches = new AtomicInteger();
     private final int limit;
-    private final Supplier<Endpoint> acquire;
+    private final Workers workers;
 
-    /**
-     * @param limit how many requests may wait at once
-     * @param acquire a worker with the request already counted in, or null when none can take one now
-     */
-    WaitQueue(int limit, Supplier<Endpoint> acquire) {
+    /** @param limit how many requests may wait at once, in all queues */
+    WaitQueue(int limit, Workers workers) {
         this.limit = limit;
-        this.acquire = acquire;
+        this.workers = workers;
     }
 
     /**
-     * Queues a request; {@code onGranted} runs once, on whichever thread dispatches, when a worker has been counted
-     * in for it. Null when the queue is full.
+     * Queues a request, for any worker ({@code slot} negative) or for the worker of sticky slot {@code slot};
+     * {@code onGranted} runs once, on whichever thread dispatches, when a worker has been counted in for it. Null
+     * when the queue is full.
      */
-    Router.Waiter add(Runnable onGranted) {
+    Router.Waiter add(int slot, boolean upgrade, Runnable onGranted) {
         if (waiting.incrementAndGet() > limit) {
             waiting.decrementAndGet();
             return null;
         }
-        Router.Waiter waiter = new Router.Waiter(onGranted);
-        waiters.add(waiter);
+        Router.Waiter waiter = new Router.Waiter(onGranted, slot, upgrade, arrivals.incrementAndGet());
+        if (slot < 0) {
+            sharedWaiting.incrementAndGet();
+        }
+        queueOf(waiter).add(waiter);
         dispatch();
         return waiter;
     }
@@ -57,8 +86,8 @@ final class WaitQueue {
         if (!waiter.claim()) {
             return false;
         }
-        waiters.remove(waiter);
-        waiting.decrementAndGet();
+        queueOf(waiter).remove(waiter);
+        left(waiter);
         return true;
     }
 
@@ -77,9 +106,21 @@ final class WaitQueue {
         }
     }
 
-    /** Whether any request waits: a new request then queues behind it instead of taking a worker first. */
-    boolean hasWaiters() {
-        return waiting.get() != 0;
+    /** Whether a request waits for any worker: a new request then queues behind it instead of taking one first. */
+    boolean hasSharedWaiters() {
+        return sharedWaiting.get() != 0;
+    }
+
+    /**
+     * Whether a new request of sticky slot {@code slot} must queue instead of taking its worker now: requests
+     * wait for any worker (which may be given that one), or for this slot's.
+     */
+    boolean mustQueue(int slot) {
+        if (waiting.get() == 0) {
+            return false;
+        }
+        Queue<Router.Waiter> queue = slots.get(slot);
+        return hasSharedWaiters() || queue != null && !queue.isEmpty();
     }
 
     int waiting() {
@@ -93,32 +134,76 @@ final class WaitQueue {
         }
         int missed = 1;
         do {
-            grantWhilePossible();
+            while (grantOne()) {
+                // Each grant changes the queues' heads: look at them again.
+            }
             missed = dispatches.addAndGet(-missed);
         } while (missed != 0);
     }
 
-    private void grantWhilePossible() {
-        Router.Waiter oldest;
-        while ((oldest = waiters.peek()) != null) {
-            if (!oldest.waiting()) {
-                // Cancelled: cancel() takes it out, perhaps not yet.
-                waiters.remove(oldest);
+    /**
+     * Grants one worker to the oldest waiter at the head of a queue that can have one now; false when none can.
+     * The heads are tried oldest first, each once: a sticky slot's waiter whose worker is full does not hold up
+     * a younger one that any worker can serve.
+     */
+    private boolean grantOne() {
+        long tried = 0;
+        while (true) {
+            Router.Waiter next = oldestHeadAfter(tried);
+            if (next == null) {
+                return false;
+            }
+            tried = next.arrival();
+            Endpoint endpoint = next.slot() < 0 ? workers.any() : workers.slot(next.slot(), next.upgrade());
+            if (endpoint == null) {
                 continue;
             }
-            Endpoint endpoint = acquire.get();
-            if (endpoint == null) {
-                return;
-            }
-            if (oldest.grant(endpoint)) {
-                waiters.remove(oldest);
-                waiting.decrementAndGet();
-                oldest.run();
+            if (next.grant(endpoint)) {
+                queueOf(next).remove(next);
+                left(next);
+                next.run();
             } else {
                 // Cancelled since it was looked at. Releasing calls dispatch() again, which only makes this loop
                 // go round once more.
                 endpoint.release(false);
             }
+            return true;
+        }
+    }
+
+    /** Of the queues' oldest waiters, the oldest that arrived after {@code arrival}; null when none did. */
+    private Router.Waiter oldestHeadAfter(long arrival) {
+        Router.Waiter oldest = head(shared, arrival);
+        if (waiting.get() == sharedWaiting.get()) {
+            return oldest;
+        }
+        for (Queue<Router.Waiter> queue : slots.values()) {
+            Router.Waiter head = head(queue, arrival);
+            if (head != null && (oldest == null || head.arrival() < oldest.arrival())) {
+                oldest = head;
+            }
+        }
+        return oldest;
+    }
+
+    /** The queue's oldest waiter still waiting, if it arrived after {@code arrival}; cancelled ones are taken out. */
+    private static Router.Waiter head(Queue<Router.Waiter> queue, long arrival) {
+        Router.Waiter head;
+        while ((head = queue.peek()) != null && !head.waiting()) {
+            // Cancelled or granted: whoever did it takes it out, perhaps not yet.
+            queue.remove(head);
+        }
+        return head != null && head.arrival() > arrival ? head : null;
+    }
+
+    private Queue<Router.Waiter> queueOf(Router.Waiter waiter) {
+        return waiter.slot() < 0 ? shared : slots.computeIfAbsent(waiter.slot(), slot -> new ConcurrentLinkedQueue<>());
+    }
+
+    private void left(Router.Waiter waiter) {
+        waiting.decrementAndGet();
+        if (waiter.slot() < 0) {
+            sharedWaiting.decrementAndGet();
         }
     }
 }

@@ -28,23 +28,26 @@ final class WorkerWait {
     /**
      * Queues a request: {@code onAvailable} runs on {@code loop} when a worker is READY or frees a slot, with the
      * worker the queue counted in for it (null: pick one now), {@code onRefused} with the reason when the queue is
-     * full (at once) or the timeout passed. Returns the wait, or null when refused at once.
+     * full (at once) or the timeout passed. With {@code slot} not negative, the request waits for the worker of that
+     * sticky slot ({@link Router#slotWaits}); {@code upgrade}: a WebSocket handshake. Returns the wait, or null when
+     * refused at once.
      */
-    static WorkerWait start(ProxyContext proxy, EventExecutor loop, Consumer<Endpoint> onAvailable,
-                            Consumer<String> onRefused) {
-        WorkerWait wait = new WorkerWait(proxy.router());
-        wait.waiter = proxy.router().await(() -> loop.execute(() -> wait.woken(onAvailable)));
+    static WorkerWait start(ProxyContext proxy, EventExecutor loop, int slot, boolean upgrade,
+                            Consumer<Endpoint> onAvailable, Consumer<String> onRefused) {
+        Router router = proxy.router();
+        WorkerWait wait = new WorkerWait(router);
+        wait.waiter = router.await(slot, upgrade, () -> loop.execute(() -> wait.woken(onAvailable)));
         if (wait.waiter == null) {
-            onRefused.accept(proxy.router().whyWaiting() + " and " + proxy.properties().queueLimit()
+            onRefused.accept(router.whyWaiting(slot, upgrade) + " and " + proxy.properties().queueLimit()
                     + " requests are already waiting for one");
             return null;
         }
         long timeout = proxy.properties().queueTimeout().toNanos();
         wait.timer = loop.schedule(() -> {
-            if (wait.waiter != null && wait.router.cancel(wait.waiter)) {
+            if (wait.waiter != null && router.cancel(wait.waiter)) {
                 wait.waiter = null;
-                onRefused.accept(wait.router.whyWaitedInVain() + " within " + proxy.properties().queueTimeout().toMillis()
-                        + " ms");
+                onRefused.accept(router.whyWaitedInVain(slot, upgrade) + " within "
+                        + proxy.properties().queueTimeout().toMillis() + " ms");
             }
         }, timeout, TimeUnit.NANOSECONDS);
         return wait;

@@ -19,10 +19,15 @@ public final class TestEndpoints {
         return endpoint;
     }
 
-    /** An endpoint in rotation, without a concurrency limit, for the worker of stable index (slot) {@code index}. */
+    /** An endpoint in rotation, with a concurrency limit (0: none), for the worker of stable index (slot) {@code index}. */
     public static Endpoint accepting(int workerId, int index, int maxConcurrency) {
+        return accepting(workerId, index, maxConcurrency, () -> { });
+    }
+
+    /** Like {@link #accepting(int, int, int)}, calling {@code onSlotFreed} on each release. */
+    public static Endpoint accepting(int workerId, int index, int maxConcurrency, Runnable onSlotFreed) {
         Endpoint endpoint = new Endpoint(workerId, index, ProcessHandle.current(), 40_000 + workerId, maxConcurrency,
-                () -> { }, () -> { });
+                () -> { }, onSlotFreed);
         endpoint.startAccepting();
         return endpoint;
     }

@@ -175,10 +175,70 @@ class RouterQueueTests {
             waiters.add(await("waiter " + i));
         }
 
-        assertThat(router.await(() -> woken.add("one too many"))).isNull();
+        assertThat(router.await(-1, false, () -> woken.add("one too many"))).isNull();
+        assertThat(router.await(0, false, () -> woken.add("one too many for its sticky worker"))).isNull();
         assertThat(router.waiting()).isEqualTo(3);
-        assertThat(router.whyWaiting()).contains("fleet.worker.max-concurrency");
-        assertThat(router.whyWaitedInVain()).contains("free slot");
+        assertThat(router.whyWaiting(-1, false)).contains("fleet.worker.max-concurrency");
+        assertThat(router.whyWaitedInVain(-1, false)).contains("free slot");
+    }
+
+    @Test
+    void stickyRequestWaitsForItsBusyWorkerWhileAnotherIsFree() {
+        Endpoint[] workers = twoFullWorkers();
+        workers[1].release(true);
+        assertThat(router.pickSlot(0, false)).as("its worker is full").isNull();
+        assertThat(router.slotWaits(0, false)).as("and still the session's").isTrue();
+
+        Router.Waiter sticky = awaitSlot(0, "sticky");
+
+        assertThat(woken).as("not given the free worker, which lacks the session's state").isEmpty();
+        assertThat(router.pick(null)).as("a request without a session is not held behind it").isSameAs(workers[1]);
+        workers[0].release(true);
+        assertThat(woken).containsExactly("sticky");
+        assertThat(sticky.takeGrant()).isSameAs(workers[0]);
+        assertThat(router.whyWaiting(0, false)).contains("sticky session");
+        assertThat(router.whyWaitedInVain(0, false)).contains("sticky session");
+    }
+
+    @Test
+    void aFreedWorkerGoesToTheOldestWaiterThatMayTakeItAcrossTheSharedAndTheStickyQueues() {
+        Endpoint[] workers = twoFullWorkers();
+        Router.Waiter sticky = awaitSlot(0, "sticky, older");
+        Router.Waiter any = await("any");
+
+        workers[1].release(true);
+        assertThat(woken).as("the older one waits for worker 0 only").containsExactly("any");
+        assertThat(any.takeGrant()).isSameAs(workers[1]);
+
+        Router.Waiter anyAgain = await("any again, older");
+        Router.Waiter stickyAgain = awaitSlot(0, "sticky again");
+        workers[0].release(true);
+        assertThat(woken).containsExactly("any", "sticky, older");
+        assertThat(sticky.takeGrant()).isSameAs(workers[0]);
+
+        workers[0].release(true);
+        assertThat(woken).as("the older of the two that may take worker 0").containsExactly("any", "sticky, older",
+                "any again, older");
+        assertThat(anyAgain.takeGrant()).isSameAs(workers[0]);
+        workers[0].release(true);
+        assertThat(woken).last().isEqualTo("sticky again");
+        assertThat(stickyAgain.takeGrant()).isSameAs(workers[0]);
+        assertThat(router.waiting()).isZero();
+    }
+
+    @Test
+    void aStickyWaiterWhoseWorkerLeavesTheRotationTakesAnyWorker() {
+        Endpoint[] workers = twoFullWorkers();
+        Router.Waiter sticky = awaitSlot(0, "sticky");
+
+        TestEndpoints.stopAccepting(workers[0]);
+        snapshotListener.accept(snapshot);
+        assertThat(woken).as("every worker is still full").isEmpty();
+        assertThat(router.whyWaitedInVain(0, false)).as("no longer waiting for its own").doesNotContain("sticky");
+        workers[1].release(true);
+
+        assertThat(woken).containsExactly("sticky");
+        assertThat(sticky.takeGrant()).isSameAs(workers[1]);
     }
 
     @Test
@@ -193,13 +253,26 @@ class RouterQueueTests {
         assertThat(woken).isEmpty();
         assertThat(draining.inFlight()).isZero();
         assertThat(router.cancel(waiter)).isTrue();
-        assertThat(router.whyWaitedInVain()).isEqualTo("no worker became READY");
+        assertThat(router.whyWaitedInVain(-1, false)).isEqualTo("no worker became READY");
     }
 
     @Test
     void underConcurrentLoadNoWorkerGoesPastItsLimitAndNoWaiterIsForgotten() throws Exception {
-        Endpoint[] workers = {TestEndpoints.accepting(1, 1, () -> slotListener.run()),
-                TestEndpoints.accepting(2, 1, () -> slotListener.run())};
+        underConcurrentLoad(false);
+    }
+
+    @Test
+    void underConcurrentLoadWithStickyRequestsEachIsServedByItsOwnWorker() throws Exception {
+        underConcurrentLoad(true);
+    }
+
+    /**
+     * 8 threads, 3,000 requests each, on two workers of limit 1; with {@code sticky}, every third request of a
+     * thread is bound to the worker of index {@code thread % 2} and must be served by it.
+     */
+    private void underConcurrentLoad(boolean sticky) throws Exception {
+        Endpoint[] workers = {TestEndpoints.accepting(1, 0, 1, () -> slotListener.run()),
+                TestEndpoints.accepting(2, 1, 1, () -> slotListener.run())};
         when(snapshot.ready()).thenReturn(workers);
         Router loaded = new Router(fleet, 1000, Balancer.LEAST_REQUEST);
         ArgumentCaptor<Runnable> slots = ArgumentCaptor.forClass(Runnable.class);
@@ -208,27 +281,38 @@ class RouterQueueTests {
         AtomicInteger[] busy = {new AtomicInteger(), new AtomicInteger()};
         AtomicInteger overlaps = new AtomicInteger();
         AtomicInteger queued = new AtomicInteger();
+        AtomicInteger stickyServed = new AtomicInteger();
+        AtomicInteger strays = new AtomicInteger();
         int threads = 8;
         int perThread = 3_000;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             List<Future<?>> done = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
+                int home = t % 2;
                 done.add(pool.submit(() -> {
                     for (int i = 0; i < perThread; i++) {
-                        Endpoint worker = loaded.pick(null);
+                        int slot = sticky && i % 3 == 0 ? home : -1;
+                        Endpoint worker = slot < 0 ? loaded.pick(null) : loaded.pickSlot(slot, false);
                         if (worker == null) {
+                            assertThat(slot < 0 || loaded.slotWaits(slot, false)).isTrue();
                             queued.incrementAndGet();
-                            worker = awaitGrant(loaded);
+                            worker = awaitGrant(loaded, slot);
                         }
-                        int slot = worker == workers[0] ? 0 : 1;
-                        if (busy[slot].incrementAndGet() > 1) {
+                        int index = worker.index();
+                        if (slot >= 0) {
+                            stickyServed.incrementAndGet();
+                            if (index != slot) {
+                                strays.incrementAndGet();
+                            }
+                        }
+                        if (busy[index].incrementAndGet() > 1) {
                             overlaps.incrementAndGet();
                         }
                         // Held for a moment, as a request is: with 8 threads and 2 slots, some must queue even on a
                         // machine so loaded that the threads hardly run side by side.
                         java.util.concurrent.locks.LockSupport.parkNanos(20_000);
-                        busy[slot].decrementAndGet();
+                        busy[index].decrementAndGet();
                         worker.release(true);
                     }
                     return null;
@@ -245,12 +329,14 @@ class RouterQueueTests {
         assertThat(workers[0].requests() + workers[1].requests()).as("every request served").isEqualTo((long) threads * perThread);
         assertThat(workers[0].inFlight() + workers[1].inFlight()).isZero();
         assertThat(loaded.waiting()).isZero();
+        assertThat(stickyServed).hasValue(sticky ? threads * ((perThread + 2) / 3) : 0);
+        assertThat(strays).as("sticky requests served by another worker than their own").hasValue(0);
     }
 
     /** What an exchange does: queue, be woken (on the granting thread), take the grant. Bounded: a lost wake-up fails. */
-    private static Endpoint awaitGrant(Router router) throws InterruptedException {
+    private static Endpoint awaitGrant(Router router, int slot) throws InterruptedException {
         CountDownLatch granted = new CountDownLatch(1);
-        Router.Waiter waiter = router.await(granted::countDown);
+        Router.Waiter waiter = router.await(slot, false, granted::countDown);
         assertThat(waiter).as("queue limit").isNotNull();
         assertThat(granted.await(10, TimeUnit.SECONDS)).as("woken within 10 s").isTrue();
         Endpoint worker = waiter.takeGrant();
@@ -265,8 +351,22 @@ class RouterQueueTests {
     }
 
     private Router.Waiter await(String name) {
-        Router.Waiter waiter = router.await(() -> woken.add(name));
+        return awaitSlot(-1, name);
+    }
+
+    /** A request that waits for the worker of sticky slot {@code slot} (negative: any worker). */
+    private Router.Waiter awaitSlot(int slot, String name) {
+        Router.Waiter waiter = router.await(slot, false, () -> woken.add(name));
         assertThat(waiter).isNotNull();
         return waiter;
+    }
+
+    /** Two READY workers of indexes 0 and 1, each with a limit of one request, both full. */
+    private Endpoint[] twoFullWorkers() {
+        Endpoint[] workers = {TestEndpoints.accepting(1, 0, 1, slotListener), TestEndpoints.accepting(2, 1, 1, slotListener)};
+        when(snapshot.ready()).thenReturn(workers);
+        assertThat(workers[0].tryAcquire()).isTrue();
+        assertThat(workers[1].tryAcquire()).isTrue();
+        return workers;
     }
 }

@@ -63,14 +63,17 @@ class StickySlotsTests {
         Endpoint draining = TestEndpoints.accepting(2, 1, 0);
         TestEndpoints.startDraining(draining);
         assertThat(full.tryAcquire()).isTrue();
-        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0)).as("full").isTrue();
-        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1)).as("draining").isTrue();
-        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 2)).as("no worker").isFalse();
-        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}), StickySessions.UNKNOWN)).isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0, false)).as("full").isTrue();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1, false)).as("draining").isTrue();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0, true)).as("full, upgrade").isTrue();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1, true))
+                .as("a handshake does not wait for a draining worker").isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 2, false)).as("no worker").isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}), StickySessions.UNKNOWN, false)).isFalse();
         TestEndpoints.stopAccepting(full);
         TestEndpoints.stopAccepting(draining);
-        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0)).as("stopping").isFalse();
-        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1)).as("stopped").isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 0, false)).as("stopping").isFalse();
+        assertThat(StickySlots.keeps(snapshot(new Endpoint[] {full}, draining), 1, false)).as("stopped").isFalse();
     }
 
     @Test
