@@ -84,21 +84,34 @@ final class AppCookieSessions {
         SetCookieLines.forEach(lines, header -> learn(ClientCookieDecoder.LAX.decode(header), served, requestValue));
     }
 
-    /** A deletion forgets the value it names and the one the request carried (a logout sends an empty value). */
+    /**
+     * A deletion of the cookie the request carried (no {@code Domain}, and no {@code Path} or {@code /}, as
+     * applications set their session cookie) forgets the value it names and the one the request carried (a logout
+     * sends an empty value). One for another path or domain (clearing an old cookie there) leaves them: the
+     * request's cookie may well be the live one at {@code /}, which the browser keeps sending.
+     */
     private void learn(Cookie cookie, int served, String requestValue) {
         if (cookie == null || !cookie.name().equals(name)) {
             return;
         }
-        boolean deleted = cookie.value().isEmpty()
-                || cookie.maxAge() != Cookie.UNDEFINED_MAX_AGE && cookie.maxAge() <= 0;
-        if (deleted) {
-            slots.invalidate(cookie.value());
-            if (requestValue != null) {
-                slots.invalidate(requestValue);
+        if (deletes(cookie)) {
+            if (cookie.domain() == null && (cookie.path() == null || cookie.path().equals("/"))) {
+                slots.invalidate(cookie.value());
+                if (requestValue != null) {
+                    slots.invalidate(requestValue);
+                }
             }
         } else if (usable(cookie.value())) {
             slots.put(cookie.value(), served);
         }
+    }
+
+    /**
+     * Whether a {@code Set-Cookie} deletes its cookie: an empty value, or a {@code Max-Age} of zero or less (Netty's
+     * decoder turns an {@code Expires} into one, so one in the past counts; RFC 6265 §5.3 steps 3 and 11).
+     */
+    static boolean deletes(Cookie cookie) {
+        return cookie.value().isEmpty() || cookie.maxAge() != Cookie.UNDEFINED_MAX_AGE && cookie.maxAge() <= 0;
     }
 
     private static boolean usable(String value) {

@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.cookie.ClientCookieDecoder;
 import io.netty.handler.codec.http.cookie.Cookie;
 import io.netty.handler.codec.http.cookie.ServerCookieDecoder;
 import lombok.extern.slf4j.Slf4j;
@@ -29,8 +30,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>A token made under another key (the master restarted), forged or unknown, and a slot with no worker that can
  * take the request ({@link StickySlots}), fall back to normal balancing; the response then sets the cookie again.
- * Once a worker sets a cookie of the same name itself, the proxy sets its own no more (the name is the
- * application's). Immutable but for that; any thread.
+ * A worker's response that deletes a cookie of the same name ends the binding; once a worker sets one with a value,
+ * the proxy sets its own no more (the name is the application's). Immutable but for that; any thread.
  */
 @Slf4j
 final class StickySessions {
@@ -76,22 +77,25 @@ final class StickySessions {
 
     /**
      * The slot the request's cookie names: 0..max-workers-1, {@link #UNKNOWN} when it has our cookie with a value
-     * that names none, {@link #NO_COOKIE} when it has none. The first cookie of our name counts.
+     * that names none, {@link #NO_COOKIE} when it has none. The first cookie of our name that names a slot counts: a
+     * browser sends every cookie of the name whose path and domain match, the longest path first (RFC 6265 §5.4),
+     * so a stale one left at a longer path, or set for a parent domain, does not hide ours.
      */
     int slot(HttpHeaders headers) {
         List<String> values = headers.getAll(HttpHeaderNames.COOKIE);
-        if (values.isEmpty()) {
-            return NO_COOKIE;
-        }
+        int found = NO_COOKIE;
         for (String value : values) {
             for (Cookie cookie : ServerCookieDecoder.LAX.decodeAll(value)) {
                 if (cookie.name().equals(name)) {
                     Integer slot = slots.get(cookie.value());
-                    return slot == null ? UNKNOWN : slot;
+                    if (slot != null) {
+                        return slot;
+                    }
+                    found = UNKNOWN;
                 }
             }
         }
-        return NO_COOKIE;
+        return found;
     }
 
     /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
@@ -105,16 +109,29 @@ final class StickySessions {
     }
 
     /**
-     * Like {@link #rebind(int, int)}, but null for good once a worker's response ({@code headLines}: status line and
-     * header lines, CRLF after each) has set a cookie of our name itself: the name is the application's (a
-     * configuration mistake), and our token would overwrite its cookie and end its sessions, on that response and
-     * on every later one that carries the application's value, which names no slot. Stickiness by this cookie is
-     * then off; a warning names the property, once.
+     * Like {@link #rebind(int, int)}, for a worker's response ({@code headLines}: status line and header lines, CRLF
+     * after each) that may set a cookie of our name itself:
+     * <ul>
+     *   <li>a deletion (an empty value, {@code Max-Age} of zero or less, an {@code Expires} in the past): the
+     *       application ends the binding, as a logout that expires every cookie it received does; it reaches the
+     *       client as sent and this response adds none (HAProxy's {@code cookie ... preserve}). The next request,
+     *       without the cookie, is balanced and bound again.</li>
+     *   <li>a value: the name is the application's (a configuration mistake), and our token would overwrite its
+     *       cookie and end its sessions, on this response and on every later one that carries the application's
+     *       value, which names no slot. Null for good from then on: stickiness by this cookie is off, and a warning
+     *       names the property, once. Looked for in every response, whether it rebinds or not.</li>
+     * </ul>
      */
     byte[] rebind(int requested, int served, ByteBuf headLines) {
-        byte[] line = clash ? null : rebind(requested, served);
-        if (line == null || !SetCookieLines.sets(headLines, name)) {
-            return line;
+        if (clash) {
+            return null;
+        }
+        Setting setting = workerSetting(headLines);
+        if (setting == Setting.NONE) {
+            return rebind(requested, served);
+        }
+        if (setting == Setting.DELETES) {
+            return null;
         }
         clash = true;
         if (clashWarned.compareAndSet(false, true)) {
@@ -124,5 +141,20 @@ final class StickySessions {
                     + "the worker's", name, name);
         }
         return null;
+    }
+
+    /** What a worker's response does with a cookie of our name: nothing, deletes it only, or sets a value. */
+    private enum Setting { NONE, DELETES, SETS }
+
+    private Setting workerSetting(ByteBuf headLines) {
+        Setting[] setting = {Setting.NONE};
+        SetCookieLines.forEach(headLines, header -> {
+            Cookie cookie = ClientCookieDecoder.LAX.decode(header);
+            if (cookie != null && cookie.name().equals(name)) {
+                setting[0] = AppCookieSessions.deletes(cookie) && setting[0] != Setting.SETS ? Setting.DELETES
+                        : Setting.SETS;
+            }
+        });
+        return setting[0];
     }
 }

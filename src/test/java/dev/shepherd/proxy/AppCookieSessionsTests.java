@@ -67,6 +67,14 @@ class AppCookieSessionsTests {
     }
 
     @Test
+    void aDeletionAtAnotherPathOrDomainLeavesTheRequestsLiveValue() {
+        sessions.answered(null, StickySessions.NO_COOKIE, 1, head("Set-Cookie: JSESSIONID=live; Path=/"));
+        sessions.answered("live", 1, 1, head("Set-Cookie: JSESSIONID=; Path=/legacy; Max-Age=0"));
+        sessions.answered("live", 1, 1, head("Set-Cookie: JSESSIONID=live; Domain=other.example; Max-Age=0"));
+        assertThat(sessions.slot("live")).as("the browser still sends it from Path=/").isEqualTo(1);
+    }
+
+    @Test
     void aRememberedValueServedByAnotherSlotMovesThere() {
         sessions.answered(null, StickySessions.NO_COOKIE, 0, head("Set-Cookie: JSESSIONID=abc"));
         sessions.answered("abc", 0, 1, head("Content-Type: text/plain"));

@@ -88,6 +88,30 @@ class StickySessionsTests {
                 .as("the application's value comes back and names no slot: not overwritten either").isNull();
     }
 
+    @Test
+    void aWorkerThatDeletesOurCookieEndsTheBindingWithoutTurningStickinessOff() {
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 2, head("Set-Cookie: SRV=; Max-Age=0; Path=/")))
+                .as("the deletion reaches the client alone").isNull();
+        assertThat(sticky.rebind(1, 2, head("Set-Cookie: SRV=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT")))
+                .as("an Expires in the past deletes too").isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Content-Type: text/plain")))
+                .as("still on for the next response").isEqualTo(sticky.setCookieLine(2));
+    }
+
+    @Test
+    void aWorkerThatSetsOurCookieOnAResponseThatNeedsNoRebindTurnsStickinessOffToo() {
+        assertThat(sticky.rebind(2, 2, head("Set-Cookie: SRV=app-session-42; Path=/"))).isNull();
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 1, head("Content-Type: text/plain")))
+                .as("the application's value must not be overwritten").isNull();
+    }
+
+    @Test
+    void theFirstCookieOfOurNameThatNamesASlotCounts() {
+        String token = token(sticky.setCookieLine(3));
+        assertThat(sticky.slot(cookie("SRV=stale-at-a-longer-path; SRV=" + token))).isEqualTo(3);
+        assertThat(sticky.slot(cookie("SRV=forged; SRV=also-forged"))).isEqualTo(StickySessions.UNKNOWN);
+    }
+
     private static ByteBuf head(String... lines) {
         return Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\n" + String.join("\r\n", lines) + "\r\n",
                 StandardCharsets.ISO_8859_1);
