@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -19,6 +20,8 @@ import java.util.regex.Pattern;
  * {@link WorkerSpecPatch}.
  */
 final class LaunchSpecs {
+
+    private static final String NODE_APP_INSTANCE = "NODE_APP_INSTANCE";
 
     private final FleetProperties properties;
 
@@ -40,21 +43,25 @@ final class LaunchSpecs {
         environment.put("SHEPHERD_WORKER_ID", Integer.toString(workerId));
         environment.put("SHEPHERD_WORKER_INDEX", Integer.toString(index));
         environment.put("SHEPHERD_WORKER_COUNT", Integer.toString(count));
+        // Off, a value the master inherited (run under PM2, say) must not reach every worker alike: taken out.
+        Set<String> removed = Set.of();
         if (properties.worker().nodeAppInstance()) {
-            environment.put("NODE_APP_INSTANCE", Integer.toString(index));
+            environment.put(NODE_APP_INSTANCE, Integer.toString(index));
+        } else if (!environment.containsKey(NODE_APP_INSTANCE)) {
+            removed = Set.of(NODE_APP_INSTANCE);
         }
         if (spec.command().isEmpty()) {
             environment.put("SHEPHERD_DEMO_WORK", Long.toString(properties.demo().work()));
             if (properties.demo().crashWithin() != null) {
                 environment.put("SHEPHERD_DEMO_CRASH_WITHIN_MS", Long.toString(properties.demo().crashWithin().toMillis()));
             }
-            return new LaunchSpec(demoCommand(), spec.workingDirectory(), environment);
+            return new LaunchSpec(demoCommand(), spec.workingDirectory(), environment, removed);
         }
         List<String> command = spec.command().stream()
                 .map(arg -> arg.replace("{port}", Integer.toString(port)).replace("{id}", Integer.toString(workerId))
                         .replace("{index}", Integer.toString(index)))
                 .toList();
-        return new LaunchSpec(command, spec.workingDirectory(), environment);
+        return new LaunchSpec(command, spec.workingDirectory(), environment, removed);
     }
 
     /** The demo worker in a small JVM: from the classes directory in development, else {@code -jar shepherd.jar worker}. */

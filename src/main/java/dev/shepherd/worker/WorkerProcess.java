@@ -53,6 +53,7 @@ public final class WorkerProcess implements ChildProcess {
         if (spec.workingDirectory() != null) {
             builder.directory(spec.workingDirectory().toFile());
         }
+        builder.environment().keySet().removeAll(spec.removed());
         builder.environment().putAll(spec.environment());
         builder.environment().put(ProcessTrees.MARKER, launch.marker());
         Process process;

@@ -53,6 +53,19 @@ class LaunchSpecsTests {
 
         assertThat(specs.forWorker(9, 1, 2, 40_001).environment()).doesNotContainKey("NODE_APP_INSTANCE")
                 .containsEntry("SHEPHERD_WORKER_INDEX", "1");
+        assertThat(specs.forWorker(9, 1, 2, 40_001).removed()).as("nor inherited from a master run under PM2")
+                .containsExactly("NODE_APP_INSTANCE");
+    }
+
+    @Test
+    void nodeAppInstanceTurnedOffMayBeSetByTheUser() {
+        Launch specs = launch(properties(Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.node-app-instance", "false",
+                "fleet.worker.environment[NODE_APP_INSTANCE]", "0")));
+
+        assertThat(specs.forWorker(9, 1, 2, 40_001).environment()).containsEntry("NODE_APP_INSTANCE", "0");
+        assertThat(specs.forWorker(9, 1, 2, 40_001).removed()).isEmpty();
     }
 
     @Test

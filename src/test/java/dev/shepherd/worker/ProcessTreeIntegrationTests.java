@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -114,6 +115,21 @@ class ProcessTreeIntegrationTests {
         // read at that moment (ProcessImpl's processExited), so either is right.
         ProcessHandle.of(child).ifPresent(ProcessHandle::destroyForcibly);
         await().atMost(Duration.ofSeconds(5)).until(() -> worker.outputEnded().isDone());
+    }
+
+    @Test
+    void aVariableTheLaunchTakesOutIsNotInheritedFromTheMaster() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(System.getenv("HOME")).as("the test JVM has HOME to take out").isNotNull();
+        logs = new LogBuffer(100);
+        WorkerProcess worker = WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c",
+                "echo \"home=${HOME-unset} added=$ADDED\""), null, Map.of("ADDED", "yes"), Set.of("HOME")),
+                logs, Clock.systemUTC(), trees, 8192);
+        started.add(worker.pid());
+
+        assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !logs.tail(1).isEmpty());
+        assertThat(logs.tail(1).get(0).text()).isEqualTo("home=unset added=yes");
     }
 
     private WorkerProcess spawn(String script) throws Exception {
