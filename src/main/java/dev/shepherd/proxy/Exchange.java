@@ -59,6 +59,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** The request's value of {@code fleet.proxy.sticky.app-cookie}, when it has one, and the slot it is bound to. */
     private String appCookie;
     private int appSlot = StickySessions.NO_COOKIE;
+    /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
+    private long arrival;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
         this.proxy = proxy;
@@ -125,8 +127,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         if (picked == null) {
             if (retries == null || !retries.waiting()) {
-                wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), this::route,
-                        reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
+                // A retry keeps its place in line, or gets one ahead of new requests: it arrived before them.
+                wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), arrival, retries != null,
+                        this::route, reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
+                if (wait != null) {
+                    arrival = wait.arrival();
+                }
             }
             return;
         }
@@ -337,16 +343,18 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         cancelTimers();
         relay.discard();
         Endpoint failed = attempt == null ? null : attempt.endpoint();
+        if (failed != null) {
+            // A worker that dies resets every kept-alive connection to it: a retry must not pick another one. Out of
+            // the rotation first when its process is gone, so that the slot this attempt gives back is not granted to
+            // a waiting request on it.
+            proxy.pool().drop(failed);
+            failed.attemptFailed();
+        }
         dropAttempt();
         if (!requestComplete) {
             // Until the next attempt's connection takes it (connected), the rest of the body waits in the client's
             // socket, not in memory.
             ctx.channel().config().setAutoRead(false);
-        }
-        if (failed != null) {
-            // A worker that dies resets every kept-alive connection to it: a retry must not pick another one.
-            proxy.pool().drop(failed);
-            failed.attemptFailed();
         }
         proxy.metrics().upstreamFailure(failure);
         if (relay.started()) {

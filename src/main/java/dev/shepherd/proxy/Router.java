@@ -233,6 +233,15 @@ final class Router {
         return queue.add(slot, upgrade, onAvailable);
     }
 
+    /**
+     * Like {@link #await(int, boolean, Runnable)}, for a request that may have waited before ({@code arrival}: its
+     * place in line then, 0: none) or whose attempt failed on a worker ({@code retry}): such a request keeps or
+     * gets a place ahead of new ones and is not turned away by the queue limit ({@link WaitQueue#add}).
+     */
+    Waiter await(int slot, boolean upgrade, long arrival, boolean retry, Runnable onAvailable) {
+        return queue.add(slot, upgrade, arrival, retry, onAvailable);
+    }
+
     /** Takes a timed-out waiter out of the queue; false when it was granted a worker first. */
     boolean cancel(Waiter waiter) {
         return queue.cancel(waiter);

@@ -2,9 +2,10 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
 
-import java.util.Queue;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -23,6 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * and the free worker: no wake-up is lost. Dispatches never overlap: a call made while another thread dispatches
  * only makes that thread go round once more (the queue-drain pattern of reactive streams' operators), so waiters
  * are granted one at a time, in order.
+ *
+ * <p>Each queue is kept in order of the waiters' places in line (a skip list keyed by them): a request whose
+ * attempt failed on a worker goes back to its old place, or ahead of every new request when it had none, however
+ * many come back at once (a dying worker's freed slot may be granted, and refused, several times in a row).
  */
 final class WaitQueue {
 
@@ -40,17 +45,23 @@ final class WaitQueue {
         Endpoint slot(int slot, boolean upgrade);
     }
 
-    private final Queue<Router.Waiter> shared = new ConcurrentLinkedQueue<>();
+    private final ConcurrentNavigableMap<Long, Router.Waiter> shared = new ConcurrentSkipListMap<>();
     /**
      * Each sticky slot's waiters. Keyed by worker indexes, which a fleet of at most {@code fleet.max-workers}
      * bounds (clients can only name indexes that exist: {@link StickySessions}); a slot's queue stays once made.
      */
-    private final ConcurrentHashMap<Integer, Queue<Router.Waiter>> slots = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, ConcurrentNavigableMap<Long, Router.Waiter>> slots =
+            new ConcurrentHashMap<>();
     /** Waiters neither granted nor cancelled: what the queue limit counts. */
     private final AtomicInteger waiting = new AtomicInteger();
     /** Of these, the ones in the shared queue: a new request that could take any worker goes behind them. */
     private final AtomicInteger sharedWaiting = new AtomicInteger();
-    private final AtomicLong arrivals = new AtomicLong();
+    /**
+     * Where new requests' places in line come from. A request whose attempt on a worker failed, and that must wait
+     * now, arrived before all of them: its places come from {@link #retryArrivals}, below these.
+     */
+    private final AtomicLong arrivals = new AtomicLong(1L << 62);
+    private final AtomicLong retryArrivals = new AtomicLong();
     /** Dispatch calls not yet gone round: non-zero while one thread dispatches. */
     private final AtomicInteger dispatches = new AtomicInteger();
     private final int limit;
@@ -63,20 +74,32 @@ final class WaitQueue {
     }
 
     /**
-     * Queues a request, for any worker ({@code slot} negative) or for the worker of sticky slot {@code slot};
+     * Queues a new request, for any worker ({@code slot} negative) or for the worker of sticky slot {@code slot};
      * {@code onGranted} runs once, on whichever thread dispatches, when a worker has been counted in for it. Null
      * when the queue is full.
      */
     Router.Waiter add(int slot, boolean upgrade, Runnable onGranted) {
-        if (waiting.incrementAndGet() > limit) {
+        return add(slot, upgrade, 0, false, onGranted);
+    }
+
+    /**
+     * Like {@link #add(int, boolean, Runnable)}, for a request that may have been here before: {@code arrival} its
+     * place in line then (0: none), {@code retry} whether an attempt of it failed on a worker. A retry is not
+     * counted against the limit (it was let in once, and its attempts are bounded) and goes ahead of the requests
+     * that are new to the queue: back to its old place when it had one (it was given a worker that died before
+     * taking it, say), else ahead of them all, as it arrived before any of them.
+     */
+    Router.Waiter add(int slot, boolean upgrade, long arrival, boolean retry, Runnable onGranted) {
+        if (waiting.incrementAndGet() > limit && !retry) {
             waiting.decrementAndGet();
             return null;
         }
-        Router.Waiter waiter = new Router.Waiter(onGranted, slot, upgrade, arrivals.incrementAndGet());
+        long place = arrival != 0 ? arrival : retry ? retryArrivals.incrementAndGet() : arrivals.incrementAndGet();
+        Router.Waiter waiter = new Router.Waiter(onGranted, slot, upgrade, place);
         if (slot < 0) {
             sharedWaiting.incrementAndGet();
         }
-        queueOf(waiter).add(waiter);
+        queueOf(waiter).put(place, waiter);
         dispatch();
         return waiter;
     }
@@ -86,7 +109,7 @@ final class WaitQueue {
         if (!waiter.claim()) {
             return false;
         }
-        queueOf(waiter).remove(waiter);
+        queueOf(waiter).remove(waiter.arrival(), waiter);
         left(waiter);
         return true;
     }
@@ -119,7 +142,7 @@ final class WaitQueue {
         if (waiting.get() == 0) {
             return false;
         }
-        Queue<Router.Waiter> queue = slots.get(slot);
+        ConcurrentNavigableMap<Long, Router.Waiter> queue = slots.get(slot);
         return hasSharedWaiters() || queue != null && !queue.isEmpty();
     }
 
@@ -147,7 +170,7 @@ final class WaitQueue {
      * a younger one that any worker can serve.
      */
     private boolean grantOne() {
-        long tried = 0;
+        long tried = -1;
         while (true) {
             Router.Waiter next = oldestHeadAfter(tried);
             if (next == null) {
@@ -159,7 +182,7 @@ final class WaitQueue {
                 continue;
             }
             if (next.grant(endpoint)) {
-                queueOf(next).remove(next);
+                queueOf(next).remove(next.arrival(), next);
                 left(next);
                 next.run();
             } else {
@@ -177,7 +200,7 @@ final class WaitQueue {
         if (waiting.get() == sharedWaiting.get()) {
             return oldest;
         }
-        for (Queue<Router.Waiter> queue : slots.values()) {
+        for (ConcurrentNavigableMap<Long, Router.Waiter> queue : slots.values()) {
             Router.Waiter head = head(queue, arrival);
             if (head != null && (oldest == null || head.arrival() < oldest.arrival())) {
                 oldest = head;
@@ -187,17 +210,17 @@ final class WaitQueue {
     }
 
     /** The queue's oldest waiter still waiting, if it arrived after {@code arrival}; cancelled ones are taken out. */
-    private static Router.Waiter head(Queue<Router.Waiter> queue, long arrival) {
-        Router.Waiter head;
-        while ((head = queue.peek()) != null && !head.waiting()) {
+    private static Router.Waiter head(ConcurrentNavigableMap<Long, Router.Waiter> queue, long arrival) {
+        Map.Entry<Long, Router.Waiter> head;
+        while ((head = queue.firstEntry()) != null && !head.getValue().waiting()) {
             // Cancelled or granted: whoever did it takes it out, perhaps not yet.
-            queue.remove(head);
+            queue.remove(head.getKey(), head.getValue());
         }
-        return head != null && head.arrival() > arrival ? head : null;
+        return head != null && head.getKey() > arrival ? head.getValue() : null;
     }
 
-    private Queue<Router.Waiter> queueOf(Router.Waiter waiter) {
-        return waiter.slot() < 0 ? shared : slots.computeIfAbsent(waiter.slot(), slot -> new ConcurrentLinkedQueue<>());
+    private ConcurrentNavigableMap<Long, Router.Waiter> queueOf(Router.Waiter waiter) {
+        return waiter.slot() < 0 ? shared : slots.computeIfAbsent(waiter.slot(), slot -> new ConcurrentSkipListMap<>());
     }
 
     private void left(Router.Waiter waiter) {

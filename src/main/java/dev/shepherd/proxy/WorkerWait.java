@@ -19,6 +19,7 @@ final class WorkerWait {
 
     private final Router router;
     private Router.Waiter waiter;
+    private long arrival;
     private ScheduledFuture<?> timer;
 
     private WorkerWait(Router router) {
@@ -29,19 +30,22 @@ final class WorkerWait {
      * Queues a request: {@code onAvailable} runs on {@code loop} when a worker is READY or frees a slot, with the
      * worker the queue counted in for it (null: pick one now), {@code onRefused} with the reason when the queue is
      * full (at once) or the timeout passed. With {@code slot} not negative, the request waits for the worker of that
-     * sticky slot ({@link Router#slotWaits}); {@code upgrade}: a WebSocket handshake. Returns the wait, or null when
-     * refused at once.
+     * sticky slot ({@link Router#slotWaits}); {@code upgrade}: a WebSocket handshake. {@code arrival}: the place in
+     * line of the request's earlier wait, 0 when it had none; {@code retry}: an attempt of it failed on a worker
+     * (see {@link Router#await(int, boolean, long, boolean, Runnable)}). Returns the wait, or null when refused at
+     * once.
      */
-    static WorkerWait start(ProxyContext proxy, EventExecutor loop, int slot, boolean upgrade,
-                            Consumer<Endpoint> onAvailable, Consumer<String> onRefused) {
+    static WorkerWait start(ProxyContext proxy, EventExecutor loop, int slot, boolean upgrade, long arrival,
+                            boolean retry, Consumer<Endpoint> onAvailable, Consumer<String> onRefused) {
         Router router = proxy.router();
         WorkerWait wait = new WorkerWait(router);
-        wait.waiter = router.await(slot, upgrade, () -> loop.execute(() -> wait.woken(onAvailable)));
+        wait.waiter = router.await(slot, upgrade, arrival, retry, () -> loop.execute(() -> wait.woken(onAvailable)));
         if (wait.waiter == null) {
             onRefused.accept(router.whyWaiting(slot, upgrade) + " and " + proxy.properties().queueLimit()
                     + " requests are already waiting for one");
             return null;
         }
+        wait.arrival = wait.waiter.arrival();
         long timeout = proxy.properties().queueTimeout().toNanos();
         wait.timer = loop.schedule(() -> {
             if (wait.waiter != null && router.cancel(wait.waiter)) {
@@ -62,6 +66,11 @@ final class WorkerWait {
         waiter = null;
         cancelTimer();
         onAvailable.accept(granted);
+    }
+
+    /** The request's place in line, to keep should it have to wait again. */
+    long arrival() {
+        return arrival;
     }
 
     /** Leaves the queue: the request is over; a worker granted to it meanwhile is given back. */

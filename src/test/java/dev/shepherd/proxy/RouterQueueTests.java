@@ -242,6 +242,45 @@ class RouterQueueTests {
     }
 
     @Test
+    void aWaiterWhoseGrantedWorkerDiedKeepsItsPlaceAheadOfNewerOnesAndIsNotTurnedAwayByTheLimit() {
+        Endpoint dying = ready(1);
+        dying.tryAcquire();
+        Router.Waiter first = await("first");
+        await("second");
+        await("third");
+        dying.release(true);
+        assertThat(first.takeGrant()).isSameAs(dying);
+        await("fourth");
+        assertThat(router.waiting()).as("the queue is full").isEqualTo(3);
+
+        // Its connection is refused: the worker died. Out of the rotation, it gives its slot to nobody.
+        TestEndpoints.stopAccepting(dying);
+        dying.release(false);
+        Router.Waiter again = router.await(-1, false, first.arrival(), true, () -> woken.add("first again"));
+        assertThat(again).as("let in once, not turned away now").isNotNull();
+        assertThat(router.await(-1, false, () -> woken.add("new"))).as("a new request still is").isNull();
+
+        Endpoint replacement = TestEndpoints.accepting(2, 1, slotListener);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {replacement});
+        snapshotListener.accept(snapshot);
+        assertThat(woken).containsExactly("first", "first again");
+        assertThat(again.takeGrant()).isSameAs(replacement);
+    }
+
+    @Test
+    void aRetryThatHadNotWaitedGoesAheadOfTheWaitingRequests() {
+        Endpoint worker = ready(1);
+        worker.tryAcquire();
+        await("waiting");
+        Router.Waiter retry = router.await(-1, false, 0, true, () -> woken.add("retry"));
+
+        worker.release(true);
+
+        assertThat(woken).containsExactly("retry");
+        assertThat(retry.takeGrant()).isSameAs(worker);
+    }
+
+    @Test
     void drainedWorkerReleasingItsLastRequestGrantsNothing() {
         Endpoint draining = ready(1);
         draining.tryAcquire();
