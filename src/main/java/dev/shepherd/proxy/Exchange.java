@@ -11,6 +11,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import lombok.extern.slf4j.Slf4j;
@@ -59,6 +60,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** The request's value of {@code fleet.proxy.sticky.app-cookie}, when it has one, and the slot it is bound to. */
     private String appCookie;
     private int appSlot = StickySessions.NO_COOKIE;
+    /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
+    private boolean readingBodyFirst;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
 
@@ -85,6 +88,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         proxy.exchangeStarted();
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
+            if (proxy.readsBodiesFirst() && !head.request().headers().contains(HttpHeaderNames.EXPECT)) {
+                // A worker's slot is not taken while a slow client uploads: the body is read first, up to the
+                // retry buffer limit (nginx's proxy_request_buffering; gunicorn's sync workers want a buffering
+                // proxy in front for this). A client that waits for 100 Continue is routed at once, as before.
+                readingBodyFirst = true;
+                return;
+            }
             ctx.channel().config().setAutoRead(false);
         }
         route();
@@ -204,6 +214,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         Channel upstream = upstream();
         body.add(content, upstream);
+        if (readingBodyFirst && (last || body.bytes() > proxy.bufferLimit())) {
+            readingBodyFirst = false;
+            if (!last) {
+                // Past the buffer limit: the rest waits in the client's socket until a worker's connection takes it.
+                ctx.channel().config().setAutoRead(false);
+            }
+            route();
+            return;
+        }
         if (last && upstream != null) {
             if (!client.reading()) {
                 upstream.flush();

@@ -60,12 +60,19 @@ final class ProxyContext {
     private final long responseTimeoutNanos;
     private final long bodyIdleTimeoutNanos;
     private final long upstreamIdleTimeoutNanos;
+    private final boolean readsBodiesFirst;
     private volatile boolean draining;
 
-    /** @param sticky sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set */
+    /**
+     * @param sticky sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set
+     * @param readsBodiesFirst whether a request's body is read, up to the retry buffer limit, before a worker is
+     *                         picked for it: with {@code fleet.worker.max-concurrency}, so that a slow upload does not
+     *                         hold a worker's slot ({@link Exchange})
+     */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
-                 Bootstrap upstreamBootstrap, StickySessions sticky) {
+                 Bootstrap upstreamBootstrap, StickySessions sticky, boolean readsBodiesFirst) {
         this.properties = properties;
+        this.readsBodiesFirst = readsBodiesFirst;
         this.sticky = sticky;
         String appCookie = properties.sticky().appCookie();
         this.appCookies = appCookie == null ? null
@@ -134,6 +141,11 @@ final class ProxyContext {
 
     long bufferLimit() {
         return bufferLimit;
+    }
+
+    /** Whether request bodies are read, up to {@link #bufferLimit()}, before a worker is picked. */
+    boolean readsBodiesFirst() {
+        return readsBodiesFirst;
     }
 
     /** Sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set. */

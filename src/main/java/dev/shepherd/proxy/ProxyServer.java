@@ -127,7 +127,7 @@ public class ProxyServer implements SmartLifecycle {
         try {
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
-                    upstreamBootstrap(config), stickySessions(config));
+                    upstreamBootstrap(config), stickySessions(config), properties.worker().maxConcurrency() > 0);
             fleet.onSnapshot(poolCleaner);
             ProxyContext started = context;
             for (EventExecutor loop : loops) {

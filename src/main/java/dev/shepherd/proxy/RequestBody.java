@@ -12,7 +12,9 @@ import java.util.List;
  * buffer limit every part is held, and copies go to the worker, so a failed attempt can be replayed intact on
  * another worker. Past the limit, parts go to the worker as they come and are no longer held: from the first
  * such write the body cannot be sent again. Parts that arrive while no worker connection is attached are held
- * whatever their size (the client is not read from meanwhile). Confined to the exchange's event loop.
+ * whatever their size: the client is read from then only while the body is read before a worker is picked, up to
+ * the limit ({@link ProxyContext#readsBodiesFirst}), and what one read brings past it. Confined to the exchange's
+ * event loop.
  */
 final class RequestBody {
 
@@ -23,6 +25,11 @@ final class RequestBody {
 
     RequestBody(long limit) {
         this.limit = limit;
+    }
+
+    /** Bytes received so far. */
+    long bytes() {
+        return bytes;
     }
 
     /** Whether every part received so far can still be sent to another worker. */
