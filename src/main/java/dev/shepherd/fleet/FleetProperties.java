@@ -286,7 +286,7 @@ public record FleetProperties(
     /**
      * @param cookie when set, the name of a cookie the proxy sets to name a worker's slot (its stable index, as an
      *               opaque token), and by which it routes later requests to the READY worker of that slot
-     *               (HAProxy's {@code cookie ... insert}); unset: no stickiness
+     *               (HAProxy's {@code cookie ... insert}); unset or empty: no stickiness
      * @param appCookie when set, the name of the application's own session cookie (such as {@code JSESSIONID}):
      *                  a value a worker sets with {@code Set-Cookie} binds to that worker's slot, and later requests
      *                  carrying it go to the slot's READY worker (Cloud Foundry's router); when both are set, the
@@ -301,6 +301,12 @@ public record FleetProperties(
             @Pattern(regexp = "[!#$%&'*+.^_`|~0-9A-Za-z-]+", message = "must be a cookie name (an RFC 6265 token)")
             String appCookie,
             @DefaultValue("100000") @Min(1) @Max(1_000_000) int appCookieMaxEntries) {
+
+        /** Empty is unset, so that an empty variable ({@code FLEET_PROXY_STICKY_COOKIE=}) turns stickiness off. */
+        public Sticky {
+            cookie = cookie == null || cookie.isBlank() ? null : cookie;
+            appCookie = appCookie == null || appCookie.isBlank() ? null : appCookie;
+        }
 
         @AssertTrue(message = "fleet.proxy.sticky.app-cookie must not be the name of fleet.proxy.sticky.cookie, "
                 + "which the proxy sets itself")

@@ -230,12 +230,22 @@ class FleetPropertiesTests {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"a b", "=", "SRV=1", "a;b", "\"SRV\"", "SRV,x", ""})
+    @ValueSource(strings = {"a b", "=", "SRV=1", "a;b", "\"SRV\"", "SRV,x"})
     void aStickyCookieThatIsNoCookieNameFailsStartupNamingTheProperty(String name) {
         runner.withPropertyValues("fleet.proxy.sticky.cookie=" + name).run(context -> {
             assertThat(context).hasFailed();
             assertThat(validationErrors(context.getStartupFailure()))
                     .containsExactly("fleet.proxy.sticky.cookie = " + name + ": must be a cookie name (an RFC 6265 token)");
+        });
+    }
+
+    @Test
+    void anEmptyStickyCookieIsUnsetSoThatAnEmptyVariableTurnsStickinessOff() {
+        runner.withPropertyValues("fleet.proxy.sticky.cookie=", "fleet.proxy.sticky.app-cookie= ").run(context -> {
+            assertThat(context).hasNotFailed();
+            FleetProperties.Sticky sticky = context.getBean(FleetProperties.class).proxy().sticky();
+            assertThat(sticky.cookie()).isNull();
+            assertThat(sticky.appCookie()).isNull();
         });
     }
 

@@ -66,7 +66,9 @@ class MasterLifecycleIntegrationTests {
         assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
                 "--management.server.port=0", "--fleet.worker.kill-timeout=-1s"))
                 .satisfies(ex -> assertThat(describe(ex)).contains("worker.killTimeout", "must be longer than or equal to 0"));
-        assertThat(output).contains("APPLICATION FAILED TO START", "Property: fleet.worker.killTimeout", "must be longer than or equal to 0");
+        assertThat(output).contains("APPLICATION FAILED TO START", "Property: fleet.worker.kill-timeout", "Value: \"-1s\"",
+                "Origin: \"fleet.worker.kill-timeout\" from property source \"commandLineArgs\"",
+                "must be longer than or equal to 0");
     }
 
     @Test

@@ -1,0 +1,172 @@
+package dev.shepherd;
+
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
+import org.springframework.boot.context.properties.bind.validation.BindValidationException;
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.diagnostics.FailureAnalyzer;
+import org.springframework.boot.origin.Origin;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.core.env.Environment;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.FieldError;
+import org.springframework.validation.ObjectError;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The startup failure report for a bad {@code fleet.*} setting, naming each property as it is written
+ * ({@code fleet.worker.max-concurrency}, the form of the README and of {@code application.yml}), with its value, where
+ * it came from and what is allowed, in the words of the README rather than Java's. Spring Boot's own analyzers
+ * print a record component's path as Java spells it ({@code fleet.worker.maxConcurrency}, without an origin), the
+ * valid values of an enum as its constants ({@code LEAST_REQUEST}) and a conversion failure as the annotated Java
+ * type; this one runs first and leaves every other failure, and every other prefix, to them.
+ *
+ * <p>Built by Boot's {@code FailureAnalyzers} with the application's {@link Environment}, which tells where a value
+ * came from (a command-line argument, a variable, a file and line).
+ */
+@Order(Ordered.HIGHEST_PRECEDENCE)
+public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
+
+    private static final String PREFIX = "fleet";
+    private static final String ACTION = "Fix the value (see the Configuration table of the README), or remove it to "
+            + "use the default.";
+
+    private final Environment environment;
+
+    public ConfigurationFailureAnalyzer(Environment environment) {
+        this.environment = environment;
+    }
+
+    @Override
+    public FailureAnalysis analyze(Throwable failure) {
+        BindValidationException validation = cause(failure, BindValidationException.class);
+        if (validation != null) {
+            return validation.getValidationErrors().getName().toString().startsWith(PREFIX) ? invalid(validation) : null;
+        }
+        BindException binding = cause(failure, BindException.class);
+        if (binding != null && binding.getName().toString().startsWith(PREFIX) && binding.getCause() != null) {
+            return unconvertible(binding);
+        }
+        return null;
+    }
+
+    private FailureAnalysis invalid(BindValidationException validation) {
+        StringBuilder description = new StringBuilder("Invalid configuration:\n");
+        String prefix = validation.getValidationErrors().getName().toString();
+        for (ObjectError error : validation.getValidationErrors()) {
+            description.append('\n');
+            if (error instanceof FieldError field && !namesItsProperties(field)) {
+                String name = prefix + "." + dashed(field.getField());
+                ConfigurationProperty property = property(name);
+                Object value = property != null ? property.getValue() : field.getRejectedValue();
+                appendProperty(description, name, value, property != null ? property.getOrigin() : null);
+            }
+            description.append("    Reason: ").append(error.getDefaultMessage()).append('\n');
+        }
+        return new FailureAnalysis(description.toString(), ACTION, validation);
+    }
+
+    private FailureAnalysis unconvertible(BindException binding) {
+        String name = binding.getName().toString();
+        ConfigurationProperty property = binding.getProperty();
+        StringBuilder description = new StringBuilder("Invalid configuration:\n\n");
+        appendProperty(description, name, property != null ? property.getValue() : null,
+                property != null ? property.getOrigin() : null);
+        Class<?> type = binding.getTarget().getType().resolve(Object.class);
+        description.append("    Reason: ").append(expected(type, binding)).append('\n');
+        return new FailureAnalysis(description.toString(), ACTION, binding);
+    }
+
+    private static void appendProperty(StringBuilder description, String name, Object value, Origin origin) {
+        description.append("    Property: ").append(name).append('\n');
+        if (value != null) {
+            description.append("    Value: \"").append(value).append("\"\n");
+        }
+        if (origin != null) {
+            description.append("    Origin: ").append(origin).append('\n');
+        }
+    }
+
+    /** What a value of {@code type} looks like, in the README's terms; else what the conversion said. */
+    private static String expected(Class<?> type, Throwable failure) {
+        if (type.isEnum()) {
+            return "must be one of " + Arrays.stream(type.getEnumConstants())
+                    .map(constant -> ((Enum<?>) constant).name().toLowerCase(Locale.ROOT).replace('_', '-'))
+                    .collect(Collectors.joining(", "));
+        }
+        if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
+            return "must be a whole number";
+        }
+        if (type == boolean.class || type == Boolean.class) {
+            return "must be true or false";
+        }
+        if (type == Duration.class) {
+            return "must be a duration such as 500ms, 30s, 5m or 1h";
+        }
+        if (type == DataSize.class) {
+            return "must be a size such as 512B, 64KB or 1MB";
+        }
+        Throwable root = failure;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage();
+    }
+
+    /**
+     * A rule across properties (an {@code @AssertTrue} method such as "fleet.workers must not be larger than
+     * fleet.max-workers"): its message names the properties, and the method's own name is no property.
+     */
+    private static boolean namesItsProperties(FieldError error) {
+        return error.getDefaultMessage() != null && error.getDefaultMessage().startsWith(PREFIX + ".");
+    }
+
+    /** {@code worker.maxConcurrency} as it is written: {@code worker.max-concurrency}; map keys and indexes kept. */
+    static String dashed(String path) {
+        StringBuilder dashed = new StringBuilder();
+        for (String element : path.split("\\.(?![^\\[]*\\])")) {
+            if (!dashed.isEmpty()) {
+                dashed.append('.');
+            }
+            int bracket = element.indexOf('[');
+            dashed.append(DataObjectPropertyName.toDashedForm(bracket < 0 ? element : element.substring(0, bracket)));
+            if (bracket >= 0) {
+                dashed.append(element.substring(bracket));
+            }
+        }
+        return dashed.toString();
+    }
+
+    /** The property as the environment has it (value as written, and origin), or null. */
+    private ConfigurationProperty property(String name) {
+        if (environment == null || !ConfigurationPropertyName.isValid(name)) {
+            return null;
+        }
+        ConfigurationPropertyName propertyName = ConfigurationPropertyName.of(name);
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            ConfigurationProperty property = source.getConfigurationProperty(propertyName);
+            if (property != null) {
+                return property;
+            }
+        }
+        return null;
+    }
+
+    private static <T extends Throwable> T cause(Throwable failure, Class<T> type) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (type.isInstance(cause)) {
+                return type.cast(cause);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,86 @@
+package dev.shepherd;
+
+import dev.shepherd.fleet.FleetProperties;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.validation.autoconfigure.ValidationAutoConfiguration;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.StandardEnvironment;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The startup report of a bad {@code fleet.*} setting names the property as it is written, with value and origin. */
+class ConfigurationFailureAnalyzerTests {
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(FleetProperties.class)
+    static class Config {
+    }
+
+    @Test
+    void aValueOutOfRangeIsReportedUnderItsDashedName() {
+        assertThat(describe("fleet.worker.max-concurrency", "-1")).contains(
+                "Property: fleet.worker.max-concurrency\n", "Value: \"-1\"\n", "Origin: \"fleet.worker.max-concurrency\" from property source \"test\"",
+                "Reason: must be greater than or equal to 0").doesNotContain("maxConcurrency");
+        assertThat(describe("fleet.proxy.sticky.app-cookie-max-entries", "0")).contains(
+                "Property: fleet.proxy.sticky.app-cookie-max-entries\n").doesNotContain("appCookie");
+    }
+
+    @Test
+    void anUnknownBalancerListsTheValuesAsTheyAreWritten() {
+        assertThat(describe("fleet.proxy.balancer", "least-requests")).contains("Property: fleet.proxy.balancer\n",
+                "Value: \"least-requests\"", "Reason: must be one of round-robin, least-request")
+                .doesNotContain("LEAST_REQUEST", "dev.shepherd");
+    }
+
+    @Test
+    void aValueOfTheWrongKindSaysWhatIsExpectedNotTheJavaType() {
+        assertThat(describe("fleet.worker.max-concurrency", "abc")).contains("Reason: must be a whole number")
+                .doesNotContain("jakarta", "NumberFormatException");
+        assertThat(describe("fleet.proxy.queue-timeout", "5 minutes")).contains("Property: fleet.proxy.queue-timeout\n",
+                "Reason: must be a duration such as");
+    }
+
+    @Test
+    void aRuleAcrossPropertiesIsReportedByItsMessageAlone() {
+        Map<String, Object> properties = new LinkedHashMap<>();
+        properties.put("fleet.proxy.sticky.cookie", "SRV");
+        properties.put("fleet.proxy.sticky.app-cookie", "SRV");
+        assertThat(describe(properties)).contains("Reason: fleet.proxy.sticky.app-cookie must not be the name of "
+                + "fleet.proxy.sticky.cookie").doesNotContain("Property:", "apart", "Apart");
+    }
+
+    @Test
+    void otherFailuresAreLeftToSpringBoot() {
+        assertThat(new ConfigurationFailureAnalyzer(new StandardEnvironment())
+                .analyze(new IllegalStateException("something else"))).isNull();
+    }
+
+    private static String describe(String name, String value) {
+        return describe(Map.of(name, value));
+    }
+
+    private static String describe(Map<String, Object> properties) {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("test", properties));
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        new ApplicationContextRunner(() -> new org.springframework.context.annotation.AnnotationConfigApplicationContext())
+                .withConfiguration(AutoConfigurations.of(ValidationAutoConfiguration.class))
+                .withUserConfiguration(Config.class)
+                .withPropertyValues(properties.entrySet().stream().map(entry -> entry.getKey() + "=" + entry.getValue())
+                        .toArray(String[]::new))
+                .run(context -> failure.set(context.getStartupFailure()));
+        assertThat(failure.get()).as("the context failed to start").isNotNull();
+        FailureAnalysis analysis = new ConfigurationFailureAnalyzer(environment).analyze(failure.get());
+        assertThat(analysis).as("analyzed").isNotNull();
+        return analysis.getDescription();
+    }
+}
