@@ -144,6 +144,7 @@ public class ProxyServer implements SmartLifecycle {
                 transport.name(), listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
                         : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread",
                 defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred");
+        log.info("Balancing: {}", balancing(config, properties.worker().maxConcurrency()));
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
                     + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",
@@ -304,6 +305,29 @@ public class ProxyServer implements SmartLifecycle {
             return new PortInUseException(listenPort, ex);
         }
         return ex instanceof RuntimeException runtime ? runtime : new IllegalStateException(ex);
+    }
+
+    /**
+     * The balancing settings in effect, in their written form, for the startup log: "least-request,
+     * max-concurrency 2 (request bodies read first), sticky cookie SRV".
+     */
+    static String balancing(FleetProperties.Proxy config, int maxConcurrency) {
+        StringBuilder line = new StringBuilder(config.balancer().name().toLowerCase(java.util.Locale.ROOT)
+                .replace('_', '-'));
+        line.append(maxConcurrency > 0 ? ", max-concurrency " + maxConcurrency + " (request bodies read first)"
+                : ", no max-concurrency");
+        line.append(", queue-limit ").append(config.queueLimit()).append(", queue-timeout ")
+                .append(config.queueTimeout().toMillis()).append(" ms");
+        if (config.sticky().cookie() != null) {
+            line.append(", sticky cookie ").append(config.sticky().cookie());
+        }
+        if (config.sticky().appCookie() != null) {
+            line.append(", sticky app-cookie ").append(config.sticky().appCookie());
+        }
+        if (config.sticky().cookie() == null && config.sticky().appCookie() == null) {
+            line.append(", no sticky sessions");
+        }
+        return line.toString();
     }
 
     /** Whether the listening sockets get {@code TCP_DEFER_ACCEPT}: asked for, on a transport that has it. */
