@@ -129,8 +129,11 @@ final class HealthChecks {
      */
     void ejected(Worker worker, ChildProcess process) {
         if (worker.state() == WorkerState.READY && process.isAlive()) {
-            events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
-                    + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
+            Endpoint endpoint = worker.endpoint();
+            String why = endpoint != null ? endpoint.ejectedFor()
+                    : "it refused connections " + Endpoint.EJECT_AFTER_REFUSALS + " times in a row";
+            events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " is out of rotation until a "
+                    + "probe succeeds: " + why);
             // Only this worker: an extra probe of the others would count their liveness failures faster.
             probeLiveness(List.of(worker));
         }
