@@ -6,25 +6,49 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
 /**
- * The {@code Set-Cookie} lines (RFC 6265 §4.1) of a response head as the proxy copied it: the status line, then
- * header lines, CRLF after each. Any thread; allocates only the values it hands out.
+ * The {@code Set-Cookie} lines (RFC 6265 §4.1) of a response head as the proxy copied it, and whether it may be
+ * stored by a shared cache: the status line, then header lines, CRLF after each. Any thread; allocates only the
+ * values it hands out.
  */
 final class SetCookieLines {
 
     private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CACHE_CONTROL = "cache-control:".getBytes(StandardCharsets.US_ASCII);
 
     private SetCookieLines() {
     }
 
     /** Hands each {@code Set-Cookie} field value, trimmed, to {@code header}, in order. */
     static void forEach(ByteBuf lines, Consumer<String> header) {
+        forEach(lines, SET_COOKIE, header);
+    }
+
+    /**
+     * Whether a shared cache (a CDN) may store the response for every client: its {@code Cache-Control} says
+     * {@code public} or {@code s-maxage} (RFC 9111 §5.2.2.9, §5.2.2.10). A {@code Set-Cookie} added to it would be
+     * handed to everyone (RFC 9111 §8: it does not stop caching), binding every client to one worker.
+     */
+    static boolean sharedCacheable(ByteBuf lines) {
+        boolean[] shared = new boolean[1];
+        forEach(lines, CACHE_CONTROL, value -> {
+            for (String directive : value.split(",")) {
+                String name = directive.trim().toLowerCase(java.util.Locale.ROOT);
+                if (name.equals("public") || name.startsWith("s-maxage")) {
+                    shared[0] = true;
+                }
+            }
+        });
+        return shared[0];
+    }
+
+    private static void forEach(ByteBuf lines, byte[] name, Consumer<String> header) {
         int end = lines.writerIndex();
         int pos = lineAfter(lines, lines.readerIndex(), end);
         while (pos < end) {
             int next = lineAfter(lines, pos, end);
-            int from = pos + SET_COOKIE.length;
+            int from = pos + name.length;
             int to = next - 2;
-            if (isSetCookie(lines, pos, next) && to > from) {
+            if (isNamed(lines, pos, next, name) && to > from) {
                 header.accept(lines.toString(from, to - from, StandardCharsets.ISO_8859_1).trim());
             }
             pos = next;
@@ -49,12 +73,12 @@ final class SetCookieLines {
         return lf < 0 ? end : lf + 1;
     }
 
-    private static boolean isSetCookie(ByteBuf lines, int pos, int lineEnd) {
-        if (lineEnd - pos < SET_COOKIE.length) {
+    private static boolean isNamed(ByteBuf lines, int pos, int lineEnd, byte[] name) {
+        if (lineEnd - pos < name.length) {
             return false;
         }
-        for (int i = 0; i < SET_COOKIE.length; i++) {
-            if (Character.toLowerCase((char) (lines.getByte(pos + i) & 0xFF)) != SET_COOKIE[i]) {
+        for (int i = 0; i < name.length; i++) {
+            if (Character.toLowerCase((char) (lines.getByte(pos + i) & 0xFF)) != name[i]) {
                 return false;
             }
         }

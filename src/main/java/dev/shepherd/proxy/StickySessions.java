@@ -110,7 +110,9 @@ final class StickySessions {
 
     /**
      * Like {@link #rebind(int, int)}, for a worker's response ({@code headLines}: status line and header lines, CRLF
-     * after each) that may set a cookie of our name itself:
+     * after each), which gets no cookie of ours when a shared cache may store it ({@code Cache-Control: public} or
+     * {@code s-maxage}: HAProxy's {@code nocache} marks such a response private instead; leaving it as the
+     * application made it keeps it cacheable), and which may set a cookie of our name itself:
      * <ul>
      *   <li>a deletion (an empty value, {@code Max-Age} of zero or less, an {@code Expires} in the past): the
      *       application ends the binding, as a logout that expires every cookie it received does; it reaches the
@@ -128,7 +130,9 @@ final class StickySessions {
         }
         Setting setting = workerSetting(headLines);
         if (setting == Setting.NONE) {
-            return rebind(requested, served);
+            // Not on a response a shared cache may store for everyone: the next one the client gets binds it.
+            byte[] line = rebind(requested, served);
+            return line == null || SetCookieLines.sharedCacheable(headLines) ? null : line;
         }
         if (setting == Setting.DELETES) {
             return null;

@@ -106,6 +106,17 @@ class StickySessionsTests {
     }
 
     @Test
+    void aResponseASharedCacheMayStoreGetsNoCookieOfOurs() {
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: public, max-age=3600"))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("cache-control: max-age=60, S-MAXAGE=600")))
+                .isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: private, max-age=60")))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("X-Note: public")))
+                .isEqualTo(sticky.setCookieLine(2));
+    }
+
+    @Test
     void theFirstCookieOfOurNameThatNamesASlotCounts() {
         String token = token(sticky.setCookieLine(3));
         assertThat(sticky.slot(cookie("SRV=stale-at-a-longer-path; SRV=" + token))).isEqualTo(3);
