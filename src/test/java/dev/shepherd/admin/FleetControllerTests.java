@@ -131,7 +131,7 @@ class FleetControllerTests {
     @Test
     void unknownWorkerIsA404ProblemSayingWhereToLook() {
         assertProblem(mvc.get().uri("/fleet/workers/9"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet lists the current ones");
+                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test
@@ -409,7 +409,7 @@ class FleetControllerTests {
         given(fleet.replace(9)).willThrow(new FleetExceptions.NoSuchWorkerException(9));
 
         assertProblem(mvc.post().uri("/fleet/workers/9/replace"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet lists the current ones");
+                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test
@@ -438,7 +438,7 @@ class FleetControllerTests {
         willThrow(new FleetExceptions.NoSuchWorkerException(9)).given(fleet).kill(9, "TERM");
 
         assertProblem(mvc.post().uri("/fleet/workers/9/kill"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet lists the current ones");
+                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test
@@ -499,7 +499,7 @@ class FleetControllerTests {
     @Test
     void logsOfAnUnknownWorkerIsA404Problem() {
         assertProblem(mvc.get().uri("/fleet/workers/9/logs"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet lists the current ones");
+                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test

@@ -169,7 +169,8 @@ class CtlIntegrationTests {
         CtlTests.Result result = ctl("logs", "99999");
 
         assertThat(result.code()).isEqualTo(Ctl.FAILED);
-        assertThat(result.err()).isEqualTo("No such worker: No worker has id 99999; GET /fleet lists the current ones\n");
+        assertThat(result.err()).isEqualTo("No such worker: No worker has id 99999; GET /fleet (or shepherd ls) lists the current ones, with their ids "
+                + "and indexes (an index is not an id)\n");
     }
 
     @Test
