@@ -277,10 +277,15 @@ public record FleetProperties(
      *                     closed at random moments spread over this window, a WebSocket with a {@code 1001 Going
      *                     Away} close frame, so that its clients do not all reconnect at once (HAProxy's
      *                     {@code close-spread-time}); the worker is stopped when the last one has ended
+     * @param halfClosedTimeout how long a tunnel one side of which has closed its output (sent its FIN) may carry no
+     *                          byte before the proxy closes it, whatever {@code idleTimeout} says, so that a peer
+     *                          that never closes its own side cannot keep it open (HAProxy's {@code timeout
+     *                          client-fin} and {@code server-fin})
      */
     public record Tunnel(
             @DefaultValue("1h") @DurationMin(millis = 0) Duration idleTimeout,
-            @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout) {
+            @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 1) Duration halfClosedTimeout) {
     }
 
     /**

@@ -57,6 +57,7 @@ final class ProxyContext {
     private final Set<String> upgradeProtocols;
     private final RetryPolicy retryPolicy;
     private final long tunnelIdleTimeoutNanos;
+    private final long tunnelHalfClosedTimeoutNanos;
     private final long responseTimeoutNanos;
     private final long bodyIdleTimeoutNanos;
     private final long upstreamIdleTimeoutNanos;
@@ -88,6 +89,7 @@ final class ProxyContext {
         this.upstreamIdleTimeoutNanos = properties.upstreamIdleTimeout().toNanos();
         this.retryPolicy = new RetryPolicy(properties);
         this.tunnelIdleTimeoutNanos = properties.tunnel().idleTimeout().toNanos();
+        this.tunnelHalfClosedTimeoutNanos = properties.tunnel().halfClosedTimeout().toNanos();
         this.upgradeProtocols = properties.upgradeProtocols().stream().map(name -> name.toLowerCase(Locale.ROOT))
                 .collect(Collectors.toUnmodifiableSet());
     }
@@ -109,6 +111,11 @@ final class ProxyContext {
     /** {@code fleet.proxy.tunnel.idle-timeout} in nanoseconds; 0: no limit. */
     long tunnelIdleTimeoutNanos() {
         return tunnelIdleTimeoutNanos;
+    }
+
+    /** {@code fleet.proxy.tunnel.half-closed-timeout} in nanoseconds. */
+    long tunnelHalfClosedTimeoutNanos() {
+        return tunnelHalfClosedTimeoutNanos;
     }
 
     FleetProperties.Proxy properties() {

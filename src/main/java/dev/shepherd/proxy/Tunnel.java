@@ -47,6 +47,8 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
     private final WebSocketFrames toClient;
     private final WebSocketFrames toWorker;
     private final ResponseDeadlines.Entry idle = new ResponseDeadlines.Entry(() -> end(End.IDLE));
+    /** One side has shut its output: the idle clock is {@code fleet.proxy.tunnel.half-closed-timeout} at most. */
+    private boolean halfClosed;
     private boolean clientInputDone;
     private boolean upstreamInputDone;
     private boolean closed;
@@ -156,6 +158,8 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
         }
         other.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
                 .addListener(future -> duplex.shutdownOutput());
+        halfClosed = true;
+        touch();
     }
 
     void clientClosed() {
@@ -191,6 +195,10 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
 
     private void touch() {
         long timeout = proxy.tunnelIdleTimeoutNanos();
+        if (halfClosed) {
+            timeout = timeout == 0 ? proxy.tunnelHalfClosedTimeoutNanos()
+                    : Math.min(timeout, proxy.tunnelHalfClosedTimeoutNanos());
+        }
         if (timeout > 0 && !closed) {
             proxy.tunnelDeadlines().add(idle, System.nanoTime() + timeout);
         }

@@ -229,7 +229,7 @@ class TunnelIntegrationTests {
                 .noneMatch(pids::contains));
     }
 
-    private static String readHead(InputStream in) throws IOException {
+    static String readHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int b = in.read();

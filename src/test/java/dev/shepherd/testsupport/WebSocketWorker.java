@@ -4,6 +4,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -45,7 +46,8 @@ import java.nio.file.StandardOpenOption;
  *       {@code RECORD_FILE} as {@code <pid> closed <code>} (or {@code <pid> dropped} when the TCP connection ended
  *       without a close frame)</li>
  *   <li>{@code /raw} with {@code Upgrade: echo-bytes}: {@code 101} to that protocol, then every byte is echoed;
- *       when the client half-closes, the worker writes {@code bye} and closes</li>
+ *       when the client half-closes, the worker writes {@code bye} and closes ({@code /raw-hold}: and stays
+ *       open)</li>
  *   <li>{@code /rogue}: {@code 101} to {@code h2c} whatever the client offered</li>
  *   <li>anything else, an upgrade offered or not: {@code 200} with the body {@code plain <upgrade header or ->}</li>
  * </ul>
@@ -91,7 +93,7 @@ public final class WebSocketWorker {
                 return;
             }
             try {
-                if (path.equals("/raw") && "echo-bytes".equalsIgnoreCase(upgrade)) {
+                if ((path.equals("/raw") || path.equals("/raw-hold")) && "echo-bytes".equalsIgnoreCase(upgrade)) {
                     switchTo(ctx, "echo-bytes");
                     for (String name : java.util.List.copyOf(ctx.pipeline().names())) {
                         if (!name.equals(ctx.name()) && ctx.pipeline().get(name) != null
@@ -99,7 +101,7 @@ public final class WebSocketWorker {
                             ctx.pipeline().remove(name);
                         }
                     }
-                    ctx.pipeline().addLast(new RawEcho());
+                    ctx.pipeline().addLast(new RawEcho(path.equals("/raw-hold")));
                     ctx.pipeline().remove(HttpServerCodec.class);
                     ctx.pipeline().remove(this);
                 } else if (path.equals("/rogue")) {
@@ -184,10 +186,16 @@ public final class WebSocketWorker {
         }
     }
 
-    /** After {@code 101 echo-bytes}: echoes bytes; a half-close is answered {@code bye}, then the connection closes. */
+    /**
+     * After {@code 101 echo-bytes}: echoes bytes; a half-close is answered {@code bye}, then the connection closes,
+     * unless {@code hold}: then it stays open on the worker's side (a peer that never closes).
+     */
     private static final class RawEcho extends SimpleChannelInboundHandler<ByteBuf> {
-        RawEcho() {
+        private final boolean hold;
+
+        RawEcho(boolean hold) {
             super(false);
+            this.hold = hold;
         }
 
         @Override
@@ -199,8 +207,10 @@ public final class WebSocketWorker {
         public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
             if (event instanceof ChannelInputShutdownEvent) {
                 Channel channel = ctx.channel();
-                channel.writeAndFlush(Unpooled.copiedBuffer("bye", StandardCharsets.US_ASCII))
-                        .addListener(ChannelFutureListener.CLOSE);
+                ChannelFuture written = channel.writeAndFlush(Unpooled.copiedBuffer("bye", StandardCharsets.US_ASCII));
+                if (!hold) {
+                    written.addListener(ChannelFutureListener.CLOSE);
+                }
             }
         }
     }
