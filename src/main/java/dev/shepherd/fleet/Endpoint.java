@@ -42,12 +42,6 @@ public final class Endpoint {
      * every other request for ever.
      */
     static final int EJECT_AFTER_FAILURES = 5;
-    /**
-     * How long a worker ejected for failed requests stays out before a good probe may bring it back: nginx's
-     * {@code fail_timeout} (10 s). Its probe may pass all along (it answers its health path), so without this it
-     * would be back at once.
-     */
-    static final long EJECTION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
 
     /**
      * How long the proxy or the fleet waits, past a tunnel drain window, for the tunnels it then told to go away at
@@ -65,10 +59,6 @@ public final class Endpoint {
     private final LongAdder served = new LongAdder();
     private final AtomicInteger refusalsInARow = new AtomicInteger();
     private final AtomicInteger failuresInARow = new AtomicInteger();
-    /** Until when ({@code nanoTime}) a worker ejected for failed requests may not be readmitted. */
-    private volatile long readmitAfter;
-    /** Whether the last ejection was for failed requests (else refusals or a dead process). */
-    private volatile boolean ejectedForFailures;
     /** Why the proxy last took the worker out of the rotation, for the fleet's event. */
     private volatile String ejectedFor = "it refused connections " + EJECT_AFTER_REFUSALS + " times in a row";
     private final Runnable onEjected;
@@ -250,7 +240,6 @@ public final class Endpoint {
             eject();
         } else if (refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
             ejectedFor = "it refused connections " + EJECT_AFTER_REFUSALS + " times in a row";
-            ejectedForFailures = false;
             eject();
         }
         return !accepting.get();
@@ -266,21 +255,9 @@ public final class Endpoint {
             eject();
         } else if (failuresInARow.incrementAndGet() == EJECT_AFTER_FAILURES) {
             ejectedFor = "it failed " + EJECT_AFTER_FAILURES + " requests in a row (connection reset or closed, or "
-                    + "no answer in time); out for at least " + (EJECTION_NANOS / 1_000_000_000) + " s";
-            readmitAfter = nanoTime.getAsLong() + EJECTION_NANOS;
-            ejectedForFailures = true;
+                    + "no answer in time)";
             eject();
         }
-    }
-
-    /** Whether the worker was last taken out for failed requests and its time out is not over yet. */
-    public boolean coolingOff() {
-        return ejectedForFailures && nanoTime.getAsLong() - readmitAfter < 0;
-    }
-
-    /** Whether the worker was last taken out of the rotation for failed requests (not refusals, not its death). */
-    public boolean ejectedForFailures() {
-        return ejectedForFailures;
     }
 
     /** Why the proxy last took the worker out of the rotation: "it refused connections 3 times in a row". */
@@ -383,7 +360,6 @@ public final class Endpoint {
     void startAccepting() {
         refusalsInARow.set(0);
         failuresInARow.set(0);
-        ejectedForFailures = false;
         everInRotation = true;
         accepting.set(true);
     }

@@ -132,28 +132,10 @@ final class HealthChecks {
             Endpoint endpoint = worker.endpoint();
             String why = endpoint != null ? endpoint.ejectedFor()
                     : "it refused connections " + Endpoint.EJECT_AFTER_REFUSALS + " times in a row";
-            if (endpoint != null && endpoint.ejectedForFailures() && noOtherInRotation(worker)) {
-                // nginx never marks the only server of a group unavailable, and Envoy always keeps some hosts: a
-                // worker that fails requests is better than none at all.
-                worker.readmit(true);
-                log.warn("Worker {} (pid {}) stays in rotation, the only one there, though {}", worker.id,
-                        process.pid(), why.substring(0, why.indexOf(';')));
-                return;
-            }
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " is out of rotation until a "
                     + "probe succeeds: " + why);
             // Only this worker: an extra probe of the others would count their liveness failures faster.
             probeLiveness(List.of(worker));
         }
-    }
-
-    private boolean noOtherInRotation(Worker ejected) {
-        for (Worker worker : supervisor.workers) {
-            if (worker != ejected && worker.state() == WorkerState.READY && worker.endpoint() != null
-                    && worker.endpoint().isAccepting()) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -127,15 +127,7 @@ final class Worker {
      * @return whether it was out and is back
      */
     boolean readmit() {
-        return readmit(false);
-    }
-
-    /**
-     * Like {@link #readmit()}; {@code early}: also while a worker ejected for failed requests is still in its time
-     * out ({@link Endpoint#coolingOff}), as when it is the only one left.
-     */
-    boolean readmit(boolean early) {
-        if (state != WorkerState.READY || endpoint.isAccepting() || !early && endpoint.coolingOff()) {
+        if (state != WorkerState.READY || endpoint.isAccepting()) {
             return false;
         }
         endpoint.startAccepting();

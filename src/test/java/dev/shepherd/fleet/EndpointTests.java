@@ -220,28 +220,6 @@ class EndpointTests {
     }
 
     @Test
-    void aWorkerEjectedForFailedRequestsCoolsOffForTenSecondsButOneEjectedForRefusalsDoesNot() {
-        long[] now = {0};
-        Endpoint timed = new Endpoint(1, 0, ProcessHandle.current(), 40_001, 0, () -> { }, () -> { }, () -> now[0]);
-        timed.startAccepting();
-        for (int i = 0; i < Endpoint.EJECT_AFTER_FAILURES; i++) {
-            timed.attemptFailed();
-        }
-        assertThat(timed.coolingOff()).isTrue();
-        now[0] = Endpoint.EJECTION_NANOS - 1;
-        assertThat(timed.coolingOff()).isTrue();
-        now[0] = Endpoint.EJECTION_NANOS;
-        assertThat(timed.coolingOff()).as("over after 10 s").isFalse();
-
-        timed.startAccepting();
-        for (int i = 0; i < Endpoint.EJECT_AFTER_REFUSALS; i++) {
-            timed.connectRefused();
-        }
-        assertThat(timed.isAccepting()).isFalse();
-        assertThat(timed.coolingOff()).as("a refusing worker is back at its next good probe").isFalse();
-    }
-
-    @Test
     void aCompletedRequestResetsTheFailureCount() {
         endpoint.startAccepting();
         for (int i = 1; i < Endpoint.EJECT_AFTER_FAILURES; i++) {

