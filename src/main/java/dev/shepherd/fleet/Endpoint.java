@@ -35,13 +35,6 @@ public final class Endpoint {
 
     /** Connection refusals in a row that take a worker out of rotation until its next good probe. */
     static final int EJECT_AFTER_REFUSALS = 3;
-    /**
-     * Failed attempts in a row (reset, closed or unanswered in time, the process alive) after which a worker
-     * leaves the rotation until a probe succeeds: Envoy's {@code consecutive_gateway_failure} (5 by default) and
-     * nginx's {@code max_fails}, so that a worker whose probe passes but that fails every request is not sent
-     * every other request for ever.
-     */
-    static final int EJECT_AFTER_FAILURES = 5;
 
     /**
      * How long the proxy or the fleet waits, past a tunnel drain window, for the tunnels it then told to go away at
@@ -58,9 +51,6 @@ public final class Endpoint {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder served = new LongAdder();
     private final AtomicInteger refusalsInARow = new AtomicInteger();
-    private final AtomicInteger failuresInARow = new AtomicInteger();
-    /** Why the proxy last took the worker out of the rotation, for the fleet's event. */
-    private volatile String ejectedFor = "it refused connections " + EJECT_AFTER_REFUSALS + " times in a row";
     private final Runnable onEjected;
     private final LongSupplier nanoTime;
     private final ProcessHandle process;
@@ -196,9 +186,6 @@ public final class Endpoint {
         inFlight.decrementAndGet();
         if (completed) {
             served.increment();
-            if (failuresInARow.get() != 0) {
-                failuresInARow.set(0);
-            }
         }
         if (maxConcurrency != 0) {
             onSlotFreed.run();
@@ -239,7 +226,6 @@ public final class Endpoint {
             draining = false;
             eject();
         } else if (refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
-            ejectedFor = "it refused connections " + EJECT_AFTER_REFUSALS + " times in a row";
             eject();
         }
         return !accepting.get();
@@ -253,16 +239,7 @@ public final class Endpoint {
         if ((accepting.get() || draining) && !process.isAlive()) {
             draining = false;
             eject();
-        } else if (failuresInARow.incrementAndGet() == EJECT_AFTER_FAILURES) {
-            ejectedFor = "it failed " + EJECT_AFTER_FAILURES + " requests in a row (connection reset or closed, or "
-                    + "no answer in time)";
-            eject();
         }
-    }
-
-    /** Why the proxy last took the worker out of the rotation: "it refused connections 3 times in a row". */
-    public String ejectedFor() {
-        return ejectedFor;
     }
 
     /**
@@ -359,7 +336,6 @@ public final class Endpoint {
 
     void startAccepting() {
         refusalsInARow.set(0);
-        failuresInARow.set(0);
         everInRotation = true;
         accepting.set(true);
     }

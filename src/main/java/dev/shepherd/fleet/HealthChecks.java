@@ -129,11 +129,8 @@ final class HealthChecks {
      */
     void ejected(Worker worker, ChildProcess process) {
         if (worker.state() == WorkerState.READY && process.isAlive()) {
-            Endpoint endpoint = worker.endpoint();
-            String why = endpoint != null ? endpoint.ejectedFor()
-                    : "it refused connections " + Endpoint.EJECT_AFTER_REFUSALS + " times in a row";
-            events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " is out of rotation until a "
-                    + "probe succeeds: " + why);
+            events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
+                    + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
             // Only this worker: an extra probe of the others would count their liveness failures faster.
             probeLiveness(List.of(worker));
         }

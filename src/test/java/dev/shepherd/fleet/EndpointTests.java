@@ -198,44 +198,6 @@ class EndpointTests {
     }
 
     @Test
-    void fiveFailedAttemptsInARowEjectALiveWorkerOnceAndSayWhy() {
-        endpoint.startAccepting();
-        for (int i = 1; i < Endpoint.EJECT_AFTER_FAILURES; i++) {
-            endpoint.attemptFailed();
-        }
-        assertThat(endpoint.isAccepting()).isTrue();
-        assertThat(ejections).hasValue(0);
-
-        endpoint.attemptFailed();
-
-        assertThat(endpoint.isAccepting()).as("out of rotation until a probe succeeds").isFalse();
-        assertThat(ejections).hasValue(1);
-        assertThat(endpoint.ejectedFor()).contains("failed 5 requests in a row");
-        endpoint.attemptFailed();
-        assertThat(ejections).as("once").hasValue(1);
-
-        endpoint.startAccepting();
-        endpoint.attemptFailed();
-        assertThat(endpoint.isAccepting()).as("counting afresh once back").isTrue();
-    }
-
-    @Test
-    void aCompletedRequestResetsTheFailureCount() {
-        endpoint.startAccepting();
-        for (int i = 1; i < Endpoint.EJECT_AFTER_FAILURES; i++) {
-            endpoint.attemptFailed();
-        }
-        assertThat(endpoint.tryAcquire()).isTrue();
-        endpoint.release(true);
-        for (int i = 1; i < Endpoint.EJECT_AFTER_FAILURES; i++) {
-            endpoint.attemptFailed();
-        }
-
-        assertThat(endpoint.isAccepting()).isTrue();
-        assertThat(ejections).hasValue(0);
-    }
-
-    @Test
     void successfulConnectResetsTheRefusalCount() {
         endpoint.startAccepting();
         endpoint.connectRefused();

@@ -547,26 +547,6 @@ class SupervisorTests {
     }
 
     @Test
-    void workerTheProxyEjectsForFailedRequestsLeavesTheRotationUntilAProbePassesAndTheEventSaysWhy() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
-        fleet.liveness.answerAll(false);
-        Endpoint failing = fleet.worker(1).endpoint();
-
-        for (int i = 0; i < Endpoint.EJECT_AFTER_FAILURES; i++) {
-            failing.attemptFailed();
-        }
-        fleet.queue.drain();
-
-        assertThat(fleet.snapshot().ready()).doesNotContain(failing);
-        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.EJECTED).singleElement()
-                .extracting(FleetEvent::message).asString().contains("worker 1 is out of rotation until a probe "
-                        + "succeeds: it failed 5 requests in a row");
-        fleet.liveness.answerAll(true);
-        fleet.round(Round.LIVENESS);
-        assertThat(fleet.snapshot().inRotation()).as("back after a good probe").isEqualTo(2);
-    }
-
-    @Test
     void workerTheProxyEjectsForRefusalsLeavesTheRotationUntilAProbePasses() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         fleet.liveness.answerAll(false);

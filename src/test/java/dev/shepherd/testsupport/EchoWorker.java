@@ -27,8 +27,7 @@ import java.util.stream.Collectors;
  *   <li>{@code /leak?mb=N}: keeps N more MB for ever (a memory leak)</li>
  *   <li>{@code /die-after-head?pid=P}: the worker with pid P sends a response head and dies before the body</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
- *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up); {@code ?index=N}: only
- *       the worker of index N does, the others answer as below</li>
+ *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up)</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
  *   <li>{@code /login}: sets a session cookie of its own, {@code JSESSIONID=<pid>x<n>}, as a servlet container
  *       does; {@code /logout} deletes it ({@code Max-Age=0})</li>
@@ -91,8 +90,7 @@ public final class EchoWorker {
                 exchange.getResponseBody().flush();
                 Runtime.getRuntime().halt(1);
             }
-            if (uri.getPath().equals("/hang-up") && (!query.containsKey("index")
-                    || query.get("index").equals(System.getenv("SHEPHERD_WORKER_INDEX")))) {
+            if (uri.getPath().equals("/hang-up")) {
                 throw new IllegalStateException("hanging up on purpose");
             }
             if (uri.getPath().equals("/login")) {
