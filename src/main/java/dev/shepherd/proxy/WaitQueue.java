@@ -196,10 +196,9 @@ final class WaitQueue {
 
     /** Of the queues' oldest waiters, the oldest that arrived after {@code arrival}; null when none did. */
     private Router.Waiter oldestHeadAfter(long arrival) {
+        // Every sticky slot's queue, even when the counts say none waits there: they are not updated together,
+        // and a shortcut on them could miss a waiter whose worker just freed up.
         Router.Waiter oldest = head(shared, arrival);
-        if (waiting.get() == sharedWaiting.get()) {
-            return oldest;
-        }
         for (ConcurrentNavigableMap<Long, Router.Waiter> queue : slots.values()) {
             Router.Waiter head = head(queue, arrival);
             if (head != null && (oldest == null || head.arrival() < oldest.arrival())) {
@@ -224,9 +223,9 @@ final class WaitQueue {
     }
 
     private void left(Router.Waiter waiter) {
-        waiting.decrementAndGet();
         if (waiter.slot() < 0) {
             sharedWaiting.decrementAndGet();
         }
+        waiting.decrementAndGet();
     }
 }
