@@ -50,13 +50,17 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
     public FailureAnalysis analyze(Throwable failure) {
         BindValidationException validation = cause(failure, BindValidationException.class);
         if (validation != null) {
-            return validation.getValidationErrors().getName().toString().startsWith(PREFIX) ? invalid(validation) : null;
+            return ours(validation.getValidationErrors().getName().toString()) ? invalid(validation) : null;
         }
         BindException binding = cause(failure, BindException.class);
-        if (binding != null && binding.getName().toString().startsWith(PREFIX) && binding.getCause() != null) {
+        if (binding != null && ours(binding.getName().toString()) && binding.getCause() != null) {
             return unconvertible(binding);
         }
         return null;
+    }
+
+    private static boolean ours(String name) {
+        return name.equals(PREFIX) || name.startsWith(PREFIX + ".");
     }
 
     private FailureAnalysis invalid(BindValidationException validation) {

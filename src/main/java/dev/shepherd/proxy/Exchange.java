@@ -62,6 +62,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private int appSlot = StickySessions.NO_COOKIE;
     /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
     private boolean readingBodyFirst;
+    /** Bytes of it counted in the proxy's read-ahead total ({@link ProxyContext#readAhead}) meanwhile. */
+    private long readAhead;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
 
@@ -213,14 +215,19 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             requestComplete = true;
         }
         Channel upstream = upstream();
+        int bytes = content.content().readableBytes();
         body.add(content, upstream);
-        if (readingBodyFirst && (last || body.bytes() > proxy.bufferLimit())) {
-            readingBodyFirst = false;
-            if (!last) {
-                // Past the buffer limit: the rest waits in the client's socket until a worker's connection takes it.
-                ctx.channel().config().setAutoRead(false);
+        if (readingBodyFirst) {
+            readAhead += bytes;
+            boolean withinProxyLimit = proxy.readAhead(bytes);
+            if (last || body.bytes() > proxy.bufferLimit() || !withinProxyLimit) {
+                stopReadingAhead();
+                if (!last) {
+                    // Past a limit: the rest waits in the client's socket until a worker's connection takes it.
+                    ctx.channel().config().setAutoRead(false);
+                }
+                route();
             }
-            route();
             return;
         }
         if (last && upstream != null) {
@@ -489,6 +496,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (!finished) {
             finished = true;
             proxy.exchangeEnded();
+            stopReadingAhead();
+        }
+    }
+
+    /** The body is no longer read before a worker is picked: its bytes leave the proxy's read-ahead count. */
+    private void stopReadingAhead() {
+        readingBodyFirst = false;
+        if (readAhead != 0) {
+            proxy.readAhead(-readAhead);
+            readAhead = 0;
         }
     }
 

@@ -29,6 +29,8 @@ final class ProxyContext {
     private final AppCookieSessions appCookies;
     private final RetryBudget budget;
     private final LongAdder openExchanges = new LongAdder();
+    /** Bytes of request bodies read before a worker was picked, held now by all exchanges ({@link #readAhead}). */
+    private final java.util.concurrent.atomic.AtomicLong readAhead = new java.util.concurrent.atomic.AtomicLong();
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
     private final long bufferLimit;
@@ -176,6 +178,26 @@ final class ProxyContext {
     /** An exchange began ({@link Exchange#start}); counted until it ends, whatever it waits for meanwhile. */
     void exchangeStarted() {
         openExchanges.increment();
+    }
+
+    /**
+     * The most bytes of request bodies that all exchanges together read before a worker is picked
+     * ({@link #readsBodiesFirst()}): past it, a request takes its worker as its head arrives and its body waits in
+     * the client's socket, as without a concurrency limit, so that many slow uploads cannot fill the heap.
+     */
+    static final long READ_AHEAD_LIMIT = 32L << 20;
+
+    /**
+     * Counts {@code bytes} (negative: gives them back) of a body read before a worker was picked; returns whether
+     * the total is within {@link #READ_AHEAD_LIMIT}. Any thread.
+     */
+    boolean readAhead(long bytes) {
+        return readAhead.addAndGet(bytes) <= READ_AHEAD_LIMIT;
+    }
+
+    /** Bytes of request bodies read before a worker was picked and held now. */
+    long readAheadBytes() {
+        return readAhead.get();
     }
 
     void exchangeEnded() {

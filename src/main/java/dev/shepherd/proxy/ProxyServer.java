@@ -104,6 +104,12 @@ public class ProxyServer implements SmartLifecycle {
                 .register(registry);
     }
 
+    /** Bytes of request bodies read before a worker was picked and held now; 0 when the proxy is not running. */
+    long readAheadBytes() {
+        ProxyContext running = context;
+        return running == null ? 0 : running.readAheadBytes();
+    }
+
     /** How many requests wait in the proxy's queue for a worker now; 0 when the proxy is not running. */
     public int waiting() {
         ProxyContext running = context;

@@ -1,7 +1,10 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayList;
@@ -17,6 +20,12 @@ import java.util.List;
  * event loop.
  */
 final class RequestBody {
+
+    /**
+     * Parts held at most before they are merged into one: a body sent in many small chunks (one byte each, say)
+     * would otherwise hold an object and a buffer per chunk, many times the bytes it carries.
+     */
+    static final int MAX_HELD_PARTS = 64;
 
     private final long limit;
     private final List<HttpContent> held = new ArrayList<>(2);
@@ -41,10 +50,10 @@ final class RequestBody {
     void add(HttpContent content, Channel upstream) {
         bytes += content.content().readableBytes();
         if (upstream == null) {
-            held.add(content);
+            hold(content);
         } else if (bytes <= limit && !partlySent) {
-            held.add(content);
             upstream.write(content.retainedDuplicate(), upstream.voidPromise());
+            hold(content);
         } else {
             release();
             partlySent = true;
@@ -61,6 +70,28 @@ final class RequestBody {
         if (!keep && !held.isEmpty()) {
             held.clear();
             partlySent = true;
+        }
+    }
+
+    /** Number of parts held now. */
+    int heldParts() {
+        return held.size();
+    }
+
+    private void hold(HttpContent content) {
+        held.add(content);
+        if (held.size() > MAX_HELD_PARTS && !(content instanceof LastHttpContent)) {
+            int total = 0;
+            for (HttpContent part : held) {
+                total += part.content().readableBytes();
+            }
+            ByteBuf merged = content.content().alloc().buffer(total);
+            for (HttpContent part : held) {
+                merged.writeBytes(part.content(), part.content().readerIndex(), part.content().readableBytes());
+                ReferenceCountUtil.safeRelease(part);
+            }
+            held.clear();
+            held.add(new DefaultHttpContent(merged));
         }
     }
 

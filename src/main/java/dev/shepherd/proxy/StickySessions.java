@@ -154,7 +154,10 @@ final class StickySessions {
         Setting[] setting = {Setting.NONE};
         SetCookieLines.forEach(headLines, header -> {
             Cookie cookie = ClientCookieDecoder.LAX.decode(header);
-            if (cookie != null && cookie.name().equals(name)) {
+            // Only one that would replace ours (Path=/, host-only): a cookie of the name at another path or for a
+            // domain is another cookie (RFC 6265 §5.3 step 11), which the client sends beside ours.
+            if (cookie != null && cookie.name().equals(name) && cookie.domain() == null
+                    && (cookie.path() == null || cookie.path().equals("/"))) {
                 setting[0] = AppCookieSessions.deletes(cookie) && setting[0] != Setting.SETS ? Setting.DELETES
                         : Setting.SETS;
             }

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -14,6 +15,35 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RequestBodyTests {
+
+    @Test
+    void aBodyOfManyOneByteChunksIsHeldInFewPartsAndReplayedWhole() {
+        RequestBody body = new RequestBody(64 * 1024);
+        StringBuilder sent = new StringBuilder();
+        for (int i = 0; i < 1_000; i++) {
+            char c = (char) ('a' + i % 26);
+            sent.append(c);
+            body.add(new DefaultHttpContent(Unpooled.copiedBuffer(String.valueOf(c), StandardCharsets.US_ASCII)), null);
+            assertThat(body.heldParts()).isLessThanOrEqualTo(RequestBody.MAX_HELD_PARTS + 1);
+        }
+        body.add(new DefaultLastHttpContent(Unpooled.copiedBuffer("!", StandardCharsets.US_ASCII)), null);
+        sent.append('!');
+
+        EmbeddedChannel worker = new EmbeddedChannel();
+        body.writeTo(worker);
+        worker.flush();
+        StringBuilder replayed = new StringBuilder();
+        Object written;
+        while ((written = worker.readOutbound()) != null) {
+            ByteBuf bytes = ((HttpContent) written).content();
+            replayed.append(bytes.toString(StandardCharsets.US_ASCII));
+            ((HttpContent) written).release();
+        }
+        assertThat(replayed.toString()).isEqualTo(sent.toString());
+        assertThat(body.replayable()).isTrue();
+        body.release();
+        worker.finishAndReleaseAll();
+    }
 
     @Test
     void bodyWithinTheLimitIsSentAndStillReplayableOnAnotherWorker() {

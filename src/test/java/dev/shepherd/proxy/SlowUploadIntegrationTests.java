@@ -44,6 +44,8 @@ class SlowUploadIntegrationTests {
             out.flush();
             String answer = readAll(slow.getInputStream());
             assertThat(answer).startsWith("HTTP/1.1 200").contains("method=POST").contains("body=10");
+            assertThat(shepherd.context().getBean(ProxyServer.class).readAheadBytes())
+                    .as("the body's bytes left the proxy's read-ahead count").isZero();
         }
     }
 

@@ -106,6 +106,16 @@ class StickySessionsTests {
     }
 
     @Test
+    void aCookieOfOurNameAtAnotherPathOrForADomainIsAnotherCookie() {
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Set-Cookie: SRV=x; Path=/other")))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Set-Cookie: SRV=x; Domain=example.com")))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Content-Type: text/plain")))
+                .as("stickiness still on").isEqualTo(sticky.setCookieLine(2));
+    }
+
+    @Test
     void aResponseASharedCacheMayStoreGetsNoCookieOfOurs() {
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: public, max-age=3600"))).isNull();
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("cache-control: max-age=60, S-MAXAGE=600")))
