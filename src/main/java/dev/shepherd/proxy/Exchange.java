@@ -62,7 +62,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private int appSlot = StickySessions.NO_COOKIE;
     /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
     private boolean readingBodyFirst;
-    /** Bytes of it counted in the proxy's read-ahead total ({@link ProxyContext#readAhead}) meanwhile. */
+    /**
+     * Bytes of it read before a worker was picked, counted in the proxy's read-ahead total ({@link
+     * ProxyContext#readAhead}) until the request is connected to a worker or ends.
+     */
     private long readAhead;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
@@ -90,7 +93,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         proxy.exchangeStarted();
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
-            if (proxy.readsBodiesFirst() && !head.request().headers().contains(HttpHeaderNames.EXPECT)) {
+            if (proxy.readsBodiesFirst() && !head.request().headers().contains(HttpHeaderNames.EXPECT)
+                    && proxy.readAhead(0)) {
                 // A worker's slot is not taken while a slow client uploads: the body is read first, up to the
                 // retry buffer limit (nginx's proxy_request_buffering; gunicorn's sync workers want a buffering
                 // proxy in front for this). A client that waits for 100 Continue is routed at once, as before.
@@ -138,6 +142,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             }
         }
         if (picked == null) {
+            if (readAhead > 0 && !proxy.readAhead(0)) {
+                // Waiting would hold its body in memory past what the proxy holds for all waiting requests.
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker can take the request now, and the proxy "
+                        + "already holds its most of request bodies waiting for one ("
+                        + (ProxyContext.READ_AHEAD_LIMIT >> 20) + " MB)");
+                return;
+            }
             if (retries == null || !retries.waiting()) {
                 // A retry keeps its place in line, or gets one ahead of new requests: it arrived before them.
                 wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), arrival, retries != null,
@@ -179,6 +190,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (connected != attempt || finished) {
             return;
         }
+        releaseReadAhead();
         attempt.send(this, head, body, !client.reading(), requestComplete, headWritten);
         if (!requestComplete && !head.bodyless()) {
             ctx.channel().config().setAutoRead(attempt.upstream().isWritable());
@@ -217,11 +229,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         Channel upstream = upstream();
         int bytes = content.content().readableBytes();
         body.add(content, upstream);
-        if (readingBodyFirst) {
+        boolean withinProxyLimit = true;
+        if (upstream == null && bytes > 0) {
+            // Held in memory until a worker's connection takes it: counted proxy-wide meanwhile.
             readAhead += bytes;
-            boolean withinProxyLimit = proxy.readAhead(bytes);
+            withinProxyLimit = proxy.readAhead(bytes);
+        }
+        if (readingBodyFirst) {
             if (last || body.bytes() > proxy.bufferLimit() || !withinProxyLimit) {
-                stopReadingAhead();
+                // Its bytes stay counted while it waits for a worker, until they go to one (connected) or it ends.
+                readingBodyFirst = false;
                 if (!last) {
                     // Past a limit: the rest waits in the client's socket until a worker's connection takes it.
                     ctx.channel().config().setAutoRead(false);
@@ -496,13 +513,17 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (!finished) {
             finished = true;
             proxy.exchangeEnded();
-            stopReadingAhead();
+            readingBodyFirst = false;
+            releaseReadAhead();
         }
     }
 
-    /** The body is no longer read before a worker is picked: its bytes leave the proxy's read-ahead count. */
-    private void stopReadingAhead() {
-        readingBodyFirst = false;
+    /**
+     * The bytes read before a worker was picked leave the proxy's read-ahead count: they go to a worker's
+     * connection now (the replay buffer holds them on, bounded per request by the retry buffer limit and in number
+     * by the requests in flight), or the exchange is over.
+     */
+    private void releaseReadAhead() {
         if (readAhead != 0) {
             proxy.readAhead(-readAhead);
             readAhead = 0;

@@ -182,14 +182,15 @@ final class ProxyContext {
 
     /**
      * The most bytes of request bodies that all exchanges together read before a worker is picked
-     * ({@link #readsBodiesFirst()}): past it, a request takes its worker as its head arrives and its body waits in
-     * the client's socket, as without a concurrency limit, so that many slow uploads cannot fill the heap.
+     * ({@link #readsBodiesFirst()}) and hold while they wait for one: past it, a request is routed at its first
+     * body read and the rest of its body waits in the client's socket, as without a concurrency limit, so that many
+     * slow or queued uploads cannot fill the master's memory.
      */
     static final long READ_AHEAD_LIMIT = 32L << 20;
 
     /**
-     * Counts {@code bytes} (negative: gives them back) of a body read before a worker was picked; returns whether
-     * the total is within {@link #READ_AHEAD_LIMIT}. Any thread.
+     * Counts {@code bytes} (negative: gives them back; 0: only asks) of request bodies held while their requests
+     * have no worker connection yet; returns whether the total is within {@link #READ_AHEAD_LIMIT}. Any thread.
      */
     boolean readAhead(long bytes) {
         return readAhead.addAndGet(bytes) <= READ_AHEAD_LIMIT;

@@ -61,6 +61,57 @@ class SlowUploadIntegrationTests {
         }
     }
 
+    @Test
+    void bodiesWaitingForAWorkerAreBoundedProxyWideAndTheirBytesAreGivenBack() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http().sendAsync(
+                    HttpRequest.newBuilder(shepherd.proxy("/slow?ms=30000")).timeout(Duration.ofSeconds(60)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
+            int bodyBytes = 64_000;
+            int uploads = (int) (ProxyContext.READ_AHEAD_LIMIT / bodyBytes) + 20;
+            byte[] request = ("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: " + bodyBytes + "\r\n\r\n"
+                    + "x".repeat(bodyBytes)).getBytes(StandardCharsets.US_ASCII);
+            java.util.List<Socket> sockets = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < uploads; i++) {
+                    Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort());
+                    sockets.add(socket);
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write(request);
+                }
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+                        .until(() -> proxy.waiting() + refusedSoFar(sockets) >= uploads);
+                assertThat(proxy.readAheadBytes()).as("held for waiting requests, at most the limit and one body")
+                        .isLessThanOrEqualTo(ProxyContext.READ_AHEAD_LIMIT + bodyBytes);
+                InputStream last = sockets.get(sockets.size() - 1).getInputStream();
+                byte[] answer = new byte[4096];
+                int read = last.read(answer);
+                assertThat(new String(answer, 0, Math.max(read, 0), StandardCharsets.ISO_8859_1))
+                        .startsWith("HTTP/1.1 503").contains("request bodies waiting");
+            } finally {
+                for (Socket socket : sockets) {
+                    socket.close();
+                }
+            }
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> proxy.readAheadBytes() == 0);
+            busy.cancel(true);
+        }
+    }
+
+    /** How many of the sockets have an answer waiting (the proxy refused them), without blocking. */
+    private static int refusedSoFar(java.util.List<Socket> sockets) throws java.io.IOException {
+        int refused = 0;
+        for (Socket socket : sockets) {
+            if (socket.getInputStream().available() > 0) {
+                refused++;
+            }
+        }
+        return refused;
+    }
+
     private static String readAll(InputStream in) throws java.io.IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         in.transferTo(bytes);
