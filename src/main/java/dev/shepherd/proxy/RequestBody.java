@@ -29,6 +29,8 @@ final class RequestBody {
 
     private final long limit;
     private final List<HttpContent> held = new ArrayList<>(2);
+    /** The buffer of ours that the first held part wraps once parts were merged; null before. */
+    private ByteBuf merged;
     private long bytes;
     private boolean partlySent;
 
@@ -69,6 +71,7 @@ final class RequestBody {
         }
         if (!keep && !held.isEmpty()) {
             held.clear();
+            merged = null;
             partlySent = true;
         }
     }
@@ -78,21 +81,41 @@ final class RequestBody {
         return held.size();
     }
 
+    /**
+     * Holds a part; past {@link #MAX_HELD_PARTS} parts, the parts after the first are appended to it, merged into a
+     * buffer of ours. That buffer grows by doubling, in place while nothing else refers to it (no copy of it on its
+     * way to a worker), else into a new one: each byte is copied a bounded number of times on average, however
+     * small the chunks, and no buffer that a write may still be reading changes.
+     */
     private void hold(HttpContent content) {
         held.add(content);
-        if (held.size() > MAX_HELD_PARTS && !(content instanceof LastHttpContent)) {
-            int total = 0;
-            for (HttpContent part : held) {
-                total += part.content().readableBytes();
-            }
-            ByteBuf merged = content.content().alloc().buffer(total);
-            for (HttpContent part : held) {
-                merged.writeBytes(part.content(), part.content().readerIndex(), part.content().readableBytes());
-                ReferenceCountUtil.safeRelease(part);
-            }
-            held.clear();
-            held.add(new DefaultHttpContent(merged));
+        if (held.size() <= MAX_HELD_PARTS || content instanceof LastHttpContent) {
+            return;
         }
+        int first = merged != null ? 1 : 0;
+        int adding = 0;
+        for (int i = first; i < held.size(); i++) {
+            adding += held.get(i).content().readableBytes();
+        }
+        ByteBuf target = merged;
+        if (target == null || target.refCnt() != 1 || target.writableBytes() < adding) {
+            int have = merged == null ? 0 : merged.readableBytes();
+            target = content.content().alloc().buffer(Math.max(2 * (have + adding), 256));
+            if (merged != null) {
+                target.writeBytes(merged, merged.readerIndex(), have);
+            }
+        }
+        for (int i = first; i < held.size(); i++) {
+            ByteBuf part = held.get(i).content();
+            target.writeBytes(part, part.readerIndex(), part.readableBytes());
+            ReferenceCountUtil.safeRelease(held.get(i));
+        }
+        if (merged != null && target != merged) {
+            ReferenceCountUtil.safeRelease(held.get(0));
+        }
+        held.clear();
+        held.add(new DefaultHttpContent(target));
+        merged = target;
     }
 
     void release() {
@@ -100,5 +123,6 @@ final class RequestBody {
             ReferenceCountUtil.safeRelease(content);
         }
         held.clear();
+        merged = null;
     }
 }

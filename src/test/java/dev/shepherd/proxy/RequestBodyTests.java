@@ -17,6 +17,43 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RequestBodyTests {
 
     @Test
+    void partsMergedWhileAnEarlierCopyIsOnItsWayToAWorkerLeaveThatCopyIntactAndReplayWhole() {
+        RequestBody body = new RequestBody(1 << 20);
+        StringBuilder sent = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            sent.append((char) ('a' + i % 26));
+            body.add(new DefaultHttpContent(Unpooled.copiedBuffer(sent.substring(i), StandardCharsets.US_ASCII)), null);
+        }
+        EmbeddedChannel first = new EmbeddedChannel();
+        body.writeTo(first);
+        EmbeddedChannel second = new EmbeddedChannel();
+        for (int i = 200; i < 2_000; i++) {
+            sent.append((char) ('a' + i % 26));
+            body.add(new DefaultHttpContent(Unpooled.copiedBuffer(sent.substring(i), StandardCharsets.US_ASCII)), second);
+        }
+        body.add(new DefaultLastHttpContent(), second);
+
+        assertThat(drain(first)).as("the first attempt's copy, unchanged by later merges").isEqualTo(sent.substring(0, 200));
+        EmbeddedChannel replay = new EmbeddedChannel();
+        body.writeTo(replay);
+        assertThat(drain(replay)).isEqualTo(sent.toString());
+        assertThat(body.heldParts()).isLessThanOrEqualTo(RequestBody.MAX_HELD_PARTS + 1);
+        body.release();
+        second.releaseOutbound();
+    }
+
+    private static String drain(EmbeddedChannel channel) {
+        channel.flush();
+        StringBuilder bytes = new StringBuilder();
+        Object written;
+        while ((written = channel.readOutbound()) != null) {
+            bytes.append(((HttpContent) written).content().toString(StandardCharsets.US_ASCII));
+            ((HttpContent) written).release();
+        }
+        return bytes.toString();
+    }
+
+    @Test
     void aBodyOfManyOneByteChunksIsHeldInFewPartsAndReplayedWhole() {
         RequestBody body = new RequestBody(64 * 1024);
         StringBuilder sent = new StringBuilder();
