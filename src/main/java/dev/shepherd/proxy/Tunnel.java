@@ -125,6 +125,10 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
     void clientWritabilityChanged(boolean writable) {
         if (!closed) {
             upstream.config().setAutoRead(writable);
+            if (writable) {
+                // A slow reader took what was waiting for it: bytes moved, so the tunnel is not idle.
+                touch();
+            }
         }
     }
 
@@ -132,6 +136,9 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
     public void upstreamWritabilityChanged(boolean writable) {
         if (!closed) {
             client.config().setAutoRead(writable);
+            if (writable) {
+                touch();
+            }
         }
     }
 
