@@ -159,8 +159,9 @@ public final class Endpoint {
             return true;
         }
         inFlight.decrementAndGet();
-        if (maxConcurrency != 0 && accepting.get()) {
-            // Taken back into rotation meanwhile: a waiter may have found it full because of this count.
+        if (maxConcurrency != 0 && (accepting.get() || draining)) {
+            // Taken back into rotation meanwhile, or draining and taking its sticky requests: a waiter (a sticky
+            // one for a draining worker) may have found it full because of this count.
             onSlotFreed.run();
         }
         return false;
