@@ -159,9 +159,11 @@ public final class Endpoint {
             return true;
         }
         inFlight.decrementAndGet();
-        if (maxConcurrency != 0 && (accepting.get() || draining)) {
-            // Taken back into rotation meanwhile, or draining and taking its sticky requests: a waiter (a sticky
-            // one for a draining worker) may have found it full because of this count.
+        if (maxConcurrency != 0 && accepting.get()) {
+            // Taken back into rotation meanwhile: a waiter may have found it full because of this count. Not for a
+            // draining worker: balancing still tries one the snapshot lists as READY, and a wake-up from each such
+            // try would make a dispatch try it again until the next snapshot. A sticky waiter that found it full
+            // because of this count is woken by that snapshot, published as the drain begins.
             onSlotFreed.run();
         }
         return false;

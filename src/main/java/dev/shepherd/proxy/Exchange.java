@@ -144,9 +144,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (picked == null) {
             if (readAhead > 0 && !proxy.readAhead(0)) {
                 // Waiting would hold its body in memory past what the proxy holds for all waiting requests.
-                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker can take the request now, and the proxy "
-                        + "already holds its most of request bodies waiting for one ("
-                        + (ProxyContext.READ_AHEAD_LIMIT >> 20) + " MB)");
+                refuseBodyWaiting();
                 return;
             }
             if (retries == null || !retries.waiting()) {
@@ -234,6 +232,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             // Held in memory until a worker's connection takes it: counted proxy-wide meanwhile.
             readAhead += bytes;
             withinProxyLimit = proxy.readAhead(bytes);
+            if (!withinProxyLimit && !readingBodyFirst && attempt == null) {
+                // It waits for a worker (in the queue, or between attempts) with these bytes in memory: past the
+                // proxy's bound, as route() would have answered had they come before it queued.
+                refuseBodyWaiting();
+                return;
+            }
         }
         if (readingBodyFirst) {
             if (last || body.bytes() > proxy.bufferLimit() || !withinProxyLimit) {
@@ -478,6 +482,19 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             wait.cancel();
             wait = null;
         }
+    }
+
+    /**
+     * 503 for a request that would wait for a worker with its body in memory while the proxy already holds
+     * {@link ProxyContext#READ_AHEAD_LIMIT} of such bodies; it leaves the queue, or its wait between attempts.
+     */
+    private void refuseBodyWaiting() {
+        if (wait != null) {
+            wait.cancel();
+            wait = null;
+        }
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker can take the request now, and the proxy already "
+                + "holds " + (ProxyContext.READ_AHEAD_LIMIT >> 20) + " MB of request bodies waiting for one");
     }
 
     /** The proxy's own answer, when no worker could give one. */

@@ -61,25 +61,42 @@ class SlowUploadIntegrationTests {
         }
     }
 
-    @Test
-    void bodiesWaitingForAWorkerAreBoundedProxyWideAndTheirBytesAreGivenBack() throws Exception {
+    /**
+     * Bodies held by requests waiting for a worker stay within the proxy-wide bound, whichever way they came: read
+     * before the request queued, or (a request routed at its head, as one with {@code Expect: 100-continue} is) on
+     * a keep-alive connection whose reads have grown to 64 KB, after it queued.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "body after queueing: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void bodiesWaitingForAWorkerAreBoundedProxyWideAndTheirBytesAreGivenBack(boolean afterQueueing) throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
-            java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http().sendAsync(
-                    HttpRequest.newBuilder(shepherd.proxy("/slow?ms=30000")).timeout(Duration.ofSeconds(60)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
             int bodyBytes = 64_000;
             int uploads = (int) (ProxyContext.READ_AHEAD_LIMIT / bodyBytes) + 20;
-            byte[] request = ("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: " + bodyBytes + "\r\n\r\n"
-                    + "x".repeat(bodyBytes)).getBytes(StandardCharsets.US_ASCII);
+            String body = "x".repeat(bodyBytes);
             java.util.List<Socket> sockets = new java.util.ArrayList<>();
             try {
                 for (int i = 0; i < uploads; i++) {
                     Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort());
                     sockets.add(socket);
                     socket.setSoTimeout(10_000);
+                    if (afterQueueing) {
+                        // One request answered first, so that the connection's reads have grown to its size.
+                        socket.getOutputStream().write(("POST /warm HTTP/1.1\r\nHost: test\r\nContent-Length: "
+                                + bodyBytes + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+                        assertThat(readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200");
+                    }
+                }
+                java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
+                        .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=30000")).timeout(Duration.ofSeconds(60))
+                                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> shepherd.snapshot().inFlight() == 1);
+                byte[] request = ("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: " + bodyBytes + "\r\n"
+                        + (afterQueueing ? "Expect: 100-continue\r\n" : "") + "\r\n" + body)
+                        .getBytes(StandardCharsets.US_ASCII);
+                for (Socket socket : sockets) {
                     socket.getOutputStream().write(request);
                 }
                 org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
@@ -94,18 +111,32 @@ class SlowUploadIntegrationTests {
                     }
                 }
                 assertThat(refused).as("some uploads were refused rather than held").isNotNull();
-                byte[] answer = new byte[4096];
-                int read = refused.getInputStream().read(answer);
-                assertThat(new String(answer, 0, Math.max(read, 0), StandardCharsets.ISO_8859_1))
-                        .startsWith("HTTP/1.1 503").contains("request bodies waiting");
+                assertThat(readResponse(refused.getInputStream())).startsWith("HTTP/1.1 503")
+                        .contains("request bodies waiting");
+                busy.cancel(true);
             } finally {
                 for (Socket socket : sockets) {
                     socket.close();
                 }
             }
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> proxy.readAheadBytes() == 0);
-            busy.cancel(true);
         }
+    }
+
+    /** One response from a raw connection: its head and a body framed by Content-Length. */
+    private static String readResponse(InputStream in) throws java.io.IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int next = in.read();
+            if (next < 0) {
+                break;
+            }
+            head.write(next);
+        }
+        String text = head.toString(StandardCharsets.ISO_8859_1);
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
+        return text + (length.find() ? new String(in.readNBytes(Integer.parseInt(length.group(1))),
+                StandardCharsets.ISO_8859_1) : "");
     }
 
     /** How many of the sockets have an answer waiting (the proxy refused them), without blocking. */
