@@ -227,16 +227,10 @@ final class Router {
     /**
      * Queues a request until a worker can take it (any, or with {@code slot} not negative the worker of that sticky
      * slot while {@link #slotWaits}); {@code onAvailable} then runs (on the thread that found the worker) and the
-     * worker, counted in, is the waiter's {@link Waiter#takeGrant()}. Null when the queue is full.
-     */
-    Waiter await(int slot, boolean upgrade, Runnable onAvailable) {
-        return queue.add(slot, upgrade, onAvailable);
-    }
-
-    /**
-     * Like {@link #await(int, boolean, Runnable)}, for a request that may have waited before ({@code arrival}: its
-     * place in line then, 0: none) or whose attempt failed on a worker ({@code retry}): such a request keeps or
-     * gets a place ahead of new ones and is not turned away by the queue limit ({@link WaitQueue#add}).
+     * worker, counted in, is the waiter's {@link Waiter#takeGrant()}. Null when the queue is full. {@code upgrade}: a
+     * WebSocket handshake. A request that waited before ({@code arrival}: its place in line then, 0: none) or whose
+     * attempt failed on a worker ({@code retry}) keeps or gets a place ahead of new ones and is not turned away by
+     * the queue limit ({@link WaitQueue#add}).
      */
     Waiter await(int slot, boolean upgrade, long arrival, boolean retry, Runnable onAvailable) {
         return queue.add(slot, upgrade, arrival, retry, onAvailable);

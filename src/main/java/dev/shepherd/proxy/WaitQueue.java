@@ -74,20 +74,13 @@ final class WaitQueue {
     }
 
     /**
-     * Queues a new request, for any worker ({@code slot} negative) or for the worker of sticky slot {@code slot};
+     * Queues a request, for any worker ({@code slot} negative) or for the worker of sticky slot {@code slot};
      * {@code onGranted} runs once, on whichever thread dispatches, when a worker has been counted in for it. Null
-     * when the queue is full.
-     */
-    Router.Waiter add(int slot, boolean upgrade, Runnable onGranted) {
-        return add(slot, upgrade, 0, false, onGranted);
-    }
-
-    /**
-     * Like {@link #add(int, boolean, Runnable)}, for a request that may have been here before: {@code arrival} its
-     * place in line then (0: none), {@code retry} whether an attempt of it failed on a worker. A retry is not
-     * counted against the limit (it was let in once, and its attempts are bounded) and goes ahead of the requests
-     * that are new to the queue: back to its old place when it had one (it was given a worker that died before
-     * taking it, say), else ahead of them all, as it arrived before any of them.
+     * when the queue is full. {@code arrival}: its place in line when it was here before (0: none); {@code retry}:
+     * an attempt of it failed on a worker. A retry is not counted against the limit (it was let in once, and its
+     * attempts are bounded) and goes ahead of the requests that are new to the queue: back to its old place when it
+     * had one (it was given a worker that died before taking it, say), else ahead of them all, as it arrived before
+     * any of them.
      */
     Router.Waiter add(int slot, boolean upgrade, long arrival, boolean retry, Runnable onGranted) {
         if (waiting.incrementAndGet() > limit && !retry) {

@@ -175,8 +175,8 @@ class RouterQueueTests {
             waiters.add(await("waiter " + i));
         }
 
-        assertThat(router.await(-1, false, () -> woken.add("one too many"))).isNull();
-        assertThat(router.await(0, false, () -> woken.add("one too many for its sticky worker"))).isNull();
+        assertThat(router.await(-1, false, 0, false, () -> woken.add("one too many"))).isNull();
+        assertThat(router.await(0, false, 0, false, () -> woken.add("one too many for its sticky worker"))).isNull();
         assertThat(router.waiting()).isEqualTo(3);
         assertThat(router.whyWaiting(-1, false)).contains("fleet.worker.max-concurrency");
         assertThat(router.whyWaitedInVain(-1, false)).contains("free slot");
@@ -258,7 +258,7 @@ class RouterQueueTests {
         dying.release(false);
         Router.Waiter again = router.await(-1, false, first.arrival(), true, () -> woken.add("first again"));
         assertThat(again).as("let in once, not turned away now").isNotNull();
-        assertThat(router.await(-1, false, () -> woken.add("new"))).as("a new request still is").isNull();
+        assertThat(router.await(-1, false, 0, false, () -> woken.add("new"))).as("a new request still is").isNull();
 
         Endpoint replacement = TestEndpoints.accepting(2, 1, slotListener);
         when(snapshot.ready()).thenReturn(new Endpoint[] {replacement});
@@ -375,7 +375,7 @@ class RouterQueueTests {
     /** What an exchange does: queue, be woken (on the granting thread), take the grant. Bounded: a lost wake-up fails. */
     private static Endpoint awaitGrant(Router router, int slot) throws InterruptedException {
         CountDownLatch granted = new CountDownLatch(1);
-        Router.Waiter waiter = router.await(slot, false, granted::countDown);
+        Router.Waiter waiter = router.await(slot, false, 0, false, granted::countDown);
         assertThat(waiter).as("queue limit").isNotNull();
         assertThat(granted.await(10, TimeUnit.SECONDS)).as("woken within 10 s").isTrue();
         Endpoint worker = waiter.takeGrant();
@@ -395,7 +395,7 @@ class RouterQueueTests {
 
     /** A request that waits for the worker of sticky slot {@code slot} (negative: any worker). */
     private Router.Waiter awaitSlot(int slot, String name) {
-        Router.Waiter waiter = router.await(slot, false, () -> woken.add(name));
+        Router.Waiter waiter = router.await(slot, false, 0, false, () -> woken.add(name));
         assertThat(waiter).isNotNull();
         return waiter;
     }

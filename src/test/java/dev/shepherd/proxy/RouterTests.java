@@ -172,12 +172,12 @@ class RouterTests {
     @Test
     void waitersAreNotWokenWhileEveryReadyWorkerIsOutOfRotation() {
         AtomicInteger woken = new AtomicInteger();
-        router.await(-1, false, woken::incrementAndGet);
+        router.await(-1, false, 0, false, woken::incrementAndGet);
         Endpoint ejected = endpoint(false);
         when(snapshot.ready()).thenReturn(new Endpoint[] {ejected});
 
         snapshotListener.accept(snapshot);
-        router.await(-1, false, woken::incrementAndGet);
+        router.await(-1, false, 0, false, woken::incrementAndGet);
 
         assertThat(woken).hasValue(0);
         assertThat(router.waiting()).isEqualTo(2);
@@ -185,17 +185,17 @@ class RouterTests {
 
     @Test
     void waitersBeyondTheQueueLimitAreTurnedAway() {
-        assertThat(router.await(-1, false, () -> { })).isNotNull();
-        assertThat(router.await(-1, false, () -> { })).isNotNull();
-        assertThat(router.await(-1, false, () -> { })).isNull();
+        assertThat(router.await(-1, false, 0, false, () -> { })).isNotNull();
+        assertThat(router.await(-1, false, 0, false, () -> { })).isNotNull();
+        assertThat(router.await(-1, false, 0, false, () -> { })).isNull();
         assertThat(router.waiting()).isEqualTo(2);
     }
 
     @Test
     void waitersAreWokenOnceASnapshotHasAReadyWorker() {
         AtomicInteger woken = new AtomicInteger();
-        Router.Waiter waiter = router.await(-1, false, woken::incrementAndGet);
-        router.await(-1, false, woken::incrementAndGet);
+        Router.Waiter waiter = router.await(-1, false, 0, false, woken::incrementAndGet);
+        router.await(-1, false, 0, false, woken::incrementAndGet);
 
         Endpoint ready = endpoint(true);
         when(snapshot.ready()).thenReturn(new Endpoint[] {ready});
@@ -209,7 +209,7 @@ class RouterTests {
     @Test
     void snapshotWithoutReadyWorkersWakesNobody() {
         AtomicInteger woken = new AtomicInteger();
-        router.await(-1, false, woken::incrementAndGet);
+        router.await(-1, false, 0, false, woken::incrementAndGet);
 
         snapshotListener.accept(snapshot);
 
@@ -220,7 +220,7 @@ class RouterTests {
     @Test
     void cancelledWaiterIsNeverWokenAndFreesItsPlace() {
         AtomicInteger woken = new AtomicInteger();
-        Router.Waiter waiter = router.await(-1, false, woken::incrementAndGet);
+        Router.Waiter waiter = router.await(-1, false, 0, false, woken::incrementAndGet);
 
         assertThat(router.cancel(waiter)).isTrue();
         Endpoint ready = endpoint(true);
@@ -237,7 +237,7 @@ class RouterTests {
         when(snapshot.ready()).thenReturn(new Endpoint[] {ready});
         AtomicInteger woken = new AtomicInteger();
 
-        router.await(-1, false, woken::incrementAndGet);
+        router.await(-1, false, 0, false, woken::incrementAndGet);
 
         assertThat(woken).hasValue(1);
     }
