@@ -63,10 +63,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
     private boolean readingBodyFirst;
     /**
-     * Bytes of it read before a worker was picked, counted in the proxy's read-ahead total ({@link
-     * ProxyContext#readAhead}) until the request is connected to a worker or ends.
+     * Bytes of its body held while it has no worker connection (read first, or arrived while it waits), counted in
+     * the proxy's total ({@link ProxyContext#holdWaitingBody}) until it is connected to a worker or ends.
      */
-    private long readAhead;
+    private long bytesWaiting;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
 
@@ -94,7 +94,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
             if (proxy.readsBodiesFirst() && !head.request().headers().contains(HttpHeaderNames.EXPECT)
-                    && proxy.readAhead(0)) {
+                    && proxy.waitingBodiesWithinLimit()) {
                 // A worker's slot is not taken while a slow client uploads: the body is read first, up to the
                 // retry buffer limit (nginx's proxy_request_buffering; gunicorn's sync workers want a buffering
                 // proxy in front for this). A client that waits for 100 Continue is routed at once, as before.
@@ -142,7 +142,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             }
         }
         if (picked == null) {
-            if (readAhead > 0 && !proxy.readAhead(0)) {
+            if (bytesWaiting > 0 && !proxy.waitingBodiesWithinLimit()) {
                 // Waiting would hold its body in memory past what the proxy holds for all waiting requests.
                 refuseBodyWaiting();
                 return;
@@ -188,7 +188,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (connected != attempt || finished) {
             return;
         }
-        releaseReadAhead();
+        releaseWaitingBytes();
         attempt.send(this, head, body, !client.reading(), requestComplete, headWritten);
         if (!requestComplete && !head.bodyless()) {
             ctx.channel().config().setAutoRead(attempt.upstream().isWritable());
@@ -230,8 +230,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         boolean withinProxyLimit = true;
         if (upstream == null && bytes > 0) {
             // Held in memory until a worker's connection takes it: counted proxy-wide meanwhile.
-            readAhead += bytes;
-            withinProxyLimit = proxy.readAhead(bytes);
+            bytesWaiting += bytes;
+            withinProxyLimit = proxy.holdWaitingBody(bytes);
             if (!withinProxyLimit && !readingBodyFirst && attempt == null) {
                 // It waits for a worker (in the queue, or between attempts) with these bytes in memory: past the
                 // proxy's bound, as route() would have answered had they come before it queued.
@@ -486,7 +486,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /**
      * 503 for a request that would wait for a worker with its body in memory while the proxy already holds
-     * {@link ProxyContext#READ_AHEAD_LIMIT} of such bodies; it leaves the queue, or its wait between attempts.
+     * {@link ProxyContext#WAITING_BODIES_LIMIT} of such bodies; it leaves the queue, or its wait between attempts.
      */
     private void refuseBodyWaiting() {
         if (wait != null) {
@@ -494,7 +494,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             wait = null;
         }
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker can take the request now, and the proxy already "
-                + "holds " + (ProxyContext.READ_AHEAD_LIMIT >> 20) + " MB of request bodies waiting for one");
+                + "holds " + (ProxyContext.WAITING_BODIES_LIMIT >> 20) + " MB of request bodies waiting for one");
     }
 
     /** The proxy's own answer, when no worker could give one. */
@@ -531,19 +531,19 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             finished = true;
             proxy.exchangeEnded();
             readingBodyFirst = false;
-            releaseReadAhead();
+            releaseWaitingBytes();
         }
     }
 
     /**
-     * The bytes read before a worker was picked leave the proxy's read-ahead count: they go to a worker's
-     * connection now (the replay buffer holds them on, bounded per request by the retry buffer limit and in number
-     * by the requests in flight), or the exchange is over.
+     * The bytes it held with no worker connection leave the proxy's total: they go to a worker's connection now (the
+     * replay buffer holds them on, bounded per request by the retry buffer limit and in number by the requests in
+     * flight), or the exchange is over.
      */
-    private void releaseReadAhead() {
-        if (readAhead != 0) {
-            proxy.readAhead(-readAhead);
-            readAhead = 0;
+    private void releaseWaitingBytes() {
+        if (bytesWaiting != 0) {
+            proxy.holdWaitingBody(-bytesWaiting);
+            bytesWaiting = 0;
         }
     }
 

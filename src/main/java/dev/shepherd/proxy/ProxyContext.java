@@ -13,6 +13,7 @@ import java.net.SocketAddress;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 
@@ -29,8 +30,8 @@ final class ProxyContext {
     private final AppCookieSessions appCookies;
     private final RetryBudget budget;
     private final LongAdder openExchanges = new LongAdder();
-    /** Bytes of request bodies read before a worker was picked, held now by all exchanges ({@link #readAhead}). */
-    private final java.util.concurrent.atomic.AtomicLong readAhead = new java.util.concurrent.atomic.AtomicLong();
+    /** Bytes of request bodies held now by requests with no worker connection yet ({@link #holdWaitingBody}). */
+    private final AtomicLong waitingBodies = new AtomicLong();
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
     private final long bufferLimit;
@@ -181,24 +182,29 @@ final class ProxyContext {
     }
 
     /**
-     * The most bytes of request bodies that all exchanges together read before a worker is picked
-     * ({@link #readsBodiesFirst()}) and hold while they wait for one: past it, a request is routed at its first
-     * body read and the rest of its body waits in the client's socket, as without a concurrency limit, so that many
-     * slow or queued uploads cannot fill the master's memory.
+     * The most bytes of request bodies that requests with no worker connection yet may hold, all together: past it,
+     * no body is read before a worker is picked ({@link #readsBodiesFirst()}), and a request that waits for a worker
+     * while its body bytes would pass it is answered 503 ({@link Exchange}), so that many slow or queued uploads
+     * cannot fill the master's memory.
      */
-    static final long READ_AHEAD_LIMIT = 32L << 20;
+    static final long WAITING_BODIES_LIMIT = 32L << 20;
 
     /**
-     * Counts {@code bytes} (negative: gives them back; 0: only asks) of request bodies held while their requests
-     * have no worker connection yet; returns whether the total is within {@link #READ_AHEAD_LIMIT}. Any thread.
+     * Counts {@code bytes} (negative: gives them back) of request bodies held while their requests
+     * have no worker connection yet; returns whether the total is within {@link #WAITING_BODIES_LIMIT}. Any thread.
      */
-    boolean readAhead(long bytes) {
-        return readAhead.addAndGet(bytes) <= READ_AHEAD_LIMIT;
+    boolean holdWaitingBody(long bytes) {
+        return waitingBodies.addAndGet(bytes) <= WAITING_BODIES_LIMIT;
     }
 
-    /** Bytes of request bodies read before a worker was picked and held now. */
-    long readAheadBytes() {
-        return readAhead.get();
+    /** Whether the bodies held by requests with no worker connection are within {@link #WAITING_BODIES_LIMIT}. */
+    boolean waitingBodiesWithinLimit() {
+        return waitingBodies.get() <= WAITING_BODIES_LIMIT;
+    }
+
+    /** Bytes of request bodies held now by requests with no worker connection yet. */
+    long waitingBodyBytes() {
+        return waitingBodies.get();
     }
 
     void exchangeEnded() {

@@ -104,10 +104,10 @@ public class ProxyServer implements SmartLifecycle {
                 .register(registry);
     }
 
-    /** Bytes of request bodies read before a worker was picked and held now; 0 when the proxy is not running. */
-    long readAheadBytes() {
+    /** Bytes of request bodies held now by requests with no worker connection yet; 0 when not running. */
+    long waitingBodyBytes() {
         ProxyContext running = context;
-        return running == null ? 0 : running.readAheadBytes();
+        return running == null ? 0 : running.waitingBodyBytes();
     }
 
     /** How many requests wait in the proxy's queue for a worker now; 0 when the proxy is not running. */

@@ -44,8 +44,8 @@ class SlowUploadIntegrationTests {
             out.flush();
             String answer = readAll(slow.getInputStream());
             assertThat(answer).startsWith("HTTP/1.1 200").contains("method=POST").contains("body=10");
-            assertThat(shepherd.context().getBean(ProxyServer.class).readAheadBytes())
-                    .as("the body's bytes left the proxy's read-ahead count").isZero();
+            assertThat(shepherd.context().getBean(ProxyServer.class).waitingBodyBytes())
+                    .as("the body's bytes left the proxy's count of waiting bodies").isZero();
         }
     }
 
@@ -73,7 +73,7 @@ class SlowUploadIntegrationTests {
                 "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             int bodyBytes = 64_000;
-            int uploads = (int) (ProxyContext.READ_AHEAD_LIMIT / bodyBytes) + 20;
+            int uploads = (int) (ProxyContext.WAITING_BODIES_LIMIT / bodyBytes) + 20;
             String body = "x".repeat(bodyBytes);
             java.util.List<Socket> sockets = new java.util.ArrayList<>();
             try {
@@ -101,8 +101,8 @@ class SlowUploadIntegrationTests {
                 }
                 org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
                         .until(() -> proxy.waiting() + refusedSoFar(sockets) >= uploads);
-                assertThat(proxy.readAheadBytes()).as("held for waiting requests, at most the limit and one body")
-                        .isLessThanOrEqualTo(ProxyContext.READ_AHEAD_LIMIT + bodyBytes);
+                assertThat(proxy.waitingBodyBytes()).as("held for waiting requests, at most the limit and one body")
+                        .isLessThanOrEqualTo(ProxyContext.WAITING_BODIES_LIMIT + bodyBytes);
                 Socket refused = null;
                 for (Socket socket : sockets) {
                     if (socket.getInputStream().available() > 0) {
@@ -119,7 +119,7 @@ class SlowUploadIntegrationTests {
                     socket.close();
                 }
             }
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> proxy.readAheadBytes() == 0);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> proxy.waitingBodyBytes() == 0);
         }
     }
 
