@@ -203,8 +203,15 @@ public record FleetProperties(
      *                     {@code fleet.worker.max-concurrency}), each time it has to, before 503
      * @param queueLimit how many requests may wait for a READY (or, with {@code fleet.worker.max-concurrency}, a
      *                   free) worker at once; beyond it, 503 at once
+     * @param maxConnections most client connections the proxy holds at once (HAProxy's {@code maxconn}); at the limit
+     *                       new connections wait in the listen backlog until one closes. Lowered at startup, with a
+     *                       warning, to what the master's open-file limit can hold (two descriptors a connection:
+     *                       the client's and a worker's, plus a reserve)
      * @param maxInitialLineLength longest request line accepted (longer: 414)
      * @param maxHeaderSize largest request header block accepted (larger: 431)
+     * @param maxHeaderCount most fields a request head, or the trailer section of a chunked request body, may hold
+     *                       (more: 431); Apache's {@code LimitRequestFields}, Tomcat's {@code maxHeaderCount}. Each
+     *                       field costs the proxy an entry and copies of its name and value until the head is done
      * @param bodyIdleTimeout how long a response body may go without a byte from the worker, from its head on
      *                        (paused while the client is not reading); then the attempt fails with 504 if nothing
      *                        reached the client yet, else the response is cut; 0: no limit
@@ -245,8 +252,10 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) Duration responseTimeout,
             @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,
             @DefaultValue("10000") @Min(0) int queueLimit,
+            @DefaultValue("10000") @Min(1) int maxConnections,
             @DefaultValue("8KB") DataSize maxInitialLineLength,
             @DefaultValue("16KB") DataSize maxHeaderSize,
+            @DefaultValue("100") @Min(1) int maxHeaderCount,
             @DefaultValue("5m") @DurationMin(millis = 0) Duration bodyIdleTimeout,
             @DefaultValue("4s") @DurationMin(millis = 0) Duration upstreamIdleTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,

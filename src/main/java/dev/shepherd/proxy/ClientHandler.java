@@ -76,6 +76,14 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         return reading;
     }
 
+    /**
+     * Whether a request is in progress or queued, or the connection is closing: the decoder then leaves the next
+     * pipelined request undecoded until {@link #exchangeDone} resumes it. Event loop only.
+     */
+    boolean busy() {
+        return current != null || !pipelined.isEmpty() || closing || tunnel != null;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         reading = true;

@@ -32,6 +32,7 @@ final class ProxyContext {
     private final LongAdder openExchanges = new LongAdder();
     /** Bytes of request bodies held now by requests with no worker connection yet ({@link #holdWaitingBody}). */
     private final AtomicLong waitingBodies = new AtomicLong();
+    private final UnfinishedHeads unfinishedHeads = new UnfinishedHeads(UnfinishedHeads.LIMIT);
     private final ProxyMetrics metrics;
     private final Bootstrap upstreamBootstrap;
     private final long bufferLimit;
@@ -205,6 +206,11 @@ final class ProxyContext {
     /** Bytes of request bodies held now by requests with no worker connection yet. */
     long waitingBodyBytes() {
         return waitingBodies.get();
+    }
+
+    /** The request heads all connections are in the middle of reading, bounded together. */
+    UnfinishedHeads unfinishedHeads() {
+        return unfinishedHeads;
     }
 
     void exchangeEnded() {

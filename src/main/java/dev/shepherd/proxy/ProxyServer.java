@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
@@ -11,6 +12,8 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -27,11 +30,13 @@ import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.internal.PlatformDependent;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.context.SmartLifecycle;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.SecureRandom;
@@ -84,6 +89,7 @@ public class ProxyServer implements SmartLifecycle {
     private EventLoopGroup loops;
     private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
     private volatile ProxyContext context;
+    private volatile ConnectionLimit connectionLimit;
     /** The listening sockets: one per event loop on io_uring and epoll (unless reuse-port is false), else one. */
     private final List<Channel> listeners = new ArrayList<>();
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
@@ -101,6 +107,9 @@ public class ProxyServer implements SmartLifecycle {
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")
+                .register(registry);
+        Gauge.builder("shepherd.proxy.connections", this, ProxyServer::connections)
+                .description("Client connections open now; fleet.proxy.max-connections bounds them (HAProxy's scur)")
                 .register(registry);
     }
 
@@ -140,22 +149,41 @@ public class ProxyServer implements SmartLifecycle {
                 // Queued before any connection's registration on the loop, so it runs first.
                 loop.execute(() -> started.startSweeping(loop));
             }
+            connectionLimit = new ConnectionLimit(maxConnections(config), System::nanoTime);
             listen(config, loopCount);
         } catch (RuntimeException ex) {
             closeAfterFailedStart();
             throw ex;
         }
         port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({}; {})", address, port, loopCount,
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({}; {}; at most {} client connections)",
+                address, port, loopCount,
                 transport.name(), listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
                         : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread",
-                defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred");
+                defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred",
+                connectionLimit.max());
         log.info("Balancing: {}", balancing(config, properties.worker().maxConcurrency()));
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
                     + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",
                     IO_URING_MULTISHOT_POLL);
         }
+    }
+
+    /** {@code fleet.proxy.max-connections}, lowered with a warning to what the open-file limit holds. */
+    private static int maxConnections(FleetProperties.Proxy config) {
+        long openFileLimit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
+                ? unix.getMaxFileDescriptorCount() : -1;
+        long directMemory = PlatformDependent.estimateMaxDirectMemory();
+        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory);
+        if (max < config.maxConnections()) {
+            log.warn("fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files (ulimit "
+                    + "-n; a client connection can take two, its own and a worker's) and {} MB of direct memory "
+                    + "(-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more",
+                    config.maxConnections(), max, openFileLimit, directMemory >> 20,
+                    ConnectionLimit.DIRECT_BYTES_PER_CONNECTION >> 10);
+        }
+        return max;
     }
 
     private StickySessions stickySessions(FleetProperties.Proxy config) {
@@ -239,13 +267,19 @@ public class ProxyServer implements SmartLifecycle {
                 .setMaxChunkSize(64 * 1024)
                 .setStrictLineParsing(true)
                 .setUseRfc9112TransferEncoding(true)
-                .setAllowDuplicateContentLengths(false);
+                .setAllowDuplicateContentLengths(false)
+                .setHeadersFactory(FieldCountLimit.headers(config.maxHeaderCount()))
+                .setTrailersFactory(FieldCountLimit.trailers(config.maxHeaderCount()));
         ChannelInitializer<SocketChannel> connection = new ChannelInitializer<>() {
             @Override
             protected void initChannel(SocketChannel channel) {
+                if (!connectionLimit.admit(channel)) {
+                    channel.close();
+                    return;
+                }
                 clients.add(channel);
                 ClientHandler client = new ClientHandler(context);
-                channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder), client);
+                channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);
             }
         };
         if (acceptor != loops || loopCount == 1) {
@@ -279,7 +313,16 @@ public class ProxyServer implements SmartLifecycle {
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(connection);
         try {
-            return server.bind(new InetSocketAddress(address, listenPort)).syncUninterruptibly().channel();
+            Channel listener = server.bind(new InetSocketAddress(address, listenPort)).syncUninterruptibly().channel();
+            // After Netty's acceptor, which pauses the socket for a second on a failed accept and passes it on.
+            listener.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    connectionLimit.acceptFailed(cause);
+                }
+            });
+            connectionLimit.listener(listener);
+            return listener;
         } catch (Exception ex) { // Netty rethrows the native transports' bind failure, an IOException, unchecked
             throw portInUse(listenPort, ex);
         }
@@ -426,6 +469,12 @@ public class ProxyServer implements SmartLifecycle {
     /** The client connections the proxy has taken in and not yet closed, for tests. */
     int clientConnections() {
         return clients.size();
+    }
+
+    /** Client connections open now, {@code fleet.proxy.max-connections} at most; 0 when not running. */
+    public int connections() {
+        ConnectionLimit limit = connectionLimit;
+        return limit == null ? 0 : limit.open();
     }
 
     /** The event loops that serve the connections, for tests. */

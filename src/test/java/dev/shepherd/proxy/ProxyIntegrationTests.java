@@ -141,4 +141,34 @@ class ProxyIntegrationTests {
                 + "\r\n\r\n");
         assertThat(RawHttp.status(bigHeaders)).isEqualTo(431);
     }
+
+    /**
+     * {@code max-header-count} (100): a head of exactly 100 fields reaches the worker, forwarded headers added; the
+     * 101st field gets 431 with the reason; the trailer section of a chunked body is bounded the same way.
+     */
+    @Test
+    void requestsWithMoreThanTheMaximumCountOfFieldsGet431() {
+        StringBuilder fields = new StringBuilder("Host: a\r\nConnection: close\r\n");
+        for (int i = 2; i < 100; i++) {
+            fields.append("x-f").append(i).append(": ").append(i).append("\r\n");
+        }
+        String hundred = RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.1\r\n" + fields + "\r\n");
+        assertThat(RawHttp.status(hundred)).isEqualTo(200);
+        assertThat(hundred).contains("x-f99: 99", "x-forwarded-for: 127.0.0.1");
+
+        String more = RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.1\r\n" + fields + "x-one-more: 1\r\n\r\n");
+        assertThat(RawHttp.status(more)).isEqualTo(431);
+        assertThat(more).contains("more than 100 header fields").doesNotContain("x-f99");
+
+        StringBuilder trailers = new StringBuilder();
+        for (int i = 0; i < 101; i++) {
+            trailers.append(Integer.toHexString(i)).append(":\r\n");
+        }
+        String trailed = RawHttp.exchange(shepherd.proxyPort(), "POST /echo HTTP/1.1\r\nHost: a\r\n"
+                + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n" + trailers + "\r\n");
+        assertThat(trailed).doesNotContain("HTTP/1.1 200");
+        assertThat(RawHttp.status(trailed)).isIn(-1, 431);
+        assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), "GET /after HTTP/1.1\r\nHost: a\r\n"
+                + "Connection: close\r\n\r\n"))).isEqualTo(200);
+    }
 }

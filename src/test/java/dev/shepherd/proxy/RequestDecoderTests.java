@@ -19,8 +19,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class RequestDecoderTests {
 
-    private final EmbeddedChannel channel = new EmbeddedChannel(new RequestDecoder(new HttpDecoderConfig()
-            .setStrictLineParsing(true).setUseRfc9112TransferEncoding(true).setAllowDuplicateContentLengths(false)));
+    private final EmbeddedChannel channel = decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT));
+
+    private static EmbeddedChannel decoder(UnfinishedHeads heads) {
+        return new EmbeddedChannel(new RequestDecoder(new HttpDecoderConfig().setStrictLineParsing(true)
+                .setUseRfc9112TransferEncoding(true).setAllowDuplicateContentLengths(false), heads, () -> false));
+    }
 
     @Test
     void foldedHeaderIsRefusedWith400() {
@@ -103,7 +107,74 @@ class RequestDecoderTests {
         assertThat(decoded).containsExactly("REQUEST GET /x", "LAST ");
     }
 
+    /**
+     * Unfinished heads share one limit across connections: a head that stays unfinished past it is refused with
+     * 503, a head that arrives whole still passes, and a head's bytes are given back when it ends or its connection
+     * closes.
+     */
+    @Test
+    void unfinishedHeadsOfAllConnectionsShareOneLimit() {
+        UnfinishedHeads heads = new UnfinishedHeads(64);
+        EmbeddedChannel first = decoder(heads);
+        EmbeddedChannel second = decoder(heads);
+        EmbeddedChannel third = decoder(heads);
+        String partial = "GET /slow HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n";
+
+        assertThat(feed(first, partial)).isEmpty();
+        assertThat(feed(first, "X-B: 2\r\n")).isEmpty();
+        assertThat(heads.held()).isEqualTo(partial.length() + 8);
+        assertThat(feed(second, partial)).singleElement().asString()
+                .isEqualTo("FAILED 503 the proxy is reading too many unfinished request heads at once (0 MB); try again");
+        assertThat(heads.held()).isEqualTo(partial.length() + 8);
+        assertThat(feed(third, "GET /whole HTTP/1.1\r\nHost: a\r\nX-Padding: " + "p".repeat(80) + "\r\n\r\n"))
+                .containsExactly("REQUEST GET /whole", "LAST ");
+
+        assertThat(feed(first, "\r\n")).containsExactly("REQUEST GET /slow", "LAST ");
+        assertThat(heads.held()).isZero();
+        assertThat(feed(third, partial)).isEmpty();
+        assertThat(heads.held()).isEqualTo(partial.length());
+        third.close();
+        assertThat(heads.held()).isZero();
+    }
+
+    /** A pipelined request waits undecoded, its connection not read, until the one before it is over. */
+    @Test
+    void aPipelinedRequestIsNotDecodedWhileTheOneBeforeItIsInProgress() throws Exception {
+        List<Object> dispatched = new ArrayList<>();
+        UnfinishedHeads heads = new UnfinishedHeads(UnfinishedHeads.LIMIT);
+        RequestDecoder decoder = new RequestDecoder(new HttpDecoderConfig(), heads,
+                () -> dispatched.stream().anyMatch(LastHttpContent.class::isInstance));
+        EmbeddedChannel pipelining = new EmbeddedChannel(decoder, new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                dispatched.add(msg);
+            }
+        });
+
+        pipelining.writeInbound(Unpooled.copiedBuffer("GET /a HTTP/1.1\r\nHost: a\r\n\r\n".repeat(50)
+                + "GET /b HTTP/1.1\r\nHost: a\r\n\r\n", StandardCharsets.ISO_8859_1));
+
+        assertThat(dispatched).hasSize(2).first().isInstanceOf(HttpRequest.class);
+        assertThat(decoder.paused()).isTrue();
+        assertThat(pipelining.config().isAutoRead()).isFalse();
+        int waiting = 50 * "GET /a HTTP/1.1\r\nHost: a\r\n\r\n".length();
+        assertThat(heads.held()).as("the undecoded requests are counted").isEqualTo(waiting);
+        dispatched.forEach(ReferenceCountUtil::release);
+        dispatched.clear();
+        decoder.resume(pipelining.pipeline().context(decoder));
+        assertThat(dispatched).hasSize(2);
+        assertThat(heads.held()).as("given back when decoding goes on, the next ones parked again")
+                .isEqualTo(waiting - "GET /a HTTP/1.1\r\nHost: a\r\n\r\n".length());
+        assertThat(((HttpRequest) dispatched.get(0)).uri()).isEqualTo("/a");
+        dispatched.forEach(ReferenceCountUtil::release);
+        pipelining.finishAndReleaseAll();
+    }
+
     private List<String> feed(String bytes) {
+        return feed(channel, bytes);
+    }
+
+    private static List<String> feed(EmbeddedChannel channel, String bytes) {
         channel.writeInbound(Unpooled.copiedBuffer(bytes, StandardCharsets.ISO_8859_1));
         List<String> decoded = new ArrayList<>();
         Object message;

@@ -90,7 +90,8 @@ class RequestValidationTests {
 
     private static int statusOf(String head) {
         EmbeddedChannel channel = new EmbeddedChannel(new RequestDecoder(new HttpDecoderConfig().setStrictLineParsing(true)
-                .setUseRfc9112TransferEncoding(true).setAllowDuplicateContentLengths(false)));
+                .setUseRfc9112TransferEncoding(true).setAllowDuplicateContentLengths(false),
+                new UnfinishedHeads(UnfinishedHeads.LIMIT), () -> false));
         channel.writeInbound(Unpooled.copiedBuffer(head + "\r\n\r\n", StandardCharsets.ISO_8859_1));
         HttpObject message = channel.readInbound();
         try {

@@ -1,0 +1,166 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.Channel;
+import lombok.extern.slf4j.Slf4j;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * {@code fleet.proxy.max-connections}: how many client connections the proxy holds at once, HAProxy's
+ * {@code maxconn}. At the limit the listening sockets stop accepting, so that new connections wait in the kernel's
+ * backlog instead of costing the master file descriptors and memory, and accept again as soon as a connection
+ * closes (HAProxy pauses its listeners the same way). A connection accepted past the limit all the same (accepts
+ * already under way when the listeners paused) is closed at once without a byte read. Without it, one client that
+ * opened connections and sent nothing took every file descriptor the master may open: the proxy, the admin port
+ * and the supervisor's pipes to new workers all failed, and the failed accepts filled the log (measured,
+ * 2026-12-02, {@code ulimit -n} 20,000).
+ *
+ * <p>{@link #admit} and the close listener run on the event loops; pausing and resuming take a lock, and each
+ * re-reads the count under it, so that the listeners end up paused exactly when the count is at the limit however
+ * closes and accepts on several loops interleave. A pause is logged, and so are failed accepts (out of file
+ * descriptors, say), at most once per {@link #LOG_INTERVAL_NANOS} each, with how many there were since the last line:
+ * at the limit with a full backlog, every close lets one connection in and pauses again.
+ */
+@Slf4j
+final class ConnectionLimit {
+
+    static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+    private final int max;
+    private final AtomicInteger open = new AtomicInteger();
+    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final Object lock = new Object();
+    private volatile boolean paused;
+    /** Under {@link #lock}: pauses since the last log line about them, and when that line was written. */
+    private long pauses;
+    private long lastPauseLog = Long.MIN_VALUE;
+    private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong acceptFailures = new AtomicLong();
+    private final AtomicLong lastAcceptFailureLog = new AtomicLong(Long.MIN_VALUE);
+    private final LongSupplier nanoTime;
+
+    ConnectionLimit(int max, LongSupplier nanoTime) {
+        this.max = max;
+        this.nanoTime = nanoTime;
+    }
+
+    /** A listening socket to pause at the limit. */
+    void listener(Channel listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * A client connection was accepted; counted until it closes. Returns false when it is past the limit: the
+     * caller closes it.
+     */
+    boolean admit(Channel connection) {
+        int now = open.incrementAndGet();
+        connection.closeFuture().addListener(future -> closed());
+        if (now >= max) {
+            settle();
+        }
+        if (now > max) {
+            refused.incrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    private void closed() {
+        open.decrementAndGet();
+        if (paused) {
+            settle();
+        }
+    }
+
+    /** Pauses the listeners when the count is at the limit, resumes them when it is below. */
+    private void settle() {
+        synchronized (lock) {
+            boolean full = open.get() >= max;
+            if (full != paused) {
+                paused = full;
+                for (Channel listener : listeners) {
+                    listener.config().setAutoRead(!full);
+                }
+                if (full) {
+                    pauses++;
+                    long now = nanoTime.getAsLong();
+                    if (lastPauseLog == Long.MIN_VALUE || now - lastPauseLog >= LOG_INTERVAL_NANOS) {
+                        lastPauseLog = now;
+                        log.warn("The proxy holds {} client connections (fleet.proxy.max-connections): new "
+                                + "connections wait in the listen backlog until one closes ({} time(s) at the limit "
+                                + "since the last such line)", max, pauses);
+                        pauses = 0;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A listening socket failed to accept (Netty fires the error on its pipeline; its acceptor has paused that
+     * socket for a second). Logged at most once per interval, with the count since the last line.
+     */
+    void acceptFailed(Throwable cause) {
+        acceptFailures.incrementAndGet();
+        long now = nanoTime.getAsLong();
+        long last = lastAcceptFailureLog.get();
+        if ((last == Long.MIN_VALUE || now - last >= LOG_INTERVAL_NANOS) && lastAcceptFailureLog.compareAndSet(last, now)) {
+            log.warn("The proxy failed to accept {} connection(s): {} (with too many open files, lower "
+                    + "fleet.proxy.max-connections or raise the master's open-file limit, ulimit -n)",
+                    acceptFailures.getAndSet(0), cause.toString());
+        }
+    }
+
+    int max() {
+        return max;
+    }
+
+    /** Client connections open now. */
+    int open() {
+        return open.get();
+    }
+
+    /** Whether the listeners are paused at the limit now. */
+    boolean paused() {
+        return paused;
+    }
+
+    /** Connections closed at once because they were accepted past the limit, since the start. */
+    long refused() {
+        return refused.get();
+    }
+
+    /**
+     * The most direct memory one client connection may hold at once, as sized here: a read buffer of the client's
+     * (on io_uring it is allocated before the bytes come, up to 64 KB), a response being relayed (the write buffer's
+     * high-water mark, 64 KB, plus the worker's read that passed it), the worker connection's own read buffer, and a
+     * copy of the request body kept for a retry ({@code retry.buffer-limit}, 64 KB).
+     */
+    static final long DIRECT_BYTES_PER_CONNECTION = 256L << 10;
+
+    /**
+     * The limit to apply: {@code configured}, lowered so that the connections fit in {@code openFileLimit} file
+     * descriptors (when known, else -1 or 0), each client connection counted with the worker connection it may
+     * hold, and a reserve kept for the rest of the master (jars, logs, the admin port, pipes to workers): a quarter
+     * of the limit, at most 1,024; and lowered so that {@link #DIRECT_BYTES_PER_CONNECTION} for each fits in
+     * {@code directMemory}, the JVM's direct memory limit (when known, else -1 or 0). Past that limit an event loop
+     * waits for memory that only it can free, and the proxy stops for good (measured, 2026-12-02: 3,000 clients
+     * that read none of a 1 MB response, with the README's 128 MB). Never below 1.
+     */
+    static int fit(int configured, long openFileLimit, long directMemory) {
+        long fits = configured;
+        if (openFileLimit > 0) {
+            long reserved = Math.min(1024, openFileLimit / 4);
+            fits = Math.min(fits, (openFileLimit - reserved) / 2);
+        }
+        if (directMemory > 0) {
+            fits = Math.min(fits, directMemory / DIRECT_BYTES_PER_CONNECTION);
+        }
+        return (int) Math.max(1, fits);
+    }
+}

@@ -1,0 +1,132 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * One client opening many connections and sending little on them: the proxy holds at most
+ * {@code fleet.proxy.max-connections} of them and the rest wait in the backlog, and the heads they leave unfinished
+ * are bounded together ({@link UnfinishedHeads}); the master, its admin port and the requests of other clients
+ * keep working meanwhile.
+ */
+class ConnectionFloodIntegrationTests {
+
+    private static final String PARTIAL = "GET /echo HTTP/1.1\r\nHost: a\r\n";
+
+    @Test
+    void connectionsPastTheLimitWaitInTheBacklogUntilOneCloses() throws IOException {
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.max-connections=20")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            for (int i = 0; i < 20; i++) {
+                held.add(open(shepherd.proxyPort(), PARTIAL));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 20);
+
+            try (Socket waiting = open(shepherd.proxyPort(), PARTIAL + "Connection: close\r\n\r\n")) {
+                waiting.setSoTimeout(1_000);
+                assertThatThrownBy(() -> waiting.getInputStream().read()).as("not served at the limit")
+                        .isInstanceOf(SocketTimeoutException.class);
+                assertThat(proxy.connections()).isEqualTo(20);
+                assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
+                        .contains("shepherd_proxy_connections 20.0");
+
+                held.remove(0).close();
+                waiting.setSoTimeout(10_000);
+                assertThat(RawHttp.readUntilClose(waiting.getInputStream())).startsWith("HTTP/1.1 200")
+                        .contains("uri=/echo");
+            }
+            closeAll(held);
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 0);
+            assertThat(shepherd.get("/after").statusCode()).isEqualTo(200);
+        } finally {
+            closeAll(held);
+        }
+    }
+
+    /**
+     * ~1,100 connections that each send 16,000 bytes of a head and stop pass the 16 MB of unfinished heads: the
+     * head that would pass it is refused with 503 and the reason, a whole request is still served meanwhile, and
+     * the bytes are given back when the connections close.
+     */
+    @Test
+    void unfinishedHeadsOfManyConnectionsAreBoundedTogether() throws IOException {
+        String bigPartial = PARTIAL + "X-Pad: " + "p".repeat(16_000 - PARTIAL.length() - 9) + "\r\n";
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand())) {
+            String refusal = null;
+            for (int i = 0; i < 1_300 && refusal == null; i++) {
+                Socket socket = open(shepherd.proxyPort(), bigPartial);
+                held.add(socket);
+                if (i >= 1_000 && i % 20 == 0) {
+                    refusal = firstAnswer(held);
+                }
+            }
+            if (refusal == null) {
+                refusal = await().atMost(Duration.ofSeconds(10)).until(() -> firstAnswer(held), answer -> answer != null);
+            }
+            assertThat(held.size()).isGreaterThan((int) (UnfinishedHeads.LIMIT / 16_000) - 5);
+            assertThat(refusal).startsWith("HTTP/1.1 503")
+                    .contains("the proxy is reading too many unfinished request heads at once (16 MB)");
+
+            assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), PARTIAL + "Connection: close\r\n\r\n")))
+                    .as("a head that arrives whole is served while the limit is reached").isEqualTo(200);
+
+            closeAll(held);
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 0);
+            try (Socket again = open(shepherd.proxyPort(), bigPartial)) {
+                again.getOutputStream().write("Connection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                again.setSoTimeout(10_000);
+                assertThat(RawHttp.readUntilClose(again.getInputStream())).startsWith("HTTP/1.1 200");
+            }
+        } finally {
+            closeAll(held);
+        }
+    }
+
+    private static Socket open(int port, String bytes) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        socket.getOutputStream().write(bytes.getBytes(StandardCharsets.US_ASCII));
+        return socket;
+    }
+
+    /** The first answer any of {@code sockets} has received, or null. */
+    private static String firstAnswer(List<Socket> sockets) throws IOException {
+        for (Socket socket : sockets) {
+            InputStream in = socket.getInputStream();
+            if (in.available() > 0) {
+                socket.setSoTimeout(5_000);
+                return RawHttp.readUntilClose(in);
+            }
+        }
+        return null;
+    }
+
+    private static void closeAll(List<Socket> sockets) {
+        for (Socket socket : sockets) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+        sockets.clear();
+    }
+}

@@ -1,0 +1,66 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ConnectionLimitTests {
+
+    private final ConnectionLimit limit = new ConnectionLimit(2, System::nanoTime);
+    private final EmbeddedChannel listener = new EmbeddedChannel();
+
+    ConnectionLimitTests() {
+        limit.listener(listener);
+    }
+
+    @Test
+    void listenersPauseAtTheLimitAndResumeWhenAConnectionCloses() {
+        EmbeddedChannel first = new EmbeddedChannel();
+        EmbeddedChannel second = new EmbeddedChannel();
+
+        assertThat(limit.admit(first)).isTrue();
+        assertThat(listener.config().isAutoRead()).isTrue();
+        assertThat(limit.admit(second)).isTrue();
+        assertThat(limit.paused()).isTrue();
+        assertThat(listener.config().isAutoRead()).isFalse();
+
+        first.close();
+        assertThat(limit.open()).isEqualTo(1);
+        assertThat(limit.paused()).isFalse();
+        assertThat(listener.config().isAutoRead()).isTrue();
+    }
+
+    @Test
+    void aConnectionAcceptedPastTheLimitIsRefusedAndItsCloseDoesNotResume() {
+        EmbeddedChannel first = new EmbeddedChannel();
+        EmbeddedChannel second = new EmbeddedChannel();
+        EmbeddedChannel late = new EmbeddedChannel();
+        limit.admit(first);
+        limit.admit(second);
+
+        assertThat(limit.admit(late)).isFalse();
+        assertThat(limit.refused()).isEqualTo(1);
+        late.close();
+        assertThat(limit.open()).isEqualTo(2);
+        assertThat(listener.config().isAutoRead()).isFalse();
+
+        second.close();
+        assertThat(listener.config().isAutoRead()).isTrue();
+        assertThat(limit.admit(new EmbeddedChannel())).isTrue();
+        assertThat(listener.config().isAutoRead()).isFalse();
+    }
+
+    @Test
+    void theLimitIsLoweredToWhatTheOpenFileLimitAndTheDirectMemoryHold() {
+        long plenty = 64L << 30;
+        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty)).isEqualTo((20_000 - 1024) / 2);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1024, plenty)).isEqualTo((1024 - 256) / 2);
+        assertThat(ConnectionLimit.fit(10_000, 3, plenty)).isEqualTo(1);
+        assertThat(ConnectionLimit.fit(10_000, -1, -1)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 128L << 20)).as("the README's -XX:MaxDirectMemorySize=128m")
+                .isEqualTo(512);
+        assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20)).isEqualTo(300);
+    }
+}
