@@ -204,9 +204,9 @@ public record FleetProperties(
      * @param queueLimit how many requests may wait for a READY (or, with {@code fleet.worker.max-concurrency}, a
      *                   free) worker at once; beyond it, 503 at once
      * @param maxConnections most client connections the proxy holds at once (HAProxy's {@code maxconn}); at the limit
-     *                       new connections wait in the listen backlog until one closes. Lowered at startup, with a
-     *                       warning, to what the master's open-file limit can hold (two descriptors a connection:
-     *                       the client's and a worker's, plus a reserve)
+     *                       new connections wait in the listen backlog until one closes. Lowered at startup to
+     *                       what the master can hold: its open-file limit (two descriptors a connection, the
+     *                       client's and a worker's, plus a reserve) and its direct memory (256 KB a connection)
      * @param maxInitialLineLength longest request line accepted (longer: 414)
      * @param maxHeaderSize largest request header block accepted (larger: 431)
      * @param maxHeaderCount most fields a request head, or the trailer section of a chunked request body, may hold
@@ -252,7 +252,7 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) Duration responseTimeout,
             @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,
             @DefaultValue("10000") @Min(0) int queueLimit,
-            @DefaultValue("10000") @Min(1) int maxConnections,
+            @DefaultValue("" + Proxy.DEFAULT_MAX_CONNECTIONS) @Min(1) int maxConnections,
             @DefaultValue("8KB") DataSize maxInitialLineLength,
             @DefaultValue("16KB") DataSize maxHeaderSize,
             @DefaultValue("100") @Min(1) int maxHeaderCount,
@@ -271,6 +271,9 @@ public record FleetProperties(
                             + "forwarded (h2c smuggling)") String> upgradeProtocols,
             @DefaultValue @Valid @NotNull Tunnel tunnel,
             @DefaultValue @Valid @NotNull Sticky sticky) {
+
+        /** {@code max-connections} when not set, before the startup lowers it to what the master can hold. */
+        public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
 
         /** The event loops to run: {@code eventLoops} when set, else {@code byDefault}. */
         public int eventLoopCount(int byDefault) {

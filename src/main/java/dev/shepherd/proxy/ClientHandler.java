@@ -195,6 +195,13 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().remove(timeouts);
         ctx.pipeline().remove(RequestDecoder.class);
         raw = ctx;
+        if (!pipelined.isEmpty()) {
+            // The decoder refused what came after the request (past the proxy's limit of bytes held undecoded):
+            // the tunnel would miss the client's first bytes, so it ends here.
+            pipelined.forEach(ReferenceCountUtil::release);
+            pipelined.clear();
+            ctx.close();
+        }
     }
 
     /** Called by the exchange when it is over; the next pipelined request, if any, starts. */

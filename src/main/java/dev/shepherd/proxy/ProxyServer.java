@@ -177,11 +177,17 @@ public class ProxyServer implements SmartLifecycle {
         long directMemory = PlatformDependent.estimateMaxDirectMemory();
         int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory);
         if (max < config.maxConnections()) {
-            log.warn("fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files (ulimit "
-                    + "-n; a client connection can take two, its own and a worker's) and {} MB of direct memory "
-                    + "(-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more",
-                    config.maxConnections(), max, openFileLimit, directMemory >> 20,
-                    ConnectionLimit.DIRECT_BYTES_PER_CONNECTION >> 10);
+            // The default is lowered on most machines, which is no news; a value set by hand is.
+            String message = "fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files "
+                    + "(ulimit -n; a client connection can take two, its own and a worker's) and {} MB of direct "
+                    + "memory (-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more";
+            Object[] values = {config.maxConnections(), max, openFileLimit, directMemory >> 20,
+                    ConnectionLimit.DIRECT_BYTES_PER_CONNECTION >> 10};
+            if (config.maxConnections() == FleetProperties.Proxy.DEFAULT_MAX_CONNECTIONS) {
+                log.info(message, values);
+            } else {
+                log.warn(message, values);
+            }
         }
         return max;
     }
