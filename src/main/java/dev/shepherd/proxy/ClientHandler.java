@@ -266,11 +266,14 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         if (decoderContext.isRemoved() || closing) {
             return;
         }
-        ctx.channel().config().setAutoRead(true);
         try {
             decoder.resume(decoderContext);
         } catch (Exception ex) {
             decoderContext.fireExceptionCaught(ex);
+        }
+        // Read on only if the decoder did not pause again at the next pipelined request.
+        if (!decoder.paused() && !closing) {
+            ctx.channel().config().setAutoRead(true);
         }
     }
 

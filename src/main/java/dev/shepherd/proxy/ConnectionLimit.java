@@ -71,8 +71,8 @@ final class ConnectionLimit {
     }
 
     private void closed() {
-        open.decrementAndGet();
-        if (paused) {
+        // At max - 1 as well as when seen paused: a pause that another loop is deciding right now is settled too.
+        if (open.decrementAndGet() == max - 1 || paused) {
             settle();
         }
     }
@@ -81,11 +81,14 @@ final class ConnectionLimit {
     private void settle() {
         synchronized (lock) {
             boolean full = open.get() >= max;
-            if (full != paused) {
-                paused = full;
-                for (Channel listener : listeners) {
+            // Every listener, not only on a change: Netty's acceptor reopens one a second after a failed accept.
+            for (Channel listener : listeners) {
+                if (listener.config().isAutoRead() == full) {
                     listener.config().setAutoRead(!full);
                 }
+            }
+            if (full != paused) {
+                paused = full;
                 if (full) {
                     pauses++;
                     long now = nanoTime.getAsLong();

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -30,7 +31,8 @@ import java.util.function.BooleanSupplier;
  * <p>What a client sizes is bounded before Netty turns it into objects: a head whose bytes stay unfinished across
  * reads is counted in {@link UnfinishedHeads}, the proxy-wide limit, and refused with 503 past it; and a pipelined
  * request is not decoded while the one before it is in progress ({@code busy}): decoding pauses at its first byte,
- * the connection is not read meanwhile, and {@link #resume} goes on when the handler is free. Before that, one read
+ * what was read is parked undecoded (counted with the unfinished heads), the connection is not read meanwhile, and
+ * {@link #resume} goes on when the handler is free. Before that, one read
  * of small pipelined requests was decoded at once into ~16 times its bytes of heap, and 300 connections each
  * sending 60 KB of them ran a 128 MB heap out of memory (measured, 2026-12-02).
  *
@@ -73,6 +75,8 @@ final class RequestDecoder extends HttpRequestDecoder {
     /** Every connection's unfinished heads, and how many bytes of them this connection holds in it. */
     private final UnfinishedHeads heads;
     private long held;
+    /** Set by a scan that starts before a request line: where the line begins, or the end of the bytes if not yet. */
+    private int lineStart;
     /** While paused: the bytes read since, and how many of them are counted in {@link #heads}. */
     private ByteBuf parked;
     private long parkedHeld;
@@ -103,7 +107,12 @@ final class RequestDecoder extends HttpRequestDecoder {
         }
         if (state != BODY) {
             int from = buffer.readerIndex() + scanned;
+            boolean beforeLine = state == BEFORE_REQUEST_LINE;
             int to = scan(buffer);
+            if (beforeLine) {
+                // What comes before a request line (CR, LF, white space) Netty skips and drops: not held.
+                from = Math.min(Math.max(from, lineStart), to);
+            }
             if (to < 0) {
                 fail(buffer, out, HttpResponseStatus.BAD_REQUEST,
                         "obsolete line folding in a header is not accepted (RFC 9112 §5.2)");
@@ -122,6 +131,12 @@ final class RequestDecoder extends HttpRequestDecoder {
         scanned = state == BODY ? 0 : buffer.readableBytes();
         for (int i = before; i < out.size(); i++) {
             Object message = out.get(i);
+            if (message instanceof HttpObject object && object.decoderResult().isFailure()) {
+                // Netty refused the request (a line or head too long, a bad field, too many): the connection is
+                // answered and closed, and what the client sends meanwhile is dropped, not held.
+                failed = true;
+                releaseHead();
+            }
             if (message instanceof HttpRequest request) {
                 releaseHead();
                 upgradeHead = request.protocolVersion().equals(HttpVersion.HTTP_1_1)
@@ -162,10 +177,32 @@ final class RequestDecoder extends HttpRequestDecoder {
             return;
         }
         parkedHeld += bytes;
-        if (parked == null) {
-            parked = Unpooled.buffer(bytes);
+        if (parked == null && !buffer.isDirect()) {
+            // The bytes parked before, given back by resume() and decoded in part: the rest is kept as it is.
+            parked = buffer.readRetainedSlice(bytes);
+        } else if (parked == null) {
+            parked = Unpooled.buffer(bytes, bytes).writeBytes(buffer);
+        } else {
+            // Bytes of a read that was under way when the connection paused: rare, copied once together.
+            ByteBuf both = Unpooled.buffer(parked.readableBytes() + bytes, parked.readableBytes() + bytes)
+                    .writeBytes(parked).writeBytes(buffer);
+            parked.release();
+            parked = both;
         }
-        parked.writeBytes(buffer);
+    }
+
+    /**
+     * While paused, a read ends without a message, and Netty's decoder would then ask the channel for more bytes
+     * (it takes "nothing decoded" for "a message is incomplete"): the connection would be read on, every read
+     * parked. Only the event is passed on; Netty's own bookkeeping of the read resumes with {@link #resume}.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (paused) {
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
     }
 
     private void releaseParked() {
@@ -195,19 +232,22 @@ final class RequestDecoder extends HttpRequestDecoder {
 
     @Override
     protected void handlerRemoved0(ChannelHandlerContext ctx) throws Exception {
-        releaseHead();
-        ByteBuf bytes = parked;
-        if (bytes != null && ctx.channel().isActive()) {
-            // Taken out after a switch of protocols: what came after the request is the new protocol's, and goes
-            // on as Netty passes on its own buffered bytes.
-            parked = null;
-            heads.release(parkedHeld);
-            parkedHeld = 0;
-            ctx.fireChannelRead(bytes);
-            ctx.fireChannelReadComplete();
+        try {
+            releaseHead();
+            ByteBuf bytes = parked;
+            if (bytes != null && ctx.channel().isActive()) {
+                // Taken out after a switch of protocols: what came after the request is the new protocol's, and
+                // goes on as Netty passes on its own buffered bytes.
+                parked = null;
+                heads.release(parkedHeld);
+                parkedHeld = 0;
+                ctx.fireChannelRead(bytes);
+                ctx.fireChannelReadComplete();
+            }
+            releaseParked();
+        } finally {
+            super.handlerRemoved0(ctx);
         }
-        releaseParked();
-        super.handlerRemoved0(ctx);
     }
 
     /** Whether decoding stopped after a request that may switch protocols (see {@link #resume}). */
@@ -240,11 +280,19 @@ final class RequestDecoder extends HttpRequestDecoder {
     private int scan(ByteBuf buffer) {
         int end = buffer.writerIndex();
         int i = buffer.readerIndex() + scanned;
+        if (state == BEFORE_REQUEST_LINE) {
+            lineStart = end;
+        }
         for (; i < end && state != BODY; i++) {
             byte b = buffer.getByte(i);
             switch (state) {
                 // Netty skips control characters and white space before the request line (RFC 9112 §2.2).
-                case BEFORE_REQUEST_LINE -> state = skipped(b) ? BEFORE_REQUEST_LINE : REQUEST_LINE;
+                case BEFORE_REQUEST_LINE -> {
+                    if (!skipped(b)) {
+                        state = REQUEST_LINE;
+                        lineStart = i;
+                    }
+                }
                 case REQUEST_LINE, HEADER_LINE -> state = b == '\n' ? LINE_START : state;
                 default -> {
                     if (b == ' ' || b == '\t') {

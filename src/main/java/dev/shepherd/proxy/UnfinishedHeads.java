@@ -30,11 +30,15 @@ final class UnfinishedHeads {
 
     /** Counts {@code bytes} more; false, counting nothing, when the total would pass the limit. */
     boolean hold(long bytes) {
-        if (held.addAndGet(bytes) > limit) {
-            held.addAndGet(-bytes);
-            return false;
+        while (true) {
+            long now = held.get();
+            if (now + bytes > limit) {
+                return false;
+            }
+            if (held.compareAndSet(now, now + bytes)) {
+                return true;
+            }
         }
-        return true;
     }
 
     /** Gives back {@code bytes} counted by {@link #hold}. */

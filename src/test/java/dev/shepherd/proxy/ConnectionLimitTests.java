@@ -51,6 +51,17 @@ class ConnectionLimitTests {
         assertThat(listener.config().isAutoRead()).isFalse();
     }
 
+    /** Netty's acceptor turns a listener back on a second after a failed accept, paused or not. */
+    @Test
+    void aListenerReopenedAtTheLimitIsPausedAgainByTheNextConnection() {
+        limit.admit(new EmbeddedChannel());
+        limit.admit(new EmbeddedChannel());
+        listener.config().setAutoRead(true);
+
+        assertThat(limit.admit(new EmbeddedChannel())).isFalse();
+        assertThat(listener.config().isAutoRead()).isFalse();
+    }
+
     @Test
     void theLimitIsLoweredToWhatTheOpenFileLimitAndTheDirectMemoryHold() {
         long plenty = 64L << 30;

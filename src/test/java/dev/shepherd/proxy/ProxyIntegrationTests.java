@@ -171,4 +171,26 @@ class ProxyIntegrationTests {
         assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), "GET /after HTTP/1.1\r\nHost: a\r\n"
                 + "Connection: close\r\n\r\n"))).isEqualTo(200);
     }
+
+    /**
+     * 300 requests pipelined in one write are each answered, in order: the proxy decodes the next one only when the
+     * one before it is over, and goes on from the bytes it parked.
+     */
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() {
+        StringBuilder requests = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            requests.append("GET /echo?n=").append(i).append(" HTTP/1.1\r\nHost: a\r\n")
+                    .append(i == 299 ? "Connection: close\r\n" : "").append("\r\n");
+        }
+        String responses = RawHttp.exchange(shepherd.proxyPort(), requests.toString());
+
+        int from = 0;
+        for (int i = 0; i < 300; i++) {
+            int at = responses.indexOf("uri=/echo?n=" + i + "\n", from);
+            assertThat(at).as("answer %d, after the answer %d", i, i - 1).isGreaterThan(from - 1);
+            from = at;
+        }
+        assertThat(responses.split("HTTP/1.1 200", -1)).hasSize(301);
+    }
 }

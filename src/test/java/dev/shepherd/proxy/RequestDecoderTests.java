@@ -170,6 +170,65 @@ class RequestDecoderTests {
         pipelining.finishAndReleaseAll();
     }
 
+    /**
+     * A paused decoder does not ask for more bytes: Netty's decoder calls read() after a read that decoded nothing,
+     * which would have read the paused connection on, every read parked.
+     */
+    @Test
+    void aPausedDecoderDoesNotAskForMoreBytes() {
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        List<Object> dispatched = new ArrayList<>();
+        UnfinishedHeads heads = new UnfinishedHeads(UnfinishedHeads.LIMIT);
+        RequestDecoder decoder = new RequestDecoder(new HttpDecoderConfig(), heads, () -> !dispatched.isEmpty());
+        EmbeddedChannel pipelining = new EmbeddedChannel(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void read(io.netty.channel.ChannelHandlerContext ctx) {
+                reads.incrementAndGet();
+                ctx.read();
+            }
+        }, decoder, new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                dispatched.add(msg);
+            }
+        });
+        pipelining.writeInbound(Unpooled.copiedBuffer("GET /a HTTP/1.1\r\nHost: a\r\n\r\n", StandardCharsets.ISO_8859_1));
+        int before = reads.get();
+
+        pipelining.writeInbound(Unpooled.copiedBuffer("GET /b HTTP/1.1\r\n", StandardCharsets.ISO_8859_1));
+        pipelining.writeInbound(Unpooled.copiedBuffer("Host: a\r\n", StandardCharsets.ISO_8859_1));
+
+        assertThat(decoder.paused()).isTrue();
+        assertThat(reads.get()).as("read() calls while paused").isEqualTo(before);
+        assertThat(heads.held()).isEqualTo("GET /b HTTP/1.1\r\nHost: a\r\n".length());
+        dispatched.forEach(ReferenceCountUtil::release);
+        pipelining.finishAndReleaseAll();
+        assertThat(heads.held()).isZero();
+    }
+
+    /** Bytes that Netty drops are not held: what precedes a request line, and what follows a head it refused. */
+    @Test
+    void bytesNettyDropsAreNotCountedAsHeld() {
+        UnfinishedHeads heads = new UnfinishedHeads(UnfinishedHeads.LIMIT);
+        EmbeddedChannel crlf = decoder(heads);
+        for (int i = 0; i < 100; i++) {
+            feed(crlf, "\r\n".repeat(1000));
+        }
+        assertThat(heads.held()).isZero();
+        assertThat(feed(crlf, "\r\nGET /x HTTP/1.1\r\n")).isEmpty();
+        assertThat(heads.held()).isEqualTo("GET /x HTTP/1.1\r\n".length());
+        crlf.finishAndReleaseAll();
+
+        EmbeddedChannel refused = new EmbeddedChannel(new RequestDecoder(new HttpDecoderConfig().setMaxInitialLineLength(100),
+                heads, () -> false));
+        assertThat(feed(refused, "GET /" + "a".repeat(200) + " HTTP/1.1\r\n")).singleElement().asString().startsWith("FAILED");
+        for (int i = 0; i < 100; i++) {
+            feed(refused, "X-After: " + "b".repeat(1000) + "\r\n");
+        }
+        assertThat(heads.held()).isZero();
+        refused.finishAndReleaseAll();
+    }
+
     private List<String> feed(String bytes) {
         return feed(channel, bytes);
     }
