@@ -176,6 +176,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             current.onClientClosed();
             current = null;
         }
+        // Nothing more is read: on io_uring, a receive still under way when the connection closed kept the
+        // kernel's socket open, uncounted, until the client sent or closed (measured, 2026-12-02).
+        ctx.channel().config().setAutoRead(false);
         raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false, headRequest))
                 .addListener(ChannelFutureListener.CLOSE);
     }

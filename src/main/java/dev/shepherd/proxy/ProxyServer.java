@@ -6,6 +6,7 @@ import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.Bootstrap;
@@ -110,6 +111,10 @@ public class ProxyServer implements SmartLifecycle {
                 .register(registry);
         Gauge.builder("shepherd.proxy.connections", this, ProxyServer::connections)
                 .description("Client connections open now; fleet.proxy.max-connections bounds them (HAProxy's scur)")
+                .register(registry);
+        FunctionCounter.builder("shepherd.proxy.connections.refused", this, ProxyServer::refusedConnections)
+                .description("Client connections closed unread because they came past fleet.proxy.max-connections "
+                        + "and its slack")
                 .register(registry);
     }
 
@@ -475,6 +480,12 @@ public class ProxyServer implements SmartLifecycle {
     /** The client connections the proxy has taken in and not yet closed, for tests. */
     int clientConnections() {
         return clients.size();
+    }
+
+    /** Client connections closed unread past {@code fleet.proxy.max-connections} since the start. */
+    private double refusedConnections() {
+        ConnectionLimit limit = connectionLimit;
+        return limit == null ? 0 : limit.refused();
     }
 
     /** Client connections open now, {@code fleet.proxy.max-connections} at most; 0 when not running. */

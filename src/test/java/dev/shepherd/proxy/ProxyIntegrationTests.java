@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -192,5 +193,31 @@ class ProxyIntegrationTests {
             from = at;
         }
         assertThat(responses.split("HTTP/1.1 200", -1)).hasSize(301);
+    }
+
+    /**
+     * A refused request with more bytes behind it: the connection is closed (end of stream or reset) right after
+     * the answer. On io_uring it used to stay open, uncounted, until the client sent or closed.
+     */
+    @Test
+    void aRefusedRequestWithBytesBehindItGetsItsConnectionClosed() throws IOException {
+        for (String refused : List.of("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n" + "x".repeat(5000),
+                "GET / HTTP/1.1 x\r\n\r\n" + "x".repeat(5000),
+                "GET / HTTP/1.1\r\nHost: a\r\n" + "a: b\r\n".repeat(3000) + "\r\n")) {
+            try (java.net.Socket socket = new java.net.Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                socket.getOutputStream().write(refused.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                socket.setSoTimeout(5_000);
+                java.io.InputStream in = socket.getInputStream();
+                StringBuilder answer = new StringBuilder();
+                try {
+                    for (int b; (b = in.read()) != -1; ) {
+                        answer.append((char) b);
+                    }
+                } catch (java.net.SocketException reset) {
+                    // a reset after the answer also ends the connection
+                }
+                assertThat(answer.toString()).startsWith("HTTP/1.1 4");
+            }
+        }
     }
 }
