@@ -91,8 +91,12 @@ final class ConnectionLimit {
             boolean full = open.get() >= max;
             boolean changed = full != paused;
             paused = full;
-            // Every listener, not only on a change: Netty's acceptor reopens one a second after a failed accept.
+            // Every listener whose reading differs, not only on a change: Netty's acceptor reopens one a second
+            // after a failed accept. One that already reads as asked costs nothing (no task, no wake-up).
             for (Channel listener : listeners) {
+                if (listener.config().isAutoRead() != full) {
+                    continue;
+                }
                 if (listener.eventLoop().inEventLoop()) {
                     apply(listener);
                 } else {

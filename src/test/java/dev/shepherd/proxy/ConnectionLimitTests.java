@@ -82,8 +82,8 @@ class ConnectionLimitTests {
         assertThat(ConnectionLimit.fit(10_000, 1024, plenty)).isEqualTo((1024 - 256) / 2);
         assertThat(ConnectionLimit.fit(10_000, 3, plenty)).isEqualTo(1);
         assertThat(ConnectionLimit.fit(10_000, -1, -1)).isEqualTo(10_000);
-        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 128L << 20)).as("the README's -XX:MaxDirectMemorySize=128m")
-                .isEqualTo(512);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 256L << 20)).as("the README's -XX:MaxDirectMemorySize=256m")
+                .isEqualTo(1024);
         assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20)).isEqualTo(300);
     }
 }
