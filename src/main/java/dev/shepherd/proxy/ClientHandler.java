@@ -220,8 +220,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             pipelined.clear();
             return;
         }
-        // The decoder stops after a request that may switch protocols, the last one it decoded (RequestDecoder):
-        // until that request is over, whether it queued here or not, what follows it may be the new protocol's.
+        // The decoder stops after a request that may switch protocols (until that request is over, what follows it
+        // may be the new protocol's), and at a request pipelined behind one in progress (RequestDecoder): either way
+        // it goes on below, from the bytes it parked.
         RequestDecoder paused = raw.handler() instanceof RequestDecoder decoder && decoder.paused() ? decoder : null;
         if (paused == null) {
             ctx.channel().config().setAutoRead(true);

@@ -15,10 +15,9 @@ import java.util.function.LongSupplier;
  * backlog instead of costing the master file descriptors and memory, and accept again as soon as a connection
  * closes (HAProxy pauses its listeners the same way). Accepts already under way when the listeners paused are let
  * in, up to an eighth past the limit (at least 16); a connection past that is closed at once without a byte read
- * (counted: {@link #refused}). Without it, one client that
- * opened connections and sent nothing took every file descriptor the master may open: the proxy, the admin port
- * and the supervisor's pipes to new workers all failed, and the failed accepts filled the log (measured,
- * 2026-12-02, {@code ulimit -n} 20,000).
+ * (counted: {@link #refused}). Without it, one client that opened connections and sent nothing took every file
+ * descriptor the master may open: the proxy, the admin port and the supervisor's pipes to new workers all failed,
+ * and the failed accepts filled the log (measured, 2026-12-02, {@code ulimit -n} 20,000).
  *
  * <p>{@link #admit} and the close listener run on the event loops; pausing and resuming take a lock, and each
  * re-reads the count under it, so that the listeners end up paused exactly when the count is at the limit however

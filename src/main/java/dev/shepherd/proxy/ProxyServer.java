@@ -175,7 +175,10 @@ public class ProxyServer implements SmartLifecycle {
         }
     }
 
-    /** {@code fleet.proxy.max-connections}, lowered with a warning to what the open-file limit holds. */
+    /**
+     * {@code fleet.proxy.max-connections}, lowered to what the open-file limit and the direct memory hold
+     * ({@link ConnectionLimit#fit}): logged at INFO when the default is lowered, at WARN when a value set by hand is.
+     */
     private static int maxConnections(FleetProperties.Proxy config) {
         long openFileLimit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
                 ? unix.getMaxFileDescriptorCount() : -1;
@@ -290,7 +293,8 @@ public class ProxyServer implements SmartLifecycle {
                 }
                 clients.add(channel);
                 ClientHandler client = new ClientHandler(context);
-                channel.pipeline().addLast(client.timeouts(), new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);
+                channel.pipeline().addLast(client.timeouts(),
+                        new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);
             }
         };
         if (acceptor != loops || loopCount == 1) {

@@ -32,9 +32,9 @@ import java.util.function.BooleanSupplier;
  * reads is counted in {@link UnfinishedHeads}, the proxy-wide limit, and refused with 503 past it; and a pipelined
  * request is not decoded while the one before it is in progress ({@code busy}): decoding pauses at its first byte,
  * what was read is parked undecoded (counted with the unfinished heads), the connection is not read meanwhile, and
- * {@link #resume} goes on when the handler is free. Before that, one read
- * of small pipelined requests was decoded at once into ~16 times its bytes of heap, and 300 connections each
- * sending 60 KB of them ran a 128 MB heap out of memory (measured, 2026-12-02).
+ * {@link #resume} goes on when the handler is free. Before that, one read of small pipelined requests was decoded
+ * at once into ~16 times its bytes of heap, and 300 connections each sending 60 KB of them ran a 128 MB heap out of
+ * memory (measured, 2026-12-02).
  *
  * <p>After a request that may switch protocols (HTTP/1.1 with an {@code Upgrade} header), decoding stops and the
  * connection is not read: what the client sends next is either the next request (the worker did not switch:
@@ -69,7 +69,10 @@ final class RequestDecoder extends HttpRequestDecoder {
     /** How many bytes past the reader index were already scanned (the decoder left them for lack of a full line). */
     private int scanned;
     private boolean failed;
-    /** The last request may switch protocols: nothing more is decoded until it is known whether it did. */
+    /**
+     * Nothing more is decoded for now: the last request may switch protocols and it is not known yet whether it
+     * did, or the next request is pipelined behind one still in progress. Until {@link #resume}.
+     */
     private boolean paused;
     private boolean upgradeHead;
     /** Every connection's unfinished heads, and how many bytes of them this connection holds in it. */
@@ -178,7 +181,8 @@ final class RequestDecoder extends HttpRequestDecoder {
         }
         parkedHeld += bytes;
         if (parked == null && !buffer.isDirect()) {
-            // The bytes parked before, given back by resume() and decoded in part: the rest is kept as it is.
+            // A heap buffer is, in practice, the bytes parked before, given back by resume() and decoded in part:
+            // the rest is kept as a slice of it rather than copied again at every pipelined request.
             parked = buffer.readRetainedSlice(bytes);
         } else if (parked == null) {
             parked = Unpooled.buffer(bytes, bytes).writeBytes(buffer);
@@ -250,14 +254,18 @@ final class RequestDecoder extends HttpRequestDecoder {
         }
     }
 
-    /** Whether decoding stopped after a request that may switch protocols (see {@link #resume}). */
+    /**
+     * Whether decoding stopped after a request that may switch protocols, or at a request pipelined behind one in
+     * progress (see {@link #resume}).
+     */
     boolean paused() {
         return paused;
     }
 
     /**
-     * Decodes again after a request that could have switched protocols and did not; what was buffered meanwhile is
-     * decoded now. Call on the channel's event loop; does nothing when not paused.
+     * Decodes again after a request that could have switched protocols and did not, or once the request before a
+     * pipelined one is over; the bytes parked meanwhile are decoded now (and parked again if the handler is busy
+     * once more). Call on the channel's event loop; does nothing when not paused.
      */
     void resume(ChannelHandlerContext ctx) throws Exception {
         if (!paused) {
