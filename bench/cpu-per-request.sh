@@ -10,6 +10,10 @@
 # rotating from round to round.
 # LOAD=ab runs `ab -l -r` (HTTP/1.0, a new connection per request) instead of wrk; the C2 column is
 # the share of the JVM's C2 compiler threads (a master still compiling is not warmed up).
+# Beside the proxy's own CPU, each line gives the CPU per request of the first variant's workers
+# (workers1: the same processes serve the first variant and nginx, so those two rows compare what
+# each proxy costs its workers; other variants have workers of their own) and of the whole machine
+# (machine: every CPU's busy time from /proc/stat, the load generator included).
 #
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
@@ -47,6 +51,7 @@ echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WAR
 declare -A URL PIDS
 TARGETS=()
 UPSTREAM_PORTS=()
+UPSTREAM_PIDS=()
 
 IFS=';' read -r -a specs <<<"$VARIANTS"
 for spec in "${specs[@]}"; do
@@ -61,6 +66,7 @@ for spec in "${specs[@]}"; do
   if ((${#UPSTREAM_PORTS[@]} == 0)); then
     wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true
     read -r -a UPSTREAM_PORTS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" port)"
+    read -r -a UPSTREAM_PIDS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" pid)"
   fi
   log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}', jar ${jar:-$SHEPHERD_JAR}, java ${java:-${SHEPHERD_JAVA:-java}}"
 done
@@ -97,6 +103,8 @@ load() {
     awk '/requests in/ {n = $1} /^Requests\/sec:/ {r = $2} END {print n + 0, r}' "$1"
   fi
 }
+# machine_ticks: busy clock ticks of all CPUs together (/proc/stat: everything but idle and iowait).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
 mkdir -p "$OUT_DIR"
 RAW=$OUT_DIR/cpu-per-request-$(date +%Y%m%d-%H%M%S).tsv
@@ -105,7 +113,7 @@ for target in "${TARGETS[@]}"; do
   log "warm-up $target: $WARMUP of $WARMUP_PATH at -c$CONNECTIONS ($LOAD)"
   load "$WORK_DIR/warmup.txt" "${URL[$target]}$WARMUP_PATH" "$WARMUP" >/dev/null
 done
-printf '%-6s %-12s %10s %9s %9s %9s %9s\n' round target req/s user_us sys_us total_us c2_us
+printf '%-6s %-12s %10s %9s %9s %9s %9s %11s %10s\n' round target req/s user_us sys_us total_us c2_us workers1_us machine_us
 for ((round = 1; round <= ROUNDS; round++)); do
   # The order rotates from round to round: no target always runs right after the same one.
   for ((i = 0; i < ${#TARGETS[@]}; i++)); do
@@ -114,17 +122,22 @@ for ((round = 1; round <= ROUNDS; round++)); do
     read -r u0 s0 < <(ticks ${PIDS[$target]})
     # shellcheck disable=SC2086
     c0=$(c2_ticks ${PIDS[$target]})
+    w0=$(tree_ticks "${UPSTREAM_PIDS[@]}") m0=$(machine_ticks)
     read -r requests rps < <(load "$WORK_DIR/run.txt" "${URL[$target]}$PATH_" "$DURATION")
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks ${PIDS[$target]})
     # shellcheck disable=SC2086
     c1=$(c2_ticks ${PIDS[$target]})
+    w1=$(tree_ticks "${UPSTREAM_PIDS[@]}") m1=$(machine_ticks)
     ((requests > 0)) || die "no request completed against $target: $(tail -n 3 "$WORK_DIR/run.txt")"
     user=$(((u1 - u0) * 1000000 / HZ / requests))
     sys=$(((s1 - s0) * 1000000 / HZ / requests))
     c2=$(((c1 - c0) * 1000000 / HZ / requests))
-    printf '%-6s %-12s %10s %9d %9d %9d %9d\n' "$round" "$target" "$rps" "$user" "$sys" $((user + sys)) "$c2"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$user" "$sys" "$c2" >>"$RAW"
+    workers=$(((w1 - w0) * 1000000 / HZ / requests))
+    machine=$(((m1 - m0) * 1000000 / HZ / requests))
+    printf '%-6s %-12s %10s %9d %9d %9d %9d %11d %10d\n' "$round" "$target" "$rps" "$user" "$sys" $((user + sys)) "$c2" \
+      "$workers" "$machine"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$rps" "$user" "$sys" "$c2" "$workers" "$machine" >>"$RAW"
   done
 done
 
@@ -135,13 +148,16 @@ python3 - "$RAW" <<'PY'
 import collections, statistics, sys
 rows = [line.split("\t") for line in open(sys.argv[1]).read().splitlines()]
 by = collections.defaultdict(list)
-for _, target, rps, user, sys_, c2 in rows:
-    by[target].append((float(rps), int(user), int(sys_), int(c2)))
+for _, target, rps, user, sys_, c2, workers, machine in rows:
+    by[target].append((float(rps), int(user), int(sys_), int(c2), int(workers), int(machine)))
 for target, runs in by.items():
-    rps = [r for r, _, _, _ in runs]
-    total = [u + s for _, u, s, _ in runs]
-    c2 = [c for _, _, _, c in runs]
+    rps = [r[0] for r in runs]
+    total = [r[1] + r[2] for r in runs]
+    c2 = [r[3] for r in runs]
+    workers = [r[4] for r in runs]
+    machine = [r[5] for r in runs]
     print(f"  {target:<12} req/s {statistics.median(rps):>9,.0f} [{min(rps):,.0f} – {max(rps):,.0f}]"
           f"   CPU {statistics.median(total):>4.0f} µs [{min(total)} – {max(total)}]"
-          f"   of it C2 {statistics.median(c2):>4.0f} µs [{min(c2)} – {max(c2)}]")
+          f"   of it C2 {statistics.median(c2):>4.0f} µs [{min(c2)} – {max(c2)}]"
+          f"   workers1 {statistics.median(workers):>4.0f} µs   machine {statistics.median(machine):>4.0f} µs")
 PY

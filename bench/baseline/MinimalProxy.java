@@ -1,5 +1,6 @@
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -11,6 +12,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -24,8 +26,10 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
@@ -43,7 +47,9 @@ import java.util.function.Supplier;
  *
  * <p>Per request: round-robin over one atomic counter; each event loop keeps its own idle keep-alive connections
  * per worker, registered on the client's loop; request and response parts stream through as they arrive, one
- * flush per read batch; Connection dropped and X-Forwarded-For appended. No retries, no timeouts, no metrics, no
+ * flush per read batch; Connection dropped and X-Forwarded-For appended; a client that did not ask for keep-alive
+ * (ab's HTTP/1.0) has its connection closed after the response; accepts deferred until the client's first bytes on
+ * io_uring and epoll (Shepherd's default). No retries, no timeouts, no metrics, no
  * pipelining, no strictness beyond Netty's decoder: not a proxy to deploy.
  *
  * <p>Usage: java -cp NETTY_JARS MinimalProxy.java PORT UPSTREAM_PORT...
@@ -98,7 +104,14 @@ public final class MinimalProxy {
                         ch.pipeline().addLast(new HttpClientCodec(), new Upstream());
                     }
                 });
-        new ServerBootstrap().group(boss, loops).channel(server)
+        ServerBootstrap bootstrap = new ServerBootstrap();
+        // Accepts deferred until a client's first bytes, as Shepherd's fleet.proxy.defer-accept does by default.
+        switch (transport) {
+            case "io_uring" -> bootstrap.option(IoUringChannelOption.TCP_DEFER_ACCEPT, 1);
+            case "epoll" -> bootstrap.option(EpollChannelOption.TCP_DEFER_ACCEPT, 1);
+            default -> { }
+        }
+        bootstrap.group(boss, loops).channel(server)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -117,6 +130,8 @@ public final class MinimalProxy {
         private ArrayDeque<Object> connecting;
         private int worker;
         private String clientIp;
+        /** The client asked for its connection to stay open (HTTP/1.1 without close, HTTP/1.0 with keep-alive). */
+        boolean keepAlive;
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
@@ -126,7 +141,10 @@ public final class MinimalProxy {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof HttpRequest request) {
+                keepAlive = HttpUtil.isKeepAlive(request);
                 request.headers().remove(HttpHeaderNames.CONNECTION);
+                // HTTP/1.1 to the worker whatever the client spoke, so that the upstream connection stays open.
+                request.setProtocolVersion(HttpVersion.HTTP_1_1);
                 request.headers().add("X-Forwarded-For", clientIp);
                 worker = (next.getAndIncrement() & Integer.MAX_VALUE) % upstreams.length;
                 Channel pooled = idle.get()[worker].pollFirst();
@@ -198,7 +216,12 @@ public final class MinimalProxy {
             }
             client.write(msg);
             if (msg instanceof LastHttpContent) {
-                client.flush();
+                if (owner.keepAlive) {
+                    client.flush();
+                } else {
+                    // ab's HTTP/1.0 requests: the response ends with the connection.
+                    client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                }
                 owner.responseDone(ctx.channel(), keepAlive);
             }
         }
