@@ -159,11 +159,11 @@ public final class Endpoint {
             return true;
         }
         inFlight.decrementAndGet();
-        if (maxConcurrency != 0 && accepting.get()) {
-            // Taken back into rotation meanwhile: a waiter may have found it full because of this count. Not for a
-            // draining worker: balancing still tries one the snapshot lists as READY, and a wake-up from each such
-            // try would make a dispatch try it again until the next snapshot. A sticky waiter that found it full
-            // because of this count is woken by that snapshot, published as the drain begins.
+        if (maxConcurrency != 0 && (accepting.get() || draining)) {
+            // A waiter may have found the worker full because of this count: taken back into rotation meanwhile, or
+            // draining, whose sticky waiters would otherwise wait for the drain's end and lose their worker. Balancing
+            // skips a worker out of rotation before counting ({@code WorkerChoice}), so this count came from a try
+            // that raced the worker leaving the rotation, and a dispatch woken here does not try it again.
             onSlotFreed.run();
         }
         return false;

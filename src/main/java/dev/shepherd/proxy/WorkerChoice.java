@@ -93,8 +93,13 @@ final class WorkerChoice {
         return endpoint.tunnels() + endpoint.inFlight();
     }
 
+    /**
+     * Not {@code avoid}, not tried, and in rotation: a worker that left the rotation since the snapshot was published
+     * (its drain began, the proxy ejected it) is skipped before a request is counted in on it, so that no sticky
+     * request of a draining worker finds it full because of a count that was only ever going to be taken back.
+     */
     private static boolean eligible(Endpoint endpoint, Endpoint avoid, List<Endpoint> tried) {
-        return endpoint != avoid && (tried == null || !tried.contains(endpoint));
+        return endpoint != avoid && endpoint.isAccepting() && (tried == null || !tried.contains(endpoint));
     }
 
     /** Round-robin position that stays in range when the counter wraps past Integer.MAX_VALUE. */

@@ -128,6 +128,33 @@ class EndpointTests {
     }
 
     @Test
+    void countTakenBackOnADrainingWorkerWakesItsStickyWaiters() {
+        // A try that raced the drain's start counts the request in, finds the worker out of rotation and takes the
+        // count back; meanwhile a sticky request may have found the worker full and queued for it.
+        AtomicInteger freed = new AtomicInteger();
+        Endpoint limited = new Endpoint(5, process, 50_125, 1, ejections::incrementAndGet, freed::incrementAndGet);
+        limited.startAccepting();
+        limited.startDraining();
+
+        assertThat(limited.tryAcquire()).as("out of rotation").isFalse();
+        assertThat(limited.inFlight()).isZero();
+        assertThat(freed).as("the slot listener hears of the count taken back").hasValue(1);
+        assertThat(limited.tryAcquireSticky()).as("the sticky waiter takes the slot").isTrue();
+    }
+
+    @Test
+    void countTakenBackOnAStoppedWorkerWakesNobody() {
+        AtomicInteger freed = new AtomicInteger();
+        Endpoint limited = new Endpoint(5, process, 50_125, 1, ejections::incrementAndGet, freed::incrementAndGet);
+        limited.startAccepting();
+        limited.stopAccepting();
+
+        assertThat(limited.tryAcquire()).isFalse();
+        assertThat(limited.tryAcquireSticky()).isFalse();
+        assertThat(freed).as("no request can take its slot").hasValue(0);
+    }
+
+    @Test
     void limitedEndpointStoppedFromTakingTrafficRefusesEvenWithAFreeSlot() {
         Endpoint limited = new Endpoint(5, process, 50_125, 1, ejections::incrementAndGet, () -> { });
         limited.startAccepting();

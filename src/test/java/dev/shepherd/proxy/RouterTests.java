@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import dev.shepherd.fleet.Balancer;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.TestEndpoints;
 import dev.shepherd.fleet.WorkerFleetService;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -248,6 +249,29 @@ class RouterTests {
 
         verify(fleet).removeSnapshotListener(snapshotListener);
         verify(fleet).removeSlotListener(any(Runnable.class));
+    }
+
+    @Test
+    void balancingOverASnapshotPublishedBeforeADrainNeverCountsARequestInOnTheDrainingWorker() {
+        // The snapshot still lists the draining worker as READY. A request counted in on it and taken back would make
+        // a sticky request find it full for nothing; both balancers skip it before counting.
+        for (Balancer balancer : Balancer.values()) {
+            AtomicInteger freed = new AtomicInteger();
+            Endpoint draining = TestEndpoints.accepting(1, 0, 1, freed::incrementAndGet);
+            Endpoint ready = TestEndpoints.accepting(2, 1, 0);
+            TestEndpoints.startDraining(draining);
+            when(snapshot.ready()).thenReturn(new Endpoint[] {draining, ready});
+            Router balancing = new Router(fleet, 2, balancer);
+
+            for (int i = 0; i < 20; i++) {
+                Endpoint picked = balancing.pick(null);
+                assertThat(picked).as(balancer.name()).isSameAs(ready);
+                picked.release(true);
+            }
+
+            assertThat(freed).as("%s: counts taken back on the draining worker", balancer).hasValue(0);
+            assertThat(draining.tryAcquireSticky()).as("its sticky request").isTrue();
+        }
     }
 
     @Test
