@@ -361,7 +361,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * this one as a retry, or a WebSocket handshake while it drains), else {@code served}.
      */
     private int boundAfter(int requested, int served) {
-        return requested >= 0 && requested != served && proxy.router().slotKeeps(requested) ? requested : served;
+        if (requested < 0 || requested == served) {
+            return served;
+        }
+        if (retries != null) {
+            // A killed worker resets its connections a moment before its exit is reaped, so the failure that sent
+            // this request elsewhere may have found it still alive. Asked again now, a worker that died leaves the
+            // rotation, and its session moves with this answer instead of coming back to the slot's replacement.
+            retries.recheckFailedWorkers();
+        }
+        return proxy.router().slotKeeps(requested) ? requested : served;
     }
 
     private boolean keepClient() {

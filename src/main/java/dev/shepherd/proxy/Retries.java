@@ -55,6 +55,16 @@ final class Retries {
     }
 
     /**
+     * Asks each worker that failed the request again whether its process has exited ({@link Endpoint#attemptFailed}):
+     * one that has leaves the rotation. Reads {@code /proc} once per such worker.
+     */
+    void recheckFailedWorkers() {
+        for (Endpoint endpoint : failedOn) {
+            endpoint.attemptFailed();
+        }
+    }
+
+    /**
      * The worker for the next attempt, counted in its in-flight; null when none is READY or every one it may use is
      * at its concurrency limit (the request then queues), or when the request now waits for a fleet change
      * ({@link #waiting()}), after which {@code retry} runs on the event loop.

@@ -80,6 +80,26 @@ class RetriesTests {
     }
 
     @Test
+    void aFailedWorkerFoundAliveAtItsFailureLeavesTheRotationWhenAskedAgainAfterItsExit() throws InterruptedException {
+        // A killed worker resets its connections a moment before its exit is reaped: the failure found it alive.
+        Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
+        Endpoint alive = TestEndpoints.accepting(2, ProcessHandle.current());
+        failed.attemptFailed();
+        retries.failedOn(failed);
+        retries.failedOn(alive);
+        assertThat(failed.isAccepting()).as("alive at its failure").isTrue();
+
+        retries.recheckFailedWorkers();
+        assertThat(failed.isAccepting()).as("still alive").isTrue();
+
+        worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        retries.recheckFailedWorkers();
+
+        assertThat(failed.isAccepting()).as("dead when asked again").isFalse();
+        assertThat(alive.isAccepting()).as("a live worker that failed the request stays").isTrue();
+    }
+
+    @Test
     void aWorkerWhoseExitIsAlreadyKnownIsDeadAtOnce() throws InterruptedException {
         worker.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         Endpoint failed = TestEndpoints.accepting(1, worker.toHandle());
