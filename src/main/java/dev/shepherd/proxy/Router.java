@@ -128,7 +128,8 @@ final class Router {
             return null;
         }
         Endpoint picked = choose(avoid, null);
-        return picked != null || avoid == null ? picked : avoid.tryAcquire() ? avoid : null;
+        // Checked before counting, as balancing does: no count taken back on a worker that left the rotation.
+        return picked != null || avoid == null ? picked : avoid.isAccepting() && avoid.tryAcquire() ? avoid : null;
     }
 
     /**

@@ -275,6 +275,19 @@ class RouterTests {
     }
 
     @Test
+    void aRetryFallingBackToTheWorkerThatFailedItCountsNothingInOnceThatWorkerDrains() {
+        AtomicInteger freed = new AtomicInteger();
+        Endpoint failed = TestEndpoints.accepting(1, 0, 1, freed::incrementAndGet);
+        when(snapshot.ready()).thenReturn(new Endpoint[] {failed});
+        TestEndpoints.startDraining(failed);
+
+        assertThat(router.pick(failed)).as("out of rotation").isNull();
+
+        assertThat(freed).as("no count taken back, so no wake-up").hasValue(0);
+        assertThat(failed.inFlight()).isZero();
+    }
+
+    @Test
     void leastRequestGivesEveryRequestToTheLessBusyOfTwoWorkers() {
         Router leastRequest = new Router(fleet, 2, Balancer.LEAST_REQUEST);
         Endpoint busy = endpoint(true, 5);
