@@ -1,5 +1,7 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.worker.ProcFs;
+
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -161,8 +163,8 @@ public final class Endpoint {
         inFlight.decrementAndGet();
         if (maxConcurrency != 0 && (accepting.get() || draining)) {
             // A waiter may have found the worker full because of this count: taken back into rotation meanwhile, or
-            // draining, whose sticky waiters would otherwise wait for the drain's end and lose their worker. Balancing
-            // skips a worker out of rotation before counting ({@code WorkerChoice}), so this count came from a try
+            // draining, whose sticky waiters would otherwise wait for the drain's end and lose their worker. The
+            // proxy checks isAccepting() before counting (WorkerChoice, Router.pick), so this count came from a try
             // that raced the worker leaving the rotation, and a dispatch woken here does not try it again.
             onSlotFreed.run();
         }
@@ -225,7 +227,7 @@ public final class Endpoint {
      * @return whether the worker is out of rotation now
      */
     public boolean connectRefused() {
-        if (!process.isAlive()) {
+        if (exited()) {
             draining = false;
             eject();
         } else if (refusalsInARow.incrementAndGet() >= EJECT_AFTER_REFUSALS) {
@@ -239,18 +241,20 @@ public final class Endpoint {
      * is reaped, so that no retry goes back to it; the fleet hears of it.
      */
     public void attemptFailed() {
-        if ((accepting.get() || draining) && !process.isAlive()) {
+        if ((accepting.get() || draining) && exited()) {
             draining = false;
             eject();
         }
     }
 
     /**
-     * Whether the worker's process has exited and been reaped. A dying process resets its connections before that,
-     * so a failed attempt can come a little before this turns true. Reads {@code /proc}: for failure paths only.
+     * Whether the worker's process has exited, reaped or not yet (a zombie: the JDK's {@link ProcessHandle#isAlive}
+     * is true until the reaping, while a killed process has reset its connections already). A dying process resets
+     * them a moment before it becomes one, so a failed attempt can still come a little before this turns true. Reads
+     * {@code /proc}: for failure paths only.
      */
     public boolean exited() {
-        return !process.isAlive();
+        return !process.isAlive() || ProcFs.exitedNotReaped(pid);
     }
 
     /**

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
-final class ProcFs {
+public final class ProcFs {
 
     private static final Path PROC = Path.of("/proc");
     /** An environment larger than this is not searched further (Linux allows far less by default: a quarter of the stack limit). */
@@ -62,12 +62,32 @@ final class ProcFs {
     /** Fields 4, 5 and 6 of /proc/PID/stat (after the command, which may itself hold spaces and parentheses). */
     static Optional<Stat> stat(long pid) {
         try {
-            String line = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
-            String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ", 5);
+            String[] fields = fieldsAfterCommand(pid);
             return Optional.of(new Stat(pid, Long.parseLong(fields[1]), Long.parseLong(fields[2]), Long.parseLong(fields[3])));
         } catch (IOException | RuntimeException ex) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * Whether the process has exited but not been reaped yet: state {@code Z} (zombie) or {@code X} (dead) in
+     * /proc/PID/stat, proc(5). The JDK's {@link ProcessHandle#isAlive} is true until the reaping; a killed process
+     * has closed its sockets by then. False where it cannot be told (no /proc, or the process has gone). Reads one
+     * small file; any thread.
+     */
+    public static boolean exitedNotReaped(long pid) {
+        try {
+            String state = fieldsAfterCommand(pid)[0];
+            return state.equals("Z") || state.equals("X") || state.equals("x");
+        } catch (IOException | RuntimeException ex) {
+            return false;
+        }
+    }
+
+    /** /proc/PID/stat from field 3 (the state) on, split at spaces: the command before it may hold both. */
+    private static String[] fieldsAfterCommand(long pid) throws IOException {
+        String line = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+        return line.substring(line.lastIndexOf(')') + 2).split(" ", 5);
     }
 
     /**

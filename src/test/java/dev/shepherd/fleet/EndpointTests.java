@@ -2,9 +2,12 @@ package dev.shepherd.fleet;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -14,6 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
@@ -291,6 +296,31 @@ class EndpointTests {
 
         assertThat(dead.tryAcquire()).isFalse();
         assertThat(ejections).as("told once").hasValue(1);
+    }
+
+    @Test
+    void failedAttemptOnAProcessThatExitedButIsNotReapedYetTakesItOutOfRotation() throws Exception {
+        assumeThat(Files.isDirectory(Path.of("/proc/self"))).as("no /proc here").isTrue();
+        // sh starts a short sleep, then becomes a long one, which never reaps it: the worker stays a zombie, which
+        // the JDK calls alive, as it does a killed worker between its connections' reset and its reaping.
+        Process parent = new ProcessBuilder("sh", "-c", "sleep 0.2 & exec sleep 30").start();
+        try {
+            ProcessHandle worker = await().atMost(Duration.ofSeconds(5))
+                    .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
+            Endpoint dying = new Endpoint(4, worker, 50_124, ejections::incrementAndGet);
+            dying.startAccepting();
+            dying.attemptFailed();
+            assertThat(dying.isAccepting()).as("still running").isTrue();
+
+            await().atMost(Duration.ofSeconds(5)).until(dying::exited);
+            dying.attemptFailed();
+
+            assertThat(worker.isAlive()).as("not reaped").isTrue();
+            assertThat(dying.isAccepting()).isFalse();
+            assertThat(ejections).hasValue(1);
+        } finally {
+            parent.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
     }
 
     @Test

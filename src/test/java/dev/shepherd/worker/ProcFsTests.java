@@ -5,9 +5,13 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
 
 class ProcFsTests {
 
@@ -45,6 +49,27 @@ class ProcFsTests {
 
         assertThat(stat.ppid()).isEqualTo(ProcessHandle.current().parent().orElseThrow().pid());
         assertThat(ProcFs.processes()).extracting(ProcFs.Stat::pid).contains(self, stat.ppid());
+    }
+
+    @Test
+    void aChildThatExitedUnreapedIsToldApartFromALiveOneThoughTheJdkCallsItAlive() throws Exception {
+        assumeThat(ProcFs.available()).as("no /proc here").isTrue();
+        // sh starts a short sleep, then becomes a long one, which never waits for it: the short one stays a zombie.
+        Process parent = new ProcessBuilder("sh", "-c", "sleep 0.2 & exec sleep 30").start();
+        try {
+            ProcessHandle child = await().atMost(Duration.ofSeconds(5))
+                    .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
+            assertThat(ProcFs.exitedNotReaped(child.pid())).as("still sleeping").isFalse();
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.exitedNotReaped(child.pid()));
+
+            assertThat(child.isAlive()).as("what the JDK says of a zombie").isTrue();
+            assertThat(ProcFs.exitedNotReaped(parent.pid())).as("the live parent").isFalse();
+        } finally {
+            parent.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+        assertThat(ProcFs.exitedNotReaped(parent.pid())).as("reaped and gone").isFalse();
+        assertThat(ProcFs.exitedNotReaped(Long.MAX_VALUE)).as("no such process").isFalse();
     }
 
     @Test
