@@ -24,7 +24,9 @@
 # Env:   SHEPHERD_JAR, SHEPHERD_JAVA_OPTS (default: the README's recommended master flags), SHEPHERD_ADMIN_TOKEN,
 #        CYCLES=10000, REQUESTS=1000000, MAX_TIME=3600, WORKERS=4, CONNECTIONS=32, CHUNK=30, WARMUP=20,
 #        SETTLE=10, CRASH_AFTER=300, RESTART_EVERY=1, RELOAD_EVERY=60, METHODS (words: the methods to pick from,
-#        e.g. "GET PUT"; default GET x3, POST, PUT, DELETE, PATCH, OPTIONS)
+#        e.g. "GET PUT"; default GET x3, POST, PUT, DELETE, PATCH, OPTIONS), NMT=off (on: the master runs with
+#        -XX:NativeMemoryTracking=summary, and the report adds what grew between the two snapshots, by JVM area:
+#        jcmd VM.native_memory summary.diff, committed memory)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -39,6 +41,7 @@ SETTLE=${SETTLE:-10}
 CRASH_AFTER=${CRASH_AFTER:-300}
 RESTART_EVERY=${RESTART_EVERY:-1}
 RELOAD_EVERY=${RELOAD_EVERY:-60}
+NMT=${NMT:-off}
 
 require_tool wrk "apt-get install -y wrk"
 require_tool node "apt-get install -y nodejs"
@@ -46,6 +49,9 @@ require_tool curl "apt-get install -y curl"
 require_tool python3 "apt-get install -y python3"
 require_tool jcmd "apt-get install -y openjdk-17-jdk-headless"
 resolve_shepherd_jar
+if [[ $NMT == on ]]; then
+  SHEPHERD_JAVA_OPTS="${SHEPHERD_JAVA_OPTS-$SHEPHERD_RECOMMENDED_JAVA_OPTS} -XX:NativeMemoryTracking=summary"
+fi
 mkdir -p "$OUT_DIR"
 TSV=$OUT_DIR/soak-$(date +%Y%m%d-%H%M%S).tsv
 
@@ -115,6 +121,7 @@ read -r warm_requests _ <<<"$(run_wrk "$WARMUP")"
 : >"$WORK_DIR/statuses.tsv"
 before=$(snapshot start)
 cycles_at_start=$(cycles_so_far)
+[[ $NMT != on ]] || jcmd "$SHEPHERD_PID" VM.native_memory baseline >/dev/null
 
 churn &
 CHURN_PID=$!
@@ -134,6 +141,9 @@ log "settling ${SETTLE}s"
 sleep "$SETTLE"
 after=$(snapshot end)
 crashes=$(metric shepherd.worker.restarts || echo 0)
+if [[ $NMT == on ]]; then
+  jcmd "$SHEPHERD_PID" VM.native_memory summary.diff scale=KB >"$WORK_DIR/nmt-diff.txt" 2>&1 || true
+fi
 master=$SHEPHERD_PID
 stop_tree "$SHEPHERD_PID"
 sleep 1
@@ -150,3 +160,8 @@ echo "statuses:  $(awk '{n[$1] += $2} END {for (s in n) printf "%s: %d  ", s, n[
 echo "lifecycle: $cycles worker processes started and READY (crashes counted as restarts: $crashes)"
 echo "after the master stopped: $left processes with its SHEPHERD_TREE marker left"
 echo "tsv:       $TSV"
+if [[ $NMT == on ]]; then
+  echo
+  echo "native memory, end against start (committed KB, jcmd VM.native_memory summary.diff; areas that changed):"
+  awk '/^Total:/ || (/^-/ && /committed=/ && /[+-][0-9]+KB/)' "$WORK_DIR/nmt-diff.txt" | sed 's/^/  /'
+fi
