@@ -10,10 +10,10 @@
 # rotating from round to round.
 # LOAD=ab runs `ab -l -r` (HTTP/1.0, a new connection per request) instead of wrk; the C2 column is
 # the share of the JVM's C2 compiler threads (a master still compiling is not warmed up).
-# Beside the proxy's own CPU, each line gives the CPU per request of the first variant's workers
-# (workers1: the same processes serve the first variant and nginx, so those two rows compare what
-# each proxy costs its workers; other variants have workers of their own) and of the whole machine
-# (machine: every CPU's busy time from /proc/stat, the load generator included).
+# Beside the proxy's own CPU, each line gives the CPU per request of the workers that served it
+# (workers: each variant's own two; nginx and the minimal proxy use the first variant's, so those rows
+# compare what each proxy costs the same processes) and of the whole machine (machine: every CPU's
+# busy time from /proc/stat, the load generator included).
 #
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
@@ -51,7 +51,7 @@ echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WAR
 declare -A URL PIDS
 TARGETS=()
 UPSTREAM_PORTS=()
-UPSTREAM_PIDS=()
+declare -A WORKER_PIDS
 
 IFS=';' read -r -a specs <<<"$VARIANTS"
 for spec in "${specs[@]}"; do
@@ -63,10 +63,11 @@ for spec in "${specs[@]}"; do
   URL[$name]=http://127.0.0.1:$SHEPHERD_PORT
   PIDS[$name]=$SHEPHERD_PID
   TARGETS+=("$name")
+  wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true
+  WORKER_PIDS[$name]=$(shepherd_worker_field "$SHEPHERD_MGMT" pid)
   if ((${#UPSTREAM_PORTS[@]} == 0)); then
-    wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true
     read -r -a UPSTREAM_PORTS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" port)"
-    read -r -a UPSTREAM_PIDS <<<"$(shepherd_worker_field "$SHEPHERD_MGMT" pid)"
+    FIRST=$name
   fi
   log "$name: pid $SHEPHERD_PID, proxy :$SHEPHERD_PORT, java options '${opts}', arguments '${args}', jar ${jar:-$SHEPHERD_JAR}, java ${java:-${SHEPHERD_JAVA:-java}}"
 done
@@ -75,6 +76,7 @@ done
 # nginx, one worker process, in front of the first variant's workers.
 start_nginx_instance nginx 1 512 "${UPSTREAM_PORTS[@]}"
 URL[nginx]=$NGINX_STARTED_URL
+WORKER_PIDS[nginx]=${WORKER_PIDS[$FIRST]}
 PIDS[nginx]="$NGINX_STARTED_PID $(pgrep -P "$NGINX_STARTED_PID" | tr '\n' ' ')"
 TARGETS+=(nginx)
 
@@ -82,6 +84,7 @@ if [[ $BASELINE == on ]]; then
   SHEPHERD_JAVA_OPTS='' start_minimal_proxy "${UPSTREAM_PORTS[@]}"
   URL[baseline]=$MINIMAL_PROXY_URL
   PIDS[baseline]=$MINIMAL_PROXY_PID
+  WORKER_PIDS[baseline]=${WORKER_PIDS[$FIRST]}
   TARGETS+=(baseline)
 fi
 
@@ -113,7 +116,7 @@ for target in "${TARGETS[@]}"; do
   log "warm-up $target: $WARMUP of $WARMUP_PATH at -c$CONNECTIONS ($LOAD)"
   load "$WORK_DIR/warmup.txt" "${URL[$target]}$WARMUP_PATH" "$WARMUP" >/dev/null
 done
-printf '%-6s %-12s %10s %9s %9s %9s %9s %11s %10s\n' round target req/s user_us sys_us total_us c2_us workers1_us machine_us
+printf '%-6s %-12s %10s %9s %9s %9s %9s %11s %10s\n' round target req/s user_us sys_us total_us c2_us workers_us machine_us
 for ((round = 1; round <= ROUNDS; round++)); do
   # The order rotates from round to round: no target always runs right after the same one.
   for ((i = 0; i < ${#TARGETS[@]}; i++)); do
@@ -122,13 +125,15 @@ for ((round = 1; round <= ROUNDS; round++)); do
     read -r u0 s0 < <(ticks ${PIDS[$target]})
     # shellcheck disable=SC2086
     c0=$(c2_ticks ${PIDS[$target]})
-    w0=$(tree_ticks "${UPSTREAM_PIDS[@]}") m0=$(machine_ticks)
+    # shellcheck disable=SC2086 # a list of pids
+    w0=$(tree_ticks ${WORKER_PIDS[$target]}) m0=$(machine_ticks)
     read -r requests rps < <(load "$WORK_DIR/run.txt" "${URL[$target]}$PATH_" "$DURATION")
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks ${PIDS[$target]})
     # shellcheck disable=SC2086
     c1=$(c2_ticks ${PIDS[$target]})
-    w1=$(tree_ticks "${UPSTREAM_PIDS[@]}") m1=$(machine_ticks)
+    # shellcheck disable=SC2086
+    w1=$(tree_ticks ${WORKER_PIDS[$target]}) m1=$(machine_ticks)
     ((requests > 0)) || die "no request completed against $target: $(tail -n 3 "$WORK_DIR/run.txt")"
     user=$(((u1 - u0) * 1000000 / HZ / requests))
     sys=$(((s1 - s0) * 1000000 / HZ / requests))
@@ -159,5 +164,5 @@ for target, runs in by.items():
     print(f"  {target:<12} req/s {statistics.median(rps):>9,.0f} [{min(rps):,.0f} – {max(rps):,.0f}]"
           f"   CPU {statistics.median(total):>4.0f} µs [{min(total)} – {max(total)}]"
           f"   of it C2 {statistics.median(c2):>4.0f} µs [{min(c2)} – {max(c2)}]"
-          f"   workers1 {statistics.median(workers):>4.0f} µs   machine {statistics.median(machine):>4.0f} µs")
+          f"   workers {statistics.median(workers):>4.0f} µs   machine {statistics.median(machine):>4.0f} µs")
 PY
