@@ -128,7 +128,9 @@ final class HealthChecks {
      * it now, so a good answer brings it back.
      */
     void ejected(Worker worker, ChildProcess process) {
-        if (worker.state() == WorkerState.READY && process.isAlive()) {
+        // A process that has exited, reaped or not (the proxy ejects a zombie at once), is told by its exit.
+        Endpoint endpoint = worker.endpoint();
+        if (worker.state() == WorkerState.READY && process.isAlive() && (endpoint == null || !endpoint.exited())) {
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
                     + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
             // Only this worker: an extra probe of the others would count their liveness failures faster.

@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
 public final class ProcFs {
@@ -71,22 +73,33 @@ public final class ProcFs {
 
     /**
      * Whether the process has exited but not been reaped yet: state {@code Z} (zombie) or {@code X} (dead) in
-     * /proc/PID/stat, proc(5). The JDK's {@link ProcessHandle#isAlive} is true until the reaping; a killed process
-     * has closed its sockets by then. False where it cannot be told (no /proc, or the process has gone). Reads one
-     * small file; any thread.
+     * /proc/PID/stat, proc(5), with no thread of it left in /proc/PID/task but its first (a process whose main
+     * thread ended while others run shows {@code Z} too). The JDK's {@link ProcessHandle#isAlive} is true until the
+     * reaping; a killed process has closed its sockets by then. False where it cannot be told (no /proc, or the
+     * process has gone). Reads one small file and one directory; any thread.
      */
     public static boolean exitedNotReaped(long pid) {
+        Path process = PROC.resolve(Long.toString(pid));
         try {
             String state = fieldsAfterCommand(pid)[0];
-            return state.equals("Z") || state.equals("X") || state.equals("x");
+            if (!state.equals("Z") && !state.equals("X") && !state.equals("x")) {
+                return false;
+            }
+            try (Stream<Path> threads = Files.list(process.resolve("task"))) {
+                return threads.limit(2).count() <= 1;
+            }
         } catch (IOException | RuntimeException ex) {
             return false;
         }
     }
 
-    /** /proc/PID/stat from field 3 (the state) on, split at spaces: the command before it may hold both. */
+    /**
+     * /proc/PID/stat from field 3 (the state) on, split at spaces: the command before it may hold both, and any
+     * bytes (read as ISO-8859-1, which decodes every byte).
+     */
     private static String[] fieldsAfterCommand(long pid) throws IOException {
-        String line = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
+        String line = new String(Files.readAllBytes(PROC.resolve(Long.toString(pid)).resolve("stat")),
+                StandardCharsets.ISO_8859_1);
         return line.substring(line.lastIndexOf(')') + 2).split(" ", 5);
     }
 
@@ -96,7 +109,7 @@ public final class ProcFs {
      * process, or one that has gone.
      */
     static boolean hasEnvironmentEntry(long pid, String entry) {
-        byte[] wanted = ("\0" + entry + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] wanted = ("\0" + entry + "\0").getBytes(StandardCharsets.UTF_8);
         try (InputStream in = Files.newInputStream(PROC.resolve(Long.toString(pid)).resolve("environ"))) {
             return contains(in, wanted);
         } catch (IOException | RuntimeException ex) {

@@ -25,7 +25,7 @@ import static org.mockito.Mockito.when;
 class EndpointTests {
 
     private final AtomicInteger ejections = new AtomicInteger();
-    private final ProcessHandle process = process(4242, true);
+    private final ProcessHandle process = process(42_424_242, true);
     private final Endpoint endpoint = new Endpoint(3, process, 50_123, ejections::incrementAndGet);
 
     @Test
@@ -276,7 +276,7 @@ class EndpointTests {
 
     @Test
     void refusalByADeadProcessTakesItOutOfRotationAtOnce() {
-        Endpoint dead = new Endpoint(4, process(4343, false), 50_124, ejections::incrementAndGet);
+        Endpoint dead = new Endpoint(4, process(43_434_343, false), 50_124, ejections::incrementAndGet);
         dead.startAccepting();
 
         assertThat(dead.connectRefused()).isTrue();
@@ -288,7 +288,7 @@ class EndpointTests {
 
     @Test
     void failedAttemptOnADeadProcessTakesItOutOfRotationAtOnce() {
-        Endpoint dead = new Endpoint(4, process(4343, false), 50_124, ejections::incrementAndGet);
+        Endpoint dead = new Endpoint(4, process(43_434_343, false), 50_124, ejections::incrementAndGet);
         dead.startAccepting();
 
         dead.attemptFailed();
@@ -301,9 +301,9 @@ class EndpointTests {
     @Test
     void failedAttemptOnAProcessThatExitedButIsNotReapedYetTakesItOutOfRotation() throws Exception {
         assumeThat(Files.isDirectory(Path.of("/proc/self"))).as("no /proc here").isTrue();
-        // sh starts a short sleep, then becomes a long one, which never reaps it: the worker stays a zombie, which
-        // the JDK calls alive, as it does a killed worker between its connections' reset and its reaping.
-        Process parent = new ProcessBuilder("sh", "-c", "sleep 0.2 & exec sleep 30").start();
+        // sh starts a sleep, then becomes another, which never reaps it: killed, the worker stays a zombie, which the
+        // JDK calls alive, as it does a killed worker between its connections' reset and its reaping.
+        Process parent = new ProcessBuilder("sh", "-c", "sleep 30 & exec sleep 30").start();
         try {
             ProcessHandle worker = await().atMost(Duration.ofSeconds(5))
                     .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
@@ -312,6 +312,7 @@ class EndpointTests {
             dying.attemptFailed();
             assertThat(dying.isAccepting()).as("still running").isTrue();
 
+            worker.destroyForcibly();
             await().atMost(Duration.ofSeconds(5)).until(dying::exited);
             dying.attemptFailed();
 
@@ -334,9 +335,9 @@ class EndpointTests {
 
     @Test
     void describesItselfByWorkerPidAndPort() {
-        assertThat(endpoint).hasToString("worker 3 (pid 4242, port 50123)");
+        assertThat(endpoint).hasToString("worker 3 (pid 42424242, port 50123)");
         assertThat(endpoint.workerId()).isEqualTo(3);
-        assertThat(endpoint.pid()).isEqualTo(4242);
+        assertThat(endpoint.pid()).isEqualTo(42_424_242);
         assertThat(endpoint.port()).isEqualTo(50_123);
     }
 
@@ -374,6 +375,7 @@ class EndpointTests {
         assertThat(asked).containsExactly(Duration.ofSeconds(20), Duration.ZERO, Duration.ZERO);
     }
 
+    /** A fake process; {@code pid} above Linux's limit (2^22), so that no /proc entry answers for it. */
     private static ProcessHandle process(long pid, boolean alive) {
         ProcessHandle process = mock(ProcessHandle.class);
         when(process.pid()).thenReturn(pid);

@@ -124,7 +124,8 @@ final class FakeLauncher implements ProcessLauncher {
 
     final List<FakeProcess> launched = new ArrayList<>();
     private final Clock clock;
-    private long nextPid = 1000;
+    /** Above Linux's pid limit (2^22): no /proc entry answers for a fake process ({@link Endpoint#exited}). */
+    private long nextPid = 1_000_000_000L;
     /** How many of the next launches fail as if the program were missing. */
     int failNext;
     boolean started;

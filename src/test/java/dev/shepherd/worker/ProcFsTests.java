@@ -54,13 +54,14 @@ class ProcFsTests {
     @Test
     void aChildThatExitedUnreapedIsToldApartFromALiveOneThoughTheJdkCallsItAlive() throws Exception {
         assumeThat(ProcFs.available()).as("no /proc here").isTrue();
-        // sh starts a short sleep, then becomes a long one, which never waits for it: the short one stays a zombie.
-        Process parent = new ProcessBuilder("sh", "-c", "sleep 0.2 & exec sleep 30").start();
+        // sh starts a sleep, then becomes another, which never waits for it: once killed, the first stays a zombie.
+        Process parent = new ProcessBuilder("sh", "-c", "sleep 30 & exec sleep 30").start();
         try {
             ProcessHandle child = await().atMost(Duration.ofSeconds(5))
                     .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
             assertThat(ProcFs.exitedNotReaped(child.pid())).as("still sleeping").isFalse();
 
+            child.destroyForcibly();
             await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.exitedNotReaped(child.pid()));
 
             assertThat(child.isAlive()).as("what the JDK says of a zombie").isTrue();
