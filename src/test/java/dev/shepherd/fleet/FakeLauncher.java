@@ -126,6 +126,8 @@ final class FakeLauncher implements ProcessLauncher {
     private final Clock clock;
     /** Above Linux's pid limit (2^22): no /proc entry answers for a fake process ({@link Endpoint#exited}). */
     private long nextPid = 1_000_000_000L;
+    /** The pid the next launch reports instead of a fake one: a real process's, for a test /proc must answer. */
+    Long pidOfNext;
     /** How many of the next launches fail as if the program were missing. */
     int failNext;
     boolean started;
@@ -146,7 +148,9 @@ final class FakeLauncher implements ProcessLauncher {
             failNext--;
             throw new IOException("Cannot run program \"missing\": No such file or directory");
         }
-        FakeProcess process = new FakeProcess(workerId, spec, nextPid++, clock.instant());
+        long pid = pidOfNext != null ? pidOfNext : nextPid++;
+        pidOfNext = null;
+        FakeProcess process = new FakeProcess(workerId, spec, pid, clock.instant());
         launched.add(process);
         return process;
     }
