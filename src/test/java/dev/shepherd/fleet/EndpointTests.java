@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.worker.ZombieChild;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -7,7 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -301,26 +301,20 @@ class EndpointTests {
     @Test
     void failedAttemptOnAProcessThatExitedButIsNotReapedYetTakesItOutOfRotation() throws Exception {
         assumeThat(Files.isDirectory(Path.of("/proc/self"))).as("no /proc here").isTrue();
-        // sh starts a sleep, then becomes another, which never reaps it: killed, the worker stays a zombie, which the
-        // JDK calls alive, as it does a killed worker between its connections' reset and its reaping.
-        Process parent = new ProcessBuilder("sh", "-c", "sleep 30 & exec sleep 30").start();
-        try {
-            ProcessHandle worker = await().atMost(Duration.ofSeconds(5))
-                    .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
-            Endpoint dying = new Endpoint(4, worker, 50_124, ejections::incrementAndGet);
+        // A zombie, which the JDK calls alive, as it does a killed worker between its connections' reset and its
+        // reaping.
+        try (ZombieChild zombie = ZombieChild.start()) {
+            Endpoint dying = new Endpoint(4, zombie.child(), 50_124, ejections::incrementAndGet);
             dying.startAccepting();
             dying.attemptFailed();
             assertThat(dying.isAccepting()).as("still running").isTrue();
 
-            worker.destroyForcibly();
-            await().atMost(Duration.ofSeconds(5)).until(dying::exited);
+            zombie.kill();
             dying.attemptFailed();
 
-            assertThat(worker.isAlive()).as("not reaped").isTrue();
+            assertThat(zombie.child().isAlive()).as("not reaped").isTrue();
             assertThat(dying.isAccepting()).isFalse();
             assertThat(ejections).hasValue(1);
-        } finally {
-            parent.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
     }
 

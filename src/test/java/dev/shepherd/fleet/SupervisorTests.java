@@ -3,7 +3,7 @@ package dev.shepherd.fleet;
 import dev.shepherd.fleet.FakeLauncher.FakeProcess;
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Round;
-import dev.shepherd.worker.ProcFs;
+import dev.shepherd.worker.ZombieChild;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
 
@@ -13,13 +13,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
-import static org.awaitility.Awaitility.await;
 
 /** The supervisor's life with fake processes and a manual clock: every reaction, in milliseconds. */
 class SupervisorTests {
@@ -612,16 +609,10 @@ class SupervisorTests {
     @Test
     void zombieTheProxyEjectsIsNeitherReportedAsRefusingConnectionsNorProbed() throws Exception {
         assumeThat(Files.isDirectory(Path.of("/proc/self"))).as("no /proc here").isTrue();
-        // A real zombie's pid for the fake worker: sh starts a sleep, becomes another that never reaps it, and the
-        // first is killed. The fake's handle still says alive, as the JDK does until the reaping.
-        Process parent = new ProcessBuilder("sh", "-c", "sleep 30 & exec sleep 30").start();
-        try {
-            ProcessHandle zombie = await().atMost(Duration.ofSeconds(5))
-                    .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
-            zombie.destroyForcibly();
-            await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.exitedNotReaped(zombie.pid()));
+        // A real zombie's pid for the fake worker, whose handle still says alive, as the JDK does until the reaping.
+        try (ZombieChild zombie = ZombieChild.start().kill()) {
             SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2");
-            fleet.launcher.pidOfNext = zombie.pid();
+            fleet.launcher.pidOfNext = zombie.child().pid();
             fleet.started();
             int probes = fleet.liveness.checks;
 
@@ -631,8 +622,6 @@ class SupervisorTests {
             assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
             assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.EJECTED);
             assertThat(fleet.liveness.checks).as("no probe of a process that has exited").isEqualTo(probes);
-        } finally {
-            parent.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
     }
 

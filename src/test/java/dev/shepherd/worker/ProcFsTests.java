@@ -5,13 +5,9 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
-import static org.awaitility.Awaitility.await;
 
 class ProcFsTests {
 
@@ -54,22 +50,17 @@ class ProcFsTests {
     @Test
     void aChildThatExitedUnreapedIsToldApartFromALiveOneThoughTheJdkCallsItAlive() throws Exception {
         assumeThat(ProcFs.available()).as("no /proc here").isTrue();
-        // sh starts a sleep, then becomes another, which never waits for it: once killed, the first stays a zombie.
-        Process parent = new ProcessBuilder("sh", "-c", "sleep 30 & exec sleep 30").start();
-        try {
-            ProcessHandle child = await().atMost(Duration.ofSeconds(5))
-                    .until(() -> parent.toHandle().children().findFirst(), Optional::isPresent).orElseThrow();
-            assertThat(ProcFs.exitedNotReaped(child.pid())).as("still sleeping").isFalse();
+        long parent;
+        try (ZombieChild zombie = ZombieChild.start()) {
+            parent = zombie.parent().pid();
+            assertThat(ProcFs.exitedNotReaped(zombie.child().pid())).as("still sleeping").isFalse();
 
-            child.destroyForcibly();
-            await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.exitedNotReaped(child.pid()));
+            zombie.kill();
 
-            assertThat(child.isAlive()).as("what the JDK says of a zombie").isTrue();
-            assertThat(ProcFs.exitedNotReaped(parent.pid())).as("the live parent").isFalse();
-        } finally {
-            parent.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            assertThat(zombie.child().isAlive()).as("what the JDK says of a zombie").isTrue();
+            assertThat(ProcFs.exitedNotReaped(parent)).as("the live parent").isFalse();
         }
-        assertThat(ProcFs.exitedNotReaped(parent.pid())).as("reaped and gone").isFalse();
+        assertThat(ProcFs.exitedNotReaped(parent)).as("reaped and gone").isFalse();
         assertThat(ProcFs.exitedNotReaped(Long.MAX_VALUE)).as("no such process").isFalse();
     }
 
