@@ -260,10 +260,11 @@ public final class Endpoint {
     /**
      * Calls {@code onExit} once when the worker's process has exited: on a thread of the JDK's common pool, where
      * {@link ProcessHandle#onExit} completes at its reaping, or at once on the caller's thread when it has exited
-     * already ({@link #exited}: reaped or not). {@code onExit} must be short and must not throw (hand the work to an event loop). Returns what takes the
-     * call back; after that, or after the call, it does nothing. Lock-free: waiters are a concurrent set, and the
-     * process's exit is watched once per endpoint, from the first waiter on. A process whose exit cannot be watched
-     * (the JVM's own, as some tests use) never calls back: the caller's own deadline decides.
+     * already ({@link #exited}: reaped or not). {@code onExit} must be short and must not throw (hand the work to an
+     * event loop). Returns what takes the call back; after that, or after the call, it does nothing. Lock-free:
+     * waiters are a concurrent set, and the process's exit is watched once per endpoint, from the first waiter on. A
+     * process whose exit cannot be watched (the JVM's own, as some tests use) never calls back: the caller's own
+     * deadline decides.
      */
     public Runnable whenExited(Runnable onExit) {
         if (exitWatched.compareAndSet(false, true)) {
