@@ -14,6 +14,9 @@
 # (workers: each variant's own two; nginx and the minimal proxy use the first variant's, so those rows
 # compare what each proxy costs the same processes) and of the whole machine (machine: every CPU's
 # busy time from /proc/stat, the load generator included).
+# PIN=on keeps the proxies off the workers' CPU: every worker on CPU 0, every proxy and the load generator on
+# CPU 1 (taskset), to tell what a proxy costs its workers through the CPU they share (caches, preemption) from
+# what it sends them.
 #
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
@@ -22,7 +25,7 @@
 #                  one variant, "shepherd", with default settings; jar: SHEPHERD_JAR; java: the java
 #                  command, SHEPHERD_JAVA or java on the PATH)
 #        CONNECTIONS=64 PATH_=/ WARMUP_PATH=PATH_ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
-#        LOAD=wrk (or ab) SERVER=bench/upstream/server.js
+#        LOAD=wrk (or ab) SERVER=bench/upstream/server.js PIN=off
 # Output: one line per round and target, then the median per target; the rounds also go to
 #         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs, C2 µs).
 set -euo pipefail
@@ -37,6 +40,7 @@ ROUNDS=${ROUNDS:-5}
 BASELINE=${BASELINE:-off}
 LOAD=${LOAD:-wrk}
 SERVER=${SERVER:-$BENCH_DIR/upstream/server.js}
+PIN=${PIN:-off}
 WARMUP_PATH=${WARMUP_PATH:-$PATH_}
 # A CPU-bound worker with a queue answers the liveness probe late (bench/balancing.sh says why).
 LIVENESS=
@@ -44,9 +48,10 @@ LIVENESS=
 
 require_wrk_nginx_node
 [[ $LOAD != ab ]] || require_tool ab "apt-get install -y apache2-utils"
+[[ $PIN != on ]] || require_tool taskset "apt-get install -y util-linux"
 resolve_shepherd_jar
 machine_info
-echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER"
+echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN"
 
 declare -A URL PIDS
 TARGETS=()
@@ -88,6 +93,16 @@ if [[ $BASELINE == on ]]; then
   TARGETS+=(baseline)
 fi
 
+PINNED=()
+if [[ $PIN == on ]]; then
+  # shellcheck disable=SC2086 # lists of pids
+  for pid in $(printf '%s\n' ${WORKER_PIDS[*]} | sort -u); do taskset -a -c -p 0 "$pid" >/dev/null; done
+  # shellcheck disable=SC2086
+  for pid in ${PIDS[*]}; do taskset -a -c -p 1 "$pid" >/dev/null; done
+  PINNED=(taskset -c 1)
+  log "pinned: the workers on CPU 0; the proxies and the load generator on CPU 1"
+fi
+
 ticks() { # ticks PID...: "utime stime" summed, in clock ticks
   local pid u=0 s=0 f
   for pid in "$@"; do
@@ -99,10 +114,10 @@ ticks() { # ticks PID...: "utime stime" summed, in clock ticks
 # load OUT URL SECONDS: wrk, or ab without keep-alive; prints "requests req/s".
 load() {
   if [[ $LOAD == ab ]]; then
-    ab -l -r -c "$CONNECTIONS" -t "${3%s}" -n 10000000 "$2" >"$1" 2>&1 || true
+    "${PINNED[@]}" ab -l -r -c "$CONNECTIONS" -t "${3%s}" -n 10000000 "$2" >"$1" 2>&1 || true
     awk '/^Complete requests:/ {n = $3} /^Requests per second:/ {r = $4} END {print n + 0, r}' "$1"
   else
-    wrk -t2 -c"$CONNECTIONS" -d"$3" "$2" >"$1"
+    "${PINNED[@]}" wrk -t2 -c"$CONNECTIONS" -d"$3" "$2" >"$1"
     awk '/requests in/ {n = $1} /^Requests\/sec:/ {r = $2} END {print n + 0, r}' "$1"
   fi
 }
