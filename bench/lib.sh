@@ -245,7 +245,7 @@ PY
 # three equal): a small serial-GC heap, bounded direct memory, code cache and metaspace, and
 # glibc's free memory handed back every second. start_shepherd uses them unless
 # SHEPHERD_JAVA_OPTS is set (set it empty for the JVM's own defaults).
-SHEPHERD_RECOMMENDED_JAVA_OPTS="-XX:+UseSerialGC -Xms32m -Xmx128m -Xss512k -XX:MaxDirectMemorySize=256m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=1000 -XX:+ExitOnOutOfMemoryError"
+SHEPHERD_RECOMMENDED_JAVA_OPTS="-XX:+UseSerialGC -Xms32m -Xmx128m -Xss512k -XX:MaxDirectMemorySize=256m -XX:MaxMetaspaceSize=128m -XX:TrimNativeHeapInterval=1000 -XX:+ExitOnOutOfMemoryError -Dio.netty.allocator.lowMemory=false"
 
 # c2_ticks PID...: utime + stime (clock ticks) of the JVMs' C2 compiler threads (0 for a process
 # without any): a master whose C2 still works under load is not warmed up yet.
