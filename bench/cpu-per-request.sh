@@ -26,6 +26,7 @@
 #                  command, SHEPHERD_JAVA or java on the PATH)
 #        CONNECTIONS=64 PATH_=/ WARMUP_PATH=PATH_ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
 #        LOAD=wrk (or ab) SERVER=bench/upstream/server.js PIN=off
+#        SCRIPT= (a wrk Lua script, e.g. bench/wrk/post64k.lua for 64 KiB uploads; wrk only)
 # Output: one line per round and target, then the median per target; the rounds also go to
 #         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs, C2 µs).
 set -euo pipefail
@@ -51,7 +52,7 @@ require_wrk_nginx_node
 [[ $PIN != on ]] || require_tool taskset "apt-get install -y util-linux"
 resolve_shepherd_jar
 machine_info
-echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN"
+echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN SCRIPT=${SCRIPT:-}"
 
 declare -A URL PIDS
 TARGETS=()
@@ -117,7 +118,7 @@ load() {
     "${PINNED[@]}" ab -l -r -c "$CONNECTIONS" -t "${3%s}" -n 10000000 "$2" >"$1" 2>&1 || true
     awk '/^Complete requests:/ {n = $3} /^Requests per second:/ {r = $4} END {print n + 0, r}' "$1"
   else
-    "${PINNED[@]}" wrk -t2 -c"$CONNECTIONS" -d"$3" "$2" >"$1"
+    "${PINNED[@]}" wrk -t2 -c"$CONNECTIONS" -d"$3" ${SCRIPT:+-s "$SCRIPT"} "$2" >"$1"
     awk '/requests in/ {n = $1} /^Requests\/sec:/ {r = $2} END {print n + 0, r}' "$1"
   fi
 }
