@@ -14,9 +14,10 @@
 # (workers: each variant's own two; nginx and the minimal proxy use the first variant's, so those rows
 # compare what each proxy costs the same processes) and of the whole machine (machine: every CPU's
 # busy time from /proc/stat, the load generator included).
-# PIN=on keeps the proxies off the workers' CPU: every worker on CPU 0, every proxy and the load generator on
-# CPU 1 (taskset), to tell what a proxy costs its workers through the CPU they share (caches, preemption) from
-# what it sends them.
+# PIN=on keeps the proxies off the workers' CPU: every process under a Shepherd master (its workers) on CPU 0,
+# every proxy and the load generator on CPU 1 (taskset; the machine must have CPUs 0 and 1), re-applied before
+# each round so that a worker a master replaced is pinned too; it tells what a proxy costs its workers through
+# the CPU they share (caches, preemption) from what it sends them.
 #
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
@@ -26,7 +27,7 @@
 #                  command, SHEPHERD_JAVA or java on the PATH)
 #        CONNECTIONS=64 PATH_=/ WARMUP_PATH=PATH_ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
 #        LOAD=wrk (or ab) SERVER=bench/upstream/server.js PIN=off
-#        SCRIPT= (a wrk Lua script, e.g. bench/wrk/post64k.lua for 64 KiB uploads; wrk only)
+#        SCRIPT= (a wrk Lua script, e.g. bench/wrk/post64k.lua for 64 KiB uploads; LOAD=wrk only)
 # Output: one line per round and target, then the median per target; the rounds also go to
 #         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs, C2 µs).
 set -euo pipefail
@@ -42,6 +43,7 @@ BASELINE=${BASELINE:-off}
 LOAD=${LOAD:-wrk}
 SERVER=${SERVER:-$BENCH_DIR/upstream/server.js}
 PIN=${PIN:-off}
+SCRIPT=${SCRIPT:-}
 WARMUP_PATH=${WARMUP_PATH:-$PATH_}
 # A CPU-bound worker with a queue answers the liveness probe late (bench/balancing.sh says why).
 LIVENESS=
@@ -50,9 +52,10 @@ LIVENESS=
 require_wrk_nginx_node
 [[ $LOAD != ab ]] || require_tool ab "apt-get install -y apache2-utils"
 [[ $PIN != on ]] || require_tool taskset "apt-get install -y util-linux"
+[[ -z $SCRIPT || ($LOAD == wrk && -r $SCRIPT) ]] || die "SCRIPT=$SCRIPT: a readable wrk Lua script, with LOAD=wrk"
 resolve_shepherd_jar
 machine_info
-echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN SCRIPT=${SCRIPT:-}"
+echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN SCRIPT=$SCRIPT"
 
 declare -A URL PIDS
 TARGETS=()
@@ -95,11 +98,19 @@ if [[ $BASELINE == on ]]; then
 fi
 
 PINNED=()
+# pin: every process under a Shepherd master (its workers, and the workers' children) on CPU 0, every proxy on
+# CPU 1; a process that is gone is skipped.
+pin() {
+  local target pid
+  for target in "${TARGETS[@]}"; do
+    [[ $target == nginx || $target == baseline ]] && continue
+    for pid in $(descendants "${PIDS[$target]}"); do taskset -a -c -p 0 "$pid" >/dev/null 2>&1 || true; done
+  done
+  # shellcheck disable=SC2086 # a list of pids
+  for pid in ${PIDS[*]}; do taskset -a -c -p 1 "$pid" >/dev/null 2>&1 || true; done
+}
 if [[ $PIN == on ]]; then
-  # shellcheck disable=SC2086 # lists of pids
-  for pid in $(printf '%s\n' ${WORKER_PIDS[*]} | sort -u); do taskset -a -c -p 0 "$pid" >/dev/null; done
-  # shellcheck disable=SC2086
-  for pid in ${PIDS[*]}; do taskset -a -c -p 1 "$pid" >/dev/null; done
+  pin
   PINNED=(taskset -c 1)
   log "pinned: the workers on CPU 0; the proxies and the load generator on CPU 1"
 fi
@@ -134,6 +145,7 @@ for target in "${TARGETS[@]}"; do
 done
 printf '%-6s %-12s %10s %9s %9s %9s %9s %11s %10s\n' round target req/s user_us sys_us total_us c2_us workers_us machine_us
 for ((round = 1; round <= ROUNDS; round++)); do
+  [[ $PIN != on ]] || pin
   # The order rotates from round to round: no target always runs right after the same one.
   for ((i = 0; i < ${#TARGETS[@]}; i++)); do
     target=${TARGETS[(i + round - 1) % ${#TARGETS[@]}]}
