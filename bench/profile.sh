@@ -15,7 +15,7 @@
 # Env:   CONNECTIONS (default "256 64"), DURATION=10s, WARMUP=30s, INTERVAL=200us,
 #        EVENT=cpu (or alloc: where the heap allocations come from, one sample per INTERVAL
 #        bytes, e.g. EVENT=alloc INTERVAL=64k; the shares are then of bytes allocated),
-#        LOAD=wrk (or ab), SERVER=bench/upstream/server.js, PATH_=/, WARMUP_PATH=PATH_ (the warm-up
+#        LOAD=wrk (or ab), SCRIPT= (a wrk Lua script, e.g. bench/wrk/post64k.lua), SERVER=bench/upstream/server.js, PATH_=/, WARMUP_PATH=PATH_ (the warm-up
 #        runs at the first of CONNECTIONS; with another SERVER, a second warm-up of WARMUP on PATH_
 #        at -c 50 follows, as bench/balancing.sh does),
 #        ASYNC_PROFILER_VERSION=4.2, SHEPHERD_JAVA_OPTS (default: the recommended flags)
@@ -31,6 +31,7 @@ EVENT=${EVENT:-cpu}
 INTERVAL=${INTERVAL:-200us}
 ASYNC_PROFILER_VERSION=${ASYNC_PROFILER_VERSION:-4.2}
 LOAD=${LOAD:-wrk}
+SCRIPT=${SCRIPT:-}
 SERVER=${SERVER:-$BENCH_DIR/upstream/server.js}
 PATH_=${PATH_:-/}
 WARMUP_PATH=${WARMUP_PATH:-$PATH_}
@@ -40,6 +41,7 @@ LIVENESS=
 
 require_wrk_nginx_node
 [[ $LOAD != ab ]] || require_tool ab "apt-get install -y apache2-utils"
+[[ -z $SCRIPT || ($LOAD == wrk && -r $SCRIPT) ]] || die "SCRIPT=$SCRIPT: a readable wrk Lua script, with LOAD=wrk"
 resolve_shepherd_jar
 require_tool jcmd "a JDK (jcmd comes with it, not with a JRE)"
 case $(uname -m) in
@@ -100,7 +102,7 @@ load() {
   if [[ $LOAD == ab ]]; then
     ab -l -r -c "$1" -t "${2%s}" -n 10000000 "$3" 2>&1 || true
   else
-    wrk -t2 -c"$1" -d"$2" "$3"
+    wrk -t2 -c"$1" -d"$2" ${SCRIPT:+-s "$SCRIPT"} "$3"
   fi
 }
 # requests / rate OUTPUT: completed requests and requests per second of one run.
