@@ -40,7 +40,8 @@ def fmt_us(v):
 
 
 def median_of(runs, column):
-    values = [v for v in (number(r[column]) for r in runs.values()) if v is not None]
+    # .get: a TSV of an older run lacks the newer columns.
+    values = [v for v in (number(r.get(column)) for r in runs.values()) if v is not None]
     return statistics.median(values) if values else None
 
 

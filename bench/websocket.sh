@@ -116,7 +116,7 @@ proxy_ticks() { # CPU clock ticks of a target's proxy so far: nginx's master + w
   case $target in
     direct) echo 0 ;;
     nginx-*) tree_ticks "${TARGET_PID[$target]}" ;;
-    *) awk '{print $14 + $15}' "/proc/${TARGET_PID[$target]}/stat" 2>/dev/null || echo 0 ;;
+    *) awk '{print $14 + $15}' "/proc/${TARGET_PID[$target]}/stat" 2>/dev/null || echo NA ;;
   esac
 }
 
@@ -163,12 +163,14 @@ run_case() { # run_case ROUND CASE TARGET
   slept=$(proxy_sleeps "$target")
   load_echo "$out" "${TARGET_URLS[$target]}" "$conns" "$DURATION" "$bytes"
   after=$(proxy_ticks "$target")
-  slept=$(($(proxy_sleeps "$target") - slept))
+  slept=$(( $(proxy_sleeps "$target") - slept ))
   fields=$(json_eval '"%s\t%s\t%s\t%s\t%s" % (d.get("rate") or "NA", d.get("p50_us") or "NA",
     d.get("p99_us") or "NA", d.get("errors", 0), d.get("messages") or 0)' <"$out" || printf 'NA\tNA\tNA\t1\t0')
   read -r rate p50 p99 errors messages <<<"$fields"
   cpu=NA sleeps=NA
-  if [[ $target != direct && $messages != 0 ]]; then
+  # A proxy that died or was replaced during the run (its counters gone or reset) gives no figure.
+  if [[ $target != direct && $messages != 0 && $before != NA && $after != NA && $slept != NA ]] &&
+    ((after >= before && slept >= 0)); then
     cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$messages" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
     sleeps=$(awk -v s="$slept" -v n="$messages" 'BEGIN {printf "%.4f", s / n}')
   fi
@@ -209,6 +211,7 @@ HZ=$(getconf CLK_TCK)
 IFS=';' read -r -a variants <<<"$SHEPHERD_VARIANTS"
 for variant in "${variants[@]}"; do
   [[ $variant =~ ^[a-z0-9-]+\|.+ ]] || die "SHEPHERD_VARIANTS entry '$variant': expected NAME|arguments (NAME: a-z, 0-9, -)"
+  [[ -z ${TARGET_PID[shepherd-${variant%%|*}]:-} ]] || die "SHEPHERD_VARIANTS names '${variant%%|*}' twice"
   UPSTREAM_PORTS=()
   # shellcheck disable=SC2086 # the arguments are words on purpose
   start_fleet "shepherd-${variant%%|*}" ${variant#*|}

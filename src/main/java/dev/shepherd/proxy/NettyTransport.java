@@ -54,9 +54,9 @@ record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
      * {@code worker_processes auto}, HAProxy's {@code nbthread} and Envoy's {@code --concurrency} default to; half
      * of them (at least one) on epoll and NIO. Measured on two cores shared with the workers and the load
      * (bench/RESULTS.md, "Event loops and the WebSocket relay"): on NIO (and epoll, alike) one loop used less CPU
-     * per request than two at the same throughput; on io_uring two loops served about 2 % more plain HTTP requests
-     * per second than one, while one used less CPU, the workers' included, and relayed WebSocket messages faster
-     * (README, "Benchmarks", says when to choose fewer).
+     * per request than two at the same throughput; on io_uring two loops served as many plain HTTP requests per
+     * second as one within the noise, while one used less CPU, the workers' included, and relayed WebSocket messages
+     * faster under load (README, "Benchmarks", says when to choose fewer).
      */
     int defaultEventLoops(int processors) {
         return kind == ProxyTransport.IO_URING ? processors : Math.max(1, processors / 2);
