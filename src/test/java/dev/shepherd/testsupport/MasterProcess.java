@@ -149,6 +149,26 @@ public final class MasterProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /**
+     * The master JVM flags the README recommends (and ReadmeTests keeps in step with the image and bench/): a master
+     * run with them has the heap a deployment has, 128 MB, and exits on an {@code OutOfMemoryError}.
+     */
+    public static List<String> recommendedFlags() throws IOException {
+        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 java (.+) -jar target/shepherd\\.jar")
+                .matcher(Files.readString(Path.of("README.md")));
+        if (!command.find() || !command.group(1).contains("-Xmx128m")
+                || !command.group(1).contains("-XX:+ExitOnOutOfMemoryError")) {
+            throw new AssertionError("README.md has no recommended master command line with -Xmx128m and "
+                    + "-XX:+ExitOnOutOfMemoryError");
+        }
+        return List.of(command.group(1).split(" "));
+    }
+
+    /** The admin port (API, Actuator). */
+    public int adminPort() {
+        return adminPort;
+    }
+
     /** GET on the admin port: the status and the body. */
     public HttpResponse<String> admin(String path) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path))

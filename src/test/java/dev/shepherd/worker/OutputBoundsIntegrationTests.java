@@ -71,7 +71,7 @@ class OutputBoundsIntegrationTests {
     void hugeLineAndFloodOfLinesLeaveTheMasterUpServingAndWithinItsHeap() throws Exception {
         assumePython();
         Path script = Files.writeString(temp.resolve("flood.py"), FLOODING_WORKER);
-        try (MasterProcess master = MasterProcess.startReady(recommendedFlags(), 2,
+        try (MasterProcess master = MasterProcess.startReady(MasterProcess.recommendedFlags(), 2,
                 "--fleet.worker.command=python3," + script, "--fleet.liveness.interval=1s")) {
             HttpClient http = HttpClient.newHttpClient();
             URI proxy = URI.create("http://127.0.0.1:" + master.proxyPort() + "/");
@@ -108,14 +108,5 @@ class OutputBoundsIntegrationTests {
         }
         String line = matcher.group(1);
         return line.length() <= 8192 + 40 ? line : line.substring(0, 100) + "... (" + line.length() + " chars)";
-    }
-
-    /** The master JVM flags the README recommends (and ReadmeTests keeps in step with the image and bench/). */
-    static List<String> recommendedFlags() throws IOException {
-        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 java (.+) -jar target/shepherd\\.jar")
-                .matcher(Files.readString(Path.of("README.md")));
-        assertThat(command.find()).as("the README's recommended master command line").isTrue();
-        assertThat(command.group(1)).contains("-Xmx128m", "-XX:+ExitOnOutOfMemoryError");
-        return List.of(command.group(1).split(" "));
     }
 }

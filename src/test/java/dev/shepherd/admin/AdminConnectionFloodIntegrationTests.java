@@ -1,0 +1,73 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.testsupport.MasterProcess;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The admin port holds a bounded number of connections ({@code server.tomcat.max-connections} in
+ * {@code application.yml}), whoever opens them: each costs the master heap (Tomcat's read and write buffers), and with
+ * Spring Boot's default of 8,192 about 5,000 idle connections took the README's 128 MB heap and the master exited on
+ * the {@code OutOfMemoryError}, its workers with it (measured 2026-12-02, this test's first version).
+ */
+class AdminConnectionFloodIntegrationTests {
+
+    @Test
+    void idleConnectionsToTheAdminPortCannotTakeTheMasterDown() throws Exception {
+        List<Socket> held = new ArrayList<>();
+        try (MasterProcess master = MasterProcess.startReady(MasterProcess.recommendedFlags(), 1)) {
+            // Until three connects in a row fail: at the limit and with the listen backlog full, the kernel drops
+            // the handshake and the connect times out.
+            int failedInARow = 0;
+            for (int i = 0; i < 8_000 && failedInARow < 3; i++) {
+                Socket socket = new Socket();
+                try {
+                    socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), master.adminPort()), 500);
+                    held.add(socket);
+                    failedInARow = 0;
+                } catch (IOException ex) {
+                    socket.close();
+                    failedInARow++;
+                }
+            }
+            assertThat(master.isAlive()).as("the master with %d idle admin connections", held.size()).isTrue();
+            // 256 in Tomcat, up to 101 more in the listen backlog (accept-count 100).
+            assertThat(held.size()).as("connections the admin port took").isBetween(256, 400);
+
+            closeAll(held);
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> master.admin("/actuator/health").statusCode() == 200);
+            HttpResponse<String> proxied = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + master.proxyPort() + "/")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(proxied.statusCode()).as("the proxy after the flood").isEqualTo(200);
+        } finally {
+            closeAll(held);
+        }
+    }
+
+    private static void closeAll(List<Socket> sockets) {
+        for (Socket socket : sockets) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+        sockets.clear();
+    }
+}
