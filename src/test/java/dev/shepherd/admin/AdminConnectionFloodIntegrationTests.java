@@ -1,6 +1,7 @@
 package dev.shepherd.admin;
 
 import dev.shepherd.testsupport.MasterProcess;
+import dev.shepherd.testsupport.RawHttp;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -48,7 +49,7 @@ class AdminConnectionFloodIntegrationTests {
             // 256 in Tomcat, up to 101 more in the listen backlog (accept-count 100).
             assertThat(held.size()).as("connections the admin port took").isBetween(256, 400);
 
-            closeAll(held);
+            RawHttp.closeAll(held);
             await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
                     .until(() -> master.admin("/actuator/health").statusCode() == 200);
             HttpResponse<String> proxied = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
@@ -56,18 +57,7 @@ class AdminConnectionFloodIntegrationTests {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(proxied.statusCode()).as("the proxy after the flood").isEqualTo(200);
         } finally {
-            closeAll(held);
+            RawHttp.closeAll(held);
         }
-    }
-
-    private static void closeAll(List<Socket> sockets) {
-        for (Socket socket : sockets) {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
-        sockets.clear();
     }
 }

@@ -57,11 +57,11 @@ class ConnectionFloodIntegrationTests {
                 assertThat(RawHttp.readUntilClose(waiting.getInputStream())).startsWith("HTTP/1.1 200")
                         .contains("uri=/echo");
             }
-            closeAll(held);
+            RawHttp.closeAll(held);
             await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 0);
             assertThat(shepherd.get("/after").statusCode()).isEqualTo(200);
         } finally {
-            closeAll(held);
+            RawHttp.closeAll(held);
         }
     }
 
@@ -146,7 +146,7 @@ class ConnectionFloodIntegrationTests {
             assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), PARTIAL + "Connection: close\r\n\r\n")))
                     .as("a head that arrives whole is served while the limit is reached").isEqualTo(200);
 
-            closeAll(held);
+            RawHttp.closeAll(held);
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 0);
             try (Socket again = open(shepherd.proxyPort(), bigPartial)) {
@@ -155,7 +155,7 @@ class ConnectionFloodIntegrationTests {
                 assertThat(RawHttp.readUntilClose(again.getInputStream())).startsWith("HTTP/1.1 200");
             }
         } finally {
-            closeAll(held);
+            RawHttp.closeAll(held);
         }
     }
 
@@ -175,16 +175,5 @@ class ConnectionFloodIntegrationTests {
             }
         }
         return null;
-    }
-
-    private static void closeAll(List<Socket> sockets) {
-        for (Socket socket : sockets) {
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
-        sockets.clear();
     }
 }

@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /** Sends bytes exactly as written, for requests an HTTP client library would refuse to send. */
 public final class RawHttp {
@@ -41,6 +42,18 @@ public final class RawHttp {
             // What arrived before the timeout or reset is the answer.
         }
         return received.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Closes every socket, whatever fails, and empties the list. */
+    public static void closeAll(List<Socket> sockets) {
+        for (Socket socket : sockets) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+        sockets.clear();
     }
 
     public static int status(String response) {
