@@ -14,6 +14,7 @@ import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
 import org.springframework.security.config.annotation.web.configurers.AuthorizeHttpRequestsConfigurer;
 import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.web.access.intercept.AuthorizationFilter;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
@@ -34,7 +35,8 @@ import java.net.UnknownHostException;
  * then {@link BrowserGuard} refuses other hosts and origins; then {@link AdminToken} tells who calls. The matchers
  * below see the path as Spring MVC routes it: health, the fleet page with its files, and Swagger UI's files (none holds
  * fleet data) are open to GET and HEAD; every other path, known or not, needs the
- * caller to be authenticated, which without a token everyone on loopback is. No HTTP session, no CSRF token (the
+ * caller to be authenticated, which without a token everyone on loopback is. Last, {@link BodyBudget} bounds the
+ * bodies an authorized caller sends. No HTTP session, no CSRF token (the
  * API takes a bearer token, never a cookie), no form login, no generated password.
  */
 @Slf4j
@@ -74,7 +76,8 @@ class AdminSecurity {
                 .addFilterBefore(authentication, AnonymousAuthenticationFilter.class)
                 .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(unauthorized())
                         .accessDeniedHandler(forbidden()))
-                .authorizeHttpRequests(AdminSecurity::authorize);
+                .authorizeHttpRequests(AdminSecurity::authorize)
+                .addFilterAfter(new BodyBudget(), AuthorizationFilter.class);
         return http.build();
     }
 

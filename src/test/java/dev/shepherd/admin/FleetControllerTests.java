@@ -329,7 +329,8 @@ class FleetControllerTests {
         String body = "{\"readinessPath\": \"/" + "a".repeat(1024 * 1024) + "\"}";
 
         assertProblem(mvc.post().uri("/fleet/reload").contentType(MediaType.APPLICATION_JSON).content(body),
-                HttpStatus.CONTENT_TOO_LARGE, "Content Too Large", "A reload body may have at most 1048576 bytes");
+                HttpStatus.CONTENT_TOO_LARGE, "Content Too Large",
+                "A command's body may have at most 1048576 bytes; this one has " + body.length());
         verify(fleet, never()).reload(any());
     }
 
