@@ -9,6 +9,8 @@ import org.springframework.http.HttpStatus;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,8 +26,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>The declared sizes of the bodies being handled at once may add up to {@link #BUDGET_BYTES}: one that would
  *       pass it gets {@code 503} with {@code Retry-After: 1}; its size is counted until its request ends.</li>
  * </ul>
- * Runs after authorization, so that with {@code fleet.admin.token} set a caller without it reserves nothing. Any
- * request thread; the count is shared by all.
+ * Only commands count (POST, PUT, PATCH, DELETE): no handler reads the body of a GET, HEAD or OPTIONS, which Tomcat
+ * discards. Runs after authorization, so that with {@code fleet.admin.token} set a caller without it reserves
+ * nothing. A body refused for want of budget is read and discarded first (at most {@link #MAX_BODY_BYTES}, through a
+ * small buffer), so that the client, still sending it, gets the 503 and its {@code Retry-After} rather than a reset:
+ * Tomcat closes the connection after a 503 without reading what is left. Any request thread; the count is shared by
+ * all.
  */
 final class BodyBudget extends OncePerRequestFilter {
 
@@ -33,6 +39,8 @@ final class BodyBudget extends OncePerRequestFilter {
     static final long MAX_BODY_BYTES = ReloadRequests.MAX_BODY_BYTES;
     /** The most bytes of command bodies handled at once: with Jackson's copies, a few tens of MB of heap at most. */
     static final long BUDGET_BYTES = 8L * MAX_BODY_BYTES;
+
+    private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS", "TRACE");
 
     private final long budget;
     private final AtomicLong reserved = new AtomicLong();
@@ -51,7 +59,7 @@ final class BodyBudget extends OncePerRequestFilter {
             throws ServletException, IOException {
         long length = request.getContentLengthLong();
         boolean unknownLength = length < 0 && request.getHeader(HttpHeaders.TRANSFER_ENCODING) != null;
-        if (length <= 0 && !unknownLength) {
+        if (READS.contains(request.getMethod()) || length <= 0 && !unknownLength) {
             chain.doFilter(request, response);
             return;
         }
@@ -65,8 +73,8 @@ final class BodyBudget extends OncePerRequestFilter {
                     + MAX_BODY_BYTES + " bytes; this one has " + length);
             return;
         }
-        if (reserved.addAndGet(length) > budget) {
-            reserved.addAndGet(-length);
+        if (!reserve(length)) {
+            discard(request.getInputStream());
             response.setHeader(HttpHeaders.RETRY_AFTER, "1");
             Problems.write(response, HttpStatus.SERVICE_UNAVAILABLE, "The admin port is reading " + budget
                     + " bytes of command bodies at once already; send it again in a moment");
@@ -76,6 +84,26 @@ final class BodyBudget extends OncePerRequestFilter {
             chain.doFilter(request, response);
         } finally {
             reserved.addAndGet(-length);
+        }
+    }
+
+    /** Counts {@code length} in if it fits the budget; never over it, not even for a moment. */
+    private boolean reserve(long length) {
+        long now;
+        do {
+            now = reserved.get();
+            if (now + length > budget) {
+                return false;
+            }
+        } while (!reserved.compareAndSet(now, now + length));
+        return true;
+    }
+
+    /** Reads what is left of a body (its declared length, at most {@link #MAX_BODY_BYTES}) and keeps none of it. */
+    private static void discard(InputStream body) throws IOException {
+        byte[] buffer = new byte[8192];
+        while (body.read(buffer) != -1) {
+            // dropped
         }
     }
 

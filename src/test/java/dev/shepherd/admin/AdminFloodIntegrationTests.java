@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -78,7 +79,9 @@ class AdminFloodIntegrationTests {
             URI scale = URI.create("http://127.0.0.1:" + master.adminPort() + "/fleet/scale");
             HttpClient http = HttpClient.newBuilder().executor(Executors.newFixedThreadPool(8)).build();
             String tooLarge = "{\"workers\":\"" + "x".repeat(2_000_000) + "\"}";
-            assertThat(statusesOf(http, scale, tooLarge, 24)).as("24 bodies of 2 MB at once").containsOnly(413);
+            // 413 before a byte is read; Tomcat then closes the connection, so a client still sending may see a reset
+            // (-1) instead.
+            assertThat(statusesOf(http, scale, tooLarge, 24)).as("24 bodies of 2 MB at once").isSubsetOf(413, -1);
             assertThat(master.isAlive()).isTrue();
 
             String large = "{\"workers\":\"" + "x".repeat(1_000_000) + "\"}";
@@ -91,6 +94,28 @@ class AdminFloodIntegrationTests {
         }
     }
 
+    /**
+     * A form body is read by nobody: Spring's FormContentFilter, which reads the whole body of a PUT, PATCH or DELETE
+     * sent as a form before any access check, is turned off ({@code application.yml}); before, one 64 MB body made
+     * the master exit on {@code OutOfMemoryError}.
+     */
+    @Test
+    void aLargeFormBodyIsNotRead() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(MasterProcess.recommendedFlags(), 1)) {
+            HttpRequest form = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + master.adminPort() + "/fleet/scale"))
+                    .header("Content-Type", "application/x-www-form-urlencoded").timeout(Duration.ofSeconds(60))
+                    .method("PUT", HttpRequest.BodyPublishers.ofByteArray(new byte[64 << 20])).build();
+            try {
+                HttpClient.newHttpClient().send(form, HttpResponse.BodyHandlers.discarding());
+            } catch (IOException refusedMidway) {
+                // The answer (415) came before the body was sent, and the port closed the connection: fine.
+            }
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+                    .until(() -> master.admin("/actuator/health").statusCode() == 200);
+            assertThat(master.isAlive()).isTrue();
+        }
+    }
+
     private static List<Integer> statusesOf(HttpClient http, URI uri, String body, int times) throws Exception {
         List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
         for (int i = 0; i < times; i++) {
@@ -98,7 +123,14 @@ class AdminFloodIntegrationTests {
         }
         List<Integer> statuses = new ArrayList<>();
         for (CompletableFuture<HttpResponse<String>> one : sent) {
-            statuses.add(one.get(60, TimeUnit.SECONDS).statusCode());
+            try {
+                statuses.add(one.get(60, TimeUnit.SECONDS).statusCode());
+            } catch (ExecutionException ex) {
+                if (!(ex.getCause() instanceof IOException)) {
+                    throw ex;
+                }
+                statuses.add(-1);
+            }
         }
         return statuses;
     }

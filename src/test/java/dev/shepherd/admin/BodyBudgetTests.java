@@ -25,6 +25,19 @@ class BodyBudgetTests {
     }
 
     @Test
+    void bodiesOfReadsAreNotCounted() throws Exception {
+        BodyBudget budget = new BodyBudget(10);
+        MockHttpServletRequest get = post(BodyBudget.MAX_BODY_BYTES + 1);
+        get.setMethod("GET");
+        FilterChain checking = (request, response) -> {
+            assertThat(budget.reserved()).isZero();
+            passed.incrementAndGet();
+        };
+        assertThat(run(budget, get, checking).getStatus()).isEqualTo(200);
+        assertThat(passed).hasValue(1);
+    }
+
+    @Test
     void aBodyOfUnknownLengthIsRefusedWith411() throws Exception {
         MockHttpServletRequest request = post(-1);
         request.addHeader("Transfer-Encoding", "chunked");
@@ -49,10 +62,11 @@ class BodyBudgetTests {
     void bodiesHandledAtOnceShareTheBudgetAndGiveItBackWhenTheyEnd() throws Exception {
         BodyBudget budget = new BodyBudget(1_000);
         MockHttpServletResponse[] inner = new MockHttpServletResponse[2];
+        MockHttpServletRequest refusedBody = post(401);
         FilterChain holding = (request, response) -> {
             assertThat(budget.reserved()).isEqualTo(600);
             inner[0] = run(budget, post(400), counting);
-            inner[1] = run(budget, post(401), counting);
+            inner[1] = run(budget, refusedBody, counting);
         };
         MockHttpServletResponse outer = run(budget, post(600), holding);
 
@@ -61,6 +75,7 @@ class BodyBudgetTests {
         assertThat(inner[1].getStatus()).as("600 + 401 do not").isEqualTo(503);
         assertThat(inner[1].getHeader("Retry-After")).isEqualTo("1");
         assertThat(inner[1].getContentAsString()).contains("send it again in a moment");
+        assertThat(refusedBody.getInputStream().read()).as("the refused body was read to its end first").isEqualTo(-1);
         assertThat(budget.reserved()).as("given back, the refused one too").isZero();
     }
 
