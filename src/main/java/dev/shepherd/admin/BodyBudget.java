@@ -35,8 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class BodyBudget extends OncePerRequestFilter {
 
-    /** The most bytes one command body may have: a reload's spec fits many times over. */
-    static final long MAX_BODY_BYTES = ReloadRequests.MAX_BODY_BYTES;
+    /** The most bytes one command body may have, 1 MiB: a reload's spec fits many times over. */
+    static final int MAX_BODY_BYTES = 1024 * 1024;
     /** The most bytes of command bodies handled at once: with Jackson's copies, a few tens of MB of heap at most. */
     static final long BUDGET_BYTES = 8L * MAX_BODY_BYTES;
 

@@ -24,8 +24,12 @@ import java.util.Set;
  */
 final class ReloadRequests {
 
-    /** A reload body is read up to this many bytes; a longer one is refused with 413. */
-    static final int MAX_BODY_BYTES = 1024 * 1024;
+    /**
+     * A reload body is read up to this many bytes, a longer one refused with 413: the admin port's limit for every
+     * command body, which {@link BodyBudget} enforces from the declared length before the body gets here; read to
+     * it all the same, so that this reader is bounded whoever calls it.
+     */
+    static final int MAX_BODY_BYTES = BodyBudget.MAX_BODY_BYTES;
 
     private static final Set<String> FIELDS = Set.of("command", "environment", "workingDirectory", "readinessPath");
     /** Refuses a name twice in one object: which one wins differs between parsers (RFC 8259 §4), so neither does. */
