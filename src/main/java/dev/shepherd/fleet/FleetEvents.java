@@ -2,16 +2,25 @@ package dev.shepherd.fleet;
 
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
-/** The recent lifecycle events, bounded, newest last; and live listeners for them (the SSE stream). */
+/**
+ * The recent lifecycle events, bounded, newest last; and live listeners for them (the SSE stream).
+ *
+ * <p>An event is recorded by the supervisor while it handles something, and seen (in {@link #recent()} and by the
+ * listeners) only once {@link #publish()} runs, after the fleet snapshot that shows its effect is published: whoever
+ * reads the fleet after seeing "reload finished" or "worker 3 draining" reads a fleet where that is so.
+ */
 public final class FleetEvents {
 
     private final int capacity;
     private final Clock clock;
     private final ArrayDeque<FleetEvent> recent;
+    /** Recorded, not yet seen: a handful per supervisor event, emptied at its end. */
+    private final List<FleetEvent> pending = new ArrayList<>();
     private final List<Consumer<FleetEvent>> listeners = new CopyOnWriteArrayList<>();
     private long seq;
 
@@ -21,23 +30,38 @@ public final class FleetEvents {
         this.recent = new ArrayDeque<>(capacity);
     }
 
-    void add(FleetEvent.Type type, int workerId, long pid, String message) {
-        FleetEvent event;
+    /** Records an event, numbered and timed now; it is seen at the next {@link #publish()}. */
+    synchronized void add(FleetEvent.Type type, int workerId, long pid, String message) {
+        pending.add(new FleetEvent(++seq, clock.instant(), type, workerId, pid, message));
+    }
+
+    /**
+     * Makes the events recorded since the last call seen: in {@link #recent()}, then by each listener, in order, on
+     * the calling thread (the supervisor's, once the snapshot of the event that recorded them is published).
+     */
+    void publish() {
+        List<FleetEvent> batch;
         synchronized (this) {
-            event = new FleetEvent(++seq, clock.instant(), type, workerId, pid, message);
-            if (recent.size() == capacity) {
-                recent.removeFirst();
+            if (pending.isEmpty()) {
+                return;
             }
-            recent.addLast(event);
+            batch = List.copyOf(pending);
+            pending.clear();
+            for (FleetEvent event : batch) {
+                if (recent.size() == capacity) {
+                    recent.removeFirst();
+                }
+                recent.addLast(event);
+            }
         }
-        listeners.forEach(listener -> listener.accept(event));
+        batch.forEach(event -> listeners.forEach(listener -> listener.accept(event)));
     }
 
     public synchronized List<FleetEvent> recent() {
         return List.copyOf(recent);
     }
 
-    /** Calls {@code listener} with every new event, on the thread that records it, until it is removed. */
+    /** Calls {@code listener} with every new event, on the thread that {@link #publish() publishes} it, until it is removed. */
     public void subscribe(Consumer<FleetEvent> listener) {
         listeners.add(listener);
     }

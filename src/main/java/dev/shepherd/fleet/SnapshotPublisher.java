@@ -35,9 +35,14 @@ final class SnapshotPublisher {
         listeners.remove(listener);
     }
 
+    /** Then the events recorded on the way are seen: after the snapshot that shows them. */
     void reconcileAndPublish(Supervisor supervisor) {
         supervisor.reconcile();
-        FleetSnapshot next = supervisor.snapshot(version + 1);
+        publish(supervisor.snapshot(version + 1));
+        supervisor.publishEvents();
+    }
+
+    private void publish(FleetSnapshot next) {
         if (next.sameAs(current.get())) {
             return;
         }

@@ -162,6 +162,11 @@ final class Supervisor {
         launcher.close();
     }
 
+    /** Lets the events recorded so far be seen: call once the snapshot that shows them is published. */
+    void publishEvents() {
+        events.publish();
+    }
+
     /** Starts or retires workers until the ones holding a slot match the desired count. */
     void reconcile() {
         if (shuttingDown) {

@@ -69,10 +69,13 @@ final class SupervisorLoop implements SupervisorQueue {
 
     /**
      * Runs {@code task} on the supervisor's thread and waits for it, outside the dispatch and without the reconcile
-     * step: only for the last steps of a shutdown (kill what is left, close the orphan guard).
+     * step (the events it records are seen at its end): only for the last steps of a shutdown (kill what is left, close the orphan guard).
      */
     void runAndWait(Runnable task, Duration timeout) throws Exception {
-        executor.submit(task).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        executor.submit(() -> {
+            task.run();
+            supervisor.publishEvents();
+        }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     void shutdown() {

@@ -21,6 +21,7 @@ class FleetEventsTests {
     void eventsAreNumberedAndTimedNewestLast() {
         events.add(FleetEvent.Type.SPAWNED, 1, 100, "spawned");
         events.add(FleetEvent.Type.READY, 1, 100, "ready");
+        events.publish();
 
         assertThat(events.recent()).containsExactly(
                 new FleetEvent(1, NOW, FleetEvent.Type.SPAWNED, 1, 100, "spawned"),
@@ -32,6 +33,7 @@ class FleetEventsTests {
         for (int i = 1; i <= 5; i++) {
             events.add(FleetEvent.Type.SCALED, 0, 0, "event " + i);
         }
+        events.publish();
 
         assertThat(events.recent()).extracting(FleetEvent::seq).containsExactly(3L, 4L, 5L);
     }
@@ -43,9 +45,29 @@ class FleetEventsTests {
         events.subscribe(listener);
 
         events.add(FleetEvent.Type.PROCESS_EXITED, 2, 200, "exited");
+        events.publish();
         events.unsubscribe(listener);
         events.add(FleetEvent.Type.RESTARTING, 2, 0, "restarting");
+        events.publish();
 
         assertThat(seen).extracting(FleetEvent::type).containsExactly(FleetEvent.Type.PROCESS_EXITED);
+    }
+
+    @Test
+    void recordedEventsAreSeenOnlyWhenPublishedThenInOrder() {
+        List<FleetEvent> seen = new ArrayList<>();
+        events.subscribe(seen::add);
+
+        events.add(FleetEvent.Type.DRAINING, 1, 100, "draining");
+        events.add(FleetEvent.Type.RELOAD_SUCCEEDED, 0, 0, "finished");
+
+        assertThat(events.recent()).isEmpty();
+        assertThat(seen).isEmpty();
+
+        events.publish();
+        events.publish();
+
+        assertThat(events.recent()).extracting(FleetEvent::seq).containsExactly(1L, 2L);
+        assertThat(seen).extracting(FleetEvent::type).containsExactly(FleetEvent.Type.DRAINING, FleetEvent.Type.RELOAD_SUCCEEDED);
     }
 }

@@ -47,4 +47,20 @@ class SnapshotPublisherTests {
 
         assertThat(published).hasSize(1);
     }
+
+    /** What {@code shepherd reload --wait} relies on: whoever saw an event and reads the fleet reads its effect. */
+    @Test
+    void eventsAreSeenOnlyAfterTheSnapshotThatShowsTheirEffect() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        SnapshotPublisher publisher = new SnapshotPublisher(1, new WorkerSpec(java.util.List.of(), java.util.Map.of(), null, "/health"));
+        publisher.reconcileAndPublish(fleet.supervisor);
+        List<String> seen = new ArrayList<>();
+        fleet.events.subscribe(event -> seen.add(event.type() + " with " + publisher.current().workers().size() + " workers"));
+
+        fleet.supervisor.handle(new SupervisorEvent.Scale(2, new java.util.concurrent.CompletableFuture<>()));
+        assertThat(seen).isEmpty();
+        publisher.reconcileAndPublish(fleet.supervisor);
+
+        assertThat(seen).containsExactly("SCALED with 2 workers", "SPAWNED with 2 workers");
+    }
 }
