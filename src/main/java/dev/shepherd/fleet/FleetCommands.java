@@ -29,20 +29,25 @@ final class FleetCommands {
         try {
             if (command instanceof Scale scale) {
                 scale(scale.workers());
-                scale.reply().complete(null);
+                answer(scale, null);
             } else if (command instanceof Reload reload) {
                 // Checked here, against the spec current when the command is handled, before anything starts.
                 supervisor.reload.start(reload.patch().applyTo(supervisor.spec, Path.of("").toAbsolutePath()));
-                reload.reply().complete(supervisor.reload.status());
+                answer(reload, supervisor.reload.status());
             } else if (command instanceof Replace replace) {
-                replace.reply().complete(replace(replace.workerId()));
+                answer(replace, replace(replace.workerId()));
             } else if (command instanceof Kill kill) {
                 supervisor.signal(find(kill.workerId()), kill.signal());
-                kill.reply().complete(null);
+                answer(kill, null);
             }
         } catch (RuntimeException ex) {
-            command.reply().completeExceptionally(ex);
+            supervisor.afterPublish(() -> command.reply().completeExceptionally(ex));
         }
+    }
+
+    /** Once the snapshot is published: whoever got the answer and reads the fleet reads the command's effect. */
+    private <T> void answer(Command<T> command, T result) {
+        supervisor.afterPublish(() -> command.reply().complete(result));
     }
 
     private void scale(int workers) {

@@ -35,11 +35,17 @@ final class SnapshotPublisher {
         listeners.remove(listener);
     }
 
-    /** Then the events recorded on the way are seen: after the snapshot that shows them. */
+    /**
+     * Then the events recorded on the way are seen and the commands answered, after the snapshot that shows them (even
+     * when reconciling failed: a command's caller must not wait for nothing).
+     */
     void reconcileAndPublish(Supervisor supervisor) {
-        supervisor.reconcile();
-        publish(supervisor.snapshot(version + 1));
-        supervisor.publishEvents();
+        try {
+            supervisor.reconcile();
+            publish(supervisor.snapshot(version + 1));
+        } finally {
+            supervisor.published();
+        }
     }
 
     private void publish(FleetSnapshot next) {

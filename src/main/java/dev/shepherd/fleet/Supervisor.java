@@ -46,6 +46,7 @@ final class Supervisor {
     private final Exits exits;
     final Spawner spawner;
     final List<Worker> workers = new ArrayList<>();
+    private final List<Runnable> afterPublish = new ArrayList<>();
     final RollingReload reload;
     int desired;
     /** What the current generation runs; a reload changes it when it succeeded (see {@link RollingReload}). */
@@ -162,9 +163,20 @@ final class Supervisor {
         launcher.close();
     }
 
-    /** Lets the events recorded so far be seen: call once the snapshot that shows them is published. */
-    void publishEvents() {
+    /** Runs {@code task} at the end of the event being handled, once its snapshot is published. */
+    void afterPublish(Runnable task) {
+        afterPublish.add(task);
+    }
+
+    /**
+     * The snapshot of the last handled event is published (or the shutdown's last step ran): its events are seen and
+     * its commands answered now, so that nobody learns of a change before the fleet shows it.
+     */
+    void published() {
         events.publish();
+        List<Runnable> tasks = List.copyOf(afterPublish);
+        afterPublish.clear();
+        tasks.forEach(Runnable::run);
     }
 
     /** Starts or retires workers until the ones holding a slot match the desired count. */

@@ -74,7 +74,7 @@ final class SupervisorLoop implements SupervisorQueue {
     void runAndWait(Runnable task, Duration timeout) throws Exception {
         executor.submit(() -> {
             task.run();
-            supervisor.publishEvents();
+            supervisor.published();
         }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 

@@ -102,7 +102,7 @@ final class ManualQueue implements SupervisorQueue {
             supervisor.handle(event);
             supervisor.reconcile();
             published.add(supervisor.snapshot(published.size()));
-            supervisor.publishEvents();
+            supervisor.published();
         }
     }
 

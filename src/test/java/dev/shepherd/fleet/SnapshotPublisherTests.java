@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -48,19 +49,24 @@ class SnapshotPublisherTests {
         assertThat(published).hasSize(1);
     }
 
-    /** What {@code shepherd reload --wait} relies on: whoever saw an event and reads the fleet reads its effect. */
+    /**
+     * What {@code shepherd reload --wait} and a script's POST-then-GET rely on: whoever saw an event or got a command's
+     * answer and reads the fleet reads their effect.
+     */
     @Test
-    void eventsAreSeenOnlyAfterTheSnapshotThatShowsTheirEffect() {
+    void eventsAreSeenAndCommandsAnsweredOnlyAfterTheSnapshotThatShowsTheirEffect() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         SnapshotPublisher publisher = new SnapshotPublisher(1, new WorkerSpec(java.util.List.of(), java.util.Map.of(), null, "/health"));
         publisher.reconcileAndPublish(fleet.supervisor);
         List<String> seen = new ArrayList<>();
         fleet.events.subscribe(event -> seen.add(event.type() + " with " + publisher.current().workers().size() + " workers"));
+        CompletableFuture<Void> reply = new CompletableFuture<>();
+        reply.thenRun(() -> seen.add("answered with " + publisher.current().desired() + " desired"));
 
-        fleet.supervisor.handle(new SupervisorEvent.Scale(2, new java.util.concurrent.CompletableFuture<>()));
+        fleet.supervisor.handle(new SupervisorEvent.Scale(2, reply));
         assertThat(seen).isEmpty();
         publisher.reconcileAndPublish(fleet.supervisor);
 
-        assertThat(seen).containsExactly("SCALED with 2 workers", "SPAWNED with 2 workers");
+        assertThat(seen).containsExactly("SCALED with 2 workers", "SPAWNED with 2 workers", "answered with 2 desired");
     }
 }
