@@ -9,15 +9,18 @@ import dev.shepherd.worker.LogBuffer;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
 import lombok.RequiredArgsConstructor;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
@@ -28,6 +31,7 @@ import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** The admin API on the admin port: thin over {@link WorkerFleetService}. */
 @RestController
@@ -125,9 +129,31 @@ class FleetController {
         return fleet.events().recent();
     }
 
+    /**
+     * The events as they happen; with {@code Last-Event-ID} (an event's {@code seq}, as a reconnecting EventSource
+     * sends it), first the recent ones after it. {@code 503} with {@code Retry-After} when {@value
+     * FleetEventStream#MAX_STREAMS} streams are open.
+     */
     @GetMapping(path = "/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    SseEmitter streamEvents() {
-        return eventStream.open();
+    SseEmitter streamEvents(@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId,
+            HttpServletResponse response) throws IOException {
+        long lastSeen = Long.MAX_VALUE;
+        if (lastEventId != null && !lastEventId.isBlank()) {
+            try {
+                lastSeen = Long.parseLong(lastEventId.strip());
+            } catch (NumberFormatException ex) {
+                throw new InvalidRequestException("Last-Event-ID must be the seq of an event (a number), not "
+                        + Problems.quote(lastEventId));
+            }
+        }
+        Optional<SseEmitter> emitter = eventStream.open(lastSeen);
+        if (emitter.isEmpty()) {
+            response.setHeader(HttpHeaders.RETRY_AFTER, "5");
+            Problems.write(response, HttpStatus.SERVICE_UNAVAILABLE, FleetEventStream.MAX_STREAMS + " event streams are "
+                    + "open, the most the admin port keeps; close one, or poll GET /fleet/events");
+            return null;
+        }
+        return emitter.get();
     }
 
     @GetMapping("/workers/{id}/logs")

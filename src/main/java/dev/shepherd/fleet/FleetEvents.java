@@ -66,6 +66,16 @@ public final class FleetEvents {
         listeners.add(listener);
     }
 
+    /**
+     * Calls {@code listener} first with the recent events numbered above {@code lastSeen}, oldest first, on the calling
+     * thread, then as {@link #subscribe(Consumer)} does (the SSE {@code Last-Event-ID}). An event published meanwhile
+     * may come twice, in order: the listener drops a number it has had.
+     */
+    public synchronized void subscribe(Consumer<FleetEvent> listener, long lastSeen) {
+        recent.stream().filter(event -> event.seq() > lastSeen).forEach(listener);
+        listeners.add(listener);
+    }
+
     public void unsubscribe(Consumer<FleetEvent> listener) {
         listeners.remove(listener);
     }

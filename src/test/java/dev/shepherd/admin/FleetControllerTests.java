@@ -460,7 +460,7 @@ class FleetControllerTests {
         SseEmitter emitter = new SseEmitter(0L);
         emitter.send(SseEmitter.event().comment("connected"));
         emitter.complete();
-        given(eventStream.open()).willReturn(emitter);
+        given(eventStream.open(Long.MAX_VALUE)).willReturn(Optional.of(emitter));
 
         assertThat(mvc.get().uri("/fleet/events").accept(MediaType.TEXT_EVENT_STREAM)).hasStatusOk()
                 .hasContentTypeCompatibleWith(MediaType.TEXT_EVENT_STREAM)
