@@ -54,6 +54,12 @@ public final class Endpoint {
     private final LongAdder served = new LongAdder();
     private final AtomicInteger refusalsInARow = new AtomicInteger();
     private final Runnable onEjected;
+    /** Failed answers in a row that make the worker an outlier ({@link #watchOutliers}); 0: not watched. */
+    private int outlierThreshold;
+    private Runnable onOutlier = () -> { };
+    private final AtomicInteger failuresInARow = new AtomicInteger();
+    /** The fleet has been told of this run of failures and has not answered yet ({@link #outlierJudged}). */
+    private final AtomicBoolean outlierReported = new AtomicBoolean();
     private final LongSupplier nanoTime;
     private final ProcessHandle process;
     /** The most requests in flight at once; 0: no limit. */
@@ -111,6 +117,18 @@ public final class Endpoint {
         this.maxConcurrency = maxConcurrency;
         this.onEjected = onEjected;
         this.onSlotFreed = onSlotFreed;
+    }
+
+    /**
+     * Watches the worker's answers for outlier detection (Envoy's {@code consecutive_5xx}): {@code threshold} final
+     * responses with a 5xx status or failed attempts in a row on the live process, with no other answer between, call
+     * {@code onOutlier} once, on the proxy's thread, until the fleet {@linkplain #outlierJudged judges} the run. Called
+     * before the endpoint is published to the proxy; not at all when the detection is off.
+     */
+    Endpoint watchOutliers(int threshold, Runnable onOutlier) {
+        this.outlierThreshold = threshold;
+        this.onOutlier = onOutlier;
+        return this;
     }
 
     public int workerId() {
@@ -237,13 +255,57 @@ public final class Endpoint {
     }
 
     /**
-     * A request failed on a connection to this worker. A dead process leaves the rotation at once, before its exit
-     * is reaped, so that no retry goes back to it; the fleet hears of it.
+     * A request failed on a connection to this worker (not sent, reset, timed out). A dead process leaves the rotation
+     * at once, before its exit is reaped, so that no retry goes back to it; the fleet hears of it. A live one's
+     * failure counts towards outlier detection, as a 5xx does.
      */
     public void attemptFailed() {
-        if ((accepting.get() || draining) && exited()) {
-            draining = false;
-            eject();
+        if (exited()) {
+            if (accepting.get() || draining) {
+                draining = false;
+                eject();
+            }
+            return;
+        }
+        answeredWith(true);
+    }
+
+    /**
+     * The final response to an attempt on this worker arrived with {@code status} (a {@code 101} included): a 5xx
+     * counts towards outlier detection, anything else ends the run. The proxy's thread, once per attempt.
+     */
+    public void answered(int status) {
+        answeredWith(status >= 500);
+    }
+
+    private void answeredWith(boolean failure) {
+        if (outlierThreshold == 0) {
+            return;
+        }
+        if (!failure) {
+            if (failuresInARow.get() != 0) {
+                failuresInARow.set(0);
+            }
+        } else if (failuresInARow.incrementAndGet() >= outlierThreshold && outlierReported.compareAndSet(false, true)) {
+            onOutlier.run();
+        }
+    }
+
+    /** Failed answers in a row now (outlier detection). */
+    int failuresInARow() {
+        return failuresInARow.get();
+    }
+
+    /**
+     * The fleet has judged a reported run of failures: {@code ejected}, out of rotation until {@link #startAccepting};
+     * else the run starts over, and another {@code threshold} failures report it again.
+     */
+    void outlierJudged(boolean ejected) {
+        failuresInARow.set(0);
+        if (ejected) {
+            accepting.set(false);
+        } else {
+            outlierReported.set(false);
         }
     }
 
@@ -344,6 +406,8 @@ public final class Endpoint {
 
     void startAccepting() {
         refusalsInARow.set(0);
+        failuresInARow.set(0);
+        outlierReported.set(false);
         everInRotation = true;
         accepting.set(true);
     }

@@ -10,6 +10,7 @@ import jakarta.validation.constraints.Pattern;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.boot.context.properties.bind.Name;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
@@ -242,6 +243,8 @@ public record FleetProperties(
      *                         refused here
      * @param tunnel connections that switched protocols (a WebSocket after {@code 101})
      * @param sticky sticky sessions: requests of one client to the worker of one slot
+     * @param outlierDetection passive health checking: a worker that fails requests while its probes pass leaves the
+     *                         rotation for a while
      */
     public record Proxy(
             @Min(0) @Max(256) int eventLoops,
@@ -270,7 +273,8 @@ public record FleetProperties(
                     message = "must be a protocol name (a token without a version), and not h2c, which is never "
                             + "forwarded (h2c smuggling)") String> upgradeProtocols,
             @DefaultValue @Valid @NotNull Tunnel tunnel,
-            @DefaultValue @Valid @NotNull Sticky sticky) {
+            @DefaultValue @Valid @NotNull Sticky sticky,
+            @DefaultValue @Valid @NotNull OutlierDetection outlierDetection) {
 
         /** {@code max-connections} when not set, before the startup lowers it to what the master can hold. */
         public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -298,6 +302,40 @@ public record FleetProperties(
             @DefaultValue("1h") @DurationMin(millis = 0) Duration idleTimeout,
             @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout,
             @DefaultValue("30s") @DurationMin(millis = 1) Duration halfClosedTimeout) {
+    }
+
+    /**
+     * Envoy's outlier detection, its consecutive-5xx kind: a worker whose answers fail in a row while its probes pass
+     * (a broken database pool in one process, a wedged thread) is ejected, out of rotation for a while, then back.
+     *
+     * @param consecutive5xx final responses with a 5xx status, or attempts that failed on the live process (reset,
+     *                       timed out, not sent), in a row with no other answer between, that eject a worker
+     *                       (Envoy's {@code consecutive_5xx}, whose default is 5); 0: off
+     * @param baseEjectionTime how long a worker's first ejection lasts; its n-th lasts n times this, up to
+     *                         {@code max-ejection-time} (Envoy's {@code base_ejection_time}); a new process of the
+     *                         worker starts from one again
+     * @param maxEjectionTime the longest an ejection lasts (Envoy's {@code max_ejection_time})
+     * @param maxEjectionPercent the most workers, as a percentage of the READY ones, out of rotation by this detection
+     *                           at once; the first is always allowed (Envoy's {@code max_ejection_percent}), and the
+     *                           last worker in rotation is never ejected
+     */
+    public record OutlierDetection(
+            @Name("consecutive-5xx") @DefaultValue("0") @Min(0) @Max(1000) int consecutive5xx,
+            @DefaultValue("30s") @DurationMin(millis = 1) Duration baseEjectionTime,
+            @DefaultValue("300s") @DurationMin(millis = 1) Duration maxEjectionTime,
+            @DefaultValue("10") @Min(0) @Max(100) int maxEjectionPercent) {
+
+        @AssertTrue(message = "fleet.proxy.outlier-detection.max-ejection-time must not be shorter than "
+                + "fleet.proxy.outlier-detection.base-ejection-time")
+        boolean isMaxEjectionTimeAtLeastBase() {
+            return baseEjectionTime == null || maxEjectionTime == null || maxEjectionTime.compareTo(baseEjectionTime) >= 0;
+        }
+
+        /** How long the {@code ejections}-th ejection of one process lasts. */
+        public Duration ejectionTime(int ejections) {
+            Duration time = baseEjectionTime.multipliedBy(Math.max(1, ejections));
+            return time.compareTo(maxEjectionTime) > 0 ? maxEjectionTime : time;
+        }
     }
 
     /**

@@ -124,6 +124,44 @@ final class HealthChecks {
     }
 
     /**
+     * The proxy saw the worker fail {@code consecutive-5xx} answers in a row: it leaves the rotation for its ejection
+     * time (Envoy's outlier ejection), unless it is the last worker in rotation or the ejected ones are at
+     * {@code max-ejection-percent} already (the first is always allowed); then its run of failures starts over.
+     */
+    void outlier(Worker worker, ChildProcess process) {
+        Endpoint endpoint = worker.endpoint();
+        if (worker.state() != WorkerState.READY || endpoint == null || !endpoint.isAccepting()) {
+            // Out of rotation already (draining, ejected after refusals): nothing to take away; a readmission resets it.
+            return;
+        }
+        FleetProperties.OutlierDetection detection = properties.proxy().outlierDetection();
+        long ready = supervisor.workers.stream().filter(other -> other.state() == WorkerState.READY).count();
+        long ejected = supervisor.workers.stream().filter(other -> other.state() == WorkerState.READY && other.outlierEjected()).count();
+        long othersInRotation = supervisor.workers.stream().filter(other -> other != worker && other.state() == WorkerState.READY
+                && other.endpoint() != null && other.endpoint().isAccepting()).count();
+        String failures = "worker " + worker.id + " failed " + detection.consecutive5xx() + " requests in a row (5xx or no answer)";
+        if (othersInRotation == 0 || (ejected > 0 && (ejected + 1) * 100 > detection.maxEjectionPercent() * ready)) {
+            log.warn("{}; not ejected: {}", failures, othersInRotation == 0 ? "it is the last worker in rotation"
+                    : ejected + " of " + ready + " READY workers are ejected already (max-ejection-percent "
+                    + detection.maxEjectionPercent() + ")");
+            endpoint.outlierJudged(false);
+            return;
+        }
+        worker.ejectedAsOutlier();
+        java.time.Duration time = detection.ejectionTime(worker.outlierEjections());
+        events.add(Type.EJECTED, worker.id, process.pid(), failures + "; out of rotation for " + time.toMillis()
+                + " ms (ejection " + worker.outlierEjections() + ")");
+        worker.arm(loop.schedule(new TimerFired(worker, process, Timer.EJECTION_OVER), time));
+    }
+
+    /** An outlier's ejection time is over: it is back in rotation, and its answers are counted from zero. */
+    void ejectionOver(Worker worker) {
+        if (worker.ejectionOver()) {
+            log.info("Worker {}'s ejection is over; back in rotation", worker.id);
+        }
+    }
+
+    /**
      * The proxy took a worker out of rotation. A dead process's exit follows; a live one refused connections: probe
      * it now, so a good answer brings it back.
      */

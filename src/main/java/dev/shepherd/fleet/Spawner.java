@@ -64,12 +64,15 @@ final class Spawner {
             exits.couldNotStart(worker, ex.getMessage());
             return;
         }
-        worker.started(process, port, new Endpoint(worker.id, worker.index, process.handle(), port,
-                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed),
-                recycler.requestLimit());
+        Endpoint endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,
+                properties.worker().maxConcurrency(), () -> loop.post(new Ejected(worker, process)), slotFreed);
+        int outlierThreshold = properties.proxy().outlierDetection().consecutive5xx();
+        if (outlierThreshold > 0) {
+            endpoint.watchOutliers(outlierThreshold, () -> loop.post(new SupervisorEvent.Outlier(worker, process)));
+        }
+        worker.started(process, port, endpoint, recycler.requestLimit());
         events.add(Type.SPAWNED, worker.id, process.pid(), "worker " + worker.id + " spawned as pid " + process.pid()
                 + " on port " + port + " (index " + worker.index + ", generation " + worker.generation + ")");
-        Endpoint endpoint = worker.endpoint();
         process.onExit().whenComplete((code, error) -> {
             endpoint.stopAccepting();
             // Its tunnels' clients must learn at once, not when their next write fails.

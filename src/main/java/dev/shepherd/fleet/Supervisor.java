@@ -7,6 +7,7 @@ import dev.shepherd.fleet.SupervisorEvent.Ejected;
 import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
 import dev.shepherd.fleet.SupervisorEvent.ProbePassed;
 import dev.shepherd.fleet.SupervisorEvent.OutputGraceOver;
+import dev.shepherd.fleet.SupervisorEvent.Outlier;
 import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
 import dev.shepherd.fleet.SupervisorEvent.RoundDue;
 import dev.shepherd.fleet.SupervisorEvent.ShutdownRequested;
@@ -109,6 +110,8 @@ final class Supervisor {
             reload.retireReplaced(ready.worker(), ready.successor());
         } else if (event instanceof Ejected ejected) {
             healthChecks.ejected(ejected.worker(), ejected.process());
+        } else if (event instanceof Outlier outlier) {
+            healthChecks.outlier(outlier.worker(), outlier.process());
         } else if (event instanceof OutputGraceOver over) {
             over.handOver().run();
         } else if (event instanceof RoundDue due) {
@@ -140,6 +143,7 @@ final class Supervisor {
                 }
             }
             case RESTART_DUE -> restart(worker);
+            case EJECTION_OVER -> healthChecks.ejectionOver(worker);
         }
     }
 

@@ -35,7 +35,9 @@ sealed interface SupervisorEvent {
         /** The stop signal was sent {@code fleet.worker.kill-timeout} ago. */
         KILL_TIMEOUT,
         /** The restart backoff is over. */
-        RESTART_DUE
+        RESTART_DUE,
+        /** An outlier's ejection is over: back in rotation. */
+        EJECTION_OVER
     }
 
     /** A periodic round over the fleet. */
@@ -85,6 +87,10 @@ sealed interface SupervisorEvent {
 
     /** The proxy took the worker out of rotation after refused connections. */
     record Ejected(Worker worker, ChildProcess process) implements AboutProcess {
+    }
+
+    /** The proxy saw the worker fail {@code fleet.proxy.outlier-detection.consecutive-5xx} answers in a row. */
+    record Outlier(Worker worker, ChildProcess process) implements AboutProcess {
     }
 
     record RoundDue(Round round) implements SupervisorEvent {

@@ -68,6 +68,12 @@ final class Worker {
     private boolean probing;
     @Getter(AccessLevel.PACKAGE)
     private int livenessFailures;
+    /** Out of rotation as an outlier until its ejection timer; no probe brings it back before. */
+    @Getter(AccessLevel.PACKAGE)
+    private boolean outlierEjected;
+    /** How many times the current process was ejected as an outlier: the next ejection lasts one more base time. */
+    @Getter(AccessLevel.PACKAGE)
+    private int outlierEjections;
     /** Requests after which the current process is recycled; 0: never. */
     @Getter(AccessLevel.PACKAGE)
     private long requestLimit;
@@ -127,11 +133,27 @@ final class Worker {
      * @return whether it was out and is back
      */
     boolean readmit() {
-        if (state != WorkerState.READY || endpoint.isAccepting()) {
+        if (state != WorkerState.READY || endpoint.isAccepting() || outlierEjected) {
             return false;
         }
         endpoint.startAccepting();
         return true;
+    }
+
+    /** Ejected as an outlier, for the {@link #outlierEjections()}-th time, until {@link #ejectionOver()}. */
+    void ejectedAsOutlier() {
+        outlierEjected = true;
+        outlierEjections++;
+        endpoint.outlierJudged(true);
+    }
+
+    /** The ejection's time is over: back in rotation if READY; returns whether it is back. */
+    boolean ejectionOver() {
+        if (!outlierEjected) {
+            return false;
+        }
+        outlierEjected = false;
+        return readmit();
     }
 
     /** {@link #moveTo(WorkerState, FleetEvent.Type, String)} with no event of its own. */
@@ -164,6 +186,8 @@ final class Worker {
         stopCause = null;
         readyOnce = false;
         livenessFailures = 0;
+        outlierEjected = false;
+        outlierEjections = 0;
     }
 
     /** The program could not be started: no process, and {@code exit} (pid 0) says why. */

@@ -287,6 +287,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             // The response has started as far as the response timeout goes; the body idle timeout takes over when
             // this read is done (upstreamReadComplete), so a response read whole in one go never arms it.
             attempt.headArrived();
+            attempt.endpoint().answered(response.status());
             if (response.switchesProtocols()) {
                 switchProtocols(response);
             } else {

@@ -219,6 +219,28 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void aMaxEjectionTimeShorterThanTheBaseFailsStartupNamingBothProperties() {
+        runner.withPropertyValues("fleet.proxy.outlier-detection.base-ejection-time=60s",
+                "fleet.proxy.outlier-detection.max-ejection-time=30s").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.proxy.outlier-detection.max-ejection-time must not be shorter than "
+                            + "fleet.proxy.outlier-detection.base-ejection-time");
+        });
+    }
+
+    @Test
+    void outlierDetectionBindsEnvoysNamesAndIsOffByDefault() {
+        runner.run(context -> assertThat(context.getBean(FleetProperties.class).proxy().outlierDetection().consecutive5xx()).isZero());
+        runner.withPropertyValues("fleet.proxy.outlier-detection.consecutive-5xx=5").run(context -> {
+            FleetProperties.OutlierDetection detection = context.getBean(FleetProperties.class).proxy().outlierDetection();
+            assertThat(detection.consecutive5xx()).isEqualTo(5);
+            assertThat(detection.ejectionTime(1)).hasSeconds(30);
+            assertThat(detection.ejectionTime(20)).hasSeconds(300);
+        });
+    }
+
+    @Test
     void bothStickyCookiesMayBeSet() {
         runner.withPropertyValues("fleet.proxy.sticky.cookie=SRV", "fleet.proxy.sticky.app-cookie=JSESSIONID")
                 .run(context -> {

@@ -28,6 +28,8 @@ import java.util.stream.Collectors;
  *   <li>{@code /die-after-head?pid=P}: the worker with pid P sends a response head and dies before the body</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up)</li>
+ *   <li>{@code /fail?pid=P}: the worker with pid P answers 500 (as one with a broken database pool would, its
+ *       health still ok); the others echo</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
  *   <li>{@code /login}: sets a session cookie of its own, {@code JSESSIONID=<pid>x<n>}, as a servlet container
  *       does; {@code /logout} deletes it ({@code Max-Age=0})</li>
@@ -89,6 +91,10 @@ public final class EchoWorker {
                 exchange.sendResponseHeaders(200, 10);
                 exchange.getResponseBody().flush();
                 Runtime.getRuntime().halt(1);
+            }
+            if (uri.getPath().equals("/fail") && pid.equals(query.get("pid"))) {
+                respond(exchange, 500, "pid=" + pid + " failing on purpose\n");
+                return;
             }
             if (uri.getPath().equals("/hang-up")) {
                 throw new IllegalStateException("hanging up on purpose");
