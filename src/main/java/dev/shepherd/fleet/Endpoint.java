@@ -260,14 +260,28 @@ public final class Endpoint {
      * failure counts towards outlier detection, as a 5xx does.
      */
     public void attemptFailed() {
-        if (exited()) {
-            if (accepting.get() || draining) {
-                draining = false;
-                eject();
-            }
-            return;
+        if (!leftIfExited()) {
+            answeredWith(true);
         }
-        answeredWith(true);
+    }
+
+    /**
+     * Asked again after a failed attempt, once the request was answered elsewhere: a process that has exited since
+     * leaves the rotation ({@link #attemptFailed} without counting the failure twice).
+     */
+    public void recheckExited() {
+        leftIfExited();
+    }
+
+    private boolean leftIfExited() {
+        if (!exited()) {
+            return false;
+        }
+        if (accepting.get() || draining) {
+            draining = false;
+            eject();
+        }
+        return true;
     }
 
     /**

@@ -55,12 +55,12 @@ final class Retries {
     }
 
     /**
-     * Asks each worker that failed the request again whether its process has exited ({@link Endpoint#attemptFailed}):
+     * Asks each worker that failed the request again whether its process has exited ({@link Endpoint#recheckExited}):
      * one that has leaves the rotation. Reads {@code /proc} once per such worker.
      */
     void recheckFailedWorkers() {
         for (Endpoint endpoint : failedOn) {
-            endpoint.attemptFailed();
+            endpoint.recheckExited();
         }
     }
 

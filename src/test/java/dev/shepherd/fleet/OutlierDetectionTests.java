@@ -77,6 +77,24 @@ class OutlierDetectionTests {
     }
 
     @Test
+    void askingAgainWhetherAFailedWorkerDiedCountsNoFailure() {
+        SupervisorHarness fleet = fleet(2);
+        Endpoint endpoint = fleet.worker(1).endpoint();
+
+        endpoint.answered(500);
+        endpoint.attemptFailed();
+        for (int i = 0; i < 5; i++) {
+            endpoint.recheckExited();
+        }
+        fleet.queue.drain();
+
+        assertThat(endpoint.isAccepting()).isTrue();
+        endpoint.answered(500);
+        fleet.queue.drain();
+        assertThat(endpoint.isAccepting()).isFalse();
+    }
+
+    @Test
     void eachEjectionOfOneProcessLastsOneBaseTimeLongerUpToTheMaximum() {
         SupervisorHarness fleet = fleet(2, "fleet.proxy.outlier-detection.max-ejection-time", "25s");
 
