@@ -67,11 +67,29 @@ final class RetryPolicy {
                 + (budgetSpent ? "; not retried: the retry budget is spent" : ""));
     }
 
-    private static String describe(Throwable cause) {
-        if (cause == null) {
+    /**
+     * What went wrong, in the proxy's words: the worker's malformed response as the parser worded it, else the kind of
+     * failure. Never the exception's own text, which names the transport and its system call ("io_uring read(..)
+     * failed with error(-104)"), nor its class.
+     */
+    static String describe(Throwable cause) {
+        if (cause == null || cause instanceof java.nio.channels.ClosedChannelException) {
             return "connection closed before a response";
         }
-        String message = cause.getMessage();
-        return message == null ? cause.getClass().getSimpleName() : message;
+        if (cause instanceof io.netty.handler.codec.DecoderException && cause.getMessage() != null
+                && cause.getMessage().startsWith("the worker")) {
+            return cause.getMessage();
+        }
+        if (cause instanceof java.net.ConnectException) {
+            return "connection refused";
+        }
+        String message = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        if (message.contains("reset by peer")) {
+            return "connection reset by the worker";
+        }
+        if (message.contains("broken pipe")) {
+            return "the worker closed the connection while the request was sent";
+        }
+        return "connection failed";
     }
 }

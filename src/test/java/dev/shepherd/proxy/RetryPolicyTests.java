@@ -45,4 +45,20 @@ class RetryPolicyTests {
                 .isEqualTo("worker 3 failed (connection closed before a response) after 1 attempt; not retried: the "
                         + "retry budget is spent");
     }
+
+    @Test
+    void theCauseIsNamedInTheProxysWordsNeverTheTransportsOrAClass() {
+        assertThat(RetryPolicy.describe(new java.io.IOException("io_uring read(..) failed with error(-104): Connection reset by peer")))
+                .isEqualTo("connection reset by the worker");
+        assertThat(RetryPolicy.describe(new java.io.IOException("writevAddresses(..) failed: Broken pipe")))
+                .isEqualTo("the worker closed the connection while the request was sent");
+        assertThat(RetryPolicy.describe(new java.net.ConnectException("finishConnect(..) failed: Connection refused: /127.0.0.1:4242")))
+                .isEqualTo("connection refused");
+        assertThat(RetryPolicy.describe(new java.nio.channels.ClosedChannelException())).isEqualTo("connection closed before a response");
+        assertThat(RetryPolicy.describe(ResponseHeadParser.malformed("two different Content-Length values")))
+                .isEqualTo("the worker's response is malformed: two different Content-Length values");
+        assertThat(RetryPolicy.describe(new io.netty.handler.codec.DecoderException("io.netty.util.IllegalReferenceCountException: refCnt: 0")))
+                .isEqualTo("connection failed");
+        assertThat(RetryPolicy.describe(new IllegalStateException())).isEqualTo("connection failed");
+    }
 }
