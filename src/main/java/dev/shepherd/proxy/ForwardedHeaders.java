@@ -24,7 +24,8 @@ import java.util.Map;
  *       given our port 8080 makes Tomcat build {@code https://host:8080} links).</li>
  *   <li><b>Any other peer</b>: nothing it claims reaches a worker. {@code Forwarded}, {@code X-Forwarded-Prefix},
  *       {@code X-Forwarded-Ssl} and {@code X-Real-IP} are removed (Spring's {@code ForwardedHeaderFilter} prefers
- *       {@code Forwarded} and reads the prefix and the SSL flag; nginx users read {@code X-Real-IP}), and
+ *       {@code Forwarded} and reads the prefix and the SSL flag; nginx users read {@code X-Real-IP}), and so are the
+ *       other names frameworks read for the scheme, the client's address and the path ({@link #OTHER_CLAIMS}), and
  *       {@code X-Forwarded-For}, {@code -Proto}, {@code -Host} and {@code -Port} are set to what Shepherd saw. Any
  *       of these names spelt with underscores ({@code X_Forwarded_For}) is removed too.</li>
  * </ul>
@@ -48,9 +49,25 @@ final class ForwardedHeaders {
     /** What a proxy in front says of the original request's scheme, host and port. */
     private static final List<AsciiString> ORIGIN = List.of(FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST,
             X_FORWARDED_PORT, X_FORWARDED_SSL);
+    /**
+     * The other names frameworks read for the same claims, which a client may not make either: the scheme (Rack's
+     * {@code X-Forwarded-Scheme} and {@code X-Url-Scheme}, {@code X-Forwarded-Protocol}, {@code Front-End-Https}),
+     * the client's address (what the CDNs and balancers set and the {@code request-ip} package reads first:
+     * {@code X-Client-IP}, {@code True-Client-IP}, {@code X-Cluster-Client-IP}, {@code CF-Connecting-IP},
+     * {@code Fastly-Client-IP}), Apache's {@code X-Forwarded-Server}, and the path overrides that some frameworks
+     * route on ({@code X-Original-URL}, {@code X-Rewrite-URL}: Symfony, IIS), which would make the worker route
+     * another path than the proxy saw.
+     */
+    private static final List<AsciiString> OTHER_CLAIMS = List.of(AsciiString.cached("X-Forwarded-Scheme"),
+            AsciiString.cached("X-Url-Scheme"), AsciiString.cached("X-Forwarded-Protocol"),
+            AsciiString.cached("Front-End-Https"), AsciiString.cached("X-Client-IP"), AsciiString.cached("True-Client-IP"),
+            AsciiString.cached("X-Cluster-Client-IP"), AsciiString.cached("CF-Connecting-IP"),
+            AsciiString.cached("Fastly-Client-IP"), AsciiString.cached("X-Forwarded-Server"),
+            AsciiString.cached("X-Original-URL"), AsciiString.cached("X-Rewrite-URL"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
-    private static final List<AsciiString> CLAIMS = List.of(FORWARDED, X_FORWARDED_FOR, X_FORWARDED_PROTO,
-            X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX, X_REAL_IP);
+    private static final List<AsciiString> CLAIMS = java.util.stream.Stream.concat(java.util.stream.Stream.of(FORWARDED,
+            X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,
+            X_REAL_IP), OTHER_CLAIMS.stream()).toList();
 
     private final String peer;
     private final boolean trusted;

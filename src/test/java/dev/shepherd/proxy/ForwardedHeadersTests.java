@@ -145,6 +145,30 @@ class ForwardedHeadersTests {
     }
 
     @Test
+    void untrustedClientsOtherNamesForTheSchemeTheirAddressAndThePathAreRemoved() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Scheme", "https").add("X-Url-Scheme", "https")
+                .add("X-Forwarded-Protocol", "https").add("Front-End-Https", "on").add("X-Client-IP", "10.0.0.1")
+                .add("True-Client-IP", "10.0.0.1").add("X-Cluster-Client-IP", "10.0.0.1").add("CF-Connecting-IP", "10.0.0.1")
+                .add("Fastly-Client-IP", "10.0.0.1").add("X-Forwarded-Server", "admin").add("X-Original-URL", "/admin")
+                .add("x-rewrite-url", "/admin").add("X_Client_IP", "10.0.0.1").add("X-Kept", "yes");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).containsExactlyInAnyOrder("X-Kept", "X-Forwarded-For", "X-Forwarded-Proto",
+                "X-Forwarded-Host", "X-Forwarded-Port");
+    }
+
+    @Test
+    void aTrustedPeersOtherForwardingHeadersAreKept() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("CF-Connecting-IP", "203.0.113.7").add("X-Original-URL", "/a");
+
+        from("10.1.2.3").apply(headers, HOST);
+
+        assertThat(headers.get("CF-Connecting-IP")).isEqualTo("203.0.113.7");
+        assertThat(headers.get("X-Original-URL")).isEqualTo("/a");
+    }
+
+    @Test
     void untrustedClientsClaimsSpeltWithUnderscoresAreRemovedTooSinceCgiStyleServersReadThemAsTheSame() {
         // WSGI, Rack and PHP servers hand headers over as HTTP_X_FORWARDED_FOR, whichever of - or _ was sent.
         HttpHeaders headers = new DefaultHttpHeaders().add("X_Forwarded_For", "1.2.3.4")
