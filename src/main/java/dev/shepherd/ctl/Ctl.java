@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.TerminalText;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

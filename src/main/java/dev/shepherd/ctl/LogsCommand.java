@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.TerminalText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

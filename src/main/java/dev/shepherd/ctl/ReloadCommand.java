@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.TerminalText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.TerminalText;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Instant;

@@ -1,5 +1,6 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.TerminalText;
 import lombok.extern.slf4j.Slf4j;
 import org.slf4j.MDC;
 
@@ -10,7 +11,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Reads a worker process's output (stdout and stderr merged) on a thread of its own until it ends, so the pipe
- * never fills: each line goes into the master's log and the worker's {@link LogBuffer}. Reads in pieces of
+ * never fills: each line goes into the master's log (control characters in caret notation, {@link TerminalText}) and
+ * the worker's {@link LogBuffer} (as written). Reads in pieces of
  * {@value #CHUNK} bytes and cuts long lines ({@link LineCutter}), so what it holds never depends on what the
  * worker writes.
  */
@@ -31,7 +33,9 @@ final class OutputPump {
             MDC.put("workerId", Integer.toString(workerId));
             MDC.put("workerPid", Long.toString(pid));
             LineCutter lines = new LineCutter(maxLineBytes, line -> {
-                log.info("[worker {} pid {}] {}", workerId, pid, line);
+                // Escaped in the master's log, which operators tail on terminals; kept as written in the buffer,
+                // whose readers (JSON, the CLI) escape it themselves.
+                log.info("[worker {} pid {}] {}", workerId, pid, TerminalText.safe(line));
                 logs.add(new LogBuffer.Line(pid, clock.instant(), line));
             });
             byte[] chunk = new byte[CHUNK];

@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.TerminalText;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;

@@ -1,8 +1,8 @@
-package dev.shepherd.ctl;
+package dev.shepherd;
 
 /**
- * Text that came from the master (a worker's output lines, exit reasons, event messages, problem details) made safe
- * to print on a terminal: a worker controls those bytes, and an escape sequence in them could clear the screen,
+ * Text that came from outside (a worker's output lines, exit reasons, event messages, problem details, in the CLI and
+ * in the master's own log) made safe to print on a terminal: a worker controls those bytes, and an escape sequence in them could clear the screen,
  * rewrite what the operator sees, set the clipboard ({@code ESC ] 52}) or reach a terminal emulator's bugs.
  * Every C0 control character but tab, and DEL, is shown in caret notation ({@code ESC} as {@code ^[}, CR as
  * {@code ^M}), as {@code cat -v} and kubectl (kubernetes/kubernetes#112553) show them; a C1 control character
@@ -11,12 +11,12 @@ package dev.shepherd.ctl;
  * ("Trojan Source", CVE-2021-42574: a line that reads as one thing and is another). {@code --json} output needs
  * none of this: JSON escapes C0 itself, and it is for programs.
  */
-final class TerminalText {
+public final class TerminalText {
 
     private TerminalText() {
     }
 
-    static String safe(String text) {
+    public static String safe(String text) {
         if (text == null || text.chars().noneMatch(TerminalText::control)) {
             return text;
         }
