@@ -7,6 +7,7 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import org.hibernate.validator.constraints.time.DurationMax;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -220,6 +221,11 @@ public record FleetProperties(
      *                            worker's {@code Keep-Alive: timeout} asks for less; below Node's default 5 s
      *                            {@code keepAliveTimeout}, so that the proxy retires a connection before the worker
      *                            closes it under a request; 0: connections are not reused
+     * @param upstreamReuseDelay how long a connection to a worker that one client connection returned stays idle before
+     *                           another client connection's request goes on it (the one that returned it takes it back
+     *                           at once), so that a whole response the worker sends late, nobody having asked for it,
+     *                           arrives while the connection is idle and closes it, rather than reach another client as
+     *                           its answer; 0: at once, as nginx, HAProxy and Envoy do
      * @param clientHeaderTimeout how long a client may take to send a whole request head, from the connection's
      *                            opening (its accept: with {@code deferAccept}, when its first bytes came) or the
      *                            head's first byte; then 408 and the connection is closed
@@ -261,6 +267,7 @@ public record FleetProperties(
             @DefaultValue("100") @Min(1) int maxHeaderCount,
             @DefaultValue("5m") @DurationMin(millis = 0) Duration bodyIdleTimeout,
             @DefaultValue("4s") @DurationMin(millis = 0) Duration upstreamIdleTimeout,
+            @DefaultValue("50ms") @DurationMin(millis = 0) @DurationMax(seconds = 1) Duration upstreamReuseDelay,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
             @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,

@@ -32,16 +32,19 @@ final class Attempt {
     private final ProxyContext proxy;
     private final Owner owner;
     private final Endpoint endpoint;
+    /** The client connection's claim on the worker connections it returned ({@link UpstreamPool.Owner}). */
+    private final UpstreamPool.Owner client;
     private final ResponseDeadlines.Entry deadline;
     private final ResponseDeadlines.Entry bodyDeadline;
     private Channel upstream;
     private UpstreamHandler connection;
     private boolean over;
 
-    Attempt(ProxyContext proxy, Owner owner, Endpoint endpoint) {
+    Attempt(ProxyContext proxy, Owner owner, Endpoint endpoint, UpstreamPool.Owner client) {
         this.proxy = proxy;
         this.owner = owner;
         this.endpoint = endpoint;
+        this.client = client;
         this.deadline = new ResponseDeadlines.Entry(() -> owner.timedOut(this, false));
         this.bodyDeadline = new ResponseDeadlines.Entry(() -> owner.timedOut(this, true));
     }
@@ -57,7 +60,7 @@ final class Attempt {
 
     /** Takes a pooled connection to the worker, or opens one on {@code loop}. */
     void start(EventLoop loop) {
-        UpstreamHandler pooled = proxy.pool().acquire(endpoint);
+        UpstreamHandler pooled = proxy.pool().acquire(endpoint, client);
         if (pooled != null) {
             attach(pooled);
             return;
@@ -147,7 +150,7 @@ final class Attempt {
         connection.detach();
         if (reuse && upstream.isActive()) {
             upstream.config().setAutoRead(true);
-            proxy.pool().release(endpoint, connection, keepAliveSeconds);
+            proxy.pool().release(endpoint, connection, keepAliveSeconds, client);
         } else {
             upstream.close();
         }

@@ -43,6 +43,16 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
     private boolean reading;
     private ForwardedHeaders forwarded;
+    /** This connection's claim on the worker connections its requests returned; made at its first response. */
+    private UpstreamPool.Owner upstreams;
+
+    /** This connection's claim on the worker connections it returns ({@link UpstreamPool.Owner}). */
+    UpstreamPool.Owner upstreams() {
+        if (upstreams == null) {
+            upstreams = new UpstreamPool.Owner();
+        }
+        return upstreams;
+    }
 
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;

@@ -159,7 +159,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         wait = null;
         attempts++;
-        attempt = new Attempt(proxy, this, picked);
+        attempt = new Attempt(proxy, this, picked, client.upstreams());
         attempt.start(ctx.channel().eventLoop());
     }
 

@@ -46,7 +46,8 @@ final class ProxyContext {
     private final FastThreadLocal<UpstreamPool> pools = new FastThreadLocal<>() {
         @Override
         protected UpstreamPool initialValue() {
-            return new UpstreamPool(upstreamIdleTimeoutNanos, System::nanoTime, sweepers.get()::ensureBy);
+            return new UpstreamPool(upstreamIdleTimeoutNanos, upstreamReuseDelayNanos, System::nanoTime,
+                    sweepers.get()::ensureBy);
         }
     };
     /**
@@ -65,6 +66,7 @@ final class ProxyContext {
     private final long responseTimeoutNanos;
     private final long bodyIdleTimeoutNanos;
     private final long upstreamIdleTimeoutNanos;
+    private final long upstreamReuseDelayNanos;
     private final boolean readsBodiesFirst;
     private volatile boolean draining;
 
@@ -91,6 +93,7 @@ final class ProxyContext {
         this.responseTimeoutNanos = properties.responseTimeout().toNanos();
         this.bodyIdleTimeoutNanos = properties.bodyIdleTimeout().toNanos();
         this.upstreamIdleTimeoutNanos = properties.upstreamIdleTimeout().toNanos();
+        this.upstreamReuseDelayNanos = properties.upstreamReuseDelay().toNanos();
         this.retryPolicy = new RetryPolicy(properties);
         this.tunnelIdleTimeoutNanos = properties.tunnel().idleTimeout().toNanos();
         this.tunnelHalfClosedTimeoutNanos = properties.tunnel().halfClosedTimeout().toNanos();

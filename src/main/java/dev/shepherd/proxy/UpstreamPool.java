@@ -12,8 +12,16 @@ import java.util.function.LongSupplier;
 
 /**
  * Idle keep-alive connections to the workers, owned by one event loop: only that loop's thread touches it, so
- * taking and returning a connection needs no lock. Most recently used first, at most {@value #MAX_IDLE_PER_WORKER}
- * per worker.
+ * taking and returning a connection needs no lock. At most {@value #MAX_IDLE_PER_WORKER} per worker.
+ *
+ * <p>HTTP/1.1 has no request ids: a worker that sends a whole response nobody asked for (a late second write, a
+ * request body it did not read and took for the next request) would have it taken as the answer to the next request
+ * on that connection, and each later answer as the one after it, every client of that connection getting another's
+ * response for as long as it stays busy (nginx, HAProxy and Envoy hand a returned connection to the next request at
+ * once). While a connection is idle, anything the worker sends closes it ({@link UpstreamHandler}). So a returned
+ * connection goes back at once only to the client connection that returned it ({@link Owner}), whose own answers
+ * are all it could get wrong; to another client only once it has been idle {@code fleet.proxy.upstream-reuse-delay}
+ * ({@link #QUIET_NANOS} by default; the one idle longest first), long enough for such a response to arrive and close it, or sooner when the worker's list is full.
  *
  * <p>A connection is reused only until its idle deadline: {@code fleet.proxy.upstream-idle-timeout} after it was
  * returned, or less when the worker's {@code Keep-Alive: timeout=N} says it closes sooner, so that a request is
@@ -27,10 +35,31 @@ import java.util.function.LongSupplier;
 final class UpstreamPool {
 
     static final int MAX_IDLE_PER_WORKER = 1024;
+    /**
+     * How long a returned connection stays idle before another client's request goes on it, unless its list is full
+     * ({@code fleet.proxy.upstream-reuse-delay}'s default).
+     */
+    static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How many of the connections it returned last a client connection takes back at once. */
+    static final int OWN = 8;
+
+    /**
+     * One client connection's claim on the connections it returned last ({@value #OWN}, one per worker it alternates
+     * between): on its event loop only, like the pool.
+     */
+    static final class Owner {
+        private final UpstreamHandler[] returned = new UpstreamHandler[OWN];
+        private int next;
+
+        private void remember(UpstreamHandler connection) {
+            returned[next] = connection;
+            next = (next + 1) % OWN;
+        }
+    }
     /** How much earlier than the worker's {@code Keep-Alive: timeout} a connection is retired, at most. */
     static final long HINT_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    /** The idle connections to one worker, a list through their handlers: newest first. */
+    /** The idle connections to one worker, a list through their handlers: returned at the newest end, taken at the oldest. */
     static final class Idle {
         private UpstreamHandler newest;
         private UpstreamHandler oldest;
@@ -39,6 +68,7 @@ final class UpstreamPool {
 
     private final Map<Endpoint, Idle> idle = new IdentityHashMap<>();
     private final long idleTimeoutNanos;
+    private final long quietNanos;
     private final LongSupplier nanoTime;
     private final LongConsumer sweepBy;
 
@@ -48,35 +78,71 @@ final class UpstreamPool {
      * @param sweepBy told each idle deadline that a sweep must come by ({@link Sweeper#ensureBy})
      */
     UpstreamPool(long idleTimeoutNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
+        this(idleTimeoutNanos, QUIET_NANOS, nanoTime, sweepBy);
+    }
+
+    /** @param quietNanos how long a returned connection stays idle before it is taken again ({@link #QUIET_NANOS}) */
+    UpstreamPool(long idleTimeoutNanos, long quietNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
+        this.quietNanos = quietNanos;
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.nanoTime = nanoTime;
         this.sweepBy = sweepBy;
     }
 
-    /** An open idle connection to {@code endpoint} whose idle deadline has not passed, or null. */
-    UpstreamHandler acquire(Endpoint endpoint) {
+    /**
+     * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
+     * (null: none), else the one idle longest if it has been idle {@link #QUIET_NANOS} (or the list is full); else
+     * null, and the caller opens one. Closes the expired connections it meets on the way.
+     */
+    UpstreamHandler acquire(Endpoint endpoint, Owner owner) {
         Idle connections = idle.get(endpoint);
-        if (connections == null || connections.newest == null) {
+        if (connections == null || connections.oldest == null) {
             return null;
         }
         long now = nanoTime.getAsLong();
-        UpstreamHandler connection;
-        while ((connection = connections.newest) != null) {
-            remove(connection);
-            if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
-                return connection;
+        if (owner != null) {
+            for (UpstreamHandler connection : owner.returned) {
+                if (connection != null && connection.idleIn == connections && connection.owner == owner) {
+                    remove(connection);
+                    if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
+                        return connection;
+                    }
+                    connection.channel().close();
+                }
             }
-            connection.channel().close();
+        }
+        UpstreamHandler connection;
+        while ((connection = connections.oldest) != null) {
+            if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
+                remove(connection);
+                connection.channel().close();
+            } else if (now - connection.idleSince >= quietNanos || connections.size >= MAX_IDLE_PER_WORKER) {
+                remove(connection);
+                return connection;
+            } else {
+                // The longest idle one is not quiet yet, so no other is.
+                return null;
+            }
         }
         return null;
     }
 
+    /** {@link #acquire(Endpoint, Owner)} for a request of no client connection's: only a quiet connection. */
+    UpstreamHandler acquire(Endpoint endpoint) {
+        return acquire(endpoint, null);
+    }
+
     /**
-     * Keeps a connection whose response ended cleanly for the next request to {@code endpoint}, or closes it.
+     * Keeps a connection whose response ended cleanly for a later request to {@code endpoint}, or closes it.
      *
      * @param keepAliveSeconds the worker's {@code Keep-Alive: timeout} on the last response, or -1
      */
     void release(Endpoint endpoint, UpstreamHandler connection, int keepAliveSeconds) {
+        release(endpoint, connection, keepAliveSeconds, null);
+    }
+
+    /** {@link #release(Endpoint, UpstreamHandler, int)}, which {@code owner} may take back at once. */
+    void release(Endpoint endpoint, UpstreamHandler connection, int keepAliveSeconds, Owner owner) {
         long keepNanos = keepNanos(keepAliveSeconds);
         Idle connections = keepNanos > 0 && endpoint.isAccepting()
                 ? idle.computeIfAbsent(endpoint, key -> new Idle()) : null;
@@ -84,7 +150,13 @@ final class UpstreamPool {
             connection.channel().close();
             return;
         }
-        connection.idleUntil = nanoTime.getAsLong() + keepNanos;
+        long now = nanoTime.getAsLong();
+        connection.idleSince = now;
+        connection.idleUntil = now + keepNanos;
+        connection.owner = owner;
+        if (owner != null) {
+            owner.remember(connection);
+        }
         connection.idleIn = connections;
         connection.older = connections.newest;
         if (connections.newest == null) {

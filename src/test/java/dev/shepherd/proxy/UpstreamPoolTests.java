@@ -21,7 +21,9 @@ class UpstreamPoolTests {
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     /** The deadlines the pool asked its sweeper to come by. */
     private final List<Long> sweepBy = new ArrayList<>();
-    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get, sweepBy::add);
+    /** No quiet time, so that the expiry tests take a connection back at once; the quiet time has tests of its own. */
+    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), 0, now::get, sweepBy::add);
+    private final UpstreamPool quiet = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get, sweepBy::add);
     private final Endpoint worker = worker(true);
 
     @Test
@@ -130,15 +132,83 @@ class UpstreamPoolTests {
     }
 
     @Test
-    void mostRecentlyReturnedConnectionIsTakenFirst() {
+    void theConnectionIdleLongestIsTakenFirst() {
         UpstreamHandler first = connection();
         UpstreamHandler second = connection();
         pool.release(worker, first, -1);
         pool.release(worker, second, -1);
 
-        assertThat(pool.acquire(worker)).isSameAs(second);
         assertThat(pool.acquire(worker)).isSameAs(first);
+        assertThat(pool.acquire(worker)).isSameAs(second);
         assertThat(pool.acquire(worker)).isNull();
+    }
+
+    /** Long enough for a response nobody asked for to arrive while it is idle, which closes it. */
+    @Test
+    void anotherClientsRequestGoesOnAReturnedConnectionOnlyOnceItHasBeenIdle50Ms() {
+        UpstreamHandler connection = connection();
+        quiet.release(worker, connection, -1, new UpstreamPool.Owner());
+
+        assertThat(quiet.acquire(worker, new UpstreamPool.Owner())).isNull();
+        advance(Duration.ofMillis(49));
+        assertThat(quiet.acquire(worker)).isNull();
+        advance(Duration.ofMillis(1));
+        assertThat(quiet.acquire(worker, new UpstreamPool.Owner())).isSameAs(connection);
+    }
+
+    /** Its own answers are all a late response could be taken for. */
+    @Test
+    void theClientConnectionThatReturnedAConnectionTakesItBackAtOnce() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamPool.Owner other = new UpstreamPool.Owner();
+        UpstreamHandler mine = connection();
+        UpstreamHandler theirs = connection();
+        quiet.release(worker, mine, -1, client);
+        quiet.release(worker, theirs, -1, other);
+
+        assertThat(quiet.acquire(worker, client)).isSameAs(mine);
+        assertThat(quiet.acquire(worker, client)).as("the other's is not quiet yet").isNull();
+        assertThat(quiet.acquire(worker, other)).isSameAs(theirs);
+    }
+
+    @Test
+    void aConnectionTakenAndReturnedByAnotherClientIsNoLongerTheFirstClientsOwn() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamPool.Owner other = new UpstreamPool.Owner();
+        UpstreamHandler connection = connection();
+        quiet.release(worker, connection, -1, client);
+        advance(Duration.ofMillis(50));
+        assertThat(quiet.acquire(worker, other)).isSameAs(connection);
+        quiet.release(worker, connection, -1, other);
+
+        assertThat(quiet.acquire(worker, client)).isNull();
+        assertThat(quiet.acquire(worker, other)).isSameAs(connection);
+    }
+
+    @Test
+    void aResponseNobodyAskedForDuringTheQuietTimeClosesTheConnection() {
+        UpstreamHandler connection = connection();
+        quiet.release(worker, connection, -1);
+
+        ((EmbeddedChannel) connection.channel()).writeInbound(io.netty.buffer.Unpooled.copiedBuffer(
+                "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL", java.nio.charset.StandardCharsets.US_ASCII));
+        advance(Duration.ofMillis(50));
+
+        assertThat(connection.channel().isOpen()).isFalse();
+        assertThat(quiet.acquire(worker)).isNull();
+    }
+
+    @Test
+    void aFullListHandsOutItsLongestIdleConnectionBeforeItIsQuiet() {
+        List<UpstreamHandler> connections = new ArrayList<>();
+        for (int i = 0; i < UpstreamPool.MAX_IDLE_PER_WORKER; i++) {
+            UpstreamHandler connection = connection();
+            connections.add(connection);
+            quiet.release(worker, connection, -1);
+        }
+
+        assertThat(quiet.acquire(worker)).isSameAs(connections.get(0));
+        assertThat(quiet.acquire(worker)).as("no longer full").isNull();
     }
 
     @Test

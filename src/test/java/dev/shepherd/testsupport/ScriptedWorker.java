@@ -18,6 +18,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code /malformed}: two different Content-Lengths</li>
  *   <li>{@code /odd-cookies}: malformed {@code Set-Cookie} lines (no name, no value, bad attributes), then
  *   {@code JSESSIONID=kept}</li>
+ *   <li>{@code /late-extra}: "hello", then 3 ms later a second whole response nobody asked for, "EVIL" (a worker
+ *   bug: a late second write)</li>
  *   <li>HEAD anything: {@code Content-Length: 1000} and, as HTTP says, no body</li>
  *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
  * </ul>
@@ -73,6 +75,16 @@ public final class ScriptedWorker {
             case "/malformed" -> {
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
                 return false;
+            }
+            case "/late-extra" -> {
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+                try {
+                    Thread.sleep(3);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                }
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL");
+                return true;
             }
             case "/odd-cookies" -> {
                 // Set-Cookie lines no cookie parser likes (no name, no value, only separators), then a good one.

@@ -1,0 +1,80 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.ScriptedWorker;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A worker that sends a whole response nobody asked for, 3 ms after its answer (a late second write), while six
+ * clients with a new connection per request keep its connections busy: with a returned connection handed to the next request at once, that
+ * response was taken as the next client's answer and every later answer on the connection as the one after it (an
+ * attacking helper counted 1,737 responses to the wrong client in 4 s). A connection carries another request only
+ * after it has been idle long enough for such bytes to arrive and close it, so every client gets its own answers.
+ */
+class UnaskedResponseIntegrationTests {
+
+    @Test
+    void noClientGetsAnotherClientsResponseWhenAWorkerSendsOneNobodyAskedFor() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
+                "--fleet.readiness.path=/health")) {
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicInteger answered = new AtomicInteger();
+            ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+            ExecutorService clients = Executors.newFixedThreadPool(6);
+            try {
+                List<Future<?>> loops = new ArrayList<>();
+                for (int c = 0; c < 6; c++) {
+                    String client = "c" + c;
+                    loops.add(clients.submit(() -> {
+                        // A new connection per request, as ab's: each request takes a worker connection another
+                        // client returned, the case where a late response would reach someone else.
+                        for (int i = 0; running.get(); i++) {
+                            String path = "/id?" + client + "-" + i;
+                            String response = RawHttp.exchange(shepherd.proxyPort(), "GET " + path
+                                    + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+                            String body = response.substring(response.indexOf("\r\n\r\n") + 4);
+                            answered.incrementAndGet();
+                            if (!body.equals("path=" + path)) {
+                                wrong.add(path + " got " + body);
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+                for (int i = 0; i < 10; i++) {
+                    Thread.sleep(150);
+                    assertThat(http.send(HttpRequest.newBuilder(shepherd.proxy("/late-extra")).build(),
+                            HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("hello");
+                }
+                running.set(false);
+                for (Future<?> loop : loops) {
+                    loop.get();
+                }
+            } finally {
+                running.set(false);
+                clients.shutdownNow();
+            }
+
+            assertThat(answered.get()).as("the clients kept the connections busy").isGreaterThan(500);
+            assertThat(wrong).as("answers that were another request's").isEmpty();
+        }
+    }
+}
