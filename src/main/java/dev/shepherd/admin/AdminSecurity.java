@@ -65,6 +65,15 @@ class AdminSecurity {
         AuthenticationFilter authentication = new AuthenticationFilter(token, token);
         authentication.setSuccessHandler((request, response, caller) -> { });
         authentication.setFailureHandler(new AuthenticationEntryPointFailureHandler(unauthorized()));
+        // Headers written before the request goes on, not when the response commits: an event stream's writer thread
+        // commits it while the request thread is still in the filter (spring-security#9175), which lost them or threw.
+        http.headers(headers -> headers.addObjectPostProcessor(new org.springframework.security.config.ObjectPostProcessor<HeaderWriterFilter>() {
+            @Override
+            public <O extends HeaderWriterFilter> O postProcess(O filter) {
+                filter.setShouldWriteHeadersEagerly(true);
+                return filter;
+            }
+        }));
         http.csrf(AbstractHttpConfigurer::disable)
                 .formLogin(AbstractHttpConfigurer::disable)
                 .httpBasic(AbstractHttpConfigurer::disable)

@@ -136,7 +136,12 @@ class FleetController {
      */
     @GetMapping(path = "/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     SseEmitter streamEvents(@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId,
-            HttpServletResponse response) throws IOException {
+            HttpServletRequest request, HttpServletResponse response) throws IOException {
+        if ("HEAD".equals(request.getMethod())) {
+            // Its head only: a stream whose body Tomcat drops would never fail a write, and hold its place for ever.
+            response.setContentType(MediaType.TEXT_EVENT_STREAM_VALUE);
+            return null;
+        }
         long lastSeen = Long.MAX_VALUE;
         if (lastEventId != null && !lastEventId.isBlank()) {
             try {
@@ -149,8 +154,9 @@ class FleetController {
         Optional<SseEmitter> emitter = eventStream.open(lastSeen);
         if (emitter.isEmpty()) {
             response.setHeader(HttpHeaders.RETRY_AFTER, "5");
-            Problems.write(response, HttpStatus.SERVICE_UNAVAILABLE, FleetEventStream.MAX_STREAMS + " event streams are "
-                    + "open, the most the admin port keeps; close one, or poll GET /fleet/events");
+            Problems.write(response, HttpStatus.SERVICE_UNAVAILABLE, eventStream.isRunning() ? FleetEventStream.MAX_STREAMS
+                    + " event streams are open, the most the admin port keeps; close one, or poll GET /fleet/events"
+                    : "the master is stopping");
             return null;
         }
         return emitter.get();

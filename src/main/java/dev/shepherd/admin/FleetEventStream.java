@@ -113,9 +113,13 @@ class FleetEventStream implements SmartLifecycle {
 
     /**
      * Opens a stream that first sends the recent events after {@code lastEventId} (0 for none), then every new one;
-     * empty when {@value #MAX_STREAMS} are open already. Any thread.
+     * empty when {@value #MAX_STREAMS} are open already, or once stopping. Any thread.
      */
     Optional<SseEmitter> open(long lastEventId) {
+        if (!running) {
+            // Stopping: a stream opened now would have no writer, and hold the graceful shutdown to its end.
+            return Optional.empty();
+        }
         if (reserved.incrementAndGet() > MAX_STREAMS) {
             reserved.decrementAndGet();
             return Optional.empty();
@@ -205,10 +209,8 @@ class FleetEventStream implements SmartLifecycle {
             try {
                 writers.execute(this::write);
             } catch (java.util.concurrent.RejectedExecutionException ex) {
-                // Shut down: the stream ends with the master.
-                synchronized (this) {
-                    writing = false;
-                }
+                // Stopped: no writer will come, so the stream ends now rather than hold the graceful shutdown.
+                end();
             }
         }
 

@@ -16,6 +16,9 @@ import java.util.function.Consumer;
  */
 public final class FleetEvents {
 
+    /** The longest message an event keeps, in characters. */
+    static final int MESSAGE_LIMIT = 2048;
+
     private final int capacity;
     private final Clock clock;
     private final ArrayDeque<FleetEvent> recent;
@@ -30,9 +33,15 @@ public final class FleetEvents {
         this.recent = new ArrayDeque<>(capacity);
     }
 
-    /** Records an event, numbered and timed now; it is seen at the next {@link #publish()}. */
+    /**
+     * Records an event, numbered and timed now; it is seen at the next {@link #publish()}. A message longer than
+     * {@value #MESSAGE_LIMIT} characters is cut there (it may quote what a client or a worker sent): the recent events
+     * take a bounded amount of memory.
+     */
     synchronized void add(FleetEvent.Type type, int workerId, long pid, String message) {
-        pending.add(new FleetEvent(++seq, clock.instant(), type, workerId, pid, message));
+        String kept = message.length() <= MESSAGE_LIMIT ? message : message.substring(0, MESSAGE_LIMIT) + "… ("
+                + (message.length() - MESSAGE_LIMIT) + " more characters)";
+        pending.add(new FleetEvent(++seq, clock.instant(), type, workerId, pid, kept));
     }
 
     /**

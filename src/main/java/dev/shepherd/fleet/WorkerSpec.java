@@ -50,6 +50,10 @@ public record WorkerSpec(List<String> command, Map<String, String> environment, 
      * {@code command, environment: +FEATURE_X -OLD_VAR ~CHANGED, workingDirectory}, or {@code nothing} when the two
      * are the same.
      */
+    /** The variables a change names at most, and the characters of each name shown: the events keep it, the log too. */
+    static final int NAMED_CHANGES = 20;
+    static final int NAME_SHOWN = 64;
+
     String changesFrom(WorkerSpec before) {
         List<String> changes = new ArrayList<>();
         if (!command.equals(before.command)) {
@@ -59,16 +63,24 @@ public record WorkerSpec(List<String> command, Map<String, String> environment, 
             StringBuilder names = new StringBuilder("environment:");
             TreeSet<String> all = new TreeSet<>(environment.keySet());
             all.addAll(before.environment.keySet());
+            int named = 0;
+            int more = 0;
             for (String name : all) {
                 String now = environment.get(name);
                 String was = before.environment.get(name);
-                if (was == null) {
-                    names.append(" +").append(name);
-                } else if (now == null) {
-                    names.append(" -").append(name);
-                } else if (!now.equals(was)) {
-                    names.append(" ~").append(name);
+                String change = was == null ? " +" : now == null ? " -" : !now.equals(was) ? " ~" : null;
+                if (change == null) {
+                    continue;
                 }
+                if (named == NAMED_CHANGES) {
+                    more++;
+                    continue;
+                }
+                named++;
+                names.append(change).append(name.length() <= NAME_SHOWN ? name : name.substring(0, NAME_SHOWN) + "…");
+            }
+            if (more > 0) {
+                names.append(" and ").append(more).append(" more");
             }
             changes.add(names.toString());
         }

@@ -98,6 +98,28 @@ class AdminEventStreamIntegrationTests {
         }
     }
 
+    /** Tomcat drops a HEAD's body, so a stream's writes never failed and it held its place for ever. */
+    @Test
+    void aHeadOfTheStreamGetsItsHeadAndTakesNoPlace() {
+        FleetEventStream streams = shepherd.context().getBean(FleetEventStream.class);
+        int before = streams.openStreams();
+
+        String answer = RawHttp.exchange(shepherd.adminPort(), request(null).replace("GET ", "HEAD ")
+                .replace("Connection: keep-alive", "Connection: close"));
+
+        assertThat(RawHttp.status(answer)).isEqualTo(200);
+        assertThat(answer).containsIgnoringCase("Content-Type: text/event-stream").containsIgnoringCase("X-Frame-Options: DENY");
+        assertThat(streams.openStreams()).isEqualTo(before);
+    }
+
+    @Test
+    void aStreamCarriesTheAdminPortsSecurityHeaders() throws IOException {
+        try (Socket socket = stream(null)) {
+            assertThat(readUntil(socket, ":connected")).containsIgnoringCase("X-Frame-Options: DENY")
+                    .containsIgnoringCase("X-Content-Type-Options: nosniff").containsIgnoringCase("Cache-Control: no-cache");
+        }
+    }
+
     @Test
     void aLastEventIdThatIsNoEventsSeqIsABadRequest() {
         String answer = RawHttp.exchange(shepherd.adminPort(), request("abc").replace("Connection: keep-alive", "Connection: close"));

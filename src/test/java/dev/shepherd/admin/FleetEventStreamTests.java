@@ -130,6 +130,15 @@ class FleetEventStreamTests {
         assertThat(streams.openStreams()).isZero();
     }
 
+    /** A stream opened once stopping would have no writer, and hold the admin port's graceful shutdown to its end. */
+    @Test
+    void onceStoppedNoStreamOpens() {
+        streams.stop();
+
+        assertThat(streams.open(Long.MAX_VALUE)).isEmpty();
+        assertThat(streams.openStreams()).isZero();
+    }
+
     private RecordingEmitter open(long lastSeen) {
         Optional<SseEmitter> emitter = streams.open(lastSeen);
         assertThat(emitter).isPresent();

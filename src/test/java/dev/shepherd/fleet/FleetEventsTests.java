@@ -70,4 +70,16 @@ class FleetEventsTests {
         assertThat(events.recent()).extracting(FleetEvent::seq).containsExactly(1L, 2L);
         assertThat(seen).extracting(FleetEvent::type).containsExactly(FleetEvent.Type.DRAINING, FleetEvent.Type.RELOAD_SUCCEEDED);
     }
+
+    /** A reload naming 31 variables of 32 KiB each made 1 MB events; a thousand of them took the master's heap. */
+    @Test
+    void aMessageIsKeptUpToItsLimit() {
+        events.add(FleetEvent.Type.RELOAD_STARTED, 0, 0, "x".repeat(FleetEvents.MESSAGE_LIMIT));
+        events.add(FleetEvent.Type.RELOAD_STARTED, 0, 0, "y".repeat(1_000_000));
+        events.publish();
+
+        assertThat(events.recent().get(0).message()).hasSize(FleetEvents.MESSAGE_LIMIT);
+        assertThat(events.recent().get(1).message()).startsWith("y".repeat(FleetEvents.MESSAGE_LIMIT) + "…")
+                .endsWith("… (997952 more characters)");
+    }
 }

@@ -124,4 +124,19 @@ class WorkerSpecPatchTests {
                 .isEqualTo("command, environment: ~CHANGE -DROP +NEW, workingDirectory, readinessPath");
         assertThat(CURRENT.changesFrom(CURRENT)).isEqualTo("nothing");
     }
+
+    @Test
+    void aChangeNamesAtMost20VariablesEachCutAt64Characters() {
+        Map<String, String> many = new java.util.TreeMap<>();
+        for (int i = 0; i < 31; i++) {
+            many.put(String.format("V%02d", i) + "x".repeat(32 * 1024), "1");
+        }
+        WorkerSpec next = new WorkerSpec(CURRENT.command(), many, CURRENT.workingDirectory(), CURRENT.readinessPath());
+
+        String changes = next.changesFrom(new WorkerSpec(CURRENT.command(), Map.of(), CURRENT.workingDirectory(),
+                CURRENT.readinessPath()));
+
+        assertThat(changes).startsWith("environment: +V00" + "x".repeat(61) + "… +V01").endsWith(" and 11 more")
+                .hasSizeLessThan(20 * 70 + 20);
+    }
 }
