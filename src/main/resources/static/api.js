@@ -76,12 +76,17 @@ export async function health() {
 
 /**
  * Reads /fleet/events as server-sent events until the stream ends or `signal` aborts it. EventSource cannot send
- * an Authorization header, so this is fetch() with the frames parsed here. Calls `onOpen` once connected, then
- * `onEvent` with each event's JSON.
+ * an Authorization header, so this is fetch() with the frames parsed here. With `lastEventId` (the seq of the newest
+ * event the caller has), the stream first replays the recent events after it, as EventSource's reconnection does.
+ * Calls `onOpen` once connected, then `onEvent` with each event's JSON.
  */
-export async function streamEvents({onOpen, onEvent, signal}) {
+export async function streamEvents({onOpen, onEvent, signal, lastEventId}) {
+    const extra = {Accept: 'text/event-stream'};
+    if (Number.isInteger(lastEventId)) {
+        extra['Last-Event-ID'] = String(lastEventId);
+    }
     const response = await check(await fetch('fleet/events', {
-        headers: headers({Accept: 'text/event-stream'}), cache: 'no-store', signal,
+        headers: headers(extra), cache: 'no-store', signal,
     }));
     onOpen();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -94,6 +94,9 @@ async function keepStreaming() {
         try {
             await api.streamEvents({
                 signal: controller.signal,
+                // What happened while the page was not connected (since its first read of the events, or during an
+                // outage) comes first; after a restart of the master, whose numbers start again, nothing is replayed.
+                lastEventId: events[0]?.seq,
                 onOpen: () => {
                     delay = 1000;
                     connection('live', 'Live');

@@ -30,10 +30,12 @@ class OutlierDetectionIntegrationTests {
             String path = "/fail?pid=" + bad;
 
             List<Integer> statuses = new ArrayList<>();
+            // The event is seen once the snapshot with the worker out of rotation is published.
             await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10)).until(() -> {
                 statuses.add(shepherd.get(path).statusCode());
-                return shepherd.snapshot().inRotation() == 1;
+                return shepherd.fleet().events().recent().stream().anyMatch(event -> event.type() == FleetEvent.Type.EJECTED);
             });
+            assertThat(shepherd.snapshot().inRotation()).isEqualTo(1);
             // Three, or four when a request reached it while the supervisor handled the third (the proxy reports, the
             // supervisor ejects).
             assertThat(statuses).filteredOn(status -> status == 500).hasSizeBetween(3, 4);
