@@ -141,9 +141,14 @@ final class HealthChecks {
                 && other.endpoint() != null && other.endpoint().isAccepting()).count();
         String failures = "worker " + worker.id + " failed " + detection.consecutive5xx() + " requests in a row (5xx or no answer)";
         if (othersInRotation == 0 || (ejected > 0 && (ejected + 1) * 100 > detection.maxEjectionPercent() * ready)) {
-            log.warn("{}; not ejected: {}", failures, othersInRotation == 0 ? "it is the last worker in rotation"
-                    : ejected + " of " + ready + " READY workers are ejected already (max-ejection-percent "
-                    + detection.maxEjectionPercent() + ")");
+            int times = worker.outlierNotEjected();
+            if (Integer.bitCount(times) == 1) {
+                // The 1st, 2nd, 4th, 8th... time: a fleet failing every request must not flood the log at its rate.
+                log.warn("{}; not ejected ({} time{} for this process): {}", failures, times, times == 1 ? "" : "s",
+                        othersInRotation == 0 ? "it is the last worker in rotation" : ejected + " of " + ready
+                                + " READY workers are ejected already (max-ejection-percent "
+                                + detection.maxEjectionPercent() + ")");
+            }
             endpoint.outlierJudged(false);
             return;
         }

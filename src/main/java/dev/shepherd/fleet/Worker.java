@@ -74,6 +74,8 @@ final class Worker {
     /** How many times the current process was ejected as an outlier: the next ejection lasts one more base time. */
     @Getter(AccessLevel.PACKAGE)
     private int outlierEjections;
+    /** How many runs of failures of the current process were not ejected (the limits): its log lines thin out. */
+    private int outlierNotEjected;
     /** Requests after which the current process is recycled; 0: never. */
     @Getter(AccessLevel.PACKAGE)
     private long requestLimit;
@@ -147,6 +149,11 @@ final class Worker {
         endpoint.outlierJudged(true);
     }
 
+    /** A run of failures was judged and not ejected; returns how many times for this process. */
+    int outlierNotEjected() {
+        return ++outlierNotEjected;
+    }
+
     /** The ejection's time is over: back in rotation if READY; returns whether it is back. */
     boolean ejectionOver() {
         if (!outlierEjected) {
@@ -188,6 +195,7 @@ final class Worker {
         livenessFailures = 0;
         outlierEjected = false;
         outlierEjections = 0;
+        outlierNotEjected = 0;
     }
 
     /** The program could not be started: no process, and {@code exit} (pid 0) says why. */

@@ -4,12 +4,14 @@ import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Round;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.system.CapturedOutput;
 
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Envoy's consecutive-5xx outlier ejection, on a supervisor with fake processes and a manual clock. */
+@org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
 class OutlierDetectionTests {
 
     private static SupervisorHarness fleet(int workers, String... more) {
@@ -109,6 +111,19 @@ class OutlierDetectionTests {
         fail(fleet, 1, 3);
         assertThat(fleet.events.recent()).last().extracting(FleetEvent::message).asString()
                 .endsWith("out of rotation for 25000 ms (ejection 3)");
+    }
+
+    @Test
+    void aRunNotEjectedIsLoggedThe1st2nd4thTimeNotAtTheRateOfFailures(CapturedOutput output) {
+        SupervisorHarness fleet = fleet(1);
+
+        for (int run = 0; run < 8; run++) {
+            fail(fleet, 1, 3);
+        }
+
+        assertThat(output.getOut().lines().filter(line -> line.contains("not ejected ("))).hasSize(4)
+                .anySatisfy(line -> assertThat(line).contains("not ejected (8 times for this process): it is the last "
+                        + "worker in rotation"));
     }
 
     @Test
