@@ -58,6 +58,8 @@ class FleetEventStream implements SmartLifecycle {
             new SynchronousQueue<>(), daemon("fleet-events-sse-"));
     private final ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(daemon("fleet-events-heartbeat-"));
     private volatile boolean running;
+    /** Set by {@link #stop()}, never cleared: unlike {@code running}, false too before the start (a request may come first). */
+    private volatile boolean stopped;
 
     @Autowired
     FleetEventStream(WorkerFleetService fleet) {
@@ -89,6 +91,7 @@ class FleetEventStream implements SmartLifecycle {
     /** Ends every open stream before the admin port's graceful shutdown, which would otherwise wait for them. */
     @Override
     public void stop() {
+        stopped = true;
         running = false;
         heartbeat.shutdownNow();
         // Each ends on its writer, after a write in progress: completing blocks while one runs (up to its timeout).
@@ -106,6 +109,11 @@ class FleetEventStream implements SmartLifecycle {
         return SmartLifecycle.DEFAULT_PHASE;
     }
 
+    /** Whether {@link #stop()} ran: streams are refused from then on. */
+    boolean stopping() {
+        return stopped;
+    }
+
     /** Streams open now. */
     int openStreams() {
         return open.size();
@@ -116,7 +124,7 @@ class FleetEventStream implements SmartLifecycle {
      * empty when {@value #MAX_STREAMS} are open already, or once stopping. Any thread.
      */
     Optional<SseEmitter> open(long lastEventId) {
-        if (!running) {
+        if (stopped) {
             // Stopping: a stream opened now would have no writer, and hold the graceful shutdown to its end.
             return Optional.empty();
         }
