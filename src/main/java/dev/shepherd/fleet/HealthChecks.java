@@ -159,6 +159,30 @@ final class HealthChecks {
         worker.arm(loop.schedule(new TimerFired(worker, process, Timer.EJECTION_OVER), time));
     }
 
+    /**
+     * At the end of every supervisor event: when no READY worker is in rotation any more (the others were scaled down,
+     * replaced or died since) but some are out as outliers, their ejections end now, as the rule that the last worker
+     * in rotation is never ejected asks (Envoy routes to every host in such a "panic"); failures start a new run.
+     */
+    void keepOneInRotation() {
+        boolean inRotation = false;
+        boolean ejected = false;
+        for (Worker worker : supervisor.workers) {
+            if (worker.state() == WorkerState.READY) {
+                inRotation |= worker.endpoint() != null && worker.endpoint().isAccepting();
+                ejected |= worker.outlierEjected();
+            }
+        }
+        if (inRotation || !ejected) {
+            return;
+        }
+        for (Worker worker : supervisor.workers) {
+            if (worker.state() == WorkerState.READY && worker.ejectionOver()) {
+                log.warn("Worker {}'s ejection ends early: no other worker is in rotation", worker.id);
+            }
+        }
+    }
+
     /** An outlier's ejection time is over: it is back in rotation, and its answers are counted from zero. */
     void ejectionOver(Worker worker) {
         if (worker.ejectionOver()) {

@@ -193,6 +193,7 @@ final class Supervisor {
             spawner.spawn(newWorker(reload.spawnGeneration(), reload.spawnSpec(), WorkerIndexes.forNewSlot(workers)));
         }
         WorkerIndexes.toRetire(workers, desired).forEach(worker -> drains.retire(worker, "scaled down"));
+        healthChecks.keepOneInRotation();
     }
 
     Worker newWorker(long generation, WorkerSpec spec, int index) {

@@ -127,6 +127,30 @@ class OutlierDetectionTests {
     }
 
     @Test
+    void anEjectionEndsEarlyWhenTheOtherWorkersLeaveTheRotation() {
+        SupervisorHarness fleet = fleet(2);
+        fail(fleet, 1, 3);
+        assertThat(fleet.worker(1).endpoint().isAccepting()).isFalse();
+
+        fleet.command(new SupervisorEvent.Scale(1, new java.util.concurrent.CompletableFuture<>()));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.worker(1).endpoint().isAccepting()).as("worker 2, scaled down, was the last in rotation").isTrue();
+        assertThat(fleet.snapshot().inRotation()).isEqualTo(1);
+    }
+
+    @Test
+    void anEjectionEndsEarlyWhenTheLastWorkerInRotationDies() {
+        SupervisorHarness fleet = fleet(2);
+        fail(fleet, 1, 3);
+
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).endpoint().isAccepting()).isTrue();
+    }
+
+    @Test
     void theLastWorkerInRotationIsNeverEjected() {
         SupervisorHarness fleet = fleet(1);
 
