@@ -39,9 +39,18 @@ public final class FleetEvents {
      * take a bounded amount of memory.
      */
     synchronized void add(FleetEvent.Type type, int workerId, long pid, String message) {
-        String kept = message.length() <= MESSAGE_LIMIT ? message : message.substring(0, MESSAGE_LIMIT) + "… ("
+        String kept = message.length() <= MESSAGE_LIMIT ? message : cut(message, MESSAGE_LIMIT) + "… ("
                 + (message.length() - MESSAGE_LIMIT) + " more characters)";
         pending.add(new FleetEvent(++seq, clock.instant(), type, workerId, pid, kept));
+    }
+
+    /**
+     * The first {@code limit} characters of {@code text}, one fewer when the cut would split a surrogate pair (an emoji):
+     * a lone surrogate is not valid Unicode, and strict JSON parsers refuse it.
+     */
+    static String cut(String text, int limit) {
+        int end = Character.isHighSurrogate(text.charAt(limit - 1)) ? limit - 1 : limit;
+        return text.substring(0, end);
     }
 
     /**

@@ -225,7 +225,9 @@ public record FleetProperties(
      *                           another client connection's request goes on it (the one that returned it takes it back
      *                           at once), so that a whole response the worker sends late, nobody having asked for it,
      *                           arrives while the connection is idle and closes it, rather than reach another client as
-     *                           its answer; 0: at once, as nginx, HAProxy and Envoy do
+     *                           its answer; 0 (the default): at once, as nginx, HAProxy and Envoy do. It holds about
+     *                           the requests of that long as idle worker connections, beyond what
+     *                           {@code max-connections} budgets for
      * @param clientHeaderTimeout how long a client may take to send a whole request head, from the connection's
      *                            opening (its accept: with {@code deferAccept}, when its first bytes came) or the
      *                            head's first byte; then 408 and the connection is closed
@@ -267,7 +269,7 @@ public record FleetProperties(
             @DefaultValue("100") @Min(1) int maxHeaderCount,
             @DefaultValue("5m") @DurationMin(millis = 0) Duration bodyIdleTimeout,
             @DefaultValue("4s") @DurationMin(millis = 0) Duration upstreamIdleTimeout,
-            @DefaultValue("50ms") @DurationMin(millis = 0) @DurationMax(seconds = 1) Duration upstreamReuseDelay,
+            @DefaultValue("0") @DurationMin(millis = 0) @DurationMax(seconds = 1) Duration upstreamReuseDelay,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
             @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,

@@ -77,7 +77,7 @@ public record WorkerSpec(List<String> command, Map<String, String> environment, 
                     continue;
                 }
                 named++;
-                names.append(change).append(name.length() <= NAME_SHOWN ? name : name.substring(0, NAME_SHOWN) + "…");
+                names.append(change).append(name.length() <= NAME_SHOWN ? name : FleetEvents.cut(name, NAME_SHOWN) + "…");
             }
             if (more > 0) {
                 names.append(" and ").append(more).append(" more");

@@ -27,7 +27,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     UpstreamHandler older;
     /** When this idle connection stops being reused, in {@link System#nanoTime()} terms. */
     long idleUntil;
-    /** When this connection went idle, in {@link System#nanoTime()} terms ({@link UpstreamPool#QUIET_NANOS}). */
+    /** When this connection went idle, in {@link System#nanoTime()} terms ({@code fleet.proxy.upstream-reuse-delay}). */
     long idleSince;
     /** The client connection that returned it to the pool, which may take it back at once; null: none. */
     UpstreamPool.Owner owner;

@@ -15,13 +15,15 @@ import java.util.function.LongSupplier;
  * taking and returning a connection needs no lock. At most {@value #MAX_IDLE_PER_WORKER} per worker.
  *
  * <p>HTTP/1.1 has no request ids: a worker that sends a whole response nobody asked for (a late second write, a
- * request body it did not read and took for the next request) would have it taken as the answer to the next request
- * on that connection, and each later answer as the one after it, every client of that connection getting another's
- * response for as long as it stays busy (nginx, HAProxy and Envoy hand a returned connection to the next request at
- * once). While a connection is idle, anything the worker sends closes it ({@link UpstreamHandler}). So a returned
- * connection goes back at once only to the client connection that returned it ({@link Owner}), whose own answers
- * are all it could get wrong; to another client only once it has been idle {@code fleet.proxy.upstream-reuse-delay}
- * ({@link #QUIET_NANOS} by default; the one idle longest first), long enough for such a response to arrive and close it, or sooner when the worker's list is full.
+ * request body it did not read and took for the next request) has it taken as the answer to the next request on
+ * that connection, and each later answer as the one after it, for as long as the connection stays busy (nginx,
+ * HAProxy and Envoy alike). While a connection is idle, anything the worker sends closes it ({@link UpstreamHandler}).
+ * A returned connection goes back at once to the client connection that returned it ({@link Owner}); to another
+ * client's request, by default, the most recently returned one at once too, or with {@code
+ * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
+ * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
+ * client. The delay costs idle connections (about the requests of that long) and CPU, and it is no defence against a
+ * request smuggled through a worker that ignores bodies: the smuggled request decides when its answer comes.
  *
  * <p>A connection is reused only until its idle deadline: {@code fleet.proxy.upstream-idle-timeout} after it was
  * returned, or less when the worker's {@code Keep-Alive: timeout=N} says it closes sooner, so that a request is
@@ -35,11 +37,6 @@ import java.util.function.LongSupplier;
 final class UpstreamPool {
 
     static final int MAX_IDLE_PER_WORKER = 1024;
-    /**
-     * How long a returned connection stays idle before another client's request goes on it, unless its list is full
-     * ({@code fleet.proxy.upstream-reuse-delay}'s default).
-     */
-    static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** How many of the connections it returned last a client connection takes back at once. */
     static final int OWN = 8;
 
@@ -78,10 +75,13 @@ final class UpstreamPool {
      * @param sweepBy told each idle deadline that a sweep must come by ({@link Sweeper#ensureBy})
      */
     UpstreamPool(long idleTimeoutNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
-        this(idleTimeoutNanos, QUIET_NANOS, nanoTime, sweepBy);
+        this(idleTimeoutNanos, 0, nanoTime, sweepBy);
     }
 
-    /** @param quietNanos how long a returned connection stays idle before it is taken again ({@link #QUIET_NANOS}) */
+    /**
+     * @param quietNanos how long a connection one client connection returned stays idle before another's request goes
+     *                   on it ({@code fleet.proxy.upstream-reuse-delay}); 0: at once
+     */
     UpstreamPool(long idleTimeoutNanos, long quietNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
         this.quietNanos = quietNanos;
         this.idleTimeoutNanos = idleTimeoutNanos;
@@ -91,8 +91,9 @@ final class UpstreamPool {
 
     /**
      * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
-     * (null: none), else the one idle longest if it has been idle {@link #QUIET_NANOS} (or the list is full); else
-     * null, and the caller opens one. Closes the expired connections it meets on the way.
+     * (null: none); else with no reuse delay the most recently returned, with one the one idle longest if it has
+     * been idle that long (or the list is full); else null, and the caller opens one. Closes the expired connections
+     * it meets on the way.
      */
     UpstreamHandler acquire(Endpoint endpoint, Owner owner) {
         Idle connections = idle.get(endpoint);
@@ -112,6 +113,17 @@ final class UpstreamPool {
             }
         }
         UpstreamHandler connection;
+        if (quietNanos == 0) {
+            // No delay: the most recently returned one, so that those beyond what the load needs expire.
+            while ((connection = connections.newest) != null) {
+                remove(connection);
+                if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
+                    return connection;
+                }
+                connection.channel().close();
+            }
+            return null;
+        }
         while ((connection = connections.oldest) != null) {
             if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
                 remove(connection);

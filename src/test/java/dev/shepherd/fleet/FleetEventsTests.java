@@ -82,4 +82,16 @@ class FleetEventsTests {
         assertThat(events.recent().get(1).message()).startsWith("y".repeat(FleetEvents.MESSAGE_LIMIT) + "…")
                 .endsWith("… (997952 more characters)");
     }
+
+    @Test
+    void aCutNeverSplitsASurrogatePair() {
+        String emojiAtTheLimit = "B".repeat(FleetEvents.MESSAGE_LIMIT - 1) + "\uD83D\uDE00" + "tail";
+
+        events.add(FleetEvent.Type.RELOAD_STARTED, 0, 0, emojiAtTheLimit);
+        events.publish();
+
+        assertThat(events.recent().get(0).message()).startsWith("B".repeat(FleetEvents.MESSAGE_LIMIT - 1) + "…");
+        assertThat(FleetEvents.cut("ab\uD83D\uDE00", 3)).isEqualTo("ab");
+        assertThat(FleetEvents.cut("ab\uD83D\uDE00", 4)).isEqualTo("ab\uD83D\uDE00");
+    }
 }

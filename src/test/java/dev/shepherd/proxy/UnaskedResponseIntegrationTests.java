@@ -24,8 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A worker that sends a whole response nobody asked for, 3 ms after its answer (a late second write), while six
  * clients with a new connection per request keep its connections busy: with a returned connection handed to the next request at once, that
  * response was taken as the next client's answer and every later answer on the connection as the one after it (an
- * attacking helper counted 1,737 responses to the wrong client in 4 s). A connection carries another request only
- * after it has been idle long enough for such bytes to arrive and close it, so every client gets its own answers.
+ * attacking helper counted 1,737 responses to the wrong client in 4 s). With {@code fleet.proxy.upstream-reuse-delay},
+ * a connection carries another client's request only after it has been idle that long, long enough for such bytes to
+ * arrive and close it, so every client gets its own answers.
  */
 class UnaskedResponseIntegrationTests {
 
@@ -33,7 +34,7 @@ class UnaskedResponseIntegrationTests {
     void noClientGetsAnotherClientsResponseWhenAWorkerSendsOneNobodyAskedFor() throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
-                "--fleet.readiness.path=/health")) {
+                "--fleet.readiness.path=/health", "--fleet.proxy.upstream-reuse-delay=50ms")) {
             AtomicBoolean running = new AtomicBoolean(true);
             AtomicInteger answered = new AtomicInteger();
             ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();

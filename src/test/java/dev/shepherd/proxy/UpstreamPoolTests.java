@@ -21,9 +21,11 @@ class UpstreamPoolTests {
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
     /** The deadlines the pool asked its sweeper to come by. */
     private final List<Long> sweepBy = new ArrayList<>();
-    /** No quiet time, so that the expiry tests take a connection back at once; the quiet time has tests of its own. */
-    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), 0, now::get, sweepBy::add);
-    private final UpstreamPool quiet = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get, sweepBy::add);
+    /** No reuse delay, the default. */
+    private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get, sweepBy::add);
+    /** {@code fleet.proxy.upstream-reuse-delay=50ms}. */
+    private final UpstreamPool quiet = new UpstreamPool(Duration.ofSeconds(4).toNanos(), Duration.ofMillis(50).toNanos(),
+            now::get, sweepBy::add);
     private final Endpoint worker = worker(true);
 
     @Test
@@ -132,15 +134,27 @@ class UpstreamPoolTests {
     }
 
     @Test
-    void theConnectionIdleLongestIsTakenFirst() {
+    void withNoReuseDelayTheMostRecentlyReturnedConnectionIsTakenFirst() {
         UpstreamHandler first = connection();
         UpstreamHandler second = connection();
         pool.release(worker, first, -1);
         pool.release(worker, second, -1);
 
-        assertThat(pool.acquire(worker)).isSameAs(first);
         assertThat(pool.acquire(worker)).isSameAs(second);
+        assertThat(pool.acquire(worker)).isSameAs(first);
         assertThat(pool.acquire(worker)).isNull();
+    }
+
+    @Test
+    void withAReuseDelayTheConnectionIdleLongestIsTakenFirst() {
+        UpstreamHandler first = connection();
+        UpstreamHandler second = connection();
+        quiet.release(worker, first, -1);
+        quiet.release(worker, second, -1);
+        advance(Duration.ofMillis(50));
+
+        assertThat(quiet.acquire(worker)).isSameAs(first);
+        assertThat(quiet.acquire(worker)).isSameAs(second);
     }
 
     /** Long enough for a response nobody asked for to arrive while it is idle, which closes it. */
