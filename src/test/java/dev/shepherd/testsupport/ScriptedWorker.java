@@ -78,11 +78,8 @@ public final class ScriptedWorker {
             }
             case "/late-extra" -> {
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
-                try {
-                    Thread.sleep(3);
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                }
+                // The worker program itself is late on purpose, not test logic waiting.
+                java.util.concurrent.locks.LockSupport.parkNanos(3_000_000);
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL");
                 return true;
             }
