@@ -60,6 +60,8 @@ public final class Endpoint {
     private final AtomicInteger failuresInARow = new AtomicInteger();
     /** The fleet has been told of this run of failures and has not answered yet ({@link #outlierJudged}). */
     private final AtomicBoolean outlierReported = new AtomicBoolean();
+    /** Out of rotation as an outlier (alive and READY, back after its ejection time): its sticky sessions stay bound. */
+    private volatile boolean ejectedAsOutlier;
     private final LongSupplier nanoTime;
     private final ProcessHandle process;
     /** The most requests in flight at once; 0: no limit. */
@@ -305,6 +307,14 @@ public final class Endpoint {
         }
     }
 
+    /**
+     * Out of rotation as an outlier for now: READY and alive, back after its ejection time, so that a sticky session
+     * bound to it, served elsewhere meanwhile, stays bound to it. Any thread.
+     */
+    public boolean isEjectedAsOutlier() {
+        return ejectedAsOutlier;
+    }
+
     /** Failed answers in a row now (outlier detection). */
     int failuresInARow() {
         return failuresInARow.get();
@@ -317,6 +327,7 @@ public final class Endpoint {
     void outlierJudged(boolean ejected) {
         failuresInARow.set(0);
         if (ejected) {
+            ejectedAsOutlier = true;
             accepting.set(false);
         } else {
             outlierReported.set(false);
@@ -422,6 +433,7 @@ public final class Endpoint {
         refusalsInARow.set(0);
         failuresInARow.set(0);
         outlierReported.set(false);
+        ejectedAsOutlier = false;
         everInRotation = true;
         accepting.set(true);
     }
@@ -433,6 +445,7 @@ public final class Endpoint {
 
     /** Out of rotation, and no more sticky requests either: the worker is stopping, or it died. */
     void stopAccepting() {
+        ejectedAsOutlier = false;
         accepting.set(false);
         draining = false;
     }

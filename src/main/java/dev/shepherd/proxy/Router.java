@@ -150,9 +150,12 @@ final class Router {
         return StickySlots.keeps(fleet.snapshot(), slot, upgrade);
     }
 
-    /** Whether sticky slot {@code slot} still has a worker that takes its requests ({@link StickySlots#keeps}). */
+    /**
+     * Whether a session bound to sticky slot {@code slot} stays bound after another worker served it: the slot still
+     * has a worker that takes its requests, or one out of rotation only for now ({@link StickySlots#keepsBinding}).
+     */
     boolean slotKeeps(int slot) {
-        return StickySlots.keeps(fleet.snapshot(), slot, false);
+        return StickySlots.keepsBinding(fleet.snapshot(), slot);
     }
 
     /**

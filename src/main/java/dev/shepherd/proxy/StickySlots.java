@@ -54,6 +54,24 @@ final class StickySlots {
                 || !upgrade && draining(snapshot, slot) != null);
     }
 
+    /**
+     * Whether a session bound to {@code slot} stays bound to it after another worker served it: {@link #keeps}, or
+     * the slot's READY worker is out of rotation only as an outlier, back after its ejection time (a retry elsewhere
+     * while its worker lives on does not move a session either).
+     */
+    static boolean keepsBinding(FleetSnapshot snapshot, int slot) {
+        if (keeps(snapshot, slot, false)) {
+            return true;
+        }
+        for (WorkerSnapshot worker : snapshot.workers()) {
+            if (worker.index() == slot && worker.state() == dev.shepherd.worker.WorkerState.READY
+                    && worker.endpoint() != null && worker.endpoint().isEjectedAsOutlier()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static Endpoint newestAccepting(Endpoint[] ready, int slot) {
         Endpoint newest = null;
         for (Endpoint endpoint : ready) {

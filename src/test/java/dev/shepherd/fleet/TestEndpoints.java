@@ -44,6 +44,11 @@ public final class TestEndpoints {
         endpoint.startAccepting();
     }
 
+    /** Takes an endpoint out of rotation as an outlier, as the supervisor does when it ejects one. */
+    public static void ejectAsOutlier(Endpoint endpoint) {
+        endpoint.outlierJudged(true);
+    }
+
     /** Takes an endpoint out of rotation, as a drain does. */
     public static void stopAccepting(Endpoint endpoint) {
         endpoint.stopAccepting();
@@ -71,6 +76,17 @@ public final class TestEndpoints {
         WorkerSpec spec = new WorkerSpec(List.of(), java.util.Map.of(), null, "/health");
         return new FleetSnapshot(1, ready.length, workers, ready, ReloadStatus.IDLE, spec,
                 List.of(new Generation(1, true, workers.size(), spec)));
+    }
+
+    /** Like {@link #snapshot}, plus READY workers out of rotation (ejected): in the workers, not in {@code ready()}. */
+    public static FleetSnapshot snapshotWithReadyOutOfRotation(Endpoint[] ready, Endpoint... out) {
+        FleetSnapshot base = snapshot(ready);
+        List<WorkerSnapshot> workers = new ArrayList<>(base.workers());
+        for (Endpoint endpoint : out) {
+            workers.add(worker(endpoint, WorkerState.READY));
+        }
+        return new FleetSnapshot(2, ready.length + out.length, workers, ready, ReloadStatus.IDLE, base.spec(),
+                base.generations());
     }
 
     /** Like {@link #snapshot}, plus a worker in BACKOFF (no process, so no endpoint) at each of {@code indexes}. */

@@ -131,4 +131,20 @@ class StickySlotsTests {
         assertThat(StickySlots.pick(snapshot(new Endpoint[0], draining), 0, false, false)).isNull();
         assertThat(draining.inFlight()).isZero();
     }
+
+    /** An outlier is back after its ejection time: its sessions, served elsewhere meanwhile, return to it then. */
+    @Test
+    void aSessionStaysBoundToASlotWhoseWorkerIsOutOnlyAsAnOutlier() {
+        Endpoint ejected = TestEndpoints.accepting(1, 0, 0);
+        Endpoint other = TestEndpoints.accepting(2, 1, 0);
+        TestEndpoints.ejectAsOutlier(ejected);
+        dev.shepherd.fleet.FleetSnapshot withIt = TestEndpoints.snapshotWithReadyOutOfRotation(new Endpoint[] {other}, ejected);
+
+        assertThat(StickySlots.keeps(withIt, 0, false)).as("its requests go elsewhere meanwhile").isFalse();
+        assertThat(StickySlots.keepsBinding(withIt, 0)).isTrue();
+
+        TestEndpoints.startAccepting(ejected);
+        TestEndpoints.stopAccepting(ejected);
+        assertThat(StickySlots.keepsBinding(withIt, 0)).as("stopped: no longer an outlier").isFalse();
+    }
 }
