@@ -10,14 +10,15 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.authentication.BadCredentialsException;
+import org.springframework.security.config.ObjectPostProcessor;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
 import org.springframework.security.config.annotation.web.configurers.AuthorizeHttpRequestsConfigurer;
 import org.springframework.security.config.http.SessionCreationPolicy;
-import org.springframework.security.web.access.intercept.AuthorizationFilter;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.access.intercept.AuthorizationFilter;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 import org.springframework.security.web.authentication.AuthenticationEntryPointFailureHandler;
 import org.springframework.security.web.authentication.AuthenticationFilter;
@@ -67,7 +68,7 @@ class AdminSecurity {
         authentication.setFailureHandler(new AuthenticationEntryPointFailureHandler(unauthorized()));
         // Headers written before the request goes on, not when the response commits: an event stream's writer thread
         // commits it while the request thread is still in the filter (spring-security#9175), which lost them or threw.
-        http.headers(headers -> headers.addObjectPostProcessor(new org.springframework.security.config.ObjectPostProcessor<HeaderWriterFilter>() {
+        http.headers(headers -> headers.addObjectPostProcessor(new ObjectPostProcessor<HeaderWriterFilter>() {
             @Override
             public <O extends HeaderWriterFilter> O postProcess(O filter) {
                 filter.setShouldWriteHeadersEagerly(true);

@@ -16,8 +16,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,7 +46,8 @@ class FleetEventStream implements SmartLifecycle {
     static final int MAX_STREAMS = 64;
     /**
      * Events queued for one client before its stream is ended: four times what the largest scale-up records at once
-     * (1,024 workers spawned). A queue holds references to events that exist anyway: at most 32 KiB a stream.
+     * (1,024 workers spawned). The streams share the events; those a stuck stream still holds beyond the 1,000 recent
+     * ones are at most this many, each message at most {@code FleetEvents.MESSAGE_LIMIT} characters.
      */
     static final int QUEUE_LIMIT = 4096;
     private static final Duration HEARTBEAT = Duration.ofSeconds(15);
@@ -71,7 +74,7 @@ class FleetEventStream implements SmartLifecycle {
         this.emitters = emitters;
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String prefix) {
+    private static ThreadFactory daemon(String prefix) {
         AtomicInteger count = new AtomicInteger();
         return runnable -> {
             Thread thread = new Thread(runnable, prefix + count.incrementAndGet());
@@ -120,7 +123,8 @@ class FleetEventStream implements SmartLifecycle {
     }
 
     /**
-     * Opens a stream that first sends the recent events after {@code lastEventId} (0 for none), then every new one;
+     * Opens a stream that first sends the recent events after {@code lastEventId} ({@link Long#MAX_VALUE}: none), then
+     * every new one;
      * empty when {@value #MAX_STREAMS} are open already, or once stopping. Any thread.
      */
     Optional<SseEmitter> open(long lastEventId) {
@@ -216,7 +220,7 @@ class FleetEventStream implements SmartLifecycle {
             }
             try {
                 writers.execute(this::write);
-            } catch (java.util.concurrent.RejectedExecutionException ex) {
+            } catch (RejectedExecutionException ex) {
                 // Stopped: no writer will come, so the stream ends now rather than hold the graceful shutdown.
                 end();
             }

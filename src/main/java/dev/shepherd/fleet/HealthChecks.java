@@ -11,6 +11,7 @@ import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -153,7 +154,7 @@ final class HealthChecks {
             return;
         }
         worker.ejectedAsOutlier();
-        java.time.Duration time = detection.ejectionTime(worker.outlierEjections());
+        Duration time = detection.ejectionTime(worker.outlierEjections());
         events.add(Type.EJECTED, worker.id, process.pid(), failures + "; out of rotation for " + time.toMillis()
                 + " ms (ejection " + worker.outlierEjections() + ")");
         worker.arm(loop.schedule(new TimerFired(worker, process, Timer.EJECTION_OVER), time));

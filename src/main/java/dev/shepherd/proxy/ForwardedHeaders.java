@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * What one client connection's requests tell a worker about where they came from: the {@code X-Forwarded-*} and
@@ -65,7 +66,7 @@ final class ForwardedHeaders {
             AsciiString.cached("Fastly-Client-IP"), AsciiString.cached("X-Forwarded-Server"),
             AsciiString.cached("X-Original-URL"), AsciiString.cached("X-Rewrite-URL"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
-    private static final List<AsciiString> CLAIMS = java.util.stream.Stream.concat(java.util.stream.Stream.of(FORWARDED,
+    private static final List<AsciiString> CLAIMS = Stream.concat(Stream.of(FORWARDED,
             X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,
             X_REAL_IP), OTHER_CLAIMS.stream()).toList();
 

@@ -2,7 +2,12 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.FleetProperties;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpResponseStatus;
+
+import java.net.ConnectException;
+import java.nio.channels.ClosedChannelException;
+import java.util.Locale;
 
 /**
  * What follows a failed attempt: another attempt, or the proxy's own answer with the reason. Pure: the retry
@@ -73,17 +78,17 @@ final class RetryPolicy {
      * failed with error(-104)"), nor its class.
      */
     static String describe(Throwable cause) {
-        if (cause == null || cause instanceof java.nio.channels.ClosedChannelException) {
+        if (cause == null || cause instanceof ClosedChannelException) {
             return "connection closed before a response";
         }
-        if (cause instanceof io.netty.handler.codec.DecoderException && cause.getMessage() != null
+        if (cause instanceof DecoderException && cause.getMessage() != null
                 && cause.getMessage().startsWith("the worker")) {
             return cause.getMessage();
         }
-        if (cause instanceof java.net.ConnectException) {
+        if (cause instanceof ConnectException) {
             return "connection refused";
         }
-        String message = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        String message = String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT);
         if (message.contains("reset by peer")) {
             return "connection reset by the worker";
         }

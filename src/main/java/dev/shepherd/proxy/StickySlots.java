@@ -64,7 +64,7 @@ final class StickySlots {
             return true;
         }
         for (WorkerSnapshot worker : snapshot.workers()) {
-            if (worker.index() == slot && worker.state() == dev.shepherd.worker.WorkerState.READY
+            if (worker.index() == slot && worker.state() == WorkerState.READY
                     && worker.endpoint() != null && worker.endpoint().isEjectedAsOutlier()) {
                 return true;
             }
