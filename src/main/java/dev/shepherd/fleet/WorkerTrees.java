@@ -4,6 +4,7 @@ import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.LaunchSpec;
 import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.OrphanGuard;
+import dev.shepherd.worker.OutputLimits;
 import dev.shepherd.worker.ProcessTrees;
 import dev.shepherd.worker.WorkerProcess;
 
@@ -36,7 +37,8 @@ final class WorkerTrees implements ProcessLauncher {
 
     @Override
     public ChildProcess launch(int workerId, LaunchSpec spec, LogBuffer logs) throws IOException {
-        WorkerProcess process = WorkerProcess.spawn(workerId, spec, logs, clock, trees, (int) config.logLineLength().toBytes());
+        WorkerProcess process = WorkerProcess.spawn(workerId, spec, logs, clock, trees, new OutputLimits(
+                (int) config.logLineLength().toBytes(), config.logRateLimitInterval(), config.logRateLimitBurst()));
         process.processGroup().ifPresent(guard::track);
         return process;
     }

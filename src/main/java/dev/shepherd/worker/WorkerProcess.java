@@ -43,10 +43,10 @@ public final class WorkerProcess implements ChildProcess {
 
     /**
      * Starts the process in a tree of its own ({@link ProcessTrees}); the caller's thread becomes its parent-death
-     * anchor (see the class comment). Lines longer than {@code maxLineBytes} are cut.
+     * anchor (see the class comment). Its output goes to {@code logs} and the master's log within {@code limits}.
      */
     public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
-                                      int maxLineBytes) throws IOException {
+                                      OutputLimits limits) throws IOException {
         checkExecutable(spec);
         ProcessTrees.Launch launch = trees.prepare(workerId);
         ProcessBuilder builder = new ProcessBuilder(launch.wrap(wrap(spec.command()))).redirectErrorStream(true);
@@ -65,7 +65,7 @@ public final class WorkerProcess implements ChildProcess {
         }
         ProcessTree tree = trees.attach(launch, process);
         CompletableFuture<Void> outputEnded = OutputPump.start(workerId, process.pid(), process.getInputStream(), logs,
-                clock, maxLineBytes);
+                clock, limits);
         return new WorkerProcess(process, clock.instant(), Files.isExecutable(SETSID), tree, outputEnded);
     }
 

@@ -107,6 +107,23 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void aLogRateLimitBurstBelowOneFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.log-rate-limit-burst=0").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.worker.logRateLimitBurst = 0: must be greater than or equal to 1");
+        });
+    }
+
+    @Test
+    void aZeroLogRateLimitIntervalBindsAsNoLimit() {
+        runner.withPropertyValues("fleet.worker.log-rate-limit-interval=0").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(FleetProperties.class).worker().logRateLimitInterval()).isZero();
+        });
+    }
+
+    @Test
     void moreWorkersThanMaxWorkersFailsStartup() {
         runner.withPropertyValues("fleet.workers=10", "fleet.max-workers=5").run(context -> {
             assertThat(context).hasFailed();
@@ -192,6 +209,8 @@ class FleetPropertiesTests {
             assertThat(worker.logLines()).isEqualTo(1000);
             assertThat(worker.logBytes()).isEqualTo(DataSize.ofKilobytes(256));
             assertThat(worker.logLineLength()).isEqualTo(DataSize.ofKilobytes(8));
+            assertThat(worker.logRateLimitInterval()).isEqualTo(Duration.ofSeconds(30));
+            assertThat(worker.logRateLimitBurst()).isEqualTo(10_000);
             assertThat(worker.retiredLogs()).isEqualTo(16);
             assertThat(worker.startupTimeout()).isEqualTo(Duration.ofSeconds(60));
             assertThat(worker.stopSignal()).isEqualTo("TERM");

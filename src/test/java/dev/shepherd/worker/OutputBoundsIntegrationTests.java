@@ -23,13 +23,16 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A worker that writes 128 MiB without a newline and then a flood of lines cannot take the master down: the master
- * runs on the README's recommended small heap (-Xmx128m, exit on OutOfMemoryError), keeps serving, and its heap
- * after a full GC stays under {@link #HEAP_BOUND}.
+ * runs on the README's recommended small heap (-Xmx128m, exit on OutOfMemoryError), keeps serving, its heap
+ * after a full GC stays under {@link #HEAP_BOUND}, and its own log gets only the rate limit's lines of the flood.
  */
 class OutputBoundsIntegrationTests {
 
     /** The master's heap after a GC, with two workers and one full log buffer: measured ~30 MiB. */
     static final long HEAP_BOUND = 64L << 20;
+
+    /** Lines of one worker process per 30 s in the master's log, lower than the default so the flood passes it. */
+    static final int LOG_BURST = 1000;
 
     /** Worker 1 writes 128 MiB with no newline, then 100,000 lines; every worker answers GETs with its id. */
     static final String FLOODING_WORKER = """
@@ -72,7 +75,8 @@ class OutputBoundsIntegrationTests {
         assumePython();
         Path script = Files.writeString(temp.resolve("flood.py"), FLOODING_WORKER);
         try (MasterProcess master = MasterProcess.startReady(MasterProcess.recommendedFlags(), 2,
-                "--fleet.worker.command=python3," + script, "--fleet.liveness.interval=1s")) {
+                "--fleet.worker.command=python3," + script, "--fleet.liveness.interval=1s",
+                "--fleet.worker.log-rate-limit-burst=" + LOG_BURST)) {
             HttpClient http = HttpClient.newHttpClient();
             URI proxy = URI.create("http://127.0.0.1:" + master.proxyPort() + "/");
             List<Integer> statuses = new ArrayList<>();
@@ -89,6 +93,11 @@ class OutputBoundsIntegrationTests {
             assertThat(logs.contains("flood line 90000")).as("the oldest lines are gone").isFalse();
             assertThat(cutLine(master.output())).as("the huge line in the master's log")
                     .isEqualTo("x".repeat(8192) + "… [cut: 128 MiB line]");
+            String masterLog = master.output();
+            assertThat(masterLog).contains("wrote more than " + LOG_BURST + " lines in PT30S");
+            // The flood takes well under a second, so one interval or two, not 100,000 lines.
+            assertThat(Pattern.compile("\\] flood line ").matcher(masterLog).results().count())
+                    .as("flood lines in the master's log").isBetween((long) LOG_BURST - 1, 2L * LOG_BURST);
             long heap = master.heapUsedAfterGc();
             System.out.println("Master heap after GC: " + heap / 1024 + " KiB");
             assertThat(heap).as("heap after GC").isLessThan(HEAP_BOUND);

@@ -8,6 +8,9 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,10 +26,35 @@ class OutputPumpTests {
         String line = "red \u001b[31mtext\u001b]52;c;ZXZpbA==\u0007 \u009b2J";
 
         OutputPump.start(7, 4242, new ByteArrayInputStream((line + "\n").getBytes(StandardCharsets.UTF_8)), logs,
-                Clock.systemUTC(), 8192).get(5, TimeUnit.SECONDS);
+                Clock.systemUTC(), OutputLimits.lineLength(8192)).get(5, TimeUnit.SECONDS);
 
         assertThat(output.getOut()).contains("[worker 7 pid 4242] red ^[[31mtext^[]52;c;ZXZpbA==^G \\u009B2J")
                 .doesNotContain("\u001b").doesNotContain("\u009b");
         assertThat(logs.tail(1)).singleElement().extracting(LogBuffer.Line::text).isEqualTo(line);
+    }
+
+    /**
+     * A worker decides how much it writes, not how big the master's log grows (journald's rate limit): past the
+     * burst, lines go to the buffer only, and the master's log says so and how many it left out.
+     */
+    @Test
+    void linesOverTheRateLimitReachTheBufferOnlyAndTheMastersLogCountsThem(CapturedOutput output) throws Exception {
+        LogBuffer logs = new LogBuffer(100);
+        StringBuilder text = new StringBuilder();
+        for (int i = 1; i <= 50; i++) {
+            text.append("line-").append(i).append("-end\n");
+        }
+        Clock frozen = Clock.fixed(Instant.parse("2026-12-02T12:00:00Z"), ZoneOffset.UTC);
+
+        OutputPump.start(8, 4343, new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.UTF_8)), logs,
+                frozen, new OutputLimits(8192, Duration.ofSeconds(30), 10)).get(5, TimeUnit.SECONDS);
+
+        String log = output.getOut();
+        assertThat(log).contains("[worker 8 pid 4343] line-10-end").doesNotContain("line-11-end")
+                .doesNotContain("line-50-end")
+                .contains("Worker 8 pid 4343 wrote more than 10 lines in PT30S: its lines until 2026-12-02T12:00:30Z "
+                        + "go to its log buffer only (GET /fleet/workers/8/logs)")
+                .contains("Suppressed 40 lines of worker 8 pid 4343 in this log");
+        assertThat(logs.tail(100)).hasSize(50).last().extracting(LogBuffer.Line::text).isEqualTo("line-50-end");
     }
 }

@@ -1,0 +1,27 @@
+package dev.shepherd.worker;
+
+import java.time.Duration;
+
+/**
+ * What a worker process's output may cost the master.
+ *
+ * @param maxLineBytes longest line kept whole (UTF-8 bytes); a longer one is cut ({@link LineCutter})
+ * @param logRateLimitInterval with {@code logRateLimitBurst}: at most that many lines of one process go into the
+ *                             master's log per interval ({@link LogRateLimit}); zero: no limit
+ * @param logRateLimitBurst lines per interval, at least 1 when the interval is not zero
+ */
+public record OutputLimits(int maxLineBytes, Duration logRateLimitInterval, int logRateLimitBurst) {
+
+    public OutputLimits {
+        new LogRateLimit.Rule(logRateLimitInterval, logRateLimitBurst); // throws for a burst below 1
+    }
+
+    /** Cuts lines at {@code maxLineBytes}, no rate limit. */
+    public static OutputLimits lineLength(int maxLineBytes) {
+        return new OutputLimits(maxLineBytes, Duration.ZERO, 0);
+    }
+
+    LogRateLimit.Rule rateLimit() {
+        return new LogRateLimit.Rule(logRateLimitInterval, logRateLimitBurst);
+    }
+}
