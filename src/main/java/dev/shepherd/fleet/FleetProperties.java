@@ -217,6 +217,9 @@ public record FleetProperties(
      *                       new connections wait in the listen backlog until one closes. Lowered at startup to
      *                       what the master can hold: its open-file limit (two descriptors a connection, the
      *                       client's and a worker's, plus a reserve) and its direct memory (256 KB a connection)
+     * @param maxConnectionsPerClient most connections one client (an IPv4 address, an IPv6 /64) holds at once; one
+     *                                past it is closed at once, unread (HAProxy's {@code src_conn_cur} reject).
+     *                                Peers in {@code trusted-proxies} are not limited; 0: no limit
      * @param maxInitialLineLength longest request line accepted (longer: 414)
      * @param maxHeaderSize largest request header block accepted (larger: 431)
      * @param maxHeaderCount most fields a request head, or the trailer section of a chunked request body, may hold
@@ -272,6 +275,7 @@ public record FleetProperties(
             @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,
             @DefaultValue("10000") @Min(0) int queueLimit,
             @DefaultValue("" + Proxy.DEFAULT_MAX_CONNECTIONS) @Min(1) int maxConnections,
+            @DefaultValue("0") @Min(0) int maxConnectionsPerClient,
             @DefaultValue("8KB") DataSize maxInitialLineLength,
             @DefaultValue("16KB") DataSize maxHeaderSize,
             @DefaultValue("100") @Min(1) int maxHeaderCount,

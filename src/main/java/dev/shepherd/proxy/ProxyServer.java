@@ -90,7 +90,11 @@ public class ProxyServer implements SmartLifecycle {
     private EventLoopGroup loops;
     private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
     private volatile ProxyContext context;
+    private static final String REFUSED_DESCRIPTION = "Client connections closed unread because they came past a "
+            + "limit: fleet.proxy.max-connections and its slack, or fleet.proxy.max-connections-per-client";
+
     private volatile ConnectionLimit connectionLimit;
+    private volatile ClientConnectionLimit clientConnectionLimit;
     /** The listening sockets: one per event loop on io_uring and epoll (unless reuse-port is false), else one. */
     private final List<Channel> listeners = new ArrayList<>();
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
@@ -113,8 +117,12 @@ public class ProxyServer implements SmartLifecycle {
                 .description("Client connections open now; fleet.proxy.max-connections bounds them (HAProxy's scur)")
                 .register(registry);
         FunctionCounter.builder("shepherd.proxy.connections.refused", this, ProxyServer::refusedConnections)
-                .description("Client connections closed unread because they came past fleet.proxy.max-connections "
-                        + "and its slack")
+                .description(REFUSED_DESCRIPTION)
+                .tag("limit", "max-connections")
+                .register(registry);
+        FunctionCounter.builder("shepherd.proxy.connections.refused", this, ProxyServer::refusedPerClient)
+                .description(REFUSED_DESCRIPTION)
+                .tag("limit", "max-connections-per-client")
                 .register(registry);
     }
 
@@ -155,18 +163,21 @@ public class ProxyServer implements SmartLifecycle {
                 loop.execute(() -> started.startSweeping(loop));
             }
             connectionLimit = new ConnectionLimit(maxConnections(config), System::nanoTime);
+            clientConnectionLimit = new ClientConnectionLimit(config.maxConnectionsPerClient(),
+                    context.trustedProxies(), System::nanoTime);
             listen(config, loopCount);
         } catch (RuntimeException ex) {
             closeAfterFailedStart();
             throw ex;
         }
         port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({}; {}; at most {} client connections)",
+        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({}; {}; at most {} client connections{})",
                 address, port, loopCount,
                 transport.name(), listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
                         : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread",
                 defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred",
-                connectionLimit.max());
+                connectionLimit.max(), config.maxConnectionsPerClient() == 0 ? ""
+                        : ", " + config.maxConnectionsPerClient() + " per client outside fleet.proxy.trusted-proxies");
         log.info("Balancing: {}", balancing(config, properties.worker().maxConcurrency()));
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
@@ -287,7 +298,8 @@ public class ProxyServer implements SmartLifecycle {
         ChannelInitializer<SocketChannel> connection = new ChannelInitializer<>() {
             @Override
             protected void initChannel(SocketChannel channel) {
-                if (!connectionLimit.admit(channel)) {
+                if (!connectionLimit.admit(channel)
+                        || !clientConnectionLimit.admit(channel.remoteAddress(), channel.closeFuture())) {
                     channel.close();
                     return;
                 }
@@ -489,6 +501,12 @@ public class ProxyServer implements SmartLifecycle {
     /** Client connections closed unread past {@code fleet.proxy.max-connections} since the start. */
     private double refusedConnections() {
         ConnectionLimit limit = connectionLimit;
+        return limit == null ? 0 : limit.refused();
+    }
+
+    /** Client connections closed unread past {@code fleet.proxy.max-connections-per-client} since the start. */
+    private double refusedPerClient() {
+        ClientConnectionLimit limit = clientConnectionLimit;
         return limit == null ? 0 : limit.refused();
     }
 

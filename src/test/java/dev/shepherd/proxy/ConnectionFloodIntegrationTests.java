@@ -66,6 +66,53 @@ class ConnectionFloodIntegrationTests {
     }
 
     /**
+     * One client cannot take every connection from the others: past {@code max-connections-per-client} its
+     * connections are closed at once, while another address on the same host is served and a trusted peer is not
+     * limited.
+     */
+    @Test
+    void aClientPastItsConnectionLimitIsClosedUnreadWhileAnotherClientIsServed() throws IOException {
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.max-connections-per-client=3", "--fleet.proxy.trusted-proxies=127.0.0.3")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            for (int i = 0; i < 3; i++) {
+                held.add(openFrom("127.0.0.1", shepherd.proxyPort(), PARTIAL));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 3);
+
+            try (Socket fourth = openFrom("127.0.0.1", shepherd.proxyPort(), CLOSE)) {
+                fourth.setSoTimeout(10_000);
+                assertThat(readOrReset(fourth)).as("closed without an answer").isEmpty();
+            }
+            try (Socket other = openFrom("127.0.0.2", shepherd.proxyPort(), CLOSE)) {
+                other.setSoTimeout(10_000);
+                assertThat(RawHttp.readUntilClose(other.getInputStream())).startsWith("HTTP/1.1 200");
+            }
+            for (int i = 0; i < 5; i++) {
+                held.add(openFrom("127.0.0.3", shepherd.proxyPort(), PARTIAL));
+            }
+            try (Socket trusted = openFrom("127.0.0.3", shepherd.proxyPort(), CLOSE)) {
+                trusted.setSoTimeout(10_000);
+                assertThat(RawHttp.readUntilClose(trusted.getInputStream())).as("a trusted peer is not limited")
+                        .startsWith("HTTP/1.1 200");
+            }
+            assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
+                    .contains("shepherd_proxy_connections_refused_total{limit=\"max-connections-per-client\"} 1.0");
+
+            held.remove(0).close();
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 7);
+            try (Socket again = openFrom("127.0.0.1", shepherd.proxyPort(), CLOSE)) {
+                again.setSoTimeout(10_000);
+                assertThat(RawHttp.readUntilClose(again.getInputStream())).as("served once one of its three closed")
+                        .startsWith("HTTP/1.1 200");
+            }
+        } finally {
+            RawHttp.closeAll(held);
+        }
+    }
+
+    /**
      * Many clients churning through a small limit pause and resume the listening sockets thousands of times; every
      * listener must still accept afterwards. On io_uring a listener paused and resumed from another loop's thread
      * could end up reading with no accept submitted, and half the new connections (those the kernel hashed to it,
@@ -175,5 +222,20 @@ class ConnectionFloodIntegrationTests {
             }
         }
         return null;
+    }
+
+    private static Socket openFrom(String local, int port, String request) throws IOException {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port, InetAddress.getByName(local), 0);
+        socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+        return socket;
+    }
+
+    /** What the proxy sent before it closed; a reset (the request was unread) counts as nothing sent. */
+    private static String readOrReset(Socket socket) throws IOException {
+        try {
+            return RawHttp.readUntilClose(socket.getInputStream());
+        } catch (java.net.SocketException reset) {
+            return "";
+        }
     }
 }

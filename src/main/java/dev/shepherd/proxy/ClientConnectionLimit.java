@@ -1,0 +1,95 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.ChannelFuture;
+import lombok.extern.slf4j.Slf4j;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * {@code fleet.proxy.max-connections-per-client}: how many connections one client may hold at once, so that one
+ * client cannot take all of {@code max-connections} and leave everyone else waiting in the backlog. A client is its
+ * IPv4 address, or the /64 prefix of its IPv6 address (one host usually has a whole /64 to pick addresses from); an
+ * IPv4-mapped IPv6 address counts as the IPv4 address it carries. Peers in {@code fleet.proxy.trusted-proxies} are
+ * not limited: a load balancer's connections carry many clients. A connection past the limit is closed at once,
+ * unread, as HAProxy's {@code tcp-request connection reject if { src_conn_cur ge N }} and Envoy's connection limit
+ * filter do: answering it would mean holding it until its request came, which is what the limit saves. nginx's
+ * {@code limit_conn} answers 503 instead, but counts requests being processed, not connections.
+ * <p>A key exists only while its client has a connection open, so the map holds at most as many keys as the proxy
+ * holds connections ({@code max-connections}). {@link #admit} runs on the event loops; refusals are logged at most
+ * once per {@link ConnectionLimit#LOG_INTERVAL_NANOS}, with their count and the last client's address.
+ */
+@Slf4j
+final class ClientConnectionLimit {
+
+    private final int max;
+    private final TrustedProxies exempt;
+    /** Open connections per client; Integer keys for IPv4 addresses, Long keys for IPv6 /64 prefixes. */
+    private final ConcurrentHashMap<Object, Integer> open = new ConcurrentHashMap<>();
+    private final AtomicLong refused = new AtomicLong();
+    private final AtomicLong refusedSinceLog = new AtomicLong();
+    private final AtomicLong lastLog = new AtomicLong(Long.MIN_VALUE);
+    private final LongSupplier nanoTime;
+
+    /**
+     * @param max connections per client; 0: no limit
+     * @param exempt peers not limited (the trusted proxies)
+     */
+    ClientConnectionLimit(int max, TrustedProxies exempt, LongSupplier nanoTime) {
+        this.max = max;
+        this.exempt = exempt;
+        this.nanoTime = nanoTime;
+    }
+
+    /**
+     * A connection from {@code remote} was accepted; counted for its client until {@code closed} completes.
+     * Returns false when its client already holds {@code max}: the caller closes it.
+     */
+    boolean admit(SocketAddress remote, ChannelFuture closed) {
+        if (max == 0 || !(remote instanceof InetSocketAddress inet) || inet.getAddress() == null
+                || exempt.trusts(inet.getAddress())) {
+            return true;
+        }
+        Object client = client(inet.getAddress());
+        int count = open.merge(client, 1, Integer::sum);
+        closed.addListener(future -> open.computeIfPresent(client, (key, now) -> now == 1 ? null : now - 1));
+        if (count <= max) {
+            return true;
+        }
+        refused.incrementAndGet();
+        refusedSinceLog.incrementAndGet();
+        long now = nanoTime.getAsLong();
+        long last = lastLog.get();
+        if ((last == Long.MIN_VALUE || now - last >= ConnectionLimit.LOG_INTERVAL_NANOS) && lastLog.compareAndSet(last, now)) {
+            log.warn("Closed {} connection(s) of clients that held {} already (fleet.proxy.max-connections-per-client), "
+                    + "the last from {}", refusedSinceLog.getAndSet(0), max, inet.getAddress().getHostAddress());
+        }
+        return false;
+    }
+
+    /** The client an address belongs to: the IPv4 address, or the IPv6 address's /64 prefix. */
+    static Object client(InetAddress address) {
+        InetAddress peer = TrustedProxies.unmapped(address);
+        byte[] bytes = peer.getAddress();
+        if (peer instanceof Inet4Address) {
+            return ByteBuffer.wrap(bytes).getInt();
+        }
+        return ByteBuffer.wrap(bytes).getLong();
+    }
+
+    /** Connections closed at once because their client was at the limit, since the start. */
+    long refused() {
+        return refused.get();
+    }
+
+    /** Clients with a connection open now (when limited), for tests. */
+    int clients() {
+        return open.size();
+    }
+}

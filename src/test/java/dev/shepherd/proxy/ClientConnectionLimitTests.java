@@ -1,0 +1,88 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ClientConnectionLimitTests {
+
+    private final ClientConnectionLimit limit = new ClientConnectionLimit(2, new TrustedProxies(List.of("10.0.0.0/8")),
+            System::nanoTime);
+
+    @Test
+    void aClientAtTheLimitIsRefusedUntilOneOfItsConnectionsCloses() throws Exception {
+        EmbeddedChannel first = admitted("203.0.113.7");
+        admitted("203.0.113.7");
+        EmbeddedChannel third = new EmbeddedChannel();
+
+        assertThat(limit.admit(peer("203.0.113.7"), third.closeFuture())).isFalse();
+        assertThat(limit.admit(peer("203.0.113.8"), new EmbeddedChannel().closeFuture()))
+                .as("another client").isTrue();
+        assertThat(limit.refused()).isEqualTo(1);
+
+        third.close(); // as the proxy closes a refused connection
+        EmbeddedChannel fourth = new EmbeddedChannel();
+        assertThat(limit.admit(peer("203.0.113.7"), fourth.closeFuture()))
+                .as("the refused connection's close freed nothing of the two").isFalse();
+        fourth.close();
+        first.close();
+        assertThat(limit.admit(peer("203.0.113.7"), new EmbeddedChannel().closeFuture())).isTrue();
+    }
+
+    @Test
+    void aClientWithNoConnectionLeftHoldsNoEntry() throws Exception {
+        EmbeddedChannel one = admitted("198.51.100.1");
+        EmbeddedChannel two = admitted("2001:db8::1");
+        assertThat(limit.clients()).isEqualTo(2);
+
+        one.close();
+        two.close();
+
+        assertThat(limit.clients()).isZero();
+    }
+
+    @Test
+    void anIpv6ClientIsItsSlash64AndAMappedIpv4AddressIsTheIpv4Client() throws Exception {
+        admitted("2001:db8:1:2::1");
+        admitted("2001:db8:1:2:ffff::9");
+        assertThat(limit.admit(peer("2001:db8:1:2:abcd::1"), new EmbeddedChannel().closeFuture()))
+                .as("the same /64").isFalse();
+        assertThat(limit.admit(peer("2001:db8:1:3::1"), new EmbeddedChannel().closeFuture()))
+                .as("another /64").isTrue();
+
+        admitted("192.0.2.5");
+        admitted("::ffff:192.0.2.5");
+        assertThat(limit.admit(peer("192.0.2.5"), new EmbeddedChannel().closeFuture())).isFalse();
+        assertThat(ClientConnectionLimit.client(InetAddress.getByName("0.0.0.1")))
+                .as("IPv4 and IPv6 keys never collide").isNotEqualTo(ClientConnectionLimit.client(InetAddress.getByName("::1")));
+    }
+
+    @Test
+    void trustedPeersAndAZeroLimitAreNotLimited() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            assertThat(limit.admit(peer("10.1.2.3"), new EmbeddedChannel().closeFuture())).isTrue();
+        }
+        ClientConnectionLimit off = new ClientConnectionLimit(0, new TrustedProxies(List.of()), System::nanoTime);
+        for (int i = 0; i < 10; i++) {
+            assertThat(off.admit(peer("203.0.113.7"), new EmbeddedChannel().closeFuture())).isTrue();
+        }
+        assertThat(limit.clients()).isZero();
+        assertThat(off.clients()).isZero();
+    }
+
+    private EmbeddedChannel admitted(String address) throws UnknownHostException {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        assertThat(limit.admit(peer(address), channel.closeFuture())).as(address).isTrue();
+        return channel;
+    }
+
+    private static InetSocketAddress peer(String address) throws UnknownHostException {
+        return new InetSocketAddress(InetAddress.getByName(address), 40_000);
+    }
+}
