@@ -237,8 +237,9 @@ public record FleetProperties(
      *                           at once), so that a whole response the worker sends late, nobody having asked for it,
      *                           arrives while the connection is idle and closes it, rather than reach another client as
      *                           its answer; 0 (the default): at once, as nginx, HAProxy and Envoy do. It holds about
-     *                           the requests of that long as idle worker connections, beyond what
-     *                           {@code max-connections} budgets for
+     *                           the requests of that long as idle worker connections, within what
+     *                           {@code max-connections} budgets descriptors for (past it a connection is reused
+     *                           before it is quiet)
      * @param clientHeaderTimeout how long a client may take to send a whole request head, from the connection's
      *                            opening (its accept: with {@code deferAccept}, when its first bytes came) or the
      *                            head's first byte; then 408 and the connection is closed

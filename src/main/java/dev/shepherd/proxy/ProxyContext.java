@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -46,7 +47,7 @@ final class ProxyContext {
     private final FastThreadLocal<UpstreamPool> pools = new FastThreadLocal<>() {
         @Override
         protected UpstreamPool initialValue() {
-            return new UpstreamPool(upstreamIdleTimeoutNanos, upstreamReuseDelayNanos, System::nanoTime,
+            return new UpstreamPool(upstreamIdleTimeoutNanos, upstreamReuseDelayNanos, idleBudget, System::nanoTime,
                     sweepers.get()::ensureBy);
         }
     };
@@ -68,6 +69,7 @@ final class ProxyContext {
     private final long upstreamIdleTimeoutNanos;
     private final long upstreamReuseDelayNanos;
     private final boolean readsBodiesFirst;
+    private final UpstreamPool.IdleBudget idleBudget;
     private volatile boolean draining;
 
     /**
@@ -75,9 +77,12 @@ final class ProxyContext {
      * @param readsBodiesFirst whether a request's body is read, up to the retry buffer limit, before a worker is
      *                         picked for it: with {@code fleet.worker.max-concurrency}, so that a slow upload does not
      *                         hold a worker's slot ({@link Exchange})
+     * @param upstreamsLeft how many worker connections {@code max-connections} leaves now (it less the client
+     *                      connections open), within which {@code upstream-reuse-delay} keeps its idle connections
      */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
-                 Bootstrap upstreamBootstrap, StickySessions sticky, boolean readsBodiesFirst) {
+                 Bootstrap upstreamBootstrap, StickySessions sticky, boolean readsBodiesFirst, IntSupplier upstreamsLeft) {
+        this.idleBudget = new UpstreamPool.IdleBudget(upstreamsLeft);
         this.properties = properties;
         this.readsBodiesFirst = readsBodiesFirst;
         this.sticky = sticky;

@@ -153,16 +153,18 @@ public class ProxyServer implements SmartLifecycle {
         FleetProperties.Proxy config = properties.proxy();
         int loopCount = openEventLoops(config);
         try {
+            ConnectionLimit limit = new ConnectionLimit(maxConnections(config), System::nanoTime);
+            connectionLimit = limit;
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
-                    upstreamBootstrap(config), stickySessions(config), properties.worker().maxConcurrency() > 0);
+                    upstreamBootstrap(config), stickySessions(config), properties.worker().maxConcurrency() > 0,
+                    () -> limit.max() - limit.open());
             fleet.onSnapshot(poolCleaner);
             ProxyContext started = context;
             for (EventExecutor loop : loops) {
                 // Queued before any connection's registration on the loop, so it runs first.
                 loop.execute(() -> started.startSweeping(loop));
             }
-            connectionLimit = new ConnectionLimit(maxConnections(config), System::nanoTime);
             clientConnectionLimit = new ClientConnectionLimit(config.maxConnectionsPerClient(),
                     context.trustedProxies(), System::nanoTime);
             listen(config, loopCount);

@@ -7,6 +7,8 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
@@ -23,7 +25,9 @@ import java.util.function.LongSupplier;
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
  * client. The delay costs idle connections (about the requests of that long) and CPU, and it is no defence against a
- * request smuggled through a worker that ignores bodies: the smuggled request decides when its answer comes.
+ * request smuggled through a worker that ignores bodies: the smuggled request decides when its answer comes. The
+ * idle connections it holds are kept within what {@code fleet.proxy.max-connections} budgets file descriptors for
+ * ({@link IdleBudget}).
  *
  * <p>A connection is reused only until its idle deadline: {@code fleet.proxy.upstream-idle-timeout} after it was
  * returned, or less when the worker's {@code Keep-Alive: timeout=N} says it closes sooner, so that a request is
@@ -56,16 +60,51 @@ final class UpstreamPool {
     /** How much earlier than the worker's {@code Keep-Alive: timeout} a connection is retired, at most. */
     static final long HINT_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+    /**
+     * With a reuse delay, the idle connections of every event loop's pool together, kept within what
+     * {@code fleet.proxy.max-connections} leaves them: it budgets two file descriptors for each client connection, its
+     * own and a worker connection's ({@link ConnectionLimit#fit}), so the worker connections, busy and idle, must
+     * stay within the limit. Once the idle ones reach the limit less the client connections open, a returned
+     * connection is closed instead of kept, and a request takes one that is not quiet yet rather than open another.
+     * Without it, the connections held quiet ran a master under {@code ulimit -n 1024} out of descriptors (ab -c 200,
+     * 2026-12-02). Shared by the loops (an atomic count).
+     */
+    static final class IdleBudget {
+        private final AtomicInteger idle = new AtomicInteger();
+        private final IntSupplier left;
+
+        /** @param left how many worker connections the limit leaves now: max-connections less the client connections open */
+        IdleBudget(IntSupplier left) {
+            this.left = left;
+        }
+
+        boolean spent() {
+            return idle.get() >= left.getAsInt();
+        }
+
+        /** Idle connections in every pool now. */
+        int idle() {
+            return idle.get();
+        }
+    }
+
     /** The idle connections to one worker, a list through their handlers: returned at the newest end, taken at the oldest. */
     static final class Idle {
         private UpstreamHandler newest;
         private UpstreamHandler oldest;
         private int size;
+        /** Counted in when there is a reuse delay; else null. */
+        private final IdleBudget budget;
+
+        Idle(IdleBudget budget) {
+            this.budget = budget;
+        }
     }
 
     private final Map<Endpoint, Idle> idle = new IdentityHashMap<>();
     private final long idleTimeoutNanos;
     private final long quietNanos;
+    private final IdleBudget budget;
     private final LongSupplier nanoTime;
     private final LongConsumer sweepBy;
 
@@ -75,15 +114,18 @@ final class UpstreamPool {
      * @param sweepBy told each idle deadline that a sweep must come by ({@link Sweeper#ensureBy})
      */
     UpstreamPool(long idleTimeoutNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
-        this(idleTimeoutNanos, 0, nanoTime, sweepBy);
+        this(idleTimeoutNanos, 0, null, nanoTime, sweepBy);
     }
 
     /**
      * @param quietNanos how long a connection one client connection returned stays idle before another's request goes
      *                   on it ({@code fleet.proxy.upstream-reuse-delay}); 0: at once
+     * @param budget with a delay, the budget the idle connections of all pools share; ignored without one
      */
-    UpstreamPool(long idleTimeoutNanos, long quietNanos, LongSupplier nanoTime, LongConsumer sweepBy) {
+    UpstreamPool(long idleTimeoutNanos, long quietNanos, IdleBudget budget, LongSupplier nanoTime,
+                 LongConsumer sweepBy) {
         this.quietNanos = quietNanos;
+        this.budget = quietNanos == 0 ? null : budget;
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.nanoTime = nanoTime;
         this.sweepBy = sweepBy;
@@ -92,8 +134,8 @@ final class UpstreamPool {
     /**
      * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
      * (null: none); else with no reuse delay the most recently returned, with one the one idle longest if it has
-     * been idle that long (or the list is full); else null, and the caller opens one. Closes the expired connections
-     * it meets on the way.
+     * been idle that long (or the list is full, or the {@link IdleBudget} spent); else null, and the caller opens one.
+     * Closes the expired connections it meets on the way.
      */
     UpstreamHandler acquire(Endpoint endpoint, Owner owner) {
         Idle connections = idle.get(endpoint);
@@ -128,7 +170,8 @@ final class UpstreamPool {
             if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
                 remove(connection);
                 connection.channel().close();
-            } else if (now - connection.idleSince >= quietNanos || connections.size >= MAX_IDLE_PER_WORKER) {
+            } else if (now - connection.idleSince >= quietNanos || connections.size >= MAX_IDLE_PER_WORKER
+                    || budget != null && budget.spent()) {
                 remove(connection);
                 return connection;
             } else {
@@ -157,8 +200,8 @@ final class UpstreamPool {
     void release(Endpoint endpoint, UpstreamHandler connection, int keepAliveSeconds, Owner owner) {
         long keepNanos = keepNanos(keepAliveSeconds);
         Idle connections = keepNanos > 0 && endpoint.isAccepting()
-                ? idle.computeIfAbsent(endpoint, key -> new Idle()) : null;
-        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER) {
+                ? idle.computeIfAbsent(endpoint, key -> new Idle(budget)) : null;
+        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || budget != null && budget.spent()) {
             connection.channel().close();
             return;
         }
@@ -178,6 +221,9 @@ final class UpstreamPool {
         }
         connections.newest = connection;
         connections.size++;
+        if (connections.budget != null) {
+            connections.budget.idle.incrementAndGet();
+        }
         sweepBy.accept(connection.idleUntil);
     }
 
@@ -214,6 +260,9 @@ final class UpstreamPool {
         connection.older = null;
         connection.idleIn = null;
         connections.size--;
+        if (connections.budget != null) {
+            connections.budget.idle.decrementAndGet();
+        }
     }
 
     /**

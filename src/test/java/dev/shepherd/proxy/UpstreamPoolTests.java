@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -25,7 +26,7 @@ class UpstreamPoolTests {
     private final UpstreamPool pool = new UpstreamPool(Duration.ofSeconds(4).toNanos(), now::get, sweepBy::add);
     /** {@code fleet.proxy.upstream-reuse-delay=50ms}. */
     private final UpstreamPool quiet = new UpstreamPool(Duration.ofSeconds(4).toNanos(), Duration.ofMillis(50).toNanos(),
-            now::get, sweepBy::add);
+            new UpstreamPool.IdleBudget(() -> Integer.MAX_VALUE), now::get, sweepBy::add);
     private final Endpoint worker = worker(true);
 
     @Test
@@ -223,6 +224,41 @@ class UpstreamPoolTests {
 
         assertThat(quiet.acquire(worker)).isSameAs(connections.get(0));
         assertThat(quiet.acquire(worker)).as("no longer full").isNull();
+    }
+
+    /**
+     * max-connections budgets one worker connection per client connection: with a reuse delay, the idle ones of all
+     * loops together stay within what the client connections open leave, by reusing sooner and keeping fewer.
+     */
+    @Test
+    void withADelayIdleConnectionsStayWithinWhatTheConnectionLimitLeavesThem() {
+        AtomicInteger left = new AtomicInteger(3);
+        UpstreamPool.IdleBudget budget = new UpstreamPool.IdleBudget(left::get);
+        UpstreamPool loopOne = new UpstreamPool(Duration.ofSeconds(4).toNanos(), Duration.ofMillis(50).toNanos(), budget,
+                now::get, sweepBy::add);
+        UpstreamPool loopTwo = new UpstreamPool(Duration.ofSeconds(4).toNanos(), Duration.ofMillis(50).toNanos(), budget,
+                now::get, sweepBy::add);
+        Endpoint other = worker(true);
+        UpstreamHandler first = connection();
+        UpstreamHandler second = connection();
+        UpstreamHandler third = connection();
+        UpstreamHandler fourth = connection();
+
+        loopOne.release(worker, first, -1);
+        loopTwo.release(worker, second, -1);
+        assertThat(loopOne.acquire(worker)).as("budget left: not quiet yet, so none").isNull();
+        loopTwo.release(other, third, -1);
+        assertThat(budget.idle()).isEqualTo(3);
+        loopOne.release(worker, fourth, -1);
+        assertThat(fourth.channel().isOpen()).as("over the budget: closed, not kept").isFalse();
+
+        assertThat(loopOne.acquire(worker)).as("budget spent: the longest idle, quiet or not").isSameAs(first);
+        assertThat(budget.idle()).isEqualTo(2);
+        left.set(1); // more client connections open
+        third.channel().close();
+        assertThat(budget.idle()).as("a closed idle connection leaves the count").isEqualTo(1);
+        assertThat(loopTwo.acquire(worker)).isSameAs(second);
+        assertThat(budget.idle()).isZero();
     }
 
     @Test
