@@ -3,10 +3,6 @@ package dev.shepherd;
 import org.springframework.boot.EnvironmentPostProcessor;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.context.properties.bind.Binder;
-import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
-import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
-import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
-import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.context.config.ConfigDataEnvironmentPostProcessor;
 import org.springframework.core.Ordered;
@@ -28,19 +24,21 @@ import java.util.Map;
  * user's {@code server.port}/{@code server.address} to {@code shepherd.proxy.port}/{@code shepherd.proxy.address}
  * and runs the servlet container on the management port and address, as one context.
  *
- * <p>TLS follows the same rule. {@code server.ssl.*}, the way Spring Boot users turn TLS on, would land on the
- * servlet container, the admin port, and leave the proxy in plain text; the proxy does not terminate TLS yet, so any
- * {@code server.ssl.*} stops startup. {@code management.server.ssl.*}, which Actuator applies only to a management
- * server of its own, becomes the servlet container's {@code server.ssl.*}: TLS on the admin port.
+ * <p>TLS follows the same rule. {@code server.ssl.*}, the way Spring Boot users turn TLS on for {@code server.port},
+ * is moved to {@code shepherd.proxy.ssl}: the proxy terminates TLS ({@code ProxyTls}). {@code
+ * management.server.ssl.*}, which Actuator applies only to a management server of its own, becomes the servlet
+ * container's {@code server.ssl}: TLS on the admin port; without it the servlet container gets TLS turned off, so
+ * that the proxy's {@code server.ssl.*} never lands on the admin port as well.
  */
 public class PortLayout implements EnvironmentPostProcessor, Ordered {
 
     public static final String PROXY_PORT = "shepherd.proxy.port";
     public static final String PROXY_ADDRESS = "shepherd.proxy.address";
+    /** The user's {@code server.ssl.*}, bound as Spring Boot's {@link Ssl}: TLS for the proxy. */
+    public static final String PROXY_SSL = "shepherd.proxy.ssl";
     static final String SOURCE = "shepherdPortLayout";
     private static final String MANAGEMENT_ADDRESS = "management.server.address";
     private static final String MANAGEMENT_SSL = "management.server.ssl";
-    private static final ConfigurationPropertyName SERVER_SSL = ConfigurationPropertyName.of("server.ssl");
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
@@ -55,8 +53,8 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
             throw new IllegalStateException("server.port (the proxy) and management.server.port (the admin API) are both "
                     + proxyPort + "; give them different ports");
         }
-        refuseServerSsl(environment);
         Map<String, Object> layout = new HashMap<>(adminSsl(environment));
+        Binder.get(environment).bind("server.ssl", Ssl.class).ifBound(ssl -> layout.put(PROXY_SSL, ssl));
         layout.put(PROXY_PORT, proxyPort);
         layout.put(PROXY_ADDRESS, environment.getProperty("server.address", "0.0.0.0"));
         layout.put("server.port", adminPort);
@@ -67,30 +65,21 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
     }
 
-    private static void refuseServerSsl(ConfigurableEnvironment environment) {
-        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
-            if (source instanceof IterableConfigurationPropertySource iterable) {
-                iterable.stream().filter(name -> SERVER_SSL.equals(name) || SERVER_SSL.isAncestorOf(name)).findFirst()
-                        .ifPresent(name -> {
-                            throw new IllegalStateException(name + " is set, but the proxy on server.port does not "
-                                    + "terminate TLS yet: server.ssl.* would give TLS to the admin port only and leave "
-                                    + "the proxy in plain text. Remove every server.ssl.* property; for TLS on the admin "
-                                    + "port set the same keys under management.server.ssl.* (e.g. "
-                                    + "management.server.ssl.bundle), and terminate TLS for the proxy in front of it.");
-                        });
-            }
-        }
-    }
-
     /**
      * {@code management.server.ssl.*}, bound with every relaxed spelling Spring Boot allows (environment variables
      * included), as the servlet container's {@code server.ssl}; and {@code management.server.ssl.enabled} false,
      * since Actuator refuses management-specific TLS on the servlet container's own port, where the admin plane runs.
+     * Without it, a {@code server.ssl} that is turned off: a value for {@code server.ssl} itself is taken whole, so
+     * the user's {@code server.ssl.*}, which are the proxy's, do not reach the servlet container.
      */
     private static Map<String, Object> adminSsl(ConfigurableEnvironment environment) {
         return Binder.get(environment).bind(MANAGEMENT_SSL, Ssl.class)
                 .map(ssl -> Map.<String, Object>of("server.ssl", ssl, MANAGEMENT_SSL + ".enabled", "false"))
-                .orElse(Map.of());
+                .orElseGet(() -> {
+                    Ssl off = new Ssl();
+                    off.setEnabled(false);
+                    return Map.of("server.ssl", off);
+                });
     }
 
     /**

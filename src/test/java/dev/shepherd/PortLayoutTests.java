@@ -71,25 +71,38 @@ class PortLayoutTests {
     @ParameterizedTest
     @ValueSource(strings = {"server.ssl.enabled=true", "server.ssl.bundle=web", "server.ssl.key-store=classpath:k.p12",
             "server.ssl.certificate=cert.pem", "server.ssl.client-auth=need", "server.ssl.ciphers[0]=TLS_AES_128_GCM_SHA256"})
-    void anyServerSslPropertyStopsStartupSayingTheProxyHasNoTlsAndWhereAdminTlsGoes(String property) {
+    void serverSslIsTheProxysAndNeverReachesTheServletContainer(String property) {
         String[] pair = property.split("=", 2);
         StandardEnvironment environment = new StandardEnvironment();
         environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of(pair[0], pair[1])));
 
-        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
-                .isInstanceOf(IllegalStateException.class)
-                .hasMessageStartingWith(pair[0] + " is set")
-                .hasMessageContaining("the proxy on server.port does not terminate TLS yet")
-                .hasMessageContaining("management.server.ssl.*");
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        assertThat(Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).get().isEnabled()).isTrue();
+        assertThat(Ssl.isEnabled(Binder.get(environment).bind("server.ssl", Ssl.class).orElse(null)))
+                .as("TLS on the admin port").isFalse();
     }
 
     @Test
-    void serverSslFromTheEnvironmentStopsStartupToo() {
+    void serverSslFromTheEnvironmentIsTheProxysToo() {
         StandardEnvironment environment = new StandardEnvironment();
-        environment(environment, Map.of("SERVER_SSL_BUNDLE", "web"));
+        environment(environment, Map.of("SERVER_SSL_BUNDLE", "web", "SERVER_SSL_CLIENTAUTH", "want"));
 
-        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
-                .hasMessageStartingWith("server.ssl.bundle is set");
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        Ssl proxy = Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).get();
+        assertThat(proxy.getBundle()).isEqualTo("web");
+        assertThat(proxy.getClientAuth()).isEqualTo(Ssl.ClientAuth.WANT);
+        assertThat(Ssl.isEnabled(Binder.get(environment).bind("server.ssl", Ssl.class).orElse(null))).isFalse();
+    }
+
+    @Test
+    void withoutServerSslTheProxyHasNoTls() {
+        StandardEnvironment environment = new StandardEnvironment();
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        assertThat(Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).isBound()).isFalse();
     }
 
     @Test
@@ -119,7 +132,7 @@ class PortLayoutTests {
 
         new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
 
-        assertThat(Binder.get(environment).bind("server.ssl", Ssl.class).isBound()).isFalse();
+        assertThat(Ssl.isEnabled(Binder.get(environment).bind("server.ssl", Ssl.class).orElse(null))).isFalse();
         assertThat(environment.getProperty("management.server.ssl.enabled")).isNull();
     }
 

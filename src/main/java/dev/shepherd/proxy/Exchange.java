@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -52,6 +53,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private Retries retries;
     private WorkerWait wait;
     private boolean finished;
+    /** The response was cut on a TLS connection whose body ends at the close: it is reset without close_notify. */
+    private boolean abortive;
     /**
      * The slot the request is bound to, by the proxy's cookie ({@link StickySessions#slot}) or else by the
      * application's ({@link AppCookieSessions#slot}); read on the first attempt.
@@ -472,6 +475,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
         if (relay.clientBodyUntilClose()) {
             ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+            // On TLS, closing would first send close_notify, which tells the client the body ended cleanly.
+            abortive = ctx.pipeline().get(SslHandler.class) != null;
         }
         // Closed once what came before is written (finish): closing at once would drop it on io_uring.
         finish(false);
@@ -527,7 +532,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             retries.stop();
         }
         body.release();
-        if (!keepClient) {
+        if (abortive) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+                SslHandler tls = ctx.pipeline().get(SslHandler.class);
+                if (tls != null) {
+                    ctx.pipeline().remove(tls); // sends no close_notify: the reset alone ends the connection
+                }
+                ctx.channel().close();
+            });
+        } else if (!keepClient) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             ctx.flush();

@@ -31,7 +31,8 @@ import java.util.stream.Stream;
  *       of these names spelt with underscores ({@code X_Forwarded_For}) is removed too.</li>
  * </ul>
  * What Shepherd saw: {@code X-Forwarded-For: <peer>} (IPv6 in RFC 5952 form, without brackets, as nginx writes it),
- * {@code X-Forwarded-Proto: http} (the proxy does not terminate TLS), {@code X-Forwarded-Host: <Host>} (left out for
+ * {@code X-Forwarded-Proto: http}, or {@code https} when the proxy terminates TLS ({@link ProxyTls}),
+ * {@code X-Forwarded-Host: <Host>} (left out for
  * an HTTP/1.0 request without one) and {@code X-Forwarded-Port: <the proxy's port the client connected to>}.
  * Shepherd writes no {@code Forwarded} of its own, as nginx does not. A trusted chain grows by one address per
  * request and is bounded by {@code fleet.proxy.max-header-size}, which it had to pass to get here. Immutable.
@@ -73,6 +74,8 @@ final class ForwardedHeaders {
     private final String peer;
     private final boolean trusted;
     private final String localPort;
+    /** {@code http}, or {@code https} on a TLS connection. */
+    private final String proto;
     /** The peer's IP address and the proxy's port these rules were made for ({@link #madeFor}); null and -1 when
      * made from no IP address. */
     private final InetAddress address;
@@ -84,10 +87,12 @@ final class ForwardedHeaders {
      * @param localPort the proxy's port the peer connected to, for {@code X-Forwarded-Port}; null: not known
      */
     ForwardedHeaders(String peer, boolean trusted, String localPort) {
-        this(peer, trusted, localPort, null, -1);
+        this(peer, trusted, localPort, false, null, -1);
     }
 
-    private ForwardedHeaders(String peer, boolean trusted, String localPort, InetAddress address, int port) {
+    private ForwardedHeaders(String peer, boolean trusted, String localPort, boolean secure, InetAddress address,
+                             int port) {
+        this.proto = secure ? "https" : "http";
         this.peer = peer;
         this.trusted = trusted;
         this.localPort = localPort;
@@ -100,12 +105,18 @@ final class ForwardedHeaders {
      * (not a socket) is "unknown" (RFC 7239 §6.3) and untrusted.
      */
     static ForwardedHeaders of(SocketAddress remote, SocketAddress local, TrustedProxies trustedProxies) {
+        return of(remote, local, trustedProxies, false);
+    }
+
+    /** {@link #of(SocketAddress, SocketAddress, TrustedProxies)} for a connection that is TLS when {@code secure}. */
+    static ForwardedHeaders of(SocketAddress remote, SocketAddress local, TrustedProxies trustedProxies,
+                               boolean secure) {
         InetAddress address = remote instanceof InetSocketAddress inet ? inet.getAddress() : null;
         InetAddress peer = address == null ? null : TrustedProxies.unmapped(address);
         int localPort = local instanceof InetSocketAddress inet ? inet.getPort() : -1;
         boolean keyed = address != null && localPort >= 0;
         return new ForwardedHeaders(peer == null ? "unknown" : NetUtil.toAddressString(peer),
-                trustedProxies.trusts(peer), localPort >= 0 ? Integer.toString(localPort) : null,
+                trustedProxies.trusts(peer), localPort >= 0 ? Integer.toString(localPort) : null, secure,
                 keyed ? address : null, keyed ? localPort : -1);
     }
 
@@ -143,7 +154,7 @@ final class ForwardedHeaders {
             removeUnderscoreSpellings(headers);
             headers.set(X_FORWARDED_FOR, peer);
         }
-        headers.set(X_FORWARDED_PROTO, "http");
+        headers.set(X_FORWARDED_PROTO, proto);
         if (host != null) {
             headers.set(X_FORWARDED_HOST, host);
         }

@@ -4,9 +4,14 @@ import dev.shepherd.PortLayout;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.WorkerFleetService;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.ssl.SslBundles;
+import org.springframework.boot.web.server.Ssl;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 import java.time.Clock;
 
@@ -17,7 +22,11 @@ class ProxyConfiguration {
     @Bean
     ProxyServer proxyServer(FleetProperties properties, WorkerFleetService fleet, MeterRegistry registry, Clock clock,
                             @Value("${" + PortLayout.PROXY_ADDRESS + ":0.0.0.0}") String address,
-                            @Value("${" + PortLayout.PROXY_PORT + ":8080}") int port) {
-        return new ProxyServer(properties, fleet, address, port, registry, clock);
+                            @Value("${" + PortLayout.PROXY_PORT + ":8080}") int port, Environment environment,
+                            ObjectProvider<SslBundles> bundles) {
+        Ssl ssl = Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).orElse(null);
+        ProxyTls tls = ProxyTls.of(ssl, bundles.getIfAvailable(),
+                properties.proxy().clientHeaderTimeout().toMillis());
+        return new ProxyServer(properties, fleet, address, port, tls, registry, clock);
     }
 }

@@ -70,6 +70,7 @@ final class ProxyContext {
     private final long upstreamReuseDelayNanos;
     private final boolean readsBodiesFirst;
     private final UpstreamPool.IdleBudget idleBudget;
+    private final boolean secure;
     private volatile boolean draining;
 
     /**
@@ -79,9 +80,12 @@ final class ProxyContext {
      *                         hold a worker's slot ({@link Exchange})
      * @param upstreamsLeft how many worker connections {@code max-connections} leaves now (it less the client
      *                      connections open), within which {@code upstream-reuse-delay} keeps its idle connections
+     * @param secure whether client connections are TLS ({@link ProxyTls}): workers are told {@code https}
      */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
-                 Bootstrap upstreamBootstrap, StickySessions sticky, boolean readsBodiesFirst, IntSupplier upstreamsLeft) {
+                 Bootstrap upstreamBootstrap, StickySessions sticky, boolean readsBodiesFirst, IntSupplier upstreamsLeft,
+                 boolean secure) {
+        this.secure = secure;
         this.idleBudget = new UpstreamPool.IdleBudget(upstreamsLeft);
         this.properties = properties;
         this.readsBodiesFirst = readsBodiesFirst;
@@ -149,7 +153,7 @@ final class ProxyContext {
         if (last != null && last.madeFor(remote, local)) {
             return last;
         }
-        ForwardedHeaders made = ForwardedHeaders.of(remote, local, trustedProxies);
+        ForwardedHeaders made = ForwardedHeaders.of(remote, local, trustedProxies, secure);
         lastForwarded.set(made);
         return made;
     }

@@ -83,6 +83,7 @@ public class ProxyServer implements SmartLifecycle {
     private final WorkerFleetService fleet;
     private final String address;
     private final int requestedPort;
+    private final ProxyTls tls;
     private final ProxyMetrics metrics;
     private final Clock clock;
     private NettyTransport transport;
@@ -100,8 +101,10 @@ public class ProxyServer implements SmartLifecycle {
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
     private volatile int port = -1;
 
-    public ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port,
-                       MeterRegistry registry, Clock clock) {
+    /** @param tls TLS for the port ({@code server.ssl.*}); null: plain HTTP */
+    ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port, ProxyTls tls,
+                MeterRegistry registry, Clock clock) {
+        this.tls = tls;
         this.properties = properties;
         this.fleet = fleet;
         this.address = address;
@@ -158,7 +161,7 @@ public class ProxyServer implements SmartLifecycle {
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
                     upstreamBootstrap(config), stickySessions(config), properties.worker().maxConcurrency() > 0,
-                    () -> limit.max() - limit.open());
+                    () -> limit.max() - limit.open(), tls != null);
             fleet.onSnapshot(poolCleaner);
             ProxyContext started = context;
             for (EventExecutor loop : loops) {
@@ -173,8 +176,8 @@ public class ProxyServer implements SmartLifecycle {
             throw ex;
         }
         port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
-        log.info("Proxy listening on {}:{} with {} event loop(s) on {} ({}; {}; at most {} client connections{})",
-                address, port, loopCount,
+        log.info("Proxy listening on {}:{}{} with {} event loop(s) on {} ({}; {}; at most {} client connections{})",
+                address, port, tls != null ? " (TLS)" : "", loopCount,
                 transport.name(), listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
                         : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread",
                 defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred",
@@ -219,7 +222,7 @@ public class ProxyServer implements SmartLifecycle {
         }
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        return new StickySessions(config.sticky().cookie(), properties.maxWorkers(), key);
+        return new StickySessions(config.sticky().cookie(), properties.maxWorkers(), key, tls != null);
     }
 
     /**
@@ -306,6 +309,9 @@ public class ProxyServer implements SmartLifecycle {
                     return;
                 }
                 clients.add(channel);
+                if (tls != null) {
+                    channel.pipeline().addLast(tls.newHandler());
+                }
                 ClientHandler client = new ClientHandler(context);
                 channel.pipeline().addLast(client.timeouts(),
                         new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);

@@ -49,8 +49,17 @@ final class StickySessions {
     /** A worker set a cookie of our name: we set ours no more. */
     private volatile boolean clash;
 
-    /** @param key the HMAC key: random bytes made at start ({@link java.security.SecureRandom}) */
+    /** {@link #StickySessions(String, int, byte[], boolean)} for a proxy without TLS. */
     StickySessions(String name, int maxWorkers, byte[] key) {
+        this(name, maxWorkers, key, false);
+    }
+
+    /**
+     * @param key the HMAC key: random bytes made at start ({@link java.security.SecureRandom})
+     * @param secure whether the proxy serves TLS: the cookie then has {@code Secure} (RFC 6265 §4.1.2.5), so that a
+     *               browser never sends it over plain HTTP
+     */
+    StickySessions(String name, int maxWorkers, byte[] key, boolean secure) {
         this.name = name;
         Map<String, Integer> slots = new HashMap<>();
         this.setCookieLines = new byte[maxWorkers][];
@@ -59,7 +68,8 @@ final class StickySessions {
             byte[] digest = mac.doFinal(ByteBuffer.allocate(4).putInt(index).array());
             String token = Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(digest, TOKEN_BYTES));
             slots.put(token, index);
-            setCookieLines[index] = ("set-cookie: " + name + "=" + token + "; Path=/; HttpOnly; SameSite=Lax\r\n")
+            setCookieLines[index] = ("set-cookie: " + name + "=" + token + "; Path=/; HttpOnly; SameSite=Lax"
+                    + (secure ? "; Secure" : "") + "\r\n")
                     .getBytes(StandardCharsets.US_ASCII);
         }
         this.slots = Map.copyOf(slots);

@@ -249,9 +249,13 @@ class TunnelIntegrationTests {
         WebSocket socket;
 
         static Client open(int port) {
+            return open(HTTP, URI.create("ws://127.0.0.1:" + port + "/ws"));
+        }
+
+        static Client open(HttpClient http, URI uri) {
             Client client = new Client();
-            client.socket = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
-                    .buildAsync(URI.create("ws://127.0.0.1:" + port + "/ws"), client).orTimeout(10, TimeUnit.SECONDS).join();
+            client.socket = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5))
+                    .buildAsync(uri, client).orTimeout(10, TimeUnit.SECONDS).join();
             return client;
         }
 

@@ -1,0 +1,154 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OptionalSslHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.util.ReferenceCountUtil;
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundles;
+import org.springframework.boot.ssl.SslOptions;
+import org.springframework.boot.web.server.Ssl;
+import org.springframework.boot.web.server.WebServerSslBundle;
+
+import javax.net.ssl.SSLException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * TLS for the proxy's port, from Spring Boot's {@code server.ssl.*} (moved to {@code shepherd.proxy.ssl} by
+ * {@code PortLayout}): a key store, PEM files or an SSL bundle ({@code server.ssl.bundle}), with {@code client-auth},
+ * {@code enabled-protocols} and {@code ciphers}, read through Spring Boot's {@link WebServerSslBundle} as Tomcat and
+ * Reactor Netty read them, and served by Netty's {@link SslHandler} on the JDK's TLS. Only HTTP/1.1 is offered (no
+ * ALPN, so clients that would speak HTTP/2 speak HTTP/1.1). A bundle that Spring Boot reloads when its files change
+ * ({@code spring.ssl.bundle.*.reload-on-update}) is taken for new connections from then on; open ones keep theirs.
+ * <p>A connection whose first bytes are no TLS record gets nginx's answer, {@code 400} with "The plain HTTP request
+ * was sent to HTTPS port" and the connection closed ({@link OptionalSslHandler} tells them apart). The handshake
+ * must end within {@code fleet.proxy.client-header-timeout}, as the request head after it.
+ * <p>Thread-safe: the context is replaced as a whole ({@code volatile}); handlers are made per connection on its
+ * event loop.
+ */
+@Slf4j
+final class ProxyTls {
+
+    private static final String PLAIN_HTTP_REASON = "The plain HTTP request was sent to HTTPS port\n";
+    static final String PLAIN_HTTP_REFUSED = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: " + PLAIN_HTTP_REASON.length() + "\r\nConnection: close\r\n\r\n" + PLAIN_HTTP_REASON;
+
+    private final long handshakeTimeoutMillis;
+    private volatile SslContext context;
+
+    private ProxyTls(SslContext context, long handshakeTimeoutMillis) {
+        this.context = context;
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    }
+
+    /**
+     * TLS as {@code ssl} describes it, or null when it is null or turned off.
+     *
+     * @throws IllegalStateException naming the property, when the bundle or its keys cannot be used
+     */
+    static ProxyTls of(Ssl ssl, SslBundles bundles, long handshakeTimeoutMillis) {
+        if (!Ssl.isEnabled(ssl)) {
+            return null;
+        }
+        if (!ssl.getServerNameBundles().isEmpty()) {
+            throw new IllegalStateException("server.ssl.server-name-bundles is set, but the proxy serves one "
+                    + "certificate: remove it and give the proxy's certificate with server.ssl.bundle or server.ssl.*");
+        }
+        SslBundle bundle;
+        try {
+            bundle = WebServerSslBundle.get(ssl, bundles);
+        } catch (RuntimeException ex) { // no such bundle, a key store that cannot be read, a missing password
+            throw new IllegalStateException("server.ssl.* gives the proxy no usable TLS: " + ex.getMessage(), ex);
+        }
+        ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis);
+        if (ssl.getBundle() != null && bundles != null) {
+            bundles.addBundleUpdateHandler(ssl.getBundle(), updated -> {
+                try {
+                    tls.context = context(ssl, updated);
+                    log.info("The proxy's TLS bundle {} was reloaded: new connections use it", ssl.getBundle());
+                } catch (IllegalStateException ex) {
+                    log.warn("The proxy's TLS bundle {} changed but cannot be used; the previous one stays: {}",
+                            ssl.getBundle(), ex.getMessage());
+                }
+            });
+        }
+        return tls;
+    }
+
+    private static SslContext context(Ssl ssl, SslBundle bundle) {
+        try {
+            SslOptions options = bundle.getOptions();
+            SslContextBuilder builder = SslContextBuilder.forServer(bundle.getManagers().getKeyManagerFactory())
+                    .sslProvider(SslProvider.JDK)
+                    .clientAuth(clientAuth(ssl.getClientAuth()));
+            if (ssl.getClientAuth() != null && ssl.getClientAuth() != Ssl.ClientAuth.NONE) {
+                builder.trustManager(bundle.getManagers().getTrustManagerFactory());
+            }
+            if (options.getEnabledProtocols() != null) {
+                builder.protocols(options.getEnabledProtocols());
+            }
+            if (options.getCiphers() != null) {
+                builder.ciphers(Arrays.asList(options.getCiphers()));
+            }
+            return builder.build();
+        } catch (SSLException | RuntimeException ex) {
+            throw new IllegalStateException("server.ssl.* gives the proxy no usable TLS: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static ClientAuth clientAuth(Ssl.ClientAuth clientAuth) {
+        if (clientAuth == null) {
+            return ClientAuth.NONE;
+        }
+        return switch (clientAuth) {
+            case NONE -> ClientAuth.NONE;
+            case WANT -> ClientAuth.OPTIONAL;
+            case NEED -> ClientAuth.REQUIRE;
+        };
+    }
+
+    /** The first handler of a new client connection's pipeline: TLS, or nginx's 400 for plain HTTP. */
+    ChannelHandler newHandler() {
+        SslContext current = context;
+        return new OptionalSslHandler(current) {
+            @Override
+            protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext sslContext) {
+                SslHandler handler = super.newSslHandler(ctx, sslContext);
+                handler.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
+                return handler;
+            }
+
+            @Override
+            protected ChannelHandler newNonSslHandler(ChannelHandlerContext ctx) {
+                return new PlainHttpRefusal();
+            }
+        };
+    }
+
+    /** Answers a connection that spoke plain HTTP to the TLS port, then closes it; reads nothing more. */
+    private static final class PlainHttpRefusal extends ChannelInboundHandlerAdapter {
+        private boolean answered;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object message) {
+            ReferenceCountUtil.release(message);
+            if (!answered) {
+                answered = true;
+                ctx.channel().config().setAutoRead(false);
+                ByteBuf answer = Unpooled.copiedBuffer(PLAIN_HTTP_REFUSED, StandardCharsets.US_ASCII);
+                ctx.writeAndFlush(answer).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+    }
+}

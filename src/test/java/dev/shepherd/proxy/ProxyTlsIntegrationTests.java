@@ -1,0 +1,188 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.TestCertificates;
+import dev.shepherd.testsupport.WebSocketWorker;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@code server.ssl.*}, Spring Boot's switch for TLS on {@code server.port}, makes the proxy terminate TLS
+ * ({@link ProxyTls}) while the admin port stays as {@code management.server.ssl.*} says (plain here).
+ */
+class ProxyTlsIntegrationTests {
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void httpsReachesTheWorkerAsHttpsWithASecureStickyCookieAndPlainHttpGetsNginxsAnswer() throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "proxy");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
+                "--server.ssl.key-store-type=PKCS12", "--fleet.proxy.sticky.cookie=SRV",
+                "--fleet.proxy.client-header-timeout=2s")) {
+            HttpClient https = HttpClient.newBuilder().sslContext(TestCertificates.trusting(keyStore))
+                    .connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> response = https.send(HttpRequest.newBuilder(
+                    URI.create("https://localhost:" + shepherd.proxyPort() + "/echo")).timeout(Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).contains("uri=/echo").contains("x-forwarded-proto: https");
+            assertThat(response.headers().firstValue("set-cookie")).hasValueSatisfying(cookie ->
+                    assertThat(cookie).startsWith("SRV=").endsWith("; Secure"));
+            assertThat(shepherd.admin("GET", "/fleet", null).statusCode()).as("the admin port, in plain text")
+                    .isEqualTo(200);
+
+            String plain = RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(plain).startsWith("HTTP/1.1 400 Bad Request")
+                    .endsWith("\r\n\r\nThe plain HTTP request was sent to HTTPS port\n");
+
+            try (Socket stalled = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                // A TLS record header announcing a ClientHello that never comes.
+                stalled.getOutputStream().write(new byte[]{0x16, 0x03, 0x01, 0x00, 0x40});
+                stalled.setSoTimeout(15_000);
+                long start = System.nanoTime();
+                assertThat(readToEnd(stalled.getInputStream())).as("closed by the handshake timeout").isTrue();
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+            }
+        }
+    }
+
+    @Test
+    void aBundleGivesTheProxyTlsAndWebSocketsTunnelThroughIt() throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "bundle");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(WebSocketWorker.class, "-Xmx64m")),
+                "--spring.ssl.bundle.jks.web.keystore.location=file:" + keyStore,
+                "--spring.ssl.bundle.jks.web.keystore.password=" + TestCertificates.PASSWORD,
+                "--spring.ssl.bundle.jks.web.keystore.type=PKCS12", "--server.ssl.bundle=web")) {
+            HttpClient https = HttpClient.newBuilder().sslContext(TestCertificates.trusting(keyStore))
+                    .connectTimeout(Duration.ofSeconds(5)).build();
+            TunnelIntegrationTests.Client client = TunnelIntegrationTests.Client.open(https,
+                    URI.create("wss://localhost:" + shepherd.proxyPort() + "/ws"));
+            try {
+                assertThat(client.whoami()).isNotBlank();
+                client.socket.sendText("hello over TLS", true).join();
+                assertThat(client.next()).isEqualTo("text:hello over TLS");
+            } finally {
+                client.socket.abort();
+            }
+        }
+    }
+
+    /** A bundle that Spring Boot reloads when its key store changes is what the next connections get. */
+    @Test
+    void aReloadedBundleServesTheNextConnections() throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "first");
+        Path next = TestCertificates.selfSignedKeyStore(directory, "next");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--spring.ssl.bundle.jks.web.keystore.location=file:" + keyStore,
+                "--spring.ssl.bundle.jks.web.keystore.password=" + TestCertificates.PASSWORD,
+                "--spring.ssl.bundle.jks.web.keystore.type=PKCS12", "--spring.ssl.bundle.jks.web.reload-on-update=true",
+                "--spring.ssl.bundle.watch.file.quiet-period=200ms", "--server.ssl.bundle=web")) {
+            URI echo = URI.create("https://localhost:" + shepherd.proxyPort() + "/echo");
+            HttpClient first = HttpClient.newBuilder().sslContext(TestCertificates.trusting(keyStore)).build();
+            assertThat(first.send(HttpRequest.newBuilder(echo).build(), HttpResponse.BodyHandlers.ofString())
+                    .statusCode()).isEqualTo(200);
+
+            Files.copy(next, keyStore, StandardCopyOption.REPLACE_EXISTING);
+
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(300)).untilAsserted(() -> {
+                // A new client each time: the JDK's HttpClient would reuse its connection.
+                HttpClient trustingNext = HttpClient.newBuilder().sslContext(TestCertificates.trusting(next)).build();
+                assertThat(trustingNext.send(HttpRequest.newBuilder(echo).build(), HttpResponse.BodyHandlers.ofString())
+                        .statusCode()).isEqualTo(200);
+            });
+        }
+    }
+
+    /**
+     * A body framed by the close that the worker cuts must not look whole to an HTTP/1.0 client over TLS either:
+     * a close_notify before the close would say it ended cleanly, so the connection is reset without one.
+     */
+    @Test
+    void aBodyFramedByTheCloseThatTheWorkerCutsIsResetWithoutCloseNotify() throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "cut");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
+                "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
+                "--server.ssl.key-store-type=PKCS12")) {
+            SSLContext tls = TestCertificates.trusting(keyStore);
+
+            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=fin&bytes=10240"))
+                    .as("ended by the worker: a clean end").startsWith("close_notify after 10240 bytes");
+            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=reset&bytes=10240"))
+                    .as("cut by the worker").startsWith("reset after 10240 bytes");
+        }
+    }
+
+    /** How an HTTP/1.0 GET over TLS ended: "close_notify after N bytes" of body, or "reset after N bytes: …". */
+    private static String http10(SSLContext tls, int port, String path) throws IOException {
+        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("localhost", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.0\r\nHost: a\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            byte[] buffer = new byte[8192];
+            try {
+                int read;
+                while ((read = socket.getInputStream().read(buffer)) >= 0) {
+                    received.write(buffer, 0, read);
+                }
+                return "close_notify after " + bodyLength(received) + " bytes";
+            } catch (IOException ended) {
+                return "reset after " + bodyLength(received) + " bytes: " + ended;
+            }
+        }
+    }
+
+    private static int bodyLength(ByteArrayOutputStream received) {
+        String text = received.toString(StandardCharsets.ISO_8859_1);
+        int head = text.indexOf("\r\n\r\n");
+        return head < 0 ? -1 : text.length() - head - 4;
+    }
+
+    @Test
+    void aKeyStoreThatCannotBeReadStopsStartupNamingServerSsl() {
+        assertThatThrownBy(() -> RunningShepherd.start("--fleet.workers=1",
+                "--server.ssl.key-store=" + directory.resolve("missing.p12"), "--server.ssl.key-store-password=x"))
+                .hasStackTraceContaining("server.ssl.* gives the proxy no usable TLS");
+    }
+
+    /** Reads until the end of the stream; true when it ended (a close or a reset), false never (times out). */
+    private static boolean readToEnd(InputStream in) throws IOException {
+        try {
+            while (in.read() >= 0) {
+                // whatever comes before the close
+            }
+            return true;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
+    }
+}
