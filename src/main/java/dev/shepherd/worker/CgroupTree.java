@@ -45,7 +45,9 @@ final class CgroupTree implements ProcessTree {
     @Override
     public void kill() {
         Cgroups.kill(group);
-        process.destroyForcibly();
+        // Through its handle: Process.destroyForcibly also closes the output pipe, whose last lines may still be
+        // unread (a worker's dying words). The pipe ends by itself once no process holds it.
+        process.toHandle().destroyForcibly();
     }
 
     @Override

@@ -80,7 +80,9 @@ final class ScannedTree implements ProcessTree {
 
     @Override
     public void kill() {
-        process.destroyForcibly();
+        // Through its handle: Process.destroyForcibly also closes the output pipe, whose last lines may still be
+        // unread (a worker's dying words). The pipe ends by itself once no process holds it.
+        process.toHandle().destroyForcibly();
         for (int round = 0; round < KILL_ROUNDS; round++) {
             List<ProcessHandle> members = members().stream().filter(ProcessHandle::isAlive).toList();
             if (members.isEmpty()) {

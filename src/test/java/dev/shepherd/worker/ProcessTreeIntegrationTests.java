@@ -104,6 +104,23 @@ class ProcessTreeIntegrationTests {
         assertThat(logs.tail(1)).extracting(LogBuffer.Line::text).containsExactly("boom");
     }
 
+    /**
+     * The master kills what is left of a worker's tree as soon as it sees the exit of a worker that served, while the
+     * pump may still be reading its last output, usually the reason it died. {@code Process.destroyForcibly} closed
+     * the pipe and dropped that output (found by an attacking helper: the last "FATAL" line of 1,000 was lost).
+     */
+    @Test
+    void killingTheTreeRightAfterTheExitKeepsTheLastOutput() throws Exception {
+        trees = ProcessTrees.open(false);
+        WorkerProcess worker = spawn("i=0; while [ $i -lt 5000 ]; do echo line $i; i=$((i+1)); done; echo FATAL-END; exit 1");
+
+        assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(1);
+        worker.killTree();
+        worker.outputEnded().get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(logs.tail(2)).extracting(LogBuffer.Line::text).containsExactly("line 4999", "FATAL-END");
+    }
+
     @Test
     void outputEndsAtTheLatestWhenADescendantHoldingThePipeHasGone() throws Exception {
         trees = ProcessTrees.open(false);
