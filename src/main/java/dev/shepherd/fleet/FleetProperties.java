@@ -70,12 +70,12 @@ public record FleetProperties(
      * @param logLines how many lines of output are kept per worker id
      * @param logBytes how much output text (UTF-8 bytes) is kept per worker id; the oldest lines go first
      * @param logLineLength longest output line kept whole; a longer one keeps its start and a marker saying its size
-     * @param logRateLimitInterval with logRateLimitBurst: once one worker process wrote more lines than that in an
-     *                             interval, its further lines of the interval go to its log buffer only, not to the
-     *                             master's log, which then says how many it left out (journald's
-     *                             RateLimitIntervalSec); 0: no limit
-     * @param logRateLimitBurst how many lines of one worker process go to the master's log per interval (journald's
-     *                          RateLimitBurst)
+     * @param logRateLimitInterval with logRateLimitBurst: once one worker id (its processes together, restarts
+     *                             included) wrote more lines than that in an interval, its further lines of the
+     *                             interval go to its log buffer only, not to the master's log, which then says how
+     *                             many it left out (journald's RateLimitIntervalSec); 0: no limit; at most 1 day
+     * @param logRateLimitBurst how many lines of one worker id go to the master's log per interval, a line counting
+     *                          once per started 1,024 characters (journald's RateLimitBurst); 0: no limit
      * @param retiredLogs how many worker ids that left the fleet (replaced, scaled down) keep their output, newest first
      * @param maxMemory a worker whose process tree uses more resident memory than this is replaced; unset: no limit
      * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
@@ -101,8 +101,8 @@ public record FleetProperties(
             @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
             @DefaultValue("256KB") @NotNull DataSize logBytes,
             @DefaultValue("8KB") @NotNull DataSize logLineLength,
-            @DefaultValue("30s") @DurationMin(millis = 0) Duration logRateLimitInterval,
-            @DefaultValue("10000") @Min(1) @Max(100_000_000) int logRateLimitBurst,
+            @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 1) Duration logRateLimitInterval,
+            @DefaultValue("10000") @Min(0) @Max(100_000_000) int logRateLimitBurst,
             @DefaultValue("16") @Min(0) @Max(1000) int retiredLogs,
             DataSize maxMemory,
             @DefaultValue("0") @Min(0) long maxRequests,

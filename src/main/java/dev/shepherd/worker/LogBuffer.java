@@ -22,6 +22,8 @@ public final class LogBuffer {
     private final ArrayDeque<Line> lines;
     private final ArrayDeque<Integer> sizes;
     private long bytes;
+    /** How much of this id's output goes to the master's log, shared by its processes; made on first use. */
+    private LogRateLimit rateLimit;
 
     /** A buffer whose byte bound is what {@code maxLines} lines of 8 KiB hold. */
     public LogBuffer(int maxLines) {
@@ -36,6 +38,14 @@ public final class LogBuffer {
         this.maxBytes = maxBytes;
         this.lines = new ArrayDeque<>(Math.min(maxLines, 1024));
         this.sizes = new ArrayDeque<>(Math.min(maxLines, 1024));
+    }
+
+    /** The rate limit of this worker id's lines in the master's log: made with {@code rule} the first time. */
+    synchronized LogRateLimit rateLimit(LogRateLimit.Rule rule) {
+        if (rateLimit == null) {
+            rateLimit = new LogRateLimit(rule, System::nanoTime);
+        }
+        return rateLimit;
     }
 
     public synchronized void add(Line line) {

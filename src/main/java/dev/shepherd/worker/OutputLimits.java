@@ -6,14 +6,15 @@ import java.time.Duration;
  * What a worker process's output may cost the master.
  *
  * @param maxLineBytes longest line kept whole (UTF-8 bytes); a longer one is cut ({@link LineCutter})
- * @param logRateLimitInterval with {@code logRateLimitBurst}: at most that many lines of one process go into the
+ * @param logRateLimitInterval with {@code logRateLimitBurst}: at most that many lines of one worker id go into the
  *                             master's log per interval ({@link LogRateLimit}); zero: no limit
- * @param logRateLimitBurst lines per interval, at least 1 when the interval is not zero
+ * @param logRateLimitBurst lines per interval (a line counts once per started {@value LogRateLimit#UNIT}
+ *                          characters); zero: no limit
  */
 public record OutputLimits(int maxLineBytes, Duration logRateLimitInterval, int logRateLimitBurst) {
 
     public OutputLimits {
-        new LogRateLimit.Rule(logRateLimitInterval, logRateLimitBurst); // throws for a burst below 1
+        new LogRateLimit.Rule(logRateLimitInterval, logRateLimitBurst); // throws for negative values
     }
 
     /** Cuts lines at {@code maxLineBytes}, no rate limit. */

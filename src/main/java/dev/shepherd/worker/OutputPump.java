@@ -27,6 +27,12 @@ final class OutputPump {
     private OutputPump() {
     }
 
+    /** "30 s", rounded up to whole seconds, for the rate limit's warnings. */
+    static String seconds(Duration duration) {
+        long millis = duration.toMillis();
+        return (millis + 999) / 1000 + " s";
+    }
+
     /** Starts the pump; the future completes when the output ended and its last line is in {@code logs}. */
     static CompletableFuture<Void> start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock,
                                          OutputLimits limits) {
@@ -35,26 +41,39 @@ final class OutputPump {
             // In the MDC too, so structured (JSON) logs carry them as fields.
             MDC.put("workerId", Integer.toString(workerId));
             MDC.put("workerPid", Long.toString(pid));
-            LogRateLimit rateLimit = new LogRateLimit(limits.rateLimit(), new LogRateLimit.Reports() {
+            LogRateLimit rateLimit = logs.rateLimit(limits.rateLimit());
+            LogRateLimit.Reports reports = new LogRateLimit.Reports() {
                 @Override
-                public void suppressing(int burst, Duration interval, Instant until) {
-                    log.warn("Worker {} pid {} wrote more than {} lines in {}: its lines until {} go to its log buffer "
-                                    + "only (GET /fleet/workers/{}/logs), not to this log "
+                public void suppressing(int burst, Duration interval, Duration left) {
+                    log.warn("Worker {} wrote more than {} lines (or {} KiB) in {}: its lines of the next {} go to its "
+                                    + "log buffer only (GET /fleet/workers/{}/logs), not to this log "
                                     + "(fleet.worker.log-rate-limit-burst, fleet.worker.log-rate-limit-interval)",
-                            workerId, pid, burst, interval, until, workerId);
+                            workerId, burst, (long) burst * LogRateLimit.UNIT / 1024, seconds(interval), seconds(left),
+                            workerId);
                 }
 
                 @Override
                 public void suppressed(long count) {
-                    log.warn("Suppressed {} lines of worker {} pid {} in this log", count, workerId, pid);
+                    log.warn("Suppressed {} lines of worker {} in this log (fleet.worker.log-rate-limit-burst)", count,
+                            workerId);
                 }
-            });
+            };
+            boolean[] failed = {false};
             LineCutter lines = new LineCutter(limits.maxLineBytes(), line -> {
                 Instant now = clock.instant();
-                if (rateLimit.admit(now)) {
+                try {
                     // Escaped in the master's log, which operators tail on terminals; kept as written in the
                     // buffer, whose readers (JSON, the CLI) escape it themselves.
-                    log.info("[worker {} pid {}] {}", workerId, pid, TerminalText.safe(line));
+                    String safe = TerminalText.safe(line);
+                    if (rateLimit.admit(safe.length(), reports)) {
+                        log.info("[worker {} pid {}] {}", workerId, pid, safe);
+                    }
+                } catch (RuntimeException ex) {
+                    // Never let the pump die: the pipe would close, and a worker writing to it would get SIGPIPE.
+                    if (!failed[0]) {
+                        failed[0] = true;
+                        log.warn("A line of worker {} pid {} could not go to this log: {}", workerId, pid, ex.toString());
+                    }
                 }
                 logs.add(new LogBuffer.Line(pid, now, line));
             });
@@ -68,7 +87,7 @@ final class OutputPump {
                 log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
             }
             lines.finish();
-            rateLimit.finish();
+            rateLimit.finish(reports);
             ended.complete(null);
         }, "worker-" + workerId + "-output");
         pump.setDaemon(true);

@@ -107,11 +107,20 @@ class FleetPropertiesTests {
     }
 
     @Test
-    void aLogRateLimitBurstBelowOneFailsStartupNamingTheProperty() {
-        runner.withPropertyValues("fleet.worker.log-rate-limit-burst=0").run(context -> {
+    void aNegativeLogRateLimitBurstFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.log-rate-limit-burst=-1").run(context -> {
             assertThat(context).hasFailed();
             assertThat(validationErrors(context.getStartupFailure()))
-                    .containsExactly("fleet.worker.logRateLimitBurst = 0: must be greater than or equal to 1");
+                    .containsExactly("fleet.worker.logRateLimitBurst = -1: must be greater than or equal to 0");
+        });
+    }
+
+    @Test
+    void aLogRateLimitIntervalOverADayFailsStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.log-rate-limit-interval=1000000000000d").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .startsWith("fleet.worker.logRateLimitInterval = ");
         });
     }
 

@@ -33,6 +33,22 @@ class OutputPumpTests {
         assertThat(logs.tail(1)).singleElement().extracting(LogBuffer.Line::text).isEqualTo(line);
     }
 
+    /** The limit belongs to the worker id: a process that replaces one that used the burst up gets none of its own. */
+    @Test
+    void theProcessesOfOneWorkerIdShareTheBurst(CapturedOutput output) throws Exception {
+        LogBuffer logs = new LogBuffer(100);
+        OutputLimits limits = new OutputLimits(8192, Duration.ofSeconds(30), 5);
+        for (int pid = 1; pid <= 3; pid++) {
+            String text = ("restart-" + pid + "-line\n").repeat(4);
+            OutputPump.start(9, 5000 + pid, new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), logs,
+                    Clock.systemUTC(), limits).get(5, TimeUnit.SECONDS);
+        }
+
+        assertThat(output.getOut()).contains("] restart-2-line").doesNotContain("] restart-3-line")
+                .contains("Suppressed 3 lines of worker 9 in this log").contains("Suppressed 4 lines of worker 9");
+        assertThat(logs.tail(100)).hasSize(12);
+    }
+
     /**
      * A worker decides how much it writes, not how big the master's log grows (journald's rate limit): past the
      * burst, lines go to the buffer only, and the master's log says so and how many it left out.
@@ -52,9 +68,9 @@ class OutputPumpTests {
         String log = output.getOut();
         assertThat(log).contains("[worker 8 pid 4343] line-10-end").doesNotContain("line-11-end")
                 .doesNotContain("line-50-end")
-                .contains("Worker 8 pid 4343 wrote more than 10 lines in PT30S: its lines until 2026-12-02T12:00:30Z "
-                        + "go to its log buffer only (GET /fleet/workers/8/logs)")
-                .contains("Suppressed 40 lines of worker 8 pid 4343 in this log");
+                .contains("Worker 8 wrote more than 10 lines (or 10 KiB) in 30 s: its lines of the next 30 s go to its "
+                        + "log buffer only (GET /fleet/workers/8/logs)")
+                .contains("Suppressed 40 lines of worker 8 in this log");
         assertThat(logs.tail(100)).hasSize(50).last().extracting(LogBuffer.Line::text).isEqualTo("line-50-end");
     }
 }
