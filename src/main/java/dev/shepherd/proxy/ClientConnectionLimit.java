@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -21,6 +22,11 @@ import java.util.function.LongSupplier;
  * unread, as HAProxy's {@code tcp-request connection reject if { src_conn_cur ge N }} and Envoy's connection limit
  * filter do: answering it would mean holding it until its request came, which is what the limit saves. nginx's
  * {@code limit_conn} answers 503 instead, but counts requests being processed, not connections.
+ * <p>A client that closes a connection and opens another at once can have the new one accepted before an event loop
+ * has seen the close (an attacking helper saw 25 % of such reconnections refused on io_uring). So a connection
+ * over the limit is first held, unread, for {@link #RECHECK_NANOS} and looked at again ({@link Verdict#RECHECK});
+ * at most {@link #MAX_RECHECKS} are held at once, beyond which one is refused at once. Held and refused connections
+ * are not counted in {@code max-connections}.
  * <p>A key exists only while its client has a connection open, so the map holds at most as many keys as the proxy
  * holds connections ({@code max-connections}). {@link #admit} runs on the event loops; refusals are logged at most
  * once per {@link ConnectionLimit#LOG_INTERVAL_NANOS}, with their count and the last client's address.
@@ -28,11 +34,27 @@ import java.util.function.LongSupplier;
 @Slf4j
 final class ClientConnectionLimit {
 
+    /** What to do with a new connection. */
+    enum Verdict {
+        /** Within its client's limit. */
+        ADMIT,
+        /** Over it: hold it unread and call {@link #recheck} after {@link #RECHECK_NANOS}. */
+        RECHECK,
+        /** Over it, and too many are held already: close it. */
+        REFUSE
+    }
+
+    /** How long a connection over its client's limit is held before it is looked at again. */
+    static final long RECHECK_NANOS = 50_000_000L;
+    /** How many connections over their client's limit may be held at once, all clients together. */
+    static final int MAX_RECHECKS = 64;
+
     private final int max;
     private final TrustedProxies exempt;
     /** Open connections per client; Integer keys for IPv4 addresses, Long keys for IPv6 /64 prefixes. */
     private final ConcurrentHashMap<Object, Integer> open = new ConcurrentHashMap<>();
     private final AtomicLong refused = new AtomicLong();
+    private final AtomicInteger rechecks = new AtomicInteger();
     private final AtomicLong refusedSinceLog = new AtomicLong();
     private final AtomicLong lastLog = new AtomicLong(Long.MIN_VALUE);
     private final LongSupplier nanoTime;
@@ -48,20 +70,43 @@ final class ClientConnectionLimit {
     }
 
     /**
-     * A connection from {@code remote} was accepted; counted for its client until {@code closed} completes.
-     * Returns false when its client already holds {@code max}: the caller closes it.
+     * A connection from {@code remote} was accepted; counted for its client until {@code closed} completes. Called
+     * on the connection's event loop.
      */
-    boolean admit(SocketAddress remote, ChannelFuture closed) {
+    Verdict admit(SocketAddress remote, ChannelFuture closed) {
         if (max == 0 || !(remote instanceof InetSocketAddress inet) || inet.getAddress() == null
                 || exempt.trusts(inet.getAddress())) {
-            return true;
+            return Verdict.ADMIT;
         }
         Object client = client(inet.getAddress());
         int count = open.merge(client, 1, Integer::sum);
         closed.addListener(future -> open.computeIfPresent(client, (key, now) -> now == 1 ? null : now - 1));
         if (count <= max) {
+            return Verdict.ADMIT;
+        }
+        if (rechecks.incrementAndGet() <= MAX_RECHECKS) {
+            return Verdict.RECHECK;
+        }
+        rechecks.decrementAndGet();
+        refuse(inet);
+        return Verdict.REFUSE;
+    }
+
+    /**
+     * {@link Verdict#RECHECK}'s second look, once per held connection: whether its client is within the limit now
+     * (the closes its loops had not seen are seen); false: the caller closes it.
+     */
+    boolean recheck(SocketAddress remote) {
+        rechecks.decrementAndGet();
+        InetSocketAddress inet = (InetSocketAddress) remote;
+        if (open.getOrDefault(client(inet.getAddress()), 0) <= max) {
             return true;
         }
+        refuse(inet);
+        return false;
+    }
+
+    private void refuse(InetSocketAddress inet) {
         refused.incrementAndGet();
         refusedSinceLog.incrementAndGet();
         long now = nanoTime.getAsLong();
@@ -70,18 +115,27 @@ final class ClientConnectionLimit {
             log.warn("Closed {} connection(s) of clients that held {} already (fleet.proxy.max-connections-per-client), "
                     + "the last from {}", refusedSinceLog.getAndSet(0), max, inet.getAddress().getHostAddress());
         }
-        return false;
     }
 
-    /** The client an address belongs to: the IPv4 address, or the IPv6 address's /64 prefix. */
+    /**
+     * The client an address belongs to: the IPv4 address (one mapped into IPv6, or translated by NAT64 under
+     * {@code 64:ff9b::/96}, RFC 6052, counts as the IPv4 address it carries), or the IPv6 address's /64 prefix.
+     */
     static Object client(InetAddress address) {
         InetAddress peer = TrustedProxies.unmapped(address);
-        byte[] bytes = peer.getAddress();
+        ByteBuffer bytes = ByteBuffer.wrap(peer.getAddress());
         if (peer instanceof Inet4Address) {
-            return ByteBuffer.wrap(bytes).getInt();
+            return bytes.getInt();
         }
-        return ByteBuffer.wrap(bytes).getLong();
+        long prefix = bytes.getLong();
+        if (prefix == NAT64_PREFIX && bytes.getInt() == 0) {
+            return bytes.getInt();
+        }
+        return prefix;
     }
+
+    /** The first 64 bits of RFC 6052's well-known NAT64 prefix, 64:ff9b::/96. */
+    private static final long NAT64_PREFIX = 0x0064_ff9b_0000_0000L;
 
     /** Connections closed at once because their client was at the limit, since the start. */
     long refused() {

@@ -303,10 +303,30 @@ public class ProxyServer implements SmartLifecycle {
         ChannelInitializer<SocketChannel> connection = new ChannelInitializer<>() {
             @Override
             protected void initChannel(SocketChannel channel) {
-                if (!connectionLimit.admit(channel)
-                        || !clientConnectionLimit.admit(channel.remoteAddress(), channel.closeFuture())) {
+                switch (clientConnectionLimit.admit(channel.remoteAddress(), channel.closeFuture())) {
+                    case ADMIT -> serve(channel);
+                    case REFUSE -> channel.close();
+                    case RECHECK -> {
+                        channel.config().setAutoRead(false);
+                        channel.eventLoop().schedule(() -> {
+                            boolean within = clientConnectionLimit.recheck(channel.remoteAddress());
+                            if (within && channel.isActive() && serve(channel)) {
+                                // Its handlers came after the channel became active: they start (timers) now.
+                                channel.pipeline().fireChannelActive();
+                                channel.config().setAutoRead(true);
+                            } else {
+                                channel.close();
+                            }
+                        }, ClientConnectionLimit.RECHECK_NANOS, TimeUnit.NANOSECONDS);
+                    }
+                }
+            }
+
+            /** Within its client's limit: the connection gets its pipeline, unless past max-connections (false). */
+            private boolean serve(SocketChannel channel) {
+                if (!connectionLimit.admit(channel)) {
                     channel.close();
-                    return;
+                    return false;
                 }
                 clients.add(channel);
                 if (tls != null) {
@@ -315,6 +335,7 @@ public class ProxyServer implements SmartLifecycle {
                 ClientHandler client = new ClientHandler(context);
                 channel.pipeline().addLast(client.timeouts(),
                         new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);
+                return true;
             }
         };
         if (acceptor != loops || loopCount == 1) {
