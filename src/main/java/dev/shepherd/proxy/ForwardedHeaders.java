@@ -65,7 +65,15 @@ final class ForwardedHeaders {
             AsciiString.cached("Front-End-Https"), AsciiString.cached("X-Client-IP"), AsciiString.cached("True-Client-IP"),
             AsciiString.cached("X-Cluster-Client-IP"), AsciiString.cached("CF-Connecting-IP"),
             AsciiString.cached("Fastly-Client-IP"), AsciiString.cached("X-Forwarded-Server"),
-            AsciiString.cached("X-Original-URL"), AsciiString.cached("X-Rewrite-URL"));
+            AsciiString.cached("X-Original-URL"), AsciiString.cached("X-Rewrite-URL"),
+            // What a TLS-terminating proxy says of the client's certificate (Envoy's XFCC, nginx's and HAProxy's usual
+            // names): Shepherd passes none on, so a client must not claim one.
+            AsciiString.cached("X-Forwarded-Client-Cert"), AsciiString.cached("X-Client-Cert"),
+            AsciiString.cached("X-SSL-Client-Cert"), AsciiString.cached("X-SSL-Cert"),
+            AsciiString.cached("X-SSL-Client-Verify"), AsciiString.cached("X-SSL-Client-DN"),
+            AsciiString.cached("X-SSL-Client-S-DN"), AsciiString.cached("X-SSL-Client-I-DN"),
+            AsciiString.cached("X-Client-Verify"), AsciiString.cached("X-Client-DN"),
+            AsciiString.cached("SSL-Client-Cert"), AsciiString.cached("SSL-Client-Verify"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
     private static final List<AsciiString> CLAIMS = Stream.concat(Stream.of(FORWARDED,
             X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,

@@ -158,6 +158,19 @@ class ForwardedHeadersTests {
                 "X-Forwarded-Host", "X-Forwarded-Port");
     }
 
+    /** Found by an attacking helper: with client-auth=need, a client could still claim any certificate. */
+    @Test
+    void untrustedClientsClaimsOfAClientCertificateAreRemoved() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-Client-Cert", "By=spiffe://x;Hash=1")
+                .add("X-SSL-Client-Verify", "SUCCESS").add("X-SSL-Client-DN", "CN=admin").add("X-Client-Cert", "MIIB")
+                .add("X-SSL-Client-Cert", "MIIB").add("SSL_Client_Verify", "SUCCESS").add("X-Kept", "yes");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).containsExactlyInAnyOrder("X-Kept", "X-Forwarded-For", "X-Forwarded-Proto",
+                "X-Forwarded-Host", "X-Forwarded-Port");
+    }
+
     @Test
     void aTrustedPeersOtherForwardingHeadersAreKept() {
         HttpHeaders headers = new DefaultHttpHeaders().add("CF-Connecting-IP", "203.0.113.7").add("X-Original-URL", "/a");
