@@ -19,6 +19,10 @@
 # each round so that a worker a master replaced is pinned too; it tells what a proxy costs its workers through
 # the CPU they share (caches, preemption) from what it sends them.
 #
+# TLS=on serves HTTPS on every proxy (Shepherd's server.ssl.*, nginx's `listen ... ssl`) with one self-signed EC
+# P-256 key made by openssl for the run; wrk and ab then speak TLS (with ab, a handshake per request). BASELINE has no
+# TLS and cannot be combined with it.
+#
 # Usage: bench/cpu-per-request.sh
 #        VARIANTS='two||--fleet.proxy.event-loops=2;one||--fleet.proxy.event-loops=1' bench/cpu-per-request.sh
 #        LOAD=ab CONNECTIONS=500 WARMUP_PATH=/health SERVER=bench/balancing/server.js bench/cpu-per-request.sh
@@ -26,7 +30,7 @@
 #                  one variant, "shepherd", with default settings; jar: SHEPHERD_JAR; java: the java
 #                  command, SHEPHERD_JAVA or java on the PATH)
 #        CONNECTIONS=64 PATH_=/ WARMUP_PATH=PATH_ DURATION=5s WARMUP=15s ROUNDS=5 BASELINE=off
-#        LOAD=wrk (or ab) SERVER=bench/upstream/server.js PIN=off
+#        LOAD=wrk (or ab) SERVER=bench/upstream/server.js PIN=off TLS=off
 #        SCRIPT= (a wrk Lua script, e.g. bench/wrk/post64k.lua for 64 KiB uploads; LOAD=wrk only)
 # Output: one line per round and target, then the median per target; the rounds also go to
 #         bench/out/cpu-per-request-STAMP.tsv (round, target, req/s, user µs, sys µs, C2 µs).
@@ -44,6 +48,7 @@ LOAD=${LOAD:-wrk}
 SERVER=${SERVER:-$BENCH_DIR/upstream/server.js}
 PIN=${PIN:-off}
 SCRIPT=${SCRIPT:-}
+TLS=${TLS:-off}
 WARMUP_PATH=${WARMUP_PATH:-$PATH_}
 # A CPU-bound worker with a queue answers the liveness probe late (bench/balancing.sh says why).
 LIVENESS=
@@ -55,7 +60,23 @@ require_wrk_nginx_node
 [[ -z $SCRIPT || ($LOAD == wrk && -r $SCRIPT) ]] || die "SCRIPT=$SCRIPT: a readable wrk Lua script, with LOAD=wrk"
 resolve_shepherd_jar
 machine_info
-echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN SCRIPT=$SCRIPT"
+echo "run:     LOAD=$LOAD CONNECTIONS=$CONNECTIONS PATH_=$PATH_ WARMUP_PATH=$WARMUP_PATH DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS SERVER=$SERVER PIN=$PIN SCRIPT=$SCRIPT TLS=$TLS"
+
+SCHEME=http
+TLS_ARGS=
+if [[ $TLS == on ]]; then
+  [[ $BASELINE != on ]] || die "TLS=on: the minimal proxy of BASELINE=on has no TLS"
+  require_tool openssl "apt-get install -y openssl"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$WORK_DIR/key.pem" -out "$WORK_DIR/cert.pem" 2>"$WORK_DIR/openssl.log" ||
+    die "openssl could not make a key: $(cat "$WORK_DIR/openssl.log")"
+  SCHEME=https
+  TLS_ARGS="--server.ssl.certificate=$WORK_DIR/cert.pem --server.ssl.certificate-private-key=$WORK_DIR/key.pem"
+  # nginx: the same template, listening with TLS on the same key.
+  sed -e 's#^\( *listen [^;]*\);#\1 ssl;\n        ssl_certificate '"$WORK_DIR"'/cert.pem;\n        ssl_certificate_key '"$WORK_DIR"'/key.pem;#' \
+    "$BENCH_DIR/nginx/nginx.conf.template" >"$WORK_DIR/nginx-tls.conf.template"
+  export NGINX_TEMPLATE=$WORK_DIR/nginx-tls.conf.template NGINX_SCHEME=https
+fi
 
 declare -A URL PIDS
 TARGETS=()
@@ -68,8 +89,8 @@ for spec in "${specs[@]}"; do
   [[ -n $name ]] || die "a variant needs a name: '$spec'"
   # shellcheck disable=SC2086 # options and arguments are lists of words on purpose
   SHEPHERD_JAR=${jar:-$SHEPHERD_JAR} SHEPHERD_JAVA=${java:-${SHEPHERD_JAVA:-java}} SHEPHERD_JAVA_OPTS=$opts start_shepherd "$name" --fleet.workers=2 \
-    --fleet.worker.command="node,$SERVER" $LIVENESS $args || die "variant $name did not start"
-  URL[$name]=http://127.0.0.1:$SHEPHERD_PORT
+    --fleet.worker.command="node,$SERVER" $LIVENESS $TLS_ARGS $args || die "variant $name did not start"
+  URL[$name]=$SCHEME://127.0.0.1:$SHEPHERD_PORT
   PIDS[$name]=$SHEPHERD_PID
   TARGETS+=("$name")
   wait_http_200 "${URL[$name]}/" 30 "$SHEPHERD_PID" || true

@@ -143,7 +143,8 @@ wait_http_200() {
   local url=$1 timeout=$2 pid=${3:-} deadline code
   deadline=$((SECONDS + timeout))
   while ((SECONDS < deadline)); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+    # -k: a benchmark's TLS key is self-signed (bench/cpu-per-request.sh TLS=on).
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
     [[ $code == 200 ]] && return 0
     if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
       log "process $pid exited while waiting for $url"
@@ -189,6 +190,7 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # ($WORK_DIR/NAME), in the foreground of a background job. Sets NGINX_STARTED_PID (the
 # master) and NGINX_STARTED_URL.
 # NGINX_BALANCING, when set, is a directive put first in the upstream block (`least_conn;`).
+# NGINX_SCHEME=https when the template listens with TLS.
 start_nginx_instance() {
   local name=$1 processes=$2 keepalive=$3 dir=$WORK_DIR/$1 port servers='' p
   shift 3
@@ -209,9 +211,10 @@ open(sys.argv[2], "w").write(text)
   nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout.log" 2>&1 &
   NGINX_STARTED_PID=$!
   track "$NGINX_STARTED_PID"
-  wait_http_200 "http://127.0.0.1:$port/" 20 "$NGINX_STARTED_PID" || die "nginx $name did not start: $(cat "$dir/error.log")"
+  wait_http_200 "${NGINX_SCHEME:-http}://127.0.0.1:$port/" 20 "$NGINX_STARTED_PID" ||
+    die "nginx $name did not start: $(cat "$dir/error.log")"
   # shellcheck disable=SC2034 # read by the script that sources this file
-  NGINX_STARTED_URL=http://127.0.0.1:$port
+  NGINX_STARTED_URL=${NGINX_SCHEME:-http}://127.0.0.1:$port
 }
 
 # start_minimal_proxy UPSTREAM_PORT...: bench/baseline/MinimalProxy.java on Netty's jars taken

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 
@@ -330,7 +331,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-        if (event instanceof ChannelInputShutdownEvent) {
+        // A TLS close_notify without a FIN ends the client's input as a FIN does (RFC 8446 §6.1).
+        if (event instanceof ChannelInputShutdownEvent || event instanceof SslCloseCompletionEvent closed && closed.isSuccess()) {
             if (tunnel != null) {
                 tunnel.clientInputShutdown();
             } else {
@@ -338,6 +340,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
         }
         ReferenceCountUtil.release(event);
+    }
+
+    /** Whether closing now would cut a response whose body ends with the connection ({@link CloseGuard}). */
+    boolean closeWouldEndBodyEarly() {
+        return current != null && current.relaysBodyUntilClose();
     }
 
     @Override

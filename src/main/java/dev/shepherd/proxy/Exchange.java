@@ -548,6 +548,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         client.exchangeDone(this, keepClient);
     }
 
+    /** Whether a response whose body ends with the connection is being relayed and has not ended. */
+    boolean relaysBodyUntilClose() {
+        return !finished && relay.clientBodyUntilClose();
+    }
+
     /** Marks the exchange over, once: from now on the proxy's drain no longer waits for it. */
     private void end() {
         if (!finished) {

@@ -11,6 +11,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
@@ -18,6 +19,7 @@ import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
+import jdk.net.ExtendedSocketOptions;
 
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -36,11 +38,13 @@ import java.util.function.Supplier;
  * the port itself and Linux spreads new connections over the loops (nginx's {@code listen ... reuseport}); null on
  * NIO, the transport for other systems, where the option does not spread connections (on macOS the last socket
  * bound gets them all). {@code deferAcceptOption} is its {@code TCP_DEFER_ACCEPT} option (Linux, seconds), null on
- * NIO.
+ * NIO. {@code quickAckOption} is its {@code TCP_QUICKACK} option (Linux; on NIO the JDK's, which sets nothing where
+ * the system has none).
  */
 record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
                       Class<? extends ServerChannel> serverChannel, Class<? extends SocketChannel> socketChannel,
-                      ChannelOption<Boolean> reusePortOption, ChannelOption<Integer> deferAcceptOption) {
+                      ChannelOption<Boolean> reusePortOption, ChannelOption<Integer> deferAcceptOption,
+                      ChannelOption<Boolean> quickAckOption) {
 
     private static final String PROPERTY = "fleet.proxy.transport";
 
@@ -104,17 +108,17 @@ record NettyTransport(ProxyTransport kind, Supplier<IoHandlerFactory> ioHandler,
     private static NettyTransport ioUring() {
         return new NettyTransport(ProxyTransport.IO_URING, IoUringIoHandler::newFactory,
                 IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringChannelOption.SO_REUSEPORT,
-                IoUringChannelOption.TCP_DEFER_ACCEPT);
+                IoUringChannelOption.TCP_DEFER_ACCEPT, IoUringChannelOption.TCP_QUICKACK);
     }
 
     private static NettyTransport epoll() {
         return new NettyTransport(ProxyTransport.EPOLL, EpollIoHandler::newFactory,
                 EpollServerSocketChannel.class, EpollSocketChannel.class, EpollChannelOption.SO_REUSEPORT,
-                EpollChannelOption.TCP_DEFER_ACCEPT);
+                EpollChannelOption.TCP_DEFER_ACCEPT, EpollChannelOption.TCP_QUICKACK);
     }
 
     private static NettyTransport nio() {
         return new NettyTransport(ProxyTransport.NIO, NioIoHandler::newFactory, NioServerSocketChannel.class,
-                NioSocketChannel.class, null, null);
+                NioSocketChannel.class, null, null, NioChannelOption.of(ExtendedSocketOptions.TCP_QUICKACK));
     }
 }

@@ -25,8 +25,6 @@ class ProxyConfiguration {
                             @Value("${" + PortLayout.PROXY_PORT + ":8080}") int port, Environment environment,
                             ObjectProvider<SslBundles> bundles) {
         Ssl ssl = Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).orElse(null);
-        ProxyTls tls = ProxyTls.of(ssl, bundles.getIfAvailable(),
-                properties.proxy().clientHeaderTimeout().toMillis());
-        return new ProxyServer(properties, fleet, address, port, tls, registry, clock);
+        return new ProxyServer(properties, fleet, address, port, ssl, bundles.getIfAvailable(), registry, clock);
     }
 }

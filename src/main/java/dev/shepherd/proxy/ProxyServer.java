@@ -33,7 +33,9 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.internal.PlatformDependent;
 import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.web.server.PortInUseException;
+import org.springframework.boot.web.server.Ssl;
 import org.springframework.context.SmartLifecycle;
 
 import java.io.IOException;
@@ -101,10 +103,13 @@ public class ProxyServer implements SmartLifecycle {
     private final Consumer<FleetSnapshot> poolCleaner = this::dropIdleConnectionsOfRetiredWorkers;
     private volatile int port = -1;
 
-    /** @param tls TLS for the port ({@code server.ssl.*}); null: plain HTTP */
-    ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port, ProxyTls tls,
-                MeterRegistry registry, Clock clock) {
-        this.tls = tls;
+    /**
+     * @param ssl TLS for the port ({@code server.ssl.*}, {@link ProxyTls}); null: plain HTTP
+     * @param bundles Spring Boot's SSL bundles, for {@code server.ssl.bundle}; may be null
+     * @throws IllegalStateException naming {@code server.ssl.*} when {@code ssl} gives no usable TLS
+     */
+    ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port, Ssl ssl,
+                SslBundles bundles, MeterRegistry registry, Clock clock) {
         this.properties = properties;
         this.fleet = fleet;
         this.address = address;
@@ -112,6 +117,8 @@ public class ProxyServer implements SmartLifecycle {
         this.metrics = new ProxyMetrics(registry);
         this.clock = clock;
         this.transport = NettyTransport.select(properties.proxy().transport());
+        this.tls = ProxyTls.of(ssl, bundles, properties.proxy().clientHeaderTimeout().toMillis(),
+                transport.quickAckOption());
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")
@@ -177,7 +184,7 @@ public class ProxyServer implements SmartLifecycle {
         }
         port = ((InetSocketAddress) listeners.get(0).localAddress()).getPort();
         log.info("Proxy listening on {}:{}{} with {} event loop(s) on {} ({}; {}; at most {} client connections{})",
-                address, port, tls != null ? " (TLS)" : "", loopCount,
+                address, port, tls != null ? " (TLS on " + ProxyTls.provider() + ")" : "", loopCount,
                 transport.name(), listeners.size() > 1 ? "a listening socket per loop, SO_REUSEPORT"
                         : acceptor == loops ? "one listening socket" : "one listening socket, an acceptor thread",
                 defersAccepts() ? "accepts deferred until a client's first bytes" : "accepts not deferred",
@@ -329,6 +336,7 @@ public class ProxyServer implements SmartLifecycle {
                     return false;
                 }
                 clients.add(channel);
+                channel.pipeline().addLast(CloseGuard.INSTANCE);
                 if (tls != null) {
                     channel.pipeline().addLast(tls.newHandler());
                 }

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.TestCertificates;
@@ -13,6 +14,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,6 +25,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -130,23 +134,35 @@ class ProxyTlsIntegrationTests {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
                 "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
-                "--server.ssl.key-store-type=PKCS12")) {
+                "--server.ssl.key-store-type=PKCS12", "--fleet.proxy.client-send-timeout=1s")) {
             SSLContext tls = TestCertificates.trusting(keyStore);
 
-            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=fin&bytes=10240"))
+            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=fin&bytes=10240", () -> { }))
                     .as("ended by the worker: a clean end").startsWith("close_notify after 10240 bytes");
-            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=reset&bytes=10240"))
+            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=reset&bytes=10240", () -> { }))
                     .as("cut by the worker").startsWith("reset after 10240 bytes");
+            // Cut by the proxy: the client reads nothing until client-send-timeout closed it (CloseGuard).
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=fin&bytes=20000000",
+                    () -> await().atMost(Duration.ofSeconds(15)).until(() -> proxy.connections() == 0)))
+                    .as("cut by client-send-timeout").startsWith("reset after");
         }
     }
 
-    /** How an HTTP/1.0 GET over TLS ended: "close_notify after N bytes" of body, or "reset after N bytes: …". */
-    private static String http10(SSLContext tls, int port, String path) throws IOException {
-        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("localhost", port)) {
+    /**
+     * How an HTTP/1.0 GET over TLS ended: "close_notify after N bytes" of body, or "reset after N bytes: …"; the
+     * client reads nothing until {@code beforeReading} returned.
+     */
+    private static String http10(SSLContext tls, int port, String path, Runnable beforeReading) throws IOException {
+        try (Socket plain = new Socket()) {
+            plain.setReceiveBufferSize(64 * 1024);
+            plain.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+            SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, "localhost", port, true);
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(("GET " + path + " HTTP/1.0\r\nHost: a\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
+            beforeReading.run();
             ByteArrayOutputStream received = new ByteArrayOutputStream();
             byte[] buffer = new byte[8192];
             try {
@@ -165,6 +181,25 @@ class ProxyTlsIntegrationTests {
         String text = received.toString(StandardCharsets.ISO_8859_1);
         int head = text.indexOf("\r\n\r\n");
         return head < 0 ? -1 : text.length() - head - 4;
+    }
+
+    /** Where BoringSSL cannot be loaded (or is turned off), the JDK's TLS serves the same. */
+    @Test
+    void withoutBoringSslTheJdksTlsServes() throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "jdk");
+        List<String> flags = new ArrayList<>(MasterProcess.recommendedFlags());
+        flags.add("-Dio.netty.handler.ssl.noOpenSsl=true");
+        try (MasterProcess master = MasterProcess.startReady(flags, 1, "--server.ssl.key-store=" + keyStore,
+                "--server.ssl.key-store-password=" + TestCertificates.PASSWORD, "--server.ssl.key-store-type=PKCS12")) {
+            HttpClient https = HttpClient.newBuilder().sslContext(TestCertificates.trusting(keyStore))
+                    .connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> response = https.send(HttpRequest.newBuilder(
+                    URI.create("https://localhost:" + master.proxyPort() + "/")).timeout(Duration.ofSeconds(10))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(master.output()).contains("(TLS on JDK)");
+        }
     }
 
     @Test

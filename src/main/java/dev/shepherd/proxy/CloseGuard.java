@@ -1,0 +1,49 @@
+package dev.shepherd.proxy;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+
+/**
+ * The first handler of every client connection, so that every close passes it last, whoever asked for it (an
+ * exchange, a timeout, the master's shutdown):
+ * <ul>
+ *   <li>A close while a response whose body ends with the connection is still being relayed must not look like
+ *       that end (RFC 9112 §8): the connection is reset ({@code SO_LINGER} 0) and, on TLS, closed without
+ *       {@code close_notify}, which would tell the client the body ended cleanly (an attacking helper got 81,920 of
+ *       655,360 bytes ending in a clean close_notify when the master stopped, and 4 of 50 MB when
+ *       {@code client-send-timeout} closed a slow reader).</li>
+ *   <li>A TLS connection's input is shut first. On io_uring, a connection that SslHandler closed during a read (a
+ *       failed handshake, a bad record) kept its socket while its next read was still submitted: no FIN, no RST, for
+ *       as long as the client said nothing (the helper left 3,000 such sockets past max-connections).</li>
+ * </ul>
+ * Sharable: it keeps no state; it asks the connection's {@link ClientHandler}.
+ */
+@ChannelHandler.Sharable
+final class CloseGuard extends ChannelOutboundHandlerAdapter {
+
+    static final CloseGuard INSTANCE = new CloseGuard();
+
+    private CloseGuard() {
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+        ClientHandler client = ctx.pipeline().get(ClientHandler.class);
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (client != null && client.closeWouldEndBodyEarly() && ctx.channel().isActive()) {
+            ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+            if (tls != null) {
+                ctx.pipeline().remove(tls);
+            }
+        }
+        if (tls != null && ctx.channel() instanceof DuplexChannel duplex && duplex.isActive() && !duplex.isInputShutdown()) {
+            duplex.shutdownInput();
+        }
+        ctx.close(promise);
+    }
+}
