@@ -1,12 +1,13 @@
 package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslSessionContext;
@@ -15,6 +16,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.ssl.SslBundle;
@@ -23,7 +25,10 @@ import org.springframework.boot.ssl.SslOptions;
 import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.web.server.WebServerSslBundle;
 
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -77,7 +82,7 @@ final class ProxyTls {
         try {
             bundle = WebServerSslBundle.get(ssl, bundles);
         } catch (RuntimeException ex) { // no such bundle, a key store that cannot be read, a missing password
-            throw new IllegalStateException("server.ssl.* gives the proxy no usable TLS: " + ex.getMessage(), ex);
+            throw new ProxyTlsException(ex);
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
         if (ssl.getBundle() != null && bundles != null) {
@@ -85,7 +90,7 @@ final class ProxyTls {
                 try {
                     tls.context = context(ssl, updated);
                     log.info("The proxy's TLS bundle {} was reloaded: new connections use it", ssl.getBundle());
-                } catch (IllegalStateException ex) {
+                } catch (ProxyTlsException ex) {
                     log.warn("The proxy's TLS bundle {} changed but cannot be used; the previous one stays: {}",
                             ssl.getBundle(), ex.getMessage());
                 }
@@ -96,26 +101,117 @@ final class ProxyTls {
 
     private static SslContext context(Ssl ssl, SslBundle bundle) {
         try {
-            SslOptions options = bundle.getOptions();
-            SslContextBuilder builder = SslContextBuilder.forServer(bundle.getManagers().getKeyManagerFactory())
-                    .sslProvider(provider())
-                    .clientAuth(clientAuth(ssl.getClientAuth()));
-            if (ssl.getClientAuth() != null && ssl.getClientAuth() != Ssl.ClientAuth.NONE) {
-                builder.trustManager(bundle.getManagers().getTrustManagerFactory());
-            }
-            if (options.getEnabledProtocols() != null) {
-                builder.protocols(options.getEnabledProtocols());
-            }
-            if (options.getCiphers() != null) {
-                builder.ciphers(Arrays.asList(options.getCiphers()));
-            }
-            SslContext context = builder.build();
+            SslContext context = builder(ssl, bundle, clientAuth(ssl.getClientAuth())).build();
             if (context.sessionContext() instanceof OpenSslSessionContext sessions) {
                 sessions.setTicketKeys(); // random keys of BoringSSL's own
             }
+            // Without client certificates, which a check has none of: the rest as configured.
+            selfCheck(ssl.getClientAuth() == null || ssl.getClientAuth() == Ssl.ClientAuth.NONE ? context
+                    : builder(ssl, bundle, ClientAuth.NONE).build());
             return context;
         } catch (SSLException | RuntimeException ex) {
-            throw new IllegalStateException("server.ssl.* gives the proxy no usable TLS: " + ex.getMessage(), ex);
+            throw new ProxyTlsException(ex);
+        }
+    }
+
+    private static SslContextBuilder builder(Ssl ssl, SslBundle bundle, ClientAuth clientAuth) {
+        SslOptions options = bundle.getOptions();
+        SslContextBuilder builder = SslContextBuilder.forServer(bundle.getManagers().getKeyManagerFactory())
+                .sslProvider(provider())
+                .clientAuth(clientAuth);
+        if (clientAuth != ClientAuth.NONE) {
+            builder.trustManager(bundle.getManagers().getTrustManagerFactory());
+        }
+        if (options.getEnabledProtocols() != null) {
+            builder.protocols(options.getEnabledProtocols());
+        }
+        if (options.getCiphers() != null) {
+            builder.ciphers(Arrays.asList(options.getCiphers()));
+        }
+        return builder;
+    }
+
+    /**
+     * A handshake of {@code server} with a client of this JVM's defaults, in memory, so that a setting no client can
+     * handshake with stops startup (or a bundle reload) instead of failing every connection silently: a certificate
+     * paired with the wrong key, cipher or protocol names the provider does not know, only protocols no current
+     * client accepts (TLSv1.1) — each started cleanly and then failed every handshake, found by an attacking helper.
+     *
+     * @throws SSLException with the handshake's own reason
+     */
+    static void selfCheck(SslContext server) throws SSLException {
+        SslContext client = SslContextBuilder.forClient().sslProvider(provider())
+                .trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+        SSLEngine serverEngine = server.newEngine(ByteBufAllocator.DEFAULT);
+        SSLEngine clientEngine = client.newEngine(ByteBufAllocator.DEFAULT, "localhost", 443);
+        try {
+            ByteBuffer toServer = ByteBuffer.allocate(256 * 1024);
+            ByteBuffer toClient = ByteBuffer.allocate(256 * 1024);
+            ByteBuffer application = ByteBuffer.allocate(256 * 1024);
+            ByteBuffer nothing = ByteBuffer.allocate(0);
+            clientEngine.beginHandshake();
+            serverEngine.beginHandshake();
+            for (int round = 0; round < 32 && !(done(clientEngine) && done(serverEngine)); round++) {
+                clientEngine.wrap(nothing, toServer);
+                runTasks(clientEngine);
+                toServer.flip();
+                serverEngine.unwrap(toServer, application);
+                toServer.compact();
+                runTasks(serverEngine);
+                serverEngine.wrap(nothing, toClient);
+                runTasks(serverEngine);
+                toClient.flip();
+                clientEngine.unwrap(toClient, application);
+                toClient.compact();
+                runTasks(clientEngine);
+                application.clear();
+            }
+            if (!done(clientEngine) || !done(serverEngine)) {
+                throw new SSLException("a handshake with a client of this JVM's defaults did not finish");
+            }
+        } finally {
+            ReferenceCountUtil.release(serverEngine);
+            ReferenceCountUtil.release(clientEngine);
+            ReferenceCountUtil.release(client);
+        }
+    }
+
+    private static boolean done(SSLEngine engine) {
+        SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
+        return status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+                || status == SSLEngineResult.HandshakeStatus.FINISHED;
+    }
+
+    private static void runTasks(SSLEngine engine) {
+        Runnable task;
+        while ((task = engine.getDelegatedTask()) != null) {
+            task.run();
+        }
+    }
+
+    /** {@code server.ssl.*} gives no TLS the proxy can serve; Spring Boot's startup report says why. */
+    static final class ProxyTlsException extends IllegalStateException {
+        ProxyTlsException(Throwable cause) {
+            super("server.ssl.* gives the proxy no usable TLS: " + reason(cause), cause);
+        }
+
+        /**
+         * The messages of the chain, each once ("Unable to create key store: …: keystore password was incorrect"),
+         * rather than the outermost alone, which names no reason, or a stack trace.
+         */
+        static String reason(Throwable failure) {
+            StringBuilder reason = new StringBuilder();
+            String last = "";
+            int depth = 0;
+            for (Throwable cause = failure; cause != null && depth++ < 10; cause = cause.getCause()) {
+                String message = cause.getMessage();
+                if (message == null || message.isBlank() || last.contains(message)) {
+                    continue;
+                }
+                reason.append(reason.isEmpty() ? "" : ": ").append(message);
+                last = message;
+            }
+            return reason.toString();
         }
     }
 

@@ -1,0 +1,73 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.TestCertificates;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.web.server.Ssl;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * What {@link ProxyTls#of} makes of {@code server.ssl.*}: a setting no client could handshake with fails at once,
+ * naming the reason, instead of starting and failing every connection (found by an attacking helper).
+ */
+class ProxyTlsTests {
+
+    @TempDir
+    static Path directory;
+
+    @Test
+    void aUsableKeyStorePassesTheSelfCheck() throws Exception {
+        assertThat(ProxyTls.of(keyStore("usable"), null, 10_000, null)).isNotNull();
+    }
+
+    @Test
+    void noSslOrSslTurnedOffGivesNoTls() {
+        Ssl off = new Ssl();
+        off.setEnabled(false);
+        assertThat(ProxyTls.of(null, null, 10_000, null)).isNull();
+        assertThat(ProxyTls.of(off, null, 10_000, null)).isNull();
+    }
+
+    @Test
+    void onlyAProtocolNoCurrentClientSpeaksFailsNamingServerSsl() throws Exception {
+        Ssl ssl = keyStore("old");
+        ssl.setEnabledProtocols(new String[]{"TLSv1.1"});
+
+        assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(ProxyTls.ProxyTlsException.class)
+                .hasMessageStartingWith("server.ssl.* gives the proxy no usable TLS: ");
+    }
+
+    @Test
+    void aCipherNoProviderKnowsFailsNamingServerSsl() throws Exception {
+        Ssl ssl = keyStore("bogus");
+        ssl.setCiphers(new String[]{"TLS_NO_SUCH_CIPHER_WITH_NOTHING"});
+
+        assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(ProxyTls.ProxyTlsException.class)
+                .hasMessageStartingWith("server.ssl.* gives the proxy no usable TLS: ");
+    }
+
+    @Test
+    void aWrongPasswordIsReportedInTheInnermostWords() throws Exception {
+        Ssl ssl = keyStore("password");
+        ssl.setKeyStorePassword("wrong");
+
+        assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(ProxyTls.ProxyTlsException.class)
+                .hasMessageContaining("keystore password was incorrect");
+        ProxyTls.ProxyTlsException failure = new ProxyTls.ProxyTlsException(
+                new IllegalStateException("wrapper", new java.io.IOException("keystore password was incorrect")));
+        assertThat(new ProxyTlsFailureAnalyzer().analyze(failure).getDescription())
+                .isEqualTo("server.ssl.* gives the proxy no usable TLS: wrapper: keystore password was incorrect");
+    }
+
+    private static Ssl keyStore(String alias) throws Exception {
+        Ssl ssl = new Ssl();
+        ssl.setKeyStore(TestCertificates.selfSignedKeyStore(directory, alias).toString());
+        ssl.setKeyStorePassword(TestCertificates.PASSWORD);
+        ssl.setKeyStoreType("PKCS12");
+        return ssl;
+    }
+}
