@@ -14,7 +14,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 
@@ -261,7 +263,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * closed). Either way the exchange gives its worker connection up, since the worker has half a request.
      */
     private void timedOut(ClientTimeouts.Phase phase) {
-        if (closing) {
+        if (closing || !spokeHttp()) {
+            // A TLS client still in its handshake would get a 408 in plain text, which it cannot read.
             ctx.close();
         } else if (phase == ClientTimeouts.Phase.HEAD) {
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not complete within "
@@ -340,6 +343,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             }
         }
         ReferenceCountUtil.release(event);
+    }
+
+    /**
+     * Whether an HTTP answer can reach the client: false while a TLS connection is still being told apart from plain
+     * HTTP or is in its handshake.
+     */
+    private boolean spokeHttp() {
+        if (ctx.pipeline().get(OptionalSslHandler.class) != null) {
+            return false;
+        }
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        return tls == null || tls.handshakeFuture().isSuccess();
     }
 
     /** Whether closing now would cut a response whose body ends with the connection ({@link CloseGuard}). */
