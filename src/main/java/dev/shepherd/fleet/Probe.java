@@ -71,6 +71,10 @@ final class Probe implements HealthProbe {
             connection.setUseCaches(false);
             connection.setRequestProperty("User-Agent", "shepherd-probe");
             connection.setRequestProperty("Accept", "*/*");
+            // A connection of its own each time, closed after it, as the kubelet's probes: one kept for reuse
+            // outlived its worker in CLOSE-WAIT for as long as the worker's Keep-Alive said. The JDK keeps a
+            // connection whose body stream was closed, and closes one whose stream is still open at disconnect().
+            connection.setRequestProperty("Connection", "close");
             int status = connection.getResponseCode();
             drain(status >= 400 ? connection.getErrorStream() : connection.getInputStream());
             return status >= lowestOk && status <= highestOk ? Result.OK
@@ -84,17 +88,16 @@ final class Probe implements HealthProbe {
         }
     }
 
+    /** Reads the body up to the limit; the stream is left open, so that disconnect() closes the connection. */
     private static void drain(InputStream body) throws IOException {
         if (body == null) {
             return;
         }
-        try (body) {
-            byte[] chunk = new byte[4096];
-            int total = 0;
-            int read;
-            while (total < MAX_BODY_BYTES && (read = body.read(chunk)) >= 0) {
-                total += read;
-            }
+        byte[] chunk = new byte[4096];
+        int total = 0;
+        int read;
+        while (total < MAX_BODY_BYTES && (read = body.read(chunk)) >= 0) {
+            total += read;
         }
     }
 

@@ -8,6 +8,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.nio.charset.StandardCharsets;
+import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -110,6 +113,31 @@ class ProbeTests {
         try (ServerSocket listening = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
             assertThat(probe("200-399", Duration.ofSeconds(1)).check(listening.getLocalPort(), "").get(5, TimeUnit.SECONDS))
                     .isEqualTo(Probe.Result.OK);
+        }
+    }
+
+    /**
+     * Each probe opens its own connection and closes it, as the kubelet's probes do: a connection kept for reuse
+     * outlived its worker, and a master whose worker was killed 20 times held 19 sockets in CLOSE-WAIT for as long as
+     * the worker's Keep-Alive said (found by an attacking helper).
+     */
+    @Test
+    void aProbeClosesItsConnectionWhateverKeepAliveTheWorkerOffers() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Probe.Result> result = probe("200-399", Duration.ofSeconds(2))
+                    .check(server.getLocalPort(), "/health");
+            try (Socket worker = server.accept()) {
+                worker.setSoTimeout(5_000);
+                InputStream in = worker.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    head.append((char) in.read());
+                }
+                worker.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=600\r\n"
+                        + "\r\nok").getBytes(StandardCharsets.US_ASCII));
+                assertThat(result.get(5, TimeUnit.SECONDS)).isEqualTo(Probe.Result.OK);
+                assertThat(in.read()).as("the probe closed its connection").isEqualTo(-1);
+            }
         }
     }
 
