@@ -65,6 +65,13 @@ class ProxyTlsIntegrationTests {
             assertThat(plain).startsWith("HTTP/1.1 400 Bad Request")
                     .endsWith("\r\n\r\nThe plain HTTP request was sent to HTTPS port\n");
 
+            try (Socket garbage = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                // A handshake record whose body is no handshake: an alert and the close. (The io_uring case that
+                // CloseGuard fixed, a socket left open and unowned, did not show in this process: checked by hand.)
+                garbage.getOutputStream().write(new byte[]{0x16, 0x03, 0x01, 0x00, 0x02, 0x7f, 0x7f});
+                garbage.setSoTimeout(10_000);
+                readToEnd(garbage.getInputStream()); // times out (the test fails) unless the proxy closes it
+            }
             try (Socket stalled = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
                 // A TLS record header announcing a ClientHello that never comes.
                 stalled.getOutputStream().write(new byte[]{0x16, 0x03, 0x01, 0x00, 0x40});
