@@ -42,6 +42,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext raw;
     private Exchange current;
     private Tunnel tunnel;
+    /** Set by {@link #bodyCut}; the connection is closing then. */
+    private boolean bodyCut;
     private boolean closing;
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
     private boolean reading;
@@ -357,9 +359,14 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         return tls == null || tls.handshakeFuture().isSuccess();
     }
 
+    /** A response whose body ends with the connection was cut short: the close that ends it must not look whole. */
+    void bodyCut() {
+        bodyCut = true;
+    }
+
     /** Whether closing now would cut a response whose body ends with the connection ({@link CloseGuard}). */
     boolean closeWouldEndBodyEarly() {
-        return current != null && current.relaysBodyUntilClose();
+        return bodyCut || current != null && current.relaysBodyUntilClose();
     }
 
     @Override

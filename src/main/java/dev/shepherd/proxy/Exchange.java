@@ -8,8 +8,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -53,8 +51,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private Retries retries;
     private WorkerWait wait;
     private boolean finished;
-    /** The response was cut on a TLS connection whose body ends at the close: it is reset without close_notify. */
-    private boolean abortive;
     /**
      * The slot the request is bound to, by the proxy's cookie ({@link StickySessions#slot}) or else by the
      * application's ({@link AppCookieSessions#slot}); read on the first attempt.
@@ -474,9 +470,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void cut(Endpoint failed, Failure failure) {
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
         if (relay.clientBodyUntilClose()) {
-            ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
-            // On TLS, closing would first send close_notify, which tells the client the body ended cleanly.
-            abortive = ctx.pipeline().get(SslHandler.class) != null;
+            // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
+            client.bodyCut();
         }
         // Closed once what came before is written (finish): closing at once would drop it on io_uring.
         finish(false);
@@ -532,15 +527,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             retries.stop();
         }
         body.release();
-        if (abortive) {
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
-                SslHandler tls = ctx.pipeline().get(SslHandler.class);
-                if (tls != null) {
-                    ctx.pipeline().remove(tls); // sends no close_notify: the reset alone ends the connection
-                }
-                ctx.channel().close();
-            });
-        } else if (!keepClient) {
+        if (!keepClient) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             ctx.flush();

@@ -82,6 +82,9 @@ public class ProxyServer implements SmartLifecycle {
     static final int DEFER_ACCEPT_SECONDS = 1;
 
     private final FleetProperties properties;
+    private static final String REFUSED_DESCRIPTION = "Client connections closed unread because they came past a "
+            + "limit: fleet.proxy.max-connections and its slack, or fleet.proxy.max-connections-per-client";
+
     private final WorkerFleetService fleet;
     private final String address;
     private final int requestedPort;
@@ -93,9 +96,6 @@ public class ProxyServer implements SmartLifecycle {
     private EventLoopGroup loops;
     private final ChannelGroup clients = new DefaultChannelGroup("proxy-clients", GlobalEventExecutor.INSTANCE);
     private volatile ProxyContext context;
-    private static final String REFUSED_DESCRIPTION = "Client connections closed unread because they came past a "
-            + "limit: fleet.proxy.max-connections and its slack, or fleet.proxy.max-connections-per-client";
-
     private volatile ConnectionLimit connectionLimit;
     private volatile ClientConnectionLimit clientConnectionLimit;
     /** The listening sockets: one per event loop on io_uring and epoll (unless reuse-port is false), else one. */
@@ -336,10 +336,10 @@ public class ProxyServer implements SmartLifecycle {
                     return false;
                 }
                 clients.add(channel);
-                channel.pipeline().addLast(CloseGuard.INSTANCE);
                 if (tls != null) {
-                    channel.pipeline().addLast(tls.newHandler());
+                    channel.pipeline().addLast(CloseGuard.SHUT_INPUT, tls.newHandler());
                 }
+                channel.pipeline().addLast(CloseGuard.INSTANCE);
                 ClientHandler client = new ClientHandler(context);
                 channel.pipeline().addLast(client.timeouts(),
                         new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);

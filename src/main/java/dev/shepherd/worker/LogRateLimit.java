@@ -36,9 +36,6 @@ final class LogRateLimit {
      */
     record Rule(Duration interval, int burst) {
 
-        /** No limit: every line is logged. */
-        static final Rule NONE = new Rule(Duration.ZERO, 0);
-
         Rule {
             if (interval.isNegative() || burst < 0) {
                 throw new IllegalArgumentException("a log rate limit needs an interval >= 0 and a burst >= 0");

@@ -17,10 +17,6 @@ public record OutputLimits(int maxLineBytes, Duration logRateLimitInterval, int 
         new LogRateLimit.Rule(logRateLimitInterval, logRateLimitBurst); // throws for negative values
     }
 
-    /** Cuts lines at {@code maxLineBytes}, no rate limit. */
-    public static OutputLimits lineLength(int maxLineBytes) {
-        return new OutputLimits(maxLineBytes, Duration.ZERO, 0);
-    }
 
     LogRateLimit.Rule rateLimit() {
         return new LogRateLimit.Rule(logRateLimitInterval, logRateLimitBurst);

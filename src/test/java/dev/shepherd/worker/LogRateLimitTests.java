@@ -95,7 +95,7 @@ class LogRateLimitTests {
 
     @Test
     void aZeroIntervalOrAZeroBurstLogsEveryLine() {
-        for (LogRateLimit limit : List.of(new LogRateLimit(LogRateLimit.Rule.NONE, now::get), limit(30, 0),
+        for (LogRateLimit limit : List.of(new LogRateLimit(new LogRateLimit.Rule(Duration.ZERO, 0), now::get), limit(30, 0),
                 new LogRateLimit(new LogRateLimit.Rule(Duration.ZERO, 5), now::get))) {
             for (int i = 0; i < 100_000; i++) {
                 assertThat(limit.admit(80, recorder)).isTrue();

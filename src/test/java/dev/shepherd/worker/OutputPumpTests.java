@@ -26,7 +26,7 @@ class OutputPumpTests {
         String line = "red \u001b[31mtext\u001b]52;c;ZXZpbA==\u0007 \u009b2J";
 
         OutputPump.start(7, 4242, new ByteArrayInputStream((line + "\n").getBytes(StandardCharsets.UTF_8)), logs,
-                Clock.systemUTC(), OutputLimits.lineLength(8192)).get(5, TimeUnit.SECONDS);
+                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0)).get(5, TimeUnit.SECONDS);
 
         assertThat(output.getOut()).contains("[worker 7 pid 4242] red ^[[31mtext^[]52;c;ZXZpbA==^G \\u009B2J")
                 .doesNotContain("\u001b").doesNotContain("\u009b");
