@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.ShepherdApplication;
 import dev.shepherd.fleet.ProxyTransport;
+import dev.shepherd.testsupport.FreePorts;
 import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
@@ -237,10 +238,7 @@ class TransportIntegrationTests {
     @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL"})
     void aRequestedPortIsListenedOnByEveryLoop(ProxyTransport transport) throws Exception {
         assumeUsableHere(transport);
-        int port;
-        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            port = free.getLocalPort();
-        }
+        int port = FreePorts.unassigned();
         List<ProcessHandle> before = ProcessHandle.current().children().toList();
         try (ConfigurableApplicationContext started = startOn(port,
                 "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'))) {

@@ -5,8 +5,6 @@ import dev.shepherd.ShepherdApplication;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,7 +48,7 @@ public final class MasterProcess implements AutoCloseable {
     public static String runUntilExit(List<String> jvmOptions, String... args) throws IOException, InterruptedException {
         File log = File.createTempFile("master", ".log");
         log.deleteOnExit();
-        Process process = new ProcessBuilder(command(jvmOptions, freePort(), 1, args)).redirectErrorStream(true)
+        Process process = new ProcessBuilder(command(jvmOptions, FreePorts.unassigned(), 1, args)).redirectErrorStream(true)
                 .redirectOutput(log).start();
         try {
             boolean exited = process.waitFor(60, TimeUnit.SECONDS);
@@ -116,7 +114,7 @@ public final class MasterProcess implements AutoCloseable {
     }
 
     private static MasterProcess start(List<String> jvmOptions, int workers, String... args) {
-        int adminPort = freePort();
+        int adminPort = FreePorts.unassigned();
         try {
             File log = File.createTempFile("master", ".log");
             log.deleteOnExit();
@@ -216,13 +214,5 @@ public final class MasterProcess implements AutoCloseable {
     public void close() {
         process.destroyForcibly();
         started.forEach(ProcessHandle::destroyForcibly);
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
     }
 }

@@ -10,8 +10,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -85,7 +83,7 @@ public final class NodeProcess implements AutoCloseable {
 
     /** Runs a worker script on a free loopback port ({@code PORT}) and waits until it answers GET /health with 200. */
     public static NodeProcess startWorker(String script, Map<String, String> environment) {
-        return startWorker(script, freePort(), environment);
+        return startWorker(script, FreePorts.unassigned(), environment);
     }
 
     /** Runs a worker script on {@code port} and waits until it answers GET /health with 200. */
@@ -253,13 +251,5 @@ public final class NodeProcess implements AutoCloseable {
             process.destroyForcibly();
         }
         tree.forEach(ProcessHandle::destroyForcibly);
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
     }
 }
