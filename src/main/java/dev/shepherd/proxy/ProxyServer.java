@@ -337,7 +337,8 @@ public class ProxyServer implements SmartLifecycle {
                 }
                 clients.add(channel);
                 if (tls != null) {
-                    channel.pipeline().addLast(CloseGuard.SHUT_INPUT, tls.newHandler());
+                    channel.pipeline().addLast(CloseGuard.SHUT_INPUT, tls.newHandler(),
+                            ProxyTls.FailedRecordCheck.INSTANCE);
                 }
                 channel.pipeline().addLast(CloseGuard.INSTANCE);
                 ClientHandler client = new ClientHandler(context);

@@ -12,11 +12,13 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslSessionContext;
 import io.netty.handler.ssl.OptionalSslHandler;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.internal.tcnative.SSL;
 import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.ssl.SslBundle;
@@ -258,6 +260,47 @@ final class ProxyTls {
                 return new PlainHttpRefusal();
             }
         };
+    }
+
+    /**
+     * Closes a connection whose TLS engine failed on a record after the handshake without telling the pipeline.
+     * BoringSSL (Netty's OpenSSL engine, 4.2.18) answers a record it cannot accept (a bad MAC, an unencrypted alert, a
+     * malformed record) with its fatal alert and keeps the error for the connection's next write, so a client that
+     * then said nothing held the connection until a timeout (found by an attacking helper; minutes with
+     * {@code keep-alive-timeout}). The engine then reports its input shut (OpenSSL's {@code SSL_get_shutdown}) while
+     * {@link SSLEngine#isInboundDone()}, true after a {@code close_notify}, stays false. The JDK's engine throws
+     * instead, and the connection is closed as for any failed read.
+     * <p>Placed after the TLS handler; looks once per read batch (a JNI call). The close goes through the whole
+     * pipeline, so {@link CloseGuard} still resets a body it would cut.
+     */
+    @ChannelHandler.Sharable
+    static final class FailedRecordCheck extends ChannelInboundHandlerAdapter {
+
+        static final FailedRecordCheck INSTANCE = new FailedRecordCheck();
+
+        private FailedRecordCheck() {
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            SslHandler tls = ctx.pipeline().get(SslHandler.class);
+            if (tls != null && failedSilently(tls.engine())) {
+                log.debug("TLS connection {} sent a record its engine refused: closed", ctx.channel().remoteAddress());
+                ctx.channel().close();
+                return;
+            }
+            ctx.fireChannelReadComplete();
+        }
+
+        static boolean failedSilently(SSLEngine engine) {
+            if (!(engine instanceof ReferenceCountedOpenSslEngine openSsl) || engine.isInboundDone()) {
+                return false;
+            }
+            synchronized (openSsl) { // the engine's own lock: its pointer is freed under it
+                long ssl = openSsl.sslPointer();
+                return ssl != 0 && (SSL.getShutdown(ssl) & SSL.SSL_RECEIVED_SHUTDOWN) != 0;
+            }
+        }
     }
 
     /** Answers a connection that spoke plain HTTP to the TLS port, then closes it; reads nothing more. */

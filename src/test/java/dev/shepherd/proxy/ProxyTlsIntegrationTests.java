@@ -190,6 +190,45 @@ class ProxyTlsIntegrationTests {
         return head < 0 ? -1 : text.length() - head - 4;
     }
 
+    /**
+     * After the handshake, a record the engine refuses (a bad MAC, an alert sent in clear) ends the connection at
+     * once: BoringSSL sends its alert and keeps the error for a write that never comes ({@link
+     * ProxyTls.FailedRecordCheck}); before, the connection stayed open until the keep-alive timeout.
+     */
+    @Test
+    void aRecordTheEngineRefusesAfterTheHandshakeClosesTheConnection() throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "records");
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
+                "--server.ssl.key-store-type=PKCS12", "--fleet.proxy.keep-alive-timeout=60s",
+                "--fleet.proxy.client-header-timeout=60s")) {
+            SSLContext tls = TestCertificates.trusting(keyStore);
+            byte[] badMac = new byte[5 + 64];
+            System.arraycopy(new byte[]{0x17, 0x03, 0x03, 0x00, 0x40}, 0, badMac, 0, 5); // application data, 64 bytes
+            byte[] clearAlert = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28}; // fatal handshake_failure, unencrypted
+            for (String protocol : List.of("TLSv1.3", "TLSv1.2")) {
+                for (byte[] record : List.of(badMac, clearAlert)) {
+                    try (Socket plain = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                        SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, "localhost",
+                                shepherd.proxyPort(), false);
+                        socket.setEnabledProtocols(new String[]{protocol});
+                        socket.startHandshake();
+                        plain.getOutputStream().write(record);
+                        plain.setSoTimeout(10_000);
+                        long start = System.nanoTime();
+                        readToEnd(plain.getInputStream()); // times out (the test fails) unless the proxy closes it
+                        assertThat(Duration.ofNanos(System.nanoTime() - start)).as(protocol)
+                                .isLessThan(Duration.ofSeconds(5));
+                    }
+                }
+            }
+            HttpClient https = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
+            assertThat(https.send(HttpRequest.newBuilder(URI.create("https://localhost:" + shepherd.proxyPort() + "/echo"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode())
+                    .as("a good client afterwards").isEqualTo(200);
+        }
+    }
+
     /** Where BoringSSL cannot be loaded (or is turned off), the JDK's TLS serves the same. */
     @Test
     void withoutBoringSslTheJdksTlsServes() throws Exception {
