@@ -12,6 +12,8 @@ import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,12 +49,14 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
             // Another Spring Boot application on the same classpath (a worker, a test) keeps its ports as they are.
             return;
         }
-        String proxyPort = environment.getProperty("server.port", "8080");
-        String adminPort = environment.getProperty("management.server.port", "8081");
+        String proxyPort = port(environment, "server.port", "8080");
+        String adminPort = port(environment, "management.server.port", "8081");
         if (proxyPort.equals(adminPort) && !"0".equals(proxyPort)) {
-            throw new IllegalStateException("server.port (the proxy) and management.server.port (the admin API) are both "
-                    + proxyPort + "; give them different ports");
+            throw new InvalidSetting("server.port", "server.port (the proxy) and management.server.port (the admin "
+                    + "API) are both " + proxyPort + "; give them different ports");
         }
+        address(environment, "server.address");
+        address(environment, MANAGEMENT_ADDRESS);
         Map<String, Object> layout = new HashMap<>(adminSsl(environment));
         Binder.get(environment).bind("server.ssl", Ssl.class).ifBound(ssl -> layout.put(PROXY_SSL, ssl));
         layout.put(PROXY_PORT, proxyPort);
@@ -63,6 +67,72 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         layout.put("management.server.port", "");
         hideManagementAddress(environment);
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
+    }
+
+    /**
+     * The port {@code name} gives, as a plain number from 0 to 65,535 ({@code fallback} when unset). Checked here,
+     * before it moves, so that a bad one is reported under the name the user wrote (the proxy's used to fail later as
+     * "port out of range", the admin's under {@code server.port}).
+     *
+     * @throws InvalidSetting naming the property, its value and what is allowed
+     */
+    private static String port(ConfigurableEnvironment environment, String name, String fallback) {
+        String value = environment.getProperty(name, fallback).trim();
+        try {
+            int port = Integer.parseInt(value);
+            if (port >= 0 && port <= 65_535) {
+                return Integer.toString(port);
+            }
+        } catch (NumberFormatException notANumber) {
+            // reported below
+        }
+        throw new InvalidSetting(name, name + " is '" + value + "': give a port number from 0 to 65535 (0: a free "
+                + "port the system picks)" + (value.contains(",") ? REPEATED : ""));
+    }
+
+    /**
+     * Checks that {@code name}, when set, is one address that resolves (a name is looked up now, as the listening
+     * socket would). A command-line argument given twice reaches Spring Boot as both values joined by a comma, which
+     * used to stop the proxy with Netty's bare "Unresolved address".
+     *
+     * @throws InvalidSetting naming the property, its value and why it cannot be used
+     */
+    private static void address(ConfigurableEnvironment environment, String name) {
+        String value = environment.getProperty(name);
+        if (value == null || value.isBlank()) {
+            return;
+        }
+        if (value.contains(",")) {
+            throw new InvalidSetting(name, name + " is '" + value + "': give one address to listen on" + REPEATED);
+        }
+        try {
+            InetAddress.getByName(value.trim());
+        } catch (UnknownHostException | SecurityException unresolved) {
+            throw new InvalidSetting(name, name + " is '" + value + "', which does not resolve ("
+                    + unresolved.getMessage() + "); give an IP address of this machine, or a name that resolves to one");
+        }
+    }
+
+    private static final String REPEATED = " (a command-line argument given twice joins its values with a comma)";
+
+    /**
+     * A port or address setting Shepherd cannot use: the message names the property as the user wrote it, its value
+     * and what is allowed. Thrown while the environment is prepared, before logging is set up; Shepherd's
+     * {@code ConfigurationFailureAnalyzer} prints it as Spring Boot prints a bad property, without a stack trace.
+     */
+    public static final class InvalidSetting extends IllegalStateException {
+
+        private final String property;
+
+        public InvalidSetting(String property, String message) {
+            super(message);
+            this.property = property;
+        }
+
+        /** The property at fault, as the user writes it ({@code server.port}). */
+        public String property() {
+            return property;
+        }
     }
 
     /**

@@ -68,6 +68,38 @@ class PortLayoutTests {
                 .hasMessageContaining("server.port").hasMessageContaining("management.server.port");
     }
 
+    /** A bad port or address is reported under the name the user wrote, before it moves to another property. */
+    @ParameterizedTest
+    @ValueSource(strings = {"server.port=abc|give a port number from 0 to 65535",
+            "server.port=70000|give a port number from 0 to 65535", "management.server.port=-1|give a port number",
+            "server.port=8080,9090|a command-line argument given twice joins its values with a comma",
+            "server.address=127.0.0.1,127.0.0.1|give one address to listen on (a command-line argument given twice",
+            "management.server.address=no-such-host.invalid|which does not resolve",
+            "server.address=999.1.1.1|which does not resolve"})
+    void aPortOrAddressThatCannotBeUsedIsRefusedUnderItsOwnName(String setting) {
+        String[] parts = setting.split("[=|]", 3);
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of(parts[0], parts[1])));
+
+        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
+                .isInstanceOfSatisfying(PortLayout.InvalidSetting.class, invalid ->
+                        assertThat(invalid.property()).isEqualTo(parts[0]))
+                .hasMessageStartingWith(parts[0] + " is '" + parts[1] + "'").hasMessageContaining(parts[2]);
+    }
+
+    @Test
+    void portsAreTakenAsNumbersAndAddressesAsGiven() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of("server.port", " 08080 ",
+                "server.address", "::1", "management.server.address", "localhost")));
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        assertThat(environment.getProperty(PortLayout.PROXY_PORT)).isEqualTo("8080");
+        assertThat(environment.getProperty(PortLayout.PROXY_ADDRESS)).isEqualTo("::1");
+        assertThat(environment.getProperty("server.address")).isEqualTo("localhost");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"server.ssl.enabled=true", "server.ssl.bundle=web", "server.ssl.key-store=classpath:k.p12",
             "server.ssl.certificate=cert.pem", "server.ssl.client-auth=need", "server.ssl.ciphers[0]=TLS_AES_128_GCM_SHA256"})

@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import com.sun.management.UnixOperatingSystemMXBean;
+import dev.shepherd.PortLayout;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
@@ -411,14 +412,18 @@ public class ProxyServer implements SmartLifecycle {
      * A bind that failed because the port is taken ({@code EADDRINUSE}: error -98 of the native transports, which
      * run on Linux only; NIO's {@code BindException} says "Address already in use", as Spring Boot's own check
      * expects) as Spring Boot's exception for it; any other failure (an address not on this host, a port below 1024
-     * without the right) as it is.
+     * without the right) as a bad setting naming both properties and the system's reason.
      */
-    private static RuntimeException portInUse(int listenPort, Exception ex) {
+    private RuntimeException portInUse(int listenPort, Exception ex) {
         if (ex instanceof Errors.NativeIoException nativeFailure && nativeFailure.expectedErr() == -98
                 || ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
             return new PortInUseException(listenPort, ex);
         }
-        return ex instanceof RuntimeException runtime ? runtime : new IllegalStateException(ex);
+        PortLayout.InvalidSetting setting = new PortLayout.InvalidSetting("server.address and server.port",
+                "The proxy cannot listen on " + address + " port " + listenPort + " (server.address, server.port): "
+                        + ex.getMessage());
+        setting.initCause(ex);
+        return setting;
     }
 
     /**

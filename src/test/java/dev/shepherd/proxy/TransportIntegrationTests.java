@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.PortLayout;
 import dev.shepherd.ShepherdApplication;
 import dev.shepherd.fleet.ProxyTransport;
 import dev.shepherd.testsupport.FreePorts;
@@ -231,6 +232,32 @@ class TransportIntegrationTests {
                 .as("io_uring cannot be used here: " + IoUring.unavailabilityCause()).isTrue();
         assumeThat(transport != ProxyTransport.EPOLL || Epoll.isAvailable())
                 .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
+    }
+
+    /**
+     * An address of no interface of this machine (TEST-NET-1) stops the start naming both properties and the system's
+     * reason, where it used to end in a bare {@code BindException} (or Netty's "Unresolved address").
+     */
+    @ParameterizedTest
+    @EnumSource(value = ProxyTransport.class, names = {"IO_URING", "EPOLL", "NIO"})
+    void anAddressNotOfThisMachineStopsTheStartNamingServerAddress(ProxyTransport transport) {
+        assumeUsableHere(transport);
+        List<ProcessHandle> before = ProcessHandle.current().children().toList();
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--server.address=192.0.2.1", "--management.server.port=0", "--spring.main.banner-mode=off",
+                "--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-')).close())
+                .satisfies(failure -> {
+                    Throwable cause = failure;
+                    while (cause != null && !(cause instanceof PortLayout.InvalidSetting)) {
+                        cause = cause.getCause();
+                    }
+                    assertThat(cause).as("the start failure's cause: " + failure).isNotNull()
+                            .hasMessageStartingWith("The proxy cannot listen on 192.0.2.1 port ")
+                            .hasMessageContaining("(server.address, server.port): ")
+                            .hasMessageContaining("Cannot assign requested address");
+                });
+        RunningShepherd.assertNoChildProcess(before);
     }
 
     /** A port given by number (not 0) is checked free first and then listened on by each loop. */
