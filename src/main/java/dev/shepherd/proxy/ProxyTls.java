@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslSessionContext;
 import io.netty.handler.ssl.OptionalSslHandler;
@@ -17,6 +18,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.internal.tcnative.SSL;
 import io.netty.util.ReferenceCountUtil;
@@ -33,6 +35,7 @@ import javax.net.ssl.SSLException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * TLS for the proxy's port, from Spring Boot's {@code server.ssl.*} (moved to {@code shepherd.proxy.ssl} by
@@ -127,10 +130,26 @@ final class ProxyTls {
         if (options.getEnabledProtocols() != null) {
             builder.protocols(options.getEnabledProtocols());
         }
-        if (options.getCiphers() != null) {
-            builder.ciphers(Arrays.asList(options.getCiphers()));
-        }
+        builder.ciphers(options.getCiphers() != null ? Arrays.asList(options.getCiphers()) : DEFAULT_CIPHERS,
+                options.getCiphers() != null ? IdentityCipherSuiteFilter.INSTANCE : SupportedCipherSuiteFilter.INSTANCE);
         return builder;
+    }
+
+    /**
+     * The cipher suites offered without {@code server.ssl.ciphers}: Mozilla's "intermediate" configuration (TLS 1.3's
+     * three; for TLS 1.2, ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only), as Tomcat, Spring Boot's
+     * default server, also refuses RSA key exchange ({@code !kRSA}). Netty's own default would add RSA key exchange
+     * and CBC suites, which have no forward secrecy. The ones the provider lacks are left out.
+     */
+    static final List<String> DEFAULT_CIPHERS = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    /** The cipher suites the current context offers, in order (Java's names). */
+    List<String> cipherSuites() {
+        return context.cipherSuites();
     }
 
     /**

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.web.server.Ssl;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -22,6 +23,25 @@ class ProxyTlsTests {
     @Test
     void aUsableKeyStorePassesTheSelfCheck() throws Exception {
         assertThat(ProxyTls.of(keyStore("usable"), null, 10_000, null)).isNotNull();
+    }
+
+    @Test
+    void withoutServerSslCiphersOnlyForwardSecretAeadSuitesAreOffered() throws Exception {
+        List<String> offered = ProxyTls.of(keyStore("ciphers"), null, 10_000, null).cipherSuites();
+
+        assertThat(offered).isNotEmpty().allSatisfy(suite -> assertThat(suite)
+                .matches("TLS_(AES_\\d+_GCM|CHACHA20_POLY1305)_SHA\\d+|TLS_ECDHE_(RSA|ECDSA)_WITH_.*(GCM|POLY1305).*"));
+        assertThat(offered).contains("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    }
+
+    @Test
+    void serverSslCiphersAreOfferedAsGiven() throws Exception {
+        Ssl ssl = keyStore("given");
+        ssl.setCiphers(new String[]{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"});
+        ssl.setEnabledProtocols(new String[]{"TLSv1.2"});
+
+        assertThat(ProxyTls.of(ssl, null, 10_000, null).cipherSuites())
+                .containsExactly("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
     }
 
     @Test
