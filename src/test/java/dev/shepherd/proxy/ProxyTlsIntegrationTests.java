@@ -44,10 +44,9 @@ class ProxyTlsIntegrationTests {
     @Test
     void httpsReachesTheWorkerAsHttpsWithASecureStickyCookieAndPlainHttpGetsNginxsAnswer() throws Exception {
         Path keyStore = TestCertificates.selfSignedKeyStore(directory, "proxy");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
-                "--server.ssl.key-store-type=PKCS12", "--fleet.proxy.sticky.cookie=SRV",
-                "--fleet.proxy.client-header-timeout=2s")) {
+        try (RunningShepherd shepherd = RunningShepherd.startReady(withKeyStore(keyStore, "--fleet.workers=1",
+                RunningShepherd.echoWorkerCommand(), "--fleet.proxy.sticky.cookie=SRV",
+                "--fleet.proxy.client-header-timeout=2s"))) {
             HttpClient https = HttpClient.newBuilder().sslContext(TestCertificates.trusting(keyStore))
                     .connectTimeout(Duration.ofSeconds(5)).build();
             HttpResponse<String> response = https.send(HttpRequest.newBuilder(
@@ -138,10 +137,9 @@ class ProxyTlsIntegrationTests {
     @Test
     void aBodyFramedByTheCloseThatTheWorkerCutsIsResetWithoutCloseNotify() throws Exception {
         Path keyStore = TestCertificates.selfSignedKeyStore(directory, "cut");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+        try (RunningShepherd shepherd = RunningShepherd.startReady(withKeyStore(keyStore, "--fleet.workers=1",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
-                "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
-                "--server.ssl.key-store-type=PKCS12", "--fleet.proxy.client-send-timeout=1s")) {
+                "--fleet.proxy.client-send-timeout=1s"))) {
             SSLContext tls = TestCertificates.trusting(keyStore);
 
             assertThat(http10(tls, shepherd.proxyPort(), "/cut?framing=close&end=fin&bytes=10240", () -> { }))
@@ -198,10 +196,9 @@ class ProxyTlsIntegrationTests {
     @Test
     void aRecordTheEngineRefusesAfterTheHandshakeClosesTheConnection() throws Exception {
         Path keyStore = TestCertificates.selfSignedKeyStore(directory, "records");
-        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--server.ssl.key-store=" + keyStore, "--server.ssl.key-store-password=" + TestCertificates.PASSWORD,
-                "--server.ssl.key-store-type=PKCS12", "--fleet.proxy.keep-alive-timeout=60s",
-                "--fleet.proxy.client-header-timeout=60s")) {
+        try (RunningShepherd shepherd = RunningShepherd.startReady(withKeyStore(keyStore, "--fleet.workers=1",
+                RunningShepherd.echoWorkerCommand(), "--fleet.proxy.keep-alive-timeout=60s",
+                "--fleet.proxy.client-header-timeout=60s"))) {
             SSLContext tls = TestCertificates.trusting(keyStore);
             byte[] badMac = new byte[5 + 64];
             System.arraycopy(new byte[]{0x17, 0x03, 0x03, 0x00, 0x40}, 0, badMac, 0, 5); // application data, 64 bytes
@@ -235,8 +232,7 @@ class ProxyTlsIntegrationTests {
         Path keyStore = TestCertificates.selfSignedKeyStore(directory, "jdk");
         List<String> flags = new ArrayList<>(MasterProcess.recommendedFlags());
         flags.add("-Dio.netty.handler.ssl.noOpenSsl=true");
-        try (MasterProcess master = MasterProcess.startReady(flags, 1, "--server.ssl.key-store=" + keyStore,
-                "--server.ssl.key-store-password=" + TestCertificates.PASSWORD, "--server.ssl.key-store-type=PKCS12")) {
+        try (MasterProcess master = MasterProcess.startReady(flags, 1, withKeyStore(keyStore))) {
             HttpClient https = HttpClient.newBuilder().sslContext(TestCertificates.trusting(keyStore))
                     .connectTimeout(Duration.ofSeconds(5)).build();
             HttpResponse<String> response = https.send(HttpRequest.newBuilder(
@@ -253,6 +249,14 @@ class ProxyTlsIntegrationTests {
         assertThatThrownBy(() -> RunningShepherd.start("--fleet.workers=1",
                 "--server.ssl.key-store=" + directory.resolve("missing.p12"), "--server.ssl.key-store-password=x"))
                 .hasStackTraceContaining("server.ssl.* gives the proxy no usable TLS");
+    }
+
+    /** {@code arguments} and the {@code server.ssl.*} that serve {@code keyStore} (PKCS12, the test password). */
+    private static String[] withKeyStore(Path keyStore, String... arguments) {
+        List<String> all = new ArrayList<>(List.of(arguments));
+        all.addAll(List.of("--server.ssl.key-store=" + keyStore,
+                "--server.ssl.key-store-password=" + TestCertificates.PASSWORD, "--server.ssl.key-store-type=PKCS12"));
+        return all.toArray(String[]::new);
     }
 
     /** What came before the end of the stream (a close or a reset); times out if it never ends. */
