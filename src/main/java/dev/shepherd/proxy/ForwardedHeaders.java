@@ -192,7 +192,8 @@ final class ForwardedHeaders {
         }
     }
 
-    private static boolean isClaim(String name) {
+    /** Whether {@code name} (any case) is one of the claims a client may make only through a trusted proxy. */
+    static boolean isClaim(String name) {
         for (AsciiString claim : CLAIMS) {
             if (claim.contentEqualsIgnoreCase(name)) {
                 return true;

@@ -5,17 +5,29 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.util.AsciiString;
 
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded: the fixed list plus
- * every header named in {@code Connection}.
+ * every header named in {@code Connection}, except the forwarded claims ({@link ForwardedHeaders#isClaim}): a client
+ * behind a trusted proxy that passes its {@code Connection} on (nginx's usual {@code proxy_set_header Connection
+ * $http_connection} for WebSockets) named {@code X-Forwarded-For} there and had the proxy's chain removed, so the
+ * worker took the proxy for the client (Traefik's CVE-2024-45410; found by an attacking helper). Traefik, since,
+ * ignores those names in {@code Connection}, as Shepherd now does.
  */
 final class HopByHop {
 
     private static final List<AsciiString> HEADERS = List.of(HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE,
             AsciiString.cached("proxy-connection"), HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION,
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
+
+    /** The hop-by-hop names and those the proxy frames and routes a request by. */
+    private static final List<AsciiString> FRAMING = Stream.concat(HEADERS.stream(), Stream.of(
+            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.HOST, HttpHeaderNames.EXPECT)).toList();
 
     private HopByHop() {
     }
@@ -29,7 +41,7 @@ final class HopByHop {
         for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : connection.split(",")) {
                 String name = token.trim();
-                if (!name.isEmpty()) {
+                if (!name.isEmpty() && !ForwardedHeaders.isClaim(name)) {
                     headers.remove(name);
                 }
             }
@@ -37,5 +49,37 @@ final class HopByHop {
         for (AsciiString name : HEADERS) {
             headers.remove(name);
         }
+        removeUnderscoreSpellings(headers);
+    }
+
+    /**
+     * Framing and connection headers spelt with underscores ({@code Transfer_Encoding}, {@code Content_Length}):
+     * servers that hand headers to the app as CGI variables (WSGI, Rack, PHP) may read them as the real ones, which
+     * the proxy did not frame the request by. Removed, as nginx removes every name with an underscore and gunicorn
+     * (since 22) drops them.
+     */
+    private static void removeUnderscoreSpellings(HttpHeaders headers) {
+        List<CharSequence> spoofed = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (AsciiString.indexOf(name, '_', 0) >= 0 && isFraming(name.toString().replace('_', '-'))) {
+                if (spoofed == null) {
+                    spoofed = new ArrayList<>(1);
+                }
+                spoofed.add(name);
+            }
+        }
+        if (spoofed != null) {
+            spoofed.forEach(headers::remove);
+        }
+    }
+
+    private static boolean isFraming(String name) {
+        for (AsciiString framing : FRAMING) {
+            if (framing.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -108,7 +108,14 @@ final class RequestHead {
         if (target.getRawAuthority() != null) {
             request.headers().set(HttpHeaderNames.HOST, target.getRawAuthority());
         }
-        String path = target.getRawPath() == null || target.getRawPath().isEmpty() ? "/" : target.getRawPath();
+        boolean emptyPath = target.getRawPath() == null || target.getRawPath().isEmpty();
+        if (emptyPath && target.getRawQuery() == null && request.method().equals(HttpMethod.OPTIONS)) {
+            // RFC 9112 §3.2.4: the last proxy sends an OPTIONS for a URI with an empty path as "*", a question about
+            // the server, not about its root.
+            request.setUri("*");
+            return;
+        }
+        String path = emptyPath ? "/" : target.getRawPath();
         request.setUri(target.getRawQuery() == null ? path : path + "?" + target.getRawQuery());
     }
 

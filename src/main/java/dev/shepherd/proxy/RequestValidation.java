@@ -61,9 +61,16 @@ final class RequestValidation {
                 }
             }
         }
-        String expect = headers.get(HttpHeaderNames.EXPECT);
-        if (expect != null && version.minorVersion() >= 1 && !expect.trim().equalsIgnoreCase("100-continue")) {
-            throw reject(HttpResponseStatus.EXPECTATION_FAILED, "the only expectation supported is 100-continue");
+        if (version.minorVersion() >= 1) {
+            // Every line and every element of a list counts: a second line used to pass unchecked.
+            for (String expectations : headers.getAll(HttpHeaderNames.EXPECT)) {
+                for (String expectation : expectations.split(",")) {
+                    if (!expectation.trim().equalsIgnoreCase("100-continue")) {
+                        throw reject(HttpResponseStatus.EXPECTATION_FAILED,
+                                "the only expectation supported is 100-continue");
+                    }
+                }
+            }
         }
     }
 

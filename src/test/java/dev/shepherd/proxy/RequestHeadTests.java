@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -104,6 +105,53 @@ class RequestHeadTests {
         assertThat(request.uri()).isEqualTo("/a/b%20c?x=1&y=%2F");
         assertThat(request.headers().get("Host")).isEqualTo("other.example:9000");
         assertThat(request.headers().get("X-Forwarded-Host")).isEqualTo("other.example:9000");
+    }
+
+    @Test
+    void aTrustedPeersForwardedHeadersStayWhenItsClientNamesThemInConnection() {
+        // Traefik's CVE-2024-45410: a client behind a proxy that passes Connection on had the proxy's chain removed.
+        HttpRequest request = get("/");
+        request.headers().set("Connection", "keep-alive, X-Forwarded-For, X-Forwarded-Proto, X-Real-IP, Forwarded")
+                .set("X-Forwarded-For", "203.0.113.7").set("X-Forwarded-Proto", "https").set("X-Real-IP", "203.0.113.7")
+                .set("Forwarded", "for=203.0.113.7;proto=https").set("X-Trace", "1").add("Connection", "X-Trace");
+
+        RequestHead.prepare(request, BALANCER, WEBSOCKET);
+
+        assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 10.0.0.5");
+        assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("https");
+        assertThat(request.headers().get("X-Real-IP")).isEqualTo("203.0.113.7");
+        assertThat(request.headers().get("Forwarded")).isEqualTo("for=203.0.113.7;proto=https");
+        assertThat(request.headers().contains("X-Trace")).as("other names in Connection still go").isFalse();
+    }
+
+    @Test
+    void framingHeadersSpeltWithUnderscoresAreRemovedFromEveryPeer() {
+        for (ForwardedHeaders peer : List.of(CLIENT, BALANCER)) {
+            HttpRequest request = get("/");
+            request.headers().set("Transfer_Encoding", "chunked").set("Content_Length", "5").set("host_", "x")
+                    .set("Connection_", "close").set("X_Api_Key", "kept");
+
+            RequestHead.prepare(request, peer, WEBSOCKET);
+
+            assertThat(request.headers().names()).as("trusted: " + (peer == BALANCER))
+                    .doesNotContain("Transfer_Encoding", "Content_Length").contains("X_Api_Key", "host_", "Connection_");
+        }
+    }
+
+    @Test
+    void anOptionsRequestForAUriWithoutPathIsForwardedAsAsterisk() {
+        HttpRequest server = http11(HttpMethod.OPTIONS, "http://other.example:8080");
+        RequestHead.prepare(server, CLIENT, WEBSOCKET);
+        assertThat(server.uri()).as("RFC 9112 §3.2.4").isEqualTo("*");
+        assertThat(server.headers().get("Host")).isEqualTo("other.example:8080");
+
+        HttpRequest root = http11(HttpMethod.OPTIONS, "http://other.example/");
+        RequestHead.prepare(root, CLIENT, WEBSOCKET);
+        assertThat(root.uri()).isEqualTo("/");
+
+        HttpRequest query = http11(HttpMethod.OPTIONS, "http://other.example?a=1");
+        RequestHead.prepare(query, CLIENT, WEBSOCKET);
+        assertThat(query.uri()).isEqualTo("/?a=1");
     }
 
     @Test

@@ -68,6 +68,8 @@ class RequestValidationTests {
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: Chunked                                    | 200",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue\\r\\nContent-Length: 0                     | 200",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 200-ok\\r\\nContent-Length: 0                           | 417",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue\\r\\nExpect: foo\\r\\nContent-Length: 0   | 417",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue, foo\\r\\nContent-Length: 0           | 417",
     })
     void requestHeadGetsTheStatusHttpGivesIt(String head, int status) {
         assertThat(statusOf(head.replace("\\r\\n", "\r\n").replace("\\0", "\0"))).isEqualTo(status);
