@@ -297,8 +297,12 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             }
             size = size * 16 + Character.digit(in.getByte(i), 16);
         }
+        int digits = i;
+        while (i < end && (in.getByte(i) == ' ' || in.getByte(i) == '\t')) {
+            i++; // RFC 9112 §7.1.1: white space only before an extension's ';' ("5 0" is no chunk size)
+        }
         byte after = i < end ? in.getByte(i) : (byte) ';';
-        if (i == start || after != ';' && after != ' ' && after != '\t' || !ResponseHeadParser.text(in, i, end)) {
+        if (digits == start || after != ';' || !ResponseHeadParser.text(in, i, end)) {
             throw ResponseHeadParser.malformed("chunk size line '"
                     + in.toString(start, Math.min(end - start, 64), StandardCharsets.ISO_8859_1) + "'");
         }

@@ -226,6 +226,28 @@ class UpstreamDecoderTests {
     }
 
     @Test
+    void whiteSpaceBeforeAChunkExtensionIsRead() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 ;a=1\r\nok\r\n0\t;b\r\n\r\n");
+
+        assertThat(parts).endsWith("END");
+        assertThat(String.join("", parts)).contains("2 ;a=1\r\nok\r\n0\t;b\r\n");
+    }
+
+    @Test
+    void headersNamedInConnectionAreDroppedWhateverTheirCaseAmongThousandsOfLines() {
+        StringBuilder head = new StringBuilder("HTTP/1.1 200 OK\r\nConnection: X-A, x-b\r\nContent-Length: 2\r\n");
+        for (int i = 0; i < 3_000; i++) {
+            head.append(i % 2 == 0 ? "x-a: 1\r\n" : "X-C: 1\r\n");
+        }
+        head.append("X-B: 2\r\n\r\nok");
+
+        String relayed = read(head.toString()).get(0);
+
+        assertThat(relayed).doesNotContainIgnoringCase("x-a:").doesNotContainIgnoringCase("x-b:");
+        assertThat(relayed.split("X-C: 1", -1)).hasSize(1_501);
+    }
+
+    @Test
     void malformedResponsesFailTheAttempt() {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 0\r\n\r\n", "obsolete line folding");
         assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", "conflicting Content-Length");
@@ -239,6 +261,8 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 20 OK\r\n\r\n", "status line");
         assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "offered no upgrade");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line 'zz'");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 0\r\n", "chunk size line '5 0'");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0 x\r\n", "chunk size line '0 x'");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "not followed by CRLF");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n", "bare LF in the chunk framing");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\n0\r\n\r\n", "not followed by CRLF");
