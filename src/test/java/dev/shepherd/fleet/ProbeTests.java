@@ -108,6 +108,50 @@ class ProbeTests {
         assertThat(tookMillis).isBetween(250L, 3000L);
     }
 
+    /** A worker trickling its answer a byte at a time has its connection closed at the timeout, not when it dies. */
+    @Test
+    void aTricklingAnswerIsCutAtTheTimeout() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Probe.Result> result = probe("200-399", Duration.ofMillis(500))
+                    .check(server.getLocalPort(), "/health");
+            try (Socket worker = server.accept()) {
+                worker.setSoTimeout(5_000);
+                InputStream in = worker.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    head.append((char) in.read());
+                }
+                OutputStream out = worker.getOutputStream();
+                out.write("HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII));
+                worker.setSoTimeout(100);
+                long start = System.nanoTime();
+                boolean cut = false;
+                // One header byte every 100 ms for up to 5 s: before, the read timeout restarted with each byte.
+                while (!cut && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5)) {
+                    try {
+                        out.write('x');
+                        out.flush();
+                        cut = closed(in);
+                    } catch (IOException reset) {
+                        cut = true;
+                    }
+                }
+                assertThat(cut).as("the probe closed its connection").isTrue();
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+                assertThat(result.get(5, TimeUnit.SECONDS).detail()).isEqualTo("GET /health took longer than 500 ms");
+            }
+        }
+    }
+
+    /** Whether the peer closed {@code in} within the socket's read timeout; false if it is still open. */
+    private static boolean closed(InputStream in) throws IOException {
+        try {
+            return in.read() == -1;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        }
+    }
+
     @Test
     void withoutAPathAConnectIsEnough() throws Exception {
         try (ServerSocket listening = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
