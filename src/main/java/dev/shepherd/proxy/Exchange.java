@@ -527,7 +527,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             retries.stop();
         }
         body.release();
-        if (!keepClient) {
+        if (!keepClient && !requestComplete) {
+            // The client may still be sending the body: closing now would reset the connection over the answer.
+            LingeringClose.after(ctx.writeAndFlush(Unpooled.EMPTY_BUFFER));
+        } else if (!keepClient) {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             ctx.flush();

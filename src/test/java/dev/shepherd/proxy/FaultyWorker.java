@@ -95,6 +95,20 @@ public final class FaultyWorker {
                         : "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
                 return true;
             }
+            case "/early" -> {
+                // Answers an upload before reading it, then closes as RFC 9112 §9.6 asks: its side first, then
+                // what the client still sends is read and dropped for up to 2 s.
+                write(out, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big\n");
+                out.flush();
+                socket.shutdownOutput();
+                socket.setSoTimeout(2_000);
+                try {
+                    socket.getInputStream().transferTo(OutputStream.nullOutputStream());
+                } catch (IOException timedOut) {
+                    // closed below
+                }
+                return false;
+            }
             case "/interim" -> {
                 write(out, "HTTP/1.1 100 Continue\r\n\r\n");
                 write(out, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
