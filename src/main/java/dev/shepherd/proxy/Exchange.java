@@ -88,15 +88,24 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         return relay.started();
     }
 
+    /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
     void start() {
         proxy.exchangeStarted();
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
-            if (proxy.readsBodiesFirst() && !head.request().headers().contains(HttpHeaderNames.EXPECT)
-                    && proxy.waitingBodiesWithinLimit()) {
+            if (proxy.readsBodiesFirst() && proxy.waitingBodiesWithinLimit()) {
                 // A worker's slot is not taken while a slow client uploads: the body is read first, up to the
                 // retry buffer limit (nginx's proxy_request_buffering; gunicorn's sync workers want a buffering
-                // proxy in front for this). A client that waits for 100 Continue is routed at once, as before.
+                // proxy in front for this). A client that waits for 100 Continue gets it from the proxy, as nginx
+                // sends it when it reads a body: routed at its head instead, it held the worker's slot for as long
+                // as it took to send the body (two such clients, a byte every 10 s, kept a fleet of two answering
+                // 503 for minutes; found by an attacking helper).
+                if (head.request().headers().contains(HttpHeaderNames.EXPECT)) {
+                    head.request().headers().remove(HttpHeaderNames.EXPECT);
+                    client.raw().writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
+                }
                 readingBodyFirst = true;
                 return;
             }
