@@ -34,6 +34,26 @@ class ConfigurationFailureAnalyzerTests {
                 "Property: fleet.proxy.sticky.app-cookie-max-entries\n").doesNotContain("appCookie");
     }
 
+    /**
+     * Values that started and then broke the fleet (found by an attacking helper): durations that overflow
+     * (a startup that never ends), a jitter past a long's range, sizes Netty refuses at the proxy's start, a zero
+     * memory limit that recycled every worker every 2 s, a status range that no status falls in.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "fleet.worker.startup-timeout     | 9999999999999d      | Property: fleet.worker.startup-timeout",
+            "fleet.proxy.keep-alive-timeout   | 366d                | Property: fleet.proxy.keep-alive-timeout",
+            "fleet.worker.max-requests-jitter | 9223372036854775807 | Property: fleet.worker.max-requests-jitter",
+            "fleet.restart.multiplier         | Infinity            | Property: fleet.restart.multiplier",
+            "fleet.proxy.max-header-size      | 0                   | fleet.proxy.max-header-size must be between 1KB and 1MB",
+            "fleet.proxy.max-initial-line-length | 3GB              | fleet.proxy.max-initial-line-length must be between",
+            "fleet.worker.max-memory          | 0                   | fleet.worker.max-memory must be at least 1MB",
+            "fleet.readiness.status           | 500-200             | fleet.readiness.status must go from the lower",
+            "fleet.liveness.status            | 399-200             | fleet.liveness.status must go from the lower"})
+    void valuesThatWouldBreakTheFleetAfterStartingStopItInstead(String name, String value, String reported) {
+        assertThat(describe(name, value)).contains(reported);
+    }
+
     @Test
     void anUnknownBalancerListsTheValuesAsTheyAreWritten() {
         assertThat(describe("fleet.proxy.balancer", "least-requests")).contains("Property: fleet.proxy.balancer\n",

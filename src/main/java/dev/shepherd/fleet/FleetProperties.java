@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
+import jakarta.validation.constraints.DecimalMax;
 import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -94,9 +95,9 @@ public record FleetProperties(
             @DefaultValue List<String> command,
             Path workingDirectory,
             @DefaultValue Map<String, String> environment,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration startupTimeout,
-            @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout,
-            @DefaultValue("10s") @DurationMin(millis = 0) Duration killTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration startupTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration drainTimeout,
+            @DefaultValue("10s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration killTimeout,
             @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL") String stopSignal,
             @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
             @DefaultValue("256KB") @NotNull DataSize logBytes,
@@ -105,13 +106,18 @@ public record FleetProperties(
             @DefaultValue("10000") @Min(0) @Max(100_000_000) int logRateLimitBurst,
             @DefaultValue("16") @Min(0) @Max(1000) int retiredLogs,
             DataSize maxMemory,
-            @DefaultValue("0") @Min(0) long maxRequests,
-            @DefaultValue("0") @Min(0) long maxRequestsJitter,
-            @DefaultValue("2s") @DurationMin(millis = 10) Duration recycleCheckInterval,
+            @DefaultValue("0") @Min(0) @Max(1_000_000_000_000L) long maxRequests,
+            @DefaultValue("0") @Min(0) @Max(1_000_000_000_000L) long maxRequestsJitter,
+            @DefaultValue("2s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration recycleCheckInterval,
             @DefaultValue("true") boolean useCgroups,
-            @DefaultValue("1s") @DurationMin(millis = 10) Duration treeScanInterval,
+            @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration treeScanInterval,
             @DefaultValue("0") @Min(0) @Max(100_000) int maxConcurrency,
             @DefaultValue("true") boolean nodeAppInstance) {
+
+        @AssertTrue(message = "fleet.worker.max-memory must be at least 1MB (leave it unset for no limit)")
+        boolean isMaxMemoryPositive() {
+            return maxMemory == null || maxMemory.toBytes() >= 1024 * 1024;
+        }
 
         @AssertTrue(message = "fleet.worker.log-line-length must be between 64B and 1MB")
         boolean isLogLineLengthInRange() {
@@ -135,9 +141,19 @@ public record FleetProperties(
      */
     public record Probe(
             @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
-            @DefaultValue("100ms") @DurationMin(millis = 10) Duration interval,
-            @DefaultValue("1s") @DurationMin(millis = 10) Duration timeout,
+            @DefaultValue("100ms") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
+            @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
             @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
+
+        @AssertTrue(message = "fleet.readiness.status must go from the lower status to the higher, such as 200-399")
+        boolean isStatusAscending() {
+            return ascending(status);
+        }
+    }
+
+    /** Whether a status range {@code NNN-MMM} (or a value the pattern refuses anyway) does not go downwards. */
+    static boolean ascending(String range) {
+        return range == null || !range.matches("\\d{3}-\\d{3}") || range.substring(0, 3).compareTo(range.substring(4)) <= 0;
     }
 
     /**
@@ -152,10 +168,15 @@ public record FleetProperties(
      */
     public record Liveness(
             @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
-            @DefaultValue("5s") @DurationMin(millis = 10) Duration interval,
-            @DefaultValue("2s") @DurationMin(millis = 10) Duration timeout,
+            @DefaultValue("5s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
+            @DefaultValue("2s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
             @DefaultValue("3") @Min(1) @Max(100) int failureThreshold,
             @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
+
+        @AssertTrue(message = "fleet.liveness.status must go from the lower status to the higher, such as 200-399")
+        boolean isStatusAscending() {
+            return ascending(status);
+        }
     }
 
     /**
@@ -174,13 +195,13 @@ public record FleetProperties(
      */
     public record Restart(
             @DefaultValue("always") RestartPolicy policy,
-            @DefaultValue("100ms") @DurationMin(millis = 0) Duration initialBackoff,
-            @DefaultValue("2.0") @DecimalMin("1.0") double multiplier,
-            @DefaultValue("30s") @DurationMin(millis = 0) Duration maxBackoff,
-            @DefaultValue("10s") @DurationMin(millis = 0) Duration resetAfter,
+            @DefaultValue("100ms") @DurationMin(millis = 0) @DurationMax(days = 365) Duration initialBackoff,
+            @DefaultValue("2.0") @DecimalMin("1.0") @DecimalMax("100.0") double multiplier,
+            @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration maxBackoff,
+            @DefaultValue("10s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration resetAfter,
             @DefaultValue("20") @Min(1) int crashLoopRestarts,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration crashLoopWindow,
-            @DefaultValue("1s") @DurationMin(millis = 0) Duration minUptime) {
+            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration crashLoopWindow,
+            @DefaultValue("1s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration minUptime) {
     }
 
     /**
@@ -271,22 +292,22 @@ public record FleetProperties(
             @DefaultValue("auto") @NotNull ProxyTransport transport,
             @DefaultValue("true") boolean reusePort,
             @DefaultValue("true") boolean deferAccept,
-            @DefaultValue("2s") @DurationMin(millis = 1) Duration connectTimeout,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration responseTimeout,
-            @DefaultValue("5s") @DurationMin(millis = 0) Duration queueTimeout,
+            @DefaultValue("2s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration connectTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration responseTimeout,
+            @DefaultValue("5s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration queueTimeout,
             @DefaultValue("10000") @Min(0) int queueLimit,
             @DefaultValue("" + Proxy.DEFAULT_MAX_CONNECTIONS) @Min(1) int maxConnections,
             @DefaultValue("0") @Min(0) int maxConnectionsPerClient,
-            @DefaultValue("8KB") DataSize maxInitialLineLength,
-            @DefaultValue("16KB") DataSize maxHeaderSize,
+            @DefaultValue("8KB") @NotNull DataSize maxInitialLineLength,
+            @DefaultValue("16KB") @NotNull DataSize maxHeaderSize,
             @DefaultValue("100") @Min(1) int maxHeaderCount,
-            @DefaultValue("5m") @DurationMin(millis = 0) Duration bodyIdleTimeout,
-            @DefaultValue("4s") @DurationMin(millis = 0) Duration upstreamIdleTimeout,
+            @DefaultValue("5m") @DurationMin(millis = 0) @DurationMax(days = 365) Duration bodyIdleTimeout,
+            @DefaultValue("4s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration upstreamIdleTimeout,
             @DefaultValue("0") @DurationMin(millis = 0) @DurationMax(seconds = 1) Duration upstreamReuseDelay,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration clientHeaderTimeout,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration clientBodyTimeout,
-            @DefaultValue("75s") @DurationMin(millis = 1) Duration keepAliveTimeout,
-            @DefaultValue("60s") @DurationMin(millis = 1) Duration clientSendTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientHeaderTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientBodyTimeout,
+            @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
+            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
                     "127.0.0.0/8", "::1/128", "fe80::/10", "fc00::/7"}) @NotNull List<@CidrRange String> trustedProxies,
             @DefaultValue("round-robin") @NotNull Balancer balancer,
@@ -297,6 +318,17 @@ public record FleetProperties(
             @DefaultValue @Valid @NotNull Tunnel tunnel,
             @DefaultValue @Valid @NotNull Sticky sticky,
             @DefaultValue @Valid @NotNull OutlierDetection outlierDetection) {
+
+        @AssertTrue(message = "fleet.proxy.max-initial-line-length must be between 256B and 1MB")
+        boolean isMaxInitialLineLengthInRange() {
+            return maxInitialLineLength == null
+                    || maxInitialLineLength.toBytes() >= 256 && maxInitialLineLength.toBytes() <= 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.proxy.max-header-size must be between 1KB and 1MB")
+        boolean isMaxHeaderSizeInRange() {
+            return maxHeaderSize == null || maxHeaderSize.toBytes() >= 1024 && maxHeaderSize.toBytes() <= 1024 * 1024;
+        }
 
         /** {@code max-connections} when not set, before the startup lowers it to what the master can hold. */
         public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -321,9 +353,9 @@ public record FleetProperties(
      *                          client-fin} and {@code server-fin})
      */
     public record Tunnel(
-            @DefaultValue("1h") @DurationMin(millis = 0) Duration idleTimeout,
-            @DefaultValue("30s") @DurationMin(millis = 0) Duration drainTimeout,
-            @DefaultValue("30s") @DurationMin(millis = 1) Duration halfClosedTimeout) {
+            @DefaultValue("1h") @DurationMin(millis = 0) @DurationMax(days = 365) Duration idleTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration drainTimeout,
+            @DefaultValue("30s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration halfClosedTimeout) {
     }
 
     /**
@@ -343,8 +375,8 @@ public record FleetProperties(
      */
     public record OutlierDetection(
             @Name("consecutive-5xx") @DefaultValue("0") @Min(0) @Max(1000) int consecutive5xx,
-            @DefaultValue("30s") @DurationMin(millis = 1) Duration baseEjectionTime,
-            @DefaultValue("300s") @DurationMin(millis = 1) Duration maxEjectionTime,
+            @DefaultValue("30s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration baseEjectionTime,
+            @DefaultValue("300s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration maxEjectionTime,
             @DefaultValue("10") @Min(0) @Max(100) int maxEjectionPercent) {
 
         @AssertTrue(message = "fleet.proxy.outlier-detection.max-ejection-time must not be shorter than "
@@ -409,7 +441,7 @@ public record FleetProperties(
             @DefaultValue("64KB") DataSize bufferLimit,
             @DefaultValue("20") @Min(0) @Max(100) int budgetPercent,
             @DefaultValue("50") @Min(0) int minPerSecond,
-            @DefaultValue("250ms") @DurationMin(millis = 0) Duration backoff) {
+            @DefaultValue("250ms") @DurationMin(millis = 0) @DurationMax(days = 365) Duration backoff) {
     }
 
     /**
@@ -419,7 +451,7 @@ public record FleetProperties(
      * @param work iterations of CPU work per request (the default costs about what the seed's loop costs in Node); 0 answers at once
      */
     public record Demo(
-            @DurationMin(millis = 1) Duration crashWithin,
+            @DurationMin(millis = 1) @DurationMax(days = 365) Duration crashWithin,
             @DefaultValue("1500000") @Min(0) long work) {
     }
 
