@@ -48,11 +48,9 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
 
     @Override
     public FailureAnalysis analyze(Throwable failure) {
-        PortLayout.InvalidSetting setting = cause(failure, PortLayout.InvalidSetting.class);
+        InvalidSetting setting = cause(failure, InvalidSetting.class);
         if (setting != null) {
-            return new FailureAnalysis(setting.getMessage(), "Fix " + setting.property() + " (see the Configuration "
-                    + "table of the README), or remove " + (setting.property().contains(" and ") ? "them" : "it")
-                    + " to use the default.", setting);
+            return new FailureAnalysis(setting.getMessage(), setting.action(), setting);
         }
         BindValidationException validation = cause(failure, BindValidationException.class);
         if (validation != null) {

@@ -116,26 +116,6 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
     private static final String REPEATED = " (a command-line argument given twice joins its values with a comma)";
 
     /**
-     * A port or address setting Shepherd cannot use: the message names the property as the user wrote it, its value
-     * and what is allowed. Thrown while the environment is prepared, before logging is set up; Shepherd's
-     * {@code ConfigurationFailureAnalyzer} prints it as Spring Boot prints a bad property, without a stack trace.
-     */
-    public static final class InvalidSetting extends IllegalStateException {
-
-        private final String property;
-
-        public InvalidSetting(String property, String message) {
-            super(message);
-            this.property = property;
-        }
-
-        /** The property at fault, as the user writes it ({@code server.port}). */
-        public String property() {
-            return property;
-        }
-    }
-
-    /**
      * {@code management.server.ssl.*}, bound with every relaxed spelling Spring Boot allows (environment variables
      * included), as the servlet container's {@code server.ssl}; and {@code management.server.ssl.enabled} false,
      * since Actuator refuses management-specific TLS on the servlet container's own port, where the admin plane runs.

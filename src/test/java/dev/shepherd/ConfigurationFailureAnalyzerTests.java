@@ -81,7 +81,7 @@ class ConfigurationFailureAnalyzerTests {
     @Test
     void aPortOrAddressSettingIsReportedByItsMessageWithTheActionNamingIt() {
         FailureAnalysis analysis = new ConfigurationFailureAnalyzer(null).analyze(new IllegalStateException("wrapped",
-                new PortLayout.InvalidSetting("server.port", "server.port is 'abc': give a port number")));
+                new InvalidSetting("server.port", "server.port is 'abc': give a port number")));
 
         assertThat(analysis.getDescription()).isEqualTo("server.port is 'abc': give a port number");
         assertThat(analysis.getAction()).startsWith("Fix server.port (see the Configuration table of the README)")

@@ -82,7 +82,7 @@ class PortLayoutTests {
         environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of(parts[0], parts[1])));
 
         assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
-                .isInstanceOfSatisfying(PortLayout.InvalidSetting.class, invalid ->
+                .isInstanceOfSatisfying(InvalidSetting.class, invalid ->
                         assertThat(invalid.property()).isEqualTo(parts[0]))
                 .hasMessageStartingWith(parts[0] + " is '" + parts[1] + "'").hasMessageContaining(parts[2]);
     }

@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.fleet.FleetProperties;
 import jakarta.servlet.DispatcherType;
 import lombok.extern.slf4j.Slf4j;
@@ -54,9 +55,9 @@ class AdminSecurity {
     AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress) {
         AdminToken token = new AdminToken(properties.admin().token());
         if (!token.required() && !isLoopback(adminAddress)) {
-            throw new IllegalStateException("The admin port is bound to " + adminAddress + " (management.server.address), "
-                    + "reachable from other machines, and fleet.admin.token is not set. Set fleet.admin.token "
-                    + "(env FLEET_ADMIN_TOKEN) to a secret, or bind the admin port to 127.0.0.1.");
+            throw new InvalidSetting("fleet.admin.token", "The admin port is bound to " + adminAddress
+                    + " (management.server.address), reachable from other machines, and fleet.admin.token is not set.",
+                    "Set fleet.admin.token (env FLEET_ADMIN_TOKEN) to a secret, or bind the admin port to 127.0.0.1.");
         }
         return token;
     }

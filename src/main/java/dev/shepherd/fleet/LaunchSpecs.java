@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.worker.LaunchSpec;
 
@@ -28,7 +29,7 @@ final class LaunchSpecs {
     LaunchSpecs(FleetProperties properties) {
         this.properties = properties;
         Placeholders.unknownIn(properties.worker().command(), "fleet.worker.command").ifPresent(unknown -> {
-            throw new IllegalStateException(unknown);
+            throw new InvalidSetting("fleet.worker.command", unknown);
         });
     }
 

@@ -1,7 +1,7 @@
 package dev.shepherd.proxy;
 
 import com.sun.management.UnixOperatingSystemMXBean;
-import dev.shepherd.PortLayout;
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
@@ -419,7 +419,7 @@ public class ProxyServer implements SmartLifecycle {
                 || ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
             return new PortInUseException(listenPort, ex);
         }
-        PortLayout.InvalidSetting setting = new PortLayout.InvalidSetting("server.address and server.port",
+        InvalidSetting setting = new InvalidSetting("server.address and server.port",
                 "The proxy cannot listen on " + address + " port " + listenPort + " (server.address, server.port): "
                         + ex.getMessage());
         setting.initCause(ex);

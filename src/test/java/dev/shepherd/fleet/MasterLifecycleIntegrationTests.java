@@ -75,15 +75,26 @@ class MasterLifecycleIntegrationTests {
     void unknownPlaceholderInTheWorkerCommandStopsStartupNamingTheProperty() {
         assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
                 "--management.server.port=0", "--fleet.worker.command=node,server.js,--listen={prot}"))
-                .satisfies(ex -> assertThat(describe(ex)).contains("fleet.worker.command[2]", "{prot}"));
+                .satisfies(ex -> assertThat(describe(ex)).contains("fleet.worker.command[2]", "{prot}"))
+                .satisfies(ex -> assertThat(report(ex).getDescription()).startsWith("fleet.worker.command[2] has the "
+                        + "unknown placeholder {prot}"));
     }
 
     @Test
     void adminPortOpenToTheNetworkWithoutATokenStopsStartup() {
         assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
                 "--management.server.port=0", "--management.server.address=0.0.0.0"))
-                .satisfies(ex -> assertThat(describe(ex)).contains("fleet.admin.token", "0.0.0.0"));
+                .satisfies(ex -> assertThat(describe(ex)).contains("fleet.admin.token", "0.0.0.0"))
+                .satisfies(ex -> assertThat(report(ex).getAction()).startsWith("Set fleet.admin.token"));
         RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    /** What the startup report prints (Shepherd's analyzer), rather than a stack trace: null if it had nothing. */
+    private static org.springframework.boot.diagnostics.FailureAnalysis report(Throwable ex) {
+        org.springframework.boot.diagnostics.FailureAnalysis analysis =
+                new dev.shepherd.ConfigurationFailureAnalyzer(null).analyze(ex);
+        assertThat(analysis).as("analyzed by ConfigurationFailureAnalyzer").isNotNull();
+        return analysis;
     }
 
     private static String describe(Throwable ex) {

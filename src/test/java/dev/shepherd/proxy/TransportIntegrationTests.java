@@ -1,6 +1,6 @@
 package dev.shepherd.proxy;
 
-import dev.shepherd.PortLayout;
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.ShepherdApplication;
 import dev.shepherd.fleet.ProxyTransport;
 import dev.shepherd.testsupport.FreePorts;
@@ -249,7 +249,7 @@ class TransportIntegrationTests {
                 "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-')).close())
                 .satisfies(failure -> {
                     Throwable cause = failure;
-                    while (cause != null && !(cause instanceof PortLayout.InvalidSetting)) {
+                    while (cause != null && !(cause instanceof InvalidSetting)) {
                         cause = cause.getCause();
                     }
                     assertThat(cause).as("the start failure's cause: " + failure).isNotNull()
