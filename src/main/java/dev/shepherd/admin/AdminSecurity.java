@@ -27,8 +27,12 @@ import org.springframework.security.web.context.RequestAttributeSecurityContextR
 import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.header.HeaderWriterFilter;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * Access control of the admin port, through Spring Security. Its {@code StrictHttpFirewall} first rejects every
@@ -53,13 +57,39 @@ class AdminSecurity {
     /** The token check; as an AuthenticationManager bean it also keeps Boot from generating a password. */
     @Bean
     AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress) {
-        AdminToken token = new AdminToken(properties.admin().token());
+        AdminToken token = new AdminToken(secret(properties.admin()));
         if (!token.required() && !isLoopback(adminAddress)) {
             throw new InvalidSetting("fleet.admin.token", "The admin port is bound to " + adminAddress
                     + " (management.server.address), reachable from other machines, and fleet.admin.token is not set.",
                     "Set fleet.admin.token (env FLEET_ADMIN_TOKEN) to a secret, or bind the admin port to 127.0.0.1.");
         }
         return token;
+    }
+
+    /**
+     * The token: {@code fleet.admin.token}, else the content of {@code fleet.admin.token-file} without its trailing
+     * line breaks (as the shell's {@code $(cat file)} of the Docker entrypoint reads it), else null.
+     *
+     * @throws InvalidSetting when the file cannot be read or holds no token
+     */
+    static String secret(FleetProperties.Admin admin) {
+        if (admin.token() != null && !admin.token().isBlank() || admin.tokenFile() == null || admin.tokenFile().isBlank()) {
+            return admin.token();
+        }
+        String content;
+        try {
+            content = Files.readString(Path.of(admin.tokenFile()), StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException unreadable) {
+            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
+                    + ", which cannot be read (" + unreadable.getClass().getSimpleName() + ")",
+                    "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a readable file that holds the token.");
+        }
+        String secret = content.replaceAll("[\\r\\n]+$", "");
+        if (secret.isBlank()) {
+            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
+                    + ", which holds no token", "Put the token in the file, or set fleet.admin.token.");
+        }
+        return secret;
     }
 
     @Bean

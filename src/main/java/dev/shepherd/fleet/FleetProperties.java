@@ -458,11 +458,14 @@ public record FleetProperties(
     /**
      * @param token when set, the admin API and every actuator endpoint but health require
      *              {@code Authorization: Bearer <token>}
+     * @param tokenFile a file whose content (without its trailing line break) is the token, when {@code token} is not
+     *                  set: the Docker and Kubernetes secrets convention ({@code FLEET_ADMIN_TOKEN_FILE})
      * @param allowedHosts host names or IP addresses (without port) that the admin port answers to besides localhost,
      *                     127.0.0.0/8 and [::1] while no token is set; a request naming another host gets 403
      */
     public record Admin(
             String token,
+            String tokenFile,
             @DefaultValue List<@Pattern(regexp = "[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+]",
                     message = "must be a host name or an IP address, without a port") String> allowedHosts) {
     }

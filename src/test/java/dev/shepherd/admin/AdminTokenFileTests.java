@@ -1,0 +1,52 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.InvalidSetting;
+import dev.shepherd.fleet.FleetProperties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@code fleet.admin.token-file} ({@code FLEET_ADMIN_TOKEN_FILE}): the master reads the token from a file, as its
+ * Docker entrypoint did alone before (an operator who set it on the jar got an admin API without a token).
+ */
+class AdminTokenFileTests {
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void theFilesContentWithoutItsTrailingLineBreaksIsTheToken() throws IOException {
+        Path file = Files.writeString(directory.resolve("token"), "s3cret value\r\n\n");
+
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, file.toString(), List.of())))
+                .isEqualTo("s3cret value");
+    }
+
+    @Test
+    void fleetAdminTokenWinsOverTheFile() throws IOException {
+        Path file = Files.writeString(directory.resolve("token"), "from-file");
+
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin("given", file.toString(), List.of())))
+                .isEqualTo("given");
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, null, List.of()))).isNull();
+    }
+
+    @Test
+    void aMissingOrEmptyFileStopsStartupNamingTheProperty() throws IOException {
+        Path empty = Files.writeString(directory.resolve("empty"), "\n");
+
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null,
+                directory.resolve("missing").toString(), List.of()))).isInstanceOf(InvalidSetting.class)
+                .hasMessageStartingWith("fleet.admin.token-file names ").hasMessageContaining("cannot be read");
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, empty.toString(), List.of())))
+                .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which holds no token");
+    }
+}
