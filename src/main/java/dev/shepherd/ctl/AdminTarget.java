@@ -48,7 +48,7 @@ record AdminTarget(URI url, String token) {
     private static String token(String tokenOption, Map<String, String> env) {
         String token = firstSet(tokenOption, env.get(TOKEN_VARIABLE), null);
         if (token != null) {
-            return token.strip();
+            return oneLine(token.strip(), tokenOption != null && !tokenOption.isBlank() ? "--token" : TOKEN_VARIABLE);
         }
         String file = env.get(TOKEN_FILE_VARIABLE);
         if (file == null || file.isBlank()) {
@@ -60,11 +60,26 @@ record AdminTarget(URI url, String token) {
                 throw new CtlException("the token file " + file + " (" + TOKEN_FILE_VARIABLE + ") is empty: put the "
                         + "admin token (fleet.admin.token) in it");
             }
-            return content;
+            return oneLine(content, "the token file " + file);
         } catch (IOException ex) {
             throw new CtlException("cannot read the token file " + file + " named by " + TOKEN_FILE_VARIABLE
                     + ": check the path and its permissions");
         }
+    }
+
+    /**
+     * {@code token}, if it holds no control character: a line break or a tab cannot go in an HTTP header, and the
+     * JDK's refusal used to be reported as a bad admin URL, quoting the token. This message does not quote it.
+     */
+    private static String oneLine(String token, String source) {
+        for (int i = 0; i < token.length(); i++) {
+            char c = token.charAt(i);
+            if (c < ' ' || c == 0x7f) {
+                throw new CtlException("the token from " + source + " holds a line break or another control "
+                        + "character, which no HTTP header can carry: give the token alone, on one line", Ctl.USAGE);
+            }
+        }
+        return token;
     }
 
     private static String firstSet(String option, String variable, String otherwise) {

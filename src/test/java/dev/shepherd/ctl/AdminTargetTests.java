@@ -48,6 +48,19 @@ class AdminTargetTests {
         assertThat(target.token()).isEqualTo("s3cret");
     }
 
+    /** A token with a line break inside is refused in words that do not quote it (it was printed as a bad URL). */
+    @Test
+    void aTokenOfMoreThanOneLineIsRefusedWithoutQuotingIt(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("token"), "secret\nsecond line\n");
+
+        assertThatThrownBy(() -> AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", file.toString())))
+                .isInstanceOf(CtlException.class).hasMessageStartingWith("the token from the token file ")
+                .hasMessageContaining("holds a line break").hasMessageNotContaining("secret");
+        assertThatThrownBy(() -> AdminTarget.resolve(null, "abc\tdef", Map.of()))
+                .isInstanceOf(CtlException.class).hasMessageStartingWith("the token from --token holds")
+                .hasMessageNotContaining("abc");
+    }
+
     @Test
     void tokenVariableWinsOverTokenFile(@TempDir Path dir) throws IOException {
         Path file = Files.writeString(dir.resolve("token"), "from-file");
