@@ -68,8 +68,9 @@ final class FleetCommands {
                     + " too; replace when it has finished");
         }
         if (!old.holdsSlot() || old.state() != WorkerState.READY) {
-            throw new FleetExceptions.FleetConflictException("Worker " + workerId + " is " + old.state()
-                    + (old.replacedBy() == null ? "" : " and already being replaced") + "; only a READY worker can be replaced");
+            throw new FleetExceptions.FleetConflictException(old.replacedBy() != null
+                    ? "Worker " + workerId + " is already being replaced by worker " + old.replacedBy().id
+                    : "Worker " + workerId + " is " + old.state() + "; only a READY worker can be replaced");
         }
         Worker fresh = supervisor.reload.replace(old);
         if (supervisor.find(fresh.id).isEmpty()) {

@@ -59,6 +59,11 @@ class WorkerIndexIntegrationTests {
             // Restarted, index 0 gets the newest id: a scale-down must still keep it.
             int first = idOf(scaledUp, 0);
             assertThat(shepherd.admin("POST", "/fleet/workers/" + first + "/replace", null).statusCode()).isEqualTo(202);
+            // Asked again while its replacement starts (surge first: the worker is still READY): one clear reason.
+            java.net.http.HttpResponse<String> again = shepherd.admin("POST", "/fleet/workers/" + first + "/replace", null);
+            assertThat(again.statusCode()).isEqualTo(409);
+            assertThat(again.body()).contains("Worker " + first + " is already being replaced by worker ")
+                    .doesNotContain("only a READY worker");
             await().atMost(Duration.ofSeconds(60)).until(() -> shepherd.snapshot().workers().size() == 4
                     && shepherd.snapshot().workers().stream().noneMatch(worker -> worker.id() == first));
             shepherd.awaitReady(4);
