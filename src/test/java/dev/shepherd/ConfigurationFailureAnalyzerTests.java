@@ -89,6 +89,15 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aMaxBackoffShorterThanTheInitialOneIsRefused() {
+        Map<String, Object> properties = new LinkedHashMap<>();
+        properties.put("fleet.restart.initial-backoff", "10s");
+        properties.put("fleet.restart.max-backoff", "10ms");
+        assertThat(describe(properties)).contains("Reason: fleet.restart.max-backoff must not be shorter than "
+                + "fleet.restart.initial-backoff");
+    }
+
+    @Test
     void otherFailuresAreLeftToSpringBoot() {
         assertThat(new ConfigurationFailureAnalyzer(new StandardEnvironment())
                 .analyze(new IllegalStateException("something else"))).isNull();

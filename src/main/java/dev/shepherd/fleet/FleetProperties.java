@@ -202,6 +202,11 @@ public record FleetProperties(
             @DefaultValue("20") @Min(1) int crashLoopRestarts,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration crashLoopWindow,
             @DefaultValue("1s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration minUptime) {
+
+        @AssertTrue(message = "fleet.restart.max-backoff must not be shorter than fleet.restart.initial-backoff")
+        boolean isMaxBackoffAtLeastInitial() {
+            return initialBackoff == null || maxBackoff == null || maxBackoff.compareTo(initialBackoff) >= 0;
+        }
     }
 
     /**
