@@ -7,10 +7,7 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -159,7 +156,9 @@ final class ForwardedHeaders {
             for (AsciiString name : CLAIMS) {
                 headers.remove(name);
             }
-            removeUnderscoreSpellings(headers);
+            // X_Forwarded_For reaches WSGI, Rack and PHP apps as HTTP_X_FORWARDED_FOR, like the real one (Puma's
+            // CVE-2024-45614).
+            HopByHop.removeUnderscoreSpellings(headers, ForwardedHeaders::isClaim);
             headers.set(X_FORWARDED_FOR, peer);
         }
         headers.set(X_FORWARDED_PROTO, proto);
@@ -168,27 +167,6 @@ final class ForwardedHeaders {
         }
         if (localPort != null) {
             headers.set(X_FORWARDED_PORT, localPort);
-        }
-    }
-
-    /**
-     * Removes the claims spelt with underscores ({@code X_Forwarded_For}): servers that hand headers to the app as
-     * CGI variables (WSGI, Rack, PHP) read them as {@code HTTP_X_FORWARDED_FOR} like the real one, so a client could
-     * slip its own chain past the replacement (Puma's CVE-2024-45614; nginx drops every name with an underscore).
-     */
-    private static void removeUnderscoreSpellings(HttpHeaders headers) {
-        List<CharSequence> spoofed = null;
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
-            CharSequence name = it.next().getKey();
-            if (AsciiString.indexOf(name, '_', 0) >= 0 && isClaim(name.toString().replace('_', '-'))) {
-                if (spoofed == null) {
-                    spoofed = new ArrayList<>(1);
-                }
-                spoofed.add(name);
-            }
-        }
-        if (spoofed != null) {
-            spoofed.forEach(headers::remove);
         }
     }
 

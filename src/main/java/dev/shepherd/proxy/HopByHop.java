@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -49,20 +50,21 @@ final class HopByHop {
         for (AsciiString name : HEADERS) {
             headers.remove(name);
         }
-        removeUnderscoreSpellings(headers);
+        removeUnderscoreSpellings(headers, HopByHop::isFraming);
     }
 
     /**
-     * Framing and connection headers spelt with underscores ({@code Transfer_Encoding}, {@code Content_Length}):
-     * servers that hand headers to the app as CGI variables (WSGI, Rack, PHP) may read them as the real ones, which
-     * the proxy did not frame the request by. Removed, as nginx removes every name with an underscore and gunicorn
-     * (since 22) drops them.
+     * Removes the names that {@code spoofs} says stand, spelt with underscores, for one the proxy relies on:
+     * servers that hand headers to the app as CGI variables (WSGI, Rack, PHP) read {@code Transfer_Encoding} or
+     * {@code X_Forwarded_For} as the real one. Here, the framing and connection headers ({@code Content_Length},
+     * {@code Transfer_Encoding}), which the proxy did not frame the request by, as nginx removes every name with an
+     * underscore and gunicorn (since 22) drops them; {@link ForwardedHeaders} the claims of an untrusted client.
      */
-    private static void removeUnderscoreSpellings(HttpHeaders headers) {
+    static void removeUnderscoreSpellings(HttpHeaders headers, Predicate<String> spoofs) {
         List<CharSequence> spoofed = null;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
-            if (AsciiString.indexOf(name, '_', 0) >= 0 && isFraming(name.toString().replace('_', '-'))) {
+            if (AsciiString.indexOf(name, '_', 0) >= 0 && spoofs.test(name.toString().replace('_', '-'))) {
                 if (spoofed == null) {
                     spoofed = new ArrayList<>(1);
                 }

@@ -117,10 +117,7 @@ class ProbeTests {
             try (Socket worker = server.accept()) {
                 worker.setSoTimeout(5_000);
                 InputStream in = worker.getInputStream();
-                StringBuilder head = new StringBuilder();
-                while (!head.toString().endsWith("\r\n\r\n")) {
-                    head.append((char) in.read());
-                }
+                readRequestHead(in);
                 OutputStream out = worker.getOutputStream();
                 out.write("HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII));
                 worker.setSoTimeout(100);
@@ -140,6 +137,18 @@ class ProbeTests {
                 assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
                 assertThat(result.get(5, TimeUnit.SECONDS).detail()).isEqualTo("GET /health took longer than 500 ms");
             }
+        }
+    }
+
+    /** Reads the probe's request head, up to its blank line. */
+    private static void readRequestHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int next = in.read();
+            if (next < 0) {
+                throw new IOException("the probe closed before its request head ended: " + head);
+            }
+            head.append((char) next);
         }
     }
 
@@ -173,10 +182,7 @@ class ProbeTests {
             try (Socket worker = server.accept()) {
                 worker.setSoTimeout(5_000);
                 InputStream in = worker.getInputStream();
-                StringBuilder head = new StringBuilder();
-                while (!head.toString().endsWith("\r\n\r\n")) {
-                    head.append((char) in.read());
-                }
+                readRequestHead(in);
                 worker.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=600\r\n"
                         + "\r\nok").getBytes(StandardCharsets.US_ASCII));
                 assertThat(result.get(5, TimeUnit.SECONDS)).isEqualTo(Probe.Result.OK);
