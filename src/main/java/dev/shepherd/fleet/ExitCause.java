@@ -15,8 +15,8 @@ enum ExitCause {
     STARTUP_TIMEOUT("startup-timeout"),
     /** Stopped because it failed its liveness probe {@code fleet.liveness.failure-threshold} times: hung. */
     HUNG("liveness"),
-    /** Exited on its own with code 0. */
-    EXITED_CLEANLY("crash"),
+    /** Exited on its own with code 0 ("exited on its own" in the fleet's JSON; not a crash). */
+    EXITED_CLEANLY("exited"),
     /** Exited on its own with a non-zero code. */
     CRASHED("crash"),
     /** Ended by a signal the master did not send as a stop (an OOM kill, an admin kill drill, kill -9). */

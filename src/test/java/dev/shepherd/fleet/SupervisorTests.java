@@ -141,6 +141,21 @@ class SupervisorTests {
         assertThat(fleet.restarts("crash")).isEqualTo(1);
     }
 
+    /** A worker that exits with 0 is restarted and counted as "exited", the fleet's word for it, not as a crash. */
+    @Test
+    void aCleanExitIsRestartedAndCountedAsExitedNotAsACrash() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess first = fleet.process(1);
+
+        first.exit(0);
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.restarts("exited")).isEqualTo(1);
+        assertThat(fleet.restarts("crash")).isZero();
+    }
+
     @Test
     void quickCrashesBeyondTheCrashLoopCountMakeTheWorkerFailedAtTheLongestDelay() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.crash-loop-restarts", "2",
