@@ -15,6 +15,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import lombok.extern.slf4j.Slf4j;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
  * {@link WorkerWait} (no worker READY), the attempt here (a connection, the request sent, the response timeout),
@@ -33,6 +35,9 @@ import lombok.extern.slf4j.Slf4j;
  */
 @Slf4j
 final class Exchange implements UpstreamListener, Attempt.Owner {
+
+    /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ProxyContext proxy;
     private final ClientHandler client;
@@ -87,9 +92,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     boolean responseStarted() {
         return relay.started();
     }
-
-    /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
-    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     void start() {
         proxy.exchangeStarted();

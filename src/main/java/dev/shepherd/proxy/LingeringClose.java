@@ -48,6 +48,8 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
             SslHandler tls = channel.pipeline().get(SslHandler.class);
             LingeringClose lingering = new LingeringClose();
             channel.pipeline().addFirst(lingering);
+            // Bounded from here on, also while close_notify or the FIN waits behind a client that reads nothing.
+            lingering.awaitMore(channel);
             ChannelFuture ended = tls != null ? tls.closeOutbound() : channel.newSucceededFuture();
             ended.addListener(notified -> {
                 if (!notified.isSuccess() || !channel.isActive()) {
@@ -59,7 +61,6 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
                         channel.close();
                         return;
                     }
-                    lingering.awaitMore(channel);
                     channel.config().setAutoRead(true);
                     channel.read();
                 });
@@ -76,17 +77,13 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
             channel.close();
             return;
         }
-        timer = channel.eventLoop().schedule(() -> {
-            channel.close();
-        }, left, TimeUnit.NANOSECONDS);
+        timer = channel.eventLoop().schedule((Runnable) channel::close, left, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object message) {
         ReferenceCountUtil.release(message);
-        if (timer != null) {
-            awaitMore(ctx.channel());
-        }
+        awaitMore(ctx.channel());
     }
 
     @Override
