@@ -2,6 +2,7 @@ package dev.shepherd;
 
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
+import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.validation.BindValidationException;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
@@ -56,6 +57,10 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         if (validation != null) {
             return ours(validation.getValidationErrors().getName().toString()) ? invalid(validation) : null;
         }
+        UnboundConfigurationPropertiesException unknown = cause(failure, UnboundConfigurationPropertiesException.class);
+        if (unknown != null && unknown.getUnboundProperties().stream().anyMatch(property -> ours(property.getName().toString()))) {
+            return unknown(unknown);
+        }
         BindException binding = cause(failure, BindException.class);
         if (binding != null && ours(binding.getName().toString()) && binding.getCause() != null) {
             return unconvertible(binding);
@@ -81,6 +86,26 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             description.append("    Reason: ").append(error.getDefaultMessage()).append('\n');
         }
         return new FailureAnalysis(description.toString(), ACTION, validation);
+    }
+
+    /**
+     * A {@code fleet.*} setting that Shepherd does not have (a misspelt or misplaced name), from a command-line
+     * argument or a file: each with its value and origin, and the known name it most likely meant. Environment
+     * variables and system properties are not checked (Spring Boot leaves them out, as a host's variables that merely
+     * start with {@code FLEET_} are not settings).
+     */
+    private FailureAnalysis unknown(UnboundConfigurationPropertiesException unknown) {
+        StringBuilder description = new StringBuilder("Unknown setting:\n");
+        for (ConfigurationProperty property : unknown.getUnboundProperties()) {
+            String name = property.getName().toString();
+            description.append('\n');
+            appendProperty(description, name, property.getValue(), property.getOrigin());
+            description.append("    Reason: Shepherd has no setting ").append(name);
+            KnownSettings.closest(name).ifPresent(known -> description.append("; did you mean ").append(known).append('?'));
+            description.append('\n');
+        }
+        return new FailureAnalysis(description.toString(), "Correct or remove the setting; the Configuration table of "
+                + "the README lists every fleet.* setting.", unknown);
     }
 
     private FailureAnalysis unconvertible(BindException binding) {

@@ -98,6 +98,33 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aSettingShepherdDoesNotHaveStopsTheStartWithTheNameItMostLikelyMeant() {
+        assertThat(describe("fleet.workerz", "3")).contains("Unknown setting:", "Property: fleet.workerz\n",
+                "Value: \"3\"", "Reason: Shepherd has no setting fleet.workerz; did you mean fleet.workers?");
+        assertThat(describe("fleet.max-concurency", "3"))
+                .contains("did you mean fleet.worker.max-concurrency?");
+        assertThat(describe("fleet.proxy.retry.max-atempts", "3")).contains("did you mean fleet.proxy.retry.max-attempts?");
+        assertThat(describe("fleet.frobnicate", "yes")).contains("Reason: Shepherd has no setting fleet.frobnicate\n")
+                .doesNotContain("did you mean");
+    }
+
+    @Test
+    void aWorkersEnvironmentTakesAnyName() {
+        Map<String, Object> properties = new LinkedHashMap<>();
+        properties.put("fleet.worker.environment.SOME_NAME", "1");
+        properties.put("fleet.max-workers", "0");
+        assertThat(describe(properties)).contains("Property: fleet.max-workers").doesNotContain("SOME_NAME");
+    }
+
+    @Test
+    void theKnownNamesAreTheDocumentedOnes() {
+        assertThat(KnownSettings.names()).contains("fleet.workers", "fleet.worker.command", "fleet.proxy.balancer",
+                "fleet.admin.token-file").allMatch(name -> name.startsWith("fleet."));
+        assertThat(KnownSettings.distance("kitten", "sitting")).isEqualTo(3);
+        assertThat(KnownSettings.distance("", "abc")).isEqualTo(3);
+    }
+
+    @Test
     void otherFailuresAreLeftToSpringBoot() {
         assertThat(new ConfigurationFailureAnalyzer(new StandardEnvironment())
                 .analyze(new IllegalStateException("something else"))).isNull();

@@ -32,7 +32,7 @@ import java.util.Map;
  *                  unset: nothing is kept
  */
 @Validated
-@ConfigurationProperties("fleet")
+@ConfigurationProperties(prefix = "fleet", ignoreUnknownFields = false)
 public record FleetProperties(
         @Min(1) @Max(1024) Integer workers,
         @DefaultValue("64") @Min(1) @Max(1024) int maxWorkers,

@@ -1,0 +1,81 @@
+package dev.shepherd;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@code fleet.*} settings Shepherd has, as the build's configuration processor lists them in
+ * {@code META-INF/spring-configuration-metadata.json}, and the one a misspelt or misplaced name most likely meant
+ * (as {@code git} and picocli suggest a command). Used once, on a failed start.
+ */
+final class KnownSettings {
+
+    static final String METADATA = "META-INF/spring-configuration-metadata.json";
+
+    private KnownSettings() {
+    }
+
+    /**
+     * The known setting closest to {@code unknown}: a few typing mistakes away in the whole name (at most 3 edits),
+     * or with a last element that is (at most 2 edits), as {@code fleet.max-concurrency} for
+     * {@code fleet.worker.max-concurrency}; empty when none is near enough to be a useful guess.
+     */
+    static Optional<String> closest(String unknown) {
+        String unknownLeaf = leaf(unknown);
+        return names().stream()
+                .filter(known -> distance(known, unknown) <= 3
+                        || unknownLeaf.length() >= 4 && distance(leaf(known), unknownLeaf) <= 2)
+                .min(Comparator.comparingInt((String known) -> distance(known, unknown)));
+    }
+
+    /** Every documented {@code fleet.*} name, dashed; empty when the metadata is missing (an IDE run, say). */
+    static List<String> names() {
+        List<String> names = new ArrayList<>();
+        try (InputStream in = KnownSettings.class.getClassLoader().getResourceAsStream(METADATA)) {
+            if (in == null) {
+                return names;
+            }
+            for (JsonNode property : JsonMapper.shared().readTree(in).path("properties")) {
+                String name = property.path("name").asString("");
+                if (name.startsWith("fleet.")) {
+                    names.add(name);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return names;
+    }
+
+    private static String leaf(String name) {
+        return name.substring(name.lastIndexOf('.') + 1);
+    }
+
+    /** Levenshtein distance: the fewest single-character insertions, deletions and substitutions from a to b. */
+    static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+}
