@@ -118,7 +118,8 @@ class AdminSecurity {
                 .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(unauthorized())
                         .accessDeniedHandler(forbidden()))
                 .authorizeHttpRequests(AdminSecurity::authorize)
-                .addFilterAfter(new BodyBudget(), AuthorizationFilter.class);
+                .addFilterAfter(new BodyBudget(), AuthorizationFilter.class)
+                .addFilterAfter(new EmptyErrors(), BodyBudget.class);
         return http.build();
     }
 

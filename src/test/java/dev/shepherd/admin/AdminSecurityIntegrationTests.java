@@ -71,11 +71,12 @@ class AdminSecurityIntegrationTests {
         }
         for (String method : List.of("TRACE", "FOO", "get", "CONNECT", "PROPFIND")) {
             for (AdminEndpoint endpoint : AdminEndpoint.FLEET) {
-                int status = RawHttp.status(RawHttp.exchange(guarded.adminPort(), request(method, endpoint.path(), null, Map.of())));
+                String response = RawHttp.exchange(guarded.adminPort(), request(method, endpoint.path(), null, Map.of()));
+                int status = RawHttp.status(response);
                 // Tomcat answers CONNECT itself with 501, RFC 9110's answer for a method a server does not implement.
                 boolean refused = status >= 400 && status < 500 || method.equals("CONNECT") && status == 501;
-                if (!refused) {
-                    failures.add(method + " " + endpoint.path() + " -> " + status);
+                if (!refused || !response.contains("application/problem+json")) {
+                    failures.add(method + " " + endpoint.path() + " -> " + firstLine(response));
                 }
             }
         }
@@ -125,6 +126,30 @@ class AdminSecurityIntegrationTests {
             assertThat(response).as(framing).contains("application/problem+json");
         }
         assertThat(fleetOf(guarded)).isEqualTo(fleet);
+    }
+
+    /** Tomcat refuses TRACE before any filter; its error dispatch gets the port's problem, not Boot's error JSON. */
+    @Test
+    void aTraceIsRefusedWithAProblemNamingThePathAskedFor() {
+        for (RunningShepherd master : List.of(open, guarded)) {
+            String response = RawHttp.exchange(master.adminPort(), request("TRACE", "/fleet", null, Map.of()));
+            assertThat(RawHttp.status(response)).isEqualTo(405);
+            assertThat(response).contains("application/problem+json", "\"instance\":\"/fleet\"", "Allow: ")
+                    .doesNotContain("timestamp", "/error");
+        }
+    }
+
+    /** Actuator answers an unknown health component or group with an empty 404; the port adds its problem. */
+    @Test
+    void anUnknownHealthGroupIsA404Problem() {
+        for (String path : List.of("/actuator/health/nope", "/actuator/health/readiness/nope")) {
+            HttpResponse<String> response = guarded.admin("GET", path, null);
+            assertThat(response.statusCode()).as(path).isEqualTo(404);
+            assertThat(response.headers().firstValue("Content-Type")).as(path).hasValue("application/problem+json;charset=UTF-8");
+            assertThat(response.body()).as(path).contains("\"status\":404", "no such health component or group");
+        }
+        assertThat(guarded.admin("HEAD", "/actuator/health/nope", null).statusCode()).isEqualTo(404);
+        assertThat(guarded.admin("GET", "/actuator/health/readiness", null).body()).isEqualTo("{\"status\":\"UP\"}");
     }
 
     @Test
