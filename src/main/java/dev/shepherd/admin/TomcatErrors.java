@@ -4,6 +4,7 @@ import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ErrorReportValve;
 import org.apache.coyote.ActionCode;
+import org.apache.tomcat.util.res.StringManager;
 import org.springframework.boot.tomcat.ConfigurableTomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.Ordered;
@@ -21,8 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Requests that Tomcat itself refuses before any filter sees them (an encoded {@code /} or {@code \}, a bad
- * percent-encoding, a control character in the target) get a problem body like every other error of the admin
- * port, instead of Tomcat's HTML page. Ordered last, so its valve reports before the one Spring Boot adds.
+ * percent-encoding, a control character in the target, a request head over its size limit, which is told as 431)
+ * get a problem body like every other error of the admin port, instead of Tomcat's HTML page. Ordered last, so its valve reports before the one Spring Boot adds.
  */
 @Component
 class TomcatErrors implements WebServerFactoryCustomizer<ConfigurableTomcatWebServerFactory>, Ordered {
@@ -42,6 +43,14 @@ class TomcatErrors implements WebServerFactoryCustomizer<ConfigurableTomcatWebSe
 
         private static final JsonMapper JSON = JsonMapper.builder().build();
 
+        /** Tomcat's message for a request head that overflows its buffer, in the locale Tomcat writes it in. */
+        private static final String TOO_LARGE = StringManager.getManager("org.apache.coyote.http11")
+                .getString("iib.requestheadertoolarge.error");
+
+        private static boolean tooLarge(Throwable throwable) {
+            return throwable instanceof IllegalArgumentException && TOO_LARGE.equals(throwable.getMessage());
+        }
+
         @Override
         protected void report(Request request, Response response, Throwable throwable) {
             int status = response.getStatus();
@@ -53,14 +62,26 @@ class TomcatErrors implements WebServerFactoryCustomizer<ConfigurableTomcatWebSe
             if (!ioAllowed.get()) {
                 return;
             }
+            String detail;
+            if (tooLarge(throwable)) {
+                // RFC 6585 section 5; Tomcat says 400 for it, which the detail below would explain wrongly.
+                status = HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.value();
+                response.setStatus(status);
+                // Tomcat closes the connection after a head it could not read, but says so only for a 400.
+                response.setHeader("Connection", "close");
+                detail = "The request line and headers together are larger than the admin port takes "
+                        + "(server.max-http-request-header-size, 8KB unless set); send a shorter target or fewer headers";
+            } else {
+                detail = status == 400 ? "The request target or a header is malformed (an encoded / or \\, "
+                        + "a bad percent-encoding, a control character); send the plain path"
+                        : "The request was refused before it reached the admin API";
+            }
             HttpStatus known = HttpStatus.resolve(status);
             Map<String, Object> problem = new LinkedHashMap<>();
             problem.put("type", "about:blank");
             problem.put("title", known == null ? "Error" : known.getReasonPhrase());
             problem.put("status", status);
-            problem.put("detail", status == 400 ? "The request target or a header is malformed (an encoded / or \\, "
-                    + "a bad percent-encoding, a control character); send the plain path"
-                    : "The request was refused before it reached the admin API");
+            problem.put("detail", detail);
             try {
                 response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
                 response.setCharacterEncoding(StandardCharsets.UTF_8.name());

@@ -139,6 +139,19 @@ class AdminSecurityIntegrationTests {
         }
     }
 
+    /** Tomcat answers 400 for a head over its buffer; the port tells it as RFC 6585's 431, saying which limit. */
+    @Test
+    void aRequestHeadOverTheLimitIsA431NamingTheSetting() {
+        for (String request : List.of(
+                "GET /actuator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n",
+                "GET /actuator/health?" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) {
+            String response = RawHttp.exchange(guarded.adminPort(), request);
+            assertThat(RawHttp.status(response)).isEqualTo(431);
+            assertThat(response).contains("application/problem+json", "server.max-http-request-header-size",
+                    "Connection: close");
+        }
+    }
+
     /** Actuator answers an unknown health component or group with an empty 404; the port adds its problem. */
     @Test
     void anUnknownHealthGroupIsA404Problem() {
