@@ -20,6 +20,7 @@ import org.springframework.validation.ObjectError;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -115,7 +116,13 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         appendProperty(description, name, property != null ? property.getValue() : null,
                 property != null ? property.getOrigin() : null);
         Class<?> type = binding.getTarget().getType().resolve(Object.class);
-        description.append("    Reason: ").append(expected(type, binding)).append('\n');
+        description.append("    Reason: ").append(expected(type, binding));
+        if (property != null && property.getValue() instanceof String value && value.contains(",")
+                && !Collection.class.isAssignableFrom(type) && !type.isArray()) {
+            description.append(" (an argument given twice, --").append(name).append("=a --").append(name)
+                    .append("=b, arrives joined as \"a,b\": give it once)");
+        }
+        description.append('\n');
         return new FailureAnalysis(description.toString(), ACTION, binding);
     }
 

@@ -70,6 +70,14 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aValueJoinedFromTwoArgumentsSaysSo() {
+        assertThat(describe("fleet.workers", "2,3")).contains("Value: \"2,3\"", "Reason: must be a whole number (an "
+                + "argument given twice, --fleet.workers=a --fleet.workers=b, arrives joined as \"a,b\": give it once)");
+        assertThat(describe("fleet.proxy.balancer", "round-robin,least-request")).contains("give it once");
+        assertThat(describe("fleet.worker.max-concurrency", "abc")).doesNotContain("given twice");
+    }
+
+    @Test
     void aRuleAcrossPropertiesIsReportedByItsMessageAlone() {
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("fleet.proxy.sticky.cookie", "SRV");
