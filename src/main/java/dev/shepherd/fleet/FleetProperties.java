@@ -272,6 +272,11 @@ public record FleetProperties(
      * @param clientBodyTimeout the longest pause between two reads of an unfinished request body; then 408 and close
      *                          if no response has started, else only close, and the worker's connection is closed
      *                          (the request is not retried)
+     * @param clientBodyMinRate the slowest a request body may arrive on average, in bytes per second, counted from the
+     *                          end of its head, with {@code clientBodyTimeout} of grace and without the time the proxy
+     *                          is not reading it (Apache's {@code mod_reqtimeout} {@code body=…,MinRate=…}, Kestrel's
+     *                          {@code MinRequestBodyDataRate}); slower, the request ends as at {@code clientBodyTimeout}.
+     *                          0: no minimum
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
      * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
@@ -311,6 +316,7 @@ public record FleetProperties(
             @DefaultValue("0") @DurationMin(millis = 0) @DurationMax(seconds = 1) Duration upstreamReuseDelay,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientBodyTimeout,
+            @DefaultValue("240B") @NotNull DataSize clientBodyMinRate,
             @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
@@ -328,6 +334,12 @@ public record FleetProperties(
         boolean isMaxInitialLineLengthInRange() {
             return maxInitialLineLength == null
                     || maxInitialLineLength.toBytes() >= 256 && maxInitialLineLength.toBytes() <= 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.proxy.client-body-min-rate must be between 0B and 1GB (a second)")
+        boolean isClientBodyMinRateInRange() {
+            return clientBodyMinRate == null
+                    || clientBodyMinRate.toBytes() >= 0 && clientBodyMinRate.toBytes() <= 1024L * 1024 * 1024;
         }
 
         @AssertTrue(message = "fleet.proxy.max-header-size must be between 1KB and 1MB")

@@ -62,7 +62,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     ClientHandler(ProxyContext proxy) {
         this.proxy = proxy;
         this.timeouts = new ClientTimeouts(proxy.properties().clientHeaderTimeout(),
-                proxy.properties().clientBodyTimeout(), proxy.properties().keepAliveTimeout(),
+                proxy.properties().clientBodyTimeout(), proxy.properties().clientBodyMinRate().toBytes(),
+                proxy.properties().keepAliveTimeout(),
                 proxy.properties().clientSendTimeout(), this::timedOut);
     }
 
@@ -264,7 +265,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * A client clock ran out: 408 with the reason, unless the response has started (then the connection is only
      * closed). Either way the exchange gives its worker connection up, since the worker has half a request.
      */
-    private void timedOut(ClientTimeouts.Phase phase) {
+    private void timedOut(ClientTimeouts.Phase phase, boolean belowMinRate) {
         if (closing || !spokeHttp()) {
             // A TLS client still in its handshake would get a 408 in plain text, which it cannot read.
             ctx.close();
@@ -272,8 +273,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not complete within "
                     + proxy.properties().clientHeaderTimeout().toMillis() + " ms");
         } else if (current == null || !current.responseStarted()) {
-            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "no more of the request body came within "
-                    + proxy.properties().clientBodyTimeout().toMillis() + " ms");
+            respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, belowMinRate
+                    ? "the request body came slower than " + proxy.properties().clientBodyMinRate().toBytes()
+                            + " bytes a second (fleet.proxy.client-body-min-rate)"
+                    : "no more of the request body came within " + proxy.properties().clientBodyTimeout().toMillis() + " ms");
         } else {
             closing = true;
             current.onClientClosed();

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Ticker;
@@ -15,8 +16,12 @@ import java.util.concurrent.TimeUnit;
  * response is on its way (the response timeouts govern that). Besides them, in every phase, {@code send_timeout}: a
  * client that leaves the connection unwritable (Netty's write-buffer high-water mark passed and not yet drained to
  * the low one) for that long is not reading its response, and the connection is closed, so that it cannot hold a
- * worker's connection (and a {@code max-concurrency} slot) for ever. First in the client pipeline, so it sees every
- * raw read and every writability change.
+ * worker's connection (and a {@code max-concurrency} slot) for ever. And a minimum body rate, Apache's
+ * {@code mod_reqtimeout} {@code body=…,MinRate=…}: the body's clock starts at {@code client_body_timeout} and gains a
+ * second for every {@code minRate} bytes, so that a body trickled a byte per pause ends too. Neither body clock
+ * runs while the proxy is not reading (auto-read off: the worker or the queue is not taking the body yet); the
+ * rate clock learns of such a pause by sampling auto-read once a second. First in the client pipeline, so it sees
+ * every raw read and every writability change.
  *
  * <p>Confined to the connection's event loop. One scheduled task per connection at most, never moved on a read:
  * like Netty's {@code IdleStateHandler} it reschedules itself when it fires before the deadline, and it is never
@@ -27,12 +32,18 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     enum Phase { HEAD, BODY, SERVING, IDLE }
 
+    /** How often the rate clock samples whether the proxy is reading. */
+    static final long RATE_SAMPLE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Past this (over 30 years), the rate clock no longer counts: the body has earned all the time there is. */
+    private static final long MAX_EARNED_SECONDS = 1_000_000_000L;
+
     /**
      * Told, on the event loop, that the head or body clock ran out, or that the client stopped reading; the idle
      * clock just closes the connection.
      */
     interface Expiry {
-        void timedOut(Phase phase);
+        /** {@code belowMinRate}: the body came, but slower on average than the minimum rate. */
+        void timedOut(Phase phase, boolean belowMinRate);
 
         /** The connection stayed unwritable for the send timeout; the default closes it. */
         default void sendTimedOut(ChannelHandlerContext ctx) {
@@ -44,6 +55,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private final long bodyNanos;
     private final long keepAliveNanos;
     private final long sendNanos;
+    /** Bytes a second a body must average; 0: no minimum. */
+    private final long minRate;
     private final long shortestNanos;
     private final Expiry expiry;
     private final Runnable check = this::check;
@@ -57,10 +70,17 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /** The connection is unwritable; the client must drain it by {@link #sendDeadline}. */
     private boolean stalled;
     private long sendDeadline;
+    /** The body's rate clock: its start, its bytes so far, the time the proxy was not reading it, the last sample. */
+    private long bodyStart;
+    private long bodyBytes;
+    private long bodyPaused;
+    private long bodySampled;
 
-    ClientTimeouts(Duration header, Duration body, Duration keepAlive, Duration send, Expiry expiry) {
+    /** {@code minRate}: bytes a second a body must average after {@code body} of grace; 0: no minimum. */
+    ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry) {
         this.headerNanos = header.toNanos();
         this.bodyNanos = body.toNanos();
+        this.minRate = minRate;
         this.keepAliveNanos = keepAlive.toNanos();
         this.sendNanos = send.toNanos();
         this.shortestNanos = Math.min(Math.min(headerNanos, bodyNanos), Math.min(keepAliveNanos, sendNanos));
@@ -84,7 +104,12 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         // Before the read goes on: what it decodes may move to another phase at once.
         switch (phase) {
             case IDLE -> enter(Phase.HEAD, headerNanos);
-            case BODY -> deadline = ticker.nanoTime() + bodyNanos;
+            case BODY -> {
+                deadline = ticker.nanoTime() + bodyNanos;
+                if (msg instanceof ByteBuf bytes) {
+                    bodyBytes += bytes.readableBytes();
+                }
+            }
             case SERVING -> readWhileServing = true;
             case HEAD -> { }
         }
@@ -98,7 +123,30 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             phase = Phase.SERVING;
         } else {
             enter(Phase.BODY, bodyNanos);
+            if (minRate > 0) {
+                bodyStart = ticker.nanoTime();
+                bodySampled = bodyStart;
+                bodyBytes = 0;
+                bodyPaused = 0;
+                if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > RATE_SAMPLE_NANOS) {
+                    timer.cancel(false);
+                    timer = null;
+                }
+                if (timer == null) {
+                    schedule(Math.min(RATE_SAMPLE_NANOS, shortestNanos));
+                }
+            }
         }
+    }
+
+    /**
+     * When the body's average rate falls below the minimum: the grace, plus a second for every {@code minRate}
+     * bytes, plus the time the proxy was not reading. Saturates far in the future rather than overflow.
+     */
+    private long rateDeadline() {
+        long earned = bodyBytes / minRate > MAX_EARNED_SECONDS ? Long.MAX_VALUE / 4
+                : bodyBytes / minRate * 1_000_000_000L + bodyBytes % minRate * 1_000_000_000L / minRate;
+        return bodyStart + bodyNanos + bodyPaused + earned;
     }
 
     /** The request body is complete. */
@@ -165,18 +213,28 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             next = sendDeadline - now;
         }
         if (phase != Phase.SERVING) {
-            if (phase == Phase.BODY && !ctx.channel().config().isAutoRead()) {
-                // The proxy is not reading the body (the worker is not taking it yet): not the client's pause.
-                deadline = now + bodyNanos;
+            boolean belowMinRate = false;
+            if (phase == Phase.BODY) {
+                if (!ctx.channel().config().isAutoRead()) {
+                    // The proxy is not reading the body (the worker is not taking it yet): not the client's pause.
+                    deadline = now + bodyNanos;
+                    bodyPaused += now - bodySampled;
+                }
+                bodySampled = now;
+                if (minRate > 0) {
+                    long rateLeft = rateDeadline() - now;
+                    belowMinRate = rateLeft <= 0 && deadline - now > 0;
+                    next = Math.min(next, Math.max(Math.min(rateLeft, RATE_SAMPLE_NANOS), 1));
+                }
             }
-            long left = deadline - now;
+            long left = belowMinRate ? 0 : deadline - now;
             if (left <= 0) {
                 Phase expired = phase;
                 phase = Phase.SERVING;
                 if (expired == Phase.IDLE) {
                     ctx.close();
                 } else {
-                    expiry.timedOut(expired);
+                    expiry.timedOut(expired, belowMinRate);
                 }
                 return;
             }

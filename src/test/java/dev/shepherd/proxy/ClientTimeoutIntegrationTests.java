@@ -21,9 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The client clocks on a real master (header 400 ms, body 500 ms, keep-alive 700 ms here): a client that stalls a
- * head or a body gets 408 and is closed, and its worker connection with it; a body that trickles in with shorter
- * pauses and a worker slower than all three are served; an idle connection is closed silently.
+ * The client clocks on a real master (header 400 ms, body 500 ms and at least 10 bytes a second, keep-alive 700 ms
+ * here): a client that stalls a head or a body, or trickles a body below the rate, gets 408 and is closed, and its
+ * worker connection with it; a body that trickles in with shorter pauses and a worker slower than all three are
+ * served; an idle connection is closed silently.
  */
 class ClientTimeoutIntegrationTests {
 
@@ -37,6 +38,7 @@ class ClientTimeoutIntegrationTests {
         shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(EchoWorker.class, "-Xmx96m")),
                 "--fleet.proxy.client-header-timeout=400ms", "--fleet.proxy.client-body-timeout=500ms",
+                "--fleet.proxy.client-body-min-rate=10B",
                 "--fleet.proxy.keep-alive-timeout=700ms", "--fleet.proxy.client-send-timeout=800ms");
     }
 
@@ -85,6 +87,32 @@ class ClientTimeoutIntegrationTests {
             assertThat(RawHttp.status(received.bytes())).isEqualTo(200);
             assertThat(received.body()).contains("uri=/trickle").contains("body=9");
         }
+    }
+
+    /** A byte every 300 ms never pauses past the body timeout, but averages 3 bytes a second: below the minimum. */
+    @Test
+    void bodyTrickledBelowTheMinimumRateGets408ThoughNoPauseIsTooLong() throws IOException {
+        try (Socket socket = connect()) {
+            OutputStream out = socket.getOutputStream();
+            long start = System.nanoTime();
+            out.write(bytes("POST /trickle HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"));
+            for (int i = 0; i < 10 && !socket.isInputShutdown(); i++) {
+                pause(300);
+                try {
+                    out.write(bytes("x"));
+                } catch (IOException closed) {
+                    break;
+                }
+            }
+            RawClient.Received received = RawClient.read(socket.getInputStream());
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+
+            assertThat(RawHttp.status(received.bytes())).isEqualTo(408);
+            assertThat(received.body()).contains("the request body came slower than 10 bytes a second "
+                    + "(fleet.proxy.client-body-min-rate)");
+            assertThat(tookMillis).isLessThan(3000L);
+        }
+        assertThat(shepherd.get("/after").body()).contains("uri=/after");
     }
 
     @Test

@@ -21,9 +21,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClientTimeoutsTests {
 
     private final List<ClientTimeouts.Phase> expired = new ArrayList<>();
-    private final ClientTimeouts timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400),
-            Duration.ofMillis(500), Duration.ofMillis(600), expired::add);
-    private final EmbeddedChannel channel = new EmbeddedChannel(timeouts);
+    /** For each expiry, whether it was the minimum body rate's. */
+    private final List<Boolean> belowMinRate = new ArrayList<>();
+    private ClientTimeouts timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400), 0,
+            Duration.ofMillis(500), Duration.ofMillis(600), this::expired);
+    private EmbeddedChannel channel = new EmbeddedChannel(timeouts);
 
     ClientTimeoutsTests() {
         // Time moves only when the test says; edges are tested 10 ms either side, for the instant before the freeze.
@@ -198,6 +200,82 @@ class ClientTimeoutsTests {
         channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
         channel.write(Unpooled.wrappedBuffer(new byte[64]));
         assertThat(channel.isWritable()).isFalse();
+    }
+
+    private void expired(ClientTimeouts.Phase phase, boolean slow) {
+        expired.add(phase);
+        belowMinRate.add(slow);
+    }
+
+    /** The clocks again, with a minimum body rate of 10 bytes a second: each byte earns 100 ms past the 400 ms grace. */
+    private void withMinRateOfTenBytesASecond() {
+        channel.finishAndReleaseAll();
+        timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400), 10, Duration.ofMillis(500),
+                Duration.ofMillis(600), this::expired);
+        channel = new EmbeddedChannel(timeouts);
+        channel.freezeTime();
+    }
+
+    @Test
+    void aBodyTrickledSlowerThanTheMinRateExpiresThoughNoPauseIsTooLong() {
+        withMinRateOfTenBytesASecond();
+        timeouts.requestStarted(false);
+        advance(350);
+        read("x"); // the next byte is due by 500 ms by the rate, by 750 ms by the body timeout
+        advance(140);
+        assertThat(expired).isEmpty();
+
+        advance(20);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+        assertThat(belowMinRate).containsExactly(true);
+    }
+
+    @Test
+    void aBodyAtTheMinRateGoesOnPastTheGrace() {
+        withMinRateOfTenBytesASecond();
+        timeouts.requestStarted(false);
+        for (int i = 0; i < 20; i++) {
+            advance(350);
+            read("xxxx"); // 400 ms earned every 350 ms
+        }
+        timeouts.bodyComplete();
+        advance(5000);
+
+        assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void timeTheProxyIsNotReadingTheBodyIsNotTheClients() {
+        withMinRateOfTenBytesASecond();
+        timeouts.requestStarted(false);
+        read("xx");
+        channel.config().setAutoRead(false);
+        advance(3000);
+        channel.config().setAutoRead(true);
+        advance(300);
+        read("xxxx");
+        advance(300);
+        read("xxxx");
+        advance(300);
+        assertThat(expired).isEmpty();
+
+        advance(2000); // nothing more comes: the rate clock runs out (before the 400 ms pause would, too)
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+    }
+
+    @Test
+    void aHugeBodyDoesNotOverflowTheRateClock() {
+        withMinRateOfTenBytesASecond();
+        timeouts.requestStarted(false);
+        channel.writeInbound(Unpooled.wrappedBuffer(new byte[1 << 20]));
+        channel.releaseInbound();
+        for (int i = 0; i < 10; i++) {
+            advance(300);
+            read("x");
+        }
+        assertThat(expired).isEmpty();
     }
 
     private void read(String bytes) {

@@ -95,6 +95,46 @@ class SlowUploadIntegrationTests {
     }
 
     /**
+     * A body larger than the buffer limit takes the worker's only slot and streams the rest; a client that then
+     * trickles it (a byte every 400 ms, never pausing as long as {@code client-body-timeout}) falls below
+     * {@code client-body-min-rate}, gets 408, and the request queued behind it is served.
+     */
+    @Test
+    void aBodyTrickledAfterItTookTheOnlySlotIsCutAtTheMinimumRateAndTheSlotFreed() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.retry.buffer-limit=1KB",
+                "--fleet.proxy.client-body-timeout=1s", "--fleet.proxy.client-body-min-rate=1KB",
+                "--fleet.proxy.queue-timeout=30s");
+             Socket slow = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            slow.setSoTimeout(20_000);
+            OutputStream out = slow.getOutputStream();
+            out.write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(2048))
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> shepherd.snapshot().inFlight() == 1);
+            java.util.concurrent.CompletableFuture<HttpResponse<String>> queued = shepherd.http().sendAsync(
+                    HttpRequest.newBuilder(shepherd.proxy("/queued")).timeout(Duration.ofSeconds(30)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            long start = System.nanoTime();
+            try {
+                while (!queued.isDone() && System.nanoTime() - start < 15_000_000_000L) {
+                    org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(400)).until(() -> true);
+                    out.write('x');
+                    out.flush();
+                }
+            } catch (java.io.IOException closedByTheProxy) {
+                // The proxy closed the upload: what it answered is read below.
+            }
+            assertThat(readAll(slow.getInputStream())).startsWith("HTTP/1.1 408")
+                    .contains("fleet.proxy.client-body-min-rate");
+            HttpResponse<String> served = queued.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(served.statusCode()).isEqualTo(200);
+            assertThat(served.body()).contains("uri=/queued");
+        }
+    }
+
+    /**
      * Bodies held by requests waiting for a worker stay within the proxy-wide bound, whichever way they came: read
      * before the request queued, or (a request routed at its head, as every one is once the bound is reached) after
      * it queued, also on keep-alive connections whose reads have grown to 64 KB.
