@@ -1,15 +1,19 @@
 package dev.shepherd.fleet;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 import java.time.Instant;
 
 /**
  * One lifecycle event of the fleet, as the admin API and the live page show it.
  *
  * @param seq increasing number, unique within this master's run
- * @param workerId the worker concerned, or 0 for fleet-wide events
- * @param pid the process concerned, or 0
+ * @param workerId the worker concerned, or 0 for fleet-wide events (left out of the JSON then)
+ * @param pid the process concerned, or 0 when there is none (left out of the JSON then)
  */
-public record FleetEvent(long seq, Instant at, Type type, int workerId, long pid, String message) {
+public record FleetEvent(long seq, Instant at, Type type,
+                         @JsonInclude(JsonInclude.Include.NON_DEFAULT) int workerId,
+                         @JsonInclude(JsonInclude.Include.NON_DEFAULT) long pid, String message) {
 
     /**
      * What happened. Named apart from the worker states where they differ in meaning: {@code PROCESS_EXITED} is any

@@ -458,6 +458,17 @@ class FleetControllerTests {
     }
 
     @Test
+    void aFleetWideEventNamesNoWorkerAndNoProcess() {
+        FleetEvents events = mock(FleetEvents.class);
+        given(events.recent()).willReturn(List.of(new FleetEvent(3, NOW, FleetEvent.Type.SCALED, 0, 0, "scaled to 3")));
+        given(fleet.events()).willReturn(events);
+
+        assertThat(mvc.get().uri("/fleet/events")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                [{"seq": 3, "at": "2025-01-01T12:00:00Z", "type": "SCALED", "message": "scaled to 3"}]
+                """);
+    }
+
+    @Test
     void eventsAreStreamedToAnEventStreamClient() throws IOException {
         SseEmitter emitter = new SseEmitter(0L);
         emitter.send(SseEmitter.event().comment("connected"));
