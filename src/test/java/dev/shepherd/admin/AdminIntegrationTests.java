@@ -121,6 +121,10 @@ class AdminIntegrationTests {
         assertThat(reloadBody.toString()).as("the reload's body").contains("WorkerSpecPatch");
         assertThat(JsonMapper.builder().build().readTree(docs.body()).at("/components/schemas/WorkerSpecPatch/properties")
                 .propertyNames()).containsExactlyInAnyOrder("command", "environment", "workingDirectory", "readinessPath");
+        JsonNode document = JsonMapper.builder().build().readTree(docs.body());
+        assertThat(document.at("/info/title").asString()).isEqualTo("Shepherd admin API");
+        assertThat(document.at("/components/securitySchemes/adminToken/scheme").asString()).isEqualTo("bearer");
+        assertThat(document.at("/security/0").propertyNames()).containsExactly("adminToken");
         assertThat(shepherd.admin("GET", "/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
     }
 
