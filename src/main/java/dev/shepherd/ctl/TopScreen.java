@@ -62,7 +62,7 @@ final class TopScreen {
         return "shepherd top  ·  " + admin + "  ·  " + CLOCK.format(now) + (live ? "  ·  q quits" : "");
     }
 
-    /** "  ·  12.5 requests/s, 0.0 failed/s" since the previous frame; empty without totals or a previous frame. */
+    /** "  ·  12.5 requests/s, 0.0 failures/s" since the previous frame; empty without totals or a previous frame. */
     private String rate(JsonNode traffic, long nanos) {
         if (!traffic.path("requests").isNumber()) {
             return "";
@@ -71,7 +71,7 @@ final class TopScreen {
         long failures = traffic.path("failures").asLong();
         double seconds = (nanos - lastNanos) / 1e9;
         String rate = lastRequests < 0 || seconds <= 0 || requests < lastRequests ? ""
-                : String.format(Locale.ROOT, "  ·  %.1f requests/s, %.1f failed/s", (requests - lastRequests) / seconds,
+                : String.format(Locale.ROOT, "  ·  %.1f requests/s, %.1f failures/s", (requests - lastRequests) / seconds,
                         Math.max(0, failures - lastFailures) / seconds);
         lastRequests = requests;
         lastFailures = failures;

@@ -43,7 +43,7 @@ class TopScreenTests {
 
         List<String> frame = screen.frame(fleet(150, 3), null, NOW, 2 * SECOND);
 
-        assertThat(frame.get(1)).isEqualTo("health ?  ·  workers 1 ready of 2 desired, 2 running  ·  25.0 requests/s, 1.0 failed/s");
+        assertThat(frame.get(1)).isEqualTo("health ?  ·  workers 1 ready of 2 desired, 2 running  ·  25.0 requests/s, 1.0 failures/s");
     }
 
     @Test
