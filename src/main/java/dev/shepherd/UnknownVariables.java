@@ -1,0 +1,83 @@
+package dev.shepherd;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.stereotype.Component;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * A warning, once at startup, for each {@code FLEET_*} environment variable that sets no {@code fleet.*} setting
+ * ({@code FLEET_WORKERZ=3}): Spring Boot leaves environment variables out of the check that stops startup for an
+ * unknown name given as an argument or in a file, since a host may have others that merely start with
+ * {@code FLEET_}, so a misspelt one was ignored without a word. Kubernetes' variables for a Service named
+ * {@code fleet} ({@code FLEET_SERVICE_HOST}, {@code FLEET_PORT_80_TCP}, …) are not warned about.
+ */
+@Component
+class UnknownVariables {
+
+    private static final Logger log = LoggerFactory.getLogger(UnknownVariables.class);
+    private static final String PREFIX = "FLEET_";
+    /** What Kubernetes sets for a Service named {@code fleet} (its "Docker links" variables). */
+    private static final Pattern SERVICE_LINK = Pattern.compile(
+            "FLEET_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
+
+    @EventListener(ApplicationStartedEvent.class)
+    void warn() {
+        for (String warning : warnings(System.getenv(), KnownSettings.names())) {
+            log.warn(warning);
+        }
+    }
+
+    /**
+     * One warning for each variable of {@code environment} that starts with {@code FLEET_} and is no spelling
+     * Spring Boot binds to a name of {@code known} (upper case, {@code _} for {@code .}, {@code -} dropped or
+     * written {@code _}, a list's index or a map's key after it), with the closest known name when there is one.
+     */
+    static List<String> warnings(Map<String, String> environment, List<String> known) {
+        List<String> warnings = new ArrayList<>();
+        if (known.isEmpty()) {
+            return warnings;
+        }
+        for (String name : new TreeSet<>(environment.keySet())) {
+            if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(name, known)) {
+                continue;
+            }
+            Optional<String> closest = KnownSettings.closest(asProperty(name));
+            warnings.add("The environment variable " + name + " sets no fleet.* setting and is ignored"
+                    + closest.map(property -> "; did you mean " + asVariable(property) + " (" + property + ")?").orElse(""));
+        }
+        return warnings;
+    }
+
+    private static boolean binds(String variable, List<String> known) {
+        for (String property : known) {
+            for (String form : List.of(asVariable(property), property.toUpperCase(Locale.ROOT).replace('.', '_')
+                    .replace('-', '_'))) {
+                // A list's index (FLEET_WORKER_COMMAND_0) or a map's key (FLEET_WORKER_ENVIRONMENT_NAME) after it.
+                if (variable.equals(form) || variable.startsWith(form + "_")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** {@code fleet.max-workers} as Spring Boot's canonical variable: {@code FLEET_MAXWORKERS}. */
+    static String asVariable(String property) {
+        return property.toUpperCase(Locale.ROOT).replace('.', '_').replace("-", "");
+    }
+
+    /** {@code FLEET_MAX_WORKERS} as a property name to compare with the known ones: {@code fleet.max.workers}. */
+    private static String asProperty(String variable) {
+        return variable.toLowerCase(Locale.ROOT).replace('_', '.');
+    }
+}

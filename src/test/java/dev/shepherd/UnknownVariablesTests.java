@@ -1,0 +1,58 @@
+package dev.shepherd;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A {@code FLEET_*} variable that sets nothing is warned about, with the variable it most likely meant. */
+class UnknownVariablesTests {
+
+    private static final List<String> KNOWN = KnownSettings.names();
+
+    @Test
+    void aMisspeltVariableIsWarnedAboutWithTheOneItMeant() {
+        assertThat(UnknownVariables.warnings(Map.of("FLEET_WORKERZ", "3"), KNOWN)).containsExactly(
+                "The environment variable FLEET_WORKERZ sets no fleet.* setting and is ignored; did you mean "
+                        + "FLEET_WORKERS (fleet.workers)?");
+        assertThat(UnknownVariables.warnings(Map.of("FLEET_PROXY_BALANCR", "x"), KNOWN)).singleElement()
+                .asString().endsWith("did you mean FLEET_PROXY_BALANCER (fleet.proxy.balancer)?");
+        assertThat(UnknownVariables.warnings(Map.of("FLEET_FROBNICATE", "1"), KNOWN)).containsExactly(
+                "The environment variable FLEET_FROBNICATE sets no fleet.* setting and is ignored");
+    }
+
+    @Test
+    void everySpellingSpringBootBindsIsQuiet() {
+        assertThat(UnknownVariables.warnings(Map.of(
+                "FLEET_WORKERS", "2",
+                "FLEET_MAXWORKERS", "8",
+                "FLEET_MAX_WORKERS", "8",
+                "FLEET_ADMIN_TOKEN_FILE", "/run/secrets/token",
+                "FLEET_WORKER_COMMAND_0", "node",
+                "FLEET_PROXY_TRUSTEDPROXIES_1", "10.0.0.0/8",
+                "FLEET_WORKER_ENVIRONMENT_NODE_ENV", "production",
+                "PATH", "/usr/bin",
+                "FLEETING", "x"), KNOWN)).isEmpty();
+    }
+
+    @Test
+    void kubernetesVariablesOfAServiceNamedFleetAreQuiet() {
+        assertThat(UnknownVariables.warnings(Map.of(
+                "FLEET_SERVICE_HOST", "10.0.0.1",
+                "FLEET_SERVICE_PORT", "80",
+                "FLEET_SERVICE_PORT_HTTP", "80",
+                "FLEET_PORT", "tcp://10.0.0.1:80",
+                "FLEET_PORT_80_TCP", "tcp://10.0.0.1:80",
+                "FLEET_PORT_80_TCP_PROTO", "tcp",
+                "FLEET_PORT_80_TCP_PORT", "80",
+                "FLEET_PORT_80_TCP_ADDR", "10.0.0.1"), KNOWN)).isEmpty();
+    }
+
+    @Test
+    void theVariableOfAPropertyIsSpringBootsCanonicalForm() {
+        assertThat(UnknownVariables.asVariable("fleet.proxy.max-connections-per-client"))
+                .isEqualTo("FLEET_PROXY_MAXCONNECTIONSPERCLIENT");
+    }
+}
