@@ -5,6 +5,7 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -35,6 +36,10 @@ public final class OrphanGuard implements AutoCloseable {
             + "rm -f \"$1\"; kill $sleeper 2>/dev/null; exit 0' TERM INT HUP; "
             + "while :; do sleep 5 & sleeper=$!; wait $sleeper; done";
 
+    /** The guard's {@code $0}, as {@code ps} shows it. */
+    public static final String NAME = "shepherd-orphan-guard";
+    private static final Path SETSID = Path.of("/usr/bin/setsid");
+
     private final Path groupsFile;
     private final Process guard;
     private final Set<Long> groups = new LinkedHashSet<>();
@@ -51,9 +56,17 @@ public final class OrphanGuard implements AutoCloseable {
         }
         try {
             Path file = Files.createTempFile("shepherd-" + ProcessHandle.current().pid() + "-groups", ".txt");
-            Process process = new ProcessBuilder(List.of("/usr/bin/setpriv", "--pdeathsig", "TERM", "--", "/bin/sh", "-c",
-                    SCRIPT, "shepherd-orphan-guard", file.toString(),
-                    trees.cgroupBase().map(Path::toString).orElse("-"), trees.markerPrefix()))
+            List<String> command = new ArrayList<>(List.of("/usr/bin/setpriv", "--pdeathsig", "TERM", "--"));
+            if (Files.isExecutable(SETSID)) {
+                // Out of the master's process group: Ctrl-C (SIGINT to the terminal's foreground group) or a
+                // kill of the group must reach the master alone, which then drains its workers, and not this
+                // guard, whose trap would KILL them at once. setsid execs without forking here (the guard is no
+                // group leader), so the parent-death signal set just before stays with the shell.
+                command.add(SETSID.toString());
+            }
+            command.addAll(List.of("/bin/sh", "-c", SCRIPT, NAME, file.toString(),
+                    trees.cgroupBase().map(Path::toString).orElse("-"), trees.markerPrefix()));
+            Process process = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             return new OrphanGuard(file, process);
         } catch (IOException ex) {

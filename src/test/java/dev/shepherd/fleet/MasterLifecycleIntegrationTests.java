@@ -3,6 +3,7 @@ package dev.shepherd.fleet;
 import dev.shepherd.ShepherdApplication;
 import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.worker.OrphanGuard;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
@@ -27,6 +28,12 @@ class MasterLifecycleIntegrationTests {
         try (MasterProcess master = MasterProcess.startReady(2, "--fleet.demo.work=1000")) {
             List<Long> workers = master.readyWorkerPids();
             assertThat(workers).hasSize(2).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+            // Out of the master's process group and session (Ctrl-C or a kill of the group reaches the master alone,
+            // which drains; the guard would KILL the workers), yet still woken by the master's death below.
+            ProcessHandle guard = master.startedProcesses().stream()
+                    .filter(process -> process.info().commandLine().orElse("").contains(OrphanGuard.NAME))
+                    .findFirst().orElseThrow(() -> new AssertionError("no orphan guard among " + master.startedProcesses()));
+            assertThat(groupAndSession(guard.pid())).doesNotContainAnyElementsOf(groupAndSession(master.pid()));
 
             master.killDashNine();
 
@@ -34,6 +41,13 @@ class MasterLifecycleIntegrationTests {
                     .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
         }
         RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    /** Fields 5 and 6 of /proc/PID/stat (proc(5)): the process group and the session. */
+    private static List<Long> groupAndSession(long pid) throws java.io.IOException {
+        String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return List.of(Long.parseLong(fields[2]), Long.parseLong(fields[3]));
     }
 
     @Test
