@@ -24,6 +24,7 @@ import io.netty.internal.tcnative.SSL;
 import io.netty.util.ReferenceCountUtil;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleRegistry;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.ssl.SslOptions;
 import org.springframework.boot.web.server.Ssl;
@@ -63,6 +64,9 @@ final class ProxyTls {
     private final ChannelOption<Boolean> quickAck;
     private volatile SslContext context;
 
+    /** The name the proxy's certificate, when given as {@code server.ssl.*}, has among the SSL bundles. */
+    public static final String BUNDLE_NAME = "shepherd-proxy";
+
     private ProxyTls(SslContext context, long handshakeTimeoutMillis, ChannelOption<Boolean> quickAck) {
         this.context = context;
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
@@ -70,7 +74,8 @@ final class ProxyTls {
     }
 
     /**
-     * TLS as {@code ssl} describes it, or null when it is null or turned off.
+     * TLS as {@code ssl} describes it, or null when it is null or turned off. A certificate given as
+     * {@code server.ssl.*} rather than a bundle is registered among {@code bundles} as {@link #BUNDLE_NAME}.
      *
      * @param quickAck the transport's {@code TCP_QUICKACK} option, set once a handshake is done; null: none (NIO)
      * @throws IllegalStateException naming the property, when the bundle or its keys cannot be used
@@ -90,6 +95,12 @@ final class ProxyTls {
             throw new ProxyTlsException(ex);
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
+        if (ssl.getBundle() == null && bundles instanceof SslBundleRegistry registry
+                && !bundles.getBundleNames().contains(BUNDLE_NAME)) {
+            // Given as server.ssl.* rather than a named bundle: registered under a name of its own, so that the
+            // Actuator's ssl health (an expired or expiring certificate) and info cover it as they cover bundles.
+            registry.registerBundle(BUNDLE_NAME, bundle);
+        }
         if (ssl.getBundle() != null && bundles != null) {
             bundles.addBundleUpdateHandler(ssl.getBundle(), updated -> {
                 try {

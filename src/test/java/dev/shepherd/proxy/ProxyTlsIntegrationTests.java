@@ -59,6 +59,9 @@ class ProxyTlsIntegrationTests {
                     assertThat(cookie).startsWith("SRV=").endsWith("; Secure"));
             assertThat(shepherd.admin("GET", "/fleet", null).statusCode()).as("the admin port, in plain text")
                     .isEqualTo(200);
+            assertThat(shepherd.admin("GET", "/actuator/health", null).body())
+                    .as("the proxy's certificate, given as server.ssl.*, in the ssl health as a bundle would be")
+                    .contains("\"ssl\":{", "\"subject\":\"CN=localhost");
 
             String plain = RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
             assertThat(plain).startsWith("HTTP/1.1 400 Bad Request")
