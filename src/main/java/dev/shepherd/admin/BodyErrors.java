@@ -9,6 +9,8 @@ import tools.jackson.databind.exc.PropertyBindingException;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -18,10 +20,18 @@ import java.util.stream.Collectors;
  */
 final class BodyErrors {
 
+    /** jackson-core's message for a name given twice in one object (StreamReadFeature.STRICT_DUPLICATE_DETECTION). */
+    private static final Pattern DUPLICATE = Pattern.compile("^Duplicate (?:Object property|field) [\"'](.*)[\"']$");
+
     private BodyErrors() {
     }
 
     static String describe(HttpMessageNotReadableException ex) {
+        return describe((Throwable) ex);
+    }
+
+    /** As {@link #describe(HttpMessageNotReadableException)}, for Jackson's own failure or one that wraps it. */
+    static String describe(Throwable ex) {
         JacksonException jackson = jacksonCause(ex);
         if (jackson == null) {
             return "the body is missing or unreadable";
@@ -38,6 +48,10 @@ final class BodyErrors {
         }
         if (jackson instanceof MismatchedInputException mismatch && mismatch.getTargetType() != null) {
             return (field.isEmpty() ? "the body" : field) + " must be " + kind(mismatch.getTargetType());
+        }
+        Matcher duplicate = DUPLICATE.matcher(String.valueOf(jackson.getOriginalMessage()));
+        if (jackson instanceof StreamReadException && duplicate.find()) {
+            return "the field " + Problems.quote(duplicate.group(1)) + " is given twice";
         }
         if (jackson instanceof StreamReadException && jackson.getLocation() != null) {
             return "it is not valid JSON at line " + jackson.getLocation().getLineNr() + ", column "

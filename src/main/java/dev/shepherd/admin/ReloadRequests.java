@@ -51,8 +51,7 @@ final class ReloadRequests {
             tree = JSON.readTree(bytes);
         } catch (JacksonException ex) {
             throw new InvalidRequestException("The body must be valid JSON, such as {\"command\": [\"node\", \"app.js\"]}: "
-                    + (ex.getLocation() == null ? "it is not" : "it is not valid JSON at line "
-                    + ex.getLocation().getLineNr() + ", column " + ex.getLocation().getColumnNr()));
+                    + BodyErrors.describe(ex));
         }
         return parse(tree);
     }

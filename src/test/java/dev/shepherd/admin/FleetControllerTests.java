@@ -166,7 +166,7 @@ class FleetControllerTests {
             {"workers": 2.9}            | 'workers' must be a whole number
             {"workers": 1.0}            | 'workers' must be a whole number
             {"workers": "2"}            | 'workers' must be a whole number
-            {"workers": 1, "workers": 9} | it is not valid JSON at line 1, column 25
+            {"workers": 1, "workers": 9} | the field 'workers' is given twice
             {"workers": 99999999999999} | 'workers' is out of range
             {"workers": 3, "extra": 1}  | there is no field 'extra'
             {"worker": 3}               | there is no field 'worker'

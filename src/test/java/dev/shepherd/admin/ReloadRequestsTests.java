@@ -55,7 +55,7 @@ class ReloadRequestsTests {
             {"readinessPath": false}             | readinessPath must be a string
             {"readinessPath": null}              | readinessPath must be a string, not null (leave a field out to keep the current value)
             {"command": [                        | The body must be valid JSON
-            {"command": ["a"], "command": ["b"]} | The body must be valid JSON, such as {\"command\": [\"node\", \"app.js\"]}: it is not valid JSON at line 1, column 29
+            {"command": ["a"], "command": ["b"]} | The body must be valid JSON, such as {\"command\": [\"node\", \"app.js\"]}: the field 'command' is given twice
             {"environment": {"A": "1", "A": null}} | The body must be valid JSON
             {} {"command": ["b"]}                | The body must be valid JSON
             """)
