@@ -101,8 +101,10 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             String name = property.getName().toString();
             description.append('\n');
             appendProperty(description, name, property.getValue(), property.getOrigin());
-            description.append("    Reason: Shepherd has no setting ").append(name);
-            KnownSettings.closest(name).ifPresent(known -> description.append("; did you mean ").append(known).append('?'));
+            // An element of a list or a map's key (fleet.worker.comand[0]) is the setting's own fault.
+            String setting = name.replaceAll("\\[[^\\]]*\\]", "");
+            description.append("    Reason: Shepherd has no setting ").append(setting);
+            KnownSettings.closest(setting).ifPresent(known -> description.append("; did you mean ").append(known).append('?'));
             description.append('\n');
         }
         return new FailureAnalysis(description.toString(), "Correct or remove the setting; the Configuration table of "

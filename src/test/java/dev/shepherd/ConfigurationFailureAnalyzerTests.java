@@ -112,6 +112,8 @@ class ConfigurationFailureAnalyzerTests {
         assertThat(describe("fleet.max-concurency", "3"))
                 .contains("did you mean fleet.worker.max-concurrency?");
         assertThat(describe("fleet.proxy.retry.max-atempts", "3")).contains("did you mean fleet.proxy.retry.max-attempts?");
+        assertThat(describe("fleet.worker.comand[0]", "node")).contains("Property: fleet.worker.comand[0]\n",
+                "Reason: Shepherd has no setting fleet.worker.comand; did you mean fleet.worker.command?");
         assertThat(describe("fleet.frobnicate", "yes")).contains("Reason: Shepherd has no setting fleet.frobnicate\n")
                 .doesNotContain("did you mean");
     }
