@@ -21,6 +21,7 @@ import org.springframework.validation.ObjectError;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -97,6 +98,7 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
      */
     private FailureAnalysis unknown(UnboundConfigurationPropertiesException unknown) {
         StringBuilder description = new StringBuilder("Unknown setting:\n");
+        List<String> known = KnownSettings.names();
         for (ConfigurationProperty property : unknown.getUnboundProperties()) {
             String name = property.getName().toString();
             description.append('\n');
@@ -104,7 +106,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             // An element of a list or a map's key (fleet.worker.comand[0]) is the setting's own fault.
             String setting = name.replaceAll("\\[[^\\]]*\\]", "");
             description.append("    Reason: Shepherd has no setting ").append(setting);
-            KnownSettings.closest(setting).ifPresent(known -> description.append("; did you mean ").append(known).append('?'));
+            KnownSettings.closest(setting, known)
+                    .ifPresent(meant -> description.append("; did you mean ").append(meant).append('?'));
             description.append('\n');
         }
         return new FailureAnalysis(description.toString(), "Correct or remove the setting; the Configuration table of "

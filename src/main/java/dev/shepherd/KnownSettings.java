@@ -29,8 +29,13 @@ final class KnownSettings {
      * {@code fleet.worker.max-concurrency}; empty when none is near enough to be a useful guess.
      */
     static Optional<String> closest(String unknown) {
+        return closest(unknown, names());
+    }
+
+    /** As {@link #closest(String)}, among {@code names}. */
+    static Optional<String> closest(String unknown, List<String> names) {
         String unknownLeaf = leaf(unknown);
-        return names().stream()
+        return names.stream()
                 .filter(known -> distance(known, unknown) <= 3
                         || unknownLeaf.length() >= 4 && distance(leaf(known), unknownLeaf) <= 2)
                 .min(Comparator.comparingInt((String known) -> distance(known, unknown)));

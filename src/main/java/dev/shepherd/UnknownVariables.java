@@ -51,7 +51,7 @@ class UnknownVariables {
             if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(name, known)) {
                 continue;
             }
-            Optional<String> closest = KnownSettings.closest(asProperty(name));
+            Optional<String> closest = KnownSettings.closest(asProperty(name), known);
             warnings.add("The environment variable " + name + " sets no fleet.* setting and is ignored"
                     + closest.map(property -> "; did you mean " + asVariable(property) + " (" + property + ")?").orElse(""));
         }
