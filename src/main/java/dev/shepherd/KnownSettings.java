@@ -8,7 +8,9 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -43,21 +45,29 @@ final class KnownSettings {
 
     /** Every documented {@code fleet.*} name, dashed; empty when the metadata is missing (an IDE run, say). */
     static List<String> names() {
-        List<String> names = new ArrayList<>();
+        return new ArrayList<>(types().keySet());
+    }
+
+    /**
+     * Every documented {@code fleet.*} name, dashed, with its Java type as the metadata writes it
+     * ({@code java.util.List<java.lang.String>}), in the metadata's order; empty when the metadata is missing.
+     */
+    static Map<String, String> types() {
+        Map<String, String> types = new LinkedHashMap<>();
         try (InputStream in = KnownSettings.class.getClassLoader().getResourceAsStream(METADATA)) {
             if (in == null) {
-                return names;
+                return types;
             }
             for (JsonNode property : JsonMapper.shared().readTree(in).path("properties")) {
                 String name = property.path("name").asString("");
                 if (name.startsWith("fleet.")) {
-                    names.add(name);
+                    types.put(name, property.path("type").asString(""));
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return names;
+        return types;
     }
 
     private static String leaf(String name) {

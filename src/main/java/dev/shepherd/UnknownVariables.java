@@ -30,9 +30,12 @@ class UnknownVariables {
     private static final Pattern SERVICE_LINK = Pattern.compile(
             "FLEET_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
 
+    private static final Pattern LIST_INDEX = Pattern.compile("_\\d+");
+    private static final Pattern MAP_KEY = Pattern.compile("_.+");
+
     @EventListener(ApplicationStartedEvent.class)
     void warn() {
-        for (String warning : warnings(System.getenv(), KnownSettings.names())) {
+        for (String warning : warnings(System.getenv(), KnownSettings.types())) {
             log.warn(warning);
         }
     }
@@ -40,9 +43,10 @@ class UnknownVariables {
     /**
      * One warning for each variable of {@code environment} that starts with {@code FLEET_} and is no spelling
      * Spring Boot binds to a name of {@code known} (upper case, {@code _} for {@code .}, {@code -} dropped or
-     * written {@code _}, a list's index or a map's key after it), with the closest known name when there is one.
+     * written {@code _}; after a list's name its index, after a map's name a key), with the closest known name when
+     * there is one. {@code known} maps each setting to its Java type, as {@link KnownSettings#types()} does.
      */
-    static List<String> warnings(Map<String, String> environment, List<String> known) {
+    static List<String> warnings(Map<String, String> environment, Map<String, String> known) {
         List<String> warnings = new ArrayList<>();
         if (known.isEmpty()) {
             return warnings;
@@ -51,19 +55,24 @@ class UnknownVariables {
             if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(name, known)) {
                 continue;
             }
-            Optional<String> closest = KnownSettings.closest(asProperty(name), known);
+            Optional<String> closest = KnownSettings.closest(asProperty(name), List.copyOf(known.keySet()));
             warnings.add("The environment variable " + name + " sets no fleet.* setting and is ignored"
                     + closest.map(property -> "; did you mean " + asVariable(property) + " (" + property + ")?").orElse(""));
         }
         return warnings;
     }
 
-    private static boolean binds(String variable, List<String> known) {
-        for (String property : known) {
+    private static boolean binds(String variable, Map<String, String> known) {
+        for (Map.Entry<String, String> setting : known.entrySet()) {
+            String property = setting.getKey();
+            // A list's index (FLEET_WORKER_COMMAND_0) or a map's key (FLEET_WORKER_ENVIRONMENT_NODE_ENV) after it.
+            Pattern element = setting.getValue().startsWith("java.util.Map<") ? MAP_KEY
+                    : setting.getValue().startsWith("java.util.List<") || setting.getValue().endsWith("[]")
+                    ? LIST_INDEX : null;
             for (String form : List.of(asVariable(property), property.toUpperCase(Locale.ROOT).replace('.', '_')
                     .replace('-', '_'))) {
-                // A list's index (FLEET_WORKER_COMMAND_0) or a map's key (FLEET_WORKER_ENVIRONMENT_NAME) after it.
-                if (variable.equals(form) || variable.startsWith(form + "_")) {
+                if (variable.equals(form) || element != null && variable.startsWith(form)
+                        && element.matcher(variable.substring(form.length())).matches()) {
                     return true;
                 }
             }

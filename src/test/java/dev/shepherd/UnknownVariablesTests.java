@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A {@code FLEET_*} variable that sets nothing is warned about, with the variable it most likely meant. */
 class UnknownVariablesTests {
 
-    private static final List<String> KNOWN = KnownSettings.names();
+    private static final Map<String, String> KNOWN = KnownSettings.types();
 
     @Test
     void aMisspeltVariableIsWarnedAboutWithTheOneItMeant() {
@@ -21,6 +21,22 @@ class UnknownVariablesTests {
                 .asString().endsWith("did you mean FLEET_PROXY_BALANCER (fleet.proxy.balancer)?");
         assertThat(UnknownVariables.warnings(Map.of("FLEET_FROBNICATE", "1"), KNOWN)).containsExactly(
                 "The environment variable FLEET_FROBNICATE sets no fleet.* setting and is ignored");
+    }
+
+    @Test
+    void onlyAListOrAMapTakesAnythingAfterItsName() {
+        assertThat(UnknownVariables.warnings(Map.of(
+                "FLEET_WORKERS_X", "2",
+                "FLEET_WORKER_COMMAND_NODE", "x",
+                "FLEET_ADMIN_TOKEN_FILEX", "/run/secrets/token",
+                "FLEET_MAX_WORKERS_2", "8"), KNOWN)).containsExactly(
+                "The environment variable FLEET_ADMIN_TOKEN_FILEX sets no fleet.* setting and is ignored; did you "
+                        + "mean FLEET_ADMIN_TOKENFILE (fleet.admin.token-file)?",
+                "The environment variable FLEET_MAX_WORKERS_2 sets no fleet.* setting and is ignored; did you mean "
+                        + "FLEET_MAXWORKERS (fleet.max-workers)?",
+                "The environment variable FLEET_WORKERS_X sets no fleet.* setting and is ignored; did you mean "
+                        + "FLEET_WORKERS (fleet.workers)?",
+                "The environment variable FLEET_WORKER_COMMAND_NODE sets no fleet.* setting and is ignored");
     }
 
     @Test
