@@ -7,6 +7,7 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -142,8 +143,9 @@ final class RequestDecoder extends HttpRequestDecoder {
             }
             if (message instanceof HttpRequest request) {
                 releaseHead();
-                upgradeHead = request.protocolVersion().equals(HttpVersion.HTTP_1_1)
-                        && request.headers().contains(HttpHeaderNames.UPGRADE) && request.decoderResult().isSuccess();
+                // HTTP/1.2 is read as HTTP/1.1 (RFC 9110 §2.5), and may switch protocols as well.
+                upgradeHead = request.protocolVersion().majorVersion() == 1
+                        && request.protocolVersion().minorVersion() >= 1 && request.headers().contains(HttpHeaderNames.UPGRADE) && request.decoderResult().isSuccess();
             }
             if (message instanceof LastHttpContent) {
                 // Netty returns at the end of every message: the reader index is where the next head starts.
@@ -155,6 +157,21 @@ final class RequestDecoder extends HttpRequestDecoder {
                 }
             }
         }
+    }
+
+    /**
+     * Netty's request, from the request line split into method, target and version; refused when the version's
+     * name is not {@code HTTP} in upper case, which Netty would take in any case ({@code http/1.1}) but RFC 9112 §2.3
+     * makes case-sensitive, as nginx and HAProxy read it.
+     */
+    @Override
+    protected HttpMessage createMessage(String[] initialLine) throws Exception {
+        if (!initialLine[2].startsWith("HTTP/")) {
+            throw new Rejected(HttpResponseStatus.BAD_REQUEST, "the protocol must be written HTTP, in upper case "
+                    + "(RFC 9112 §2.3): "
+                    + RequestValidation.printable(initialLine[2], 16));
+        }
+        return super.createMessage(initialLine);
     }
 
     /** The head this connection was reading ended (parsed, refused, or the connection gone): its bytes are given back. */

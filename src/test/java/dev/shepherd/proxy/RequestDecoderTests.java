@@ -92,6 +92,16 @@ class RequestDecoderTests {
     }
 
     @Test
+    void aProtocolNameNotInUpperCaseIsRefused() {
+        assertThat(feed("GET / http/1.1\r\nHost: a\r\n\r\n")).containsExactly(
+                "FAILED 400 the protocol must be written HTTP, in upper case (RFC 9112 §2.3): http/1.1");
+        assertThat(feed(decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT)), "GET / Http/1.0\r\n\r\n"))
+                .singleElement().asString().startsWith("FAILED 400 the protocol must be written HTTP");
+        assertThat(feed(decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT)), "GET / HTTP/1.0\r\n\r\n"))
+                .containsExactly("REQUEST GET /", "LAST ");
+    }
+
+    @Test
     void emptyLinesBeforeTheRequestLineAreAccepted() {
         assertThat(feed("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")).containsExactly("REQUEST GET /", "LAST ");
     }
@@ -204,6 +214,29 @@ class RequestDecoderTests {
         dispatched.forEach(ReferenceCountUtil::release);
         pipelining.finishAndReleaseAll();
         assertThat(heads.held()).isZero();
+    }
+
+    /**
+     * After a request that may switch protocols, HTTP/1.2 (read as HTTP/1.1, RFC 9110 §2.5) as much as HTTP/1.1,
+     * what follows is not decoded: it may be the new protocol's bytes. HTTP/1.0 cannot switch.
+     */
+    @Test
+    void decodingStopsAfterAnUpgradeOfferInAnyHttp1VersionAbove0() {
+        for (String version : List.of("HTTP/1.1", "HTTP/1.2", "HTTP/1.0")) {
+            RequestDecoder decoder = new RequestDecoder(new HttpDecoderConfig(), new UnfinishedHeads(UnfinishedHeads.LIMIT),
+                    () -> false);
+            EmbeddedChannel upgrading = new EmbeddedChannel(decoder);
+            List<String> decoded = feed(upgrading, "GET /ws " + version + "\r\nHost: a\r\nConnection: upgrade\r\n"
+                    + "Upgrade: websocket\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+
+            if (version.equals("HTTP/1.0")) {
+                assertThat(decoded).as(version).containsExactly("REQUEST GET /ws", "LAST ", "REQUEST GET /next", "LAST ");
+            } else {
+                assertThat(decoded).as(version).containsExactly("REQUEST GET /ws", "LAST ");
+                assertThat(decoder.paused()).as(version).isTrue();
+            }
+            upgrading.finishAndReleaseAll();
+        }
     }
 
     /** Bytes that Netty drops are not held: what precedes a request line, and what follows a head it refused. */
