@@ -66,6 +66,10 @@ final class RequestDecoder extends HttpRequestDecoder {
     private static final int HEADER_LINE = 3;
     private static final int BODY = 4;
 
+    /** What {@link #scan} returns at a folded header line, and at anything but an empty line before a request. */
+    private static final int FOLDED = -1;
+    private static final int INDENTED = -2;
+
     private int state = BEFORE_REQUEST_LINE;
     /** How many bytes past the reader index were already scanned (the decoder left them for lack of a full line). */
     private int scanned;
@@ -117,9 +121,15 @@ final class RequestDecoder extends HttpRequestDecoder {
                 // What comes before a request line (CR, LF, white space) Netty skips and drops: not held.
                 from = Math.min(Math.max(from, lineStart), to);
             }
-            if (to < 0) {
+            if (to == FOLDED) {
                 fail(buffer, out, HttpResponseStatus.BAD_REQUEST,
                         "obsolete line folding in a header is not accepted (RFC 9112 §5.2)");
+                return;
+            }
+            if (to == INDENTED) {
+                fail(buffer, out, HttpResponseStatus.BAD_REQUEST,
+                        "nothing but empty lines may come before the request line: no white space or control "
+                                + "characters (RFC 9112 §2.2)");
                 return;
             }
             // The bytes just scanned are the head's: counted before Netty parses them into fields, unless the head
@@ -145,7 +155,8 @@ final class RequestDecoder extends HttpRequestDecoder {
                 releaseHead();
                 // HTTP/1.2 is read as HTTP/1.1 (RFC 9110 §2.5), and may switch protocols as well.
                 upgradeHead = request.protocolVersion().majorVersion() == 1
-                        && request.protocolVersion().minorVersion() >= 1 && request.headers().contains(HttpHeaderNames.UPGRADE) && request.decoderResult().isSuccess();
+                        && request.protocolVersion().minorVersion() >= 1
+                        && request.headers().contains(HttpHeaderNames.UPGRADE) && request.decoderResult().isSuccess();
             }
             if (message instanceof LastHttpContent) {
                 // Netty returns at the end of every message: the reader index is where the next head starts.
@@ -300,7 +311,9 @@ final class RequestDecoder extends HttpRequestDecoder {
 
     /**
      * Scans the bytes of the current head not scanned yet; stops after the blank line that ends it. Returns the
-     * index after the last byte scanned, or -1 at a folded line.
+     * index after the last byte scanned, {@link #FOLDED} at a folded line, or {@link #INDENTED} at white space or a
+     * control character other than an empty line's CR LF before the request line (which Netty would skip, and
+     * nginx refuses).
      */
     private int scan(ByteBuf buffer) {
         int end = buffer.writerIndex();
@@ -313,6 +326,9 @@ final class RequestDecoder extends HttpRequestDecoder {
             switch (state) {
                 // Netty skips control characters and white space before the request line (RFC 9112 §2.2).
                 case BEFORE_REQUEST_LINE -> {
+                    if (b != '\r' && b != '\n' && skipped(b)) {
+                        return INDENTED;
+                    }
                     if (!skipped(b)) {
                         state = REQUEST_LINE;
                         lineStart = i;
@@ -321,7 +337,7 @@ final class RequestDecoder extends HttpRequestDecoder {
                 case REQUEST_LINE, HEADER_LINE -> state = b == '\n' ? LINE_START : state;
                 default -> {
                     if (b == ' ' || b == '\t') {
-                        return -1;
+                        return FOLDED;
                     }
                     state = b == '\r' || b == '\n' ? BODY : HEADER_LINE;
                 }

@@ -104,6 +104,21 @@ class RequestDecoderTests {
     @Test
     void emptyLinesBeforeTheRequestLineAreAccepted() {
         assertThat(feed("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")).containsExactly("REQUEST GET /", "LAST ");
+        assertThat(feed("\nGET /lf HTTP/1.1\r\nHost: a\r\n\r\n")).containsExactly("REQUEST GET /lf", "LAST ");
+    }
+
+    @Test
+    void whiteSpaceOrAControlCharacterBeforeTheRequestLineIsRefused() {
+        for (String before : List.of("  ", "\t", "\r\n ", "\u0000", "\u000b", "\u0085")) {
+            EmbeddedChannel indented = decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT));
+            assertThat(feed(indented, before + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+                    .as("%s", before.chars().boxed().toList()).containsExactly("FAILED 400 nothing but empty lines may "
+                            + "come before the request line: no white space or control characters (RFC 9112 §2.2)");
+        }
+        List<String> afterABody = feed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok\r\n");
+        afterABody.addAll(feed(" GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assertThat(afterABody).hasSize(3).startsWith("REQUEST POST /", "LAST ok");
+        assertThat(afterABody.get(2)).startsWith("FAILED 400 nothing but empty lines");
     }
 
     @Test
