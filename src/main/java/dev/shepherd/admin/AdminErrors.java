@@ -14,6 +14,7 @@ import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 import java.util.stream.Collectors;
 
@@ -72,6 +73,16 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Malformed request body",
                 "The body must be valid JSON, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
                         + BodyErrors.describe(ex)));
+    }
+
+    /** An unknown path: Spring's own detail ("No static resource …") would describe how it looked, not what is there. */
+    @Override
+    protected ResponseEntity<Object> handleNoResourceFoundException(NoResourceFoundException ex, HttpHeaders headers,
+                                                                    HttpStatusCode status, WebRequest request) {
+        return ResponseEntity.status(HttpStatus.NOT_FOUND).headers(headers).body(problem(HttpStatus.NOT_FOUND,
+                "Not Found", "Nothing is at " + Problems.quote("/" + ex.getResourcePath()) + " on the admin port: the "
+                        + "admin API is /fleet and the paths under it (listed in /v3/api-docs), Actuator is "
+                        + "/actuator, the fleet page is /"));
     }
 
     @Override

@@ -523,7 +523,9 @@ class FleetControllerTests {
 
     @Test
     void unknownPathUnderFleetIsA404Problem() {
-        assertProblem(mvc.get().uri("/fleet/nope"), HttpStatus.NOT_FOUND, "Not Found", null);
+        assertProblem(mvc.get().uri("/fleet/nope"), HttpStatus.NOT_FOUND, "Not Found", "Nothing is at '/fleet/nope' "
+                + "on the admin port: the admin API is /fleet and the paths under it (listed in /v3/api-docs), "
+                + "Actuator is /actuator, the fleet page is /");
     }
 
     @Test
