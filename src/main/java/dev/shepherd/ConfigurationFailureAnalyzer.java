@@ -124,8 +124,7 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         description.append("    Reason: ").append(expected(type, binding));
         if (property != null && property.getValue() instanceof String value && value.contains(",")
                 && !Collection.class.isAssignableFrom(type) && !type.isArray()) {
-            description.append(" (an argument given twice, --").append(name).append("=a --").append(name)
-                    .append("=b, arrives joined as \"a,b\": give it once)");
+            description.append(" (a comma makes it a list of values: this setting takes one)");
         }
         description.append('\n');
         return new FailureAnalysis(description.toString(), ACTION, binding);

@@ -92,8 +92,7 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
 
     /**
      * Checks that {@code name}, when set, is one address that resolves (a name is looked up now, as the listening
-     * socket would). A command-line argument given twice reaches Spring Boot as both values joined by a comma, which
-     * used to stop the proxy with Netty's bare "Unresolved address".
+     * socket would). Two addresses joined by a comma used to stop the proxy with Netty's bare "Unresolved address".
      *
      * @throws InvalidSetting naming the property, its value and why it cannot be used
      */
@@ -113,7 +112,7 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         }
     }
 
-    private static final String REPEATED = " (a command-line argument given twice joins its values with a comma)";
+    private static final String REPEATED = " (a comma makes it a list of values: this setting takes one)";
 
     /**
      * {@code management.server.ssl.*}, bound with every relaxed spelling Spring Boot allows (environment variables

@@ -70,11 +70,11 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
-    void aValueJoinedFromTwoArgumentsSaysSo() {
-        assertThat(describe("fleet.workers", "2,3")).contains("Value: \"2,3\"", "Reason: must be a whole number (an "
-                + "argument given twice, --fleet.workers=a --fleet.workers=b, arrives joined as \"a,b\": give it once)");
-        assertThat(describe("fleet.proxy.balancer", "round-robin,least-request")).contains("give it once");
-        assertThat(describe("fleet.worker.max-concurrency", "abc")).doesNotContain("given twice");
+    void aListGivenForASingleValueSaysSo() {
+        assertThat(describe("fleet.workers", "2,3")).contains("Value: \"2,3\"", "Reason: must be a whole number (a "
+                + "comma makes it a list of values: this setting takes one)");
+        assertThat(describe("fleet.proxy.balancer", "round-robin,least-request")).contains("this setting takes one");
+        assertThat(describe("fleet.worker.max-concurrency", "abc")).doesNotContain("comma");
     }
 
     @Test

@@ -72,8 +72,8 @@ class PortLayoutTests {
     @ParameterizedTest
     @ValueSource(strings = {"server.port=abc|give a port number from 0 to 65535",
             "server.port=70000|give a port number from 0 to 65535", "management.server.port=-1|give a port number",
-            "server.port=8080,9090|a command-line argument given twice joins its values with a comma",
-            "server.address=127.0.0.1,127.0.0.1|give one address to listen on (a command-line argument given twice",
+            "server.port=8080,9090|a comma makes it a list of values: this setting takes one",
+            "server.address=127.0.0.1,127.0.0.1|give one address to listen on (a comma makes it a list",
             "management.server.address=no-such-host.invalid|which does not resolve",
             "server.address=999.1.1.1|which does not resolve"})
     void aPortOrAddressThatCannotBeUsedIsRefusedUnderItsOwnName(String setting) {
