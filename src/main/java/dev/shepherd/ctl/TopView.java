@@ -88,8 +88,8 @@ final class TopView {
         Display display = new Display(terminal, true);
         Size size = null;
         while (quit.getCount() > 0) {
-            if (!terminal.getSize().equals(size)) {
-                size = terminal.getSize();
+            if (!usable(terminal.getSize()).equals(size)) {
+                size = usable(terminal.getSize());
                 display.clear();
                 display.resize(size.getRows(), size.getColumns());
             }
@@ -98,6 +98,15 @@ final class TopView {
             redraw.acquire();
             redraw.drainPermits();
         }
+    }
+
+    /**
+     * {@code size}, or 80 columns by 24 rows where the terminal reports none (a pseudo-terminal that was never
+     * sized, as some {@code docker exec -t}, {@code kubectl exec -t} and CI runners give: 0 by 0), as {@code less}
+     * and {@code top} assume. JLine's display cannot draw into no columns.
+     */
+    static Size usable(Size size) {
+        return new Size(size.getColumns() > 0 ? size.getColumns() : 80, size.getRows() > 0 ? size.getRows() : 24);
     }
 
     /** The frame cut to the terminal's size, the title bold and the table's header reversed. */
