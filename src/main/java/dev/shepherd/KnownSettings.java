@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * The {@code fleet.*} settings Shepherd has, as the build's configuration processor lists them in
@@ -34,14 +35,28 @@ final class KnownSettings {
         return closest(unknown, names());
     }
 
-    /** As {@link #closest(String)}, among {@code names}. */
+    /**
+     * As {@link #closest(String)}, among {@code names} and the names people reach for that are Spring Boot's
+     * ({@code fleet.proxy.port} for {@code server.port}), which are suggested as Spring Boot's.
+     */
     static Optional<String> closest(String unknown, List<String> names) {
         String unknownLeaf = leaf(unknown);
-        return names.stream()
+        // A short last element is only a guess when one letter is off: "port" is two edits from "work".
+        int leafEdits = unknownLeaf.length() >= 6 ? 2 : 1;
+        return Stream.concat(names.stream(), ELSEWHERE.keySet().stream())
                 .filter(known -> distance(known, unknown) <= 3
-                        || unknownLeaf.length() >= 4 && distance(leaf(known), unknownLeaf) <= 2)
-                .min(Comparator.comparingInt((String known) -> distance(known, unknown)));
+                        || unknownLeaf.length() >= 4 && distance(leaf(known), unknownLeaf) <= leafEdits)
+                .min(Comparator.comparingInt((String known) -> distance(known, unknown)))
+                .map(known -> ELSEWHERE.getOrDefault(known, known));
     }
+
+    /** Names a user may guess under {@code fleet.}, and the Spring Boot setting that is meant. */
+    private static final Map<String, String> ELSEWHERE = Map.of(
+            "fleet.proxy.port", "server.port",
+            "fleet.port", "server.port",
+            "fleet.proxy.address", "server.address",
+            "fleet.admin.port", "management.server.port",
+            "fleet.admin.address", "management.server.address");
 
     /** Every documented {@code fleet.*} name, dashed; empty when the metadata is missing (an IDE run, say). */
     static List<String> names() {

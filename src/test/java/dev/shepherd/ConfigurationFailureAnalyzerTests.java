@@ -119,6 +119,16 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aPortOrAddressGuessedUnderFleetIsSuggestedAsSpringBootsSetting() {
+        assertThat(describe("fleet.proxy.port", "9090")).contains("did you mean server.port?");
+        assertThat(describe("fleet.proxy.portt", "9090")).contains("did you mean server.port?");
+        assertThat(describe("fleet.admin.port", "9091")).contains("did you mean management.server.port?");
+        assertThat(describe("fleet.ui.port", "1")).contains("did you mean server.port?");
+        // A short last element two letters off is no guess: "port" is not "work".
+        assertThat(describe("fleet.cache.dirt", "1")).doesNotContain("did you mean");
+    }
+
+    @Test
     void aWorkersEnvironmentTakesAnyName() {
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("fleet.worker.environment.SOME_NAME", "1");

@@ -19,6 +19,9 @@ class UnknownVariablesTests {
                         + "FLEET_WORKERS (fleet.workers)?");
         assertThat(UnknownVariables.warnings(Map.of("FLEET_PROXY_BALANCR", "x"), KNOWN)).singleElement()
                 .asString().endsWith("did you mean FLEET_PROXY_BALANCER (fleet.proxy.balancer)?");
+        assertThat(UnknownVariables.warnings(Map.of("FLEET_PROXY_PORT", "9090"), KNOWN)).containsExactly(
+                "The environment variable FLEET_PROXY_PORT sets no fleet.* setting and is ignored; did you mean "
+                        + "SERVER_PORT (server.port)?");
         assertThat(UnknownVariables.warnings(Map.of("FLEET_FROBNICATE", "1"), KNOWN)).containsExactly(
                 "The environment variable FLEET_FROBNICATE sets no fleet.* setting and is ignored");
     }
