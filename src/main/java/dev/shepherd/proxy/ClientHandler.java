@@ -130,6 +130,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 // X-Forwarded-For the proxy never checked, and a folded trailer line would reach it joined.
                 last.trailingHeaders().clear();
             }
+            timeouts.bodyDecoded(content.content().readableBytes());
             if (content instanceof LastHttpContent) {
                 // Before the exchange sees it: it may end at once, and the connection go idle.
                 timeouts.bodyComplete();

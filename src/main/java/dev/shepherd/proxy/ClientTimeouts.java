@@ -75,6 +75,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private long bodyBytes;
     private long bodyPaused;
     private long bodySampled;
+    /** Whether {@link #bodyDecoded} counts: the body's bytes so far were not read in the body phase. */
+    private boolean creditDecoded;
 
     /** {@code minRate}: bytes a second a body must average after {@code body} of grace; 0: no minimum. */
     ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry) {
@@ -102,10 +104,12 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         // Before the read goes on: what it decodes may move to another phase at once.
+        boolean bodyRead = phase == Phase.BODY;
         switch (phase) {
             case IDLE -> enter(Phase.HEAD, headerNanos);
             case BODY -> {
                 deadline = ticker.nanoTime() + bodyNanos;
+                creditDecoded = false;
                 if (msg instanceof ByteBuf bytes) {
                     bodyBytes += bytes.readableBytes();
                 }
@@ -113,7 +117,27 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             case SERVING -> readWhileServing = true;
             case HEAD -> { }
         }
-        ctx.fireChannelRead(msg);
+        try {
+            ctx.fireChannelRead(msg);
+        } finally {
+            if (!bodyRead) {
+                // The body bytes that came with the head were credited as they were decoded; from the next read
+                // on, the raw bytes are.
+                creditDecoded = false;
+            }
+        }
+    }
+
+    /**
+     * {@code bytes} of the current request's body were decoded. They count towards the minimum rate when they were
+     * not counted as raw bytes of a read in the body phase: when they came in the same read as the head (most
+     * clients send the head and the start of the body at once), or were read earlier and parked behind a pipelined
+     * request.
+     */
+    void bodyDecoded(int bytes) {
+        if (creditDecoded && phase == Phase.BODY) {
+            bodyBytes += bytes;
+        }
     }
 
     /** A request head was decoded; its body is complete (or there is none) or still to come. */
@@ -128,6 +152,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
                 bodySampled = bodyStart;
                 bodyBytes = 0;
                 bodyPaused = 0;
+                creditDecoded = true;
                 if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > RATE_SAMPLE_NANOS) {
                     timer.cancel(false);
                     timer = null;

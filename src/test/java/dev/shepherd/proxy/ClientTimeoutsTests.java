@@ -265,6 +265,38 @@ class ClientTimeoutsTests {
         assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
     }
 
+    /** Body bytes that come in the head's read are decoded, not read in the body phase: they earn time as well. */
+    @Test
+    void bodyBytesThatCameWithTheHeadEarnTimeOnce() {
+        withMinRateOfTenBytesASecond();
+        channel.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                // As the client handler does for a head followed by 20 bytes of body in one read.
+                io.netty.util.ReferenceCountUtil.release(msg);
+                if (timeouts.phase() != ClientTimeouts.Phase.BODY) {
+                    timeouts.requestStarted(false);
+                    timeouts.bodyDecoded(20);
+                }
+            }
+        });
+        read("POST / HTTP/1.1 + 20 bytes of body");
+        timeouts.bodyDecoded(5); // decoded from a later raw read, which counts its own bytes: not counted twice
+        for (int i = 0; i < 10; i++) {
+            advance(300);
+            read("x"); // 100 ms earned every 300 ms: the 20 bytes' 2 s last until 3.6 s (without them, 0.6 s)
+        }
+        assertThat(expired).isEmpty();
+
+        for (int i = 0; i < 4; i++) {
+            advance(300);
+            read("x");
+        }
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+        assertThat(belowMinRate).containsExactly(true);
+    }
+
     @Test
     void aHugeBodyDoesNotOverflowTheRateClock() {
         withMinRateOfTenBytesASecond();
