@@ -6,7 +6,6 @@ import org.springframework.http.MediaType;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -31,14 +30,14 @@ final class Problems {
             return;
         }
         Map<String, Object> problem = new LinkedHashMap<>();
-        problem.put("type", "about:blank");
         problem.put("title", status.getReasonPhrase());
         problem.put("status", status.value());
         problem.put("detail", detail);
         byte[] body = JSON.writeValueAsBytes(problem);
         response.setStatus(status.value());
+        // As Spring MVC writes a problem: no "type" (about:blank when absent, RFC 9457 §4.2.1) and no charset
+        // parameter, which JSON does not have (RFC 8259 §11); the bytes are UTF-8.
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-        response.setCharacterEncoding(StandardCharsets.UTF_8);
         response.setContentLength(body.length);
         response.getOutputStream().write(body);
     }

@@ -15,7 +15,6 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -47,8 +46,17 @@ class TomcatErrors implements WebServerFactoryCustomizer<ConfigurableTomcatWebSe
         private static final String TOO_LARGE = StringManager.getManager("org.apache.coyote.http11")
                 .getString("iib.requestheadertoolarge.error");
 
+        /** Tomcat's message for more header fields than its {@code maxHeaderCount} (100), up to the count. */
+        private static final String TOO_MANY = StringManager.getManager("org.apache.tomcat.util.http")
+                .getString("headers.maxCountFail").split("\\{0}")[0];
+
         private static boolean tooLarge(Throwable throwable) {
             return throwable instanceof IllegalArgumentException && TOO_LARGE.equals(throwable.getMessage());
+        }
+
+        private static boolean tooMany(Throwable throwable) {
+            return throwable instanceof IllegalStateException && throwable.getMessage() != null
+                    && throwable.getMessage().startsWith(TOO_MANY);
         }
 
         @Override
@@ -71,20 +79,26 @@ class TomcatErrors implements WebServerFactoryCustomizer<ConfigurableTomcatWebSe
                 response.setHeader("Connection", "close");
                 detail = "The request line and headers together are larger than the admin port takes "
                         + "(server.max-http-request-header-size, 8KB unless set); send a shorter target or fewer headers";
+            } else if (tooMany(throwable)) {
+                status = HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.value();
+                response.setStatus(status);
+                response.setHeader("Connection", "close");
+                detail = "The request has more header fields than the admin port takes (100); send fewer";
             } else {
                 detail = status == 400 ? "The request target or a header is malformed (an encoded / or \\, "
-                        + "a bad percent-encoding, a control character); send the plain path"
+                        + "a bad percent-encoding, a control character, a bad Content-Length); send the plain path "
+                        + "and well-formed headers"
                         : "The request was refused before it reached the admin API";
             }
             HttpStatus known = HttpStatus.resolve(status);
             Map<String, Object> problem = new LinkedHashMap<>();
-            problem.put("type", "about:blank");
             problem.put("title", known == null ? "Error" : known.getReasonPhrase());
             problem.put("status", status);
             problem.put("detail", detail);
             try {
+                // As Spring MVC writes a problem: no charset parameter, which JSON does not have (RFC 8259 §11);
+                // every detail here is ASCII.
                 response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-                response.setCharacterEncoding(StandardCharsets.UTF_8.name());
                 PrintWriter writer = response.getReporter();
                 if (writer != null) {
                     writer.write(JSON.writeValueAsString(problem));

@@ -272,12 +272,13 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
         } else if (phase == ClientTimeouts.Phase.HEAD) {
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, "the request head was not complete within "
-                    + proxy.properties().clientHeaderTimeout().toMillis() + " ms");
+                    + proxy.properties().clientHeaderTimeout().toMillis() + " ms (fleet.proxy.client-header-timeout)");
         } else if (current == null || !current.responseStarted()) {
             respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, belowMinRate
                     ? "the request body came slower than " + proxy.properties().clientBodyMinRate().toBytes()
                             + " bytes a second (fleet.proxy.client-body-min-rate)"
-                    : "no more of the request body came within " + proxy.properties().clientBodyTimeout().toMillis() + " ms");
+                    : "no more of the request body came within " + proxy.properties().clientBodyTimeout().toMillis()
+                            + " ms (fleet.proxy.client-body-timeout)");
         } else {
             closing = true;
             current.onClientClosed();

@@ -54,7 +54,7 @@ class ClientTimeoutIntegrationTests {
         long tookMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(RawHttp.status(received.bytes())).isEqualTo(408);
-        assertThat(received.body()).contains("the request head was not complete within 400 ms");
+        assertThat(received.body()).contains("the request head was not complete within 400 ms (fleet.proxy.client-header-timeout)");
         assertThat(received.end()).isEqualTo(RawClient.End.FIN);
         assertThat(tookMillis).isBetween(400L, 2000L);
     }
@@ -66,7 +66,7 @@ class ClientTimeoutIntegrationTests {
         long tookMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(RawHttp.status(received.bytes())).isEqualTo(408);
-        assertThat(received.body()).contains("no more of the request body came within 500 ms");
+        assertThat(received.body()).contains("no more of the request body came within 500 ms (fleet.proxy.client-body-timeout)");
         assertThat(received.end()).isEqualTo(RawClient.End.FIN);
         assertThat(tookMillis).isBetween(500L, 2000L);
         await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.snapshot().inFlight() == 0);
