@@ -147,6 +147,14 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondAndClose(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported: this is a reverse proxy");
             return;
         }
+        if (request.method().equals(HttpMethod.TRACE)) {
+            // As nginx answers it: a worker would echo the request back, its Cookie and Authorization included, and
+            // the X-Forwarded-* the proxy adds (RFC 9110 §9.3.8 warns of both).
+            ReferenceCountUtil.release(request);
+            respondAndClose(HttpResponseStatus.METHOD_NOT_ALLOWED, "TRACE is not forwarded: the answer would echo "
+                    + "the request's credentials");
+            return;
+        }
         RequestHead head;
         try {
             head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols());

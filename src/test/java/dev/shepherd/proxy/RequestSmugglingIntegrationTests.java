@@ -68,6 +68,16 @@ class RequestSmugglingIntegrationTests {
         assertThat(recorded()).containsExactly("GET /next HTTP/1.1");
     }
 
+    /** Neither reaches a worker: a reverse proxy opens no tunnels, and a TRACE would echo the client's cookies. */
+    @Test
+    void connectAndTraceAreRefusedWith405() throws IOException {
+        assertThat(RawHttp.exchange(shepherd.proxyPort(), "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n"))
+                .startsWith("HTTP/1.1 405 ").contains("CONNECT is not supported");
+        assertThat(RawHttp.exchange(shepherd.proxyPort(), "TRACE / HTTP/1.1\r\nHost: t\r\nCookie: s=1\r\n\r\n"))
+                .startsWith("HTTP/1.1 405 ").contains("TRACE is not forwarded").doesNotContain("s=1");
+        assertThat(recorded()).isEmpty();
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"Content-Length", "content-length", "close, CONTENT-LENGTH", "keep-alive,Content-Length,x",
             "Transfer-Encoding", "Host", "keep-alive\r\nConnection: Content-Length"})
