@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import io.swagger.v3.oas.annotations.Hidden;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 import org.springframework.boot.webmvc.error.ErrorController;
@@ -19,6 +20,7 @@ import java.net.URISyntaxException;
  * Called on the request thread; {@code /error} itself is not reachable from outside ({@link AdminSecurity}).
  */
 @RestController
+@Hidden // not in the OpenAPI document: no client may call it
 class ErrorDispatch implements ErrorController {
 
     @RequestMapping("/error")

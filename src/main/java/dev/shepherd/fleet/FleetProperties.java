@@ -98,7 +98,8 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration startupTimeout,
             @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration drainTimeout,
             @DefaultValue("10s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration killTimeout,
-            @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL") String stopSignal,
+            @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL", message = "must be one of "
+                    + "TERM, INT, HUP, QUIT, USR1, USR2, KILL (in upper case, without SIG)") String stopSignal,
             @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
             @DefaultValue("256KB") @NotNull DataSize logBytes,
             @DefaultValue("8KB") @NotNull DataSize logLineLength,

@@ -501,6 +501,13 @@ public class ProxyServer implements SmartLifecycle {
         // Tunnels still open at the window's end (a timer late on a busy loop) are told to go away at once, and get
         // TUNNEL_CLOSE_WAIT for their close frames, even past the drain timeout: a bare close is what the window avoids.
         Instant tunnelsClosedBy = tunnelsBy.plus(Endpoint.TUNNEL_CLOSE_WAIT);
+        if (inFlight() > 0 || fleet.snapshot().tunnels() > 0) {
+            // Said at once: the wait may last the whole drain timeout, and an operator who pressed Ctrl-C should
+            // know what it waits for.
+            log.info("Proxy stopped accepting connections; waiting up to {} s for {} requests in flight "
+                    + "(fleet.worker.drain-timeout) and {} s for {} tunnels (fleet.proxy.tunnel.drain-timeout)",
+                    drain.toSeconds(), inFlight(), tunnelWindow.toSeconds(), fleet.snapshot().tunnels());
+        }
         boolean toldAtOnce = false;
         while (inFlight() > 0 && clock.instant().isBefore(deadline)
                 || fleet.snapshot().tunnels() > 0 && clock.instant().isBefore(tunnelsClosedBy)) {
@@ -511,7 +518,7 @@ public class ProxyServer implements SmartLifecycle {
             // The proxy owns no fleet state to wait on: a short park until the last responses are written.
             LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
         }
-        log.info("Proxy stopped accepting; {} requests still in flight and {} tunnels open at close", inFlight(),
+        log.info("Proxy stopped; {} requests still in flight and {} tunnels open at close", inFlight(),
                 fleet.snapshot().tunnels());
         context.router().close();
         clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

@@ -123,6 +123,7 @@ class AdminIntegrationTests {
                 .propertyNames()).containsExactlyInAnyOrder("command", "environment", "workingDirectory", "readinessPath");
         JsonNode document = JsonMapper.builder().build().readTree(docs.body());
         assertThat(document.at("/info/title").asString()).isEqualTo("Shepherd admin API");
+        assertThat(document.at("/paths").propertyNames()).as("no path a client cannot call").doesNotContain("/error");
         assertThat(document.at("/components/securitySchemes/adminToken/scheme").asString()).isEqualTo("bearer");
         assertThat(document.at("/security/0").propertyNames()).containsExactly("adminToken");
         assertThat(shepherd.admin("GET", "/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
