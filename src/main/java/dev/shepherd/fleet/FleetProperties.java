@@ -278,6 +278,10 @@ public record FleetProperties(
      *                          is not reading it (Apache's {@code mod_reqtimeout} {@code body=…,MinRate=…}, Kestrel's
      *                          {@code MinRequestBodyDataRate}); slower, the request ends as at {@code clientBodyTimeout}.
      *                          0: no minimum
+     * @param requestBuffering whether a request's body is read before a worker is picked, up to
+     *                         {@code retry.bufferLimit} (nginx's {@code proxy_request_buffering}, on by default there
+     *                         too), so that a client that uploads slowly holds a connection of the proxy's, not a
+     *                         worker's thread; off: the body streams to the worker as it comes
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
      * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
@@ -318,6 +322,7 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientHeaderTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientBodyTimeout,
             @DefaultValue("240B") @NotNull DataSize clientBodyMinRate,
+            @DefaultValue("true") boolean requestBuffering,
             @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",

@@ -168,7 +168,7 @@ public class ProxyServer implements SmartLifecycle {
             connectionLimit = limit;
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
-                    upstreamBootstrap(config), stickySessions(config), properties.worker().maxConcurrency() > 0,
+                    upstreamBootstrap(config), stickySessions(config), config.requestBuffering(),
                     () -> limit.max() - limit.open(), tls != null);
             fleet.onSnapshot(poolCleaner);
             ProxyContext started = context;
@@ -428,13 +428,14 @@ public class ProxyServer implements SmartLifecycle {
 
     /**
      * The balancing settings in effect, in their written form, for the startup log: "least-request,
-     * max-concurrency 2 (request bodies read first), sticky cookie SRV".
+     * max-concurrency 2, request bodies read first (up to 64 KB), sticky cookie SRV".
      */
     static String balancing(FleetProperties.Proxy config, int maxConcurrency) {
         StringBuilder line = new StringBuilder(config.balancer().name().toLowerCase(java.util.Locale.ROOT)
                 .replace('_', '-'));
-        line.append(maxConcurrency > 0 ? ", max-concurrency " + maxConcurrency + " (request bodies read first)"
-                : ", no max-concurrency");
+        line.append(maxConcurrency > 0 ? ", max-concurrency " + maxConcurrency : ", no max-concurrency");
+        line.append(config.requestBuffering() ? ", request bodies read first (up to "
+                + config.retry().bufferLimit().toKilobytes() + " KB)" : ", request bodies streamed");
         line.append(", queue-limit ").append(config.queueLimit()).append(", queue-timeout ")
                 .append(config.queueTimeout().toMillis()).append(" ms");
         if (config.sticky().cookie() != null) {

@@ -12,14 +12,16 @@ class BalancingLineTests {
     @Test
     void theDefaultsAreSpelledOut() {
         assertThat(ProxyServer.balancing(TunnelTests.properties(Map.of()), 0)).isEqualTo(
-                "round-robin, no max-concurrency, queue-limit 10000, queue-timeout 5000 ms, no sticky sessions");
+                "round-robin, no max-concurrency, request bodies read first (up to 64 KB), queue-limit 10000, "
+                        + "queue-timeout 5000 ms, no sticky sessions");
     }
 
     @Test
     void everySettingIsNamedAsWritten() {
         assertThat(ProxyServer.balancing(TunnelTests.properties(Map.of("fleet.proxy.balancer", "least-request",
-                "fleet.proxy.sticky.cookie", "SRV", "fleet.proxy.sticky.app-cookie", "JSESSIONID")), 2)).isEqualTo(
-                "least-request, max-concurrency 2 (request bodies read first), queue-limit 10000, queue-timeout 5000 ms, "
+                "fleet.proxy.sticky.cookie", "SRV", "fleet.proxy.sticky.app-cookie", "JSESSIONID",
+                "fleet.proxy.request-buffering", "false")), 2)).isEqualTo(
+                "least-request, max-concurrency 2, request bodies streamed, queue-limit 10000, queue-timeout 5000 ms, "
                         + "sticky cookie SRV, sticky app-cookie JSESSIONID");
     }
 }

@@ -184,6 +184,10 @@ class RequestSmugglingIntegrationTests {
             String request = mutate(random, "POST " + marker + " HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n"
                     + "Content-Type: text/plain\r\n", SMUGGLED.replace("/smuggled", "/smuggled-" + i));
             String response = exchangeBounded(request);
+            if (RawHttp.status(response) == 100) {
+                // The proxy's own 100 Continue (it reads the body before it picks a worker): the answer follows.
+                response = response.substring(response.indexOf("\r\n\r\n") + 4);
+            }
             int status = RawHttp.status(response);
             if (status == 200) {
                 answered++;

@@ -16,11 +16,41 @@ import java.time.Duration;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * With {@code fleet.worker.max-concurrency}, a request's body is read before a worker is picked, up to the retry
- * buffer limit (nginx's {@code proxy_request_buffering}): a client that uploads slowly does not hold the worker's
- * only slot meanwhile, and a body larger than the limit still reaches the worker whole.
+ * A request's body is read before a worker is picked, up to the retry buffer limit (nginx's
+ * {@code proxy_request_buffering}, on unless {@code fleet.proxy.request-buffering=false}): a client that uploads
+ * slowly holds no worker (a thread of a threaded worker, the only slot under {@code fleet.worker.max-concurrency})
+ * meanwhile, and a body larger than the limit still reaches the worker whole.
  */
 class SlowUploadIntegrationTests {
+
+    /** Without a concurrency limit as well: the worker has no request in flight until the body is whole. */
+    @Test
+    void aSlowUploadReachesNoWorkerUntilItsBodyIsWholeUnlessBufferingIsOff() throws Exception {
+        for (boolean buffering : new boolean[] {true, false}) {
+            try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                    RunningShepherd.echoWorkerCommand(), "--fleet.proxy.request-buffering=" + buffering);
+                 Socket slow = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                slow.setSoTimeout(20_000);
+                OutputStream out = slow.getOutputStream();
+                out.write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+                        + "hello").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+
+                if (buffering) {
+                    org.awaitility.Awaitility.await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                            .until(() -> shepherd.snapshot().inFlight() == 0);
+                } else {
+                    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                            .until(() -> shepherd.snapshot().inFlight() == 1);
+                }
+
+                out.write("world".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                assertThat(readAll(slow.getInputStream())).as("buffering " + buffering).startsWith("HTTP/1.1 200")
+                        .contains("body=10");
+            }
+        }
+    }
 
     @Test
     void aSlowUploadDoesNotHoldTheOnlySlotWhileItsBodyComes() throws Exception {

@@ -247,7 +247,8 @@ class ZeroFailuresIntegrationTests {
         @Test
         void largePostStreamsToTheWorkerBeforeTheClientHasSentItAll() throws Exception {
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
-                int size = 100 * 1024;
+                // Its first half is more than the 64 KB the proxy reads before it picks a worker.
+                int size = 200 * 1024;
                 OutputStream out = socket.getOutputStream();
                 out.write(("POST /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: " + size + "\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
