@@ -21,8 +21,12 @@ import org.springframework.validation.ObjectError;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -84,6 +88,17 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
                 ConfigurationProperty property = property(name);
                 Object value = property != null ? property.getValue() : field.getRejectedValue();
                 appendProperty(description, name, value, property != null ? property.getOrigin() : null);
+            } else if (error.getDefaultMessage() != null) {
+                // A rule across settings: each one it names that was given, with its value and where it came from
+                // (one left out has its default, which the Configuration table gives).
+                Matcher named = SETTING.matcher(error.getDefaultMessage());
+                Set<String> shown = new LinkedHashSet<>();
+                while (named.find()) {
+                    ConfigurationProperty property = property(named.group());
+                    if (property != null && shown.add(named.group())) {
+                        appendProperty(description, named.group(), property.getValue(), property.getOrigin());
+                    }
+                }
             }
             description.append("    Reason: ").append(error.getDefaultMessage()).append('\n');
         }
@@ -170,6 +185,9 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
      * A rule across properties (an {@code @AssertTrue} method such as "fleet.workers must not be larger than
      * fleet.max-workers"): its message names the properties, and the method's own name is no property.
      */
+    /** A {@code fleet.*} name in a message. */
+    private static final Pattern SETTING = Pattern.compile("fleet(\\.[a-z0-9-]+)+");
+
     private static boolean namesItsProperties(FieldError error) {
         return error.getDefaultMessage() != null && error.getDefaultMessage().startsWith(PREFIX + ".");
     }

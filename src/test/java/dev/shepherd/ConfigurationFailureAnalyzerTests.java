@@ -83,8 +83,13 @@ class ConfigurationFailureAnalyzerTests {
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("fleet.proxy.sticky.cookie", "SRV");
         properties.put("fleet.proxy.sticky.app-cookie", "SRV");
-        assertThat(describe(properties)).contains("Reason: fleet.proxy.sticky.app-cookie must not be the name of "
-                + "fleet.proxy.sticky.cookie").doesNotContain("Property:", "apart", "Apart");
+        assertThat(describe(properties)).contains("Property: fleet.proxy.sticky.app-cookie\n    Value: \"SRV\"",
+                        "Property: fleet.proxy.sticky.cookie\n    Value: \"SRV\"",
+                        "Reason: fleet.proxy.sticky.app-cookie must not be the name of fleet.proxy.sticky.cookie")
+                .doesNotContain("apart", "Apart");
+        assertThat(describe("fleet.workers", "1000")).contains("Property: fleet.workers\n    Value: \"1000\"",
+                "Reason: fleet.workers must not be larger than fleet.max-workers (64 unless set)")
+                .doesNotContain("Property: fleet.max-workers");
     }
 
     @Test

@@ -51,7 +51,7 @@ public record FleetProperties(
         return workers != null ? workers : Math.min(maxWorkers, Runtime.getRuntime().availableProcessors());
     }
 
-    @AssertTrue(message = "fleet.workers must not be larger than fleet.max-workers")
+    @AssertTrue(message = "fleet.workers must not be larger than fleet.max-workers (64 unless set)")
     boolean isWorkersWithinMax() {
         return workers == null || workers <= maxWorkers;
     }
