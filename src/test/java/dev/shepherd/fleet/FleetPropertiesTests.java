@@ -137,7 +137,7 @@ class FleetPropertiesTests {
         runner.withPropertyValues("fleet.workers=10", "fleet.max-workers=5").run(context -> {
             assertThat(context).hasFailed();
             assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
-                    .endsWith(": fleet.workers must not be larger than fleet.max-workers");
+                    .endsWith(": fleet.workers must not be larger than fleet.max-workers (64 unless set)");
         });
     }
 
