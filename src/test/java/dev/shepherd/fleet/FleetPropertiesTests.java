@@ -154,7 +154,7 @@ class FleetPropertiesTests {
         runner.withPropertyValues("fleet.worker.stop-signal=BOOM").run(context -> {
             assertThat(context).hasFailed();
             assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
-                    .startsWith("fleet.worker.stopSignal = BOOM: must match");
+                    .startsWith("fleet.worker.stopSignal = BOOM: must be one of TERM, INT");
         });
     }
 
