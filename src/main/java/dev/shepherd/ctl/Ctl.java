@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.EditDistance;
 import dev.shepherd.TerminalText;
 import picocli.AutoComplete;
 import picocli.CommandLine;
@@ -8,6 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -67,7 +69,23 @@ public final class Ctl {
             return ex instanceof CtlException known ? known.exitCode() : FAILED;
         });
         line.setParameterExceptionHandler((ex, given) -> {
-            err.println(ex.getMessage() + " (see " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+            CommandLine where = ex.getCommandLine();
+            if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && where.getParent() == null
+                    && !unmatched.getUnmatched().isEmpty() && !unmatched.getUnmatched().get(0).startsWith("-")) {
+                // The first word is no command: say so, with the commands (git's and picocli's "did you mean").
+                err.println("'" + TerminalText.safe(unmatched.getUnmatched().get(0)) + "' is not a command; the "
+                        + "commands are " + String.join(", ", where.getSubcommands().values().stream()
+                        .map(CommandLine::getCommandName).distinct().toList()) + " (see "
+                        + where.getCommandSpec().qualifiedName() + " --help)");
+                String word = unmatched.getUnmatched().get(0);
+                List<String> near = where.getSubcommands().keySet().stream()
+                        .filter(name -> EditDistance.between(name, word) <= 2).toList();
+                if (!near.isEmpty()) {
+                    err.println("Did you mean " + String.join(" or ", near) + "?");
+                }
+            } else {
+                err.println(ex.getMessage() + " (see " + where.getCommandSpec().qualifiedName() + " --help)");
+            }
             err.flush();
             return USAGE;
         });

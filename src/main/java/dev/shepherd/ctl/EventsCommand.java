@@ -55,7 +55,8 @@ class EventsCommand implements Callable<Integer> {
                 return true;
             });
         }
-        return Ctl.OK;
+        // As logs -f ends when the master cannot be reached: a script can tell the stream is over.
+        throw new CtlException("the master ended the event stream: it stopped or restarted", Ctl.FAILED);
     }
 
     private List<JsonNode> recent() {

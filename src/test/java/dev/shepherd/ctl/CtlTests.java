@@ -36,7 +36,11 @@ class CtlTests {
         Result result = run(Map.of(), "frobnicate");
 
         assertThat(result.code()).isEqualTo(Ctl.USAGE);
-        assertThat(result.err()).isEqualTo("Unmatched argument at index 0: 'frobnicate' (see shepherd --help)\n");
+        assertThat(result.err()).startsWith("'frobnicate' is not a command; the commands are ls, status, scale, ")
+                .endsWith(" (see shepherd --help)\n").hasLineCount(1);
+        Result misspelt = run(Map.of(), "stauts");
+        assertThat(misspelt.code()).isEqualTo(Ctl.USAGE);
+        assertThat(misspelt.err()).contains("'stauts' is not a command").endsWith("\nDid you mean status?\n");
     }
 
     @Test
