@@ -52,7 +52,8 @@ final class StateFile {
         }
         Path directory = file.getParent();
         if (!Files.isDirectory(directory)) {
-            throw new StateFileException(PROPERTY + " " + file + " is in " + directory + ", which is not a directory",
+            throw new StateFileException(PROPERTY + " " + file + " is in " + directory + ", which "
+                    + (Files.exists(directory) ? "is not a directory" : "does not exist"),
                     "Create the directory " + directory + ", or point " + PROPERTY + " to a file in an existing one.");
         }
         // notExists, not !exists: a file that may or may not be there (a directory the master may not search) is

@@ -86,7 +86,7 @@ class StateFileIntegrationTests {
         assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
                 "--management.server.port=0", "--fleet.workers=1", "--fleet.state-file=" + file))
                 .satisfies(ex -> assertThat(causes(ex)).anySatisfy(cause -> assertThat(cause).hasMessage(
-                        "fleet.state-file " + file + " is in " + file.getParent() + ", which is not a directory")));
+                        "fleet.state-file " + file + " is in " + file.getParent() + ", which does not exist")));
         assertThat(file.getParent()).doesNotExist();
         RunningShepherd.assertNoChildProcess(List.of());
     }

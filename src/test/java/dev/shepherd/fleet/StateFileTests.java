@@ -135,12 +135,16 @@ class StateFileTests {
     }
 
     @Test
-    void aMissingDirectoryIsRefusedNamingThePropertyAndTheDirectory() {
+    void aMissingDirectoryIsRefusedNamingThePropertyAndTheDirectory() throws IOException {
         Path path = dir.resolve("missing").resolve("state.json");
 
         assertThatThrownBy(() -> new StateFile(path).read(64)).isInstanceOf(StateFileException.class)
-                .hasMessage("fleet.state-file " + path + " is in " + dir.resolve("missing") + ", which is not a directory");
+                .hasMessage("fleet.state-file " + path + " is in " + dir.resolve("missing") + ", which does not exist");
         assertThat(dir.resolve("missing")).doesNotExist();
+        Path aFile = Files.createFile(dir.resolve("a-file"));
+        assertThatThrownBy(() -> new StateFile(aFile.resolve("state.json")).read(64))
+                .hasMessage("fleet.state-file " + aFile.resolve("state.json") + " is in " + aFile + ", which is not a "
+                        + "directory");
     }
 
     @ParameterizedTest(name = "{0}")
