@@ -292,6 +292,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (message instanceof ResponseHead response) {
             if (response.informational()) {
                 relay.interim(response);
+                if (!ctx.channel().isWritable()) {
+                    // As for the body: the worker is not read while the client does not take what it was sent.
+                    attempt.upstream().config().setAutoRead(false);
+                }
                 return;
             }
             // The response has started as far as the response timeout goes; the body idle timeout takes over when

@@ -54,6 +54,8 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     };
 
     static final int MAX_HEAD_BYTES = 32 * 1024;
+    /** Interim responses one response may have: a 100 Continue and a few 103 Early Hints are what is seen. */
+    static final int MAX_INTERIM_RESPONSES = 8;
     private static final int MAX_CHUNK_LINE = 4 * 1024;
     private static final byte CR = '\r';
     private static final byte LF = '\n';
@@ -62,6 +64,8 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
 
     private final ResponseHeadParser parser = new ResponseHeadParser();
     private State state = State.HEAD;
+    /** Interim (1xx) responses of the current response so far: bounded, since each is a write to the client. */
+    private int interims;
     private boolean headRequest;
     private boolean dechunk;
     private boolean upgradeOffered;
@@ -182,8 +186,17 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             return true;
         }
         if (head.informational()) {
+            if (++interims > MAX_INTERIM_RESPONSES) {
+                // Unbounded, a worker's endless 103s became a queued write each to the client: 400 connections of
+                // them ran the master's heap out in 3 s (an attacking helper's worker, 2026-12-03).
+                head.release();
+                out.remove(out.size() - 1);
+                throw ResponseHeadParser.malformed("it sent more than " + MAX_INTERIM_RESPONSES
+                        + " interim (1xx) responses before its final one");
+            }
             return true;
         }
+        interims = 0;
         switch (head.body()) {
             case NONE -> end(in, out);
             case FIXED -> {

@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code /reset-after-head}: the connection reset as soon as the request head is read, with no answer (and
  *       whatever body the request has unread)</li>
  *   <li>{@code /interim}: {@code 100 Continue}, then {@code 103 Early Hints}, then {@code 200} "ok"</li>
+ *   <li>{@code /interim-storm}: {@code 103 Early Hints} 100,000 times in a few writes, then {@code 200} "ok"</li>
  *   <li>{@code /health}: "ok"; with the environment variable {@code READY_FILE}, 503 until that file exists</li>
  *   <li>anything else: "ok"</li>
  * </ul>
@@ -114,6 +115,18 @@ public final class FaultyWorker {
                 write(out, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
                 return true;
+            }
+            case "/interim-storm" -> {
+                String hints = "HTTP/1.1 103 Early Hints\r\n\r\n".repeat(10_000);
+                try {
+                    for (int i = 0; i < 10; i++) {
+                        write(out, hints);
+                    }
+                    write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                } catch (IOException closed) {
+                    // the proxy gave up on it
+                }
+                return false;
             }
             default -> {
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");

@@ -39,6 +39,17 @@ class InterimResponseIntegrationTests {
         assertThat(received.end()).isEqualTo(RawClient.End.FIN);
     }
 
+    /** Each is a write to the client: past 8, the worker's answer is malformed, and the client gets a 502 instead. */
+    @Test
+    void endlessInterimResponsesEndTheAttemptWithA502() {
+        RawClient.Received received = RawClient.exchange(shepherd.proxyPort(),
+                "GET /interim-storm HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 15_000);
+
+        String bytes = received.bytes();
+        assertThat(bytes.split("HTTP/1.1 103 ", -1).length - 1).as("interim responses passed on").isLessThanOrEqualTo(8 * 3);
+        assertThat(bytes).contains("HTTP/1.1 502 ").contains("more than 8 interim (1xx) responses");
+    }
+
     @Test
     void interimResponsesNeverReachAnHttp10Client() {
         RawClient.Received received = RawClient.exchange(shepherd.proxyPort(), "GET /interim HTTP/1.0\r\n\r\n", 5_000);
