@@ -15,6 +15,11 @@ enum ExitCause {
     STARTUP_TIMEOUT("startup-timeout"),
     /** Stopped because it failed its liveness probe {@code fleet.liveness.failure-threshold} times: hung. */
     HUNG("liveness"),
+    /**
+     * Stopped because its resident memory passed twice {@code fleet.worker.max-memory}: it leaked faster than its
+     * surge-first replacement got READY (PM2's {@code max_memory_restart} stops it at the limit itself).
+     */
+    OVER_MEMORY("memory"),
     /** Exited on its own with code 0 ("exited on its own" in the fleet's JSON; not a crash). */
     EXITED_CLEANLY("exited"),
     /** Exited on its own with a non-zero code. */

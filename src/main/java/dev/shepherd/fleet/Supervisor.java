@@ -65,7 +65,7 @@ final class Supervisor {
         this.desired = properties.desiredWorkers();
         this.spec = WorkerSpec.configured(properties);
         this.reload = new RollingReload(this, events, clock, loop);
-        this.recycler = new Recycler(properties.worker(), events);
+        this.recycler = new Recycler(properties.worker(), events, this::stopOverMemory);
         this.launcher = launcher;
         this.commands = new FleetCommands(this, events);
         this.drains = new Drains(properties, clock, loop, this);
@@ -161,6 +161,12 @@ final class Supervisor {
                 }
             }
         }
+    }
+
+    /** A worker past twice its memory limit is stopped now, as a hung one is (see {@link Recycler}). */
+    private void stopOverMemory(Worker worker, String reason) {
+        events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " stopped: " + reason);
+        drains.stop(worker, reason, ExitCause.OVER_MEMORY);
     }
 
     void closeOrphanGuard() {

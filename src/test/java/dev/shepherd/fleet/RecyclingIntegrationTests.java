@@ -68,6 +68,35 @@ class RecyclingIntegrationTests {
         }
     }
 
+    /**
+     * max-memory is a ceiling, not only a cue: a worker that leaks on while its successor cannot get READY is stopped
+     * at twice the limit, instead of growing until the host's OOM killer picks something (the master, maybe).
+     */
+    @Test
+    void aWorkerPastTwiceMaxMemoryIsStoppedThoughItsReplacementIsNotReady() throws Exception {
+        Path neverReady = temp.resolve("never-ready");
+        String command = "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(EchoWorker.class, "-Xmx2g"));
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", command,
+                "--fleet.worker.max-memory=150MB", "--fleet.worker.recycle-check-interval=200ms",
+                "--fleet.worker.startup-timeout=5s", "--fleet.worker.environment.NEVER_READY_FILE=" + neverReady)) {
+            long leaker = shepherd.readyPids().get(0);
+            Files.createFile(neverReady);
+            for (int i = 0; i < 40 && ProcessHandle.of(leaker).map(ProcessHandle::isAlive).orElse(false); i++) {
+                shepherd.send(java.net.http.HttpRequest.newBuilder(shepherd.proxy("/leak?mb=20"))
+                        .timeout(Duration.ofSeconds(10)).build());
+                Thread.sleep(100);
+            }
+
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(shepherd.fleet().events().recent())
+                    .anySatisfy(event -> assertThat(event.message()).contains("stopped: resident memory")
+                            .contains("above twice fleet.worker.max-memory 150 MB")));
+            await().atMost(Duration.ofSeconds(15)).until(() -> !ProcessHandle.of(leaker).map(ProcessHandle::isAlive)
+                    .orElse(false));
+            Files.delete(neverReady);
+            shepherd.awaitReady(1);
+        }
+    }
+
     @Test
     void workersAreRecycledAfterMaxRequestsOneAtATime() throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.worker.max-requests=40",
