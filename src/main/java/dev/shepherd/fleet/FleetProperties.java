@@ -190,7 +190,9 @@ public record FleetProperties(
      * @param resetAfter uptime after which a crash counts as the first again
      * @param crashLoopRestarts quick crashes (see {@code minUptime}) within {@code crashLoopWindow} that mark a worker as
      *                          crash-looping (FAILED)
-     * @param crashLoopWindow the sliding window in which quick crashes are counted
+     * @param crashLoopWindow the sliding window in which quick crashes are counted; long enough for
+     *                        {@code crashLoopRestarts} of them at the default backoff (20 take about 6 minutes once
+     *                        the delay reaches {@code maxBackoff}; in 60 s at most 10 fitted, so none was ever FAILED)
      * @param minUptime a worker READY for at least this long before it exits ran, and is not crash-looping: it restarts
      *                  after the initial backoff and its exit is not counted (PM2's min_uptime)
      */
@@ -201,7 +203,7 @@ public record FleetProperties(
             @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration maxBackoff,
             @DefaultValue("10s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration resetAfter,
             @DefaultValue("20") @Min(1) int crashLoopRestarts,
-            @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration crashLoopWindow,
+            @DefaultValue("10m") @DurationMin(millis = 1) @DurationMax(days = 365) Duration crashLoopWindow,
             @DefaultValue("1s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration minUptime) {
 
         @AssertTrue(message = "fleet.restart.max-backoff must not be shorter than fleet.restart.initial-backoff")

@@ -31,6 +31,35 @@ class BackoffTests {
         assertThat(backoff.next(QUICK, T0)).isEqualTo(new Backoff.Decision(Duration.ofMillis(100), false));
     }
 
+    /**
+     * With the default settings (100 ms doubling to 30 s, 20 quick crashes in 10 minutes), a worker that dies at once
+     * every time is found crash-looping: with the old 60-s window at most about 10 quick crashes fitted in it.
+     */
+    @Test
+    void aWorkerThatAlwaysDiesAtOnceIsACrashLoopWithTheDefaults() {
+        Backoff backoff = new Backoff(restart(Duration.ofSeconds(30), 20, Duration.ofMinutes(10)));
+        Instant now = T0;
+        int crashes = 0;
+        boolean crashLoop = false;
+        while (!crashLoop && crashes < 100) {
+            Backoff.Decision decision = backoff.next(QUICK, now);
+            crashes++;
+            crashLoop = decision.crashLoop();
+            now = now.plus(decision.delay()).plusMillis(500); // the delay, then half a second to start and die
+        }
+
+        assertThat(crashLoop).isTrue();
+        assertThat(crashes).isEqualTo(21);
+        assertThat(Duration.between(T0, now)).isLessThan(Duration.ofMinutes(10));
+        Backoff oldWindow = new Backoff(restart(Duration.ofSeconds(30), 20, Duration.ofSeconds(60)));
+        Instant then = T0;
+        for (int i = 0; i < 100; i++) {
+            Backoff.Decision decision = oldWindow.next(QUICK, then);
+            assertThat(decision.crashLoop()).as("crash %d with a 60-s window", i + 1).isFalse();
+            then = then.plus(decision.delay()).plusMillis(500);
+        }
+    }
+
     @Test
     void delayDoublesWithEachQuickCrashInARow() {
         Backoff backoff = new Backoff(restart(Duration.ofSeconds(30), 20, Duration.ofSeconds(60)));

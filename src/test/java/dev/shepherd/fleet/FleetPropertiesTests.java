@@ -202,7 +202,7 @@ class FleetPropertiesTests {
 
             FleetProperties.Restart restart = fleet.restart();
             assertThat(restart.crashLoopRestarts()).isEqualTo(20);
-            assertThat(restart.crashLoopWindow()).isEqualTo(Duration.ofSeconds(60));
+            assertThat(restart.crashLoopWindow()).isEqualTo(Duration.ofMinutes(10));
             assertThat(restart.initialBackoff()).isEqualTo(Duration.ofMillis(100));
             assertThat(restart.maxBackoff()).isEqualTo(Duration.ofSeconds(30));
             assertThat(restart.multiplier()).isEqualTo(2.0);
