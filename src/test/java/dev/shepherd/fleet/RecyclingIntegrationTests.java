@@ -81,17 +81,19 @@ class RecyclingIntegrationTests {
                 "--fleet.worker.startup-timeout=5s", "--fleet.worker.environment.NEVER_READY_FILE=" + neverReady)) {
             long leaker = shepherd.readyPids().get(0);
             Files.createFile(neverReady);
-            for (int i = 0; i < 40 && ProcessHandle.of(leaker).map(ProcessHandle::isAlive).orElse(false); i++) {
-                shepherd.send(java.net.http.HttpRequest.newBuilder(shepherd.proxy("/leak?mb=20"))
-                        .timeout(Duration.ofSeconds(10)).build());
-                Thread.sleep(100);
-            }
+            java.util.concurrent.atomic.AtomicInteger leaks = new java.util.concurrent.atomic.AtomicInteger();
+            // 20 MB a request, at most 40 of them, until the leaker is gone.
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                boolean alive = ProcessHandle.of(leaker).map(ProcessHandle::isAlive).orElse(false);
+                if (alive && leaks.incrementAndGet() <= 40) {
+                    shepherd.send(java.net.http.HttpRequest.newBuilder(shepherd.proxy("/leak?mb=20"))
+                            .timeout(Duration.ofSeconds(10)).build());
+                }
+                return !alive;
+            });
 
-            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(shepherd.fleet().events().recent())
-                    .anySatisfy(event -> assertThat(event.message()).contains("stopped: resident memory")
-                            .contains("above twice fleet.worker.max-memory 150 MB")));
-            await().atMost(Duration.ofSeconds(15)).until(() -> !ProcessHandle.of(leaker).map(ProcessHandle::isAlive)
-                    .orElse(false));
+            assertThat(shepherd.fleet().events().recent()).anySatisfy(event -> assertThat(event.message())
+                    .contains("stopped: resident memory").contains("above twice fleet.worker.max-memory 150 MB"));
             Files.delete(neverReady);
             shepherd.awaitReady(1);
         }
