@@ -66,6 +66,8 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     private State state = State.HEAD;
     /** Interim (1xx) responses of the current response so far: bounded, since each is a write to the client. */
     private int interims;
+    /** Bytes of the current trailer section so far: bounded like a head, as a worker's endless one went on. */
+    private int trailerBytes;
     private boolean headRequest;
     private boolean dechunk;
     private boolean upgradeOffered;
@@ -230,6 +232,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                         remaining = chunkSize(in, pos, crlfLineEnd(in, pos, lf));
                         pos = lf + 1;
                         state = remaining == 0 ? State.TRAILERS : State.CHUNK_DATA;
+                        trailerBytes = 0;
                     }
                 }
                 case CHUNK_DATA -> {
@@ -259,6 +262,12 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                     int lf = lineFeed(in, pos, limit, MAX_HEAD_BYTES, "a trailer line");
                     more = lf >= 0;
                     if (more) {
+                        trailerBytes += lf + 1 - pos;
+                        if (trailerBytes > MAX_HEAD_BYTES) {
+                            // Each line was bounded, not their number: 20,000 of 8 KB went on to a client.
+                            throw ResponseHeadParser.malformed("its trailer section is longer than " + MAX_HEAD_BYTES
+                                    + " bytes");
+                        }
                         int lineEnd = crlfLineEnd(in, pos, lf);
                         done = lineEnd == pos;
                         if (!done) {

@@ -269,6 +269,20 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", "Content-Length without a value");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\n\r\n", "Transfer-Encoding without a value");
         assertMalformed("HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(UpstreamDecoder.MAX_HEAD_BYTES) + "\r\n", "longer than");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+                + ("X-T: " + "t".repeat(1000) + "\r\n").repeat(40), "its trailer section is longer than 32768 bytes");
+        assertMalformed("HTTP/1.1 103 Early Hints\r\n\r\n".repeat(UpstreamDecoder.MAX_INTERIM_RESPONSES + 1),
+                "more than 8 interim (1xx) responses");
+    }
+
+    /** Trailer sections of one response are bounded, not the trailers of all the responses of a connection. */
+    @Test
+    void eachResponseHasItsOwnTrailerAndInterimBounds() {
+        String trailers = ("X-T: " + "t".repeat(1000) + "\r\n").repeat(20);
+        assertThat(read("HTTP/1.1 103 Early Hints\r\n\r\n".repeat(8) + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+                + "\r\n\r\n0\r\n" + trailers + "\r\n")).endsWith("END");
+        assertThat(next("HTTP/1.1 103 Early Hints\r\n\r\n".repeat(8) + "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+                + "\r\n\r\n0\r\n" + trailers + "\r\n")).endsWith("END");
     }
 
     @Test
