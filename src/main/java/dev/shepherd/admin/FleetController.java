@@ -6,6 +6,7 @@ import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.worker.LogBuffer;
+import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
@@ -49,17 +50,19 @@ class FleetController {
     }
 
     /** Kill request body; the signal defaults to TERM. */
-    record KillRequest(String signal) {
+    record KillRequest(@Schema(allowableValues = {"TERM", "KILL"}, defaultValue = "TERM") String signal) {
     }
 
     record LogLine(long pid, String at, String line) {
     }
 
+    @Operation(summary = "The fleet: desired, ready and actual counts, the latest reload, and every worker")
     @GetMapping
     FleetView fleet() {
         return FleetView.of(fleet.snapshot(), traffic.read(), clock);
     }
 
+    @Operation(summary = "One worker by its id (an id, not an index)")
     @GetMapping("/workers/{id}")
     FleetView.WorkerView worker(@PathVariable int id) {
         return fleet.snapshot().workers().stream().filter(worker -> worker.id() == id).findFirst()
@@ -67,6 +70,7 @@ class FleetController {
                 .orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
     }
 
+    @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes")
     @PostMapping(path = "/scale", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
     Map<String, Object> scale(@Valid @RequestBody ScaleRequest request) {
@@ -84,6 +88,7 @@ class FleetController {
      * by {@link BrowserGuard}; an invalid one with 400 naming the field, before anything starts; 409 while a reload or
      * its rollback runs.
      */
+    @Operation(summary = "Starts a rolling reload, surge-first, optionally with a new worker spec")
     @PostMapping("/reload")
     @ResponseStatus(HttpStatus.ACCEPTED)
     // Read by ReloadRequests, not bound: described here so that /v3/api-docs shows the body.
@@ -96,6 +101,7 @@ class FleetController {
     }
 
     /** The latest reload: its state and progress, and when it failed, why ({@code problem}). */
+    @Operation(summary = "The latest reload: its state, progress and, when it failed, why")
     @GetMapping("/reload")
     ReloadStatus reloadStatus() {
         return fleet.snapshot().reload();
@@ -107,12 +113,14 @@ class FleetController {
      * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced;
      * 500 when the new worker's program cannot be started at all (the SPAWN_FAILED event's reason), the old one serving on.
      */
+    @Operation(summary = "Replaces a READY worker, surge-first")
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)
     Map<String, Object> replace(@PathVariable int id) {
         return Map.of("worker", id, "replacement", fleet.replace(id));
     }
 
+    @Operation(summary = "Sends a worker TERM or KILL; the supervisor restarts it")
     @PostMapping(path = "/workers/{id}/kill", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
     Map<String, Object> kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
@@ -124,6 +132,7 @@ class FleetController {
         return Map.of("worker", id, "signal", signal);
     }
 
+    @Operation(summary = "The recent events, oldest first")
     @GetMapping("/events")
     List<FleetEvent> events() {
         return fleet.events().recent();
@@ -134,6 +143,7 @@ class FleetController {
      * sends it), first the recent ones after it. {@code 503} with {@code Retry-After} when {@value
      * FleetEventStream#MAX_STREAMS} streams are open.
      */
+    @Operation(summary = "The events as they happen (Server-Sent Events, one FleetEvent as JSON each)")
     @GetMapping(path = "/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     SseEmitter streamEvents(@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId,
             HttpServletRequest request, HttpServletResponse response) throws IOException {
@@ -162,6 +172,7 @@ class FleetController {
         return emitter.get();
     }
 
+    @Operation(summary = "A worker's last output lines")
     @GetMapping("/workers/{id}/logs")
     List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") int lines) {
         LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));

@@ -124,6 +124,10 @@ class AdminIntegrationTests {
         JsonNode document = JsonMapper.builder().build().readTree(docs.body());
         assertThat(document.at("/info/title").asString()).isEqualTo("Shepherd admin API");
         assertThat(document.at("/paths").propertyNames()).as("no path a client cannot call").doesNotContain("/error");
+        document.at("/paths").forEach(path -> path.forEach(operation -> assertThat(operation.path("summary").asString())
+                .as("%s", operation.path("operationId")).isNotBlank()));
+        assertThat(document.at("/components/schemas/KillRequest/properties/signal/enum").toString())
+                .isEqualTo("[\"TERM\",\"KILL\"]");
         assertThat(document.at("/components/securitySchemes/adminToken/scheme").asString()).isEqualTo("bearer");
         assertThat(document.at("/security/0").propertyNames()).containsExactly("adminToken");
         assertThat(shepherd.admin("GET", "/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
