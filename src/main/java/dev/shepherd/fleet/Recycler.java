@@ -4,7 +4,9 @@ import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiConsumer;
@@ -41,15 +43,18 @@ final class Recycler {
     }
 
     void check(List<Worker> workers, RollingReload reload) {
+        // Each worker's tree is read once a check: the ceiling and the recycle below use the same figure.
+        Map<Worker, Long> resident = new HashMap<>();
         if (config.maxMemory() != null) {
             long ceiling = 2 * config.maxMemory().toBytes();
             for (Worker worker : List.copyOf(workers)) {
                 if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
                     continue;
                 }
-                Optional<Long> resident = worker.process().residentBytes();
-                if (resident.isPresent() && resident.get() > ceiling) {
-                    String reason = "resident memory " + resident.get() / (1024 * 1024) + " MB above twice "
+                Optional<Long> bytes = worker.process().residentBytes();
+                bytes.ifPresent(value -> resident.put(worker, value));
+                if (bytes.isPresent() && bytes.get() > ceiling) {
+                    String reason = "resident memory " + bytes.get() / (1024 * 1024) + " MB above twice "
                             + "fleet.worker.max-memory " + config.maxMemory().toMegabytes() + " MB";
                     log.warn("Stopping worker {} (pid {}) at once: {}", worker.id, worker.pid(), reason);
                     stopNow.accept(worker, reason);
@@ -62,7 +67,7 @@ final class Recycler {
         }
         for (Worker worker : List.copyOf(workers)) {
             if (worker.state() == WorkerState.READY && worker.holdsSlot()) {
-                Optional<String> reason = reasonToRecycle(worker);
+                Optional<String> reason = reasonToRecycle(worker, resident.get(worker));
                 if (reason.isPresent()) {
                     events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " recycled: " + reason.get());
                     log.info("Recycling worker {} (pid {}): {}", worker.id, worker.pid(), reason.get());
@@ -73,17 +78,15 @@ final class Recycler {
         }
     }
 
-    private Optional<String> reasonToRecycle(Worker worker) {
+    /** {@code resident}: the worker's resident bytes read by this check, or null when unknown. */
+    private Optional<String> reasonToRecycle(Worker worker, Long resident) {
         long served = worker.endpoint().requests();
         if (worker.requestLimit() > 0 && served >= worker.requestLimit()) {
             return Optional.of("served " + served + " requests (fleet.worker.max-requests " + config.maxRequests() + ")");
         }
-        if (config.maxMemory() != null) {
-            Optional<Long> resident = worker.process().residentBytes();
-            if (resident.isPresent() && resident.get() > config.maxMemory().toBytes()) {
-                return Optional.of("resident memory " + resident.get() / (1024 * 1024) + " MB above fleet.worker.max-memory "
-                        + config.maxMemory().toMegabytes() + " MB");
-            }
+        if (config.maxMemory() != null && resident != null && resident > config.maxMemory().toBytes()) {
+            return Optional.of("resident memory " + resident / (1024 * 1024) + " MB above fleet.worker.max-memory "
+                    + config.maxMemory().toMegabytes() + " MB");
         }
         return Optional.empty();
     }
