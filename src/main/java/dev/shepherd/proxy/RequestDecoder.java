@@ -324,7 +324,8 @@ final class RequestDecoder extends HttpRequestDecoder {
         for (; i < end && state != BODY; i++) {
             byte b = buffer.getByte(i);
             switch (state) {
-                // Netty skips control characters and white space before the request line (RFC 9112 §2.2).
+                // Empty lines (CR, LF) before the request line are skipped (RFC 9112 §2.2); any other white space or
+                // control character there, which Netty would skip too, is refused.
                 case BEFORE_REQUEST_LINE -> {
                     if (b != '\r' && b != '\n' && skipped(b)) {
                         return INDENTED;
