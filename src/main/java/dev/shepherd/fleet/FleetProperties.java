@@ -283,7 +283,13 @@ public record FleetProperties(
      * @param requestBuffering whether a request's body is read before a worker is picked, up to
      *                         {@code retry.bufferLimit} (nginx's {@code proxy_request_buffering}, on by default there
      *                         too), so that a client that uploads slowly holds a connection of the proxy's, not a
-     *                         worker's thread; off: the body streams to the worker as it comes
+     *                         worker's thread; off: the body streams to the worker as it comes. A body past
+     *                         {@code retry.bufferLimit} is spooled to {@code clientBodyTempPath} until it is whole
+     * @param clientMaxBodySize the largest request body the proxy passes on (nginx's {@code client_max_body_size});
+     *                          larger: 413 (RFC 9110 §15.5.14), before a worker is picked when {@code Content-Length}
+     *                          says so, else when the body passes it. 0: no limit
+     * @param clientBodyTempPath the directory where request bodies past {@code retry.bufferLimit} are kept while they
+     *                           are read first (nginx's {@code client_body_temp_path}); null: {@code java.io.tmpdir}
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
      * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
@@ -325,6 +331,8 @@ public record FleetProperties(
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientBodyTimeout,
             @DefaultValue("240B") @NotNull DataSize clientBodyMinRate,
             @DefaultValue("true") boolean requestBuffering,
+            @DefaultValue("10MB") @NotNull DataSize clientMaxBodySize,
+            String clientBodyTempPath,
             @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
@@ -348,6 +356,11 @@ public record FleetProperties(
         boolean isClientBodyMinRateInRange() {
             return clientBodyMinRate == null
                     || clientBodyMinRate.toBytes() >= 0 && clientBodyMinRate.toBytes() <= 1024L * 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.proxy.client-max-body-size must not be negative (0: no limit)")
+        boolean isClientMaxBodySizeInRange() {
+            return clientMaxBodySize == null || clientMaxBodySize.toBytes() >= 0;
         }
 
         @AssertTrue(message = "fleet.proxy.max-header-size must be between 1KB and 1MB")

@@ -94,17 +94,18 @@ final class Attempt {
     /**
      * Writes the request head and what there is of its body; flushed unless the client is being read (then the
      * read's end flushes). {@code listener} hears of the head's write; {@code complete}: the whole request is
-     * written, so the response timeout starts.
+     * written, so the response timeout starts, unless part of a spooled body waits for the connection to be writable
+     * ({@link RequestBody#pump}: then the exchange starts it when that part is written).
      */
     void send(UpstreamListener listener, RequestHead head, RequestBody body, boolean flush, boolean complete,
               io.netty.channel.ChannelFutureListener headWritten) {
         connection.attach(listener, head.isHead(), ResponseFraming.dechunks(head.http10()), head.upgrade());
         upstream.write(head.request()).addListener(headWritten);
-        body.writeTo(upstream);
-        if (flush) {
+        boolean written = body.writeTo(upstream);
+        if (flush || !written) {
             upstream.flush();
         }
-        if (complete) {
+        if (complete && written) {
             armResponseTimeout();
         }
     }

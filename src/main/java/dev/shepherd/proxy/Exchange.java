@@ -12,9 +12,12 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import lombok.extern.slf4j.Slf4j;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -37,6 +40,9 @@ import java.nio.charset.StandardCharsets;
 final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
+    /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
+    private static final HttpResponseStatus CONTENT_TOO_LARGE = new HttpResponseStatus(413, "Content Too Large");
+
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ProxyContext proxy;
@@ -97,10 +103,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         proxy.exchangeStarted();
         proxy.budget().onRequest();
         if (!requestComplete && !head.bodyless()) {
-            if (proxy.readsBodiesFirst() && proxy.waitingBodiesWithinLimit()) {
-                // A worker's slot is not taken while a slow client uploads: the body is read first, up to the
-                // retry buffer limit (nginx's proxy_request_buffering; gunicorn's sync workers want a buffering
-                // proxy in front for this). A client that waits for 100 Continue gets it from the proxy, as nginx
+            if (HttpUtil.getContentLength(head.request(), -1L) > proxy.maxBodySize()) {
+                // Refused before a byte of the body is read, and before a client that waits for 100 Continue sends it.
+                refuseTooLarge();
+                return;
+            }
+            if (proxy.readsBodiesFirst()) {
+                // A worker's slot is not taken while a slow client uploads: the body is read whole first, past the
+                // retry buffer limit into a file (nginx's proxy_request_buffering and client_body_temp_path;
+                // gunicorn's sync workers want a buffering proxy in front for this). A client that waits for 100
+                // Continue gets it from the proxy, as nginx
                 // sends it when it reads a body: routed at its head instead, it held the worker's slot for as long
                 // as it took to send the body (two such clients, a byte every 10 s, kept a fleet of two answering
                 // 503 for minutes; found by an attacking helper).
@@ -199,7 +211,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             return;
         }
         releaseWaitingBytes();
-        attempt.send(this, head, body, !client.reading(), requestComplete, headWritten);
+        try {
+            attempt.send(this, head, body, !client.reading(), requestComplete, headWritten);
+        } catch (UncheckedIOException ex) {
+            spoolUnreadable(ex);
+            return;
+        }
         if (!requestComplete && !head.bodyless()) {
             ctx.channel().config().setAutoRead(attempt.upstream().isWritable());
         }
@@ -230,48 +247,94 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** A part of the request body from the client. */
     void onRequestContent(HttpContent content) {
+        int bytes = content.content().readableBytes();
+        if (body.bytes() + bytes > proxy.maxBodySize()) {
+            content.release();
+            refuseTooLarge();
+            return;
+        }
         boolean last = content instanceof LastHttpContent;
         if (last) {
             requestComplete = true;
         }
+        if (readingBodyFirst) {
+            readFirst(content, bytes, last);
+            return;
+        }
         Channel upstream = upstream();
-        int bytes = content.content().readableBytes();
         body.add(content, upstream);
-        boolean withinProxyLimit = true;
         if (upstream == null && bytes > 0) {
             // Held in memory until a worker's connection takes it: counted proxy-wide meanwhile.
             bytesWaiting += bytes;
-            withinProxyLimit = proxy.holdWaitingBody(bytes);
-            if (!withinProxyLimit && !readingBodyFirst && attempt == null) {
+            if (!proxy.holdWaitingBody(bytes) && attempt == null) {
                 // It waits for a worker (in the queue, or between attempts) with these bytes in memory: past the
                 // proxy's bound, as route() would have answered had they come before it queued.
                 refuseBodyWaiting();
                 return;
             }
         }
-        if (readingBodyFirst) {
-            if (last || body.bytes() > proxy.bufferLimit() || !withinProxyLimit) {
-                // Its bytes stay counted while it waits for a worker, until they go to one (connected) or it ends.
-                readingBodyFirst = false;
-                if (!last) {
-                    // Past a limit: the rest waits in the client's socket until a worker's connection takes it.
-                    ctx.channel().config().setAutoRead(false);
-                }
-                route();
-            }
-            return;
-        }
         if (last && upstream != null) {
             if (!client.reading()) {
                 upstream.flush();
             }
-            if (!relay.headReceived()) {
+            if (!relay.headReceived() && !body.pumping(upstream)) {
                 attempt.armResponseTimeout();
             }
         }
         if (upstream != null && !upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
         }
+    }
+
+    /**
+     * A part of a body read before a worker is picked: held in memory up to the retry buffer limit while the
+     * proxy-wide bound ({@link ProxyContext#WAITING_BODIES_LIMIT}) allows, else spooled to a file, it and the parts
+     * after it; the last part routes the request.
+     */
+    private void readFirst(HttpContent content, int bytes, boolean last) {
+        boolean inMemory = !body.spooled() && body.bytes() + bytes <= proxy.bufferLimit();
+        if (inMemory && !proxy.holdWaitingBody(bytes)) {
+            proxy.holdWaitingBody(-bytes);
+            inMemory = false;
+        }
+        if (inMemory) {
+            body.add(content, null);
+            // Its bytes stay counted while it waits for a worker, until they go to one (connected) or it ends.
+            bytesWaiting += bytes;
+        } else {
+            try {
+                body.spool(content, proxy.spool());
+            } catch (IOException ex) {
+                log.warn("Could not keep a request body in {}: {}", proxy.spool().directory(), ex.toString());
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");
+                return;
+            }
+        }
+        if (last) {
+            readingBodyFirst = false;
+            route();
+        }
+    }
+
+    /**
+     * 413 for a body larger than {@code fleet.proxy.client-max-body-size} (RFC 9110 §15.5.14): by its
+     * {@code Content-Length} before it is read, or when it passes the limit. A worker that has part of it loses the
+     * connection (the request is incomplete); a response that had started is cut.
+     */
+    private void refuseTooLarge() {
+        if (wait != null) {
+            wait.cancel();
+            wait = null;
+        }
+        readingBodyFirst = false;
+        if (relay.started()) {
+            dropAttempt();
+            cut(null, Failure.SENT);
+            return;
+        }
+        dropAttempt();
+        fail(CONTENT_TOO_LARGE, "the request body is larger than "
+                + "fleet.proxy.client-max-body-size (" + readable(proxy.maxBodySize()) + ")");
     }
 
     /** The current attempt's worker connection, if it is connected. */
@@ -393,7 +456,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void complete(boolean clean) {
-        attempt.complete(clean && relay.reusable() && requestComplete, relay.keepAliveSeconds());
+        // A worker that answered before the whole spooled body was written to it has not read the rest: its
+        // connection is out of step and is closed.
+        boolean sent = !body.pumping(attempt.upstream());
+        body.stopPumping();
+        attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds());
         attempt = null;
         proxy.metrics().completed(head, relay.status(), startNanos, attempts);
         finish(relay.keepClient() && keepClient());
@@ -493,6 +560,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void dropAttempt() {
+        body.stopPumping();
         if (attempt != null) {
             attempt.drop();
             attempt = null;
@@ -607,8 +675,43 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     @Override
     public void upstreamWritabilityChanged(boolean writable) {
+        Channel upstream = upstream();
+        if (writable && upstream != null && body.pumping(upstream)) {
+            pumpBody(upstream);
+            return;
+        }
         if (!requestComplete) {
             ctx.channel().config().setAutoRead(writable);
+        }
+    }
+
+    /** {@code bytes} as "10 MB", "64 KB" or "1000 bytes": whole megabytes or kilobytes when it is some. */
+    static String readable(long bytes) {
+        if (bytes >= 1 << 20 && bytes % (1 << 20) == 0) {
+            return (bytes >> 20) + " MB";
+        }
+        return bytes >= 1024 && bytes % 1024 == 0 ? (bytes >> 10) + " KB" : bytes + " bytes";
+    }
+
+    /** The spooled part of the body could not be read back: the worker's connection is closed, the client told. */
+    private void spoolUnreadable(UncheckedIOException ex) {
+        log.warn("Could not read a request body back from {}: {}", proxy.spool().directory(), ex.getCause().toString());
+        dropAttempt();
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not read the request body it stored");
+    }
+
+    /** The next part of a spooled body to the worker; once it is all written, the response timeout runs. */
+    private void pumpBody(Channel upstream) {
+        boolean written;
+        try {
+            written = body.pump(upstream);
+        } catch (UncheckedIOException ex) {
+            spoolUnreadable(ex);
+            return;
+        }
+        upstream.flush();
+        if (written && !relay.headReceived()) {
+            attempt.armResponseTimeout();
         }
     }
 }

@@ -69,26 +69,31 @@ final class ProxyContext {
     private final long upstreamIdleTimeoutNanos;
     private final long upstreamReuseDelayNanos;
     private final boolean readsBodiesFirst;
+    private final BodySpool spool;
+    private final long maxBodySize;
     private final UpstreamPool.IdleBudget idleBudget;
     private final boolean secure;
     private volatile boolean draining;
 
     /**
      * @param sticky sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set
-     * @param readsBodiesFirst whether a request's body is read, up to the retry buffer limit, before a worker is
-     *                         picked for it: with {@code fleet.worker.max-concurrency}, so that a slow upload does not
-     *                         hold a worker's slot ({@link Exchange})
+     * @param spool where request bodies are kept past the retry buffer limit while they are read whole before a
+     *              worker is picked for them, so that a slow upload does not hold a worker's thread or slot
+     *              ({@link Exchange}); null: bodies are not read first but streamed
      * @param upstreamsLeft how many worker connections {@code max-connections} leaves now (it less the client
      *                      connections open), within which {@code upstream-reuse-delay} keeps its idle connections
      * @param secure whether client connections are TLS ({@link ProxyTls}): workers are told {@code https}
      */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
-                 Bootstrap upstreamBootstrap, StickySessions sticky, boolean readsBodiesFirst, IntSupplier upstreamsLeft,
+                 Bootstrap upstreamBootstrap, StickySessions sticky, BodySpool spool, IntSupplier upstreamsLeft,
                  boolean secure) {
         this.secure = secure;
         this.idleBudget = new UpstreamPool.IdleBudget(upstreamsLeft);
         this.properties = properties;
-        this.readsBodiesFirst = readsBodiesFirst;
+        this.readsBodiesFirst = spool != null;
+        this.spool = spool;
+        long max = properties.clientMaxBodySize().toBytes();
+        this.maxBodySize = max == 0 ? Long.MAX_VALUE : max;
         this.sticky = sticky;
         String appCookie = properties.sticky().appCookie();
         this.appCookies = appCookie == null ? null
@@ -166,9 +171,19 @@ final class ProxyContext {
         return bufferLimit;
     }
 
-    /** Whether request bodies are read, up to {@link #bufferLimit()}, before a worker is picked. */
+    /** Whether request bodies are read whole, past {@link #bufferLimit()} into the {@link #spool()}, before a worker is picked. */
     boolean readsBodiesFirst() {
         return readsBodiesFirst;
+    }
+
+    /** Where bodies read first are kept past {@link #bufferLimit()}; null when bodies are not read first. */
+    BodySpool spool() {
+        return spool;
+    }
+
+    /** {@code fleet.proxy.client-max-body-size} in bytes; {@link Long#MAX_VALUE} when it is 0 (no limit). */
+    long maxBodySize() {
+        return maxBodySize;
     }
 
     /** Sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set. */
@@ -195,8 +210,9 @@ final class ProxyContext {
     }
 
     /**
-     * The most bytes of request bodies that requests with no worker connection yet may hold, all together: past it,
-     * no body is read before a worker is picked ({@link #readsBodiesFirst()}), and a request that waits for a worker
+     * The most bytes of request bodies that requests with no worker connection yet may hold in memory, all together:
+     * past it, bodies read before a worker is picked ({@link #readsBodiesFirst()}) go to the spool from their next
+     * byte, and a request that waits for a worker
      * while its body bytes would pass it is answered 503 ({@link Exchange}), so that many slow or queued uploads
      * cannot fill the master's memory.
      */

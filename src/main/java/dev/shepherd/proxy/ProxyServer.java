@@ -90,6 +90,8 @@ public class ProxyServer implements SmartLifecycle {
     private final String address;
     private final int requestedPort;
     private final ProxyTls tls;
+    /** Where bodies read first are kept past the retry buffer limit; null when {@code request-buffering} is off. */
+    private final BodySpool spool;
     private final ProxyMetrics metrics;
     private final Clock clock;
     private NettyTransport transport;
@@ -120,6 +122,7 @@ public class ProxyServer implements SmartLifecycle {
         this.transport = NettyTransport.select(properties.proxy().transport());
         this.tls = ProxyTls.of(ssl, bundles, properties.proxy().clientHeaderTimeout().toMillis(),
                 transport.quickAckOption());
+        this.spool = properties.proxy().requestBuffering() ? BodySpool.in(properties.proxy().clientBodyTempPath()) : null;
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")
@@ -168,7 +171,7 @@ public class ProxyServer implements SmartLifecycle {
             connectionLimit = limit;
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
-                    upstreamBootstrap(config), stickySessions(config), config.requestBuffering(),
+                    upstreamBootstrap(config), stickySessions(config), spool,
                     () -> limit.max() - limit.open(), tls != null);
             fleet.onSnapshot(poolCleaner);
             ProxyContext started = context;
@@ -428,14 +431,18 @@ public class ProxyServer implements SmartLifecycle {
 
     /**
      * The balancing settings in effect, in their written form, for the startup log: "least-request,
-     * max-concurrency 2, request bodies read first (up to 64 KB), sticky cookie SRV".
+     * max-concurrency 2, request bodies read first (64 KB in memory, the rest on disk, at most 10 MB), sticky cookie
+     * SRV".
      */
     static String balancing(FleetProperties.Proxy config, int maxConcurrency) {
         StringBuilder line = new StringBuilder(config.balancer().name().toLowerCase(java.util.Locale.ROOT)
                 .replace('_', '-'));
         line.append(maxConcurrency > 0 ? ", max-concurrency " + maxConcurrency : ", no max-concurrency");
-        line.append(config.requestBuffering() ? ", request bodies read first (up to "
-                + config.retry().bufferLimit().toKilobytes() + " KB)" : ", request bodies streamed");
+        long maxBody = config.clientMaxBodySize().toBytes();
+        line.append(config.requestBuffering() ? ", request bodies read first (" + Exchange.readable(
+                config.retry().bufferLimit().toBytes()) + " in memory, the rest on disk" : ", request bodies streamed (");
+        line.append(config.requestBuffering() ? ", " : "").append(maxBody == 0 ? "no size limit)"
+                : "at most " + Exchange.readable(maxBody) + ")");
         line.append(", queue-limit ").append(config.queueLimit()).append(", queue-timeout ")
                 .append(config.queueTimeout().toMillis()).append(" ms");
         if (config.sticky().cookie() != null) {
@@ -540,7 +547,7 @@ public class ProxyServer implements SmartLifecycle {
     }
 
     /** Requests begun and not over: served, waiting for a worker, or between two attempts. */
-    private long inFlight() {
+    long inFlight() {
         return context.openExchanges();
     }
 

@@ -7,6 +7,9 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,8 +19,12 @@ import java.util.List;
  * another worker. Past the limit, parts go to the worker as they come and are no longer held: from the first
  * such write the body cannot be sent again. Parts that arrive while no worker connection is attached are held
  * whatever their size: the client is read from then only while the body is read before a worker is picked, up to
- * the limit ({@link ProxyContext#readsBodiesFirst}), and what one read brings past it. Confined to the exchange's
- * event loop.
+ * the limit ({@link ProxyContext#readsBodiesFirst}), and what one read brings past it.
+ *
+ * <p>A body read before a worker is picked may be spooled instead ({@link #spool}): the parts past the limit go to a
+ * file of the {@link BodySpool}, after the parts held. Such a body is sent from the
+ * file a chunk at a time while the worker connection is writable ({@link #writeTo}, {@link #pump}), and can be sent
+ * again, whole, as often as an attempt fails. Confined to the exchange's event loop.
  */
 final class RequestBody {
 
@@ -27,12 +34,23 @@ final class RequestBody {
      */
     static final int MAX_HELD_PARTS = 64;
 
+    /** The most bytes of a spooled body read from its file for one write to a worker. */
+    static final int PUMP_CHUNK = 64 * 1024;
+
     private final long limit;
     private final List<HttpContent> held = new ArrayList<>(2);
     /** The buffer of ours that the first held part wraps once parts were merged; null before. */
     private ByteBuf merged;
     private long bytes;
     private boolean partlySent;
+    /** The spooled part of the body, after the held parts; null while none. */
+    private FileChannel file;
+    private long fileBytes;
+    /** The end of a spooled body came (its trailers are not forwarded: {@link ClientHandler}). */
+    private boolean ended;
+    /** The worker connection the spooled part is being written to, and how far; null when none. */
+    private Channel pumping;
+    private long pumped;
 
     RequestBody(long limit) {
         this.limit = limit;
@@ -41,6 +59,11 @@ final class RequestBody {
     /** Bytes received so far. */
     long bytes() {
         return bytes;
+    }
+
+    /** Whether part of the body is in a file. */
+    boolean spooled() {
+        return file != null;
     }
 
     /** Whether every part received so far can still be sent to another worker. */
@@ -63,9 +86,39 @@ final class RequestBody {
         }
     }
 
-    /** Writes what is held to a newly attached worker connection, keeping it only while within the limit. */
-    void writeTo(Channel upstream) {
-        boolean keep = bytes <= limit && !partlySent;
+    /**
+     * A part from the client, kept in the file of {@code spool} (opened by the first such part) after the parts held.
+     * Takes {@code content} over in every case.
+     *
+     * @throws IOException when the file cannot be opened or written: the body is then incomplete
+     */
+    void spool(HttpContent content, BodySpool spool) throws IOException {
+        try {
+            ByteBuf bytesIn = content.content();
+            int length = bytesIn.readableBytes();
+            bytes += length;
+            if (file == null) {
+                file = spool.open();
+            }
+            int index = bytesIn.readerIndex();
+            int end = index + length;
+            while (index < end) {
+                index += bytesIn.getBytes(index, file, fileBytes + index - bytesIn.readerIndex(), end - index);
+            }
+            fileBytes += length;
+            ended |= content instanceof LastHttpContent;
+        } finally {
+            ReferenceCountUtil.safeRelease(content);
+        }
+    }
+
+    /**
+     * Writes what is held to a newly attached worker connection, keeping it only while within the limit, then what
+     * was spooled, as far as the connection stays writable. Returns whether all was written; if not, the rest
+     * follows with {@link #pump} once the connection is writable again.
+     */
+    boolean writeTo(Channel upstream) {
+        boolean keep = file != null || bytes <= limit && !partlySent;
         for (HttpContent content : held) {
             upstream.write(keep ? content.retainedDuplicate() : content, upstream.voidPromise());
         }
@@ -74,6 +127,60 @@ final class RequestBody {
             merged = null;
             partlySent = true;
         }
+        if (file == null) {
+            return true;
+        }
+        pumping = upstream;
+        pumped = 0;
+        return pump(upstream);
+    }
+
+    /** Whether part of the spooled body is still to be written to {@code upstream}. */
+    boolean pumping(Channel upstream) {
+        return pumping != null && pumping == upstream;
+    }
+
+    /**
+     * Writes the next chunks of the spooled body to {@code upstream}, while it is writable, and its end after the
+     * last; returns whether all has been written. Does not flush.
+     *
+     * @throws UncheckedIOException when the file cannot be read
+     */
+    boolean pump(Channel upstream) {
+        if (!pumping(upstream)) {
+            return pumping == null;
+        }
+        while (pumped < fileBytes) {
+            if (!upstream.isWritable()) {
+                return false;
+            }
+            int length = (int) Math.min(PUMP_CHUNK, fileBytes - pumped);
+            ByteBuf chunk = upstream.alloc().buffer(length);
+            try {
+                while (chunk.readableBytes() < length) {
+                    int read = chunk.writeBytes(file, pumped + chunk.readableBytes(), length - chunk.readableBytes());
+                    if (read < 0) {
+                        throw new IOException("the spooled request body ended " + (fileBytes - pumped) + " bytes early");
+                    }
+                }
+            } catch (IOException ex) {
+                chunk.release();
+                pumping = null;
+                throw new UncheckedIOException(ex);
+            }
+            pumped += length;
+            upstream.write(new DefaultHttpContent(chunk), upstream.voidPromise());
+        }
+        if (ended) {
+            upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, upstream.voidPromise());
+        }
+        pumping = null;
+        return true;
+    }
+
+    /** No more of the body goes to the connection it was being written to (the attempt is over). */
+    void stopPumping() {
+        pumping = null;
     }
 
     /** Number of parts held now. */
@@ -124,5 +231,14 @@ final class RequestBody {
         }
         held.clear();
         merged = null;
+        pumping = null;
+        if (file != null) {
+            try {
+                file.close();
+            } catch (IOException ex) {
+                // Unlinked already: the space is freed when the last descriptor goes, which this close was.
+            }
+            file = null;
+        }
     }
 }

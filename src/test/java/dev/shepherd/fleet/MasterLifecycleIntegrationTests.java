@@ -103,6 +103,17 @@ class MasterLifecycleIntegrationTests {
         RunningShepherd.assertNoChildProcess(List.of());
     }
 
+    @Test
+    void aBodyTempPathThatCannotTakeFilesStopsStartupBeforeAnyWorkerStarts(@org.junit.jupiter.api.io.TempDir
+                                                                           java.nio.file.Path directory) {
+        java.nio.file.Path missing = directory.resolve("bodies");
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--fleet.proxy.client-body-temp-path=" + missing))
+                .satisfies(ex -> assertThat(report(ex).getDescription()).startsWith("fleet.proxy.client-body-temp-path "
+                        + "names " + missing + ", which does not exist"));
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
     /** What the startup report prints (Shepherd's analyzer), rather than a stack trace: null if it had nothing. */
     private static org.springframework.boot.diagnostics.FailureAnalysis report(Throwable ex) {
         org.springframework.boot.diagnostics.FailureAnalysis analysis =

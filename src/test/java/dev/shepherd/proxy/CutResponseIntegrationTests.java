@@ -48,7 +48,9 @@ class CutResponseIntegrationTests {
                 .as("epoll cannot be used here: " + Epoll.unavailabilityCause()).isTrue();
         shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
-                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'));
+                "--fleet.proxy.transport=" + transport.name().toLowerCase().replace('_', '-'),
+                // Uploads stream, so that the worker can answer one before it has all of it.
+                "--fleet.proxy.request-buffering=false", "--fleet.proxy.client-max-body-size=0");
     }
 
     CutResponseIntegrationTests(ProxyTransport transport) {

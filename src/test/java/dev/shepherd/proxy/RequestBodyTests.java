@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -148,5 +149,78 @@ class RequestBodyTests {
             content.release();
         }
         return parts;
+    }
+
+    @TempDir
+    java.nio.file.Path spoolDirectory;
+
+    /**
+     * Past the limit, the parts go to an unlinked file after the parts held; the body is written whole, held parts
+     * first, as often as it is asked for, and a chunk at a time only while the connection is writable.
+     */
+    @Test
+    void aSpooledBodyIsReplayedWholeInOrderAChunkAtATimeWhileTheConnectionIsWritable() throws Exception {
+        BodySpool spool = BodySpool.in(spoolDirectory.toString());
+        RequestBody body = new RequestBody(1000);
+        StringBuilder sent = new StringBuilder();
+        String memory = "m".repeat(600);
+        body.add(new DefaultHttpContent(Unpooled.copiedBuffer(memory, StandardCharsets.US_ASCII)), null);
+        sent.append(memory);
+        for (int i = 0; i < 40; i++) {
+            String part = String.valueOf((char) ('a' + i % 26)).repeat(9_000);
+            body.spool(new DefaultHttpContent(Unpooled.copiedBuffer(part, StandardCharsets.US_ASCII)), spool);
+            sent.append(part);
+        }
+        body.spool(new DefaultLastHttpContent(Unpooled.copiedBuffer("end", StandardCharsets.US_ASCII)), spool);
+        sent.append("end");
+        assertThat(body.spooled()).isTrue();
+        assertThat(body.bytes()).isEqualTo(sent.length());
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(spoolDirectory)) {
+            assertThat(files).as("the spool file is unlinked as soon as it is open").isEmpty();
+        }
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+            EmbeddedChannel worker = new EmbeddedChannel();
+            worker.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(8 * 1024, 32 * 1024));
+            StringBuilder received = new StringBuilder();
+            boolean written = body.writeTo(worker);
+            int rounds = 1;
+            while (!written) {
+                assertThat(body.pumping(worker)).isTrue();
+                assertThat(worker.isWritable()).as("a pump stops only at an unwritable connection").isFalse();
+                received.append(drain(worker));
+                written = body.pump(worker);
+                rounds++;
+            }
+            worker.flush();
+            Object last = null;
+            Object next;
+            while ((next = worker.readOutbound()) != null) {
+                received.append(((HttpContent) next).content().toString(StandardCharsets.US_ASCII));
+                last = next;
+                ((HttpContent) next).release();
+            }
+            assertThat(received.toString()).as("attempt " + attempt).isEqualTo(sent.toString());
+            assertThat(last).as("the body's end is written after its last byte")
+                    .isInstanceOf(io.netty.handler.codec.http.LastHttpContent.class);
+            assertThat(rounds).as("written in several rounds, never more than the water mark ahead").isGreaterThan(3);
+            assertThat(body.pumping(worker)).isFalse();
+            assertThat(body.replayable()).isTrue();
+        }
+        body.release();
+        assertThat(body.spooled()).isFalse();
+    }
+
+    @Test
+    void aSpoolInADirectoryThatCannotTakeFilesIsRefusedNamingTheSetting() throws Exception {
+        java.nio.file.Path missing = spoolDirectory.resolve("missing");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> BodySpool.in(missing.toString())))
+                .isInstanceOf(dev.shepherd.InvalidSetting.class)
+                .hasMessageContaining("fleet.proxy.client-body-temp-path names " + missing + ", which does not exist");
+        java.nio.file.Path file = java.nio.file.Files.createFile(spoolDirectory.resolve("file"));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> BodySpool.in(file.toString())))
+                .hasMessageContaining("which is not a directory");
+        assertThat(BodySpool.in(" ").directory()).as("blank: java.io.tmpdir")
+                .isEqualTo(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
     }
 }

@@ -31,11 +31,12 @@ class RetryWaitIntegrationTests {
 
     /**
      * One worker that resets every request as soon as it has its head, behind a budget that allows no retry. Bodies
-     * stream (a body read first is either whole before the first attempt or too large to replay, so no request
-     * would wait for a next attempt with its upload under way).
+     * stream, without a size limit (a body read first is whole before the first attempt, so no request would wait
+     * for a next attempt with its upload under way).
      */
     private static RunningShepherd start(String backoff) {
         return RunningShepherd.startReady("--fleet.workers=1", "--fleet.proxy.request-buffering=false",
+                "--fleet.proxy.client-max-body-size=0",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
                 "--fleet.proxy.retry.budget-percent=0", "--fleet.proxy.retry.min-per-second=0",
                 "--fleet.proxy.retry.backoff=" + backoff);

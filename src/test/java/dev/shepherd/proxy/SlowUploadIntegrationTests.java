@@ -125,14 +125,14 @@ class SlowUploadIntegrationTests {
     }
 
     /**
-     * A body larger than the buffer limit takes the worker's only slot and streams the rest; a client that then
-     * trickles it (a byte every 400 ms, never pausing as long as {@code client-body-timeout}) falls below
+     * A streamed body ({@code request-buffering=false}) takes the worker's only slot; a client that then trickles it
+     * (a byte every 400 ms, never pausing as long as {@code client-body-timeout}) falls below
      * {@code client-body-min-rate}, gets 408, and the request queued behind it is served.
      */
     @Test
     void aBodyTrickledAfterItTookTheOnlySlotIsCutAtTheMinimumRateAndTheSlotFreed() throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.max-concurrency=1", "--fleet.proxy.retry.buffer-limit=1KB",
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.request-buffering=false",
                 "--fleet.proxy.client-body-timeout=1s", "--fleet.proxy.client-body-min-rate=1KB",
                 "--fleet.proxy.queue-timeout=30s");
              Socket slow = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
@@ -165,15 +165,15 @@ class SlowUploadIntegrationTests {
     }
 
     /**
-     * Bodies held by requests waiting for a worker stay within the proxy-wide bound, whichever way they came: read
-     * before the request queued, or (a request routed at its head, as every one is once the bound is reached) after
-     * it queued, also on keep-alive connections whose reads have grown to 64 KB.
+     * Streamed bodies ({@code request-buffering=false}) held by requests waiting for a worker stay within the
+     * proxy-wide bound: past it, a request whose body bytes came with its head or after it queued is refused, here on
+     * keep-alive connections whose reads have grown to 64 KB (a new connection's first reads are far smaller).
      */
-    @org.junit.jupiter.params.ParameterizedTest(name = "body after queueing: {0}")
-    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
-    void bodiesWaitingForAWorkerAreBoundedProxyWideAndTheirBytesAreGivenBack(boolean afterQueueing) throws Exception {
+    @Test
+    void bodiesWaitingForAWorkerAreBoundedProxyWideAndTheirBytesAreGivenBack() throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s")) {
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s",
+                "--fleet.proxy.request-buffering=false")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             int bodyBytes = 64_000;
             int uploads = (int) (ProxyContext.WAITING_BODIES_LIMIT / bodyBytes) + 20;
@@ -184,12 +184,10 @@ class SlowUploadIntegrationTests {
                     Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort());
                     sockets.add(socket);
                     socket.setSoTimeout(10_000);
-                    if (afterQueueing) {
-                        // One request answered first, so that the connection's reads have grown to its size.
-                        socket.getOutputStream().write(("POST /warm HTTP/1.1\r\nHost: test\r\nContent-Length: "
-                                + bodyBytes + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
-                        assertThat(readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200");
-                    }
+                    // One request answered first, so that the connection's reads have grown to its size.
+                    socket.getOutputStream().write(("POST /warm HTTP/1.1\r\nHost: test\r\nContent-Length: "
+                            + bodyBytes + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+                    assertThat(readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200");
                 }
                 java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
                         .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=30000")).timeout(Duration.ofSeconds(60))
@@ -216,6 +214,50 @@ class SlowUploadIntegrationTests {
                 assertThat(readResponse(refused.getInputStream())).startsWith("HTTP/1.1 503")
                         .contains("request bodies waiting");
                 busy.cancel(true);
+            } finally {
+                for (Socket socket : sockets) {
+                    socket.close();
+                }
+            }
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> proxy.waitingBodyBytes() == 0);
+        }
+    }
+
+    /**
+     * Bodies read first never pass the proxy-wide bound in memory: past it, the next bodies go to their files, and
+     * no request is refused for it; all are answered once the worker is free, and their bytes given back.
+     */
+    @Test
+    void bodiesReadFirstPastTheProxyWideBoundGoToFilesAndNoneIsRefused() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=60s")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            int bodyBytes = 64_000;
+            int uploads = (int) (ProxyContext.WAITING_BODIES_LIMIT / bodyBytes) + 20;
+            byte[] request = ("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: " + bodyBytes + "\r\n\r\n"
+                    + "x".repeat(bodyBytes)).getBytes(StandardCharsets.US_ASCII);
+            java.util.List<Socket> sockets = new java.util.ArrayList<>();
+            try {
+                java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
+                        .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=8000")).timeout(Duration.ofSeconds(60))
+                                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> shepherd.snapshot().inFlight() == 1);
+                for (int i = 0; i < uploads; i++) {
+                    Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort());
+                    sockets.add(socket);
+                    socket.setSoTimeout(60_000);
+                    socket.getOutputStream().write(request);
+                }
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+                        .until(() -> proxy.waiting() == uploads);
+                assertThat(refusedSoFar(sockets)).as("no upload was refused").isZero();
+                assertThat(proxy.waitingBodyBytes()).as("held in memory for waiting requests")
+                        .isLessThanOrEqualTo(ProxyContext.WAITING_BODIES_LIMIT);
+                assertThat(busy.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+                for (Socket socket : sockets.subList(0, 3)) {
+                    assertThat(readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200").contains("body=" + bodyBytes);
+                }
             } finally {
                 for (Socket socket : sockets) {
                     socket.close();

@@ -26,6 +26,9 @@ import java.util.stream.Collectors;
  *   <li>{@code /stream}: records "head-received" before it reads the body</li>
  *   <li>{@code /leak?mb=N}: keeps N more MB for ever (a memory leak)</li>
  *   <li>{@code /die-after-head?pid=P}: the worker with pid P sends a response head and dies before the body</li>
+ *   <li>{@code /die-before-answer?pid=P}: the worker with pid P reads the whole request and dies without answering;
+ *       the others echo</li>
+ *   <li>{@code /digest}: "pid=..., body=<length>, sha256=<hex of the body>"</li>
  *   <li>{@code /slow?ms=N}: answers after N ms</li>
  *   <li>{@code /hang-up}: closes the connection without an answer (the worker stays up)</li>
  *   <li>{@code /fail?pid=P}: the worker with pid P answers 500 (as one with a broken database pool would, its
@@ -92,6 +95,13 @@ public final class EchoWorker {
                 exchange.getResponseBody().flush();
                 Runtime.getRuntime().halt(1);
             }
+            if (uri.getPath().equals("/die-before-answer") && pid.equals(query.get("pid"))) {
+                Runtime.getRuntime().halt(1);
+            }
+            if (uri.getPath().equals("/digest")) {
+                respond(exchange, 200, "pid=" + pid + "\nbody=" + body.length + "\nsha256=" + sha256(body) + "\n");
+                return;
+            }
             if (uri.getPath().equals("/fail") && pid.equals(query.get("pid"))) {
                 respond(exchange, 500, "pid=" + pid + " failing on purpose\n");
                 return;
@@ -129,6 +139,14 @@ public final class EchoWorker {
             }
         }
         return params;
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
     }
 
     private static void sleep(long millis) {
