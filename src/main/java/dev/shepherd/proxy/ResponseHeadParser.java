@@ -270,13 +270,24 @@ final class ResponseHeadParser {
         return end;
     }
 
+    /**
+     * Copies the end-to-end lines. The length is framing: kept even if {@code Connection} names it, dropped where
+     * chunks or no body replace it, and otherwise sent as the one line it was read as, where the first
+     * {@code Content-Length} line stood: a length repeated on several lines or in a list (RFC 9112 §6.3, RFC 9110
+     * §8.6) reaches the client once, as nginx sends it.
+     */
     private void copyEndToEndLines(ByteBuf in, ByteBuf bytes, boolean noBody) {
+        boolean lengthSent = chunked || noBody;
         for (int i = 0; i < count; i++) {
             int start = lines[i * 4];
+            int colon = lines[i * 4 + 2];
             int kind = lines[i * 4 + 3];
-            // The length is framing: kept even if Connection names it, dropped where chunks or no body replace it.
-            boolean length = kind == CONTENT_LENGTH && !chunked && !noBody;
-            if (length || kind == KEEP && (named == null || !isNamed(in, start, lines[i * 4 + 2]))) {
+            if (kind == CONTENT_LENGTH && !lengthSent) {
+                bytes.writeBytes(in, start, colon - start).writeByte(':').writeByte(' ')
+                        .writeCharSequence(Long.toString(contentLength), StandardCharsets.US_ASCII);
+                bytes.writeByte(CR).writeByte(LF);
+                lengthSent = true;
+            } else if (kind == KEEP && (named == null || !isNamed(in, start, colon))) {
                 bytes.writeBytes(in, start, lines[i * 4 + 1] - start).writeByte(CR).writeByte(LF);
             }
         }

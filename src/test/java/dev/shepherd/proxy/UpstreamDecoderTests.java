@@ -185,6 +185,24 @@ class UpstreamDecoderTests {
                 .containsExactly("HEAD 304 NONE reusable: HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n", "END");
     }
 
+    /**
+     * RFC 9112 §6.3 and RFC 9110 §8.6: one length given twice, on two lines or in one list, is taken once; the client
+     * gets the one line the proxy read, not the worker's repetition, whose copies it might read differently.
+     */
+    @Test
+    void aLengthGivenTwiceReachesTheClientOnceAsRead() {
+        assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello"))
+                .containsExactly("HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n",
+                        "hello", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\n\r\nhello"))
+                .containsExactly("HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\ncontent-length: 5\r\n", "hello", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\nContent-Length:005 \r\nContent-Length: 5,,5\r\n\r\nhello"))
+                .containsExactly("HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", "hello", "END");
+        decoder.expect(true, false, false);
+        assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Length: 12\r\n\r\n"))
+                .containsExactly("HEAD 200 NONE reusable: HTTP/1.1 200 OK\r\nContent-Length: 12\r\n", "END");
+    }
+
     @Test
     void informationalResponsesComeBeforeTheFinalOne() {
         List<String> parts = read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
