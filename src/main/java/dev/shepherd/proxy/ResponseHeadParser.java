@@ -293,7 +293,10 @@ final class ResponseHeadParser {
         }
     }
 
-    /** Checks {@code HTTP/1.x NNN reason} and returns the status code. */
+    /**
+     * Checks {@code HTTP/1.x NNN reason} and returns the status code, which must be 100 to 599 (RFC 9110 §15): a
+     * client cannot know what another one means, nor whether such a response has a body.
+     */
     private static int statusLine(ByteBuf in, int start, int end) {
         int length = end - start;
         boolean valid = length >= 12 && in.getByte(start) == 'H' && in.getByte(start + 1) == 'T'
@@ -302,10 +305,14 @@ final class ResponseHeadParser {
                 && (in.getByte(start + 7) == '0' || in.getByte(start + 7) == '1') && in.getByte(start + 8) == ' '
                 && digit(in.getByte(start + 9)) && digit(in.getByte(start + 10)) && digit(in.getByte(start + 11))
                 && (length == 12 || in.getByte(start + 12) == ' ');
-        if (!valid || !text(in, start + 12, end) || in.getByte(start + 9) == '0') {
+        if (!valid || !text(in, start + 12, end)) {
             throw malformed("status line '" + in.toString(start, Math.min(length, 64), StandardCharsets.ISO_8859_1) + "'");
         }
-        return (in.getByte(start + 9) - '0') * 100 + (in.getByte(start + 10) - '0') * 10 + in.getByte(start + 11) - '0';
+        int status = (in.getByte(start + 9) - '0') * 100 + (in.getByte(start + 10) - '0') * 10 + in.getByte(start + 11) - '0';
+        if (status < 100 || status > 599) {
+            throw malformed("status code " + in.toString(start + 9, 3, StandardCharsets.US_ASCII) + ", not 100 to 599");
+        }
+        return status;
     }
 
     /** Checks one {@code name: value} line (of a head or of chunked trailers) and returns the colon's index. */

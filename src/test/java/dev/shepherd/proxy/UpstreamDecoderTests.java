@@ -211,6 +211,14 @@ class UpstreamDecoderTests {
                 "HEAD 200 FIXED 2 reusable: HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", "ok", "END");
     }
 
+    /** RFC 9110 §15: a status code is 100 to 599; both ends pass, the interim one as interim. */
+    @Test
+    void statusCodesAtTheEndsOfTheirRangePass() {
+        assertThat(read("HTTP/1.1 199 Odd\r\n\r\nHTTP/1.1 599 Odd\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 199 NONE reusable: HTTP/1.1 199 Odd\r\n",
+                        "HEAD 599 FIXED 0 reusable: HTTP/1.1 599 Odd\r\nContent-Length: 0\r\n", "END");
+    }
+
     @Test
     void connectionIsReusableOnlyWhenTheWorkerSaysSo() {
         assertThat(read("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
@@ -277,6 +285,10 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\n\r\n", "control character");
         assertMalformed("HTTP/2 200 OK\r\n\r\n", "status line");
         assertMalformed("HTTP/1.1 20 OK\r\n\r\n", "status line");
+        assertMalformed("HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", "status code 999, not 100 to 599");
+        assertMalformed("HTTP/1.1 600 X\r\nContent-Length: 0\r\n\r\n", "status code 600, not 100 to 599");
+        assertMalformed("HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n", "status code 000, not 100 to 599");
+        assertMalformed("HTTP/1.1 099 X\r\n\r\n", "status code 099, not 100 to 599");
         assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "offered no upgrade");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line 'zz'");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 0\r\n", "chunk size line '5 0'");
