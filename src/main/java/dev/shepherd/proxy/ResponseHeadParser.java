@@ -270,19 +270,33 @@ final class ResponseHeadParser {
         return end;
     }
 
+    /**
+     * Copies the end-to-end lines. The length is framing: kept even if {@code Connection} names it, dropped where
+     * chunks or no body replace it, and otherwise sent as the one line it was read as, where the first
+     * {@code Content-Length} line stood: a length repeated on several lines or in a list (RFC 9112 §6.3, RFC 9110
+     * §8.6) reaches the client once, as nginx sends it.
+     */
     private void copyEndToEndLines(ByteBuf in, ByteBuf bytes, boolean noBody) {
+        boolean lengthSent = chunked || noBody;
         for (int i = 0; i < count; i++) {
             int start = lines[i * 4];
+            int colon = lines[i * 4 + 2];
             int kind = lines[i * 4 + 3];
-            // The length is framing: kept even if Connection names it, dropped where chunks or no body replace it.
-            boolean length = kind == CONTENT_LENGTH && !chunked && !noBody;
-            if (length || kind == KEEP && (named == null || !isNamed(in, start, lines[i * 4 + 2]))) {
+            if (kind == CONTENT_LENGTH && !lengthSent) {
+                bytes.writeBytes(in, start, colon - start).writeByte(':').writeByte(' ')
+                        .writeCharSequence(Long.toString(contentLength), StandardCharsets.US_ASCII);
+                bytes.writeByte(CR).writeByte(LF);
+                lengthSent = true;
+            } else if (kind == KEEP && (named == null || !isNamed(in, start, colon))) {
                 bytes.writeBytes(in, start, lines[i * 4 + 1] - start).writeByte(CR).writeByte(LF);
             }
         }
     }
 
-    /** Checks {@code HTTP/1.x NNN reason} and returns the status code. */
+    /**
+     * Checks {@code HTTP/1.x NNN reason} and returns the status code, which must be 100 to 599 (RFC 9110 §15): a
+     * client cannot know what another one means, nor whether such a response has a body.
+     */
     private static int statusLine(ByteBuf in, int start, int end) {
         int length = end - start;
         boolean valid = length >= 12 && in.getByte(start) == 'H' && in.getByte(start + 1) == 'T'
@@ -291,10 +305,14 @@ final class ResponseHeadParser {
                 && (in.getByte(start + 7) == '0' || in.getByte(start + 7) == '1') && in.getByte(start + 8) == ' '
                 && digit(in.getByte(start + 9)) && digit(in.getByte(start + 10)) && digit(in.getByte(start + 11))
                 && (length == 12 || in.getByte(start + 12) == ' ');
-        if (!valid || !text(in, start + 12, end) || in.getByte(start + 9) == '0') {
+        if (!valid || !text(in, start + 12, end)) {
             throw malformed("status line '" + in.toString(start, Math.min(length, 64), StandardCharsets.ISO_8859_1) + "'");
         }
-        return (in.getByte(start + 9) - '0') * 100 + (in.getByte(start + 10) - '0') * 10 + in.getByte(start + 11) - '0';
+        int status = (in.getByte(start + 9) - '0') * 100 + (in.getByte(start + 10) - '0') * 10 + in.getByte(start + 11) - '0';
+        if (status < 100 || status > 599) {
+            throw malformed("status code " + in.toString(start + 9, 3, StandardCharsets.US_ASCII) + ", not 100 to 599");
+        }
+        return status;
     }
 
     /** Checks one {@code name: value} line (of a head or of chunked trailers) and returns the colon's index. */

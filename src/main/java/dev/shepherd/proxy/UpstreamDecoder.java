@@ -17,13 +17,13 @@ import java.util.List;
  * through with its chunk framing and trailers, unless the client speaks HTTP/1.0: then only the data goes on.
  *
  * <p>Framing follows RFC 9112 §6.3 and is strict, because a response read with the wrong length would be handed
- * to the next client of the connection: a malformed status or header line, obsolete line folding, conflicting
- * {@code Content-Length}s, a transfer coding other than {@code chunked}, a bad chunk size, a head over
- * {@value #MAX_HEAD_BYTES} bytes or a {@code 101} to a request that offered no upgrade end in a
- * {@link DecoderException}, which fails the attempt (a 502, or a retry) and closes the connection; so do bytes that
- * arrive while no request is outstanding (on an idle pooled connection). After a {@code 101} the connection is a
- * tunnel: every byte that follows the head, in the same read or later, goes on as it came, and no end is ever
- * told.
+ * to the next client of the connection: a malformed status or header line, a status code outside 100 to 599
+ * (RFC 9110 §15), obsolete line folding, conflicting {@code Content-Length}s, a transfer coding other than
+ * {@code chunked}, a bad chunk size, a head over {@value #MAX_HEAD_BYTES} bytes or a {@code 101} to a request that
+ * offered no upgrade end in a {@link DecoderException}, which fails the attempt (a 502, or a retry) and closes the
+ * connection; so do bytes that arrive while no request is outstanding (on an idle pooled connection). After a
+ * {@code 101} the connection is a tunnel: every byte that follows the head, in the same read or later, goes on as
+ * it came, and no end is ever told.
  *
  * <p>A body framed by the end of the connection ends with {@link #END} only when the worker closed it cleanly
  * (RFC 9112 §6.3 and §8): its FIN, seen as {@link ChannelInputShutdownEvent} (the connection allows half-closure),

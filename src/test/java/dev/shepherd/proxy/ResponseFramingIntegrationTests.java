@@ -95,6 +95,21 @@ class ResponseFramingIntegrationTests {
         assertThat(response).contains("conflicting Content-Length values").doesNotContain("abcde");
     }
 
+    @Test
+    void lengthTheWorkerGaveTwiceReachesTheClientOnce() {
+        String response = get("GET /length-twice HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+
+        assertThat(response).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nconnection: close\r\n\r\nhello");
+    }
+
+    @Test
+    void statusCodeOutsideTheRangeGets502ThatSaysWhy() {
+        String response = get("POST /odd-status HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(502);
+        assertThat(response).contains("status code 999, not 100 to 599").doesNotContain("hello");
+    }
+
     private static String get(String request) {
         return RawHttp.exchange(shepherd.proxyPort(), request);
     }

@@ -185,12 +185,38 @@ class UpstreamDecoderTests {
                 .containsExactly("HEAD 304 NONE reusable: HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n", "END");
     }
 
+    /**
+     * RFC 9112 §6.3 and RFC 9110 §8.6: one length given twice, on two lines or in one list, is taken once; the client
+     * gets the one line the proxy read, not the worker's repetition, whose copies it might read differently.
+     */
+    @Test
+    void aLengthGivenTwiceReachesTheClientOnceAsRead() {
+        assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello"))
+                .containsExactly("HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n",
+                        "hello", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\n\r\nhello"))
+                .containsExactly("HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\ncontent-length: 5\r\n", "hello", "END");
+        assertThat(next("HTTP/1.1 200 OK\r\nContent-Length:005 \r\nContent-Length: 5,,5\r\n\r\nhello"))
+                .containsExactly("HEAD 200 FIXED 5 reusable: HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", "hello", "END");
+        decoder.expect(true, false, false);
+        assertThat(read("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Length: 12\r\n\r\n"))
+                .containsExactly("HEAD 200 NONE reusable: HTTP/1.1 200 OK\r\nContent-Length: 12\r\n", "END");
+    }
+
     @Test
     void informationalResponsesComeBeforeTheFinalOne() {
         List<String> parts = read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 
         assertThat(parts).containsExactly("HEAD 100 NONE reusable: HTTP/1.1 100 Continue\r\n",
                 "HEAD 200 FIXED 2 reusable: HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", "ok", "END");
+    }
+
+    /** RFC 9110 §15: a status code is 100 to 599; both ends pass, the interim one as interim. */
+    @Test
+    void statusCodesAtTheEndsOfTheirRangePass() {
+        assertThat(read("HTTP/1.1 199 Odd\r\n\r\nHTTP/1.1 599 Odd\r\nContent-Length: 0\r\n\r\n"))
+                .containsExactly("HEAD 199 NONE reusable: HTTP/1.1 199 Odd\r\n",
+                        "HEAD 599 FIXED 0 reusable: HTTP/1.1 599 Odd\r\nContent-Length: 0\r\n", "END");
     }
 
     @Test
@@ -259,6 +285,10 @@ class UpstreamDecoderTests {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\n\r\n", "control character");
         assertMalformed("HTTP/2 200 OK\r\n\r\n", "status line");
         assertMalformed("HTTP/1.1 20 OK\r\n\r\n", "status line");
+        assertMalformed("HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", "status code 999, not 100 to 599");
+        assertMalformed("HTTP/1.1 600 X\r\nContent-Length: 0\r\n\r\n", "status code 600, not 100 to 599");
+        assertMalformed("HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n", "status code 000, not 100 to 599");
+        assertMalformed("HTTP/1.1 099 X\r\n\r\n", "status code 099, not 100 to 599");
         assertMalformed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "offered no upgrade");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size line 'zz'");
         assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 0\r\n", "chunk size line '5 0'");

@@ -16,6 +16,9 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code /chunked}: a chunked body "hello world" in three writes, with a trailer {@code X-Sum: 11}</li>
  *   <li>{@code /until-close}: no length and no chunks: the body ends when the worker closes the connection</li>
  *   <li>{@code /malformed}: two different Content-Lengths</li>
+ *   <li>{@code /length-twice}: "hello" with its Content-Length on two lines, the second a list: {@code 5} and
+ *   {@code 5, 5}</li>
+ *   <li>{@code /odd-status}: status {@code 999}, outside 100 to 599, with a body "hello"</li>
  *   <li>{@code /odd-cookies}: malformed {@code Set-Cookie} lines (no name, no value, bad attributes), then
  *   {@code JSESSIONID=kept}</li>
  *   <li>{@code /late-extra}: "hello", then 3 ms later a second whole response nobody asked for, "EVIL" (a worker
@@ -74,6 +77,14 @@ public final class ScriptedWorker {
             }
             case "/malformed" -> {
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
+                return false;
+            }
+            case "/length-twice" -> {
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5, 5\r\n\r\nhello");
+                return true;
+            }
+            case "/odd-status" -> {
+                write(out, "HTTP/1.1 999 Odd\r\nContent-Length: 5\r\n\r\nhello");
                 return false;
             }
             case "/late-extra" -> {
