@@ -77,6 +77,9 @@ public record FleetProperties(
      *                             many it left out (journald's RateLimitIntervalSec); 0: no limit; at most 1 day
      * @param logRateLimitBurst how many lines of one worker id go to the master's log per interval, a line counting
      *                          once per started 1,024 characters (journald's RateLimitBurst); 0: no limit
+     * @param outputMaxRate the most bytes of one worker process's output the master reads per second (with a second's
+     *                      worth of burst); a worker writing faster blocks on its full pipe until the master reads on,
+     *                      as under a container runtime's blocking log driver; 0: no limit; at most 1GB
      * @param retiredLogs how many worker ids that left the fleet (replaced, scaled down) keep their output, newest first
      * @param maxMemory a worker whose process tree uses more resident memory than this is replaced; unset: no limit
      * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
@@ -105,6 +108,7 @@ public record FleetProperties(
             @DefaultValue("8KB") @NotNull DataSize logLineLength,
             @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 1) Duration logRateLimitInterval,
             @DefaultValue("10000") @Min(0) @Max(100_000_000) int logRateLimitBurst,
+            @DefaultValue("4MB") @NotNull DataSize outputMaxRate,
             @DefaultValue("16") @Min(0) @Max(1000) int retiredLogs,
             DataSize maxMemory,
             @DefaultValue("0") @Min(0) @Max(1_000_000_000_000L) long maxRequests,
@@ -114,6 +118,11 @@ public record FleetProperties(
             @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration treeScanInterval,
             @DefaultValue("0") @Min(0) @Max(100_000) int maxConcurrency,
             @DefaultValue("true") boolean nodeAppInstance) {
+
+        @AssertTrue(message = "fleet.worker.output-max-rate must be between 0B (no limit) and 1GB (a second)")
+        boolean isOutputMaxRateInRange() {
+            return outputMaxRate == null || outputMaxRate.toBytes() >= 0 && outputMaxRate.toBytes() <= 1L << 30;
+        }
 
         @AssertTrue(message = "fleet.worker.max-memory must be at least 1MB (leave it unset for no limit)")
         boolean isMaxMemoryPositive() {

@@ -30,7 +30,7 @@ record SavedState(int desired, WorkerSpec spec, Instant savedAt) {
         FleetProperties.Worker restoredWorker = new FleetProperties.Worker(spec.command(), spec.workingDirectory(),
                 spec.environment(), worker.startupTimeout(), worker.drainTimeout(), worker.killTimeout(),
                 worker.stopSignal(), worker.logLines(), worker.logBytes(), worker.logLineLength(),
-                worker.logRateLimitInterval(), worker.logRateLimitBurst(), worker.retiredLogs(),
+                worker.logRateLimitInterval(), worker.logRateLimitBurst(), worker.outputMaxRate(), worker.retiredLogs(),
                 worker.maxMemory(), worker.maxRequests(), worker.maxRequestsJitter(), worker.recycleCheckInterval(),
                 worker.useCgroups(), worker.treeScanInterval(), worker.maxConcurrency(), worker.nodeAppInstance());
         FleetProperties.Probe readiness = configured.readiness();

@@ -38,7 +38,8 @@ final class WorkerTrees implements ProcessLauncher {
     @Override
     public ChildProcess launch(int workerId, LaunchSpec spec, LogBuffer logs) throws IOException {
         WorkerProcess process = WorkerProcess.spawn(workerId, spec, logs, clock, trees, new OutputLimits(
-                (int) config.logLineLength().toBytes(), config.logRateLimitInterval(), config.logRateLimitBurst()));
+                (int) config.logLineLength().toBytes(), config.logRateLimitInterval(), config.logRateLimitBurst(),
+                config.outputMaxRate().toBytes()));
         process.processGroup().ifPresent(guard::track);
         return process;
     }

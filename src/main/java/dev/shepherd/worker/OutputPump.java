@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Reads a worker process's output (stdout and stderr merged) on a thread of its own until it ends, so the pipe
@@ -17,7 +18,8 @@ import java.util.concurrent.CompletableFuture;
  * the worker's {@link LogBuffer} (as written). Reads in pieces of
  * {@value #CHUNK} bytes and cuts long lines ({@link LineCutter}), so what it holds never depends on what the
  * worker writes; how many lines reach the master's log is limited per interval ({@link LogRateLimit}), so neither
- * does the log's volume.
+ * does the log's volume; and how many bytes it reads per second is limited ({@link OutputBudget}), so neither does
+ * the CPU it spends.
  */
 @Slf4j
 final class OutputPump {
@@ -25,6 +27,14 @@ final class OutputPump {
     static final int CHUNK = 8192;
 
     private OutputPump() {
+    }
+
+    /** Waits {@code nanos} before the next read: the worker's writes block meanwhile once the pipe is full. */
+    private static void pause(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0; left = deadline - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+        }
     }
 
     /** "30 s", rounded up to whole seconds, for the rate limit's warnings. */
@@ -78,10 +88,14 @@ final class OutputPump {
                 logs.add(new LogBuffer.Line(pid, now, line));
             });
             byte[] chunk = new byte[CHUNK];
+            OutputBudget budget = limits.budget();
             try (output) {
                 int read;
                 while ((read = output.read(chunk)) >= 0) {
                     lines.feed(chunk, 0, read);
+                    if (budget != null) {
+                        pause(budget.spend(read));
+                    }
                 }
             } catch (IOException ex) {
                 log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());

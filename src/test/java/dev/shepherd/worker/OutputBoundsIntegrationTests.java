@@ -24,7 +24,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * A worker that writes 128 MiB without a newline and then a flood of lines cannot take the master down: the master
  * runs on the README's recommended small heap (-Xmx128m, exit on OutOfMemoryError), keeps serving, its heap
- * after a full GC stays under {@link #HEAP_BOUND}, and its own log gets only the rate limit's lines of the flood.
+ * after a full GC stays under {@link #HEAP_BOUND}, and its own log gets only the rate limit's lines of the flood;
+ * all this with no limit on how fast its output is read ({@code fleet.worker.output-max-rate=0}).
  */
 class OutputBoundsIntegrationTests {
 
@@ -76,7 +77,7 @@ class OutputBoundsIntegrationTests {
         Path script = Files.writeString(temp.resolve("flood.py"), FLOODING_WORKER);
         try (MasterProcess master = MasterProcess.startReady(MasterProcess.recommendedFlags(), 2,
                 "--fleet.worker.command=python3," + script, "--fleet.liveness.interval=1s",
-                "--fleet.worker.log-rate-limit-burst=" + LOG_BURST)) {
+                "--fleet.worker.log-rate-limit-burst=" + LOG_BURST, "--fleet.worker.output-max-rate=0")) {
             HttpClient http = HttpClient.newHttpClient();
             URI proxy = URI.create("http://127.0.0.1:" + master.proxyPort() + "/");
             List<Integer> statuses = new ArrayList<>();

@@ -26,7 +26,7 @@ class OutputPumpTests {
         String line = "red \u001b[31mtext\u001b]52;c;ZXZpbA==\u0007 \u009b2J";
 
         OutputPump.start(7, 4242, new ByteArrayInputStream((line + "\n").getBytes(StandardCharsets.UTF_8)), logs,
-                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0)).get(5, TimeUnit.SECONDS);
+                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0)).get(5, TimeUnit.SECONDS);
 
         assertThat(output.getOut()).contains("[worker 7 pid 4242] red ^[[31mtext^[]52;c;ZXZpbA==^G \\u009B2J")
                 .doesNotContain("\u001b").doesNotContain("\u009b");
@@ -37,7 +37,7 @@ class OutputPumpTests {
     @Test
     void theProcessesOfOneWorkerIdShareTheBurst(CapturedOutput output) throws Exception {
         LogBuffer logs = new LogBuffer(100);
-        OutputLimits limits = new OutputLimits(8192, Duration.ofSeconds(30), 5);
+        OutputLimits limits = new OutputLimits(8192, Duration.ofSeconds(30), 5, 0);
         for (int pid = 1; pid <= 3; pid++) {
             String text = ("restart-" + pid + "-line\n").repeat(4);
             OutputPump.start(9, 5000 + pid, new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), logs,
@@ -63,7 +63,7 @@ class OutputPumpTests {
         Clock frozen = Clock.fixed(Instant.parse("2026-12-02T12:00:00Z"), ZoneOffset.UTC);
 
         OutputPump.start(8, 4343, new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.UTF_8)), logs,
-                frozen, new OutputLimits(8192, Duration.ofSeconds(30), 10)).get(5, TimeUnit.SECONDS);
+                frozen, new OutputLimits(8192, Duration.ofSeconds(30), 10, 0)).get(5, TimeUnit.SECONDS);
 
         String log = output.getOut();
         assertThat(log).contains("[worker 8 pid 4343] line-10-end").doesNotContain("line-11-end")

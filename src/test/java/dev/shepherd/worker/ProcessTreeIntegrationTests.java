@@ -141,7 +141,7 @@ class ProcessTreeIntegrationTests {
         logs = new LogBuffer(100);
         WorkerProcess worker = WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c",
                 "echo \"home=${HOME-unset} added=$ADDED\""), null, Map.of("ADDED", "yes"), Set.of("HOME")),
-                logs, Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0));
+                logs, Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0));
         started.add(worker.pid());
 
         assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
@@ -152,7 +152,7 @@ class ProcessTreeIntegrationTests {
     private WorkerProcess spawn(String script) throws Exception {
         logs = new LogBuffer(100);
         WorkerProcess worker = WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", script), null, Map.of()),
-                logs, Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0));
+                logs, Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0));
         started.add(worker.pid());
         return worker;
     }
