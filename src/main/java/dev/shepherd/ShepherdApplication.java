@@ -33,6 +33,7 @@ public class ShepherdApplication {
         if (System.getProperty(REJECT_RENEGOTIATION) == null) {
             System.setProperty(REJECT_RENEGOTIATION, "true");
         }
+        SecondInterrupt.install();
         SpringApplication.run(ShepherdApplication.class, args);
     }
 

@@ -43,6 +43,46 @@ class MasterLifecycleIntegrationTests {
         RunningShepherd.assertNoChildProcess(List.of());
     }
 
+    /**
+     * Ctrl-C starts the graceful stop, which waits for the request in flight; Ctrl-C again ends the master at once
+     * (exit code 130), and its workers with it.
+     */
+    @Test
+    void aSecondInterruptStopsTheMasterAtOnceWhileTheFirstStillDrains() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.drain-timeout=120s")) {
+            String ignored = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + master.pid() + "/status"))
+                    .stream().filter(line -> line.startsWith("SigIgn:")).findFirst().orElseThrow().substring(7).trim();
+            org.assertj.core.api.Assumptions.assumeThat(Long.parseLong(ignored, 16) & 2).as("the test runs where "
+                    + "SIGINT is ignored (a background job of a script), and the master keeps it ignored").isZero();
+            List<Long> workers = master.readyWorkerPids();
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            CompletableFuture<HttpResponse<String>> slow = http.sendAsync(HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + master.proxyPort() + "/slow?ms=60000")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> master.admin("/fleet").body().contains("\"inFlight\":1"));
+
+            interrupt(master.pid());
+            await().atMost(Duration.ofSeconds(10)).until(() -> master.output().contains("waiting up to 120 s for 1 "
+                    + "requests in flight"));
+            assertThat(master.output()).contains("interrupt again to stop at once");
+            assertThat(master.isAlive()).as("draining").isTrue();
+
+            interrupt(master.pid());
+            await().atMost(Duration.ofSeconds(10)).until(() -> !master.isAlive());
+            assertThat(master.exitCode()).isEqualTo(130);
+            assertThat(master.output()).contains("Interrupted again: stopping at once");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(workers)
+                    .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
+            assertThat(slow).failsWithin(Duration.ofSeconds(10));
+        }
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    private static void interrupt(long pid) throws Exception {
+        assertThat(new ProcessBuilder("kill", "-INT", Long.toString(pid)).start().waitFor()).isZero();
+    }
+
     /** Fields 5 and 6 of /proc/PID/stat (proc(5)): the process group and the session. */
     private static List<Long> groupAndSession(long pid) throws java.io.IOException {
         String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));

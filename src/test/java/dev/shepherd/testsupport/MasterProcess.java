@@ -205,6 +205,11 @@ public final class MasterProcess implements AutoCloseable {
         return started;
     }
 
+    /** The master's exit code, once it has exited. */
+    public int exitCode() {
+        return process.exitValue();
+    }
+
     /** {@code kill -9} of the master, and waits until it is gone. */
     public void killDashNine() throws InterruptedException {
         process.destroyForcibly().waitFor();
