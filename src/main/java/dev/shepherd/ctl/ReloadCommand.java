@@ -66,12 +66,15 @@ class ReloadCommand implements Callable<Integer> {
         // Subscribe before the reload starts, so that none of its events can be missed.
         try (EventStream stream = EventStream.open(ctl.client())) {
             JsonNode started = ctl.client().post("/fleet/reload", body);
-            ctl.out().println(describe(started));
-            ctl.out().flush();
+            // A failure is told once, on standard error, when the wait ends.
+            if (!"FAILED".equals(started.path("state").asString())) {
+                ctl.out().println(describe(started));
+                ctl.out().flush();
+            }
             String[] failure = {null};
             boolean over = !running(started) || stream.forEach(event -> {
                 String type = event.path("type").asString("");
-                if (type.startsWith("RELOAD_")) {
+                if (type.startsWith("RELOAD_") && !type.equals("RELOAD_FAILED")) {
                     ctl.out().println(TerminalText.safe(event.path("message").asString(type)));
                     ctl.out().flush();
                 }

@@ -251,7 +251,8 @@ class CtlIntegrationTests {
         assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
         assertThat(result.err()).containsPattern("^reload to generation \\d+ failed and was rolled back: .*not READY within 3000 ms")
                 .hasLineCount(1);
-        assertThat(result.out()).containsPattern("reload to generation \\d+ running");
+        assertThat(result.out()).containsPattern("reload to generation \\d+ running")
+                .as("the failure is told once, on standard error").doesNotContain("rolled back");
         await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
         assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
     }

@@ -101,7 +101,8 @@ class ReloadCommandTests {
         CtlTests.Result result = CtlTests.run(env, "reload", "--command", "sh,-c,exit 3", "--wait");
 
         assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
-        assertThat(result.out()).endsWith("the new worker's last output lines:\n  starting\n  boom\n");
+        assertThat(result.out()).isEqualTo("reload to generation 2 running: 0 of 2 workers replaced\n"
+                + "the new worker's last output lines:\n  starting\n  boom\n");
         assertThat(result.err()).isEqualTo("reload to generation 2 failed and was rolled back: worker 3 (pid 77) exited "
                 + "with code 3 before it was READY; last lines: | starting | boom\n");
     }
