@@ -302,6 +302,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             // Its bytes stay counted while it waits for a worker, until they go to one (connected) or it ends.
             bytesWaiting += bytes;
         } else {
+            if (!body.spooled()) {
+                proxy.metrics().bodySpooled();
+            }
             try {
                 body.spool(content, proxy.spool());
             } catch (IOException ex) {

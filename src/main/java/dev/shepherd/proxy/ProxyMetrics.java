@@ -44,6 +44,7 @@ final class ProxyMetrics {
     private final Counter budgetExhaustedRetried;
     private final Counter budgetExhaustedFailed;
     private final Counter tunnelsOpened;
+    private final Counter bodiesSpooled;
     /** Sticky responses by what the request's cookie did: hit (its slot served it), rebind (another), new (none). */
     private final Counter stickyHit;
     private final Counter stickyRebind;
@@ -64,6 +65,10 @@ final class ProxyMetrics {
         this.budgetExhaustedFailed = budgetExhausted(registry, "failed");
         this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
                 .description("Connections that switched protocols (101) and became tunnels").register(registry);
+        this.bodiesSpooled = Counter.builder("shepherd.proxy.request.bodies.spooled")
+                .description("Request bodies read before a worker was picked that passed fleet.proxy.retry.buffer-limit "
+                        + "and went on into a file of fleet.proxy.client-body-temp-path (nginx logs each such body)")
+                .register(registry);
         this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
                 .description("Tunnels (WebSockets) open now, by worker index").register(registry);
         for (Tunnel.End end : Tunnel.End.values()) {
@@ -92,6 +97,11 @@ final class ProxyMetrics {
     void rejected(HttpResponseStatus status) {
         Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing (malformed, too large)")
                 .tag("status", Integer.toString(status.code())).register(registry).increment();
+    }
+
+    /** A body read first went past the memory limit into a file ({@link BodySpool}). */
+    void bodySpooled() {
+        bodiesSpooled.increment();
     }
 
     void upstreamFailure(RetryPolicy.Failure failure) {

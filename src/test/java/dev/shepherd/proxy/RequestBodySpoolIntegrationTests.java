@@ -68,6 +68,9 @@ class RequestBodySpoolIntegrationTests {
             out.flush();
             assertThat(readAll(slow.getInputStream())).startsWith("HTTP/1.1 200")
                     .contains("body=" + body.length, "sha256=" + sha256(body));
+            assertThat(shepherd.context().getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                    .counter("shepherd.proxy.request.bodies.spooled").count()).as("the upload, not the small GETs")
+                    .isEqualTo(1);
         }
     }
 
