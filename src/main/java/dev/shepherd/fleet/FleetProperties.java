@@ -245,8 +245,10 @@ public record FleetProperties(
      * @param connectTimeout how long opening a connection to a worker may take, per connection; then the attempt
      *                       fails as not sent and is retried like a refused connection, or answered 504
      * @param responseTimeout how long a worker may take to send the head of its final response (1xx interim
-     *                        responses do not count), from the moment the whole request has been passed to it;
-     *                        per attempt; then the attempt fails with 504 (not retried)
+     *                        responses do not count), from the moment the whole request has been passed to it
+     *                        (a body read first: from when it is whole), and how long a worker may take none of a
+     *                        body streamed to it (nginx's {@code proxy_send_timeout}); per attempt; then the attempt
+     *                        fails with 504 (not retried)
      * @param queueTimeout how long a request waits for a READY worker when there is none (or none below
      *                     {@code fleet.worker.max-concurrency}), each time it has to, before 503
      * @param queueLimit how many requests may wait for a READY (or, with {@code fleet.worker.max-concurrency}, a

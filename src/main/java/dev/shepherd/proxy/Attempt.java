@@ -94,8 +94,8 @@ final class Attempt {
     /**
      * Writes the request head and what there is of its body; flushed unless the client is being read (then the
      * read's end flushes). {@code listener} hears of the head's write; {@code complete}: the whole request is
-     * written, so the response timeout starts, unless part of a spooled body waits for the connection to be writable
-     * ({@link RequestBody#pump}: then the exchange starts it when that part is written).
+     * in hand, so the response timeout starts, though part of a spooled body may still wait for the connection to be
+     * writable ({@link RequestBody#pump}): a worker that stops reading it times out like one that does not answer.
      */
     void send(UpstreamListener listener, RequestHead head, RequestBody body, boolean flush, boolean complete,
               io.netty.channel.ChannelFutureListener headWritten) {
@@ -105,7 +105,7 @@ final class Attempt {
         if (flush || !written) {
             upstream.flush();
         }
-        if (complete && written) {
+        if (complete) {
             armResponseTimeout();
         }
     }
@@ -113,6 +113,19 @@ final class Attempt {
     /** The whole request has been passed to the worker connection: the response timeout runs from now. */
     void armResponseTimeout() {
         proxy.deadlines().add(deadline, System.nanoTime() + proxy.responseTimeoutNanos());
+    }
+
+    /**
+     * The worker connection stopped taking an unfinished request ({@code stalled}: its buffer is full), or takes it
+     * again: the response timeout runs meanwhile, as nginx's {@code proxy_send_timeout} does between two writes, so
+     * that a worker that reads none of a streamed body and never answers cannot hold the request for ever.
+     */
+    void sendStalled(boolean stalled) {
+        if (stalled) {
+            armResponseTimeout();
+        } else {
+            proxy.deadlines().remove(deadline);
+        }
     }
 
     /** The head of the final response arrived: the response timeout is over. */

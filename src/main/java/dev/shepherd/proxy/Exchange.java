@@ -277,7 +277,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             if (!client.reading()) {
                 upstream.flush();
             }
-            if (!relay.headReceived() && !body.pumping(upstream)) {
+            if (!relay.headReceived()) {
                 attempt.armResponseTimeout();
             }
         }
@@ -685,6 +685,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         if (!requestComplete) {
             ctx.channel().config().setAutoRead(writable);
+            if (upstream != null && !relay.headReceived()) {
+                attempt.sendStalled(!writable);
+            }
         }
     }
 
@@ -703,18 +706,14 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not read the request body it stored");
     }
 
-    /** The next part of a spooled body to the worker; once it is all written, the response timeout runs. */
+    /** The next part of a spooled body to the worker (the response timeout runs already: the request is whole). */
     private void pumpBody(Channel upstream) {
-        boolean written;
         try {
-            written = body.pump(upstream);
+            body.pump(upstream);
         } catch (UncheckedIOException ex) {
             spoolUnreadable(ex);
             return;
         }
         upstream.flush();
-        if (written && !relay.headReceived()) {
-            attempt.armResponseTimeout();
-        }
     }
 }

@@ -170,6 +170,43 @@ class RequestBodySpoolIntegrationTests {
         }
     }
 
+    /**
+     * A worker that reads none of a large body and never answers: the response timeout runs while it takes none
+     * of the request (nginx's {@code proxy_send_timeout}), whether the body streams or comes from its file, so the
+     * request ends with 504 instead of being held for ever.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "request-buffering={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aWorkerThatTakesNoneOfTheBodyTimesOut(boolean buffering) throws Exception {
+        int size = 8 << 20;
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(FaultyWorker.class)),
+                "--fleet.proxy.request-buffering=" + buffering, "--fleet.proxy.response-timeout=2s",
+                "--fleet.proxy.client-body-temp-path=" + spool);
+             Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            client.setSoTimeout(30_000);
+            OutputStream out = client.getOutputStream();
+            Thread uploader = new Thread(() -> {
+                try {
+                    out.write(("POST /slow?head=600000 HTTP/1.1\r\nHost: test\r\nContent-Length: " + size
+                            + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    byte[] chunk = new byte[64 * 1024];
+                    for (int sent = 0; sent < size; sent += chunk.length) {
+                        out.write(chunk);
+                    }
+                } catch (java.io.IOException closed) {
+                    // The proxy answered and closed: read below.
+                }
+            }, "uploader");
+            uploader.setDaemon(true);
+            uploader.start();
+            // With the body read first the request is whole, so the connection is kept alive after the answer.
+            assertThat(readHead(client.getInputStream())).startsWith("HTTP/1.1 504 ");
+            assertThat(new String(client.getInputStream().readNBytes(40), StandardCharsets.US_ASCII))
+                    .startsWith("504 Gateway Timeout: worker");
+        }
+    }
+
     private static long served(RunningShepherd shepherd) {
         return shepherd.snapshot().workers().stream().mapToLong(WorkerSnapshot::requests).sum();
     }
@@ -182,6 +219,19 @@ class RequestBodySpoolIntegrationTests {
 
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    /** A response head from a raw connection, up to its blank line. */
+    private static String readHead(InputStream in) throws java.io.IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int next = in.read();
+            if (next < 0) {
+                break;
+            }
+            head.write(next);
+        }
+        return head.toString(StandardCharsets.ISO_8859_1);
     }
 
     private static String readAll(InputStream in) throws java.io.IOException {
