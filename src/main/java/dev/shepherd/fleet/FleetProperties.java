@@ -255,8 +255,9 @@ public record FleetProperties(
      *                   free) worker at once; beyond it, 503 at once
      * @param maxConnections most client connections the proxy holds at once (HAProxy's {@code maxconn}); at the limit
      *                       new connections wait in the listen backlog until one closes. Lowered at startup to
-     *                       what the master can hold: its open-file limit (two descriptors a connection, the
-     *                       client's and a worker's, plus a reserve) and its direct memory (256 KB a connection)
+     *                       what the master can hold: its open-file limit (three descriptors a connection, the
+     *                       client's, a worker's and a request body's temporary file, two when bodies stream;
+     *                       plus a reserve) and its direct memory (256 KB a connection)
      * @param maxConnectionsPerClient most connections one client (an IPv4 address, an IPv6 /64) holds at once; one
      *                                past it is closed at once, unread (HAProxy's {@code src_conn_cur} reject).
      *                                Peers in {@code trusted-proxies} are not limited; 0: no limit

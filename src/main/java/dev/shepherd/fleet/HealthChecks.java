@@ -53,7 +53,8 @@ final class HealthChecks {
     }
 
     private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result) {
-        return result.ok() ? new ProbePassed(worker, process, probe) : new ProbeFailed(worker, process, probe, result.detail());
+        return result.ok() ? new ProbePassed(worker, process, probe)
+                : new ProbeFailed(worker, process, probe, result.detail(), result.inconclusive());
     }
 
     void passed(ProbePassed passed) {
@@ -68,7 +69,11 @@ final class HealthChecks {
 
     void failed(ProbeFailed failed) {
         Worker worker = failed.worker();
-        if (failed.probe() == ProbeKind.LIVENESS) {
+        if (failed.probe() == ProbeKind.LIVENESS && failed.inconclusive()) {
+            worker.probing(false);
+            log.warn("Worker {} (pid {}) could not be probed, not counted as a failure: {}", worker.id,
+                    failed.process().pid(), failed.detail());
+        } else if (failed.probe() == ProbeKind.LIVENESS) {
             livenessFailed(worker, failed.process(), failed.detail());
         } else if (worker.state() == WorkerState.STARTING) {
             worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),

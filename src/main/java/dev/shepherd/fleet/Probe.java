@@ -25,10 +25,31 @@ import java.util.concurrent.TimeoutException;
  */
 final class Probe implements HealthProbe {
 
-    /** The outcome; {@code detail} says what went wrong when it failed. */
-    record Result(boolean ok, String detail) {
+    /**
+     * The outcome; {@code detail} says what went wrong when it failed. {@code inconclusive}: the master could not run
+     * the probe at all (it is out of file descriptors itself), which says nothing of the worker. The kubelet's
+     * "Unknown" probe result: counted neither as a failure nor as a success.
+     */
+    record Result(boolean ok, String detail, boolean inconclusive) {
         static final Result OK = new Result(true, "ok");
+
+        Result(boolean ok, String detail) {
+            this(ok, detail, false);
+        }
+
+        /** A probe the master could not run: out of file descriptors itself, say. */
+        static Result inconclusive(String detail) {
+            return new Result(false, detail, true);
+        }
     }
+
+    /**
+     * The text Linux and macOS give {@code EMFILE} and {@code ENFILE} ("Too many open files", "... in system"), which
+     * the JDK puts in the {@link java.net.SocketException} a socket it could not open throws: the master is out of
+     * descriptors, not the worker. Judged a failure, 1,000 slow uploads that held the master's descriptors got healthy
+     * workers killed (an attacking helper, 2026-12-03).
+     */
+    private static final String OUT_OF_DESCRIPTORS = "Too many open files";
 
     /** A health answer's body is read (so that the worker is not cut off mid-write) up to this much, then dropped. */
     private static final int MAX_BODY_BYTES = 64 * 1024;
@@ -112,7 +133,7 @@ final class Probe implements HealthProbe {
             return status >= lowestOk && status <= highestOk ? Result.OK
                     : new Result(false, "GET " + path + " answered " + status);
         } catch (IOException ex) {
-            return new Result(false, "GET " + path + " failed: " + describe(ex));
+            return failed("GET " + path + " failed: " + describe(ex), ex);
         } finally {
             if (connection != null) {
                 connection.disconnect();
@@ -138,8 +159,18 @@ final class Probe implements HealthProbe {
             socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), (int) timeout.toMillis());
             return Result.OK;
         } catch (IOException ex) {
-            return new Result(false, "TCP connect failed: " + ex.getMessage());
+            return failed("TCP connect failed: " + ex.getMessage(), ex);
         }
+    }
+
+    /** A failure, or an inconclusive probe when the master itself was out of file descriptors. */
+    static Result failed(String detail, IOException ex) {
+        for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+            if (cause.getMessage() != null && cause.getMessage().contains(OUT_OF_DESCRIPTORS)) {
+                return Result.inconclusive(detail + " (the master's own open-file limit, ulimit -n)");
+            }
+        }
+        return new Result(false, detail);
     }
 
     private static String describe(Throwable ex) {

@@ -64,8 +64,12 @@ sealed interface SupervisorEvent {
     record ProbePassed(Worker worker, ChildProcess process, ProbeKind probe) implements AboutProcess {
     }
 
-    /** {@code detail} says what went wrong. */
-    record ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail) implements AboutProcess {
+    /**
+     * {@code detail} says what went wrong; {@code inconclusive}: the master could not run the probe (out of file
+     * descriptors itself), so it says nothing of the worker.
+     */
+    record ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail, boolean inconclusive)
+            implements AboutProcess {
     }
 
     /** The process was not READY within {@code fleet.worker.startup-timeout}. */

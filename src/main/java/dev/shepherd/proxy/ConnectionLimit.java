@@ -28,7 +28,7 @@ import java.util.function.LongSupplier;
 @Slf4j
 final class ConnectionLimit {
 
-    static final long LOG_INTERVAL_NANOS = 10_000_000_000L;
+    static final long LOG_INTERVAL_NANOS = OccasionalWarning.INTERVAL_NANOS;
 
     private final int max;
     /**
@@ -45,14 +45,14 @@ final class ConnectionLimit {
     private long pauses;
     private long lastPauseLog = Long.MIN_VALUE;
     private final AtomicLong refused = new AtomicLong();
-    private final AtomicLong acceptFailures = new AtomicLong();
-    private final AtomicLong lastAcceptFailureLog = new AtomicLong(Long.MIN_VALUE);
+    private final OccasionalWarning acceptFailures;
     private final LongSupplier nanoTime;
 
     ConnectionLimit(int max, LongSupplier nanoTime) {
         this.max = max;
         this.slack = Math.max(16, max / 8);
         this.nanoTime = nanoTime;
+        this.acceptFailures = new OccasionalWarning(nanoTime);
     }
 
     /** A listening socket to pause at the limit. */
@@ -134,13 +134,11 @@ final class ConnectionLimit {
      * socket for a second). Logged at most once per interval, with the count since the last line.
      */
     void acceptFailed(Throwable cause) {
-        acceptFailures.incrementAndGet();
-        long now = nanoTime.getAsLong();
-        long last = lastAcceptFailureLog.get();
-        if ((last == Long.MIN_VALUE || now - last >= LOG_INTERVAL_NANOS) && lastAcceptFailureLog.compareAndSet(last, now)) {
+        long failures = acceptFailures.occurred();
+        if (failures > 0) {
             log.warn("The proxy failed to accept {} connection(s): {} (with too many open files, lower "
                     + "fleet.proxy.max-connections or raise the master's open-file limit, ulimit -n)",
-                    acceptFailures.getAndSet(0), cause.toString());
+                    failures, cause.toString());
         }
     }
 
@@ -172,19 +170,32 @@ final class ConnectionLimit {
     static final long DIRECT_BYTES_PER_CONNECTION = 256L << 10;
 
     /**
-     * The limit to apply: {@code configured}, lowered so that the connections fit in {@code openFileLimit} file
-     * descriptors (when known, else -1 or 0), each client connection counted with the worker connection it may
-     * hold, and a reserve kept for the rest of the master (jars, logs, the admin port, pipes to workers): a quarter
-     * of the limit, at most 1,024; and lowered so that {@link #DIRECT_BYTES_PER_CONNECTION} for each fits in
-     * {@code directMemory}, the JVM's direct memory limit (when known, else -1 or 0). Past that limit an event loop
-     * waits for memory that only it can free, and the proxy stops for good (measured, 2026-12-02: 3,000 clients
-     * that read none of a 1 MB response, with the README's 128 MB). Never below 1.
+     * File descriptors one client connection may hold at once when request bodies are read first
+     * ({@code fleet.proxy.request-buffering}): its own, its worker connection's and the temporary file that holds a
+     * body past {@code retry.buffer-limit} while it is sent ({@link BodySpool}). Budgeting two, an attacking helper's
+     * 1,000 slow uploads under {@code ulimit -n 2048} left the master without descriptors: liveness probes failed
+     * with "Too many open files" and healthy workers were killed (2026-12-03).
      */
-    static int fit(int configured, long openFileLimit, long directMemory) {
+    static final int DESCRIPTORS_READING_BODIES_FIRST = 3;
+
+    /** File descriptors one client connection may hold at once when bodies stream: its own and its worker connection's. */
+    static final int DESCRIPTORS_STREAMING = 2;
+
+    /**
+     * The limit to apply: {@code configured}, lowered so that the connections fit in {@code openFileLimit} file
+     * descriptors (when known, else -1 or 0), each client connection counted as {@code descriptorsPerConnection}
+     * ({@link #DESCRIPTORS_READING_BODIES_FIRST} or {@link #DESCRIPTORS_STREAMING}), and a reserve kept for the rest
+     * of the master (jars, logs, the admin port, pipes to workers, probes): a quarter of the limit, at most 1,024; and
+     * lowered so that {@link #DIRECT_BYTES_PER_CONNECTION} for each fits in {@code directMemory}, the JVM's direct
+     * memory limit (when known, else -1 or 0). Past that limit an event loop waits for memory that only it can free,
+     * and the proxy stops for good (measured, 2026-12-02: 3,000 clients that read none of a 1 MB response, with the
+     * README's 128 MB). Never below 1.
+     */
+    static int fit(int configured, long openFileLimit, long directMemory, int descriptorsPerConnection) {
         long fits = configured;
         if (openFileLimit > 0) {
             long reserved = Math.min(1024, openFileLimit / 4);
-            fits = Math.min(fits, (openFileLimit - reserved) / 2);
+            fits = Math.min(fits, (openFileLimit - reserved) / descriptorsPerConnection);
         }
         if (directMemory > 0) {
             fits = Math.min(fits, directMemory / DIRECT_BYTES_PER_CONNECTION);

@@ -73,9 +73,21 @@ public class ProxyServer implements SmartLifecycle {
      */
     static final String IO_URING_MULTISHOT_POLL = "io.netty.iouring.pollAddMultishotEnabled";
 
+    /**
+     * Read by Netty once, like {@link #IO_URING_MULTISHOT_POLL}. A multishot accept that fails (out of file
+     * descriptors, {@code EMFILE}) is re-armed by Netty 4.2 at once, whether or not the listener still reads, and
+     * fails again at once while connections wait in the backlog: an attacking helper saw both event loops spin at
+     * ~95% CPU, 8.7 million failed accepts in a minute (2026-12-03). A single-shot accept honours the acceptor's
+     * one-second pause after a failure, as epoll and NIO do (nginx pauses its accepts the same way). Left alone when
+     * set.
+     */
+    static final String IO_URING_MULTISHOT_ACCEPT = "io.netty.iouring.acceptMultiShotEnabled";
+
     static {
-        if (System.getProperty(IO_URING_MULTISHOT_POLL) == null) {
-            System.setProperty(IO_URING_MULTISHOT_POLL, "false");
+        for (String multishot : new String[] {IO_URING_MULTISHOT_POLL, IO_URING_MULTISHOT_ACCEPT}) {
+            if (System.getProperty(multishot) == null) {
+                System.setProperty(multishot, "false");
+            }
         }
     }
 
@@ -210,13 +222,16 @@ public class ProxyServer implements SmartLifecycle {
         long openFileLimit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
                 ? unix.getMaxFileDescriptorCount() : -1;
         long directMemory = PlatformDependent.estimateMaxDirectMemory();
-        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory);
+        int descriptors = config.requestBuffering() ? ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST
+                : ConnectionLimit.DESCRIPTORS_STREAMING;
+        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory, descriptors);
         if (max < config.maxConnections()) {
             // The default is lowered on most machines, which is no news; a value set by hand is.
             String message = "fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files "
-                    + "(ulimit -n; a client connection can take two, its own and a worker's) and {} MB of direct "
+                    + "(ulimit -n; a client connection can take {}: its own, a worker's{}) and {} MB of direct "
                     + "memory (-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more";
-            Object[] values = {config.maxConnections(), max, openFileLimit, directMemory >> 20,
+            Object[] values = {config.maxConnections(), max, openFileLimit, descriptors,
+                    config.requestBuffering() ? " and a request body's temporary file" : "", directMemory >> 20,
                     ConnectionLimit.DIRECT_BYTES_PER_CONNECTION >> 10};
             if (config.maxConnections() == FleetProperties.Proxy.DEFAULT_MAX_CONNECTIONS) {
                 log.info(message, values);

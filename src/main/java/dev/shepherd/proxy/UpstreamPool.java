@@ -62,8 +62,8 @@ final class UpstreamPool {
 
     /**
      * With a reuse delay, the idle connections of every event loop's pool together, kept within what
-     * {@code fleet.proxy.max-connections} leaves them: it budgets two file descriptors for each client connection, its
-     * own and a worker connection's ({@link ConnectionLimit#fit}), so the worker connections, busy and idle, must
+     * {@code fleet.proxy.max-connections} leaves them: it budgets a worker connection's file descriptor for each client
+     * connection, besides its own and a request body's temporary file ({@link ConnectionLimit#fit}), so the worker connections, busy and idle, must
      * stay within the limit. Once the idle ones reach the limit less the client connections open, a returned
      * connection is closed instead of kept, and a request takes one that is not quiet yet rather than open another.
      * Without it, the connections held quiet ran a master under {@code ulimit -n 1024} out of descriptors (ab -c 200,

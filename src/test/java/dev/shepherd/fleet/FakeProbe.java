@@ -25,6 +25,11 @@ final class FakeProbe implements HealthProbe {
         otherwise = ok ? Probe.Result.OK : new Probe.Result(false, "GET /health answered 503");
     }
 
+    /** Every port not told otherwise answers {@code result}. */
+    void answerAll(Probe.Result result) {
+        otherwise = result;
+    }
+
     void answer(int port, boolean ok) {
         answers.put(port, ok ? Probe.Result.OK : new Probe.Result(false, "GET /health answered 503"));
     }

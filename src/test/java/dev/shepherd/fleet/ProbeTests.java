@@ -65,6 +65,22 @@ class ProbeTests {
     }
 
     @Test
+    void aSocketTheMasterCouldNotOpenSaysNothingOfTheWorker() {
+        Probe.Result emfile = Probe.failed("TCP connect failed: Too many open files",
+                new java.net.SocketException("Too many open files"));
+        Probe.Result wrapped = Probe.failed("GET /health failed",
+                new java.io.IOException("connect", new java.net.SocketException("Too many open files in system")));
+        Probe.Result refused = Probe.failed("TCP connect failed", new java.net.ConnectException("Connection refused"));
+
+        assertThat(emfile.ok()).isFalse();
+        assertThat(emfile.inconclusive()).isTrue();
+        assertThat(emfile.detail()).contains("ulimit -n");
+        assertThat(wrapped.inconclusive()).isTrue();
+        assertThat(refused.inconclusive()).isFalse();
+        assertThat(refused.ok()).isFalse();
+    }
+
+    @Test
     void aRefusedConnectionFails() throws Exception {
         int port;
         try (ServerSocket closed = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -215,6 +215,33 @@ class SupervisorTests {
     }
 
     @Test
+    void aLivenessProbeTheMasterCouldNotRunCountsNeitherWay() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess worker = fleet.process(1);
+        Probe.Result masterOutOfDescriptors = Probe.failed("GET /health failed",
+                new java.net.SocketException("Too many open files"));
+        assertThat(masterOutOfDescriptors.inconclusive()).isTrue();
+        fleet.liveness.answerAll(masterOutOfDescriptors);
+
+        for (int round = 0; round < 5; round++) {
+            fleet.round(Round.LIVENESS);
+        }
+        assertThat(worker.signals).isEmpty();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+
+        fleet.liveness.answerAll(false);
+        fleet.round(Round.LIVENESS);
+        fleet.round(Round.LIVENESS);
+        fleet.liveness.answerAll(masterOutOfDescriptors);
+        fleet.round(Round.LIVENESS);
+        fleet.liveness.answerAll(false);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(worker.signals).as("failures on either side of an inconclusive probe still count in a row")
+                .containsExactly("TERM");
+    }
+
+    @Test
     void livenessProbeThatPassesAgainResetsTheCount() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         fleet.liveness.answerAll(false);
@@ -528,7 +555,7 @@ class SupervisorTests {
 
         for (int i = 0; i < 5; i++) {
             fleet.queue.post(new SupervisorEvent.ProbeFailed(fleet.supervisor.find(1).orElseThrow(), old,
-                    SupervisorEvent.ProbeKind.LIVENESS, "stale"));
+                    SupervisorEvent.ProbeKind.LIVENESS, "stale", false));
         }
         fleet.queue.drain();
 

@@ -77,13 +77,25 @@ class ConnectionLimitTests {
     @Test
     void theLimitIsLoweredToWhatTheOpenFileLimitAndTheDirectMemoryHold() {
         long plenty = 64L << 30;
-        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty)).isEqualTo((20_000 - 1024) / 2);
-        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty)).isEqualTo(10_000);
-        assertThat(ConnectionLimit.fit(10_000, 1024, plenty)).isEqualTo((1024 - 256) / 2);
-        assertThat(ConnectionLimit.fit(10_000, 3, plenty)).isEqualTo(1);
-        assertThat(ConnectionLimit.fit(10_000, -1, -1)).isEqualTo(10_000);
-        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 256L << 20)).as("the README's -XX:MaxDirectMemorySize=256m")
-                .isEqualTo(1024);
-        assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20)).isEqualTo(300);
+        int streaming = ConnectionLimit.DESCRIPTORS_STREAMING;
+        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, streaming)).isEqualTo((20_000 - 1024) / 2);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty, streaming)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1024, plenty, streaming)).isEqualTo((1024 - 256) / 2);
+        assertThat(ConnectionLimit.fit(10_000, 3, plenty, streaming)).isEqualTo(1);
+        assertThat(ConnectionLimit.fit(10_000, -1, -1, streaming)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 256L << 20, streaming))
+                .as("the README's -XX:MaxDirectMemorySize=256m").isEqualTo(1024);
+        assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20, streaming)).isEqualTo(300);
+    }
+
+    @Test
+    void readingBodiesFirstBudgetsATemporaryFileForEachConnection() {
+        long plenty = 64L << 30;
+        int readFirst = ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST;
+        assertThat(readFirst).isEqualTo(3);
+        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, readFirst)).isEqualTo((20_000 - 1024) / 3);
+        assertThat(ConnectionLimit.fit(10_000, 2048, plenty, readFirst)).as("the attack's ulimit -n 2048")
+                .isEqualTo((2048 - 512) / 3);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty, readFirst)).isEqualTo(10_000);
     }
 }
