@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.InvalidSetting;
+import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -15,11 +16,14 @@ import java.nio.file.StandardOpenOption;
  * only and unlinked as soon as it is open, as nginx does, so that nothing is left behind when the request ends or the
  * master dies. Files are opened on the event loops: a few system calls per body over the limit, no more.
  */
+@Slf4j
 final class BodySpool {
 
     static final String PROPERTY = "fleet.proxy.client-body-temp-path";
 
     private final Path directory;
+    /** A full disk fails every upload past the limit: one line per interval, not one per request. */
+    private final OccasionalWarning failures = new OccasionalWarning(System::nanoTime);
 
     private BodySpool(Path directory) {
         this.directory = directory;
@@ -46,6 +50,19 @@ final class BodySpool {
 
     Path directory() {
         return directory;
+    }
+
+    /**
+     * Logs that a body could not be written to ({@code writing}) or read back from its file, at most once per
+     * {@link OccasionalWarning#INTERVAL_NANOS} with how many bodies failed since the last line. Thread-safe.
+     */
+    void failed(boolean writing, IOException cause) {
+        long count = failures.occurred();
+        if (count > 0) {
+            log.warn("Could not {} {} request bod{} {} {} (since the last such line): {}",
+                    writing ? "keep" : "read back", count, count == 1 ? "y" : "ies", writing ? "in" : "from",
+                    directory, cause.toString());
+        }
     }
 
     /** A new empty file, open for reading and writing, already unlinked: it is gone once the channel is closed. */

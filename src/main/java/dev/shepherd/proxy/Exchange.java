@@ -308,7 +308,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             try {
                 body.spool(content, proxy.spool());
             } catch (IOException ex) {
-                log.warn("Could not keep a request body in {}: {}", proxy.spool().directory(), ex.toString());
+                proxy.spool().failed(true, ex);
                 fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");
                 return;
             }
@@ -701,7 +701,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** The spooled part of the body could not be read back: the worker's connection is closed, the client told. */
     private void spoolUnreadable(UncheckedIOException ex) {
-        log.warn("Could not read a request body back from {}: {}", proxy.spool().directory(), ex.getCause().toString());
+        proxy.spool().failed(false, ex.getCause());
         dropAttempt();
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not read the request body it stored");
     }

@@ -211,6 +211,56 @@ class RequestBodyTests {
         assertThat(body.spooled()).isFalse();
     }
 
+    /** A body that comes a byte at a time costs one write to its file per {@link RequestBody#SPOOL_GATHER} bytes. */
+    @Test
+    void smallPartsAreGatheredBeforeTheyGoToTheFileAndLargeOnesGoStraight() throws Exception {
+        BodySpool spool = BodySpool.in(spoolDirectory.toString());
+        RequestBody body = new RequestBody(0);
+        StringBuilder sent = new StringBuilder();
+        int oneByteParts = 3 * RequestBody.SPOOL_GATHER + 100;
+        for (int i = 0; i < oneByteParts; i++) {
+            String part = String.valueOf((char) ('a' + i % 26));
+            body.spool(new DefaultHttpContent(Unpooled.copiedBuffer(part, StandardCharsets.US_ASCII)), spool);
+            sent.append(part);
+        }
+        assertThat(body.fileWrites()).as("one write per gathered buffer, not per byte").isEqualTo(3);
+        String large = "L".repeat(RequestBody.SPOOL_GATHER * 2);
+        body.spool(new DefaultHttpContent(Unpooled.copiedBuffer(large, StandardCharsets.US_ASCII)), spool);
+        sent.append(large);
+        assertThat(body.fileWrites()).as("the 100 gathered bytes, then the large part as it is").isEqualTo(5);
+        body.spool(new DefaultLastHttpContent(Unpooled.copiedBuffer("end", StandardCharsets.US_ASCII)), spool);
+        sent.append("end");
+        assertThat(body.fileWrites()).as("what is gathered is written at the end").isEqualTo(6);
+
+        EmbeddedChannel worker = new EmbeddedChannel();
+        StringBuilder received = new StringBuilder();
+        assertThat(body.writeTo(worker)).isTrue();
+        worker.flush();
+        Object next;
+        while ((next = worker.readOutbound()) != null) {
+            received.append(((HttpContent) next).content().toString(StandardCharsets.US_ASCII));
+            ((HttpContent) next).release();
+        }
+        assertThat(received.toString()).isEqualTo(sent.toString());
+        body.release();
+    }
+
+    @Test
+    void aBodyReleasedWhileSmallPartsAreGatheredLetsTheirBufferGo() throws Exception {
+        io.netty.buffer.UnpooledByteBufAllocator allocator = new io.netty.buffer.UnpooledByteBufAllocator(false);
+        RequestBody body = new RequestBody(0);
+        io.netty.buffer.ByteBuf part = allocator.heapBuffer(10).writeZero(10);
+        body.spool(new DefaultHttpContent(part), BodySpool.in(spoolDirectory.toString()));
+        assertThat(part.refCnt()).as("the part itself is let go once gathered").isZero();
+        assertThat(allocator.metric().usedHeapMemory()).as("the gathering buffer").isEqualTo(RequestBody.SPOOL_GATHER);
+        assertThat(body.fileWrites()).isZero();
+
+        body.release();
+
+        assertThat(allocator.metric().usedHeapMemory()).isZero();
+        assertThat(body.spooled()).isFalse();
+    }
+
     @Test
     void aSpoolInADirectoryThatCannotTakeFilesIsRefusedNamingTheSetting() throws Exception {
         java.nio.file.Path missing = spoolDirectory.resolve("missing");
