@@ -165,8 +165,10 @@ final class Probe implements HealthProbe {
 
     /** A failure, or an inconclusive probe when the master itself was out of file descriptors. */
     static Result failed(String detail, IOException ex) {
+        // Only a SocketException whose message starts so: the JDK's own, never text of the worker's answer.
         for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-            if (cause.getMessage() != null && cause.getMessage().contains(OUT_OF_DESCRIPTORS)) {
+            if (cause instanceof java.net.SocketException && cause.getMessage() != null
+                    && cause.getMessage().startsWith(OUT_OF_DESCRIPTORS)) {
                 return Result.inconclusive(detail + " (the master's own open-file limit, ulimit -n)");
             }
         }

@@ -71,6 +71,8 @@ class ProbeTests {
         Probe.Result wrapped = Probe.failed("GET /health failed",
                 new java.io.IOException("connect", new java.net.SocketException("Too many open files in system")));
         Probe.Result refused = Probe.failed("TCP connect failed", new java.net.ConnectException("Connection refused"));
+        Probe.Result workersWords = Probe.failed("GET /health failed",
+                new java.io.IOException("Invalid Http response: Too many open files"));
 
         assertThat(emfile.ok()).isFalse();
         assertThat(emfile.inconclusive()).isTrue();
@@ -78,6 +80,7 @@ class ProbeTests {
         assertThat(wrapped.inconclusive()).isTrue();
         assertThat(refused.inconclusive()).isFalse();
         assertThat(refused.ok()).isFalse();
+        assertThat(workersWords.inconclusive()).as("a worker's own words never make a probe inconclusive").isFalse();
     }
 
     @Test
