@@ -1,11 +1,11 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -66,7 +66,7 @@ class RequestBodySpoolIntegrationTests {
 
             out.write(body, 200_000, body.length - 200_000);
             out.flush();
-            assertThat(readAll(slow.getInputStream())).startsWith("HTTP/1.1 200")
+            assertThat(RawHttp.readUntilClose(slow.getInputStream())).startsWith("HTTP/1.1 200")
                     .contains("body=" + body.length, "sha256=" + sha256(body));
             assertThat(shepherd.context().getBean(io.micrometer.core.instrument.MeterRegistry.class)
                     .counter("shepherd.proxy.request.bodies.spooled").count()).as("the upload, not the small GETs")
@@ -113,7 +113,7 @@ class RequestBodySpoolIntegrationTests {
                 client.setSoTimeout(10_000);
                 client.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 102401\r\n"
                         + "Expect: 100-continue\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                assertThat(readAll(client.getInputStream())).startsWith("HTTP/1.1 413 ")
+                assertThat(RawHttp.readUntilClose(client.getInputStream())).startsWith("HTTP/1.1 413 ")
                         .contains("fleet.proxy.client-max-body-size (100 KB)").doesNotContain("100 Continue");
             }
             try (Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
@@ -130,7 +130,7 @@ class RequestBodySpoolIntegrationTests {
                 } catch (java.io.IOException closedByTheProxy) {
                     // The answer came before the last chunk: read below.
                 }
-                assertThat(readAll(client.getInputStream())).startsWith("HTTP/1.1 413 ")
+                assertThat(RawHttp.readUntilClose(client.getInputStream())).startsWith("HTTP/1.1 413 ")
                         .contains("client-max-body-size");
             }
             HttpResponse<String> within = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/upload"))
@@ -164,7 +164,7 @@ class RequestBodySpoolIntegrationTests {
             } catch (java.io.IOException closedByTheProxy) {
                 // Read below.
             }
-            assertThat(readAll(client.getInputStream())).startsWith("HTTP/1.1 413 ");
+            assertThat(RawHttp.readUntilClose(client.getInputStream())).startsWith("HTTP/1.1 413 ");
             await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 0);
             assertThat(shepherd.get("/after").statusCode()).isEqualTo(200);
         }
@@ -201,7 +201,7 @@ class RequestBodySpoolIntegrationTests {
             uploader.setDaemon(true);
             uploader.start();
             // With the body read first the request is whole, so the connection is kept alive after the answer.
-            assertThat(readHead(client.getInputStream())).startsWith("HTTP/1.1 504 ");
+            assertThat(RawHttp.readHead(client.getInputStream())).startsWith("HTTP/1.1 504 ");
             assertThat(new String(client.getInputStream().readNBytes(40), StandardCharsets.US_ASCII))
                     .startsWith("504 Gateway Timeout: worker");
         }
@@ -219,28 +219,5 @@ class RequestBodySpoolIntegrationTests {
 
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
-    /** A response head from a raw connection, up to its blank line. */
-    private static String readHead(InputStream in) throws java.io.IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-            int next = in.read();
-            if (next < 0) {
-                break;
-            }
-            head.write(next);
-        }
-        return head.toString(StandardCharsets.ISO_8859_1);
-    }
-
-    private static String readAll(InputStream in) throws java.io.IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try {
-            in.transferTo(bytes);
-        } catch (java.net.SocketException reset) {
-            // What came before the reset is the answer.
-        }
-        return bytes.toString(StandardCharsets.ISO_8859_1);
     }
 }

@@ -269,15 +269,7 @@ class SlowUploadIntegrationTests {
 
     /** One response from a raw connection: its head and a body framed by Content-Length. */
     private static String readResponse(InputStream in) throws java.io.IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-            int next = in.read();
-            if (next < 0) {
-                break;
-            }
-            head.write(next);
-        }
-        String text = head.toString(StandardCharsets.ISO_8859_1);
+        String text = dev.shepherd.testsupport.RawHttp.readHead(in);
         java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
         return text + (length.find() ? new String(in.readNBytes(Integer.parseInt(length.group(1))),
                 StandardCharsets.ISO_8859_1) : "");

@@ -44,6 +44,19 @@ public final class RawHttp {
         return received.toString(StandardCharsets.ISO_8859_1);
     }
 
+    /** A response head, up to and with its blank line (or what came before the stream ended), as ISO-8859-1. */
+    public static String readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int next = in.read();
+            if (next < 0) {
+                break;
+            }
+            head.write(next);
+        }
+        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+
     /** Closes every socket, whatever fails, and empties the list. */
     public static void closeAll(List<Socket> sockets) {
         for (Socket socket : sockets) {
