@@ -7,6 +7,7 @@ import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.worker.LogBuffer;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
@@ -55,6 +56,14 @@ class FleetController {
 
     record LogLine(long pid, String at, String line) {
     }
+
+    /** Both handlers of {@code GET /fleet/events} are one operation of the OpenAPI document: it says what each gives. */
+    static final String EVENTS_SUMMARY = "The recent events, oldest first; with Accept: text/event-stream, the events "
+            + "as they happen (Server-Sent Events)";
+    static final String EVENTS_DESCRIPTION = "As JSON (Accept: application/json, or none): the recent events, oldest "
+            + "first. As text/event-stream: a stream that does not end, with first the recent events after "
+            + "Last-Event-ID (an event's seq, as a reconnecting EventSource sends it) when given, then each event as it "
+            + "happens.";
 
     @Operation(summary = "The fleet: desired, ready and actual counts, the latest reload, and every worker")
     @GetMapping
@@ -132,7 +141,7 @@ class FleetController {
         return Map.of("worker", id, "signal", signal);
     }
 
-    @Operation(summary = "The recent events, oldest first")
+    @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)
     @GetMapping("/events")
     List<FleetEvent> events() {
         return fleet.events().recent();
@@ -143,9 +152,11 @@ class FleetController {
      * sends it), first the recent ones after it. {@code 503} with {@code Retry-After} when {@value
      * FleetEventStream#MAX_STREAMS} streams are open.
      */
-    @Operation(summary = "The events as they happen (Server-Sent Events, one FleetEvent as JSON each)")
+    @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)
     @GetMapping(path = "/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    SseEmitter streamEvents(@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId,
+    SseEmitter streamEvents(@Parameter(description = "With Accept: text/event-stream, the seq of the last event seen: "
+            + "the stream starts with the recent events after it") @RequestHeader(name = "Last-Event-ID", required = false)
+            String lastEventId,
             HttpServletRequest request, HttpServletResponse response) throws IOException {
         if ("HEAD".equals(request.getMethod())) {
             // Its head only: a stream whose body Tomcat drops would never fail a write, and hold its place for ever.
