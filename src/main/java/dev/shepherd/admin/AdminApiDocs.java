@@ -22,6 +22,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.method.HandlerMethod;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -137,8 +138,12 @@ class AdminApiDocs {
     }
 
     /**
-     * Corrects what SpringDoc reads off the Java types where the JSON differs: the event stream's {@code SseEmitter},
-     * described as {@code text/event-stream} instead, is no schema of the API.
+     * Corrects what SpringDoc reads off the Java types where the JSON differs: a reload's {@code environment} takes
+     * null for a value (RFC 7396: remove the variable), which no annotation of a map's values can say; a member that
+     * refers to another schema and may be null ({@code @Schema(nullable = true)}, such as a worker's
+     * {@code lastExit}), which swagger-core writes as {@code {"type": "null", "$ref": …}}, a schema no value matches
+     * (JSON Schema 2020-12 applies both), becomes {@code anyOf} the reference and null; and the event stream's
+     * {@code SseEmitter}, described as {@code text/event-stream} instead, is no schema of the API.
      */
     @Bean
     OpenApiCustomizer adminSchemas() {
@@ -148,7 +153,27 @@ class AdminApiDocs {
                 return;
             }
             schemas.remove(SseEmitter.class.getSimpleName());
+            schemas.values().forEach(AdminApiDocs::nullableReferences);
+            Schema<?> patch = schemas.get("WorkerSpecPatch");
+            Schema<?> environment = patch == null || patch.getProperties() == null ? null
+                    : patch.getProperties().get("environment");
+            if (environment != null) {
+                environment.setAdditionalProperties(new JsonSchema().types(orNull("string"))
+                        .description("The variable's new value, or null to remove it"));
+            }
         };
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static void nullableReferences(Schema<?> schema) {
+        Map<String, Schema> properties = schema.getProperties();
+        if (properties == null) {
+            return;
+        }
+        properties.replaceAll((name, property) -> property.get$ref() == null || property.getTypes() == null
+                || !property.getTypes().contains("null") ? property
+                : new JsonSchema().description(property.getDescription()).anyOf(List.of(
+                        new JsonSchema().$ref(property.get$ref()), new JsonSchema().typesItem("null"))));
     }
 
     private static Operation describe(Operation operation, HandlerMethod handler) {
@@ -218,5 +243,10 @@ class AdminApiDocs {
 
     private static Schema<?> string(String description) {
         return new JsonSchema().typesItem("string").description(description);
+    }
+
+    /** {@code types} for a value that is {@code type} or null, in OpenAPI 3.1's JSON Schema. */
+    private static LinkedHashSet<String> orNull(String type) {
+        return new LinkedHashSet<>(List.of(type, "null"));
     }
 }

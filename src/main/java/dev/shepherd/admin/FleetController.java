@@ -32,7 +32,6 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /** The admin API on the admin port: thin over {@link WorkerFleetService}. */
@@ -54,7 +53,19 @@ class FleetController {
     record KillRequest(@Schema(allowableValues = {"TERM", "KILL"}, defaultValue = "TERM") String signal) {
     }
 
-    record LogLine(long pid, String at, String line) {
+    record LogLine(long pid, @Schema(format = "date-time") String at, String line) {
+    }
+
+    /** The answer to a scale: the number of workers the fleet now keeps running. */
+    record Scaled(int desired) {
+    }
+
+    /** The answer to a replace: the worker replaced and the id of the new worker that takes over from it. */
+    record Replacing(int worker, int replacement) {
+    }
+
+    /** The answer to a kill: the worker and the signal sent to it. */
+    record Killed(int worker, @Schema(allowableValues = {"TERM", "KILL"}) String signal) {
     }
 
     /** Both handlers of {@code GET /fleet/events} are one operation of the OpenAPI document: it says what each gives. */
@@ -82,13 +93,13 @@ class FleetController {
     @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes")
     @PostMapping(path = "/scale", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> scale(@Valid @RequestBody ScaleRequest request) {
+    Scaled scale(@Valid @RequestBody ScaleRequest request) {
         try {
             fleet.scale(request.workers());
         } catch (IllegalArgumentException ex) {
             throw new InvalidRequestException(ex.getMessage());
         }
-        return Map.of("desired", request.workers());
+        return new Scaled(request.workers());
     }
 
     /**
@@ -125,20 +136,20 @@ class FleetController {
     @Operation(summary = "Replaces a READY worker, surge-first")
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> replace(@PathVariable int id) {
-        return Map.of("worker", id, "replacement", fleet.replace(id));
+    Replacing replace(@PathVariable int id) {
+        return new Replacing(id, fleet.replace(id));
     }
 
     @Operation(summary = "Sends a worker TERM or KILL; the supervisor restarts it")
     @PostMapping(path = "/workers/{id}/kill", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
+    Killed kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
         String signal = request == null || request.signal() == null ? "TERM" : request.signal().toUpperCase();
         if (!signal.equals("TERM") && !signal.equals("KILL")) {
             throw new InvalidRequestException("signal must be TERM or KILL, not " + Problems.quote(request.signal()));
         }
         fleet.kill(id, signal);
-        return Map.of("worker", id, "signal", signal);
+        return new Killed(id, signal);
     }
 
     @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)

@@ -1,5 +1,7 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
@@ -188,12 +190,14 @@ class AdminIntegrationTests {
                 .isEqualTo("string");
         assertThat(events.at("/application~1json/schema/items/$ref").asString()).isEqualTo("#/components/schemas/FleetEvent");
         assertThat(document.root().at("/components/schemas").propertyNames()).doesNotContain("SseEmitter");
+        assertThat(document.component("WorkerSpecPatch").at("/properties/environment/additionalProperties/type").toString())
+                .as("null removes a variable").isEqualTo("[\"string\",\"null\"]");
     }
 
     /**
      * The errors the admin API answers with, called for real: each is a problem whose members the Problem schema
-     * declares, with a status its operation lists. (409 and 500 need a reload running or a program that cannot
-     * start, the 503s 64 open streams or 8 MiB of bodies at once: FleetControllerTests,
+     * declares, with a status its operation lists. (409 is called in the reload's test; 500 needs a program that
+     * cannot start, the 503s 64 open streams or 8 MiB of bodies at once: FleetControllerTests,
      * AdminEventStreamIntegrationTests and AdminFloodIntegrationTests bring those about.)
      */
     @Test
@@ -230,6 +234,47 @@ class AdminIntegrationTests {
                 Answer.of(shepherd.admin("GET", "/fleet/workers/" + worker + "/logs?lines=0", null, AUTH)));
         assertProblem(document, 404, "get", "/fleet/workers/{id}/logs", Answer.of(shepherd.admin("GET", "/fleet/workers/999/logs", null, AUTH)));
         assertProblem(document, 400, "get", "/fleet/events", Answer.of(shepherd.admin("GET", "/fleet/events", null, stream)));
+    }
+
+    /**
+     * A reload's body may set a variable to null, as its schema says (RFC 7396: remove it); while the reload runs, a
+     * second reload, a scale and a replace get the 409 their operations list.
+     */
+    @Test
+    void aReloadTakesNullForAVariableAndCommandsWhileItRunsGet409() {
+        ApiDocument document = apiDocument();
+        JsonNode patch = JsonMapper.builder().build().readTree("{\"environment\": {\"SHEPHERD_NEVER_SET\": null}}");
+        assertThat(document.mismatches(document.operation("/fleet/reload", "post")
+                .at("/requestBody/content/application~1json/schema"), patch)).isEmpty();
+        int worker = shepherd.snapshot().workers().get(0).id();
+        try {
+            HttpResponse<String> reload = shepherd.admin("POST", "/fleet/reload", patch.toString(), AUTH);
+            assertThat(reload.statusCode()).as(reload.body()).isEqualTo(202);
+            assertMatchesSchema(document, "/fleet/reload", "post", reload);
+            assertProblem(document, 409, "post", "/fleet/reload", Answer.of(shepherd.admin("POST", "/fleet/reload", null, AUTH)));
+            assertProblem(document, 409, "post", "/fleet/scale",
+                    Answer.of(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}", AUTH)));
+            assertProblem(document, 409, "post", "/fleet/workers/{id}/replace",
+                    Answer.of(shepherd.admin("POST", "/fleet/workers/" + worker + "/replace", null, AUTH)));
+        } finally {
+            awaitSteadyFleet();
+        }
+        assertThat(shepherd.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertMatchesSchema(document, "/fleet/reload", "get", shepherd.admin("GET", "/fleet/reload", null, AUTH));
+    }
+
+    /** What the API answers matches the schema the document gives it: every member declared, null only where it says so. */
+    @Test
+    void answersMatchTheirSchemas() {
+        ApiDocument document = apiDocument();
+        int worker = shepherd.snapshot().workers().get(0).id();
+        assertMatchesSchema(document, "/fleet", "get", shepherd.admin("GET", "/fleet", null, AUTH));
+        assertMatchesSchema(document, "/fleet/reload", "get", shepherd.admin("GET", "/fleet/reload", null, AUTH));
+        assertMatchesSchema(document, "/fleet/workers/{id}", "get", shepherd.admin("GET", "/fleet/workers/" + worker, null, AUTH));
+        assertMatchesSchema(document, "/fleet/workers/{id}/logs", "get",
+                shepherd.admin("GET", "/fleet/workers/" + worker + "/logs?lines=5", null, AUTH));
+        assertMatchesSchema(document, "/fleet/events", "get", shepherd.admin("GET", "/fleet/events", null, AUTH));
+        assertMatchesSchema(document, "/fleet/scale", "post", shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}", AUTH));
     }
 
     private ApiDocument apiDocument() {
@@ -284,6 +329,26 @@ class AdminIntegrationTests {
         assertThat(document.mismatches(document.responseSchema(path, method, String.valueOf(status),
                 AdminApiDocs.PROBLEM_JSON), body)).as(call).isEmpty();
         assertThat(body.path("status").asInt()).as(call).isEqualTo(status);
+    }
+
+    /** The response is the operation's 2xx, and its JSON body matches the schema the operation gives it. */
+    private static void assertMatchesSchema(ApiDocument document, String path, String method, HttpResponse<String> response) {
+        String call = method.toUpperCase() + " " + path + " -> " + response.statusCode() + " " + response.body();
+        assertThat(response.statusCode()).as(call).isBetween(200, 299);
+        assertThat(response.headers().firstValue("Content-Type")).as(call)
+                .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+        JsonNode schema = document.responseSchema(path, method, String.valueOf(response.statusCode()), "application/json");
+        assertThat(schema.isMissingNode()).as(call + ": the status and media type are listed").isFalse();
+        assertThat(document.mismatches(schema, JsonMapper.builder().build().readTree(response.body()))).as(call).isEmpty();
+    }
+
+    /** Waits until the fleet runs its 2 workers, all READY, and no reload runs: what the other tests start from. */
+    private static void awaitSteadyFleet() {
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            FleetSnapshot snapshot = shepherd.snapshot();
+            return !snapshot.reload().running() && snapshot.workers().size() == 2
+                    && snapshot.workers().stream().allMatch(worker -> worker.state() == WorkerState.READY);
+        });
     }
 
     private CompletableFuture<String> openEventStream() {
