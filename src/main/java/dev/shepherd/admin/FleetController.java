@@ -7,6 +7,7 @@ import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.worker.LogBuffer;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
@@ -31,7 +32,6 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /** The admin API on the admin port: thin over {@link WorkerFleetService}. */
@@ -53,8 +53,28 @@ class FleetController {
     record KillRequest(@Schema(allowableValues = {"TERM", "KILL"}, defaultValue = "TERM") String signal) {
     }
 
-    record LogLine(long pid, String at, String line) {
+    record LogLine(long pid, @Schema(format = "date-time") String at, String line) {
     }
+
+    /** The answer to a scale: the number of workers the fleet now keeps running. */
+    record Scaled(int desired) {
+    }
+
+    /** The answer to a replace: the worker replaced and the id of the new worker that takes over from it. */
+    record Replacing(int worker, int replacement) {
+    }
+
+    /** The answer to a kill: the worker and the signal sent to it. */
+    record Killed(int worker, @Schema(allowableValues = {"TERM", "KILL"}) String signal) {
+    }
+
+    /** Both handlers of {@code GET /fleet/events} are one operation of the OpenAPI document: it says what each gives. */
+    static final String EVENTS_SUMMARY = "The recent events, oldest first; with Accept: text/event-stream, the events "
+            + "as they happen (Server-Sent Events)";
+    static final String EVENTS_DESCRIPTION = "As JSON (Accept: application/json, or none): the recent events, oldest "
+            + "first. As text/event-stream: a stream that does not end, with first the recent events after "
+            + "Last-Event-ID (an event's seq, as a reconnecting EventSource sends it) when given, then each event as it "
+            + "happens.";
 
     @Operation(summary = "The fleet: desired, ready and actual counts, the latest reload, and every worker")
     @GetMapping
@@ -73,13 +93,13 @@ class FleetController {
     @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes")
     @PostMapping(path = "/scale", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> scale(@Valid @RequestBody ScaleRequest request) {
+    Scaled scale(@Valid @RequestBody ScaleRequest request) {
         try {
             fleet.scale(request.workers());
         } catch (IllegalArgumentException ex) {
             throw new InvalidRequestException(ex.getMessage());
         }
-        return Map.of("desired", request.workers());
+        return new Scaled(request.workers());
     }
 
     /**
@@ -116,23 +136,23 @@ class FleetController {
     @Operation(summary = "Replaces a READY worker, surge-first")
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> replace(@PathVariable int id) {
-        return Map.of("worker", id, "replacement", fleet.replace(id));
+    Replacing replace(@PathVariable int id) {
+        return new Replacing(id, fleet.replace(id));
     }
 
     @Operation(summary = "Sends a worker TERM or KILL; the supervisor restarts it")
     @PostMapping(path = "/workers/{id}/kill", consumes = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.ACCEPTED)
-    Map<String, Object> kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
+    Killed kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
         String signal = request == null || request.signal() == null ? "TERM" : request.signal().toUpperCase();
         if (!signal.equals("TERM") && !signal.equals("KILL")) {
             throw new InvalidRequestException("signal must be TERM or KILL, not " + Problems.quote(request.signal()));
         }
         fleet.kill(id, signal);
-        return Map.of("worker", id, "signal", signal);
+        return new Killed(id, signal);
     }
 
-    @Operation(summary = "The recent events, oldest first")
+    @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)
     @GetMapping("/events")
     List<FleetEvent> events() {
         return fleet.events().recent();
@@ -143,9 +163,11 @@ class FleetController {
      * sends it), first the recent ones after it. {@code 503} with {@code Retry-After} when {@value
      * FleetEventStream#MAX_STREAMS} streams are open.
      */
-    @Operation(summary = "The events as they happen (Server-Sent Events, one FleetEvent as JSON each)")
+    @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)
     @GetMapping(path = "/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    SseEmitter streamEvents(@RequestHeader(name = "Last-Event-ID", required = false) String lastEventId,
+    SseEmitter streamEvents(@Parameter(description = "With Accept: text/event-stream, the seq of the last event seen: "
+            + "the stream starts with the recent events after it") @RequestHeader(name = "Last-Event-ID", required = false)
+            String lastEventId,
             HttpServletRequest request, HttpServletResponse response) throws IOException {
         if ("HEAD".equals(request.getMethod())) {
             // Its head only: a stream whose body Tomcat drops would never fail a write, and hold its place for ever.

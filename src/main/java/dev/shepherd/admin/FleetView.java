@@ -5,6 +5,7 @@ import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerState;
+import io.swagger.v3.oas.annotations.media.Schema;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -44,9 +45,10 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
      * instance number 0..N-1 ({@code SHEPHERD_WORKER_INDEX}), {@code id} the one that only counts up;
      * {@code tunnels}: connections to it that switched protocols (WebSockets), open now.
      */
-    record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts, Instant startedAt,
-                      Long uptimeMillis, int inFlight, int tunnels, long requests, Long memoryBytes, Long cpuTimeMillis,
-                      ExitView lastExit) {
+    record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
+                      @Schema(nullable = true) Instant startedAt, @Schema(nullable = true) Long uptimeMillis,
+                      int inFlight, int tunnels, long requests, @Schema(nullable = true) Long memoryBytes,
+                      @Schema(nullable = true) Long cpuTimeMillis, @Schema(nullable = true) ExitView lastExit) {
 
         static WorkerView of(WorkerSnapshot worker, Clock clock) {
             boolean running = worker.state().hasProcess() && worker.startedAt() != null;
@@ -60,7 +62,8 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
     }
 
     /** How the worker's previous process ended. */
-    record ExitView(long pid, int code, String signal, Instant at, long uptimeMillis, String reason, List<String> lastLines) {
+    record ExitView(long pid, int code, @Schema(nullable = true) String signal, Instant at, long uptimeMillis, String reason,
+                    List<String> lastLines) {
 
         static ExitView of(WorkerExit exit) {
             return new ExitView(exit.pid(), exit.code(), exit.signal(), exit.at(), exit.uptime().toMillis(), exit.reason(),

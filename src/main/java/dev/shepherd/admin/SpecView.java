@@ -3,6 +3,7 @@ package dev.shepherd.admin;
 import dev.shepherd.fleet.Generation;
 import dev.shepherd.fleet.Secrets;
 import dev.shepherd.fleet.WorkerSpec;
+import io.swagger.v3.oas.annotations.media.Schema;
 
 import java.util.List;
 import java.util.Map;
@@ -13,7 +14,8 @@ import java.util.TreeMap;
  * named like a secret, URL passwords, secret options of the command). An empty {@code command} is the built-in demo
  * worker; a null {@code workingDirectory} the master's.
  */
-record SpecView(List<String> command, Map<String, String> environment, String workingDirectory, String readinessPath) {
+record SpecView(List<String> command, Map<String, String> environment, @Schema(nullable = true) String workingDirectory,
+                String readinessPath) {
 
     static SpecView of(WorkerSpec spec) {
         Map<String, String> environment = new TreeMap<>();

@@ -1,6 +1,7 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.worker.WorkerExit;
+import io.swagger.v3.oas.annotations.media.Schema;
 
 import java.util.List;
 import java.util.stream.Collectors;
@@ -13,7 +14,7 @@ import java.util.stream.Collectors;
  * the new worker, failed.
  */
 public record ReloadProblem(String type, String title, int status, String detail, int worker, long generation,
-                            Integer exit, List<String> lastLines) {
+                            @Schema(nullable = true) Integer exit, List<String> lastLines) {
 
     /** At most this many of the worker's last output lines. */
     public static final int LAST_LINES = 5;

@@ -1,5 +1,7 @@
 package dev.shepherd.fleet;
 
+import io.swagger.v3.oas.annotations.media.Schema;
+
 import java.time.Instant;
 
 /**
@@ -11,8 +13,9 @@ import java.time.Instant;
  * @param reason why it failed, when it did
  * @param problem when a new worker never took over: that worker, its exit and last lines; else null
  */
-public record ReloadStatus(State state, long generation, int total, int replaced, Instant startedAt, Instant finishedAt,
-                           String reason, ReloadProblem problem) {
+public record ReloadStatus(State state, long generation, int total, int replaced, @Schema(nullable = true) Instant startedAt,
+                           @Schema(nullable = true) Instant finishedAt, @Schema(nullable = true) String reason,
+                           @Schema(nullable = true) ReloadProblem problem) {
 
     public enum State { IDLE, RUNNING, SUCCEEDED, FAILED }
 

@@ -1,6 +1,9 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.fleet.FleetSnapshot;
+import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.AfterAll;
@@ -10,13 +13,18 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -131,6 +139,216 @@ class AdminIntegrationTests {
         assertThat(document.at("/components/securitySchemes/adminToken/scheme").asString()).isEqualTo("bearer");
         assertThat(document.at("/security/0").propertyNames()).containsExactly("adminToken");
         assertThat(shepherd.admin("GET", "/swagger-ui/index.html", null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void openApiDocumentListsTheErrorsOfEachOperationAsProblems() {
+        ApiDocument document = apiDocument();
+        JsonNode problem = document.component("Problem");
+        assertThat(problem.path("properties").propertyNames()).as("RFC 9457 §3.1, no extension member")
+                .containsExactlyInAnyOrder("type", "title", "status", "detail", "instance");
+        assertThat(problem.path("required").valueStream().map(JsonNode::asString))
+                .containsExactlyInAnyOrder("title", "status", "detail");
+
+        assertThat(document.statuses("/fleet/scale", "post")).as("scale: no worker id, so no 404")
+                .containsExactlyInAnyOrder("202", "400", "401", "403", "409", "411", "413", "415", "503");
+        assertThat(document.statuses("/fleet/workers/{id}/kill", "post"))
+                .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "411", "413", "415", "503");
+        assertThat(document.statuses("/fleet/workers/{id}/replace", "post"))
+                .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "500");
+        assertThat(document.statuses("/fleet/events", "get")).containsExactlyInAnyOrder("200", "400", "401", "403", "503");
+        assertThat(document.statuses("/fleet", "get")).containsExactlyInAnyOrder("200", "401", "403");
+        assertThat(document.operation("/fleet/scale", "post").at("/responses/503/headers").propertyNames())
+                .containsExactly("Retry-After");
+        assertThat(document.operation("/fleet", "get").at("/responses/401/headers").propertyNames())
+                .containsExactly("WWW-Authenticate");
+
+        document.root().path("paths").properties().forEach(path -> path.getValue().properties().forEach(entry -> {
+            String name = entry.getKey().toUpperCase() + " " + path.getKey();
+            JsonNode operation = entry.getValue();
+            Set<String> statuses = document.statuses(path.getKey(), entry.getKey());
+            assertThat(statuses).as(name).contains("401", "403").doesNotContain("422");
+            if (operation.has("requestBody") || operation.has("parameters")) {
+                assertThat(statuses).as(name + " takes a body or parameters").contains("400");
+            }
+            if (path.getKey().contains("{id}")) {
+                assertThat(statuses).as(name + " looks up a worker").contains("404");
+            }
+            operation.path("responses").properties().stream().filter(response -> !response.getKey().startsWith("2"))
+                    .forEach(response -> {
+                        assertThat(response.getValue().path("content").propertyNames()).as(name + " " + response.getKey())
+                                .containsExactly(AdminApiDocs.PROBLEM_JSON);
+                        assertThat(document.responseSchema(path.getKey(), entry.getKey(), response.getKey(),
+                                AdminApiDocs.PROBLEM_JSON).path("$ref").asString()).as(name + " " + response.getKey())
+                                .isEqualTo("#/components/schemas/Problem");
+                    });
+        }));
+
+        JsonNode events = document.operation("/fleet/events", "get").at("/responses/200/content");
+        assertThat(events.propertyNames()).containsExactlyInAnyOrder("text/event-stream", "application/json");
+        assertThat(events.at("/text~1event-stream/schema/type").asString()).as("a stream, not a Java object")
+                .isEqualTo("string");
+        assertThat(events.at("/application~1json/schema/items/$ref").asString()).isEqualTo("#/components/schemas/FleetEvent");
+        assertThat(document.root().at("/components/schemas").propertyNames()).doesNotContain("SseEmitter");
+        assertThat(document.component("WorkerSpecPatch").at("/properties/environment/additionalProperties/type").toString())
+                .as("null removes a variable").isEqualTo("[\"string\",\"null\"]");
+    }
+
+    /**
+     * The errors the admin API answers with, called for real: each is a problem whose members the Problem schema
+     * declares, with a status its operation lists. (409 is called in the reload's test; 500 needs a program that
+     * cannot start, the 503s 64 open streams or 8 MiB of bodies at once: FleetControllerTests,
+     * AdminEventStreamIntegrationTests and AdminFloodIntegrationTests bring those about.)
+     */
+    @Test
+    void everyErrorIsAProblemThatItsOperationLists() {
+        ApiDocument document = apiDocument();
+        int worker = shepherd.snapshot().workers().get(0).id();
+        Map<String, String> evilOrigin = Map.of("Authorization", "Bearer " + TOKEN, "Origin", "http://evil.example");
+        Map<String, String> stream = Map.of("Authorization", "Bearer " + TOKEN, "Accept", "text/event-stream",
+                "Last-Event-ID", "x");
+        assertProblem(document, 401, "get", "/fleet", Answer.of(shepherd.admin("GET", "/fleet", null)));
+        assertProblem(document, 401, "get", "/fleet/workers/{id}/logs",
+                Answer.of(shepherd.admin("GET", "/fleet/workers/" + worker + "/logs", null, Map.of("Authorization", "Bearer nope"))));
+        assertProblem(document, 400, "get", "/fleet/workers/{id}", Answer.of(shepherd.admin("GET", "/fleet/workers/abc", null, AUTH)));
+        assertProblem(document, 404, "get", "/fleet/workers/{id}", Answer.of(shepherd.admin("GET", "/fleet/workers/999", null, AUTH)));
+        assertProblem(document, 400, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 0}", AUTH)));
+        assertProblem(document, 400, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", "{workers", AUTH)));
+        assertProblem(document, 403, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}", evilOrigin)));
+        assertProblem(document, 415, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", null, AUTH)));
+        assertProblem(document, 411, "post", "/fleet/scale", raw("POST /fleet/scale", "Content-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\ne\r\n{\"workers\": 2}\r\n0\r\n\r\n"));
+        assertProblem(document, 413, "post", "/fleet/reload", raw("POST /fleet/reload", "Content-Type: application/json\r\n"
+                + "Content-Length: " + 10 * BodyBudget.MAX_BODY_BYTES + "\r\n\r\n{"));
+        assertProblem(document, 415, "post", "/fleet/workers/{id}/kill", raw("POST /fleet/workers/" + worker + "/kill",
+                "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nKILL"));
+        assertProblem(document, 400, "post", "/fleet/reload",
+                Answer.of(shepherd.admin("POST", "/fleet/reload", "{\"environment\": {\"A\": 1}}", AUTH)));
+        assertProblem(document, 404, "post", "/fleet/workers/{id}/replace",
+                Answer.of(shepherd.admin("POST", "/fleet/workers/999/replace", null, AUTH)));
+        assertProblem(document, 404, "post", "/fleet/workers/{id}/kill",
+                Answer.of(shepherd.admin("POST", "/fleet/workers/999/kill", "{\"signal\": \"KILL\"}", AUTH)));
+        assertProblem(document, 400, "post", "/fleet/workers/{id}/kill",
+                Answer.of(shepherd.admin("POST", "/fleet/workers/" + worker + "/kill", "{\"signal\": \"HUP\"}", AUTH)));
+        assertProblem(document, 400, "get", "/fleet/workers/{id}/logs",
+                Answer.of(shepherd.admin("GET", "/fleet/workers/" + worker + "/logs?lines=0", null, AUTH)));
+        assertProblem(document, 404, "get", "/fleet/workers/{id}/logs", Answer.of(shepherd.admin("GET", "/fleet/workers/999/logs", null, AUTH)));
+        assertProblem(document, 400, "get", "/fleet/events", Answer.of(shepherd.admin("GET", "/fleet/events", null, stream)));
+    }
+
+    /**
+     * A reload's body may set a variable to null, as its schema says (RFC 7396: remove it); while the reload runs, a
+     * second reload, a scale and a replace get the 409 their operations list.
+     */
+    @Test
+    void aReloadTakesNullForAVariableAndCommandsWhileItRunsGet409() {
+        ApiDocument document = apiDocument();
+        JsonNode patch = JsonMapper.builder().build().readTree("{\"environment\": {\"SHEPHERD_NEVER_SET\": null}}");
+        assertThat(document.mismatches(document.operation("/fleet/reload", "post")
+                .at("/requestBody/content/application~1json/schema"), patch)).isEmpty();
+        int worker = shepherd.snapshot().workers().get(0).id();
+        try {
+            HttpResponse<String> reload = shepherd.admin("POST", "/fleet/reload", patch.toString(), AUTH);
+            assertThat(reload.statusCode()).as(reload.body()).isEqualTo(202);
+            assertMatchesSchema(document, "/fleet/reload", "post", reload);
+            assertProblem(document, 409, "post", "/fleet/reload", Answer.of(shepherd.admin("POST", "/fleet/reload", null, AUTH)));
+            assertProblem(document, 409, "post", "/fleet/scale",
+                    Answer.of(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}", AUTH)));
+            assertProblem(document, 409, "post", "/fleet/workers/{id}/replace",
+                    Answer.of(shepherd.admin("POST", "/fleet/workers/" + worker + "/replace", null, AUTH)));
+        } finally {
+            awaitSteadyFleet();
+        }
+        assertThat(shepherd.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertMatchesSchema(document, "/fleet/reload", "get", shepherd.admin("GET", "/fleet/reload", null, AUTH));
+    }
+
+    /** What the API answers matches the schema the document gives it: every member declared, null only where it says so. */
+    @Test
+    void answersMatchTheirSchemas() {
+        ApiDocument document = apiDocument();
+        int worker = shepherd.snapshot().workers().get(0).id();
+        assertMatchesSchema(document, "/fleet", "get", shepherd.admin("GET", "/fleet", null, AUTH));
+        assertMatchesSchema(document, "/fleet/reload", "get", shepherd.admin("GET", "/fleet/reload", null, AUTH));
+        assertMatchesSchema(document, "/fleet/workers/{id}", "get", shepherd.admin("GET", "/fleet/workers/" + worker, null, AUTH));
+        assertMatchesSchema(document, "/fleet/workers/{id}/logs", "get",
+                shepherd.admin("GET", "/fleet/workers/" + worker + "/logs?lines=5", null, AUTH));
+        assertMatchesSchema(document, "/fleet/events", "get", shepherd.admin("GET", "/fleet/events", null, AUTH));
+        assertMatchesSchema(document, "/fleet/scale", "post", shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}", AUTH));
+    }
+
+    private ApiDocument apiDocument() {
+        HttpResponse<String> docs = shepherd.admin("GET", "/v3/api-docs", null, AUTH);
+        assertThat(docs.statusCode()).isEqualTo(200);
+        return ApiDocument.parse(docs.body());
+    }
+
+    /** A response's status, media type and body, from the HTTP client or from raw bytes. */
+    private record Answer(int status, String contentType, String body) {
+
+        static Answer of(HttpResponse<String> response) {
+            return new Answer(response.statusCode(), response.headers().firstValue("Content-Type").orElse(""), response.body());
+        }
+
+        /** A response as RawHttp reads it; the problems it is used for come with a Content-Length, never chunked. */
+        static Answer of(String response) {
+            int end = response.indexOf("\r\n\r\n");
+            String type = response.substring(0, Math.max(0, end)).lines()
+                    .filter(line -> line.regionMatches(true, 0, "Content-Type:", 0, 13))
+                    .map(line -> line.substring(13).strip()).findFirst().orElse("");
+            String body = end < 0 ? "" : response.substring(end + 4);
+            return new Answer(RawHttp.status(response),
+                    type, new String(body.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * Sends {@code requestLine} with the token, Host and Connection: close, then {@code rest} (more headers, the body),
+     * and no more: the end of the stream tells Tomcat that a body announced longer will not come, so that it closes
+     * at once rather than wait to discard it.
+     */
+    private Answer raw(String requestLine, String rest) {
+        String request = requestLine + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + TOKEN
+                + "\r\nConnection: close\r\n" + rest;
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.adminPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.shutdownOutput();
+            return Answer.of(RawHttp.readUntilClose(socket.getInputStream()));
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    private static void assertProblem(ApiDocument document, int status, String method, String path, Answer answer) {
+        String call = method.toUpperCase() + " " + path + " -> " + answer.status() + " " + answer.body();
+        assertThat(answer.status()).as(call).isEqualTo(status);
+        assertThat(answer.contentType()).as(call).startsWith(AdminApiDocs.PROBLEM_JSON);
+        assertThat(document.statuses(path, method)).as("the statuses listed for " + call).contains(String.valueOf(status));
+        JsonNode body = JsonMapper.builder().build().readTree(answer.body());
+        assertThat(document.mismatches(document.responseSchema(path, method, String.valueOf(status),
+                AdminApiDocs.PROBLEM_JSON), body)).as(call).isEmpty();
+        assertThat(body.path("status").asInt()).as(call).isEqualTo(status);
+    }
+
+    /** The response is the operation's 2xx, and its JSON body matches the schema the operation gives it. */
+    private static void assertMatchesSchema(ApiDocument document, String path, String method, HttpResponse<String> response) {
+        String call = method.toUpperCase() + " " + path + " -> " + response.statusCode() + " " + response.body();
+        assertThat(response.statusCode()).as(call).isBetween(200, 299);
+        assertThat(response.headers().firstValue("Content-Type")).as(call)
+                .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+        JsonNode schema = document.responseSchema(path, method, String.valueOf(response.statusCode()), "application/json");
+        assertThat(schema.isMissingNode()).as(call + ": the status and media type are listed").isFalse();
+        assertThat(document.mismatches(schema, JsonMapper.builder().build().readTree(response.body()))).as(call).isEmpty();
+    }
+
+    /** Waits until the fleet runs its 2 workers, all READY, and no reload runs: what the other tests start from. */
+    private static void awaitSteadyFleet() {
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            FleetSnapshot snapshot = shepherd.snapshot();
+            return !snapshot.reload().running() && snapshot.workers().size() == 2
+                    && snapshot.workers().stream().allMatch(worker -> worker.state() == WorkerState.READY);
+        });
     }
 
     private CompletableFuture<String> openEventStream() {
