@@ -84,7 +84,9 @@ public final class Ctl {
                     err.println("Did you mean " + String.join(" or ", near) + "?");
                 }
             } else {
-                err.println(ex.getMessage() + " (see " + where.getCommandSpec().qualifiedName() + " --help)");
+                // The message may quote what was typed: escaped, like every other line the command line prints.
+                err.println(TerminalText.safe(ex.getMessage()) + " (see " + where.getCommandSpec().qualifiedName()
+                        + " --help)");
             }
             err.flush();
             return USAGE;

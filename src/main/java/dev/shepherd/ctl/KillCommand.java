@@ -1,9 +1,12 @@
 package dev.shepherd.ctl;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
 import java.util.Locale;
 import java.util.Map;
@@ -19,6 +22,9 @@ class KillCommand implements Callable<Integer> {
     @ParentCommand
     Ctl ctl;
 
+    @Spec
+    CommandSpec spec;
+
     @Parameters(paramLabel = "ID", description = "The worker's id (the ID column of shepherd ls).")
     int id;
 
@@ -28,6 +34,11 @@ class KillCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String name = signal.strip().toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
+        if (!name.equals("TERM") && !name.equals("KILL")) {
+            // A usage error, told before asking the master (which would refuse it too).
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--signal must be TERM or KILL, with or without SIG, not '" + signal + "'");
+        }
         String body = Json.MAPPER.writeValueAsString(Map.of("signal", name));
         String sent = ctl.client().post("/fleet/workers/" + id + "/kill", body).path("signal").asString(name);
         ctl.out().println("sent " + sent + " to worker " + id);

@@ -1,10 +1,13 @@
 package dev.shepherd.ctl;
 
 import dev.shepherd.TerminalText;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -31,6 +34,9 @@ class LogsCommand implements Callable<Integer> {
     @ParentCommand
     Ctl ctl;
 
+    @Spec
+    CommandSpec spec;
+
     @Parameters(paramLabel = "ID", arity = "0..1", description = "One worker's id (default: every current worker).")
     Integer id;
 
@@ -47,6 +53,10 @@ class LogsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (lines < 1) {
+            // A usage error, told before asking the master (which would refuse it too).
+            throw new CommandLine.ParameterException(spec.commandLine(), "-n must be 1 or more, not " + lines);
+        }
         if (json && !follow) {
             printJson();
             return Ctl.OK;

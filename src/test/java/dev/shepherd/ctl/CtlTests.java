@@ -44,6 +44,33 @@ class CtlTests {
     }
 
     @Test
+    void valuesTheMasterWouldRefuseAreUsageErrorsToldWithoutAskingIt() {
+        Map<String, String> nobody = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1");
+
+        Result scale = run(nobody, "scale", "--", "-1");
+        Result logs = run(nobody, "logs", "-n", "0", "1");
+        Result kill = run(nobody, "kill", "--signal", "HUP", "1");
+
+        assertThat(scale.code()).isEqualTo(Ctl.USAGE);
+        assertThat(scale.err()).isEqualTo("N must be 1 or more, not -1 (see shepherd scale --help)\n");
+        assertThat(logs.code()).isEqualTo(Ctl.USAGE);
+        assertThat(logs.err()).isEqualTo("-n must be 1 or more, not 0 (see shepherd logs --help)\n");
+        assertThat(kill.code()).isEqualTo(Ctl.USAGE);
+        assertThat(kill.err())
+                .isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'HUP' (see shepherd kill --help)\n");
+        assertThat(run(nobody, "kill", "--signal", "sigkill", "1").err()).as("accepted, so the master is asked")
+                .startsWith("cannot reach the admin API");
+    }
+
+    @Test
+    void whatWasTypedIsEscapedInAUsageError() {
+        Result result = run(Map.of(), "kill", "--signal", "\u001b]0;owned\u0007", "1");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).doesNotContain("\u001b").doesNotContain("\u0007");
+    }
+
+    @Test
     void helpListsEveryCommand() {
         Result result = run(Map.of(), "--help");
 
