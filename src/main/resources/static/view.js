@@ -25,8 +25,12 @@ export const format = {
         if (!exit) {
             return '–';
         }
-        const how = exit.signal ? `${exit.signal} (${exit.code})` : `exit ${exit.code}`;
         const ago = format.duration(Date.now() - new Date(exit.at).getTime());
+        if (!exit.pid) {
+            // No process ran (pid 0): the reason ("cannot start: …") is all there is, no exit code.
+            return `${exit.reason} · ${ago} ago`;
+        }
+        const how = exit.signal ? `${exit.signal} (${exit.code})` : `exit ${exit.code}`;
         return `${how} · ${exit.reason} · ${ago} ago`;
     },
 };
@@ -154,9 +158,10 @@ export function renderEvents(events) {
 /** The log lines, with a marker where the worker's process changed, so a restart is easy to see. */
 export function renderLogs(worker, lines) {
     $('logs-title').textContent = `Worker ${worker.id}: ${lines.length === 1 ? 'last line' : `last ${lines.length} lines`}`;
-    $('logs-exit').textContent = worker.lastExit
-        ? `Previous process ${worker.lastExit.pid}: ${format.exit(worker.lastExit)}, after ${format.duration(worker.lastExit.uptimeMillis)}.`
-        : '';
+    const exit = worker.lastExit;
+    $('logs-exit').textContent = !exit ? ''
+        : exit.pid ? `Previous process ${exit.pid}: ${format.exit(exit)}, after ${format.duration(exit.uptimeMillis)}.`
+        : `The last process did not start: ${format.exit(exit)}.`;
     const pre = $('logs-lines');
     let pid = null;
     const text = [];

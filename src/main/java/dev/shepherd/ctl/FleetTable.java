@@ -87,7 +87,10 @@ final class FleetTable {
         return unit == 0 ? (long) value + " B" : String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 
-    /** "KILL: reason" or "exit 3: reason"; {@code -} before the first exit. */
+    /**
+     * "KILL: reason" or "exit 3: reason"; the reason alone ("cannot start: ...") when no process ran (pid 0, whose
+     * code -1 means nothing); {@code -} before the first exit.
+     */
     static String lastExit(JsonNode exit) {
         if (!exit.isObject()) {
             return "-";
@@ -99,6 +102,7 @@ final class FleetTable {
             return how;
         }
         String oneLine = reason.replaceAll("\\s+", " ").strip();
-        return how + ": " + (oneLine.length() > REASON_LIMIT ? oneLine.substring(0, REASON_LIMIT) + "…" : oneLine);
+        String shown = oneLine.length() > REASON_LIMIT ? oneLine.substring(0, REASON_LIMIT) + "…" : oneLine;
+        return exit.path("pid").asLong(1) != 0 ? how + ": " + shown : shown;
     }
 }

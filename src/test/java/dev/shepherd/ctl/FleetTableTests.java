@@ -52,6 +52,15 @@ class FleetTableTests {
     }
 
     @Test
+    void aProcessThatNeverStartedShowsItsReasonWithoutAnExitCode() {
+        assertThat(FleetTable.lastExit(json("{\"pid\": 0, \"code\": -1, \"signal\": null, \"reason\": "
+                + "\"cannot start: Cannot run program \\\"/nonexistent/app\\\"\"}")))
+                .isEqualTo("cannot start: Cannot run program \"/nonexistent/app\"");
+        assertThat(FleetTable.lastExit(json("{\"pid\": 7, \"code\": -1, \"signal\": null, \"reason\": \"crashed\"}")))
+                .isEqualTo("exit -1: crashed");
+    }
+
+    @Test
     void lastExitShowsCodeWithoutSignalAndCutsLongReasonsToOneLine() {
         String reason = "line one\nline two " + "x".repeat(100);
 
