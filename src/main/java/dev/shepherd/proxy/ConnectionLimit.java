@@ -45,14 +45,15 @@ final class ConnectionLimit {
     private long pauses;
     private long lastPauseLog = Long.MIN_VALUE;
     private final AtomicLong refused = new AtomicLong();
-    private final OccasionalWarning acceptFailures;
+    private final OccasionalWarning acceptFailureLog;
+    private final AtomicLong acceptFailures = new AtomicLong();
     private final LongSupplier nanoTime;
 
     ConnectionLimit(int max, LongSupplier nanoTime) {
         this.max = max;
         this.slack = Math.max(16, max / 8);
         this.nanoTime = nanoTime;
-        this.acceptFailures = new OccasionalWarning(nanoTime);
+        this.acceptFailureLog = new OccasionalWarning(nanoTime);
     }
 
     /** A listening socket to pause at the limit. */
@@ -134,7 +135,8 @@ final class ConnectionLimit {
      * socket for a second). Logged at most once per interval, with the count since the last line.
      */
     void acceptFailed(Throwable cause) {
-        long failures = acceptFailures.occurred();
+        acceptFailures.incrementAndGet();
+        long failures = acceptFailureLog.occurred();
         if (failures > 0) {
             log.warn("The proxy failed to accept {} connection(s): {} (with too many open files, lower "
                     + "fleet.proxy.max-connections or raise the master's open-file limit, ulimit -n)",
@@ -154,6 +156,11 @@ final class ConnectionLimit {
     /** Whether the listeners are paused at the limit now. */
     boolean paused() {
         return paused;
+    }
+
+    /** Failed accepts since the start (out of file descriptors, say), each of which paused its listener a second. */
+    long acceptFailures() {
+        return acceptFailures.get();
     }
 
     /** Connections closed at once because they were accepted past the limit, since the start. */

@@ -150,6 +150,10 @@ public class ProxyServer implements SmartLifecycle {
                 .description(REFUSED_DESCRIPTION)
                 .tag("limit", "max-connections-per-client")
                 .register(registry);
+        FunctionCounter.builder("shepherd.proxy.accept.failures", this, ProxyServer::acceptFailures)
+                .description("Connections the listening sockets failed to accept, out of file descriptors say; "
+                        + "each failure pauses its socket for a second")
+                .register(registry);
     }
 
     /** Bytes of request bodies held now by requests with no worker connection yet; 0 when not running. */
@@ -575,6 +579,12 @@ public class ProxyServer implements SmartLifecycle {
     private double refusedConnections() {
         ConnectionLimit limit = connectionLimit;
         return limit == null ? 0 : limit.refused();
+    }
+
+    /** Failed accepts since the start. */
+    private double acceptFailures() {
+        ConnectionLimit limit = connectionLimit;
+        return limit == null ? 0 : limit.acceptFailures();
     }
 
     /** Client connections closed unread past {@code fleet.proxy.max-connections-per-client} since the start. */

@@ -48,7 +48,7 @@ public final class MasterProcess implements AutoCloseable {
     public static String runUntilExit(List<String> jvmOptions, String... args) throws IOException, InterruptedException {
         File log = File.createTempFile("master", ".log");
         log.deleteOnExit();
-        Process process = new ProcessBuilder(command(jvmOptions, FreePorts.unassigned(), 1, args)).redirectErrorStream(true)
+        Process process = new ProcessBuilder(command(List.of(), jvmOptions, FreePorts.unassigned(), 1, args)).redirectErrorStream(true)
                 .redirectOutput(log).start();
         try {
             boolean exited = process.waitFor(60, TimeUnit.SECONDS);
@@ -63,11 +63,12 @@ public final class MasterProcess implements AutoCloseable {
         }
     }
 
-    private static List<String> command(List<String> jvmOptions, int adminPort, int workers, String... args) {
+    private static List<String> command(List<String> prefix, List<String> jvmOptions, int adminPort, int workers,
+                                        String... args) {
         List<String> options = new ArrayList<>(List.of("-Xmx256m"));
         options.addAll(jvmOptions);
-        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class,
-                options.toArray(String[]::new)));
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(RunningShepherd.javaCommand(ShepherdApplication.class, options.toArray(String[]::new)));
         command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=" + workers));
         command.addAll(List.of(args));
         return command;
@@ -90,8 +91,21 @@ public final class MasterProcess implements AutoCloseable {
      * fails at once with its output, instead of after the 60 s wait.
      */
     public static MasterProcess startReady(List<String> jvmOptions, int workers, String... args) {
+        return startReady(List.of(), jvmOptions, workers, args);
+    }
+
+    /**
+     * Like {@link #startReady(List, int, String...)}, with the master's open-file limit set to {@code openFiles}
+     * (soft and hard) by util-linux's {@code prlimit}, which execs the JVM: the master's pid is the process's.
+     */
+    public static MasterProcess startReadyWithOpenFileLimit(int openFiles, List<String> jvmOptions, int workers,
+                                                            String... args) {
+        return startReady(List.of("prlimit", "--nofile=" + openFiles + ":" + openFiles), jvmOptions, workers, args);
+    }
+
+    private static MasterProcess startReady(List<String> prefix, List<String> jvmOptions, int workers, String... args) {
         for (int attempt = 1; ; attempt++) {
-            MasterProcess master = start(jvmOptions, workers, args);
+            MasterProcess master = start(prefix, jvmOptions, workers, args);
             try {
                 await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
                         .until(() -> !master.process.isAlive() || master.readyWorkerPids().size() == workers);
@@ -113,12 +127,12 @@ public final class MasterProcess implements AutoCloseable {
         }
     }
 
-    private static MasterProcess start(List<String> jvmOptions, int workers, String... args) {
+    private static MasterProcess start(List<String> prefix, List<String> jvmOptions, int workers, String... args) {
         int adminPort = FreePorts.unassigned();
         try {
             File log = File.createTempFile("master", ".log");
             log.deleteOnExit();
-            Process process = new ProcessBuilder(command(jvmOptions, adminPort, workers, args)).redirectErrorStream(true)
+            Process process = new ProcessBuilder(command(prefix, jvmOptions, adminPort, workers, args)).redirectErrorStream(true)
                     .redirectOutput(log).start();
             return new MasterProcess(process, adminPort, log.toPath());
         } catch (IOException ex) {

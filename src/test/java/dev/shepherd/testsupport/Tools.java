@@ -4,7 +4,7 @@ import java.io.IOException;
 
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-/** Skips a test whose tool (python3, node, curl, ab, tmux) is not installed, saying how to install it. */
+/** Skips a test whose tool (python3, node, curl, ab, prlimit, tmux) is not installed, saying how to install it. */
 public final class Tools {
 
     private Tools() {
@@ -24,6 +24,10 @@ public final class Tools {
 
     public static void assumeAb() {
         assumeInstalled("ab", "-V", "apt-get install apache2-utils");
+    }
+
+    public static void assumePrlimit() {
+        assumeInstalled("prlimit", "apt-get install util-linux");
     }
 
     public static void assumeTmux() {
