@@ -162,7 +162,7 @@ final class Attempt {
     void complete(boolean reuse, int keepAliveSeconds) {
         end();
         connection.detach();
-        if (reuse && upstream.isActive()) {
+        if (reuse && connection.reusable()) {
             upstream.config().setAutoRead(true);
             proxy.pool().release(endpoint, connection, keepAliveSeconds, client);
         } else {

@@ -292,11 +292,16 @@ public class ProxyServer implements SmartLifecycle {
     /**
      * Connections to the workers; each is registered on the event loop of the client it serves. Half-closure is
      * allowed so that a worker's FIN reaches {@link UpstreamDecoder} as an event of its own, told apart from a reset.
+     * A write that fails shuts the connection's output only ({@code AUTO_CLOSE} off), so that what the worker sent
+     * before it stopped reading is still read: a worker that answers an upload early ({@code 413}, {@code 401}) and
+     * closes draws a reset from the body that follows, and closing at that failed write lost its answer (the client
+     * got a {@code 502}). Reads that fail still close it ({@link UpstreamHandler#exceptionCaught}).
      */
     private Bootstrap upstreamBootstrap(FleetProperties.Proxy config) {
         return new Bootstrap().channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.AUTO_CLOSE, false)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override

@@ -89,12 +89,12 @@ final class RequestBody {
         if (upstream == null) {
             hold(content);
         } else if (bytes <= limit && !partlySent) {
-            upstream.write(content.retainedDuplicate(), upstream.voidPromise());
+            upstream.write(content.retainedDuplicate(), UpstreamHandler.bodyWrite(upstream));
             hold(content);
         } else {
             release();
             partlySent = true;
-            upstream.write(content, upstream.voidPromise());
+            upstream.write(content, UpstreamHandler.bodyWrite(upstream));
         }
     }
 
@@ -169,7 +169,7 @@ final class RequestBody {
     boolean writeTo(Channel upstream) {
         boolean keep = file != null || bytes <= limit && !partlySent;
         for (HttpContent content : held) {
-            upstream.write(keep ? content.retainedDuplicate() : content, upstream.voidPromise());
+            upstream.write(keep ? content.retainedDuplicate() : content, UpstreamHandler.bodyWrite(upstream));
         }
         if (!keep && !held.isEmpty()) {
             held.clear();
@@ -224,10 +224,10 @@ final class RequestBody {
                 throw new UncheckedIOException(ex);
             }
             pumped += length;
-            upstream.write(new DefaultHttpContent(chunk), upstream.voidPromise());
+            upstream.write(new DefaultHttpContent(chunk), UpstreamHandler.bodyWrite(upstream));
         }
         if (ended) {
-            upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, upstream.voidPromise());
+            upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, UpstreamHandler.bodyWrite(upstream));
         }
         pumping = null;
         return true;

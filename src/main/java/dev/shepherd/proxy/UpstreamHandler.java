@@ -3,6 +3,9 @@ package dev.shepherd.proxy;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 
@@ -18,6 +21,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final UpstreamDecoder decoder;
     private final Channel channel;
+    /**
+     * The promise of the request's body writes: a failure is not fired as an exception (which would close the
+     * connection with the worker's answer unread); it shuts the output, and the exchange goes on reading.
+     */
+    private final ChannelPromise bodyWrite;
     private UpstreamListener exchange;
     private Throwable error;
 
@@ -35,6 +43,24 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     UpstreamHandler(UpstreamDecoder decoder, Channel channel) {
         this.decoder = decoder;
         this.channel = channel;
+        this.bodyWrite = new VoidChannelPromise(channel, false);
+    }
+
+    /**
+     * The promise to write a part of a request body to {@code upstream} with: on a worker connection, one whose
+     * failure leaves the connection open for reading ({@link #bodyWrite}); elsewhere its void promise.
+     */
+    static ChannelPromise bodyWrite(Channel upstream) {
+        UpstreamHandler handler = upstream.pipeline().get(UpstreamHandler.class);
+        return handler == null ? upstream.voidPromise() : handler.bodyWrite;
+    }
+
+    /**
+     * Whether the connection can carry another request: open, and its output not shut by a write that failed (the
+     * worker stopped reading: it answered early and closed).
+     */
+    boolean reusable() {
+        return channel.isActive() && !(channel instanceof DuplexChannel duplex && duplex.isOutputShutdown());
     }
 
     Channel channel() {

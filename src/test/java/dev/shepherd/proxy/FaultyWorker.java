@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code /big?bytes=N}: a body of N bytes with a Content-Length, written at once</li>
  *   <li>{@code /reset-after-head}: the connection reset as soon as the request head is read, with no answer (and
  *       whatever body the request has unread)</li>
+ *   <li>{@code /early-reset}: {@code 413} with {@code Connection: close} as soon as the head is read, then the
+ *       connection closed with the request's body unread (the kernel resets it)</li>
  *   <li>{@code /interim}: {@code 100 Continue}, then {@code 103 Early Hints}, then {@code 200} "ok"</li>
  *   <li>{@code /interim-storm}: {@code 103 Early Hints} 100,000 times in a few writes, then {@code 200} "ok"</li>
  *   <li>{@code /health}: "ok"; with the environment variable {@code READY_FILE}, 503 until that file exists</li>
@@ -108,6 +110,13 @@ public final class FaultyWorker {
                 } catch (IOException timedOut) {
                     // closed below
                 }
+                return false;
+            }
+            case "/early-reset" -> {
+                // Answers an upload before reading it and closes at once, as many servers do: the body the proxy
+                // still sends finds a closed socket, and the worker's kernel answers it with a reset.
+                write(out, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big\n");
+                out.flush();
                 return false;
             }
             case "/interim" -> {
