@@ -119,6 +119,12 @@ public record FleetProperties(
             @DefaultValue("0") @Min(0) @Max(100_000) int maxConcurrency,
             @DefaultValue("true") boolean nodeAppInstance) {
 
+        @AssertTrue(message = "fleet.worker.working-directory must be an existing directory (leave it unset for the "
+                + "master's)")
+        boolean isWorkingDirectoryADirectory() {
+            return workingDirectory == null || java.nio.file.Files.isDirectory(workingDirectory);
+        }
+
         @AssertTrue(message = "fleet.worker.output-max-rate must be between 0B (no limit) and 1GB (a second)")
         boolean isOutputMaxRateInRange() {
             return outputMaxRate == null || outputMaxRate.toBytes() >= 0 && outputMaxRate.toBytes() <= 1L << 30;

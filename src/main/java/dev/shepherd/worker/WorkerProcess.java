@@ -70,11 +70,18 @@ public final class WorkerProcess implements ChildProcess {
     }
 
     /**
-     * Fails like the JDK would for a program that is missing or not executable. Needed because the wrapper
-     * (setpriv) would otherwise start fine and only then fail to run the program.
+     * Fails like the JDK would for a program that is missing or not executable, and names a working directory that
+     * is missing. Needed because the wrapper (setpriv) would otherwise start fine and only then fail to run the
+     * program.
      */
     static void checkExecutable(LaunchSpec spec) throws IOException {
         String program = spec.command().get(0);
+        if (spec.workingDirectory() != null && !Files.isDirectory(spec.workingDirectory())) {
+            // The JDK's own words name the shell or wrapper it ran, not the directory ("Cannot run program
+            // "/bin/sh" (in directory ...)"), which reads as if the program were missing.
+            throw new IOException("the working directory " + spec.workingDirectory() + " does not exist or is not a "
+                    + "directory");
+        }
         Path base = spec.workingDirectory() != null ? spec.workingDirectory() : Path.of("");
         List<Path> candidates = new ArrayList<>();
         if (program.contains("/")) {

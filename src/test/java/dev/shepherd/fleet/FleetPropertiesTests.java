@@ -150,6 +150,22 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void aWorkingDirectoryThatIsNoDirectoryFailsStartupNamingTheProperty(@org.junit.jupiter.api.io.TempDir
+                                                                          java.nio.file.Path temp) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createFile(temp.resolve("file"));
+        for (java.nio.file.Path bad : List.of(temp.resolve("missing"), file)) {
+            runner.withPropertyValues("fleet.worker.working-directory=" + bad).run(context -> {
+                assertThat(context).hasFailed();
+                assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                        .endsWith(": fleet.worker.working-directory must be an existing directory (leave it unset "
+                                + "for the master's)");
+            });
+        }
+        runner.withPropertyValues("fleet.worker.working-directory=" + temp).run(context ->
+                assertThat(context.getBean(FleetProperties.class).worker().workingDirectory()).isEqualTo(temp));
+    }
+
+    @Test
     void unknownStopSignalFailsStartup() {
         runner.withPropertyValues("fleet.worker.stop-signal=BOOM").run(context -> {
             assertThat(context).hasFailed();
