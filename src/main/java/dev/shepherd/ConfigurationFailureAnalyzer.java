@@ -11,6 +11,7 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyS
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
 import org.springframework.boot.origin.Origin;
+import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.env.Environment;
@@ -71,7 +72,36 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         if (binding != null && ours(binding.getName().toString()) && binding.getCause() != null) {
             return unconvertible(binding);
         }
+        PortInUseException inUse = cause(failure, PortInUseException.class);
+        if (inUse != null) {
+            return portInUse(inUse.getPort());
+        }
         return null;
+    }
+
+    /**
+     * A port in use, named by the setting the user gave it: Boot's own report ("Port 8081 was already in use") does
+     * not say whether it is the proxy's or the admin API's, and would name server.port for the admin API's (its
+     * servlet container's port, {@link PortLayout}). Null (Boot's report) for a port that is neither.
+     */
+    private FailureAnalysis portInUse(int port) {
+        if (environment == null) {
+            return null;
+        }
+        String value = String.valueOf(port);
+        String setting;
+        if (value.equals(environment.getProperty(PortLayout.PROXY_PORT))) {
+            setting = "server.port";
+        } else if (value.equals(environment.getProperty("server.port"))) {
+            // PortLayout moved the user's management.server.port there: the servlet container serves the admin API.
+            setting = "management.server.port";
+        } else {
+            return null;
+        }
+        String plane = setting.equals("server.port") ? "the proxy" : "the admin API";
+        return new FailureAnalysis("Port " + port + " (" + setting + ", " + plane + ") is already in use.",
+                "Stop the process listening on port " + port + " (ss -ltnp 'sport = :" + port + "' names it), or set "
+                        + setting + " to another port (0 picks a free one).", null);
     }
 
     private static boolean ours(String name) {

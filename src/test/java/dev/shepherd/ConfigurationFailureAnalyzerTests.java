@@ -103,6 +103,26 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aPortInUseIsNamedByItsSetting() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("test", java.util.Map.of(
+                // As PortLayout leaves them: the admin API's port is the servlet container's server.port.
+                PortLayout.PROXY_PORT, "8080", "management.server.port", "", "server.port", "8081")));
+        ConfigurationFailureAnalyzer analyzer = new ConfigurationFailureAnalyzer(environment);
+
+        FailureAnalysis proxy = analyzer.analyze(new IllegalStateException("wrapped",
+                new org.springframework.boot.web.server.PortInUseException(8080)));
+        FailureAnalysis admin = analyzer.analyze(new org.springframework.boot.web.server.PortInUseException(8081));
+
+        assertThat(proxy.getDescription()).isEqualTo("Port 8080 (server.port, the proxy) is already in use.");
+        assertThat(proxy.getAction()).contains("set server.port to another port");
+        assertThat(admin.getDescription()).isEqualTo("Port 8081 (management.server.port, the admin API) is already in use.");
+        assertThat(admin.getAction()).contains("port 8081", "set management.server.port to another port");
+        assertThat(analyzer.analyze(new org.springframework.boot.web.server.PortInUseException(9999)))
+                .as("another port: Boot's own report").isNull();
+    }
+
+    @Test
     void aMaxBackoffShorterThanTheInitialOneIsRefused() {
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("fleet.restart.initial-backoff", "10s");

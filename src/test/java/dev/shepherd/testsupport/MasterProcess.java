@@ -114,7 +114,7 @@ public final class MasterProcess implements AutoCloseable {
                     return master;
                 }
                 String output = master.output();
-                if (attempt == 3 || !output.contains("was already in use")) {
+                if (attempt == 3 || !output.contains("already in use")) {
                     throw new AssertionError("the master exited before " + workers + " workers were READY: " + output);
                 }
             } catch (IOException ex) {
