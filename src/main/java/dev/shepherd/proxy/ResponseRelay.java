@@ -26,6 +26,8 @@ final class ResponseRelay {
     private ResponseFraming framing;
     private ResponseHead head;
     private boolean started;
+    /** Interim responses passed to the client for this request, over all its attempts ({@link #interim}). */
+    private int interimsSent;
 
     ResponseRelay(ChannelHandlerContext raw, RequestHead request) {
         this.raw = raw;
@@ -34,13 +36,17 @@ final class ResponseRelay {
 
     /**
      * A 1xx interim response goes on to an HTTP/1.1 client as it came; an HTTP/1.0 client must not get one
-     * (RFC 9110 §15.2: a proxy does not forward 1xx to a client that cannot understand it), so it is dropped.
+     * (RFC 9110 §15.2: a proxy does not forward 1xx to a client that cannot understand it), so it is dropped. At most
+     * {@link UpstreamDecoder#MAX_INTERIM_RESPONSES} reach the client for one request, whatever its attempts: the bound
+     * holds per response in the decoder, and a worker that sent eight and then failed made a retried request pass
+     * 24 on (an attacking helper); those past it are dropped (a client may ignore any 1xx, RFC 9110 §15.2).
      */
     void interim(ResponseHead response) {
-        if (request.http10()) {
+        if (request.http10() || interimsSent >= UpstreamDecoder.MAX_INTERIM_RESPONSES) {
             response.release();
             return;
         }
+        interimsSent++;
         raw.writeAndFlush(response.lines().writeByte('\r').writeByte('\n'));
     }
 

@@ -96,6 +96,18 @@ class ResponseRelayTests {
     }
 
     @Test
+    void atMostEightInterimResponsesReachTheClientForOneRequestWhateverItsAttempts() {
+        ResponseRelay relay = relay(http11());
+        for (int attempt = 0; attempt < 3; attempt++) {
+            for (int i = 0; i < 5; i++) {
+                relay.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\n\r\n"));
+            }
+            relay.discard();
+        }
+        assertThat(written().split("103 Early Hints", -1).length - 1).isEqualTo(UpstreamDecoder.MAX_INTERIM_RESPONSES);
+    }
+
+    @Test
     void aSwitchTellsTheClientTheProtocol() {
         HttpRequest upgrade = http11();
         upgrade.headers().set("Connection", "Upgrade").set("Upgrade", "websocket");
