@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -97,6 +98,18 @@ final class ProxyMetrics {
     void rejected(HttpResponseStatus status) {
         Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing (malformed, too large)")
                 .tag("status", Integer.toString(status.code())).register(registry).increment();
+    }
+
+    /**
+     * {@code shepherd_proxy_sticky_cookie_yielded}: 1 once a worker has set {@code fleet.proxy.sticky.cookie}'s
+     * cookie itself and the proxy stopped setting it (sticky sessions by it are off until a restart), else 0; so
+     * that a state a single warning line announces can be alerted on.
+     */
+    void stickyCookie(StickySessions sessions) {
+        Gauge.builder("shepherd.proxy.sticky.cookie.yielded", sessions, s -> s.yielded() ? 1 : 0)
+                .description("1 when a worker set the cookie fleet.proxy.sticky.cookie names and the proxy stopped "
+                        + "setting it: sticky sessions by it are off until a restart")
+                .register(registry);
     }
 
     /** A body read first went past the memory limit into a file ({@link BodySpool}). */

@@ -252,7 +252,9 @@ public class ProxyServer implements SmartLifecycle {
         }
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        return new StickySessions(config.sticky().cookie(), properties.maxWorkers(), key, tls != null);
+        StickySessions sessions = new StickySessions(config.sticky().cookie(), properties.maxWorkers(), key, tls != null);
+        metrics.stickyCookie(sessions);
+        return sessions;
     }
 
     /**

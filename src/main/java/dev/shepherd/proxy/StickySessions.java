@@ -134,6 +134,14 @@ final class StickySessions {
      *       names the property, once. Looked for in every response, whether it rebinds or not.</li>
      * </ul>
      */
+    /**
+     * Whether a worker set a cookie of this name itself, so that stickiness by it is off until a restart (see
+     * {@link #rebind(int, int, ByteBuf)}). Any thread.
+     */
+    boolean yielded() {
+        return clash;
+    }
+
     byte[] rebind(int requested, int served, ByteBuf headLines) {
         if (clash) {
             return null;

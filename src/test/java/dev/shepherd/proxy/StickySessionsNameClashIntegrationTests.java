@@ -21,6 +21,7 @@ class StickySessionsNameClashIntegrationTests {
     void aCookieTheWorkerSetsItselfIsLeftToTheWorker() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.sticky.cookie=JSESSIONID")) {
+            assertThat(yielded(shepherd)).as("before any worker set the cookie").isZero();
             HttpResponse<String> login = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/login"))
                     .timeout(Duration.ofSeconds(20)).build());
             assertThat(login.statusCode()).isEqualTo(200);
@@ -33,6 +34,12 @@ class StickySessionsNameClashIntegrationTests {
                 assertThat(later.statusCode()).isEqualTo(200);
                 assertThat(later.headers().allValues("set-cookie")).as("the session cookie is not overwritten").isEmpty();
             }
+            assertThat(yielded(shepherd)).as("sticky sessions by the cookie are off, and the gauge says so").isOne();
         }
+    }
+
+    private static double yielded(RunningShepherd shepherd) {
+        return shepherd.context().getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                .get("shepherd.proxy.sticky.cookie.yielded").gauge().value();
     }
 }
