@@ -119,6 +119,14 @@ final class StickySessions {
     }
 
     /**
+     * Whether a worker set a cookie of this name itself, so that stickiness by it is off until a restart (see
+     * {@link #rebind(int, int, ByteBuf)}). Any thread.
+     */
+    boolean yielded() {
+        return clash;
+    }
+
+    /**
      * Like {@link #rebind(int, int)}, for a worker's response ({@code headLines}: status line and header lines, CRLF
      * after each), which gets no cookie of ours when a shared cache may store it ({@code Cache-Control: public} or
      * {@code s-maxage}: HAProxy's {@code nocache} marks such a response private instead; leaving it as the
@@ -134,14 +142,6 @@ final class StickySessions {
      *       names the property, once. Looked for in every response, whether it rebinds or not.</li>
      * </ul>
      */
-    /**
-     * Whether a worker set a cookie of this name itself, so that stickiness by it is off until a restart (see
-     * {@link #rebind(int, int, ByteBuf)}). Any thread.
-     */
-    boolean yielded() {
-        return clash;
-    }
-
     byte[] rebind(int requested, int served, ByteBuf headLines) {
         if (clash) {
             return null;
