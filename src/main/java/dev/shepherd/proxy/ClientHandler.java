@@ -45,6 +45,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     /** Set by {@link #bodyCut}; the connection is closing then. */
     private boolean bodyCut;
     private boolean closing;
+    /**
+     * An exchange ended while the client's output buffer was above its high-water mark: the next request waits until
+     * the client reads (or the send timeout closes it), so a client that pipelines and never reads its answers holds
+     * one response's worth of memory, not one per request.
+     */
+    private boolean awaitingDrain;
     /** Within a read batch from the client: writes to the worker are flushed once, when the batch ends. */
     private boolean reading;
     private ForwardedHeaders forwarded;
@@ -97,7 +103,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * pipelined request undecoded until {@link #exchangeDone} resumes it. Event loop only.
      */
     boolean busy() {
-        return current != null || !pipelined.isEmpty() || closing || tunnel != null;
+        return current != null || !pipelined.isEmpty() || closing || tunnel != null || awaitingDrain;
     }
 
     @Override
@@ -107,7 +113,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             tunnel.fromClient(msg);
         } else if (closing) {
             ReferenceCountUtil.release(msg);
-        } else if (current != null && (msg instanceof HttpRequest || current.requestComplete()) || !pipelined.isEmpty()) {
+        } else if (current != null && (msg instanceof HttpRequest || current.requestComplete()) || !pipelined.isEmpty()
+                || awaitingDrain) {
             // A request pipelined behind the current one waits, and the client is not read further until the
             // current one is over: at most one read's worth of requests is ever queued.
             pipelined.add(msg);
@@ -245,6 +252,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             pipelined.clear();
             return;
         }
+        if (!ctx.channel().isWritable()) {
+            // Nothing more is read or started until the client drains its answers (channelWritabilityChanged); the
+            // send timeout, not the keep-alive one, bounds the wait.
+            awaitingDrain = true;
+            ctx.channel().config().setAutoRead(false);
+            return;
+        }
+        next();
+    }
+
+    /** Starts what the client sent after the exchange that just ended: a queued request, or reading on. */
+    private void next() {
         // The decoder stops after a request that may switch protocols (until that request is over, what follows it
         // may be the new protocol's), and at a request pipelined behind one in progress (RequestDecoder): either way
         // it goes on below, from the bytes it parked.
@@ -336,7 +355,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (tunnel != null) {
+        if (awaitingDrain) {
+            if (ctx.channel().isWritable() && !closing) {
+                awaitingDrain = false;
+                next();
+            }
+        } else if (tunnel != null) {
             tunnel.clientWritabilityChanged(ctx.channel().isWritable());
         } else if (current != null) {
             current.clientWritabilityChanged(ctx.channel().isWritable());

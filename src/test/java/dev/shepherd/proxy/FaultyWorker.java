@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  *       five bytes after each gap (a fixed length of five bytes per gap); with no gaps, the head then nothing until
  *       the proxy closes the connection</li>
  *   <li>{@code /big?bytes=N}: a body of N bytes with a Content-Length, written at once</li>
+ *   <li>{@code /whole?bytes=N}: the same, head and body in one write (one segment, one read for the proxy)</li>
  *   <li>{@code /reset-after-head}: the connection reset as soon as the request head is read, with no answer (and
  *       whatever body the request has unread)</li>
  *   <li>{@code /early-reset}: {@code 413} with {@code Connection: close} as soon as the head is read, then the
@@ -89,6 +90,15 @@ public final class FaultyWorker {
                 int bytes = Integer.parseInt(params.get("bytes"));
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: " + bytes + "\r\n\r\n");
                 out.write(body(bytes));
+                return true;
+            }
+            case "/whole" -> {
+                int bytes = Integer.parseInt(params.get("bytes"));
+                byte[] head = ("HTTP/1.1 200 OK\r\nContent-Length: " + bytes + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                byte[] whole = new byte[head.length + bytes];
+                System.arraycopy(head, 0, whole, 0, head.length);
+                System.arraycopy(body(bytes), 0, whole, head.length, bytes);
+                out.write(whole);
                 return true;
             }
             case "/health" -> {
