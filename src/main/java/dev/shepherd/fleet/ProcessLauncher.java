@@ -17,6 +17,16 @@ interface ProcessLauncher {
     void start();
 
     /**
+     * A loopback port for the next worker to listen on, free now ({@link FreePorts}).
+     *
+     * @throws java.io.UncheckedIOException when none can be bound (the master is out of descriptors): the worker
+     *         cannot start, as when {@link #launch} fails
+     */
+    default int freePort() {
+        return FreePorts.pick();
+    }
+
+    /**
      * Starts a process for worker {@code workerId} whose output goes to {@code logs}.
      *
      * @throws IOException when the program cannot be started (missing, not executable)

@@ -56,9 +56,11 @@ final class Spawner {
 
     /** Starts a process for a worker in STARTING state. */
     void spawn(Worker worker) {
-        int port = FreePorts.pick();
+        int port;
         ChildProcess process;
         try {
+            // Out of descriptors, no port can be picked either: a spawn failure like any other, retried with backoff.
+            port = launcher.freePort();
             process = launcher.launch(worker.id, launchSpecs.forWorker(worker.spec, worker.id, worker.index, supervisor.desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
             exits.couldNotStart(worker, ex.getMessage());

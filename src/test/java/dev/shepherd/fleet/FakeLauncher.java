@@ -5,6 +5,7 @@ import dev.shepherd.worker.LaunchSpec;
 import dev.shepherd.worker.LogBuffer;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -130,6 +131,8 @@ final class FakeLauncher implements ProcessLauncher {
     Long pidOfNext;
     /** How many of the next launches fail as if the program were missing. */
     int failNext;
+    /** How many of the next port picks fail as if the master were out of descriptors. */
+    int portlessNext;
     boolean started;
     boolean closed;
 
@@ -140,6 +143,16 @@ final class FakeLauncher implements ProcessLauncher {
     @Override
     public void start() {
         started = true;
+    }
+
+    @Override
+    public int freePort() {
+        if (portlessNext > 0) {
+            portlessNext--;
+            throw new UncheckedIOException("no free loopback port for it: Too many open files",
+                    new IOException("Too many open files"));
+        }
+        return 40_000 + launched.size();
     }
 
     @Override

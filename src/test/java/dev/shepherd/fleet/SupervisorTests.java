@@ -307,6 +307,22 @@ class SupervisorTests {
     }
 
     @Test
+    void crashedWorkerWhosePortCannotBePickedIsRetriedWithBackoffNotLeftStarting() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.launcher.portlessNext = 1;
+
+        fleet.launcher.launched.get(0).exit(1);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.PROCESS_EXITED, Type.RESTARTING, Type.SPAWN_FAILED,
+                Type.RESTARTING, Type.SPAWNED, Type.READY);
+        assertThat(fleet.events.recent()).anyMatch(event -> event.message().equals(
+                "worker 1 cannot start: no free loopback port for it: Too many open files"));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.launcher.launched).hasSize(2);
+    }
+
+    @Test
     void scaleDownDrainsUntilTheLastRequestThenStopsAndForgets() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "3").started();
         Endpoint busy = fleet.worker(3).endpoint();
