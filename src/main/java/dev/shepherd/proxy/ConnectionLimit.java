@@ -185,24 +185,31 @@ final class ConnectionLimit {
      */
     static final int DESCRIPTORS_READING_BODIES_FIRST = 3;
 
+    /** What an unbounded admin port ({@code server.tomcat.max-connections=-1}) is counted as: Spring Boot's default. */
+    static final int UNBOUNDED_ADMIN_CONNECTIONS = 8192;
+
     /** File descriptors one client connection may hold at once when bodies stream: its own and its worker connection's. */
     static final int DESCRIPTORS_STREAMING = 2;
 
     /**
      * The limit to apply: {@code configured}, lowered so that the connections fit in {@code openFileLimit} file
      * descriptors (when known, else -1 or 0), each client connection counted as {@code descriptorsPerConnection}
-     * ({@link #DESCRIPTORS_READING_BODIES_FIRST} or {@link #DESCRIPTORS_STREAMING}), and a reserve kept for the rest
-     * of the master (jars, logs, the admin port, pipes to workers, probes): a quarter of the limit, at most 1,024; and
-     * lowered so that {@link #DIRECT_BYTES_PER_CONNECTION} for each fits in {@code directMemory}, the JVM's direct
-     * memory limit (when known, else -1 or 0). Past that limit an event loop waits for memory that only it can free,
-     * and the proxy stops for good (measured, 2026-12-02: 3,000 clients that read none of a 1 MB response, with the
-     * README's 128 MB). Never below 1.
+     * ({@link #DESCRIPTORS_READING_BODIES_FIRST} or {@link #DESCRIPTORS_STREAMING}), after the admin port's
+     * {@code adminConnections} ({@code server.tomcat.max-connections}; negative, unbounded, counts as Spring Boot's
+     * default, {@link #UNBOUNDED_ADMIN_CONNECTIONS}) and a reserve for the rest of the master (jars, logs, pipes to workers, probes, spawning): a quarter of
+     * the limit, at most 1,024. An admin port's connections need no token to be held open: left out, 256 of them
+     * took the reserve of a small limit, and a crashed worker could not be restarted (found by an attacking helper,
+     * 2026-12-03). Then lowered so that {@link #DIRECT_BYTES_PER_CONNECTION} for each fits in {@code directMemory},
+     * the JVM's direct memory limit (when known, else -1 or 0). Past that limit an event loop waits for memory that
+     * only it can free, and the proxy stops for good (measured, 2026-12-02: 3,000 clients that read none of a 1 MB
+     * response, with the README's 128 MB). Never below 1.
      */
-    static int fit(int configured, long openFileLimit, long directMemory, int descriptorsPerConnection) {
+    static int fit(int configured, long openFileLimit, long directMemory, int descriptorsPerConnection,
+                   int adminConnections) {
         long fits = configured;
         if (openFileLimit > 0) {
-            long reserved = Math.min(1024, openFileLimit / 4);
-            fits = Math.min(fits, (openFileLimit - reserved) / descriptorsPerConnection);
+            long reserved = Math.min(1024, openFileLimit / 4) + (adminConnections < 0 ? UNBOUNDED_ADMIN_CONNECTIONS : adminConnections);
+            fits = Math.min(fits, Math.max(0, openFileLimit - reserved) / descriptorsPerConnection);
         }
         if (directMemory > 0) {
             fits = Math.min(fits, directMemory / DIRECT_BYTES_PER_CONNECTION);

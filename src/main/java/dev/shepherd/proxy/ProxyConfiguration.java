@@ -23,8 +23,11 @@ class ProxyConfiguration {
     ProxyServer proxyServer(FleetProperties properties, WorkerFleetService fleet, MeterRegistry registry, Clock clock,
                             @Value("${" + PortLayout.PROXY_ADDRESS + ":0.0.0.0}") String address,
                             @Value("${" + PortLayout.PROXY_PORT + ":8080}") int port, Environment environment,
-                            ObjectProvider<SslBundles> bundles) {
+                            ObjectProvider<SslBundles> bundles,
+                            @Value("${server.tomcat.max-connections:" + ConnectionLimit.UNBOUNDED_ADMIN_CONNECTIONS + "}")
+                            int adminConnections) {
         Ssl ssl = Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).orElse(null);
-        return new ProxyServer(properties, fleet, address, port, ssl, bundles.getIfAvailable(), registry, clock);
+        return new ProxyServer(properties, fleet, address, port, ssl, bundles.getIfAvailable(), adminConnections, registry,
+                clock);
     }
 }

@@ -97,6 +97,8 @@ public class ProxyServer implements SmartLifecycle {
     private final FleetProperties properties;
     private static final String REFUSED_DESCRIPTION = "Client connections closed unread because they came past a "
             + "limit: fleet.proxy.max-connections and its slack, or fleet.proxy.max-connections-per-client";
+    /** The admin port's {@code server.tomcat.max-connections}: descriptors the proxy leaves it. */
+    private final int adminConnections;
 
     private final WorkerFleetService fleet;
     private final String address;
@@ -121,11 +123,14 @@ public class ProxyServer implements SmartLifecycle {
     /**
      * @param ssl TLS for the port ({@code server.ssl.*}, {@link ProxyTls}); null: plain HTTP
      * @param bundles Spring Boot's SSL bundles, for {@code server.ssl.bundle}; may be null
+     * @param adminConnections how many connections the admin port may hold ({@code server.tomcat.max-connections}),
+     *        counted before the proxy's in the open-file limit
      * @throws IllegalStateException naming {@code server.ssl.*} when {@code ssl} gives no usable TLS
      */
     ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port, Ssl ssl,
-                SslBundles bundles, MeterRegistry registry, Clock clock) {
+                SslBundles bundles, int adminConnections, MeterRegistry registry, Clock clock) {
         this.properties = properties;
+        this.adminConnections = adminConnections;
         this.fleet = fleet;
         this.address = address;
         this.requestedPort = port;
@@ -183,7 +188,7 @@ public class ProxyServer implements SmartLifecycle {
         FleetProperties.Proxy config = properties.proxy();
         int loopCount = openEventLoops(config);
         try {
-            ConnectionLimit limit = new ConnectionLimit(maxConnections(config), System::nanoTime);
+            ConnectionLimit limit = new ConnectionLimit(maxConnections(config, adminConnections), System::nanoTime);
             connectionLimit = limit;
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
@@ -222,19 +227,20 @@ public class ProxyServer implements SmartLifecycle {
      * {@code fleet.proxy.max-connections}, lowered to what the open-file limit and the direct memory hold
      * ({@link ConnectionLimit#fit}): logged at INFO when the default is lowered, at WARN when a value set by hand is.
      */
-    private static int maxConnections(FleetProperties.Proxy config) {
+    private static int maxConnections(FleetProperties.Proxy config, int adminConnections) {
         long openFileLimit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
                 ? unix.getMaxFileDescriptorCount() : -1;
         long directMemory = PlatformDependent.estimateMaxDirectMemory();
         int descriptors = config.requestBuffering() ? ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST
                 : ConnectionLimit.DESCRIPTORS_STREAMING;
-        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory, descriptors);
+        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory, descriptors, adminConnections);
         if (max < config.maxConnections()) {
             // The default is lowered on most machines, which is no news; a value set by hand is.
             String message = "fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files "
-                    + "(ulimit -n; a client connection can take {}: its own, a worker's{}) and {} MB of direct "
+                    + "(ulimit -n, less the admin port's {}, server.tomcat.max-connections; a client connection can take "
+                    + "{}: its own, a worker's{}) and {} MB of direct "
                     + "memory (-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more";
-            Object[] values = {config.maxConnections(), max, openFileLimit, descriptors,
+            Object[] values = {config.maxConnections(), max, openFileLimit, adminConnections, descriptors,
                     config.requestBuffering() ? " and a request body's temporary file" : "", directMemory >> 20,
                     ConnectionLimit.DIRECT_BYTES_PER_CONNECTION >> 10};
             if (config.maxConnections() == FleetProperties.Proxy.DEFAULT_MAX_CONNECTIONS) {

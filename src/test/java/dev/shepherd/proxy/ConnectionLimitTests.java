@@ -78,14 +78,14 @@ class ConnectionLimitTests {
     void theLimitIsLoweredToWhatTheOpenFileLimitAndTheDirectMemoryHold() {
         long plenty = 64L << 30;
         int streaming = ConnectionLimit.DESCRIPTORS_STREAMING;
-        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, streaming)).isEqualTo((20_000 - 1024) / 2);
-        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty, streaming)).isEqualTo(10_000);
-        assertThat(ConnectionLimit.fit(10_000, 1024, plenty, streaming)).isEqualTo((1024 - 256) / 2);
-        assertThat(ConnectionLimit.fit(10_000, 3, plenty, streaming)).isEqualTo(1);
-        assertThat(ConnectionLimit.fit(10_000, -1, -1, streaming)).isEqualTo(10_000);
-        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 256L << 20, streaming))
+        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, streaming, 0)).isEqualTo((20_000 - 1024) / 2);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty, streaming, 0)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1024, plenty, streaming, 0)).isEqualTo((1024 - 256) / 2);
+        assertThat(ConnectionLimit.fit(10_000, 3, plenty, streaming, 0)).isEqualTo(1);
+        assertThat(ConnectionLimit.fit(10_000, -1, -1, streaming, 0)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 256L << 20, streaming, 0))
                 .as("the README's -XX:MaxDirectMemorySize=256m").isEqualTo(1024);
-        assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20, streaming)).isEqualTo(300);
+        assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20, streaming, 0)).isEqualTo(300);
     }
 
     @Test
@@ -93,9 +93,22 @@ class ConnectionLimitTests {
         long plenty = 64L << 30;
         int readFirst = ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST;
         assertThat(readFirst).isEqualTo(3);
-        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, readFirst)).isEqualTo((20_000 - 1024) / 3);
-        assertThat(ConnectionLimit.fit(10_000, 2048, plenty, readFirst)).as("the attack's ulimit -n 2048")
+        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, readFirst, 0)).isEqualTo((20_000 - 1024) / 3);
+        assertThat(ConnectionLimit.fit(10_000, 2048, plenty, readFirst, 0)).as("the attack's ulimit -n 2048")
                 .isEqualTo((2048 - 512) / 3);
-        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty, readFirst)).isEqualTo(10_000);
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, plenty, readFirst, 0)).isEqualTo(10_000);
+    }
+
+    @Test
+    void theAdminPortsConnectionsAreCountedBeforeTheProxys() {
+        long plenty = 64L << 30;
+        int readFirst = ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST;
+        assertThat(ConnectionLimit.fit(10_000, 1024, plenty, readFirst, 256)).as("ulimit -n 1024, the admin's 256")
+                .isEqualTo((1024 - 256 - 256) / 3);
+        assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, readFirst, 256)).isEqualTo((20_000 - 1024 - 256) / 3);
+        assertThat(ConnectionLimit.fit(10_000, 400, plenty, readFirst, 1_000)).as("more than the limit holds").isEqualTo(1);
+        assertThat(ConnectionLimit.fit(100_000, 65_536, plenty, readFirst, -1)).as("unbounded: Spring Boot's default")
+                .isEqualTo((65_536 - 1024 - 8192) / 3);
+        assertThat(ConnectionLimit.fit(10_000, -1, plenty, readFirst, 256)).as("no limit known").isEqualTo(10_000);
     }
 }
