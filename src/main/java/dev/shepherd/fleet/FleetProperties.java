@@ -296,8 +296,8 @@ public record FleetProperties(
      * @param clientBodyMinRate the slowest a request body may arrive on average, in bytes per second, counted from the
      *                          end of its head, with {@code clientBodyTimeout} of grace and without the time the proxy
      *                          is not reading it (Apache's {@code mod_reqtimeout} {@code body=…,MinRate=…}, Kestrel's
-     *                          {@code MinRequestBodyDataRate}); slower, the request ends as at {@code clientBodyTimeout}.
-     *                          0: no minimum
+     *                          {@code MinRequestBodyDataRate}), banking at most twice {@code clientBodyTimeout} ahead;
+     *                          slower, the request ends as at {@code clientBodyTimeout}. 0: no minimum
      * @param requestBuffering whether a request's body is read before a worker is picked, up to
      *                         {@code retry.bufferLimit} (nginx's {@code proxy_request_buffering}, on by default there
      *                         too), so that a client that uploads slowly holds a connection of the proxy's, not a

@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * the low one) for that long is not reading its response, and the connection is closed, so that it cannot hold a
  * worker's connection (and a {@code max-concurrency} slot) for ever. And a minimum body rate, Apache's
  * {@code mod_reqtimeout} {@code body=…,MinRate=…}: the body's clock starts at {@code client_body_timeout} and gains a
- * second for every {@code minRate} bytes, so that a body trickled a byte per pause ends too. Neither body clock
+ * second for every {@code minRate} bytes (never more than twice {@code client_body_timeout} ahead), so that a body
+ * trickled a byte per pause ends too, after a fast start as well. Neither body clock
  * runs while the proxy is not reading (auto-read off: the worker or the queue is not taking the body yet); the
  * rate clock learns of such a pause by sampling auto-read once a second. First in the client pipeline, so it sees
  * every raw read and every writability change.
@@ -34,8 +35,6 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     /** How often the rate clock samples whether the proxy is reading. */
     static final long RATE_SAMPLE_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /** Past this (over 30 years), the rate clock no longer counts: the body has earned all the time there is. */
-    private static final long MAX_EARNED_SECONDS = 1_000_000_000L;
 
     /**
      * Told, on the event loop, that the head or body clock ran out, or that the client stopped reading; the idle
@@ -70,11 +69,18 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /** The connection is unwritable; the client must drain it by {@link #sendDeadline}. */
     private boolean stalled;
     private long sendDeadline;
-    /** The body's rate clock: its start, its bytes so far, the time the proxy was not reading it, the last sample. */
-    private long bodyStart;
-    private long bodyBytes;
-    private long bodyPaused;
+    /**
+     * The body's rate clock: when the body falls below the minimum rate (moved on by its bytes and by the time the
+     * proxy was not reading it, never more than {@link #rateBankNanos} ahead), and its last sample.
+     */
+    private long rateDeadline;
     private long bodySampled;
+    /**
+     * How far ahead of now the rate clock can be: twice {@code client_body_timeout}. Without a bound, a body that came
+     * fast at first earned hours (a second per {@code minRate} bytes: 10 MB at 240 bytes a second, 12 h) that a byte
+     * a minute then kept, and its temporary file with it.
+     */
+    private final long rateBankNanos;
     /** Whether {@link #bodyDecoded} counts: the body's bytes so far were not read in the body phase. */
     private boolean creditDecoded;
 
@@ -85,6 +91,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         this.minRate = minRate;
         this.keepAliveNanos = keepAlive.toNanos();
         this.sendNanos = send.toNanos();
+        this.rateBankNanos = 2 * bodyNanos;
         this.shortestNanos = Math.min(Math.min(headerNanos, bodyNanos), Math.min(keepAliveNanos, sendNanos));
         this.expiry = expiry;
     }
@@ -111,7 +118,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
                 deadline = ticker.nanoTime() + bodyNanos;
                 creditDecoded = false;
                 if (msg instanceof ByteBuf bytes) {
-                    bodyBytes += bytes.readableBytes();
+                    earn(bytes.readableBytes());
                 }
             }
             case SERVING -> readWhileServing = true;
@@ -136,7 +143,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
      */
     void bodyDecoded(int bytes) {
         if (creditDecoded && phase == Phase.BODY) {
-            bodyBytes += bytes;
+            earn(bytes);
         }
     }
 
@@ -148,10 +155,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         } else {
             enter(Phase.BODY, bodyNanos);
             if (minRate > 0) {
-                bodyStart = ticker.nanoTime();
-                bodySampled = bodyStart;
-                bodyBytes = 0;
-                bodyPaused = 0;
+                bodySampled = ticker.nanoTime();
+                rateDeadline = bodySampled + bodyNanos;
                 creditDecoded = true;
                 if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > RATE_SAMPLE_NANOS) {
                     timer.cancel(false);
@@ -165,13 +170,14 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * When the body's average rate falls below the minimum: the grace, plus a second for every {@code minRate}
-     * bytes, plus the time the proxy was not reading. Saturates far in the future rather than overflow.
+     * {@code bytes} of body came: a second for every {@code minRate} of them on the rate clock, up to
+     * {@link #rateBankNanos} from now.
      */
-    private long rateDeadline() {
-        long earned = bodyBytes / minRate > MAX_EARNED_SECONDS ? Long.MAX_VALUE / 4
-                : bodyBytes / minRate * 1_000_000_000L + bodyBytes % minRate * 1_000_000_000L / minRate;
-        return bodyStart + bodyNanos + bodyPaused + earned;
+    private void earn(long bytes) {
+        if (minRate > 0) {
+            long earned = bytes / minRate * 1_000_000_000L + bytes % minRate * 1_000_000_000L / minRate;
+            rateDeadline = Math.min(rateDeadline + Math.min(earned, rateBankNanos), ticker.nanoTime() + rateBankNanos);
+        }
     }
 
     /** The request body is complete. */
@@ -243,11 +249,11 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
                 if (!ctx.channel().config().isAutoRead()) {
                     // The proxy is not reading the body (the worker is not taking it yet): not the client's pause.
                     deadline = now + bodyNanos;
-                    bodyPaused += now - bodySampled;
+                    rateDeadline = Math.min(rateDeadline + (now - bodySampled), now + rateBankNanos);
                 }
                 bodySampled = now;
                 if (minRate > 0) {
-                    long rateLeft = rateDeadline() - now;
+                    long rateLeft = rateDeadline - now;
                     belowMinRate = rateLeft <= 0 && deadline - now > 0;
                     next = Math.min(next, Math.max(Math.min(rateLeft, RATE_SAMPLE_NANOS), 1));
                 }

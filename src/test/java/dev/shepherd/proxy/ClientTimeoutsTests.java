@@ -272,42 +272,50 @@ class ClientTimeoutsTests {
         channel.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
-                // As the client handler does for a head followed by 20 bytes of body in one read.
+                // As the client handler does for a head followed by 3 bytes of body in one read.
                 io.netty.util.ReferenceCountUtil.release(msg);
                 if (timeouts.phase() != ClientTimeouts.Phase.BODY) {
                     timeouts.requestStarted(false);
-                    timeouts.bodyDecoded(20);
+                    timeouts.bodyDecoded(3);
                 }
             }
         });
-        read("POST / HTTP/1.1 + 20 bytes of body");
+        read("POST / HTTP/1.1 + 3 bytes of body");
         timeouts.bodyDecoded(5); // decoded from a later raw read, which counts its own bytes: not counted twice
-        for (int i = 0; i < 10; i++) {
-            advance(300);
-            read("x"); // 100 ms earned every 300 ms: the 20 bytes' 2 s last until 3.6 s (without them, 0.6 s)
-        }
-        assertThat(expired).isEmpty();
+        // Reads of nothing keep the body timeout away; the rate clock stands at 400 ms of grace + 300 ms earned.
+        advance(300);
+        read("");
+        advance(300);
+        read("");
+        advance(50);
+        assertThat(expired).as("the 3 bytes earned 300 ms").isEmpty();
 
-        for (int i = 0; i < 4; i++) {
-            advance(300);
-            read("x");
-        }
+        advance(100);
 
-        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+        assertThat(expired).as("the 5 bytes earned nothing more").containsExactly(ClientTimeouts.Phase.BODY);
         assertThat(belowMinRate).containsExactly(true);
     }
 
+    /**
+     * A body that came fast banks at most twice the body timeout: a byte now and then afterwards does not keep it
+     * open for the hours its first bytes would have earned.
+     */
     @Test
-    void aHugeBodyDoesNotOverflowTheRateClock() {
+    void aBodyThatCameFastThenTricklesIsCutWithinTwiceTheBodyTimeout() {
         withMinRateOfTenBytesASecond();
         timeouts.requestStarted(false);
-        channel.writeInbound(Unpooled.wrappedBuffer(new byte[1 << 20]));
+        channel.writeInbound(Unpooled.wrappedBuffer(new byte[1 << 20])); // 29 hours at 10 bytes a second
         channel.releaseInbound();
-        for (int i = 0; i < 10; i++) {
+        for (int i = 0; i < 3; i++) {
             advance(300);
-            read("x");
+            read("x"); // 100 ms earned every 300 ms: the 800 ms banked run out at 1.1 s
         }
         assertThat(expired).isEmpty();
+
+        advance(300);
+
+        assertThat(expired).containsExactly(ClientTimeouts.Phase.BODY);
+        assertThat(belowMinRate).containsExactly(true);
     }
 
     private void read(String bytes) {
