@@ -11,6 +11,7 @@ import org.springframework.web.HttpMediaTypeNotSupportedException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.ServletWebRequest;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
@@ -80,9 +81,18 @@ class AdminErrors extends ResponseEntityExceptionHandler {
     protected ResponseEntity<Object> handleNoResourceFoundException(NoResourceFoundException ex, HttpHeaders headers,
                                                                     HttpStatusCode status, WebRequest request) {
         return ResponseEntity.status(HttpStatus.NOT_FOUND).headers(headers).body(problem(HttpStatus.NOT_FOUND,
-                "Not Found", "Nothing is at " + Problems.quote("/" + ex.getResourcePath()) + " on the admin port: the "
+                "Not Found", "Nothing is at " + Problems.quote(requestPath(ex, request)) + " on the admin port: the "
                         + "admin API is /fleet and the paths under it (listed in /v3/api-docs), Actuator is "
                         + "/actuator, the fleet page is /"));
+    }
+
+    /**
+     * The path asked for: the request's, not the resource path, which is relative to the handler's root ({@code
+     * /webjars/} has the resource path "").
+     */
+    private static String requestPath(NoResourceFoundException ex, WebRequest request) {
+        return request instanceof ServletWebRequest servlet ? servlet.getRequest().getRequestURI()
+                : "/" + ex.getResourcePath();
     }
 
     @Override

@@ -40,6 +40,9 @@ import java.util.Optional;
 @RequiredArgsConstructor
 class FleetController {
 
+    /** JSON by another name ({@code application/merge-patch+json}, a vendor's {@code +json}: RFC 6839 §3.1), as BrowserGuard lets through. */
+    static final String JSON_SUFFIXED = "application/*+json";
+
     private final WorkerFleetService fleet;
     private final FleetEventStream eventStream;
     private final Clock clock;
@@ -91,7 +94,7 @@ class FleetController {
     }
 
     @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes")
-    @PostMapping(path = "/scale", consumes = MediaType.APPLICATION_JSON_VALUE)
+    @PostMapping(path = "/scale", consumes = {MediaType.APPLICATION_JSON_VALUE, JSON_SUFFIXED})
     @ResponseStatus(HttpStatus.ACCEPTED)
     Scaled scale(@Valid @RequestBody ScaleRequest request) {
         try {
@@ -141,7 +144,7 @@ class FleetController {
     }
 
     @Operation(summary = "Sends a worker TERM or KILL; the supervisor restarts it")
-    @PostMapping(path = "/workers/{id}/kill", consumes = MediaType.APPLICATION_JSON_VALUE)
+    @PostMapping(path = "/workers/{id}/kill", consumes = {MediaType.APPLICATION_JSON_VALUE, JSON_SUFFIXED})
     @ResponseStatus(HttpStatus.ACCEPTED)
     Killed kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
         String signal = request == null || request.signal() == null ? "TERM" : request.signal().toUpperCase();

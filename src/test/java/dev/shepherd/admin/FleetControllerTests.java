@@ -529,6 +529,22 @@ class FleetControllerTests {
     }
 
     @Test
+    void scaleAndKillTakeJsonByAnotherName() {
+        assertThat(mvc.post().uri("/fleet/scale").contentType("application/vnd.shepherd+json").content("{\"workers\": 5}"))
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 5}");
+        verify(fleet).scale(5);
+        assertThat(mvc.post().uri("/fleet/workers/1/kill").contentType("application/merge-patch+json")
+                .content("{\"signal\": \"KILL\"}")).hasStatus(HttpStatus.ACCEPTED);
+    }
+
+    @Test
+    void unknownPathUnderAResourceRootIsA404ProblemNamingTheWholePath() {
+        assertProblem(mvc.get().uri("/webjars/"), HttpStatus.NOT_FOUND, "Not Found", "Nothing is at '/webjars/' "
+                + "on the admin port: the admin API is /fleet and the paths under it (listed in /v3/api-docs), "
+                + "Actuator is /actuator, the fleet page is /");
+    }
+
+    @Test
     void scaleWithAnotherMediaTypeIsA415Problem() {
         assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.TEXT_PLAIN).content("workers=3"),
                 HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", null);
