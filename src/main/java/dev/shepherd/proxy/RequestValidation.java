@@ -42,6 +42,7 @@ final class RequestValidation {
             throw reject(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
                     version.text() + " is not supported here: send HTTP/1.1 or HTTP/1.0");
         }
+        checkMethod(request.method().name());
         checkTarget(request.method(), request.uri());
         HttpHeaders headers = request.headers();
         checkHost(headers.getAll(HttpHeaderNames.HOST), version.minorVersion() >= 1);
@@ -70,6 +71,22 @@ final class RequestValidation {
                                 "the only expectation supported is 100-continue");
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A method of capital letters, {@code -} and {@code _}, as nginx takes them: RFC 9110 §9.1 allows any token, but a
+     * worker's parser may not (Node's closes on {@code get}), and the {@code 502} it drew counted against a healthy
+     * worker towards its ejection ({@code fleet.proxy.outlier-detection}).
+     */
+    private static void checkMethod(String method) {
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if ((c < 'A' || c > 'Z') && c != '-' && c != '_') {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "the method '" + printable(method, 40) + "' is not "
+                        + "accepted: methods are case-sensitive (RFC 9110 §9.1), and only capital letters, - and _ "
+                        + "are taken");
             }
         }
     }

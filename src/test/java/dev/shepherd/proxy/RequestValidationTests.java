@@ -42,6 +42,12 @@ class RequestValidationTests {
             "GET / HTTP/9.9\\r\\nHost: t                                   | 505",
             "GET / HTTP/0.9\\r\\nHost: t                                   | 505",
             "GET / HTTP/1.0                                              | 200",
+            // Method (RFC 9110 §9.1; as nginx takes them)
+            "get / HTTP/1.1\\r\\nHost: t                                   | 400",
+            "Get / HTTP/1.1\\r\\nHost: t                                   | 400",
+            "M1 / HTTP/1.1\\r\\nHost: t                                    | 400",
+            "VERSION-CONTROL / HTTP/1.1\\r\\nHost: t                       | 200",
+            "PROPFIND / HTTP/1.1\\r\\nHost: t                              | 200",
             // Host (RFC 9112 §3.2, RFC 9110 §7.2)
             "GET / HTTP/1.1\\r\\nAccept: */*                               | 400",
             "GET / HTTP/1.1\\r\\nHost: t\\r\\nHost: evil.example             | 400",
