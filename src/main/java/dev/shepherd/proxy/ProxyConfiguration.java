@@ -9,6 +9,7 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.web.server.Ssl;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -25,9 +26,9 @@ class ProxyConfiguration {
                             @Value("${" + PortLayout.PROXY_PORT + ":8080}") int port, Environment environment,
                             ObjectProvider<SslBundles> bundles,
                             @Value("${server.tomcat.max-connections:" + ConnectionLimit.UNBOUNDED_ADMIN_CONNECTIONS + "}")
-                            int adminConnections) {
+                            int adminConnections, ApplicationEventPublisher events) {
         Ssl ssl = Binder.get(environment).bind(PortLayout.PROXY_SSL, Ssl.class).orElse(null);
-        return new ProxyServer(properties, fleet, address, port, ssl, bundles.getIfAvailable(), adminConnections, registry,
-                clock);
+        return new ProxyServer(properties, fleet, address, port, ssl, bundles.getIfAvailable(), adminConnections, events,
+                registry, clock);
     }
 }

@@ -34,9 +34,12 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.internal.PlatformDependent;
 import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.availability.AvailabilityChangeEvent;
+import org.springframework.boot.availability.LivenessState;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.boot.web.server.Ssl;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.SmartLifecycle;
 
 import java.io.IOException;
@@ -99,6 +102,9 @@ public class ProxyServer implements SmartLifecycle {
             + "limit: fleet.proxy.max-connections and its slack, or fleet.proxy.max-connections-per-client";
     /** The admin port's {@code server.tomcat.max-connections}: descriptors the proxy leaves it. */
     private final int adminConnections;
+    private final ApplicationEventPublisher events;
+    /** Set once the proxy is stopping (or a start failed): its event loops end on purpose from then on. */
+    private volatile boolean stopping;
 
     private final WorkerFleetService fleet;
     private final String address;
@@ -125,11 +131,14 @@ public class ProxyServer implements SmartLifecycle {
      * @param bundles Spring Boot's SSL bundles, for {@code server.ssl.bundle}; may be null
      * @param adminConnections how many connections the admin port may hold ({@code server.tomcat.max-connections}),
      *        counted before the proxy's in the open-file limit
+     * @param events where an event loop that ends while the proxy runs publishes {@link LivenessState#BROKEN}
      * @throws IllegalStateException naming {@code server.ssl.*} when {@code ssl} gives no usable TLS
      */
     ProxyServer(FleetProperties properties, WorkerFleetService fleet, String address, int port, Ssl ssl,
-                SslBundles bundles, int adminConnections, MeterRegistry registry, Clock clock) {
+                SslBundles bundles, int adminConnections, ApplicationEventPublisher events, MeterRegistry registry,
+                Clock clock) {
         this.properties = properties;
+        this.events = events;
         this.adminConnections = adminConnections;
         this.fleet = fleet;
         this.address = address;
@@ -186,6 +195,7 @@ public class ProxyServer implements SmartLifecycle {
     @Override
     public void start() {
         FleetProperties.Proxy config = properties.proxy();
+        stopping = false;
         int loopCount = openEventLoops(config);
         try {
             ConnectionLimit limit = new ConnectionLimit(maxConnections(config, adminConnections), System::nanoTime);
@@ -203,6 +213,7 @@ public class ProxyServer implements SmartLifecycle {
             clientConnectionLimit = new ClientConnectionLimit(config.maxConnectionsPerClient(),
                     context.trustedProxies(), System::nanoTime);
             listen(config, loopCount);
+            watchEventLoops();
         } catch (RuntimeException ex) {
             closeAfterFailedStart();
             throw ex;
@@ -494,8 +505,32 @@ public class ProxyServer implements SmartLifecycle {
         return properties.proxy().deferAccept() && transport.deferAcceptOption() != null;
     }
 
+    /**
+     * An event loop that ends while the proxy runs (an {@code Error} out of the transport, as an {@code
+     * OutOfDirectMemoryError} when a read buffer is allocated, ends its thread for good; Netty logs it as "Unexpected
+     * exception from an event executor") leaves its connections and its listening socket unserved while the rest of
+     * the master looks well: liveness goes {@link LivenessState#BROKEN}, so that {@code /actuator/health/liveness}
+     * answers 503 and Kubernetes, or whatever watches it, restarts the master.
+     */
+    private void watchEventLoops() {
+        Set<EventExecutor> all = Collections.newSetFromMap(new IdentityHashMap<>());
+        loops.forEach(all::add);
+        acceptor.forEach(all::add);
+        for (EventExecutor loop : all) {
+            loop.terminationFuture().addListener(ended -> {
+                if (!stopping) {
+                    log.error("A proxy event loop ({}) ended while the proxy runs: its connections and its listening "
+                            + "socket are no longer served. Liveness is now BROKEN (/actuator/health/liveness): "
+                            + "restart the master", loop);
+                    AvailabilityChangeEvent.publish(events, this, LivenessState.BROKEN);
+                }
+            });
+        }
+    }
+
     /** Gives back what a start that failed half-way had taken: listeners, timers, threads, rings. */
     private void closeAfterFailedStart() {
+        stopping = true;
         fleet.removeSnapshotListener(poolCleaner);
         // A listener bound before a later one failed stops taking connections now, not when its loop ends.
         listeners.stream().map(Channel::close).toList().forEach(ChannelFuture::awaitUninterruptibly);
@@ -527,6 +562,7 @@ public class ProxyServer implements SmartLifecycle {
         if (listeners.isEmpty()) {
             return;
         }
+        stopping = true;
         // Closed together: the kernel resets what waits in a closed listener's backlog, and while one of several
         // closes the others would go on taking connections.
         listeners.stream().map(Channel::close).toList().forEach(ChannelFuture::syncUninterruptibly);
