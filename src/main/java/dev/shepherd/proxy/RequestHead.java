@@ -73,10 +73,13 @@ final class RequestHead {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
             headers.set(HttpHeaderNames.UPGRADE, String.join(", ", upgrade));
         }
-        if (http10) {
+        if (http10 || bodyless) {
             // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored, and the worker, spoken
-            // to in HTTP/1.1, would otherwise answer it with an interim response the client cannot read.
+            // to in HTTP/1.1, would otherwise answer it with an interim response the client cannot read; nor is one
+            // sent without content ("a client MUST NOT"), where there is nothing for a worker to wait for.
             headers.remove(HttpHeaderNames.EXPECT);
+        }
+        if (http10) {
             if (host == null) {
                 // RFC 9112 §3.2: an HTTP/1.1 request without an authority carries an empty Host.
                 headers.set(HttpHeaderNames.HOST, "");

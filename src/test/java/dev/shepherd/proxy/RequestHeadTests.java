@@ -340,6 +340,20 @@ class RequestHeadTests {
         assertThat(request.headers().contains("X-Forwarded-Host")).isFalse();
     }
 
+    @Test
+    void expectationOnARequestWithoutContentIsNotForwardedAndOneWithContentIs() {
+        HttpRequest bodyless = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/");
+        bodyless.headers().set("Host", "t").set("Expect", "100-continue");
+        HttpRequest upload = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/upload");
+        upload.headers().set("Host", "t").set("Expect", "100-continue").set("Content-Length", "3");
+
+        RequestHead.prepare(bodyless, CLIENT, WEBSOCKET);
+        RequestHead.prepare(upload, CLIENT, WEBSOCKET);
+
+        assertThat(bodyless.headers().contains("Expect")).isFalse();
+        assertThat(upload.headers().get("Expect")).isEqualTo("100-continue");
+    }
+
     private static ResponseHead response(RequestHead request, String head) {
         UpstreamDecoder decoder = new UpstreamDecoder();
         decoder.expect(request.isHead(), request.http10(), request.upgrade());
