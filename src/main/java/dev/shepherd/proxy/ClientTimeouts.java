@@ -1,6 +1,5 @@
 package dev.shepherd.proxy;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Ticker;
@@ -18,7 +17,8 @@ import java.util.concurrent.TimeUnit;
  * the low one) for that long is not reading its response, and the connection is closed, so that it cannot hold a
  * worker's connection (and a {@code max-concurrency} slot) for ever. And a minimum body rate, Apache's
  * {@code mod_reqtimeout} {@code body=…,MinRate=…}: the body's clock starts at {@code client_body_timeout} and gains a
- * second for every {@code minRate} bytes (never more than twice {@code client_body_timeout} ahead), so that a body
+ * second for every {@code minRate} bytes of body as decoded, framing not counted ({@link #bodyDecoded}), never more
+ * than twice {@code client_body_timeout} ahead, so that a body
  * trickled a byte per pause ends too, after a fast start as well. Neither body clock
  * runs while the proxy is not reading (auto-read off: the worker or the queue is not taking the body yet); the
  * rate clock learns of such a pause by sampling auto-read once a second. First in the client pipeline, so it sees
@@ -81,8 +81,6 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
      * a minute then kept, and its temporary file with it.
      */
     private final long rateBankNanos;
-    /** Whether {@link #bodyDecoded} counts: the body's bytes so far were not read in the body phase. */
-    private boolean creditDecoded;
 
     /** {@code minRate}: bytes a second a body must average after {@code body} of grace; 0: no minimum. */
     ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry) {
@@ -111,38 +109,22 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         // Before the read goes on: what it decodes may move to another phase at once.
-        boolean bodyRead = phase == Phase.BODY;
         switch (phase) {
             case IDLE -> enter(Phase.HEAD, headerNanos);
-            case BODY -> {
-                deadline = ticker.nanoTime() + bodyNanos;
-                creditDecoded = false;
-                if (msg instanceof ByteBuf bytes) {
-                    earn(bytes.readableBytes());
-                }
-            }
+            case BODY -> deadline = ticker.nanoTime() + bodyNanos;
             case SERVING -> readWhileServing = true;
             case HEAD -> { }
         }
-        try {
-            ctx.fireChannelRead(msg);
-        } finally {
-            if (!bodyRead) {
-                // The body bytes that came with the head were credited as they were decoded; from the next read
-                // on, the raw bytes are.
-                creditDecoded = false;
-            }
-        }
+        ctx.fireChannelRead(msg);
     }
 
     /**
-     * {@code bytes} of the current request's body were decoded. They count towards the minimum rate when they were
-     * not counted as raw bytes of a read in the body phase: when they came in the same read as the head (most
-     * clients send the head and the start of the body at once), or were read earlier and parked behind a pipelined
-     * request.
+     * {@code bytes} of the current request's body were decoded: they count towards the minimum rate, and only they.
+     * Raw bytes counted chunk-size lines (a 4 KB line of zeros before each byte of body), chunk extensions and TLS
+     * records too: a client could keep the rate with framing alone, a byte of body per 240 bytes sent.
      */
     void bodyDecoded(int bytes) {
-        if (creditDecoded && phase == Phase.BODY) {
+        if (phase == Phase.BODY) {
             earn(bytes);
         }
     }
@@ -157,7 +139,6 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             if (minRate > 0) {
                 bodySampled = ticker.nanoTime();
                 rateDeadline = bodySampled + bodyNanos;
-                creditDecoded = true;
                 if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > RATE_SAMPLE_NANOS) {
                     timer.cancel(false);
                     timer = null;
