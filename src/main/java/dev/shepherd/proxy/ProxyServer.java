@@ -195,7 +195,6 @@ public class ProxyServer implements SmartLifecycle {
     @Override
     public void start() {
         FleetProperties.Proxy config = properties.proxy();
-        stopping = false;
         int loopCount = openEventLoops(config);
         try {
             ConnectionLimit limit = new ConnectionLimit(maxConnections(config, adminConnections), System::nanoTime);
@@ -213,6 +212,8 @@ public class ProxyServer implements SmartLifecycle {
             clientConnectionLimit = new ClientConnectionLimit(config.maxConnectionsPerClient(),
                     context.trustedProxies(), System::nanoTime);
             listen(config, loopCount);
+            // After any failed start on another transport, whose loops were ended on purpose.
+            stopping = false;
             watchEventLoops();
         } catch (RuntimeException ex) {
             closeAfterFailedStart();
