@@ -206,6 +206,8 @@ final class HealthChecks {
         if (worker.state() == WorkerState.READY && process.isAlive() && (endpoint == null || !endpoint.exited())) {
             events.add(Type.EJECTED, worker.id, process.pid(), "worker " + worker.id + " refused connections "
                     + Endpoint.EJECT_AFTER_REFUSALS + " times in a row; out of rotation until a probe succeeds");
+            log.warn("Worker {} (pid {}) refused connections {} times in a row; out of rotation until a probe succeeds",
+                    worker.id, process.pid(), Endpoint.EJECT_AFTER_REFUSALS);
             // Only this worker: an extra probe of the others would count their liveness failures faster.
             probeLiveness(List.of(worker));
         }

@@ -43,14 +43,6 @@ final class Probe implements HealthProbe {
         }
     }
 
-    /**
-     * The text Linux and macOS give {@code EMFILE} and {@code ENFILE} ("Too many open files", "... in system"), which
-     * the JDK puts in the {@link java.net.SocketException} a socket it could not open throws: the master is out of
-     * descriptors, not the worker. Judged a failure, 1,000 slow uploads that held the master's descriptors got healthy
-     * workers killed (an attacking helper, 2026-12-03).
-     */
-    private static final String OUT_OF_DESCRIPTORS = "Too many open files";
-
     /** A health answer's body is read (so that the worker is not cut off mid-write) up to this much, then dropped. */
     private static final int MAX_BODY_BYTES = 64 * 1024;
 
@@ -165,12 +157,8 @@ final class Probe implements HealthProbe {
 
     /** A failure, or an inconclusive probe when the master itself was out of file descriptors. */
     static Result failed(String detail, IOException ex) {
-        // Only a SocketException whose message starts so: the JDK's own, never text of the worker's answer.
-        for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-            if (cause instanceof java.net.SocketException && cause.getMessage() != null
-                    && cause.getMessage().startsWith(OUT_OF_DESCRIPTORS)) {
-                return Result.inconclusive(detail + " (the master's own open-file limit, ulimit -n)");
-            }
+        if (OutOfDescriptors.causedIt(ex)) {
+            return Result.inconclusive(detail + " (the master's own open-file limit, ulimit -n)");
         }
         return new Result(false, detail);
     }

@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.OutOfDescriptors;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
@@ -66,23 +67,37 @@ final class Attempt {
             return;
         }
         proxy.connect(loop, endpoint.port()).addListener((ChannelFuture future) -> {
-            if (over) {
-                if (future.isSuccess()) {
-                    future.channel().close();
-                }
-                return;
-            }
-            if (future.isSuccess()) {
-                endpoint.connected();
-                attach(future.channel().pipeline().get(UpstreamHandler.class));
+            if (loop.inEventLoop()) {
+                connectDone(future);
             } else {
-                // Refusals are bounded: each one moves the worker towards ejection.
-                endpoint.connectRefused();
-                over = true;
-                endpoint.release(false);
-                owner.notConnected(this, future.cause());
+                // A channel that could not even be created (the master out of descriptors) fails its future on
+                // Netty's global executor: the exchange is the loop's alone.
+                loop.execute(() -> connectDone(future));
             }
         });
+    }
+
+    /** The connection to the worker opened, or could not be; on the connection's event loop. */
+    private void connectDone(ChannelFuture future) {
+        if (over) {
+            if (future.isSuccess()) {
+                future.channel().close();
+            }
+            return;
+        }
+        if (future.isSuccess()) {
+            endpoint.connected();
+            attach(future.channel().pipeline().get(UpstreamHandler.class));
+        } else {
+            // Refusals are bounded: each one moves the worker towards ejection. A socket the master could not
+            // open (out of descriptors) was refused by no worker.
+            if (!OutOfDescriptors.causedIt(future.cause())) {
+                endpoint.connectRefused();
+            }
+            over = true;
+            endpoint.release(false);
+            owner.notConnected(this, future.cause());
+        }
     }
 
     private void attach(UpstreamHandler handler) {

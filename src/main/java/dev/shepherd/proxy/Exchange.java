@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
+import dev.shepherd.fleet.OutOfDescriptors;
 import dev.shepherd.proxy.RetryPolicy.Failure;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -489,7 +490,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             // the rotation first when its process is gone, so that the slot this attempt gives back is not granted to
             // a waiting request on it.
             proxy.pool().drop(failed);
-            failed.attemptFailed();
+            if (!OutOfDescriptors.causedIt(cause)) {
+                // Not the worker's failure when the master could not open a socket for it.
+                failed.attemptFailed();
+            }
         }
         dropAttempt();
         if (!requestComplete) {
