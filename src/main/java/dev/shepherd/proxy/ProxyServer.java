@@ -195,6 +195,7 @@ public class ProxyServer implements SmartLifecycle {
     @Override
     public void start() {
         FleetProperties.Proxy config = properties.proxy();
+        ExplodedClasses.loadPackagesOf(ProxyServer.class, WorkerFleetService.class);
         int loopCount = openEventLoops(config);
         try {
             ConnectionLimit limit = new ConnectionLimit(maxConnections(config, adminConnections), System::nanoTime);
