@@ -69,8 +69,13 @@ class PipelinedBackpressureIntegrationTests {
             });
 
             // Served ahead: what fits the socket buffers (at most ~4 MiB, about 2,000 answers of 2 kB), then nothing more.
-            await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(10))
-                    .until(() -> stableFor(Duration.ofMillis(700), before));
+            long[] last = {before};
+            await().pollInterval(Duration.ofMillis(700)).atMost(Duration.ofSeconds(10)).until(() -> {
+                long now = served();
+                boolean stable = now > before && now == last[0];
+                last[0] = now;
+                return stable;
+            });
             long ahead = served() - before;
             assertThat(ahead).as("answers produced while the client read none").isPositive().isLessThan(REQUESTS / 2);
 
@@ -84,12 +89,6 @@ class PipelinedBackpressureIntegrationTests {
             sent.get(10, TimeUnit.SECONDS);
         }
         assertThat(served() - before).isEqualTo(REQUESTS);
-    }
-
-    private static boolean stableFor(Duration window, long before) throws InterruptedException {
-        long first = served();
-        Thread.sleep(window.toMillis());
-        return first > before && served() == first;
     }
 
     /** Requests the proxy answered, from its {@code shepherd.proxy.requests} meters. */
