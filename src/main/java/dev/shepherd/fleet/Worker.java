@@ -198,9 +198,14 @@ final class Worker {
         outlierNotEjected = 0;
     }
 
-    /** The program could not be started: no process, and {@code exit} (pid 0) says why. */
+    /**
+     * The program could not be started: no process, and {@code exit} (pid 0) says why. Nothing of the previous
+     * process is left to count: a start that failed after a READY life is a quick crash like any other, not an
+     * exit of a process that ran.
+     */
     void couldNotStart(WorkerExit exit) {
         process = null;
+        readyOnce = false;
         lastExit = exit;
     }
 

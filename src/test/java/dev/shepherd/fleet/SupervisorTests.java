@@ -323,6 +323,26 @@ class SupervisorTests {
     }
 
     @Test
+    void workerThatRanThenCannotStartBacksOffLikeAnyQuickCrashNotAsIfItStillRan() {
+        // Found by attack: READY for a minute, then the program lost its execute bit: the failed starts were
+        // taken for exits of a process READY since then, retried every 100 ms forever and never a crash loop.
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.crash-loop-restarts", "3")
+                .started();
+        fleet.queue.advance(Duration.ofMinutes(1));
+        fleet.launcher.failNext = 5;
+
+        fleet.launcher.launched.get(0).exit(1);
+        fleet.queue.advance(Duration.ofSeconds(10));
+
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RESTARTING)
+                .extracting(event -> event.message().replaceFirst(" \\(.*", ""))
+                .containsExactly("worker 1 restarts in 100 ms", "worker 1 restarts in 100 ms",
+                        "worker 1 restarts in 200 ms", "worker 1 restarts in 400 ms", "worker 1 restarts in 30000 ms");
+        assertThat(fleet.eventTypesOf(1)).contains(Type.CRASH_LOOP);
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
+    }
+
+    @Test
     void scaleDownDrainsUntilTheLastRequestThenStopsAndForgets() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "3").started();
         Endpoint busy = fleet.worker(3).endpoint();
