@@ -34,6 +34,8 @@ public final class DemoWorker {
     /** About the cost of the seed's empty 10-million-iteration loop in Node (4 ms here; see bench/RESULTS.md). */
     static final long DEFAULT_WORK = 1_500_000L;
     private static final long PARENT_CHECK_MILLIS = 500;
+    /** Idle connections the JDK server keeps: more than the proxy holds to one worker ({@code UpstreamPool}). */
+    static final int IDLE_CONNECTIONS = 65_536;
 
     private final long work;
     private final String pid = Long.toString(ProcessHandle.current().pid());
@@ -56,11 +58,19 @@ public final class DemoWorker {
     void start(int port) throws IOException {
         // Without it the JDK server leaves Nagle's algorithm on: 40 ms per request on a kept-alive connection.
         System.setProperty("sun.net.httpserver.nodelay", "true");
+        // Past 200 idle connections (its default) the JDK server closes a kept-alive connection right after answering
+        // on it, without Connection: close, and a POST the proxy sends on it meanwhile fails (502). The proxy keeps
+        // the connections it opens within its own limits.
+        System.setProperty("sun.net.httpserver.maxIdleConnections", Integer.toString(IDLE_CONNECTIONS));
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
         ExecutorService executor = Executors.newFixedThreadPool(Math.max(4, Runtime.getRuntime().availableProcessors() * 2),
                 threads("demo-http"));
         server.setExecutor(executor);
-        server.createContext("/health", exchange -> respond(exchange, 200, "ok"));
+        server.createContext("/health", exchange -> {
+            // A body left unread past 64 KB makes the JDK server close the connection after answering, unannounced.
+            drain(exchange.getRequestBody());
+            respond(exchange, 200, "ok");
+        });
         server.createContext("/", this::handleRoot);
         server.start();
         System.out.println("Server started in process " + pid + " on port " + port);

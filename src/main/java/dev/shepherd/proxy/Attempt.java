@@ -59,9 +59,12 @@ final class Attempt {
         return upstream;
     }
 
-    /** Takes a pooled connection to the worker, or opens one on {@code loop}. */
-    void start(EventLoop loop) {
-        UpstreamHandler pooled = proxy.pool().acquire(endpoint, client);
+    /**
+     * Takes a pooled connection to the worker, or opens one on {@code loop}. {@code once}: the request could not be
+     * sent again if the connection failed, so a pooled connection must have settled ({@link UpstreamPool#acquire}).
+     */
+    void start(EventLoop loop, boolean once) {
+        UpstreamHandler pooled = proxy.pool().acquire(endpoint, client, once);
         if (pooled != null) {
             attach(pooled);
             return;

@@ -183,7 +183,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         wait = null;
         attempts++;
         attempt = new Attempt(proxy, this, picked, client.upstreams());
-        attempt.start(ctx.channel().eventLoop());
+        // A request that a failure of its worker connection would leave unanswerable (not retriable, or its body
+        // may go past what is held for a retry) is sent only on a connection that has settled (UpstreamPool).
+        attempt.start(ctx.channel().eventLoop(), !head.retriable() || !head.bodyless() && !requestComplete);
     }
 
     /**

@@ -57,6 +57,21 @@ final class UpstreamPool {
             next = (next + 1) % OWN;
         }
     }
+    /**
+     * How long a connection must have been idle before a request that could not be sent again if it failed there
+     * (a POST; a body not all in hand) goes on it. A worker may close a kept-alive connection right after answering
+     * without saying {@code Connection: close} (the JDK's HttpServer does past its 200 idle connections, or after a
+     * body of more than 64 KB it did not read; RFC 9112 §9.6 only says it SHOULD say so), and its close arrives a
+     * fraction of a millisecond after the response: a request written in between fails with nothing received, which
+     * a retriable request survives (retried) but any other gets as a 502, from a healthy worker, often another
+     * client's request (found by attack: 0.6 % of the POSTs of 500 keep-alive clients, 8 % of a bystander's while
+     * one client posted 70 KB bodies to an endpoint that ignores them). A close leaves the pool as it arrives
+     * ({@link UpstreamHandler}), so a connection idle this long is not one of those. nginx and HAProxy reuse at once
+     * and answer those 502s; their remedy is a reuse delay for every request, which {@code upstream-reuse-delay}
+     * offers.
+     */
+    static final long SETTLED_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
     /** How much earlier than the worker's {@code Keep-Alive: timeout} a connection is retired, at most. */
     static final long HINT_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -135,27 +150,33 @@ final class UpstreamPool {
      * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
      * (null: none); else with no reuse delay the most recently returned, with one the one idle longest if it has
      * been idle that long (or the list is full, or the {@link IdleBudget} spent); else null, and the caller opens one.
-     * Closes the expired connections it meets on the way.
+     * {@code once}: the request could not be sent again if the connection failed, so only a connection idle for
+     * {@link #SETTLED_NANOS} at least will do, the one idle longest. Closes the expired connections it meets on the
+     * way.
      */
-    UpstreamHandler acquire(Endpoint endpoint, Owner owner) {
+    UpstreamHandler acquire(Endpoint endpoint, Owner owner, boolean once) {
         Idle connections = idle.get(endpoint);
         if (connections == null || connections.oldest == null) {
             return null;
         }
         long now = nanoTime.getAsLong();
+        long settled = once ? SETTLED_NANOS : 0;
         if (owner != null) {
             for (UpstreamHandler connection : owner.returned) {
-                if (connection != null && connection.idleIn == connections && connection.owner == owner) {
+                if (connection == null || connection.idleIn != connections || connection.owner != owner) {
+                    continue;
+                }
+                if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
                     remove(connection);
-                    if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
-                        return connection;
-                    }
                     connection.channel().close();
+                } else if (now - connection.idleSince >= settled) {
+                    remove(connection);
+                    return connection;
                 }
             }
         }
         UpstreamHandler connection;
-        if (quietNanos == 0) {
+        if (quietNanos == 0 && !once) {
             // No delay: the most recently returned one, so that those beyond what the load needs expire.
             while ((connection = connections.newest) != null) {
                 remove(connection);
@@ -166,12 +187,14 @@ final class UpstreamPool {
             }
             return null;
         }
+        long quiet = Math.max(quietNanos, settled);
         while ((connection = connections.oldest) != null) {
+            long idleFor = now - connection.idleSince;
             if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
                 remove(connection);
                 connection.channel().close();
-            } else if (now - connection.idleSince >= quietNanos || connections.size >= MAX_IDLE_PER_WORKER
-                    || budget != null && budget.spent()) {
+            } else if (idleFor >= quiet || idleFor >= settled && (connections.size >= MAX_IDLE_PER_WORKER
+                    || budget != null && budget.spent())) {
                 remove(connection);
                 return connection;
             } else {
@@ -180,6 +203,11 @@ final class UpstreamPool {
             }
         }
         return null;
+    }
+
+    /** {@link #acquire(Endpoint, Owner, boolean)} for a retriable request. */
+    UpstreamHandler acquire(Endpoint endpoint, Owner owner) {
+        return acquire(endpoint, owner, false);
     }
 
     /** {@link #acquire(Endpoint, Owner)} for a request of no client connection's: only a quiet connection. */

@@ -32,6 +32,8 @@ import java.util.concurrent.TimeUnit;
  *       whatever body the request has unread)</li>
  *   <li>{@code /early-reset}: {@code 413} with {@code Connection: close} as soon as the head is read, then the
  *       connection closed with the request's body unread (the kernel resets it)</li>
+ *   <li>{@code /close-unannounced?after=MS}: "ok" with nothing saying the connection ends, then MS ms later the
+ *       connection closed, whatever came meanwhile unread (the JDK's HttpServer past its idle connections)</li>
  *   <li>{@code /interim}: {@code 100 Continue}, then {@code 103 Early Hints}, then {@code 200} "ok"</li>
  *   <li>{@code /interim-storm}: {@code 103 Early Hints} 100,000 times in a few writes, then {@code 200} "ok"</li>
  *   <li>{@code /health}: "ok"; with the environment variable {@code READY_FILE}, 503 until that file exists</li>
@@ -127,6 +129,12 @@ public final class FaultyWorker {
                 // still sends finds a closed socket, and the worker's kernel answers it with a reset.
                 write(out, "HTTP/1.1 413 Content Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big\n");
                 out.flush();
+                return false;
+            }
+            case "/close-unannounced" -> {
+                write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                out.flush();
+                pause(Long.parseLong(params.getOrDefault("after", "0")));
                 return false;
             }
             case "/interim" -> {

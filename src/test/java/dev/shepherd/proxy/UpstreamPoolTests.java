@@ -186,6 +186,55 @@ class UpstreamPoolTests {
         assertThat(quiet.acquire(worker, other)).isSameAs(theirs);
     }
 
+    /**
+     * A worker may close a connection right after answering without saying so: a request that could not be sent
+     * again (a POST) waits for a connection that has been idle long enough for such a close to have arrived.
+     */
+    @Test
+    void aRequestThatCannotBeSentAgainGoesOnlyOnAConnectionThatHasSettled() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamHandler older = connection();
+        UpstreamHandler mine = connection();
+        pool.release(worker, older, -1);
+        advance(Duration.ofMillis(3));
+        pool.release(worker, mine, -1, client);
+
+        assertThat(pool.acquire(worker, client, true)).as("nothing idle 5 ms yet").isNull();
+        advance(Duration.ofMillis(2));
+        assertThat(pool.acquire(worker, client, true)).as("idle longest, and settled").isSameAs(older);
+        assertThat(pool.acquire(worker, client, true)).as("its own, 2 ms idle").isNull();
+        assertThat(pool.acquire(worker, client, false)).as("a retriable request takes it at once").isSameAs(mine);
+
+        pool.release(worker, mine, -1, client);
+        advance(Duration.ofMillis(5));
+        assertThat(pool.acquire(worker, client, true)).isSameAs(mine);
+    }
+
+    @Test
+    void aConnectionThatClosesWhileSettlingIsNeverHandedOut() {
+        UpstreamHandler connection = connection();
+        pool.release(worker, connection, -1, new UpstreamPool.Owner());
+
+        connection.channel().close();
+        advance(Duration.ofMillis(5));
+
+        assertThat(pool.acquire(worker, null, true)).isNull();
+        assertThat(pool.idleCount(worker)).isZero();
+    }
+
+    @Test
+    void withAShorterReuseDelayARequestThatCannotBeSentAgainStillWaitsForItToSettle() {
+        UpstreamPool brief = new UpstreamPool(Duration.ofSeconds(4).toNanos(), Duration.ofMillis(1).toNanos(),
+                new UpstreamPool.IdleBudget(() -> Integer.MAX_VALUE), now::get, sweepBy::add);
+        UpstreamHandler connection = connection();
+        brief.release(worker, connection, -1);
+        advance(Duration.ofMillis(1));
+
+        assertThat(brief.acquire(worker, null, true)).isNull();
+        advance(Duration.ofMillis(4));
+        assertThat(brief.acquire(worker, null, true)).isSameAs(connection);
+    }
+
     @Test
     void aConnectionTakenAndReturnedByAnotherClientIsNoLongerTheFirstClientsOwn() {
         UpstreamPool.Owner client = new UpstreamPool.Owner();
