@@ -120,8 +120,17 @@ final class HealthChecks {
             return;
         }
         int failures = worker.livenessFailed();
+        long answered = worker.answeredSinceLastProbe();
         log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
                 failures, properties.liveness().failureThreshold(), detail);
+        if (failures >= properties.liveness().failureThreshold() && answered > 0) {
+            // Liveness is for a hung process. One that still answers requests is busy (its probe queued behind
+            // them under overload): killing it would take its capacity when it is most needed, and every worker
+            // overloaded alike would go at once (an attack saw both killed in the same 5 ms, then no worker READY).
+            log.warn("Worker {} (pid {}) is not killed: it answered {} requests since its last probe; busy, not hung",
+                    worker.id, process.pid(), answered);
+            return;
+        }
         if (failures >= properties.liveness().failureThreshold()) {
             String reason = "liveness probe failed " + worker.livenessFailures() + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);

@@ -68,6 +68,8 @@ final class Worker {
     private boolean probing;
     @Getter(AccessLevel.PACKAGE)
     private int livenessFailures;
+    /** {@link Endpoint#requests()} when the last liveness probe's outcome came. */
+    private long answeredAtLastProbe;
     /** Out of rotation as an outlier until its ejection timer; no probe brings it back before. */
     @Getter(AccessLevel.PACKAGE)
     private boolean outlierEjected;
@@ -193,6 +195,7 @@ final class Worker {
         stopCause = null;
         readyOnce = false;
         livenessFailures = 0;
+        answeredAtLastProbe = 0;
         outlierEjected = false;
         outlierEjections = 0;
         outlierNotEjected = 0;
@@ -260,11 +263,20 @@ final class Worker {
     /** A liveness probe passed: the failures in a row start again from zero. */
     void livenessPassed() {
         livenessFailures = 0;
+        answeredSinceLastProbe();
     }
 
     /** A liveness probe failed; returns the failures in a row. */
     int livenessFailed() {
         return ++livenessFailures;
+    }
+
+    /** Requests the current process answered through the proxy since the last liveness probe's outcome. */
+    long answeredSinceLastProbe() {
+        long answered = endpoint.requests();
+        long since = answered - answeredAtLastProbe;
+        answeredAtLastProbe = answered;
+        return since;
     }
 
     /** {@code fresh} starts to take over from {@code old}, which serves until {@code fresh} is READY. */

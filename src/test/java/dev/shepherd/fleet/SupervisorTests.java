@@ -215,6 +215,29 @@ class SupervisorTests {
     }
 
     @Test
+    void workerThatStillAnswersRequestsIsNotKilledForFailingItsLivenessProbe() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess busy = fleet.process(1);
+        Endpoint endpoint = fleet.worker(1).endpoint();
+        fleet.liveness.answerAll(false);
+
+        for (int round = 0; round < 5; round++) {
+            assertThat(endpoint.tryAcquire()).isTrue();
+            endpoint.release(true);
+            fleet.round(Round.LIVENESS);
+        }
+        assertThat(busy.signals).as("overloaded, its probe late, but answering").isEmpty();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+
+        assertThat(endpoint.tryAcquire()).isTrue();
+        endpoint.release(false);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(busy.signals).as("a round in which it answered nothing").containsExactly("TERM");
+        assertThat(fleet.eventTypesOf(1)).contains(Type.LIVENESS_FAILED);
+    }
+
+    @Test
     void aLivenessProbeTheMasterCouldNotRunCountsNeitherWay() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         FakeProcess worker = fleet.process(1);
