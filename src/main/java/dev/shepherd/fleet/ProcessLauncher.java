@@ -39,7 +39,10 @@ interface ProcessLauncher {
     /** Lets each running process remember its descendants, where that needs a periodic scan. */
     void record(List<ChildProcess> running);
 
-    /** Gives back what the trees of killed processes held, once they have emptied. */
+    /**
+     * Gives back what the trees of killed processes held, once they have emptied, and starts again what keeps them
+     * from outliving the master if it has died. Periodically, on the supervisor's thread.
+     */
     void sweep();
 
     /** After the last process: stops the orphan guard and gives back what is left. */

@@ -62,11 +62,14 @@ final class WorkerTrees implements ProcessLauncher {
         }
     }
 
-    /** Gives back the cgroups of killed trees that have emptied since. */
+    /** Gives back the cgroups of killed trees that have emptied since, and starts the orphan guard again if it died. */
     @Override
     public void sweep() {
         if (trees != null) {
             trees.sweep();
+        }
+        if (guard != null) {
+            guard.restartIfGone();
         }
     }
 

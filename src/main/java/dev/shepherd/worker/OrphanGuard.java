@@ -41,18 +41,22 @@ public final class OrphanGuard implements AutoCloseable {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
 
     private final Path groupsFile;
-    private final Process guard;
+    /** The guard's command line, to start it again; null where there is no guard. */
+    private final List<String> command;
+    private Process guard;
+    private boolean closed;
     private final Set<Long> groups = new LinkedHashSet<>();
 
-    private OrphanGuard(Path groupsFile, Process guard) {
+    private OrphanGuard(Path groupsFile, List<String> command, Process guard) {
         this.groupsFile = groupsFile;
+        this.command = command;
         this.guard = guard;
     }
 
     /** Starts the guard for the trees of {@code trees}, or returns one that does nothing where the tools are missing. */
     public static OrphanGuard start(ProcessTrees trees) {
         if (!Files.isExecutable(Path.of("/usr/bin/setpriv")) || !Files.isExecutable(Path.of("/bin/sh"))) {
-            return new OrphanGuard(null, null);
+            return new OrphanGuard(null, null, null);
         }
         try {
             Path file = Files.createTempFile("shepherd-" + ProcessHandle.current().pid() + "-groups", ".txt");
@@ -66,13 +70,43 @@ public final class OrphanGuard implements AutoCloseable {
             }
             command.addAll(List.of("/bin/sh", "-c", SCRIPT, NAME, file.toString(),
                     trees.cgroupBase().map(Path::toString).orElse("-"), trees.markerPrefix()));
-            Process process = new ProcessBuilder(command)
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            return new OrphanGuard(file, process);
+            return new OrphanGuard(file, List.copyOf(command), launch(command));
         } catch (IOException ex) {
             log.warn("No orphan guard ({}): a worker's own children may outlive a master killed with -9", ex.getMessage());
-            return new OrphanGuard(null, null);
+            return new OrphanGuard(null, null, null);
         }
+    }
+
+    private static Process launch(List<String> command) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    /**
+     * Starts the guard again if it has died (killed by hand or by the OOM killer, a stray {@code pkill sh}): without
+     * it, what the workers forked outlives a master killed with {@code -9}. Logged at ERROR; a guard that cannot be
+     * started is tried again at the next call. A guard that was sent TERM has killed the workers' trees first, as
+     * its trap does on the master's death: they are restarted as any crashed worker. On the thread that started the
+     * guard, whose death its parent-death signal follows.
+     *
+     * @return whether a new guard was started
+     */
+    public synchronized boolean restartIfGone() {
+        if (command == null || closed || guard.isAlive()) {
+            return false;
+        }
+        long pid = guard.pid();
+        int code = guard.exitValue();
+        try {
+            guard = launch(command);
+        } catch (IOException ex) {
+            log.error("The orphan guard (pid {}) ended with code {} and cannot be started again ({}): until it is, a "
+                    + "worker's children outlive a master killed with -9", pid, code, ex.getMessage());
+            return false;
+        }
+        write();
+        log.error("The orphan guard (pid {}) ended with code {}, not by the master's doing; started again as pid {}",
+                pid, code, guard.pid());
+        return true;
     }
 
     public synchronized void track(long processGroup) {
@@ -99,6 +133,7 @@ public final class OrphanGuard implements AutoCloseable {
     /** Stops the guard (which also ends any group still listed) and removes its file. */
     @Override
     public synchronized void close() {
+        closed = true;
         if (guard != null) {
             guard.destroy();
             try {

@@ -44,6 +44,38 @@ class MasterLifecycleIntegrationTests {
     }
 
     /**
+     * The orphan guard is the only thing that ends what the workers forked when the master is killed with -9: one that
+     * dies (the OOM killer, a stray kill) is noticed, logged and started again (found by attack: nothing noticed, and a
+     * later kill -9 of the master left the workers' children running).
+     */
+    @Test
+    void anOrphanGuardThatDiesIsStartedAgainAndStillEndsTheWorkersWhenTheMasterIsKilled() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, "--fleet.demo.work=1000")) {
+            List<Long> workers = master.readyWorkerPids();
+            long first = guards(master.pid()).get(0);
+
+            ProcessHandle.of(first).orElseThrow().destroyForcibly();
+
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(guards(master.pid()))
+                    .hasSize(1).doesNotContain(first));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(master.output())
+                    .contains("The orphan guard (pid " + first + ") ended with code 137"));
+            master.killDashNine();
+
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(workers)
+                    .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
+        }
+        RunningShepherd.assertNoChildProcess(List.of());
+    }
+
+    /** The pids of the orphan guards {@code master} started that are alive now. */
+    private static List<Long> guards(long master) {
+        return ProcessHandle.of(master).orElseThrow().children()
+                .filter(process -> process.info().commandLine().orElse("").contains(OrphanGuard.NAME))
+                .map(ProcessHandle::pid).toList();
+    }
+
+    /**
      * Ctrl-C starts the graceful stop, which waits for the request in flight; Ctrl-C again ends the master at once
      * (exit code 130), and its workers with it.
      */
