@@ -127,7 +127,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void dispatch(Object msg) {
         if (msg instanceof HttpObject object && object.decoderResult().isFailure()) {
             ReferenceCountUtil.release(msg);
-            reject(object.decoderResult());
+            reject(object.decoderResult(), !(msg instanceof HttpRequest));
         } else if (msg instanceof HttpRequest request) {
             begin(request);
         } else if (msg instanceof HttpContent content && current != null) {
@@ -176,12 +176,16 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         current.start();
     }
 
-    private void reject(DecoderResult result) {
+    /** Answers a request the decoder refused; {@code inBody}: in its body (a chunk-size line), after a good head. */
+    private void reject(DecoderResult result, boolean inBody) {
         Throwable cause = result.cause();
         if (cause instanceof RequestDecoder.Rejected rejected) {
             respondAndClose(rejected.status(), rejected.getMessage());
+        } else if (cause instanceof TooLongHttpLineException && inBody) {
+            respondAndClose(HttpResponseStatus.BAD_REQUEST, "a chunk-size line is longer than "
+                    + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
         } else if (cause instanceof TooLongHttpLineException) {
-            respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line (or a chunk-size line) is longer than "
+            respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is longer than "
                     + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
         } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
             respondAndClose(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are larger than "
