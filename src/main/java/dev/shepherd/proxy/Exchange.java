@@ -42,6 +42,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
     /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
+    /** nginx's code for a request whose client closed the connection before a response began; never sent. */
+    private static final int CLIENT_CLOSED_REQUEST = 499;
     private static final HttpResponseStatus CONTENT_TOO_LARGE = new HttpResponseStatus(413, "Content Too Large");
 
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -662,6 +664,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (finished) {
             return;
         }
+        // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer.
+        proxy.metrics().clientClosed(head, relay.started() ? relay.status() : CLIENT_CLOSED_REQUEST, startNanos);
         end();
         cancelTimers();
         relay.discard();

@@ -91,6 +91,14 @@ final class ProxyMetrics {
                 .record(System.nanoTime() - startNanos);
     }
 
+    /**
+     * The client closed its connection before the whole response reached it: outcome {@code client-closed}, with the
+     * status class of the response it was getting, or {@code 4xx} when none had begun (nginx logs 499 then).
+     */
+    void clientClosed(RequestHead head, int status, long startNanos) {
+        stats(head.request().method(), statusClass(status), "client-closed").record(System.nanoTime() - startNanos);
+    }
+
     void failed(RequestHead head, HttpResponseStatus status, long startNanos) {
         stats(head.request().method(), statusClass(status.code()), "proxy-error").record(System.nanoTime() - startNanos);
     }

@@ -127,6 +127,26 @@ class ClientTimeoutIntegrationTests {
         assertThat(tookMillis).isBetween(700L, 3000L);
     }
 
+    /** As nginx logs 499: a request whose client left before any answer is counted, not lost from the metrics. */
+    @Test
+    void aRequestWhoseClientClosesBeforeItsAnswerIsCountedAsClientClosed() throws IOException {
+        double before = clientClosed();
+        try (Socket socket = connect()) {
+            socket.getOutputStream().write("GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            await().atMost(Duration.ofSeconds(5)).until(() -> shepherd.fleet().snapshot().workers().get(0).inFlight() == 1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> clientClosed() == before + 1);
+    }
+
+    private static double clientClosed() {
+        io.micrometer.core.instrument.FunctionTimer timer = shepherd.context()
+                .getBean(io.micrometer.core.instrument.MeterRegistry.class).find("shepherd.proxy.requests")
+                .tags("outcome", "client-closed", "status", "4xx", "method", "GET").functionTimer();
+        return timer == null ? 0 : timer.count();
+    }
+
     @Test
     void workerResponseSlowerThanEveryClientTimeoutReachesTheClient() throws IOException {
         RawClient.Received received = send("GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
