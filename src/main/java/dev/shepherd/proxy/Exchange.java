@@ -186,8 +186,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         attempts++;
         attempt = new Attempt(proxy, this, picked, client.upstreams());
         // A request that a failure of its worker connection would leave unanswerable (not retriable, or its body
-        // may go past what is held for a retry) is sent only on a connection that has settled (UpstreamPool).
-        attempt.start(ctx.channel().eventLoop(), !head.retriable() || !head.bodyless() && !requestComplete);
+        // may go past what is held for a retry) is sent only on a connection that has settled (UpstreamPool); so is
+        // a retry, lest every attempt meet a connection its worker is closing.
+        attempt.start(ctx.channel().eventLoop(),
+                attempts > 1 || !head.retriable() || !head.bodyless() && !requestComplete);
     }
 
     /**

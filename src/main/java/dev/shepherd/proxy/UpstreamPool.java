@@ -117,6 +117,8 @@ final class UpstreamPool {
     }
 
     private final Map<Endpoint, Idle> idle = new IdentityHashMap<>();
+    /** Asked before a request that could not be sent again goes on a connection: has the worker closed it already? */
+    private final PeerClose peerClose = new PeerClose();
     private final long idleTimeoutNanos;
     private final long quietNanos;
     private final IdleBudget budget;
@@ -151,8 +153,9 @@ final class UpstreamPool {
      * (null: none); else with no reuse delay the most recently returned, with one the one idle longest if it has
      * been idle that long (or the list is full, or the {@link IdleBudget} spent); else null, and the caller opens one.
      * {@code once}: the request could not be sent again if the connection failed, so only a connection idle for
-     * {@link #SETTLED_NANOS} at least will do, the one idle longest. Closes the expired connections it meets on the
-     * way.
+     * {@link #SETTLED_NANOS} at least will do, the one idle longest, and not one whose close the kernel has received
+     * though the loop has not read it yet ({@link PeerClose}). Closes the expired and closed connections it meets on
+     * the way.
      */
     UpstreamHandler acquire(Endpoint endpoint, Owner owner, boolean once) {
         Idle connections = idle.get(endpoint);
@@ -166,7 +169,8 @@ final class UpstreamPool {
                 if (connection == null || connection.idleIn != connections || connection.owner != owner) {
                     continue;
                 }
-                if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
+                if (now - connection.idleUntil >= 0 || !connection.channel().isActive()
+                        || once && now - connection.idleSince >= settled && peerClose.seen(connection.channel())) {
                     remove(connection);
                     connection.channel().close();
                 } else if (now - connection.idleSince >= settled) {
@@ -190,11 +194,13 @@ final class UpstreamPool {
         long quiet = Math.max(quietNanos, settled);
         while ((connection = connections.oldest) != null) {
             long idleFor = now - connection.idleSince;
-            if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
+            boolean usable = idleFor >= quiet || idleFor >= settled && (connections.size >= MAX_IDLE_PER_WORKER
+                    || budget != null && budget.spent());
+            if (now - connection.idleUntil >= 0 || !connection.channel().isActive()
+                    || once && usable && peerClose.seen(connection.channel())) {
                 remove(connection);
                 connection.channel().close();
-            } else if (idleFor >= quiet || idleFor >= settled && (connections.size >= MAX_IDLE_PER_WORKER
-                    || budget != null && budget.spent())) {
+            } else if (usable) {
                 remove(connection);
                 return connection;
             } else {
