@@ -52,6 +52,8 @@ public final class Endpoint {
     private final int port;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder served = new LongAdder();
+    /** Final responses with a status below 500 ({@link #answered}): the sign of life liveness accepts. */
+    private final LongAdder answersNot5xx = new LongAdder();
     private final AtomicInteger refusalsInARow = new AtomicInteger();
     private final Runnable onEjected;
     /** Failed answers in a row that make the worker an outlier ({@link #watchOutliers}); 0: not watched. */
@@ -291,7 +293,18 @@ public final class Endpoint {
      * counts towards outlier detection, anything else ends the run. The proxy's thread, once per attempt.
      */
     public void answered(int status) {
+        if (status < 500) {
+            answersNot5xx.increment();
+        }
         answeredWith(status >= 500);
+    }
+
+    /**
+     * Final responses below 500 this worker has given through the proxy: one that answers, and not with server
+     * errors, is alive, whatever its liveness probe says. Any thread.
+     */
+    public long answersNot5xx() {
+        return answersNot5xx.sum();
     }
 
     private void answeredWith(boolean failure) {

@@ -127,7 +127,8 @@ final class HealthChecks {
             // Liveness is for a hung process. One that still answers requests is busy (its probe queued behind
             // them under overload): killing it would take its capacity when it is most needed, and every worker
             // overloaded alike would go at once (an attack saw both killed in the same 5 ms, then no worker READY).
-            log.warn("Worker {} (pid {}) is not killed: it answered {} requests since its last probe; busy, not hung",
+            log.warn("Worker {} (pid {}) is not killed: it answered {} requests (below 500) since its last probe; busy, "
+                    + "not hung",
                     worker.id, process.pid(), answered);
             return;
         }

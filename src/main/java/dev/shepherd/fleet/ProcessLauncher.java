@@ -45,6 +45,10 @@ interface ProcessLauncher {
      */
     void sweep();
 
+    /** Starts again, if it has died, what keeps the workers' trees from outliving the master; on the supervisor's thread. */
+    default void restartGuard() {
+    }
+
     /** After the last process: stops the orphan guard and gives back what is left. */
     void close();
 }

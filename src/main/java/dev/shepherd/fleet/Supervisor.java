@@ -116,6 +116,9 @@ final class Supervisor {
             over.handOver().run();
         } else if (event instanceof RoundDue due) {
             round(due.round());
+        } else if (event instanceof SupervisorEvent.GuardExited) {
+            // On this thread, like the first start.
+            launcher.restartGuard();
         } else if (event instanceof Started) {
             // On this thread, which the orphan guard's parent-death signal follows.
             launcher.start();

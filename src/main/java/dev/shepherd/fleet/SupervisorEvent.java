@@ -100,6 +100,10 @@ sealed interface SupervisorEvent {
     record RoundDue(Round round) implements SupervisorEvent {
     }
 
+    /** The orphan guard's process ended: it is started again at once, on the supervisor's thread. */
+    record GuardExited() implements SupervisorEvent {
+    }
+
     /** The master starts: set up the process trees and the orphan guard, on the supervisor's thread. */
     record Started() implements SupervisorEvent {
     }

@@ -68,7 +68,7 @@ final class Worker {
     private boolean probing;
     @Getter(AccessLevel.PACKAGE)
     private int livenessFailures;
-    /** {@link Endpoint#requests()} when the last liveness probe's outcome came. */
+    /** {@link Endpoint#answersNot5xx()} when the last liveness probe's outcome came. */
     private long answeredAtLastProbe;
     /** Out of rotation as an outlier until its ejection timer; no probe brings it back before. */
     @Getter(AccessLevel.PACKAGE)
@@ -271,9 +271,12 @@ final class Worker {
         return ++livenessFailures;
     }
 
-    /** Requests the current process answered through the proxy since the last liveness probe's outcome. */
+    /**
+     * Requests the current process answered through the proxy since the last liveness probe's outcome, with a status
+     * below 500 (a worker that answers only 500s is as good as hung).
+     */
     long answeredSinceLastProbe() {
-        long answered = endpoint.requests();
+        long answered = endpoint.answersNot5xx();
         long since = answered - answeredAtLastProbe;
         answeredAtLastProbe = answered;
         return since;

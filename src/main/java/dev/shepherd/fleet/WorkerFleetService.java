@@ -67,7 +67,8 @@ public class WorkerFleetService implements SmartLifecycle {
                     return probeThread;
                 });
         this.events = new FleetEvents(1000, clock);
-        this.supervisor = new Supervisor(properties, clock, loop, new WorkerTrees(properties.worker(), clock),
+        this.supervisor = new Supervisor(properties, clock, loop, new WorkerTrees(properties.worker(), clock,
+                        () -> loop.post(new SupervisorEvent.GuardExited())),
                 new LaunchSpecs(properties),
                 new Probe(properties.readiness().status(), properties.readiness().timeout(), probeExecutor),
                 new Probe(properties.liveness().status(), properties.liveness().timeout(), probeExecutor),

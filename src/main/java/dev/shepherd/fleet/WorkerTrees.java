@@ -21,18 +21,21 @@ final class WorkerTrees implements ProcessLauncher {
 
     private final FleetProperties.Worker config;
     private final Clock clock;
+    /** Told, on any thread, that the orphan guard's process ended. */
+    private final Runnable guardExited;
     private ProcessTrees trees;
     private OrphanGuard guard;
 
-    WorkerTrees(FleetProperties.Worker config, Clock clock) {
+    WorkerTrees(FleetProperties.Worker config, Clock clock, Runnable guardExited) {
         this.config = config;
         this.clock = clock;
+        this.guardExited = guardExited;
     }
 
     @Override
     public void start() {
         trees = ProcessTrees.open(config.useCgroups());
-        guard = OrphanGuard.start(trees);
+        guard = OrphanGuard.start(trees, guardExited);
     }
 
     @Override
@@ -68,6 +71,11 @@ final class WorkerTrees implements ProcessLauncher {
         if (trees != null) {
             trees.sweep();
         }
+        restartGuard();
+    }
+
+    @Override
+    public void restartGuard() {
         if (guard != null) {
             guard.restartIfGone();
         }

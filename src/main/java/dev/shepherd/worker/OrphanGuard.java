@@ -43,20 +43,30 @@ public final class OrphanGuard implements AutoCloseable {
     private final Path groupsFile;
     /** The guard's command line, to start it again; null where there is no guard. */
     private final List<String> command;
+    /** Told, on any thread, when a guard process ends. */
+    private final Runnable exited;
     private Process guard;
     private boolean closed;
     private final Set<Long> groups = new LinkedHashSet<>();
 
-    private OrphanGuard(Path groupsFile, List<String> command, Process guard) {
+    private OrphanGuard(Path groupsFile, List<String> command, Runnable exited, Process guard) {
         this.groupsFile = groupsFile;
         this.command = command;
+        this.exited = exited;
         this.guard = guard;
+        if (guard != null) {
+            guard.onExit().thenRun(exited);
+        }
     }
 
-    /** Starts the guard for the trees of {@code trees}, or returns one that does nothing where the tools are missing. */
-    public static OrphanGuard start(ProcessTrees trees) {
+    /**
+     * Starts the guard for the trees of {@code trees}, or returns one that does nothing where the tools are missing.
+     * {@code exited} is told, on any thread, when a guard process ends, so that {@link #restartIfGone} can be called
+     * at once on the thread that started it.
+     */
+    public static OrphanGuard start(ProcessTrees trees, Runnable exited) {
         if (!Files.isExecutable(Path.of("/usr/bin/setpriv")) || !Files.isExecutable(Path.of("/bin/sh"))) {
-            return new OrphanGuard(null, null, null);
+            return new OrphanGuard(null, null, null, null);
         }
         try {
             Path file = Files.createTempFile("shepherd-" + ProcessHandle.current().pid() + "-groups", ".txt");
@@ -70,10 +80,10 @@ public final class OrphanGuard implements AutoCloseable {
             }
             command.addAll(List.of("/bin/sh", "-c", SCRIPT, NAME, file.toString(),
                     trees.cgroupBase().map(Path::toString).orElse("-"), trees.markerPrefix()));
-            return new OrphanGuard(file, List.copyOf(command), launch(command));
+            return new OrphanGuard(file, List.copyOf(command), exited, launch(command));
         } catch (IOException ex) {
             log.warn("No orphan guard ({}): a worker's own children may outlive a master killed with -9", ex.getMessage());
-            return new OrphanGuard(null, null, null);
+            return new OrphanGuard(null, null, null, null);
         }
     }
 
@@ -84,7 +94,7 @@ public final class OrphanGuard implements AutoCloseable {
     /**
      * Starts the guard again if it has died (killed by hand or by the OOM killer, a stray {@code pkill sh}): without
      * it, what the workers forked outlives a master killed with {@code -9}. Logged at ERROR; a guard that cannot be
-     * started is tried again at the next call. A guard that was sent TERM has killed the workers' trees first, as
+     * started is tried again at the next call (the supervisor's periodic sweep). A guard that was sent TERM has killed the workers' trees first, as
      * its trap does on the master's death: they are restarted as any crashed worker. On the thread that started the
      * guard, whose death its parent-death signal follows.
      *
@@ -98,6 +108,7 @@ public final class OrphanGuard implements AutoCloseable {
         int code = guard.exitValue();
         try {
             guard = launch(command);
+            guard.onExit().thenRun(exited);
         } catch (IOException ex) {
             log.error("The orphan guard (pid {}) ended with code {} and cannot be started again ({}): until it is, a "
                     + "worker's children outlive a master killed with -9", pid, code, ex.getMessage());

@@ -56,7 +56,9 @@ class MasterLifecycleIntegrationTests {
 
             ProcessHandle.of(first).orElseThrow().destroyForcibly();
 
-            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(guards(master.pid()))
+            // At once, not at the next periodic sweep (5 s, the liveness interval): a kill -9 of the master in
+            // between would leave the workers' children running.
+            await().atMost(Duration.ofSeconds(3)).untilAsserted(() -> assertThat(guards(master.pid()))
                     .hasSize(1).doesNotContain(first));
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(master.output())
                     .contains("The orphan guard (pid " + first + ") ended with code 137"));

@@ -223,6 +223,7 @@ class SupervisorTests {
 
         for (int round = 0; round < 5; round++) {
             assertThat(endpoint.tryAcquire()).isTrue();
+            endpoint.answered(round % 2 == 0 ? 200 : 404);
             endpoint.release(true);
             fleet.round(Round.LIVENESS);
         }
@@ -230,10 +231,11 @@ class SupervisorTests {
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
 
         assertThat(endpoint.tryAcquire()).isTrue();
-        endpoint.release(false);
+        endpoint.answered(500);
+        endpoint.release(true);
         fleet.round(Round.LIVENESS);
 
-        assertThat(busy.signals).as("a round in which it answered nothing").containsExactly("TERM");
+        assertThat(busy.signals).as("a round in which it answered only a 500").containsExactly("TERM");
         assertThat(fleet.eventTypesOf(1)).contains(Type.LIVENESS_FAILED);
     }
 
