@@ -29,6 +29,8 @@ final class HealthChecks {
     private final HealthProbe liveness;
     private final FleetEvents events;
     private final Supervisor supervisor;
+    /** The last worker stopped for failing its liveness probe, until it is READY again; null: none. */
+    private Worker livenessStopped;
 
     HealthChecks(FleetProperties properties, SupervisorQueue loop, HealthProbe readiness, HealthProbe liveness, FleetEvents events,
                  Supervisor supervisor) {
@@ -132,11 +134,34 @@ final class HealthChecks {
                     worker.id, process.pid(), answered);
             return;
         }
+        if (failures >= properties.liveness().failureThreshold() && anotherComingBack(worker)) {
+            // One at a time, as a rolling restart goes: what makes every worker's probe fail at once (a slow shared
+            // dependency, bodies trickling into every thread) is rarely cured by killing them all, and doing so
+            // leaves no worker at all until the first is back.
+            log.warn("Worker {} (pid {}) is not killed yet: worker {}, stopped for its liveness, is not READY again",
+                    worker.id, process.pid(), livenessStopped.id);
+            return;
+        }
         if (failures >= properties.liveness().failureThreshold()) {
+            livenessStopped = worker;
             String reason = "liveness probe failed " + worker.livenessFailures() + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
             supervisor.drains.stop(worker, reason, ExitCause.HUNG);
         }
+    }
+
+    /**
+     * Whether a worker other than {@code worker}, stopped for its liveness, is still on its way back: in the fleet,
+     * neither READY again nor FAILED (crash-looping or unable to start, when waiting for it would be for ever).
+     */
+    private boolean anotherComingBack(Worker worker) {
+        Worker stopped = livenessStopped;
+        if (stopped == null || stopped == worker || !supervisor.workers.contains(stopped)
+                || stopped.state() == WorkerState.READY || stopped.state() == WorkerState.FAILED) {
+            livenessStopped = null;
+            return false;
+        }
+        return true;
     }
 
     /**

@@ -240,6 +240,27 @@ class SupervisorTests {
     }
 
     @Test
+    void workersThatFailTheirLivenessProbeTogetherAreStoppedOneAtATime() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        FakeProcess first = fleet.process(1);
+        FakeProcess second = fleet.process(2);
+        fleet.liveness.answerAll(false);
+
+        for (int round = 0; round < 4; round++) {
+            fleet.round(Round.LIVENESS);
+        }
+        assertThat(first.signals).containsExactly("TERM");
+        assertThat(second.signals).as("not while worker 1 is not READY again").isEmpty();
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.READY);
+
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        fleet.round(Round.LIVENESS);
+
+        assertThat(second.signals).as("once it is").containsExactly("TERM");
+    }
+
+    @Test
     void aLivenessProbeTheMasterCouldNotRunCountsNeitherWay() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         FakeProcess worker = fleet.process(1);
