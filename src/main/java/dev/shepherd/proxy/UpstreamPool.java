@@ -24,7 +24,9 @@ import java.util.function.LongSupplier;
  * client's request, by default, the most recently returned one at once too, or with {@code
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
- * client. The delay costs idle connections (about the requests of that long) and CPU, and it is no defence against a
+ * client. Whatever the delay, a request that could not be sent again if its connection failed (a POST) waits for
+ * one that has settled ({@link #SETTLED_NANOS}, {@link PeerClose}). The delay costs idle connections (about the
+ * requests of that long) and CPU, and it is no defence against a
  * request smuggled through a worker that ignores bodies: the smuggled request decides when its answer comes. The
  * idle connections it holds are kept within what {@code fleet.proxy.max-connections} budgets file descriptors for
  * ({@link IdleBudget}).
