@@ -134,15 +134,17 @@ final class HealthChecks {
                     worker.id, process.pid(), answered);
             return;
         }
-        if (failures >= properties.liveness().failureThreshold() && anotherComingBack(worker)) {
+        int threshold = properties.liveness().failureThreshold();
+        if (failures >= threshold && failures < 2 * threshold && anotherComingBack(worker)) {
             // One at a time, as a rolling restart goes: what makes every worker's probe fail at once (a slow shared
             // dependency, bodies trickling into every thread) is rarely cured by killing them all, and doing so
-            // leaves no worker at all until the first is back.
+            // leaves no worker at all until the first is back. For as many probes again at most: one that does
+            // not come back must not keep a hung worker in rotation for ever.
             log.warn("Worker {} (pid {}) is not killed yet: worker {}, stopped for its liveness, is not READY again",
                     worker.id, process.pid(), livenessStopped.id);
             return;
         }
-        if (failures >= properties.liveness().failureThreshold()) {
+        if (failures >= threshold) {
             livenessStopped = worker;
             String reason = "liveness probe failed " + worker.livenessFailures() + " times: " + detail;
             events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);

@@ -261,6 +261,23 @@ class SupervisorTests {
     }
 
     @Test
+    void aWorkerWaitingForAnotherToComeBackIsStoppedAnywayAfterTwiceTheThreshold() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        FakeProcess second = fleet.process(2);
+        fleet.liveness.answerAll(false);
+        fleet.readiness.answerAll(false);
+
+        for (int round = 0; round < 5; round++) {
+            fleet.round(Round.LIVENESS);
+        }
+        assertThat(fleet.worker(1).state()).isNotEqualTo(WorkerState.READY);
+        assertThat(second.signals).as("5 failures, worker 1 not back").isEmpty();
+        fleet.round(Round.LIVENESS);
+
+        assertThat(second.signals).as("6 failures: twice the threshold").containsExactly("TERM");
+    }
+
+    @Test
     void aLivenessProbeTheMasterCouldNotRunCountsNeitherWay() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
         FakeProcess worker = fleet.process(1);
