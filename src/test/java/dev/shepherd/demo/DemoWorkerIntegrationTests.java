@@ -1,6 +1,7 @@
 package dev.shepherd.demo;
 
 import dev.shepherd.testsupport.FreePorts;
+import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -90,14 +91,10 @@ class DemoWorkerIntegrationTests {
                 + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().write(body);
         InputStream in = socket.getInputStream();
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int b = in.read();
-            assertThat(b).as("the connection ended before a response head").isNotEqualTo(-1);
-            head.append((char) b);
-        }
-        int length = Integer.parseInt(head.toString().replaceAll("(?is).*content-length: *(\\d+).*", "$1"));
+        String head = RawHttp.readHead(in);
+        assertThat(head).as("the connection ended before a response head").endsWith("\r\n\r\n");
+        int length = Integer.parseInt(head.replaceAll("(?is).*content-length: *(\\d+).*", "$1"));
         assertThat(in.readNBytes(length)).hasSize(length);
-        return head.toString();
+        return head;
     }
 }

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterAll;
@@ -83,7 +84,8 @@ class UnannouncedCloseIntegrationTests {
             for (int i = 0; i < count; i++) {
                 out.write(request);
                 out.flush();
-                String head = readHead(in);
+                String head = RawHttp.readHead(in);
+                assertThat(head).as("a whole response head").endsWith("\r\n\r\n");
                 String status = head.substring(9, 12);
                 int length = Integer.parseInt(head.replaceAll("(?is).*content-length: *(\\d+).*", "$1"));
                 String body = new String(in.readNBytes(length), StandardCharsets.US_ASCII);
@@ -100,15 +102,5 @@ class UnannouncedCloseIntegrationTests {
     private static double failures() {
         return shepherd.context().getBean(MeterRegistry.class).get("shepherd.proxy.upstream.failures")
                 .tag("reason", "sent").counter().count();
-    }
-
-    private static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int b = in.read();
-            assertThat(b).as("the connection ended inside a head").isNotEqualTo(-1);
-            head.append((char) b);
-        }
-        return head.toString();
     }
 }
