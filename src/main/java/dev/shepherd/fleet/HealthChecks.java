@@ -122,10 +122,11 @@ final class HealthChecks {
             return;
         }
         int failures = worker.livenessFailed();
+        int threshold = properties.liveness().failureThreshold();
         long answered = worker.answeredSinceLastProbe();
         log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
-                failures, properties.liveness().failureThreshold(), detail);
-        if (failures >= properties.liveness().failureThreshold() && answered > 0) {
+                failures, threshold, detail);
+        if (failures >= threshold && answered > 0) {
             // Liveness is for a hung process. One that still answers requests is busy (its probe queued behind
             // them under overload): killing it would take its capacity when it is most needed, and every worker
             // overloaded alike would go at once (an attack saw both killed in the same 5 ms, then no worker READY).
@@ -134,7 +135,6 @@ final class HealthChecks {
                     worker.id, process.pid(), answered);
             return;
         }
-        int threshold = properties.liveness().failureThreshold();
         if (failures >= threshold && failures < 2 * threshold && anotherComingBack(worker)) {
             // One at a time, as a rolling restart goes: what makes every worker's probe fail at once (a slow shared
             // dependency, bodies trickling into every thread) is rarely cured by killing them all, and doing so

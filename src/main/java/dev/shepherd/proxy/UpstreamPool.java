@@ -67,8 +67,10 @@ final class UpstreamPool {
      * fraction of a millisecond after the response: a request written in between fails with nothing received, which
      * a retriable request survives (retried) but any other gets as a 502, from a healthy worker, often another
      * client's request (found by attack: 0.6 % of the POSTs of 500 keep-alive clients, 8 % of a bystander's while
-     * one client posted 70 KB bodies to an endpoint that ignores them). A close leaves the pool as it arrives
-     * ({@link UpstreamHandler}), so a connection idle this long is not one of those. nginx and HAProxy reuse at once
+     * one client posted 70 KB bodies to an endpoint that ignores them). A close leaves the pool once the loop reads it
+     * ({@link UpstreamHandler}), and one the kernel has but the loop has not read yet is asked of the kernel
+     * ({@link PeerClose}), so a connection idle this long is rarely one of those: a close later than that still
+     * meets the request, the race of every proxy that reuses connections. nginx and HAProxy reuse at once
      * and answer those 502s; their remedy is a reuse delay for every request, which {@code upstream-reuse-delay}
      * offers.
      */
