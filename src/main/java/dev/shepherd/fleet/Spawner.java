@@ -9,9 +9,12 @@ import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 
 /**
  * How a worker comes in: spawn a process on a free port with its endpoint, watch its exit and its startup, and
@@ -37,6 +40,9 @@ final class Spawner {
     private final Runnable slotFreed;
     private final Supervisor supervisor;
 
+    /** How many ports {@link #freePort} picks before it gives up on finding one that no worker holds. */
+    static final int PORT_PICKS = 16;
+
     Spawner(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
             HealthChecks healthChecks, FleetEvents events, FleetMetrics metrics, Recycler recycler, Exits exits,
             Runnable slotFreed, Supervisor supervisor) {
@@ -60,7 +66,7 @@ final class Spawner {
         ChildProcess process;
         try {
             // Out of descriptors, no port can be picked either: a spawn failure like any other, retried with backoff.
-            port = launcher.freePort();
+            port = freePort();
             process = launcher.launch(worker.id, launchSpecs.forWorker(worker.spec, worker.id, worker.index, supervisor.desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
             exits.couldNotStart(worker, ex.getMessage());
@@ -100,6 +106,27 @@ final class Spawner {
             }
         });
         healthChecks.watchStartup(worker, process);
+    }
+
+    /**
+     * A free port that no worker's process holds: one that is STARTING has not bound its port yet, so the kernel
+     * may offer it again (found by an attacking helper: two of 64 workers spawned on one port, and the second failed
+     * with "Address already in use"; two programs that bind with {@code SO_REUSEPORT} would have shared it, each
+     * answering the other's probes and requests). At most {@link #PORT_PICKS} picks.
+     *
+     * @throws UncheckedIOException when no port can be picked, or every pick is held
+     */
+    private int freePort() {
+        Set<Integer> held = supervisor.workers.stream().filter(worker -> worker.process() != null
+                && worker.state().hasProcess()).map(Worker::port).collect(Collectors.toSet());
+        for (int pick = 0; pick < PORT_PICKS; pick++) {
+            int port = launcher.freePort();
+            if (!held.contains(port)) {
+                return port;
+            }
+        }
+        String why = "no free loopback port for it: " + PORT_PICKS + " picked, each held by another worker";
+        throw new UncheckedIOException(why, new IOException(why));
     }
 
     /** The readiness probe passed: into the rotation. */

@@ -133,6 +133,8 @@ final class FakeLauncher implements ProcessLauncher {
     int failNext;
     /** How many of the next port picks fail as if the master were out of descriptors. */
     int portlessNext;
+    /** Ports {@link #freePort} hands out next, in order, before its own; as the kernel may hand out a port twice. */
+    final java.util.ArrayDeque<Integer> nextPorts = new java.util.ArrayDeque<>();
     boolean started;
     boolean closed;
 
@@ -152,7 +154,7 @@ final class FakeLauncher implements ProcessLauncher {
             throw new UncheckedIOException("no free loopback port for it: Too many open files",
                     new IOException("Too many open files"));
         }
-        return 40_000 + launched.size();
+        return nextPorts.isEmpty() ? 40_000 + launched.size() : nextPorts.removeFirst();
     }
 
     @Override

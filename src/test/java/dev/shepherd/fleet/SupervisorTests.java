@@ -386,6 +386,37 @@ class SupervisorTests {
     }
 
     @Test
+    void aPortThatAWorkerStillHoldsIsNeverGivenToAnother() {
+        // Found by attack: a STARTING worker had not bound its port yet, the kernel offered it again, and a second
+        // worker was spawned on it (one then failed with "Address already in use"; with SO_REUSEPORT both would share it).
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        int held = fleet.worker(1).port();
+        fleet.launcher.nextPorts.addAll(List.of(held, held, 41_234));
+
+        fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
+
+        assertThat(fleet.worker(2).port()).isEqualTo(41_234);
+        assertThat(fleet.launcher.nextPorts).isEmpty();
+    }
+
+    @Test
+    void aWorkerWhosePortsAreAllHeldCannotStartAndIsRetried() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        int held = fleet.worker(1).port();
+        for (int i = 0; i < Spawner.PORT_PICKS; i++) {
+            fleet.launcher.nextPorts.add(held);
+        }
+
+        fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
+
+        assertThat(fleet.events.recent()).anyMatch(event -> event.message().equals("worker 2 cannot start: no free "
+                + "loopback port for it: " + Spawner.PORT_PICKS + " picked, each held by another worker"));
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.worker(2).port()).isNotEqualTo(held);
+        assertThat(fleet.worker(2).state()).isIn(WorkerState.STARTING, WorkerState.READY);
+    }
+
+    @Test
     void workerThatRanThenCannotStartBacksOffLikeAnyQuickCrashNotAsIfItStillRan() {
         // Found by attack: READY for a minute, then the program lost its execute bit: the failed starts were
         // taken for exits of a process READY since then, retried every 100 ms forever and never a crash loop.
