@@ -50,12 +50,17 @@ final class ForwardedHeaders {
             X_FORWARDED_PORT, X_FORWARDED_SSL);
     /**
      * The other names frameworks read for the same claims, which a client may not make either: the scheme (Rack's
-     * {@code X-Forwarded-Scheme} and {@code X-Url-Scheme}, {@code X-Forwarded-Protocol}, {@code Front-End-Https}),
-     * the client's address (what the CDNs and balancers set and the {@code request-ip} package reads first:
-     * {@code X-Client-IP}, {@code True-Client-IP}, {@code X-Cluster-Client-IP}, {@code CF-Connecting-IP},
-     * {@code Fastly-Client-IP}), Apache's {@code X-Forwarded-Server}, and the path overrides that some frameworks
-     * route on ({@code X-Original-URL}, {@code X-Rewrite-URL}: Symfony, IIS), which would make the worker route
-     * another path than the proxy saw.
+     * {@code X-Forwarded-Scheme} and {@code X-Url-Scheme}, {@code X-Forwarded-Protocol}, {@code Front-End-Https},
+     * Jetty's {@code X-Proxied-Https}), the client's address (what the CDNs and balancers set and the
+     * {@code request-ip} package reads first: {@code X-Client-IP}, {@code True-Client-IP}, {@code X-Cluster-Client-IP},
+     * {@code CF-Connecting-IP}, {@code Fastly-Client-IP}; Rails' {@code Client-IP}; Envoy's
+     * {@code X-Envoy-External-Address}; {@code X-Forwarded} and {@code Forwarded-For}), the host ({@code X-Original-Host},
+     * {@code X-Host}), Apache's {@code X-Forwarded-Server}, and the path and the prefix that some frameworks route on
+     * or build links from ({@code X-Original-URL}, {@code X-Rewrite-URL}: Symfony, IIS; Traefik's
+     * {@code X-Forwarded-Uri}, nginx users' {@code X-Original-URI}, Flask recipes' {@code X-Script-Name}; gunicorn's
+     * {@code SCRIPT_NAME} and {@code PATH_INFO}, which it takes from 127.0.0.1, the proxy's address, by default, and
+     * which the underscore rule catches as {@code Script-Name} and {@code Path-Info}), which would make the worker
+     * route another path than the proxy saw. Found missing by attacking helpers (2026-12-04).
      */
     private static final List<AsciiString> OTHER_CLAIMS = List.of(AsciiString.cached("X-Forwarded-Scheme"),
             AsciiString.cached("X-Url-Scheme"), AsciiString.cached("X-Forwarded-Protocol"),
@@ -63,14 +68,24 @@ final class ForwardedHeaders {
             AsciiString.cached("X-Cluster-Client-IP"), AsciiString.cached("CF-Connecting-IP"),
             AsciiString.cached("Fastly-Client-IP"), AsciiString.cached("X-Forwarded-Server"),
             AsciiString.cached("X-Original-URL"), AsciiString.cached("X-Rewrite-URL"),
-            // What a TLS-terminating proxy says of the client's certificate (Envoy's XFCC, nginx's and HAProxy's usual
-            // names): Shepherd passes none on, so a client must not claim one.
+            AsciiString.cached("X-Proxied-Https"), AsciiString.cached("Client-IP"),
+            AsciiString.cached("X-Envoy-External-Address"), AsciiString.cached("X-Forwarded"),
+            AsciiString.cached("Forwarded-For"), AsciiString.cached("X-Original-Host"), AsciiString.cached("X-Host"),
+            AsciiString.cached("X-Forwarded-Uri"), AsciiString.cached("X-Original-URI"),
+            AsciiString.cached("X-Script-Name"), AsciiString.cached("Script-Name"), AsciiString.cached("Path-Info"),
+            // What a TLS-terminating proxy says of the client's certificate and session (Envoy's XFCC, nginx's and
+            // HAProxy's usual names, Traefik's, Jetty's, Tomcat's SSLValve and Undertow's, which the underscore rule
+            // also catches as SSL_CLIENT_CERT): Shepherd passes none on, so a client must not claim one.
             AsciiString.cached("X-Forwarded-Client-Cert"), AsciiString.cached("X-Client-Cert"),
             AsciiString.cached("X-SSL-Client-Cert"), AsciiString.cached("X-SSL-Cert"),
             AsciiString.cached("X-SSL-Client-Verify"), AsciiString.cached("X-SSL-Client-DN"),
             AsciiString.cached("X-SSL-Client-S-DN"), AsciiString.cached("X-SSL-Client-I-DN"),
             AsciiString.cached("X-Client-Verify"), AsciiString.cached("X-Client-DN"),
-            AsciiString.cached("SSL-Client-Cert"), AsciiString.cached("SSL-Client-Verify"));
+            AsciiString.cached("SSL-Client-Cert"), AsciiString.cached("SSL-Client-Verify"),
+            AsciiString.cached("X-Forwarded-Tls-Client-Cert"), AsciiString.cached("X-Forwarded-Tls-Client-Cert-Info"),
+            AsciiString.cached("X-Client-Cert-DN"), AsciiString.cached("Proxy-Auth-Cert"),
+            AsciiString.cached("Proxy-Ssl-Id"), AsciiString.cached("SSL-Cipher"), AsciiString.cached("SSL-Session-Id"),
+            AsciiString.cached("SSL-Cipher-Usekeysize"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
     private static final List<AsciiString> CLAIMS = Stream.concat(Stream.of(FORWARDED,
             X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,

@@ -158,6 +158,28 @@ class ForwardedHeadersTests {
                 "X-Forwarded-Host", "X-Forwarded-Port");
     }
 
+    /**
+     * Found by an attacking helper (2026-12-04): gunicorn takes SCRIPT_NAME and PATH_INFO from 127.0.0.1, the proxy,
+     * by default, and routes on them; Jetty makes a request secure on X-Proxied-Https or Proxy-auth-cert; Rails reads
+     * Client-IP.
+     */
+    @Test
+    void untrustedClientsPathPrefixHostAndSessionClaimsOfOtherServersAreRemoved() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("SCRIPT_NAME", "/admin").add("PATH_INFO", "/x")
+                .add("X-Script-Name", "/admin").add("X-Forwarded-Uri", "/admin").add("X-Original-URI", "/admin")
+                .add("X-Original-Host", "evil.example").add("X-Host", "evil.example").add("Client-IP", "10.0.0.1")
+                .add("X-Envoy-External-Address", "10.0.0.1").add("X-Forwarded", "for=10.0.0.1")
+                .add("Forwarded-For", "10.0.0.1").add("X-Proxied-Https", "on").add("Proxy-auth-cert", "MIIB")
+                .add("Proxy-Ssl-Id", "1").add("ssl_cipher", "x").add("SSL_SESSION_ID", "1")
+                .add("X-Forwarded-Tls-Client-Cert", "MIIB").add("X-Forwarded-Tls-Client-Cert-Info", "Subject")
+                .add("X-Client-Cert-Dn", "CN=admin").add("Script_Name_", "kept").add("X-Kept", "yes");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).containsExactlyInAnyOrder("X-Kept", "Script_Name_", "X-Forwarded-For",
+                "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port");
+    }
+
     /** Found by an attacking helper: with client-auth=need, a client could still claim any certificate. */
     @Test
     void untrustedClientsClaimsOfAClientCertificateAreRemoved() {
