@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.fleet.WorkerFleetService;
 import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
@@ -198,8 +199,13 @@ class AdminApiDocs {
             errors.put(411, problemResponse("The body came without a Content-Length (Transfer-Encoding: chunked)"));
             errors.put(413, problemResponse("The body is larger than " + BodyBudget.MAX_BODY_BYTES + " bytes"));
             errors.put(415, problemResponse("The body is not JSON: send it with Content-Type: application/json"));
-            errors.put(503, problemResponse("The admin port is reading " + BodyBudget.BUDGET_BYTES + " bytes of command bodies "
-                    + "at once already; send it again after Retry-After seconds")
+        }
+        if (command) {
+            errors.put(503, problemResponse((operation.getRequestBody() != null ? "The admin port is reading "
+                    + BodyBudget.BUDGET_BYTES + " bytes of command bodies at once already: send it again after "
+                    + "Retry-After seconds. Or: " : "") + "the supervisor did not answer within "
+                    + WorkerFleetService.COMMAND_TIMEOUT.toSeconds() + " s (busy starting many "
+                    + "workers, say): the command is queued and takes effect when it gets to it (GET /fleet shows it)")
                     .addHeaderObject(HttpHeaders.RETRY_AFTER, header("Seconds to wait")));
         }
         specific.forEach((status, description) -> {

@@ -47,6 +47,13 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Replacement cannot start", ex.getMessage());
     }
 
+    /** 503 with Retry-After, as a busy server says it (RFC 9110 §15.6.4); nothing of it is an internal error. */
+    @ExceptionHandler(FleetExceptions.SupervisorBusyException.class)
+    ResponseEntity<ProblemDetail> supervisorBusy(FleetExceptions.SupervisorBusyException ex) {
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "5")
+                .body(problem(HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", ex.getMessage()));
+    }
+
     @ExceptionHandler(FleetExceptions.InvalidSpecException.class)
     ProblemDetail invalidSpec(FleetExceptions.InvalidSpecException ex) {
         return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getMessage());

@@ -39,6 +39,18 @@ public final class FleetExceptions {
         }
     }
 
+    /**
+     * The supervisor did not answer a command in time: it is busy (starting many workers, each a process and a
+     * cgroup). The command stays queued and takes effect when the supervisor gets to it.
+     */
+    public static class SupervisorBusyException extends RuntimeException {
+        public SupervisorBusyException(long seconds) {
+            super("The supervisor did not answer within " + seconds + " s: it is busy (starting many workers, say). "
+                    + "The command is queued and takes effect when it gets to it: GET /fleet (shepherd status) shows "
+                    + "when it has");
+        }
+    }
+
     /** A reload's new worker spec is not valid; the message names the field and what it must be. */
     public static class InvalidSpecException extends RuntimeException {
         public InvalidSpecException(String message) {

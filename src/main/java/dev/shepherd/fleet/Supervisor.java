@@ -46,7 +46,16 @@ final class Supervisor {
     final Drains drains;
     private final Exits exits;
     final Spawner spawner;
+    private final SupervisorQueue loop;
     final List<Worker> workers = new ArrayList<>();
+    /**
+     * Most workers one reconcile starts. Each start is a process, and on cgroup v2 a move into its own group, which
+     * took ~220 ms here: an attacking helper's {@code scale 64} held the supervisor 14 s in one pass, its probes and
+     * exits waiting, and the command's answer came after the admin API had given up.
+     */
+    static final int SPAWNS_PER_PASS = 8;
+    /** A {@link SupervisorEvent.ReconcileMore} is queued. */
+    private boolean morePending;
     private final List<Runnable> afterPublish = new ArrayList<>();
     final RollingReload reload;
     int desired;
@@ -60,6 +69,7 @@ final class Supervisor {
     Supervisor(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
                HealthProbe readiness, HealthProbe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
+        this.loop = loop;
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;
         this.desired = properties.desiredWorkers();
@@ -119,6 +129,8 @@ final class Supervisor {
         } else if (event instanceof SupervisorEvent.GuardExited) {
             // On this thread, like the first start.
             launcher.restartGuard();
+        } else if (event instanceof SupervisorEvent.ReconcileMore) {
+            morePending = false;
         } else if (event instanceof Started) {
             // On this thread, which the orphan guard's parent-death signal follows.
             launcher.start();
@@ -192,14 +204,22 @@ final class Supervisor {
         tasks.forEach(Runnable::run);
     }
 
-    /** Starts or retires workers until the ones holding a slot match the desired count. */
+    /**
+     * Starts or retires workers until the ones holding a slot match the desired count, starting at most
+     * {@link #SPAWNS_PER_PASS} at a time: the rest in the next pass, after what was queued meanwhile.
+     */
     void reconcile() {
         if (shuttingDown) {
             return;
         }
         long holding = workers.stream().filter(Worker::holdsSlot).count();
-        for (long i = holding; i < desired; i++) {
+        long missing = desired - holding;
+        for (long i = 0; i < Math.min(missing, SPAWNS_PER_PASS); i++) {
             spawner.spawn(newWorker(reload.spawnGeneration(), reload.spawnSpec(), WorkerIndexes.forNewSlot(workers)));
+        }
+        if (missing > SPAWNS_PER_PASS && !morePending) {
+            morePending = true;
+            loop.post(new SupervisorEvent.ReconcileMore());
         }
         WorkerIndexes.toRetire(workers, desired).forEach(worker -> drains.retire(worker, "scaled down"));
         healthChecks.keepOneInRotation();

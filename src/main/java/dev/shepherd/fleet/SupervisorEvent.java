@@ -100,6 +100,13 @@ sealed interface SupervisorEvent {
     record RoundDue(Round round) implements SupervisorEvent {
     }
 
+    /**
+     * More workers are to be started than one pass starts ({@link Supervisor#SPAWNS_PER_PASS}): the next pass, after
+     * the events and commands queued meanwhile. Nothing else to do: every event is followed by a reconcile.
+     */
+    record ReconcileMore() implements SupervisorEvent {
+    }
+
     /** The orphan guard's process ended: it is started again at once, on the supervisor's thread. */
     record GuardExited() implements SupervisorEvent {
     }

@@ -34,7 +34,8 @@ public class WorkerFleetService implements SmartLifecycle {
 
     /** Lifecycle phase: before the proxy starts, after it stops. */
     public static final int PHASE = 0;
-    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
+    /** How long an admin command waits for the supervisor's answer before it is told the supervisor is busy. */
+    public static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
 
     private final FleetProperties properties;
     private final SupervisorLoop loop;
@@ -211,7 +212,7 @@ public class WorkerFleetService implements SmartLifecycle {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while waiting for the supervisor", ex);
         } catch (TimeoutException ex) {
-            throw new IllegalStateException("The supervisor did not answer within " + COMMAND_TIMEOUT.toSeconds() + " s", ex);
+            throw new FleetExceptions.SupervisorBusyException(COMMAND_TIMEOUT.toSeconds());
         }
     }
 }

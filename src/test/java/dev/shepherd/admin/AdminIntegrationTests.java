@@ -155,7 +155,7 @@ class AdminIntegrationTests {
         assertThat(document.statuses("/fleet/workers/{id}/kill", "post"))
                 .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "411", "413", "415", "503");
         assertThat(document.statuses("/fleet/workers/{id}/replace", "post"))
-                .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "500");
+                .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "500", "503");
         assertThat(document.statuses("/fleet/events", "get")).containsExactlyInAnyOrder("200", "400", "401", "403", "503");
         assertThat(document.statuses("/fleet", "get")).containsExactlyInAnyOrder("200", "401", "403");
         assertThat(document.operation("/fleet/scale", "post").at("/responses/503/headers").propertyNames())

@@ -245,6 +245,19 @@ class FleetControllerTests {
                 HttpStatus.CONFLICT, "Not possible now", "A reload is running; scale when it has finished");
     }
 
+    /** Found by attack: a scale the busy supervisor answered late was a 500 "failed" with a stack trace in the log. */
+    @Test
+    void aCommandTheBusySupervisorDidNotAnswerInTimeIsA503SayingItIsQueued() {
+        willThrow(new FleetExceptions.SupervisorBusyException(10)).given(fleet).scale(64);
+
+        assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 64}"),
+                HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", "The supervisor did not answer within 10 s: it is "
+                        + "busy (starting many workers, say). The command is queued and takes effect when it gets to "
+                        + "it: GET /fleet (shepherd status) shows when it has");
+        assertThat(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 64}"))
+                .hasHeader("Retry-After", "5");
+    }
+
     @Test
     void reloadIsAcceptedWithItsStatus() {
         given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));

@@ -385,6 +385,28 @@ class SupervisorTests {
         assertThat(fleet.launcher.launched).hasSize(2);
     }
 
+    /**
+     * Found by attack: scale 64 started 62 workers in one pass, ~220 ms each on cgroup v2, and the admin API had given
+     * up on the answer (a 500) while the supervisor's probes and exits waited behind them.
+     */
+    @Test
+    void aLargeScaleUpStartsAFewWorkersAPassAndAnswersAfterTheFirst() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.max-workers", "64").started();
+        List<Integer> launchedAtAnswer = new ArrayList<>();
+        SupervisorEvent.Scale scale = new SupervisorEvent.Scale(20, new CompletableFuture<>());
+        scale.reply().thenRun(() -> launchedAtAnswer.add(fleet.launcher.launched.size()));
+
+        fleet.queue.post(scale);
+        fleet.queue.drain();
+
+        assertThat(launchedAtAnswer).as("answered after one pass").containsExactly(1 + Supervisor.SPAWNS_PER_PASS);
+        assertThat(fleet.launcher.launched).as("the rest in the passes after it").hasSize(20);
+        assertThat(fleet.queue.handled()).filteredOn(event -> event instanceof SupervisorEvent.ReconcileMore)
+                .isNotEmpty();
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.snapshot().workers()).hasSize(20).allMatch(worker -> worker.state() == WorkerState.READY);
+    }
+
     @Test
     void aPortThatAWorkerStillHoldsIsNeverGivenToAnother() {
         // Found by attack: a STARTING worker had not bound its port yet, the kernel offered it again, and a second
