@@ -78,6 +78,7 @@ final class HealthChecks {
         } else if (failed.probe() == ProbeKind.LIVENESS) {
             livenessFailed(worker, failed.process(), failed.detail());
         } else if (worker.state() == WorkerState.STARTING) {
+            worker.lastReadinessFailure(failed.detail());
             worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
                     properties.readiness().interval()));
         }
@@ -88,7 +89,11 @@ final class HealthChecks {
             // Dead already: its exit, with its own code, is on its way.
             return;
         }
-        String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms";
+        // What the probe saw, as Kubernetes' "Readiness probe failed: ..." says it: a wrong path's 404, a port never
+        // bound, a 503 of its own (found by a new user's attack: the reason said none of it).
+        String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms"
+                + (worker.lastReadinessFailure() == null ? "" : " (last readiness probe: "
+                + worker.lastReadinessFailure() + ")");
         worker.stopping(reason, ExitCause.STARTUP_TIMEOUT);
         worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();

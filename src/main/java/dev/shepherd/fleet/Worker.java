@@ -6,6 +6,7 @@ import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.AccessLevel;
 import lombok.Getter;
+import lombok.Setter;
 import lombok.experimental.Accessors;
 
 import java.time.Instant;
@@ -41,6 +42,10 @@ final class Worker {
     private int port;
     @Getter(AccessLevel.PACKAGE)
     private int restarts;
+    /** What the current process's latest failed readiness probe saw while it was STARTING; null: none failed. */
+    @Getter(AccessLevel.PACKAGE)
+    @Setter(AccessLevel.PACKAGE)
+    private String lastReadinessFailure;
     private long requestsBefore;
     @Getter(AccessLevel.PACKAGE)
     private WorkerExit lastExit;
@@ -196,6 +201,7 @@ final class Worker {
         readyOnce = false;
         livenessFailures = 0;
         answeredAtLastProbe = 0;
+        lastReadinessFailure = null;
         outlierEjected = false;
         outlierEjections = 0;
         outlierNotEjected = 0;

@@ -162,7 +162,8 @@ class ReloadSpecIntegrationTests {
             // NEVER_READY makes /health answer 503: on the configured path the new worker never gets READY ...
             JsonNode onHealth = reloadAndWait(shepherd, Map.of("environment", Map.of("NEVER_READY", "1")));
             assertThat(onHealth.get("state").stringValue()).isEqualTo("FAILED");
-            assertThat(onHealth.get("reason").stringValue()).contains("was not READY within 15000 ms and was killed");
+            assertThat(onHealth.get("reason").stringValue()).as("with what the probe saw")
+                    .contains("was not READY within 15000 ms (last readiness probe: GET /health answered 503) and was killed");
 
             // ... while /ready answers 200 whatever it says.
             JsonNode onReady = reloadAndWait(shepherd, Map.of("environment", Map.of("NEVER_READY", "1"),

@@ -191,7 +191,8 @@ class ReloadSpecTests {
         fleet.queue.advance(Duration.ofSeconds(2));
 
         assertThat(fleet.snapshot().reload().reason())
-                .isEqualTo("worker 3 (generation 2) was not READY within 1000 ms and was killed; it wrote no output");
+                .isEqualTo("worker 3 (generation 2) was not READY within 1000 ms (last readiness probe: GET /health "
+                        + "answered 503) and was killed; it wrote no output");
         assertThat(fleet.snapshot().reload().problem().exit()).isEqualTo(137);
         assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);

@@ -348,7 +348,8 @@ class SupervisorTests {
 
         assertThat(fleet.eventTypesOf(1)).containsSubsequence(Type.SPAWNED, Type.STARTUP_TIMEOUT, Type.PROCESS_EXITED,
                 Type.RESTARTING);
-        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms");
+        assertThat(fleet.worker(1).lastExit().reason())
+                .isEqualTo("not READY within 2000 ms (last readiness probe: GET /health answered 503)");
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.restarts("startup-timeout")).isEqualTo(1);
     }
@@ -607,7 +608,8 @@ class SupervisorTests {
         fleet.queue.advance(Duration.ofSeconds(1));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
-        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 3 (generation 2) was not READY within 1000 ms and was killed; it wrote no output");
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("worker 3 (generation 2) was not READY within 1000 ms "
+                + "(last readiness probe: GET /health answered 503) and was killed; it wrote no output");
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
         assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
         fleet.queue.advance(Duration.ofSeconds(5));
