@@ -209,7 +209,8 @@ public record FleetProperties(
      *                        {@code crashLoopRestarts} of them at the default backoff (20 take about 6 minutes once
      *                        the delay reaches {@code maxBackoff}; in 60 s at most 10 fitted, so none was ever FAILED)
      * @param minUptime a worker READY for at least this long before it exits ran, and is not crash-looping: it restarts
-     *                  after the initial backoff and its exit is not counted (PM2's min_uptime)
+     *                  after the initial backoff and its exit is not counted (PM2's min_uptime); also how long a
+     *                  reload's new worker stays READY before it takes over (Kubernetes' minReadySeconds)
      */
     public record Restart(
             @DefaultValue("always") RestartPolicy policy,

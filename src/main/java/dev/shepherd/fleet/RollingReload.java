@@ -6,6 +6,7 @@ import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayDeque;
 
 /**
@@ -26,6 +27,8 @@ final class RollingReload {
     private final FleetEvents events;
     private final Clock clock;
     private final SupervisorQueue loop;
+    /** How long a replacement stays READY before it takes over: {@code fleet.restart.min-uptime}. */
+    private final Duration settle;
     private final ArrayDeque<Integer> queue = new ArrayDeque<>();
     private ReloadStatus status = ReloadStatus.IDLE;
     /** The highest generation number given out: each reload takes the next, a failed one's is not used again. */
@@ -39,8 +42,9 @@ final class RollingReload {
     /** The new worker of the step under way. */
     private Worker stepWorker;
 
-    RollingReload(Supervisor supervisor, FleetEvents events, Clock clock, SupervisorQueue loop) {
+    RollingReload(Supervisor supervisor, FleetEvents events, Clock clock, SupervisorQueue loop, Duration settle) {
         this.supervisor = supervisor;
+        this.settle = settle;
         this.events = events;
         this.clock = clock;
         this.loop = loop;
@@ -133,17 +137,31 @@ final class RollingReload {
         return fresh;
     }
 
+    /**
+     * A replacement is READY: it takes over at once, or, when it is a reload's new worker (a spec not yet proven),
+     * once it has stayed READY for {@code fleet.restart.min-uptime}, the time that tells a worker that ran from one
+     * that crashed at once (Kubernetes' {@code minReadySeconds}); both serve meanwhile. Taking over at READY, a reload
+     * whose new workers crashed a moment after it drained every good worker, succeeded, and left the fleet DOWN on
+     * the new spec (found by an attacking helper). A rollback's, a replace's and a recycle's workers run the current
+     * spec, and take over at once.
+     */
     void onReady(Worker fresh) {
         Worker old = fresh.replacing();
         if (old != null) {
-            loop.post(new SupervisorEvent.SuccessorReady(old, fresh));
+            SupervisorEvent ready = new SupervisorEvent.SuccessorReady(old, fresh);
+            if (settle.isZero() || fresh != stepWorker || rollingBack) {
+                loop.post(ready);
+            } else {
+                loop.schedule(ready, settle);
+            }
         }
     }
 
     /**
-     * {@code fresh} takes over from {@code old}, in an event after the one that made {@code fresh} READY, if it is
-     * still READY: {@code old} leaves the rotation and the fleet (unless it left already), then a reload takes its
-     * next step, so that a finished reload has no old worker in the rotation.
+     * {@code fresh} takes over from {@code old}, after it became READY ({@link #onReady}), if it is still READY and
+     * still replacing {@code old}: {@code old} leaves the rotation and the fleet (unless it left already), then a
+     * reload takes its next step, so that a finished reload has no old worker in the rotation. A replacement that
+     * exited meanwhile was rolled back by its exit ({@link #onFailed}).
      */
     void retireReplaced(Worker old, Worker fresh) {
         if (fresh.replacing() != old || fresh.state() != WorkerState.READY) {

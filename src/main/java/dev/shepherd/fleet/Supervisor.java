@@ -74,7 +74,7 @@ final class Supervisor {
         this.events = events;
         this.desired = properties.desiredWorkers();
         this.spec = WorkerSpec.configured(properties);
-        this.reload = new RollingReload(this, events, clock, loop);
+        this.reload = new RollingReload(this, events, clock, loop, properties.restart().minUptime());
         this.recycler = new Recycler(properties.worker(), events, this::stopOverMemory);
         this.launcher = launcher;
         this.commands = new FleetCommands(this, events);

@@ -46,13 +46,53 @@ class ReloadSpecTests {
         return process.spec.command().stream().map(arg -> arg.replaceAll("=\\d+$", "=PORT")).toList();
     }
 
+    /**
+     * Found by an attacking helper: new workers that crashed a moment after READY took over at READY, so the reload
+     * drained every good worker, SUCCEEDED, and left the fleet DOWN on the broken spec. Now a reload's new worker
+     * takes over once READY for fleet.restart.min-uptime; one that exits sooner fails the reload.
+     */
+    @Test
+    void aNewWorkerThatCrashesSoonAfterReadyFailsTheReloadBeforeItTakesOver() {
+        SupervisorHarness fleet = fleetOfTwo();
+        reload(fleet, toV2()).join();
+        fleet.queue.advance(Duration.ofMillis(500));
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.states()).as("both serve until it has stayed READY").containsExactly(WorkerState.READY,
+                WorkerState.READY, WorkerState.READY);
+
+        fleet.process(3).exit(1);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).startsWith("worker 3 (generation 2) ");
+        assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
+    }
+
+    @Test
+    void theLastNewWorkerCrashingSoonAfterReadyFailsTheReloadTooAndTheFirstIsReplacedBack() {
+        SupervisorHarness fleet = fleetOfTwo();
+        reload(fleet, toV2()).join();
+        fleet.queue.advance(Duration.ofMillis(1_500));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).as("3 took over from 1").containsExactly(2, 3, 4);
+
+        fleet.process(4).exit(1);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).as("rolled back").containsOnly(1L);
+        assertThat(fleet.states()).containsOnly(WorkerState.READY).hasSize(2);
+    }
+
     @Test
     void newGenerationRunsThePatchedSpecWhichBecomesCurrentWhenTheReloadSucceeded() {
         SupervisorHarness fleet = fleetOfTwo();
         WorkerSpec before = fleet.snapshot().spec();
 
         reload(fleet, toV2()).join();
-        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
@@ -95,7 +135,8 @@ class ReloadSpecTests {
         reload(fleet, toV2()).join();
         fleet.queue.post(new SupervisorEvent.ProbePassed(fleet.supervisor.find(3).orElseThrow(), fleet.process(3),
                 SupervisorEvent.ProbeKind.READINESS));
-        fleet.queue.drain();
+        // A reload's new worker takes over once READY for fleet.restart.min-uptime (1 s).
+        fleet.queue.advance(Duration.ofSeconds(1));
     }
 
     @Test
@@ -133,7 +174,7 @@ class ReloadSpecTests {
         assertThat(fleet.states()).containsOnly(WorkerState.READY);
         assertThat(fleet.snapshot().generations()).containsExactly(new Generation(1, true, 2, old));
         assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompleted();
-        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.queue.advance(Duration.ofSeconds(5));
         assertThat(commandOf(fleet, 6)).containsExactly("app", "v1", "--port=PORT");
     }
 
@@ -202,7 +243,7 @@ class ReloadSpecTests {
     void scaleAndReplaceAfterASuccessfulReloadStartTheNewSpec() {
         SupervisorHarness fleet = fleetOfTwo();
         reload(fleet, toV2()).join();
-        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>())).join();
         fleet.queue.advance(Duration.ofMillis(100));
@@ -223,7 +264,7 @@ class ReloadSpecTests {
         reload(fleet, new WorkerSpecPatch(null, null, null, "/ready")).join();
 
         assertThat(fleet.readiness.lastPath).isEqualTo("/ready");
-        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.queue.advance(Duration.ofSeconds(5));
         assertThat(fleet.snapshot().spec().readinessPath()).isEqualTo("/ready");
         assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
     }

@@ -569,7 +569,7 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
 
         ReloadStatus started = fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>())).join();
-        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertThat(started.generation()).isEqualTo(2);
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
@@ -586,7 +586,7 @@ class SupervisorTests {
         int before = fleet.queue.published().size();
 
         fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>())).join();
-        fleet.queue.advance(Duration.ofMillis(100));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         List<FleetSnapshot> reload = fleet.queue.published().subList(before, fleet.queue.published().size());
         for (FleetSnapshot snapshot : reload) {
@@ -860,7 +860,7 @@ class SupervisorTests {
 
         CompletableFuture<Integer> replace = fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()));
         fleet.readiness.answerAll(true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertThat(replace).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
@@ -895,7 +895,7 @@ class SupervisorTests {
 
         fleet.process(3).exit(1);
         fleet.readiness.answerAll(true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(2L);
@@ -912,7 +912,7 @@ class SupervisorTests {
         fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()));
         fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
         fleet.readiness.answer(fleet.worker(4).port(), true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
         assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
         return fleet;
     }
@@ -936,7 +936,7 @@ class SupervisorTests {
 
         fleet.process(3).exit(1);
         fleet.readiness.answerAll(true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertReloadSucceededOnBothSlots(fleet);
     }
@@ -948,11 +948,11 @@ class SupervisorTests {
         // Worker 5 gets READY; worker 3's exit reaches the loop before 5's take-over.
         fleet.queue.holdAt(event -> event instanceof SupervisorEvent.SuccessorReady);
         fleet.readiness.answer(fleet.worker(5).port(), true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
         assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.READY);
         fleet.process(3).exit(1);
         fleet.queue.releaseHeldLast();
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertReloadSucceededOnBothSlots(fleet);
     }
@@ -963,7 +963,7 @@ class SupervisorTests {
 
         // Worker 5 gets READY and takes over before 3 ever does.
         fleet.readiness.answer(fleet.worker(5).port(), true);
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertReloadSucceededOnBothSlots(fleet);
     }
@@ -1001,7 +1001,7 @@ class SupervisorTests {
         fleet.queue.drain();
 
         fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
-        fleet.queue.advance(Duration.ofSeconds(1));
+        fleet.queue.advance(Duration.ofSeconds(5));
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
