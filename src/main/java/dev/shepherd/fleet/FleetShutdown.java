@@ -31,23 +31,25 @@ final class FleetShutdown {
             log.info("All workers stopped");
         } catch (TimeoutException ex) {
             log.warn("Workers still running after {} ms; killing them", grace.toMillis());
-            runNow(loop, supervisor::killAll);
+            runNow(loop, supervisor::killAll, "kill the workers left");
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            runNow(loop, supervisor::killAll);
+            runNow(loop, supervisor::killAll, "kill the workers left");
         } catch (ExecutionException ex) {
             log.warn("Stopping the fleet failed", ex.getCause());
         } finally {
-            runNow(loop, supervisor::closeOrphanGuard);
+            runNow(loop, supervisor::closeOrphanGuard, "stop the orphan guard");
             loop.shutdown();
         }
     }
 
-    private static void runNow(SupervisorLoop loop, Runnable task) {
+    /** Runs {@code task} on the supervisor's thread, waiting at most {@link #LAST_STEP_TIMEOUT}; {@code what} names it. */
+    private static void runNow(SupervisorLoop loop, Runnable task, String what) {
         try {
             loop.runAndWait(task, LAST_STEP_TIMEOUT);
         } catch (Exception ex) {
-            log.warn("Could not run {} on the supervisor: {}", task, ex.toString());
+            log.warn("Could not {} on the supervisor's thread within {} s: {}", what, LAST_STEP_TIMEOUT.toSeconds(),
+                    ex.toString());
         }
     }
 }
