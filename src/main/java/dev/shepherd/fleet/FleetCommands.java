@@ -27,6 +27,10 @@ final class FleetCommands {
 
     void execute(Command<?> command) {
         try {
+            if (supervisor.stopBegun && !(command instanceof Kill)) {
+                throw new FleetExceptions.FleetConflictException("The master is shutting down: its workers drain and "
+                        + "stop, and it takes no reload, scale or replace");
+            }
             if (command instanceof Scale scale) {
                 scale(scale.workers());
                 answer(scale, null);

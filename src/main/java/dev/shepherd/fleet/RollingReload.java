@@ -246,7 +246,7 @@ final class RollingReload {
         events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed and was rolled back: " + reason);
         log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation, reason,
                 currentGeneration);
-        if (!supervisor.shuttingDown) {
+        if (!supervisor.shuttingDown && !supervisor.stopBegun) {
             rollBack(generation, failed);
         }
     }

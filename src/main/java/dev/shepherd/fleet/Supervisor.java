@@ -62,6 +62,12 @@ final class Supervisor {
     /** What the current generation runs; a reload changes it when it succeeded (see {@link RollingReload}). */
     WorkerSpec spec;
     boolean shuttingDown;
+    /**
+     * The master's context is closing ({@link SupervisorEvent.StopBegun}), before {@link #shuttingDown}: while the
+     * proxy drains, a reload went on spawning and finished, and was saved as the new state (found by a new user's
+     * attack; with no request in flight the same SIGTERM failed it).
+     */
+    boolean stopBegun;
     private int nextId = 1;
     /** Completed when no process is left after a shutdown was asked for. */
     private CompletableFuture<Void> stopped;
@@ -134,6 +140,9 @@ final class Supervisor {
         } else if (event instanceof Started) {
             // On this thread, which the orphan guard's parent-death signal follows.
             launcher.start();
+        } else if (event instanceof SupervisorEvent.StopBegun) {
+            stopBegun = true;
+            reload.cancel("the master is shutting down");
         } else if (event instanceof ShutdownRequested shutdown) {
             stopped = shutdown.stopped();
             shutdown();

@@ -115,6 +115,13 @@ sealed interface SupervisorEvent {
     record Started() implements SupervisorEvent {
     }
 
+    /**
+     * The master begins to stop (its context closes; the proxy drains first): a reload stops where it is, and no
+     * reload, scale or replace is taken from now on.
+     */
+    record StopBegun() implements SupervisorEvent {
+    }
+
     /** The master stops: drain and stop every worker; {@code stopped} completes when no process is left. */
     record ShutdownRequested(CompletableFuture<Void> stopped) implements SupervisorEvent {
     }

@@ -4,6 +4,8 @@ import dev.shepherd.worker.LogBuffer;
 import io.micrometer.core.instrument.MeterRegistry;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -174,6 +176,18 @@ public class WorkerFleetService implements SmartLifecycle {
         loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.TREE_SCAN), properties.worker().treeScanInterval());
         if (properties.worker().maxMemory() != null || properties.worker().maxRequests() > 0) {
             loop.every(new SupervisorEvent.RoundDue(SupervisorEvent.Round.RECYCLE), properties.worker().recycleCheckInterval());
+        }
+    }
+
+    /**
+     * The context begins to close, before any bean stops (the proxy drains first, for up to
+     * {@code fleet.worker.drain-timeout}): the supervisor stops a running reload now, not when the fleet's own turn
+     * comes.
+     */
+    @EventListener(ContextClosedEvent.class)
+    public void stopBegins() {
+        if (running) {
+            loop.post(new SupervisorEvent.StopBegun());
         }
     }
 

@@ -564,6 +564,35 @@ class SupervisorTests {
         assertThat(fleet.eventTypes()).contains(Type.SCALED);
     }
 
+    /**
+     * Found by a new user's attack: a SIGTERM during a reload, while the proxy drained requests in flight, let the
+     * reload go on spawning, finish, and be saved as the new state.
+     */
+    @Test
+    void aReloadStopsWhereItIsWhenTheMastersStopBegins() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.STARTING);
+
+        fleet.queue.post(new SupervisorEvent.StopBegun());
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().reason()).isEqualTo("the master is shutting down");
+        assertThat(fleet.launcher.launched).as("no step after the first, no rollback").hasSize(3);
+        assertThat(fleet.snapshot().generations()).filteredOn(Generation::current).extracting(Generation::generation)
+                .containsExactly(1L);
+        assertThat(fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("The master is shutting down");
+        assertThat(fleet.command(new SupervisorEvent.Scale(4, new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+    }
+
     @Test
     void rollingReloadReplacesEveryWorkerOneAtATime() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
