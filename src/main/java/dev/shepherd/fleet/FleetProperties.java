@@ -457,9 +457,9 @@ public record FleetProperties(
      *                  a value a worker sets with {@code Set-Cookie} binds to that worker's slot, and later requests
      *                  carrying it go to the slot's READY worker (Cloud Foundry's router); when both are set, the
      *                  proxy's cookie decides when it names a slot
-     * @param appCookieMaxEntries the most application cookie values remembered at once; beyond it the least
-     *                            likely to be used again are forgotten (values longer than 128 characters are never
-     *                            remembered)
+     * @param appCookieMaxEntries the most application cookie values remembered at once, lowered at startup to what
+     *                            a quarter of the master's heap holds; beyond it the least likely to be used again
+     *                            are forgotten (values longer than 128 characters are never remembered)
      */
     public record Sticky(
             @Pattern(regexp = "[!#$%&'*+.^_`|~0-9A-Za-z-]+", message = "must be a cookie name (an RFC 6265 token)")

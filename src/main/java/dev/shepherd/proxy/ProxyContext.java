@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
+import lombok.extern.slf4j.Slf4j;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -22,6 +23,7 @@ import java.util.stream.Collectors;
  * What every exchange of one proxy server shares: settings, trusted proxies, router, retry budget, metrics and the
  * per-loop pools.
  */
+@Slf4j
 final class ProxyContext {
 
     private final FleetProperties.Proxy properties;
@@ -97,7 +99,7 @@ final class ProxyContext {
         this.sticky = sticky;
         String appCookie = properties.sticky().appCookie();
         this.appCookies = appCookie == null ? null
-                : new AppCookieSessions(appCookie, properties.sticky().appCookieMaxEntries());
+                : new AppCookieSessions(appCookie, appCookieEntries(properties.sticky().appCookieMaxEntries()));
         this.trustedProxies = new TrustedProxies(properties.trustedProxies());
         this.router = router;
         this.budget = budget;
@@ -324,5 +326,17 @@ final class ProxyContext {
 
     void startDraining() {
         draining = true;
+    }
+
+    /** {@code fleet.proxy.sticky.app-cookie-max-entries}, lowered (and said so) to what this JVM's heap holds. */
+    private static int appCookieEntries(int configured) {
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        int entries = AppCookieSessions.fit(configured, maxHeap);
+        if (entries < configured) {
+            log.warn("fleet.proxy.sticky.app-cookie-max-entries {} lowered to {}, what a quarter of the master's heap "
+                    + "holds ({} MB, -Xmx; about {} bytes a value): raise -Xmx for more", configured, entries,
+                    maxHeap >> 20, AppCookieSessions.BYTES_PER_ENTRY);
+        }
+        return entries;
     }
 }

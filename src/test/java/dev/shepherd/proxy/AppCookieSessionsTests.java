@@ -146,6 +146,18 @@ class AppCookieSessionsTests {
         }
     }
 
+    /** Found by an attacking helper: 1,000,000 allowed under -Xmx128m ended the master on an OutOfMemoryError. */
+    @Test
+    void theEntriesAreLoweredToWhatAQuarterOfTheHeapHolds() {
+        long mb128 = 128L << 20;
+        assertThat(AppCookieSessions.fit(1_000_000, mb128)).isEqualTo((int) (mb128 / 4 / AppCookieSessions.BYTES_PER_ENTRY))
+                .isLessThan(110_000);
+        assertThat(AppCookieSessions.fit(100_000, mb128)).as("the default fits the README's 128 MB").isEqualTo(100_000);
+        assertThat(AppCookieSessions.fit(1_000_000, 4L << 30)).isEqualTo(1_000_000);
+        assertThat(AppCookieSessions.fit(1_000_000, Long.MAX_VALUE)).as("no heap limit known").isEqualTo(1_000_000);
+        assertThat(AppCookieSessions.fit(1_000, 1)).isEqualTo(1);
+    }
+
     private static HttpHeaders cookie(String value) {
         return new DefaultHttpHeaders().add("Cookie", value);
     }
