@@ -28,6 +28,17 @@ public class ShepherdApplication {
             Ctl.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
+        String refusal = refusal(args);
+        if (refusal != null) {
+            boolean asked = args[0].equals("--help") || args[0].equals("-h");
+            (asked ? System.out : System.err).println(refusal);
+            System.exit(asked ? 0 : 2);
+            return;
+        }
+        if (args.length > 0 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            Ctl.main(new String[] {"--version"});
+            return;
+        }
         // Where TLS runs on the JDK's (no BoringSSL), a client must not renegotiate at will: each costs a full
         // handshake (an attacking helper forced 2,713 in 8 s on two connections). BoringSSL refuses it already.
         if (System.getProperty(REJECT_RENEGOTIATION) == null) {
@@ -35,6 +46,27 @@ public class ShepherdApplication {
         }
         SecondInterrupt.install();
         SpringApplication.run(ShepherdApplication.class, args);
+    }
+
+    /**
+     * Why the master does not start with {@code args}, or null when it does: it takes settings only
+     * ({@code --name=value}, Spring Boot's {@code --debug}); a word such as {@code status} was a command meant for the
+     * command line, and Spring Boot would ignore it and start a whole master (found by a new user's attack).
+     * {@code --help} explains the same.
+     */
+    static String refusal(String[] args) {
+        String usage = "java -jar shepherd.jar [--setting=value ...] runs the master (settings: README, Configuration); "
+                + "the command line is bin/shepherd COMMAND, or java -jar shepherd.jar ctl COMMAND (ctl --help lists "
+                + "the commands)";
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            return usage;
+        }
+        for (String arg : args) {
+            if (!arg.startsWith("--")) {
+                return "'" + TerminalText.safe(arg) + "' is not a setting: " + usage;
+            }
+        }
+        return null;
     }
 
     private static final String REJECT_RENEGOTIATION = "jdk.tls.rejectClientInitiatedRenegotiation";

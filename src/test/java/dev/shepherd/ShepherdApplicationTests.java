@@ -1,0 +1,30 @@
+package dev.shepherd;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** What the master's own command line takes: settings only (found by a new user's attack: "status" started a master). */
+class ShepherdApplicationTests {
+
+    @Test
+    void settingsStartTheMaster() {
+        assertThat(ShepherdApplication.refusal(new String[0])).isNull();
+        assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "--debug", "--server.port=0"})).isNull();
+    }
+
+    @Test
+    void aWordIsRefusedNamingTheCommandLine() {
+        assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "status"}))
+                .startsWith("'status' is not a setting: java -jar shepherd.jar [--setting=value ...] runs the master")
+                .contains("bin/shepherd COMMAND", "java -jar shepherd.jar ctl COMMAND");
+        assertThat(ShepherdApplication.refusal(new String[] {"-Dfleet.workers=2"})).startsWith("'-Dfleet.workers=2' is not");
+        assertThat(ShepherdApplication.refusal(new String[] {"\u001b]52;c;x\u0007"})).startsWith("'^[]52;c;x^G' is not");
+    }
+
+    @Test
+    void helpSaysWhatTheJarRuns() {
+        assertThat(ShepherdApplication.refusal(new String[] {"--help"})).startsWith("java -jar shepherd.jar [--setting");
+        assertThat(ShepherdApplication.refusal(new String[] {"-h"})).startsWith("java -jar shepherd.jar [--setting");
+    }
+}
