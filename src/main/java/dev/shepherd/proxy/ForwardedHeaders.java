@@ -51,13 +51,15 @@ final class ForwardedHeaders {
     /**
      * The other names frameworks read for the same claims, which a client may not make either: the scheme (Rack's
      * {@code X-Forwarded-Scheme} and {@code X-Url-Scheme}, {@code X-Forwarded-Protocol}, {@code Front-End-Https},
-     * Jetty's {@code X-Proxied-Https}), the client's address (what the CDNs and balancers set and the
+     * Jetty's {@code X-Proxied-Https}, Azure's {@code X-ARR-SSL}, Cloudflare's {@code CF-Visitor}), the client's address (what the CDNs and balancers set and the
      * {@code request-ip} package reads first: {@code X-Client-IP}, {@code True-Client-IP}, {@code X-Cluster-Client-IP},
-     * {@code CF-Connecting-IP}, {@code Fastly-Client-IP}; Rails' {@code Client-IP}; Envoy's
+     * {@code CF-Connecting-IP}, {@code Fastly-Client-IP}, {@code Fly-Client-IP}, Gin's {@code X-Appengine-Remote-Addr};
+     * Rails' {@code Client-IP}; Envoy's
      * {@code X-Envoy-External-Address}; {@code X-Forwarded} and {@code Forwarded-For}), the host ({@code X-Original-Host},
      * {@code X-Host}), Apache's {@code X-Forwarded-Server}, and the path and the prefix that some frameworks route on
      * or build links from ({@code X-Original-URL}, {@code X-Rewrite-URL}: Symfony, IIS; Traefik's
-     * {@code X-Forwarded-Uri}, nginx users' {@code X-Original-URI}, Flask recipes' {@code X-Script-Name}; gunicorn's
+     * {@code X-Forwarded-Uri}, nginx users' {@code X-Original-URI}, Flask recipes' {@code X-Script-Name}, Daphne's
+     * {@code Daphne-Root-Path}; gunicorn's
      * {@code SCRIPT_NAME} and {@code PATH_INFO}, which it takes from 127.0.0.1, the proxy's address, by default, and
      * which the underscore rule catches as {@code Script-Name} and {@code Path-Info}), which would make the worker
      * route another path than the proxy saw. Found missing by attacking helpers (2026-12-04).
@@ -73,6 +75,9 @@ final class ForwardedHeaders {
             AsciiString.cached("Forwarded-For"), AsciiString.cached("X-Original-Host"), AsciiString.cached("X-Host"),
             AsciiString.cached("X-Forwarded-Uri"), AsciiString.cached("X-Original-URI"),
             AsciiString.cached("X-Script-Name"), AsciiString.cached("Script-Name"), AsciiString.cached("Path-Info"),
+            AsciiString.cached("Daphne-Root-Path"), AsciiString.cached("Fly-Client-IP"),
+            AsciiString.cached("X-Appengine-Remote-Addr"), AsciiString.cached("X-ARR-SSL"),
+            AsciiString.cached("X-ARR-ClientCert"), AsciiString.cached("CF-Visitor"),
             // What a TLS-terminating proxy says of the client's certificate and session (Envoy's XFCC, nginx's and
             // HAProxy's usual names, Traefik's, Jetty's, Tomcat's SSLValve and Undertow's, which the underscore rule
             // also catches as SSL_CLIENT_CERT): Shepherd passes none on, so a client must not claim one.

@@ -172,7 +172,9 @@ class ForwardedHeadersTests {
                 .add("Forwarded-For", "10.0.0.1").add("X-Proxied-Https", "on").add("Proxy-auth-cert", "MIIB")
                 .add("Proxy-Ssl-Id", "1").add("ssl_cipher", "x").add("SSL_SESSION_ID", "1")
                 .add("X-Forwarded-Tls-Client-Cert", "MIIB").add("X-Forwarded-Tls-Client-Cert-Info", "Subject")
-                .add("X-Client-Cert-Dn", "CN=admin").add("Script_Name_", "kept").add("X-Kept", "yes");
+                .add("X-Client-Cert-Dn", "CN=admin").add("Daphne-Root-Path", "/admin").add("Fly-Client-IP", "10.0.0.1")
+                .add("X-Appengine-Remote-Addr", "10.0.0.1").add("X-ARR-SSL", "on").add("X-ARR-ClientCert", "MIIB")
+                .add("CF-Visitor", "{\"scheme\":\"https\"}").add("Script_Name_", "kept").add("X-Kept", "yes");
 
         from("192.0.2.10").apply(headers, HOST);
 
