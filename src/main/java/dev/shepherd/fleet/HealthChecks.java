@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.TerminalText;
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.ProbeFailed;
 import dev.shepherd.fleet.SupervisorEvent.ProbeKind;
@@ -74,7 +75,7 @@ final class HealthChecks {
         if (failed.probe() == ProbeKind.LIVENESS && failed.inconclusive()) {
             worker.probing(false);
             log.warn("Worker {} (pid {}) could not be probed, not counted as a failure: {}", worker.id,
-                    failed.process().pid(), failed.detail());
+                    failed.process().pid(), TerminalText.safe(failed.detail()));
         } else if (failed.probe() == ProbeKind.LIVENESS) {
             livenessFailed(worker, failed.process(), failed.detail());
         } else if (worker.state() == WorkerState.STARTING) {
@@ -130,7 +131,7 @@ final class HealthChecks {
         int threshold = properties.liveness().failureThreshold();
         long answered = worker.answeredSinceLastProbe();
         log.warn("Worker {} (pid {}) failed its liveness probe ({} of {}): {}", worker.id, process.pid(),
-                failures, threshold, detail);
+                failures, threshold, TerminalText.safe(detail));
         if (failures >= threshold && answered > 0) {
             // Liveness is for a hung process. One that still answers requests is busy (its probe queued behind
             // them under overload): killing it would take its capacity when it is most needed, and every worker

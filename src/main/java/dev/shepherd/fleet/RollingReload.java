@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.TerminalText;
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerState;
@@ -208,7 +209,7 @@ final class RollingReload {
             fail(problem.detail(), problem, fresh);
         } else {
             log.warn("Replacement of worker {} failed ({}); it keeps serving", old == null ? "?" : old.id,
-                    ReloadProblem.of(fresh, cause, exit).detail());
+                    TerminalText.safe(ReloadProblem.of(fresh, cause, exit).detail()));
             if (busy() && old != null && old.generation != targetGeneration) {
                 // Started before this reload, so not in its queue: the old worker holds its slot again, replace it too.
                 queue.add(old.id);
@@ -237,15 +238,16 @@ final class RollingReload {
             events.add(Type.RELOAD_STEP, failed == null ? 0 : failed.id, failed == null ? 0 : failed.pid(), "rollback of "
                     + "generation " + status.generation() + " stopped: " + reason + "; its workers that took over keep serving");
             log.warn("Rollback of generation {} stopped: {}; its workers that took over keep serving", status.generation(),
-                    reason);
+                    TerminalText.safe(reason));
             return;
         }
         long generation = targetGeneration;
         status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
                 status.startedAt(), clock.instant(), reason, problem);
         events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed and was rolled back: " + reason);
-        log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation, reason,
-                currentGeneration);
+        // The reason quotes the worker's last lines: shown in caret notation, as every line of its output is.
+        log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation,
+                TerminalText.safe(reason), currentGeneration);
         if (!supervisor.shuttingDown && !supervisor.stopBegun) {
             rollBack(generation, failed);
         }

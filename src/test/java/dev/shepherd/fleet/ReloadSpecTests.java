@@ -4,6 +4,9 @@ import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -84,6 +87,27 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).as("rolled back").containsOnly(1L);
         assertThat(fleet.states()).containsOnly(WorkerState.READY).hasSize(2);
+    }
+
+    /**
+     * Found by an attacking helper: the failure's log line quoted the worker's last lines raw, so an escape sequence
+     * it wrote ran on every terminal that followed the master's log. The reason in the API keeps them as written.
+     */
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void theFailuresLogLineShowsTheWorkersControlCharactersInCaretNotation(CapturedOutput output) {
+        SupervisorHarness fleet = fleetOfTwo();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        fleet.supervisor.find(3).orElseThrow().logs.add(new LogBuffer.Line(fleet.process(3).pid(), Instant.EPOCH,
+                "boom\u001b[2J\u001b]52;c;cHduZWQ=\u0007"));
+
+        fleet.process(3).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().reload().reason()).contains("boom\u001b[2J");
+        assertThat(output.getOut()).contains("Rolling reload to generation 2 failed", "boom^[[2J^[]52;c;cHduZWQ=^G")
+                .doesNotContain("\u001b");
     }
 
     @Test
