@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import java.nio.file.Path;
 import java.time.Instant;
 
 /**
@@ -8,6 +9,18 @@ import java.time.Instant;
  * saved yet, or a file written by hand without it). Immutable.
  */
 record SavedState(int desired, WorkerSpec spec, Instant savedAt) {
+
+    /**
+     * A spec that runs in the master's directory (null) runs in that directory made absolute: null would mean the
+     * directory of the next master, which may be started from elsewhere, where the README's relative commands are
+     * not found (found by a new user's attack: every restored worker crash-looped; {@code pm2 save} records each
+     * app's {@code pm_cwd} the same way).
+     */
+    SavedState {
+        if (spec.workingDirectory() == null) {
+            spec = new WorkerSpec(spec.command(), spec.environment(), Path.of("").toAbsolutePath(), spec.readinessPath());
+        }
+    }
 
     /** The desired count and spec of a snapshot, not saved yet. */
     static SavedState of(FleetSnapshot snapshot) {

@@ -3,6 +3,7 @@ package dev.shepherd.fleet;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -76,6 +77,15 @@ final class StateKeeper implements Consumer<FleetSnapshot>, AutoCloseable {
             log.info("No fleet state in {} ({}) yet: starting from the configuration; the state is saved there at "
                     + "the first scale or reload", stateFile.path(), StateFile.PROPERTY);
             return configured;
+        }
+        Path directory = saved.spec().workingDirectory();
+        if (directory != null && !Files.isDirectory(directory)) {
+            // As a missing fleet.worker.working-directory stops startup, and a reload to one is refused: no worker
+            // could start, and the master would retry for ever (found by a new user's attack).
+            throw new StateFileException(StateFile.PROPERTY + " " + stateFile.path() + " runs the workers in "
+                    + directory + ", which " + (Files.exists(directory) ? "is not a directory" : "does not exist"),
+                    "Create the directory, or fix spec.workingDirectory in the file, or delete the file to start from "
+                            + "the configuration.");
         }
         log.info("Restoring the fleet from {} ({}, saved {}): {} workers running {}; this overrides fleet.workers, "
                         + "fleet.worker.command, fleet.worker.environment, fleet.worker.working-directory and "

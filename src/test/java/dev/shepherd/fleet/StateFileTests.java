@@ -37,14 +37,28 @@ class StateFileTests {
         assertThat(file.read(64)).contains(new SavedState(8, SPEC, SAVED));
     }
 
+    /**
+     * Found by a new user's attack: null (the master's directory) was saved as it was, so a master started from
+     * another directory ran the README's relative commands where they are not, and every restored worker crashed.
+     */
     @Test
-    void theDemoWorkerAndTheMastersDirectoryReadBackTheSame() throws IOException {
+    void theMastersDirectoryIsSavedAbsoluteSoAMasterStartedElsewhereRunsTheWorkersWhereTheyRan() throws IOException {
         WorkerSpec demo = new WorkerSpec(List.of(), Map.of(), null, "");
         StateFile file = new StateFile(dir.resolve("state.json"));
         file.write(new SavedState(1, demo, null), SAVED);
 
-        assertThat(file.read(64)).contains(new SavedState(1, demo, SAVED));
-        assertThat(Files.readString(dir.resolve("state.json"))).contains("\"workingDirectory\" : null");
+        Path here = Path.of("").toAbsolutePath();
+        assertThat(Files.readString(dir.resolve("state.json"))).contains("\"workingDirectory\" : \"" + here + "\"");
+        assertThat(file.read(64)).hasValueSatisfying(state -> assertThat(state.spec().workingDirectory()).isEqualTo(here));
+    }
+
+    @Test
+    void aFileWrittenWithNullForTheDirectoryStillReadsAsTheMastersDirectory() throws IOException {
+        Files.writeString(dir.resolve("state.json"), "{\"format\": 1, \"desired\": 1, \"spec\": {\"command\": [], "
+                + "\"environment\": {}, \"workingDirectory\": null, \"readinessPath\": \"\"}}");
+
+        assertThat(new StateFile(dir.resolve("state.json")).read(64)).hasValueSatisfying(state ->
+                assertThat(state.spec().workingDirectory()).isEqualTo(Path.of("").toAbsolutePath()));
     }
 
     @Test

@@ -103,7 +103,7 @@ class StateKeeperTests {
         keeper.close();
 
         assertThat(writer.written).extracting(SavedState::desired).containsExactly(3, 6);
-        assertThat(writer.written.get(1).spec()).isEqualTo(NEW);
+        assertThat(writer.written.get(1).spec()).isEqualTo(new SavedState(6, NEW, null).spec());
     }
 
     @Test
@@ -204,6 +204,24 @@ class StateKeeperTests {
         assertThatThrownBy(() -> StateKeeper.restore(configured)).isInstanceOf(StateFileException.class)
                 .hasMessageContaining("fleet.state-file " + file + " is not a Shepherd state file");
         assertThat(Files.readString(file)).isEqualTo("{\"format\": 1, \"desired\": 100}");
+    }
+
+    /**
+     * Found by a new user's attack: a saved directory that is gone started a master whose workers could never start,
+     * retried for ever, where the same directory in fleet.worker.working-directory stops startup.
+     */
+    @Test
+    void aSavedDirectoryThatIsGoneStopsTheRestoreNamingItAndTheFile() throws IOException {
+        Path file = dir.resolve("state.json");
+        Path gone = dir.resolve("gone");
+        new StateFile(file).write(new SavedState(2, new WorkerSpec(List.of("node", "app.js"), Map.of(), gone, "/health"),
+                null), CLOCK.instant());
+        byte[] before = Files.readAllBytes(file);
+
+        assertThatThrownBy(() -> StateKeeper.restore(properties(Map.of("fleet.state-file", file.toString()))))
+                .isInstanceOf(StateFileException.class)
+                .hasMessage("fleet.state-file " + file + " runs the workers in " + gone + ", which does not exist");
+        assertThat(Files.readAllBytes(file)).isEqualTo(before);
     }
 
     private static FleetProperties properties(Map<String, String> values) {
