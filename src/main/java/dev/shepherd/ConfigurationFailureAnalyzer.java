@@ -150,6 +150,13 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             appendProperty(description, name, property.getValue(), property.getOrigin());
             // An element of a list or a map's key (fleet.worker.comand[0]) is the setting's own fault.
             String setting = name.replaceAll("\\[[^\\]]*\\]", "");
+            if (known.contains(setting)) {
+                // Spring Boot binds an empty value of an optional setting (a Path, a size) to nothing, and then calls
+                // it unbound: the setting exists (found by a new user's attack: "did you mean fleet.state-file?").
+                description.append("    Reason: ").append(setting).append(" is empty, and takes no empty value: leave "
+                        + "it out (or unset it) for its default\n");
+                continue;
+            }
             description.append("    Reason: Shepherd has no setting ").append(setting);
             KnownSettings.closest(setting, known)
                     .ifPresent(meant -> description.append("; did you mean ").append(meant).append('?'));

@@ -144,6 +144,15 @@ class ConfigurationFailureAnalyzerTests {
                 .doesNotContain("did you mean");
     }
 
+    /** Found by a new user's attack: "Shepherd has no setting fleet.state-file; did you mean fleet.state-file?". */
+    @Test
+    void anEmptyValueOfASettingThatExistsSaysItIsEmpty() {
+        assertThat(describe("fleet.state-file", "")).contains("Property: fleet.state-file\n",
+                "Reason: fleet.state-file is empty, and takes no empty value: leave it out (or unset it) for its default")
+                .doesNotContain("has no setting", "did you mean");
+        assertThat(describe("fleet.worker.max-memory", "")).contains("Reason: fleet.worker.max-memory is empty");
+    }
+
     @Test
     void aPortOrAddressGuessedUnderFleetIsSuggestedAsSpringBootsSetting() {
         assertThat(describe("fleet.proxy.port", "9090")).contains("did you mean server.port?");
