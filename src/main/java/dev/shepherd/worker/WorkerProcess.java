@@ -100,7 +100,11 @@ public final class WorkerProcess implements ChildProcess {
                 throw new IOException("Cannot run program \"" + program + "\": " + candidate + ": Permission denied");
             }
         }
-        throw new IOException("Cannot run program \"" + program + "\": No such file or directory");
+        // "python3 app.py" as one string is a program of that name (PM2 users type pm2 start "python3 app.py"): found
+        // by a new user's attack, retried for ever with a log line that read like a two-element list.
+        throw new IOException("Cannot run program \"" + program + "\": No such file or directory" + (program.contains(" ")
+                ? " (the command is a list, one element per argument: python3,app.py on the command line, a YAML list "
+                + "in a file; one string with spaces is one program's name)" : ""));
     }
 
     /**

@@ -39,6 +39,15 @@ class WorkerProcessTests {
                 Map.of()))).hasMessage("Cannot run program \"./no-such-program\": No such file or directory");
     }
 
+    /** Found by a new user's attack: "python3 server.py" as one string was retried for ever, saying nothing more. */
+    @Test
+    void aMissingProgramWithASpaceIsToldTheCommandIsAList() {
+        assertThatThrownBy(() -> WorkerProcess.checkExecutable(new LaunchSpec(List.of("python3 server.py"), temp,
+                Map.of()))).hasMessage("Cannot run program \"python3 server.py\": No such file or directory (the command "
+                + "is a list, one element per argument: python3,app.py on the command line, a YAML list in a file; one "
+                + "string with spaces is one program's name)");
+    }
+
     @Test
     void anExistingDirectoryAndProgramPass() {
         assertThatCode(() -> WorkerProcess.checkExecutable(new LaunchSpec(List.of("/bin/sh"), temp, Map.of())))
