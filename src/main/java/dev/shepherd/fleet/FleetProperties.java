@@ -81,7 +81,7 @@ public record FleetProperties(
      *                      worth of burst); a worker writing faster blocks on its full pipe until the master reads on,
      *                      as under a container runtime's blocking log driver; 0: no limit; at most 1GB
      * @param retiredLogs how many worker ids that left the fleet (replaced, scaled down) keep their output, newest first
-     * @param maxMemory a worker whose process tree uses more resident memory than this is replaced; unset: no limit
+     * @param maxMemory a worker whose process tree uses more resident memory (PSS) than this is replaced; unset: no limit
      * @param maxRequests a worker is replaced after serving this many requests; 0: no limit
      * @param maxRequestsJitter a random 0..jitter added to max-requests per worker, so workers do not all recycle at once
      * @param recycleCheckInterval how often memory and request counts are checked against the limits

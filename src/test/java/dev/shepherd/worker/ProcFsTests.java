@@ -1,10 +1,13 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.testsupport.Tools;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -33,6 +36,34 @@ class ProcFsTests {
         for (int shift = -30; shift <= 30; shift++) {
             String padding = "A=" + "x".repeat(64 * 1024 + shift) + "\0";
             assertThat(search(padding + "SHEPHERD_TREE=42.1.7\0B=y\0")).as("shift %d", shift).isTrue();
+        }
+    }
+
+    /** Found by an attacking helper: a pre-forking worker's tree was counted once per child with RSS. */
+    @Test
+    void aTreeThatSharesItsPagesAddsUpToWhatItHoldsNotOncePerProcess() throws Exception {
+        assumeThat(ProcFs.available()).as("no /proc here").isTrue();
+        Tools.assumePython();
+        // 64 MB written once, then three children that share it copy-on-write.
+        Process parent = new ProcessBuilder("python3", "-c", "import os, sys, time\n"
+                + "b = b'x' * (64 << 20)\n"
+                + "for _ in range(3):\n"
+                + "    if os.fork() == 0:\n"
+                + "        time.sleep(60); os._exit(0)\n"
+                + "print('ready', flush=True)\n"
+                + "time.sleep(60)\n").redirectErrorStream(true).start();
+        try {
+            assertThat(new String(parent.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("ready");
+            List<ProcessHandle> tree = new ArrayList<>(parent.toHandle().children().toList());
+            tree.add(parent.toHandle());
+            assertThat(tree).hasSize(4);
+
+            long total = tree.stream().mapToLong(process -> ProcFs.residentBytes(process.pid()).orElseThrow()).sum();
+
+            assertThat(total).as("64 MB held once, not four times").isBetween(60L << 20, 120L << 20);
+        } finally {
+            parent.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+            parent.destroyForcibly();
         }
     }
 
