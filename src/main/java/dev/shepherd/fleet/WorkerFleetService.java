@@ -46,6 +46,8 @@ public class WorkerFleetService implements SmartLifecycle {
     private final Supervisor supervisor;
     private final SnapshotPublisher publisher;
     private final StateKeeper state;
+    /** Held from construction until {@link #close}: null without {@code fleet.state-file}. */
+    private final StateLock stateLock;
     /** Copied on write and read as a plain array: an event loop calls them on every release, with no allocation. */
     private volatile Runnable[] slotListeners = new Runnable[0];
     private volatile boolean running;
@@ -54,8 +56,15 @@ public class WorkerFleetService implements SmartLifecycle {
      * @throws StateFileException when {@code fleet.state-file} is set but cannot be used (see {@link StateKeeper})
      */
     public WorkerFleetService(FleetProperties configured, Clock clock, MeterRegistry registry) {
-        // fleet.state-file: a saved desired count and spec take the configuration's place from here on.
-        FleetProperties properties = StateKeeper.restore(configured);
+        // fleet.state-file: one master per file; a saved desired count and spec take the configuration's place.
+        this.stateLock = StateLock.acquire(configured.stateFile());
+        FleetProperties properties;
+        try {
+            properties = StateKeeper.restore(configured);
+        } catch (RuntimeException ex) {
+            close();
+            throw ex;
+        }
         this.properties = properties;
         this.state = StateKeeper.of(properties, clock);
         this.publisher = new SnapshotPublisher(properties.desiredWorkers(), WorkerSpec.configured(properties));
@@ -180,6 +189,16 @@ public class WorkerFleetService implements SmartLifecycle {
     }
 
     /**
+     * Releases {@code fleet.state-file}'s lock, after the last state was written ({@link #stop}); also Spring's
+     * destroy method, for a context whose start failed. Idempotent.
+     */
+    public void close() {
+        if (stateLock != null) {
+            stateLock.close();
+        }
+    }
+
+    /**
      * The context begins to close, before any bean stops (the proxy drains first, for up to
      * {@code fleet.worker.drain-timeout}): the supervisor stops a running reload now, not when the fleet's own turn
      * comes.
@@ -199,6 +218,7 @@ public class WorkerFleetService implements SmartLifecycle {
             running = false;
             probeExecutor.shutdownNow();
             state.close();
+            close();
         }
     }
 

@@ -55,7 +55,8 @@ class StateFileIntegrationTests {
                             + "demo worker; this overrides fleet.workers");
         }
         try (var files = Files.list(dir)) {
-            assertThat(files.map(Path::getFileName).map(Path::toString)).containsExactly("state.json");
+            assertThat(files.map(Path::getFileName).map(Path::toString)).as("no temporary file left, the lock file "
+                    + "stays").containsExactlyInAnyOrder("state.json", "state.json.lock");
         }
     }
 
