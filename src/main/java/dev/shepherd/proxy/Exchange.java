@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.TerminalText;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.OutOfDescriptors;
 import dev.shepherd.proxy.RetryPolicy.Failure;
@@ -39,6 +40,9 @@ import java.nio.charset.StandardCharsets;
  */
 @Slf4j
 final class Exchange implements UpstreamListener, Attempt.Owner {
+
+    /** Malformed responses answered with 502: at most a line per interval, a worker can send them at any rate. */
+    private static final OccasionalWarning MALFORMED = new OccasionalWarning(System::nanoTime);
 
     /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
     /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
@@ -551,8 +555,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
     private void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
-        RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause,
-                failed == null ? "the worker" : "worker " + failed.workerId(), head.request().method().name(),
+        String worker = failed == null ? "the worker" : "worker " + failed.workerId();
+        if (RetryPolicy.malformed(cause)) {
+            long times = MALFORMED.occurred();
+            if (times > 0) {
+                log.warn("{} sent a malformed response ({} time(s) since the last such line): {}", worker, times,
+                        TerminalText.safe(cause.getMessage()));
+            }
+        }
+        RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause, worker, head.request().method().name(),
                 head.retriable(), attempts, budgetSpent);
         fail(answer.status(), answer.reason());
     }

@@ -72,18 +72,27 @@ final class RetryPolicy {
                 + (budgetSpent ? "; not retried: the retry budget is spent" : ""));
     }
 
+    /** Whether {@code cause} is the worker's malformed response, as {@link ResponseHeadParser} words it. */
+    static boolean malformed(Throwable cause) {
+        return cause instanceof DecoderException && cause.getMessage() != null
+                && cause.getMessage().startsWith("the worker");
+    }
+
     /**
-     * What went wrong, in the proxy's words: the worker's malformed response as the parser worded it, else the kind of
-     * failure. Never the exception's own text, which names the transport and its system call ("io_uring read(..)
+     * What went wrong, in the proxy's words: the worker's malformed response as the parser worded it (without the bytes
+     * it quoted), else the kind of failure. Never the exception's own text, which names the transport and its system call ("io_uring read(..)
      * failed with error(-104)"), nor its class.
      */
     static String describe(Throwable cause) {
         if (cause == null || cause instanceof ClosedChannelException) {
             return "connection closed before a response";
         }
-        if (cause instanceof DecoderException && cause.getMessage() != null
-                && cause.getMessage().startsWith("the worker")) {
-            return cause.getMessage();
+        if (malformed(cause)) {
+            // Without the worker's own bytes the parser quoted (control characters, another header's content):
+            // they are for the master's log (found by an attacking helper; nginx's 502 page quotes nothing either).
+            String message = cause.getMessage();
+            int quote = message.indexOf(" '");
+            return quote < 0 ? message : message.substring(0, quote);
         }
         if (cause instanceof ConnectException) {
             return "connection refused";

@@ -57,6 +57,9 @@ class RetryPolicyTests {
         assertThat(RetryPolicy.describe(new java.nio.channels.ClosedChannelException())).isEqualTo("connection closed before a response");
         assertThat(RetryPolicy.describe(ResponseHeadParser.malformed("two different Content-Length values")))
                 .isEqualTo("the worker's response is malformed: two different Content-Length values");
+        // Found by an attacking helper: the worker's own bytes (control characters, another header) reached the client.
+        assertThat(RetryPolicy.describe(ResponseHeadParser.malformed("header line 'X-Secret: 1\u001b[2J'")))
+                .isEqualTo("the worker's response is malformed: header line");
         assertThat(RetryPolicy.describe(new io.netty.handler.codec.DecoderException("io.netty.util.IllegalReferenceCountException: refCnt: 0")))
                 .isEqualTo("connection failed");
         assertThat(RetryPolicy.describe(new IllegalStateException())).isEqualTo("connection failed");
