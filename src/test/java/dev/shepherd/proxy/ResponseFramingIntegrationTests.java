@@ -95,6 +95,15 @@ class ResponseFramingIntegrationTests {
         assertThat(response).contains("conflicting Content-Length values").doesNotContain("abcde");
     }
 
+    /** Found by an attacking helper: a malformed answer was asked for again on every worker, 250 ms apart. */
+    @Test
+    void aMalformedResponseToAnIdempotentRequestIsNotRetried() {
+        String response = get("GET /malformed HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(502);
+        assertThat(response).contains("conflicting Content-Length values) after 1 attempt");
+    }
+
     @Test
     void lengthTheWorkerGaveTwiceReachesTheClientOnce() {
         String response = get("GET /length-twice HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
