@@ -84,6 +84,9 @@ final class Exits {
             case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
             case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
         }
+        if (reaction.outcome() == ExitRules.Outcome.RESTART || reaction.outcome() == ExitRules.Outcome.STAY_EXITED) {
+            supervisor.reload.onGenerationExit(worker, cause, exit);
+        }
     }
 
     private void scheduleRestart(Worker worker, WorkerExit exit, ExitCause cause, ExitRules.Reaction reaction,

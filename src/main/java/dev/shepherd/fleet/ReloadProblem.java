@@ -31,6 +31,11 @@ public record ReloadProblem(String type, String title, int status, String detail
      * lines: "Error: Cannot find module '/srv/app/app-v3.js'"}.
      */
     static ReloadProblem of(Worker worker, ExitCause cause, WorkerExit exit) {
+        return of(worker, cause, exit, false);
+    }
+
+    /** {@code tookOver}: the worker had taken over from an old one, and exited while the reload ran. */
+    static ReloadProblem of(Worker worker, ExitCause cause, WorkerExit exit, boolean tookOver) {
         List<String> all = exit.lastLines();
         List<String> lines = all.subList(Math.max(0, all.size() - LAST_LINES), all.size()).stream()
                 .map(line -> line.length() > LINE_CHARS ? line.substring(0, LINE_CHARS) : line).toList();
@@ -38,7 +43,8 @@ public record ReloadProblem(String type, String title, int status, String detail
             case COULD_NOT_START -> exit.reason();
             case STARTUP_TIMEOUT -> "was " + exit.reason() + " and was killed";
             default -> "exited with code " + exit.code() + (exit.signal() == null ? "" : " (signal " + exit.signal() + ")")
-                    + (worker.readyOnce() ? " before it took over" : " before it was READY");
+                    + (tookOver ? " after it took over, while the reload ran" : worker.readyOnce() ? " before it took over"
+                    : " before it was READY");
         };
         String detail = "worker " + worker.id + " (generation " + worker.generation + ") " + what
                 + (lines.isEmpty() ? "; it wrote no output" : "; last log lines: "

@@ -217,6 +217,27 @@ final class RollingReload {
         }
     }
 
+    /**
+     * A worker exited on its own ({@code cause}, {@code exit}) after it took over, and is restarted or left exited: when
+     * it belongs to the generation a running reload brings in, the new spec is failing, and the reload fails and rolls
+     * back now. Gating each step's worker for {@code min-uptime} alone let a spec whose workers crash 0.2 to 3 s after
+     * READY succeed in one of three six-worker reloads, the crashes of the workers that had taken over counted as
+     * ordinary restarts (found by an attacking helper). A step's worker still starting is stopped: its old worker holds
+     * its slot again.
+     */
+    void onGenerationExit(Worker worker, ExitCause cause, WorkerExit exit) {
+        if (!status.running() || rollingBack || worker.generation != targetGeneration) {
+            return;
+        }
+        Worker step = stepWorker;
+        if (step != null && step != worker && step.replacing() != null) {
+            step.replacementFailed();
+            supervisor.drains.retire(step, "reload to generation " + targetGeneration + " failed");
+        }
+        ReloadProblem problem = ReloadProblem.of(worker, cause, exit, true);
+        fail(problem.detail(), problem, null);
+    }
+
     /** The master shuts down: a reload stops where it is, with no rollback. */
     void cancel(String reason) {
         if (status.running()) {
