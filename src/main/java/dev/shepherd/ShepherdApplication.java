@@ -7,6 +7,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Shepherd's entry point: {@code java -jar shepherd.jar} runs the master;
@@ -28,15 +29,15 @@ public class ShepherdApplication {
             Ctl.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
-        String refusal = refusal(args);
-        if (refusal != null) {
-            boolean asked = args[0].equals("--help") || args[0].equals("-h");
-            (asked ? System.out : System.err).println(refusal);
-            System.exit(asked ? 0 : 2);
-            return;
-        }
         if (args.length > 0 && (args[0].equals("--version") || args[0].equals("-V"))) {
             Ctl.main(new String[] {"--version"});
+            return;
+        }
+        String refusal = refusal(args);
+        if (refusal != null) {
+            boolean asked = Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h");
+            (asked ? System.out : System.err).println(refusal);
+            System.exit(asked ? 0 : 2);
             return;
         }
         // Where TLS runs on the JDK's (no BoringSSL), a client must not renegotiate at will: each costs a full
@@ -58,11 +59,13 @@ public class ShepherdApplication {
         String usage = "java -jar shepherd.jar [--setting=value ...] runs the master (settings: README, Configuration); "
                 + "the command line is bin/shepherd COMMAND, or java -jar shepherd.jar ctl COMMAND (ctl --help lists "
                 + "the commands)";
-        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+        List<String> all = Arrays.asList(args);
+        if (all.contains("--help") || all.contains("-h")) {
             return usage;
         }
         for (String arg : args) {
-            if (!arg.startsWith("--")) {
+            // "--" alone, or "--=x", is no setting either: Spring Boot would stop on it with a stack trace.
+            if (!arg.startsWith("--") || arg.length() == 2 || arg.startsWith("--=")) {
                 return "'" + TerminalText.safe(arg) + "' is not a setting: " + usage;
             }
         }

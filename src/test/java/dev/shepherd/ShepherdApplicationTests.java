@@ -26,5 +26,9 @@ class ShepherdApplicationTests {
     void helpSaysWhatTheJarRuns() {
         assertThat(ShepherdApplication.refusal(new String[] {"--help"})).startsWith("java -jar shepherd.jar [--setting");
         assertThat(ShepherdApplication.refusal(new String[] {"-h"})).startsWith("java -jar shepherd.jar [--setting");
+        assertThat(ShepherdApplication.refusal(new String[] {"--server.port=1", "--help"}))
+                .startsWith("java -jar shepherd.jar [--setting");
+        assertThat(ShepherdApplication.refusal(new String[] {"--"})).startsWith("'--' is not a setting");
+        assertThat(ShepherdApplication.refusal(new String[] {"--=x"})).startsWith("'--=x' is not a setting");
     }
 }

@@ -223,12 +223,17 @@ final class Supervisor {
         }
         long holding = workers.stream().filter(Worker::holdsSlot).count();
         long missing = desired - holding;
-        for (long i = 0; i < Math.min(missing, SPAWNS_PER_PASS); i++) {
-            spawner.spawn(newWorker(reload.spawnGeneration(), reload.spawnSpec(), WorkerIndexes.forNewSlot(workers)));
-        }
-        if (missing > SPAWNS_PER_PASS && !morePending) {
-            morePending = true;
-            loop.post(new SupervisorEvent.ReconcileMore());
+        // While a pass is queued, the events before it (exits, kill timers, probes, commands) are handled without
+        // spawns of their own: each waits for one pass at most, not for a pass per event ahead of it (an attacking
+        // helper saw stopping workers wait 25 s for their exit and kill timers while scale 64/1/64 thrashed).
+        if (!morePending) {
+            for (long i = 0; i < Math.min(missing, SPAWNS_PER_PASS); i++) {
+                spawner.spawn(newWorker(reload.spawnGeneration(), reload.spawnSpec(), WorkerIndexes.forNewSlot(workers)));
+            }
+            if (missing > SPAWNS_PER_PASS) {
+                morePending = true;
+                loop.post(new SupervisorEvent.ReconcileMore());
+            }
         }
         WorkerIndexes.toRetire(workers, desired).forEach(worker -> drains.retire(worker, "scaled down"));
         healthChecks.keepOneInRotation();

@@ -403,7 +403,7 @@ class SupervisorTests {
         assertThat(launchedAtAnswer).as("answered after one pass").containsExactly(1 + Supervisor.SPAWNS_PER_PASS);
         assertThat(fleet.launcher.launched).as("the rest in the passes after it").hasSize(20);
         assertThat(fleet.queue.handled()).filteredOn(event -> event instanceof SupervisorEvent.ReconcileMore)
-                .isNotEmpty();
+                .as("8, 8, then the last 3: the probes' events in between start none").hasSize(2);
         fleet.queue.advance(Duration.ofSeconds(1));
         assertThat(fleet.snapshot().workers()).hasSize(20).allMatch(worker -> worker.state() == WorkerState.READY);
     }
