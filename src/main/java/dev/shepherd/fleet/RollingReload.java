@@ -28,7 +28,14 @@ final class RollingReload {
     private final FleetEvents events;
     private final Clock clock;
     private final SupervisorQueue loop;
-    /** How long a replacement stays READY before it takes over: {@code fleet.restart.min-uptime}. */
+    /**
+     * The longest a reload's new worker waits READY before it takes over, whatever {@code min-uptime} says: with 30 s,
+     * a PM2 habit, each step took 30 s, scale and replace refused all along (found by an attacking helper). A later
+     * exit still fails the reload while it runs ({@link #onGenerationExit}).
+     */
+    static final Duration MAX_SETTLE = Duration.ofSeconds(10);
+
+    /** How long a replacement stays READY before it takes over: {@code fleet.restart.min-uptime}, {@link #MAX_SETTLE} at most. */
     private final Duration settle;
     private final ArrayDeque<Integer> queue = new ArrayDeque<>();
     private ReloadStatus status = ReloadStatus.IDLE;

@@ -21,6 +21,7 @@ import lombok.extern.slf4j.Slf4j;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -80,7 +81,8 @@ final class Supervisor {
         this.events = events;
         this.desired = properties.desiredWorkers();
         this.spec = WorkerSpec.configured(properties);
-        this.reload = new RollingReload(this, events, clock, loop, properties.restart().minUptime());
+        this.reload = new RollingReload(this, events, clock, loop,
+                Collections.min(List.of(properties.restart().minUptime(), RollingReload.MAX_SETTLE)));
         this.recycler = new Recycler(properties.worker(), events, this::stopOverMemory);
         this.launcher = launcher;
         this.commands = new FleetCommands(this, events);

@@ -138,6 +138,19 @@ class ReloadSpecTests {
     }
 
     @Test
+    void aLongMinUptimeHoldsEachStepTenSecondsAtMost() {
+        SupervisorHarness fleet = fleetOfTwo("fleet.restart.min-uptime", "30s");
+        reload(fleet, toV2()).join();
+
+        fleet.queue.advance(Duration.ofSeconds(9));
+        assertThat(fleet.snapshot().reload().replaced()).isZero();
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.snapshot().reload().replaced()).isEqualTo(1);
+        fleet.queue.advance(Duration.ofSeconds(10));
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+    }
+
+    @Test
     void newGenerationRunsThePatchedSpecWhichBecomesCurrentWhenTheReloadSucceeded() {
         SupervisorHarness fleet = fleetOfTwo();
         WorkerSpec before = fleet.snapshot().spec();
