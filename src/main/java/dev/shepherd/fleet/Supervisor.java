@@ -220,7 +220,9 @@ final class Supervisor {
      * {@link #SPAWNS_PER_PASS} at a time: the rest in the next pass, after what was queued meanwhile.
      */
     void reconcile() {
-        if (shuttingDown) {
+        // From the first moment of the master's stop, no worker starts: a scale-up under way spawned 27 more after a
+        // SIGTERM, all then stopped again (found by an attacking helper).
+        if (shuttingDown || stopBegun) {
             return;
         }
         long holding = workers.stream().filter(Worker::holdsSlot).count();
@@ -261,7 +263,7 @@ final class Supervisor {
 
     /** The backoff is over: a new process for the same worker. */
     private void restart(Worker worker) {
-        if (worker.state() != WorkerState.BACKOFF && worker.state() != WorkerState.FAILED || shuttingDown) {
+        if (worker.state() != WorkerState.BACKOFF && worker.state() != WorkerState.FAILED || shuttingDown || stopBegun) {
             return;
         }
         worker.restarting();

@@ -293,6 +293,18 @@ final class ResponseHeadParser {
         }
     }
 
+    private static final byte[] STATUS_PREFIX = bytes("HTTP/1.");
+
+    /** Whether the bytes in {@code [from, limit)} may still begin a status line: they match {@code HTTP/1.} so far. */
+    static boolean mayBeStatusLine(ByteBuf in, int from, int limit) {
+        for (int i = 0; i < STATUS_PREFIX.length && from + i < limit; i++) {
+            if (in.getByte(from + i) != STATUS_PREFIX[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * Checks {@code HTTP/1.x NNN reason} and returns the status code, which must be 100 to 599 (RFC 9110 §15): a
      * client cannot know what another one means, nor whether such a response has a body.

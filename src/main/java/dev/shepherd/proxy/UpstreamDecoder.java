@@ -174,6 +174,11 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         }
         int from = in.readerIndex();
         int end = ResponseHeadParser.headEnd(in, from, in.writerIndex());
+        if (end < 0 && !ResponseHeadParser.mayBeStatusLine(in, from, in.writerIndex())) {
+            // An HTTP/0.9-style reply (a body with no status line) waited out the response timeout, 504 after 60 s,
+            // holding the worker's slot (found by an attacking helper): its first bytes already tell.
+            throw ResponseHeadParser.malformed("status line (the response does not start with HTTP/1.)");
+        }
         if (end < 0 && in.readableBytes() <= MAX_HEAD_BYTES) {
             return false;
         }

@@ -593,6 +593,22 @@ class SupervisorTests {
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
     }
 
+    /** Found by an attacking helper: a scale-up under way spawned 27 more workers after the SIGTERM. */
+    @Test
+    void aScaleUpUnderWayStartsNoMoreWorkersOnceTheMastersStopBegins() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.max-workers", "64").started();
+        fleet.queue.holdAt(event -> event instanceof SupervisorEvent.ReconcileMore);
+        fleet.command(new SupervisorEvent.Scale(48, new CompletableFuture<>()));
+        assertThat(fleet.launcher.launched).hasSize(1 + Supervisor.SPAWNS_PER_PASS);
+
+        fleet.queue.post(new SupervisorEvent.StopBegun());
+        fleet.queue.releaseHeldLast();
+        fleet.process(1).exit(1);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.launcher.launched).as("no more passes, no restart").hasSize(1 + Supervisor.SPAWNS_PER_PASS);
+    }
+
     @Test
     void rollingReloadReplacesEveryWorkerOneAtATime() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();

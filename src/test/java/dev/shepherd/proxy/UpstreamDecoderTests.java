@@ -326,6 +326,20 @@ class UpstreamDecoderTests {
                 .isInstanceOf(DecoderException.class).hasMessageContaining("while no request was outstanding");
     }
 
+    /** Found by an attacking helper: an HTTP/0.9-style reply waited out the response timeout (504 after 60 s). */
+    @Test
+    void aReplyThatCannotBeginAStatusLineIsMalformedAtOnceWithoutItsEnd() {
+        assertMalformed("hello, no status line", "status line (the response does not start with HTTP/1.)");
+        assertMalformed("HTTP/2", "status line");
+
+        UpstreamDecoder fresh = new UpstreamDecoder();
+        fresh.expect(false, false, false);
+        EmbeddedChannel channel = new EmbeddedChannel(fresh);
+        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1", StandardCharsets.ISO_8859_1));
+        assertThat((Object) channel.readInbound()).as("a status line that may yet come: waited for").isNull();
+        channel.finishAndReleaseAll();
+    }
+
     private void assertMalformed(String response, String message) {
         UpstreamDecoder fresh = new UpstreamDecoder();
         fresh.expect(false, false, false);
