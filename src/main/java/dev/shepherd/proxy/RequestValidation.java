@@ -99,7 +99,11 @@ final class RequestValidation {
                         + " and no fragment: percent-encode other bytes (RFC 3986, RFC 9112 §3.2)");
             }
         }
-        if (target.startsWith("/") || target.equals("*") && method.equals(HttpMethod.OPTIONS)) {
+        if (target.startsWith("/")) {
+            checkPath(target);
+            return;
+        }
+        if (target.equals("*") && method.equals(HttpMethod.OPTIONS)) {
             return;
         }
         try {
@@ -114,6 +118,24 @@ final class RequestValidation {
         }
         throw reject(HttpResponseStatus.BAD_REQUEST, "the request target must be a path starting with /, an absolute"
                 + " http(s) URI, or * for OPTIONS (RFC 9112 §3.2)");
+    }
+
+    /**
+     * The path of an origin-form target (up to {@code ?}) refuses the characters RFC 3986 leaves out that every browser
+     * sends percent-encoded or rewrites ({@code \ " < > `} and {@code { }}), as Tomcat and HAProxy refuse them: a
+     * WHATWG URL parser reads {@code /\evil.example/x} as host {@code evil.example} (Node's {@code new URL(req.url,
+     * base)}), and the absolute form already refused them (found by an attacking helper). The query keeps nginx's
+     * leniency, where browsers send {@code | ^ [ ] { }} as they are.
+     */
+    private static void checkPath(String target) {
+        int query = target.indexOf('?');
+        int end = query < 0 ? target.length() : query;
+        for (int i = 0; i < end; i++) {
+            if ("\\\"<>`{}".indexOf(target.charAt(i)) >= 0) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "the path may not hold '" + target.charAt(i) + "': "
+                        + "percent-encode it (RFC 3986 §2; browsers send it encoded)");
+            }
+        }
     }
 
     private static void checkHost(List<String> hosts, boolean required) {

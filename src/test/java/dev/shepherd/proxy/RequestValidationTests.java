@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,6 +32,12 @@ class RequestValidationTests {
             "GET /a\u007f HTTP/1.1\\r\\nHost: t                            | 400",
             "GET /page#top HTTP/1.1\\r\\nHost: t                           | 400",
             "GET a/b HTTP/1.1\\r\\nHost: t                                 | 400",
+            "GET /\\evil.example/x HTTP/1.1\\r\\nHost: t                   | 400",
+            "GET /a<script> HTTP/1.1\\r\\nHost: t                         | 400",
+            "GET /a`b HTTP/1.1\\r\\nHost: t                               | 400",
+            "GET /a{b} HTTP/1.1\\r\\nHost: t                              | 400",
+            "GET /a%5Cb%22 HTTP/1.1\\r\\nHost: t                           | 200",
+            "GET /a^c[1] HTTP/1.1\\r\\nHost: t                            | 200",
             "GET * HTTP/1.1\\r\\nHost: t                                   | 400",
             "OPTIONS * HTTP/1.1\\r\\nHost: t                               | 200",
             "GET http://other.example:9000/x HTTP/1.1\\r\\nHost: t         | 200",
@@ -94,6 +101,13 @@ class RequestValidationTests {
     })
     void framingTheDecoderCannotReadSafelyIsRefusedBeforeValidation(String head) {
         assertThat(statusOf(head)).isEqualTo(400);
+    }
+
+    /** What browsers send raw is taken: | in a path, anything printable in the query (as nginx takes it). */
+    @Test
+    void aPipeInThePathAndBracesAndQuotesInTheQueryPass() {
+        assertThat(statusOf("GET /a|b HTTP/1.1\r\nHost: t")).isEqualTo(200);
+        assertThat(statusOf("GET /a?q={\"x\":\"<\\>\"}|^ HTTP/1.1\r\nHost: t")).isEqualTo(200);
     }
 
     private static int statusOf(String head) {
