@@ -1,0 +1,58 @@
+package dev.shepherd;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.core.env.Environment;
+import org.springframework.stereotype.Component;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * A warning, once at startup, for each {@code fleet.*} duration given as a bare number: Spring Boot reads it as
+ * milliseconds, so {@code fleet.worker.startup-timeout=60}, meant as nginx's seconds, killed every worker 60 ms
+ * after its start, in a loop, without a word (found by a new user's attack). Still taken as Spring Boot reads it:
+ * refusing it would break configurations that mean milliseconds.
+ */
+@Component
+class UnitlessDurations {
+
+    private static final Logger log = LoggerFactory.getLogger(UnitlessDurations.class);
+    private static final Pattern BARE_NUMBER = Pattern.compile("\\s*\\d+\\s*");
+
+    private final Environment environment;
+
+    UnitlessDurations(Environment environment) {
+        this.environment = environment;
+    }
+
+    @EventListener(ApplicationStartedEvent.class)
+    void warn() {
+        warnings(environment::getProperty, KnownSettings.types()).forEach(log::warn);
+    }
+
+    /**
+     * One warning for each setting of {@code known} (name to Java type, as {@link KnownSettings#types()} gives) that
+     * is a {@code java.time.Duration} whose value, as {@code values} resolves it, is a number without a unit and not 0.
+     */
+    static List<String> warnings(Function<String, String> values, Map<String, String> known) {
+        List<String> warnings = new ArrayList<>();
+        known.forEach((name, type) -> {
+            if (!type.equals("java.time.Duration")) {
+                return;
+            }
+            String value = values.apply(name);
+            if (value != null && BARE_NUMBER.matcher(value).matches() && Long.parseLong(value.trim()) != 0) {
+                String number = value.trim();
+                warnings.add(name + "=" + number + " has no unit and is read as " + number + " ms: write " + number
+                        + "s for seconds, or " + number + "ms to keep it and silence this");
+            }
+        });
+        return warnings;
+    }
+}
