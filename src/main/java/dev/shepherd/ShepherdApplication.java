@@ -29,7 +29,7 @@ public class ShepherdApplication {
             Ctl.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
-        if (args.length > 0 && (args[0].equals("--version") || args[0].equals("-V"))) {
+        if (Arrays.asList(args).contains("--version") || Arrays.asList(args).contains("-V")) {
             Ctl.main(new String[] {"--version"});
             return;
         }

@@ -66,9 +66,12 @@ final class Supervisor {
     /**
      * The master's context is closing ({@link SupervisorEvent.StopBegun}), before {@link #shuttingDown}: while the
      * proxy drains, a reload went on spawning and finished, and was saved as the new state (found by a new user's
-     * attack; with no request in flight the same SIGTERM failed it).
+     * attack; with no request in flight the same SIGTERM failed it). Set at once by {@link #stopBegins()}, from the
+     * thread that closes the context, so that a pass of spawns under way stops at its next spawn instead of after
+     * the events queued before the {@link SupervisorEvent.StopBegun} (a re-attack saw 5 workers start in the 2 s
+     * after the signal); everything else is confined to the supervisor's thread.
      */
-    boolean stopBegun;
+    volatile boolean stopBegun;
     private int nextId = 1;
     /** Completed when no process is left after a shutdown was asked for. */
     private CompletableFuture<Void> stopped;
@@ -215,6 +218,11 @@ final class Supervisor {
         tasks.forEach(Runnable::run);
     }
 
+    /** The master begins to stop: no worker starts from now on. Any thread; the rest follows in {@link SupervisorEvent.StopBegun}. */
+    void stopBegins() {
+        stopBegun = true;
+    }
+
     /**
      * Starts or retires workers until the ones holding a slot match the desired count, starting at most
      * {@link #SPAWNS_PER_PASS} at a time: the rest in the next pass, after what was queued meanwhile.
@@ -231,7 +239,7 @@ final class Supervisor {
         // spawns of their own: each waits for one pass at most, not for a pass per event ahead of it (an attacking
         // helper saw stopping workers wait 25 s for their exit and kill timers while scale 64/1/64 thrashed).
         if (!morePending) {
-            for (long i = 0; i < Math.min(missing, SPAWNS_PER_PASS); i++) {
+            for (long i = 0; i < Math.min(missing, SPAWNS_PER_PASS) && !stopBegun; i++) {
                 spawner.spawn(newWorker(reload.spawnGeneration(), reload.spawnSpec(), WorkerIndexes.forNewSlot(workers)));
             }
             if (missing > SPAWNS_PER_PASS) {

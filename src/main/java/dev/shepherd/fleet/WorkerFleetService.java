@@ -206,6 +206,7 @@ public class WorkerFleetService implements SmartLifecycle {
     @EventListener(ContextClosedEvent.class)
     public void stopBegins() {
         if (running) {
+            supervisor.stopBegins();
             loop.post(new SupervisorEvent.StopBegun());
         }
     }

@@ -601,8 +601,10 @@ class SupervisorTests {
         fleet.command(new SupervisorEvent.Scale(48, new CompletableFuture<>()));
         assertThat(fleet.launcher.launched).hasSize(1 + Supervisor.SPAWNS_PER_PASS);
 
-        fleet.queue.post(new SupervisorEvent.StopBegun());
+        // As the closing thread does it: the flag at once, before its event reaches the supervisor's queue.
+        fleet.supervisor.stopBegins();
         fleet.queue.releaseHeldLast();
+        fleet.queue.post(new SupervisorEvent.StopBegun());
         fleet.process(1).exit(1);
         fleet.queue.advance(Duration.ofSeconds(5));
 
