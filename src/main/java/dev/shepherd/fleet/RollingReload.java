@@ -104,6 +104,10 @@ final class RollingReload {
     }
 
     private void step() {
+        if (supervisor.stopBegun) {
+            // The master's stop has begun: its StopBegun event, queued, fails the reload; nothing more starts.
+            return;
+        }
         while (!queue.isEmpty()) {
             Worker old = supervisor.find(queue.poll()).orElse(null);
             if (old != null && old.holdsSlot() && old.generation != targetGeneration) {

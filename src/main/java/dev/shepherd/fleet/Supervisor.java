@@ -185,7 +185,7 @@ final class Supervisor {
             case TREE_SCAN -> launcher.record(workers.stream()
                     .filter(worker -> worker.state().hasProcess() && worker.process() != null).map(worker -> worker.process()).toList());
             case RECYCLE -> {
-                if (!shuttingDown) {
+                if (!shuttingDown && !stopBegun) {
                     recycler.check(workers, reload);
                 }
             }

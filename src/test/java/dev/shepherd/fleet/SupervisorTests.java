@@ -593,6 +593,19 @@ class SupervisorTests {
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
     }
 
+    @Test
+    void aReloadStepDueAfterTheStopBeganStartsNoWorker() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
+        fleet.queue.advance(Duration.ofMillis(500));
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.READY);
+
+        fleet.supervisor.stopBegins();
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.launcher.launched).as("worker 3 took over; no worker 4").hasSize(3);
+    }
+
     /** Found by an attacking helper: a scale-up under way spawned 27 more workers after the SIGTERM. */
     @Test
     void aScaleUpUnderWayStartsNoMoreWorkersOnceTheMastersStopBegins() {
