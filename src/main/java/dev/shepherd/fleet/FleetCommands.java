@@ -36,6 +36,9 @@ final class FleetCommands {
                 answer(scale, null);
             } else if (command instanceof Reload reload) {
                 // Checked here, against the spec current when the command is handled, before anything starts.
+                if (reload.patch().environment() != null) {
+                    supervisor.launchSpecs.checkReloadEnvironment(reload.patch().environment());
+                }
                 supervisor.reload.start(reload.patch().applyTo(supervisor.spec, Path.of("").toAbsolutePath()));
                 answer(reload, supervisor.reload.status());
             } else if (command instanceof Replace replace) {

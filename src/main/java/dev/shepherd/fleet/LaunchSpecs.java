@@ -3,6 +3,7 @@ package dev.shepherd.fleet;
 import dev.shepherd.InvalidSetting;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.worker.LaunchSpec;
+import dev.shepherd.worker.ProcessTrees;
 
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -12,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -24,13 +26,51 @@ final class LaunchSpecs {
 
     private static final String NODE_APP_INSTANCE = "NODE_APP_INSTANCE";
 
+    /**
+     * The variables Shepherd gives each worker a value of its own for, {@code NODE_APP_INSTANCE} too while
+     * {@code fleet.worker.node-app-instance} is on: a value in {@code fleet.worker.environment} or a reload's
+     * environment would be replaced without a word, so both refuse them ({@code {port}}, {@code {id}} and
+     * {@code {index}} put the same values in arguments).
+     */
+    private static final List<String> PER_WORKER_VARIABLES = List.of("PORT", "SHEPHERD_WORKER_ID",
+            "SHEPHERD_WORKER_INDEX", "SHEPHERD_WORKER_COUNT", ProcessTrees.MARKER, NODE_APP_INSTANCE);
+
     private final FleetProperties properties;
+    private final Set<String> perWorkerVariables;
 
     LaunchSpecs(FleetProperties properties) {
         this.properties = properties;
+        this.perWorkerVariables = Set.copyOf(properties.worker().nodeAppInstance() ? PER_WORKER_VARIABLES
+                : PER_WORKER_VARIABLES.subList(0, PER_WORKER_VARIABLES.size() - 1));
         Placeholders.unknownIn(properties.worker().command(), "fleet.worker.command").ifPresent(unknown -> {
             throw new InvalidSetting("fleet.worker.command", unknown);
         });
+        properties.worker().environment().keySet().stream().filter(perWorkerVariables::contains).sorted().findFirst()
+                .ifPresent(name -> {
+                    String property = "fleet.worker.environment." + name;
+                    throw new InvalidSetting(property, refusal(property, name), "Remove " + property
+                            + (name.equals(NODE_APP_INSTANCE) ? ", or set fleet.worker.node-app-instance=false." : "."));
+                });
+    }
+
+    /**
+     * Checks that {@code environment}, the variables a reload sets (null: removes), sets none of those Shepherd sets
+     * for each worker.
+     *
+     * @throws FleetExceptions.InvalidSpecException naming the first such variable
+     */
+    void checkReloadEnvironment(Map<String, String> environment) {
+        environment.entrySet().stream().filter(variable -> variable.getValue() != null)
+                .map(Map.Entry::getKey).filter(perWorkerVariables::contains).sorted().findFirst().ifPresent(name -> {
+                    throw new FleetExceptions.InvalidSpecException(refusal("environment", name));
+                });
+    }
+
+    private String refusal(String field, String name) {
+        return field + " sets " + name + ", which Shepherd sets for each worker ("
+                + PER_WORKER_VARIABLES.stream().filter(perWorkerVariables::contains).collect(Collectors.joining(", "))
+                + (name.equals(NODE_APP_INSTANCE) ? " while fleet.worker.node-app-instance is on" : "")
+                + "): leave it out";
     }
 
     /**

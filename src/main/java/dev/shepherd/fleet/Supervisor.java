@@ -73,12 +73,15 @@ final class Supervisor {
      */
     volatile boolean stopBegun;
     private int nextId = 1;
+    /** How each worker's command line and environment are made; a reload's environment is checked against it. */
+    final LaunchSpecs launchSpecs;
     /** Completed when no process is left after a shutdown was asked for. */
     private CompletableFuture<Void> stopped;
 
     Supervisor(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
                HealthProbe readiness, HealthProbe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
+        this.launchSpecs = launchSpecs;
         this.loop = loop;
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
         this.events = events;

@@ -1,8 +1,11 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.worker.LaunchSpec;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
@@ -11,6 +14,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
 class LaunchSpecsTests {
@@ -48,8 +52,7 @@ class LaunchSpecsTests {
     void nodeAppInstanceCanBeTurnedOffWhileTheIndexVariableStaysTheWorkersOwn() {
         Launch specs = launch(properties(Map.of(
                 "fleet.worker.command[0]", "./server",
-                "fleet.worker.node-app-instance", "false",
-                "fleet.worker.environment[SHEPHERD_WORKER_INDEX]", "7")));
+                "fleet.worker.node-app-instance", "false")));
 
         assertThat(specs.forWorker(9, 1, 2, 40_001).environment()).doesNotContainKey("NODE_APP_INSTANCE")
                 .containsEntry("SHEPHERD_WORKER_INDEX", "1");
@@ -68,13 +71,53 @@ class LaunchSpecsTests {
         assertThat(specs.forWorker(9, 1, 2, 40_001).removed()).isEmpty();
     }
 
-    @Test
-    void configuredPortVariableCannotOverrideTheWorkersOwnPort() {
-        Launch specs = launch(properties(Map.of(
+    /** A configured PORT was replaced by the worker's own without a word: the user meant something else. */
+    @ParameterizedTest
+    @ValueSource(strings = {"PORT", "SHEPHERD_WORKER_ID", "SHEPHERD_WORKER_INDEX", "SHEPHERD_WORKER_COUNT", "SHEPHERD_TREE"})
+    void aConfiguredPerWorkerVariableFailsNamingTheProperty(String name) {
+        Map<String, String> config = Map.of(
                 "fleet.worker.command[0]", "./server",
-                "fleet.worker.environment[PORT]", "80")));
+                "fleet.worker.environment[" + name + "]", "80",
+                "fleet.worker.environment[APP_PORT]", "80");
 
-        assertThat(specs.forWorker(1, 0, 1, 40_002).environment()).containsEntry("PORT", "40002");
+        assertThatThrownBy(() -> new LaunchSpecs(properties(config))).isInstanceOf(InvalidSetting.class)
+                .hasMessage("fleet.worker.environment." + name + " sets " + name + ", which Shepherd sets for each worker "
+                        + "(PORT, SHEPHERD_WORKER_ID, SHEPHERD_WORKER_INDEX, SHEPHERD_WORKER_COUNT, SHEPHERD_TREE, "
+                        + "NODE_APP_INSTANCE): leave it out")
+                .extracting(ex -> ((InvalidSetting) ex).property()).isEqualTo("fleet.worker.environment." + name);
+    }
+
+    @Test
+    void nodeAppInstanceMayBeConfiguredOnlyWhileShepherdDoesNotSetIt() {
+        Map<String, String> config = Map.of(
+                "fleet.worker.command[0]", "./server",
+                "fleet.worker.environment[NODE_APP_INSTANCE]", "0");
+
+        assertThatThrownBy(() -> new LaunchSpecs(properties(config))).isInstanceOf(InvalidSetting.class)
+                .hasMessageEndingWith("sets NODE_APP_INSTANCE, which Shepherd sets for each worker (PORT, SHEPHERD_WORKER_ID, "
+                        + "SHEPHERD_WORKER_INDEX, SHEPHERD_WORKER_COUNT, SHEPHERD_TREE, NODE_APP_INSTANCE while "
+                        + "fleet.worker.node-app-instance is on): leave it out")
+                .extracting(ex -> ((InvalidSetting) ex).action()).asString().contains("fleet.worker.node-app-instance=false");
+    }
+
+    /** A reload's value was accepted, then replaced by each worker's own: the reload is refused before it starts. */
+    @Test
+    void aReloadMayNotSetAPerWorkerVariableButMayRemoveOne() {
+        LaunchSpecs on = new LaunchSpecs(properties(Map.of("fleet.worker.command[0]", "./server")));
+        LaunchSpecs off = new LaunchSpecs(properties(Map.of("fleet.worker.command[0]", "./server",
+                "fleet.worker.node-app-instance", "false")));
+        Map<String, String> removal = new java.util.HashMap<>();
+        removal.put("PORT", null);
+
+        assertThatThrownBy(() -> on.checkReloadEnvironment(Map.of("APP", "1", "PORT", "9000")))
+                .isInstanceOf(FleetExceptions.InvalidSpecException.class)
+                .hasMessage("environment sets PORT, which Shepherd sets for each worker (PORT, SHEPHERD_WORKER_ID, "
+                        + "SHEPHERD_WORKER_INDEX, SHEPHERD_WORKER_COUNT, SHEPHERD_TREE, NODE_APP_INSTANCE): leave it out");
+        assertThatThrownBy(() -> on.checkReloadEnvironment(Map.of("NODE_APP_INSTANCE", "3")))
+                .isInstanceOf(FleetExceptions.InvalidSpecException.class).hasMessageContaining("node-app-instance is on");
+        off.checkReloadEnvironment(Map.of("NODE_APP_INSTANCE", "3"));
+        on.checkReloadEnvironment(removal);
+        on.checkReloadEnvironment(Map.of("APP_PORT", "9000", "port", "1"));
     }
 
     @Test

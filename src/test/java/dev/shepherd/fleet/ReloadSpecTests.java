@@ -345,4 +345,18 @@ class ReloadSpecTests {
         assertThat(fleet.launcher.launched).hasSize(launched);
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.IDLE);
     }
+
+    @Test
+    void aReloadThatSetsPortIsRefusedBeforeAnythingStarts() {
+        SupervisorHarness fleet = fleetOfTwo();
+        int launched = fleet.launcher.launched.size();
+
+        CompletableFuture<ReloadStatus> reply = reload(fleet, new WorkerSpecPatch(null, Map.of("PORT", "9000"), null, null));
+
+        assertThat(reply).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .havingCause().isInstanceOf(FleetExceptions.InvalidSpecException.class)
+                .withMessageStartingWith("environment sets PORT, which Shepherd sets for each worker");
+        assertThat(fleet.launcher.launched).hasSize(launched);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.IDLE);
+    }
 }
