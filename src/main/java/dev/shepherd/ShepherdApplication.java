@@ -68,9 +68,20 @@ public class ShepherdApplication {
             if (!arg.startsWith("--") || arg.length() == 2 || arg.startsWith("--=")) {
                 return "'" + TerminalText.safe(arg) + "' is not a setting: " + usage;
             }
+            // Every setting's name has a dot (fleet.workers, server.port) but Spring Boot's two flags: "--status" was a
+            // command meant for the command line and "--port=9000" a setting that does not exist, and Spring Boot
+            // would start a whole master for either, ignoring it.
+            String name = arg.substring(2, arg.indexOf('=') < 0 ? arg.length() : arg.indexOf('='));
+            if (name.indexOf('.') < 0 && !SPRING_BOOT_FLAGS.contains(name)) {
+                return "'" + TerminalText.safe(arg) + "' is not a setting (settings have dotted names, such as "
+                        + "--fleet.workers=4 or --server.port=8080): " + usage;
+            }
         }
         return null;
     }
+
+    /** Spring Boot's flags without a value: {@code --debug} and {@code --trace} turn on its reports. */
+    private static final List<String> SPRING_BOOT_FLAGS = List.of("debug", "trace");
 
     private static final String REJECT_RENEGOTIATION = "jdk.tls.rejectClientInitiatedRenegotiation";
 }

@@ -11,6 +11,8 @@ class ShepherdApplicationTests {
     void settingsStartTheMaster() {
         assertThat(ShepherdApplication.refusal(new String[0])).isNull();
         assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "--debug", "--server.port=0"})).isNull();
+        assertThat(ShepherdApplication.refusal(new String[] {"--trace", "--fleet.worker.use-cgroups", "--debug=true"}))
+                .as("Spring Boot's flags, a property set empty").isNull();
     }
 
     @Test
@@ -19,6 +21,11 @@ class ShepherdApplicationTests {
                 .startsWith("'status' is not a setting: java -jar shepherd.jar [--setting=value ...] runs the master")
                 .contains("bin/shepherd COMMAND", "java -jar shepherd.jar ctl COMMAND");
         assertThat(ShepherdApplication.refusal(new String[] {"-Dfleet.workers=2"})).startsWith("'-Dfleet.workers=2' is not");
+        assertThat(ShepherdApplication.refusal(new String[] {"--status"}))
+                .startsWith("'--status' is not a setting (settings have dotted names, such as --fleet.workers=4 or "
+                        + "--server.port=8080): java -jar shepherd.jar [--setting");
+        assertThat(ShepherdApplication.refusal(new String[] {"--port=9000"})).startsWith("'--port=9000' is not a setting");
+        assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "--ls"})).startsWith("'--ls' is not");
         assertThat(ShepherdApplication.refusal(new String[] {"\u001b]52;c;x\u0007"})).startsWith("'^[]52;c;x^G' is not");
     }
 
