@@ -98,6 +98,11 @@ final class Supervisor {
                 exits, slotFreed, this);
         this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
                 properties.worker().retiredLogs());
+        if (properties.restart().minUptime().isZero()) {
+            log.warn("fleet.restart.min-uptime is 0: any worker that was READY at all ran, so one that crashes right after "
+                    + "READY restarts after {} ms every time and is never found crash-looping (FAILED), and a reload's new "
+                    + "worker takes over as soon as it is READY; 1s is the default", properties.restart().initialBackoff().toMillis());
+        }
     }
 
     Optional<LogBuffer> logs(int id) {

@@ -110,6 +110,18 @@ class ReloadSpecTests {
                 .doesNotContain("\u001b");
     }
 
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void aMinUptimeOfZeroIsWarnedAbout(CapturedOutput output) {
+        fleetOfTwo();
+        assertThat(output.getOut()).doesNotContain("fleet.restart.min-uptime is 0");
+
+        fleetOfTwo("fleet.restart.min-uptime", "0s");
+
+        assertThat(output.getOut()).contains("WARN", "fleet.restart.min-uptime is 0: any worker that was READY at all ran, "
+                + "so one that crashes right after READY restarts after 100 ms every time");
+    }
+
     /**
      * Found by an attacking helper: with crashes 0.2 to 3 s after READY, the workers that had taken over crashed and
      * were restarted on the new spec while the reload went on, and it SUCCEEDED.
