@@ -72,7 +72,9 @@ class ReloadCommand implements Callable<Integer> {
                 ctl.out().flush();
             }
             String[] failure = {null};
-            boolean over = !running(started) || stream.forEach(event -> {
+            // A failed reload's rollback is waited for too: its steps are printed, and the wait ends once
+            // GET /fleet/reload no longer shows it rolling back.
+            boolean over = !running(started) && !started.path("rollingBack").asBoolean(false) || stream.forEach(event -> {
                 String type = event.path("type").asString("");
                 if (type.startsWith("RELOAD_") && !type.equals("RELOAD_FAILED")) {
                     ctl.out().println(TerminalText.safe(event.path("message").asString(type)));
@@ -81,7 +83,10 @@ class ReloadCommand implements Callable<Integer> {
                 if (type.equals("RELOAD_FAILED")) {
                     failure[0] = event.path("message").asString(type);
                 }
-                return !type.equals("RELOAD_SUCCEEDED") && !type.equals("RELOAD_FAILED");
+                if (failure[0] != null || "FAILED".equals(started.path("state").asString())) {
+                    return !type.equals("RELOAD_FAILED") && !type.equals("RELOAD_STEP") || rollingBack();
+                }
+                return !type.equals("RELOAD_SUCCEEDED");
             });
             if (!over) {
                 throw new CtlException("the event stream ended before the reload did: see shepherd status");
@@ -127,6 +132,11 @@ class ReloadCommand implements Callable<Integer> {
         return describe(status);
     }
 
+    /** Whether {@code GET /fleet/reload} shows a failed reload still being rolled back. */
+    private boolean rollingBack() {
+        return ctl.client().get("/fleet/reload").path("rollingBack").asBoolean(false);
+    }
+
     private static boolean running(JsonNode reload) {
         return "RUNNING".equals(reload.path("state").asString());
     }
@@ -139,9 +149,11 @@ class ReloadCommand implements Callable<Integer> {
         return switch (state) {
             case "IDLE" -> "none since the master started (generation " + generation + ")";
             case "RUNNING" -> "reload to generation " + generation + " running: " + progress;
-            case "SUCCEEDED" -> "reload to generation " + generation + " finished at "
+            case "SUCCEEDED" -> "reload to generation " + generation + " succeeded at "
                     + TerminalText.safe(reload.path("finishedAt").asString("?")) + ": " + progress;
-            default -> "reload to generation " + generation + " failed and was rolled back: "
+            default -> "reload to generation " + generation + " failed"
+                    + (reload.path("rollingBack").asBoolean(false) ? " and is being rolled back" : " and was rolled back")
+                    + ": "
                     + TerminalText.safe(reload.path("reason").asString("no reason given").replaceAll("\\s*\\R\\s*", " | "));
         };
     }

@@ -12,16 +12,29 @@ import java.time.Instant;
  * @param replaced workers replaced so far
  * @param reason why it failed, when it did
  * @param problem when a new worker never took over: that worker, its exit and last lines; else null
+ * @param rollingBack FAILED and its workers that had taken over are still being replaced, one at a time, by workers of
+ *                    the spec before it; reload and scale are refused (409) until it is false
  */
 public record ReloadStatus(State state, long generation, int total, int replaced, @Schema(nullable = true) Instant startedAt,
                            @Schema(nullable = true) Instant finishedAt, @Schema(nullable = true) String reason,
-                           @Schema(nullable = true) ReloadProblem problem) {
+                           @Schema(nullable = true) ReloadProblem problem, boolean rollingBack) {
 
     public enum State { IDLE, RUNNING, SUCCEEDED, FAILED }
 
     static final ReloadStatus IDLE = new ReloadStatus(State.IDLE, 1, 0, 0, null, null, null, null);
 
+    /** A status with no rollback running. */
+    public ReloadStatus(State state, long generation, int total, int replaced, Instant startedAt, Instant finishedAt,
+                        String reason, ReloadProblem problem) {
+        this(state, generation, total, replaced, startedAt, finishedAt, reason, problem, false);
+    }
+
     public boolean running() {
         return state == State.RUNNING;
+    }
+
+    /** This status with {@code rollingBack} set. */
+    ReloadStatus rollingBack(boolean running) {
+        return new ReloadStatus(state, generation, total, replaced, startedAt, finishedAt, reason, problem, running);
     }
 }

@@ -88,7 +88,7 @@ final class RollingReload {
         }
         if (rollingBack) {
             throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
-                    + " is being rolled back; reload again when GET /fleet/reload shows it finished");
+                    + " is being rolled back; reload again once GET /fleet/reload shows \"rollingBack\": false");
         }
         targetGeneration = ++lastGeneration;
         targetSpec = next;
@@ -120,6 +120,9 @@ final class RollingReload {
         stepWorker = null;
         if (rollingBack) {
             rollingBack = false;
+            status = status.rollingBack(false);
+            events.add(Type.RELOAD_STEP, 0, 0, "rollback of generation " + status.generation() + " finished: the fleet "
+                    + "runs generation " + currentGeneration + " again");
             log.info("Rollback of generation {} finished: the fleet runs generation {} again", status.generation(),
                     currentGeneration);
             return;
@@ -255,6 +258,7 @@ final class RollingReload {
             fail(reason, null, null);
         }
         rollingBack = false;
+        status = status.rollingBack(false);
         queue.clear();
         stepWorker = null;
     }
@@ -265,6 +269,7 @@ final class RollingReload {
         stepWorker = null;
         if (rollingBack) {
             rollingBack = false;
+            status = status.rollingBack(false);
             // Not tried again: the old spec failed now too, so something beyond the spec is wrong; the fleet serves
             // with both generations until the operator reloads.
             events.add(Type.RELOAD_STEP, failed == null ? 0 : failed.id, failed == null ? 0 : failed.pid(), "rollback of "
@@ -274,28 +279,25 @@ final class RollingReload {
             return;
         }
         long generation = targetGeneration;
+        // The workers of the failed generation that took over (all but failed), replaced back by current ones.
+        if (!supervisor.shuttingDown && !supervisor.stopBegun) {
+            supervisor.workers.stream().filter(worker -> worker.generation == generation && worker != failed
+                    && worker.holdsSlot()).forEach(worker -> queue.add(worker.id));
+        }
+        int rollback = queue.size();
         status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
-                status.startedAt(), clock.instant(), reason, problem);
-        events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed and was rolled back: " + reason);
+                status.startedAt(), clock.instant(), reason, problem, rollback > 0);
+        events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed"
+                + (rollback > 0 ? " and is rolled back (" + rollback + " workers to replace)" : "") + ": " + reason);
         // The reason quotes the worker's last lines: shown in caret notation, as every line of its output is.
         log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation,
                 TerminalText.safe(reason), currentGeneration);
-        if (!supervisor.shuttingDown && !supervisor.stopBegun) {
-            rollBack(generation, failed);
+        if (rollback > 0) {
+            log.info("Rolling back {} workers of generation {} to generation {}", rollback, generation, currentGeneration);
+            rollingBack = true;
+            targetGeneration = currentGeneration;
+            targetSpec = supervisor.spec;
+            step();
         }
-    }
-
-    /** Replaces the workers of the failed generation that took over (all but {@code failed}) by current ones. */
-    private void rollBack(long generation, Worker failed) {
-        supervisor.workers.stream().filter(worker -> worker.generation == generation && worker != failed && worker.holdsSlot())
-                .forEach(worker -> queue.add(worker.id));
-        if (queue.isEmpty()) {
-            return;
-        }
-        log.info("Rolling back {} workers of generation {} to generation {}", queue.size(), generation, currentGeneration);
-        rollingBack = true;
-        targetGeneration = currentGeneration;
-        targetSpec = supervisor.spec;
-        step();
     }
 }

@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,6 +25,9 @@ class ReloadCommandTests {
     }
 
     private final List<Received> received = new CopyOnWriteArrayList<>();
+    /** What GET /fleet/reload answers, one at a time; the last answer is repeated. */
+    private final Deque<String> reloadStatuses = new ConcurrentLinkedDeque<>(List.of(FAILED));
+    private volatile String events = "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed\"}\n\n";
     private HttpServer server;
     private Map<String, String> env;
 
@@ -32,13 +37,12 @@ class ReloadCommandTests {
         server.createContext("/fleet/events", exchange -> {
             exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
-            exchange.getResponseBody().write(("data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 "
-                    + "failed\"}\n\n").getBytes(StandardCharsets.UTF_8));
+            exchange.getResponseBody().write(events.getBytes(StandardCharsets.UTF_8));
             exchange.close();
         });
         server.createContext("/fleet/reload", exchange -> {
             if (exchange.getRequestMethod().equals("GET")) {
-                answer(exchange, 200, FAILED);
+                answer(exchange, 200, reloadStatuses.size() > 1 ? reloadStatuses.poll() : reloadStatuses.peek());
                 return;
             }
             received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
@@ -107,11 +111,41 @@ class ReloadCommandTests {
                 + "with code 3 before it was READY; last lines: | starting | boom\n");
     }
 
+    /** "was rolled back" was printed while the rollback had only begun: the wait goes on until it is over. */
+    @Test
+    void theWaitEndsOnceTheRollbackIsOverPrintingItsSteps() {
+        String rollingBack = FAILED.replace("}}", "},\"rollingBack\":true}");
+        reloadStatuses.clear();
+        reloadStatuses.addAll(List.of(rollingBack, rollingBack, FAILED));
+        events = "data: {\"type\":\"RELOAD_STEP\",\"message\":\"reload: worker 1 replaced by worker 3 (1 of 2)\"}\n\n"
+                + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
+                + "data: {\"type\":\"SPAWNED\",\"message\":\"worker 5 started\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback: worker 3 (generation 2) replaced by worker 5\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback of generation 2 finished\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"not read\"}\n\n";
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--wait");
+
+        assertThat(result.code()).as(result.err()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.out()).isEqualTo("reload to generation 2 running: 0 of 2 workers replaced\n"
+                + "reload: worker 1 replaced by worker 3 (1 of 2)\n"
+                + "rollback: worker 3 (generation 2) replaced by worker 5\n"
+                + "rollback of generation 2 finished\n"
+                + "the new worker's last output lines:\n  starting\n  boom\n");
+        assertThat(result.err()).startsWith("reload to generation 2 failed and was rolled back: worker 3 (pid 77)");
+    }
+
     @Test
     void reloadStatusReadsAsOneLine() {
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"FAILED\",\"generation\":4,\"total\":2,"
                 + "\"replaced\":1,\"reason\":\"worker 9 was not READY within 3000 ms\"}")))
                 .isEqualTo("reload to generation 4 failed and was rolled back: worker 9 was not READY within 3000 ms");
+        assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"FAILED\",\"generation\":4,\"total\":2,"
+                + "\"replaced\":1,\"reason\":\"boom\",\"rollingBack\":true}")))
+                .isEqualTo("reload to generation 4 failed and is being rolled back: boom");
+        assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"SUCCEEDED\",\"generation\":4,\"total\":2,"
+                + "\"replaced\":2,\"finishedAt\":\"2026-12-04T10:00:00Z\"}")))
+                .isEqualTo("reload to generation 4 succeeded at 2026-12-04T10:00:00Z: 2 of 2 workers replaced");
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"RUNNING\",\"generation\":2,\"total\":3,\"replaced\":1}")))
                 .isEqualTo("reload to generation 2 running: 1 of 3 workers replaced");
     }

@@ -263,7 +263,11 @@ class ReloadSpecTests {
         fleet.queue.drain();
         // The rollback's worker 5, of generation 1, is starting and not READY yet.
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.snapshot().reload().rollingBack()).as("shown, so that a client knows when to reload again").isTrue();
         assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == FleetEvent.Type.RELOAD_FAILED)
+                .extracting(FleetEvent::message).singleElement().asString()
+                .startsWith("reload to generation 2 failed and is rolled back (1 workers to replace): worker 4");
 
         assertThat(reload(fleet, toV2())).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("is being rolled back");
@@ -276,6 +280,10 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 5);
         assertThat(fleet.snapshot().generations()).containsExactly(new Generation(1, true, 2, old));
         assertThat(fleet.snapshot().desired()).isEqualTo(2);
+        assertThat(fleet.snapshot().reload().rollingBack()).isFalse();
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == FleetEvent.Type.RELOAD_STEP).last()
+                .extracting(FleetEvent::message).isEqualTo("rollback of generation 2 finished: the fleet runs generation 1 again");
     }
 
     @Test
