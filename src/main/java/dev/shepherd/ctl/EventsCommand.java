@@ -24,7 +24,7 @@ class EventsCommand implements Callable<Integer> {
     @Option(names = "-n", paramLabel = "N", defaultValue = "20", description = "How many recent events to show first (default: ${DEFAULT-VALUE}).")
     int count;
 
-    @Option(names = "--json", description = "Print the API's JSON: the list as it is, with -f one event per line.")
+    @Option(names = "--json", description = "Print the API's JSON: the list of the last N events, with -f one event per line.")
     boolean json;
 
     @Override
@@ -34,7 +34,8 @@ class EventsCommand implements Callable<Integer> {
         }
         if (!follow) {
             if (json) {
-                ctl.out().println(ctl.client().getText("/fleet/events"));
+                // The API's list, its last -n events (as logs --json keeps -n lines): -n was ignored here.
+                ctl.out().println(Json.MAPPER.writeValueAsString(recent()));
             } else {
                 recent().forEach(this::print);
             }

@@ -183,6 +183,19 @@ class CtlIntegrationTests {
         assertThat(result.out()).containsPattern("(?m)^\\S+Z  READY\\s+  worker \\d+  pid \\d+");
     }
 
+    @Test
+    void eventsAsJsonKeepTheLastN() {
+        readyWorker();
+        int all = Json.MAPPER.readTree(ctl("events", "--json", "-n", "1000").out()).size();
+
+        CtlTests.Result result = ctl("events", "--json", "-n", "2");
+
+        assertThat(all).isGreaterThan(2);
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(Json.MAPPER.readTree(result.out()).values()).hasSize(2)
+                .allSatisfy(event -> assertThat(event.path("type").asString()).isNotEmpty());
+    }
+
     /**
      * Runs a command that follows until the master ends its streams, in a daemon thread: it ends when the master
      * stops after the last test, so its output is read while it runs.
