@@ -85,8 +85,8 @@ final class EventStream implements AutoCloseable {
         return (message.isEmpty() ? line : line.append("  ").append(message)).toString();
     }
 
-    /** An ISO-8601 instant to the millisecond, as it is when it is not one. */
-    private static String millis(String at) {
+    /** An ISO-8601 instant to the millisecond, as it is when it is not one (then shown in caret notation by callers). */
+    static String millis(String at) {
         try {
             return Instant.parse(at).truncatedTo(ChronoUnit.MILLIS).toString();
         } catch (DateTimeParseException ex) {

@@ -150,7 +150,7 @@ class ReloadCommand implements Callable<Integer> {
             case "IDLE" -> "none since the master started (generation " + generation + ")";
             case "RUNNING" -> "reload to generation " + generation + " running: " + progress;
             case "SUCCEEDED" -> "reload to generation " + generation + " succeeded at "
-                    + TerminalText.safe(reload.path("finishedAt").asString("?")) + ": " + progress;
+                    + TerminalText.safe(EventStream.millis(reload.path("finishedAt").asString("?"))) + ": " + progress;
             default -> "reload to generation " + generation + " failed"
                     + (reload.path("rollingBack").asBoolean(false) ? " and is being rolled back" : " and was rolled back")
                     + ": "
