@@ -1,0 +1,119 @@
+package dev.shepherd;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.context.event.EventListener;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.EnumerablePropertySource;
+import org.springframework.core.env.PropertySource;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URL;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * A warning, once at startup, for each {@code server.*} or {@code management.*} name set in an argument, a system
+ * property or a configuration file that is no setting of Spring Boot's ({@code --server.prot=9000}): Spring Boot
+ * binds those leniently and ignores an unknown name, so a misspelt port left the proxy on 8080 without a word
+ * (unknown {@code fleet.*} names stop startup instead, {@link ConfigurationFailureAnalyzer}). The known names are
+ * those of every {@code META-INF/spring-configuration-metadata.json} on the class path, compared as Spring Boot
+ * binds them (case, dashes and {@code camelCase} alike); a name under a map or list setting
+ * ({@code management.metrics.tags.region}) is known. Environment variables are left out ({@code SERVER_NAME} is
+ * common and meant for others).
+ */
+@Component
+class UnknownSpringSettings {
+
+    private static final Logger log = LoggerFactory.getLogger(UnknownSpringSettings.class);
+    private static final List<String> PREFIXES = List.of("server.", "management.");
+    private static final List<String> METADATA = List.of(KnownSettings.METADATA,
+            "META-INF/additional-spring-configuration-metadata.json");
+
+    private final ConfigurableEnvironment environment;
+
+    UnknownSpringSettings(ConfigurableEnvironment environment) {
+        this.environment = environment;
+    }
+
+    @EventListener(ApplicationStartedEvent.class)
+    void warn() {
+        List<String> set = new ArrayList<>();
+        for (PropertySource<?> source : environment.getPropertySources()) {
+            // The port layout's own source binds whole objects (server.ssl): Shepherd's, not the user's.
+            if (source instanceof EnumerablePropertySource<?> names && !source.getName().equals(PortLayout.SOURCE)
+                    && !source.getName().equals(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME)) {
+                set.addAll(List.of(names.getPropertyNames()));
+            }
+        }
+        warnings(set, known(getClass().getClassLoader())).forEach(log::warn);
+    }
+
+    /**
+     * One warning for each name of {@code set} under {@code server.} or {@code management.} that none of
+     * {@code known} binds, with the closest known name when there is one; none when nothing is known (metadata
+     * missing, as in some IDE runs).
+     */
+    static List<String> warnings(Collection<String> set, Collection<String> known) {
+        List<String> warnings = new ArrayList<>();
+        if (known.isEmpty()) {
+            return warnings;
+        }
+        List<ConfigurationPropertyName> knownNames = known.stream().map(ConfigurationPropertyName::of).toList();
+        for (String name : new TreeSet<>(set)) {
+            if (PREFIXES.stream().noneMatch(name::startsWith) && !misspeltPrefix(name)) {
+                continue;
+            }
+            ConfigurationPropertyName adapted = ConfigurationPropertyName.adapt(name, '.');
+            if (adapted.isEmpty() || knownNames.stream().anyMatch(k -> k.equals(adapted) || k.isAncestorOf(adapted))) {
+                continue;
+            }
+            Optional<String> closest = KnownSettings.closest(adapted.toString(), List.copyOf(known));
+            warnings.add(TerminalText.safe(name) + " is no setting of Spring Boot's here and is ignored"
+                    + closest.map(property -> "; did you mean " + property + "?").orElse(""));
+        }
+        return warnings;
+    }
+
+    /** Whether {@code name}'s first element is a typing mistake or two away from {@code server} or {@code management}. */
+    private static boolean misspeltPrefix(String name) {
+        String first = name.substring(0, Math.max(0, name.indexOf('.')));
+        return PREFIXES.stream().map(prefix -> prefix.substring(0, prefix.length() - 1))
+                .anyMatch(prefix -> !first.equals(prefix) && EditDistance.between(first, prefix) <= 2);
+    }
+
+    /** Every {@code server.*} and {@code management.*} name in the configuration metadata {@code loader} finds. */
+    static Collection<String> known(ClassLoader loader) {
+        Collection<String> known = new TreeSet<>();
+        try {
+            for (String resource : METADATA) {
+                Enumeration<URL> files = loader.getResources(resource);
+                while (files.hasMoreElements()) {
+                    try (InputStream in = files.nextElement().openStream()) {
+                        for (JsonNode property : JsonMapper.shared().readTree(in).path("properties")) {
+                            String name = property.path("name").asString("");
+                            if (PREFIXES.stream().anyMatch(name::startsWith)) {
+                                known.add(name);
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return known;
+    }
+}
