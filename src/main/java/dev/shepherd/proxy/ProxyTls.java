@@ -31,10 +31,9 @@ import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.web.server.WebServerSslBundle;
 
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 
@@ -95,6 +94,8 @@ final class ProxyTls {
             throw new ProxyTlsException(ex);
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
+        TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), Instant.now())
+                .forEach(problem -> log.warn("server.ssl.*: {}", problem));
         if (ssl.getBundle() == null && bundles instanceof SslBundleRegistry registry
                 && !bundles.getBundleNames().contains(BUNDLE_NAME)) {
             // Given as server.ssl.* rather than a named bundle: registered under a name of its own, so that the
@@ -117,6 +118,7 @@ final class ProxyTls {
 
     private static SslContext context(Ssl ssl, SslBundle bundle) {
         try {
+            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory());
             SslContext context = builder(ssl, bundle, clientAuth(ssl.getClientAuth())).build();
             if (context.sessionContext() instanceof OpenSslSessionContext sessions) {
                 sessions.setTicketKeys(); // random keys of BoringSSL's own
@@ -146,17 +148,8 @@ final class ProxyTls {
         return builder;
     }
 
-    /**
-     * The cipher suites offered without {@code server.ssl.ciphers}: Mozilla's "intermediate" configuration (TLS 1.3's
-     * three; for TLS 1.2, ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only), as Tomcat, Spring Boot's
-     * default server, also refuses RSA key exchange ({@code !kRSA}). Netty's own default would add RSA key exchange
-     * and CBC suites, which have no forward secrecy. The ones the provider lacks are left out.
-     */
-    static final List<String> DEFAULT_CIPHERS = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
-            "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    /** {@link TlsKeys#DEFAULT_CIPHERS}. */
+    static final List<String> DEFAULT_CIPHERS = TlsKeys.DEFAULT_CIPHERS;
 
     /** The cipher suites the current context offers, in order (Java's names). */
     List<String> cipherSuites() {
@@ -177,47 +170,11 @@ final class ProxyTls {
         SSLEngine serverEngine = server.newEngine(ByteBufAllocator.DEFAULT);
         SSLEngine clientEngine = client.newEngine(ByteBufAllocator.DEFAULT, "localhost", 443);
         try {
-            ByteBuffer toServer = ByteBuffer.allocate(256 * 1024);
-            ByteBuffer toClient = ByteBuffer.allocate(256 * 1024);
-            ByteBuffer application = ByteBuffer.allocate(256 * 1024);
-            ByteBuffer nothing = ByteBuffer.allocate(0);
-            clientEngine.beginHandshake();
-            serverEngine.beginHandshake();
-            for (int round = 0; round < 32 && !(done(clientEngine) && done(serverEngine)); round++) {
-                clientEngine.wrap(nothing, toServer);
-                runTasks(clientEngine);
-                toServer.flip();
-                serverEngine.unwrap(toServer, application);
-                toServer.compact();
-                runTasks(serverEngine);
-                serverEngine.wrap(nothing, toClient);
-                runTasks(serverEngine);
-                toClient.flip();
-                clientEngine.unwrap(toClient, application);
-                toClient.compact();
-                runTasks(clientEngine);
-                application.clear();
-            }
-            if (!done(clientEngine) || !done(serverEngine)) {
-                throw new SSLException("a handshake with a client of this JVM's defaults did not finish");
-            }
+            TlsKeys.handshake(serverEngine, clientEngine);
         } finally {
             ReferenceCountUtil.release(serverEngine);
             ReferenceCountUtil.release(clientEngine);
             ReferenceCountUtil.release(client);
-        }
-    }
-
-    private static boolean done(SSLEngine engine) {
-        SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
-        return status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
-                || status == SSLEngineResult.HandshakeStatus.FINISHED;
-    }
-
-    private static void runTasks(SSLEngine engine) {
-        Runnable task;
-        while ((task = engine.getDelegatedTask()) != null) {
-            task.run();
         }
     }
 
@@ -227,23 +184,9 @@ final class ProxyTls {
             super("server.ssl.* gives the proxy no usable TLS: " + reason(cause), cause);
         }
 
-        /**
-         * The messages of the chain, each once ("Unable to create key store: …: keystore password was incorrect"),
-         * rather than the outermost alone, which names no reason, or a stack trace.
-         */
+        /** {@link TlsKeys#reason}. */
         static String reason(Throwable failure) {
-            StringBuilder reason = new StringBuilder();
-            String last = "";
-            int depth = 0;
-            for (Throwable cause = failure; cause != null && depth++ < 10; cause = cause.getCause()) {
-                String message = cause.getMessage();
-                if (message == null || message.isBlank() || last.contains(message)) {
-                    continue;
-                }
-                reason.append(reason.isEmpty() ? "" : ": ").append(message);
-                last = message;
-            }
-            return reason.toString();
+            return TlsKeys.reason(failure);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.shepherd.testsupport.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.SSLSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * TLS goes where the user meant it: management.server.ssl.* on the admin port (server.ssl.* is the proxy's:
@@ -39,6 +41,34 @@ class AdminTlsIntegrationTests {
                     + "Connection: close\r\n\r\n");
             assertThat(plain).as("plain text on the admin port").doesNotContain("\"status\":\"UP\"");
             assertThat(shepherd.get("/").body()).as("the proxy, in plain text as before").startsWith("Process handled by pid");
+            SSLSocket socket = (SSLSocket) TestCertificates.trusting(keyStore).getSocketFactory()
+                    .createSocket("localhost", shepherd.adminPort());
+            try (socket) {
+                socket.setEnabledProtocols(new String[] {"TLSv1.2"});
+                socket.setEnabledCipherSuites(new String[] {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+                        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"});
+                socket.startHandshake();
+                assertThat(socket.getSession().getCipherSuite()).as("the proxy's suites, no CBC")
+                        .isEqualTo("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+            }
         }
+    }
+
+    /** It started "(https)" and then failed every handshake with "bad signature". */
+    @Test
+    void aKeyOfAnotherCertificateStopsStartupNamingManagementServerSsl(@TempDir Path directory) throws Exception {
+        Path mismatched = TestCertificates.mismatchedKeyStore(directory,
+                TestCertificates.selfSignedKeyStore(directory, "one"), TestCertificates.selfSignedKeyStore(directory, "two"));
+
+        assertThatThrownBy(() -> RunningShepherd.start("--fleet.workers=1",
+                "--management.server.ssl.key-store=" + mismatched,
+                "--management.server.ssl.key-store-password=" + TestCertificates.PASSWORD,
+                "--management.server.ssl.key-store-type=PKCS12"))
+                .hasStackTraceContaining("management.server.ssl.* gives the admin port no usable TLS: the private key "
+                        + "does not match the certificate (CN=localhost)");
+        assertThatThrownBy(() -> RunningShepherd.start("--fleet.workers=1",
+                "--management.server.ssl.key-store=" + directory.resolve("missing.p12"),
+                "--management.server.ssl.key-store-password=x"))
+                .hasStackTraceContaining("management.server.ssl.* gives the admin port no usable TLS");
     }
 }

@@ -83,6 +83,18 @@ class ProxyTlsTests {
                 .isEqualTo("server.ssl.* gives the proxy no usable TLS: wrapper: keystore password was incorrect");
     }
 
+    /** The in-memory handshake caught it, but named only the client's alert (TLSV1_ALERT_INTERNAL_ERROR). */
+    @Test
+    void aKeyOfAnotherCertificateIsReportedSayingSo() throws Exception {
+        Ssl ssl = keyStore("mismatched-one");
+        ssl.setKeyStore(TestCertificates.mismatchedKeyStore(directory, Path.of(ssl.getKeyStore()),
+                TestCertificates.selfSignedKeyStore(directory, "mismatched-two")).toString());
+
+        assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(ProxyTls.ProxyTlsException.class)
+                .hasMessage("server.ssl.* gives the proxy no usable TLS: the private key does not match the certificate "
+                        + "(CN=localhost): give the key the certificate was issued for");
+    }
+
     private static Ssl keyStore(String alias) throws Exception {
         Ssl ssl = new Ssl();
         ssl.setKeyStore(TestCertificates.selfSignedKeyStore(directory, alias).toString());

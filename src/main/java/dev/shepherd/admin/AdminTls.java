@@ -1,0 +1,109 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.InvalidSetting;
+import dev.shepherd.proxy.TlsKeys;
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.web.server.AbstractConfigurableWebServerFactory;
+import org.springframework.boot.web.server.Ssl;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.boot.web.server.WebServerSslBundle;
+import org.springframework.core.Ordered;
+import org.springframework.stereotype.Component;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * TLS on the admin port ({@code management.server.ssl.*}, which {@code PortLayout} hands to the servlet container),
+ * checked as the proxy's is before the container starts: a private key that does not belong to its certificate, or
+ * a setting no client can handshake with, stops startup naming {@code management.server.ssl.*} (such a port started
+ * "(https)" and then failed every handshake with "bad signature", and a missing file ended startup in a stack
+ * trace); a certificate outside its validity period is warned about. Without {@code management.server.ssl.ciphers}
+ * the port offers the proxy's cipher suites, Mozilla's "intermediate" ({@link TlsKeys#DEFAULT_CIPHERS}), where
+ * Tomcat's defaults add CBC and DHE suites.
+ */
+@Slf4j
+@Component
+class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServerFactory>, Ordered {
+
+    private static final String PROPERTIES = "management.server.ssl.*";
+
+    @Override
+    public void customize(AbstractConfigurableWebServerFactory factory) {
+        Ssl ssl = factory.getSsl();
+        if (!Ssl.isEnabled(ssl)) {
+            return;
+        }
+        if (ssl.getCiphers() == null) {
+            ssl.setCiphers(TlsKeys.DEFAULT_CIPHERS.toArray(String[]::new));
+        }
+        try {
+            SslBundle bundle = WebServerSslBundle.get(ssl, factory.getSslBundles());
+            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory());
+            handshake(bundle);
+            TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), Instant.now())
+                    .forEach(problem -> log.warn("{}: {}", PROPERTIES, problem));
+        } catch (RuntimeException | SSLException | GeneralSecurityException ex) {
+            throw new InvalidSetting(PROPERTIES, PROPERTIES + " gives the admin port no usable TLS: " + TlsKeys.reason(ex),
+                    "Check management.server.ssl.* (the key store or PEM certificate and key, their passwords, "
+                            + "ciphers and enabled-protocols, or management.server.ssl.bundle), or remove them to "
+                            + "serve the admin API over plain HTTP on its loopback address.");
+        }
+    }
+
+    /** A handshake with a client of this JVM's defaults, on the JDK's TLS, as Tomcat serves it. */
+    private static void handshake(SslBundle bundle) throws SSLException, GeneralSecurityException {
+        SSLEngine server = bundle.createSslContext().createSSLEngine();
+        server.setUseClientMode(false);
+        if (bundle.getOptions().getCiphers() != null) {
+            server.setEnabledCipherSuites(supported(bundle.getOptions().getCiphers(), server.getSupportedCipherSuites()));
+        }
+        if (bundle.getOptions().getEnabledProtocols() != null) {
+            server.setEnabledProtocols(bundle.getOptions().getEnabledProtocols());
+        }
+        SSLContext clientContext = SSLContext.getInstance("TLS");
+        clientContext.init(null, new TrustManager[] {new TrustingClient()}, null);
+        SSLEngine client = clientContext.createSSLEngine("localhost", 443);
+        client.setUseClientMode(true);
+        TlsKeys.handshake(server, client);
+    }
+
+    /** The names of {@code wanted} the engine knows, as Tomcat keeps them; all of them when it knows none. */
+    private static String[] supported(String[] wanted, String[] known) {
+        Set<String> knownSet = Set.of(known);
+        String[] kept = Arrays.stream(wanted).filter(knownSet::contains).toArray(String[]::new);
+        return kept.length == 0 ? wanted : kept;
+    }
+
+
+    /** The check's client trusts any certificate: what is checked is the server's own key and setting. */
+    private static final class TrustingClient implements X509TrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+
+    @Override
+    public int getOrder() {
+        // After Spring Boot's customizer, which gives the factory server.ssl.
+        return Ordered.LOWEST_PRECEDENCE;
+    }
+}

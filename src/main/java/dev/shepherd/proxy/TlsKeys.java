@@ -1,0 +1,204 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.TerminalText;
+
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.X509KeyManager;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checks of the server keys a TLS setting gives, before any client sees them: that each private key belongs to its
+ * certificate (a key paired with another certificate started cleanly and then failed every handshake, "bad
+ * signature", on the admin port; on the proxy's the in-memory handshake caught it, but named only the client's
+ * alert), and whether a certificate is outside its validity period. Any thread.
+ */
+public final class TlsKeys {
+
+    /**
+     * The cipher suites offered without {@code server.ssl.ciphers}: Mozilla's "intermediate" configuration (TLS 1.3's
+     * three; for TLS 1.2, ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only), as Tomcat, Spring Boot's
+     * default server, also refuses RSA key exchange ({@code !kRSA}). Netty's own default would add RSA key exchange
+     * and CBC suites, which have no forward secrecy. The ones the provider lacks are left out.
+     */
+    public static final List<String> DEFAULT_CIPHERS = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    /**
+     * The messages of {@code failure}'s chain, each once ("Unable to create key store: …: keystore password was
+     * incorrect"), rather than the outermost alone, which names no reason, or a stack trace.
+     */
+    public static String reason(Throwable failure) {
+        StringBuilder reason = new StringBuilder();
+        String last = "";
+        int depth = 0;
+        for (Throwable cause = failure; cause != null && depth++ < 10; cause = cause.getCause()) {
+            String message = cause.getMessage();
+            if (message == null || message.isBlank() || last.contains(message)) {
+                continue;
+            }
+            reason.append(reason.isEmpty() ? "" : ": ").append(message);
+            last = message;
+        }
+        return reason.toString();
+    }
+
+    /** The key types a server alias is looked up by (JSSE's names). */
+    private static final List<String> KEY_TYPES = List.of("RSA", "EC", "RSASSA-PSS", "EdDSA", "Ed25519", "Ed448", "DSA");
+    private static final byte[] PROBE = "shepherd key check".getBytes(StandardCharsets.US_ASCII);
+
+    private TlsKeys() {
+    }
+
+    /**
+     * Signs a few bytes with each server key of {@code keys} and verifies them with its certificate's public key.
+     *
+     * @throws IllegalStateException "the private key does not match the certificate …", naming the certificate's
+     *                               subject, for the first key that does not
+     */
+    public static void checkKeysMatch(KeyManagerFactory keys) {
+        for (Alias alias : aliases(keys)) {
+            X509Certificate certificate = alias.chain()[0];
+            if (!signs(alias.key(), certificate)) {
+                throw new IllegalStateException("the private key does not match the certificate (" + subject(certificate)
+                        + "): give the key the certificate was issued for");
+            }
+        }
+    }
+
+    /** One line for each server certificate of {@code keys} that is not valid at {@code now}: expired or not yet valid. */
+    public static List<String> validityProblems(KeyManagerFactory keys, Instant now) {
+        List<String> problems = new ArrayList<>();
+        for (Alias alias : aliases(keys)) {
+            X509Certificate certificate = alias.chain()[0];
+            if (certificate.getNotAfter().toInstant().isBefore(now)) {
+                problems.add("the certificate " + subject(certificate) + " expired at " + certificate.getNotAfter().toInstant()
+                        + ": clients refuse it");
+            } else if (certificate.getNotBefore().toInstant().isAfter(now)) {
+                problems.add("the certificate " + subject(certificate) + " is not valid before "
+                        + certificate.getNotBefore().toInstant() + ": clients refuse it until then");
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * A whole handshake of {@code server} with {@code client}, in memory, on the calling thread: a setting no client
+     * can handshake with (cipher or protocol names the provider does not know, only protocols no current client
+     * accepts) fails here instead of on every connection.
+     *
+     * @throws SSLException with the handshake's own reason, or saying it did not finish
+     */
+    public static void handshake(SSLEngine server, SSLEngine client) throws SSLException {
+        ByteBuffer toServer = ByteBuffer.allocate(256 * 1024);
+        ByteBuffer toClient = ByteBuffer.allocate(256 * 1024);
+        ByteBuffer application = ByteBuffer.allocate(256 * 1024);
+        ByteBuffer nothing = ByteBuffer.allocate(0);
+        client.beginHandshake();
+        server.beginHandshake();
+        for (int round = 0; round < 32 && !(done(client) && done(server)); round++) {
+            client.wrap(nothing, toServer);
+            runTasks(client);
+            toServer.flip();
+            server.unwrap(toServer, application);
+            toServer.compact();
+            runTasks(server);
+            server.wrap(nothing, toClient);
+            runTasks(server);
+            toClient.flip();
+            client.unwrap(toClient, application);
+            toClient.compact();
+            runTasks(client);
+            application.clear();
+        }
+        if (!done(client) || !done(server)) {
+            throw new SSLException("a handshake with a client of this JVM's defaults did not finish");
+        }
+    }
+
+    private static boolean done(SSLEngine engine) {
+        SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
+        return status == SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+                || status == SSLEngineResult.HandshakeStatus.FINISHED;
+    }
+
+    private static void runTasks(SSLEngine engine) {
+        Runnable task;
+        while ((task = engine.getDelegatedTask()) != null) {
+            task.run();
+        }
+    }
+
+    private record Alias(PrivateKey key, X509Certificate[] chain) {
+    }
+
+    private static List<Alias> aliases(KeyManagerFactory keys) {
+        List<Alias> found = new ArrayList<>();
+        for (KeyManager manager : keys.getKeyManagers()) {
+            if (!(manager instanceof X509KeyManager x509)) {
+                continue;
+            }
+            Set<String> names = new LinkedHashSet<>();
+            for (String type : KEY_TYPES) {
+                String[] aliases = x509.getServerAliases(type, null);
+                if (aliases != null) {
+                    names.addAll(List.of(aliases));
+                }
+            }
+            for (String name : names) {
+                PrivateKey key = x509.getPrivateKey(name);
+                X509Certificate[] chain = x509.getCertificateChain(name);
+                if (key != null && chain != null && chain.length > 0) {
+                    found.add(new Alias(key, chain));
+                }
+            }
+        }
+        return found;
+    }
+
+    private static boolean signs(PrivateKey key, X509Certificate certificate) {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "DSA" -> "SHA256withDSA";
+            case "EdDSA", "Ed25519", "Ed448" -> key.getAlgorithm();
+            default -> null; // RSASSA-PSS and others: left to the handshake check
+        };
+        if (algorithm == null) {
+            return true;
+        }
+        try {
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(PROBE);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(certificate.getPublicKey());
+            verifier.update(PROBE);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException ex) {
+            // A key of one algorithm and a certificate of another (an RSA key, an EC certificate) lands here.
+            return false;
+        }
+    }
+
+    private static String subject(X509Certificate certificate) {
+        return TerminalText.safe(certificate.getSubjectX500Principal().getName());
+    }
+}
