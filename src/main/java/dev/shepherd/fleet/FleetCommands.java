@@ -74,10 +74,13 @@ final class FleetCommands {
             throw new FleetExceptions.FleetConflictException("A reload is running and replaces worker " + workerId
                     + " too; replace when it has finished");
         }
-        if (!old.holdsSlot() || old.state() != WorkerState.READY) {
+        // An EXITED worker (restart policy never or on-failure) is started again this way, as pm2 restart does:
+        // nothing else but a reload would.
+        if (!old.holdsSlot() || old.state() != WorkerState.READY && old.state() != WorkerState.EXITED) {
             throw new FleetExceptions.FleetConflictException(old.replacedBy() != null
                     ? "Worker " + workerId + " is already being replaced by worker " + old.replacedBy().id
-                    : "Worker " + workerId + " is " + old.state() + "; only a READY worker can be replaced");
+                    : "Worker " + workerId + " is " + old.state() + "; only a READY worker can be replaced, or an "
+                    + "EXITED one started again");
         }
         Worker fresh = supervisor.reload.replace(old);
         if (supervisor.find(fresh.id).isEmpty()) {

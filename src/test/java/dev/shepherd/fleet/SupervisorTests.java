@@ -1067,6 +1067,24 @@ class SupervisorTests {
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(3, 4);
     }
 
+    /** Under never (or on-failure), only a reload started an EXITED worker again. */
+    @Test
+    void replacingAWorkerTheRestartPolicyLeftExitedStartsItsSlotAgain() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.restart.policy", "never").started();
+        int index = fleet.worker(2).index();
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.EXITED);
+
+        assertThat(fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()))).isCompletedWithValue(3);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id, WorkerSnapshot::state).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(1, WorkerState.READY), org.assertj.core.groups.Tuple.tuple(3, WorkerState.READY));
+        assertThat(fleet.worker(3).index()).as("the slot's index").isEqualTo(index);
+        assertThat(fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>()))).isCompletedWithValue(4);
+    }
+
     @Test
     void underNeverAHungWorkerIsStoppedAndNotRestarted() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "never").started();
