@@ -20,8 +20,11 @@ import java.net.URL;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -58,29 +61,48 @@ class UnknownSpringSettings {
                 set.addAll(List.of(names.getPropertyNames()));
             }
         }
-        warnings(set, known(getClass().getClassLoader())).forEach(log::warn);
+        warnings(set, metadata(getClass().getClassLoader())).forEach(log::warn);
     }
 
     /**
-     * One warning for each name of {@code set} under {@code server.} or {@code management.} that none of
-     * {@code known} binds, with the closest known name when there is one; none when nothing is known (metadata
-     * missing, as in some IDE runs).
+     * The {@code server.*} and {@code management.*} names of the configuration metadata: those Spring Boot binds,
+     * and those it removed (deprecated at level {@code error}: documented, but no longer bound), each with its
+     * replacement, empty when it has none.
      */
-    static List<String> warnings(Collection<String> set, Collection<String> known) {
+    record Metadata(Collection<String> known, Map<String, String> removed) {
+    }
+
+    /**
+     * One warning for each name of {@code set} under {@code server.} or {@code management.} that none of the known
+     * names binds: a removed one with its replacement, another with the closest known name when there is one; none
+     * when nothing is known (metadata missing, as in some IDE runs).
+     */
+    static List<String> warnings(Collection<String> set, Metadata metadata) {
         List<String> warnings = new ArrayList<>();
-        if (known.isEmpty()) {
+        if (metadata.known().isEmpty()) {
             return warnings;
         }
-        List<ConfigurationPropertyName> knownNames = known.stream().map(ConfigurationPropertyName::of).toList();
+        List<ConfigurationPropertyName> knownNames = metadata.known().stream().map(ConfigurationPropertyName::of).toList();
+        Map<ConfigurationPropertyName, String> removed = new HashMap<>();
+        metadata.removed().forEach((name, replacement) -> removed.put(ConfigurationPropertyName.of(name), replacement));
         for (String name : new TreeSet<>(set)) {
             if (PREFIXES.stream().noneMatch(name::startsWith) && !misspeltPrefix(name)) {
                 continue;
             }
             ConfigurationPropertyName adapted = ConfigurationPropertyName.adapt(name, '.');
-            if (adapted.isEmpty() || knownNames.stream().anyMatch(k -> k.equals(adapted) || k.isAncestorOf(adapted))) {
+            if (adapted.isEmpty() || knownNames.contains(adapted)) {
                 continue;
             }
-            Optional<String> closest = KnownSettings.closest(adapted.toString(), List.copyOf(known));
+            String replacement = removed.get(adapted);
+            if (replacement != null) {
+                warnings.add(TerminalText.safe(name) + " was removed from Spring Boot and is ignored"
+                        + (replacement.isEmpty() ? "" : "; use " + replacement));
+                continue;
+            }
+            if (knownNames.stream().anyMatch(known -> known.isAncestorOf(adapted))) {
+                continue;
+            }
+            Optional<String> closest = KnownSettings.closest(adapted.toString(), List.copyOf(metadata.known()));
             warnings.add(TerminalText.safe(name) + " is no setting of Spring Boot's here and is ignored"
                     + closest.map(property -> "; did you mean " + property + "?").orElse(""));
         }
@@ -94,9 +116,10 @@ class UnknownSpringSettings {
                 .anyMatch(prefix -> !first.equals(prefix) && EditDistance.between(first, prefix) <= 2);
     }
 
-    /** Every {@code server.*} and {@code management.*} name in the configuration metadata {@code loader} finds. */
-    static Collection<String> known(ClassLoader loader) {
+    /** The {@code server.*} and {@code management.*} names in the configuration metadata {@code loader} finds. */
+    static Metadata metadata(ClassLoader loader) {
         Collection<String> known = new TreeSet<>();
+        Map<String, String> removed = new TreeMap<>();
         try {
             for (String resource : METADATA) {
                 Enumeration<URL> files = loader.getResources(resource);
@@ -104,7 +127,13 @@ class UnknownSpringSettings {
                     try (InputStream in = files.nextElement().openStream()) {
                         for (JsonNode property : JsonMapper.shared().readTree(in).path("properties")) {
                             String name = property.path("name").asString("");
-                            if (PREFIXES.stream().anyMatch(name::startsWith)) {
+                            JsonNode deprecation = property.path("deprecation");
+                            if (PREFIXES.stream().noneMatch(name::startsWith)) {
+                                continue;
+                            }
+                            if ("error".equals(deprecation.path("level").asString(""))) {
+                                removed.put(name, deprecation.path("replacement").asString(""));
+                            } else {
                                 known.add(name);
                             }
                         }
@@ -114,6 +143,8 @@ class UnknownSpringSettings {
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
-        return known;
+        // A name deprecated in one file and documented anew in another stays known.
+        removed.keySet().removeAll(known);
+        return new Metadata(known, removed);
     }
 }

@@ -2,26 +2,27 @@ package dev.shepherd;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** A {@code server.*} or {@code management.*} name Spring Boot has no setting for is warned about. */
 class UnknownSpringSettingsTests {
 
-    private static final Collection<String> KNOWN = UnknownSpringSettings.known(UnknownSpringSettingsTests.class.getClassLoader());
+    private static final UnknownSpringSettings.Metadata METADATA =
+            UnknownSpringSettings.metadata(UnknownSpringSettingsTests.class.getClassLoader());
 
     @Test
     void theMetadataOfTheClassPathIsRead() {
-        assertThat(KNOWN).contains("server.port", "server.address", "management.server.port",
+        assertThat(METADATA.known()).contains("server.port", "server.address", "management.server.port",
                 "management.endpoints.web.exposure.include", "server.ssl.key-store")
                 .allSatisfy(name -> assertThat(name).matches("(server|management)\\..+"));
     }
 
     @Test
     void aMisspeltNameIsWarnedAboutWithTheOneItMeant() {
-        assertThat(UnknownSpringSettings.warnings(List.of("server.prot", "management.server.prot", "server.frobnicate"), KNOWN))
+        assertThat(UnknownSpringSettings.warnings(List.of("server.prot", "management.server.prot", "server.frobnicate"), METADATA))
                 .containsExactly(
                         "management.server.prot is no setting of Spring Boot's here and is ignored; did you mean "
                                 + "management.server.port?",
@@ -32,10 +33,27 @@ class UnknownSpringSettingsTests {
     @Test
     void aMisspeltServerOrManagementIsWarnedAboutToo() {
         assertThat(UnknownSpringSettings.warnings(List.of("managment.server.port", "sever.port", "serve.port",
-                "logging.level.root", "spring.main.banner-mode"), KNOWN)).containsExactly(
+                "logging.level.root", "spring.main.banner-mode"), METADATA)).containsExactly(
                 "managment.server.port is no setting of Spring Boot's here and is ignored; did you mean management.server.port?",
                 "serve.port is no setting of Spring Boot's here and is ignored; did you mean server.port?",
                 "sever.port is no setting of Spring Boot's here and is ignored; did you mean server.port?");
+    }
+
+    /**
+     * Names Spring Boot documents as removed (deprecated at level error) were taken as known, so a name carried over
+     * from Boot 2 or 3 was silent, and suggested for others (found by an attacking helper).
+     */
+    @Test
+    void aRemovedNameIsWarnedAboutWithItsReplacementAndNeverSuggested() {
+        assertThat(METADATA.removed()).containsKey("server.max-http-header-size");
+        assertThat(METADATA.known()).doesNotContain("server.max-http-header-size", "server.connection-timeout");
+
+        assertThat(UnknownSpringSettings.warnings(List.of("server.max-http-header-size", "server.netty.connection-timeout"),
+                METADATA)).containsExactly(
+                "server.max-http-header-size was removed from Spring Boot and is ignored; use "
+                        + "server.max-http-request-header-size",
+                "server.netty.connection-timeout is no setting of Spring Boot's here and is ignored; did you mean "
+                        + "server.tomcat.connection-timeout?");
     }
 
     @Test
@@ -44,17 +62,17 @@ class UnknownSpringSettingsTests {
                 "server.port", "server.PORT", "server.ssl.keyStore", "server.ssl.key_store", "server.ssl.key-store",
                 "management.endpoints.web.exposure.include[0]", "management.metrics.tags.region",
                 "management.endpoint.health.group.live.include", "fleet.workers", "spring.main.banner-mode",
-                "java.home", "serverport"), KNOWN)).isEmpty();
+                "java.home", "serverport"), METADATA)).isEmpty();
     }
 
     @Test
     void nothingIsWarnedAboutWithoutMetadata() {
-        assertThat(UnknownSpringSettings.warnings(List.of("server.prot"), List.of())).isEmpty();
+        assertThat(UnknownSpringSettings.warnings(List.of("server.prot"), new UnknownSpringSettings.Metadata(List.of(), Map.of()))).isEmpty();
     }
 
     @Test
     void aNameIsShownInCaretNotation() {
-        assertThat(UnknownSpringSettings.warnings(List.of("server.p\u001b[2Jort"), KNOWN)).singleElement().asString()
+        assertThat(UnknownSpringSettings.warnings(List.of("server.p\u001b[2Jort"), METADATA)).singleElement().asString()
                 .startsWith("server.p^[[2Jort is no setting");
     }
 }
