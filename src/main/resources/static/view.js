@@ -60,7 +60,8 @@ function renderReload(reload) {
             detail.textContent = `generation ${reload.generation}, finished ${format.time(reload.finishedAt)}`;
             break;
         case 'FAILED':
-            state.textContent = `Failed${reload.rollingBack ? ', rolling back' : ''}: ${reload.reason ?? 'no reason given'}`;
+            state.textContent = `Failed${reload.rollback === 'RUNNING' ? ', rolling back'
+                : reload.rollback === 'STOPPED' ? ', rollback stopped' : ''}: ${reload.reason ?? 'no reason given'}`;
             detail.textContent = `generation ${reload.generation}, ${reload.replaced} of ${reload.total} replaced`;
             break;
         default:

@@ -17,7 +17,8 @@ import java.util.Map;
  * API that starts no Spring context. Commands and words follow PM2's ({@code ls}, {@code logs}, {@code reload},
  * {@code scale}). Every error is one line on standard error that says what to do; exit codes: {@value #OK} done,
  * {@value #FAILED} the admin API could not be reached or refused, {@value #USAGE} bad arguments,
- * {@value #ROLLED_BACK} a reload that was waited for failed and was rolled back.
+ * {@value #ROLLED_BACK} a reload that was waited for failed and was rolled back (one whose rollback stopped part way,
+ * leaving workers of the failed spec, is {@value #FAILED}).
  */
 @Command(name = "shepherd", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Drives a running Shepherd master through its admin API.",

@@ -74,7 +74,7 @@ class ReloadCommand implements Callable<Integer> {
             String[] failure = {null};
             // A failed reload's rollback is waited for too: its steps are printed, and the wait ends once
             // GET /fleet/reload no longer shows it rolling back.
-            boolean over = !running(started) && !started.path("rollingBack").asBoolean(false) || stream.forEach(event -> {
+            boolean over = !running(started) && !rollingBack(started) || stream.forEach(event -> {
                 String type = event.path("type").asString("");
                 if (type.startsWith("RELOAD_") && !type.equals("RELOAD_FAILED")) {
                     ctl.out().println(TerminalText.safe(event.path("message").asString(type)));
@@ -84,7 +84,8 @@ class ReloadCommand implements Callable<Integer> {
                     failure[0] = event.path("message").asString(type);
                 }
                 if (failure[0] != null || "FAILED".equals(started.path("state").asString())) {
-                    return !type.equals("RELOAD_FAILED") && !type.equals("RELOAD_STEP") || rollingBack();
+                    return !type.equals("RELOAD_FAILED") && !type.equals("RELOAD_STEP")
+                            || rollingBack(ctl.client().get("/fleet/reload"));
                 }
                 return !type.equals("RELOAD_SUCCEEDED");
             });
@@ -94,7 +95,7 @@ class ReloadCommand implements Callable<Integer> {
             if (failure[0] == null && !"FAILED".equals(started.path("state").asString())) {
                 return Ctl.OK;
             }
-            throw new CtlException(rollback(failure[0] != null ? failure[0] : describe(started)), Ctl.ROLLED_BACK);
+            throw rollback(failure[0] != null ? failure[0] : describe(started));
         }
     }
 
@@ -109,19 +110,20 @@ class ReloadCommand implements Callable<Integer> {
     }
 
     /**
-     * One line for a rolled-back reload: {@code GET /fleet/reload}'s status, whose reason has the new worker's exit
-     * and last lines (those are printed on standard output first, one a line); the event's message when the master
-     * has no such resource.
+     * The failure of a reload waited for: one line, {@code GET /fleet/reload}'s status, whose reason has the new
+     * worker's exit and last lines (those are printed on standard output first, one a line), or the event's message
+     * when the master has no such resource; exit code {@value Ctl#ROLLED_BACK}, or {@value Ctl#FAILED} when the
+     * rollback stopped part way.
      */
-    private String rollback(String fallback) {
+    private CtlException rollback(String fallback) {
         JsonNode status;
         try {
             status = ctl.client().get("/fleet/reload");
         } catch (CtlException ex) {
-            return fallback;
+            return new CtlException(fallback, Ctl.ROLLED_BACK);
         }
         if (!"FAILED".equals(status.path("state").asString())) {
-            return fallback;
+            return new CtlException(fallback, Ctl.ROLLED_BACK);
         }
         JsonNode lastLines = status.path("problem").path("lastLines");
         if (lastLines.isArray() && !lastLines.isEmpty()) {
@@ -129,12 +131,14 @@ class ReloadCommand implements Callable<Integer> {
             lastLines.values().forEach(line -> ctl.out().println("  " + TerminalText.safe(line.asString(""))));
             ctl.out().flush();
         }
-        return describe(status);
+        // A rollback that stopped left workers of the failed spec serving: not "rolled back" to a script.
+        return new CtlException(describe(status), "STOPPED".equals(status.path("rollback").asString(""))
+                ? Ctl.FAILED : Ctl.ROLLED_BACK);
     }
 
-    /** Whether {@code GET /fleet/reload} shows a failed reload still being rolled back. */
-    private boolean rollingBack() {
-        return ctl.client().get("/fleet/reload").path("rollingBack").asBoolean(false);
+    /** Whether {@code reload} (a status of the API) is a failed reload still being rolled back. */
+    private static boolean rollingBack(JsonNode reload) {
+        return "RUNNING".equals(reload.path("rollback").asString(""));
     }
 
     private static boolean running(JsonNode reload) {
@@ -151,9 +155,11 @@ class ReloadCommand implements Callable<Integer> {
             case "RUNNING" -> "reload to generation " + generation + " running: " + progress;
             case "SUCCEEDED" -> "reload to generation " + generation + " succeeded at "
                     + TerminalText.safe(EventStream.millis(reload.path("finishedAt").asString("?"))) + ": " + progress;
-            default -> "reload to generation " + generation + " failed"
-                    + (reload.path("rollingBack").asBoolean(false) ? " and is being rolled back" : " and was rolled back")
-                    + ": "
+            default -> "reload to generation " + generation + " failed" + switch (reload.path("rollback").asString("")) {
+                case "RUNNING" -> " and is being rolled back";
+                case "STOPPED" -> " and its rollback stopped (workers of generation " + generation + " still serve)";
+                default -> " and was rolled back";
+            } + ": "
                     + TerminalText.safe(reload.path("reason").asString("no reason given").replaceAll("\\s*\\R\\s*", " | "));
         };
     }

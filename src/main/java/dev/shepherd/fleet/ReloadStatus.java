@@ -12,29 +12,34 @@ import java.time.Instant;
  * @param replaced workers replaced so far
  * @param reason why it failed, when it did
  * @param problem when a new worker never took over: that worker, its exit and last lines; else null
- * @param rollingBack FAILED and its workers that had taken over are still being replaced, one at a time, by workers of
- *                    the spec before it; reload and scale are refused (409) until it is false
+ * @param rollback what became of a FAILED reload's workers that had taken over: NONE (none had, or the master is
+ *                 stopping; also for any other state), RUNNING (being replaced, one at a time, by workers of the spec
+ *                 before it; reload and scale are refused with 409 meanwhile), FINISHED (the fleet runs that spec
+ *                 again) or STOPPED (a worker of the spec before failed too: the failed generation's workers that
+ *                 took over keep serving until the next reload)
  */
 public record ReloadStatus(State state, long generation, int total, int replaced, @Schema(nullable = true) Instant startedAt,
                            @Schema(nullable = true) Instant finishedAt, @Schema(nullable = true) String reason,
-                           @Schema(nullable = true) ReloadProblem problem, boolean rollingBack) {
+                           @Schema(nullable = true) ReloadProblem problem, Rollback rollback) {
 
     public enum State { IDLE, RUNNING, SUCCEEDED, FAILED }
+
+    public enum Rollback { NONE, RUNNING, FINISHED, STOPPED }
 
     static final ReloadStatus IDLE = new ReloadStatus(State.IDLE, 1, 0, 0, null, null, null, null);
 
     /** A status with no rollback running. */
     public ReloadStatus(State state, long generation, int total, int replaced, Instant startedAt, Instant finishedAt,
                         String reason, ReloadProblem problem) {
-        this(state, generation, total, replaced, startedAt, finishedAt, reason, problem, false);
+        this(state, generation, total, replaced, startedAt, finishedAt, reason, problem, Rollback.NONE);
     }
 
     public boolean running() {
         return state == State.RUNNING;
     }
 
-    /** This status with {@code rollingBack} set. */
-    ReloadStatus rollingBack(boolean running) {
-        return new ReloadStatus(state, generation, total, replaced, startedAt, finishedAt, reason, problem, running);
+    /** This status with {@code rollback} set. */
+    ReloadStatus rollback(Rollback now) {
+        return new ReloadStatus(state, generation, total, replaced, startedAt, finishedAt, reason, problem, now);
     }
 }

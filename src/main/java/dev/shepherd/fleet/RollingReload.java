@@ -88,7 +88,7 @@ final class RollingReload {
         }
         if (rollingBack) {
             throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
-                    + " is being rolled back; reload again once GET /fleet/reload shows \"rollingBack\": false");
+                    + " is being rolled back; reload again once GET /fleet/reload no longer shows \"rollback\": \"RUNNING\"");
         }
         targetGeneration = ++lastGeneration;
         targetSpec = next;
@@ -120,7 +120,7 @@ final class RollingReload {
         stepWorker = null;
         if (rollingBack) {
             rollingBack = false;
-            status = status.rollingBack(false);
+            status = status.rollback(ReloadStatus.Rollback.FINISHED);
             events.add(Type.RELOAD_STEP, 0, 0, "rollback of generation " + status.generation() + " finished: the fleet "
                     + "runs generation " + currentGeneration + " again");
             log.info("Rollback of generation {} finished: the fleet runs generation {} again", status.generation(),
@@ -257,8 +257,10 @@ final class RollingReload {
         if (status.running()) {
             fail(reason, null, null);
         }
+        if (rollingBack) {
+            status = status.rollback(ReloadStatus.Rollback.STOPPED);
+        }
         rollingBack = false;
-        status = status.rollingBack(false);
         queue.clear();
         stepWorker = null;
     }
@@ -269,7 +271,7 @@ final class RollingReload {
         stepWorker = null;
         if (rollingBack) {
             rollingBack = false;
-            status = status.rollingBack(false);
+            status = status.rollback(ReloadStatus.Rollback.STOPPED);
             // Not tried again: the old spec failed now too, so something beyond the spec is wrong; the fleet serves
             // with both generations until the operator reloads.
             events.add(Type.RELOAD_STEP, failed == null ? 0 : failed.id, failed == null ? 0 : failed.pid(), "rollback of "
@@ -286,7 +288,8 @@ final class RollingReload {
         }
         int rollback = queue.size();
         status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
-                status.startedAt(), clock.instant(), reason, problem, rollback > 0);
+                status.startedAt(), clock.instant(), reason, problem,
+                rollback > 0 ? ReloadStatus.Rollback.RUNNING : ReloadStatus.Rollback.NONE);
         events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed"
                 + (rollback > 0 ? " and is rolled back (" + rollback + " workers to replace)" : "") + ": " + reason);
         // The reason quotes the worker's last lines: shown in caret notation, as every line of its output is.

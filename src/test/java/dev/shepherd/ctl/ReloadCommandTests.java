@@ -114,7 +114,7 @@ class ReloadCommandTests {
     /** "was rolled back" was printed while the rollback had only begun: the wait goes on until it is over. */
     @Test
     void theWaitEndsOnceTheRollbackIsOverPrintingItsSteps() {
-        String rollingBack = FAILED.replace("}}", "},\"rollingBack\":true}");
+        String rollingBack = FAILED.replace("}}", "},\"rollback\":\"RUNNING\"}");
         reloadStatuses.clear();
         reloadStatuses.addAll(List.of(rollingBack, rollingBack, FAILED));
         events = "data: {\"type\":\"RELOAD_STEP\",\"message\":\"reload: worker 1 replaced by worker 3 (1 of 2)\"}\n\n"
@@ -135,14 +135,31 @@ class ReloadCommandTests {
         assertThat(result.err()).startsWith("reload to generation 2 failed and was rolled back: worker 3 (pid 77)");
     }
 
+    /** A script keyed on exit 3 took the fleet for the old spec while half of it ran the failed one. */
+    @Test
+    void aRollbackThatStoppedIsNoRollbackToTheExitCode() {
+        String stopped = FAILED.replace("}}", "},\"rollback\":\"STOPPED\"}");
+        reloadStatuses.clear();
+        reloadStatuses.add(stopped);
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--wait");
+
+        assertThat(result.code()).as(result.err()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).startsWith("reload to generation 2 failed and its rollback stopped (workers of generation 2 "
+                + "still serve): worker 3 (pid 77)");
+    }
+
     @Test
     void reloadStatusReadsAsOneLine() {
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"FAILED\",\"generation\":4,\"total\":2,"
                 + "\"replaced\":1,\"reason\":\"worker 9 was not READY within 3000 ms\"}")))
                 .isEqualTo("reload to generation 4 failed and was rolled back: worker 9 was not READY within 3000 ms");
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"FAILED\",\"generation\":4,\"total\":2,"
-                + "\"replaced\":1,\"reason\":\"boom\",\"rollingBack\":true}")))
+                + "\"replaced\":1,\"reason\":\"boom\",\"rollback\":\"RUNNING\"}")))
                 .isEqualTo("reload to generation 4 failed and is being rolled back: boom");
+        assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"FAILED\",\"generation\":4,\"total\":2,"
+                + "\"replaced\":1,\"reason\":\"boom\",\"rollback\":\"STOPPED\"}")))
+                .isEqualTo("reload to generation 4 failed and its rollback stopped (workers of generation 4 still serve): boom");
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"SUCCEEDED\",\"generation\":4,\"total\":2,"
                 + "\"replaced\":2,\"finishedAt\":\"2026-12-04T10:00:00.123456789Z\"}")))
                 .as("to the millisecond, as events are").isEqualTo("reload to generation 4 succeeded at "

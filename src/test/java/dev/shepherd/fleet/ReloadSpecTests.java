@@ -263,7 +263,8 @@ class ReloadSpecTests {
         fleet.queue.drain();
         // The rollback's worker 5, of generation 1, is starting and not READY yet.
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
-        assertThat(fleet.snapshot().reload().rollingBack()).as("shown, so that a client knows when to reload again").isTrue();
+        assertThat(fleet.snapshot().reload().rollback()).as("shown, so that a client knows when to reload again")
+                .isEqualTo(ReloadStatus.Rollback.RUNNING);
         assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
         assertThat(fleet.events.recent()).filteredOn(event -> event.type() == FleetEvent.Type.RELOAD_FAILED)
                 .extracting(FleetEvent::message).singleElement().asString()
@@ -280,7 +281,7 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 5);
         assertThat(fleet.snapshot().generations()).containsExactly(new Generation(1, true, 2, old));
         assertThat(fleet.snapshot().desired()).isEqualTo(2);
-        assertThat(fleet.snapshot().reload().rollingBack()).isFalse();
+        assertThat(fleet.snapshot().reload().rollback()).isEqualTo(ReloadStatus.Rollback.FINISHED);
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
         assertThat(fleet.events.recent()).filteredOn(event -> event.type() == FleetEvent.Type.RELOAD_STEP).last()
                 .extracting(FleetEvent::message).isEqualTo("rollback of generation 2 finished: the fleet runs generation 1 again");
@@ -299,6 +300,8 @@ class ReloadSpecTests {
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
         assertThat(fleet.snapshot().reload().problem().worker()).as("the reload's own failure stays its reason").isEqualTo(4);
+        assertThat(fleet.snapshot().reload().rollback()).as("not FINISHED: a worker of generation 2 still serves")
+                .isEqualTo(ReloadStatus.Rollback.STOPPED);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 3);
         assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.READY);
         assertThat(fleet.snapshot().generations()).extracting(Generation::generation).containsExactly(1L, 2L);
