@@ -40,8 +40,7 @@ final class LaunchSpecs {
 
     LaunchSpecs(FleetProperties properties) {
         this.properties = properties;
-        this.perWorkerVariables = Set.copyOf(properties.worker().nodeAppInstance() ? PER_WORKER_VARIABLES
-                : PER_WORKER_VARIABLES.subList(0, PER_WORKER_VARIABLES.size() - 1));
+        this.perWorkerVariables = perWorkerVariables(properties.worker().nodeAppInstance());
         Placeholders.unknownIn(properties.worker().command(), "fleet.worker.command").ifPresent(unknown -> {
             throw new InvalidSetting("fleet.worker.command", unknown);
         });
@@ -51,6 +50,12 @@ final class LaunchSpecs {
                     throw new InvalidSetting(property, refusal(property, name), "Remove " + property
                             + (name.equals(NODE_APP_INSTANCE) ? ", or set fleet.worker.node-app-instance=false." : "."));
                 });
+    }
+
+    /** The variables Shepherd sets for each worker, {@code NODE_APP_INSTANCE} among them when {@code nodeAppInstance}. */
+    static Set<String> perWorkerVariables(boolean nodeAppInstance) {
+        return Set.copyOf(nodeAppInstance ? PER_WORKER_VARIABLES
+                : PER_WORKER_VARIABLES.subList(0, PER_WORKER_VARIABLES.size() - 1));
     }
 
     /**

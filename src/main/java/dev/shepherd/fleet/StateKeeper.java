@@ -7,6 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -86,6 +90,18 @@ final class StateKeeper implements Consumer<FleetSnapshot>, AutoCloseable {
                     + directory + ", which " + (Files.exists(directory) ? "is not a directory" : "does not exist"),
                     "Create the directory, or fix spec.workingDirectory in the file, or delete the file to start from "
                             + "the configuration.");
+        }
+        // Saved before reloads refused them: each worker's own value replaced them anyway, so they go, said once.
+        Set<String> perWorker = LaunchSpecs.perWorkerVariables(configured.worker().nodeAppInstance());
+        List<String> dropped = saved.spec().environment().keySet().stream().filter(perWorker::contains).sorted().toList();
+        if (!dropped.isEmpty()) {
+            log.warn("{} {} sets {} in spec.environment, which Shepherd sets for each worker: left out (each worker got "
+                    + "its own value anyway); the next scale or reload saves the state without {}", StateFile.PROPERTY,
+                    stateFile.path(), String.join(", ", dropped), dropped.size() == 1 ? "it" : "them");
+            Map<String, String> kept = new LinkedHashMap<>(saved.spec().environment());
+            kept.keySet().removeAll(dropped);
+            saved = new SavedState(saved.desired(), new WorkerSpec(saved.spec().command(), kept,
+                    saved.spec().workingDirectory(), saved.spec().readinessPath()), saved.savedAt());
         }
         log.info("Restoring the fleet from {} ({}, saved {}): {} workers running {}; this overrides fleet.workers, "
                         + "fleet.worker.command, fleet.worker.environment, fleet.worker.working-directory and "

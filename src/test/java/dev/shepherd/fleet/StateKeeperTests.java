@@ -180,6 +180,29 @@ class StateKeeperTests {
                 .doesNotContain("s3cret-value", "s3cret-arg");
     }
 
+    /**
+     * Reloads accepted PORT before they were refused, and a state file kept it: that stopped startup naming
+     * fleet.worker.environment.PORT, which nobody had set (found by an attacking helper).
+     */
+    @Test
+    void aSavedPerWorkerVariableIsLeftOutWithAWarningNamingTheFile(CapturedOutput output) throws IOException {
+        Path file = dir.resolve("state.json");
+        new StateFile(file).write(new SavedState(2, new WorkerSpec(List.of("node", "app.js"),
+                Map.of("PORT", "9", "NODE_APP_INSTANCE", "4", "APP", "1"), dir, null), null), CLOCK.instant());
+
+        FleetProperties properties = StateKeeper.restore(properties(Map.of("fleet.state-file", file.toString())));
+        FleetProperties off = StateKeeper.restore(properties(Map.of("fleet.state-file", file.toString(),
+                "fleet.worker.node-app-instance", "false")));
+
+        assertThat(properties.worker().environment()).containsExactly(Map.entry("APP", "1"));
+        new LaunchSpecs(properties);
+        assertThat(off.worker().environment()).as("NODE_APP_INSTANCE is the user's when Shepherd does not set it")
+                .containsOnly(Map.entry("APP", "1"), Map.entry("NODE_APP_INSTANCE", "4"));
+        assertThat(output.getOut()).contains("WARN", "fleet.state-file " + file + " sets NODE_APP_INSTANCE, PORT in "
+                + "spec.environment, which Shepherd sets for each worker: left out (each worker got its own value "
+                + "anyway); the next scale or reload saves the state without them");
+    }
+
     @Test
     void aStateRestoredIsNotWrittenAgainUntilItChanges() throws IOException {
         Path file = dir.resolve("state.json");
