@@ -29,7 +29,8 @@ import java.util.Set;
  * "(https)" and then failed every handshake with "bad signature", and a missing file ended startup in a stack
  * trace); a certificate outside its validity period is warned about. Without {@code management.server.ssl.ciphers}
  * the port offers the proxy's cipher suites, Mozilla's "intermediate" ({@link TlsKeys#DEFAULT_CIPHERS}), where
- * Tomcat's defaults add CBC and DHE suites.
+ * Tomcat's defaults add CBC and DHE suites; a named bundle's options are Tomcat's to take as they are, so one without
+ * ciphers is warned about instead.
  */
 @Slf4j
 @Component
@@ -48,9 +49,15 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
         }
         try {
             SslBundle bundle = WebServerSslBundle.get(ssl, factory.getSslBundles());
-            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory());
+            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias());
             handshake(bundle);
-            TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), Instant.now())
+            if (ssl.getBundle() != null && bundle.getOptions().getCiphers() == null) {
+                // Tomcat takes a named bundle's options as they are, not server.ssl's ciphers.
+                log.warn("management.server.ssl.bundle {} sets no options.ciphers: the admin port offers Tomcat's default "
+                        + "suites, CBC and DHE ones among them; set spring.ssl.bundle.<jks|pem>.{}.options.ciphers to "
+                        + "the proxy's ({})", ssl.getBundle(), ssl.getBundle(), String.join(",", TlsKeys.DEFAULT_CIPHERS));
+            }
+            TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias(), Instant.now())
                     .forEach(problem -> log.warn("{}: {}", PROPERTIES, problem));
         } catch (RuntimeException | SSLException | GeneralSecurityException ex) {
             throw new InvalidSetting(PROPERTIES, PROPERTIES + " gives the admin port no usable TLS: " + TlsKeys.reason(ex),

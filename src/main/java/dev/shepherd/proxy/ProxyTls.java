@@ -94,7 +94,7 @@ final class ProxyTls {
             throw new ProxyTlsException(ex);
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
-        TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), Instant.now())
+        TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias(), Instant.now())
                 .forEach(problem -> log.warn("server.ssl.*: {}", problem));
         if (ssl.getBundle() == null && bundles instanceof SslBundleRegistry registry
                 && !bundles.getBundleNames().contains(BUNDLE_NAME)) {
@@ -118,7 +118,7 @@ final class ProxyTls {
 
     private static SslContext context(Ssl ssl, SslBundle bundle) {
         try {
-            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory());
+            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias());
             SslContext context = builder(ssl, bundle, clientAuth(ssl.getClientAuth())).build();
             if (context.sessionContext() instanceof OpenSslSessionContext sessions) {
                 sessions.setTicketKeys(); // random keys of BoringSSL's own

@@ -67,32 +67,36 @@ public final class TlsKeys {
     }
 
     /**
-     * Signs a few bytes with each server key of {@code keys} and verifies them with its certificate's public key.
+     * Signs a few bytes with each server key of {@code keys} that is served ({@code alias}'s alone when one is
+     * chosen, as {@code key-alias} does; null: every one) and verifies them with its certificate's public key.
      *
      * @throws IllegalStateException "the private key does not match the certificate …", naming the certificate's
-     *                               subject, for the first key that does not
+     *                               subject and alias, for the first key that does not
      */
-    public static void checkKeysMatch(KeyManagerFactory keys) {
-        for (Alias alias : aliases(keys)) {
-            X509Certificate certificate = alias.chain()[0];
-            if (!signs(alias.key(), certificate)) {
+    public static void checkKeysMatch(KeyManagerFactory keys, String alias) {
+        for (Alias entry : aliases(keys, alias)) {
+            X509Certificate certificate = entry.chain()[0];
+            if (!signs(entry.key(), certificate)) {
                 throw new IllegalStateException("the private key does not match the certificate (" + subject(certificate)
-                        + "): give the key the certificate was issued for");
+                        + ", alias " + TerminalText.safe(entry.name()) + "): give the key the certificate was issued for");
             }
         }
     }
 
-    /** One line for each server certificate of {@code keys} that is not valid at {@code now}: expired or not yet valid. */
-    public static List<String> validityProblems(KeyManagerFactory keys, Instant now) {
+    /**
+     * One line for each server certificate of {@code keys} that is served ({@code alias}'s alone when one is chosen;
+     * null: every one) and is not valid at {@code now}: expired or not yet valid.
+     */
+    public static List<String> validityProblems(KeyManagerFactory keys, String alias, Instant now) {
         List<String> problems = new ArrayList<>();
-        for (Alias alias : aliases(keys)) {
-            X509Certificate certificate = alias.chain()[0];
+        for (Alias entry : aliases(keys, alias)) {
+            X509Certificate certificate = entry.chain()[0];
+            String named = "the certificate " + subject(certificate) + " (alias " + TerminalText.safe(entry.name()) + ")";
             if (certificate.getNotAfter().toInstant().isBefore(now)) {
-                problems.add("the certificate " + subject(certificate) + " expired at " + certificate.getNotAfter().toInstant()
-                        + ": clients refuse it");
+                problems.add(named + " expired at " + certificate.getNotAfter().toInstant() + ": clients refuse it");
             } else if (certificate.getNotBefore().toInstant().isAfter(now)) {
-                problems.add("the certificate " + subject(certificate) + " is not valid before "
-                        + certificate.getNotBefore().toInstant() + ": clients refuse it until then");
+                problems.add(named + " is not valid before " + certificate.getNotBefore().toInstant()
+                        + ": clients refuse it until then");
             }
         }
         return problems;
@@ -145,10 +149,10 @@ public final class TlsKeys {
         }
     }
 
-    private record Alias(PrivateKey key, X509Certificate[] chain) {
+    private record Alias(String name, PrivateKey key, X509Certificate[] chain) {
     }
 
-    private static List<Alias> aliases(KeyManagerFactory keys) {
+    private static List<Alias> aliases(KeyManagerFactory keys, String chosen) {
         List<Alias> found = new ArrayList<>();
         for (KeyManager manager : keys.getKeyManagers()) {
             if (!(manager instanceof X509KeyManager x509)) {
@@ -162,10 +166,13 @@ public final class TlsKeys {
                 }
             }
             for (String name : names) {
+                if (chosen != null && !name.equalsIgnoreCase(chosen)) {
+                    continue;
+                }
                 PrivateKey key = x509.getPrivateKey(name);
                 X509Certificate[] chain = x509.getCertificateChain(name);
                 if (key != null && chain != null && chain.length > 0) {
-                    found.add(new Alias(key, chain));
+                    found.add(new Alias(name, key, chain));
                 }
             }
         }

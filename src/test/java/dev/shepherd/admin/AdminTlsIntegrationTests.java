@@ -65,7 +65,7 @@ class AdminTlsIntegrationTests {
                 "--management.server.ssl.key-store-password=" + TestCertificates.PASSWORD,
                 "--management.server.ssl.key-store-type=PKCS12"))
                 .hasStackTraceContaining("management.server.ssl.* gives the admin port no usable TLS: the private key "
-                        + "does not match the certificate (CN=localhost)");
+                        + "does not match the certificate (CN=localhost, alias mismatched)");
         assertThatThrownBy(() -> RunningShepherd.start("--fleet.workers=1",
                 "--management.server.ssl.key-store=" + directory.resolve("missing.p12"),
                 "--management.server.ssl.key-store-password=x"))

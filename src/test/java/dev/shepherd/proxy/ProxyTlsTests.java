@@ -92,7 +92,7 @@ class ProxyTlsTests {
 
         assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(ProxyTls.ProxyTlsException.class)
                 .hasMessage("server.ssl.* gives the proxy no usable TLS: the private key does not match the certificate "
-                        + "(CN=localhost): give the key the certificate was issued for");
+                        + "(CN=localhost, alias mismatched): give the key the certificate was issued for");
     }
 
     private static Ssl keyStore(String alias) throws Exception {

@@ -23,8 +23,8 @@ class TlsKeysTests {
     void aKeyOfItsOwnCertificatePasses() throws Exception {
         KeyManagerFactory keys = keys(TestCertificates.selfSignedKeyStore(directory, "good"));
 
-        TlsKeys.checkKeysMatch(keys);
-        assertThat(TlsKeys.validityProblems(keys, Instant.now())).isEmpty();
+        TlsKeys.checkKeysMatch(keys, null);
+        assertThat(TlsKeys.validityProblems(keys, null, Instant.now())).isEmpty();
     }
 
     /** Such a pair started the admin port "(https)", then every handshake failed with "bad signature". */
@@ -33,9 +33,9 @@ class TlsKeysTests {
         Path mismatched = TestCertificates.mismatchedKeyStore(directory,
                 TestCertificates.selfSignedKeyStore(directory, "one"), TestCertificates.selfSignedKeyStore(directory, "two"));
 
-        assertThatIllegalStateException().isThrownBy(() -> TlsKeys.checkKeysMatch(keys(mismatched)))
-                .withMessage("the private key does not match the certificate (CN=localhost): give the key the "
-                        + "certificate was issued for");
+        assertThatIllegalStateException().isThrownBy(() -> TlsKeys.checkKeysMatch(keys(mismatched), null))
+                .withMessage("the private key does not match the certificate (CN=localhost, alias mismatched): give the "
+                        + "key the certificate was issued for");
     }
 
     @Test
@@ -45,11 +45,41 @@ class TlsKeysTests {
         KeyManagerFactory future = keys(TestCertificates.selfSignedKeyStore(directory, "new", "-startdate", "+2d",
                 "-validity", "5"));
 
-        assertThat(TlsKeys.validityProblems(expired, Instant.now())).singleElement().asString()
-                .startsWith("the certificate CN=localhost expired at ").endsWith(": clients refuse it");
-        assertThat(TlsKeys.validityProblems(future, Instant.now())).singleElement().asString()
-                .startsWith("the certificate CN=localhost is not valid before ");
-        TlsKeys.checkKeysMatch(expired);
+        assertThat(TlsKeys.validityProblems(expired, null, Instant.now())).singleElement().asString()
+                .startsWith("the certificate CN=localhost (alias old) expired at ").endsWith(": clients refuse it");
+        assertThat(TlsKeys.validityProblems(future, null, Instant.now())).singleElement().asString()
+                .startsWith("the certificate CN=localhost (alias new) is not valid before ");
+        TlsKeys.checkKeysMatch(expired, null);
+    }
+
+    /** A key store that also keeps an unused, broken entry was refused whole, though key-alias chose a good one. */
+    @Test
+    void onlyTheChosenAliasIsCheckedWhenOneIsChosen() throws Exception {
+        Path mismatched = TestCertificates.mismatchedKeyStore(directory,
+                TestCertificates.selfSignedKeyStore(directory, "a"), TestCertificates.selfSignedKeyStore(directory, "b"));
+        KeyStore both = load(mismatched);
+        KeyStore good = load(TestCertificates.selfSignedKeyStore(directory, "web"));
+        both.setKeyEntry("web", good.getKey("web", TestCertificates.PASSWORD.toCharArray()),
+                TestCertificates.PASSWORD.toCharArray(), good.getCertificateChain("web"));
+        KeyStore expired = load(TestCertificates.selfSignedKeyStore(directory, "old", "-startdate", "-3d", "-validity", "1"));
+        both.setKeyEntry("old", expired.getKey("old", TestCertificates.PASSWORD.toCharArray()),
+                TestCertificates.PASSWORD.toCharArray(), expired.getCertificateChain("old"));
+        KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keys.init(both, TestCertificates.PASSWORD.toCharArray());
+
+        TlsKeys.checkKeysMatch(keys, "web");
+        assertThat(TlsKeys.validityProblems(keys, "web", Instant.now())).isEmpty();
+        assertThatIllegalStateException().isThrownBy(() -> TlsKeys.checkKeysMatch(keys, null))
+                .withMessageContaining("alias mismatched");
+        assertThat(TlsKeys.validityProblems(keys, null, Instant.now())).singleElement().asString().contains("(alias old)");
+    }
+
+    private static KeyStore load(Path keyStore) throws Exception {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keyStore)) {
+            store.load(in, TestCertificates.PASSWORD.toCharArray());
+        }
+        return store;
     }
 
     private static KeyManagerFactory keys(Path keyStore) throws Exception {

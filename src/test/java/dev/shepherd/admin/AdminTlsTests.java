@@ -1,0 +1,54 @@
+package dev.shepherd.admin;
+
+import dev.shepherd.testsupport.TestCertificates;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.ssl.DefaultSslBundleRegistry;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleKey;
+import org.springframework.boot.ssl.SslOptions;
+import org.springframework.boot.ssl.jks.JksSslStoreBundle;
+import org.springframework.boot.ssl.jks.JksSslStoreDetails;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.Ssl;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@ExtendWith(OutputCaptureExtension.class)
+class AdminTlsTests {
+
+    /** Tomcat takes a named bundle's options as they are: server.ssl's ciphers, set by AdminTls, did not apply. */
+    @Test
+    void aBundleWithoutCiphersIsWarnedAboutAndOneWithThemIsNot(@TempDir Path directory, CapturedOutput output) throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "admin");
+        JksSslStoreBundle stores = new JksSslStoreBundle(new JksSslStoreDetails("PKCS12", null, keyStore.toString(),
+                TestCertificates.PASSWORD), null);
+        DefaultSslBundleRegistry bundles = new DefaultSslBundleRegistry();
+        bundles.registerBundle("bare", SslBundle.of(stores, SslBundleKey.of(TestCertificates.PASSWORD)));
+        bundles.registerBundle("tuned", SslBundle.of(stores, SslBundleKey.of(TestCertificates.PASSWORD),
+                SslOptions.of(Set.of("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), null)));
+
+        customize(bundles, "tuned");
+        assertThat(output.getOut()).doesNotContain("sets no options.ciphers");
+        customize(bundles, "bare");
+
+        assertThat(output.getOut()).contains("WARN", "management.server.ssl.bundle bare sets no options.ciphers: the "
+                + "admin port offers Tomcat's default suites, CBC and DHE ones among them; set "
+                + "spring.ssl.bundle.<jks|pem>.bare.options.ciphers to the proxy's (TLS_AES_128_GCM_SHA256,");
+    }
+
+    private static void customize(DefaultSslBundleRegistry bundles, String name) {
+        TomcatServletWebServerFactory factory = new TomcatServletWebServerFactory();
+        Ssl ssl = new Ssl();
+        ssl.setBundle(name);
+        factory.setSsl(ssl);
+        factory.setSslBundles(bundles);
+        new AdminTls().customize(factory);
+    }
+}
