@@ -55,8 +55,10 @@ class UnknownSpringSettings {
     void warn() {
         List<String> set = new ArrayList<>();
         for (PropertySource<?> source : environment.getPropertySources()) {
-            // The port layout's own source binds whole objects (server.ssl): Shepherd's, not the user's.
+            // The port layout's own source binds whole objects (server.ssl), and the defaults are checked by a test:
+            // Shepherd's, not the user's.
             if (source instanceof EnumerablePropertySource<?> names && !source.getName().equals(PortLayout.SOURCE)
+                    && !source.getName().startsWith(BuiltInDefaults.SOURCE)
                     && !source.getName().equals(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME)) {
                 set.addAll(List.of(names.getPropertyNames()));
             }

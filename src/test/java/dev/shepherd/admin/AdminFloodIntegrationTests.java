@@ -28,7 +28,7 @@ import static org.awaitility.Awaitility.await;
  * heap, exit on {@code OutOfMemoryError}): the master must live through both.
  *
  * <p>The admin port holds a bounded number of connections ({@code server.tomcat.max-connections} in
- * {@code application.yml}), whoever opens them: each costs the master heap (Tomcat's read and write buffers), and with
+ * {@code shepherd/defaults.yml}), whoever opens them: each costs the master heap (Tomcat's read and write buffers), and with
  * Spring Boot's default of 8,192 about 5,000 idle connections took the README's 128 MB heap and the master exited on
  * the {@code OutOfMemoryError}, its workers with it (measured 2026-12-02, this test's first version).
  */
@@ -96,7 +96,7 @@ class AdminFloodIntegrationTests {
 
     /**
      * A form body is read by nobody: Spring's FormContentFilter, which reads the whole body of a PUT, PATCH or DELETE
-     * sent as a form before any access check, is turned off ({@code application.yml}); before, one 64 MB body made
+     * sent as a form before any access check, is turned off ({@code shepherd/defaults.yml}); before, one 64 MB body made
      * the master exit on {@code OutOfMemoryError}.
      */
     @Test

@@ -11,7 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * No admin endpoint takes a form or a multipart body, so nothing parses one: Spring's {@link FormContentFilter} read
  * the whole body of a PUT, PATCH or DELETE form before any access check (one 64 MB body took the master's heap), and
  * its multipart support parsed parts into temporary files on any request, an open GET of health included. Both are
- * off in {@code application.yml}; AdminFloodIntegrationTests sends the form body itself.
+ * off in {@code shepherd/defaults.yml}; AdminFloodIntegrationTests sends the form body itself.
  */
 class AdminReadsNoFormsIntegrationTests {
 
