@@ -72,7 +72,8 @@ public class ShepherdApplication {
             // command meant for the command line and "--port=9000" a setting that does not exist, and Spring Boot
             // would start a whole master for either, ignoring it.
             String name = arg.substring(2, arg.indexOf('=') < 0 ? arg.length() : arg.indexOf('='));
-            if (name.indexOf('.') < 0 && !SPRING_BOOT_FLAGS.contains(name)) {
+            if (name.indexOf('.') < 0 && !SPRING_BOOT_FLAGS.contains(name)
+                    || name.startsWith(".") || name.endsWith(".") || name.contains("..")) {
                 return "'" + TerminalText.safe(arg) + "' is not a setting (settings have dotted names, such as "
                         + "--fleet.workers=4 or --server.port=8080): " + usage;
             }

@@ -22,6 +22,7 @@ import java.util.Collection;
 import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -44,6 +45,9 @@ class UnknownSpringSettings {
     private static final List<String> PREFIXES = List.of("server.", "management.");
     private static final List<String> METADATA = List.of(KnownSettings.METADATA,
             "META-INF/additional-spring-configuration-metadata.json");
+
+    /** Longer names get no "did you mean" (a 100,000-character one kept startup busy for 10 s). */
+    private static final int MAX_GUESSED_LENGTH = 200;
 
     private final ConfigurableEnvironment environment;
 
@@ -88,7 +92,9 @@ class UnknownSpringSettings {
         Map<ConfigurationPropertyName, String> removed = new HashMap<>();
         metadata.removed().forEach((name, replacement) -> removed.put(ConfigurationPropertyName.of(name), replacement));
         for (String name : new TreeSet<>(set)) {
-            if (PREFIXES.stream().noneMatch(name::startsWith) && !misspeltPrefix(name)) {
+            // Spring Boot binds --SERVER.PORT as server.port: the prefix is matched in any case.
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (PREFIXES.stream().noneMatch(lower::startsWith) && !misspeltPrefix(lower)) {
                 continue;
             }
             ConfigurationPropertyName adapted = ConfigurationPropertyName.adapt(name, '.');
@@ -104,7 +110,9 @@ class UnknownSpringSettings {
             if (knownNames.stream().anyMatch(known -> known.isAncestorOf(adapted))) {
                 continue;
             }
-            Optional<String> closest = KnownSettings.closest(adapted.toString(), List.copyOf(metadata.known()));
+            // A guess costs an edit distance to every known name: none for a name longer than any setting's.
+            Optional<String> closest = name.length() > MAX_GUESSED_LENGTH ? Optional.empty()
+                    : KnownSettings.closest(adapted.toString(), List.copyOf(metadata.known()));
             warnings.add(TerminalText.safe(name) + " is no setting of Spring Boot's here and is ignored"
                     + closest.map(property -> "; did you mean " + property + "?").orElse(""));
         }

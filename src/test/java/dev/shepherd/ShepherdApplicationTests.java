@@ -25,6 +25,9 @@ class ShepherdApplicationTests {
                 .startsWith("'--status' is not a setting (settings have dotted names, such as --fleet.workers=4 or "
                         + "--server.port=8080): java -jar shepherd.jar [--setting");
         assertThat(ShepherdApplication.refusal(new String[] {"--port=9000"})).startsWith("'--port=9000' is not a setting");
+        for (String empty : new String[] {"--.x=1", "--a.", "--server..port=1"}) {
+            assertThat(ShepherdApplication.refusal(new String[] {empty})).as(empty).startsWith("'" + empty + "' is not a setting");
+        }
         assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "--ls"})).startsWith("'--ls' is not");
         assertThat(ShepherdApplication.refusal(new String[] {"\u001b]52;c;x\u0007"})).startsWith("'^[]52;c;x^G' is not");
     }

@@ -85,6 +85,18 @@ class UnknownSpringSettingsTests {
     }
 
     @Test
+    void aNameInUpperCaseIsCheckedAsSpringBootBindsIt() {
+        assertThat(UnknownSpringSettings.warnings(List.of("SERVER.PROT", "MANAGEMENT.SERVER.PORT"), METADATA))
+                .containsExactly("SERVER.PROT is no setting of Spring Boot's here and is ignored; did you mean server.port?");
+    }
+
+    @Test
+    void aVeryLongNameIsWarnedAboutWithoutAGuess() {
+        assertThat(UnknownSpringSettings.warnings(List.of("server." + "a".repeat(100_000)), METADATA)).singleElement()
+                .asString().endsWith("is no setting of Spring Boot's here and is ignored");
+    }
+
+    @Test
     void nothingIsWarnedAboutWithoutMetadata() {
         assertThat(UnknownSpringSettings.warnings(List.of("server.prot"), new UnknownSpringSettings.Metadata(List.of(), Map.of()))).isEmpty();
     }

@@ -6,8 +6,9 @@ import tools.jackson.databind.JsonNode;
 
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.time.temporal.ChronoUnit;
 import java.util.Iterator;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -85,10 +86,14 @@ final class EventStream implements AutoCloseable {
         return (message.isEmpty() ? line : line.append("  ").append(message)).toString();
     }
 
+    private static final DateTimeFormatter MILLIS = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSX")
+            .withZone(ZoneOffset.UTC);
+
     /** An ISO-8601 instant to the millisecond, as it is when it is not one (then shown in caret notation by callers). */
     static String millis(String at) {
         try {
-            return Instant.parse(at).truncatedTo(ChronoUnit.MILLIS).toString();
+            // Always three digits: Instant's own form drops ".000", and a column of times went ragged.
+            return MILLIS.format(Instant.parse(at));
         } catch (DateTimeParseException ex) {
             return at;
         }

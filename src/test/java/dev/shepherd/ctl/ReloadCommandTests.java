@@ -164,6 +164,9 @@ class ReloadCommandTests {
                 + "\"replaced\":2,\"finishedAt\":\"2026-12-04T10:00:00.123456789Z\"}")))
                 .as("to the millisecond, as events are").isEqualTo("reload to generation 4 succeeded at "
                         + "2026-12-04T10:00:00.123Z: 2 of 2 workers replaced");
+        assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"SUCCEEDED\",\"generation\":4,\"total\":2,"
+                + "\"replaced\":2,\"finishedAt\":\"2026-12-04T10:00:00Z\"}")))
+                .as("three digits even when they are 0").contains("succeeded at 2026-12-04T10:00:00.000Z:");
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"RUNNING\",\"generation\":2,\"total\":3,\"replaced\":1}")))
                 .isEqualTo("reload to generation 2 running: 1 of 3 workers replaced");
     }
