@@ -113,27 +113,26 @@ public final class TlsKeys {
         ByteBuffer toServer = ByteBuffer.allocate(256 * 1024);
         ByteBuffer toClient = ByteBuffer.allocate(256 * 1024);
         ByteBuffer application = ByteBuffer.allocate(256 * 1024);
-        ByteBuffer nothing = ByteBuffer.allocate(0);
         client.beginHandshake();
         server.beginHandshake();
         for (int round = 0; round < 32 && !(done(client) && done(server)); round++) {
-            client.wrap(nothing, toServer);
-            runTasks(client);
-            toServer.flip();
-            server.unwrap(toServer, application);
-            toServer.compact();
-            runTasks(server);
-            server.wrap(nothing, toClient);
-            runTasks(server);
-            toClient.flip();
-            client.unwrap(toClient, application);
-            toClient.compact();
-            runTasks(client);
+            flight(client, server, toServer, application);
+            flight(server, client, toClient, application);
             application.clear();
         }
         if (!done(client) || !done(server)) {
             throw new SSLException("a handshake with a client of this JVM's defaults did not finish");
         }
+    }
+
+    /** What {@code from} has to send, through {@code wire}, taken in by {@code to}. */
+    private static void flight(SSLEngine from, SSLEngine to, ByteBuffer wire, ByteBuffer application) throws SSLException {
+        from.wrap(ByteBuffer.allocate(0), wire);
+        runTasks(from);
+        wire.flip();
+        to.unwrap(wire, application);
+        wire.compact();
+        runTasks(to);
     }
 
     private static boolean done(SSLEngine engine) {
