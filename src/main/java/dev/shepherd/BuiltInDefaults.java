@@ -27,7 +27,10 @@ public class BuiltInDefaults implements EnvironmentPostProcessor, Ordered {
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
-        if (environment.getPropertySources().contains(SOURCE)) {
+        boolean shepherd = application.getAllSources().stream().anyMatch(source -> source == ShepherdApplication.class);
+        if (!shepherd || environment.getPropertySources().contains(SOURCE)) {
+            // Another Spring Boot application on the same class path (a worker, a test) gets none of them, where it
+            // got the jar's application.yml before.
             return;
         }
         try {
