@@ -73,12 +73,18 @@ public class ShepherdApplication {
             // would start a whole master for either, ignoring it.
             String name = arg.substring(2, arg.indexOf('=') < 0 ? arg.length() : arg.indexOf('='));
             if (name.indexOf('.') < 0 && !SPRING_BOOT_FLAGS.contains(name)
-                    || name.startsWith(".") || name.endsWith(".") || name.contains("..")) {
+                    || emptyElement(name)) {
                 return "'" + TerminalText.safe(arg) + "' is not a setting (settings have dotted names, such as "
                         + "--fleet.workers=4 or --server.port=8080): " + usage;
             }
         }
         return null;
+    }
+
+    /** Whether {@code name} has an empty element ({@code .x}, {@code a.}, {@code a..b}); a {@code [key]} may hold dots. */
+    private static boolean emptyElement(String name) {
+        String outsideKeys = name.replaceAll("\\[[^]]*]", "[]");
+        return outsideKeys.startsWith(".") || outsideKeys.endsWith(".") || outsideKeys.contains("..");
     }
 
     /** Spring Boot's flags without a value: {@code --debug} and {@code --trace} turn on its reports. */

@@ -75,8 +75,14 @@ class UnknownSpringSettings {
      * and those it removed (deprecated at level {@code error}: documented, but no longer bound), each with its
      * replacement, empty when it has none.
      */
-    record Metadata(Collection<String> known, Map<String, String> removed) {
+    record Metadata(Collection<String> known, Collection<String> containers, Map<String, String> removed) {
     }
+
+    /**
+     * Maps Spring Boot binds that its metadata leaves out ({@code ServerProperties}' mime mappings: the getter's type
+     * is not the setter's), so that their keys are not warned about.
+     */
+    private static final List<String> UNDOCUMENTED_MAPS = List.of("server.mime-mappings");
 
     /**
      * One warning for each name of {@code set} under {@code server.} or {@code management.} that none of the known
@@ -89,6 +95,7 @@ class UnknownSpringSettings {
             return warnings;
         }
         List<ConfigurationPropertyName> knownNames = metadata.known().stream().map(ConfigurationPropertyName::of).toList();
+        List<ConfigurationPropertyName> containers = metadata.containers().stream().map(ConfigurationPropertyName::of).toList();
         Map<ConfigurationPropertyName, String> removed = new HashMap<>();
         metadata.removed().forEach((name, replacement) -> removed.put(ConfigurationPropertyName.of(name), replacement));
         for (String name : new TreeSet<>(set)) {
@@ -107,7 +114,9 @@ class UnknownSpringSettings {
                         + (replacement.isEmpty() ? "" : "; use " + replacement));
                 continue;
             }
-            if (knownNames.stream().anyMatch(known -> known.isAncestorOf(adapted))) {
+            // Only a map or a list takes names below its own: below a plain value (server.ssl.key-store.password)
+            // the name is a mistake.
+            if (containers.stream().anyMatch(container -> container.isAncestorOf(adapted))) {
                 continue;
             }
             // A guess costs an edit distance to every known name: none for a name longer than any setting's.
@@ -128,7 +137,8 @@ class UnknownSpringSettings {
 
     /** The {@code server.*} and {@code management.*} names in the configuration metadata {@code loader} finds. */
     static Metadata metadata(ClassLoader loader) {
-        Collection<String> known = new TreeSet<>();
+        Collection<String> known = new TreeSet<>(UNDOCUMENTED_MAPS);
+        Collection<String> containers = new TreeSet<>(UNDOCUMENTED_MAPS);
         Map<String, String> removed = new TreeMap<>();
         try {
             for (String resource : METADATA) {
@@ -145,6 +155,12 @@ class UnknownSpringSettings {
                                 removed.put(name, deprecation.path("replacement").asString(""));
                             } else {
                                 known.add(name);
+                                String type = property.path("type").asString("");
+                                if (type.startsWith("java.util.Map<") || type.startsWith("java.util.List<")
+                                        || type.startsWith("java.util.Set<") || type.startsWith("java.util.Collection<")
+                                        || type.endsWith("[]")) {
+                                    containers.add(name);
+                                }
                             }
                         }
                     }
@@ -155,6 +171,6 @@ class UnknownSpringSettings {
         }
         // A name deprecated in one file and documented anew in another stays known.
         removed.keySet().removeAll(known);
-        return new Metadata(known, removed);
+        return new Metadata(known, containers, removed);
     }
 }

@@ -11,6 +11,8 @@ class ShepherdApplicationTests {
     void settingsStartTheMaster() {
         assertThat(ShepherdApplication.refusal(new String[0])).isNull();
         assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "--debug", "--server.port=0"})).isNull();
+        assertThat(ShepherdApplication.refusal(new String[] {"--server.servlet.context-parameters.[x..y]=1"}))
+                .as("a bracketed key may hold dots").isNull();
         assertThat(ShepherdApplication.refusal(new String[] {"--trace", "--fleet.worker.use-cgroups", "--debug=true"}))
                 .as("Spring Boot's flags, a property set empty").isNull();
     }

@@ -96,9 +96,21 @@ class UnknownSpringSettingsTests {
                 .asString().endsWith("is no setting of Spring Boot's here and is ignored");
     }
 
+    /** Names below any known one were taken as known: only a map or a list takes names below its own. */
+    @Test
+    void aNameBelowAPlainSettingIsWarnedAboutAndMimeMappingsAreKnown() {
+        assertThat(UnknownSpringSettings.warnings(List.of("server.ssl.key-store.password", "server.tomcat.threads.max.x",
+                "server.mime-mappings.wasm", "server.tomcat.additional-tld-skip-patterns[0]",
+                "management.metrics.tags.region"), METADATA)).containsExactly(
+                "server.ssl.key-store.password is no setting of Spring Boot's here and is ignored; did you mean "
+                        + "server.ssl.key-store-password?",
+                "server.tomcat.threads.max.x is no setting of Spring Boot's here and is ignored; did you mean "
+                        + "server.tomcat.threads.max?");
+    }
+
     @Test
     void nothingIsWarnedAboutWithoutMetadata() {
-        assertThat(UnknownSpringSettings.warnings(List.of("server.prot"), new UnknownSpringSettings.Metadata(List.of(), Map.of()))).isEmpty();
+        assertThat(UnknownSpringSettings.warnings(List.of("server.prot"), new UnknownSpringSettings.Metadata(List.of(), List.of(), Map.of()))).isEmpty();
     }
 
     @Test
