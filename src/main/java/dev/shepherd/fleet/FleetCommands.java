@@ -86,7 +86,8 @@ final class FleetCommands {
         if (supervisor.find(fresh.id).isEmpty()) {
             // Its launch failed at once and it was rolled back: answering with its id would name a worker already gone.
             throw new FleetExceptions.CannotStartException("The replacement of worker " + workerId + " (worker " + fresh.id
-                    + ") " + fresh.lastExit().reason() + "; worker " + workerId + " serves on");
+                    + ") " + fresh.lastExit().reason() + "; worker " + workerId
+                    + (old.state() == WorkerState.EXITED ? " stays EXITED" : " serves on"));
         }
         return fresh.id;
     }

@@ -1086,6 +1086,20 @@ class SupervisorTests {
     }
 
     @Test
+    void anExitedWorkerWhoseReplacementCannotStartIsSaidToStayExited() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.restart.policy", "never").started();
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+        fleet.launcher.failNext = 1;
+
+        assertThat(fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.CannotStartException.class)
+                .withMessageEndingWith("; worker 2 stays EXITED");
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.EXITED);
+    }
+
+    @Test
     void underNeverAHungWorkerIsStoppedAndNotRestarted() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.policy", "never").started();
         fleet.liveness.answerAll(false);
