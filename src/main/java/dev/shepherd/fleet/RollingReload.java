@@ -46,7 +46,6 @@ final class RollingReload {
     /** Where the reload, or its rollback, brings the workers: new workers get this generation and spec meanwhile. */
     private long targetGeneration;
     private WorkerSpec targetSpec;
-    private boolean rollingBack;
     /** The new worker of the step under way. */
     private Worker stepWorker;
 
@@ -76,9 +75,14 @@ final class RollingReload {
         return status;
     }
 
+    /** A failed reload's workers that took over are being replaced back (its status says so). */
+    private boolean rollingBack() {
+        return status.rollback() == ReloadStatus.Rollback.RUNNING;
+    }
+
     /** A reload runs, or a failed one is being rolled back: the fleet is replacing workers one at a time. */
     boolean busy() {
-        return status.running() || rollingBack;
+        return status.running() || rollingBack();
     }
 
     /** Starts a reload to a new generation that runs {@code next}; refused while {@link #busy()}. */
@@ -86,7 +90,7 @@ final class RollingReload {
         if (status.running()) {
             throw new FleetExceptions.ReloadInProgressException(status);
         }
-        if (rollingBack) {
+        if (rollingBack()) {
             throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
                     + " is being rolled back; reload again once GET /fleet/reload no longer shows \"rollback\": \"RUNNING\"");
         }
@@ -118,8 +122,7 @@ final class RollingReload {
             }
         }
         stepWorker = null;
-        if (rollingBack) {
-            rollingBack = false;
+        if (rollingBack()) {
             status = status.rollback(ReloadStatus.Rollback.FINISHED);
             events.add(Type.RELOAD_STEP, 0, 0, "rollback of generation " + status.generation() + " finished: the fleet "
                     + "runs generation " + currentGeneration + " again");
@@ -164,7 +167,7 @@ final class RollingReload {
         Worker old = fresh.replacing();
         if (old != null) {
             SupervisorEvent ready = new SupervisorEvent.SuccessorReady(old, fresh);
-            if (settle.isZero() || fresh != stepWorker || rollingBack) {
+            if (settle.isZero() || fresh != stepWorker || rollingBack()) {
                 loop.post(ready);
             } else {
                 loop.schedule(ready, settle);
@@ -198,7 +201,7 @@ final class RollingReload {
             }
         }
         if (fresh == stepWorker) {
-            if (rollingBack) {
+            if (rollingBack()) {
                 events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), "rollback: worker " + old.id + " (generation "
                         + old.generation + ") replaced by worker " + fresh.id + " (generation " + fresh.generation + ")");
             } else {
@@ -240,7 +243,7 @@ final class RollingReload {
      * its slot again.
      */
     void onGenerationExit(Worker worker, ExitCause cause, WorkerExit exit) {
-        if (!status.running() || rollingBack || worker.generation != targetGeneration) {
+        if (!status.running() || rollingBack() || worker.generation != targetGeneration) {
             return;
         }
         Worker step = stepWorker;
@@ -257,10 +260,9 @@ final class RollingReload {
         if (status.running()) {
             fail(reason, null, null);
         }
-        if (rollingBack) {
+        if (rollingBack()) {
             status = status.rollback(ReloadStatus.Rollback.STOPPED);
         }
-        rollingBack = false;
         queue.clear();
         stepWorker = null;
     }
@@ -269,8 +271,7 @@ final class RollingReload {
     private void fail(String reason, ReloadProblem problem, Worker failed) {
         queue.clear();
         stepWorker = null;
-        if (rollingBack) {
-            rollingBack = false;
+        if (rollingBack()) {
             status = status.rollback(ReloadStatus.Rollback.STOPPED);
             // Not tried again: the old spec failed now too, so something beyond the spec is wrong; the fleet serves
             // with both generations until the operator reloads.
@@ -297,7 +298,6 @@ final class RollingReload {
                 TerminalText.safe(reason), currentGeneration);
         if (rollback > 0) {
             log.info("Rolling back {} workers of generation {} to generation {}", rollback, generation, currentGeneration);
-            rollingBack = true;
             targetGeneration = currentGeneration;
             targetSpec = supervisor.spec;
             step();
