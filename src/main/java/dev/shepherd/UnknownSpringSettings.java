@@ -35,7 +35,8 @@ import java.util.TreeSet;
  * (unknown {@code fleet.*} names stop startup instead, {@link ConfigurationFailureAnalyzer}). The known names are
  * those of every {@code META-INF/spring-configuration-metadata.json} on the class path, compared as Spring Boot
  * binds them (case, dashes and {@code camelCase} alike); a name under a map or list setting
- * ({@code management.metrics.tags.region}) is known. Environment variables are left out ({@code SERVER_NAME} is
+ * ({@code management.metrics.tags.region}) is known, one under any other setting is not; a removed name is told
+ * with its replacement. Environment variables are left out ({@code SERVER_NAME} is
  * common and meant for others).
  */
 @Component
@@ -71,9 +72,10 @@ class UnknownSpringSettings {
     }
 
     /**
-     * The {@code server.*} and {@code management.*} names of the configuration metadata: those Spring Boot binds,
-     * and those it removed (deprecated at level {@code error}: documented, but no longer bound), each with its
-     * replacement, empty when it has none.
+     * The {@code server.*} and {@code management.*} names of the configuration metadata: those Spring Boot binds
+     * ({@code known}), those of them that are maps, lists or arrays and so take names below their own
+     * ({@code containers}), and those it removed (deprecated at level {@code error}: documented, but no longer
+     * bound), each with its replacement, empty when it has none.
      */
     record Metadata(Collection<String> known, Collection<String> containers, Map<String, String> removed) {
     }
