@@ -71,10 +71,18 @@ public final class TlsKeys {
      * chosen, as {@code key-alias} does; null: every one) and verifies them with its certificate's public key.
      *
      * @throws IllegalStateException "the private key does not match the certificate …", naming the certificate's
-     *                               subject and alias, for the first key that does not
+     *                               subject and alias, for the first key that does not; or, when {@code alias} names
+     *                               no key entry (the key manager matches it exactly: {@code WEB} is not {@code web}),
+     *                               saying so with the entries there are
      */
     public static void checkKeysMatch(KeyManagerFactory keys, String alias) {
-        for (Alias entry : aliases(keys, alias)) {
+        List<Alias> served = aliases(keys, alias);
+        if (alias != null && served.isEmpty()) {
+            throw new IllegalStateException("key-alias " + TerminalText.safe(alias) + " names no key entry of the key "
+                    + "store (its key entries: " + String.join(", ", aliases(keys, null).stream()
+                    .map(entry -> TerminalText.safe(entry.name())).toList()) + "; an alias is matched exactly)");
+        }
+        for (Alias entry : served) {
             X509Certificate certificate = entry.chain()[0];
             if (!signs(entry.key(), certificate)) {
                 throw new IllegalStateException("the private key does not match the certificate (" + subject(certificate)
@@ -165,7 +173,8 @@ public final class TlsKeys {
                 }
             }
             for (String name : names) {
-                if (chosen != null && !name.equalsIgnoreCase(chosen)) {
+                // The JDK's PKIX key manager names an entry "<store>.<entry>.<alias>": both forms are the alias.
+                if (chosen != null && !name.equals(chosen) && !name.endsWith("." + chosen)) {
                     continue;
                 }
                 PrivateKey key = x509.getPrivateKey(name);

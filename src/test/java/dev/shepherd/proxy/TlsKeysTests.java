@@ -69,6 +69,10 @@ class TlsKeysTests {
 
         TlsKeys.checkKeysMatch(keys, "web");
         assertThat(TlsKeys.validityProblems(keys, "web", Instant.now())).isEmpty();
+        // The key manager then served nothing, and startup failed on the TLS library's opaque NO_CERTIFICATE_SET.
+        assertThatIllegalStateException().isThrownBy(() -> TlsKeys.checkKeysMatch(keys, "WEB"))
+                .withMessageStartingWith("key-alias WEB names no key entry of the key store (its key entries: ")
+                .withMessageContaining("web").withMessageEndingWith("; an alias is matched exactly)");
         assertThatIllegalStateException().isThrownBy(() -> TlsKeys.checkKeysMatch(keys, null))
                 .withMessageContaining("alias mismatched");
         assertThat(TlsKeys.validityProblems(keys, null, Instant.now())).singleElement().asString().contains("(alias old)");
