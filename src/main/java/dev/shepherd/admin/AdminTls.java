@@ -2,6 +2,7 @@ package dev.shepherd.admin;
 
 import dev.shepherd.InvalidSetting;
 import dev.shepherd.proxy.TlsKeys;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.web.server.AbstractConfigurableWebServerFactory;
@@ -14,10 +15,7 @@ import org.springframework.stereotype.Component;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.security.GeneralSecurityException;
-import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Set;
@@ -78,7 +76,8 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
             server.setEnabledProtocols(bundle.getOptions().getEnabledProtocols());
         }
         SSLContext clientContext = SSLContext.getInstance("TLS");
-        clientContext.init(null, new TrustManager[] {new TrustingClient()}, null);
+        // Trusts any certificate: what is checked is the server's own key and setting.
+        clientContext.init(null, InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
         SSLEngine client = clientContext.createSSLEngine("localhost", 443);
         client.setUseClientMode(true);
         TlsKeys.handshake(server, client);
@@ -89,23 +88,6 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
         Set<String> knownSet = Set.of(known);
         String[] kept = Arrays.stream(wanted).filter(knownSet::contains).toArray(String[]::new);
         return kept.length == 0 ? wanted : kept;
-    }
-
-
-    /** The check's client trusts any certificate: what is checked is the server's own key and setting. */
-    private static final class TrustingClient implements X509TrustManager {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
-        }
     }
 
     @Override

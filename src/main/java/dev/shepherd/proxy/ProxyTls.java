@@ -143,13 +143,11 @@ final class ProxyTls {
         if (options.getEnabledProtocols() != null) {
             builder.protocols(options.getEnabledProtocols());
         }
-        builder.ciphers(options.getCiphers() != null ? Arrays.asList(options.getCiphers()) : DEFAULT_CIPHERS,
+        builder.ciphers(options.getCiphers() != null ? Arrays.asList(options.getCiphers()) : TlsKeys.DEFAULT_CIPHERS,
                 options.getCiphers() != null ? IdentityCipherSuiteFilter.INSTANCE : SupportedCipherSuiteFilter.INSTANCE);
         return builder;
     }
 
-    /** {@link TlsKeys#DEFAULT_CIPHERS}. */
-    static final List<String> DEFAULT_CIPHERS = TlsKeys.DEFAULT_CIPHERS;
 
     /** The cipher suites the current context offers, in order (Java's names). */
     List<String> cipherSuites() {
@@ -181,12 +179,7 @@ final class ProxyTls {
     /** {@code server.ssl.*} gives no TLS the proxy can serve; Spring Boot's startup report says why. */
     static final class ProxyTlsException extends IllegalStateException {
         ProxyTlsException(Throwable cause) {
-            super("server.ssl.* gives the proxy no usable TLS: " + reason(cause), cause);
-        }
-
-        /** {@link TlsKeys#reason}. */
-        static String reason(Throwable failure) {
-            return TlsKeys.reason(failure);
+            super("server.ssl.* gives the proxy no usable TLS: " + TlsKeys.reason(cause), cause);
         }
     }
 
