@@ -5,13 +5,16 @@ import dev.shepherd.fleet.OutOfDescriptors;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * One try of a request on one worker: the worker counted in ({@link Endpoint#tryAcquire}, by the router), a
  * connection to it (a pooled one, or a new one on the client's event loop), and the two clocks that run while the
  * worker answers — the response timeout until the head of its final response, then the body idle timeout between
  * reads. It ends in exactly one way: the connection goes back to the pool or is closed with the worker counted out
- * ({@link #complete}, {@link #drop}), or it is handed to a tunnel ({@link #handOver}).
+ * ({@link #complete}, {@link #drop}), it is handed to a tunnel ({@link #handOver}), or its client left and the
+ * worker stays counted in until it is done with the request ({@link #abandon}).
  *
  * <p>Confined to the client connection's event loop.
  */
@@ -40,14 +43,16 @@ final class Attempt {
     private Channel upstream;
     private UpstreamHandler connection;
     private boolean over;
+    /** The client left; the worker stays counted in until it answers or closes ({@link #abandon}). */
+    private boolean abandoned;
 
     Attempt(ProxyContext proxy, Owner owner, Endpoint endpoint, UpstreamPool.Owner client) {
         this.proxy = proxy;
         this.owner = owner;
         this.endpoint = endpoint;
         this.client = client;
-        this.deadline = new ResponseDeadlines.Entry(() -> owner.timedOut(this, false));
-        this.bodyDeadline = new ResponseDeadlines.Entry(() -> owner.timedOut(this, true));
+        this.deadline = new ResponseDeadlines.Entry(() -> expired(false));
+        this.bodyDeadline = new ResponseDeadlines.Entry(() -> expired(true));
     }
 
     Endpoint endpoint() {
@@ -213,8 +218,83 @@ final class Attempt {
         endpoint.release(true);
     }
 
+    /**
+     * The client left before the head of the final response arrived. Without {@code fleet.worker.max-concurrency}
+     * this is {@link #drop}: the connection closes at once, which tells the worker. With it, the worker is still
+     * busy with the request, and counting it out now would give it the next one at once, breaking the limit (a
+     * single-threaded worker would queue it behind the abandoned one): the request's sending is ended with a FIN
+     * (HTTP servers such as Node's take it as the client leaving), and the worker stays counted in until it sends
+     * anything, closes, or {@code fleet.proxy.response-timeout} passes from now; then the connection is closed.
+     * Bounded: each abandoned request holds one of the worker's slots, which no other request can take meanwhile.
+     */
+    void abandon() {
+        if (over) {
+            return;
+        }
+        if (endpoint.maxConcurrency() == 0 || connection == null) {
+            drop();
+            return;
+        }
+        end();
+        abandoned = true;
+        connection.handOver(new Abandoned());
+        if (upstream instanceof DuplexChannel duplex) {
+            duplex.shutdownOutput();
+        }
+        armResponseTimeout();
+    }
+
+    /** The worker has answered, closed or timed out after {@link #abandon}: the slot is free now. */
+    private void abandonedEnds() {
+        if (!abandoned) {
+            return;
+        }
+        abandoned = false;
+        stopClocks();
+        connection.detach();
+        upstream.close();
+        endpoint.release(false);
+    }
+
+    private void expired(boolean body) {
+        if (abandoned) {
+            abandonedEnds();
+        } else {
+            owner.timedOut(this, body);
+        }
+    }
+
     private void end() {
         over = true;
         stopClocks();
+    }
+
+    /**
+     * What the worker sends after {@link #abandon}: its first sign of being done with the request (anything but an
+     * interim {@code 1xx}, which it may send before the work) frees the slot.
+     */
+    private final class Abandoned implements UpstreamListener {
+
+        @Override
+        public void onUpstreamMessage(Object message) {
+            boolean interim = message instanceof ResponseHead head && head.informational();
+            ReferenceCountUtil.release(message);
+            if (!interim) {
+                abandonedEnds();
+            }
+        }
+
+        @Override
+        public void upstreamReadComplete() {
+        }
+
+        @Override
+        public void onUpstreamClosed(Throwable cause) {
+            abandonedEnds();
+        }
+
+        @Override
+        public void upstreamWritabilityChanged(boolean writable) {
+        }
     }
 }

@@ -689,7 +689,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (retries != null) {
             retries.stop();
         }
-        dropAttempt();
+        body.stopPumping();
+        if (attempt != null) {
+            // Before the answer the worker may still be working on the request: see Attempt.abandon.
+            if (relay.headReceived()) {
+                attempt.drop();
+            } else {
+                attempt.abandon();
+            }
+            attempt = null;
+        }
         body.release();
     }
 

@@ -7,8 +7,11 @@ import dev.shepherd.testsupport.Traffic;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +26,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * Least-request and {@code fleet.worker.max-concurrency} with real workers: a busy worker gets nothing while
  * another is idle; a single-threaded worker never gets two requests at once, through a kill and a rolling reload,
- * and no request is lost; a request no worker frees up for in time gets 503 saying so.
+ * and no request is lost, nor when the client of a request leaves while the worker works on it; a request no
+ * worker frees up for in time gets 503 saying so.
  */
 class BalancingIntegrationTests {
 
@@ -90,6 +94,30 @@ class BalancingIntegrationTests {
             assertThat(refused.body()).contains("no READY worker had a free slot (fleet.worker.max-concurrency) within 300 ms");
             assertThat(slow.orTimeout(10, TimeUnit.SECONDS).join().statusCode()).isEqualTo(200);
             assertThat(shepherd.get("/work?ms=1").statusCode()).as("the slot is free again").isEqualTo(200);
+        }
+    }
+
+    @Test
+    void requestWhoseClientLeftKeepsItsSlotUntilTheWorkerIsDoneWithIt() throws Exception {
+        Path violations = temp.resolve("violations.log");
+        try (RunningShepherd shepherd = startOneAtATime(violations, "--fleet.workers=1", "--fleet.worker.max-concurrency=1")) {
+            for (int i = 0; i < 3; i++) {
+                try (Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                    client.getOutputStream().write("GET /work?ms=1000 HTTP/1.1\r\nHost: shepherd\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) != 0);
+                }
+                long left = System.nanoTime();
+
+                HttpResponse<String> next = shepherd.get("/work?ms=1");
+
+                assertThat(next.statusCode()).isEqualTo(200);
+                assertThat(Duration.ofNanos(System.nanoTime() - left)).as("the next request waited for the worker")
+                        .isGreaterThan(Duration.ofMillis(500));
+            }
+            assertThat(Files.exists(violations) ? Files.readAllLines(violations) : List.of())
+                    .as("requests the worker saw while it served another").isEmpty();
+            await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) == 0);
         }
     }
 
