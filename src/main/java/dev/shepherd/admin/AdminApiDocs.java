@@ -203,9 +203,10 @@ class AdminApiDocs {
         if (command) {
             errors.put(503, problemResponse((operation.getRequestBody() != null ? "The admin port is reading "
                     + BodyBudget.BUDGET_BYTES + " bytes of command bodies at once already: send it again after "
-                    + "Retry-After seconds. Or: " : "") + "the supervisor did not answer within "
-                    + WorkerFleetService.COMMAND_TIMEOUT.toSeconds() + " s (busy starting many "
-                    + "workers, say): the command is queued and takes effect when it gets to it (GET /fleet shows it)")
+                    + "Retry-After seconds. Or: " : "") + "the supervisor did not get to the command within "
+                    + WorkerFleetService.COMMAND_TIMEOUT.toSeconds() + " s (busy starting many workers, say): the "
+                    + "command was withdrawn and nothing changed; or, rarely, it had begun and goes on (the detail "
+                    + "says which; GET /fleet shows it)")
                     .addHeaderObject(HttpHeaders.RETRY_AFTER, header("Seconds to wait")));
         }
         specific.forEach((status, description) -> {

@@ -26,6 +26,9 @@ final class FleetCommands {
     }
 
     void execute(Command<?> command) {
+        if (command.reply() instanceof CommandReply<?> reply && !reply.begin()) {
+            return; // withdrawn: its sender was told that nothing changed
+        }
         try {
             if (supervisor.stopBegun && !(command instanceof Kill)) {
                 throw new FleetExceptions.FleetConflictException("The master is shutting down: its workers drain and "

@@ -41,13 +41,26 @@ public final class FleetExceptions {
 
     /**
      * The supervisor did not answer a command in time: it is busy (starting many workers, each a process and a
-     * cgroup). The command stays queued and takes effect when the supervisor gets to it.
+     * cgroup). Mostly the command was withdrawn and nothing changed ({@link #withdrawn}); rarely the supervisor had
+     * begun it and it finishes on its own ({@link #underWay}).
      */
     public static class SupervisorBusyException extends RuntimeException {
-        public SupervisorBusyException(long seconds) {
-            super("The supervisor did not answer within " + seconds + " s: it is busy (starting many workers, say). "
-                    + "The command is queued and takes effect when it gets to it: GET /fleet (shepherd status) shows "
-                    + "when it has");
+
+        private SupervisorBusyException(String message) {
+            super(message);
+        }
+
+        /** The command never ran: the sender may send it again. */
+        public static SupervisorBusyException withdrawn(long seconds) {
+            return new SupervisorBusyException("The supervisor did not get to the command within " + seconds
+                    + " s: it is busy (starting many workers, say). The command was withdrawn and nothing changed: "
+                    + "send it again later");
+        }
+
+        /** The command runs, and did not finish in time: sending it again would give it twice. */
+        public static SupervisorBusyException underWay(long seconds) {
+            return new SupervisorBusyException("The supervisor began the command and did not finish it within "
+                    + seconds + " s; it goes on: GET /fleet (shepherd status) shows when it has");
         }
     }
 

@@ -11,13 +11,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -36,7 +33,10 @@ public class WorkerFleetService implements SmartLifecycle {
 
     /** Lifecycle phase: before the proxy starts, after it stops. */
     public static final int PHASE = 0;
-    /** How long an admin command waits for the supervisor's answer before it is told the supervisor is busy. */
+    /**
+     * How long an admin command waits for the supervisor to begin it; then it is withdrawn, and its sender told that
+     * the supervisor is busy.
+     */
     public static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
 
     private final FleetProperties properties;
@@ -148,7 +148,7 @@ public class WorkerFleetService implements SmartLifecycle {
             throw new IllegalArgumentException("workers must be between 1 and " + properties.maxWorkers()
                     + " (fleet.max-workers), not " + workers);
         }
-        call(new SupervisorEvent.Scale(workers, new CompletableFuture<>()));
+        call(new SupervisorEvent.Scale(workers, new CommandReply<>()));
     }
 
     /**
@@ -162,17 +162,17 @@ public class WorkerFleetService implements SmartLifecycle {
      * @throws FleetExceptions.FleetConflictException while a failed reload is rolled back
      */
     public ReloadStatus reload(WorkerSpecPatch patch) {
-        return call(new SupervisorEvent.Reload(patch, new CompletableFuture<>()));
+        return call(new SupervisorEvent.Reload(patch, new CommandReply<>()));
     }
 
     /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */
     public int replace(int workerId) {
-        return call(new SupervisorEvent.Replace(workerId, new CompletableFuture<>()));
+        return call(new SupervisorEvent.Replace(workerId, new CommandReply<>()));
     }
 
     /** Sends a signal to a worker's process tree without draining it: a crash drill. */
     public void kill(int workerId, String signal) {
-        call(new SupervisorEvent.Kill(workerId, signal, new CompletableFuture<>()));
+        call(new SupervisorEvent.Kill(workerId, signal, new CommandReply<>()));
     }
 
     @Override
@@ -233,21 +233,12 @@ public class WorkerFleetService implements SmartLifecycle {
         return PHASE;
     }
 
-    /** Posts a command to the supervisor and waits for its result, rethrowing its exception. */
+    /**
+     * Posts a command to the supervisor and waits for its result, rethrowing its exception; a command the supervisor
+     * has not begun within {@link #COMMAND_TIMEOUT} is withdrawn ({@link CommandReply#await}).
+     */
     private <T> T call(SupervisorEvent.Command<T> command) {
         loop.post(command);
-        try {
-            return command.reply().get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException ex) {
-            if (ex.getCause() instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            throw new IllegalStateException(ex.getCause());
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while waiting for the supervisor", ex);
-        } catch (TimeoutException ex) {
-            throw new FleetExceptions.SupervisorBusyException(COMMAND_TIMEOUT.toSeconds());
-        }
+        return ((CommandReply<T>) command.reply()).await(COMMAND_TIMEOUT, CommandReply.UNDER_WAY_TIMEOUT);
     }
 }

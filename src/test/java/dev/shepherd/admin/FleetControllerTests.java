@@ -247,13 +247,13 @@ class FleetControllerTests {
 
     /** Found by attack: a scale the busy supervisor answered late was a 500 "failed" with a stack trace in the log. */
     @Test
-    void aCommandTheBusySupervisorDidNotAnswerInTimeIsA503SayingItIsQueued() {
-        willThrow(new FleetExceptions.SupervisorBusyException(10)).given(fleet).scale(64);
+    void aCommandTheBusySupervisorDidNotBeginInTimeIsA503SayingItWasWithdrawn() {
+        willThrow(FleetExceptions.SupervisorBusyException.withdrawn(10)).given(fleet).scale(64);
 
         assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 64}"),
-                HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", "The supervisor did not answer within 10 s: it is "
-                        + "busy (starting many workers, say). The command is queued and takes effect when it gets to "
-                        + "it: GET /fleet (shepherd status) shows when it has");
+                HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", "The supervisor did not get to the command within 10 s: "
+                        + "it is busy (starting many workers, say). The command was withdrawn and nothing changed: "
+                        + "send it again later");
         assertThat(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 64}"))
                 .hasHeader("Retry-After", "5");
     }

@@ -321,6 +321,21 @@ class SupervisorTests {
     }
 
     @Test
+    void commandWithdrawnBeforeTheSupervisorGotToItChangesNothing() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        CommandReply<Void> reply = new CommandReply<>();
+        assertThat(reply.withdraw()).isTrue();
+
+        fleet.command(new SupervisorEvent.Scale(1, reply));
+
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
+        assertThat(reply).isNotDone();
+        CommandReply<Void> sent = new CommandReply<>();
+        assertThat(fleet.command(new SupervisorEvent.Scale(1, sent))).isCompleted();
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
+    }
+
+    @Test
     void processThatIgnoresTheStopSignalIsKilledAfterTheKillTimeout() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.drain-timeout", "0s").started();
         FakeProcess stubborn = fleet.process(2);
