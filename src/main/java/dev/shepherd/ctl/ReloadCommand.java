@@ -12,6 +12,7 @@ import tools.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 
 /**
  * {@code shepherd reload [--command …] [--env K=V …] [--unset-env K …] [--dir …] [--readiness-path …] [--wait]}: a
@@ -84,12 +85,20 @@ class ReloadCommand implements Callable<Integer> {
                     failure[0] = event.path("message").asString(type);
                 }
                 if (failure[0] != null || "FAILED".equals(started.path("state").asString())) {
-                    return !type.equals("RELOAD_FAILED") && !type.equals("RELOAD_STEP")
-                            || rollingBack(ctl.client().get("/fleet/reload"));
+                    if (!type.equals("RELOAD_FAILED") && !type.equals("RELOAD_STEP")) {
+                        return true;
+                    }
+                    if (ROLLBACK_OVER.matcher(event.path("message").asString("")).lookingAt()) {
+                        return false;
+                    }
+                    // The status says the rollback is over before its last event is read: read on to that event.
+                    return !"NONE".equals(ctl.client().get("/fleet/reload").path("rollback").asString("NONE"));
                 }
                 return !type.equals("RELOAD_SUCCEEDED");
             });
-            if (!over) {
+            // A rollback's end is its last event; a stream that ends first (the master stopping) ends the wait
+            // only when the status says the rollback is over.
+            if (!over && !(failure[0] != null && !rollingBack(ctl.client().get("/fleet/reload")))) {
                 throw new CtlException("the event stream ended before the reload did: see shepherd status");
             }
             if (failure[0] == null && !"FAILED".equals(started.path("state").asString())) {
@@ -135,6 +144,9 @@ class ReloadCommand implements Callable<Integer> {
         return new CtlException(describe(status), "STOPPED".equals(status.path("rollback").asString(""))
                 ? Ctl.FAILED : Ctl.ROLLED_BACK);
     }
+
+    /** The message of a rollback's last event ({@code RELOAD_STEP}), which ends a wait for a failed reload. */
+    private static final Pattern ROLLBACK_OVER = Pattern.compile("rollback of generation \\d+ (finished|stopped)");
 
     /** Whether {@code reload} (a status of the API) is a failed reload still being rolled back. */
     private static boolean rollingBack(JsonNode reload) {

@@ -262,6 +262,7 @@ final class RollingReload {
         }
         if (rollingBack()) {
             status = status.rollback(ReloadStatus.Rollback.STOPPED);
+            events.add(Type.RELOAD_STEP, 0, 0, "rollback of generation " + status.generation() + " stopped: " + reason);
         }
         queue.clear();
         stepWorker = null;

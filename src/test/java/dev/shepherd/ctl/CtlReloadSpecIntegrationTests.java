@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.testsupport.EchoWorker;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Tools;
 import org.junit.jupiter.api.AfterEach;
@@ -96,5 +97,26 @@ class CtlReloadSpecIntegrationTests {
                 .hasLineCount(1);
         await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
         assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
+    }
+
+    /** The status said the rollback was over before its last event was read, so "rollback ... finished" was not printed. */
+    @Test
+    void reloadWaitPrintsTheRollbacksStepsToItsLastEvent() {
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.startup-timeout=5s", "--fleet.restart.min-uptime=500ms");
+        List<Long> before = shepherd.readyPids();
+        // The first new worker serves; the second exits at once, so the reload fails after one step and is rolled back.
+        String marker = scripts.resolve("first-started").toString();
+        String command = "sh,-c,if [ -e '" + marker + "' ]; then exit 3; fi; touch '" + marker + "'; exec \"$@\",worker,"
+                + String.join(",", RunningShepherd.javaCommand(EchoWorker.class));
+
+        CtlTests.Result result = CtlTests.run(env(), "reload", "--wait", "--command", command);
+
+        assertThat(result.code()).as(result.out() + result.err()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.out()).containsPattern("rollback: worker \\d+ \\(generation 2\\) replaced by worker \\d+")
+                .containsPattern("(?m)^rollback of generation 2 finished: the fleet runs generation 1 again$");
+        await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2
+                && shepherd.readyPids().size() == 2);
+        assertThat(shepherd.readyPids()).as("one of the first workers was replaced by the step").containsAnyElementsOf(before);
     }
 }

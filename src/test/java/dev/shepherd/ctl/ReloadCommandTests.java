@@ -115,8 +115,10 @@ class ReloadCommandTests {
     @Test
     void theWaitEndsOnceTheRollbackIsOverPrintingItsSteps() {
         String rollingBack = FAILED.replace("}}", "},\"rollback\":\"RUNNING\"}");
+        String finished = FAILED.replace("}}", "},\"rollback\":\"FINISHED\"}");
         reloadStatuses.clear();
-        reloadStatuses.addAll(List.of(rollingBack, rollingBack, FAILED));
+        // The status says FINISHED at the last step already, before the event that says so is read.
+        reloadStatuses.addAll(List.of(rollingBack, finished, finished));
         events = "data: {\"type\":\"RELOAD_STEP\",\"message\":\"reload: worker 1 replaced by worker 3 (1 of 2)\"}\n\n"
                 + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
                 + "data: {\"type\":\"SPAWNED\",\"message\":\"worker 5 started\"}\n\n"
