@@ -42,7 +42,12 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
         if (!Ssl.isEnabled(ssl)) {
             return;
         }
-        if (ssl.getCiphers() == null) {
+        boolean ciphersSet = ssl.getCiphers() != null;
+        String ignored = TlsKeys.ignoredBesideBundleWarning(ssl, "management.server.ssl", ciphersSet);
+        if (ignored != null) {
+            log.warn("{}", ignored);
+        }
+        if (!ciphersSet) {
             ssl.setCiphers(TlsKeys.DEFAULT_CIPHERS.toArray(String[]::new));
         }
         try {

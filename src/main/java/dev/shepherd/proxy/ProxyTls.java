@@ -87,6 +87,10 @@ final class ProxyTls {
             throw new IllegalStateException("server.ssl.server-name-bundles is set, but the proxy serves one "
                     + "certificate: remove it and give the proxy's certificate with server.ssl.bundle or server.ssl.*");
         }
+        String ignored = TlsKeys.ignoredBesideBundleWarning(ssl, "server.ssl", ssl.getCiphers() != null);
+        if (ignored != null) {
+            log.warn("{}", ignored);
+        }
         SslBundle bundle;
         try {
             bundle = WebServerSslBundle.get(ssl, bundles);

@@ -2,6 +2,8 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.TerminalText;
 
+import org.springframework.boot.web.server.Ssl;
+
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -16,15 +18,18 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Checks of the server keys a TLS setting gives, before any client sees them: that each private key belongs to its
  * certificate (a key paired with another certificate started cleanly and then failed every handshake, "bad
  * signature", on the admin port; on the proxy's the in-memory handshake caught it, but named only the client's
- * alert), and whether a certificate is outside its validity period. Any thread.
+ * alert), whether a certificate is outside its validity period, and which settings a named bundle makes Spring Boot
+ * ignore. Any thread.
  */
 public final class TlsKeys {
 
@@ -64,6 +69,60 @@ public final class TlsKeys {
     private static final byte[] PROBE = "shepherd key check".getBytes(StandardCharsets.US_ASCII);
 
     private TlsKeys() {
+    }
+
+    /**
+     * The names under {@code prefix} ({@code server.ssl} or {@code management.server.ssl}) that are set beside a
+     * named bundle ({@code prefix.bundle}) and that Spring Boot then ignores without a word: its
+     * {@code WebServerSslBundle.get} takes the keys, the trust material and the options (ciphers, enabled
+     * protocols) from the bundle alone. Empty when no bundle is named.
+     *
+     * @param ciphersSet whether {@code ciphers} was set by the user (the admin port's default is set in
+     *        {@code ssl} before this is asked)
+     */
+    public static List<String> ignoredBesideBundle(Ssl ssl, String prefix, boolean ciphersSet) {
+        if (ssl.getBundle() == null) {
+            return List.of();
+        }
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("key-store", ssl.getKeyStore());
+        values.put("key-store-password", ssl.getKeyStorePassword());
+        values.put("key-store-type", ssl.getKeyStoreType());
+        values.put("key-store-provider", ssl.getKeyStoreProvider());
+        values.put("key-password", ssl.getKeyPassword());
+        values.put("key-alias", ssl.getKeyAlias());
+        values.put("certificate", ssl.getCertificate());
+        values.put("certificate-private-key", ssl.getCertificatePrivateKey());
+        values.put("trust-store", ssl.getTrustStore());
+        values.put("trust-store-password", ssl.getTrustStorePassword());
+        values.put("trust-store-type", ssl.getTrustStoreType());
+        values.put("trust-store-provider", ssl.getTrustStoreProvider());
+        values.put("trust-certificate", ssl.getTrustCertificate());
+        values.put("trust-certificate-private-key", ssl.getTrustCertificatePrivateKey());
+        values.put("ciphers", ciphersSet ? ssl.getCiphers() : null);
+        values.put("enabled-protocols", ssl.getEnabledProtocols());
+        List<String> names = new ArrayList<>();
+        values.forEach((name, value) -> {
+            if (value != null) {
+                names.add(prefix + "." + name);
+            }
+        });
+        return names;
+    }
+
+    /**
+     * The warning for {@link #ignoredBesideBundle}'s names, or null when there are none: which names, why, and
+     * where the bundle's own ones go.
+     */
+    public static String ignoredBesideBundleWarning(Ssl ssl, String prefix, boolean ciphersSet) {
+        List<String> ignored = ignoredBesideBundle(ssl, prefix, ciphersSet);
+        if (ignored.isEmpty()) {
+            return null;
+        }
+        return String.join(", ", ignored) + (ignored.size() == 1 ? " is" : " are") + " ignored: " + prefix
+                + ".bundle names the bundle " + ssl.getBundle() + ", and Spring Boot then takes the keys and options "
+                + "from it alone; set them on spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + " (options.ciphers, "
+                + "options.enabled-protocols, key.alias, keystore.*, truststore.*) or remove them";
     }
 
     /**

@@ -35,7 +35,7 @@ class AdminTlsTests {
                 SslOptions.of(Set.of("TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), null)));
 
         customize(bundles, "tuned");
-        assertThat(output.getOut()).doesNotContain("sets no options.ciphers");
+        assertThat(output.getOut()).doesNotContain("sets no options.ciphers").doesNotContain("ignored");
         customize(bundles, "bare");
 
         assertThat(output.getOut()).contains("WARN", "management.server.ssl.bundle bare sets no options.ciphers: the "
@@ -43,9 +43,29 @@ class AdminTlsTests {
                 + "spring.ssl.bundle.<jks|pem>.bare.options.ciphers to the proxy's (TLS_AES_128_GCM_SHA256,");
     }
 
-    private static void customize(DefaultSslBundleRegistry bundles, String name) {
-        TomcatServletWebServerFactory factory = new TomcatServletWebServerFactory();
+    @Test
+    void ciphersBesideANamedBundleAreWarnedAboutAsIgnored(@TempDir Path directory, CapturedOutput output) throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "admin");
+        DefaultSslBundleRegistry bundles = new DefaultSslBundleRegistry();
+        bundles.registerBundle("tuned", SslBundle.of(new JksSslStoreBundle(new JksSslStoreDetails("PKCS12", null,
+                keyStore.toString(), TestCertificates.PASSWORD), null), SslBundleKey.of(TestCertificates.PASSWORD),
+                SslOptions.of(Set.of("TLS_AES_128_GCM_SHA256"), null)));
         Ssl ssl = new Ssl();
+        ssl.setCiphers(new String[] {"TLS_AES_256_GCM_SHA384"});
+
+        customize(bundles, "tuned", ssl);
+
+        assertThat(output.getOut()).contains("WARN", "management.server.ssl.ciphers is ignored: "
+                + "management.server.ssl.bundle names the bundle tuned, and Spring Boot then takes the keys and options "
+                + "from it alone");
+    }
+
+    private static void customize(DefaultSslBundleRegistry bundles, String name) {
+        customize(bundles, name, new Ssl());
+    }
+
+    private static void customize(DefaultSslBundleRegistry bundles, String name, Ssl ssl) {
+        TomcatServletWebServerFactory factory = new TomcatServletWebServerFactory();
         ssl.setBundle(name);
         factory.setSsl(ssl);
         factory.setSslBundles(bundles);

@@ -2,7 +2,15 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.testsupport.TestCertificates;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.ssl.DefaultSslBundleRegistry;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleKey;
+import org.springframework.boot.ssl.jks.JksSslStoreBundle;
+import org.springframework.boot.ssl.jks.JksSslStoreDetails;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.server.Ssl;
 
 import java.nio.file.Path;
@@ -15,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * What {@link ProxyTls#of} makes of {@code server.ssl.*}: a setting no client could handshake with fails at once,
  * naming the reason, instead of starting and failing every connection (found by an attacking helper).
  */
+@ExtendWith(OutputCaptureExtension.class)
 class ProxyTlsTests {
 
     @TempDir
@@ -93,6 +102,22 @@ class ProxyTlsTests {
         assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(ProxyTls.ProxyTlsException.class)
                 .hasMessage("server.ssl.* gives the proxy no usable TLS: the private key does not match the certificate "
                         + "(CN=localhost, alias mismatched): give the key the certificate was issued for");
+    }
+
+    /** Spring Boot takes a named bundle alone: the proxy offered the bundle's suites, not these, without a word. */
+    @Test
+    void ciphersBesideANamedBundleAreWarnedAboutAsIgnored(CapturedOutput output) throws Exception {
+        Ssl given = keyStore("bundled");
+        DefaultSslBundleRegistry bundles = new DefaultSslBundleRegistry();
+        bundles.registerBundle("web", SslBundle.of(new JksSslStoreBundle(new JksSslStoreDetails("PKCS12", null,
+                given.getKeyStore(), TestCertificates.PASSWORD), null), SslBundleKey.of(TestCertificates.PASSWORD)));
+        Ssl ssl = new Ssl();
+        ssl.setBundle("web");
+        ssl.setCiphers(new String[]{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"});
+
+        assertThat(ProxyTls.of(ssl, bundles, 10_000, null).cipherSuites()).contains("TLS_AES_128_GCM_SHA256");
+        assertThat(output.getOut()).contains("WARN", "server.ssl.ciphers is ignored: server.ssl.bundle names the bundle "
+                + "web, and Spring Boot then takes the keys and options from it alone");
     }
 
     private static Ssl keyStore(String alias) throws Exception {

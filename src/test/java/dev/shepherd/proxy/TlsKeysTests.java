@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import dev.shepherd.testsupport.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.web.server.Ssl;
 
 import javax.net.ssl.KeyManagerFactory;
 import java.io.InputStream;
@@ -94,5 +95,33 @@ class TlsKeysTests {
         KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         factory.init(store, TestCertificates.PASSWORD.toCharArray());
         return factory;
+    }
+
+    /** Spring Boot takes a named bundle alone: server.ssl.ciphers beside it changed nothing, without a word. */
+    @Test
+    void settingsBesideANamedBundleAreNamedAsIgnored() {
+        Ssl ssl = new Ssl();
+        assertThat(TlsKeys.ignoredBesideBundle(ssl, "server.ssl", false)).as("no bundle, nothing ignored").isEmpty();
+        ssl.setKeyStore("/etc/keys.p12");
+        ssl.setCiphers(new String[] {"TLS_AES_128_GCM_SHA256"});
+        assertThat(TlsKeys.ignoredBesideBundle(ssl, "server.ssl", true)).isEmpty();
+
+        ssl.setBundle("web");
+        ssl.setEnabledProtocols(new String[] {"TLSv1.3"});
+
+        assertThat(TlsKeys.ignoredBesideBundle(ssl, "server.ssl", true))
+                .containsExactly("server.ssl.key-store", "server.ssl.ciphers", "server.ssl.enabled-protocols");
+        assertThat(TlsKeys.ignoredBesideBundle(ssl, "management.server.ssl", false))
+                .as("ciphers that Shepherd set itself are not the user's")
+                .containsExactly("management.server.ssl.key-store", "management.server.ssl.enabled-protocols");
+        assertThat(TlsKeys.ignoredBesideBundleWarning(ssl, "server.ssl", true)).isEqualTo("server.ssl.key-store, "
+                + "server.ssl.ciphers, server.ssl.enabled-protocols are ignored: server.ssl.bundle names the bundle web, "
+                + "and Spring Boot then takes the keys and options from it alone; set them on "
+                + "spring.ssl.bundle.<jks|pem>.web (options.ciphers, options.enabled-protocols, key.alias, keystore.*, "
+                + "truststore.*) or remove them");
+        Ssl bundleOnly = new Ssl();
+        bundleOnly.setBundle("web");
+        assertThat(TlsKeys.ignoredBesideBundleWarning(bundleOnly, "server.ssl", false))
+                .as("Ssl's own defaults are nobody's setting").isNull();
     }
 }
