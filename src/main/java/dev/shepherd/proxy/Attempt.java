@@ -238,6 +238,8 @@ final class Attempt {
         end();
         abandoned = true;
         connection.handOver(new Abandoned());
+        // A client that read nothing had paused the worker's connection: its answer must be read now.
+        upstream.config().setAutoRead(true);
         if (upstream instanceof DuplexChannel duplex) {
             duplex.shutdownOutput();
         }
