@@ -5,7 +5,6 @@ import dev.shepherd.fleet.OutOfDescriptors;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -220,29 +219,31 @@ final class Attempt {
 
     /**
      * The client left before the head of the final response arrived. Without {@code fleet.worker.max-concurrency}
-     * this is {@link #drop}: the connection closes at once, which tells the worker. With it, the worker is still
-     * busy with the request, and counting it out now would give it the next one at once, breaking the limit (a
-     * single-threaded worker would queue it behind the abandoned one): the request's sending is ended with a FIN
-     * (HTTP servers such as Node's take it as the client leaving), and the worker stays counted in until it sends
-     * anything, closes, or {@code fleet.proxy.response-timeout} passes from now; then the connection is closed.
-     * Bounded: each abandoned request holds one of the worker's slots, which no other request can take meanwhile.
+     * this is {@link #drop}: the connection closes at once, which tells the worker. With it, a worker that has the
+     * whole request ({@code requestSent}) may still be working on it, and counting it out now would give it the next
+     * one at once, breaking the limit (a single-threaded worker would queue it behind the abandoned one; an
+     * asynchronous Node handler would run beside it). So the connection stays open, as nginx's
+     * {@code proxy_ignore_client_abort on} keeps it, not even half-closed (Node's HTTP server ends a connection on
+     * a FIN at once, whatever its handler still does), and the worker stays counted in until it sends anything but
+     * an interim {@code 1xx}, closes, or {@code fleet.proxy.response-timeout} passes from now; then the connection is
+     * closed. Bounded: each abandoned request holds one of the worker's slots, which no other request can take
+     * meanwhile. A request whose body the worker has not all been given is dropped: it could wait for the rest.
      */
-    void abandon() {
+    void abandon(boolean requestSent) {
         if (over) {
             return;
         }
-        if (endpoint.maxConcurrency() == 0 || connection == null) {
+        if (endpoint.maxConcurrency() == 0 || connection == null || !requestSent) {
             drop();
             return;
         }
         end();
         abandoned = true;
         connection.handOver(new Abandoned());
-        // A client that read nothing had paused the worker's connection: its answer must be read now.
+        // A client that read nothing had paused the worker's connection: its answer must be read now. And what
+        // was written while the client was being read goes out.
         upstream.config().setAutoRead(true);
-        if (upstream instanceof DuplexChannel duplex) {
-            duplex.shutdownOutput();
-        }
+        upstream.flush();
         armResponseTimeout();
     }
 

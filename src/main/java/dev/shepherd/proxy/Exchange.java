@@ -689,16 +689,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (retries != null) {
             retries.stop();
         }
-        body.stopPumping();
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon.
             if (relay.headReceived()) {
                 attempt.drop();
             } else {
-                attempt.abandon();
+                attempt.abandon(requestComplete && !body.pumping(attempt.upstream()));
             }
             attempt = null;
         }
+        body.stopPumping();
         body.release();
     }
 

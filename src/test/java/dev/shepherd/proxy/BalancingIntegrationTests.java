@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerSnapshot;
 import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.Tools;
 import dev.shepherd.testsupport.Traffic;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -118,6 +119,42 @@ class BalancingIntegrationTests {
             assertThat(Files.exists(violations) ? Files.readAllLines(violations) : List.of())
                     .as("requests the worker saw while it served another").isEmpty();
             await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) == 0);
+        }
+    }
+
+    /**
+     * Node's HTTP server ends a connection on a FIN at once, while an asynchronous handler still runs: a half-close
+     * on the client's leaving freed the slot as early as a close (found by an attacking helper).
+     */
+    @Test
+    void asynchronousNodeHandlerWhoseClientLeftKeepsItsSlotUntilItAnswers() throws Exception {
+        Tools.assumeNode();
+        Path script = temp.resolve("async.js");
+        Files.writeString(script, """
+                const http = require('http');
+                let active = 0, overlaps = 0;
+                http.createServer((req, res) => {
+                  if (req.url === '/health') return res.end('ok');
+                  if (req.url === '/overlaps') return res.end(String(overlaps));
+                  if (++active > 1) overlaps++;
+                  const ms = Number(new URL(req.url, 'http://x').searchParams.get('ms') || 1);
+                  setTimeout(() => { active--; res.end('done'); }, ms);
+                }).listen(Number(process.env.PORT), '127.0.0.1');
+                """);
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", "--fleet.worker.max-concurrency=1",
+                "--fleet.worker.command=node," + script)) {
+            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                client.getOutputStream().write("GET /work?ms=1500 HTTP/1.1\r\nHost: shepherd\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) != 0);
+            }
+            long left = System.nanoTime();
+
+            assertThat(shepherd.get("/work?ms=1").statusCode()).isEqualTo(200);
+
+            assertThat(Duration.ofNanos(System.nanoTime() - left)).as("the next request waited for the handler")
+                    .isGreaterThan(Duration.ofMillis(700));
+            assertThat(shepherd.get("/overlaps").body()).as("requests the worker had at once, beyond one").isEqualTo("0");
         }
     }
 
