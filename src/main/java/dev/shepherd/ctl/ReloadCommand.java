@@ -12,6 +12,7 @@ import tools.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -73,6 +74,8 @@ class ReloadCommand implements Callable<Integer> {
                 ctl.out().flush();
             }
             String[] failure = {null};
+            // What the rollback's last event said, if it was read: the status may not be readable after it.
+            String[] rollbackStopped = {null};
             // A failed reload's rollback is waited for too: its steps are printed, and the wait ends once
             // GET /fleet/reload no longer shows it rolling back.
             boolean over = !running(started) && !rollingBack(started) || stream.forEach(event -> {
@@ -88,7 +91,11 @@ class ReloadCommand implements Callable<Integer> {
                     if (!type.equals("RELOAD_FAILED") && !type.equals("RELOAD_STEP")) {
                         return true;
                     }
-                    if (ROLLBACK_OVER.matcher(event.path("message").asString("")).lookingAt()) {
+                    Matcher last = ROLLBACK_OVER.matcher(event.path("message").asString(""));
+                    if (last.lookingAt()) {
+                        if (last.group(1).equals("stopped")) {
+                            rollbackStopped[0] = TerminalText.safe(event.path("message").asString(""));
+                        }
                         return false;
                     }
                     // The status says the rollback is over before its last event is read: read on to that event.
@@ -104,7 +111,9 @@ class ReloadCommand implements Callable<Integer> {
             if (failure[0] == null && !"FAILED".equals(started.path("state").asString())) {
                 return Ctl.OK;
             }
-            throw rollback(failure[0] != null ? failure[0] : describe(started));
+            throw rollback(failure[0] != null ? failure[0] : describe(started), rollbackStopped[0] == null ? null
+                    : "reload to generation " + started.path("generation").asLong() + " failed and its rollback "
+                    + "stopped: " + rollbackStopped[0]);
         }
     }
 
@@ -122,17 +131,19 @@ class ReloadCommand implements Callable<Integer> {
      * The failure of a reload waited for: one line, {@code GET /fleet/reload}'s status, whose reason has the new
      * worker's exit and last lines (those are printed on standard output first, one a line), or the event's message
      * when the master has no such resource; exit code {@value Ctl#ROLLED_BACK}, or {@value Ctl#FAILED} when the
-     * rollback stopped part way.
+     * rollback stopped part way. {@code stopped}: the line for a rollback whose last event said it stopped, used
+     * when the status cannot be read after it (the master stopping); null when no such event was read.
      */
-    private CtlException rollback(String fallback) {
+    private CtlException rollback(String fallback, String stopped) {
         JsonNode status;
         try {
             status = ctl.client().get("/fleet/reload");
         } catch (CtlException ex) {
-            return new CtlException(fallback, Ctl.ROLLED_BACK);
+            // The master went away after the rollback's last event (it stops a rollback as it shuts down).
+            return stopped != null ? new CtlException(stopped, Ctl.FAILED) : new CtlException(fallback, Ctl.ROLLED_BACK);
         }
         if (!"FAILED".equals(status.path("state").asString())) {
-            return new CtlException(fallback, Ctl.ROLLED_BACK);
+            return stopped != null ? new CtlException(stopped, Ctl.FAILED) : new CtlException(fallback, Ctl.ROLLED_BACK);
         }
         JsonNode lastLines = status.path("problem").path("lastLines");
         if (lastLines.isArray() && !lastLines.isEmpty()) {

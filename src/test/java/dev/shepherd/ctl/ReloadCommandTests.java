@@ -42,7 +42,12 @@ class ReloadCommandTests {
         });
         server.createContext("/fleet/reload", exchange -> {
             if (exchange.getRequestMethod().equals("GET")) {
-                answer(exchange, 200, reloadStatuses.size() > 1 ? reloadStatuses.poll() : reloadStatuses.peek());
+                String status = reloadStatuses.size() > 1 ? reloadStatuses.poll() : reloadStatuses.peek();
+                if (status.equals(GONE)) {
+                    exchange.close(); // the master went away: no answer
+                    return;
+                }
+                answer(exchange, 200, status);
                 return;
             }
             received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
@@ -54,6 +59,8 @@ class ReloadCommandTests {
         env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort());
     }
 
+    /** A status that is not answered: the connection closes. */
+    private static final String GONE = "gone";
     private static final String FAILED = "{\"state\":\"FAILED\",\"generation\":2,\"total\":2,\"replaced\":0,"
             + "\"reason\":\"worker 3 (pid 77) exited with code 3 before it was READY; last lines:\\nstarting\\nboom\","
             + "\"problem\":{\"title\":\"Reload failed\",\"lastLines\":[\"starting\",\"boom\"]}}";
@@ -135,6 +142,22 @@ class ReloadCommandTests {
                 + "rollback of generation 2 finished\n"
                 + "the new worker's last output lines:\n  starting\n  boom\n");
         assertThat(result.err()).startsWith("reload to generation 2 failed and was rolled back: worker 3 (pid 77)");
+    }
+
+    /** The master stopped the rollback as it shut down, and was gone before its status could be read: exit 3 said "rolled back". */
+    @Test
+    void aRollbackStoppedByTheMastersShutdownExitsFailedThoughTheStatusIsGone() {
+        reloadStatuses.clear();
+        reloadStatuses.addAll(List.of(FAILED.replace("}}", "},\"rollback\":\"RUNNING\"}"), GONE));
+        events = "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback of generation 2 stopped: the master is shutting down\"}\n\n";
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--wait");
+
+        assertThat(result.code()).as(result.err()).isEqualTo(Ctl.FAILED);
+        assertThat(result.out()).endsWith("rollback of generation 2 stopped: the master is shutting down\n");
+        assertThat(result.err()).isEqualTo("reload to generation 2 failed and its rollback stopped: rollback of "
+                + "generation 2 stopped: the master is shutting down\n");
     }
 
     /** A script keyed on exit 3 took the fleet for the old spec while half of it ran the failed one. */
