@@ -205,9 +205,9 @@ class AdminApiDocs {
                     + BodyBudget.BUDGET_BYTES + " bytes of command bodies at once already: send it again after "
                     + "Retry-After seconds. Or: " : "") + "the supervisor did not get to the command within "
                     + WorkerFleetService.COMMAND_TIMEOUT.toSeconds() + " s (busy starting many workers, say): the "
-                    + "command was withdrawn and nothing changed; or, rarely, it had begun and goes on (the detail "
-                    + "says which; GET /fleet shows it)")
-                    .addHeaderObject(HttpHeaders.RETRY_AFTER, header("Seconds to wait")));
+                    + "command was withdrawn and nothing changed (with Retry-After); or, rarely, it had begun and goes "
+                    + "on (no Retry-After: do not send it again; GET /fleet shows when it is done)")
+                    .addHeaderObject(HttpHeaders.RETRY_AFTER, header("Seconds to wait, when the command was withdrawn")));
         }
         specific.forEach((status, description) -> {
             ApiResponse response = problemResponse(description);

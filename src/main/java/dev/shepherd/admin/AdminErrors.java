@@ -47,11 +47,18 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Replacement cannot start", ex.getMessage());
     }
 
-    /** 503 with Retry-After, as a busy server says it (RFC 9110 §15.6.4); nothing of it is an internal error. */
+    /**
+     * 503, as a busy server says it (RFC 9110 §15.6.4), with Retry-After when the command was withdrawn; without it
+     * when the command runs and only its answer is late, so that no client is asked to give it twice. Nothing of it
+     * is an internal error.
+     */
     @ExceptionHandler(FleetExceptions.SupervisorBusyException.class)
     ResponseEntity<ProblemDetail> supervisorBusy(FleetExceptions.SupervisorBusyException ex) {
-        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "5")
-                .body(problem(HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", ex.getMessage()));
+        ResponseEntity.BodyBuilder response = ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE);
+        if (ex.withdrawn()) {
+            response.header(HttpHeaders.RETRY_AFTER, "5");
+        }
+        return response.body(problem(HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", ex.getMessage()));
     }
 
     @ExceptionHandler(FleetExceptions.InvalidSpecException.class)

@@ -46,21 +46,29 @@ public final class FleetExceptions {
      */
     public static class SupervisorBusyException extends RuntimeException {
 
-        private SupervisorBusyException(String message) {
+        private final boolean withdrawn;
+
+        private SupervisorBusyException(String message, boolean withdrawn) {
             super(message);
+            this.withdrawn = withdrawn;
+        }
+
+        /** Whether the command never ran, so that sending it again is right (a {@code Retry-After} says when). */
+        public boolean withdrawn() {
+            return withdrawn;
         }
 
         /** The command never ran: the sender may send it again. */
         public static SupervisorBusyException withdrawn(long seconds) {
             return new SupervisorBusyException("The supervisor did not get to the command within " + seconds
                     + " s: it is busy (starting many workers, say). The command was withdrawn and nothing changed: "
-                    + "send it again later");
+                    + "send it again later", true);
         }
 
         /** The command runs, and did not finish in time: sending it again would give it twice. */
         public static SupervisorBusyException underWay(long seconds) {
             return new SupervisorBusyException("The supervisor began the command and did not finish it within "
-                    + seconds + " s; it goes on: GET /fleet (shepherd status) shows when it has");
+                    + seconds + " s; it goes on: GET /fleet (shepherd status) shows when it has", false);
         }
     }
 

@@ -258,6 +258,18 @@ class FleetControllerTests {
                 .hasHeader("Retry-After", "5");
     }
 
+    /** A command under way is not to be sent again: no Retry-After invites it. */
+    @Test
+    void aCommandTheSupervisorBeganAndDidNotFinishInTimeIsA503WithoutRetryAfter() {
+        willThrow(FleetExceptions.SupervisorBusyException.underWay(70)).given(fleet).scale(64);
+
+        assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 64}"),
+                HttpStatus.SERVICE_UNAVAILABLE, "Supervisor busy", "The supervisor began the command and did not finish "
+                        + "it within 70 s; it goes on: GET /fleet (shepherd status) shows when it has");
+        assertThat(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 64}"))
+                .doesNotContainHeader("Retry-After");
+    }
+
     @Test
     void reloadIsAcceptedWithItsStatus() {
         given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));
