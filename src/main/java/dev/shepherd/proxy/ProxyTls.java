@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.TerminalText;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -90,6 +91,10 @@ final class ProxyTls {
         String ignored = TlsKeys.ignoredBesideBundleWarning(ssl, "server.ssl", ssl.getCiphers() != null);
         if (ignored != null) {
             log.warn("{}", ignored);
+        } else if (!"TLS".equals(ssl.getProtocol())) {
+            // Tomcat makes its SSLContext with it; Netty's builder has no such name, only the enabled protocols.
+            log.warn("server.ssl.protocol={} is not used by the proxy: set server.ssl.enabled-protocols (for example "
+                    + "TLSv1.3) to choose the protocols it offers", TerminalText.safe(ssl.getProtocol()));
         }
         SslBundle bundle;
         try {

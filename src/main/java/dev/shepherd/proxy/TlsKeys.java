@@ -99,6 +99,7 @@ public final class TlsKeys {
         values.put("trust-store-provider", ssl.getTrustStoreProvider());
         values.put("trust-certificate", ssl.getTrustCertificate());
         values.put("trust-certificate-private-key", ssl.getTrustCertificatePrivateKey());
+        values.put("protocol", "TLS".equals(ssl.getProtocol()) ? null : ssl.getProtocol()); // "TLS": Ssl's default
         values.put("ciphers", ciphersSet ? ssl.getCiphers() : null);
         values.put("enabled-protocols", ssl.getEnabledProtocols());
         List<String> names = new ArrayList<>();

@@ -120,6 +120,16 @@ class ProxyTlsTests {
                 + "web, and Spring Boot then takes the keys and options from it alone");
     }
 
+    @Test
+    void serverSslProtocolIsSaidToBeUnusedByTheProxy(CapturedOutput output) throws Exception {
+        Ssl ssl = keyStore("protocol");
+        ssl.setProtocol("TLSv1.2");
+
+        assertThat(ProxyTls.of(ssl, null, 10_000, null)).isNotNull();
+        assertThat(output.getOut()).contains("WARN", "server.ssl.protocol=TLSv1.2 is not used by the proxy: set "
+                + "server.ssl.enabled-protocols");
+    }
+
     private static Ssl keyStore(String alias) throws Exception {
         Ssl ssl = new Ssl();
         ssl.setKeyStore(TestCertificates.selfSignedKeyStore(directory, alias).toString());

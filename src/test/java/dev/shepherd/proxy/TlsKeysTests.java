@@ -111,6 +111,9 @@ class TlsKeysTests {
 
         assertThat(TlsKeys.ignoredBesideBundle(ssl, "server.ssl", true))
                 .containsExactly("server.ssl.key-store", "server.ssl.ciphers", "server.ssl.enabled-protocols");
+        ssl.setProtocol("TLSv1.2");
+        assertThat(TlsKeys.ignoredBesideBundle(ssl, "server.ssl", true)).contains("server.ssl.protocol");
+        ssl.setProtocol("TLS");
         assertThat(TlsKeys.ignoredBesideBundle(ssl, "management.server.ssl", false))
                 .as("ciphers that Shepherd set itself are not the user's")
                 .containsExactly("management.server.ssl.key-store", "management.server.ssl.enabled-protocols");
