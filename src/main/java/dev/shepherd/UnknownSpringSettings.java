@@ -3,6 +3,12 @@ package dev.shepherd;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.BindHandler;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
+import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.context.event.EventListener;
 import org.springframework.core.env.ConfigurableEnvironment;
@@ -10,6 +16,7 @@ import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.stereotype.Component;
+import org.springframework.util.ClassUtils;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -24,6 +31,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -36,8 +44,9 @@ import java.util.TreeSet;
  * those of every {@code META-INF/spring-configuration-metadata.json} on the class path, compared as Spring Boot
  * binds them (case, dashes and {@code camelCase} alike); a name under a map or list setting
  * ({@code management.metrics.tags.region}) is known, one under any other setting is not; a removed name is told
- * with its replacement. Environment variables are left out ({@code SERVER_NAME} is
- * common and meant for others).
+ * with its replacement; a name below a key of a map of objects ({@code management.endpoint.health.group.*}) is
+ * checked by binding the map. Environment variables are left out ({@code SERVER_NAME} is common and meant for
+ * others).
  */
 @Component
 class UnknownSpringSettings {
@@ -68,16 +77,69 @@ class UnknownSpringSettings {
                 set.addAll(List.of(names.getPropertyNames()));
             }
         }
-        warnings(set, metadata(getClass().getClassLoader())).forEach(log::warn);
+        Metadata metadata = metadata(getClass().getClassLoader());
+        warnings(set, metadata).forEach(log::warn);
+        objectMapWarnings(set, metadata.objectMaps(), Binder.get(environment), getClass().getClassLoader())
+                .forEach(log::warn);
+    }
+
+    /**
+     * One warning for each name of {@code set} below a key of a map of objects ({@code objectMaps}) that binds to
+     * nothing in the map's values ({@code management.endpoint.health.group.readiness.inclde}): the metadata does not
+     * describe those values, so the map is bound as Spring Boot binds it, with a handler that reports what stayed
+     * unbound ({@code @ConfigurationProperties(ignoreUnknownFields = false)}'s). A map that cannot be bound (a
+     * value of the wrong type, which Spring Boot reports itself) or whose class is not there gives none.
+     */
+    static List<String> objectMapWarnings(Collection<String> set, Map<String, String> objectMaps, Binder binder,
+                                          ClassLoader loader) {
+        List<String> warnings = new ArrayList<>();
+        Map<ConfigurationPropertyName, String> user = new HashMap<>();
+        for (String name : set) {
+            ConfigurationPropertyName adapted = ConfigurationPropertyName.adapt(name, '.');
+            if (!adapted.isEmpty()) {
+                user.putIfAbsent(adapted, name);
+            }
+        }
+        objectMaps.forEach((map, valueType) -> {
+            ConfigurationPropertyName mapName = ConfigurationPropertyName.of(map);
+            if (user.keySet().stream().noneMatch(mapName::isAncestorOf)) {
+                return;
+            }
+            Class<?> values;
+            try {
+                values = ClassUtils.forName(valueType, loader);
+            } catch (ClassNotFoundException | LinkageError ex) {
+                return;
+            }
+            try {
+                binder.bind(mapName, Bindable.mapOf(String.class, values), new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
+            } catch (BindException ex) {
+                if (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound) {
+                    unbound.getUnboundProperties().stream().map(property -> user.get(property.getName()))
+                            .filter(Objects::nonNull).sorted()
+                            .forEach(name -> warnings.add(TerminalText.safe(name) + " is no setting of Spring Boot's "
+                                    + "here and is ignored: " + map + ".<name> takes those of "
+                                    + ClassUtils.getShortName(values)));
+                }
+            }
+        });
+        return warnings;
     }
 
     /**
      * The {@code server.*} and {@code management.*} names of the configuration metadata: those Spring Boot binds
      * ({@code known}), those of them that are maps, lists or arrays and so take names below their own
      * ({@code containers}), and those it removed (deprecated at level {@code error}: documented, but no longer
-     * bound), each with its replacement, empty when it has none.
+     * bound), each with its replacement, empty when it has none; and the maps among the containers whose values are
+     * objects of Spring Boot's ({@code objectMaps}: name to the values' class name, such as
+     * {@code management.endpoint.health.group} to its {@code Group}), whose names below a key are checked by binding.
      */
-    record Metadata(Collection<String> known, Collection<String> containers, Map<String, String> removed) {
+    record Metadata(Collection<String> known, Collection<String> containers, Map<String, String> removed,
+                    Map<String, String> objectMaps) {
+
+        Metadata(Collection<String> known, Collection<String> containers, Map<String, String> removed) {
+            this(known, containers, removed, Map.of());
+        }
     }
 
     /**
@@ -142,6 +204,7 @@ class UnknownSpringSettings {
         Collection<String> known = new TreeSet<>(UNDOCUMENTED_MAPS);
         Collection<String> containers = new TreeSet<>(UNDOCUMENTED_MAPS);
         Map<String, String> removed = new TreeMap<>();
+        Map<String, String> objectMaps = new TreeMap<>();
         try {
             for (String resource : METADATA) {
                 Enumeration<URL> files = loader.getResources(resource);
@@ -163,6 +226,10 @@ class UnknownSpringSettings {
                                         || type.endsWith("[]")) {
                                     containers.add(name);
                                 }
+                                String values = mapValues(type);
+                                if (values != null) {
+                                    objectMaps.put(name, values);
+                                }
                             }
                         }
                     }
@@ -173,6 +240,19 @@ class UnknownSpringSettings {
         }
         // A name deprecated in one file and documented anew in another stays known.
         removed.keySet().removeAll(known);
-        return new Metadata(known, containers, removed);
+        return new Metadata(known, containers, removed, objectMaps);
+    }
+
+    /**
+     * The class of a {@code Map<String, V>}'s values when {@code V} is a plain class of Spring's or Spring Boot's (not
+     * the JDK's, an array or a generic type); null otherwise.
+     */
+    static String mapValues(String type) {
+        String prefix = "java.util.Map<java.lang.String,";
+        if (!type.startsWith(prefix) || !type.endsWith(">")) {
+            return null;
+        }
+        String values = type.substring(prefix.length(), type.length() - 1);
+        return values.startsWith("org.springframework.") && values.matches("[\\w.$]+") ? values : null;
     }
 }

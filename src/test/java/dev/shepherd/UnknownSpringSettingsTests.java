@@ -2,8 +2,11 @@ package dev.shepherd;
 
 import org.junit.jupiter.api.Test;
 
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.core.env.EnumerablePropertySource;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.PropertySource;
 import org.springframework.core.io.ClassPathResource;
 
@@ -117,5 +120,39 @@ class UnknownSpringSettingsTests {
     void aNameIsShownInCaretNotation() {
         assertThat(UnknownSpringSettings.warnings(List.of("server.p\u001b[2Jort"), METADATA)).singleElement().asString()
                 .startsWith("server.p^[[2Jort is no setting");
+    }
+
+    /** The metadata does not describe a health group's names: a misspelt include left the group including everything. */
+    @Test
+    void aNameBelowAKeyOfAMapOfObjectsIsCheckedByBindingTheMap() {
+        assertThat(METADATA.objectMaps()).containsKey("management.endpoint.health.group");
+        Map<String, Object> set = Map.of(
+                "management.endpoint.health.group.readiness.inclde", "readinessState",
+                "management.endpoint.health.group.readiness.show-details", "always",
+                "management.endpoint.health.group.liveness.include", "livenessState,ping",
+                "management.endpoint.health.group.liveness.status.order", "down,up",
+                "management.endpoint.health.group.liveness.additional-path", "server:/livez",
+                "management.endpoint.health.group.custom.showDetails", "never");
+        Binder binder = new Binder(ConfigurationPropertySources.from(new MapPropertySource("test", set)));
+
+        assertThat(UnknownSpringSettings.objectMapWarnings(set.keySet(), METADATA.objectMaps(), binder,
+                getClass().getClassLoader())).containsExactly("management.endpoint.health.group.readiness.inclde is no "
+                + "setting of Spring Boot's here and is ignored: management.endpoint.health.group.<name> takes those of "
+                + "HealthEndpointProperties.Group");
+        assertThat(UnknownSpringSettings.warnings(set.keySet(), METADATA)).as("the names checked as before").isEmpty();
+    }
+
+    @Test
+    void aMapThatCannotBeBoundOrAClassThatIsNotThereGivesNoWarning() {
+        Map<String, Object> set = Map.of("management.endpoint.health.group.readiness.show-details", "sometimes",
+                "management.endpoint.health.group.readiness.inclde", "x");
+        Binder binder = new Binder(ConfigurationPropertySources.from(new MapPropertySource("test", set)));
+
+        assertThat(UnknownSpringSettings.objectMapWarnings(set.keySet(), Map.of("management.endpoint.health.group",
+                "org.springframework.NoSuchClass"), binder, getClass().getClassLoader())).isEmpty();
+        assertThat(UnknownSpringSettings.mapValues("java.util.Map<java.lang.String,java.lang.String>")).isNull();
+        assertThat(UnknownSpringSettings.mapValues("java.util.Map<java.lang.String,org.springframework.X$Y[]>")).isNull();
+        assertThat(UnknownSpringSettings.mapValues("java.util.Map<java.lang.String,org.springframework.X$Y>"))
+                .isEqualTo("org.springframework.X$Y");
     }
 }
