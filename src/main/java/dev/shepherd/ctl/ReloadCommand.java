@@ -112,8 +112,7 @@ class ReloadCommand implements Callable<Integer> {
                 return Ctl.OK;
             }
             throw rollback(failure[0] != null ? failure[0] : describe(started), rollbackStopped[0] == null ? null
-                    : "reload to generation " + started.path("generation").asLong() + " failed and its rollback "
-                    + "stopped: " + rollbackStopped[0]);
+                    : "reload to generation " + started.path("generation").asLong() + " failed; " + rollbackStopped[0]);
         }
     }
 

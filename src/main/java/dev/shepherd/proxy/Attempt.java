@@ -239,6 +239,8 @@ final class Attempt {
         }
         end();
         abandoned = true;
+        // Still in flight for the proxy's drain too: a master that stops waits for it as for a request with a client.
+        proxy.exchangeStarted();
         connection.handOver(new Abandoned());
         // A client that read nothing had paused the worker's connection: its answer must be read now. And what
         // was written while the client was being read goes out.
@@ -253,6 +255,7 @@ final class Attempt {
             return;
         }
         abandoned = false;
+        proxy.exchangeEnded();
         stopClocks();
         connection.detach();
         upstream.close();

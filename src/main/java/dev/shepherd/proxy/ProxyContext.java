@@ -248,9 +248,10 @@ final class ProxyContext {
     }
 
     /**
-     * Requests begun and not yet over: sent to a worker, waiting for one, or between two attempts. One count per
-     * request from its start to its end, so that a drain reading it never sees a request that moves from one
-     * stage to the next as gone. Any thread.
+     * Requests begun and not yet over: sent to a worker, waiting for one, or between two attempts, and those whose
+     * client left while a worker still works on them ({@link Attempt#abandon}). One count per request from its
+     * start to its end, so that a drain reading it never sees a request that moves from one stage to the next as
+     * gone. Any thread.
      */
     long openExchanges() {
         return openExchanges.sum();

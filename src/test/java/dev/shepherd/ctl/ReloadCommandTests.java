@@ -156,8 +156,8 @@ class ReloadCommandTests {
 
         assertThat(result.code()).as(result.err()).isEqualTo(Ctl.FAILED);
         assertThat(result.out()).endsWith("rollback of generation 2 stopped: the master is shutting down\n");
-        assertThat(result.err()).isEqualTo("reload to generation 2 failed and its rollback stopped: rollback of "
-                + "generation 2 stopped: the master is shutting down\n");
+        assertThat(result.err()).isEqualTo("reload to generation 2 failed; rollback of generation 2 stopped: the "
+                + "master is shutting down\n");
     }
 
     /** A script keyed on exit 3 took the fleet for the old spec while half of it ran the failed one. */
