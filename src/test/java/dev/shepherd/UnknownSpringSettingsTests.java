@@ -132,7 +132,11 @@ class UnknownSpringSettingsTests {
                 "management.endpoint.health.group.liveness.include", "livenessState,ping",
                 "management.endpoint.health.group.liveness.status.order", "down,up",
                 "management.endpoint.health.group.liveness.additional-path", "server:/livez",
-                "management.endpoint.health.group.custom.showDetails", "never");
+                "management.endpoint.health.group.custom.showDetails", "never",
+                "management.endpoint.health.group.custom.show-components", "always",
+                "management.endpoint.health.group.custom.roles", "admin",
+                "management.endpoint.health.group.custom.exclude[0]", "db",
+                "management.endpoint.health.group.custom.status.http-mapping.down", "503");
         Binder binder = new Binder(ConfigurationPropertySources.from(new MapPropertySource("test", set)));
 
         assertThat(UnknownSpringSettings.objectMapWarnings(set.keySet(), METADATA.objectMaps(), binder,
