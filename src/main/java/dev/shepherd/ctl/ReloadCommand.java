@@ -134,15 +134,18 @@ class ReloadCommand implements Callable<Integer> {
      * when the status cannot be read after it (the master stopping); null when no such event was read.
      */
     private CtlException rollback(String fallback, String stopped) {
+        // Without the status (the master went away after the rollback's last event: it stops a rollback as it
+        // shuts down), the events tell.
+        CtlException fromEvents = stopped != null ? new CtlException(stopped, Ctl.FAILED)
+                : new CtlException(fallback, Ctl.ROLLED_BACK);
         JsonNode status;
         try {
             status = ctl.client().get("/fleet/reload");
         } catch (CtlException ex) {
-            // The master went away after the rollback's last event (it stops a rollback as it shuts down).
-            return stopped != null ? new CtlException(stopped, Ctl.FAILED) : new CtlException(fallback, Ctl.ROLLED_BACK);
+            return fromEvents;
         }
         if (!"FAILED".equals(status.path("state").asString())) {
-            return stopped != null ? new CtlException(stopped, Ctl.FAILED) : new CtlException(fallback, Ctl.ROLLED_BACK);
+            return fromEvents;
         }
         JsonNode lastLines = status.path("problem").path("lastLines");
         if (lastLines.isArray() && !lastLines.isEmpty()) {
