@@ -683,20 +683,21 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer.
         proxy.metrics().clientClosed(head, relay.started() ? relay.status() : CLIENT_CLOSED_REQUEST, startNanos);
-        end();
-        cancelTimers();
-        relay.discard();
-        if (retries != null) {
-            retries.stop();
-        }
         if (attempt != null) {
-            // Before the answer the worker may still be working on the request: see Attempt.abandon.
+            // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
+            // so that a request it keeps in flight is never counted out meanwhile (a stopping proxy reads the count).
             if (relay.headReceived()) {
                 attempt.drop();
             } else {
                 attempt.abandon(requestComplete && !body.pumping(attempt.upstream()));
             }
             attempt = null;
+        }
+        end();
+        cancelTimers();
+        relay.discard();
+        if (retries != null) {
+            retries.stop();
         }
         body.stopPumping();
         body.release();

@@ -104,7 +104,7 @@ class BalancingIntegrationTests {
         try (RunningShepherd shepherd = startOneAtATime(violations, "--fleet.workers=1", "--fleet.worker.max-concurrency=1")) {
             for (int i = 0; i < 3; i++) {
                 try (Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
-                    client.getOutputStream().write("GET /work?ms=1000 HTTP/1.1\r\nHost: shepherd\r\n\r\n"
+                    client.getOutputStream().write("GET /work?ms=1500 HTTP/1.1\r\nHost: shepherd\r\n\r\n"
                             .getBytes(StandardCharsets.US_ASCII));
                     await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) != 0);
                 }
@@ -147,7 +147,7 @@ class BalancingIntegrationTests {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", "--fleet.worker.max-concurrency=1",
                 "--fleet.worker.command=node," + script)) {
             try (Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
-                client.getOutputStream().write("GET /work?ms=1500 HTTP/1.1\r\nHost: shepherd\r\n\r\n"
+                client.getOutputStream().write("GET /work?ms=3000 HTTP/1.1\r\nHost: shepherd\r\n\r\n"
                         .getBytes(StandardCharsets.US_ASCII));
                 await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) != 0);
             }
