@@ -41,7 +41,13 @@ final class LaunchSpecs {
     LaunchSpecs(FleetProperties properties) {
         this.properties = properties;
         this.perWorkerVariables = perWorkerVariables(properties.worker().nodeAppInstance());
-        Placeholders.unknownIn(properties.worker().command(), "fleet.worker.command").ifPresent(unknown -> {
+        List<String> command = properties.worker().command();
+        if (!command.isEmpty() && (command.get(0) == null || command.get(0).isBlank())) {
+            // Refused here as a reload's command and the state file's are: started, it failed to spawn for ever.
+            throw new InvalidSetting("fleet.worker.command", "fleet.worker.command[0] is blank: the first element "
+                    + "names the program, such as node,server.js (left out, the built-in demo worker runs)");
+        }
+        Placeholders.unknownIn(command, "fleet.worker.command").ifPresent(unknown -> {
             throw new InvalidSetting("fleet.worker.command", unknown);
         });
         properties.worker().environment().keySet().stream().filter(perWorkerVariables::contains).sorted().findFirst()

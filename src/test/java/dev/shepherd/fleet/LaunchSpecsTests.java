@@ -87,6 +87,18 @@ class LaunchSpecsTests {
                 .extracting(ex -> ((InvalidSetting) ex).property()).isEqualTo("fleet.worker.environment." + name);
     }
 
+    /** As a reload's command and the state file's: the master used to start and fail to spawn {@code ""} for ever. */
+    @ParameterizedTest
+    @ValueSource(strings = {"", " "})
+    void aBlankProgramFailsNamingTheProperty(String program) {
+        Map<String, String> config = Map.of("fleet.worker.command[0]", program, "fleet.worker.command[1]", "x");
+
+        assertThatThrownBy(() -> new LaunchSpecs(properties(config))).isInstanceOf(InvalidSetting.class)
+                .hasMessage("fleet.worker.command[0] is blank: the first element names the program, such as "
+                        + "node,server.js (left out, the built-in demo worker runs)")
+                .extracting(ex -> ((InvalidSetting) ex).property()).isEqualTo("fleet.worker.command");
+    }
+
     @Test
     void nodeAppInstanceMayBeConfiguredOnlyWhileShepherdDoesNotSetIt() {
         Map<String, String> config = Map.of(
