@@ -7,7 +7,11 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -62,7 +66,15 @@ final class ForwardedHeaders {
      * {@code Daphne-Root-Path}; gunicorn's
      * {@code SCRIPT_NAME} and {@code PATH_INFO}, which it takes from 127.0.0.1, the proxy's address, by default, and
      * which the underscore rule catches as {@code Script-Name} and {@code Path-Info}), which would make the worker
-     * route another path than the proxy saw. Found missing by attacking helpers (2026-12-04).
+     * route another path than the proxy saw. Found missing by attacking helpers (2026-12-04). Then the rest of
+     * {@code request-ip}'s list ({@code X-Appengine-User-IP}, {@code Cf-Pseudo-IPv4}, {@code Cf-Pseudo-IPv6}),
+     * DigitalOcean's {@code DO-Connecting-IP}, Azure Front Door's {@code X-Azure-ClientIP} and {@code X-Azure-SocketIP},
+     * Google's {@code X-ProxyUser-Ip}, ingress-nginx's {@code X-Original-Forwarded-For}, Kong's
+     * {@code X-Forwarded-Path}, and what Java's common {@code getIpAddr} recipe (and Hutool's {@code getClientIP})
+     * reads after {@code X-Forwarded-For}: {@code Proxy-Client-IP}, {@code WL-Proxy-Client-IP}, the literal
+     * {@code HTTP_CLIENT_IP}, {@code HTTP_X_FORWARDED_FOR} and {@code HTTP_X_FORWARDED} (caught as their
+     * dash spellings), {@code X-Remote-IP}, {@code X-Remote-Addr} and {@code REMOTE_ADDR} (found missing by an
+     * attacking helper, 2026-12-04).
      */
     private static final List<AsciiString> OTHER_CLAIMS = List.of(AsciiString.cached("X-Forwarded-Scheme"),
             AsciiString.cached("X-Url-Scheme"), AsciiString.cached("X-Forwarded-Protocol"),
@@ -90,11 +102,24 @@ final class ForwardedHeaders {
             AsciiString.cached("X-Forwarded-Tls-Client-Cert"), AsciiString.cached("X-Forwarded-Tls-Client-Cert-Info"),
             AsciiString.cached("X-Client-Cert-DN"), AsciiString.cached("Proxy-Auth-Cert"),
             AsciiString.cached("Proxy-Ssl-Id"), AsciiString.cached("SSL-Cipher"), AsciiString.cached("SSL-Session-Id"),
-            AsciiString.cached("SSL-Cipher-Usekeysize"));
+            AsciiString.cached("SSL-Cipher-Usekeysize"),
+            AsciiString.cached("X-Appengine-User-IP"), AsciiString.cached("Cf-Pseudo-IPv4"),
+            AsciiString.cached("Cf-Pseudo-IPv6"), AsciiString.cached("DO-Connecting-IP"),
+            AsciiString.cached("X-Azure-ClientIP"), AsciiString.cached("X-Azure-SocketIP"),
+            AsciiString.cached("X-ProxyUser-Ip"), AsciiString.cached("X-Original-Forwarded-For"),
+            AsciiString.cached("X-Forwarded-Path"), AsciiString.cached("Proxy-Client-IP"),
+            AsciiString.cached("WL-Proxy-Client-IP"), AsciiString.cached("Http-Client-IP"),
+            AsciiString.cached("Http-X-Forwarded-For"), AsciiString.cached("Http-X-Forwarded"),
+            AsciiString.cached("X-Remote-IP"), AsciiString.cached("X-Remote-Addr"), AsciiString.cached("Remote-Addr"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
     private static final List<AsciiString> CLAIMS = Stream.concat(Stream.of(FORWARDED,
             X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,
             X_REAL_IP), OTHER_CLAIMS.stream()).toList();
+    /**
+     * {@link #CLAIMS} by {@link AsciiString#hashCode(CharSequence)}, which ignores case as header names do: a request's
+     * names are looked up in one pass, without allocating, where removing each of the ~80 names cost a lookup each.
+     */
+    private static final AsciiString[][] CLAIMS_BY_HASH = byHash(CLAIMS, 256);
 
     private final String peer;
     private final boolean trusted;
@@ -173,12 +198,7 @@ final class ForwardedHeaders {
                 }
             }
         } else {
-            for (AsciiString name : CLAIMS) {
-                headers.remove(name);
-            }
-            // X_Forwarded_For reaches WSGI, Rack and PHP apps as HTTP_X_FORWARDED_FOR, like the real one (Puma's
-            // CVE-2024-45614).
-            HopByHop.removeUnderscoreSpellings(headers, ForwardedHeaders::isClaim);
+            removeClaims(headers);
             headers.set(X_FORWARDED_FOR, peer);
         }
         headers.set(X_FORWARDED_PROTO, proto);
@@ -190,14 +210,48 @@ final class ForwardedHeaders {
         }
     }
 
+    /**
+     * Removes every claim, spelt with dashes or underscores: {@code X_Forwarded_For} reaches WSGI, Rack and PHP apps as
+     * {@code HTTP_X_FORWARDED_FOR}, like the real one (Puma's CVE-2024-45614).
+     */
+    private static void removeClaims(HttpHeaders headers) {
+        List<CharSequence> claimed = null;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (AsciiString.indexOf(name, '_', 0) >= 0 ? isClaim(name.toString().replace('_', '-')) : isClaim(name)) {
+                if (claimed == null) {
+                    claimed = new ArrayList<>(2);
+                }
+                claimed.add(name);
+            }
+        }
+        if (claimed != null) {
+            claimed.forEach(headers::remove);
+        }
+    }
+
     /** Whether {@code name} (any case) is one of the claims a client may make only through a trusted proxy. */
-    static boolean isClaim(String name) {
-        for (AsciiString claim : CLAIMS) {
-            if (claim.contentEqualsIgnoreCase(name)) {
-                return true;
+    static boolean isClaim(CharSequence name) {
+        AsciiString[] bucket = CLAIMS_BY_HASH[AsciiString.hashCode(name) & (CLAIMS_BY_HASH.length - 1)];
+        if (bucket != null) {
+            for (AsciiString claim : bucket) {
+                if (claim.contentEqualsIgnoreCase(name)) {
+                    return true;
+                }
             }
         }
         return false;
+    }
+
+    private static AsciiString[][] byHash(List<AsciiString> names, int buckets) {
+        AsciiString[][] table = new AsciiString[buckets][];
+        for (AsciiString name : names) {
+            int i = AsciiString.hashCode(name) & (buckets - 1);
+            AsciiString[] bucket = table[i] == null ? new AsciiString[0] : table[i];
+            table[i] = Arrays.copyOf(bucket, bucket.length + 1);
+            table[i][bucket.length] = name;
+        }
+        return table;
     }
 
     /** The chain the trusted peer sent (all its lines, in order, blank ones left out), then the peer. */

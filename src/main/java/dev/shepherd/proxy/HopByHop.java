@@ -58,7 +58,8 @@ final class HopByHop {
      * servers that hand headers to the app as CGI variables (WSGI, Rack, PHP) read {@code Transfer_Encoding} or
      * {@code X_Forwarded_For} as the real one. Here, the framing and connection headers ({@code Content_Length},
      * {@code Transfer_Encoding}), which the proxy did not frame the request by, as nginx removes every name with an
-     * underscore and gunicorn (since 22) drops them; {@link ForwardedHeaders} the claims of an untrusted client.
+     * underscore and gunicorn (since 22) drops them ({@link ForwardedHeaders} removes an untrusted client's claims
+     * spelt so the same way).
      */
     static void removeUnderscoreSpellings(HttpHeaders headers, Predicate<String> spoofs) {
         List<CharSequence> spoofed = null;

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -180,6 +181,44 @@ class ForwardedHeadersTests {
 
         assertThat(headers.names()).containsExactlyInAnyOrder("X-Kept", "Script_Name_", "X-Forwarded-For",
                 "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port");
+    }
+
+    /**
+     * Found by an attacking helper (2026-12-04): the rest of request-ip's list, the CDNs' and clouds' own names, and
+     * what Java's common getIpAddr recipe reads, literal CGI spellings included, in any case.
+     */
+    @Test
+    void untrustedClientsAddressClaimsOfLibrariesAndCloudsAreRemovedInAnyCase() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("x-appengine-user-ip", "10.0.0.1")
+                .add("CF-PSEUDO-IPV4", "10.0.0.1").add("Cf-Pseudo-IPv6", "::1").add("DO-Connecting-IP", "10.0.0.1")
+                .add("X-Azure-ClientIP", "10.0.0.1").add("X-Azure-SocketIP", "10.0.0.1").add("X-ProxyUser-Ip", "10.0.0.1")
+                .add("X-Original-Forwarded-For", "10.0.0.1").add("X-Forwarded-Path", "/admin")
+                .add("Proxy-Client-IP", "10.0.0.1").add("wl-proxy-client-ip", "10.0.0.1").add("HTTP_CLIENT_IP", "10.0.0.1")
+                .add("HTTP_X_FORWARDED_FOR", "10.0.0.1").add("Http-X-Forwarded", "for=10.0.0.1")
+                .add("X-Remote-IP", "10.0.0.1").add("X-Remote-Addr", "10.0.0.1").add("REMOTE_ADDR", "10.0.0.1")
+                .add("X-Real-Ip", "10.0.0.1").add("X-Client-Ip-Kept", "yes").add("X-Kept", "yes");
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).containsExactlyInAnyOrder("X-Kept", "X-Client-Ip-Kept", "X-Forwarded-For",
+                "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port");
+        assertThat(headers.get("X-Forwarded-For")).isEqualTo("192.0.2.10");
+    }
+
+    /** The lookup ignores case and finds every name it was built from, whatever bucket it fell in. */
+    @Test
+    void everyClaimIsFoundInAnyCaseAndOthersAreNot() {
+        for (String name : List.of("Forwarded", "X-Forwarded-For", "SSL-Cipher-Usekeysize", "Remote-Addr",
+                "X-Envoy-External-Address", "True-Client-IP", "Fly-Client-IP", "Cf-Pseudo-IPv6")) {
+            assertThat(ForwardedHeaders.isClaim(name)).as(name).isTrue();
+            assertThat(ForwardedHeaders.isClaim(name.toUpperCase(java.util.Locale.ROOT))).as(name).isTrue();
+            assertThat(ForwardedHeaders.isClaim(name.toLowerCase(java.util.Locale.ROOT))).as(name).isTrue();
+            assertThat(ForwardedHeaders.isClaim(AsciiString.of(name.toLowerCase(java.util.Locale.ROOT)))).as(name)
+                    .isTrue();
+        }
+        for (String name : List.of("Host", "Content-Type", "X-Forwarded-Fo", "X-Forwarded-Forr", "Cookie", "")) {
+            assertThat(ForwardedHeaders.isClaim(name)).as(name).isFalse();
+        }
     }
 
     /** Found by an attacking helper: with client-auth=need, a client could still claim any certificate. */
