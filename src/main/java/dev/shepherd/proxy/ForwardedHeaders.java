@@ -74,7 +74,8 @@ final class ForwardedHeaders {
      * reads after {@code X-Forwarded-For}: {@code Proxy-Client-IP}, {@code WL-Proxy-Client-IP}, the literal
      * {@code HTTP_CLIENT_IP}, {@code HTTP_X_FORWARDED_FOR} and {@code HTTP_X_FORWARDED} (caught as their
      * dash spellings), {@code X-Remote-IP}, {@code X-Remote-Addr} and {@code REMOTE_ADDR} (found missing by an
-     * attacking helper, 2026-12-04).
+     * attacking helper, 2026-12-04). And the identity an authenticating proxy in front vouches for
+     * ({@code X-Forwarded-User}, {@code X-Auth-Request-User}, {@code Remote-User}…), which apps behind one trust.
      */
     private static final List<AsciiString> OTHER_CLAIMS = List.of(AsciiString.cached("X-Forwarded-Scheme"),
             AsciiString.cached("X-Url-Scheme"), AsciiString.cached("X-Forwarded-Protocol"),
@@ -110,7 +111,17 @@ final class ForwardedHeaders {
             AsciiString.cached("X-Forwarded-Path"), AsciiString.cached("Proxy-Client-IP"),
             AsciiString.cached("WL-Proxy-Client-IP"), AsciiString.cached("Http-Client-IP"),
             AsciiString.cached("Http-X-Forwarded-For"), AsciiString.cached("Http-X-Forwarded"),
-            AsciiString.cached("X-Remote-IP"), AsciiString.cached("X-Remote-Addr"), AsciiString.cached("Remote-Addr"));
+            AsciiString.cached("X-Remote-IP"), AsciiString.cached("X-Remote-Addr"), AsciiString.cached("Remote-Addr"),
+            // Who the client is, as an authenticating proxy in front says (oauth2-proxy, Pomerium, Authelia, Apache's
+            // mod_auth_*): apps behind one trust them, so a client must not make them.
+            AsciiString.cached("X-Forwarded-User"), AsciiString.cached("X-Forwarded-Email"),
+            AsciiString.cached("X-Forwarded-Groups"), AsciiString.cached("X-Forwarded-Preferred-Username"),
+            AsciiString.cached("X-Forwarded-Access-Token"), AsciiString.cached("X-Auth-Request-User"),
+            AsciiString.cached("X-Auth-Request-Email"), AsciiString.cached("X-Auth-Request-Groups"),
+            AsciiString.cached("X-Auth-Request-Preferred-Username"), AsciiString.cached("X-Auth-Request-Access-Token"),
+            AsciiString.cached("Remote-User"), AsciiString.cached("Remote-Email"), AsciiString.cached("Remote-Groups"),
+            AsciiString.cached("Remote-Name"), AsciiString.cached("X-Remote-User"),
+            AsciiString.cached("X-Pomerium-Jwt-Assertion"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
     private static final List<AsciiString> CLAIMS = Stream.concat(Stream.of(FORWARDED,
             X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,

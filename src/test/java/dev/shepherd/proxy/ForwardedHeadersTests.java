@@ -184,11 +184,12 @@ class ForwardedHeadersTests {
     }
 
     /**
-     * Found by an attacking helper (2026-12-04): the rest of request-ip's list, the CDNs' and clouds' own names, and
-     * what Java's common getIpAddr recipe reads, literal CGI spellings included, in any case.
+     * Found by an attacking helper (2026-12-04): the rest of request-ip's list, the CDNs' and clouds' own names, what
+     * Java's common getIpAddr recipe reads, literal CGI spellings included, in any case, and the identity an
+     * authenticating proxy in front vouches for.
      */
     @Test
-    void untrustedClientsAddressClaimsOfLibrariesAndCloudsAreRemovedInAnyCase() {
+    void untrustedClientsAddressAndIdentityClaimsOfLibrariesCloudsAndAuthProxiesAreRemovedInAnyCase() {
         HttpHeaders headers = new DefaultHttpHeaders().add("x-appengine-user-ip", "10.0.0.1")
                 .add("CF-PSEUDO-IPV4", "10.0.0.1").add("Cf-Pseudo-IPv6", "::1").add("DO-Connecting-IP", "10.0.0.1")
                 .add("X-Azure-ClientIP", "10.0.0.1").add("X-Azure-SocketIP", "10.0.0.1").add("X-ProxyUser-Ip", "10.0.0.1")
@@ -196,7 +197,10 @@ class ForwardedHeadersTests {
                 .add("Proxy-Client-IP", "10.0.0.1").add("wl-proxy-client-ip", "10.0.0.1").add("HTTP_CLIENT_IP", "10.0.0.1")
                 .add("HTTP_X_FORWARDED_FOR", "10.0.0.1").add("Http-X-Forwarded", "for=10.0.0.1")
                 .add("X-Remote-IP", "10.0.0.1").add("X-Remote-Addr", "10.0.0.1").add("REMOTE_ADDR", "10.0.0.1")
-                .add("X-Real-Ip", "10.0.0.1").add("X-Client-Ip-Kept", "yes").add("X-Kept", "yes");
+                .add("X-Real-Ip", "10.0.0.1").add("X-Forwarded-User", "admin").add("X-Forwarded-Email", "a@b")
+                .add("X-Forwarded-Groups", "admins").add("X-Auth-Request-User", "admin").add("Remote-User", "admin")
+                .add("REMOTE_GROUPS", "admins").add("X-Pomerium-Jwt-Assertion", "e30")
+                .add("X-Client-Ip-Kept", "yes").add("X-Kept", "yes");
 
         from("192.0.2.10").apply(headers, HOST);
 
