@@ -14,6 +14,9 @@ final class SetCookieLines {
 
     private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CACHE_CONTROL = "cache-control:".getBytes(StandardCharsets.US_ASCII);
+    /** The fields a CDN reads instead of {@code Cache-Control}: RFC 9213's, and the older {@code Surrogate-Control}. */
+    private static final byte[][] CDN_CONTROLS = {"cdn-cache-control:".getBytes(StandardCharsets.US_ASCII),
+            "surrogate-control:".getBytes(StandardCharsets.US_ASCII)};
 
     private SetCookieLines() {
     }
@@ -25,20 +28,36 @@ final class SetCookieLines {
 
     /**
      * Whether a shared cache (a CDN) may store the response for every client: its {@code Cache-Control} says
-     * {@code public} or {@code s-maxage} (RFC 9111 §5.2.2.9, §5.2.2.10). A {@code Set-Cookie} added to it would be
-     * handed to everyone (RFC 9111 §8: it does not stop caching), binding every client to one worker.
+     * {@code public} or {@code s-maxage} (RFC 9111 §5.2.2.9, §5.2.2.10), or a field only CDNs read,
+     * {@code CDN-Cache-Control} (RFC 9213) or {@code Surrogate-Control}, grants it a lifetime ({@code max-age},
+     * {@code s-maxage} or {@code public}) without {@code no-store} or {@code private}. A directive is known by its name,
+     * whatever follows an {@code =} ({@code public="x"} is read as {@code public}, as caches are lenient). A
+     * {@code Set-Cookie} added to such a response would be handed to everyone (RFC 9111 §8: it does not stop
+     * caching), binding every client to one worker. Plain {@code max-age} or {@code Expires} are not counted: CDNs
+     * store no response with a {@code Set-Cookie} unless told to in a field of their own or by {@code public}.
      */
     static boolean sharedCacheable(ByteBuf lines) {
         boolean[] shared = new boolean[1];
-        forEach(lines, CACHE_CONTROL, value -> {
-            for (String directive : value.split(",")) {
-                String name = directive.trim().toLowerCase(java.util.Locale.ROOT);
-                if (name.equals("public") || name.startsWith("s-maxage")) {
-                    shared[0] = true;
+        forEach(lines, CACHE_CONTROL, value -> shared[0] |= directives(value, "public", "s-maxage"));
+        for (byte[] cdnControl : CDN_CONTROLS) {
+            forEach(lines, cdnControl, value -> shared[0] |= directives(value, "public", "s-maxage", "max-age")
+                    && !directives(value, "no-store", "private"));
+        }
+        return shared[0];
+    }
+
+    /** Whether the directives of {@code value} (RFC 9111 §5.2) name any of {@code names}, in any case. */
+    private static boolean directives(String value, String... names) {
+        for (String directive : value.split(",")) {
+            int equals = directive.indexOf('=');
+            String name = (equals < 0 ? directive : directive.substring(0, equals)).trim();
+            for (String wanted : names) {
+                if (name.equalsIgnoreCase(wanted)) {
+                    return true;
                 }
             }
-        });
-        return shared[0];
+        }
+        return false;
     }
 
     private static void forEach(ByteBuf lines, byte[] name, Consumer<String> header) {

@@ -128,8 +128,8 @@ final class StickySessions {
 
     /**
      * Like {@link #rebind(int, int)}, for a worker's response ({@code headLines}: status line and header lines, CRLF
-     * after each), which gets no cookie of ours when a shared cache may store it ({@code Cache-Control: public} or
-     * {@code s-maxage}: HAProxy's {@code nocache} marks such a response private instead; leaving it as the
+     * after each), which gets no cookie of ours when a shared cache may store it ({@link SetCookieLines#sharedCacheable}:
+     * {@code Cache-Control: public} or {@code s-maxage}, or a CDN's own field; HAProxy's {@code nocache} marks such a response private instead; leaving it as the
      * application made it keeps it cacheable), and which may set a cookie of our name itself:
      * <ul>
      *   <li>a deletion (an empty value, {@code Max-Age} of zero or less, an {@code Expires} in the past): the

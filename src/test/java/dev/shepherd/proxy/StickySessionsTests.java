@@ -126,6 +126,24 @@ class StickySessionsTests {
                 .isEqualTo(sticky.setCookieLine(2));
     }
 
+    /** Found by an attacking helper (2026-12-04): a CDN's own field, and a lenient cache's reading of odd forms. */
+    @Test
+    void aResponseACdnIsToldToStoreGetsNoCookieOfOurs() {
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("CDN-Cache-Control: max-age=60"))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Surrogate-Control: max-age=60"))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("cdn-cache-control: public"))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: public=\"x\""))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: no-cache, S-Maxage = 60"))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("CDN-Cache-Control: no-store")))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Surrogate-Control: max-age=60, no-store")))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: max-age=60")))
+                .as("a browser's cache, not a CDN's").isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: publicity")))
+                .isEqualTo(sticky.setCookieLine(2));
+    }
+
     @Test
     void theFirstCookieOfOurNameThatNamesASlotCounts() {
         String token = token(sticky.setCookieLine(3));
