@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.FileProblems;
 import dev.shepherd.InvalidSetting;
 import dev.shepherd.fleet.FleetProperties;
 import jakarta.servlet.DispatcherType;
@@ -73,15 +74,25 @@ class AdminSecurity {
      * @throws InvalidSetting when the file cannot be read or holds no token
      */
     static String secret(FleetProperties.Admin admin) {
-        if (admin.token() != null && !admin.token().isBlank() || admin.tokenFile() == null || admin.tokenFile().isBlank()) {
+        if (admin.token() != null && !admin.token().isBlank()) {
             return admin.token();
+        }
+        if (admin.tokenFile() == null || admin.tokenFile().isBlank()) {
+            if (admin.token() != null) {
+                // FLEET_ADMIN_TOKEN="$TOKEN" with TOKEN unset: whoever wrote it believes the admin API is protected.
+                throw new InvalidSetting("fleet.admin.token", "fleet.admin.token is set but blank",
+                        "Set fleet.admin.token (env FLEET_ADMIN_TOKEN) to a secret, or leave it out for an admin port "
+                                + "on loopback without a token.");
+            }
+            return null;
         }
         String content;
         try {
             content = Files.readString(Path.of(admin.tokenFile()), StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException unreadable) {
             throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
-                    + ", which cannot be read (" + unreadable.getClass().getSimpleName() + ")",
+                    + ", which cannot be read (" + (unreadable instanceof IOException io ? FileProblems.reason(io)
+                    : "not a path") + ")",
                     "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a readable file that holds the token.");
         }
         String secret = content.replaceAll("[\\r\\n]+$", "");

@@ -1,13 +1,12 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.FileProblems;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -75,7 +74,7 @@ final class StateFile {
         try (InputStream in = Files.newInputStream(file)) {
             json = in.readNBytes(MAX_BYTES + 1);
         } catch (IOException ex) {
-            throw new StateFileException(PROPERTY + " " + file + " cannot be read (" + reason(ex) + ")",
+            throw new StateFileException(PROPERTY + " " + file + " cannot be read (" + FileProblems.reason(ex) + ")",
                     "Let the master's user read and write the file, or delete it, or point " + PROPERTY
                             + " to another file.", ex);
         }
@@ -113,17 +112,4 @@ final class StateFile {
         }
     }
 
-    /** What went wrong, without the path (the message names it already) and without a class name. */
-    static String reason(IOException ex) {
-        if (ex instanceof AccessDeniedException) {
-            return "permission denied";
-        }
-        if (ex instanceof NoSuchFileException) {
-            return "no such file or directory";
-        }
-        if (ex instanceof FileSystemException fileSystem && fileSystem.getReason() != null) {
-            return fileSystem.getReason();
-        }
-        return String.valueOf(ex.getMessage());
-    }
 }

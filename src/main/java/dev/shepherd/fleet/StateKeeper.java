@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.FileProblems;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
@@ -156,7 +157,7 @@ final class StateKeeper implements Consumer<FleetSnapshot>, AutoCloseable {
             if (failing.compareAndSet(false, true)) {
                 log.warn("Cannot save the fleet state in {} ({}): {}. The fleet keeps running; a master started now "
                         + "would restore the last state saved there. Said once until a save succeeds.", file,
-                        StateFile.PROPERTY, ex instanceof IOException io ? StateFile.reason(io) : ex.toString());
+                        StateFile.PROPERTY, ex instanceof IOException io ? FileProblems.reason(io) : ex.toString());
             }
         }
     }

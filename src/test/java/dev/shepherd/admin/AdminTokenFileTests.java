@@ -45,8 +45,22 @@ class AdminTokenFileTests {
 
         assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null,
                 directory.resolve("missing").toString(), List.of()))).isInstanceOf(InvalidSetting.class)
-                .hasMessageStartingWith("fleet.admin.token-file names ").hasMessageContaining("cannot be read");
+                .hasMessageStartingWith("fleet.admin.token-file names ")
+                .hasMessageEndingWith("which cannot be read (no such file or directory)");
         assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, empty.toString(), List.of())))
                 .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which holds no token");
+    }
+
+    /** Found by an attacking helper: FLEET_ADMIN_TOKEN="$TOKEN" with TOKEN unset left the admin API open. */
+    @Test
+    void aBlankTokenWithoutAFileStopsStartupNamingTheProperty() throws IOException {
+        for (String blank : List.of("", "  ")) {
+            assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(blank, null, List.of())))
+                    .isInstanceOf(InvalidSetting.class).hasMessage("fleet.admin.token is set but blank")
+                    .extracting(ex -> ((InvalidSetting) ex).property()).isEqualTo("fleet.admin.token");
+        }
+        Path file = Files.writeString(directory.resolve("token"), "from-file\n");
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin("", file.toString(), List.of())))
+                .as("a blank token beside a file: the file's").isEqualTo("from-file");
     }
 }
