@@ -136,7 +136,10 @@ final class StickySessions {
      *       application ends the binding, as a logout that expires every cookie it received does; it reaches the
      *       client as sent and this response adds none (HAProxy's {@code cookie ... preserve}). The next request,
      *       without the cookie, is balanced and bound again.</li>
-     *   <li>a value: the name is the application's (a configuration mistake), and our token would overwrite its
+     *   <li>one of our own tokens: an echo of the request's cookie (an application that refreshes every cookie it
+     *       receives), left as it is; our line, when the response binds anew, comes after it and wins (found by an
+     *       attacking helper: one such response turned stickiness off for every client).</li>
+     *   <li>another value: the name is the application's (a configuration mistake), and our token would overwrite its
      *       cookie and end its sessions, on this response and on every later one that carries the application's
      *       value, which names no slot. Null for good from then on: stickiness by this cookie is off, and a warning
      *       names the property, once. Looked for in every response, whether it rebinds or not.</li>
@@ -176,8 +179,13 @@ final class StickySessions {
             // domain is another cookie (RFC 6265 §5.3 step 11), which the client sends beside ours.
             if (cookie != null && cookie.name().equals(name) && cookie.domain() == null
                     && (cookie.path() == null || cookie.path().equals("/"))) {
-                setting[0] = AppCookieSessions.deletes(cookie) && setting[0] != Setting.SETS ? Setting.DELETES
-                        : Setting.SETS;
+                if (AppCookieSessions.deletes(cookie)) {
+                    setting[0] = setting[0] == Setting.SETS ? Setting.SETS : Setting.DELETES;
+                } else if (!slots.containsKey(cookie.value())) {
+                    setting[0] = Setting.SETS;
+                }
+                // Else one of our own tokens, sent back as the worker got it (an application that refreshes every
+                // cookie it receives): an echo, no clash. Ours, when this response binds anew, follows it and wins.
             }
         });
         return setting[0];

@@ -144,6 +144,24 @@ class StickySessionsTests {
                 .isEqualTo(sticky.setCookieLine(2));
     }
 
+    /**
+     * Found by an attacking helper (2026-12-04): an application that sends back every cookie it received turned
+     * stickiness off for every client with one response.
+     */
+    @Test
+    void aWorkerSendingBackOurOwnTokenIsAnEchoNotAClash() {
+        String token = token(sticky.setCookieLine(3));
+        assertThat(sticky.rebind(3, 3, head("Set-Cookie: SRV=" + token + "; Path=/"))).isNull();
+        assertThat(sticky.rebind(3, 2, head("Set-Cookie: SRV=" + token))).as("rebound after the echo")
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.yielded()).isFalse();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Content-Type: text/plain")))
+                .as("stickiness still on").isEqualTo(sticky.setCookieLine(2));
+
+        assertThat(sticky.rebind(3, 3, head("Set-Cookie: SRV=" + token, "Set-Cookie: SRV=the-apps-own"))).isNull();
+        assertThat(sticky.yielded()).as("a value of the application's beside it").isTrue();
+    }
+
     @Test
     void theFirstCookieOfOurNameThatNamesASlotCounts() {
         String token = token(sticky.setCookieLine(3));
