@@ -73,7 +73,8 @@ public final class Endpoint {
     private final AtomicBoolean accepting = new AtomicBoolean();
     /**
      * Out of rotation but draining: still takes the requests of its sticky sessions ({@link #tryAcquireSticky})
-     * until its in-flight count first reaches zero ({@link #drained}) or it is stopped.
+     * until its in-flight count first reaches zero ({@link #drained}), half its drain is over ({@link #endSticky})
+     * or it is stopped.
      */
     private volatile boolean draining;
     private volatile boolean everInRotation;
@@ -473,6 +474,18 @@ public final class Endpoint {
         draining = true;
         if (!accepting.getAndSet(false)) {
             draining = false;
+        }
+    }
+
+    /**
+     * A draining worker takes no more sticky requests, while those in flight finish ({@link Drains}: the second half
+     * of a drain). Their sessions go to normal balancing; requests that waited for this worker are woken to go there.
+     * The supervisor's thread.
+     */
+    void endSticky() {
+        draining = false;
+        if (maxConcurrency != 0) {
+            onSlotFreed.run();
         }
     }
 

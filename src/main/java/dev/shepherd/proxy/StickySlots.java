@@ -14,7 +14,8 @@ import java.util.List;
  * <p>The slot's READY worker when it has one (the newest, when a reload's new worker shares the slot with the old
  * one); else its draining worker, while the drain lasts (HAProxy's drain state: persistent clients keep coming,
  * new ones do not), so that a session's requests stay on the process that holds its state until that process has
- * nothing left in flight or its {@code fleet.worker.drain-timeout} is over. When that worker is full (at
+ * nothing left in flight or half its {@code fleet.worker.drain-timeout} is over (the other half is for the requests in
+ * flight to finish). When that worker is full (at
  * {@code fleet.worker.max-concurrency}), or requests it must not go past are queued, the request waits for it in the
  * router's queue ({@link #keeps}: HAProxy's per-server queue for persistent requests), since another worker would
  * not have the session's state. Only a slot with no such worker gives its requests to normal balancing.

@@ -147,6 +147,26 @@ class EndpointTests {
         assertThat(limited.tryAcquireSticky()).as("the sticky waiter takes the slot").isTrue();
     }
 
+    /** Half a drain over ({@link Drains}): no more sticky requests, those in flight still end the drain. */
+    @Test
+    void endingStickyOfADrainingWorkerKeepsItsRequestsAndWakesItsWaiters() {
+        AtomicInteger freed = new AtomicInteger();
+        Endpoint limited = new Endpoint(5, process, 50_125, 1, ejections::incrementAndGet, freed::incrementAndGet);
+        limited.startAccepting();
+        limited.startDraining();
+        assertThat(limited.tryAcquireSticky()).isTrue();
+
+        limited.endSticky();
+
+        assertThat(limited.isDraining()).isFalse();
+        assertThat(freed).as("sticky waiters go to other workers now").hasValue(1);
+        assertThat(limited.inFlight()).isOne();
+        assertThat(limited.drained()).as("a request still in flight").isFalse();
+        limited.release(true);
+        assertThat(limited.tryAcquireSticky()).isFalse();
+        assertThat(limited.drained()).isTrue();
+    }
+
     @Test
     void countTakenBackOnAStoppedWorkerWakesNobody() {
         AtomicInteger freed = new AtomicInteger();

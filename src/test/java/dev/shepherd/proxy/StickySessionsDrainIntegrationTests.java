@@ -14,9 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A draining worker keeps its sticky requests until its drain ends, with real workers: a scale-down drains the
- * worker of index 1 while a slow request keeps it busy; its sticky client still reaches it, other clients do not,
- * and once the slow request is done the drain ends and the client moves once.
+ * A draining worker keeps its sticky requests through the first half of its drain, with real workers: a scale-down
+ * drains the worker of index 1 while a slow request keeps it busy; its sticky client still reaches it, other clients
+ * do not, and once the slow request is done the drain ends and the client moves once.
  */
 class StickySessionsDrainIntegrationTests {
 
@@ -54,6 +54,66 @@ class StickySessionsDrainIntegrationTests {
             HttpResponse<String> moved = get(shepherd, "/hello", cookie);
             assertThat(pid(moved)).isEqualTo(staying);
             assertThat(moved.headers().allValues("set-cookie")).hasSize(1);
+        }
+    }
+
+    /**
+     * Found by an attacking helper (2026-12-04): under steady sticky traffic the worker never ran out of requests, so
+     * every scale-down ended at drain-timeout with requests in flight, and a POST got a 502. Now its sticky requests
+     * stop at half the drain: those in flight finish, the drain ends early, and nothing is lost.
+     */
+    @Test
+    void aStreamOfStickyPostsMovesOnAtHalfTheDrainAndNoneIsCut() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.sticky.cookie=SRV", "--fleet.worker.drain-timeout=6s")) {
+            long draining = pidOfIndex(shepherd, 1);
+            long staying = pidOfIndex(shepherd, 0);
+            String cookie = null;
+            while (cookie == null) {
+                HttpResponse<String> response = get(shepherd, "/hello", null);
+                if (pid(response) == draining) {
+                    String line = response.headers().firstValue("set-cookie").orElseThrow();
+                    cookie = line.substring(0, line.indexOf(';'));
+                }
+            }
+            String session = cookie;
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.List<Integer> statuses = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            java.util.List<CompletableFuture<Void>> clients = new java.util.ArrayList<>();
+            for (int client = 0; client < 6; client++) {
+                // Six clients of the session, started apart, each always with a 400 ms POST in flight: the worker is
+                // never idle, so only the half-drain rule can end its drain before the timeout.
+                long delay = client * 60L;
+                clients.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        Thread.sleep(delay);
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                    while (!stop.get()) {
+                        HttpResponse<String> response = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=400"))
+                                .timeout(Duration.ofSeconds(20)).header("Cookie", session)
+                                .POST(HttpRequest.BodyPublishers.ofString("x")).build());
+                        statuses.add(response.statusCode());
+                    }
+                }));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> inFlight(shepherd, draining) >= 5);
+
+            long scaled = System.nanoTime();
+            shepherd.fleet().scale(1);
+            await().atMost(Duration.ofSeconds(15)).until(() -> ProcessHandle.of(draining).isEmpty()
+                    || !ProcessHandle.of(draining).get().isAlive());
+            Duration drained = Duration.ofNanos(System.nanoTime() - scaled);
+            Thread.sleep(500);
+            stop.set(true);
+            CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(20, java.util.concurrent.TimeUnit.SECONDS);
+
+            assertThat(statuses).as("every POST of the session").isNotEmpty().containsOnly(200);
+            assertThat(drained).as("the drain ended at half its timeout, once the requests in flight were done")
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(2900)).isLessThan(Duration.ofMillis(5500));
+            HttpResponse<String> moved = get(shepherd, "/hello", cookie);
+            assertThat(pid(moved)).isEqualTo(staying);
         }
     }
 
