@@ -567,8 +567,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                         TerminalText.safe(cause.getMessage()));
             }
         }
-        RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause, worker, head.request().method().name(),
-                head.retriable(), attempts, budgetSpent);
+        // The client is told what happened, not which worker: ids only count up, and would tell anyone how often
+        // workers were replaced and whether a request of theirs took one down. The operator's log names it.
+        RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause, "the worker",
+                head.request().method().name(), head.retriable(), attempts, budgetSpent);
+        log.debug("{}: {}", worker, answer.reason());
         fail(answer.status(), answer.reason());
     }
 

@@ -62,7 +62,7 @@ class ResponseTimeoutIntegrationTests {
         long tookMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(RawHttp.status(received.bytes())).as("before the head came").isEqualTo(504);
-        assertThat(received.body()).contains("worker 1 did not answer within 1000 ms");
+        assertThat(received.body()).contains("the worker did not answer within 1000 ms").doesNotContain("worker 1");
         assertThat(tookMillis).isBetween(1000L, 2000L);
     }
 
@@ -81,7 +81,7 @@ class ResponseTimeoutIntegrationTests {
         long tookMillis = (System.nanoTime() - start) / 1_000_000;
 
         assertThat(RawHttp.status(received.bytes())).as("nothing reached the client yet: an error, not a cut").isEqualTo(504);
-        assertThat(received.body()).contains("worker 1 sent the head of its response but no body within 2000 ms");
+        assertThat(received.body()).contains("the worker sent the head of its response but no body within 2000 ms");
         assertThat(tookMillis).isBetween(2000L, 3000L);
     }
 
