@@ -10,11 +10,13 @@ import java.util.regex.Pattern;
 /**
  * How a worker spec's secrets are masked wherever the master shows or logs it ({@code GET /fleet}, the start and
  * restore log lines). A variable whose name contains, in any case, {@code TOKEN}, {@code SECRET}, {@code PASSWORD},
- * {@code PASSWD}, {@code KEY} or {@code CREDENTIAL}, or is {@code VCAP_SERVICES} or {@code SPRING_APPLICATION_JSON}
- * (dots and dashes count as underscores), has its value shown as {@link #MASK}: the words of Spring Boot's
- * {@code SanitizingFunction} defaults. Any other value has the password of a URL masked
- * ({@code postgres://app:******@db/shop}, {@code jdbc:postgresql://app:******@db/shop}), as Spring Boot 2's
- * sanitizer did in properties named url or uri. A command's arguments get the same rules: the value of an option
+ * {@code PASSWD}, {@code KEY} or {@code CREDENTIAL} (the words of Spring Boot's {@code SanitizingFunction} defaults),
+ * {@code PASSPHRASE}, {@code PRIVATE}, {@code AUTH}, {@code DSN}, {@code SIGNING} or {@code SALT} (found missing by an
+ * attacking helper: {@code SENTRY_DSN}, {@code JWT_SIGNING}), or is {@code VCAP_SERVICES} or
+ * {@code SPRING_APPLICATION_JSON} (dots and dashes count as underscores), has its value shown as {@link #MASK}. Any
+ * other value has the password of a URL masked ({@code postgres://app:******@db/shop},
+ * {@code jdbc:postgresql://app:******@db/shop}), as Spring Boot 2's sanitizer did in properties named url or uri,
+ * or its whole user info when it has no password, which may be the key itself ({@code https://******@sentry.io/1}). A command's arguments get the same rules: the value of an option
  * named like a secret, in the same argument ({@code --db.password=******}, {@code -Dapi.key=******}) or as the next
  * one ({@code --token ******}, unless that one is an option itself), and a URL's password anywhere, also inside an
  * argument that holds a whole shell command ({@code sh -c "node app.js --token=******"}). Not recognised: values
@@ -23,10 +25,14 @@ import java.util.regex.Pattern;
 public final class Secrets {
 
     public static final String MASK = "******";
-    private static final List<String> SECRET_WORDS = List.of("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL");
+    private static final List<String> SECRET_WORDS = List.of("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL",
+            "PASSPHRASE", "PRIVATE", "AUTH", "DSN", "SIGNING", "SALT");
     private static final Set<String> SECRET_NAMES = Set.of("VCAP_SERVICES", "SPRING_APPLICATION_JSON");
     /** The password of a URL's user info, {@code postgres://app:PASSWORD@db/shop}. */
     private static final Pattern URL_PASSWORD = Pattern.compile("^([A-Za-z][A-Za-z0-9+.:-]*://[^/?#@:]*:)[^/?#@]*(@.*)$",
+            Pattern.DOTALL);
+    /** A URL's user info without a password, which may itself be the key: {@code https://KEY@sentry.io/1}. */
+    private static final Pattern URL_USER = Pattern.compile("^([A-Za-z][A-Za-z0-9+.:-]*://)[^/?#@:]+(@.*)$",
             Pattern.DOTALL);
     /** An option with its value in the same word: {@code --name=value}, {@code -Dname=value}, {@code name=value}. */
     private static final Pattern OPTION_WITH_VALUE = Pattern.compile("^(-{0,2}D?)([^=\\s]+)=(.*)$", Pattern.DOTALL);
@@ -101,6 +107,8 @@ public final class Secrets {
     }
 
     private static String withoutUrlPassword(String value) {
-        return URL_PASSWORD.matcher(value).replaceFirst("$1" + MASK + "$2");
+        Matcher password = URL_PASSWORD.matcher(value);
+        return password.matches() ? password.replaceFirst("$1" + MASK + "$2")
+                : URL_USER.matcher(value).replaceFirst("$1" + MASK + "$2");
     }
 }

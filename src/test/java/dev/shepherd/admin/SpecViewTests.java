@@ -30,13 +30,14 @@ class SpecViewTests {
     @CsvSource(delimiter = '|', textBlock = """
             postgres://app:pw0rd@db:5432/shop          | postgres://app:******@db:5432/shop
             redis://:pw0rd@cache:6379/0                | redis://:******@cache:6379/0
-            amqp://guest@mq/vhost                      | amqp://guest@mq/vhost
+            amqp://guest@mq/vhost                      | amqp://******@mq/vhost
             https://example.com/a:b@c                  | https://example.com/a:b@c
             mongodb+srv://u:p%40ss@cluster.example.net | mongodb+srv://u:******@cluster.example.net
             production                                 | production
             """)
     void thePasswordOfAUrlInAnyVariableIsMaskedAsSpringBootDidForUrls(String value, String shown) {
-        // DATABASE_URL and REDIS_URL carry their password in the URL (Heroku's convention, and many platforms').
+        // DATABASE_URL and REDIS_URL carry their password in the URL (Heroku's convention, and many platforms'); a
+        // user info without a password is masked whole, since it may be the key (Sentry's DSN, a GitHub token).
         assertThat(SpecView.of(new WorkerSpec(List.of(), Map.of("DATABASE_URL", value), null, "")).environment())
                 .containsExactly(Map.entry("DATABASE_URL", shown));
     }

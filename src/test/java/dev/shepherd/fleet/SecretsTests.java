@@ -22,6 +22,12 @@ class SecretsTests {
             spring_application_json, true
             spring.application.json, true
             --spring-application-json, true
+            SENTRY_DSN,              true
+            JWT_SIGNING,             true
+            AUTH,                    true
+            GPG_PASSPHRASE,          true
+            PRIVATE_PEM,             true
+            HASH_SALT,               true
             NODE_ENV,                false
             FEATURE_X,               false
             PORT,                    false
@@ -57,6 +63,9 @@ class SecretsTests {
             DATABASE_URL | postgres://app:pw0rd@db:5432/shop | postgres://app:******@db:5432/shop
             API_TOKEN    | abc123                            | ******
             NODE_ENV     | production                        | production
+            ERROR_URL    | https://k3y@o1.ingest.sentry.io/5 | https://******@o1.ingest.sentry.io/5
+            REPO         | https://ghp_x@github.com/a/b.git  | https://******@github.com/a/b.git
+            MAIL         | a@example.com                     | a@example.com
             """)
     void anEnvironmentValueIsMaskedByItsNameOrItsUrlPassword(String name, String value, String shown) {
         assertThat(Secrets.environmentValue(name, value)).isEqualTo(shown);
