@@ -180,7 +180,7 @@ async function act(action, success) {
         if (error instanceof api.Unauthorized) {
             askForToken(error.detail);
         } else {
-            message(result, error instanceof api.Problem ? error.detail : `Request failed: ${error.message}`, 'error');
+            message(result, error instanceof api.Problem ? view.shown(error.detail) : `Request failed: ${error.message}`, 'error');
         }
     }
 }
@@ -255,7 +255,7 @@ async function showLogs(id) {
             return;
         }
         view.renderLogs({id, lastExit: null}, []);
-        $('logs-lines').textContent = error.detail ?? error.message;
+        $('logs-lines').textContent = view.shown(error.detail) ?? error.message;
     }
     if (!dialog.open) {
         dialog.showModal();

@@ -6,6 +6,23 @@ const $ = id => document.getElementById(id);
 const COLUMNS = ['Worker', 'Index', 'PID', 'State', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory', 'Last exit'];
 const NUMERIC = new Set(['Index', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tunnels', 'Requests', 'Memory']);
 
+// Text a worker controls (its output lines, exit reasons, event messages) shown, not obeyed, as the CLI shows it
+// (TerminalText): a control character but tab in caret notation (^[), a C1 one and a bidirectional formatting one
+// (U+061C, U+200E/F, U+202A-E, U+2066-9) as \u009B. textContent keeps HTML out already; these would otherwise show
+// as boxes or, for the bidi ones, reorder what the operator reads ("Trojan Source", CVE-2021-42574).
+const CONTROL = /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+export function shown(text) {
+    if (typeof text !== 'string') {
+        return text;
+    }
+    return text.replace(CONTROL, c => {
+        const code = c.charCodeAt(0);
+        return code < 0x20 || code === 0x7F ? `^${String.fromCharCode(code ^ 0x40)}`
+            : `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    });
+}
+
 export const format = {
     duration(ms) {
         if (ms == null) {
@@ -28,10 +45,10 @@ export const format = {
         const ago = format.duration(Date.now() - new Date(exit.at).getTime());
         if (!exit.pid) {
             // No process ran (pid 0): the reason ("cannot start: …") is all there is, no exit code.
-            return `${exit.reason} · ${ago} ago`;
+            return `${shown(exit.reason)} · ${ago} ago`;
         }
         const how = exit.signal ? `${exit.signal} (${exit.code})` : `exit ${exit.code}`;
-        return `${how} · ${exit.reason} · ${ago} ago`;
+        return `${how} · ${shown(exit.reason)} · ${ago} ago`;
     },
 };
 
@@ -61,7 +78,7 @@ function renderReload(reload) {
             break;
         case 'FAILED':
             state.textContent = `Failed${reload.rollback === 'RUNNING' ? ', rolling back'
-                : reload.rollback === 'STOPPED' ? ', rollback stopped' : ''}: ${reload.reason ?? 'no reason given'}`;
+                : reload.rollback === 'STOPPED' ? ', rollback stopped' : ''}: ${shown(reload.reason) ?? 'no reason given'}`;
             detail.textContent = `generation ${reload.generation}, ${reload.replaced} of ${reload.total} replaced`;
             break;
         default:
@@ -150,7 +167,7 @@ export function renderEvents(events) {
         type.className = 'event-type';
         type.textContent = event.type;
         const message = document.createElement('span');
-        message.textContent = event.message;
+        message.textContent = shown(event.message);
         item.append(time, type, message);
         return item;
     }));
@@ -171,7 +188,7 @@ export function renderLogs(worker, lines) {
             pid = line.pid;
             text.push(`── pid ${pid} ──`);
         }
-        text.push(`${format.time(line.at)}  ${line.line}`);
+        text.push(`${format.time(line.at)}  ${shown(line.line)}`);
     }
     pre.textContent = text.length ? text.join('\n') : 'No output yet.';
     pre.scrollTop = pre.scrollHeight;

@@ -182,6 +182,22 @@ class FleetPageBrowserTests {
         });
     }
 
+    /**
+     * Found by an attacking helper (2026-12-04): a worker's right-to-left override reordered what the page showed, and
+     * its escape sequences showed as boxes, where the CLI shows both (TerminalText). HTML was kept out already.
+     */
+    @Test
+    @Order(3)
+    void textAWorkerControlsIsShownNotObeyedAsTheCliShowsIt() {
+        String worker = "bidi:\u202Eevil\u202C csi:\u009B31m esc:\u001B[2J tab:\tdel:\u007F <b>x</b>";
+
+        Object shown = page.script("return import('/view.js').then(view => {"
+                + "  view.renderEvents([{at: new Date().toISOString(), type: 'PROCESS_EXITED', message: arguments[0]}]);"
+                + "  return document.querySelector('#events li span:last-child').textContent; });", worker);
+
+        assertThat(shown).isEqualTo("bidi:\\u202Eevil\\u202C csi:\\u009B31m esc:^[[2J tab:\tdel:^? <b>x</b>");
+    }
+
     @Test
     @Order(8)
     void pageFitsAPhoneAndFollowsTheDarkTheme() {
