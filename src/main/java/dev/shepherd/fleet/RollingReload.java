@@ -134,9 +134,10 @@ final class RollingReload {
         currentGeneration = targetGeneration;
         status = new ReloadStatus(ReloadStatus.State.SUCCEEDED, targetGeneration, status.total(), status.replaced(),
                 status.startedAt(), clock.instant(), null, null);
-        events.add(Type.RELOAD_SUCCEEDED, 0, 0, "reload to generation " + targetGeneration + " finished: "
+        // "succeeded", as its state and event type: "finished" is a rollback's end.
+        events.add(Type.RELOAD_SUCCEEDED, 0, 0, "reload to generation " + targetGeneration + " succeeded: "
                 + status.replaced() + " workers replaced");
-        log.info("Rolling reload to generation {} finished", targetGeneration);
+        log.info("Rolling reload to generation {} succeeded", targetGeneration);
     }
 
     /**

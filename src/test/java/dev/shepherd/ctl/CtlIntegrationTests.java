@@ -245,7 +245,7 @@ class CtlIntegrationTests {
 
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out()).containsPattern("reload to generation \\d+ running")
-                .contains("replaced by worker").containsPattern("reload to generation \\d+ finished");
+                .contains("replaced by worker").containsPattern("reload to generation \\d+ succeeded: \\d+ workers replaced");
         assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(before);
     }
 
