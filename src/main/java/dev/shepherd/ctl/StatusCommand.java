@@ -40,8 +40,24 @@ class StatusCommand implements Callable<Integer> {
         return Ctl.OK;
     }
 
-    private static String lastCrash(JsonNode health) {
-        String crash = health.path("components").path("fleet").path("details").path("lastCrash").path("reason").asString(null);
-        return crash == null ? "" : " (last crash: " + TerminalText.safe(crash) + ")";
+    /**
+     * The health's {@code lastCrash} (the latest exit that was no planned stop) as the master logs an exit:
+     * {@code (last crash: pid 4242 exited with code 143 (signal TERM) at 2026-12-04T16:00:01Z: killed by …)}, or
+     * {@code (last crash: cannot start: …)} when no process ran; empty without one.
+     */
+    static String lastCrash(JsonNode health) {
+        JsonNode crash = health.path("components").path("fleet").path("details").path("lastCrash");
+        if (!crash.isObject()) {
+            return "";
+        }
+        String reason = TerminalText.safe(crash.path("reason").asString("?"));
+        long pid = crash.path("pid").asLong(0);
+        if (pid <= 0) {
+            return " (last crash: " + reason + ")";
+        }
+        String signal = crash.path("signal").asString(null);
+        return " (last crash: pid " + pid + " exited with code " + crash.path("code").asInt()
+                + (signal == null ? "" : " (signal " + TerminalText.safe(signal) + ")")
+                + " at " + TerminalText.safe(crash.path("at").asString("?")) + ": " + reason + ")";
     }
 }
