@@ -24,10 +24,25 @@ record AdminTarget(URI url, String token) {
     static final String TOKEN_FILE_VARIABLE = "SHEPHERD_ADMIN_TOKEN_FILE";
 
     static AdminTarget resolve(String adminOption, String tokenOption, Map<String, String> env) {
-        return new AdminTarget(url(firstSet(adminOption, env.get(URL_VARIABLE), DEFAULT_URL)), token(tokenOption, env));
+        return new AdminTarget(url(firstSet(adminOption, env.get(URL_VARIABLE), DEFAULT_URL), source(adminOption, env)),
+                token(tokenOption, env));
     }
 
-    private static URI url(String given) {
+    /**
+     * {@code MANAGEMENT_SERVER_PORT} when the admin URL was made of it ({@code bin/shepherd} does so inside a
+     * container), for an error; else null. Found by an attacking helper: the error named only the variable the user
+     * never set.
+     */
+    private static String source(String adminOption, Map<String, String> env) {
+        if (adminOption != null && !adminOption.isBlank()) {
+            return null;
+        }
+        String port = env.get("MANAGEMENT_SERVER_PORT");
+        return port != null && ("http://127.0.0.1:" + port).equals(env.get(URL_VARIABLE))
+                ? "MANAGEMENT_SERVER_PORT, of which bin/shepherd made " + URL_VARIABLE : null;
+    }
+
+    private static URI url(String given, String source) {
         String spelled = given.strip().contains("://") ? given.strip() : "http://" + given.strip();
         while (spelled.endsWith("/")) {
             spelled = spelled.substring(0, spelled.length() - 1);
@@ -41,8 +56,8 @@ record AdminTarget(URI url, String token) {
         } catch (URISyntaxException ex) {
             // reported below, in the same words as any other unusable URL
         }
-        throw new CtlException("the admin URL '" + given + "' is not usable: give one such as " + DEFAULT_URL
-                + " with --admin or " + URL_VARIABLE, Ctl.USAGE);
+        throw new CtlException("the admin URL '" + given + "'" + (source == null ? "" : " (from " + source + ")")
+                + " is not usable: give one such as " + DEFAULT_URL + " with --admin or " + URL_VARIABLE, Ctl.USAGE);
     }
 
     private static String token(String tokenOption, Map<String, String> env) {
@@ -58,12 +73,13 @@ record AdminTarget(URI url, String token) {
             String content = Files.readString(Path.of(file)).strip();
             if (content.isEmpty()) {
                 throw new CtlException("the token file " + file + " (" + TOKEN_FILE_VARIABLE + ") is empty: put the "
-                        + "admin token (fleet.admin.token) in it");
+                        + "admin token (fleet.admin.token) in it", Ctl.USAGE);
             }
             return oneLine(content, "the token file " + file);
         } catch (IOException ex) {
+            // Exit 2, as a bad argument: nothing was asked of the admin API.
             throw new CtlException("cannot read the token file " + file + " named by " + TOKEN_FILE_VARIABLE
-                    + ": check the path and its permissions");
+                    + ": check the path and its permissions", Ctl.USAGE);
         }
     }
 

@@ -63,6 +63,9 @@ public final class Ctl {
         ctl.out = out;
         CommandLine line = new CommandLine(ctl);
         line.setOut(out).setErr(err);
+        // picocli says "'2.5' is not an int", also of a number too large for one: said in words here.
+        CommandLine.ITypeConverter<Integer> whole = Ctl::wholeNumber;
+        line.registerConverter(Integer.class, whole).registerConverter(int.class, whole);
         line.setExecutionExceptionHandler((ex, failed, parsed) -> {
             err.println(TerminalText.safe(ex instanceof CtlException known ? known.getMessage()
                     : "failed: " + (ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage())));
@@ -95,6 +98,15 @@ public final class Ctl {
         int code = line.execute(args);
         out.flush();
         return code;
+    }
+
+    private static Integer wholeNumber(String value) {
+        try {
+            return Integer.valueOf(value.strip());
+        } catch (NumberFormatException ex) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number"
+                    + (value.strip().matches("-?\\d+") ? " below 2147483648" : ""));
+        }
     }
 
     /** The client of the admin API that the options and environment name, made on first use. */

@@ -1,8 +1,11 @@
 package dev.shepherd.ctl;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 import java.util.List;
@@ -18,6 +21,9 @@ class EventsCommand implements Callable<Integer> {
     @ParentCommand
     Ctl ctl;
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = {"-f", "--follow"}, description = "Keep printing events as they happen.")
     boolean follow;
 
@@ -30,7 +36,8 @@ class EventsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (count < 0) {
-            throw new CtlException("-n must be 0 or more, not " + count, Ctl.USAGE);
+            // A usage error, with "(see shepherd events --help)" as every other one (found by an attacking helper).
+            throw new CommandLine.ParameterException(spec.commandLine(), "-n must be 0 or more, not " + count);
         }
         if (!follow) {
             if (json) {

@@ -76,7 +76,7 @@ class AdminTargetTests {
         String missing = dir.resolve("absent").toString();
 
         assertThatThrownBy(() -> AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", missing)))
-                .isInstanceOf(CtlException.class)
+                .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
                 .hasMessage("cannot read the token file " + missing + " named by SHEPHERD_ADMIN_TOKEN_FILE: check the path and its permissions");
     }
 
@@ -85,7 +85,19 @@ class AdminTargetTests {
         Path file = Files.writeString(dir.resolve("token"), " \n");
 
         assertThatThrownBy(() -> AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", file.toString())))
+                .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
                 .hasMessageContaining("is empty");
+    }
+
+    /** Found by an attacking helper (2026-12-04): the error named only SHEPHERD_ADMIN_URL, which nobody had set. */
+    @Test
+    void anUnusableUrlMadeFromManagementServerPortNamesThatVariable() {
+        Map<String, String> env = Map.of("MANAGEMENT_SERVER_PORT", "abc", "SHEPHERD_ADMIN_URL", "http://127.0.0.1:abc");
+
+        assertThatThrownBy(() -> AdminTarget.resolve(null, null, env))
+                .hasMessage("the admin URL 'http://127.0.0.1:abc' (from MANAGEMENT_SERVER_PORT, of which bin/shepherd "
+                        + "made SHEPHERD_ADMIN_URL) is not usable: give one such as http://127.0.0.1:8081 with --admin "
+                        + "or SHEPHERD_ADMIN_URL");
     }
 
     @Test

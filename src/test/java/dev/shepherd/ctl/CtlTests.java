@@ -70,6 +70,18 @@ class CtlTests {
         assertThat(result.err()).doesNotContain("\u001b").doesNotContain("\u0007");
     }
 
+    /** Found by an attacking helper (2026-12-04): picocli's "'2.5' is not an int", and a usage error without its help. */
+    @Test
+    void aNumberThatIsNoWholeNumberOrOutOfRangeIsAUsageErrorInWords() {
+        assertThat(run(Map.of(), "scale", "2.5").err()).isEqualTo("Invalid value for positional parameter at index 0 "
+                + "(N): '2.5' is not a whole number (see shepherd scale --help)\n");
+        assertThat(run(Map.of(), "logs", "99999999999").err()).contains("'99999999999' is not a whole number below "
+                + "2147483648");
+        Result negative = run(Map.of(), "events", "-n", "-1");
+        assertThat(negative.code()).isEqualTo(Ctl.USAGE);
+        assertThat(negative.err()).isEqualTo("-n must be 0 or more, not -1 (see shepherd events --help)\n");
+    }
+
     @Test
     void helpListsEveryCommand() {
         Result result = run(Map.of(), "--help");
