@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.TerminalText;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -85,8 +86,11 @@ final class ProxyTls {
             return null;
         }
         if (!ssl.getServerNameBundles().isEmpty()) {
-            throw new IllegalStateException("server.ssl.server-name-bundles is set, but the proxy serves one "
-                    + "certificate: remove it and give the proxy's certificate with server.ssl.bundle or server.ssl.*");
+            // An InvalidSetting, so that Spring Boot's startup report says it, not a stack trace (found by an
+            // attacking helper).
+            throw new InvalidSetting("server.ssl.server-name-bundles", "server.ssl.server-name-bundles is set, but "
+                    + "the proxy serves one certificate", "Remove server.ssl.server-name-bundles and give the proxy's "
+                    + "certificate with server.ssl.bundle or server.ssl.*.");
         }
         String ignored = TlsKeys.ignoredBesideBundleWarning(ssl, "server.ssl", ssl.getCiphers() != null);
         if (ignored != null) {

@@ -61,6 +61,18 @@ class ProxyTlsTests {
         assertThat(ProxyTls.of(off, null, 10_000, null)).isNull();
     }
 
+    /** Found by an attacking helper (2026-12-04): an IllegalStateException, which Spring Boot printed as a stack trace. */
+    @Test
+    void serverNameBundlesAreASettingTheStartupReportNames() throws Exception {
+        Ssl ssl = keyStore("names");
+        Ssl.ServerNameSslBundle bundle = new Ssl.ServerNameSslBundle("example.com", "other");
+        ssl.setServerNameBundles(List.of(bundle));
+
+        assertThatThrownBy(() -> ProxyTls.of(ssl, null, 10_000, null)).isInstanceOf(dev.shepherd.InvalidSetting.class)
+                .hasMessage("server.ssl.server-name-bundles is set, but the proxy serves one certificate")
+                .extracting(ex -> ((dev.shepherd.InvalidSetting) ex).property()).isEqualTo("server.ssl.server-name-bundles");
+    }
+
     @Test
     void onlyAProtocolNoCurrentClientSpeaksFailsNamingServerSsl() throws Exception {
         Ssl ssl = keyStore("old");
