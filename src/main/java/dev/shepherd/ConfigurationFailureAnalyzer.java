@@ -14,6 +14,7 @@ import org.springframework.boot.origin.Origin;
 import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
+import org.springframework.core.convert.ConverterNotFoundException;
 import org.springframework.core.env.Environment;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.FieldError;
@@ -25,6 +26,7 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -150,6 +152,11 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             appendProperty(description, name, property.getValue(), property.getOrigin());
             // An element of a list or a map's key (fleet.worker.comand[0]) is the setting's own fault.
             String setting = name.replaceAll("\\[[^\\]]*\\]", "");
+            if (known.contains(setting) && !setting.equals(name)) {
+                // fleet.workers: [1, 2] in YAML: an element of a setting that takes one value.
+                description.append("    Reason: ").append(setting).append(" takes one value, not a list or a map\n");
+                continue;
+            }
             if (known.contains(setting)) {
                 // Spring Boot binds an empty value of an optional setting (a Path, a size) to nothing, and then calls
                 // it unbound: the setting exists (found by a new user's attack: "did you mean fleet.state-file?").
@@ -173,7 +180,7 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         appendProperty(description, name, property != null ? property.getValue() : null,
                 property != null ? property.getOrigin() : null);
         Class<?> type = binding.getTarget().getType().resolve(Object.class);
-        description.append("    Reason: ").append(expected(type, binding));
+        description.append("    Reason: ").append(expected(name, type, binding));
         if (property != null && property.getValue() instanceof String value && value.contains(",")
                 && !Collection.class.isAssignableFrom(type) && !type.isArray()) {
             description.append(" (a comma makes it a list of values: this setting takes one)");
@@ -192,8 +199,15 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         }
     }
 
-    /** What a value of {@code type} looks like, in the README's terms; else what the conversion said. */
-    private static String expected(Class<?> type, Throwable failure) {
+    /**
+     * What a value of {@code type} for the setting {@code name} looks like, in the README's terms; else what the
+     * conversion said, but never the Java types Spring's "no converter found" names.
+     */
+    private static String expected(String name, Class<?> type, Throwable failure) {
+        if (Map.class.isAssignableFrom(type)) {
+            // fleet.worker.environment=foo (found by a new user's attack: the reason named Spring's converter types).
+            return "must be names and values, each given as " + name + ".NAME=value (in YAML, keys under " + name + ")";
+        }
         if (type.isEnum()) {
             return "must be one of " + Arrays.stream(type.getEnumConstants())
                     .map(constant -> ((Enum<?>) constant).name().toLowerCase(Locale.ROOT).replace('_', '-'))
@@ -214,6 +228,10 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         Throwable root = failure;
         while (root.getCause() != null) {
             root = root.getCause();
+        }
+        if (root instanceof ConverterNotFoundException) {
+            return "is a group of settings, not a value: give each as " + name + ".NAME=value (see the Configuration "
+                    + "table of the README)";
         }
         return root.getMessage();
     }

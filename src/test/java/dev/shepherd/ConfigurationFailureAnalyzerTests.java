@@ -153,6 +153,21 @@ class ConfigurationFailureAnalyzerTests {
         assertThat(describe("fleet.worker.max-memory", "")).contains("Reason: fleet.worker.max-memory is empty");
     }
 
+    /**
+     * Found by a new user's attack (2026-12-04): a value for a map named Spring's converter types, and a YAML list for
+     * a setting of one value was called empty.
+     */
+    @Test
+    void aValueForAMapOrAGroupAndAListForOneValueSayWhatIsWanted() {
+        assertThat(describe("fleet.worker.environment", "foo")).contains("Property: fleet.worker.environment\n",
+                "Reason: must be names and values, each given as fleet.worker.environment.NAME=value (in YAML, keys "
+                        + "under fleet.worker.environment)").doesNotContain("converter", "java.");
+        assertThat(describe("fleet.proxy.sticky", "on")).contains("Reason: is a group of settings, not a value: give "
+                + "each as fleet.proxy.sticky.NAME=value").doesNotContain("converter", "java.");
+        assertThat(describe("fleet.workers[0]", "1")).contains("Reason: fleet.workers takes one value, not a list or a "
+                + "map").doesNotContain("is empty");
+    }
+
     @Test
     void aPortOrAddressGuessedUnderFleetIsSuggestedAsSpringBootsSetting() {
         assertThat(describe("fleet.proxy.port", "9090")).contains("did you mean server.port?");
