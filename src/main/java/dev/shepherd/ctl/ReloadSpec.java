@@ -29,14 +29,21 @@ final class ReloadSpec {
             if (equals < 1) {
                 throw new IllegalArgumentException("--env wants NAME=VALUE (NAME= for an empty value), not '" + assignment + "'");
             }
-            environment.put(assignment.substring(0, equals), assignment.substring(equals + 1));
+            String name = assignment.substring(0, equals);
+            if (environment.containsKey(name)) {
+                // The API refuses a name given twice too; the last one silently won (found by a new user's attack).
+                throw new IllegalArgumentException("--env names " + name + " twice: keep one");
+            }
+            environment.put(name, assignment.substring(equals + 1));
         }
         for (String name : unsetEnv) {
             if (name.isEmpty() || name.contains("=")) {
                 throw new IllegalArgumentException("--unset-env wants a variable's NAME, not '" + name + "'");
             }
-            if (environment.containsKey(name) && environment.get(name) != null) {
-                throw new IllegalArgumentException("--env and --unset-env both name " + name + ": keep one");
+            if (environment.containsKey(name)) {
+                throw new IllegalArgumentException(environment.get(name) != null
+                        ? "--env and --unset-env both name " + name + ": keep one"
+                        : "--unset-env names " + name + " twice: keep one");
             }
             environment.put(name, null);
         }

@@ -98,8 +98,11 @@ public record WorkerSpecPatch(List<String> command, Map<String, String> environm
             throw invalid("workingDirectory " + quote(workingDirectory) + " is not a valid path");
         }
         if (!Files.isDirectory(directory)) {
+            // The master's own directory only where it explains the answer: for a relative path (found by an
+            // attacking helper: it was told for every path).
             throw invalid("workingDirectory " + quote(workingDirectory) + (Files.exists(directory)
-                    ? " is not a directory" : " does not exist") + " (relative paths start at " + base + ")");
+                    ? " is not a directory" : " does not exist") + (Path.of(workingDirectory).isAbsolute() ? ""
+                    : " (relative paths start at " + base + ")"));
         }
         return directory;
     }

@@ -333,8 +333,9 @@ class FleetControllerTests {
             {"command": []}                               | command must be a non-empty list whose first element names the program, such as ["node", "app.js"]
             {"command": ["", "app.js"]}                   | command must be a non-empty list whose first element names the program, such as ["node", "app.js"]
             {"command": ["node", "app.js", "{foo}"]}      | command[2] has the unknown placeholder {foo}; the known ones are {port}, {id} and {index}
-            {"workingDirectory": "/no/such/dir"}          | workingDirectory '/no/such/dir' does not exist (relative paths start at /)
-            {"workingDirectory": "/etc/hostname"}         | workingDirectory '/etc/hostname' is not a directory (relative paths start at /)
+            {"workingDirectory": "/no/such/dir"}          | workingDirectory '/no/such/dir' does not exist
+            {"workingDirectory": "/etc/hostname"}         | workingDirectory '/etc/hostname' is not a directory
+            {"workingDirectory": "no/such/dir"}           | workingDirectory 'no/such/dir' does not exist (relative paths start at /)
             {"readinessPath": "ready"}                    | readinessPath must be empty (a TCP connect) or a path that starts with '/', in visible ASCII, such as "/health", not 'ready'
             {"environment": {"A=B": "x"}}                 | environment has the invalid variable name 'A=B': a name must be non-empty, without '=' or control characters
             {"environment": {"": "x"}}                    | environment has the invalid variable name '': a name must be non-empty, without '=' or control characters

@@ -69,6 +69,15 @@ class ReloadSpecTests {
                 .withMessage("--env and --unset-env both name K: keep one");
     }
 
+    /** Found by a new user's attack (2026-12-04): the last value silently won, where the API refuses a name twice. */
+    @Test
+    void oneVariableNamedTwiceIsRefused() {
+        assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of("A=1", "A=2"), List.of(), null, null))
+                .withMessage("--env names A twice: keep one");
+        assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of(), List.of("A", "A"), null, null))
+                .withMessage("--unset-env names A twice: keep one");
+    }
+
     @Test
     void relativeDirectoryIsRefusedSinceTheMasterWouldResolveIt() {
         assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of(), List.of(), "app-1.4", null))
