@@ -50,7 +50,7 @@ class ConfigurationFailureAnalyzerTests {
             "fleet.worker.max-memory          | 0                   | fleet.worker.max-memory must be at least 1MB",
             "fleet.readiness.status           | 500-200             | fleet.readiness.status must go from the lower",
             "fleet.liveness.status            | 399-200             | fleet.liveness.status must go from the lower",
-            "fleet.worker.stop-signal         | SIGTERM             | Reason: must be one of TERM, INT, HUP, QUIT, USR1, USR2, KILL (in upper case, without SIG)"})
+            "fleet.worker.stop-signal         | SIGBOOM             | Reason: must be one of TERM, INT, HUP, QUIT, USR1, USR2, KILL (any case, with or without SIG)"})
     void valuesThatWouldBreakTheFleetAfterStartingStopItInstead(String name, String value, String reported) {
         assertThat(describe(name, value)).contains(reported);
     }

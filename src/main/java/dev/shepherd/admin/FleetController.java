@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.SignalNames;
 import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetExceptions;
 import dev.shepherd.fleet.ReloadStatus;
@@ -147,9 +148,10 @@ class FleetController {
     @PostMapping(path = "/workers/{id}/kill", consumes = {MediaType.APPLICATION_JSON_VALUE, JSON_SUFFIXED})
     @ResponseStatus(HttpStatus.ACCEPTED)
     Killed kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
-        String signal = request == null || request.signal() == null ? "TERM" : request.signal().toUpperCase();
+        String signal = request == null || request.signal() == null ? "TERM" : SignalNames.of(request.signal());
         if (!signal.equals("TERM") && !signal.equals("KILL")) {
-            throw new InvalidRequestException("signal must be TERM or KILL, not " + Problems.quote(request.signal()));
+            throw new InvalidRequestException("signal must be TERM or KILL (any case, with or without SIG), not "
+                    + Problems.quote(request.signal()));
         }
         fleet.kill(id, signal);
         return new Killed(id, signal);

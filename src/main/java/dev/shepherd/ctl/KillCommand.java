@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.SignalNames;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -8,7 +9,6 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -33,7 +33,7 @@ class KillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String name = signal.strip().toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
+        String name = SignalNames.of(signal);
         if (!name.equals("TERM") && !name.equals("KILL")) {
             // A usage error, told before asking the master (which would refuse it too).
             throw new CommandLine.ParameterException(spec.commandLine(),

@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.SignalNames;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.DecimalMax;
@@ -102,7 +103,7 @@ public record FleetProperties(
             @DefaultValue("30s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration drainTimeout,
             @DefaultValue("10s") @DurationMin(millis = 0) @DurationMax(days = 365) Duration killTimeout,
             @DefaultValue("TERM") @Pattern(regexp = "TERM|INT|HUP|QUIT|USR1|USR2|KILL", message = "must be one of "
-                    + "TERM, INT, HUP, QUIT, USR1, USR2, KILL (in upper case, without SIG)") String stopSignal,
+                    + "TERM, INT, HUP, QUIT, USR1, USR2, KILL (any case, with or without SIG)") String stopSignal,
             @DefaultValue("1000") @Min(10) @Max(100_000) int logLines,
             @DefaultValue("256KB") @NotNull DataSize logBytes,
             @DefaultValue("8KB") @NotNull DataSize logLineLength,
@@ -118,6 +119,11 @@ public record FleetProperties(
             @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration treeScanInterval,
             @DefaultValue("0") @Min(0) @Max(100_000) int maxConcurrency,
             @DefaultValue("true") boolean nodeAppInstance) {
+
+        public Worker {
+            // SIGTERM and sigterm are TERM, as the API and the command line take them.
+            stopSignal = SignalNames.of(stopSignal);
+        }
 
         @AssertTrue(message = "fleet.worker.working-directory must be an existing directory (leave it unset for the "
                 + "master's)")

@@ -455,10 +455,19 @@ class FleetControllerTests {
         verify(fleet).kill(1, "KILL");
     }
 
+    /** Found by a new user's attack (2026-12-04): the command line took SIGKILL, the API refused it. */
+    @Test
+    void killSignalMayBeSpeltWithSigAsTheCommandLineAndTheStopSignalTakeIt() {
+        assertThat(mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"SIGKILL\"}"))
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"worker\": 1, \"signal\": \"KILL\"}");
+        assertThat(mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \" sigterm \"}"))
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"worker\": 1, \"signal\": \"TERM\"}");
+    }
+
     @Test
     void killWithAnUnknownSignalIsA400ProblemNamingTheAllowedOnes() {
         assertProblem(mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"HUP\"}"),
-                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL, not 'HUP'");
+                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL (any case, with or without SIG), not 'HUP'");
         verify(fleet, never()).kill(anyInt(), anyString());
     }
 

@@ -174,6 +174,15 @@ class FleetPropertiesTests {
         });
     }
 
+    /** Found by a new user's attack (2026-12-04): SIGTERM was refused here, taken by the API and the command line. */
+    @Test
+    void stopSignalMayBeSpeltInAnyCaseWithSig() {
+        runner.withPropertyValues("fleet.worker.stop-signal=sigint").run(context ->
+                assertThat(context.getBean(FleetProperties.class).worker().stopSignal()).isEqualTo("INT"));
+        runner.withPropertyValues("fleet.worker.stop-signal=SIGTERM").run(context ->
+                assertThat(context.getBean(FleetProperties.class).worker().stopSignal()).isEqualTo("TERM"));
+    }
+
     @Test
     void defaultsAreTheOnesReadmeDocuments() {
         runner.run(context -> {
