@@ -57,6 +57,13 @@ public record FleetProperties(
         return workers == null || workers <= maxWorkers;
     }
 
+    /** Found by a new user's attack (2026-12-04): accepted, and the health could never be UP. */
+    @AssertTrue(message = "fleet.health.min-ready must not be larger than fleet.max-workers (64 unless set): the "
+            + "fleet's health could never be UP")
+    boolean isMinReadyWithinMax() {
+        return health == null || health.minReady() <= maxWorkers;
+    }
+
     /**
      * How each worker process is run and stopped.
      *

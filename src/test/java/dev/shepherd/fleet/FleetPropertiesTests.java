@@ -142,6 +142,17 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void aMinReadyTheFleetCanNeverReachFailsStartup() {
+        runner.withPropertyValues("fleet.health.min-ready=100").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.health.min-ready must not be larger than fleet.max-workers (64 unless set): "
+                            + "the fleet's health could never be UP");
+        });
+        runner.withPropertyValues("fleet.health.min-ready=64").run(context -> assertThat(context).hasNotFailed());
+    }
+
+    @Test
     void workersUpToMaxWorkersStart() {
         runner.withPropertyValues("fleet.workers=5", "fleet.max-workers=5").run(context -> {
             assertThat(context).hasNotFailed();
