@@ -49,8 +49,12 @@ class UnitlessDurations {
             String value = values.apply(name);
             if (value != null && BARE_NUMBER.matcher(value).matches() && Long.parseLong(value.trim()) != 0) {
                 String number = value.trim();
-                warnings.add(name + "=" + number + " has no unit and is read as " + number + " ms: write " + number
-                        + "s for seconds, or " + number + "ms to keep it and silence this");
+                // 60000 was most likely meant as milliseconds: "write 60000s for seconds" offered 16 hours (found by a
+                // new user's attack). Seconds are offered below 1000 only, and a whole number of seconds is shown.
+                long millis = Long.parseLong(number);
+                warnings.add(name + "=" + number + " has no unit and is read as " + number + " ms"
+                        + (millis >= 1000 && millis % 1000 == 0 ? " (" + millis / 1000 + "s)" : "") + ": write "
+                        + (millis < 1000 ? number + "s for seconds, or " : "") + number + "ms to keep it and silence this");
             }
         });
         return warnings;

@@ -25,6 +25,19 @@ class UnitlessDurationsTests {
                 + "unit and is read as 60 ms: write 60s for seconds, or 60ms to keep it and silence this");
     }
 
+    /** Found by a new user's attack (2026-12-04): "write 60000s for seconds" offered 16 hours for what meant a minute. */
+    @Test
+    void aNumberOfAThousandOrMoreIsNotOfferedAsSeconds() {
+        Map<String, String> known = Map.of("fleet.worker.startup-timeout", "java.time.Duration");
+
+        assertThat(UnitlessDurations.warnings(Map.of("fleet.worker.startup-timeout", "60000")::get, known))
+                .containsExactly("fleet.worker.startup-timeout=60000 has no unit and is read as 60000 ms (60s): write "
+                        + "60000ms to keep it and silence this");
+        assertThat(UnitlessDurations.warnings(Map.of("fleet.worker.startup-timeout", "1500")::get, known))
+                .containsExactly("fleet.worker.startup-timeout=1500 has no unit and is read as 1500 ms: write "
+                        + "1500ms to keep it and silence this");
+    }
+
     @Test
     void everyDurationTheMetadataListsIsChecked() {
         assertThat(KnownSettings.types()).containsEntry("fleet.worker.startup-timeout", "java.time.Duration");

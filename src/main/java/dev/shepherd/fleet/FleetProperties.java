@@ -172,7 +172,7 @@ public record FleetProperties(
             @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
             @DefaultValue("100ms") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
             @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
-            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
+            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range of HTTP statuses, 100 to 599, such as 200-399") String status) {
 
         @AssertTrue(message = "fleet.readiness.status must go from the lower status to the higher, such as 200-399")
         boolean isStatusAscending() {
@@ -200,7 +200,7 @@ public record FleetProperties(
             @DefaultValue("5s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
             @DefaultValue("2s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
             @DefaultValue("3") @Min(1) @Max(100) int failureThreshold,
-            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range such as 200-399") String status) {
+            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range of HTTP statuses, 100 to 599, such as 200-399") String status) {
 
         @AssertTrue(message = "fleet.liveness.status must go from the lower status to the higher, such as 200-399")
         boolean isStatusAscending() {
