@@ -104,7 +104,8 @@ final class ProxyMetrics {
     }
 
     void rejected(HttpResponseStatus status) {
-        Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing (malformed, too large)")
+        Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing: a malformed or "
+                + "refused head (400, 405), one past the size limits (414, 431), one that did not arrive in time (408)")
                 .tag("status", Integer.toString(status.code())).register(registry).increment();
     }
 
