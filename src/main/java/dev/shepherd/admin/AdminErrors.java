@@ -86,7 +86,7 @@ class AdminErrors extends ResponseEntityExceptionHandler {
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex, HttpHeaders headers,
                                                                   HttpStatusCode status, WebRequest request) {
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Malformed request body",
-                "The body must be valid JSON, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
+                "The body must be JSON that fits the command, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
                         + BodyErrors.describe(ex)));
     }
 

@@ -50,7 +50,7 @@ final class ReloadRequests {
         try {
             tree = JSON.readTree(bytes);
         } catch (JacksonException ex) {
-            throw new InvalidRequestException("The body must be valid JSON, such as {\"command\": [\"node\", \"app.js\"]}: "
+            throw new InvalidRequestException("The body must be JSON that fits the command, such as {\"command\": [\"node\", \"app.js\"]}: "
                     + BodyErrors.describe(ex));
         }
         return parse(tree);

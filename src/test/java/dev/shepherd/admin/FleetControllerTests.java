@@ -153,7 +153,7 @@ class FleetControllerTests {
 
         assertProblem(result, HttpStatus.BAD_REQUEST, "Malformed request body", null);
         assertThat(result).bodyJson().extractingPath("$.detail").asString()
-                .startsWith("The body must be valid JSON, such as {\"workers\": 3} for /fleet/scale");
+                .startsWith("The body must be JSON that fits the command, such as {\"workers\": 3} for /fleet/scale");
         verify(fleet, never()).scale(anyInt());
     }
 
@@ -179,7 +179,7 @@ class FleetControllerTests {
     void aBadScaleBodyIsA400ProblemNamingTheFieldAndNoJavaType(String body, String what, CapturedOutput output) {
         MvcTestResult result = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content(body).exchange();
 
-        assertProblem(result, HttpStatus.BAD_REQUEST, "Malformed request body", "The body must be valid JSON, such as "
+        assertProblem(result, HttpStatus.BAD_REQUEST, "Malformed request body", "The body must be JSON that fits the command, such as "
                 + "{\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: " + what);
         assertNoInternals(result);
         assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");

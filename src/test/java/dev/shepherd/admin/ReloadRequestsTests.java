@@ -54,10 +54,10 @@ class ReloadRequestsTests {
             {"workingDirectory": 7}              | workingDirectory must be a string
             {"readinessPath": false}             | readinessPath must be a string
             {"readinessPath": null}              | readinessPath must be a string, not null (leave a field out to keep the current value)
-            {"command": [                        | The body must be valid JSON
-            {"command": ["a"], "command": ["b"]} | The body must be valid JSON, such as {\"command\": [\"node\", \"app.js\"]}: the field 'command' is given twice
-            {"environment": {"A": "1", "A": null}} | The body must be valid JSON
-            {} {"command": ["b"]}                | The body must be valid JSON
+            {"command": [                        | The body must be JSON that fits the command
+            {"command": ["a"], "command": ["b"]} | The body must be JSON that fits the command, such as {\"command\": [\"node\", \"app.js\"]}: the field 'command' is given twice
+            {"environment": {"A": "1", "A": null}} | The body must be JSON that fits the command
+            {} {"command": ["b"]}                | The body must be JSON that fits the command
             """)
     void wrongBodyIsRefusedNamingTheField(String body, String message) {
         assertThatThrownBy(() -> read(body)).isInstanceOf(InvalidRequestException.class)
@@ -69,7 +69,7 @@ class ReloadRequestsTests {
         String deep = "{\"environment\": " + "[".repeat(5000) + "]".repeat(5000) + "}";
 
         assertThatThrownBy(() -> read(deep)).isInstanceOf(InvalidRequestException.class)
-                .hasMessageStartingWith("The body must be valid JSON");
+                .hasMessageStartingWith("The body must be JSON that fits the command");
     }
 
     @Test
