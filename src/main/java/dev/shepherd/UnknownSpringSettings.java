@@ -7,6 +7,7 @@ import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
@@ -25,6 +26,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URL;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Enumeration;
 import java.util.HashMap;
@@ -35,6 +37,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * A warning, once at startup, for each {@code server.*} or {@code management.*} name set in an argument, a system
@@ -118,12 +122,24 @@ class UnknownSpringSettings {
                     unbound.getUnboundProperties().stream().map(property -> user.get(property.getName()))
                             .filter(Objects::nonNull).sorted()
                             .forEach(name -> warnings.add(TerminalText.safe(name) + " is no setting of Spring Boot's "
-                                    + "here and is ignored: " + map + ".<name> takes those of "
-                                    + ClassUtils.getShortName(values)));
+                                    + "here and is ignored: " + map + ".<name> takes " + settingsOf(values)));
                 }
             }
         });
         return warnings;
+    }
+
+    /**
+     * The settings an object of {@code type} binds, dashed and sorted ({@code include, exclude, show-details, …}): a
+     * warning named the Java class (found by a new user's attack).
+     */
+    static String settingsOf(Class<?> type) {
+        Stream<String> names = type.isRecord()
+                ? Arrays.stream(type.getRecordComponents()).map(java.lang.reflect.RecordComponent::getName)
+                : Arrays.stream(org.springframework.beans.BeanUtils.getPropertyDescriptors(type))
+                        .filter(property -> property.getReadMethod() != null && !property.getName().equals("class"))
+                        .map(java.beans.PropertyDescriptor::getName);
+        return names.map(DataObjectPropertyName::toDashedForm).sorted().collect(Collectors.joining(", "));
     }
 
     /**

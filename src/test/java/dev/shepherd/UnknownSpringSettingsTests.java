@@ -141,8 +141,8 @@ class UnknownSpringSettingsTests {
 
         assertThat(UnknownSpringSettings.objectMapWarnings(set.keySet(), METADATA.objectMaps(), binder,
                 getClass().getClassLoader())).containsExactly("management.endpoint.health.group.readiness.inclde is no "
-                + "setting of Spring Boot's here and is ignored: management.endpoint.health.group.<name> takes those of "
-                + "HealthEndpointProperties.Group");
+                + "setting of Spring Boot's here and is ignored: management.endpoint.health.group.<name> takes "
+                + "additional-path, exclude, include, roles, show-components, show-details, status");
         assertThat(UnknownSpringSettings.warnings(set.keySet(), METADATA)).as("the names checked as before").isEmpty();
     }
 
