@@ -78,8 +78,10 @@ class AdminErrors extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
     ProblemDetail typeMismatch(MethodArgumentTypeMismatchException ex) {
-        return problem(HttpStatus.BAD_REQUEST, "Invalid request",
-                ex.getName() + " must be a number, not " + Problems.quote(String.valueOf(ex.getValue())));
+        String value = String.valueOf(ex.getValue());
+        // A number too large for an int is a number: say what is wrong with it (found by a new user's attack).
+        return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getName() + (value.matches("-?\\d+")
+                ? " is out of range: " + Problems.quote(value) : " must be a number, not " + Problems.quote(value)));
     }
 
     @Override

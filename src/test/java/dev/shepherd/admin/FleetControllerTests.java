@@ -217,7 +217,14 @@ class FleetControllerTests {
 
         assertProblem(result, HttpStatus.BAD_REQUEST, "Invalid request", null);
         assertThat(result).bodyJson().extractingPath("$.detail").asString()
-                .startsWith("id must be a number, not '999").hasSizeLessThan(150);
+                .startsWith("id is out of range: '999").hasSizeLessThan(150);
+    }
+
+    /** Found by a new user's attack (2026-12-04): "id must be a number, not '99999999999'", which is one. */
+    @Test
+    void aNumberTooLargeIsOutOfRangeNotNoNumber() {
+        assertProblem(mvc.get().uri("/fleet/workers/99999999999"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "id is out of range: '99999999999'");
     }
 
     @Test
