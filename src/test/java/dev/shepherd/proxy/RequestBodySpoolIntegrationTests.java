@@ -203,7 +203,7 @@ class RequestBodySpoolIntegrationTests {
             // With the body read first the request is whole, so the connection is kept alive after the answer.
             assertThat(RawHttp.readHead(client.getInputStream())).startsWith("HTTP/1.1 504 ");
             assertThat(new String(client.getInputStream().readNBytes(40), StandardCharsets.US_ASCII))
-                    .startsWith("504 Gateway Timeout: worker");
+                    .startsWith("504 Gateway Timeout: the worker");
         }
     }
 
