@@ -8,6 +8,7 @@ import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
@@ -90,6 +91,16 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Malformed request body",
                 "The body must be JSON that fits the command, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
                         + BodyErrors.describe(ex)));
+    }
+
+    /** In the words of a 405 that Tomcat answers itself (TRACE, {@link ErrorDispatch}), naming the method. */
+    @Override
+    protected ResponseEntity<Object> handleHttpRequestMethodNotSupported(HttpRequestMethodNotSupportedException ex,
+                                                                         HttpHeaders headers, HttpStatusCode status,
+                                                                         WebRequest request) {
+        return ResponseEntity.status(HttpStatus.METHOD_NOT_ALLOWED).headers(headers).body(problem(
+                HttpStatus.METHOD_NOT_ALLOWED, "Method Not Allowed", "The method " + Problems.quote(ex.getMethod())
+                        + " is not supported here; the Allow header lists those that are"));
     }
 
     /** An unknown path: Spring's own detail ("No static resource …") would describe how it looked, not what is there. */

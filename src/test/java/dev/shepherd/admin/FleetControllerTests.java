@@ -560,7 +560,10 @@ class FleetControllerTests {
 
     @Test
     void wrongMethodIsA405Problem() {
-        assertProblem(mvc.get().uri("/fleet/scale"), HttpStatus.METHOD_NOT_ALLOWED, "Method Not Allowed", null);
+        assertProblem(mvc.get().uri("/fleet/scale"), HttpStatus.METHOD_NOT_ALLOWED, "Method Not Allowed",
+                "The method 'GET' is not supported here; the Allow header lists those that are");
+        assertThat(mvc.delete().uri("/fleet")).hasStatus(HttpStatus.METHOD_NOT_ALLOWED).headers()
+                .hasValue("Allow", "GET");
     }
 
     @Test
