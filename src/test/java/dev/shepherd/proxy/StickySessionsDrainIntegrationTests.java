@@ -26,14 +26,7 @@ class StickySessionsDrainIntegrationTests {
                 "--fleet.proxy.sticky.cookie=SRV", "--fleet.worker.drain-timeout=30s")) {
             long draining = pidOfIndex(shepherd, 1);
             long staying = pidOfIndex(shepherd, 0);
-            String cookie = null;
-            while (cookie == null) {
-                HttpResponse<String> response = get(shepherd, "/hello", null);
-                if (pid(response) == draining) {
-                    String line = response.headers().firstValue("set-cookie").orElseThrow();
-                    cookie = line.substring(0, line.indexOf(';'));
-                }
-            }
+            String cookie = cookieOf(shepherd, draining);
             CompletableFuture<HttpResponse<String>> slow = shepherd.http().sendAsync(request(shepherd,
                     "/slow?ms=4000", cookie), HttpResponse.BodyHandlers.ofString());
             await().atMost(Duration.ofSeconds(10)).until(() -> inFlight(shepherd, draining) == 1);
@@ -68,15 +61,7 @@ class StickySessionsDrainIntegrationTests {
                 "--fleet.proxy.sticky.cookie=SRV", "--fleet.worker.drain-timeout=6s")) {
             long draining = pidOfIndex(shepherd, 1);
             long staying = pidOfIndex(shepherd, 0);
-            String cookie = null;
-            while (cookie == null) {
-                HttpResponse<String> response = get(shepherd, "/hello", null);
-                if (pid(response) == draining) {
-                    String line = response.headers().firstValue("set-cookie").orElseThrow();
-                    cookie = line.substring(0, line.indexOf(';'));
-                }
-            }
-            String session = cookie;
+            String cookie = cookieOf(shepherd, draining);
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.List<Integer> statuses = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
             java.util.List<CompletableFuture<Void>> clients = new java.util.ArrayList<>();
@@ -92,7 +77,7 @@ class StickySessionsDrainIntegrationTests {
                     }
                     while (!stop.get()) {
                         HttpResponse<String> response = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=400"))
-                                .timeout(Duration.ofSeconds(20)).header("Cookie", session)
+                                .timeout(Duration.ofSeconds(20)).header("Cookie", cookie)
                                 .POST(HttpRequest.BodyPublishers.ofString("x")).build());
                         statuses.add(response.statusCode());
                     }
@@ -114,6 +99,17 @@ class StickySessionsDrainIntegrationTests {
                     .isGreaterThanOrEqualTo(Duration.ofMillis(2900)).isLessThan(Duration.ofMillis(5500));
             HttpResponse<String> moved = get(shepherd, "/hello", cookie);
             assertThat(pid(moved)).isEqualTo(staying);
+        }
+    }
+
+    /** The sticky cookie of a new client that the balancer gave to the worker {@code pid}. */
+    private static String cookieOf(RunningShepherd shepherd, long pid) {
+        while (true) {
+            HttpResponse<String> response = get(shepherd, "/hello", null);
+            if (pid(response) == pid) {
+                String line = response.headers().firstValue("set-cookie").orElseThrow();
+                return line.substring(0, line.indexOf(';'));
+            }
         }
     }
 
