@@ -65,34 +65,39 @@ class StickySessionsDrainIntegrationTests {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.List<Integer> statuses = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
             java.util.List<CompletableFuture<Void>> clients = new java.util.ArrayList<>();
-            for (int client = 0; client < 6; client++) {
-                // Six clients of the session, started apart, each always with a 400 ms POST in flight: the worker is
-                // never idle, so only the half-drain rule can end its drain before the timeout.
-                long delay = client * 60L;
-                clients.add(CompletableFuture.runAsync(() -> {
-                    try {
-                        Thread.sleep(delay);
-                    } catch (InterruptedException ex) {
-                        Thread.currentThread().interrupt();
-                    }
-                    while (!stop.get()) {
-                        HttpResponse<String> response = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=400"))
-                                .timeout(Duration.ofSeconds(20)).header("Cookie", cookie)
-                                .POST(HttpRequest.BodyPublishers.ofString("x")).build());
-                        statuses.add(response.statusCode());
-                    }
-                }));
-            }
-            await().atMost(Duration.ofSeconds(10)).until(() -> inFlight(shepherd, draining) >= 5);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+            Duration drained;
+            try {
+                for (int client = 0; client < 6; client++) {
+                    // Six clients of the session, each always with a 400 ms POST in flight, each started once the last
+                    // one's is, so that they run apart: the worker is never idle, and only the half-drain rule can end
+                    // its drain before the timeout.
+                    int started = client + 1;
+                    clients.add(CompletableFuture.runAsync(() -> {
+                        while (!stop.get()) {
+                            HttpResponse<String> response = shepherd.send(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=400"))
+                                    .timeout(Duration.ofSeconds(20)).header("Cookie", cookie)
+                                    .POST(HttpRequest.BodyPublishers.ofString("x")).build());
+                            statuses.add(response.statusCode());
+                        }
+                    }, pool));
+                    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+                            .until(() -> inFlight(shepherd, draining) >= started);
+                }
 
-            long scaled = System.nanoTime();
-            shepherd.fleet().scale(1);
-            await().atMost(Duration.ofSeconds(15)).until(() -> ProcessHandle.of(draining).isEmpty()
-                    || !ProcessHandle.of(draining).get().isAlive());
-            Duration drained = Duration.ofNanos(System.nanoTime() - scaled);
-            Thread.sleep(500);
-            stop.set(true);
-            CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(20, java.util.concurrent.TimeUnit.SECONDS);
+                long scaled = System.nanoTime();
+                shepherd.fleet().scale(1);
+                await().atMost(Duration.ofSeconds(15)).until(() -> ProcessHandle.of(draining).isEmpty()
+                        || !ProcessHandle.of(draining).get().isAlive());
+                drained = Duration.ofNanos(System.nanoTime() - scaled);
+                int before = statuses.size();
+                await().atMost(Duration.ofSeconds(10)).until(() -> statuses.size() >= before + 6);
+                stop.set(true);
+                CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new)).get(20, java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                stop.set(true);
+                pool.shutdownNow();
+            }
 
             assertThat(statuses).as("every POST of the session").isNotEmpty().containsOnly(200);
             assertThat(drained).as("the drain ended at half its timeout, once the requests in flight were done")
