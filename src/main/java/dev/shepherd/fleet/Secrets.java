@@ -39,6 +39,7 @@ public final class Secrets {
     /** An option whose value may be the next word, such as {@code --token}. */
     private static final Pattern OPTION = Pattern.compile("^--?[A-Za-z][A-Za-z0-9_.-]*$");
     private static final Pattern WORD = Pattern.compile("\\S+");
+    private static final String QUOTES = "\"'`";
 
     private Secrets() {
     }
@@ -73,10 +74,10 @@ public final class Secrets {
             boolean option = word.startsWith("-");
             Matcher withValue = OPTION_WITH_VALUE.matcher(word);
             if (valueOfSecret && !option) {
-                shown.add(MASK);
+                shown.add(masked(word));
             } else if (withValue.matches()) {
-                shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2)) ? MASK
-                        : withoutUrlPassword(withValue.group(3))));
+                shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2))
+                        ? masked(withValue.group(3)) : withoutUrlPassword(withValue.group(3))));
             } else if (WORD.matcher(word).results().count() > 1) {
                 shown.add(inShellCommand(word));
             } else {
@@ -104,6 +105,22 @@ public final class Secrets {
             at = spans.get(i)[1];
         }
         return text.append(argument, at, argument.length()).toString();
+    }
+
+    /**
+     * {@link #MASK} in place of a secret value, keeping the shell's quotes around it: in
+     * {@code sh -c "node app.js --token=abc"} the last word is {@code --token=abc"}, or {@code --token='abc'}.
+     */
+    private static String masked(String value) {
+        int start = 0;
+        while (start < value.length() && QUOTES.indexOf(value.charAt(start)) >= 0) {
+            start++;
+        }
+        int end = value.length();
+        while (end > start && QUOTES.indexOf(value.charAt(end - 1)) >= 0) {
+            end--;
+        }
+        return value.substring(0, start) + MASK + value.substring(end);
     }
 
     private static String withoutUrlPassword(String value) {

@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -56,6 +57,15 @@ class SecretsTests {
             """)
     void secretsInACommandsArgumentsAreMaskedAndTheProgramIsShownAsItIs(String command, String shown) {
         assertThat(Secrets.command(List.of(command.split(";")))).containsExactly(shown.split(";"));
+    }
+
+    @Test
+    void aSecretInAShellCommandKeepsTheQuotesAroundIt() {
+        // Found by an attacking helper: the closing quote went with the value.
+        assertThat(Secrets.command(List.of("sh", "-c", "\"node app.js --token=abc\"")))
+                .containsExactly("sh", "-c", "\"node app.js --token=******\"");
+        assertThat(Secrets.command(List.of("sh", "-c", "node app.js --token='abc' --key \"k1\" --port 3")))
+                .containsExactly("sh", "-c", "node app.js --token='******' --key \"******\" --port 3");
     }
 
     @ParameterizedTest(name = "{0}")
