@@ -27,7 +27,7 @@ class EventsCommand implements Callable<Integer> {
     @Option(names = {"-f", "--follow"}, description = "Keep printing events as they happen.")
     boolean follow;
 
-    @Option(names = "-n", paramLabel = "N", defaultValue = "20", description = "How many recent events to show first (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-n", "--lines"}, paramLabel = "N", defaultValue = "20", description = "How many recent events to show first (default: ${DEFAULT-VALUE}).")
     int count;
 
     @Option(names = "--json", description = "Print the API's JSON: the list of the last N events, with -f one event per line.")

@@ -80,6 +80,8 @@ class CtlTests {
         Result negative = run(Map.of(), "events", "-n", "-1");
         assertThat(negative.code()).isEqualTo(Ctl.USAGE);
         assertThat(negative.err()).isEqualTo("-n must be 0 or more, not -1 (see shepherd events --help)\n");
+        // events takes -n's long form as logs does (it had none).
+        assertThat(run(Map.of(), "events", "--lines", "-1").err()).isEqualTo(negative.err());
     }
 
     @Test
