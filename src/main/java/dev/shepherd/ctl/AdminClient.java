@@ -3,6 +3,8 @@ package dev.shepherd.ctl;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +15,7 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.stream.Stream;
 
@@ -136,8 +139,33 @@ class AdminClient {
             return new CtlException("the admin API at " + target.url() + " did not answer within "
                     + ANSWER_TIMEOUT.toSeconds() + " s: is the master overloaded or stopping?");
         }
+        if (ex instanceof SSLException) {
+            return tlsFailure((SSLException) ex);
+        }
         return new CtlException("cannot reach the admin API at " + target.url()
                 + ": is the master running? set --admin or " + AdminTarget.URL_VARIABLE);
+    }
+
+    /**
+     * A TLS failure said as what to do: the master was reached, so "is it running?" would mislead (found by an
+     * attacking helper: {@code https://} to a plain admin port).
+     */
+    private CtlException tlsFailure(SSLException ex) {
+        for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+            if (cause instanceof CertificateException) {
+                return new CtlException("the admin API at " + target.url() + " has a certificate this client does "
+                        + "not trust (" + cause.getMessage() + "): give its trust store with SHEPHERD_CTL_JAVA_OPTS="
+                        + "\"-Djavax.net.ssl.trustStore=FILE\"");
+            }
+        }
+        if (ex instanceof SSLHandshakeException) {
+            return new CtlException("the TLS handshake with the admin API at " + target.url() + " failed: "
+                    + ex.getMessage());
+        }
+        // The JDK's "Unsupported or unrecognized SSL message": the answer was not TLS.
+        return new CtlException("the admin port at " + target.url() + " does not answer TLS (" + ex.getMessage()
+                + "): for a plain admin port set --admin or " + AdminTarget.URL_VARIABLE + " to http://"
+                + target.url().getAuthority());
     }
 
     /** The whole body, at most {@link #MAX_ANSWER_BYTES} bytes; an absent one (no error body) is empty. */

@@ -1,17 +1,29 @@
 package dev.shepherd.ctl;
 
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import dev.shepherd.testsupport.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The admin client against a fake master (HostileMasterTests has what it refuses). */
 class AdminClientTests {
@@ -35,6 +47,33 @@ class AdminClientTests {
     @Test
     void anAnswerOfExactlyTheLimitIsRead() {
         assertThat(client.getText("/limit")).hasSize(AdminClient.MAX_ANSWER_BYTES);
+    }
+
+    @Test
+    void anUntrustedCertificateIsSaidAsSuch(@TempDir Path directory) throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "admin");
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keyStore)) {
+            keys.load(in, TestCertificates.PASSWORD.toCharArray());
+        }
+        KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        keyManagers.init(keys, TestCertificates.PASSWORD.toCharArray());
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(keyManagers.getKeyManagers(), null, null);
+        HttpsServer tls = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        tls.setHttpsConfigurator(new HttpsConfigurator(context));
+        tls.createContext("/limit", exchange -> send(exchange, 1));
+        tls.start();
+        try {
+            String url = "https://127.0.0.1:" + tls.getAddress().getPort();
+            AdminClient https = new AdminClient(new AdminTarget(URI.create(url), null));
+
+            assertThatThrownBy(() -> https.getText("/limit")).isInstanceOf(CtlException.class)
+                    .hasMessageStartingWith("the admin API at " + url + " has a certificate this client does not trust (")
+                    .hasMessageEndingWith("give its trust store with SHEPHERD_CTL_JAVA_OPTS=\"-Djavax.net.ssl.trustStore=FILE\"");
+        } finally {
+            tls.stop(0);
+        }
     }
 
     /** {@code bytes} of {@code ' '}, in pieces, without a length: a master cannot be trusted to announce it. */

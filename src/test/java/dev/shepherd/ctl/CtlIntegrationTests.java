@@ -292,6 +292,17 @@ class CtlIntegrationTests {
     }
 
     @Test
+    void httpsToThePlainAdminPortSaysToUseHttp() {
+        String authority = "127.0.0.1:" + shepherd.adminPort();
+        CtlTests.Result result = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", "https://" + authority), "status");
+
+        // It said "is the master running?" (found by an attacking helper): the master was reached.
+        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).startsWith("the admin port at https://" + authority + " does not answer TLS (")
+                .endsWith("): for a plain admin port set --admin or SHEPHERD_ADMIN_URL to http://" + authority + "\n");
+    }
+
+    @Test
     void missingTokenSaysThatOneIsNeeded() {
         CtlTests.Result result = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", env.get("SHEPHERD_ADMIN_URL")), "status");
 
