@@ -103,6 +103,16 @@ final class Supervisor {
                     + "READY restarts after {} ms every time and is never found crash-looping (FAILED), and a reload's new "
                     + "worker takes over as soon as it is READY; 1s is the default", properties.restart().initialBackoff().toMillis());
         }
+        if (properties.restart().minUptime().compareTo(RollingReload.MAX_SETTLE) > 0) {
+            // Found by a new user's attack: the cap was in the README only.
+            log.warn("fleet.restart.min-uptime is {} s: a reload's new worker still takes over after {} s READY at "
+                    + "most, so that a reload of many workers ends", properties.restart().minUptime().toSeconds(),
+                    RollingReload.MAX_SETTLE.toSeconds());
+        }
+        if (properties.worker().maxRequestsJitter() > 0 && properties.worker().maxRequests() == 0) {
+            log.warn("fleet.worker.max-requests-jitter is {} but fleet.worker.max-requests is 0 (no limit): the "
+                    + "jitter is added to max-requests and does nothing without it", properties.worker().maxRequestsJitter());
+        }
     }
 
     Optional<LogBuffer> logs(int id) {

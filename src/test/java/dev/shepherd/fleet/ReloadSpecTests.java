@@ -122,6 +122,20 @@ class ReloadSpecTests {
                 + "so one that crashes right after READY restarts after 100 ms every time");
     }
 
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void settingsThatCannotDoAllTheySayAreWarnedAbout(CapturedOutput output) {
+        fleetOfTwo("fleet.restart.min-uptime", "10s", "fleet.worker.max-requests-jitter", "5",
+                "fleet.worker.max-requests", "100");
+        assertThat(output.getOut()).doesNotContain("fleet.restart.min-uptime is", "fleet.worker.max-requests-jitter is");
+
+        fleetOfTwo("fleet.restart.min-uptime", "30s", "fleet.worker.max-requests-jitter", "5");
+
+        assertThat(output.getOut()).contains("WARN", "fleet.restart.min-uptime is 30 s: a reload's new worker still "
+                + "takes over after 10 s READY at most", "fleet.worker.max-requests-jitter is 5 but "
+                + "fleet.worker.max-requests is 0 (no limit): the jitter is added to max-requests and does nothing without it");
+    }
+
     /**
      * Found by an attacking helper: with crashes 0.2 to 3 s after READY, the workers that had taken over crashed and
      * were restarted on the new spec while the reload went on, and it SUCCEEDED.
