@@ -1,6 +1,8 @@
 package dev.shepherd.testsupport;
 
 import dev.shepherd.ShepherdApplication;
+import org.awaitility.core.ConditionTimeoutException;
+import org.springframework.util.FileSystemUtils;
 
 import java.io.File;
 import java.io.IOException;
@@ -18,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -34,11 +37,14 @@ public final class MasterProcess implements AutoCloseable {
     private final int adminPort;
     private final List<ProcessHandle> started = new ArrayList<>();
     private final Path log;
+    /** The master's {@code java.io.tmpdir}, removed with what is in it once the master is gone. */
+    private final Path temporary;
 
-    private MasterProcess(Process process, int adminPort, Path log) {
+    private MasterProcess(Process process, int adminPort, Path log, Path temporary) {
         this.process = process;
         this.adminPort = adminPort;
         this.log = log;
+        this.temporary = temporary;
     }
 
     /**
@@ -48,8 +54,9 @@ public final class MasterProcess implements AutoCloseable {
     public static String runUntilExit(List<String> jvmOptions, String... args) throws IOException, InterruptedException {
         File log = File.createTempFile("master", ".log");
         log.deleteOnExit();
-        Process process = new ProcessBuilder(command(List.of(), jvmOptions, FreePorts.unassigned(), 1, args)).redirectErrorStream(true)
-                .redirectOutput(log).start();
+        Path temporary = Files.createTempDirectory("master");
+        Process process = new ProcessBuilder(command(List.of(), jvmOptions, temporary, FreePorts.unassigned(), 1, args))
+                .redirectErrorStream(true).redirectOutput(log).start();
         try {
             boolean exited = process.waitFor(60, TimeUnit.SECONDS);
             String output = Files.readString(log.toPath());
@@ -60,12 +67,17 @@ public final class MasterProcess implements AutoCloseable {
         } finally {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
+            delete(temporary);
         }
     }
 
-    private static List<String> command(List<String> prefix, List<String> jvmOptions, int adminPort, int workers,
-                                        String... args) {
-        List<String> options = new ArrayList<>(List.of("-Xmx256m"));
+    /**
+     * The master's command line. Its {@code java.io.tmpdir} is {@code temporary}: what it leaves there when it is
+     * killed (embedded Tomcat's directories, which Spring Boot removes on a normal exit only) goes with it.
+     */
+    private static List<String> command(List<String> prefix, List<String> jvmOptions, Path temporary, int adminPort,
+                                        int workers, String... args) {
+        List<String> options = new ArrayList<>(List.of("-Xmx256m", "-Djava.io.tmpdir=" + temporary));
         options.addAll(jvmOptions);
         List<String> command = new ArrayList<>(prefix);
         command.addAll(RunningShepherd.javaCommand(ShepherdApplication.class, options.toArray(String[]::new)));
@@ -114,6 +126,7 @@ public final class MasterProcess implements AutoCloseable {
                     return master;
                 }
                 String output = master.output();
+                delete(master.temporary);
                 if (attempt == 3 || !output.contains("already in use")) {
                     throw new AssertionError("the master exited before " + workers + " workers were READY: " + output);
                 }
@@ -122,6 +135,7 @@ public final class MasterProcess implements AutoCloseable {
             } catch (RuntimeException | Error ex) {
                 master.process.descendants().forEach(ProcessHandle::destroyForcibly);
                 master.process.destroyForcibly();
+                delete(master.temporary);
                 throw ex;
             }
         }
@@ -132,9 +146,10 @@ public final class MasterProcess implements AutoCloseable {
         try {
             File log = File.createTempFile("master", ".log");
             log.deleteOnExit();
-            Process process = new ProcessBuilder(command(prefix, jvmOptions, adminPort, workers, args)).redirectErrorStream(true)
-                    .redirectOutput(log).start();
-            return new MasterProcess(process, adminPort, log.toPath());
+            Path temporary = Files.createTempDirectory("master");
+            Process process = new ProcessBuilder(command(prefix, jvmOptions, temporary, adminPort, workers, args))
+                    .redirectErrorStream(true).redirectOutput(log).start();
+            return new MasterProcess(process, adminPort, log.toPath(), temporary);
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
@@ -229,9 +244,34 @@ public final class MasterProcess implements AutoCloseable {
         process.destroyForcibly().waitFor();
     }
 
+    /**
+     * {@code kill -9} of the master, then what the orphan guard does when its master dies (end the workers' trees,
+     * remove its groups file) is awaited, at most 10 s, before anything left is killed too, and the master's
+     * temporary directory is removed. A guard that ended on its own must have removed its groups file.
+     */
     @Override
     public void close() {
         process.destroyForcibly();
-        started.forEach(ProcessHandle::destroyForcibly);
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> started.stream().noneMatch(ProcessHandle::isAlive));
+            try (var files = Files.list(temporary)) {
+                assertThat(files.map(file -> file.getFileName().toString()).filter(name -> name.startsWith("shepherd-")
+                        && name.contains("-groups"))).as("the orphan guard's groups file").isEmpty();
+            }
+        } catch (ConditionTimeoutException ex) {
+            started.forEach(ProcessHandle::destroyForcibly);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        } finally {
+            delete(temporary);
+        }
+    }
+
+    private static void delete(Path directory) {
+        try {
+            FileSystemUtils.deleteRecursively(directory);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
     }
 }
