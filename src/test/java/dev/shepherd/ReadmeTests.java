@@ -57,6 +57,8 @@ class ReadmeTests {
         String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
         assertThat(dockerfile).contains("JAVA_OPTS=\"" + flags + "\"").contains("MALLOC_ARENA_MAX=2");
         assertThat(Files.readString(Path.of("bench/lib.sh"))).contains("SHEPHERD_RECOMMENDED_JAVA_OPTS=\"" + flags + "\"");
+        assertThat(Files.readString(Path.of("systemd/shepherd.service"))).contains("ExecStart=/usr/bin/java " + flags + " -jar ")
+                .contains("Environment=MALLOC_ARENA_MAX=2");
 
         List<String> java = new ArrayList<>();
         java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

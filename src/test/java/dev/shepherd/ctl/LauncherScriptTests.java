@@ -69,4 +69,14 @@ class LauncherScriptTests {
 
         assertThat(out).startsWith("fake java: ").endsWith(" -jar " + script.getParent().resolve("../target/shepherd.jar") + " ctl ls\n");
     }
+
+    @Test
+    void aJarInTheParentDirectoryIsFoundAsTheSystemdUnitInstallsIt() throws Exception {
+        // /opt/shepherd/bin/shepherd beside /opt/shepherd/shepherd.jar (systemd/shepherd.service, ExecReload).
+        Files.writeString(dir.resolve("dist/shepherd.jar"), "not really a jar");
+
+        String out = run(Map.of("JAVA", fakeJavaHome.resolve("bin/java").toString(), "SHEPHERD_CTL_CACHE", "off"));
+
+        assertThat(out).startsWith("fake java: ").endsWith(" -jar " + script.getParent().resolve("../shepherd.jar") + " ctl ls\n");
+    }
 }

@@ -4,7 +4,7 @@ import java.io.IOException;
 
 import static org.assertj.core.api.Assumptions.assumeThat;
 
-/** Skips a test whose tool (python3, node, curl, ab, prlimit, tmux) is not installed, saying how to install it. */
+/** Skips a test whose tool (python3, node, curl, ab, prlimit, tmux, systemd-analyze) is not installed, saying how to install it. */
 public final class Tools {
 
     private Tools() {
@@ -32,6 +32,10 @@ public final class Tools {
 
     public static void assumeTmux() {
         assumeInstalled("tmux", "-V", "apt-get install tmux");
+    }
+
+    public static void assumeSystemdAnalyze() {
+        assumeInstalled("systemd-analyze", "apt-get install systemd");
     }
 
     private static void assumeInstalled(String tool, String install) {
