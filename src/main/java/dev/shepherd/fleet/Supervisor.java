@@ -105,9 +105,10 @@ final class Supervisor {
         }
         if (properties.restart().minUptime().compareTo(RollingReload.MAX_SETTLE) > 0) {
             // Found by a new user's attack: the cap was in the README only.
-            log.warn("fleet.restart.min-uptime is {} s: a reload's new worker still takes over after {} s READY at "
-                    + "most, so that a reload of many workers ends", properties.restart().minUptime().toSeconds(),
-                    RollingReload.MAX_SETTLE.toSeconds());
+            long millis = properties.restart().minUptime().toMillis();
+            log.warn("fleet.restart.min-uptime is {}: a reload's new worker still takes over after {} s READY at "
+                    + "most, so that a reload of many workers ends", millis % 1000 == 0 ? millis / 1000 + " s"
+                    : millis + " ms", RollingReload.MAX_SETTLE.toSeconds());
         }
         if (properties.worker().maxRequestsJitter() > 0 && properties.worker().maxRequests() == 0) {
             log.warn("fleet.worker.max-requests-jitter is {} but fleet.worker.max-requests is 0 (no limit): the "

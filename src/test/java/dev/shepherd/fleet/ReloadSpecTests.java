@@ -130,10 +130,12 @@ class ReloadSpecTests {
         assertThat(output.getOut()).doesNotContain("fleet.restart.min-uptime is", "fleet.worker.max-requests-jitter is");
 
         fleetOfTwo("fleet.restart.min-uptime", "30s", "fleet.worker.max-requests-jitter", "5");
+        fleetOfTwo("fleet.restart.min-uptime", "10001ms");
 
         assertThat(output.getOut()).contains("WARN", "fleet.restart.min-uptime is 30 s: a reload's new worker still "
                 + "takes over after 10 s READY at most", "fleet.worker.max-requests-jitter is 5 but "
-                + "fleet.worker.max-requests is 0 (no limit): the jitter is added to max-requests and does nothing without it");
+                + "fleet.worker.max-requests is 0 (no limit): the jitter is added to max-requests and does nothing without it",
+                "fleet.restart.min-uptime is 10001 ms: a reload's");
     }
 
     /**
