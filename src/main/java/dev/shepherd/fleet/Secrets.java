@@ -116,6 +116,10 @@ public final class Secrets {
         while (start < value.length() && QUOTES.indexOf(value.charAt(start)) >= 0) {
             start++;
         }
+        if (start == value.length()) {
+            // Quotes only, an empty secret: "" shows as "******".
+            start = value.length() / 2;
+        }
         int end = value.length();
         while (end > start && QUOTES.indexOf(value.charAt(end - 1)) >= 0) {
             end--;

@@ -66,6 +66,8 @@ class SecretsTests {
                 .containsExactly("sh", "-c", "\"node app.js --token=******\"");
         assertThat(Secrets.command(List.of("sh", "-c", "node app.js --token='abc' --key \"k1\" --port 3")))
                 .containsExactly("sh", "-c", "node app.js --token='******' --key \"******\" --port 3");
+        assertThat(Secrets.command(List.of("sh", "-c", "app --token=\"\" --key ''"))).containsExactly("sh", "-c",
+                "app --token=\"******\" --key '******'");
     }
 
     @ParameterizedTest(name = "{0}")
