@@ -88,14 +88,26 @@ public final class Secrets {
         return shown;
     }
 
-    /** An argument that holds several words, such as a shell command: each word masked, the spaces kept. */
+    /**
+     * An argument that holds several words, such as a shell command: each word masked, the spaces kept. Words are
+     * split as a POSIX shell splits them, so that a quoted value with spaces is one word ({@code --token="a b"}).
+     */
     private static String inShellCommand(String argument) {
-        Matcher word = WORD.matcher(argument);
-        List<int[]> spans = new ArrayList<>();
-        List<String> words = new ArrayList<>();
-        while (word.find()) {
-            spans.add(new int[] {word.start(), word.end()});
-            words.add(word.group());
+        List<int[]> spans = shellWords(argument);
+        if (spans.size() == 1) {
+            // One word with spaces in quotes: a whole command quoted once more ("node app.js --token=abc") is
+            // looked into; any other such word is a value.
+            String word = argument.substring(spans.get(0)[0], spans.get(0)[1]);
+            char first = word.charAt(0);
+            if (word.length() > 1 && (first == '"' || first == '\'') && word.charAt(word.length() - 1) == first) {
+                return argument.substring(0, spans.get(0)[0]) + first + inShellCommand(word.substring(1, word.length() - 1))
+                        + first + argument.substring(spans.get(0)[1]);
+            }
+            return withoutUrlPassword(argument);
+        }
+        List<String> words = new ArrayList<>(spans.size());
+        for (int[] span : spans) {
+            words.add(argument.substring(span[0], span[1]));
         }
         List<String> shown = words(words);
         StringBuilder text = new StringBuilder(argument.length());
@@ -105,6 +117,41 @@ public final class Secrets {
             at = spans.get(i)[1];
         }
         return text.append(argument, at, argument.length()).toString();
+    }
+
+    /**
+     * Where the words of {@code text} start and end: whitespace outside quotes ends a word; single quotes hold
+     * anything up to the next one, double quotes up to the next unescaped one; a backslash outside single quotes
+     * escapes the next character. An unclosed quote runs to the end.
+     */
+    private static List<int[]> shellWords(String text) {
+        List<int[]> spans = new ArrayList<>();
+        int start = -1;
+        char quote = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (quote == 0 && Character.isWhitespace(c)) {
+                if (start >= 0) {
+                    spans.add(new int[] {start, i});
+                    start = -1;
+                }
+                continue;
+            }
+            if (start < 0) {
+                start = i;
+            }
+            if (c == '\\' && quote != '\'') {
+                i++;
+            } else if (quote == 0 && (c == '\'' || c == '"')) {
+                quote = c;
+            } else if (c == quote) {
+                quote = 0;
+            }
+        }
+        if (start >= 0) {
+            spans.add(new int[] {start, text.length()});
+        }
+        return spans;
     }
 
     /**

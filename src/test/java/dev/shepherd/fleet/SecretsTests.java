@@ -68,6 +68,9 @@ class SecretsTests {
                 .containsExactly("sh", "-c", "node app.js --token='******' --key \"******\" --port 3");
         assertThat(Secrets.command(List.of("sh", "-c", "app --token=\"\" --key ''"))).containsExactly("sh", "-c",
                 "app --token=\"******\" --key '******'");
+        // A quoted value with spaces is one word, as the shell reads it: no part of it shows.
+        assertThat(Secrets.command(List.of("sh", "-c", "app --token=\"a b\" --key 'c  d' --password=\"e\\\" f\" x")))
+                .containsExactly("sh", "-c", "app --token=\"******\" --key '******' --password=\"******\" x");
     }
 
     @ParameterizedTest(name = "{0}")
