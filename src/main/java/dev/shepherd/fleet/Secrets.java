@@ -51,9 +51,13 @@ public final class Secrets {
         return SECRET_NAMES.contains(normalized) || SECRET_WORDS.stream().anyMatch(upper::contains);
     }
 
-    /** The value of the variable {@code name} as shown. */
+    /**
+     * The value of the variable {@code name} as shown: masked whole for a secret's name, else read as a command's
+     * arguments are, since options hold secrets too ({@code JAVA_TOOL_OPTIONS=-Djavax.net.ssl.trustStorePassword=…},
+     * {@code NODE_OPTIONS}).
+     */
     public static String environmentValue(String name, String value) {
-        return secretName(name) ? MASK : withoutUrlPassword(value);
+        return secretName(name) ? MASK : words(List.of(value)).get(0);
     }
 
     /** The command line as shown: the program (first) as it is, the arguments masked. */

@@ -81,6 +81,9 @@ class SecretsTests {
             ERROR_URL    | https://k3y@o1.ingest.sentry.io/5 | https://******@o1.ingest.sentry.io/5
             REPO         | https://ghp_x@github.com/a/b.git  | https://******@github.com/a/b.git
             MAIL         | a@example.com                     | a@example.com
+            JAVA_TOOL_OPTIONS | -Xmx1g -Djavax.net.ssl.trustStorePassword=s3cret | -Xmx1g -Djavax.net.ssl.trustStorePassword=******
+            NODE_OPTIONS | --max-old-space-size=512 --require ./x.js | --max-old-space-size=512 --require ./x.js
+            JAVA_OPTS    | -Dspring.datasource.password=pw   | -Dspring.datasource.password=******
             """)
     void anEnvironmentValueIsMaskedByItsNameOrItsUrlPassword(String name, String value, String shown) {
         assertThat(Secrets.environmentValue(name, value)).isEqualTo(shown);
