@@ -36,7 +36,11 @@ public final class Secrets {
             Pattern.DOTALL);
     /** An option with its value in the same word: {@code --name=value}, {@code -Dname=value}, {@code name=value}. */
     private static final Pattern OPTION_WITH_VALUE = Pattern.compile("^(-{0,2}D?)([^=\\s]+)=(.*)$", Pattern.DOTALL);
-    /** An option whose value may be the next word, such as {@code --token}. */
+    /**
+     * An option whose value may be the next word, such as {@code --token}; a header's name named like a secret
+     * ({@code Authorization:}, {@code X-Api-Key:}) and the schemes {@code Bearer} and {@code Basic} are followed by
+     * one too ({@code curl -H "Authorization: Bearer ******"}).
+     */
     private static final Pattern OPTION = Pattern.compile("^--?[A-Za-z][A-Za-z0-9_.-]*$");
     private static final Pattern WORD = Pattern.compile("\\S+");
     private static final String QUOTES = "\"'`";
@@ -87,7 +91,8 @@ public final class Secrets {
             } else {
                 shown.add(withoutUrlPassword(word));
             }
-            valueOfSecret = OPTION.matcher(word).matches() && secretName(word);
+            valueOfSecret = (OPTION.matcher(word).matches() || word.endsWith(":")) && secretName(word)
+                    || word.equalsIgnoreCase("Bearer") || word.equalsIgnoreCase("Basic");
         }
         return shown;
     }

@@ -71,6 +71,12 @@ class SecretsTests {
         // A quoted value with spaces is one word, as the shell reads it: no part of it shows.
         assertThat(Secrets.command(List.of("sh", "-c", "app --token=\"a b\" --key 'c  d' --password=\"e\\\" f\" x")))
                 .containsExactly("sh", "-c", "app --token=\"******\" --key '******' --password=\"******\" x");
+        // A header line: the value after a secret header's name and after an authentication scheme.
+        assertThat(Secrets.command(List.of("curl", "-H", "Authorization: Bearer abc", "-H", "X-Api-Key: k1", "-H",
+                "Accept: text/plain", "http://x"))).containsExactly("curl", "-H", "Authorization: ****** ******", "-H",
+                "X-Api-Key: ******", "-H", "Accept: text/plain", "http://x");
+        assertThat(Secrets.command(List.of("sh", "-c", "curl -H 'authorization: basic dXNlcjpwdw==' http://x")))
+                .containsExactly("sh", "-c", "curl -H 'authorization: ****** ******' http://x");
     }
 
     @ParameterizedTest(name = "{0}")
