@@ -85,7 +85,7 @@ public final class Secrets {
                 shown.add(masked(word));
             } else if (withValue.matches()) {
                 shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2))
-                        ? masked(withValue.group(3)) : withoutUrlPassword(withValue.group(3))));
+                        ? masked(withValue.group(3)) : words(List.of(withValue.group(3))).get(0)));
             } else if (WORD.matcher(word).results().count() > 1) {
                 shown.add(inShellCommand(word));
             } else {

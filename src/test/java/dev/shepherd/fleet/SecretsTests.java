@@ -77,6 +77,8 @@ class SecretsTests {
                 "X-Api-Key: ******", "-H", "Accept: text/plain", "http://x");
         assertThat(Secrets.command(List.of("sh", "-c", "curl -H 'authorization: basic dXNlcjpwdw==' http://x")))
                 .containsExactly("sh", "-c", "curl -H 'authorization: ****** ******' http://x");
+        assertThat(Secrets.command(List.of("curl", "--header=Authorization: Bearer abc", "--data=token=t1")))
+                .containsExactly("curl", "--header=Authorization: ****** ******", "--data=token=******");
     }
 
     @ParameterizedTest(name = "{0}")
