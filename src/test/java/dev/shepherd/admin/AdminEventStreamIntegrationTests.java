@@ -109,7 +109,9 @@ class AdminEventStreamIntegrationTests {
 
         assertThat(RawHttp.status(answer)).isEqualTo(200);
         assertThat(answer).containsIgnoringCase("Content-Type: text/event-stream").containsIgnoringCase("X-Frame-Options: DENY");
-        assertThat(streams.openStreams()).isEqualTo(before);
+        // At most as many: the other tests' streams end when a write finds their socket closed, so one may end
+        // meanwhile (it did, and "equal" failed); the HEAD must not add one.
+        assertThat(streams.openStreams()).isLessThanOrEqualTo(before);
     }
 
     @Test
