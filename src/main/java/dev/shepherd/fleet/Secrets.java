@@ -28,9 +28,14 @@ public final class Secrets {
     private static final List<String> SECRET_WORDS = List.of("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL",
             "PASSPHRASE", "PRIVATE", "AUTH", "DSN", "SIGNING", "SALT");
     private static final Set<String> SECRET_NAMES = Set.of("VCAP_SERVICES", "SPRING_APPLICATION_JSON");
-    /** The password of a URL's user info, {@code postgres://app:PASSWORD@db/shop}. */
-    private static final Pattern URL_PASSWORD = Pattern.compile("^([A-Za-z][A-Za-z0-9+.:-]*://[^/?#@:]*:)[^/?#@]*(@.*)$",
+    /**
+     * The password of a URL's user info, {@code postgres://app:PASSWORD@db/shop}, up to the last {@code @}: one written
+     * with an {@code @}, {@code /} or {@code #} unencoded is masked whole (a port before a path's {@code @} may be too).
+     */
+    private static final Pattern URL_PASSWORD = Pattern.compile("^([A-Za-z][A-Za-z0-9+.:-]*://[^/?#@:]*:).*(@[^@]*)$",
             Pattern.DOTALL);
+    /** A header line, {@code Authorization: Bearer abc}: its value is masked whole when its name is a secret's. */
+    private static final Pattern HEADER_LINE = Pattern.compile("^([A-Za-z0-9_-]+:\\s*)(\\S.*)$", Pattern.DOTALL);
     /** A URL's user info without a password, which may itself be the key: {@code https://KEY@sentry.io/1}. */
     private static final Pattern URL_USER = Pattern.compile("^([A-Za-z][A-Za-z0-9+.:-]*://)[^/?#@:]+(@.*)$",
             Pattern.DOTALL);
@@ -52,7 +57,9 @@ public final class Secrets {
     public static boolean secretName(String name) {
         String upper = name.toUpperCase(Locale.ROOT);
         String normalized = upper.replaceFirst("^-+", "").replace('.', '_').replace('-', '_');
-        return SECRET_NAMES.contains(normalized) || SECRET_WORDS.stream().anyMatch(upper::contains);
+        return SECRET_NAMES.contains(normalized) || SECRET_WORDS.stream().anyMatch(upper::contains)
+                // DB_PASS, REDIS_PASS, MYSQL_PWD (not PWD, the shell's directory), --pass, --pw
+                || normalized.endsWith("PASS") || normalized.endsWith("_PWD") || normalized.equals("PW");
     }
 
     /**
@@ -79,10 +86,16 @@ public final class Secrets {
         List<String> shown = new ArrayList<>(words.size());
         boolean valueOfSecret = false;
         for (String word : words) {
-            boolean option = word.startsWith("-");
+            // Quotes the shell removes do not hide an option ('--token' abc).
+            String unquoted = unquoted(word);
             Matcher withValue = OPTION_WITH_VALUE.matcher(word);
-            if (valueOfSecret && !option) {
+            Matcher header = HEADER_LINE.matcher(unquoted);
+            if (valueOfSecret && !unquoted.startsWith("--")) {
+                // When unsure, masked: a value may start with a dash (--password -s3cret).
                 shown.add(masked(word));
+            } else if (header.matches() && (secretName(header.group(1)) || header.group(1).regionMatches(true, 0, "Cookie", 0, 6))) {
+                shown.add(word.substring(0, word.indexOf(unquoted)) + header.group(1) + MASK
+                        + word.substring(word.indexOf(unquoted) + unquoted.length()));
             } else if (withValue.matches()) {
                 shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2))
                         ? masked(withValue.group(3)) : words(List.of(withValue.group(3))).get(0)));
@@ -91,8 +104,8 @@ public final class Secrets {
             } else {
                 shown.add(withoutUrlPassword(word));
             }
-            valueOfSecret = (OPTION.matcher(word).matches() || word.endsWith(":")) && secretName(word)
-                    || word.equalsIgnoreCase("Bearer") || word.equalsIgnoreCase("Basic");
+            valueOfSecret = (OPTION.matcher(unquoted).matches() || unquoted.endsWith(":")) && secretName(unquoted)
+                    || unquoted.equalsIgnoreCase("Bearer") || unquoted.equalsIgnoreCase("Basic");
         }
         return shown;
     }
@@ -183,9 +196,25 @@ public final class Secrets {
         return value.substring(0, start) + MASK + value.substring(end);
     }
 
+    /** {@code word} without the quotes around it: {@code 'postgres://…'} is a URL to the shell. */
+    private static String unquoted(String word) {
+        int start = 0;
+        while (start < word.length() && QUOTES.indexOf(word.charAt(start)) >= 0) {
+            start++;
+        }
+        int end = word.length();
+        while (end > start && QUOTES.indexOf(word.charAt(end - 1)) >= 0) {
+            end--;
+        }
+        return word.substring(start, end);
+    }
+
     private static String withoutUrlPassword(String value) {
-        Matcher password = URL_PASSWORD.matcher(value);
-        return password.matches() ? password.replaceFirst("$1" + MASK + "$2")
-                : URL_USER.matcher(value).replaceFirst("$1" + MASK + "$2");
+        String url = unquoted(value);
+        String before = value.substring(0, value.indexOf(url));
+        String after = value.substring(value.indexOf(url) + url.length());
+        Matcher password = URL_PASSWORD.matcher(url);
+        return before + (password.matches() ? password.replaceFirst("$1" + MASK + "$2")
+                : URL_USER.matcher(url).replaceFirst("$1" + MASK + "$2")) + after;
     }
 }

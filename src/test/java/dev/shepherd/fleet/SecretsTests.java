@@ -73,12 +73,31 @@ class SecretsTests {
                 .containsExactly("sh", "-c", "app --token=\"******\" --key '******' --password=\"******\" x");
         // A header line: the value after a secret header's name and after an authentication scheme.
         assertThat(Secrets.command(List.of("curl", "-H", "Authorization: Bearer abc", "-H", "X-Api-Key: k1", "-H",
-                "Accept: text/plain", "http://x"))).containsExactly("curl", "-H", "Authorization: ****** ******", "-H",
+                "Accept: text/plain", "http://x"))).containsExactly("curl", "-H", "Authorization: ******", "-H",
                 "X-Api-Key: ******", "-H", "Accept: text/plain", "http://x");
         assertThat(Secrets.command(List.of("sh", "-c", "curl -H 'authorization: basic dXNlcjpwdw==' http://x")))
-                .containsExactly("sh", "-c", "curl -H 'authorization: ****** ******' http://x");
+                .containsExactly("sh", "-c", "curl -H 'authorization: ******' http://x");
         assertThat(Secrets.command(List.of("curl", "--header=Authorization: Bearer abc", "--data=token=t1")))
-                .containsExactly("curl", "--header=Authorization: ****** ******", "--data=token=******");
+                .containsExactly("curl", "--header=Authorization: ******", "--data=token=******");
+    }
+
+    /** Found by an attacking helper: each of these showed a secret whole or in part. */
+    @Test
+    void quotedUrlsDashedValuesQuotedOptionsAndOtherSchemesAreMasked() {
+        assertThat(Secrets.command(List.of("sh", "-c", "DATABASE_URL='postgres://app:S3CRET@db/shop' exec node w.js "
+                + "--db \"redis://:R3DIS@cache:6379\" --sentry \"https://KEY@sentry.io/1\""))).containsExactly("sh", "-c",
+                "DATABASE_URL='postgres://app:******@db/shop' exec node w.js --db \"redis://:******@cache:6379\" "
+                        + "--sentry \"https://******@sentry.io/1\"");
+        assertThat(Secrets.command(List.of("app", "\"postgres://u:abc@db/x\"", "postgres://u:p@ss@db/x",
+                "postgres://u:pa/ss@db/x"))).containsExactly("app", "\"postgres://u:******@db/x\"",
+                "postgres://u:******@db/x", "postgres://u:******@db/x");
+        assertThat(Secrets.command(List.of("node", "app.js", "--password", "-s3cr3t", "--token", "--verbose")))
+                .containsExactly("node", "app.js", "--password", "******", "--token", "--verbose");
+        assertThat(Secrets.command(List.of("sh", "-c", "node app.js '--token' 'abc def' \"--api-key\" k1")))
+                .containsExactly("sh", "-c", "node app.js '--token' '******' \"--api-key\" ******");
+        assertThat(Secrets.command(List.of("curl", "-H", "Authorization: Token abc123", "-H", "Authorization:Bearer abc",
+                "-H", "Cookie: session=abc", "--pass", "p1", "--pw=p2"))).containsExactly("curl", "-H",
+                "Authorization: ******", "-H", "Authorization:******", "-H", "Cookie: ******", "--pass", "******", "--pw=******");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -89,6 +108,9 @@ class SecretsTests {
             ERROR_URL    | https://k3y@o1.ingest.sentry.io/5 | https://******@o1.ingest.sentry.io/5
             REPO         | https://ghp_x@github.com/a/b.git  | https://******@github.com/a/b.git
             MAIL         | a@example.com                     | a@example.com
+            MYSQL_PWD    | abc                               | ******
+            DB_PASS      | abc                               | ******
+            PWD          | /srv/app                          | /srv/app
             JAVA_TOOL_OPTIONS | -Xmx1g -Djavax.net.ssl.trustStorePassword=s3cret | -Xmx1g -Djavax.net.ssl.trustStorePassword=******
             NODE_OPTIONS | --max-old-space-size=512 --require ./x.js | --max-old-space-size=512 --require ./x.js
             JAVA_OPTS    | -Dspring.datasource.password=pw   | -Dspring.datasource.password=******
