@@ -79,4 +79,37 @@ class LauncherScriptTests {
 
         assertThat(out).startsWith("fake java: ").endsWith(" -jar " + script.getParent().resolve("../shepherd.jar") + " ctl ls\n");
     }
+
+    /** Found by an attacking helper: the systemd unit's reload went to 127.0.0.1 whatever address the admin port had. */
+    @Test
+    void theMastersAdminAddressAndTlsMakeTheUrl() throws Exception {
+        Path java = fakeJavaHome.resolve("bin/java");
+        Files.writeString(java, "#!/bin/sh\necho \"url=$SHEPHERD_ADMIN_URL\"\n");
+        Map<String, String> base = Map.of("JAVA", java.toString(), "SHEPHERD_CTL_CACHE", "off", "MANAGEMENT_SERVER_PORT", "9001");
+
+        assertThat(run(base)).isEqualTo("url=http://127.0.0.1:9001\n");
+        assertThat(run(with(base, "MANAGEMENT_SERVER_ADDRESS", "10.0.0.5"))).isEqualTo("url=http://10.0.0.5:9001\n");
+        assertThat(run(with(base, "MANAGEMENT_SERVER_ADDRESS", "0.0.0.0"))).isEqualTo("url=http://127.0.0.1:9001\n");
+        assertThat(run(with(base, "MANAGEMENT_SERVER_ADDRESS", "::1"))).isEqualTo("url=http://[::1]:9001\n");
+        assertThat(run(with(base, "MANAGEMENT_SERVER_SSL_BUNDLE", "admin"))).isEqualTo("url=https://127.0.0.1:9001\n");
+        assertThat(run(with(base, "SHEPHERD_ADMIN_URL", "http://h:1"))).isEqualTo("url=http://h:1\n");
+    }
+
+    @Test
+    void aSymbolicLinkToTheScriptFindsTheJarBesideTheScriptItself() throws Exception {
+        Path link = Files.createDirectories(dir.resolve("usr/local/bin")).resolve("shepherd");
+        Files.createSymbolicLink(link, script);
+        Process process = new ProcessBuilder("sh", "-c", "JAVA=" + fakeJavaHome.resolve("bin/java") + " SHEPHERD_CTL_CACHE=off "
+                + "SHEPHERD_JAR= " + link + " ls").redirectErrorStream(true).start();
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(new String(process.getInputStream().readAllBytes())).startsWith("fake java: ")
+                .endsWith(" -jar " + script.getParent().resolve("../target/shepherd.jar") + " ctl ls\n");
+    }
+
+    private static Map<String, String> with(Map<String, String> base, String name, String value) {
+        Map<String, String> all = new java.util.HashMap<>(base);
+        all.put(name, value);
+        return all;
+    }
 }
