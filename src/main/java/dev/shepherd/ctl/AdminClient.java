@@ -164,8 +164,8 @@ class AdminClient {
         }
         // The JDK's "Unsupported or unrecognized SSL message": the answer was not TLS.
         return new CtlException("the admin port at " + target.url() + " does not answer TLS (" + ex.getMessage()
-                + "): for a plain admin port set --admin or " + AdminTarget.URL_VARIABLE + " to http://"
-                + target.url().getAuthority());
+                + "): if it is Shepherd's admin port without TLS, set --admin or " + AdminTarget.URL_VARIABLE
+                + " to http://" + target.url().getAuthority());
     }
 
     /** The whole body, at most {@link #MAX_ANSWER_BYTES} bytes; an absent one (no error body) is empty. */

@@ -49,6 +49,12 @@ record AdminTarget(URI url, String token) {
         }
         try {
             URI uri = new URI(spelled);
+            if (uri.getRawUserInfo() != null) {
+                // Never used, and quoting the URL would show a password (found by an attacking helper).
+                throw new CtlException("the admin URL" + (source == null ? "" : " (from " + source + ")") + " holds a "
+                        + "user name or password, which the admin API does not take: give the URL without it and the "
+                        + "token with --token, " + TOKEN_VARIABLE + " or " + TOKEN_FILE_VARIABLE, Ctl.USAGE);
+            }
             if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
                     && uri.getQuery() == null && uri.getFragment() == null) {
                 return uri;

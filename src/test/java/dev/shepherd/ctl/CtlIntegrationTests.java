@@ -299,7 +299,8 @@ class CtlIntegrationTests {
         // It said "is the master running?" (found by an attacking helper): the master was reached.
         assertThat(result.code()).isEqualTo(Ctl.FAILED);
         assertThat(result.err()).startsWith("the admin port at https://" + authority + " does not answer TLS (")
-                .endsWith("): for a plain admin port set --admin or SHEPHERD_ADMIN_URL to http://" + authority + "\n");
+                .endsWith("): if it is Shepherd's admin port without TLS, set --admin or SHEPHERD_ADMIN_URL to http://"
+                        + authority + "\n");
     }
 
     @Test

@@ -80,6 +80,11 @@ class CtlTests {
         Result negative = run(Map.of(), "events", "-n", "-1");
         assertThat(negative.code()).isEqualTo(Ctl.USAGE);
         assertThat(negative.err()).isEqualTo("-n must be 0 or more, not -1 (see shepherd events --help)\n");
+        // A user name or password in the admin URL: refused without being echoed (it was, in every error).
+        Result userInfo = run(Map.of("SHEPHERD_ADMIN_URL", "https://u:PWLEAK@127.0.0.1:1"), "ls");
+        assertThat(userInfo.code()).isEqualTo(Ctl.USAGE);
+        assertThat(userInfo.err()).startsWith("the admin URL holds a user name or password")
+                .doesNotContain("PWLEAK");
         // events takes -n's long form as logs does (it had none).
         assertThat(run(Map.of(), "events", "--lines", "-1").err()).isEqualTo(negative.err());
     }
