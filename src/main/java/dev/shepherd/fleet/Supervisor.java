@@ -110,6 +110,11 @@ final class Supervisor {
                     + "most, so that a reload of many workers ends", millis % 1000 == 0 ? millis / 1000 + " s"
                     : millis + " ms", RollingReload.MAX_SETTLE.toSeconds());
         }
+        if (properties.health() != null && properties.health().minReady() > properties.desiredWorkers()) {
+            log.warn("fleet.health.min-ready is {} but fleet.workers is {}: the fleet's health stays DEGRADED until it "
+                    + "is scaled to {} or more", properties.health().minReady(), properties.desiredWorkers(),
+                    properties.health().minReady());
+        }
         if (properties.worker().maxRequestsJitter() > 0 && properties.worker().maxRequests() == 0) {
             log.warn("fleet.worker.max-requests-jitter is {} but fleet.worker.max-requests is 0 (no limit): the "
                     + "jitter is added to max-requests and does nothing without it", properties.worker().maxRequestsJitter());

@@ -127,15 +127,18 @@ class ReloadSpecTests {
     void settingsThatCannotDoAllTheySayAreWarnedAbout(CapturedOutput output) {
         fleetOfTwo("fleet.restart.min-uptime", "10s", "fleet.worker.max-requests-jitter", "5",
                 "fleet.worker.max-requests", "100");
-        assertThat(output.getOut()).doesNotContain("fleet.restart.min-uptime is", "fleet.worker.max-requests-jitter is");
+        assertThat(output.getOut()).doesNotContain("fleet.restart.min-uptime is", "fleet.worker.max-requests-jitter is",
+                "fleet.health.min-ready is");
 
         fleetOfTwo("fleet.restart.min-uptime", "30s", "fleet.worker.max-requests-jitter", "5");
         fleetOfTwo("fleet.restart.min-uptime", "10001ms");
+        fleetOfTwo("fleet.health.min-ready", "3");
 
         assertThat(output.getOut()).contains("WARN", "fleet.restart.min-uptime is 30 s: a reload's new worker still "
                 + "takes over after 10 s READY at most", "fleet.worker.max-requests-jitter is 5 but "
                 + "fleet.worker.max-requests is 0 (no limit): the jitter is added to max-requests and does nothing without it",
-                "fleet.restart.min-uptime is 10001 ms: a reload's");
+                "fleet.restart.min-uptime is 10001 ms: a reload's", "fleet.health.min-ready is 3 but fleet.workers is 2: "
+                + "the fleet's health stays DEGRADED until it is scaled to 3 or more");
     }
 
     /**
