@@ -444,7 +444,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (appCookies != null) {
             appCookies.answered(appCookie, appSlot, boundAfter(appSlot, served), served, response.lines());
         }
-        return sticky == null ? null : sticky.rebind(stickySlot, boundAfter(stickySlot, served), response.lines());
+        return sticky == null ? null : sticky.rebind(stickySlot, boundAfter(stickySlot, served), response.lines(),
+                head.request().headers());
     }
 
     /**

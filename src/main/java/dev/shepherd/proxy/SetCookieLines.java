@@ -14,8 +14,13 @@ final class SetCookieLines {
 
     private static final byte[] SET_COOKIE = "set-cookie:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CACHE_CONTROL = "cache-control:".getBytes(StandardCharsets.US_ASCII);
-    /** The fields a CDN reads instead of {@code Cache-Control}: RFC 9213's, and the older {@code Surrogate-Control}. */
+    /**
+     * The fields a CDN reads instead of {@code Cache-Control}: RFC 9213's, the targeted ones CDNs define for themselves
+     * in its pattern (Cloudflare's and Vercel's), and the older {@code Surrogate-Control}.
+     */
     private static final byte[][] CDN_CONTROLS = {"cdn-cache-control:".getBytes(StandardCharsets.US_ASCII),
+            "cloudflare-cdn-cache-control:".getBytes(StandardCharsets.US_ASCII),
+            "vercel-cdn-cache-control:".getBytes(StandardCharsets.US_ASCII),
             "surrogate-control:".getBytes(StandardCharsets.US_ASCII)};
 
     private SetCookieLines() {

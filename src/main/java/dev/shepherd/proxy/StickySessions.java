@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.cookie.ClientCookieDecoder;
@@ -108,6 +109,18 @@ final class StickySessions {
         return found;
     }
 
+    /** Whether the request carried a cookie of our name with {@code value}. */
+    private boolean sent(HttpHeaders request, String value) {
+        for (String header : request.getAll(HttpHeaderNames.COOKIE)) {
+            for (Cookie cookie : ServerCookieDecoder.LAX.decodeAll(header)) {
+                if (cookie.name().equals(name) && cookie.value().equals(value)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
     byte[] setCookieLine(int slot) {
         return slot >= 0 && slot < setCookieLines.length ? setCookieLines[slot] : null;
@@ -120,7 +133,7 @@ final class StickySessions {
 
     /**
      * Whether a worker set a cookie of this name itself, so that stickiness by it is off until a restart (see
-     * {@link #rebind(int, int, ByteBuf)}). Any thread.
+     * {@link #rebind(int, int, ByteBuf, HttpHeaders)}). Any thread.
      */
     boolean yielded() {
         return clash;
@@ -136,20 +149,22 @@ final class StickySessions {
      *       application ends the binding, as a logout that expires every cookie it received does; it reaches the
      *       client as sent and this response adds none (HAProxy's {@code cookie ... preserve}). The next request,
      *       without the cookie, is balanced and bound again.</li>
-     *   <li>one of our own tokens: an echo of the request's cookie (an application that refreshes every cookie it
-     *       receives), left as it is; our line, when the response binds anew, comes after it and wins (found by an
-     *       attacking helper: one such response turned stickiness off for every client).</li>
+     *   <li>one of our own tokens, or the value the request itself sent (a stale token of a master since restarted,
+     *       a forged one): an echo of the request's cookie (an application that refreshes every cookie it receives),
+     *       left as it is; our line, when the response binds anew, comes after it and wins (found by attacking
+     *       helpers: one such response, even to a request with a made-up value, turned stickiness off for every
+     *       client).</li>
      *   <li>another value: the name is the application's (a configuration mistake), and our token would overwrite its
      *       cookie and end its sessions, on this response and on every later one that carries the application's
      *       value, which names no slot. Null for good from then on: stickiness by this cookie is off, and a warning
      *       names the property, once. Looked for in every response, whether it rebinds or not.</li>
      * </ul>
      */
-    byte[] rebind(int requested, int served, ByteBuf headLines) {
+    byte[] rebind(int requested, int served, ByteBuf headLines, HttpHeaders request) {
         if (clash) {
             return null;
         }
-        Setting setting = workerSetting(headLines);
+        Setting setting = workerSetting(headLines, request);
         if (setting == Setting.NONE) {
             // Not on a response a shared cache may store for everyone: the next one the client gets binds it.
             byte[] line = rebind(requested, served);
@@ -168,10 +183,15 @@ final class StickySessions {
         return null;
     }
 
+    /** {@link #rebind(int, int, ByteBuf, HttpHeaders)} for a request that sent no cookie. */
+    byte[] rebind(int requested, int served, ByteBuf headLines) {
+        return rebind(requested, served, headLines, EmptyHttpHeaders.INSTANCE);
+    }
+
     /** What a worker's response does with a cookie of our name: nothing, deletes it only, or sets a value. */
     private enum Setting { NONE, DELETES, SETS }
 
-    private Setting workerSetting(ByteBuf headLines) {
+    private Setting workerSetting(ByteBuf headLines, HttpHeaders request) {
         Setting[] setting = {Setting.NONE};
         SetCookieLines.forEach(headLines, header -> {
             Cookie cookie = ClientCookieDecoder.LAX.decode(header);
@@ -181,7 +201,7 @@ final class StickySessions {
                     && (cookie.path() == null || cookie.path().equals("/"))) {
                 if (AppCookieSessions.deletes(cookie)) {
                     setting[0] = setting[0] == Setting.SETS ? Setting.SETS : Setting.DELETES;
-                } else if (!slots.containsKey(cookie.value())) {
+                } else if (!slots.containsKey(cookie.value()) && !sent(request, cookie.value())) {
                     setting[0] = Setting.SETS;
                 }
                 // Else one of our own tokens, sent back as the worker got it (an application that refreshes every

@@ -4,6 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -138,6 +140,8 @@ class StickySessionsTests {
                 .isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Surrogate-Control: max-age=60, no-store")))
                 .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cloudflare-CDN-Cache-Control: max-age=600"))).isNull();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("vercel-cdn-cache-control: max-age=600"))).isNull();
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: max-age=60")))
                 .as("a browser's cache, not a CDN's").isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Cache-Control: publicity")))
@@ -158,7 +162,14 @@ class StickySessionsTests {
         assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Content-Type: text/plain")))
                 .as("stickiness still on").isEqualTo(sticky.setCookieLine(2));
 
-        assertThat(sticky.rebind(3, 3, head("Set-Cookie: SRV=" + token, "Set-Cookie: SRV=the-apps-own"))).isNull();
+        // A stale token (the master restarted since) or a forged one, echoed: the request's own value (found by an
+        // attacking helper: one request with a made-up value turned stickiness off for everyone).
+        HttpHeaders stale = new DefaultHttpHeaders().add("Cookie", "a=1; SRV=AAAAAAAAAAAAAAAAAAAAAA");
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 2, head("Set-Cookie: SRV=AAAAAAAAAAAAAAAAAAAAAA; Path=/"), stale))
+                .isEqualTo(sticky.setCookieLine(2));
+        assertThat(sticky.yielded()).isFalse();
+
+        assertThat(sticky.rebind(3, 3, head("Set-Cookie: SRV=" + token, "Set-Cookie: SRV=the-apps-own"), stale)).isNull();
         assertThat(sticky.yielded()).as("a value of the application's beside it").isTrue();
     }
 
