@@ -29,6 +29,7 @@ import org.springframework.security.web.firewall.RequestRejectedHandler;
 import org.springframework.security.web.header.HeaderWriterFilter;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -68,16 +69,28 @@ class AdminSecurity {
     }
 
     /**
-     * The token: {@code fleet.admin.token}, else the content of {@code fleet.admin.token-file} without its trailing
-     * line breaks (as the shell's {@code $(cat file)} of the Docker entrypoint reads it), else null.
+     * The token: {@code fleet.admin.token}, else the content of {@code fleet.admin.token-file} (at most
+     * {@link #TOKEN_FILE_LIMIT} bytes), else null; without white space around it, which no {@code Authorization}
+     * header can carry (HTTP trims it) and the command line strips too (a token file with a trailing space locked
+     * every client out, found by an attacking helper).
      *
-     * @throws InvalidSetting when the file cannot be read or holds no token
+     * @throws InvalidSetting when the file is set but blank, cannot be read, is too large or holds no token
      */
+    /** The most a token file may hold, in bytes: a token is a line, and /dev/zero must not fill the heap. */
+    static final int TOKEN_FILE_LIMIT = 4096;
+
     static String secret(FleetProperties.Admin admin) {
         if (admin.token() != null && !admin.token().isBlank()) {
-            return admin.token();
+            return admin.token().strip();
         }
-        if (admin.tokenFile() == null || admin.tokenFile().isBlank()) {
+        if (admin.tokenFile() != null && admin.tokenFile().isBlank()) {
+            // FLEET_ADMIN_TOKEN_FILE="$SECRETS/admin-token" with SECRETS unset reads as a path, but "$FILE" with FILE
+            // unset is blank: as with a blank token, whoever wrote it believes the admin API is protected.
+            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file is set but blank",
+                    "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at the file that holds the token, or "
+                            + "leave it out for an admin port on loopback without a token.");
+        }
+        if (admin.tokenFile() == null) {
             if (admin.token() != null) {
                 // FLEET_ADMIN_TOKEN="$TOKEN" with TOKEN unset: whoever wrote it believes the admin API is protected.
                 throw new InvalidSetting("fleet.admin.token", "fleet.admin.token is set but blank",
@@ -87,15 +100,24 @@ class AdminSecurity {
             return null;
         }
         String content;
-        try {
-            content = Files.readString(Path.of(admin.tokenFile()), StandardCharsets.UTF_8);
+        try (InputStream in = Files.newInputStream(Path.of(admin.tokenFile()))) {
+            byte[] bytes = in.readNBytes(TOKEN_FILE_LIMIT + 1);
+            if (bytes.length > TOKEN_FILE_LIMIT) {
+                throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
+                        + ", which holds more than " + TOKEN_FILE_LIMIT + " bytes",
+                        "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a file that holds the token alone.");
+            }
+            content = new String(bytes, StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException unreadable) {
+            if (unreadable instanceof InvalidSetting invalid) {
+                throw invalid;
+            }
             throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
                     + ", which cannot be read (" + (unreadable instanceof IOException io ? FileProblems.reason(io)
                     : "not a path") + ")",
                     "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a readable file that holds the token.");
         }
-        String secret = content.replaceAll("[\\r\\n]+$", "");
+        String secret = content.strip();
         if (secret.isBlank()) {
             throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
                     + ", which holds no token", "Put the token in the file, or set fleet.admin.token.");

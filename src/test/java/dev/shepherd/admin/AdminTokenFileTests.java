@@ -63,4 +63,24 @@ class AdminTokenFileTests {
         assertThat(AdminSecurity.secret(new FleetProperties.Admin("", file.toString(), List.of())))
                 .as("a blank token beside a file: the file's").isEqualTo("from-file");
     }
+
+    /**
+     * Found by an attacking helper: a token with a space around it started, and no client could ever send it (HTTP
+     * trims a header's value; the command line strips the file's content); a blank file setting left the API open;
+     * /dev/zero filled the heap.
+     */
+    @Test
+    void whiteSpaceAroundTheTokenGoesABlankFileSettingStopsStartupAndAFileIsBounded() throws IOException {
+        Path spaced = Files.writeString(directory.resolve("spaced"), " sekrit \n");
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, spaced.toString(), List.of()))).isEqualTo("sekrit");
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin("sekrit ", null, List.of()))).isEqualTo("sekrit");
+
+        for (String blank : List.of("", "  ")) {
+            assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, blank, List.of())))
+                    .isInstanceOf(InvalidSetting.class).hasMessage("fleet.admin.token-file is set but blank");
+        }
+        Path large = Files.writeString(directory.resolve("large"), "x".repeat(AdminSecurity.TOKEN_FILE_LIMIT + 1));
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, large.toString(), List.of())))
+                .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which holds more than 4096 bytes");
+    }
 }
