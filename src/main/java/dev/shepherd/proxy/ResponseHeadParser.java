@@ -203,7 +203,8 @@ final class ResponseHeadParser {
                 } else if (kind == TRANSFER_ENCODING) {
                     chunked = token.equalsIgnoreCase("chunked") && ++codings == 1;
                     if (!chunked) {
-                        throw malformed("Transfer-Encoding: " + value.strip() + " (only chunked is read)");
+                        // The worker's value quoted, so that it reaches the master's log and not the client's 502.
+                        throw malformed("Transfer-Encoding other than chunked '" + value.strip() + "'");
                     }
                 } else {
                     long length = contentLength(token);
@@ -404,7 +405,7 @@ final class ResponseHeadParser {
     /** A loop, not a stream: once per response, where a stream pipeline cost 1.4 % of the master's CPU. */
     private static long contentLength(String token) {
         if (token.length() > 18 || !RequestValidation.digits(token, 0)) {
-            throw malformed("Content-Length: " + token);
+            throw malformed("Content-Length '" + token + "'");
         }
         return Long.parseLong(token);
     }

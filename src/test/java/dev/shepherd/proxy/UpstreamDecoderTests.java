@@ -278,10 +278,10 @@ class UpstreamDecoderTests {
     void malformedResponsesFailTheAttempt() {
         assertMalformed("HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 0\r\n\r\n", "obsolete line folding");
         assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", "conflicting Content-Length");
-        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length: -1");
-        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 1a\r\n\r\n", "Content-Length: 1a");
-        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456789\r\n\r\n", "Content-Length: 1234567890123456789");
-        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "only chunked");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "Content-Length '-1'");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 1a\r\n\r\n", "Content-Length '1a'");
+        assertMalformed("HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456789\r\n\r\n", "Content-Length '1234567890123456789'");
+        assertMalformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "other than chunked");
         assertMalformed("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "header line 'Bad Name: x'");
         assertMalformed("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\n\r\n", "control character");
         assertMalformed("HTTP/2 200 OK\r\n\r\n", "status line");
@@ -339,6 +339,24 @@ class UpstreamDecoderTests {
         channel.writeInbound(Unpooled.copiedBuffer("HTTP/1", StandardCharsets.ISO_8859_1));
         assertThat((Object) channel.readInbound()).as("a status line that may yet come: waited for").isNull();
         channel.finishAndReleaseAll();
+    }
+
+    /** Found by an attacking helper: the 502 a client got quoted a bad Content-Length's or Transfer-Encoding's value. */
+    @Test
+    void aBadLengthOrCodingReachesTheClientWithoutTheWorkersValue() {
+        for (String head : List.of("HTTP/1.1 200 OK\r\nContent-Length: sk_live_SECRET\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, <script>sk_live_SECRET</script>\r\n\r\n")) {
+            UpstreamDecoder fresh = new UpstreamDecoder();
+            fresh.expect(false, false, false);
+            EmbeddedChannel channel = new EmbeddedChannel(fresh);
+            Throwable failure = org.assertj.core.api.Assertions.catchThrowable(() ->
+                    channel.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1)));
+            channel.finishAndReleaseAll();
+
+            assertThat(failure).as(head).hasMessageContaining("sk_live_SECRET");
+            assertThat(RetryPolicy.describe(failure.getCause() != null ? failure.getCause() : failure))
+                    .startsWith("the worker's response is malformed: ").doesNotContain("SECRET", "<script>");
+        }
     }
 
     private void assertMalformed(String response, String message) {
