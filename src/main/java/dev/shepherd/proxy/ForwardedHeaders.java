@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * {@code Forwarded} (RFC 7239) headers, decided once per connection from its peer address, which cannot change.
  * <ul>
  *   <li><b>A trusted peer</b> ({@link TrustedProxies}, a load balancer or an Ingress in front): what it sent is kept
- *       as it came, and its address is appended to {@code X-Forwarded-For} (RFC 7239 §4 and nginx: each proxy
+ *       as it came, but for the claims spelt with underscores, which no proxy sets, and its address is appended to {@code X-Forwarded-For} (RFC 7239 §4 and nginx: each proxy
  *       appends the address it received the request from). When it sent none of {@code Forwarded},
  *       {@code X-Forwarded-Proto}, {@code -Host}, {@code -Port} and {@code -Ssl}, those Shepherd saw are added; when
  *       it sent any, nothing is added, since a mix would describe two hops as one (an {@code X-Forwarded-Proto: https}
@@ -202,6 +202,10 @@ final class ForwardedHeaders {
      */
     void apply(HttpHeaders headers, String host) {
         if (trusted) {
+            // No proxy sets an underscore spelling, and many pass one on from their client (Envoy, HAProxy):
+            // X_Forwarded_For from behind a trusted front still reaches a WSGI app as HTTP_X_FORWARDED_FOR, the
+            // case of Puma's CVE-2024-45614 (found by an attacking helper).
+            removeClaims(headers, true);
             headers.set(X_FORWARDED_FOR, appended(headers.getAll(X_FORWARDED_FOR)));
             for (AsciiString name : ORIGIN) {
                 if (headers.contains(name)) {
@@ -209,7 +213,7 @@ final class ForwardedHeaders {
                 }
             }
         } else {
-            removeClaims(headers);
+            removeClaims(headers, false);
             headers.set(X_FORWARDED_FOR, peer);
         }
         headers.set(X_FORWARDED_PROTO, proto);
@@ -222,14 +226,16 @@ final class ForwardedHeaders {
     }
 
     /**
-     * Removes every claim, spelt with dashes or underscores: {@code X_Forwarded_For} reaches WSGI, Rack and PHP apps as
-     * {@code HTTP_X_FORWARDED_FOR}, like the real one (Puma's CVE-2024-45614).
+     * Removes every claim spelt with underscores, and unless {@code underscoresOnly} with dashes too:
+     * {@code X_Forwarded_For} reaches WSGI, Rack and PHP apps as {@code HTTP_X_FORWARDED_FOR}, like the real one
+     * (Puma's CVE-2024-45614).
      */
-    private static void removeClaims(HttpHeaders headers) {
+    private static void removeClaims(HttpHeaders headers, boolean underscoresOnly) {
         List<CharSequence> claimed = null;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
-            if (AsciiString.indexOf(name, '_', 0) >= 0 ? isClaim(name.toString().replace('_', '-')) : isClaim(name)) {
+            boolean underscored = AsciiString.indexOf(name, '_', 0) >= 0;
+            if (underscored ? isClaim(name.toString().replace('_', '-')) : !underscoresOnly && isClaim(name)) {
                 if (claimed == null) {
                     claimed = new ArrayList<>(2);
                 }

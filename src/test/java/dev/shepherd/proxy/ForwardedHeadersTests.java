@@ -262,6 +262,21 @@ class ForwardedHeadersTests {
         assertThat(headers.getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
     }
 
+    /** Found by an attacking helper: from behind a trusted front (Envoy, HAProxy pass them on), the CVE's very case. */
+    @Test
+    void aTrustedPeersClaimsSpeltWithUnderscoresAreRemovedAndItsOwnKept() {
+        HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "203.0.113.7")
+                .add("X_Forwarded_For", "6.6.6.6").add("X_Forwarded_Proto", "https").add("X_Forwarded_User", "admin")
+                .add("X-Forwarded-User", "realuser").add("X_Kept", "yes");
+
+        from("10.1.2.3").apply(headers, HOST);
+
+        assertThat(headers.names()).doesNotContain("X_Forwarded_For", "X_Forwarded_Proto", "X_Forwarded_User")
+                .contains("X_Kept", "X-Forwarded-User");
+        assertThat(headers.getAll("X-Forwarded-For")).containsExactly("203.0.113.7, 10.1.2.3");
+        assertThat(headers.get("X-Forwarded-User")).isEqualTo("realuser");
+    }
+
     @Test
     void untrustedIpv6ClientIsTheWholeChainInItsShortForm() {
         HttpHeaders headers = new DefaultHttpHeaders().add("X-Forwarded-For", "::1");
