@@ -138,6 +138,16 @@ public record FleetProperties(
             return workingDirectory == null || java.nio.file.Files.isDirectory(workingDirectory);
         }
 
+        /**
+         * Found by an attacking helper: a YAML list of {@code NAME=value} (Docker Compose's shape) bound as variables
+         * named {@code 0}, {@code 1}…, and the workers ran without the ones meant.
+         */
+        @AssertTrue(message = "fleet.worker.environment takes names and values (in YAML, NAME: value keys under it), not "
+                + "a list of NAME=value")
+        boolean isEnvironmentNamed() {
+            return environment == null || environment.keySet().stream().noneMatch(name -> name.chars().allMatch(Character::isDigit));
+        }
+
         @AssertTrue(message = "fleet.worker.output-max-rate must be between 0B (no limit) and 1GB (a second)")
         boolean isOutputMaxRateInRange() {
             return outputMaxRate == null || outputMaxRate.toBytes() >= 0 && outputMaxRate.toBytes() <= 1L << 30;

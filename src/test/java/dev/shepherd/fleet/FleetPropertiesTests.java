@@ -153,6 +153,17 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void anEnvironmentGivenAsAListFailsStartup() {
+        runner.withPropertyValues("fleet.worker.environment[0]=NODE_ENV=production").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.worker.environment takes names and values (in YAML, NAME: value keys under it), "
+                            + "not a list of NAME=value");
+        });
+        runner.withPropertyValues("fleet.worker.environment.NODE_ENV=production").run(context -> assertThat(context).hasNotFailed());
+    }
+
+    @Test
     void workersUpToMaxWorkersStart() {
         runner.withPropertyValues("fleet.workers=5", "fleet.max-workers=5").run(context -> {
             assertThat(context).hasNotFailed();
