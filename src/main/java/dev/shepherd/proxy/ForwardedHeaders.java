@@ -121,7 +121,22 @@ final class ForwardedHeaders {
             AsciiString.cached("X-Auth-Request-Preferred-Username"), AsciiString.cached("X-Auth-Request-Access-Token"),
             AsciiString.cached("Remote-User"), AsciiString.cached("Remote-Email"), AsciiString.cached("Remote-Groups"),
             AsciiString.cached("Remote-Name"), AsciiString.cached("X-Remote-User"),
-            AsciiString.cached("X-Pomerium-Jwt-Assertion"));
+            AsciiString.cached("X-Pomerium-Jwt-Assertion"),
+            // The same from Grafana's auth proxy default, Cloudflare Access, Google IAP, AWS ALB's OIDC, Azure App
+            // Service authentication, authentik and Tailscale Serve (found missing by an attacking helper).
+            AsciiString.cached("X-WEBAUTH-USER"), AsciiString.cached("X-WEBAUTH-EMAIL"),
+            AsciiString.cached("X-WEBAUTH-NAME"), AsciiString.cached("Cf-Access-Authenticated-User-Email"),
+            AsciiString.cached("Cf-Access-Jwt-Assertion"), AsciiString.cached("X-Goog-Authenticated-User-Email"),
+            AsciiString.cached("X-Goog-Authenticated-User-Id"), AsciiString.cached("X-Goog-Iap-Jwt-Assertion"),
+            AsciiString.cached("X-Amzn-Oidc-Identity"), AsciiString.cached("X-Amzn-Oidc-Data"),
+            AsciiString.cached("X-Amzn-Oidc-Accesstoken"), AsciiString.cached("X-MS-CLIENT-PRINCIPAL"),
+            AsciiString.cached("X-MS-CLIENT-PRINCIPAL-NAME"), AsciiString.cached("X-MS-CLIENT-PRINCIPAL-ID"),
+            AsciiString.cached("X-MS-CLIENT-PRINCIPAL-IDP"), AsciiString.cached("X-MS-TOKEN-AAD-ID-TOKEN"),
+            AsciiString.cached("X-MS-TOKEN-AAD-ACCESS-TOKEN"), AsciiString.cached("X-authentik-username"),
+            AsciiString.cached("X-authentik-email"), AsciiString.cached("X-authentik-name"),
+            AsciiString.cached("X-authentik-uid"), AsciiString.cached("X-authentik-groups"),
+            AsciiString.cached("X-authentik-jwt"), AsciiString.cached("Tailscale-User-Login"),
+            AsciiString.cached("Tailscale-User-Name"), AsciiString.cached("Tailscale-User-Profile-Pic"));
     /** Everything an untrusted client could claim about itself or the request: removed. */
     private static final List<AsciiString> CLAIMS = Stream.concat(Stream.of(FORWARDED,
             X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_SSL, X_FORWARDED_PREFIX,

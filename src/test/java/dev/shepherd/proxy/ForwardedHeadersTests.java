@@ -262,6 +262,21 @@ class ForwardedHeadersTests {
         assertThat(headers.getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
     }
 
+    /** Found missing by an attacking helper: the identities of common authenticating fronts. */
+    @Test
+    void anUntrustedClientCannotClaimAnAuthenticatingFrontsIdentity() {
+        List<String> names = List.of("X-WEBAUTH-USER", "Cf-Access-Authenticated-User-Email", "Cf-Access-Jwt-Assertion",
+                "X-Goog-Authenticated-User-Email", "X-Amzn-Oidc-Identity", "X-Amzn-Oidc-Data", "X-MS-CLIENT-PRINCIPAL-NAME",
+                "X-authentik-username", "Tailscale-User-Login");
+        HttpHeaders headers = new DefaultHttpHeaders();
+        names.forEach(name -> headers.add(name.toLowerCase(java.util.Locale.ROOT), "ceo@corp"));
+
+        from("192.0.2.10").apply(headers, HOST);
+
+        assertThat(headers.names()).containsExactlyInAnyOrder("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+                "X-Forwarded-Port");
+    }
+
     /** Found by an attacking helper: from behind a trusted front (Envoy, HAProxy pass them on), the CVE's very case. */
     @Test
     void aTrustedPeersClaimsSpeltWithUnderscoresAreRemovedAndItsOwnKept() {
