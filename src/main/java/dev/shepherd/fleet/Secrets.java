@@ -68,7 +68,7 @@ public final class Secrets {
      * {@code NODE_OPTIONS}).
      */
     public static String environmentValue(String name, String value) {
-        return secretName(name) ? MASK : words(List.of(value)).get(0);
+        return secretName(name) ? MASK : optionValue(value);
     }
 
     /** The command line as shown: the program (first) as it is, the arguments masked. */
@@ -98,7 +98,7 @@ public final class Secrets {
                         + word.substring(word.indexOf(unquoted) + unquoted.length()));
             } else if (withValue.matches()) {
                 shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2))
-                        ? masked(withValue.group(3)) : words(List.of(withValue.group(3))).get(0)));
+                        ? masked(withValue.group(3)) : optionValue(withValue.group(3))));
             } else if (WORD.matcher(word).results().count() > 1) {
                 shown.add(inShellCommand(word));
             } else {
@@ -194,6 +194,28 @@ public final class Secrets {
             end--;
         }
         return value.substring(0, start) + MASK + value.substring(end);
+    }
+
+    /**
+     * A value that is not a secret's, as shown: read as an argument itself when it holds words (a header line, a
+     * command); else a chain of {@code name=value} ({@code --data=token=t1}) masked from the first secret name on.
+     * A loop, not a recursion: an argument of 64 KB of {@code a=} must not overflow the stack of {@code GET /fleet}.
+     */
+    private static String optionValue(String value) {
+        if (HEADER_LINE.matcher(value).matches()) {
+            return words(List.of(value)).get(0);
+        }
+        if (WORD.matcher(value).results().limit(2).count() > 1) {
+            return inShellCommand(value);
+        }
+        int at = 0;
+        for (int equals = value.indexOf('=', at); equals > at; equals = value.indexOf('=', at)) {
+            if (secretName(value.substring(at, equals))) {
+                return value.substring(0, equals + 1) + masked(value.substring(equals + 1));
+            }
+            at = equals + 1;
+        }
+        return value.substring(0, at) + withoutUrlPassword(value.substring(at));
     }
 
     /** {@code word} without the quotes around it: {@code 'postgres://…'} is a URL to the shell. */

@@ -81,6 +81,14 @@ class SecretsTests {
                 .containsExactly("curl", "--header=Authorization: ******", "--data=token=******");
     }
 
+    @Test
+    void aLongChainOfNamesAndValuesIsReadWithoutRecursion() {
+        String chain = "--x=" + "a=".repeat(40_000) + "token=t1";
+
+        assertThat(Secrets.command(List.of("app", chain))).containsExactly("app", "--x=" + "a=".repeat(40_000) + "token=******");
+        assertThat(Secrets.environmentValue("OPTS", chain)).endsWith("token=******");
+    }
+
     /** Found by an attacking helper: each of these showed a secret whole or in part. */
     @Test
     void quotedUrlsDashedValuesQuotedOptionsAndOtherSchemesAreMasked() {
