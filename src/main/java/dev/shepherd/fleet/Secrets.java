@@ -181,19 +181,10 @@ public final class Secrets {
      * {@code sh -c "node app.js --token=abc"} the last word is {@code --token=abc"}, or {@code --token='abc'}.
      */
     private static String masked(String value) {
-        int start = 0;
-        while (start < value.length() && QUOTES.indexOf(value.charAt(start)) >= 0) {
-            start++;
-        }
-        if (start == value.length()) {
-            // Quotes only, an empty secret: "" shows as "******".
-            start = value.length() / 2;
-        }
-        int end = value.length();
-        while (end > start && QUOTES.indexOf(value.charAt(end - 1)) >= 0) {
-            end--;
-        }
-        return value.substring(0, start) + MASK + value.substring(end);
+        String secret = unquoted(value);
+        // Quotes only, an empty secret: "" shows as "******".
+        int start = secret.isEmpty() ? value.length() / 2 : value.indexOf(secret);
+        return value.substring(0, start) + MASK + value.substring(start + secret.length());
     }
 
     /**
