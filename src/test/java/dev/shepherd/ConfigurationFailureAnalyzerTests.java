@@ -56,6 +56,21 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aProbeTakesOneStatusOrARangeAndNothingElse() {
+        new ApplicationContextRunner().withUserConfiguration(Config.class)
+                .withConfiguration(AutoConfigurations.of(ValidationAutoConfiguration.class))
+                .withPropertyValues("fleet.readiness.status=204", "fleet.liveness.status=200-200")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    assertThat(context.getBean(FleetProperties.class).readiness().status()).isEqualTo("204");
+                });
+        for (String bad : new String[] {"2xx", "200-", "200,204", "600", "99"}) {
+            assertThat(describe("fleet.readiness.status", bad)).as(bad).contains("Property: fleet.readiness.status\n",
+                    "Reason: must be an HTTP status or a range of them, 100 to 599, such as 200-399 or 204");
+        }
+    }
+
+    @Test
     void anUnknownBalancerListsTheValuesAsTheyAreWritten() {
         assertThat(describe("fleet.proxy.balancer", "least-requests")).contains("Property: fleet.proxy.balancer\n",
                 "Value: \"least-requests\"", "Reason: must be one of round-robin, least-request")

@@ -176,13 +176,13 @@ public record FleetProperties(
      * @param path HTTP path to GET, starting with {@code /} (visible ASCII); empty means a plain TCP connect
      * @param interval time between two probes
      * @param timeout how long one probe may take
-     * @param status the HTTP statuses that count as ready, as a range
+     * @param status the HTTP statuses that count as ready: a range such as {@code 200-399}, or one status such as {@code 204}
      */
     public record Probe(
             @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
             @DefaultValue("100ms") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
             @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
-            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range of HTTP statuses, 100 to 599, such as 200-399") String status) {
+            @DefaultValue("200-399") @Pattern(regexp = STATUSES, message = STATUSES_RULE) String status) {
 
         @AssertTrue(message = "fleet.readiness.status must go from the lower status to the higher, such as 200-399")
         boolean isStatusAscending() {
@@ -190,7 +190,12 @@ public record FleetProperties(
         }
     }
 
-    /** Whether a status range {@code NNN-MMM} (or a value the pattern refuses anyway) does not go downwards. */
+    /** A probe's statuses: a range {@code NNN-MMM} of HTTP statuses, or one status {@code NNN} (HAProxy's {@code http-check expect status}). */
+    static final String STATUSES = "[1-5]\\d\\d(-[1-5]\\d\\d)?";
+
+    static final String STATUSES_RULE = "must be an HTTP status or a range of them, 100 to 599, such as 200-399 or 204";
+
+    /** Whether a status range {@code NNN-MMM} (or one status, or a value the pattern refuses anyway) does not go downwards. */
     static boolean ascending(String range) {
         return range == null || !range.matches("\\d{3}-\\d{3}") || range.substring(0, 3).compareTo(range.substring(4)) <= 0;
     }
@@ -203,14 +208,14 @@ public record FleetProperties(
      * @param interval time between two probes
      * @param timeout how long one probe may take
      * @param failureThreshold consecutive failures that make the worker count as hung
-     * @param status the HTTP statuses that count as alive, as a range
+     * @param status the HTTP statuses that count as alive: a range such as {@code 200-399}, or one status such as {@code 204}
      */
     public record Liveness(
             @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
             @DefaultValue("5s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
             @DefaultValue("2s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
             @DefaultValue("3") @Min(1) @Max(100) int failureThreshold,
-            @DefaultValue("200-399") @Pattern(regexp = "[1-5]\\d\\d-[1-5]\\d\\d", message = "must be a range of HTTP statuses, 100 to 599, such as 200-399") String status) {
+            @DefaultValue("200-399") @Pattern(regexp = STATUSES, message = STATUSES_RULE) String status) {
 
         @AssertTrue(message = "fleet.liveness.status must go from the lower status to the higher, such as 200-399")
         boolean isStatusAscending() {

@@ -55,7 +55,7 @@ final class Probe implements HealthProbe {
     Probe(String statusRange, Duration timeout, Executor executor) {
         String[] range = statusRange.split("-");
         this.lowestOk = Integer.parseInt(range[0]);
-        this.highestOk = Integer.parseInt(range[1]);
+        this.highestOk = Integer.parseInt(range[range.length - 1]);
         this.timeout = timeout;
         this.executor = executor;
     }

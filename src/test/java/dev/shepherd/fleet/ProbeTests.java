@@ -56,6 +56,16 @@ class ProbeTests {
     }
 
     @Test
+    void oneStatusIsARangeOfOne() throws Exception {
+        int noContent = serve(204, "");
+        int ok = serve(200, "ok");
+
+        assertThat(probe("204", Duration.ofSeconds(2)).check(noContent, "/health").get(5, TimeUnit.SECONDS).ok()).isTrue();
+        assertThat(probe("204", Duration.ofSeconds(2)).check(ok, "/health").get(5, TimeUnit.SECONDS).detail())
+                .isEqualTo("GET /health answered 200");
+    }
+
+    @Test
     void aRedirectIsJudgedByItsOwnStatusAndNotFollowed() throws Exception {
         int port = serve(302, "");
 
