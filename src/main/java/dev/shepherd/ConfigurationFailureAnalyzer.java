@@ -145,13 +145,20 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
      */
     private FailureAnalysis unknown(UnboundConfigurationPropertiesException unknown) {
         StringBuilder description = new StringBuilder("Unknown setting:\n");
-        List<String> known = KnownSettings.names();
+        Map<String, String> types = KnownSettings.types();
+        List<String> known = List.copyOf(types.keySet());
         for (ConfigurationProperty property : unknown.getUnboundProperties()) {
             String name = property.getName().toString();
             description.append('\n');
             appendProperty(description, name, property.getValue(), property.getOrigin());
             // An element of a list or a map's key (fleet.worker.comand[0]) is the setting's own fault.
             String setting = name.replaceAll("\\[[^\\]]*\\]", "");
+            if (known.contains(setting) && !setting.equals(name) && types.get(setting).startsWith("java.util.List<")) {
+                // fleet.worker.command[0] and [2]: Spring Boot binds a list up to its first missing index.
+                description.append("    Reason: ").append(setting).append("'s indexes must run 0, 1, 2... without a gap: "
+                        + "this element comes after a missing one\n");
+                continue;
+            }
             if (known.contains(setting) && !setting.equals(name)) {
                 // fleet.workers: [1, 2] in YAML: an element of a setting that takes one value.
                 description.append("    Reason: ").append(setting).append(" takes one value, not a list or a map\n");

@@ -71,6 +71,16 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     @Test
+    void aListWithAGapNamesTheGapNotTheListsShape() {
+        Map<String, Object> properties = new LinkedHashMap<>();
+        properties.put("fleet.worker.command[0]", "node");
+        properties.put("fleet.worker.command[2]", "server.js");
+        assertThat(describe(properties)).contains("Property: fleet.worker.command[2]\n", "Value: \"server.js\"",
+                "Reason: fleet.worker.command's indexes must run 0, 1, 2... without a gap").doesNotContain("takes one value");
+        assertThat(describe("fleet.workers[0]", "2")).contains("Reason: fleet.workers takes one value, not a list or a map");
+    }
+
+    @Test
     void anUnknownBalancerListsTheValuesAsTheyAreWritten() {
         assertThat(describe("fleet.proxy.balancer", "least-requests")).contains("Property: fleet.proxy.balancer\n",
                 "Value: \"least-requests\"", "Reason: must be one of round-robin, least-request")
