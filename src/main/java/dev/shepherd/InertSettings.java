@@ -1,0 +1,91 @@
+package dev.shepherd;
+
+import dev.shepherd.fleet.FleetProperties;
+import dev.shepherd.fleet.RestartPolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.core.env.Environment;
+import org.springframework.stereotype.Component;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * Warnings, once at startup, for settings that were given but do nothing because of another setting's value
+ * ({@code fleet.restart.initial-backoff} with {@code fleet.restart.policy=never}), as nginx warns of a directive that
+ * is ignored: the operator meant something by them. A setting counts as given when any property source has it (a
+ * file, the command line, an environment variable in any of Spring Boot's relaxed forms), even at its default value.
+ */
+@Component
+class InertSettings {
+
+    private static final Logger log = LoggerFactory.getLogger(InertSettings.class);
+
+    /** Settings that do nothing while {@code when} holds, and why, as a clause that follows "because". */
+    private record Rule(Predicate<FleetProperties> when, String because, List<String> settings) {
+    }
+
+    private static final List<Rule> RULES = List.of(
+            new Rule(fleet -> fleet.restart().policy() == RestartPolicy.NEVER,
+                    "fleet.restart.policy is never: a worker that exits is not started again",
+                    List.of("fleet.restart.initial-backoff", "fleet.restart.multiplier", "fleet.restart.max-backoff",
+                            "fleet.restart.reset-after", "fleet.restart.crash-loop-restarts",
+                            "fleet.restart.crash-loop-window")),
+            new Rule(fleet -> fleet.proxy().retry().maxAttempts() == 1,
+                    "fleet.proxy.retry.max-attempts is 1: no request is retried",
+                    List.of("fleet.proxy.retry.budget-percent", "fleet.proxy.retry.min-per-second",
+                            "fleet.proxy.retry.backoff")),
+            new Rule(fleet -> fleet.proxy().sticky().appCookie() == null,
+                    "fleet.proxy.sticky.app-cookie is not set: no binding is learnt from a worker's cookie",
+                    List.of("fleet.proxy.sticky.app-cookie-max-entries")),
+            new Rule(fleet -> fleet.proxy().outlierDetection().consecutive5xx() == 0,
+                    "fleet.proxy.outlier-detection.consecutive-5xx is 0: no worker is ejected",
+                    List.of("fleet.proxy.outlier-detection.base-ejection-time",
+                            "fleet.proxy.outlier-detection.max-ejection-time",
+                            "fleet.proxy.outlier-detection.max-ejection-percent")),
+            new Rule(fleet -> fleet.proxy().queueLimit() == 0,
+                    "fleet.proxy.queue-limit is 0: no request waits for a worker",
+                    List.of("fleet.proxy.queue-timeout")),
+            new Rule(fleet -> !fleet.proxy().requestBuffering(),
+                    "fleet.proxy.request-buffering is false: request bodies stream to the worker and are never spooled",
+                    List.of("fleet.proxy.client-body-temp-path")),
+            new Rule(fleet -> fleet.proxy().upgradeProtocols().isEmpty(),
+                    "fleet.proxy.upgrade-protocols is empty: no connection switches protocols",
+                    List.of("fleet.proxy.tunnel.idle-timeout", "fleet.proxy.tunnel.half-closed-timeout",
+                            "fleet.proxy.tunnel.drain-timeout")),
+            new Rule(fleet -> fleet.worker().maxMemory() == null && fleet.worker().maxRequests() == 0,
+                    "neither fleet.worker.max-memory nor fleet.worker.max-requests is set: no worker is recycled",
+                    List.of("fleet.worker.recycle-check-interval")));
+
+    private final Environment environment;
+    private final FleetProperties fleet;
+
+    InertSettings(Environment environment, FleetProperties fleet) {
+        this.environment = environment;
+        this.fleet = fleet;
+    }
+
+    @EventListener(ApplicationStartedEvent.class)
+    void warn() {
+        warnings(environment, fleet).forEach(log::warn);
+    }
+
+    /** One warning per rule whose settings were given in vain; empty when none was. */
+    static List<String> warnings(Environment environment, FleetProperties fleet) {
+        List<String> warnings = new ArrayList<>();
+        for (Rule rule : RULES) {
+            if (!rule.when().test(fleet)) {
+                continue;
+            }
+            List<String> given = rule.settings().stream().filter(environment::containsProperty).toList();
+            if (!given.isEmpty()) {
+                warnings.add(String.join(", ", given) + (given.size() == 1 ? " does" : " do") + " nothing, because "
+                        + rule.because());
+            }
+        }
+        return warnings;
+    }
+}
