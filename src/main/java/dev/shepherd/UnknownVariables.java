@@ -62,7 +62,12 @@ class UnknownVariables {
         return warnings;
     }
 
-    private static boolean binds(String variable, Map<String, String> known) {
+    /**
+     * Whether {@code variable}, upper case with {@code _} for {@code .}, is a spelling Spring Boot binds to a name of
+     * {@code known} (a setting and its Java type): with {@code -} dropped or written {@code _}, and after a list's name
+     * an index, after a map's a key.
+     */
+    static boolean binds(String variable, Map<String, String> known) {
         for (Map.Entry<String, String> setting : known.entrySet()) {
             String property = setting.getKey();
             // A list's index (FLEET_WORKER_COMMAND_0) or a map's key (FLEET_WORKER_ENVIRONMENT_NODE_ENV) after it.

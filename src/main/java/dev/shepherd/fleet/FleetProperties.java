@@ -71,7 +71,9 @@ public record FleetProperties(
      *                replaced by the worker's port, id and index. Empty: the built-in demo worker
      * @param workingDirectory the directory workers run in; default: the master's
      * @param environment variables added to each worker's environment (besides PORT, SHEPHERD_WORKER_ID,
-     *                    SHEPHERD_WORKER_INDEX, SHEPHERD_WORKER_COUNT, NODE_APP_INSTANCE and SHEPHERD_TREE)
+     *                    SHEPHERD_WORKER_INDEX, SHEPHERD_WORKER_COUNT, NODE_APP_INSTANCE and SHEPHERD_TREE), which is
+     *                    the master's without the variables that configure the master ({@code MasterVariables}); one
+     *                    of those set here reaches the workers
      * @param startupTimeout how long a new worker may take to become READY before it is killed
      * @param drainTimeout how long a planned stop waits for in-flight requests to finish
      * @param killTimeout how long a worker has to exit after the stop signal before it is KILLed

@@ -1,15 +1,20 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.InvalidSetting;
+import dev.shepherd.MasterVariables;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.worker.LaunchSpec;
 import dev.shepherd.worker.ProcessTrees;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,11 +40,28 @@ final class LaunchSpecs {
     private static final List<String> PER_WORKER_VARIABLES = List.of("PORT", "SHEPHERD_WORKER_ID",
             "SHEPHERD_WORKER_INDEX", "SHEPHERD_WORKER_COUNT", ProcessTrees.MARKER, NODE_APP_INSTANCE);
 
+    private static final Logger log = LoggerFactory.getLogger(LaunchSpecs.class);
+
     private final FleetProperties properties;
     private final Set<String> perWorkerVariables;
+    private final Set<String> withheld;
 
+    /** For the master's own environment: workers inherit it, but for the variables that configure the master. */
     LaunchSpecs(FleetProperties properties) {
+        this(properties, MasterVariables.in(System.getenv()));
+        if (!withheld.isEmpty()) {
+            log.info("Workers do not inherit {}: they configure Shepherd (a Spring Boot worker would take them for its "
+                    + "own); fleet.worker.environment gives a worker any of them", String.join(", ", withheld));
+        }
+    }
+
+    /**
+     * {@code withheld}: the variables of the master's environment that no worker inherits, unless its generation's
+     * environment sets them ({@link MasterVariables}).
+     */
+    LaunchSpecs(FleetProperties properties, Set<String> withheld) {
         this.properties = properties;
+        this.withheld = Set.copyOf(withheld);
         this.perWorkerVariables = perWorkerVariables(properties.worker().nodeAppInstance());
         List<String> command = properties.worker().command();
         if (!command.isEmpty() && (command.get(0) == null || command.get(0).isBlank())) {
@@ -95,13 +117,14 @@ final class LaunchSpecs {
         environment.put("SHEPHERD_WORKER_ID", Integer.toString(workerId));
         environment.put("SHEPHERD_WORKER_INDEX", Integer.toString(index));
         environment.put("SHEPHERD_WORKER_COUNT", Integer.toString(count));
-        // Off, a value the master inherited (run under PM2, say) must not reach every worker alike: taken out.
-        Set<String> removed = Set.of();
+        Set<String> removed = new HashSet<>(withheld);
         if (properties.worker().nodeAppInstance()) {
             environment.put(NODE_APP_INSTANCE, Integer.toString(index));
-        } else if (!environment.containsKey(NODE_APP_INSTANCE)) {
-            removed = Set.of(NODE_APP_INSTANCE);
+        } else {
+            // Off, a value the master inherited (run under PM2, say) must not reach every worker alike: taken out.
+            removed.add(NODE_APP_INSTANCE);
         }
+        removed.removeAll(environment.keySet());
         if (spec.command().isEmpty()) {
             environment.put("SHEPHERD_DEMO_WORK", Long.toString(properties.demo().work()));
             if (properties.demo().crashWithin() != null) {

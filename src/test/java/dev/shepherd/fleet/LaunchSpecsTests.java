@@ -11,6 +11,7 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
@@ -69,6 +70,18 @@ class LaunchSpecsTests {
 
         assertThat(specs.forWorker(9, 1, 2, 40_001).environment()).containsEntry("NODE_APP_INSTANCE", "0");
         assertThat(specs.forWorker(9, 1, 2, 40_001).removed()).isEmpty();
+    }
+
+    @Test
+    void theMastersOwnVariablesAreTakenOutUnlessTheGenerationSetsThem() {
+        Launch specs = launch(properties(Map.of("fleet.worker.command[0]", "./server",
+                "fleet.worker.environment[SERVER_SSL_ENABLED]", "true")), Set.of("MANAGEMENT_SERVER_PORT",
+                "FLEET_ADMIN_TOKEN", "SERVER_SSL_ENABLED"));
+
+        LaunchSpec spec = specs.forWorker(9, 1, 2, 40_001);
+
+        assertThat(spec.removed()).containsExactlyInAnyOrder("MANAGEMENT_SERVER_PORT", "FLEET_ADMIN_TOKEN");
+        assertThat(spec.environment()).containsEntry("SERVER_SSL_ENABLED", "true");
     }
 
     /** A configured PORT was replaced by the worker's own without a word: the user meant something else. */
@@ -186,7 +199,12 @@ class LaunchSpecsTests {
 
     /** The launch specs of the configured generation. */
     private static Launch launch(FleetProperties properties) {
-        return new Launch(new LaunchSpecs(properties), WorkerSpec.configured(properties));
+        return launch(properties, Set.of());
+    }
+
+    /** The launch specs of the configured generation, for a master whose environment has {@code withheld}. */
+    private static Launch launch(FleetProperties properties, Set<String> withheld) {
+        return new Launch(new LaunchSpecs(properties, withheld), WorkerSpec.configured(properties));
     }
 
     private record Launch(LaunchSpecs specs, WorkerSpec spec) {

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Executors;
@@ -67,9 +68,11 @@ public final class EchoWorker {
         server.createContext("/whoami", exchange -> respond(exchange, 200, "pid=" + pid + "\nargs=" + String.join(" ", args)
                 + "\nversion=" + System.getenv().getOrDefault("ECHO_VERSION", "-") + "\ncwd="
                 + Path.of("").toAbsolutePath() + "\n"));
+        // Shepherd's own variables, and those named in ?names=A,B that the worker has.
         server.createContext("/env", exchange -> respond(exchange, 200, new TreeMap<>(System.getenv()).entrySet().stream()
                 .filter(entry -> entry.getKey().startsWith("SHEPHERD_") || entry.getKey().equals("NODE_APP_INSTANCE")
-                        || entry.getKey().equals("PORT"))
+                        || entry.getKey().equals("PORT") || List.of(query(exchange.getRequestURI())
+                        .getOrDefault("names", "").split(",")).contains(entry.getKey()))
                 .map(entry -> entry.getKey() + "=" + entry.getValue() + "\n").collect(Collectors.joining())));
         server.createContext("/", exchange -> {
             URI uri = exchange.getRequestURI();

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -113,6 +114,16 @@ public final class MasterProcess implements AutoCloseable {
     public static MasterProcess startReadyWithOpenFileLimit(int openFiles, List<String> jvmOptions, int workers,
                                                             String... args) {
         return startReady(List.of("prlimit", "--nofile=" + openFiles + ":" + openFiles), jvmOptions, workers, args);
+    }
+
+    /**
+     * Like {@link #startReady(int, String...)}, with {@code variables} added to the master's environment by
+     * coreutils' {@code env}, which execs the JVM: the master's pid is the process's.
+     */
+    public static MasterProcess startReadyWithEnvironment(Map<String, String> variables, int workers, String... args) {
+        List<String> prefix = new ArrayList<>(List.of("env"));
+        variables.forEach((name, value) -> prefix.add(name + "=" + value));
+        return startReady(prefix, List.of(), workers, args);
     }
 
     private static MasterProcess startReady(List<String> prefix, List<String> jvmOptions, int workers, String... args) {

@@ -1,0 +1,65 @@
+package dev.shepherd;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The variables of the master's environment that configure Shepherd itself, which workers do not inherit: those that
+ * set a {@code fleet.*} setting, a {@code server.*} or {@code management.*} setting of Spring Boot's (the proxy's and
+ * the admin port's ports, addresses and TLS), or point Spring Boot at the master's configuration
+ * ({@code SPRING_APPLICATION_JSON}, {@code SPRING_CONFIG_LOCATION}, ...), in every spelling Spring Boot binds. A
+ * worker that is itself a Spring Boot application reads the same names: with the master's
+ * {@code MANAGEMENT_SERVER_PORT} it bound the master's admin port and failed to start, with its {@code SERVER_SSL_*}
+ * it served TLS to a proxy that speaks plain HTTP to it; and an app that prints its environment printed
+ * {@code FLEET_ADMIN_TOKEN}. Other variables (Kubernetes' {@code FLEET_SERVICE_HOST} for a Service named
+ * {@code fleet}, {@code SERVER_URL}, which is no setting) are inherited as before. {@code fleet.worker.environment}
+ * gives a worker any of them back.
+ */
+public final class MasterVariables {
+
+    /** The settings outside {@code fleet.*}, {@code server.*} and {@code management.*} that carry the master's configuration. */
+    private static final Map<String, String> CONFIGURATION_SOURCES = Map.of(
+            "spring.application.json", "", "spring.config.location", "", "spring.config.additional-location", "",
+            "spring.config.import", "", "spring.config.name", "");
+
+    private MasterVariables() {
+    }
+
+    /** The names of {@code environment}'s variables that configure the master, sorted; read on the calling thread. */
+    public static Set<String> in(Map<String, String> environment) {
+        return in(environment, Settings.ALL);
+    }
+
+    /**
+     * As {@link #in(Map)}, among {@code settings}: each setting's name and its Java type as the configuration
+     * metadata writes it (a map's or a list's name takes a key or an index after it).
+     */
+    static Set<String> in(Map<String, String> environment, Map<String, String> settings) {
+        Set<String> master = new TreeSet<>();
+        for (String name : environment.keySet()) {
+            // Spring Boot binds server.port and server_port from the environment as it binds SERVER_PORT.
+            String variable = name.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+            if (UnknownVariables.binds(variable, settings)) {
+                master.add(name);
+            }
+        }
+        return master;
+    }
+
+    /** Every setting the master reads, with its type: its own, and Spring Boot's above, from the class path's metadata. */
+    private static final class Settings {
+
+        static final Map<String, String> ALL = all();
+
+        private static Map<String, String> all() {
+            Map<String, String> all = new TreeMap<>(KnownSettings.types());
+            UnknownSpringSettings.Metadata spring = UnknownSpringSettings.metadata(MasterVariables.class.getClassLoader());
+            spring.known().forEach(name -> all.put(name, spring.containers().contains(name) ? "java.util.Map<>" : ""));
+            all.putAll(CONFIGURATION_SOURCES);
+            return all;
+        }
+    }
+}

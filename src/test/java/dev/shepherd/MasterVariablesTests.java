@@ -1,0 +1,39 @@
+package dev.shepherd;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Which variables of the master's environment configure the master, and so stay out of the workers'. */
+class MasterVariablesTests {
+
+    private static final List<String> MASTERS = List.of("FLEET_ADMIN_TOKEN", "FLEET_ADMIN_TOKEN_FILE",
+            "FLEET_WORKER_COMMAND_0", "FLEET_WORKER_ENVIRONMENT_NODE_ENV", "FLEET_MAX_WORKERS", "FLEET_MAXWORKERS",
+            "MANAGEMENT_SERVER_PORT", "MANAGEMENT_SERVER_ADDRESS", "management_server_port", "server.port",
+            "SERVER_SSL_ENABLED", "SERVER_SSL_KEYSTOREPASSWORD", "SERVER_SSL_KEY_STORE_PASSWORD",
+            "MANAGEMENT_SERVER_SSL_BUNDLE", "SERVER_SSL_CIPHERS_0", "SPRING_APPLICATION_JSON",
+            "SPRING_CONFIG_ADDITIONALLOCATION", "SPRING_CONFIG_ADDITIONAL_LOCATION", "SPRING_CONFIG_LOCATION");
+
+    /** Kubernetes' service links, an app's own names that only look alike, and what every process needs. */
+    private static final List<String> OTHERS = List.of("FLEET_SERVICE_HOST", "FLEET_SERVICE_PORT", "FLEET_PORT_80_TCP",
+            "SERVER_SERVICE_HOST", "MANAGEMENT_SERVICE_PORT", "SERVER_URL", "SERVER_NAME", "SPRING_PROFILES_ACTIVE",
+            "NODE_ENV", "PATH", "HOME", "JAVA_TOOL_OPTIONS", "FLEET", "SERVER", "FLEET_");
+
+    @Test
+    void theMastersSettingsInEverySpellingSpringBootBindsAreFoundAndNothingElse() {
+        Map<String, String> environment = new LinkedHashMap<>();
+        MASTERS.forEach(name -> environment.put(name, "x"));
+        OTHERS.forEach(name -> environment.put(name, "x"));
+
+        assertThat(MasterVariables.in(environment)).containsExactlyInAnyOrderElementsOf(MASTERS);
+    }
+
+    @Test
+    void anEmptyEnvironmentHasNone() {
+        assertThat(MasterVariables.in(Map.of())).isEmpty();
+    }
+}
