@@ -59,7 +59,12 @@ class AdminSecurity {
     /** The token check; as an AuthenticationManager bean it also keeps Boot from generating a password. */
     @Bean
     AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress) {
-        AdminToken token = new AdminToken(secret(properties.admin()));
+        FleetProperties.Admin admin = properties.admin();
+        String secret = secret(admin);
+        // A token from the file follows the file: Kubernetes rotates a mounted Secret by swapping it.
+        boolean fromFile = (admin.token() == null || admin.token().isBlank()) && admin.tokenFile() != null;
+        AdminToken token = fromFile ? new AdminToken(secret, Path.of(admin.tokenFile()), System::nanoTime)
+                : new AdminToken(secret);
         if (!token.required() && !isLoopback(adminAddress)) {
             throw new InvalidSetting("fleet.admin.token", "The admin port is bound to " + adminAddress
                     + " (management.server.address), reachable from other machines, and fleet.admin.token is not set.",
@@ -67,6 +72,9 @@ class AdminSecurity {
         }
         return token;
     }
+
+    /** The most a token file may hold, in bytes: a token is a line, and /dev/zero must not fill the heap. */
+    static final int TOKEN_FILE_LIMIT = 4096;
 
     /**
      * The token: {@code fleet.admin.token}, else the content of {@code fleet.admin.token-file} (at most
@@ -76,9 +84,6 @@ class AdminSecurity {
      *
      * @throws InvalidSetting when the file is set but blank, cannot be read, is too large or holds no token
      */
-    /** The most a token file may hold, in bytes: a token is a line, and /dev/zero must not fill the heap. */
-    static final int TOKEN_FILE_LIMIT = 4096;
-
     static String secret(FleetProperties.Admin admin) {
         if (admin.token() != null && !admin.token().isBlank()) {
             return admin.token().strip();
@@ -99,11 +104,20 @@ class AdminSecurity {
             }
             return null;
         }
+        return tokenFromFile(admin.tokenFile());
+    }
+
+    /**
+     * The token {@code tokenFile} holds, read at startup and whenever it changes ({@link AdminToken}).
+     *
+     * @throws InvalidSetting when the file cannot be read, is too large or holds no token
+     */
+    static String tokenFromFile(String tokenFile) {
         String content;
-        try (InputStream in = Files.newInputStream(Path.of(admin.tokenFile()))) {
+        try (InputStream in = Files.newInputStream(Path.of(tokenFile))) {
             byte[] bytes = in.readNBytes(TOKEN_FILE_LIMIT + 1);
             if (bytes.length > TOKEN_FILE_LIMIT) {
-                throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
+                throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
                         + ", which holds more than " + TOKEN_FILE_LIMIT + " bytes",
                         "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a file that holds the token alone.");
             }
@@ -112,14 +126,14 @@ class AdminSecurity {
             if (unreadable instanceof InvalidSetting invalid) {
                 throw invalid;
             }
-            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
+            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
                     + ", which cannot be read (" + (unreadable instanceof IOException io ? FileProblems.reason(io)
                     : "not a path") + ")",
                     "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a readable file that holds the token.");
         }
         String secret = content.strip();
         if (secret.isBlank()) {
-            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + admin.tokenFile()
+            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
                     + ", which holds no token", "Put the token in the file, or set fleet.admin.token.");
         }
         return secret;

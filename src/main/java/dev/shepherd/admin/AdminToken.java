@@ -1,6 +1,8 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.InvalidSetting;
 import jakarta.servlet.http.HttpServletRequest;
+import lombok.extern.slf4j.Slf4j;
 import org.springframework.http.HttpHeaders;
 import org.springframework.security.authentication.AbstractAuthenticationToken;
 import org.springframework.security.authentication.AuthenticationManager;
@@ -9,10 +11,18 @@ import org.springframework.security.core.Authentication;
 import org.springframework.security.core.AuthenticationException;
 import org.springframework.security.web.authentication.AuthenticationConverter;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * Who calls the admin port. With {@code fleet.admin.token} set, a request authenticates with
@@ -23,19 +33,46 @@ import java.util.List;
  * Without a token every request is {@link #LOOPBACK}: the admin port is then bound to loopback, and
  * {@link BrowserGuard} has refused other hosts and origins.
  *
- * <p>Used by any number of request threads at once; holds nothing but the token's digest.
+ * <p>A token read from {@code fleet.admin.token-file} follows the file, as Prometheus reads its credentials files
+ * anew: when a request offers a token, the file's modification time, size and identity are looked at (at most once
+ * per {@link #CHECK_INTERVAL_NANOS}), and a changed file's token replaces the old one at once (a Kubernetes Secret
+ * mounted as a volume is rotated by swapping a symbolic link). A changed file that holds no token, holds too much or
+ * cannot be read keeps the token in force, with a warning: a rotation half done must not open the API or lock it.
+ *
+ * <p>Used by any number of request threads at once; holds nothing but the token's digest and the file's name.
  */
+@Slf4j
 final class AdminToken implements AuthenticationConverter, AuthenticationManager {
 
     static final String SCHEME = "Bearer";
     /** The caller when no token is set. */
     static final Authentication LOOPBACK = new Caller("loopback", null, true);
+    /** How often, at most, the token file is looked at: 1 s in nanoseconds. */
+    static final long CHECK_INTERVAL_NANOS = 1_000_000_000L;
 
-    private final byte[] digest;
+    private volatile byte[] digest;
+    /** The token file, or null when the token does not come from one. */
+    private final Path file;
+    private final LongSupplier nanoTime;
+    private final AtomicLong nextCheck;
+    /** The token file as it was last read; touched by the one thread that won {@link #nextCheck}. */
+    private volatile FileVersion version;
 
     /** {@code token}: the configured {@code fleet.admin.token}; null or blank when none is set. */
     AdminToken(String token) {
+        this(token, null, System::nanoTime);
+    }
+
+    /**
+     * {@code token}, read from {@code file} at startup, which is looked at again as requests come (null: never);
+     * {@code nanoTime}: {@link System#nanoTime()} but in tests.
+     */
+    AdminToken(String token, Path file, LongSupplier nanoTime) {
         this.digest = token == null || token.isBlank() ? null : sha256(token.getBytes(StandardCharsets.UTF_8));
+        this.file = file;
+        this.nanoTime = nanoTime;
+        this.nextCheck = new AtomicLong(nanoTime.getAsLong() + CHECK_INTERVAL_NANOS);
+        this.version = file == null ? null : FileVersion.of(file);
     }
 
     boolean required() {
@@ -64,12 +101,52 @@ final class AdminToken implements AuthenticationConverter, AuthenticationManager
         if (authentication == LOOPBACK) {
             return LOOPBACK;
         }
+        refresh();
         // Tomcat decodes header bytes as ISO-8859-1, so this gives back the bytes the client sent.
         byte[] given = sha256(((String) authentication.getCredentials()).getBytes(StandardCharsets.ISO_8859_1));
         if (digest == null || !MessageDigest.isEqual(digest, given)) {
             throw new BadCredentialsException("wrong token");
         }
         return new Caller("token", null, true);
+    }
+
+    /** Reads the token file again when it changed since it was last read, at most once per check interval. */
+    private void refresh() {
+        if (file == null) {
+            return;
+        }
+        long now = nanoTime.getAsLong();
+        long next = nextCheck.get();
+        if (now - next < 0 || !nextCheck.compareAndSet(next, now + CHECK_INTERVAL_NANOS)) {
+            return;
+        }
+        FileVersion current = FileVersion.of(file);
+        if (Objects.equals(current, version)) {
+            return;
+        }
+        version = current;
+        try {
+            byte[] rotated = sha256(AdminSecurity.tokenFromFile(file.toString()).getBytes(StandardCharsets.UTF_8));
+            if (!MessageDigest.isEqual(rotated, digest)) {
+                digest = rotated;
+                log.info("fleet.admin.token-file {} changed: its new token is in force, the old one is refused", file);
+            }
+        } catch (InvalidSetting unusable) {
+            log.warn("{}: the token read before stays in force until the file holds a new one", unusable.getMessage());
+        }
+    }
+
+    /** What tells a changed file: its modification time, size and identity (inode), following links; null when unreadable. */
+    private record FileVersion(FileTime modified, long size, Object key) {
+
+        static FileVersion of(Path file) {
+            try {
+                BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+                return new FileVersion(attributes.lastModifiedTime(), attributes.size(), attributes.fileKey());
+            } catch (IOException | RuntimeException unreadable) {
+                return null;
+            }
+        }
     }
 
     private static byte[] sha256(byte[] bytes) {

@@ -546,7 +546,8 @@ public record FleetProperties(
      * @param token when set, the admin API and every actuator endpoint but health require
      *              {@code Authorization: Bearer <token>}
      * @param tokenFile a file whose content (without its trailing line break) is the token, when {@code token} is not
-     *                  set: the Docker and Kubernetes secrets convention ({@code FLEET_ADMIN_TOKEN_FILE})
+     *                  set: the Docker and Kubernetes secrets convention ({@code FLEET_ADMIN_TOKEN_FILE}); read again
+     *                  when it changes, at most once a second
      * @param allowedHosts host names or IP addresses (without port) that the admin port answers to besides localhost,
      *                     127.0.0.0/8 and [::1] while no token is set; a request naming another host gets 403
      */

@@ -4,11 +4,16 @@ import dev.shepherd.InvalidSetting;
 import dev.shepherd.fleet.FleetProperties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.security.authentication.BadCredentialsException;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -82,5 +87,56 @@ class AdminTokenFileTests {
         Path large = Files.writeString(directory.resolve("large"), "x".repeat(AdminSecurity.TOKEN_FILE_LIMIT + 1));
         assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, large.toString(), List.of())))
                 .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which holds more than 4096 bytes");
+    }
+
+    /**
+     * A rotated file's token is in force within the check interval and the old one is refused; a rotation half done
+     * (an empty file, a missing one) keeps the token in force, and the file is looked at once per interval at most.
+     */
+    @Test
+    void aRotatedFilesTokenReplacesTheOldOneAndAnUnusableOneKeepsIt() throws IOException {
+        Path file = Files.writeString(directory.resolve("token"), "first\n");
+        AtomicLong now = new AtomicLong();
+        AdminToken token = new AdminToken("first", file, now::get);
+
+        assertThat(accepts(token, "first")).isTrue();
+        Files.move(Files.writeString(directory.resolve("next"), "second\n"), file, StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+        assertThat(accepts(token, "first")).as("before the interval is over, the file is not looked at").isTrue();
+
+        now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
+        assertThat(accepts(token, "second")).isTrue();
+        assertThat(accepts(token, "first")).isFalse();
+
+        Files.writeString(file, "\n");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+        now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
+        assertThat(accepts(token, "second")).as("an empty file keeps the token in force").isTrue();
+        Files.delete(file);
+        now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
+        assertThat(accepts(token, "second")).as("a missing file too").isTrue();
+        assertThat(accepts(token, "")).isFalse();
+
+        Files.writeString(file, "third");
+        now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
+        assertThat(accepts(token, "third")).isTrue();
+    }
+
+    /** A token given as fleet.admin.token is fixed: a file beside it is never read. */
+    @Test
+    void aTokenNotFromAFileIsFixed() {
+        AdminToken token = new AdminToken("given");
+        assertThat(accepts(token, "given")).isTrue();
+        assertThat(accepts(token, "other")).isFalse();
+    }
+
+    private static boolean accepts(AdminToken token, String value) {
+        MockHttpServletRequest request = new MockHttpServletRequest("GET", "/fleet");
+        request.addHeader("Authorization", "Bearer " + value);
+        try {
+            return token.authenticate(token.convert(request)).isAuthenticated();
+        } catch (BadCredentialsException wrong) {
+            return false;
+        }
     }
 }
