@@ -6,6 +6,7 @@ import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
+import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.List;
 
@@ -28,6 +29,19 @@ public class ShepherdApplication {
         if (args.length > 0 && Ctl.COMMAND.equals(args[0])) {
             Ctl.main(Arrays.copyOfRange(args, 1, args.length));
             return;
+        }
+        if (args.length > 0 && StartCommand.NAME.equals(args[0])) {
+            int[] exitCode = {0};
+            PrintWriter out = new PrintWriter(System.out, true);
+            PrintWriter err = new PrintWriter(System.err, true);
+            List<String> spring = StartCommand.springArguments(Arrays.copyOfRange(args, 1, args.length), out, err,
+                    Runtime.getRuntime()::availableProcessors, exitCode);
+            if (spring == null) {
+                out.flush();
+                System.exit(exitCode[0]);
+                return;
+            }
+            args = spring.toArray(String[]::new);
         }
         if (Arrays.asList(args).contains("--version") || Arrays.asList(args).contains("-V")) {
             Ctl.main(new String[] {"--version"});
@@ -57,8 +71,9 @@ public class ShepherdApplication {
      */
     static String refusal(String[] args) {
         String usage = "java -jar shepherd.jar [--setting=value ...] runs the master (settings: README, Configuration); "
-                + "the command line is bin/shepherd COMMAND, or java -jar shepherd.jar ctl COMMAND (ctl --help lists "
-                + "the commands)";
+                + "java -jar shepherd.jar start [-i N] PROGRAM [ARG...] runs it with the worker's command as typed "
+                + "(start --help); the command line is bin/shepherd COMMAND, or java -jar shepherd.jar ctl COMMAND "
+                + "(ctl --help lists the commands)";
         List<String> all = Arrays.asList(args);
         if (all.contains("--help") || all.contains("-h")) {
             return usage;

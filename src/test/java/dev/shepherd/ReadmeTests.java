@@ -59,6 +59,8 @@ class ReadmeTests {
         assertThat(Files.readString(Path.of("bench/lib.sh"))).contains("SHEPHERD_RECOMMENDED_JAVA_OPTS=\"" + flags + "\"");
         assertThat(Files.readString(Path.of("systemd/shepherd.service"))).contains("ExecStart=/usr/bin/java " + flags + " -jar ")
                 .contains("Environment=MALLOC_ARENA_MAX=2");
+        assertThat(Files.readString(Path.of("bin/shepherd"))).as("shepherd start's default")
+                .contains("master_options='" + flags + "'");
 
         List<String> java = new ArrayList<>();
         java.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

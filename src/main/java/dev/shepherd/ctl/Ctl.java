@@ -22,6 +22,8 @@ import java.util.Map;
  */
 @Command(name = "shepherd", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
         description = "Drives a running Shepherd master through its admin API.",
+        footer = {"", "shepherd start [-i N] [-p PORT] ... PROGRAM [ARG...] runs the master itself, in the foreground "
+                + "(shepherd start --help)."},
         subcommands = {LsCommand.class, StatusCommand.class, ScaleCommand.class, ReloadCommand.class,
                 ReplaceCommand.class, KillCommand.class, LogsCommand.class, EventsCommand.class, TopCommand.class,
                 AutoComplete.GenerateCompletion.class})

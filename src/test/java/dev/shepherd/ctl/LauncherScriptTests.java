@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -38,7 +40,13 @@ class LauncherScriptTests {
     }
 
     private String run(Map<String, String> env) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder("sh", script.toString(), "ls").directory(Path.of("/").toFile())
+        return run(env, "ls");
+    }
+
+    private String run(Map<String, String> env, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("sh", script.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(Path.of("/").toFile())
                 .redirectErrorStream(true);
         builder.environment().remove("JAVA_HOME");
         builder.environment().remove("JAVA");
@@ -105,6 +113,27 @@ class LauncherScriptTests {
 
         assertThat(new String(process.getInputStream().readAllBytes())).startsWith("fake java: ")
                 .endsWith(" -jar " + script.getParent().resolve("../target/shepherd.jar") + " ctl ls\n");
+    }
+
+    /**
+     * {@code start} runs the master itself: the README's master flags (or JAVA_OPTS), MALLOC_ARENA_MAX=2, the jar
+     * without {@code ctl}, and none of the admin client's variables, which its workers would inherit.
+     */
+    @Test
+    void startRunsTheMasterWithItsFlagsAndWithoutTheClientsVariables() throws Exception {
+        Path java = fakeJavaHome.resolve("bin/java");
+        Files.writeString(java, "#!/bin/sh\necho \"args: $*\"\necho \"arena=$MALLOC_ARENA_MAX url=${SHEPHERD_ADMIN_URL:-none}"
+                + " token=${SHEPHERD_ADMIN_TOKEN:-none}\"\n");
+        Map<String, String> env = Map.of("JAVA", java.toString(), "MANAGEMENT_SERVER_PORT", "9001",
+                "FLEET_ADMIN_TOKEN", "s3cret");
+
+        String out = run(env, "start", "-i", "2", "node", "app.js");
+
+        assertThat(out).contains("-Xmx128m -Xss512k", "-XX:+ExitOnOutOfMemoryError", " -jar "
+                        + script.getParent().resolve("../target/shepherd.jar") + " start -i 2 node app.js\n",
+                "arena=2 url=none token=none").doesNotContain(" ctl ", "TieredStopAtLevel");
+        assertThat(run(with(env, "JAVA_OPTS", "-Xmx1g"), "start", "app")).contains("args: -XX:+IgnoreUnrecognizedVMOptions "
+                + "-Xmx1g -jar ").doesNotContain("-Xmx128m");
     }
 
     private static Map<String, String> with(Map<String, String> base, String name, String value) {

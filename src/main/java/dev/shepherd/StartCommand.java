@@ -1,0 +1,159 @@
+package dev.shepherd;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import java.util.regex.Pattern;
+
+/**
+ * {@code shepherd start [-i N] [-p PORT] ... PROGRAM [ARG...]}: runs the master in the foreground with the worker's
+ * command as it is typed, as {@code pm2-runtime start app.js -i 4} and {@code gunicorn -w 4 app:app} do (a service
+ * manager keeps it running: systemd, Docker). Each word after the options is one element of
+ * {@code fleet.worker.command}, so an argument may hold a comma, which the comma form of the setting splits; the
+ * program's own options stay its own ({@code start node --inspect app.js}). The options become the master's settings;
+ * any other setting goes with {@code --set NAME=VALUE}, or as an environment variable.
+ *
+ * <p>Parsed by picocli; used once, on {@code main}'s thread, before Spring Boot starts.
+ */
+@Command(name = "shepherd start", sortOptions = false,
+        description = {"Runs the Shepherd master in the foreground, with PROGRAM [ARG...] as each worker's command "
+                + "(pm2-runtime start, gunicorn -w). Without PROGRAM the built-in demo worker runs.",
+                "{port}, {id} and {index} in an argument are replaced by the worker's port, id and index; the worker "
+                        + "also gets them as PORT, SHEPHERD_WORKER_ID and SHEPHERD_WORKER_INDEX."},
+        footer = {"", "Example: shepherd start -i max -p 8080 --max-memory-restart 300MB node server.js",
+                "The master's JVM options come from JAVA_OPTS (default: the README's master flags)."})
+public final class StartCommand {
+
+    /** A setting's name as {@code --set} takes it: dotted, such as {@code fleet.proxy.balancer}. */
+    private static final Pattern SETTING = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_\\[\\]-]+)+");
+    /** An environment variable's name (POSIX: letters, digits and underscores, not starting with a digit). */
+    private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    /** The word that selects this command: {@code java -jar shepherd.jar start ...}, {@code bin/shepherd start ...}. */
+    public static final String NAME = "start";
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Shows this help and exits.")
+    boolean help;
+
+    @Option(names = {"-i", "--instances"}, paramLabel = "N",
+            description = "Workers to run: a number, or max (one per CPU; as 0). A negative number is that many fewer "
+                    + "than the CPUs, at least 1, as in PM2. Default: one per CPU (fleet.workers).")
+    String instances;
+
+    @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "The proxy's port (server.port; default 8080).")
+    Integer port;
+
+    @Option(names = "--admin-port", paramLabel = "PORT",
+            description = "The admin API's port (management.server.port; default 8081).")
+    Integer adminPort;
+
+    @Option(names = "--cwd", paramLabel = "DIR", description = "The directory workers run in (fleet.worker.working-directory).")
+    String workingDirectory;
+
+    @Option(names = {"-e", "--env"}, paramLabel = "NAME=VALUE",
+            description = "A variable for every worker (fleet.worker.environment); repeatable.")
+    Map<String, String> environment = new LinkedHashMap<>();
+
+    @Option(names = "--max-memory-restart", paramLabel = "SIZE",
+            description = "Replace a worker whose memory passes SIZE, such as 300MB (fleet.worker.max-memory).")
+    String maxMemory;
+
+    @Option(names = "--set", paramLabel = "NAME=VALUE",
+            description = "Any other setting, such as --set fleet.proxy.balancer=least-request; repeatable.")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Parameters(paramLabel = "PROGRAM [ARG...]", arity = "0..*",
+            description = "The worker's program and its arguments, as they would be typed.")
+    List<String> command = new ArrayList<>();
+
+    private StartCommand() {
+    }
+
+    /**
+     * What {@code args} (the words after {@code start}) ask for.
+     *
+     * @param processors the CPUs, for {@code -i max}
+     * @return the master's Spring Boot arguments ({@code --name=value}), or null when the command has answered by
+     *         itself: help printed to {@code out}, or a usage error to {@code err} (its exit code then in
+     *         {@code exitCode[0]}: 0 for help, 2 for a usage error)
+     */
+    public static List<String> springArguments(String[] args, PrintWriter out, PrintWriter err, IntSupplier processors,
+                                        int[] exitCode) {
+        StartCommand start = new StartCommand();
+        CommandLine line = new CommandLine(start);
+        // The program's own options are its own: "start node --inspect app.js" gives node --inspect.
+        line.setStopAtPositional(true).setOut(out).setErr(err);
+        try {
+            CommandLine.ParseResult parsed = line.parseArgs(args);
+            if (CommandLine.executeHelpRequest(parsed) != null) {
+                exitCode[0] = 0;
+                return null;
+            }
+            return start.toSpringArguments(line, processors);
+        } catch (CommandLine.ParameterException ex) {
+            err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
+            err.flush();
+            exitCode[0] = 2;
+            return null;
+        }
+    }
+
+    private List<String> toSpringArguments(CommandLine line, IntSupplier processors) {
+        List<String> spring = new ArrayList<>();
+        if (instances != null) {
+            spring.add("--fleet.workers=" + workers(line, instances, processors.getAsInt()));
+        }
+        if (port != null) {
+            spring.add("--server.port=" + port);
+        }
+        if (adminPort != null) {
+            spring.add("--management.server.port=" + adminPort);
+        }
+        if (workingDirectory != null) {
+            spring.add("--fleet.worker.working-directory=" + workingDirectory);
+        }
+        if (maxMemory != null) {
+            spring.add("--fleet.worker.max-memory=" + maxMemory);
+        }
+        environment.forEach((name, value) -> {
+            if (!VARIABLE.matcher(name).matches()) {
+                throw new CommandLine.ParameterException(line, "--env " + name + "=...: '" + name
+                        + "' is not a variable name (letters, digits and _)");
+            }
+            spring.add("--fleet.worker.environment[" + name + "]=" + value);
+        });
+        for (int i = 0; i < command.size(); i++) {
+            spring.add("--fleet.worker.command[" + i + "]=" + command.get(i));
+        }
+        settings.forEach((name, value) -> {
+            if (!SETTING.matcher(name).matches()) {
+                throw new CommandLine.ParameterException(line, "--set " + name + "=...: '" + name + "' is not a "
+                        + "setting's name (settings have dotted names, such as fleet.proxy.balancer)");
+            }
+            spring.add("--" + name + "=" + value);
+        });
+        return spring;
+    }
+
+    /** {@code -i}: N, {@code max} or 0 (the CPUs), or -N (the CPUs less N, at least 1), as PM2 reads it. */
+    private static int workers(CommandLine line, String instances, int processors) {
+        if (instances.equalsIgnoreCase("max")) {
+            return processors;
+        }
+        int n;
+        try {
+            n = Integer.parseInt(instances.strip());
+        } catch (NumberFormatException ex) {
+            throw new CommandLine.ParameterException(line, "-i '" + instances + "': give a number of workers, or max");
+        }
+        return n > 0 ? n : Math.max(1, processors + n);
+    }
+}

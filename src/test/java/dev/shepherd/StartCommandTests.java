@@ -1,0 +1,76 @@
+package dev.shepherd;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code shepherd start}'s words, turned into the master's settings. */
+class StartCommandTests {
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+    private final int[] exitCode = {-1};
+
+    private List<String> start(String... args) {
+        return StartCommand.springArguments(args, new PrintWriter(out, true), new PrintWriter(err, true), () -> 8, exitCode);
+    }
+
+    @Test
+    void eachWordOfTheProgramIsOneElementOfTheCommandAndItsOwnOptionsStayItsOwn() {
+        assertThat(start("-i", "4", "-p", "9000", "--admin-port", "9001", "node", "--inspect", "-r", "dotenv/config",
+                "app.js", "--tags=a,b", "{port}")).containsExactly("--fleet.workers=4", "--server.port=9000",
+                "--management.server.port=9001", "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=--inspect",
+                "--fleet.worker.command[2]=-r", "--fleet.worker.command[3]=dotenv/config",
+                "--fleet.worker.command[4]=app.js", "--fleet.worker.command[5]=--tags=a,b",
+                "--fleet.worker.command[6]={port}");
+        assertThat(start("--", "-weird-program")).containsExactly("--fleet.worker.command[0]=-weird-program");
+        assertThat(start()).as("the demo worker, every default").isEmpty();
+    }
+
+    @Test
+    void instancesAreReadAsPm2ReadsThem() {
+        assertThat(start("-i", "max", "app")).startsWith("--fleet.workers=8");
+        assertThat(start("-i", "0", "app")).startsWith("--fleet.workers=8");
+        assertThat(start("-i", "-1", "app")).startsWith("--fleet.workers=7");
+        assertThat(start("-i", "-20", "app")).startsWith("--fleet.workers=1");
+        assertThat(start("--instances", "3", "app")).startsWith("--fleet.workers=3");
+    }
+
+    @Test
+    void theWorkersOptionsBecomeTheirSettings() {
+        assertThat(start("--cwd", "/srv/app", "-e", "NODE_ENV=production", "--env", "LIST=a,b=c",
+                "--max-memory-restart", "300MB", "--set", "fleet.proxy.balancer=least-request", "node", "app.js"))
+                .containsExactly("--fleet.worker.working-directory=/srv/app", "--fleet.worker.max-memory=300MB",
+                        "--fleet.worker.environment[NODE_ENV]=production", "--fleet.worker.environment[LIST]=a,b=c",
+                        "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=app.js",
+                        "--fleet.proxy.balancer=least-request");
+    }
+
+    @Test
+    void badWordsAreUsageErrorsThatSayWhatToGive() {
+        assertThat(start("-i", "many", "app")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).startsWith("-i 'many': give a number of workers, or max (see shepherd start --help)");
+
+        assertThat(start("--set", "workers=3", "app")).isNull();
+        assertThat(err.toString()).contains("--set workers=...: 'workers' is not a setting's name");
+        assertThat(start("-e", "NODE ENV=x", "app")).isNull();
+        assertThat(err.toString()).contains("'NODE ENV' is not a variable name");
+        assertThat(start("-e", "NODE_ENV", "app")).isNull();
+        assertThat(start("--port", "http", "app")).isNull();
+        assertThat(start("--no-such-option", "app")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void helpIsPrintedAndExitsZero() {
+        assertThat(start("--help")).isNull();
+        assertThat(exitCode[0]).isZero();
+        assertThat(out.toString()).startsWith("Usage: shepherd start").contains("-i, --instances=N", "pm2-runtime");
+    }
+}
