@@ -155,8 +155,9 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             String setting = name.replaceAll("\\[[^\\]]*\\]", "");
             if (known.contains(setting) && !setting.equals(name) && types.get(setting).startsWith("java.util.List<")) {
                 // fleet.worker.command[0] and [2]: Spring Boot binds a list up to its first missing index.
-                description.append("    Reason: ").append(setting).append("'s indexes must run 0, 1, 2... without a gap: "
-                        + "this element comes after a missing one\n");
+                description.append("    Reason: ").append(setting).append(name.matches(".*\\[0\\d+].*")
+                        ? "'s indexes are written without leading zeros: [1], not [01]\n"
+                        : "'s indexes must run 0, 1, 2... without a gap: this element comes after a missing one\n");
                 continue;
             }
             if (known.contains(setting) && !setting.equals(name)) {

@@ -1,6 +1,5 @@
 package dev.shepherd;
 
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -20,10 +19,13 @@ import java.util.TreeSet;
  */
 public final class MasterVariables {
 
+    /** A list's type as the metadata writes it: an index may follow its name ({@code SPRING_CONFIG_IMPORT_0}). */
+    private static final String LIST = "java.util.List<java.lang.String>";
+
     /** The settings outside {@code fleet.*}, {@code server.*} and {@code management.*} that carry the master's configuration. */
-    private static final Map<String, String> CONFIGURATION_SOURCES = Map.of(
-            "spring.application.json", "", "spring.config.location", "", "spring.config.additional-location", "",
-            "spring.config.import", "", "spring.config.name", "");
+    private static final Map<String, String> CONFIGURATION_SOURCES = Map.of("spring.application.json", "",
+            "spring.config.location", LIST, "spring.config.additional-location", LIST, "spring.config.import", LIST,
+            "spring.config.name", LIST);
 
     private MasterVariables() {
     }
@@ -40,9 +42,8 @@ public final class MasterVariables {
     static Set<String> in(Map<String, String> environment, Map<String, String> settings) {
         Set<String> master = new TreeSet<>();
         for (String name : environment.keySet()) {
-            // Spring Boot binds server.port and server_port from the environment as it binds SERVER_PORT.
-            String variable = name.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-            if (UnknownVariables.binds(variable, settings)) {
+            // Spring Boot binds server.port, server_port and FLEET_WORKER_COMMAND[0] from the environment too.
+            if (UnknownVariables.binds(UnknownVariables.asSpelling(name), settings)) {
                 master.add(name);
             }
         }

@@ -52,7 +52,7 @@ class UnknownVariables {
             return warnings;
         }
         for (String name : new TreeSet<>(environment.keySet())) {
-            if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(name, known)) {
+            if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(asSpelling(name), known)) {
                 continue;
             }
             Optional<String> closest = KnownSettings.closest(asProperty(name), List.copyOf(known.keySet()));
@@ -83,6 +83,15 @@ class UnknownVariables {
             }
         }
         return false;
+    }
+
+    /**
+     * {@code name} as {@link #binds} compares it: upper case, {@code _} for {@code .} and {@code -}, and an index or key
+     * in brackets as one more element ({@code fleet.worker.command[0]} and {@code FLEET_WORKER_COMMAND[0]}, which
+     * Spring Boot binds from the environment too, as {@code FLEET_WORKER_COMMAND_0}).
+     */
+    static String asSpelling(String name) {
+        return name.replaceAll("\\[([^\\]]*)]", "_$1").toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
     /** {@code fleet.max-workers} as Spring Boot's canonical variable: {@code FLEET_MAXWORKERS}. */

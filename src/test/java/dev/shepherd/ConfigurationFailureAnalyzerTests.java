@@ -78,6 +78,12 @@ class ConfigurationFailureAnalyzerTests {
         assertThat(describe(properties)).contains("Property: fleet.worker.command[2]\n", "Value: \"server.js\"",
                 "Reason: fleet.worker.command's indexes must run 0, 1, 2... without a gap").doesNotContain("takes one value");
         assertThat(describe("fleet.workers[0]", "2")).contains("Reason: fleet.workers takes one value, not a list or a map");
+        Map<String, Object> zeros = new LinkedHashMap<>();
+        zeros.put("fleet.worker.command[00]", "node");
+        zeros.put("fleet.worker.command[01]", "server.js");
+        assertThat(describe(zeros)).as("found by an attacking helper").contains("Property: fleet.worker.command[01]\n",
+                "Reason: fleet.worker.command's indexes are written without leading zeros: [1], not [01]")
+                .doesNotContain("gap");
     }
 
     @Test

@@ -46,8 +46,23 @@ class InertSettingsTests {
                 .singleElement().asString().contains("consecutive-5xx is 0");
         assertThat(warnings(Map.of("fleet.proxy.outlier-detection.base-ejection-time", "1m",
                 "fleet.proxy.outlier-detection.consecutive-5xx", "5"))).isEmpty();
+        assertThat(warnings(Map.of("fleet.proxy.queue-limit", "0", "fleet.proxy.queue-timeout", "1s",
+                "fleet.proxy.retry.max-attempts", "1"))).singleElement().asString()
+                .startsWith("fleet.proxy.queue-timeout does nothing");
         assertThat(warnings(Map.of("fleet.proxy.queue-limit", "0", "fleet.proxy.queue-timeout", "1s")))
-                .singleElement().asString().startsWith("fleet.proxy.queue-timeout does nothing");
+                .as("a retry waits for a worker as long as queue-timeout (found by an attacking helper)").isEmpty();
+        assertThat(warnings(Map.of("fleet.readiness.path", "", "fleet.readiness.status", "204")))
+                .containsExactly("fleet.readiness.status does nothing, because fleet.readiness.path is empty: the "
+                        + "readiness probe is a TCP connect, which has no status");
+        assertThat(warnings(Map.of("fleet.liveness.path", "", "fleet.liveness.status", "204")))
+                .singleElement().asString().startsWith("fleet.liveness.status does nothing");
+        assertThat(warnings(Map.of("fleet.readiness.status", "204"))).isEmpty();
+        assertThat(warnings(Map.of("fleet.admin.token", "t", "fleet.admin.token-file", "/run/secrets/missing",
+                "fleet.admin.allowed-hosts", "shepherd.internal"))).containsExactly(
+                "fleet.admin.token-file does nothing, because fleet.admin.token is set: it is the token, and the file "
+                        + "is not read", "fleet.admin.allowed-hosts does nothing, because a token is set: the admin port "
+                        + "then answers any host that sends it");
+        assertThat(warnings(Map.of("fleet.admin.allowed-hosts", "shepherd.internal"))).isEmpty();
         assertThat(warnings(Map.of("fleet.proxy.request-buffering", "false", "fleet.proxy.client-body-temp-path", "/var/tmp")))
                 .singleElement().asString().startsWith("fleet.proxy.client-body-temp-path does nothing");
         assertThat(warnings(Map.of("fleet.proxy.upgrade-protocols", "", "fleet.proxy.tunnel.idle-timeout", "1m")))

@@ -16,7 +16,10 @@ class MasterVariablesTests {
             "MANAGEMENT_SERVER_PORT", "MANAGEMENT_SERVER_ADDRESS", "management_server_port", "server.port",
             "SERVER_SSL_ENABLED", "SERVER_SSL_KEYSTOREPASSWORD", "SERVER_SSL_KEY_STORE_PASSWORD",
             "MANAGEMENT_SERVER_SSL_BUNDLE", "SERVER_SSL_CIPHERS_0", "SPRING_APPLICATION_JSON",
-            "SPRING_CONFIG_ADDITIONALLOCATION", "SPRING_CONFIG_ADDITIONAL_LOCATION", "SPRING_CONFIG_LOCATION");
+            "SPRING_CONFIG_ADDITIONALLOCATION", "SPRING_CONFIG_ADDITIONAL_LOCATION", "SPRING_CONFIG_LOCATION",
+            // Found by an attacking helper: a list's index in either spelling.
+            "SPRING_CONFIG_IMPORT_0", "SPRING_CONFIG_LOCATION_1", "FLEET_WORKER_COMMAND[0]", "fleet.worker.command[1]",
+            "MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE[0]", "SPRING_CONFIG_IMPORT[0]");
 
     /** Kubernetes' service links, an app's own names that only look alike, and what every process needs. */
     private static final List<String> OTHERS = List.of("FLEET_SERVICE_HOST", "FLEET_SERVICE_PORT", "FLEET_PORT_80_TCP",

@@ -50,6 +50,8 @@ class UnknownVariablesTests {
                 "FLEET_MAX_WORKERS", "8",
                 "FLEET_ADMIN_TOKEN_FILE", "/run/secrets/token",
                 "FLEET_WORKER_COMMAND_0", "node",
+                // Found by an attacking helper: Spring Boot binds a bracketed index from the environment too.
+                "FLEET_WORKER_COMMAND[1]", "app.js",
                 "FLEET_PROXY_TRUSTEDPROXIES_1", "10.0.0.0/8",
                 "FLEET_WORKER_ENVIRONMENT_NODE_ENV", "production",
                 "PATH", "/usr/bin",
