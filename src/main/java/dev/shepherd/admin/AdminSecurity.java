@@ -185,7 +185,8 @@ class AdminSecurity {
     RequestRejectedHandler requestRejectedHandler() {
         return (request, response, rejection) -> {
             log.debug("Rejected a request to the admin port: {}", String.valueOf(rejection.getMessage()).replaceAll("\\p{Cntrl}", "?"));
-            Problems.write(response, HttpStatus.BAD_REQUEST, "The request was rejected: its path or a header can be "
+            // No instance: its path is what was rejected.
+            Problems.write(null, response, HttpStatus.BAD_REQUEST, "The request was rejected: its path or a header can be "
                     + "read in more than one way (;, an encoded / . % or \\, //, .., a control character) or its "
                     + "method is not one of GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE; send the plain path");
         };
@@ -196,13 +197,13 @@ class AdminSecurity {
             boolean bad = failure instanceof BadCredentialsException;
             response.setHeader(HttpHeaders.WWW_AUTHENTICATE,
                     "Bearer realm=\"shepherd\"" + (bad ? ", error=\"invalid_token\"" : ""));
-            Problems.write(response, HttpStatus.UNAUTHORIZED,
+            Problems.write(request, response, HttpStatus.UNAUTHORIZED,
                     (bad ? failure.getMessage() : "missing Authorization header") + SEND_TOKEN);
         };
     }
 
     private static AccessDeniedHandler forbidden() {
-        return (request, response, denied) -> Problems.write(response, HttpStatus.FORBIDDEN,
+        return (request, response, denied) -> Problems.write(request, response, HttpStatus.FORBIDDEN,
                 "This path of the admin port is not for clients");
     }
 

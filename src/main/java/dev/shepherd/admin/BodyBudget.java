@@ -64,19 +64,19 @@ final class BodyBudget extends OncePerRequestFilter {
             return;
         }
         if (unknownLength) {
-            Problems.write(response, HttpStatus.LENGTH_REQUIRED, "A command's body must come with a Content-Length: "
+            Problems.write(request, response, HttpStatus.LENGTH_REQUIRED, "A command's body must come with a Content-Length: "
                     + "a body of unknown length (Transfer-Encoding: chunked) is not read");
             return;
         }
         if (length > MAX_BODY_BYTES) {
-            Problems.write(response, HttpStatus.CONTENT_TOO_LARGE, "A command's body may have at most "
+            Problems.write(request, response, HttpStatus.CONTENT_TOO_LARGE, "A command's body may have at most "
                     + MAX_BODY_BYTES + " bytes; this one has " + length);
             return;
         }
         if (!reserve(length)) {
             discard(request.getInputStream());
             response.setHeader(HttpHeaders.RETRY_AFTER, "1");
-            Problems.write(response, HttpStatus.SERVICE_UNAVAILABLE, "The admin port is reading " + budget
+            Problems.write(request, response, HttpStatus.SERVICE_UNAVAILABLE, "The admin port is reading " + budget
                     + " bytes of command bodies at once already; send it again in a moment");
             return;
         }

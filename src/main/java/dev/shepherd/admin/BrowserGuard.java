@@ -66,13 +66,13 @@ final class BrowserGuard extends OncePerRequestFilter {
         if (refusal == null && !SAFE_METHODS.contains(request.getMethod())) {
             refusal = originRefusal(request);
             if (refusal == null && !jsonOrNoBody(request)) {
-                Problems.write(response, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "A command's body must be JSON: send it with "
+                Problems.write(request, response, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "A command's body must be JSON: send it with "
                         + "Content-Type: application/json (or send no body where the command takes none)");
                 return;
             }
         }
         if (refusal != null) {
-            Problems.write(response, HttpStatus.FORBIDDEN, refusal);
+            Problems.write(request, response, HttpStatus.FORBIDDEN, refusal);
             return;
         }
         chain.doFilter(request, response);

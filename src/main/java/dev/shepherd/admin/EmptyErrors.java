@@ -29,7 +29,7 @@ final class EmptyErrors extends OncePerRequestFilter {
         HttpStatus status = HttpStatus.resolve(response.getStatus());
         if (status != null && status.isError() && !watched.bodyTaken && !watched.errorSent && !request.isAsyncStarted()
                 && !HttpMethod.HEAD.matches(request.getMethod())) {
-            Problems.write(response, status, ErrorDispatch.detail(status));
+            Problems.write(request, response, status, ErrorDispatch.detail(status));
         }
     }
 

@@ -191,7 +191,7 @@ class FleetController {
         Optional<SseEmitter> emitter = eventStream.open(lastSeen);
         if (emitter.isEmpty()) {
             response.setHeader(HttpHeaders.RETRY_AFTER, "5");
-            Problems.write(response, HttpStatus.SERVICE_UNAVAILABLE, !eventStream.stopping() ? FleetEventStream.MAX_STREAMS
+            Problems.write(request, response, HttpStatus.SERVICE_UNAVAILABLE, !eventStream.stopping() ? FleetEventStream.MAX_STREAMS
                     + " event streams are open, the most the admin port keeps; close one, or poll GET /fleet/events"
                     : "the master is stopping");
             return null;

@@ -1,5 +1,7 @@
 package dev.shepherd.admin;
 
+import jakarta.servlet.RequestDispatcher;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -12,7 +14,7 @@ import java.util.Map;
 /**
  * RFC 9457 problem details written by the security filters, which answer before Spring MVC (and its
  * {@link AdminErrors}) sees the request: the same members ({@code type}, {@code title}, {@code status},
- * {@code detail}), so a client reads every error of the admin port the same way.
+ * {@code detail}, {@code instance}), so a client reads every error of the admin port the same way.
  */
 final class Problems {
 
@@ -24,8 +26,13 @@ final class Problems {
     private Problems() {
     }
 
-    /** Writes {@code status} with {@code detail}, unless the response is already committed. Any request thread. */
-    static void write(HttpServletResponse response, HttpStatus status, String detail) throws IOException {
+    /**
+     * Writes {@code status} with {@code detail} about {@code request}, unless the response is already committed: its
+     * {@code instance} is the path the client asked for (the error dispatch's original one), as Spring MVC's
+     * problems have it; none when {@code request} is null. Any request thread.
+     */
+    static void write(HttpServletRequest request, HttpServletResponse response, HttpStatus status, String detail)
+            throws IOException {
         if (response.isCommitted()) {
             return;
         }
@@ -33,6 +40,10 @@ final class Problems {
         problem.put("title", status.getReasonPhrase());
         problem.put("status", status.value());
         problem.put("detail", detail);
+        if (request != null) {
+            Object original = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
+            problem.put("instance", original instanceof String path ? path : request.getRequestURI());
+        }
         byte[] body = JSON.writeValueAsBytes(problem);
         response.setStatus(status.value());
         // As Spring MVC writes a problem: no "type" (about:blank when absent, RFC 9457 §4.2.1) and no charset

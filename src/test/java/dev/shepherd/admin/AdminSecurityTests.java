@@ -210,6 +210,8 @@ class AdminSecurityTests {
                 .hasContentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON);
         assertThat(missing).bodyJson().extractingPath("$.detail")
                 .isEqualTo("missing Authorization header: send Authorization: Bearer <fleet.admin.token>");
+        assertThat(missing).bodyJson().as("as Spring MVC's problems have it").extractingPath("$.instance")
+                .isEqualTo("/fleet/scale");
         verify(fleet, never()).scale(anyInt());
     }
 
@@ -223,6 +225,8 @@ class AdminSecurityTests {
     void theIssuesExamplesAre400NotTheFleet() {
         assertThat(mvc.perform(request("GET", URI.create("/fleet;x=y"), null, null))).hasStatus(400)
                 .hasContentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON);
+        assertThat(mvc.perform(request("GET", URI.create("/fleet;x=y"), null, null))).bodyJson()
+                .as("no instance: the path is what was rejected").doesNotHavePath("$.instance");
         assertThat(mvc.perform(request("POST", URI.create("/fleet;x=y/scale"), "{\"workers\": 1}", null))).hasStatus(400);
         assertThat(mvc.perform(request("GET", URI.create("/%66leet/events"), null, null))).hasStatus(401);
         verify(fleet, never()).scale(anyInt());

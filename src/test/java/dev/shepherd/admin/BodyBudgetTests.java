@@ -44,7 +44,8 @@ class BodyBudgetTests {
         MockHttpServletResponse response = run(new BodyBudget(), request, counting);
         assertThat(passed).hasValue(0);
         assertThat(response.getStatus()).isEqualTo(411);
-        assertThat(response.getContentAsString()).contains("must come with a Content-Length");
+        assertThat(response.getContentAsString()).contains("must come with a Content-Length",
+                "\"instance\":\"" + request.getRequestURI() + "\"");
     }
 
     @Test
