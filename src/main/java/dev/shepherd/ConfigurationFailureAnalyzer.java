@@ -157,6 +157,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
                 // fleet.worker.command[0] and [2]: Spring Boot binds a list up to its first missing index.
                 description.append("    Reason: ").append(setting).append(name.matches(".*\\[0\\d+].*")
                         ? "'s indexes are written without leading zeros: [1], not [01]\n"
+                        : !name.matches("[^\\[]*(\\[\\d+])+")
+                        ? "'s elements are plain values, each with one number as its index: [0], [1], ...\n"
                         : "'s indexes must run 0, 1, 2... without a gap: this element comes after a missing one\n");
                 continue;
             }

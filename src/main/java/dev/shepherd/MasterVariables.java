@@ -8,8 +8,10 @@ import java.util.TreeSet;
 /**
  * The variables of the master's environment that configure Shepherd itself, which workers do not inherit: those that
  * set a {@code fleet.*} setting, a {@code server.*} or {@code management.*} setting of Spring Boot's (the proxy's and
- * the admin port's ports, addresses and TLS), or point Spring Boot at the master's configuration
- * ({@code SPRING_APPLICATION_JSON}, {@code SPRING_CONFIG_LOCATION}, ...), in every spelling Spring Boot binds. A
+ * the admin port's ports, addresses and TLS), point Spring Boot at the master's configuration or log files
+ * ({@code SPRING_APPLICATION_JSON}, {@code SPRING_CONFIG_*}, {@code LOGGING_FILE_NAME}, {@code LOGGING_FILE_PATH},
+ * {@code LOGGING_CONFIG}), in every spelling Spring Boot binds, or are the command line's admin token and URL
+ * ({@code SHEPHERD_ADMIN_TOKEN}, {@code SHEPHERD_ADMIN_TOKEN_FILE}, {@code SHEPHERD_ADMIN_URL}). A
  * worker that is itself a Spring Boot application reads the same names: with the master's
  * {@code MANAGEMENT_SERVER_PORT} it bound the master's admin port and failed to start, with its {@code SERVER_SSL_*}
  * it served TLS to a proxy that speaks plain HTTP to it; and an app that prints its environment printed
@@ -23,9 +25,15 @@ public final class MasterVariables {
     private static final String LIST = "java.util.List<java.lang.String>";
 
     /** The settings outside {@code fleet.*}, {@code server.*} and {@code management.*} that carry the master's configuration. */
-    private static final Map<String, String> CONFIGURATION_SOURCES = Map.of("spring.application.json", "",
-            "spring.config.location", LIST, "spring.config.additional-location", LIST, "spring.config.import", LIST,
-            "spring.config.name", LIST);
+    private static final Map<String, String> CONFIGURATION_SOURCES = Map.ofEntries(
+            Map.entry("spring.application.json", ""), Map.entry("spring.config.location", LIST),
+            Map.entry("spring.config.additional-location", LIST), Map.entry("spring.config.import", LIST),
+            Map.entry("spring.config.name", LIST), Map.entry("spring.config.on-not-found", ""),
+            // The master's log files: a Spring Boot worker would write them too.
+            Map.entry("logging.file.name", ""), Map.entry("logging.file.path", ""), Map.entry("logging.config", ""),
+            // The command line's own: the admin token, and where to send it.
+            Map.entry("shepherd.admin.token", ""), Map.entry("shepherd.admin.token-file", ""),
+            Map.entry("shepherd.admin.url", ""));
 
     private MasterVariables() {
     }

@@ -86,12 +86,16 @@ class UnknownVariables {
     }
 
     /**
-     * {@code name} as {@link #binds} compares it: upper case, {@code _} for {@code .} and {@code -}, and an index or key
-     * in brackets as one more element ({@code fleet.worker.command[0]} and {@code FLEET_WORKER_COMMAND[0]}, which
-     * Spring Boot binds from the environment too, as {@code FLEET_WORKER_COMMAND_0}).
+     * {@code name} as {@link #binds} compares it, read as Spring Boot reads a variable's name: an index or key in
+     * brackets as one more element ({@code FLEET_WORKER_COMMAND[0]} as {@code FLEET_WORKER_COMMAND_0}), {@code _} for
+     * {@code .} and {@code -}, empty elements dropped ({@code FLEET__WORKERS_} binds {@code fleet.workers}), and the
+     * case of Spring Boot's lower-casing ({@code K}, the Kelvin sign, is a {@code k} to it), then upper case. Found by
+     * an attacking helper: each of those spellings set a setting and was warned about as ignored.
      */
     static String asSpelling(String name) {
-        return name.replaceAll("\\[([^\\]]*)]", "_$1").toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        String spelled = name.replaceAll("\\[([^\\]]*)]", "_$1").toLowerCase(Locale.ROOT).toUpperCase(Locale.ROOT)
+                .replace('.', '_').replace('-', '_');
+        return spelled.replaceAll("_+", "_").replaceAll("^_|_$", "");
     }
 
     /** {@code fleet.max-workers} as Spring Boot's canonical variable: {@code FLEET_MAXWORKERS}. */

@@ -84,6 +84,8 @@ class ConfigurationFailureAnalyzerTests {
         assertThat(describe(zeros)).as("found by an attacking helper").contains("Property: fleet.worker.command[01]\n",
                 "Reason: fleet.worker.command's indexes are written without leading zeros: [1], not [01]")
                 .doesNotContain("gap");
+        assertThat(describe("fleet.worker.command[a]", "node")).contains("Property: fleet.worker.command[a]\n",
+                "Reason: fleet.worker.command's elements are plain values, each with one number as its index");
     }
 
     @Test

@@ -19,12 +19,19 @@ class MasterVariablesTests {
             "SPRING_CONFIG_ADDITIONALLOCATION", "SPRING_CONFIG_ADDITIONAL_LOCATION", "SPRING_CONFIG_LOCATION",
             // Found by an attacking helper: a list's index in either spelling.
             "SPRING_CONFIG_IMPORT_0", "SPRING_CONFIG_LOCATION_1", "FLEET_WORKER_COMMAND[0]", "fleet.worker.command[1]",
-            "MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE[0]", "SPRING_CONFIG_IMPORT[0]");
+            "MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE[0]", "SPRING_CONFIG_IMPORT[0]",
+            // Empty elements, which Spring Boot drops; the Kelvin sign, a k once lower-cased.
+            "FLEET__WORKERS", "FLEET_WORKERS_", "MANAGEMENT__SERVER__PORT", "SPRING__APPLICATION__JSON",
+            "FLEET_ADMIN_TO\u212AEN",
+            // The master's log files, and the command line's token and address.
+            "LOGGING_FILE_NAME", "LOGGING_CONFIG", "SPRING_CONFIG_ONNOTFOUND", "SHEPHERD_ADMIN_TOKEN",
+            "SHEPHERD_ADMIN_TOKEN_FILE", "SHEPHERD_ADMIN_URL");
 
     /** Kubernetes' service links, an app's own names that only look alike, and what every process needs. */
     private static final List<String> OTHERS = List.of("FLEET_SERVICE_HOST", "FLEET_SERVICE_PORT", "FLEET_PORT_80_TCP",
             "SERVER_SERVICE_HOST", "MANAGEMENT_SERVICE_PORT", "SERVER_URL", "SERVER_NAME", "SPRING_PROFILES_ACTIVE",
-            "NODE_ENV", "PATH", "HOME", "JAVA_TOOL_OPTIONS", "FLEET", "SERVER", "FLEET_");
+            "NODE_ENV", "PATH", "HOME", "JAVA_TOOL_OPTIONS", "FLEET", "SERVER", "FLEET_", "LOGGING_LEVEL_ROOT",
+            "SHEPHERD_WORKER_ID", "SHEPHERD_CTL_CACHE");
 
     @Test
     void theMastersSettingsInEverySpellingSpringBootBindsAreFoundAndNothingElse() {

@@ -47,11 +47,11 @@ class UnknownVariablesTests {
         assertThat(UnknownVariables.warnings(Map.of(
                 "FLEET_WORKERS", "2",
                 "FLEET_MAXWORKERS", "8",
-                "FLEET_MAX_WORKERS", "8",
                 "FLEET_ADMIN_TOKEN_FILE", "/run/secrets/token",
                 "FLEET_WORKER_COMMAND_0", "node",
                 // Found by an attacking helper: Spring Boot binds a bracketed index from the environment too.
                 "FLEET_WORKER_COMMAND[1]", "app.js",
+                "FLEET__MAX_WORKERS_", "8",
                 "FLEET_PROXY_TRUSTEDPROXIES_1", "10.0.0.0/8",
                 "FLEET_WORKER_ENVIRONMENT_NODE_ENV", "production",
                 "PATH", "/usr/bin",

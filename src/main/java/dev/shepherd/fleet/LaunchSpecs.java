@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.InvalidSetting;
 import dev.shepherd.MasterVariables;
+import dev.shepherd.TerminalText;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.worker.LaunchSpec;
 import dev.shepherd.worker.ProcessTrees;
@@ -18,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -51,7 +53,8 @@ final class LaunchSpecs {
         this(properties, MasterVariables.in(System.getenv()));
         if (!withheld.isEmpty()) {
             log.info("Workers do not inherit {}: they configure Shepherd (a Spring Boot worker would take them for its "
-                    + "own); fleet.worker.environment gives a worker any of them", String.join(", ", withheld));
+                    + "own); fleet.worker.environment gives a worker any of them",
+                    TerminalText.safe(String.join(", ", new TreeSet<>(withheld))));
         }
     }
 
