@@ -31,7 +31,7 @@ class AdminTokenFileTests {
     void theFilesContentWithoutItsTrailingLineBreaksIsTheToken() throws IOException {
         Path file = Files.writeString(directory.resolve("token"), "s3cret value\r\n\n");
 
-        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, file.toString(), List.of())))
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, file.toString(), List.of(), 32)))
                 .isEqualTo("s3cret value");
     }
 
@@ -39,9 +39,9 @@ class AdminTokenFileTests {
     void fleetAdminTokenWinsOverTheFile() throws IOException {
         Path file = Files.writeString(directory.resolve("token"), "from-file");
 
-        assertThat(AdminSecurity.secret(new FleetProperties.Admin("given", file.toString(), List.of())))
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin("given", file.toString(), List.of(), 32)))
                 .isEqualTo("given");
-        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, null, List.of()))).isNull();
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, null, List.of(), 32))).isNull();
     }
 
     @Test
@@ -49,10 +49,10 @@ class AdminTokenFileTests {
         Path empty = Files.writeString(directory.resolve("empty"), "\n");
 
         assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null,
-                directory.resolve("missing").toString(), List.of()))).isInstanceOf(InvalidSetting.class)
+                directory.resolve("missing").toString(), List.of(), 32))).isInstanceOf(InvalidSetting.class)
                 .hasMessageStartingWith("fleet.admin.token-file names ")
                 .hasMessageEndingWith("which cannot be read (no such file or directory)");
-        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, empty.toString(), List.of())))
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, empty.toString(), List.of(), 32)))
                 .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which holds no token");
     }
 
@@ -60,12 +60,12 @@ class AdminTokenFileTests {
     @Test
     void aBlankTokenWithoutAFileStopsStartupNamingTheProperty() throws IOException {
         for (String blank : List.of("", "  ")) {
-            assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(blank, null, List.of())))
+            assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(blank, null, List.of(), 32)))
                     .isInstanceOf(InvalidSetting.class).hasMessage("fleet.admin.token is set but blank")
                     .extracting(ex -> ((InvalidSetting) ex).property()).isEqualTo("fleet.admin.token");
         }
         Path file = Files.writeString(directory.resolve("token"), "from-file\n");
-        assertThat(AdminSecurity.secret(new FleetProperties.Admin("", file.toString(), List.of())))
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin("", file.toString(), List.of(), 32)))
                 .as("a blank token beside a file: the file's").isEqualTo("from-file");
     }
 
@@ -77,15 +77,15 @@ class AdminTokenFileTests {
     @Test
     void whiteSpaceAroundTheTokenGoesABlankFileSettingStopsStartupAndAFileIsBounded() throws IOException {
         Path spaced = Files.writeString(directory.resolve("spaced"), " sekrit \n");
-        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, spaced.toString(), List.of()))).isEqualTo("sekrit");
-        assertThat(AdminSecurity.secret(new FleetProperties.Admin("sekrit ", null, List.of()))).isEqualTo("sekrit");
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, spaced.toString(), List.of(), 32))).isEqualTo("sekrit");
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin("sekrit ", null, List.of(), 32))).isEqualTo("sekrit");
 
         for (String blank : List.of("", "  ")) {
-            assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, blank, List.of())))
+            assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, blank, List.of(), 32)))
                     .isInstanceOf(InvalidSetting.class).hasMessage("fleet.admin.token-file is set but blank");
         }
         Path large = Files.writeString(directory.resolve("large"), "x".repeat(AdminSecurity.TOKEN_FILE_LIMIT + 1));
-        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, large.toString(), List.of())))
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, large.toString(), List.of(), 32)))
                 .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which holds more than 4096 bytes");
     }
 

@@ -1,0 +1,80 @@
+package dev.shepherd.admin;
+
+import lombok.extern.slf4j.Slf4j;
+import org.apache.coyote.http11.Http11NioProtocol;
+import org.apache.tomcat.util.net.NioChannel;
+import org.apache.tomcat.util.net.NioEndpoint;
+import org.apache.tomcat.util.net.SocketWrapperBase;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The admin port's HTTP/1.1 protocol: Tomcat's NIO one, with {@code fleet.admin.max-connections-per-client}. One
+ * client (an IP address) may hold at most that many of the port's connections ({@code server.tomcat.max-connections},
+ * 256) at once; a connection past it is closed as soon as it is accepted, unread, as HAProxy's
+ * {@code tcp-request connection reject if { src_conn_cur ge N }} does and the proxy's
+ * {@code fleet.proxy.max-connections-per-client} does. Tomcat bounds each read of a request head
+ * ({@code connection-timeout}) but not the head as a whole, so a client sending a byte every few seconds keeps a
+ * connection for ever: without this, one client with 256 such connections took the admin port, and with it the
+ * health probes a Kubernetes kubelet sends there. Loopback clients are not limited: the command line, a local
+ * Prometheus and the workers share one address there, and a process on the machine can reach the master by other
+ * means anyway.
+ *
+ * <p>Made by Tomcat from its class name ({@link AdminTomcat}); {@link #setSocketOptions} runs on Tomcat's acceptor
+ * thread and counts the port's open connections from the new one's address (at most 256).
+ */
+@Slf4j
+public class AdminHttpProtocol extends Http11NioProtocol {
+
+    public AdminHttpProtocol() {
+        super(new LimitedEndpoint());
+    }
+
+    /** {@code max} connections per client outside loopback; 0: no limit. */
+    void setMaxConnectionsPerClient(int max) {
+        ((LimitedEndpoint) getEndpoint()).max = max;
+    }
+
+    private static final class LimitedEndpoint extends NioEndpoint {
+
+        private volatile int max;
+        private final AtomicLong refused = new AtomicLong();
+
+        @Override
+        protected boolean setSocketOptions(SocketChannel socket) {
+            int limit = max;
+            InetAddress client = limit == 0 ? null : address(socket);
+            if (client != null && !client.isLoopbackAddress()) {
+                String address = client.getHostAddress();
+                int open = 0;
+                for (SocketWrapperBase<NioChannel> connection : getConnections()) {
+                    if (address.equals(connection.getRemoteAddr()) && ++open >= limit) {
+                        long count = refused.incrementAndGet();
+                        // The 1st, 2nd, 4th, 8th... refusal: a flood is told without flooding the log.
+                        if (Long.bitCount(count) == 1) {
+                            log.warn("Refused a connection to the admin port from {}: it holds {} already "
+                                    + "(fleet.admin.max-connections-per-client); {} refused so far", address, limit, count);
+                        }
+                        // Tomcat's acceptor closes a refused socket only once it has a wrapper, which this one
+                        // never got: closed and uncounted here, or it stayed open and counted for ever.
+                        destroySocket(socket);
+                        return false;
+                    }
+                }
+            }
+            return super.setSocketOptions(socket);
+        }
+
+        private static InetAddress address(SocketChannel socket) {
+            try {
+                return socket.getRemoteAddress() instanceof InetSocketAddress inet ? inet.getAddress() : null;
+            } catch (IOException closed) {
+                return null;
+            }
+        }
+    }
+}
