@@ -9,13 +9,15 @@ import org.apache.tomcat.util.net.SocketWrapperBase;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
+import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The admin port's HTTP/1.1 protocol: Tomcat's NIO one, with {@code fleet.admin.max-connections-per-client}. One
- * client (an IP address) may hold at most that many of the port's connections ({@code server.tomcat.max-connections},
- * 256) at once; a connection past it is closed as soon as it is accepted, unread, as HAProxy's
+ * client (an IPv4 address, an IPv6 /64: {@link #clientKey}) may hold at most that many of the port's connections
+ * ({@code server.tomcat.max-connections}, 256) at once; a connection past it is closed as soon as it is accepted, unread, as HAProxy's
  * {@code tcp-request connection reject if { src_conn_cur ge N }} does and the proxy's
  * {@code fleet.proxy.max-connections-per-client} does. Tomcat bounds each read of a request head
  * ({@code connection-timeout}) but not the head as a whole, so a client sending a byte every few seconds keeps a
@@ -39,6 +41,28 @@ public class AdminHttpProtocol extends Http11NioProtocol {
         ((LimitedEndpoint) getEndpoint()).max = max;
     }
 
+    /**
+     * The client {@code address} counts for: an IPv4 address, or an IPv6 address's /64 prefix (a host usually has a
+     * whole /64 to pick addresses from), as {@code fleet.proxy.max-connections-per-client} counts.
+     */
+    static String clientKey(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        return bytes.length == 16 ? "v6:" + HexFormat.of().formatHex(bytes, 0, 8) : address.getHostAddress();
+    }
+
+    /** As {@link #clientKey(InetAddress)}, for an address as Tomcat keeps it, a literal; "" when there is none. */
+    static String clientKey(String literal) {
+        if (literal == null || literal.indexOf(':') < 0) {
+            return literal == null ? "" : literal;
+        }
+        try {
+            // With a colon, InetAddress reads an IPv6 literal, and looks nothing up.
+            return clientKey(InetAddress.getByName(literal));
+        } catch (UnknownHostException notLiteral) {
+            return literal;
+        }
+    }
+
     private static final class LimitedEndpoint extends NioEndpoint {
 
         private volatile int max;
@@ -50,9 +74,10 @@ public class AdminHttpProtocol extends Http11NioProtocol {
             InetAddress client = limit == 0 ? null : address(socket);
             if (client != null && !client.isLoopbackAddress()) {
                 String address = client.getHostAddress();
+                String key = clientKey(client);
                 int open = 0;
                 for (SocketWrapperBase<NioChannel> connection : getConnections()) {
-                    if (address.equals(connection.getRemoteAddr()) && ++open >= limit) {
+                    if (key.equals(clientKey(connection.getRemoteAddr())) && ++open >= limit) {
                         long count = refused.incrementAndGet();
                         // The 1st, 2nd, 4th, 8th... refusal: a flood is told without flooding the log.
                         if (Long.bitCount(count) == 1) {

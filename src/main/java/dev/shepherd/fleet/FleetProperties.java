@@ -550,8 +550,9 @@ public record FleetProperties(
      *                  when it changes, at most once a second
      * @param allowedHosts host names or IP addresses (without port) that the admin port answers to besides localhost,
      *                     127.0.0.0/8 and [::1] while no token is set; a request naming another host gets 403
-     * @param maxConnectionsPerClient most of the admin port's connections one client (an IP address) holds at once; one
-     *                                past it is closed unread. Loopback clients are not limited; 0: no limit
+     * @param maxConnectionsPerClient most of the admin port's connections one client (an IPv4 address, an IPv6 /64)
+     *                                holds at once; one past it is closed unread. Loopback clients are not limited;
+     *                                0: no limit
      */
     public record Admin(
             String token,

@@ -1,0 +1,22 @@
+package dev.shepherd.admin;
+
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Who counts as one client for {@code fleet.admin.max-connections-per-client}. */
+class AdminHttpProtocolTests {
+
+    @Test
+    void anIpv4AddressIsOneClientAndAnIpv6Slash64IsOne() throws Exception {
+        assertThat(AdminHttpProtocol.clientKey(InetAddress.getByName("192.0.2.7"))).isEqualTo("192.0.2.7");
+        assertThat(AdminHttpProtocol.clientKey("192.0.2.7")).isEqualTo("192.0.2.7");
+        assertThat(AdminHttpProtocol.clientKey(InetAddress.getByName("2001:db8:1:2::1")))
+                .isEqualTo(AdminHttpProtocol.clientKey("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+                .as("the address as Tomcat writes it").isEqualTo(AdminHttpProtocol.clientKey("2001:db8:1:2:0:0:0:1"))
+                .isNotEqualTo(AdminHttpProtocol.clientKey("2001:db8:1:3::1"));
+        assertThat(AdminHttpProtocol.clientKey((String) null)).isEmpty();
+    }
+}
