@@ -118,7 +118,7 @@ public final class StartCommand {
             spring.add("--management.server.port=" + adminPort);
         }
         if (workingDirectory != null) {
-            spring.add("--fleet.worker.working-directory=" + workingDirectory);
+            spring.add("--fleet.worker.working-directory=" + literal(workingDirectory));
         }
         if (maxMemory != null) {
             spring.add("--fleet.worker.max-memory=" + maxMemory);
@@ -128,19 +128,51 @@ public final class StartCommand {
                 throw new CommandLine.ParameterException(line, "--env " + name + "=...: '" + name
                         + "' is not a variable name (letters, digits and _)");
             }
-            spring.add("--fleet.worker.environment[" + name + "]=" + value);
+            spring.add("--fleet.worker.environment[" + name + "]=" + literal(value));
         });
         for (int i = 0; i < command.size(); i++) {
-            spring.add("--fleet.worker.command[" + i + "]=" + command.get(i));
+            spring.add("--fleet.worker.command[" + i + "]=" + literal(command.get(i)));
         }
+        List<String> own = spring.stream().map(arg -> uniform(arg.substring(2, arg.indexOf('=')))).toList();
         settings.forEach((name, value) -> {
             if (!SETTING.matcher(name).matches()) {
                 throw new CommandLine.ParameterException(line, "--set " + name + "=...: '" + name + "' is not a "
                         + "setting's name (settings have dotted names, such as fleet.proxy.balancer)");
             }
+            // Found by an attacking helper: --set fleet.worker.command=... replaced PROGRAM without a word, and
+            // --set server.PORT=... lost to -p the same way.
+            String uniform = uniform(name);
+            if (own.contains(uniform) || !command.isEmpty() && uniform.replaceAll("\\[[^]]*]", "")
+                    .equals("fleet.worker.command")) {
+                throw new CommandLine.ParameterException(line, "--set " + name + "=...: start sets " + name
+                        + " itself from its options or PROGRAM [ARG...]; give it once");
+            }
             spring.add("--" + name + "=" + value);
         });
         return spring;
+    }
+
+    /**
+     * {@code word} as Spring Boot keeps it literally: it resolves {@code ${...}} in every setting's value (the master's
+     * {@code ${PORT}}, even {@code ${fleet.admin.token}}; found by an attacking helper), and {@code \${} is its escape.
+     */
+    private static String literal(String word) {
+        return word.replace("${", "\\${");
+    }
+
+    /** A setting's name as Spring Boot compares names: lower case, without dashes, a key in brackets as it is. */
+    private static String uniform(String name) {
+        StringBuilder uniform = new StringBuilder();
+        boolean inKey = false;
+        for (char c : name.toCharArray()) {
+            inKey = c == '[' || inKey && c != ']';
+            if (inKey || c == ']') {
+                uniform.append(c);
+            } else if (c != '-') {
+                uniform.append(Character.toLowerCase(c));
+            }
+        }
+        return uniform.toString();
     }
 
     /** {@code -i}: N, {@code max} or 0 (the CPUs), or -N (the CPUs less N, at least 1), as PM2 reads it. */

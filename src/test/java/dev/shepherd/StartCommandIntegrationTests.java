@@ -36,7 +36,7 @@ class StartCommandIntegrationTests {
         command.addAll(List.of("start", "-i", "2", "-p", Integer.toString(proxyPort), "--admin-port",
                 Integer.toString(adminPort), "-e", "GREETING=hello,world"));
         command.addAll(RunningShepherd.javaCommand(EchoWorker.class));
-        command.add("--tags=a,b");
+        command.addAll(List.of("--tags=a,b", "${server.port}"));
         File log = File.createTempFile("start", ".log");
         Process master = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log).start();
         Set<ProcessHandle> started = new HashSet<>();
@@ -54,7 +54,7 @@ class StartCommandIntegrationTests {
             String env = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort
                     + "/env?names=GREETING")).build(), HttpResponse.BodyHandlers.ofString()).body();
 
-            assertThat(whoami).contains("args=--tags=a,b\n");
+            assertThat(whoami).as("each word as typed, ${...} too").contains("args=--tags=a,b ${server.port}\n");
             assertThat(env).contains("GREETING=hello,world\n", "SHEPHERD_WORKER_COUNT=2\n");
 
             master.toHandle().destroy();

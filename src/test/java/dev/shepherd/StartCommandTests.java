@@ -31,6 +31,32 @@ class StartCommandTests {
         assertThat(start()).as("the demo worker, every default").isEmpty();
     }
 
+    /** Found by an attacking helper: Spring Boot resolved ${...} in the words, the admin token among them. */
+    @Test
+    void springBootsPlaceholdersInTheWordsAreEscapedSoTheyStayAsTyped() {
+        assertThat(start("-e", "A=${fleet.admin.token}", "--cwd", "/srv/${APP}", "sh", "-c", "exec app ${PORT} \\${x}"))
+                .containsExactly("--fleet.worker.working-directory=/srv/\\${APP}",
+                        "--fleet.worker.environment[A]=\\${fleet.admin.token}", "--fleet.worker.command[0]=sh",
+                        "--fleet.worker.command[1]=-c", "--fleet.worker.command[2]=exec app \\${PORT} \\\\${x}");
+    }
+
+    /** Found by an attacking helper: --set replaced PROGRAM, or lost to an option, without a word. */
+    @Test
+    void aSettingStartSetsItselfCannotBeSetAgain() {
+        assertThat(start("--set", "fleet.worker.command=node,other.js", "node", "app.js")).isNull();
+        assertThat(err.toString()).contains("--set fleet.worker.command=...: start sets fleet.worker.command itself");
+        assertThat(start("--set", "fleet.worker.command[1]=x", "node", "app.js")).isNull();
+        assertThat(start("-p", "9000", "--set", "server.PORT=9001", "app")).isNull();
+        assertThat(start("--cwd", "/a", "--set", "fleet.worker.workingDirectory=/b", "app")).isNull();
+        assertThat(start("-e", "A=1", "--set", "fleet.worker.environment[A]=2", "app")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+
+        assertThat(start("-e", "A=1", "--set", "fleet.worker.environment[B]=2", "app")).contains(
+                "--fleet.worker.environment[B]=2");
+        assertThat(start("--set", "fleet.worker.command=node,app.js")).as("no PROGRAM: the setting gives it")
+                .containsExactly("--fleet.worker.command=node,app.js");
+    }
+
     @Test
     void instancesAreReadAsPm2ReadsThem() {
         assertThat(start("-i", "max", "app")).startsWith("--fleet.workers=8");

@@ -8,11 +8,16 @@ import java.util.regex.Pattern;
 
 /**
  * The placeholders a worker command may hold ({@code {port}}, {@code {id}}, {@code {index}}), checked the same way
- * wherever a command comes from: the configuration ({@link LaunchSpecs}) or {@code fleet.state-file}.
+ * wherever a command comes from: the configuration ({@link LaunchSpecs}), a reload or {@code fleet.state-file}. A
+ * name in braces ({@code {prot}}) is a placeholder, so a misspelt one stops the command; other braces are the
+ * program's own text and pass as they are: JSON ({@code {"a":1}}), code ({@code node -e '…{…}'},
+ * {@code awk '{print $1}'}), a shell's {@code ${NAME}}, {@code find}'s {@code {}} (found by an attacking helper:
+ * each of those was refused, with no way around).
  */
 final class Placeholders {
 
-    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^}]*)}");
+    /** A name in braces, not after a {@code $}: what a placeholder looks like. */
+    private static final Pattern PLACEHOLDER = Pattern.compile("(?<!\\$)\\{([A-Za-z][A-Za-z0-9_-]*)}");
     private static final Set<String> KNOWN = Set.of("port", "id", "index");
 
     private Placeholders() {

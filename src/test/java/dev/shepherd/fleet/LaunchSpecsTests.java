@@ -154,6 +154,18 @@ class LaunchSpecsTests {
         assertThat(specs.forWorker(1, 0, 1, 40_003).workingDirectory()).isEqualTo(Path.of("/srv/app"));
     }
 
+    /** Found by an attacking helper: JSON, code and a shell's ${NAME} were refused as unknown placeholders. */
+    @Test
+    void bracesThatAreNoNameArePassedAsTheyAre() {
+        Launch specs = launch(properties(Map.of(
+                "fleet.worker.command[0]", "sh",
+                "fleet.worker.command[1]", "-c",
+                "fleet.worker.command[2]", "exec app --id ${SHEPHERD_WORKER_ID} --json '{\"a\":1}' | awk '{print $1}' {} {port}")));
+
+        assertThat(specs.forWorker(4, 0, 1, 40_010).command().get(2))
+                .isEqualTo("exec app --id ${SHEPHERD_WORKER_ID} --json '{\"a\":1}' | awk '{print $1}' {} 40010");
+    }
+
     @Test
     void unknownPlaceholderFailsNamingTheCommandElement() {
         Map<String, String> config = Map.of(
