@@ -86,6 +86,10 @@ class AdminSecurity {
      */
     static String secret(FleetProperties.Admin admin) {
         if (admin.token() != null && !admin.token().isBlank()) {
+            if (!oneLine(admin.token().strip())) {
+                throw new InvalidSetting("fleet.admin.token", "fleet.admin.token holds a line break or another control "
+                        + "character, which no HTTP header can carry", "Set fleet.admin.token to the token alone, on one line.");
+            }
             return admin.token().strip();
         }
         if (admin.tokenFile() != null && admin.tokenFile().isBlank()) {
@@ -114,6 +118,19 @@ class AdminSecurity {
      */
     static String tokenFromFile(String tokenFile) {
         String content;
+        try {
+            Path path = Path.of(tokenFile);
+            if (Files.exists(path) && !Files.isRegularFile(path)) {
+                // A pipe would block the reading thread for ever, a device never end (found by an attacking helper).
+                throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
+                        + ", which is not a regular file (a directory, a pipe or a device)",
+                        "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a file that holds the token.");
+            }
+        } catch (RuntimeException notAPath) {
+            if (notAPath instanceof InvalidSetting invalid) {
+                throw invalid;
+            }
+        }
         try (InputStream in = Files.newInputStream(Path.of(tokenFile))) {
             byte[] bytes = in.readNBytes(TOKEN_FILE_LIMIT + 1);
             if (bytes.length > TOKEN_FILE_LIMIT) {
@@ -136,7 +153,18 @@ class AdminSecurity {
             throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
                     + ", which holds no token", "Put the token in the file, or set fleet.admin.token.");
         }
+        if (!oneLine(secret)) {
+            // Two lines put in force locked every client out, as no header can carry them (found by an attacking helper).
+            throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
+                    + ", which holds a line break or another control character inside the token, which no HTTP header "
+                    + "can carry", "Put the token alone, on one line, in the file.");
+        }
         return secret;
+    }
+
+    /** Whether {@code token} has no control character, which an {@code Authorization} header cannot carry. */
+    private static boolean oneLine(String token) {
+        return token.chars().noneMatch(c -> c < ' ' || c == 0x7f);
     }
 
     @Bean

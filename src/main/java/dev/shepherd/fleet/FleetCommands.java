@@ -6,6 +6,7 @@ import dev.shepherd.fleet.SupervisorEvent.Kill;
 import dev.shepherd.fleet.SupervisorEvent.Reload;
 import dev.shepherd.fleet.SupervisorEvent.Replace;
 import dev.shepherd.fleet.SupervisorEvent.Scale;
+import dev.shepherd.fleet.SupervisorEvent.ScaleBy;
 import dev.shepherd.worker.WorkerState;
 
 import java.nio.file.Path;
@@ -37,6 +38,15 @@ final class FleetCommands {
             if (command instanceof Scale scale) {
                 scale(scale.workers());
                 answer(scale, null);
+            } else if (command instanceof ScaleBy by) {
+                int before = supervisor.desired;
+                int target = before + by.change();
+                if (target < 1 || target > by.max()) {
+                    throw new IllegalArgumentException(target < 1 ? "the fleet has 1 worker, the fewest"
+                            : "the fleet has " + before + " workers, fleet.max-workers");
+                }
+                scale(target);
+                answer(by, before);
             } else if (command instanceof Reload reload) {
                 // Checked here, against the spec current when the command is handled, before anything starts.
                 if (reload.patch().environment() != null) {

@@ -7,6 +7,9 @@ import org.springframework.stereotype.Component;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -16,12 +19,23 @@ import java.util.function.Consumer;
  * whole fleet, as the JVM's default for {@code SIGHUP} did. A master started with a signal ignored ({@code nohup}
  * ignores {@code SIGHUP}) keeps it ignored, as the JVM does; with {@code -Xrs} none is installed.
  *
- * <p>Each signal's work runs on a thread of its own, off the JVM's signal dispatcher, and waits for the supervisor
- * like an admin command; its outcome is one log line.
+ * <p>The signals' work runs on one thread of its own, in the order they came, off the JVM's signal dispatcher, and
+ * waits for the supervisor like an admin command; each outcome is one log line.
  */
 @Slf4j
 @Component
 class FleetSignals {
+
+    /**
+     * One thread for every signal's work, in the order they came: a storm of them is a queue, not a thread each. It
+     * ends after a minute idle.
+     */
+    private static final ThreadPoolExecutor WORK = new ThreadPoolExecutor(0, 1, 60, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), runnable -> {
+                Thread thread = new Thread(runnable, "fleet-signals");
+                thread.setDaemon(true);
+                return thread;
+            });
 
     private final WorkerFleetService fleet;
 
@@ -41,11 +55,7 @@ class FleetSignals {
         Signal signal = new Signal(name);
         SignalHandler previous;
         try {
-            previous = Signal.handle(signal, received -> {
-                Thread worker = new Thread(() -> action.accept(received), "signal-" + name);
-                worker.setDaemon(true);
-                worker.start();
-            });
+            previous = Signal.handle(signal, received -> WORK.execute(() -> action.accept(received)));
         } catch (IllegalArgumentException unavailable) {
             // -Xrs, or a signal the JVM keeps for itself.
             log.debug("SIG{} is not handled: {}", name, unavailable.getMessage());
@@ -69,14 +79,14 @@ class FleetSignals {
 
     private void scaleBy(int change) {
         String name = change > 0 ? "SIGTTIN" : "SIGTTOU";
-        int desired = fleet.snapshot().desired();
-        int target = desired + change;
         try {
-            fleet.scale(target);
-            log.info("{}: scaling from {} to {} workers", name, desired, target);
+            // Relative in the supervisor: signals sent at once add up (read here and set, they were lost; found by an
+            // attacking helper).
+            int before = fleet.scaleBy(change);
+            log.info("{}: scaling from {} to {} workers", name, before, before + change);
         } catch (RuntimeException refused) {
-            // Below 1 or above fleet.max-workers, or a busy supervisor.
-            log.warn("{}: the fleet stays at {} workers: {}", name, desired, refused.getMessage());
+            // Below 1 or above fleet.max-workers, a reload running, a busy supervisor.
+            log.warn("{}: the fleet's size stays as it is: {}", name, refused.getMessage());
         }
     }
 }

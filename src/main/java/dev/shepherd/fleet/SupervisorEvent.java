@@ -139,6 +139,13 @@ sealed interface SupervisorEvent {
     record Scale(int workers, CompletableFuture<Void> reply) implements Command<Void> {
     }
 
+    /**
+     * Change the desired number of workers by {@code change} from what it is when the command is handled (a signal's
+     * one more or one fewer); answers the number before. Refused when it would go below 1 or above {@code max}.
+     */
+    record ScaleBy(int change, int max, CompletableFuture<Integer> reply) implements Command<Integer> {
+    }
+
     /** Start a rolling reload to a new generation that runs the current spec with {@code patch} applied. */
     record Reload(WorkerSpecPatch patch, CompletableFuture<ReloadStatus> reply) implements Command<ReloadStatus> {
     }

@@ -152,6 +152,17 @@ public class WorkerFleetService implements SmartLifecycle {
     }
 
     /**
+     * Changes the desired number of workers by {@code change} from what it is when the supervisor gets to it, so that
+     * changes sent at once add up (a signal's one more or one fewer).
+     *
+     * @return the desired number before the change
+     * @throws IllegalArgumentException when it would go below 1 or above {@code fleet.max-workers} (nothing changed)
+     */
+    public int scaleBy(int change) {
+        return call(new SupervisorEvent.ScaleBy(change, properties.maxWorkers(), new CommandReply<>()));
+    }
+
+    /**
      * Starts a rolling reload to a new generation that runs the current generation's spec with {@code patch} applied
      * ({@link WorkerSpecPatch#NONE}: the same spec); its progress shows in {@link FleetSnapshot#reload()}. The new
      * spec becomes {@link FleetSnapshot#spec()} when the reload succeeded. Blocks the caller until the supervisor

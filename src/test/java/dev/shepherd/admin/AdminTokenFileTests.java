@@ -139,4 +139,32 @@ class AdminTokenFileTests {
             return false;
         }
     }
+
+    /**
+     * Found by an attacking helper: two lines put in force locked every client out (no header can carry them), and a
+     * pipe at the path held a request thread for ever. Refused at startup; on a rotation, the old token stays.
+     */
+    @Test
+    void aTokenOfTwoLinesOrAFileThatIsNoRegularFileIsRefusedAndARotationToOneKeepsTheToken() throws Exception {
+        Path twoLines = Files.writeString(directory.resolve("two-lines"), "line-one\nline-two\n");
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, twoLines.toString(), List.of(), 32)))
+                .isInstanceOf(InvalidSetting.class).hasMessageContaining("holds a line break or another control character");
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin("a\tb", null, List.of(), 32)))
+                .isInstanceOf(InvalidSetting.class).hasMessageStartingWith("fleet.admin.token holds a line break");
+        Path pipe = directory.resolve("pipe");
+        assertThat(new ProcessBuilder("mkfifo", pipe.toString()).start().waitFor()).isZero();
+        assertThatThrownBy(() -> AdminSecurity.secret(new FleetProperties.Admin(null, pipe.toString(), List.of(), 32)))
+                .isInstanceOf(InvalidSetting.class).hasMessageEndingWith("which is not a regular file (a directory, a pipe or a device)");
+
+        Path file = Files.writeString(directory.resolve("token"), "first\n");
+        AtomicLong now = new AtomicLong();
+        AdminToken token = new AdminToken("first", file, now::get);
+        Files.move(twoLines, file, StandardCopyOption.REPLACE_EXISTING);
+        now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
+        assertThat(accepts(token, "first")).as("two lines: the old token stays").isTrue();
+        Files.delete(file);
+        Files.move(pipe, file);
+        now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
+        assertThat(accepts(token, "first")).as("a pipe: the old token stays, and nothing waits on it").isTrue();
+    }
 }

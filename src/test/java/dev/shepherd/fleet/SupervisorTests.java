@@ -320,6 +320,27 @@ class SupervisorTests {
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
     }
 
+    /** Found by an attacking helper: signals read the count and set it plus one, so those sent at once were lost. */
+    @Test
+    void relativeScalesAddUpAndStopAtTheBounds() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.max-workers", "4").started();
+
+        assertThat(fleet.command(new SupervisorEvent.ScaleBy(1, 4, new CompletableFuture<>()))).isCompletedWithValue(2);
+        assertThat(fleet.command(new SupervisorEvent.ScaleBy(1, 4, new CompletableFuture<>()))).isCompletedWithValue(3);
+        assertThat(fleet.snapshot().desired()).isEqualTo(4);
+        assertThat(fleet.command(new SupervisorEvent.ScaleBy(1, 4, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withMessageContaining("the fleet has 4 workers, fleet.max-workers");
+        assertThat(fleet.snapshot().desired()).isEqualTo(4);
+        for (int i = 0; i < 3; i++) {
+            fleet.command(new SupervisorEvent.ScaleBy(-1, 4, new CompletableFuture<>()));
+        }
+        assertThat(fleet.command(new SupervisorEvent.ScaleBy(-1, 4, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withMessageContaining("the fleet has 1 worker, the fewest");
+        assertThat(fleet.snapshot().desired()).isEqualTo(1);
+    }
+
     @Test
     void commandWithdrawnBeforeTheSupervisorGotToItChangesNothing() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
