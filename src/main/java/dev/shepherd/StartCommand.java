@@ -97,6 +97,7 @@ public final class StartCommand {
                 exitCode[0] = 0;
                 return null;
             }
+            start.warnOfOwnOptionsAfterProgram(err);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
@@ -150,6 +151,26 @@ public final class StartCommand {
             spring.add("--" + name + "=" + value);
         });
         return spring;
+    }
+
+    /** start's options that PM2 users write after the program ({@code pm2 start app.js -i max}). */
+    private static final List<String> PM2_HABITS = List.of("-i", "--instances", "--max-memory-restart");
+
+    /**
+     * A note on {@code err} when {@code -i} or {@code --max-memory-restart} follows PROGRAM, where it is the program's
+     * argument, as {@code pm2 start app.js -i max} puts it (found by an attacking helper: the fleet silently ran one
+     * worker per CPU). A note, not a refusal: it may be the program's own option.
+     */
+    private void warnOfOwnOptionsAfterProgram(PrintWriter err) {
+        for (String word : command.subList(Math.min(1, command.size()), command.size())) {
+            String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
+            if (PM2_HABITS.contains(option)) {
+                err.println("shepherd start: " + TerminalText.safe(option) + " comes after PROGRAM, so it is "
+                        + TerminalText.safe(command.get(0)) + "'s argument; start's own options go before PROGRAM");
+                err.flush();
+                return;
+            }
+        }
     }
 
     /**

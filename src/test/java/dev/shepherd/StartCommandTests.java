@@ -57,6 +57,15 @@ class StartCommandTests {
                 .containsExactly("--fleet.worker.command=node,app.js");
     }
 
+    /** Found by an attacking helper: pm2's "start app.js -i max" gave -i to the program without a word. */
+    @Test
+    void startsOwnOptionAfterTheProgramIsPassedOnWithANote() {
+        assertThat(start("node", "app.js", "-i", "max")).containsExactly("--fleet.worker.command[0]=node",
+                "--fleet.worker.command[1]=app.js", "--fleet.worker.command[2]=-i", "--fleet.worker.command[3]=max");
+        assertThat(err.toString()).isEqualTo("shepherd start: -i comes after PROGRAM, so it is node's argument; "
+                + "start's own options go before PROGRAM\n");
+    }
+
     @Test
     void instancesAreReadAsPm2ReadsThem() {
         assertThat(start("-i", "max", "app")).startsWith("--fleet.workers=8");

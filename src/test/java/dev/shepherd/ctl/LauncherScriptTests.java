@@ -132,8 +132,9 @@ class LauncherScriptTests {
         assertThat(out).contains("-Xmx128m -Xss512k", "-XX:+ExitOnOutOfMemoryError", " -jar "
                         + script.getParent().resolve("../target/shepherd.jar") + " start -i 2 node app.js\n",
                 "arena=2 url=none token=none").doesNotContain(" ctl ", "TieredStopAtLevel");
-        assertThat(run(with(env, "JAVA_OPTS", "-Xmx1g"), "start", "app")).contains("args: -XX:+IgnoreUnrecognizedVMOptions "
-                + "-Xmx1g -jar ").doesNotContain("-Xmx128m");
+        assertThat(run(with(env, "JAVA_OPTS", "-Xmx1g"), "start", "app")).contains("args: -Xmx1g -jar ")
+                .as("the user's options, a misspelt one told").doesNotContain("-Xmx128m", "IgnoreUnrecognizedVMOptions");
+        assertThat(run(with(env, "JAVA_OPTS", ""), "start", "app")).as("empty, as unset").contains("-Xmx128m");
     }
 
     private static Map<String, String> with(Map<String, String> base, String name, String value) {
