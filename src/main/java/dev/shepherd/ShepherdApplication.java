@@ -2,6 +2,7 @@ package dev.shepherd;
 
 import dev.shepherd.ctl.Ctl;
 import dev.shepherd.demo.DemoWorker;
+import dev.shepherd.fleet.FleetSignals;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -60,6 +61,7 @@ public class ShepherdApplication {
             System.setProperty(REJECT_RENEGOTIATION, "true");
         }
         SecondInterrupt.install();
+        FleetSignals.install();
         SpringApplication.run(ShepherdApplication.class, args);
     }
 

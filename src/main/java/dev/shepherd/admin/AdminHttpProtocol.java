@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
 import java.util.HexFormat;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -65,8 +66,12 @@ public class AdminHttpProtocol extends Http11NioProtocol {
 
     private static final class LimitedEndpoint extends NioEndpoint {
 
+        /** Past this many clients with refusals, the counts start again: bounded whoever is refused. */
+        private static final int MAX_COUNTED_CLIENTS = 1024;
+
         private volatile int max;
-        private final AtomicLong refused = new AtomicLong();
+        /** Refusals per client, so that each client's flood is told on its own (found by an attacking helper). */
+        private final ConcurrentHashMap<String, AtomicLong> refused = new ConcurrentHashMap<>();
 
         @Override
         protected boolean setSocketOptions(SocketChannel socket) {
@@ -78,11 +83,16 @@ public class AdminHttpProtocol extends Http11NioProtocol {
                 int open = 0;
                 for (SocketWrapperBase<NioChannel> connection : getConnections()) {
                     if (key.equals(clientKey(connection.getRemoteAddr())) && ++open >= limit) {
-                        long count = refused.incrementAndGet();
-                        // The 1st, 2nd, 4th, 8th... refusal: a flood is told without flooding the log.
+                        if (refused.size() >= MAX_COUNTED_CLIENTS && !refused.containsKey(key)) {
+                            refused.clear();
+                        }
+                        long count = refused.computeIfAbsent(key, absent -> new AtomicLong()).incrementAndGet();
+                        // A client's 1st, 2nd, 4th, 8th... refusal: a flood is told without flooding the log, and one
+                        // client's flood does not hide another's refusals.
                         if (Long.bitCount(count) == 1) {
                             log.warn("Refused a connection to the admin port from {}: it holds {} already "
-                                    + "(fleet.admin.max-connections-per-client); {} refused so far", address, limit, count);
+                                    + "(fleet.admin.max-connections-per-client); {} of its connections refused so far",
+                                    address, limit, count);
                         }
                         // Tomcat's acceptor closes a refused socket only once it has a wrapper, which this one
                         // never got: closed and uncounted here, or it stayed open and counted for ever.

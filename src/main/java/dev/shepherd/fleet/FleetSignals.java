@@ -2,6 +2,8 @@ package dev.shepherd.fleet;
 
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import sun.misc.Signal;
@@ -10,6 +12,7 @@ import sun.misc.SignalHandler;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -24,7 +27,7 @@ import java.util.function.Consumer;
  */
 @Slf4j
 @Component
-class FleetSignals {
+public class FleetSignals {
 
     /**
      * One thread for every signal's work, in the order they came: a storm of them is a queue, not a thread each. It
@@ -37,18 +40,45 @@ class FleetSignals {
                 return thread;
             });
 
-    private final WorkerFleetService fleet;
+    private static final AtomicBoolean INSTALLED = new AtomicBoolean();
 
-    FleetSignals(WorkerFleetService fleet) {
+    /** The fleet the signals act on: set once the application is ready, cleared when it closes. */
+    private static volatile WorkerFleetService current;
+
+    private final WorkerFleetService fleet;
+    private final ApplicationContext context;
+
+    FleetSignals(WorkerFleetService fleet, ApplicationContext context) {
         this.fleet = fleet;
+        this.context = context;
     }
 
-    /** Installed once the fleet has started: before that, a reload or scale has nothing to act on. */
+    /**
+     * Installs the handlers, once, as early as the master's {@code main} (found by an attacking helper: installed only
+     * once the application was ready, a {@code SIGHUP} in the seconds of a start stopped the master, and a
+     * {@code SIGTTIN} from a terminal froze it). Until the fleet is ready, and once it closes, a signal is logged and
+     * ignored. Also called when the application is ready, for one not started by {@code main} (a test).
+     */
+    public static void install() {
+        if (INSTALLED.compareAndSet(false, true)) {
+            handle("HUP", signal -> reload());
+            handle("TTIN", signal -> scaleBy(1));
+            handle("TTOU", signal -> scaleBy(-1));
+        }
+    }
+
     @EventListener(ApplicationReadyEvent.class)
-    void install() {
-        handle("HUP", this::reload);
-        handle("TTIN", signal -> scaleBy(1));
-        handle("TTOU", signal -> scaleBy(-1));
+    void ready() {
+        current = fleet;
+        install();
+    }
+
+    @EventListener
+    void closed(ContextClosedEvent closed) {
+        // A child context's close reaches this one's listeners too: only this context's own counts.
+        if (closed.getApplicationContext() == context && current == fleet) {
+            current = null;
+        }
     }
 
     private static void handle(String name, Consumer<Signal> action) {
@@ -66,7 +96,12 @@ class FleetSignals {
         }
     }
 
-    private void reload(Signal signal) {
+    private static void reload() {
+        WorkerFleetService fleet = current;
+        if (fleet == null) {
+            log.warn("SIGHUP while the master starts or stops: no reload; send it again once it has started");
+            return;
+        }
         try {
             ReloadStatus status = fleet.reload(WorkerSpecPatch.NONE);
             log.info("SIGHUP: rolling reload to generation {} started (every worker is replaced, surge-first; "
@@ -77,8 +112,13 @@ class FleetSignals {
         }
     }
 
-    private void scaleBy(int change) {
+    private static void scaleBy(int change) {
         String name = change > 0 ? "SIGTTIN" : "SIGTTOU";
+        WorkerFleetService fleet = current;
+        if (fleet == null) {
+            log.warn("{} while the master starts or stops: the fleet's size stays as it is", name);
+            return;
+        }
         try {
             // Relative in the supervisor: signals sent at once add up (read here and set, they were lost; found by an
             // attacking helper).

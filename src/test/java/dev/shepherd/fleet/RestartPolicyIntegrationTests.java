@@ -61,8 +61,10 @@ class RestartPolicyIntegrationTests {
             await().atMost(Duration.ofSeconds(15)).until(() -> shepherd.snapshot().workers().size() == 1);
             assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.KILL_TIMEOUT
                     && event.pid() == stubborn);
-            assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.PROCESS_EXITED
-                    && event.message().contains("code 137 (signal KILL)"));
+            // The exit is recorded once the KILLed process is reaped, which may come after the snapshot lost it.
+            await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(shepherd.fleet().events().recent())
+                    .anyMatch(event -> event.type() == FleetEvent.Type.PROCESS_EXITED
+                            && event.message().contains("code 137 (signal KILL)")));
         }
     }
 
