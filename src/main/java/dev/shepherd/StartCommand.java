@@ -6,6 +6,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,6 +101,7 @@ public final class StartCommand {
                 return null;
             }
             start.warnOfOwnOptionsAfterProgram(err);
+            start.addInterpreter(err);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
@@ -151,6 +155,39 @@ public final class StartCommand {
             spring.add("--" + name + "=" + value);
         });
         return spring;
+    }
+
+    /** The interpreter PM2 runs a script with, by its extension (PM2's own table, the common part). */
+    private static final Map<String, String> INTERPRETERS = Map.of(".js", "node", ".mjs", "node", ".cjs", "node",
+            ".py", "python3", ".rb", "ruby", ".php", "php", ".sh", "bash", ".pl", "perl");
+
+    /**
+     * A script that is no executable file as PROGRAM ({@code start app.js}, PM2's habit) runs with its interpreter, as
+     * PM2 runs it, with a note on {@code err} (found by an attacking helper: the master ran, and every worker failed
+     * with "No such file or directory"). An executable script runs as it is, by its {@code #!} line.
+     */
+    private void addInterpreter(PrintWriter err) {
+        if (command.isEmpty()) {
+            return;
+        }
+        String program = command.get(0);
+        int dot = program.lastIndexOf('.');
+        String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(java.util.Locale.ROOT));
+        if (interpreter == null) {
+            return;
+        }
+        try {
+            Path path = Path.of(workingDirectory == null ? "" : workingDirectory).resolve(program);
+            if (Files.isRegularFile(path) && Files.isExecutable(path)) {
+                return;
+            }
+        } catch (InvalidPathException noPath) {
+            return;
+        }
+        command.add(0, interpreter);
+        err.println("shepherd start: running " + TerminalText.safe(program) + " with " + interpreter + ", as PM2 does "
+                + "(give the interpreter before it to pick another)");
+        err.flush();
     }
 
     /** start's options that PM2 users write after the program ({@code pm2 start app.js -i max}). */

@@ -1,9 +1,13 @@
 package dev.shepherd;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,6 +68,23 @@ class StartCommandTests {
                 "--fleet.worker.command[1]=app.js", "--fleet.worker.command[2]=-i", "--fleet.worker.command[3]=max");
         assertThat(err.toString()).isEqualTo("shepherd start: -i comes after PROGRAM, so it is node's argument; "
                 + "start's own options go before PROGRAM\n");
+    }
+
+    /** Found by an attacking helper: "start server.js", PM2's habit, failed every worker with "No such file". */
+    @Test
+    void aScriptThatIsNoExecutableRunsWithItsInterpreterAsPm2RunsIt(@TempDir Path directory) throws Exception {
+        assertThat(start("server.js", "--flag")).containsExactly("--fleet.worker.command[0]=node",
+                "--fleet.worker.command[1]=server.js", "--fleet.worker.command[2]=--flag");
+        assertThat(err.toString()).isEqualTo("shepherd start: running server.js with node, as PM2 does (give the "
+                + "interpreter before it to pick another)\n");
+        assertThat(start("app.py")).startsWith("--fleet.worker.command[0]=python3");
+
+        Path script = Files.writeString(directory.resolve("run.sh"), "#!/bin/sh\nexec node app.js\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        assertThat(start("--cwd", directory.toString(), "run.sh")).as("executable: its #! line decides")
+                .contains("--fleet.worker.command[0]=run.sh");
+        assertThat(start("node", "server.js")).containsExactly("--fleet.worker.command[0]=node",
+                "--fleet.worker.command[1]=server.js");
     }
 
     @Test
