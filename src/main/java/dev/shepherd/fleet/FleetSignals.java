@@ -30,15 +30,17 @@ import java.util.function.Consumer;
 public class FleetSignals {
 
     /**
-     * One thread for every signal's work, in the order they came: a storm of them is a queue, not a thread each. It
-     * ends after a minute idle.
+     * One thread for every signal's work, in the order they came: a storm of them is a queue, not a thread each, of at
+     * most {@value #MAX_WAITING} (past it a signal is dropped, logged at DEBUG). It ends after a minute idle.
      */
+    private static final int MAX_WAITING = 1024;
+
     private static final ThreadPoolExecutor WORK = new ThreadPoolExecutor(0, 1, 60, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(), runnable -> {
+            new LinkedBlockingQueue<>(MAX_WAITING), runnable -> {
                 Thread thread = new Thread(runnable, "fleet-signals");
                 thread.setDaemon(true);
                 return thread;
-            });
+            }, (dropped, pool) -> log.debug("Dropped a signal: {} wait already", MAX_WAITING));
 
     private static final AtomicBoolean INSTALLED = new AtomicBoolean();
 
