@@ -126,13 +126,10 @@ class AdminSecurity {
                         + ", which is not a regular file (a directory, a pipe or a device)",
                         "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a file that holds the token.");
             }
-        } catch (RuntimeException notAPath) {
-            if (notAPath instanceof InvalidSetting invalid) {
-                throw invalid;
+            byte[] bytes;
+            try (InputStream in = Files.newInputStream(path)) {
+                bytes = in.readNBytes(TOKEN_FILE_LIMIT + 1);
             }
-        }
-        try (InputStream in = Files.newInputStream(Path.of(tokenFile))) {
-            byte[] bytes = in.readNBytes(TOKEN_FILE_LIMIT + 1);
             if (bytes.length > TOKEN_FILE_LIMIT) {
                 throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
                         + ", which holds more than " + TOKEN_FILE_LIMIT + " bytes",

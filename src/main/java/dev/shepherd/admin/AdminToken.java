@@ -39,7 +39,7 @@ import java.util.function.LongSupplier;
  * mounted as a volume is rotated by swapping a symbolic link). A changed file that holds no token, holds too much or
  * cannot be read keeps the token in force, with a warning: a rotation half done must not open the API or lock it.
  *
- * <p>Used by any number of request threads at once; holds nothing but the token's digest and the file's name.
+ * <p>Used by any number of request threads at once; holds the token's digest, the file's name and what it last saw of it.
  */
 @Slf4j
 final class AdminToken implements AuthenticationConverter, AuthenticationManager {
