@@ -49,6 +49,7 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
             // Another Spring Boot application on the same classpath (a worker, a test) keeps its ports as they are.
             return;
         }
+        webApplicationType(environment);
         String proxyPort = port(environment, "server.port", "8080");
         String adminPort = port(environment, "management.server.port", "8081");
         if (proxyPort.equals(adminPort) && !"0".equals(proxyPort)) {
@@ -111,6 +112,25 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
                     + unresolved.getMessage() + "); give an IP address of this machine, or a name that resolves to one");
         }
     }
+
+    /**
+     * Refuses a {@code spring.main.web-application-type} other than {@code servlet}, in any spelling Spring Boot
+     * binds: the admin plane is the servlet container, and without it startup failed deep in Spring Security
+     * ("required a bean of type HttpSecurity").
+     *
+     * @throws InvalidSetting naming the property and its value
+     */
+    private static void webApplicationType(ConfigurableEnvironment environment) {
+        String type = Binder.get(environment).bind(WEB_APPLICATION_TYPE, String.class).orElse("servlet");
+        if (!type.trim().equalsIgnoreCase("servlet")) {
+            throw new InvalidSetting(WEB_APPLICATION_TYPE, WEB_APPLICATION_TYPE + " is '" + type + "': Shepherd's "
+                    + "admin API and Actuator run in the servlet container on management.server.port, so Shepherd "
+                    + "runs only as a servlet web application", "Remove " + WEB_APPLICATION_TYPE
+                    + " (or set it to servlet).");
+        }
+    }
+
+    private static final String WEB_APPLICATION_TYPE = "spring.main.web-application-type";
 
     private static final String REPEATED = " (a comma makes it a list of values: this setting takes one)";
 

@@ -87,6 +87,38 @@ class PortLayoutTests {
                 .hasMessageStartingWith(parts[0] + " is '" + parts[1] + "'").hasMessageContaining(parts[2]);
     }
 
+    /** The admin plane is the servlet container: another web application type is refused under its own name. */
+    @ParameterizedTest
+    @ValueSource(strings = {"spring.main.web-application-type=none", "spring.main.web-application-type=REACTIVE",
+            "SPRING_MAIN_WEBAPPLICATIONTYPE=none"})
+    void aWebApplicationTypeOtherThanServletIsRefused(String setting) {
+        String[] parts = setting.split("=", 2);
+        StandardEnvironment environment = new StandardEnvironment();
+        if (parts[0].contains("_")) {
+            environment.getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                    new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                            Map.of(parts[0], parts[1])));
+        } else {
+            environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of(parts[0], parts[1])));
+        }
+
+        assertThatThrownBy(() -> new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class)))
+                .isInstanceOfSatisfying(InvalidSetting.class, invalid ->
+                        assertThat(invalid.property()).isEqualTo("spring.main.web-application-type"))
+                .hasMessageStartingWith("spring.main.web-application-type is '" + parts[1] + "'");
+    }
+
+    @Test
+    void aServletWebApplicationTypeIsWhatShepherdRunsAnyway() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("args",
+                Map.of("spring.main.web-application-type", "SERVLET")));
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        assertThat(environment.getProperty(PortLayout.PROXY_PORT)).isEqualTo("8080");
+    }
+
     @Test
     void portsAreTakenAsNumbersAndAddressesAsGiven() {
         StandardEnvironment environment = new StandardEnvironment();
