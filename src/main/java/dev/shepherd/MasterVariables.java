@@ -1,5 +1,8 @@
 package dev.shepherd;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -18,6 +21,11 @@ import java.util.TreeSet;
  * {@code FLEET_ADMIN_TOKEN}. Other variables (Kubernetes' {@code FLEET_SERVICE_HOST} for a Service named
  * {@code fleet}, {@code SERVER_URL}, which is no setting) are inherited as before. {@code fleet.worker.environment}
  * gives a worker any of them back.
+ *
+ * <p>The same holds for a system property in the variables every JVM reads its options from
+ * ({@link #JVM_OPTIONS}): {@code JAVA_TOOL_OPTIONS="-Dserver.port=9000"} made every Spring Boot worker bind port 9000,
+ * and {@code -Dfleet.admin.token=...} there reached every JVM worker. Workers get those variables without such
+ * options ({@link #jvmOptions}).
  */
 public final class MasterVariables {
 
@@ -35,7 +43,85 @@ public final class MasterVariables {
             Map.entry("shepherd.admin.token", ""), Map.entry("shepherd.admin.token-file", ""),
             Map.entry("shepherd.admin.url", ""));
 
+    /**
+     * The variables that hold options for every JVM started with them: read by the JVM itself
+     * ({@code JAVA_TOOL_OPTIONS}, {@code _JAVA_OPTIONS}), by the {@code java} launcher ({@code JDK_JAVA_OPTIONS}), and
+     * by launch scripts, {@code bin/shepherd start} among them ({@code JAVA_OPTS}).
+     */
+    public static final List<String> JVM_OPTIONS = List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS",
+            "JAVA_OPTS");
+
     private MasterVariables() {
+    }
+
+    /**
+     * A variable of {@link #JVM_OPTIONS} as workers get it: {@code value} is the master's without {@code removed},
+     * the {@code -D} options that set a setting of the master's (their property names, never their values, are in
+     * {@code removed}); an empty {@code value} means no option is left, and the variable is left out.
+     */
+    public record JvmOptions(String value, List<String> removed) {
+    }
+
+    /**
+     * The variables of {@link #JVM_OPTIONS} in {@code environment} that set a setting of the master's with a
+     * {@code -D} option (in any spelling Spring Boot binds), as workers get them, by variable name; read on the
+     * calling thread. Options are split as the JVM splits them: on white space, except inside single or double
+     * quotes; the others are kept as written.
+     */
+    public static Map<String, JvmOptions> jvmOptions(Map<String, String> environment) {
+        return jvmOptions(environment, Settings.ALL);
+    }
+
+    static Map<String, JvmOptions> jvmOptions(Map<String, String> environment, Map<String, String> settings) {
+        Map<String, JvmOptions> rewritten = new LinkedHashMap<>();
+        for (String variable : JVM_OPTIONS) {
+            String options = environment.get(variable);
+            if (options == null) {
+                continue;
+            }
+            List<String> kept = new ArrayList<>();
+            List<String> removed = new ArrayList<>();
+            for (String option : options(options)) {
+                String unquoted = option.replace("\"", "").replace("'", "");
+                String property = unquoted.startsWith("-D") ? unquoted.substring(2).split("=", 2)[0] : "";
+                if (!property.isBlank() && UnknownVariables.binds(UnknownVariables.asSpelling(property), settings)) {
+                    removed.add(property);
+                } else {
+                    kept.add(option);
+                }
+            }
+            if (!removed.isEmpty()) {
+                rewritten.put(variable, new JvmOptions(String.join(" ", kept), List.copyOf(removed)));
+            }
+        }
+        return rewritten;
+    }
+
+    /** {@code options} split on white space outside quotes, each option as written, its quotes included. */
+    static List<String> options(String options) {
+        List<String> split = new ArrayList<>();
+        StringBuilder option = new StringBuilder();
+        char quote = 0;
+        for (int i = 0; i < options.length(); i++) {
+            char c = options.charAt(i);
+            if (quote == 0 && Character.isWhitespace(c)) {
+                if (!option.isEmpty()) {
+                    split.add(option.toString());
+                    option.setLength(0);
+                }
+                continue;
+            }
+            if (quote == 0 && (c == '"' || c == '\'')) {
+                quote = c;
+            } else if (c == quote) {
+                quote = 0;
+            }
+            option.append(c);
+        }
+        if (!option.isEmpty()) {
+            split.add(option.toString());
+        }
+        return split;
     }
 
     /** The names of {@code environment}'s variables that configure the master, sorted; read on the calling thread. */

@@ -43,6 +43,32 @@ class MasterVariablesTests {
     }
 
     @Test
+    void jvmOptionsThatSetTheMastersSettingsAreLeftOutAndTheOthersKeptAsWritten() {
+        Map<String, String> environment = Map.of(
+                "JAVA_TOOL_OPTIONS", "-Xmx1g  -Dfleet.admin.token=secret -Dserver.port=9000\t-Dapp.name=\"a b\"",
+                "JDK_JAVA_OPTIONS", "-Dmanagement.server.port=9001",
+                "_JAVA_OPTIONS", "-Dspring.profiles.active=prod -Dserver.name=x",
+                "JAVA_OPTS", "'-Dfleet.worker.command[0]=node' -D\"server.ssl.keyStore=/k s\" -Dlogging.file.name=m.log -ea",
+                "OTHER_OPTIONS", "-Dfleet.admin.token=secret");
+
+        Map<String, MasterVariables.JvmOptions> options = MasterVariables.jvmOptions(environment);
+
+        assertThat(options).containsOnlyKeys("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS");
+        assertThat(options.get("JAVA_TOOL_OPTIONS")).isEqualTo(new MasterVariables.JvmOptions("-Xmx1g -Dapp.name=\"a b\"",
+                List.of("fleet.admin.token", "server.port")));
+        assertThat(options.get("JDK_JAVA_OPTIONS").value()).isEmpty();
+        assertThat(options.get("JAVA_OPTS")).isEqualTo(new MasterVariables.JvmOptions("-ea",
+                List.of("fleet.worker.command[0]", "server.ssl.keyStore", "logging.file.name")));
+    }
+
+    @Test
+    void optionsSplitOnWhiteSpaceOutsideQuotes() {
+        assertThat(MasterVariables.options(" -a  '-Db=c d'\n-D\"e=f g\"h \"\" ")).containsExactly("-a", "'-Db=c d'",
+                "-D\"e=f g\"h", "\"\"");
+        assertThat(MasterVariables.options("   ")).isEmpty();
+    }
+
+    @Test
     void anEmptyEnvironmentHasNone() {
         assertThat(MasterVariables.in(Map.of())).isEmpty();
     }

@@ -47,15 +47,20 @@ final class LaunchSpecs {
     private final FleetProperties properties;
     private final Set<String> perWorkerVariables;
     private final Set<String> withheld;
+    private final Map<String, MasterVariables.JvmOptions> jvmOptions;
 
     /** For the master's own environment: workers inherit it, but for the variables that configure the master. */
     LaunchSpecs(FleetProperties properties) {
-        this(properties, MasterVariables.in(System.getenv()));
+        this(properties, MasterVariables.in(System.getenv()), MasterVariables.jvmOptions(System.getenv()));
         if (!withheld.isEmpty()) {
             log.info("Workers do not inherit {}: they configure Shepherd (a Spring Boot worker would take them for its "
                     + "own); fleet.worker.environment gives a worker any of them",
                     TerminalText.safe(String.join(", ", new TreeSet<>(withheld))));
         }
+        jvmOptions.forEach((variable, options) -> log.info("Workers inherit {} without {}: they configure Shepherd (a "
+                + "Spring Boot worker would take them for its own); fleet.worker.environment.{} gives workers a value "
+                + "of their own", variable, TerminalText.safe(options.removed().stream().map(name -> "-D" + name)
+                .collect(Collectors.joining(", "))), variable));
     }
 
     /**
@@ -63,8 +68,18 @@ final class LaunchSpecs {
      * environment sets them ({@link MasterVariables}).
      */
     LaunchSpecs(FleetProperties properties, Set<String> withheld) {
+        this(properties, withheld, Map.of());
+    }
+
+    /**
+     * As {@link #LaunchSpecs(FleetProperties, Set)}, and {@code jvmOptions}: the master's JVM option variables that
+     * workers inherit with other values, unless their generation's environment sets them
+     * ({@link MasterVariables#jvmOptions}).
+     */
+    LaunchSpecs(FleetProperties properties, Set<String> withheld, Map<String, MasterVariables.JvmOptions> jvmOptions) {
         this.properties = properties;
         this.withheld = Set.copyOf(withheld);
+        this.jvmOptions = Map.copyOf(jvmOptions);
         this.perWorkerVariables = perWorkerVariables(properties.worker().nodeAppInstance());
         List<String> command = properties.worker().command();
         if (!command.isEmpty() && (command.get(0) == null || command.get(0).isBlank())) {
@@ -121,6 +136,15 @@ final class LaunchSpecs {
         environment.put("SHEPHERD_WORKER_INDEX", Integer.toString(index));
         environment.put("SHEPHERD_WORKER_COUNT", Integer.toString(count));
         Set<String> removed = new HashSet<>(withheld);
+        jvmOptions.forEach((variable, options) -> {
+            if (!spec.environment().containsKey(variable)) {
+                if (options.value().isEmpty()) {
+                    removed.add(variable);
+                } else {
+                    environment.put(variable, options.value());
+                }
+            }
+        });
         if (properties.worker().nodeAppInstance()) {
             environment.put(NODE_APP_INSTANCE, Integer.toString(index));
         } else {

@@ -1,6 +1,7 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.InvalidSetting;
+import dev.shepherd.MasterVariables;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.worker.LaunchSpec;
 import org.junit.jupiter.api.Test;
@@ -10,6 +11,7 @@ import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -82,6 +84,22 @@ class LaunchSpecsTests {
 
         assertThat(spec.removed()).containsExactlyInAnyOrder("MANAGEMENT_SERVER_PORT", "FLEET_ADMIN_TOKEN");
         assertThat(spec.environment()).containsEntry("SERVER_SSL_ENABLED", "true");
+    }
+
+    @Test
+    void jvmOptionsReachWorkersWithoutTheMastersSettingsUnlessTheGenerationSetsThem() {
+        FleetProperties properties = properties(Map.of("fleet.worker.command[0]", "./server",
+                "fleet.worker.environment[JAVA_OPTS]", "-Dfleet.admin.token=mine"));
+        LaunchSpecs specs = new LaunchSpecs(properties, Set.of(), Map.of(
+                "JAVA_TOOL_OPTIONS", new MasterVariables.JvmOptions("-Xmx1g", List.of("server.port")),
+                "JDK_JAVA_OPTIONS", new MasterVariables.JvmOptions("", List.of("fleet.workers")),
+                "JAVA_OPTS", new MasterVariables.JvmOptions("", List.of("fleet.workers"))));
+
+        LaunchSpec spec = specs.forWorker(WorkerSpec.configured(properties), 9, 1, 2, 40_001);
+
+        assertThat(spec.environment()).containsEntry("JAVA_TOOL_OPTIONS", "-Xmx1g")
+                .containsEntry("JAVA_OPTS", "-Dfleet.admin.token=mine").doesNotContainKey("JDK_JAVA_OPTIONS");
+        assertThat(spec.removed()).containsExactly("JDK_JAVA_OPTIONS");
     }
 
     /** A configured PORT was replaced by the worker's own without a word: the user meant something else. */

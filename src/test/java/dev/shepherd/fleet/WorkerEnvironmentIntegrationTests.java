@@ -29,6 +29,9 @@ class WorkerEnvironmentIntegrationTests {
         variables.put("FLEET_SERVICE_HOST", "10.0.0.7");
         variables.put("SERVER_URL", "https://example.test");
         variables.put("APP_GREETING", "hello");
+        // Options for every JVM: the master's settings among them are left out, the variable when nothing is left.
+        variables.put("JAVA_OPTS", "-Dfleet.proxy.balancer=least-request -Xmx64m '-Dapp.mode=a b'");
+        variables.put("JAVA_TOOL_OPTIONS", "-Dserver.ssl.enabled=false");
         String names = String.join(",", variables.keySet()) + ",MANAGEMENT_SERVER_PORT";
 
         try (MasterProcess master = MasterProcess.startReadyWithEnvironment(withAdminPort(variables), 1,
@@ -37,10 +40,12 @@ class WorkerEnvironmentIntegrationTests {
                     + master.proxyPort() + "/env?names=" + names)).build(), HttpResponse.BodyHandlers.ofString()).body();
 
             assertThat(env).contains("FLEET_SERVICE_HOST=10.0.0.7\n", "SERVER_URL=https://example.test\n",
-                            "APP_GREETING=hello\n", "SERVER_SSL_ENABLED=false\n")
-                    .doesNotContain("MANAGEMENT_SERVER_PORT", "FLEET_PROXY_BALANCER", "SPRING_APPLICATION_JSON");
+                            "APP_GREETING=hello\n", "SERVER_SSL_ENABLED=false\n", "JAVA_OPTS=-Xmx64m '-Dapp.mode=a b'\n")
+                    .doesNotContain("MANAGEMENT_SERVER_PORT", "FLEET_PROXY_BALANCER", "SPRING_APPLICATION_JSON",
+                            "JAVA_TOOL_OPTIONS");
             assertThat(master.output()).contains("Workers do not inherit", "FLEET_PROXY_BALANCER",
-                    "MANAGEMENT_SERVER_PORT", "SPRING_APPLICATION_JSON").as("names, not values").doesNotContain("\"min-uptime\"");
+                    "MANAGEMENT_SERVER_PORT", "SPRING_APPLICATION_JSON", "Workers inherit JAVA_OPTS without "
+                    + "-Dfleet.proxy.balancer").as("names, not values").doesNotContain("\"min-uptime\"", "=least-request");
         }
     }
 
