@@ -5,12 +5,19 @@ import dev.shepherd.fleet.RestartPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.context.event.EventListener;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.PropertySource;
 import org.springframework.stereotype.Component;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -18,6 +25,10 @@ import java.util.function.Predicate;
  * ({@code fleet.restart.initial-backoff} with {@code fleet.restart.policy=never}), as nginx warns of a directive that
  * is ignored: the operator meant something by them. A setting counts as given when any property source has it (a
  * file, the command line, an environment variable in any of Spring Boot's relaxed forms), even at its default value.
+ *
+ * <p>Also a list's elements given by index beside the whole list in the same property source
+ * ({@code --fleet.worker.command=node,server.js --fleet.worker.command[2]=--inspect}): Spring Boot binds the whole
+ * value there and drops the indexed ones.
  */
 @Component
 class InertSettings {
@@ -98,6 +109,44 @@ class InertSettings {
             if (!given.isEmpty()) {
                 warnings.add(String.join(", ", given) + (given.size() == 1 ? " does" : " do") + " nothing, because "
                         + rule.because());
+            }
+        }
+        warnings.addAll(indexedBesideWhole(environment));
+        return warnings;
+    }
+
+    /** The {@code fleet.*} settings that take a list, as the metadata names them. */
+    private static final List<String> LISTS = KnownSettings.types().entrySet().stream()
+            .filter(setting -> setting.getValue().startsWith("java.util.List<") || setting.getValue().endsWith("[]"))
+            .map(Map.Entry::getKey).toList();
+
+    /** One warning per property source and list setting that it gives whole and by index too. */
+    private static List<String> indexedBesideWhole(Environment environment) {
+        List<String> warnings = new ArrayList<>();
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            if (!(source instanceof IterableConfigurationPropertySource names)) {
+                continue;
+            }
+            // Looked up rather than compared: an environment variable's name maps to more than one property name.
+            List<String> indexes = names.stream().filter(name -> name.isNumericIndex(name.getNumberOfElements() - 1))
+                    .map(name -> name.getElement(name.getNumberOfElements() - 1, ConfigurationPropertyName.Form.ORIGINAL))
+                    .distinct().sorted(Comparator.comparingInt(String::length).thenComparing(Comparator.naturalOrder()))
+                    .toList();
+            for (String list : LISTS) {
+                ConfigurationPropertyName whole = ConfigurationPropertyName.of(list);
+                if (indexes.isEmpty() || source.getConfigurationProperty(whole) == null) {
+                    continue;
+                }
+                List<String> indexed = indexes.stream().map(index -> whole.append("[" + index + "]"))
+                        .filter(element -> source.getConfigurationProperty(element) != null)
+                        .map(ConfigurationPropertyName::toString).toList();
+                if (!indexed.isEmpty()) {
+                    Object where = source.getUnderlyingSource() instanceof PropertySource<?> underlying
+                            ? underlying.getName() : source.getUnderlyingSource();
+                    warnings.add(String.join(", ", indexed) + (indexed.size() == 1 ? " is" : " are") + " ignored, "
+                            + "because " + list + " is given whole in the same place (" + where + "), and Spring Boot "
+                            + "then takes that list alone: give every element by index, or all of them in " + list);
+                }
             }
         }
         return warnings;

@@ -74,6 +74,29 @@ class InertSettingsTests {
         assertThat(warnings(Map.of())).as("the defaults").isEmpty();
     }
 
+    /** Spring Boot takes a list given whole and drops elements given by index in the same source, silently. */
+    @Test
+    void aListsElementsByIndexBesideTheWholeListInTheSameSourceAreWarnedAbout() {
+        assertThat(warnings(Map.of("fleet.worker.command", "node,server.js", "fleet.worker.command[2]", "--inspect",
+                "fleet.worker.command[10]", "x"))).containsExactly("fleet.worker.command[2], fleet.worker.command[10] are "
+                + "ignored, because fleet.worker.command is given whole in the same place (test), and Spring Boot then "
+                + "takes that list alone: give every element by index, or all of them in fleet.worker.command");
+        assertThat(warnings(Map.of("fleet.worker.command[0]", "node", "fleet.worker.command[1]", "server.js")))
+                .isEmpty();
+        assertThat(warnings(Map.of("fleet.worker.command", "node,server.js"))).isEmpty();
+
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.of(
+                        "FLEET_PROXY_UPGRADEPROTOCOLS", "websocket", "FLEET_PROXY_UPGRADE_PROTOCOLS_1", "h2c")));
+        environment.getPropertySources().addFirst(new MapPropertySource("args", Map.of("fleet.proxy.upgrade-protocols[0]", "x")));
+        ConfigurationPropertySources.attach(environment);
+        assertThat(InertSettings.warnings(environment, bind(environment))).as("other sources give their own lists")
+                .containsExactly("fleet.proxy.upgrade-protocols[1] is ignored, because fleet.proxy.upgrade-protocols is "
+                        + "given whole in the same place (systemEnvironment), and Spring Boot then takes that list "
+                        + "alone: give every element by index, or all of them in fleet.proxy.upgrade-protocols");
+    }
+
     /** As an operator writes them: environment variables in Spring Boot's relaxed form count as given. */
     @Test
     void settingsGivenAsEnvironmentVariablesCount() {
