@@ -358,6 +358,7 @@ public record FleetProperties(
      * @param sticky sticky sessions: requests of one client to the worker of one slot
      * @param outlierDetection passive health checking: a worker that fails requests while its probes pass leaves the
      *                         rotation for a while
+     * @param accessLog a line per request in the master's log (nginx's {@code access_log})
      */
     public record Proxy(
             @Min(0) @Max(256) int eventLoops,
@@ -393,7 +394,8 @@ public record FleetProperties(
                             + "forwarded (h2c smuggling)") String> upgradeProtocols,
             @DefaultValue @Valid @NotNull Tunnel tunnel,
             @DefaultValue @Valid @NotNull Sticky sticky,
-            @DefaultValue @Valid @NotNull OutlierDetection outlierDetection) {
+            @DefaultValue @Valid @NotNull OutlierDetection outlierDetection,
+            @DefaultValue @Valid @NotNull AccessLog accessLog) {
 
         @AssertTrue(message = "fleet.proxy.max-initial-line-length must be between 256B and 1MB")
         boolean isMaxInitialLineLengthInRange() {
@@ -424,6 +426,15 @@ public record FleetProperties(
         public int eventLoopCount(int byDefault) {
             return eventLoops > 0 ? eventLoops : byDefault;
         }
+    }
+
+    /**
+     * @param enabled whether the proxy logs a line per request, in nginx's {@code combined} format followed by the
+     *                request time, the worker and the attempts, to the logger {@code shepherd.access} (off by default,
+     *                as Spring Boot's {@code server.tomcat.accesslog.enabled}); lines the log cannot take at once
+     *                are dropped and counted, never waited for
+     */
+    public record AccessLog(@DefaultValue("false") boolean enabled) {
     }
 
     /**

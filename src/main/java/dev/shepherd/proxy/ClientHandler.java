@@ -94,7 +94,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelActive();
     }
 
-    boolean reading() {
+    /** The client's address, as {@code X-Forwarded-For} gets it. */
+    String peer() {
+        return forwarded.peer();
+    }
+
+        boolean reading() {
         return reading;
     }
 
@@ -151,7 +156,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void begin(HttpRequest request) {
         if (request.method().equals(HttpMethod.CONNECT)) {
             ReferenceCountUtil.release(request);
-            respondAndClose(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported: this is a reverse proxy");
+            respondAndClose(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported: this is a reverse proxy",
+                    request);
             return;
         }
         if (request.method().equals(HttpMethod.TRACE)) {
@@ -159,7 +165,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             // the X-Forwarded-* the proxy adds (RFC 9110 §9.3.8 warns of both).
             ReferenceCountUtil.release(request);
             respondAndClose(HttpResponseStatus.METHOD_NOT_ALLOWED, "TRACE is not forwarded: the answer would echo "
-                    + "the request's credentials");
+                    + "the request's credentials", request);
             return;
         }
         RequestHead head;
@@ -168,7 +174,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         } catch (RequestDecoder.Rejected ex) {
             boolean headRequest = request.method().equals(HttpMethod.HEAD);
             ReferenceCountUtil.release(request);
-            respondAndClose(ex.status(), ex.getMessage(), headRequest);
+            respondAndClose(ex.status(), ex.getMessage(), request, headRequest);
             return;
         }
         current = new Exchange(proxy, this, ctx, head);
@@ -201,16 +207,26 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void respondAndClose(HttpResponseStatus status, String reason) {
-        respondAndClose(status, reason, false);
+        respondAndClose(status, reason, null, false);
     }
 
-    /** {@code headRequest}: the refused request is a HEAD, whose answer has no body (RFC 9110 §9.3.2). */
-    private void respondAndClose(HttpResponseStatus status, String reason, boolean headRequest) {
+    private void respondAndClose(HttpResponseStatus status, String reason, HttpRequest request) {
+        respondAndClose(status, reason, request, false);
+    }
+
+    /**
+     * {@code request}: the refused request, as the access log names it (its content already released), or null when
+     * there is none, or none to trust; {@code headRequest}: the refused request is a HEAD, whose answer has no body
+     * (RFC 9110 §9.3.2).
+     */
+    private void respondAndClose(HttpResponseStatus status, String reason, HttpRequest request, boolean headRequest) {
         closing = true;
         proxy.metrics().rejected(status);
         if (current != null) {
-            current.onClientClosed();
+            current.onRefused(status.code());
             current = null;
+        } else if (proxy.accessLog() != null) {
+            proxy.accessLog().request(peer(), request, status.code(), 0, -1, -1, 0);
         }
         // Nothing more is read: on io_uring, a receive still under way when the connection closed kept the
         // kernel's socket open, uncounted, until the client sent or closed (measured, 2026-12-02).

@@ -44,12 +44,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** Malformed responses answered with 502: at most a line per interval, a worker can send them at any rate. */
     private static final OccasionalWarning MALFORMED = new OccasionalWarning(System::nanoTime);
 
-    /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
-    /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
     /** nginx's code for a request whose client closed the connection before a response began; never sent. */
     private static final int CLIENT_CLOSED_REQUEST = 499;
+    /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
     private static final HttpResponseStatus CONTENT_TOO_LARGE = new HttpResponseStatus(413, "Content Too Large");
 
+    /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ProxyContext proxy;
@@ -410,6 +410,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         relay.switching(response);
         proxy.metrics().completed(head, 101, startNanos, attempts);
+        logAccess(101, attempt.endpoint());
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 Upgrades.isWebSocket(response.upgrade()));
         attempt.handOver(tunnel);
@@ -476,6 +477,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         boolean sent = !body.pumping(attempt.upstream());
         body.stopPumping();
         attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds());
+        logAccess(relay.status(), attempt.endpoint());
         attempt = null;
         proxy.metrics().completed(head, relay.status(), startNanos, attempts);
         finish(relay.keepClient() && keepClient());
@@ -583,6 +585,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      */
     private void cut(Endpoint failed, Failure failure) {
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
+        logAccess(relay.status(), failed);
         if (relay.clientBodyUntilClose()) {
             // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
             client.bodyCut();
@@ -630,6 +633,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         boolean keep = keepClient() && !relay.started();
         proxy.metrics().failed(head, status, startNanos);
+        logAccess(status.code(), null);
         client.raw().write(ErrorResponses.of(ctx.alloc(), status, reason, keep, head.http10(), head.isHead()));
         finish(keep);
     }
@@ -651,6 +655,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             ctx.flush();
         }
         client.exchangeDone(this, keepClient);
+    }
+
+    /** Logs the request, when the access log is on; {@code worker}: the one that answered, or null. */
+    private void logAccess(int status, Endpoint worker) {
+        AccessLog accessLog = proxy.accessLog();
+        if (accessLog != null) {
+            accessLog.request(client.peer(), head.request(), status, relay.bodyBytes(), startNanos,
+                    worker == null ? -1 : worker.workerId(), attempts);
+        }
     }
 
     /** Whether a response whose body ends with the connection is being relayed and has not ended. */
@@ -682,11 +695,27 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** The client went away: give the worker connection up (it is mid-exchange) and stop. */
     void onClientClosed() {
+        stop(0);
+    }
+
+    /**
+     * The proxy refused the rest of the request with {@code status} (a 408 for a body that stopped coming, a 400 for
+     * a malformed chunk) and closes the client connection: as {@link #onClientClosed}, but the access log says
+     * {@code status} unless the response had begun.
+     */
+    void onRefused(int status) {
+        stop(status);
+    }
+
+    /** {@code refusal}: the status the proxy answers with itself, or 0: none, the client went away. */
+    private void stop(int refusal) {
         if (finished) {
             return;
         }
         // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer.
-        proxy.metrics().clientClosed(head, relay.started() ? relay.status() : CLIENT_CLOSED_REQUEST, startNanos);
+        int status = relay.started() ? relay.status() : CLIENT_CLOSED_REQUEST;
+        proxy.metrics().clientClosed(head, status, startNanos);
+        logAccess(refusal != 0 && !relay.started() ? refusal : status, attempt == null ? null : attempt.endpoint());
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
             // so that a request it keeps in flight is never counted out meanwhile (a stopping proxy reads the count).

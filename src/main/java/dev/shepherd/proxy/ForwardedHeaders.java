@@ -162,6 +162,11 @@ final class ForwardedHeaders {
      * @param trusted whether the peer's own forwarded headers are kept
      * @param localPort the proxy's port the peer connected to, for {@code X-Forwarded-Port}; null: not known
      */
+    /** The peer's address as it goes into {@code X-Forwarded-For}, or "unknown". */
+    String peer() {
+        return peer;
+    }
+
     ForwardedHeaders(String peer, boolean trusted, String localPort) {
         this(peer, trusted, localPort, false, null, -1);
     }

@@ -37,6 +37,7 @@ final class ProxyContext {
     private final AtomicLong waitingBodies = new AtomicLong();
     private final UnfinishedHeads unfinishedHeads = new UnfinishedHeads(UnfinishedHeads.LIMIT);
     private final ProxyMetrics metrics;
+    private final AccessLog accessLog;
     private final Bootstrap upstreamBootstrap;
     private final long bufferLimit;
     /** Each event loop's timer for its deadlines and idle connections, which tell it what they need. */
@@ -85,11 +86,13 @@ final class ProxyContext {
      * @param upstreamsLeft how many worker connections {@code max-connections} leaves now (it less the client
      *                      connections open), within which {@code upstream-reuse-delay} keeps its idle connections
      * @param secure whether client connections are TLS ({@link ProxyTls}): workers are told {@code https}
+     * @param accessLog where each request is logged; null: nowhere ({@code fleet.proxy.access-log.enabled} off)
      */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
                  Bootstrap upstreamBootstrap, StickySessions sticky, BodySpool spool, IntSupplier upstreamsLeft,
-                 boolean secure) {
+                 boolean secure, AccessLog accessLog) {
         this.secure = secure;
+        this.accessLog = accessLog;
         this.idleBudget = new UpstreamPool.IdleBudget(upstreamsLeft);
         this.properties = properties;
         this.readsBodiesFirst = spool != null;
@@ -259,6 +262,11 @@ final class ProxyContext {
 
     ProxyMetrics metrics() {
         return metrics;
+    }
+
+    /** The access log; null when it is off. */
+    AccessLog accessLog() {
+        return accessLog;
     }
 
     /** The idle-connection pool of the calling event loop. Call only from an event loop thread. */

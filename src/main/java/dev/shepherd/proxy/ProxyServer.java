@@ -113,6 +113,7 @@ public class ProxyServer implements SmartLifecycle {
     /** Where bodies read first are kept past the retry buffer limit; null when {@code request-buffering} is off. */
     private final BodySpool spool;
     private final ProxyMetrics metrics;
+    private final MeterRegistry registry;
     private final Clock clock;
     private NettyTransport transport;
     private EventLoopGroup acceptor;
@@ -144,6 +145,7 @@ public class ProxyServer implements SmartLifecycle {
         this.address = address;
         this.requestedPort = port;
         this.metrics = new ProxyMetrics(registry);
+        this.registry = registry;
         this.clock = clock;
         this.transport = NettyTransport.select(properties.proxy().transport());
         this.tls = ProxyTls.of(ssl, bundles, properties.proxy().clientHeaderTimeout().toMillis(),
@@ -203,7 +205,8 @@ public class ProxyServer implements SmartLifecycle {
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
                     upstreamBootstrap(config), stickySessions(config), spool,
-                    () -> limit.max() - limit.open(), tls != null);
+                    () -> limit.max() - limit.open(), tls != null,
+                    config.accessLog().enabled() ? new AccessLog(registry) : null);
             fleet.onSnapshot(poolCleaner);
             ProxyContext started = context;
             for (EventExecutor loop : loops) {
@@ -538,6 +541,7 @@ public class ProxyServer implements SmartLifecycle {
         listeners.stream().map(Channel::close).toList().forEach(ChannelFuture::awaitUninterruptibly);
         if (context != null) {
             context.router().close();
+            closeAccessLog();
             context = null;
         }
         for (EventLoopGroup group : new EventLoopGroup[] {loops, acceptor}) {
@@ -604,7 +608,15 @@ public class ProxyServer implements SmartLifecycle {
         if (acceptor != loops) {
             acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
+        // Last, once the loops have logged their last requests.
+        closeAccessLog();
         listeners.clear();
+    }
+
+    private void closeAccessLog() {
+        if (context.accessLog() != null) {
+            context.accessLog().close();
+        }
     }
 
     /** Asks every tunnel to go away within {@code spread}. */

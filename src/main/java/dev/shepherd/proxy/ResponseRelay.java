@@ -28,6 +28,8 @@ final class ResponseRelay {
     private boolean started;
     /** Interim responses passed to the client for this request, over all its attempts ({@link #interim}). */
     private int interimsSent;
+    /** The final response's body bytes passed on to the client, framing left out (nginx's {@code $body_bytes_sent}). */
+    private long bodyBytes;
 
     ResponseRelay(ChannelHandlerContext raw, RequestHead request) {
         this.raw = raw;
@@ -77,6 +79,7 @@ final class ResponseRelay {
 
     void body(ByteBuf part) {
         writeHeldHead();
+        bodyBytes += part.readableBytes();
         if (framing.rechunk()) {
             ByteBuf size = raw.alloc().buffer(10);
             size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
@@ -124,6 +127,11 @@ final class ResponseRelay {
 
     int status() {
         return head.status();
+    }
+
+    /** The final response's body bytes passed on to the client so far, without the chunked framing. */
+    long bodyBytes() {
+        return bodyBytes;
     }
 
     /** Whether the worker connection can carry another request after this response. */

@@ -1,0 +1,239 @@
+package dev.shepherd.proxy;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The proxy's access log ({@code fleet.proxy.access-log.enabled}): a line per request in nginx's {@code combined}
+ * format, then the request time, the worker that answered and the attempts it took:
+ * <pre>
+ * 192.0.2.7 - - [05/Dec/2026:00:50:25 +0000] "GET /a?b=1 HTTP/1.1" 200 1234 "-" "curl/8.5.0" rt=0.003 worker=2 attempts=1
+ * </pre>
+ * <ul>
+ *   <li>the client: the connection's peer (nginx's {@code $remote_addr}; a load balancer's address behind one);</li>
+ *   <li>the time the line was made, in the master's time zone (nginx's {@code $time_local});</li>
+ *   <li>the request line as the proxy parsed it, {@code "-"} when the proxy refused the request before it had one;</li>
+ *   <li>the status sent: the worker's, the proxy's own (502, 503, 504, 4xx refusals), {@code 101} when a tunnel
+ *       opens (logged then, not when it closes), or nginx's {@code 499} when the client closed its connection
+ *       before a response began;</li>
+ *   <li>the response body's bytes passed to the client (nginx's {@code $body_bytes_sent}; 0 for the proxy's own
+ *       answers);</li>
+ *   <li>{@code Referer} and {@code User-Agent}, {@code "-"} when absent;</li>
+ *   <li>{@code rt}: seconds from the request head to the end, in milliseconds' precision (nginx's
+ *       {@code $request_time}), {@code -} for a refused head;</li>
+ *   <li>{@code worker}: the id of the worker that gave the answer ({@code -}: none did), and {@code attempts}.</li>
+ * </ul>
+ * The client's bytes are escaped as nginx escapes them ({@code "}, {@code \} and bytes outside printable ASCII as
+ * {@code \xHH}), so a line is one line whatever the client sent; the target is cut at {@link #MAX_TARGET}
+ * characters and each header at {@link #MAX_HEADER} ({@code ...} marks a cut), as HAProxy cuts its log lines.
+ *
+ * <p>Lines go to the SLF4J logger {@value #LOGGER} at INFO, written by a thread of its own: an event loop hands its
+ * line over to a queue of {@link #CAPACITY} and never waits for the log, since a console or journald that blocks
+ * would stop the proxy with it. A line that finds the queue full is dropped and counted
+ * ({@code shepherd.proxy.access.log.dropped}), with a warning at most every ten seconds: HAProxy drops its log
+ * lines likewise when its log server cannot keep up. Thread-safe: every event loop logs through one.
+ */
+final class AccessLog implements AutoCloseable {
+
+    /** The logger the lines go to: its level and appenders are the operator's, as for any Spring Boot logger. */
+    static final String LOGGER = "shepherd.access";
+    static final int CAPACITY = 8192;
+    static final int MAX_TARGET = 2048;
+    static final int MAX_HEADER = 512;
+
+    private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ENGLISH);
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    /** One request's line, its fields as they came, cut to size on the event loop. */
+    record Entry(long epochMillis, String client, String method, String target, String version, int status, long bytes,
+                 long nanos, String referer, String userAgent, int worker, int attempts) {
+    }
+
+    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(CAPACITY);
+    private final OccasionalWarning droppedWarning = new OccasionalWarning(System::nanoTime);
+    private final Counter dropped;
+    private final Consumer<String> sink;
+    private final ZoneId zone;
+    private final Thread writer;
+    private volatile boolean closed;
+    /** The writer's cache: the last second formatted, and its text. */
+    private long second = Long.MIN_VALUE;
+    private String secondText;
+
+    /** Lines to the {@value #LOGGER} logger, times in the system's zone. */
+    AccessLog(MeterRegistry registry) {
+        this(registry, LoggerFactory.getLogger(LOGGER)::info, ZoneId.systemDefault());
+    }
+
+    /** {@code sink}: where each line goes, called on the writer thread only. */
+    AccessLog(MeterRegistry registry, Consumer<String> sink, ZoneId zone) {
+        this.sink = sink;
+        this.zone = zone;
+        this.dropped = Counter.builder("shepherd.proxy.access.log.dropped")
+                .description("Access log lines dropped because the log could not keep up (fleet.proxy.access-log)")
+                .register(registry);
+        this.writer = new Thread(this::write, "access-log");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /**
+     * Logs one request; never blocks. Event loop.
+     *
+     * @param client     the connection's peer address, as {@code X-Forwarded-For} gets it
+     * @param request    the request as parsed; null when the proxy refused it before it had a request line
+     * @param status     the status sent, or 499
+     * @param bytes      the response body's bytes passed to the client
+     * @param startNanos {@link System#nanoTime()} when the request head was read; -1: not known
+     * @param worker     the id of the worker that answered; -1: none
+     * @param attempts   the attempts made on workers
+     */
+    void request(String client, HttpRequest request, int status, long bytes, long startNanos, int worker,
+                 int attempts) {
+        if (closed) {
+            return;
+        }
+        long nanos = startNanos < 0 ? -1 : System.nanoTime() - startNanos;
+        Entry entry = request == null
+                ? new Entry(System.currentTimeMillis(), client, null, null, null, status, bytes, nanos, null, null,
+                        worker, attempts)
+                : new Entry(System.currentTimeMillis(), client, cut(request.method().name(), MAX_HEADER),
+                        cut(request.uri(), MAX_TARGET), request.protocolVersion().text(), status, bytes, nanos,
+                        cut(request.headers().get(HttpHeaderNames.REFERER), MAX_HEADER),
+                        cut(request.headers().get(HttpHeaderNames.USER_AGENT), MAX_HEADER), worker, attempts);
+        if (!queue.offer(entry)) {
+            dropped.increment();
+            long count = droppedWarning.occurred();
+            if (count > 0) {
+                log.warn("Access log: {} lines dropped since the last warning; the log does not keep up with the "
+                        + "requests (see the logger " + LOGGER + ")", count);
+            }
+        }
+    }
+
+    /** Writes what is queued, then stops the writer; waits up to two seconds. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            writer.join(TimeUnit.SECONDS.toMillis(2));
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void write() {
+        try {
+            while (!closed || !queue.isEmpty()) {
+                Entry entry = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (entry != null) {
+                    sink.accept(format(entry));
+                }
+            }
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException failed) {
+            // A sink that throws would leave the queue full for ever: said once, and the log goes on without it.
+            log.warn("Access log stopped: {}", failed.toString());
+            closed = true;
+        }
+    }
+
+    /** The line of {@code entry}. Writer thread (the time cache is its own). */
+    String format(Entry entry) {
+        StringBuilder line = new StringBuilder(256);
+        line.append(entry.client()).append(" - - [").append(time(entry.epochMillis())).append("] \"");
+        if (entry.method() == null) {
+            line.append('-');
+        } else {
+            escape(line, entry.method(), MAX_HEADER);
+            line.append(' ');
+            escape(line, entry.target(), MAX_TARGET);
+            line.append(' ').append(entry.version());
+        }
+        line.append("\" ").append(entry.status()).append(' ').append(entry.bytes()).append(' ');
+        quoted(line, entry.referer());
+        line.append(' ');
+        quoted(line, entry.userAgent());
+        line.append(" rt=");
+        if (entry.nanos() < 0) {
+            line.append('-');
+        } else {
+            long millis = entry.nanos() / 1_000_000;
+            long fraction = millis % 1000;
+            line.append(millis / 1000).append('.').append(fraction < 100 ? fraction < 10 ? "00" : "0" : "").append(fraction);
+        }
+        line.append(" worker=");
+        if (entry.worker() < 0) {
+            line.append('-');
+        } else {
+            line.append(entry.worker());
+        }
+        return line.append(" attempts=").append(entry.attempts()).toString();
+    }
+
+    private String time(long epochMillis) {
+        long at = Math.floorDiv(epochMillis, 1000);
+        if (at != second) {
+            second = at;
+            secondText = TIME.format(Instant.ofEpochSecond(at).atZone(zone));
+        }
+        return secondText;
+    }
+
+    private static void quoted(StringBuilder line, String value) {
+        if (value == null) {
+            line.append("\"-\"");
+            return;
+        }
+        line.append('"');
+        escape(line, value, MAX_HEADER);
+        line.append('"');
+    }
+
+    /** {@code value} as nginx escapes a variable in its log; {@code ...} after it when it was cut at {@code max}. */
+    private static void escape(StringBuilder line, String value, int max) {
+        for (int i = 0; i < Math.min(value.length(), max); i++) {
+            char c = value.charAt(i);
+            if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+                line.append(c);
+            } else if (c <= 0xFF) {
+                hex(line, c);
+            } else {
+                for (byte b : String.valueOf(c).getBytes(StandardCharsets.UTF_8)) {
+                    hex(line, b & 0xFF);
+                }
+            }
+        }
+        if (value.length() > max) {
+            line.append("...");
+        }
+    }
+
+    private static void hex(StringBuilder line, int b) {
+        line.append("\\x").append(HEX[b >> 4]).append(HEX[b & 0xF]);
+    }
+
+    /**
+     * {@code value} cut to {@code max} characters, one more kept as the mark that it was cut; null stays null. The
+     * rest is let go on the event loop, so that the queue never holds a client's megabyte.
+     */
+    private static String cut(String value, int max) {
+        return value == null || value.length() <= max ? value : value.substring(0, max + 1);
+    }
+}

@@ -1,0 +1,61 @@
+package dev.shepherd.proxy;
+
+import dev.shepherd.testsupport.MasterProcess;
+import dev.shepherd.testsupport.RawHttp;
+import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Duration;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** A real master with {@code fleet.proxy.access-log.enabled} logs a line per request, refusals too; off, none. */
+class AccessLogIntegrationTests {
+
+    private static final String TIME = "\\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}] ";
+
+    @Test
+    void eachRequestIsLoggedWithItsStatusBytesWorkerAndAttempts() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.access-log.enabled=true")) {
+            int port = master.proxyPort();
+            int worker = JsonMapper.shared().readTree(master.admin("/fleet").body()).path("workers").get(0).path("id")
+                    .asInt();
+
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /bytes?n=1234 HTTP/1.1\r\nHost: x\r\n"
+                    + "User-Agent: ua \"quoted\" \\ back\r\nReferer: https://example.test/\r\nConnection: close\r\n\r\n")))
+                    .isEqualTo(200);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "TRACE /t HTTP/1.1\r\nHost: x\r\n\r\n"))).isEqualTo(405);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "BLAH\r\n\r\n"))).isEqualTo(400);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /hang-up HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: close\r\n\r\n"))).isEqualTo(502);
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(master.output())
+                    .containsPattern(Pattern.compile("shepherd\\.access +: 127\\.0\\.0\\.1 - - " + TIME
+                            + Pattern.quote("\"GET /bytes?n=1234 HTTP/1.1\" 200 1234 \"https://example.test/\" "
+                            + "\"ua \\x22quoted\\x22 \\x5C back\" rt=") + "\\d+\\.\\d{3}"
+                            + Pattern.quote(" worker=" + worker + " attempts=1")))
+                    .containsPattern(TIME + Pattern.quote("\"TRACE /t HTTP/1.1\" 405 0 \"-\" \"-\" rt=- worker=- attempts=0"))
+                    .containsPattern(TIME + Pattern.quote("\"-\" 400 0 \"-\" \"-\" rt=- worker=- attempts=0"))
+                    .containsPattern(TIME + Pattern.quote("\"GET /hang-up HTTP/1.1\" 502 0 \"-\" \"-\" rt=")
+                            + "\\d+\\.\\d{3} worker=- attempts=[1-9]"));
+            assertThat(master.output()).as("the health probes are the master's own, not the proxy's")
+                    .doesNotContain("\"GET /health");
+        }
+    }
+
+    @Test
+    void offByDefault() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand())) {
+            assertThat(RawHttp.status(RawHttp.exchange(master.proxyPort(), "GET /off HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: close\r\n\r\n"))).isEqualTo(200);
+            assertThat(RawHttp.status(RawHttp.exchange(master.proxyPort(), "BLAH\r\n\r\n"))).isEqualTo(400);
+
+            Thread.sleep(500);
+            assertThat(master.output()).doesNotContain("shepherd.access", "\"GET /off");
+        }
+    }
+}
