@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -45,15 +46,19 @@ import java.util.function.Consumer;
  * line over to a queue of {@link #CAPACITY} and never waits for the log, since a console or journald that blocks
  * would stop the proxy with it. A line that finds the queue full is dropped and counted
  * ({@code shepherd.proxy.access.log.dropped}), with a warning at most every ten seconds: HAProxy drops its log
- * lines likewise when its log server cannot keep up. Thread-safe: every event loop logs through one.
+ * lines likewise when its log server cannot keep up; the writer says so, so that no event loop waits for the log
+ * then either. Thread-safe: every event loop logs through one.
  */
 final class AccessLog implements AutoCloseable {
 
     /** The logger the lines go to: its level and appenders are the operator's, as for any Spring Boot logger. */
     static final String LOGGER = "shepherd.access";
-    static final int CAPACITY = 8192;
+    /** Lines that wait for the writer at most: about 12 MB of heap with every field at its longest. */
+    static final int CAPACITY = 4096;
     static final int MAX_TARGET = 2048;
     static final int MAX_HEADER = 512;
+    /** Methods are short tokens (RFC 9110 §9); a longer one is a client's invention. */
+    static final int MAX_METHOD = 32;
 
     private static final Logger log = LoggerFactory.getLogger(AccessLog.class);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ENGLISH);
@@ -65,15 +70,17 @@ final class AccessLog implements AutoCloseable {
     }
 
     private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(CAPACITY);
-    private final OccasionalWarning droppedWarning = new OccasionalWarning(System::nanoTime);
     private final Counter dropped;
+    /** Lines dropped since the writer last warned of them; the writer warns, so that no event loop waits for a log. */
+    private final AtomicLong droppedSinceWarning = new AtomicLong();
     private final Consumer<String> sink;
     private final ZoneId zone;
     private final Thread writer;
     private volatile boolean closed;
-    /** The writer's cache: the last second formatted, and its text. */
+    /** The writer's own: the last second formatted and its text, and when it last warned of dropped lines. */
     private long second = Long.MIN_VALUE;
     private String secondText;
+    private long lastWarning = System.nanoTime() - OccasionalWarning.INTERVAL_NANOS;
 
     /** Lines to the {@value #LOGGER} logger, times in the system's zone. */
     AccessLog(MeterRegistry registry) {
@@ -112,17 +119,13 @@ final class AccessLog implements AutoCloseable {
         Entry entry = request == null
                 ? new Entry(System.currentTimeMillis(), client, null, null, null, status, bytes, nanos, null, null,
                         worker, attempts)
-                : new Entry(System.currentTimeMillis(), client, cut(request.method().name(), MAX_HEADER),
+                : new Entry(System.currentTimeMillis(), client, cut(request.method().name(), MAX_METHOD),
                         cut(request.uri(), MAX_TARGET), request.protocolVersion().text(), status, bytes, nanos,
                         cut(request.headers().get(HttpHeaderNames.REFERER), MAX_HEADER),
                         cut(request.headers().get(HttpHeaderNames.USER_AGENT), MAX_HEADER), worker, attempts);
         if (!queue.offer(entry)) {
             dropped.increment();
-            long count = droppedWarning.occurred();
-            if (count > 0) {
-                log.warn("Access log: {} lines dropped since the last warning; the log does not keep up with the "
-                        + "requests (see the logger " + LOGGER + ")", count);
-            }
+            droppedSinceWarning.incrementAndGet();
         }
     }
 
@@ -144,6 +147,7 @@ final class AccessLog implements AutoCloseable {
                 if (entry != null) {
                     sink.accept(format(entry));
                 }
+                warnOfDroppedLines();
             }
         } catch (InterruptedException interrupted) {
             Thread.currentThread().interrupt();
@@ -154,6 +158,16 @@ final class AccessLog implements AutoCloseable {
         }
     }
 
+    /** At most every ten seconds, on the writer: a line that says how many lines were dropped since the last. */
+    private void warnOfDroppedLines() {
+        long now = System.nanoTime();
+        if (droppedSinceWarning.get() > 0 && now - lastWarning >= OccasionalWarning.INTERVAL_NANOS) {
+            lastWarning = now;
+            log.warn("Access log: {} lines dropped since the last warning; the log does not keep up with the requests "
+                    + "(see the logger " + LOGGER + ")", droppedSinceWarning.getAndSet(0));
+        }
+    }
+
     /** The line of {@code entry}. Writer thread (the time cache is its own). */
     String format(Entry entry) {
         StringBuilder line = new StringBuilder(256);
@@ -161,7 +175,7 @@ final class AccessLog implements AutoCloseable {
         if (entry.method() == null) {
             line.append('-');
         } else {
-            escape(line, entry.method(), MAX_HEADER);
+            escape(line, entry.method(), MAX_METHOD);
             line.append(' ');
             escape(line, entry.target(), MAX_TARGET);
             line.append(' ').append(entry.version());

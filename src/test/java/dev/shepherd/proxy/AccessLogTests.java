@@ -7,6 +7,9 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.time.Duration;
 import java.time.ZoneId;
@@ -78,7 +81,8 @@ class AccessLogTests {
     }
 
     @Test
-    void linesTheLogCannotTakeAreDroppedAndCountedAndTheCallerNeverWaits() throws Exception {
+    @ExtendWith(OutputCaptureExtension.class)
+    void linesTheLogCannotTakeAreDroppedAndCountedAndTheCallerNeverWaits(CapturedOutput output) throws Exception {
         CountDownLatch blocked = new CountDownLatch(1);
         List<String> lines = new CopyOnWriteArrayList<>();
         AccessLog log = new AccessLog(registry, line -> {
@@ -103,6 +107,8 @@ class AccessLogTests {
         blocked.countDown();
         log.close();
         assertThat(lines).as("what was queued is written at close").hasSize(AccessLog.CAPACITY + 100 - (int) dropped);
+        assertThat(output.getOut()).as("said by the writer, once it could go on").contains("Access log: "
+                + (int) dropped + " lines dropped since the last warning");
     }
 
     private static HttpRequest request(String method, String uri) {
