@@ -5,11 +5,11 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
 public final class ProcFs {
@@ -85,24 +85,61 @@ public final class ProcFs {
     }
 
     /**
-     * Whether the process has exited but not been reaped yet: state {@code Z} (zombie) or {@code X} (dead) in
-     * /proc/PID/stat, proc(5), with no thread of it left in /proc/PID/task but its first (a process whose main
-     * thread ended while others run shows {@code Z} too). The JDK's {@link ProcessHandle#isAlive} is true until the
-     * reaping; a killed process has closed its sockets by then. False where it cannot be told (no /proc, or the
-     * process has gone). Reads one small file and one directory; any thread.
+     * Whether the process has exited but not been reaped yet, or is exiting for good: every thread of it in
+     * /proc/PID/task dead (state {@code Z}, zombie, or {@code X} in its stat, proc(5)) or marked {@code PF_EXITING}
+     * (the flags field), which the kernel sets in {@code do_exit} before it closes the process's files. A killed
+     * process resets its connections only after that, so a proxy that sees a reset and asks now is told; its first
+     * thread can be a zombie while others still exit, and a process whose main thread ended while others run shows
+     * {@code Z} too, which alone is no exit. The JDK's {@link ProcessHandle#isAlive} is true until the reaping. True too for a process seen dead or
+     * exiting that is reaped while this reads its threads; false where it cannot be told (no /proc, or the process
+     * had gone already). Reads a few small files; any thread.
      */
     public static boolean exitedNotReaped(long pid) {
         Path process = PROC.resolve(Long.toString(pid));
         try {
-            String state = fieldsAfterCommand(pid)[0];
-            if (!state.equals("Z") && !state.equals("X") && !state.equals("x")) {
-                return false;
-            }
-            try (Stream<Path> threads = Files.list(process.resolve("task"))) {
-                return threads.limit(2).count() <= 1;
+            String[] fields = fieldsAfterCommand(process);
+            try {
+                return exiting(fields) && everyThreadExiting(process);
+            } catch (NoSuchFileException reaped) {
+                // Seen dead or exiting a moment ago, and reaped since.
+                return true;
             }
         } catch (IOException | RuntimeException ex) {
             return false;
+        }
+    }
+
+    /** {@code PF_EXITING} in include/linux/sched.h: the task is in {@code do_exit}. */
+    private static final long PF_EXITING = 0x4;
+
+    private static boolean dead(String state) {
+        return state.equals("Z") || state.equals("X") || state.equals("x");
+    }
+
+    /** Fields from the state on: the flags are the seventh (field 9 of proc(5)). */
+    private static boolean exiting(String[] fields) {
+        return dead(fields[0]) || (Long.parseUnsignedLong(fields[6]) & PF_EXITING) != 0;
+    }
+
+    /** Whether every thread of the process is exiting or dead; a thread that has gone meanwhile counts as such. */
+    private static boolean everyThreadExiting(Path process) throws IOException {
+        try (DirectoryStream<Path> threads = Files.newDirectoryStream(process.resolve("task"))) {
+            int seen = 0;
+            for (Path thread : threads) {
+                if (++seen > 10_000) {
+                    return false;
+                }
+                String[] fields;
+                try {
+                    fields = fieldsAfterCommand(thread);
+                } catch (IOException gone) {
+                    continue;
+                }
+                if (!exiting(fields)) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -111,9 +148,13 @@ public final class ProcFs {
      * bytes (read as ISO-8859-1, which decodes every byte).
      */
     private static String[] fieldsAfterCommand(long pid) throws IOException {
-        String line = new String(Files.readAllBytes(PROC.resolve(Long.toString(pid)).resolve("stat")),
-                StandardCharsets.ISO_8859_1);
-        return line.substring(line.lastIndexOf(')') + 2).split(" ", 5);
+        return fieldsAfterCommand(PROC.resolve(Long.toString(pid)));
+    }
+
+    /** As {@link #fieldsAfterCommand(long)}, for a process's or a thread's directory: the first eight fields. */
+    private static String[] fieldsAfterCommand(Path directory) throws IOException {
+        String line = new String(Files.readAllBytes(directory.resolve("stat")), StandardCharsets.ISO_8859_1);
+        return line.substring(line.lastIndexOf(')') + 2).split(" ", 8);
     }
 
     /**
