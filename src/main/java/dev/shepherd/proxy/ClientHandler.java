@@ -99,7 +99,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         return forwarded.peer();
     }
 
-        boolean reading() {
+    boolean reading() {
         return reading;
     }
 
