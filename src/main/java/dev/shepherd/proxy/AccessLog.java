@@ -53,7 +53,10 @@ final class AccessLog implements AutoCloseable {
 
     /** The logger the lines go to: its level and appenders are the operator's, as for any Spring Boot logger. */
     static final String LOGGER = "shepherd.access";
-    /** Lines that wait for the writer at most: about 12 MB of heap with every field at its longest. */
+    /**
+     * Lines that wait for the writer at most: about 13 MB of heap with every field at its longest (3.1 KB of Latin-1
+     * text each: Netty decodes a head byte for character).
+     */
     static final int CAPACITY = 4096;
     static final int MAX_TARGET = 2048;
     static final int MAX_HEADER = 512;
