@@ -57,10 +57,11 @@ final class LaunchSpecs {
                     + "own); fleet.worker.environment gives a worker any of them",
                     TerminalText.safe(String.join(", ", new TreeSet<>(withheld))));
         }
-        jvmOptions.forEach((variable, options) -> log.info("Workers inherit {} without {}: they configure Shepherd (a "
+        jvmOptions.forEach((variable, options) -> log.info("Workers inherit {} without {}{}: they configure Shepherd (a "
                 + "Spring Boot worker would take them for its own); fleet.worker.environment.{} gives workers a value "
                 + "of their own", variable, TerminalText.safe(options.removed().stream().map(name -> "-D" + name)
-                .collect(Collectors.joining(", "))), variable));
+                .collect(Collectors.joining(", "))), options.value().isEmpty() ? ", which leaves nothing: not at all"
+                : "", variable));
     }
 
     /**

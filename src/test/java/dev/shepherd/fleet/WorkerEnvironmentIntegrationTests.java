@@ -45,7 +45,8 @@ class WorkerEnvironmentIntegrationTests {
                             "JAVA_TOOL_OPTIONS");
             assertThat(master.output()).contains("Workers do not inherit", "FLEET_PROXY_BALANCER",
                     "MANAGEMENT_SERVER_PORT", "SPRING_APPLICATION_JSON", "Workers inherit JAVA_OPTS without "
-                    + "-Dfleet.proxy.balancer").as("names, not values").doesNotContain("\"min-uptime\"", "=least-request");
+                    + "-Dfleet.proxy.balancer:", "Workers inherit JAVA_TOOL_OPTIONS without -Dserver.ssl.enabled, which "
+                    + "leaves nothing: not at all").as("names, not values").doesNotContain("\"min-uptime\"", "=least-request");
         }
     }
 
