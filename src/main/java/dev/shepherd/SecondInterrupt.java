@@ -4,6 +4,7 @@ import lombok.extern.slf4j.Slf4j;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -18,6 +19,9 @@ final class SecondInterrupt {
 
     /** 128 + SIGINT, the shell's code for a process ended by Ctrl-C. */
     static final int EXIT_CODE = 130;
+
+    /** The longest the stop at once waits for its last log lines to reach the console. */
+    private static final Duration LAST_WORDS = Duration.ofMillis(500);
 
     private SecondInterrupt() {
     }
@@ -40,6 +44,7 @@ final class SecondInterrupt {
                 } else {
                     log.warn("Interrupted again: stopping at once; requests in flight are cut and the workers' process "
                             + "trees killed");
+                    ConsoleBuffer.flush(LAST_WORDS);
                     Runtime.getRuntime().halt(EXIT_CODE);
                 }
             });

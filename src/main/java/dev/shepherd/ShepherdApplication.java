@@ -3,9 +3,11 @@ package dev.shepherd;
 import dev.shepherd.ctl.Ctl;
 import dev.shepherd.demo.DemoWorker;
 import dev.shepherd.fleet.FleetSignals;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
+import org.springframework.context.annotation.Bean;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -60,9 +62,16 @@ public class ShepherdApplication {
         if (System.getProperty(REJECT_RENEGOTIATION) == null) {
             System.setProperty(REJECT_RENEGOTIATION, "true");
         }
+        ConsoleBuffer.install();
         SecondInterrupt.install();
         FleetSignals.install();
         SpringApplication.run(ShepherdApplication.class, args);
+    }
+
+    /** {@code shepherd.console.dropped}: what the master's console did not take ({@link ConsoleBuffer}). */
+    @Bean
+    static MeterBinder consoleMetrics() {
+        return ConsoleBuffer.metrics();
     }
 
     /**

@@ -6,6 +6,7 @@ import org.springframework.util.FileSystemUtils;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -126,9 +127,23 @@ public final class MasterProcess implements AutoCloseable {
         return startReady(prefix, List.of(), workers, args);
     }
 
+    /**
+     * Like {@link #startReady(int, String...)}, with the master's stdout a pipe that nobody reads until the test does
+     * ({@link #stdout()}), as a pipe to a stopped reader is: what the master logs is read from a file it logs to as
+     * well ({@code logging.file.name}), its stderr goes to the same file.
+     */
+    public static MasterProcess startReadyWithStdoutUnread(int workers, String... args) {
+        return startReady(List.of(), List.of(), true, workers, args);
+    }
+
     private static MasterProcess startReady(List<String> prefix, List<String> jvmOptions, int workers, String... args) {
+        return startReady(prefix, jvmOptions, false, workers, args);
+    }
+
+    private static MasterProcess startReady(List<String> prefix, List<String> jvmOptions, boolean stdoutUnread,
+                                            int workers, String... args) {
         for (int attempt = 1; ; attempt++) {
-            MasterProcess master = start(prefix, jvmOptions, workers, args);
+            MasterProcess master = start(prefix, jvmOptions, stdoutUnread, workers, args);
             try {
                 await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
                         .until(() -> !master.process.isAlive() || master.readyWorkerPids().size() == workers);
@@ -152,14 +167,23 @@ public final class MasterProcess implements AutoCloseable {
         }
     }
 
-    private static MasterProcess start(List<String> prefix, List<String> jvmOptions, int workers, String... args) {
+    private static MasterProcess start(List<String> prefix, List<String> jvmOptions, boolean stdoutUnread, int workers,
+                                       String... args) {
         int adminPort = FreePorts.unassigned();
         try {
             File log = File.createTempFile("master", ".log");
             log.deleteOnExit();
             Path temporary = Files.createTempDirectory("master");
-            Process process = new ProcessBuilder(command(prefix, jvmOptions, temporary, adminPort, workers, args))
-                    .redirectErrorStream(true).redirectOutput(log).start();
+            Process process;
+            if (stdoutUnread) {
+                List<String> withFile = new ArrayList<>(List.of(args));
+                withFile.add("--logging.file.name=" + log);
+                process = new ProcessBuilder(command(prefix, jvmOptions, temporary, adminPort, workers,
+                        withFile.toArray(String[]::new))).redirectError(ProcessBuilder.Redirect.appendTo(log)).start();
+            } else {
+                process = new ProcessBuilder(command(prefix, jvmOptions, temporary, adminPort, workers, args))
+                        .redirectErrorStream(true).redirectOutput(log).start();
+            }
             return new MasterProcess(process, adminPort, log.toPath(), temporary);
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
@@ -176,6 +200,11 @@ public final class MasterProcess implements AutoCloseable {
             pids.add(Long.parseLong(matcher.group(1)));
         }
         return pids;
+    }
+
+    /** The master's stdout, for a master started with it unread ({@link #startReadyWithStdoutUnread}). */
+    public InputStream stdout() {
+        return process.getInputStream();
     }
 
     /** The master's own pid. */

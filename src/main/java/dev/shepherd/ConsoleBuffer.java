@@ -1,0 +1,251 @@
+package dev.shepherd;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.SpringApplication;
+
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One of the master's standard streams through a bounded buffer that a thread of its own writes out, so no thread of
+ * the master ever waits on a console that takes no output: a pipe nobody reads, a terminal paused with Ctrl-S, a log
+ * collector that stalls. Written to straight, the first thread to log would hold Logback's console lock while its
+ * {@code write(2)} blocked, and every thread that logs after it would wait too: the supervisor before it respawns a
+ * worker, the proxy's event loops, the shutdown (found by an attacking helper, with the access log on filling the
+ * pipe in seconds, but a chatty worker's lines fill it as well).
+ *
+ * <p>A write that does not fit is dropped whole, so a log line is never cut, and counted
+ * ({@code shepherd.console.dropped}, in writes: one per log line); once the console takes output again a warning says
+ * how many were dropped and for how long. Docker's {@code mode=non-blocking} log option makes the same trade for the
+ * same reason, and {@value #CAPACITY} bytes is its {@code max-buffer-size} default (1 MB); HAProxy drops log lines
+ * rather than wait as well. Writes keep their order; the writer thread ends with the JVM, which gives it
+ * {@link #FLUSH_ON_EXIT} to write out what is left ({@link #install()}).
+ *
+ * <p>Thread-safe: any thread writes; only the writer thread touches the console.
+ */
+@Slf4j
+public final class ConsoleBuffer extends OutputStream {
+
+    /** Bytes held for a console that takes none: Docker's non-blocking log buffer. */
+    static final int CAPACITY = 1 << 20;
+
+    /** The longest the JVM's exit waits for what is left to be written; a console that takes nothing gets no more. */
+    static final Duration FLUSH_ON_EXIT = Duration.ofSeconds(2);
+
+    /** What the writer hands the console in one system call at most. */
+    private static final int BATCH_BYTES = 64 * 1024;
+
+    /** At most one warning of dropped writes per interval. */
+    private static final long WARNING_INTERVAL_NANOS = 10_000_000_000L;
+
+    private static volatile ConsoleBuffer stdout;
+    private static volatile ConsoleBuffer stderr;
+
+    private final String name;
+    private final OutputStream console;
+    private final int capacity;
+    /** Guarded by {@code this}: writes waiting, their bytes, whether the writer is writing some out. */
+    private final ArrayDeque<byte[]> waiting = new ArrayDeque<>();
+    private int waitingBytes;
+    private boolean writing;
+    /** Guarded by {@code this}: writes dropped in all, and since the last warning (when the first of those was). */
+    private long dropped;
+    private long droppedBytes;
+    private long unreported;
+    private long unreportedBytes;
+    private long firstUnreportedNanos;
+    /** The writer's own: when it last warned. */
+    private long lastWarning = System.nanoTime() - WARNING_INTERVAL_NANOS;
+
+    /**
+     * A buffer of {@code capacity} bytes in front of {@code console}, written out by a daemon thread named
+     * {@code "console-" + name}.
+     */
+    ConsoleBuffer(String name, OutputStream console, int capacity) {
+        this.name = name;
+        this.console = console;
+        this.capacity = capacity;
+        Thread writer = new Thread(this::writeOut, "console-" + name);
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /**
+     * Puts {@code System.out} and {@code System.err} behind a buffer each, once, and has the JVM's exit wait up to
+     * {@link #FLUSH_ON_EXIT} for them: after Spring Boot's shutdown has closed the application and stopped its logging
+     * (a {@link org.springframework.boot.SpringApplication#getShutdownHandlers() shutdown handler}, so the master's
+     * last lines are in), and when the JVM exits another way. The master's {@code main} only: the command line and
+     * the demo worker write to their streams straight.
+     */
+    static synchronized void install() {
+        if (stdout != null) {
+            return;
+        }
+        // Buffered: a batch of lines goes out in few system calls, flushed at the end of each batch.
+        stdout = new ConsoleBuffer("stdout", new BufferedOutputStream(new FileOutputStream(FileDescriptor.out),
+                BATCH_BYTES), CAPACITY);
+        stderr = new ConsoleBuffer("stderr", new BufferedOutputStream(new FileOutputStream(FileDescriptor.err),
+                BATCH_BYTES), CAPACITY);
+        System.setOut(new PrintStream(stdout, true));
+        System.setErr(new PrintStream(stderr, true));
+        Runnable flush = () -> flush(FLUSH_ON_EXIT);
+        Runtime.getRuntime().addShutdownHook(new Thread(flush, "console-flush"));
+        SpringApplication.getShutdownHandlers().add(flush);
+    }
+
+    /** Waits up to {@code timeout} for both streams to be written out, if installed; for the JVM's exit. */
+    static void flush(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (ConsoleBuffer buffer : new ConsoleBuffer[] {stdout, stderr}) {
+            if (buffer != null) {
+                buffer.awaitWritten(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            }
+        }
+    }
+
+    /** {@code shepherd.console.dropped}, tagged {@code stream=stdout|stderr}, for a master that installed them. */
+    public static MeterBinder metrics() {
+        return registry -> {
+            for (ConsoleBuffer buffer : new ConsoleBuffer[] {stdout, stderr}) {
+                if (buffer != null) {
+                    FunctionCounter.builder("shepherd.console.dropped", buffer, ConsoleBuffer::dropped)
+                            .description("Writes to the master's stdout or stderr (log lines) dropped because the "
+                                    + "console took no output and " + CAPACITY + " bytes of it were waiting")
+                            .tag("stream", buffer.name)
+                            .register(registry);
+                }
+            }
+        };
+    }
+
+    @Override
+    public void write(int b) {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    /** Queues a copy of the bytes, or drops them all when they do not fit; never waits for the console. */
+    @Override
+    public void write(byte[] bytes, int offset, int length) {
+        if (length <= 0) {
+            return;
+        }
+        synchronized (this) {
+            if (length > capacity - waitingBytes) {
+                if (unreported == 0) {
+                    firstUnreportedNanos = System.nanoTime();
+                }
+                dropped++;
+                droppedBytes += length;
+                unreported++;
+                unreportedBytes += length;
+                return;
+            }
+            byte[] copy = new byte[length];
+            System.arraycopy(bytes, offset, copy, 0, length);
+            waiting.add(copy);
+            waitingBytes += length;
+            notifyAll();
+        }
+    }
+
+    /** Writes dropped so far. */
+    synchronized long dropped() {
+        return dropped;
+    }
+
+    /** Bytes dropped so far. */
+    synchronized long droppedBytes() {
+        return droppedBytes;
+    }
+
+    /**
+     * Waits until everything written so far is out on the console, at most {@code timeout}.
+     *
+     * @return whether it is
+     */
+    synchronized boolean awaitWritten(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            for (long left = timeout.toNanos(); !waiting.isEmpty() || writing; left = deadline - System.nanoTime()) {
+                if (left <= 0) {
+                    return false;
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** The writer thread: takes what waits, writes it out, warns of what was dropped. */
+    private void writeOut() {
+        List<byte[]> batch = new ArrayList<>();
+        while (true) {
+            synchronized (this) {
+                writing = false;
+                notifyAll();
+                while (waiting.isEmpty()) {
+                    try {
+                        wait();
+                    } catch (InterruptedException ex) {
+                        // Not ours to end: the writer lives as long as the JVM.
+                    }
+                }
+                batch.addAll(waiting);
+                waiting.clear();
+                waitingBytes = 0;
+                writing = true;
+            }
+            // The space is free again as soon as the batch is taken: what is held is the batch plus the buffer, at
+            // most twice the capacity.
+            try {
+                for (byte[] bytes : batch) {
+                    console.write(bytes);
+                }
+                console.flush();
+                warnOfDropped();
+            } catch (IOException ex) {
+                // A console that is gone (a closed pipe): what it did not take is dropped like what did not fit.
+                synchronized (this) {
+                    dropped += batch.size();
+                    droppedBytes += batch.stream().mapToLong(bytes -> bytes.length).sum();
+                }
+            }
+            batch.clear();
+        }
+    }
+
+    /** After a write that went out, warns of what was dropped since the last warning, once per interval. */
+    private void warnOfDropped() {
+        long count;
+        long bytes;
+        long since;
+        long now = System.nanoTime();
+        synchronized (this) {
+            if (unreported == 0 || now - lastWarning < WARNING_INTERVAL_NANOS) {
+                return;
+            }
+            count = unreported;
+            bytes = unreportedBytes;
+            since = firstUnreportedNanos;
+            unreported = 0;
+            unreportedBytes = 0;
+        }
+        lastWarning = now;
+        log.warn("Dropped {} writes ({} bytes) to {} in the last {} s: the console took no output while {} bytes of it "
+                        + "were waiting, as a pipe nobody reads or a paused terminal does (shepherd.console.dropped)",
+                count, bytes, name, Math.max(1, Duration.ofNanos(now - since).toSeconds()), capacity);
+    }
+}

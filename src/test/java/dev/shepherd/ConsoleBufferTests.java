@@ -1,0 +1,124 @@
+package dev.shepherd;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+@ExtendWith(OutputCaptureExtension.class)
+class ConsoleBufferTests {
+
+    /** A console that takes nothing until it is released, then keeps what it is given. */
+    private static final class StoppedConsole extends OutputStream {
+
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch released = new CountDownLatch(1);
+        final ByteArrayOutputStream taken = new ByteArrayOutputStream();
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            entered.countDown();
+            try {
+                released.await();
+            } catch (InterruptedException ex) {
+                throw new IOException(ex);
+            }
+            synchronized (taken) {
+                taken.write(bytes, offset, length);
+            }
+        }
+
+        String text() {
+            synchronized (taken) {
+                return taken.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    private static void write(OutputStream out, String text) throws IOException {
+        out.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void writesReachTheConsoleInTheirOrder() throws IOException {
+        StoppedConsole console = new StoppedConsole();
+        console.released.countDown();
+        ConsoleBuffer buffer = new ConsoleBuffer("test", console, 1024);
+        for (int i = 0; i < 100; i++) {
+            write(buffer, "line " + i + "\n");
+        }
+        buffer.write('!');
+
+        assertThat(buffer.awaitWritten(Duration.ofSeconds(10))).isTrue();
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 100; i++) {
+            expected.append("line ").append(i).append('\n');
+        }
+        assertThat(console.text()).isEqualTo(expected + "!");
+        assertThat(buffer.dropped()).isZero();
+    }
+
+    @Test
+    void aStoppedConsoleNeverHoldsAWriterAndWhatDoesNotFitIsDroppedWholeCountedAndWarnedOf(CapturedOutput output)
+            throws Exception {
+        StoppedConsole console = new StoppedConsole();
+        ConsoleBuffer buffer = new ConsoleBuffer("test", console, 100);
+        // The writer takes the first line and waits on the console with it; 100 bytes wait behind it.
+        write(buffer, "first-line\n");
+        assertThat(console.entered.await(10, TimeUnit.SECONDS)).isTrue();
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            for (int i = 0; i < 1000; i++) {
+                write(buffer, String.format("line-%03d-6789\n", i));
+            }
+        }, "a write waited for the stopped console");
+        assertThat(buffer.awaitWritten(Duration.ofMillis(50))).as("nothing reached the console").isFalse();
+        long dropped = buffer.dropped();
+        assertThat(dropped).as("all but the seven lines of 14 bytes that fit in 100").isEqualTo(993);
+        assertThat(buffer.droppedBytes()).isEqualTo(993 * 14);
+
+        console.released.countDown();
+        assertThat(buffer.awaitWritten(Duration.ofSeconds(10))).isTrue();
+        String written = console.text();
+        assertThat(written.lines()).as("only whole lines, in order").allMatch(line -> line.equals("first-line")
+                || line.matches("line-\\d{3}-6789"));
+        assertThat(written.lines().skip(1).toList()).isSorted().hasSize((int) (1000 - dropped));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(output.getOut()).containsPattern(
+                "WARN .*Dropped 993 writes \\(13902 bytes\\) to test in the last \\d+ s: the console took no output "
+                        + "while 100 bytes of it were waiting"));
+    }
+
+    @Test
+    void aConsoleThatIsGoneCountsWhatItDidNotTake() throws IOException {
+        OutputStream gone = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                throw new IOException("Broken pipe");
+            }
+        };
+        ConsoleBuffer buffer = new ConsoleBuffer("test", gone, 1024);
+        write(buffer, "a\n");
+        write(buffer, "b\n");
+
+        assertThat(buffer.awaitWritten(Duration.ofSeconds(10))).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> buffer.dropped() == 2);
+        assertThat(buffer.droppedBytes()).isEqualTo(4);
+    }
+}
