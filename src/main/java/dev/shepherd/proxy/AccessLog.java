@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -27,16 +30,19 @@ import java.util.function.Consumer;
  * <ul>
  *   <li>the client: the connection's peer (nginx's {@code $remote_addr}; a load balancer's address behind one);</li>
  *   <li>the time the line was made, in the master's time zone (nginx's {@code $time_local});</li>
- *   <li>the request line as the proxy parsed it, {@code "-"} when the proxy refused the request before it had one;</li>
+ *   <li>the request line as the client sent it (an absolute-form target and {@code HTTP/1.0} as they came, before the
+ *       proxy rewrote them for a worker), {@code "-"} when the proxy refused the request before it had one;</li>
  *   <li>the status sent: the worker's, the proxy's own (502, 503, 504, 4xx refusals), {@code 101} when a tunnel
- *       opens (logged then, not when it closes), or nginx's {@code 499} when the client closed its connection
- *       before a response began;</li>
- *   <li>the response body's bytes passed to the client (nginx's {@code $body_bytes_sent}; 0 for the proxy's own
- *       answers);</li>
+ *       opens (logged then, not when it closes); or one never sent, as nginx logs them: {@code 499} when the client
+ *       closed its connection before a response began, {@code 444} when the proxy closed it at the end of the
+ *       shutdown's drain;</li>
+ *   <li>the bytes after the response's head passed to the client's connection, chunk framing included (nginx's
+ *       {@code $body_bytes_sent}; 0 for the proxy's own answers);</li>
  *   <li>{@code Referer} and {@code User-Agent}, {@code "-"} when absent;</li>
- *   <li>{@code rt}: seconds from the request head to the end, in milliseconds' precision (nginx's
+ *   <li>{@code rt}: seconds from the first bytes of the request head to the end, in milliseconds' precision (nginx's
  *       {@code $request_time}), {@code -} for a refused head;</li>
- *   <li>{@code worker}: the id of the worker that gave the answer ({@code -}: none did), and {@code attempts}.</li>
+ *   <li>{@code worker}: the id of the worker whose response was sent, or that had the request when it ended without
+ *       one (499, 444; {@code -}: none), and {@code attempts}.</li>
  * </ul>
  * The client's bytes are escaped as nginx escapes them ({@code "}, {@code \} and bytes outside printable ASCII as
  * {@code \xHH}), so a line is one line whatever the client sent; the target is cut at {@link #MAX_TARGET}
@@ -84,6 +90,8 @@ final class AccessLog implements AutoCloseable {
     private long second = Long.MIN_VALUE;
     private String secondText;
     private long lastWarning = System.nanoTime() - OccasionalWarning.INTERVAL_NANOS;
+    /** The writer's own: how the last line that could not be written failed, until warned of. */
+    private String lastFailure;
 
     /** Lines to the {@value #LOGGER} logger, times in the system's zone. */
     AccessLog(MeterRegistry registry) {
@@ -115,7 +123,25 @@ final class AccessLog implements AutoCloseable {
      */
     void request(String client, HttpRequest request, int status, long bytes, long startNanos, int worker,
                  int attempts) {
+        request(client, request, request == null ? null : request.uri(),
+                request == null ? null : request.protocolVersion(), status, bytes, startNanos, worker, attempts);
+    }
+
+    /**
+     * Logs one forwarded request with its request line as the client sent it, before the proxy rewrote it for a
+     * worker (an absolute-form target, HTTP/1.0); never blocks. Event loop. The rest as
+     * {@link #request(String, HttpRequest, int, long, long, int, int)}.
+     */
+    void request(String client, RequestHead head, int status, long bytes, long startNanos, int worker, int attempts) {
+        request(client, head.request(), head.clientTarget(), head.clientVersion(), status, bytes, startNanos, worker,
+                attempts);
+    }
+
+    private void request(String client, HttpRequest request, String target, HttpVersion version, int status,
+                         long bytes, long startNanos, int worker, int attempts) {
         if (closed) {
+            // Past the close nothing is written: counted, as a line the queue had no room for.
+            dropped.increment();
             return;
         }
         long nanos = startNanos < 0 ? -1 : System.nanoTime() - startNanos;
@@ -123,7 +149,7 @@ final class AccessLog implements AutoCloseable {
                 ? new Entry(System.currentTimeMillis(), client, null, null, null, status, bytes, nanos, null, null,
                         worker, attempts)
                 : new Entry(System.currentTimeMillis(), client, cut(request.method().name(), MAX_METHOD),
-                        cut(request.uri(), MAX_TARGET), request.protocolVersion().text(), status, bytes, nanos,
+                        cut(target, MAX_TARGET), version.text(), status, bytes, nanos,
                         cut(request.headers().get(HttpHeaderNames.REFERER), MAX_HEADER),
                         cut(request.headers().get(HttpHeaderNames.USER_AGENT), MAX_HEADER), worker, attempts);
         if (!queue.offer(entry)) {
@@ -132,7 +158,10 @@ final class AccessLog implements AutoCloseable {
         }
     }
 
-    /** Writes what is queued, then stops the writer; waits up to two seconds. */
+    /**
+     * Writes what is queued, then stops the writer; waits up to two seconds. Lines still queued then are dropped,
+     * counted and warned of: the log is left as it is, and the operator told how much of its end is missing.
+     */
     @Override
     public void close() {
         closed = true;
@@ -141,23 +170,35 @@ final class AccessLog implements AutoCloseable {
         } catch (InterruptedException interrupted) {
             Thread.currentThread().interrupt();
         }
+        List<Entry> left = new ArrayList<>();
+        queue.drainTo(left);
+        if (!left.isEmpty()) {
+            dropped.increment(left.size());
+            log.warn("Access log: {} lines of the last requests dropped at shutdown; the log did not write them within "
+                    + "2 s (see the logger " + LOGGER + ")", left.size());
+        }
     }
 
     private void write() {
-        try {
-            while (!closed || !queue.isEmpty()) {
-                Entry entry = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (entry != null) {
-                    sink.accept(format(entry));
-                }
-                warnOfDroppedLines();
+        while (!closed || !queue.isEmpty()) {
+            Entry entry;
+            try {
+                entry = queue.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                return;
             }
-        } catch (InterruptedException interrupted) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException failed) {
-            // A sink that throws would leave the queue full for ever: said once, and the log goes on without it.
-            log.warn("Access log stopped: {}", failed.toString());
-            closed = true;
+            if (entry != null) {
+                try {
+                    sink.accept(format(entry));
+                } catch (RuntimeException failed) {
+                    // An appender that throws loses this line, not the log: counted and warned of as a drop.
+                    dropped.increment();
+                    droppedSinceWarning.incrementAndGet();
+                    lastFailure = failed.toString();
+                }
+            }
+            warnOfDroppedLines();
         }
     }
 
@@ -166,8 +207,11 @@ final class AccessLog implements AutoCloseable {
         long now = System.nanoTime();
         if (droppedSinceWarning.get() > 0 && now - lastWarning >= OccasionalWarning.INTERVAL_NANOS) {
             lastWarning = now;
-            log.warn("Access log: {} lines dropped since the last warning; the log does not keep up with the requests "
-                    + "(see the logger " + LOGGER + ")", droppedSinceWarning.getAndSet(0));
+            String failure = lastFailure;
+            lastFailure = null;
+            log.warn("Access log: {} lines dropped since the last warning; {} (see the logger " + LOGGER + ")",
+                    droppedSinceWarning.getAndSet(0), failure == null ? "the log does not keep up with the requests"
+                            : "writing one failed: " + failure);
         }
     }
 

@@ -177,7 +177,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             respondAndClose(ex.status(), ex.getMessage(), request, headRequest);
             return;
         }
-        current = new Exchange(proxy, this, ctx, head);
+        current = new Exchange(proxy, this, ctx, head, timeouts.headStartedNanos());
         timeouts.requestStarted(current.requestComplete());
         current.start();
     }

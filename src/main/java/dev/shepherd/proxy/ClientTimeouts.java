@@ -94,6 +94,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         this.expiry = expiry;
     }
 
+    /** See {@link #headStartedNanos()}. */
+    private long headStartedNanos = -1;
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
@@ -108,6 +111,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (headStartedNanos < 0 && (phase == Phase.IDLE || phase == Phase.HEAD)) {
+            headStartedNanos = System.nanoTime();
+        }
         // Before the read goes on: what it decodes may move to another phase at once.
         switch (phase) {
             case IDLE -> enter(Phase.HEAD, headerNanos);
@@ -132,6 +138,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /** A request head was decoded; its body is complete (or there is none) or still to come. */
     void requestStarted(boolean complete) {
         readWhileServing = false;
+        headStartedNanos = -1;
         if (complete) {
             phase = Phase.SERVING;
         } else {
@@ -172,10 +179,20 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /** The exchange is over, the connection stays open and no request waits: idle, or a next head has begun. */
     void idle() {
         if (readWhileServing) {
+            // The next head's first bytes came while this exchange went on: its time runs from now.
+            headStartedNanos = System.nanoTime();
             enter(Phase.HEAD, headerNanos);
         } else {
             enter(Phase.IDLE, keepAliveNanos);
         }
+    }
+
+    /**
+     * {@link System#nanoTime()} when the first bytes of the head being read came (nginx's {@code $request_time} runs
+     * from them), or when the proxy turned to a pipelined head read before; -1 when none has begun.
+     */
+    long headStartedNanos() {
+        return headStartedNanos;
     }
 
     Phase phase() {

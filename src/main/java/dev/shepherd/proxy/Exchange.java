@@ -46,6 +46,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** nginx's code for a request whose client closed the connection before a response began; never sent. */
     private static final int CLIENT_CLOSED_REQUEST = 499;
+    /**
+     * nginx's code for a connection it closed without a response ({@code return 444}); never sent: what the access log
+     * says of a request cut at the end of the shutdown's drain before its response began.
+     */
+    private static final int NO_RESPONSE = 444;
     /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
     private static final HttpResponseStatus CONTENT_TOO_LARGE = new HttpResponseStatus(413, "Content Too Large");
 
@@ -60,6 +65,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private final ResponseRelay relay;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
+    /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
+    private final long headStartedNanos;
 
     private boolean requestComplete;
     private int attempts;
@@ -87,7 +94,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
 
-    Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head) {
+    Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
+             long headStartedNanos) {
+        this.headStartedNanos = headStartedNanos < 0 ? startNanos : headStartedNanos;
         this.proxy = proxy;
         this.client = client;
         this.ctx = ctx;
@@ -661,7 +670,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void logAccess(int status, Endpoint worker) {
         AccessLog accessLog = proxy.accessLog();
         if (accessLog != null) {
-            accessLog.request(client.peer(), head.request(), status, relay.bodyBytes(), startNanos,
+            accessLog.request(client.peer(), head, status, relay.bodyBytes(), headStartedNanos,
                     worker == null ? -1 : worker.workerId(), attempts);
         }
     }
@@ -712,9 +721,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (finished) {
             return;
         }
-        // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer.
-        int status = relay.started() ? relay.status() : CLIENT_CLOSED_REQUEST;
-        proxy.metrics().clientClosed(head, status, startNanos);
+        // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer;
+        // unless the proxy closed the connection itself, at the end of the shutdown's drain.
+        boolean cut = refusal == 0 && proxy.cuttingClients();
+        int status = relay.started() ? relay.status() : cut ? NO_RESPONSE : CLIENT_CLOSED_REQUEST;
+        if (cut) {
+            proxy.metrics().failed(head, HttpResponseStatus.valueOf(status), startNanos);
+        } else {
+            proxy.metrics().clientClosed(head, status, startNanos);
+        }
         logAccess(refusal != 0 && !relay.started() ? refusal : status, attempt == null ? null : attempt.endpoint());
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),

@@ -77,6 +77,7 @@ final class ProxyContext {
     private final UpstreamPool.IdleBudget idleBudget;
     private final boolean secure;
     private volatile boolean draining;
+    private volatile boolean cuttingClients;
 
     /**
      * @param sticky sticky sessions; null when {@code fleet.proxy.sticky.cookie} is not set
@@ -335,6 +336,15 @@ final class ProxyContext {
 
     void startDraining() {
         draining = true;
+    }
+
+    /** Whether the drain has ended and the proxy closes its client connections itself, requests in flight cut. */
+    boolean cuttingClients() {
+        return cuttingClients;
+    }
+
+    void startCuttingClients() {
+        cuttingClients = true;
     }
 
     /** {@code fleet.proxy.sticky.app-cookie-max-entries}, lowered (and said so) to what this JVM's heap holds. */

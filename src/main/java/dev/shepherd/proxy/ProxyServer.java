@@ -603,6 +603,7 @@ public class ProxyServer implements SmartLifecycle {
         log.info("Proxy stopped; {} requests still in flight and {} tunnels open at close", inFlight(),
                 fleet.snapshot().tunnels());
         context.router().close();
+        context.startCuttingClients();
         clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         if (acceptor != loops) {

@@ -32,10 +32,15 @@ final class RequestHead {
     private final boolean bodyless;
     /** The protocols offered in {@code Upgrade} and passed on to the worker, lowercase; null: no upgrade. */
     private final List<String> upgrade;
+    /** The request target and version as the client sent them, before the rewrite (for the access log). */
+    private final String clientTarget;
+    private final HttpVersion clientVersion;
 
     private RequestHead(HttpRequest request, boolean keepAlive, boolean http10, boolean retriable, boolean bodyless,
-                        List<String> upgrade) {
+                        List<String> upgrade, String clientTarget, HttpVersion clientVersion) {
         this.request = request;
+        this.clientTarget = clientTarget;
+        this.clientVersion = clientVersion;
         this.keepAlive = keepAlive;
         this.http10 = http10;
         this.retriable = retriable;
@@ -58,6 +63,8 @@ final class RequestHead {
      */
     static RequestHead prepare(HttpRequest request, ForwardedHeaders forwarded, Set<String> upgradeProtocols) {
         RequestValidation.check(request);
+        String clientTarget = request.uri();
+        HttpVersion clientVersion = request.protocolVersion();
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         boolean http10 = request.protocolVersion().minorVersion() == 0;
         HttpHeaders headers = request.headers();
@@ -88,7 +95,7 @@ final class RequestHead {
         boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
         forwarded.apply(headers, host);
         request.setProtocolVersion(HttpVersion.HTTP_1_1);
-        return new RequestHead(request, keepAlive, http10, retriable, bodyless, upgrade);
+        return new RequestHead(request, keepAlive, http10, retriable, bodyless, upgrade, clientTarget, clientVersion);
     }
 
     /** Sets the framing the decoder parsed: chunked, a length, or none (no body). */
@@ -120,6 +127,16 @@ final class RequestHead {
         }
         String path = emptyPath ? "/" : target.getRawPath();
         request.setUri(target.getRawQuery() == null ? path : path + "?" + target.getRawQuery());
+    }
+
+    /** The request target as the client sent it: absolute-form stays absolute (RFC 9112 §3.2.2). */
+    String clientTarget() {
+        return clientTarget;
+    }
+
+    /** The version the client sent: {@code HTTP/1.0} stays, though the worker is spoken to in HTTP/1.1. */
+    HttpVersion clientVersion() {
+        return clientVersion;
     }
 
     /** Whether the client speaks HTTP/1.0, and so cannot read a chunked body. */

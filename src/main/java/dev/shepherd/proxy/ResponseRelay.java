@@ -28,7 +28,10 @@ final class ResponseRelay {
     private boolean started;
     /** Interim responses passed to the client for this request, over all its attempts ({@link #interim}). */
     private int interimsSent;
-    /** The final response's body bytes passed on to the client, framing left out (nginx's {@code $body_bytes_sent}). */
+    /**
+     * The bytes after the final response's head passed on to the client's connection, its chunk framing included as
+     * nginx's {@code $body_bytes_sent} counts it: the same whether the worker chunked the body or the proxy did.
+     */
     private long bodyBytes;
 
     ResponseRelay(ChannelHandlerContext raw, RequestHead request) {
@@ -83,7 +86,9 @@ final class ResponseRelay {
         if (framing.rechunk()) {
             ByteBuf size = raw.alloc().buffer(10);
             size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
-            raw.write(size.writeByte('\r').writeByte('\n'));
+            size.writeByte('\r').writeByte('\n');
+            bodyBytes += size.readableBytes() + 2;
+            raw.write(size);
             raw.write(part);
             raw.write(raw.alloc().buffer(2).writeByte('\r').writeByte('\n'));
         } else {
@@ -95,6 +100,7 @@ final class ResponseRelay {
     void end() {
         writeHeldHead();
         if (framing.rechunk()) {
+            bodyBytes += LAST_CHUNK.length;
             raw.write(raw.alloc().buffer(5).writeBytes(LAST_CHUNK));
         }
     }
@@ -129,7 +135,7 @@ final class ResponseRelay {
         return head.status();
     }
 
-    /** The final response's body bytes passed on to the client so far, without the chunked framing. */
+    /** The bytes after the final response's head passed on to the client's connection so far, framing included. */
     long bodyBytes() {
         return bodyBytes;
     }

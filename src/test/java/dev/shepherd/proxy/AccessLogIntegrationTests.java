@@ -6,6 +6,9 @@ import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.regex.Pattern;
 
@@ -44,6 +47,61 @@ class AccessLogIntegrationTests {
                             + "\\d+\\.\\d{3} worker=- attempts=[1-9]"));
             assertThat(master.output()).as("the health probes are the master's own, not the proxy's")
                     .doesNotContain("\"GET /health");
+        }
+    }
+
+    @Test
+    void theRequestLineIsTheClientsTheTimeRunsFromItsFirstBytesAndTheBytesAreThoseSent() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.access-log.enabled=true")) {
+            int port = master.proxyPort();
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /old HTTP/1.0\r\n\r\n"))).isEqualTo(200);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET http://example.test/abs?q=1 HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: close\r\n\r\n"))).isEqualTo(200);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked?n=5 HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: close\r\n\r\n"))).isEqualTo(200);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked?n=5&v=1.0 HTTP/1.0\r\n\r\n")))
+                    .isEqualTo(200);
+            try (Socket socket = new Socket("127.0.0.1", port)) {
+                OutputStream out = socket.getOutputStream();
+                out.write("GET /slow-head HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                await().pollDelay(Duration.ofMillis(700)).until(() -> true);
+                out.write("Connection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertThat(RawHttp.status(RawHttp.readUntilClose(socket.getInputStream()))).isEqualTo(200);
+            }
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(master.output())
+                    .containsPattern(TIME + Pattern.quote("\"GET /old HTTP/1.0\" 200 "))
+                    .containsPattern(TIME + Pattern.quote("\"GET http://example.test/abs?q=1 HTTP/1.1\" 200 "))
+                    .as("the worker's chunk framing counted: 5\\r\\nxxxxx\\r\\n0\\r\\n\\r\\n")
+                    .containsPattern(TIME + Pattern.quote("\"GET /chunked?n=5 HTTP/1.1\" 200 15 "))
+                    .as("dechunked for HTTP/1.0: the data only")
+                    .containsPattern(TIME + Pattern.quote("\"GET /chunked?n=5&v=1.0 HTTP/1.0\" 200 5 "))
+                    .as("the 700 ms the head took to come counted")
+                    .containsPattern(TIME + Pattern.quote("\"GET /slow-head HTTP/1.1\" 200 ") + "\\d+ \"-\" \"-\" "
+                            + "rt=(0\\.[7-9]|[1-9])"));
+        }
+    }
+
+    @Test
+    void aRequestCutAtTheEndOfTheShutdownsDrainIsLogged444() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.access-log.enabled=true", "--fleet.worker.drain-timeout=1s");
+             Socket socket = new Socket("127.0.0.1", master.proxyPort())) {
+            int worker = JsonMapper.shared().readTree(master.admin("/fleet").body()).path("workers").get(0).path("id")
+                    .asInt();
+            socket.getOutputStream().write("GET /slow?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            await().atMost(Duration.ofSeconds(10)).until(() -> JsonMapper.shared().readTree(master.admin("/fleet")
+                    .body()).path("workers").get(0).path("inFlight").asInt() == 1);
+
+            ProcessHandle.of(master.pid()).orElseThrow().destroy();
+            await().atMost(Duration.ofSeconds(30)).until(() -> !master.isAlive());
+
+            assertThat(master.output()).containsPattern(TIME + Pattern.quote("\"GET /slow?ms=30000 HTTP/1.1\" 444 0 "
+                    + "\"-\" \"-\" rt=") + "\\d+\\.\\d{3}" + Pattern.quote(" worker=" + worker + " attempts=1"))
+                    .doesNotContain("\" 499 ");
         }
     }
 

@@ -17,6 +17,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -109,6 +110,55 @@ class AccessLogTests {
         assertThat(lines).as("what was queued is written at close").hasSize(AccessLog.CAPACITY + 100 - (int) dropped);
         assertThat(output.getOut()).as("said by the writer, once it could go on").contains("Access log: "
                 + (int) dropped + " lines dropped since the last warning");
+    }
+
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void linesNotWrittenWhenTheLogClosesAreCountedAndWarnedOf(CapturedOutput output) throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch never = new CountDownLatch(1);
+        AccessLog log = new AccessLog(registry, line -> {
+            entered.countDown();
+            try {
+                never.await();
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }, ZoneOffset.UTC);
+        log.request("127.0.0.1", request("GET", "/first"), 200, 0, -1, 1, 1);
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int i = 0; i < 10; i++) {
+            log.request("127.0.0.1", request("GET", "/" + i), 200, 0, -1, 1, 1);
+        }
+
+        log.close();
+        log.request("127.0.0.1", request("GET", "/after"), 200, 0, -1, 1, 1);
+
+        assertThat(registry.get("shepherd.proxy.access.log.dropped").counter().count())
+                .as("the ten left in the queue and the one past the close").isEqualTo(11.0);
+        assertThat(output.getOut()).contains("WARN", "Access log: 10 lines of the last requests dropped at shutdown");
+        never.countDown();
+    }
+
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void aLineThatCannotBeWrittenIsCountedAndTheLogGoesOn(CapturedOutput output) {
+        List<String> lines = new CopyOnWriteArrayList<>();
+        AccessLog log = new AccessLog(registry, line -> {
+            if (line.contains("/broken")) {
+                throw new IllegalStateException("appender failed");
+            }
+            lines.add(line);
+        }, ZoneOffset.UTC);
+
+        log.request("127.0.0.1", request("GET", "/broken"), 200, 0, -1, 1, 1);
+        log.request("127.0.0.1", request("GET", "/fine"), 200, 0, -1, 1, 1);
+        log.close();
+
+        assertThat(lines).singleElement().asString().contains("\"GET /fine HTTP/1.1\"");
+        assertThat(registry.get("shepherd.proxy.access.log.dropped").counter().count()).isEqualTo(1.0);
+        assertThat(output.getOut()).contains("Access log: 1 lines dropped since the last warning; writing one failed: "
+                + "java.lang.IllegalStateException: appender failed");
     }
 
     private static HttpRequest request(String method, String uri) {

@@ -119,6 +119,14 @@ public final class EchoWorker {
             if (uri.getPath().equals("/logout")) {
                 exchange.getResponseHeaders().add("Set-Cookie", "JSESSIONID=; Max-Age=0; Path=/");
             }
+            if (uri.getPath().equals("/chunked")) {
+                // Length 0: the JDK's server sends the body chunked, this write as one chunk.
+                exchange.sendResponseHeaders(200, 0);
+                try (var out = exchange.getResponseBody()) {
+                    out.write("x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))).getBytes());
+                }
+                return;
+            }
             if (uri.getPath().equals("/bytes")) {
                 respond(exchange, 200, "x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))));
                 return;
