@@ -58,9 +58,9 @@ class AccessLogIntegrationTests {
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET /old HTTP/1.0\r\n\r\n"))).isEqualTo(200);
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET http://example.test/abs?q=1 HTTP/1.1\r\nHost: x\r\n"
                     + "Connection: close\r\n\r\n"))).isEqualTo(200);
-            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked?n=5 HTTP/1.1\r\nHost: x\r\n"
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked-bytes?n=5 HTTP/1.1\r\nHost: x\r\n"
                     + "Connection: close\r\n\r\n"))).isEqualTo(200);
-            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked?n=5&v=1.0 HTTP/1.0\r\n\r\n")))
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked-bytes?n=5&v=1.0 HTTP/1.0\r\n\r\n")))
                     .isEqualTo(200);
             try (Socket socket = new Socket("127.0.0.1", port)) {
                 OutputStream out = socket.getOutputStream();
@@ -75,9 +75,9 @@ class AccessLogIntegrationTests {
                     .containsPattern(TIME + Pattern.quote("\"GET /old HTTP/1.0\" 200 "))
                     .containsPattern(TIME + Pattern.quote("\"GET http://example.test/abs?q=1 HTTP/1.1\" 200 "))
                     .as("the worker's chunk framing counted: 5\\r\\nxxxxx\\r\\n0\\r\\n\\r\\n")
-                    .containsPattern(TIME + Pattern.quote("\"GET /chunked?n=5 HTTP/1.1\" 200 15 "))
+                    .containsPattern(TIME + Pattern.quote("\"GET /chunked-bytes?n=5 HTTP/1.1\" 200 15 "))
                     .as("dechunked for HTTP/1.0: the data only")
-                    .containsPattern(TIME + Pattern.quote("\"GET /chunked?n=5&v=1.0 HTTP/1.0\" 200 5 "))
+                    .containsPattern(TIME + Pattern.quote("\"GET /chunked-bytes?n=5&v=1.0 HTTP/1.0\" 200 5 "))
                     .as("the 700 ms the head took to come counted")
                     .containsPattern(TIME + Pattern.quote("\"GET /slow-head HTTP/1.1\" 200 ") + "\\d+ \"-\" \"-\" "
                             + "rt=(0\\.[7-9]|[1-9])"));

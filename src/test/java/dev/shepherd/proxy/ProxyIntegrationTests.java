@@ -7,14 +7,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The proxy's HTTP handling against real echo workers: headers, streaming, errors, strict parsing. */
 class ProxyIntegrationTests {
@@ -150,6 +155,39 @@ class ProxyIntegrationTests {
                 + "Transfer-Encoding: chunked\r\n\r\n" + "0".repeat(9000) + "1\r\na\r\n0\r\n\r\n");
         assertThat(RawHttp.status(response)).isEqualTo(400);
         assertThat(response).contains("a chunk-size line is longer than");
+    }
+
+    /**
+     * A refusal while the client still sends reaches it: a head refused at its 101st field, then more of it in later
+     * writes, read and dropped until the client is done (nginx's lingering close). Closed at once, the connection
+     * was reset by the client's next bytes, and the client's next write failed with the reset before it could read
+     * the 431 (an attacking helper's client reported a reset, not the 431).
+     */
+    @Test
+    void aRefusalWhileTheClientStillSendsReachesItBeforeTheClose() throws Exception {
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            client.setSoTimeout(20_000);
+            OutputStream out = client.getOutputStream();
+            out.write(("GET /echo HTTP/1.1\r\nHost: a\r\n" + fields(0, 200)).getBytes(StandardCharsets.US_ASCII));
+            for (int part = 1; part < 4; part++) {
+                // The refusal and the proxy's close happen meanwhile, unread; then the client sends on.
+                await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+                out.write(fields(part * 200, part * 200 + 200).getBytes(StandardCharsets.US_ASCII));
+            }
+            out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+
+            String response = RawHttp.readUntilClose(client.getInputStream());
+            assertThat(RawHttp.status(response)).isEqualTo(431);
+            assertThat(response).contains("more than 100 header fields");
+        }
+    }
+
+    private static String fields(int from, int to) {
+        StringBuilder fields = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            fields.append("x-f").append(i).append(": ").append(i).append("\r\n");
+        }
+        return fields.toString();
     }
 
     /**

@@ -119,7 +119,7 @@ public final class EchoWorker {
             if (uri.getPath().equals("/logout")) {
                 exchange.getResponseHeaders().add("Set-Cookie", "JSESSIONID=; Max-Age=0; Path=/");
             }
-            if (uri.getPath().equals("/chunked")) {
+            if (uri.getPath().equals("/chunked-bytes")) {
                 // Length 0: the JDK's server sends the body chunked, this write as one chunk.
                 exchange.sendResponseHeaders(200, 0);
                 try (var out = exchange.getResponseBody()) {
