@@ -28,7 +28,8 @@ import java.util.function.Consumer;
  * 192.0.2.7 - - [05/Dec/2026:00:50:25 +0000] "GET /a?b=1 HTTP/1.1" 200 1234 "-" "curl/8.5.0" rt=0.003 worker=2 attempts=1
  * </pre>
  * <ul>
- *   <li>the client: the connection's peer (nginx's {@code $remote_addr}; a load balancer's address behind one);</li>
+ *   <li>the client: the connection's peer (nginx's {@code $remote_addr}), or behind a trusted proxy the client it
+ *       vouches for ({@link TrustedProxies#client}, nginx's realip module);</li>
  *   <li>the time the line was made, in the master's time zone (nginx's {@code $time_local});</li>
  *   <li>the request line as the client sent it (an absolute-form target and {@code HTTP/1.0} as they came, before the
  *       proxy rewrote them for a worker), {@code "-"} when the proxy refused the request before it had one;</li>
@@ -113,7 +114,7 @@ final class AccessLog implements AutoCloseable {
     /**
      * Logs one request; never blocks. Event loop.
      *
-     * @param client     the connection's peer address, as {@code X-Forwarded-For} gets it
+     * @param client     the client's address: the connection's peer, or the client a trusted peer vouches for
      * @param request    the request as parsed; null when the proxy refused it before it had a request line
      * @param status     the status sent, or 499
      * @param bytes      the response body's bytes passed to the client

@@ -98,6 +98,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         return forwarded.peer();
     }
 
+    /** Whether the peer is a trusted proxy, whose {@code X-Forwarded-For} the forwarded request carries on. */
+    boolean peerTrusted() {
+        return forwarded.trusted();
+    }
+
     boolean reading() {
         return reading;
     }

@@ -670,7 +670,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void logAccess(int status, Endpoint worker) {
         AccessLog accessLog = proxy.accessLog();
         if (accessLog != null) {
-            accessLog.request(client.peer(), head, status, relay.bodyBytes(), headStartedNanos,
+            // nginx's $remote_addr with its realip module: behind a trusted proxy, the client it vouches for.
+            String from = client.peerTrusted() ? proxy.trustedProxies().client(
+                    head.request().headers().getAll(ForwardedHeaders.X_FORWARDED_FOR), client.peer()) : client.peer();
+            accessLog.request(from, head, status, relay.bodyBytes(), headStartedNanos,
                     worker == null ? -1 : worker.workerId(), attempts);
         }
     }

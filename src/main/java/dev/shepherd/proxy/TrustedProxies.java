@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import io.netty.util.NetUtil;
 import org.springframework.security.util.matcher.InetAddressMatcher;
 import org.springframework.security.util.matcher.InetAddressMatchers;
 
@@ -36,6 +37,42 @@ final class TrustedProxies {
             }
         }
         return false;
+    }
+
+    /**
+     * The client an {@code X-Forwarded-For} chain vouched for by a trusted peer names, as nginx's realip module finds
+     * it with {@code real_ip_recursive on}: from the right, the first address that is not a trusted proxy; the
+     * leftmost when all are; at an element that is no IP address (a name, an address with a port, junk) the walk
+     * stops and the address to its right is the client. Element per element, no lookup (IP literals only), so the
+     * cost is bounded by the header's size limit. On the event loop, for the access log.
+     *
+     * @param lines the {@code X-Forwarded-For} field lines as forwarded, the peer appended last
+     * @param peer  the peer, the answer when no line holds an address
+     * @return the client's address, as {@link NetUtil#toAddressString(InetAddress)} writes it
+     */
+    String client(List<String> lines, String peer) {
+        String client = peer;
+        for (int line = lines.size() - 1; line >= 0; line--) {
+            String chain = lines.get(line);
+            for (int end = chain.length(); end > 0; ) {
+                int comma = chain.lastIndexOf(',', end - 1);
+                String element = chain.substring(comma + 1, end).trim();
+                end = Math.max(comma, 0);
+                if (element.isEmpty()) {
+                    continue; // RFC 9110 §5.6.1: empty list elements are ignored
+                }
+                InetAddress address = NetUtil.createInetAddressFromIpAddressString(element);
+                if (address == null) {
+                    return client;
+                }
+                address = unmapped(address);
+                client = NetUtil.toAddressString(address);
+                if (!trusts(address)) {
+                    return client;
+                }
+            }
+        }
+        return client;
     }
 
     /** The IPv4 address an IPv4-mapped IPv6 address carries; any other address as it is. */

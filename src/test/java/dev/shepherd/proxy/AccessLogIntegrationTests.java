@@ -62,6 +62,10 @@ class AccessLogIntegrationTests {
                     + "Connection: close\r\n\r\n"))).isEqualTo(200);
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET /chunked-bytes?n=5&v=1.0 HTTP/1.0\r\n\r\n")))
                     .isEqualTo(200);
+            // The peer (loopback) is a trusted proxy by default: the client it vouches for is logged (nginx's realip).
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /vouched HTTP/1.1\r\nHost: x\r\n"
+                    + "X-Forwarded-For: 198.51.100.1, 203.0.113.9, 10.1.2.3\r\nConnection: close\r\n\r\n")))
+                    .isEqualTo(200);
             try (Socket socket = new Socket("127.0.0.1", port)) {
                 OutputStream out = socket.getOutputStream();
                 out.write("GET /slow-head HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -78,6 +82,7 @@ class AccessLogIntegrationTests {
                     .containsPattern(TIME + Pattern.quote("\"GET /chunked-bytes?n=5 HTTP/1.1\" 200 15 "))
                     .as("dechunked for HTTP/1.0: the data only")
                     .containsPattern(TIME + Pattern.quote("\"GET /chunked-bytes?n=5&v=1.0 HTTP/1.0\" 200 5 "))
+                    .containsPattern(": 203\\.0\\.113\\.9 - - " + TIME + Pattern.quote("\"GET /vouched HTTP/1.1\" 200 "))
                     .as("the 700 ms the head took to come counted")
                     .containsPattern(TIME + Pattern.quote("\"GET /slow-head HTTP/1.1\" 200 ") + "\\d+ \"-\" \"-\" "
                             + "rt=(0\\.[7-9]|[1-9])"));

@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.Inet6Address;
@@ -32,6 +33,31 @@ class TrustedProxiesTests {
             "100.63.255.255", "100.128.0.1", "2001:db8::7", "::2", "fec0::1", "fe00::1"})
     void publicAddressesAreNotTrustedByDefault(String address) throws UnknownHostException {
         assertThat(internal.trusts(InetAddress.getByName(address))).isFalse();
+    }
+
+    /** nginx's realip with real_ip_recursive: from the right, the first address that is no trusted proxy. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "203.0.113.9, 10.0.0.1, 127.0.0.1 | 203.0.113.9",
+            "198.51.100.1, 203.0.113.9, 10.0.0.1, 127.0.0.1 | 203.0.113.9",
+            "10.0.0.2, 10.0.0.1, 127.0.0.1 | 10.0.0.2",
+            "127.0.0.1 | 127.0.0.1",
+            "evil.example, 10.0.0.1, 127.0.0.1 | 10.0.0.1",
+            "203.0.113.9:4711, 127.0.0.1 | 127.0.0.1",
+            "203.0.113.9,,  , 127.0.0.1 | 203.0.113.9",
+            "2001:db8::7, ::1 | 2001:db8::7",
+            "::ffff:203.0.113.9, 127.0.0.1 | 203.0.113.9",
+            "'' | 127.0.0.1"})
+    void theClientIsTheRightmostAddressThatIsNoTrustedProxy(String chain, String client) {
+        assertThat(internal.client(List.of(chain), "127.0.0.1")).isEqualTo(client);
+    }
+
+    @Test
+    void theClientIsFoundAcrossFieldLinesTheLastLineFirst() {
+        assertThat(internal.client(List.of("203.0.113.9, 10.0.0.3", "10.0.0.2", "127.0.0.1"), "127.0.0.1"))
+                .isEqualTo("203.0.113.9");
+        assertThat(internal.client(List.of("203.0.113.9", "198.51.100.1, 127.0.0.1"), "127.0.0.1"))
+                .isEqualTo("198.51.100.1");
     }
 
     @Test
