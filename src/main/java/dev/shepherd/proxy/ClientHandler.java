@@ -5,6 +5,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
@@ -136,7 +137,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
     private void dispatch(Object msg) {
         if (msg instanceof HttpObject object && object.decoderResult().isFailure()) {
             ReferenceCountUtil.release(msg);
-            reject(object.decoderResult(), !(msg instanceof HttpRequest));
+            // Netty hands on the request whose line it had parsed when a field failed; a refused line is a
+            // placeholder of its own, a full request ("GET /bad-request"), which names nothing the client sent.
+            HttpRequest parsed = msg instanceof HttpRequest request && !(msg instanceof FullHttpRequest) ? request : null;
+            reject(object.decoderResult(), !(msg instanceof HttpRequest), parsed);
         } else if (msg instanceof HttpRequest request) {
             begin(request);
         } else if (msg instanceof HttpContent content && current != null) {
@@ -186,27 +190,31 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         current.start();
     }
 
-    /** Answers a request the decoder refused; {@code inBody}: in its body (a chunk-size line), after a good head. */
-    private void reject(DecoderResult result, boolean inBody) {
+    /**
+     * Answers a request the decoder refused; {@code inBody}: in its body (a chunk-size line), after a good head;
+     * {@code parsed}: the request whose line was read, for the access log, or null.
+     */
+    private void reject(DecoderResult result, boolean inBody, HttpRequest parsed) {
         Throwable cause = result.cause();
+        boolean headRequest = parsed != null && parsed.method().equals(HttpMethod.HEAD);
         if (cause instanceof RequestDecoder.Rejected rejected) {
-            respondAndClose(rejected.status(), rejected.getMessage());
+            respondAndClose(rejected.status(), rejected.getMessage(), parsed, headRequest);
         } else if (cause instanceof TooLongHttpLineException && inBody) {
             respondAndClose(HttpResponseStatus.BAD_REQUEST, "a chunk-size line is longer than "
-                    + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
+                    + proxy.properties().maxInitialLineLength().toBytes() + " bytes", parsed, headRequest);
         } else if (cause instanceof TooLongHttpLineException) {
             respondAndClose(HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request line is longer than "
-                    + proxy.properties().maxInitialLineLength().toBytes() + " bytes");
+                    + proxy.properties().maxInitialLineLength().toBytes() + " bytes", parsed, headRequest);
         } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
             respondAndClose(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are larger than "
-                    + proxy.properties().maxHeaderSize().toBytes() + " bytes");
+                    + proxy.properties().maxHeaderSize().toBytes() + " bytes", parsed, headRequest);
         } else if (cause instanceof IllegalArgumentException) {
             // Netty's validation names the fault (a bad header name, a bad length); it may quote the client's bytes.
             respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request: "
-                    + RequestValidation.printable(String.valueOf(cause.getMessage()), 160));
+                    + RequestValidation.printable(String.valueOf(cause.getMessage()), 160), parsed, headRequest);
         } else {
             // Anything else is the decoder failing on bytes it did not expect: its message would describe Netty.
-            respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request framing");
+            respondAndClose(HttpResponseStatus.BAD_REQUEST, "malformed request framing", parsed, headRequest);
         }
     }
 

@@ -33,6 +33,8 @@ class AccessLogIntegrationTests {
                     .isEqualTo(200);
             assertThat(RawHttp.status(RawHttp.exchange(port, "TRACE /t HTTP/1.1\r\nHost: x\r\n\r\n"))).isEqualTo(405);
             assertThat(RawHttp.status(RawHttp.exchange(port, "BLAH\r\n\r\n"))).isEqualTo(400);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "POST /conflict HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))).isEqualTo(400);
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET /hang-up HTTP/1.1\r\nHost: x\r\n"
                     + "Connection: close\r\n\r\n"))).isEqualTo(502);
 
@@ -43,6 +45,9 @@ class AccessLogIntegrationTests {
                             + Pattern.quote(" worker=" + worker + " attempts=1")))
                     .containsPattern(TIME + Pattern.quote("\"TRACE /t HTTP/1.1\" 405 0 \"-\" \"-\" rt=- worker=- attempts=0"))
                     .containsPattern(TIME + Pattern.quote("\"-\" 400 0 \"-\" \"-\" rt=- worker=- attempts=0"))
+                    .as("refused for its fields, after its line was read: the line is logged")
+                    .containsPattern(TIME + Pattern.quote("\"POST /conflict HTTP/1.1\" 400 0 \"-\" \"-\" rt=- worker=- "
+                            + "attempts=0"))
                     .containsPattern(TIME + Pattern.quote("\"GET /hang-up HTTP/1.1\" 502 0 \"-\" \"-\" rt=")
                             + "\\d+\\.\\d{3} worker=- attempts=[1-9]"));
             assertThat(master.output()).as("the health probes are the master's own, not the proxy's")
