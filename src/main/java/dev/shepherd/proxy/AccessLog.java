@@ -33,8 +33,9 @@ import java.util.function.Consumer;
  *   <li>the time the line was made, in the master's time zone (nginx's {@code $time_local});</li>
  *   <li>the request line as the client sent it (an absolute-form target and {@code HTTP/1.0} as they came, before the
  *       proxy rewrote them for a worker), {@code "-"} when the proxy refused the request before it had one;</li>
- *   <li>the status sent: the worker's, the proxy's own (502, 503, 504, 4xx refusals), {@code 101} when a tunnel
- *       opens (logged then, not when it closes); or one never sent, as nginx logs them: {@code 499} when the client
+ *   <li>the status sent: the worker's, the proxy's own (502, 503, 504, 4xx refusals), {@code 101} for a tunnel
+ *       (a WebSocket), logged when it ends with the bytes the worker sent through it and its whole time
+ *       ({@link #opened}); or one never sent, as nginx logs them: {@code 499} when the client
  *       closed its connection before a response began, {@code 444} when the proxy closed it at the end of the
  *       shutdown's drain;</li>
  *   <li>the bytes after the response's head passed to the client's connection, chunk framing included (nginx's
@@ -145,14 +146,56 @@ final class AccessLog implements AutoCloseable {
             dropped.increment();
             return;
         }
-        long nanos = startNanos < 0 ? -1 : System.nanoTime() - startNanos;
-        Entry entry = request == null
+        offer(entry(client, request, target, version, status, bytes,
+                startNanos < 0 ? -1 : System.nanoTime() - startNanos, worker, attempts));
+    }
+
+    /**
+     * The line of a request whose worker switched protocols, made now and logged when its tunnel ends
+     * ({@link Tunnel}), as nginx logs a WebSocket when it closes: status 101, the bytes the worker sent through it,
+     * the time from the head's first bytes to the end. Its fields are cut now, so what the tunnel holds meanwhile
+     * is one small line. Event loop.
+     */
+    Opened opened(String client, RequestHead head, long startNanos, int worker, int attempts) {
+        return new Opened(entry(client, head.request(), head.clientTarget(), head.clientVersion(), 101, 0, -1, worker,
+                attempts), startNanos);
+    }
+
+    /** A tunnel's line, to be logged when it ends ({@link #opened}). */
+    final class Opened {
+
+        private final Entry entry;
+        private final long startNanos;
+
+        private Opened(Entry entry, long startNanos) {
+            this.entry = entry;
+            this.startNanos = startNanos;
+        }
+
+        /** Logs the line with the {@code bytes} sent to the client through the tunnel; never blocks. Event loop. */
+        void ended(long bytes) {
+            if (closed) {
+                dropped.increment();
+                return;
+            }
+            offer(new Entry(System.currentTimeMillis(), entry.client(), entry.method(), entry.target(),
+                    entry.version(), entry.status(), bytes, System.nanoTime() - startNanos, entry.referer(),
+                    entry.userAgent(), entry.worker(), entry.attempts()));
+        }
+    }
+
+    private static Entry entry(String client, HttpRequest request, String target, HttpVersion version, int status,
+                               long bytes, long nanos, int worker, int attempts) {
+        return request == null
                 ? new Entry(System.currentTimeMillis(), client, null, null, null, status, bytes, nanos, null, null,
                         worker, attempts)
                 : new Entry(System.currentTimeMillis(), client, cut(request.method().name(), MAX_METHOD),
                         cut(target, MAX_TARGET), version.text(), status, bytes, nanos,
                         cut(request.headers().get(HttpHeaderNames.REFERER), MAX_HEADER),
                         cut(request.headers().get(HttpHeaderNames.USER_AGENT), MAX_HEADER), worker, attempts);
+    }
+
+    private void offer(Entry entry) {
         if (!queue.offer(entry)) {
             dropped.increment();
             droppedSinceWarning.incrementAndGet();

@@ -419,9 +419,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         relay.switching(response);
         proxy.metrics().completed(head, 101, startNanos, attempts);
-        logAccess(101, attempt.endpoint());
+        AccessLog accessLog = proxy.accessLog();
+        AccessLog.Opened line = accessLog == null ? null
+                : accessLog.opened(accessLogClient(), head, headStartedNanos, attempt.endpoint().workerId(), attempts);
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
-                Upgrades.isWebSocket(response.upgrade()));
+                Upgrades.isWebSocket(response.upgrade()), line);
         attempt.handOver(tunnel);
         attempt = null;
         end();
@@ -670,12 +672,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void logAccess(int status, Endpoint worker) {
         AccessLog accessLog = proxy.accessLog();
         if (accessLog != null) {
-            // nginx's $remote_addr with its realip module: behind a trusted proxy, the client it vouches for.
-            String from = client.peerTrusted() ? proxy.trustedProxies().client(
-                    head.request().headers().getAll(ForwardedHeaders.X_FORWARDED_FOR), client.peer()) : client.peer();
-            accessLog.request(from, head, status, relay.bodyBytes(), headStartedNanos,
+            accessLog.request(accessLogClient(), head, status, relay.bodyBytes(), headStartedNanos,
                     worker == null ? -1 : worker.workerId(), attempts);
         }
+    }
+
+    /** nginx's {@code $remote_addr} with its realip module: behind a trusted proxy, the client it vouches for. */
+    private String accessLogClient() {
+        return client.peerTrusted() ? proxy.trustedProxies().client(
+                head.request().headers().getAll(ForwardedHeaders.X_FORWARDED_FOR), client.peer()) : client.peer();
     }
 
     /** Whether a response whose body ends with the connection is being relayed and has not ended. */

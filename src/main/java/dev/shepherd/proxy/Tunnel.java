@@ -54,8 +54,17 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
     private boolean closed;
     private ScheduledFuture<?> goingAway;
     private long goingAwayAt;
+    private final AccessLog.Opened line;
+    /** Bytes from the worker passed on to the client, for the access log. */
+    private long bytesToClient;
 
-    Tunnel(ProxyContext proxy, Channel client, Channel upstream, Endpoint endpoint, boolean websocket) {
+    /**
+     * {@code line}: the access log's line of the request that opened the tunnel, logged when it ends with the bytes
+     * the worker sent through it; null when the access log is off.
+     */
+    Tunnel(ProxyContext proxy, Channel client, Channel upstream, Endpoint endpoint, boolean websocket,
+           AccessLog.Opened line) {
+        this.line = line;
         this.proxy = proxy;
         this.client = client;
         this.upstream = upstream;
@@ -108,6 +117,7 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
         if (toClient != null) {
             toClient.track(bytes);
         }
+        bytesToClient += bytes.readableBytes();
         client.write(bytes, client.voidPromise());
         if (!client.isWritable()) {
             upstream.config().setAutoRead(false);
@@ -223,6 +233,9 @@ final class Tunnel implements UpstreamListener, Endpoint.Tunnel {
         }
         endpoint.tunnelClosed(this);
         proxy.metrics().tunnelClosed(why);
+        if (line != null) {
+            line.ended(bytesToClient);
+        }
         if (why != End.CLOSED && toClient != null) {
             String reason = why == End.IDLE ? "idle timeout" : "worker going away";
             sayGoingAway(client, toClient, reason, false);

@@ -9,6 +9,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
@@ -20,10 +25,15 @@ import org.springframework.boot.context.properties.source.MapConfigurationProper
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 
@@ -36,7 +46,7 @@ class TunnelTests {
     private final EmbeddedChannel client = new EmbeddedChannel();
     private final EmbeddedChannel upstream = new EmbeddedChannel();
     private final Endpoint endpoint = mock(Endpoint.class);
-    private final Tunnel tunnel = new Tunnel(proxy, client, upstream, endpoint, true);
+    private final Tunnel tunnel = new Tunnel(proxy, client, upstream, endpoint, true, null);
 
     static FleetProperties.Proxy properties(Map<String, String> values) {
         return new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("fleet.proxy", FleetProperties.Proxy.class);
@@ -61,6 +71,30 @@ class TunnelTests {
         assertThat(text(upstream.readOutbound())).isEqualTo("to the worker");
         assertThat(text(client.readOutbound())).isEqualTo("to the client");
         assertThat(registry.get("shepherd.proxy.tunnels.opened").counter().count()).isEqualTo(1);
+    }
+
+    /** As nginx logs a WebSocket: when it ends, 101, with the bytes the worker sent through it. */
+    @Test
+    void theAccessLogLineOfATunnelIsWrittenWhenItEndsWithTheBytesTheWorkerSent() {
+        List<String> lines = new CopyOnWriteArrayList<>();
+        try (AccessLog log = new AccessLog(registry, lines::add, ZoneOffset.UTC)) {
+            HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/chat");
+            request.headers().set(HttpHeaderNames.HOST, "x").set(HttpHeaderNames.CONNECTION, "upgrade")
+                    .set(HttpHeaderNames.UPGRADE, "websocket");
+            RequestHead head = RequestHead.prepare(request, new ForwardedHeaders("127.0.0.1", false, "80"),
+                    Set.of("websocket"));
+            Tunnel logged = new Tunnel(proxy, client, upstream, endpoint, false,
+                    log.opened("192.0.2.7", head, System.nanoTime(), 3, 1));
+            logged.open();
+            logged.onUpstreamMessage(ascii("0123456789"));
+            logged.fromClient(ascii("not counted: the client's"));
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(lines::isEmpty);
+
+            logged.clientClosed();
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(lines).singleElement().asString()
+                    .startsWith("192.0.2.7 - - [").contains("] \"GET /chat HTTP/1.1\" 101 10 \"-\" \"-\" rt=")
+                    .endsWith(" worker=3 attempts=1"));
+        }
     }
 
     @Test
@@ -151,7 +185,7 @@ class TunnelTests {
                 ReferenceCountUtil.release(msg);
             }
         });
-        Tunnel ending = new Tunnel(proxy, stuck, upstream, endpoint, true);
+        Tunnel ending = new Tunnel(proxy, stuck, upstream, endpoint, true, null);
         ending.open();
 
         ending.goAway(Duration.ZERO);
