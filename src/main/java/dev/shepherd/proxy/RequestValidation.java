@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.NetUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
 import java.net.URI;
@@ -154,28 +155,33 @@ final class RequestValidation {
     }
 
     /**
-     * {@code uri-host [ ":" port ]} of RFC 3986: an IP literal in brackets, or a reg-name (which covers IPv4); empty is
-     * allowed (RFC 9112 §3.2).
+     * {@code uri-host [ ":" port ]} of RFC 3986, as a name or an address is written: an IPv6 address in brackets, or a
+     * name of letters, digits, {@code - . _ ~} and percent-encodings (which covers IPv4); a port of at most 65535.
+     * Empty is allowed (RFC 9112 §3.2), and so is an empty port ({@code x:}, RFC 3986 §3.2.3). RFC 3986's reg-name
+     * also admits the sub-delims ({@code ! $ & ' ( ) * + , ; =}), which no DNS name holds: {@code Host: a,b} reached
+     * the workers as {@code X-Forwarded-Host: a,b}, a list whose first or last element frameworks pick as they please
+     * (found by an attacking helper), so they are refused, as nginx refuses what no host holds.
      */
     static boolean validHost(String host) {
         int portStart;
         if (host.startsWith("[")) {
             int close = host.indexOf(']');
-            if (close < 0 || !allMatch(host, 1, close, "0123456789abcdefABCDEF:.vV-_~!$&'()*+,;=")) {
+            if (close < 0 || !NetUtil.isValidIpV6Address(host.substring(1, close))) {
                 return false;
             }
             portStart = close + 1;
         } else {
             int colon = host.indexOf(':');
             portStart = colon < 0 ? host.length() : colon;
-            if (!allMatch(host, 0, portStart, "-._~!$&'()*+,;=%")) {
+            if (!allMatch(host, 0, portStart, "-._~%")) {
                 return false;
             }
         }
         if (portStart == host.length()) {
             return true;
         }
-        return host.charAt(portStart) == ':' && host.length() - portStart <= 6 && digits(host, portStart + 1);
+        return host.charAt(portStart) == ':' && host.length() - portStart <= 6 && digits(host, portStart + 1)
+                && (host.length() - portStart == 1 || Integer.parseInt(host, portStart + 1, host.length(), 10) <= 65535);
     }
 
     /**
