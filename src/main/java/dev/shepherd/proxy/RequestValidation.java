@@ -55,13 +55,22 @@ final class RequestValidation {
                 }
             }
         }
-        for (String codings : headers.getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
-            for (String coding : codings.split(",")) {
+        int codings = 0;
+        for (String line : headers.getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
+            for (String coding : line.split(",")) {
+                if (coding.isBlank()) {
+                    continue; // RFC 9110 §5.6.1: a recipient ignores empty list elements (",chunked" is chunked)
+                }
+                codings++;
                 if (!coding.trim().equalsIgnoreCase("chunked")) {
                     throw reject(HttpResponseStatus.NOT_IMPLEMENTED, "the transfer coding '" + printable(coding.trim(), 40)
                             + "' is not supported: only chunked is (RFC 9112 §7)");
                 }
             }
+        }
+        if (codings == 0 && headers.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            // Framed by nothing it names, the body's end would be a guess between the proxy and the worker.
+            throw reject(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding names no transfer coding (RFC 9112 §6.1)");
         }
         if (version.minorVersion() >= 1) {
             // Every line and every element of a list counts: a second line used to pass unchecked.

@@ -91,6 +91,17 @@ class ProxyIntegrationTests {
         assertThat(response).contains("body=11");
     }
 
+    /** RFC 9110 §5.6.1: empty list elements are ignored, so ",chunked" frames the body as chunked does. */
+    @Test
+    void aTransferEncodingWithEmptyElementsIsChunked() {
+        for (String codings : List.of(",chunked", "chunked, ,", " , chunked")) {
+            String response = RawHttp.exchange(shepherd.proxyPort(), "POST /chunked HTTP/1.1\r\nHost: a\r\n"
+                    + "Connection: close\r\nTransfer-Encoding: " + codings + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+            assertThat(RawHttp.status(response)).as(codings).isEqualTo(200);
+            assertThat(response).as(codings).contains("body=5", "transfer-encoding: chunked\n");
+        }
+    }
+
     @Test
     void workerThatDoesNotAnswerInTimeGets504WithAReason() {
         HttpResponse<String> response = shepherd.get("/slow?ms=3000");

@@ -92,6 +92,9 @@ class RequestValidationTests {
             // Transfer codings (RFC 9112 §6.1, §7) and expectations (RFC 9110 §10.1.1)
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: gzip, chunked                              | 501",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: Chunked                                    | 200",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: ,chunked                                   | 200",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: chunked, ,                                 | 200",
+            "POST / HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: ,\\r\\nContent-Length: 0                   | 400",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue\\r\\nContent-Length: 0                     | 200",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 200-ok\\r\\nContent-Length: 0                           | 417",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue\\r\\nExpect: foo\\r\\nContent-Length: 0   | 417",
