@@ -8,13 +8,16 @@ import io.netty.handler.codec.DecoderException;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * Reads a worker's responses and passes them on as bytes: a {@link ResponseHead} (the status line and the
  * end-to-end header lines, copied once), then the body as slices of what was read, then {@link #END}. Nothing is
  * decoded into header objects to be encoded again: the proxy needs only the status, the framing and the
  * {@code Connection} tokens ({@link ResponseHeadParser}), and forwards the rest as it came. A chunked body passes
- * through with its chunk framing and trailers, unless the client speaks HTTP/1.0: then only the data goes on.
+ * through with its chunk framing and trailers (less the fields that may not be trailers), unless the client speaks
+ * HTTP/1.0: then only the data goes on.
  *
  * <p>Framing follows RFC 9112 §6.3 and is strict, because a response read with the wrong length would be handed
  * to the next client of the connection: a malformed status or header line, a status code outside 100 to 599
@@ -225,6 +228,8 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
      */
     private boolean readChunked(ByteBuf in, List<Object> out) {
         int pos = in.readerIndex();
+        // Passed through from here on: what lies between it and pos goes on, but for trailer lines left out.
+        int from = pos;
         int limit = in.writerIndex();
         boolean more = true;
         boolean done = false;
@@ -276,23 +281,48 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
                         int lineEnd = crlfLineEnd(in, pos, lf);
                         done = lineEnd == pos;
                         if (!done) {
-                            ResponseHeadParser.headerLine(in, pos, lineEnd);
+                            int colon = ResponseHeadParser.headerLine(in, pos, lineEnd);
+                            if (!dechunk && !allowedInTrailers(in, pos, colon)) {
+                                if (pos > from) {
+                                    out.add(in.retainedSlice(from, pos - from));
+                                }
+                                from = lf + 1;
+                            }
                         }
                         pos = lf + 1;
                     }
                 }
             }
         }
-        int consumed = pos - in.readerIndex();
-        if (dechunk) {
-            in.skipBytes(consumed);
-        } else if (consumed > 0) {
-            out.add(in.readRetainedSlice(consumed));
+        if (!dechunk && pos > from) {
+            out.add(in.retainedSlice(from, pos - from));
         }
+        in.readerIndex(pos);
         if (done) {
             end(in, out);
         }
         return done;
+    }
+
+    /**
+     * Fields a sender must not put in a trailer section (RFC 9110 §6.5.1: those that frame or route the message,
+     * control it, authenticate it, or say how to read its content), lowercase. A worker's trailer field among them is
+     * left out of what the client gets: a client or cache that merges trailers into the headers would take a second
+     * {@code Content-Length} or {@code Transfer-Encoding}, or a {@code Set-Cookie} that the proxy's own handling of
+     * the header's cookies never saw (found by an attacking helper). The rest pass on, as HAProxy passes them
+     * (gRPC's {@code grpc-status}, {@code Server-Timing}, digests).
+     */
+    private static final Set<String> NOT_IN_TRAILERS = Set.of("content-length", "transfer-encoding", "host",
+            "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate",
+            "proxy-authorization", "authorization", "www-authenticate", "set-cookie", "cookie", "content-type",
+            "content-encoding", "content-range", "content-location", "location", "cache-control", "expires", "age",
+            "vary", "pragma", "date", "range", "expect", "max-forwards", "retry-after", "strict-transport-security",
+            "x-shepherd-error");
+
+    /** Whether the field named by {@code in}'s bytes [start, colon) may pass on in a trailer section. */
+    private static boolean allowedInTrailers(ByteBuf in, int start, int colon) {
+        return !NOT_IN_TRAILERS.contains(in.toString(start, colon - start, StandardCharsets.ISO_8859_1)
+                .toLowerCase(Locale.ROOT));
     }
 
     /** The LF that ends the line at {@code pos}, or -1 while it is not all there (and not over {@code max} bytes). */

@@ -88,6 +88,26 @@ class UpstreamDecoderTests {
                 "5;ext=1\r\nhello\r\n", "6\r\n worl", "d\r\n0\r\nX-Checksum: 9\r\n\r\n", "END");
     }
 
+    /** RFC 9110 §6.5.1: framing, routing, cookies and the like are no trailer fields; the rest pass on as they came. */
+    @Test
+    void trailerFieldsThatMayNotBeTrailersAreLeftOutAndTheRestPass() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
+                + "Transfer-Encoding: chunked\r\nX-Checksum: 9\r\nSet-Cookie: sess=evil\r\ncontent-length: 99\r\n"
+                + "grpc-status: 0\r\nHOST: evil.example\r\n\r\n");
+
+        assertThat(String.join("", parts)).isEqualTo("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n"
+                + "2\r\nok\r\n0\r\nX-Checksum: 9\r\ngrpc-status: 0\r\n\r\nEND");
+    }
+
+    @Test
+    void aTrailerFieldLeftOutAcrossReadsIsLeftOutWhole() {
+        List<String> parts = read("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-A: 1\r\nSet-Coo",
+                "kie: a=b\r", "\nX-B: 2\r\n\r\n");
+
+        assertThat(String.join("", parts)).isEqualTo("HEAD 200 CHUNKED reusable chunked: HTTP/1.1 200 OK\r\n"
+                + "0\r\nX-A: 1\r\nX-B: 2\r\n\r\nEND");
+    }
+
     @Test
     void chunkedBodyForAnHttp10ClientLosesItsFramingAndTrailers() {
         decoder.expect(false, true, false);
