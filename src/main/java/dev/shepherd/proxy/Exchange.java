@@ -352,7 +352,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         readingBodyFirst = false;
         if (relay.started()) {
             dropAttempt();
-            cut(null, Failure.SENT);
+            cut(null, Failure.SENT, null);
             return;
         }
         dropAttempt();
@@ -527,7 +527,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         proxy.metrics().upstreamFailure(failure);
         if (relay.started()) {
-            cut(failed, failure);
+            cut(failed, failure, cause);
             return;
         }
         // A malformed response is the worker's code speaking, not its death: another worker would most likely
@@ -571,9 +571,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         route();
     }
 
-    /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
-    private void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
-        String worker = failed == null ? "the worker" : "worker " + failed.workerId();
+    private static String workerName(Endpoint failed) {
+        return failed == null ? "the worker" : "worker " + failed.workerId();
+    }
+
+    /**
+     * A worker's malformed response is its code's bug, for the operator to see whether or not a byte of it reached
+     * the client (a chunk without its CRLF, an endless trailer section): warned of at most every ten seconds, with
+     * the count since the last line.
+     */
+    private static void warnIfMalformed(Throwable cause, String worker) {
         if (RetryPolicy.malformed(cause)) {
             long times = MALFORMED.occurred();
             if (times > 0) {
@@ -581,6 +588,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                         TerminalText.safe(cause.getMessage()));
             }
         }
+    }
+
+    /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
+    private void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
+        String worker = workerName(failed);
+        warnIfMalformed(cause, worker);
         // The client is told what happened, not which worker: ids only count up, and would tell anyone how often
         // workers were replaced and whether a request of theirs took one down. The operator's log names it.
         RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause, "the worker",
@@ -594,7 +607,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * (RFC 9112 §8), never look complete. Nothing more is written (no last chunk, no padding); the connection is
      * closed, and reset where the client's body is framed by the close, since a plain close would read as its end.
      */
-    private void cut(Endpoint failed, Failure failure) {
+    private void cut(Endpoint failed, Failure failure, Throwable cause) {
+        warnIfMalformed(cause, workerName(failed));
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
         logAccess(relay.status(), failed);
         if (relay.clientBodyUntilClose()) {

@@ -6,16 +6,21 @@ import dev.shepherd.testsupport.ScriptedWorker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeout;
 
 /**
  * How worker responses reach clients, byte for byte, against a real worker process that writes its responses
  * by hand ({@link ScriptedWorker}): chunks and trailers, bodies ended by closing, HEAD, malformed heads.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class ResponseFramingIntegrationTests {
 
     private static RunningShepherd shepherd;
@@ -93,6 +98,26 @@ class ResponseFramingIntegrationTests {
 
         assertThat(RawHttp.status(response)).isEqualTo(502);
         assertThat(response).contains("conflicting Content-Length values").doesNotContain("abcde");
+    }
+
+    /**
+     * Found by an attacking helper: a response that turned malformed after its head had gone out was cut, rightly, but
+     * only a debug line said why, while the same bytes before the head reached the client were warned of.
+     */
+    @Test
+    void aResponseThatTurnsMalformedMidwayIsCutAndWarnedOf(CapturedOutput output) {
+        String response = get("GET /bad-chunk HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+
+        assertThat(RawHttp.status(response)).isEqualTo(200);
+        assertThat(body(response)).as("cut: no last chunk, so the client cannot take it for whole; nothing unparsed")
+                .doesNotContain("0\r\n\r\n").doesNotContain("XX");
+        // One warning per ten seconds for the whole JVM: another test's malformed response may have had this one.
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            get("GET /bad-chunk HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            assertThat(output.getAll()).containsPattern(
+                    "worker \\d+ sent a malformed response \\(\\d+ time\\(s\\) since the last such line\\): .*"
+                            + "a chunk's data is not followed by CRLF");
+        });
     }
 
     /** Found by an attacking helper: a malformed answer was asked for again on every worker, 250 ms apart. */

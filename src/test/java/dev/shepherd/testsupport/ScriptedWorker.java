@@ -23,6 +23,8 @@ import java.nio.charset.StandardCharsets;
  *   {@code JSESSIONID=kept}</li>
  *   <li>{@code /late-extra}: "hello", then 3 ms later a second whole response nobody asked for, "EVIL" (a worker
  *   bug: a late second write)</li>
+ *   <li>{@code /bad-chunk}: a chunked body whose first chunk, "hello", is followed by {@code XX} instead of CRLF,
+ *   then the close</li>
  *   <li>HEAD anything: {@code Content-Length: 1000} and, as HTTP says, no body</li>
  *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
  * </ul>
@@ -77,6 +79,10 @@ public final class ScriptedWorker {
             }
             case "/malformed" -> {
                 write(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
+                return false;
+            }
+            case "/bad-chunk" -> {
+                write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX");
                 return false;
             }
             case "/length-twice" -> {
