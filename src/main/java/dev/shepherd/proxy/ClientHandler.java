@@ -238,7 +238,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             current.onRefused(status.code());
             current = null;
         } else if (proxy.accessLog() != null) {
-            proxy.accessLog().request(peer(), request, status.code(), 0, -1, -1, 0);
+            // rt from the head's first bytes, as nginx times a request it refuses; "-" when none came.
+            proxy.accessLog().request(peer(), request, status.code(), 0, timeouts.headStartedNanos(), -1, 0);
         }
         // Nothing more is decoded: on io_uring, a receive still under way when the connection closed kept the
         // kernel's socket open, uncounted, until the client sent or closed (measured, 2026-12-02). The close is
