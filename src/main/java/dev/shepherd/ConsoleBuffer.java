@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.SpringApplication;
 
-import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -80,6 +79,11 @@ public final class ConsoleBuffer extends OutputStream {
         writer.start();
     }
 
+    /** A buffer of {@link #CAPACITY} in front of {@code console}, as {@link #install()} puts one in front of each. */
+    static ConsoleBuffer over(String name, OutputStream console) {
+        return new ConsoleBuffer(name, console, CAPACITY);
+    }
+
     /**
      * Puts {@code System.out} and {@code System.err} behind a buffer each, once, and has the JVM's exit wait up to
      * {@link #FLUSH_ON_EXIT} for them: after Spring Boot's shutdown has closed the application and stopped its logging
@@ -91,11 +95,8 @@ public final class ConsoleBuffer extends OutputStream {
         if (stdout != null) {
             return;
         }
-        // Buffered: a batch of lines goes out in few system calls, flushed at the end of each batch.
-        stdout = new ConsoleBuffer("stdout", new BufferedOutputStream(new FileOutputStream(FileDescriptor.out),
-                BATCH_BYTES), CAPACITY);
-        stderr = new ConsoleBuffer("stderr", new BufferedOutputStream(new FileOutputStream(FileDescriptor.err),
-                BATCH_BYTES), CAPACITY);
+        stdout = over("stdout", new FileOutputStream(FileDescriptor.out));
+        stderr = over("stderr", new FileOutputStream(FileDescriptor.err));
         System.setOut(new PrintStream(stdout, true));
         System.setErr(new PrintStream(stderr, true));
         Runnable flush = () -> flush(FLUSH_ON_EXIT);
@@ -189,9 +190,14 @@ public final class ConsoleBuffer extends OutputStream {
         }
     }
 
-    /** The writer thread: takes what waits, writes it out, warns of what was dropped. */
+    /**
+     * The writer thread: takes what waits, writes it out in system calls of up to {@link #BATCH_BYTES}, warns of what
+     * was dropped. Its own copy buffer, not a {@link java.io.BufferedOutputStream}: that one keeps the bytes of a
+     * write that failed (a full disk) and writes them again before the next ones, as stale or doubled lines.
+     */
     private void writeOut() {
         List<byte[]> batch = new ArrayList<>();
+        byte[] chunk = new byte[BATCH_BYTES];
         while (true) {
             synchronized (this) {
                 writing = false;
@@ -211,16 +217,36 @@ public final class ConsoleBuffer extends OutputStream {
             // The space is free again as soon as the batch is taken: what is held is the batch plus the buffer, at
             // most twice the capacity.
             try {
+                int filled = 0;
                 for (byte[] bytes : batch) {
-                    console.write(bytes);
+                    if (filled > 0 && filled + bytes.length > chunk.length) {
+                        console.write(chunk, 0, filled);
+                        filled = 0;
+                    }
+                    if (bytes.length >= chunk.length) {
+                        console.write(bytes);
+                    } else {
+                        System.arraycopy(bytes, 0, chunk, filled, bytes.length);
+                        filled += bytes.length;
+                    }
+                }
+                if (filled > 0) {
+                    console.write(chunk, 0, filled);
                 }
                 console.flush();
                 warnOfDropped();
             } catch (IOException ex) {
-                // A console that is gone (a closed pipe): what it did not take is dropped like what did not fit.
+                // A console that is gone (a closed pipe) or full (a disk): what it did not take is dropped like what
+                // did not fit, and warned of once it takes output again.
+                long bytes = batch.stream().mapToLong(written -> written.length).sum();
                 synchronized (this) {
+                    if (unreported == 0) {
+                        firstUnreportedNanos = System.nanoTime();
+                    }
                     dropped += batch.size();
-                    droppedBytes += batch.stream().mapToLong(bytes -> bytes.length).sum();
+                    droppedBytes += bytes;
+                    unreported += batch.size();
+                    unreportedBytes += bytes;
                 }
             }
             batch.clear();

@@ -105,6 +105,42 @@ class ConsoleBufferTests {
                         + "while 100 bytes of it were waiting"));
     }
 
+    /** A disk that was full and has room again: the console gets what came after, never a failed write again. */
+    @Test
+    void aConsoleThatFailedGetsNoStaleBytesOnceItTakesOutputAgainAndTheDropIsWarnedOf(CapturedOutput output)
+            throws IOException {
+        ByteArrayOutputStream taken = new ByteArrayOutputStream();
+        CountDownLatch failed = new CountDownLatch(1);
+        OutputStream full = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public synchronized void write(byte[] bytes, int offset, int length) throws IOException {
+                if (failed.getCount() > 0) {
+                    failed.countDown();
+                    throw new IOException("No space left on device");
+                }
+                taken.write(bytes, offset, length);
+            }
+        };
+        ConsoleBuffer buffer = ConsoleBuffer.over("test", full);
+        write(buffer, "lost-line\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> buffer.dropped() == 1);
+        write(buffer, "next-line\n");
+
+        assertThat(buffer.awaitWritten(Duration.ofSeconds(10))).isTrue();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            synchronized (full) {
+                assertThat(taken.toString(StandardCharsets.UTF_8)).startsWith("next-line\n")
+                        .doesNotContain("lost-line");
+            }
+            assertThat(output.getOut()).containsPattern("WARN .*Dropped 1 writes \\(10 bytes\\) to test");
+        });
+    }
+
     @Test
     void aConsoleThatIsGoneCountsWhatItDidNotTake() throws IOException {
         OutputStream gone = new OutputStream() {
