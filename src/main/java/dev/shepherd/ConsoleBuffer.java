@@ -41,8 +41,13 @@ public final class ConsoleBuffer extends OutputStream {
     /** The longest the JVM's exit waits for what is left to be written; a console that takes nothing gets no more. */
     static final Duration FLUSH_ON_EXIT = Duration.ofSeconds(2);
 
-    /** What the writer hands the console in one system call at most. */
-    private static final int BATCH_BYTES = 64 * 1024;
+    /**
+     * What the writer hands the console in one system call at most, unless one write alone is longer: Linux's
+     * {@code PIPE_BUF}, the most a pipe takes atomically (POSIX {@code write(2)}), so a batch never interleaves with
+     * what another writer of the same pipe writes (the JVM's thread dump on {@code SIGQUIT}) and a writer killed at exit
+     * leaves no half line in it. Batches end between writes, never inside one.
+     */
+    private static final int BATCH_BYTES = 4096;
 
     /** At most one warning of dropped writes per interval. */
     private static final long WARNING_INTERVAL_NANOS = 10_000_000_000L;
@@ -53,6 +58,7 @@ public final class ConsoleBuffer extends OutputStream {
     private final String name;
     private final OutputStream console;
     private final int capacity;
+    private final Thread writer;
     /** Guarded by {@code this}: writes waiting, their bytes, whether the writer is writing some out. */
     private final ArrayDeque<byte[]> waiting = new ArrayDeque<>();
     private int waitingBytes;
@@ -74,7 +80,7 @@ public final class ConsoleBuffer extends OutputStream {
         this.name = name;
         this.console = console;
         this.capacity = capacity;
-        Thread writer = new Thread(this::writeOut, "console-" + name);
+        writer = new Thread(this::writeOut, "console-" + name);
         writer.setDaemon(true);
         writer.start();
     }
@@ -134,14 +140,19 @@ public final class ConsoleBuffer extends OutputStream {
         write(new byte[] {(byte) b}, 0, 1);
     }
 
-    /** Queues a copy of the bytes, or drops them all when they do not fit; never waits for the console. */
+    /**
+     * Queues a copy of the bytes, or drops them all when they do not fit; never waits for the console. The writer
+     * thread's own writes always fit: they are its warning of what was dropped, at most one per
+     * {@link #WARNING_INTERVAL_NANOS interval}, logged while the buffer is often still nearly full, and a dropped warning
+     * would be counted in the next one as a single write when thousands were lost (found by an attacking helper).
+     */
     @Override
     public void write(byte[] bytes, int offset, int length) {
         if (length <= 0) {
             return;
         }
         synchronized (this) {
-            if (length > capacity - waitingBytes) {
+            if (length > capacity - waitingBytes && Thread.currentThread() != writer) {
                 if (unreported == 0) {
                     firstUnreportedNanos = System.nanoTime();
                 }
@@ -193,11 +204,14 @@ public final class ConsoleBuffer extends OutputStream {
     /**
      * The writer thread: takes what waits, writes it out in system calls of up to {@link #BATCH_BYTES}, warns of what
      * was dropped. Its own copy buffer, not a {@link java.io.BufferedOutputStream}: that one keeps the bytes of a
-     * write that failed (a full disk) and writes them again before the next ones, as stale or doubled lines.
+     * write that failed (a full disk) and writes them again before the next ones, as stale or doubled lines. A write
+     * that failed may have put part of a line out (a file that reached its size limit takes what fits), so the first
+     * write after a failure starts with a line break: the cut line ends there instead of running into the next one.
      */
     private void writeOut() {
         List<byte[]> batch = new ArrayList<>();
         byte[] chunk = new byte[BATCH_BYTES];
+        boolean failed = false;
         while (true) {
             synchronized (this) {
                 writing = false;
@@ -218,6 +232,9 @@ public final class ConsoleBuffer extends OutputStream {
             // most twice the capacity.
             try {
                 int filled = 0;
+                if (failed) {
+                    chunk[filled++] = '\n';
+                }
                 for (byte[] bytes : batch) {
                     if (filled > 0 && filled + bytes.length > chunk.length) {
                         console.write(chunk, 0, filled);
@@ -234,8 +251,10 @@ public final class ConsoleBuffer extends OutputStream {
                     console.write(chunk, 0, filled);
                 }
                 console.flush();
+                failed = false;
                 warnOfDropped();
             } catch (IOException ex) {
+                failed = true;
                 // A console that is gone (a closed pipe) or full (a disk): what it did not take is dropped like what
                 // did not fit, and warned of once it takes output again.
                 long bytes = batch.stream().mapToLong(written -> written.length).sum();

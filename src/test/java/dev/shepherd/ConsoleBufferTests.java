@@ -8,8 +8,11 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -105,7 +108,81 @@ class ConsoleBufferTests {
                         + "while 100 bytes of it were waiting"));
     }
 
-    /** A disk that was full and has room again: the console gets what came after, never a failed write again. */
+    /**
+     * Each system call carries whole writes and at most {@code PIPE_BUF} (4096) bytes unless one write alone is
+     * longer, so a pipe takes it atomically: another writer of the pipe (a thread dump) never lands inside a line.
+     */
+    @Test
+    void batchesAreWholeWritesThatAPipeTakesAtomically() throws Exception {
+        StoppedConsole console = new StoppedConsole();
+        List<String> calls = new ArrayList<>();
+        OutputStream recording = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] bytes, int offset, int length) throws IOException {
+                console.write(bytes, offset, length);
+                synchronized (calls) {
+                    calls.add(new String(bytes, offset, length, StandardCharsets.UTF_8));
+                }
+            }
+        };
+        ConsoleBuffer buffer = new ConsoleBuffer("test", recording, 1 << 20);
+        write(buffer, "first\n");
+        assertThat(console.entered.await(10, TimeUnit.SECONDS)).isTrue();
+        String line = "x".repeat(99) + "\n";
+        for (int i = 0; i < 500; i++) {
+            write(buffer, line);
+        }
+        String longLine = "y".repeat(9999) + "\n";
+        write(buffer, longLine);
+        console.released.countDown();
+
+        assertThat(buffer.awaitWritten(Duration.ofSeconds(10))).isTrue();
+        synchronized (calls) {
+            assertThat(calls).hasSizeGreaterThan(2).contains(longLine).allSatisfy(call -> {
+                assertThat(call).endsWith("\n");
+                if (!call.equals(longLine)) {
+                    assertThat(call.length()).isLessThanOrEqualTo(4096);
+                }
+            });
+        }
+    }
+
+    /**
+     * The warning of what was dropped goes through the buffer it warns of (the master's log goes to its stdout), and
+     * is written even when what fits leaves no room for it.
+     */
+    @Test
+    void theWarningOfDroppedWritesIsWrittenThoughTheBufferIsStillFull() throws Exception {
+        StoppedConsole console = new StoppedConsole();
+        ConsoleBuffer buffer = new ConsoleBuffer("test", console, 100);
+        write(buffer, "first-line\n");
+        assertThat(console.entered.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int i = 0; i < 1000; i++) {
+            write(buffer, String.format("line-%03d-6789\n", i));
+        }
+        assertThat(buffer.dropped()).as("seven lines fit, two bytes are left").isEqualTo(993);
+
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(buffer, true));
+        try {
+            console.released.countDown();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(console.text()).containsPattern(
+                    "WARN .*Dropped 993 writes \\(13902 bytes\\) to test in the last \\d+ s"));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(buffer.dropped()).isEqualTo(993);
+    }
+
+    /**
+     * A file that was full and has room again: the console gets what came after, never a failed write again, and the
+     * line the failed write cut is ended before the next one.
+     */
     @Test
     void aConsoleThatFailedGetsNoStaleBytesOnceItTakesOutputAgainAndTheDropIsWarnedOf(CapturedOutput output)
             throws IOException {
@@ -121,7 +198,8 @@ class ConsoleBufferTests {
             public synchronized void write(byte[] bytes, int offset, int length) throws IOException {
                 if (failed.getCount() > 0) {
                     failed.countDown();
-                    throw new IOException("No space left on device");
+                    taken.write(bytes, offset, Math.min(length, 4)); // what fit before the limit
+                    throw new IOException("File too large");
                 }
                 taken.write(bytes, offset, length);
             }
@@ -134,7 +212,7 @@ class ConsoleBufferTests {
         assertThat(buffer.awaitWritten(Duration.ofSeconds(10))).isTrue();
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             synchronized (full) {
-                assertThat(taken.toString(StandardCharsets.UTF_8)).startsWith("next-line\n")
+                assertThat(taken.toString(StandardCharsets.UTF_8)).startsWith("lost\nnext-line\n")
                         .doesNotContain("lost-line");
             }
             assertThat(output.getOut()).containsPattern("WARN .*Dropped 1 writes \\(10 bytes\\) to test");
