@@ -169,20 +169,25 @@ final class RequestValidation {
      * Empty is allowed (RFC 9112 §3.2), and so is an empty port ({@code x:}, RFC 3986 §3.2.3). RFC 3986's reg-name
      * also admits the sub-delims ({@code ! $ & ' ( ) * + , ; =}), which no DNS name holds: {@code Host: a,b} reached
      * the workers as {@code X-Forwarded-Host: a,b}, a list whose first or last element frameworks pick as they please
-     * (found by an attacking helper), so they are refused, as nginx refuses what no host holds.
+     * (found by an attacking helper), so they are refused, as nginx refuses what no host holds. A percent-encoding
+     * must be {@code %HH} (RFC 3986 §2.1) of a byte the name could hold as it is, or of a byte of 0x80 and above (an
+     * internationalized name in UTF-8, RFC 3986 §3.2.2): a worker that decodes the name gets no byte refused above
+     * ({@code a%0d%0ab}, {@code %00} passed, found by an attacking helper). An IPv6 address has no zone
+     * ({@code %25eth0}): RFC 9110's {@code uri-host} has none, and it names an interface of the client's host.
      */
     static boolean validHost(String host) {
         int portStart;
         if (host.startsWith("[")) {
             int close = host.indexOf(']');
-            if (close < 0 || !NetUtil.isValidIpV6Address(host.substring(1, close))) {
+            if (close < 0 || host.lastIndexOf('%', close) >= 0
+                    || !NetUtil.isValidIpV6Address(host.substring(1, close))) {
                 return false;
             }
             portStart = close + 1;
         } else {
             int colon = host.indexOf(':');
             portStart = colon < 0 ? host.length() : colon;
-            if (!allMatch(host, 0, portStart, "-._~%")) {
+            if (!validName(host, portStart)) {
                 return false;
             }
         }
@@ -191,6 +196,40 @@ final class RequestValidation {
         }
         return host.charAt(portStart) == ':' && host.length() - portStart <= 6 && digits(host, portStart + 1)
                 && (host.length() - portStart == 1 || Integer.parseInt(host, portStart + 1, host.length(), 10) <= 65535);
+    }
+
+    /** Whether {@code host} up to {@code end} is a name of letters, digits, {@code - . _ ~} and their encodings. */
+    private static boolean validName(String host, int end) {
+        for (int i = 0; i < end; i++) {
+            char c = host.charAt(i);
+            if (c == '%') {
+                int high = i + 2 < end ? hexDigit(host.charAt(i + 1)) : -1;
+                int low = i + 2 < end ? hexDigit(host.charAt(i + 2)) : -1;
+                if (high < 0 || low < 0) {
+                    return false;
+                }
+                c = (char) (high << 4 | low);
+                i += 2;
+                if (c >= 0x80) {
+                    continue;
+                }
+            }
+            if (!nameCharacter(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The value of an ASCII hex digit, or -1. */
+    private static int hexDigit(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                : -1;
+    }
+
+    private static boolean nameCharacter(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.'
+                || c == '_' || c == '~';
     }
 
     /**
@@ -202,18 +241,6 @@ final class RequestValidation {
         for (int i = from; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c < '0' || c > '9') {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Whether every character in [from, to) is an ASCII letter or digit or one of {@code others}. */
-    private static boolean allMatch(String text, int from, int to, String others) {
-        for (int i = from; i < to; i++) {
-            char c = text.charAt(i);
-            boolean alphanumeric = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9';
-            if (!alphanumeric && others.indexOf(c) < 0) {
                 return false;
             }
         }
