@@ -42,8 +42,14 @@ record AdminTarget(URI url, String token) {
                 ? "MANAGEMENT_SERVER_PORT, of which bin/shepherd made " + URL_VARIABLE : null;
     }
 
+    /**
+     * The URL as given, {@code http://} assumed when it names no scheme; then it must name a port
+     * ({@code 127.0.0.1:8081}): a bare word ({@code --admin foo}) was taken for a host on port 80 and reported as a
+     * master not running (found by a new user), where it is a mistyped URL.
+     */
     private static URI url(String given, String source) {
-        String spelled = given.strip().contains("://") ? given.strip() : "http://" + given.strip();
+        boolean schemeless = !given.strip().contains("://");
+        String spelled = schemeless ? "http://" + given.strip() : given.strip();
         while (spelled.endsWith("/")) {
             spelled = spelled.substring(0, spelled.length() - 1);
         }
@@ -56,7 +62,7 @@ record AdminTarget(URI url, String token) {
                         + "token with --token, " + TOKEN_VARIABLE + " or " + TOKEN_FILE_VARIABLE, Ctl.USAGE);
             }
             if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
-                    && uri.getQuery() == null && uri.getFragment() == null) {
+                    && uri.getQuery() == null && uri.getFragment() == null && (!schemeless || uri.getPort() >= 0)) {
                 return uri;
             }
         } catch (URISyntaxException ex) {

@@ -20,7 +20,7 @@ import java.util.Map;
  * {@value #ROLLED_BACK} a reload that was waited for failed and was rolled back (one whose rollback stopped part way,
  * leaving workers of the failed spec, is {@value #FAILED}).
  */
-@Command(name = "shepherd", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, versionProvider = Ctl.Version.class,
+@Command(name = "shepherd", versionProvider = Ctl.Version.class,
         description = "Drives a running Shepherd master through its admin API.",
         footer = {"", "shepherd start [-i N] [-p PORT] ... PROGRAM [ARG...] runs the master itself, in the foreground "
                 + "(shepherd start --help)."},
@@ -34,6 +34,15 @@ public final class Ctl {
     static final int FAILED = 1;
     static final int USAGE = 2;
     static final int ROLLED_BACK = 3;
+    private static final String HELP = "Show this help message and exit.";
+
+    // picocli's standard help options, but --version on this command alone: a subcommand's usage line showed -V.
+    // Each subcommand gets --help in run() (picocli's generate-completion has its own).
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = HELP)
+    boolean help;
+
+    @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print version information and exit.")
+    boolean version;
 
     @Option(names = "--admin", paramLabel = "URL", scope = ScopeType.INHERIT,
             description = "The admin API (default: $SHEPHERD_ADMIN_URL, else " + AdminTarget.DEFAULT_URL + ").")
@@ -64,6 +73,12 @@ public final class Ctl {
         ctl.env = env;
         ctl.out = out;
         CommandLine line = new CommandLine(ctl);
+        for (CommandLine command : line.getSubcommands().values()) {
+            if (!command.getCommandSpec().optionsMap().containsKey("--help")) {
+                command.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("-h", "--help")
+                        .usageHelp(true).description(HELP).build());
+            }
+        }
         line.setOut(out).setErr(err);
         // picocli says "'2.5' is not an int", also of a number too large for one: said in words here.
         CommandLine.ITypeConverter<Integer> whole = Ctl::wholeNumber;
@@ -84,8 +99,10 @@ public final class Ctl {
                         .map(CommandLine::getCommandName).distinct().toList()) + " (see "
                         + where.getCommandSpec().qualifiedName() + " --help)");
                 String word = unmatched.getUnmatched().get(0);
-                List<String> near = where.getSubcommands().keySet().stream()
-                        .filter(name -> EditDistance.between(name, word) <= 2).toList();
+                // Suggested by the names listed above: an alias near the word (list) stands for its command (ls).
+                List<String> near = where.getSubcommands().entrySet().stream()
+                        .filter(named -> EditDistance.between(named.getKey(), word) <= 2)
+                        .map(named -> named.getValue().getCommandName()).distinct().toList();
                 if (!near.isEmpty()) {
                     err.println("Did you mean " + String.join(" or ", near) + "?");
                 }

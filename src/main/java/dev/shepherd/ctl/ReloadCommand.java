@@ -68,8 +68,9 @@ class ReloadCommand implements Callable<Integer> {
         // Subscribe before the reload starts, so that none of its events can be missed.
         try (EventStream stream = EventStream.open(ctl.client())) {
             JsonNode started = ctl.client().post("/fleet/reload", body);
-            // A failure is told once, on standard error, when the wait ends.
-            if (!"FAILED".equals(started.path("state").asString())) {
+            // A running reload's first event says it started; a failure is told once, on standard error, when the
+            // wait ends. Printed as well, "running: 0 of 2" came before "started" (found by a new user).
+            if (!running(started) && !"FAILED".equals(started.path("state").asString())) {
                 ctl.out().println(describe(started));
                 ctl.out().flush();
             }

@@ -9,7 +9,7 @@ public final class FleetExceptions {
     /** No worker has that id (any more). */
     public static class NoSuchWorkerException extends RuntimeException {
         public NoSuchWorkerException(int id) {
-            super("No worker has id " + id + "; GET /fleet (or shepherd ls) lists the current ones, with their ids and "
+            super("Worker " + id + " is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and "
                     + "indexes (an index is not an id)");
         }
     }

@@ -131,7 +131,7 @@ class FleetControllerTests {
     @Test
     void unknownWorkerIsA404ProblemSayingWhereToLook() {
         assertProblem(mvc.get().uri("/fleet/workers/9"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
+                "Worker 9 is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test
@@ -445,7 +445,7 @@ class FleetControllerTests {
         given(fleet.replace(9)).willThrow(new FleetExceptions.NoSuchWorkerException(9));
 
         assertProblem(mvc.post().uri("/fleet/workers/9/replace"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
+                "Worker 9 is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test
@@ -483,7 +483,7 @@ class FleetControllerTests {
         willThrow(new FleetExceptions.NoSuchWorkerException(9)).given(fleet).kill(9, "TERM");
 
         assertProblem(mvc.post().uri("/fleet/workers/9/kill"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
+                "Worker 9 is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test
@@ -555,7 +555,7 @@ class FleetControllerTests {
     @Test
     void logsOfAnUnknownWorkerIsA404Problem() {
         assertProblem(mvc.get().uri("/fleet/workers/9/logs"), HttpStatus.NOT_FOUND, "No such worker",
-                "No worker has id 9; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
+                "Worker 9 is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
     }
 
     @Test

@@ -100,6 +100,16 @@ class AdminTargetTests {
                         + "or SHEPHERD_ADMIN_URL");
     }
 
+    /** Without a scheme the URL is host:port; a bare word is a mistyped URL, not a host on port 80. */
+    @Test
+    void aUrlWithoutSchemeNeedsAPort() {
+        assertThat(AdminTarget.resolve("127.0.0.1:9001", null, Map.of()).url()).hasToString("http://127.0.0.1:9001");
+        assertThat(AdminTarget.resolve("http://admin.internal", null, Map.of()).url()).hasToString("http://admin.internal");
+        assertThatThrownBy(() -> AdminTarget.resolve("foo", null, Map.of()))
+                .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
+                .hasMessage("the admin URL 'foo' is not usable: give one such as http://127.0.0.1:8081 with --admin or SHEPHERD_ADMIN_URL");
+    }
+
     @Test
     void unusableUrlIsAUsageErrorThatSaysWhatToGive() {
         assertThatThrownBy(() -> AdminTarget.resolve("ftp://host:21", null, Map.of()))

@@ -169,7 +169,7 @@ class CtlIntegrationTests {
         CtlTests.Result result = ctl("logs", "99999");
 
         assertThat(result.code()).isEqualTo(Ctl.FAILED);
-        assertThat(result.err()).isEqualTo("No such worker: No worker has id 99999; GET /fleet (or shepherd ls) lists the current ones, with their ids "
+        assertThat(result.err()).isEqualTo("No such worker: Worker 99999 is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids "
                 + "and indexes (an index is not an id)\n");
     }
 
@@ -244,8 +244,8 @@ class CtlIntegrationTests {
         CtlTests.Result result = ctl("reload", "--wait");
 
         assertThat(result.code()).as(result.err()).isZero();
-        assertThat(result.out()).containsPattern("reload to generation \\d+ running")
-                .contains("replaced by worker").containsPattern("reload to generation \\d+ succeeded: \\d+ workers replaced");
+        assertThat(result.out()).containsPattern("^reload to generation \\d+ started: \\d+ workers to replace")
+                .doesNotContain("running").contains("replaced by worker").containsPattern("reload to generation \\d+ succeeded: \\d+ workers replaced");
         assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(before);
     }
 
@@ -264,7 +264,7 @@ class CtlIntegrationTests {
         assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
         assertThat(result.err()).containsPattern("^reload to generation \\d+ failed and was rolled back: .*not READY within 3000 ms")
                 .hasLineCount(1);
-        assertThat(result.out()).containsPattern("reload to generation \\d+ running")
+        assertThat(result.out()).containsPattern("^reload to generation \\d+ started")
                 .as("the failure is told once, on standard error").doesNotContain("rolled back");
         await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
         assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);

@@ -41,6 +41,22 @@ class CtlTests {
         Result misspelt = run(Map.of(), "stauts");
         assertThat(misspelt.code()).isEqualTo(Ctl.USAGE);
         assertThat(misspelt.err()).contains("'stauts' is not a command").endsWith("\nDid you mean status?\n");
+        Result nearAnAlias = run(Map.of(), "lss");
+        assertThat(nearAnAlias.err()).as("an alias near the word (list) stands for its command, as listed")
+                .endsWith("\nDid you mean ls or logs?\n");
+    }
+
+    /** --version is the top command's: a subcommand's usage line showed [-hV]. */
+    @Test
+    void subcommandsTakeHelpButNotVersion() {
+        Result top = run(Map.of(), "--help");
+        Result scale = run(Map.of(), "scale", "--help");
+
+        assertThat(top.out()).contains("[-hV]").contains("--version");
+        assertThat(scale.code()).isZero();
+        assertThat(scale.out()).contains("Usage: shepherd scale [-h]").contains("--help").doesNotContain("--version");
+        assertThat(run(Map.of(), "--version").out()).startsWith("shepherd ");
+        assertThat(run(Map.of(), "scale", "--version").code()).isEqualTo(Ctl.USAGE);
     }
 
     @Test

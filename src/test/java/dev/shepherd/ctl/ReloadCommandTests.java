@@ -27,7 +27,8 @@ class ReloadCommandTests {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     /** What GET /fleet/reload answers, one at a time; the last answer is repeated. */
     private final Deque<String> reloadStatuses = new ConcurrentLinkedDeque<>(List.of(FAILED));
-    private volatile String events = "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed\"}\n\n";
+    private static final String STARTED = "data: {\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 2 started: 2 workers to replace\"}\n\n";
+    private volatile String events = STARTED + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed\"}\n\n";
     private HttpServer server;
     private Map<String, String> env;
 
@@ -112,7 +113,7 @@ class ReloadCommandTests {
         CtlTests.Result result = CtlTests.run(env, "reload", "--command", "sh,-c,exit 3", "--wait");
 
         assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
-        assertThat(result.out()).isEqualTo("reload to generation 2 running: 0 of 2 workers replaced\n"
+        assertThat(result.out()).isEqualTo("reload to generation 2 started: 2 workers to replace\n"
                 + "the new worker's last output lines:\n  starting\n  boom\n");
         assertThat(result.err()).isEqualTo("reload to generation 2 failed and was rolled back: worker 3 (pid 77) exited "
                 + "with code 3 before it was READY; last lines: | starting | boom\n");
@@ -126,7 +127,7 @@ class ReloadCommandTests {
         reloadStatuses.clear();
         // The status says FINISHED at the last step already, before the event that says so is read.
         reloadStatuses.addAll(List.of(rollingBack, finished, finished));
-        events = "data: {\"type\":\"RELOAD_STEP\",\"message\":\"reload: worker 1 replaced by worker 3 (1 of 2)\"}\n\n"
+        events = STARTED + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"reload: worker 1 replaced by worker 3 (1 of 2)\"}\n\n"
                 + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
                 + "data: {\"type\":\"SPAWNED\",\"message\":\"worker 5 started\"}\n\n"
                 + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback: worker 3 (generation 2) replaced by worker 5\"}\n\n"
@@ -136,7 +137,8 @@ class ReloadCommandTests {
         CtlTests.Result result = CtlTests.run(env, "reload", "--wait");
 
         assertThat(result.code()).as(result.err()).isEqualTo(Ctl.ROLLED_BACK);
-        assertThat(result.out()).isEqualTo("reload to generation 2 running: 0 of 2 workers replaced\n"
+        assertThat(result.out()).as("the events alone, the first saying it started")
+                .isEqualTo("reload to generation 2 started: 2 workers to replace\n"
                 + "reload: worker 1 replaced by worker 3 (1 of 2)\n"
                 + "rollback: worker 3 (generation 2) replaced by worker 5\n"
                 + "rollback of generation 2 finished\n"
@@ -149,7 +151,7 @@ class ReloadCommandTests {
     void aRollbackStoppedByTheMastersShutdownExitsFailedThoughTheStatusIsGone() {
         reloadStatuses.clear();
         reloadStatuses.addAll(List.of(FAILED.replace("}}", "},\"rollback\":\"RUNNING\"}"), GONE));
-        events = "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
+        events = STARTED + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
                 + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback of generation 2 stopped: the master is shutting down\"}\n\n";
 
         CtlTests.Result result = CtlTests.run(env, "reload", "--wait");
