@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
@@ -16,6 +17,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
@@ -90,11 +92,15 @@ final class RequestDecoder extends HttpRequestDecoder {
     private long parkedHeld;
     /** Whether the connection's handler still has a request in progress, or queued, or is closing. */
     private final BooleanSupplier busy;
+    /** The request Netty made of the line of the head being read, until it hands the head on; else null. */
+    private HttpRequest lineParsed;
+    private final int maxInitialLineLength;
 
     RequestDecoder(HttpDecoderConfig config, UnfinishedHeads heads, BooleanSupplier busy) {
         super(config);
         this.heads = heads;
         this.busy = busy;
+        this.maxInitialLineLength = config.getMaxInitialLineLength();
     }
 
     @Override
@@ -152,6 +158,7 @@ final class RequestDecoder extends HttpRequestDecoder {
                 releaseHead();
             }
             if (message instanceof HttpRequest request) {
+                lineParsed = null;
                 releaseHead();
                 // HTTP/1.2 is read as HTTP/1.1 (RFC 9110 §2.5), and may switch protocols as well.
                 upgradeHead = request.protocolVersion().majorVersion() == 1
@@ -182,7 +189,9 @@ final class RequestDecoder extends HttpRequestDecoder {
                     + "(RFC 9112 §2.3): "
                     + RequestValidation.printable(initialLine[2], 16));
         }
-        return super.createMessage(initialLine);
+        HttpMessage message = super.createMessage(initialLine);
+        lineParsed = (HttpRequest) message;
+        return message;
     }
 
     /** The head this connection was reading ended (parsed, refused, or the connection gone): its bytes are given back. */
@@ -252,14 +261,49 @@ final class RequestDecoder extends HttpRequestDecoder {
                 + "try again";
     }
 
+    /**
+     * Hands on a failed request and drops the rest: the request of the head's line when it was read whole (the
+     * access log names it, as nginx's names a refused request's line), else a placeholder, a full request
+     * ({@code GET /bad-request}) that {@link ClientHandler} knows for one that names nothing the client sent.
+     */
     private void fail(ByteBuf buffer, List<Object> out, HttpResponseStatus status, String reason) {
         failed = true;
         releaseHead();
         releaseParked();
+        HttpRequest request = state == LINE_START || state == HEADER_LINE ? lineRead(buffer) : null;
         buffer.skipBytes(buffer.readableBytes());
-        HttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
+        if (request == null) {
+            request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
+        }
         request.setDecoderResult(DecoderResult.failure(new Rejected(status, reason)));
         out.add(request);
+    }
+
+    /**
+     * The request of the current head's line, which was read whole: Netty's, or read here from the buffer when Netty
+     * has not parsed it yet (a head refused in the read that brought its line); null when it is no request line.
+     * Only on a refusal: requests that pass are never read twice.
+     */
+    private HttpRequest lineRead(ByteBuf buffer) {
+        if (lineParsed != null) {
+            return lineParsed;
+        }
+        int start = buffer.readerIndex();
+        while (start < buffer.writerIndex() && skipped(buffer.getByte(start))) {
+            start++;
+        }
+        int end = buffer.indexOf(start, buffer.writerIndex(), (byte) '\n');
+        if (end < 0 || end - start > maxInitialLineLength) {
+            return null;
+        }
+        String[] parts = buffer.toString(start, end - start, StandardCharsets.ISO_8859_1).stripTrailing().split(" ");
+        try {
+            return parts.length == 3 && parts[2].startsWith("HTTP/")
+                    ? new DefaultHttpRequest(HttpVersion.valueOf(parts[2]), HttpMethod.valueOf(parts[0]), parts[1])
+                    : null;
+        } catch (IllegalArgumentException ex) {
+            return null;
+        }
     }
 
     @Override

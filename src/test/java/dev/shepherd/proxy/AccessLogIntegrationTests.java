@@ -35,6 +35,8 @@ class AccessLogIntegrationTests {
             assertThat(RawHttp.status(RawHttp.exchange(port, "BLAH\r\n\r\n"))).isEqualTo(400);
             assertThat(RawHttp.status(RawHttp.exchange(port, "POST /conflict HTTP/1.1\r\nHost: x\r\n"
                     + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))).isEqualTo(400);
+            assertThat(RawHttp.status(RawHttp.exchange(port, "GET /folded HTTP/1.1\r\nHost: x\r\nX: 1\r\n 2\r\n\r\n")))
+                    .isEqualTo(400);
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET /hang-up HTTP/1.1\r\nHost: x\r\n"
                     + "Connection: close\r\n\r\n"))).isEqualTo(502);
 
@@ -51,6 +53,7 @@ class AccessLogIntegrationTests {
                     .as("refused for its fields, after its line was read: the line is logged")
                     .containsPattern(TIME + Pattern.quote("\"POST /conflict HTTP/1.1\" 400 0 \"-\" \"-\" rt=")
                             + "\\d+\\.\\d{3}" + Pattern.quote(" worker=- attempts=0"))
+                    .containsPattern(TIME + Pattern.quote("\"GET /folded HTTP/1.1\" 400 0 \"-\" \"-\" rt="))
                     .containsPattern(TIME + Pattern.quote("\"GET /hang-up HTTP/1.1\" 502 0 \"-\" \"-\" rt=")
                             + "\\d+\\.\\d{3} worker=- attempts=[1-9]"));
             assertThat(master.output()).as("the health probes are the master's own, not the proxy's")

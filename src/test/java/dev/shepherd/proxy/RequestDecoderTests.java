@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
@@ -43,6 +44,37 @@ class RequestDecoderTests {
         assertThat(feed("GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n")).isEmpty();
 
         assertThat(feed(" two\r\n\r\n")).singleElement().asString().startsWith("FAILED 400");
+    }
+
+    /** A head refused after its line was read hands the line on, for the access log: nginx logs it too. */
+    @Test
+    void aRefusedHeadNamesTheRequestLineThatWasRead() {
+        assertThat(refusedLine("\r\nPOST /same-packet?q=1 HTTP/1.0\r\nX: 1\r\n 2\r\n\r\n"))
+                .isEqualTo("POST /same-packet?q=1 HTTP/1.0");
+        assertThat(refusedLine("GET /earlier HTTP/1.1\r\nHost: a\r\n", "X: 1\r\n\t2\r\n\r\n"))
+                .as("the line parsed by Netty in an earlier packet").isEqualTo("GET /earlier HTTP/1.1");
+        assertThat(refusedLine(" GET /indented HTTP/1.1\r\n\r\n")).as("no line was read").isNull();
+        assertThat(refusedLine("GET /x HTTP/1.1 more\r\nX: 1\r\n 2\r\n\r\n")).as("no request line").isNull();
+        assertThat(refusedLine("GET /x HTTP/1.1\r\nX: 1\r\n")).as("nothing refused yet").isEqualTo("none");
+    }
+
+    /** The line of the failed request the packets end in, null for a placeholder, "none" when nothing failed. */
+    private static String refusedLine(String... packets) {
+        EmbeddedChannel decoder = decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT));
+        String line = "none";
+        for (String packet : packets) {
+            decoder.writeInbound(Unpooled.copiedBuffer(packet, StandardCharsets.ISO_8859_1));
+            Object message;
+            while ((message = decoder.readInbound()) != null) {
+                if (((HttpObject) message).decoderResult().isFailure()) {
+                    line = message instanceof HttpRequest request && !(message instanceof FullHttpRequest)
+                            ? request.method() + " " + request.uri() + " " + request.protocolVersion() : null;
+                }
+                ReferenceCountUtil.release(message);
+            }
+        }
+        decoder.finishAndReleaseAll();
+        return line;
     }
 
     @Test
