@@ -134,9 +134,19 @@ class AdminSecurityIntegrationTests {
         for (RunningShepherd master : List.of(open, guarded)) {
             String response = RawHttp.exchange(master.adminPort(), request("TRACE", "/fleet", null, Map.of()));
             assertThat(RawHttp.status(response)).isEqualTo(405);
-            assertThat(response).contains("application/problem+json", "\"instance\":\"/fleet\"", "Allow: ")
+            assertThat(response).contains("application/problem+json", "\"instance\":\"/fleet\"")
                     .doesNotContain("timestamp", "/error");
+            assertThat(RawHttp.header(response, "Allow")).as("the path's own methods, as OPTIONS lists them")
+                    .isEqualTo("GET,HEAD,OPTIONS");
         }
+        String scale = RawHttp.exchange(open.adminPort(), request("TRACE", "/fleet/scale", null, Map.of()));
+        assertThat(RawHttp.header(scale, "Allow")).isEqualTo("POST,OPTIONS");
+        String health = RawHttp.exchange(open.adminPort(), request("TRACE", "/actuator/health", null, Map.of()));
+        assertThat(RawHttp.header(health, "Allow")).isEqualTo("GET,HEAD,OPTIONS");
+        String page = RawHttp.exchange(open.adminPort(), request("TRACE", "/", null, Map.of()));
+        assertThat(RawHttp.header(page, "Allow")).as("the fleet page").isEqualTo("GET,HEAD,OPTIONS");
+        String nothing = RawHttp.exchange(open.adminPort(), request("TRACE", "/nothing-here", null, Map.of()));
+        assertThat(RawHttp.header(nothing, "Allow")).isEmpty();
     }
 
     /** Tomcat answers 400 for a head over its buffer; the port tells it as RFC 6585's 431, saying which limit. */

@@ -69,6 +69,18 @@ public final class RawHttp {
         sockets.clear();
     }
 
+    /** The value of the first field named {@code name} (any case) in the response's head, or null. */
+    public static String header(String response, String name) {
+        int end = response.indexOf("\r\n\r\n");
+        for (String line : response.substring(0, end < 0 ? response.length() : end).split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).equalsIgnoreCase(name)) {
+                return line.substring(colon + 1).strip();
+            }
+        }
+        return null;
+    }
+
     public static int status(String response) {
         return response.length() < 12 ? -1 : Integer.parseInt(response.substring(9, 12));
     }
