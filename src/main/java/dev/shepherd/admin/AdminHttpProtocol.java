@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.proxy.ClientConnectionLimit;
 import lombok.extern.slf4j.Slf4j;
 import org.apache.coyote.http11.Http11NioProtocol;
 import org.apache.tomcat.util.net.NioChannel;
@@ -11,9 +12,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
-import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 
 /**
  * The admin port's HTTP/1.1 protocol: Tomcat's NIO one, with {@code fleet.admin.max-connections-per-client}. One
@@ -43,26 +44,28 @@ public class AdminHttpProtocol extends Http11NioProtocol {
     }
 
     /**
-     * The client {@code address} counts for: an IPv4 address, or an IPv6 address's /64 prefix (a host usually has a
-     * whole /64 to pick addresses from), as {@code fleet.proxy.max-connections-per-client} counts.
+     * The client {@code address} counts for, as {@code fleet.proxy.max-connections-per-client} counts
+     * ({@link ClientConnectionLimit#client}): an IPv4 address (also mapped into IPv6 or through NAT64), an IPv6
+     * address's /64 prefix (a host usually has a whole /64 to pick addresses from), a link-local address whole.
      */
-    static String clientKey(InetAddress address) {
-        byte[] bytes = address.getAddress();
-        return bytes.length == 16 ? "v6:" + HexFormat.of().formatHex(bytes, 0, 8) : address.getHostAddress();
+    static Object clientKey(InetAddress address) {
+        return ClientConnectionLimit.client(address);
     }
 
-    /** As {@link #clientKey(InetAddress)}, for an address as Tomcat keeps it, a literal; "" when there is none. */
-    static String clientKey(String literal) {
-        if (literal == null || literal.indexOf(':') < 0) {
+    /** As {@link #clientKey(InetAddress)}, for an address as Tomcat keeps it, a literal; the text when it is none. */
+    static Object clientKey(String literal) {
+        if (literal == null || !(literal.indexOf(':') >= 0 || IPV4.matcher(literal).matches())) {
             return literal == null ? "" : literal;
         }
         try {
-            // With a colon, InetAddress reads an IPv6 literal, and looks nothing up.
+            // A literal, which InetAddress reads without looking anything up.
             return clientKey(InetAddress.getByName(literal));
         } catch (UnknownHostException notLiteral) {
             return literal;
         }
     }
+
+    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
     private static final class LimitedEndpoint extends NioEndpoint {
 
@@ -71,7 +74,7 @@ public class AdminHttpProtocol extends Http11NioProtocol {
 
         private volatile int max;
         /** Refusals per client, so that each client's flood is told on its own (found by an attacking helper). */
-        private final ConcurrentHashMap<String, AtomicLong> refused = new ConcurrentHashMap<>();
+        private final ConcurrentHashMap<Object, AtomicLong> refused = new ConcurrentHashMap<>();
 
         @Override
         protected boolean setSocketOptions(SocketChannel socket) {
@@ -79,7 +82,7 @@ public class AdminHttpProtocol extends Http11NioProtocol {
             InetAddress client = limit == 0 ? null : address(socket);
             if (client != null && !client.isLoopbackAddress()) {
                 String address = client.getHostAddress();
-                String key = clientKey(client);
+                Object key = clientKey(client);
                 int open = 0;
                 for (SocketWrapperBase<NioChannel> connection : getConnections()) {
                     if (key.equals(clientKey(connection.getRemoteAddr())) && ++open >= limit) {

@@ -32,7 +32,7 @@ import java.util.function.LongSupplier;
  * once per {@link ConnectionLimit#LOG_INTERVAL_NANOS}, with their count and the last client's address.
  */
 @Slf4j
-final class ClientConnectionLimit {
+public final class ClientConnectionLimit {
 
     /** What to do with a new connection. */
     enum Verdict {
@@ -51,7 +51,7 @@ final class ClientConnectionLimit {
 
     private final int max;
     private final TrustedProxies exempt;
-    /** Open connections per client; Integer keys for IPv4 addresses, Long keys for IPv6 /64 prefixes. */
+    /** Open connections per client ({@link #client}): IPv4 addresses, IPv6 /64 prefixes, link-local addresses. */
     private final ConcurrentHashMap<Object, Integer> open = new ConcurrentHashMap<>();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicInteger rechecks = new AtomicInteger();
@@ -118,20 +118,29 @@ final class ClientConnectionLimit {
     }
 
     /**
-     * The client an address belongs to: the IPv4 address (one mapped into IPv6, or translated by NAT64 under
-     * {@code 64:ff9b::/96}, RFC 6052, counts as the IPv4 address it carries), or the IPv6 address's /64 prefix.
+     * The client an address belongs to, as a key of its own kind: the IPv4 address (one mapped into IPv6, or
+     * translated by NAT64 under {@code 64:ff9b::/96}, RFC 6052, counts as the IPv4 address it carries), or the IPv6
+     * address's /64 prefix, or a link-local IPv6 address whole: every host on a link has the same prefix,
+     * {@code fe80::/64}, and would have counted as one client. The admin port counts its clients the same way.
      */
-    static Object client(InetAddress address) {
+    public static Object client(InetAddress address) {
         InetAddress peer = TrustedProxies.unmapped(address);
         ByteBuffer bytes = ByteBuffer.wrap(peer.getAddress());
         if (peer instanceof Inet4Address) {
             return bytes.getInt();
+        }
+        if (peer.isLinkLocalAddress()) {
+            return new LinkLocal(bytes.getLong(8));
         }
         long prefix = bytes.getLong();
         if (prefix == NAT64_PREFIX && bytes.getInt() == 0) {
             return bytes.getInt();
         }
         return prefix;
+    }
+
+    /** A link-local IPv6 client: its interface identifier (the last 64 bits), whatever its scope. */
+    private record LinkLocal(long interfaceId) {
     }
 
     /** The first 64 bits of RFC 6052's well-known NAT64 prefix, 64:ff9b::/96. */

@@ -92,6 +92,14 @@ class ClientConnectionLimitTests {
                 .as("another IPv4 client through NAT64").isEqualTo(Verdict.ADMIT);
         assertThat(ClientConnectionLimit.client(InetAddress.getByName("0.0.0.1")))
                 .as("IPv4 and IPv6 keys never collide").isNotEqualTo(ClientConnectionLimit.client(InetAddress.getByName("::1")));
+
+        // Every host on a link has the prefix fe80::/64: each link-local address is a client of its own.
+        admitted("fe80::1:2:3:4");
+        admitted("fe80::1:2:3:4");
+        assertThat(limit.admit(peer("fe80::1:2:3:5"), new EmbeddedChannel().closeFuture()))
+                .as("another host on the link").isEqualTo(Verdict.ADMIT);
+        assertThat(limit.admit(peer("fe80::1:2:3:4"), new EmbeddedChannel().closeFuture()))
+                .as("the same host").isEqualTo(Verdict.RECHECK);
     }
 
     @Test
