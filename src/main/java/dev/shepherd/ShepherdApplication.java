@@ -74,6 +74,12 @@ public class ShepherdApplication {
         return ConsoleBuffer.metrics();
     }
 
+    /** {@code shepherd.log.file.dropped}: what the master's log file did not take ({@link LogFileBuffer}). */
+    @Bean
+    static MeterBinder logFileMetrics() {
+        return LogFileBuffer.metrics();
+    }
+
     /**
      * Why the master does not start with {@code args}, or null when it does: it takes settings only
      * ({@code --name=value}, Spring Boot's {@code --debug}); a word such as {@code status} was a command meant for the

@@ -1,0 +1,84 @@
+package dev.shepherd;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.core.AppenderBase;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+class LogFileBufferTests {
+
+    /** A file appender whose disk takes nothing until released, then keeps the messages. */
+    private static final class StalledFile extends AppenderBase<ILoggingEvent> {
+
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch released = new CountDownLatch(1);
+        final List<String> written = new CopyOnWriteArrayList<>();
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            entered.countDown();
+            try {
+                released.await();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            written.add(event.getFormattedMessage());
+        }
+    }
+
+    @Test
+    void noThreadWaitsOnAStalledFileEveryLevelIsKeptUntilTheQueueIsFullAndTheRestIsCountedAndWarnedOf() throws Exception {
+        LoggerContext context = new LoggerContext();
+        context.setMDCAdapter(new LogbackMDCAdapter()); // as Logback's own start gives it one
+        StalledFile file = new StalledFile();
+        file.setContext(context);
+        file.setName("FILE");
+        file.start();
+        Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.addAppender(file);
+        LogFileBuffer buffer = LogFileBuffer.install(context);
+        assertThat(buffer).isNotNull();
+        assertThat(root.getAppender("FILE")).as("behind the buffer now").isNull();
+        assertThat(LogFileBuffer.install(context)).as("once").isSameAs(buffer);
+
+        Logger logger = context.getLogger("test");
+        logger.info("first");
+        assertThat(file.entered.await(10, TimeUnit.SECONDS)).isTrue();
+        int lines = LogFileBuffer.QUEUE_SIZE + 100;
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            for (int i = 0; i < lines; i++) {
+                logger.info("line {}", i);
+            }
+        }, "a thread waited for the stalled file");
+        assertThat(buffer.dropped()).as("INFO kept until the queue is full (Logback drops it at 80 % by default)")
+                .isEqualTo(100);
+
+        file.released.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> file.written.size() == 1 + LogFileBuffer.QUEUE_SIZE);
+        assertThat(file.written.get(LogFileBuffer.QUEUE_SIZE)).isEqualTo("line " + (LogFileBuffer.QUEUE_SIZE - 1));
+        // The warning comes with the next line logged once half the queue is free.
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            logger.info("later");
+            assertThat(file.written).anyMatch(line -> line.matches("Dropped 100 lines to the log file in the last "
+                    + "\\d+ s: it took no output while 4096 lines were waiting.*"));
+        });
+        context.stop();
+    }
+
+    @Test
+    void withoutAFileAppenderNothingIsInstalled() {
+        assertThat(LogFileBuffer.install(new LoggerContext())).isNull();
+    }
+}
