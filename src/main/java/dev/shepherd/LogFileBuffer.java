@@ -7,6 +7,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.Appender;
+import dev.shepherd.proxy.AccessLog;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import lombok.extern.slf4j.Slf4j;
@@ -31,6 +32,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * full (Logback's default drops INFO and below at 80 %). At shutdown Logback waits up to
  * {@value #MAX_FLUSH_MILLIS} ms for what is queued.
  *
+ * <p>The access log's lines ({@link AccessLog#LOGGER}) are written to the file straight: they have a writer thread
+ * and a bounded queue of their own already, whose lines are dropped and counted when the file stalls that thread, and
+ * queued here a second time they cost 10 to 25 % of the proxy's keep-alive throughput on 2 CPUs (measured,
+ * bench/RESULTS.md).
+ *
  * <p>Installed once, when Spring Boot has set up logging ({@link ApplicationPreparedEvent}), for Shepherd's own
  * application only; a logging configuration of the user's own ({@code logging.config}) without an appender named
  * {@code FILE} is left as it is. Thread-safe: any thread logs; Logback's worker thread writes the file.
@@ -50,11 +56,13 @@ public final class LogFileBuffer extends AsyncAppender {
     private static volatile LogFileBuffer installed;
 
     private final AtomicLong dropped = new AtomicLong();
+    private final Appender<ILoggingEvent> file;
     private final AtomicLong unreported = new AtomicLong();
     private volatile long firstUnreportedNanos;
     private volatile long lastWarningNanos = System.nanoTime() - WARNING_INTERVAL_NANOS;
 
-    LogFileBuffer() {
+    LogFileBuffer(Appender<ILoggingEvent> file) {
+        this.file = file;
         setName("FILE_BUFFER");
         setQueueSize(QUEUE_SIZE);
         setDiscardingThreshold(0);
@@ -77,7 +85,7 @@ public final class LogFileBuffer extends AsyncAppender {
         if (file == null) {
             return null;
         }
-        LogFileBuffer buffer = new LogFileBuffer();
+        LogFileBuffer buffer = new LogFileBuffer(file);
         buffer.setContext(context);
         buffer.addAppender(file);
         buffer.start();
@@ -107,6 +115,11 @@ public final class LogFileBuffer extends AsyncAppender {
 
     @Override
     protected void append(ILoggingEvent event) {
+        if (AccessLog.LOGGER.equals(event.getLoggerName())) {
+            warnOfDropped();
+            file.doAppend(event);
+            return;
+        }
         if (getRemainingCapacity() == 0) {
             if (unreported.getAndIncrement() == 0) {
                 firstUnreportedNanos = System.nanoTime();

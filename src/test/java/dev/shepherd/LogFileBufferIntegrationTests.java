@@ -1,5 +1,6 @@
 package dev.shepherd;
 
+import dev.shepherd.testsupport.EchoWorker;
 import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -45,10 +48,19 @@ class LogFileBufferIntegrationTests {
         }, "log-file-holder");
         holder.setDaemon(true);
         holder.start();
-        try (MasterProcess master = MasterProcess.startReady(2, RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.access-log.enabled=true", "--logging.file.name=" + fifo)) {
-            // About 10 MB of access log lines: the pipe (64 KiB) and the buffer (4,096 lines) three times over.
-            requests(master.proxyPort(), 5000);
+        // Each worker prints 20,000 lines as it starts, which the master logs: the pipe (64 KiB) and the buffer
+        // (4,096 lines) several times over.
+        List<String> args = new ArrayList<>(List.of("--fleet.worker.command[0]=sh", "--fleet.worker.command[1]=-c",
+                "--fleet.worker.command[2]=yes 'a line the worker prints as it starts' | head -n 20000; exec \"$@\"",
+                "--fleet.worker.command[3]=sh"));
+        List<String> echo = RunningShepherd.javaCommand(EchoWorker.class);
+        for (int i = 0; i < echo.size(); i++) {
+            args.add("--fleet.worker.command[" + (4 + i) + "]=" + echo.get(i));
+        }
+        args.addAll(List.of("--fleet.worker.log-rate-limit-burst=0", "--fleet.proxy.access-log.enabled=true",
+                "--logging.file.name=" + fifo));
+        try (MasterProcess master = MasterProcess.startReady(2, args.toArray(String[]::new))) {
+            requests(master.proxyPort(), 2000); // access log lines: written straight, by the access log's thread
             await().atMost(Duration.ofSeconds(20)).until(() -> dropped(master) > 0);
 
             long killed = master.readyWorkerPids().get(0);

@@ -57,10 +57,10 @@ import java.util.function.Consumer;
  * lines likewise when its log server cannot keep up; the writer says so, so that no event loop waits for the log
  * then either. Thread-safe: every event loop logs through one.
  */
-final class AccessLog implements AutoCloseable {
+public final class AccessLog implements AutoCloseable {
 
     /** The logger the lines go to: its level and appenders are the operator's, as for any Spring Boot logger. */
-    static final String LOGGER = "shepherd.access";
+    public static final String LOGGER = "shepherd.access";
     /**
      * Lines that wait for the writer at most: about 13 MB of heap with every field at its longest (3.1 KB of Latin-1
      * text each: Netty decodes a head byte for character).
