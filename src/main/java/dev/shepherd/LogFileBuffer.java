@@ -133,14 +133,19 @@ public final class LogFileBuffer extends AsyncAppender {
 
     /** Once half the queue is free again, warns of the lines dropped since the last warning, once per interval. */
     private void warnOfDropped() {
+        if (unreported.get() == 0) {
+            return; // every line but after a stall: no clock read
+        }
         long now = System.nanoTime();
-        if (unreported.get() == 0 || now - lastWarningNanos < WARNING_INTERVAL_NANOS
-                || getRemainingCapacity() < QUEUE_SIZE / 2) {
+        if (now - lastWarningNanos < WARNING_INTERVAL_NANOS || getRemainingCapacity() < QUEUE_SIZE / 2) {
             return;
         }
         lastWarningNanos = now;
         long since = firstUnreportedNanos;
         long count = unreported.getAndSet(0);
+        if (count == 0) {
+            return; // another thread warned of them first
+        }
         String message = "Dropped " + count + " lines to the log file in the last "
                 + Math.max(1, Duration.ofNanos(now - since).toSeconds()) + " s: it took no output while " + QUEUE_SIZE
                 + " lines were waiting, as a hung or saturated disk does (shepherd.log.file.dropped)";
