@@ -1,6 +1,7 @@
 package dev.shepherd.admin;
 
 import dev.shepherd.proxy.ClientConnectionLimit;
+import io.netty.util.NetUtil;
 import lombok.extern.slf4j.Slf4j;
 import org.apache.coyote.http11.Http11NioProtocol;
 import org.apache.tomcat.util.net.NioChannel;
@@ -14,7 +15,6 @@ import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Pattern;
 
 /**
  * The admin port's HTTP/1.1 protocol: Tomcat's NIO one, with {@code fleet.admin.max-connections-per-client}. One
@@ -54,18 +54,21 @@ public class AdminHttpProtocol extends Http11NioProtocol {
 
     /** As {@link #clientKey(InetAddress)}, for an address as Tomcat keeps it, a literal; the text when it is none. */
     static Object clientKey(String literal) {
-        if (literal == null || !(literal.indexOf(':') >= 0 || IPV4.matcher(literal).matches())) {
-            return literal == null ? "" : literal;
+        if (literal == null) {
+            return "";
         }
         try {
-            // A literal, which InetAddress reads without looking anything up.
-            return clientKey(InetAddress.getByName(literal));
+            if (literal.indexOf(':') >= 0) {
+                // With a colon, InetAddress reads an IPv6 literal (a zone too), and looks nothing up.
+                return clientKey(InetAddress.getByName(literal));
+            }
+            // An IPv4 literal, else null: never a name to look up.
+            byte[] ipv4 = NetUtil.createByteArrayFromIpAddressString(literal);
+            return ipv4 == null ? literal : clientKey(InetAddress.getByAddress(ipv4));
         } catch (UnknownHostException notLiteral) {
             return literal;
         }
     }
-
-    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
     private static final class LimitedEndpoint extends NioEndpoint {
 

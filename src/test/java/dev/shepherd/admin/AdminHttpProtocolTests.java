@@ -22,6 +22,8 @@ class AdminHttpProtocolTests {
                 .as("the address as Tomcat writes it").isEqualTo(AdminHttpProtocol.clientKey("2001:db8:1:2:0:0:0:1"))
                 .isNotEqualTo(AdminHttpProtocol.clientKey("2001:db8:1:3::1"));
         assertThat(AdminHttpProtocol.clientKey((String) null)).isEqualTo("");
+        assertThat(AdminHttpProtocol.clientKey("999.1.1.1")).as("no literal: kept as text, never looked up")
+                .isEqualTo("999.1.1.1");
     }
 
     /** Every host on a link has the prefix fe80::/64: a link-local client is its whole address. */
