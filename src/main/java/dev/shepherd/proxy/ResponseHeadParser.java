@@ -16,6 +16,7 @@ import java.util.Set;
  * of {@code Keep-Alive}, and copies the status line and the end-to-end header lines, each ended by CRLF, into the
  * {@link ResponseHead} it returns.
  * Hop-by-hop headers are left out: the fixed list of RFC 9110 §7.6.1 and every header named in {@code Connection}
+ * (and {@code X-Shepherd-Error}, which only the proxy's own errors carry)
  * ({@code Content-Length} stays whatever {@code Connection} says: the body is framed by it). {@code Trailer} is
  * end-to-end (RFC 9110 §6.6.2; RFC 2616's list had it) and passes, as the trailer fields it announces do.
  * One per worker connection (it keeps a scratch array), used on that connection's event loop only.
@@ -35,9 +36,10 @@ final class ResponseHeadParser {
     private static final int UPGRADE = 6;
     private static final byte[][] NAMES = {bytes("connection"), bytes("content-length"), bytes("transfer-encoding"),
             bytes("keep-alive"), bytes("proxy-connection"), bytes("proxy-authenticate"), bytes("proxy-authorization"),
-            bytes("te"), bytes("upgrade")};
+            bytes("te"), bytes("upgrade"), bytes("x-shepherd-error")};
+    /** {@code X-Shepherd-Error} marks the proxy's own errors: a worker's would forge one (found by an attacking helper). */
     private static final int[] KINDS = {CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, KEEP_ALIVE, DROP, DROP, DROP,
-            DROP, UPGRADE};
+            DROP, UPGRADE, DROP};
     private static final byte[] TIMEOUT = bytes("timeout");
 
     /** Room for this many header lines is kept between heads; a longer head's array is given back after it. */

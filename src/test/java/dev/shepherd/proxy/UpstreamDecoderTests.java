@@ -64,6 +64,14 @@ class UpstreamDecoderTests {
                 + "X-Kept: yes\r\nContent-Length: 0\r\n", "END");
     }
 
+    /** Only the proxy's own errors carry X-Shepherd-Error: a worker's would pass for one (found by a helper). */
+    @Test
+    void aWorkersXShepherdErrorIsLeftOut() {
+        assertThat(read("HTTP/1.1 502 Bad Gateway\r\nX-Shepherd-Error: 502\r\nx-shepherd-error: 504\r\n"
+                + "X-Shepherd-Errors: kept\r\nContent-Length: 0\r\n\r\n")).containsExactly("HEAD 502 FIXED 0 reusable: "
+                + "HTTP/1.1 502 Bad Gateway\r\nX-Shepherd-Errors: kept\r\nContent-Length: 0\r\n", "END");
+    }
+
     @Test
     void keepAliveTimeoutIsReadAsAHintAndAnythingElseInTheHeaderIsIgnored() {
         assertThat(read("HTTP/1.1 200 OK\r\nKeep-Alive: max=100, Timeout = 7\r\nContent-Length: 0\r\n\r\n"))
