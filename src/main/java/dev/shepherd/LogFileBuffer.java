@@ -27,8 +27,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * admin port's first request, the supervisor before it respawns a worker (measured with a FIFO held open unread). The
  * console has its own buffer ({@link ConsoleBuffer}); this is the same trade for the file, made with Logback's own
  * appender: {@value #QUEUE_SIZE} log events wait at most, a line that does not fit is dropped and counted
- * ({@code shepherd.log.file.dropped}; about: one dropped in a race with the writer goes uncounted), and once there
- * is room again a warning says how many, in the file and on the console. No level is dropped before the queue is
+ * ({@code shepherd.log.file.dropped}; about: one dropped in a race with the writer goes uncounted), and the first
+ * line logged once half the queue is free again brings a warning of how many, in the file and on the console (at
+ * most one per ten seconds). No level is dropped before the queue is
  * full (Logback's default drops INFO and below at 80 %). At shutdown Logback waits up to
  * {@value #MAX_FLUSH_MILLIS} ms for what is queued.
  *

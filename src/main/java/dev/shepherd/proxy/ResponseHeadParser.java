@@ -16,9 +16,9 @@ import java.util.Set;
  * of {@code Keep-Alive}, and copies the status line and the end-to-end header lines, each ended by CRLF, into the
  * {@link ResponseHead} it returns.
  * Hop-by-hop headers are left out: the fixed list of RFC 9110 §7.6.1 and every header named in {@code Connection}
- * (and {@code X-Shepherd-Error}, which only the proxy's own errors carry)
  * ({@code Content-Length} stays whatever {@code Connection} says: the body is framed by it). {@code Trailer} is
  * end-to-end (RFC 9110 §6.6.2; RFC 2616's list had it) and passes, as the trailer fields it announces do.
+ * {@code X-Shepherd-Error} is left out too: only the proxy's own errors carry it.
  * One per worker connection (it keeps a scratch array), used on that connection's event loop only.
  */
 final class ResponseHeadParser {
