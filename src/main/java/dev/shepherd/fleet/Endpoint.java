@@ -78,6 +78,8 @@ public final class Endpoint {
      */
     private volatile boolean draining;
     private volatile boolean everInRotation;
+    /** The worker sent bytes nobody asked for on one of its connections ({@link #markOutOfStep}). */
+    private final AtomicBoolean outOfStep = new AtomicBoolean();
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     /** Who waits for the process's exit ({@link #whenExited}), and whether its exit is watched yet. */
     private final Set<Runnable> exitWaiters = ConcurrentHashMap.newKeySet();
@@ -134,6 +136,23 @@ public final class Endpoint {
         this.outlierThreshold = threshold;
         this.onOutlier = onOutlier;
         return this;
+    }
+
+    /**
+     * Marks the worker as one that sent bytes on a connection while no request was outstanding there (a late second
+     * response, or the answer to a request body it did not read and took for a request): its connections are no
+     * longer handed from one client connection to another ({@code UpstreamPool}), so such bytes can reach only the
+     * client whose request came before them. Lasts as long as this process. Any thread.
+     *
+     * @return true the first time only
+     */
+    public boolean markOutOfStep() {
+        return !outOfStep.get() && outOfStep.compareAndSet(false, true);
+    }
+
+    /** Whether the worker was {@linkplain #markOutOfStep marked} as sending bytes nobody asked for. Any thread. */
+    public boolean outOfStep() {
+        return outOfStep.get();
     }
 
     public int workerId() {

@@ -108,6 +108,7 @@ final class Attempt {
     }
 
     private void attach(UpstreamHandler handler) {
+        handler.endpoint = endpoint;
         connection = handler;
         upstream = handler.channel();
         owner.connected(this);

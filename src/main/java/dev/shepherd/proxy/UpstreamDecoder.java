@@ -81,6 +81,11 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
     private boolean failed;
     /** The worker closed its side cleanly (a FIN with no exception before it). */
     private boolean cleanEnd;
+    /**
+     * The worker sent bytes while no request was outstanding, other than line ends or a {@code 408} before its close
+     * ({@link #unasked(ByteBuf)}).
+     */
+    private boolean sentUnasked;
 
     /**
      * Set before each request is sent: whether it is a HEAD (its response has no body whatever the head says), and
@@ -99,6 +104,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
         try {
             if (idle && in.isReadable()) {
                 // A pooled connection must carry nothing between responses; whatever it is, the connection goes.
+                sentUnasked |= unasked(in);
                 in.skipBytes(in.readableBytes());
                 throw ResponseHeadParser.malformed("it sent bytes while no request was outstanding");
             }
@@ -110,6 +116,29 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
             state = State.BROKEN;
             throw ex;
         }
+    }
+
+    /**
+     * Whether the worker sent bytes while no request was outstanding (after a response's end, or on an idle
+     * connection) that could have been taken for the answer to a later request: anything but line ends (which a
+     * parser skips before a status line) and the {@code 408} some servers send before closing an idle connection.
+     */
+    boolean sentUnasked() {
+        return sentUnasked;
+    }
+
+    private static boolean unasked(ByteBuf in) {
+        int from = in.readerIndex();
+        int to = in.writerIndex();
+        while (from < to && (in.getByte(from) == CR || in.getByte(from) == LF)) {
+            from++;
+        }
+        if (from == to) {
+            return false;
+        }
+        String start = in.toString(from, Math.min(to - from, 13), StandardCharsets.ISO_8859_1);
+        return !(start.startsWith("HTTP/1.") && start.startsWith(" 408", 8)
+                && (start.length() == 12 || " \r\n".indexOf(start.charAt(12)) >= 0));
     }
 
     @Override
@@ -161,6 +190,7 @@ final class UpstreamDecoder extends ByteToMessageDecoder {
 
     private void end(ByteBuf in, List<Object> out) {
         if (in.isReadable()) {
+            sentUnasked |= unasked(in);
             out.add(END_THEN_CLOSE);
             state = State.BROKEN;
         } else {

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.fleet.Endpoint;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -8,6 +9,7 @@ import io.netty.channel.VoidChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
+import lombok.extern.slf4j.Slf4j;
 
 /**
  * The end of one connection to a worker: hands the response parts ({@link UpstreamDecoder}) to whoever uses the
@@ -17,6 +19,7 @@ import io.netty.util.ReferenceCountUtil;
  * <p>Confined to the connection's event loop. It is also the connection's entry in {@link UpstreamPool}, which
  * alone touches the fields it keeps here, so that pooling allocates nothing per request.
  */
+@Slf4j
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     private final UpstreamDecoder decoder;
@@ -39,6 +42,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     long idleSince;
     /** The client connection that returned it to the pool, which may take it back at once; null: none. */
     UpstreamPool.Owner owner;
+    /** The worker it goes to: set when an attempt takes it ({@link Attempt}), null before. */
+    Endpoint endpoint;
 
     UpstreamHandler(UpstreamDecoder decoder, Channel channel) {
         this.decoder = decoder;
@@ -86,6 +91,9 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (exchange != null) {
+            if (msg == UpstreamDecoder.END_THEN_CLOSE && decoder.sentUnasked()) {
+                outOfStep();
+            }
             exchange.onUpstreamMessage(msg);
         } else {
             ReferenceCountUtil.release(msg);
@@ -123,8 +131,30 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (exchange == null && decoder.sentUnasked()) {
+            outOfStep();
+        }
         error = cause;
         ctx.close();
+    }
+
+    /**
+     * The worker sent bytes nobody asked for: taken for an answer, they would reach whoever's request goes on the
+     * connection next, so the worker's connections stop going from one client connection to another
+     * ({@link Endpoint#markOutOfStep}), and the operator is told once per worker process.
+     */
+    private void outOfStep() {
+        if (endpoint == null) {
+            return;
+        }
+        if (endpoint.markOutOfStep()) {
+            log.warn("Worker {} sent bytes nobody asked for, after the end of a response or on an idle connection (a "
+                    + "late second response, or the answer to a request body it did not read): the connection is "
+                    + "closed, and from now on its connections are not passed between client connections, so that "
+                    + "such bytes cannot reach another client as its answer", endpoint.workerId());
+        } else {
+            log.debug("Worker {} sent bytes nobody asked for again", endpoint.workerId());
+        }
     }
 
     @Override

@@ -24,7 +24,9 @@ import java.util.function.LongSupplier;
  * client's request, by default, the most recently returned one at once too, or with {@code
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
- * client. Whatever the delay, a request that could not be sent again if its connection failed (a POST) waits for
+ * client. A worker seen sending bytes nobody asked for ({@link Endpoint#markOutOfStep}) has its connections taken back
+ * by the client connections that returned them only, never by another. Whatever the delay, a request that could
+ * not be sent again if its connection failed (a POST) waits for
  * one that has settled ({@link #SETTLED_NANOS}, {@link PeerClose}). The delay costs idle connections (about the
  * requests of that long) and CPU, and it is no defence against a
  * request smuggled through a worker that ignores bodies: the smuggled request decides when its answer comes. The
@@ -183,6 +185,10 @@ final class UpstreamPool {
                 }
             }
         }
+        if (endpoint.outOfStep()) {
+            // It sent bytes nobody asked for once: what it sends late must reach only whoever came before.
+            return null;
+        }
         UpstreamHandler connection;
         if (quietNanos == 0 && !once) {
             // No delay: the most recently returned one, so that those beyond what the load needs expire.
@@ -239,7 +245,8 @@ final class UpstreamPool {
         long keepNanos = keepNanos(keepAliveSeconds);
         Idle connections = keepNanos > 0 && endpoint.isAccepting()
                 ? idle.computeIfAbsent(endpoint, key -> new Idle(budget)) : null;
-        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || budget != null && budget.spent()) {
+        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || budget != null && budget.spent()
+                || owner == null && endpoint.outOfStep()) {
             connection.channel().close();
             return;
         }
@@ -276,6 +283,22 @@ final class UpstreamPool {
         }
         long hint = TimeUnit.SECONDS.toNanos(keepAliveSeconds);
         return Math.min(idleTimeoutNanos, hint - Math.min(HINT_MARGIN_NANOS, hint / 2));
+    }
+
+    /**
+     * The client connection {@code owner} closed: the connections it returned to a worker {@linkplain
+     * Endpoint#outOfStep out of step} are closed, since no other client connection may take them.
+     */
+    void abandon(Owner owner) {
+        for (int i = 0; i < OWN; i++) {
+            UpstreamHandler connection = owner.returned[i];
+            owner.returned[i] = null;
+            if (connection != null && connection.owner == owner && connection.idleIn != null
+                    && connection.endpoint != null && connection.endpoint.outOfStep()) {
+                remove(connection);
+                connection.channel().close();
+            }
+        }
     }
 
     /** Takes a connection out of the pool it is in, if any. */

@@ -4,6 +4,9 @@ import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.ScriptedWorker;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,12 +26,14 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A worker that sends a whole response nobody asked for, 3 ms after its answer (a late second write), while six
- * clients with a new connection per request keep its connections busy: with a returned connection handed to the next request at once, that
- * response was taken as the next client's answer and every later answer on the connection as the one after it (an
- * attacking helper counted 1,737 responses to the wrong client in 4 s). With {@code fleet.proxy.upstream-reuse-delay},
- * a connection carries another client's request only after it has been idle that long, long enough for such bytes to
- * arrive and close it, so every client gets its own answers.
+ * clients with a new connection per request keep its connections busy: with a returned connection handed to the next
+ * request at once, that response was taken as the next client's answer and every later answer on the connection as
+ * the one after it (an attacking helper counted 1,737 responses to the wrong client in 4 s). Two defences: with
+ * {@code fleet.proxy.upstream-reuse-delay}, a connection carries another client's request only after it has been idle
+ * that long, long enough for such bytes to arrive and close it; and once a worker has been seen sending such bytes,
+ * its connections are never passed from one client connection to another.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class UnaskedResponseIntegrationTests {
 
     @Test
@@ -36,49 +41,78 @@ class UnaskedResponseIntegrationTests {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
                 "--fleet.readiness.path=/health", "--fleet.proxy.upstream-reuse-delay=50ms")) {
-            AtomicBoolean running = new AtomicBoolean(true);
-            AtomicInteger answered = new AtomicInteger();
-            ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
-            ExecutorService clients = Executors.newFixedThreadPool(6);
-            try {
-                List<Future<?>> loops = new ArrayList<>();
-                for (int c = 0; c < 6; c++) {
-                    String client = "c" + c;
-                    loops.add(clients.submit(() -> {
-                        // A new connection per request, as ab's: each request takes a worker connection another
-                        // client returned, the case where a late response would reach someone else.
-                        for (int i = 0; running.get(); i++) {
-                            String path = "/id?" + client + "-" + i;
-                            String response = RawHttp.exchange(shepherd.proxyPort(), "GET " + path
-                                    + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-                            String body = response.substring(response.indexOf("\r\n\r\n") + 4);
-                            answered.incrementAndGet();
-                            if (!body.equals("path=" + path)) {
-                                wrong.add(path + " got " + body);
-                            }
-                        }
-                        return null;
-                    }));
-                }
-                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-                for (int i = 0; i < 10; i++) {
-                    // Spread over the run: the clients' requests come between the late ones.
-                    int before = answered.get();
-                    await().atMost(Duration.ofSeconds(10)).until(() -> answered.get() >= before + 100);
-                    assertThat(http.send(HttpRequest.newBuilder(shepherd.proxy("/late-extra")).build(),
-                            HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("hello");
-                }
-                running.set(false);
-                for (Future<?> loop : loops) {
-                    loop.get();
-                }
-            } finally {
-                running.set(false);
-                clients.shutdownNow();
-            }
-
-            assertThat(answered.get()).as("the clients kept the connections busy").isGreaterThan(500);
-            assertThat(wrong).as("answers that were another request's").isEmpty();
+            assertEveryClientGetsItsOwnAnswers(shepherd);
         }
+    }
+
+    /**
+     * Without a reuse delay (the default), the first late response, arriving while its connection is idle, marks the
+     * worker out of step: it is logged, and from then on its connections go back only to the client connection that
+     * returned them, so the late responses that follow reach nobody else (without that, the clients got the late
+     * ones' answers).
+     */
+    @Test
+    void aWorkerSeenSendingAResponseNobodyAskedForNoLongerSharesItsConnections(CapturedOutput output) throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
+                "--fleet.readiness.path=/health")) {
+            assertThat(shepherd.get("/late-extra").body()).isEqualTo("hello");
+            await().atMost(Duration.ofSeconds(10)).until(() -> output.getOut().contains("sent bytes nobody asked for"));
+            assertThat(output.getOut()).contains("Worker 1 sent bytes nobody asked for")
+                    .contains("not passed between client connections");
+            assertThat(shepherd.get("/id").body()).as("the worker still serves").isEqualTo("path=/id");
+
+            assertEveryClientGetsItsOwnAnswers(shepherd);
+        }
+    }
+
+    /**
+     * Six clients with a new connection per request while the worker sends ten late responses spread over the run:
+     * every answer must be the client's own.
+     */
+    private static void assertEveryClientGetsItsOwnAnswers(RunningShepherd shepherd) throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger answered = new AtomicInteger();
+        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        ExecutorService clients = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<?>> loops = new ArrayList<>();
+            for (int c = 0; c < 6; c++) {
+                String client = "c" + c;
+                loops.add(clients.submit(() -> {
+                    // A new connection per request, as ab's: each request takes a worker connection another
+                    // client returned, the case where a late response would reach someone else.
+                    for (int i = 0; running.get(); i++) {
+                        String path = "/id?" + client + "-" + i;
+                        String response = RawHttp.exchange(shepherd.proxyPort(), "GET " + path
+                                + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+                        String body = response.substring(response.indexOf("\r\n\r\n") + 4);
+                        answered.incrementAndGet();
+                        if (!body.equals("path=" + path)) {
+                            wrong.add(path + " got " + body);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            for (int i = 0; i < 10; i++) {
+                // Spread over the run: the clients' requests come between the late ones.
+                int before = answered.get();
+                await().atMost(Duration.ofSeconds(10)).until(() -> answered.get() >= before + 100);
+                assertThat(http.send(HttpRequest.newBuilder(shepherd.proxy("/late-extra")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("hello");
+            }
+            running.set(false);
+            for (Future<?> loop : loops) {
+                loop.get();
+            }
+        } finally {
+            running.set(false);
+            clients.shutdownNow();
+        }
+
+        assertThat(answered.get()).as("the clients kept the connections busy").isGreaterThan(500);
+        assertThat(wrong).as("answers that were another request's").isEmpty();
     }
 }

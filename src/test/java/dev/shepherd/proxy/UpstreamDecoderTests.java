@@ -355,6 +355,50 @@ class UpstreamDecoderTests {
                 .isInstanceOf(DecoderException.class).hasMessageContaining("while no request was outstanding");
     }
 
+    /**
+     * Bytes that could be taken for the answer to a later request mark the worker out of step (a late response, one to
+     * a body it took for a request); line ends, which a parser skips, and a 408 before an idle close do not.
+     */
+    @Test
+    void bytesNobodyAskedForAreToldApartFromLineEndsAndATimeoutsClose() {
+        assertThat(unaskedAfter("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")).isTrue();
+        assertThat(unaskedAfter("x")).isTrue();
+        assertThat(unaskedAfter("\r\nHTTP/1.1 40")).isTrue();
+        assertThat(unaskedAfter("HTTP/1.1 4080 x\r\n\r\n")).isTrue();
+        assertThat(unaskedAfter("\r\n\r\n")).isFalse();
+        assertThat(unaskedAfter("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")).isFalse();
+        assertThat(unaskedAfter("\r\nHTTP/1.0 408\r\n\r\n")).isFalse();
+
+        UpstreamDecoder sameRead = new UpstreamDecoder();
+        sameRead.expect(false, false, false);
+        EmbeddedChannel channel = new EmbeddedChannel(sameRead);
+        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\n",
+                StandardCharsets.ISO_8859_1));
+        assertThat(readAll(channel)).endsWith("END_THEN_CLOSE");
+        assertThat(sameRead.sentUnasked()).as("a line end after the body").isFalse();
+        sameRead = new UpstreamDecoder();
+        sameRead.expect(false, false, false);
+        channel = new EmbeddedChannel(sameRead);
+        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n",
+                StandardCharsets.ISO_8859_1));
+        assertThat(readAll(channel)).endsWith("END_THEN_CLOSE");
+        assertThat(sameRead.sentUnasked()).as("a second response in the same read").isTrue();
+    }
+
+    /** Whether {@code late}, sent on a connection whose response has ended, counts as bytes nobody asked for. */
+    private static boolean unaskedAfter(String late) {
+        UpstreamDecoder decoder = new UpstreamDecoder();
+        decoder.expect(false, false, false);
+        EmbeddedChannel channel = new EmbeddedChannel(decoder);
+        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                StandardCharsets.ISO_8859_1));
+        assertThat(readAll(channel)).endsWith("END");
+        assertThat(decoder.sentUnasked()).isFalse();
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.copiedBuffer(late, StandardCharsets.ISO_8859_1)))
+                .isInstanceOf(DecoderException.class);
+        return decoder.sentUnasked();
+    }
+
     /** Found by an attacking helper: an HTTP/0.9-style reply waited out the response timeout (504 after 60 s). */
     @Test
     void aReplyThatCannotBeginAStatusLineIsMalformedAtOnceWithoutItsEnd() {

@@ -187,6 +187,45 @@ class UpstreamPoolTests {
     }
 
     /**
+     * A worker that once sent bytes nobody asked for: whatever it sends late may reach only the client whose request
+     * came before, so its connections go back to the client connection that returned them, never to another one, even
+     * with no reuse delay; without an owner, or once the owner closes, a connection is closed.
+     */
+    @Test
+    void aWorkerOutOfStepHasItsConnectionsTakenBackOnlyByTheClientThatReturnedThem() {
+        Endpoint outOfStep = worker(true);
+        when(outOfStep.outOfStep()).thenReturn(true);
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamPool.Owner other = new UpstreamPool.Owner();
+        UpstreamHandler mine = connection();
+        mine.endpoint = outOfStep;
+        pool.release(outOfStep, mine, -1, client);
+
+        assertThat(pool.acquire(outOfStep, other)).isNull();
+        assertThat(pool.acquire(outOfStep)).isNull();
+        advance(Duration.ofSeconds(1));
+        assertThat(pool.acquire(outOfStep, other)).as("not even once it is quiet").isNull();
+        assertThat(pool.acquire(outOfStep, client)).isSameAs(mine);
+
+        UpstreamHandler ownerless = connection();
+        pool.release(outOfStep, ownerless, -1);
+        assertThat(ownerless.channel().isOpen()).as("no client connection may take it back").isFalse();
+        assertThat(pool.idleCount(outOfStep)).isZero();
+
+        UpstreamHandler left = connection();
+        left.endpoint = outOfStep;
+        pool.release(outOfStep, left, -1, client);
+        UpstreamHandler healthy = connection();
+        healthy.endpoint = worker;
+        pool.release(worker, healthy, -1, client);
+        pool.abandon(client);
+        assertThat(left.channel().isOpen()).as("its client connection closed").isFalse();
+        assertThat(pool.idleCount(outOfStep)).isZero();
+        assertThat(healthy.channel().isOpen()).as("a healthy worker's stays for anyone").isTrue();
+        assertThat(pool.acquire(worker, other)).isSameAs(healthy);
+    }
+
+    /**
      * A worker may close a connection right after answering without saying so: a request that could not be sent
      * again (a POST) waits for a connection that has been idle long enough for such a close to have arrived.
      */
