@@ -50,7 +50,7 @@ public final class ConsoleBuffer extends OutputStream {
     private static final int BATCH_BYTES = 4096;
 
     /** At most one warning of dropped writes per interval. */
-    private static final long WARNING_INTERVAL_NANOS = 10_000_000_000L;
+    static final Duration WARNING_INTERVAL = Duration.ofSeconds(10);
 
     private static volatile ConsoleBuffer stdout;
     private static volatile ConsoleBuffer stderr;
@@ -59,6 +59,7 @@ public final class ConsoleBuffer extends OutputStream {
     private final OutputStream console;
     private final int capacity;
     private final Thread writer;
+    private final long warningIntervalNanos;
     /** Guarded by {@code this}: writes waiting, their bytes, whether the writer is writing some out. */
     private final ArrayDeque<byte[]> waiting = new ArrayDeque<>();
     private int waitingBytes;
@@ -69,17 +70,24 @@ public final class ConsoleBuffer extends OutputStream {
     private long unreported;
     private long unreportedBytes;
     private long firstUnreportedNanos;
-    /** The writer's own: when it last warned. */
-    private long lastWarning = System.nanoTime() - WARNING_INTERVAL_NANOS;
+    /** Guarded by {@code this}: when the writer last warned. */
+    private long lastWarning;
 
     /**
      * A buffer of {@code capacity} bytes in front of {@code console}, written out by a daemon thread named
      * {@code "console-" + name}.
      */
     ConsoleBuffer(String name, OutputStream console, int capacity) {
+        this(name, console, capacity, WARNING_INTERVAL);
+    }
+
+    /** {@link #ConsoleBuffer(String, OutputStream, int)} warning of dropped writes at most once per {@code warningInterval}. */
+    ConsoleBuffer(String name, OutputStream console, int capacity, Duration warningInterval) {
         this.name = name;
         this.console = console;
         this.capacity = capacity;
+        this.warningIntervalNanos = warningInterval.toNanos();
+        this.lastWarning = System.nanoTime() - warningIntervalNanos;
         writer = new Thread(this::writeOut, "console-" + name);
         writer.setDaemon(true);
         writer.start();
@@ -143,7 +151,7 @@ public final class ConsoleBuffer extends OutputStream {
     /**
      * Queues a copy of the bytes, or drops them all when they do not fit; never waits for the console. The writer
      * thread's own writes always fit: they are its warning of what was dropped, at most one per
-     * {@link #WARNING_INTERVAL_NANOS interval}, logged while the buffer is often still nearly full, and a dropped warning
+     * {@link #WARNING_INTERVAL interval}, logged while the buffer is often still nearly full, and a dropped warning
      * would be counted in the next one as a single write when thousands were lost (found by an attacking helper).
      */
     @Override
@@ -207,6 +215,9 @@ public final class ConsoleBuffer extends OutputStream {
      * write that failed (a full disk) and writes them again before the next ones, as stale or doubled lines. A write
      * that failed may have put part of a line out (a file that reached its size limit takes what fits), so the first
      * write after a failure starts with a line break: the cut line ends there instead of running into the next one.
+     * With nothing to write, it still wakes to warn of a drop that came within the interval after the last warning,
+     * once the interval is over: else a console that stalled and took output again, with nothing logged after, would
+     * never tell of it (found by an attacking helper).
      */
     private void writeOut() {
         List<byte[]> batch = new ArrayList<>();
@@ -217,8 +228,17 @@ public final class ConsoleBuffer extends OutputStream {
                 writing = false;
                 notifyAll();
                 while (waiting.isEmpty()) {
+                    boolean toWarn = unreported > 0 && !failed;
+                    long warnIn = warningIntervalNanos - (System.nanoTime() - lastWarning);
+                    if (toWarn && warnIn <= 0) {
+                        break;
+                    }
                     try {
-                        wait();
+                        if (toWarn) {
+                            wait(Math.max(1, warnIn / 1_000_000));
+                        } else {
+                            wait();
+                        }
                     } catch (InterruptedException ex) {
                         // Not ours to end: the writer lives as long as the JVM.
                     }
@@ -279,7 +299,7 @@ public final class ConsoleBuffer extends OutputStream {
         long since;
         long now = System.nanoTime();
         synchronized (this) {
-            if (unreported == 0 || now - lastWarning < WARNING_INTERVAL_NANOS) {
+            if (unreported == 0 || now - lastWarning < warningIntervalNanos) {
                 return;
             }
             count = unreported;
@@ -287,8 +307,8 @@ public final class ConsoleBuffer extends OutputStream {
             since = firstUnreportedNanos;
             unreported = 0;
             unreportedBytes = 0;
+            lastWarning = now;
         }
-        lastWarning = now;
         log.warn("Dropped {} writes ({} bytes) to {} in the last {} s: the console took no output while {} bytes of it "
                         + "were waiting, as a pipe nobody reads or a paused terminal does (shepherd.console.dropped)",
                 count, bytes, name, Math.max(1, Duration.ofNanos(now - since).toSeconds()), capacity);

@@ -180,6 +180,84 @@ class ConsoleBufferTests {
     }
 
     /**
+     * A console that stalls a second time within the warning interval and then takes output again, with nothing logged
+     * after: the writer wakes once the interval is over to tell of the second drop, which else was never told.
+     */
+    @Test
+    void aSecondDropWithinTheIntervalIsWarnedOfOnceItIsOverThoughNothingIsLoggedAfter() throws Exception {
+        GatedConsole console = new GatedConsole();
+        ConsoleBuffer buffer = new ConsoleBuffer("test", console, 100, Duration.ofMillis(500));
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(buffer, true));
+        try {
+            for (int stall = 1; stall <= 2; stall++) {
+                console.stall();
+                write(buffer, "stall-" + stall + "\n");
+                console.awaitBlocked();
+                for (int i = 0; i < 1000; i++) {
+                    write(buffer, String.format("line-%03d-6789\n", i));
+                }
+                console.resume();
+                await().atMost(Duration.ofSeconds(10)).until(() -> buffer.awaitWritten(Duration.ZERO));
+            }
+            assertThat(buffer.dropped()).isEqualTo(2 * 993);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(console.text()).containsPattern(
+                    "(?s)Dropped 993 writes .*stall-2\n.*WARN .*Dropped 993 writes \\(13902 bytes\\) to test"));
+        } finally {
+            System.setOut(stdout);
+        }
+    }
+
+    /** A console that takes nothing while closed, and keeps what it is given. */
+    private static final class GatedConsole extends OutputStream {
+
+        private final ByteArrayOutputStream taken = new ByteArrayOutputStream();
+        private boolean closed;
+        private boolean blocked;
+
+        synchronized void stall() {
+            closed = true;
+        }
+
+        synchronized void resume() {
+            closed = false;
+            notifyAll();
+        }
+
+        synchronized void awaitBlocked() throws InterruptedException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!blocked && System.nanoTime() < deadline) {
+                wait(100);
+            }
+            assertThat(blocked).as("the writer waits on the closed console").isTrue();
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] bytes, int offset, int length) throws IOException {
+            try {
+                while (closed) {
+                    blocked = true;
+                    notifyAll();
+                    wait();
+                }
+            } catch (InterruptedException ex) {
+                throw new IOException(ex);
+            }
+            blocked = false;
+            taken.write(bytes, offset, length);
+        }
+
+        synchronized String text() {
+            return taken.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
      * A file that was full and has room again: the console gets what came after, never a failed write again, and the
      * line the failed write cut is ended before the next one.
      */
