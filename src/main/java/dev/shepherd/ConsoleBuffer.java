@@ -81,7 +81,7 @@ public final class ConsoleBuffer extends OutputStream {
         this(name, console, capacity, WARNING_INTERVAL);
     }
 
-    /** {@link #ConsoleBuffer(String, OutputStream, int)} warning of dropped writes at most once per {@code warningInterval}. */
+    /** {@link #ConsoleBuffer(String, OutputStream, int)}, warning of drops at most once per {@code warningInterval}. */
     ConsoleBuffer(String name, OutputStream console, int capacity, Duration warningInterval) {
         this.name = name;
         this.console = console;
