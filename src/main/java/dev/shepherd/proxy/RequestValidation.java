@@ -198,7 +198,12 @@ final class RequestValidation {
                 && (host.length() - portStart == 1 || Integer.parseInt(host, portStart + 1, host.length(), 10) <= 65535);
     }
 
-    /** Whether {@code host} up to {@code end} is a name of letters, digits, {@code - . _ ~} and their encodings. */
+    /**
+     * Whether {@code host} up to {@code end} is a name of letters, digits, {@code - . _ ~} and their encodings. An
+     * encoded byte past ASCII is refused as a raw one is: a name outside ASCII comes as its IDNA A-label
+     * ({@code xn--}, RFC 5890), and a worker's IDNA mapping (UTS #46) would read the UTF-8 of a fullwidth {@code ／ ＠ ：}
+     * as {@code / @ :} (found by an attacking helper).
+     */
     private static boolean validName(String host, int end) {
         for (int i = 0; i < end; i++) {
             char c = host.charAt(i);
@@ -210,9 +215,6 @@ final class RequestValidation {
                 }
                 c = (char) (high << 4 | low);
                 i += 2;
-                if (c >= 0x80) {
-                    continue;
-                }
             }
             if (!nameCharacter(c)) {
                 return false;

@@ -84,8 +84,11 @@ class RequestValidationTests {
             "GET / HTTP/1.1\\r\\nHost: [::1,::2]                           | 400",
             "GET / HTTP/1.1\\r\\nHost: [2001:db8::7]                       | 200",
             "GET http://a,b:99/x HTTP/1.1\\r\\nHost: t                     | 400",
-            // A percent-encoding is %HH of what a name holds, or of UTF-8 (RFC 3986 §2.1, §3.2.2)
-            "GET / HTTP/1.1\\r\\nHost: caf%C3%A9.example                   | 200",
+            // A percent-encoding is %HH of what a name holds (RFC 3986 §2.1, §3.2.2); past ASCII, an A-label
+            "GET / HTTP/1.1\\r\\nHost: xn--caf-dma.example                 | 200",
+            "GET / HTTP/1.1\\r\\nHost: caf%C3%A9.example                   | 400",
+            "GET / HTTP/1.1\\r\\nHost: a%ef%bc%8fb                         | 400",
+            "GET / HTTP/1.1\\r\\nHost: a%E2%84%80b                         | 400",
             "GET / HTTP/1.1\\r\\nHost: a%                                  | 400",
             "GET / HTTP/1.1\\r\\nHost: a%4                                 | 400",
             "GET / HTTP/1.1\\r\\nHost: a%zz                                | 400",
@@ -97,7 +100,8 @@ class RequestValidationTests {
             "GET / HTTP/1.1\\r\\nHost: [fe80::1%25eth0]                    | 400",
             "GET http://a%00b/x HTTP/1.1\\r\\nHost: t                      | 400",
             "GET http://%2F%2F/x HTTP/1.1\\r\\nHost: t                     | 400",
-            "GET http://caf%c3%a9.example/x HTTP/1.1\\r\\nHost: t          | 200",
+            "GET http://caf%c3%a9.example/x HTTP/1.1\\r\\nHost: t          | 400",
+            "GET http://a%EF%BC%A0b/x HTTP/1.1\\r\\nHost: t                | 400",
             "GET http://good.example:99999/x HTTP/1.1\\r\\nHost: t         | 400",
             // Connection naming what the proxy relies on (RFC 9110 §7.6.1)
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nConnection: keep-alive, Content-Length\\r\\nContent-Length: 0   | 400",
