@@ -62,7 +62,8 @@ record AdminTarget(URI url, String token) {
                         + "token with --token, " + TOKEN_VARIABLE + " or " + TOKEN_FILE_VARIABLE, Ctl.USAGE);
             }
             if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
-                    && uri.getQuery() == null && uri.getFragment() == null && (!schemeless || uri.getPort() >= 0)) {
+                    && uri.getQuery() == null && uri.getFragment() == null && (!schemeless || uri.getPort() >= 0)
+                    && uri.getPort() <= 65535) {
                 return uri;
             }
         } catch (URISyntaxException ex) {

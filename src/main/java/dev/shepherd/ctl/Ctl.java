@@ -26,7 +26,7 @@ import java.util.Map;
                 + "(shepherd start --help)."},
         subcommands = {LsCommand.class, StatusCommand.class, ScaleCommand.class, ReloadCommand.class,
                 ReplaceCommand.class, KillCommand.class, LogsCommand.class, EventsCommand.class, TopCommand.class,
-                AutoComplete.GenerateCompletion.class})
+                AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class})
 public final class Ctl {
 
     public static final String COMMAND = "ctl";
@@ -74,9 +74,14 @@ public final class Ctl {
         ctl.out = out;
         CommandLine line = new CommandLine(ctl);
         for (CommandLine command : line.getSubcommands().values()) {
-            if (!command.getCommandSpec().optionsMap().containsKey("--help")) {
-                command.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("-h", "--help")
+            CommandLine.Model.CommandSpec spec = command.getCommandSpec();
+            if (!spec.optionsMap().containsKey("--help")) {
+                spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help")
                         .usageHelp(true).description(HELP).build());
+            }
+            // generate-completion's standard options printed picocli's own version for -V (found by a new user).
+            if (spec.findOption("--version") != null) {
+                spec.remove(spec.findOption("--version"));
             }
         }
         line.setOut(out).setErr(err);

@@ -110,6 +110,17 @@ class AdminTargetTests {
                 .hasMessage("the admin URL 'foo' is not usable: give one such as http://127.0.0.1:8081 with --admin or SHEPHERD_ADMIN_URL");
     }
 
+    /** A port past 65535 was the JDK's IllegalArgumentException, exit 1 (found by a new user). */
+    @Test
+    void aPortPast65535IsAnUnusableUrl() {
+        for (String given : new String[] {"127.0.0.1:99999", "http://127.0.0.1:65536"}) {
+            assertThatThrownBy(() -> AdminTarget.resolve(given, null, Map.of()))
+                    .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
+                    .hasMessageStartingWith("the admin URL '" + given + "' is not usable");
+        }
+        assertThat(AdminTarget.resolve("127.0.0.1:65535", null, Map.of()).url().getPort()).isEqualTo(65535);
+    }
+
     @Test
     void unusableUrlIsAUsageErrorThatSaysWhatToGive() {
         assertThatThrownBy(() -> AdminTarget.resolve("ftp://host:21", null, Map.of()))

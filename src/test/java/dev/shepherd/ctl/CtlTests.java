@@ -57,6 +57,21 @@ class CtlTests {
         assertThat(scale.out()).contains("Usage: shepherd scale [-h]").contains("--help").doesNotContain("--version");
         assertThat(run(Map.of(), "--version").out()).startsWith("shepherd ");
         assertThat(run(Map.of(), "scale", "--version").code()).isEqualTo(Ctl.USAGE);
+        assertThat(run(Map.of(), "generate-completion", "--version").out()).as("picocli's own version, before")
+                .doesNotContain("generate-completion 4.");
+    }
+
+    /** {@code shepherd help scale}, as git and picocli spell it, was "Missing required parameter" (a new user's). */
+    @Test
+    void helpNamesACommandToShowItsUsage() {
+        Result scale = run(Map.of(), "help", "scale");
+        Result top = run(Map.of(), "help");
+
+        assertThat(scale.code()).isZero();
+        assertThat(scale.out()).startsWith("Usage: shepherd scale [-h]");
+        assertThat(top.code()).isZero();
+        assertThat(top.out()).startsWith("Usage: shepherd [-hV]");
+        assertThat(run(Map.of(), "help", "nope").code()).isEqualTo(Ctl.USAGE);
     }
 
     @Test
