@@ -27,9 +27,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * admin port's first request, the supervisor before it respawns a worker (measured with a FIFO held open unread). The
  * console has its own buffer ({@link ConsoleBuffer}); this is the same trade for the file, made with Logback's own
  * appender: {@value #QUEUE_SIZE} log events wait at most, a line that does not fit is dropped and counted
- * ({@code shepherd.log.file.dropped}; about: one dropped in a race with the writer goes uncounted), and the first
- * line logged once half the queue is free again brings a warning of how many, in the file and on the console (at
- * most one per ten seconds). No level is dropped before the queue is
+ * ({@code shepherd.log.file.dropped}; about: one dropped in a race with the writer goes uncounted), and once half the
+ * queue is free again a warning says how many, in the file and on the console (at most one per ten seconds): with
+ * the next line logged, or from a watcher thread that looks every second while a drop is unreported, so that a stall
+ * followed by silence is told too (found by an attacking helper). No level is dropped before the queue is
  * full (Logback's default drops INFO and below at 80 %). At shutdown Logback waits up to
  * {@value #MAX_FLUSH_MILLIS} ms for what is queued.
  *
@@ -61,6 +62,9 @@ public final class LogFileBuffer extends AsyncAppender {
     private final AtomicLong unreported = new AtomicLong();
     private volatile long firstUnreportedNanos;
     private volatile long lastWarningNanos = System.nanoTime() - WARNING_INTERVAL_NANOS;
+    /** Woken by the first drop after a warning; waits for nothing else. */
+    private final Object dropped0 = new Object();
+    private Thread watcher;
 
     LogFileBuffer(Appender<ILoggingEvent> file) {
         this.file = file;
@@ -124,6 +128,9 @@ public final class LogFileBuffer extends AsyncAppender {
         if (getRemainingCapacity() == 0) {
             if (unreported.getAndIncrement() == 0) {
                 firstUnreportedNanos = System.nanoTime();
+                synchronized (dropped0) {
+                    dropped0.notifyAll();
+                }
             }
             dropped.incrementAndGet();
             return;
@@ -132,29 +139,80 @@ public final class LogFileBuffer extends AsyncAppender {
         super.append(event);
     }
 
+    @Override
+    public void start() {
+        super.start();
+        watcher = new Thread(this::watch, "log-file-drops");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    @Override
+    public void stop() {
+        if (watcher != null) {
+            watcher.interrupt();
+        }
+        super.stop();
+    }
+
+    /**
+     * The watcher thread: sleeps until a line is dropped, then looks every second until the drop is warned of (by the
+     * next line logged, or here once half the queue is free and the interval is over).
+     */
+    private void watch() {
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                synchronized (dropped0) {
+                    while (unreported.get() == 0) {
+                        dropped0.wait();
+                    }
+                }
+                Thread.sleep(1000);
+                String message = dropWarning();
+                if (message != null) {
+                    // Through the loggers of this appender's own context: to the console and, queued, to the file.
+                    ((LoggerContext) getContext()).getLogger(LogFileBuffer.class).warn(message);
+                }
+            }
+        } catch (InterruptedException ex) {
+            // stopped with the appender
+        }
+    }
+
     /** Once half the queue is free again, warns of the lines dropped since the last warning, once per interval. */
     private void warnOfDropped() {
         if (unreported.get() == 0) {
             return; // every line but after a stall: no clock read
         }
-        long now = System.nanoTime();
-        if (now - lastWarningNanos < WARNING_INTERVAL_NANOS || getRemainingCapacity() < QUEUE_SIZE / 2) {
+        String message = dropWarning();
+        if (message == null) {
             return;
         }
-        lastWarningNanos = now;
-        long since = firstUnreportedNanos;
-        long count = unreported.getAndSet(0);
-        if (count == 0) {
-            return; // another thread warned of them first
-        }
-        String message = "Dropped " + count + " lines to the log file in the last "
-                + Math.max(1, Duration.ofNanos(now - since).toSeconds()) + " s: it took no output while " + QUEUE_SIZE
-                + " lines were waiting, as a hung or saturated disk does (shepherd.log.file.dropped)";
         // The console gets it through the root logger (this appender is skipped there: Logback does not re-enter
         // an appender on the same thread); the file, through the queue.
         log.warn(message);
         Logger logger = ((LoggerContext) getContext()).getLogger(LogFileBuffer.class);
         super.append(new LoggingEvent(Logger.FQCN, logger, Level.WARN, message, null, null));
+    }
+
+    /**
+     * The warning of the lines dropped since the last one, taking them as told; null when there are none, when the
+     * last warning is less than the interval old, or while less than half the queue is free.
+     */
+    private String dropWarning() {
+        long now = System.nanoTime();
+        if (now - lastWarningNanos < WARNING_INTERVAL_NANOS || getRemainingCapacity() < QUEUE_SIZE / 2) {
+            return null;
+        }
+        lastWarningNanos = now;
+        long since = firstUnreportedNanos;
+        long count = unreported.getAndSet(0);
+        if (count == 0) {
+            return null; // another thread warned of them first
+        }
+        return "Dropped " + count + " lines to the log file in the last "
+                + Math.max(1, Duration.ofNanos(now - since).toSeconds()) + " s: it took no output while " + QUEUE_SIZE
+                + " lines were waiting, as a hung or saturated disk does (shepherd.log.file.dropped)";
     }
 
     /**
