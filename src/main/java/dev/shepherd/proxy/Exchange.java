@@ -417,6 +417,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                     + "offer (" + RequestValidation.printable(String.valueOf(response.upgrade()), 40) + ")"));
             return;
         }
+        if (Upgrades.isWebSocket(response.upgrade())
+                && !Upgrades.answersHandshake(head.request().headers(), response.content())) {
+            response.release();
+            attemptFailed(Failure.SENT, new DecoderException("the worker switched to WebSocket without the "
+                    + "Sec-WebSocket-Accept that answers the client's key (RFC 6455 §4.2.2)"));
+            return;
+        }
         relay.switching(response);
         proxy.metrics().completed(head, 101, startNanos, attempts);
         AccessLog accessLog = proxy.accessLog();

@@ -1,9 +1,14 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -15,6 +20,11 @@ import java.util.Set;
  * worker that no longer passes through its request checks ("h2c smuggling").
  */
 final class Upgrades {
+
+    private static final String SEC_WEBSOCKET_KEY = "Sec-WebSocket-Key";
+    private static final String SEC_WEBSOCKET_ACCEPT = "Sec-WebSocket-Accept";
+    /** RFC 6455 §1.3. */
+    private static final String WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
     private Upgrades() {
     }
@@ -62,6 +72,44 @@ final class Upgrades {
     /** Whether {@code protocol} (a {@code 101}'s Upgrade value) is WebSocket, with or without a version. */
     static boolean isWebSocket(String protocol) {
         return protocol != null && name(protocol.strip().toLowerCase(Locale.ROOT)).equals("websocket");
+    }
+
+    /**
+     * Whether a WebSocket {@code 101} answers the client's handshake (RFC 6455 §4.2.2, §1.3): with one
+     * {@code Sec-WebSocket-Key} in the request, the response's {@code lines} (its status line and header lines, as
+     * {@link ResponseHead} holds them) must carry one {@code Sec-WebSocket-Accept}, the Base64 SHA-1 of the key and
+     * the protocol's GUID. A request with no key (or several, which no client sends) is not checked: the worker
+     * answers it as it will. Without the check, a worker whose endpoint lets a client choose the status (a redirect
+     * or health URL that echoes one) opened a raw tunnel to the worker past every request check of the proxy, the
+     * "WebSocket smuggling" of a proxy that trusts the status alone.
+     */
+    static boolean answersHandshake(HttpHeaders request, ByteBuf lines) {
+        List<String> keys = request.getAll(SEC_WEBSOCKET_KEY);
+        if (keys.size() != 1) {
+            return true;
+        }
+        String accept = null;
+        for (String line : lines.toString(StandardCharsets.ISO_8859_1).split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).strip().equalsIgnoreCase(SEC_WEBSOCKET_ACCEPT)) {
+                if (accept != null) {
+                    return false;
+                }
+                accept = line.substring(colon + 1).strip();
+            }
+        }
+        return accept != null && accept.equals(accept(keys.get(0).strip()));
+    }
+
+    /** The {@code Sec-WebSocket-Accept} that answers {@code key} (RFC 6455 §4.2.2 step 5.4). */
+    static String accept(String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-1").digest((key + WEBSOCKET_GUID)
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            return Base64.getEncoder().encodeToString(digest);
+        } catch (NoSuchAlgorithmException ex) {
+            throw new IllegalStateException("SHA-1 is a JDK algorithm every Java platform has", ex);
+        }
     }
 
     private static String name(String protocol) {

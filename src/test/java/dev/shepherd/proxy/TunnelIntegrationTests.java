@@ -171,6 +171,19 @@ class TunnelIntegrationTests {
         assertThat(received.bytes()).startsWith("HTTP/1.1 502 Bad Gateway").contains("did not offer (h2c)");
     }
 
+    /**
+     * A {@code 101} to WebSocket whose {@code Sec-WebSocket-Accept} answers no key is no handshake: an endpoint that
+     * lets a client choose its status would otherwise open a raw tunnel to the worker past the proxy's checks.
+     */
+    @Test
+    void aWebSocket101WithoutTheAcceptThatAnswersTheKeyIsABadGateway() {
+        RawClient.Received received = RawClient.exchange(shepherd.proxyPort(), "GET /forged HTTP/1.1\r\nHost: a\r\n"
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 10_000);
+        assertThat(received.bytes()).startsWith("HTTP/1.1 502 Bad Gateway").contains("Sec-WebSocket-Accept")
+                .doesNotContain("raw");
+    }
+
     @Test
     void anAllowedProtocolOtherThanWebSocketIsRelayedAndAHalfCloseIsPassedOn() throws Exception {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {

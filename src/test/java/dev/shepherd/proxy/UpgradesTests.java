@@ -45,6 +45,28 @@ class UpgradesTests {
         assertThat(Upgrades.isWebSocket(null)).isFalse();
     }
 
+    /** RFC 6455 §1.3's own example: the key {@code dGhlIHNhbXBsZSBub25jZQ==} is answered {@code s3pPLMBiTxaQ9kYGzzhZRbK+xOo=}. */
+    @Test
+    void aWebSocket101MustCarryTheAcceptThatAnswersTheKey() {
+        HttpHeaders request = headers("upgrade", "websocket").set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        String status = "HTTP/1.1 101 Switching Protocols\r\n";
+
+        assertThat(Upgrades.accept("dGhlIHNhbXBsZSBub25jZQ==")).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assertThat(Upgrades.answersHandshake(request, lines(status + "sec-websocket-accept:  s3pPLMBiTxaQ9kYGzzhZRbK+xOo= \r\n")))
+                .isTrue();
+        assertThat(Upgrades.answersHandshake(request, lines(status + "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n")))
+                .isFalse();
+        assertThat(Upgrades.answersHandshake(request, lines(status))).as("none").isFalse();
+        assertThat(Upgrades.answersHandshake(request, lines(status + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"))).as("two").isFalse();
+        assertThat(Upgrades.answersHandshake(headers("upgrade", "websocket"), lines(status)))
+                .as("no key: the worker answers it as it will").isTrue();
+    }
+
+    private static io.netty.buffer.ByteBuf lines(String text) {
+        return io.netty.buffer.Unpooled.copiedBuffer(text, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
     private static HttpHeaders headers(String connection, String upgrade) {
         return new DefaultHttpHeaders().set("Connection", connection).set("Upgrade", upgrade);
     }

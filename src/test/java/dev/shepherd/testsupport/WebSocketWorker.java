@@ -49,6 +49,8 @@ import java.nio.file.StandardOpenOption;
  *       when the client half-closes, the worker writes {@code bye} and closes ({@code /raw-hold}: and stays
  *       open)</li>
  *   <li>{@code /rogue}: {@code 101} to {@code h2c} whatever the client offered</li>
+ *   <li>{@code /forged}: {@code 101} to {@code websocket} with a {@code Sec-WebSocket-Accept} that answers no key (as
+ *       an endpoint that lets a client choose the status would), then the bytes {@code raw}</li>
  *   <li>anything else, an upgrade offered or not: {@code 200} with the body {@code plain <upgrade header or ->}</li>
  * </ul>
  */
@@ -106,6 +108,13 @@ public final class WebSocketWorker {
                     ctx.pipeline().remove(this);
                 } else if (path.equals("/rogue")) {
                     switchTo(ctx, "h2c");
+                } else if (path.equals("/forged")) {
+                    FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                            HttpResponseStatus.SWITCHING_PROTOCOLS);
+                    response.headers().set("Upgrade", "websocket").set("Connection", "Upgrade")
+                            .set("Sec-WebSocket-Accept", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+                    ctx.write(response);
+                    ctx.writeAndFlush(Unpooled.copiedBuffer("raw", StandardCharsets.US_ASCII));
                 } else {
                     String body = path.equals("/health") ? "ok" : "plain " + (upgrade == null ? "-" : upgrade) + " " + pid;
                     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
