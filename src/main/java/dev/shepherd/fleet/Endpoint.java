@@ -141,8 +141,8 @@ public final class Endpoint {
     /**
      * Marks the worker as one that sent bytes on a connection while no request was outstanding there (a late second
      * response, or the answer to a request body it did not read and took for a request): its connections are no
-     * longer handed from one client connection to another ({@code UpstreamPool}), so such bytes can reach only the
-     * client whose request came before them. Lasts as long as this process. Any thread.
+     * longer reused ({@code UpstreamPool}), so whatever it sends late goes with a connection that carries nothing
+     * more. Lasts as long as this process. Any thread.
      *
      * @return true the first time only
      */

@@ -387,9 +387,6 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         pipelined.forEach(ReferenceCountUtil::release);
         pipelined.clear();
-        if (upstreams != null) {
-            proxy.pool().abandon(upstreams);
-        }
     }
 
     @Override

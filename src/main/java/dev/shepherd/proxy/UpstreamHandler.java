@@ -140,8 +140,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * The worker sent bytes nobody asked for: taken for an answer, they would reach whoever's request goes on the
-     * connection next, so the worker's connections stop going from one client connection to another
-     * ({@link Endpoint#markOutOfStep}), and the operator is told once per worker process.
+     * connection next, so the worker's connections are no longer reused ({@link Endpoint#markOutOfStep}), and the
+     * operator is told once per worker process.
      */
     private void outOfStep() {
         if (endpoint == null) {
@@ -150,8 +150,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         if (endpoint.markOutOfStep()) {
             log.warn("Worker {} sent bytes nobody asked for, after the end of a response or on an idle connection (a "
                     + "late second response, or the answer to a request body it did not read): the connection is "
-                    + "closed, and from now on its connections are not passed between client connections, so that "
-                    + "such bytes cannot reach another client as its answer", endpoint.workerId());
+                    + "closed, and from now on it gets a new connection per request, so that such bytes cannot be "
+                    + "taken for the answer to a later request", endpoint.workerId());
         } else {
             log.debug("Worker {} sent bytes nobody asked for again", endpoint.workerId());
         }

@@ -24,8 +24,8 @@ import java.util.function.LongSupplier;
  * client's request, by default, the most recently returned one at once too, or with {@code
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
- * client. A worker seen sending bytes nobody asked for ({@link Endpoint#markOutOfStep}) has its connections taken back
- * by the client connections that returned them only, never by another. Whatever the delay, a request that could
+ * client. A worker seen sending bytes nobody asked for ({@link Endpoint#markOutOfStep}) has no connection reused any
+ * more, its idle ones closed: a new connection per request. Whatever the delay, a request that could
  * not be sent again if its connection failed (a POST) waits for
  * one that has settled ({@link #SETTLED_NANOS}, {@link PeerClose}). The delay costs idle connections (about the
  * requests of that long) and CPU, and it is no defence against a
@@ -168,6 +168,14 @@ final class UpstreamPool {
         if (connections == null || connections.oldest == null) {
             return null;
         }
+        if (endpoint.outOfStep()) {
+            // It sent bytes nobody asked for: a connection it had may hold more, taken for the next answer.
+            for (UpstreamHandler connection; (connection = connections.oldest) != null; ) {
+                remove(connection);
+                connection.channel().close();
+            }
+            return null;
+        }
         long now = nanoTime.getAsLong();
         long settled = once ? SETTLED_NANOS : 0;
         if (owner != null) {
@@ -184,10 +192,6 @@ final class UpstreamPool {
                     return connection;
                 }
             }
-        }
-        if (endpoint.outOfStep()) {
-            // It sent bytes nobody asked for once: what it sends late must reach only whoever came before.
-            return null;
         }
         UpstreamHandler connection;
         if (quietNanos == 0 && !once) {
@@ -246,7 +250,7 @@ final class UpstreamPool {
         Idle connections = keepNanos > 0 && endpoint.isAccepting()
                 ? idle.computeIfAbsent(endpoint, key -> new Idle(budget)) : null;
         if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || budget != null && budget.spent()
-                || owner == null && endpoint.outOfStep()) {
+                || endpoint.outOfStep()) {
             connection.channel().close();
             return;
         }
@@ -283,22 +287,6 @@ final class UpstreamPool {
         }
         long hint = TimeUnit.SECONDS.toNanos(keepAliveSeconds);
         return Math.min(idleTimeoutNanos, hint - Math.min(HINT_MARGIN_NANOS, hint / 2));
-    }
-
-    /**
-     * The client connection {@code owner} closed: the connections it returned to a worker {@linkplain
-     * Endpoint#outOfStep out of step} are closed, since no other client connection may take them.
-     */
-    void abandon(Owner owner) {
-        for (int i = 0; i < OWN; i++) {
-            UpstreamHandler connection = owner.returned[i];
-            owner.returned[i] = null;
-            if (connection != null && connection.owner == owner && connection.idleIn != null
-                    && connection.endpoint != null && connection.endpoint.outOfStep()) {
-                remove(connection);
-                connection.channel().close();
-            }
-        }
     }
 
     /** Takes a connection out of the pool it is in, if any. */

@@ -187,42 +187,31 @@ class UpstreamPoolTests {
     }
 
     /**
-     * A worker that once sent bytes nobody asked for: whatever it sends late may reach only the client whose request
-     * came before, so its connections go back to the client connection that returned them, never to another one, even
-     * with no reuse delay; without an owner, or once the owner closes, a connection is closed.
+     * A worker that once sent bytes nobody asked for: a connection it had may hold more, which would be taken for the
+     * answer to the next request on it, whoever sends it (an attacking helper had a client get another's smuggled
+     * request back after the worker was seen, on a connection the two had shared before). No connection of it is
+     * reused any more: the idle ones are closed, a returned one too, even one its client connection would take back.
      */
     @Test
-    void aWorkerOutOfStepHasItsConnectionsTakenBackOnlyByTheClientThatReturnedThem() {
+    void aWorkerOutOfStepHasNoConnectionReused() {
         Endpoint outOfStep = worker(true);
-        when(outOfStep.outOfStep()).thenReturn(true);
         UpstreamPool.Owner client = new UpstreamPool.Owner();
-        UpstreamPool.Owner other = new UpstreamPool.Owner();
-        UpstreamHandler mine = connection();
-        mine.endpoint = outOfStep;
-        pool.release(outOfStep, mine, -1, client);
+        UpstreamHandler idleBefore = connection();
+        pool.release(outOfStep, idleBefore, -1, client);
+        when(outOfStep.outOfStep()).thenReturn(true);
 
-        assertThat(pool.acquire(outOfStep, other)).isNull();
-        assertThat(pool.acquire(outOfStep)).isNull();
-        advance(Duration.ofSeconds(1));
-        assertThat(pool.acquire(outOfStep, other)).as("not even once it is quiet").isNull();
-        assertThat(pool.acquire(outOfStep, client)).isSameAs(mine);
-
-        UpstreamHandler ownerless = connection();
-        pool.release(outOfStep, ownerless, -1);
-        assertThat(ownerless.channel().isOpen()).as("no client connection may take it back").isFalse();
+        assertThat(pool.acquire(outOfStep, client)).as("not even by the client connection that returned it").isNull();
+        assertThat(idleBefore.channel().isOpen()).as("closed").isFalse();
         assertThat(pool.idleCount(outOfStep)).isZero();
 
-        UpstreamHandler left = connection();
-        left.endpoint = outOfStep;
-        pool.release(outOfStep, left, -1, client);
+        UpstreamHandler returned = connection();
+        pool.release(outOfStep, returned, -1, client);
+        assertThat(returned.channel().isOpen()).isFalse();
+        assertThat(pool.acquire(outOfStep, client)).isNull();
+
         UpstreamHandler healthy = connection();
-        healthy.endpoint = worker;
         pool.release(worker, healthy, -1, client);
-        pool.abandon(client);
-        assertThat(left.channel().isOpen()).as("its client connection closed").isFalse();
-        assertThat(pool.idleCount(outOfStep)).isZero();
-        assertThat(healthy.channel().isOpen()).as("a healthy worker's stays for anyone").isTrue();
-        assertThat(pool.acquire(worker, other)).isSameAs(healthy);
+        assertThat(pool.acquire(worker, new UpstreamPool.Owner())).as("another worker's as before").isSameAs(healthy);
     }
 
     /**
