@@ -38,6 +38,7 @@ final class ProxyMetrics {
 
     /** Method, then status class, then outcome: keys that exist already, so a lookup allocates nothing. */
     private final Map<String, Map<String, Map<String, Stats>>> timers = new ConcurrentHashMap<>();
+    private final Counter unasked;
     private final Map<RetryPolicy.Failure, Counter> failures = new EnumMap<>(RetryPolicy.Failure.class);
     private final Map<RetryPolicy.Failure, Counter> retries = new EnumMap<>(RetryPolicy.Failure.class);
 
@@ -70,6 +71,10 @@ final class ProxyMetrics {
                 .description("Request bodies read before a worker was picked that passed fleet.proxy.retry.buffer-limit "
                         + "and went on into a file of fleet.proxy.client-body-temp-path (nginx logs each such body)")
                 .register(registry);
+        this.unasked = Counter.builder("shepherd.proxy.upstream.unasked")
+                .description("Times a worker sent bytes nobody asked for (after a response's end or on an idle "
+                        + "connection): each marks it out of step, with a new connection per request from then on")
+                .register(registry);
         this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
                 .description("Tunnels (WebSockets) open now, by worker index").register(registry);
         for (Tunnel.End end : Tunnel.End.values()) {
@@ -84,6 +89,11 @@ final class ProxyMetrics {
             retries.put(failure, Counter.builder("shepherd.proxy.retries")
                     .description("Attempts retried on another worker").tag("reason", reason).register(registry));
         }
+    }
+
+    /** A worker sent bytes nobody asked for ({@link UpstreamHandler}). Any thread. */
+    void unasked() {
+        unasked.increment();
     }
 
     void completed(RequestHead head, int status, long startNanos, int attempts) {

@@ -332,7 +332,7 @@ public class ProxyServer implements SmartLifecycle {
                     protected void initChannel(SocketChannel channel) {
                         UpstreamDecoder decoder = new UpstreamDecoder();
                         channel.pipeline().addLast(new HttpRequestEncoder(), decoder,
-                                new UpstreamHandler(decoder, channel));
+                                new UpstreamHandler(decoder, channel, metrics::unasked));
                     }
                 });
     }

@@ -29,6 +29,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
      * connection with the worker's answer unread); it shuts the output, and the exchange goes on reading.
      */
     private final ChannelPromise bodyWrite;
+    private final Runnable unasked;
     private UpstreamListener exchange;
     private Throwable error;
 
@@ -46,8 +47,14 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     Endpoint endpoint;
 
     UpstreamHandler(UpstreamDecoder decoder, Channel channel) {
+        this(decoder, channel, () -> { });
+    }
+
+    /** @param unasked told each time the worker sends bytes nobody asked for (a metric), on the loop's thread */
+    UpstreamHandler(UpstreamDecoder decoder, Channel channel, Runnable unasked) {
         this.decoder = decoder;
         this.channel = channel;
+        this.unasked = unasked;
         this.bodyWrite = new VoidChannelPromise(channel, false);
     }
 
@@ -144,6 +151,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
      * operator is told once per worker process.
      */
     private void outOfStep() {
+        unasked.run();
         if (endpoint == null) {
             return;
         }

@@ -60,6 +60,8 @@ class UnaskedResponseIntegrationTests {
             assertThat(output.getOut()).contains("Worker 1 sent bytes nobody asked for")
                     .contains("a new connection per request");
             assertThat(shepherd.get("/id").body()).as("the worker still serves").isEqualTo("path=/id");
+            assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
+                    .containsPattern("(?m)^shepherd_proxy_upstream_unasked_total 1\\.0$");
 
             // A request right behind the late one's answer, on the same client connection: on a worker connection
             // taken back at once it got the late bytes ("EVIL") as its answer (an attacking helper's keep-alive
