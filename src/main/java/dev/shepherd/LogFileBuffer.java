@@ -63,7 +63,7 @@ public final class LogFileBuffer extends AsyncAppender {
     private volatile long firstUnreportedNanos;
     private volatile long lastWarningNanos = System.nanoTime() - WARNING_INTERVAL_NANOS;
     /** Woken by the first drop after a warning; waits for nothing else. */
-    private final Object dropped0 = new Object();
+    private final Object dropSignal = new Object();
     private Thread watcher;
 
     LogFileBuffer(Appender<ILoggingEvent> file) {
@@ -128,8 +128,8 @@ public final class LogFileBuffer extends AsyncAppender {
         if (getRemainingCapacity() == 0) {
             if (unreported.getAndIncrement() == 0) {
                 firstUnreportedNanos = System.nanoTime();
-                synchronized (dropped0) {
-                    dropped0.notifyAll();
+                synchronized (dropSignal) {
+                    dropSignal.notifyAll();
                 }
             }
             dropped.incrementAndGet();
@@ -162,9 +162,9 @@ public final class LogFileBuffer extends AsyncAppender {
     private void watch() {
         try {
             while (!Thread.currentThread().isInterrupted()) {
-                synchronized (dropped0) {
+                synchronized (dropSignal) {
                     while (unreported.get() == 0) {
-                        dropped0.wait();
+                        dropSignal.wait();
                     }
                 }
                 Thread.sleep(1000);

@@ -78,15 +78,16 @@ final class Upgrades {
      * Whether a WebSocket {@code 101} answers the client's handshake (RFC 6455 §4.2.2, §1.3): with one
      * {@code Sec-WebSocket-Key} in the request, the response's {@code lines} (its status line and header lines, as
      * {@link ResponseHead} holds them) must carry one {@code Sec-WebSocket-Accept}, the Base64 SHA-1 of the key and
-     * the protocol's GUID. A request with no key (or several, which no client sends) is not checked: the worker
-     * answers it as it will. Without the check, a worker whose endpoint lets a client choose the status (a redirect
-     * or health URL that echoes one) opened a raw tunnel to the worker past every request check of the proxy, the
-     * "WebSocket smuggling" of a proxy that trusts the status alone.
+     * the protocol's GUID. A request without exactly one key is no handshake (RFC 6455 §4.1: a client MUST send one),
+     * so no {@code 101} to WebSocket answers it: the client chooses whether to send a key, and leaving it out must not
+     * skip the check. Without the check, a worker whose endpoint lets a client choose the status (a redirect or health
+     * URL that echoes one) opened a raw tunnel to the worker past every request check of the proxy, the "WebSocket
+     * smuggling" of a proxy that trusts the status alone.
      */
     static boolean answersHandshake(HttpHeaders request, ByteBuf lines) {
         List<String> keys = request.getAll(SEC_WEBSOCKET_KEY);
         if (keys.size() != 1) {
-            return true;
+            return false;
         }
         String accept = null;
         for (String line : lines.toString(StandardCharsets.ISO_8859_1).split("\r\n")) {

@@ -182,6 +182,10 @@ class TunnelIntegrationTests {
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 10_000);
         assertThat(received.bytes()).startsWith("HTTP/1.1 502 Bad Gateway").contains("Sec-WebSocket-Accept")
                 .doesNotContain("raw");
+        RawClient.Received keyless = RawClient.exchange(shepherd.proxyPort(), "GET /forged HTTP/1.1\r\nHost: a\r\n"
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n", 10_000);
+        assertThat(keyless.bytes()).as("a client that leaves the key out").startsWith("HTTP/1.1 502 Bad Gateway")
+                .doesNotContain("raw");
     }
 
     @Test

@@ -60,8 +60,10 @@ class UpgradesTests {
         assertThat(Upgrades.answersHandshake(request, lines(status))).as("none").isFalse();
         assertThat(Upgrades.answersHandshake(request, lines(status + "Sec-WebSocket-Accept: " + right + "\r\n"
                 + "Sec-WebSocket-Accept: " + right + "\r\n"))).as("two").isFalse();
-        assertThat(Upgrades.answersHandshake(headers("upgrade", "websocket"), lines(status)))
-                .as("no key: the worker answers it as it will").isTrue();
+        assertThat(Upgrades.answersHandshake(headers("upgrade", "websocket"), lines(status + "Sec-WebSocket-Accept: "
+                + right + "\r\n"))).as("no key (the client chooses to leave it out): no handshake").isFalse();
+        assertThat(Upgrades.answersHandshake(request.add("Sec-WebSocket-Key", "x"), lines(status + "Sec-WebSocket-Accept: "
+                + right + "\r\n"))).as("two keys").isFalse();
     }
 
     private static io.netty.buffer.ByteBuf lines(String text) {
