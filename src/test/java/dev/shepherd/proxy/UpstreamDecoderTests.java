@@ -369,34 +369,33 @@ class UpstreamDecoderTests {
         assertThat(unaskedAfter("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")).isFalse();
         assertThat(unaskedAfter("\r\nHTTP/1.0 408\r\n\r\n")).isFalse();
 
-        UpstreamDecoder sameRead = new UpstreamDecoder();
-        sameRead.expect(false, false, false);
-        EmbeddedChannel channel = new EmbeddedChannel(sameRead);
-        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\n",
-                StandardCharsets.ISO_8859_1));
-        assertThat(readAll(channel)).endsWith("END_THEN_CLOSE");
-        assertThat(sameRead.sentUnasked()).as("a line end after the body").isFalse();
-        sameRead = new UpstreamDecoder();
-        sameRead.expect(false, false, false);
-        channel = new EmbeddedChannel(sameRead);
-        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n",
-                StandardCharsets.ISO_8859_1));
-        assertThat(readAll(channel)).endsWith("END_THEN_CLOSE");
-        assertThat(sameRead.sentUnasked()).as("a second response in the same read").isTrue();
+        assertThat(unasked(responded("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok\r\n", "END_THEN_CLOSE")))
+                .as("a line end after the body").isFalse();
+        assertThat(unasked(responded("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n",
+                "END_THEN_CLOSE"))).as("a second response in the same read").isTrue();
     }
 
     /** Whether {@code late}, sent on a connection whose response has ended, counts as bytes nobody asked for. */
     private static boolean unaskedAfter(String late) {
+        EmbeddedChannel channel = responded("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "END");
+        assertThat(unasked(channel)).isFalse();
+        assertThatThrownBy(() -> channel.writeInbound(Unpooled.copiedBuffer(late, StandardCharsets.ISO_8859_1)))
+                .isInstanceOf(DecoderException.class);
+        return unasked(channel);
+    }
+
+    /** A fresh decoder's channel after one request and {@code read}, whose last part must be {@code last}. */
+    private static EmbeddedChannel responded(String read, String last) {
         UpstreamDecoder decoder = new UpstreamDecoder();
         decoder.expect(false, false, false);
         EmbeddedChannel channel = new EmbeddedChannel(decoder);
-        channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-                StandardCharsets.ISO_8859_1));
-        assertThat(readAll(channel)).endsWith("END");
-        assertThat(decoder.sentUnasked()).isFalse();
-        assertThatThrownBy(() -> channel.writeInbound(Unpooled.copiedBuffer(late, StandardCharsets.ISO_8859_1)))
-                .isInstanceOf(DecoderException.class);
-        return decoder.sentUnasked();
+        channel.writeInbound(Unpooled.copiedBuffer(read, StandardCharsets.ISO_8859_1));
+        assertThat(readAll(channel)).endsWith(last);
+        return channel;
+    }
+
+    private static boolean unasked(EmbeddedChannel channel) {
+        return channel.pipeline().get(UpstreamDecoder.class).sentUnasked();
     }
 
     /** Found by an attacking helper: an HTTP/0.9-style reply waited out the response timeout (504 after 60 s). */
