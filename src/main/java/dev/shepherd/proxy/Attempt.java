@@ -123,6 +123,9 @@ final class Attempt {
     void send(UpstreamListener listener, RequestHead head, RequestBody body, boolean flush, boolean complete,
               io.netty.channel.ChannelFutureListener headWritten) {
         connection.attach(listener, head.isHead(), ResponseFraming.dechunks(head.http10()), head.upgrade());
+        if (!head.bodyless()) {
+            connection.carriedBody = true;
+        }
         upstream.write(head.request()).addListener(headWritten);
         boolean written = body.writeTo(upstream);
         if (flush || !written) {

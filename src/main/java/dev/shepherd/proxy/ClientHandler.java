@@ -387,6 +387,9 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         pipelined.forEach(ReferenceCountUtil::release);
         pipelined.clear();
+        if (upstreams != null) {
+            proxy.pool().closed(upstreams);
+        }
     }
 
     @Override

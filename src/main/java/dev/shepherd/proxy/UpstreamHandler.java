@@ -34,9 +34,14 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private Throwable error;
 
     /** The pool's idle list this connection is in, or null; see {@link UpstreamPool}. */
-    UpstreamPool.Idle idleIn;
+    UpstreamPool.Chain idleIn;
     UpstreamHandler newer;
     UpstreamHandler older;
+    /** Reserved for {@link #owner}: its links in the owner's list ({@link UpstreamPool#MAX_RESERVED}). */
+    UpstreamHandler reservedNewer;
+    UpstreamHandler reservedOlder;
+    /** It has carried a request body: only the client connection that returned it reuses it. */
+    boolean carriedBody;
     /** When this idle connection stops being reused, in {@link System#nanoTime()} terms. */
     long idleUntil;
     /** When this connection went idle, in {@link System#nanoTime()} terms ({@code fleet.proxy.upstream-reuse-delay}). */

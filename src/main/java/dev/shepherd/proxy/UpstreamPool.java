@@ -20,7 +20,9 @@ import java.util.function.LongSupplier;
  * request body it did not read and took for the next request) has it taken as the answer to the next request on
  * that connection, and each later answer as the one after it, for as long as the connection stays busy (nginx,
  * HAProxy and Envoy alike). While a connection is idle, anything the worker sends closes it ({@link UpstreamHandler}).
- * A returned connection goes back at once to the client connection that returned it ({@link Owner}); to another
+ * A connection that has carried a request body is reserved for the client connection that returned it, and closed
+ * with it ({@link #MAX_RESERVED}): what a worker made of a body it did not read reaches the client who sent the body.
+ * Any other returned connection goes back at once to the client connection that returned it ({@link Owner}); to another
  * client's request, by default, the most recently returned one at once too, or with {@code
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
@@ -28,8 +30,7 @@ import java.util.function.LongSupplier;
  * more, its idle ones closed: a new connection per request. Whatever the delay, a request that could
  * not be sent again if its connection failed (a POST) waits for
  * one that has settled ({@link #SETTLED_NANOS}, {@link PeerClose}). The delay costs idle connections (about the
- * requests of that long) and CPU, and it is no defence against a
- * request smuggled through a worker that ignores bodies: the smuggled request decides when its answer comes. The
+ * requests of that long) and CPU. The
  * idle connections it holds are kept within what {@code fleet.proxy.max-connections} budgets file descriptors for
  * ({@link IdleBudget}).
  *
@@ -45,8 +46,21 @@ import java.util.function.LongSupplier;
 final class UpstreamPool {
 
     static final int MAX_IDLE_PER_WORKER = 1024;
-    /** How many of the connections it returned last a client connection takes back at once. */
+    /** How many of the shared connections it returned last a client connection takes back at once. */
     static final int OWN = 8;
+
+    /**
+     * How many idle connections are reserved for one client connection at most, to every worker together: one
+     * returned past it is closed. A connection that has carried a request body is only ever reused by the client
+     * connection that sent it: a worker that did not read a body may have taken it for requests of its own, whose
+     * answers, coming whenever the smuggled requests say, would reach whoever's request went on the connection next.
+     * Reserved, they reach the client who sent them (as a response nobody asked for, which marks the worker out of
+     * step). Closed with their client connection ({@link #closed}). Counted in the {@link IdleBudget} with or without
+     * a reuse delay, since a client connection holds one for each worker it posted to lately. 64: a keep-alive client
+     * posting one request after another, each on a connection idle {@link #SETTLED_NANOS} since its last, keeps
+     * reusing them up to 12,800 requests a second.
+     */
+    static final int MAX_RESERVED = 64;
 
     /**
      * One client connection's claim on the connections it returned last ({@value #OWN}, one per worker it alternates
@@ -55,6 +69,12 @@ final class UpstreamPool {
     static final class Owner {
         private final UpstreamHandler[] returned = new UpstreamHandler[OWN];
         private int next;
+        /** Its reserved idle connections, to every worker, a list through their handlers ({@link #MAX_RESERVED}). */
+        private UpstreamHandler reservedNewest;
+        private UpstreamHandler reservedOldest;
+        private int reserved;
+        /** The client connection closed: nothing is reserved for it any more. */
+        private boolean closed;
 
         private void remember(UpstreamHandler connection) {
             returned[next] = connection;
@@ -109,16 +129,38 @@ final class UpstreamPool {
         }
     }
 
-    /** The idle connections to one worker, a list through their handlers: returned at the newest end, taken at the oldest. */
-    static final class Idle {
+    /** Idle connections to one worker, a list through their handlers: returned at the newest end. */
+    static final class Chain {
         private UpstreamHandler newest;
         private UpstreamHandler oldest;
-        private int size;
-        /** Counted in when there is a reuse delay; else null. */
+        private final Idle idle;
+        /** What its connections are counted in; null: nothing. */
         private final IdleBudget budget;
 
-        Idle(IdleBudget budget) {
+        private Chain(Idle idle, IdleBudget budget) {
+            this.idle = idle;
             this.budget = budget;
+        }
+    }
+
+    /**
+     * The idle connections to one worker: those any client connection's request may go on, and those reserved for the
+     * client connection that returned them ({@link #MAX_RESERVED}).
+     */
+    static final class Idle {
+        private final Chain shared;
+        private final Chain reserved;
+        private final Chain[] chains;
+        private int size;
+
+        /**
+         * @param shared what the shared connections are counted in: the budget with a reuse delay, else null
+         * @param reserved what the reserved ones are counted in, whatever the delay
+         */
+        Idle(IdleBudget shared, IdleBudget reserved) {
+            this.shared = new Chain(this, shared);
+            this.reserved = new Chain(this, reserved);
+            this.chains = new Chain[] {this.shared, this.reserved};
         }
     }
 
@@ -127,7 +169,10 @@ final class UpstreamPool {
     private final PeerClose peerClose = new PeerClose();
     private final long idleTimeoutNanos;
     private final long quietNanos;
+    /** What shared idle connections are counted in: with a reuse delay only. */
     private final IdleBudget budget;
+    /** What reserved idle connections are counted in, with or without a delay. */
+    private final IdleBudget reservedBudget;
     private final LongSupplier nanoTime;
     private final LongConsumer sweepBy;
 
@@ -143,12 +188,14 @@ final class UpstreamPool {
     /**
      * @param quietNanos how long a connection one client connection returned stays idle before another's request goes
      *                   on it ({@code fleet.proxy.upstream-reuse-delay}); 0: at once
-     * @param budget with a delay, the budget the idle connections of all pools share; ignored without one
+     * @param budget the budget the idle connections of all pools share: with a delay all of them, without one the
+     *               reserved ones ({@link #MAX_RESERVED}); null: none
      */
     UpstreamPool(long idleTimeoutNanos, long quietNanos, IdleBudget budget, LongSupplier nanoTime,
                  LongConsumer sweepBy) {
         this.quietNanos = quietNanos;
         this.budget = quietNanos == 0 ? null : budget;
+        this.reservedBudget = budget;
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.nanoTime = nanoTime;
         this.sweepBy = sweepBy;
@@ -156,47 +203,39 @@ final class UpstreamPool {
 
     /**
      * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
-     * (null: none); else with no reuse delay the most recently returned, with one the one idle longest if it has
-     * been idle that long (or the list is full, or the {@link IdleBudget} spent); else null, and the caller opens one.
-     * {@code once}: the request could not be sent again if the connection failed, so only a connection idle for
-     * {@link #SETTLED_NANOS} at least will do, the one idle longest, and not one whose close the kernel has received
-     * though the loop has not read it yet ({@link PeerClose}). Closes the expired and closed connections it meets on
-     * the way.
+     * (null: none), first a shared one and then one reserved for it; else, of the shared ones, with no reuse delay the
+     * most recently returned, with one the one idle longest if it has been idle that long (or the list is full, or
+     * the {@link IdleBudget} spent); else null, and the caller opens one. {@code once}: the request could not be sent
+     * again if the connection failed, so only a connection idle for {@link #SETTLED_NANOS} at least will do, the one
+     * idle longest, and not one whose close the kernel has received though the loop has not read it yet
+     * ({@link PeerClose}). Closes the expired and closed connections it meets on the way.
      */
     UpstreamHandler acquire(Endpoint endpoint, Owner owner, boolean once) {
         Idle connections = idle.get(endpoint);
-        if (connections == null || connections.oldest == null) {
+        if (connections == null || connections.size == 0) {
             return null;
         }
         if (endpoint.outOfStep()) {
             // It sent bytes nobody asked for: a connection it had may hold more, taken for the next answer.
-            for (UpstreamHandler connection; (connection = connections.oldest) != null; ) {
-                remove(connection);
-                connection.channel().close();
-            }
+            closeAll(connections);
             return null;
         }
         long now = nanoTime.getAsLong();
         long settled = once ? SETTLED_NANOS : 0;
         if (owner != null) {
-            for (UpstreamHandler connection : owner.returned) {
-                if (connection == null || connection.idleIn != connections || connection.owner != owner) {
-                    continue;
-                }
-                if (now - connection.idleUntil >= 0 || !connection.channel().isActive()
-                        || once && now - connection.idleSince >= settled && peerClose.seen(connection.channel())) {
-                    remove(connection);
-                    connection.channel().close();
-                } else if (now - connection.idleSince >= settled) {
-                    remove(connection);
-                    return connection;
-                }
+            UpstreamHandler own = ownShared(connections, owner, once, now, settled);
+            if (own == null && owner.reserved > 0) {
+                own = ownReserved(connections, owner, once, now, settled);
+            }
+            if (own != null) {
+                return own;
             }
         }
+        Chain shared = connections.shared;
         UpstreamHandler connection;
         if (quietNanos == 0 && !once) {
             // No delay: the most recently returned one, so that those beyond what the load needs expire.
-            while ((connection = connections.newest) != null) {
+            while ((connection = shared.newest) != null) {
                 remove(connection);
                 if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
                     return connection;
@@ -206,7 +245,7 @@ final class UpstreamPool {
             return null;
         }
         long quiet = Math.max(quietNanos, settled);
-        while ((connection = connections.oldest) != null) {
+        while ((connection = shared.oldest) != null) {
             long idleFor = now - connection.idleSince;
             boolean usable = idleFor >= quiet || idleFor >= settled && (connections.size >= MAX_IDLE_PER_WORKER
                     || budget != null && budget.spent());
@@ -223,6 +262,54 @@ final class UpstreamPool {
             }
         }
         return null;
+    }
+
+    /** Of the shared connections {@code owner} returned last, one to take back: see {@link #acquire}. */
+    private UpstreamHandler ownShared(Idle connections, Owner owner, boolean once, long now, long settled) {
+        for (UpstreamHandler connection : owner.returned) {
+            if (connection == null || connection.idleIn != connections.shared || connection.owner != owner) {
+                continue;
+            }
+            if (expiredOrClosed(connection, once, now, settled)) {
+                remove(connection);
+                connection.channel().close();
+            } else if (now - connection.idleSince >= settled) {
+                remove(connection);
+                return connection;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Of the connections reserved for {@code owner}, one to {@code connections}' worker: the most recently returned,
+     * or with {@code once} the one idle longest, if it has settled. Walks the owner's list, which holds its
+     * connections to every worker, at most {@link #MAX_RESERVED}.
+     */
+    private UpstreamHandler ownReserved(Idle connections, Owner owner, boolean once, long now, long settled) {
+        UpstreamHandler connection = once ? owner.reservedOldest : owner.reservedNewest;
+        while (connection != null) {
+            UpstreamHandler next = once ? connection.reservedNewer : connection.reservedOlder;
+            if (connection.idleIn == connections.reserved) {
+                if (expiredOrClosed(connection, once, now, settled)) {
+                    remove(connection);
+                    connection.channel().close();
+                } else if (now - connection.idleSince >= settled) {
+                    remove(connection);
+                    return connection;
+                } else {
+                    // Not settled: no newer one is.
+                    return null;
+                }
+            }
+            connection = next;
+        }
+        return null;
+    }
+
+    private boolean expiredOrClosed(UpstreamHandler connection, boolean once, long now, long settled) {
+        return now - connection.idleUntil >= 0 || !connection.channel().isActive()
+                || once && now - connection.idleSince >= settled && peerClose.seen(connection.channel());
     }
 
     /** {@link #acquire(Endpoint, Owner, boolean)} for a retriable request. */
@@ -244,13 +331,19 @@ final class UpstreamPool {
         release(endpoint, connection, keepAliveSeconds, null);
     }
 
-    /** {@link #release(Endpoint, UpstreamHandler, int)}, which {@code owner} may take back at once. */
+    /**
+     * {@link #release(Endpoint, UpstreamHandler, int)}, which {@code owner} may take back at once. A connection that
+     * has carried a request body is kept for {@code owner} alone ({@link #MAX_RESERVED}): closed when there is none.
+     */
     void release(Endpoint endpoint, UpstreamHandler connection, int keepAliveSeconds, Owner owner) {
         long keepNanos = keepNanos(keepAliveSeconds);
+        boolean reserve = connection.carriedBody;
         Idle connections = keepNanos > 0 && endpoint.isAccepting()
-                ? idle.computeIfAbsent(endpoint, key -> new Idle(budget)) : null;
-        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || budget != null && budget.spent()
-                || endpoint.outOfStep()) {
+                ? idle.computeIfAbsent(endpoint, key -> new Idle(budget, reservedBudget)) : null;
+        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || endpoint.outOfStep()
+                || (reserve ? owner == null || owner.closed || owner.reserved >= MAX_RESERVED
+                        || reservedBudget != null && reservedBudget.spent()
+                        : budget != null && budget.spent())) {
             connection.channel().close();
             return;
         }
@@ -258,22 +351,49 @@ final class UpstreamPool {
         connection.idleSince = now;
         connection.idleUntil = now + keepNanos;
         connection.owner = owner;
-        if (owner != null) {
-            owner.remember(connection);
-        }
-        connection.idleIn = connections;
-        connection.older = connections.newest;
-        if (connections.newest == null) {
-            connections.oldest = connection;
+        Chain chain;
+        if (reserve) {
+            chain = connections.reserved;
+            connection.reservedOlder = owner.reservedNewest;
+            if (owner.reservedNewest == null) {
+                owner.reservedOldest = connection;
+            } else {
+                owner.reservedNewest.reservedNewer = connection;
+            }
+            owner.reservedNewest = connection;
+            owner.reserved++;
         } else {
-            connections.newest.newer = connection;
+            chain = connections.shared;
+            if (owner != null) {
+                owner.remember(connection);
+            }
         }
-        connections.newest = connection;
+        connection.idleIn = chain;
+        connection.older = chain.newest;
+        if (chain.newest == null) {
+            chain.oldest = connection;
+        } else {
+            chain.newest.newer = connection;
+        }
+        chain.newest = connection;
         connections.size++;
-        if (connections.budget != null) {
-            connections.budget.idle.incrementAndGet();
+        if (chain.budget != null) {
+            chain.budget.idle.incrementAndGet();
         }
         sweepBy.accept(connection.idleUntil);
+    }
+
+    /**
+     * The client connection {@code owner} closed: the connections reserved for it are closed, and none is reserved
+     * for it any more. On the pool's event loop.
+     */
+    void closed(Owner owner) {
+        owner.closed = true;
+        UpstreamHandler connection;
+        while ((connection = owner.reservedNewest) != null) {
+            remove(connection);
+            connection.channel().close();
+        }
     }
 
     /**
@@ -291,26 +411,42 @@ final class UpstreamPool {
 
     /** Takes a connection out of the pool it is in, if any. */
     static void remove(UpstreamHandler connection) {
-        Idle connections = connection.idleIn;
-        if (connections == null) {
+        Chain chain = connection.idleIn;
+        if (chain == null) {
             return;
         }
         if (connection.newer == null) {
-            connections.newest = connection.older;
+            chain.newest = connection.older;
         } else {
             connection.newer.older = connection.older;
         }
         if (connection.older == null) {
-            connections.oldest = connection.newer;
+            chain.oldest = connection.newer;
         } else {
             connection.older.newer = connection.newer;
         }
         connection.newer = null;
         connection.older = null;
         connection.idleIn = null;
-        connections.size--;
-        if (connections.budget != null) {
-            connections.budget.idle.decrementAndGet();
+        if (chain == chain.idle.reserved) {
+            Owner owner = connection.owner;
+            if (connection.reservedNewer == null) {
+                owner.reservedNewest = connection.reservedOlder;
+            } else {
+                connection.reservedNewer.reservedOlder = connection.reservedOlder;
+            }
+            if (connection.reservedOlder == null) {
+                owner.reservedOldest = connection.reservedNewer;
+            } else {
+                connection.reservedOlder.reservedNewer = connection.reservedNewer;
+            }
+            connection.reservedNewer = null;
+            connection.reservedOlder = null;
+            owner.reserved--;
+        }
+        chain.idle.size--;
+        if (chain.budget != null) {
+            chain.budget.idle.decrementAndGet();
         }
     }
 
@@ -327,17 +463,19 @@ final class UpstreamPool {
         boolean left = false;
         long earliest = 0;
         for (Idle connections : idle.values()) {
-            UpstreamHandler connection = connections.oldest;
-            while (connection != null) {
-                UpstreamHandler newer = connection.newer;
-                if (now - connection.idleUntil >= 0) {
-                    remove(connection);
-                    connection.channel().close();
-                } else if (!left || connection.idleUntil - earliest < 0) {
-                    left = true;
-                    earliest = connection.idleUntil;
+            for (Chain chain : connections.chains) {
+                UpstreamHandler connection = chain.oldest;
+                while (connection != null) {
+                    UpstreamHandler newer = connection.newer;
+                    if (now - connection.idleUntil >= 0) {
+                        remove(connection);
+                        connection.channel().close();
+                    } else if (!left || connection.idleUntil - earliest < 0) {
+                        left = true;
+                        earliest = connection.idleUntil;
+                    }
+                    connection = newer;
                 }
-                connection = newer;
             }
         }
         if (left) {
@@ -345,7 +483,7 @@ final class UpstreamPool {
         }
     }
 
-    /** How many idle connections the pool holds for {@code endpoint}. */
+    /** How many idle connections the pool holds for {@code endpoint}, shared and reserved. */
     int idleCount(Endpoint endpoint) {
         Idle connections = idle.get(endpoint);
         return connections == null ? 0 : connections.size;
@@ -377,10 +515,12 @@ final class UpstreamPool {
     }
 
     private static void closeAll(Idle connections) {
-        UpstreamHandler connection;
-        while ((connection = connections.newest) != null) {
-            remove(connection);
-            connection.channel().close();
+        for (Chain chain : connections.chains) {
+            UpstreamHandler connection;
+            while ((connection = chain.newest) != null) {
+                remove(connection);
+                connection.channel().close();
+            }
         }
     }
 }

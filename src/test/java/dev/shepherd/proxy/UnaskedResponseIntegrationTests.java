@@ -8,9 +8,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +35,8 @@ import static org.awaitility.Awaitility.await;
  * the one after it (an attacking helper counted 1,737 responses to the wrong client in 4 s). Two defences: with
  * {@code fleet.proxy.upstream-reuse-delay}, a connection carries another client's request only after it has been idle
  * that long, long enough for such bytes to arrive and close it; and once a worker has been seen sending such bytes,
- * none of its connections is reused.
+ * none of its connections is reused. And a request smuggled in a body the worker does not read, whose answer comes
+ * when it chooses, reaches nobody but its sender: a connection that carried a body is reserved for its client.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class UnaskedResponseIntegrationTests {
@@ -73,6 +78,35 @@ class UnaskedResponseIntegrationTests {
                         .doesNotContain("EVIL");
             }
             assertEveryClientGetsItsOwnAnswers(shepherd);
+        }
+    }
+
+    /**
+     * A client posts a body the worker does not read, holding a request of its own that the worker answers 200 ms
+     * later, and keeps its connection open; another client's request comes right after. The worker connection that
+     * carried the body is reserved for the client that sent it, so the other request goes on a new connection and
+     * gets its own answer; the smuggled answer arrives on the idle reserved connection, which closes it and marks
+     * the worker. Handed to the next request at once, as any other returned connection, it gave the other client the
+     * smuggled answer (nginx, HAProxy and Envoy alike). One event loop: each has its own pool.
+     */
+    @Test
+    void aRequestSmuggledInABodyTheWorkerDoesNotReadIsAnsweredToNoOtherClient(CapturedOutput output) throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
+                "--fleet.readiness.path=/health", "--fleet.proxy.event-loops=1");
+             Socket attacker = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            String smuggled = "GET /slow?smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
+            attacker.getOutputStream().write(("POST /ignores-its-body HTTP/1.1\r\nHost: t\r\nContent-Length: "
+                    + smuggled.length() + "\r\n\r\n" + smuggled).getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = attacker.getInputStream();
+            assertThat(RawHttp.readHead(in)).containsIgnoringCase("content-length: 22");
+            assertThat(new String(in.readNBytes(22), StandardCharsets.ISO_8859_1)).isEqualTo("path=/ignores-its-body");
+
+            String other = RawHttp.exchange(shepherd.proxyPort(),
+                    "GET /id?other HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+            assertThat(other.substring(other.indexOf("\r\n\r\n") + 4)).isEqualTo("path=/id?other");
+            await().atMost(Duration.ofSeconds(10)).until(() -> output.getOut().contains("sent bytes nobody asked for"));
+            assertThat(shepherd.get("/id?after").body()).isEqualTo("path=/id?after");
         }
     }
 

@@ -215,6 +215,117 @@ class UpstreamPoolTests {
     }
 
     /**
+     * A connection that carried a request body may hold what a worker that did not read the body made of it (a
+     * smuggled request, answered when it says): only the client connection that sent it reuses it, first a shared
+     * one it returned, then its reserved ones, and nobody once it has closed.
+     */
+    @Test
+    void aConnectionThatCarriedABodyIsReusedOnlyByTheClientConnectionThatSentIt() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamPool.Owner other = new UpstreamPool.Owner();
+        UpstreamHandler posted = posted();
+        pool.release(worker, posted, -1, client);
+
+        assertThat(pool.acquire(worker, other)).as("another client connection").isNull();
+        assertThat(pool.acquire(worker)).as("no client connection").isNull();
+        assertThat(pool.acquire(worker, other, true)).isNull();
+        advance(Duration.ofMillis(5));
+        assertThat(pool.acquire(worker, other, true)).as("settled, still not another's").isNull();
+        assertThat(pool.idleCount(worker)).isOne();
+
+        UpstreamHandler shared = connection();
+        pool.release(worker, shared, -1, client);
+        assertThat(pool.acquire(worker, client)).as("its shared one first").isSameAs(shared);
+        assertThat(pool.acquire(worker, client)).isSameAs(posted);
+        pool.release(worker, posted, -1, client);
+        assertThat(pool.acquire(worker, new UpstreamPool.Owner())).as("reserved for good").isNull();
+        assertThat(pool.acquire(worker, client)).isSameAs(posted);
+        pool.release(worker, posted, -1, null);
+        assertThat(posted.channel().isOpen()).as("closed: no client connection to keep it for").isFalse();
+    }
+
+    @Test
+    void theConnectionsReservedForAClientConnectionCloseWithIt() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        Endpoint another = worker(true);
+        UpstreamHandler one = posted();
+        UpstreamHandler two = posted();
+        pool.release(worker, one, -1, client);
+        pool.release(another, two, -1, client);
+
+        pool.closed(client);
+
+        assertThat(one.channel().isOpen()).isFalse();
+        assertThat(two.channel().isOpen()).isFalse();
+        assertThat(pool.idleCount(worker) + pool.idleCount(another)).isZero();
+        UpstreamHandler late = posted();
+        pool.release(worker, late, -1, client);
+        assertThat(late.channel().isOpen()).as("returned by an exchange that outlived its client").isFalse();
+    }
+
+    /**
+     * A keep-alive client posting one request after another: each POST waits for a connection that has settled
+     * ({@link UpstreamPool#SETTLED_NANOS}), so the client keeps a few reserved, to each worker, and takes the one idle
+     * longest; at most {@link UpstreamPool#MAX_RESERVED}, and the expired ones are swept.
+     */
+    @Test
+    void aClientPostingOneRequestAfterAnotherReusesItsSettledConnectionsOldestFirst() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        Endpoint another = worker(true);
+        UpstreamHandler first = posted();
+        UpstreamHandler elsewhere = posted();
+        UpstreamHandler second = posted();
+        pool.release(worker, first, -1, client);
+        pool.release(another, elsewhere, -1, client);
+        advance(Duration.ofMillis(3));
+        pool.release(worker, second, -1, client);
+
+        assertThat(pool.acquire(worker, client, true)).as("nothing settled yet").isNull();
+        advance(Duration.ofMillis(2));
+        assertThat(pool.acquire(worker, client, true)).isSameAs(first);
+        assertThat(pool.acquire(worker, client, true)).as("2 ms idle").isNull();
+        assertThat(pool.acquire(worker, client, false)).as("a retriable request takes it at once").isSameAs(second);
+        assertThat(pool.acquire(another, client, true)).isSameAs(elsewhere);
+
+        List<UpstreamHandler> many = new ArrayList<>();
+        for (int i = 0; i <= UpstreamPool.MAX_RESERVED; i++) {
+            UpstreamHandler connection = posted();
+            many.add(connection);
+            pool.release(worker, connection, -1, client);
+        }
+        assertThat(pool.idleCount(worker)).isEqualTo(UpstreamPool.MAX_RESERVED);
+        assertThat(many.get(UpstreamPool.MAX_RESERVED).channel().isOpen()).as("one past the most").isFalse();
+        advance(Duration.ofSeconds(4));
+        pool.sweep();
+        assertThat(pool.idleCount(worker)).isZero();
+        assertThat(many.get(0).channel().isOpen()).isFalse();
+    }
+
+    /**
+     * Without a reuse delay too, a client connection holds a reserved connection for each worker it posted to: they
+     * are kept within what {@code max-connections} leaves worker connections.
+     */
+    @Test
+    void reservedConnectionsStayWithinWhatTheConnectionLimitLeavesThemWithoutADelay() {
+        UpstreamPool.IdleBudget budget = new UpstreamPool.IdleBudget(() -> 2);
+        UpstreamPool limited = new UpstreamPool(Duration.ofSeconds(4).toNanos(), 0, budget, now::get, sweepBy::add);
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamHandler[] posted = {posted(), posted(), posted()};
+        for (UpstreamHandler connection : posted) {
+            limited.release(worker, connection, -1, client);
+        }
+        UpstreamHandler shared = connection();
+        limited.release(worker, shared, -1, client);
+
+        assertThat(budget.idle()).isEqualTo(2);
+        assertThat(posted[2].channel().isOpen()).isFalse();
+        assertThat(shared.channel().isOpen()).as("shared ones are not counted without a delay").isTrue();
+        assertThat(limited.acquire(worker, client)).isSameAs(shared);
+        assertThat(limited.acquire(worker, client)).isSameAs(posted[1]);
+        assertThat(budget.idle()).isOne();
+    }
+
+    /**
      * A worker may close a connection right after answering without saying so: a request that could not be sent
      * again (a POST) waits for a connection that has been idle long enough for such a close to have arrived.
      */
@@ -386,6 +497,13 @@ class UpstreamPoolTests {
 
     private void advance(Duration duration) {
         now.addAndGet(duration.toNanos());
+    }
+
+    /** {@link #connection()} that has carried a request body. */
+    private static UpstreamHandler posted() {
+        UpstreamHandler connection = connection();
+        connection.carriedBody = true;
+        return connection;
     }
 
     /** A connection with the pipeline ProxyServer gives one: decoder, then handler. */

@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * A worker for tests that writes its responses byte for byte, on a plain socket: the framings an HTTP server
- * library would not produce (trailers, a body ended by closing, a malformed head). Requests have no body.
+ * library would not produce (trailers, a body ended by closing, a malformed head). It never reads a request body:
+ * whatever a body holds it takes for the next request (a worker that request smuggling goes through).
  * <ul>
  *   <li>{@code /chunked}: a chunked body "hello world" in three writes, with a trailer {@code X-Sum: 11}</li>
  *   <li>{@code /until-close}: no length and no chunks: the body ends when the worker closes the connection</li>
@@ -25,6 +26,7 @@ import java.nio.charset.StandardCharsets;
  *   bug: a late second write)</li>
  *   <li>{@code /bad-chunk}: a chunked body whose first chunk, "hello", is followed by {@code XX} instead of CRLF,
  *   then the close</li>
+ *   <li>{@code /slow...}: after 200 ms, "path=..." (a request that decides when its answer comes)</li>
  *   <li>HEAD anything: {@code Content-Length: 1000} and, as HTTP says, no body</li>
  *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
  * </ul>
@@ -65,6 +67,10 @@ public final class ScriptedWorker {
         if (method.equals("HEAD")) {
             write(out, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
             return true;
+        }
+        if (path.startsWith("/slow")) {
+            // Slow on purpose, like /late-extra's second write.
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000_000);
         }
         switch (path) {
             case "/chunked" -> {
