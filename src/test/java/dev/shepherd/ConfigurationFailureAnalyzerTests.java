@@ -48,6 +48,8 @@ class ConfigurationFailureAnalyzerTests {
             "fleet.proxy.max-header-size      | 0                   | fleet.proxy.max-header-size must be between 1KB and 1MB",
             "fleet.proxy.max-initial-line-length | 3GB              | fleet.proxy.max-initial-line-length must be between",
             "fleet.worker.max-memory          | 0                   | fleet.worker.max-memory must be at least 1MB",
+            "fleet.proxy.retry.buffer-limit   | 17MB                | fleet.proxy.retry.buffer-limit must be between 0 and 16MB",
+            "fleet.proxy.retry.buffer-limit   | -1                  | fleet.proxy.retry.buffer-limit must be between 0 and 16MB",
             "fleet.readiness.status           | 500-200             | fleet.readiness.status must go from the lower",
             "fleet.liveness.status            | 399-200             | fleet.liveness.status must go from the lower",
             "fleet.worker.stop-signal         | SIGBOOM             | Reason: must be one of TERM, INT, HUP, QUIT, USR1, USR2, KILL (any case, with or without SIG)"})

@@ -47,7 +47,7 @@ public record FleetProperties(
         @DefaultValue @Valid @NotNull Admin admin,
         @DefaultValue @Valid @NotNull Health health) {
 
-    /** The number of workers to run: {@code fleet.workers}, or one per available processor. */
+    /** The number of workers to run: {@code fleet.workers}, or one per available processor, at most {@code max-workers}. */
     public int desiredWorkers() {
         return workers != null ? workers : Math.min(maxWorkers, Runtime.getRuntime().availableProcessors());
     }
@@ -524,7 +524,9 @@ public record FleetProperties(
 
     /**
      * @param maxAttempts attempts per request, the first included
-     * @param bufferLimit request bodies up to this size are held so they can be replayed on another worker
+     * @param bufferLimit how much of a request body is held in memory, 0 to 16 MB: a body read first keeps the rest in a
+     *                    temporary file and can always be replayed on another worker; a streamed one
+     *                    ({@code request-buffering=false}) can be replayed only up to this size
      * @param budgetPercent retries allowed, as a percentage of the requests of the last ten seconds; once it is spent,
      *                      the requests a worker's death took with it are still retried
      * @param minPerSecond retries allowed per second on top of the percentage, whatever the traffic: at low traffic the
@@ -536,10 +538,18 @@ public record FleetProperties(
      */
     public record Retry(
             @DefaultValue("3") @Min(1) @Max(10) int maxAttempts,
-            @DefaultValue("64KB") DataSize bufferLimit,
+            @DefaultValue("64KB") @NotNull DataSize bufferLimit,
             @DefaultValue("20") @Min(0) @Max(100) int budgetPercent,
             @DefaultValue("50") @Min(0) int minPerSecond,
             @DefaultValue("250ms") @DurationMin(millis = 0) @DurationMax(days = 365) Duration backoff) {
+
+        /** The most of a body held in memory: each client connection may hold that much direct memory for it. */
+        public static final long MAX_BUFFER_LIMIT = 16L << 20;
+
+        @AssertTrue(message = "fleet.proxy.retry.buffer-limit must be between 0 and 16MB")
+        boolean isBufferLimitInRange() {
+            return bufferLimit == null || bufferLimit.toBytes() >= 0 && bufferLimit.toBytes() <= MAX_BUFFER_LIMIT;
+        }
     }
 
     /**
@@ -556,7 +566,7 @@ public record FleetProperties(
     /**
      * @param token when set, the admin API and every actuator endpoint but health require
      *              {@code Authorization: Bearer <token>}
-     * @param tokenFile a file whose content (without its trailing line break) is the token, when {@code token} is not
+     * @param tokenFile a file whose content (without white space around it) is the token, when {@code token} is not
      *                  set: the Docker and Kubernetes secrets convention ({@code FLEET_ADMIN_TOKEN_FILE}); read again
      *                  when it changes, at most once a second
      * @param allowedHosts host names or IP addresses (without port) that the admin port answers to besides localhost,

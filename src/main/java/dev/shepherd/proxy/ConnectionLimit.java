@@ -172,9 +172,14 @@ final class ConnectionLimit {
      * The most direct memory one client connection may hold at once, as sized here: a read buffer of the client's
      * (on io_uring it is allocated before the bytes come, up to 64 KB), a response being relayed (the write buffer's
      * high-water mark, 64 KB, plus the worker's read that passed it), the worker connection's own read buffer, and a
-     * copy of the request body kept for a retry ({@code retry.buffer-limit}, 64 KB).
+     * copy of the request body kept for a retry ({@code retry.buffer-limit}, 64 KB by default).
      */
     static final long DIRECT_BYTES_PER_CONNECTION = 256L << 10;
+
+    /** {@link #DIRECT_BYTES_PER_CONNECTION} with a {@code retry.buffer-limit} of {@code bufferLimit} bytes: more past 64 KB. */
+    static long directBytesPerConnection(long bufferLimit) {
+        return DIRECT_BYTES_PER_CONNECTION - (64L << 10) + Math.max(64L << 10, bufferLimit);
+    }
 
     /**
      * File descriptors one client connection may hold at once when request bodies are read first
@@ -199,21 +204,29 @@ final class ConnectionLimit {
      * default, {@link #UNBOUNDED_ADMIN_CONNECTIONS}) and a reserve for the rest of the master (jars, logs, pipes to workers, probes, spawning): a quarter of
      * the limit, at most 1,024. An admin port's connections need no token to be held open: left out, 256 of them
      * took the reserve of a small limit, and a crashed worker could not be restarted (found by an attacking helper,
-     * 2026-12-03). Then lowered so that {@link #DIRECT_BYTES_PER_CONNECTION} for each fits in {@code directMemory},
+     * 2026-12-03). Then lowered so that {@code directBytesPerConnection} for each ({@link #directBytesPerConnection})
+     * fits in {@code directMemory},
      * the JVM's direct memory limit (when known, else -1 or 0). Past that limit an event loop waits for memory that
      * only it can free, and the proxy stops for good (measured, 2026-12-02: 3,000 clients that read none of a 1 MB
      * response, with the README's 128 MB). Never below 1.
      */
     static int fit(int configured, long openFileLimit, long directMemory, int descriptorsPerConnection,
-                   int adminConnections) {
+                   int adminConnections, long directBytesPerConnection) {
         long fits = configured;
         if (openFileLimit > 0) {
             long reserved = Math.min(1024, openFileLimit / 4) + (adminConnections < 0 ? UNBOUNDED_ADMIN_CONNECTIONS : adminConnections);
             fits = Math.min(fits, Math.max(0, openFileLimit - reserved) / descriptorsPerConnection);
         }
         if (directMemory > 0) {
-            fits = Math.min(fits, directMemory / DIRECT_BYTES_PER_CONNECTION);
+            fits = Math.min(fits, directMemory / directBytesPerConnection);
         }
         return (int) Math.max(1, fits);
+    }
+
+    /** {@link #fit} with the default {@code retry.buffer-limit}. */
+    static int fit(int configured, long openFileLimit, long directMemory, int descriptorsPerConnection,
+                   int adminConnections) {
+        return fit(configured, openFileLimit, directMemory, descriptorsPerConnection, adminConnections,
+                DIRECT_BYTES_PER_CONNECTION);
     }
 }

@@ -249,7 +249,9 @@ public class ProxyServer implements SmartLifecycle {
         long directMemory = PlatformDependent.estimateMaxDirectMemory();
         int descriptors = config.requestBuffering() ? ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST
                 : ConnectionLimit.DESCRIPTORS_STREAMING;
-        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory, descriptors, adminConnections);
+        long perConnection = ConnectionLimit.directBytesPerConnection(config.retry().bufferLimit().toBytes());
+        int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory, descriptors, adminConnections,
+                perConnection);
         if (max < config.maxConnections()) {
             // The default is lowered on most machines, which is no news; a value set by hand is.
             String message = "fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files "
@@ -258,7 +260,7 @@ public class ProxyServer implements SmartLifecycle {
                     + "memory (-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more";
             Object[] values = {config.maxConnections(), max, openFileLimit, adminConnections, descriptors,
                     config.requestBuffering() ? " and a request body's temporary file" : "", directMemory >> 20,
-                    ConnectionLimit.DIRECT_BYTES_PER_CONNECTION >> 10};
+                    perConnection >> 10};
             if (config.maxConnections() == FleetProperties.Proxy.DEFAULT_MAX_CONNECTIONS) {
                 log.info(message, values);
             } else {

@@ -88,6 +88,17 @@ class ConnectionLimitTests {
         assertThat(ConnectionLimit.fit(300, 1_048_576, 128L << 20, streaming, 0)).isEqualTo(300);
     }
 
+    /** Each connection may hold {@code retry.buffer-limit} of a body in direct memory: a larger one fits fewer. */
+    @Test
+    void aLargerRetryBufferLimitLowersTheLimitToWhatTheDirectMemoryHolds() {
+        int streaming = ConnectionLimit.DESCRIPTORS_STREAMING;
+        assertThat(ConnectionLimit.directBytesPerConnection(0)).isEqualTo(256L << 10);
+        assertThat(ConnectionLimit.directBytesPerConnection(64L << 10)).isEqualTo(256L << 10);
+        assertThat(ConnectionLimit.directBytesPerConnection(1L << 20)).isEqualTo((192L << 10) + (1L << 20));
+        assertThat(ConnectionLimit.fit(10_000, 1_048_576, 256L << 20, streaming, 0,
+                ConnectionLimit.directBytesPerConnection(16L << 20))).as("16 MB of body each in 256 MB").isEqualTo(15);
+    }
+
     @Test
     void readingBodiesFirstBudgetsATemporaryFileForEachConnection() {
         long plenty = 64L << 30;
