@@ -240,7 +240,8 @@ public record FleetProperties(
      *                        the delay reaches {@code maxBackoff}; in 60 s at most 10 fitted, so none was ever FAILED)
      * @param minUptime a worker READY for at least this long before it exits ran, and is not crash-looping: it restarts
      *                  after the initial backoff and its exit is not counted (PM2's min_uptime); also how long a
-     *                  reload's new worker stays READY before it takes over (Kubernetes' minReadySeconds)
+     *                  reload's new worker stays READY before it takes over (Kubernetes' minReadySeconds), 10 s at
+     *                  most there
      */
     public record Restart(
             @DefaultValue("always") RestartPolicy policy,
@@ -564,8 +565,8 @@ public record FleetProperties(
     }
 
     /**
-     * @param token when set, the admin API and every actuator endpoint but health require
-     *              {@code Authorization: Bearer <token>}
+     * @param token when set, the admin API, every actuator endpoint but health and any unknown path require
+     *              {@code Authorization: Bearer <token>}, and health shows its details only with it
      * @param tokenFile a file whose content (without white space around it) is the token, when {@code token} is not
      *                  set: the Docker and Kubernetes secrets convention ({@code FLEET_ADMIN_TOKEN_FILE}); read again
      *                  when it changes, at most once a second
