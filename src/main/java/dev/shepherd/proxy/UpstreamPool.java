@@ -63,8 +63,9 @@ final class UpstreamPool {
     static final int MAX_RESERVED = 64;
 
     /**
-     * One client connection's claim on the connections it returned last ({@value #OWN}, one per worker it alternates
-     * between): on its event loop only, like the pool.
+     * One client connection's claim on the shared connections it returned last ({@value #OWN}, one per worker it
+     * alternates between), and the list of those reserved for it ({@link #MAX_RESERVED}): on its event loop only,
+     * like the pool.
      */
     static final class Owner {
         private final UpstreamHandler[] returned = new UpstreamHandler[OWN];
