@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
 
 /**
  * Idle keep-alive connections to the workers, owned by one event loop: only that loop's thread touches it, so
- * taking and returning a connection needs no lock. At most {@value #MAX_IDLE_PER_WORKER} per worker.
+ * taking and returning a connection needs no lock. At most {@value #MAX_IDLE_PER_WORKER} shared per worker.
  *
  * <p>HTTP/1.1 has no request ids: a worker that sends a whole response nobody asked for (a late second write, a
  * request body it did not read and took for the next request) has it taken as the answer to the next request on
@@ -45,6 +45,11 @@ import java.util.function.LongSupplier;
  */
 final class UpstreamPool {
 
+    /**
+     * The most shared idle connections per worker. Reserved ones are not counted: a few client connections posting
+     * fast would fill it with theirs (an attacking helper's reading), and every other client would get a new
+     * connection per request.
+     */
     static final int MAX_IDLE_PER_WORKER = 1024;
     /** How many of the shared connections it returned last a client connection takes back at once. */
     static final int OWN = 8;
@@ -134,6 +139,7 @@ final class UpstreamPool {
     static final class Chain {
         private UpstreamHandler newest;
         private UpstreamHandler oldest;
+        private int size;
         private final Idle idle;
         /** What its connections are counted in; null: nothing. */
         private final IdleBudget budget;
@@ -248,7 +254,7 @@ final class UpstreamPool {
         long quiet = Math.max(quietNanos, settled);
         while ((connection = shared.oldest) != null) {
             long idleFor = now - connection.idleSince;
-            boolean usable = idleFor >= quiet || idleFor >= settled && (connections.size >= MAX_IDLE_PER_WORKER
+            boolean usable = idleFor >= quiet || idleFor >= settled && (shared.size >= MAX_IDLE_PER_WORKER
                     || budget != null && budget.spent());
             if (now - connection.idleUntil >= 0 || !connection.channel().isActive()
                     || once && usable && peerClose.seen(connection.channel())) {
@@ -341,10 +347,10 @@ final class UpstreamPool {
         boolean reserve = connection.carriedBody;
         Idle connections = keepNanos > 0 && endpoint.isAccepting()
                 ? idle.computeIfAbsent(endpoint, key -> new Idle(budget, reservedBudget)) : null;
-        if (connections == null || connections.size >= MAX_IDLE_PER_WORKER || endpoint.outOfStep()
+        if (connections == null || endpoint.outOfStep()
                 || (reserve ? owner == null || owner.closed || owner.reserved >= MAX_RESERVED
                         || reservedBudget != null && reservedBudget.spent()
-                        : budget != null && budget.spent())) {
+                        : connections.shared.size >= MAX_IDLE_PER_WORKER || budget != null && budget.spent())) {
             connection.channel().close();
             return;
         }
@@ -377,6 +383,7 @@ final class UpstreamPool {
             chain.newest.newer = connection;
         }
         chain.newest = connection;
+        chain.size++;
         connections.size++;
         if (chain.budget != null) {
             chain.budget.idle.incrementAndGet();
@@ -445,6 +452,7 @@ final class UpstreamPool {
             connection.reservedOlder = null;
             owner.reserved--;
         }
+        chain.size--;
         chain.idle.size--;
         if (chain.budget != null) {
             chain.budget.idle.decrementAndGet();

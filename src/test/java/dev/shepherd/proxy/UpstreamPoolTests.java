@@ -415,6 +415,27 @@ class UpstreamPoolTests {
     }
 
     /**
+     * Sixteen client connections posting fast hold 64 reserved connections each to one worker: counted in the
+     * shared list's limit, they filled it, and every other client's returned connection was closed (a new connection
+     * per request).
+     */
+    @Test
+    void reservedConnectionsLeaveTheSharedListItsRoom() {
+        for (int client = 0; client < 16; client++) {
+            UpstreamPool.Owner poster = new UpstreamPool.Owner();
+            for (int i = 0; i < UpstreamPool.MAX_RESERVED; i++) {
+                pool.release(worker, posted(), -1, poster);
+            }
+        }
+        assertThat(pool.idleCount(worker)).isEqualTo(1024);
+
+        UpstreamHandler shared = connection();
+        pool.release(worker, shared, -1, new UpstreamPool.Owner());
+        assertThat(shared.channel().isOpen()).as("kept").isTrue();
+        assertThat(pool.acquire(worker, new UpstreamPool.Owner())).isSameAs(shared);
+    }
+
+    /**
      * max-connections budgets one worker connection per client connection: with a reuse delay, the idle ones of all
      * loops together stay within what the client connections open leave, by reusing sooner and keeping fewer.
      */
