@@ -334,7 +334,7 @@ public class ProxyServer implements SmartLifecycle {
                     protected void initChannel(SocketChannel channel) {
                         UpstreamDecoder decoder = new UpstreamDecoder();
                         channel.pipeline().addLast(new HttpRequestEncoder(), decoder,
-                                new UpstreamHandler(decoder, channel, metrics::unasked));
+                                new UpstreamHandler(decoder, channel, metrics::unasked, transport.quickAckOption()));
                     }
                 });
     }

@@ -4,6 +4,7 @@ import dev.shepherd.fleet.Endpoint;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
@@ -30,6 +31,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
      */
     private final ChannelPromise bodyWrite;
     private final Runnable unasked;
+    /** The transport's {@code TCP_QUICKACK}, set once a response is under way ({@link #channelReadComplete}); null: none. */
+    private final ChannelOption<Boolean> quickAck;
+    /** Quick ACKs asked for since the request was sent. */
+    private boolean quickAcked;
     private UpstreamListener exchange;
     private Throwable error;
 
@@ -52,14 +57,18 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     Endpoint endpoint;
 
     UpstreamHandler(UpstreamDecoder decoder, Channel channel) {
-        this(decoder, channel, () -> { });
+        this(decoder, channel, () -> { }, null);
     }
 
-    /** @param unasked told each time the worker sends bytes nobody asked for (a metric), on the loop's thread */
-    UpstreamHandler(UpstreamDecoder decoder, Channel channel, Runnable unasked) {
+    /**
+     * @param unasked told each time the worker sends bytes nobody asked for (a metric), on the loop's thread
+     * @param quickAck the transport's {@code TCP_QUICKACK} option; null: none
+     */
+    UpstreamHandler(UpstreamDecoder decoder, Channel channel, Runnable unasked, ChannelOption<Boolean> quickAck) {
         this.decoder = decoder;
         this.channel = channel;
         this.unasked = unasked;
+        this.quickAck = quickAck;
         this.bodyWrite = new VoidChannelPromise(channel, false);
     }
 
@@ -88,6 +97,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     void attach(UpstreamListener exchange, boolean headRequest, boolean http10Client, boolean upgradeOffered) {
         this.exchange = exchange;
         this.error = null;
+        this.quickAcked = false;
         decoder.expect(headRequest, http10Client, upgradeOffered);
     }
 
@@ -117,6 +127,15 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (exchange != null) {
+            if (!quickAcked && quickAck != null) {
+                // Part of the answer came and more is due: what came is ACKed at once, not after the delayed-ACK
+                // timer. A worker that leaves Nagle's algorithm on and writes its head apart from its body
+                // (Python's http.server, the JDK's HttpServer) holds the body until that ACK: ~40 ms a response
+                // on a kept-alive connection, where the master's ACKs wait to ride on its next request. Once per
+                // request: the kernel then ACKs at once until the master sends again.
+                quickAcked = true;
+                ctx.channel().config().setOption(quickAck, true);
+            }
             exchange.upstreamReadComplete();
         }
     }

@@ -1,0 +1,95 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ReferenceCountUtil;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The worker connection's handler on an embedded channel with the real decoder. */
+class UpstreamHandlerTests {
+
+    private static final ChannelOption<Boolean> QUICK_ACK = ChannelOption.valueOf("UpstreamHandlerTests.QUICK_ACK");
+
+    /** The options set on the channel, in order. */
+    private final List<Object> options = new ArrayList<>();
+    private final EmbeddedChannel channel = new EmbeddedChannel() {
+        private final ChannelConfig config = new DefaultChannelConfig(this) {
+            @Override
+            public <T> boolean setOption(ChannelOption<T> option, T value) {
+                options.add(option + "=" + value);
+                return true;
+            }
+        };
+
+        @Override
+        public ChannelConfig config() {
+            return config;
+        }
+    };
+    private final UpstreamDecoder decoder = new UpstreamDecoder();
+    private final UpstreamHandler handler = new UpstreamHandler(decoder, channel, () -> { }, QUICK_ACK);
+    private final List<Object> received = new ArrayList<>();
+    private final UpstreamListener exchange = new UpstreamListener() {
+        @Override
+        public void onUpstreamMessage(Object message) {
+            received.add(message);
+            ReferenceCountUtil.release(message);
+            if (message == UpstreamDecoder.END) {
+                handler.detach();
+            }
+        }
+
+        @Override
+        public void upstreamReadComplete() {
+        }
+
+        @Override
+        public void onUpstreamClosed(Throwable cause) {
+        }
+
+        @Override
+        public void upstreamWritabilityChanged(boolean writable) {
+        }
+    };
+
+    {
+        channel.pipeline().addLast(decoder, handler);
+    }
+
+    /**
+     * A worker that leaves Nagle's algorithm on and writes its head apart from its body holds the body until the head
+     * is ACKed, which the master's kernel delays (~40 ms) on a kept-alive connection: once part of an answer has come,
+     * quick ACKs are asked for, once per request.
+     */
+    @Test
+    void partOfAnAnswerAsksForQuickAcksOncePerRequest() {
+        handler.attach(exchange, false, false, false);
+        read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+        assertThat(options).containsExactly("UpstreamHandlerTests.QUICK_ACK=true");
+        read("he");
+        read("llo");
+        assertThat(options).as("once per request").hasSize(1);
+        assertThat(received).contains(UpstreamDecoder.END);
+
+        handler.attach(exchange, false, false, false);
+        read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assertThat(options).as("a whole answer in one read: nothing to ask").hasSize(1);
+
+        handler.attach(exchange, false, false, false);
+        read("HTTP/1.1 200 OK\r\n");
+        assertThat(options).as("the next request's partial answer").hasSize(2);
+    }
+
+    private void read(String bytes) {
+        channel.writeInbound(Unpooled.copiedBuffer(bytes, StandardCharsets.ISO_8859_1));
+    }
+}
