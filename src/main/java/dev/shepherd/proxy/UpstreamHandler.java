@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -127,14 +128,19 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (exchange != null) {
-            if (!quickAcked && quickAck != null) {
+            if (!quickAcked && quickAck != null && ctx.channel().isActive()) {
                 // Part of the answer came and more is due: what came is ACKed at once, not after the delayed-ACK
                 // timer. A worker that leaves Nagle's algorithm on and writes its head apart from its body
                 // (Python's http.server, the JDK's HttpServer) holds the body until that ACK: ~40 ms a response
-                // on a kept-alive connection, where the master's ACKs wait to ride on its next request. Once per
-                // request: the kernel then ACKs at once until the master sends again.
+                // on a kept-alive connection, where the master's ACKs wait to ride on its next request. Linux
+                // sends the pending ACK and leaves its delayed-ACK mode; once per request was enough in
+                // bench/nagle.sh. Not on a connection closed in this read (a malformed answer): its error stands.
                 quickAcked = true;
-                ctx.channel().config().setOption(quickAck, true);
+                try {
+                    ctx.channel().config().setOption(quickAck, true);
+                } catch (ChannelException ex) {
+                    // Closed under us: nothing is due any more.
+                }
             }
             exchange.upstreamReadComplete();
         }

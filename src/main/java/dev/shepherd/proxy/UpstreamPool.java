@@ -61,7 +61,8 @@ final class UpstreamPool {
      * answers, coming whenever the smuggled requests say, would reach whoever's request went on the connection next.
      * Reserved, they reach the client who sent them (as a response nobody asked for, which marks the worker out of
      * step). Closed with their client connection ({@link #closed}). Counted in the {@link IdleBudget} with or without
-     * a reuse delay, since a client connection holds one for each worker it posted to lately. 64: a keep-alive client
+     * a reuse delay, since a client connection may hold several, to each worker it posted to lately; past the budget,
+     * a connection about to be opened closes the reserved one idle longest first ({@link #acquire}). 64: a keep-alive client
      * posting one request after another, each on a connection idle {@link #SETTLED_NANOS} since its last, keeps
      * reusing them up to 12,800 requests a second.
      */
@@ -218,6 +219,17 @@ final class UpstreamPool {
      * ({@link PeerClose}). Closes the expired and closed connections it meets on the way.
      */
     UpstreamHandler acquire(Endpoint endpoint, Owner owner, boolean once) {
+        UpstreamHandler connection = take(endpoint, owner, once);
+        if (connection == null && reservedBudget != null && reservedBudget.spent()) {
+            // A new connection is about to open past the budget: one reserved for a client connection that has not
+            // used it the longest makes room. Reserved ones are kept within the budget when they are returned, but
+            // the client connections opened since may have shrunk it, and no other client can take them.
+            closeOldestReserved();
+        }
+        return connection;
+    }
+
+    private UpstreamHandler take(Endpoint endpoint, Owner owner, boolean once) {
         Idle connections = idle.get(endpoint);
         if (connections == null || connections.size == 0) {
             return null;
@@ -269,6 +281,21 @@ final class UpstreamPool {
             }
         }
         return null;
+    }
+
+    /** Closes the reserved connection idle longest, of every worker's in this pool, if there is one. */
+    private void closeOldestReserved() {
+        UpstreamHandler oldest = null;
+        for (Idle connections : idle.values()) {
+            UpstreamHandler candidate = connections.reserved.oldest;
+            if (candidate != null && (oldest == null || candidate.idleSince - oldest.idleSince < 0)) {
+                oldest = candidate;
+            }
+        }
+        if (oldest != null) {
+            remove(oldest);
+            oldest.channel().close();
+        }
     }
 
     /** Of the shared connections {@code owner} returned last, one to take back: see {@link #acquire}. */

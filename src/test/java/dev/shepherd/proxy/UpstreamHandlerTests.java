@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -13,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
 
 /** The worker connection's handler on an embedded channel with the real decoder. */
 class UpstreamHandlerTests {
@@ -21,20 +24,7 @@ class UpstreamHandlerTests {
 
     /** The options set on the channel, in order. */
     private final List<Object> options = new ArrayList<>();
-    private final EmbeddedChannel channel = new EmbeddedChannel() {
-        private final ChannelConfig config = new DefaultChannelConfig(this) {
-            @Override
-            public <T> boolean setOption(ChannelOption<T> option, T value) {
-                options.add(option + "=" + value);
-                return true;
-            }
-        };
-
-        @Override
-        public ChannelConfig config() {
-            return config;
-        }
-    };
+    private final EmbeddedChannel channel = recording();
     private final UpstreamDecoder decoder = new UpstreamDecoder();
     private final UpstreamHandler handler = new UpstreamHandler(decoder, channel, () -> { }, QUICK_ACK);
     private final List<Object> received = new ArrayList<>();
@@ -87,6 +77,43 @@ class UpstreamHandlerTests {
         handler.attach(exchange, false, false, false);
         read("HTTP/1.1 200 OK\r\n");
         assertThat(options).as("the next request's partial answer").hasSize(2);
+    }
+
+    /**
+     * A malformed answer closes the connection in the read that brought it, and a socket transport still ends that
+     * read with a read-complete, before the close's inactive event: no option is set on the closed socket (its error
+     * would replace the one that says why the answer was refused, which keeps it from being retried).
+     */
+    @Test
+    void aConnectionClosedInTheReadIsNotAskedForQuickAcks() {
+        handler.attach(exchange, false, false, false);
+        // The handler's own channel would tell it of the close at once: a closed one stands in for it.
+        EmbeddedChannel closed = recording();
+        closed.close();
+        ChannelHandlerContext context = mock(ChannelHandlerContext.class);
+        when(context.channel()).thenReturn(closed);
+
+        handler.channelReadComplete(context);
+
+        assertThat(options).isEmpty();
+    }
+
+    /** A channel that records the options set on it in {@link #options}. */
+    private EmbeddedChannel recording() {
+        return new EmbeddedChannel() {
+            private final ChannelConfig config = new DefaultChannelConfig(this) {
+                @Override
+                public <T> boolean setOption(ChannelOption<T> option, T value) {
+                    options.add(option + "=" + value);
+                    return true;
+                }
+            };
+
+            @Override
+            public ChannelConfig config() {
+                return config;
+            }
+        };
     }
 
     private void read(String bytes) {

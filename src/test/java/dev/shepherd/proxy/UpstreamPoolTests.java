@@ -415,6 +415,33 @@ class UpstreamPoolTests {
     }
 
     /**
+     * Reserved connections kept within the budget when they were returned are past it once more client connections
+     * open, and no other client can take them: a connection about to be opened past the budget closes the one idle
+     * longest first, so that the worker connections stay within what max-connections budgets descriptors for.
+     */
+    @Test
+    void aConnectionOpenedPastTheBudgetClosesTheReservedOneIdleLongest() {
+        AtomicInteger left = new AtomicInteger(3);
+        UpstreamPool.IdleBudget budget = new UpstreamPool.IdleBudget(left::get);
+        UpstreamPool limited = new UpstreamPool(Duration.ofSeconds(4).toNanos(), 0, budget, now::get, sweepBy::add);
+        UpstreamPool.Owner poster = new UpstreamPool.Owner();
+        Endpoint another = worker(true);
+        UpstreamHandler oldest = posted();
+        UpstreamHandler next = posted();
+        limited.release(another, oldest, -1, poster);
+        advance(Duration.ofMillis(1));
+        limited.release(worker, next, -1, poster);
+        assertThat(limited.acquire(worker, new UpstreamPool.Owner())).as("within the budget: none closed").isNull();
+        assertThat(oldest.channel().isOpen()).isTrue();
+
+        left.set(1);
+        assertThat(limited.acquire(worker, new UpstreamPool.Owner())).isNull();
+        assertThat(oldest.channel().isOpen()).as("idle longest, another worker's").isFalse();
+        assertThat(next.channel().isOpen()).isTrue();
+        assertThat(budget.idle()).isOne();
+    }
+
+    /**
      * Sixteen client connections posting fast hold 64 reserved connections each to one worker: counted in the
      * shared list's limit, they filled it, and every other client's returned connection was closed (a new connection
      * per request).
