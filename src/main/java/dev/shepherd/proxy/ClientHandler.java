@@ -253,8 +253,8 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * The worker switched protocols: from now on the connection carries the tunnel's bytes. The client clocks go
-     * (the tunnel has its own idle timeout), and the decoder goes last: Netty hands on what it had buffered, which
-     * is already the new protocol's.
+     * (the tunnel has its own idle timeout), the worker connections reserved for it close (no request follows),
+     * and the decoder goes last: Netty hands on what it had buffered, which is already the new protocol's.
      */
     void switchProtocols(Exchange exchange, Tunnel opened) {
         if (exchange != current) {
@@ -266,6 +266,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().remove(timeouts);
         ctx.pipeline().remove(RequestDecoder.class);
         raw = ctx;
+        if (upstreams != null) {
+            // No request follows on this connection: the worker connections reserved for it would sit unused
+            // until their idle timeout.
+            proxy.pool().closed(upstreams);
+        }
         if (!pipelined.isEmpty()) {
             // The decoder refused what came after the request (past the proxy's limit of bytes held undecoded):
             // the tunnel would miss the client's first bytes, so it ends here.

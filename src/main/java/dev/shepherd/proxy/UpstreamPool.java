@@ -80,7 +80,7 @@ final class UpstreamPool {
         private UpstreamHandler reservedNewest;
         private UpstreamHandler reservedOldest;
         private int reserved;
-        /** The client connection closed: nothing is reserved for it any more. */
+        /** The client connection closed or switched protocols: nothing is reserved for it any more. */
         private boolean closed;
 
         private void remember(UpstreamHandler connection) {
@@ -419,8 +419,8 @@ final class UpstreamPool {
     }
 
     /**
-     * The client connection {@code owner} closed: the connections reserved for it are closed, and none is reserved
-     * for it any more. On the pool's event loop.
+     * The client connection {@code owner} closed, or switched protocols (no request follows): the connections
+     * reserved for it are closed, and none is reserved for it any more. On the pool's event loop.
      */
     void closed(Owner owner) {
         owner.closed = true;

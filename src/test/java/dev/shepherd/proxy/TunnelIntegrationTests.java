@@ -48,7 +48,7 @@ class TunnelIntegrationTests {
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(WebSocketWorker.class, "-Xmx64m")),
                 "--fleet.worker.environment.RECORD_FILE=" + record,
                 "--fleet.proxy.upgrade-protocols=websocket,echo-bytes",
-                "--fleet.proxy.tunnel.drain-timeout=1s");
+                "--fleet.proxy.tunnel.drain-timeout=1s", "--fleet.proxy.upstream-idle-timeout=60s");
     }
 
     @AfterAll
@@ -148,6 +148,41 @@ class TunnelIntegrationTests {
                 // Fewer bytes came back than were sent: compared below.
             }
             assertThat(new String(echoed, 0, read, StandardCharsets.ISO_8859_1)).as("echoed by the worker").isEqualTo(early);
+        }
+    }
+
+    /**
+     * A client connection that posted keeps the worker connections its bodies went on for itself; once it switches
+     * protocols no request follows, so they close then, not when their idle timeout (60 s here) ends.
+     */
+    @Test
+    void theWorkerConnectionsReservedForAClientCloseWhenItSwitchesProtocols() throws Exception {
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+            socket.setSoTimeout(5_000);
+            InputStream in = socket.getInputStream();
+            // Bodies to both workers, round-robin: the upgrade takes one of the two reserved connections, the
+            // other stays idle.
+            java.util.Set<String> pids = new java.util.HashSet<>();
+            for (int i = 0; i < 10 && pids.size() < 2; i++) {
+                socket.getOutputStream().write(("POST /marked" + i + " HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n"
+                        + "body").getBytes(StandardCharsets.ISO_8859_1));
+                String head = readHead(in);
+                assertThat(head).startsWith("HTTP/1.1 200 OK\r\n");
+                int length = Integer.parseInt(head.replaceAll("(?is).*content-length: *(\\d+).*", "$1"));
+                String body = new String(in.readNBytes(length), StandardCharsets.US_ASCII);
+                pids.add(body.substring(body.lastIndexOf(' ') + 1));
+            }
+            assertThat(pids).hasSize(2);
+
+            socket.getOutputStream().write("GET /raw HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: echo-bytes\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(readHead(in)).startsWith("HTTP/1.1 101 Switching Protocols\r\n");
+            socket.getOutputStream().write("echo".getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(new String(in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("echo");
+
+            // The tunnel is still open: only the reserved connection it did not take has closed.
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(record).matches("(?s).*/marked\\d+ closed.*"));
+            assertThat(Files.readString(record).split("/marked\\d+ closed", -1)).hasSize(2);
         }
     }
 

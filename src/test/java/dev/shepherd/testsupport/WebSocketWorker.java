@@ -51,7 +51,10 @@ import java.nio.file.StandardOpenOption;
  *   <li>{@code /rogue}: {@code 101} to {@code h2c} whatever the client offered</li>
  *   <li>{@code /forged}: {@code 101} to {@code websocket} with a {@code Sec-WebSocket-Accept} that answers no key (as
  *       an endpoint that lets a client choose the status would), then the bytes {@code raw}</li>
- *   <li>anything else, an upgrade offered or not: {@code 200} with the body {@code plain <upgrade header or ->}</li>
+ *   <li>{@code /marked...}: as anything else, and when the connection that carried it closes, {@code <pid> <path>
+ *       closed} is appended to {@code RECORD_FILE}</li>
+ *   <li>anything else, an upgrade offered or not: {@code 200} with the body {@code plain <upgrade header or ->
+ *       <pid>}</li>
  * </ul>
  */
 public final class WebSocketWorker {
@@ -67,7 +70,7 @@ public final class WebSocketWorker {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         channel.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 20),
-                                new Routes(pid),
+                                new Routes(pid, record),
                                 new WebSocketServerProtocolHandler(WebSocketServerProtocolConfig.newBuilder()
                                         .websocketPath("/ws").checkStartsWith(true).maxFramePayloadLength(4 << 20)
                                         .handleCloseFrames(false).build()),
@@ -80,10 +83,21 @@ public final class WebSocketWorker {
     /** The plain HTTP routes; {@code /ws} goes on to the WebSocket handler. */
     private static final class Routes extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final String pid;
+        private final String record;
+        private String marked;
 
-        Routes(String pid) {
+        Routes(String pid, String record) {
             super(false);
             this.pid = pid;
+            this.record = record;
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (marked != null) {
+                append(record, pid + " " + marked + " closed");
+            }
+            ctx.fireChannelInactive();
         }
 
         @Override
@@ -93,6 +107,9 @@ public final class WebSocketWorker {
             if (path.startsWith("/ws")) {
                 ctx.fireChannelRead(request);
                 return;
+            }
+            if (path.startsWith("/marked")) {
+                marked = path;
             }
             try {
                 if ((path.equals("/raw") || path.equals("/raw-hold")) && "echo-bytes".equalsIgnoreCase(upgrade)) {
@@ -184,14 +201,19 @@ public final class WebSocketWorker {
         }
 
         private void append(String line) {
-            if (record == null || line == null) {
-                return;
-            }
-            try {
-                Files.writeString(Path.of(record), line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } catch (java.io.IOException ex) {
-                throw new java.io.UncheckedIOException(ex);
-            }
+            WebSocketWorker.append(record, line);
+        }
+    }
+
+    /** Appends {@code line} to the file {@code record}, if both are given. */
+    private static void append(String record, String line) {
+        if (record == null || line == null) {
+            return;
+        }
+        try {
+            Files.writeString(Path.of(record), line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (java.io.IOException ex) {
+            throw new java.io.UncheckedIOException(ex);
         }
     }
 
