@@ -203,7 +203,7 @@ public record FleetProperties(
     }
 
     /**
-     * The liveness probe, run on READY workers; a worker failing it {@code failureThreshold} times in a row is
+     * The liveness probe, run on READY workers; a worker failing it {@code failure-threshold} times in a row is
      * replaced.
      *
      * @param path HTTP path to GET, starting with {@code /} (visible ASCII); empty means a plain TCP connect
@@ -233,11 +233,11 @@ public record FleetProperties(
      * @param multiplier how much the delay grows with each quick crash in a row
      * @param maxBackoff the longest delay, used while crash-looping
      * @param resetAfter uptime after which a crash counts as the first again
-     * @param crashLoopRestarts quick crashes (see {@code minUptime}) within {@code crashLoopWindow} that mark a worker as
-     *                          crash-looping (FAILED)
+     * @param crashLoopRestarts quick crashes (see {@code min-uptime}) within {@code crash-loop-window} that mark a
+     *                          worker as crash-looping (FAILED)
      * @param crashLoopWindow the sliding window in which quick crashes are counted; long enough for
-     *                        {@code crashLoopRestarts} of them at the default backoff (20 take about 6 minutes once
-     *                        the delay reaches {@code maxBackoff}; in 60 s at most 10 fitted, so none was ever FAILED)
+     *                        {@code crash-loop-restarts} of them at the default backoff (20 take about 6 minutes once
+     *                        the delay reaches {@code max-backoff}; in 60 s at most 10 fitted, so none was ever FAILED)
      * @param minUptime a worker READY for at least this long before it exits ran, and is not crash-looping: it restarts
      *                  after the initial backoff and its exit is not counted (PM2's min_uptime); also how long a
      *                  reload's new worker stays READY before it takes over (Kubernetes' minReadySeconds), 10 s at
@@ -320,25 +320,26 @@ public record FleetProperties(
      *                           {@code max-connections} budgets descriptors for (past it a connection is reused
      *                           before it is quiet)
      * @param clientHeaderTimeout how long a client may take to send a whole request head, from the connection's
-     *                            opening (its accept: with {@code deferAccept}, when its first bytes came) or the
+     *                            opening (its accept: with {@code defer-accept}, when its first bytes came) or the
      *                            head's first byte; then 408 and the connection is closed
      * @param clientBodyTimeout the longest pause between two reads of an unfinished request body; then 408 and close
      *                          if no response has started, else only close, and the worker's connection is closed
      *                          (the request is not retried)
      * @param clientBodyMinRate the slowest a request body may arrive on average, in bytes per second, counted from the
-     *                          end of its head, with {@code clientBodyTimeout} of grace and without the time the proxy
-     *                          is not reading it (Apache's {@code mod_reqtimeout} {@code body=…,MinRate=…}, Kestrel's
-     *                          {@code MinRequestBodyDataRate}), banking at most twice {@code clientBodyTimeout} ahead;
-     *                          slower, the request ends as at {@code clientBodyTimeout}. 0: no minimum
+     *                          end of its head, with {@code client-body-timeout} of grace and without the time the
+     *                          proxy is not reading it (Apache's {@code mod_reqtimeout} {@code body=…,MinRate=…},
+     *                          Kestrel's {@code MinRequestBodyDataRate}), banking at most twice
+     *                          {@code client-body-timeout} ahead; slower, the request ends as at
+     *                          {@code client-body-timeout}. 0: no minimum
      * @param requestBuffering whether a request's body is read before a worker is picked, up to
-     *                         {@code retry.bufferLimit} (nginx's {@code proxy_request_buffering}, on by default there
+     *                         {@code retry.buffer-limit} (nginx's {@code proxy_request_buffering}, on by default there
      *                         too), so that a client that uploads slowly holds a connection of the proxy's, not a
      *                         worker's thread; off: the body streams to the worker as it comes. A body past
-     *                         {@code retry.bufferLimit} is spooled to {@code clientBodyTempPath} until it is whole
+     *                         {@code retry.buffer-limit} is spooled to {@code client-body-temp-path} until it is whole
      * @param clientMaxBodySize the largest request body the proxy passes on (nginx's {@code client_max_body_size});
      *                          larger: 413 (RFC 9110 §15.5.14), before a worker is picked when {@code Content-Length}
      *                          says so, else when the body passes it. 0: no limit
-     * @param clientBodyTempPath the directory where request bodies past {@code retry.bufferLimit} are kept while they
+     * @param clientBodyTempPath the directory where request bodies past {@code retry.buffer-limit} are kept while they
      *                           are read first (nginx's {@code client_body_temp_path}); null: {@code java.io.tmpdir}
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
@@ -447,7 +448,7 @@ public record FleetProperties(
      *                     Away} close frame, so that its clients do not all reconnect at once (HAProxy's
      *                     {@code close-spread-time}); the worker is stopped when the last one has ended
      * @param halfClosedTimeout how long a tunnel one side of which has closed its output (sent its FIN) may carry no
-     *                          byte before the proxy closes it, whatever {@code idleTimeout} says, so that a peer
+     *                          byte before the proxy closes it, whatever {@code idle-timeout} says, so that a peer
      *                          that never closes its own side cannot keep it open (HAProxy's {@code timeout
      *                          client-fin} and {@code server-fin})
      */
