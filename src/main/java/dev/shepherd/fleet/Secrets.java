@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  * or its whole user info when it has no password, which may be the key itself ({@code https://******@sentry.io/1}). A command's arguments get the same rules: the value of an option
  * named like a secret, in the same argument ({@code --db.password=******}, {@code -Dapi.key=******}) or as the next
  * one ({@code --token ******}, unless that one is an option itself), and a URL's password anywhere, also inside an
- * argument that holds a whole shell command ({@code sh -c "node app.js --token=******"}). Not recognised: values
+ * argument that holds a whole shell command ({@code sh -c "node app.js --token=******"}); and the password of curl's
+ * {@code user:password} options ({@code -u app:******}, {@code --proxy-user=app:******}). Not recognised: values
  * glued to a short option ({@code mysql -pSECRET}) and secrets in free text such as a header line.
  */
 public final class Secrets {
@@ -47,6 +48,12 @@ public final class Secrets {
      * one too ({@code curl -H "Authorization: Bearer ******"}).
      */
     private static final Pattern OPTION = Pattern.compile("^--?[A-Za-z][A-Za-z0-9_.-]*$");
+    /**
+     * Options whose value is {@code user:password}: curl's {@code -u}/{@code --user} and {@code -U}/{@code
+     * --proxy-user}. Only what follows the first colon is masked, so other programs' {@code -u} ({@code python -u},
+     * {@code sudo -u www}) show as they are.
+     */
+    private static final Set<String> USER_PASSWORD_OPTIONS = Set.of("-u", "--user", "-U", "--proxy-user");
     private static final Pattern WORD = Pattern.compile("\\S+");
     private static final String QUOTES = "\"'`";
 
@@ -85,6 +92,7 @@ public final class Secrets {
     private static List<String> words(List<String> words) {
         List<String> shown = new ArrayList<>(words.size());
         boolean valueOfSecret = false;
+        boolean userPassword = false;
         for (String word : words) {
             // Quotes the shell removes do not hide an option ('--token' abc).
             String unquoted = unquoted(word);
@@ -93,17 +101,22 @@ public final class Secrets {
             if (valueOfSecret && !unquoted.startsWith("--")) {
                 // When unsure, masked: a value may start with a dash (--password -s3cret).
                 shown.add(masked(word));
+            } else if (userPassword && !unquoted.startsWith("-") && unquoted.indexOf(':') >= 0) {
+                shown.add(passwordMasked(word));
             } else if (header.matches() && (secretName(header.group(1)) || header.group(1).regionMatches(true, 0, "Cookie", 0, 6))) {
                 shown.add(word.substring(0, word.indexOf(unquoted)) + header.group(1) + MASK
                         + word.substring(word.indexOf(unquoted) + unquoted.length()));
             } else if (withValue.matches()) {
-                shown.add(withValue.group(1) + withValue.group(2) + "=" + (secretName(withValue.group(2))
-                        ? masked(withValue.group(3)) : optionValue(withValue.group(3))));
+                String option = withValue.group(1) + withValue.group(2);
+                shown.add(option + "=" + (secretName(withValue.group(2)) ? masked(withValue.group(3))
+                        : USER_PASSWORD_OPTIONS.contains(option) ? passwordMasked(withValue.group(3))
+                        : optionValue(withValue.group(3))));
             } else if (WORD.matcher(word).results().count() > 1) {
                 shown.add(inShellCommand(word));
             } else {
                 shown.add(withoutUrlPassword(word));
             }
+            userPassword = USER_PASSWORD_OPTIONS.contains(unquoted);
             valueOfSecret = (OPTION.matcher(unquoted).matches() || unquoted.endsWith(":")) && secretName(unquoted)
                     || unquoted.equalsIgnoreCase("Bearer") || unquoted.equalsIgnoreCase("Basic");
         }
@@ -180,6 +193,12 @@ public final class Secrets {
      * {@link #MASK} in place of a secret value, keeping the shell's quotes around it: in
      * {@code sh -c "node app.js --token=abc"} the last word is {@code --token=abc"}, or {@code --token='abc'}.
      */
+    /** {@code user:password} as shown, {@code user:******}; a value without a colon as it is. */
+    private static String passwordMasked(String value) {
+        int colon = value.indexOf(':');
+        return colon < 0 ? value : value.substring(0, colon + 1) + masked(value.substring(colon + 1));
+    }
+
     private static String masked(String value) {
         String secret = unquoted(value);
         // Quotes only, an empty secret: "" shows as "******".

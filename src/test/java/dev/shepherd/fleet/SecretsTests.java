@@ -108,6 +108,20 @@ class SecretsTests {
                 "Authorization: ******", "-H", "Authorization:******", "-H", "Cookie: ******", "--pass", "******", "--pw=******");
     }
 
+    /** curl's {@code -u user:password}: only the password is masked; other programs' {@code -u} show as they are. */
+    @Test
+    void theUserPasswordOfCurlsUserOptionsIsMasked() {
+        assertThat(Secrets.command(List.of("curl", "-u", "app:s3cret", "--proxy-user=p:pw", "-U", "'q:x y'",
+                "--user", "bob", "http://x"))).containsExactly("curl", "-u", "app:******", "--proxy-user=p:******",
+                "-U", "'q:******'", "--user", "bob", "http://x");
+        assertThat(Secrets.command(List.of("sh", "-c", "curl -fsS -u admin:\"pa ss\" http://localhost:8080/health")))
+                .containsExactly("sh", "-c", "curl -fsS -u admin:\"******\" http://localhost:8080/health");
+        assertThat(Secrets.command(List.of("python3", "-u", "app.py", "--port", "8080")))
+                .containsExactly("python3", "-u", "app.py", "--port", "8080");
+        assertThat(Secrets.command(List.of("sudo", "-u", "www-data", "node", "app.js")))
+                .containsExactly("sudo", "-u", "www-data", "node", "app.js");
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             DATABASE_URL | postgres://app:pw0rd@db:5432/shop | postgres://app:******@db:5432/shop
