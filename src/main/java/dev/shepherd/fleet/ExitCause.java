@@ -7,7 +7,10 @@ package dev.shepherd.fleet;
 enum ExitCause {
     /** Stopped on purpose and not to come back: scaled down, or the master is shutting down. */
     STOPPED("stopped"),
-    /** The old worker of a surge replacement (rolling reload, admin restart, recycle) after its successor took over. */
+    /**
+     * The old worker of a surge replacement (rolling reload, admin restart, recycle) after its successor took over,
+     * or a replacement that was itself being replaced before it ever took over: the slot passes on.
+     */
     REPLACED("replaced"),
     /** Its process could not be started at all (missing program, no permission). */
     COULD_NOT_START("cannot-start"),
@@ -37,7 +40,7 @@ enum ExitCause {
     /**
      * The cause of an exit with {@code code} of a process the master asked to stop for {@code stopCause} (null: it
      * was not asked), for a worker that {@code planned} to remove ({@code retiring}, or the master shutting down) or
-     * that was {@code replaced}.
+     * that was {@code replaced} (see {@link Exits#reap}: not a worker that still holds its slot).
      */
     static ExitCause of(boolean planned, boolean replaced, ExitCause stopCause, int code, String signal) {
         if (planned) {

@@ -66,8 +66,14 @@ final class Exits {
             log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
                     uptime.toMillis(), reason);
         }
-        afterExit(worker, exit, ExitCause.of(worker.retiring() || supervisor.shuttingDown, worker.replacedBy() != null,
-                worker.stopCause(), code, exit.signal()));
+        boolean planned = worker.retiring() || supervisor.shuttingDown;
+        // A worker whose successor is still starting holds its slot until the successor takes over, which it may
+        // never do: its own exit is a crash like any other, restarted on its own spec. Taken for a replaced worker's,
+        // it removed the worker, and a successor that never got READY left the slot empty (a one-worker fleet served
+        // nothing for 46 s until a reload's startup timeout rolled it back; found by an attacking helper). Only a
+        // replacement replaced before it took over hands the slot on ({@link Supervisor#remove}).
+        boolean replaced = worker.replacedBy() != null && (planned || worker.replacing() != null);
+        afterExit(worker, exit, ExitCause.of(planned, replaced, worker.stopCause(), code, exit.signal()));
     }
 
     private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {

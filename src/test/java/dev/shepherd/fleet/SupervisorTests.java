@@ -781,6 +781,36 @@ class SupervisorTests {
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(2);
     }
 
+    /**
+     * A worker whose replacement is still starting holds its slot until the replacement takes over, which it may never
+     * do: when it crashes meanwhile it is restarted and counted as a crash (removed, as if replaced already, it left a
+     * one-worker fleet with nothing READY until the replacement's startup timeout; found by an attacking helper).
+     */
+    @Test
+    void aWorkerThatCrashesWhileItsReplacementStartsIsRestartedAndReplacedOnceTheReplacementIsReady() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.readiness.answerAll(false);
+        assertThat(fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>())).join()).isEqualTo(2);
+        long crashed = fleet.worker(1).pid();
+
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+        assertThat(fleet.restarts("crash")).isEqualTo(1);
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.STARTING);
+        assertThat(fleet.worker(1).pid()).isNotEqualTo(crashed);
+        fleet.readiness.answer(fleet.worker(1).port(), true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.worker(2).state()).isEqualTo(WorkerState.STARTING);
+
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(2);
+        assertThat(fleet.worker(2).index()).isZero();
+    }
+
     @Test
     void scaleDownThatRetiresAnUnreadyReplacementLeavesNoWorkerBeyondTheDesiredCount() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
