@@ -84,6 +84,8 @@ public final class Ctl {
                 spec.remove(spec.findOption("--version"));
             }
         }
+        // scale -1 (PM2's relative count) is a count, not an unknown option.
+        line.getSubcommands().get("scale").setUnmatchedOptionsArePositionalParams(true);
         line.setOut(out).setErr(err);
         // picocli says "'2.5' is not an int", also of a number too large for one: said in words here.
         CommandLine.ITypeConverter<Integer> whole = Ctl::wholeNumber;

@@ -8,10 +8,18 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-/** {@code shepherd scale N}: {@code POST /fleet/scale}; the master starts or drains workers in the background. */
+/**
+ * {@code shepherd scale N}: {@code POST /fleet/scale}; the master starts or drains workers in the background. As
+ * PM2's {@code pm2 scale app +3}, {@code +N} and {@code -N} scale from the desired count {@code GET /fleet} gives
+ * (read, then set: another change in between is overwritten, as with two {@code scale N}).
+ */
 @Command(name = "scale", description = "Sets the number of workers the fleet keeps running.")
 class ScaleCommand implements Callable<Integer> {
+
+    private static final Pattern COUNT = Pattern.compile("([+-]?)(\\d+)");
 
     @ParentCommand
     Ctl ctl;
@@ -19,17 +27,34 @@ class ScaleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "N", description = "The number of workers, 1 to fleet.max-workers.")
-    int workers;
+    @Parameters(paramLabel = "N", description = {"The number of workers, 1 to fleet.max-workers; +N or -N: that many "
+            + "more or fewer than desired now (-N after --: shepherd scale -- -1)."})
+    String workers;
 
     @Override
     public Integer call() {
-        if (workers < 1) {
-            // A usage error, told before asking the master (which would refuse it too).
+        Matcher count = COUNT.matcher(workers);
+        if (!count.matches() || count.group(2).length() > 9) {
+            // A usage error, told before asking the master.
+            throw new CommandLine.ParameterException(spec.commandLine(), "N must be a whole number below 1000000000, "
+                    + "or +N or -N to add or remove that many workers, not '" + workers + "'");
+        }
+        int n = Integer.parseInt(count.group(2));
+        String sign = count.group(1);
+        int target = n;
+        if (sign.isEmpty() && n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "N must be 1 or more, not " + workers);
         }
-        int desired = ctl.client().post("/fleet/scale", "{\"workers\":" + workers + "}").path("desired").asInt();
-        ctl.out().println("scaling to " + desired + " workers (shepherd ls shows them)");
+        if (!sign.isEmpty()) {
+            int now = ctl.client().get("/fleet").path("desired").asInt();
+            target = sign.equals("+") ? now + n : now - n;
+            if (target < 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "the fleet wants " + now + " workers; "
+                        + workers + " would leave " + target + ", and 1 is the fewest");
+            }
+        }
+        int desired = ctl.client().post("/fleet/scale", "{\"workers\":" + target + "}").path("desired").asInt();
+        ctl.out().println("scaling to " + desired + (desired == 1 ? " worker" : " workers") + " (shepherd ls shows them)");
         return Ctl.OK;
     }
 }

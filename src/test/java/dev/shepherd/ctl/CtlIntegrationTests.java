@@ -104,6 +104,27 @@ class CtlIntegrationTests {
         await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
     }
 
+    /** PM2's {@code pm2 scale app +1}: {@code +1} added nothing, it set one worker (found by a new user). */
+    @Test
+    void plusAndMinusScaleFromTheDesiredCount() {
+        int desired = shepherd.snapshot().desired();
+
+        CtlTests.Result up = ctl("scale", "+1");
+        assertThat(up.code()).as(up.err()).isZero();
+        assertThat(up.out()).isEqualTo("scaling to " + (desired + 1) + " workers (shepherd ls shows them)\n");
+        assertThat(shepherd.snapshot().desired()).isEqualTo(desired + 1);
+
+        CtlTests.Result down = ctl("scale", "-1");
+        assertThat(down.code()).as(down.err()).isZero();
+        assertThat(shepherd.snapshot().desired()).isEqualTo(desired);
+
+        CtlTests.Result tooFew = ctl("scale", "--", "-" + desired);
+        assertThat(tooFew.code()).isEqualTo(Ctl.USAGE);
+        assertThat(tooFew.err()).startsWith("the fleet wants " + desired + " workers; -" + desired + " would leave 0, and 1 is the fewest");
+        assertThat(shepherd.snapshot().desired()).isEqualTo(desired);
+        await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == desired);
+    }
+
     @Test
     void scaleBeyondTheLimitPrintsTheApiProblem() {
         CtlTests.Result result = ctl("scale", "100000");

@@ -78,12 +78,14 @@ class CtlTests {
     void valuesTheMasterWouldRefuseAreUsageErrorsToldWithoutAskingIt() {
         Map<String, String> nobody = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1");
 
-        Result scale = run(nobody, "scale", "--", "-1");
+        Result scale = run(nobody, "scale", "0");
         Result logs = run(nobody, "logs", "-n", "0", "1");
         Result kill = run(nobody, "kill", "--signal", "HUP", "1");
 
         assertThat(scale.code()).isEqualTo(Ctl.USAGE);
-        assertThat(scale.err()).isEqualTo("N must be 1 or more, not -1 (see shepherd scale --help)\n");
+        assertThat(scale.err()).isEqualTo("N must be 1 or more, not 0 (see shepherd scale --help)\n");
+        assertThat(run(nobody, "scale", "-1").err()).as("a relative count: the master is asked for the desired one")
+                .startsWith("cannot reach the admin API");
         assertThat(logs.code()).isEqualTo(Ctl.USAGE);
         assertThat(logs.err()).isEqualTo("-n must be 1 or more, not 0 (see shepherd logs --help)\n");
         assertThat(kill.code()).isEqualTo(Ctl.USAGE);
@@ -104,8 +106,11 @@ class CtlTests {
     /** Found by an attacking helper (2026-12-04): picocli's "'2.5' is not an int", and a usage error without its help. */
     @Test
     void aNumberThatIsNoWholeNumberOrOutOfRangeIsAUsageErrorInWords() {
-        assertThat(run(Map.of(), "scale", "2.5").err()).isEqualTo("Invalid value for positional parameter at index 0 "
-                + "(N): '2.5' is not a whole number (see shepherd scale --help)\n");
+        for (String notCount : new String[] {"2.5", "+x", "--3", "99999999999", "+", "three"}) {
+            assertThat(run(Map.of(), "scale", notCount).err()).as(notCount).isEqualTo("N must be a whole number below "
+                    + "1000000000, or +N or -N to add or remove that many workers, not '" + notCount
+                    + "' (see shepherd scale --help)\n");
+        }
         assertThat(run(Map.of(), "logs", "99999999999").err()).contains("'99999999999' is not a whole number below "
                 + "2147483648");
         Result negative = run(Map.of(), "events", "-n", "-1");
