@@ -53,8 +53,9 @@ final class ForwardedHeaders {
     private static final List<AsciiString> ORIGIN = List.of(FORWARDED, X_FORWARDED_PROTO, X_FORWARDED_HOST,
             X_FORWARDED_PORT, X_FORWARDED_SSL);
     /**
-     * The other names frameworks read for the same claims, which a client may not make either: the scheme (Rack's
-     * {@code X-Forwarded-Scheme} and {@code X-Url-Scheme}, {@code X-Forwarded-Protocol}, {@code Front-End-Https},
+     * The other names frameworks read for the same claims, which a client may not make either: the scheme (Tornado's
+     * {@code X-Scheme}, Rack's {@code X-Forwarded-Scheme} and {@code X-Url-Scheme}, CloudFront's
+     * {@code CloudFront-Forwarded-Proto}, {@code X-Forwarded-HTTPS}, {@code X-Forwarded-Protocol}, {@code Front-End-Https},
      * Jetty's {@code X-Proxied-Https}, Azure's {@code X-ARR-SSL}, Cloudflare's {@code CF-Visitor}), the client's address (what the CDNs and balancers set and the
      * {@code request-ip} package reads first: {@code X-Client-IP}, {@code True-Client-IP}, {@code X-Cluster-Client-IP},
      * {@code CF-Connecting-IP}, {@code Fastly-Client-IP}, {@code Fly-Client-IP}, Gin's {@code X-Appengine-Remote-Addr};
@@ -112,6 +113,13 @@ final class ForwardedHeaders {
             AsciiString.cached("WL-Proxy-Client-IP"), AsciiString.cached("Http-Client-IP"),
             AsciiString.cached("Http-X-Forwarded-For"), AsciiString.cached("Http-X-Forwarded"),
             AsciiString.cached("X-Remote-IP"), AsciiString.cached("X-Remote-Addr"), AsciiString.cached("Remote-Addr"),
+            // Tornado's X-Scheme, which it reads before X-Forwarded-Proto (Jupyter too), CloudFront's scheme,
+            // X-Forwarded-HTTPS, Tomcat's RemoteIpValve proxies header X-Forwarded-By, and the address names
+            // X-Originating-IP, X-Forwarded-IP and CF-Connecting-IPv6 (found missing by an attacking helper).
+            AsciiString.cached("X-Scheme"), AsciiString.cached("CloudFront-Forwarded-Proto"),
+            AsciiString.cached("X-Forwarded-HTTPS"), AsciiString.cached("X-Forwarded-By"),
+            AsciiString.cached("X-Originating-IP"), AsciiString.cached("X-Forwarded-IP"),
+            AsciiString.cached("CF-Connecting-IPv6"),
             // Who the client is, as an authenticating proxy in front says (oauth2-proxy, Pomerium, Authelia, Apache's
             // mod_auth_*): apps behind one trust them, so a client must not make them.
             AsciiString.cached("X-Forwarded-User"), AsciiString.cached("X-Forwarded-Email"),
