@@ -116,6 +116,15 @@ class AdminSecurity {
      *
      * @throws InvalidSetting when the file cannot be read, is too large or holds no token
      */
+    /**
+     * {@code text} without the byte order mark Windows editors write first in a UTF-8 file (Notepad, PowerShell 5's
+     * {@code Out-File}): kept, it was part of the token, which then matched none typed or copied from the file, and
+     * {@code strip()} does not take it (found by an attacking helper).
+     */
+    static String withoutByteOrderMark(String text) {
+        return text.startsWith("\uFEFF") ? text.substring(1) : text;
+    }
+
     static String tokenFromFile(String tokenFile) {
         String content;
         try {
@@ -145,7 +154,7 @@ class AdminSecurity {
                     : "not a path") + ")",
                     "Point fleet.admin.token-file (env FLEET_ADMIN_TOKEN_FILE) at a readable file that holds the token.");
         }
-        String secret = content.strip();
+        String secret = withoutByteOrderMark(content).strip();
         if (secret.isBlank()) {
             throw new InvalidSetting("fleet.admin.token-file", "fleet.admin.token-file names " + tokenFile
                     + ", which holds no token", "Put the token in the file, or set fleet.admin.token.");

@@ -83,7 +83,9 @@ record AdminTarget(URI url, String token) {
             return null;
         }
         try {
-            String content = Files.readString(Path.of(file)).strip();
+            String content = Files.readString(Path.of(file));
+            // A Windows editor's byte order mark is no part of the token (the master leaves it out too).
+            content = (content.startsWith("\uFEFF") ? content.substring(1) : content).strip();
             if (content.isEmpty()) {
                 throw new CtlException("the token file " + file + " (" + TOKEN_FILE_VARIABLE + ") is empty: put the "
                         + "admin token (fleet.admin.token) in it", Ctl.USAGE);

@@ -35,6 +35,16 @@ class AdminTokenFileTests {
                 .isEqualTo("s3cret value");
     }
 
+    /** Notepad's and PowerShell 5's UTF-8 starts with a byte order mark, which was part of the token. */
+    @Test
+    void aByteOrderMarkBeforeTheTokenIsNotPartOfIt() throws IOException {
+        Path file = Files.write(directory.resolve("token"), new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, 's', '3',
+                'c', '\r', '\n'});
+
+        assertThat(AdminSecurity.secret(new FleetProperties.Admin(null, file.toString(), List.of(), 32)))
+                .isEqualTo("s3c");
+    }
+
     @Test
     void fleetAdminTokenWinsOverTheFile() throws IOException {
         Path file = Files.writeString(directory.resolve("token"), "from-file");

@@ -41,7 +41,7 @@ class AdminTargetTests {
 
     @Test
     void tokenFileIsReadAndItsLineEndDropped(@TempDir Path dir) throws IOException {
-        Path file = Files.writeString(dir.resolve("token"), "s3cret\n");
+        Path file = Files.writeString(dir.resolve("token"), "\uFEFFs3cret\n");
 
         AdminTarget target = AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_TOKEN_FILE", file.toString()));
 
