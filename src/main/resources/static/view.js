@@ -8,9 +8,10 @@ const NUMERIC = new Set(['Index', 'Gen.', 'Uptime', 'Restarts', 'In flight', 'Tu
 
 // Text a worker controls (its output lines, exit reasons, event messages) shown, not obeyed, as the CLI shows it
 // (TerminalText): a control character but tab in caret notation (^[), a C1 one and a bidirectional formatting one
-// (U+061C, U+200E/F, U+202A-E, U+2066-9) as \u009B. textContent keeps HTML out already; these would otherwise show
-// as boxes or, for the bidi ones, reorder what the operator reads ("Trojan Source", CVE-2021-42574).
-const CONTROL = /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+// (U+061C, U+200E/F, U+202A-E, U+2066-9) and the line and paragraph separators (U+2028/9) as \u009B. textContent
+// keeps HTML out already; these would otherwise show as boxes or, for the bidi ones, reorder what the operator reads
+// ("Trojan Source", CVE-2021-42574).
+const CONTROL = /[\u0000-\u0008\u000A-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
 
 export function shown(text) {
     if (typeof text !== 'string') {

@@ -8,7 +8,9 @@ package dev.shepherd;
  * {@code ^M}), as {@code cat -v} and kubectl (kubernetes/kubernetes#112553) show them; a C1 control character
  * (U+0080 to U+009F, which some terminals obey as well) as {@code \u009B}, and so is a bidirectional formatting
  * character (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which reorders what is shown after it
- * ("Trojan Source", CVE-2021-42574: a line that reads as one thing and is another). {@code --json} output needs
+ * ("Trojan Source", CVE-2021-42574: a line that reads as one thing and is another), and the line and paragraph
+ * separators U+2028 and U+2029, which log viewers, editors and JavaScript break a line at (a forged line after
+ * them, found by an attacking helper). {@code --json} output needs
  * none of this: JSON escapes C0 itself, and it is for programs.
  */
 public final class TerminalText {
@@ -33,8 +35,9 @@ public final class TerminalText {
         return safe.toString();
     }
 
-    private static boolean control(int c) {
-        return c != '\t' && (c < 0x20 || c >= 0x7F && c <= 0x9F) || bidi(c);
+    /** Whether {@code c} is shown escaped: a control character but tab, a bidirectional formatting one, U+2028, U+2029. */
+    public static boolean control(int c) {
+        return c != '\t' && (c < 0x20 || c >= 0x7F && c <= 0x9F) || bidi(c) || c == 0x2028 || c == 0x2029;
     }
 
     private static boolean bidi(int c) {

@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.TerminalText;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -53,9 +54,14 @@ final class Problems {
         response.getOutputStream().write(body);
     }
 
-    /** {@code value} as a detail may quote it: at most {@link #QUOTE_LIMIT} characters, control characters replaced. */
+    /**
+     * {@code value} as a detail may quote it: at most {@link #QUOTE_LIMIT} characters, each control character (tab
+     * too) and each that {@link TerminalText} escapes (a bidirectional override) replaced by {@code ?}.
+     */
     static String quote(String value) {
         String shown = value.length() > QUOTE_LIMIT ? value.substring(0, QUOTE_LIMIT) + "…" : value;
-        return "'" + shown.replaceAll("\\p{Cntrl}", "?") + "'";
+        StringBuilder quoted = new StringBuilder(shown.length() + 2).append('\'');
+        shown.chars().forEach(c -> quoted.append(c == '\t' || TerminalText.control(c) ? '?' : (char) c));
+        return quoted.append('\'').toString();
     }
 }

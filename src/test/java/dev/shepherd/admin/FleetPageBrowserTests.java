@@ -189,13 +189,13 @@ class FleetPageBrowserTests {
     @Test
     @Order(3)
     void textAWorkerControlsIsShownNotObeyedAsTheCliShowsIt() {
-        String worker = "bidi:\u202Eevil\u202C csi:\u009B31m esc:\u001B[2J tab:\tdel:\u007F <b>x</b>";
+        String worker = "bidi:\u202Eevil\u202C csi:\u009B31m esc:\u001B[2J tab:\tdel:\u007F <b>x</b> ls:\u2028\u2029";
 
         Object shown = page.script("return import('/view.js').then(view => {"
                 + "  view.renderEvents([{at: new Date().toISOString(), type: 'PROCESS_EXITED', message: arguments[0]}]);"
                 + "  return document.querySelector('#events li span:last-child').textContent; });", worker);
 
-        assertThat(shown).isEqualTo("bidi:\\u202Eevil\\u202C csi:\\u009B31m esc:^[[2J tab:\tdel:^? <b>x</b>");
+        assertThat(shown).isEqualTo("bidi:\\u202Eevil\\u202C csi:\\u009B31m esc:^[[2J tab:\tdel:^? <b>x</b> ls:\\u2028\\u2029");
     }
 
     @Test

@@ -64,6 +64,13 @@ class ReloadRequestsTests {
                 .hasMessageContaining(message.replace("\\\"", "\""));
     }
 
+    /** Quoted back to the sender: control characters, a right-to-left override and a line separator are not. */
+    @Test
+    void aFieldNameIsQuotedWithoutCharactersThatRearrangeOrBreakTheLine() {
+        assertThatThrownBy(() -> read("{\"a\\u001b[31mb\\nc\\u202ed\\u2028e\\tf\": 1}"))
+                .isInstanceOf(InvalidRequestException.class).hasMessageStartingWith("there is no field 'a?[31mb?c?d?e?f'");
+    }
+
     @Test
     void deepNestingIsRefusedAsInvalidJson() {
         String deep = "{\"environment\": " + "[".repeat(5000) + "]".repeat(5000) + "}";

@@ -139,5 +139,7 @@ class HostileMasterTests {
         assertThat(TerminalText.safe("ok \u202Edlrow\u202C \u2066x\u2069 \u200F\u061C")).isEqualTo(
                 "ok \\u202Edlrow\\u202C \\u2066x\\u2069 \\u200F\\u061C");
         assertThat(TerminalText.safe("שלום עולם")).as("right-to-left text itself stays").isEqualTo("שלום עולם");
+        // Where log viewers, editors and JavaScript break a line: a forged line could follow (an attacking helper's).
+        assertThat(TerminalText.safe("ls\u2028Worker 1 READY\u2029")).isEqualTo("ls\\u2028Worker 1 READY\\u2029");
     }
 }
