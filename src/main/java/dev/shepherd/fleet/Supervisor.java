@@ -277,7 +277,7 @@ final class Supervisor {
 
     Worker newWorker(long generation, WorkerSpec spec, int index) {
         int id = nextId++;
-        LogBuffer buffer = logs.open(id);
+        LogBuffer buffer = logs.open(id, index);
         Worker worker = new Worker(id, index, generation, spec, buffer, new Backoff(properties.restart()), events);
         workers.add(worker);
         return worker;

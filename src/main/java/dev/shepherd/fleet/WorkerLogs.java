@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.worker.LogAllowance;
 import dev.shepherd.worker.LogBuffer;
 
 import java.util.ArrayDeque;
@@ -11,6 +12,8 @@ import java.util.Optional;
  * The output buffers of worker ids: one per worker in the fleet, and those of the {@code retiredToKeep} most
  * recently retired ids, so the last lines of a replaced worker can still be read for a while. Older retired ids
  * are forgotten: every recycle, reload, restart and scale creates a new id, and nothing here may grow with them.
+ * What of their output may go to the master's log is counted per slot ({@link LogAllowance}, by worker index): a
+ * replacement's new id gets no new burst. Indexes stay below {@code fleet.max-workers}, so those are bounded too.
  * Thread-safe (the supervisor opens and retires, the admin API reads).
  */
 final class WorkerLogs {
@@ -20,6 +23,7 @@ final class WorkerLogs {
     private final int retiredToKeep;
     private final Map<Integer, LogBuffer> buffers = new HashMap<>();
     private final ArrayDeque<Integer> retired = new ArrayDeque<>();
+    private final Map<Integer, LogAllowance> allowances = new HashMap<>();
 
     WorkerLogs(int maxLines, long maxBytes, int retiredToKeep) {
         this.maxLines = maxLines;
@@ -27,8 +31,10 @@ final class WorkerLogs {
         this.retiredToKeep = retiredToKeep;
     }
 
-    synchronized LogBuffer open(int id) {
-        return buffers.computeIfAbsent(id, key -> new LogBuffer(maxLines, maxBytes));
+    /** The buffer of the worker {@code id}, which holds the slot {@code index}. */
+    synchronized LogBuffer open(int id, int index) {
+        return buffers.computeIfAbsent(id, key -> new LogBuffer(maxLines, maxBytes,
+                allowances.computeIfAbsent(index, slot -> new LogAllowance())));
     }
 
     /** The worker id left the fleet: its buffer is kept among the newest retired ones, the oldest is dropped. */

@@ -22,8 +22,8 @@ public final class LogBuffer {
     private final ArrayDeque<Line> lines;
     private final ArrayDeque<Integer> sizes;
     private long bytes;
-    /** How much of this id's output goes to the master's log, shared by its processes; made on first use. */
-    private LogRateLimit rateLimit;
+    /** How much of this id's output goes to the master's log, shared by its processes and its slot's other ids. */
+    private final LogAllowance allowance;
 
     /** A buffer whose byte bound is what {@code maxLines} lines of 8 KiB hold. */
     public LogBuffer(int maxLines) {
@@ -31,21 +31,29 @@ public final class LogBuffer {
     }
 
     public LogBuffer(int maxLines, long maxBytes) {
+        this(maxLines, maxBytes, new LogAllowance());
+    }
+
+    /** A buffer whose lines go to the master's log within {@code allowance}, which other buffers may share. */
+    public LogBuffer(int maxLines, long maxBytes, LogAllowance allowance) {
         if (maxLines < 1 || maxBytes < 1) {
             throw new IllegalArgumentException("a log buffer holds at least one line and one byte");
         }
         this.maxLines = maxLines;
         this.maxBytes = maxBytes;
+        this.allowance = allowance;
         this.lines = new ArrayDeque<>(Math.min(maxLines, 1024));
         this.sizes = new ArrayDeque<>(Math.min(maxLines, 1024));
     }
 
-    /** The rate limit of this worker id's lines in the master's log: made with {@code rule} the first time. */
-    synchronized LogRateLimit rateLimit(LogRateLimit.Rule rule) {
-        if (rateLimit == null) {
-            rateLimit = new LogRateLimit(rule, System::nanoTime);
-        }
-        return rateLimit;
+    /** What of this buffer's lines may go to the master's log, shared with the buffers of its slot's other ids. */
+    public LogAllowance allowance() {
+        return allowance;
+    }
+
+    /** The rate limit of this worker id's lines in the master's log (its {@link LogAllowance}'s). */
+    LogRateLimit rateLimit(LogRateLimit.Rule rule) {
+        return allowance.limit(rule);
     }
 
     public synchronized void add(Line line) {

@@ -4,14 +4,14 @@ import java.time.Duration;
 import java.util.function.LongSupplier;
 
 /**
- * How much of one worker id's output may go into the master's log, journald's rule ({@code RateLimitIntervalSec=},
+ * How much of one worker slot's output may go into the master's log, journald's rule ({@code RateLimitIntervalSec=},
  * {@code RateLimitBurst=}, {@code journald.conf(5)}): once more than {@code burst} lines arrived in an interval, the
  * rest of that interval's lines are suppressed, and when the next interval begins (its first line) or the output
  * ends, how many were suppressed is reported. An interval begins with the first line after the previous one ended,
  * on the monotonic clock (a step of the wall clock changes nothing). Suppressed lines still reach the worker's
  * {@link LogBuffer}; only the master's log, whose volume a worker must not decide, is spared.
- * <p>Shared by the processes of one worker id (a worker that restarts does not get a new burst: 14 restarts once
- * put 100,000 lines in the log in 20 s), and a line counts once per started {@value #UNIT} characters it takes in
+ * <p>Shared by the processes of the worker ids that hold one slot ({@link LogAllowance}: a worker that restarts
+ * or is replaced does not get a new burst: 14 restarts once put 100,000 lines in the log in 20 s), and a line counts once per started {@value #UNIT} characters it takes in
  * the log, so that the log's volume is bounded too, not only its lines: at most {@code burst} × {@value #UNIT}
  * characters per interval, plus one line. Thread-safe: the pumps of an old and a new process may both be reading.
  */

@@ -13,17 +13,35 @@ class WorkerLogsTests {
     void workerInTheFleetKeepsOneBufferAcrossItsProcesses() {
         WorkerLogs logs = new WorkerLogs(10, 1024, 2);
 
-        LogBuffer first = logs.open(1);
+        LogBuffer first = logs.open(1, 0);
 
-        assertThat(logs.open(1)).isSameAs(first);
+        assertThat(logs.open(1, 0)).isSameAs(first);
         assertThat(logs.find(1)).containsSame(first);
+    }
+
+    /**
+     * A replacement (recycle, reload, replace) gets a new id in the same slot: it shares the slot's allowance of the
+     * master's log, or a worker recycled every few seconds had a new burst each time (an attacking helper's 208 MB in
+     * 64 s).
+     */
+    @Test
+    void theIdsOfOneSlotShareTheirAllowanceOfTheMastersLog() {
+        WorkerLogs logs = new WorkerLogs(10, 1024, 2);
+
+        LogBuffer first = logs.open(1, 0);
+        LogBuffer replacement = logs.open(3, 0);
+        LogBuffer other = logs.open(2, 1);
+
+        assertThat(replacement).isNotSameAs(first);
+        assertThat(replacement.allowance()).isSameAs(first.allowance());
+        assertThat(other.allowance()).isNotSameAs(first.allowance());
     }
 
     @Test
     void onlyTheNewestRetiredIdsKeepTheirOutput() {
         WorkerLogs logs = new WorkerLogs(10, 1024, 2);
         for (int id = 1; id <= 5; id++) {
-            logs.open(id).add(new LogBuffer.Line(id, Instant.EPOCH, "worker " + id));
+            logs.open(id, 0).add(new LogBuffer.Line(id, Instant.EPOCH, "worker " + id));
         }
 
         for (int id = 1; id <= 4; id++) {
@@ -42,7 +60,7 @@ class WorkerLogsTests {
     void retainedBuffersStayBoundedOverManyReplacements() {
         WorkerLogs logs = new WorkerLogs(10, 1024, 16);
         for (int id = 1; id <= 100_000; id++) {
-            logs.open(id);
+            logs.open(id, 0);
             if (id > 2) {
                 logs.retire(id - 2);
             }
@@ -54,8 +72,8 @@ class WorkerLogsTests {
     @Test
     void retiringTwiceCountsOnce() {
         WorkerLogs logs = new WorkerLogs(10, 1024, 1);
-        logs.open(1);
-        logs.open(2);
+        logs.open(1, 0);
+        logs.open(2, 0);
 
         logs.retire(1);
         logs.retire(1);
@@ -66,7 +84,7 @@ class WorkerLogsTests {
     @Test
     void zeroRetiredToKeepForgetsAtOnce() {
         WorkerLogs logs = new WorkerLogs(10, 1024, 0);
-        logs.open(1);
+        logs.open(1, 0);
 
         logs.retire(1);
 

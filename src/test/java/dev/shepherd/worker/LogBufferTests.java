@@ -20,6 +20,29 @@ class LogBufferTests {
         assertThat(texts(buffer.tail(100))).containsExactly("line 3", "line 4", "line 5");
     }
 
+    /** Buffers that share an allowance share one rate limit: the lines of either count against the same burst. */
+    @Test
+    void buffersSharingAnAllowanceShareOneBurstOfTheMastersLog() {
+        LogAllowance allowance = new LogAllowance();
+        LogRateLimit.Rule rule = new LogRateLimit.Rule(java.time.Duration.ofSeconds(30), 2);
+        LogRateLimit.Reports quiet = new LogRateLimit.Reports() {
+            @Override
+            public void suppressing(int burst, java.time.Duration interval, java.time.Duration left) {
+            }
+
+            @Override
+            public void suppressed(long count) {
+            }
+        };
+        LogRateLimit old = new LogBuffer(3, 1 << 20, allowance).rateLimit(rule);
+        LogRateLimit fresh = new LogBuffer(3, 1 << 20, allowance).rateLimit(rule);
+
+        assertThat(old.admit(10, quiet)).isTrue();
+        assertThat(fresh.admit(10, quiet)).isTrue();
+        assertThat(fresh.admit(10, quiet)).as("the burst of 2 is spent by the two buffers together").isFalse();
+        assertThat(new LogBuffer(3, 1 << 20).rateLimit(rule).admit(10, quiet)).as("a buffer of its own").isTrue();
+    }
+
     @Test
     void tailGivesTheNewestLinesOldestFirst() {
         LogBuffer buffer = new LogBuffer(10, 1 << 20);
