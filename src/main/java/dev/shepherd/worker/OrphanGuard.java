@@ -25,14 +25,20 @@ import java.util.stream.Collectors;
 @Slf4j
 public final class OrphanGuard implements AutoCloseable {
 
+    /** What the groups file holds once the master closed the guard itself. */
+    static final String STOPPED = "stopped";
+
     /**
      * POSIX sh; $1 the groups file, $2 the cgroup subtree or "-", $3 the marker prefix (dash's kill takes no "--": a
-     * negative pid right after the signal names a group; grep -z reads NUL-separated entries). Without the groups
-     * file the master closed the guard itself, its workers already stopped: it exits at once, without the scan of
-     * every process's environment, which took the master's shutdown 5 s on a busy host (found by a new user's
-     * attack).
+     * negative pid right after the signal names a group; grep -z reads NUL-separated entries). When the groups file
+     * says {@value #STOPPED}, the master closed the guard itself, its workers already stopped: it exits at once,
+     * without the scan of every process's environment, which took the master's shutdown 5 s on a busy host (found by
+     * a new user's attack). A groups file that is gone is no such word: the master died, and the cgroup and the
+     * marker still find the trees. (Its absence once meant a clean stop, so a /tmp cleaner that removed the file of a
+     * fleet that had not changed in days, or a worker, disarmed the guard: an attacking helper's three detached
+     * grandchildren survived the master's kill -9.)
      */
-    private static final String SCRIPT = "trap '[ -f \"$1\" ] || { kill $sleeper 2>/dev/null; exit 0; }; for g in $(cat \"$1\" 2>/dev/null); do kill -9 \"-$g\" 2>/dev/null; done; "
+    private static final String SCRIPT = "trap '[ \"$(cat \"$1\" 2>/dev/null)\" = " + STOPPED + " ] && { rm -f \"$1\"; kill $sleeper 2>/dev/null; exit 0; }; for g in $(cat \"$1\" 2>/dev/null); do kill -9 \"-$g\" 2>/dev/null; done; "
             + "[ -w \"$2/cgroup.kill\" ] && echo 1 > \"$2/cgroup.kill\"; "
             + "for e in /proc/[0-9]*/environ; do grep -qz \"^$3\" \"$e\" 2>/dev/null && { p=${e%/environ}; kill -9 \"${p#/proc/}\" 2>/dev/null; }; done; "
             + "if [ -d \"$2\" ]; then sleep 0.2; for d in \"$2\"/*/; do rmdir \"$d\" 2>/dev/null; done; rmdir \"$2\" 2>/dev/null; fi; "
@@ -104,7 +110,15 @@ public final class OrphanGuard implements AutoCloseable {
      * @return whether a new guard was started
      */
     public synchronized boolean restartIfGone() {
-        if (command == null || closed || guard.isAlive()) {
+        if (command == null || closed) {
+            return false;
+        }
+        if (!Files.exists(groupsFile)) {
+            // Removed by a /tmp cleaner or by hand: the guard would know no process group to kill.
+            log.warn("The orphan guard's list of worker process groups {} was removed; written again", groupsFile);
+            write();
+        }
+        if (guard.isAlive()) {
             return false;
         }
         long pid = guard.pid();
@@ -121,6 +135,11 @@ public final class OrphanGuard implements AutoCloseable {
         log.error("The orphan guard (pid {}) ended with code {}, not by the master's doing; started again as pid {}",
                 pid, code, guard.pid());
         return true;
+    }
+
+    /** The file that lists the workers' process groups for the guard; null where there is no guard. */
+    Path groupsFile() {
+        return groupsFile;
     }
 
     public synchronized void track(long processGroup) {
@@ -145,25 +164,40 @@ public final class OrphanGuard implements AutoCloseable {
     }
 
     /**
-     * Stops the guard when the master stops its fleet itself: removes the groups file, which tells the guard to
-     * exit without killing anything (the workers are stopped already), then ends it.
+     * Stops the guard when the master stops its fleet itself: writes {@value #STOPPED} in the groups file, which
+     * tells the guard to exit without killing anything (the workers are stopped already), then ends it; the guard
+     * removes the file (and the master, when it could not say so or the guard does not end).
      */
     @Override
     public synchronized void close() {
+        boolean told = false;
+        if (groupsFile != null && !closed) {
+            try {
+                Files.writeString(groupsFile, STOPPED);
+                told = true;
+            } catch (IOException ex) {
+                log.warn("Cannot tell the orphan guard the fleet stopped ({}): it is killed instead", ex.getMessage());
+            }
+        }
         closed = true;
+        if (guard != null) {
+            if (told) {
+                guard.destroy();
+            } else {
+                // Without the word, its TERM trap would kill every process that carries the marker, as on a crash.
+                guard.destroyForcibly();
+            }
+            try {
+                guard.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception ex) {
+                guard.destroyForcibly();
+            }
+        }
         if (groupsFile != null) {
             try {
                 Files.deleteIfExists(groupsFile);
             } catch (IOException ex) {
                 log.debug("Could not remove {}", groupsFile);
-            }
-        }
-        if (guard != null) {
-            guard.destroy();
-            try {
-                guard.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception ex) {
-                guard.destroyForcibly();
             }
         }
     }

@@ -65,6 +65,35 @@ class OrphanGuardIntegrationTests {
         }
     }
 
+    /**
+     * The groups file's absence once meant "closed by the master": a /tmp cleaner (or a worker) that removed it
+     * disarmed the guard, and a master killed with -9 left its workers' detached children running (found by an
+     * attacking helper). Gone, the file is written again at the next sweep, and the guard's TERM still kills.
+     */
+    @Test
+    void aRemovedGroupsFileDoesNotDisarmTheGuard() throws Exception {
+        assumeGuard();
+        ProcessTrees trees = ProcessTrees.open(false);
+        OrphanGuard guard = OrphanGuard.start(trees, () -> { });
+        try {
+            Process marked = marked(trees);
+            awaitTrapSet(trees);
+            guard.track(999_999_999L);
+
+            Files.delete(guard.groupsFile());
+            guard.restartIfGone();
+            assertThat(guard.groupsFile()).as("written again").content().isEqualTo("999999999");
+            Files.delete(guard.groupsFile());
+            List<ProcessHandle> guards = guardProcesses(trees).stream().filter(process -> process.parent()
+                    .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).toList();
+            guards.get(0).destroy();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !marked.isAlive());
+        } finally {
+            guard.close();
+        }
+    }
+
     private static void assumeGuard() {
         assumeThat(Files.isExecutable(Path.of("/usr/bin/setpriv"))).as("util-linux's setpriv").isTrue();
         assumeThat(ProcFs.available()).as("/proc").isTrue();
