@@ -69,6 +69,52 @@ public final class ProcFs {
         return all;
     }
 
+    /** What the descriptor {@code fd} of the process {@code pid} is, as /proc/PID/fd names it ({@code pipe:[4242]}). */
+    static Optional<String> descriptor(long pid, int fd) {
+        try {
+            return Optional.of(Files.readSymbolicLink(PROC.resolve(pid + "/fd/" + fd)).toString());
+        } catch (IOException | RuntimeException ex) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The processes, this one left out, that have {@code target} open (a pipe, as {@link #descriptor} names it),
+     * among those whose descriptors this process may read (its user's).
+     */
+    static List<Long> holders(String target) {
+        long self = ProcessHandle.current().pid();
+        List<Long> holders = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC, ProcFs::isPid)) {
+            for (Path entry : entries) {
+                long pid = Long.parseLong(entry.getFileName().toString());
+                if (pid != self && holds(entry.resolve("fd"), target)) {
+                    holders.add(pid);
+                }
+            }
+        } catch (IOException | RuntimeException ex) {
+            return holders;
+        }
+        return holders;
+    }
+
+    private static boolean holds(Path descriptors, String target) {
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(descriptors)) {
+            for (Path fd : fds) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().equals(target)) {
+                        return true;
+                    }
+                } catch (IOException ex) {
+                    // Closed meanwhile.
+                }
+            }
+        } catch (IOException | RuntimeException ex) {
+            // Gone, or another user's.
+        }
+        return false;
+    }
+
     private static boolean isPid(Path entry) {
         String name = entry.getFileName().toString();
         return !name.isEmpty() && name.chars().allMatch(Character::isDigit);

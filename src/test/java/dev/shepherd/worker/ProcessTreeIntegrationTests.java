@@ -134,6 +134,26 @@ class ProcessTreeIntegrationTests {
         await().atMost(Duration.ofSeconds(5)).until(() -> worker.outputEnded().isDone());
     }
 
+    /**
+     * A descendant that left every mark of the tree (a session of its own, a cleared environment, its parent gone
+     * before any scan) but kept the worker's stdout: it is found by the pipe it holds, and killed, so the output ends
+     * (it kept the master's reading thread and pipe for ever: 533 descriptors and 388 threads after 169 restarts,
+     * found by an attacking helper).
+     */
+    @Test
+    void throughProcADescendantThatLeftTheTreeButHoldsItsOutputIsKilledAndTheOutputEnds() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        WorkerProcess worker = spawn("(env -i setsid sleep 60 & echo $!); exit 3");
+        long child = childPid(worker);
+
+        assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
+        worker.killTree();
+        assertThat(alive(child)).as("not found by the tree's marks").isTrue();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !alive(child) && worker.outputEnded().isDone());
+    }
+
     @Test
     void aVariableTheLaunchTakesOutIsNotInheritedFromTheMaster() throws Exception {
         trees = ProcessTrees.open(false);
