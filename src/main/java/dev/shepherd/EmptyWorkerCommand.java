@@ -2,8 +2,7 @@ package dev.shepherd;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.context.event.ApplicationStartedEvent;
-import org.springframework.context.event.EventListener;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
@@ -14,7 +13,7 @@ import org.springframework.stereotype.Component;
  * A blank one, a space, stops startup already.
  */
 @Component
-class EmptyWorkerCommand {
+class EmptyWorkerCommand implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(EmptyWorkerCommand.class);
 
@@ -24,8 +23,9 @@ class EmptyWorkerCommand {
         this.environment = environment;
     }
 
-    @EventListener(ApplicationStartedEvent.class)
-    void warn() {
+    /** Once every bean is made, before the fleet and the proxy start: before a worker runs with the setting. */
+    @Override
+    public void afterSingletonsInstantiated() {
         String warning = warning(environment);
         if (warning != null) {
             log.warn(warning);

@@ -4,12 +4,11 @@ import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.RestartPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
-import org.springframework.context.event.EventListener;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.PropertySource;
 import org.springframework.stereotype.Component;
@@ -31,7 +30,7 @@ import java.util.function.Predicate;
  * value there and drops the indexed ones.
  */
 @Component
-class InertSettings {
+class InertSettings implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(InertSettings.class);
 
@@ -93,8 +92,9 @@ class InertSettings {
         this.fleet = fleet;
     }
 
-    @EventListener(ApplicationStartedEvent.class)
-    void warn() {
+    /** Once every bean is made, before the fleet and the proxy start: before a worker runs with the setting. */
+    @Override
+    public void afterSingletonsInstantiated() {
         warnings(environment, fleet).forEach(log::warn);
     }
 

@@ -2,8 +2,7 @@ package dev.shepherd;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.context.event.ApplicationStartedEvent;
-import org.springframework.context.event.EventListener;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
@@ -20,7 +19,7 @@ import java.util.regex.Pattern;
  * refusing it would break configurations that mean milliseconds.
  */
 @Component
-class UnitlessDurations {
+class UnitlessDurations implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(UnitlessDurations.class);
     private static final Pattern BARE_NUMBER = Pattern.compile("\\s*\\d+\\s*");
@@ -31,8 +30,9 @@ class UnitlessDurations {
         this.environment = environment;
     }
 
-    @EventListener(ApplicationStartedEvent.class)
-    void warn() {
+    /** Once every bean is made, before the fleet and the proxy start: before a worker runs with the setting. */
+    @Override
+    public void afterSingletonsInstantiated() {
         warnings(environment::getProperty, KnownSettings.types()).forEach(log::warn);
     }
 

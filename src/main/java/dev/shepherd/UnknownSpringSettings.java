@@ -2,7 +2,7 @@ package dev.shepherd;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.context.event.ApplicationStartedEvent;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
@@ -11,7 +11,6 @@ import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
-import org.springframework.context.event.EventListener;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.EnumerablePropertySource;
 import org.springframework.core.env.PropertySource;
@@ -53,7 +52,7 @@ import java.util.stream.Stream;
  * others).
  */
 @Component
-class UnknownSpringSettings {
+class UnknownSpringSettings implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(UnknownSpringSettings.class);
     private static final List<String> PREFIXES = List.of("server.", "management.");
@@ -69,8 +68,9 @@ class UnknownSpringSettings {
         this.environment = environment;
     }
 
-    @EventListener(ApplicationStartedEvent.class)
-    void warn() {
+    /** Once every bean is made, before the fleet and the proxy start: before a worker runs with the setting. */
+    @Override
+    public void afterSingletonsInstantiated() {
         List<String> set = new ArrayList<>();
         for (PropertySource<?> source : environment.getPropertySources()) {
             // The port layout's own source binds whole objects (server.ssl), and the defaults are checked by a test:

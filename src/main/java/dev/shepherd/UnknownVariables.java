@@ -2,8 +2,7 @@ package dev.shepherd;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.context.event.ApplicationStartedEvent;
-import org.springframework.context.event.EventListener;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.stereotype.Component;
 
 import java.util.ArrayList;
@@ -22,7 +21,7 @@ import java.util.regex.Pattern;
  * {@code fleet} ({@code FLEET_SERVICE_HOST}, {@code FLEET_PORT_80_TCP}, …) are not warned about.
  */
 @Component
-class UnknownVariables {
+class UnknownVariables implements SmartInitializingSingleton {
 
     private static final Logger log = LoggerFactory.getLogger(UnknownVariables.class);
     private static final String PREFIX = "FLEET_";
@@ -33,8 +32,9 @@ class UnknownVariables {
     private static final Pattern LIST_INDEX = Pattern.compile("_\\d+");
     private static final Pattern MAP_KEY = Pattern.compile("_.+");
 
-    @EventListener(ApplicationStartedEvent.class)
-    void warn() {
+    /** Once every bean is made, before the fleet and the proxy start: before a worker runs with the setting. */
+    @Override
+    public void afterSingletonsInstantiated() {
         for (String warning : warnings(System.getenv(), KnownSettings.types())) {
             log.warn(warning);
         }

@@ -117,7 +117,7 @@ class InertSettingsTests {
         StandardEnvironment environment = environment(Map.of("fleet.proxy.retry.max-attempts", "1",
                 "fleet.proxy.retry.min-per-second", "5"));
 
-        new InertSettings(environment, bind(environment)).warn();
+        new InertSettings(environment, bind(environment)).afterSingletonsInstantiated();
 
         assertThat(output.getOut()).contains("WARN", "fleet.proxy.retry.min-per-second does nothing, because");
     }
