@@ -101,7 +101,7 @@ public final class StartCommand {
                 return null;
             }
             start.warnOfOwnOptionsAfterProgram(err);
-            start.addInterpreter(err);
+            start.addInterpreter(line, err);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
@@ -164,9 +164,11 @@ public final class StartCommand {
     /**
      * A script that is no executable file as PROGRAM ({@code start app.js}, PM2's habit) runs with its interpreter, as
      * PM2 runs it, with a note on {@code err} (found by an attacking helper: the master ran, and every worker failed
-     * with "No such file or directory"). An executable script runs as it is, by its {@code #!} line.
+     * with "No such file or directory"). An executable script runs as it is, by its {@code #!} line. A script that
+     * is not there is a usage error, as PM2's "Script not found" (it ran, and every worker crash-looped on node's
+     * "Cannot find module": found by a new user).
      */
-    private void addInterpreter(PrintWriter err) {
+    private void addInterpreter(CommandLine line, PrintWriter err) {
         if (command.isEmpty()) {
             return;
         }
@@ -180,6 +182,11 @@ public final class StartCommand {
             Path path = Path.of(workingDirectory == null ? "" : workingDirectory).resolve(program);
             if (Files.isRegularFile(path) && Files.isExecutable(path)) {
                 return;
+            }
+            if (!Files.isRegularFile(path)) {
+                throw new CommandLine.ParameterException(line, "script not found: " + path.toAbsolutePath()
+                        + (workingDirectory == null ? " (PROGRAM is found from the current directory, or from --cwd)"
+                        : "") + "; to run it anyway, give its interpreter first: " + interpreter + " " + program);
             }
         } catch (InvalidPathException noPath) {
             return;

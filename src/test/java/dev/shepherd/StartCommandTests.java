@@ -73,11 +73,14 @@ class StartCommandTests {
     /** Found by an attacking helper: "start server.js", PM2's habit, failed every worker with "No such file". */
     @Test
     void aScriptThatIsNoExecutableRunsWithItsInterpreterAsPm2RunsIt(@TempDir Path directory) throws Exception {
-        assertThat(start("server.js", "--flag")).containsExactly("--fleet.worker.command[0]=node",
+        Files.writeString(directory.resolve("server.js"), "");
+        Files.writeString(directory.resolve("app.py"), "");
+        assertThat(start("--cwd", directory.toString(), "server.js", "--flag")).containsExactly(
+                "--fleet.worker.working-directory=" + directory, "--fleet.worker.command[0]=node",
                 "--fleet.worker.command[1]=server.js", "--fleet.worker.command[2]=--flag");
         assertThat(err.toString()).isEqualTo("shepherd start: running server.js with node, as PM2 does (give the "
                 + "interpreter before it to pick another)\n");
-        assertThat(start("app.py")).startsWith("--fleet.worker.command[0]=python3");
+        assertThat(start("--cwd", directory.toString(), "app.py")).contains("--fleet.worker.command[0]=python3");
 
         Path script = Files.writeString(directory.resolve("run.sh"), "#!/bin/sh\nexec node app.js\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
@@ -85,6 +88,17 @@ class StartCommandTests {
                 .contains("--fleet.worker.command[0]=run.sh");
         assertThat(start("node", "server.js")).containsExactly("--fleet.worker.command[0]=node",
                 "--fleet.worker.command[1]=server.js");
+    }
+
+    /** PM2's "Script not found": it ran, and every worker crash-looped on node's "Cannot find module" (a new user's). */
+    @Test
+    void aScriptThatIsNotThereIsAUsageErrorUnlessItsInterpreterIsGiven(@TempDir Path directory) {
+        assertThat(start("--cwd", directory.toString(), "nope.js")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).isEqualTo("script not found: " + directory.resolve("nope.js") + "; to run it "
+                + "anyway, give its interpreter first: node nope.js (see shepherd start --help)\n");
+        assertThat(start("node", "nope.js")).as("the interpreter given: not looked for").containsExactly(
+                "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=nope.js");
     }
 
     @Test
