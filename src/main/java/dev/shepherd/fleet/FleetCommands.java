@@ -93,7 +93,14 @@ final class FleetCommands {
             throw new FleetExceptions.FleetConflictException(old.replacedBy() != null
                     ? "Worker " + workerId + " is already being replaced by worker " + old.replacedBy().id
                     : "Worker " + workerId + " is " + old.state() + "; only a READY worker can be replaced, or an "
-                    + "EXITED one started again");
+                    + "EXITED one started again" + switch (old.state()) {
+                        // Where to go from here (a new user was left without: pm2 restart takes an errored app).
+                        case FAILED -> ". It is started again every fleet.restart.max-backoff; to run another command "
+                                + "or environment, reload (POST /fleet/reload, shepherd reload --command ...)";
+                        case BACKOFF -> ". It starts again by itself when its backoff ends";
+                        case STARTING -> ". Replace it once it is READY";
+                        default -> "";
+                    });
         }
         Worker fresh = supervisor.reload.replace(old);
         if (supervisor.find(fresh.id).isEmpty()) {

@@ -179,6 +179,22 @@ class SupervisorTests {
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
     }
 
+    /** A new user asked to replace a FAILED worker was told only that it could not be: the answer says what can. */
+    @Test
+    void replaceOfAFailedWorkerIsRefusedSayingWhatToDoInstead() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.crash-loop-restarts", "0")
+                .started();
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.FAILED);
+
+        assertThat(fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                .withMessage("Worker 1 is FAILED; only a READY worker can be replaced, or an EXITED one started again. "
+                        + "It is started again every fleet.restart.max-backoff; to run another command or environment, "
+                        + "reload (POST /fleet/reload, shepherd reload --command ...)");
+    }
+
     @Test
     void exitAfterRunningStablyRestartsAfterTheInitialDelayAgain() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
