@@ -90,6 +90,12 @@ public final class StartCommand {
      */
     public static List<String> springArguments(String[] args, PrintWriter out, PrintWriter err, IntSupplier processors,
                                         int[] exitCode) {
+        return springArguments(args, out, err, processors, exitCode, System.getenv());
+    }
+
+    /** As {@link #springArguments(String[], PrintWriter, PrintWriter, IntSupplier, int[])}, in the environment {@code env}. */
+    static List<String> springArguments(String[] args, PrintWriter out, PrintWriter err, IntSupplier processors,
+                                        int[] exitCode, Map<String, String> env) {
         StartCommand start = new StartCommand();
         CommandLine line = new CommandLine(start);
         // The program's own options are its own: "start node --inspect app.js" gives node --inspect.
@@ -102,6 +108,7 @@ public final class StartCommand {
             }
             start.warnOfOwnOptionsAfterProgram(err);
             start.addInterpreter(line, err);
+            start.warnOfSavedState(err, env);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
@@ -194,6 +201,31 @@ public final class StartCommand {
         command.add(0, interpreter);
         err.println("shepherd start: running " + TerminalText.safe(program) + " with " + interpreter + ", as PM2 does "
                 + "(give the interpreter before it to pick another)");
+        err.flush();
+    }
+
+    /**
+     * A note on {@code err} when a state file ({@code --set fleet.state-file=...} or {@code FLEET_STATE_FILE}) holds a
+     * saved fleet, which the master runs instead of the PROGRAM and {@code -i} typed: a new user's {@code start -i 1
+     * python3 app.py} ran three node workers, with one INFO line to say why (PM2 restores only on {@code pm2
+     * resurrect}). A note, not a refusal: coming back as it was is what the file is for.
+     */
+    private void warnOfSavedState(PrintWriter err, Map<String, String> env) {
+        if (command.isEmpty() && instances == null) {
+            return;
+        }
+        String file = settings.entrySet().stream().filter(setting -> uniform(setting.getKey()).equals("fleet.statefile"))
+                .map(Map.Entry::getValue).findFirst().orElse(env.get("FLEET_STATE_FILE"));
+        try {
+            if (file == null || file.isBlank() || !Files.isRegularFile(Path.of(file))) {
+                return;
+            }
+        } catch (InvalidPathException noPath) {
+            return;
+        }
+        err.println("shepherd start: " + TerminalText.safe(file) + " (fleet.state-file) holds a saved fleet, which runs "
+                + "instead of " + (command.isEmpty() ? "-i" : instances == null ? "PROGRAM" : "PROGRAM and -i")
+                + ": delete it to run what you typed");
         err.flush();
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -99,6 +100,28 @@ class StartCommandTests {
                 + "anyway, give its interpreter first: node nope.js (see shepherd start --help)\n");
         assertThat(start("node", "nope.js")).as("the interpreter given: not looked for").containsExactly(
                 "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=nope.js");
+    }
+
+    /** A new user's "start -i 1 python3 app.py" ran the three node workers a state file held, with an INFO line only. */
+    @Test
+    void aStateFileThatHoldsAFleetIsToldToRunInsteadOfWhatWasTyped(@TempDir Path directory) throws Exception {
+        Path state = Files.writeString(directory.resolve("state.json"), "{}");
+        String[] typed = {"-i", "1", "--set", "fleet.state-file=" + state, "python3", "app.py"};
+
+        assertThat(StartCommand.springArguments(typed, new PrintWriter(out, true), new PrintWriter(err, true), () -> 8,
+                exitCode, Map.of())).contains("--fleet.state-file=" + state);
+        assertThat(err.toString()).isEqualTo("shepherd start: " + state + " (fleet.state-file) holds a saved fleet, "
+                + "which runs instead of PROGRAM and -i: delete it to run what you typed\n");
+
+        err.getBuffer().setLength(0);
+        StartCommand.springArguments(new String[] {"python3", "app.py"}, new PrintWriter(out, true),
+                new PrintWriter(err, true), () -> 8, exitCode, Map.of("FLEET_STATE_FILE", state.toString()));
+        assertThat(err.toString()).contains("which runs instead of PROGRAM:");
+
+        err.getBuffer().setLength(0);
+        StartCommand.springArguments(new String[] {"python3", "app.py"}, new PrintWriter(out, true),
+                new PrintWriter(err, true), () -> 8, exitCode, Map.of("FLEET_STATE_FILE", directory.resolve("none").toString()));
+        assertThat(err.toString()).as("no file yet: what was typed runs").isEmpty();
     }
 
     @Test
