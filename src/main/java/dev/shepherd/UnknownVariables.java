@@ -30,6 +30,8 @@ class UnknownVariables implements SmartInitializingSingleton {
             "FLEET_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)");
 
     private static final Pattern LIST_INDEX = Pattern.compile("_\\d+");
+    /** The spelling of {@code fleet.worker.environment}'s keys from the environment, up to the key. */
+    private static final String WORKER_VARIABLE = "FLEET_WORKER_ENVIRONMENT_";
     private static final Pattern MAP_KEY = Pattern.compile("_.+");
 
     /** Once every bean is made, before the fleet and the proxy start: before a worker runs with the setting. */
@@ -52,7 +54,12 @@ class UnknownVariables implements SmartInitializingSingleton {
             return warnings;
         }
         for (String name : new TreeSet<>(environment.keySet())) {
-            if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(asSpelling(name), known)) {
+            String spelling = asSpelling(name);
+            if (name.startsWith(PREFIX) && spelling.startsWith(WORKER_VARIABLE) && known.containsKey("fleet.worker.environment")) {
+                warnings.add(workerVariable(name, spelling.substring(WORKER_VARIABLE.length())));
+                continue;
+            }
+            if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(spelling, known)) {
                 continue;
             }
             Optional<String> closest = KnownSettings.closest(asProperty(name), List.copyOf(known.keySet()));
@@ -60,6 +67,18 @@ class UnknownVariables implements SmartInitializingSingleton {
                     + closest.map(property -> "; did you mean " + asVariable(property) + " (" + property + ")?").orElse(""));
         }
         return warnings;
+    }
+
+    /**
+     * The warning for {@code FLEET_WORKER_ENVIRONMENT_NODE_ENV}: Spring Boot binds a map's key from an environment
+     * variable lower-cased, with {@code .} for {@code _}, so the workers got {@code node.env}, not {@code NODE_ENV}
+     * (found by a new user; the README said so in the Docker section only). {@code key} as written after the prefix.
+     */
+    private static String workerVariable(String name, String key) {
+        return "The environment variable " + name + " gives the workers a variable named "
+                + key.toLowerCase(Locale.ROOT).replace('_', '.') + ", not " + key + ": Spring Boot lower-cases a key "
+                + "it binds from the environment and reads _ as a dot. Set " + key + " on the master itself (workers "
+                + "inherit its environment), or fleet.worker.environment[" + key + "] in a file or an argument";
     }
 
     /**

@@ -53,9 +53,18 @@ class UnknownVariablesTests {
                 "FLEET_WORKER_COMMAND[1]", "app.js",
                 "FLEET__MAX_WORKERS_", "8",
                 "FLEET_PROXY_TRUSTEDPROXIES_1", "10.0.0.0/8",
-                "FLEET_WORKER_ENVIRONMENT_NODE_ENV", "production",
                 "PATH", "/usr/bin",
                 "FLEETING", "x"), KNOWN)).isEmpty();
+    }
+
+    /** Found by a new user: FLEET_WORKER_ENVIRONMENT_APP_VERSION gave the workers app.version, without a word. */
+    @Test
+    void aWorkerVariableFromTheEnvironmentIsWarnedAboutItsLostCase() {
+        assertThat(UnknownVariables.warnings(Map.of("FLEET_WORKER_ENVIRONMENT_APP_VERSION", "3"), KNOWN)).containsExactly(
+                "The environment variable FLEET_WORKER_ENVIRONMENT_APP_VERSION gives the workers a variable named "
+                        + "app.version, not APP_VERSION: Spring Boot lower-cases a key it binds from the environment "
+                        + "and reads _ as a dot. Set APP_VERSION on the master itself (workers inherit its "
+                        + "environment), or fleet.worker.environment[APP_VERSION] in a file or an argument");
     }
 
     @Test
