@@ -34,6 +34,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.internal.PlatformDependent;
 import lombok.extern.slf4j.Slf4j;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.LivenessState;
 import org.springframework.boot.ssl.SslBundles;
@@ -66,7 +67,7 @@ import java.util.function.Consumer;
  * {@code fleet.worker.drain-timeout}) and then closes every connection.
  */
 @Slf4j
-public class ProxyServer implements SmartLifecycle {
+public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
 
     /**
      * Read by Netty once, when io_uring is first used. Netty 4.2's default, a multishot POLLIN, is edge-triggered: a
@@ -444,6 +445,18 @@ public class ProxyServer implements SmartLifecycle {
             return listener;
         } catch (Exception ex) { // Netty rethrows the native transports' bind failure, an IOException, unchecked
             throw portInUse(listenPort, ex);
+        }
+    }
+
+    /**
+     * The proxy's port is checked free once every bean is made, before the fleet starts its workers (phase
+     * {@link WorkerFleetService#PHASE}, before this one): a port in use stopped the start only after the workers had
+     * run, a migration or an instance-0 cron job for nothing (found by a new user). Checked again when it binds.
+     */
+    @Override
+    public void afterSingletonsInstantiated() {
+        if (requestedPort != 0) {
+            ensureFree(requestedPort);
         }
     }
 

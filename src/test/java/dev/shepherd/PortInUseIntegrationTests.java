@@ -1,0 +1,64 @@
+package dev.shepherd;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.web.server.PortInUseException;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A port in use stops the start before any worker runs: the workers ran first, and were killed when the port's bind
+ * failed (a migration, an instance-0 cron job for nothing; found by a new user). The worker here leaves a file
+ * behind if it ever starts.
+ */
+class PortInUseIntegrationTests {
+
+    @Test
+    void aProxyPortInUseStopsTheStartBeforeAnyWorkerRuns(@TempDir Path directory) throws Exception {
+        try (ServerSocket taken = listening()) {
+            assertStartStopsWithoutAWorker(directory, taken.getLocalPort(), "--server.port=" + taken.getLocalPort(),
+                    "--management.server.port=0");
+        }
+    }
+
+    @Test
+    void anAdminPortInUseStopsTheStartBeforeAnyWorkerRuns(@TempDir Path directory) throws Exception {
+        try (ServerSocket taken = listening()) {
+            assertStartStopsWithoutAWorker(directory, taken.getLocalPort(), "--server.port=0",
+                    "--management.server.port=" + taken.getLocalPort());
+        }
+    }
+
+    private static ServerSocket listening() throws Exception {
+        ServerSocket socket = new ServerSocket();
+        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return socket;
+    }
+
+    private static void assertStartStopsWithoutAWorker(Path directory, int port, String... ports) throws Exception {
+        Path ran = directory.resolve("ran");
+        String[] args = {ports[0], ports[1], "--fleet.workers=1",
+                "--fleet.worker.command=sh,-c,touch '" + ran + "'; exec sleep 30"};
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, args))
+                .satisfies(failure -> {
+                    Throwable cause = failure;
+                    while (cause != null && !(cause instanceof PortInUseException)) {
+                        cause = cause.getCause();
+                    }
+                    assertThat(cause).as("the failure's cause: " + failure).isInstanceOf(PortInUseException.class);
+                    assertThat(((PortInUseException) cause).getPort()).isEqualTo(port);
+                });
+        // A worker started would have written the file within a moment of its start.
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !Files.exists(ran));
+    }
+}
