@@ -40,6 +40,9 @@ public final class StartCommand {
     /** An environment variable's name (POSIX: letters, digits and underscores, not starting with a digit). */
     private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
+    /** The admin API's port when none is given, which the command line tries ({@code management.server.port}). */
+    private static final int DEFAULT_ADMIN_PORT = 8081;
+
     /** The word that selects this command: {@code java -jar shepherd.jar start ...}, {@code bin/shepherd start ...}. */
     public static final String NAME = "start";
 
@@ -109,6 +112,7 @@ public final class StartCommand {
             start.warnOfOwnOptionsAfterProgram(err);
             start.addInterpreter(line, err);
             start.warnOfSavedState(err, env);
+            start.tellAdminUrl(err);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
@@ -227,6 +231,19 @@ public final class StartCommand {
                 + "instead of " + (command.isEmpty() ? "-i" : instances == null ? "PROGRAM" : "PROGRAM and -i")
                 + ": delete it to run what you typed");
         err.flush();
+    }
+
+    /**
+     * A note on {@code err} naming the admin API's URL for the command line when {@code --admin-port} moves it from
+     * the default the command line tries (a new user's {@code shepherd ls} could not reach the master started with
+     * {@code --admin-port 19703}; PM2's client finds its daemon by itself).
+     */
+    private void tellAdminUrl(PrintWriter err) {
+        if (adminPort != null && adminPort != DEFAULT_ADMIN_PORT && adminPort != 0) {
+            err.println("shepherd start: the admin API is on port " + adminPort + "; the command line finds it with "
+                    + "SHEPHERD_ADMIN_URL=127.0.0.1:" + adminPort + " (or --admin 127.0.0.1:" + adminPort + ")");
+            err.flush();
+        }
     }
 
     /** start's options that PM2 users write after the program ({@code pm2 start app.js -i max}). */

@@ -124,6 +124,18 @@ class StartCommandTests {
         assertThat(err.toString()).as("no file yet: what was typed runs").isEmpty();
     }
 
+    /** A new user's "shepherd ls" after "start --admin-port 19703" looked on 8081: start names the URL. */
+    @Test
+    void anAdminPortOtherThanTheDefaultIsToldWithTheUrlForTheCommandLine() {
+        assertThat(start("--admin-port", "19703", "app")).contains("--management.server.port=19703");
+        assertThat(err.toString()).isEqualTo("shepherd start: the admin API is on port 19703; the command line finds it "
+                + "with SHEPHERD_ADMIN_URL=127.0.0.1:19703 (or --admin 127.0.0.1:19703)\n");
+
+        err.getBuffer().setLength(0);
+        start("--admin-port", "8081", "app");
+        assertThat(err.toString()).isEmpty();
+    }
+
     @Test
     void instancesAreReadAsPm2ReadsThem() {
         assertThat(start("-i", "max", "app")).startsWith("--fleet.workers=8");
