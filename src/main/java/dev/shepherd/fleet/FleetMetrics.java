@@ -14,6 +14,8 @@ final class FleetMetrics {
 
     private final MeterRegistry registry;
     private final Timer startup;
+    private final Counter reloadsSucceeded;
+    private final Counter reloadsFailed;
 
     FleetMetrics(MeterRegistry registry, Supplier<FleetSnapshot> snapshot) {
         this.registry = registry;
@@ -27,6 +29,19 @@ final class FleetMetrics {
                 .description("Workers the fleet keeps running").register(registry);
         Gauge.builder("shepherd.proxy.in.flight", () -> snapshot.get().inFlight())
                 .description("Requests being served by the workers now").register(registry);
+        // Both outcomes there from the start, at 0, so that an alert on failures has a series before the first one.
+        reloadsSucceeded = reloads(registry, "succeeded");
+        reloadsFailed = reloads(registry, "failed");
+    }
+
+    private static Counter reloads(MeterRegistry registry, String outcome) {
+        return Counter.builder("shepherd.reloads").description("Rolling reloads ended, by outcome (a failed one is "
+                + "rolled back)").tag("outcome", outcome).register(registry);
+    }
+
+    /** A reload ended {@code SUCCEEDED} or {@code FAILED}. */
+    void countReload(ReloadStatus.State outcome) {
+        (outcome == ReloadStatus.State.SUCCEEDED ? reloadsSucceeded : reloadsFailed).increment();
     }
 
     void recordStartup(Duration duration) {

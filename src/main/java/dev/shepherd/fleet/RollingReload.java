@@ -43,13 +43,16 @@ final class RollingReload {
     private long lastGeneration = 1;
     /** The generation whose spec is the supervisor's current one. */
     private long currentGeneration = 1;
+    private final FleetMetrics metrics;
     /** Where the reload, or its rollback, brings the workers: new workers get this generation and spec meanwhile. */
     private long targetGeneration;
     private WorkerSpec targetSpec;
     /** The new worker of the step under way. */
     private Worker stepWorker;
 
-    RollingReload(Supervisor supervisor, FleetEvents events, Clock clock, SupervisorQueue loop, Duration settle) {
+    RollingReload(Supervisor supervisor, FleetEvents events, FleetMetrics metrics, Clock clock, SupervisorQueue loop,
+                  Duration settle) {
+        this.metrics = metrics;
         this.supervisor = supervisor;
         this.settle = settle;
         this.events = events;
@@ -138,6 +141,7 @@ final class RollingReload {
         events.add(Type.RELOAD_SUCCEEDED, 0, 0, "reload to generation " + targetGeneration + " succeeded: "
                 + status.replaced() + " workers replaced");
         log.info("Rolling reload to generation {} succeeded", targetGeneration);
+        metrics.countReload(ReloadStatus.State.SUCCEEDED);
     }
 
     /**
@@ -293,6 +297,7 @@ final class RollingReload {
         status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
                 status.startedAt(), clock.instant(), reason, problem,
                 rollback > 0 ? ReloadStatus.Rollback.RUNNING : ReloadStatus.Rollback.NONE);
+        metrics.countReload(ReloadStatus.State.FAILED);
         events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed"
                 + (rollback > 0 ? " and is rolled back (" + rollback + " workers to replace)" : "") + ": " + reason);
         // The reason quotes the worker's last lines: shown in caret notation, as every line of its output is.

@@ -87,7 +87,7 @@ final class Supervisor {
         this.events = events;
         this.desired = properties.desiredWorkers();
         this.spec = WorkerSpec.configured(properties);
-        this.reload = new RollingReload(this, events, clock, loop,
+        this.reload = new RollingReload(this, events, metrics, clock, loop,
                 Collections.min(List.of(properties.restart().minUptime(), RollingReload.MAX_SETTLE)));
         this.recycler = new Recycler(properties.worker(), events, this::stopOverMemory);
         this.launcher = launcher;

@@ -199,6 +199,8 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().spec()).isNotEqualTo(before);
         assertThat(fleet.snapshot().spec().command()).isEqualTo(V2);
         assertThat(fleet.snapshot().generations()).containsExactly(new Generation(2, true, 2, fleet.snapshot().spec()));
+        assertThat(reloads(fleet, "succeeded")).isEqualTo(1);
+        assertThat(reloads(fleet, "failed")).isZero();
         assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_STARTED).singleElement()
                 .satisfies(event -> assertThat(event.message())
                         .endsWith("changed: command, environment: +FEATURE_X -OLD_VAR")
@@ -343,6 +345,13 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().reload().problem().exit()).isEqualTo(137);
         assertThat(fleet.snapshot().spec().command()).isEqualTo(V1);
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(reloads(fleet, "failed")).isEqualTo(1);
+        assertThat(reloads(fleet, "succeeded")).isZero();
+    }
+
+    /** {@code shepherd_reloads_total{outcome}}, for an alert on failed deploys (a new user found no reload metric). */
+    private static double reloads(SupervisorHarness fleet, String outcome) {
+        return fleet.registry.get("shepherd.reloads").tag("outcome", outcome).counter().count();
     }
 
     @Test
