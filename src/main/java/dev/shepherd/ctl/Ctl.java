@@ -110,7 +110,11 @@ public final class Ctl {
                 List<String> near = where.getSubcommands().entrySet().stream()
                         .filter(named -> EditDistance.between(named.getKey(), word) <= 2)
                         .map(named -> named.getValue().getCommandName()).distinct().toList();
-                if (!near.isEmpty()) {
+                String pm2 = PM2_VERBS.get(word.toLowerCase(java.util.Locale.ROOT));
+                if (pm2 != null) {
+                    // PM2's verb for what Shepherd does otherwise ("Did you mean top?" for stop; a new user's).
+                    err.println(pm2);
+                } else if (!near.isEmpty()) {
                     err.println("Did you mean " + String.join(" or ", near) + "?");
                 }
             } else {
@@ -125,6 +129,15 @@ public final class Ctl {
         out.flush();
         return code;
     }
+
+    /** What PM2's verbs that Shepherd has no command for are here. */
+    private static final java.util.Map<String, String> PM2_VERBS = java.util.Map.of(
+            "stop", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop the master itself "
+                    + "(SIGTERM, systemctl stop) to stop every worker.",
+            "delete", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop the master "
+                    + "itself (SIGTERM, systemctl stop) to stop every worker.",
+            "resurrect", "With fleet.state-file set, the master comes back with its saved fleet by itself when it starts.",
+            "save", "With fleet.state-file set, every scale and reload is saved by itself.");
 
     private static Integer wholeNumber(String value) {
         try {

@@ -61,6 +61,17 @@ class CtlTests {
                 .doesNotContain("generate-completion 4.");
     }
 
+    /** PM2's verbs without a command here: stop said "Did you mean top?" (a new user's). */
+    @Test
+    void pm2sVerbsThatAreNoCommandSayWhatDoesItHere() {
+        Result stop = run(Map.of(), "stop", "1");
+
+        assertThat(stop.code()).isEqualTo(Ctl.USAGE);
+        assertThat(stop.err()).contains("'stop' is not a command").contains("scale it down (scale -1, scale N)")
+                .doesNotContain("Did you mean");
+        assertThat(run(Map.of(), "resurrect").err()).contains("fleet.state-file");
+    }
+
     /** {@code shepherd help scale}, as git and picocli spell it, was "Missing required parameter" (a new user's). */
     @Test
     void helpNamesACommandToShowItsUsage() {
