@@ -5,6 +5,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
@@ -34,6 +35,11 @@ class ReloadCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** PM2's {@code pm2 reload all}: the only word taken, since a reload replaces every worker anyway. */
+    @Parameters(arity = "0..1", paramLabel = "all", description = "Optional, as in pm2 reload all: every worker is "
+            + "replaced anyway (replace ID replaces one).")
+    String all;
+
     @Option(names = "--command", paramLabel = "PROGRAM,ARG,...", description = "The new workers' command, in the comma "
             + "form of fleet.worker.command: split on every comma, each part trimmed, no escaping.")
     String command;
@@ -60,6 +66,10 @@ class ReloadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (all != null && !all.equalsIgnoreCase("all")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "reload replaces every worker and takes no "
+                    + "name but all, not '" + all + "'; replace ID replaces one worker");
+        }
         String body = body();
         if (!await) {
             ctl.out().println(describe(ctl.client().post("/fleet/reload", body)));

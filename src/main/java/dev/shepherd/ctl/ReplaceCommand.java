@@ -1,8 +1,11 @@
 package dev.shepherd.ctl;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 import tools.jackson.databind.JsonNode;
 
 import java.util.concurrent.Callable;
@@ -18,11 +21,26 @@ class ReplaceCommand implements Callable<Integer> {
     @ParentCommand
     Ctl ctl;
 
+    @Spec
+    CommandSpec spec;
+
     @Parameters(paramLabel = "ID", description = "The worker's id (the ID column of shepherd ls).")
-    int id;
+    String worker;
 
     @Override
     public Integer call() {
+        if (worker.equalsIgnoreCase("all")) {
+            // PM2's "restart all" (a new user's, who got "'all' is not a whole number").
+            throw new CommandLine.ParameterException(spec.commandLine(), "every worker, one at a time without "
+                    + "dropping a request, is shepherd reload; replace takes one worker's id");
+        }
+        int id;
+        try {
+            id = Integer.parseInt(worker.strip());
+        } catch (NumberFormatException notOne) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "ID must be a worker's id (the ID column of "
+                    + "shepherd ls), not '" + worker + "'");
+        }
         JsonNode answer = ctl.client().post("/fleet/workers/" + id + "/replace", null);
         ctl.out().println("replacing worker " + id + ": its replacement is worker " + answer.path("replacement").asInt());
         return Ctl.OK;

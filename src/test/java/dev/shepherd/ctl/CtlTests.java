@@ -70,6 +70,15 @@ class CtlTests {
         assertThat(stop.err()).contains("'stop' is not a command").contains("scale it down (scale -1, scale N)")
                 .doesNotContain("Did you mean");
         assertThat(run(Map.of(), "resurrect").err()).contains("fleet.state-file");
+        // pm2 restart all, pm2 reload all: "'all' is not a whole number" and "Unmatched argument" before.
+        assertThat(run(Map.of(), "restart", "all").err()).isEqualTo("every worker, one at a time without dropping a "
+                + "request, is shepherd reload; replace takes one worker's id (see shepherd replace --help)\n");
+        assertThat(run(Map.of(), "replace", "x1").err()).isEqualTo("ID must be a worker's id (the ID column of "
+                + "shepherd ls), not 'x1' (see shepherd replace --help)\n");
+        assertThat(run(Map.of(), "reload", "app").err()).isEqualTo("reload replaces every worker and takes no name but "
+                + "all, not 'app'; replace ID replaces one worker (see shepherd reload --help)\n");
+        assertThat(run(Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1"), "reload", "all").err())
+                .as("taken: the master is asked").startsWith("cannot reach the admin API");
     }
 
     /** {@code shepherd help scale}, as git and picocli spell it, was "Missing required parameter" (a new user's). */
