@@ -119,6 +119,11 @@ public final class OrphanGuard implements AutoCloseable {
             write();
         }
         if (guard.isAlive()) {
+            if (ProcFs.stopped(guard.pid())) {
+                // A stopped guard acts only once continued: a master killed meanwhile would leave the trees running.
+                log.error("The orphan guard (pid {}) was stopped by a signal (SIGSTOP); continued", guard.pid());
+                Signals.send(guard.pid(), "CONT");
+            }
             return false;
         }
         long pid = guard.pid();

@@ -155,6 +155,15 @@ public final class ProcFs {
         }
     }
 
+    /** Whether the process is stopped by a signal ({@code SIGSTOP}, {@code SIGTSTP}: state {@code T}); false when unknown. */
+    static boolean stopped(long pid) {
+        try {
+            return fieldsAfterCommand(pid)[0].equals("T");
+        } catch (IOException | RuntimeException ex) {
+            return false;
+        }
+    }
+
     /** {@code PF_EXITING} in include/linux/sched.h: the task is in {@code do_exit}. */
     private static final long PF_EXITING = 0x4;
 

@@ -94,6 +94,27 @@ class OrphanGuardIntegrationTests {
         }
     }
 
+    /** A guard stopped with SIGSTOP would act only once continued: the master's sweep continues it (an attacking helper's). */
+    @Test
+    void aStoppedGuardIsContinuedByTheNextSweep() throws Exception {
+        assumeGuard();
+        ProcessTrees trees = ProcessTrees.open(false);
+        OrphanGuard guard = OrphanGuard.start(trees, () -> { });
+        try {
+            awaitTrapSet(trees);
+            long pid = guardProcesses(trees).stream().filter(process -> process.parent()
+                    .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).findFirst().orElseThrow().pid();
+            Signals.send(pid, "STOP");
+            await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.stopped(pid));
+
+            assertThat(guard.restartIfGone()).as("the same guard, not a new one").isFalse();
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> !ProcFs.stopped(pid));
+        } finally {
+            guard.close();
+        }
+    }
+
     private static void assumeGuard() {
         assumeThat(Files.isExecutable(Path.of("/usr/bin/setpriv"))).as("util-linux's setpriv").isTrue();
         assumeThat(ProcFs.available()).as("/proc").isTrue();
