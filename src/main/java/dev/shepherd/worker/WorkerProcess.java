@@ -30,6 +30,8 @@ public final class WorkerProcess implements ChildProcess {
 
     /** How long after the exit the output may still be open before whoever holds it is looked for. */
     private static final long HOLDERS_AFTER_MILLIS = 1000;
+    /** How many times the holders are looked for, a second apart, while the output stays open. */
+    private static final int HOLDER_ROUNDS = 5;
 
     private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     private static final Path SETSID = Path.of("/usr/bin/setsid");
@@ -184,28 +186,48 @@ public final class WorkerProcess implements ChildProcess {
      * new session, a cleared environment, its parent gone between two scans) and kept the worker's stdout. It would
      * have lived on, and kept the master's reading thread and pipe for ever: an attacking helper's worker that left
      * one such at each crash took the master from 28 to 533 descriptors and 51 to 388 threads in 169 restarts.
+     * Looked for again each second, {@value #HOLDER_ROUNDS} times at most, for a holder that forked meanwhile.
      */
     @Override
     public void killTree() {
         tree.kill();
         if (outputPipe != null && !outputEnded.isDone() && holdersLookedFor.compareAndSet(false, true)) {
-            process.onExit().thenRunAsync(this::killOutputHolders,
-                    CompletableFuture.delayedExecutor(HOLDERS_AFTER_MILLIS, TimeUnit.MILLISECONDS));
+            process.onExit().thenRun(() -> killOutputHolders(HOLDER_ROUNDS));
         }
     }
 
-    private void killOutputHolders() {
-        if (outputEnded.isDone()) {
-            return;
-        }
-        for (long holder : ProcFs.holders(outputPipe)) {
-            ProcessHandle.of(holder).ifPresent(handle -> {
+    private void killOutputHolders(int roundsLeft) {
+        CompletableFuture.delayedExecutor(HOLDERS_AFTER_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
+            if (outputEnded.isDone()) {
+                return;
+            }
+            holders().forEach(handle -> {
                 log.warn("Killing pid {} ({}): it still held the output of worker {} (pid {}) after that exited, a "
-                        + "descendant that had left its tree", holder, handle.info().command().orElse("?"), workerId,
-                        process.pid());
+                        + "descendant that had left its tree", handle.pid(), handle.info().command().orElse("?"),
+                        workerId, process.pid());
                 handle.destroyForcibly();
             });
-        }
+            if (roundsLeft > 1) {
+                killOutputHolders(roundsLeft - 1);
+            }
+        });
+    }
+
+    /**
+     * The processes that hold the output pipe and can only be the worker's descendants: started after it, and no
+     * child of the master, whose process being spawned holds every descriptor of the master, this pipe's read end
+     * among them, until it closes them before its exec (a reviewing helper's experiment killed spawns that way: a
+     * restart, a reload's worker or a signal's {@code kill} could have been the one). A process that got the
+     * descriptor some other way is not told apart: one started after the worker, such as a descendant, is killed.
+     */
+    private java.util.List<ProcessHandle> holders() {
+        long master = ProcessHandle.current().pid();
+        java.time.Instant started = process.toHandle().info().startInstant().orElse(null);
+        return ProcFs.holders(outputPipe).stream().map(ProcessHandle::of).flatMap(Optional::stream)
+                .filter(handle -> handle.parent().map(parent -> parent.pid() != master).orElse(true))
+                .filter(handle -> started == null || handle.info().startInstant().map(at -> !at.isBefore(started))
+                        .orElse(false))
+                .toList();
     }
 
     /** After {@link #killTree()} once the process has exited: gives back its cgroup, now or at a later sweep. */
