@@ -38,7 +38,7 @@ public final class OrphanGuard implements AutoCloseable {
      * fleet that had not changed in days, or a worker, disarmed the guard: an attacking helper's three detached
      * grandchildren survived the master's kill -9.)
      */
-    private static final String SCRIPT = "trap '[ \"$(cat \"$1\" 2>/dev/null)\" = " + STOPPED + " ] && { rm -f \"$1\"; kill $sleeper 2>/dev/null; exit 0; }; for g in $(cat \"$1\" 2>/dev/null); do kill -9 \"-$g\" 2>/dev/null; done; "
+    private static final String SCRIPT = "trap '[ \"$(cat \"$1\" 2>/dev/null)\" = " + STOPPED + " ] && { rm -f \"$1\"; kill $sleeper 2>/dev/null; exit 0; }; for g in $(cat \"$1\" 2>/dev/null); do case $g in \"\"|*[!0-9]*|0|1) continue;; esac; kill -9 \"-$g\" 2>/dev/null; done; "
             + "[ -w \"$2/cgroup.kill\" ] && echo 1 > \"$2/cgroup.kill\"; "
             + "for e in /proc/[0-9]*/environ; do grep -qz \"^$3\" \"$e\" 2>/dev/null && { p=${e%/environ}; kill -9 \"${p#/proc/}\" 2>/dev/null; }; done; "
             + "if [ -d \"$2\" ]; then sleep 0.2; for d in \"$2\"/*/; do rmdir \"$d\" 2>/dev/null; done; rmdir \"$2\" 2>/dev/null; fi; "
@@ -113,9 +113,12 @@ public final class OrphanGuard implements AutoCloseable {
         if (command == null || closed) {
             return false;
         }
-        if (!Files.exists(groupsFile)) {
-            // Removed by a /tmp cleaner or by hand: the guard would know no process group to kill.
-            log.warn("The orphan guard's list of worker process groups {} was removed; written again", groupsFile);
+        String expected = listed();
+        if (!expected.equals(read(groupsFile))) {
+            // Removed by a /tmp cleaner, or changed by hand or by a worker (the word that says the master stopped
+            // cleanly would disarm the guard): the guard would kill the wrong groups, or none.
+            log.warn("The orphan guard's list of worker process groups {} was removed or changed; written again",
+                    groupsFile);
             write();
         }
         if (guard.isAlive()) {
@@ -162,9 +165,37 @@ public final class OrphanGuard implements AutoCloseable {
             return;
         }
         try {
-            Files.writeString(groupsFile, groups.stream().map(String::valueOf).collect(Collectors.joining("\n")));
+            replace(groupsFile, listed());
         } catch (IOException ex) {
             log.warn("Cannot record worker process groups in {}: {}", groupsFile, ex.getMessage());
+        }
+    }
+
+    private String listed() {
+        return groups.stream().map(String::valueOf).collect(Collectors.joining("\n"));
+    }
+
+    /** The file's text, at most 64 KB of it; null when it cannot be read. */
+    private static String read(Path file) {
+        try (java.io.InputStream in = Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return new String(in.readNBytes(64 << 10), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException ex) {
+            return null;
+        }
+    }
+
+    /**
+     * Puts {@code text} in {@code file} by a rename of a new private file (0600, made exclusively): a file or link
+     * that another user put where a removed one was is replaced, not written through or followed.
+     */
+    private static void replace(Path file, String text) throws IOException {
+        Path fresh = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".new");
+        try {
+            Files.writeString(fresh, text);
+            Files.move(fresh, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(fresh);
         }
     }
 
@@ -178,7 +209,7 @@ public final class OrphanGuard implements AutoCloseable {
         boolean told = false;
         if (groupsFile != null && !closed) {
             try {
-                Files.writeString(groupsFile, STOPPED);
+                replace(groupsFile, STOPPED);
                 told = true;
             } catch (IOException ex) {
                 log.warn("Cannot tell the orphan guard the fleet stopped ({}): it is killed instead", ex.getMessage());

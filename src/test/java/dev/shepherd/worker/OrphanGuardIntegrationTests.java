@@ -83,6 +83,10 @@ class OrphanGuardIntegrationTests {
             Files.delete(guard.groupsFile());
             guard.restartIfGone();
             assertThat(guard.groupsFile()).as("written again").content().isEqualTo("999999999");
+            // What a worker of the same user could write to disarm it: put right at the next sweep.
+            Files.writeString(guard.groupsFile(), "stopped");
+            guard.restartIfGone();
+            assertThat(guard.groupsFile()).as("written again").content().isEqualTo("999999999");
             Files.delete(guard.groupsFile());
             List<ProcessHandle> guards = guardProcesses(trees).stream().filter(process -> process.parent()
                     .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).toList();
