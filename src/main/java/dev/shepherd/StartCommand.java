@@ -110,7 +110,7 @@ public final class StartCommand {
                 return null;
             }
             start.warnOfOwnOptionsAfterProgram(err);
-            start.addInterpreter(line, err);
+            start.addInterpreter(line, err, env);
             start.warnOfSavedState(err, env);
             start.tellAdminUrl(err);
             return start.toSpringArguments(line, processors);
@@ -179,7 +179,7 @@ public final class StartCommand {
      * is not there is a usage error, as PM2's "Script not found" (it ran, and every worker crash-looped on node's
      * "Cannot find module": found by a new user).
      */
-    private void addInterpreter(CommandLine line, PrintWriter err) {
+    private void addInterpreter(CommandLine line, PrintWriter err, Map<String, String> env) {
         if (command.isEmpty()) {
             return;
         }
@@ -192,6 +192,10 @@ public final class StartCommand {
         try {
             Path path = Path.of(workingDirectory == null ? "" : workingDirectory).resolve(program);
             if (Files.isRegularFile(path) && Files.isExecutable(path)) {
+                return;
+            }
+            if (!Files.isRegularFile(path) && !program.contains("/") && onPath(program, env)) {
+                // An executable on the PATH (docker-entrypoint.sh): run as it is, as before.
                 return;
             }
             if (!Files.isRegularFile(path)) {
@@ -229,7 +233,7 @@ public final class StartCommand {
         }
         err.println("shepherd start: " + TerminalText.safe(file) + " (fleet.state-file) holds a saved fleet, which runs "
                 + "instead of " + (command.isEmpty() ? "-i" : instances == null ? "PROGRAM" : "PROGRAM and -i")
-                + ": delete it to run what you typed");
+                + " (its count, command, environment and directory): delete it to run what you typed");
         err.flush();
     }
 
@@ -244,6 +248,21 @@ public final class StartCommand {
                     + "SHEPHERD_ADMIN_URL=127.0.0.1:" + adminPort + " (or --admin 127.0.0.1:" + adminPort + ")");
             err.flush();
         }
+    }
+
+    /** Whether {@code program} is an executable file in a directory of {@code env}'s PATH. */
+    private static boolean onPath(String program, Map<String, String> env) {
+        for (String directory : env.getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            try {
+                Path candidate = Path.of(directory.isEmpty() ? "." : directory, program);
+                if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                    return true;
+                }
+            } catch (InvalidPathException notAPath) {
+                // Another directory may hold it.
+            }
+        }
+        return false;
     }
 
     /** start's options that PM2 users write after the program ({@code pm2 start app.js -i max}). */

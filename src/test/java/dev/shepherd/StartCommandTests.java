@@ -102,6 +102,19 @@ class StartCommandTests {
                 "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=nope.js");
     }
 
+    /** An executable script on the PATH runs as it is (a reviewing helper's: docker-entrypoint.sh in an image). */
+    @Test
+    void aScriptOnThePathRunsAsItIs(@TempDir Path directory) throws Exception {
+        Path bin = Files.createDirectories(directory.resolve("bin"));
+        Path script = Files.writeString(bin.resolve("docker-entrypoint.sh"), "#!/bin/sh\nexec \"$@\"\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+
+        assertThat(StartCommand.springArguments(new String[] {"--cwd", directory.toString(), "docker-entrypoint.sh",
+                "node", "app.js"}, new PrintWriter(out, true), new PrintWriter(err, true), () -> 8, exitCode,
+                Map.of("PATH", "/nowhere:" + bin))).contains("--fleet.worker.command[0]=docker-entrypoint.sh");
+        assertThat(err.toString()).isEmpty();
+    }
+
     /** A new user's "start -i 1 python3 app.py" ran the three node workers a state file held, with an INFO line only. */
     @Test
     void aStateFileThatHoldsAFleetIsToldToRunInsteadOfWhatWasTyped(@TempDir Path directory) throws Exception {
@@ -111,12 +124,13 @@ class StartCommandTests {
         assertThat(StartCommand.springArguments(typed, new PrintWriter(out, true), new PrintWriter(err, true), () -> 8,
                 exitCode, Map.of())).contains("--fleet.state-file=" + state);
         assertThat(err.toString()).isEqualTo("shepherd start: " + state + " (fleet.state-file) holds a saved fleet, "
-                + "which runs instead of PROGRAM and -i: delete it to run what you typed\n");
+                + "which runs instead of PROGRAM and -i (its count, command, environment and directory): delete it to "
+                + "run what you typed\n");
 
         err.getBuffer().setLength(0);
         StartCommand.springArguments(new String[] {"python3", "app.py"}, new PrintWriter(out, true),
                 new PrintWriter(err, true), () -> 8, exitCode, Map.of("FLEET_STATE_FILE", state.toString()));
-        assertThat(err.toString()).contains("which runs instead of PROGRAM:");
+        assertThat(err.toString()).contains("which runs instead of PROGRAM (");
 
         err.getBuffer().setLength(0);
         StartCommand.springArguments(new String[] {"python3", "app.py"}, new PrintWriter(out, true),
