@@ -56,7 +56,10 @@ class UnknownVariables implements SmartInitializingSingleton {
         for (String name : new TreeSet<>(environment.keySet())) {
             String spelling = asSpelling(name);
             if (name.startsWith(PREFIX) && spelling.startsWith(WORKER_VARIABLE) && known.containsKey("fleet.worker.environment")) {
-                warnings.add(workerVariable(name, spelling.substring(WORKER_VARIABLE.length())));
+                // The key as written (FLEET_WORKER_ENVIRONMENT_myVar: myVar), where the prefix is spelt plainly.
+                String key = name.toUpperCase(Locale.ROOT).startsWith(WORKER_VARIABLE)
+                        ? name.substring(WORKER_VARIABLE.length()) : spelling.substring(WORKER_VARIABLE.length());
+                warnings.add(workerVariable(name, key));
                 continue;
             }
             if (!name.startsWith(PREFIX) || SERVICE_LINK.matcher(name).matches() || binds(spelling, known)) {

@@ -65,6 +65,8 @@ class UnknownVariablesTests {
                         + "app.version, not APP_VERSION: Spring Boot lower-cases a key it binds from the environment "
                         + "and reads _ as a dot. Set APP_VERSION on the master itself (workers inherit its "
                         + "environment), or fleet.worker.environment[APP_VERSION] in a file or an argument");
+        assertThat(UnknownVariables.warnings(Map.of("FLEET_WORKER_ENVIRONMENT_myVar", "3"), KNOWN)).singleElement()
+                .asString().contains("named myvar, not myVar").contains("Set myVar on the master");
     }
 
     @Test

@@ -112,19 +112,19 @@ class AdminSecurity {
     }
 
     /**
-     * The token {@code tokenFile} holds, read at startup and whenever it changes ({@link AdminToken}).
-     *
-     * @throws InvalidSetting when the file cannot be read, is too large or holds no token
-     */
-    /**
-     * {@code text} without the byte order mark Windows editors write first in a UTF-8 file (Notepad, PowerShell 5's
-     * {@code Out-File}): kept, it was part of the token, which then matched none typed or copied from the file, and
-     * {@code strip()} does not take it (found by an attacking helper).
+     * {@code text} without the byte order mark Windows editors write first in a UTF-8 file (Notepad's UTF-8,
+     * PowerShell's {@code Out-File -Encoding utf8}): kept, it was part of the token, which then matched none typed or
+     * copied from the file, and {@code strip()} does not take it (found by an attacking helper).
      */
     static String withoutByteOrderMark(String text) {
         return text.startsWith("\uFEFF") ? text.substring(1) : text;
     }
 
+    /**
+     * The token {@code tokenFile} holds, read at startup and whenever it changes ({@link AdminToken}).
+     *
+     * @throws InvalidSetting when the file cannot be read, is too large or holds no token
+     */
     static String tokenFromFile(String tokenFile) {
         String content;
         try {

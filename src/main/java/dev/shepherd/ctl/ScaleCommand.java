@@ -28,7 +28,7 @@ class ScaleCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(paramLabel = "N", description = {"The number of workers, 1 to fleet.max-workers; +N or -N: that many "
-            + "more or fewer than desired now (-N after --: shepherd scale -- -1)."})
+            + "more or fewer than desired now."})
     String workers;
 
     @Override

@@ -9,7 +9,8 @@ enum ExitCause {
     STOPPED("stopped"),
     /**
      * The old worker of a surge replacement (rolling reload, admin restart, recycle) after its successor took over,
-     * or a replacement that was itself being replaced before it ever took over: the slot passes on.
+     * a replaced worker stopped on purpose (retiring, or the master shutting down) before its successor took over, or
+     * a replacement that was itself being replaced before it ever took over: the slot passes on.
      */
     REPLACED("replaced"),
     /** Its process could not be started at all (missing program, no permission). */
@@ -40,7 +41,8 @@ enum ExitCause {
     /**
      * The cause of an exit with {@code code} of a process the master asked to stop for {@code stopCause} (null: it
      * was not asked), for a worker that {@code planned} to remove ({@code retiring}, or the master shutting down) or
-     * that was {@code replaced} (see {@link Exits#reap}: not a worker that still holds its slot).
+     * that was {@code replaced} (see {@link Exits#reap}: not a worker that exits on its own while its successor
+     * starts, which serves until that one takes over).
      */
     static ExitCause of(boolean planned, boolean replaced, ExitCause stopCause, int code, String signal) {
         if (planned) {

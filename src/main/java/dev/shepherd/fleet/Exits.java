@@ -67,8 +67,8 @@ final class Exits {
                     uptime.toMillis(), reason);
         }
         boolean planned = worker.retiring() || supervisor.shuttingDown;
-        // A worker whose successor is still starting holds its slot until the successor takes over, which it may
-        // never do: its own exit is a crash like any other, restarted on its own spec. Taken for a replaced worker's,
+        // A worker whose successor is still starting serves until the successor takes over, which it may never do:
+        // its own exit is a crash like any other, restarted on its own spec (retired once the successor takes over). Taken for a replaced worker's,
         // it removed the worker, and a successor that never got READY left the slot empty (a one-worker fleet served
         // nothing for 46 s until a reload's startup timeout rolled it back; found by an attacking helper). Only a
         // replacement replaced before it took over hands the slot on ({@link Supervisor#remove}).

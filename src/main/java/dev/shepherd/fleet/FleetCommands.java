@@ -95,8 +95,9 @@ final class FleetCommands {
                     : "Worker " + workerId + " is " + old.state() + "; only a READY worker can be replaced, or an "
                     + "EXITED one started again" + switch (old.state()) {
                         // Where to go from here (a new user was left without: pm2 restart takes an errored app).
-                        case FAILED -> ". It is started again every fleet.restart.max-backoff; to run another command "
-                                + "or environment, reload (POST /fleet/reload, shepherd reload --command ...)";
+                        case FAILED -> ". It is started again after its backoff (at most fleet.restart.max-backoff); to "
+                                + "run another command or environment, reload (POST /fleet/reload, shepherd reload "
+                                + "--command ...)";
                         case BACKOFF -> ". It starts again by itself when its backoff ends";
                         case STARTING -> ". Replace it once it is READY";
                         default -> "";

@@ -81,11 +81,12 @@ public record FleetProperties(
      * @param logLines how many lines of output are kept per worker id
      * @param logBytes how much output text (UTF-8 bytes) is kept per worker id; the oldest lines go first
      * @param logLineLength longest output line kept whole; a longer one keeps its start and a marker saying its size
-     * @param logRateLimitInterval with logRateLimitBurst: once one worker id (its processes together, restarts
-     *                             included) wrote more lines than that in an interval, its further lines of the
+     * @param logRateLimitInterval with {@code log-rate-limit-burst}: once one worker slot (its index: its processes
+     *                             together, restarts and replacements included) wrote more lines than that in an
+     *                             interval, its further lines of the
      *                             interval go to its log buffer only, not to the master's log, which then says how
      *                             many it left out (journald's RateLimitIntervalSec); 0: no limit; at most 1 day
-     * @param logRateLimitBurst how many lines of one worker id go to the master's log per interval, a line counting
+     * @param logRateLimitBurst how many lines of one worker slot go to the master's log per interval, a line counting
      *                          once per started 1,024 characters (journald's RateLimitBurst); 0: no limit
      * @param outputMaxRate the most bytes of one worker process's output the master reads per second (with a second's
      *                      worth of burst); a worker writing faster blocks on its full pipe until the master reads on,

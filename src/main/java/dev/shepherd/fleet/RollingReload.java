@@ -297,7 +297,10 @@ final class RollingReload {
         status = new ReloadStatus(ReloadStatus.State.FAILED, generation, status.total(), status.replaced(),
                 status.startedAt(), clock.instant(), reason, problem,
                 rollback > 0 ? ReloadStatus.Rollback.RUNNING : ReloadStatus.Rollback.NONE);
-        metrics.countReload(ReloadStatus.State.FAILED);
+        if (!supervisor.shuttingDown && !supervisor.stopBegun) {
+            // A reload the master's shutdown ended is no failed deploy (a reviewing helper's).
+            metrics.countReload(ReloadStatus.State.FAILED);
+        }
         events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed"
                 + (rollback > 0 ? " and is rolled back (" + rollback + " workers to replace)" : "") + ": " + reason);
         // The reason quotes the worker's last lines: shown in caret notation, as every line of its output is.

@@ -49,11 +49,13 @@ public final class Secrets {
      */
     private static final Pattern OPTION = Pattern.compile("^--?[A-Za-z][A-Za-z0-9_.-]*$");
     /**
-     * Options whose value is {@code user:password}: curl's {@code -u}/{@code --user} and {@code -U}/{@code
-     * --proxy-user}. Only what follows the first colon is masked, so other programs' {@code -u} ({@code python -u},
-     * {@code sudo -u www}) show as they are.
+     * curl's options whose value ends in {@code :password}: {@code -u}/{@code --user}, {@code -U}/{@code
+     * --proxy-user} ({@code user:password}), {@code -E}/{@code --cert} and {@code --proxy-cert}
+     * ({@code file:password}). Only after a word that is curl, and only what follows the first colon is masked:
+     * other programs' {@code -u} ({@code docker run -u 1000:1000}, {@code sudo -u www}) show as they are.
      */
-    private static final Set<String> USER_PASSWORD_OPTIONS = Set.of("-u", "--user", "-U", "--proxy-user");
+    private static final Set<String> USER_PASSWORD_OPTIONS = Set.of("-u", "--user", "-U", "--proxy-user", "-E", "--cert",
+            "--proxy-cert");
     private static final Pattern WORD = Pattern.compile("\\S+");
     private static final String QUOTES = "\"'`";
 
@@ -85,14 +87,25 @@ public final class Secrets {
         }
         List<String> shown = new ArrayList<>(command.size());
         shown.add(command.get(0));
-        shown.addAll(words(command.subList(1, command.size())));
+        shown.addAll(words(command.subList(1, command.size()), curl(unquoted(command.get(0)))));
         return shown;
     }
 
+    /** Whether {@code word} names curl, as a program or a path to it. */
+    private static boolean curl(String word) {
+        return word.equals("curl") || word.endsWith("/curl");
+    }
+
     private static List<String> words(List<String> words) {
+        return words(words, false);
+    }
+
+    /** {@code words} as shown; {@code afterCurl}: curl is the program they are the arguments of. */
+    private static List<String> words(List<String> words, boolean afterCurl) {
         List<String> shown = new ArrayList<>(words.size());
         boolean valueOfSecret = false;
         boolean userPassword = false;
+        boolean curl = afterCurl;
         for (String word : words) {
             // Quotes the shell removes do not hide an option ('--token' abc).
             String unquoted = unquoted(word);
@@ -109,14 +122,15 @@ public final class Secrets {
             } else if (withValue.matches()) {
                 String option = withValue.group(1) + withValue.group(2);
                 shown.add(option + "=" + (secretName(withValue.group(2)) ? masked(withValue.group(3))
-                        : USER_PASSWORD_OPTIONS.contains(option) ? passwordMasked(withValue.group(3))
+                        : curl && USER_PASSWORD_OPTIONS.contains(option) ? passwordMasked(withValue.group(3))
                         : optionValue(withValue.group(3))));
             } else if (WORD.matcher(word).results().count() > 1) {
                 shown.add(inShellCommand(word));
             } else {
                 shown.add(withoutUrlPassword(word));
             }
-            userPassword = USER_PASSWORD_OPTIONS.contains(unquoted);
+            curl |= curl(unquoted);
+            userPassword = curl && USER_PASSWORD_OPTIONS.contains(unquoted);
             valueOfSecret = (OPTION.matcher(unquoted).matches() || unquoted.endsWith(":")) && secretName(unquoted)
                     || unquoted.equalsIgnoreCase("Bearer") || unquoted.equalsIgnoreCase("Basic");
         }
@@ -189,16 +203,16 @@ public final class Secrets {
         return spans;
     }
 
-    /**
-     * {@link #MASK} in place of a secret value, keeping the shell's quotes around it: in
-     * {@code sh -c "node app.js --token=abc"} the last word is {@code --token=abc"}, or {@code --token='abc'}.
-     */
     /** {@code user:password} as shown, {@code user:******}; a value without a colon as it is. */
     private static String passwordMasked(String value) {
         int colon = value.indexOf(':');
         return colon < 0 ? value : value.substring(0, colon + 1) + masked(value.substring(colon + 1));
     }
 
+    /**
+     * {@link #MASK} in place of a secret value, keeping the shell's quotes around it: in
+     * {@code sh -c "node app.js --token=abc"} the last word is {@code --token=abc"}, or {@code --token='abc'}.
+     */
     private static String masked(String value) {
         String secret = unquoted(value);
         // Quotes only, an empty secret: "" shows as "******".

@@ -120,6 +120,11 @@ class SecretsTests {
                 .containsExactly("python3", "-u", "app.py", "--port", "8080");
         assertThat(Secrets.command(List.of("sudo", "-u", "www-data", "node", "app.js")))
                 .containsExactly("sudo", "-u", "www-data", "node", "app.js");
+        // Only curl's (a reviewing helper's): docker's -u is a uid:gid, and curl's --cert takes file:password too.
+        assertThat(Secrets.command(List.of("docker", "run", "-u", "1000:1000", "img")))
+                .containsExactly("docker", "run", "-u", "1000:1000", "img");
+        assertThat(Secrets.command(List.of("/usr/bin/curl", "--cert", "c.pem:pw", "-E", "d.pem:pw2", "https://x")))
+                .containsExactly("/usr/bin/curl", "--cert", "c.pem:******", "-E", "d.pem:******", "https://x");
     }
 
     @ParameterizedTest(name = "{0}")

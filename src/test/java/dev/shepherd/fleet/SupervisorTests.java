@@ -191,8 +191,8 @@ class SupervisorTests {
         assertThat(fleet.command(new SupervisorEvent.Replace(1, new CompletableFuture<>())))
                 .failsWithin(Duration.ZERO).withThrowableThat().havingCause()
                 .withMessage("Worker 1 is FAILED; only a READY worker can be replaced, or an EXITED one started again. "
-                        + "It is started again every fleet.restart.max-backoff; to run another command or environment, "
-                        + "reload (POST /fleet/reload, shepherd reload --command ...)");
+                        + "It is started again after its backoff (at most fleet.restart.max-backoff); to run another "
+                        + "command or environment, reload (POST /fleet/reload, shepherd reload --command ...)");
     }
 
     @Test
@@ -633,6 +633,8 @@ class SupervisorTests {
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
         assertThat(fleet.snapshot().reload().reason()).isEqualTo("the master is shutting down");
+        assertThat(fleet.registry.get("shepherd.reloads").tag("outcome", "failed").counter().count())
+                .as("no failed deploy to alert on").isZero();
         assertThat(fleet.launcher.launched).as("no step after the first, no rollback").hasSize(3);
         assertThat(fleet.snapshot().generations()).filteredOn(Generation::current).extracting(Generation::generation)
                 .containsExactly(1L);
