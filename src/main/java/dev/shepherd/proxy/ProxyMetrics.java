@@ -65,6 +65,12 @@ final class ProxyMetrics {
         this.stickyNew = sticky(registry, "new");
         this.budgetExhaustedRetried = budgetExhausted(registry, "retried-after-exit");
         this.budgetExhaustedFailed = budgetExhausted(registry, "failed");
+        // The usual refusals there from the start, at 0: a new user found no series to graph or alert on before the
+        // first one (Prometheus' advice for known label values).
+        for (HttpResponseStatus usual : List.of(HttpResponseStatus.BAD_REQUEST, HttpResponseStatus.REQUEST_TIMEOUT,
+                HttpResponseStatus.REQUEST_URI_TOO_LONG, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE)) {
+            rejectedCounter(usual);
+        }
         this.tunnelsOpened = Counter.builder("shepherd.proxy.tunnels.opened")
                 .description("Connections that switched protocols (101) and became tunnels").register(registry);
         this.bodiesSpooled = Counter.builder("shepherd.proxy.request.bodies.spooled")
@@ -114,9 +120,13 @@ final class ProxyMetrics {
     }
 
     void rejected(HttpResponseStatus status) {
-        Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing: a malformed or "
+        rejectedCounter(status).increment();
+    }
+
+    private Counter rejectedCounter(HttpResponseStatus status) {
+        return Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing: a malformed or "
                 + "refused head (400, 405), one past the size limits (414, 431), one that did not arrive in time (408)")
-                .tag("status", Integer.toString(status.code())).register(registry).increment();
+                .tag("status", Integer.toString(status.code())).register(registry);
     }
 
     /**

@@ -16,6 +16,15 @@ class ProxyMetricsTests {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final ProxyMetrics metrics = new ProxyMetrics(registry);
 
+    /** A new user found shepherd_proxy_rejected_total in the README but not in a scrape before the first refusal. */
+    @Test
+    void theUsualRefusalsHaveTheirSeriesAtZeroFromTheStart() {
+        assertThat(registry.find("shepherd.proxy.rejected").counters()).extracting(counter -> counter.getId().getTag("status"))
+                .containsExactlyInAnyOrder("400", "408", "414", "431");
+        assertThat(registry.find("shepherd.proxy.rejected").counters()).allSatisfy(counter ->
+                assertThat(counter.count()).isZero());
+    }
+
     @Test
     void tunnelGaugeKeepsARowPerSlotWhileItsWorkerHasNoProcessSoRestartsAddAndRemoveNoSeries() {
         Endpoint first = TestEndpoints.accepting(1, 0, 0);
