@@ -29,7 +29,7 @@ class AdminPortFree implements SmartInitializingSingleton {
     @Override
     public void afterSingletonsInstantiated() {
         Integer port = environment.getProperty("server.port", Integer.class);
-        if (port == null || port <= 0) {
+        if (port == null || port < 0) {
             return;
         }
         String address = environment.getProperty("server.address", "0.0.0.0");
@@ -40,7 +40,13 @@ class AdminPortFree implements SmartInitializingSingleton {
             if (ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
                 throw new PortInUseException(port, ex);
             }
-            // Any other reason (an address not on this host) is the servlet container's to report, as before.
+            // An address not on this host, a port below 1024 without the right: said as the proxy says it, before a
+            // worker runs (the servlet container's stack trace came after one had; an attacking helper's).
+            InvalidSetting setting = new InvalidSetting("management.server.address and management.server.port",
+                    "The admin API cannot listen on " + address + " port " + port + " (management.server.address, "
+                            + "management.server.port): " + ex.getMessage());
+            setting.initCause(ex);
+            throw setting;
         }
     }
 }

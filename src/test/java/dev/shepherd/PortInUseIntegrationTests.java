@@ -39,6 +39,18 @@ class PortInUseIntegrationTests {
         }
     }
 
+    /** An admin address not on this host: said, naming the settings, before any worker runs (an attacking helper's). */
+    @Test
+    void anAdminAddressNotOnThisHostStopsTheStartBeforeAnyWorkerRuns(@TempDir Path directory) {
+        Path ran = directory.resolve("ran");
+        assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class, "--server.port=0",
+                "--management.server.port=0", "--management.server.address=192.0.2.1", "--fleet.admin.token=t0ken",
+                "--fleet.workers=1",
+                "--fleet.worker.command=sh,-c,touch '" + ran + "'; exec sleep 30"))
+                .hasStackTraceContaining("The admin API cannot listen on 192.0.2.1 port 0");
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !Files.exists(ran));
+    }
+
     private static ServerSocket listening() throws Exception {
         ServerSocket socket = new ServerSocket();
         socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));

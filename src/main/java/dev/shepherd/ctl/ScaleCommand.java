@@ -34,7 +34,7 @@ class ScaleCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Matcher count = COUNT.matcher(workers);
-        if (!count.matches() || count.group(2).length() > 9) {
+        if (!count.matches() || count.group(2).replaceFirst("^0+(?=.)", "").length() > 9) {
             // A usage error, told before asking the master.
             throw new CommandLine.ParameterException(spec.commandLine(), "N must be a whole number below 1000000000, "
                     + "or +N or -N to add or remove that many workers, not '" + workers + "'");
@@ -49,8 +49,9 @@ class ScaleCommand implements Callable<Integer> {
             int now = ctl.client().get("/fleet").path("desired").asInt();
             target = sign.equals("+") ? now + n : now - n;
             if (target < 1) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "the fleet wants " + now + " workers; "
-                        + workers + " would leave " + target + ", and 1 is the fewest");
+                throw new CommandLine.ParameterException(spec.commandLine(), "the fleet wants " + now
+                        + (now == 1 ? " worker; " : " workers; ") + workers + " would leave " + target
+                        + ", and 1 is the fewest");
             }
         }
         int desired = ctl.client().post("/fleet/scale", "{\"workers\":" + target + "}").path("desired").asInt();

@@ -214,20 +214,43 @@ public final class WorkerProcess implements ChildProcess {
     }
 
     /**
-     * The processes that hold the output pipe and can only be the worker's descendants: started after it, and no
-     * child of the master, whose process being spawned holds every descriptor of the master, this pipe's read end
-     * among them, until it closes them before its exec (a reviewing helper's experiment killed spawns that way: a
-     * restart, a reload's worker or a signal's {@code kill} could have been the one). A process that got the
-     * descriptor some other way is not told apart: one started after the worker, such as a descendant, is killed.
+     * The processes that hold the output pipe and can only be the worker's escaped descendants: started after it,
+     * and orphans (their parent is init, or another such holder, as the worker's exit left them), so never a child
+     * of the master, whose process being spawned holds every descriptor of the master, this pipe's read end among
+     * them, until it closes them before its exec (a reviewing helper's experiment killed spawns that way), nor a
+     * process with a live parent of its own that opened the pipe through /proc (an attacking helper's {@code sleep}
+     * was killed so). Where orphans go to a subreaper rather than init (a {@code systemd --user} session), none is
+     * found: the thread and the pipe stay, as before.
      */
     private java.util.List<ProcessHandle> holders() {
-        long master = ProcessHandle.current().pid();
         java.time.Instant started = process.toHandle().info().startInstant().orElse(null);
-        return ProcFs.holders(outputPipe).stream().map(ProcessHandle::of).flatMap(Optional::stream)
-                .filter(handle -> handle.parent().map(parent -> parent.pid() != master).orElse(true))
+        java.util.List<ProcessHandle> all = ProcFs.holders(outputPipe).stream().map(ProcessHandle::of)
+                .flatMap(Optional::stream)
                 .filter(handle -> started == null || handle.info().startInstant().map(at -> !at.isBefore(started))
                         .orElse(false))
                 .toList();
+        java.util.Set<Long> pids = new java.util.HashSet<>();
+        all.forEach(handle -> pids.add(handle.pid()));
+        return all.stream().filter(handle -> orphanedHolder(handle, pids)).toList();
+    }
+
+    /** Whether {@code handle}'s parent is init, or a holder whose own chain of holders reaches init. */
+    private static boolean orphanedHolder(ProcessHandle handle, java.util.Set<Long> holders) {
+        ProcessHandle at = handle;
+        for (int depth = 0; depth < 64; depth++) {
+            Optional<ProcessHandle> parent = at.parent();
+            if (parent.isEmpty()) {
+                return false;
+            }
+            if (parent.get().pid() == 1) {
+                return true;
+            }
+            if (!holders.contains(parent.get().pid())) {
+                return false;
+            }
+            at = parent.get();
+        }
+        return false;
     }
 
     /** After {@link #killTree()} once the process has exited: gives back its cgroup, now or at a later sweep. */

@@ -144,7 +144,9 @@ class ProcessTreeIntegrationTests {
     void throughProcADescendantThatLeftTheTreeButHoldsItsOutputIsKilledAndTheOutputEnds() throws Exception {
         trees = ProcessTrees.open(false);
         assumeThat(trees.scans()).as("no /proc here").isTrue();
-        WorkerProcess worker = spawn("(env -i setsid sleep 60 & echo $!); exit 3");
+        // The pause: the pump is back inside its read when the worker exits, so the JDK cannot close the pipe at
+        // the exit (ProcessImpl's processExited), and only the holder keeps it open.
+        WorkerProcess worker = spawn("(env -i setsid sleep 60 & echo $!); sleep 0.5; exit 3");
         long child = childPid(worker);
 
         assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
@@ -152,6 +154,34 @@ class ProcessTreeIntegrationTests {
         assertThat(alive(child)).as("not found by the tree's marks").isTrue();
 
         await().atMost(Duration.ofSeconds(10)).until(() -> !alive(child) && worker.outputEnded().isDone());
+    }
+
+    /**
+     * A process that holds the output but has a live parent of its own (here one that opened it through /proc, a
+     * child of this JVM, the master) is no escaped descendant: it is left alone (an attacking helper's bystander was
+     * killed, and so would a process the master was spawning).
+     */
+    @Test
+    void aHolderWithALiveParentOfItsOwnIsNotKilled() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        WorkerProcess worker = spawn("sleep 1; exit 3");
+        String pipe = ProcFs.descriptor(worker.pid(), 1).orElseThrow();
+        // Its parent waits for it: an operator's shell, say, and no child of the master.
+        Process shell = new ProcessBuilder("sh", "-c", "sh -c 'exec 3</proc/" + worker.pid() + "/fd/1; exec sleep 30' "
+                + "& wait").start();
+        started.add(shell.pid());
+        java.util.function.Supplier<java.util.Optional<Long>> held = () -> ProcFs.holders(pipe).stream()
+                .filter(pid -> ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid)
+                        .filter(parent -> parent == shell.pid()).isPresent()).findFirst();
+        await().atMost(Duration.ofSeconds(5)).until(() -> held.get().isPresent());
+        long bystander = held.get().orElseThrow();
+        started.add(bystander);
+
+        assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
+        worker.killTree();
+
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> alive(bystander));
     }
 
     @Test
