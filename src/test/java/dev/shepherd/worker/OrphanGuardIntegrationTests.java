@@ -51,10 +51,7 @@ class OrphanGuardIntegrationTests {
         try {
             Process marked = marked(trees);
             awaitTrapSet(trees);
-            // The guard shell, not a subshell it forked a moment ago, which has its command line too (a full
-            // verify once found two).
-            List<ProcessHandle> guards = guardProcesses(trees).stream().filter(process -> process.parent()
-                    .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).toList();
+            List<ProcessHandle> guards = guardShells(trees);
             assertThat(guards).hasSize(1);
 
             guards.get(0).destroy();
@@ -88,9 +85,7 @@ class OrphanGuardIntegrationTests {
             guard.restartIfGone();
             assertThat(guard.groupsFile()).as("written again").content().isEqualTo("999999999");
             Files.delete(guard.groupsFile());
-            List<ProcessHandle> guards = guardProcesses(trees).stream().filter(process -> process.parent()
-                    .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).toList();
-            guards.get(0).destroy();
+            guardShells(trees).get(0).destroy();
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !marked.isAlive());
         } finally {
@@ -106,8 +101,7 @@ class OrphanGuardIntegrationTests {
         OrphanGuard guard = OrphanGuard.start(trees, () -> { });
         try {
             awaitTrapSet(trees);
-            long pid = guardProcesses(trees).stream().filter(process -> process.parent()
-                    .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).findFirst().orElseThrow().pid();
+            long pid = guardShells(trees).get(0).pid();
             Signals.send(pid, "STOP");
             await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.stopped(pid));
 
@@ -137,6 +131,15 @@ class OrphanGuardIntegrationTests {
     private static void awaitTrapSet(ProcessTrees trees) {
         await().atMost(Duration.ofSeconds(10)).until(() -> guardProcesses(trees).stream()
                 .anyMatch(guard -> guard.children().findAny().isPresent()));
+    }
+
+    /**
+     * The guard shells, not a subshell one forked a moment ago, which has its command line too (a full verify once
+     * found two).
+     */
+    private static List<ProcessHandle> guardShells(ProcessTrees trees) {
+        return guardProcesses(trees).stream().filter(process -> process.parent()
+                .map(parent -> !guardProcesses(trees).contains(parent)).orElse(true)).toList();
     }
 
     /** This test JVM's guard shells for {@code trees}: their command line names its marker prefix. */
