@@ -25,6 +25,8 @@ final class WorkerTrees implements ProcessLauncher {
     private final Runnable guardExited;
     private ProcessTrees trees;
     private OrphanGuard guard;
+    /** Exited processes whose output is still open (an escaped descendant may hold it), until it ends. */
+    private final java.util.Set<WorkerProcess> openOutputs = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     WorkerTrees(FleetProperties.Worker config, Clock clock, Runnable guardExited) {
         this.config = config;
@@ -53,6 +55,10 @@ final class WorkerTrees implements ProcessLauncher {
         // Only this launcher's processes come back to it.
         WorkerProcess process = (WorkerProcess) exited;
         process.killTree();
+        if (!process.outputEnded().isDone()) {
+            openOutputs.add(process);
+            process.outputEnded().thenRun(() -> openOutputs.remove(process));
+        }
         process.release(trees);
         process.processGroup().ifPresent(guard::untrack);
     }
@@ -83,6 +89,8 @@ final class WorkerTrees implements ProcessLauncher {
 
     @Override
     public void close() {
+        // The delayed rounds of killTree would not run once the master has stopped.
+        openOutputs.forEach(WorkerProcess::killOutputHoldersNow);
         if (guard != null) {
             guard.close();
         }

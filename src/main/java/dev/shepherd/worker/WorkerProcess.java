@@ -198,18 +198,27 @@ public final class WorkerProcess implements ChildProcess {
 
     private void killOutputHolders(int roundsLeft) {
         CompletableFuture.delayedExecutor(HOLDERS_AFTER_MILLIS, TimeUnit.MILLISECONDS).execute(() -> {
-            if (outputEnded.isDone()) {
-                return;
-            }
-            holders().forEach(handle -> {
-                log.warn("Killing pid {} ({}): it still held the output of worker {} (pid {}) after that exited, a "
-                        + "descendant that had left its tree", handle.pid(), handle.info().command().orElse("?"),
-                        workerId, process.pid());
-                handle.destroyForcibly();
-            });
-            if (roundsLeft > 1) {
+            killOutputHoldersNow();
+            if (roundsLeft > 1 && !outputEnded.isDone()) {
                 killOutputHolders(roundsLeft - 1);
             }
+        });
+    }
+
+    /**
+     * Kills now, on the calling thread, the escaped descendants that still hold the output of this exited process
+     * ({@link #holders}): the master's last step at a clean stop, where the delayed rounds of {@link #killTree} would
+     * never run (an attacking helper's descendant outlived the stop so).
+     */
+    public void killOutputHoldersNow() {
+        if (outputPipe == null || outputEnded.isDone() || process.isAlive()) {
+            return;
+        }
+        holders().forEach(handle -> {
+            log.warn("Killing pid {} ({}): it still held the output of worker {} (pid {}) after that exited, a "
+                    + "descendant that had left its tree", handle.pid(), handle.info().command().orElse("?"),
+                    workerId, process.pid());
+            handle.destroyForcibly();
         });
     }
 

@@ -156,6 +156,22 @@ class ProcessTreeIntegrationTests {
         await().atMost(Duration.ofSeconds(10)).until(() -> !alive(child) && worker.outputEnded().isDone());
     }
 
+    /** At a clean stop the master kills such a holder at once: the delayed rounds would never run (a helper's). */
+    @Test
+    void anEscapedHolderIsKilledAtOnceWhenTheMasterStops() throws Exception {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        WorkerProcess worker = spawn("(env -i setsid sleep 60 & echo $!); sleep 0.5; exit 3");
+        long child = childPid(worker);
+        assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
+        await().atMost(Duration.ofSeconds(5)).until(() -> ProcessHandle.of(child).flatMap(ProcessHandle::parent)
+                .map(ProcessHandle::pid).filter(parent -> parent == 1).isPresent());
+
+        worker.killOutputHoldersNow();
+
+        await().atMost(Duration.ofSeconds(2)).until(() -> !alive(child));
+    }
+
     /**
      * A process that holds the output but has a live parent of its own (here one that opened it through /proc, a
      * child of this JVM, the master) is no escaped descendant: it is left alone (an attacking helper's bystander was
