@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -163,9 +164,17 @@ final class Probe implements HealthProbe {
         return new Result(false, detail);
     }
 
-    private static String describe(Throwable ex) {
+    /**
+     * What went wrong, in the words {@code /fleet}, the events and the CLI show: the JDK's own message ("Connection
+     * refused", "Connection reset", "Unexpected end of file from server"), never the exception's class, which tells
+     * an operator nothing more (the proxy words its failures the same way).
+     */
+    private String describe(Throwable ex) {
         Throwable cause = ex.getCause() != null ? ex.getCause() : ex;
+        if (cause instanceof SocketTimeoutException) {
+            return "took longer than " + timeout.toMillis() + " ms";
+        }
         String message = cause.getMessage();
-        return cause.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        return message == null || message.isBlank() ? "connection failed" : message;
     }
 }

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.FileProblems;
 import dev.shepherd.InvalidSetting;
 import lombok.extern.slf4j.Slf4j;
 
@@ -61,7 +62,7 @@ final class BodySpool {
         if (count > 0) {
             log.warn("Could not {} {} request bod{} {} {} (since the last such line): {}",
                     writing ? "keep" : "read back", count, count == 1 ? "y" : "ies", writing ? "in" : "from",
-                    directory, cause.toString());
+                    directory, FileProblems.reason(cause));
         }
     }
 

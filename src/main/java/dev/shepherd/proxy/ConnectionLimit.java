@@ -140,7 +140,7 @@ final class ConnectionLimit {
         if (failures > 0) {
             log.warn("The proxy failed to accept {} connection(s): {} (with too many open files, lower "
                     + "fleet.proxy.max-connections or raise the master's open-file limit, ulimit -n)",
-                    failures, cause.toString());
+                    failures, cause.getMessage() != null ? cause.getMessage() : cause.toString());
         }
     }
 

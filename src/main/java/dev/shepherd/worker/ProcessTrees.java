@@ -1,5 +1,6 @@
 package dev.shepherd.worker;
 
+import dev.shepherd.FileProblems;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
@@ -93,7 +94,8 @@ public final class ProcessTrees implements AutoCloseable {
             try {
                 group = cgroups.create("worker-" + workerId + "-" + n);
             } catch (IOException ex) {
-                log.warn("No cgroup for worker {} ({}); its process tree is found through /proc", workerId, ex.toString());
+                log.warn("No cgroup for worker {} ({}); its process tree is found through /proc", workerId,
+                        FileProblems.reason(ex));
             }
         }
         return new Launch(instance + "." + workerId + "." + n, group);
@@ -110,7 +112,7 @@ public final class ProcessTrees implements AutoCloseable {
             tree = new CgroupTree(process, launch.group());
         } catch (IOException ex) {
             log.warn("Cannot move pid {} into {} ({}); its process tree is found through /proc", process.pid(),
-                    launch.group(), ex.toString());
+                    launch.group(), FileProblems.reason(ex));
             Cgroups.remove(launch.group());
             tree = new ScannedTree(process, MARKER + "=" + launch.marker());
         }
