@@ -1,9 +1,14 @@
 package dev.shepherd.fleet;
 
+import lombok.extern.slf4j.Slf4j;
+import org.slf4j.event.Level;
+
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -14,7 +19,22 @@ import java.util.function.Consumer;
  * listeners) only once {@link #publish()} runs, after the fleet snapshot that shows its effect is published: whoever
  * reads the fleet after seeing "reload finished" or "worker 3 draining" reads a fleet where that is so.
  */
+@Slf4j
 public final class FleetEvents {
+
+    /**
+     * The events no other line of the master's log tells, and how loud: an operator who reads the log (journald, a
+     * file) and not the events learns there too that a worker was KILLed, crash-looped, failed its probes or left, as
+     * gunicorn's log says "WORKER TIMEOUT" and PM2's "too many unstable restarts". The others have their own line
+     * (an exit, a READY, a reload's step) or are steps of one (SPAWNED, DRAINING, STOPPING, RESTARTING).
+     */
+    private static final Map<FleetEvent.Type, Level> LOGGED = new EnumMap<>(Map.of(
+            FleetEvent.Type.CRASH_LOOP, Level.WARN,
+            FleetEvent.Type.KILL_TIMEOUT, Level.WARN,
+            FleetEvent.Type.LIVENESS_FAILED, Level.WARN,
+            FleetEvent.Type.STARTUP_TIMEOUT, Level.WARN,
+            FleetEvent.Type.SCALED, Level.INFO,
+            FleetEvent.Type.REMOVED, Level.INFO));
 
     /** The longest message an event keeps, in characters. */
     static final int MESSAGE_LIMIT = 2048;
@@ -36,12 +56,17 @@ public final class FleetEvents {
     /**
      * Records an event, numbered and timed now; it is seen at the next {@link #publish()}. A message longer than
      * {@value #MESSAGE_LIMIT} characters is cut there (it may quote what a client or a worker sent): the recent events
-     * take a bounded amount of memory.
+     * take a bounded amount of memory. A KILL, a crash loop, a failed probe, a scale and a removal are logged too
+     * ({@link #LOGGED}), with the event's type first.
      */
     synchronized void add(FleetEvent.Type type, int workerId, long pid, String message) {
         String kept = message.length() <= MESSAGE_LIMIT ? message : cut(message, MESSAGE_LIMIT) + "… ("
                 + (message.length() - MESSAGE_LIMIT) + " more characters)";
         pending.add(new FleetEvent(++seq, clock.instant(), type, workerId, pid, kept));
+        Level level = LOGGED.get(type);
+        if (level != null) {
+            log.atLevel(level).log("{}: {}{}", type, kept, pid == 0 ? "" : " (pid " + pid + ")");
+        }
     }
 
     /**

@@ -136,7 +136,7 @@ final class HealthChecks {
             // Liveness is for a hung process. One that still answers requests is busy (its probe queued behind
             // them under overload): killing it would take its capacity when it is most needed, and every worker
             // overloaded alike would go at once (an attack saw both killed in the same 5 ms, then no worker READY).
-            log.warn("Worker {} (pid {}) is not killed: it answered {} requests (below 500) since its last probe; busy, "
+            log.warn("Worker {} (pid {}) is not stopped: it answered {} requests (below 500) since its last probe; busy, "
                     + "not hung",
                     worker.id, process.pid(), answered);
             return;
@@ -146,7 +146,7 @@ final class HealthChecks {
             // dependency, bodies trickling into every thread) is rarely cured by killing them all, and doing so
             // leaves no worker at all until the first is back. For as many probes again at most: one that does
             // not come back must not keep a hung worker in rotation for ever.
-            log.warn("Worker {} (pid {}) is not killed yet: worker {}, stopped for its liveness, is not READY again",
+            log.warn("Worker {} (pid {}) is not stopped yet: worker {}, stopped for its liveness, is not READY again",
                     worker.id, process.pid(), livenessStopped.id);
             return;
         }
@@ -205,6 +205,8 @@ final class HealthChecks {
         Duration time = detection.ejectionTime(worker.outlierEjections());
         events.add(Type.EJECTED, worker.id, process.pid(), failures + "; out of rotation for " + time.toMillis()
                 + " ms (ejection " + worker.outlierEjections() + ")");
+        log.warn("{}; out of rotation for {} ms (pid {}, ejection {})", failures, time.toMillis(), process.pid(),
+                worker.outlierEjections());
         worker.arm(loop.schedule(new TimerFired(worker, process, Timer.EJECTION_OVER), time));
     }
 

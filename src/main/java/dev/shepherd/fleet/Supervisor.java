@@ -219,6 +219,7 @@ final class Supervisor {
     /** A worker past twice its memory limit is stopped now, as a hung one is (see {@link Recycler}). */
     private void stopOverMemory(Worker worker, String reason) {
         events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " stopped: " + reason);
+        log.warn("Worker {} (pid {}) is stopped now: {}", worker.id, worker.pid(), reason);
         drains.stop(worker, reason, ExitCause.OVER_MEMORY);
     }
 

@@ -1,6 +1,9 @@
 package dev.shepherd.fleet;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -11,6 +14,7 @@ import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@ExtendWith(OutputCaptureExtension.class)
 class FleetEventsTests {
 
     private static final Instant NOW = Instant.parse("2025-01-01T00:00:00Z");
@@ -93,5 +97,20 @@ class FleetEventsTests {
         assertThat(events.recent().get(0).message()).startsWith("B".repeat(FleetEvents.MESSAGE_LIMIT - 1) + "…");
         assertThat(FleetEvents.cut("ab\uD83D\uDE00", 3)).isEqualTo("ab");
         assertThat(FleetEvents.cut("ab\uD83D\uDE00", 4)).isEqualTo("ab\uD83D\uDE00");
+    }
+
+    /** An operator who reads only the log learns of a KILL, a crash loop, a failed probe, a scale and a removal. */
+    @Test
+    void theEventsNoOtherLineTellsAreLoggedWithTheirType(CapturedOutput output) {
+        events.add(FleetEvent.Type.KILL_TIMEOUT, 3, 4242, "worker 3 outlived the kill timeout; KILL");
+        events.add(FleetEvent.Type.CRASH_LOOP, 3, 4243, "worker 3 restarted more than 5 times in 60 s: crash loop");
+        events.add(FleetEvent.Type.SCALED, 0, 0, "scaled from 2 to 4 workers");
+        events.add(FleetEvent.Type.SPAWNED, 4, 4244, "worker 4 spawned as pid 4244");
+
+        assertThat(output.getOut()).contains("WARN", "KILL_TIMEOUT: worker 3 outlived the kill timeout; KILL (pid 4242)")
+                .contains("CRASH_LOOP: worker 3 restarted more than 5 times in 60 s: crash loop (pid 4243)")
+                .contains("INFO", "SCALED: scaled from 2 to 4 workers")
+                .doesNotContain("SCALED: scaled from 2 to 4 workers (pid")
+                .as("SPAWNED is a step of what READY or an exit tells").doesNotContain("worker 4 spawned");
     }
 }
