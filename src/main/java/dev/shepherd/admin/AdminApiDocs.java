@@ -66,7 +66,7 @@ class AdminApiDocs {
             "replace", Map.of(
                     400, BAD_ID,
                     404, NO_WORKER,
-                    409, "A reload is running, or the worker is not READY or is already being replaced",
+                    409, "A reload is running, or the worker is neither READY nor EXITED, or is already being replaced",
                     500, "The replacement's program cannot be started at all (the SPAWN_FAILED event's reason); "
                             + "the worker serves on"),
             "kill", Map.of(

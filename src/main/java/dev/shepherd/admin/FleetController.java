@@ -132,12 +132,14 @@ class FleetController {
     }
 
     /**
-     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id). Takes no body
+     * Replaces a READY worker, surge-first (a new worker with a new id; a crash restart keeps the id), or starts an
+     * EXITED one again (restart policy never or on-failure). Takes no body
      * (a JSON one is ignored). {@code /restart}, its name before the 8th session, is kept as an alias (README changelog).
-     * 409 while a reload runs (it replaces every worker) or when the worker is not READY or already being replaced;
+     * 409 while a reload runs (it replaces every worker) or when the worker is neither READY nor EXITED, or already
+     * being replaced;
      * 500 when the new worker's program cannot be started at all (the SPAWN_FAILED event's reason), the old one serving on.
      */
-    @Operation(summary = "Replaces a READY worker, surge-first")
+    @Operation(summary = "Replaces a READY worker, surge-first, or starts an EXITED one again")
     @PostMapping({"/workers/{id}/replace", "/workers/{id}/restart"})
     @ResponseStatus(HttpStatus.ACCEPTED)
     Replacing replace(@PathVariable int id) {

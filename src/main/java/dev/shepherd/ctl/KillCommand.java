@@ -14,9 +14,9 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code shepherd kill ID [--signal TERM|KILL]}: signals a worker's process tree without draining it, a crash
- * drill ({@code POST /fleet/workers/{id}/kill}); the fleet replaces the worker as after any crash.
+ * drill ({@code POST /fleet/workers/{id}/kill}); the fleet restarts the worker as after any crash.
  */
-@Command(name = "kill", description = "Signals a worker's processes without draining it; the fleet replaces it as after a crash.")
+@Command(name = "kill", description = "Signals a worker's processes without draining it; the fleet restarts it as after a crash.")
 class KillCommand implements Callable<Integer> {
 
     @ParentCommand

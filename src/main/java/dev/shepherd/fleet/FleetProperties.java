@@ -234,8 +234,8 @@ public record FleetProperties(
      * @param multiplier how much the delay grows with each quick crash in a row
      * @param maxBackoff the longest delay, used while crash-looping
      * @param resetAfter uptime after which a crash counts as the first again
-     * @param crashLoopRestarts quick crashes (see {@code min-uptime}) within {@code crash-loop-window} that mark a
-     *                          worker as crash-looping (FAILED)
+     * @param crashLoopRestarts quick crashes (see {@code min-uptime}) within {@code crash-loop-window} allowed: one
+     *                          more marks a worker as crash-looping (FAILED)
      * @param crashLoopWindow the sliding window in which quick crashes are counted; long enough for
      *                        {@code crash-loop-restarts} of them at the default backoff (20 take about 6 minutes once
      *                        the delay reaches {@code max-backoff}; in 60 s at most 10 fitted, so none was ever FAILED)
@@ -444,7 +444,7 @@ public record FleetProperties(
      * @param idleTimeout how long a tunnel may carry no byte in either direction before the proxy closes it; long
      *                    enough for heartbeats such as socket.io's 25 s ping (HAProxy's {@code timeout tunnel}; nginx
      *                    closes idle WebSockets after 60 s); 0: no limit
-     * @param drainTimeout when a worker drains (reload, scale down, recycle, master shutdown), its open tunnels are
+     * @param drainTimeout when a worker drains (reload, scale down, recycle, replace, master shutdown), its open tunnels are
      *                     closed at random moments spread over this window, a WebSocket with a {@code 1001 Going
      *                     Away} close frame, so that its clients do not all reconnect at once (HAProxy's
      *                     {@code close-spread-time}); the worker is stopped when the last one has ended
@@ -499,7 +499,8 @@ public record FleetProperties(
      *               (HAProxy's {@code cookie ... insert}); unset or empty: no stickiness
      * @param appCookie when set, the name of the application's own session cookie (such as {@code JSESSIONID}):
      *                  a value a worker sets with {@code Set-Cookie} binds to that worker's slot, and later requests
-     *                  carrying it go to the slot's READY worker (Cloud Foundry's router); when both are set, the
+     *                  carrying it go to the slot's READY worker (HAProxy's {@code appsession}, Cloud Foundry's
+     *                  router with {@code JSESSIONID}); when both are set, the
      *                  proxy's cookie decides when it names a slot
      * @param appCookieMaxEntries the most application cookie values remembered at once, lowered at startup to what
      *                            a quarter of the master's heap holds; beyond it the least likely to be used again
@@ -587,7 +588,8 @@ public record FleetProperties(
     }
 
     /**
-     * @param minReady READY workers needed for the fleet health to be UP; fewer but at least one is DEGRADED
+     * @param minReady workers in the proxy's rotation (READY and not ejected) needed for the fleet health to be UP;
+     *                 fewer but at least one is DEGRADED
      */
     public record Health(@DefaultValue("1") @Min(1) int minReady) {
     }

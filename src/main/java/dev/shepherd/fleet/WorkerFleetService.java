@@ -142,7 +142,16 @@ public class WorkerFleetService implements SmartLifecycle {
         return supervisor.logs(workerId);
     }
 
-    /** Sets the desired number of workers; new ones start, surplus ones (newest first) drain and stop. */
+    /**
+     * Sets the desired number of workers: new ones start, surplus ones drain and stop, the highest indexes first
+     * (a StatefulSet's scale down). Blocks the caller (an admin request's thread, never the supervisor's) until the
+     * supervisor has taken the command: at most {@link #COMMAND_TIMEOUT} to begin, {@code 60 s} to finish.
+     *
+     * @param workers the desired count, 1 to {@link #maxWorkers()}
+     * @throws IllegalArgumentException when {@code workers} is out of that range (the message names {@code fleet.max-workers})
+     * @throws FleetExceptions.FleetConflictException while a reload or its rollback runs
+     * @throws FleetExceptions.SupervisorBusyException when the supervisor did not take the command in time
+     */
     public void scale(int workers) {
         if (workers < 1 || workers > properties.maxWorkers()) {
             throw new IllegalArgumentException("workers must be between 1 and " + properties.maxWorkers()
@@ -176,12 +185,31 @@ public class WorkerFleetService implements SmartLifecycle {
         return call(new SupervisorEvent.Reload(patch, new CommandReply<>()));
     }
 
-    /** Replaces one worker, surge-first: a new one starts and the old one drains once the new one is READY. */
+    /**
+     * Replaces one worker, surge-first: a new one starts, with a new id and the old one's index, and the old one
+     * drains once the new one is READY; an EXITED worker (restart policy {@code never} or {@code on-failure}) is
+     * started again this way, as {@code pm2 restart} does. Blocks the caller as {@link #scale(int)} does.
+     *
+     * @return the new worker's id
+     * @throws FleetExceptions.NoSuchWorkerException when no worker has that id
+     * @throws FleetExceptions.FleetConflictException when the worker is neither READY nor EXITED, is being replaced
+     *         already, or a reload runs
+     * @throws FleetExceptions.CannotStartException when the new worker's program cannot be started
+     * @throws FleetExceptions.SupervisorBusyException when the supervisor did not take the command in time
+     */
     public int replace(int workerId) {
         return call(new SupervisorEvent.Replace(workerId, new CommandReply<>()));
     }
 
-    /** Sends a signal to a worker's process tree without draining it: a crash drill. */
+    /**
+     * Sends a signal to a worker's process tree without draining it, as kill(1) would: a crash drill, after which
+     * the worker is restarted as after a crash. Blocks the caller as {@link #scale(int)} does.
+     *
+     * @param signal the signal's name without {@code SIG}: {@code TERM} or {@code KILL}
+     * @throws FleetExceptions.NoSuchWorkerException when no worker has that id
+     * @throws FleetExceptions.FleetConflictException when the worker has no process now
+     * @throws FleetExceptions.SupervisorBusyException when the supervisor did not take the command in time
+     */
     public void kill(int workerId, String signal) {
         call(new SupervisorEvent.Kill(workerId, signal, new CommandReply<>()));
     }

@@ -27,7 +27,7 @@ import java.util.Objects;
 class FleetHealthIndicator implements HealthIndicator {
 
     /** Some workers serve, fewer than {@code fleet.health.min-ready}. Reported with HTTP 200. */
-    static final Status DEGRADED = new Status("DEGRADED", "fewer READY workers than fleet.health.min-ready");
+    static final Status DEGRADED = new Status("DEGRADED", "fewer workers in rotation than fleet.health.min-ready");
 
     private final WorkerFleetService fleet;
     private final int minReady;

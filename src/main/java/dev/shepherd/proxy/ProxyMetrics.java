@@ -125,7 +125,8 @@ final class ProxyMetrics {
 
     private Counter rejectedCounter(HttpResponseStatus status) {
         return Counter.builder("shepherd.proxy.rejected").description("Requests refused before routing: a malformed or "
-                + "refused head (400, 405), one past the size limits (414, 431), one that did not arrive in time (408)")
+                + "refused head (400, 405), one past the size limits (414, 431), one that did not arrive in time (408), "
+                + "an Expect other than 100-continue (417), an unknown transfer coding (501), not HTTP/1.x (505)")
                 .tag("status", Integer.toString(status.code())).register(registry);
     }
 
