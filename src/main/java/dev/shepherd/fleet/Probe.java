@@ -127,6 +127,11 @@ final class Probe implements HealthProbe {
                     : new Result(false, "GET " + path + " answered " + status);
         } catch (IOException ex) {
             return failed("GET " + path + " failed: " + describe(ex), ex);
+        } catch (StackOverflowError ex) {
+            // The JDK's HttpURLConnection reads each 100 Continue by calling itself again: a worker answering with
+            // them without end overflows the probe thread's stack (found by an attacking helper). The stack is
+            // unwound by now; the worker's answer is what failed.
+            return new Result(false, "GET " + path + " failed: the worker sent 1xx responses without end");
         } finally {
             if (connection != null) {
                 connection.disconnect();

@@ -138,6 +138,31 @@ class ProbeTests {
         assertThat(tookMillis).isBetween(250L, 3000L);
     }
 
+    /** A worker answering 100 Continue without end fails its probe in words, and the probe's thread lives on. */
+    @Test
+    void endlessInterimAnswersFailTheProbe() throws Exception {
+        ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+        servers.add(server);
+        executor.execute(() -> {
+            try (Socket socket = server.accept()) {
+                readRequestHead(socket.getInputStream());
+                OutputStream out = socket.getOutputStream();
+                byte[] interim = "HTTP/1.1 100 Continue\r\n\r\n".repeat(1_000).getBytes(StandardCharsets.US_ASCII);
+                while (true) {
+                    out.write(interim);
+                }
+            } catch (IOException closed) {
+                // the probe gave up
+            }
+        });
+
+        Probe.Result result = probe("200-399", Duration.ofSeconds(20)).check(server.getLocalPort(), "/health")
+                .get(30, TimeUnit.SECONDS);
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.detail()).isEqualTo("GET /health failed: the worker sent 1xx responses without end");
+    }
+
     /** A worker trickling its answer a byte at a time has its connection closed at the timeout, not when it dies. */
     @Test
     void aTricklingAnswerIsCutAtTheTimeout() throws Exception {
