@@ -377,7 +377,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     public void onUpstreamMessage(Object message) {
         if (message instanceof ResponseHead response) {
             if (response.informational()) {
-                relay.interim(response);
+                // With sticky sessions a 1xx's Set-Cookie (curl stores them) would pass the checks that only the
+                // final head goes through (the sticky cookie's clash, the app cookie's learning): it is removed.
+                relay.interim(response, proxy.sticky() != null || proxy.appCookies() != null);
                 if (!ctx.channel().isWritable()) {
                     // As for the body: the worker is not read while the client does not take what it was sent.
                     attempt.upstream().config().setAutoRead(false);

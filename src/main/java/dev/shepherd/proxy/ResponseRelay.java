@@ -46,13 +46,14 @@ final class ResponseRelay {
      * holds per response in the decoder, and a worker that sent eight and then failed made a retried request pass
      * 24 on (an attacking helper); those past it are dropped (a client may ignore any 1xx, RFC 9110 §15.2).
      */
-    void interim(ResponseHead response) {
+    void interim(ResponseHead response, boolean withoutCookies) {
         if (request.http10() || interimsSent >= UpstreamDecoder.MAX_INTERIM_RESPONSES) {
             response.release();
             return;
         }
         interimsSent++;
-        raw.writeAndFlush(response.lines().writeByte('\r').writeByte('\n'));
+        ByteBuf lines = withoutCookies ? SetCookieLines.withoutSetCookie(response.lines()) : response.lines();
+        raw.writeAndFlush(lines.writeByte('\r').writeByte('\n'));
     }
 
     /**

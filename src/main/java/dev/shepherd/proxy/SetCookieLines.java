@@ -91,6 +91,30 @@ final class SetCookieLines {
         return found[0];
     }
 
+    /**
+     * {@code lines} without their {@code Set-Cookie} lines: {@code lines} itself when it has none, else a new buffer
+     * from {@code lines}' allocator, and {@code lines} is released.
+     */
+    static ByteBuf withoutSetCookie(ByteBuf lines) {
+        boolean[] any = new boolean[1];
+        forEach(lines, value -> any[0] = true);
+        if (!any[0]) {
+            return lines;
+        }
+        ByteBuf kept = lines.alloc().buffer(lines.readableBytes());
+        int end = lines.writerIndex();
+        int pos = lines.readerIndex();
+        while (pos < end) {
+            int next = lineAfter(lines, pos, end);
+            if (pos == lines.readerIndex() || !isNamed(lines, pos, next, SET_COOKIE)) {
+                kept.writeBytes(lines, pos, next - pos);
+            }
+            pos = next;
+        }
+        lines.release();
+        return kept;
+    }
+
     /** The index after the CRLF that ends the line at {@code pos}; {@code end} when there is none. */
     private static int lineAfter(ByteBuf lines, int pos, int end) {
         int lf = lines.indexOf(pos, end, (byte) '\n');

@@ -86,13 +86,29 @@ class ResponseRelayTests {
     @Test
     void interimResponsesReachOnlyAnHttp11Client() {
         ResponseRelay relay11 = relay(http11());
-        relay11.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"));
+        relay11.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"), false);
         assertThat(written()).isEqualTo("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n");
 
         HttpRequest http10 = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/");
         ResponseRelay relay10 = relay(http10);
-        relay10.interim(response(http10, "HTTP/1.1 103 Early Hints\r\n\r\n"));
+        relay10.interim(response(http10, "HTTP/1.1 103 Early Hints\r\n\r\n"), false);
         assertThat(written()).isEmpty();
+    }
+
+    /**
+     * With sticky sessions on, a 1xx's {@code Set-Cookie} (which curl stores) is removed: it would pass the checks only
+     * a final head goes through, and a worker could set the proxy's own cookie (found by an attacking helper).
+     */
+    @Test
+    void anInterimResponseLosesItsSetCookieLinesWhenAsked() {
+        ResponseRelay relay = relay(http11());
+        relay.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\nSet-Cookie: SRV=forged\r\nLink: </a.css>\r\n"
+                + "set-cookie: other=1\r\n\r\n"), true);
+        assertThat(written()).isEqualTo("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n");
+
+        relay.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\nSet-Cookie: kept=1\r\n\r\n"), false);
+        assertThat(written()).as("sticky sessions off: passed on as it came")
+                .isEqualTo("HTTP/1.1 103 Early Hints\r\nSet-Cookie: kept=1\r\n\r\n");
     }
 
     @Test
@@ -100,7 +116,7 @@ class ResponseRelayTests {
         ResponseRelay relay = relay(http11());
         for (int attempt = 0; attempt < 3; attempt++) {
             for (int i = 0; i < 5; i++) {
-                relay.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\n\r\n"));
+                relay.interim(response(http11(), "HTTP/1.1 103 Early Hints\r\n\r\n"), false);
             }
             relay.discard();
         }
