@@ -1,5 +1,6 @@
 package dev.shepherd;
 
+import org.springframework.util.unit.DataSize;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,8 +13,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntSupplier;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -37,6 +40,8 @@ public final class StartCommand {
 
     /** A setting's name as {@code --set} takes it: dotted, such as {@code fleet.proxy.balancer}. */
     private static final Pattern SETTING = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_\\[\\]-]+)+");
+    /** A size in PM2's form: a number and one letter, K, M or G ({@code 300M}). */
+    private static final Pattern PM2_SIZE = Pattern.compile("(\\d+)([kKmMgG])");
     /** An environment variable's name (POSIX: letters, digits and underscores, not starting with a digit). */
     private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -69,7 +74,7 @@ public final class StartCommand {
     Map<String, String> environment = new LinkedHashMap<>();
 
     @Option(names = "--max-memory-restart", paramLabel = "SIZE",
-            description = "Replace a worker whose memory passes SIZE, such as 300MB (fleet.worker.max-memory).")
+            description = "Replace a worker whose memory passes SIZE, such as 300MB or PM2's 300M (fleet.worker.max-memory).")
     String maxMemory;
 
     @Option(names = "--set", paramLabel = "NAME=VALUE",
@@ -137,7 +142,7 @@ public final class StartCommand {
             spring.add("--fleet.worker.working-directory=" + literal(workingDirectory));
         }
         if (maxMemory != null) {
-            spring.add("--fleet.worker.max-memory=" + maxMemory);
+            spring.add("--fleet.worker.max-memory=" + memorySize(line, maxMemory));
         }
         environment.forEach((name, value) -> {
             if (!VARIABLE.matcher(name).matches()) {
@@ -185,7 +190,7 @@ public final class StartCommand {
         }
         String program = command.get(0);
         int dot = program.lastIndexOf('.');
-        String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(java.util.Locale.ROOT));
+        String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(Locale.ROOT));
         if (interpreter == null) {
             return;
         }
@@ -266,13 +271,31 @@ public final class StartCommand {
     }
 
     /** start's options that PM2 users write after the program ({@code pm2 start app.js -i max}). */
-    private static final List<String> PM2_HABITS = List.of("-i", "--instances", "--max-memory-restart");
+    private static final List<String> PM2_HABITS = List.of("-i", "--instances", "--max-memory-restart", "-p", "--port",
+            "--admin-port", "--cwd", "--set");
 
     /**
-     * A note on {@code err} when {@code -i} or {@code --max-memory-restart} follows PROGRAM, where it is the program's
+     * A note on {@code err} when one of start's options ({@code -i}, {@code -p}, {@code --set}...) follows PROGRAM, where it is the program's
      * argument, as {@code pm2 start app.js -i max} puts it (found by an attacking helper: the fleet silently ran one
      * worker per CPU). A note, not a refusal: it may be the program's own option.
      */
+    /**
+     * {@code size} as Spring Boot's {@code DataSize} reads it: PM2's one-letter units ({@code 300M}, {@code 1G},
+     * {@code 100K}, PM2's {@code max_memory_restart}) become {@code MB}, {@code GB}, {@code KB}; refused here, naming
+     * the option, when it is no size at all (not after the master's start, naming the setting).
+     */
+    static String memorySize(CommandLine line, String size) {
+        Matcher pm2 = PM2_SIZE.matcher(size.trim());
+        String spring = pm2.matches() ? pm2.group(1) + pm2.group(2).toUpperCase(Locale.ROOT) + "B" : size.trim();
+        try {
+            DataSize.parse(spring);
+            return spring;
+        } catch (IllegalArgumentException ex) {
+            throw new CommandLine.ParameterException(line, "--max-memory-restart " + TerminalText.safe(size)
+                    + ": not a size; give it as 300M, 300MB or 1G");
+        }
+    }
+
     private void warnOfOwnOptionsAfterProgram(PrintWriter err) {
         for (String word : command.subList(Math.min(1, command.size()), command.size())) {
             String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;

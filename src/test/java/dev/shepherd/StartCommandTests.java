@@ -186,6 +186,24 @@ class StartCommandTests {
         assertThat(out.toString()).isEmpty();
     }
 
+    /** A new user's: PM2's own size form, 300M, was refused only once the master had started, naming the setting. */
+    @Test
+    void pm2sMemorySizesAreTakenAndOthersRefusedNamingTheOption() {
+        assertThat(start("--max-memory-restart", "300M", "app")).contains("--fleet.worker.max-memory=300MB");
+        assertThat(start("--max-memory-restart", "1g", "app")).contains("--fleet.worker.max-memory=1GB");
+        assertThat(start("--max-memory-restart", "512MB", "app")).contains("--fleet.worker.max-memory=512MB");
+        assertThat(start("--max-memory-restart", "lots", "app")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).contains("--max-memory-restart lots: not a size; give it as 300M, 300MB or 1G");
+    }
+
+    /** A new user's: pm2 start app.js -i 4 -p 3000 gave -p to the program, and the master bound 8080 unsaid. */
+    @Test
+    void thePortAfterTheProgramGetsANoteToo() {
+        assertThat(start("node", "app.js", "-p", "3000")).contains("--fleet.worker.command[2]=-p");
+        assertThat(err.toString()).startsWith("shepherd start: -p comes after PROGRAM, so it is node's argument");
+    }
+
     @Test
     void helpIsPrintedAndExitsZero() {
         assertThat(start("--help")).isNull();
