@@ -6,10 +6,15 @@ import io.netty.util.ResourceLeakDetectorFactory;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * Fails a test class after which Netty reports a leaked buffer or other reference-counted object (one dropped
@@ -34,7 +39,7 @@ public final class BufferLeaks implements AfterAllCallback {
     }
 
     @Override
-    public void afterAll(ExtensionContext context) throws InterruptedException {
+    public void afterAll(ExtensionContext context) {
         if (ResourceLeakDetector.getLevel() != ResourceLeakDetector.Level.DISABLED) {
             assertNoneReported(context.getDisplayName());
         }
@@ -44,11 +49,15 @@ public final class BufferLeaks implements AfterAllCallback {
      * Fails with the leaks Netty reported since the last call, {@code during} naming what ran; collects garbage
      * first, so that what was dropped by then is found. Call it once the buffers' owners are closed.
      */
-    public static void assertNoneReported(String during) throws InterruptedException {
+    public static void assertNoneReported(String during) {
         // One collection a class: a full one of the test JVM's heap takes ~0.1 s, and leaks it leaves uncleared are
         // found by the next class's or the suite's own collections.
+        // Netty learns of a cleared buffer once the JVM's reference handler has queued it: a sentinel cleared by the
+        // same collection says when that has happened.
+        ReferenceQueue<Object> cleared = new ReferenceQueue<>();
+        WeakReference<Object> sentinel = new WeakReference<>(new Object(), cleared);
         System.gc();
-        Thread.sleep(20);
+        await().atMost(Duration.ofSeconds(2)).until(() -> cleared.poll() == sentinel);
         ByteBufAllocator.DEFAULT.buffer(1).release();
         List<String> reports = new ArrayList<>();
         for (String report; (report = REPORTS.poll()) != null; ) {
