@@ -65,12 +65,13 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         return upstreams;
     }
 
-    ClientHandler(ProxyContext proxy) {
+    /** {@code reclaimable}: the connection's event loop's, where it is listed while idle or reading a head. */
+    ClientHandler(ProxyContext proxy, ReclaimableConnections reclaimable) {
         this.proxy = proxy;
         this.timeouts = new ClientTimeouts(proxy.properties().clientHeaderTimeout(),
                 proxy.properties().clientBodyTimeout(), proxy.properties().clientBodyMinRate().toBytes(),
                 proxy.properties().keepAliveTimeout(),
-                proxy.properties().clientSendTimeout(), this::timedOut);
+                proxy.properties().clientSendTimeout(), this::timedOut, reclaimable);
     }
 
     /** The handler that keeps this connection's client clocks: it goes first in the pipeline. */

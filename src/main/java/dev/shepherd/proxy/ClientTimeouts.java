@@ -58,6 +58,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private final long minRate;
     private final long shortestNanos;
     private final Expiry expiry;
+    /** Where this connection is listed while idle or reading a head; null: nowhere. */
+    private final ReclaimableConnections reclaimable;
+    private ReclaimableConnections.Entry entry;
     private final Runnable check = this::check;
     private ChannelHandlerContext ctx;
     private Ticker ticker;
@@ -84,6 +87,16 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     /** {@code minRate}: bytes a second a body must average after {@code body} of grace; 0: no minimum. */
     ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry) {
+        this(header, body, minRate, keepAlive, send, expiry, null);
+    }
+
+    /**
+     * As above, and the connection is listed in {@code reclaimable} (its event loop's) while it is idle or reading a
+     * head, so that it may be closed to let a new connection in at {@code max-connections}.
+     */
+    ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry,
+                   ReclaimableConnections reclaimable) {
+        this.reclaimable = reclaimable;
         this.headerNanos = header.toNanos();
         this.bodyNanos = body.toNanos();
         this.minRate = minRate;
@@ -101,12 +114,27 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.ticker = ctx.executor().ticker();
+        if (reclaimable != null) {
+            entry = new ReclaimableConnections.Entry(ctx::close);
+        }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        if (entry != null) {
+            reclaimable.addFresh(entry);
+        }
         enter(Phase.HEAD, headerNanos);
         ctx.fireChannelActive();
+    }
+
+    /** A read that left a new connection's head unfinished makes the connection reclaimable. */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (entry != null && entry.fresh() && phase == Phase.HEAD) {
+            reclaimable.add(entry);
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override
@@ -140,7 +168,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         readWhileServing = false;
         headStartedNanos = -1;
         if (complete) {
-            phase = Phase.SERVING;
+            phase(Phase.SERVING);
         } else {
             enter(Phase.BODY, bodyNanos);
             if (minRate > 0) {
@@ -172,7 +200,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     void bodyComplete() {
         if (phase == Phase.BODY) {
             readWhileServing = false;
-            phase = Phase.SERVING;
+            phase(Phase.SERVING);
         }
     }
 
@@ -199,6 +227,24 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         return phase;
     }
 
+    /**
+     * Moves to {@code next}, listed as reclaimable in {@link Phase#IDLE} and {@link Phase#HEAD} only (a new
+     * connection as fresh: {@link ReclaimableConnections}). A connection that goes from idle to a head keeps its
+     * place: a head that comes whole leaves at once anyway.
+     */
+    private void phase(Phase next) {
+        phase = next;
+        if (entry != null) {
+            if (next == Phase.IDLE || next == Phase.HEAD) {
+                if (!entry.listed() || next == Phase.IDLE) {
+                    reclaimable.add(entry);
+                }
+            } else {
+                reclaimable.remove(entry);
+            }
+        }
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (ctx.channel().isWritable()) {
@@ -214,7 +260,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     }
 
     private void enter(Phase next, long timeoutNanos) {
-        phase = next;
+        phase(next);
         deadline = ticker.nanoTime() + timeoutNanos;
         if (timer == null) {
             schedule(shortestNanos);
@@ -235,7 +281,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         if (stalled) {
             if (sendDeadline - now <= 0) {
                 stalled = false;
-                phase = Phase.SERVING;
+                phase(Phase.SERVING);
                 expiry.sendTimedOut(ctx);
                 return;
             }
@@ -259,7 +305,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             long left = belowMinRate ? 0 : deadline - now;
             if (left <= 0) {
                 Phase expired = phase;
-                phase = Phase.SERVING;
+                phase(Phase.SERVING);
                 if (expired == Phase.IDLE) {
                     ctx.close();
                 } else {
@@ -286,7 +332,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     }
 
     private void cancel() {
-        phase = Phase.SERVING;
+        phase(Phase.SERVING);
         stalled = false;
         if (timer != null) {
             timer.cancel(false);

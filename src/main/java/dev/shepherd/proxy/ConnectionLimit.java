@@ -1,9 +1,13 @@
 package dev.shepherd.proxy;
 
 import io.netty.channel.Channel;
+import io.netty.util.concurrent.EventExecutor;
 import lombok.extern.slf4j.Slf4j;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -11,19 +15,25 @@ import java.util.function.LongSupplier;
 
 /**
  * {@code fleet.proxy.max-connections}: how many client connections the proxy holds at once, HAProxy's
- * {@code maxconn}. At the limit the listening sockets stop accepting, so that new connections wait in the kernel's
- * backlog instead of costing the master file descriptors and memory, and accept again as soon as a connection
- * closes (HAProxy pauses its listeners the same way). Accepts already under way when the listeners paused are let
- * in, up to an eighth past the limit (at least 16); a connection past that is closed at once without a byte read
- * (counted: {@link #refused}). Without it, one client that opened connections and sent nothing took every file
+ * {@code maxconn}. At the limit, a new connection is let in by closing the oldest of those idle between requests or
+ * still reading a head ({@link ReclaimableConnections}: nginx's reuse of connections when it has none free; counted,
+ * {@link #reclaimed}), first on the new connection's own event loop, else on the loop that has most. When there is
+ * none, the listening sockets stop accepting, so that new connections wait in the kernel's backlog instead of
+ * costing the master file descriptors and memory, and accept again as soon as a connection closes or becomes idle
+ * (HAProxy pauses its listeners the same way). Accepts already under way when the listeners paused are let in, up to
+ * an eighth past the limit (at least 16); a connection past that is closed at once without a byte read (counted:
+ * {@link #refused}). Without the limit, one client that opened connections and sent nothing took every file
  * descriptor the master may open: the proxy, the admin port and the supervisor's pipes to new workers all failed,
- * and the failed accepts filled the log (measured, 2026-12-02, {@code ulimit -n} 20,000).
+ * and the failed accepts filled the log (measured, 2026-12-02, {@code ulimit -n} 20,000); with it alone, 1,030 such
+ * connections from one client (the limit of the README's master flags) kept every other client waiting for
+ * {@code client-header-timeout}, a minute.
  *
  * <p>{@link #admit} and the close listener run on the event loops; pausing and resuming take a lock, and each
- * re-reads the count under it, so that the listeners end up paused exactly when the count is at the limit however
- * closes and accepts on several loops interleave. A pause is logged, and so are failed accepts (out of file
- * descriptors, say), at most once per {@link #LOG_INTERVAL_NANOS} each, with how many there were since the last line:
- * at the limit with a full backlog, every close lets one connection in and pauses again.
+ * re-reads the count under it, so that the listeners end up paused exactly when the count is at the limit and no
+ * connection can be reclaimed, however closes and accepts on several loops interleave. A pause is logged, and so are
+ * reclaimed connections and failed accepts (out of file descriptors, say), at most once per
+ * {@link #LOG_INTERVAL_NANOS} each, with how many there were since the last line: at the limit with a full backlog,
+ * every close lets one connection in and pauses again.
  */
 @Slf4j
 final class ConnectionLimit {
@@ -44,8 +54,14 @@ final class ConnectionLimit {
     /** Under {@link #lock}: pauses since the last log line about them, and when that line was written. */
     private long pauses;
     private long lastPauseLog = Long.MIN_VALUE;
+    /** Under {@link #lock}: a look at the limit is scheduled for when fresh connections become reclaimable. */
+    private boolean recheckScheduled;
     private final AtomicLong refused = new AtomicLong();
     private final OccasionalWarning acceptFailureLog;
+    private final AtomicLong reclaimed = new AtomicLong();
+    private final OccasionalWarning reclaimLog;
+    /** Each event loop's reclaimable connections, made at its first connection. */
+    private final Map<EventExecutor, ReclaimableConnections> reclaimable = new ConcurrentHashMap<>();
     private final AtomicLong acceptFailures = new AtomicLong();
     private final LongSupplier nanoTime;
 
@@ -54,6 +70,12 @@ final class ConnectionLimit {
         this.slack = Math.max(16, max / 8);
         this.nanoTime = nanoTime;
         this.acceptFailureLog = new OccasionalWarning(nanoTime);
+        this.reclaimLog = new OccasionalWarning(nanoTime);
+    }
+
+    /** The reclaimable connections of event loop {@code loop}, where its client connections list themselves. */
+    ReclaimableConnections reclaimable(EventExecutor loop) {
+        return reclaimable.computeIfAbsent(loop, key -> new ReclaimableConnections(key, listListener, nanoTime));
     }
 
     /** A listening socket to pause at the limit. */
@@ -62,12 +84,16 @@ final class ConnectionLimit {
     }
 
     /**
-     * A client connection was accepted; counted until it closes. Returns false when it is past the limit: the
-     * caller closes it.
+     * A client connection was accepted, on its event loop; counted until it closes. Past the limit, the oldest
+     * reclaimable connection is closed to make room for it. Returns false when it is past the limit and the slack
+     * with none to close: the caller closes it.
      */
     boolean admit(Channel connection) {
         int now = open.incrementAndGet();
         connection.closeFuture().addListener(future -> closed());
+        if (now > max && reclaim(connection.eventLoop())) {
+            return true;
+        }
         if (now >= max) {
             settle();
         }
@@ -78,6 +104,99 @@ final class ConnectionLimit {
         return true;
     }
 
+    /**
+     * Closes the oldest reclaimable connection of {@code loop} (the caller's), or else has the loop that lists most
+     * close its oldest; false when none lists any.
+     */
+    private boolean reclaim(EventExecutor loop) {
+        ReclaimableConnections own = reclaimable.get(loop);
+        if (own != null && own.closeOldest()) {
+            countReclaimed();
+            return true;
+        }
+        ReclaimableConnections most = null;
+        for (ReclaimableConnections other : reclaimable.values()) {
+            if (other != own && other.size() > 0 && (most == null || other.size() > most.size())) {
+                most = other;
+            }
+        }
+        if (most == null) {
+            return false;
+        }
+        ReclaimableConnections chosen = most;
+        chosen.loop().execute(() -> {
+            if (chosen.closeOldest()) {
+                countReclaimed();
+            }
+        });
+        return true;
+    }
+
+    private void countReclaimed() {
+        reclaimed.incrementAndGet();
+        long since = reclaimLog.occurred();
+        if (since > 0) {
+            log.warn("The proxy holds {} client connections (fleet.proxy.max-connections): closed the oldest idle "
+                    + "one or one still reading a request head to let a new one in ({} time(s) since the last such "
+                    + "line)", max, since);
+        }
+    }
+
+    /**
+     * Told by the lists, on their loops: a connection that became reclaimable resumes listeners paused at the limit,
+     * and the last one leaving pauses them, rather than letting the next accept in past the limit.
+     */
+    private final ReclaimableConnections.Listener listListener = new ReclaimableConnections.Listener() {
+        @Override
+        public void appeared() {
+            if (paused) {
+                settle();
+            }
+        }
+
+        @Override
+        public void emptied() {
+            if (!paused && open.get() >= max) {
+                settle();
+            }
+        }
+    };
+
+    private boolean anyReclaimable() {
+        for (ReclaimableConnections one : reclaimable.values()) {
+            if (one.reclaimable()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean anyFresh() {
+        for (ReclaimableConnections one : reclaimable.values()) {
+            if (one.fresh()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Paused with fresh connections listed: they may become reclaimable with time alone (nothing read from them
+     * for {@link ReclaimableConnections#FRESH_NANOS}), so the limit is looked at again then. Under {@link #lock}.
+     */
+    private void recheckFreshLater() {
+        if (recheckScheduled || listeners.isEmpty()) {
+            return;
+        }
+        recheckScheduled = true;
+        listeners.get(0).eventLoop().schedule(() -> {
+            synchronized (lock) {
+                recheckScheduled = false;
+            }
+            settle();
+        }, ReclaimableConnections.FRESH_NANOS, TimeUnit.NANOSECONDS);
+    }
+
     private void closed() {
         // At max - 1 as well as when seen paused: a pause that another loop is deciding right now is settled too.
         if (open.decrementAndGet() == max - 1 || paused) {
@@ -85,12 +204,24 @@ final class ConnectionLimit {
         }
     }
 
-    /** Pauses the listeners when the count is at the limit, resumes them when it is below. */
+    /**
+     * Pauses the listeners when the count is at the limit and no connection can be reclaimed, resumes them
+     * otherwise.
+     */
     private void settle() {
         synchronized (lock) {
+            boolean was = paused;
             boolean full = open.get() >= max;
-            boolean changed = full != paused;
+            if (full) {
+                // Published before the lists are read: a connection listed meanwhile sees it and settles again.
+                paused = true;
+                full = !anyReclaimable();
+            }
             paused = full;
+            if (full && anyFresh()) {
+                recheckFreshLater();
+            }
+            boolean changed = full != was;
             // Every listener whose reading differs, not only on a change: Netty's acceptor reopens one a second
             // after a failed accept. One that already reads as asked costs nothing (no task, no wake-up).
             for (Channel listener : listeners) {
@@ -108,9 +239,9 @@ final class ConnectionLimit {
                 long now = nanoTime.getAsLong();
                 if (lastPauseLog == Long.MIN_VALUE || now - lastPauseLog >= LOG_INTERVAL_NANOS) {
                     lastPauseLog = now;
-                    log.warn("The proxy holds {} client connections (fleet.proxy.max-connections): new "
-                            + "connections wait in the listen backlog until one closes ({} time(s) at the limit "
-                            + "since the last such line)", max, pauses);
+                    log.warn("The proxy holds {} client connections (fleet.proxy.max-connections), none idle or "
+                            + "reading a head: new connections wait in the listen backlog until one closes or is idle "
+                            + "({} time(s) at the limit since the last such line)", max, pauses);
                     pauses = 0;
                 }
             }
@@ -161,6 +292,11 @@ final class ConnectionLimit {
     /** Failed accepts since the start (out of file descriptors, say), each of which paused its listener a second. */
     long acceptFailures() {
         return acceptFailures.get();
+    }
+
+    /** Idle or unfinished connections closed to let new ones in at the limit, since the start. */
+    long reclaimed() {
+        return reclaimed.get();
     }
 
     /** Connections closed at once because they were accepted past the limit, since the start. */

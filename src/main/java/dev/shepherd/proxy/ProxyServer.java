@@ -167,6 +167,10 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                 .description(REFUSED_DESCRIPTION)
                 .tag("limit", "max-connections-per-client")
                 .register(registry);
+        FunctionCounter.builder("shepherd.proxy.connections.reclaimed", this, ProxyServer::reclaimedConnections)
+                .description("Client connections idle or still reading a request head, closed oldest first to "
+                        + "let a new one in at fleet.proxy.max-connections (nginx's reuse of connections)")
+                .register(registry);
         FunctionCounter.builder("shepherd.proxy.accept.failures", this, ProxyServer::acceptFailures)
                 .description("Connections the listening sockets failed to accept, out of file descriptors say; "
                         + "each failure pauses its socket for a second")
@@ -396,7 +400,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                             ProxyTls.FailedRecordCheck.INSTANCE);
                 }
                 channel.pipeline().addLast(CloseGuard.INSTANCE);
-                ClientHandler client = new ClientHandler(context);
+                ClientHandler client = new ClientHandler(context, connectionLimit.reclaimable(channel.eventLoop()));
                 channel.pipeline().addLast(client.timeouts(),
                         new RequestDecoder(decoder, context.unfinishedHeads(), client::busy), client);
                 return true;
@@ -658,6 +662,12 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
     private double refusedConnections() {
         ConnectionLimit limit = connectionLimit;
         return limit == null ? 0 : limit.refused();
+    }
+
+    /** Idle or unfinished client connections closed to let new ones in at the limit, since the start. */
+    private double reclaimedConnections() {
+        ConnectionLimit limit = connectionLimit;
+        return limit == null ? 0 : limit.reclaimed();
     }
 
     /** Failed accepts since the start. */

@@ -310,6 +310,58 @@ class ClientTimeoutsTests {
         assertThat(belowMinRate).containsExactly(true);
     }
 
+    /**
+     * The connection is listed as reclaimable while it reads a head or is idle, and not while a request's body comes
+     * or its response is served; its clock running out or its close takes it off the list.
+     */
+    @Test
+    void theConnectionIsReclaimableOnlyWhileIdleOrReadingAHead() {
+        channel.finishAndReleaseAll();
+        ReclaimableConnections list = new ReclaimableConnections(new EmbeddedChannel().eventLoop(),
+                new ReclaimableConnections.Listener() {
+                    @Override
+                    public void appeared() {
+                    }
+
+                    @Override
+                    public void emptied() {
+                    }
+                }, System::nanoTime);
+        timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400), 0, Duration.ofMillis(500),
+                Duration.ofMillis(600), this::expired, list);
+        channel = new EmbeddedChannel(timeouts);
+        channel.freezeTime();
+        assertThat(list.size()).as("new").isEqualTo(1);
+        assertThat(list.fresh()).isTrue();
+
+        read("GET / HTTP/1.1\r\n");
+        assertThat(list.size()).isEqualTo(1);
+        assertThat(list.fresh()).as("its head begun").isFalse();
+        assertThat(list.reclaimable()).isTrue();
+        timeouts.requestStarted(false);
+        assertThat(list.size()).as("reading a body").isZero();
+        timeouts.bodyComplete();
+        assertThat(list.size()).as("served").isZero();
+        timeouts.idle();
+        assertThat(list.size()).as("idle").isEqualTo(1);
+        read("G");
+        timeouts.requestStarted(true);
+        assertThat(list.size()).as("served").isZero();
+        timeouts.idle();
+        advance(510);
+        assertThat(channel.isOpen()).as("closed by its keep-alive clock").isFalse();
+        assertThat(list.size()).isZero();
+
+        EmbeddedChannel reclaimed = new EmbeddedChannel(new ClientTimeouts(Duration.ofMillis(300),
+                Duration.ofMillis(400), 0, Duration.ofMillis(500), Duration.ofMillis(600), this::expired, list));
+        reclaimed.writeInbound(Unpooled.copiedBuffer("G", StandardCharsets.US_ASCII));
+        reclaimed.releaseInbound();
+        assertThat(list.closeOldest()).isTrue();
+        assertThat(reclaimed.isOpen()).isFalse();
+        assertThat(list.size()).isZero();
+        assertThat(expired).as("closed, not timed out").isEmpty();
+    }
+
     /** {@code bytes} of body read and decoded, as the client handler reports them. */
     private void body(String bytes) {
         read(bytes);

@@ -24,38 +24,162 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * One client opening many connections and sending little on them: the proxy holds at most
- * {@code fleet.proxy.max-connections} of them and the rest wait in the backlog, and the heads they leave unfinished
- * are bounded together ({@link UnfinishedHeads}); the master, its admin port and the requests of other clients
- * keep working meanwhile.
+ * {@code fleet.proxy.max-connections} of them, closes the oldest idle or unfinished one to let a new one in
+ * ({@link ReclaimableConnections}) and keeps the rest waiting in the backlog when there is none, and the heads they
+ * leave unfinished are bounded together ({@link UnfinishedHeads}); the master, its admin port and the requests of
+ * other clients keep working meanwhile.
  */
 class ConnectionFloodIntegrationTests {
 
     private static final String PARTIAL = "GET /echo HTTP/1.1\r\nHost: a\r\n";
     private static final String CLOSE = PARTIAL + "Connection: close\r\n\r\n";
 
+    /**
+     * Connections that each send part of a head and stop (slowloris) take every place: a new client is let in by
+     * closing the oldest of them, at once, not a minute later when {@code client-header-timeout} ends them. One
+     * event loop, so that the oldest of its connections is the oldest of all.
+     */
     @Test
-    void connectionsPastTheLimitWaitInTheBacklogUntilOneCloses() throws IOException {
+    void atTheLimitTheOldestUnfinishedHeadIsClosedToLetANewClientIn() throws IOException {
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.max-connections=20", "--fleet.proxy.event-loops=1")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            for (int i = 0; i < 20; i++) {
+                held.add(open(shepherd.proxyPort(), PARTIAL));
+                int opened = i + 1;
+                await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == opened);
+            }
+
+            // Three more slow heads each take the place of the oldest, and a whole request the next one's.
+            for (int next = 0; next < 3; next++) {
+                held.add(open(shepherd.proxyPort(), PARTIAL));
+                assertClosedUnanswered(held.get(next));
+            }
+            try (Socket client = open(shepherd.proxyPort(), CLOSE)) {
+                client.setSoTimeout(5_000);
+                assertThat(RawHttp.readUntilClose(client.getInputStream())).startsWith("HTTP/1.1 200")
+                        .contains("uri=/echo");
+            }
+            assertClosedUnanswered(held.get(3));
+            for (Socket socket : held.subList(4, held.size())) {
+                assertThat(socket.getInputStream().available()).isZero();
+            }
+            assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
+                    .contains("shepherd_proxy_connections_reclaimed_total 4.0")
+                    .contains("shepherd_proxy_connections_refused_total{limit=\"max-connections\"} 0.0");
+            // The rest were left alone: the newest still completes its head and is answered.
+            Socket last = held.get(held.size() - 1);
+            last.getOutputStream().write("Connection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            last.setSoTimeout(5_000);
+            assertThat(RawHttp.readUntilClose(last.getInputStream())).startsWith("HTTP/1.1 200");
+        } finally {
+            RawHttp.closeAll(held);
+        }
+    }
+
+    /**
+     * Connections that send nothing are spared while they are new (their request may not have been read yet), then
+     * closed to let a new client in once they have been open a second: the listeners, paused at the limit with only
+     * new connections held, look again a second later.
+     */
+    @Test
+    void atTheLimitConnectionsThatSentNothingAreClosedOnceASecondOld() throws IOException {
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.max-connections=10")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            for (int i = 0; i < 10; i++) {
+                held.add(open(shepherd.proxyPort(), ""));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 10);
+
+            try (Socket client = open(shepherd.proxyPort(), CLOSE)) {
+                client.setSoTimeout(5_000);
+                assertThat(RawHttp.readUntilClose(client.getInputStream())).startsWith("HTTP/1.1 200");
+            }
+            int closed = 0;
+            for (Socket socket : held) {
+                socket.setSoTimeout(100);
+                try {
+                    if (socket.getInputStream().read() == -1) {
+                        closed++;
+                    }
+                } catch (SocketTimeoutException stillOpen) {
+                    // left alone
+                }
+            }
+            assertThat(closed).isEqualTo(1);
+        } finally {
+            RawHttp.closeAll(held);
+        }
+    }
+
+    /** Connections kept alive and idle between requests are closed, oldest idle first, to let a new client in. */
+    @Test
+    void atTheLimitTheLongestIdleKeptAliveConnectionIsClosedToLetANewClientIn() throws IOException {
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.max-connections=10", "--fleet.proxy.event-loops=1")) {
+            for (int i = 0; i < 10; i++) {
+                Socket socket = open(shepherd.proxyPort(), PARTIAL + "\r\n");
+                socket.setSoTimeout(5_000);
+                held.add(socket);
+                assertThat(RawHttp.readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200");
+            }
+            // The first becomes the most recently idle.
+            held.get(0).getOutputStream().write((PARTIAL + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertThat(RawHttp.readResponse(held.get(0).getInputStream())).startsWith("HTTP/1.1 200");
+
+            try (Socket next = open(shepherd.proxyPort(), CLOSE)) {
+                next.setSoTimeout(5_000);
+                assertThat(RawHttp.readUntilClose(next.getInputStream())).startsWith("HTTP/1.1 200");
+            }
+
+            assertThat(held.get(1).getInputStream().read()).as("idle longest, closed").isEqualTo(-1);
+            held.get(0).getOutputStream().write(CLOSE.getBytes(StandardCharsets.US_ASCII));
+            assertThat(RawHttp.readUntilClose(held.get(0).getInputStream())).as("idle since, kept")
+                    .startsWith("HTTP/1.1 200");
+        } finally {
+            RawHttp.closeAll(held);
+        }
+    }
+
+    /**
+     * Connections whose heads have all come (their bodies being read here) are never closed to make room: past the
+     * limit, new connections wait in the backlog until one closes.
+     */
+    @Test
+    void connectionsPastTheLimitWaitInTheBacklogWhileNoneIsIdleOrReadingAHead() throws IOException {
+        String unfinishedBody = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc";
         List<Socket> held = new ArrayList<>();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.max-connections=20")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             for (int i = 0; i < 20; i++) {
-                held.add(open(shepherd.proxyPort(), PARTIAL));
+                held.add(open(shepherd.proxyPort(), unfinishedBody));
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 20);
 
-            try (Socket waiting = open(shepherd.proxyPort(), PARTIAL + "Connection: close\r\n\r\n")) {
+            try (Socket waiting = open(shepherd.proxyPort(), CLOSE)) {
                 waiting.setSoTimeout(1_000);
                 assertThatThrownBy(() -> waiting.getInputStream().read()).as("not served at the limit")
                         .isInstanceOf(SocketTimeoutException.class);
                 assertThat(proxy.connections()).isEqualTo(20);
                 assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
-                        .contains("shepherd_proxy_connections 20.0");
+                        .contains("shepherd_proxy_connections 20.0")
+                        .contains("shepherd_proxy_connections_reclaimed_total 0.0");
 
                 held.remove(0).close();
                 waiting.setSoTimeout(10_000);
                 assertThat(RawHttp.readUntilClose(waiting.getInputStream())).startsWith("HTTP/1.1 200")
                         .contains("uri=/echo");
+            }
+            for (Socket socket : held) {
+                socket.getOutputStream().write("0123456".getBytes(StandardCharsets.US_ASCII));
+                socket.setSoTimeout(10_000);
+                assertThat(RawHttp.readResponse(socket.getInputStream())).as("its body completed")
+                        .startsWith("HTTP/1.1 200");
             }
             RawHttp.closeAll(held);
             await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 0);
@@ -239,6 +363,12 @@ class ConnectionFloodIntegrationTests {
         } finally {
             RawHttp.closeAll(held);
         }
+    }
+
+    /** The proxy closed {@code socket} without a byte of answer. */
+    private static void assertClosedUnanswered(Socket socket) throws IOException {
+        socket.setSoTimeout(5_000);
+        assertThat(socket.getInputStream().read()).as("closed unanswered").isEqualTo(-1);
     }
 
     private static Socket open(int port, String bytes) throws IOException {

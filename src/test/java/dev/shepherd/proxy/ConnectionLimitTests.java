@@ -63,6 +63,60 @@ class ConnectionLimitTests {
         assertThat(listener.config().isAutoRead()).isFalse();
     }
 
+    /**
+     * At the limit, a new connection is let in by closing the oldest connection that is idle or reading a head on its
+     * own event loop; paused listeners resume as soon as one such connection is listed.
+     */
+    @Test
+    void atTheLimitTheOldestReclaimableConnectionOfTheLoopIsClosedForANewOne() {
+        EmbeddedChannel first = new EmbeddedChannel();
+        EmbeddedChannel second = new EmbeddedChannel();
+        EmbeddedChannel third = new EmbeddedChannel();
+        limit.admit(first);
+        limit.admit(second);
+        assertThat(limit.paused()).as("nothing to reclaim").isTrue();
+
+        ReclaimableConnections loop = limit.reclaimable(third.eventLoop());
+        loop.add(new ReclaimableConnections.Entry(first::close));
+        assertThat(limit.paused()).as("one to reclaim").isFalse();
+        assertThat(listener.config().isAutoRead()).isTrue();
+        loop.add(new ReclaimableConnections.Entry(second::close));
+
+        assertThat(limit.admit(third)).isTrue();
+
+        assertThat(first.isOpen()).isFalse();
+        assertThat(second.isOpen()).isTrue();
+        assertThat(limit.open()).isEqualTo(2);
+        assertThat(limit.reclaimed()).isEqualTo(1);
+        assertThat(limit.refused()).isZero();
+        assertThat(limit.paused()).as("the second can still be reclaimed").isFalse();
+    }
+
+    /** A new connection on a loop that lists none has the loop that lists most close its oldest, on that loop. */
+    @Test
+    void aLoopWithNothingToReclaimHasAnotherLoopCloseItsOldest() {
+        EmbeddedChannel first = new EmbeddedChannel();
+        EmbeddedChannel second = new EmbeddedChannel();
+        EmbeddedChannel third = new EmbeddedChannel();
+        EmbeddedChannel other = new EmbeddedChannel();
+        limit.admit(first);
+        limit.admit(second);
+        limit.reclaimable(other.eventLoop()).add(new ReclaimableConnections.Entry(second::close));
+
+        assertThat(limit.admit(third)).isTrue();
+        assertThat(second.isOpen()).as("closed on its own loop, not the caller's").isTrue();
+        other.runPendingTasks();
+
+        assertThat(second.isOpen()).isFalse();
+        assertThat(first.isOpen()).isTrue();
+        assertThat(limit.open()).isEqualTo(2);
+        assertThat(limit.reclaimed()).isEqualTo(1);
+        EmbeddedChannel fourth = new EmbeddedChannel();
+        assertThat(limit.admit(fourth)).as("within the slack").isTrue();
+        assertThat(limit.paused()).as("nothing left to reclaim").isTrue();
+        assertThat(first.isOpen()).isTrue();
+    }
+
     /** Netty's acceptor turns a listener back on a second after a failed accept, paused or not. */
     @Test
     void aListenerReopenedAtTheLimitIsPausedAgainByTheNextConnection() {

@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
 
@@ -187,7 +188,7 @@ class SlowUploadIntegrationTests {
                     // One request answered first, so that the connection's reads have grown to its size.
                     socket.getOutputStream().write(("POST /warm HTTP/1.1\r\nHost: test\r\nContent-Length: "
                             + bodyBytes + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
-                    assertThat(readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200");
+                    assertThat(RawHttp.readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200");
                 }
                 java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
                         .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=30000")).timeout(Duration.ofSeconds(60))
@@ -211,7 +212,7 @@ class SlowUploadIntegrationTests {
                     }
                 }
                 assertThat(refused).as("some uploads were refused rather than held").isNotNull();
-                assertThat(readResponse(refused.getInputStream())).startsWith("HTTP/1.1 503")
+                assertThat(RawHttp.readResponse(refused.getInputStream())).startsWith("HTTP/1.1 503")
                         .contains("request bodies waiting");
                 busy.cancel(true);
             } finally {
@@ -256,7 +257,7 @@ class SlowUploadIntegrationTests {
                         .isLessThanOrEqualTo(ProxyContext.WAITING_BODIES_LIMIT);
                 assertThat(busy.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
                 for (Socket socket : sockets.subList(0, 3)) {
-                    assertThat(readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200").contains("body=" + bodyBytes);
+                    assertThat(RawHttp.readResponse(socket.getInputStream())).startsWith("HTTP/1.1 200").contains("body=" + bodyBytes);
                 }
             } finally {
                 for (Socket socket : sockets) {
@@ -265,14 +266,6 @@ class SlowUploadIntegrationTests {
             }
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> proxy.waitingBodyBytes() == 0);
         }
-    }
-
-    /** One response from a raw connection: its head and a body framed by Content-Length. */
-    private static String readResponse(InputStream in) throws java.io.IOException {
-        String text = dev.shepherd.testsupport.RawHttp.readHead(in);
-        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
-        return text + (length.find() ? new String(in.readNBytes(Integer.parseInt(length.group(1))),
-                StandardCharsets.ISO_8859_1) : "");
     }
 
     /** How many of the sockets have an answer waiting (the proxy refused them), without blocking. */

@@ -57,6 +57,14 @@ public final class RawHttp {
         return head.toString(StandardCharsets.ISO_8859_1);
     }
 
+    /** One response from a kept-alive connection: its head and a body framed by {@code Content-Length}, if any. */
+    public static String readResponse(InputStream in) throws IOException {
+        String head = readHead(in);
+        String length = header(head, "Content-Length");
+        return length == null ? head
+                : head + new String(in.readNBytes(Integer.parseInt(length)), StandardCharsets.ISO_8859_1);
+    }
+
     /** Closes every socket, whatever fails, and empties the list. */
     public static void closeAll(List<Socket> sockets) {
         for (Socket socket : sockets) {
