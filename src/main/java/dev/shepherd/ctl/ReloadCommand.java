@@ -158,10 +158,14 @@ class ReloadCommand implements Callable<Integer> {
         if (!"FAILED".equals(status.path("state").asString())) {
             return fromEvents;
         }
-        JsonNode lastLines = status.path("problem").path("lastLines");
+        JsonNode problem = status.path("problem");
+        JsonNode lastLines = problem.path("lastLines");
         if (lastLines.isArray() && !lastLines.isEmpty()) {
             ctl.out().println("the new worker's last output lines:");
             lastLines.values().forEach(line -> ctl.out().println("  " + TerminalText.safe(line.asString(""))));
+            if (problem.path("worker").isInt()) {
+                ctl.out().println("all of its output: shepherd logs " + problem.path("worker").asInt());
+            }
             ctl.out().flush();
         }
         // A rollback that stopped left workers of the failed spec serving: not "rolled back" to a script.

@@ -4,25 +4,56 @@ import dev.shepherd.worker.WorkerExit;
 import io.swagger.v3.oas.annotations.media.Schema;
 
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
  * Why a reload failed, shaped as RFC 9457 problem details (the members {@code type}, {@code title}, {@code status},
  * {@code detail}, as every error of the admin API, plus extension members): the new worker that never took over,
- * its generation, its exit code (null when its program could not be started) and its last output lines, at most
- * {@link #LAST_LINES}, each cut to {@link #LINE_CHARS} characters. {@code status} is 502: the master's upstream,
- * the new worker, failed.
+ * its generation, its exit code (null when its program could not be started), its last output lines, at most
+ * {@link #LAST_LINES}, each cut to {@link #LINE_CHARS} characters, and the first of the lines it wrote last that
+ * reads as an error ({@code errorLine}, null when none does; see {@link #errorLine}). {@code status} is 502: the
+ * master's upstream, the new worker, failed.
  */
 public record ReloadProblem(String type, String title, int status, String detail, int worker, long generation,
-                            @Schema(nullable = true) Integer exit, List<String> lastLines) {
+                            @Schema(nullable = true) Integer exit, List<String> lastLines,
+                            @Schema(nullable = true) String errorLine) {
 
     /** At most this many of the worker's last output lines. */
     public static final int LAST_LINES = 5;
     /** Each line cut to this many characters. */
     public static final int LINE_CHARS = 200;
 
+    /**
+     * A line that starts an error report: a JavaScript, Python or Java error or exception ({@code Error: Cannot find
+     * module}, {@code TypeError: …}, {@code java.lang.IllegalStateException: …}, {@code Exception in thread "main"
+     * …}), Go's {@code panic:}, or a line that begins with the word error or fatal.
+     */
+    private static final Pattern ERROR_LINE = Pattern.compile(
+            "^\\s*(?:[\\w$.]*(?:Error|Exception)(?::|\\s|$)|Exception in thread |panic: |(?i:error|fatal)\\b)");
+
     public ReloadProblem {
         lastLines = List.copyOf(lastLines);
+    }
+
+    /**
+     * The first of {@code lines} (the last ones a process wrote, oldest first) that reads as the start of an error
+     * report ({@link #ERROR_LINE}), cut to {@link #LINE_CHARS} characters; null when none does. Node prints the
+     * error's message before its stack, its {@code code} and its version (the last five lines of a missing module
+     * named neither the module nor the error), and Java before its stack frames, so the last lines alone often
+     * leave the cause out.
+     */
+    static String errorLine(List<String> lines) {
+        for (String line : lines) {
+            if (ERROR_LINE.matcher(line).find()) {
+                return cut(line);
+            }
+        }
+        return null;
+    }
+
+    private static String cut(String line) {
+        return line.length() > LINE_CHARS ? line.substring(0, LINE_CHARS) : line;
     }
 
     /**
@@ -38,7 +69,8 @@ public record ReloadProblem(String type, String title, int status, String detail
     static ReloadProblem of(Worker worker, ExitCause cause, WorkerExit exit, boolean tookOver) {
         List<String> all = exit.lastLines();
         List<String> lines = all.subList(Math.max(0, all.size() - LAST_LINES), all.size()).stream()
-                .map(line -> line.length() > LINE_CHARS ? line.substring(0, LINE_CHARS) : line).toList();
+                .map(ReloadProblem::cut).toList();
+        String errorLine = errorLine(all);
         String what = switch (cause) {
             case COULD_NOT_START -> exit.reason();
             case STARTUP_TIMEOUT -> "was " + exit.reason() + " and was killed";
@@ -47,9 +79,10 @@ public record ReloadProblem(String type, String title, int status, String detail
                     : " before it was READY");
         };
         String detail = "worker " + worker.id + " (generation " + worker.generation + ") " + what
+                + (errorLine == null || lines.contains(errorLine) ? "" : "; error: \"" + errorLine + "\"")
                 + (lines.isEmpty() ? "; it wrote no output" : "; last log lines: "
                 + lines.stream().map(line -> "\"" + line + "\"").collect(Collectors.joining(", ")));
         return new ReloadProblem("about:blank", "Reload failed", 502, detail, worker.id, worker.generation,
-                exit.pid() == 0 ? null : exit.code(), lines);
+                exit.pid() == 0 ? null : exit.code(), lines, errorLine);
     }
 }

@@ -373,7 +373,7 @@ class FleetControllerTests {
     void latestReloadShowsWhyItFailedAsAProblem() {
         ReloadProblem problem = new ReloadProblem("about:blank", "Reload failed", 502,
                 "worker 7 (generation 3) exited with code 3 before it was READY; last log lines: \"boom\"", 7, 3, 3,
-                List.of("boom"));
+                List.of("boom"), null);
         given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.FAILED, 3, 2, 1, NOW.minusSeconds(5), NOW,
                 problem.detail(), problem));
 
@@ -383,7 +383,7 @@ class FleetControllerTests {
                  "reason": "worker 7 (generation 3) exited with code 3 before it was READY; last log lines: \\"boom\\"",
                  "problem": {"type": "about:blank", "title": "Reload failed", "status": 502,
                              "detail": "worker 7 (generation 3) exited with code 3 before it was READY; last log lines: \\"boom\\"",
-                             "worker": 7, "generation": 3, "exit": 3, "lastLines": ["boom"]}}
+                             "worker": 7, "generation": 3, "exit": 3, "lastLines": ["boom"], "errorLine": null}}
                 """);
     }
 

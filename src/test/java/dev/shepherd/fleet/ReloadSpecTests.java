@@ -263,6 +263,7 @@ class ReloadSpecTests {
         assertThat(status.problem().status()).isEqualTo(502);
         assertThat(status.problem().lastLines()).hasSize(5).startsWith("line 4").last()
                 .satisfies(line -> assertThat(line).hasSize(200).startsWith("Error: x"));
+        assertThat(status.problem().errorLine()).as("among the last lines").hasSize(200).startsWith("Error: x");
         assertThat(fleet.snapshot().spec()).isEqualTo(old);
         // The rollback: worker 3 is replaced by worker 5, of generation 1 and its spec.
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactlyInAnyOrder(2, 5);
@@ -273,6 +274,34 @@ class ReloadSpecTests {
         assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompleted();
         fleet.queue.advance(Duration.ofSeconds(5));
         assertThat(commandOf(fleet, 6)).containsExactly("app", "v1", "--port=PORT");
+    }
+
+    /**
+     * Node's report of a missing module ends with its stack, code and version: the error itself, before the last five
+     * lines, is named in the reason (found by a new user: the reason named neither the module nor the error).
+     */
+    @Test
+    void theReasonNamesTheErrorLineThatCameBeforeTheLastLines() {
+        SupervisorHarness fleet = fleetOfTwo();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        LogBuffer logs = fleet.supervisor.find(3).orElseThrow().logs;
+        long pid = fleet.process(3).pid();
+        for (String line : List.of("node:internal/modules/cjs/loader:1228", "  throw err;", "  ^", "",
+                "Error: Cannot find module '/srv/app/app-v3.js'",
+                "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+                "    at node:internal/main/run_main_module:28:49 {", "  code: 'MODULE_NOT_FOUND',", "  requireStack: []",
+                "}", "", "Node.js v20.20.2")) {
+            logs.add(new LogBuffer.Line(pid, Instant.EPOCH, line));
+        }
+        fleet.process(3).exit(1);
+        fleet.queue.drain();
+
+        ReloadStatus status = fleet.snapshot().reload();
+        assertThat(status.reason()).isEqualTo("worker 3 (generation 2) exited with code 1 before it was READY; "
+                + "error: \"Error: Cannot find module '/srv/app/app-v3.js'\"; last log lines: \"  code: 'MODULE_NOT_FOUND',\", "
+                + "\"  requireStack: []\", \"}\", \"\", \"Node.js v20.20.2\"");
+        assertThat(status.problem().errorLine()).isEqualTo("Error: Cannot find module '/srv/app/app-v3.js'");
     }
 
     @Test

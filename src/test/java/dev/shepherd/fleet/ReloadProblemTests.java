@@ -1,0 +1,56 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ReloadProblemTests {
+
+    /** What Node 20 writes when the program's module does not exist: the error comes before its last five lines. */
+    private static final List<String> NODE_MISSING_MODULE = List.of(
+            "node:internal/modules/cjs/loader:1228",
+            "  throw err;",
+            "  ^",
+            "",
+            "Error: Cannot find module '/srv/app/app-v3.js'",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            "    at Module._load (node:internal/modules/cjs/loader:1051:27)",
+            "    at node:internal/main/run_main_module:28:49 {",
+            "  code: 'MODULE_NOT_FOUND',",
+            "  requireStack: []",
+            "}",
+            "",
+            "Node.js v20.20.2");
+
+    @Test
+    void theFirstLineThatStartsAnErrorReportIsFound() {
+        assertThat(ReloadProblem.errorLine(NODE_MISSING_MODULE))
+                .isEqualTo("Error: Cannot find module '/srv/app/app-v3.js'");
+        assertThat(ReloadProblem.errorLine(List.of("Starting", "Exception in thread \"main\" java.lang.IllegalStateException: no db",
+                "\tat app.Main.main(Main.java:3)"))).startsWith("Exception in thread \"main\"");
+        assertThat(ReloadProblem.errorLine(List.of("listening", "java.lang.IllegalStateException: no db",
+                "\tat app.Main.main(Main.java:3)", "Caused by: java.net.ConnectException: refused")))
+                .isEqualTo("java.lang.IllegalStateException: no db");
+        assertThat(ReloadProblem.errorLine(List.of("Traceback (most recent call last):", "  File \"app.py\", line 1",
+                "ModuleNotFoundError: No module named 'flask'"))).isEqualTo("ModuleNotFoundError: No module named 'flask'");
+        assertThat(ReloadProblem.errorLine(List.of("goroutine 1 [running]:", "panic: runtime error: index out of range")))
+                .startsWith("panic: ");
+        assertThat(ReloadProblem.errorLine(List.of("ERROR: relation \"users\" does not exist"))).startsWith("ERROR:");
+        assertThat(ReloadProblem.errorLine(List.of("fatal: not a git repository"))).startsWith("fatal:");
+    }
+
+    @Test
+    void linesThatOnlyMentionErrorsAreNotErrorLines() {
+        assertThat(ReloadProblem.errorLine(List.of("ErrorHandler installed", "errors: 0", "error_count=5",
+                "    at Error (native)", "listening on 3000", "Errors were logged to app.log"))).isNull();
+        assertThat(ReloadProblem.errorLine(List.of())).isNull();
+    }
+
+    @Test
+    void anErrorLineTooLongIsCutAsTheLastLinesAre() {
+        assertThat(ReloadProblem.errorLine(List.of("TypeError: " + "x".repeat(500))))
+                .hasSize(ReloadProblem.LINE_CHARS);
+    }
+}
