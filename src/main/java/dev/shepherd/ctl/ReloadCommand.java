@@ -17,16 +17,17 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code shepherd reload [--command …] [--env K=V …] [--unset-env K …] [--dir …] [--readiness-path …] [--wait]}: a
+ * {@code shepherd reload [--command …] [--env K=V …] [--unset-env K …] [--dir …] [--readiness-path …] [--no-wait]}: a
  * zero-downtime rolling reload ({@code POST /fleet/reload}), to a new worker spec when an option names one (the
- * body {@link ReloadSpec} builds; none without options). With {@code --wait} it prints the reload's events as they
- * happen and exits {@value Ctl#OK} when the reload finished, or {@value Ctl#ROLLED_BACK} with the reason (from
- * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back.
+ * body {@link ReloadSpec} builds; none without options). It prints the reload's events as they happen and exits
+ * {@value Ctl#OK} when the reload finished, or {@value Ctl#ROLLED_BACK} with the reason (from
+ * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back; with
+ * {@code --no-wait} it returns once the reload has started.
  */
 @Command(name = "reload", description = {"Replaces every worker, one at a time, without dropping a request; "
         + "with options, by workers of a new spec (a new version). Options left out keep the current value."},
-        footer = {"%nExamples:", "  shepherd reload --wait", "  shepherd reload --command java,-jar,/srv/app-1.4.jar --wait",
-                "  shepherd reload --env APP_VERSION=1.4 --unset-env OLD_FLAG"})
+        footer = {"%nExamples:", "  shepherd reload", "  shepherd reload --command java,-jar,/srv/app-1.4.jar",
+                "  shepherd reload --env APP_VERSION=1.4 --unset-env OLD_FLAG --no-wait"})
 class ReloadCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -60,8 +61,14 @@ class ReloadCommand implements Callable<Integer> {
             + "on the new workers, e.g. /ready.")
     String readinessPath;
 
-    @Option(names = "--wait", description = "Print the progress and exit when the reload is over: 0 when it finished, "
-            + Ctl.ROLLED_BACK + " when it was rolled back (with the new worker's exit and last output line).")
+    /**
+     * Waiting is the default, as {@code pm2 reload} blocks until it is done: without it, {@code shepherd reload &&
+     * echo deployed} said deployed for a version that was rolled back a minute later (found by a new user).
+     */
+    @Option(names = "--wait", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Print the progress and exit when the reload is over (the default): 0 when it finished, "
+            + Ctl.ROLLED_BACK + " when it was rolled back (with the new worker's exit and last output lines). "
+            + "--no-wait returns once the reload has started; shepherd status tells how it ended.")
     boolean await;
 
     @Override

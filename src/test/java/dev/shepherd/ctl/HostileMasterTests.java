@@ -90,7 +90,7 @@ class HostileMasterTests {
     @Test
     void problemDetailAndRolledBackReloadPrintNoRawControlCharacter() {
         CtlTests.Result scale = CtlTests.run(env, "scale", "2");
-        CtlTests.Result reload = CtlTests.run(env, "reload");
+        CtlTests.Result reload = CtlTests.run(env, "reload", "--no-wait");
 
         assertThat(scale.code()).isEqualTo(Ctl.FAILED);
         assertThat(scale.err()).startsWith("Invalid request: ^[[2J");

@@ -82,7 +82,7 @@ class ReloadCommandTests {
     @Test
     void optionsAreSentAsTheJsonBody() {
         CtlTests.Result result = CtlTests.run(env, "reload", "--command", "node,app-v2.js", "--env", "K=V", "--unset-env", "GONE",
-                "--dir", "/srv/app-1.4", "--readiness-path", "/ready");
+                "--dir", "/srv/app-1.4", "--readiness-path", "/ready", "--no-wait");
 
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out()).isEqualTo("reload to generation 2 running: 0 of 2 workers replaced\n");
@@ -93,7 +93,7 @@ class ReloadCommandTests {
 
     @Test
     void withoutOptionsNoBodyIsSent() {
-        CtlTests.Result result = CtlTests.run(env, "reload");
+        CtlTests.Result result = CtlTests.run(env, "reload", "--no-wait");
 
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(received).containsExactly(new Received("POST", "/fleet/reload", null, ""));
@@ -108,15 +108,22 @@ class ReloadCommandTests {
         assertThat(received).isEmpty();
     }
 
+    /** Waiting is the default, as {@code pm2 reload} blocks: {@code --wait} only says so. */
     @Test
     void waitedForRollbackPrintsTheNewWorkersLastLinesAndExitsRolledBack() {
-        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "sh,-c,exit 3", "--wait");
+        for (String wait : List.of("--wait", "")) {
+            received.clear();
+            reloadStatuses.clear();
+            reloadStatuses.add(FAILED);
+            CtlTests.Result result = CtlTests.run(env, wait.isEmpty() ? new String[] {"reload", "--command", "sh,-c,exit 3"}
+                    : new String[] {"reload", "--command", "sh,-c,exit 3", wait});
 
-        assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
-        assertThat(result.out()).isEqualTo("reload to generation 2 started: 2 workers to replace\n"
-                + "the new worker's last output lines:\n  starting\n  boom\nall of its output: shepherd logs 3\n");
-        assertThat(result.err()).isEqualTo("reload to generation 2 failed and was rolled back: worker 3 (pid 77) exited "
-                + "with code 3 before it was READY; last lines: | starting | boom\n");
+            assertThat(result.code()).as(wait).isEqualTo(Ctl.ROLLED_BACK);
+            assertThat(result.out()).isEqualTo("reload to generation 2 started: 2 workers to replace\n"
+                    + "the new worker's last output lines:\n  starting\n  boom\nall of its output: shepherd logs 3\n");
+            assertThat(result.err()).isEqualTo("reload to generation 2 failed and was rolled back: worker 3 (pid 77) exited "
+                    + "with code 3 before it was READY; last lines: | starting | boom\n");
+        }
     }
 
     /** "was rolled back" was printed while the rollback had only begun: the wait goes on until it is over. */
