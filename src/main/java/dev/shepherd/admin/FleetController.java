@@ -124,6 +124,18 @@ class FleetController {
         return fleet.reload(ReloadRequests.read(request.getInputStream()));
     }
 
+    /**
+     * Starts a rolling reload back to the spec the last successful reload replaced ({@code kubectl rollout undo});
+     * takes no body. 409 when no reload has succeeded since the master started, or while a reload or its rollback
+     * runs.
+     */
+    @Operation(summary = "Starts a rolling reload back to the spec the last successful reload replaced")
+    @PostMapping("/reload/undo")
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    ReloadStatus undo() {
+        return fleet.undo();
+    }
+
     /** The latest reload: its state and progress, and when it failed, why ({@code problem}). */
     @Operation(summary = "The latest reload: its state, progress and, when it failed, why")
     @GetMapping("/reload")

@@ -22,12 +22,13 @@ import java.util.regex.Pattern;
  * body {@link ReloadSpec} builds; none without options). It prints the reload's events as they happen and exits
  * {@value Ctl#OK} when the reload finished, or {@value Ctl#ROLLED_BACK} with the reason (from
  * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back; with
- * {@code --no-wait} it returns once the reload has started.
+ * {@code --no-wait} it returns once the reload has started. {@code --undo} reloads back to the spec the last
+ * successful reload replaced ({@code POST /fleet/reload/undo}).
  */
 @Command(name = "reload", description = {"Replaces every worker, one at a time, without dropping a request; "
         + "with options, by workers of a new spec (a new version). Options left out keep the current value."},
         footer = {"%nExamples:", "  shepherd reload", "  shepherd reload --command java,-jar,/srv/app-1.4.jar",
-                "  shepherd reload --env APP_VERSION=1.4 --unset-env OLD_FLAG --no-wait"})
+                "  shepherd reload --env APP_VERSION=1.4 --unset-env OLD_FLAG --no-wait", "  shepherd reload --undo"})
 class ReloadCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -61,6 +62,10 @@ class ReloadCommand implements Callable<Integer> {
             + "on the new workers, e.g. /ready.")
     String readinessPath;
 
+    @Option(names = "--undo", description = "Goes back to the spec the last successful reload replaced (kubectl rollout "
+            + "undo), by a reload of its own; again, to go forward. The master keeps one earlier spec, in memory.")
+    boolean undo;
+
     /**
      * Waiting is the default, as {@code pm2 reload} blocks until it is done: without it, {@code shepherd reload &&
      * echo deployed} said deployed for a version that was rolled back a minute later (found by a new user).
@@ -78,13 +83,18 @@ class ReloadCommand implements Callable<Integer> {
                     + "name but all, not '" + all + "'; replace ID replaces one worker");
         }
         String body = body();
+        if (undo && body != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--undo goes back to the earlier spec as it "
+                    + "was; it takes no --command, --env, --unset-env, --dir or --readiness-path");
+        }
+        String path = undo ? "/fleet/reload/undo" : "/fleet/reload";
         if (!await) {
-            ctl.out().println(describe(ctl.client().post("/fleet/reload", body)));
+            ctl.out().println(describe(ctl.client().post(path, body)));
             return Ctl.OK;
         }
         // Subscribe before the reload starts, so that none of its events can be missed.
         try (EventStream stream = EventStream.open(ctl.client())) {
-            JsonNode started = ctl.client().post("/fleet/reload", body);
+            JsonNode started = ctl.client().post(path, body);
             // A running reload's first event says it started; a failure is told once, on standard error, when the
             // wait ends. Printed as well, "running: 0 of 2" came before "started" (found by a new user).
             if (!running(started) && !"FAILED".equals(started.path("state").asString())) {

@@ -54,6 +54,9 @@ final class FleetCommands {
                 }
                 supervisor.reload.start(reload.patch().applyTo(supervisor.spec, Path.of("").toAbsolutePath()));
                 answer(reload, supervisor.reload.status());
+            } else if (command instanceof SupervisorEvent.Undo undo) {
+                supervisor.reload.undo();
+                answer(undo, supervisor.reload.status());
             } else if (command instanceof Replace replace) {
                 answer(replace, replace(replace.workerId()));
             } else if (command instanceof Kill kill) {

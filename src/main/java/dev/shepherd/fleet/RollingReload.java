@@ -49,6 +49,12 @@ final class RollingReload {
     private WorkerSpec targetSpec;
     /** The new worker of the step under way. */
     private Worker stepWorker;
+    /**
+     * The spec, and its generation, that the last successful reload replaced: what {@link #undo()} goes back to; null
+     * before any reload succeeded. Kept in memory only, as {@code kubectl rollout undo} keeps the revisions.
+     */
+    private WorkerSpec previousSpec;
+    private long previousGeneration;
 
     RollingReload(Supervisor supervisor, FleetEvents events, FleetMetrics metrics, Clock clock, SupervisorQueue loop,
                   Duration settle) {
@@ -88,8 +94,28 @@ final class RollingReload {
         return status.running() || rollingBack();
     }
 
+    /**
+     * Starts a reload to a new generation that runs the spec the last successful reload replaced ({@code kubectl
+     * rollout undo}); a second undo goes back again. Refused while {@link #busy()}, and when no reload has succeeded
+     * since the master started.
+     */
+    void undo() {
+        // A running reload or rollback is said first (start refuses it), as for any reload.
+        if (previousSpec == null && !busy()) {
+            throw new FleetExceptions.FleetConflictException("No reload has succeeded since the master started: there "
+                    + "is no earlier spec to go back to");
+        }
+        start(previousSpec, "undo of generation " + currentGeneration + ", back to generation " + previousGeneration
+                + "'s spec: ");
+    }
+
     /** Starts a reload to a new generation that runs {@code next}; refused while {@link #busy()}. */
     void start(WorkerSpec next) {
+        start(next, "");
+    }
+
+    /** {@code what}: said first in the started event and log line ({@link #undo()}), or empty. */
+    private void start(WorkerSpec next, String what) {
         if (status.running()) {
             throw new FleetExceptions.ReloadInProgressException(status);
         }
@@ -104,9 +130,10 @@ final class RollingReload {
         status = new ReloadStatus(ReloadStatus.State.RUNNING, targetGeneration, queue.size(), 0, clock.instant(), null,
                 null, null);
         String changes = next.changesFrom(supervisor.spec);
-        events.add(Type.RELOAD_STARTED, 0, 0, "reload to generation " + targetGeneration + " started: " + queue.size()
-                + " workers to replace; changed: " + changes);
-        log.info("Rolling reload to generation {}: {} workers to replace; changed: {}", targetGeneration, queue.size(), changes);
+        events.add(Type.RELOAD_STARTED, 0, 0, "reload to generation " + targetGeneration + " started: " + what
+                + queue.size() + " workers to replace; changed: " + changes);
+        log.info("Rolling reload to generation {}: {}{} workers to replace; changed: {}", targetGeneration, what,
+                queue.size(), changes);
         step();
     }
 
@@ -133,6 +160,8 @@ final class RollingReload {
                     currentGeneration);
             return;
         }
+        previousSpec = supervisor.spec;
+        previousGeneration = currentGeneration;
         supervisor.spec = targetSpec;
         currentGeneration = targetGeneration;
         status = new ReloadStatus(ReloadStatus.State.SUCCEEDED, targetGeneration, status.total(), status.replaced(),

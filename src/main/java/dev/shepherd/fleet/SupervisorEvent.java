@@ -150,6 +150,10 @@ sealed interface SupervisorEvent {
     record Reload(WorkerSpecPatch patch, CompletableFuture<ReloadStatus> reply) implements Command<ReloadStatus> {
     }
 
+    /** Start a rolling reload to a new generation that runs the spec the last successful reload replaced. */
+    record Undo(CompletableFuture<ReloadStatus> reply) implements Command<ReloadStatus> {
+    }
+
     /** Replace one READY worker, surge-first; the reply is the new worker's id. */
     record Replace(int workerId, CompletableFuture<Integer> reply) implements Command<Integer> {
     }

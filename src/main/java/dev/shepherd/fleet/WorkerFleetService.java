@@ -186,6 +186,19 @@ public class WorkerFleetService implements SmartLifecycle {
     }
 
     /**
+     * Starts a rolling reload to a new generation that runs the spec the last successful reload replaced, as
+     * {@code kubectl rollout undo} does; a second undo goes back again. The spec is kept in memory: a master that
+     * restarted has none. Blocks the caller until the supervisor answered.
+     *
+     * @throws FleetExceptions.FleetConflictException when no reload has succeeded since the master started, or while
+     *         a failed reload is rolled back
+     * @throws FleetExceptions.ReloadInProgressException while a reload runs
+     */
+    public ReloadStatus undo() {
+        return call(new SupervisorEvent.Undo(new CommandReply<>()));
+    }
+
+    /**
      * Replaces one worker, surge-first: a new one starts, with a new id and the old one's index, and the old one
      * drains once the new one is READY; an EXITED worker (restart policy {@code never} or {@code on-failure}) is
      * started again this way, as {@code pm2 restart} does. Blocks the caller as {@link #scale(int)} does.

@@ -296,6 +296,20 @@ class FleetControllerTests {
     }
 
     @Test
+    void undoIsAcceptedWithItsStatusOrA409WithoutAnEarlierSpec() {
+        given(fleet.undo()).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 4, 2, 0, NOW, null, null, null))
+                .willThrow(new FleetExceptions.FleetConflictException("No reload has succeeded since the master "
+                        + "started: there is no earlier spec to go back to"));
+
+        assertThat(mvc.post().uri("/fleet/reload/undo")).hasStatus(HttpStatus.ACCEPTED).bodyJson().isLenientlyEqualTo("""
+                {"state": "RUNNING", "generation": 4, "total": 2, "replaced": 0}
+                """);
+        assertProblem(mvc.post().uri("/fleet/reload/undo"), HttpStatus.CONFLICT, "Not possible now",
+                "No reload has succeeded since the master started: there is no earlier spec to go back to");
+        verify(fleet, never()).reload(any());
+    }
+
+    @Test
     void reloadBodyReachesTheFleetAsAPatch() {
         given(fleet.reload(any())).willReturn(new ReloadStatus(ReloadStatus.State.RUNNING, 3, 2, 0, NOW, null, null, null));
 

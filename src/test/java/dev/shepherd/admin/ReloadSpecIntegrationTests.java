@@ -90,6 +90,19 @@ class ReloadSpecIntegrationTests {
             assertThat(generations.get(0).get("spec").get("environment").get("API_TOKEN").stringValue()).isEqualTo("******");
             assertThat(shepherd.admin("GET", "/fleet", null).body()).doesNotContain("abc123");
             assertThat(shepherd.admin("GET", "/fleet/events", null).body()).contains("+API_TOKEN").doesNotContain("abc123");
+
+            // Undo: a reload back to generation 1's spec, as generation 3.
+            HttpResponse<String> undo = shepherd.admin("POST", "/fleet/reload/undo", null);
+            assertThat(undo.statusCode()).as(undo.body()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(90))
+                    .until(() -> !get(shepherd, "/fleet/reload").get("state").stringValue().equals("RUNNING"));
+            assertThat(get(shepherd, "/fleet/reload").get("state").stringValue()).isEqualTo("SUCCEEDED");
+            assertThat(get(shepherd, "/fleet/reload").get("generation").asLong()).isEqualTo(3);
+            shepherd.awaitReady(2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> whoami(shepherd).size() == 2
+                    && whoami(shepherd).stream().allMatch(answer -> answer.contains("version=v1")));
+            assertThat(whoami(shepherd)).allSatisfy(answer -> assertThat(answer).contains("args=\n")
+                    .doesNotContain("cwd=" + directory.toRealPath()));
         }
     }
 

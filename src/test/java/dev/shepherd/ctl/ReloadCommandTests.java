@@ -92,6 +92,20 @@ class ReloadCommandTests {
     }
 
     @Test
+    void undoPostsToItsOwnResourceWithoutABodyAndTakesNoSpecOption() {
+        CtlTests.Result result = CtlTests.run(env, "reload", "--undo", "--no-wait");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(received).containsExactly(new Received("POST", "/fleet/reload/undo", null, ""));
+
+        received.clear();
+        CtlTests.Result mixed = CtlTests.run(env, "reload", "--undo", "--env", "A=1");
+        assertThat(mixed.code()).isEqualTo(Ctl.USAGE);
+        assertThat(mixed.err()).startsWith("--undo goes back to the earlier spec as it was; it takes no --command");
+        assertThat(received).isEmpty();
+    }
+
+    @Test
     void withoutOptionsNoBodyIsSent() {
         CtlTests.Result result = CtlTests.run(env, "reload", "--no-wait");
 

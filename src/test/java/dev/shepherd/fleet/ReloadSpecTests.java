@@ -207,6 +207,43 @@ class ReloadSpecTests {
                         .doesNotContain("v4lue"));
     }
 
+    /** Undo is a reload of its own back to the spec the last successful reload replaced; a second undo goes forward. */
+    @Test
+    void undoReloadsBackToTheSpecTheLastSuccessfulReloadReplacedAndASecondUndoForward() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec v1 = fleet.snapshot().spec();
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("no reload yet")
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("No reload has succeeded since the master started");
+        reload(fleet, toV2()).join();
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("while a reload runs")
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.ReloadInProgressException.class);
+        fleet.queue.advance(Duration.ofSeconds(5));
+        WorkerSpec v2 = fleet.snapshot().spec();
+
+        ReloadStatus undo = fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())).join();
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(undo.generation()).isEqualTo(3);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().spec()).isEqualTo(v1);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(5, 6);
+        assertThat(commandOf(fleet, 5)).containsExactly("app", "v1", "--port=PORT");
+        assertThat(fleet.process(5).spec.environment()).containsEntry("OLD_VAR", "v4lue-old").doesNotContainKey("FEATURE_X");
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_STARTED).last()
+                .satisfies(event -> assertThat(event.message()).isEqualTo("reload to generation 3 started: undo of "
+                        + "generation 2, back to generation 1's spec: 2 workers to replace; changed: command, "
+                        + "environment: -FEATURE_X +OLD_VAR"));
+
+        fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())).join();
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().spec()).isEqualTo(v2);
+        assertThat(commandOf(fleet, 7)).containsExactly("app", "v2", "--port=PORT");
+    }
+
     @Test
     void oldWorkerThatCrashesDuringTheReloadRestartsWithItsOwnGenerationsSpec() {
         SupervisorHarness fleet = fleetOfTwo();
