@@ -34,6 +34,8 @@ public final class Ctl {
     static final int FAILED = 1;
     static final int USAGE = 2;
     static final int ROLLED_BACK = 3;
+    /** {@code status} of a fleet whose health is DOWN, as {@code systemctl status} exits 3 for a unit not running. */
+    static final int DOWN = 4;
     private static final String HELP = "Show this help message and exit.";
 
     // picocli's standard help options, but --version on this command alone: a subcommand's usage line showed -V.

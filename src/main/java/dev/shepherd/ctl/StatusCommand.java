@@ -11,9 +11,11 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code shepherd status}: the fleet's health ({@code GET /actuator/health}), desired and ready counts and the
- * latest reload ({@code GET /fleet}); {@code --json} prints both as {@code {"health": …, "fleet": …}}.
+ * latest reload ({@code GET /fleet}); {@code --json} prints both as {@code {"health": …, "fleet": …}}. Exits
+ * {@value Ctl#DOWN} when the health is DOWN, so that a script or a check can tell without parsing.
  */
-@Command(name = "status", description = "Shows the fleet's health, desired and ready workers, and the latest reload.")
+@Command(name = "status", description = "Shows the fleet's health, desired and ready workers, and the latest reload. "
+        + "Exit code " + Ctl.DOWN + " when the health is DOWN.")
 class StatusCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -31,13 +33,17 @@ class StatusCommand implements Callable<Integer> {
             both.set("health", health);
             both.set("fleet", fleet);
             ctl.out().println(Json.MAPPER.writeValueAsString(both));
-            return Ctl.OK;
+            return exitCode(health);
         }
         ctl.out().println("health   " + TerminalText.safe(health.path("status").asString("?")) + lastCrash(health));
         ctl.out().println("workers  " + fleet.path("ready").asInt() + " ready of " + fleet.path("desired").asInt()
                 + " desired, " + fleet.path("actual").asInt() + " running");
         ctl.out().println("reload   " + ReloadCommand.describe(fleet.path("reload")));
-        return Ctl.OK;
+        return exitCode(health);
+    }
+
+    private static int exitCode(JsonNode health) {
+        return "DOWN".equals(health.path("status").asString("")) ? Ctl.DOWN : Ctl.OK;
     }
 
     /**

@@ -1,11 +1,19 @@
 package dev.shepherd.ctl;
 
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code status}'s health line: the last crash says which process ended, how, when and why. */
+/** {@code status}'s health line: the last crash says which process ended, how, when and why; and its exit code. */
 class StatusCommandTests {
 
     private static final JsonMapper JSON = Json.MAPPER;
@@ -31,5 +39,42 @@ class StatusCommandTests {
                 + "\"reason\":\"cannot start: Cannot run program \\\"nope\\\"\"}"))
                 .isEqualTo(" (last crash: cannot start: Cannot run program \"nope\")");
         assertThat(lastCrash(null)).isEmpty();
+    }
+
+    /**
+     * A fleet whose health is DOWN exits {@value Ctl#DOWN}, in text and in JSON, so that a script can tell without
+     * parsing (it exited 0, found by a new user); UP and DEGRADED exit 0. The actuator answers DOWN with 503.
+     */
+    @Test
+    void aFleetThatIsDownExitsFourAndOneThatServesZero() throws IOException {
+        for (String health : new String[] {"UP", "DEGRADED", "DOWN"}) {
+            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.createContext("/fleet", exchange -> answer(exchange, 200,
+                    "{\"desired\":2,\"ready\":0,\"actual\":0,\"reload\":{\"state\":\"IDLE\",\"generation\":1}}"));
+            server.createContext("/actuator/health", exchange -> answer(exchange, health.equals("DOWN") ? 503 : 200,
+                    "{\"status\":\"" + health + "\"}"));
+            server.start();
+            try {
+                Map<String, String> env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort());
+                int expected = health.equals("DOWN") ? Ctl.DOWN : Ctl.OK;
+
+                CtlTests.Result text = CtlTests.run(env, "status");
+                CtlTests.Result json = CtlTests.run(env, "status", "--json");
+
+                assertThat(text.code()).as(health + ": " + text.err()).isEqualTo(expected);
+                assertThat(text.out()).startsWith("health   " + health);
+                assertThat(json.code()).as(health + " --json: " + json.err()).isEqualTo(expected);
+            } finally {
+                server.stop(0);
+            }
+        }
+    }
+
+    private static void answer(HttpExchange exchange, int status, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
     }
 }
