@@ -120,7 +120,7 @@ public final class StartCommand {
             start.tellAdminUrl(err);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
-            err.println(TerminalText.safe(ex.getMessage()) + " (see shepherd start --help)");
+            err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see shepherd start --help)");
             err.flush();
             exitCode[0] = 2;
             return null;

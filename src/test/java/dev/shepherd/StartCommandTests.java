@@ -46,6 +46,13 @@ class StartCommandTests {
     }
 
     /** Found by an attacking helper: --set replaced PROGRAM, or lost to an option, without a word. */
+    /** picocli said "Value for option option '--env' (NAME=VALUE) should be in KEY=VALUE format" (a new user's find). */
+    @Test
+    void anEnvironmentVariableWithoutAValueIsAUsageErrorInPlainWords() {
+        assertThat(start("-e", "FOO", "node", "app.js")).isNull();
+        assertThat(err.toString()).isEqualTo("--env wants NAME=VALUE, not 'FOO' (see shepherd start --help)\n");
+    }
+
     @Test
     void aSettingStartSetsItselfCannotBeSetAgain() {
         assertThat(start("--set", "fleet.worker.command=node,other.js", "node", "app.js")).isNull();

@@ -2,6 +2,7 @@ package dev.shepherd.ctl;
 
 import dev.shepherd.EditDistance;
 import dev.shepherd.TerminalText;
+import dev.shepherd.UsageMessages;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -103,8 +104,9 @@ public final class Ctl {
             if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && where.getParent() == null
                     && !unmatched.getUnmatched().isEmpty() && !unmatched.getUnmatched().get(0).startsWith("-")) {
                 // The first word is no command: say so, with the commands (git's and picocli's "did you mean").
+                // start is the launcher's (bin/shepherd runs the master for it), but a command all the same.
                 err.println("'" + TerminalText.safe(unmatched.getUnmatched().get(0)) + "' is not a command; the "
-                        + "commands are " + String.join(", ", where.getSubcommands().values().stream()
+                        + "commands are start, " + String.join(", ", where.getSubcommands().values().stream()
                         .map(CommandLine::getCommandName).distinct().toList()) + " (see "
                         + where.getCommandSpec().qualifiedName() + " --help)");
                 String word = unmatched.getUnmatched().get(0);
@@ -121,8 +123,8 @@ public final class Ctl {
                 }
             } else {
                 // The message may quote what was typed: escaped, like every other line the command line prints.
-                err.println(TerminalText.safe(ex.getMessage()) + " (see " + where.getCommandSpec().qualifiedName()
-                        + " --help)");
+                err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see "
+                        + where.getCommandSpec().qualifiedName() + " --help)");
             }
             err.flush();
             return USAGE;

@@ -31,12 +31,21 @@ class CtlTests {
         assertThat(result.err()).isEqualTo("Missing required parameter: 'N' (see shepherd scale --help)\n");
     }
 
+    /** picocli said "Unmatched argument at index 1: 'extra'", and index is a worker's stable index here. */
+    @Test
+    void anArgumentACommandDoesNotTakeIsNamedWithoutPicocliWords() {
+        Result result = run(Map.of(), "ls", "extra");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).isEqualTo("unexpected argument 'extra' (see shepherd ls --help)\n");
+    }
+
     @Test
     void unknownCommandIsOneLinePointingAtTheHelp() {
         Result result = run(Map.of(), "frobnicate");
 
         assertThat(result.code()).isEqualTo(Ctl.USAGE);
-        assertThat(result.err()).startsWith("'frobnicate' is not a command; the commands are ls, status, scale, ")
+        assertThat(result.err()).startsWith("'frobnicate' is not a command; the commands are start, ls, status, scale, ")
                 .endsWith(" (see shepherd --help)\n").hasLineCount(1);
         Result misspelt = run(Map.of(), "stauts");
         assertThat(misspelt.code()).isEqualTo(Ctl.USAGE);

@@ -137,6 +137,17 @@ class LauncherScriptTests {
         assertThat(run(with(env, "JAVA_OPTS", ""), "start", "app")).as("empty, as unset").contains("-Xmx128m");
     }
 
+    /** The admin client's help knew no start: "Unknown subcommand 'start'", exit code 0 (a new user's find). */
+    @Test
+    void helpStartIsStartsOwnHelp() throws Exception {
+        Path java = fakeJavaHome.resolve("bin/java");
+        Map<String, String> env = Map.of("JAVA", java.toString());
+
+        assertThat(run(env, "help", "start")).endsWith(" -jar " + script.getParent().resolve("../target/shepherd.jar")
+                + " start --help\n");
+        assertThat(run(env, "help", "ls")).contains(" ctl help ls");
+    }
+
     private static Map<String, String> with(Map<String, String> base, String name, String value) {
         Map<String, String> all = new java.util.HashMap<>(base);
         all.put(name, value);
