@@ -71,7 +71,24 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         this.timeouts = new ClientTimeouts(proxy.properties().clientHeaderTimeout(),
                 proxy.properties().clientBodyTimeout(), proxy.properties().clientBodyMinRate().toBytes(),
                 proxy.properties().keepAliveTimeout(),
-                proxy.properties().clientSendTimeout(), this::timedOut, reclaimable);
+                proxy.properties().clientSendTimeout(), this::timedOut, reclaimable,
+                proxy.properties().requestBuffering(), this::bodyReclaimed);
+    }
+
+    /**
+     * The proxy holds {@code max-connections} with none idle or reading a head, and this request's body, read before
+     * any worker has the request, came the slowest: 503 with the reason (and {@code Retry-After}), and the
+     * connection closes, so that a new client gets its place ({@link ReclaimableConnections}). Only closed when a
+     * response has begun.
+     */
+    private void bodyReclaimed() {
+        if (closing || !spokeHttp() || current == null || current.responseStarted()) {
+            ctx.close();
+            return;
+        }
+        respondAndClose(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy holds fleet.proxy.max-connections client "
+                + "connections, and this request's body came the slowest of those it was reading: another client "
+                + "got the place");
     }
 
     /** The handler that keeps this connection's client clocks: it goes first in the pipeline. */

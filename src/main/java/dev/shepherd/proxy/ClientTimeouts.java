@@ -58,8 +58,12 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private final long minRate;
     private final long shortestNanos;
     private final Expiry expiry;
-    /** Where this connection is listed while idle or reading a head; null: nowhere. */
+    /** Where this connection is listed while idle, reading a head or reading a body first; null: nowhere. */
     private final ReclaimableConnections reclaimable;
+    /** Answers the request whose body is being read and closes the connection, when it is reclaimed for room. */
+    private final Runnable bodyReclaimed;
+    /** Whether a body being read is listed: only when bodies are read before a worker has the request. */
+    private final boolean reclaimBodies;
     private ReclaimableConnections.Entry entry;
     private final Runnable check = this::check;
     private ChannelHandlerContext ctx;
@@ -87,16 +91,20 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     /** {@code minRate}: bytes a second a body must average after {@code body} of grace; 0: no minimum. */
     ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry) {
-        this(header, body, minRate, keepAlive, send, expiry, null);
+        this(header, body, minRate, keepAlive, send, expiry, null, false, null);
     }
 
     /**
      * As above, and the connection is listed in {@code reclaimable} (its event loop's) while it is idle or reading a
-     * head, so that it may be closed to let a new connection in at {@code max-connections}.
+     * head, and while it reads a body when {@code reclaimBodies} (bodies are read before a worker has the request),
+     * so that it may be closed to let a new connection in at {@code max-connections}; a body's request is answered
+     * by {@code bodyReclaimed} then.
      */
     ClientTimeouts(Duration header, Duration body, long minRate, Duration keepAlive, Duration send, Expiry expiry,
-                   ReclaimableConnections reclaimable) {
+                   ReclaimableConnections reclaimable, boolean reclaimBodies, Runnable bodyReclaimed) {
         this.reclaimable = reclaimable;
+        this.reclaimBodies = reclaimBodies;
+        this.bodyReclaimed = bodyReclaimed;
         this.headerNanos = header.toNanos();
         this.bodyNanos = body.toNanos();
         this.minRate = minRate;
@@ -115,7 +123,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         this.ticker = ctx.executor().ticker();
         if (reclaimable != null) {
-            entry = new ReclaimableConnections.Entry(ctx::close);
+            entry = new ReclaimableConnections.Entry(ctx::close, bodyReclaimed != null ? bodyReclaimed : ctx::close);
         }
     }
 
@@ -131,7 +139,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /** A read that left a new connection's head unfinished makes the connection reclaimable. */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (entry != null && entry.fresh() && phase == Phase.HEAD) {
+        if (entry != null && entry.fresh(reclaimable) && phase == Phase.HEAD) {
             reclaimable.add(entry);
         }
         ctx.fireChannelReadComplete();
@@ -160,6 +168,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     void bodyDecoded(int bytes) {
         if (phase == Phase.BODY) {
             earn(bytes);
+            if (entry != null) {
+                entry.bodyRead(bytes);
+            }
         }
     }
 
@@ -228,19 +239,28 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Moves to {@code next}, listed as reclaimable in {@link Phase#IDLE} and {@link Phase#HEAD} only (a new
-     * connection as fresh: {@link ReclaimableConnections}). A connection that goes from idle to a head keeps its
-     * place: a head that comes whole leaves at once anyway.
+     * Moves to {@code next}, listed as reclaimable in {@link Phase#IDLE} and {@link Phase#HEAD} (a new connection as
+     * fresh: {@link ReclaimableConnections}), and in {@link Phase#BODY} as a body when {@link #reclaimBodies}. A
+     * connection that goes from idle to a head keeps its place: a head that comes whole leaves at once anyway.
      */
     private void phase(Phase next) {
         phase = next;
         if (entry != null) {
-            if (next == Phase.IDLE || next == Phase.HEAD) {
-                if (!entry.listed() || next == Phase.IDLE) {
-                    reclaimable.add(entry);
+            switch (next) {
+                case IDLE -> reclaimable.add(entry);
+                case HEAD -> {
+                    if (!entry.listed()) {
+                        reclaimable.add(entry);
+                    }
                 }
-            } else {
-                reclaimable.remove(entry);
+                case BODY -> {
+                    if (reclaimBodies) {
+                        reclaimable.addBody(entry);
+                    } else {
+                        reclaimable.remove(entry);
+                    }
+                }
+                case SERVING -> reclaimable.remove(entry);
             }
         }
     }

@@ -171,9 +171,9 @@ final class ConnectionLimit {
         return false;
     }
 
-    private boolean anyFresh() {
+    private boolean anyTimed() {
         for (ReclaimableConnections one : reclaimable.values()) {
-            if (one.fresh()) {
+            if (one.timed()) {
                 return true;
             }
         }
@@ -181,8 +181,8 @@ final class ConnectionLimit {
     }
 
     /**
-     * Paused with fresh connections listed: they may become reclaimable with time alone (nothing read from them
-     * for {@link ReclaimableConnections#FRESH_NANOS}), so the limit is looked at again then. Under {@link #lock}.
+     * Paused with fresh connections or bodies listed: they may become reclaimable with time alone (listed for
+     * {@link ReclaimableConnections#GRACE_NANOS}), so the limit is looked at again then. Under {@link #lock}.
      */
     private void recheckFreshLater() {
         if (recheckScheduled || listeners.isEmpty()) {
@@ -194,7 +194,7 @@ final class ConnectionLimit {
                 recheckScheduled = false;
             }
             settle();
-        }, ReclaimableConnections.FRESH_NANOS, TimeUnit.NANOSECONDS);
+        }, ReclaimableConnections.GRACE_NANOS, TimeUnit.NANOSECONDS);
     }
 
     private void closed() {
@@ -218,7 +218,7 @@ final class ConnectionLimit {
                 full = !anyReclaimable();
             }
             paused = full;
-            if (full && anyFresh()) {
+            if (full && anyTimed()) {
                 recheckFreshLater();
             }
             boolean changed = full != was;

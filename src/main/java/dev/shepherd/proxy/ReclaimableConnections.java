@@ -8,82 +8,100 @@ import java.util.function.LongSupplier;
 
 /**
  * The client connections of one event loop that the proxy may close to let a new connection in while it holds
- * {@code fleet.proxy.max-connections}: those idle between two requests (kept alive) and those whose request head has
- * not all come yet (a head arriving slowly, a TLS handshake under way, nothing sent), oldest first. nginx keeps the
+ * {@code fleet.proxy.max-connections}: first those idle between two requests (kept alive) and those whose request
+ * head has not all come yet (a head arriving slowly, a TLS handshake under way, nothing sent), oldest first; when
+ * there is none, the one whose request body, read before any worker has the request, comes slowest. nginx keeps the
  * same queue of "reusable" connections and closes the oldest of them when a new connection finds none free
- * ({@code ngx_drain_connections}: "worker_connections are not enough, reusing connections"); it leaves out heads
- * that have begun, which are in here too, so that connections each sending a head a byte at a time (slowloris)
- * cannot keep every other client out until {@code client-header-timeout} ends them. A connection whose head has all
- * come (its body being read, its response on its way, a tunnel) is never closed to make room.
+ * ({@code ngx_drain_connections}: "worker_connections are not enough, reusing connections"); it leaves out heads that
+ * have begun and bodies, which are in here too, so that connections each sending a head a byte at a time (slowloris)
+ * or a body at the least rate allowed (R.U.D.Y.) cannot keep every other client out for minutes or hours. A
+ * connection whose request a worker has, or whose response is on its way, or a tunnel, is never closed for room.
  *
  * <p>A new connection has most likely brought its request with it (with {@code defer-accept} the kernel hands it
  * over when its first bytes come): closing it before the proxy has read them would lose a request. So it is listed
- * as <em>fresh</em> and becomes reclaimable after its first read, if that left the head unfinished, or once it has
- * been open {@link #FRESH_NANOS} with nothing read; {@link #add} makes an entry reclaimable at once (an idle
- * connection, a head that has begun).
+ * as <em>fresh</em> and becomes reclaimable after its first read, if that left the head unfinished ({@link #add}),
+ * or once it has been open {@link #GRACE_NANOS} with nothing read. A body becomes reclaimable once it has been read
+ * for that long too: its rate means something by then.
  *
- * <p>Confined to its event loop, but for {@link #reclaimable()} and {@link #fresh()}, which any thread may call. Two
- * doubly linked lists of {@link Entry}s, one made per connection: a connection enters and leaves them with no
+ * <p>Confined to its event loop, but for {@link #reclaimable()} and {@link #timed()}, which any thread may call.
+ * Three doubly linked lists of {@link Entry}s, one made per connection: a connection moves between them with no
  * allocation.
  */
 final class ReclaimableConnections {
 
-    /** How long a new connection from which nothing was read is spared: a second. */
-    static final long FRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** How long a new connection from which nothing was read, or a body, is spared: a second. */
+    static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /** Told, on the loop, when the lists change in ways that may pause or resume listeners at the limit. */
     interface Listener {
-        /** A reclaimable connection was listed where there was none. */
+        /** An idle connection or an unfinished head was listed where there was none. */
         void appeared();
 
-        /** The last reclaimable connection left the list (fresh ones may remain). */
+        /** The last idle connection or unfinished head left (fresh connections and bodies may remain). */
         void emptied();
     }
 
     /** One connection's place in the lists. */
     static final class Entry {
         private final Runnable close;
+        private final Runnable refuseBody;
         private Entry previous;
         private Entry next;
-        private boolean listed;
-        private boolean fresh;
+        private Line line;
         private long since;
+        private long bodyBytes;
 
-        /** {@code close}: closes the connection, on its event loop. */
-        Entry(Runnable close) {
+        /**
+         * {@code close}: closes the connection; {@code refuseBody}: answers the request whose body is being read and
+         * closes the connection. Both run on the connection's event loop.
+         */
+        Entry(Runnable close, Runnable refuseBody) {
             this.close = close;
+            this.refuseBody = refuseBody;
         }
 
         boolean listed() {
-            return listed;
+            return line != null;
         }
 
-        boolean fresh() {
-            return fresh;
+        boolean fresh(ReclaimableConnections in) {
+            return line == in.fresh;
+        }
+
+        /** {@code bytes} more of the body came (as decoded); counted while it is listed as a body. */
+        void bodyRead(long bytes) {
+            bodyBytes += bytes;
+        }
+    }
+
+    /** One list, oldest first, with its size and its oldest entry's time readable from any thread. */
+    private static final class Line {
+        private final Entry first = new Entry(() -> { }, () -> { });
+        private final AtomicInteger size = new AtomicInteger();
+        /** When the oldest entry was listed; meaningful while {@link #size} is above 0. */
+        private volatile long oldestSince;
+
+        Line() {
+            first.previous = first;
+            first.next = first;
+        }
+
+        Entry oldest() {
+            return first.next == first ? null : first.next;
         }
     }
 
     private final EventExecutor loop;
     private final Listener listener;
     private final LongSupplier nanoTime;
-    private final Entry ready = sentinel();
-    private final Entry waiting = sentinel();
-    private final AtomicInteger readySize = new AtomicInteger();
-    private final AtomicInteger freshSize = new AtomicInteger();
-    /** When the oldest fresh entry was listed; meaningful while {@link #freshSize} is above 0. */
-    private volatile long oldestFreshSince;
+    private final Line ready = new Line();
+    private final Line fresh = new Line();
+    private final Line bodies = new Line();
 
     ReclaimableConnections(EventExecutor loop, Listener listener, LongSupplier nanoTime) {
         this.loop = loop;
         this.listener = listener;
         this.nanoTime = nanoTime;
-    }
-
-    private static Entry sentinel() {
-        Entry sentinel = new Entry(() -> { });
-        sentinel.previous = sentinel;
-        sentinel.next = sentinel;
-        return sentinel;
     }
 
     EventExecutor loop() {
@@ -92,107 +110,128 @@ final class ReclaimableConnections {
 
     /** Lists a new connection as fresh, unless it is listed already. */
     void addFresh(Entry entry) {
-        if (entry.listed) {
-            return;
+        if (!entry.listed()) {
+            link(entry, fresh);
         }
-        link(entry, waiting);
-        entry.fresh = true;
-        entry.since = nanoTime.getAsLong();
-        if (freshSize.getPlain() == 0) {
-            oldestFreshSince = entry.since;
-        }
-        freshSize.setRelease(freshSize.getPlain() + 1);
     }
 
     /**
-     * Makes {@code entry} reclaimable: last in line when it was not listed or fresh, else it keeps its place (an idle
-     * connection whose next head has begun).
+     * Makes {@code entry} reclaimable as idle or reading a head: last in line when it was not listed so (or fresh),
+     * else it keeps its place (an idle connection whose next head has begun).
      */
     void add(Entry entry) {
-        if (entry.listed) {
-            if (!entry.fresh) {
-                return;
-            }
-            remove(entry);
+        if (entry.line == ready) {
+            return;
         }
+        remove(entry);
+        int before = ready.size.getPlain();
         link(entry, ready);
-        entry.since = nanoTime.getAsLong();
-        int before = readySize.getPlain();
         if (before == 0) {
-            // A full write, before the listener reads whether the listeners are paused: see ConnectionLimit#settle.
-            readySize.set(1);
             listener.appeared();
-        } else {
-            readySize.setRelease(before + 1);
         }
+    }
+
+    /** Lists {@code entry} as a body being read first, from now, with none of it read yet. */
+    void addBody(Entry entry) {
+        if (entry.line == bodies) {
+            return;
+        }
+        remove(entry);
+        entry.bodyBytes = 0;
+        link(entry, bodies);
     }
 
     /** Takes {@code entry} out, if it is listed. */
     void remove(Entry entry) {
-        if (!entry.listed) {
+        Line line = entry.line;
+        if (line == null) {
             return;
         }
-        boolean wasOldestFresh = entry.fresh && waiting.next == entry;
-        entry.listed = false;
+        boolean wasOldest = line.first.next == entry;
+        entry.line = null;
         entry.previous.next = entry.next;
         entry.next.previous = entry.previous;
         entry.previous = null;
         entry.next = null;
-        if (entry.fresh) {
-            entry.fresh = false;
-            freshSize.setRelease(freshSize.getPlain() - 1);
-            if (wasOldestFresh && waiting.next != waiting) {
-                oldestFreshSince = waiting.next.since;
-            }
-        } else {
-            int after = readySize.getPlain() - 1;
-            readySize.setRelease(after);
-            if (after == 0) {
-                listener.emptied();
-            }
+        int after = line.size.getPlain() - 1;
+        line.size.setRelease(after);
+        if (wasOldest && after > 0) {
+            line.oldestSince = line.first.next.since;
+        }
+        if (line == ready && after == 0) {
+            listener.emptied();
         }
     }
 
-    private static void link(Entry entry, Entry list) {
-        entry.listed = true;
-        entry.previous = list.previous;
-        entry.next = list;
-        list.previous.next = entry;
-        list.previous = entry;
+    private void link(Entry entry, Line line) {
+        entry.line = line;
+        entry.since = nanoTime.getAsLong();
+        entry.previous = line.first.previous;
+        entry.next = line.first;
+        line.first.previous.next = entry;
+        line.first.previous = entry;
+        int before = line.size.getPlain();
+        if (before == 0) {
+            line.oldestSince = entry.since;
+            // A full write, before the listener reads whether the listeners are paused: see ConnectionLimit#settle.
+            line.size.set(1);
+        } else {
+            line.size.setRelease(before + 1);
+        }
     }
 
     /**
-     * Closes the connection listed longest among the reclaimable ones and the fresh ones past {@link #FRESH_NANOS},
-     * taking it out first; false when there is none.
+     * Closes the connection listed longest among the idle ones, the unfinished heads and the fresh ones past
+     * {@link #GRACE_NANOS}; when there is none, refuses the body read for {@link #GRACE_NANOS} or longer that came
+     * slowest on average. Takes the entry out first; false when there is none.
      */
     boolean closeOldest() {
-        Entry oldest = ready.next == ready ? null : ready.next;
-        Entry fresh = waiting.next;
-        if (fresh != waiting && nanoTime.getAsLong() - fresh.since >= FRESH_NANOS
-                && (oldest == null || fresh.since - oldest.since < 0)) {
-            oldest = fresh;
+        long now = nanoTime.getAsLong();
+        Entry oldest = ready.oldest();
+        Entry waiting = fresh.oldest();
+        if (waiting != null && now - waiting.since >= GRACE_NANOS
+                && (oldest == null || waiting.since - oldest.since < 0)) {
+            oldest = waiting;
         }
-        if (oldest == null) {
+        if (oldest != null) {
+            remove(oldest);
+            oldest.close.run();
+            return true;
+        }
+        Entry slowest = null;
+        double slowestRate = Double.MAX_VALUE;
+        for (Entry body = bodies.first.next; body != bodies.first && now - body.since >= GRACE_NANOS; body = body.next) {
+            double rate = body.bodyBytes / ((now - body.since) / 1e9);
+            if (rate < slowestRate) {
+                slowestRate = rate;
+                slowest = body;
+            }
+        }
+        if (slowest == null) {
             return false;
         }
-        remove(oldest);
-        oldest.close.run();
+        remove(slowest);
+        slowest.refuseBody.run();
         return true;
     }
 
-    /** Whether a connection could be closed now; any thread (a moment's answer). */
+    /** Whether {@link #closeOldest()} would close a connection now; any thread (a moment's answer). */
     boolean reclaimable() {
-        return readySize.get() > 0
-                || freshSize.get() > 0 && nanoTime.getAsLong() - oldestFreshSince >= FRESH_NANOS;
+        long now = nanoTime.getAsLong();
+        return ready.size.get() > 0 || aged(fresh, now) || aged(bodies, now);
     }
 
-    /** Whether fresh connections are listed, which may become reclaimable; any thread (a moment's answer). */
-    boolean fresh() {
-        return freshSize.get() > 0;
+    private static boolean aged(Line line, long now) {
+        return line.size.get() > 0 && now - line.oldestSince >= GRACE_NANOS;
     }
 
-    /** Connections listed now, fresh or not; any thread (a moment's value). */
+    /** Whether fresh connections or bodies are listed, which become reclaimable with time; any thread. */
+    boolean timed() {
+        return fresh.size.get() > 0 || bodies.size.get() > 0;
+    }
+
+    /** Connections listed now, in any list; any thread (a moment's value). */
     int size() {
-        return readySize.get() + freshSize.get();
+        return ready.size.get() + fresh.size.get() + bodies.size.get();
     }
 }

@@ -328,15 +328,15 @@ class ClientTimeoutsTests {
                     }
                 }, System::nanoTime);
         timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400), 0, Duration.ofMillis(500),
-                Duration.ofMillis(600), this::expired, list);
+                Duration.ofMillis(600), this::expired, list, false, null);
         channel = new EmbeddedChannel(timeouts);
         channel.freezeTime();
         assertThat(list.size()).as("new").isEqualTo(1);
-        assertThat(list.fresh()).isTrue();
+        assertThat(list.timed()).isTrue();
 
         read("GET / HTTP/1.1\r\n");
         assertThat(list.size()).isEqualTo(1);
-        assertThat(list.fresh()).as("its head begun").isFalse();
+        assertThat(list.timed()).as("its head begun").isFalse();
         assertThat(list.reclaimable()).isTrue();
         timeouts.requestStarted(false);
         assertThat(list.size()).as("reading a body").isZero();
@@ -353,7 +353,7 @@ class ClientTimeoutsTests {
         assertThat(list.size()).isZero();
 
         EmbeddedChannel reclaimed = new EmbeddedChannel(new ClientTimeouts(Duration.ofMillis(300),
-                Duration.ofMillis(400), 0, Duration.ofMillis(500), Duration.ofMillis(600), this::expired, list));
+                Duration.ofMillis(400), 0, Duration.ofMillis(500), Duration.ofMillis(600), this::expired, list, false, null));
         reclaimed.writeInbound(Unpooled.copiedBuffer("G", StandardCharsets.US_ASCII));
         reclaimed.releaseInbound();
         assertThat(list.closeOldest()).isTrue();

@@ -73,6 +73,7 @@ class ConnectionFloodIntegrationTests {
             last.getOutputStream().write("Connection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             last.setSoTimeout(5_000);
             assertThat(RawHttp.readUntilClose(last.getInputStream())).startsWith("HTTP/1.1 200");
+            RawHttp.closeAll(held); // before the master stops: it would wait for their requests
         } finally {
             RawHttp.closeAll(held);
         }
@@ -146,15 +147,57 @@ class ConnectionFloodIntegrationTests {
     }
 
     /**
-     * Connections whose heads have all come (their bodies being read here) are never closed to make room: past the
-     * limit, new connections wait in the backlog until one closes.
+     * With no connection idle or reading a head, the request whose body, read before a worker has it, came slowest
+     * is answered 503 and closed to let a new client in, once the bodies have been read a second (R.U.D.Y.: a body
+     * at the least rate allowed held its connection for hours). One event loop, so that all are compared.
+     */
+    @Test
+    void atTheLimitTheSlowestBodyBeingReadIsRefusedToLetANewClientIn() throws IOException {
+        String unfinishedBody = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc";
+        List<Socket> held = new ArrayList<>();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.max-connections=10", "--fleet.proxy.event-loops=1")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            for (int i = 0; i < 10; i++) {
+                held.add(open(shepherd.proxyPort(), unfinishedBody));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.connections() == 10);
+            // The first sends more of its body: the slowest is then the second, the oldest of the rest.
+            held.get(0).getOutputStream().write("x".repeat(60).getBytes(StandardCharsets.US_ASCII));
+
+            try (Socket client = open(shepherd.proxyPort(), CLOSE)) {
+                client.setSoTimeout(10_000);
+                assertThat(RawHttp.readUntilClose(client.getInputStream())).startsWith("HTTP/1.1 200");
+            }
+
+            held.get(1).setSoTimeout(5_000);
+            assertThat(RawHttp.readUntilClose(held.get(1).getInputStream())).startsWith("HTTP/1.1 503")
+                    .contains("this request's body came the slowest");
+            for (Socket socket : List.of(held.get(0), held.get(2))) {
+                assertThat(socket.getInputStream().available()).isZero();
+            }
+            held.get(0).getOutputStream().write("y".repeat(37).getBytes(StandardCharsets.US_ASCII));
+            held.get(0).setSoTimeout(5_000);
+            assertThat(RawHttp.readResponse(held.get(0).getInputStream())).as("its body completed")
+                    .startsWith("HTTP/1.1 200");
+            assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
+                    .contains("shepherd_proxy_connections_reclaimed_total 1.0");
+            RawHttp.closeAll(held); // before the master stops: it would wait for their requests
+        } finally {
+            RawHttp.closeAll(held);
+        }
+    }
+
+    /**
+     * Connections whose requests a worker has (their bodies streamed to it here) are never closed to make room:
+     * past the limit, new connections wait in the backlog until one closes.
      */
     @Test
     void connectionsPastTheLimitWaitInTheBacklogWhileNoneIsIdleOrReadingAHead() throws IOException {
         String unfinishedBody = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc";
         List<Socket> held = new ArrayList<>();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.max-connections=20")) {
+                "--fleet.proxy.max-connections=20", "--fleet.proxy.request-buffering=false")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             for (int i = 0; i < 20; i++) {
                 held.add(open(shepherd.proxyPort(), unfinishedBody));

@@ -77,10 +77,10 @@ class ConnectionLimitTests {
         assertThat(limit.paused()).as("nothing to reclaim").isTrue();
 
         ReclaimableConnections loop = limit.reclaimable(third.eventLoop());
-        loop.add(new ReclaimableConnections.Entry(first::close));
+        loop.add(new ReclaimableConnections.Entry(first::close, first::close));
         assertThat(limit.paused()).as("one to reclaim").isFalse();
         assertThat(listener.config().isAutoRead()).isTrue();
-        loop.add(new ReclaimableConnections.Entry(second::close));
+        loop.add(new ReclaimableConnections.Entry(second::close, second::close));
 
         assertThat(limit.admit(third)).isTrue();
 
@@ -101,7 +101,7 @@ class ConnectionLimitTests {
         EmbeddedChannel other = new EmbeddedChannel();
         limit.admit(first);
         limit.admit(second);
-        limit.reclaimable(other.eventLoop()).add(new ReclaimableConnections.Entry(second::close));
+        limit.reclaimable(other.eventLoop()).add(new ReclaimableConnections.Entry(second::close, second::close));
 
         assertThat(limit.admit(third)).isTrue();
         assertThat(second.isOpen()).as("closed on its own loop, not the caller's").isTrue();

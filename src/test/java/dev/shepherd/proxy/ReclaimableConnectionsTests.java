@@ -28,7 +28,7 @@ class ReclaimableConnectionsTests {
             }, () -> now);
 
     private ReclaimableConnections.Entry entry(String name) {
-        return new ReclaimableConnections.Entry(() -> closed.add(name));
+        return new ReclaimableConnections.Entry(() -> closed.add(name), () -> closed.add(name + " refused"));
     }
 
     @Test
@@ -113,7 +113,7 @@ class ReclaimableConnectionsTests {
         ReclaimableConnections.Entry fresh = entry("fresh");
         ReclaimableConnections.Entry idle = entry("idle");
         list.addFresh(fresh);
-        assertThat(list.fresh()).isTrue();
+        assertThat(list.timed()).isTrue();
         assertThat(list.reclaimable()).isFalse();
         assertThat(list.closeOldest()).isFalse();
 
@@ -129,7 +129,53 @@ class ReclaimableConnectionsTests {
         assertThat(list.closeOldest()).isTrue();
 
         assertThat(closed).as("oldest first").containsExactly("idle", "fresh");
-        assertThat(list.fresh()).isFalse();
+        assertThat(list.timed()).isFalse();
+    }
+
+    /**
+     * With no idle connection or unfinished head, the body that came slowest on average is refused, once it has been
+     * read a second: a body that has just begun has no rate yet.
+     */
+    @Test
+    void withNothingIdleTheSlowestBodyReadASecondIsRefused() {
+        ReclaimableConnections.Entry slow = entry("slow");
+        ReclaimableConnections.Entry fast = entry("fast");
+        ReclaimableConnections.Entry young = entry("young");
+        list.addBody(slow);
+        list.addBody(fast);
+        slow.bodyRead(240);
+        fast.bodyRead(1_000_000);
+        assertThat(list.reclaimable()).isFalse();
+        assertThat(list.closeOldest()).as("in their first second").isFalse();
+
+        now += TimeUnit.SECONDS.toNanos(2);
+        list.addBody(young);
+        assertThat(list.reclaimable()).isTrue();
+        ReclaimableConnections.Entry idle = entry("idle");
+        list.add(idle);
+        assertThat(list.closeOldest()).isTrue();
+        assertThat(closed).as("an idle connection first").containsExactly("idle");
+
+        assertThat(list.closeOldest()).isTrue();
+        assertThat(closed).containsExactly("idle", "slow refused");
+        assertThat(list.closeOldest()).isTrue();
+        assertThat(closed).as("the young body waits for its second").containsExactly("idle", "slow refused", "fast refused");
+        assertThat(list.closeOldest()).isFalse();
+        assertThat(list.timed()).isTrue();
+    }
+
+    /** A body counted again from nothing when the connection goes from a head to its body. */
+    @Test
+    void aHeadThatBecomesABodyLeavesTheIdleLineAndTellsTheListener() {
+        ReclaimableConnections.Entry a = entry("a");
+        list.add(a);
+        list.addBody(a);
+
+        assertThat(told).containsExactly("appeared", "emptied");
+        assertThat(list.size()).isEqualTo(1);
+        list.remove(a);
+        assertThat(list.size()).isZero();
+        assertThat(list.timed()).isFalse();
     }
 
     /** Made reclaimable (its first read left the head unfinished), a fresh entry is so at once, in its new place. */
@@ -140,8 +186,8 @@ class ReclaimableConnectionsTests {
         list.addFresh(a);
         list.add(b);
         list.add(a);
-        assertThat(a.fresh()).isFalse();
-        assertThat(list.fresh()).isFalse();
+        assertThat(a.fresh(list)).isFalse();
+        assertThat(list.timed()).isFalse();
 
         list.closeOldest();
 
