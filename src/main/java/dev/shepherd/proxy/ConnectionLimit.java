@@ -16,8 +16,9 @@ import java.util.function.LongSupplier;
 /**
  * {@code fleet.proxy.max-connections}: how many client connections the proxy holds at once, HAProxy's
  * {@code maxconn}. At the limit, a new connection is let in by closing the oldest of those idle between requests or
- * still reading a head ({@link ReclaimableConnections}: nginx's reuse of connections when it has none free; counted,
- * {@link #reclaimed}), first on the new connection's own event loop, else on the loop that has most. When there is
+ * still reading a head, or else by refusing the request whose body, read first, came slowest
+ * ({@link ReclaimableConnections}: nginx's reuse of connections when it has none free; counted, {@link #reclaimed}),
+ * first on the new connection's own event loop, else on the loop that has most. When there is
  * none, the listening sockets stop accepting, so that new connections wait in the kernel's backlog instead of
  * costing the master file descriptors and memory, and accept again as soon as a connection closes or becomes idle
  * (HAProxy pauses its listeners the same way). Accepts already under way when the listeners paused are let in, up to
@@ -137,8 +138,8 @@ final class ConnectionLimit {
         long since = reclaimLog.occurred();
         if (since > 0) {
             log.warn("The proxy holds {} client connections (fleet.proxy.max-connections): closed the oldest idle "
-                    + "one or one still reading a request head to let a new one in ({} time(s) since the last such "
-                    + "line)", max, since);
+                    + "one or one still reading a request head, or refused the request whose body came slowest, to let "
+                    + "a new one in ({} time(s) since the last such line)", max, since);
         }
     }
 
@@ -294,7 +295,7 @@ final class ConnectionLimit {
         return acceptFailures.get();
     }
 
-    /** Idle or unfinished connections closed to let new ones in at the limit, since the start. */
+    /** Idle or unfinished connections closed, or slowest bodies refused, to let new ones in at the limit, since the start. */
     long reclaimed() {
         return reclaimed.get();
     }

@@ -168,8 +168,9 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                 .tag("limit", "max-connections-per-client")
                 .register(registry);
         FunctionCounter.builder("shepherd.proxy.connections.reclaimed", this, ProxyServer::reclaimedConnections)
-                .description("Client connections idle or still reading a request head, closed oldest first to "
-                        + "let a new one in at fleet.proxy.max-connections (nginx's reuse of connections)")
+                .description("Client connections idle or still reading a request head, closed oldest first, or "
+                        + "whose request body being read came slowest, refused with 503, to let a new one in at "
+                        + "fleet.proxy.max-connections (nginx's reuse of connections)")
                 .register(registry);
         FunctionCounter.builder("shepherd.proxy.accept.failures", this, ProxyServer::acceptFailures)
                 .description("Connections the listening sockets failed to accept, out of file descriptors say; "
