@@ -344,7 +344,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.executor().execute(() -> resume(paused, decoderContext));
         }
         if (current == null && !closing) {
-            timeouts.idle();
+            timeouts.idle(paused != null && paused.holdsParkedBytes());
         }
     }
 
@@ -381,6 +381,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             decoder.resume(decoderContext);
         } catch (Exception ex) {
             decoderContext.fireExceptionCaught(ex);
+        }
+        if (current == null && !closing) {
+            // What waited was part of a head only: reclaimable now, as a head left unfinished by a read.
+            timeouts.headUnfinished();
         }
         // Read on only if the decoder did not pause again at the next pipelined request.
         if (!decoder.paused() && !closing) {

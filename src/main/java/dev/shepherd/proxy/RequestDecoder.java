@@ -404,6 +404,11 @@ final class RequestDecoder extends HttpRequestDecoder {
         return paused;
     }
 
+    /** Whether bytes read are parked undecoded, to be decoded by {@link #resume}. */
+    boolean holdsParkedBytes() {
+        return parked != null && parked.isReadable();
+    }
+
     /**
      * Decodes again after a request that could have switched protocols and did not, or once the request before a
      * pipelined one is over; the bytes parked meanwhile are decoded now (and parked again if the handler is busy

@@ -352,6 +352,22 @@ class ClientTimeoutsTests {
         assertThat(channel.isOpen()).as("closed by its keep-alive clock").isFalse();
         assertThat(list.size()).isZero();
 
+        // A pipelined request read with the one before it waits to be decoded: not reclaimable until it is, and
+        // then only if it was part of a head.
+        timeouts = new ClientTimeouts(Duration.ofMillis(300), Duration.ofMillis(400), 0, Duration.ofMillis(500),
+                Duration.ofMillis(600), this::expired, list, false, null);
+        channel = new EmbeddedChannel(timeouts);
+        channel.freezeTime();
+        read("GET / HTTP/1.1\r\n");
+        timeouts.requestStarted(true);
+        timeouts.idle(true);
+        assertThat(timeouts.phase()).isEqualTo(ClientTimeouts.Phase.HEAD);
+        assertThat(list.size()).as("a request may be waiting to be decoded").isZero();
+        timeouts.headUnfinished();
+        assertThat(list.reclaimable()).as("what waited was part of a head").isTrue();
+        channel.close();
+        assertThat(list.size()).isZero();
+
         EmbeddedChannel reclaimed = new EmbeddedChannel(new ClientTimeouts(Duration.ofMillis(300),
                 Duration.ofMillis(400), 0, Duration.ofMillis(500), Duration.ofMillis(600), this::expired, list, false, null));
         reclaimed.writeInbound(Unpooled.copiedBuffer("G", StandardCharsets.US_ASCII));

@@ -77,10 +77,10 @@ class ConnectionLimitTests {
         assertThat(limit.paused()).as("nothing to reclaim").isTrue();
 
         ReclaimableConnections loop = limit.reclaimable(third.eventLoop());
-        loop.add(new ReclaimableConnections.Entry(first::close, first::close));
+        loop.addHead(new ReclaimableConnections.Entry(first::close, first::close));
         assertThat(limit.paused()).as("one to reclaim").isFalse();
         assertThat(listener.config().isAutoRead()).isTrue();
-        loop.add(new ReclaimableConnections.Entry(second::close, second::close));
+        loop.addHead(new ReclaimableConnections.Entry(second::close, second::close));
 
         assertThat(limit.admit(third)).isTrue();
 
@@ -101,7 +101,7 @@ class ConnectionLimitTests {
         EmbeddedChannel other = new EmbeddedChannel();
         limit.admit(first);
         limit.admit(second);
-        limit.reclaimable(other.eventLoop()).add(new ReclaimableConnections.Entry(second::close, second::close));
+        limit.reclaimable(other.eventLoop()).addHead(new ReclaimableConnections.Entry(second::close, second::close));
 
         assertThat(limit.admit(third)).isTrue();
         assertThat(second.isOpen()).as("closed on its own loop, not the caller's").isTrue();
@@ -115,6 +115,33 @@ class ConnectionLimitTests {
         assertThat(limit.admit(fourth)).as("within the slack").isTrue();
         assertThat(limit.paused()).as("nothing left to reclaim").isTrue();
         assertThat(first.isOpen()).isTrue();
+    }
+
+    /**
+     * Another loop's connections that cannot be closed yet (new ones, spared a second) make no room: the listeners
+     * pause, and past the slack a connection is refused whatever is listed. Admitted on such a promise, one client
+     * held 2,637 connections at a limit of 200 with two loops (found by an attacking helper).
+     */
+    @Test
+    void anotherLoopsNewConnectionsMakeNoRoomAndTheSlackHolds() {
+        EmbeddedChannel other = new EmbeddedChannel();
+        limit.admit(new EmbeddedChannel());
+        limit.admit(new EmbeddedChannel());
+        ReclaimableConnections elsewhere = limit.reclaimable(other.eventLoop());
+        for (int i = 0; i < 40; i++) {
+            elsewhere.addFresh(new ReclaimableConnections.Entry(() -> { }, () -> { }));
+        }
+
+        assertThat(limit.admit(new EmbeddedChannel())).as("within the slack").isTrue();
+        assertThat(limit.paused()).isTrue();
+        for (int i = 0; i < 15; i++) {
+            limit.admit(new EmbeddedChannel());
+        }
+        assertThat(limit.admit(new EmbeddedChannel())).as("past the slack").isFalse();
+        assertThat(limit.refused()).isEqualTo(1);
+        assertThat(limit.reclaimed()).isZero();
+        other.runPendingTasks();
+        assertThat(limit.reclaimed()).as("nothing was asked of the other loop").isZero();
     }
 
     /** Netty's acceptor turns a listener back on a second after a failed accept, paused or not. */

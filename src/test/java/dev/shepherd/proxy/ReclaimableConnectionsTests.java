@@ -36,9 +36,9 @@ class ReclaimableConnectionsTests {
         ReclaimableConnections.Entry a = entry("a");
         ReclaimableConnections.Entry b = entry("b");
         ReclaimableConnections.Entry c = entry("c");
-        list.add(a);
-        list.add(b);
-        list.add(c);
+        list.addHead(a);
+        list.addHead(b);
+        list.addHead(c);
         assertThat(list.size()).isEqualTo(3);
 
         assertThat(list.closeOldest()).isTrue();
@@ -55,10 +55,10 @@ class ReclaimableConnectionsTests {
         ReclaimableConnections.Entry a = entry("a");
         ReclaimableConnections.Entry b = entry("b");
         ReclaimableConnections.Entry c = entry("c");
-        list.add(a);
-        list.add(b);
-        list.add(c);
-        list.add(a);
+        list.addHead(a);
+        list.addHead(b);
+        list.addHead(c);
+        list.addHead(a);
         list.remove(b);
         list.remove(b);
 
@@ -75,10 +75,10 @@ class ReclaimableConnectionsTests {
     void anEntryRemovedAndAddedAgainGoesLast() {
         ReclaimableConnections.Entry a = entry("a");
         ReclaimableConnections.Entry b = entry("b");
-        list.add(a);
-        list.add(b);
+        list.addHead(a);
+        list.addHead(b);
         list.remove(a);
-        list.add(a);
+        list.addHead(a);
 
         list.closeOldest();
 
@@ -92,14 +92,14 @@ class ReclaimableConnectionsTests {
         ReclaimableConnections.Entry c = entry("c");
         list.addFresh(c);
         assertThat(told).as("fresh ones are not reclaimable yet").isEmpty();
-        list.add(a);
-        list.add(b);
+        list.addHead(a);
+        list.addHead(b);
         assertThat(told).containsExactly("appeared");
 
         list.remove(a);
         list.closeOldest();
         list.remove(c);
-        list.add(b);
+        list.addHead(b);
 
         assertThat(told).containsExactly("appeared", "emptied", "appeared");
     }
@@ -118,18 +118,56 @@ class ReclaimableConnectionsTests {
         assertThat(list.closeOldest()).isFalse();
 
         now += TimeUnit.MILLISECONDS.toNanos(999);
-        list.add(idle);
+        list.addHead(idle);
         assertThat(list.closeOldest()).as("the idle one: the fresh one is too young").isTrue();
         assertThat(closed).containsExactly("idle");
         assertThat(list.reclaimable()).isFalse();
 
         now += TimeUnit.MILLISECONDS.toNanos(1);
         assertThat(list.reclaimable()).isTrue();
-        list.add(entry("later"));
+        list.addHead(entry("later"));
         assertThat(list.closeOldest()).isTrue();
 
         assertThat(closed).as("oldest first").containsExactly("idle", "fresh");
         assertThat(list.timed()).isFalse();
+    }
+
+    /**
+     * Unfinished heads (and fresh connections past their second) go before idle ones, however long those have been
+     * idle: a kept-alive client has sent whole requests, a slowloris never does.
+     */
+    @Test
+    void unfinishedHeadsAreClosedBeforeIdleConnectionsAndThoseBeforeBodies() {
+        ReclaimableConnections.Entry body = entry("body");
+        ReclaimableConnections.Entry idle = entry("idle");
+        ReclaimableConnections.Entry silent = entry("silent");
+        ReclaimableConnections.Entry head = entry("head");
+        list.addBody(body);
+        list.addIdle(idle);
+        list.addFresh(silent);
+        now += TimeUnit.SECONDS.toNanos(5);
+        list.addHead(head);
+
+        while (list.closeOldest()) {
+            // all of them
+        }
+
+        assertThat(closed).containsExactly("silent", "head", "idle", "body refused");
+    }
+
+    /** An idle connection whose next head begins moves to the unfinished heads, last. */
+    @Test
+    void anIdleConnectionWhoseNextHeadBeginsIsAnUnfinishedHeadFromThen() {
+        ReclaimableConnections.Entry a = entry("a");
+        ReclaimableConnections.Entry b = entry("b");
+        list.addIdle(a);
+        list.addHead(b);
+        list.addHead(a);
+
+        list.closeOldest();
+
+        assertThat(closed).containsExactly("b");
+        assertThat(told).as("never empty in between").containsExactly("appeared");
     }
 
     /**
@@ -152,7 +190,7 @@ class ReclaimableConnectionsTests {
         list.addBody(young);
         assertThat(list.reclaimable()).isTrue();
         ReclaimableConnections.Entry idle = entry("idle");
-        list.add(idle);
+        list.addIdle(idle);
         assertThat(list.closeOldest()).isTrue();
         assertThat(closed).as("an idle connection first").containsExactly("idle");
 
@@ -168,7 +206,7 @@ class ReclaimableConnectionsTests {
     @Test
     void aHeadThatBecomesABodyLeavesTheIdleLineAndTellsTheListener() {
         ReclaimableConnections.Entry a = entry("a");
-        list.add(a);
+        list.addHead(a);
         list.addBody(a);
 
         assertThat(told).containsExactly("appeared", "emptied");
@@ -184,8 +222,8 @@ class ReclaimableConnectionsTests {
         ReclaimableConnections.Entry a = entry("a");
         ReclaimableConnections.Entry b = entry("b");
         list.addFresh(a);
-        list.add(b);
-        list.add(a);
+        list.addHead(b);
+        list.addHead(a);
         assertThat(a.fresh(list)).isFalse();
         assertThat(list.timed()).isFalse();
 
