@@ -180,6 +180,10 @@ class ReloadCommand implements Callable<Integer> {
         if (lastLines.isArray() && !lastLines.isEmpty()) {
             ctl.out().println("the new worker's last output lines:");
             lastLines.values().forEach(line -> ctl.out().println("  " + TerminalText.safe(line.asString(""))));
+            String errorLine = problem.path("errorLine").asString(null);
+            if (errorLine != null && lastLines.values().stream().noneMatch(line -> errorLine.equals(line.asString("")))) {
+                ctl.out().println("its error: " + TerminalText.safe(errorLine));
+            }
             if (problem.path("worker").isInt()) {
                 ctl.out().println("all of its output: shepherd logs " + problem.path("worker").asInt());
             }

@@ -26,27 +26,30 @@ public record ReloadProblem(String type, String title, int status, String detail
 
     /**
      * A line that starts an error report: a JavaScript, Python or Java error or exception ({@code Error: Cannot find
-     * module}, {@code TypeError: …}, {@code java.lang.IllegalStateException: …}, {@code Exception in thread "main"
-     * …}), Go's {@code panic:}, or a line that begins with the word error or fatal.
+     * module}, {@code TypeError: …}, Node's {@code Error [ERR_MODULE_NOT_FOUND]: …},
+     * {@code java.lang.IllegalStateException: …}, {@code Exception in thread "main" …}, {@code Caused by: …}), Go's {@code panic:}, or the word error or fatal followed by a colon
+     * ({@code fatal: not a git repository}; not {@code Error tracking: on}).
      */
-    private static final Pattern ERROR_LINE = Pattern.compile(
-            "^\\s*(?:[\\w$.]*(?:Error|Exception)(?::|\\s|$)|Exception in thread |panic: |(?i:error|fatal)\\b)");
+    private static final Pattern ERROR_LINE = Pattern.compile("^\\s*(?:[\\w$.]*(?:Error|Exception)(?::| \\[[^\\]]*]:|$)"
+            + "|Exception in thread |Caused by: |panic: |(?i:error|fatal):)");
 
     public ReloadProblem {
         lastLines = List.copyOf(lastLines);
     }
 
     /**
-     * The first of {@code lines} (the last ones a process wrote, oldest first) that reads as the start of an error
+     * The last of {@code lines} (the last ones a process wrote, oldest first) that reads as the start of an error
      * report ({@link #ERROR_LINE}), cut to {@link #LINE_CHARS} characters; null when none does. Node prints the
      * error's message before its stack, its {@code code} and its version (the last five lines of a missing module
      * named neither the module nor the error), and Java before its stack frames, so the last lines alone often
-     * leave the cause out.
+     * leave the cause out. The last, not the first: errors logged and retried come before the one that ended the
+     * process, and Java's {@code Caused by:} and Python's chained exceptions end with the cause or the final error
+     * (the first sent a new user to a database retry instead of a missing file).
      */
     static String errorLine(List<String> lines) {
-        for (String line : lines) {
-            if (ERROR_LINE.matcher(line).find()) {
-                return cut(line);
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            if (ERROR_LINE.matcher(lines.get(i)).find()) {
+                return cut(lines.get(i));
             }
         }
         return null;

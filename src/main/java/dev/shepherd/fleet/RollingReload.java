@@ -102,8 +102,16 @@ final class RollingReload {
     void undo() {
         // A running reload or rollback is said first (start refuses it), as for any reload.
         if (previousSpec == null && !busy()) {
-            throw new FleetExceptions.FleetConflictException("No reload has succeeded since the master started: there "
-                    + "is no earlier spec to go back to");
+            throw new FleetExceptions.FleetConflictException("No reload that changed the spec has succeeded since the "
+                    + "master started: there is no earlier spec to go back to");
+        }
+        if (status.state() == ReloadStatus.State.FAILED && !busy()) {
+            // kubectl's undo gets a user out of a bad rollout; here the failed reload was rolled back already, and an
+            // undo went one version further back, from the good one (found by a new user).
+            throw new FleetExceptions.FleetConflictException("The latest reload, to generation " + status.generation()
+                    + ", failed and was rolled back: the fleet runs generation " + currentGeneration + "'s spec as "
+                    + "before it. Undo would go further back, to generation " + previousGeneration + "'s spec; to go "
+                    + "there, reload with it");
         }
         start(previousSpec, "undo of generation " + currentGeneration + ", back to generation " + previousGeneration
                 + "'s spec: ");
@@ -160,8 +168,11 @@ final class RollingReload {
                     currentGeneration);
             return;
         }
-        previousSpec = supervisor.spec;
-        previousGeneration = currentGeneration;
+        if (!targetSpec.equals(supervisor.spec)) {
+            // A reload of the same spec (a restart) keeps what undo goes back to.
+            previousSpec = supervisor.spec;
+            previousGeneration = currentGeneration;
+        }
         supervisor.spec = targetSpec;
         currentGeneration = targetGeneration;
         status = new ReloadStatus(ReloadStatus.State.SUCCEEDED, targetGeneration, status.total(), status.replaced(),

@@ -64,7 +64,8 @@ class ReloadCommandTests {
     private static final String GONE = "gone";
     private static final String FAILED = "{\"state\":\"FAILED\",\"generation\":2,\"total\":2,\"replaced\":0,"
             + "\"reason\":\"worker 3 (pid 77) exited with code 3 before it was READY; last lines:\\nstarting\\nboom\","
-            + "\"problem\":{\"title\":\"Reload failed\",\"worker\":3,\"lastLines\":[\"starting\",\"boom\"]}}";
+            + "\"problem\":{\"title\":\"Reload failed\",\"worker\":3,\"lastLines\":[\"starting\",\"boom\"],"
+            + "\"errorLine\":\"Error: Cannot find module 'x'\"}}";
 
     private static void answer(HttpExchange exchange, int status, String json) throws IOException {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
@@ -134,7 +135,7 @@ class ReloadCommandTests {
 
             assertThat(result.code()).as(wait).isEqualTo(Ctl.ROLLED_BACK);
             assertThat(result.out()).isEqualTo("reload to generation 2 started: 2 workers to replace\n"
-                    + "the new worker's last output lines:\n  starting\n  boom\nall of its output: shepherd logs 3\n");
+                    + "the new worker's last output lines:\n  starting\n  boom\nits error: Error: Cannot find module 'x'\nall of its output: shepherd logs 3\n");
             assertThat(result.err()).isEqualTo("reload to generation 2 failed and was rolled back: worker 3 (pid 77) exited "
                     + "with code 3 before it was READY; last lines: | starting | boom\n");
         }
@@ -163,7 +164,7 @@ class ReloadCommandTests {
                 + "reload: worker 1 replaced by worker 3 (1 of 2)\n"
                 + "rollback: worker 3 (generation 2) replaced by worker 5\n"
                 + "rollback of generation 2 finished\n"
-                + "the new worker's last output lines:\n  starting\n  boom\nall of its output: shepherd logs 3\n");
+                + "the new worker's last output lines:\n  starting\n  boom\nits error: Error: Cannot find module 'x'\nall of its output: shepherd logs 3\n");
         assertThat(result.err()).startsWith("reload to generation 2 failed and was rolled back: worker 3 (pid 77)");
     }
 

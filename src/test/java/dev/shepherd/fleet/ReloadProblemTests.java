@@ -31,20 +31,28 @@ class ReloadProblemTests {
         assertThat(ReloadProblem.errorLine(List.of("Starting", "Exception in thread \"main\" java.lang.IllegalStateException: no db",
                 "\tat app.Main.main(Main.java:3)"))).startsWith("Exception in thread \"main\"");
         assertThat(ReloadProblem.errorLine(List.of("listening", "java.lang.IllegalStateException: no db",
-                "\tat app.Main.main(Main.java:3)", "Caused by: java.net.ConnectException: refused")))
-                .isEqualTo("java.lang.IllegalStateException: no db");
+                "\tat app.Main.main(Main.java:3)", "Caused by: java.net.ConnectException: refused",
+                "\t... 3 more"))).as("the cause").isEqualTo("Caused by: java.net.ConnectException: refused");
+        assertThat(ReloadProblem.errorLine(List.of("Error: ECONNREFUSED 127.0.0.1:5432, retrying in 1s",
+                "Error: ECONNREFUSED 127.0.0.1:5432, retrying in 1s", "node:internal/modules/cjs/loader:1228",
+                "Error: Cannot find module './missing-config.json'", "    at Module._resolveFilename (x)",
+                "Node.js v20.20.2"))).as("the error that ended it, not one retried before")
+                .isEqualTo("Error: Cannot find module './missing-config.json'");
         assertThat(ReloadProblem.errorLine(List.of("Traceback (most recent call last):", "  File \"app.py\", line 1",
                 "ModuleNotFoundError: No module named 'flask'"))).isEqualTo("ModuleNotFoundError: No module named 'flask'");
         assertThat(ReloadProblem.errorLine(List.of("goroutine 1 [running]:", "panic: runtime error: index out of range")))
                 .startsWith("panic: ");
         assertThat(ReloadProblem.errorLine(List.of("ERROR: relation \"users\" does not exist"))).startsWith("ERROR:");
         assertThat(ReloadProblem.errorLine(List.of("fatal: not a git repository"))).startsWith("fatal:");
+        assertThat(ReloadProblem.errorLine(List.of("Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'pg'")))
+                .startsWith("Error [ERR_MODULE_NOT_FOUND]");
     }
 
     @Test
     void linesThatOnlyMentionErrorsAreNotErrorLines() {
         assertThat(ReloadProblem.errorLine(List.of("ErrorHandler installed", "errors: 0", "error_count=5",
-                "    at Error (native)", "listening on 3000", "Errors were logged to app.log"))).isNull();
+                "    at Error (native)", "listening on 3000", "Errors were logged to app.log", "Error tracking: on",
+                "FATAL flag unset"))).isNull();
         assertThat(ReloadProblem.errorLine(List.of())).isNull();
     }
 

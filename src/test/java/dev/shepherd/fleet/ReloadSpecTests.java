@@ -215,7 +215,7 @@ class ReloadSpecTests {
         assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("no reload yet")
                 .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
-                .withMessageContaining("No reload has succeeded since the master started");
+                .withMessageContaining("No reload that changed the spec has succeeded since the master started");
         reload(fleet, toV2()).join();
         assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("while a reload runs")
                 .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
@@ -242,6 +242,27 @@ class ReloadSpecTests {
 
         assertThat(fleet.snapshot().spec()).isEqualTo(v2);
         assertThat(commandOf(fleet, 7)).containsExactly("app", "v2", "--port=PORT");
+
+        // A reload of the same spec (a restart) keeps what undo goes back to: v1.
+        reload(fleet, WorkerSpecPatch.NONE).join();
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+
+        // After a failed reload, rolled back already, undo would go a version further back: refused.
+        fleet.readiness.answerAll(false);
+        reload(fleet, new WorkerSpecPatch(List.of("app", "v3"), null, null, null)).join();
+        WorkerSnapshot v3 = fleet.snapshot().workers().stream()
+                .filter(worker -> worker.state() == WorkerState.STARTING).findFirst().orElseThrow();
+        fleet.process(v3.id()).exit(1);
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())))
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("failed and was rolled back: the fleet runs generation 5's spec as before it. "
+                        + "Undo would go further back, to generation 3's spec");
+        assertThat(fleet.snapshot().spec()).isEqualTo(v2);
     }
 
     @Test
