@@ -115,6 +115,7 @@ public final class StartCommand {
                 return null;
             }
             start.warnOfOwnOptionsAfterProgram(err);
+            start.tellNoProgram(err);
             start.addInterpreter(line, err, env);
             start.warnOfSavedState(err, env);
             start.tellAdminUrl(err);
@@ -293,6 +294,19 @@ public final class StartCommand {
         } catch (IllegalArgumentException ex) {
             throw new CommandLine.ParameterException(line, "--max-memory-restart " + TerminalText.safe(size)
                     + ": not a size; give it as 300M, 300MB or 1G");
+        }
+    }
+
+    /**
+     * A note on {@code err} when no PROGRAM was given: two new users typed a bare {@code start} to see its usage, as
+     * {@code pm2 start} shows it, and got a master serving the demo worker on every interface.
+     */
+    private void tellNoProgram(PrintWriter err) {
+        if (command.isEmpty()) {
+            err.println("shepherd start: no PROGRAM given, so the workers run fleet.worker.command from the "
+                    + "configuration, else the built-in demo worker (shepherd start --help shows how to give one; "
+                    + "Ctrl-C stops the master)");
+            err.flush();
         }
     }
 

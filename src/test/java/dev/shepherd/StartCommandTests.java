@@ -33,7 +33,11 @@ class StartCommandTests {
                 "--fleet.worker.command[4]=app.js", "--fleet.worker.command[5]=--tags=a,b",
                 "--fleet.worker.command[6]={port}");
         assertThat(start("--", "-weird-program")).containsExactly("--fleet.worker.command[0]=-weird-program");
+        assertThat(err.toString()).as("a PROGRAM given").doesNotContain("no PROGRAM");
+        err.getBuffer().setLength(0);
         assertThat(start()).as("the demo worker, every default").isEmpty();
+        assertThat(err.toString()).as("without PROGRAM: said").startsWith("shepherd start: no PROGRAM given, so the "
+                + "workers run fleet.worker.command from the configuration, else the built-in demo worker");
     }
 
     /** Found by an attacking helper: Spring Boot resolved ${...} in the words, the admin token among them. */

@@ -58,6 +58,7 @@ public final class Ctl {
 
     private Map<String, String> env = Map.of();
     private PrintWriter out;
+    private PrintWriter err;
     private AdminClient client;
 
     private Ctl() {
@@ -75,6 +76,7 @@ public final class Ctl {
         Ctl ctl = new Ctl();
         ctl.env = env;
         ctl.out = out;
+        ctl.err = err;
         CommandLine line = new CommandLine(ctl);
         for (CommandLine command : line.getSubcommands().values()) {
             CommandLine.Model.CommandSpec spec = command.getCommandSpec();
@@ -162,6 +164,11 @@ public final class Ctl {
 
     PrintWriter out() {
         return out;
+    }
+
+    /** Standard error, for what is said besides a command's result. */
+    PrintWriter err() {
+        return err;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -92,6 +92,27 @@ class ReloadCommand implements Callable<Integer> {
             ctl.out().println(describe(ctl.client().post(path, body)));
             return Ctl.OK;
         }
+        // Interrupted while it waits (Ctrl-C), the command ends and the reload goes on: said, since a PM2 or kubectl
+        // user took the silent exit for a cancelled deploy (found by a new user).
+        Thread interrupted = new Thread(() -> {
+            ctl.err().println("shepherd reload: stopped waiting; the reload goes on in the master (shepherd status "
+                    + "tells how it ends)");
+            ctl.err().flush();
+        }, "reload-interrupted");
+        Runtime.getRuntime().addShutdownHook(interrupted);
+        try {
+            return waitFor(path, body);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupted);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs: the JVM is going down
+            }
+        }
+    }
+
+    /** Starts the reload and prints its events until it is over; the exit code. */
+    private int waitFor(String path, String body) {
         // Subscribe before the reload starts, so that none of its events can be missed.
         try (EventStream stream = EventStream.open(ctl.client())) {
             JsonNode started = ctl.client().post(path, body);

@@ -2,6 +2,8 @@ package dev.shepherd.ctl;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.shepherd.ShepherdApplication;
+import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -10,11 +12,14 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -104,6 +109,58 @@ class ReloadCommandTests {
         assertThat(mixed.code()).isEqualTo(Ctl.USAGE);
         assertThat(mixed.err()).startsWith("--undo goes back to the earlier spec as it was; it takes no --command");
         assertThat(received).isEmpty();
+    }
+
+    /**
+     * Stopped while it waits (Ctrl-C, a TERM), the command says that the reload goes on in the master: its silent
+     * exit read as a cancelled deploy (a new user's find). A real JVM, whose shutdown hooks run on the signal.
+     */
+    @Test
+    void stoppedWhileWaitingItSaysTheReloadGoesOn() throws Exception {
+        CountDownLatch streaming = new CountDownLatch(1);
+        CountDownLatch over = new CountDownLatch(1);
+        HttpServer master = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        master.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        master.createContext("/fleet/reload", exchange -> answer(exchange, 202,
+                "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}"));
+        master.createContext("/fleet/events", exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            exchange.getResponseBody().write(STARTED.getBytes(StandardCharsets.UTF_8));
+            exchange.getResponseBody().flush();
+            streaming.countDown();
+            try {
+                over.await(30, TimeUnit.SECONDS); // the reload runs on; the stream stays open
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.close();
+        });
+        master.start();
+        List<String> command = new ArrayList<>(RunningShepherd.javaCommand(ShepherdApplication.class, "-Xmx64m"));
+        command.addAll(List.of("ctl", "reload"));
+        java.io.File errors = java.io.File.createTempFile("reload-stderr", ".txt");
+        errors.deleteOnExit();
+        // To a file: Process.destroy closes the pipes it gave.
+        ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(errors);
+        builder.environment().put("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + master.getAddress().getPort());
+        Process process = builder.start();
+        try {
+            assertThat(streaming.await(30, TimeUnit.SECONDS)).as("the command waits on the events").isTrue();
+            Thread.sleep(500);
+            process.destroy(); // SIGTERM: the JVM runs its shutdown hooks, as on Ctrl-C's SIGINT
+            assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            assertThat(java.nio.file.Files.readString(errors.toPath()))
+                    .contains("shepherd reload: stopped waiting; the reload goes on in the master (shepherd status "
+                            + "tells how it ends)");
+        } finally {
+            process.destroyForcibly();
+            over.countDown();
+            master.stop(0);
+            ((java.util.concurrent.ExecutorService) master.getExecutor()).shutdown();
+            errors.delete();
+        }
     }
 
     @Test
