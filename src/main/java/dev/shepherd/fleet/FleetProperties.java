@@ -293,6 +293,8 @@ public record FleetProperties(
      * @param queueLimit how many requests may wait for a READY (or, with {@code fleet.worker.max-concurrency}, a
      *                   free) worker at once; beyond it, 503 at once
      * @param maxConnections most client connections the proxy holds at once (HAProxy's {@code maxconn}); at the limit
+     *                       a new connection takes the place of an unfinished head's, an idle one's or, else, the
+     *                       slowest body's being read first (nginx's reuse of connections), and when there is none,
      *                       new connections wait in the listen backlog until one closes. Lowered at startup to
      *                       what the master can hold: its open-file limit (three descriptors a connection, the
      *                       client's, a worker's and a request body's temporary file, two when bodies stream;
