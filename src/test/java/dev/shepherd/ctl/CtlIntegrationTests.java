@@ -186,6 +186,17 @@ class CtlIntegrationTests {
     }
 
     @Test
+    void logsWithTimestampsBeginEachLineWithWhenAndWhichProcess() {
+        WorkerSnapshot worker = readyWorker();
+
+        CtlTests.Result result = ctl("logs", Integer.toString(worker.id()), "--timestamps");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).containsPattern("(?m)^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:[\\d.]+Z pid " + worker.pid()
+                + " echo worker " + worker.pid() + " listening on ");
+    }
+
+    @Test
     void logsOfAnUnknownWorkerSayWhichOnesExist() {
         CtlTests.Result result = ctl("logs", "99999");
 

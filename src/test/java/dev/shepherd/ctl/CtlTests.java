@@ -23,6 +23,15 @@ class CtlTests {
         return new Result(code, out.toString(), err.toString());
     }
 
+    /** A fake master's JSON answer, for the tests that stand one up with the JDK's HTTP server. */
+    static void answer(com.sun.net.httpserver.HttpExchange exchange, int status, String json) throws IOException {
+        byte[] body = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
+    }
+
     @Test
     void missingArgumentIsOneLinePointingAtTheHelp() {
         Result result = run(Map.of(), "scale");

@@ -1,7 +1,6 @@
 package dev.shepherd.ctl;
 
 import dev.shepherd.TerminalText;
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,25 +37,17 @@ class HostileMasterTests {
         String fleet = "{\"desired\":1,\"ready\":1,\"actual\":1,\"reload\":" + reload + ",\"workers\":[{\"id\":1,"
                 + "\"index\":0,\"pid\":9,\"state\":\"READY\",\"restarts\":1,\"lastExit\":" + exit + "}]}";
         String event = "{\"seq\":1,\"at\":\"" + Instant.now() + "\",\"type\":\"PROCESS_EXITED\",\"workerId\":1,\"message\":\"" + EVIL + "\"}";
-        server.createContext("/fleet", exchange -> answer(exchange, 200, fleet));
-        server.createContext("/fleet/reload", exchange -> answer(exchange, 200, reload));
-        server.createContext("/fleet/events", exchange -> answer(exchange, 200, "[" + event + "]"));
+        server.createContext("/fleet", exchange -> CtlTests.answer(exchange, 200, fleet));
+        server.createContext("/fleet/reload", exchange -> CtlTests.answer(exchange, 200, reload));
+        server.createContext("/fleet/events", exchange -> CtlTests.answer(exchange, 200, "[" + event + "]"));
         server.createContext("/fleet/workers/1/logs", exchange ->
-                answer(exchange, 200, "[{\"pid\":9,\"at\":\"" + Instant.now() + "\",\"line\":\"" + EVIL + "\"}]"));
-        server.createContext("/fleet/scale", exchange -> answer(exchange, 400,
+                CtlTests.answer(exchange, 200, "[{\"pid\":9,\"at\":\"" + Instant.now() + "\",\"line\":\"" + EVIL + "\"}]"));
+        server.createContext("/fleet/scale", exchange -> CtlTests.answer(exchange, 400,
                 "{\"title\":\"Invalid request\",\"detail\":\"" + EVIL + "\"}"));
-        server.createContext("/actuator/health", exchange -> answer(exchange, 200, "{\"status\":\"UP\",\"components\":"
+        server.createContext("/actuator/health", exchange -> CtlTests.answer(exchange, 200, "{\"status\":\"UP\",\"components\":"
                 + "{\"fleet\":{\"details\":{\"lastCrash\":{\"reason\":\"" + EVIL + "\"}}}}}"));
         server.start();
         env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort());
-    }
-
-    private static void answer(HttpExchange exchange, int status, String json) throws IOException {
-        byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, body.length);
-        exchange.getResponseBody().write(body);
-        exchange.close();
     }
 
     @AfterEach

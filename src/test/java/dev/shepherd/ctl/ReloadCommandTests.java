@@ -1,6 +1,5 @@
 package dev.shepherd.ctl;
 
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.shepherd.ShepherdApplication;
 import dev.shepherd.testsupport.RunningShepherd;
@@ -53,13 +52,13 @@ class ReloadCommandTests {
                     exchange.close(); // the master went away: no answer
                     return;
                 }
-                answer(exchange, 200, status);
+                CtlTests.answer(exchange, 200, status);
                 return;
             }
             received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
                     exchange.getRequestHeaders().getFirst("Content-Type"),
                     new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
-            answer(exchange, 202, "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}");
+            CtlTests.answer(exchange, 202, "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}");
         });
         server.start();
         env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort());
@@ -71,14 +70,6 @@ class ReloadCommandTests {
             + "\"reason\":\"worker 3 (pid 77) exited with code 3 before it was READY; last lines:\\nstarting\\nboom\","
             + "\"problem\":{\"title\":\"Reload failed\",\"worker\":3,\"lastLines\":[\"starting\",\"boom\"],"
             + "\"errorLine\":\"Error: Cannot find module 'x'\"}}";
-
-    private static void answer(HttpExchange exchange, int status, String json) throws IOException {
-        byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, body.length);
-        exchange.getResponseBody().write(body);
-        exchange.close();
-    }
 
     @AfterEach
     void stop() {
@@ -121,7 +112,7 @@ class ReloadCommandTests {
         CountDownLatch over = new CountDownLatch(1);
         HttpServer master = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         master.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
-        master.createContext("/fleet/reload", exchange -> answer(exchange, 202,
+        master.createContext("/fleet/reload", exchange -> CtlTests.answer(exchange, 202,
                 "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}"));
         master.createContext("/fleet/events", exchange -> {
             exchange.getResponseHeaders().add("Content-Type", "text/event-stream");

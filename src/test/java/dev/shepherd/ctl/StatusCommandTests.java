@@ -1,6 +1,5 @@
 package dev.shepherd.ctl;
 
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
@@ -8,7 +7,6 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -49,9 +47,9 @@ class StatusCommandTests {
     void aFleetThatIsDownExitsFourAndOneThatServesZero() throws IOException {
         for (String health : new String[] {"UP", "DEGRADED", "DOWN"}) {
             HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            server.createContext("/fleet", exchange -> answer(exchange, 200,
+            server.createContext("/fleet", exchange -> CtlTests.answer(exchange, 200,
                     "{\"desired\":2,\"ready\":0,\"actual\":0,\"reload\":{\"state\":\"IDLE\",\"generation\":1}}"));
-            server.createContext("/actuator/health", exchange -> answer(exchange, health.equals("DOWN") ? 503 : 200,
+            server.createContext("/actuator/health", exchange -> CtlTests.answer(exchange, health.equals("DOWN") ? 503 : 200,
                     "{\"status\":\"" + health + "\"}"));
             server.start();
             try {
@@ -70,11 +68,4 @@ class StatusCommandTests {
         }
     }
 
-    private static void answer(HttpExchange exchange, int status, String json) throws IOException {
-        byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(status, body.length);
-        exchange.getResponseBody().write(body);
-        exchange.close();
-    }
 }
