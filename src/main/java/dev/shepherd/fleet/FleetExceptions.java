@@ -18,7 +18,8 @@ public final class FleetExceptions {
     public static class ReloadInProgressException extends RuntimeException {
         public ReloadInProgressException(ReloadStatus status) {
             super("A reload to generation " + status.generation() + " is running (" + status.replaced() + " of "
-                    + status.total() + " workers replaced); wait until GET /fleet shows it finished");
+                    + status.total() + " workers replaced); wait until GET /fleet/reload (shepherd status) shows it "
+                    + "finished");
         }
     }
 

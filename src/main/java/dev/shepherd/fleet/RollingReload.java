@@ -129,7 +129,8 @@ final class RollingReload {
         }
         if (rollingBack()) {
             throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
-                    + " is being rolled back; reload again once GET /fleet/reload no longer shows \"rollback\": \"RUNNING\"");
+                    + " is being rolled back; reload again once GET /fleet/reload no longer shows \"rollback\": "
+                    + "\"RUNNING\" (shepherd status: no longer \"being rolled back\")");
         }
         targetGeneration = ++lastGeneration;
         targetSpec = next;

@@ -292,7 +292,8 @@ class FleetControllerTests {
         given(fleet.reload(any())).willThrow(new FleetExceptions.ReloadInProgressException(running));
 
         assertProblem(mvc.post().uri("/fleet/reload"), HttpStatus.CONFLICT, "Reload already running",
-                "A reload to generation 3 is running (1 of 4 workers replaced); wait until GET /fleet shows it finished");
+                "A reload to generation 3 is running (1 of 4 workers replaced); wait until GET /fleet/reload "
+                        + "(shepherd status) shows it finished");
     }
 
     @Test
