@@ -46,7 +46,7 @@ class ReloadCommand implements Callable<Integer> {
             + "form of fleet.worker.command: split on every comma, each part trimmed, no escaping.")
     String command;
 
-    @Option(names = "--env", paramLabel = "NAME=VALUE", description = "Sets a variable of the new workers (NAME= for an "
+    @Option(names = {"-e", "--env"}, paramLabel = "NAME=VALUE", description = "Sets a variable of the new workers (NAME= for an "
             + "empty value); the others stay as they are. Repeatable.")
     List<String> env = new ArrayList<>();
 

@@ -78,7 +78,7 @@ class ReloadCommandTests {
 
     @Test
     void optionsAreSentAsTheJsonBody() {
-        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "node,app-v2.js", "--env", "K=V", "--unset-env", "GONE",
+        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "node,app-v2.js", "-e", "K=V", "--unset-env", "GONE",
                 "--dir", "/srv/app-1.4", "--readiness-path", "/ready", "--no-wait");
 
         assertThat(result.code()).as(result.err()).isZero();
