@@ -52,36 +52,39 @@ class AdminApiDocs {
      * {@link AdminErrors} answer with, and when. A handler missing here fails the document, so that none is
      * documented without its errors.
      */
-    private static final Map<String, Map<Integer, String>> ERRORS = Map.of(
-            "fleet", Map.of(),
-            "worker", Map.of(400, BAD_ID, 404, NO_WORKER),
-            "scale", Map.of(
+    private static final Map<String, Map<Integer, String>> ERRORS = Map.ofEntries(
+            Map.entry("fleet", Map.of()),
+            Map.entry("worker", Map.of(400, BAD_ID, 404, NO_WORKER)),
+            Map.entry("scale", Map.of(
                     400, "The body is not valid JSON, or workers is missing or not between 1 and fleet.max-workers",
                     409, "A reload or its rollback is running; scale when it has finished",
-                    415, "The body is not JSON, or there is none: send one with Content-Type: application/json"),
-            "reload", Map.of(
+                    415, "The body is not JSON, or there is none: send one with Content-Type: application/json")),
+            Map.entry("reload", Map.of(
                     400, "The body is not valid JSON, or not a valid spec change (detail names the field); nothing started",
-                    409, "A reload is running, or a failed one is being rolled back"),
-            "reloadStatus", Map.of(),
-            "replace", Map.of(
+                    409, "A reload is running, or a failed one is being rolled back")),
+            Map.entry("undo", Map.of(
+                    409, "No reload that changed the spec has succeeded since the master started, the latest reload "
+                            + "failed (and was rolled back), or a reload or its rollback is running")),
+            Map.entry("reloadStatus", Map.of()),
+            Map.entry("replace", Map.of(
                     400, BAD_ID,
                     404, NO_WORKER,
                     409, "A reload is running, or the worker is neither READY nor EXITED, or is already being replaced",
                     500, "The replacement's program cannot be started at all (the SPAWN_FAILED event's reason); "
-                            + "the worker serves on"),
-            "kill", Map.of(
+                            + "the worker serves on")),
+            Map.entry("kill", Map.of(
                     400, "The body is not valid JSON, or signal is not TERM or KILL, or id is not a number",
                     404, NO_WORKER,
-                    409, "The worker has no running process (its state says why)"),
-            "events", Map.of(),
-            "streamEvents", Map.of(
+                    409, "The worker has no running process (its state says why)")),
+            Map.entry("events", Map.of()),
+            Map.entry("streamEvents", Map.of(
                     400, "With Accept: text/event-stream: Last-Event-ID is not the seq of an event (a number)",
                     503, "With Accept: text/event-stream: " + FleetEventStream.MAX_STREAMS + " event streams are open "
                             + "already, or the master is stopping; try again after Retry-After seconds, or poll "
-                            + "GET /fleet/events"),
-            "logs", Map.of(
+                            + "GET /fleet/events")),
+            Map.entry("logs", Map.of(
                     400, "id or lines is not a number, or lines is not between 1 and fleet.worker.log-lines",
-                    404, NO_WORKER));
+                    404, NO_WORKER)));
 
     @Bean
     OpenAPI adminApi() {

@@ -64,6 +64,7 @@ class AdminIntegrationTests {
         assertThat(shepherd.admin("GET", "/actuator/prometheus", null).statusCode()).isEqualTo(401);
         assertThat(shepherd.admin("GET", "/actuator/metrics", null).statusCode()).isEqualTo(401);
         assertThat(shepherd.admin("POST", "/fleet/reload", null).statusCode()).isEqualTo(401);
+        assertThat(shepherd.admin("POST", "/fleet/reload/undo", null).statusCode()).isEqualTo(401);
         assertThat(shepherd.admin("GET", "/actuator/health", null).statusCode()).isEqualTo(200);
         assertThat(shepherd.admin("GET", "/actuator/health/liveness", null).statusCode()).isEqualTo(200);
         assertThat(shepherd.admin("GET", "/actuator/health/readiness", null).body()).contains("\"status\":\"UP\"");
@@ -224,6 +225,8 @@ class AdminIntegrationTests {
                 "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nKILL"));
         assertProblem(document, 400, "post", "/fleet/reload",
                 Answer.of(shepherd.admin("POST", "/fleet/reload", "{\"environment\": {\"A\": 1}}", AUTH)));
+        assertProblem(document, 409, "post", "/fleet/reload/undo",
+                Answer.of(shepherd.admin("POST", "/fleet/reload/undo", null, AUTH)));
         assertProblem(document, 404, "post", "/fleet/workers/{id}/replace",
                 Answer.of(shepherd.admin("POST", "/fleet/workers/999/replace", null, AUTH)));
         assertProblem(document, 404, "post", "/fleet/workers/{id}/kill",
