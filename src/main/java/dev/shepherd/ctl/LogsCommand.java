@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code shepherd logs [ID] [-n N] [-f]}: a worker's last output lines ({@code GET /fleet/workers/{id}/logs}), or every
+ * {@code shepherd logs [ID] [-n N] [-f] [--timestamps]}: a worker's last output lines ({@code GET /fleet/workers/{id}/logs}), or every
  * current worker's, merged by time and prefixed with the worker id. {@code -f} asks again every
  * {@value #FOLLOW_MILLIS} ms for the last {@value #FOLLOW_LINES} lines and prints the new ones: a worker that writes
  * more than that between two asks has lines skipped (the master keeps them: {@code logs ID -n 1000} shows them).
@@ -48,6 +48,14 @@ class LogsCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print the API's JSON: the lines of one worker, or an object of them by worker id.")
     boolean json;
+
+    /**
+     * kubectl's {@code logs --timestamps} (PM2's {@code --timestamp}), with the process: a worker id keeps its lines
+     * across restarts, which nothing told apart (found by a new user).
+     */
+    @Option(names = {"--timestamps", "--timestamp"}, description = "Begin each line with when the master read it "
+            + "(ISO-8601, UTC) and the pid of the process that wrote it: a restarted worker keeps its id, not its pid.")
+    boolean timestamps;
 
     private final Map<Integer, List<JsonNode>> seen = new HashMap<>();
 
@@ -89,6 +97,10 @@ class LogsCommand implements Callable<Integer> {
         fresh.sort(Comparator.comparing(entry -> entry.getValue().path("at").asString("")));
         for (Map.Entry<Integer, JsonNode> entry : fresh) {
             String text = TerminalText.safe(entry.getValue().path("line").asString(""));
+            if (timestamps) {
+                text = TerminalText.safe(entry.getValue().path("at").asString("?")) + " pid "
+                        + entry.getValue().path("pid").asLong() + " " + text;
+            }
             ctl.out().println(json ? Json.MAPPER.writeValueAsString(entry.getValue()) : id != null ? text : entry.getKey() + " | " + text);
         }
         ctl.out().flush();
