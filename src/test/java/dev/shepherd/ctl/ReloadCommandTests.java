@@ -138,8 +138,8 @@ class ReloadCommandTests {
         builder.environment().put("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + master.getAddress().getPort());
         Process process = builder.start();
         try {
+            // The command says so from before it asks for the events: it waits now.
             assertThat(streaming.await(30, TimeUnit.SECONDS)).as("the command waits on the events").isTrue();
-            Thread.sleep(500);
             process.destroy(); // SIGTERM: the JVM runs its shutdown hooks, as on Ctrl-C's SIGINT
             assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
             assertThat(java.nio.file.Files.readString(errors.toPath()))
