@@ -52,6 +52,8 @@ final class ConnectionLimit {
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
     private volatile boolean paused;
+    /** Set while {@link #settle} reads the lists: see {@link #listListener}. */
+    private volatile boolean settling;
     /** Under {@link #lock}: pauses since the last log line about them, and when that line was written. */
     private long pauses;
     private long lastPauseLog = Long.MIN_VALUE;
@@ -153,7 +155,9 @@ final class ConnectionLimit {
     private final ReclaimableConnections.Listener listListener = new ReclaimableConnections.Listener() {
         @Override
         public void appeared() {
-            if (paused) {
+            // settling first: read the other way round, a settle that read the lists before this connection was
+            // listed, and paused after this read, could be missed.
+            if (settling || paused) {
                 settle();
             }
         }
@@ -215,13 +219,12 @@ final class ConnectionLimit {
     private void settle() {
         synchronized (lock) {
             boolean was = paused;
-            boolean full = open.get() >= max;
-            if (full) {
-                // Published before the lists are read: a connection listed meanwhile sees it and settles again.
-                paused = true;
-                full = !anyReclaimable();
-            }
+            // Published before the lists are read: a connection listed meanwhile sees it and settles again (after
+            // this, under the lock). Not a transient paused = true: a listener's apply task could read that.
+            settling = true;
+            boolean full = open.get() >= max && !anyReclaimable();
             paused = full;
+            settling = false;
             if (full && anyTimed()) {
                 recheckFreshLater();
             }
