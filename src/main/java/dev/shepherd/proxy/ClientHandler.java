@@ -65,7 +65,10 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         return upstreams;
     }
 
-    /** {@code reclaimable}: the connection's event loop's, where it is listed while idle or reading a head. */
+    /**
+     * {@code reclaimable}: the connection's event loop's, where it is listed while idle, reading a head, or reading a
+     * body first.
+     */
     ClientHandler(ProxyContext proxy, ReclaimableConnections reclaimable) {
         this.proxy = proxy;
         this.timeouts = new ClientTimeouts(proxy.properties().clientHeaderTimeout(),

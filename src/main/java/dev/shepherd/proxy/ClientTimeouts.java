@@ -136,10 +136,14 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         ctx.fireChannelActive();
     }
 
-    /** A read that left a new connection's head unfinished makes the connection reclaimable. */
+    /**
+     * Reads that left a head unfinished, on a new connection or an idle one, make it an unfinished head's: only then,
+     * so that a head that comes whole within its read (every kept-alive request, nearly) moves the connection in the
+     * lists no more than off and back.
+     */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (entry != null && entry.fresh(reclaimable) && phase == Phase.HEAD) {
+        if (entry != null && phase == Phase.HEAD && entry.listed()) {
             reclaimable.addHead(entry);
         }
         ctx.fireChannelReadComplete();
@@ -268,8 +272,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /**
      * Moves to {@code next}, listed as reclaimable in {@link Phase#IDLE} and {@link Phase#HEAD} (a new connection as
      * fresh: {@link ReclaimableConnections}), and in {@link Phase#BODY} as a body when {@link #reclaimBodies}. A
-     * connection whose next head has begun joins the unfinished heads from then: one that comes whole leaves at
-     * once anyway.
+     * connection whose next head has begun joins the unfinished heads once the read that brought it is over
+     * ({@link #channelReadComplete}), if the head is still unfinished.
      */
     private void phase(Phase next) {
         phase = next;
@@ -277,8 +281,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             switch (next) {
                 case IDLE -> reclaimable.addIdle(entry);
                 case HEAD -> {
-                    // A new connection stays fresh until its first read (channelReadComplete).
-                    if (!entry.fresh(reclaimable)) {
+                    // A new or idle connection keeps its list until its read is over (channelReadComplete).
+                    if (!entry.listed()) {
                         reclaimable.addHead(entry);
                     }
                 }

@@ -7,16 +7,16 @@ import lombok.extern.slf4j.Slf4j;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
  * {@code fleet.proxy.max-connections}: how many client connections the proxy holds at once, HAProxy's
- * {@code maxconn}. At the limit, a new connection is let in by closing the oldest of those idle between requests or
- * still reading a head, or else by refusing the request whose body, read first, came slowest
+ * {@code maxconn}. At the limit, a new connection is let in by closing the oldest of those still reading a head,
+ * else the one idle longest between requests, or else by refusing the request whose body, read first, came slowest
  * ({@link ReclaimableConnections}: nginx's reuse of connections when it has none free; counted, {@link #reclaimed}),
  * first on the new connection's own event loop, else on the loop that has most. When there is
  * none, the listening sockets stop accepting, so that new connections wait in the kernel's backlog instead of
@@ -25,9 +25,9 @@ import java.util.function.LongSupplier;
  * an eighth past the limit (at least 16); a connection past that is closed at once without a byte read (counted:
  * {@link #refused}). Without the limit, one client that opened connections and sent nothing took every file
  * descriptor the master may open: the proxy, the admin port and the supervisor's pipes to new workers all failed,
- * and the failed accepts filled the log (measured, 2026-12-02, {@code ulimit -n} 20,000); with it alone, 1,030 such
- * connections from one client (the limit of the README's master flags) kept every other client waiting for
- * {@code client-header-timeout}, a minute.
+ * and the failed accepts filled the log (measured, 2026-12-02, {@code ulimit -n} 20,000); with it alone, 1,300
+ * connections from one client each sending part of a head (past the 1,024 of the README's master flags) left 7 of
+ * another client's 20 requests unanswered for 20 s ({@code bench/slowloris.sh}).
  *
  * <p>{@link #admit} and the close listener run on the event loops; pausing and resuming take a lock, and each
  * re-reads the count under it, so that the listeners end up paused exactly when the count is at the limit and no
