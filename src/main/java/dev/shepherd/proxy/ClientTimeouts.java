@@ -123,7 +123,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         this.ticker = ctx.executor().ticker();
         if (reclaimable != null) {
-            entry = new ReclaimableConnections.Entry(ctx::close, bodyReclaimed != null ? bodyReclaimed : ctx::close);
+            entry = new ReclaimableConnections.Entry(ctx::close, bodyReclaimed != null ? bodyReclaimed : ctx::close,
+                    ctx.channel().closeFuture());
         }
     }
 

@@ -1,7 +1,9 @@
 package dev.shepherd.proxy;
 
 import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
 import lombok.extern.slf4j.Slf4j;
 
 import java.util.List;
@@ -18,16 +20,18 @@ import java.util.function.LongSupplier;
  * {@code maxconn}. At the limit, a new connection is let in by closing the oldest of those still reading a head,
  * else the one idle longest between requests, or else by refusing the request whose body, read first, came slowest
  * ({@link ReclaimableConnections}: nginx's reuse of connections when it has none free; counted, {@link #reclaimed}),
- * first on the new connection's own event loop, else on the loop that has most. When there is
- * none, the listening sockets stop accepting, so that new connections wait in the kernel's backlog instead of
- * costing the master file descriptors and memory, and accept again as soon as a connection closes or becomes idle
- * (HAProxy pauses its listeners the same way). Accepts already under way when the listeners paused are let in, up to
- * an eighth past the limit (at least 16); a connection past that is closed at once without a byte read (counted:
- * {@link #refused}). Without the limit, one client that opened connections and sent nothing took every file
- * descriptor the master may open: the proxy, the admin port and the supervisor's pipes to new workers all failed,
- * and the failed accepts filled the log (measured, 2026-12-02, {@code ulimit -n} 20,000); with it alone, 1,300
- * connections from one client each sending part of a head (past the 1,024 of the README's master flags) left 7 of
- * another client's 20 requests unanswered for 20 s ({@code bench/slowloris.sh}).
+ * first on the new connection's own event loop, else on the loop that has most (the new connection waits unread for
+ * that loop's close). When there is none, the listening sockets stop accepting, so that new connections wait in the
+ * kernel's backlog instead of costing the master file descriptors and memory, and accept again as soon as a
+ * connection closes or becomes idle (HAProxy pauses its listeners the same way). Accepts already under way when the
+ * listeners paused are let in, up to an eighth past the limit (at least 16), not counting connections a reclaim is
+ * closing (up to another eighth: a close completes later than the accept that asked for it); a connection past
+ * that, with nothing to reclaim, is closed at once without a byte read (counted: {@link #refused}). Without the
+ * limit, one client that opened connections and sent nothing took every file descriptor the master may open: the
+ * proxy, the admin port and the supervisor's pipes to new workers all failed, and the failed accepts filled the log
+ * (measured, 2026-12-02, {@code ulimit -n} 20,000); with it alone, 1,300 connections from one client each sending
+ * part of a head (past the 1,024 of the README's master flags) left 7 of another client's 20 requests unanswered
+ * for 20 s ({@code bench/slowloris.sh}).
  *
  * <p>{@link #admit} and the close listener run on the event loops; pausing and resuming take a lock, and each
  * re-reads the count under it, so that the listeners end up paused exactly when the count is at the limit and no
@@ -49,6 +53,12 @@ final class ConnectionLimit {
      */
     private final int slack;
     private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Connections a reclaim has closed, or asked another loop to close, whose close has not completed: they still
+     * count in {@link #open}, but make room already. Counted against the slack, a burst of accepts when the listeners
+     * resumed was reset past it while the closes it asked for were under way.
+     */
+    private final AtomicInteger closing = new AtomicInteger();
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
     private volatile boolean paused;
@@ -86,41 +96,70 @@ final class ConnectionLimit {
         listeners.add(listener);
     }
 
+    /** Set on a connection let in for a close asked of another loop, until that loop has closed one. */
+    private static final AttributeKey<Boolean> WAITING = AttributeKey.valueOf(ConnectionLimit.class, "waiting");
+
     /**
-     * A client connection was accepted, on its event loop; counted until it closes. Past the limit, a reclaimable
-     * connection is closed to make room for it. Returns false when it is past the limit and the slack, whatever was
-     * closed (closes complete later than accepts: the slack bounds what is held meanwhile): the caller closes it.
+     * A client connection was accepted, on its event loop, before its first read; counted until it closes. Past the
+     * limit, a reclaimable connection is closed to make room for it, even past the slack: one of its own loop's at
+     * once, else one of another loop's, and then it is not read ({@code autoRead} off, {@link #waiting}) until that
+     * loop has closed one, or is closed itself (counted as refused) if that loop finds none by then. Returns false
+     * when there is none to close and it is past the limit and the slack, not counting connections being closed for
+     * room, or when those are a slack already (they hold descriptors until their close completes): the caller closes
+     * it.
      */
     boolean admit(Channel connection) {
         int now = open.incrementAndGet();
+        int beingClosed = closing.get();
+        int held = now - beingClosed;
         connection.closeFuture().addListener(future -> closed());
-        // Admitted on the promise of a close, it went past the limit for good when the promise failed: with two loops
-        // and nothing closable yet, one client held 2,637 connections at a limit of 200 (found by an attacking helper).
-        if (now > max + slack) {
+        if (held > max) {
+            // Refused before a reclaim was tried, accepts in a burst when the listeners resumed for idle connections
+            // were reset once the slack had filled, while there was room to make (an attacking helper saw 1 in 19 of
+            // another client's requests reset while 600 slow requests held every place).
+            if (beingClosed < slack && reclaim(connection)) {
+                return true;
+            }
             settle();
-            refused.incrementAndGet();
-            return false;
-        }
-        if (now > max ? !reclaim(connection.eventLoop()) : now == max) {
+            if (held > max + slack) {
+                refused.incrementAndGet();
+                return false;
+            }
+        } else if (held == max) {
             settle();
         }
         return true;
     }
 
+    /** Whether {@code connection} waits, unread, for another loop to close a connection for it (see {@link #admit}). */
+    static boolean waiting(Channel connection) {
+        return connection.hasAttr(WAITING) && connection.attr(WAITING).get() != null;
+    }
+
     /**
-     * Closes a reclaimable connection of {@code loop} (the caller's), or else has the loop that lists most, among
-     * those with one reclaimable now, close one; false when none has one. A close asked of another loop that finds
-     * nothing by then settles the listeners.
+     * Closes a reclaimable connection of {@code connection}'s loop, or else has the loop that lists most, among those
+     * with one reclaimable now and fewer closes asked of them, close one, while {@code connection} waits unread;
+     * false when none has one. A close asked of another loop that finds nothing by then closes {@code connection}
+     * and settles the listeners. Admitted on the promise of another loop's close and read at once, a connection
+     * stayed past the limit when that loop found none by then: connections that go idle for a moment between
+     * requests were promised again and again (an attacking helper's 600 slow requests from one host held 275 places
+     * at a limit of 200; with two loops and nothing closable yet, one client held 2,637).
      */
-    private boolean reclaim(EventExecutor loop) {
-        ReclaimableConnections own = reclaimable.get(loop);
-        if (own != null && own.closeOldest()) {
+    private boolean reclaim(Channel connection) {
+        ReclaimableConnections own = reclaimable.get(connection.eventLoop());
+        Future<?> closed = own != null ? own.closeOldest() : null;
+        if (closed != null) {
+            closing.incrementAndGet();
+            closed.addListener(future -> closing.decrementAndGet());
             countReclaimed();
             return true;
         }
+        // Never more asks under way of a loop than it has to close: a burst of accepts asked one loop for its one
+        // idle connection again and again, and each ask it could not honour left a connection past the limit.
         ReclaimableConnections most = null;
         for (ReclaimableConnections other : reclaimable.values()) {
-            if (other != own && other.reclaimable() && (most == null || other.size() > most.size())) {
+            if (other != own && other.reclaimableCount() > other.asked.get()
+                    && (most == null || other.size() > most.size())) {
                 most = other;
             }
         }
@@ -128,13 +167,30 @@ final class ConnectionLimit {
             return false;
         }
         ReclaimableConnections chosen = most;
+        closing.incrementAndGet();
+        chosen.asked.incrementAndGet();
+        connection.attr(WAITING).set(Boolean.TRUE);
+        connection.config().setAutoRead(false);
         chosen.loop().execute(() -> {
-            if (chosen.closeOldest()) {
+            chosen.asked.decrementAndGet();
+            Future<?> other = chosen.closeOldest();
+            if (other != null) {
+                other.addListener(future -> closing.decrementAndGet());
                 countReclaimed();
+                connection.eventLoop().execute(() -> {
+                    connection.attr(WAITING).set(null);
+                    connection.config().setAutoRead(true);
+                });
             } else {
+                closing.decrementAndGet();
+                refused.incrementAndGet();
+                connection.close();
                 settle();
             }
         });
+        if (!anyReclaimable()) {
+            settle(); // before the next accept of a burst, rather than after it is refused
+        }
         return true;
     }
 
@@ -170,9 +226,10 @@ final class ConnectionLimit {
         }
     };
 
+    /** Whether a loop lists a connection it could close now, and more than closes asked of it already. */
     private boolean anyReclaimable() {
         for (ReclaimableConnections one : reclaimable.values()) {
-            if (one.reclaimable()) {
+            if (one.reclaimableCount() > one.asked.get()) {
                 return true;
             }
         }

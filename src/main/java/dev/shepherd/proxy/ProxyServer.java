@@ -380,7 +380,9 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                             if (within && channel.isActive() && serve(channel)) {
                                 // Its handlers came after the channel became active: they start (timers) now.
                                 channel.pipeline().fireChannelActive();
-                                channel.config().setAutoRead(true);
+                                if (!ConnectionLimit.waiting(channel)) {
+                                    channel.config().setAutoRead(true);
+                                }
                             } else {
                                 channel.close();
                             }

@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,7 +28,8 @@ import java.util.function.LongSupplier;
  * or once it has been open {@link #GRACE_NANOS} with nothing read. A body becomes reclaimable once it has been read
  * for that long too: its rate means something by then.
  *
- * <p>Confined to its event loop, but for {@link #reclaimable()} and {@link #timed()}, which any thread may call.
+ * <p>Confined to its event loop, but for {@link #reclaimableCount()}, {@link #timed()}, {@link #size()} and
+ * {@link #asked}, which any thread may use.
  * Three doubly linked lists of {@link Entry}s, one made per connection: a connection moves between them with no
  * allocation.
  */
@@ -49,6 +51,7 @@ final class ReclaimableConnections {
     static final class Entry {
         private final Runnable close;
         private final Runnable refuseBody;
+        private final Future<?> closed;
         private Entry previous;
         private Entry next;
         private Line line;
@@ -57,11 +60,13 @@ final class ReclaimableConnections {
 
         /**
          * {@code close}: closes the connection; {@code refuseBody}: answers the request whose body is being read and
-         * closes the connection. Both run on the connection's event loop.
+         * closes the connection. Both run on the connection's event loop. {@code closed}: done when the connection
+         * has closed.
          */
-        Entry(Runnable close, Runnable refuseBody) {
+        Entry(Runnable close, Runnable refuseBody, Future<?> closed) {
             this.close = close;
             this.refuseBody = refuseBody;
+            this.closed = closed;
         }
 
         boolean listed() {
@@ -80,7 +85,7 @@ final class ReclaimableConnections {
 
     /** One list, oldest first, with its size and its oldest entry's time readable from any thread. */
     private static final class Line {
-        private final Entry first = new Entry(() -> { }, () -> { });
+        private final Entry first = new Entry(() -> { }, () -> { }, null);
         private final AtomicInteger size = new AtomicInteger();
         /** When the oldest entry was listed; meaningful while {@link #size} is above 0. */
         private volatile long oldestSince;
@@ -102,6 +107,8 @@ final class ReclaimableConnections {
     private final Line idle = new Line();
     private final Line fresh = new Line();
     private final Line bodies = new Line();
+    /** Closes asked of this loop by another ({@link ConnectionLimit}), not yet run; any thread. */
+    final AtomicInteger asked = new AtomicInteger();
 
     ReclaimableConnections(EventExecutor loop, Listener listener, LongSupplier nanoTime) {
         this.loop = loop;
@@ -199,9 +206,10 @@ final class ReclaimableConnections {
     /**
      * Closes the connection listed longest among the unfinished heads and the fresh ones past {@link #GRACE_NANOS};
      * else the one idle longest; else refuses the body read for {@link #GRACE_NANOS} or longer that came slowest on
-     * average. Takes the entry out first; false when there is none.
+     * average. Takes the entry out first; returns the closed connection's close future (done once the close has
+     * completed, which on io_uring is later), or null when there is none.
      */
-    boolean closeOldest() {
+    Future<?> closeOldest() {
         long now = nanoTime.getAsLong();
         Entry oldest = heads.oldest();
         Entry waiting = fresh.oldest();
@@ -215,7 +223,7 @@ final class ReclaimableConnections {
         if (oldest != null) {
             remove(oldest);
             oldest.close.run();
-            return true;
+            return oldest.closed;
         }
         Entry slowest = null;
         double slowestRate = Double.MAX_VALUE;
@@ -227,17 +235,20 @@ final class ReclaimableConnections {
             }
         }
         if (slowest == null) {
-            return false;
+            return null;
         }
         remove(slowest);
         slowest.refuseBody.run();
-        return true;
+        return slowest.closed;
     }
 
-    /** Whether {@link #closeOldest()} would close a connection now; any thread (a moment's answer). */
-    boolean reclaimable() {
+    /**
+     * How many times in a row {@link #closeOldest()} would close a connection now, at least (fresh connections and
+     * bodies past their grace count as one each); any thread (a moment's answer).
+     */
+    int reclaimableCount() {
         long now = nanoTime.getAsLong();
-        return heads.size.get() > 0 || idle.size.get() > 0 || aged(fresh, now) || aged(bodies, now);
+        return heads.size.get() + idle.size.get() + (aged(fresh, now) ? 1 : 0) + (aged(bodies, now) ? 1 : 0);
     }
 
     private static boolean aged(Line line, long now) {

@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.ImmediateEventExecutor;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -28,7 +29,8 @@ class ReclaimableConnectionsTests {
             }, () -> now);
 
     private ReclaimableConnections.Entry entry(String name) {
-        return new ReclaimableConnections.Entry(() -> closed.add(name), () -> closed.add(name + " refused"));
+        return new ReclaimableConnections.Entry(() -> closed.add(name), () -> closed.add(name + " refused"),
+                ImmediateEventExecutor.INSTANCE.newPromise());
     }
 
     @Test
@@ -41,8 +43,8 @@ class ReclaimableConnectionsTests {
         list.addHead(c);
         assertThat(list.size()).isEqualTo(3);
 
-        assertThat(list.closeOldest()).isTrue();
-        assertThat(list.closeOldest()).isTrue();
+        assertThat(list.closeOldest()).isNotNull();
+        assertThat(list.closeOldest()).isNotNull();
 
         assertThat(closed).containsExactly("a", "b");
         assertThat(a.listed()).isFalse();
@@ -62,13 +64,13 @@ class ReclaimableConnectionsTests {
         list.remove(b);
         list.remove(b);
 
-        while (list.closeOldest()) {
+        while (list.closeOldest() != null) {
             // all of them
         }
 
         assertThat(closed).containsExactly("a", "c");
         assertThat(list.size()).isZero();
-        assertThat(list.closeOldest()).as("empty").isFalse();
+        assertThat(list.closeOldest()).as("empty").isNull();
     }
 
     @Test
@@ -114,19 +116,19 @@ class ReclaimableConnectionsTests {
         ReclaimableConnections.Entry idle = entry("idle");
         list.addFresh(fresh);
         assertThat(list.timed()).isTrue();
-        assertThat(list.reclaimable()).isFalse();
-        assertThat(list.closeOldest()).isFalse();
+        assertThat(list.reclaimableCount()).isZero();
+        assertThat(list.closeOldest()).isNull();
 
         now += TimeUnit.MILLISECONDS.toNanos(999);
         list.addHead(idle);
-        assertThat(list.closeOldest()).as("the idle one: the fresh one is too young").isTrue();
+        assertThat(list.closeOldest()).as("the idle one: the fresh one is too young").isNotNull();
         assertThat(closed).containsExactly("idle");
-        assertThat(list.reclaimable()).isFalse();
+        assertThat(list.reclaimableCount()).isZero();
 
         now += TimeUnit.MILLISECONDS.toNanos(1);
-        assertThat(list.reclaimable()).isTrue();
+        assertThat(list.reclaimableCount()).isPositive();
         list.addHead(entry("later"));
-        assertThat(list.closeOldest()).isTrue();
+        assertThat(list.closeOldest()).isNotNull();
 
         assertThat(closed).as("oldest first").containsExactly("idle", "fresh");
         assertThat(list.timed()).isFalse();
@@ -148,7 +150,7 @@ class ReclaimableConnectionsTests {
         now += TimeUnit.SECONDS.toNanos(5);
         list.addHead(head);
 
-        while (list.closeOldest()) {
+        while (list.closeOldest() != null) {
             // all of them
         }
 
@@ -183,22 +185,22 @@ class ReclaimableConnectionsTests {
         list.addBody(fast);
         slow.bodyRead(240);
         fast.bodyRead(1_000_000);
-        assertThat(list.reclaimable()).isFalse();
-        assertThat(list.closeOldest()).as("in their first second").isFalse();
+        assertThat(list.reclaimableCount()).isZero();
+        assertThat(list.closeOldest()).as("in their first second").isNull();
 
         now += TimeUnit.SECONDS.toNanos(2);
         list.addBody(young);
-        assertThat(list.reclaimable()).isTrue();
+        assertThat(list.reclaimableCount()).isPositive();
         ReclaimableConnections.Entry idle = entry("idle");
         list.addIdle(idle);
-        assertThat(list.closeOldest()).isTrue();
+        assertThat(list.closeOldest()).isNotNull();
         assertThat(closed).as("an idle connection first").containsExactly("idle");
 
-        assertThat(list.closeOldest()).isTrue();
+        assertThat(list.closeOldest()).isNotNull();
         assertThat(closed).containsExactly("idle", "slow refused");
-        assertThat(list.closeOldest()).isTrue();
+        assertThat(list.closeOldest()).isNotNull();
         assertThat(closed).as("the young body waits for its second").containsExactly("idle", "slow refused", "fast refused");
-        assertThat(list.closeOldest()).isFalse();
+        assertThat(list.closeOldest()).isNull();
         assertThat(list.timed()).isTrue();
     }
 
