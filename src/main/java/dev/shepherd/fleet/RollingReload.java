@@ -101,6 +101,14 @@ final class RollingReload {
      */
     void undo() {
         // A running reload or rollback is said first (start refuses it), as for any reload.
+        if (status.state() == ReloadStatus.State.FAILED && status.rollback() == ReloadStatus.Rollback.STOPPED
+                && !busy()) {
+            // Said as rolled back, it was not: the failed generation's workers served on (found by an attacking helper).
+            throw new FleetExceptions.FleetConflictException("The latest reload, to generation " + status.generation()
+                    + ", failed, and its rollback stopped part way: the workers of generation " + status.generation()
+                    + " that took over keep serving beside generation " + currentGeneration + "'s (GET /fleet says how "
+                    + "many). Reload with the spec the fleet should run");
+        }
         if (previousSpec == null && !busy()) {
             throw new FleetExceptions.FleetConflictException("No reload that changed the spec has succeeded since the "
                     + "master started: there is no earlier spec to go back to");

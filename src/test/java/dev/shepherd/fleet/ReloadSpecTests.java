@@ -415,6 +415,11 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().generations()).extracting(Generation::generation).containsExactly(1L, 2L);
         assertThat(fleet.events.recent()).anySatisfy(event -> assertThat(event.message())
                 .startsWith("rollback of generation 2 stopped: worker 5 (generation 1) exited with code 1 before it was READY"));
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())))
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("failed, and its rollback stopped part way: the workers of generation 2 that "
+                        + "took over keep serving beside generation 1's");
         assertThat(reload(fleet, toV2())).as("the operator can reload again").isCompleted();
     }
 
