@@ -107,7 +107,8 @@ final class Drains {
         worker.stopping(reason, cause);
         String signal = properties.worker().stopSignal();
         worker.moveTo(WorkerState.STOPPING, Type.STOPPING, "worker " + worker.id + " stopping with " + signal + " (" + reason + ")");
-        process.signal(signal);
+        // A worker hung by SIGSTOP would wait out the kill timeout, its slot empty (found by an attacking helper).
+        process.signalExit(signal);
         worker.arm(loop.schedule(new TimerFired(worker, process, Timer.KILL_TIMEOUT), properties.worker().killTimeout()));
     }
 }

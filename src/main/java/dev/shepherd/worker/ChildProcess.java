@@ -35,6 +35,16 @@ public interface ChildProcess {
     /** Sends {@code signal} (a name such as TERM, INT, KILL) to the process and all its descendants. */
     void signal(String signal);
 
+    /**
+     * Asks the process and its descendants to exit with {@code signal} ({@code fleet.worker.stop-signal}), then
+     * sends {@code CONT} to those a signal has stopped ({@code SIGSTOP}, {@code SIGTSTP}): a stopped process acts on
+     * no signal but {@code KILL} until it runs again, so it would wait out the kill timeout (systemd sends
+     * {@code SIGCONT} after its {@code KillSignal=} the same way). Just {@link #signal} by default.
+     */
+    default void signalExit(String signal) {
+        signal(signal);
+    }
+
     /** Kills what is left of the tree, including descendants orphaned or detached by the worker. */
     void killTree();
 

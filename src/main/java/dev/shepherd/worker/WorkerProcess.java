@@ -180,6 +180,19 @@ public final class WorkerProcess implements ChildProcess {
         tree.signal(signal);
     }
 
+    /** {@inheritDoc} The members of the tree known now, each looked up in {@code /proc}. */
+    @Override
+    public void signalExit(String signal) {
+        tree.signal(signal);
+        if (!signal.equals("KILL")) {
+            for (ProcessHandle member : tree.knownMembers()) {
+                if (ProcFs.stopped(member.pid())) {
+                    Signals.send(member, "CONT");
+                }
+            }
+        }
+    }
+
     /**
      * Kills what is left of the tree, including descendants orphaned or detached by the worker; and, a second after
      * the exit, if the output is still open, whatever process holds it: a descendant that left the tree unseen (a

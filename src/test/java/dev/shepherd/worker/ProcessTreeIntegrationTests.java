@@ -215,6 +215,22 @@ class ProcessTreeIntegrationTests {
         assertThat(logs.tail(1).get(0).text()).isEqualTo("home=unset added=yes");
     }
 
+    /**
+     * A worker stopped by SIGSTOP acts on the stop signal only once it runs again: without the CONT that follows it,
+     * a worker hung so waited out the kill timeout, its slot empty.
+     */
+    @Test
+    void aWorkerStoppedBySigstopExitsOnItsStopSignal() throws Exception {
+        trees = ProcessTrees.open(false);
+        WorkerProcess worker = spawn("exec sleep 60");
+        Signals.send(worker.handle(), "STOP");
+        await().atMost(Duration.ofSeconds(5)).until(() -> ProcFs.stopped(worker.pid()));
+
+        worker.signalExit("TERM");
+
+        assertThat(worker.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(128 + 15);
+    }
+
     private WorkerProcess spawn(String script) throws Exception {
         logs = new LogBuffer(100);
         WorkerProcess worker = WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", script), null, Map.of()),
