@@ -6,9 +6,13 @@
 # fleet.proxy.max-connections to 1,024 (the startup log says the value in force), two trivial Node workers.
 # Several jars side by side (JARS="label=path ..."), alternated round by round.
 #
+# ATTACK=requests: each attacker connection sends whole requests that the worker holds 5 s, one after another, so
+# that every place is held by requests a worker has (none can be closed for room but in the moment between two).
+#
 # Usage: bench/slowloris.sh
 #        JARS="before=/tmp/old.jar after=target/shepherd.jar" ROUNDS=3 bench/slowloris.sh
 # Env:   JARS (default: target/shepherd.jar), CONNECTIONS=1100 RAMP=15 PROBES=20 PROBE_TIMEOUT=30 ROUNDS=1
+#        ATTACK=heads (or requests)
 # Output: per jar and round, the probes served and not, their median and slowest time, and the attacker's
 #         connections open and reconnects; then the medians per jar.
 set -euo pipefail
@@ -19,6 +23,7 @@ RAMP=${RAMP:-15}
 PROBES=${PROBES:-20}
 PROBE_TIMEOUT=${PROBE_TIMEOUT:-30}
 ROUNDS=${ROUNDS:-1}
+ATTACK=${ATTACK:-heads}
 read -r -a JAR_LIST <<<"${JARS:-current=$REPO_DIR/target/shepherd.jar}"
 require_tool node "apt-get install -y nodejs"
 require_tool python3 "apt-get install -y python3"
@@ -40,30 +45,31 @@ for ((round = 1; round <= ROUNDS; round++)); do
       die "Shepherd ($label) did not start (log: $WORK_DIR/$label-$round.log)"
     log "$label, round $round: $(grep -o 'max-connections[^,;)]*' "$WORK_DIR/$label-$round.log" | head -n 1)"
     result=$(python3 "$BENCH_DIR/slowloris/attack.py" 127.0.0.1 "$SHEPHERD_PORT" "$CONNECTIONS" "$RAMP" "$PROBES" \
-      "$PROBE_TIMEOUT")
-    reclaimed=$(curl -s "http://127.0.0.1:$SHEPHERD_MGMT/actuator/prometheus" |
-      awk '/^shepherd_proxy_connections_reclaimed_total/ {print $2}')
+      "$PROBE_TIMEOUT" "$ATTACK")
+    metrics=$(curl -s "http://127.0.0.1:$SHEPHERD_MGMT/actuator/prometheus")
+    reclaimed=$(awk '/^shepherd_proxy_connections_reclaimed_total/ {print $2}' <<<"$metrics")
+    refused=$(awk '/^shepherd_proxy_connections_refused_total\{limit="max-connections"\}/ {print $2}' <<<"$metrics")
     stop_tree "$SHEPHERD_PID"
-    printf '%s\t%s\t%s\t%s\n' "$label" "$round" "${reclaimed:--}" "$result" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$round" "${reclaimed:--}" "${refused:--}" "$result" >>"$RESULTS"
     log "$label, round $round: $result" | cut -c1-400
   done
 done
 
-python3 - "$RESULTS" "$CONNECTIONS" "$PROBES" "$PROBE_TIMEOUT" <<'PY'
+python3 - "$RESULTS" "$CONNECTIONS" "$PROBES" "$PROBE_TIMEOUT" "$ATTACK" <<'PY'
 import json, statistics, sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
-print(f"\n{sys.argv[2]} slowloris connections from one host; {sys.argv[3]} probes per round, {sys.argv[4]} s each at most")
-print("| jar | round | probes served | not served | p50 ms | max ms | attacker open | reconnects | reclaimed |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print(f"\n{sys.argv[2]} attacker connections ({sys.argv[5]}) from one host; {sys.argv[3]} probes per round, {sys.argv[4]} s each at most")
+print("| jar | round | probes served | not served | of them reset | p50 ms | max ms | attacker open | reconnects | reclaimed | refused |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 by_jar = {}
-for label, round_, reclaimed, result in rows:
+for label, round_, reclaimed, refused, result in rows:
     r = json.loads(result)
     lat = r["latencies_ms"]
     p50 = statistics.median(lat) if lat else float("nan")
     top = max(lat) if lat else float("nan")
     by_jar.setdefault(label, []).append((r["served"], p50, top))
-    print(f"| {label} | {round_} | {r['served']} | {r['not_served']} | {p50:,.1f} | {top:,.1f} | "
-          f"{r['attacker_open_before_probes']} | {r['attacker_reconnects']} | {reclaimed} |")
+    print(f"| {label} | {round_} | {r['served']} | {r['not_served']} | {r['reset']} | {p50:,.1f} | {top:,.1f} | "
+          f"{r['attacker_open_before_probes']} | {r['attacker_reconnects']} | {reclaimed} | {refused} |")
 for label, values in by_jar.items():
     print(f"{label}: median over rounds: served {statistics.median(v[0] for v in values)}, "
           f"p50 {statistics.median(v[1] for v in values):,.1f} ms, max {statistics.median(v[2] for v in values):,.1f} ms")

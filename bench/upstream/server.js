@@ -7,6 +7,7 @@
 //   GET /16k  -> 16 KiB body
 //   GET /1m   -> 1 MiB body
 //   POST any  -> reads the whole body, answers its length in bytes
+//   GET /sleep?ms=N -> "ok" after N ms (at most 60,000): a request a worker holds (bench/slowloris.sh)
 //   any other GET (including /health, Shepherd's readiness probe) -> 200 "ok"
 //
 // Listens on 127.0.0.1:$PORT.
@@ -33,6 +34,14 @@ const server = http.createServer((req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(answer) });
       res.end(answer);
     });
+    return;
+  }
+  if (req.url.startsWith('/sleep?ms=')) {
+    const ms = Math.min(Number(req.url.slice('/sleep?ms='.length)) || 0, 60_000);
+    setTimeout(() => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': ok.length });
+      res.end(ok);
+    }, ms);
     return;
   }
   const body = bodies[req.url] || ok;
