@@ -63,11 +63,11 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
 
     /** How the worker's previous process ended. */
     record ExitView(long pid, int code, @Schema(nullable = true) String signal, Instant at, long uptimeMillis, String reason,
-                    List<String> lastLines) {
+                    List<String> lastLines, @Schema(nullable = true) String errorLine) {
 
         static ExitView of(WorkerExit exit) {
             return new ExitView(exit.pid(), exit.code(), exit.signal(), exit.at(), exit.uptime().toMillis(), exit.reason(),
-                    exit.lastLines());
+                    exit.lastLines(), exit.errorLine());
         }
     }
 }

@@ -49,7 +49,8 @@ class StatusCommand implements Callable<Integer> {
     /**
      * The health's {@code lastCrash} (the latest exit that was no planned stop) as the master logs an exit:
      * {@code (last crash: pid 4242 exited with code 143 (signal TERM) at 2026-12-04T16:00:01Z: killed by …)}, or
-     * {@code (last crash: cannot start: …)} when no process ran; empty without one.
+     * {@code (last crash: cannot start: …)} when no process ran, then its error line, when it has one, on a line of
+     * its own ({@code          error: Error: Cannot find module 'x'}); empty without one.
      */
     static String lastCrash(JsonNode health) {
         JsonNode crash = health.path("components").path("fleet").path("details").path("lastCrash");
@@ -62,8 +63,10 @@ class StatusCommand implements Callable<Integer> {
             return " (last crash: " + reason + ")";
         }
         String signal = crash.path("signal").asString(null);
+        String errorLine = crash.path("errorLine").asString(null);
         return " (last crash: pid " + pid + " exited with code " + crash.path("code").asInt()
                 + (signal == null ? "" : " (signal " + TerminalText.safe(signal) + ")")
-                + " at " + TerminalText.safe(crash.path("at").asString("?")) + ": " + reason + ")";
+                + " at " + TerminalText.safe(crash.path("at").asString("?")) + ": " + reason + ")"
+                + (errorLine == null ? "" : System.lineSeparator() + "         error: " + TerminalText.safe(errorLine));
     }
 }

@@ -22,6 +22,12 @@ final class Exits {
     /** An exit keeps the last lines of its process: at most this many, and at most {@link #LAST_LINES_BYTES}. */
     private static final int LAST_LINES = 20;
     private static final int LAST_LINES_BYTES = 16 * 1024;
+    /**
+     * The error line is looked for in this many of the last lines, at most {@link #ERROR_LINE_BYTES}: a Java stack
+     * trace of 60 frames pushed the exception out of the last 20.
+     */
+    private static final int ERROR_LINE_WINDOW = 200;
+    private static final int ERROR_LINE_BYTES = 64 * 1024;
 
     private final FleetProperties properties;
     private final Clock clock;
@@ -53,7 +59,8 @@ final class Exits {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
         String reason = worker.stopReason() != null ? worker.stopReason() : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES));
+                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES), code == 0 ? null
+                : ReloadProblem.errorLine(worker.logs.tailOf(process.pid(), ERROR_LINE_WINDOW, ERROR_LINE_BYTES)));
         worker.exited(exit);
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "

@@ -27,11 +27,14 @@ public record ReloadProblem(String type, String title, int status, String detail
     /**
      * A line that starts an error report: a JavaScript, Python or Java error or exception ({@code Error: Cannot find
      * module}, {@code TypeError: …}, Node's {@code Error [ERR_MODULE_NOT_FOUND]: …},
-     * {@code java.lang.IllegalStateException: …}, {@code Exception in thread "main" …}, {@code Caused by: …}), Go's {@code panic:}, or the word error or fatal followed by a colon
-     * ({@code fatal: not a git repository}; not {@code Error tracking: on}).
+     * {@code java.lang.IllegalStateException: …}, {@code Exception in thread "main" …}, {@code Caused by: …}), Go's
+     * {@code panic:}, the word error or fatal followed by a colon ({@code fatal: not a git repository}; not
+     * {@code Error tracking: on}), or Ruby's uncaught exception, whose class ends the line ({@code app.rb:1:in
+     * 'require': cannot load such file -- sinatra (LoadError)}, {@code (Errno::ENOENT)}).
      */
     private static final Pattern ERROR_LINE = Pattern.compile("^\\s*(?:[\\w$.]*(?:Error|Exception)(?::| \\[[^\\]]*]:|$)"
-            + "|Exception in thread |Caused by: |panic: |(?i:error|fatal):)");
+            + "|Exception in thread |Caused by: |panic: |(?i:error|fatal):)"
+            + "|:in .*\\((?:[A-Z]\\w*::)*(?:[A-Z]\\w*(?:Error|Exception)|E[A-Z]+)\\)\\s*$");
 
     public ReloadProblem {
         lastLines = List.copyOf(lastLines);
@@ -73,7 +76,7 @@ public record ReloadProblem(String type, String title, int status, String detail
         List<String> all = exit.lastLines();
         List<String> lines = all.subList(Math.max(0, all.size() - LAST_LINES), all.size()).stream()
                 .map(ReloadProblem::cut).toList();
-        String errorLine = errorLine(all);
+        String errorLine = exit.errorLine() != null ? exit.errorLine() : errorLine(all);
         String what = switch (cause) {
             case COULD_NOT_START -> exit.reason();
             case STARTUP_TIMEOUT -> "was " + exit.reason() + " and was killed";

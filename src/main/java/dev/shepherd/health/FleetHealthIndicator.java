@@ -69,6 +69,9 @@ class FleetHealthIndicator implements HealthIndicator {
         }
         crash.put("at", exit.at().toString());
         crash.put("reason", exit.reason());
+        if (exit.errorLine() != null) {
+            crash.put("errorLine", exit.errorLine());
+        }
         return crash;
     }
 }

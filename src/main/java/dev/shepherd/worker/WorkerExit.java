@@ -14,8 +14,16 @@ import java.util.List;
  * @param uptime how long the process ran
  * @param reason why: "crashed", "stopped", "liveness probe failed", "cannot start: ..." and the like
  * @param lastLines the last lines the process wrote before it ended
+ * @param errorLine the last of the lines it wrote last that starts an error report, or null when none does (see
+ *                  {@code ReloadProblem.errorLine})
  */
-public record WorkerExit(long pid, int code, String signal, Instant at, Duration uptime, String reason, List<String> lastLines) {
+public record WorkerExit(long pid, int code, String signal, Instant at, Duration uptime, String reason, List<String> lastLines,
+                         String errorLine) {
+
+    /** An exit with no error line. */
+    public WorkerExit(long pid, int code, String signal, Instant at, Duration uptime, String reason, List<String> lastLines) {
+        this(pid, code, signal, at, uptime, reason, lastLines, null);
+    }
 
     private static final String[] SIGNALS = {null, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL",
             "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM"};

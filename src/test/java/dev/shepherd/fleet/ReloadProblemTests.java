@@ -46,6 +46,13 @@ class ReloadProblemTests {
         assertThat(ReloadProblem.errorLine(List.of("fatal: not a git repository"))).startsWith("fatal:");
         assertThat(ReloadProblem.errorLine(List.of("Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'pg'")))
                 .startsWith("Error [ERR_MODULE_NOT_FOUND]");
+        // Ruby's uncaught exception: its class ends the line, after the stack's first frame.
+        assertThat(ReloadProblem.errorLine(List.of("app.rb:1:in 'Kernel#require': cannot load such file -- sinatra "
+                + "(LoadError)", "\tfrom app.rb:1:in '<main>'"))).endsWith("-- sinatra (LoadError)");
+        assertThat(ReloadProblem.errorLine(List.of("config.rb:4:in `read': No such file or directory @ rb_sysopen - "
+                + "db.yml (Errno::ENOENT)", "\tfrom config.rb:4:in `<main>'"))).endsWith("(Errno::ENOENT)");
+        assertThat(ReloadProblem.errorLine(List.of("/srv/app.rb:9:in 'block in <main>': boom (ActiveRecord::ConnectionNotEstablished)")))
+                .as("a class name that does not say Error").isNull();
     }
 
     @Test

@@ -362,6 +362,43 @@ class ReloadSpecTests {
         assertThat(status.problem().errorLine()).isEqualTo("Error: Cannot find module '/srv/app/app-v3.js'");
     }
 
+    /**
+     * A Java stack of 60 frames and a cause pushed the exception out of the 20 lines an exit keeps: the error line is
+     * looked for further back, and a crash's last exit carries it too.
+     */
+    @Test
+    void theErrorLineIsFoundBehindALongStackAndTheCrashCarriesIt() {
+        SupervisorHarness fleet = fleetOfTwo();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        LogBuffer logs = fleet.supervisor.find(3).orElseThrow().logs;
+        long pid = fleet.process(3).pid();
+        List<String> lines = new java.util.ArrayList<>();
+        lines.add("Exception in thread \"main\" java.lang.IllegalStateException: no database");
+        for (int frame = 0; frame < 60; frame++) {
+            lines.add("\tat app.Main.level" + frame + "(Main.java:" + frame + ")");
+        }
+        lines.add("Caused by: java.net.ConnectException: Connection refused");
+        for (int frame = 0; frame < 30; frame++) {
+            lines.add("\tat java.base/sun.nio.ch.Net.connect" + frame + "(Net.java:" + frame + ")");
+        }
+        lines.add("\t... 12 more");
+        lines.forEach(line -> logs.add(new LogBuffer.Line(pid, Instant.EPOCH, line)));
+        fleet.process(3).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.snapshot().reload().problem().errorLine())
+                .isEqualTo("Caused by: java.net.ConnectException: Connection refused");
+        assertThat(fleet.snapshot().reload().reason()).contains("error: \"Caused by: java.net.ConnectException");
+
+        long crashed = fleet.process(1).pid();
+        lines.forEach(line -> fleet.supervisor.find(1).orElseThrow().logs.add(new LogBuffer.Line(crashed, Instant.EPOCH, line)));
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).lastExit().errorLine()).isEqualTo("Caused by: java.net.ConnectException: Connection refused");
+        assertThat(fleet.worker(1).lastExit().lastLines()).hasSize(20).noneMatch(line -> line.startsWith("Caused by"));
+    }
+
     @Test
     void reloadAndScaleAreRefusedWhileTheRollbackRunsAndTheFleetEndsOnTheOldSpec() {
         SupervisorHarness fleet = fleetOfTwo();

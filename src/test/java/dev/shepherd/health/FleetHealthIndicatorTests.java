@@ -86,6 +86,16 @@ class FleetHealthIndicatorTests {
                 "signal", "KILL", "at", NOW.minusSeconds(10).toString(), "reason", "crashed"));
     }
 
+    @Test
+    void theLatestCrashSaysItsErrorLine() {
+        WorkerExit crashed = new WorkerExit(100, 1, null, NOW, Duration.ofSeconds(5), "crashed", List.of("Node.js v20"),
+                "Error: Cannot find module 'pg'");
+        fleet(1, 1, List.of(worker(1, WorkerState.READY, crashed)));
+
+        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("pid", 100L, "code", 1,
+                "at", NOW.toString(), "reason", "crashed", "errorLine", "Error: Cannot find module 'pg'"));
+    }
+
     private void fleet(int desired, int ready, List<WorkerSnapshot> workers) {
         given(fleet.snapshot()).willReturn(snapshot);
         given(snapshot.desired()).willReturn(desired);
