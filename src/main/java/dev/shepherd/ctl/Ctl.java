@@ -12,6 +12,8 @@ import picocli.CommandLine.ScopeType;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Shepherd's command line, {@code java -jar shepherd.jar ctl …} (or {@code bin/shepherd …}): a client of the admin
@@ -103,26 +105,19 @@ public final class Ctl {
         });
         line.setParameterExceptionHandler((ex, given) -> {
             CommandLine where = ex.getCommandLine();
+            Matcher helpFor = UNKNOWN_HELP_TOPIC.matcher(String.valueOf(ex.getMessage()));
             if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && where.getParent() == null
                     && !unmatched.getUnmatched().isEmpty() && !unmatched.getUnmatched().get(0).startsWith("-")) {
-                // The first word is no command: say so, with the commands (git's and picocli's "did you mean").
-                // start is the launcher's (bin/shepherd runs the master for it), but a command all the same.
-                err.println("'" + TerminalText.safe(unmatched.getUnmatched().get(0)) + "' is not a command; the "
-                        + "commands are start, " + String.join(", ", where.getSubcommands().values().stream()
-                        .map(CommandLine::getCommandName).distinct().toList()) + " (see "
-                        + where.getCommandSpec().qualifiedName() + " --help)");
-                String word = unmatched.getUnmatched().get(0);
-                // Suggested by the names listed above: an alias near the word (list) stands for its command (ls).
-                List<String> near = where.getSubcommands().entrySet().stream()
-                        .filter(named -> EditDistance.between(named.getKey(), word) <= 2)
-                        .map(named -> named.getValue().getCommandName()).distinct().toList();
-                String pm2 = PM2_VERBS.get(word.toLowerCase(java.util.Locale.ROOT));
-                if (pm2 != null) {
-                    // PM2's verb for what Shepherd does otherwise ("Did you mean top?" for stop; a new user's).
-                    err.println(pm2);
-                } else if (!near.isEmpty()) {
-                    err.println("Did you mean " + String.join(" or ", near) + "?");
-                }
+                notACommand(where, unmatched.getUnmatched().get(0), err);
+            } else if (where.getParent() == null && helpFor.matches()) {
+                // help nosuch (picocli's help command says it of the root): its "Unknown subcommand 'nosuch'." listed
+                // none of the commands (found by a new user).
+                notACommand(where, helpFor.group(1), err);
+            } else if (ex instanceof CommandLine.OverwrittenOptionException twice
+                    && twice.getOverwritten() instanceof CommandLine.Model.OptionSpec option && option.negatable()) {
+                // reload --wait --no-wait: picocli said "option '--wait' should be specified only once".
+                err.println(TerminalText.safe(option.longestName()) + " and its --no- form are one option: give one "
+                        + "of them, once (see " + where.getCommandSpec().qualifiedName() + " --help)");
             } else {
                 // The message may quote what was typed: escaped, like every other line the command line prints.
                 err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see "
@@ -134,6 +129,30 @@ public final class Ctl {
         int code = line.execute(args);
         out.flush();
         return code;
+    }
+
+    /** picocli's message for {@code help WORD} when WORD is no command. */
+    private static final Pattern UNKNOWN_HELP_TOPIC = Pattern.compile("Unknown subcommand '(.*)'\\.", Pattern.DOTALL);
+
+    /**
+     * {@code word} is no command of {@code root}: says so, with the commands (git's and picocli's "did you mean").
+     * start is the launcher's (bin/shepherd runs the master for it), but a command all the same.
+     */
+    private static void notACommand(CommandLine root, String word, PrintWriter err) {
+        err.println("'" + TerminalText.safe(word) + "' is not a command; the commands are start, "
+                + String.join(", ", root.getSubcommands().values().stream().map(CommandLine::getCommandName)
+                .distinct().toList()) + " (see " + root.getCommandSpec().qualifiedName() + " --help)");
+        // Suggested by the names listed above: an alias near the word (list) stands for its command (ls).
+        List<String> near = root.getSubcommands().entrySet().stream()
+                .filter(named -> EditDistance.between(named.getKey(), word) <= 2)
+                .map(named -> named.getValue().getCommandName()).distinct().toList();
+        String pm2 = PM2_VERBS.get(word.toLowerCase(java.util.Locale.ROOT));
+        if (pm2 != null) {
+            // PM2's verb for what Shepherd does otherwise ("Did you mean top?" for stop; a new user's).
+            err.println(pm2);
+        } else if (!near.isEmpty()) {
+            err.println("Did you mean " + String.join(" or ", near) + "?");
+        }
     }
 
     /** What PM2's verbs that Shepherd has no command for are here. */

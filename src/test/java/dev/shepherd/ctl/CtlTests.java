@@ -64,6 +64,27 @@ class CtlTests {
                 .endsWith("\nDid you mean ls or logs?\n");
     }
 
+    /** help of a word that is no command lists the commands, as the word alone does (it said "Unknown subcommand"). */
+    @Test
+    void helpOfAnUnknownCommandListsTheCommands() {
+        Result result = run(Map.of(), "help", "stauts");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).startsWith("'stauts' is not a command; the commands are start, ls, status, scale, ")
+                .endsWith("\nDid you mean status?\n");
+        assertThat(run(Map.of(), "help", "status").out()).startsWith("Usage: shepherd status");
+    }
+
+    /** A negatable option given both ways: picocli said "option '--wait' should be specified only once". */
+    @Test
+    void anOptionGivenWithItsNegationSaysTheyAreOne() {
+        Result result = run(Map.of(), "reload", "--wait", "--no-wait");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).isEqualTo("--wait and its --no- form are one option: give one of them, once "
+                + "(see shepherd reload --help)\n");
+    }
+
     /** --version is the top command's: a subcommand's usage line showed [-hV]. */
     @Test
     void subcommandsTakeHelpButNotVersion() {
