@@ -177,14 +177,20 @@ pass "built in $((SECONDS - build_started))s"
 set +e
 
 # --- 6. No token, no start ---------------------------------------------------
+log "the image binds the admin port on every interface of its container"
+env_list=$(docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$image")
+[[ $env_list == *MANAGEMENT_SERVER_ADDRESS=0.0.0.0* ]] && pass "MANAGEMENT_SERVER_ADDRESS=0.0.0.0 in the image" ||
+  fail "the image's environment: $env_list"
+
 log "without FLEET_ADMIN_TOKEN the container refuses to start"
 out=$(timeout 60 docker run --rm --network host "$image" 2>&1)
 rc=$?
 if [[ $rc -eq 78 && $out == *FLEET_ADMIN_TOKEN* ]]; then pass "exit 78, message names FLEET_ADMIN_TOKEN"; else fail "exit $rc: $out"; fi
 
 # run_shepherd NAME DOCKER-RUN-OPTIONS...: starts a container on two new free
-# ports (proxy_port, admin_port). The proxy is bound to loopback; the admin
-# port keeps the image's 0.0.0.0, with the token, as in production.
+# ports (proxy_port, admin_port), both bound to loopback: with --network host
+# the image's 0.0.0.0 for the admin port would be every interface of the host
+# (that default is checked in the image's configuration instead).
 run_shepherd() {
   local name=$1
   shift
@@ -192,7 +198,8 @@ run_shepherd() {
   log "docker run $name $*: proxy 127.0.0.1:$proxy_port, admin :$admin_port"
   docker run -d --name "$name" --network host \
     -e SERVER_ADDRESS=127.0.0.1 -e SERVER_PORT="$proxy_port" \
-    -e MANAGEMENT_SERVER_PORT="$admin_port" -e FLEET_ADMIN_TOKEN="$token" \
+    -e MANAGEMENT_SERVER_PORT="$admin_port" -e MANAGEMENT_SERVER_ADDRESS=127.0.0.1 \
+    -e FLEET_ADMIN_TOKEN="$token" \
     "$@" "$image" >/dev/null
   containers+=("$name")
 }
