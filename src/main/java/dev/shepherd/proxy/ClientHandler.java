@@ -89,9 +89,11 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
+        // Its close makes the place: lingering for 30 s over a client that kept sending, 16 such (the slack at a
+        // limit of 100) stopped every reclaim while they lasted (found by an attacking helper).
         respondAndClose(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy holds fleet.proxy.max-connections client "
                 + "connections, and this request's body came the slowest of those it was reading: another client "
-                + "got the place");
+                + "got the place", null, false, LingeringClose.RECLAIMED_TIME_NANOS);
     }
 
     /** The handler that keeps this connection's client clocks: it goes first in the pipeline. */
@@ -253,6 +255,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
      * (RFC 9110 §9.3.2).
      */
     private void respondAndClose(HttpResponseStatus status, String reason, HttpRequest request, boolean headRequest) {
+        respondAndClose(status, reason, request, headRequest, LingeringClose.TIME_NANOS);
+    }
+
+    /** As above, dropping what the client still sends for {@code lingerNanos} at most ({@link LingeringClose}). */
+    private void respondAndClose(HttpResponseStatus status, String reason, HttpRequest request, boolean headRequest,
+                                 long lingerNanos) {
         closing = true;
         proxy.metrics().rejected(status);
         if (current != null) {
@@ -269,7 +277,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         // client's buffer before it read it (found by an attacking helper).
         ctx.channel().config().setAutoRead(false);
         LingeringClose.after(raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false,
-                headRequest)));
+                headRequest)), lingerNanos);
     }
 
     /**

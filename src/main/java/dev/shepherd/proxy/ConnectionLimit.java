@@ -150,7 +150,7 @@ final class ConnectionLimit {
         Future<?> closed = own != null ? own.closeOldest() : null;
         if (closed != null) {
             closing.incrementAndGet();
-            closed.addListener(future -> closing.decrementAndGet());
+            closed.addListener(future -> closeDone());
             countReclaimed();
             return true;
         }
@@ -175,14 +175,14 @@ final class ConnectionLimit {
             chosen.asked.decrementAndGet();
             Future<?> other = chosen.closeOldest();
             if (other != null) {
-                other.addListener(future -> closing.decrementAndGet());
+                other.addListener(future -> closeDone());
                 countReclaimed();
                 connection.eventLoop().execute(() -> {
                     connection.attr(WAITING).set(null);
                     connection.config().setAutoRead(true);
                 });
             } else {
-                closing.decrementAndGet();
+                closeDone();
                 refused.incrementAndGet();
                 connection.close();
                 settle();
@@ -192,6 +192,16 @@ final class ConnectionLimit {
             settle(); // before the next accept of a burst, rather than after it is refused
         }
         return true;
+    }
+
+    /**
+     * A close asked for room completed, or was not made: listeners paused while a slack of them were under way
+     * resume (the close's own listener, which ran first, saw them still under way).
+     */
+    private void closeDone() {
+        if (closing.decrementAndGet() == slack - 1 && paused) {
+            settle();
+        }
     }
 
     private void countReclaimed() {
@@ -270,8 +280,8 @@ final class ConnectionLimit {
     }
 
     /**
-     * Pauses the listeners when the count is at the limit and no connection can be reclaimed, resumes them
-     * otherwise.
+     * Pauses the listeners when the count is at the limit and no connection can be reclaimed, or a slack of closes
+     * for room are under way; resumes them otherwise.
      */
     private void settle() {
         synchronized (lock) {
@@ -279,7 +289,9 @@ final class ConnectionLimit {
             // Published before the lists are read: a connection listed meanwhile sees it and settles again (after
             // this, under the lock). Not a transient paused = true: a listener's apply task could read that.
             settling = true;
-            boolean full = open.get() >= max && !anyReclaimable();
+            // A slack of closes under way: admit reclaims no more until one completes, so new connections wait in
+            // the backlog rather than be accepted and reset (found by an attacking helper).
+            boolean full = open.get() >= max && (closing.get() >= slack || !anyReclaimable());
             paused = full;
             settling = false;
             if (full && anyTimed()) {

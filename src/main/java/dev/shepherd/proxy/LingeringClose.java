@@ -29,15 +29,26 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
     static final long TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** nginx's {@code lingering_time}: how long to drop a client's bytes at most. */
     static final long TIME_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /**
+     * How long a connection closed to make room at {@code max-connections} drops its client's bytes at most: its place
+     * is another client's once it has closed, and a client that kept sending held it for {@link #TIME_NANOS}.
+     */
+    static final long RECLAIMED_TIME_NANOS = TimeUnit.SECONDS.toNanos(2);
 
-    private final long deadline = System.nanoTime() + TIME_NANOS;
+    private final long deadline;
     private ScheduledFuture<?> timer;
 
-    private LingeringClose() {
+    private LingeringClose(long timeNanos) {
+        this.deadline = System.nanoTime() + timeNanos;
     }
 
     /** Ends {@code channel} in stages once {@code written} (the response's last write) is done; see the class. */
     static void after(ChannelFuture written) {
+        after(written, TIME_NANOS);
+    }
+
+    /** As {@link #after(ChannelFuture)}, dropping the client's bytes for {@code timeNanos} at most. */
+    static void after(ChannelFuture written, long timeNanos) {
         written.addListener(done -> {
             Channel channel = written.channel();
             if (!done.isSuccess() || !(channel instanceof DuplexChannel duplex) || !channel.isActive()
@@ -46,7 +57,7 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
                 return;
             }
             SslHandler tls = channel.pipeline().get(SslHandler.class);
-            LingeringClose lingering = new LingeringClose();
+            LingeringClose lingering = new LingeringClose(timeNanos);
             channel.pipeline().addFirst(lingering);
             // Bounded from here on, also while close_notify or the FIN waits behind a client that reads nothing.
             lingering.awaitMore(channel);

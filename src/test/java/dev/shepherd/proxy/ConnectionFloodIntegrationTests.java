@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -173,6 +174,17 @@ class ConnectionFloodIntegrationTests {
             held.get(1).setSoTimeout(5_000);
             assertThat(RawHttp.readUntilClose(held.get(1).getInputStream())).startsWith("HTTP/1.1 503")
                     .contains("this request's body came the slowest");
+            // Its client keeps sending: the place is another's once it closes, which takes 2 s at most, not the 30
+            // that kept 16 such places closing and stopped every reclaim (found by an attacking helper).
+            OutputStream refused = held.get(1).getOutputStream();
+            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                try {
+                    refused.write('z');
+                } catch (IOException closedByTheProxy) {
+                    // reset: it is gone
+                }
+                return proxy.connections() == 9;
+            });
             for (Socket socket : List.of(held.get(0), held.get(2))) {
                 assertThat(socket.getInputStream().available()).isZero();
             }

@@ -178,8 +178,14 @@ class ConnectionLimitTests {
         assertThat(limit.reclaimed()).isEqualTo(16);
         assertThat(limit.refused()).isEqualTo(6);
         assertThat(limit.open()).isEqualTo(34);
+        assertThat(limit.paused()).as("heads to reclaim, but a slack of closes under way: wait in the backlog")
+                .isTrue();
 
-        for (int i = 0; i < 16; i++) {
+        admitted.get(0).close();
+        assertThat(listener.config().isAutoRead()).isFalse();
+        closes.get(0).setSuccess(null);
+        assertThat(listener.config().isAutoRead()).as("a close completed: reclaims go on").isTrue();
+        for (int i = 1; i < 16; i++) {
             admitted.get(i).close();
             closes.get(i).setSuccess(null);
         }
