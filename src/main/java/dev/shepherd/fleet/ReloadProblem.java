@@ -29,12 +29,19 @@ public record ReloadProblem(String type, String title, int status, String detail
      * module}, {@code TypeError: …}, Node's {@code Error [ERR_MODULE_NOT_FOUND]: …},
      * {@code java.lang.IllegalStateException: …}, {@code Exception in thread "main" …}, {@code Caused by: …}), Go's
      * {@code panic:}, the word error or fatal followed by a colon ({@code fatal: not a git repository}; not
-     * {@code Error tracking: on}), or Ruby's uncaught exception, whose class ends the line ({@code app.rb:1:in
-     * 'require': cannot load such file -- sinatra (LoadError)}, {@code (Errno::ENOENT)}).
+     * {@code Error tracking: on}), Ruby's uncaught exception, whose class ends the line ({@code app.rb:1:in
+     * 'require': cannot load such file -- sinatra (LoadError)}, {@code (Errno::ENOENT)}), or a system error in
+     * Python's words ({@code python3: can't open file 'app.py': [Errno 2] No such file or directory}).
      */
     private static final Pattern ERROR_LINE = Pattern.compile("^\\s*(?:[\\w$.]*(?:Error|Exception)(?::| \\[[^\\]]*]:|$)"
             + "|Exception in thread |Caused by: |panic: |(?i:error|fatal):)"
-            + "|:in .*\\((?:[A-Z]\\w*::)*(?:[A-Z]\\w*(?:Error|Exception)|E[A-Z]+)\\)\\s*$");
+            + "|:in .*\\((?:[A-Z]\\w*::)*(?:[A-Z]\\w*(?:Error|Exception)|E[A-Z]+)\\)\\s*$|\\[Errno \\d+] ");
+
+    /**
+     * The line where Node says a script failed to compile or threw at its top level, a few lines above the error:
+     * {@code /srv/app/app.js:3}, then the code, a caret and a blank line ({@code node:internal/…} is Node's own).
+     */
+    private static final Pattern NODE_LOCATION = Pattern.compile("^(?:file://)?/\\S*:\\d+$");
 
     public ReloadProblem {
         lastLines = List.copyOf(lastLines);
@@ -52,6 +59,12 @@ public record ReloadProblem(String type, String title, int status, String detail
     static String errorLine(List<String> lines) {
         for (int i = lines.size() - 1; i >= 0; i--) {
             if (ERROR_LINE.matcher(lines.get(i)).find()) {
+                // A SyntaxError says no file: Node put it above the code frame (found by a new user).
+                for (int above = i - 1; above >= Math.max(0, i - 4); above--) {
+                    if (NODE_LOCATION.matcher(lines.get(above)).matches()) {
+                        return cut(lines.get(i) + " (" + lines.get(above) + ")");
+                    }
+                }
                 return cut(lines.get(i));
             }
         }

@@ -89,6 +89,11 @@ final class RollingReload {
         return status.rollback() == ReloadStatus.Rollback.RUNNING;
     }
 
+    /** "1 worker", "3 workers". */
+    private static String workers(int count) {
+        return count + (count == 1 ? " worker" : " workers");
+    }
+
     /** A reload runs, or a failed one is being rolled back: the fleet is replacing workers one at a time. */
     boolean busy() {
         return status.running() || rollingBack();
@@ -148,9 +153,9 @@ final class RollingReload {
                 null, null);
         String changes = next.changesFrom(supervisor.spec);
         events.add(Type.RELOAD_STARTED, 0, 0, "reload to generation " + targetGeneration + " started: " + what
-                + queue.size() + " workers to replace; changed: " + changes);
-        log.info("Rolling reload to generation {}: {}{} workers to replace; changed: {}", targetGeneration, what,
-                queue.size(), changes);
+                + workers(queue.size()) + " to replace; changed: " + changes);
+        log.info("Rolling reload to generation {}: {}{} to replace; changed: {}", targetGeneration, what,
+                workers(queue.size()), changes);
         step();
     }
 
@@ -188,7 +193,7 @@ final class RollingReload {
                 status.startedAt(), clock.instant(), null, null);
         // "succeeded", as its state and event type: "finished" is a rollback's end.
         events.add(Type.RELOAD_SUCCEEDED, 0, 0, "reload to generation " + targetGeneration + " succeeded: "
-                + status.replaced() + " workers replaced");
+                + workers(status.replaced()) + " replaced");
         log.info("Rolling reload to generation {} succeeded", targetGeneration);
         metrics.countReload(ReloadStatus.State.SUCCEEDED);
     }
@@ -351,7 +356,7 @@ final class RollingReload {
             metrics.countReload(ReloadStatus.State.FAILED);
         }
         events.add(Type.RELOAD_FAILED, 0, 0, "reload to generation " + generation + " failed"
-                + (rollback > 0 ? " and is rolled back (" + rollback + " workers to replace)" : "") + ": " + reason);
+                + (rollback > 0 ? " and is rolled back (" + workers(rollback) + " to replace)" : "") + ": " + reason);
         // The reason quotes the worker's last lines: shown in caret notation, as every line of its output is.
         log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation,
                 TerminalText.safe(reason), currentGeneration);

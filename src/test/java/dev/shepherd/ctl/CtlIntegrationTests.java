@@ -276,8 +276,8 @@ class CtlIntegrationTests {
         CtlTests.Result result = ctl("reload", "--wait");
 
         assertThat(result.code()).as(result.err()).isZero();
-        assertThat(result.out()).containsPattern("^reload to generation \\d+ started: \\d+ workers to replace")
-                .doesNotContain("running").contains("replaced by worker").containsPattern("reload to generation \\d+ succeeded: \\d+ workers replaced");
+        assertThat(result.out()).containsPattern("^reload to generation \\d+ started: \\d+ workers? to replace")
+                .doesNotContain("running").contains("replaced by worker").containsPattern("reload to generation \\d+ succeeded: \\d+ workers? replaced");
         assertThat(shepherd.readyPids()).doesNotContainAnyElementsOf(before);
     }
 

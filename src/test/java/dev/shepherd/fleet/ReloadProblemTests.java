@@ -53,6 +53,20 @@ class ReloadProblemTests {
                 + "db.yml (Errno::ENOENT)", "\tfrom config.rb:4:in `<main>'"))).endsWith("(Errno::ENOENT)");
         assertThat(ReloadProblem.errorLine(List.of("/srv/app.rb:9:in 'block in <main>': boom (ActiveRecord::ConnectionNotEstablished)")))
                 .as("a class name that does not say Error").isNull();
+        assertThat(ReloadProblem.errorLine(List.of("python3: can't open file '/srv/ap.py': [Errno 2] No such file or "
+                + "directory"))).startsWith("python3: can't open file");
+    }
+
+    /** Node's SyntaxError names no file: the line above its code frame does, and the error line says it. */
+    @Test
+    void nodesLocationAboveTheCodeFrameIsAddedToItsError() {
+        assertThat(ReloadProblem.errorLine(List.of("/srv/app/syntax.js:3", "function broken( {", "                 ^",
+                "", "SyntaxError: Unexpected token '{'", "    at internalCompileFunction (node:internal/vm:76:18)",
+                "", "Node.js v20.20.2")))
+                .isEqualTo("SyntaxError: Unexpected token '{' (/srv/app/syntax.js:3)");
+        assertThat(ReloadProblem.errorLine(List.of("node:internal/modules/cjs/loader:1228", "  throw err;", "  ^", "",
+                "Error: Cannot find module '/srv/app/app-v3.js'")))
+                .as("Node's own place is left out").isEqualTo("Error: Cannot find module '/srv/app/app-v3.js'");
     }
 
     @Test

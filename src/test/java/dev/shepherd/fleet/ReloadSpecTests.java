@@ -413,7 +413,7 @@ class ReloadSpecTests {
         assertThat(fleet.worker(5).state()).isEqualTo(WorkerState.STARTING);
         assertThat(fleet.events.recent()).filteredOn(event -> event.type() == FleetEvent.Type.RELOAD_FAILED)
                 .extracting(FleetEvent::message).singleElement().asString()
-                .startsWith("reload to generation 2 failed and is rolled back (1 workers to replace): worker 4");
+                .startsWith("reload to generation 2 failed and is rolled back (1 worker to replace): worker 4");
 
         assertThat(reload(fleet, toV2())).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("is being rolled back");
