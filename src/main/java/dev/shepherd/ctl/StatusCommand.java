@@ -48,7 +48,7 @@ class StatusCommand implements Callable<Integer> {
 
     /**
      * The health's {@code lastCrash} (the latest exit that was no planned stop) as the master logs an exit:
-     * {@code (last crash: pid 4242 exited with code 143 (signal TERM) at 2026-12-04T16:00:01Z: killed by …)}, or
+     * {@code (last crash: worker 3, pid 4242 exited with code 143 (signal TERM) at 2026-12-04T16:00:01Z: killed by …)}, or
      * {@code (last crash: cannot start: …)} when no process ran, then its error line, when it has one, on a line of
      * its own ({@code          error: Error: Cannot find module 'x'}); empty without one.
      */
@@ -59,12 +59,14 @@ class StatusCommand implements Callable<Integer> {
         }
         String reason = TerminalText.safe(crash.path("reason").asString("?"));
         long pid = crash.path("pid").asLong(0);
+        // The id shepherd logs takes (a new user had only the pid).
+        String worker = crash.path("worker").isIntegralNumber() ? "worker " + crash.path("worker").asInt() + ", " : "";
         if (pid <= 0) {
-            return " (last crash: " + reason + ")";
+            return " (last crash: " + worker + reason + ")";
         }
         String signal = crash.path("signal").asString(null);
         String errorLine = crash.path("errorLine").asString(null);
-        return " (last crash: pid " + pid + " exited with code " + crash.path("code").asInt()
+        return " (last crash: " + worker + "pid " + pid + " exited with code " + crash.path("code").asInt()
                 + (signal == null ? "" : " (signal " + TerminalText.safe(signal) + ")")
                 + " at " + TerminalText.safe(crash.path("at").asString("?")) + ": " + reason + ")"
                 + (errorLine == null ? "" : System.lineSeparator() + "         error: " + TerminalText.safe(errorLine));

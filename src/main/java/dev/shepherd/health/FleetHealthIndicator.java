@@ -14,7 +14,6 @@ import org.springframework.stereotype.Component;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The {@code fleet} health component: UP when at least {@code fleet.health.min-ready} workers are READY,
@@ -48,9 +47,9 @@ class FleetHealthIndicator implements HealthIndicator {
                 .withDetail("crashLooping", failed(snapshot, false))
                 .withDetail("cannotStart", failed(snapshot, true))
                 .withDetail("minReady", minReady);
-        snapshot.workers().stream().map(WorkerSnapshot::lastExit).filter(Objects::nonNull)
-                .filter(exit -> !exit.clean()).max(Comparator.comparing(WorkerExit::at))
-                .ifPresent(exit -> builder.withDetail("lastCrash", describe(exit)));
+        snapshot.workers().stream().filter(worker -> worker.lastExit() != null && !worker.lastExit().clean())
+                .max(Comparator.comparing(worker -> worker.lastExit().at()))
+                .ifPresent(worker -> builder.withDetail("lastCrash", describe(worker.id(), worker.lastExit())));
         return builder.build();
     }
 
@@ -60,8 +59,10 @@ class FleetHealthIndicator implements HealthIndicator {
                 .filter(worker -> (worker.lastExit() != null && worker.lastExit().pid() == 0) == neverStarted).count();
     }
 
-    private static Map<String, Object> describe(WorkerExit exit) {
+    /** {@code worker}: the id that {@code shepherd logs} and {@code GET /fleet/workers/{id}/logs} take. */
+    private static Map<String, Object> describe(int worker, WorkerExit exit) {
         Map<String, Object> crash = new LinkedHashMap<>();
+        crash.put("worker", worker);
         crash.put("pid", exit.pid());
         crash.put("code", exit.code());
         if (exit.signal() != null) {

@@ -34,9 +34,9 @@ class StatusCommandTests {
     /** Its error line, on a line of its own: what a new user looked for in {@code shepherd logs} (2026-12-06). */
     @Test
     void aCrashWithAnErrorLineSaysItUnderTheHealth() {
-        assertThat(lastCrash("{\"pid\":7,\"code\":1,\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"crashed\","
+        assertThat(lastCrash("{\"worker\":3,\"pid\":7,\"code\":1,\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"crashed\","
                 + "\"errorLine\":\"Error: Cannot find module 'pg' \\u001b[2J\"}"))
-                .isEqualTo(" (last crash: pid 7 exited with code 1 at 2026-12-04T16:00:01Z: crashed)"
+                .isEqualTo(" (last crash: worker 3, pid 7 exited with code 1 at 2026-12-04T16:00:01Z: crashed)"
                         + System.lineSeparator() + "         error: Error: Cannot find module 'pg' ^[[2J");
     }
 

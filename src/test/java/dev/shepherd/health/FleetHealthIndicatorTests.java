@@ -82,7 +82,7 @@ class FleetHealthIndicatorTests {
         fleet(3, 3, List.of(worker(1, WorkerState.READY, older), worker(2, WorkerState.READY, latest),
                 worker(3, WorkerState.READY, clean)));
 
-        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("pid", 200L, "code", 137,
+        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("worker", 2, "pid", 200L, "code", 137,
                 "signal", "KILL", "at", NOW.minusSeconds(10).toString(), "reason", "crashed"));
     }
 
@@ -92,7 +92,7 @@ class FleetHealthIndicatorTests {
                 "Error: Cannot find module 'pg'");
         fleet(1, 1, List.of(worker(1, WorkerState.READY, crashed)));
 
-        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("pid", 100L, "code", 1,
+        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("worker", 1, "pid", 100L, "code", 1,
                 "at", NOW.toString(), "reason", "crashed", "errorLine", "Error: Cannot find module 'pg'"));
     }
 
