@@ -34,8 +34,13 @@ public record ReloadProblem(String type, String title, int status, String detail
      * Python's words ({@code python3: can't open file 'app.py': [Errno 2] No such file or directory}).
      */
     private static final Pattern ERROR_LINE = Pattern.compile("^\\s*(?:[\\w$.]*(?:Error|Exception)(?::| \\[[^\\]]*]:|$)"
-            + "|Exception in thread |Caused by: |panic: |(?i:error|fatal):)"
-            + "|:in .*\\((?:[A-Z]\\w*::)*(?:[A-Z]\\w*(?:Error|Exception)|E[A-Z]+)\\)\\s*$|\\[Errno \\d+] ");
+            + "|Exception in thread |Caused by: |panic: |(?i:error|fatal):)|\\[Errno \\d+] ");
+    /**
+     * Ruby's exception class at the end of a line that has {@code :in }; looked for apart, with no {@code .*} between
+     * the two: a worker's line of 1 MB ({@code log-line-length}) made of {@code :in (} took the supervisor's thread
+     * for as long as the product of their counts.
+     */
+    private static final Pattern RUBY_CLASS = Pattern.compile("\\((?:[A-Z]\\w*::)*(?:[A-Z]\\w*(?:Error|Exception)|E[A-Z]+)\\)\\s*$");
 
     /**
      * The line where Node says a script failed to compile or threw at its top level, a few lines above the error:
@@ -58,7 +63,8 @@ public record ReloadProblem(String type, String title, int status, String detail
      */
     static String errorLine(List<String> lines) {
         for (int i = lines.size() - 1; i >= 0; i--) {
-            if (ERROR_LINE.matcher(lines.get(i)).find()) {
+            String line = lines.get(i);
+            if (ERROR_LINE.matcher(line).find() || line.contains(":in ") && RUBY_CLASS.matcher(line).find()) {
                 // A SyntaxError says no file: Node put it above the code frame (found by a new user).
                 for (int above = i - 1; above >= Math.max(0, i - 4); above--) {
                     if (NODE_LOCATION.matcher(lines.get(above)).matches()) {

@@ -2,9 +2,11 @@ package dev.shepherd.fleet;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 class ReloadProblemTests {
 
@@ -55,6 +57,21 @@ class ReloadProblemTests {
                 .as("a class name that does not say Error").isNull();
         assertThat(ReloadProblem.errorLine(List.of("python3: can't open file '/srv/ap.py': [Errno 2] No such file or "
                 + "directory"))).startsWith("python3: can't open file");
+    }
+
+    /**
+     * A worker's lines are read on the supervisor's thread: a line of the longest kept (1 MB) made of the pieces the
+     * patterns look for costs time in its length, not its length squared.
+     */
+    @Test
+    void aHostileLineOfTheLongestKeptIsLookedAtInLinearTime() {
+        List<String> hostile = List.of(":in (".repeat(200_000), "(A".repeat(500_000), "[Errno ".repeat(140_000),
+                "/" + "a:1".repeat(300_000), "Error".repeat(200_000) + " x");
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (int round = 0; round < 20; round++) {
+                ReloadProblem.errorLine(hostile);
+            }
+        });
     }
 
     /** Node's SyntaxError names no file: the line above its code frame does, and the error line says it. */
