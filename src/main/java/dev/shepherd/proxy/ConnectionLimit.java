@@ -25,8 +25,9 @@ import java.util.function.LongSupplier;
  * kernel's backlog instead of costing the master file descriptors and memory, and accept again as soon as a
  * connection closes or becomes idle (HAProxy pauses its listeners the same way). Accepts already under way when the
  * listeners paused are let in, up to an eighth past the limit (at least 16), not counting connections a reclaim is
- * closing (up to another eighth: a close completes later than the accept that asked for it); a connection past
- * that, with nothing to reclaim, is closed at once without a byte read (counted: {@link #refused}). Without the
+ * closing (up to another eighth: a close completes later than the accept that asked for it; while that many are
+ * under way the listeners pause too); a connection past that, with nothing to reclaim, is closed at once without a
+ * byte read (counted: {@link #refused}). Without the
  * limit, one client that opened connections and sent nothing took every file descriptor the master may open: the
  * proxy, the admin port and the supervisor's pipes to new workers all failed, and the failed accepts filled the log
  * (measured, 2026-12-02, {@code ulimit -n} 20,000); with it alone, 1,300 connections from one client each sending
