@@ -39,7 +39,7 @@ final class CgroupTree implements ProcessTree {
 
     @Override
     public void signal(String signal) {
-        members().forEach(handle -> Signals.send(handle, signal));
+        Signals.send(members(), signal);
     }
 
     @Override

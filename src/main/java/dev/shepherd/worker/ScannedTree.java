@@ -75,7 +75,7 @@ final class ScannedTree implements ProcessTree {
 
     @Override
     public void signal(String signal) {
-        members().forEach(handle -> Signals.send(handle, signal));
+        Signals.send(members(), signal);
     }
 
     @Override

@@ -3,6 +3,8 @@ package dev.shepherd.worker;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -28,17 +30,49 @@ public final class Signals {
         }
     }
 
+    /** How many processes one {@code kill} command is given at most. */
+    static final int PROCESSES_PER_KILL = 256;
+
+    /**
+     * Sends {@code signal} to each of {@code processes}: TERM and KILL through the JDK, one by one; any other through
+     * one {@code kill} command per {@value #PROCESSES_PER_KILL} of them. One command each, a worker's tree of a
+     * thousand processes (its own to make) took the supervisor's thread for a thousand process starts.
+     */
+    static void send(List<ProcessHandle> processes, String signal) {
+        if (signal.equals("TERM") || signal.equals("KILL")) {
+            processes.forEach(process -> send(process, signal));
+            return;
+        }
+        for (int from = 0; from < processes.size(); from += PROCESSES_PER_KILL) {
+            List<String> targets = new ArrayList<>();
+            processes.subList(from, Math.min(processes.size(), from + PROCESSES_PER_KILL))
+                    .forEach(process -> targets.add(Long.toString(process.pid())));
+            kill(signal, targets);
+        }
+    }
+
     /** Sends {@code signal} to every process of the group {@code pgid}. */
     public static void sendGroup(long pgid, String signal) {
         kill(signal, "-" + pgid);
     }
 
     private static void kill(String signal, String target) {
+        kill(signal, List.of(target));
+    }
+
+    private static void kill(String signal, List<String> targets) {
         if (!SUPPORTED.contains(signal)) {
             throw new IllegalArgumentException("Unknown signal " + signal + "; use one of " + SUPPORTED);
         }
+        if (targets.isEmpty()) {
+            return;
+        }
+        List<String> command = new ArrayList<>(List.of("kill", "-s", signal, "--"));
+        command.addAll(targets);
+        String target = String.join(" ", targets.subList(0, Math.min(3, targets.size())))
+                + (targets.size() > 3 ? " and " + (targets.size() - 3) + " more" : "");
         try {
-            Process kill = new ProcessBuilder("kill", "-s", signal, "--", target).redirectErrorStream(true)
+            Process kill = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             if (!kill.waitFor(5, TimeUnit.SECONDS)) {
                 kill.destroyForcibly();

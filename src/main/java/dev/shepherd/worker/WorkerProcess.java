@@ -185,11 +185,7 @@ public final class WorkerProcess implements ChildProcess {
     public void signalExit(String signal) {
         tree.signal(signal);
         if (!signal.equals("KILL")) {
-            for (ProcessHandle member : tree.knownMembers()) {
-                if (ProcFs.stopped(member.pid())) {
-                    Signals.send(member, "CONT");
-                }
-            }
+            Signals.send(tree.knownMembers().stream().filter(member -> ProcFs.stopped(member.pid())).toList(), "CONT");
         }
     }
 
