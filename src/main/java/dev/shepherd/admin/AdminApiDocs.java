@@ -64,7 +64,7 @@ class AdminApiDocs {
                     409, "A reload is running, or a failed one is being rolled back")),
             Map.entry("undo", Map.of(
                     409, "No reload that changed the spec has succeeded since the master started, the latest reload "
-                            + "failed (and was rolled back), or a reload or its rollback is running")),
+                            + "failed (and was rolled back), or a failed reload's rollback is running")),
             Map.entry("reloadStatus", Map.of()),
             Map.entry("replace", Map.of(
                     400, BAD_ID,

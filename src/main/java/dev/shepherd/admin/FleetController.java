@@ -126,10 +126,11 @@ class FleetController {
 
     /**
      * Starts a rolling reload back to the spec the last successful reload replaced ({@code kubectl rollout undo});
-     * takes no body. 409 when no reload has succeeded since the master started, or while a reload or its rollback
-     * runs.
+     * takes no body. While a reload runs, stops it instead: the status says FAILED, undone, and its workers that took
+     * over are rolled back. 409 when no reload has succeeded since the master started, or while a rollback runs.
      */
-    @Operation(summary = "Starts a rolling reload back to the spec the last successful reload replaced")
+    @Operation(summary = "Starts a rolling reload back to the spec the last successful reload replaced; stops a "
+            + "running reload and rolls it back")
     @PostMapping("/reload/undo")
     @ResponseStatus(HttpStatus.ACCEPTED)
     ReloadStatus undo() {

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * {@value Ctl#OK} when the reload finished, or {@value Ctl#ROLLED_BACK} with the reason (from
  * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back; with
  * {@code --no-wait} it returns once the reload has started. {@code --undo} reloads back to the spec the last
- * successful reload replaced ({@code POST /fleet/reload/undo}).
+ * successful reload replaced ({@code POST /fleet/reload/undo}), or stops a running one and rolls it back (exit
+ * {@value Ctl#OK} once the rollback finished).
  */
 @Command(name = "reload", description = {"Replaces every worker, one at a time, without dropping a request; "
         + "with options, by workers of a new spec (a new version). Options left out keep the current value."},
@@ -63,7 +64,8 @@ class ReloadCommand implements Callable<Integer> {
     String readinessPath;
 
     @Option(names = "--undo", description = "Goes back to the spec the last successful reload replaced (kubectl rollout "
-            + "undo), by a reload of its own; again, to go forward. The master keeps one earlier spec, in memory.")
+            + "undo), by a reload of its own; again, to go forward. The master keeps one earlier spec, in memory. "
+            + "While a reload runs, stops it and rolls back its workers that took over.")
     boolean undo;
 
     /**
@@ -160,9 +162,33 @@ class ReloadCommand implements Callable<Integer> {
             if (failure[0] == null && !"FAILED".equals(started.path("state").asString())) {
                 return Ctl.OK;
             }
+            if (path.endsWith("/undo") && "FAILED".equals(started.path("state").asString())) {
+                return undone(started, rollbackStopped[0]);
+            }
             throw rollback(failure[0] != null ? failure[0] : describe(started), rollbackStopped[0] == null ? null
                     : "reload to generation " + started.path("generation").asLong() + " failed; " + rollbackStopped[0]);
         }
+    }
+
+    /**
+     * The undo stopped a running reload ({@code started}, FAILED as undone), whose rollback is over: done, unless the
+     * rollback stopped part way ({@code stopped}: its last event's line, or null).
+     */
+    private int undone(JsonNode started, String stopped) {
+        JsonNode status;
+        try {
+            status = ctl.client().get("/fleet/reload");
+        } catch (CtlException ex) {
+            status = started;
+        }
+        long generation = started.path("generation").asLong();
+        if (stopped != null || "STOPPED".equals(status.path("rollback").asString(""))) {
+            throw new CtlException("reload to generation " + generation + " stopped by the undo, but "
+                    + (stopped != null ? stopped : "its rollback stopped part way: see shepherd status"), Ctl.FAILED);
+        }
+        ctl.out().println("reload to generation " + generation + " stopped by the undo" + (status.path("replaced").asInt()
+                > 0 ? " and rolled back" : "") + ": the fleet runs the spec it ran before it");
+        return Ctl.OK;
     }
 
     /** The reload's body, or null without options; a value that cannot be sent is a usage error, before any request. */

@@ -19,7 +19,7 @@ public final class FleetExceptions {
         public ReloadInProgressException(ReloadStatus status) {
             super("A reload to generation " + status.generation() + " is running (" + status.replaced() + " of "
                     + status.total() + " workers replaced); wait until GET /fleet/reload (shepherd status) shows it "
-                    + "finished");
+                    + "finished, or stop it and roll it back with POST /fleet/reload/undo (shepherd reload --undo)");
         }
     }
 

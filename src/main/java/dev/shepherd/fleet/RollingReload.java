@@ -37,6 +37,8 @@ final class RollingReload {
 
     /** How long a replacement stays READY before it takes over: {@code fleet.restart.min-uptime}, {@link #MAX_SETTLE} at most. */
     private final Duration settle;
+    /** {@code fleet.worker.startup-timeout}: said when a step's worker starts, as the time it has to get READY. */
+    private final Duration startupTimeout;
     private final ArrayDeque<Integer> queue = new ArrayDeque<>();
     private ReloadStatus status = ReloadStatus.IDLE;
     /** The highest generation number given out: each reload takes the next, a failed one's is not used again. */
@@ -57,8 +59,9 @@ final class RollingReload {
     private long previousGeneration;
 
     RollingReload(Supervisor supervisor, FleetEvents events, FleetMetrics metrics, Clock clock, SupervisorQueue loop,
-                  Duration settle) {
+                  Duration settle, Duration startupTimeout) {
         this.metrics = metrics;
+        this.startupTimeout = startupTimeout;
         this.supervisor = supervisor;
         this.settle = settle;
         this.events = events;
@@ -101,11 +104,20 @@ final class RollingReload {
 
     /**
      * Starts a reload to a new generation that runs the spec the last successful reload replaced ({@code kubectl
-     * rollout undo}); a second undo goes back again. Refused while {@link #busy()}, and when no reload has succeeded
-     * since the master started.
+     * rollout undo}); a second undo goes back again. While a reload runs, stops it instead: its step's worker is
+     * stopped and its workers that took over are replaced back, as a failed reload's are ({@code kubectl rollout undo}
+     * in the middle of a rollout; Argo Rollouts' {@code abort}). Refused while a rollback runs, and when no reload has
+     * succeeded since the master started.
      */
     void undo() {
-        // A running reload or rollback is said first (start refuses it), as for any reload.
+        if (status.running()) {
+            // A reload whose new worker never opens its port held the fleet for startup-timeout with no way out but
+            // to wait (found by a new user).
+            stopStep("undone");
+            fail(UNDONE, null, null);
+            return;
+        }
+        // A running rollback is said first (start refuses it), as for any reload.
         if (status.state() == ReloadStatus.State.FAILED && status.rollback() == ReloadStatus.Rollback.STOPPED
                 && !busy()) {
             // Said as rolled back, it was not: the failed generation's workers served on (found by an attacking helper).
@@ -129,6 +141,9 @@ final class RollingReload {
         start(previousSpec, "undo of generation " + currentGeneration + ", back to generation " + previousGeneration
                 + "'s spec: ");
     }
+
+    /** The reason of a reload that {@link #undo()} stopped while it ran. */
+    static final String UNDONE = "undone while it ran (POST /fleet/reload/undo, shepherd reload --undo)";
 
     /** Starts a reload to a new generation that runs {@code next}; refused while {@link #busy()}. */
     void start(WorkerSpec next) {
@@ -168,8 +183,17 @@ final class RollingReload {
             Worker old = supervisor.find(queue.poll()).orElse(null);
             if (old != null && old.holdsSlot() && old.generation != targetGeneration) {
                 // The step's worker is known before it spawns: a spawn that fails at once fails the reload.
-                stepWorker = successorOf(old, targetGeneration, targetSpec);
-                supervisor.spawner.spawn(stepWorker);
+                Worker fresh = successorOf(old, targetGeneration, targetSpec);
+                stepWorker = fresh;
+                supervisor.spawner.spawn(fresh);
+                if (stepWorker == fresh) {
+                    // Said at once: a worker that never opens its port kept a waiting reload silent for startup-timeout
+                    // (found by a new user). A spawn that failed has failed the reload already.
+                    events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), (rollingBack() ? "rollback" : "reload")
+                            + ": worker " + fresh.id + " (pid " + fresh.pid() + ", generation " + fresh.generation
+                            + ") started to replace worker " + old.id + "; it takes over once READY, within "
+                            + startupTimeout.toMillis() + " ms (fleet.worker.startup-timeout)");
+                }
                 return;
             }
         }
@@ -305,13 +329,23 @@ final class RollingReload {
         if (!status.running() || rollingBack() || worker.generation != targetGeneration) {
             return;
         }
-        Worker step = stepWorker;
-        if (step != null && step != worker && step.replacing() != null) {
-            step.replacementFailed();
-            supervisor.drains.retire(step, "reload to generation " + targetGeneration + " failed");
+        if (stepWorker != worker) {
+            stopStep("failed");
         }
         ReloadProblem problem = ReloadProblem.of(worker, cause, exit, true);
         fail(problem.detail(), problem, null);
+    }
+
+    /**
+     * The running reload's step worker, still starting or not yet taken over, is stopped; its old worker holds its slot
+     * again. {@code how}: "failed", "undone", said as the reason it stops.
+     */
+    private void stopStep(String how) {
+        Worker step = stepWorker;
+        if (step != null && step.replacing() != null) {
+            step.replacementFailed();
+            supervisor.drains.retire(step, "reload to generation " + targetGeneration + " " + how);
+        }
     }
 
     /** The master shuts down: a reload stops where it is, with no rollback. */

@@ -88,7 +88,8 @@ final class Supervisor {
         this.desired = properties.desiredWorkers();
         this.spec = WorkerSpec.configured(properties);
         this.reload = new RollingReload(this, events, metrics, clock, loop,
-                Collections.min(List.of(properties.restart().minUptime(), RollingReload.MAX_SETTLE)));
+                Collections.min(List.of(properties.restart().minUptime(), RollingReload.MAX_SETTLE)),
+                properties.worker().startupTimeout());
         this.recycler = new Recycler(properties.worker(), events, this::stopOverMemory);
         this.launcher = launcher;
         this.commands = new FleetCommands(this, events);

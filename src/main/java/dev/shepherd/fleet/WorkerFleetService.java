@@ -188,11 +188,12 @@ public class WorkerFleetService implements SmartLifecycle {
     /**
      * Starts a rolling reload to a new generation that runs the spec the last successful reload replaced, as
      * {@code kubectl rollout undo} does; a second undo goes back again. The spec is kept in memory: a master that
-     * restarted has none. Blocks the caller until the supervisor answered.
+     * restarted has none. While a reload runs, it stops that reload instead, which rolls back as a failed one does
+     * (the status returned: FAILED, with {@link RollingReload#UNDONE} as its reason). Blocks the caller until the
+     * supervisor answered.
      *
      * @throws FleetExceptions.FleetConflictException when no reload has succeeded since the master started, or while
      *         a failed reload is rolled back
-     * @throws FleetExceptions.ReloadInProgressException while a reload runs
      */
     public ReloadStatus undo() {
         return call(new SupervisorEvent.Undo(new CommandReply<>()));

@@ -293,7 +293,8 @@ class FleetControllerTests {
 
         assertProblem(mvc.post().uri("/fleet/reload"), HttpStatus.CONFLICT, "Reload already running",
                 "A reload to generation 3 is running (1 of 4 workers replaced); wait until GET /fleet/reload "
-                        + "(shepherd status) shows it finished");
+                        + "(shepherd status) shows it finished, or stop it and roll it back with POST /fleet/reload/undo "
+                        + "(shepherd reload --undo)");
     }
 
     @Test

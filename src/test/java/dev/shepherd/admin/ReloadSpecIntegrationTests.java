@@ -106,6 +106,34 @@ class ReloadSpecIntegrationTests {
         }
     }
 
+    /** A new worker that never opens its port held the reload for startup-timeout: undo stops it now. */
+    @Test
+    void undoStopsAReloadWhoseNewWorkerNeverGetsReady() {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.startup-timeout=300s")) {
+            Set<Long> before = pids(shepherd);
+            HttpResponse<String> started = shepherd.admin("POST", "/fleet/reload",
+                    json(Map.of("command", List.of("sleep", "600"))));
+            assertThat(started.statusCode()).as(started.body()).isEqualTo(202);
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().size() == 3);
+            long sleeping = shepherd.snapshot().workers().stream().filter(worker -> worker.generation() == 2)
+                    .findFirst().orElseThrow().pid();
+            assertThat(shepherd.admin("GET", "/fleet/events", null).body())
+                    .contains("(pid " + sleeping + ", generation 2) started to replace worker");
+
+            HttpResponse<String> undo = shepherd.admin("POST", "/fleet/reload/undo", null);
+
+            assertThat(undo.statusCode()).as(undo.body()).isEqualTo(202);
+            JsonNode status = JSON.readTree(undo.body());
+            assertThat(status.get("state").stringValue()).isEqualTo("FAILED");
+            assertThat(status.get("reason").stringValue()).startsWith("undone while it ran");
+            await().atMost(Duration.ofSeconds(15)).until(() -> ProcessHandle.of(sleeping).isEmpty()
+                    && shepherd.snapshot().workers().size() == 2);
+            assertThat(pids(shepherd)).isEqualTo(before);
+            assertThat(shepherd.get("/").statusCode()).isEqualTo(200);
+        }
+    }
+
     @Test
     void reloadToACommandThatExitsAtOnceRollsBackAndTheOldWorkersKeepServing() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand())) {

@@ -33,6 +33,8 @@ class ReloadCommandTests {
     private final Deque<String> reloadStatuses = new ConcurrentLinkedDeque<>(List.of(FAILED));
     private static final String STARTED = "data: {\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 2 started: 2 workers to replace\"}\n\n";
     private volatile String events = STARTED + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed\"}\n\n";
+    /** What POST /fleet/reload and /fleet/reload/undo answer. */
+    private volatile String started = "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}";
     private HttpServer server;
     private Map<String, String> env;
 
@@ -58,7 +60,7 @@ class ReloadCommandTests {
             received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
                     exchange.getRequestHeaders().getFirst("Content-Type"),
                     new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
-            CtlTests.answer(exchange, 202, "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}");
+            CtlTests.answer(exchange, 202, started);
         });
         server.start();
         env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + server.getAddress().getPort());
@@ -214,6 +216,37 @@ class ReloadCommandTests {
                 + "rollback of generation 2 finished\n"
                 + "the new worker's last output lines:\n  starting\n  boom\nits error: Error: Cannot find module 'x'\nall of its output: shepherd logs 3\n");
         assertThat(result.err()).startsWith("reload to generation 2 failed and was rolled back: worker 3 (pid 77)");
+    }
+
+    /** An undo that stopped a running reload did what it was asked once the rollback finished: exit 0, not 3. */
+    @Test
+    void anUndoThatStoppedARunningReloadExitsOkOnceItsRollbackFinished() {
+        String undone = "{\"state\":\"FAILED\",\"generation\":2,\"total\":2,\"replaced\":1,\"reason\":\"undone while "
+                + "it ran\",\"rollback\":\"%s\"}";
+        started = undone.formatted("RUNNING");
+        reloadStatuses.clear();
+        reloadStatuses.add(undone.formatted("FINISHED"));
+        events = "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback: worker 3 (generation 2) replaced by worker 5\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback of generation 2 finished\"}\n\n";
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--undo");
+
+        assertThat(result.code()).as(result.err()).isEqualTo(Ctl.OK);
+        assertThat(received).extracting(Received::path).containsExactly("/fleet/reload/undo");
+        assertThat(result.out()).isEqualTo("rollback: worker 3 (generation 2) replaced by worker 5\n"
+                + "rollback of generation 2 finished\n"
+                + "reload to generation 2 stopped by the undo and rolled back: the fleet runs the spec it ran before it\n");
+        assertThat(result.err()).isEmpty();
+
+        reloadStatuses.clear();
+        reloadStatuses.add(undone.formatted("STOPPED"));
+        events = "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed and is rolled back\"}\n\n"
+                + "data: {\"type\":\"RELOAD_STEP\",\"message\":\"rollback of generation 2 stopped: worker 5 crashed\"}\n\n";
+        result = CtlTests.run(env, "reload", "--undo");
+        assertThat(result.code()).as("workers of the undone spec still serve").isEqualTo(Ctl.FAILED);
+        assertThat(result.err()).isEqualTo("reload to generation 2 stopped by the undo, but rollback of generation 2 "
+                + "stopped: worker 5 crashed\n");
     }
 
     /** The master stopped the rollback as it shut down, and was gone before its status could be read: exit 3 said "rolled back". */

@@ -217,9 +217,6 @@ class ReloadSpecTests {
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
                 .withMessageContaining("No reload that changed the spec has succeeded since the master started");
         reload(fleet, toV2()).join();
-        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("while a reload runs")
-                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
-                .withCauseInstanceOf(FleetExceptions.ReloadInProgressException.class);
         fleet.queue.advance(Duration.ofSeconds(5));
         WorkerSpec v2 = fleet.snapshot().spec();
 
@@ -263,6 +260,81 @@ class ReloadSpecTests {
                 .withMessageContaining("failed and was rolled back: the fleet runs generation 5's spec as before it. "
                         + "Undo would go further back, to generation 3's spec");
         assertThat(fleet.snapshot().spec()).isEqualTo(v2);
+    }
+
+    /**
+     * Found by a new user: a reload whose new worker never opened its port held the fleet for startup-timeout (60 s),
+     * and undo was refused meanwhile. Undo now stops the running reload, as kubectl rollout undo does mid-rollout.
+     */
+    @Test
+    void undoWhileTheFirstNewWorkerIsStartingStopsItAndTheOldWorkersServeOn() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec v1 = fleet.snapshot().spec();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        assertThat(fleet.worker(3).state()).isEqualTo(WorkerState.STARTING);
+
+        ReloadStatus undone = fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())).join();
+        fleet.queue.drain();
+
+        assertThat(undone.state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(undone.reason()).isEqualTo(RollingReload.UNDONE);
+        assertThat(undone.rollback()).as("no new worker took over").isEqualTo(ReloadStatus.Rollback.NONE);
+        assertThat(fleet.process(3).isAlive()).as("stopped at once, not after startup-timeout").isFalse();
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1, 2);
+        assertThat(fleet.states()).containsOnly(WorkerState.READY);
+        assertThat(fleet.snapshot().spec()).isEqualTo(v1);
+        assertThat(fleet.launcher.launched).as("nothing more started").hasSize(3);
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_FAILED).singleElement()
+                .satisfies(event -> assertThat(event.message()).isEqualTo("reload to generation 2 failed: "
+                        + RollingReload.UNDONE));
+        assertThat(reloads(fleet, "failed")).isEqualTo(1);
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("nothing to go back to")
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+    }
+
+    @Test
+    void undoAfterANewWorkerTookOverRollsItBackAndARollbackCannotBeUndone() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec v1 = fleet.snapshot().spec();
+        reloadToV2WhereOnlyWorker3TookOver(fleet);
+        assertThat(fleet.worker(4).state()).isEqualTo(WorkerState.STARTING);
+
+        ReloadStatus undone = fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())).join();
+
+        assertThat(undone.state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(undone.replaced()).isEqualTo(1);
+        assertThat(undone.rollback()).isEqualTo(ReloadStatus.Rollback.RUNNING);
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).as("while it rolls back")
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("is being rolled back");
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.process(4).isAlive()).isFalse();
+        assertThat(fleet.snapshot().reload().rollback()).isEqualTo(ReloadStatus.Rollback.FINISHED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(1L).hasSize(2);
+        assertThat(fleet.states()).containsOnly(WorkerState.READY);
+        assertThat(fleet.snapshot().spec()).isEqualTo(v1);
+    }
+
+    /** Each step's new worker is said as it starts, with its pid and the time it has: not only once it took over. */
+    @Test
+    void eachStepsNewWorkerIsSaidAsItStarts() {
+        SupervisorHarness fleet = fleetOfTwo("fleet.worker.startup-timeout", "45s");
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_STEP).singleElement()
+                .satisfies(event -> {
+                    assertThat(event.workerId()).isEqualTo(3);
+                    assertThat(event.message()).isEqualTo("reload: worker 3 (pid " + fleet.process(3).pid()
+                            + ", generation 2) started to replace worker 1; it takes over once READY, within 45000 ms "
+                            + "(fleet.worker.startup-timeout)");
+                });
     }
 
     @Test
