@@ -137,13 +137,13 @@ class AdminClient {
     private CtlException failure(IOException ex) {
         if (ex instanceof SocketTimeoutException && !String.valueOf(ex.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("connect")) {
             return new CtlException("the admin API at " + target.url() + " did not answer within "
-                    + ANSWER_TIMEOUT.toSeconds() + " s: is the master overloaded or stopping?");
+                    + ANSWER_TIMEOUT.toSeconds() + " s: is the master overloaded or stopping?", Ctl.UNREACHABLE);
         }
         if (ex instanceof SSLException) {
             return tlsFailure((SSLException) ex);
         }
         return new CtlException("cannot reach the admin API at " + target.url()
-                + ": is the master running? set --admin or " + AdminTarget.URL_VARIABLE);
+                + ": is the master running? set --admin or " + AdminTarget.URL_VARIABLE, Ctl.UNREACHABLE);
     }
 
     /**

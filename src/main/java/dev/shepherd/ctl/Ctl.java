@@ -19,9 +19,10 @@ import java.util.regex.Pattern;
  * Shepherd's command line, {@code java -jar shepherd.jar ctl …} (or {@code bin/shepherd …}): a client of the admin
  * API that starts no Spring context. Commands and words follow PM2's ({@code ls}, {@code logs}, {@code reload},
  * {@code scale}). Every error is one line on standard error that says what to do; exit codes: {@value #OK} done,
- * {@value #FAILED} the admin API could not be reached or refused, {@value #USAGE} bad arguments,
+ * {@value #FAILED} the admin API refused (or the command failed otherwise), {@value #USAGE} bad arguments,
  * {@value #ROLLED_BACK} a reload that was waited for failed and was rolled back (one whose rollback stopped part way,
- * leaving workers of the failed spec, is {@value #FAILED}).
+ * leaving workers of the failed spec, is {@value #FAILED}), {@value #DOWN} {@code status} of a DOWN fleet,
+ * {@value #UNREACHABLE} the admin API could not be reached or did not answer in time.
  */
 @Command(name = "shepherd", versionProvider = Ctl.Version.class,
         description = "Drives a running Shepherd master through its admin API.",
@@ -39,6 +40,11 @@ public final class Ctl {
     static final int ROLLED_BACK = 3;
     /** {@code status} of a fleet whose health is DOWN, as {@code systemctl status} exits 3 for a unit not running. */
     static final int DOWN = 4;
+    /**
+     * No connection to the admin API, or no answer in time: the master may not be running, so that a script can tell
+     * it from a refusal ({@value #FAILED}), which asking again will not change (found by a new user).
+     */
+    static final int UNREACHABLE = 5;
     private static final String HELP = "Show this help message and exit.";
 
     // picocli's standard help options, but --version on this command alone: a subcommand's usage line showed -V.
@@ -46,7 +52,8 @@ public final class Ctl {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = HELP)
     boolean help;
 
-    @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print version information and exit.")
+    /** {@code -v} as well, PM2's ({@code pm2 -v}); no command takes it otherwise. */
+    @Option(names = {"-V", "-v", "--version"}, versionHelp = true, description = "Print version information and exit.")
     boolean version;
 
     @Option(names = "--admin", paramLabel = "URL", scope = ScopeType.INHERIT,
@@ -122,6 +129,13 @@ public final class Ctl {
                 // The message may quote what was typed: escaped, like every other line the command line prints.
                 err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see "
                         + where.getCommandSpec().qualifiedName() + " --help)");
+                if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {
+                    // reload --wiat: said with no suggestion (found by a new user).
+                    List<String> near = nearOptions(where.getCommandSpec(), unmatched.getUnmatched().get(0));
+                    if (!near.isEmpty()) {
+                        err.println("Did you mean " + String.join(" or ", near) + "?");
+                    }
+                }
             }
             err.flush();
             return USAGE;
@@ -153,6 +167,19 @@ public final class Ctl {
         } else if (!near.isEmpty()) {
             err.println("Did you mean " + String.join(" or ", near) + "?");
         }
+    }
+
+    /**
+     * The long options of {@code command} within two edits of {@code typed} ({@code --wiat}, {@code --jsn=x}), as git
+     * suggests; none for a short option or a word of more than 40 characters.
+     */
+    static List<String> nearOptions(CommandLine.Model.CommandSpec command, String typed) {
+        String name = typed.contains("=") ? typed.substring(0, typed.indexOf('=')) : typed;
+        if (!name.startsWith("--") || name.length() > 40) {
+            return List.of();
+        }
+        return command.optionsMap().keySet().stream().filter(option -> option.startsWith("--"))
+                .filter(option -> EditDistance.between(option, name) <= 2).sorted().limit(3).toList();
     }
 
     /** What PM2's verbs that Shepherd has no command for are here. */

@@ -27,12 +27,20 @@ final class FleetTable {
         for (JsonNode worker : fleet.path("workers").values()) {
             rows.add(List.of(worker.path("id").asString(), worker.path("index").asString(),
                     worker.path("pid").asLong() > 0 ? worker.path("pid").asString() : "-",
-                    worker.path("state").asString("-"), uptime(worker.path("uptimeMillis")),
+                    state(worker), uptime(worker.path("uptimeMillis")),
                     worker.path("restarts").asString(), worker.path("inFlight").asString(),
                     worker.path("requests").asString(), memory(worker.path("memoryBytes")), lastExit(worker.path("lastExit")))
                     .stream().map(TerminalText::safe).toList());
         }
         return align(rows);
+    }
+
+    /** The state, and for a worker whose restart is due, when: {@code BACKOFF (restarts in 4s)}. */
+    static String state(JsonNode worker) {
+        String state = worker.path("state").asString("-");
+        JsonNode restartIn = worker.path("restartInMillis");
+        // Rounded up: "in 0s" while it waits reads as a stuck worker.
+        return restartIn.isNumber() ? state + " (restarts in " + uptime(restartIn.asLong() + 999) + ")" : state;
     }
 
     static String align(List<List<String>> rows) {
@@ -56,10 +64,12 @@ final class FleetTable {
 
     /** 59s, 3m12s, 2h05m, 3d04h; {@code -} when there is no process. */
     static String uptime(JsonNode millis) {
-        if (!millis.isNumber()) {
-            return "-";
-        }
-        long seconds = millis.asLong() / 1000;
+        return millis.isNumber() ? uptime(millis.asLong()) : "-";
+    }
+
+    /** 59s, 3m12s, 2h05m, 3d04h. */
+    static String uptime(long millis) {
+        long seconds = millis / 1000;
         if (seconds < 60) {
             return seconds + "s";
         }

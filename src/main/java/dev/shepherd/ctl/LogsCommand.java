@@ -40,7 +40,7 @@ class LogsCommand implements Callable<Integer> {
     @Parameters(paramLabel = "ID", arity = "0..1", description = "One worker's id (default: every current worker).")
     Integer id;
 
-    @Option(names = {"-n", "--lines"}, paramLabel = "N", defaultValue = "20", description = "How many lines per worker (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-n", "--lines", "--tail"}, paramLabel = "N", defaultValue = "20", description = "How many lines per worker (default: ${DEFAULT-VALUE}); --lines is PM2's word, --tail kubectl's.")
     int lines;
 
     @Option(names = {"-f", "--follow"}, description = "Keep printing new lines until interrupted.")

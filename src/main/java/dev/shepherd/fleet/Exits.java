@@ -112,6 +112,7 @@ final class Exits {
         }
         events.add(Type.RESTARTING, worker.id, exit.pid(), "worker " + worker.id + " restarts in " + reaction.delay().toMillis() + " ms"
                 + (worker.backoff.ranStably(readyFor) ? " (it was READY for " + readyFor.toMillis() + " ms: not a crash loop)" : ""));
-        worker.arm(loop.schedule(new TimerFired(worker, worker.process(), Timer.RESTART_DUE), reaction.delay()));
+        worker.armRestart(loop.schedule(new TimerFired(worker, worker.process(), Timer.RESTART_DUE), reaction.delay()),
+                clock.instant().plus(reaction.delay()));
     }
 }

@@ -88,6 +88,8 @@ final class Worker {
     private long requestLimit;
     /** The readiness, drain, kill or restart timer that is pending, if any; it belongs to the current state. */
     private SupervisorQueue.Scheduled timer;
+    /** When the armed restart of a BACKOFF or FAILED worker is due; null when none is armed. */
+    private Instant restartAt;
     /** The startup timeout of a STARTING worker, pending beside its readiness retries. */
     private SupervisorQueue.Scheduled startupTimer;
     @Getter(AccessLevel.PACKAGE)
@@ -181,6 +183,12 @@ final class Worker {
             timer.cancel();
         }
         timer = next;
+    }
+
+    /** Arms the restart of a BACKOFF or FAILED worker, due {@code at}; {@link #moveTo} cancels it. */
+    void armRestart(SupervisorQueue.Scheduled next, Instant at) {
+        arm(next);
+        restartAt = at;
     }
 
     /** Arms the startup timeout of a STARTING worker; {@link #moveTo} cancels it. */
@@ -324,6 +332,7 @@ final class Worker {
             timer.cancel();
             timer = null;
         }
+        restartAt = null;
         if (startupTimer != null) {
             startupTimer.cancel();
             startupTimer = null;
@@ -334,6 +343,6 @@ final class Worker {
         boolean running = state.hasProcess() && process != null;
         return new WorkerSnapshot(id, index, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
                 process == null ? null : process.startedAt(), requestsBefore, lastExit, stopReason,
-                running ? endpoint : null, running ? process : null);
+                running ? endpoint : null, running ? process : null, restartAt);
     }
 }

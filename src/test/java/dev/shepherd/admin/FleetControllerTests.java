@@ -88,8 +88,9 @@ class FleetControllerTests {
     void fleetOfTwo() {
         WorkerSnapshot ready = new WorkerSnapshot(1, 0, 4242, 40_001, WorkerState.READY, 2, 1, NOW.minusSeconds(90), 17,
                 new WorkerExit(4100, 137, "KILL", NOW.minusSeconds(91), Duration.ofSeconds(30), "crashed",
-                        List.of("started", "working")), null, null, null);
-        WorkerSnapshot backoff = new WorkerSnapshot(2, 1, 0, 0, WorkerState.BACKOFF, 2, 3, null, 0, null, "crashed", null, null);
+                        List.of("started", "working")), null, null, null, null);
+        WorkerSnapshot backoff = new WorkerSnapshot(2, 1, 0, 0, WorkerState.BACKOFF, 2, 3, null, 0, null, "crashed", null, null,
+                NOW.plusMillis(3_200));
         given(snapshot.desired()).willReturn(2);
         given(snapshot.workers()).willReturn(List.of(ready, backoff));
         given(snapshot.inRotation()).willReturn(1);
@@ -111,10 +112,11 @@ class FleetControllerTests {
                           "traffic": {"requests": 1200, "failures": 3},
                           "workers": [
                             {"id": 1, "index": 0, "pid": 4242, "port": 40001, "state": "READY", "generation": 2, "restarts": 1,
-                             "startedAt": "2025-01-01T11:58:30Z", "uptimeMillis": 90000, "inFlight": 0, "requests": 17,
+                             "startedAt": "2025-01-01T11:58:30Z", "uptimeMillis": 90000, "inFlight": 0, "requests": 17, "restartInMillis": null,
                              "lastExit": {"pid": 4100, "code": 137, "signal": "KILL", "uptimeMillis": 30000,
                                           "reason": "crashed", "lastLines": ["started", "working"]}},
-                            {"id": 2, "index": 1, "state": "BACKOFF", "restarts": 3, "uptimeMillis": null, "lastExit": null}
+                            {"id": 2, "index": 1, "state": "BACKOFF", "restarts": 3, "uptimeMillis": null, "lastExit": null,
+                             "restartInMillis": 3200}
                           ]
                         }
                         """);

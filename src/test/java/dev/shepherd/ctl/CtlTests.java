@@ -95,9 +95,26 @@ class CtlTests {
         assertThat(scale.code()).isZero();
         assertThat(scale.out()).contains("Usage: shepherd scale [-h]").contains("--help").doesNotContain("--version");
         assertThat(run(Map.of(), "--version").out()).startsWith("shepherd ");
+        assertThat(run(Map.of(), "-v").out()).as("PM2's -v").startsWith("shepherd ");
         assertThat(run(Map.of(), "scale", "--version").code()).isEqualTo(Ctl.USAGE);
         assertThat(run(Map.of(), "generate-completion", "--version").out()).as("picocli's own version, before")
                 .doesNotContain("generate-completion 4.");
+    }
+
+    /** reload --wiat said "Unknown option" and no more (found by a new user); a command is suggested already. */
+    @Test
+    void anUnknownOptionNearAnOptionOfTheCommandIsSuggested() {
+        Result wait = run(Map.of(), "reload", "--wiat");
+        Result json = run(Map.of(), "status", "--jsn=1");
+
+        assertThat(wait.code()).isEqualTo(Ctl.USAGE);
+        assertThat(wait.err()).isEqualTo("Unknown option: '--wiat' (see shepherd reload --help)\nDid you mean --wait?\n");
+        assertThat(json.err()).endsWith("\nDid you mean --json?\n");
+        assertThat(run(Map.of(), "logs", "--follw").err()).endsWith("\nDid you mean --follow?\n");
+        assertThat(run(Map.of(), "ls", "--nothing-like-it").err()).doesNotContain("Did you mean");
+        assertThat(run(Map.of(), "ls", "-x").err()).doesNotContain("Did you mean");
+        assertThat(run(Map.of(), "logs", "--" + "x".repeat(100_000)).err()).as("a huge word is not compared")
+                .doesNotContain("Did you mean");
     }
 
     /** PM2's verbs without a command here: stop said "Did you mean top?" (a new user's). */
@@ -147,6 +164,8 @@ class CtlTests {
                 .startsWith("cannot reach the admin API");
         assertThat(logs.code()).isEqualTo(Ctl.USAGE);
         assertThat(logs.err()).isEqualTo("-n must be 1 or more, not 0 (see shepherd logs --help)\n");
+        assertThat(run(nobody, "logs", "--tail", "5").err()).as("kubectl's word for -n, taken")
+                .startsWith("cannot reach the admin API");
         assertThat(kill.code()).isEqualTo(Ctl.USAGE);
         assertThat(kill.err())
                 .isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'HUP' (see shepherd kill --help)\n");
@@ -202,7 +221,8 @@ class CtlTests {
 
         Result result = run(Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + port), "ls");
 
-        assertThat(result.code()).isEqualTo(Ctl.FAILED);
+        // Told apart from a refusal (exit 1), which asking again will not change (found by a new user).
+        assertThat(result.code()).isEqualTo(Ctl.UNREACHABLE);
         assertThat(result.err()).isEqualTo("cannot reach the admin API at http://127.0.0.1:" + port
                 + ": is the master running? set --admin or SHEPHERD_ADMIN_URL\n");
         assertThat(result.out()).isEmpty();

@@ -30,6 +30,19 @@ class FleetTableTests {
                 """);
     }
 
+    /** A BACKOFF row did not say when the worker starts again (found by a new user). */
+    @Test
+    void aWorkerWhoseRestartIsDueSaysWhenRoundedUp() {
+        JsonNode fleet = json("""
+                {"workers": [{"id": 3, "index": 0, "pid": 0, "state": "BACKOFF", "restarts": 2, "restartInMillis": 3200},
+                  {"id": 4, "index": 1, "pid": 0, "state": "FAILED", "restarts": 9, "restartInMillis": 0},
+                  {"id": 5, "index": 2, "pid": 0, "state": "EXITED", "restarts": 0, "restartInMillis": null}]}
+                """);
+
+        assertThat(FleetTable.render(fleet)).contains("  BACKOFF (restarts in 4s)  ", "  FAILED (restarts in 0s)   ",
+                "  EXITED                    ");
+    }
+
     @Test
     void aFleetWithoutWorkersIsTheHeaderAlone() {
         assertThat(FleetTable.render(json("{\"workers\": []}"))).isEqualTo(String.join("  ", FleetTable.HEADER) + "\n");

@@ -129,6 +129,8 @@ class SupervisorTests {
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("crashed");
+        assertThat(fleet.worker(1).restartAt()).as("said, for shepherd ls").isEqualTo(fleet.queue.clock.instant()
+                .plusMillis(100));
         assertThat(first.reaped).isTrue();
         fleet.queue.advance(Duration.ofMillis(99));
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
@@ -136,6 +138,7 @@ class SupervisorTests {
         fleet.queue.advance(Duration.ofMillis(1));
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.worker(1).restartAt()).isNull();
         assertThat(fleet.worker(1).restarts()).isEqualTo(1);
         assertThat(fleet.process(1)).isNotSameAs(first);
         assertThat(fleet.restarts("crash")).isEqualTo(1);

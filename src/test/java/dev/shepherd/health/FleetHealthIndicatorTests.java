@@ -104,7 +104,7 @@ class FleetHealthIndicatorTests {
     }
 
     private static WorkerSnapshot worker(int id, WorkerState state, WorkerExit lastExit) {
-        return new WorkerSnapshot(id, id - 1, 1000 + id, 40_000 + id, state, 1, 0, NOW, 0, lastExit, null, null, null);
+        return new WorkerSnapshot(id, id - 1, 1000 + id, 40_000 + id, state, 1, 0, NOW, 0, lastExit, null, null, null, null);
     }
 
     private static FleetProperties properties(int minReady) {
