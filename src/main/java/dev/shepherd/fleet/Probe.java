@@ -1,5 +1,7 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.worker.OutOfThreads;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
@@ -67,12 +69,22 @@ final class Probe implements HealthProbe {
         boolean connectOnly = path == null || path.isBlank();
         String what = connectOnly ? "TCP connect" : "GET " + path;
         Abort abort = new Abort();
-        CompletableFuture<Result> probe = CompletableFuture.supplyAsync(
-                () -> connectOnly ? connect(port) : get(port, path, abort), executor);
+        CompletableFuture<Result> probe;
+        try {
+            probe = CompletableFuture.supplyAsync(() -> connectOnly ? connect(port) : get(port, path, abort), executor);
+        } catch (OutOfMemoryError ex) {
+            // No thread to run it on: the master's limit, not the worker's failure.
+            return CompletableFuture.completedFuture(outOfThreads(what, ex));
+        }
         return probe.orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS).exceptionally(ex -> {
             if (ex instanceof TimeoutException) {
                 abort.abort();
                 return new Result(false, what + " took longer than " + timeout.toMillis() + " ms");
+            }
+            if (OutOfThreads.causedIt(ex)) {
+                // The JDK's HTTP client starts a thread of its own (Keep-Alive-Timer): refused, it failed the probe
+                // and counted against a healthy worker (found by an attacking helper).
+                return outOfThreads(what, ex);
             }
             return new Result(false, what + " failed: " + describe(ex));
         });
@@ -159,6 +171,12 @@ final class Probe implements HealthProbe {
         } catch (IOException ex) {
             return failed("TCP connect failed: " + ex.getMessage(), ex);
         }
+    }
+
+    /** An inconclusive probe: the master could not start a thread for it, or its HTTP client could not. */
+    private static Result outOfThreads(String what, Throwable ex) {
+        return Result.inconclusive(what + " could not run: " + (OutOfThreads.causedIt(ex) ? OutOfThreads.LIMITS
+                : String.valueOf(ex.getMessage())));
     }
 
     /** A failure, or an inconclusive probe when the master itself was out of file descriptors. */

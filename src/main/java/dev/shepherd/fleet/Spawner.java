@@ -5,6 +5,7 @@ import dev.shepherd.fleet.SupervisorEvent.Ejected;
 import dev.shepherd.fleet.SupervisorEvent.OutputGraceOver;
 import dev.shepherd.fleet.SupervisorEvent.ProcessExited;
 import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.OutOfThreads;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -70,6 +71,11 @@ final class Spawner {
             process = launcher.launch(worker.id, launchSpecs.forWorker(worker.spec, worker.id, worker.index, supervisor.desired, port), worker.logs);
         } catch (IOException | RuntimeException ex) {
             exits.couldNotStart(worker, ex.getMessage());
+            return;
+        } catch (OutOfMemoryError ex) {
+            // A thread the launch needed could not start: a spawn failure, retried with backoff, and not left to end
+            // the supervisor's task with the worker STARTING and no process (found by an attacking helper).
+            exits.couldNotStart(worker, ex.getMessage() + (OutOfThreads.causedIt(ex) ? " (" + OutOfThreads.LIMITS + ")" : ""));
             return;
         }
         Endpoint endpoint = new Endpoint(worker.id, worker.index, process.handle(), port,

@@ -44,14 +44,16 @@ final class SupervisorLoop implements SupervisorQueue {
             return;
         }
         executor.execute(() -> {
+            // Errors too: the executor's task would keep one to itself, unseen (a thread the master could not start
+            // left a worker STARTING for good with no line in the log; found by an attacking helper).
             try {
                 supervisor.handle(event);
-            } catch (RuntimeException ex) {
+            } catch (RuntimeException | Error ex) {
                 log.error("Supervisor failed to handle {}", event.getClass().getSimpleName(), ex);
             }
             try {
                 afterEach.accept(supervisor);
-            } catch (RuntimeException ex) {
+            } catch (RuntimeException | Error ex) {
                 log.error("Reconciling the fleet failed", ex);
             }
         });

@@ -46,6 +46,15 @@ final class OutputPump {
     /** Starts the pump; the future completes when the output ended and its last line is in {@code logs}. */
     static CompletableFuture<Void> start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock,
                                          OutputLimits limits) {
+        return start(workerId, pid, output, logs, clock, limits, Thread::start);
+    }
+
+    /**
+     * As {@link #start(int, long, InputStream, LogBuffer, Clock, OutputLimits)}, the pump's thread started by
+     * {@code starter}, which throws what {@link Thread#start} throws when no thread can be had.
+     */
+    static CompletableFuture<Void> start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock,
+                                         OutputLimits limits, java.util.function.Consumer<Thread> starter) {
         CompletableFuture<Void> ended = new CompletableFuture<>();
         Thread pump = new Thread(() -> {
             // In the MDC too, so structured (JSON) logs carry them as fields.
@@ -105,7 +114,7 @@ final class OutputPump {
             ended.complete(null);
         }, "worker-" + workerId + "-output");
         pump.setDaemon(true);
-        pump.start();
+        starter.accept(pump);
         return ended;
     }
 }

@@ -133,6 +133,22 @@ public final class ProcessTrees implements AutoCloseable {
         }
     }
 
+    /**
+     * Kills what a launch started when the JDK gave no {@link Process} for it (it forked, then failed): the members
+     * of its group, else the processes whose environment carries its marker; then abandons it.
+     */
+    void killLaunched(Launch launch) {
+        if (launch.group() != null) {
+            Cgroups.kill(launch.group());
+        } else if (ProcFs.available()) {
+            // Through the JDK (a system call), not a kill command: out of threads, no process can be started.
+            String entry = MARKER + "=" + launch.marker();
+            ProcFs.processes().stream().filter(stat -> ProcFs.hasEnvironmentEntry(stat.pid(), entry))
+                    .forEach(stat -> ProcessHandle.of(stat.pid()).ifPresent(ProcessHandle::destroyForcibly));
+        }
+        abandon(launch);
+    }
+
     /** One scan of /proc, after which each process remembers its current descendants. */
     public void recordAll(Collection<WorkerProcess> processes) {
         if (!scans() || processes.isEmpty()) {

@@ -63,6 +63,15 @@ public final class WorkerProcess implements ChildProcess {
      */
     public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
                                       OutputLimits limits) throws IOException {
+        return spawn(workerId, spec, logs, clock, trees, limits, Thread::start);
+    }
+
+    /**
+     * As {@link #spawn(int, LaunchSpec, LogBuffer, Clock, ProcessTrees, OutputLimits)}, the output's thread started by
+     * {@code pumpStarter}: when it cannot start one, the process is killed and this throws an {@link IOException}.
+     */
+    static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
+                               OutputLimits limits, java.util.function.Consumer<Thread> pumpStarter) throws IOException {
         checkExecutable(spec);
         ProcessTrees.Launch launch = trees.prepare(workerId);
         ProcessBuilder builder = new ProcessBuilder(launch.wrap(wrap(spec.command()))).redirectErrorStream(true);
@@ -75,15 +84,36 @@ public final class WorkerProcess implements ChildProcess {
         Process process;
         try {
             process = builder.start();
-        } catch (IOException | RuntimeException ex) {
+        } catch (IOException ex) {
+            trees.abandon(launch);
+            // EAGAIN from fork: the same limit as a thread that cannot start.
+            throw String.valueOf(ex.getMessage()).contains("error=11,")
+                    ? new IOException(ex.getMessage() + " (" + OutOfThreads.LIMITS + ")", ex) : ex;
+        } catch (RuntimeException ex) {
             trees.abandon(launch);
             throw ex;
+        } catch (OutOfMemoryError ex) {
+            // The JDK forked the process, then could not start the thread that waits for it: no Process to end it
+            // by, so its launch's group or marker finds it.
+            trees.killLaunched(launch);
+            throw new IOException(ex.getMessage() + " (" + OutOfThreads.LIMITS + ")", ex);
         }
         ProcessTree tree = trees.attach(launch, process);
         // Read at once, while the process (or the wrapper that execs into it) still has the pipe as its stdout.
         String outputPipe = ProcFs.descriptor(process.pid(), 1).filter(target -> target.startsWith("pipe:")).orElse(null);
-        CompletableFuture<Void> outputEnded = OutputPump.start(workerId, process.pid(), process.getInputStream(), logs,
-                clock, limits);
+        CompletableFuture<Void> outputEnded;
+        try {
+            outputEnded = OutputPump.start(workerId, process.pid(), process.getInputStream(), logs, clock, limits,
+                    pumpStarter);
+        } catch (OutOfMemoryError | RuntimeException ex) {
+            // No thread reads its output: it would fill the pipe and block, unseen; ended here, its spawn fails and
+            // is retried with backoff.
+            tree.kill();
+            process.destroyForcibly();
+            trees.released(tree);
+            throw new IOException("cannot start the thread that reads its output: " + ex.getMessage()
+                    + (OutOfThreads.causedIt(ex) ? " (" + OutOfThreads.LIMITS + ")" : ""), ex);
+        }
         return new WorkerProcess(process, clock.instant(), Files.isExecutable(SETSID), tree, outputEnded, workerId,
                 outputPipe);
     }

@@ -131,6 +131,8 @@ final class FakeLauncher implements ProcessLauncher {
     Long pidOfNext;
     /** How many of the next launches fail as if the program were missing. */
     int failNext;
+    /** How many of the next launches fail as the JDK does when no thread can be started (ulimit -u reached). */
+    int threadlessNext;
     /** How many of the next port picks fail as if the master were out of descriptors. */
     int portlessNext;
     /** Ports {@link #freePort} hands out next, in order, before its own; as the kernel may hand out a port twice. */
@@ -162,6 +164,11 @@ final class FakeLauncher implements ProcessLauncher {
         if (failNext > 0) {
             failNext--;
             throw new IOException("Cannot run program \"missing\": No such file or directory");
+        }
+        if (threadlessNext > 0) {
+            threadlessNext--;
+            throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource "
+                    + "limits reached");
         }
         long pid = pidOfNext != null ? pidOfNext : nextPid++;
         pidOfNext = null;

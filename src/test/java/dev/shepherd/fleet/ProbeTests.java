@@ -93,6 +93,26 @@ class ProbeTests {
         assertThat(workersWords.inconclusive()).as("a worker's own words never make a probe inconclusive").isFalse();
     }
 
+    /** No thread for the probe (ulimit -u reached by a worker's forks): it counted against a healthy worker. */
+    @Test
+    void aProbeTheMasterHasNoThreadForSaysNothingOfTheWorker() {
+        Probe threadless = new Probe("200-399", Duration.ofSeconds(1), task -> {
+            throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource "
+                    + "limits reached");
+        });
+
+        Probe.Result result = threadless.check(1, "/health").join();
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.inconclusive()).isTrue();
+        assertThat(result.detail()).isEqualTo("GET /health could not run: " + dev.shepherd.worker.OutOfThreads.LIMITS);
+        assertThat(dev.shepherd.worker.OutOfThreads.causedIt(new java.util.concurrent.CompletionException(
+                new OutOfMemoryError("unable to create native thread: x")))).isTrue();
+        assertThat(dev.shepherd.worker.OutOfThreads.causedIt(new OutOfMemoryError("Java heap space"))).isFalse();
+        assertThat(dev.shepherd.worker.OutOfThreads.causedIt(new java.io.IOException("unable to create native thread")))
+                .as("an exception's message, which may quote a worker").isFalse();
+    }
+
     @Test
     void aRefusedConnectionFails() throws Exception {
         int port;

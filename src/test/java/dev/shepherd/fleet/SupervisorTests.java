@@ -425,6 +425,27 @@ class SupervisorTests {
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
     }
 
+    /**
+     * Found by an attacking helper: a worker that forked up to its user's process limit made the master's next spawn
+     * fail with an OutOfMemoryError, which no catch saw; the worker stayed STARTING with no process for good.
+     */
+    @Test
+    void aSpawnThatCannotStartAThreadFailsAndIsRetriedNotLeftStarting() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.launcher.threadlessNext = 2;
+        fleet.started();
+
+        assertThat(fleet.worker(1).state()).isIn(WorkerState.BACKOFF, WorkerState.FAILED);
+        assertThat(fleet.worker(1).lastExit().reason()).startsWith("cannot start: unable to create native thread")
+                .contains("ulimit -u", "pids limit", "TasksMax");
+        assertThat(fleet.eventTypesOf(1)).containsExactly(Type.SPAWN_FAILED, Type.RESTARTING);
+
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.restarts("cannot-start")).isEqualTo(2);
+    }
+
     @Test
     void crashedWorkerWhosePortCannotBePickedIsRetriedWithBackoffNotLeftStarting() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
@@ -229,6 +230,36 @@ class ProcessTreeIntegrationTests {
         worker.signalExit("TERM");
 
         assertThat(worker.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(128 + 15);
+    }
+
+    /**
+     * Found by an attacking helper: a worker that forked up to its user's process limit left the master unable to
+     * start the next worker's output thread; the process ran on untracked, and its slot stayed STARTING for good.
+     */
+    @Test
+    void aProcessWhoseOutputThreadCannotStartIsKilledAndItsSpawnFails() {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        // Its name ($0 of the shell, an argument of the wrappers before it) finds it from its first instant.
+        String name = "shepherd-threadless-" + java.util.UUID.randomUUID();
+        java.util.function.BooleanSupplier running = () -> ProcessHandle.allProcesses()
+                .anyMatch(process -> process.info().commandLine().orElse("").contains(name));
+
+        assertThatThrownBy(() -> WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", "exec sleep 60", name),
+                null, Map.of()), new LogBuffer(100), Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0),
+                thread -> {
+                    throw new OutOfMemoryError("unable to create native thread: possibly out of memory or "
+                            + "process/resource limits reached");
+                }))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageStartingWith("cannot start the thread that reads its output: unable to create native thread")
+                .hasMessageContaining("ulimit -u");
+        try {
+            await().atMost(Duration.ofSeconds(5)).until(() -> !running.getAsBoolean());
+        } finally {
+            ProcessHandle.allProcesses().filter(process -> process.info().commandLine().orElse("").contains(name))
+                    .forEach(ProcessHandle::destroyForcibly);
+        }
     }
 
     private WorkerProcess spawn(String script) throws Exception {
