@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -276,8 +277,12 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         // header fields, of a body), the kernel reset the connection, and the reset could wipe the refusal from the
         // client's buffer before it read it (found by an attacking helper).
         ctx.channel().config().setAutoRead(false);
-        LingeringClose.after(raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false,
-                headRequest)), lingerNanos);
+        ChannelFuture written = raw.writeAndFlush(ErrorResponses.of(ctx.alloc(), status, reason, false, false,
+                headRequest));
+        // The refusal's write is bounded too, as the lingering after it: a client that reads nothing held the
+        // connection for ever, and a reclaimed one the place it was closed to make (found by a reviewing helper).
+        ClientTimeouts.boundClose(written, lingerNanos);
+        LingeringClose.after(written, lingerNanos);
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.shepherd.proxy;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.Ticker;
@@ -76,6 +78,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     /** The connection is unwritable; the client must drain it by {@link #sendDeadline}. */
     private boolean stalled;
     private long sendDeadline;
+    /** The last write a close waits for, which must be done by {@link #closeDeadline}; null when none is waited for. */
+    private ChannelFuture closingWrite;
+    private long closeDeadline;
     /**
      * The body's rate clock: when the body falls below the minimum rate (moved on by its bytes and by the time the
      * proxy was not reading it, never more than {@link #rateBankNanos} ahead), and its last sample.
@@ -313,6 +318,45 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
+    /**
+     * The connection closes once {@code written}, its last write, is done (the response's end, then maybe a lingering
+     * close): closed anyway when that takes longer than {@code nanos}. A client that reads nothing (a zero receive
+     * window) with less than the write buffer's high-water mark unsent never made the connection unwritable, so the
+     * send timeout never ran, and the close waited for ever, the connection out of every reclaimable list: 50 such held
+     * a {@code max-connections} of 50 as long as the client kept its sockets (found by a reviewing helper). On the
+     * connection's event loop, as every method here.
+     */
+    void closeAfter(ChannelFuture written, long nanos) {
+        if (written.isDone()) {
+            return;
+        }
+        closingWrite = written;
+        closeDeadline = ticker.nanoTime() + nanos;
+        if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > nanos) {
+            timer.cancel(false);
+            timer = null;
+        }
+        if (timer == null) {
+            schedule(Math.min(nanos, shortestNanos));
+        }
+    }
+
+    /**
+     * {@link #closeAfter} by the {@code ClientTimeouts} of {@code written}'s channel; where it has none (a TLS port's
+     * refusal before the HTTP handlers), by a timer of its own. On the channel's event loop.
+     */
+    static void boundClose(ChannelFuture written, long nanos) {
+        ClientTimeouts timeouts = written.channel().pipeline().get(ClientTimeouts.class);
+        if (timeouts != null && timeouts.ctx != null) {
+            timeouts.closeAfter(written, nanos);
+        } else if (!written.isDone()) {
+            Channel channel = written.channel();
+            ScheduledFuture<?> guard = channel.eventLoop().schedule((Runnable) channel::close, nanos,
+                    TimeUnit.NANOSECONDS);
+            written.addListener(done -> guard.cancel(false));
+        }
+    }
+
     private void enter(Phase next, long timeoutNanos) {
         phase(next);
         deadline = ticker.nanoTime() + timeoutNanos;
@@ -332,6 +376,17 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         }
         long now = ticker.nanoTime();
         long next = Long.MAX_VALUE;
+        if (closingWrite != null) {
+            if (closingWrite.isDone()) {
+                closingWrite = null;
+            } else if (closeDeadline - now <= 0) {
+                closingWrite = null;
+                ctx.close();
+                return;
+            } else {
+                next = closeDeadline - now;
+            }
+        }
         if (stalled) {
             if (sendDeadline - now <= 0) {
                 stalled = false;
@@ -388,6 +443,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private void cancel() {
         phase(Phase.SERVING);
         stalled = false;
+        closingWrite = null;
         if (timer != null) {
             timer.cancel(false);
             timer = null;

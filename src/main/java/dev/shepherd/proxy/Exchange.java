@@ -680,11 +680,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             retries.stop();
         }
         body.release();
-        if (!keepClient && !requestComplete) {
-            // The client may still be sending the body: closing now would reset the connection over the answer.
-            LingeringClose.after(ctx.writeAndFlush(Unpooled.EMPTY_BUFFER));
-        } else if (!keepClient) {
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (!keepClient) {
+            // The close waits for the answer's end: by client-send-timeout at most, as nginx's send_timeout.
+            ChannelFuture last = ctx.writeAndFlush(Unpooled.EMPTY_BUFFER);
+            ClientTimeouts.boundClose(last, proxy.properties().clientSendTimeout().toNanos());
+            if (!requestComplete) {
+                // The client may still be sending the body: closing now would reset the connection over the answer.
+                LingeringClose.after(last);
+            } else {
+                last.addListener(ChannelFutureListener.CLOSE);
+            }
         } else {
             ctx.flush();
         }

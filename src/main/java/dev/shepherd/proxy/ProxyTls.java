@@ -5,6 +5,7 @@ import dev.shepherd.TerminalText;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -293,7 +294,9 @@ final class ProxyTls {
                 answered = true;
                 ctx.channel().config().setAutoRead(false);
                 ByteBuf answer = Unpooled.copiedBuffer(PLAIN_HTTP_REFUSED, StandardCharsets.US_ASCII);
-                ctx.writeAndFlush(answer).addListener(ChannelFutureListener.CLOSE);
+                ChannelFuture written = ctx.writeAndFlush(answer);
+                ClientTimeouts.boundClose(written, LingeringClose.TIME_NANOS);
+                written.addListener(ChannelFutureListener.CLOSE);
             }
         }
     }

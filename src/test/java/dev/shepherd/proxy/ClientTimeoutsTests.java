@@ -195,6 +195,52 @@ class ClientTimeoutsTests {
         assertThat(channel.isOpen()).as("closed 600 ms after the stall, before keep-alive's 300 + 500").isFalse();
     }
 
+    /**
+     * Found by a reviewing helper: a close that waited for its last write over a client reading nothing, with less
+     * than the high-water mark unsent, never happened (the send timeout only runs while unwritable).
+     */
+    @Test
+    void aCloseWaitingForItsLastWriteHappensWhenTheWriteIsNotDoneInTime() {
+        timeouts.requestStarted(true);
+        io.netty.channel.ChannelPromise neverWritten = channel.newPromise();
+
+        ClientTimeouts.boundClose(neverWritten, TimeUnit.MILLISECONDS.toNanos(200));
+        advance(190);
+        assertThat(channel.isActive()).isTrue();
+        advance(20);
+
+        assertThat(channel.isActive()).as("closed at the bound, shorter than every clock").isFalse();
+        assertThat(expired).isEmpty();
+    }
+
+    @Test
+    void aCloseWhoseLastWriteIsDoneInTimeIsLeftToItsListener() {
+        timeouts.requestStarted(true);
+        io.netty.channel.ChannelPromise written = channel.newPromise();
+        ClientTimeouts.boundClose(written, TimeUnit.MILLISECONDS.toNanos(200));
+        advance(100);
+
+        written.setSuccess();
+        advance(1000);
+
+        assertThat(channel.isActive()).isTrue();
+    }
+
+    @Test
+    void aChannelWithoutClientClocksBoundsTheCloseWithATimerOfItsOwn() {
+        EmbeddedChannel bare = new EmbeddedChannel();
+        bare.freezeTime();
+        try {
+            ClientTimeouts.boundClose(bare.newPromise(), TimeUnit.MILLISECONDS.toNanos(200));
+            bare.advanceTimeBy(210, TimeUnit.MILLISECONDS);
+            bare.runScheduledPendingTasks();
+
+            assertThat(bare.isActive()).isFalse();
+        } finally {
+            bare.finishAndReleaseAll();
+        }
+    }
+
     /** Queues more than the high-water mark without flushing: the channel turns unwritable, as if the client did not read. */
     private void stall() {
         channel.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
