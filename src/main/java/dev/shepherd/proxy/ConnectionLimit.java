@@ -200,7 +200,9 @@ final class ConnectionLimit {
      * resume (the close's own listener, which ran first, saw them still under way).
      */
     private void closeDone() {
-        if (closing.decrementAndGet() == slack - 1 && paused) {
+        // Whatever paused says: read before a settle under way on another loop stored it, a resume was missed and the
+        // listeners stayed paused with room to reclaim (found by a reviewing helper), as closed() settles at max - 1.
+        if (closing.decrementAndGet() == slack - 1) {
             settle();
         }
     }
@@ -316,9 +318,11 @@ final class ConnectionLimit {
                 long now = nanoTime.getAsLong();
                 if (lastPauseLog == Long.MIN_VALUE || now - lastPauseLog >= LOG_INTERVAL_NANOS) {
                     lastPauseLog = now;
-                    log.warn("The proxy holds {} client connections (fleet.proxy.max-connections), none idle or "
-                            + "reading a head: new connections wait in the listen backlog until one closes or is idle "
-                            + "({} time(s) at the limit since the last such line)", max, pauses);
+                    // Said as it is: a pause for closes under way came with heads listed (a reviewing helper's).
+                    log.warn("The proxy holds {} client connections (fleet.proxy.max-connections), {}: new connections "
+                            + "wait in the listen backlog until one closes or is idle ({} time(s) at the limit since "
+                            + "the last such line)", max, closing.get() >= slack ? "and " + slack + " closes to make "
+                            + "room are under way" : "none idle or reading a head", pauses);
                     pauses = 0;
                 }
             }

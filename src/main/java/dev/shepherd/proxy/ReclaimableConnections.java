@@ -159,13 +159,28 @@ final class ReclaimableConnections {
         if (entry.line == bodies) {
             return;
         }
-        remove(entry);
+        Line from = entry.line;
+        unlink(entry);
         entry.bodyBytes = 0;
         link(entry, bodies);
+        // Told once the body is listed: told before, a pause found nothing timed to recheck, and the body, reclaimable
+        // a second later, stayed so with the listeners paused (found by a reviewing helper).
+        if ((from == heads || from == idle) && immediate() == 0) {
+            listener.emptied();
+        }
     }
 
     /** Takes {@code entry} out, if it is listed. */
     void remove(Entry entry) {
+        Line line = entry.line;
+        unlink(entry);
+        if ((line == heads || line == idle) && immediate() == 0) {
+            listener.emptied();
+        }
+    }
+
+    /** Takes {@code entry} out of its line, if it is listed, telling no one. */
+    private void unlink(Entry entry) {
         Line line = entry.line;
         if (line == null) {
             return;
@@ -180,9 +195,6 @@ final class ReclaimableConnections {
         line.size.setRelease(after);
         if (wasOldest && after > 0) {
             line.oldestSince = line.first.next.since;
-        }
-        if ((line == heads || line == idle) && immediate() == 0) {
-            listener.emptied();
         }
     }
 
