@@ -65,12 +65,34 @@ class AdminSecurity {
         boolean fromFile = (admin.token() == null || admin.token().isBlank()) && admin.tokenFile() != null;
         AdminToken token = fromFile ? new AdminToken(secret, Path.of(admin.tokenFile()), System::nanoTime)
                 : new AdminToken(secret);
+        if (inProcessList(secret, Path.of("/proc/self/cmdline"))) {
+            // Any user of the machine, a worker too, read it with ps (found by an attacking helper).
+            log.warn("fleet.admin.token is written in the master's command line, which every user of this machine "
+                    + "reads in the process list (ps): give it as FLEET_ADMIN_TOKEN or in a file, fleet.admin.token-file");
+        }
         if (!token.required() && !isLoopback(adminAddress)) {
             throw new InvalidSetting("fleet.admin.token", "The admin port is bound to " + adminAddress
                     + " (management.server.address), reachable from other machines, and fleet.admin.token is not set.",
                     "Set fleet.admin.token (env FLEET_ADMIN_TOKEN) to a secret, or bind the admin port to 127.0.0.1.");
         }
         return token;
+    }
+
+    /**
+     * Whether {@code secret} is written in the master's command line ({@code /proc/self/cmdline}: an argument, a
+     * {@code -D} option, {@code spring.application.json}), which every user of the machine reads with {@code ps};
+     * false where that cannot be read, or for no secret. Reads at most 1 MiB.
+     */
+    static boolean inProcessList(String secret, Path cmdline) {
+        if (secret == null || secret.isBlank()) {
+            return false;
+        }
+        try (InputStream in = Files.newInputStream(cmdline)) {
+            String line = new String(in.readNBytes(1 << 20), StandardCharsets.UTF_8);
+            return line.contains(secret);
+        } catch (IOException | RuntimeException ex) {
+            return false;
+        }
     }
 
     /** The most a token file may hold, in bytes: a token is a line, and /dev/zero must not fill the heap. */

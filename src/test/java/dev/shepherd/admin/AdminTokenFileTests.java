@@ -27,6 +27,18 @@ class AdminTokenFileTests {
     @TempDir
     Path directory;
 
+    /** A token in the master's arguments is every local user's to read (an attacking helper's worker read it). */
+    @Test
+    void aTokenWrittenInTheCommandLineIsSeen() throws IOException {
+        Path cmdline = Files.write(directory.resolve("cmdline"),
+                "java\0-jar\0shepherd.jar\0--fleet.admin.token=s3cret-token\0".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        assertThat(AdminSecurity.inProcessList("s3cret-token", cmdline)).isTrue();
+        assertThat(AdminSecurity.inProcessList("other-token", cmdline)).isFalse();
+        assertThat(AdminSecurity.inProcessList(null, cmdline)).isFalse();
+        assertThat(AdminSecurity.inProcessList("s3cret-token", directory.resolve("none"))).as("unreadable").isFalse();
+    }
+
     @Test
     void theFilesContentWithoutItsTrailingLineBreaksIsTheToken() throws IOException {
         Path file = Files.writeString(directory.resolve("token"), "s3cret value\r\n\n");
