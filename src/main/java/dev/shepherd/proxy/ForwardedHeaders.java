@@ -275,6 +275,20 @@ final class ForwardedHeaders {
         }
     }
 
+    /**
+     * Families of claims, by the start of their names (any case): every {@code X-Forwarded-*}, {@code X-Real-*} and
+     * {@code X-Original-*} (a client is none of those proxies; {@code X-Original-URL} rewrites the path in IIS and
+     * Symfony), certificate headers ({@code X-SSL-*}, {@code SSL-*}, AWS ALB's {@code X-Amzn-Mtls-*}), and the
+     * identity headers of authenticating fronts that make several (Pomerium's {@code X-Pomerium-Claim-*}, Kong's
+     * {@code X-Consumer-*}, …). Names alone missed {@code X-Forwarded-Client-Ip}, {@code X-Pomerium-Claim-Email} and
+     * 30 more (found by an attacking helper).
+     */
+    private static final List<String> CLAIM_FAMILIES = List.of("x-forwarded-", "x-real-", "x-original-", "x-ssl-",
+            "ssl-", "x-amzn-mtls-", "x-amzn-oidc-", "x-pomerium-", "x-ms-client-principal", "x-ms-token-",
+            "x-authentik-", "tailscale-", "cf-access-", "x-goog-authenticated-", "x-goog-iap-", "x-webauth-",
+            "x-auth-request-", "x-consumer-", "x-vouch-", "oidc-claim-", "x-endpoint-api-userinfo",
+            "x-apigateway-api-userinfo");
+
     /** Whether {@code name} (any case) is one of the claims a client may make only through a trusted proxy. */
     static boolean isClaim(CharSequence name) {
         AsciiString[] bucket = CLAIMS_BY_HASH[AsciiString.hashCode(name) & (CLAIMS_BY_HASH.length - 1)];
@@ -283,6 +297,20 @@ final class ForwardedHeaders {
                 if (claim.contentEqualsIgnoreCase(name)) {
                     return true;
                 }
+            }
+        }
+        if (name.isEmpty()) {
+            return false;
+        }
+        // Most names (Host, Accept, User-Agent, Content-*) start with none of the families' letters.
+        char first = Character.toLowerCase(name.charAt(0));
+        if (first != 'x' && first != 's' && first != 't' && first != 'c' && first != 'o') {
+            return false;
+        }
+        for (String family : CLAIM_FAMILIES) {
+            if (name.length() >= family.length()
+                    && AsciiString.regionMatches(name, true, 0, family, 0, family.length())) {
+                return true;
             }
         }
         return false;
