@@ -157,8 +157,10 @@ public final class Ctl {
                 + String.join(", ", root.getSubcommands().values().stream().map(CommandLine::getCommandName)
                 .distinct().toList()) + " (see " + root.getCommandSpec().qualifiedName() + " --help)");
         // Suggested by the names listed above: an alias near the word (list) stands for its command (ls).
+        // Two edits for a word of six letters or more, one below: "bogus" was "Did you mean logs?" (a new user's).
+        int edits = word.length() >= 6 ? 2 : 1;
         List<String> near = root.getSubcommands().entrySet().stream()
-                .filter(named -> EditDistance.between(named.getKey(), word) <= 2)
+                .filter(named -> EditDistance.between(named.getKey(), word) <= edits)
                 .map(named -> named.getValue().getCommandName()).distinct().toList();
         String pm2 = PM2_VERBS.get(word.toLowerCase(java.util.Locale.ROOT));
         if (pm2 != null) {

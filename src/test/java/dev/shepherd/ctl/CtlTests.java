@@ -59,9 +59,13 @@ class CtlTests {
         Result misspelt = run(Map.of(), "stauts");
         assertThat(misspelt.code()).isEqualTo(Ctl.USAGE);
         assertThat(misspelt.err()).contains("'stauts' is not a command").endsWith("\nDid you mean status?\n");
-        Result nearAnAlias = run(Map.of(), "lss");
-        assertThat(nearAnAlias.err()).as("an alias near the word (list) stands for its command, as listed")
-                .endsWith("\nDid you mean ls or logs?\n");
+        assertThat(run(Map.of(), "bogus").err()).as("two edits from logs, but a word of five letters")
+                .doesNotContain("Did you mean");
+        assertThat(run(Map.of(), "rload").err()).endsWith("\nDid you mean reload?\n");
+        Result nearAnAlias = run(Map.of(), "lst");
+        assertThat(nearAnAlias.err()).as("an alias near the word (list) stands for its command, as listed, once")
+                .endsWith("\nDid you mean ls?\n");
+        assertThat(run(Map.of(), "tops").err()).endsWith("\nDid you mean top?\n");
     }
 
     /** help of a word that is no command lists the commands, as the word alone does (it said "Unknown subcommand"). */
