@@ -82,6 +82,13 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private ChannelFuture closingWrite;
     private long closeDeadline;
     /**
+     * For a close after a response ({@link #closeAfterResponse}): the bound counts again from each time the bytes left
+     * to write went down (nginx's {@code send_timeout}, between two writes); 0 for a close bounded in all.
+     */
+    private long closeExtendsBy;
+    /** The bytes left to write when {@link #closeDeadline} was set. */
+    private long closePending;
+    /**
      * The body's rate clock: when the body falls below the minimum rate (moved on by its bytes and by the time the
      * proxy was not reading it, never more than {@link #rateBankNanos} ahead), and its last sample.
      */
@@ -327,11 +334,26 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
      * connection's event loop, as every method here.
      */
     void closeAfter(ChannelFuture written, long nanos) {
+        closeAfter(written, nanos, false);
+    }
+
+    /**
+     * As {@link #closeAfter(ChannelFuture, long)}, the bound counting again whenever some of what is left was
+     * written in the meantime, as nginx's {@code send_timeout} does: a response's end to a client that reads slowly
+     * (a kilobyte a second) is not cut, one to a client that reads nothing is.
+     */
+    void closeAfterResponse(ChannelFuture written, long nanos) {
+        closeAfter(written, nanos, true);
+    }
+
+    private void closeAfter(ChannelFuture written, long nanos, boolean whileWriting) {
         if (written.isDone()) {
             return;
         }
         closingWrite = written;
         closeDeadline = ticker.nanoTime() + nanos;
+        closeExtendsBy = whileWriting ? nanos : 0;
+        closePending = pendingBytes();
         if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > nanos) {
             timer.cancel(false);
             timer = null;
@@ -346,15 +368,30 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
      * refusal before the HTTP handlers), by a timer of its own. On the channel's event loop.
      */
     static void boundClose(ChannelFuture written, long nanos) {
+        boundClose(written, nanos, false);
+    }
+
+    /** {@link #closeAfterResponse} as {@link #boundClose(ChannelFuture, long)} finds it. */
+    static void boundResponseClose(ChannelFuture written, long nanos) {
+        boundClose(written, nanos, true);
+    }
+
+    private static void boundClose(ChannelFuture written, long nanos, boolean whileWriting) {
         ClientTimeouts timeouts = written.channel().pipeline().get(ClientTimeouts.class);
         if (timeouts != null && timeouts.ctx != null) {
-            timeouts.closeAfter(written, nanos);
+            timeouts.closeAfter(written, nanos, whileWriting);
         } else if (!written.isDone()) {
             Channel channel = written.channel();
             ScheduledFuture<?> guard = channel.eventLoop().schedule((Runnable) channel::close, nanos,
                     TimeUnit.NANOSECONDS);
             written.addListener(done -> guard.cancel(false));
         }
+    }
+
+    /** Bytes queued on the channel and not yet written to the socket. */
+    private long pendingBytes() {
+        io.netty.channel.ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
     private void enter(Phase next, long timeoutNanos) {
@@ -380,9 +417,16 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
             if (closingWrite.isDone()) {
                 closingWrite = null;
             } else if (closeDeadline - now <= 0) {
-                closingWrite = null;
-                ctx.close();
-                return;
+                long pending = pendingBytes();
+                if (closeExtendsBy > 0 && pending < closePending) {
+                    closePending = pending;
+                    closeDeadline = now + closeExtendsBy;
+                    next = closeExtendsBy;
+                } else {
+                    closingWrite = null;
+                    ctx.close();
+                    return;
+                }
             } else {
                 next = closeDeadline - now;
             }

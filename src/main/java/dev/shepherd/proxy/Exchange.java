@@ -683,7 +683,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (!keepClient) {
             // The close waits for the answer's end: by client-send-timeout at most, as nginx's send_timeout.
             ChannelFuture last = ctx.writeAndFlush(Unpooled.EMPTY_BUFFER);
-            ClientTimeouts.boundClose(last, proxy.properties().clientSendTimeout().toNanos());
+            ClientTimeouts.boundResponseClose(last, proxy.properties().clientSendTimeout().toNanos());
             if (!requestComplete) {
                 // The client may still be sending the body: closing now would reset the connection over the answer.
                 LingeringClose.after(last);

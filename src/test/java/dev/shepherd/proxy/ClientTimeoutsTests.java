@@ -213,6 +213,29 @@ class ClientTimeoutsTests {
         assertThat(expired).isEmpty();
     }
 
+    /** After a response, the bound counts again while the client still reads some (nginx's send_timeout). */
+    @Test
+    void aResponsesCloseWaitsWhileWhatIsLeftGoesDownAndNotWhenItStops() {
+        timeouts.requestStarted(true);
+        channel.write(Unpooled.wrappedBuffer(new byte[100]));
+        channel.write(Unpooled.wrappedBuffer(new byte[100]));
+        io.netty.channel.ChannelPromise last = channel.newPromise();
+        channel.write(Unpooled.EMPTY_BUFFER, last);
+        io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        out.addFlush(); // flushed, as if the socket took none of it yet
+
+        ClientTimeouts.boundResponseClose(last, TimeUnit.MILLISECONDS.toNanos(200));
+        advance(150);
+        out.remove(); // the client read some: 100 bytes went
+        advance(60);
+        assertThat(channel.isActive()).as("some of it was written within the bound").isTrue();
+        advance(190);
+        assertThat(channel.isActive()).isTrue();
+        advance(20);
+
+        assertThat(channel.isActive()).as("nothing more written in a whole bound").isFalse();
+    }
+
     @Test
     void aCloseWhoseLastWriteIsDoneInTimeIsLeftToItsListener() {
         timeouts.requestStarted(true);
