@@ -132,6 +132,24 @@ final class ConnectionLimit {
         return true;
     }
 
+    /**
+     * The loop other than {@code own} that lists most, among those with more to close ({@code count}) than closes
+     * asked of them; null when none has. Never more asks under way of a loop than it has to close: a burst of accepts
+     * asked one loop for its one idle connection again and again, and each ask it could not honour left a connection
+     * past the limit.
+     */
+    private ReclaimableConnections mostOther(ReclaimableConnections own,
+                                             java.util.function.ToIntFunction<ReclaimableConnections> count) {
+        ReclaimableConnections most = null;
+        for (ReclaimableConnections other : reclaimable.values()) {
+            if (other != own && count.applyAsInt(other) > other.asked.get()
+                    && (most == null || other.size() > most.size())) {
+                most = other;
+            }
+        }
+        return most;
+    }
+
     /** Whether {@code connection} waits, unread, for another loop to close a connection for it (see {@link #admit}). */
     static boolean waiting(Channel connection) {
         return connection.hasAttr(WAITING) && connection.attr(WAITING).get() != null;
@@ -139,7 +157,8 @@ final class ConnectionLimit {
 
     /**
      * Closes a reclaimable connection of {@code connection}'s loop, or else has the loop that lists most, among those
-     * with one reclaimable now and fewer closes asked of them, close one, while {@code connection} waits unread;
+     * with one reclaimable now and fewer closes asked of them, close one, while {@code connection} waits unread; a
+     * loop that lists no unfinished head while another does has that other loop close one of its heads instead;
      * false when none has one. A close asked of another loop that finds nothing by then closes {@code connection}
      * and settles the listeners. Admitted on the promise of another loop's close and read at once, a connection
      * stayed past the limit when that loop found none by then: connections that go idle for a moment between
@@ -148,31 +167,27 @@ final class ConnectionLimit {
      */
     private boolean reclaim(Channel connection) {
         ReclaimableConnections own = reclaimable.get(connection.eventLoop());
-        Future<?> closed = own != null ? own.closeOldest() : null;
+        // Unfinished heads go first across the loops, as the README orders them: a loop with only idle connections
+        // closed a kept-alive client while another loop listed slowloris heads (found by a reviewing helper).
+        ReclaimableConnections withHeads = own == null || own.headCount() > 0 ? null
+                : mostOther(own, other -> other.headCount());
+        Future<?> closed = own != null && withHeads == null ? own.closeOldest() : null;
         if (closed != null) {
             closing.incrementAndGet();
             closed.addListener(future -> closeDone());
             countReclaimed();
             return true;
         }
-        // Never more asks under way of a loop than it has to close: a burst of accepts asked one loop for its one
-        // idle connection again and again, and each ask it could not honour left a connection past the limit.
-        ReclaimableConnections most = null;
-        for (ReclaimableConnections other : reclaimable.values()) {
-            if (other != own && other.reclaimableCount() > other.asked.get()
-                    && (most == null || other.size() > most.size())) {
-                most = other;
-            }
-        }
-        if (most == null) {
+        ReclaimableConnections chosen = withHeads != null ? withHeads
+                : mostOther(own, ReclaimableConnections::reclaimableCount);
+        if (chosen == null) {
             return false;
         }
-        ReclaimableConnections chosen = most;
         closing.incrementAndGet();
         chosen.asked.incrementAndGet();
         connection.attr(WAITING).set(Boolean.TRUE);
         connection.config().setAutoRead(false);
-        chosen.loop().execute(() -> {
+        Runnable ask = () -> {
             chosen.asked.decrementAndGet();
             Future<?> other = chosen.closeOldest();
             if (other != null) {
@@ -188,7 +203,17 @@ final class ConnectionLimit {
                 connection.close();
                 settle();
             }
-        });
+        };
+        try {
+            chosen.loop().execute(ask);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // That loop is shutting down (the proxy stops): the ask is undone, and the caller closes the connection.
+            chosen.asked.decrementAndGet();
+            closing.decrementAndGet();
+            connection.attr(WAITING).set(null);
+            connection.config().setAutoRead(true);
+            return false;
+        }
         if (!anyReclaimable()) {
             settle(); // before the next accept of a burst, rather than after it is refused
         }
@@ -378,6 +403,11 @@ final class ConnectionLimit {
     /** Idle or unfinished connections closed, or slowest bodies refused, to let new ones in at the limit, since the start. */
     long reclaimed() {
         return reclaimed.get();
+    }
+
+    /** Closes asked for room that have not completed yet. */
+    int closing() {
+        return closing.get();
     }
 
     /** Connections closed at once because they were accepted past the limit, since the start. */

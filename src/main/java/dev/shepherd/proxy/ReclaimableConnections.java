@@ -263,6 +263,14 @@ final class ReclaimableConnections {
         return heads.size.get() + idle.size.get() + (aged(fresh, now) ? 1 : 0) + (aged(bodies, now) ? 1 : 0);
     }
 
+    /**
+     * How many unfinished heads (and fresh connections past their grace, as one) {@link #closeOldest()} would close
+     * before any idle connection or body; any thread (a moment's answer).
+     */
+    int headCount() {
+        return heads.size.get() + (aged(fresh, nanoTime.getAsLong()) ? 1 : 0);
+    }
+
     private static boolean aged(Line line, long now) {
         return line.size.get() > 0 && now - line.oldestSince >= GRACE_NANOS;
     }

@@ -122,6 +122,48 @@ class ConnectionLimitTests {
     }
 
     /**
+     * Unfinished heads go first across the loops: a loop that lists only an idle (kept-alive) client has the loop
+     * that lists a head close it, rather than close its idle one (found by a reviewing helper).
+     */
+    @Test
+    void aHeadOnAnotherLoopIsClosedBeforeAnIdleConnectionOfTheOwnLoop() {
+        EmbeddedChannel keptAlive = new EmbeddedChannel();
+        EmbeddedChannel slowloris = new EmbeddedChannel();
+        limit.admit(keptAlive);
+        limit.admit(slowloris);
+        EmbeddedChannel third = new EmbeddedChannel();
+        limit.reclaimable(third.eventLoop()).addIdle(
+                new ReclaimableConnections.Entry(keptAlive::close, keptAlive::close, keptAlive.closeFuture()));
+        limit.reclaimable(slowloris.eventLoop()).addHead(
+                new ReclaimableConnections.Entry(slowloris::close, slowloris::close, slowloris.closeFuture()));
+
+        assertThat(limit.admit(third)).isTrue();
+        slowloris.runPendingTasks();
+
+        assertThat(slowloris.isOpen()).isFalse();
+        assertThat(keptAlive.isOpen()).as("the own loop's idle client is kept").isTrue();
+        assertThat(limit.reclaimed()).isEqualTo(1);
+    }
+
+    /** At shutdown, another loop that takes no more tasks: the ask is undone, and nothing stays counted as closing. */
+    @Test
+    void anAskOfALoopThatIsShuttingDownIsUndone() {
+        for (int i = 0; i < 2 + 16; i++) {
+            assertThat(limit.admit(new EmbeddedChannel())).isTrue();
+        }
+        EmbeddedChannel other = new EmbeddedChannel();
+        io.netty.channel.DefaultEventLoop stopped = new io.netty.channel.DefaultEventLoop();
+        stopped.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        limit.reclaimable(stopped)
+                .addIdle(new ReclaimableConnections.Entry(other::close, other::close, other.closeFuture()));
+        EmbeddedChannel late = new EmbeddedChannel();
+
+        assertThat(limit.admit(late)).as("past the slack, and no close to be had").isFalse();
+        assertThat(ConnectionLimit.waiting(late)).isFalse();
+        assertThat(limit.closing()).isZero();
+    }
+
+    /**
      * Another loop's connections that cannot be closed yet (new ones, spared a second) make no room: the listeners
      * pause, and past the slack a connection is refused whatever is listed. Admitted on such a promise, one client
      * held 2,637 connections at a limit of 200 with two loops (found by an attacking helper).
