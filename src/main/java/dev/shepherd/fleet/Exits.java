@@ -94,7 +94,15 @@ final class Exits {
                 supervisor.reload.onFailed(worker, cause, exit);
                 supervisor.remove(worker, exit.reason());
             }
-            case RESTART -> scheduleRestart(worker, exit, cause, reaction, readyFor);
+            case RESTART -> {
+                if (supervisor.reload.rollingBack(worker.generation)) {
+                    // Its generation failed and is being replaced back: restarted, it ran the failed spec once more
+                    // (a chaos helper's). Its slot is filled by the rollback's worker, or by the current spec's.
+                    supervisor.remove(worker, "its generation " + worker.generation + " failed and is being rolled back");
+                } else {
+                    scheduleRestart(worker, exit, cause, reaction, readyFor);
+                }
+            }
             case STAY_EXITED -> log.info("Worker {} stays EXITED: restart policy {}", worker.id, properties.restart().policy());
         }
         if (reaction.outcome() == ExitRules.Outcome.RESTART || reaction.outcome() == ExitRules.Outcome.STAY_EXITED) {

@@ -92,6 +92,11 @@ final class RollingReload {
         return status.rollback() == ReloadStatus.Rollback.RUNNING;
     }
 
+    /** Whether {@code generation} is that of a failed reload whose rollback runs. */
+    boolean rollingBack(long generation) {
+        return rollingBack() && generation == status.generation();
+    }
+
     /** "1 worker", "3 workers". */
     private static String workers(int count) {
         return count + (count == 1 ? " worker" : " workers");

@@ -504,6 +504,35 @@ class ReloadSpecTests {
                 .extracting(FleetEvent::message).isEqualTo("rollback of generation 2 finished: the fleet runs generation 1 again");
     }
 
+    /**
+     * A worker of the failed generation that crashed while the rollback ran was restarted on the failed spec before
+     * the rollback reached it (found by a chaos helper): it leaves now, and its slot gets the current spec.
+     */
+    @Test
+    void aWorkerOfTheFailedGenerationThatCrashesDuringTheRollbackIsNotRestartedOnItsSpec() {
+        SupervisorHarness fleet = fleetOfTwo();
+        reloadToV2WhereOnlyWorker3TookOver(fleet);
+        fleet.process(4).exit(3);
+        fleet.queue.drain();
+        assertThat(fleet.snapshot().reload().rollback()).isEqualTo(ReloadStatus.Rollback.RUNNING);
+        int launchedBefore = fleet.launcher.launched.size();
+
+        fleet.process(3).exit(1);
+        fleet.queue.drain();
+        // The rollback's worker takes longer to start than worker 3's backoff.
+        fleet.queue.advance(Duration.ofMillis(500));
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.launcher.launched.subList(launchedBefore, fleet.launcher.launched.size()))
+                .as("nothing more of generation 2").noneMatch(process -> process.spec.command().contains("v2"));
+        assertThat(fleet.launcher.launched).filteredOn(process -> process.workerId == 3).hasSize(1);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::generation).containsOnly(1L).hasSize(2);
+        assertThat(fleet.states()).containsOnly(WorkerState.READY);
+        assertThat(fleet.snapshot().reload().rollback()).isEqualTo(ReloadStatus.Rollback.FINISHED);
+        assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::index).containsExactlyInAnyOrder(0, 1);
+    }
+
     @Test
     void rollbackWhoseOldSpecWorkerFailsStopsThereAndTheNewWorkerThatTookOverKeepsServing() {
         SupervisorHarness fleet = fleetOfTwo();
