@@ -140,8 +140,9 @@ final class RollingReload {
             // undo went one version further back, from the good one (found by a new user).
             throw new FleetExceptions.FleetConflictException("The latest reload, to generation " + status.generation()
                     + ", failed and was rolled back: the fleet runs generation " + currentGeneration + "'s spec as "
-                    + "before it. Undo would go further back, to generation " + previousGeneration + "'s spec; to go "
-                    + "there, reload with it");
+                    + "before it. Undo would go further back, to generation " + previousGeneration + "'s spec (command: "
+                    + String.join(" ", Secrets.command(previousSpec.command())) + "); to go there, "
+                    + "reload with it");
         }
         start(previousSpec, "undo of generation " + currentGeneration + ", back to generation " + previousGeneration
                 + "'s spec: ");

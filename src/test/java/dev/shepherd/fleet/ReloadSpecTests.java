@@ -258,7 +258,8 @@ class ReloadSpecTests {
                 .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
                 .withMessageContaining("failed and was rolled back: the fleet runs generation 5's spec as before it. "
-                        + "Undo would go further back, to generation 3's spec");
+                        + "Undo would go further back, to generation 3's spec (command: app v1 --port={port}); to go "
+                        + "there, reload with it");
         assertThat(fleet.snapshot().spec()).isEqualTo(v2);
     }
 
