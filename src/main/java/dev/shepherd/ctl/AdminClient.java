@@ -42,13 +42,19 @@ class AdminClient {
         this.target = target;
     }
 
-    /** The body of {@code GET path} as the API sent it (for {@code --json}). */
+    /**
+     * The body of {@code GET path} as the API sent it (for {@code --json}), once it is known to be JSON: from a port
+     * that is not the admin API's (the proxy's, a worker's answer), {@code ls --json} printed HTML and exited 0 (found
+     * by a new user).
+     */
     String getText(String path) {
-        return exchange("GET", path, "application/json", null, 0);
+        String body = exchange("GET", path, "application/json", null, 0);
+        parse(body);
+        return body;
     }
 
     JsonNode get(String path) {
-        return parse(getText(path));
+        return parse(exchange("GET", path, "application/json", null, 0));
     }
 
     /** {@code GET /actuator/health}, whose status is 503 while the fleet is DOWN: that is an answer, not an error. */
@@ -62,8 +68,14 @@ class AdminClient {
     }
 
     /** The lines of a server-sent event stream, open until the master ends it or the caller closes the stream. */
+    /**
+     * How long an event stream may stay silent: three of the master's heartbeats (a comment every 15 s on an idle
+     * stream). A frozen master (stopped, swapping) held a waiting {@code reload} with no bound (found by a new user).
+     */
+    static final Duration STREAM_SILENCE = Duration.ofSeconds(45);
+
     Stream<String> eventLines(String path) {
-        HttpURLConnection connection = open("GET", path, "text/event-stream", Duration.ZERO);
+        HttpURLConnection connection = open("GET", path, "text/event-stream", STREAM_SILENCE);
         try {
             int status = connection.getResponseCode();
             if (status >= 300) {
@@ -196,8 +208,12 @@ class AdminClient {
                     + ": set --token, " + AdminTarget.TOKEN_VARIABLE + " or " + AdminTarget.TOKEN_FILE_VARIABLE
                     + ", or use a host name the master allows (fleet.admin.allowed-hosts)");
         }
+        // A gateway's 502, 503 or 504 in front of the admin port (no problem of Shepherd's): the master is not
+        // reached, as when the connection fails (found by a new user: exit 1, as for a refusal).
+        boolean gateway = problem == null && (status == 502 || status == 503 || status == 504);
         return new CtlException(problem != null ? problem
-                : "the admin API at " + target.url() + " answered " + status + ": " + quote(body));
+                : "the admin API at " + target.url() + " answered " + status + ": " + quote(body),
+                gateway ? Ctl.UNREACHABLE : Ctl.FAILED);
     }
 
     /** "title: detail" of an RFC 9457 problem body, or null when the body is not one. */

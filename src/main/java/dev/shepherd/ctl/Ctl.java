@@ -180,18 +180,30 @@ public final class Ctl {
         if (!name.startsWith("--") || name.length() > 40) {
             return List.of();
         }
-        return command.optionsMap().keySet().stream().filter(option -> option.startsWith("--"))
-                .filter(option -> EditDistance.between(option, name) <= 2).sorted().limit(3).toList();
+        // The --no- forms too, and the nearest only: reload --nowait suggested --wait, the opposite (found by a new
+        // user).
+        Map<String, Integer> near = new java.util.TreeMap<>();
+        java.util.stream.Stream.concat(command.optionsMap().keySet().stream(), command.negatedOptionsMap().keySet().stream())
+                .filter(option -> option.startsWith("--"))
+                .forEach(option -> near.put(option, EditDistance.between(option, name)));
+        int nearest = near.values().stream().min(Integer::compare).orElse(Integer.MAX_VALUE);
+        return nearest > 2 ? List.of() : near.entrySet().stream().filter(option -> option.getValue() == nearest)
+                .map(Map.Entry::getKey).limit(3).toList();
     }
 
-    /** What PM2's verbs that Shepherd has no command for are here. */
+    /** What PM2's verbs that Shepherd has no command for, and words for what a command does, are here. */
     private static final java.util.Map<String, String> PM2_VERBS = java.util.Map.of(
             "stop", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop the master itself "
                     + "(SIGTERM, systemctl stop) to stop every worker.",
             "delete", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop the master "
                     + "itself (SIGTERM, systemctl stop) to stop every worker.",
             "resurrect", "With fleet.state-file set, the master comes back with its saved fleet by itself when it starts.",
-            "save", "With fleet.state-file set, every scale and reload is saved by itself.");
+            "save", "With fleet.state-file set, every scale and reload is saved by itself.",
+            "undo", "Did you mean reload --undo? It goes back to the spec the last successful reload replaced, or "
+                    + "stops a running reload and rolls it back.",
+            "rollback", "Did you mean reload --undo? It goes back to the spec the last successful reload replaced, or "
+                    + "stops a running reload and rolls it back (kubectl rollout undo).",
+            "version", "Did you mean -v (--version)?");
 
     private static Integer wholeNumber(String value) {
         try {

@@ -57,7 +57,15 @@ final class EventStream implements AutoCloseable {
             }
             return false;
         } catch (UncheckedIOException ex) {
-            throw new CtlException("the event stream of " + client.url() + " broke off: is the master still running?");
+            // The master went away, or went silent: exit 5, as when it cannot be reached, so that a deploy script
+            // does not take it for a refusal (found by a new user).
+            if (ex.getCause() instanceof java.net.SocketTimeoutException) {
+                throw new CtlException("the event stream of " + client.url() + " was silent for "
+                        + AdminClient.STREAM_SILENCE.toSeconds() + " s, though the master sends a heartbeat every 15 s: "
+                        + "is it stopped or overloaded? (shepherd status tells how it is)", Ctl.UNREACHABLE);
+            }
+            throw new CtlException("the event stream of " + client.url() + " broke off: is the master still running?",
+                    Ctl.UNREACHABLE);
         }
     }
 

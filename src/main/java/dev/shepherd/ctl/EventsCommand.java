@@ -64,7 +64,7 @@ class EventsCommand implements Callable<Integer> {
             });
         }
         // As logs -f ends when the master cannot be reached: a script can tell the stream is over.
-        throw new CtlException("the master ended the event stream: it stopped or restarted", Ctl.FAILED);
+        throw new CtlException("the master ended the event stream: it stopped or restarted", Ctl.UNREACHABLE);
     }
 
     private List<JsonNode> recent() {

@@ -157,7 +157,8 @@ class ReloadCommand implements Callable<Integer> {
             // A rollback's end is its last event; a stream that ends first (the master stopping) ends the wait
             // only when the status says the rollback is over.
             if (!over && !(failure[0] != null && !rollingBack(ctl.client().get("/fleet/reload")))) {
-                throw new CtlException("the event stream ended before the reload did: see shepherd status");
+                throw new CtlException("the event stream ended before the reload did (the master stopped or "
+                        + "restarted?): see shepherd status", Ctl.UNREACHABLE);
             }
             if (failure[0] == null && !"FAILED".equals(started.path("state").asString())) {
                 return Ctl.OK;

@@ -57,6 +57,8 @@ final class RollingReload {
      */
     private WorkerSpec previousSpec;
     private long previousGeneration;
+    /** The running (or last) reload was started by {@link #undo()}. */
+    private boolean undoing;
 
     RollingReload(Supervisor supervisor, FleetEvents events, FleetMetrics metrics, Clock clock, SupervisorQueue loop,
                   Duration settle, Duration startupTimeout) {
@@ -111,10 +113,17 @@ final class RollingReload {
      * Starts a reload to a new generation that runs the spec the last successful reload replaced ({@code kubectl
      * rollout undo}); a second undo goes back again. While a reload runs, stops it instead: its step's worker is
      * stopped and its workers that took over are replaced back, as a failed reload's are ({@code kubectl rollout undo}
-     * in the middle of a rollout; Argo Rollouts' {@code abort}). Refused while a rollback runs, and when no reload has
-     * succeeded since the master started.
+     * in the middle of a rollout; Argo Rollouts' {@code abort}); while an undo runs, does nothing, so that an undo
+     * asked twice is one. Refused while a rollback runs, and when no reload has succeeded since the master started.
      */
     void undo() {
+        if (status.running() && undoing) {
+            // Asked again (pressed twice, a retried script, a second operator): the undo runs on. Taken as an undo
+            // of the undo, it put the fleet back on the version being escaped, and both said done (found by a new
+            // user).
+            log.info("Undo asked while the undo to generation {} runs: it runs on", targetGeneration);
+            return;
+        }
         if (status.running()) {
             // A reload whose new worker never opens its port held the fleet for startup-timeout with no way out but
             // to wait (found by a new user).
@@ -168,6 +177,7 @@ final class RollingReload {
         }
         targetGeneration = ++lastGeneration;
         targetSpec = next;
+        undoing = !what.isEmpty();
         queue.clear();
         supervisor.workers.stream().filter(Worker::holdsSlot).forEach(worker -> queue.add(worker.id));
         status = new ReloadStatus(ReloadStatus.State.RUNNING, targetGeneration, queue.size(), 0, clock.instant(), null,
@@ -195,10 +205,13 @@ final class RollingReload {
                 if (stepWorker == fresh) {
                     // Said at once: a worker that never opens its port kept a waiting reload silent for startup-timeout
                     // (found by a new user). A spawn that failed has failed the reload already.
+                    // A rollback's worker, of the current spec, takes over at READY; a reload's once READY for settle.
+                    String takeOver = rollingBack() || settle.isZero() ? "once READY"
+                            : "once READY for " + settle.toMillis() + " ms (fleet.restart.min-uptime)";
                     events.add(Type.RELOAD_STEP, fresh.id, fresh.pid(), (rollingBack() ? "rollback" : "reload")
                             + ": worker " + fresh.id + " (pid " + fresh.pid() + ", generation " + fresh.generation
-                            + ") started to replace worker " + old.id + "; it takes over once READY, within "
-                            + startupTimeout.toMillis() + " ms (fleet.worker.startup-timeout)");
+                            + ") started to replace worker " + old.id + "; it takes over " + takeOver + ", and must be "
+                            + "READY within " + startupTimeout.toMillis() + " ms (fleet.worker.startup-timeout)");
                 }
                 return;
             }

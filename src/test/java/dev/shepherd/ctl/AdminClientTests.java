@@ -35,6 +35,20 @@ class AdminClientTests {
     void startServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/limit", exchange -> send(exchange, AdminClient.MAX_ANSWER_BYTES));
+        server.createContext("/gateway", exchange -> {
+            byte[] page = "<html>502 Bad Gateway</html>".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(502, page.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(page);
+            }
+        });
+        server.createContext("/page", exchange -> {
+            byte[] page = "<html><body>Hello from a worker</body></html>".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, page.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(page);
+            }
+        });
         server.start();
         client = new AdminClient(new AdminTarget(URI.create("http://127.0.0.1:" + server.getAddress().getPort()), null));
     }
@@ -47,6 +61,21 @@ class AdminClientTests {
     @Test
     void anAnswerOfExactlyTheLimitIsRead() {
         assertThat(client.getText("/limit")).hasSize(AdminClient.MAX_ANSWER_BYTES);
+    }
+
+    /** ls --json at the proxy's port printed the worker's page and exited 0 (found by a new user). */
+    @Test
+    void theTextOfAnAnswerThatIsNotJsonIsRefused() {
+        assertThatThrownBy(() -> client.getText("/page")).isInstanceOf(CtlException.class)
+                .hasMessageContaining("sent something that is not JSON: is http://127.0.0.1:");
+    }
+
+    /** A gateway in front of the admin port that cannot reach the master: exit 5, as when the master cannot be reached. */
+    @Test
+    void aGatewaysErrorIsTheMasterUnreachable() {
+        assertThatThrownBy(() -> client.get("/gateway")).isInstanceOf(CtlException.class)
+                .hasMessageContaining("answered 502")
+                .satisfies(ex -> assertThat(((CtlException) ex).exitCode()).isEqualTo(Ctl.UNREACHABLE));
     }
 
     @Test

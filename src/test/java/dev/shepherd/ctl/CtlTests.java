@@ -62,6 +62,9 @@ class CtlTests {
         assertThat(run(Map.of(), "bogus").err()).as("two edits from logs, but a word of five letters")
                 .doesNotContain("Did you mean");
         assertThat(run(Map.of(), "rload").err()).endsWith("\nDid you mean reload?\n");
+        assertThat(run(Map.of(), "sacle").err()).as("a swap is one typo").endsWith("\nDid you mean scale?\n");
+        assertThat(run(Map.of(), "undo").err()).contains("\nDid you mean reload --undo?");
+        assertThat(run(Map.of(), "version").err()).endsWith("\nDid you mean -v (--version)?\n");
         Result nearAnAlias = run(Map.of(), "lst");
         assertThat(nearAnAlias.err()).as("an alias near the word (list) stands for its command, as listed, once")
                 .endsWith("\nDid you mean ls?\n");
@@ -115,6 +118,8 @@ class CtlTests {
         assertThat(wait.err()).isEqualTo("Unknown option: '--wiat' (see shepherd reload --help)\nDid you mean --wait?\n");
         assertThat(json.err()).endsWith("\nDid you mean --json?\n");
         assertThat(run(Map.of(), "logs", "--follw").err()).endsWith("\nDid you mean --follow?\n");
+        assertThat(run(Map.of(), "reload", "--nowait").err()).as("the --no- form, not the opposite")
+                .endsWith("\nDid you mean --no-wait?\n");
         assertThat(run(Map.of(), "ls", "--nothing-like-it").err()).doesNotContain("Did you mean");
         assertThat(run(Map.of(), "ls", "-x").err()).doesNotContain("Did you mean");
         assertThat(run(Map.of(), "logs", "--" + "x".repeat(100_000)).err()).as("a huge word is not compared")

@@ -29,6 +29,24 @@ class EventStreamTests {
         assertThat(events.get(1).path("seq").asInt()).isEqualTo(8);
     }
 
+    /** A master that went silent or away while a command waited on it: exit 5, as when it cannot be reached. */
+    @Test
+    void aStreamThatGoesSilentOrBreaksOffIsTheMasterUnreachable() {
+        java.util.function.Function<java.io.IOException, Stream<String>> failing = cause -> Stream.iterate("",
+                line -> {
+                    throw new java.io.UncheckedIOException(cause);
+                }).skip(0).limit(2);
+        EventStream silent = new EventStream(CLIENT, failing.apply(new java.net.SocketTimeoutException("Read timed out")));
+        EventStream broken = new EventStream(CLIENT, failing.apply(new java.io.IOException("Premature EOF")));
+
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(CtlException.class, () -> silent.forEach(e -> true)))
+                .satisfies(ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.UNREACHABLE))
+                .hasMessageContaining("was silent for 45 s, though the master sends a heartbeat every 15 s");
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(CtlException.class, () -> broken.forEach(e -> true)))
+                .satisfies(ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.UNREACHABLE))
+                .hasMessageContaining("broke off: is the master still running?");
+    }
+
     @Test
     void handlerThatReturnsFalseStopsReading() {
         EventStream stream = new EventStream(CLIENT, Stream.of("data:{\"seq\":1}", "", "data:{\"seq\":2}", ""));

@@ -34,7 +34,8 @@ class EventsFollowIntegrationTests {
             stopping.close();
         }
 
-        assertThat(code.get(30, TimeUnit.SECONDS)).isEqualTo(Ctl.FAILED);
+        assertThat(code.get(30, TimeUnit.SECONDS)).as("the master went away, as when it cannot be reached")
+                .isEqualTo(Ctl.UNREACHABLE);
         assertThat(err.toString()).isEqualTo("the master ended the event stream: it stopped or restarted\n");
     }
 }

@@ -322,6 +322,26 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().spec()).isEqualTo(v1);
     }
 
+    /** Undo asked again while the undo runs: one undo, not an undo of the undo back to the version being escaped. */
+    @Test
+    void undoAskedAgainWhileTheUndoRunsLetsItRunOn() {
+        SupervisorHarness fleet = fleetOfTwo();
+        WorkerSpec v1 = fleet.snapshot().spec();
+        reload(fleet, toV2()).join();
+        fleet.queue.advance(Duration.ofSeconds(5));
+        fleet.readiness.answerAll(false);
+        ReloadStatus undo = fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())).join();
+
+        ReloadStatus again = fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())).join();
+
+        assertThat(again.state()).isEqualTo(ReloadStatus.State.RUNNING);
+        assertThat(again.generation()).isEqualTo(undo.generation());
+        fleet.readiness.answerAll(true);
+        fleet.queue.advance(Duration.ofSeconds(5));
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
+        assertThat(fleet.snapshot().spec()).isEqualTo(v1);
+    }
+
     /** Each step's new worker is said as it starts, with its pid and the time it has: not only once it took over. */
     @Test
     void eachStepsNewWorkerIsSaidAsItStarts() {
@@ -333,8 +353,8 @@ class ReloadSpecTests {
                 .satisfies(event -> {
                     assertThat(event.workerId()).isEqualTo(3);
                     assertThat(event.message()).isEqualTo("reload: worker 3 (pid " + fleet.process(3).pid()
-                            + ", generation 2) started to replace worker 1; it takes over once READY, within 45000 ms "
-                            + "(fleet.worker.startup-timeout)");
+                            + ", generation 2) started to replace worker 1; it takes over once READY for 1000 ms "
+                            + "(fleet.restart.min-uptime), and must be READY within 45000 ms (fleet.worker.startup-timeout)");
                 });
     }
 
