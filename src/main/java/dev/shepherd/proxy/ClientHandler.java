@@ -1,5 +1,6 @@
 package dev.shepherd.proxy;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -334,7 +335,36 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(false);
             return;
         }
+        if (pipelinedWaits() && pendingBytes() > 0) {
+            // A request the client sent before reading this answer waits until the answer is written: below the
+            // high-water mark the connection stayed writable, and a client that read nothing got request after
+            // request started, holding its place for hundreds of them (found by an attacking helper). The send
+            // timeout bounds the wait, counting again while the client reads some, as nginx's send_timeout.
+            awaitingDrain = true;
+            ctx.channel().config().setAutoRead(false);
+            ChannelFuture written = raw.writeAndFlush(Unpooled.EMPTY_BUFFER);
+            ClientTimeouts.boundResponseClose(written, proxy.properties().clientSendTimeout().toNanos());
+            written.addListener(done -> {
+                if (done.isSuccess() && awaitingDrain && !closing && ctx.channel().isActive()) {
+                    awaitingDrain = false;
+                    next();
+                }
+            });
+            return;
+        }
         next();
+    }
+
+    /** Whether the client sent more than the request just answered: queued, or parked undecoded. */
+    private boolean pipelinedWaits() {
+        return !pipelined.isEmpty()
+                || raw.handler() instanceof RequestDecoder decoder && decoder.paused() && decoder.holdsParkedBytes();
+    }
+
+    /** Bytes written to the client's connection and not yet taken by the socket. */
+    private long pendingBytes() {
+        io.netty.channel.ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
     /** Starts what the client sent after the exchange that just ended: a queued request, or reading on. */

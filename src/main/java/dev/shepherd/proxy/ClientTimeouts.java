@@ -86,8 +86,12 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
      * to write went down (nginx's {@code send_timeout}, between two writes); 0 for a close bounded in all.
      */
     private long closeExtendsBy;
-    /** The bytes left to write when {@link #closeDeadline} was set. */
+    /** The bytes left to write when last looked at; -1 before the first look, {@link #BASELINE_NANOS} in. */
     private long closePending;
+    /** How long after a close's bound starts what is left to write is first looked at. */
+    static final long BASELINE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** When what is left to write is first looked at ({@link #BASELINE_NANOS} after the bound started). */
+    private long closeBaselineAt;
     /**
      * The body's rate clock: when the body falls below the minimum rate (moved on by its bytes and by the time the
      * proxy was not reading it, never more than {@link #rateBankNanos} ahead), and its last sample.
@@ -353,13 +357,18 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         closingWrite = written;
         closeDeadline = ticker.nanoTime() + nanos;
         closeExtendsBy = whileWriting ? nanos : 0;
-        closePending = pendingBytes();
-        if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > nanos) {
+        // What is left is read a moment later: now, a write in flight (io_uring's) that then completed counted as
+        // the client reading, and a client that read nothing held the connection twice the bound (found by an
+        // attacking helper).
+        closePending = -1;
+        long first = whileWriting ? Math.min(nanos, BASELINE_NANOS) : nanos;
+        closeBaselineAt = closeDeadline - nanos + first;
+        if (timer != null && timer.getDelay(TimeUnit.NANOSECONDS) > first) {
             timer.cancel(false);
             timer = null;
         }
         if (timer == null) {
-            schedule(Math.min(nanos, shortestNanos));
+            schedule(Math.min(first, shortestNanos));
         }
     }
 
@@ -414,6 +423,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         long now = ticker.nanoTime();
         long next = Long.MAX_VALUE;
         if (closingWrite != null) {
+            if (closePending < 0 && now - closeBaselineAt >= 0 && closeDeadline - now > 0) {
+                closePending = pendingBytes();
+            }
             if (closingWrite.isDone()) {
                 closingWrite = null;
             } else if (closeDeadline - now <= 0) {
@@ -428,7 +440,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
                     return;
                 }
             } else {
-                next = closeDeadline - now;
+                next = closePending < 0 ? Math.max(1, closeBaselineAt - now) : closeDeadline - now;
             }
         }
         if (stalled) {
