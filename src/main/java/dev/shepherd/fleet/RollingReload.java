@@ -171,9 +171,14 @@ final class RollingReload {
             throw new FleetExceptions.ReloadInProgressException(status);
         }
         if (rollingBack()) {
+            // A rollback worker that never gets READY held this for startup-timeout, and nothing said the way out
+            // (found by a new user): stopping that worker stops the rollback.
+            Worker step = stepWorker;
             throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
                     + " is being rolled back; reload again once GET /fleet/reload no longer shows \"rollback\": "
-                    + "\"RUNNING\" (shepherd status: no longer \"being rolled back\")");
+                    + "\"RUNNING\" (shepherd status: no longer \"being rolled back\")" + (step == null ? ""
+                    : ". Its worker " + step.id + " is " + step.state() + ": if it never gets READY, POST "
+                    + "/fleet/workers/" + step.id + "/kill (shepherd kill " + step.id + ") stops it and the rollback"));
         }
         targetGeneration = ++lastGeneration;
         targetSpec = next;

@@ -509,7 +509,9 @@ class ReloadSpecTests {
                 .startsWith("reload to generation 2 failed and is rolled back (1 worker to replace): worker 4");
 
         assertThat(reload(fleet, toV2())).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("is being rolled back");
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("is being rolled back")
+                .withMessageContaining("Its worker 5 is STARTING: if it never gets READY, POST /fleet/workers/5/kill "
+                        + "(shepherd kill 5) stops it and the rollback");
         assertThat(fleet.command(new SupervisorEvent.Scale(4, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
                 .withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("rollback is running");
