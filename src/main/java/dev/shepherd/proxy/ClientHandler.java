@@ -335,7 +335,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
             ctx.channel().config().setAutoRead(false);
             return;
         }
-        if (pipelinedWaits() && pendingBytes() > 0) {
+        if (pipelinedWaits() && ClientTimeouts.pendingBytes(ctx.channel()) > 0) {
             // A request the client sent before reading this answer waits until the answer is written: below the
             // high-water mark the connection stayed writable, and a client that read nothing got request after
             // request started, holding its place for hundreds of them (found by an attacking helper). The send
@@ -361,11 +361,6 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 || raw.handler() instanceof RequestDecoder decoder && decoder.paused() && decoder.holdsParkedBytes();
     }
 
-    /** Bytes written to the client's connection and not yet taken by the socket. */
-    private long pendingBytes() {
-        io.netty.channel.ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
-        return out == null ? 0 : out.totalPendingWriteBytes();
-    }
 
     /** Starts what the client sent after the exchange that just ended: a queued request, or reading on. */
     private void next() {

@@ -82,7 +82,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     private ChannelFuture closingWrite;
     private long closeDeadline;
     /**
-     * For a close after a response ({@link #closeAfterResponse}): the bound counts again from each time the bytes left
+     * For a close after a response ({@link #boundResponseClose}): the bound counts again from each time the bytes left
      * to write went down (nginx's {@code send_timeout}, between two writes); 0 for a close bounded in all.
      */
     private long closeExtendsBy;
@@ -331,25 +331,14 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
 
     /**
      * The connection closes once {@code written}, its last write, is done (the response's end, then maybe a lingering
-     * close): closed anyway when that takes longer than {@code nanos}. A client that reads nothing (a zero receive
-     * window) with less than the write buffer's high-water mark unsent never made the connection unwritable, so the
-     * send timeout never ran, and the close waited for ever, the connection out of every reclaimable list: 50 such held
-     * a {@code max-connections} of 50 as long as the client kept its sockets (found by a reviewing helper). On the
-     * connection's event loop, as every method here.
+     * close): closed anyway when that takes longer than {@code nanos}, counting again whenever some of what is left
+     * was written meanwhile when {@code whileWriting} (nginx's {@code send_timeout}: a response's end to a client
+     * that reads slowly is not cut, one to a client that reads nothing is). A client that reads nothing (a zero
+     * receive window) with less than the write buffer's high-water mark unsent never made the connection unwritable,
+     * so the send timeout never ran, and the close waited for ever, the connection out of every reclaimable list: 50
+     * such held a {@code max-connections} of 50 as long as the client kept its sockets (found by a reviewing helper).
+     * On the connection's event loop, as every method here.
      */
-    void closeAfter(ChannelFuture written, long nanos) {
-        closeAfter(written, nanos, false);
-    }
-
-    /**
-     * As {@link #closeAfter(ChannelFuture, long)}, the bound counting again whenever some of what is left was
-     * written in the meantime, as nginx's {@code send_timeout} does: a response's end to a client that reads slowly
-     * (a kilobyte a second) is not cut, one to a client that reads nothing is.
-     */
-    void closeAfterResponse(ChannelFuture written, long nanos) {
-        closeAfter(written, nanos, true);
-    }
-
     private void closeAfter(ChannelFuture written, long nanos, boolean whileWriting) {
         if (written.isDone()) {
             return;
@@ -373,14 +362,14 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * {@link #closeAfter} by the {@code ClientTimeouts} of {@code written}'s channel; where it has none (a TLS port's
-     * refusal before the HTTP handlers), by a timer of its own. On the channel's event loop.
+     * {@link #closeAfter} bounded in all, by the {@code ClientTimeouts} of {@code written}'s channel; where it has none
+     * (a TLS port's refusal before the HTTP handlers), by a timer of its own. On the channel's event loop.
      */
     static void boundClose(ChannelFuture written, long nanos) {
         boundClose(written, nanos, false);
     }
 
-    /** {@link #closeAfterResponse} as {@link #boundClose(ChannelFuture, long)} finds it. */
+    /** {@link #closeAfter} counting again while the client reads some, as {@link #boundClose(ChannelFuture, long)}. */
     static void boundResponseClose(ChannelFuture written, long nanos) {
         boundClose(written, nanos, true);
     }
@@ -397,9 +386,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Bytes queued on the channel and not yet written to the socket. */
-    private long pendingBytes() {
-        io.netty.channel.ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    /** Bytes queued on {@code channel} and not yet taken by its socket. */
+    static long pendingBytes(Channel channel) {
+        io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
         return out == null ? 0 : out.totalPendingWriteBytes();
     }
 
@@ -424,12 +413,12 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter {
         long next = Long.MAX_VALUE;
         if (closingWrite != null) {
             if (closePending < 0 && now - closeBaselineAt >= 0 && closeDeadline - now > 0) {
-                closePending = pendingBytes();
+                closePending = pendingBytes(ctx.channel());
             }
             if (closingWrite.isDone()) {
                 closingWrite = null;
             } else if (closeDeadline - now <= 0) {
-                long pending = pendingBytes();
+                long pending = pendingBytes(ctx.channel());
                 if (closeExtendsBy > 0 && pending < closePending) {
                     closePending = pending;
                     closeDeadline = now + closeExtendsBy;
