@@ -135,12 +135,14 @@ public final class ProcessTrees implements AutoCloseable {
 
     /**
      * Kills what a launch started when the JDK gave no {@link Process} for it (it forked, then failed): the members
-     * of its group, else the processes whose environment carries its marker; then abandons it.
+     * of its group, and the processes whose environment carries its marker (with a group, the wrapper still waiting to
+     * join it is in none); then abandons it.
      */
     void killLaunched(Launch launch) {
         if (launch.group() != null) {
             Cgroups.kill(launch.group());
-        } else if (ProcFs.available()) {
+        }
+        if (ProcFs.available()) {
             // Through the JDK (a system call), not a kill command: out of threads, no process can be started.
             String entry = MARKER + "=" + launch.marker();
             ProcFs.processes().stream().filter(stat -> ProcFs.hasEnvironmentEntry(stat.pid(), entry))
