@@ -36,11 +36,14 @@ class RestartPolicyIntegrationTests {
                 "--fleet.restart.initial-backoff=20ms", "--fleet.restart.max-backoff=2s",
                 "--fleet.restart.crash-loop-restarts=4", "--fleet.restart.crash-loop-window=1m")) {
             await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().get(0).state() == WorkerState.FAILED);
-            assertThat(shepherd.fleet().events().recent()).filteredOn(event -> event.type() == FleetEvent.Type.RESTARTING)
-                    .extracting(FleetEvent::message)
-                    .containsSubsequence("worker 1 restarts in 20 ms", "worker 1 restarts in 40 ms", "worker 1 restarts in 80 ms",
-                            "worker 1 restarts in 160 ms", "worker 1 restarts in 2000 ms");
-            assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.CRASH_LOOP);
+            // The supervisor moves the worker to FAILED before it records why: the events may come a moment later.
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                assertThat(shepherd.fleet().events().recent()).filteredOn(event -> event.type() == FleetEvent.Type.RESTARTING)
+                        .extracting(FleetEvent::message)
+                        .containsSubsequence("worker 1 restarts in 20 ms", "worker 1 restarts in 40 ms", "worker 1 restarts in 80 ms",
+                                "worker 1 restarts in 160 ms", "worker 1 restarts in 2000 ms");
+                assertThat(shepherd.fleet().events().recent()).anyMatch(event -> event.type() == FleetEvent.Type.CRASH_LOOP);
+            });
             assertThat(shepherd.admin("GET", "/actuator/health", null).body()).contains("\"crashLooping\":1");
         }
     }
