@@ -57,7 +57,7 @@ class AdminApiDocs {
             Map.entry("worker", Map.of(400, BAD_ID, 404, NO_WORKER)),
             Map.entry("scale", Map.of(
                     400, "The body is not valid JSON, or workers is missing or not between 1 and fleet.max-workers",
-                    409, "A reload or its rollback is running; scale when it has finished",
+                    409, "A reload or a failed one's rollback is running (detail says how to stop it)",
                     415, "The body is not JSON, or there is none: send one with Content-Type: application/json")),
             Map.entry("reload", Map.of(
                     400, "The body is not valid JSON, or not a valid spec change (detail names the field); nothing started",
@@ -69,7 +69,8 @@ class AdminApiDocs {
             Map.entry("replace", Map.of(
                     400, BAD_ID,
                     404, NO_WORKER,
-                    409, "A reload is running, or the worker is neither READY nor EXITED, or is already being replaced",
+                    409, "A reload or a failed one's rollback is running, or the worker is neither READY nor EXITED, or is "
+                            + "already being replaced",
                     500, "The replacement's program cannot be started at all (the SPAWN_FAILED event's reason); "
                             + "the worker serves on")),
             Map.entry("kill", Map.of(

@@ -75,7 +75,7 @@ final class FleetCommands {
 
     private void scale(int workers) {
         if (supervisor.reload.busy()) {
-            throw new FleetExceptions.FleetConflictException("A reload or its rollback is running; scale when it has finished");
+            throw supervisor.reload.refusal("scale");
         }
         int before = supervisor.desired;
         supervisor.desired = workers;
@@ -87,8 +87,7 @@ final class FleetCommands {
         if (supervisor.reload.busy()) {
             // The reload replaces it anyway; a replacement of its own that failed after the reload passed its slot
             // would give the slot back to an old-generation worker under a reload that says it succeeded.
-            throw new FleetExceptions.FleetConflictException("A reload is running and replaces worker " + workerId
-                    + " too; replace when it has finished");
+            throw supervisor.reload.refusal("replace worker " + workerId);
         }
         // An EXITED worker (restart policy never or on-failure) is started again this way, as pm2 restart does:
         // nothing else but a reload would.

@@ -110,6 +110,26 @@ final class RollingReload {
     }
 
     /**
+     * The refusal of a command while {@link #busy()}: what runs, when to {@code retry} (said first: "scale", "replace
+     * worker 3") and the way out. A running reload is stopped by its undo; a rollback by killing its worker, which
+     * a rollback worker that never gets READY needs, else it holds the fleet for startup-timeout (found by a new user).
+     */
+    FleetExceptions.FleetConflictException refusal(String retry) {
+        if (status.running()) {
+            return new FleetExceptions.FleetConflictException("A reload to generation " + status.generation()
+                    + " is running (" + status.replaced() + " of " + status.total() + " workers replaced); " + retry
+                    + " once GET /fleet/reload (shepherd status) shows it finished, or stop it and roll it back with "
+                    + "POST /fleet/reload/undo (shepherd reload --undo)");
+        }
+        Worker step = stepWorker;
+        return new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
+                + " is being rolled back; " + retry + " once GET /fleet/reload no longer shows \"rollback\": "
+                + "\"RUNNING\" (shepherd status: no longer \"being rolled back\")" + (step == null ? ""
+                : ". Its worker " + step.id + " is " + step.state() + ": if it never gets READY, POST "
+                + "/fleet/workers/" + step.id + "/kill (shepherd kill " + step.id + ") stops it and the rollback"));
+    }
+
+    /**
      * Starts a reload to a new generation that runs the spec the last successful reload replaced ({@code kubectl
      * rollout undo}); a second undo goes back again. While a reload runs, stops it instead: its step's worker is
      * stopped and its workers that took over are replaced back, as a failed reload's are ({@code kubectl rollout undo}
@@ -131,7 +151,9 @@ final class RollingReload {
             fail(UNDONE, null, null);
             return;
         }
-        // A running rollback is said first (start refuses it), as for any reload.
+        if (rollingBack()) {
+            throw refusal("undo");
+        }
         if (status.state() == ReloadStatus.State.FAILED && status.rollback() == ReloadStatus.Rollback.STOPPED
                 && !busy()) {
             // Said as rolled back, it was not: the failed generation's workers served on (found by an attacking helper).
@@ -171,14 +193,7 @@ final class RollingReload {
             throw new FleetExceptions.ReloadInProgressException(status);
         }
         if (rollingBack()) {
-            // A rollback worker that never gets READY held this for startup-timeout, and nothing said the way out
-            // (found by a new user): stopping that worker stops the rollback.
-            Worker step = stepWorker;
-            throw new FleetExceptions.FleetConflictException("The failed reload to generation " + status.generation()
-                    + " is being rolled back; reload again once GET /fleet/reload no longer shows \"rollback\": "
-                    + "\"RUNNING\" (shepherd status: no longer \"being rolled back\")" + (step == null ? ""
-                    : ". Its worker " + step.id + " is " + step.state() + ": if it never gets READY, POST "
-                    + "/fleet/workers/" + step.id + "/kill (shepherd kill " + step.id + ") stops it and the rollback"));
+            throw refusal("reload again");
         }
         targetGeneration = ++lastGeneration;
         targetSpec = next;

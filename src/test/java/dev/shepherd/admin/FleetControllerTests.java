@@ -247,11 +247,11 @@ class FleetControllerTests {
 
     @Test
     void scaleDuringAReloadIsA409Problem() {
-        willThrow(new FleetExceptions.FleetConflictException("A reload is running; scale when it has finished"))
+        willThrow(new FleetExceptions.FleetConflictException("A reload to generation 2 is running; scale once it has finished"))
                 .given(fleet).scale(3);
 
         assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 3}"),
-                HttpStatus.CONFLICT, "Not possible now", "A reload is running; scale when it has finished");
+                HttpStatus.CONFLICT, "Not possible now", "A reload to generation 2 is running; scale once it has finished");
     }
 
     /** Found by attack: a scale the busy supervisor answered late was a 500 "failed" with a stack trace in the log. */

@@ -493,6 +493,25 @@ class ReloadSpecTests {
     }
 
     @Test
+    void scaleAndReplaceRefusedWhileAReloadRunsSayHowFarItIsAndThatUndoStopsIt() {
+        SupervisorHarness fleet = fleetOfTwo();
+        reloadToV2WhereOnlyWorker3TookOver(fleet);
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.RUNNING);
+
+        assertThat(fleet.command(new SupervisorEvent.Scale(4, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageEndingWith("A reload to generation 2 is running (1 of 2 workers replaced); scale once GET "
+                        + "/fleet/reload (shepherd status) shows it finished, or stop it and roll it back with POST "
+                        + "/fleet/reload/undo (shepherd reload --undo)");
+        assertThat(fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("is running (1 of 2 workers replaced); replace worker 2 once");
+        assertThat(fleet.snapshot().desired()).isEqualTo(2);
+    }
+
+    @Test
     void reloadAndScaleAreRefusedWhileTheRollbackRunsAndTheFleetEndsOnTheOldSpec() {
         SupervisorHarness fleet = fleetOfTwo();
         WorkerSpec old = fleet.snapshot().spec();
@@ -512,9 +531,22 @@ class ReloadSpecTests {
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("is being rolled back")
                 .withMessageContaining("Its worker 5 is STARTING: if it never gets READY, POST /fleet/workers/5/kill "
                         + "(shepherd kill 5) stops it and the rollback");
+        // Each command held by the rollback says the same way out (scale's and undo's said none, found by a new user).
         assertThat(fleet.command(new SupervisorEvent.Scale(4, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
                 .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class).withMessageContaining("rollback is running");
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("is being rolled back; scale once")
+                .withMessageContaining("POST /fleet/workers/5/kill (shepherd kill 5) stops it and the rollback");
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("is being rolled back; undo once")
+                .withMessageContaining("(shepherd kill 5) stops it and the rollback");
+        assertThat(fleet.command(new SupervisorEvent.Replace(2, new CompletableFuture<>()))).failsWithin(Duration.ZERO)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("is being rolled back; replace worker 2 once")
+                .withMessageContaining("(shepherd kill 5) stops it and the rollback");
 
         fleet.readiness.answerAll(true);
         fleet.queue.advance(Duration.ofSeconds(5));
