@@ -172,6 +172,22 @@ public final class Ctl {
     }
 
     /**
+     * Which of {@code option}'s names the command line used ({@code --tail 0}, {@code --tail=0}, {@code -n0}), so that
+     * an error about its value names what the user typed; its first name if none was (its default value).
+     */
+    static String typedName(CommandLine.Model.CommandSpec command, String option) {
+        CommandLine.Model.OptionSpec spec = command.findOption(option);
+        for (String arg : command.commandLine().getParseResult().originalArgs()) {
+            for (String name : spec.names()) {
+                if (arg.equals(name) || arg.startsWith(name + "=") || name.length() == 2 && arg.startsWith(name)) {
+                    return name;
+                }
+            }
+        }
+        return spec.names()[0];
+    }
+
+    /**
      * The long options of {@code command} within two edits of {@code typed} ({@code --wiat}, {@code --jsn=x}), as git
      * suggests; none for a short option or a word of more than 40 characters.
      */

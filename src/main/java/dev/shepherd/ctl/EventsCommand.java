@@ -37,7 +37,7 @@ class EventsCommand implements Callable<Integer> {
     public Integer call() {
         if (count < 0) {
             // A usage error, with "(see shepherd events --help)" as every other one (found by an attacking helper).
-            throw new CommandLine.ParameterException(spec.commandLine(), "-n must be 0 or more, not " + count);
+            throw new CommandLine.ParameterException(spec.commandLine(), Ctl.typedName(spec, "-n") + " must be 0 or more, not " + count);
         }
         if (!follow) {
             if (json) {

@@ -63,7 +63,7 @@ class LogsCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         if (lines < 1) {
             // A usage error, told before asking the master (which would refuse it too).
-            throw new CommandLine.ParameterException(spec.commandLine(), "-n must be 1 or more, not " + lines);
+            throw new CommandLine.ParameterException(spec.commandLine(), Ctl.typedName(spec, "-n") + " must be 1 or more, not " + lines);
         }
         if (json && !follow) {
             printJson();

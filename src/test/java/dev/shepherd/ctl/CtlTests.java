@@ -175,6 +175,10 @@ class CtlTests {
         assertThat(logs.err()).isEqualTo("-n must be 1 or more, not 0 (see shepherd logs --help)\n");
         assertThat(run(nobody, "logs", "--tail", "5").err()).as("kubectl's word for -n, taken")
                 .startsWith("cannot reach the admin API");
+        assertThat(run(nobody, "logs", "--tail", "0").err()).as("the option named as typed")
+                .isEqualTo("--tail must be 1 or more, not 0 (see shepherd logs --help)\n");
+        assertThat(run(nobody, "logs", "--lines=-2").err()).startsWith("--lines must be 1 or more, not -2 ");
+        assertThat(run(nobody, "events", "-n-1").err()).startsWith("-n must be 0 or more, not -1 ");
         assertThat(kill.code()).isEqualTo(Ctl.USAGE);
         assertThat(kill.err())
                 .isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'HUP' (see shepherd kill --help)\n");
@@ -209,7 +213,8 @@ class CtlTests {
         assertThat(userInfo.err()).startsWith("the admin URL holds a user name or password")
                 .doesNotContain("PWLEAK");
         // events takes -n's long form as logs does (it had none).
-        assertThat(run(Map.of(), "events", "--lines", "-1").err()).isEqualTo(negative.err());
+        assertThat(run(Map.of(), "events", "--lines", "-1").err())
+                .isEqualTo("--lines must be 0 or more, not -1 (see shepherd events --help)\n");
     }
 
     @Test
