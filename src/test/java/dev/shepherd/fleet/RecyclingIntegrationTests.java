@@ -92,8 +92,10 @@ class RecyclingIntegrationTests {
                 return !alive;
             });
 
-            assertThat(shepherd.fleet().events().recent()).anySatisfy(event -> assertThat(event.message())
-                    .contains("stopped: resident memory").contains("above twice fleet.worker.max-memory 150 MB"));
+            // Published at the end of the supervisor's step that signalled it, which the process may not outlive.
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(shepherd.fleet().events().recent())
+                    .anySatisfy(event -> assertThat(event.message()).contains("stopped: resident memory")
+                            .contains("above twice fleet.worker.max-memory 150 MB")));
             Files.delete(neverReady);
             shepherd.awaitReady(1);
         }

@@ -40,7 +40,8 @@ class BalancingIntegrationTests {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.balancer=least-request")) {
             CompletableFuture<HttpResponse<String>> slow = shepherd.http().sendAsync(
-                    HttpRequest.newBuilder(shepherd.proxy("/slow?ms=4000")).build(), HttpResponse.BodyHandlers.ofString());
+                    // Busy until well after the 20 quick requests, which a loaded host can make take seconds.
+                    HttpRequest.newBuilder(shepherd.proxy("/slow?ms=10000")).build(), HttpResponse.BodyHandlers.ofString());
             await().atMost(Duration.ofSeconds(5)).until(() -> busyPid(shepherd) != 0);
             long busy = busyPid(shepherd);
 
@@ -49,7 +50,7 @@ class BalancingIntegrationTests {
                 assertThat(response.statusCode()).isEqualTo(200);
                 assertThat(response.body()).as("request %d", i).startsWith("pid=").doesNotStartWith("pid=" + busy + "\n");
             }
-            assertThat(slow.orTimeout(10, TimeUnit.SECONDS).join().body()).startsWith("pid=" + busy + "\n");
+            assertThat(slow.orTimeout(30, TimeUnit.SECONDS).join().body()).startsWith("pid=" + busy + "\n");
         }
     }
 

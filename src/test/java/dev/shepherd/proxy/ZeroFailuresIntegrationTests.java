@@ -95,7 +95,8 @@ class ZeroFailuresIntegrationTests {
             try (Traffic traffic = Traffic.start(shepherd, "/", 8)) {
                 await().atMost(Duration.ofSeconds(10)).until(() -> traffic.ok() > 100);
                 shepherd.readyPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-                await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
+                // Two JVMs starting at once beside the traffic and the other test forks.
+                await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.snapshot().workers().stream()
                         .allMatch(worker -> worker.restarts() == restartsBefore.get(worker.id()) + 1
                                 && worker.state() == WorkerState.READY));
                 int before = traffic.ok();
@@ -199,7 +200,7 @@ class ZeroFailuresIntegrationTests {
 
         @Test
         void postWithIdempotencyKeyIsReplayedOnceOnAnotherWorkerAndSucceeds() throws Exception {
-            CompletableFuture<HttpResponse<String>> post = shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=1500"))
+            CompletableFuture<HttpResponse<String>> post = shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=5000"))
                     .header("Idempotency-Key", "order-42").POST(HttpRequest.BodyPublishers.ofString("order=42")).build(),
                     HttpResponse.BodyHandlers.ofString());
             long handler = awaitRecordedPid(RECORD, "POST");
@@ -311,7 +312,8 @@ class ZeroFailuresIntegrationTests {
             double retriedBefore = budgetExhausted("retried-after-exit");
             List<CompletableFuture<HttpResponse<String>>> gets = new java.util.ArrayList<>();
             for (int i = 0; i < 6; i++) {
-                HttpRequest slow = HttpRequest.newBuilder(shepherd.proxy("/slow?ms=2000&n=" + i)).build();
+                // Long enough to be still running when the kill comes, after the awaits below on a loaded host.
+                HttpRequest slow = HttpRequest.newBuilder(shepherd.proxy("/slow?ms=5000&n=" + i)).build();
                 gets.add(shepherd.http().sendAsync(slow, HttpResponse.BodyHandlers.ofString()));
             }
             await().atMost(Duration.ofSeconds(10))
