@@ -203,7 +203,7 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
         }
         RequestHead head;
         try {
-            head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols());
+            head = RequestHead.prepare(request, forwarded, proxy.upgradeProtocols(), ctx.channel().localAddress());
         } catch (RequestDecoder.Rejected ex) {
             boolean headRequest = request.method().equals(HttpMethod.HEAD);
             ReferenceCountUtil.release(request);

@@ -8,6 +8,10 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
+import io.netty.util.NetUtil;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.URI;
 import java.util.List;
 import java.nio.charset.StandardCharsets;
@@ -59,9 +63,16 @@ final class RequestHead {
      * (lowercase names; a version after a slash is kept); otherwise both headers go like any hop-by-hop header and
      * the worker sees a plain request.
      *
+     * <p>An HTTP/1.0 request without {@code Host} gets the authority RFC 9112 §3.3 gives its target URI: the address
+     * and port of {@code local}, the proxy's end of the connection. An empty {@code Host} would pass a worker a URI
+     * without a host, which the URL parsers of WHATWG and Node refuse: Node's documented
+     * {@code new URL(req.url, `http://${req.headers.host}`)} threw in the worker.
+     *
+     * @param local the proxy's address of the client's connection; not an IP socket: {@code localhost}
      * @throws RequestDecoder.Rejected when the request must be refused, with the status to answer
      */
-    static RequestHead prepare(HttpRequest request, ForwardedHeaders forwarded, Set<String> upgradeProtocols) {
+    static RequestHead prepare(HttpRequest request, ForwardedHeaders forwarded, Set<String> upgradeProtocols,
+                               SocketAddress local) {
         RequestValidation.check(request);
         String clientTarget = request.uri();
         HttpVersion clientVersion = request.protocolVersion();
@@ -86,11 +97,10 @@ final class RequestHead {
             // sent without content ("a client MUST NOT"), where there is nothing for a worker to wait for.
             headers.remove(HttpHeaderNames.EXPECT);
         }
-        if (http10) {
-            if (host == null) {
-                // RFC 9112 §3.2: an HTTP/1.1 request without an authority carries an empty Host.
-                headers.set(HttpHeaderNames.HOST, "");
-            }
+        if (http10 && host == null) {
+            headers.set(HttpHeaderNames.HOST, local instanceof InetSocketAddress inet
+                    ? NetUtil.toSocketAddressString(NetUtil.toAddressString(TrustedProxies.unmapped(inet.getAddress())),
+                    inet.getPort()) : "localhost");
         }
         boolean retriable = IDEMPOTENT.contains(request.method()) || headers.contains("Idempotency-Key");
         forwarded.apply(headers, host);

@@ -158,7 +158,12 @@ final class RequestValidation {
             }
             return;
         }
-        if (!validHost(hosts.get(0).trim())) {
+        String host = hosts.get(0).trim();
+        if (host.isEmpty() || host.charAt(0) == ':') {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "the Host header names no host: an http URI must have one "
+                    + "(RFC 9110 §4.2.1)");
+        }
+        if (!validHost(host)) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "the Host header is not a valid host[:port] (RFC 9110 §7.2)");
         }
     }
@@ -166,7 +171,8 @@ final class RequestValidation {
     /**
      * {@code uri-host [ ":" port ]} of RFC 3986, as a name or an address is written: an IPv6 address in brackets, or a
      * name of letters, digits, {@code - . _ ~} and percent-encodings (which covers IPv4); a port of at most 65535.
-     * Empty is allowed (RFC 9112 §3.2), and so is an empty port ({@code x:}, RFC 3986 §3.2.3). RFC 3986's reg-name
+     * An empty name is refused: an http URI must have a host (RFC 9110 §4.2.1), and nginx refuses an empty
+     * {@code Host}; an empty port is allowed ({@code x:}, RFC 3986 §3.2.3). RFC 3986's reg-name
      * also admits the sub-delims ({@code ! $ & ' ( ) * + , ; =}), which no DNS name holds: {@code Host: a,b} reached
      * the workers as {@code X-Forwarded-Host: a,b}, a list whose first or last element frameworks pick as they please
      * (found by an attacking helper), so they are refused, as nginx refuses what no host holds. A percent-encoding
@@ -205,6 +211,9 @@ final class RequestValidation {
      * as {@code / @ :} (found by an attacking helper).
      */
     private static boolean validName(String host, int end) {
+        if (end == 0) {
+            return false;
+        }
         for (int i = 0; i < end; i++) {
             char c = host.charAt(i);
             if (c == '%') {

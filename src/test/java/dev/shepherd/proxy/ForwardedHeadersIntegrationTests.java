@@ -55,6 +55,17 @@ class ForwardedHeadersIntegrationTests {
             assertThat(echoed).contains("\nx-forwarded-proto: http\n", "\nx-forwarded-for: 127.0.0.1\n",
                     "\nx-forwarded-host: shop.example\n", "\nx-forwarded-port: " + shepherd.proxyPort() + "\n");
         }
+
+        @Test
+        void anHttp10RequestWithoutHostReachesTheWorkerWithTheAddressItCameTo() {
+            String echoed = RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.0\r\n\r\n");
+
+            assertThat(RawHttp.status(echoed)).isEqualTo(200);
+            assertThat(echoed).as("RFC 9112 §3.3's authority: the connection's local address and port")
+                    .contains("\nhost: 127.0.0.1:" + shepherd.proxyPort() + "\n").doesNotContain("x-forwarded-host");
+            assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), "GET /echo HTTP/1.1\r\nHost:\r\n\r\n")))
+                    .as("an empty Host names no host (RFC 9110 §4.2.1), as nginx refuses it").isEqualTo(400);
+        }
     }
 
     @Nested

@@ -22,6 +22,8 @@ class RequestHeadTests {
 
     /** A client straight from the internet: its forwarded headers are replaced. */
     private static final ForwardedHeaders CLIENT = new ForwardedHeaders("192.0.2.10", false, "8080");
+    /** The proxy's end of the client's connection. */
+    private static final java.net.InetSocketAddress LOCAL = new java.net.InetSocketAddress("192.0.2.1", 8080);
     /** A load balancer in front: its forwarded headers are kept. */
     private static final ForwardedHeaders BALANCER = new ForwardedHeaders("10.0.0.5", true, "8080");
     private static final Set<String> WEBSOCKET = Set.of("websocket");
@@ -40,7 +42,7 @@ class RequestHeadTests {
         request.headers().set("Host", "shop.example").set("Connection", "keep-alive, X-Hop").set("X-Hop", "1")
                 .set("Keep-Alive", "timeout=5").set("Upgrade", "h2c").set("TE", "trailers").set("Accept", "*/*");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         HttpHeaders headers = request.headers();
         assertThat(headers.contains("Connection")).isFalse();
@@ -56,7 +58,7 @@ class RequestHeadTests {
         HttpRequest request = get("/");
         request.headers().set("X-Forwarded-For", "203.0.113.7, 198.51.100.2").set("X-Forwarded-Proto", "https");
 
-        RequestHead.prepare(request, BALANCER, WEBSOCKET);
+        RequestHead.prepare(request, BALANCER, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 198.51.100.2, 10.0.0.5");
         assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("https");
@@ -67,7 +69,7 @@ class RequestHeadTests {
         HttpRequest request = get("/");
         request.headers().set("X-Forwarded-For", "203.0.113.7, 198.51.100.2");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().getAll("X-Forwarded-For")).containsExactly("192.0.2.10");
     }
@@ -76,7 +78,7 @@ class RequestHeadTests {
     void clientAddressStartsXForwardedForWhenThereIsNone() {
         HttpRequest request = get("/");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("192.0.2.10");
     }
@@ -86,7 +88,7 @@ class RequestHeadTests {
         HttpRequest request = get("/cart");
         request.headers().set("Host", "shop.example:8080").set("X-Forwarded-Proto", "https").set("X-Forwarded-Host", "evil");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().get("Host")).isEqualTo("shop.example:8080");
         assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("http");
@@ -100,7 +102,7 @@ class RequestHeadTests {
         HttpRequest request = get("http://other.example:9000/a/b%20c?x=1&y=%2F");
         request.headers().set("Host", "shop.example");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.uri()).isEqualTo("/a/b%20c?x=1&y=%2F");
         assertThat(request.headers().get("Host")).isEqualTo("other.example:9000");
@@ -115,7 +117,7 @@ class RequestHeadTests {
                 .set("X-Forwarded-For", "203.0.113.7").set("X-Forwarded-Proto", "https").set("X-Real-IP", "203.0.113.7")
                 .set("Forwarded", "for=203.0.113.7;proto=https").set("X-Trace", "1").add("Connection", "X-Trace");
 
-        RequestHead.prepare(request, BALANCER, WEBSOCKET);
+        RequestHead.prepare(request, BALANCER, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().get("X-Forwarded-For")).isEqualTo("203.0.113.7, 10.0.0.5");
         assertThat(request.headers().get("X-Forwarded-Proto")).isEqualTo("https");
@@ -131,7 +133,7 @@ class RequestHeadTests {
             request.headers().set("Transfer_Encoding", "chunked").set("Content_Length", "5").set("host_", "x")
                     .set("Connection_", "close").set("X_Api_Key", "kept");
 
-            RequestHead.prepare(request, peer, WEBSOCKET);
+            RequestHead.prepare(request, peer, WEBSOCKET, LOCAL);
 
             assertThat(request.headers().names()).as("trusted: " + (peer == BALANCER))
                     .doesNotContain("Transfer_Encoding", "Content_Length").contains("X_Api_Key", "host_", "Connection_");
@@ -141,16 +143,16 @@ class RequestHeadTests {
     @Test
     void anOptionsRequestForAUriWithoutPathIsForwardedAsAsterisk() {
         HttpRequest server = http11(HttpMethod.OPTIONS, "http://other.example:8080");
-        RequestHead.prepare(server, CLIENT, WEBSOCKET);
+        RequestHead.prepare(server, CLIENT, WEBSOCKET, LOCAL);
         assertThat(server.uri()).as("RFC 9112 §3.2.4").isEqualTo("*");
         assertThat(server.headers().get("Host")).isEqualTo("other.example:8080");
 
         HttpRequest root = http11(HttpMethod.OPTIONS, "http://other.example/");
-        RequestHead.prepare(root, CLIENT, WEBSOCKET);
+        RequestHead.prepare(root, CLIENT, WEBSOCKET, LOCAL);
         assertThat(root.uri()).isEqualTo("/");
 
         HttpRequest query = http11(HttpMethod.OPTIONS, "http://other.example?a=1");
-        RequestHead.prepare(query, CLIENT, WEBSOCKET);
+        RequestHead.prepare(query, CLIENT, WEBSOCKET, LOCAL);
         assertThat(query.uri()).isEqualTo("/?a=1");
     }
 
@@ -158,7 +160,7 @@ class RequestHeadTests {
     void absoluteFormTargetWithoutPathBecomesTheRoot() {
         HttpRequest request = get("http://other.example");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.uri()).isEqualTo("/");
         assertThat(request.headers().get("Host")).isEqualTo("other.example");
@@ -168,7 +170,7 @@ class RequestHeadTests {
     void http10RequestIsForwardedAsHttp11AndKeepsItsConnectionSemantics() {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/");
 
-        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.protocolVersion()).isEqualTo(HttpVersion.HTTP_1_1);
         assertThat(head.keepAlive()).isFalse();
@@ -179,8 +181,8 @@ class RequestHeadTests {
         HttpRequest request = get("/");
         request.headers().set("Connection", "close");
 
-        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).keepAlive()).isFalse();
-        assertThat(RequestHead.prepare(get("/"), CLIENT, WEBSOCKET).keepAlive()).isTrue();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL).keepAlive()).isFalse();
+        assertThat(RequestHead.prepare(get("/"), CLIENT, WEBSOCKET, LOCAL).keepAlive()).isTrue();
     }
 
     @ParameterizedTest
@@ -188,7 +190,7 @@ class RequestHeadTests {
     void idempotentRequestsAreRetriable(String method) {
         HttpRequest request = http11(HttpMethod.valueOf(method), "/");
 
-        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).retriable()).isTrue();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL).retriable()).isTrue();
     }
 
     @ParameterizedTest
@@ -196,7 +198,7 @@ class RequestHeadTests {
     void nonIdempotentRequestsAreNotRetriable(String method) {
         HttpRequest request = http11(HttpMethod.valueOf(method), "/orders");
 
-        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).retriable()).isFalse();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL).retriable()).isFalse();
     }
 
     @Test
@@ -204,12 +206,12 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/orders");
         request.headers().set("Idempotency-Key", "8e03978e-40d5-43e8-bc93-6894a57f9324");
 
-        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET).retriable()).isTrue();
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL).retriable()).isTrue();
     }
 
     @Test
     void chunkedResponseStaysChunkedForAnHttp11Client() {
-        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n"
                 + "Keep-Alive: timeout=60\r\n\r\n");
 
@@ -220,7 +222,7 @@ class RequestHeadTests {
 
     @Test
     void responseGetsConnectionCloseWhenTheClientConnectionIsNotKept() {
-        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 
         assertThat(frame(head, response, false).keepClient()).isFalse();
@@ -229,7 +231,7 @@ class RequestHeadTests {
 
     @Test
     void chunkedResponseToAnHttp10ClientIsSentUnchunkedAndEndedByClosing() {
-        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 
         assertThat(frame(head, response, true).keepClient()).isFalse();
@@ -238,7 +240,7 @@ class RequestHeadTests {
 
     @Test
     void lengthFramedResponseKeepsAnHttp10KeepAliveClientOpen() {
-        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
 
         assertThat(frame(head, response, true).keepClient()).isTrue();
@@ -247,7 +249,7 @@ class RequestHeadTests {
 
     @Test
     void unframedResponseIsChunkedForAnHttp11Client() {
-        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\n\r\n");
 
         assertThat(frame(head, response, true).keepClient()).isTrue();
@@ -257,7 +259,7 @@ class RequestHeadTests {
 
     @Test
     void unframedResponseToAnHttp10ClientIsEndedByClosing() {
-        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(http10KeepAlive(), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead response = response(head, "HTTP/1.1 200 OK\r\n\r\n");
 
         assertThat(frame(head, response, true).keepClient()).isFalse();
@@ -267,12 +269,12 @@ class RequestHeadTests {
 
     @Test
     void responsesWithoutABodyAreNotChunked() {
-        RequestHead toHead = RequestHead.prepare(http11(HttpMethod.HEAD, "/"), CLIENT, WEBSOCKET);
+        RequestHead toHead = RequestHead.prepare(http11(HttpMethod.HEAD, "/"), CLIENT, WEBSOCKET, LOCAL);
         ResponseHead headResponse = response(toHead, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
         assertThat(frame(toHead, headResponse, true).keepClient()).isTrue();
         assertThat(text(headResponse)).isEqualTo("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n");
 
-        RequestHead get = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET);
+        RequestHead get = RequestHead.prepare(get("/"), CLIENT, WEBSOCKET, LOCAL);
         for (String status : new String[] {"204 No Content", "304 Not Modified"}) {
             ResponseHead response = response(get, "HTTP/1.1 " + status + "\r\n\r\n");
             assertThat(frame(get, response, true).keepClient()).as(status).isTrue();
@@ -290,7 +292,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/x");
         request.headers().set("Connection", connection).set("Content-Length", "39");
 
-        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT, WEBSOCKET)).isInstanceOfSatisfying(RequestDecoder.Rejected.class,
+        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL)).isInstanceOfSatisfying(RequestDecoder.Rejected.class,
                 rejected -> assertThat(rejected.status().code()).isEqualTo(400));
     }
 
@@ -299,7 +301,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/x");
         request.headers().set("Content-Length", "39").set("Connection", "keep-alive, X-Other").set("X-Other", "1");
 
-        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().getAll("Content-Length")).containsExactly("39");
         assertThat(request.headers().contains("Transfer-Encoding")).isFalse();
@@ -311,7 +313,7 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/x");
         request.headers().set("Transfer-Encoding", "chunked");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().getAll("Transfer-Encoding")).containsExactly("chunked");
         assertThat(request.headers().contains("Content-Length")).isFalse();
@@ -322,22 +324,26 @@ class RequestHeadTests {
         HttpRequest request = http11(HttpMethod.POST, "/orders");
         request.headers().set("Idempotency-Key", "k-1").set("Connection", "Idempotency-Key");
 
-        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead head = RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().contains("Idempotency-Key")).isFalse();
         assertThat(head.retriable()).isFalse();
     }
 
     @Test
-    void http10ExpectationIsIgnoredAndAnEmptyHostIsSentToTheWorker() {
+    void http10ExpectationIsIgnoredAndWithoutHostTheProxysAddressIsTheWorkersHost() {
         HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.POST, "/upload");
         request.headers().set("Expect", "100-continue").set("Content-Length", "3");
 
-        RequestHead.prepare(request, CLIENT, WEBSOCKET);
+        RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(request.headers().contains("Expect")).isFalse();
-        assertThat(request.headers().get("Host")).isEmpty();
-        assertThat(request.headers().contains("X-Forwarded-Host")).isFalse();
+        assertThat(request.headers().get("Host")).as("RFC 9112 §3.3: the connection's local address and port")
+                .isEqualTo("192.0.2.1:8080");
+        assertThat(request.headers().contains("X-Forwarded-Host")).as("the client named none").isFalse();
+        HttpRequest overIpv6 = new DefaultHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/");
+        RequestHead.prepare(overIpv6, CLIENT, WEBSOCKET, new java.net.InetSocketAddress("::1", 9000));
+        assertThat(overIpv6.headers().get("Host")).isEqualTo("[::1]:9000");
     }
 
     @Test
@@ -347,8 +353,8 @@ class RequestHeadTests {
         HttpRequest upload = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/upload");
         upload.headers().set("Host", "t").set("Expect", "100-continue").set("Content-Length", "3");
 
-        RequestHead.prepare(bodyless, CLIENT, WEBSOCKET);
-        RequestHead.prepare(upload, CLIENT, WEBSOCKET);
+        RequestHead.prepare(bodyless, CLIENT, WEBSOCKET, LOCAL);
+        RequestHead.prepare(upload, CLIENT, WEBSOCKET, LOCAL);
 
         assertThat(bodyless.headers().contains("Expect")).isFalse();
         assertThat(upload.headers().get("Expect")).isEqualTo("100-continue");

@@ -62,7 +62,12 @@ class RequestValidationTests {
             "GET / HTTP/1.1\\r\\nHost: t:8080                              | 200",
             "GET / HTTP/1.1\\r\\nHost: [::1]:8080                          | 200",
             "GET / HTTP/1.1\\r\\nHost: 127.0.0.1                           | 200",
-            "GET / HTTP/1.1\\r\\nHost:                                     | 200",
+            // An http URI must have a host (RFC 9110 §4.2.1); nginx refuses an empty Host too
+            "GET / HTTP/1.1\\r\\nHost:                                     | 400",
+            "GET / HTTP/1.0\\r\\nHost:                                     | 400",
+            "GET / HTTP/1.1\\r\\nHost: :8080                                | 400",
+            "GET http://:8080/x HTTP/1.1\\r\\nHost: t                      | 400",
+            "GET / HTTP/1.0\\r\\nAccept: */*                               | 200",
             "GET / HTTP/1.1\\r\\nHost: a b                                 | 400",
             "GET / HTTP/1.1\\r\\nHost: evil.example/x                      | 400",
             "GET / HTTP/1.1\\r\\nHost: user@t                              | 400",

@@ -21,6 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ResponseRelayTests {
 
     private static final ForwardedHeaders CLIENT = new ForwardedHeaders("192.0.2.10", false, "8080");
+    /** The proxy's end of the client's connection. */
+    private static final java.net.InetSocketAddress LOCAL = new java.net.InetSocketAddress("192.0.2.1", 8080);
 
     private final EmbeddedChannel client = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
     private final ChannelHandlerContext raw = client.pipeline().firstContext();
@@ -135,14 +137,14 @@ class ResponseRelayTests {
     }
 
     private ResponseRelay relay(HttpRequest request) {
-        return new ResponseRelay(raw, RequestHead.prepare(request, CLIENT, Set.of("websocket")));
+        return new ResponseRelay(raw, RequestHead.prepare(request, CLIENT, Set.of("websocket"), LOCAL));
     }
 
     private static ResponseHead response(HttpRequest request, String head) {
         UpstreamDecoder decoder = new UpstreamDecoder();
         HttpRequest copy = new DefaultHttpRequest(request.protocolVersion(), request.method(), request.uri());
         copy.headers().set(request.headers());
-        RequestHead prepared = RequestHead.prepare(copy, CLIENT, Set.of("websocket"));
+        RequestHead prepared = RequestHead.prepare(copy, CLIENT, Set.of("websocket"), LOCAL);
         decoder.expect(prepared.isHead(), prepared.http10(), prepared.upgrade());
         EmbeddedChannel worker = new EmbeddedChannel(decoder);
         worker.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));

@@ -82,7 +82,7 @@ class TunnelTests {
             request.headers().set(HttpHeaderNames.HOST, "x").set(HttpHeaderNames.CONNECTION, "upgrade")
                     .set(HttpHeaderNames.UPGRADE, "websocket");
             RequestHead head = RequestHead.prepare(request, new ForwardedHeaders("127.0.0.1", false, "80"),
-                    Set.of("websocket"));
+                    Set.of("websocket"), new java.net.InetSocketAddress("127.0.0.1", 80));
             Tunnel logged = new Tunnel(proxy, client, upstream, endpoint, false,
                     log.opened("192.0.2.7", head, System.nanoTime(), 3, 1));
             logged.open();
