@@ -122,6 +122,49 @@ class AppCookieSessionsTests {
         assertThat(remembered).isBetween(1L, 100L);
     }
 
+    /**
+     * Found by attacking helpers: a client whose requests each got a new session, or a worker setting 100 values a
+     * response, flushed the bindings clients were using, while the map was less than half full when they were used.
+     */
+    @Test
+    void valuesClientsUseOutliveAFloodOfValuesNobodySent() {
+        AppCookieSessions bounded = new AppCookieSessions("JSESSIONID", 1_000);
+        for (int i = 0; i < 20; i++) {
+            bounded.answered(null, StickySessions.NO_COOKIE, i % 4, head("Set-Cookie: JSESSIONID=user" + i + "; Path=/"));
+        }
+        for (int use = 0; use < 4; use++) {
+            for (int i = 0; i < 20; i++) {
+                assertThat(bounded.slot("user" + i)).isEqualTo(i % 4);
+            }
+        }
+        for (int i = 0; i < 3_000; i++) {
+            bounded.answered(null, StickySessions.NO_COOKIE, 3, head("Set-Cookie: JSESSIONID=minted" + i));
+        }
+        for (int i = 0; i < 100; i++) {
+            String[] many = new String[100];
+            for (int j = 0; j < many.length; j++) {
+                many[j] = "Set-Cookie: JSESSIONID=worker" + i + "-" + j;
+            }
+            bounded.answered(null, StickySessions.NO_COOKIE, 3, head(many));
+        }
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(bounded.slot("user" + i)).as("user%d", i).isEqualTo(i % 4);
+        }
+        assertThat(bounded.size()).isLessThanOrEqualTo(1_000);
+    }
+
+    @Test
+    void aResponseSettingTheCookieManyTimesBindsOnlyTheLastValueAsABrowserKeepsIt() {
+        sessions.answered(null, StickySessions.NO_COOKIE, 2, head("Set-Cookie: JSESSIONID=first; Path=/",
+                "Set-Cookie: JSESSIONID=second; Path=/", "Set-Cookie: other=x", "Set-Cookie: JSESSIONID=last; Path=/"));
+
+        assertThat(sessions.slot("last")).isEqualTo(2);
+        assertThat(sessions.slot("first")).isEqualTo(StickySessions.NO_COOKIE);
+        assertThat(sessions.slot("second")).isEqualTo(StickySessions.NO_COOKIE);
+        assertThat(sessions.size()).isEqualTo(1);
+    }
+
     @Test
     void aBindingIsUsableFromManyThreadsAtOnce() throws InterruptedException {
         AppCookieSessions shared = new AppCookieSessions("JSESSIONID", 1_000);
