@@ -180,12 +180,16 @@ public record FleetProperties(
      * @param interval time between two probes
      * @param timeout how long one probe may take
      * @param status the HTTP statuses that count as ready: a range such as {@code 200-399}, or one status such as {@code 204}
+     * @param portOwnerCheck whether a passed probe counts only when the worker's own processes hold the listening
+     *        socket on its port (Linux, /proc): false for a worker whose port a process outside its tree serves,
+     *        such as {@code docker run -p} through docker-proxy
      */
     public record Probe(
             @DefaultValue("/health") @Pattern(regexp = WorkerSpec.PROBE_PATH, message = WorkerSpec.PROBE_PATH_RULE) String path,
             @DefaultValue("100ms") @DurationMin(millis = 10) @DurationMax(days = 365) Duration interval,
             @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration timeout,
-            @DefaultValue("200-399") @Pattern(regexp = STATUSES, message = STATUSES_RULE) String status) {
+            @DefaultValue("200-399") @Pattern(regexp = STATUSES, message = STATUSES_RULE) String status,
+            @DefaultValue("true") boolean portOwnerCheck) {
 
         @AssertTrue(message = "fleet.readiness.status must go from the lower status to the higher, such as 200-399")
         boolean isStatusAscending() {

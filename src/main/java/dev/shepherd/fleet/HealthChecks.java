@@ -14,6 +14,7 @@ import lombok.extern.slf4j.Slf4j;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Readiness while a worker starts (with its startup timeout), liveness while it serves, and the ejection of a
@@ -51,9 +52,36 @@ final class HealthChecks {
 
     void probeReadiness(Worker worker, ChildProcess process) {
         if (worker.state() == WorkerState.STARTING) {
-            readiness.check(worker.port(), worker.spec.readinessPath()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
+            int port = worker.port();
+            readiness.check(port, worker.spec.readinessPath())
+                    .thenApply(result -> result.ok() && properties.readiness().portOwnerCheck()
+                            ? ownPort(worker, process, port) : result)
+                    .thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
         }
     }
+
+    /**
+     * After a passed readiness probe, on the probe's thread: whether what answered was the worker, and not a process
+     * outside its tree that bound its port first ({@link ChildProcess#foreignListener}). That one would get the
+     * slot's traffic, and the worker would crash on its bind, restart on a new port and have that one taken too.
+     */
+    private static Probe.Result ownPort(Worker worker, ChildProcess process, int port) {
+        Optional<String> foreign;
+        try {
+            foreign = process.foreignListener(port);
+        } catch (RuntimeException ex) {
+            log.debug("Could not tell who listens on port {}", port, ex);
+            return Probe.Result.OK;
+        }
+        if (foreign.isEmpty()) {
+            return Probe.Result.OK;
+        }
+        return new Probe.Result(false, "port " + port + " is listened on by " + foreign.get() + ", not by a process of "
+                + "worker " + worker.id + PORT_TAKEN);
+    }
+
+    /** How a readiness failure for a port another process holds ends. */
+    private static final String PORT_TAKEN = ": another process took it (fleet.readiness.port-owner-check=false allows it)";
 
     private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result) {
         return result.ok() ? new ProbePassed(worker, process, probe)
@@ -79,6 +107,11 @@ final class HealthChecks {
         } else if (failed.probe() == ProbeKind.LIVENESS) {
             livenessFailed(worker, failed.process(), failed.detail());
         } else if (worker.state() == WorkerState.STARTING) {
+            if (failed.detail().endsWith(PORT_TAKEN) && !failed.detail().equals(worker.lastReadinessFailure())) {
+                // Once, not at every probe until the startup timeout.
+                log.warn("Worker {} (pid {}) is not READY: {}", worker.id, failed.process().pid(),
+                        TerminalText.safe(failed.detail()));
+            }
             worker.lastReadinessFailure(failed.detail());
             worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
                     properties.readiness().interval()));

@@ -48,7 +48,7 @@ record SavedState(int desired, WorkerSpec spec, Instant savedAt) {
                 worker.useCgroups(), worker.treeScanInterval(), worker.maxConcurrency(), worker.nodeAppInstance());
         FleetProperties.Probe readiness = configured.readiness();
         FleetProperties.Probe restoredReadiness = new FleetProperties.Probe(spec.readinessPath(), readiness.interval(),
-                readiness.timeout(), readiness.status());
+                readiness.timeout(), readiness.status(), readiness.portOwnerCheck());
         return new FleetProperties(desired, configured.maxWorkers(), configured.stateFile(), restoredWorker,
                 restoredReadiness, configured.liveness(), configured.restart(), configured.proxy(), configured.demo(),
                 configured.admin(), configured.health());

@@ -53,4 +53,13 @@ public interface ChildProcess {
 
     /** CPU time the process has used so far. */
     Optional<Duration> cpuTime();
+
+    /**
+     * A process outside this one's tree that listens on {@code port} where the proxy connects (127.0.0.1, or every
+     * address), said as {@code pid 42 (python3)}; empty when every such listener is the tree's, when there is none,
+     * or where it cannot be told (no /proc). Reads /proc: not for the supervisor's thread. Empty by default.
+     */
+    default Optional<String> foreignListener(int port) {
+        return Optional.empty();
+    }
 }

@@ -2,14 +2,18 @@ package dev.shepherd.worker;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
 
 /** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
 public final class ProcFs {
@@ -83,12 +87,17 @@ public final class ProcFs {
      * among those whose descriptors this process may read (its user's).
      */
     static List<Long> holders(String target) {
-        long self = ProcessHandle.current().pid();
+        return holders(target, false);
+    }
+
+    /** {@link #holders(String)}, this process included when {@code self}. */
+    static List<Long> holders(String target, boolean self) {
+        long own = self ? -1 : ProcessHandle.current().pid();
         List<Long> holders = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC, ProcFs::isPid)) {
             for (Path entry : entries) {
                 long pid = Long.parseLong(entry.getFileName().toString());
-                if (pid != self && holds(entry.resolve("fd"), target)) {
+                if (pid != own && holds(entry.resolve("fd"), target)) {
                     holders.add(pid);
                 }
             }
@@ -96,6 +105,74 @@ public final class ProcFs {
             return holders;
         }
         return holders;
+    }
+
+    /** The inodes of the sockets the process {@code pid} has open ({@code socket:[N]}); empty when unreadable. */
+    static Set<Long> sockets(long pid) {
+        Set<Long> inodes = new HashSet<>();
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(PROC.resolve(pid + "/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("socket:[") && target.endsWith("]")) {
+                        inodes.add(Long.parseLong(target, 8, target.length() - 1, 10));
+                    }
+                } catch (IOException | NumberFormatException ex) {
+                    // Closed meanwhile.
+                }
+            }
+        } catch (IOException | RuntimeException ex) {
+            // Gone, or another user's.
+        }
+        return inodes;
+    }
+
+    /**
+     * The inodes of the TCP sockets of this network namespace listening on {@code port} where a connection to
+     * 127.0.0.1 reaches them: 127.0.0.1, 0.0.0.0, {@code ::} or {@code ::ffff:127.0.0.1} (/proc/net/tcp and tcp6).
+     */
+    static Set<Long> listeners(int port) {
+        Set<Long> inodes = new HashSet<>();
+        for (String table : List.of("net/tcp", "net/tcp6")) {
+            try (Stream<String> lines = Files.lines(PROC.resolve(table), StandardCharsets.US_ASCII)) {
+                lines.forEach(line -> inodes.addAll(listeners(line, port)));
+            } catch (IOException | UncheckedIOException ex) {
+                // No IPv6, say.
+            }
+        }
+        return inodes;
+    }
+
+    /** Addresses as /proc/net/tcp{,6} write them (each 32-bit word in host order) that take connections to 127.0.0.1. */
+    private static final Set<String> LOOPBACK_REACHABLE = Set.of("0100007F", "00000000",
+            "00000000000000000000000000000000", "0000000000000000FFFF00000100007F");
+
+    /** The inode of {@code line} of /proc/net/tcp{,6} when it is a listener on {@code port} 127.0.0.1 reaches. */
+    static Set<Long> listeners(String line, int port) {
+        String[] fields = line.trim().split("\\s+");
+        if (fields.length < 10 || !fields[3].equals("0A")) {
+            return Set.of();
+        }
+        int colon = fields[1].indexOf(':');
+        try {
+            if (colon < 0 || Integer.parseInt(fields[1].substring(colon + 1), 16) != port
+                    || !LOOPBACK_REACHABLE.contains(fields[1].substring(0, colon))) {
+                return Set.of();
+            }
+            return Set.of(Long.parseLong(fields[9]));
+        } catch (NumberFormatException ex) {
+            return Set.of();
+        }
+    }
+
+    /** The process's command name ({@code /proc/PID/comm}, at most 15 characters), made safe to print; "?" if gone. */
+    static String command(long pid) {
+        try {
+            return dev.shepherd.TerminalText.safe(Files.readString(PROC.resolve(pid + "/comm"),
+                    StandardCharsets.ISO_8859_1).strip());
+        } catch (IOException | RuntimeException ex) {
+            return "?";
+        }
     }
 
     private static boolean holds(Path descriptors, String target) {

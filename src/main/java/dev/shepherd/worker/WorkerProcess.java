@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -313,6 +314,33 @@ public final class WorkerProcess implements ChildProcess {
 
     ProcessTree tree() {
         return tree;
+    }
+
+    /**
+     * A worker of the same user can read a starting worker's {@code PORT} from /proc and bind it first: the readiness
+     * probe passed on the impostor, which then took the slot's traffic while the real worker crashed on
+     * {@code EADDRINUSE} (found by an attacking helper). A listener none of the tree's processes holds is not the
+     * worker's.
+     */
+    @Override
+    public Optional<String> foreignListener(int port) {
+        if (!ProcFs.available()) {
+            return Optional.empty();
+        }
+        Set<Long> listeners = ProcFs.listeners(port);
+        if (listeners.isEmpty()) {
+            return Optional.empty();
+        }
+        for (ProcessHandle member : tree.members()) {
+            listeners.removeAll(ProcFs.sockets(member.pid()));
+            if (listeners.isEmpty()) {
+                return Optional.empty();
+            }
+        }
+        String socket = "socket:[" + listeners.iterator().next() + "]";
+        return Optional.of(ProcFs.holders(socket, true).stream().findFirst()
+                .map(pid -> "pid " + pid + " (" + ProcFs.command(pid) + ")")
+                .orElse("a process this master cannot see (" + socket + ")"));
     }
 
     /**

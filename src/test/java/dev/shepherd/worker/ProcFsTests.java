@@ -136,6 +136,31 @@ class ProcFsTests {
         assertThat(ProcFs.hasEnvironmentEntry(Long.MAX_VALUE, "SHEPHERD_TREE=1")).isFalse();
     }
 
+    @Test
+    void listenersAreThoseOnThePortThatAConnectionTo127001Reaches() {
+        // Lines of /proc/net/tcp and tcp6 (Linux 6.x), port 0x1F90 = 8080.
+        String header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+        String loopback = "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0";
+        String any = "   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4343 1 0 100 0 0 10 0";
+        String otherAddress = "   2: 0200007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0 100 0 0 10 0";
+        String connected = "   3: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4545 1 0 20 4 30 10 -1";
+        String otherPort = "   4: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4646 1 0 100 0 0 10 0";
+        String v6Any = "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4747 1 0 100 0 0 10 0";
+        String v6Mapped = "   1: 0000000000000000FFFF00000100007F:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4848 1 0 100 0 0 10 0";
+        String v6Loopback = "   2: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4949 1 0 100 0 0 10 0";
+
+        assertThat(ProcFs.listeners(header, 8080)).isEmpty();
+        assertThat(ProcFs.listeners(loopback, 8080)).containsExactly(4242L);
+        assertThat(ProcFs.listeners(any, 8080)).containsExactly(4343L);
+        assertThat(ProcFs.listeners(otherAddress, 8080)).as("127.0.0.2: not where the proxy connects").isEmpty();
+        assertThat(ProcFs.listeners(connected, 8080)).as("not listening").isEmpty();
+        assertThat(ProcFs.listeners(otherPort, 8080)).isEmpty();
+        assertThat(ProcFs.listeners(v6Any, 8080)).containsExactly(4747L);
+        assertThat(ProcFs.listeners(v6Mapped, 8080)).containsExactly(4848L);
+        assertThat(ProcFs.listeners(v6Loopback, 8080)).as("::1 takes no IPv4 connection").isEmpty();
+        assertThat(ProcFs.listeners("garbage", 8080)).isEmpty();
+    }
+
     private static boolean search(String environ) throws IOException {
         return ProcFs.contains(new ByteArrayInputStream(environ.getBytes(StandardCharsets.UTF_8)), MARKER);
     }
