@@ -20,13 +20,15 @@ final class ErrorResponses {
      * The response for {@code status} with {@code reason} (UTF-8 text, one line). {@code keepAlive}: the connection
      * stays open ({@code Connection: keep-alive} for an HTTP/1.0 client), else {@code Connection: close};
      * {@code headRequest}: the answer to HEAD, which has the length of the body but not the body (RFC 9110 §9.3.2).
-     * 503 carries {@code Retry-After: 1}.
+     * 503 carries {@code Retry-After: 1}. The reason may quote the request, so no browser may read it as anything but
+     * text ({@code X-Content-Type-Options: nosniff}).
      */
     static ByteBuf of(ByteBufAllocator alloc, HttpResponseStatus status, String reason, boolean keepAlive,
                       boolean http10Client, boolean headRequest) {
         byte[] body = (status.code() + " " + status.reasonPhrase() + ": " + reason + "\n").getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder(160).append("HTTP/1.1 ").append(status.code()).append(' ')
-                .append(status.reasonPhrase()).append("\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ")
+                .append(status.reasonPhrase()).append("\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                        + "x-content-type-options: nosniff\r\ncontent-length: ")
                 .append(body.length).append("\r\nx-shepherd-error: ").append(status.code()).append("\r\n");
         if (status.equals(HttpResponseStatus.SERVICE_UNAVAILABLE)) {
             head.append("retry-after: 1\r\n");

@@ -33,6 +33,8 @@ class ErrorResponsesTests {
             assertThat(response.status()).isEqualTo(HttpResponseStatus.GATEWAY_TIMEOUT);
             assertThat(body).isEqualTo("504 Gateway Timeout: the worker did not answer in time\n");
             assertThat(response.headers().get("Content-Type")).isEqualTo("text/plain; charset=utf-8");
+            assertThat(response.headers().get("X-Content-Type-Options")).as("the reason may quote the request")
+                    .isEqualTo("nosniff");
             assertThat(response.headers().getInt("Content-Length")).isEqualTo(body.getBytes(StandardCharsets.UTF_8).length);
             assertThat(response.headers().get("X-Shepherd-Error")).isEqualTo("504");
             assertThat(response.headers().contains("Retry-After")).isFalse();
