@@ -175,10 +175,11 @@ final class StickySessions {
         }
         clash = true;
         if (clashWarned.compareAndSet(false, true)) {
-            log.warn("A worker sets the cookie {} itself, which fleet.proxy.sticky.cookie names for the proxy's own: "
-                    + "Shepherd no longer sets it, so that the worker's sessions survive, and sticky sessions are off "
-                    + "until a restart. Name another cookie there, or set fleet.proxy.sticky.app-cookie={} to follow "
-                    + "the worker's", name, name);
+            // Which one: a single response of any worker does it (found by an attacking helper).
+            log.warn("The worker of index {} set the cookie {} itself, which fleet.proxy.sticky.cookie names for the "
+                    + "proxy's own: Shepherd no longer sets it, so that the worker's sessions survive, and sticky "
+                    + "sessions are off until a restart. Name another cookie there, or set "
+                    + "fleet.proxy.sticky.app-cookie={} to follow the worker's", served, name, name);
         }
         return null;
     }

@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StickySessionsNameClashIntegrationTests {
 
     @Test
-    void aCookieTheWorkerSetsItselfIsLeftToTheWorker() {
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void aCookieTheWorkerSetsItselfIsLeftToTheWorker(org.springframework.boot.test.system.CapturedOutput output) {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.sticky.cookie=JSESSIONID")) {
             assertThat(yielded(shepherd)).as("before any worker set the cookie").isZero();
@@ -35,6 +36,8 @@ class StickySessionsNameClashIntegrationTests {
                 assertThat(later.headers().allValues("set-cookie")).as("the session cookie is not overwritten").isEmpty();
             }
             assertThat(yielded(shepherd)).as("sticky sessions by the cookie are off, and the gauge says so").isOne();
+            assertThat(output.getOut()).as("the warning says which worker did it")
+                    .containsPattern("The worker of index [01] set the cookie JSESSIONID itself");
         }
     }
 
