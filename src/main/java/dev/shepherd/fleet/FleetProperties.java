@@ -348,6 +348,8 @@ public record FleetProperties(
      *                          says so, else when the body passes it. 0: no limit
      * @param clientBodyTempPath the directory where request bodies past {@code retry.buffer-limit} are kept while they
      *                           are read first (nginx's {@code client_body_temp_path}); null: {@code java.io.tmpdir}
+     * @param clientBodyTempMaxSize the most bytes of request bodies kept in {@code client-body-temp-path} at once; a
+     *                              body that would pass it gets 503 with {@code Retry-After}. 0: no limit
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
      * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
@@ -392,6 +394,7 @@ public record FleetProperties(
             @DefaultValue("true") boolean requestBuffering,
             @DefaultValue("10MB") @NotNull DataSize clientMaxBodySize,
             String clientBodyTempPath,
+            @DefaultValue("1GB") @NotNull DataSize clientBodyTempMaxSize,
             @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
@@ -416,6 +419,11 @@ public record FleetProperties(
         boolean isClientBodyMinRateInRange() {
             return clientBodyMinRate == null
                     || clientBodyMinRate.toBytes() >= 0 && clientBodyMinRate.toBytes() <= 1024L * 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.proxy.client-body-temp-max-size must not be negative (0: no limit)")
+        boolean isClientBodyTempMaxSizeInRange() {
+            return clientBodyTempMaxSize == null || clientBodyTempMaxSize.toBytes() >= 0;
         }
 
         @AssertTrue(message = "fleet.proxy.client-max-body-size must not be negative (0: no limit)")

@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Where the proxy keeps the part of a request body that it reads before picking a worker and that does not fit
@@ -16,18 +17,68 @@ import java.nio.file.StandardOpenOption;
  * {@code fleet.proxy.client-body-temp-path} (nginx's {@code client_body_temp_path}), readable by the master's user
  * only and unlinked as soon as it is open, as nginx does, so that nothing is left behind when the request ends or the
  * master dies. Files are opened on the event loops: a few system calls per body over the limit, no more.
+ *
+ * <p>Bounded: at most {@code fleet.proxy.client-body-temp-max-size} bytes in all ({@link #reserve}); one client
+ * trickling 150 bodies of 10 MB just above the minimum rate held 1.5 GB for minutes, 10 GB at the default connection
+ * limit, in a {@code /tmp} that is memory on many systems (found by an attacking helper). Thread-safe.
  */
 @Slf4j
 final class BodySpool {
 
     static final String PROPERTY = "fleet.proxy.client-body-temp-path";
 
+    /** The bound's property. */
+    static final String MAX_SIZE = "fleet.proxy.client-body-temp-max-size";
+
     private final Path directory;
+    /** The most bytes kept at once; 0: no limit. */
+    private final long maxBytes;
+    private final AtomicLong bytes = new AtomicLong();
     /** A full disk fails every upload past the limit: one line per interval, not one per request. */
     private final OccasionalWarning failures = new OccasionalWarning(System::nanoTime);
+    private final OccasionalWarning full = new OccasionalWarning(System::nanoTime);
 
-    private BodySpool(Path directory) {
+    private BodySpool(Path directory, long maxBytes) {
         this.directory = directory;
+        this.maxBytes = maxBytes;
+    }
+
+    /** The spool is at {@link #MAX_SIZE}: the body is refused, not kept. */
+    static final class Full extends IOException {
+        Full(long maxBytes) {
+            super("request bodies kept on disk are at " + MAX_SIZE + " (" + maxBytes + " bytes)");
+        }
+    }
+
+    /**
+     * Counts {@code length} more bytes kept, unless that passes {@link #MAX_SIZE}.
+     *
+     * @throws Full when it would: nothing is counted, and a warning says so at most once per interval
+     */
+    void reserve(long length) throws Full {
+        long now;
+        do {
+            now = bytes.get();
+            if (maxBytes > 0 && now + length > maxBytes) {
+                long count = full.occurred();
+                if (count > 0) {
+                    log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} "
+                            + "({} bytes); raise it if uploads this large at once are expected", count,
+                            count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
+                }
+                throw new Full(maxBytes);
+            }
+        } while (!bytes.compareAndSet(now, now + length));
+    }
+
+    /** Gives back {@code length} bytes counted by {@link #reserve}. */
+    void release(long length) {
+        bytes.addAndGet(-length);
+    }
+
+    /** Bytes of request bodies kept now. */
+    long bytes() {
+        return bytes.get();
     }
 
     /**
@@ -35,7 +86,7 @@ final class BodySpool {
      *
      * @throws InvalidSetting when the directory does not exist, is not one, or the master cannot create files in it
      */
-    static BodySpool in(String configured) {
+    static BodySpool in(String configured, long maxBytes) {
         boolean set = configured != null && !configured.isBlank();
         Path directory = Path.of(set ? configured : System.getProperty("java.io.tmpdir")).toAbsolutePath();
         String problem = !Files.exists(directory) ? "does not exist"
@@ -46,7 +97,7 @@ final class BodySpool {
                     + directory + ", which " + problem + ": request bodies larger than fleet.proxy.retry.buffer-limit "
                     + "are kept there until a worker takes them");
         }
-        return new BodySpool(directory);
+        return new BodySpool(directory, maxBytes);
     }
 
     Path directory() {
@@ -58,6 +109,9 @@ final class BodySpool {
      * {@link OccasionalWarning#INTERVAL_NANOS} with how many bodies failed since the last line. Thread-safe.
      */
     void failed(boolean writing, IOException cause) {
+        if (cause instanceof Full) {
+            return;
+        }
         long count = failures.occurred();
         if (count > 0) {
             log.warn("Could not {} {} request bod{} {} {} (since the last such line): {}",

@@ -327,6 +327,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             }
             try {
                 body.spool(content, proxy.spool());
+            } catch (BodySpool.Full ex) {
+                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound");
+                return;
             } catch (IOException ex) {
                 proxy.spool().failed(true, ex);
                 fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");

@@ -151,7 +151,8 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         this.transport = NettyTransport.select(properties.proxy().transport());
         this.tls = ProxyTls.of(ssl, bundles, properties.proxy().clientHeaderTimeout().toMillis(),
                 transport.quickAckOption());
-        this.spool = properties.proxy().requestBuffering() ? BodySpool.in(properties.proxy().clientBodyTempPath()) : null;
+        this.spool = properties.proxy().requestBuffering() ? BodySpool.in(properties.proxy().clientBodyTempPath(),
+                properties.proxy().clientBodyTempMaxSize().toBytes()) : null;
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")

@@ -54,6 +54,9 @@ final class RequestBody {
     /** The spooled part of the body, after the held parts; null while none. */
     private FileChannel file;
     private long fileBytes;
+    /** The spool whose bound counts this body's bytes ({@link BodySpool#reserve}), and how many; null while none. */
+    private BodySpool spool;
+    private long reserved;
     /** Small parts gathered for the file, not written yet ({@link #SPOOL_GATHER}); null while none. */
     private ByteBuf gathered;
     /** Writes to the file so far. */
@@ -109,6 +112,9 @@ final class RequestBody {
         try {
             ByteBuf part = content.content();
             int length = part.readableBytes();
+            spool.reserve(length);
+            this.spool = spool;
+            reserved += length;
             bytes += length;
             if (file == null) {
                 file = spool.open();
@@ -298,6 +304,10 @@ final class RequestBody {
                 // Unlinked already: the space is freed when the last descriptor goes, which this close was.
             }
             file = null;
+        }
+        if (spool != null) {
+            spool.release(reserved);
+            reserved = 0;
         }
     }
 }

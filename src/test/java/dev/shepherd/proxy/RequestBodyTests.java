@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class RequestBodyTests {
 
@@ -155,12 +156,41 @@ class RequestBodyTests {
     java.nio.file.Path spoolDirectory;
 
     /**
+     * Found by an attacking helper: one client trickling 150 bodies of 10 MB held 1.5 GB on disk for minutes. The
+     * bytes kept in all are bounded; a body that would pass the bound is refused, and what a body kept is given back
+     * when it goes.
+     */
+    @Test
+    void theSpoolKeepsAtMostItsBoundInAllAndGivesBackWhatABodyHeldWhenItGoes() throws Exception {
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100_000);
+        RequestBody first = new RequestBody(0);
+        RequestBody second = new RequestBody(0);
+        first.spool(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[60_000])), spool);
+        second.spool(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[40_000])), spool);
+        assertThat(spool.bytes()).isEqualTo(100_000);
+
+        ByteBuf past = Unpooled.wrappedBuffer(new byte[1]);
+        assertThatThrownBy(() -> second.spool(new DefaultHttpContent(past), spool)).isInstanceOf(BodySpool.Full.class)
+                .hasMessage("request bodies kept on disk are at fleet.proxy.client-body-temp-max-size (100000 bytes)");
+        assertThat(past.refCnt()).as("taken over, refused or not").isZero();
+        assertThat(spool.bytes()).isEqualTo(100_000);
+
+        first.release();
+        assertThat(spool.bytes()).isEqualTo(40_000);
+        second.spool(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[50_000])), spool);
+        second.release();
+        second.release();
+        assertThat(spool.bytes()).as("given back once").isZero();
+        assertThat(BodySpool.in(spoolDirectory.toString(), 0).bytes()).isZero();
+    }
+
+    /**
      * Past the limit, the parts go to an unlinked file after the parts held; the body is written whole, held parts
      * first, as often as it is asked for, and a chunk at a time only while the connection is writable.
      */
     @Test
     void aSpooledBodyIsReplayedWholeInOrderAChunkAtATimeWhileTheConnectionIsWritable() throws Exception {
-        BodySpool spool = BodySpool.in(spoolDirectory.toString());
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 0);
         RequestBody body = new RequestBody(1000);
         StringBuilder sent = new StringBuilder();
         String memory = "m".repeat(600);
@@ -214,7 +244,7 @@ class RequestBodyTests {
     /** A body that comes a byte at a time costs one write to its file per {@link RequestBody#SPOOL_GATHER} bytes. */
     @Test
     void smallPartsAreGatheredBeforeTheyGoToTheFileAndLargeOnesGoStraight() throws Exception {
-        BodySpool spool = BodySpool.in(spoolDirectory.toString());
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 0);
         RequestBody body = new RequestBody(0);
         StringBuilder sent = new StringBuilder();
         int oneByteParts = 3 * RequestBody.SPOOL_GATHER + 100;
@@ -250,7 +280,7 @@ class RequestBodyTests {
         io.netty.buffer.UnpooledByteBufAllocator allocator = new io.netty.buffer.UnpooledByteBufAllocator(false);
         RequestBody body = new RequestBody(0);
         io.netty.buffer.ByteBuf part = allocator.heapBuffer(10).writeZero(10);
-        body.spool(new DefaultHttpContent(part), BodySpool.in(spoolDirectory.toString()));
+        body.spool(new DefaultHttpContent(part), BodySpool.in(spoolDirectory.toString(), 0));
         assertThat(part.refCnt()).as("the part itself is let go once gathered").isZero();
         assertThat(allocator.metric().usedHeapMemory()).as("the gathering buffer").isEqualTo(RequestBody.SPOOL_GATHER);
         assertThat(body.fileWrites()).isZero();
@@ -264,13 +294,13 @@ class RequestBodyTests {
     @Test
     void aSpoolInADirectoryThatCannotTakeFilesIsRefusedNamingTheSetting() throws Exception {
         java.nio.file.Path missing = spoolDirectory.resolve("missing");
-        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> BodySpool.in(missing.toString())))
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> BodySpool.in(missing.toString(), 0)))
                 .isInstanceOf(dev.shepherd.InvalidSetting.class)
                 .hasMessageContaining("fleet.proxy.client-body-temp-path names " + missing + ", which does not exist");
         java.nio.file.Path file = java.nio.file.Files.createFile(spoolDirectory.resolve("file"));
-        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> BodySpool.in(file.toString())))
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> BodySpool.in(file.toString(), 0)))
                 .hasMessageContaining("which is not a directory");
-        assertThat(BodySpool.in(" ").directory()).as("blank: java.io.tmpdir")
+        assertThat(BodySpool.in(" ", 0).directory()).as("blank: java.io.tmpdir")
                 .isEqualTo(java.nio.file.Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath());
     }
 }

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A request's body is read before a worker is picked, up to the retry buffer limit (nginx's
@@ -228,6 +229,30 @@ class SlowUploadIntegrationTests {
      * Bodies read first never pass the proxy-wide bound in memory: past it, the next bodies go to their files, and
      * no request is refused for it; all are answered once the worker is free, and their bytes given back.
      */
+    /**
+     * Found by an attacking helper: one client trickling bodies held gigabytes on disk. The bodies kept in files are
+     * bounded in all: one that would pass fleet.proxy.client-body-temp-max-size gets 503; once the body holding the
+     * space goes, the next is taken.
+     */
+    @Test
+    void bodiesKeptInFilesAreBoundedInAllAndTheSpaceComesBackWhenABodyGoes() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
+            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
+                    + "y".repeat(60_000);
+            try (Socket holder = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                holder.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 200000\r\n\r\n"
+                        + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
+                holder.getOutputStream().flush();
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.exchange(shepherd.proxyPort(), whole))
+                        .startsWith("HTTP/1.1 503").contains("retry-after: 1")
+                        .contains("the request bodies the proxy keeps on disk are at their bound"));
+            }
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), whole))).isEqualTo(200));
+        }
+    }
+
     @Test
     void bodiesReadFirstPastTheProxyWideBoundGoToFilesAndNoneIsRefused() throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
