@@ -62,7 +62,7 @@ class InertSettings implements SmartInitializingSingleton {
                     List.of("fleet.proxy.queue-timeout")),
             new Rule(fleet -> !fleet.proxy().requestBuffering(),
                     "fleet.proxy.request-buffering is false: request bodies stream to the worker and are never spooled",
-                    List.of("fleet.proxy.client-body-temp-path")),
+                    List.of("fleet.proxy.client-body-temp-path", "fleet.proxy.client-body-temp-max-size")),
             new Rule(fleet -> fleet.proxy().upgradeProtocols().isEmpty(),
                     "fleet.proxy.upgrade-protocols is empty: no connection switches protocols",
                     List.of("fleet.proxy.tunnel.idle-timeout", "fleet.proxy.tunnel.half-closed-timeout",

@@ -65,6 +65,8 @@ class InertSettingsTests {
         assertThat(warnings(Map.of("fleet.admin.allowed-hosts", "shepherd.internal"))).isEmpty();
         assertThat(warnings(Map.of("fleet.proxy.request-buffering", "false", "fleet.proxy.client-body-temp-path", "/var/tmp")))
                 .singleElement().asString().startsWith("fleet.proxy.client-body-temp-path does nothing");
+        assertThat(warnings(Map.of("fleet.proxy.request-buffering", "false", "fleet.proxy.client-body-temp-max-size", "2GB")))
+                .singleElement().asString().startsWith("fleet.proxy.client-body-temp-max-size does nothing");
         assertThat(warnings(Map.of("fleet.proxy.upgrade-protocols", "", "fleet.proxy.tunnel.idle-timeout", "1m")))
                 .singleElement().asString().startsWith("fleet.proxy.tunnel.idle-timeout does nothing");
         assertThat(warnings(Map.of("fleet.worker.recycle-check-interval", "5s")))
