@@ -56,8 +56,9 @@ public interface ChildProcess {
 
     /**
      * A process outside this one's tree that listens on {@code port} where the proxy connects (127.0.0.1, or every
-     * address), said as {@code pid 42 (python3)}; empty when every such listener is the tree's, when there is none,
-     * or where it cannot be told (no /proc). Reads /proc: not for the supervisor's thread. Empty by default.
+     * address), said as {@code pid 42 (python3)}, or {@code no process now} when nothing does; empty when the tree
+     * holds such a listener and no other process does, or where it cannot be told (no /proc). Reads /proc: not for
+     * the supervisor's thread. Empty by default.
      */
     default Optional<String> foreignListener(int port) {
         return Optional.empty();

@@ -143,9 +143,15 @@ public final class ProcFs {
         return inodes;
     }
 
-    /** Addresses as /proc/net/tcp{,6} write them (each 32-bit word in host order) that take connections to 127.0.0.1. */
+    /**
+     * Addresses as /proc/net/tcp{,6} write them (each 32-bit word in host order) that take connections to 127.0.0.1;
+     * an IPv4-mapped IPv6 address ({@code ::ffff:0.0.0.0} is the IPv4 wildcard, found by an attacking helper) is
+     * judged by its IPv4 part.
+     */
     private static final Set<String> LOOPBACK_REACHABLE = Set.of("0100007F", "00000000",
-            "00000000000000000000000000000000", "0000000000000000FFFF00000100007F");
+            "00000000000000000000000000000000");
+
+    private static final String IPV4_MAPPED = "0000000000000000FFFF0000";
 
     /** The inode of {@code line} of /proc/net/tcp{,6} when it is a listener on {@code port} 127.0.0.1 reaches. */
     static Set<Long> listeners(String line, int port) {
@@ -155,8 +161,12 @@ public final class ProcFs {
         }
         int colon = fields[1].indexOf(':');
         try {
+            String address = colon < 0 ? "" : fields[1].substring(0, colon);
+            if (address.length() == 32 && address.startsWith(IPV4_MAPPED)) {
+                address = address.substring(IPV4_MAPPED.length());
+            }
             if (colon < 0 || Integer.parseInt(fields[1].substring(colon + 1), 16) != port
-                    || !LOOPBACK_REACHABLE.contains(fields[1].substring(0, colon))) {
+                    || !LOOPBACK_REACHABLE.contains(address)) {
                 return Set.of();
             }
             return Set.of(Long.parseLong(fields[9]));

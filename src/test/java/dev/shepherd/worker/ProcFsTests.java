@@ -157,6 +157,9 @@ class ProcFsTests {
         assertThat(ProcFs.listeners(otherPort, 8080)).isEmpty();
         assertThat(ProcFs.listeners(v6Any, 8080)).containsExactly(4747L);
         assertThat(ProcFs.listeners(v6Mapped, 8080)).containsExactly(4848L);
+        assertThat(ProcFs.listeners(v6Mapped.replace("0100007F:", "00000000:"), 8080)).as("::ffff:0.0.0.0, the IPv4 wildcard")
+                .containsExactly(4848L);
+        assertThat(ProcFs.listeners(v6Mapped.replace("0100007F:", "0200007F:"), 8080)).isEmpty();
         assertThat(ProcFs.listeners(v6Loopback, 8080)).as("::1 takes no IPv4 connection").isEmpty();
         assertThat(ProcFs.listeners("garbage", 8080)).isEmpty();
     }
