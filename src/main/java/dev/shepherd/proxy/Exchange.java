@@ -338,6 +338,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         if (last) {
             readingBodyFirst = false;
+            if (HttpUtil.isTransferEncodingChunked(head.request())) {
+                // Whole now: sent with its length, as nginx sends a body it buffered. Some servers take no chunked
+                // body (wsgiref, uWSGI without --chunked-input, PHP's SAPIs; found by an attacking helper).
+                HttpUtil.setTransferEncodingChunked(head.request(), false);
+                HttpUtil.setContentLength(head.request(), body.bytes());
+            }
             route();
         }
     }

@@ -89,6 +89,8 @@ class ProxyIntegrationTests {
                 + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
         assertThat(RawHttp.status(response)).isEqualTo(200);
         assertThat(response).contains("body=11");
+        assertThat(response).as("read whole first, it goes with its length, as nginx sends it: some servers take no "
+                + "chunked body").contains("\ncontent-length: 11\n").doesNotContain("transfer-encoding");
     }
 
     /** RFC 9110 §5.6.1: empty list elements are ignored, so ",chunked" frames the body as chunked does. */
@@ -98,7 +100,7 @@ class ProxyIntegrationTests {
             String response = RawHttp.exchange(shepherd.proxyPort(), "POST /chunked HTTP/1.1\r\nHost: a\r\n"
                     + "Connection: close\r\nTransfer-Encoding: " + codings + "\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
             assertThat(RawHttp.status(response)).as(codings).isEqualTo(200);
-            assertThat(response).as(codings).contains("body=5", "transfer-encoding: chunked\n");
+            assertThat(response).as(codings).contains("body=5", "content-length: 5\n");
         }
     }
 

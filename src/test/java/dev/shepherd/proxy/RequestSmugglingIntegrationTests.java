@@ -138,8 +138,9 @@ class RequestSmugglingIntegrationTests {
         String echoed = echo("POST /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "3\r\nabc\r\n0\r\nX-T: 1\r\n folded\r\nHost: evil.example\r\n\r\n");
 
-        assertThat(echoed).startsWith("POST /c HTTP/1.1\r\n").endsWith("\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
-                .doesNotContain("folded", "evil.example");
+        // Read whole first, the body goes with its length (as nginx sends one it buffered), its trailers dropped.
+        assertThat(echoed).startsWith("POST /c HTTP/1.1\r\n").endsWith("\r\ncontent-length: 3\r\n\r\nabc")
+                .doesNotContain("folded", "evil.example", "chunked");
     }
 
     @ParameterizedTest
