@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -56,12 +57,22 @@ final class AppCookieSessions {
     private final Cache<String, Integer> slots;
 
     AppCookieSessions(String name, int maxEntries) {
+        this(name, maxEntries, () -> { });
+    }
+
+    /** {@code forgotten}: told of each value forgotten for the bound (not of those a worker deleted). */
+    AppCookieSessions(String name, int maxEntries, Runnable forgotten) {
         this.name = name;
         // Maintenance (eviction) on the writing thread: no pool thread, and a bound that holds as soon as put returns.
         // Sized from the start: Caffeine counts uses only once half full, so values bound and used before that
         // went first, before values no client ever sent (found by attacking helpers: a client minting sessions, or
         // a worker setting 100 values a response, flushed every other user's binding). About 2 MB with 100 000.
         this.slots = Caffeine.newBuilder().maximumSize(maxEntries).initialCapacity(maxEntries).executor(Runnable::run)
+                .<String, Integer>evictionListener((value, slot, cause) -> {
+                    if (cause == RemovalCause.SIZE) {
+                        forgotten.run();
+                    }
+                })
                 .build();
     }
 

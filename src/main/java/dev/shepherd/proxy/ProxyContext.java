@@ -103,7 +103,8 @@ final class ProxyContext {
         this.sticky = sticky;
         String appCookie = properties.sticky().appCookie();
         this.appCookies = appCookie == null ? null
-                : new AppCookieSessions(appCookie, appCookieEntries(properties.sticky().appCookieMaxEntries()));
+                : new AppCookieSessions(appCookie, appCookieEntries(properties.sticky().appCookieMaxEntries()),
+                metrics.appCookieForgotten()::increment);
         this.trustedProxies = new TrustedProxies(properties.trustedProxies());
         this.router = router;
         this.budget = budget;

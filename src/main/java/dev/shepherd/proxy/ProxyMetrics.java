@@ -142,6 +142,18 @@ final class ProxyMetrics {
                 .register(registry);
     }
 
+    /**
+     * {@code shepherd_proxy_sticky_app_cookie_forgotten_total}: application cookie values forgotten for the bound
+     * ({@code fleet.proxy.sticky.app-cookie-max-entries}), so that a map flushed by a flood of values is seen (an
+     * attacking helper found it silent); registered only with {@code fleet.proxy.sticky.app-cookie} set.
+     */
+    Counter appCookieForgotten() {
+        return Counter.builder("shepherd.proxy.sticky.app.cookie.forgotten")
+                .description("Values of fleet.proxy.sticky.app-cookie forgotten because "
+                        + "fleet.proxy.sticky.app-cookie-max-entries were remembered")
+                .register(registry);
+    }
+
     /** A body read first went past the memory limit into a file ({@link BodySpool}). */
     void bodySpooled() {
         bodiesSpooled.increment();

@@ -128,7 +128,8 @@ class AppCookieSessionsTests {
      */
     @Test
     void valuesClientsUseOutliveAFloodOfValuesNobodySent() {
-        AppCookieSessions bounded = new AppCookieSessions("JSESSIONID", 1_000);
+        java.util.concurrent.atomic.AtomicInteger forgotten = new java.util.concurrent.atomic.AtomicInteger();
+        AppCookieSessions bounded = new AppCookieSessions("JSESSIONID", 1_000, forgotten::incrementAndGet);
         for (int i = 0; i < 20; i++) {
             bounded.answered(null, StickySessions.NO_COOKIE, i % 4, head("Set-Cookie: JSESSIONID=user" + i + "; Path=/"));
         }
@@ -152,6 +153,8 @@ class AppCookieSessionsTests {
             assertThat(bounded.slot("user" + i)).as("user%d", i).isEqualTo(i % 4);
         }
         assertThat(bounded.size()).isLessThanOrEqualTo(1_000);
+        assertThat(forgotten.get()).as("each value forgotten for the bound is counted")
+                .isEqualTo(20 + 3_000 + 100 - bounded.size());
     }
 
     @Test
