@@ -55,17 +55,22 @@ final class HealthChecks {
             int port = worker.port();
             readiness.check(port, worker.spec.readinessPath())
                     .thenApply(result -> result.ok() && properties.readiness().portOwnerCheck()
-                            ? ownPort(worker, process, port) : result)
+                            ? ownPort(worker, process, port, true) : result)
                     .thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
         }
     }
 
     /**
-     * After a passed readiness probe, on the probe's thread: whether what answered was the worker, and not a process
-     * outside its tree that bound its port first ({@link ChildProcess#foreignListener}). That one would get the
-     * slot's traffic, and the worker would crash on its bind, restart on a new port and have that one taken too.
+     * After a passed probe, on the probe's thread: whether what answered was the worker, and not a process outside
+     * its tree that bound its port first ({@link ChildProcess#foreignListener}). That one would get the slot's
+     * traffic, and the worker would crash on its bind, restart on a new port and have that one taken too. Once READY,
+     * a process that joined the port ({@code SO_REUSEPORT} beside a worker that sets it, as gunicorn's
+     * {@code --reuse-port}) gets connections the kernel gives it, all of them on an address more exact than the
+     * worker's (found by an attacking helper). {@code ownRequired}: a port nothing listens on any more fails too
+     * (a socket closed while answering, to pass the check, and bound again); not once READY, where a worker may
+     * reopen its own.
      */
-    private static Probe.Result ownPort(Worker worker, ChildProcess process, int port) {
+    private static Probe.Result ownPort(Worker worker, ChildProcess process, int port, boolean ownRequired) {
         Optional<String> foreign;
         try {
             foreign = process.foreignListener(port);
@@ -73,14 +78,14 @@ final class HealthChecks {
             log.debug("Could not tell who listens on port {}", port, ex);
             return Probe.Result.OK;
         }
-        if (foreign.isEmpty()) {
+        if (foreign.isEmpty() || !ownRequired && foreign.get().equals(ChildProcess.NO_LISTENER)) {
             return Probe.Result.OK;
         }
         return new Probe.Result(false, "port " + port + " is listened on by " + foreign.get() + ", not by a process of "
                 + "worker " + worker.id + PORT_TAKEN);
     }
 
-    /** How a readiness failure for a port another process holds ends. */
+    /** How a probe's failure for a port another process holds ends. */
     private static final String PORT_TAKEN = ": another process took it (fleet.readiness.port-owner-check=false allows it)";
 
     private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result) {
@@ -139,7 +144,12 @@ final class HealthChecks {
             if ((worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING) && !worker.probing()) {
                 ChildProcess process = worker.process();
                 worker.probing(true);
-                liveness.check(worker.port(), properties.liveness().path()).thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
+                int port = worker.port();
+                boolean owner = properties.readiness().portOwnerCheck() && worker.state() == WorkerState.READY
+                        && worker.portOwnerCheckDue();
+                liveness.check(port, properties.liveness().path())
+                        .thenApply(result -> owner && result.ok() ? ownPort(worker, process, port, false) : result)
+                        .thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.LIVENESS, result)));
             }
         }
     }
@@ -158,6 +168,15 @@ final class HealthChecks {
     private void livenessFailed(Worker worker, ChildProcess process, String detail) {
         worker.probing(false);
         if (worker.state() != WorkerState.READY && worker.state() != WorkerState.DRAINING) {
+            return;
+        }
+        if (detail.endsWith(PORT_TAKEN)) {
+            // Replaced at once: its slot moves to a port of its own again, and the other process gets no more of
+            // the proxy's traffic. Not a hang, but found by the liveness round, and counted with it.
+            String reason = "its port is no longer its own: " + detail;
+            log.warn("Worker {} (pid {}) is stopped: {}", worker.id, process.pid(), TerminalText.safe(reason));
+            events.add(Type.LIVENESS_FAILED, worker.id, process.pid(), "worker " + worker.id + " " + reason);
+            supervisor.drains.stop(worker, reason, ExitCause.HUNG);
             return;
         }
         int failures = worker.livenessFailed();

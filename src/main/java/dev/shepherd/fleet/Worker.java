@@ -73,6 +73,8 @@ final class Worker {
     private boolean probing;
     @Getter(AccessLevel.PACKAGE)
     private int livenessFailures;
+    /** Liveness probes started for the current process ({@link #portOwnerCheckDue}). */
+    private int livenessProbes;
     /** {@link Endpoint#answersNot5xx()} when the last liveness probe's outcome came. */
     private long answeredAtLastProbe;
     /** Out of rotation as an outlier until its ejection timer; no probe brings it back before. */
@@ -208,6 +210,7 @@ final class Worker {
         stopCause = null;
         readyOnce = false;
         livenessFailures = 0;
+        livenessProbes = 0;
         answeredAtLastProbe = 0;
         lastReadinessFailure = null;
         outlierEjected = false;
@@ -284,6 +287,17 @@ final class Worker {
     int livenessFailed() {
         return ++livenessFailures;
     }
+
+    /**
+     * Whether the liveness probe now starting also looks who listens on the port: the first after READY, then every
+     * {@link #PORT_OWNER_EVERY}th, as it reads /proc/net/tcp, as long as the machine has sockets.
+     */
+    boolean portOwnerCheckDue() {
+        return livenessProbes++ % PORT_OWNER_EVERY == 0;
+    }
+
+    /** Liveness probes between two looks at who listens on the port (30 s with the default 5 s interval). */
+    static final int PORT_OWNER_EVERY = 6;
 
     /**
      * Requests the current process answered through the proxy since the last liveness probe's outcome, with a status

@@ -63,4 +63,7 @@ public interface ChildProcess {
     default Optional<String> foreignListener(int port) {
         return Optional.empty();
     }
+
+    /** {@link #foreignListener}'s answer when nothing listens on the port. */
+    String NO_LISTENER = "no process now";
 }

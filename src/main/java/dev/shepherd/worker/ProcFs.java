@@ -133,9 +133,10 @@ public final class ProcFs {
      */
     static Set<Long> listeners(int port) {
         Set<Long> inodes = new HashSet<>();
+        String portField = portField(port);
         for (String table : List.of("net/tcp", "net/tcp6")) {
             try (Stream<String> lines = Files.lines(PROC.resolve(table), StandardCharsets.US_ASCII)) {
-                lines.forEach(line -> inodes.addAll(listeners(line, port)));
+                lines.forEach(line -> inodes.addAll(listeners(line, port, portField)));
             } catch (IOException | UncheckedIOException ex) {
                 // No IPv6, say.
             }
@@ -155,6 +156,19 @@ public final class ProcFs {
 
     /** The inode of {@code line} of /proc/net/tcp{,6} when it is a listener on {@code port} 127.0.0.1 reaches. */
     static Set<Long> listeners(String line, int port) {
+        return listeners(line, port, portField(port));
+    }
+
+    /** How /proc/net/tcp ends an address of {@code port}: {@code :1F90 }. */
+    private static String portField(int port) {
+        return String.format(":%04X ", port);
+    }
+
+    private static Set<Long> listeners(String line, int port, String portField) {
+        // Every socket of the machine is a line, TIME_WAIT ones included: those of another port cost a search only.
+        if (!line.contains(portField)) {
+            return Set.of();
+        }
         String[] fields = line.trim().split("\\s+");
         if (fields.length < 10 || !fields[3].equals("0A")) {
             return Set.of();

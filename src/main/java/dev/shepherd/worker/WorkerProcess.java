@@ -338,7 +338,7 @@ public final class WorkerProcess implements ChildProcess {
         if (listeners.isEmpty()) {
             // What answered the probe closed its socket since: one that lets go to pass the check, and binds again
             // (found by an attacking helper), is not the worker either.
-            return Optional.of("no process now");
+            return Optional.of(NO_LISTENER);
         }
         String socket = "socket:[" + listeners.iterator().next() + "]";
         return Optional.of(ProcFs.holders(socket, true).stream().findFirst()

@@ -11,6 +11,10 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
@@ -66,6 +70,63 @@ class PortOwnerIntegrationTests {
             // Its port its own again (a restart's new one, the first having been taken when it bound): READY.
             shepherd.awaitReady(1);
             assertThat(shepherd.get("/").body()).isEqualTo("mine");
+        }
+    }
+
+    /** Binds its port at once with SO_REUSEPORT, as gunicorn's --reuse-port does, which lets others join it. */
+    private static final String SHARING = "import os, socket, http.server\n"
+            + "class H(http.server.BaseHTTPRequestHandler):\n"
+            + "    def do_GET(self):\n"
+            + "        self.send_response(200); self.send_header('Content-Length', '4'); self.end_headers()\n"
+            + "        self.wfile.write(b'mine')\n"
+            + "    def log_message(self, *args): pass\n"
+            + "class S(http.server.HTTPServer):\n"
+            + "    def server_bind(self):\n"
+            + "        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\n"
+            + "        super().server_bind()\n"
+            + "S(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()\n";
+
+    /**
+     * Found by an attacking helper: a process joining a READY worker's port with SO_REUSEPORT got connections the
+     * kernel gave it. The liveness round looks, and the worker is replaced on a port of its own.
+     */
+    @Test
+    void aProcessThatJoinsAReadyWorkersPortGetsTheWorkerReplacedOnAnotherPort(CapturedOutput output) throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command[0]=python3", "--fleet.worker.command[1]=-c", "--fleet.worker.command[2]=" + SHARING,
+                "--fleet.liveness.interval=100ms")) {
+            WorkerSnapshot before = shepherd.snapshot().workers().get(0);
+            try (ServerSocketChannel thief = ServerSocketChannel.open()) {
+                thief.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                thief.bind(new InetSocketAddress("127.0.0.1", before.port()));
+                Thread answering = new Thread(() -> answerStolen(thief), "thief");
+                answering.setDaemon(true);
+                answering.start();
+
+                await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(output.getOut())
+                        .contains("Worker " + before.id() + " (pid " + before.pid() + ") is stopped: its port is no longer "
+                                + "its own: port " + before.port() + " is listened on by pid " + ProcessHandle.current().pid()
+                                + " (java)"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.readyPids().size() == 1
+                        && shepherd.snapshot().workers().get(0).port() != before.port());
+                for (int i = 0; i < 5; i++) {
+                    assertThat(shepherd.get("/").body()).isEqualTo("mine");
+                }
+            }
+        }
+    }
+
+    private static void answerStolen(ServerSocketChannel thief) {
+        try {
+            while (true) {
+                try (SocketChannel client = thief.accept()) {
+                    client.read(ByteBuffer.allocate(4096));
+                    client.write(ByteBuffer.wrap("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nstolen"
+                            .getBytes(StandardCharsets.US_ASCII)));
+                }
+            }
+        } catch (java.io.IOException closed) {
+            // The test is over.
         }
     }
 }
