@@ -145,7 +145,8 @@ public final class MasterProcess implements AutoCloseable {
         for (int attempt = 1; ; attempt++) {
             MasterProcess master = start(prefix, jvmOptions, stdoutUnread, workers, args);
             try {
-                await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                // A master's JVM and its workers' starting beside two other test forks: 61 s once, on a loaded host.
+                await().atMost(Duration.ofSeconds(120)).ignoreExceptions()
                         .until(() -> !master.process.isAlive() || master.readyWorkerPids().size() == workers);
                 if (master.process.isAlive()) {
                     master.started.addAll(master.process.toHandle().descendants().toList());
