@@ -30,13 +30,16 @@ import static org.awaitility.Awaitility.await;
 @ExtendWith(OutputCaptureExtension.class)
 class PortOwnerIntegrationTests {
 
-    /** Binds its port only after 3 s, so that the test can take it first; a bind that fails ends it. */
-    private static final String LATE_BINDER = "import time, os, http.server\n"
+    /** A Python worker's imports and its handler H, which answers "mine" to every GET. */
+    private static final String ANSWERS_MINE = "import time, os, socket, http.server\n"
             + "class H(http.server.BaseHTTPRequestHandler):\n"
             + "    def do_GET(self):\n"
             + "        self.send_response(200); self.send_header('Content-Length', '4'); self.end_headers()\n"
             + "        self.wfile.write(b'mine')\n"
-            + "    def log_message(self, *args): pass\n"
+            + "    def log_message(self, *args): pass\n";
+
+    /** Binds its port only after 3 s, so that the test can take it first; a bind that fails ends it. */
+    private static final String LATE_BINDER = ANSWERS_MINE
             + "time.sleep(3)\n"
             + "http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()\n";
 
@@ -74,12 +77,7 @@ class PortOwnerIntegrationTests {
     }
 
     /** Binds its port at once with SO_REUSEPORT, as gunicorn's --reuse-port does, which lets others join it. */
-    private static final String SHARING = "import os, socket, http.server\n"
-            + "class H(http.server.BaseHTTPRequestHandler):\n"
-            + "    def do_GET(self):\n"
-            + "        self.send_response(200); self.send_header('Content-Length', '4'); self.end_headers()\n"
-            + "        self.wfile.write(b'mine')\n"
-            + "    def log_message(self, *args): pass\n"
+    private static final String SHARING = ANSWERS_MINE
             + "class S(http.server.HTTPServer):\n"
             + "    def server_bind(self):\n"
             + "        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)\n"
