@@ -125,7 +125,7 @@ function newRow(id) {
     }
     row.cells[0].innerHTML = `<button type="button" class="link" data-action="logs">#${id}</button>`;
     row.cells[0].firstChild.setAttribute('aria-label', `Worker ${id}: show its log`);
-    row.cells[3].innerHTML = '<span class="state"></span>';
+    row.cells[3].innerHTML = '<span class="state"></span><span class="restart-in"></span>';
     const actions = row.insertCell();
     actions.className = 'row-actions';
     actions.innerHTML = '<button type="button" data-action="replace" class="quiet" title="A new worker takes over, then this one drains">Replace</button>'
@@ -142,6 +142,9 @@ function fillRow(row, worker) {
     const state = cells[3].firstChild;
     state.textContent = worker.state;
     state.dataset.state = worker.state;
+    // When a BACKOFF or FAILED worker starts again, as `shepherd ls` says it (rounded up to the second).
+    cells[3].lastChild.textContent = typeof worker.restartInMillis === 'number'
+        ? `restarts in ${format.duration(worker.restartInMillis + 999)}` : '';
     cells[4].textContent = worker.generation;
     cells[5].textContent = format.duration(worker.uptimeMillis);
     cells[6].textContent = worker.restarts;

@@ -258,6 +258,24 @@ class FleetPageBrowserTests {
         await().atMost(LIVE).untilAsserted(() -> assertThat(page.pids()).as("the token kept for the tab").isEqualTo(pids));
     }
 
+    @Test
+    @Order(11)
+    void aWorkerInBackoffShowsWhenItStartsAgain() {
+        RunningShepherd crashing = RunningShepherd.start("--fleet.workers=1",
+                "--fleet.worker.command=/bin/sh,-c,exit 1", "--fleet.restart.initial-backoff=60s",
+                "--fleet.restart.max-backoff=60s");
+        try {
+            page.open(crashing.adminPort());
+            await().atMost(LIVE).untilAsserted(() -> assertThat(page.text(
+                    "#workers tbody tr td[data-label='State'] .restart-in")).matches("restarts in [1-6]?[0-9] s"));
+            assertThat(page.rows()).singleElement().extracting(Row::state).isEqualTo("BACKOFF");
+        } finally {
+            // Not close(), which wants no child process of the test JVM left: the other masters' workers run on
+            // (stopAll's close checks for every master's).
+            crashing.context().close();
+        }
+    }
+
     private static Row row(int id) {
         return page.rows().stream().filter(row -> row.id() == id).findFirst().orElseThrow();
     }
