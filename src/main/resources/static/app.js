@@ -203,6 +203,12 @@ $('scale-form').addEventListener('submit', event => {
 $('reload').addEventListener('click', () => act(() => api.post('fleet/reload'),
     reload => `Rolling reload to generation ${reload.generation} started: ${reload.total} workers to replace.`));
 
+// kubectl rollout undo: back to the previous spec, or a running reload stopped and rolled back.
+$('undo').addEventListener('click', () => act(() => api.post('fleet/reload/undo'),
+    reload => reload.state === 'RUNNING'
+        ? `Undo started: generation ${reload.generation} goes back to the previous spec, ${reload.total} workers to replace.`
+        : `The reload to generation ${reload.generation} was stopped; its workers that took over are replaced back.`));
+
 document.querySelector('#workers tbody').addEventListener('click', event => {
     const row = event.target.closest('tr');
     if (!row) {

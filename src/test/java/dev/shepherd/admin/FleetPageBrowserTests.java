@@ -158,6 +158,11 @@ class FleetPageBrowserTests {
             assertThat(page.pids()).doesNotContainAnyElementsOf(before).isEqualTo(fleetPids(shepherd, Map.of()));
         });
         assertThat(page.shows("#reload-progress")).isFalse();
+
+        page.find("#undo").click();
+        await().atMost(LIVE).untilAsserted(() -> assertThat(page.text("#action-result")).as("the API's refusal, shown")
+                .startsWith("No reload that changed the spec has succeeded since the master started"));
+        assertThat(page.pids()).as("nothing changed").isEqualTo(fleetPids(shepherd, Map.of()));
     }
 
     @Test
