@@ -39,7 +39,8 @@ class CtlIntegrationTests {
         Files.delete(notReady);
         shepherd = RunningShepherd.startReady("--fleet.workers=2", "--fleet.admin.token=" + TOKEN,
                 RunningShepherd.echoWorkerCommand(), "--fleet.worker.environment.NEVER_READY_FILE=" + notReady,
-                "--fleet.worker.startup-timeout=3s", "--fleet.worker.drain-timeout=2s", "--fleet.worker.kill-timeout=2s");
+                // Each worker a JVM: 3 s was too short for one to start on a loaded host, where it is then killed.
+                "--fleet.worker.startup-timeout=10s", "--fleet.worker.drain-timeout=2s", "--fleet.worker.kill-timeout=2s");
         env = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:" + shepherd.adminPort(), "SHEPHERD_ADMIN_TOKEN", TOKEN);
     }
 
@@ -295,7 +296,7 @@ class CtlIntegrationTests {
         }
 
         assertThat(result.code()).isEqualTo(Ctl.ROLLED_BACK);
-        assertThat(result.err()).containsPattern("^reload to generation \\d+ failed and was rolled back: .*not READY within 3000 ms")
+        assertThat(result.err()).containsPattern("^reload to generation \\d+ failed and was rolled back: .*not READY within 10000 ms")
                 .hasLineCount(1);
         assertThat(result.out()).containsPattern("^reload to generation \\d+ started")
                 .as("the failure is told once, on standard error").doesNotContain("rolled back");

@@ -87,7 +87,7 @@ class CtlReloadSpecIntegrationTests {
     @Test
     void reloadWaitToACommandThatExitsAtOnceExitsRolledBackWithItsLastLine() throws IOException {
         shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.startup-timeout=5s");
+                "--fleet.worker.startup-timeout=15s");
         List<Long> before = shepherd.readyPids();
 
         CtlTests.Result result = CtlTests.run(env(), "reload", "--wait", "--command", "sh,-c,echo boom-$$ >&2; exit 3");
@@ -103,7 +103,7 @@ class CtlReloadSpecIntegrationTests {
     @Test
     void reloadWaitPrintsTheRollbacksStepsToItsLastEvent() {
         shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
-                "--fleet.worker.startup-timeout=5s", "--fleet.restart.min-uptime=500ms");
+                "--fleet.worker.startup-timeout=15s", "--fleet.restart.min-uptime=500ms");
         List<Long> before = shepherd.readyPids();
         // The first new worker serves; the second exits at once, so the reload fails after one step and is rolled back.
         String marker = scripts.resolve("first-started").toString();

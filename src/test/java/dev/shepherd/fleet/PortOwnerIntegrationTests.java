@@ -38,9 +38,12 @@ class PortOwnerIntegrationTests {
             + "        self.wfile.write(b'mine')\n"
             + "    def log_message(self, *args): pass\n";
 
-    /** Binds its port only after 3 s, so that the test can take it first; a bind that fails ends it. */
+    /**
+     * Binds its port only after 15 s, so that the test can take it first even when the master's start, after the
+     * worker's, is slow; a bind that fails ends it.
+     */
     private static final String LATE_BINDER = ANSWERS_MINE
-            + "time.sleep(3)\n"
+            + "time.sleep(15)\n"
             + "http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), H).serve_forever()\n";
 
     @Test

@@ -177,7 +177,7 @@ class ConnectionFloodIntegrationTests {
             // Its client keeps sending: the place is another's once it closes, which takes 2 s at most, not the 30
             // that kept 16 such places closing and stopped every reclaim (found by an attacking helper).
             OutputStream refused = held.get(1).getOutputStream();
-            await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
                 try {
                     refused.write('z');
                 } catch (IOException closedByTheProxy) {
