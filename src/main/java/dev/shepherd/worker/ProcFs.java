@@ -131,17 +131,47 @@ public final class ProcFs {
      * The inodes of the TCP sockets of this network namespace listening on {@code port} where a connection to
      * 127.0.0.1 reaches them: 127.0.0.1, 0.0.0.0, {@code ::} or {@code ::ffff:127.0.0.1} (/proc/net/tcp and tcp6).
      */
-    static Set<Long> listeners(int port) {
+    static Listeners listeners(int port) {
         Set<Long> inodes = new HashSet<>();
+        Set<Long> ipv6Any = new HashSet<>();
         String portField = portField(port);
         for (String table : List.of("net/tcp", "net/tcp6")) {
             try (Stream<String> lines = Files.lines(PROC.resolve(table), StandardCharsets.US_ASCII)) {
-                lines.forEach(line -> inodes.addAll(listeners(line, port, portField)));
+                lines.forEach(line -> {
+                    Set<Long> found = listeners(line, port, portField);
+                    inodes.addAll(found);
+                    if (!found.isEmpty() && line.trim().split("\\s+")[1].startsWith(IPV6_ANY + ":")) {
+                        ipv6Any.addAll(found);
+                    }
+                });
             } catch (IOException | UncheckedIOException ex) {
                 // No IPv6, say.
             }
         }
-        return inodes;
+        return new Listeners(inodes, ipv6Any);
+    }
+
+    /**
+     * The inodes of the sockets listening on a port where 127.0.0.1 reaches them ({@code all}), and those of them on
+     * IPv6's any address ({@code ipv6Any}), which take IPv4 connections unless {@code IPV6_V6ONLY} is set, which
+     * /proc does not show.
+     */
+    record Listeners(Set<Long> all, Set<Long> ipv6Any) {
+    }
+
+    /**
+     * The listeners of {@code found} that a process outside a worker's tree holds, the tree holding {@code own}. One on
+     * {@code ::} counts only beside one of the tree's on {@code ::} too, where it can only have joined the worker's
+     * socket ({@code SO_REUSEPORT}, same user): beside an IPv4 one it may be {@code IPV6_V6ONLY}, which 127.0.0.1
+     * cannot reach, and any user could bind one to get a healthy worker stopped (found by an attacking helper).
+     */
+    static Set<Long> foreign(Listeners found, Set<Long> own) {
+        Set<Long> foreign = new HashSet<>(found.all());
+        foreign.removeAll(own);
+        if (own.stream().noneMatch(found.ipv6Any()::contains)) {
+            foreign.removeAll(found.ipv6Any());
+        }
+        return foreign;
     }
 
     /**
@@ -149,8 +179,9 @@ public final class ProcFs {
      * an IPv4-mapped IPv6 address ({@code ::ffff:0.0.0.0} is the IPv4 wildcard, found by an attacking helper) is
      * judged by its IPv4 part.
      */
-    private static final Set<String> LOOPBACK_REACHABLE = Set.of("0100007F", "00000000",
-            "00000000000000000000000000000000");
+    private static final String IPV6_ANY = "00000000000000000000000000000000";
+
+    private static final Set<String> LOOPBACK_REACHABLE = Set.of("0100007F", "00000000", IPV6_ANY);
 
     private static final String IPV4_MAPPED = "0000000000000000FFFF0000";
 

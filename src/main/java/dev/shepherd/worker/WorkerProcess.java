@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -327,20 +328,20 @@ public final class WorkerProcess implements ChildProcess {
         if (!ProcFs.available()) {
             return Optional.empty();
         }
-        Set<Long> listeners = ProcFs.listeners(port);
-        boolean own = false;
+        ProcFs.Listeners found = ProcFs.listeners(port);
+        Set<Long> own = new HashSet<>();
         for (ProcessHandle member : tree.members()) {
-            own |= listeners.removeAll(ProcFs.sockets(member.pid()));
-            if (own && listeners.isEmpty()) {
-                return Optional.empty();
-            }
+            Set<Long> held = ProcFs.sockets(member.pid());
+            held.retainAll(found.all());
+            own.addAll(held);
         }
-        if (listeners.isEmpty()) {
-            // What answered the probe closed its socket since: one that lets go to pass the check, and binds again
-            // (found by an attacking helper), is not the worker either.
-            return Optional.of(NO_LISTENER);
+        Set<Long> foreign = ProcFs.foreign(found, own);
+        if (foreign.isEmpty()) {
+            // None: what answered the probe closed its socket since, one that lets go to pass the check and binds
+            // again (found by an attacking helper) is not the worker either.
+            return own.isEmpty() ? Optional.of(NO_LISTENER) : Optional.empty();
         }
-        String socket = "socket:[" + listeners.iterator().next() + "]";
+        String socket = "socket:[" + foreign.iterator().next() + "]";
         return Optional.of(ProcFs.holders(socket, true).stream().findFirst()
                 .map(pid -> "pid " + pid + " (" + ProcFs.command(pid) + ")")
                 .orElse("a process this master cannot see (" + socket + ")"));

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -162,6 +163,20 @@ class ProcFsTests {
         assertThat(ProcFs.listeners(v6Mapped.replace("0100007F:", "0200007F:"), 8080)).isEmpty();
         assertThat(ProcFs.listeners(v6Loopback, 8080)).as("::1 takes no IPv4 connection").isEmpty();
         assertThat(ProcFs.listeners("garbage", 8080)).isEmpty();
+    }
+
+    @Test
+    void aListenerOnIpv6sAnyAddressIsForeignOnlyBesideOneOfTheWorkersThere() {
+        // 1: the worker's on 127.0.0.1; 2: another's on [::], IPV6_V6ONLY perhaps, which 127.0.0.1 cannot reach.
+        ProcFs.Listeners v6OnlyBeside = new ProcFs.Listeners(Set.of(1L, 2L), Set.of(2L));
+        assertThat(ProcFs.foreign(v6OnlyBeside, Set.of(1L))).as("any user could bind one to get a worker stopped")
+                .isEmpty();
+        // 1: the worker's on [::]; 2: another's there too, which can only have joined it (SO_REUSEPORT).
+        ProcFs.Listeners joined = new ProcFs.Listeners(Set.of(1L, 2L), Set.of(1L, 2L));
+        assertThat(ProcFs.foreign(joined, Set.of(1L))).containsExactly(2L);
+        assertThat(ProcFs.foreign(new ProcFs.Listeners(Set.of(1L, 3L), Set.of()), Set.of(1L))).containsExactly(3L);
+        assertThat(ProcFs.foreign(new ProcFs.Listeners(Set.of(2L), Set.of(2L)), Set.of()))
+                .as("no listener of the worker's: told apart by the caller").isEmpty();
     }
 
     private static boolean search(String environ) throws IOException {
