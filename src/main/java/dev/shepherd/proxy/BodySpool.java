@@ -109,9 +109,6 @@ final class BodySpool {
      * {@link OccasionalWarning#INTERVAL_NANOS} with how many bodies failed since the last line. Thread-safe.
      */
     void failed(boolean writing, IOException cause) {
-        if (cause instanceof Full) {
-            return;
-        }
         long count = failures.occurred();
         if (count > 0) {
             log.warn("Could not {} {} request bod{} {} {} (since the last such line): {}",
