@@ -161,14 +161,18 @@ public final class ProcFs {
 
     /**
      * The listeners of {@code found} that a process outside a worker's tree holds, the tree holding {@code own}. One on
-     * {@code ::} counts only beside one of the tree's on {@code ::} too, where it can only have joined the worker's
-     * socket ({@code SO_REUSEPORT}, same user): beside an IPv4 one it may be {@code IPV6_V6ONLY}, which 127.0.0.1
-     * cannot reach, and any user could bind one to get a healthy worker stopped (found by an attacking helper).
+     * {@code ::} is left out only where the tree holds an IPv4 one of its own and none on {@code ::}: then it may be
+     * {@code IPV6_V6ONLY}, which 127.0.0.1 cannot reach, and any user could bind one to get a healthy worker stopped;
+     * and were it dual-stack, the kernel still gives 127.0.0.1's connections to the IPv4 socket, the closer match
+     * (both found by attacking helpers). Beside one of the tree's on {@code ::} it can only have joined it
+     * ({@code SO_REUSEPORT}, same user); where the tree holds none at all, it may be taking the worker's connections.
      */
     static Set<Long> foreign(Listeners found, Set<Long> own) {
         Set<Long> foreign = new HashSet<>(found.all());
         foreign.removeAll(own);
-        if (own.stream().noneMatch(found.ipv6Any()::contains)) {
+        boolean ownIpv4 = own.stream().anyMatch(inode -> !found.ipv6Any().contains(inode));
+        boolean ownIpv6Any = own.stream().anyMatch(found.ipv6Any()::contains);
+        if (ownIpv4 && !ownIpv6Any) {
             foreign.removeAll(found.ipv6Any());
         }
         return foreign;

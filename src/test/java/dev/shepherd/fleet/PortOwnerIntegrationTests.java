@@ -10,7 +10,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
@@ -113,6 +118,53 @@ class PortOwnerIntegrationTests {
                 for (int i = 0; i < 5; i++) {
                     assertThat(shepherd.get("/").body()).isEqualTo("mine");
                 }
+            }
+        }
+    }
+
+    /** Lets go of its port on {@code GET /let-go}, after answering it, and stays up without one. */
+    private static final String LETTING_GO = ANSWERS_MINE
+            + "import threading\n"
+            + "class L(H):\n"
+            + "    def do_GET(self):\n"
+            + "        H.do_GET(self)\n"
+            + "        if self.path == '/let-go':\n"
+            + "            threading.Thread(target=lambda: (server.shutdown(), server.server_close())).start()\n"
+            + "server = http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), L)\n"
+            + "server.serve_forever()\n"
+            + "time.sleep(3600)\n";
+
+    /**
+     * Found by an attacking helper: a worker that lets go of its port for a while (an in-process restart of its
+     * server) can have it taken by any user's listener on {@code [::]}, which takes IPv4 connections too. That one
+     * is not taken for an {@code IPV6_V6ONLY} one beside an IPv4 listener of the worker's (which 127.0.0.1 could not
+     * reach): with none of the worker's there, the liveness round stops the worker.
+     */
+    @Test
+    void aListenerOnIpv6sAnyAddressThatTookALetGoPortGetsTheWorkerReplaced(CapturedOutput output) throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command[0]=python3", "--fleet.worker.command[1]=-c",
+                "--fleet.worker.command[2]=" + LETTING_GO, "--fleet.liveness.interval=100ms",
+                // Its probes fail until the test's listener is there: they alone must not stop the worker.
+                "--fleet.liveness.failure-threshold=100")) {
+            WorkerSnapshot before = shepherd.snapshot().workers().get(0);
+            try (ServerSocketChannel thief = ServerSocketChannel.open()) {
+                thief.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                HttpRequest letGo = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + before.port() + "/let-go")).build();
+                assertThat(HttpClient.newHttpClient().send(letGo, HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("mine");
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() ->
+                        thief.bind(new InetSocketAddress(InetAddress.getByName("::"), before.port())));
+                Thread answering = new Thread(() -> answerStolen(thief), "thief");
+                answering.setDaemon(true);
+                answering.start();
+
+                await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(output.getOut())
+                        .contains("Worker " + before.id() + " (pid " + before.pid() + ") is stopped: its port is no longer "
+                                + "its own: port " + before.port() + " is listened on by pid " + ProcessHandle.current().pid()
+                                + " (java)"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> shepherd.readyPids().size() == 1
+                        && shepherd.snapshot().workers().get(0).port() != before.port());
+                assertThat(shepherd.get("/").body()).isEqualTo("mine");
             }
         }
     }

@@ -166,7 +166,7 @@ class ProcFsTests {
     }
 
     @Test
-    void aListenerOnIpv6sAnyAddressIsForeignOnlyBesideOneOfTheWorkersThere() {
+    void aListenerOnIpv6sAnyAddressIsForeignUnlessTheWorkerHoldsAnIpv4OneAndNoneThere() {
         // 1: the worker's on 127.0.0.1; 2: another's on [::], IPV6_V6ONLY perhaps, which 127.0.0.1 cannot reach.
         ProcFs.Listeners v6OnlyBeside = new ProcFs.Listeners(Set.of(1L, 2L), Set.of(2L));
         assertThat(ProcFs.foreign(v6OnlyBeside, Set.of(1L))).as("any user could bind one to get a worker stopped")
@@ -176,7 +176,9 @@ class ProcFsTests {
         assertThat(ProcFs.foreign(joined, Set.of(1L))).containsExactly(2L);
         assertThat(ProcFs.foreign(new ProcFs.Listeners(Set.of(1L, 3L), Set.of()), Set.of(1L))).containsExactly(3L);
         assertThat(ProcFs.foreign(new ProcFs.Listeners(Set.of(2L), Set.of(2L)), Set.of()))
-                .as("no listener of the worker's: told apart by the caller").isEmpty();
+                .as("no listener of the worker's: a dual-stack one there takes its connections").containsExactly(2L);
+        assertThat(ProcFs.foreign(new ProcFs.Listeners(Set.of(), Set.of()), Set.of()))
+                .as("no listener at all: told apart by the caller").isEmpty();
     }
 
     private static boolean search(String environ) throws IOException {
