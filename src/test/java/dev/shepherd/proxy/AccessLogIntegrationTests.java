@@ -3,7 +3,11 @@ package dev.shepherd.proxy;
 import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RawHttp;
 import dev.shepherd.testsupport.RunningShepherd;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.OutputStream;
@@ -20,10 +24,27 @@ class AccessLogIntegrationTests {
 
     private static final String TIME = "\\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}] ";
 
-    @Test
-    void eachRequestIsLoggedWithItsStatusBytesWorkerAndAttempts() throws Exception {
-        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.access-log.enabled=true")) {
+    /** One master with the access log on for both tests: a master's start is seconds of CPU. */
+    @Nested
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    class On {
+
+        private MasterProcess master;
+
+        @BeforeAll
+        void start() {
+            master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(), "--fleet.proxy.access-log.enabled=true");
+        }
+
+        @AfterAll
+        void stop() {
+            if (master != null) {
+                master.close();
+            }
+        }
+
+        @Test
+        void eachRequestIsLoggedWithItsStatusBytesWorkerAndAttempts() throws Exception {
             int port = master.proxyPort();
             int worker = JsonMapper.shared().readTree(master.admin("/fleet").body()).path("workers").get(0).path("id")
                     .asInt();
@@ -59,12 +80,9 @@ class AccessLogIntegrationTests {
             assertThat(master.output()).as("the health probes are the master's own, not the proxy's")
                     .doesNotContain("\"GET /health");
         }
-    }
 
-    @Test
-    void theRequestLineIsTheClientsTheTimeRunsFromItsFirstBytesAndTheBytesAreThoseSent() throws Exception {
-        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand(),
-                "--fleet.proxy.access-log.enabled=true")) {
+        @Test
+        void theRequestLineIsTheClientsTheTimeRunsFromItsFirstBytesAndTheBytesAreThoseSent() throws Exception {
             int port = master.proxyPort();
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET /old HTTP/1.0\r\n\r\n"))).isEqualTo(200);
             assertThat(RawHttp.status(RawHttp.exchange(port, "GET http://example.test/abs?q=1 HTTP/1.1\r\nHost: x\r\n"
