@@ -10,6 +10,8 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,6 +34,29 @@ public final class TestCertificates {
      * ({@code -startdate -3d -validity 1}: expired).
      */
     public static Path selfSignedKeyStore(Path directory, String alias, String... validity) throws Exception {
+        Path keyStore = directory.resolve(alias + ".p12");
+        byte[] made = MADE.computeIfAbsent(alias + " " + String.join(" ", validity), key -> {
+            try {
+                Path scratch = Files.createTempDirectory("shepherd-keys");
+                Path first = keytool(scratch, alias, validity);
+                byte[] bytes = Files.readAllBytes(first);
+                Files.delete(first);
+                Files.delete(scratch);
+                return bytes;
+            } catch (Exception ex) {
+                throw new IllegalStateException(ex);
+            }
+        });
+        return Files.write(keyStore, made);
+    }
+
+    /**
+     * The key stores made so far in this JVM, by alias and validity options: keytool is a JVM of its own (most of a
+     * second of CPU), and no test needs two different keys under one alias.
+     */
+    private static final Map<String, byte[]> MADE = new ConcurrentHashMap<>();
+
+    private static Path keytool(Path directory, String alias, String... validity) throws Exception {
         Path keyStore = directory.resolve(alias + ".p12");
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
                 "-genkeypair", "-alias", alias, "-keyalg", "EC", "-groupname", "secp256r1",
