@@ -91,11 +91,11 @@ class SlowUploadIntegrationTests {
                 "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=20s");
              Socket waiting = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
             java.util.concurrent.CompletableFuture<HttpResponse<String>> busy = shepherd.http().sendAsync(
-                    HttpRequest.newBuilder(shepherd.proxy("/slow?ms=3000")).timeout(Duration.ofSeconds(20)).build(),
+                    HttpRequest.newBuilder(shepherd.proxy("/slow?ms=6000")).timeout(Duration.ofSeconds(20)).build(),
                     HttpResponse.BodyHandlers.ofString());
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
                     .until(() -> shepherd.snapshot().inFlight() == 1);
-            waiting.setSoTimeout(10_000);
+            waiting.setSoTimeout(20_000);
             OutputStream out = waiting.getOutputStream();
             out.write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
                     + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -151,7 +151,7 @@ class SlowUploadIntegrationTests {
             long start = System.nanoTime();
             try {
                 while (!queued.isDone() && System.nanoTime() - start < 15_000_000_000L) {
-                    org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(400)).until(() -> true);
+                    org.awaitility.Awaitility.await().pollDelay(Duration.ofMillis(200)).until(() -> true);
                     out.write('x');
                     out.flush();
                 }
@@ -265,7 +265,7 @@ class SlowUploadIntegrationTests {
             java.util.List<Socket> sockets = new java.util.ArrayList<>();
             try {
                 java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
-                        .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=8000")).timeout(Duration.ofSeconds(60))
+                        .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=20000")).timeout(Duration.ofSeconds(60))
                                 .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
                 org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
                         .until(() -> shepherd.snapshot().inFlight() == 1);
