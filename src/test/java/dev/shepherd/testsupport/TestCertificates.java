@@ -34,20 +34,14 @@ public final class TestCertificates {
      * ({@code -startdate -3d -validity 1}: expired).
      */
     public static Path selfSignedKeyStore(Path directory, String alias, String... validity) throws Exception {
-        Path keyStore = directory.resolve(alias + ".p12");
-        byte[] made = MADE.computeIfAbsent(alias + " " + String.join(" ", validity), key -> {
-            try {
-                Path scratch = Files.createTempDirectory("shepherd-keys");
-                Path first = keytool(scratch, alias, validity);
-                byte[] bytes = Files.readAllBytes(first);
-                Files.delete(first);
-                Files.delete(scratch);
-                return bytes;
-            } catch (Exception ex) {
-                throw new IllegalStateException(ex);
-            }
-        });
-        return Files.write(keyStore, made);
+        String key = alias + " " + String.join(" ", validity);
+        byte[] made = MADE.get(key);
+        if (made != null) {
+            return Files.write(directory.resolve(alias + ".p12"), made);
+        }
+        Path keyStore = keytool(directory, alias, validity);
+        MADE.putIfAbsent(key, Files.readAllBytes(keyStore));
+        return keyStore;
     }
 
     /**
