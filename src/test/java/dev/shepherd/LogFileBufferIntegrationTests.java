@@ -1,6 +1,7 @@
 package dev.shepherd;
 
 import dev.shepherd.testsupport.EchoWorker;
+import dev.shepherd.testsupport.FreePorts;
 import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
@@ -57,8 +58,10 @@ class LogFileBufferIntegrationTests {
         for (int i = 0; i < echo.size(); i++) {
             args.add("--fleet.worker.command[" + (4 + i) + "]=" + echo.get(i));
         }
+        // The proxy's port named, not read from the console: these lines fill the console's buffer too, and the
+        // "Proxy listening" line, logged after 3 MB of them, was dropped once in CI.
         args.addAll(List.of("--fleet.worker.log-rate-limit-burst=0", "--fleet.proxy.access-log.enabled=true",
-                "--logging.file.name=" + fifo));
+                "--logging.file.name=" + fifo, "--server.port=" + FreePorts.unassigned()));
         try (MasterProcess master = MasterProcess.startReady(2, args.toArray(String[]::new))) {
             requests(master.proxyPort(), 2000); // access log lines: written straight, by the access log's thread
             await().atMost(Duration.ofSeconds(20)).until(() -> dropped(master) > 0);

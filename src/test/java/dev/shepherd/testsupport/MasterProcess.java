@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -33,19 +34,23 @@ public final class MasterProcess implements AutoCloseable {
 
     private static final Pattern READY_PID = Pattern.compile("\"pid\":(\\d+),\"port\":\\d+,\"state\":\"READY\"");
     private static final Pattern PROXY_PORT = Pattern.compile("Proxy listening on \\S+:(\\d+) ");
+    private static final String PROXY_PORT_ARG = "--server.port=";
     private static final Pattern HEAP_USED = Pattern.compile("\"statistic\":\"VALUE\",\"value\":([0-9.E]+)");
 
     private final Process process;
     private final int adminPort;
     private final List<ProcessHandle> started = new ArrayList<>();
     private final Path log;
+    /** The proxy port the test named ({@code --server.port=N}), or 0 when the master drew one. */
+    private final int givenProxyPort;
     /** The master's {@code java.io.tmpdir}, removed with what is in it once the master is gone. */
     private final Path temporary;
 
-    private MasterProcess(Process process, int adminPort, Path log, Path temporary) {
+    private MasterProcess(Process process, int adminPort, Path log, Path temporary, int givenProxyPort) {
         this.process = process;
         this.adminPort = adminPort;
         this.log = log;
+        this.givenProxyPort = givenProxyPort;
         this.temporary = temporary;
     }
 
@@ -83,7 +88,10 @@ public final class MasterProcess implements AutoCloseable {
         options.addAll(jvmOptions);
         List<String> command = new ArrayList<>(prefix);
         command.addAll(RunningShepherd.javaCommand(ShepherdApplication.class, options.toArray(String[]::new)));
-        command.addAll(List.of("--server.port=0", "--management.server.port=" + adminPort, "--fleet.workers=" + workers));
+        if (givenProxyPort(args) == 0) {
+            command.add(PROXY_PORT_ARG + 0);
+        }
+        command.addAll(List.of("--management.server.port=" + adminPort, "--fleet.workers=" + workers));
         command.addAll(List.of(args));
         return command;
     }
@@ -185,7 +193,7 @@ public final class MasterProcess implements AutoCloseable {
                 process = new ProcessBuilder(command(prefix, jvmOptions, temporary, adminPort, workers, args))
                         .redirectErrorStream(true).redirectOutput(log).start();
             }
-            return new MasterProcess(process, adminPort, log.toPath(), temporary);
+            return new MasterProcess(process, adminPort, log.toPath(), temporary, givenProxyPort(args));
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
@@ -244,8 +252,21 @@ public final class MasterProcess implements AutoCloseable {
         return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
     }
 
-    /** The proxy's port, as the master logged it. */
+    /** The port {@code args} name for the proxy, 0 when they name none. */
+    private static int givenProxyPort(String... args) {
+        return Stream.of(args).filter(arg -> arg.startsWith(PROXY_PORT_ARG))
+                .mapToInt(arg -> Integer.parseInt(arg.substring(PROXY_PORT_ARG.length()))).findFirst().orElse(0);
+    }
+
+    /**
+     * The proxy's port: the one the test named with {@code --server.port=N}, else as the master logged it. A test
+     * whose workers flood the master's console names it, since a console that takes less than it is given drops lines
+     * ({@code ConsoleBuffer}), that one too.
+     */
     public int proxyPort() throws IOException {
+        if (givenProxyPort > 0) {
+            return givenProxyPort;
+        }
         Matcher matcher = PROXY_PORT.matcher(output());
         if (!matcher.find()) {
             throw new IllegalStateException("the master has not logged its proxy port yet");
