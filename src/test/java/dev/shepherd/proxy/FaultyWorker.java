@@ -1,5 +1,7 @@
 package dev.shepherd.proxy;
 
+import dev.shepherd.testsupport.JdkOnly;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,6 +42,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>anything else: "ok"</li>
  * </ul>
  */
+@JdkOnly
 public final class FaultyWorker {
 
     public static void main(String[] args) throws IOException {

@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.shepherd.testsupport.JdkOnly;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,6 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code overlap pid=P requests=N} to the file named by {@code VIOLATIONS_FILE} before it answers. Each request
  * takes {@code ?ms=N} milliseconds (default 2) and is answered "pid=P".
  */
+@JdkOnly
 public final class OneAtATimeWorker {
 
     private static final AtomicInteger ACTIVE = new AtomicInteger();

@@ -45,6 +45,7 @@ import java.util.stream.Collectors;
  *   <li>anything else: "pid=..., method=..., uri=..., body=<length>" and one line per header</li>
  * </ul>
  */
+@JdkOnly
 public final class EchoWorker {
 
     /** What {@code /leak?mb=N} keeps forever, to grow the resident memory. */

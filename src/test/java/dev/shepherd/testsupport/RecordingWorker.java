@@ -19,6 +19,7 @@ import java.util.Locale;
  * Each request line is also appended to the file named by {@code RECORD_FILE}, so a test can see every request
  * a worker parsed, smuggled ones included. {@code GET /health} answers "ok" and is not recorded.
  */
+@JdkOnly
 public final class RecordingWorker {
 
     private static final int MAX_HEAD = 64 * 1024;

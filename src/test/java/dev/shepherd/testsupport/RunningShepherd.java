@@ -12,6 +12,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -71,15 +72,27 @@ public final class RunningShepherd implements AutoCloseable {
     }
 
     /**
-     * {@code main} in a JVM of its own on the test classpath, with a serial GC, C1 only (a short-lived test process
-     * spends more CPU compiling with C2 than it saves) and {@code jvmOptions} (a heap size at least).
+     * {@code main} in a JVM of its own on the test classpath (on its own class directory alone when it is
+     * {@link JdkOnly}), with a serial GC, C1 only (a short-lived test process spends more CPU compiling with C2 than
+     * it saves) and {@code jvmOptions} (a heap size at least).
      */
     public static List<String> javaCommand(Class<?> main, String... jvmOptions) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         command.addAll(List.of(jvmOptions));
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
+        command.addAll(List.of("-cp", classpath(main), main.getName()));
         return command;
+    }
+
+    private static String classpath(Class<?> main) {
+        if (!main.isAnnotationPresent(JdkOnly.class)) {
+            return System.getProperty("java.class.path");
+        }
+        try {
+            return Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (URISyntaxException ex) {
+            throw new IllegalStateException(ex);
+        }
     }
 
     public WorkerFleetService fleet() {

@@ -31,6 +31,7 @@ import java.nio.charset.StandardCharsets;
  *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
  * </ul>
  */
+@JdkOnly
 public final class ScriptedWorker {
 
     public static void main(String[] args) throws IOException {
