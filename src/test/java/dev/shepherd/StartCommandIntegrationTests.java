@@ -42,11 +42,16 @@ class StartCommandIntegrationTests {
         Set<ProcessHandle> started = new HashSet<>();
         try {
             HttpClient http = HttpClient.newHttpClient();
-            await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
-                assertThat(master.isAlive()).as(Files.readString(log.toPath())).isTrue();
-                return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/fleet")).build(),
-                        HttpResponse.BodyHandlers.ofString()).body().split("\"state\":\"READY\"", -1).length - 1 == 2;
-            });
+            // A master JVM and two worker JVMs beside two other test forks: 120 s, as MasterProcess gives them.
+            await().atMost(Duration.ofSeconds(120)).ignoreExceptions()
+                    .failFast(() -> {
+                        if (!master.isAlive()) {
+                            throw new AssertionError("the master exited: " + Files.readString(log.toPath()));
+                        }
+                    })
+                    .until(() -> http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/fleet"))
+                            .build(), HttpResponse.BodyHandlers.ofString()).body()
+                            .split("\"state\":\"READY\"", -1).length - 1 == 2);
             started.addAll(master.descendants().toList());
 
             String whoami = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxyPort + "/whoami"))

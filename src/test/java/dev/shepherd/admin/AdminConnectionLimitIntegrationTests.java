@@ -40,6 +40,8 @@ class AdminConnectionLimitIntegrationTests {
         List<Socket> held = new ArrayList<>();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--management.server.address=0.0.0.0", "--fleet.admin.token=" + TOKEN,
+                // The held connections send nothing: the default 10 s would close them during a slow refusal loop.
+                "--server.tomcat.connection-timeout=120s",
                 "--fleet.admin.max-connections-per-client=" + LIMIT)) {
             for (int i = 0; i < LIMIT; i++) {
                 held.add(connect(client, shepherd.adminPort()));

@@ -38,7 +38,7 @@ class DemoWorkerIntegrationTests {
         builder.environment().put("PORT", Integer.toString(port));
         builder.environment().put("SHEPHERD_DEMO_WORK", "1000");
         worker = builder.start();
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
             try (Socket socket = connect()) {
                 return exchange(socket, "GET", "/health", 0).startsWith("HTTP/1.1 200");
             }

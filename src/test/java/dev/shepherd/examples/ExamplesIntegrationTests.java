@@ -96,7 +96,7 @@ class ExamplesIntegrationTests {
             WorkerSnapshot victim = shepherd.snapshot().workers().get(0);
             ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
 
-            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
                 WorkerSnapshot healed = shepherd.snapshot().workers().stream().filter(w -> w.id() == victim.id())
                         .findFirst().orElseThrow();
                 assertThat(healed.state()).isEqualTo(WorkerState.READY);

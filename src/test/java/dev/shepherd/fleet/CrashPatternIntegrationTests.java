@@ -50,7 +50,7 @@ class CrashPatternIntegrationTests {
 
     /** How many restarts the run lasts for: two workers crash about once a second between them. */
     private static final int CRASHES = 12;
-    private static final Duration MAX_RUN = Duration.ofSeconds(40);
+    private static final Duration MAX_RUN = Duration.ofSeconds(55);
     private static final Duration INITIAL_BACKOFF = Duration.ofMillis(100);
 
     @TempDir

@@ -37,14 +37,14 @@ class WorkerIndexIntegrationTests {
                 JsonNode victim = fleet(shepherd).get("workers").get(kill);
                 long pid = victim.get("pid").asLong();
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-                await().atMost(Duration.ofSeconds(20)).until(() -> !shepherd.readyPids().contains(pid)
+                await().atMost(Duration.ofSeconds(60)).until(() -> !shepherd.readyPids().contains(pid)
                         && shepherd.readyPids().size() == 2);
                 shepherd.awaitReady(2);
                 assertThat(indexes(shepherd, 2)).as("a restarted worker keeps its index").isEqualTo(indexById);
             }
 
             assertThat(shepherd.admin("POST", "/fleet/reload", null).statusCode()).isEqualTo(202);
-            await().atMost(Duration.ofSeconds(60)).until(() -> shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED
+            await().atMost(Duration.ofSeconds(120)).until(() -> shepherd.snapshot().reload().state() == ReloadStatus.State.SUCCEEDED
                     && shepherd.snapshot().workers().size() == 2);
             shepherd.awaitReady(2);
             Map<Integer, Integer> afterReload = indexes(shepherd, 2);

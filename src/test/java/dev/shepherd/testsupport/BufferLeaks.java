@@ -57,7 +57,7 @@ public final class BufferLeaks implements AfterAllCallback {
         ReferenceQueue<Object> cleared = new ReferenceQueue<>();
         WeakReference<Object> sentinel = new WeakReference<>(new Object(), cleared);
         System.gc();
-        await().atMost(Duration.ofSeconds(2)).until(() -> cleared.poll() == sentinel);
+        await().atMost(Duration.ofSeconds(10)).until(() -> cleared.poll() == sentinel);
         ByteBufAllocator.DEFAULT.buffer(1).release();
         List<String> reports = new ArrayList<>();
         for (String report; (report = REPORTS.poll()) != null; ) {

@@ -116,7 +116,7 @@ public final class RunningShepherd implements AutoCloseable {
     }
 
     public void awaitReady(int count) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> readyPids().size() == count
+        await().atMost(Duration.ofSeconds(120)).until(() -> readyPids().size() == count
                 && fleet().snapshot().workers().stream().allMatch(worker -> worker.state() == WorkerState.READY));
     }
 
