@@ -24,7 +24,7 @@ class OutlierDetectionIntegrationTests {
     void aWorkerThatFailsWhileItsHealthPassesIsEjectedThenComesBack() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.outlier-detection.consecutive-5xx=3",
-                "--fleet.proxy.outlier-detection.base-ejection-time=3s", "--fleet.proxy.sticky.cookie=SRV")) {
+                "--fleet.proxy.outlier-detection.base-ejection-time=6s", "--fleet.proxy.sticky.cookie=SRV")) {
             List<Long> pids = shepherd.readyPids();
             long bad = pids.get(0);
             long good = pids.get(1);
@@ -61,7 +61,7 @@ class OutlierDetectionIntegrationTests {
             assertThat(sticky.statusCode()).isEqualTo(200);
             assertThat(sticky.headers().allValues("Set-Cookie")).noneMatch(cookie -> cookie.startsWith("SRV="));
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inRotation() == 2);
+            await().atMost(Duration.ofSeconds(15)).until(() -> shepherd.snapshot().inRotation() == 2);
             List<Integer> after = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 after.add(shepherd.get(path).statusCode());

@@ -25,7 +25,7 @@ class QueueDeathIntegrationTests {
     void requestsInFlightAndQueuedWhenEveryWorkerDiesAreAllServed() {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=2",
                 RunningShepherd.echoWorkerCommand(), "--fleet.worker.max-concurrency=1",
-                "--fleet.proxy.queue-limit=2", "--fleet.proxy.queue-timeout=30s")) {
+                "--fleet.proxy.queue-limit=2", "--fleet.proxy.queue-timeout=90s")) {
             List<Long> pids = shepherd.readyPids();
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
@@ -47,7 +47,7 @@ class QueueDeathIntegrationTests {
     }
 
     private static CompletableFuture<HttpResponse<String>> get(RunningShepherd shepherd, String path) {
-        return shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy(path)).timeout(Duration.ofSeconds(60))
+        return shepherd.http().sendAsync(HttpRequest.newBuilder(shepherd.proxy(path)).timeout(Duration.ofSeconds(120))
                 .build(), HttpResponse.BodyHandlers.ofString());
     }
 }

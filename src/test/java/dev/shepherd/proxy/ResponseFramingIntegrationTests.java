@@ -112,7 +112,7 @@ class ResponseFramingIntegrationTests {
         assertThat(body(response)).as("cut: no last chunk, so the client cannot take it for whole; nothing unparsed")
                 .doesNotContain("0\r\n\r\n").doesNotContain("XX");
         // One warning per ten seconds for the whole JVM: another test's malformed response may have had this one.
-        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
             get("GET /bad-chunk HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
             assertThat(output.getAll()).containsPattern(
                     "worker \\d+ sent a malformed response \\(\\d+ time\\(s\\) since the last such line\\): .*"

@@ -51,7 +51,7 @@ class RetryWaitIntegrationTests {
 
     @Test
     void aClientUploadIsNotReadIntoMemoryWhileTheRequestWaitsForItsNextAttempt() throws Exception {
-        try (RunningShepherd shepherd = start("3s");
+        try (RunningShepherd shepherd = start("6s");
              Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
@@ -59,7 +59,8 @@ class RetryWaitIntegrationTests {
                     .getBytes(StandardCharsets.US_ASCII));
             out.write(new byte[1024]);
             out.flush();
-            // The worker resets the first attempt at once; the request then waits the 3 s backoff.
+            // The worker resets the first attempt at once; the request then waits the 6 s backoff (the check below takes
+            // 1.5 s of it, a loaded host more).
             awaitFailedAttempt(shepherd);
             AtomicLong written = new AtomicLong();
             Thread writer = new Thread(() -> {

@@ -101,7 +101,7 @@ class StickySessionsBusyWorkerIntegrationTests {
     /** A slow sticky request on {@code home}, in flight once this returns. */
     private static CompletableFuture<HttpResponse<String>> occupy(RunningShepherd shepherd, long home, String cookie) {
         CompletableFuture<HttpResponse<String>> slow = shepherd.http().sendAsync(HttpRequest.newBuilder(
-                shepherd.proxy("/slow?ms=1500")).header("Cookie", cookie).timeout(Duration.ofSeconds(20)).build(),
+                shepherd.proxy("/slow?ms=4000")).header("Cookie", cookie).timeout(Duration.ofSeconds(20)).build(),
                 HttpResponse.BodyHandlers.ofString());
         await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().workers().stream()
                 .filter(worker -> worker.pid() == home).map(WorkerSnapshot::endpoint)

@@ -90,7 +90,7 @@ class UpstreamKeepAliveIntegrationTests {
             long idleSince = System.nanoTime();
 
             assertThat(openConnections(client, connections)).as("with the proxy's idle connections").isGreaterThan(others);
-            await().atMost(Duration.ofSeconds(5)).until(() -> openConnections(client, connections) == others);
+            await().atMost(Duration.ofSeconds(5)).until(() -> openConnections(client, connections) <= others);
             assertThat(Duration.ofNanos(System.nanoTime() - idleSince)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
         }
     }

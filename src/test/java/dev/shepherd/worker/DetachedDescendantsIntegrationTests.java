@@ -175,7 +175,8 @@ class DetachedDescendantsIntegrationTests {
         return Files.readAllLines(file).stream().filter(line -> !line.isBlank()).map(Long::parseLong).toList();
     }
 
+    /** Running: a killed orphan stays a zombie until PID 1 reaps it, maybe after the test's wait (as in ProcessTree's). */
     private static boolean alive(long pid) {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && !ProcFs.exitedNotReaped(pid);
     }
 }

@@ -182,7 +182,7 @@ class ProcessTreeIntegrationTests {
     void aHolderWithALiveParentOfItsOwnIsNotKilled() throws Exception {
         trees = ProcessTrees.open(false);
         assumeThat(trees.scans()).as("no /proc here").isTrue();
-        WorkerProcess worker = spawn("sleep 1; exit 3");
+        WorkerProcess worker = spawn("sleep 3; exit 3");
         String pipe = ProcFs.descriptor(worker.pid(), 1).orElseThrow();
         // Its parent waits for it: an operator's shell, say, and no child of the master.
         Process shell = new ProcessBuilder("sh", "-c", "sh -c 'exec 3</proc/" + worker.pid() + "/fd/1; exec sleep 30' "
@@ -198,7 +198,7 @@ class ProcessTreeIntegrationTests {
         assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
         worker.killTree();
 
-        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> alive(bystander));
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(6)).until(() -> alive(bystander));
     }
 
     @Test
