@@ -65,15 +65,23 @@ public final class WorkerProcess implements ChildProcess {
      */
     public static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
                                       OutputLimits limits) throws IOException {
-        return spawn(workerId, spec, logs, clock, trees, limits, Thread::start);
+        return spawn(workerId, spec, logs, clock, trees, limits, ProcessBuilder::start, Thread::start);
+    }
+
+    /** How {@link #spawn} starts a process: {@link ProcessBuilder#start()}, but for tests of its failures. */
+    @FunctionalInterface
+    interface Starter {
+        Process start(ProcessBuilder builder) throws IOException;
     }
 
     /**
-     * As {@link #spawn(int, LaunchSpec, LogBuffer, Clock, ProcessTrees, OutputLimits)}, the output's thread started by
-     * {@code pumpStarter}: when it cannot start one, the process is killed and this throws an {@link IOException}.
+     * As {@link #spawn(int, LaunchSpec, LogBuffer, Clock, ProcessTrees, OutputLimits)}, the process started by
+     * {@code starter} and the output's thread by {@code pumpStarter}: when either runs out of threads (the JDK's
+     * {@link OutOfMemoryError}), what was started is killed and this throws an {@link IOException}.
      */
     static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
-                               OutputLimits limits, java.util.function.Consumer<Thread> pumpStarter) throws IOException {
+                               OutputLimits limits, Starter starter, java.util.function.Consumer<Thread> pumpStarter)
+            throws IOException {
         checkExecutable(spec);
         ProcessTrees.Launch launch = trees.prepare(workerId);
         ProcessBuilder builder = new ProcessBuilder(launch.wrap(wrap(spec.command()))).redirectErrorStream(true);
@@ -85,7 +93,7 @@ public final class WorkerProcess implements ChildProcess {
         builder.environment().put(ProcessTrees.MARKER, launch.marker());
         Process process;
         try {
-            process = builder.start();
+            process = starter.start(builder);
         } catch (IOException ex) {
             trees.abandon(launch);
             // EAGAIN from fork: the same limit as a thread that cannot start.

@@ -240,14 +240,15 @@ class ProcessTreeIntegrationTests {
     void aProcessWhoseOutputThreadCannotStartIsKilledAndItsSpawnFails() {
         trees = ProcessTrees.open(false);
         assumeThat(trees.scans()).as("no /proc here").isTrue();
-        // Its name ($0 of the shell, an argument of the wrappers before it) finds it from its first instant.
+        // Its name ($0 of the shell, an argument of the wrappers before it) finds it from its first instant; the shell
+        // waits for its sleep (no exec), so the name stays until it is killed.
         String name = "shepherd-threadless-" + java.util.UUID.randomUUID();
         java.util.function.BooleanSupplier running = () -> ProcessHandle.allProcesses()
                 .anyMatch(process -> process.info().commandLine().orElse("").contains(name));
 
-        assertThatThrownBy(() -> WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", "exec sleep 60", name),
+        assertThatThrownBy(() -> WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", "sleep 60; :", name),
                 null, Map.of()), new LogBuffer(100), Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0),
-                thread -> {
+                ProcessBuilder::start, thread -> {
                     throw new OutOfMemoryError("unable to create native thread: possibly out of memory or "
                             + "process/resource limits reached");
                 }))
@@ -258,7 +259,47 @@ class ProcessTreeIntegrationTests {
             await().atMost(Duration.ofSeconds(5)).until(() -> !running.getAsBoolean());
         } finally {
             ProcessHandle.allProcesses().filter(process -> process.info().commandLine().orElse("").contains(name))
-                    .forEach(ProcessHandle::destroyForcibly);
+                    .forEach(process -> {
+                        process.descendants().forEach(ProcessHandle::destroyForcibly);
+                        process.destroyForcibly();
+                    });
+        }
+    }
+
+    /**
+     * The JDK can fork a process and then fail to start the thread that waits for it (out of threads): it throws an
+     * {@link OutOfMemoryError} and gives no {@link Process}. The process the launch started is found by its group or
+     * its marker, killed, and the spawn fails with the limits to look at.
+     */
+    @Test
+    void aProcessTheJdkForkedButCouldNotWaitForIsKilledAndItsSpawnFails() {
+        trees = ProcessTrees.open(false);
+        assumeThat(trees.scans()).as("no /proc here").isTrue();
+        String name = "shepherd-unwaited-" + java.util.UUID.randomUUID();
+        java.util.function.BooleanSupplier running = () -> ProcessHandle.allProcesses()
+                .anyMatch(process -> process.info().commandLine().orElse("").contains(name));
+        java.util.concurrent.atomic.AtomicLong forked = new java.util.concurrent.atomic.AtomicLong();
+
+        assertThatThrownBy(() -> WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", "sleep 60; :", name),
+                null, Map.of()), new LogBuffer(100), Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0),
+                builder -> {
+                    forked.set(builder.start().pid());
+                    await().atMost(Duration.ofSeconds(5)).until(running::getAsBoolean);
+                    throw new OutOfMemoryError("unable to create native thread: possibly out of memory or "
+                            + "process/resource limits reached");
+                }, Thread::start))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageStartingWith("unable to create native thread")
+                .hasMessageContaining("ulimit -u");
+        try {
+            assertThat(forked.get()).as("the starter forked").isPositive();
+            await().atMost(Duration.ofSeconds(5)).until(() -> !running.getAsBoolean());
+        } finally {
+            ProcessHandle.allProcesses().filter(process -> process.info().commandLine().orElse("").contains(name))
+                    .forEach(process -> {
+                        process.descendants().forEach(ProcessHandle::destroyForcibly);
+                        process.destroyForcibly();
+                    });
         }
     }
 
