@@ -238,32 +238,9 @@ class ProcessTreeIntegrationTests {
      */
     @Test
     void aProcessWhoseOutputThreadCannotStartIsKilledAndItsSpawnFails() {
-        trees = ProcessTrees.open(false);
-        assumeThat(trees.scans()).as("no /proc here").isTrue();
-        // Its name ($0 of the shell, an argument of the wrappers before it) finds it from its first instant; the shell
-        // waits for its sleep (no exec), so the name stays until it is killed.
-        String name = "shepherd-threadless-" + java.util.UUID.randomUUID();
-        java.util.function.BooleanSupplier running = () -> ProcessHandle.allProcesses()
-                .anyMatch(process -> process.info().commandLine().orElse("").contains(name));
-
-        assertThatThrownBy(() -> WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", "sleep 60; :", name),
-                null, Map.of()), new LogBuffer(100), Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0),
-                ProcessBuilder::start, thread -> {
-                    throw new OutOfMemoryError("unable to create native thread: possibly out of memory or "
-                            + "process/resource limits reached");
-                }))
-                .isInstanceOf(java.io.IOException.class)
-                .hasMessageStartingWith("cannot start the thread that reads its output: unable to create native thread")
-                .hasMessageContaining("ulimit -u");
-        try {
-            await().atMost(Duration.ofSeconds(5)).until(() -> !running.getAsBoolean());
-        } finally {
-            ProcessHandle.allProcesses().filter(process -> process.info().commandLine().orElse("").contains(name))
-                    .forEach(process -> {
-                        process.descendants().forEach(ProcessHandle::destroyForcibly);
-                        process.destroyForcibly();
-                    });
-        }
+        assertSpawnFailsAndNothingRuns("shepherd-threadless-", ProcessBuilder::start, thread -> {
+            throw outOfThreads();
+        }, "cannot start the thread that reads its output: unable to create native thread");
     }
 
     /**
@@ -273,27 +250,34 @@ class ProcessTreeIntegrationTests {
      */
     @Test
     void aProcessTheJdkForkedButCouldNotWaitForIsKilledAndItsSpawnFails() {
+        assertSpawnFailsAndNothingRuns("shepherd-unwaited-", builder -> {
+            String name = builder.command().get(builder.command().size() - 1);
+            builder.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> running(name));
+            throw outOfThreads();
+        }, Thread::start, "unable to create native thread");
+    }
+
+    /**
+     * Spawns a shell through {@code starter} and {@code pumpStarter}, one of which runs out of threads: the spawn must
+     * fail with a message starting with {@code message} and naming the limits, and the shell be gone within 5 s. The
+     * shell is found by its name ({@code prefix} and a random part, its {@code $0}: an argument of the wrappers
+     * before it, in its own command line from its first instant); it waits for its sleep (no exec), so the name stays
+     * until it is killed. Whatever is left is killed.
+     */
+    private void assertSpawnFailsAndNothingRuns(String prefix, WorkerProcess.Starter starter,
+                                                java.util.function.Consumer<Thread> pumpStarter, String message) {
         trees = ProcessTrees.open(false);
         assumeThat(trees.scans()).as("no /proc here").isTrue();
-        String name = "shepherd-unwaited-" + java.util.UUID.randomUUID();
-        java.util.function.BooleanSupplier running = () -> ProcessHandle.allProcesses()
-                .anyMatch(process -> process.info().commandLine().orElse("").contains(name));
-        java.util.concurrent.atomic.AtomicLong forked = new java.util.concurrent.atomic.AtomicLong();
-
+        String name = prefix + java.util.UUID.randomUUID();
         assertThatThrownBy(() -> WorkerProcess.spawn(1, new LaunchSpec(List.of("/bin/sh", "-c", "sleep 60; :", name),
                 null, Map.of()), new LogBuffer(100), Clock.systemUTC(), trees, new OutputLimits(8192, Duration.ZERO, 0, 0),
-                builder -> {
-                    forked.set(builder.start().pid());
-                    await().atMost(Duration.ofSeconds(5)).until(running::getAsBoolean);
-                    throw new OutOfMemoryError("unable to create native thread: possibly out of memory or "
-                            + "process/resource limits reached");
-                }, Thread::start))
+                starter, pumpStarter))
                 .isInstanceOf(java.io.IOException.class)
-                .hasMessageStartingWith("unable to create native thread")
+                .hasMessageStartingWith(message)
                 .hasMessageContaining("ulimit -u");
         try {
-            assertThat(forked.get()).as("the starter forked").isPositive();
-            await().atMost(Duration.ofSeconds(5)).until(() -> !running.getAsBoolean());
+            await().atMost(Duration.ofSeconds(5)).until(() -> !running(name));
         } finally {
             ProcessHandle.allProcesses().filter(process -> process.info().commandLine().orElse("").contains(name))
                     .forEach(process -> {
@@ -301,6 +285,16 @@ class ProcessTreeIntegrationTests {
                         process.destroyForcibly();
                     });
         }
+    }
+
+    private static boolean running(String name) {
+        return ProcessHandle.allProcesses().anyMatch(process -> process.info().commandLine().orElse("").contains(name));
+    }
+
+    /** What the JDK throws when it cannot start a thread ({@link OutOfThreads}). */
+    private static OutOfMemoryError outOfThreads() {
+        return new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource "
+                + "limits reached");
     }
 
     private WorkerProcess spawn(String script) throws Exception {
