@@ -88,7 +88,7 @@ public final class MasterProcess implements AutoCloseable {
         options.addAll(jvmOptions);
         List<String> command = new ArrayList<>(prefix);
         command.addAll(RunningShepherd.javaCommand(ShepherdApplication.class, options.toArray(String[]::new)));
-        if (givenProxyPort(args) == 0) {
+        if (Stream.of(args).noneMatch(arg -> arg.startsWith(PROXY_PORT_ARG))) {
             command.add(PROXY_PORT_ARG + 0);
         }
         command.addAll(List.of("--management.server.port=" + adminPort, "--fleet.workers=" + workers));
