@@ -50,14 +50,17 @@ class AdminTomcat implements WebServerFactoryCustomizer<TomcatWebServerFactory> 
     }
 
     /**
-     * The warning when {@code threads} request threads serve up to {@code connections} connections, on platform
-     * threads when {@code platformThreads}; null when there is nothing to warn of.
+     * The warning when {@code threads} request threads serve up to {@code connections} connections (0 or less: no
+     * limit, as Tomcat takes -1), on platform threads when {@code platformThreads}; null when there is nothing to
+     * warn of.
      */
     static String fewerThreadsThanConnections(boolean platformThreads, int threads, int connections) {
-        if (!platformThreads || threads >= connections) {
+        boolean unlimited = connections <= 0;
+        if (!platformThreads || !unlimited && threads >= connections) {
             return null;
         }
-        return THREADS + " (" + threads + ") is below " + CONNECTIONS + " (" + connections + "): on Java 17 to 20 "
+        return THREADS + " (" + threads + ") is below " + CONNECTIONS + " (" + (unlimited ? "no limit: " + connections
+                : connections) + "): on Java 17 to 20 "
                 + "a connection holds a request thread while its client sends a body slowly, also after a refusal, so "
                 + "clients without the token can hold every thread and the admin port, health included, stops "
                 + "answering; give it at least as many threads, or run on Java 21+ (virtual threads)";

@@ -13,6 +13,15 @@ class AdminTomcatTests {
                 .contains("health included, stops answering");
     }
 
+    /** Found by an attacking helper: -1 took no warning, and 258 slow connections held every thread. */
+    @Test
+    void connectionsWithoutALimitAreWarnedOfWhateverTheThreads() {
+        assertThat(AdminTomcat.fewerThreadsThanConnections(true, 256, -1))
+                .startsWith("server.tomcat.threads.max (256) is below server.tomcat.max-connections (no limit: -1): ");
+        assertThat(AdminTomcat.fewerThreadsThanConnections(true, 256, 0)).isNotNull();
+        assertThat(AdminTomcat.fewerThreadsThanConnections(false, 256, -1)).isNull();
+    }
+
     @Test
     void asManyThreadsAsConnectionsOrVirtualThreadsAreNot() {
         assertThat(AdminTomcat.fewerThreadsThanConnections(true, 256, 256)).isNull();
