@@ -73,15 +73,28 @@ public final class RunningShepherd implements AutoCloseable {
 
     /**
      * {@code main} in a JVM of its own on the test classpath (on its own class directory alone when it is
-     * {@link JdkOnly}), with a serial GC, C1 only (a short-lived test process spends more CPU compiling with C2 than
-     * it saves) and {@code jvmOptions} (a heap size at least).
+     * {@link JdkOnly}; {@link ShepherdApplication} on the jars of {@link MasterClassArchive}, from its archive), with
+     * {@link #jvm()}'s options and {@code jvmOptions} (a heap size at least).
      */
     public static List<String> javaCommand(Class<?> main, String... jvmOptions) {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        List<String> command = new ArrayList<>(jvm());
         command.addAll(List.of(jvmOptions));
-        command.addAll(List.of("-cp", classpath(main), main.getName()));
+        if (main == ShepherdApplication.class) {
+            command.addAll(MasterClassArchive.command());
+        } else {
+            command.addAll(List.of("-cp", classpath(main)));
+        }
+        command.add(main.getName());
         return command;
+    }
+
+    /**
+     * This JDK's {@code java} with a serial GC and C1 only: a short-lived test process spends more CPU compiling with
+     * C2 than it saves.
+     */
+    static List<String> jvm() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1");
     }
 
     private static String classpath(Class<?> main) {
