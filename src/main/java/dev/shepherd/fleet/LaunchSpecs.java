@@ -10,8 +10,8 @@ import dev.shepherd.worker.ProcessTrees;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,6 +41,9 @@ final class LaunchSpecs {
      */
     private static final List<String> PER_WORKER_VARIABLES = List.of("PORT", "SHEPHERD_WORKER_ID",
             "SHEPHERD_WORKER_INDEX", "SHEPHERD_WORKER_COUNT", ProcessTrees.MARKER, NODE_APP_INSTANCE);
+
+    /** Where a class inside Spring Boot's executable jar comes from: the jar's path. */
+    private static final Pattern NESTED = Pattern.compile("nested:(.*?\\.jar)");
 
     private static final Logger log = LoggerFactory.getLogger(LaunchSpecs.class);
 
@@ -167,15 +170,26 @@ final class LaunchSpecs {
         return new LaunchSpec(command, spec.workingDirectory(), environment, removed);
     }
 
-    /** The demo worker in a small JVM: from the classes directory in development, else {@code -jar shepherd.jar worker}. */
+    /**
+     * The demo worker in a small JVM: {@code -jar shepherd.jar worker} inside Spring Boot's executable jar, where its
+     * class is nested; else {@code -cp} the directory or plain jar that holds {@link DemoWorker}, which needs nothing
+     * but the JDK (development's {@code target/classes}, the Docker image's extracted application jar, a jar of the
+     * classes that has no {@code Main-Class}).
+     */
     static List<String> demoCommand() {
+        return demoCommand(demoWorkerLocation());
+    }
+
+    /** {@link #demoCommand()} for {@link DemoWorker}'s code source at {@code location}. */
+    static List<String> demoCommand(URI location) {
         List<String> command = new ArrayList<>(List.of(javaBinary(), "-XX:+UseSerialGC", "-Xms8m", "-Xmx64m",
                 "-Xss512k", "-XX:+ExitOnOutOfMemoryError"));
-        Path codeSource = codeSource();
-        if (Files.isDirectory(codeSource)) {
-            command.addAll(List.of("-cp", codeSource.toString(), DemoWorker.class.getName()));
+        // Inside a Spring Boot jar the location is nested ("jar:nested:/app/shepherd.jar/!BOOT-INF/classes/!/").
+        Matcher nested = NESTED.matcher(location.toString());
+        if (nested.find()) {
+            command.addAll(List.of("-jar", Path.of(nested.group(1)).toString(), "worker"));
         } else {
-            command.addAll(List.of("-jar", codeSource.toString(), "worker"));
+            command.addAll(List.of("-cp", Path.of(location).toString(), DemoWorker.class.getName()));
         }
         return command;
     }
@@ -184,15 +198,9 @@ final class LaunchSpecs {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    private static Path codeSource() {
+    private static URI demoWorkerLocation() {
         try {
-            java.net.URI location = DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI();
-            // Inside a Spring Boot jar the location is nested ("jar:nested:/app/shepherd.jar/!BOOT-INF/classes/!/").
-            Matcher nested = Pattern.compile("nested:(.*?\\.jar)").matcher(location.toString());
-            if (nested.find()) {
-                return Path.of(nested.group(1));
-            }
-            return Path.of(location);
+            return DemoWorker.class.getProtectionDomain().getCodeSource().getLocation().toURI();
         } catch (URISyntaxException ex) {
             throw new IllegalStateException("Cannot locate the demo worker's classes", ex);
         }

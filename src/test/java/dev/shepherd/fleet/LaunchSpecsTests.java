@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -221,6 +222,21 @@ class LaunchSpecsTests {
     @Test
     void demoCommandStartsASmallJvm() {
         assertThat(LaunchSpecs.demoCommand()).contains("-Xmx64m", "-XX:+ExitOnOutOfMemoryError");
+    }
+
+    @Test
+    void demoWorkerRunsFromSpringBootsExecutableJarByItsWorkerCommand() {
+        assertThat(LaunchSpecs.demoCommand(URI.create("jar:nested:/app/shepherd.jar/!BOOT-INF/classes/!/")))
+                .endsWith("-jar", "/app/shepherd.jar", "worker");
+    }
+
+    @Test
+    void demoWorkerRunsFromAClassDirectoryOrAPlainJarByItsClass() {
+        assertThat(LaunchSpecs.demoCommand(URI.create("file:/work/target/classes/")))
+                .endsWith("-cp", "/work/target/classes", DemoWorker.class.getName());
+        // A jar of the classes without a Main-Class (a test's), or the Docker image's extracted application jar.
+        assertThat(LaunchSpecs.demoCommand(URI.create("file:/app/shepherd.jar")))
+                .endsWith("-cp", "/app/shepherd.jar", DemoWorker.class.getName());
     }
 
     private static FleetProperties properties(Map<String, String> config) {
