@@ -26,6 +26,16 @@ final class HopByHop {
             AsciiString.cached("proxy-connection"), HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION,
             HttpHeaderNames.TE, HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE);
 
+    /**
+     * {@code Proxy}: no HTTP field has that name, and servers that hand headers to the app as CGI variables (WSGI,
+     * Rack, PHP, Go's {@code net/http/cgi}) give it as {@code HTTP_PROXY}, which many HTTP client libraries take for
+     * their outgoing proxy: a client's {@code Proxy: http://attacker:8080} sent the app's own requests through the
+     * attacker ("httpoxy", CVE-2016-5385). Removed from every request, trusted peers' too, as the httpoxy advisories
+     * tell nginx ({@code proxy_set_header Proxy ""}) and HAProxy ({@code http-request del-header Proxy}) users to do
+     * (found by an attacking helper).
+     */
+    private static final AsciiString PROXY = AsciiString.cached("proxy");
+
     /** The hop-by-hop names and those the proxy frames and routes a request by. */
     private static final List<AsciiString> FRAMING = Stream.concat(HEADERS.stream(), Stream.of(
             HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.HOST, HttpHeaderNames.EXPECT)).toList();
@@ -34,8 +44,8 @@ final class HopByHop {
     }
 
     /**
-     * Removes the hop-by-hop headers, {@code Transfer-Encoding} included: the caller sets the framing it parsed
-     * again ({@link RequestHead}).
+     * Removes the hop-by-hop headers, {@code Transfer-Encoding} included (the caller sets the framing it parsed
+     * again: {@link RequestHead}), and {@link #PROXY}.
      */
     static void strip(HttpMessage message) {
         HttpHeaders headers = message.headers();
@@ -50,6 +60,7 @@ final class HopByHop {
         for (AsciiString name : HEADERS) {
             headers.remove(name);
         }
+        headers.remove(PROXY);
         removeUnderscoreSpellings(headers, HopByHop::isFraming);
     }
 

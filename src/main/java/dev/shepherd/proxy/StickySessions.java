@@ -121,6 +121,18 @@ final class StickySessions {
         return false;
     }
 
+    /** Whether the request carried a cookie of our name, whatever its value. */
+    private boolean carried(HttpHeaders request) {
+        for (String header : request.getAll(HttpHeaderNames.COOKIE)) {
+            for (Cookie cookie : ServerCookieDecoder.LAX.decodeAll(header)) {
+                if (cookie.name().equals(name)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
     byte[] setCookieLine(int slot) {
         return slot >= 0 && slot < setCookieLines.length ? setCookieLines[slot] : null;
@@ -151,13 +163,17 @@ final class StickySessions {
      *       without the cookie, is balanced and bound again.</li>
      *   <li>one of our own tokens, or the value the request itself sent (a stale token of a master since restarted,
      *       a forged one): an echo of the request's cookie (an application that refreshes every cookie it receives),
-     *       left as it is; our line, when the response binds anew, comes after it and wins (found by attacking
-     *       helpers: one such response, even to a request with a made-up value, turned stickiness off for every
-     *       client).</li>
-     *   <li>another value: the name is the application's (a configuration mistake), and our token would overwrite its
-     *       cookie and end its sessions, on this response and on every later one that carries the application's
-     *       value, which names no slot. Null for good from then on: stickiness by this cookie is off, and a warning
-     *       names the property, once. Looked for in every response, whether it rebinds or not.</li>
+     *       left as it is; our line, when the response binds anew, comes after it and wins.</li>
+     *   <li>another value in answer to a request that carried a cookie of our name: most likely that cookie decoded
+     *       and encoded again (Express's {@code res.cookie} turns {@code %41} into {@code A}, and {@code a+b} into
+     *       {@code a%2Bb}); it reaches the client as sent and this response adds none, as for a deletion. Found by
+     *       attacking helpers: one such response, to a request with a made-up value, turned stickiness off for
+     *       every client, first when the value came back as sent, then when it came back encoded otherwise.</li>
+     *   <li>a value in answer to a request without a cookie of our name: the name is the application's (a
+     *       configuration mistake), and our token would overwrite its cookie and end its sessions, on this response
+     *       and on every later one that carries the application's value, which names no slot. Null for good from then
+     *       on: stickiness by this cookie is off, and a warning names the property, once. Looked for in every
+     *       response, whether it rebinds or not.</li>
      * </ul>
      */
     byte[] rebind(int requested, int served, ByteBuf headLines, HttpHeaders request) {
@@ -170,7 +186,7 @@ final class StickySessions {
             byte[] line = rebind(requested, served);
             return line == null || SetCookieLines.sharedCacheable(headLines) ? null : line;
         }
-        if (setting == Setting.DELETES) {
+        if (setting == Setting.LEAVES) {
             return null;
         }
         clash = true;
@@ -190,7 +206,13 @@ final class StickySessions {
     }
 
     /** What a worker's response does with a cookie of our name: nothing, deletes it only, or sets a value. */
-    private enum Setting { NONE, DELETES, SETS }
+    /**
+     * What a worker's response does with a cookie of our name, in rising order: nothing of note ({@code NONE}: none,
+     * one of our tokens, the request's own value sent back); {@code LEAVES}: a cookie this response must carry as
+     * the worker set it (a deletion, or the request's cookie sent back encoded otherwise); {@code SETS}: a value of
+     * the worker's own, to a request that carried none of our name.
+     */
+    private enum Setting { NONE, LEAVES, SETS }
 
     private Setting workerSetting(ByteBuf headLines, HttpHeaders request) {
         Setting[] setting = {Setting.NONE};
@@ -200,15 +222,24 @@ final class StickySessions {
             // domain is another cookie (RFC 6265 §5.3 step 11), which the client sends beside ours.
             if (cookie != null && cookie.name().equals(name) && cookie.domain() == null
                     && (cookie.path() == null || cookie.path().equals("/"))) {
-                if (AppCookieSessions.deletes(cookie)) {
-                    setting[0] = setting[0] == Setting.SETS ? Setting.SETS : Setting.DELETES;
-                } else if (!slots.containsKey(cookie.value()) && !sent(request, cookie.value())) {
-                    setting[0] = Setting.SETS;
+                Setting this_ = this.setting(cookie, request);
+                if (this_.ordinal() > setting[0].ordinal()) {
+                    setting[0] = this_;
                 }
-                // Else one of our own tokens, sent back as the worker got it (an application that refreshes every
-                // cookie it receives): an echo, no clash. Ours, when this response binds anew, follows it and wins.
             }
         });
         return setting[0];
+    }
+
+    /** What one {@code Set-Cookie} of our name, at {@code Path=/} and host-only, does (see {@link Setting}). */
+    private Setting setting(Cookie cookie, HttpHeaders request) {
+        if (AppCookieSessions.deletes(cookie)) {
+            return Setting.LEAVES;
+        }
+        if (slots.containsKey(cookie.value()) || sent(request, cookie.value())) {
+            // One of our own tokens, or the request's cookie sent back as it came: ours follows it and wins.
+            return Setting.NONE;
+        }
+        return carried(request) ? Setting.LEAVES : Setting.SETS;
     }
 }

@@ -19,7 +19,8 @@ class ForwardedHeadersIntegrationTests {
     /** What a TLS-terminating load balancer sends, and what a client could forge. */
     private static final String FROM_A_BALANCER = "GET /echo HTTP/1.1\r\nHost: shop.example\r\n"
             + "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n"
-            + "Forwarded: for=203.0.113.9;proto=https;host=www.example.com\r\nConnection: close\r\n\r\n";
+            + "Forwarded: for=203.0.113.9;proto=https;host=www.example.com\r\nProxy: http://203.0.113.9:8080\r\n"
+            + "Connection: close\r\n\r\n";
 
     @Nested
     class ByDefault {
@@ -45,6 +46,8 @@ class ForwardedHeadersIntegrationTests {
                     "\nforwarded: for=203.0.113.9;proto=https;host=www.example.com\n", "\nhost: shop.example\n");
             assertThat(echoed).as("the balancer spoke for the origin: no port or host of Shepherd's is mixed in")
                     .doesNotContain("x-forwarded-port", "x-forwarded-host");
+            assertThat(echoed).as("httpoxy: not even a trusted peer's Proxy reaches the worker")
+                    .doesNotContain("\nproxy:");
         }
 
         @Test
@@ -91,7 +94,7 @@ class ForwardedHeadersIntegrationTests {
             assertThat(RawHttp.status(echoed)).isEqualTo(200);
             assertThat(echoed).contains("\nx-forwarded-proto: http\n", "\nx-forwarded-for: 127.0.0.1\n",
                     "\nx-forwarded-host: shop.example\n", "\nx-forwarded-port: " + shepherd.proxyPort() + "\n");
-            assertThat(echoed).doesNotContain("https", "203.0.113.9", "\nforwarded:");
+            assertThat(echoed).doesNotContain("https", "203.0.113.9", "\nforwarded:", "\nproxy:");
         }
     }
 }

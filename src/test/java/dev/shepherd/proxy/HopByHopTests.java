@@ -59,6 +59,16 @@ class HopByHopTests {
     }
 
     @Test
+    void theProxyHeaderThatCgiServersGiveAppsAsHttpProxyIsRemoved() {
+        HttpRequest request = request();
+        request.headers().set("Host", "example.com").set("Proxy", "http://203.0.113.9:8080");
+
+        HopByHop.strip(request);
+
+        assertThat(names(request.headers())).containsExactly("host");
+    }
+
+    @Test
     void endToEndHeadersAreLeftAlone() {
         HttpRequest request = request();
         request.headers().set("Host", "example.com").set("Content-Length", "5").set("Authorization", "Bearer t")

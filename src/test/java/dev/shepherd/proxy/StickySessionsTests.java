@@ -169,8 +169,20 @@ class StickySessionsTests {
                 .isEqualTo(sticky.setCookieLine(2));
         assertThat(sticky.yielded()).isFalse();
 
+        // The request's value decoded and encoded again (Express's res.cookie): as the request sent it, in effect
+        // (found by an attacking helper: one request with SRV=%41 turned stickiness off for everyone).
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 2, head("Set-Cookie: SRV=A; Path=/"), cookie("SRV=%41")))
+                .as("left to that response").isNull();
+        assertThat(sticky.rebind(StickySessions.UNKNOWN, 2, head("Set-Cookie: SRV=a%2Bb; Path=/"), cookie("SRV=a+b")))
+                .isNull();
         assertThat(sticky.rebind(3, 3, head("Set-Cookie: SRV=" + token, "Set-Cookie: SRV=the-apps-own"), stale)).isNull();
-        assertThat(sticky.yielded()).as("a value of the application's beside it").isTrue();
+        assertThat(sticky.yielded()).isFalse();
+        assertThat(sticky.rebind(StickySessions.NO_COOKIE, 2, head("Content-Type: text/plain")))
+                .as("stickiness still on for everyone").isEqualTo(sticky.setCookieLine(2));
+
+        assertThat(sticky.rebind(3, 3, head("Set-Cookie: SRV=" + token, "Set-Cookie: SRV=the-apps-own"),
+                cookie("a=1"))).isNull();
+        assertThat(sticky.yielded()).as("a value of the application's, to a request without our cookie").isTrue();
     }
 
     @Test
