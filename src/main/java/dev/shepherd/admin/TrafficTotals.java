@@ -5,7 +5,10 @@ import io.micrometer.core.instrument.FunctionTimer;
 import lombok.RequiredArgsConstructor;
 import org.springframework.stereotype.Component;
 
-/** Reads the proxy's request totals from its meters, so the admin plane needs nothing from the data plane. */
+/**
+ * Reads the proxy's request totals from its meters, so the admin plane needs nothing from the data plane: failures
+ * are the requests answered with a 5xx and those whose response a worker cut short (outcome {@code cut}).
+ */
 @Component
 @RequiredArgsConstructor
 class TrafficTotals {
@@ -18,7 +21,7 @@ class TrafficTotals {
         for (FunctionTimer timer : registry.find("shepherd.proxy.requests").functionTimers()) {
             long count = (long) timer.count();
             requests += count;
-            if ("5xx".equals(timer.getId().getTag("status"))) {
+            if ("5xx".equals(timer.getId().getTag("status")) || "cut".equals(timer.getId().getTag("outcome"))) {
                 failures += count;
             }
         }

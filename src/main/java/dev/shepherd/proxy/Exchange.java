@@ -629,6 +629,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         warnIfMalformed(cause, workerName(failed));
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
         logAccess(relay.status(), failed);
+        proxy.metrics().cut(head, relay.status(), startNanos);
         if (relay.clientBodyUntilClose()) {
             // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
             client.bodyCut();

@@ -27,6 +27,9 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class ProxyMetrics {
 
+    /** The outcome of a request whose response the worker cut short ({@link #cut}). */
+    private static final String CUT = "cut";
+
     private final MeterRegistry registry;
     private static final String[] STATUS_CLASSES = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
     /**
@@ -113,6 +116,15 @@ final class ProxyMetrics {
      */
     void clientClosed(RequestHead head, int status, long startNanos) {
         stats(head.request().method(), statusClass(status), "client-closed").record(System.nanoTime() - startNanos);
+    }
+
+    /**
+     * The worker failed after its response began, and the client's was cut short (RFC 9112 §8; nginx logs the status
+     * it began with): outcome {@code cut}, with the class of that status. A failure in the fleet's traffic totals
+     * whatever the status ({@code TrafficTotals}): the client got no whole response.
+     */
+    void cut(RequestHead head, int status, long startNanos) {
+        stats(head.request().method(), statusClass(status), CUT).record(System.nanoTime() - startNanos);
     }
 
     void failed(RequestHead head, HttpResponseStatus status, long startNanos) {

@@ -34,6 +34,15 @@ class TrafficTotalsTests {
         assertThat(totals.read()).isEqualTo(new FleetView.Traffic(9, 4));
     }
 
+    @Test
+    void responsesAWorkerCutShortAreFailuresWhateverTheirStatus() {
+        record(5, "GET", "2xx", "success");
+        record(2, "GET", "2xx", "cut");
+        record(1, "GET", "5xx", "cut");
+
+        assertThat(totals.read()).isEqualTo(new FleetView.Traffic(8, 3));
+    }
+
     private void record(int count, String method, String status, String outcome) {
         long[] state = {count};
         states.add(state);
