@@ -14,9 +14,11 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code shepherd kill ID [--signal TERM|KILL]}: signals a worker's process tree without draining it, a crash
- * drill ({@code POST /fleet/workers/{id}/kill}); the fleet restarts the worker as after any crash.
+ * drill ({@code POST /fleet/workers/{id}/kill}); once it exits, the fleet restarts the worker as after any crash (one
+ * that ignores TERM keeps running, as under kill(1); the help says so: found by a new user's attack).
  */
-@Command(name = "kill", description = "Signals a worker's processes without draining it; the fleet restarts it as after a crash.")
+@Command(name = "kill", description = {"Signals a worker's processes without draining it; once it exits, the fleet "
+        + "restarts it as after a crash.", "A worker that ignores TERM keeps running: send KILL (-s KILL)."})
 class KillCommand implements Callable<Integer> {
 
     @ParentCommand

@@ -154,6 +154,12 @@ class ReloadCommand implements Callable<Integer> {
                 }
                 return !type.equals("RELOAD_SUCCEEDED");
             });
+            if (failure[0] != null && STOPPED_BY_SHUTDOWN.matcher(failure[0]).matches()) {
+                // Not "rolled back" (exit 3: the old spec serves): the master goes away, its workers with it.
+                throw new CtlException("reload to generation " + started.path("generation").asLong() + " stopped: "
+                        + "the master is shutting down (nothing was rolled back; its workers stop with it)",
+                        Ctl.UNREACHABLE);
+            }
             // A rollback's end is its last event; a stream that ends first (the master stopping) ends the wait
             // only when the status says the rollback is over.
             if (!over && !(failure[0] != null && !rollingBack(ctl.client().get("/fleet/reload")))) {
@@ -241,6 +247,13 @@ class ReloadCommand implements Callable<Integer> {
         return new CtlException(describe(status), "STOPPED".equals(status.path("rollback").asString(""))
                 ? Ctl.FAILED : Ctl.ROLLED_BACK);
     }
+
+    /**
+     * The message of the {@code RELOAD_FAILED} event of a reload that the master's shutdown ended (the master's
+     * {@code Supervisor} cancels it so), with no rollback.
+     */
+    private static final Pattern STOPPED_BY_SHUTDOWN = Pattern.compile("reload to generation \\d+ failed: the master is "
+            + "shutting down");
 
     /** The message of a rollback's last event ({@code RELOAD_STEP}), which ends a wait for a failed reload. */
     private static final Pattern ROLLBACK_OVER = Pattern.compile("rollback of generation \\d+ (finished|stopped)");

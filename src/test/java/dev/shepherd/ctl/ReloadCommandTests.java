@@ -265,6 +265,25 @@ class ReloadCommandTests {
                 + "master is shutting down\n");
     }
 
+    /**
+     * The master's shutdown ended the reload waited for: exit 5, as for a master that went away, not 3, which tells
+     * a script the old spec serves (found by a new user's attack: it said "failed and was rolled back").
+     */
+    @Test
+    void aReloadTheMastersShutdownEndedExitsAsTheMasterGoneNotAsRolledBack() {
+        reloadStatuses.clear();
+        reloadStatuses.add("{\"state\":\"FAILED\",\"generation\":2,\"total\":2,\"replaced\":1,"
+                + "\"reason\":\"the master is shutting down\",\"rollback\":\"NONE\"}");
+        events = STARTED + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed: the master is "
+                + "shutting down\"}\n\n";
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--wait");
+
+        assertThat(result.code()).as(result.err()).isEqualTo(Ctl.UNREACHABLE);
+        assertThat(result.err()).isEqualTo("reload to generation 2 stopped: the master is shutting down (nothing was "
+                + "rolled back; its workers stop with it)\n");
+    }
+
     /** A script keyed on exit 3 took the fleet for the old spec while half of it ran the failed one. */
     @Test
     void aRollbackThatStoppedIsNoRollbackToTheExitCode() {

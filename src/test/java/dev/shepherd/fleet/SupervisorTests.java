@@ -657,6 +657,9 @@ class SupervisorTests {
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
         assertThat(fleet.snapshot().reload().reason()).isEqualTo("the master is shutting down");
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_FAILED)
+                .extracting(FleetEvent::message).as("what shepherd reload --wait tells from a failed one (exit 5, not 3)")
+                .containsExactly("reload to generation 2 failed: the master is shutting down");
         assertThat(fleet.registry.get("shepherd.reloads").tag("outcome", "failed").counter().count())
                 .as("no failed deploy to alert on").isZero();
         assertThat(fleet.launcher.launched).as("no step after the first, no rollback").hasSize(3);
