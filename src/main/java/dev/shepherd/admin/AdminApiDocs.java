@@ -84,7 +84,7 @@ class AdminApiDocs {
                             + "already, or the master is stopping; try again after Retry-After seconds, or poll "
                             + "GET /fleet/events")),
             Map.entry("logs", Map.of(
-                    400, "id or lines is not a number, or lines is not between 1 and fleet.worker.log-lines",
+                    400, "id or lines is not a number, or lines is below 1 (more than fleet.worker.log-lines gives all that is kept)",
                     404, NO_WORKER)));
 
     @Bean

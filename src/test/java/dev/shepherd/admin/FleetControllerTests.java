@@ -555,13 +555,24 @@ class FleetControllerTests {
     }
 
     @Test
-    void logLinesOutOfRangeIsA400ProblemGivingTheRange() {
+    void logLinesBelowOneIsA400Problem() {
         given(fleet.logs(1)).willReturn(Optional.of(new LogBuffer(10)));
 
         assertProblem(mvc.get().uri("/fleet/workers/1/logs?lines=0"), HttpStatus.BAD_REQUEST, "Invalid request",
-                "lines must be between 1 and 1000 (fleet.worker.log-lines), not 0");
-        assertProblem(mvc.get().uri("/fleet/workers/1/logs?lines=1001"), HttpStatus.BAD_REQUEST, "Invalid request",
-                "lines must be between 1 and 1000 (fleet.worker.log-lines), not 1001");
+                "lines must be at least 1, not 0");
+    }
+
+    @Test
+    void moreLogLinesThanTheMasterKeepsGivesAllItKeeps() {
+        LogBuffer buffer = new LogBuffer(10);
+        buffer.add(new LogBuffer.Line(4100, NOW.minusSeconds(2), "old"));
+        buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(1), "new"));
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=5000")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                [{"pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old"},
+                 {"pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
+                """);
     }
 
     @Test
