@@ -15,6 +15,8 @@ import lombok.extern.slf4j.Slf4j;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedSet;
+import java.util.stream.Collectors;
 
 /**
  * Readiness while a worker starts (with its startup timeout), liveness while it serves, and the ejection of a
@@ -132,10 +134,34 @@ final class HealthChecks {
         // bound, a 503 of its own (found by a new user's attack: the reason said none of it).
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms"
                 + (worker.lastReadinessFailure() == null ? "" : " (last readiness probe: "
-                + worker.lastReadinessFailure() + ")");
+                + worker.lastReadinessFailure() + ")") + elsewhere(worker, process);
         worker.stopping(reason, ExitCause.STARTUP_TIMEOUT);
         worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();
+    }
+
+    /**
+     * For a worker whose probes found nothing on its port: the ports its processes listen on instead, as a clause
+     * ("; its processes listen on 3000, not on its PORT 41234: ..."), else empty. An app that listens on a port of
+     * its own (Node's {@code listen(3000)}, usual under PM2's cluster mode, which shares one port) is the common
+     * cause (found by a new user's attack: the reason said only "Connection refused"). Reads /proc, once per startup
+     * timeout.
+     */
+    private static String elsewhere(Worker worker, ChildProcess process) {
+        SortedSet<Integer> ports;
+        try {
+            ports = process.listeningPorts();
+        } catch (RuntimeException ex) {
+            log.debug("Could not tell where worker {} listens", worker.id, ex);
+            return "";
+        }
+        if (ports.isEmpty() || ports.contains(worker.port())) {
+            return "";
+        }
+        String listed = ports.stream().limit(5).map(String::valueOf).collect(Collectors.joining(", "))
+                + (ports.size() > 5 ? ", …" : "");
+        return "; its processes listen on " + listed + ", not on its PORT " + worker.port()
+                + ": a worker must listen on the port Shepherd gives it in the PORT variable";
     }
 
     /** One liveness round over the serving workers; called periodically. */

@@ -2,7 +2,9 @@ package dev.shepherd.worker;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.Optional;
+import java.util.SortedSet;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -62,6 +64,15 @@ public interface ChildProcess {
      */
     default Optional<String> foreignListener(int port) {
         return Optional.empty();
+    }
+
+    /**
+     * The TCP ports this process tree listens on, on any address, lowest first; empty when it listens on none or
+     * where it cannot be told (no /proc). Reads /proc (the tree's descriptors, /proc/net/tcp and tcp6): once per
+     * startup timeout on the supervisor's thread, never per probe. Empty by default.
+     */
+    default SortedSet<Integer> listeningPorts() {
+        return Collections.emptySortedSet();
     }
 
     /** {@link #foreignListener}'s answer when nothing listens on the port. */

@@ -13,6 +13,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
@@ -149,6 +151,42 @@ public final class ProcFs {
             }
         }
         return new Listeners(inodes, ipv6Any);
+    }
+
+    /**
+     * The ports of the TCP sockets of this network namespace that listen, on any address, and whose inode is in
+     * {@code inodes} (/proc/net/tcp and tcp6), lowest first.
+     */
+    static SortedSet<Integer> listeningPorts(Set<Long> inodes) {
+        SortedSet<Integer> ports = new TreeSet<>();
+        for (String table : List.of("net/tcp", "net/tcp6")) {
+            try (Stream<String> lines = Files.lines(PROC.resolve(table), StandardCharsets.US_ASCII)) {
+                lines.forEach(line -> {
+                    int port = listeningPort(line, inodes);
+                    if (port > 0) {
+                        ports.add(port);
+                    }
+                });
+            } catch (IOException | UncheckedIOException ex) {
+                // No IPv6, say.
+            }
+        }
+        return ports;
+    }
+
+    /** The port of {@code line} of /proc/net/tcp{,6} when it is a listener whose inode is in {@code inodes}; else 0. */
+    static int listeningPort(String line, Set<Long> inodes) {
+        String[] fields = line.trim().split("\\s+");
+        if (fields.length < 10 || !fields[3].equals("0A")) {
+            return 0;
+        }
+        int colon = fields[1].indexOf(':');
+        try {
+            return colon < 0 || !inodes.contains(Long.parseLong(fields[9])) ? 0
+                    : Integer.parseInt(fields[1].substring(colon + 1), 16);
+        } catch (NumberFormatException ex) {
+            return 0;
+        }
     }
 
     /**

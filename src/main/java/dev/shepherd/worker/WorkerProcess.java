@@ -9,10 +9,12 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -353,6 +355,18 @@ public final class WorkerProcess implements ChildProcess {
         return Optional.of(ProcFs.holders(socket, true).stream().findFirst()
                 .map(pid -> "pid " + pid + " (" + ProcFs.command(pid) + ")")
                 .orElse("a process this master cannot see (" + socket + ")"));
+    }
+
+    @Override
+    public SortedSet<Integer> listeningPorts() {
+        if (!ProcFs.available()) {
+            return Collections.emptySortedSet();
+        }
+        Set<Long> held = new HashSet<>();
+        for (ProcessHandle member : tree.members()) {
+            held.addAll(ProcFs.sockets(member.pid()));
+        }
+        return held.isEmpty() ? Collections.emptySortedSet() : ProcFs.listeningPorts(held);
     }
 
     /**

@@ -11,6 +11,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeSet;
+import java.util.SortedSet;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -39,6 +41,8 @@ final class FakeLauncher implements ProcessLauncher {
         boolean reaped;
         /** Dead, as the proxy may see it on a connection, before its exit reaches the supervisor. */
         private boolean dead;
+        /** The ports it listens on ({@link #listeningPorts}); none by default. */
+        SortedSet<Integer> listening = new TreeSet<>();
 
         FakeProcess(int workerId, LaunchSpec spec, long pid, Instant startedAt) {
             this.workerId = workerId;
@@ -47,6 +51,11 @@ final class FakeLauncher implements ProcessLauncher {
             this.startedAt = startedAt;
             when(handle.pid()).thenReturn(pid);
             when(handle.isAlive()).thenAnswer(invocation -> isAlive());
+        }
+
+        @Override
+        public SortedSet<Integer> listeningPorts() {
+            return listening;
         }
 
         /** Dies without its exit being seen yet: {@link #isAlive()} says false, {@link #exit} tells the rest. */

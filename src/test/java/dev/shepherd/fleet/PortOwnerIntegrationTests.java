@@ -1,6 +1,8 @@
 package dev.shepherd.fleet;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.shepherd.testsupport.EchoWorker;
+import dev.shepherd.testsupport.FreePorts;
 import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
@@ -22,6 +24,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -81,6 +85,24 @@ class PortOwnerIntegrationTests {
             // Its port its own again (a restart's new one, the first having been taken when it bound): READY.
             shepherd.awaitReady(1);
             assertThat(shepherd.get("/").body()).isEqualTo("mine");
+        }
+    }
+
+    /**
+     * Found by a new user's attack: a worker that listens on a port of its own (an app's listen(3000)) was killed at
+     * its startup timeout said only to refuse connections. The reason says where it listens.
+     */
+    @Test
+    void aWorkerListeningOnAPortOfItsOwnIsToldSoAtItsStartupTimeout(CapturedOutput output) {
+        int own = FreePorts.unassigned();
+        List<String> command = new ArrayList<>(List.of("env", "PORT=" + own));
+        command.addAll(RunningShepherd.javaCommand(EchoWorker.class));
+        try (RunningShepherd shepherd = RunningShepherd.start("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", command), "--fleet.worker.startup-timeout=4s")) {
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(output.getOut())
+                    .containsPattern("not READY within 4000 ms \\(last readiness probe: GET /health failed: [^)]+\\); "
+                            + "its processes listen on " + own + ", not on its PORT \\d+: a worker must listen on the "
+                            + "port Shepherd gives it in the PORT variable"));
         }
     }
 

@@ -409,6 +409,25 @@ class SupervisorTests {
         assertThat(fleet.restarts("startup-timeout")).isEqualTo(1);
     }
 
+    /** Found by a new user's attack: a worker listening on a port of its own was said only to refuse connections. */
+    @Test
+    void aWorkerThatListensElsewhereThanItsPortIsToldSoWhenItTimesOut() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "2s");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+        int port = fleet.worker(1).port();
+        fleet.process(1).listening.addAll(List.of(3000, 9229));
+        fleet.process(2).listening.addAll(List.of(fleet.worker(2).port(), 9229));
+
+        fleet.queue.advance(Duration.ofSeconds(2));
+
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms (last readiness probe: GET "
+                + "/health answered 503); its processes listen on 3000, 9229, not on its PORT " + port
+                + ": a worker must listen on the port Shepherd gives it in the PORT variable");
+        assertThat(fleet.worker(2).lastExit().reason()).as("one listens on its PORT: no more said")
+                .isEqualTo("not READY within 2000 ms (last readiness probe: GET /health answered 503)");
+    }
+
     @Test
     void programThatCannotStartIsFailedAndRetried() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");

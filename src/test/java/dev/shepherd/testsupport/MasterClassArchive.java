@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  * <p>
  * A master started by a test spent ~6.8 CPU s until its first worker was READY, most of it loading, verifying and
  * initialising Spring's and the master's classes; from the archive, ~4.9 (three alternated starts each, JDK 17, C1 only,
- * 2026-12-06). The suite starts such a JVM some fifty times. The archive is made
+ * 2026-12-06). The suite starts some thirty such JVMs (masters and command-line runs). The archive is made
  * once per build of {@code target/classes} by a training run that exits once its context is refreshed (Spring's
  * {@code spring.context.exit=onRefresh}, the training run of Spring Boot's CDS guide), under a file lock that the
  * test forks share, and kept in {@code target/test-master} with the jar below; older ones there are removed.
