@@ -140,6 +140,14 @@ class CtlTests {
                 + "request, is shepherd reload; replace takes one worker's id (see shepherd replace --help)\n");
         assertThat(run(Map.of(), "replace", "x1").err()).isEqualTo("ID must be a worker's id (the ID column of "
                 + "shepherd ls), not 'x1' (see shepherd replace --help)\n");
+        assertThat(run(Map.of(), "logs", "app").err()).isEqualTo("ID must be a worker's id (the ID column of "
+                + "shepherd ls), not 'app' (see shepherd logs --help)\n");
+        assertThat(run(Map.of(), "kill", "app").err()).isEqualTo("ID must be a worker's id (the ID column of "
+                + "shepherd ls), not 'app' (see shepherd kill --help)\n");
+        Result alone = run(Map.of());
+        assertThat(alone.code()).isEqualTo(Ctl.USAGE);
+        assertThat(alone.err()).as("the usage, as pm2 and git print it").startsWith("Usage: shepherd ")
+                .contains("Drives a running Shepherd master");
         assertThat(run(Map.of(), "reload", "app").err()).isEqualTo("reload replaces every worker and takes no name but "
                 + "all, not 'app'; replace ID replaces one worker (see shepherd reload --help)\n");
         assertThat(run(Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1"), "reload", "all").err())
