@@ -128,16 +128,32 @@ public final class StartCommand {
         }
     }
 
+    /**
+     * {@code value} when it is a TCP port (0: any free one), else a usage error at once, not after the master's start
+     * (a new user's {@code -p 99999} was refused by Spring Boot some 30 s later, with exit 1).
+     */
+    private static int port(CommandLine line, String option, int value) {
+        if (value < 0 || value > 65_535) {
+            throw new CommandLine.ParameterException(line, option + " must be a port, 0 to 65535 (0: any free one), not "
+                    + value);
+        }
+        return value;
+    }
+
     private List<String> toSpringArguments(CommandLine line, IntSupplier processors) {
         List<String> spring = new ArrayList<>();
         if (instances != null) {
             spring.add("--fleet.workers=" + workers(line, instances, processors.getAsInt()));
         }
         if (port != null) {
-            spring.add("--server.port=" + port);
+            spring.add("--server.port=" + port(line, "-p", port));
         }
         if (adminPort != null) {
-            spring.add("--management.server.port=" + adminPort);
+            spring.add("--management.server.port=" + port(line, "--admin-port", adminPort));
+        }
+        if (port != null && port.equals(adminPort) && port != 0) {
+            throw new CommandLine.ParameterException(line, "-p and --admin-port are both " + port + ": the proxy and "
+                    + "the admin API need ports of their own");
         }
         if (workingDirectory != null) {
             spring.add("--fleet.worker.working-directory=" + literal(workingDirectory));

@@ -57,6 +57,21 @@ class StartCommandTests {
         assertThat(err.toString()).isEqualTo("--env wants NAME=VALUE, not 'FOO' (see shepherd start --help)\n");
     }
 
+    /** A new user's: -p 99999, or one port for both, was refused only after the master's whole start, with exit 1. */
+    @Test
+    void aPortOutOfRangeOrTheSameForBothIsAUsageErrorAtOnce() {
+        assertThat(start("-p", "99999", "node", "app.js")).isNull();
+        assertThat(err.toString()).isEqualTo("-p must be a port, 0 to 65535 (0: any free one), not 99999 (see shepherd "
+                + "start --help)\n");
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(start("--admin-port", "-1", "app")).isNull();
+        assertThat(start("-p", "9000", "--admin-port", "9000", "app")).isNull();
+        assertThat(err.toString()).endsWith("-p and --admin-port are both 9000: the proxy and the admin API need ports "
+                + "of their own (see shepherd start --help)\n");
+        assertThat(start("-p", "0", "--admin-port", "0", "app")).as("any free ones").contains("--server.port=0",
+                "--management.server.port=0");
+    }
+
     @Test
     void aSettingStartSetsItselfCannotBeSetAgain() {
         assertThat(start("--set", "fleet.worker.command=node,other.js", "node", "app.js")).isNull();
