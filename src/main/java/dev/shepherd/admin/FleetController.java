@@ -216,13 +216,13 @@ class FleetController {
 
     @Operation(summary = "A worker's last output lines")
     @GetMapping("/workers/{id}/logs")
-    List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") int lines) {
+    List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") long lines) {
         LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
         if (lines < 1) {
             throw new InvalidRequestException("lines must be at least 1, not " + lines);
         }
         // More than the master keeps (fleet.worker.log-lines) gives all it keeps, as tail -n and kubectl logs --tail
         // do (a new user's PM2 habit, logs -n 5000, was refused).
-        return buffer.tail(Math.min(lines, fleet.logLines())).stream().map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();
+        return buffer.tail((int) Math.min(lines, fleet.logLines())).stream().map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();
     }
 }

@@ -629,7 +629,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         warnIfMalformed(cause, workerName(failed));
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
         logAccess(relay.status(), failed);
-        proxy.metrics().cut(head, relay.status(), startNanos);
+        if (failed != null) {
+            proxy.metrics().cut(head, relay.status(), startNanos);
+        } else {
+            // The proxy's own limit on the request body, passed after the response began: not the worker's doing
+            // (found by a re-attacking helper).
+            proxy.metrics().failed(head, HttpResponseStatus.valueOf(relay.status()), startNanos);
+        }
         if (relay.clientBodyUntilClose()) {
             // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
             client.bodyCut();

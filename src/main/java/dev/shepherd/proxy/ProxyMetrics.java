@@ -185,6 +185,10 @@ final class ProxyMetrics {
 
     /** A response with sticky sessions on: {@code requested} as {@link StickySessions#slot}, {@code served} the slot. */
     void sticky(int requested, int served) {
+        if (requested == StickySessions.FOREIGN) {
+            // The application's own cookie of the name, left alone: no sticky response.
+            return;
+        }
         (requested == served ? stickyHit : requested == StickySessions.NO_COOKIE ? stickyNew : stickyRebind).increment();
     }
 

@@ -31,22 +31,31 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>A token made under another key (the master restarted), forged or unknown, and a slot with no worker that can
  * take the request ({@link StickySlots}), fall back to normal balancing; the response then sets the cookie again.
- * A worker's response that deletes a cookie of the same name ends the binding; once a worker sets one with a value,
- * the proxy sets its own no more (the name is the application's). Immutable but for that; any thread.
+ * A value not shaped as a token ({@link #FOREIGN}) is balanced too, and never overwritten. A worker's response that
+ * deletes a cookie of the same name ends the binding; once a worker sets one with a value for a request without
+ * cookies, the proxy sets its own no more (the name is the application's). Immutable but for that; any thread.
  */
 @Slf4j
 final class StickySessions {
 
     /** What a request's cookie said: no cookie of ours. */
     static final int NO_COOKIE = -2;
-    /** What a request's cookie said: a value that names no slot (forged, stale or unknown). */
+    /** What a request's cookie said: a value shaped as our tokens that names no slot (forged, or stale). */
     static final int UNKNOWN = -1;
+    /**
+     * What a request's cookie said: a value not shaped as our tokens, most likely the application's own cookie of
+     * the name (see {@link #rebind(int, int, ByteBuf, HttpHeaders)}): balanced, and never overwritten.
+     */
+    static final int FOREIGN = -3;
     private static final int TOKEN_BYTES = 16;
+    /** {@link #TOKEN_BYTES} in base64url without padding. */
+    private static final int TOKEN_CHARACTERS = 22;
 
     private final String name;
     private final Map<String, Integer> slots;
     private final byte[][] setCookieLines;
     private final AtomicBoolean clashWarned = new AtomicBoolean();
+    private final AtomicBoolean foreignWarned = new AtomicBoolean();
     /** A worker set a cookie of our name: we set ours no more. */
     private volatile boolean clash;
 
@@ -102,11 +111,25 @@ final class StickySessions {
                     if (slot != null) {
                         return slot;
                     }
-                    found = UNKNOWN;
+                    found = found == FOREIGN || !tokenShaped(cookie.value()) ? FOREIGN : UNKNOWN;
                 }
             }
         }
         return found;
+    }
+
+    /** Whether {@code value} could be one of our tokens: 22 characters of base64url. */
+    private static boolean tokenShaped(String value) {
+        if (value.length() != TOKEN_CHARACTERS) {
+            return false;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether the request carried a cookie of our name with {@code value}. */
@@ -121,26 +144,17 @@ final class StickySessions {
         return false;
     }
 
-    /** Whether the request carried a cookie of our name, whatever its value. */
-    private boolean carried(HttpHeaders request) {
-        for (String header : request.getAll(HttpHeaderNames.COOKIE)) {
-            for (Cookie cookie : ServerCookieDecoder.LAX.decodeAll(header)) {
-                if (cookie.name().equals(name)) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     /** The {@code Set-Cookie} line (CRLF included) that binds a client to {@code slot}; null beyond the table. */
     byte[] setCookieLine(int slot) {
         return slot >= 0 && slot < setCookieLines.length ? setCookieLines[slot] : null;
     }
 
-    /** The response's {@code Set-Cookie} line when the request's cookie named another slot, or none; else null. */
+    /**
+     * The response's {@code Set-Cookie} line when the request's cookie named another slot, or none, or was a stale
+     * or forged token; else null (a {@link #FOREIGN} value is left alone).
+     */
     byte[] rebind(int requested, int served) {
-        return requested == served ? null : setCookieLine(served);
+        return requested == served || requested == FOREIGN ? null : setCookieLine(served);
     }
 
     /**
@@ -164,16 +178,18 @@ final class StickySessions {
      *   <li>one of our own tokens, or the value the request itself sent (a stale token of a master since restarted,
      *       a forged one): an echo of the request's cookie (an application that refreshes every cookie it receives),
      *       left as it is; our line, when the response binds anew, comes after it and wins.</li>
-     *   <li>another value in answer to a request that carried a cookie of our name: most likely that cookie decoded
-     *       and encoded again (Express's {@code res.cookie} turns {@code %41} into {@code A}, and {@code a+b} into
-     *       {@code a%2Bb}); it reaches the client as sent and this response adds none, as for a deletion. Found by
-     *       attacking helpers: one such response, to a request with a made-up value, turned stickiness off for
-     *       every client, first when the value came back as sent, then when it came back encoded otherwise.</li>
-     *   <li>a value in answer to a request without a cookie of our name: the name is the application's (a
-     *       configuration mistake), and our token would overwrite its cookie and end its sessions, on this response
-     *       and on every later one that carries the application's value, which names no slot. Null for good from then
-     *       on: stickiness by this cookie is off, and a warning names the property, once. Looked for in every
-     *       response, whether it rebinds or not.</li>
+     *   <li>another value, in answer to a request that carried any cookie: it reaches the client as set and this
+     *       response adds none, as for a deletion; the client's next request, with that value, is {@link #FOREIGN}
+     *       and keeps it. Most likely the request's cookie sent back as the application's parser read it (Express
+     *       turns {@code %41} into {@code A} and {@code "xy} into {@code x}; Python's {@code http.cookies} finds
+     *       {@code SHEP} inside {@code a=1 SHEP=zz}, where Netty's parser finds none), so it must not change
+     *       anything for anyone else; or the application's own cookie of the name, set at a login. Warned of, once.
+     *       Found by attacking helpers: such responses turned stickiness off for every client, first when the value
+     *       came back as sent, then encoded otherwise, then read where our parser saw no cookie of the name.</li>
+     *   <li>a value in answer to a request without any cookie, which no client can make a worker echo: the name is
+     *       the application's (a configuration mistake), and our token would overwrite its cookie and end its
+     *       sessions. Null for good from then on: stickiness by this cookie is off, and a warning names the property,
+     *       once. Looked for in every response, whether it rebinds or not.</li>
      * </ul>
      */
     byte[] rebind(int requested, int served, ByteBuf headLines, HttpHeaders request) {
@@ -187,6 +203,15 @@ final class StickySessions {
             return line == null || SetCookieLines.sharedCacheable(headLines) ? null : line;
         }
         if (setting == Setting.LEAVES) {
+            return null;
+        }
+        if (setting == Setting.LEAVES_SET) {
+            if (foreignWarned.compareAndSet(false, true)) {
+                log.warn("A worker (index {}) set the cookie {}, which fleet.proxy.sticky.cookie names for the proxy's "
+                        + "own, to a value not Shepherd's, for a request that carried cookies: left as set (it may be "
+                        + "a client's cookie sent back). If the application uses that name, name another cookie there, "
+                        + "or set fleet.proxy.sticky.app-cookie={} to follow the worker's", served, name, name);
+            }
             return null;
         }
         clash = true;
@@ -208,11 +233,11 @@ final class StickySessions {
     /** What a worker's response does with a cookie of our name: nothing, deletes it only, or sets a value. */
     /**
      * What a worker's response does with a cookie of our name, in rising order: nothing of note ({@code NONE}: none,
-     * one of our tokens, the request's own value sent back); {@code LEAVES}: a cookie this response must carry as
-     * the worker set it (a deletion, or the request's cookie sent back encoded otherwise); {@code SETS}: a value of
-     * the worker's own, to a request that carried none of our name.
+     * one of our tokens, the request's own value sent back); {@code LEAVES}: a deletion, which this response must
+     * carry as the worker set it; {@code LEAVES_SET}: another value for a request that carried cookies, the same;
+     * {@code SETS}: a value of the worker's own, for a request without any cookie.
      */
-    private enum Setting { NONE, LEAVES, SETS }
+    private enum Setting { NONE, LEAVES, LEAVES_SET, SETS }
 
     private Setting workerSetting(ByteBuf headLines, HttpHeaders request) {
         Setting[] setting = {Setting.NONE};
@@ -222,9 +247,9 @@ final class StickySessions {
             // domain is another cookie (RFC 6265 §5.3 step 11), which the client sends beside ours.
             if (cookie != null && cookie.name().equals(name) && cookie.domain() == null
                     && (cookie.path() == null || cookie.path().equals("/"))) {
-                Setting this_ = this.setting(cookie, request);
-                if (this_.ordinal() > setting[0].ordinal()) {
-                    setting[0] = this_;
+                Setting one = setting(cookie, request);
+                if (one.ordinal() > setting[0].ordinal()) {
+                    setting[0] = one;
                 }
             }
         });
@@ -240,6 +265,7 @@ final class StickySessions {
             // One of our own tokens, or the request's cookie sent back as it came: ours follows it and wins.
             return Setting.NONE;
         }
-        return carried(request) ? Setting.LEAVES : Setting.SETS;
+        // Any Cookie field at all, however our parser reads it: the application's may find our name in it.
+        return request.contains(HttpHeaderNames.COOKIE) ? Setting.LEAVES_SET : Setting.SETS;
     }
 }

@@ -569,6 +569,7 @@ class FleetControllerTests {
         buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(1), "new"));
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=99999999999")).as("beyond an int too").hasStatusOk();
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=5000")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
                 [{"pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old"},
                  {"pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
