@@ -120,7 +120,8 @@ public final class Ctl {
                 // help nosuch (picocli's help command says it of the root): its "Unknown subcommand 'nosuch'." listed
                 // none of the commands (found by a new user).
                 notACommand(where, helpFor.group(1), err);
-            } else if (where.getParent() == null && String.valueOf(ex.getMessage()).startsWith("Missing required subcommand")) {
+            } else if (where.getParent() == null
+                    && String.valueOf(ex.getMessage()).startsWith("Missing required subcommand")) {
                 // shepherd alone: the usage, as git and pm2 print it, not picocli's one line (a new user's).
                 where.usage(err);
             } else if (ex.getArgSpec() instanceof CommandLine.Model.PositionalParamSpec positional
@@ -129,7 +130,8 @@ public final class Ctl {
                 // logs app, kill app: PM2 names apps; "Invalid value for positional parameter at index 0 (ID)" said
                 // nothing of what an ID is (a new user's). As replace says it.
                 err.println("ID must be a worker's id (the ID column of shepherd ls), not '"
-                        + TerminalText.safe(ex.getValue()) + "' (see " + where.getCommandSpec().qualifiedName() + " --help)");
+                        + TerminalText.safe(ex.getValue()) + "' (see " + where.getCommandSpec().qualifiedName()
+                        + " --help)");
             } else if (ex instanceof CommandLine.OverwrittenOptionException twice
                     && twice.getOverwritten() instanceof CommandLine.Model.OptionSpec option && option.negatable()) {
                 // reload --wait --no-wait: picocli said "option '--wait' should be specified only once".

@@ -230,7 +230,6 @@ final class StickySessions {
         return rebind(requested, served, headLines, EmptyHttpHeaders.INSTANCE);
     }
 
-    /** What a worker's response does with a cookie of our name: nothing, deletes it only, or sets a value. */
     /**
      * What a worker's response does with a cookie of our name, in rising order: nothing of note ({@code NONE}: none,
      * one of our tokens, the request's own value sent back); {@code LEAVES}: a deletion, which this response must
