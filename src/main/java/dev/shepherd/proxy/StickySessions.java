@@ -55,7 +55,8 @@ final class StickySessions {
     private final Map<String, Integer> slots;
     private final byte[][] setCookieLines;
     private final AtomicBoolean clashWarned = new AtomicBoolean();
-    private final AtomicBoolean foreignWarned = new AtomicBoolean();
+    /** A worker's value of our name left on its response: a client can cause it, so at most a line every 10 s. */
+    private final OccasionalWarning leftAsSet = new OccasionalWarning(System::nanoTime);
     /** A worker set a cookie of our name: we set ours no more. */
     private volatile boolean clash;
 
@@ -118,7 +119,12 @@ final class StickySessions {
         return found;
     }
 
-    /** Whether {@code value} could be one of our tokens: 22 characters of base64url. */
+    /**
+     * Whether {@code value} could be one of our tokens: 22 characters of base64url. Common frameworks' session ids
+     * have other shapes (Tomcat's 32 hex digits, PHP's and Django's 26 to 32 letters and digits, Express's signed
+     * {@code s:…}); one of exactly this shape (Python's {@code secrets.token_urlsafe(16)}) passes for a stale token
+     * and is rebound (found by a re-attacking helper).
+     */
     private static boolean tokenShaped(String value) {
         if (value.length() != TOKEN_CHARACTERS) {
             return false;
@@ -183,11 +189,14 @@ final class StickySessions {
      *       and keeps it. Most likely the request's cookie sent back as the application's parser read it (Express
      *       turns {@code %41} into {@code A} and {@code "xy} into {@code x}; Python's {@code http.cookies} finds
      *       {@code SHEP} inside {@code a=1 SHEP=zz}, where Netty's parser finds none), so it must not change
-     *       anything for anyone else; or the application's own cookie of the name, set at a login. Warned of, once.
+     *       anything for anyone else; or the application's own cookie of the name, set at a login. Warned of, at
+     *       most every 10 s.
      *       Found by attacking helpers: such responses turned stickiness off for every client, first when the value
      *       came back as sent, then encoded otherwise, then read where our parser saw no cookie of the name.</li>
-     *   <li>a value in answer to a request without any cookie, which no client can make a worker echo: the name is
-     *       the application's (a configuration mistake), and our token would overwrite its cookie and end its
+     *   <li>a value in answer to a request without any cookie, which a client cannot make a worker echo (only an
+     *       application that sets the cookie from a query parameter or a header, or replays a cached response's
+     *       {@code Set-Cookie}, can be led to it: found by a re-attacking helper, and documented): the name is the
+     *       application's (a configuration mistake), and our token would overwrite its cookie and end its
      *       sessions. Null for good from then on: stickiness by this cookie is off, and a warning names the property,
      *       once. Looked for in every response, whether it rebinds or not.</li>
      * </ul>
@@ -206,11 +215,14 @@ final class StickySessions {
             return null;
         }
         if (setting == Setting.LEAVES_SET) {
-            if (foreignWarned.compareAndSet(false, true)) {
+            long times = leftAsSet.occurred();
+            if (times > 0) {
+                // Not once only: a client could spend a single line before the application's own first login.
                 log.warn("A worker (index {}) set the cookie {}, which fleet.proxy.sticky.cookie names for the proxy's "
-                        + "own, to a value not Shepherd's, for a request that carried cookies: left as set (it may be "
-                        + "a client's cookie sent back). If the application uses that name, name another cookie there, "
-                        + "or set fleet.proxy.sticky.app-cookie={} to follow the worker's", served, name, name);
+                        + "own, to a value not Shepherd's, for a request that carried cookies ({} time(s) since the "
+                        + "last such line): left as set (it may be a client's cookie sent back). If the application "
+                        + "uses that name, name another cookie there, or set fleet.proxy.sticky.app-cookie={} to follow "
+                        + "the worker's", served, name, times, name);
             }
             return null;
         }
