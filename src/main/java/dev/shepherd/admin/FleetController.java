@@ -223,6 +223,7 @@ class FleetController {
         }
         // More than the master keeps (fleet.worker.log-lines) gives all it keeps, as tail -n and kubectl logs --tail
         // do (a new user's PM2 habit, logs -n 5000, was refused).
-        return buffer.tail((int) Math.min(lines, fleet.logLines())).stream().map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();
+        return buffer.tail((int) Math.min(lines, fleet.logLines())).stream()
+                .map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();
     }
 }

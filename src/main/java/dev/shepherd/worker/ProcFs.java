@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /** Reads what the JDK does not tell about a process from Linux's /proc; empty answers where there is no /proc. */
@@ -137,20 +138,25 @@ public final class ProcFs {
         Set<Long> inodes = new HashSet<>();
         Set<Long> ipv6Any = new HashSet<>();
         String portField = portField(port);
+        forEachTcpSocket(line -> {
+            Set<Long> found = listeners(line, port, portField);
+            inodes.addAll(found);
+            if (!found.isEmpty() && line.trim().split("\\s+")[1].startsWith(IPV6_ANY + ":")) {
+                ipv6Any.addAll(found);
+            }
+        });
+        return new Listeners(inodes, ipv6Any);
+    }
+
+    /** Each line of /proc/net/tcp, then of /proc/net/tcp6 (a table that cannot be read is skipped: no IPv6, say). */
+    private static void forEachTcpSocket(Consumer<String> line) {
         for (String table : List.of("net/tcp", "net/tcp6")) {
             try (Stream<String> lines = Files.lines(PROC.resolve(table), StandardCharsets.US_ASCII)) {
-                lines.forEach(line -> {
-                    Set<Long> found = listeners(line, port, portField);
-                    inodes.addAll(found);
-                    if (!found.isEmpty() && line.trim().split("\\s+")[1].startsWith(IPV6_ANY + ":")) {
-                        ipv6Any.addAll(found);
-                    }
-                });
+                lines.forEach(line);
             } catch (IOException | UncheckedIOException ex) {
                 // No IPv6, say.
             }
         }
-        return new Listeners(inodes, ipv6Any);
     }
 
     /**
@@ -159,18 +165,12 @@ public final class ProcFs {
      */
     static SortedSet<Integer> listeningPorts(Set<Long> inodes) {
         SortedSet<Integer> ports = new TreeSet<>();
-        for (String table : List.of("net/tcp", "net/tcp6")) {
-            try (Stream<String> lines = Files.lines(PROC.resolve(table), StandardCharsets.US_ASCII)) {
-                lines.forEach(line -> {
-                    int port = listeningPort(line, inodes);
-                    if (port > 0) {
-                        ports.add(port);
-                    }
-                });
-            } catch (IOException | UncheckedIOException ex) {
-                // No IPv6, say.
+        forEachTcpSocket(line -> {
+            int port = listeningPort(line, inodes);
+            if (port > 0) {
+                ports.add(port);
             }
-        }
+        });
         return ports;
     }
 

@@ -7,8 +7,6 @@ import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +67,7 @@ final class MasterClassArchive {
     private static List<String> make() {
         String testClassPath = System.getProperty("java.class.path");
         try {
-            Path classes = codeSource(ShepherdApplication.class);
+            Path classes = RunningShepherd.codeSource(ShepherdApplication.class);
             if (!Files.isDirectory(classes)) {
                 return List.of("-cp", testClassPath);
             }
@@ -78,7 +76,7 @@ final class MasterClassArchive {
             String key = key(classes, testClassPath);
             Path jar = directory.resolve("classes-" + key + ".jar");
             Path archive = directory.resolve("master-" + key + ".jsa");
-            String classPath = jarClassPath(testClassPath, classes, codeSource(MasterClassArchive.class), jar);
+            String classPath = jarClassPath(testClassPath, classes, RunningShepherd.codeSource(MasterClassArchive.class), jar);
             try (FileChannel channel = FileChannel.open(directory.resolve("lock"), StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE); FileLock ignored = channel.lock()) {
                 if (!Files.exists(archive)) {
@@ -185,14 +183,6 @@ final class MasterClassArchive {
             process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
             FileSystemUtils.deleteRecursively(temporary);
-        }
-    }
-
-    private static Path codeSource(Class<?> type) {
-        try {
-            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
-        } catch (URISyntaxException ex) {
-            throw new UncheckedIOException(new IOException(ex));
         }
     }
 }

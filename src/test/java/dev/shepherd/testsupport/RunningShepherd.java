@@ -101,8 +101,13 @@ public final class RunningShepherd implements AutoCloseable {
         if (!main.isAnnotationPresent(JdkOnly.class)) {
             return System.getProperty("java.class.path");
         }
+        return codeSource(main).toString();
+    }
+
+    /** The class directory or jar {@code type} was loaded from. */
+    static Path codeSource(Class<?> type) {
         try {
-            return Path.of(main.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (URISyntaxException ex) {
             throw new IllegalStateException(ex);
         }
