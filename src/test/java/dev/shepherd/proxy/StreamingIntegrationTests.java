@@ -42,8 +42,12 @@ class StreamingIntegrationTests {
      * other builds. A stream held back shows ~100 ms (each event waits for the next) or seconds (a buffer fills).
      */
     static final double MEDIAN_DELAY_MILLIS = 50;
-    /** Part of the events that must arrive before the worker sends the next one (100 ms later). */
-    static final double ON_TIME_SHARE = 0.9;
+    /**
+     * Part of the events that must arrive before the worker sends the next one (100 ms later). A stream held back
+     * part by part has none on time; 0.9 failed once with the host at a load of 15 on its 2 cores (17 of 20 on time,
+     * three at 115 to 327 ms).
+     */
+    static final double ON_TIME_SHARE = 0.8;
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
