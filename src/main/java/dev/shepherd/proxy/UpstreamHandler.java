@@ -32,7 +32,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
      */
     private final ChannelPromise bodyWrite;
     private final Runnable unasked;
-    /** The transport's {@code TCP_QUICKACK}, set once a response is under way ({@link #channelReadComplete}); null: none. */
+    /**
+     * The transport's {@code TCP_QUICKACK}, set once a response is under way and once it has ended
+     * ({@link #channelReadComplete}); null: none.
+     */
     private final ChannelOption<Boolean> quickAck;
     /** Quick ACKs asked for since the request was sent. */
     private boolean quickAcked;
@@ -128,21 +131,41 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (exchange != null) {
-            if (!quickAcked && quickAck != null && ctx.channel().isActive()) {
+            if (!quickAcked) {
                 // Part of the answer came and more is due: what came is ACKed at once, not after the delayed-ACK
                 // timer. A worker that leaves Nagle's algorithm on and writes its head apart from its body
                 // (Python's http.server, the JDK's HttpServer) holds the body until that ACK: ~40 ms a response
                 // on a kept-alive connection, where the master's ACKs wait to ride on its next request. Linux
                 // sends the pending ACK and leaves its delayed-ACK mode; once per request was enough in
-                // bench/nagle.sh. Not on a connection closed in this read (a malformed answer): its error stands.
+                // bench/nagle.sh.
                 quickAcked = true;
-                try {
-                    ctx.channel().config().setOption(quickAck, true);
-                } catch (ChannelException ex) {
-                    // Closed under us: nothing is due any more.
-                }
+                askQuickAck(ctx);
             }
             exchange.upstreamReadComplete();
+        } else {
+            // The answer ended in this read and the connection is idle (or closing): its last bytes are ACKed at
+            // once too. A worker that leaves Nagle on holds anything it writes after them until they are ACKed; with
+            // the ACK left to ride on the next request, a late second response came right behind that request and
+            // was taken for its answer, and each later answer for the next one's, across clients, for as long as
+            // requests came within the delayed-ACK time (an attacking helper: 24 of 40 clients on new connections
+            // got another's answer). ACKed now, what it holds arrives while the connection is idle, where a byte
+            // nobody asked for closes it and marks the worker (outOfStep).
+            askQuickAck(ctx);
+        }
+    }
+
+    /**
+     * Sets the transport's {@code TCP_QUICKACK}: the kernel sends the pending ACK at once. Not on a connection
+     * closed in this read (a malformed answer, {@code Connection: close}): its error stands.
+     */
+    private void askQuickAck(ChannelHandlerContext ctx) {
+        if (quickAck == null || !ctx.channel().isActive()) {
+            return;
+        }
+        try {
+            ctx.channel().config().setOption(quickAck, true);
+        } catch (ChannelException ex) {
+            // Closed under us: nothing is due any more.
         }
     }
 

@@ -82,6 +82,38 @@ class UnaskedResponseIntegrationTests {
     }
 
     /**
+     * A worker that leaves Nagle's algorithm on (the scripted one does) holds what it writes while its last write is
+     * not ACKed. Here it sends a late response as the next request comes, right before that request's own answer,
+     * which it then holds: with the ACK of the late one left to ride on the request after, the held answer came right
+     * behind that request and was taken for its answer, and so on, each client on a new connection getting the one
+     * before's, for as long as requests kept coming within the delayed-ACK time (an attacking helper: 24 of 40
+     * clients). Each answer's end is ACKed at once now: the held answer arrives while the connection is idle, and
+     * marks the worker, so that only the request the late response met gets it.
+     */
+    @Test
+    void aLateResponseBehindNaglesAlgorithmReachesOnlyTheRequestItMet(CapturedOutput output) throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
+                "--fleet.readiness.path=/health", "--fleet.proxy.event-loops=1")) {
+            // One client after another, each on a new connection, all on one worker connection: each takes the one
+            // the request before returned.
+            List<String> wrong = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                String path = i == 10 ? "/late-extra-on-next" : "/id?v-" + i;
+                String response = RawHttp.exchange(shepherd.proxyPort(), "GET " + path
+                        + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+                String body = response.substring(response.indexOf("\r\n\r\n") + 4);
+                if (!body.equals(i == 10 ? "hello" : "path=" + path)) {
+                    wrong.add(path + " got " + body);
+                }
+            }
+
+            assertThat(wrong).as("answers that were another request's").containsExactly("/id?v-11 got EVIL");
+            assertThat(output.getOut()).contains("Worker 1 sent bytes nobody asked for");
+        }
+    }
+
+    /**
      * A client posts a body the worker does not read, holding a request of its own that the worker answers 200 ms
      * later, and keeps its connection open; another client's request comes right after. The worker connection that
      * carried the body is reserved for the client that sent it, so the other request goes on a new connection and

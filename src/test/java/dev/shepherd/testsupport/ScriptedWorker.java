@@ -24,6 +24,9 @@ import java.nio.charset.StandardCharsets;
  *   {@code JSESSIONID=kept}</li>
  *   <li>{@code /late-extra}: "hello", then 3 ms later a second whole response nobody asked for, "EVIL" (a worker
  *   bug: a late second write)</li>
+ *   <li>{@code /late-extra-on-next}: "hello"; the next request on the connection gets "EVIL" right before its own
+ *   answer (the late response of {@code /late-extra}, arriving as the next request comes: the race of every proxy
+ *   that reuses connections, made certain)</li>
  *   <li>{@code /bad-chunk}: a chunked body whose first chunk, "hello", is followed by {@code XX} instead of CRLF,
  *   then the close</li>
  *   <li>{@code /slow...}: after 200 ms, "path=..." (a request that decides when its answer comes)</li>
@@ -52,9 +55,16 @@ public final class ScriptedWorker {
             InputStream in = socket.getInputStream();
             OutputStream out = socket.getOutputStream();
             String head;
+            boolean owesExtra = false;
             while ((head = readHead(in)) != null) {
                 String[] requestLine = head.substring(0, head.indexOf('\r')).split(" ");
-                if (!answer(requestLine[0], requestLine[1], out)) {
+                if (owesExtra) {
+                    write(out, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL");
+                }
+                owesExtra = requestLine[1].equals("/late-extra-on-next");
+                if (owesExtra) {
+                    write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+                } else if (!answer(requestLine[0], requestLine[1], out)) {
                     return;
                 }
             }
