@@ -85,6 +85,7 @@ final class RequestHead {
         String host = headers.get(HttpHeaderNames.HOST);
         boolean bodyless = !chunked && length <= 0;
         List<String> upgrade = http10 || !bodyless ? null : Upgrades.offered(headers, upgradeProtocols);
+        Upgrades.checkHandshake(headers, upgrade);
         HopByHop.strip(request);
         frame(headers, chunked, length);
         if (upgrade != null) {

@@ -3,6 +3,7 @@ package dev.shepherd.proxy;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -50,6 +51,30 @@ final class Upgrades {
             }
         }
         return kept;
+    }
+
+    /**
+     * Refuses an offer of WebSocket ({@code offered}, from {@link #offered}) whose request has not exactly one
+     * {@code Sec-WebSocket-Key}: no handshake (RFC 6455 §4.1: a client MUST send one), which a server answers
+     * {@code 400} (§4.2.1). Passed on, a worker that switched anyway got the client a {@code 502}, counted against the
+     * worker, which any client could make a healthy worker earn ({@link #answersHandshake} refuses that {@code 101}).
+     *
+     * @throws RequestDecoder.Rejected {@code 400}, naming the header
+     */
+    static void checkHandshake(HttpHeaders request, List<String> offered) {
+        if (offered == null) {
+            return;
+        }
+        for (String protocol : offered) {
+            if (isWebSocket(protocol)) {
+                int keys = request.getAll(SEC_WEBSOCKET_KEY).size();
+                if (keys != 1) {
+                    throw new RequestDecoder.Rejected(HttpResponseStatus.BAD_REQUEST,
+                            "a WebSocket handshake carries exactly one Sec-WebSocket-Key (RFC 6455 §4.1), not " + keys);
+                }
+                return;
+            }
+        }
     }
 
     /**

@@ -53,6 +53,46 @@ class RequestHeadTests {
         assertThat(headers.get("Accept")).isEqualTo("*/*");
     }
 
+    /**
+     * A WebSocket offer without exactly one Sec-WebSocket-Key is no handshake (RFC 6455 §4.1): refused with 400 rather
+     * than passed on, where a worker's 101 to it became a 502 counted against the worker (an attacking helper).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 2})
+    void aWebSocketOfferWithoutExactlyOneKeyIsRefused(int keys) {
+        HttpRequest request = websocketOffer(keys);
+
+        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL))
+                .isInstanceOfSatisfying(RequestDecoder.Rejected.class, rejected -> {
+                    assertThat(rejected.status().code()).isEqualTo(400);
+                    assertThat(rejected.getMessage()).isEqualTo("a WebSocket handshake carries exactly one "
+                            + "Sec-WebSocket-Key (RFC 6455 §4.1), not " + keys);
+                });
+    }
+
+    @Test
+    void aWebSocketOfferWithOneKeyGoesOnAndAWebSocketUpgradeNotOfferedIsNoHandshake() {
+        assertThat(RequestHead.prepare(websocketOffer(1), CLIENT, WEBSOCKET, LOCAL).upgrade()).isTrue();
+
+        HttpRequest notOffered = websocketOffer(0);
+        notOffered.headers().remove("Connection");
+        assertThat(RequestHead.prepare(notOffered, CLIENT, WEBSOCKET, LOCAL).upgrade())
+                .as("Upgrade without the upgrade token in Connection: a plain request").isFalse();
+        HttpRequest otherAllowed = websocketOffer(0);
+        otherAllowed.headers().set("Upgrade", "example");
+        assertThat(RequestHead.prepare(otherAllowed, CLIENT, Set.of("websocket", "example"), LOCAL).upgrade())
+                .as("another protocol needs no WebSocket key").isTrue();
+    }
+
+    private static HttpRequest websocketOffer(int keys) {
+        HttpRequest request = get("/socket");
+        request.headers().set("Connection", "Upgrade").set("Upgrade", "websocket").set("Sec-WebSocket-Version", "13");
+        for (int i = 0; i < keys; i++) {
+            request.headers().add("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        }
+        return request;
+    }
+
     @Test
     void trustedPeerIsAppendedToTheXForwardedForItSent() {
         HttpRequest request = get("/");

@@ -128,7 +128,8 @@ class ResponseRelayTests {
     @Test
     void aSwitchTellsTheClientTheProtocol() {
         HttpRequest upgrade = http11();
-        upgrade.headers().set("Connection", "Upgrade").set("Upgrade", "websocket");
+        upgrade.headers().set("Connection", "Upgrade").set("Upgrade", "websocket")
+                .set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
         ResponseRelay relay = relay(upgrade);
         relay.switching(response(upgrade, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
                 + "Upgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n"));

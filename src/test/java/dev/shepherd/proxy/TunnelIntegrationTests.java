@@ -114,7 +114,8 @@ class TunnelIntegrationTests {
     void aPlainAnswerToAnUpgradeIsAnOrdinaryResponseAndTheConnectionGoesOn() throws Exception {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
             socket.setSoTimeout(5_000);
-            socket.getOutputStream().write(("GET /plain HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+            socket.getOutputStream().write(("GET /plain HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
                     + "GET /again HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             String received = RawClient.read(socket.getInputStream()).bytes();
             assertThat(received).startsWith("HTTP/1.1 200 OK").contains("plain websocket ").contains("plain - ");
@@ -202,7 +203,8 @@ class TunnelIntegrationTests {
     @Test
     void aWorkerThatSwitchesToAProtocolNobodyOfferedIsABadGateway() {
         RawClient.Received received = RawClient.exchange(shepherd.proxyPort(), "GET /rogue HTTP/1.1\r\nHost: a\r\n"
-                + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n", 10_000);
+                + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                10_000);
         assertThat(received.bytes()).startsWith("HTTP/1.1 502 Bad Gateway").contains("did not offer (h2c)");
     }
 
@@ -217,10 +219,22 @@ class TunnelIntegrationTests {
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", 10_000);
         assertThat(received.bytes()).startsWith("HTTP/1.1 502 Bad Gateway").contains("Sec-WebSocket-Accept")
                 .doesNotContain("raw");
-        RawClient.Received keyless = RawClient.exchange(shepherd.proxyPort(), "GET /forged HTTP/1.1\r\nHost: a\r\n"
-                + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n", 10_000);
-        assertThat(keyless.bytes()).as("a client that leaves the key out").startsWith("HTTP/1.1 502 Bad Gateway")
-                .doesNotContain("raw");
+        // No handshake without exactly one key (RFC 6455 §4.1): refused before any worker sees it (a worker's 101
+        // to it was a 502 counted against the worker, which any client could make a healthy worker earn).
+        long forwardedBefore = forwarded();
+        for (String keys : new String[] {"", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Key: "
+                + "AAAAAAAAAAAAAAAAAAAAAA==\r\n"}) {
+            RawClient.Received keyless = RawClient.exchange(shepherd.proxyPort(), "GET /forged HTTP/1.1\r\nHost: a\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: websocket\r\n" + keys + "\r\n", 10_000);
+            assertThat(keyless.bytes()).as("a client that leaves the key out or sends two")
+                    .startsWith("HTTP/1.1 400 Bad Request").contains("exactly one Sec-WebSocket-Key").doesNotContain("raw");
+        }
+        assertThat(forwarded()).as("requests that reached a worker").isEqualTo(forwardedBefore);
+    }
+
+    /** Requests the workers were given, all together. */
+    private static long forwarded() {
+        return shepherd.snapshot().workers().stream().mapToLong(dev.shepherd.fleet.WorkerSnapshot::requests).sum();
     }
 
     @Test
