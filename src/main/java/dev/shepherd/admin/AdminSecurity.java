@@ -209,6 +209,11 @@ class AdminSecurity {
                 return filter;
             }
         }));
+        // No Strict-Transport-Security (Spring Security's default over TLS: a year, with includeSubDomains): a browser
+        // takes it for the whole host, every port, so one look at the fleet page over https made it refuse the proxy's
+        // plain-http port on that host, and every subdomain's, for a year (an attacking helper). Whether a host is
+        // https only is for whoever serves its pages to say.
+        http.headers(headers -> headers.httpStrictTransportSecurity(hsts -> hsts.disable()));
         http.csrf(AbstractHttpConfigurer::disable)
                 .formLogin(AbstractHttpConfigurer::disable)
                 .httpBasic(AbstractHttpConfigurer::disable)

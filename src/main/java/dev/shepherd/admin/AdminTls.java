@@ -5,6 +5,8 @@ import dev.shepherd.proxy.TlsKeys;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleRegistry;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.web.server.AbstractConfigurableWebServerFactory;
 import org.springframework.boot.web.server.Ssl;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
@@ -18,7 +20,10 @@ import javax.net.ssl.SSLException;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * TLS on the admin port ({@code management.server.ssl.*}, which {@code PortLayout} hands to the servlet container),
@@ -28,13 +33,17 @@ import java.util.Set;
  * trace); a certificate outside its validity period is warned about. Without {@code management.server.ssl.ciphers}
  * the port offers the proxy's cipher suites, Mozilla's "intermediate" ({@link TlsKeys#DEFAULT_CIPHERS}), where
  * Tomcat's defaults add CBC and DHE suites; a named bundle's options are Tomcat's to take as they are, so one without
- * ciphers is warned about instead.
+ * ciphers is warned about instead. A named bundle's reload that fails the same checks is not handed to Tomcat, which
+ * keeps the previous one ({@link CheckedReloads}); {@code management.server.ssl.*} without a bundle is registered as
+ * {@value #BUNDLE_NAME}, for the Actuator's {@code ssl} health.
  */
 @Slf4j
 @Component
 class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServerFactory>, Ordered {
 
     private static final String PROPERTIES = "management.server.ssl.*";
+    /** The name {@code management.server.ssl.*} given without a bundle is registered under, for the Actuator. */
+    static final String BUNDLE_NAME = "shepherd-admin";
 
     @Override
     public void customize(AbstractConfigurableWebServerFactory factory) {
@@ -52,8 +61,7 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
         }
         try {
             SslBundle bundle = WebServerSslBundle.get(ssl, factory.getSslBundles());
-            TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias());
-            handshake(bundle);
+            check(bundle);
             if (ssl.getBundle() != null && bundle.getOptions().getCiphers() == null) {
                 // Tomcat takes a named bundle's options as they are, not server.ssl's ciphers.
                 log.warn("management.server.ssl.bundle {} sets no options.ciphers: the admin port offers Tomcat's default "
@@ -62,11 +70,78 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
             }
             TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias(), Instant.now())
                     .forEach(problem -> log.warn("{}: {}", PROPERTIES, problem));
+            if (ssl.getBundle() != null) {
+                factory.setSslBundles(new CheckedReloads(factory.getSslBundles(), ssl.getBundle()));
+            } else if (factory.getSslBundles() instanceof SslBundleRegistry registry
+                    && !factory.getSslBundles().getBundleNames().contains(BUNDLE_NAME)) {
+                // Given as management.server.ssl.* rather than a named bundle: registered under a name of its own,
+                // so that the Actuator's ssl health and info cover it, as the proxy's is (an expired admin
+                // certificate cuts the command line, the probes and the scraping off).
+                registry.registerBundle(BUNDLE_NAME, bundle);
+            }
         } catch (RuntimeException | SSLException | GeneralSecurityException ex) {
             throw new InvalidSetting(PROPERTIES, PROPERTIES + " gives the admin port no usable TLS: " + TlsKeys.reason(ex),
                     "Check management.server.ssl.* (the key store or PEM certificate and key, their passwords, "
                             + "ciphers and enabled-protocols, or management.server.ssl.bundle), or remove them to "
                             + "serve the admin API over plain HTTP on its loopback address.");
+        }
+    }
+
+    /** Its key against its certificate, then a handshake with itself. */
+    private static void check(SslBundle bundle) throws SSLException, GeneralSecurityException {
+        TlsKeys.checkKeysMatch(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias());
+        handshake(bundle);
+    }
+
+    /**
+     * The bundles as the servlet container sees them, but for the updates of the admin port's own: one that fails
+     * {@link #check} is not handed to the container, which keeps the previous one, as the proxy does. Spring Boot
+     * hands any reloaded bundle on: a key written before its certificate (or the wrong one) left the port failing
+     * every handshake ("bad signature"), the command line, the probes and the scraping cut off, and no line said why
+     * (an attacking helper).
+     */
+    private static final class CheckedReloads implements SslBundles {
+
+        private final SslBundles bundles;
+        private final String name;
+
+        CheckedReloads(SslBundles bundles, String name) {
+            this.bundles = bundles;
+            this.name = name;
+        }
+
+        @Override
+        public SslBundle getBundle(String bundleName) {
+            return bundles.getBundle(bundleName);
+        }
+
+        @Override
+        public void addBundleUpdateHandler(String bundleName, Consumer<SslBundle> updateHandler) {
+            if (!bundleName.equals(name)) {
+                bundles.addBundleUpdateHandler(bundleName, updateHandler);
+                return;
+            }
+            bundles.addBundleUpdateHandler(bundleName, updated -> {
+                try {
+                    check(updated);
+                } catch (RuntimeException | SSLException | GeneralSecurityException ex) {
+                    log.warn("The admin port's TLS bundle {} (management.server.ssl.bundle) changed but cannot be used; "
+                            + "the previous one stays: {}", name, TlsKeys.reason(ex));
+                    return;
+                }
+                updateHandler.accept(updated);
+                log.info("The admin port's TLS bundle {} was reloaded: new connections use it", name);
+            });
+        }
+
+        @Override
+        public void addBundleRegisterHandler(BiConsumer<String, SslBundle> registerHandler) {
+            bundles.addBundleRegisterHandler(registerHandler);
+        }
+
+        @Override
+        public List<String> getBundleNames() {
+            return bundles.getBundleNames();
         }
     }
 
