@@ -183,12 +183,17 @@ final class Attempt {
     /**
      * The worker answered: the connection goes back to the pool when {@code reuse} (for at most
      * {@code keepAliveSeconds} if the worker said so), else it is closed; the worker is counted out, with a
-     * request served.
+     * request served. {@code clientStays}: the client connection goes on, and may send the connection's next request
+     * (which then carries the ACK of this answer); when it does not, the answer's end is ACKed at once
+     * ({@link UpstreamHandler#ackAnswerEnd}).
      */
-    void complete(boolean reuse, int keepAliveSeconds) {
+    void complete(boolean reuse, int keepAliveSeconds, boolean clientStays) {
         end();
         connection.detach();
         if (reuse && connection.reusable()) {
+            if (!clientStays) {
+                connection.ackAnswerEnd();
+            }
             upstream.config().setAutoRead(true);
             proxy.pool().release(endpoint, connection, keepAliveSeconds, client);
         } else {

@@ -505,11 +505,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         // connection is out of step and is closed.
         boolean sent = !body.pumping(attempt.upstream());
         body.stopPumping();
-        attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds());
+        boolean keepClient = relay.keepClient() && keepClient();
+        attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds(), keepClient);
         logAccess(relay.status(), attempt.endpoint());
         attempt = null;
         proxy.metrics().completed(head, relay.status(), startNanos, attempts);
-        finish(relay.keepClient() && keepClient());
+        finish(keepClient);
     }
 
     /** The connection to the worker closed or failed while this exchange used it. */

@@ -33,8 +33,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private final ChannelPromise bodyWrite;
     private final Runnable unasked;
     /**
-     * The transport's {@code TCP_QUICKACK}, set once a response is under way and once it has ended
-     * ({@link #channelReadComplete}); null: none.
+     * The transport's {@code TCP_QUICKACK}, set once a response is under way ({@link #channelReadComplete}) and, when
+     * another client's request may be next, once it has ended ({@link #ackAnswerEnd}); null: none.
      */
     private final ChannelOption<Boolean> quickAck;
     /** Quick ACKs asked for since the request was sent. */
@@ -139,31 +139,36 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
                 // sends the pending ACK and leaves its delayed-ACK mode; once per request was enough in
                 // bench/nagle.sh.
                 quickAcked = true;
-                askQuickAck(ctx);
+                askQuickAck(ctx.channel());
             }
             exchange.upstreamReadComplete();
-        } else {
-            // The answer ended in this read and the connection is idle (or closing): its last bytes are ACKed at
-            // once too. A worker that leaves Nagle on holds anything it writes after them until they are ACKed; with
-            // the ACK left to ride on the next request, a late second response came right behind that request and
-            // was taken for its answer, and each later answer for the next one's, across clients, for as long as
-            // requests came within the delayed-ACK time (an attacking helper: 24 of 40 clients on new connections
-            // got another's answer). ACKed now, what it holds arrives while the connection is idle, where a byte
-            // nobody asked for closes it and marks the worker (outOfStep).
-            askQuickAck(ctx);
         }
     }
 
     /**
-     * Sets the transport's {@code TCP_QUICKACK}: the kernel sends the pending ACK at once. Not on a connection
-     * closed in this read (a malformed answer, {@code Connection: close}): its error stands.
+     * The answer that just ended leaves the connection idle for another client's request: its last bytes are ACKed
+     * at once, not left to ride on that request. A worker that leaves Nagle on holds anything it writes after
+     * them until they are ACKed; so a late second response came right behind the next request and was taken for its
+     * answer, and each later answer for the next one's, client after client, for as long as requests came within the
+     * delayed-ACK time (an attacking helper: 24 of 40 clients on new connections got another's answer). ACKed now,
+     * what it holds arrives while the connection is idle, where a byte nobody asked for closes it and marks the
+     * worker ({@link #outOfStep}). Not when the client connection goes on: its next request carries the ACK, where
+     * an ACK of its own for every answer cost a fifth of the keep-alive requests a second (bench/RESULTS.md).
      */
-    private void askQuickAck(ChannelHandlerContext ctx) {
-        if (quickAck == null || !ctx.channel().isActive()) {
+    void ackAnswerEnd() {
+        askQuickAck(channel);
+    }
+
+    /**
+     * Sets the transport's {@code TCP_QUICKACK}: the kernel sends the pending ACK at once. Not on a closed connection
+     * (one closed in the read that brought a malformed answer): its error stands.
+     */
+    private void askQuickAck(Channel channel) {
+        if (quickAck == null || !channel.isActive()) {
             return;
         }
         try {
-            ctx.channel().config().setOption(quickAck, true);
+            channel.config().setOption(quickAck, true);
         } catch (ChannelException ex) {
             // Closed under us: nothing is due any more.
         }

@@ -28,6 +28,8 @@ class UpstreamHandlerTests {
     private final UpstreamDecoder decoder = new UpstreamDecoder();
     private final UpstreamHandler handler = new UpstreamHandler(decoder, channel, () -> { }, QUICK_ACK);
     private final List<Object> received = new ArrayList<>();
+    /** Whether the client connection goes on after the answer, as {@link Attempt#complete} is told. */
+    private boolean clientStays = true;
     private final UpstreamListener exchange = new UpstreamListener() {
         @Override
         public void onUpstreamMessage(Object message) {
@@ -35,6 +37,9 @@ class UpstreamHandlerTests {
             ReferenceCountUtil.release(message);
             if (message == UpstreamDecoder.END) {
                 handler.detach();
+                if (!clientStays) {
+                    handler.ackAnswerEnd();
+                }
             }
         }
 
@@ -58,28 +63,49 @@ class UpstreamHandlerTests {
     /**
      * A worker that leaves Nagle's algorithm on and writes its head apart from its body holds the body until the head
      * is ACKed, which the master's kernel delays (~40 ms) on a kept-alive connection: once part of an answer has come,
-     * quick ACKs are asked for, once per request. And once an answer has ended, again: what such a worker writes after
-     * it (a late second response) would wait for the ACK that the next request carries, come right behind that
-     * request and be taken for its answer.
+     * quick ACKs are asked for, once per request.
      */
     @Test
-    void partOfAnAnswerAndItsEndAskForQuickAcks() {
+    void partOfAnAnswerAsksForQuickAcksOncePerRequest() {
         handler.attach(exchange, false, false, false);
         read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
         assertThat(options).containsExactly("UpstreamHandlerTests.QUICK_ACK=true");
         read("he");
-        assertThat(options).as("once per request while the answer comes").hasSize(1);
         read("llo");
+        assertThat(options).as("once per request").hasSize(1);
         assertThat(received).contains(UpstreamDecoder.END);
-        assertThat(options).as("and at its end").hasSize(2);
 
         handler.attach(exchange, false, false, false);
         read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        assertThat(options).as("a whole answer in one read: at its end").hasSize(3);
+        assertThat(options).as("a whole answer in one read, its client going on: its next request carries the ACK")
+                .hasSize(1);
 
         handler.attach(exchange, false, false, false);
         read("HTTP/1.1 200 OK\r\n");
-        assertThat(options).as("the next request's partial answer").hasSize(4);
+        assertThat(options).as("the next request's partial answer").hasSize(2);
+    }
+
+    /**
+     * When the client connection does not go on, another client's request may be next on the connection: the end of
+     * the answer is ACKed at once, so that what a worker that leaves Nagle on writes after it (a late second response)
+     * arrives while the connection is idle, rather than right behind that request, taken for its answer.
+     */
+    @Test
+    void theEndOfAnAnswerWhoseClientLeavesAsksForAQuickAck() {
+        clientStays = false;
+        handler.attach(exchange, false, false, false);
+        read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assertThat(options).as("a whole answer in one read").containsExactly("UpstreamHandlerTests.QUICK_ACK=true");
+
+        handler.attach(exchange, false, false, false);
+        read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe");
+        read("llo");
+        assertThat(options).as("part of it, then its end").hasSize(3);
+
+        clientStays = true;
+        handler.attach(exchange, false, false, false);
+        read("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assertThat(options).as("a client that goes on").hasSize(3);
     }
 
     /**
