@@ -60,6 +60,8 @@ final class ProxyMetrics {
     /** The indexes the tunnel gauge has rows for: rows are registered only when these change (scaling). */
     private Set<Integer> tunnelIndexes = Set.of();
     private final Map<Tunnel.End, Counter> tunnelsClosed = new EnumMap<>(Tunnel.End.class);
+    /** Registered once the proxy serves TLS; the registry returns the same counter to a second registration. */
+    private volatile Counter tlsHandshakeFailures;
 
     ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -98,6 +100,34 @@ final class ProxyMetrics {
             retries.put(failure, Counter.builder("shepherd.proxy.retries")
                     .description("Attempts retried on another worker").tag("reason", reason).register(registry));
         }
+    }
+
+    /**
+     * A client's TLS handshake failed ({@link ProxyTls}): an alert either way (no protocol or suite in common, a
+     * malformed hello, an unknown client certificate), the client closing during it, or no end within
+     * {@code fleet.proxy.client-header-timeout}. One count: BoringSSL's refusals end in the close, and the header
+     * timeout and the handshake's own race, so no cause can be told reliably. Nothing is logged for these, so that a
+     * scanner or a flood cannot fill the log. Any thread.
+     */
+    void tlsHandshakeFailed() {
+        Counter failures = tlsHandshakeFailures;
+        if (failures == null) {
+            failures = tlsHandshakeFailures = tlsHandshakeCounter();
+        }
+        failures.increment();
+    }
+
+    /** The proxy serves TLS: its handshake failures' series is there from the start, at 0. */
+    void tlsServed() {
+        if (tlsHandshakeFailures == null) {
+            tlsHandshakeFailures = tlsHandshakeCounter();
+        }
+    }
+
+    private Counter tlsHandshakeCounter() {
+        return Counter.builder("shepherd.proxy.tls.handshakes.failed")
+                .description("Client TLS handshakes that failed: an alert either way, the client closing during it, or "
+                        + "no end within fleet.proxy.client-header-timeout").register(registry);
     }
 
     /** A worker sent bytes nobody asked for ({@link UpstreamHandler}). Any thread. */

@@ -151,6 +151,9 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         this.transport = NettyTransport.select(properties.proxy().transport());
         this.tls = ProxyTls.of(ssl, bundles, properties.proxy().clientHeaderTimeout().toMillis(),
                 transport.quickAckOption());
+        if (tls != null) {
+            metrics.tlsServed();
+        }
         this.spool = properties.proxy().requestBuffering() ? BodySpool.in(properties.proxy().clientBodyTempPath(),
                 properties.proxy().clientBodyTempMaxSize().toBytes()) : null;
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
@@ -405,7 +408,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                 }
                 clients.add(channel);
                 if (tls != null) {
-                    channel.pipeline().addLast(CloseGuard.SHUT_INPUT, tls.newHandler(),
+                    channel.pipeline().addLast(CloseGuard.SHUT_INPUT, tls.newHandler(metrics::tlsHandshakeFailed),
                             ProxyTls.FailedRecordCheck.INSTANCE);
                 }
                 channel.pipeline().addLast(CloseGuard.INSTANCE);

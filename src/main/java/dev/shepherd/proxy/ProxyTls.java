@@ -108,6 +108,10 @@ final class ProxyTls {
             throw new ProxyTlsException(ex);
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
+        if (provider() == SslProvider.OPENSSL) {
+            openSslWarnings(bundle.getOptions().getEnabledProtocols(), bundle.getOptions().getCiphers())
+                    .forEach(warning -> log.warn("{}", warning));
+        }
         TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias(), Instant.now())
                 .forEach(problem -> log.warn("server.ssl.*: {}", problem));
         if (ssl.getBundle() == null && bundles instanceof SslBundleRegistry registry
@@ -163,6 +167,59 @@ final class ProxyTls {
     }
 
 
+    /** The TLS versions in order, as {@code enabled-protocols} names them. */
+    private static final List<String> VERSIONS = List.of("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3");
+    /** Every TLS 1.3 suite BoringSSL has, all of them offered with TLS 1.3. */
+    private static final List<String> TLS13_SUITES = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256");
+
+    /**
+     * Where BoringSSL ({@code TLS on OPENSSL}) offers more than {@code protocols} and {@code ciphers} (the bundle's
+     * options, null when not set) say, which the JDK's TLS and the admin port's Tomcat follow as written: it takes
+     * only the lowest and the highest version listed, every one between them offered too, and it offers every TLS 1.3
+     * suite whatever the list (found by an attacking helper's testssl.sh run: {@code TLSv1,TLSv1.3} served TLS 1.2,
+     * and a list of AES-256 suites served TLS_AES_128_GCM_SHA256). None of these is weak; a policy that leaves them
+     * out is just not met, so each is a warning naming the setting.
+     */
+    static List<String> openSslWarnings(String[] protocols, String[] ciphers) {
+        List<String> warnings = new java.util.ArrayList<>();
+        int lowest = VERSIONS.size();
+        int highest = -1;
+        if (protocols != null) {
+            for (String protocol : protocols) {
+                int index = VERSIONS.indexOf(protocol);
+                if (index >= 0) {
+                    lowest = Math.min(lowest, index);
+                    highest = Math.max(highest, index);
+                }
+            }
+            List<String> between = new java.util.ArrayList<>();
+            for (int index = lowest + 1; index < highest; index++) {
+                if (!Arrays.asList(protocols).contains(VERSIONS.get(index))) {
+                    between.add(VERSIONS.get(index));
+                }
+            }
+            if (!between.isEmpty()) {
+                warnings.add("server.ssl.enabled-protocols leaves out " + String.join(", ", between) + ", which the "
+                        + "proxy offers all the same on BoringSSL (TLS on OPENSSL): it takes the lowest and the highest "
+                        + "version listed and every one between them. List them all, or run the proxy on the JDK's TLS "
+                        + "(-Dio.netty.handler.ssl.noOpenSsl=true), which takes the list as written");
+            }
+        }
+        boolean tls13 = protocols == null || Arrays.asList(protocols).contains("TLSv1.3");
+        if (ciphers != null && tls13) {
+            List<String> named = TLS13_SUITES.stream().filter(Arrays.asList(ciphers)::contains).toList();
+            if (named.size() < TLS13_SUITES.size()) {
+                warnings.add("server.ssl.ciphers names " + (named.isEmpty() ? "no TLS 1.3 suite" : "only "
+                        + String.join(", ", named) + " of the TLS 1.3 suites") + ", but the proxy offers every one ("
+                        + String.join(", ", TLS13_SUITES) + ") on BoringSSL (TLS on OPENSSL), whose TLS 1.3 suites "
+                        + "cannot be chosen. Leave TLSv1.3 out of server.ssl.enabled-protocols, or run the proxy on the "
+                        + "JDK's TLS (-Dio.netty.handler.ssl.noOpenSsl=true), which takes the list as written");
+            }
+        }
+        return warnings;
+    }
+
     /** The cipher suites the current context offers, in order (Java's names). */
     List<String> cipherSuites() {
         return context.cipherSuites();
@@ -213,25 +270,29 @@ final class ProxyTls {
         };
     }
 
-    /** The first handler of a new client connection's pipeline: TLS, or nginx's 400 for plain HTTP. */
-    ChannelHandler newHandler() {
+    /**
+     * The first handler of a new client connection's pipeline: TLS, or nginx's 400 for plain HTTP.
+     *
+     * @param handshakeFailed told of each failed handshake, on the connection's event loop
+     */
+    ChannelHandler newHandler(Runnable handshakeFailed) {
         SslContext current = context;
         return new OptionalSslHandler(current) {
             @Override
             protected SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext sslContext) {
                 SslHandler handler = super.newSslHandler(ctx, sslContext);
                 handler.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-                if (quickAck != null) {
-                    // The client's Finished is ACKed at once rather than after the delayed-ACK timer: a client that
-                    // writes its request separately and leaves Nagle on (ab, Python's ssl) would otherwise wait
-                    // ~40 ms for that ACK before its request left (measured: 47 ms a request against nginx's 1 ms,
-                    // whose session tickets after the handshake carry the ACK).
-                    handler.handshakeFuture().addListener(done -> {
-                        if (done.isSuccess()) {
-                            ctx.channel().config().setOption(quickAck, true);
-                        }
-                    });
-                }
+                handler.handshakeFuture().addListener(done -> {
+                    if (!done.isSuccess()) {
+                        handshakeFailed.run();
+                    } else if (quickAck != null) {
+                        // The client's Finished is ACKed at once rather than after the delayed-ACK timer: a client
+                        // that writes its request separately and leaves Nagle on (ab, Python's ssl) would otherwise
+                        // wait ~40 ms for that ACK before its request left (measured: 47 ms a request against
+                        // nginx's 1 ms, whose session tickets after the handshake carry the ACK).
+                        ctx.channel().config().setOption(quickAck, true);
+                    }
+                });
                 return handler;
             }
 
