@@ -80,7 +80,7 @@ class TunnelTests {
         try (AccessLog log = new AccessLog(registry, lines::add, ZoneOffset.UTC)) {
             HttpRequest request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/chat");
             request.headers().set(HttpHeaderNames.HOST, "x").set(HttpHeaderNames.CONNECTION, "upgrade")
-                    .set(HttpHeaderNames.UPGRADE, "websocket");
+                    .set(HttpHeaderNames.UPGRADE, "websocket").set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
             RequestHead head = RequestHead.prepare(request, new ForwardedHeaders("127.0.0.1", false, "80"),
                     Set.of("websocket"), new java.net.InetSocketAddress("127.0.0.1", 80));
             Tunnel logged = new Tunnel(proxy, client, upstream, endpoint, false,
