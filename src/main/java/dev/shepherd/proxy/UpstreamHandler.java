@@ -39,6 +39,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private final ChannelOption<Boolean> quickAck;
     /** Quick ACKs asked for since the request was sent. */
     private boolean quickAcked;
+    /** The end of the last answer was ACKed at once ({@link #ackAnswerEnd}). */
+    private boolean answerAcked;
     private UpstreamListener exchange;
     private Throwable error;
 
@@ -102,6 +104,7 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         this.exchange = exchange;
         this.error = null;
         this.quickAcked = false;
+        this.answerAcked = false;
         decoder.expect(headRequest, http10Client, upgradeOffered);
     }
 
@@ -152,11 +155,16 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
      * answer, and each later answer for the next one's, client after client, for as long as requests came within the
      * delayed-ACK time (an attacking helper: 24 of 40 clients on new connections got another's answer). ACKed now,
      * what it holds arrives while the connection is idle, where a byte nobody asked for closes it and marks the
-     * worker ({@link #outOfStep}). Not when the client connection goes on: its next request carries the ACK, where
-     * an ACK of its own for every answer cost a fifth of the keep-alive requests a second (bench/RESULTS.md).
+     * worker ({@link #outOfStep}). Asked when the answer's client connection does not go on, and for the answers a
+     * client connection left to its next request when it closes ({@link UpstreamPool#closed}); not at every answer's
+     * end, where an ACK of its own for every answer cost a fifth of the keep-alive requests a second
+     * (bench/RESULTS.md). Once per answer.
      */
     void ackAnswerEnd() {
-        askQuickAck(channel);
+        if (!answerAcked) {
+            answerAcked = true;
+            askQuickAck(channel);
+        }
     }
 
     /**

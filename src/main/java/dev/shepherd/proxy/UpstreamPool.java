@@ -424,6 +424,15 @@ final class UpstreamPool {
      */
     void closed(Owner owner) {
         owner.closed = true;
+        for (UpstreamHandler returned : owner.returned) {
+            // The answers it got were left for its next request to ACK, which will not come: ACKed now, so that what a
+            // worker that leaves Nagle on holds behind one (a late second response) arrives while the connection is
+            // idle, not right behind another client's request (UpstreamHandler#ackAnswerEnd). A client that sends
+            // HTTP/1.1 without Connection: close and closes after one answer (curl, most scripts) is such a client.
+            if (returned != null && returned.owner == owner && returned.idleIn != null) {
+                returned.ackAnswerEnd();
+            }
+        }
         UpstreamHandler connection;
         while ((connection = owner.reservedNewest) != null) {
             remove(connection);
