@@ -109,7 +109,10 @@ final class ProxyTls {
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
         if (provider() == SslProvider.OPENSSL) {
-            openSslWarnings(bundle.getOptions().getEnabledProtocols(), bundle.getOptions().getCiphers())
+            // A named bundle's options are what count then; server.ssl.* beside it is ignored.
+            String settings = ssl.getBundle() == null ? "server.ssl."
+                    : "spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + ".options.";
+            openSslWarnings(bundle.getOptions().getEnabledProtocols(), bundle.getOptions().getCiphers(), settings)
                     .forEach(warning -> log.warn("{}", warning));
         }
         TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias(), Instant.now())
@@ -175,13 +178,14 @@ final class ProxyTls {
 
     /**
      * Where BoringSSL ({@code TLS on OPENSSL}) offers more than {@code protocols} and {@code ciphers} (the bundle's
-     * options, null when not set) say, which the JDK's TLS and the admin port's Tomcat follow as written: it takes
+     * options, null when not set; named as {@code settings} followed by {@code enabled-protocols} or {@code ciphers})
+     * say, which the JDK's TLS and the admin port's Tomcat follow as written: it takes
      * only the lowest and the highest version listed, every one between them offered too, and it offers every TLS 1.3
      * suite whatever the list (found by an attacking helper's testssl.sh run: {@code TLSv1,TLSv1.3} served TLS 1.2,
      * and a list of AES-256 suites served TLS_AES_128_GCM_SHA256). None of these is weak; a policy that leaves them
      * out is just not met, so each is a warning naming the setting.
      */
-    static List<String> openSslWarnings(String[] protocols, String[] ciphers) {
+    static List<String> openSslWarnings(String[] protocols, String[] ciphers, String settings) {
         List<String> warnings = new java.util.ArrayList<>();
         int lowest = VERSIONS.size();
         int highest = -1;
@@ -200,7 +204,7 @@ final class ProxyTls {
                 }
             }
             if (!between.isEmpty()) {
-                warnings.add("server.ssl.enabled-protocols leaves out " + String.join(", ", between) + ", which the "
+                warnings.add(settings + "enabled-protocols leaves out " + String.join(", ", between) + ", which the "
                         + "proxy offers all the same on BoringSSL (TLS on OPENSSL): it takes the lowest and the highest "
                         + "version listed and every one between them. List them all, or run the proxy on the JDK's TLS "
                         + "(-Dio.netty.handler.ssl.noOpenSsl=true), which takes the list as written");
@@ -210,10 +214,10 @@ final class ProxyTls {
         if (ciphers != null && tls13) {
             List<String> named = TLS13_SUITES.stream().filter(Arrays.asList(ciphers)::contains).toList();
             if (named.size() < TLS13_SUITES.size()) {
-                warnings.add("server.ssl.ciphers names " + (named.isEmpty() ? "no TLS 1.3 suite" : "only "
+                warnings.add(settings + "ciphers names " + (named.isEmpty() ? "no TLS 1.3 suite" : "only "
                         + String.join(", ", named) + " of the TLS 1.3 suites") + ", but the proxy offers every one ("
                         + String.join(", ", TLS13_SUITES) + ") on BoringSSL (TLS on OPENSSL), whose TLS 1.3 suites "
-                        + "cannot be chosen. Leave TLSv1.3 out of server.ssl.enabled-protocols, or run the proxy on the "
+                        + "cannot be chosen. Leave TLSv1.3 out of " + settings + "enabled-protocols, or run the proxy on the "
                         + "JDK's TLS (-Dio.netty.handler.ssl.noOpenSsl=true), which takes the list as written");
             }
         }

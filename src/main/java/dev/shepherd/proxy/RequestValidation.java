@@ -55,6 +55,15 @@ final class RequestValidation {
                 }
             }
         }
+        if (headers.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY1) || headers.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY2)) {
+            // Netty's decoder gives such a request an 8-byte body that no header announces (the key of the draft
+            // WebSocket handshake, hixie-76, replaced by RFC 6455 in 2011): a balancer in front reads the bytes as
+            // the start of the next request, which here would reach the worker as this one's body (RFC 9112 §6.3:
+            // no length, no body). Refused, with the connection closed, so both sides agree on where requests end
+            // (an attacking helper).
+            throw reject(HttpResponseStatus.BAD_REQUEST, "Sec-WebSocket-Key1 and Sec-WebSocket-Key2 belong to the "
+                    + "draft WebSocket handshake (hixie-76) that RFC 6455 replaced: send Sec-WebSocket-Key");
+        }
         int codings = 0;
         for (String line : headers.getAll(HttpHeaderNames.TRANSFER_ENCODING)) {
             for (String coding : line.split(",")) {

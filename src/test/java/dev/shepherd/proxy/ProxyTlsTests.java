@@ -32,24 +32,26 @@ class ProxyTlsTests {
     /** BoringSSL offers every version between the lowest and highest listed, and every TLS 1.3 suite: said at startup. */
     @Test
     void whatBoringSslOffersBeyondTheSettingsIsWarnedOf() {
-        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1", "TLSv1.3"}, null)).singleElement().asString()
+        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1", "TLSv1.3"}, null, "server.ssl.")).singleElement().asString()
                 .startsWith("server.ssl.enabled-protocols leaves out TLSv1.1, TLSv1.2, which the proxy offers all the "
                         + "same on BoringSSL");
-        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.2", "TLSv1.3"}, null)).isEmpty();
-        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.3"}, null)).isEmpty();
-        assertThat(ProxyTls.openSslWarnings(null, null)).as("the defaults").isEmpty();
+        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.2", "TLSv1.3"}, null, "server.ssl.")).isEmpty();
+        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.3"}, null, "server.ssl.")).isEmpty();
+        assertThat(ProxyTls.openSslWarnings(null, null, "server.ssl.")).as("the defaults").isEmpty();
+        assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.1", "TLSv1.3"}, null, "spring.ssl.bundle.<jks|pem>.web.options."))
+                .singleElement().asString().startsWith("spring.ssl.bundle.<jks|pem>.web.options.enabled-protocols leaves out TLSv1.2");
 
         assertThat(ProxyTls.openSslWarnings(null, new String[] {"TLS_AES_256_GCM_SHA384",
-                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"})).singleElement().asString()
+                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}, "server.ssl.")).singleElement().asString()
                 .startsWith("server.ssl.ciphers names only TLS_AES_256_GCM_SHA384 of the TLS 1.3 suites, but the proxy "
                         + "offers every one (TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256)");
         assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.2", "TLSv1.3"},
-                new String[] {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"})).singleElement().asString()
+                new String[] {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}, "server.ssl.")).singleElement().asString()
                 .startsWith("server.ssl.ciphers names no TLS 1.3 suite");
         assertThat(ProxyTls.openSslWarnings(new String[] {"TLSv1.2"},
-                new String[] {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"})).as("no TLS 1.3 offered").isEmpty();
+                new String[] {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}, "server.ssl.")).as("no TLS 1.3 offered").isEmpty();
         assertThat(ProxyTls.openSslWarnings(null, new String[] {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
-                "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"})).isEmpty();
+                "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}, "server.ssl.")).isEmpty();
     }
 
     @Test

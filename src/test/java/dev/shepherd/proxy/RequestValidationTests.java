@@ -122,6 +122,9 @@ class RequestValidationTests {
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 200-ok\\r\\nContent-Length: 0                           | 417",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue\\r\\nExpect: foo\\r\\nContent-Length: 0   | 417",
             "POST / HTTP/1.1\\r\\nHost: t\\r\\nExpect: 100-continue, foo\\r\\nContent-Length: 0           | 417",
+            "GET / HTTP/1.1\\r\\nHost: t\\r\\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5                  | 400",
+            "GET / HTTP/1.1\\r\\nHost: t\\r\\nsec-websocket-key2: 12998 5 Y3 1  .P00                   | 400",
+            "GET / HTTP/1.1\\r\\nHost: t\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==              | 200",
     })
     void requestHeadGetsTheStatusHttpGivesIt(String head, int status) {
         assertThat(statusOf(head.replace("\\r\\n", "\r\n").replace("\\0", "\0"))).isEqualTo(status);

@@ -230,6 +230,15 @@ class TunnelIntegrationTests {
                     .startsWith("HTTP/1.1 400 Bad Request").contains("exactly one Sec-WebSocket-Key").doesNotContain("raw");
         }
         assertThat(forwarded()).as("requests that reached a worker").isEqualTo(forwardedBefore);
+
+        // The draft handshake's keys, whose 8-byte body Netty reads though no header announces it: refused, and what
+        // came behind it (which a balancer in front would take for the next request) reaches no worker either.
+        RawClient.Received draft = RawClient.exchange(shepherd.proxyPort(), "GET /plain HTTP/1.1\r\nHost: a\r\n"
+                + "Connection: Upgrade\r\nUpgrade: WebSocket\r\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n"
+                + "Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n", 10_000);
+        assertThat(draft.bytes()).startsWith("HTTP/1.1 400 Bad Request").contains("hixie-76")
+                .doesNotContainPattern("plain (-|\\S+) \\d+").doesNotContain("smuggled");
+        assertThat(forwarded()).as("requests that reached a worker").isEqualTo(forwardedBefore);
     }
 
     /** Requests the workers were given, all together. */
