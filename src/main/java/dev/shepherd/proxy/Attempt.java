@@ -192,7 +192,7 @@ final class Attempt {
         connection.detach();
         if (reuse && connection.reusable()) {
             if (!clientStays) {
-                connection.ackAnswerEnd();
+                connection.ackAnswerEnd(System.nanoTime());
             }
             upstream.config().setAutoRead(true);
             proxy.pool().release(endpoint, connection, keepAliveSeconds, client);

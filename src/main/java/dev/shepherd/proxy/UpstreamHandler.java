@@ -41,6 +41,8 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private boolean quickAcked;
     /** The end of the last answer was ACKed at once ({@link #ackAnswerEnd}). */
     private boolean answerAcked;
+    /** When it was, in {@link System#nanoTime()} terms: valid while {@link #answerAcked}. */
+    private long answerAckedAt;
     private UpstreamListener exchange;
     private Throwable error;
 
@@ -155,16 +157,30 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
      * answer, and each later answer for the next one's, client after client, for as long as requests came within the
      * delayed-ACK time (an attacking helper: 24 of 40 clients on new connections got another's answer). ACKed now,
      * what it holds arrives while the connection is idle, where a byte nobody asked for closes it and marks the
-     * worker ({@link #outOfStep}). Asked when the answer's client connection does not go on, and for the answers a
-     * client connection left to its next request when it closes ({@link UpstreamPool#closed}); not at every answer's
-     * end, where an ACK of its own for every answer cost a fifth of the keep-alive requests a second
-     * (bench/RESULTS.md). Once per answer.
+     * worker ({@link #outOfStep}). Asked when the answer's client connection does not go on, for the answers a
+     * client connection left to its next request when it closes ({@link UpstreamPool#closed}), and before another
+     * client's request may take the connection ({@link UpstreamPool#acquire}); not at every answer's end, where an
+     * ACK of its own for every answer cost a fifth of the keep-alive requests a second (bench/RESULTS.md). Once per
+     * answer.
+     *
+     * @param now the time, in {@link System#nanoTime()} terms, kept as {@link #answerAckedAt()}
      */
-    void ackAnswerEnd() {
+    void ackAnswerEnd(long now) {
         if (!answerAcked) {
             answerAcked = true;
+            answerAckedAt = now;
             askQuickAck(channel);
         }
+    }
+
+    /** Whether the end of the last answer was ACKed at once ({@link #ackAnswerEnd}). */
+    boolean answerAcked() {
+        return answerAcked;
+    }
+
+    /** When the end of the last answer was ACKed at once, in {@link System#nanoTime()} terms; only if {@link #answerAcked()}. */
+    long answerAckedAt() {
+        return answerAckedAt;
     }
 
     /**

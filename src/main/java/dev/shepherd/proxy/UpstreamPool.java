@@ -23,10 +23,13 @@ import java.util.function.LongSupplier;
  * A connection that has carried a request body is reserved for the client connection that returned it, and closed
  * with it ({@link #MAX_RESERVED}): what a worker made of a body it did not read reaches the client who sent the body.
  * Any other returned connection goes back at once to the client connection that returned it ({@link Owner}); to another
- * client's request, by default, the most recently returned one at once too, or with {@code
+ * client's request, by default, the most recently returned one soon after, or with {@code
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
- * client. A worker seen sending bytes nobody asked for ({@link Endpoint#markOutOfStep}) has no connection reused any
+ * client. Either way another client's request takes only a connection whose last answer has settled: its end ACKed
+ * at once a moment ago, or idle past the kernel's delayed ACK ({@link #answerSettled}); a worker that leaves Nagle on
+ * holds a late response until that ACK, which would otherwise come with the next request and bring the held response
+ * right behind it. A worker seen sending bytes nobody asked for ({@link Endpoint#markOutOfStep}) has no connection reused any
  * more, its idle ones closed: a new connection per request. Whatever the delay, a request that could
  * not be sent again if its connection failed (a POST) waits for
  * one that has settled ({@link #SETTLED_NANOS}, {@link PeerClose}). The delay costs idle connections (about the
@@ -104,6 +107,27 @@ final class UpstreamPool {
      * offers.
      */
     static final long SETTLED_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+    /**
+     * How long after the end of a connection's last answer was ACKed at once ({@link UpstreamHandler#ackAnswerEnd})
+     * another client's request may go on it: long enough for the event loop to read what the ACK let a worker that
+     * leaves Nagle on send (on loopback it arrives within the system call that sends the ACK; the loop reads it in its
+     * next round) and close the connection. Connections returned within it are passed over, so a pool holds about the
+     * requests of a millisecond more.
+     */
+    static final long ACK_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    /**
+     * Linux's longest delayed ACK ({@code TCP_DELACK_MAX}, 200 ms): a connection idle this long has had the end of its
+     * last answer ACKed by the kernel.
+     */
+    static final long DELAYED_ACK_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+    /**
+     * How many idle connections whose answer has not settled ({@link #answerSettled}) a request passes over before it
+     * opens a new one: bounds the work and the ACKs one request costs.
+     */
+    static final int MAX_UNSETTLED = 16;
 
     /** How much earlier than the worker's {@code Keep-Alive: timeout} a connection is retired, at most. */
     static final long HINT_MARGIN_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -211,9 +235,10 @@ final class UpstreamPool {
 
     /**
      * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
-     * (null: none), first a shared one and then one reserved for it; else, of the shared ones, with no reuse delay the
-     * most recently returned, with one the one idle longest if it has been idle that long (or the list is full, or
-     * the {@link IdleBudget} spent); else null, and the caller opens one. {@code once}: the request could not be sent
+     * (null: none), first a shared one and then one reserved for it; else, of the shared ones whose last answer has
+     * settled ({@link #answerSettled}), with no reuse delay the most recently returned, with one the one idle longest
+     * if it has been idle that long (or the list is full, or the {@link IdleBudget} spent); else null, and the caller
+     * opens one. {@code once}: the request could not be sent
      * again if the connection failed, so only a connection idle for {@link #SETTLED_NANOS} at least will do, the one
      * idle longest, and not one whose close the kernel has received though the loop has not read it yet
      * ({@link PeerClose}). Closes the expired and closed connections it meets on the way.
@@ -251,36 +276,71 @@ final class UpstreamPool {
             }
         }
         Chain shared = connections.shared;
-        UpstreamHandler connection;
+        int unsettled = 0;
         if (quietNanos == 0 && !once) {
-            // No delay: the most recently returned one, so that those beyond what the load needs expire.
-            while ((connection = shared.newest) != null) {
-                remove(connection);
-                if (now - connection.idleUntil < 0 && connection.channel().isActive()) {
+            // No delay: the most recently returned one whose answer has settled, so that those beyond what the load
+            // needs expire.
+            UpstreamHandler connection = shared.newest;
+            while (connection != null) {
+                UpstreamHandler older = connection.older;
+                if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
+                    remove(connection);
+                    connection.channel().close();
+                } else if (answerSettled(connection, now)) {
+                    remove(connection);
                     return connection;
+                } else if (++unsettled == MAX_UNSETTLED) {
+                    return null;
                 }
-                connection.channel().close();
+                connection = older;
             }
             return null;
         }
         long quiet = Math.max(quietNanos, settled);
-        while ((connection = shared.oldest) != null) {
+        UpstreamHandler connection = shared.oldest;
+        while (connection != null) {
+            UpstreamHandler newer = connection.newer;
             long idleFor = now - connection.idleSince;
             boolean usable = idleFor >= quiet || idleFor >= settled && (shared.size >= MAX_IDLE_PER_WORKER
                     || budget != null && budget.spent());
-            if (now - connection.idleUntil >= 0 || !connection.channel().isActive()
-                    || once && usable && peerClose.seen(connection.channel())) {
+            if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
                 remove(connection);
                 connection.channel().close();
-            } else if (usable) {
-                remove(connection);
-                return connection;
-            } else {
+            } else if (!usable) {
                 // The longest idle one is not quiet yet, so no other is.
                 return null;
+            } else if (!answerSettled(connection, now)) {
+                if (++unsettled == MAX_UNSETTLED) {
+                    return null;
+                }
+            } else if (once && peerClose.seen(connection.channel())) {
+                remove(connection);
+                connection.channel().close();
+            } else {
+                remove(connection);
+                return connection;
             }
+            connection = newer;
         }
         return null;
+    }
+
+    /**
+     * Whether another client's request may go on idle {@code connection}: the end of its last answer was ACKed at once
+     * {@link #ACK_SETTLE_NANOS} ago at least, or it has been idle {@link #DELAYED_ACK_MAX_NANOS}; if neither, its
+     * answer's end is ACKed now, for a later request. A worker that leaves Nagle's algorithm on holds a late second
+     * response until that ACK, which would otherwise ride on the next request and bring the held response right
+     * behind it, taken for its answer ({@link UpstreamHandler#ackAnswerEnd}).
+     */
+    private static boolean answerSettled(UpstreamHandler connection, long now) {
+        if (connection.answerAcked()) {
+            return now - connection.answerAckedAt() >= ACK_SETTLE_NANOS;
+        }
+        if (now - connection.idleSince >= DELAYED_ACK_MAX_NANOS) {
+            return true;
+        }
+        connection.ackAnswerEnd(now);
+        return false;
     }
 
     /** Closes the reserved connection idle longest, of every worker's in this pool, if there is one. */
@@ -424,13 +484,15 @@ final class UpstreamPool {
      */
     void closed(Owner owner) {
         owner.closed = true;
+        long now = nanoTime.getAsLong();
         for (UpstreamHandler returned : owner.returned) {
             // The answers it got were left for its next request to ACK, which will not come: ACKed now, so that what a
             // worker that leaves Nagle on holds behind one (a late second response) arrives while the connection is
-            // idle, not right behind another client's request (UpstreamHandler#ackAnswerEnd). A client that sends
-            // HTTP/1.1 without Connection: close and closes after one answer (curl, most scripts) is such a client.
+            // idle (UpstreamHandler#ackAnswerEnd), and another client's request may take it soon after
+            // (#answerSettled). A client that sends HTTP/1.1 without Connection: close and closes after one answer
+            // (curl, most scripts) is such a client.
             if (returned != null && returned.owner == owner && returned.idleIn != null) {
-                returned.ackAnswerEnd();
+                returned.ackAnswerEnd(now);
             }
         }
         UpstreamHandler connection;

@@ -38,7 +38,7 @@ class UpstreamHandlerTests {
             if (message == UpstreamDecoder.END) {
                 handler.detach();
                 if (!clientStays) {
-                    handler.ackAnswerEnd();
+                    handler.ackAnswerEnd(System.nanoTime());
                 }
             }
         }

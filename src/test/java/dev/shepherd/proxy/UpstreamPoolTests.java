@@ -187,6 +187,92 @@ class UpstreamPoolTests {
     }
 
     /**
+     * A worker that leaves Nagle on holds a late second response until the end of the answer before is ACKed, which a
+     * keep-alive client's answer leaves to its next request: on another client's request it would come right behind
+     * that request and be taken for its answer. Another client's request ACKs it and passes it over; a millisecond
+     * later, when what the ACK released has arrived and closed it if anything came, it may take it. Its own client
+     * takes it back at once.
+     */
+    @Test
+    void anotherClientsRequestTakesAConnectionOnlyOnceTheEndOfItsLastAnswerIsAcked() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamPool.Owner other = new UpstreamPool.Owner();
+        UpstreamHandler connection = unacked();
+        pool.release(worker, connection, -1, client);
+
+        assertThat(pool.acquire(worker, other)).isNull();
+        assertThat(connection.answerAcked()).as("ACKed by the request that passed it over").isTrue();
+        assertThat(pool.acquire(worker, client)).as("its own client's, at once").isSameAs(connection);
+        pool.release(worker, connection, -1, client);
+        advance(Duration.ofNanos(UpstreamPool.ACK_SETTLE_NANOS - 1));
+        assertThat(pool.acquire(worker, other)).isNull();
+        advance(Duration.ofNanos(1));
+        assertThat(pool.acquire(worker, other)).isSameAs(connection);
+
+        UpstreamHandler idle = unacked();
+        pool.release(worker, idle, -1, client);
+        advance(Duration.ofNanos(UpstreamPool.DELAYED_ACK_MAX_NANOS));
+        assertThat(pool.acquire(worker, other)).as("idle past the kernel's delayed ACK").isSameAs(idle);
+        assertThat(idle.answerAcked()).as("no ACK of ours needed").isFalse();
+    }
+
+    /** The most recently returned connection whose answer has settled, past the newer ones, at most sixteen of them. */
+    @Test
+    void withNoReuseDelayARequestPassesOverAtMostSixteenConnectionsWhoseAnswerHasNotSettled() {
+        UpstreamHandler settled = connection();
+        pool.release(worker, settled, -1);
+        List<UpstreamHandler> newer = new ArrayList<>();
+        for (int i = 0; i < UpstreamPool.MAX_UNSETTLED - 1; i++) {
+            UpstreamHandler connection = unacked();
+            newer.add(connection);
+            pool.release(worker, connection, -1);
+        }
+        assertThat(pool.acquire(worker)).isSameAs(settled);
+        assertThat(newer).allMatch(UpstreamHandler::answerAcked);
+
+        pool.release(worker, settled, -1);
+        for (int i = 0; i < UpstreamPool.MAX_UNSETTLED; i++) {
+            pool.release(worker, unacked(), -1);
+        }
+        assertThat(pool.acquire(worker)).as("a new connection is opened instead").isNull();
+        assertThat(pool.idleCount(worker)).isEqualTo(UpstreamPool.MAX_UNSETTLED * 2);
+    }
+
+    /**
+     * A client that closes after one answer without saying so (curl) left its end to be ACKed by a next request that
+     * will not come: its close ACKs it, and another client may take the connection a millisecond later.
+     */
+    @Test
+    void aClientConnectionThatClosesHasTheAnswersItLeftAcked() {
+        UpstreamPool.Owner client = new UpstreamPool.Owner();
+        UpstreamHandler connection = unacked();
+        pool.release(worker, connection, -1, client);
+
+        pool.closed(client);
+
+        assertThat(connection.answerAcked()).isTrue();
+        assertThat(connection.channel().isOpen()).as("a shared one stays").isTrue();
+        advance(Duration.ofNanos(UpstreamPool.ACK_SETTLE_NANOS));
+        assertThat(pool.acquire(worker, new UpstreamPool.Owner())).isSameAs(connection);
+    }
+
+    @Test
+    void withAReuseDelayAConnectionQuietLongEnoughIsStillAckedBeforeAnotherClientTakesIt() {
+        UpstreamHandler older = unacked();
+        UpstreamHandler newer = connection();
+        quiet.release(worker, older, -1);
+        advance(Duration.ofMillis(10));
+        quiet.release(worker, newer, -1);
+        advance(Duration.ofMillis(50));
+
+        assertThat(quiet.acquire(worker)).as("the older passed over, ACKed").isSameAs(newer);
+        assertThat(older.answerAcked()).isTrue();
+        assertThat(quiet.acquire(worker)).isNull();
+        advance(Duration.ofNanos(UpstreamPool.ACK_SETTLE_NANOS));
+        assertThat(quiet.acquire(worker)).isSameAs(older);
+    }
+
+    /**
      * A worker that once sent bytes nobody asked for: a connection it had may hold more, which would be taken for the
      * answer to the next request on it, whoever sends it (an attacking helper had a client get another's smuggled
      * request back after the worker was seen, on a connection the two had shared before). No connection of it is
@@ -548,14 +634,27 @@ class UpstreamPoolTests {
     }
 
     /** {@link #connection()} that has carried a request body. */
-    private static UpstreamHandler posted() {
+    private UpstreamHandler posted() {
         UpstreamHandler connection = connection();
         connection.carriedBody = true;
         return connection;
     }
 
-    /** A connection with the pipeline ProxyServer gives one: decoder, then handler. */
-    private static UpstreamHandler connection() {
+    /**
+     * {@link #unacked()} whose answer's end was ACKed at once {@link UpstreamPool#ACK_SETTLE_NANOS} ago (as an HTTP/1.0
+     * client's is): another client may take it as soon as it is returned.
+     */
+    private UpstreamHandler connection() {
+        UpstreamHandler handler = unacked();
+        handler.ackAnswerEnd(now.get() - UpstreamPool.ACK_SETTLE_NANOS);
+        return handler;
+    }
+
+    /**
+     * A connection with the pipeline ProxyServer gives one, decoder then handler, whose last answer's end was left for
+     * the next request to ACK (a keep-alive client's).
+     */
+    private static UpstreamHandler unacked() {
         EmbeddedChannel channel = new EmbeddedChannel();
         UpstreamDecoder decoder = new UpstreamDecoder();
         UpstreamHandler handler = new UpstreamHandler(decoder, channel);
