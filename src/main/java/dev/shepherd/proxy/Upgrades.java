@@ -55,8 +55,8 @@ final class Upgrades {
 
     /**
      * Refuses an offer of WebSocket ({@code offered}, from {@link #offered}) whose request has not exactly one
-     * {@code Sec-WebSocket-Key}: no handshake (RFC 6455 §4.1: a client MUST send one), which a server answers
-     * {@code 400} (§4.2.1). Passed on, a worker that switched anyway got the client a {@code 502}, counted against the
+     * {@code Sec-WebSocket-Key}, of 16 bytes in base64 ({@link #isWebSocketKey}): no handshake (RFC 6455 §4.1: a client
+     * MUST send one), which a server answers {@code 400} (§4.2.1). Passed on, a worker that switched anyway got the client a {@code 502}, counted against the
      * worker, which any client could make a healthy worker earn ({@link #answersHandshake} refuses that {@code 101}).
      *
      * @throws RequestDecoder.Rejected {@code 400}, naming the header
@@ -67,14 +67,37 @@ final class Upgrades {
         }
         for (String protocol : offered) {
             if (isWebSocket(protocol)) {
-                int keys = request.getAll(SEC_WEBSOCKET_KEY).size();
-                if (keys != 1) {
+                List<String> keys = request.getAll(SEC_WEBSOCKET_KEY);
+                if (keys.size() != 1) {
                     throw new RequestDecoder.Rejected(HttpResponseStatus.BAD_REQUEST,
-                            "a WebSocket handshake carries exactly one Sec-WebSocket-Key (RFC 6455 §4.1), not " + keys);
+                            "a WebSocket handshake carries exactly one Sec-WebSocket-Key (RFC 6455 §4.1), not "
+                                    + keys.size());
+                }
+                if (!isWebSocketKey(keys.get(0))) {
+                    throw new RequestDecoder.Rejected(HttpResponseStatus.BAD_REQUEST,
+                            "a WebSocket handshake's Sec-WebSocket-Key is 16 bytes in base64 (RFC 6455 §4.1)");
                 }
                 return;
             }
         }
+    }
+
+    /**
+     * Whether {@code key} is a nonce of 16 bytes in base64 (RFC 6455 §4.1, §4.2.1 item 5): 22 characters of the base64
+     * alphabet and {@code ==}, the check of the {@code ws} library's server (Node). An empty value, two keys joined by
+     * a comma, or anything else is no handshake.
+     */
+    static boolean isWebSocketKey(String key) {
+        if (key.length() != 24 || key.charAt(22) != '=' || key.charAt(23) != '=') {
+            return false;
+        }
+        for (int i = 0; i < 22; i++) {
+            char c = key.charAt(i);
+            if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -70,6 +70,36 @@ class RequestHeadTests {
                 });
     }
 
+    /**
+     * The key is a nonce of 16 bytes in base64 (RFC 6455 §4.1), the check of Node's {@code ws} server: an empty one,
+     * two joined by a comma, one of another length or alphabet is no handshake either (an attacking helper's were
+     * passed on).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "dGhlIHNhbXBsZSBub25jZQ==, AAAAAAAAAAAAAAAAAAAAAA==", "dGhlIHNhbXBsZSBub25jZQ",
+            "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===", "dGhlIHNhbXBsZSBub25j*Q==", "dGhlIHNhbXBsZSBub25jZQ-=",
+            "dGhlIHNhbXBsZSBub25jZSBv", "dGhlIHNhbXBsZSBub25jZQ=A"})
+    void aWebSocketKeyThatIsNotSixteenBytesInBase64IsRefused(String key) {
+        HttpRequest request = websocketOffer(0);
+        request.headers().add("Sec-WebSocket-Key", key);
+
+        assertThatThrownBy(() -> RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL))
+                .isInstanceOfSatisfying(RequestDecoder.Rejected.class, rejected -> {
+                    assertThat(rejected.status().code()).isEqualTo(400);
+                    assertThat(rejected.getMessage()).isEqualTo("a WebSocket handshake's Sec-WebSocket-Key is 16 "
+                            + "bytes in base64 (RFC 6455 §4.1)");
+                });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dGhlIHNhbXBsZSBub25jZQ==", "AAAAAAAAAAAAAAAAAAAAAA==", "+/+/+/+/+/+/+/+/+/+/+w=="})
+    void aWebSocketKeyOfSixteenBytesInBase64GoesOn(String key) {
+        HttpRequest request = websocketOffer(0);
+        request.headers().add("Sec-WebSocket-Key", key);
+
+        assertThat(RequestHead.prepare(request, CLIENT, WEBSOCKET, LOCAL).upgrade()).isTrue();
+    }
+
     @Test
     void aWebSocketOfferWithOneKeyGoesOnAndAWebSocketUpgradeNotOfferedIsNoHandshake() {
         assertThat(RequestHead.prepare(websocketOffer(1), CLIENT, WEBSOCKET, LOCAL).upgrade()).isTrue();

@@ -229,6 +229,12 @@ class TunnelIntegrationTests {
             assertThat(keyless.bytes()).as("a client that leaves the key out or sends two")
                     .startsWith("HTTP/1.1 400 Bad Request").contains("exactly one Sec-WebSocket-Key").doesNotContain("raw");
         }
+        for (String key : new String[] {"", "x", "dGhlIHNhbXBsZSBub25jZQ==, AAAAAAAAAAAAAAAAAAAAAA=="}) {
+            RawClient.Received malformed = RawClient.exchange(shepherd.proxyPort(), "GET /forged HTTP/1.1\r\nHost: a\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: " + key + "\r\n\r\n", 10_000);
+            assertThat(malformed.bytes()).as("a key that is not 16 bytes in base64: '%s'", key)
+                    .startsWith("HTTP/1.1 400 Bad Request").contains("16 bytes in base64").doesNotContain("raw");
+        }
         assertThat(forwarded()).as("requests that reached a worker").isEqualTo(forwardedBefore);
 
         // The draft handshake's keys, whose 8-byte body Netty reads though no header announces it: refused, and what
