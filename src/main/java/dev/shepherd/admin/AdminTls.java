@@ -131,6 +131,9 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
                 }
                 updateHandler.accept(updated);
                 log.info("The admin port's TLS bundle {} was reloaded: new connections use it", name);
+                // As at startup (the proxy's reload says the same).
+                TlsKeys.validityProblems(updated.getManagers().getKeyManagerFactory(), updated.getKey().getAlias(),
+                        Instant.now()).forEach(problem -> log.warn("management.server.ssl.bundle {}: {}", name, problem));
             });
         }
 

@@ -128,6 +128,10 @@ final class ProxyTls {
                 try {
                     tls.context = context(ssl, updated);
                     log.info("The proxy's TLS bundle {} was reloaded: new connections use it", ssl.getBundle());
+                    // Taken as at startup, with the same warnings: an operator who copies an old certificate back
+                    // is told, as the Actuator's ssl health tells whoever looks.
+                    TlsKeys.validityProblems(updated.getManagers().getKeyManagerFactory(), updated.getKey().getAlias(),
+                            Instant.now()).forEach(problem -> log.warn("server.ssl.bundle {}: {}", ssl.getBundle(), problem));
                 } catch (ProxyTlsException ex) {
                     log.warn("The proxy's TLS bundle {} changed but cannot be used; the previous one stays: {}",
                             ssl.getBundle(), ex.getMessage());
@@ -302,6 +306,8 @@ final class ProxyTls {
 
             @Override
             protected ChannelHandler newNonSslHandler(ChannelHandlerContext ctx) {
+                // No handshake at all: counted with the failed ones, as HAProxy logs it ("SSL handshake failure").
+                handshakeFailed.run();
                 return new PlainHttpRefusal();
             }
         };

@@ -67,7 +67,7 @@ class AdminTlsIntegrationTests {
     /**
      * A reloaded bundle whose key is not its certificate's is not handed to Tomcat: the port goes on with the previous
      * one and the log says why (Spring Boot hands any reload on, and the port failed every handshake from then on,
-     * found by an attacking helper). A good one that follows is taken.
+     * found by an attacking helper). A good one that follows is taken, and an expired one with a warning.
      */
     @Test
     void aReloadedBundleWithTheWrongKeyIsNotUsedAndAGoodOneIs(@TempDir Path watched, @TempDir Path made,
@@ -76,6 +76,7 @@ class AdminTlsIntegrationTests {
         Path mismatched = TestCertificates.mismatchedKeyStore(made, TestCertificates.selfSignedKeyStore(made, "one"),
                 TestCertificates.selfSignedKeyStore(made, "two"));
         Path next = TestCertificates.selfSignedKeyStore(made, "next");
+        Path expired = TestCertificates.selfSignedKeyStore(made, "expired", "-startdate", "-3d", "-validity", "1");
         Path keyStore = Files.copy(first, watched.resolve("admin.p12"));
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--spring.ssl.bundle.jks.admin.keystore.location=file:" + keyStore,
@@ -98,6 +99,12 @@ class AdminTlsIntegrationTests {
                 assertThat(trustingNext.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString())
                         .statusCode()).isEqualTo(200);
             });
+
+            // An expired certificate is taken, as at startup with a warning (it was an INFO line only).
+            Files.copy(expired, keyStore, StandardCopyOption.REPLACE_EXISTING);
+            await().atMost(Duration.ofSeconds(20)).until(() -> output.getOut().contains("expired at"));
+            assertThat(output.getOut()).containsPattern("WARN .*management\\.server\\.ssl\\.bundle admin: the certificate "
+                    + "CN=localhost \\(alias expired\\) expired at .*: clients refuse it");
         }
     }
 

@@ -6,7 +6,10 @@ import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.TestCertificates;
 import dev.shepherd.testsupport.WebSocketWorker;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -82,10 +85,11 @@ class ProxyTlsIntegrationTests {
                 readToEnd(stalled.getInputStream()); // times out (the test fails) unless the proxy closes it
                 assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
             }
-            // Counted, not logged: a scanner cannot fill the log, and the operator still sees them.
+            // Counted, not logged: a scanner cannot fill the log, and the operator still sees them. Plain HTTP is
+            // one of them (it was counted nowhere).
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(shepherd.admin("GET",
                     "/actuator/prometheus", null).body())
-                    .containsPattern("(?m)^shepherd_proxy_tls_handshakes_failed_total 2\\.0$"));
+                    .containsPattern("(?m)^shepherd_proxy_tls_handshakes_failed_total 3\\.0$"));
         }
     }
 
@@ -111,11 +115,16 @@ class ProxyTlsIntegrationTests {
         }
     }
 
-    /** A bundle that Spring Boot reloads when its key store changes is what the next connections get. */
+    /**
+     * A bundle that Spring Boot reloads when its key store changes is what the next connections get; one whose
+     * certificate has expired is taken too, with the warning startup gives (it was an INFO line only).
+     */
     @Test
-    void aReloadedBundleServesTheNextConnections() throws Exception {
+    @ExtendWith(OutputCaptureExtension.class)
+    void aReloadedBundleServesTheNextConnections(CapturedOutput output) throws Exception {
         Path keyStore = TestCertificates.selfSignedKeyStore(directory, "first");
         Path next = TestCertificates.selfSignedKeyStore(directory, "next");
+        Path expired = TestCertificates.selfSignedKeyStore(directory, "expired", "-startdate", "-3d", "-validity", "1");
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--spring.ssl.bundle.jks.web.keystore.location=file:" + keyStore,
                 "--spring.ssl.bundle.jks.web.keystore.password=" + TestCertificates.PASSWORD,
@@ -135,6 +144,12 @@ class ProxyTlsIntegrationTests {
                 assertThat(trustingNext.send(HttpRequest.newBuilder(echo).build(), HttpResponse.BodyHandlers.ofString())
                         .statusCode()).isEqualTo(200);
             });
+            assertThat(output.getOut()).doesNotContain("expired at");
+
+            Files.copy(expired, keyStore, StandardCopyOption.REPLACE_EXISTING);
+            await().atMost(Duration.ofSeconds(20)).until(() -> output.getOut().contains("expired at"));
+            assertThat(output.getOut()).containsPattern("WARN .*server\\.ssl\\.bundle web: the certificate "
+                    + "CN=localhost \\(alias expired\\) expired at .*: clients refuse it");
         }
     }
 
