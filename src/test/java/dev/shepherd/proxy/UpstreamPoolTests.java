@@ -216,19 +216,23 @@ class UpstreamPoolTests {
         assertThat(idle.answerAcked()).as("no ACK of ours needed").isFalse();
     }
 
-    /** The most recently returned connection whose answer has settled, past the newer ones, at most sixteen of them. */
+    /**
+     * The most recently returned connection whose answer has settled, past the newer ones, at most 64 of them; of
+     * those, the four newest are ACKed.
+     */
     @Test
-    void withNoReuseDelayARequestPassesOverAtMostSixteenConnectionsWhoseAnswerHasNotSettled() {
+    void withNoReuseDelayARequestPassesOverAtMost64ConnectionsWhoseAnswerHasNotSettled() {
         UpstreamHandler settled = connection();
         pool.release(worker, settled, -1);
         List<UpstreamHandler> newer = new ArrayList<>();
         for (int i = 0; i < UpstreamPool.MAX_UNSETTLED - 1; i++) {
             UpstreamHandler connection = unacked();
-            newer.add(connection);
+            newer.add(0, connection);
             pool.release(worker, connection, -1);
         }
         assertThat(pool.acquire(worker)).isSameAs(settled);
-        assertThat(newer).allMatch(UpstreamHandler::answerAcked);
+        assertThat(newer.subList(0, UpstreamPool.MAX_ACKS)).as("the newest, ACKed").allMatch(UpstreamHandler::answerAcked);
+        assertThat(newer.subList(UpstreamPool.MAX_ACKS, newer.size())).noneMatch(UpstreamHandler::answerAcked);
 
         pool.release(worker, settled, -1);
         for (int i = 0; i < UpstreamPool.MAX_UNSETTLED; i++) {
