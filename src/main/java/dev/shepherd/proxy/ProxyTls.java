@@ -107,13 +107,22 @@ final class ProxyTls {
         } catch (RuntimeException ex) { // no such bundle, a key store that cannot be read, a missing password
             throw new ProxyTlsException(ex);
         }
+        // A named bundle's options are what count then; server.ssl.* beside it is ignored.
+        String settings = ssl.getBundle() == null ? "server.ssl."
+                : "spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + ".options.";
+        String[] protocols = bundle.getOptions().getEnabledProtocols();
+        String[] ciphers = bundle.getOptions().getCiphers();
+        String noSuite = TlsKeys.noSuiteForAnyProtocol(protocols, ciphers, settings);
+        if (noSuite != null) {
+            throw new ProxyTlsException(new IllegalStateException(noSuite));
+        }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
+        String tls13Off = TlsKeys.tls13WithoutSuite(protocols, ciphers, settings);
+        if (tls13Off != null) {
+            log.warn("{}", tls13Off);
+        }
         if (provider() == SslProvider.OPENSSL) {
-            // A named bundle's options are what count then; server.ssl.* beside it is ignored.
-            String settings = ssl.getBundle() == null ? "server.ssl."
-                    : "spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + ".options.";
-            openSslWarnings(bundle.getOptions().getEnabledProtocols(), bundle.getOptions().getCiphers(), settings)
-                    .forEach(warning -> log.warn("{}", warning));
+            openSslWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         }
         TlsKeys.validityProblems(bundle.getManagers().getKeyManagerFactory(), bundle.getKey().getAlias(), Instant.now())
                 .forEach(problem -> log.warn("server.ssl.*: {}", problem));
@@ -185,7 +194,7 @@ final class ProxyTls {
      * options, null when not set; named as {@code settings} followed by {@code enabled-protocols} or {@code ciphers})
      * say, which the JDK's TLS and the admin port's Tomcat follow as written: it takes
      * only the lowest and the highest version listed, every one between them offered too, and it offers every TLS 1.3
-     * suite whatever the list (found by an attacking helper's testssl.sh run: {@code TLSv1,TLSv1.3} served TLS 1.2,
+     * suite whatever the list names of them (none named: no TLS 1.3, {@link TlsKeys#tls13WithoutSuite}) (found by an attacking helper's testssl.sh run: {@code TLSv1,TLSv1.3} served TLS 1.2,
      * and a list of AES-256 suites served TLS_AES_128_GCM_SHA256). None of these is weak; a policy that leaves them
      * out is just not met, so each is a warning naming the setting.
      */
@@ -217,9 +226,10 @@ final class ProxyTls {
         boolean tls13 = protocols == null || Arrays.asList(protocols).contains("TLSv1.3");
         if (ciphers != null && tls13) {
             List<String> named = TLS13_SUITES.stream().filter(Arrays.asList(ciphers)::contains).toList();
-            if (named.size() < TLS13_SUITES.size()) {
-                warnings.add(settings + "ciphers names " + (named.isEmpty() ? "no TLS 1.3 suite" : "only "
-                        + String.join(", ", named) + " of the TLS 1.3 suites") + ", but the proxy offers every one ("
+            // None named: TLS 1.3 is off altogether (TlsKeys#tls13WithoutSuite says so, whatever the provider).
+            if (!named.isEmpty() && named.size() < TLS13_SUITES.size()) {
+                warnings.add(settings + "ciphers names only "
+                        + String.join(", ", named) + " of the TLS 1.3 suites, but the proxy offers every one ("
                         + String.join(", ", TLS13_SUITES) + ") on BoringSSL (TLS on OPENSSL), whose TLS 1.3 suites "
                         + "cannot be chosen. Leave TLSv1.3 out of " + settings + "enabled-protocols, or run the proxy on the "
                         + "JDK's TLS (-Dio.netty.handler.ssl.noOpenSsl=true), which takes the list as written");

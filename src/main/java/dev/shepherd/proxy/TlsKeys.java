@@ -18,6 +18,7 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -62,6 +63,51 @@ public final class TlsKeys {
             last = message;
         }
         return reason.toString();
+    }
+
+    /**
+     * Why {@code protocols} and {@code ciphers} (a port's {@code enabled-protocols} and {@code ciphers}, null when not
+     * set; named as {@code settings} followed by either) leave no protocol with a suite, or null: only TLS 1.3 listed
+     * and no TLS 1.3 suite (BoringSSL stopped startup with {@code NO_SUPPORTED_VERSIONS_ENABLED}), or no TLS 1.3 listed
+     * and only TLS 1.3 suites. Said before the provider's own error, which names no setting.
+     */
+    public static String noSuiteForAnyProtocol(String[] protocols, String[] ciphers, String settings) {
+        if (protocols == null || ciphers == null || protocols.length == 0 || ciphers.length == 0) {
+            return null;
+        }
+        boolean tls13 = List.of(protocols).contains("TLSv1.3");
+        boolean older = Arrays.stream(protocols).anyMatch(protocol -> !protocol.equals("TLSv1.3"));
+        long tls13Suites = Arrays.stream(ciphers).filter(TlsKeys::isTls13Suite).count();
+        if (tls13 && !older && tls13Suites == 0) {
+            return settings + "enabled-protocols allows only TLSv1.3, but " + settings + "ciphers names no TLS 1.3 suite "
+                    + "(TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256): add them, or "
+                    + "allow TLSv1.2 for the suites named";
+        }
+        if (!tls13 && tls13Suites == ciphers.length) {
+            return settings + "ciphers names only TLS 1.3 suites, but " + settings + "enabled-protocols leaves TLSv1.3 "
+                    + "out: add TLSv1.3, or name suites of the versions allowed";
+        }
+        return null;
+    }
+
+    /**
+     * A warning when {@code protocols} list TLS 1.3 (or are not set) beside older versions but {@code ciphers} names
+     * no TLS 1.3 suite: TLS 1.3 is then not offered at all, on BoringSSL (Netty turns it off) as on the JDK's TLS, which
+     * the list does not say. Null otherwise.
+     */
+    public static String tls13WithoutSuite(String[] protocols, String[] ciphers, String settings) {
+        if (ciphers == null || ciphers.length == 0 || protocols != null && !List.of(protocols).contains("TLSv1.3")
+                || Arrays.stream(ciphers).anyMatch(TlsKeys::isTls13Suite)) {
+            return null;
+        }
+        return settings + "ciphers names no TLS 1.3 suite, so TLS 1.3 is not offered although " + settings
+                + "enabled-protocols " + (protocols == null ? "allows it by default" : "lists it") + ": add "
+                + "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256, or leave TLSv1.3 out";
+    }
+
+    /** Whether {@code suite} is a TLS 1.3 cipher suite (RFC 8446 §B.4: TLS 1.3's names have no key exchange). */
+    static boolean isTls13Suite(String suite) {
+        return suite.startsWith("TLS_AES_") || suite.startsWith("TLS_CHACHA20_") || suite.startsWith("TLS_SM4_");
     }
 
     /** The key types a server alias is looked up by (JSSE's names). */

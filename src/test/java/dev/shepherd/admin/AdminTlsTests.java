@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.InvalidSetting;
 import dev.shepherd.testsupport.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @ExtendWith(OutputCaptureExtension.class)
 class AdminTlsTests {
@@ -58,6 +60,21 @@ class AdminTlsTests {
         assertThat(output.getOut()).contains("WARN", "management.server.ssl.ciphers is ignored: "
                 + "management.server.ssl.bundle names the bundle tuned, and Spring Boot then takes the keys and options "
                 + "from it alone");
+    }
+
+    /** Options that leave no protocol a suite stop startup naming the bundle's options, not with Tomcat's words. */
+    @Test
+    void aBundleAllowingOnlyTls13WithoutATls13SuiteIsAnInvalidSetting(@TempDir Path directory) throws Exception {
+        Path keyStore = TestCertificates.selfSignedKeyStore(directory, "admin");
+        DefaultSslBundleRegistry bundles = new DefaultSslBundleRegistry();
+        bundles.registerBundle("only13", SslBundle.of(new JksSslStoreBundle(new JksSslStoreDetails("PKCS12", null,
+                keyStore.toString(), TestCertificates.PASSWORD), null), SslBundleKey.of(TestCertificates.PASSWORD),
+                SslOptions.of(Set.of("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), Set.of("TLSv1.3"))));
+
+        assertThatThrownBy(() -> customize(bundles, "only13")).isInstanceOf(InvalidSetting.class)
+                .hasMessageContaining("management.server.ssl.* gives the admin port no usable TLS: "
+                        + "spring.ssl.bundle.<jks|pem>.only13.options.enabled-protocols allows only TLSv1.3, but "
+                        + "spring.ssl.bundle.<jks|pem>.only13.options.ciphers names no TLS 1.3 suite");
     }
 
     private static void customize(DefaultSslBundleRegistry bundles, String name) {

@@ -40,6 +40,29 @@ class TlsKeysTests {
     }
 
     @Test
+    void protocolsAndCiphersThatLeaveNoProtocolASuiteAreTold() {
+        String[] tls12Suite = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"};
+        String[] tls13Suite = {"TLS_AES_128_GCM_SHA256"};
+        assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.3"}, tls12Suite, "x.")).startsWith(
+                "x.enabled-protocols allows only TLSv1.3, but x.ciphers names no TLS 1.3 suite");
+        assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.2"}, tls13Suite, "x.")).isEqualTo(
+                "x.ciphers names only TLS 1.3 suites, but x.enabled-protocols leaves TLSv1.3 out: add TLSv1.3, or name "
+                        + "suites of the versions allowed");
+        assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.3"}, tls13Suite, "x.")).isNull();
+        assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.2", "TLSv1.3"}, tls12Suite, "x.")).isNull();
+        assertThat(TlsKeys.noSuiteForAnyProtocol(null, tls12Suite, "x.")).as("the default protocols").isNull();
+        assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.3"}, null, "x.")).as("the default suites").isNull();
+
+        assertThat(TlsKeys.tls13WithoutSuite(new String[] {"TLSv1.2", "TLSv1.3"}, tls12Suite, "x.")).startsWith(
+                "x.ciphers names no TLS 1.3 suite, so TLS 1.3 is not offered although x.enabled-protocols lists it");
+        assertThat(TlsKeys.tls13WithoutSuite(null, tls12Suite, "x.")).contains("allows it by default");
+        assertThat(TlsKeys.tls13WithoutSuite(new String[] {"TLSv1.2"}, tls12Suite, "x.")).isNull();
+        assertThat(TlsKeys.tls13WithoutSuite(null, new String[] {"TLS_AES_256_GCM_SHA384", tls12Suite[0]}, "x."))
+                .isNull();
+        assertThat(TlsKeys.tls13WithoutSuite(null, null, "x.")).isNull();
+    }
+
+    @Test
     void aCertificateOutsideItsValidityIsTold() throws Exception {
         KeyManagerFactory expired = keys(TestCertificates.selfSignedKeyStore(directory, "old", "-startdate", "-3d",
                 "-validity", "1"));
