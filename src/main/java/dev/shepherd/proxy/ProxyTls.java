@@ -39,6 +39,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * TLS for the proxy's port, from Spring Boot's {@code server.ssl.*} (moved to {@code shepherd.proxy.ssl} by
@@ -133,9 +134,14 @@ final class ProxyTls {
             registry.registerBundle(BUNDLE_NAME, bundle);
         }
         if (ssl.getBundle() != null && bundles != null) {
+            AtomicReference<SslBundle> served = new AtomicReference<>(bundle);
             bundles.addBundleUpdateHandler(ssl.getBundle(), updated -> {
+                if (updated == served.get()) {
+                    return; // put back after a refused reload (below)
+                }
                 try {
                     tls.context = context(ssl, updated);
+                    served.set(updated);
                     log.info("The proxy's TLS bundle {} was reloaded: new connections use it", ssl.getBundle());
                     // Taken as at startup, with the same warnings: an operator who copies an old certificate back
                     // is told, as the Actuator's ssl health tells whoever looks.
@@ -144,6 +150,7 @@ final class ProxyTls {
                 } catch (ProxyTlsException ex) {
                     log.warn("The proxy's TLS bundle {} changed but cannot be used; the previous one stays: {}",
                             ssl.getBundle(), ex.getMessage());
+                    TlsKeys.putBack(bundles, ssl.getBundle(), served.get());
                 }
             });
         }

@@ -2,6 +2,9 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.TerminalText;
 
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslBundleRegistry;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.web.server.Ssl;
 
 import javax.net.ssl.KeyManager;
@@ -108,6 +111,18 @@ public final class TlsKeys {
     /** Whether {@code suite} is a TLS 1.3 cipher suite (RFC 8446 §B.4: TLS 1.3's names have no key exchange). */
     static boolean isTls13Suite(String suite) {
         return suite.startsWith("TLS_AES_") || suite.startsWith("TLS_CHACHA20_") || suite.startsWith("TLS_SM4_");
+    }
+
+    /**
+     * Puts the bundle still served back in Spring Boot's registry, which took the refused one before handing it to the
+     * update handlers: the Actuator's {@code ssl} health and {@code ssl_chain_expiry_seconds} read the registry, and
+     * showed the certificate refused, not the one served (an expiring one hidden behind a refused valid one, or a
+     * healthy port reported DOWN). The handlers are told again, with the bundle they already have.
+     */
+    public static void putBack(SslBundles bundles, String name, SslBundle served) {
+        if (bundles instanceof SslBundleRegistry registry) {
+            registry.updateBundle(name, served);
+        }
     }
 
     /** The key types a server alias is looked up by (JSSE's names). */

@@ -125,6 +125,8 @@ class ProxyTlsIntegrationTests {
         Path keyStore = TestCertificates.selfSignedKeyStore(directory, "first");
         Path next = TestCertificates.selfSignedKeyStore(directory, "next");
         Path expired = TestCertificates.selfSignedKeyStore(directory, "expired", "-startdate", "-3d", "-validity", "1");
+        Path mismatched = TestCertificates.mismatchedKeyStore(directory,
+                TestCertificates.selfSignedKeyStore(directory, "other"), next);
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--spring.ssl.bundle.jks.web.keystore.location=file:" + keyStore,
                 "--spring.ssl.bundle.jks.web.keystore.password=" + TestCertificates.PASSWORD,
@@ -145,6 +147,12 @@ class ProxyTlsIntegrationTests {
                         .statusCode()).isEqualTo(200);
             });
             assertThat(output.getOut()).doesNotContain("expired at");
+
+            // A refused one leaves the one served in the ssl health too (Spring Boot's registry had taken it).
+            Files.copy(mismatched, keyStore, StandardCopyOption.REPLACE_EXISTING);
+            await().atMost(Duration.ofSeconds(20)).until(() -> output.getOut().contains("changed but cannot be used"));
+            assertThat(shepherd.admin("GET", "/actuator/health", null).body()).contains("\"alias\":\"next\"")
+                    .doesNotContain("mismatched");
 
             Files.copy(expired, keyStore, StandardCopyOption.REPLACE_EXISTING);
             await().atMost(Duration.ofSeconds(20)).until(() -> output.getOut().contains("expired at"));
