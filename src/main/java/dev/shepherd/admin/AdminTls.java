@@ -75,6 +75,7 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
             if (tls13Off != null) {
                 log.warn("{}", tls13Off);
             }
+            TlsKeys.weakSettings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
             if (ssl.getBundle() != null && bundle.getOptions().getCiphers() == null) {
                 // Tomcat takes a named bundle's options as they are, not server.ssl's ciphers.
                 log.warn("management.server.ssl.bundle {} sets no options.ciphers: the admin port offers Tomcat's default "

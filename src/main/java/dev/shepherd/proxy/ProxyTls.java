@@ -122,6 +122,7 @@ final class ProxyTls {
         if (tls13Off != null) {
             log.warn("{}", tls13Off);
         }
+        TlsKeys.weakSettings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         if (provider() == SslProvider.OPENSSL) {
             openSslWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         }

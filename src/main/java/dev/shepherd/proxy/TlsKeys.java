@@ -108,6 +108,48 @@ public final class TlsKeys {
                 + "TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256, or leave TLSv1.3 out";
     }
 
+    /**
+     * Warnings for what {@code protocols} and {@code ciphers} (as set; null: the defaults, which are neither) enable
+     * below Mozilla's "intermediate" configuration, whose suites are the default ({@link #DEFAULT_CIPHERS}): TLS 1.0
+     * and 1.1 (deprecated by RFC 8996) and suites without forward secrecy or authenticated encryption (RSA key exchange,
+     * CBC, 3DES, RC4 and the like). Taken as set, since an operator may need them for old clients, but said once at
+     * startup, naming the setting, as testssl.sh would.
+     */
+    public static List<String> weakSettings(String[] protocols, String[] ciphers, String settings) {
+        List<String> warnings = new ArrayList<>();
+        if (protocols != null) {
+            List<String> old = Arrays.stream(protocols)
+                    .filter(protocol -> protocol.equals("TLSv1") || protocol.equals("TLSv1.1") || protocol.startsWith("SSL"))
+                    .map(TerminalText::safe).toList();
+            if (!old.isEmpty()) {
+                warnings.add(settings + "enabled-protocols enables " + String.join(", ", old) + ", deprecated by RFC "
+                        + "8996 (browsers refuse them); leave them out unless clients that speak nothing newer need them");
+            }
+        }
+        if (ciphers != null) {
+            List<String> weak = Arrays.stream(ciphers).filter(suite -> !isTls13Suite(suite) && !strong(suite))
+                    .map(TerminalText::safe).toList();
+            if (!weak.isEmpty()) {
+                warnings.add(settings + "ciphers names suites without forward secrecy or authenticated encryption ("
+                        + String.join(", ", weak) + "), which Mozilla's intermediate configuration, the default, "
+                        + "leaves out; leave them out unless clients that support nothing better need them");
+            }
+        }
+        return warnings;
+    }
+
+    /**
+     * Whether a TLS 1.2 suite, in Java's or OpenSSL's names, has forward secrecy (ECDHE or DHE key exchange) and
+     * authenticated encryption (GCM, CCM or ChaCha20-Poly1305).
+     */
+    private static boolean strong(String suite) {
+        String name = suite.toUpperCase(java.util.Locale.ROOT);
+        boolean forwardSecret = name.startsWith("TLS_ECDHE_") || name.startsWith("TLS_DHE_")
+                || name.startsWith("ECDHE-") || name.startsWith("DHE-");
+        boolean aead = name.contains("GCM") || name.contains("CCM") || name.contains("CHACHA20");
+        return forwardSecret && aead && !name.contains("_ANON_") && !name.contains("NULL");
+    }
+
     /** Whether {@code suite} is a TLS 1.3 cipher suite (RFC 8446 §B.4: TLS 1.3's names have no key exchange). */
     static boolean isTls13Suite(String suite) {
         return suite.startsWith("TLS_AES_") || suite.startsWith("TLS_CHACHA20_") || suite.startsWith("TLS_SM4_");

@@ -62,6 +62,23 @@ class TlsKeysTests {
         assertThat(TlsKeys.tls13WithoutSuite(null, null, "x.")).isNull();
     }
 
+    /** Taken as set, but said (an attacking helper's testssl.sh run found them honoured without a word). */
+    @Test
+    void settingsBelowMozillasIntermediateConfigurationAreWarnedOf() {
+        assertThat(TlsKeys.weakSettings(new String[] {"TLSv1", "TLSv1.1", "TLSv1.2"}, null, "x.")).singleElement()
+                .asString().startsWith("x.enabled-protocols enables TLSv1, TLSv1.1, deprecated by RFC 8996");
+        assertThat(TlsKeys.weakSettings(null, new String[] {"TLS_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", "DHE-RSA-AES128-GCM-SHA256",
+                "DES-CBC3-SHA", "TLS_ECDH_anon_WITH_AES_128_GCM_SHA256"}, "x.")).singleElement().asString()
+                .startsWith("x.ciphers names suites without forward secrecy or authenticated encryption "
+                        + "(TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256, DES-CBC3-SHA, "
+                        + "TLS_ECDH_anon_WITH_AES_128_GCM_SHA256)");
+        assertThat(TlsKeys.weakSettings(new String[] {"TLSv1.2", "TLSv1.3"},
+                TlsKeys.DEFAULT_CIPHERS.toArray(String[]::new), "x.")).as("the defaults").isEmpty();
+        assertThat(TlsKeys.weakSettings(null, null, "x.")).isEmpty();
+    }
+
     @Test
     void aCertificateOutsideItsValidityIsTold() throws Exception {
         KeyManagerFactory expired = keys(TestCertificates.selfSignedKeyStore(directory, "old", "-startdate", "-3d",
