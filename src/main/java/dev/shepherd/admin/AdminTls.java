@@ -62,8 +62,7 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
         }
         try {
             SslBundle bundle = WebServerSslBundle.get(ssl, factory.getSslBundles());
-            String settings = ssl.getBundle() == null ? "management.server.ssl."
-                    : "spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + ".options.";
+            String settings = TlsKeys.optionSettings(ssl, "management.server.ssl");
             String[] protocols = bundle.getOptions().getEnabledProtocols();
             String[] ciphers = bundle.getOptions().getCiphers();
             String noSuite = TlsKeys.noSuiteForAnyProtocol(protocols, ciphers, settings);
@@ -71,11 +70,7 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
                 throw new IllegalStateException(noSuite);
             }
             check(bundle);
-            String tls13Off = TlsKeys.tls13WithoutSuite(protocols, ciphers, settings);
-            if (tls13Off != null) {
-                log.warn("{}", tls13Off);
-            }
-            TlsKeys.weakSettings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
+            TlsKeys.optionWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
             if (ssl.getBundle() != null && bundle.getOptions().getCiphers() == null) {
                 // Tomcat takes a named bundle's options as they are, not server.ssl's ciphers.
                 log.warn("management.server.ssl.bundle {} sets no options.ciphers: the admin port offers Tomcat's default "

@@ -109,8 +109,7 @@ final class ProxyTls {
             throw new ProxyTlsException(ex);
         }
         // A named bundle's options are what count then; server.ssl.* beside it is ignored.
-        String settings = ssl.getBundle() == null ? "server.ssl."
-                : "spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + ".options.";
+        String settings = TlsKeys.optionSettings(ssl, "server.ssl");
         String[] protocols = bundle.getOptions().getEnabledProtocols();
         String[] ciphers = bundle.getOptions().getCiphers();
         String noSuite = TlsKeys.noSuiteForAnyProtocol(protocols, ciphers, settings);
@@ -118,11 +117,7 @@ final class ProxyTls {
             throw new ProxyTlsException(new IllegalStateException(noSuite));
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
-        String tls13Off = TlsKeys.tls13WithoutSuite(protocols, ciphers, settings);
-        if (tls13Off != null) {
-            log.warn("{}", tls13Off);
-        }
-        TlsKeys.weakSettings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
+        TlsKeys.optionWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         if (provider() == SslProvider.OPENSSL) {
             openSslWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         }

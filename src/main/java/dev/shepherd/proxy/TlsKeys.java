@@ -109,6 +109,25 @@ public final class TlsKeys {
     }
 
     /**
+     * The prefix of the settings a port's protocols and suites come from: {@code prefix.} ({@code server.ssl} or
+     * {@code management.server.ssl}), or a named bundle's options, which are what count then.
+     */
+    public static String optionSettings(Ssl ssl, String prefix) {
+        return ssl.getBundle() == null ? prefix + "." : "spring.ssl.bundle.<jks|pem>." + ssl.getBundle() + ".options.";
+    }
+
+    /** What to warn of in a port's {@code protocols} and {@code ciphers}: {@link #tls13WithoutSuite}, {@link #weakSettings}. */
+    public static List<String> optionWarnings(String[] protocols, String[] ciphers, String settings) {
+        List<String> warnings = new ArrayList<>();
+        String tls13Off = tls13WithoutSuite(protocols, ciphers, settings);
+        if (tls13Off != null) {
+            warnings.add(tls13Off);
+        }
+        warnings.addAll(weakSettings(protocols, ciphers, settings));
+        return warnings;
+    }
+
+    /**
      * Warnings for what {@code protocols} and {@code ciphers} (as set; null: the defaults, which are neither) enable
      * below Mozilla's "intermediate" configuration, whose suites are the default ({@link #DEFAULT_CIPHERS}): TLS 1.0
      * and 1.1 (deprecated by RFC 8996) and suites without forward secrecy or authenticated encryption (RSA key exchange,
