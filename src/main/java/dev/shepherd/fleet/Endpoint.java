@@ -80,6 +80,8 @@ public final class Endpoint {
     private volatile boolean everInRotation;
     /** The worker sent bytes nobody asked for on one of its connections ({@link #markOutOfStep}). */
     private final AtomicBoolean outOfStep = new AtomicBoolean();
+    /** The worker answered what a request body held ({@link #markAnsweredBody}). */
+    private final AtomicBoolean answeredBody = new AtomicBoolean();
     private final Set<Tunnel> tunnels = ConcurrentHashMap.newKeySet();
     /** Who waits for the process's exit ({@link #whenExited}), and whether its exit is watched yet. */
     private final Set<Runnable> exitWaiters = ConcurrentHashMap.newKeySet();
@@ -140,14 +142,25 @@ public final class Endpoint {
 
     /**
      * Marks the worker as one that sent bytes on a connection while no request was outstanding there (a late second
-     * response, or the answer to a request body it did not read and took for a request): its connections are no
-     * longer reused ({@code UpstreamPool}), so whatever it sends late goes with a connection that carries nothing
-     * more. Lasts as long as this process. Any thread.
+     * response): its connections are no longer reused ({@code UpstreamPool}), so whatever it sends late goes with a
+     * connection that carries nothing more. Lasts as long as this process. Not for a connection that carried a request
+     * body ({@link #markAnsweredBody}). Any thread.
      *
      * @return true the first time only
      */
     public boolean markOutOfStep() {
         return !outOfStep.get() && outOfStep.compareAndSet(false, true);
+    }
+
+    /**
+     * Notes that the worker sent bytes nobody asked for on a connection that carried a request body: what it made of
+     * a body it did not read (a request smuggled in it). Unlike {@link #markOutOfStep} it changes nothing: such a
+     * connection is only ever reused by the client that sent the body, and it is closed. Any thread.
+     *
+     * @return true the first time only (to say it once per worker process)
+     */
+    public boolean markAnsweredBody() {
+        return !answeredBody.get() && answeredBody.compareAndSet(false, true);
     }
 
     /** Whether the worker was {@linkplain #markOutOfStep marked} as sending bytes nobody asked for. Any thread. */

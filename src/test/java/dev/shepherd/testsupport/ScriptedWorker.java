@@ -30,6 +30,8 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code /bad-chunk}: a chunked body whose first chunk, "hello", is followed by {@code XX} instead of CRLF,
  *   then the close</li>
  *   <li>{@code /slow...}: after 200 ms, "path=..." (a request that decides when its answer comes)</li>
+ *   <li>{@code /connection}: "connection=" and the proxy's port of the connection it came on (which connection the
+ *   proxy chose)</li>
  *   <li>HEAD anything: {@code Content-Length: 1000} and, as HTTP says, no body</li>
  *   <li>anything else, {@code /health} included: "path=..." with a Content-Length</li>
  * </ul>
@@ -64,6 +66,9 @@ public final class ScriptedWorker {
                 owesExtra = requestLine[1].equals("/late-extra-on-next");
                 if (owesExtra) {
                     write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+                } else if (requestLine[1].equals("/connection")) {
+                    String body = "connection=" + socket.getPort();
+                    write(out, "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
                 } else if (!answer(requestLine[0], requestLine[1], out)) {
                     return;
                 }
