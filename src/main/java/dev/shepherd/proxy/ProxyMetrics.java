@@ -105,9 +105,9 @@ final class ProxyMetrics {
     /**
      * A client's TLS handshake failed ({@link ProxyTls}): an alert either way (no protocol or suite in common, a
      * malformed hello, an unknown client certificate), the client closing during it, no end within
-     * {@code fleet.proxy.client-header-timeout}, or plain HTTP instead of a hello (answered {@code 400}). One count: BoringSSL's refusals end in the close, and the header
-     * timeout and the handshake's own race, so no cause can be told reliably. Nothing is logged for these, so that a
-     * scanner or a flood cannot fill the log. Any thread.
+     * {@code fleet.proxy.client-header-timeout}, or plain HTTP instead of a hello (answered {@code 400}). One count:
+     * BoringSSL's refusals end in the close, and the header timeout and the handshake's own race, so no cause can be
+     * told reliably. Nothing is logged for these, so that a scanner or a flood cannot fill the log. Any thread.
      */
     void tlsHandshakeFailed() {
         Counter failures = tlsHandshakeFailures;

@@ -195,11 +195,11 @@ final class ProxyTls {
     /**
      * Where BoringSSL ({@code TLS on OPENSSL}) offers more than {@code protocols} and {@code ciphers} (the bundle's
      * options, null when not set; named as {@code settings} followed by {@code enabled-protocols} or {@code ciphers})
-     * say, which the JDK's TLS and the admin port's Tomcat follow as written: it takes
-     * only the lowest and the highest version listed, every one between them offered too, and it offers every TLS 1.3
-     * suite whatever the list names of them (none named: no TLS 1.3, {@link TlsKeys#tls13WithoutSuite}) (found by an attacking helper's testssl.sh run: {@code TLSv1,TLSv1.3} served TLS 1.2,
-     * and a list of AES-256 suites served TLS_AES_128_GCM_SHA256). None of these is weak; a policy that leaves them
-     * out is just not met, so each is a warning naming the setting.
+     * say, which the JDK's TLS and the admin port's Tomcat follow as written: it takes only the lowest and the highest
+     * version listed, every one between them offered too, and it offers every TLS 1.3 suite whatever the list names of
+     * them (none named: no TLS 1.3, {@link TlsKeys#tls13WithoutSuite}) (found by an attacking helper's testssl.sh run:
+     * {@code TLSv1,TLSv1.3} served TLS 1.2, and a list of AES-256 suites served TLS_AES_128_GCM_SHA256). None of these
+     * is weak; a policy that leaves them out is just not met, so each is a warning naming the setting.
      */
     static List<String> openSslWarnings(String[] protocols, String[] ciphers, String settings) {
         List<String> warnings = new java.util.ArrayList<>();

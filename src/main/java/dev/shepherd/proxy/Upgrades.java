@@ -55,9 +55,10 @@ final class Upgrades {
 
     /**
      * Refuses an offer of WebSocket ({@code offered}, from {@link #offered}) whose request has not exactly one
-     * {@code Sec-WebSocket-Key}, of 16 bytes in base64 ({@link #isWebSocketKey}): no handshake (RFC 6455 §4.1: a client
-     * MUST send one), which a server answers {@code 400} (§4.2.1). Passed on, a worker that switched anyway got the client a {@code 502}, counted against the
-     * worker, which any client could make a healthy worker earn ({@link #answersHandshake} refuses that {@code 101}).
+     * {@code Sec-WebSocket-Key}, of 16 bytes in base64 ({@link #isWebSocketKey}): no handshake (RFC 6455 §4.1: a
+     * client MUST send one), which a server answers {@code 400} (§4.2.1). Passed on, a worker that switched anyway got
+     * the client a {@code 502}, counted against the worker, which any client could make a healthy worker earn
+     * ({@link #answersHandshake} refuses that {@code 101}).
      *
      * @throws RequestDecoder.Rejected {@code 400}, naming the header
      */
