@@ -26,8 +26,8 @@ import java.util.function.LongSupplier;
  * client's request, by default, the most recently returned one soon after, or with {@code
  * fleet.proxy.upstream-reuse-delay} only once it has been idle that long (the one idle longest first, or sooner when
  * the worker's list is full), long enough for a late response to arrive and close it rather than reach another
- * client. Either way another client's request takes only a connection whose last answer has settled: its end ACKed
- * at once a moment ago, or idle past the kernel's delayed ACK ({@link #answerSettled}); a worker that leaves Nagle on
+ * client. Either way another client's request takes only a connection whose last answer's end was ACKed: at once a
+ * millisecond ago or more, or idle past the kernel's delayed ACK ({@link #answerEndAcked}); a worker that leaves Nagle on
  * holds a late response until that ACK, which would otherwise come with the next request and bring the held response
  * right behind it. A worker seen sending bytes nobody asked for ({@link Endpoint#markOutOfStep}) has no connection reused any
  * more, its idle ones closed: a new connection per request. Whatever the delay, a request that could
@@ -115,7 +115,7 @@ final class UpstreamPool {
      * next round) and close the connection. Connections returned within it are passed over, so a pool holds about the
      * requests of a millisecond more.
      */
-    static final long ACK_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    static final long ACKED_FOR_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     /**
      * Linux's longest delayed ACK ({@code TCP_DELACK_MAX}, 200 ms): a connection idle this long has had the end of its
@@ -124,12 +124,12 @@ final class UpstreamPool {
     static final long DELAYED_ACK_MAX_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
     /**
-     * How many idle connections whose answer has not settled ({@link #answerSettled}) a request passes over before it
-     * opens a new one: bounds the work one request costs. Those returned within {@link #ACK_SETTLE_NANOS} are passed
+     * How many idle connections whose answer's end is not ACKed yet ({@link #answerEndAcked}) a request passes over before it
+     * opens a new one: bounds the work one request costs. Those returned within {@link #ACKED_FOR_NANOS} are passed
      * over, so it is also the rate of returns to one worker on one event loop, 64,000 a second, past which a request
      * opens a new connection rather than wait for one.
      */
-    static final int MAX_UNSETTLED = 64;
+    static final int MAX_PASSED_OVER = 64;
 
     /** How many of the connections a request passes over it ACKs at most (a system call and a packet each). */
     static final int MAX_ACKS = 4;
@@ -240,8 +240,8 @@ final class UpstreamPool {
 
     /**
      * An open idle connection to {@code endpoint} whose idle deadline has not passed: one that {@code owner} returned
-     * (null: none), first a shared one and then one reserved for it; else, of the shared ones whose last answer has
-     * settled ({@link #answerSettled}), with no reuse delay the most recently returned, with one the one idle longest
+     * (null: none), first a shared one and then one reserved for it; else, of the shared ones whose last answer's
+     * end is ACKed ({@link #answerEndAcked}), with no reuse delay the most recently returned, with one the one idle longest
      * if it has been idle that long (or the list is full, or the {@link IdleBudget} spent); else null, and the caller
      * opens one. {@code once}: the request could not be sent
      * again if the connection failed, so only a connection idle for {@link #SETTLED_NANOS} at least will do, the one
@@ -281,9 +281,9 @@ final class UpstreamPool {
             }
         }
         Chain shared = connections.shared;
-        int unsettled = 0;
+        int passedOver = 0;
         if (quietNanos == 0 && !once) {
-            // No delay: the most recently returned one whose answer has settled, so that those beyond what the load
+            // No delay: the most recently returned one whose answer's end is ACKed, so that those beyond what the load
             // needs expire.
             UpstreamHandler connection = shared.newest;
             while (connection != null) {
@@ -291,10 +291,10 @@ final class UpstreamPool {
                 if (now - connection.idleUntil >= 0 || !connection.channel().isActive()) {
                     remove(connection);
                     connection.channel().close();
-                } else if (answerSettled(connection, now, unsettled < MAX_ACKS)) {
+                } else if (answerEndAcked(connection, now, passedOver < MAX_ACKS)) {
                     remove(connection);
                     return connection;
-                } else if (++unsettled == MAX_UNSETTLED) {
+                } else if (++passedOver == MAX_PASSED_OVER) {
                     return null;
                 }
                 connection = older;
@@ -314,8 +314,8 @@ final class UpstreamPool {
             } else if (!usable) {
                 // The longest idle one is not quiet yet, so no other is.
                 return null;
-            } else if (!answerSettled(connection, now, unsettled < MAX_ACKS)) {
-                if (++unsettled == MAX_UNSETTLED) {
+            } else if (!answerEndAcked(connection, now, passedOver < MAX_ACKS)) {
+                if (++passedOver == MAX_PASSED_OVER) {
                     return null;
                 }
             } else if (once && peerClose.seen(connection.channel())) {
@@ -332,14 +332,14 @@ final class UpstreamPool {
 
     /**
      * Whether another client's request may go on idle {@code connection}: the end of its last answer was ACKed at once
-     * {@link #ACK_SETTLE_NANOS} ago at least, or it has been idle {@link #DELAYED_ACK_MAX_NANOS}; if neither, its
+     * {@link #ACKED_FOR_NANOS} ago at least, or it has been idle {@link #DELAYED_ACK_MAX_NANOS}; if neither, its
      * answer's end is ACKed now when {@code mayAck}, for a later request. A worker that leaves Nagle's algorithm on
      * holds a late second response until that ACK, which would otherwise ride on the next request and bring the held
      * response right behind it, taken for its answer ({@link UpstreamHandler#ackAnswerEnd}).
      */
-    private static boolean answerSettled(UpstreamHandler connection, long now, boolean mayAck) {
+    private static boolean answerEndAcked(UpstreamHandler connection, long now, boolean mayAck) {
         if (connection.answerAcked()) {
-            return now - connection.answerAckedAt() >= ACK_SETTLE_NANOS;
+            return now - connection.answerAckedAt() >= ACKED_FOR_NANOS;
         }
         if (now - connection.idleSince >= DELAYED_ACK_MAX_NANOS) {
             return true;
@@ -496,7 +496,7 @@ final class UpstreamPool {
             // The answers it got were left for its next request to ACK, which will not come: ACKed now, so that what a
             // worker that leaves Nagle on holds behind one (a late second response) arrives while the connection is
             // idle (UpstreamHandler#ackAnswerEnd), and another client's request may take it soon after
-            // (#answerSettled). A client that sends HTTP/1.1 without Connection: close and closes after one answer
+            // (#answerEndAcked). A client that sends HTTP/1.1 without Connection: close and closes after one answer
             // (curl, most scripts) is such a client.
             if (returned != null && returned.owner == owner && returned.idleIn != null) {
                 returned.ackAnswerEnd(now);

@@ -204,7 +204,7 @@ class UpstreamPoolTests {
         assertThat(connection.answerAcked()).as("ACKed by the request that passed it over").isTrue();
         assertThat(pool.acquire(worker, client)).as("its own client's, at once").isSameAs(connection);
         pool.release(worker, connection, -1, client);
-        advance(Duration.ofNanos(UpstreamPool.ACK_SETTLE_NANOS - 1));
+        advance(Duration.ofNanos(UpstreamPool.ACKED_FOR_NANOS - 1));
         assertThat(pool.acquire(worker, other)).isNull();
         advance(Duration.ofNanos(1));
         assertThat(pool.acquire(worker, other)).isSameAs(connection);
@@ -217,29 +217,29 @@ class UpstreamPoolTests {
     }
 
     /**
-     * The most recently returned connection whose answer has settled, past the newer ones, at most 64 of them; of
+     * The most recently returned connection whose answer's end is ACKed, past the newer ones, at most 64 of them; of
      * those, the four newest are ACKed.
      */
     @Test
-    void withNoReuseDelayARequestPassesOverAtMost64ConnectionsWhoseAnswerHasNotSettled() {
-        UpstreamHandler settled = connection();
-        pool.release(worker, settled, -1);
+    void withNoReuseDelayARequestPassesOverAtMost64ConnectionsWhoseAnswerEndIsNotAcked() {
+        UpstreamHandler acked = connection();
+        pool.release(worker, acked, -1);
         List<UpstreamHandler> newer = new ArrayList<>();
-        for (int i = 0; i < UpstreamPool.MAX_UNSETTLED - 1; i++) {
+        for (int i = 0; i < UpstreamPool.MAX_PASSED_OVER - 1; i++) {
             UpstreamHandler connection = unacked();
             newer.add(0, connection);
             pool.release(worker, connection, -1);
         }
-        assertThat(pool.acquire(worker)).isSameAs(settled);
+        assertThat(pool.acquire(worker)).isSameAs(acked);
         assertThat(newer.subList(0, UpstreamPool.MAX_ACKS)).as("the newest, ACKed").allMatch(UpstreamHandler::answerAcked);
         assertThat(newer.subList(UpstreamPool.MAX_ACKS, newer.size())).noneMatch(UpstreamHandler::answerAcked);
 
-        pool.release(worker, settled, -1);
-        for (int i = 0; i < UpstreamPool.MAX_UNSETTLED; i++) {
+        pool.release(worker, acked, -1);
+        for (int i = 0; i < UpstreamPool.MAX_PASSED_OVER; i++) {
             pool.release(worker, unacked(), -1);
         }
         assertThat(pool.acquire(worker)).as("a new connection is opened instead").isNull();
-        assertThat(pool.idleCount(worker)).isEqualTo(UpstreamPool.MAX_UNSETTLED * 2);
+        assertThat(pool.idleCount(worker)).isEqualTo(UpstreamPool.MAX_PASSED_OVER * 2);
     }
 
     /**
@@ -256,7 +256,7 @@ class UpstreamPoolTests {
 
         assertThat(connection.answerAcked()).isTrue();
         assertThat(connection.channel().isOpen()).as("a shared one stays").isTrue();
-        advance(Duration.ofNanos(UpstreamPool.ACK_SETTLE_NANOS));
+        advance(Duration.ofNanos(UpstreamPool.ACKED_FOR_NANOS));
         assertThat(pool.acquire(worker, new UpstreamPool.Owner())).isSameAs(connection);
     }
 
@@ -272,7 +272,7 @@ class UpstreamPoolTests {
         assertThat(quiet.acquire(worker)).as("the older passed over, ACKed").isSameAs(newer);
         assertThat(older.answerAcked()).isTrue();
         assertThat(quiet.acquire(worker)).isNull();
-        advance(Duration.ofNanos(UpstreamPool.ACK_SETTLE_NANOS));
+        advance(Duration.ofNanos(UpstreamPool.ACKED_FOR_NANOS));
         assertThat(quiet.acquire(worker)).isSameAs(older);
     }
 
@@ -645,12 +645,12 @@ class UpstreamPoolTests {
     }
 
     /**
-     * {@link #unacked()} whose answer's end was ACKed at once {@link UpstreamPool#ACK_SETTLE_NANOS} ago (as an HTTP/1.0
+     * {@link #unacked()} whose answer's end was ACKed at once {@link UpstreamPool#ACKED_FOR_NANOS} ago (as an HTTP/1.0
      * client's is): another client may take it as soon as it is returned.
      */
     private UpstreamHandler connection() {
         UpstreamHandler handler = unacked();
-        handler.ackAnswerEnd(now.get() - UpstreamPool.ACK_SETTLE_NANOS);
+        handler.ackAnswerEnd(now.get() - UpstreamPool.ACKED_FOR_NANOS);
         return handler;
     }
 
