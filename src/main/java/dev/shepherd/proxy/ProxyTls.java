@@ -275,6 +275,14 @@ final class ProxyTls {
         }
     }
 
+    /**
+     * Whether {@code first} can begin an HTTP request: a method is a token (RFC 9110 §9.1), letters in practice, and an
+     * empty line before the request line is allowed (RFC 9112 §2.2).
+     */
+    static boolean startsRequest(byte first) {
+        return first >= 'A' && first <= 'Z' || first >= 'a' && first <= 'z' || first == '\r' || first == '\n';
+    }
+
     /** BoringSSL where Netty can load it, else the JDK's TLS. */
     static SslProvider provider() {
         return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
@@ -367,14 +375,24 @@ final class ProxyTls {
         }
     }
 
-    /** Answers a connection that spoke plain HTTP to the TLS port, then closes it; reads nothing more. */
+    /**
+     * Answers a connection that spoke plain HTTP to the TLS port, then closes it; reads nothing more. One whose first
+     * byte cannot start an HTTP request (an SSLv2-format hello, which no TLS version this proxy speaks uses, or any
+     * other binary) is closed without an answer: an HTTP text would be no answer to it (a testssl.sh finding), and
+     * nginx's OpenSSL ends such a handshake the same way.
+     */
     private static final class PlainHttpRefusal extends ChannelInboundHandlerAdapter {
         private boolean answered;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object message) {
+            boolean http = !(message instanceof ByteBuf bytes) || !bytes.isReadable()
+                    || startsRequest(bytes.getByte(bytes.readerIndex()));
             ReferenceCountUtil.release(message);
-            if (!answered) {
+            if (!answered && !http) {
+                answered = true;
+                ctx.close();
+            } else if (!answered) {
                 answered = true;
                 ctx.channel().config().setAutoRead(false);
                 ByteBuf answer = Unpooled.copiedBuffer(PLAIN_HTTP_REFUSED, StandardCharsets.US_ASCII);
