@@ -84,7 +84,8 @@ final class ProxyMetrics {
                 .register(registry);
         this.unasked = Counter.builder("shepherd.proxy.upstream.unasked")
                 .description("Times a worker sent bytes nobody asked for (after a response's end or on an idle "
-                        + "connection): each marks it out of step, with a new connection per request from then on")
+                        + "connection): each marks it out of step, with a new connection per request from then on, "
+                        + "unless the connection carried a request body (only its sender got them)")
                 .register(registry);
         this.tunnels = MultiGauge.builder("shepherd.proxy.tunnels")
                 .description("Tunnels (WebSockets) open now, by worker index").register(registry);
