@@ -43,13 +43,16 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
     /**
      * One worker, as {@code GET /fleet} and {@code GET /fleet/workers/{id}} show it; {@code index} is its stable
      * instance number 0..N-1 ({@code SHEPHERD_WORKER_INDEX}), {@code id} the one that only counts up;
-     * {@code tunnels}: connections to it that switched protocols (WebSockets), open now; {@code restartInMillis}: how
+     * {@code tunnels}: connections to it that switched protocols (WebSockets), open now; {@code outOfStep}: its
+     * process was seen sending bytes nobody asked for (a late second response), and gets a new connection per request
+     * until it is replaced; {@code restartInMillis}: how
      * long until a BACKOFF or FAILED worker starts again (null when no restart is due), as {@code kubectl describe}
      * says "Back-off restarting failed container" with its delay.
      */
     record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
                       @Schema(nullable = true) Instant startedAt, @Schema(nullable = true) Long uptimeMillis,
-                      int inFlight, int tunnels, long requests, @Schema(nullable = true) Long memoryBytes,
+                      int inFlight, int tunnels, boolean outOfStep, long requests,
+                      @Schema(nullable = true) Long memoryBytes,
                       @Schema(nullable = true) Long cpuTimeMillis, @Schema(nullable = true) ExitView lastExit,
                       @Schema(nullable = true) Long restartInMillis) {
 
@@ -58,7 +61,8 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
             return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
-                    worker.inFlight(), worker.tunnels(), worker.requests(), worker.residentBytes().orElse(null),
+                    worker.inFlight(), worker.tunnels(), worker.outOfStep(), worker.requests(),
+                    worker.residentBytes().orElse(null),
                     worker.cpuTime().map(Duration::toMillis).orElse(null),
                     worker.lastExit() == null ? null : ExitView.of(worker.lastExit()),
                     worker.restartAt() == null ? null

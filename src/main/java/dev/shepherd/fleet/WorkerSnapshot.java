@@ -37,6 +37,14 @@ public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState 
         return endpoint == null ? 0 : endpoint.tunnels();
     }
 
+    /**
+     * Whether the worker's process was seen sending bytes nobody asked for, and gets a new connection per request
+     * ({@link Endpoint#markOutOfStep}); false when no process runs.
+     */
+    public boolean outOfStep() {
+        return endpoint != null && endpoint.outOfStep();
+    }
+
     /** Requests answered by this worker id, over all its processes. */
     public long requests() {
         return requestsBefore + (endpoint == null ? 0 : endpoint.requests());

@@ -66,6 +66,8 @@ class UnaskedResponseIntegrationTests {
             await().atMost(Duration.ofSeconds(10)).until(() -> output.getOut().contains("sent bytes nobody asked for"));
             assertThat(output.getOut()).contains("Worker 1 sent bytes nobody asked for")
                     .contains("a new connection per request");
+            assertThat(shepherd.admin("GET", "/fleet", null).body()).as("the fleet says so too")
+                    .contains("\"outOfStep\":true");
             assertThat(shepherd.get("/id").body()).as("the worker still serves").isEqualTo("path=/id");
             assertThat(shepherd.admin("GET", "/actuator/prometheus", null).body())
                     .containsPattern("(?m)^shepherd_proxy_upstream_unasked_total 1\\.0$");
@@ -175,6 +177,7 @@ class UnaskedResponseIntegrationTests {
             // healthy worker a new connection per request for good (an attacking helper: 78 % of its requests a
             // second). A keep-alive client's two requests go on one worker connection.
             assertThat(output.getOut()).doesNotContain("sent bytes nobody asked for");
+            assertThat(shepherd.admin("GET", "/fleet", null).body()).contains("\"outOfStep\":false");
             String twice = RawHttp.exchange(shepherd.proxyPort(), "GET /connection HTTP/1.1\r\nHost: t\r\n\r\n"
                     + "GET /connection HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
             List<String> connections = java.util.regex.Pattern.compile("connection=\\d+").matcher(twice).results()
