@@ -35,12 +35,18 @@ final class FleetTable {
         return align(rows);
     }
 
-    /** The state, and for a worker whose restart is due, when: {@code BACKOFF (restarts in 4s)}. */
+    /**
+     * The state, and for a worker whose restart is due, when: {@code BACKOFF (restarts in 4s)}; for one out of step
+     * (a new connection per request), {@code READY (out of step)}.
+     */
     static String state(JsonNode worker) {
         String state = worker.path("state").asString("-");
         JsonNode restartIn = worker.path("restartInMillis");
-        // Rounded up: "in 0s" while it waits reads as a stuck worker.
-        return restartIn.isNumber() ? state + " (restarts in " + uptime(restartIn.asLong() + 999) + ")" : state;
+        if (restartIn.isNumber()) {
+            // Rounded up: "in 0s" while it waits reads as a stuck worker.
+            return state + " (restarts in " + uptime(restartIn.asLong() + 999) + ")";
+        }
+        return worker.path("outOfStep").asBoolean(false) ? state + " (out of step)" : state;
     }
 
     static String align(List<List<String>> rows) {

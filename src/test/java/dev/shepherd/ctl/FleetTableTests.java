@@ -43,6 +43,17 @@ class FleetTableTests {
                 "  EXITED                    ");
     }
 
+    /** A worker that gets a new connection per request for sending bytes nobody asked for says so. */
+    @Test
+    void aWorkerOutOfStepSaysSo() {
+        JsonNode fleet = json("""
+                {"workers": [{"id": 3, "index": 0, "pid": 10, "state": "READY", "outOfStep": true},
+                  {"id": 4, "index": 1, "pid": 11, "state": "READY", "outOfStep": false}]}
+                """);
+
+        assertThat(FleetTable.render(fleet)).contains("  READY (out of step)  ", "  READY                ");
+    }
+
     @Test
     void aFleetWithoutWorkersIsTheHeaderAlone() {
         assertThat(FleetTable.render(json("{\"workers\": []}"))).isEqualTo(String.join("  ", FleetTable.HEADER) + "\n");
