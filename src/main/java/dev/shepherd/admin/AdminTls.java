@@ -65,12 +65,13 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
             String settings = TlsKeys.optionSettings(ssl, "management.server.ssl");
             String[] protocols = bundle.getOptions().getEnabledProtocols();
             String[] ciphers = bundle.getOptions().getCiphers();
+            // Said before the checks, which may fail on what they warn of.
+            TlsKeys.optionWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
             String noSuite = TlsKeys.noSuiteForAnyProtocol(protocols, ciphers, settings);
             if (noSuite != null) {
                 throw new IllegalStateException(noSuite);
             }
             check(bundle);
-            TlsKeys.optionWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
             if (ssl.getBundle() != null && bundle.getOptions().getCiphers() == null) {
                 // Tomcat takes a named bundle's options as they are, not server.ssl's ciphers.
                 log.warn("management.server.ssl.bundle {} sets no options.ciphers: the admin port offers Tomcat's default "

@@ -111,13 +111,26 @@ final class ProxyTls {
         // A named bundle's options are what count then; server.ssl.* beside it is ignored.
         String settings = TlsKeys.optionSettings(ssl, "server.ssl");
         String[] protocols = bundle.getOptions().getEnabledProtocols();
-        String[] ciphers = bundle.getOptions().getCiphers();
+        String[] ciphers = available(bundle.getOptions().getCiphers());
+        if (ciphers != null) {
+            List<String> missing = Arrays.stream(bundle.getOptions().getCiphers())
+                    .filter(suite -> !Arrays.asList(ciphers).contains(suite)).map(TerminalText::safe).toList();
+            if (ciphers.length == 0) {
+                throw new ProxyTlsException(new IllegalStateException(settings + "ciphers names no suite that TLS on "
+                        + provider() + " has (" + String.join(", ", missing) + ")"));
+            }
+            if (!missing.isEmpty()) {
+                log.warn("{}ciphers names suites that TLS on {} does not have, left out: {}{}", settings, provider(),
+                        String.join(", ", missing), provider() == SslProvider.OPENSSL ? " (BoringSSL has no DHE suites)" : "");
+            }
+        }
+        // Said before the context is made, which may fail on what they warn of (TLSv1.1 alone: no current client).
+        TlsKeys.optionWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         String noSuite = TlsKeys.noSuiteForAnyProtocol(protocols, ciphers, settings);
         if (noSuite != null) {
             throw new ProxyTlsException(new IllegalStateException(noSuite));
         }
         ProxyTls tls = new ProxyTls(context(ssl, bundle), handshakeTimeoutMillis, quickAck);
-        TlsKeys.optionWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         if (provider() == SslProvider.OPENSSL) {
             openSslWarnings(protocols, ciphers, settings).forEach(warning -> log.warn("{}", warning));
         }
@@ -144,8 +157,8 @@ final class ProxyTls {
                     TlsKeys.validityProblems(updated.getManagers().getKeyManagerFactory(), updated.getKey().getAlias(),
                             Instant.now()).forEach(problem -> log.warn("server.ssl.bundle {}: {}", ssl.getBundle(), problem));
                 } catch (ProxyTlsException ex) {
-                    log.warn("The proxy's TLS bundle {} changed but cannot be used; the previous one stays: {}",
-                            ssl.getBundle(), ex.getMessage());
+                    log.warn("The proxy's TLS bundle {} (server.ssl.bundle) changed but cannot be used; the previous "
+                            + "one stays: {}", ssl.getBundle(), TlsKeys.reason(ex.getCause()));
                     TlsKeys.putBack(bundles, ssl.getBundle(), served.get());
                 }
             });
@@ -180,9 +193,32 @@ final class ProxyTls {
         if (options.getEnabledProtocols() != null) {
             builder.protocols(options.getEnabledProtocols());
         }
-        builder.ciphers(options.getCiphers() != null ? Arrays.asList(options.getCiphers()) : TlsKeys.DEFAULT_CIPHERS,
+        builder.ciphers(options.getCiphers() != null ? Arrays.asList(available(options.getCiphers()))
+                        : TlsKeys.DEFAULT_CIPHERS,
                 options.getCiphers() != null ? IdentityCipherSuiteFilter.INSTANCE : SupportedCipherSuiteFilter.INSTANCE);
         return builder;
+    }
+
+    /**
+     * Of {@code ciphers} (null: not set), those the TLS provider has ({@link #provider}), in Java's or OpenSSL's names;
+     * the rest are left out, as OpenSSL's cipher lists (nginx's {@code ssl_ciphers}) skip names they do not know, so
+     * that Mozilla's "intermediate" list, whose DHE suites BoringSSL does not have, serves (it stopped startup with
+     * "unsupported cipher suite"). {@link #of} warns of them, and refuses a list of none it has.
+     */
+    static String[] available(String[] ciphers) {
+        if (ciphers == null) {
+            return null;
+        }
+        if (provider() == SslProvider.OPENSSL) {
+            return Arrays.stream(ciphers).filter(OpenSsl::isCipherSuiteAvailable).toArray(String[]::new);
+        }
+        try {
+            List<String> supported = List.of(javax.net.ssl.SSLContext.getDefault().getSupportedSSLParameters()
+                    .getCipherSuites());
+            return Arrays.stream(ciphers).filter(supported::contains).toArray(String[]::new);
+        } catch (java.security.NoSuchAlgorithmException ex) {
+            return ciphers; // no default context to ask: the builder tells
+        }
     }
 
 

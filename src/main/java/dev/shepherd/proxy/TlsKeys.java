@@ -70,11 +70,18 @@ public final class TlsKeys {
 
     /**
      * Why {@code protocols} and {@code ciphers} (a port's {@code enabled-protocols} and {@code ciphers}, null when not
-     * set; named as {@code settings} followed by either) leave no protocol with a suite, or null: only TLS 1.3 listed
-     * and no TLS 1.3 suite (BoringSSL stopped startup with {@code NO_SUPPORTED_VERSIONS_ENABLED}), or no TLS 1.3 listed
-     * and only TLS 1.3 suites. Said before the provider's own error, which names no setting.
+     * set; named as {@code settings} followed by either) leave no protocol with a suite, or null: only versions below
+     * TLS 1.2 listed (the JDK's "No appropriate protocol"), only TLS 1.3 listed and no TLS 1.3 suite (BoringSSL stopped
+     * startup with {@code NO_SUPPORTED_VERSIONS_ENABLED}), or no TLS 1.3 listed and only TLS 1.3 suites. Said before
+     * the provider's own error, which names no setting.
      */
     public static String noSuiteForAnyProtocol(String[] protocols, String[] ciphers, String settings) {
+        if (protocols != null && protocols.length > 0
+                && Arrays.stream(protocols).noneMatch(protocol -> protocol.equals("TLSv1.2") || protocol.equals("TLSv1.3"))) {
+            return settings + "enabled-protocols allows only " + String.join(", ", Arrays.stream(protocols)
+                    .map(TerminalText::safe).toList()) + ", which current clients refuse and the JDK turns off (RFC "
+                    + "8996): add TLSv1.2";
+        }
         if (protocols == null || ciphers == null || protocols.length == 0 || ciphers.length == 0) {
             return null;
         }
@@ -100,8 +107,8 @@ public final class TlsKeys {
      */
     public static String tls13WithoutSuite(String[] protocols, String[] ciphers, String settings) {
         if (ciphers == null || ciphers.length == 0 || protocols != null && !List.of(protocols).contains("TLSv1.3")
-                || Arrays.stream(ciphers).anyMatch(TlsKeys::isTls13Suite)) {
-            return null;
+                || onlyTls13(protocols) || Arrays.stream(ciphers).anyMatch(TlsKeys::isTls13Suite)) {
+            return null; // only TLS 1.3 and no suite for it: noSuiteForAnyProtocol's error
         }
         return settings + "ciphers names no TLS 1.3 suite, so TLS 1.3 is not offered although " + settings
                 + "enabled-protocols " + (protocols == null ? "allows it by default" : "lists it") + ": add "
@@ -145,8 +152,10 @@ public final class TlsKeys {
                         + "8996 (browsers refuse them); leave them out unless clients that speak nothing newer need them");
             }
         }
-        if (ciphers != null) {
-            List<String> weak = Arrays.stream(ciphers).filter(suite -> !isTls13Suite(suite) && !strong(suite))
+        if (ciphers != null && !onlyTls13(protocols)) {
+            // Not the signalling values (RFC 5746's renegotiation SCSV), which are no suites.
+            List<String> weak = Arrays.stream(ciphers)
+                    .filter(suite -> !isTls13Suite(suite) && !strong(suite) && !suite.endsWith("_SCSV"))
                     .map(TerminalText::safe).toList();
             if (!weak.isEmpty()) {
                 warnings.add(settings + "ciphers names suites without forward secrecy or authenticated encryption ("
@@ -167,6 +176,12 @@ public final class TlsKeys {
                 || name.startsWith("ECDHE-") || name.startsWith("DHE-");
         boolean aead = name.contains("GCM") || name.contains("CCM") || name.contains("CHACHA20");
         return forwardSecret && aead && !name.contains("_ANON_") && !name.contains("NULL");
+    }
+
+    /** Whether {@code protocols} (null: the defaults) list TLS 1.3 alone, with which TLS 1.2 suites are never used. */
+    private static boolean onlyTls13(String[] protocols) {
+        return protocols != null && protocols.length > 0
+                && Arrays.stream(protocols).allMatch(protocol -> protocol.equals("TLSv1.3"));
     }
 
     /** Whether {@code suite} is a TLS 1.3 cipher suite (RFC 8446 §B.4: TLS 1.3's names have no key exchange). */

@@ -137,6 +137,22 @@ class ProxyTlsTests {
                 + "although server.ssl.enabled-protocols lists it");
     }
 
+    /**
+     * Mozilla's "intermediate" list names DHE suites, which BoringSSL does not have: it stopped startup with
+     * "unsupported cipher suite" (an attacking helper). They are left out with a warning, as OpenSSL's cipher lists
+     * (nginx's) skip names they do not know.
+     */
+    @Test
+    void suitesTheProviderDoesNotHaveAreLeftOutWithAWarning(CapturedOutput output) throws Exception {
+        Ssl ssl = keyStore("mozilla");
+        ssl.setCiphers(new String[]{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_NO_SUCH_CIPHER_WITH_NOTHING"});
+
+        assertThat(ProxyTls.of(ssl, null, 10_000, null).cipherSuites())
+                .containsExactly("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+        assertThat(output.getOut()).contains("server.ssl.ciphers names suites that TLS on ", " does not have, left out: "
+                + "TLS_NO_SUCH_CIPHER_WITH_NOTHING");
+    }
+
     @Test
     void aCipherNoProviderKnowsFailsNamingServerSsl() throws Exception {
         Ssl ssl = keyStore("bogus");

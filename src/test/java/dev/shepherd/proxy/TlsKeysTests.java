@@ -52,6 +52,11 @@ class TlsKeysTests {
         assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.2", "TLSv1.3"}, tls12Suite, "x.")).isNull();
         assertThat(TlsKeys.noSuiteForAnyProtocol(null, tls12Suite, "x.")).as("the default protocols").isNull();
         assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1.3"}, null, "x.")).as("the default suites").isNull();
+        assertThat(TlsKeys.noSuiteForAnyProtocol(new String[] {"TLSv1", "TLSv1.1"}, null, "x.")).isEqualTo(
+                "x.enabled-protocols allows only TLSv1, TLSv1.1, which current clients refuse and the JDK turns off "
+                        + "(RFC 8996): add TLSv1.2");
+        assertThat(TlsKeys.tls13WithoutSuite(new String[] {"TLSv1.3"}, tls12Suite, "x."))
+                .as("only TLS 1.3: the error above, not a warning").isNull();
 
         assertThat(TlsKeys.tls13WithoutSuite(new String[] {"TLSv1.2", "TLSv1.3"}, tls12Suite, "x.")).startsWith(
                 "x.ciphers names no TLS 1.3 suite, so TLS 1.3 is not offered although x.enabled-protocols lists it");
@@ -76,6 +81,10 @@ class TlsKeysTests {
                         + "TLS_ECDH_anon_WITH_AES_128_GCM_SHA256)");
         assertThat(TlsKeys.weakSettings(new String[] {"TLSv1.2", "TLSv1.3"},
                 TlsKeys.DEFAULT_CIPHERS.toArray(String[]::new), "x.")).as("the defaults").isEmpty();
+        assertThat(TlsKeys.weakSettings(new String[] {"TLSv1.3"}, new String[] {"TLS_AES_128_GCM_SHA256",
+                "TLS_RSA_WITH_AES_128_CBC_SHA"}, "x.")).as("TLS 1.2 suites unused with TLS 1.3 alone").isEmpty();
+        assertThat(TlsKeys.weakSettings(null, new String[] {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"}, "x.")).as("a signalling value is no suite").isEmpty();
         assertThat(TlsKeys.weakSettings(null, null, "x.")).isEmpty();
     }
 
