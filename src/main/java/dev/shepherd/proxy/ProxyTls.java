@@ -121,7 +121,8 @@ final class ProxyTls {
             }
             if (!missing.isEmpty()) {
                 log.warn("{}ciphers names suites that TLS on {} does not have, left out: {}{}", settings, provider(),
-                        String.join(", ", missing), provider() == SslProvider.OPENSSL ? " (BoringSSL has no DHE suites)" : "");
+                        String.join(", ", missing),
+                        provider() == SslProvider.OPENSSL ? " (BoringSSL has no DHE suites)" : "");
             }
         }
         // Said before the context is made, which may fail on what they warn of (TLSv1.1 alone: no current client).

@@ -76,8 +76,8 @@ public final class TlsKeys {
      * the provider's own error, which names no setting.
      */
     public static String noSuiteForAnyProtocol(String[] protocols, String[] ciphers, String settings) {
-        if (protocols != null && protocols.length > 0
-                && Arrays.stream(protocols).noneMatch(protocol -> protocol.equals("TLSv1.2") || protocol.equals("TLSv1.3"))) {
+        if (protocols != null && protocols.length > 0 && Arrays.stream(protocols)
+                .noneMatch(protocol -> protocol.equals("TLSv1.2") || protocol.equals("TLSv1.3"))) {
             return settings + "enabled-protocols allows only " + String.join(", ", Arrays.stream(protocols)
                     .map(TerminalText::safe).toList()) + ", which current clients refuse and the JDK turns off (RFC "
                     + "8996): add TLSv1.2";
