@@ -363,6 +363,17 @@ final class ProxyTls {
             }
 
             @Override
+            public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+                // Still here: fewer than a record header's 5 bytes came, so neither a TLS handler nor the plain-HTTP
+                // answer took over. Some bytes and then the close (the client's, or client-header-timeout's) is a
+                // handshake that failed; none at all is a bare connect (a TCP health check), not counted.
+                if (actualReadableBytes() > 0) {
+                    handshakeFailed.run();
+                }
+                super.channelInactive(ctx);
+            }
+
+            @Override
             protected ChannelHandler newNonSslHandler(ChannelHandlerContext ctx) {
                 // No handshake at all: counted with the failed ones, as HAProxy logs it ("SSL handshake failure").
                 handshakeFailed.run();

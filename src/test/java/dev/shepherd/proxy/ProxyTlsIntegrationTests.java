@@ -85,6 +85,17 @@ class ProxyTlsIntegrationTests {
                 garbage.setSoTimeout(10_000);
                 readToEnd(garbage.getInputStream()); // times out (the test fails) unless the proxy closes it
             }
+            try (Socket short3 = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                // Three bytes of plain HTTP, then nothing: fewer than a TLS record header, closed at the header
+                // timeout, and counted (it was counted nowhere); a bare connect is not (below: the count is exact).
+                short3.getOutputStream().write("GET".getBytes(StandardCharsets.US_ASCII));
+                short3.setSoTimeout(15_000);
+                readToEnd(short3.getInputStream());
+            }
+            try (Socket bare = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                bare.setSoTimeout(15_000);
+                readToEnd(bare.getInputStream()); // closed at the header timeout
+            }
             try (Socket stalled = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
                 // A TLS record header announcing a ClientHello that never comes.
                 stalled.getOutputStream().write(new byte[]{0x16, 0x03, 0x01, 0x00, 0x40});
@@ -97,7 +108,7 @@ class ProxyTlsIntegrationTests {
             // one of them (it was counted nowhere).
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(shepherd.admin("GET",
                     "/actuator/prometheus", null).body())
-                    .containsPattern("(?m)^shepherd_proxy_tls_handshakes_failed_total 4\\.0$"));
+                    .containsPattern("(?m)^shepherd_proxy_tls_handshakes_failed_total 5\\.0$"));
         }
     }
 
