@@ -22,7 +22,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
@@ -131,26 +130,11 @@ class AdminTls implements WebServerFactoryCustomizer<AbstractConfigurableWebServ
                 bundles.addBundleUpdateHandler(bundleName, updateHandler);
                 return;
             }
-            AtomicReference<SslBundle> served = new AtomicReference<>(bundles.getBundle(name));
-            bundles.addBundleUpdateHandler(bundleName, updated -> {
-                if (updated == served.get()) {
-                    return; // put back after a refused reload (below)
-                }
-                try {
-                    check(updated);
-                } catch (RuntimeException | SSLException | GeneralSecurityException ex) {
-                    log.warn("The admin port's TLS bundle {} (management.server.ssl.bundle) changed but cannot be used; "
-                            + "the previous one stays: {}", name, TlsKeys.reason(ex));
-                    TlsKeys.putBack(bundles, name, served.get());
-                    return;
-                }
-                served.set(updated);
-                updateHandler.accept(updated);
-                log.info("The admin port's TLS bundle {} was reloaded: new connections use it", name);
-                // As at startup (the proxy's reload says the same).
-                TlsKeys.validityProblems(updated.getManagers().getKeyManagerFactory(), updated.getKey().getAlias(),
-                        Instant.now()).forEach(problem -> log.warn("management.server.ssl.bundle {}: {}", name, problem));
-            });
+            TlsKeys.onReload(bundles, name, bundles.getBundle(name), "The admin port's", "management.server.ssl.bundle",
+                    updated -> {
+                        check(updated);
+                        updateHandler.accept(updated);
+                    });
         }
 
         @Override

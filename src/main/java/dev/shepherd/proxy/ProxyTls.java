@@ -39,7 +39,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * TLS for the proxy's port, from Spring Boot's {@code server.ssl.*} (moved to {@code shepherd.proxy.ssl} by
@@ -144,25 +143,8 @@ final class ProxyTls {
             registry.registerBundle(BUNDLE_NAME, bundle);
         }
         if (ssl.getBundle() != null && bundles != null) {
-            AtomicReference<SslBundle> served = new AtomicReference<>(bundle);
-            bundles.addBundleUpdateHandler(ssl.getBundle(), updated -> {
-                if (updated == served.get()) {
-                    return; // put back after a refused reload (below)
-                }
-                try {
-                    tls.context = context(ssl, updated);
-                    served.set(updated);
-                    log.info("The proxy's TLS bundle {} was reloaded: new connections use it", ssl.getBundle());
-                    // Taken as at startup, with the same warnings: an operator who copies an old certificate back
-                    // is told, as the Actuator's ssl health tells whoever looks.
-                    TlsKeys.validityProblems(updated.getManagers().getKeyManagerFactory(), updated.getKey().getAlias(),
-                            Instant.now()).forEach(problem -> log.warn("server.ssl.bundle {}: {}", ssl.getBundle(), problem));
-                } catch (ProxyTlsException ex) {
-                    log.warn("The proxy's TLS bundle {} (server.ssl.bundle) changed but cannot be used; the previous "
-                            + "one stays: {}", ssl.getBundle(), TlsKeys.reason(ex.getCause()));
-                    TlsKeys.putBack(bundles, ssl.getBundle(), served.get());
-                }
-            });
+            TlsKeys.onReload(bundles, ssl.getBundle(), bundle, "The proxy's", "server.ssl.bundle",
+                    updated -> tls.context = context(ssl, updated));
         }
         return tls;
     }

@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.TerminalText;
+import lombok.extern.slf4j.Slf4j;
 
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.ssl.SslBundleRegistry;
@@ -27,6 +28,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Checks of the server keys a TLS setting gives, before any client sees them: that each private key belongs to its
@@ -35,6 +37,7 @@ import java.util.Set;
  * alert), whether a certificate is outside its validity period, and which settings a named bundle makes Spring Boot
  * ignore. Any thread.
  */
+@Slf4j
 public final class TlsKeys {
 
     /**
@@ -187,6 +190,44 @@ public final class TlsKeys {
     /** Whether {@code suite} is a TLS 1.3 cipher suite (RFC 8446 §B.4: TLS 1.3's names have no key exchange). */
     static boolean isTls13Suite(String suite) {
         return suite.startsWith("TLS_AES_") || suite.startsWith("TLS_CHACHA20_") || suite.startsWith("TLS_SM4_");
+    }
+
+    /** What a port does with a reloaded bundle: takes it, or throws to refuse it, the one it serves staying. */
+    @FunctionalInterface
+    public interface Reload {
+        void take(SslBundle updated) throws Exception;
+    }
+
+    /**
+     * Handles the reloads of bundle {@code name} for one port, which serves {@code served} now: {@code take} takes a
+     * reloaded bundle, logged with the validity warnings startup gives, or refuses it by throwing, logged with why and
+     * the bundle served {@linkplain #putBack put back}; the bundle put back is not offered to {@code take} again.
+     *
+     * @param port the port's name in the log, {@code "The proxy's"} or {@code "The admin port's"}
+     * @param setting the property naming the bundle, {@code server.ssl.bundle} or {@code management.server.ssl.bundle}
+     */
+    public static void onReload(SslBundles bundles, String name, SslBundle served, String port, String setting,
+                                Reload take) {
+        AtomicReference<SslBundle> current = new AtomicReference<>(served);
+        bundles.addBundleUpdateHandler(name, updated -> {
+            if (updated == current.get()) {
+                return; // put back after a refused reload (below)
+            }
+            try {
+                take.take(updated);
+            } catch (Exception ex) {
+                log.warn("{} TLS bundle {} ({}) changed but cannot be used; the previous one stays: {}", port, name,
+                        setting, reason(ex instanceof ProxyTls.ProxyTlsException ? ex.getCause() : ex));
+                putBack(bundles, name, current.get());
+                return;
+            }
+            current.set(updated);
+            log.info("{} TLS bundle {} was reloaded: new connections use it", port, name);
+            // As at startup: an operator who copies an old certificate back is told, as the ssl health tells whoever
+            // looks.
+            validityProblems(updated.getManagers().getKeyManagerFactory(), updated.getKey().getAlias(), Instant.now())
+                    .forEach(problem -> log.warn("{} {}: {}", setting, name, problem));
+        });
     }
 
     /**
