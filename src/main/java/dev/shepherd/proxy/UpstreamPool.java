@@ -491,14 +491,19 @@ final class UpstreamPool {
      */
     void closed(Owner owner) {
         owner.closed = true;
-        long now = nanoTime.getAsLong();
+        long now = 0; // read once, when an answer is left to ACK: not at every client connection's close
+        boolean read = false;
         for (UpstreamHandler returned : owner.returned) {
             // The answers it got were left for its next request to ACK, which will not come: ACKed now, so that what a
             // worker that leaves Nagle on holds behind one (a late second response) arrives while the connection is
             // idle (UpstreamHandler#ackAnswerEnd), and another client's request may take it soon after
             // (#answerEndAcked). A client that sends HTTP/1.1 without Connection: close and closes after one answer
             // (curl, most scripts) is such a client.
-            if (returned != null && returned.owner == owner && returned.idleIn != null) {
+            if (returned != null && returned.owner == owner && returned.idleIn != null && !returned.answerAcked()) {
+                if (!read) {
+                    now = nanoTime.getAsLong();
+                    read = true;
+                }
                 returned.ackAnswerEnd(now);
             }
         }
