@@ -143,8 +143,13 @@ public final class Ctl {
                         + where.getCommandSpec().qualifiedName() + " --help)");
                 if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {
                     // reload --wiat: said with no suggestion (found by a new user).
-                    List<String> near = nearOptions(where.getCommandSpec(), unmatched.getUnmatched().get(0));
-                    if (!near.isEmpty()) {
+                    String typed = unmatched.getUnmatched().get(0);
+                    List<String> near = nearOptions(where.getCommandSpec(), typed);
+                    String pm2 = PM2_OPTIONS.get(typed.contains("=") ? typed.substring(0, typed.indexOf('=')) : typed);
+                    if (pm2 != null) {
+                        // reload --update-env said "Unknown option" and no more (a new user's).
+                        err.println(pm2);
+                    } else if (!near.isEmpty()) {
                         err.println("Did you mean " + String.join(" or ", near) + "?");
                     }
                 }
@@ -232,6 +237,16 @@ public final class Ctl {
             "rollback", "Did you mean reload --undo? It goes back to the spec the last successful reload replaced, or "
                     + "stops a running reload and rolls it back (kubectl rollout undo).",
             "version", "Did you mean -v (--version)?");
+
+    /** What PM2's options that no command here has are here (pm2 reload --update-env, pm2 logs --err). */
+    private static final java.util.Map<String, String> PM2_OPTIONS = java.util.Map.of(
+            "--update-env", "Shepherd takes no environment from this shell (PM2's --update-env): name what changes, "
+                    + "reload --env NAME=VALUE or --unset-env NAME, and every worker is replaced with it.",
+            "--nostream", "logs prints the last lines and ends by itself; -f (--follow) is what keeps printing.",
+            "--err", "A worker's standard output and error come through one pipe, in the order it wrote them: logs "
+                    + "shows both, and cannot show one alone (PM2's --err, --out).",
+            "--out", "A worker's standard output and error come through one pipe, in the order it wrote them: logs "
+                    + "shows both, and cannot show one alone (PM2's --err, --out).");
 
     private static Integer wholeNumber(String value) {
         try {

@@ -27,12 +27,23 @@ class ScaleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "N", description = {"The number of workers, 1 to fleet.max-workers; +N or -N: that many "
+    @Parameters(index = "0", paramLabel = "N", description = {"The number of workers, 1 to fleet.max-workers; +N or -N: that many "
             + "more or fewer than desired now."})
     String workers;
 
+    /** A second word, taken only to say what it is: pm2 scale APP N names the app first. */
+    @Parameters(index = "1", arity = "0..1", hidden = true)
+    String second;
+
     @Override
     public Integer call() {
+        if (second != null) {
+            // pm2 scale app 3 said "unexpected argument '3'" (a new user's).
+            throw new CommandLine.ParameterException(spec.commandLine(), COUNT.matcher(second).matches()
+                    && !COUNT.matcher(workers).matches()
+                    ? "scale takes the number alone: the master runs one app, so pm2 scale " + workers + " " + second
+                    + " is shepherd scale " + second : "unexpected argument '" + second + "'");
+        }
         Matcher count = COUNT.matcher(workers);
         if (!count.matches() || count.group(2).replaceFirst("^0+(?=.)", "").length() > 9) {
             // A usage error, told before asking the master.

@@ -126,6 +126,30 @@ class CtlTests {
                 .doesNotContain("Did you mean");
     }
 
+    /** pm2 scale app 3 and pm2 reload --update-env said "unexpected argument '3'" and "Unknown option" (a new user's). */
+    @Test
+    void pm2sAppNameAndOptionsSayWhatDoesItHere() {
+        Result scale = run(Map.of(), "scale", "app", "3");
+        Result updateEnv = run(Map.of(), "reload", "--update-env");
+
+        assertThat(scale.code()).isEqualTo(Ctl.USAGE);
+        assertThat(scale.err()).isEqualTo("scale takes the number alone: the master runs one app, so pm2 scale app 3 "
+                + "is shepherd scale 3 (see shepherd scale --help)\n");
+        assertThat(run(Map.of(), "scale", "app", "-1").err()).contains("so pm2 scale app -1 is shepherd scale -1");
+        assertThat(run(Map.of(), "scale", "3", "4").err()).as("two numbers name no app")
+                .isEqualTo("unexpected argument '4' (see shepherd scale --help)\n");
+        assertThat(run(Map.of(), "scale", "app", "\u001b[2J").err()).as("escaped as it is typed")
+                .isEqualTo("unexpected argument '^[[2J' (see shepherd scale --help)\n");
+        assertThat(updateEnv.code()).isEqualTo(Ctl.USAGE);
+        assertThat(updateEnv.err()).isEqualTo("Unknown option: '--update-env' (see shepherd reload --help)\n"
+                + "Shepherd takes no environment from this shell (PM2's --update-env): name what changes, reload --env "
+                + "NAME=VALUE or --unset-env NAME, and every worker is replaced with it.\n");
+        assertThat(run(Map.of(), "replace", "1", "--update-env").err()).contains("reload --env NAME=VALUE");
+        assertThat(run(Map.of(), "logs", "--err").err()).contains("cannot show one alone");
+        assertThat(run(Map.of(), "logs", "--out=1").err()).contains("cannot show one alone");
+        assertThat(run(Map.of(), "logs", "--nostream").err()).endsWith("-f (--follow) is what keeps printing.\n");
+    }
+
     /** PM2's verbs without a command here: stop said "Did you mean top?" (a new user's). */
     @Test
     void pm2sVerbsThatAreNoCommandSayWhatDoesItHere() {
