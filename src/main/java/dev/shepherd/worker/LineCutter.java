@@ -9,7 +9,8 @@ import java.util.function.Consumer;
  * longer than {@code maxBytes} keeps its first {@code maxBytes} bytes (never half a UTF-8 character) followed by
  * {@code … [cut: 128 MiB line]}, and the rest of it is counted, not stored. Lines end at LF, CR or CRLF, as
  * {@link java.io.BufferedReader#readLine()} has them; the last line is given at {@link #finish()} even without
- * an end. Bytes are decoded as UTF-8, malformed ones as U+FFFD. Not thread-safe: one per output pump.
+ * an end, and a line the worker left unended for a while at {@link #flushPartial()}. Bytes are decoded as UTF-8,
+ * malformed ones as U+FFFD. Not thread-safe: one per output pump, which serializes its calls.
  */
 final class LineCutter {
 
@@ -53,6 +54,30 @@ final class LineCutter {
         if (length > 0 || dropped > 0) {
             emit();
         }
+    }
+
+    /** Whether bytes of a line without its end are held (a prompt, "Loading... " before its "done"). */
+    boolean holdsPartial() {
+        return length > 0 || dropped > 0;
+    }
+
+    /**
+     * Gives the line held so far although it has not ended, as a line of its own: the worker wrote no more for a
+     * while. What it writes next starts a new line. A UTF-8 character whose last bytes have not come yet is kept for
+     * that next line, not decoded half; nothing is given when that is all there is.
+     */
+    void flushPartial() {
+        if (dropped > 0) {
+            emit();
+            return;
+        }
+        int whole = length == 0 ? 0 : wholeCharacters();
+        if (whole == 0) {
+            return;
+        }
+        sink.accept(new String(line, 0, whole, StandardCharsets.UTF_8));
+        System.arraycopy(line, whole, line, 0, length - whole);
+        length -= whole;
     }
 
     private void emit() {

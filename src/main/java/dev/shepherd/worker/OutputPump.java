@@ -10,6 +10,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -19,12 +22,17 @@ import java.util.concurrent.locks.LockSupport;
  * {@value #CHUNK} bytes and cuts long lines ({@link LineCutter}), so what it holds never depends on what the
  * worker writes; how many lines reach the master's log is limited per interval ({@link LogRateLimit}), so neither
  * does the log's volume; and how many bytes it reads per second is limited ({@link OutputBudget}), so neither does
- * the CPU it spends.
+ * the CPU it spends. A line the worker leaves unended for {@link #PARTIAL_LINE_QUIET} (a prompt, a
+ * {@code Loading... } before its {@code done}) is given as it is, and what follows starts a new line: PM2 shows
+ * such output at once, as it writes chunks; Docker and journald wait for the end of the line.
  */
 @Slf4j
 final class OutputPump {
 
     static final int CHUNK = 8192;
+
+    /** How long a line may stay unended, no byte coming, before it is given as it is: between this and twice it. */
+    static final Duration PARTIAL_LINE_QUIET = Duration.ofSeconds(1);
 
     private OutputPump() {
     }
@@ -96,12 +104,13 @@ final class OutputPump {
                 }
                 logs.add(new LogBuffer.Line(pid, now, line));
             });
+            Feeder feeder = new Feeder(lines, workerId, pid);
             byte[] chunk = new byte[CHUNK];
             OutputBudget budget = limits.budget();
             try (output) {
                 int read;
                 while ((read = output.read(chunk)) >= 0) {
-                    lines.feed(chunk, 0, read);
+                    feeder.feed(chunk, 0, read);
                     if (budget != null) {
                         pause(budget.spend(read));
                     }
@@ -109,12 +118,91 @@ final class OutputPump {
             } catch (IOException ex) {
                 log.debug("Output of worker {} pid {} closed: {}", workerId, pid, ex.getMessage());
             }
-            lines.finish();
+            feeder.finish();
             rateLimit.finish(reports);
             ended.complete(null);
         }, "worker-" + workerId + "-output");
         pump.setDaemon(true);
         starter.accept(pump);
         return ended;
+    }
+
+    /** The one thread, made at the first look, that looks at every pump's unended line; a daemon. */
+    private static final class Looks {
+
+        static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(look -> {
+            Thread thread = new Thread(look, "worker-output-unended");
+            thread.setDaemon(true);
+            return thread;
+        });
+
+        private Looks() {
+        }
+    }
+
+    /**
+     * Feeds the pump's {@link LineCutter} and gives its unended line once the worker wrote nothing for
+     * {@link #PARTIAL_LINE_QUIET}: looked at on {@link Looks#TIMER}, one look at a time per pump, while the pump's
+     * thread waits in its read. Calls to the cutter, and so to its line sink, are serialized on this object.
+     */
+    private static final class Feeder {
+
+        private final LineCutter lines;
+        private final int workerId;
+        private final long pid;
+        /** How many reads were fed: a look that finds more than when it was set saw output meanwhile. */
+        private long feeds;
+        private boolean looking;
+        private boolean finished;
+
+        Feeder(LineCutter lines, int workerId, long pid) {
+            this.lines = lines;
+            this.workerId = workerId;
+            this.pid = pid;
+        }
+
+        synchronized void feed(byte[] bytes, int offset, int count) {
+            lines.feed(bytes, offset, count);
+            feeds++;
+            if (lines.holdsPartial() && !looking) {
+                lookAfterQuiet();
+            }
+        }
+
+        synchronized void finish() {
+            finished = true;
+            lines.finish();
+        }
+
+        private void lookAfterQuiet() {
+            long fed = feeds;
+            looking = true;
+            try {
+                Looks.TIMER.schedule(() -> look(fed), PARTIAL_LINE_QUIET.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (RuntimeException | OutOfMemoryError ex) {
+                // No thread for the timer (a master at its thread limit): the line waits for its end, as it did. The
+                // pump must not die of it: the pipe would fill, and the worker block on its writes.
+                looking = false;
+            }
+        }
+
+        private synchronized void look(long fed) {
+            looking = false;
+            if (finished || !lines.holdsPartial()) {
+                return;
+            }
+            if (feeds != fed) {
+                lookAfterQuiet();
+                return;
+            }
+            MDC.put("workerId", Integer.toString(workerId));
+            MDC.put("workerPid", Long.toString(pid));
+            try {
+                lines.flushPartial();
+            } finally {
+                MDC.remove("workerId");
+                MDC.remove("workerPid");
+            }
+        }
     }
 }

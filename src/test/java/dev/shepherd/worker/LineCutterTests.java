@@ -117,6 +117,49 @@ class LineCutterTests {
         assertThat(LineCutter.size(Long.MAX_VALUE)).isEqualTo("8 EiB");
     }
 
+    @Test
+    void anUnendedLineFlushedIsALineAndWhatFollowsStartsTheNext() {
+        LineCutter cutter = new LineCutter(64, lines::add);
+
+        feed(cutter, "first\nLoading... ");
+        assertThat(cutter.holdsPartial()).isTrue();
+        cutter.flushPartial();
+        assertThat(cutter.holdsPartial()).isFalse();
+        cutter.flushPartial();
+        feed(cutter, "done\n");
+        cutter.finish();
+
+        assertThat(lines).containsExactly("first", "Loading... ", "done");
+    }
+
+    @Test
+    void aFlushKeepsACharacterWhoseLastBytesHaveNotComeForTheNextLine() {
+        LineCutter cutter = new LineCutter(64, lines::add);
+        byte[] euro = "€".getBytes(StandardCharsets.UTF_8);
+
+        feed(cutter, "price ");
+        cutter.feed(euro, 0, 2);
+        cutter.flushPartial();
+        cutter.feed(euro, 2, 1);
+        feed(cutter, "5\n");
+        cutter.feed(euro, 0, 1);
+        cutter.flushPartial();
+
+        assertThat(lines).as("an incomplete character alone is held, not given").containsExactly("price ", "€5");
+        assertThat(cutter.holdsPartial()).isTrue();
+    }
+
+    @Test
+    void aFlushOfALineOverTheLimitGivesItCutAndCounted() {
+        LineCutter cutter = new LineCutter(8, lines::add);
+
+        feed(cutter, "x".repeat(20));
+        cutter.flushPartial();
+        feed(cutter, "y\n");
+
+        assertThat(lines).containsExactly("xxxxxxxx… [cut: 20 bytes line]", "y");
+    }
+
     private static void feed(LineCutter cutter, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         cutter.feed(bytes, 0, bytes.length);

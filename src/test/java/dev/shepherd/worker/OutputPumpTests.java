@@ -6,14 +6,20 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.io.ByteArrayInputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 @ExtendWith(OutputCaptureExtension.class)
 class OutputPumpTests {
@@ -31,6 +37,54 @@ class OutputPumpTests {
         assertThat(output.getOut()).contains("[worker 7 pid 4242] red ^[[31mtext^[]52;c;ZXZpbA==^G \\u009B2J")
                 .doesNotContain("\u001b").doesNotContain("\u009b");
         assertThat(logs.tail(1)).singleElement().extracting(LogBuffer.Line::text).isEqualTo(line);
+    }
+
+    /**
+     * A prompt or a "Loading... " before its "done" showed nowhere until the line ended (a new user's): given as it
+     * is once the worker wrote nothing for a second, in the buffer and the master's log alike; what follows is a new
+     * line.
+     */
+    @Test
+    void aLineLeftUnendedIsGivenAfterQuietAndWhatFollowsStartsTheNext(CapturedOutput captured) throws Exception {
+        LogBuffer logs = new LogBuffer(10);
+        PipedOutputStream worker = new PipedOutputStream();
+        CompletableFuture<Void> ended = OutputPump.start(5, 4545, new PipedInputStream(worker, 1024), logs,
+                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0));
+
+        long wrote = System.nanoTime();
+        worker.write("first\nLoading... ".getBytes(StandardCharsets.UTF_8));
+        worker.flush();
+        await().atMost(Duration.ofSeconds(10)).until(() -> logs.tail(10).size() == 2);
+        long given = System.nanoTime() - wrote;
+        worker.write("done\n".getBytes(StandardCharsets.UTF_8));
+        worker.close();
+        ended.get(5, TimeUnit.SECONDS);
+
+        assertThat(logs.tail(10)).extracting(LogBuffer.Line::text).containsExactly("first", "Loading... ", "done");
+        assertThat(Duration.ofNanos(given)).as("given after the quiet, not at once").isGreaterThanOrEqualTo(OutputPump.PARTIAL_LINE_QUIET);
+        assertThat(captured.getOut()).contains("[worker 5 pid 4545] Loading... \n").contains("[worker 5 pid 4545] done");
+    }
+
+    /** A line written in pieces close together is one line: only quiet gives it unended. */
+    @Test
+    void aLineWrittenInPiecesWithoutAPauseIsOneLine() throws Exception {
+        LogBuffer logs = new LogBuffer(10);
+        PipedOutputStream worker = new PipedOutputStream();
+        CompletableFuture<Void> ended = OutputPump.start(6, 4646, new PipedInputStream(worker, 1024), logs,
+                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0));
+
+        long start = System.nanoTime();
+        for (String piece : List.of("GET ", "/ ", "200", "\n")) {
+            worker.write(piece.getBytes(StandardCharsets.UTF_8));
+            worker.flush();
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        worker.close();
+        ended.get(5, TimeUnit.SECONDS);
+
+        // Only meaningful when the pieces came within the quiet (a test thread stalled for a second says nothing).
+        assumeTrue(took.compareTo(OutputPump.PARTIAL_LINE_QUIET) < 0, "the pieces took " + took);
+        assertThat(logs.tail(10)).extracting(LogBuffer.Line::text).containsExactly("GET / 200");
     }
 
     /** The limit belongs to the worker id: a process that replaces one that used the burst up gets none of its own. */
