@@ -125,7 +125,7 @@ function newRow(id) {
     }
     row.cells[0].innerHTML = `<button type="button" class="link" data-action="logs">#${id}</button>`;
     row.cells[0].firstChild.setAttribute('aria-label', `Worker ${id}: show its log`);
-    row.cells[3].innerHTML = '<span class="state"></span><span class="restart-in"></span>';
+    row.cells[3].innerHTML = '<span class="state"></span><span class="state-note"></span>';
     const actions = row.insertCell();
     actions.className = 'row-actions';
     actions.innerHTML = '<button type="button" data-action="replace" class="quiet" title="A new worker takes over, then this one drains">Replace</button>'
@@ -142,9 +142,13 @@ function fillRow(row, worker) {
     const state = cells[3].firstChild;
     state.textContent = worker.state;
     state.dataset.state = worker.state;
-    // When a BACKOFF or FAILED worker starts again, as `shepherd ls` says it (rounded up to the second).
-    cells[3].lastChild.textContent = typeof worker.restartInMillis === 'number'
-        ? `restarts in ${format.duration(worker.restartInMillis + 999)}` : '';
+    // When a BACKOFF or FAILED worker starts again (rounded up to the second), or that a READY one is out of step, as
+    // `shepherd ls` says them.
+    const note = cells[3].lastChild;
+    note.textContent = typeof worker.restartInMillis === 'number'
+        ? `restarts in ${format.duration(worker.restartInMillis + 999)}` : worker.outOfStep ? 'out of step' : '';
+    note.title = worker.outOfStep
+        ? 'It sent bytes nobody asked for: it gets a new connection per request, none is reused' : '';
     cells[4].textContent = worker.generation;
     cells[5].textContent = format.duration(worker.uptimeMillis);
     cells[6].textContent = worker.restarts;

@@ -2,6 +2,7 @@ package dev.shepherd.admin;
 
 import dev.shepherd.admin.FleetPage.Row;
 import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.ScriptedWorker;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -273,12 +274,35 @@ class FleetPageBrowserTests {
             page.open(crashing.adminPort());
             // Not shown until the page has its first fleet: finding the cell fails before that.
             await().atMost(LIVE).ignoreExceptions().untilAsserted(() -> assertThat(page.text(
-                    "#workers tbody tr td[data-label='State'] .restart-in")).matches("restarts in [1-6]?[0-9] s"));
+                    "#workers tbody tr td[data-label='State'] .state-note")).matches("restarts in [1-6]?[0-9] s"));
             assertThat(page.rows()).singleElement().extracting(Row::state).isEqualTo("BACKOFF");
         } finally {
             // Not close(), which wants no child process of the test JVM left: the other masters' workers run on
             // (stopAll's close checks for every master's).
             crashing.context().close();
+        }
+    }
+
+    @Test
+    @Order(12)
+    void aWorkerOutOfStepIsShownSo() {
+        RunningShepherd late = RunningShepherd.startReady("--fleet.workers=1",
+                "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(ScriptedWorker.class)),
+                "--fleet.readiness.path=/health");
+        try {
+            page.open(late.adminPort());
+            await().atMost(LIVE).untilAsserted(() -> assertThat(page.rows()).singleElement()
+                    .extracting(Row::state).isEqualTo("READY"));
+            assertThat(page.text("#workers tbody tr td[data-label='State'] .state-note")).isEmpty();
+            // "hello", then a second response nobody asked for: the worker is marked out of step.
+            assertThat(late.get("/late-extra").body()).isEqualTo("hello");
+            await().atMost(LIVE).untilAsserted(() -> assertThat(late.admin("GET", "/fleet", null).body())
+                    .contains("\"outOfStep\":true"));
+            await().atMost(LIVE).untilAsserted(() -> assertThat(page.text(
+                    "#workers tbody tr td[data-label='State'] .state-note")).isEqualTo("out of step"));
+            assertThat(page.rows()).singleElement().extracting(Row::state).isEqualTo("READY");
+        } finally {
+            late.context().close();
         }
     }
 
