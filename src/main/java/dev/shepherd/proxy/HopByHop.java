@@ -36,9 +36,15 @@ final class HopByHop {
      */
     private static final AsciiString PROXY = AsciiString.cached("proxy");
 
-    /** The hop-by-hop names and those the proxy frames and routes a request by. */
+    /**
+     * The hop-by-hop names and those the proxy frames, routes and checks a request by: a WebSocket offer's key and
+     * version (RFC 6455 §4.1), and the two keys of the draft before it (hixie-76), whose offer carries 8 bytes
+     * after its head that no {@code Content-Length} frames, and which the proxy refuses.
+     */
     private static final List<AsciiString> FRAMING = Stream.concat(HEADERS.stream(), Stream.of(
-            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.HOST, HttpHeaderNames.EXPECT)).toList();
+            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.HOST, HttpHeaderNames.EXPECT,
+            HttpHeaderNames.SEC_WEBSOCKET_KEY, HttpHeaderNames.SEC_WEBSOCKET_VERSION, HttpHeaderNames.SEC_WEBSOCKET_KEY1,
+            HttpHeaderNames.SEC_WEBSOCKET_KEY2)).toList();
 
     private HopByHop() {
     }

@@ -201,12 +201,19 @@ class RequestHeadTests {
         for (ForwardedHeaders peer : List.of(CLIENT, BALANCER)) {
             HttpRequest request = get("/");
             request.headers().set("Transfer_Encoding", "chunked").set("Content_Length", "5").set("host_", "x")
-                    .set("Connection_", "close").set("X_Api_Key", "kept");
+                    .set("Connection_", "close").set("X_Api_Key", "kept")
+                    // What the WebSocket check reads: a CGI-style server's HTTP_SEC_WEBSOCKET_KEY, or a hixie-76 key
+                    // that makes it read 8 bytes nothing framed.
+                    .set("Sec_WebSocket_Key", "AAAAAAAAAAAAAAAAAAAAAA==").set("sec_websocket_version", "8")
+                    .set("Sec_WebSocket_Key1", "4 @1  46546xW%0l 1 5").set("Sec-WebSocket_Key2", "12998 5 Y3 1  .P00")
+                    .set("Sec_WebSocket_Protocol", "kept");
 
             RequestHead.prepare(request, peer, WEBSOCKET, LOCAL);
 
             assertThat(request.headers().names()).as("trusted: " + (peer == BALANCER))
-                    .doesNotContain("Transfer_Encoding", "Content_Length").contains("X_Api_Key", "host_", "Connection_");
+                    .doesNotContain("Transfer_Encoding", "Content_Length", "Sec_WebSocket_Key", "sec_websocket_version",
+                            "Sec_WebSocket_Key1", "Sec-WebSocket_Key2")
+                    .contains("X_Api_Key", "host_", "Connection_", "Sec_WebSocket_Protocol");
         }
     }
 
