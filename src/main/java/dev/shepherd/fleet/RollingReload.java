@@ -171,12 +171,22 @@ final class RollingReload {
             // undo went one version further back, from the good one (found by a new user).
             throw new FleetExceptions.FleetConflictException("The latest reload, to generation " + status.generation()
                     + ", failed and was rolled back: the fleet runs generation " + currentGeneration + "'s spec as "
-                    + "before it. Undo would go further back, to generation " + previousGeneration + "'s spec (command: "
-                    + String.join(" ", Secrets.command(previousSpec.command())) + "); to go there, "
-                    + "reload with it");
+                    + "before it. Undo would go further back, to generation " + previousGeneration + "'s spec ("
+                    + furtherBack() + "); to go there, reload with it");
         }
         start(previousSpec, "undo of generation " + currentGeneration + ", back to generation " + previousGeneration
                 + "'s spec: ");
+    }
+
+    /**
+     * How the spec undo goes back to differs from the running one, and its command when that differs: an undo refused
+     * after a rolled-back reload named the command alone, the same one when only the environment differed (a new
+     * user's).
+     */
+    private String furtherBack() {
+        String differs = "differs from the running one in: " + previousSpec.changesFrom(supervisor.spec);
+        return previousSpec.command().equals(supervisor.spec.command()) ? differs
+                : differs + "; its command: " + String.join(" ", Secrets.command(previousSpec.command()));
     }
 
     /** The reason of a reload that {@link #undo()} stopped while it ran. */

@@ -258,9 +258,33 @@ class ReloadSpecTests {
                 .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
                 .withMessageContaining("failed and was rolled back: the fleet runs generation 5's spec as before it. "
-                        + "Undo would go further back, to generation 3's spec (command: app v1 --port={port}); to go "
+                        + "Undo would go further back, to generation 3's spec (differs from the running one in: "
+                        + "command, environment: -FEATURE_X +OLD_VAR; its command: app v1 --port={port}); to go "
                         + "there, reload with it");
         assertThat(fleet.snapshot().spec()).isEqualTo(v2);
+    }
+
+    /** The refusal said "(command: …)", the running command, when only the environment was what undo would change. */
+    @Test
+    void anUndoRefusedAfterARolledBackReloadSaysWhatItWouldChange() {
+        SupervisorHarness fleet = fleetOfTwo();
+        reload(fleet, new WorkerSpecPatch(null, Map.of("FEATURE_X", "v4lue-on"), null, null)).join();
+        fleet.queue.advance(Duration.ofSeconds(5));
+        fleet.readiness.answerAll(false);
+        reload(fleet, new WorkerSpecPatch(List.of("app", "v3"), null, null, null)).join();
+        WorkerSnapshot v3 = fleet.snapshot().workers().stream()
+                .filter(worker -> worker.state() == WorkerState.STARTING).findFirst().orElseThrow();
+        fleet.process(v3.id()).exit(1);
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
+        assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())))
+                .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("Undo would go further back, to generation 1's spec (differs from the running "
+                        + "one in: environment: -FEATURE_X); to go there, reload with it")
+                .withMessageNotContaining("v4lue").withMessageNotContaining("command");
     }
 
     /**
