@@ -9,6 +9,10 @@ import lombok.extern.slf4j.Slf4j;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Surge-first replacement of workers: start the new one, wait until it is READY, only then drain the old one.
@@ -179,6 +183,24 @@ final class RollingReload {
     }
 
     /**
+     * The workers to replace that run another spec than the current one, which the reload's "changed" does not speak
+     * of: a stopped rollback's ("; and for 1 worker of generation 3, which ran another spec: command"); empty when
+     * there are none.
+     * After a rollback stopped part way, a plain reload said "changed: nothing" while it replaced those workers (a
+     * new user's).
+     */
+    private String othersGetting(WorkerSpec next) {
+        Map<Long, List<Worker>> others = new TreeMap<>();
+        supervisor.workers.stream().filter(worker -> queue.contains(worker.id) && !worker.spec.equals(supervisor.spec))
+                .forEach(worker -> others.computeIfAbsent(worker.generation, generation -> new ArrayList<>()).add(worker));
+        StringBuilder said = new StringBuilder();
+        others.forEach((generation, workers) -> said.append("; and for ").append(workers(workers.size()))
+                .append(" of generation ").append(generation).append(", which ran another spec: ")
+                .append(next.changesFrom(workers.get(0).spec)));
+        return said.toString();
+    }
+
+    /**
      * How the spec undo goes back to differs from the running one, and its command when that differs: an undo refused
      * after a rolled-back reload named the command alone, the same one when only the environment differed (a new
      * user's).
@@ -212,7 +234,7 @@ final class RollingReload {
         supervisor.workers.stream().filter(Worker::holdsSlot).forEach(worker -> queue.add(worker.id));
         status = new ReloadStatus(ReloadStatus.State.RUNNING, targetGeneration, queue.size(), 0, clock.instant(), null,
                 null, null);
-        String changes = next.changesFrom(supervisor.spec);
+        String changes = next.changesFrom(supervisor.spec) + othersGetting(next);
         events.add(Type.RELOAD_STARTED, 0, 0, "reload to generation " + targetGeneration + " started: " + what
                 + workers(queue.size()) + " to replace; changed: " + changes);
         log.info("Rolling reload to generation {}: {}{} to replace; changed: {}", targetGeneration, what,

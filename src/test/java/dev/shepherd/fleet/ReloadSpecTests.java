@@ -637,7 +637,11 @@ class ReloadSpecTests {
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
                 .withMessageContaining("failed, and its rollback stopped part way: the workers of generation 2 that "
                         + "took over keep serving beside generation 1's");
-        assertThat(reload(fleet, toV2())).as("the operator can reload again").isCompleted();
+        // A plain reload replaces generation 2's worker too: "changed: nothing" did not say so (a new user's).
+        assertThat(reload(fleet, WorkerSpecPatch.NONE)).as("the operator can reload again").isCompleted();
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RELOAD_STARTED).last()
+                .satisfies(event -> assertThat(event.message()).endsWith("2 workers to replace; changed: nothing; and "
+                        + "for 1 worker of generation 2, which ran another spec: command, environment: -FEATURE_X +OLD_VAR"));
     }
 
     @Test
