@@ -44,6 +44,17 @@ class ReloadSpecTests {
         return fleet.command(new SupervisorEvent.Reload(patch, new CompletableFuture<>()));
     }
 
+    /** A reload to "app v3" whose first new worker exits before READY: failed, and rolled back at once. */
+    private static void failAReloadToV3(SupervisorHarness fleet) {
+        fleet.readiness.answerAll(false);
+        reload(fleet, new WorkerSpecPatch(List.of("app", "v3"), null, null, null)).join();
+        WorkerSnapshot v3 = fleet.snapshot().workers().stream()
+                .filter(worker -> worker.state() == WorkerState.STARTING).findFirst().orElseThrow();
+        fleet.process(v3.id()).exit(1);
+        fleet.queue.drain();
+        fleet.queue.advance(Duration.ofSeconds(5));
+    }
+
     private static List<String> commandOf(SupervisorHarness fleet, int workerId) {
         FakeLauncher.FakeProcess process = fleet.process(workerId);
         return process.spec.command().stream().map(arg -> arg.replaceAll("=\\d+$", "=PORT")).toList();
@@ -246,13 +257,7 @@ class ReloadSpecTests {
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.SUCCEEDED);
 
         // After a failed reload, rolled back already, undo would go a version further back: refused.
-        fleet.readiness.answerAll(false);
-        reload(fleet, new WorkerSpecPatch(List.of("app", "v3"), null, null, null)).join();
-        WorkerSnapshot v3 = fleet.snapshot().workers().stream()
-                .filter(worker -> worker.state() == WorkerState.STARTING).findFirst().orElseThrow();
-        fleet.process(v3.id()).exit(1);
-        fleet.queue.drain();
-        fleet.queue.advance(Duration.ofSeconds(5));
+        failAReloadToV3(fleet);
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
         assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())))
                 .failsWithin(Duration.ofSeconds(1)).withThrowableThat()
@@ -270,13 +275,7 @@ class ReloadSpecTests {
         SupervisorHarness fleet = fleetOfTwo();
         reload(fleet, new WorkerSpecPatch(null, Map.of("FEATURE_X", "v4lue-on"), null, null)).join();
         fleet.queue.advance(Duration.ofSeconds(5));
-        fleet.readiness.answerAll(false);
-        reload(fleet, new WorkerSpecPatch(List.of("app", "v3"), null, null, null)).join();
-        WorkerSnapshot v3 = fleet.snapshot().workers().stream()
-                .filter(worker -> worker.state() == WorkerState.STARTING).findFirst().orElseThrow();
-        fleet.process(v3.id()).exit(1);
-        fleet.queue.drain();
-        fleet.queue.advance(Duration.ofSeconds(5));
+        failAReloadToV3(fleet);
 
         assertThat(fleet.snapshot().reload().state()).isEqualTo(ReloadStatus.State.FAILED);
         assertThat(fleet.command(new SupervisorEvent.Undo(new CompletableFuture<>())))
