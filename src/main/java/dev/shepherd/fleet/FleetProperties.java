@@ -350,6 +350,15 @@ public record FleetProperties(
      *                           are read first (nginx's {@code client_body_temp_path}); null: {@code java.io.tmpdir}
      * @param clientBodyTempMaxSize the most bytes of request bodies kept in {@code client-body-temp-path} at once; a
      *                              body that would pass it gets 503 with {@code Retry-After}. 0: no limit
+     * @param responseBuffering whether the part of a response that its client reads slower than the worker sends it is
+     *                          kept in a file of {@code response-temp-path}, so that the worker is free once it has sent
+     *                          the response (nginx's {@code proxy_buffering}, on by default there too); a client that
+     *                          reads as fast gets every part as it comes, so streams stay streams. Off: the worker
+     *                          waits for the client, as far as {@code client-send-timeout}
+     * @param responseTempPath the directory of those files (nginx's {@code proxy_temp_path}); null:
+     *                         {@code java.io.tmpdir}
+     * @param responseTempMaxSize the most bytes of responses kept in {@code response-temp-path} at once; past it, the
+     *                            worker of a response that cannot be kept waits for its client. 0: no limit
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
      * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
@@ -395,6 +404,9 @@ public record FleetProperties(
             @DefaultValue("10MB") @NotNull DataSize clientMaxBodySize,
             String clientBodyTempPath,
             @DefaultValue("1GB") @NotNull DataSize clientBodyTempMaxSize,
+            @DefaultValue("true") boolean responseBuffering,
+            String responseTempPath,
+            @DefaultValue("1GB") @NotNull DataSize responseTempMaxSize,
             @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
@@ -424,6 +436,11 @@ public record FleetProperties(
         @AssertTrue(message = "fleet.proxy.client-body-temp-max-size must not be negative (0: no limit)")
         boolean isClientBodyTempMaxSizeInRange() {
             return clientBodyTempMaxSize == null || clientBodyTempMaxSize.toBytes() >= 0;
+        }
+
+        @AssertTrue(message = "fleet.proxy.response-temp-max-size must not be negative (0: no limit)")
+        boolean isResponseTempMaxSizeInRange() {
+            return responseTempMaxSize == null || responseTempMaxSize.toBytes() >= 0;
         }
 
         @AssertTrue(message = "fleet.proxy.client-max-body-size must not be negative (0: no limit)")

@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * in memory ({@code fleet.proxy.retry.buffer-limit}): a file of its own per body, in
  * {@code fleet.proxy.client-body-temp-path} (nginx's {@code client_body_temp_path}), readable by the master's user
  * only and unlinked as soon as it is open, as nginx does, so that nothing is left behind when the request ends or the
- * master dies. Files are opened on the event loops: a few system calls per body over the limit, no more.
+ * master dies. Files are opened on the event loops: a few system calls per body over the limit, no more. The part of
+ * a response that its client reads slower than the worker sends it is kept the same way, in a spool of its own
+ * ({@link #forResponses}: {@code fleet.proxy.response-temp-path}, nginx's {@code proxy_temp_path}).
  *
  * <p>Bounded: at most {@code fleet.proxy.client-body-temp-max-size} bytes in all ({@link #reserve}); one client
  * trickling 150 bodies of 10 MB just above the minimum rate held 1.5 GB for minutes, 10 GB at the default connection
@@ -30,6 +32,13 @@ final class BodySpool {
     /** The bound's property. */
     static final String MAX_SIZE = "fleet.proxy.client-body-temp-max-size";
 
+    /** The responses' spool's properties. */
+    static final String RESPONSE_PROPERTY = "fleet.proxy.response-temp-path";
+    static final String RESPONSE_MAX_SIZE = "fleet.proxy.response-temp-max-size";
+
+    /** What a file holds, as the log says it: "request body", "response"; and two of them. */
+    private final String one;
+    private final String many;
     private final Path directory;
     /** The most bytes kept at once; 0: no limit. */
     private final long maxBytes;
@@ -38,7 +47,9 @@ final class BodySpool {
     private final OccasionalWarning failures = new OccasionalWarning(System::nanoTime);
     private final OccasionalWarning full = new OccasionalWarning(System::nanoTime);
 
-    private BodySpool(Path directory, long maxBytes) {
+    private BodySpool(String one, String many, Path directory, long maxBytes) {
+        this.one = one;
+        this.many = many;
         this.directory = directory;
         this.maxBytes = maxBytes;
     }
@@ -71,12 +82,34 @@ final class BodySpool {
         } while (!bytes.compareAndSet(now, now + length));
     }
 
-    /** Gives back {@code length} bytes counted by {@link #reserve}. */
+    /**
+     * Counts {@code length} more bytes kept, unless that passes {@link #RESPONSE_MAX_SIZE}: for a response, whose
+     * worker then waits for its client instead (said at most once per interval). Returns whether they were counted.
+     */
+    boolean tryReserve(long length) {
+        long now;
+        do {
+            now = bytes.get();
+            if (maxBytes > 0 && now + length > maxBytes) {
+                long count = full.occurred();
+                if (count > 0) {
+                    log.warn("{} response{} (since the last such line) could not be kept on disk for a client that "
+                            + "reads slower than its worker sends, as the responses kept in {} are at {} ({} bytes): "
+                            + "their workers wait for their clients", count, count == 1 ? "" : "s", directory,
+                            RESPONSE_MAX_SIZE, maxBytes);
+                }
+                return false;
+            }
+        } while (!bytes.compareAndSet(now, now + length));
+        return true;
+    }
+
+    /** Gives back {@code length} bytes counted by {@link #reserve} or {@link #tryReserve}. */
     void release(long length) {
         bytes.addAndGet(-length);
     }
 
-    /** Bytes of request bodies kept now. */
+    /** Bytes kept now. */
     long bytes() {
         return bytes.get();
     }
@@ -87,17 +120,32 @@ final class BodySpool {
      * @throws InvalidSetting when the directory does not exist, is not one, or the master cannot create files in it
      */
     static BodySpool in(String configured, long maxBytes) {
+        return new BodySpool("request body", "request bodies", directory(configured, PROPERTY, "request bodies larger than "
+                + "fleet.proxy.retry.buffer-limit are kept there until a worker takes them"), maxBytes);
+    }
+
+    /**
+     * The responses' spool in {@code configured}, or in {@code java.io.tmpdir} when it is null or blank: what a worker
+     * sends faster than its client reads, so that the worker is free when it has sent it (nginx's proxy buffering).
+     *
+     * @throws InvalidSetting as {@link #in}, naming {@link #RESPONSE_PROPERTY}
+     */
+    static BodySpool forResponses(String configured, long maxBytes) {
+        return new BodySpool("response", "responses", directory(configured, RESPONSE_PROPERTY, "the parts of responses that "
+                + "clients read slower than workers send them are kept there"), maxBytes);
+    }
+
+    private static Path directory(String configured, String property, String use) {
         boolean set = configured != null && !configured.isBlank();
         Path directory = Path.of(set ? configured : System.getProperty("java.io.tmpdir")).toAbsolutePath();
         String problem = !Files.exists(directory) ? "does not exist"
                 : !Files.isDirectory(directory) ? "is not a directory"
                 : !Files.isWritable(directory) ? "is not writable by the master's user" : null;
         if (problem != null) {
-            throw new InvalidSetting(PROPERTY, (set ? PROPERTY + " names " : PROPERTY + " is not set, and java.io.tmpdir ")
-                    + directory + ", which " + problem + ": request bodies larger than fleet.proxy.retry.buffer-limit "
-                    + "are kept there until a worker takes them");
+            throw new InvalidSetting(property, (set ? property + " names " : property + " is not set, and java.io.tmpdir ")
+                    + directory + ", which " + problem + ": " + use);
         }
-        return new BodySpool(directory, maxBytes);
+        return directory;
     }
 
     Path directory() {
@@ -111,9 +159,8 @@ final class BodySpool {
     void failed(boolean writing, IOException cause) {
         long count = failures.occurred();
         if (count > 0) {
-            log.warn("Could not {} {} request bod{} {} {} (since the last such line): {}",
-                    writing ? "keep" : "read back", count, count == 1 ? "y" : "ies", writing ? "in" : "from",
-                    directory, FileProblems.reason(cause));
+            log.warn("Could not {} {} {} {} {} (since the last such line): {}", writing ? "keep" : "read back",
+                    count, count == 1 ? one : many, writing ? "in" : "from", directory, FileProblems.reason(cause));
         }
     }
 

@@ -444,6 +444,14 @@ final class ConnectionLimit {
     static final int DESCRIPTORS_STREAMING = 2;
 
     /**
+     * File descriptors one client connection may hold at once: {@link #DESCRIPTORS_STREAMING}, a request body's file
+     * when bodies are read first, and a response's file ({@link SpooledResponse}) when responses are buffered.
+     */
+    static int descriptorsPerConnection(boolean requestBuffering, boolean responseBuffering) {
+        return DESCRIPTORS_STREAMING + (requestBuffering ? 1 : 0) + (responseBuffering ? 1 : 0);
+    }
+
+    /**
      * The limit to apply: {@code configured}, lowered so that the connections fit in {@code openFileLimit} file
      * descriptors (when known, else -1 or 0), each client connection counted as {@code descriptorsPerConnection}
      * ({@link #DESCRIPTORS_READING_BODIES_FIRST} or {@link #DESCRIPTORS_STREAMING}), after the admin port's

@@ -93,6 +93,21 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private long bytesWaiting;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
+    /**
+     * The part of the response kept for a client that reads slower than the worker sends ({@link SpooledResponse});
+     * null while the client keeps up, or when responses are not buffered.
+     */
+    private SpooledResponse spooled;
+    /** The spool's bound was reached: the worker is not read until the file is drained. */
+    private boolean spoolFull;
+    /** The file could not be written: the response is cut once the relay's call returns. */
+    private IOException spoolFailure;
+    /**
+     * The worker that answered, once the response ended while part of it waits in the file: its connection is given
+     * back already, and the exchange ends when the client has the rest ({@link #drainSpool}); null before.
+     */
+    private Endpoint answeredBy;
+    private boolean keepClientAfterSpool;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
@@ -408,13 +423,116 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         if (message == UpstreamDecoder.END || message == UpstreamDecoder.END_THEN_CLOSE) {
             relay.end();
+            if (spoolFailure != null) {
+                spoolFailed(true, spoolFailure);
+                return;
+            }
             complete(message == UpstreamDecoder.END);
             return;
         }
         relay.body((ByteBuf) message);
-        if (!ctx.channel().isWritable()) {
+        if (spoolFailure != null) {
+            spoolFailed(true, spoolFailure);
+            return;
+        }
+        if (spoolFull || !ctx.channel().isWritable() && !spool()) {
+            // The client does not take what it was sent, and the rest cannot be kept for it: the worker waits.
             attempt.upstream().config().setAutoRead(false);
         }
+    }
+
+    /**
+     * The client reads slower than the worker sends: the response goes on into a file, from which the client gets it
+     * at its pace ({@link SpooledResponse}), so that the worker is not held. Returns whether it does (it did already,
+     * or does from now); false when responses are not buffered, the response has not started (a retry may still
+     * take it elsewhere), or no file could be had.
+     */
+    private boolean spool() {
+        if (spooled != null) {
+            return true;
+        }
+        BodySpool spool = proxy.responseSpool();
+        if (spool == null || !relay.started()) {
+            return false;
+        }
+        try {
+            spooled = SpooledResponse.open(spool);
+        } catch (IOException ex) {
+            spool.failed(true, ex);
+            return false;
+        }
+        proxy.metrics().responseSpooled();
+        relay.divert(this::spoolPart);
+        return true;
+    }
+
+    private void spoolPart(ByteBuf part) {
+        if (spoolFailure != null) {
+            part.release();
+            return;
+        }
+        try {
+            if (!spooled.append(part)) {
+                spoolFull = true;
+            }
+        } catch (IOException ex) {
+            spoolFailure = ex;
+        }
+    }
+
+    /**
+     * Gives the client what the file holds while its connection is writable. Once the file is empty: the exchange
+     * ends when the response has ended at the worker; else the client has caught up, and the response's parts go to
+     * it directly again (the worker read again, if the spool's bound stopped it).
+     */
+    private void drainSpool() {
+        SpooledResponse draining = spooled;
+        boolean empty;
+        try {
+            empty = draining.drain(client.raw());
+        } catch (IOException ex) {
+            spoolFailed(false, ex);
+            return;
+        }
+        if (!empty || spooled != draining || finished) {
+            // More to give, or a writability change during the drain's flush drained it to the end already.
+            return;
+        }
+        if (answeredBy != null) {
+            closeSpool();
+            logAccess(relay.status(), answeredBy);
+            proxy.metrics().completed(head, relay.status(), startNanos, attempts);
+            finish(keepClientAfterSpool);
+            return;
+        }
+        spoolFull = false;
+        if (ctx.channel().isWritable()) {
+            // Caught up: the parts go to the client directly again. (Still behind: the empty file takes them.)
+            closeSpool();
+        }
+        Channel upstream = upstream();
+        if (upstream != null) {
+            upstream.config().setAutoRead(true);
+            attempt.watchBody();
+        }
+    }
+
+    /** The response's file could not be written ({@code writing}) or read back: the response is cut. */
+    private void spoolFailed(boolean writing, IOException cause) {
+        proxy.responseSpool().failed(writing, cause);
+        closeSpool();
+        dropAttempt();
+        cut(null, Failure.SENT, null);
+    }
+
+    private void closeSpool() {
+        if (spooled != null) {
+            relay.divert(null);
+            spooled.close();
+            spooled = null;
+        }
+        spoolFull = false;
+        spoolFailure = null;
     }
 
     /**
@@ -507,6 +625,14 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         body.stopPumping();
         boolean keepClient = relay.keepClient() && keepClient();
         attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds(), keepClient);
+        if (spooled != null && spooled.holds()) {
+            // The worker is free; the exchange ends, and is logged, when the client has what the file holds.
+            answeredBy = attempt.endpoint();
+            keepClientAfterSpool = keepClient;
+            attempt = null;
+            drainSpool();
+            return;
+        }
         logAccess(relay.status(), attempt.endpoint());
         attempt = null;
         proxy.metrics().completed(head, relay.status(), startNanos, attempts);
@@ -690,6 +816,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void finish(boolean keepClient) {
+        closeSpool();
         end();
         cancelTimers();
         relay.discard();
@@ -783,7 +910,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         } else {
             proxy.metrics().clientClosed(head, status, startNanos);
         }
-        logAccess(refusal != 0 && !relay.started() ? refusal : status, attempt == null ? null : attempt.endpoint());
+        logAccess(refusal != 0 && !relay.started() ? refusal : status, attempt == null ? answeredBy : attempt.endpoint());
+        closeSpool();
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
             // so that a request it keeps in flight is never counted out meanwhile (a stopping proxy reads the count).
@@ -805,8 +933,19 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     void clientWritabilityChanged(boolean writable) {
+        if (spooled != null) {
+            // The worker is read on while the file takes its parts (unless the spool's bound stopped it).
+            if (writable) {
+                drainSpool();
+            }
+            return;
+        }
         Channel upstream = upstream();
         if (upstream != null) {
+            if (!writable && spool()) {
+                // Called while the relay writes (Netty tells of unwritability at once): its next bytes go to the file.
+                return;
+            }
             upstream.config().setAutoRead(writable);
             if (relay.headReceived()) {
                 attempt.watchBody();

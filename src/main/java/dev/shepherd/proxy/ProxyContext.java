@@ -73,6 +73,7 @@ final class ProxyContext {
     private final long upstreamReuseDelayNanos;
     private final boolean readsBodiesFirst;
     private final BodySpool spool;
+    private final BodySpool responseSpool;
     private final long maxBodySize;
     private final UpstreamPool.IdleBudget idleBudget;
     private final boolean secure;
@@ -84,14 +85,18 @@ final class ProxyContext {
      * @param spool where request bodies are kept past the retry buffer limit while they are read whole before a
      *              worker is picked for them, so that a slow upload does not hold a worker's thread or slot
      *              ({@link Exchange}); null: bodies are not read first but streamed
+     * @param responseSpool where the parts of responses that clients read slower than their workers send them are
+     *                      kept, so that the worker is free once it has sent its response ({@link SpooledResponse});
+     *                      null: the worker waits for the client
      * @param upstreamsLeft how many worker connections {@code max-connections} leaves now (it less the client
      *                      connections open), within which {@code upstream-reuse-delay} keeps its idle connections
      * @param secure whether client connections are TLS ({@link ProxyTls}): workers are told {@code https}
      * @param accessLog where each request is logged; null: nowhere ({@code fleet.proxy.access-log.enabled} off)
      */
     ProxyContext(FleetProperties.Proxy properties, Router router, RetryBudget budget, ProxyMetrics metrics,
-                 Bootstrap upstreamBootstrap, StickySessions sticky, BodySpool spool, IntSupplier upstreamsLeft,
-                 boolean secure, AccessLog accessLog) {
+                 Bootstrap upstreamBootstrap, StickySessions sticky, BodySpool spool, BodySpool responseSpool,
+                 IntSupplier upstreamsLeft, boolean secure, AccessLog accessLog) {
+        this.responseSpool = responseSpool;
         this.secure = secure;
         this.accessLog = accessLog;
         this.idleBudget = new UpstreamPool.IdleBudget(upstreamsLeft);
@@ -186,6 +191,11 @@ final class ProxyContext {
     /** Where bodies read first are kept past {@link #bufferLimit()}; null when bodies are not read first. */
     BodySpool spool() {
         return spool;
+    }
+
+    /** Where responses are kept for clients that read slower than their workers send; null when they are not. */
+    BodySpool responseSpool() {
+        return responseSpool;
     }
 
     /** {@code fleet.proxy.client-max-body-size} in bytes; {@link Long#MAX_VALUE} when it is 0 (no limit). */

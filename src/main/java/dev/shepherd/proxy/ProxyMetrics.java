@@ -50,6 +50,7 @@ final class ProxyMetrics {
     private final Counter budgetExhaustedFailed;
     private final Counter tunnelsOpened;
     private final Counter bodiesSpooled;
+    private final Counter responsesSpooled;
     /** Sticky responses by what the request's cookie did: hit (its slot served it), rebind (another), new (none). */
     private final Counter stickyHit;
     private final Counter stickyRebind;
@@ -81,6 +82,11 @@ final class ProxyMetrics {
         this.bodiesSpooled = Counter.builder("shepherd.proxy.request.bodies.spooled")
                 .description("Request bodies read before a worker was picked that passed fleet.proxy.retry.buffer-limit "
                         + "and went on into a file of fleet.proxy.client-body-temp-path (nginx logs each such body)")
+                .register(registry);
+        this.responsesSpooled = Counter.builder("shepherd.proxy.responses.spooled")
+                .description("Responses whose client read slower than the worker sent, part of which went into a file "
+                        + "of fleet.proxy.response-temp-path so that the worker was free (nginx's proxy_buffering "
+                        + "logs each such response)")
                 .register(registry);
         this.unasked = Counter.builder("shepherd.proxy.upstream.unasked")
                 .description("Times a worker sent bytes nobody asked for (after a response's end or on an idle "
@@ -200,6 +206,10 @@ final class ProxyMetrics {
     /** A body read first went past the memory limit into a file ({@link BodySpool}). */
     void bodySpooled() {
         bodiesSpooled.increment();
+    }
+
+    void responseSpooled() {
+        responsesSpooled.increment();
     }
 
     void upstreamFailure(RetryPolicy.Failure failure) {

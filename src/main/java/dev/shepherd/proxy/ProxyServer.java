@@ -113,6 +113,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
     private final ProxyTls tls;
     /** Where bodies read first are kept past the retry buffer limit; null when {@code request-buffering} is off. */
     private final BodySpool spool;
+    private final BodySpool responseSpool;
     private final ProxyMetrics metrics;
     private final MeterRegistry registry;
     private final Clock clock;
@@ -156,6 +157,8 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         }
         this.spool = properties.proxy().requestBuffering() ? BodySpool.in(properties.proxy().clientBodyTempPath(),
                 properties.proxy().clientBodyTempMaxSize().toBytes()) : null;
+        this.responseSpool = properties.proxy().responseBuffering() ? BodySpool.forResponses(
+                properties.proxy().responseTempPath(), properties.proxy().responseTempMaxSize().toBytes()) : null;
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")
@@ -214,7 +217,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
             connectionLimit = limit;
             context = new ProxyContext(config, new Router(fleet, config.queueLimit(), config.balancer()), new RetryBudget(
                     config.retry().budgetPercent(), config.retry().minPerSecond(), System::nanoTime), metrics,
-                    upstreamBootstrap(config), stickySessions(config), spool,
+                    upstreamBootstrap(config), stickySessions(config), spool, responseSpool,
                     () -> limit.max() - limit.open(), tls != null,
                     config.accessLog().enabled() ? new AccessLog(registry) : null);
             fleet.onSnapshot(poolCleaner);
@@ -260,8 +263,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         long openFileLimit = ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix
                 ? unix.getMaxFileDescriptorCount() : -1;
         long directMemory = PlatformDependent.estimateMaxDirectMemory();
-        int descriptors = config.requestBuffering() ? ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST
-                : ConnectionLimit.DESCRIPTORS_STREAMING;
+        int descriptors = ConnectionLimit.descriptorsPerConnection(config.requestBuffering(), config.responseBuffering());
         long perConnection = ConnectionLimit.directBytesPerConnection(config.retry().bufferLimit().toBytes());
         int max = ConnectionLimit.fit(config.maxConnections(), openFileLimit, directMemory, descriptors, adminConnections,
                 perConnection);
@@ -269,10 +271,11 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
             // The default is lowered on most machines, which is no news; a value set by hand is.
             String message = "fleet.proxy.max-connections {} lowered to {}, what the master can hold: {} open files "
                     + "(ulimit -n, less the admin port's {}, server.tomcat.max-connections; a client connection can take "
-                    + "{}: its own, a worker's{}) and {} MB of direct "
+                    + "{}: its own, a worker's{}{}) and {} MB of direct "
                     + "memory (-XX:MaxDirectMemorySize; {} KB a connection); raise whichever is short to allow more";
             Object[] values = {config.maxConnections(), max, openFileLimit, adminConnections, descriptors,
-                    config.requestBuffering() ? " and a request body's temporary file" : "", directMemory >> 20,
+                    config.requestBuffering() ? ", a request body's temporary file" : "",
+                    config.responseBuffering() ? ", a response's temporary file" : "", directMemory >> 20,
                     perConnection >> 10};
             // Lowered to a few (ulimit -n 256 left 1, said at INFO, and one slow client held the proxy: found by an
             // attacking helper), it is news all the same.
@@ -695,6 +698,11 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
     }
 
     /** Client connections open now, {@code fleet.proxy.max-connections} at most; 0 when not running. */
+    /** Where responses are kept for clients that read slower than their workers send; null when they are not. */
+    BodySpool responseSpool() {
+        return responseSpool;
+    }
+
     public int connections() {
         ConnectionLimit limit = connectionLimit;
         return limit == null ? 0 : limit.open();

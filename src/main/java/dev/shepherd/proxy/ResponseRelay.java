@@ -13,8 +13,9 @@ import java.nio.charset.StandardCharsets;
  * fixed-length head waits for the first part of its body, so that a worker that dies in between has sent the
  * client nothing and the request can still go to another worker.
  *
- * <p>Writes go to the client's pipeline below the request decoder ({@code raw}), as bytes. Confined to the
- * client's event loop.
+ * <p>Writes go to the client's pipeline below the request decoder ({@code raw}), as bytes; once the client reads
+ * slower than the worker sends, the body's bytes go to a file instead ({@link #divert}, {@link SpooledResponse}),
+ * and on to the client from there. Confined to the client's event loop.
  */
 final class ResponseRelay {
 
@@ -33,6 +34,8 @@ final class ResponseRelay {
      * nginx's {@code $body_bytes_sent} counts it: the same whether the worker chunked the body or the proxy did.
      */
     private long bodyBytes;
+    /** Where the body's bytes go instead of the client's connection ({@link #divert}); null: to the connection. */
+    private java.util.function.Consumer<ByteBuf> diverted;
 
     ResponseRelay(ChannelHandlerContext raw, RequestHead request) {
         this.raw = raw;
@@ -89,11 +92,11 @@ final class ResponseRelay {
             size.writeCharSequence(Integer.toHexString(part.readableBytes()), StandardCharsets.US_ASCII);
             size.writeByte('\r').writeByte('\n');
             bodyBytes += size.readableBytes() + 2;
-            raw.write(size);
-            raw.write(part);
-            raw.write(raw.alloc().buffer(2).writeByte('\r').writeByte('\n'));
+            out(size);
+            out(part);
+            out(raw.alloc().buffer(2).writeByte('\r').writeByte('\n'));
         } else {
-            raw.write(part);
+            out(part);
         }
     }
 
@@ -102,13 +105,29 @@ final class ResponseRelay {
         writeHeldHead();
         if (framing.rechunk()) {
             bodyBytes += LAST_CHUNK.length;
-            raw.write(raw.alloc().buffer(5).writeBytes(LAST_CHUNK));
+            out(raw.alloc().buffer(5).writeBytes(LAST_CHUNK));
+        }
+    }
+
+    /**
+     * From now on the response's bytes go to {@code to} (which releases them), not to the client's connection; null:
+     * to the connection again. The caller passes on what {@code to} kept, in order, before it sets null.
+     */
+    void divert(java.util.function.Consumer<ByteBuf> to) {
+        diverted = to;
+    }
+
+    private void out(ByteBuf bytes) {
+        if (diverted != null) {
+            diverted.accept(bytes);
+        } else {
+            raw.write(bytes);
         }
     }
 
     private void writeHeldHead() {
         if (heldHead != null) {
-            raw.write(heldHead);
+            out(heldHead);
             heldHead = null;
             started = true;
         }

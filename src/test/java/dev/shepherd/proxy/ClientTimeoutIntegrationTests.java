@@ -34,11 +34,13 @@ class ClientTimeoutIntegrationTests {
 
     @BeforeAll
     static void start() {
-        // A heap for the 8 MiB body (twice: the string and its bytes).
+        // A heap for the 8 MiB body (twice: the string and its bytes). Responses are not buffered, so that a client
+        // that stops reading holds its worker until the send timeout (ResponseBufferingIntegrationTests has the
+        // send timeout of a client whose response is kept in a file).
         shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--fleet.worker.command=" + String.join(",", RunningShepherd.javaCommand(EchoWorker.class, "-Xmx96m")),
                 "--fleet.proxy.client-header-timeout=400ms", "--fleet.proxy.client-body-timeout=500ms",
-                "--fleet.proxy.client-body-min-rate=10B",
+                "--fleet.proxy.client-body-min-rate=10B", "--fleet.proxy.response-buffering=false",
                 "--fleet.proxy.keep-alive-timeout=700ms", "--fleet.proxy.client-send-timeout=800ms");
     }
 

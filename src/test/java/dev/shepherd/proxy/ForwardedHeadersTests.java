@@ -387,7 +387,7 @@ class ForwardedHeadersTests {
     @Test
     void aLoopReusesItsLastRulesOnlyForTheSamePeerAndPort() {
         ProxyContext proxy = new ProxyContext(TunnelTests.properties(Map.of("fleet.proxy.trusted-proxies", "10.0.0.0/8")),
-                null, null, new ProxyMetrics(new SimpleMeterRegistry()), null, null, null,
+                null, null, new ProxyMetrics(new SimpleMeterRegistry()), null, null, null, null,
                 () -> 0, false, null);
         InetSocketAddress trusted = address("10.1.2.3");
         InetSocketAddress untrusted = address("203.0.113.7");

@@ -42,7 +42,7 @@ class TunnelTests {
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final ProxyContext proxy = new ProxyContext(properties(Map.of("fleet.proxy.tunnel.idle-timeout", "10s")),
-            null, null, new ProxyMetrics(registry), null, null, null, () -> 0, false, null);
+            null, null, new ProxyMetrics(registry), null, null, null, null, () -> 0, false, null);
     private final EmbeddedChannel client = new EmbeddedChannel();
     private final EmbeddedChannel upstream = new EmbeddedChannel();
     private final Endpoint endpoint = mock(Endpoint.class);

@@ -1,0 +1,120 @@
+package dev.shepherd.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+
+/**
+ * The part of one response that its client reads slower than the worker sends it, kept in a file of the responses'
+ * spool ({@link BodySpool#forResponses}; nginx's {@code proxy_buffering} and {@code proxy_temp_path}), so that the
+ * worker is free once it has sent the whole response, whatever the client's pace: parts go in at the end
+ * ({@link #append}) while the client is behind, and out from the front ({@link #drain}) as its connection becomes
+ * writable again, in order, {@value #CHUNK} bytes a write at most. A single-threaded worker whose answer a client
+ * read a few kilobytes at a time was held in {@code write()} for minutes, failed its liveness probe and was killed
+ * (found by an attacking helper).
+ *
+ * <p>What the file takes on disk is counted in the spool's bound ({@code fleet.proxy.response-temp-max-size}), and
+ * given back when it is emptied (truncated: a long stream to a client that catches up now and then does not grow it
+ * for ever) or closed; {@link #append} says when the bound is reached, and the caller then stops reading the worker
+ * until the file is drained. Confined to the client connection's event loop; the file is unlinked from the start, and
+ * closed by {@link #close}.
+ */
+final class SpooledResponse {
+
+    /** The most bytes read back from the file for one write to the client. */
+    static final int CHUNK = 64 * 1024;
+
+    private final BodySpool spool;
+    private final FileChannel file;
+    private long written;
+    private long read;
+    /** Bytes of the file counted in the spool's bound, given back when it is emptied or closed. */
+    private long reserved;
+
+    private SpooledResponse(BodySpool spool, FileChannel file) {
+        this.spool = spool;
+        this.file = file;
+    }
+
+    /** A new, empty spooled response in a file of {@code spool}. */
+    static SpooledResponse open(BodySpool spool) throws IOException {
+        return new SpooledResponse(spool, spool.open());
+    }
+
+    /**
+     * Appends {@code part}, and releases it. Returns false when the spool's bound is reached: the part is kept all
+     * the same (it was read from the worker, and what follows must come after it), uncounted, and the caller stops
+     * reading the worker until {@link #drain} has emptied the file, so the bound is passed by a read's worth at most.
+     *
+     * @throws IOException when the file cannot be written (a full disk)
+     */
+    boolean append(ByteBuf part) throws IOException {
+        try {
+            int length = part.readableBytes();
+            boolean counted = spool.tryReserve(length);
+            if (counted) {
+                reserved += length;
+            }
+            while (part.isReadable()) {
+                written += part.readBytes(file, written, part.readableBytes());
+            }
+            return counted;
+        } finally {
+            part.release();
+        }
+    }
+
+    /**
+     * Writes what the file holds to the client's connection ({@code raw}) while it is writable, and flushes. Returns
+     * whether the file is empty now.
+     *
+     * @throws IOException when the file cannot be read back
+     */
+    boolean drain(ChannelHandlerContext raw) throws IOException {
+        while (read < written && raw.channel().isWritable()) {
+            int length = (int) Math.min(CHUNK, written - read);
+            ByteBuf chunk = raw.alloc().ioBuffer(length);
+            try {
+                while (chunk.readableBytes() < length) {
+                    if (chunk.writeBytes(file, read + chunk.readableBytes(), length - chunk.readableBytes()) < 0) {
+                        throw new IOException("the spooled response ended " + (written - read - chunk.readableBytes())
+                                + " bytes early");
+                    }
+                }
+            } catch (IOException | RuntimeException ex) {
+                chunk.release();
+                throw ex;
+            }
+            read += length;
+            raw.write(chunk);
+        }
+        if (read == written && written > 0) {
+            // Empty: from the start again, its space given back.
+            file.truncate(0);
+            read = 0;
+            written = 0;
+            spool.release(reserved);
+            reserved = 0;
+        }
+        raw.flush();
+        return read == written;
+    }
+
+    /** Whether part of the response waits in the file. */
+    boolean holds() {
+        return read < written;
+    }
+
+    /** Closes the file (it is gone then) and gives its bytes back to the spool's bound. Idempotent. */
+    void close() {
+        spool.release(reserved);
+        reserved = 0;
+        try {
+            file.close();
+        } catch (IOException ignored) {
+            // Unlinked already: nothing is left behind either way.
+        }
+    }
+}
