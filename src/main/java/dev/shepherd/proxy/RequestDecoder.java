@@ -78,6 +78,9 @@ final class RequestDecoder extends HttpRequestDecoder {
     /** What {@link #scan} returns at a folded header line, and at anything but an empty line before a request. */
     private static final int FOLDED = -1;
     private static final int INDENTED = -2;
+    private static final int SEPARATED = -3;
+    /** The request line's last byte scanned was a CR: the next must be LF. */
+    private boolean crInRequestLine;
 
     private int state = BEFORE_REQUEST_LINE;
     /** How many bytes past the reader index were already scanned (the decoder left them for lack of a full line). */
@@ -137,6 +140,14 @@ final class RequestDecoder extends HttpRequestDecoder {
             if (to == FOLDED) {
                 fail(buffer, out, HttpResponseStatus.BAD_REQUEST,
                         "obsolete line folding in a header is not accepted (RFC 9112 §5.2)");
+                return;
+            }
+            if (to == SEPARATED) {
+                // RFC 9112 §3 lets a recipient split on any white space, and Netty does; nginx and HAProxy refuse,
+                // and a front proxy that ends lines at a lone CR would read another request line (an attacking
+                // helper's note).
+                fail(buffer, out, HttpResponseStatus.BAD_REQUEST, "the parts of the request line are separated by "
+                        + "spaces only: no tab, vertical tab, form feed or CR without LF (RFC 9112 §3)");
                 return;
             }
             if (to == INDENTED) {
@@ -432,7 +443,8 @@ final class RequestDecoder extends HttpRequestDecoder {
      * Scans the bytes of the current head not scanned yet; stops after the blank line that ends it. Returns the
      * index after the last byte scanned, {@link #FOLDED} at a folded line, or {@link #INDENTED} at white space or a
      * control character other than an empty line's CR LF before the request line (which Netty would skip, and
-     * nginx refuses).
+     * nginx refuses), or {@link #SEPARATED} at white space other than SP in the request line (a tab, VT, FF, or a CR
+     * not followed by LF, which Netty would take for a space).
      */
     private int scan(ByteBuf buffer) {
         int end = buffer.writerIndex();
@@ -454,7 +466,14 @@ final class RequestDecoder extends HttpRequestDecoder {
                         lineStart = i;
                     }
                 }
-                case REQUEST_LINE, HEADER_LINE -> state = b == '\n' ? LINE_START : state;
+                case REQUEST_LINE -> {
+                    if (crInRequestLine && b != '\n' || b == '\t' || b == 0x0B || b == 0x0C) {
+                        return SEPARATED;
+                    }
+                    crInRequestLine = b == '\r';
+                    state = b == '\n' ? LINE_START : state;
+                }
+                case HEADER_LINE -> state = b == '\n' ? LINE_START : state;
                 default -> {
                     if (b == ' ' || b == '\t') {
                         return FOLDED;

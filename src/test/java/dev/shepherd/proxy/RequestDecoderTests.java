@@ -189,6 +189,25 @@ class RequestDecoderTests {
         assertThat(afterABody.get(2)).startsWith("FAILED 400 nothing but empty lines");
     }
 
+    /** Netty takes any white space for a space in the request line; nginx and HAProxy refuse it (an attacking helper's). */
+    @Test
+    void whiteSpaceOtherThanSpaceInTheRequestLineIsRefused() {
+        for (String line : List.of("GET\t/sep HTTP/1.1", "GET\u000b/sep HTTP/1.1", "GET\u000c/sep HTTP/1.1",
+                "GET\r/sep HTTP/1.1", "GET /sep\tHTTP/1.1", "GET /sep HTTP/1.1\r\r")) {
+            EmbeddedChannel decoder = decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT));
+            assertThat(feed(decoder, line + "\r\nHost: a\r\n\r\n")).as("%s", line.chars().boxed().toList())
+                    .containsExactly("FAILED 400 the parts of the request line are separated by spaces only: no tab, "
+                            + "vertical tab, form feed or CR without LF (RFC 9112 §3)");
+        }
+        // A CR whose LF comes in the next read is the line's end.
+        EmbeddedChannel split = decoder(new UnfinishedHeads(UnfinishedHeads.LIMIT));
+        List<String> decoded = feed(split, "GET /split HTTP/1.1\r");
+        decoded.addAll(feed(split, "\nHost: a\r\n\r\n"));
+        assertThat(decoded).containsExactly("REQUEST GET /split", "LAST ");
+        assertThat(feed("GET  /two-spaces  HTTP/1.1\r\nHost: a\r\n\r\n")).as("more than one space, as nginx")
+                .containsExactly("REQUEST GET /two-spaces", "LAST ");
+    }
+
     @Test
     void headSplitByteByByteIsDecoded() {
         String request = "GET /x HTTP/1.1\r\nHost: a\r\nAccept: text/plain\r\n\r\n";
