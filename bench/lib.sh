@@ -268,7 +268,7 @@ c2_ticks() {
 # server.address/server.port, the admin API on management.server.port (loopback by
 # default). ARGS, then the words of SHEPHERD_ARGS, follow on the command line. Sets
 # SHEPHERD_PID, SHEPHERD_PORT (proxy) and SHEPHERD_MGMT (/fleet, /actuator). The JVM is
-# SHEPHERD_JAVA (default: java on the PATH).
+# SHEPHERD_JAVA (default: java on the PATH). HEALTH_PATH (default /actuator/health) is what must answer 200.
 # Log: $WORK_DIR/NAME.log
 start_shepherd() {
   local name=$1
@@ -281,7 +281,7 @@ start_shepherd() {
     "$@" ${SHEPHERD_ARGS:-}) >"$WORK_DIR/$name.log" 2>&1 &
   SHEPHERD_PID=$!
   track "$SHEPHERD_PID"
-  if ! wait_http_200 "http://127.0.0.1:$SHEPHERD_MGMT/actuator/health" "${READY_TIMEOUT:-120}" "$SHEPHERD_PID"; then
+  if ! wait_http_200 "http://127.0.0.1:$SHEPHERD_MGMT${HEALTH_PATH:-/actuator/health}" "${READY_TIMEOUT:-120}" "$SHEPHERD_PID"; then
     log "Shepherd did not become healthy; last lines of its log:"
     tail -n 30 "$WORK_DIR/$name.log" >&2
     return 1

@@ -7,6 +7,7 @@
 # Usage: bench/output-flood.sh                      (~30 s per rate and round)
 #        RATES="0 1MB 4MB 16MB" ROUNDS=3 bench/output-flood.sh
 # Env:   RATES="quiet 0 1MB 4MB" WORKERS=2 SETTLE=10 DURATION=10 ROUNDS=1 SHEPHERD_JAR SHEPHERD_JAVA_OPTS
+#        LINE (what `yes` writes; default a 100-byte log line; LINE= floods empty lines, the costliest per byte)
 # Output: per rate and round, the master's CPU in cores (1.00 = one core busy).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,7 +17,7 @@ WORKERS=${WORKERS:-2}
 SETTLE=${SETTLE:-10}
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-1}
-LINE="2026-12-03T09:40:00Z INFO request handled path=/api/items status=200 took=3ms user=4711 bytes=512"
+LINE=${LINE-"2026-12-03T09:40:00Z INFO request handled path=/api/items status=200 took=3ms user=4711 bytes=512"}
 resolve_shepherd_jar
 machine_info
 
@@ -33,7 +34,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
       command="--fleet.worker.command=sh,-c,yes \"$LINE\""
       limit=(--fleet.worker.output-max-rate="$rate")
     fi
-    start_shepherd flood --fleet.workers="$WORKERS" "$command" "${limit[@]}" --fleet.worker.startup-timeout=600s ||
+    # No worker gets READY, so the fleet's health is DOWN: the master is up once its liveness answers.
+    HEALTH_PATH=/actuator/health/liveness start_shepherd flood --fleet.workers="$WORKERS" "$command" "${limit[@]}" \
+      --fleet.worker.startup-timeout=600s ||
       die "Shepherd did not start (log: $WORK_DIR/flood.log)"
     sleep "$SETTLE"
     before=$(master_ticks)

@@ -20,6 +20,10 @@ final class LineCutter {
     /** Bytes of the current line beyond {@code line.length}, dropped. */
     private long dropped;
     private boolean afterCarriageReturn;
+    /** The line before was given unended ({@link #flushPartial}): an end of line that comes next ends it, no more. */
+    private boolean afterFlush;
+    /** Lines given since {@link #linesGiven} was last asked. */
+    private int given;
 
     LineCutter(int maxBytes, Consumer<String> sink) {
         if (maxBytes < 4) {
@@ -35,6 +39,15 @@ final class LineCutter {
             if (afterCarriageReturn) {
                 afterCarriageReturn = false;
                 if (b == '\n') {
+                    continue;
+                }
+            }
+            if (afterFlush) {
+                afterFlush = false;
+                if ((b == '\n' || b == '\r') && length == 0) {
+                    // The end of the line given unended: not an empty line of its own (an attacking helper counted
+                    // 221 such of 1,423 lines, each pushing a real one out of the buffer).
+                    afterCarriageReturn = b == '\r';
                     continue;
                 }
             }
@@ -76,11 +89,21 @@ final class LineCutter {
             return;
         }
         sink.accept(new String(line, 0, whole, StandardCharsets.UTF_8));
+        given++;
         System.arraycopy(line, whole, line, 0, length - whole);
         length -= whole;
+        afterFlush = true;
+    }
+
+    /** How many lines were given since the last call: what the output's budget charges per line. */
+    int linesGiven() {
+        int lines = given;
+        given = 0;
+        return lines;
     }
 
     private void emit() {
+        given++;
         if (dropped == 0) {
             sink.accept(new String(line, 0, length, StandardCharsets.UTF_8));
         } else {

@@ -132,6 +132,25 @@ class LineCutterTests {
         assertThat(lines).containsExactly("first", "Loading... ", "done");
     }
 
+    /** The end of a line given unended ends it: no empty line of its own (an attacking helper counted 221 such). */
+    @Test
+    void theEndOfALineGivenUnendedIsNotAnEmptyLine() {
+        LineCutter cutter = new LineCutter(64, lines::add);
+
+        feed(cutter, "one");
+        cutter.flushPartial();
+        feed(cutter, "\n\ntwo");
+        cutter.flushPartial();
+        feed(cutter, "\r\nthree");
+        cutter.flushPartial();
+        feed(cutter, "!\n");
+
+        assertThat(lines).as("a second end of line is an empty line, as before").containsExactly("one", "", "two",
+                "three", "!");
+        assertThat(cutter.linesGiven()).isEqualTo(5);
+        assertThat(cutter.linesGiven()).isZero();
+    }
+
     @Test
     void aFlushKeepsACharacterWhoseLastBytesHaveNotComeForTheNextLine() {
         LineCutter cutter = new LineCutter(64, lines::add);

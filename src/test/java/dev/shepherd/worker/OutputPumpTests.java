@@ -65,6 +65,56 @@ class OutputPumpTests {
         assertThat(captured.getOut()).contains("[worker 5 pid 4545] Loading... \n").contains("[worker 5 pid 4545] done");
     }
 
+    /**
+     * The quiet runs from the last bytes, not from the first of a burst: pieces less than a second apart are one line
+     * (an attacking helper's worker writing every 1.02 s saw up to five pieces merged and its words five seconds late,
+     * or parts of a 20 KB write split off).
+     */
+    @Test
+    void theQuietRunsFromTheLastBytes() throws Exception {
+        LogBuffer logs = new LogBuffer(10);
+        PipedOutputStream worker = new PipedOutputStream();
+        CompletableFuture<Void> ended = OutputPump.start(4, 4444, new PipedInputStream(worker, 1024), logs,
+                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0));
+
+        long first = System.nanoTime();
+        worker.write("Loading".getBytes(StandardCharsets.UTF_8));
+        worker.flush();
+        await().pollDelay(Duration.ofMillis(700)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        long second = System.nanoTime();
+        worker.write("...".getBytes(StandardCharsets.UTF_8));
+        worker.flush();
+        await().atMost(Duration.ofSeconds(10)).until(() -> logs.tail(10).size() == 1);
+        long given = System.nanoTime();
+        worker.close();
+        ended.get(5, TimeUnit.SECONDS);
+
+        assumeTrue(Duration.ofNanos(second - first).compareTo(OutputPump.PARTIAL_LINE_QUIET) < 0,
+                "the pieces came " + Duration.ofNanos(second - first) + " apart");
+        assertThat(logs.tail(10)).extracting(LogBuffer.Line::text).containsExactly("Loading...");
+        assertThat(Duration.ofNanos(given - second)).as("a second after the last piece")
+                .isGreaterThanOrEqualTo(OutputPump.PARTIAL_LINE_QUIET);
+    }
+
+    /**
+     * Each line costs the output's budget {@link OutputPump#LINE_COST} bytes beyond its own: a worker writing empty
+     * lines at the byte rate took a whole core of the master's.
+     */
+    @Test
+    void eachLineCostsTheBudgetMoreThanItsBytes() throws Exception {
+        LogBuffer logs = new LogBuffer(1000);
+        // 400 empty lines: 400 bytes, well within a second's worth of 8 KB; charged 400 × 65 = 26,000 bytes.
+        byte[] lines = "\n".repeat(400).getBytes(StandardCharsets.UTF_8);
+
+        long start = System.nanoTime();
+        OutputPump.start(3, 4343, new ByteArrayInputStream(lines), logs, Clock.systemUTC(),
+                new OutputLimits(8192, Duration.ZERO, 0, 8192)).get(20, TimeUnit.SECONDS);
+
+        assertThat(logs.tail(1000)).hasSize(400);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("(26,000 - 8,192) / 8,192 s of waiting")
+                .isGreaterThanOrEqualTo(Duration.ofMillis(1500));
+    }
+
     /** A line written in pieces close together is one line: only quiet gives it unended. */
     @Test
     void aLineWrittenInPiecesWithoutAPauseIsOneLine() throws Exception {
