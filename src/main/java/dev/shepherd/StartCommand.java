@@ -31,7 +31,11 @@ import java.util.regex.Pattern;
  */
 @Command(name = "shepherd start", sortOptions = false,
         description = {"Runs the Shepherd master in the foreground, with PROGRAM [ARG...] as each worker's command "
-                + "(pm2-runtime start, gunicorn -w). Without PROGRAM the built-in demo worker runs.",
+                + "(pm2-runtime start, gunicorn -w). Without PROGRAM the workers run fleet.worker.command from the "
+                + "configuration, else the built-in demo worker.",
+                "A worker is READY, and gets requests, once GET /health on its PORT answers 2xx: an app without one "
+                        + "wants --set fleet.readiness.path=/ (a path it serves), or --set fleet.readiness.path= (a "
+                        + "TCP connect).",
                 "{port}, {id} and {index} in an argument are replaced by the worker's port, id and index; the worker "
                         + "also gets them as PORT, SHEPHERD_WORKER_ID and SHEPHERD_WORKER_INDEX."},
         footer = {"", "Example: shepherd start -i max -p 8080 --max-memory-restart 300MB node server.js",
@@ -190,6 +194,10 @@ public final class StartCommand {
         return spring;
     }
 
+    /** What PM2 takes for an ecosystem file rather than a script: {@code *.config.js} and JSON or YAML files. */
+    private static final java.util.regex.Pattern ECOSYSTEM = java.util.regex.Pattern.compile(
+            "(?i)(.*/)?[^/]*(\\.config\\.[cm]?js|\\.json|\\.ya?ml)");
+
     /** The interpreter PM2 runs a script with, by its extension (PM2's own table, the common part). */
     private static final Map<String, String> INTERPRETERS = Map.of(".js", "node", ".mjs", "node", ".cjs", "node",
             ".py", "python3", ".rb", "ruby", ".php", "php", ".sh", "bash", ".pl", "perl");
@@ -206,6 +214,13 @@ public final class StartCommand {
             return;
         }
         String program = command.get(0);
+        if (ECOSYSTEM.matcher(program).matches()) {
+            // Run with node "as PM2 does", it exited at once and restarted for ever: PM2 reads such a file (a new
+            // user's).
+            throw new CommandLine.ParameterException(line, program + " looks like a PM2 ecosystem file, which PM2 "
+                    + "reads and Shepherd does not: give its app's script and settings here (shepherd start -i "
+                    + "INSTANCES -e NAME=VALUE ... SCRIPT), or as Shepherd's settings (see the README's Configuration)");
+        }
         int dot = program.lastIndexOf('.');
         String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(Locale.ROOT));
         if (interpreter == null) {

@@ -128,6 +128,22 @@ class StartCommandTests {
                 "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=nope.js");
     }
 
+    /** start ecosystem.config.js ran the file with node "as PM2 does", and restarted it for ever: PM2 reads it. */
+    @Test
+    void aPm2EcosystemFileIsAUsageError() {
+        for (String file : List.of("ecosystem.config.js", "conf/pm2.config.cjs", "process.json", "apps.YML")) {
+            err.getBuffer().setLength(0);
+            assertThat(start(file)).as(file).isNull();
+            assertThat(exitCode[0]).isEqualTo(2);
+            assertThat(err.toString()).isEqualTo(file + " looks like a PM2 ecosystem file, which PM2 reads and "
+                    + "Shepherd does not: give its app's script and settings here (shepherd start -i INSTANCES -e "
+                    + "NAME=VALUE ... SCRIPT), or as Shepherd's settings (see the README's Configuration) (see shepherd "
+                    + "start --help)\n");
+        }
+        assertThat(start("node", "config.js")).as("a script whose name only ends so").containsExactly(
+                "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=config.js");
+    }
+
     /** An executable script on the PATH runs as it is (a reviewing helper's: docker-entrypoint.sh in an image). */
     @Test
     void aScriptOnThePathRunsAsItIs(@TempDir Path directory) throws Exception {

@@ -118,11 +118,27 @@ final class HealthChecks {
                 // Once, not at every probe until the startup timeout.
                 log.warn("Worker {} (pid {}) is not READY: {}", worker.id, failed.process().pid(),
                         TerminalText.safe(failed.detail()));
+            } else if (pathNotServed(failed.detail()) && !failed.detail().equals(worker.lastReadinessFailure())) {
+                // An app with no /health (most apps started as pm2 start app.js) said nothing of it until the
+                // startup timeout, a minute of 503s later (found by a new user's attack).
+                log.warn("Worker {} (pid {}) is not READY: its readiness probe {}{}", worker.id,
+                        failed.process().pid(), TerminalText.safe(failed.detail()), PATH_HINT);
             }
             worker.lastReadinessFailure(failed.detail());
             worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
                     properties.readiness().interval()));
         }
+    }
+
+    /** What to do about a readiness path the app does not serve. */
+    static final String PATH_HINT = "; set fleet.readiness.path to a path it answers with 2xx (/, say), or to empty "
+            + "for a TCP connect";
+
+    private static final java.util.regex.Pattern CLIENT_ERROR = java.util.regex.Pattern.compile("GET .* answered 4\\d\\d");
+
+    /** Whether a probe's failure is a 4xx: the app serves no such path (404), or not to a probe (401, 403, 405). */
+    static boolean pathNotServed(String detail) {
+        return detail != null && CLIENT_ERROR.matcher(detail).matches();
     }
 
     void startupTimedOut(Worker worker, ChildProcess process) {
@@ -132,9 +148,10 @@ final class HealthChecks {
         }
         // What the probe saw, as Kubernetes' "Readiness probe failed: ..." says it: a wrong path's 404, a port never
         // bound, a 503 of its own (found by a new user's attack: the reason said none of it).
+        String last = worker.lastReadinessFailure();
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms"
-                + (worker.lastReadinessFailure() == null ? "" : " (last readiness probe: "
-                + worker.lastReadinessFailure() + ")") + elsewhere(worker, process);
+                + (last == null ? "" : " (last readiness probe: " + last + (pathNotServed(last) ? PATH_HINT : "") + ")")
+                + elsewhere(worker, process);
         worker.stopping(reason, ExitCause.STARTUP_TIMEOUT);
         worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();

@@ -6,6 +6,9 @@ import dev.shepherd.fleet.SupervisorEvent.Round;
 import dev.shepherd.worker.ZombieChild;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 /** The supervisor's life with fake processes and a manual clock: every reaction, in milliseconds. */
+@ExtendWith(OutputCaptureExtension.class)
 class SupervisorTests {
 
     @Test
@@ -407,6 +411,27 @@ class SupervisorTests {
                 .isEqualTo("not READY within 2000 ms (last readiness probe: GET /health answered 503)");
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.restarts("startup-timeout")).isEqualTo(1);
+    }
+
+    /**
+     * An app without /health (most apps started as pm2 start app.js) got a minute of 503s with no word of it; its
+     * probe's 404 is told at once, once, with the setting that fixes it, and so is the timeout (a new user's).
+     */
+    @Test
+    void aReadinessPathTheAppDoesNotServeIsToldAtOnceWithTheSettingThatFixesIt(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.startup-timeout", "2s");
+        fleet.readiness.answerAll(new Probe.Result(false, "GET /health answered 404"));
+        fleet.started();
+
+        fleet.queue.advance(Duration.ofSeconds(1));
+        assertThat(output.getOut()).containsOnlyOnce("Worker 1 (pid " + fleet.process(1).pid() + ") is not READY: its "
+                + "readiness probe GET /health answered 404; set fleet.readiness.path to a path it answers with 2xx (/, "
+                + "say), or to empty for a TCP connect");
+        fleet.queue.advance(Duration.ofSeconds(1));
+
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms (last readiness probe: GET "
+                + "/health answered 404; set fleet.readiness.path to a path it answers with 2xx (/, say), or to empty for "
+                + "a TCP connect)");
     }
 
     /** Found by a new user's attack: a worker listening on a port of its own was said only to refuse connections. */
