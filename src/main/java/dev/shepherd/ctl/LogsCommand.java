@@ -43,7 +43,8 @@ class LogsCommand implements Callable<Integer> {
     @Option(names = {"-n", "--lines", "--tail"}, paramLabel = "N", defaultValue = "20", description = "How many lines per worker (default: ${DEFAULT-VALUE}); --lines is PM2's word, --tail kubectl's.")
     int lines;
 
-    @Option(names = {"-f", "--follow"}, description = "Keep printing new lines until interrupted.")
+    @Option(names = {"-f", "--follow"}, description = "Keep printing new lines until interrupted, or, for one worker, "
+            + "until it leaves the fleet.")
     boolean follow;
 
     @Option(names = "--json", description = "Print the API's JSON: the lines of one worker, or an object of them by worker id.")
@@ -72,7 +73,16 @@ class LogsCommand implements Callable<Integer> {
         printNew(lines);
         while (follow) {
             TimeUnit.MILLISECONDS.sleep(FOLLOW_MILLIS);
+            // Asked before its last lines: a line written between the two asks is printed before the end.
+            boolean left = id != null && !workers().contains(id);
             printNew(Math.max(lines, FOLLOW_LINES));
+            if (left) {
+                // As kubectl logs -f ends when its pod goes; it followed on, silent, for ever (a new user's).
+                ctl.err().println("worker " + id + " has left the fleet (shepherd events says why): its last lines "
+                        + "are above");
+                ctl.err().flush();
+                return Ctl.OK;
+            }
         }
         return Ctl.OK;
     }

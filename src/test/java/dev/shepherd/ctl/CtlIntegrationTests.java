@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -268,6 +269,22 @@ class CtlIntegrationTests {
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(out.toString())
                 .containsPattern("(?m)^" + replacement + " \\| echo worker \\d+ listening on "));
         awaitReplaced(worker);
+    }
+
+    /** As kubectl logs -f ends when its pod goes: it followed a replaced worker on, silent, for ever (a new user's). */
+    @Test
+    void logsFollowOfOneWorkerEndsWhenItLeavesTheFleet() throws Exception {
+        WorkerSnapshot worker = readyWorker();
+        CompletableFuture<CtlTests.Result> following = CompletableFuture.supplyAsync(() -> ctl("logs",
+                Integer.toString(worker.id()), "-f", "-n", "1"));
+
+        shepherd.fleet().replace(worker.id());
+        awaitReplaced(worker);
+
+        CtlTests.Result result = following.get(30, TimeUnit.SECONDS);
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.err()).isEqualTo("worker " + worker.id() + " has left the fleet (shepherd events says why): "
+                + "its last lines are above\n");
     }
 
     @Test
