@@ -292,6 +292,9 @@ final class Supervisor {
                     + worker.state() + ")");
         }
         log.info("Sending {} to worker {} (pid {}) on request", signal, worker.id, worker.pid());
+        // Its exit then says so: "exited on its own" (TERM) or "crashed" (KILL) hid that an operator sent it (a new
+        // user's). Still a crash as far as restarts go: kill is the crash drill.
+        worker.alsoAskedToStop(signal + " sent on request (POST /fleet/workers/" + worker.id + "/kill)");
         worker.process().signal(signal);
     }
 

@@ -958,6 +958,8 @@ class SupervisorTests {
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.worker(1).lastExit().signal()).isEqualTo("KILL");
+        assertThat(fleet.worker(1).lastExit().reason()).as("not \"crashed\": the operator sent it")
+                .isEqualTo("KILL sent on request (POST /fleet/workers/1/kill)");
         assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.DRAINING, Type.STOPPING);
     }
 
