@@ -225,18 +225,32 @@ public final class Ctl {
     }
 
     /** What PM2's verbs that Shepherd has no command for, and words for what a command does, are here. */
-    private static final java.util.Map<String, String> PM2_VERBS = java.util.Map.of(
-            "stop", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop the master itself "
-                    + "(SIGTERM, systemctl stop) to stop every worker.",
-            "delete", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop the master "
-                    + "itself (SIGTERM, systemctl stop) to stop every worker.",
-            "resurrect", "With fleet.state-file set, the master comes back with its saved fleet by itself when it starts.",
-            "save", "With fleet.state-file set, every scale and reload is saved by itself.",
-            "undo", "Did you mean reload --undo? It goes back to the spec the last successful reload replaced, or "
-                    + "stops a running reload and rolls it back.",
-            "rollback", "Did you mean reload --undo? It goes back to the spec the last successful reload replaced, or "
-                    + "stops a running reload and rolls it back (kubectl rollout undo).",
-            "version", "Did you mean -v (--version)?");
+    private static final java.util.Map<String, String> PM2_VERBS = java.util.Map.ofEntries(
+            java.util.Map.entry("stop", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or "
+                    + "stop the master itself (SIGTERM, systemctl stop) to stop every worker."),
+            java.util.Map.entry("delete", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or "
+                    + "stop the master itself (SIGTERM, systemctl stop) to stop every worker."),
+            java.util.Map.entry("resurrect", "With fleet.state-file set, the master comes back with its saved fleet by "
+                    + "itself when it starts."),
+            java.util.Map.entry("save", "With fleet.state-file set, every scale and reload is saved by itself."),
+            java.util.Map.entry("undo", "Did you mean reload --undo? It goes back to the spec the last successful "
+                    + "reload replaced, or stops a running reload and rolls it back."),
+            java.util.Map.entry("rollback", "Did you mean reload --undo? It goes back to the spec the last successful "
+                    + "reload replaced, or stops a running reload and rolls it back (kubectl rollout undo)."),
+            java.util.Map.entry("version", "Did you mean -v (--version)?"),
+            // A new user's: jlist was "Did you mean ls?", startup "Did you mean status?".
+            java.util.Map.entry("jlist", "Did you mean ls --json? It prints GET /fleet, what pm2 jlist gives."),
+            java.util.Map.entry("prettylist", "Did you mean ls --json? It prints GET /fleet, what pm2 jlist gives."),
+            java.util.Map.entry("describe", "ls shows every worker (ls --json all the API knows of them), logs ID one's "
+                    + "output, events the fleet's history."),
+            java.util.Map.entry("show", "ls shows every worker (ls --json all the API knows of them), logs ID one's "
+                    + "output, events the fleet's history."),
+            java.util.Map.entry("startup", "The master runs under systemd or Docker: systemd/shepherd.service is the "
+                    + "unit pm2 startup would write (see the README's systemd section)."),
+            java.util.Map.entry("flush", "Worker output is kept in memory (fleet.worker.log-lines a worker), not in "
+                    + "files: there is nothing to flush."),
+            java.util.Map.entry("sendsignal", "Did you mean kill ID --signal TERM|KILL?"),
+            java.util.Map.entry("ping", "status says whether the master answers (exit code 5 when it does not)."));
 
     /** What PM2's options that no command here has are here (pm2 reload --update-env, pm2 logs --err). */
     private static final java.util.Map<String, String> PM2_OPTIONS = java.util.Map.of(
@@ -246,7 +260,10 @@ public final class Ctl {
             "--err", "A worker's standard output and error come through one pipe, in the order it wrote them: logs "
                     + "shows both, and cannot show one alone (PM2's --err, --out).",
             "--out", "A worker's standard output and error come through one pipe, in the order it wrote them: logs "
-                    + "shows both, and cannot show one alone (PM2's --err, --out).");
+                    + "shows both, and cannot show one alone (PM2's --err, --out).",
+            "--time", "Did you mean --timestamps? (PM2's --time)",
+            "-9", "Did you mean --signal KILL? (kill(1)'s -9)",
+            "-15", "Did you mean --signal TERM? (kill(1)'s -15)");
 
     private static Integer wholeNumber(String value) {
         try {

@@ -148,6 +148,14 @@ class CtlTests {
         assertThat(run(Map.of(), "logs", "--err").err()).contains("cannot show one alone");
         assertThat(run(Map.of(), "logs", "--out=1").err()).contains("cannot show one alone");
         assertThat(run(Map.of(), "logs", "--nostream").err()).endsWith("-f (--follow) is what keeps printing.\n");
+        assertThat(run(Map.of(), "logs", "--time").err()).endsWith("\nDid you mean --timestamps? (PM2's --time)\n");
+        assertThat(run(Map.of(), "kill", "7", "-9").err()).endsWith("\nDid you mean --signal KILL? (kill(1)'s -9)\n");
+        // jlist was "Did you mean ls?", startup "Did you mean status?" (a new user's).
+        assertThat(run(Map.of(), "jlist").err()).endsWith("\nDid you mean ls --json? It prints GET /fleet, what pm2 "
+                + "jlist gives.\n");
+        assertThat(run(Map.of(), "startup").err()).contains("systemd/shepherd.service").doesNotContain("status?");
+        assertThat(run(Map.of(), "sendSignal", "SIGUSR2", "1").err()).endsWith("\nDid you mean kill ID --signal "
+                + "TERM|KILL?\n");
     }
 
     /** PM2's verbs without a command here: stop said "Did you mean top?" (a new user's). */
