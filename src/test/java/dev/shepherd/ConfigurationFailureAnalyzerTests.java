@@ -103,6 +103,8 @@ class ConfigurationFailureAnalyzerTests {
                 .doesNotContain("jakarta", "NumberFormatException");
         assertThat(describe("fleet.proxy.queue-timeout", "5 minutes")).contains("Property: fleet.proxy.queue-timeout\n",
                 "Reason: must be a duration such as");
+        assertThat(describe("fleet.worker.max-memory", "300M")).as("PM2's size").contains("Value: \"300M\"",
+                "Reason: must be a size such as 512B, 64KB, 300MB or 1GB (PM2's and nginx's 300M is 300MB here)");
     }
 
     @Test
