@@ -126,6 +126,13 @@ public final class StartCommand {
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see shepherd start --help)");
+            if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {
+                String typed = unmatched.getUnmatched().get(0);
+                String hint = HABITS.get(typed.contains("=") ? typed.substring(0, typed.indexOf('=')) : typed);
+                if (hint != null) {
+                    err.println(hint);
+                }
+            }
             err.flush();
             exitCode[0] = 2;
             return null;
@@ -193,6 +200,25 @@ public final class StartCommand {
         });
         return spring;
     }
+
+    /**
+     * What gunicorn's and PM2's options that start has not are here: the README compares start with both, and they
+     * got a bare "Unknown option" (a new user's).
+     */
+    private static final Map<String, String> HABITS = Map.of(
+            "-w", "Did you mean -i? It is the number of workers here (gunicorn's -w, PM2's -i).",
+            "--workers", "Did you mean -i? It is the number of workers here (gunicorn's -w, PM2's -i).",
+            "-b", "The proxy's port is -p PORT; its address, every interface by default, is --set server.address=HOST "
+                    + "(gunicorn's -b HOST:PORT).",
+            "--bind", "The proxy's port is -p PORT; its address, every interface by default, is --set "
+                    + "server.address=HOST (gunicorn's -b HOST:PORT).",
+            "--name", "The master runs one app and needs no name for it (PM2's --name).",
+            "--watch", "Shepherd does not restart on file changes: shepherd reload does it without dropping a request "
+                    + "(PM2's --watch).",
+            "--no-daemon", "start runs in the foreground already; systemd or Docker keeps it running (PM2's "
+                    + "--no-daemon).",
+            "--interpreter", "Give the interpreter before the script: shepherd start python3 app.py (PM2's "
+                    + "--interpreter).");
 
     /** What PM2 takes for an ecosystem file rather than a script: {@code *.config.js} and JSON or YAML files. */
     private static final java.util.regex.Pattern ECOSYSTEM = java.util.regex.Pattern.compile(

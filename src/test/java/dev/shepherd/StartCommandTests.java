@@ -144,6 +144,21 @@ class StartCommandTests {
                 "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=config.js");
     }
 
+    /** gunicorn's and PM2's options got a bare "Unknown option" (a new user's). */
+    @Test
+    void gunicornsAndPm2sOptionsSayWhatDoesItHere() {
+        assertThat(start("-w", "2", "node", "server.js")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).isEqualTo("Unknown option: '-w' (see shepherd start --help)\nDid you mean -i? It is "
+                + "the number of workers here (gunicorn's -w, PM2's -i).\n");
+        err.getBuffer().setLength(0);
+        assertThat(start("--bind=127.0.0.1:8000", "app.py")).isNull();
+        assertThat(err.toString()).contains("--set server.address=HOST");
+        err.getBuffer().setLength(0);
+        assertThat(start("--no-daemon", "app.py")).isNull();
+        assertThat(err.toString()).contains("start runs in the foreground already");
+    }
+
     /** An executable script on the PATH runs as it is (a reviewing helper's: docker-entrypoint.sh in an image). */
     @Test
     void aScriptOnThePathRunsAsItIs(@TempDir Path directory) throws Exception {
