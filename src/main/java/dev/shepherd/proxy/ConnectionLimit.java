@@ -428,14 +428,6 @@ final class ConnectionLimit {
         return DIRECT_BYTES_PER_CONNECTION - (64L << 10) + Math.max(64L << 10, bufferLimit);
     }
 
-    /**
-     * File descriptors one client connection may hold at once when request bodies are read first
-     * ({@code fleet.proxy.request-buffering}): its own, its worker connection's and the temporary file that holds a
-     * body past {@code retry.buffer-limit} while it is sent ({@link BodySpool}). Budgeting two, an attacking helper's
-     * 1,000 slow uploads under {@code ulimit -n 2048} left the master without descriptors: liveness probes failed
-     * with "Too many open files" and healthy workers were killed (2026-12-03).
-     */
-    static final int DESCRIPTORS_READING_BODIES_FIRST = 3;
 
     /** What an unbounded admin port ({@code server.tomcat.max-connections=-1}) is counted as: Spring Boot's default. */
     static final int UNBOUNDED_ADMIN_CONNECTIONS = 8192;
@@ -444,8 +436,12 @@ final class ConnectionLimit {
     static final int DESCRIPTORS_STREAMING = 2;
 
     /**
-     * File descriptors one client connection may hold at once: {@link #DESCRIPTORS_STREAMING}, a request body's file
-     * when bodies are read first, and a response's file ({@link SpooledResponse}) when responses are buffered.
+     * File descriptors one client connection may hold at once: {@link #DESCRIPTORS_STREAMING}, the temporary file that
+     * holds a body past {@code retry.buffer-limit} while it is sent ({@link BodySpool}) when request bodies are read
+     * first ({@code fleet.proxy.request-buffering}), and a response's file ({@link SpooledResponse}) when responses are
+     * buffered. Budgeting two when bodies were read first, an attacking helper's 1,000 slow uploads under
+     * {@code ulimit -n 2048} left the master without descriptors: liveness probes failed with "Too many open files"
+     * and healthy workers were killed (2026-12-03).
      */
     static int descriptorsPerConnection(boolean requestBuffering, boolean responseBuffering) {
         return DESCRIPTORS_STREAMING + (requestBuffering ? 1 : 0) + (responseBuffering ? 1 : 0);
@@ -454,7 +450,7 @@ final class ConnectionLimit {
     /**
      * The limit to apply: {@code configured}, lowered so that the connections fit in {@code openFileLimit} file
      * descriptors (when known, else -1 or 0), each client connection counted as {@code descriptorsPerConnection}
-     * ({@link #DESCRIPTORS_READING_BODIES_FIRST} or {@link #DESCRIPTORS_STREAMING}), after the admin port's
+     * ({@link #descriptorsPerConnection}), after the admin port's
      * {@code adminConnections} ({@code server.tomcat.max-connections}; negative, unbounded, counts as Spring Boot's
      * default, {@link #UNBOUNDED_ADMIN_CONNECTIONS}) and a reserve for the rest of the master (jars, logs, pipes to workers, probes, spawning): a quarter of
      * the limit, at most 1,024. An admin port's connections need no token to be held open: left out, 256 of them

@@ -376,8 +376,9 @@ class ConnectionLimitTests {
     @Test
     void readingBodiesFirstBudgetsATemporaryFileForEachConnection() {
         long plenty = 64L << 30;
-        int readFirst = ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST;
+        int readFirst = ConnectionLimit.descriptorsPerConnection(true, false);
         assertThat(readFirst).isEqualTo(3);
+        assertThat(ConnectionLimit.descriptorsPerConnection(true, true)).as("and a response's file").isEqualTo(4);
         assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, readFirst, 0)).isEqualTo((20_000 - 1024) / 3);
         assertThat(ConnectionLimit.fit(10_000, 2048, plenty, readFirst, 0)).as("the attack's ulimit -n 2048")
                 .isEqualTo((2048 - 512) / 3);
@@ -387,7 +388,7 @@ class ConnectionLimitTests {
     @Test
     void theAdminPortsConnectionsAreCountedBeforeTheProxys() {
         long plenty = 64L << 30;
-        int readFirst = ConnectionLimit.DESCRIPTORS_READING_BODIES_FIRST;
+        int readFirst = ConnectionLimit.descriptorsPerConnection(true, false);
         assertThat(ConnectionLimit.fit(10_000, 1024, plenty, readFirst, 256)).as("ulimit -n 1024, the admin's 256")
                 .isEqualTo((1024 - 256 - 256) / 3);
         assertThat(ConnectionLimit.fit(10_000, 20_000, plenty, readFirst, 256)).isEqualTo((20_000 - 1024 - 256) / 3);
