@@ -100,6 +100,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private SpooledResponse spooled;
     /** The spool's bound was reached: the worker is not read until the file is drained. */
     private boolean spoolFull;
+    /** Part of this response went to a file, once at least (a client that caught up and fell behind again counts once). */
+    private boolean spooledOnce;
     /** The file could not be written: the response is cut once the relay's call returns. */
     private IOException spoolFailure;
     /**
@@ -461,7 +463,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             spool.failed(true, ex);
             return false;
         }
-        proxy.metrics().responseSpooled();
+        if (!spooledOnce) {
+            spooledOnce = true;
+            proxy.metrics().responseSpooled();
+        }
         relay.divert(this::spoolPart);
         return true;
     }
