@@ -224,27 +224,37 @@ public final class Ctl {
                 .map(Map.Entry::getKey).limit(3).toList();
     }
 
+    /** Hints that more than one of PM2's words get. */
+    private static final class Pm2Hints {
+        static final String JLIST = "Did you mean ls --json? It prints GET /fleet, what pm2 jlist gives.";
+        static final String DESCRIBE = "ls shows every worker (ls --json all the API knows of them), logs ID one's "
+                + "output, events the fleet's history.";
+        static final String STOP = "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or stop "
+                + "the master itself (SIGTERM, systemctl stop) to stop every worker.";
+        static final String UNDO = "Did you mean reload --undo? It goes back to the spec the last successful reload "
+                + "replaced, or stops a running reload and rolls it back";
+        static final String ONE_PIPE = "A worker's standard output and error come through one pipe, in the order it "
+                + "wrote them: logs shows both, and cannot show one alone (PM2's --err, --out).";
+
+        private Pm2Hints() {
+        }
+    }
+
     /** What PM2's verbs that Shepherd has no command for, and words for what a command does, are here. */
     private static final java.util.Map<String, String> PM2_VERBS = java.util.Map.ofEntries(
-            java.util.Map.entry("stop", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or "
-                    + "stop the master itself (SIGTERM, systemctl stop) to stop every worker."),
-            java.util.Map.entry("delete", "Shepherd keeps the fleet at its size: scale it down (scale -1, scale N), or "
-                    + "stop the master itself (SIGTERM, systemctl stop) to stop every worker."),
+            java.util.Map.entry("stop", Pm2Hints.STOP),
+            java.util.Map.entry("delete", Pm2Hints.STOP),
             java.util.Map.entry("resurrect", "With fleet.state-file set, the master comes back with its saved fleet by "
                     + "itself when it starts."),
             java.util.Map.entry("save", "With fleet.state-file set, every scale and reload is saved by itself."),
-            java.util.Map.entry("undo", "Did you mean reload --undo? It goes back to the spec the last successful "
-                    + "reload replaced, or stops a running reload and rolls it back."),
-            java.util.Map.entry("rollback", "Did you mean reload --undo? It goes back to the spec the last successful "
-                    + "reload replaced, or stops a running reload and rolls it back (kubectl rollout undo)."),
+            java.util.Map.entry("undo", Pm2Hints.UNDO + "."),
+            java.util.Map.entry("rollback", Pm2Hints.UNDO + " (kubectl rollout undo)."),
             java.util.Map.entry("version", "Did you mean -v (--version)?"),
             // A new user's: jlist was "Did you mean ls?", startup "Did you mean status?".
-            java.util.Map.entry("jlist", "Did you mean ls --json? It prints GET /fleet, what pm2 jlist gives."),
-            java.util.Map.entry("prettylist", "Did you mean ls --json? It prints GET /fleet, what pm2 jlist gives."),
-            java.util.Map.entry("describe", "ls shows every worker (ls --json all the API knows of them), logs ID one's "
-                    + "output, events the fleet's history."),
-            java.util.Map.entry("show", "ls shows every worker (ls --json all the API knows of them), logs ID one's "
-                    + "output, events the fleet's history."),
+            java.util.Map.entry("jlist", Pm2Hints.JLIST),
+            java.util.Map.entry("prettylist", Pm2Hints.JLIST),
+            java.util.Map.entry("describe", Pm2Hints.DESCRIBE),
+            java.util.Map.entry("show", Pm2Hints.DESCRIBE),
             java.util.Map.entry("startup", "The master runs under systemd or Docker: systemd/shepherd.service is the "
                     + "unit pm2 startup would write (see the README's systemd section)."),
             java.util.Map.entry("flush", "Worker output is kept in memory (fleet.worker.log-lines a worker), not in "
@@ -257,10 +267,8 @@ public final class Ctl {
             "--update-env", "Shepherd takes no environment from this shell (PM2's --update-env): name what changes, "
                     + "reload --env NAME=VALUE or --unset-env NAME, and every worker is replaced with it.",
             "--nostream", "logs prints the last lines and ends by itself; -f (--follow) is what keeps printing.",
-            "--err", "A worker's standard output and error come through one pipe, in the order it wrote them: logs "
-                    + "shows both, and cannot show one alone (PM2's --err, --out).",
-            "--out", "A worker's standard output and error come through one pipe, in the order it wrote them: logs "
-                    + "shows both, and cannot show one alone (PM2's --err, --out).",
+            "--err", Pm2Hints.ONE_PIPE,
+            "--out", Pm2Hints.ONE_PIPE,
             "--time", "Did you mean --timestamps? (PM2's --time)",
             "-9", "Did you mean --signal KILL? (kill(1)'s -9)",
             "-15", "Did you mean --signal TERM? (kill(1)'s -15)");

@@ -67,37 +67,42 @@ final class BodySpool {
      * @throws Full when it would: nothing is counted, and a warning says so at most once per interval
      */
     void reserve(long length) throws Full {
-        long now;
-        do {
-            now = bytes.get();
-            if (maxBytes > 0 && now + length > maxBytes) {
-                long count = full.occurred();
-                if (count > 0) {
-                    log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} "
-                            + "({} bytes); raise it if uploads this large at once are expected", count,
-                            count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
-                }
-                throw new Full(maxBytes);
+        if (!count(length)) {
+            long count = full.occurred();
+            if (count > 0) {
+                log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} "
+                        + "({} bytes); raise it if uploads this large at once are expected", count,
+                        count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
             }
-        } while (!bytes.compareAndSet(now, now + length));
+            throw new Full(maxBytes);
+        }
     }
 
     /**
-     * Counts {@code length} more bytes kept, unless that passes {@link #RESPONSE_MAX_SIZE}: for a response, whose
-     * worker then waits for its client instead (said at most once per interval). Returns whether they were counted.
+     * Counts {@code length} more bytes kept, unless that passes {@link #RESPONSE_MAX_SIZE}: for a part of a response,
+     * whose worker then waits for its client instead (said at most once per interval). Returns whether they were
+     * counted.
      */
     boolean tryReserve(long length) {
+        if (count(length)) {
+            return true;
+        }
+        long count = full.occurred();
+        if (count > 0) {
+            log.warn("{} time{} (since the last such line) a part of a response could not be kept on disk for a client "
+                    + "that reads slower than its worker sends, as the responses kept in {} are at {} ({} bytes): "
+                    + "their workers wait for their clients", count, count == 1 ? "" : "s", directory,
+                    RESPONSE_MAX_SIZE, maxBytes);
+        }
+        return false;
+    }
+
+    /** Adds {@code length} to the bytes kept, unless that passes the bound; returns whether it did. */
+    private boolean count(long length) {
         long now;
         do {
             now = bytes.get();
             if (maxBytes > 0 && now + length > maxBytes) {
-                long count = full.occurred();
-                if (count > 0) {
-                    log.warn("{} response{} (since the last such line) could not be kept on disk for a client that "
-                            + "reads slower than its worker sends, as the responses kept in {} are at {} ({} bytes): "
-                            + "their workers wait for their clients", count, count == 1 ? "" : "s", directory,
-                            RESPONSE_MAX_SIZE, maxBytes);
-                }
                 return false;
             }
         } while (!bytes.compareAndSet(now, now + length));

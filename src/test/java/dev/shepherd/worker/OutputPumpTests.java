@@ -48,8 +48,7 @@ class OutputPumpTests {
     void aLineLeftUnendedIsGivenAfterQuietAndWhatFollowsStartsTheNext(CapturedOutput captured) throws Exception {
         LogBuffer logs = new LogBuffer(10);
         PipedOutputStream worker = new PipedOutputStream();
-        CompletableFuture<Void> ended = OutputPump.start(5, 4545, new PipedInputStream(worker, 1024), logs,
-                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0));
+        CompletableFuture<Void> ended = pump(5, 4545, worker, logs);
 
         long wrote = System.nanoTime();
         worker.write("first\nLoading... ".getBytes(StandardCharsets.UTF_8));
@@ -74,8 +73,7 @@ class OutputPumpTests {
     void theQuietRunsFromTheLastBytes() throws Exception {
         LogBuffer logs = new LogBuffer(10);
         PipedOutputStream worker = new PipedOutputStream();
-        CompletableFuture<Void> ended = OutputPump.start(4, 4444, new PipedInputStream(worker, 1024), logs,
-                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0));
+        CompletableFuture<Void> ended = pump(4, 4444, worker, logs);
 
         long first = System.nanoTime();
         worker.write("Loading".getBytes(StandardCharsets.UTF_8));
@@ -120,8 +118,7 @@ class OutputPumpTests {
     void aLineWrittenInPiecesWithoutAPauseIsOneLine() throws Exception {
         LogBuffer logs = new LogBuffer(10);
         PipedOutputStream worker = new PipedOutputStream();
-        CompletableFuture<Void> ended = OutputPump.start(6, 4646, new PipedInputStream(worker, 1024), logs,
-                Clock.systemUTC(), new OutputLimits(8192, Duration.ZERO, 0, 0));
+        CompletableFuture<Void> ended = pump(6, 4646, worker, logs);
 
         long start = System.nanoTime();
         for (String piece : List.of("GET ", "/ ", "200", "\n")) {
@@ -135,6 +132,13 @@ class OutputPumpTests {
         // Only meaningful when the pieces came within the quiet (a test thread stalled for a second says nothing).
         assumeTrue(took.compareTo(OutputPump.PARTIAL_LINE_QUIET) < 0, "the pieces took " + took);
         assertThat(logs.tail(10)).extracting(LogBuffer.Line::text).containsExactly("GET / 200");
+    }
+
+    /** A pump of the output {@code worker} writes, without limits but the line length. */
+    private static CompletableFuture<Void> pump(int workerId, long pid, PipedOutputStream worker, LogBuffer logs)
+            throws java.io.IOException {
+        return OutputPump.start(workerId, pid, new PipedInputStream(worker, 1024), logs, Clock.systemUTC(),
+                new OutputLimits(8192, Duration.ZERO, 0, 0));
     }
 
     /** The limit belongs to the worker id: a process that replaces one that used the burst up gets none of its own. */
