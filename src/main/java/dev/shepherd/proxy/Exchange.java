@@ -21,6 +21,7 @@ import lombok.extern.slf4j.Slf4j;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
@@ -102,8 +103,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private boolean spoolFull;
     /** Part of this response went to a file, once at least (a client that caught up and fell behind again counts once). */
     private boolean spooledOnce;
-    /** The file could not be written: the response is cut once the relay's call returns. */
-    private IOException spoolFailure;
+    /** The look, {@link #SPOOL_AFTER_MILLIS} after the client fell behind, that spools if it still is; null: none. */
+    private io.netty.util.concurrent.ScheduledFuture<?> spoolLook;
     /**
      * The worker that answered, once the response ended while part of it waits in the file: its connection is given
      * back already, and the exchange ends when the client has the rest ({@link #drainSpool}); null before.
@@ -425,21 +426,48 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         if (message == UpstreamDecoder.END || message == UpstreamDecoder.END_THEN_CLOSE) {
             relay.end();
-            if (spoolFailure != null) {
-                spoolFailed(true, spoolFailure);
-                return;
-            }
             complete(message == UpstreamDecoder.END);
             return;
         }
         relay.body((ByteBuf) message);
-        if (spoolFailure != null) {
-            spoolFailed(true, spoolFailure);
+        if (spoolFull) {
+            // The rest cannot be kept for the client: the worker waits until the file is drained.
+            attempt.upstream().config().setAutoRead(false);
+        } else if (spooled == null && !ctx.channel().isWritable()) {
+            // The client does not take what it was sent: the worker waits, and the response goes into a file if the
+            // client is still behind in a moment.
+            attempt.upstream().config().setAutoRead(false);
+            lookToSpool();
+        }
+    }
+
+    /**
+     * How long a client may take nothing of a full write buffer before the rest of its response goes into a file: a
+     * client that keeps up (on loopback, even a fast one fills its buffer during a large download) drains it within
+     * that, and gets its response as before, with no file opened (a re-attacking helper's 100 KB events made 50 files).
+     */
+    static final long SPOOL_AFTER_MILLIS = 100;
+
+    private void lookToSpool() {
+        if (spoolLook == null && proxy.responseSpool() != null && relay.started()) {
+            spoolLook = ctx.executor().schedule(this::spoolIfBehind, SPOOL_AFTER_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void spoolIfBehind() {
+        spoolLook = null;
+        Channel upstream = upstream();
+        if (finished || upstream == null || spooled != null || ctx.channel().isWritable() || !spool()) {
             return;
         }
-        if (spoolFull || !ctx.channel().isWritable() && !spool()) {
-            // The client does not take what it was sent, and the rest cannot be kept for it: the worker waits.
-            attempt.upstream().config().setAutoRead(false);
+        upstream.config().setAutoRead(true);
+        attempt.watchBody();
+    }
+
+    private void cancelSpoolLook() {
+        if (spoolLook != null) {
+            spoolLook.cancel(false);
+            spoolLook = null;
         }
     }
 
@@ -463,25 +491,17 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             spool.failed(true, ex);
             return false;
         }
-        if (!spooledOnce) {
-            spooledOnce = true;
-            proxy.metrics().responseSpooled();
-        }
         relay.divert(this::spoolPart);
         return true;
     }
 
     private void spoolPart(ByteBuf part) {
-        if (spoolFailure != null) {
-            part.release();
-            return;
+        if (!spooledOnce) {
+            spooledOnce = true;
+            proxy.metrics().responseSpooled();
         }
-        try {
-            if (!spooled.append(part)) {
-                spoolFull = true;
-            }
-        } catch (IOException ex) {
-            spoolFailure = ex;
+        if (!spooled.append(part)) {
+            spoolFull = true;
         }
     }
 
@@ -496,7 +516,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         try {
             empty = draining.drain(client.raw());
         } catch (IOException ex) {
-            spoolFailed(false, ex);
+            spoolUnreadable(ex);
             return;
         }
         if (!empty || spooled != draining || finished) {
@@ -522,22 +542,21 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
     }
 
-    /** The response's file could not be written ({@code writing}) or read back: the response is cut. */
-    private void spoolFailed(boolean writing, IOException cause) {
-        proxy.responseSpool().failed(writing, cause);
-        closeSpool();
+    /** The response's file could not be read back: what it held is lost, and the response is cut. */
+    private void spoolUnreadable(IOException cause) {
+        proxy.responseSpool().failed(false, cause);
         dropAttempt();
         cut(null, Failure.SENT, null);
     }
 
     private void closeSpool() {
+        cancelSpoolLook();
         if (spooled != null) {
             relay.divert(null);
             spooled.close();
             spooled = null;
         }
         spoolFull = false;
-        spoolFailure = null;
     }
 
     /**
@@ -849,7 +868,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void logAccess(int status, Endpoint worker) {
         AccessLog accessLog = proxy.accessLog();
         if (accessLog != null) {
-            accessLog.request(accessLogClient(), head, status, relay.bodyBytes(), headStartedNanos,
+            // What went into the response's file counts once it left it: a cut or a client gone sent less.
+            long sent = relay.bodyBytes() - (spooled == null ? 0 : spooled.pending());
+            accessLog.request(accessLogClient(), head, status, sent, headStartedNanos,
                     worker == null ? -1 : worker.workerId(), attempts);
         }
     }
@@ -947,9 +968,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         Channel upstream = upstream();
         if (upstream != null) {
-            if (!writable && spool()) {
-                // Called while the relay writes (Netty tells of unwritability at once): its next bytes go to the file.
-                return;
+            if (writable) {
+                cancelSpoolLook();
+            } else {
+                lookToSpool();
             }
             upstream.config().setAutoRead(writable);
             if (relay.headReceived()) {

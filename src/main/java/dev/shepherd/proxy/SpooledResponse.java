@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.util.ArrayDeque;
 
 /**
  * The part of one response that its client reads slower than the worker sends it, kept in a file of the responses'
@@ -32,8 +33,13 @@ final class SpooledResponse {
     private long read;
     /** Bytes of the file counted in the spool's bound, given back when it is emptied or closed. */
     private long reserved;
+    /**
+     * Parts that could not be written (a full disk), and what came after them, held in memory until the file is
+     * drained: the caller stops reading the worker meanwhile, so they are a read's worth at most. Null while none.
+     */
+    private ArrayDeque<ByteBuf> held;
 
-    private SpooledResponse(BodySpool spool, FileChannel file) {
+    SpooledResponse(BodySpool spool, FileChannel file) {
         this.spool = spool;
         this.file = file;
     }
@@ -44,26 +50,34 @@ final class SpooledResponse {
     }
 
     /**
-     * Appends {@code part}, and releases it. Returns false when the spool's bound is reached: the part is kept all
-     * the same (it was read from the worker, and what follows must come after it), uncounted, and the caller stops
-     * reading the worker until {@link #drain} has emptied the file, so the bound is passed by a read's worth at most.
-     *
-     * @throws IOException when the file cannot be written (a full disk)
+     * Appends {@code part}, and takes it over. Returns false when the spool's bound is reached or the file cannot be
+     * written (a full disk, logged): the part is kept all the same, uncounted, in the file or in memory (it was read
+     * from the worker, and what follows must come after it), and the caller stops reading the worker until
+     * {@link #drain} has emptied the file, so the bound is passed by a read's worth at most. A full disk cut every
+     * large download, fast clients' too, where it should only make the worker wait (found by a re-attacking helper).
      */
-    boolean append(ByteBuf part) throws IOException {
+    boolean append(ByteBuf part) {
+        if (held != null) {
+            held.add(part);
+            return false;
+        }
+        int length = part.readableBytes();
+        boolean counted = spool.tryReserve(length);
+        if (counted) {
+            reserved += length;
+        }
         try {
-            int length = part.readableBytes();
-            boolean counted = spool.tryReserve(length);
-            if (counted) {
-                reserved += length;
-            }
             while (part.isReadable()) {
                 written += part.readBytes(file, written, part.readableBytes());
             }
-            return counted;
-        } finally {
-            part.release();
+        } catch (IOException ex) {
+            spool.failed(true, ex);
+            held = new ArrayDeque<>();
+            held.add(part);
+            return false;
         }
+        part.release();
+        return counted;
     }
 
     /**
@@ -98,19 +112,46 @@ final class SpooledResponse {
             spool.release(reserved);
             reserved = 0;
         }
+        while (read == written && held != null && raw.channel().isWritable()) {
+            ByteBuf part = held.poll();
+            if (part == null) {
+                held = null;
+                break;
+            }
+            raw.write(part);
+        }
+        if (held != null && held.isEmpty()) {
+            // What follows goes to the file again.
+            held = null;
+        }
         raw.flush();
-        return read == written;
+        return !holds();
     }
 
-    /** Whether part of the response waits in the file. */
+    /** Whether part of the response waits, in the file or in memory. */
     boolean holds() {
-        return read < written;
+        return read < written || held != null && !held.isEmpty();
+    }
+
+    /** The bytes that wait, in the file and in memory: written to the client's connection, not yet. */
+    long pending() {
+        long inMemory = 0;
+        if (held != null) {
+            for (ByteBuf part : held) {
+                inMemory += part.readableBytes();
+            }
+        }
+        return written - read + inMemory;
     }
 
     /** Closes the file (it is gone then) and gives its bytes back to the spool's bound. Idempotent. */
     void close() {
         spool.release(reserved);
         reserved = 0;
+        if (held != null) {
+            held.forEach(ByteBuf::release);
+            held = null;
+        }
         try {
             file.close();
         } catch (IOException ignored) {
