@@ -221,7 +221,7 @@ public final class StartCommand {
                     + "--interpreter).");
 
     /** What PM2 takes for an ecosystem file rather than a script: {@code *.config.js} and JSON or YAML files. */
-    private static final java.util.regex.Pattern ECOSYSTEM = java.util.regex.Pattern.compile(
+    private static final Pattern ECOSYSTEM = Pattern.compile(
             "(?i)(.*/)?[^/]*(\\.config\\.[cm]?js|\\.json|\\.ya?ml)");
 
     /** The interpreter PM2 runs a script with, by its extension (PM2's own table, the common part). */

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedSet;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -134,7 +135,7 @@ final class HealthChecks {
     static final String PATH_HINT = "; set fleet.readiness.path to a path it answers with 2xx (/, say), or to empty "
             + "for a TCP connect";
 
-    private static final java.util.regex.Pattern CLIENT_ERROR = java.util.regex.Pattern.compile("GET .* answered 4\\d\\d");
+    private static final Pattern CLIENT_ERROR = Pattern.compile("GET .* answered 4\\d\\d");
 
     /** Whether a probe's failure is a 4xx: the app serves no such path (404), or not to a probe (401, 403, 405). */
     static boolean pathNotServed(String detail) {

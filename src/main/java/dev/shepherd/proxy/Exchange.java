@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
@@ -104,7 +105,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** Part of this response went to a file, once at least (a client that caught up and fell behind again counts once). */
     private boolean spooledOnce;
     /** The look, {@link #SPOOL_AFTER_MILLIS} after the client fell behind, that spools if it still is; null: none. */
-    private io.netty.util.concurrent.ScheduledFuture<?> spoolLook;
+    private ScheduledFuture<?> spoolLook;
     /**
      * The worker that answered, once the response ended while part of it waits in the file: its connection is given
      * back already, and the exchange ends when the client has the rest ({@link #drainSpool}); null before.
@@ -473,18 +474,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /**
      * The client reads slower than the worker sends: the response goes on into a file, from which the client gets it
-     * at its pace ({@link SpooledResponse}), so that the worker is not held. Returns whether it does (it did already,
-     * or does from now); false when responses are not buffered, the response has not started (a retry may still
-     * take it elsewhere), or no file could be had.
+     * at its pace ({@link SpooledResponse}), so that the worker is not held. Returns whether it does; false when no
+     * file could be had (the worker then waits for the client). Only for a response that has started
+     * ({@link #lookToSpool}): before that, a retry may still take the request elsewhere.
      */
     private boolean spool() {
-        if (spooled != null) {
-            return true;
-        }
         BodySpool spool = proxy.responseSpool();
-        if (spool == null || !relay.started()) {
-            return false;
-        }
         try {
             spooled = SpooledResponse.open(spool);
         } catch (IOException ex) {

@@ -118,8 +118,11 @@ class ResponseBufferingIntegrationTests {
             send(slow, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
             InputStream in = slow.getInputStream();
             String head = RawHttp.readHead(in);
-
             assertThat(head).startsWith("HTTP/1.1 200");
+            // 1 MB kept, the sockets' few MB full: the worker has not sent its 24 MiB, and waits.
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> shepherd.snapshot().inFlight() == 1);
+
             assertPattern(in.readNBytes(BIG), BIG);
             assertThat(in.read()).as("closed after the response").isEqualTo(-1);
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
