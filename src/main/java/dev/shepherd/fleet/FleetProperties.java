@@ -348,8 +348,9 @@ public record FleetProperties(
      *                          says so, else when the body passes it. 0: no limit
      * @param clientBodyTempPath the directory where request bodies past {@code retry.buffer-limit} are kept while they
      *                           are read first (nginx's {@code client_body_temp_path}); null: {@code java.io.tmpdir}
-     * @param clientBodyTempMaxSize the most bytes of request bodies kept in {@code client-body-temp-path} at once; a
-     *                              body that would pass it gets 503 with {@code Retry-After}. 0: no limit
+     * @param clientBodyTempMaxSize the most bytes of request bodies kept in {@code client-body-temp-path} at once; at
+     *                              it, the body being read that came slowest lately gets 503 and a new body its room,
+     *                              else the new body gets 503 with {@code Retry-After}. 0: no limit
      * @param responseBuffering whether the part of a response that its client reads slower than the worker sends it is
      *                          kept in a file of {@code response-temp-path}, so that the worker is free once it has sent
      *                          the response (nginx's {@code proxy_buffering}, on by default there too); a client that

@@ -2,6 +2,7 @@ package dev.shepherd.proxy;
 
 import dev.shepherd.FileProblems;
 import dev.shepherd.InvalidSetting;
+import io.netty.util.concurrent.EventExecutor;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
@@ -9,7 +10,13 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * Where the proxy keeps the part of a request body that it reads before picking a worker and that does not fit
@@ -22,7 +29,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Bounded: at most {@code fleet.proxy.client-body-temp-max-size} bytes in all ({@link #reserve}); one client
  * trickling 150 bodies of 10 MB just above the minimum rate held 1.5 GB for minutes, 10 GB at the default connection
- * limit, in a {@code /tmp} that is memory on many systems (found by an attacking helper). Thread-safe.
+ * limit, in a {@code /tmp} that is memory on many systems (found by an attacking helper). At the bound, the body
+ * still being read that has come slowest lately is refused to make room ({@link #makeRoom}), as a connection is at
+ * {@code fleet.proxy.max-connections}: with the bound alone, one client that filled it with bodies trickled just above
+ * {@code client-body-min-rate} had every other client's upload over {@code retry.buffer-limit} refused for as long as it
+ * kept them up (found by an attacking helper, 2026-11-30). Thread-safe.
  */
 @Slf4j
 final class BodySpool {
@@ -43,38 +54,154 @@ final class BodySpool {
     /** The most bytes kept at once; 0: no limit. */
     private final long maxBytes;
     private final AtomicLong bytes = new AtomicLong();
+    private final LongSupplier nanoTime;
+    /** The bodies being read into files now, which {@link #makeRoom} may refuse. */
+    private final Set<Reader> readers = ConcurrentHashMap.newKeySet();
     /** A full disk fails every upload past the limit: one line per interval, not one per request. */
-    private final OccasionalWarning failures = new OccasionalWarning(System::nanoTime);
-    private final OccasionalWarning full = new OccasionalWarning(System::nanoTime);
+    private final OccasionalWarning failures;
+    private final OccasionalWarning full;
+    private final OccasionalWarning madeRoom;
 
-    private BodySpool(String one, String many, Path directory, long maxBytes) {
+    private BodySpool(String one, String many, Path directory, long maxBytes, LongSupplier nanoTime) {
         this.one = one;
         this.many = many;
         this.directory = directory;
         this.maxBytes = maxBytes;
+        this.nanoTime = nanoTime;
+        this.failures = new OccasionalWarning(nanoTime);
+        this.full = new OccasionalWarning(nanoTime);
+        this.madeRoom = new OccasionalWarning(nanoTime);
     }
 
-    /** The spool is at {@link #MAX_SIZE}: the body is refused, not kept. */
-    static final class Full extends IOException {
-        Full(long maxBytes) {
-            super("request bodies kept on disk are at " + MAX_SIZE + " (" + maxBytes + " bytes)");
+    /**
+     * A body being read into a file of this spool ({@link #reading}), which {@link #makeRoom} may refuse: its rate is
+     * what it has read over the last {@link #WINDOW_NANOS} to twice that (since it was listed, at first), so that a body
+     * sent fast and then trickled counts as slow, which its rate since its start would hide for minutes. Its numbers
+     * are written on its event loop and read by any thread: a torn look only misjudges its rate at that moment.
+     */
+    static final class Reader {
+        /** How far back a rate looks, at least. */
+        static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+        private final EventExecutor loop;
+        private final Runnable refuse;
+        private final long since;
+        private final AtomicBoolean chosen = new AtomicBoolean();
+        private volatile long bytes;
+        /** The older and the newer mark: when, and the bytes read by then. The rate runs from the older. */
+        private volatile long fromNanos;
+        private volatile long fromBytes;
+        private volatile long markNanos;
+        private volatile long markBytes;
+
+        private Reader(EventExecutor loop, Runnable refuse, long now, long bytes) {
+            this.loop = loop;
+            this.refuse = refuse;
+            this.since = now;
+            this.bytes = bytes;
+            this.fromNanos = now;
+            this.fromBytes = bytes;
+            this.markNanos = now;
+            this.markBytes = bytes;
+        }
+
+        /** The body has {@code total} bytes now; on its loop. */
+        void read(long total, long now) {
+            bytes = total;
+            if (now - markNanos >= WINDOW_NANOS) {
+                fromNanos = markNanos;
+                fromBytes = markBytes;
+                markNanos = now;
+                markBytes = total;
+            }
+        }
+
+        /** Bytes a second lately ({@link Reader}). */
+        double rate(long now) {
+            return Math.max(0, bytes - fromBytes) / Math.max(1e-3, (now - fromNanos) / 1e9);
         }
     }
 
     /**
-     * Counts {@code length} more bytes kept, unless that passes {@link #MAX_SIZE}.
-     *
-     * @throws Full when it would: nothing is counted, and a warning says so at most once per interval
+     * Lists a body being read into a file of this spool, that has {@code bytes} bytes so far, from now until
+     * {@link #done}: {@code refuse} runs on {@code loop} if {@link #makeRoom} chooses it, and must answer its request
+     * (503) and give its bytes back.
      */
-    void reserve(long length) throws Full {
-        if (!count(length)) {
-            long count = full.occurred();
-            if (count > 0) {
-                log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} "
-                        + "({} bytes); raise it if uploads this large at once are expected", count,
-                        count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
+    Reader reading(EventExecutor loop, Runnable refuse, long bytes) {
+        Reader reader = new Reader(loop, refuse, nanoTime.getAsLong(), bytes);
+        readers.add(reader);
+        return reader;
+    }
+
+    /** {@code reader}'s body is whole, or has gone: it is no longer one to refuse. */
+    void done(Reader reader) {
+        readers.remove(reader);
+    }
+
+    /** Now, on the clock of this spool's readers ({@link Reader#read}). */
+    long now() {
+        return nanoTime.getAsLong();
+    }
+
+    /**
+     * At the bound, for a body that found no room ({@code asking}, listed or null when it has no file yet): chooses,
+     * among the bodies read for {@link ReclaimableConnections#GRACE_NANOS} or longer, the one that came slowest lately
+     * ({@link Reader#rate}), and has its loop refuse it, which gives its bytes back soon after. Returns false when there
+     * is none, or when the slowest is {@code asking} itself: then it is the one refused. nginx, which has no such
+     * bound, lets a disk fill instead; this is how {@link ReclaimableConnections} makes room for a connection.
+     */
+    boolean makeRoom(Reader asking) {
+        for (int tries = 0; tries < 3; tries++) {
+            long now = nanoTime.getAsLong();
+            Reader slowest = null;
+            double slowestRate = Double.MAX_VALUE;
+            for (Reader reader : readers) {
+                if (now - reader.since >= ReclaimableConnections.GRACE_NANOS && !reader.chosen.get()) {
+                    double rate = reader.rate(now);
+                    if (rate < slowestRate) {
+                        slowestRate = rate;
+                        slowest = reader;
+                    }
+                }
             }
-            throw new Full(maxBytes);
+            if (slowest == null || slowest == asking) {
+                return false;
+            }
+            if (!slowest.chosen.compareAndSet(false, true)) {
+                continue; // another body at the bound chose it first
+            }
+            readers.remove(slowest);
+            try {
+                slowest.loop.execute(slowest.refuse);
+            } catch (RejectedExecutionException stopping) {
+                return false;
+            }
+            long count = madeRoom.occurred();
+            if (count > 0) {
+                log.warn("Refused {} request bod{} (since the last such line) that came slowest of those being read "
+                        + "into {}, to make room for another at {} ({} bytes)", count, count == 1 ? "y" : "ies",
+                        directory, MAX_SIZE, maxBytes);
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Counts {@code length} more bytes of a request body kept, unless that passes {@link #MAX_SIZE}; returns whether
+     * they were counted.
+     */
+    boolean reserve(long length) {
+        return count(length);
+    }
+
+    /** A body was refused, as there was no room for it: said at most once per interval. */
+    void refused() {
+        long count = full.occurred();
+        if (count > 0) {
+            log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} "
+                    + "({} bytes), and none being read was slower; raise it if uploads this large at once are "
+                    + "expected", count, count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
         }
     }
 
@@ -125,8 +252,13 @@ final class BodySpool {
      * @throws InvalidSetting when the directory does not exist, is not one, or the master cannot create files in it
      */
     static BodySpool in(String configured, long maxBytes) {
+        return in(configured, maxBytes, System::nanoTime);
+    }
+
+    /** As {@link #in(String, long)}, on the clock {@code nanoTime} (a test's). */
+    static BodySpool in(String configured, long maxBytes, LongSupplier nanoTime) {
         return new BodySpool("request body", "request bodies", directory(configured, PROPERTY, "request bodies larger than "
-                + "fleet.proxy.retry.buffer-limit are kept there until a worker takes them"), maxBytes);
+                + "fleet.proxy.retry.buffer-limit are kept there until a worker takes them"), maxBytes, nanoTime);
     }
 
     /**
@@ -137,7 +269,7 @@ final class BodySpool {
      */
     static BodySpool forResponses(String configured, long maxBytes) {
         return new BodySpool("response", "responses", directory(configured, RESPONSE_PROPERTY, "the parts of responses that "
-                + "clients read slower than workers send them are kept there"), maxBytes);
+                + "clients read slower than workers send them are kept there"), maxBytes, System::nanoTime);
     }
 
     private static Path directory(String configured, String property, String use) {

@@ -98,6 +98,18 @@ final class ClientHandler extends ChannelInboundHandlerAdapter {
                 + "got the place", null, false, LingeringClose.RECLAIMED_TIME_NANOS);
     }
 
+    /**
+     * The request being read, whose body is read before any worker has it, is refused for {@code reason} (503 with
+     * {@code Retry-After}) and the connection closes, as {@link #bodyReclaimed}: its body came slowest while the
+     * request bodies kept on disk were at their bound ({@link BodySpool#makeRoom}). On the loop.
+     */
+    void refuseSlowBody(String reason) {
+        if (closing || current == null || current.responseStarted()) {
+            return;
+        }
+        respondAndClose(HttpResponseStatus.SERVICE_UNAVAILABLE, reason, null, false, LingeringClose.RECLAIMED_TIME_NANOS);
+    }
+
     /** The handler that keeps this connection's client clocks: it goes first in the pipeline. */
     ClientTimeouts timeouts() {
         return timeouts;

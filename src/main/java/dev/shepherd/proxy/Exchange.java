@@ -104,6 +104,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private boolean spoolFull;
     /** Part of this response went to a file, once at least (a client that caught up and fell behind again counts once). */
     private boolean spooledOnce;
+    /** While the body waits for room in the spool ({@link #waitForRoom}): since when, and the next look; null: none. */
+    private long roomWaitSince;
+    private ScheduledFuture<?> roomLook;
     /** The look, {@link #SPOOL_AFTER_MILLIS} after the client fell behind, that spools if it still is; null: none. */
     private ScheduledFuture<?> spoolLook;
     /**
@@ -331,7 +334,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * after it; the last part routes the request.
      */
     private void readFirst(HttpContent content, int bytes, boolean last) {
-        boolean inMemory = !body.spooled() && body.bytes() + bytes <= proxy.bufferLimit();
+        boolean inMemory = !body.spooled() && body.waitingParts() == 0 && body.bytes() + bytes <= proxy.bufferLimit();
         if (inMemory && !proxy.holdWaitingBody(bytes)) {
             proxy.holdWaitingBody(-bytes);
             inMemory = false;
@@ -341,30 +344,112 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             // Its bytes stay counted while it waits for a worker, until they go to one (connected) or it ends.
             bytesWaiting += bytes;
         } else {
-            if (!body.spooled()) {
+            if (!body.spooled() && body.waitingParts() == 0) {
                 proxy.metrics().bodySpooled();
             }
+            boolean waitedAlready = body.waitingParts() > 0;
+            boolean kept;
             try {
-                body.spool(content, proxy.spool());
-            } catch (BodySpool.Full ex) {
-                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound");
-                return;
+                kept = body.spool(content, proxy.spool());
             } catch (IOException ex) {
-                proxy.spool().failed(true, ex);
-                fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");
+                spoolUnwritable(ex);
                 return;
             }
+            if (!kept) {
+                if (!waitedAlready) {
+                    waitForRoom();
+                }
+                return;
+            }
+            body.listReading(proxy.spool(), ctx.executor(), this::refusedForRoom);
         }
         if (last) {
-            readingBodyFirst = false;
-            if (HttpUtil.isTransferEncodingChunked(head.request())) {
-                // Whole now: sent with its length, as nginx sends a body it buffered. Some servers take no chunked
-                // body (wsgiref, uWSGI without --chunked-input, PHP's SAPIs; found by an attacking helper).
-                HttpUtil.setTransferEncodingChunked(head.request(), false);
-                HttpUtil.setContentLength(head.request(), body.bytes());
-            }
-            route();
+            bodyReadFirst();
         }
+    }
+
+    private void spoolUnwritable(IOException ex) {
+        proxy.spool().failed(true, ex);
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");
+    }
+
+    /**
+     * A part of the body found the spool at its bound ({@link RequestBody#spool}): the body that came slowest lately
+     * is refused to make room, if one has been read long enough and is not this one ({@link BodySpool#makeRoom}), and
+     * this body waits, unread, until its parts fit, for {@link ReclaimableConnections#GRACE_NANOS} at most; else 503.
+     */
+    private void waitForRoom() {
+        if (!proxy.spool().makeRoom(body.reader())) {
+            refuseForNoRoom();
+            return;
+        }
+        ctx.channel().config().setAutoRead(false);
+        roomWaitSince = System.nanoTime();
+        roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Spools the parts that wait for room, as far as it allows now; then goes on reading, routes, or waits more. */
+    private void lookForRoom() {
+        roomLook = null;
+        if (finished || !readingBodyFirst) {
+            return;
+        }
+        int before = body.waitingParts();
+        boolean none;
+        try {
+            none = body.spoolWaiting(proxy.spool());
+        } catch (IOException ex) {
+            spoolUnwritable(ex);
+            return;
+        }
+        if (none) {
+            body.listReading(proxy.spool(), ctx.executor(), this::refusedForRoom);
+            if (requestComplete) {
+                bodyReadFirst();
+            } else {
+                ctx.channel().config().setAutoRead(true);
+            }
+            return;
+        }
+        if (System.nanoTime() - roomWaitSince >= ReclaimableConnections.GRACE_NANOS) {
+            refuseForNoRoom();
+            return;
+        }
+        if (body.waitingParts() < before && !proxy.spool().makeRoom(body.reader())) {
+            // The room made was taken, and more is needed: none slower to refuse now.
+            refuseForNoRoom();
+            return;
+        }
+        roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void refuseForNoRoom() {
+        proxy.spool().refused();
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound");
+    }
+
+    /**
+     * The spool's bound was reached by another body, and this one, still being read, came slowest lately
+     * ({@link BodySpool#makeRoom}): 503, and the connection closes; its bytes are given back. On the loop.
+     */
+    private void refusedForRoom() {
+        if (finished || !readingBodyFirst) {
+            return;
+        }
+        client.refuseSlowBody("the request bodies the proxy keeps on disk are at fleet.proxy.client-body-temp-max-size, "
+                + "and this request's body came the slowest of those being read: another request got the room");
+    }
+
+    /** The whole body was read before a worker is picked: the request goes to one. */
+    private void bodyReadFirst() {
+        readingBodyFirst = false;
+        if (HttpUtil.isTransferEncodingChunked(head.request())) {
+            // Whole now: sent with its length, as nginx sends a body it buffered. Some servers take no chunked
+            // body (wsgiref, uWSGI without --chunked-input, PHP's SAPIs; found by an attacking helper).
+            HttpUtil.setTransferEncodingChunked(head.request(), false);
+            HttpUtil.setContentLength(head.request(), body.bytes());
+        }
+        route();
     }
 
     /**
@@ -448,6 +533,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * that, and gets its response as before, with no file opened (a re-attacking helper's 100 KB events made 50 files).
      */
     static final long SPOOL_AFTER_MILLIS = 100;
+
+    /** How often a body waiting for room in the spool ({@link #waitForRoom}) looks for it. */
+    private static final long ROOM_LOOK_MILLIS = 10;
 
     private void lookToSpool() {
         if (spoolLook == null && proxy.responseSpool() != null && relay.started()) {
@@ -799,6 +887,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void cancelTimers() {
+        if (roomLook != null) {
+            roomLook.cancel(false);
+            roomLook = null;
+        }
         if (attempt != null) {
             attempt.stopClocks();
         }

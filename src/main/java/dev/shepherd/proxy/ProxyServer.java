@@ -191,6 +191,11 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         return running == null ? 0 : running.waitingBodyBytes();
     }
 
+    /** Where request bodies read first are kept past the retry buffer limit; null when bodies are not read first. */
+    BodySpool spool() {
+        return spool;
+    }
+
     /** How many requests wait in the proxy's queue for a worker now; 0 when the proxy is not running. */
     public int waiting() {
         ProxyContext running = context;

@@ -6,10 +6,12 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -63,6 +65,10 @@ final class RequestBody {
     private int fileWrites;
     /** The end of a spooled body came (its trailers are not forwarded: {@link ClientHandler}). */
     private boolean ended;
+    /** Parts that found the spool at its bound, in order, until there is room for them ({@link #spoolWaiting}); null: none. */
+    private ArrayDeque<HttpContent> waiting;
+    /** This body in its spool's list of bodies being read ({@link BodySpool#reading}); null while not listed. */
+    private BodySpool.Reader reader;
     /** The worker connection the spooled part is being written to, and how far; null when none. */
     private Channel pumping;
     private long pumped;
@@ -104,18 +110,85 @@ final class RequestBody {
     /**
      * A part from the client, kept in the file of {@code spool} (opened by the first such part) after the parts held:
      * parts smaller than {@link #SPOOL_GATHER} are gathered first, and what is gathered is written when the next part
-     * would not fit beside it and at the body's end. Takes {@code content} over in every case.
+     * would not fit beside it and at the body's end. Takes {@code content} over in every case. Returns false when the
+     * part could not be counted within the spool's bound ({@link BodySpool#reserve}): it then waits in memory, and so
+     * does every part after it, until {@link #spoolWaiting} finds room for them or the body is released.
      *
      * @throws IOException when the file cannot be opened or written: the body is then incomplete
      */
-    void spool(HttpContent content, BodySpool spool) throws IOException {
+    boolean spool(HttpContent content, BodySpool spool) throws IOException {
+        int length = content.content().readableBytes();
+        bytes += length;
+        if (reader != null) {
+            reader.read(bytes, spool.now());
+        }
+        if (waiting == null && spool.reserve(length)) {
+            keep(content, spool, length);
+            return true;
+        }
+        if (waiting == null) {
+            waiting = new ArrayDeque<>(4);
+        }
+        waiting.add(content);
+        return false;
+    }
+
+    /**
+     * Writes the parts that wait for room ({@link #spool}) to the file, in order, while the spool's bound has room
+     * for them; returns whether none waits now.
+     *
+     * @throws IOException as {@link #spool}
+     */
+    boolean spoolWaiting(BodySpool spool) throws IOException {
+        while (waiting != null) {
+            HttpContent next = waiting.peek();
+            if (next == null) {
+                waiting = null;
+                break;
+            }
+            int length = next.content().readableBytes();
+            if (!spool.reserve(length)) {
+                return false;
+            }
+            waiting.poll();
+            keep(next, spool, length);
+        }
+        return true;
+    }
+
+    /** Parts waiting for room in the spool ({@link #spool}). */
+    int waitingParts() {
+        return waiting == null ? 0 : waiting.size();
+    }
+
+    /**
+     * Lists the body in its spool's bodies being read, which may be refused for room ({@link BodySpool#makeRoom}):
+     * {@code refuse} runs on {@code loop} if it is. Not listed once it has ended; taken out when it ends or goes.
+     */
+    void listReading(BodySpool spool, EventExecutor loop, Runnable refuse) {
+        if (reader == null && !ended && this.spool == spool) {
+            reader = spool.reading(loop, refuse, bytes);
+        }
+    }
+
+    /** The body's place in its spool's list ({@link #listReading}); null while it has none. */
+    BodySpool.Reader reader() {
+        return reader;
+    }
+
+    private void unlist() {
+        if (reader != null) {
+            spool.done(reader);
+            reader = null;
+        }
+    }
+
+    /** Writes {@code content}, whose {@code length} bytes are counted in {@code spool} already; takes it over. */
+    private void keep(HttpContent content, BodySpool spool, int length) throws IOException {
         try {
             ByteBuf part = content.content();
-            int length = part.readableBytes();
-            spool.reserve(length);
             this.spool = spool;
             reserved += length;
-            bytes += length;
             if (file == null) {
                 file = spool.open();
             }
@@ -132,6 +205,7 @@ final class RequestBody {
             }
             if (content instanceof LastHttpContent) {
                 ended = true;
+                unlist();
                 writeGathered();
             }
         } finally {
@@ -291,6 +365,13 @@ final class RequestBody {
             ReferenceCountUtil.safeRelease(content);
         }
         held.clear();
+        if (waiting != null) {
+            for (HttpContent content : waiting) {
+                ReferenceCountUtil.safeRelease(content);
+            }
+            waiting = null;
+        }
+        unlist();
         merged = null;
         pumping = null;
         if (gathered != null) {

@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class RequestBodyTests {
 
@@ -170,18 +169,80 @@ class RequestBodyTests {
         assertThat(spool.bytes()).isEqualTo(100_000);
 
         ByteBuf past = Unpooled.wrappedBuffer(new byte[1]);
-        assertThatThrownBy(() -> second.spool(new DefaultHttpContent(past), spool)).isInstanceOf(BodySpool.Full.class)
-                .hasMessage("request bodies kept on disk are at fleet.proxy.client-body-temp-max-size (100000 bytes)");
-        assertThat(past.refCnt()).as("taken over, refused or not").isZero();
+        assertThat(second.spool(new DefaultHttpContent(past), spool)).as("no room").isFalse();
+        assertThat(second.waitingParts()).isEqualTo(1);
         assertThat(spool.bytes()).isEqualTo(100_000);
+        assertThat(second.spoolWaiting(spool)).as("still no room").isFalse();
 
         first.release();
         assertThat(spool.bytes()).isEqualTo(40_000);
-        second.spool(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[50_000])), spool);
+        assertThat(second.spool(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[50_000])), spool))
+                .as("behind a part that waits, a part waits, room or not").isFalse();
+        assertThat(second.spoolWaiting(spool)).isTrue();
+        assertThat(second.waitingParts()).isZero();
+        assertThat(second.bytes()).isEqualTo(90_001);
+        assertThat(spool.bytes()).isEqualTo(90_001);
         second.release();
         second.release();
         assertThat(spool.bytes()).as("given back once").isZero();
         assertThat(BodySpool.in(spoolDirectory.toString(), 0).bytes()).isZero();
+    }
+
+    /** Parts that wait for room are released with the body, and never counted: a body refused gives back all. */
+    @Test
+    void partsWaitingForRoomAreLetGoWithTheBodyAndNeverCounted() throws Exception {
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 10);
+        RequestBody body = new RequestBody(0);
+        ByteBuf waits = Unpooled.wrappedBuffer(new byte[20]);
+        ByteBuf after = Unpooled.wrappedBuffer(new byte[1]);
+        assertThat(body.spool(new DefaultHttpContent(waits), spool)).isFalse();
+        assertThat(body.spool(new DefaultHttpContent(after), spool)).isFalse();
+        assertThat(body.waitingParts()).isEqualTo(2);
+        assertThat(spool.bytes()).isZero();
+        body.release();
+        assertThat(waits.refCnt()).isZero();
+        assertThat(after.refCnt()).isZero();
+        assertThat(body.waitingParts()).isZero();
+        assertThat(spool.bytes()).isZero();
+    }
+
+    /**
+     * Found by an attacking helper: one client that filled the bound with bodies trickled just above the minimum rate
+     * had every other upload refused. At the bound the body that came slowest lately is refused, on its loop, once
+     * it has been read for a second; not one sent fast and then trickled, for its past; never the one asking, which is
+     * refused itself when it is the slowest; and each at most once.
+     */
+    @Test
+    void atTheBoundTheBodyThatCameSlowestLatelyIsRefusedOnceOnItsLoopAndNeverTheOneAsking() {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        List<String> refused = new ArrayList<>();
+        BodySpool.Reader frontLoaded = spool.reading(loop.eventLoop(), () -> refused.add("front-loaded"), 0);
+        BodySpool.Reader steady = spool.reading(loop.eventLoop(), () -> refused.add("steady"), 0);
+        now[0] = 500_000_000L;
+        assertThat(spool.makeRoom(null)).as("none read for a second yet").isFalse();
+
+        for (int second = 1; second <= 30; second++) {
+            now[0] = second * 1_000_000_000L;
+            frontLoaded.read(10_000_000L + second * 250L, now[0]); // 10 MB at once, then 250 bytes a second
+            steady.read(second * 50_000L, now[0]);                 // 50 KB a second all along
+        }
+        assertThat(frontLoaded.rate(now[0])).as("its 10 MB are past").isLessThan(1_000);
+        assertThat(spool.makeRoom(steady)).isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("front-loaded");
+
+        assertThat(spool.makeRoom(steady)).as("the one asking is the slowest left: it is refused itself").isFalse();
+        BodySpool.Reader fast = spool.reading(loop.eventLoop(), () -> refused.add("fast"), 0);
+        now[0] += 2_000_000_000L;
+        fast.read(10_000_000L, now[0]);
+        assertThat(spool.makeRoom(fast)).isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("front-loaded", "steady");
+        spool.done(fast);
+        assertThat(spool.makeRoom(null)).as("none left").isFalse();
+        loop.finishAndReleaseAll();
     }
 
     /**

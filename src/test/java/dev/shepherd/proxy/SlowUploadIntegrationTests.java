@@ -231,25 +231,67 @@ class SlowUploadIntegrationTests {
      */
     /**
      * Found by an attacking helper: one client trickling bodies held gigabytes on disk. The bodies kept in files are
-     * bounded in all: one that would pass fleet.proxy.client-body-temp-max-size gets 503; once the body holding the
-     * space goes, the next is taken.
+     * bounded in all: one that would pass fleet.proxy.client-body-temp-max-size gets 503 when no body is being read
+     * to refuse in its place (a whole body waiting for its worker is never refused for room); once the body holding
+     * the space goes, the next is taken.
      */
     @Test
     void bodiesKeptInFilesAreBoundedInAllAndTheSpaceComesBackWhenABodyGoes() throws Exception {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s",
                 "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
             String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
                     + "y".repeat(60_000);
+            java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
+                    .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=4000")).timeout(Duration.ofSeconds(60))
+                            .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
             try (Socket holder = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
-                holder.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 200000\r\n\r\n"
+                holder.setSoTimeout(30_000);
+                holder.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 90000\r\n\r\n"
                         + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
                 holder.getOutputStream().flush();
-                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(RawHttp.exchange(shepherd.proxyPort(), whole))
-                        .startsWith("HTTP/1.1 503").contains("retry-after: 1")
-                        .contains("the request bodies the proxy keeps on disk are at their bound"));
+                await().atMost(Duration.ofSeconds(10)).until(() -> proxy.waiting() == 1);
+                assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 503").contains("retry-after: 1")
+                        .contains("the request bodies the proxy keeps on disk are at their bound");
+                assertThat(busy.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+                assertThat(RawHttp.readResponse(holder.getInputStream())).as("the whole body waited for its worker")
+                        .startsWith("HTTP/1.1 200").contains("body=90000");
             }
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                     assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), whole))).isEqualTo(200));
+        }
+    }
+
+    /**
+     * Found by an attacking helper: a client that filled the bound with bodies it then trickled had every other
+     * client's upload refused for as long as it kept them up. At the bound, the body still being read that came
+     * slowest lately, once read for a second, is refused (503 with the reason) and its room goes to the new body,
+     * which waits for it unread; the new body reaches the worker whole.
+     */
+    @Test
+    void atTheBoundTheSlowestBodyBeingReadIsRefusedAndTheNewOneGetsItsRoom() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
+                    + "y".repeat(60_000);
+            try (Socket holder = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                holder.setSoTimeout(30_000);
+                holder.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 200000\r\n\r\n"
+                        + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
+                holder.getOutputStream().flush();
+                await().atMost(Duration.ofSeconds(10)).until(() -> proxy.spool().bytes() >= 80_000);
+                // Within its first second the holder is spared: the new body is refused, not waited for.
+                await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                        assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 200")
+                                .contains("body=60000"));
+                assertThat(RawHttp.readResponse(holder.getInputStream())).startsWith("HTTP/1.1 503")
+                        .contains("retry-after: 1").contains("this request's body came the slowest of those being read");
+                assertThat(holder.getInputStream().read()).as("its connection closed").isEqualTo(-1);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.spool().bytes() == 0);
         }
     }
 
