@@ -66,7 +66,8 @@ class InertSettings implements SmartInitializingSingleton {
             new Rule(fleet -> !fleet.proxy().responseBuffering(),
                     "fleet.proxy.response-buffering is false: workers wait for clients that read slowly, and no "
                             + "response is kept on disk",
-                    List.of("fleet.proxy.response-temp-path", "fleet.proxy.response-temp-max-size")),
+                    List.of("fleet.proxy.response-temp-path", "fleet.proxy.response-temp-max-size",
+                            "fleet.proxy.response-temp-file-max-size")),
             new Rule(fleet -> fleet.proxy().upgradeProtocols().isEmpty(),
                     "fleet.proxy.upgrade-protocols is empty: no connection switches protocols",
                     List.of("fleet.proxy.tunnel.idle-timeout", "fleet.proxy.tunnel.half-closed-timeout",

@@ -360,6 +360,10 @@ public record FleetProperties(
      *                         {@code java.io.tmpdir}
      * @param responseTempMaxSize the most bytes of responses kept in {@code response-temp-path} at once; past it, the
      *                            worker of a response that cannot be kept waits for its client. 0: no limit
+     * @param responseTempFileMaxSize the most bytes one response's file takes (nginx's
+     *                                {@code proxy_max_temp_file_size}); past it, its worker waits for its client until
+     *                                the client has emptied the file, so that one response cannot take the whole of
+     *                                {@code response-temp-max-size}. 0: no limit but that
      * @param keepAliveTimeout how long an idle client connection (no request in progress) is kept open; then it is
      *                         closed without a response
      * @param clientSendTimeout how long a client connection may stay unwritable (the client reads none of its
@@ -408,6 +412,7 @@ public record FleetProperties(
             @DefaultValue("true") boolean responseBuffering,
             String responseTempPath,
             @DefaultValue("1GB") @NotNull DataSize responseTempMaxSize,
+            @DefaultValue("128MB") @NotNull DataSize responseTempFileMaxSize,
             @DefaultValue("75s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration keepAliveTimeout,
             @DefaultValue("60s") @DurationMin(millis = 1) @DurationMax(days = 365) Duration clientSendTimeout,
             @DefaultValue({"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
@@ -442,6 +447,11 @@ public record FleetProperties(
         @AssertTrue(message = "fleet.proxy.response-temp-max-size must not be negative (0: no limit)")
         boolean isResponseTempMaxSizeInRange() {
             return responseTempMaxSize == null || responseTempMaxSize.toBytes() >= 0;
+        }
+
+        @AssertTrue(message = "fleet.proxy.response-temp-file-max-size must not be negative (0: no limit)")
+        boolean isResponseTempFileMaxSizeInRange() {
+            return responseTempFileMaxSize == null || responseTempFileMaxSize.toBytes() >= 0;
         }
 
         @AssertTrue(message = "fleet.proxy.client-max-body-size must not be negative (0: no limit)")

@@ -46,6 +46,7 @@ final class BodySpool {
     /** The responses' spool's properties. */
     static final String RESPONSE_PROPERTY = "fleet.proxy.response-temp-path";
     static final String RESPONSE_MAX_SIZE = "fleet.proxy.response-temp-max-size";
+    static final String RESPONSE_FILE_MAX_SIZE = "fleet.proxy.response-temp-file-max-size";
 
     /** What a file holds, as the log says it: "request body", "response"; and two of them. */
     private final String one;
@@ -53,6 +54,8 @@ final class BodySpool {
     private final Path directory;
     /** The most bytes kept at once; 0: no limit. */
     private final long maxBytes;
+    /** The most bytes one file keeps at once ({@link #RESPONSE_FILE_MAX_SIZE}); 0: no limit but {@link #maxBytes}. */
+    private final long maxFileBytes;
     private final AtomicLong bytes = new AtomicLong();
     private final LongSupplier nanoTime;
     /** The bodies being read into files now, which {@link #makeRoom} may refuse. */
@@ -62,11 +65,12 @@ final class BodySpool {
     private final OccasionalWarning full;
     private final OccasionalWarning madeRoom;
 
-    private BodySpool(String one, String many, Path directory, long maxBytes, LongSupplier nanoTime) {
+    private BodySpool(String one, String many, Path directory, long maxBytes, long maxFileBytes, LongSupplier nanoTime) {
         this.one = one;
         this.many = many;
         this.directory = directory;
         this.maxBytes = maxBytes;
+        this.maxFileBytes = maxFileBytes;
         this.nanoTime = nanoTime;
         this.failures = new OccasionalWarning(nanoTime);
         this.full = new OccasionalWarning(nanoTime);
@@ -258,18 +262,24 @@ final class BodySpool {
     /** As {@link #in(String, long)}, on the clock {@code nanoTime} (a test's). */
     static BodySpool in(String configured, long maxBytes, LongSupplier nanoTime) {
         return new BodySpool("request body", "request bodies", directory(configured, PROPERTY, "request bodies larger than "
-                + "fleet.proxy.retry.buffer-limit are kept there until a worker takes them"), maxBytes, nanoTime);
+                + "fleet.proxy.retry.buffer-limit are kept there until a worker takes them"), maxBytes, 0, nanoTime);
     }
 
     /**
      * The responses' spool in {@code configured}, or in {@code java.io.tmpdir} when it is null or blank: what a worker
-     * sends faster than its client reads, so that the worker is free when it has sent it (nginx's proxy buffering).
+     * sends faster than its client reads, so that the worker is free when it has sent it (nginx's proxy buffering);
+     * {@code maxFileBytes} bounds each file, as nginx's {@code proxy_max_temp_file_size} (0: only the total does).
      *
      * @throws InvalidSetting as {@link #in}, naming {@link #RESPONSE_PROPERTY}
      */
-    static BodySpool forResponses(String configured, long maxBytes) {
+    static BodySpool forResponses(String configured, long maxBytes, long maxFileBytes) {
         return new BodySpool("response", "responses", directory(configured, RESPONSE_PROPERTY, "the parts of responses that "
-                + "clients read slower than workers send them are kept there"), maxBytes, System::nanoTime);
+                + "clients read slower than workers send them are kept there"), maxBytes, maxFileBytes, System::nanoTime);
+    }
+
+    /** The most bytes one file of this spool keeps at once ({@link #RESPONSE_FILE_MAX_SIZE}); 0: no limit of its own. */
+    long maxFileBytes() {
+        return maxFileBytes;
     }
 
     private static Path directory(String configured, String property, String use) {

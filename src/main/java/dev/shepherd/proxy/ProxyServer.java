@@ -158,7 +158,8 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         this.spool = properties.proxy().requestBuffering() ? BodySpool.in(properties.proxy().clientBodyTempPath(),
                 properties.proxy().clientBodyTempMaxSize().toBytes()) : null;
         this.responseSpool = properties.proxy().responseBuffering() ? BodySpool.forResponses(
-                properties.proxy().responseTempPath(), properties.proxy().responseTempMaxSize().toBytes()) : null;
+                properties.proxy().responseTempPath(), properties.proxy().responseTempMaxSize().toBytes(),
+                properties.proxy().responseTempFileMaxSize().toBytes()) : null;
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")

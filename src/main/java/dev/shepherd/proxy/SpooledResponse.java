@@ -50,7 +50,9 @@ final class SpooledResponse {
     }
 
     /**
-     * Appends {@code part}, and takes it over. Returns false when the spool's bound is reached or the file cannot be
+     * Appends {@code part}, and takes it over. Returns false when the spool's bound or its bound per file
+     * ({@link BodySpool#maxFileBytes}: a re-attacking helper's one response took the whole of the spool's, and other
+     * slow clients held their workers again) is reached, or the file cannot be
      * written (a full disk, logged): the part is kept all the same, uncounted, in the file or in memory (it was read
      * from the worker, and what follows must come after it), and the caller stops reading the worker until
      * {@link #drain} has emptied the file, so the bound is passed by a read's worth at most. A full disk cut every
@@ -62,7 +64,8 @@ final class SpooledResponse {
             return false;
         }
         int length = part.readableBytes();
-        boolean counted = spool.tryReserve(length);
+        long maxFileBytes = spool.maxFileBytes();
+        boolean counted = (maxFileBytes == 0 || written + length <= maxFileBytes) && spool.tryReserve(length);
         if (counted) {
             reserved += length;
         }

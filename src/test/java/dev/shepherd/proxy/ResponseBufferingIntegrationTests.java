@@ -108,12 +108,14 @@ class ResponseBufferingIntegrationTests {
     }
 
     /**
-     * Past {@code response-temp-max-size} the worker waits for its client again, as with buffering off: the client
-     * still gets every byte, and the bytes held are given back.
+     * Past {@code response-temp-max-size}, or {@code response-temp-file-max-size} for its one file, the worker waits
+     * for its client again, as with buffering off: the client still gets every byte, and the bytes held are given back.
      */
-    @Test
-    void pastTheSpoolsBoundTheWorkerWaitsAndTheClientStillGetsEveryByte() throws Exception {
-        try (RunningShepherd shepherd = start("--fleet.proxy.response-temp-max-size=1MB");
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"--fleet.proxy.response-temp-max-size=1MB",
+            "--fleet.proxy.response-temp-file-max-size=1MB"})
+    void pastTheSpoolsBoundTheWorkerWaitsAndTheClientStillGetsEveryByte(String bound) throws Exception {
+        try (RunningShepherd shepherd = start(bound);
              Socket slow = slowClient(shepherd)) {
             send(slow, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
             InputStream in = slow.getInputStream();

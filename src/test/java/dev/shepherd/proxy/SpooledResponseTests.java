@@ -31,7 +31,7 @@ class SpooledResponseTests {
     /** Parts come out in order, a chunk a write while the client's connection is writable, then the file is empty. */
     @Test
     void partsComeOutInOrderWhileTheClientTakesThem() throws Exception {
-        BodySpool spool = BodySpool.forResponses(directory.toString(), 0);
+        BodySpool spool = BodySpool.forResponses(directory.toString(), 0, 0);
         SpooledResponse response = SpooledResponse.open(spool);
         ChannelHandlerContext raw = client.pipeline().firstContext();
         // Unwritable past 100 KiB pending: the first drain gives two chunks (the second passes the mark), not all.
@@ -60,7 +60,7 @@ class SpooledResponseTests {
     /** Past the bound a part is still kept (it was read, and what follows comes after it), but said so. */
     @Test
     void pastTheBoundAPartIsKeptUncountedAndSaidSo() throws Exception {
-        BodySpool spool = BodySpool.forResponses(directory.toString(), 10);
+        BodySpool spool = BodySpool.forResponses(directory.toString(), 10, 0);
         SpooledResponse response = SpooledResponse.open(spool);
 
         assertThat(response.append(ascii("123456"))).isTrue();
@@ -81,6 +81,33 @@ class SpooledResponseTests {
     }
 
     /**
+     * Found by a re-attacking helper: one response took the whole spool, and other slow clients held their workers
+     * again. Past the bound per file, its worker waits (false) while other responses still have room; the file
+     * emptied, it takes parts again.
+     */
+    @Test
+    void pastTheBoundPerFileItsWorkerWaitsWhileOthersStillHaveRoom() throws Exception {
+        BodySpool spool = BodySpool.forResponses(directory.toString(), 100, 10);
+        SpooledResponse large = SpooledResponse.open(spool);
+        SpooledResponse other = SpooledResponse.open(spool);
+
+        assertThat(large.append(ascii("123456"))).isTrue();
+        assertThat(large.append(ascii("789abc"))).as("6 + 6 > 10 in one file").isFalse();
+        assertThat(spool.bytes()).isEqualTo(6);
+        assertThat(other.append(ascii("other"))).as("the spool has room for another").isTrue();
+
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        assertThat(large.drain(client.pipeline().firstContext())).isTrue();
+        take(received);
+        assertThat(received.toString(StandardCharsets.US_ASCII)).isEqualTo("123456789abc");
+        assertThat(spool.bytes()).as("the other's").isEqualTo(5);
+        assertThat(large.append(ascii("next-part!"))).as("emptied, it starts again from nothing").isTrue();
+        large.close();
+        other.close();
+        assertThat(spool.bytes()).isZero();
+    }
+
+    /**
      * A full disk: the parts wait in memory behind what the file holds, and the worker waits (false), where the
      * response was cut (a re-attacking helper's 1 MB tmpfs cut every 20 MB download, fast clients' too).
      */
@@ -88,7 +115,7 @@ class SpooledResponseTests {
     void partsThatCannotBeWrittenWaitInMemoryInOrder() throws Exception {
         Path full = Path.of("/dev/full");
         org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isWritable(full), "needs /dev/full");
-        BodySpool spool = BodySpool.forResponses(directory.toString(), 0);
+        BodySpool spool = BodySpool.forResponses(directory.toString(), 0, 0);
         SpooledResponse response = new SpooledResponse(spool, java.nio.channels.FileChannel.open(full,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE));
 
@@ -108,7 +135,7 @@ class SpooledResponseTests {
 
     @Test
     void closingGivesBackWhatItHeld() throws Exception {
-        BodySpool spool = BodySpool.forResponses(directory.toString(), 0);
+        BodySpool spool = BodySpool.forResponses(directory.toString(), 0, 0);
         SpooledResponse response = SpooledResponse.open(spool);
         response.append(ascii("held"));
 
