@@ -59,8 +59,7 @@ final class Exits {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
         String reason = worker.stopReason() != null ? worker.stopReason() : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES), code == 0 ? null
-                : ReloadProblem.errorLine(worker.logs.tailOf(process.pid(), ERROR_LINE_WINDOW, ERROR_LINE_BYTES)));
+                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES), errorLine(worker, process.pid(), code));
         worker.exited(exit);
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
@@ -81,6 +80,28 @@ final class Exits {
         // replacement replaced before it took over hands the slot on ({@link Supervisor#remove}).
         boolean replaced = worker.replacedBy() != null && (planned || worker.replacing() != null);
         afterExit(worker, exit, ExitCause.of(planned, replaced, worker.stopCause(), code, exit.signal()));
+    }
+
+    private static String errorLine(Worker worker, long pid, int code) {
+        return code == 0 ? null : ReloadProblem.errorLine(worker.logs.tailOf(pid, ERROR_LINE_WINDOW, ERROR_LINE_BYTES));
+    }
+
+    /**
+     * The output of {@code process}, whose exit was recorded before its output was read to the end (it served), has
+     * ended, or waited {@link Spawner#OUTPUT_GRACE}: its exit's last lines and error line are read again, while that
+     * exit is still the worker's last.
+     */
+    void outputRead(Worker worker, ChildProcess process) {
+        WorkerExit exit = worker.lastExit();
+        if (exit == null || exit.pid() != process.pid()) {
+            return;
+        }
+        List<String> lines = worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES);
+        String errorLine = errorLine(worker, process.pid(), exit.code());
+        if (!lines.equals(exit.lastLines()) || !java.util.Objects.equals(errorLine, exit.errorLine())) {
+            worker.lastLinesRead(new WorkerExit(exit.pid(), exit.code(), exit.signal(), exit.at(), exit.uptime(),
+                    exit.reason(), lines, errorLine));
+        }
     }
 
     private void afterExit(Worker worker, WorkerExit exit, ExitCause cause) {

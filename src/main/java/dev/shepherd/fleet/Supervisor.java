@@ -160,6 +160,8 @@ final class Supervisor {
             healthChecks.outlier(outlier.worker(), outlier.process());
         } else if (event instanceof OutputGraceOver over) {
             over.handOver().run();
+        } else if (event instanceof SupervisorEvent.ExitOutputRead read) {
+            exits.outputRead(read.worker(), read.process());
         } else if (event instanceof RoundDue due) {
             round(due.round());
         } else if (event instanceof SupervisorEvent.GuardExited) {

@@ -61,6 +61,13 @@ sealed interface SupervisorEvent {
     record OutputGraceOver(Runnable handOver) implements SupervisorEvent {
     }
 
+    /**
+     * The output of a process that served, whose exit was handled at once, has been read to its end (or for
+     * {@link Spawner#OUTPUT_GRACE}): its exit's last lines are read again ({@link Exits#outputRead}).
+     */
+    record ExitOutputRead(Worker worker, ChildProcess process) implements SupervisorEvent {
+    }
+
     record ProbePassed(Worker worker, ChildProcess process, ProbeKind probe) implements AboutProcess {
     }
 

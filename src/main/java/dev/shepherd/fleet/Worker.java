@@ -242,6 +242,11 @@ final class Worker {
         lastExit = exit;
     }
 
+    /** Its last exit, with the last lines read once its output ended ({@link Exits#outputRead}). */
+    void lastLinesRead(WorkerExit exit) {
+        lastExit = exit;
+    }
+
     /** A new process starts after a crash (counted as Kubernetes counts {@code restartCount}). */
     void restarting() {
         restarts++;

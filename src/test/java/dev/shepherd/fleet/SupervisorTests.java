@@ -3,6 +3,7 @@ package dev.shepherd.fleet;
 import dev.shepherd.fleet.FakeLauncher.FakeProcess;
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Round;
+import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.ZombieChild;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.Test;
@@ -121,6 +122,41 @@ class SupervisorTests {
         fleet.queue.drain();
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+    }
+
+    /**
+     * Found by a misbehaving-worker helper: a served worker's exit, handled at once, quoted a line before its last
+     * (4 of 26), or never its unended last line when a descendant held the pipe. Its last lines are read again once
+     * its output has ended, or after the output grace; an exit that is no longer the last is left alone.
+     */
+    @Test
+    void theExitOfAWorkerThatServedQuotesTheLinesReadAfterItOnceItsOutputEnds() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess serving = fleet.process(1);
+        serving.holdOutput();
+        Worker worker = fleet.supervisor.find(1).orElseThrow();
+        worker.logs.add(new LogBuffer.Line(serving.pid(), fleet.queue.clock.instant(), "filler"));
+
+        serving.exit(4);
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).lastExit().lastLines()).containsExactly("filler");
+        worker.logs.add(new LogBuffer.Line(serving.pid(), fleet.queue.clock.instant(), "Error: the real reason"));
+        serving.endOutput();
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).lastExit().lastLines()).containsExactly("filler", "Error: the real reason");
+        assertThat(fleet.worker(1).lastExit().errorLine()).isEqualTo("Error: the real reason");
+        assertThat(fleet.worker(1).lastExit().code()).isEqualTo(4);
+
+        fleet.queue.advance(Duration.ofSeconds(1));
+        FakeProcess next = fleet.process(1);
+        assertThat(next).isNotSameAs(serving);
+        next.holdOutput();
+        next.exit(5);
+        fleet.queue.drain();
+        worker.logs.add(new LogBuffer.Line(next.pid(), fleet.queue.clock.instant(), "said late"));
+        fleet.queue.advance(Spawner.OUTPUT_GRACE.plusMillis(10));
+        assertThat(fleet.worker(1).lastExit().lastLines()).as("after the grace, its output still open")
+                .containsExactly("said late");
     }
 
     @Test
