@@ -8,6 +8,7 @@ import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.diagnostics.FailureAnalyzer;
 import org.springframework.boot.origin.Origin;
@@ -16,6 +17,7 @@ import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.convert.ConverterNotFoundException;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.StandardEnvironment;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.FieldError;
 import org.springframework.validation.ObjectError;
@@ -134,7 +136,61 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             }
             description.append("    Reason: ").append(error.getDefaultMessage()).append('\n');
         }
+        appendUnknown(description);
         return new FailureAnalysis(description.toString(), ACTION, validation);
+    }
+
+    /**
+     * The {@code fleet.*} names given on the command line or in files that Shepherd has no setting for, added to a
+     * report of a bad value: Spring Boot reports them only once every value binds, so a file with a bad size and a
+     * misspelt name took two starts of 10-20 s each to learn both (found by a new user). Variables and system
+     * properties are left out, as {@link #unknown} leaves them.
+     */
+    private void appendUnknown(StringBuilder description) {
+        if (environment == null) {
+            return;
+        }
+        Map<String, String> types = KnownSettings.types();
+        if (types.isEmpty()) {
+            return;
+        }
+        List<String> known = List.copyOf(types.keySet());
+        List<String> groups = types.entrySet().stream().filter(entry -> entry.getValue().startsWith("java.util.Map<"))
+                .map(entry -> entry.getKey() + ".").toList();
+        Set<String> shown = new LinkedHashSet<>();
+        for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+            if (!(source instanceof IterableConfigurationPropertySource names) || !fromArgumentsOrFiles(source)) {
+                continue;
+            }
+            names.stream().map(ConfigurationPropertyName::toString).filter(ConfigurationFailureAnalyzer::ours)
+                    .filter(name -> !known.contains(name.replaceAll("\\[[^\\]]*\\]", ""))
+                            && groups.stream().noneMatch(name::startsWith))
+                    .forEach(name -> {
+                        if (shown.isEmpty()) {
+                            description.append("\nAnd unknown:\n");
+                        }
+                        if (shown.add(name)) {
+                            ConfigurationProperty property = source.getConfigurationProperty(ConfigurationPropertyName.of(name));
+                            description.append('\n');
+                            appendProperty(description, name, property == null ? null : property.getValue(),
+                                    property == null ? null : property.getOrigin());
+                            String setting = name.replaceAll("\\[[^\\]]*\\]", "");
+                            description.append("    Reason: Shepherd has no setting ").append(setting);
+                            KnownSettings.closest(setting, known)
+                                    .ifPresent(meant -> description.append("; did you mean ").append(meant).append('?'));
+                            description.append('\n');
+                        }
+                    });
+        }
+    }
+
+    /** Whether {@code source} is the command line's or a file's, not the variables' or the system properties'. */
+    private static boolean fromArgumentsOrFiles(ConfigurationPropertySource source) {
+        Object underlying = source.getUnderlyingSource();
+        String name = underlying instanceof org.springframework.core.env.PropertySource<?> property ? property.getName() : "";
+        return !name.equals(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME)
+                && !name.equals(StandardEnvironment.SYSTEM_PROPERTIES_PROPERTY_SOURCE_NAME)
+                && !name.equals("configurationProperties");
     }
 
     /**
@@ -196,6 +252,7 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             description.append(" (a comma makes it a list of values: this setting takes one)");
         }
         description.append('\n');
+        appendUnknown(description);
         return new FailureAnalysis(description.toString(), ACTION, binding);
     }
 

@@ -90,6 +90,28 @@ class ConfigurationFailureAnalyzerTests {
                 "Reason: fleet.worker.command's elements are plain values, each with one number as its index");
     }
 
+    /**
+     * Found by a new user: a file with a bad size and a misspelt name took two starts to learn both, as Spring Boot
+     * reports unknown names only once every value binds. The report of a bad value names them too; a map's keys and
+     * a list's elements are not unknown.
+     */
+    @Test
+    void aBadValueIsReportedWithTheUnknownNamesBesideIt() {
+        Map<String, Object> properties = new LinkedHashMap<>();
+        properties.put("fleet.worker.comand[0]", "node");
+        properties.put("fleet.worker.command[0]", "node");
+        properties.put("fleet.worker.environment.FOO", "bar");
+        properties.put("fleet.worker.max-memory", "300M");
+        assertThat(describe(properties)).contains("Property: fleet.worker.max-memory\n", "Reason: must be a size",
+                "And unknown:", "Property: fleet.worker.comand[0]\n", "Value: \"node\"",
+                "Reason: Shepherd has no setting fleet.worker.comand; did you mean fleet.worker.command?")
+                .doesNotContain("setting fleet.worker.command[0]", "FOO");
+        properties.put("fleet.worker.max-memory", "-1MB");
+        assertThat(describe(properties)).contains("Property: fleet.worker.max-memory\n", "And unknown:",
+                "did you mean fleet.worker.command?");
+        assertThat(describe("fleet.worker.max-memory", "300M")).doesNotContain("And unknown");
+    }
+
     @Test
     void anUnknownBalancerListsTheValuesAsTheyAreWritten() {
         assertThat(describe("fleet.proxy.balancer", "least-requests")).contains("Property: fleet.proxy.balancer\n",
