@@ -73,6 +73,13 @@ final class Attempt {
             attach(pooled);
             return;
         }
+        if (endpoint.maxConcurrency() == 1) {
+            // A worker that takes one request at a time may serve one connection at a time too (a single-threaded
+            // HTTP/1.1 server: Python's http.server, a blocking accept loop), to its end: a connection idle in any
+            // loop's pool, which this request could not take, would stall the new one until upstream-idle-timeout.
+            // This request holds the worker's one slot, so none of them is in use.
+            proxy.closeIdle(endpoint, loop);
+        }
         proxy.connect(loop, endpoint.port()).addListener((ChannelFuture future) -> {
             if (loop.inEventLoop()) {
                 connectDone(future);
