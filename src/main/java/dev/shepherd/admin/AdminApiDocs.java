@@ -56,9 +56,9 @@ class AdminApiDocs {
             Map.entry("fleet", Map.of()),
             Map.entry("worker", Map.of(400, BAD_ID, 404, NO_WORKER)),
             Map.entry("scale", Map.of(
-                    400, "The body is not valid JSON, or workers is missing or not between 1 and fleet.max-workers",
-                    409, "A reload or a failed one's rollback is running (detail says how to stop it)",
-                    415, "The body is not JSON, or there is none: send one with Content-Type: application/json")),
+                    400, "There is no body, or it is not valid JSON, or workers is missing or not between 1 and "
+                            + "fleet.max-workers",
+                    409, "A reload or a failed one's rollback is running (detail says how to stop it)")),
             Map.entry("reload", Map.of(
                     400, "The body is not valid JSON, or not a valid spec change (detail names the field); nothing started",
                     409, "A reload is running, or a failed one is being rolled back")),

@@ -88,6 +88,9 @@ class AdminErrors extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex, HttpHeaders headers,
                                                                   HttpStatusCode status, WebRequest request) {
+        if (noBody(request)) {
+            return missingBody();
+        }
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Malformed request body",
                 "The body must be JSON that fits the command, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
                         + BodyErrors.describe(ex)));
@@ -122,13 +125,33 @@ class AdminErrors extends ResponseEntityExceptionHandler {
                 : "/" + ex.getResourcePath();
     }
 
+    /**
+     * A body of another type than the command consumes; or none at all, with no Content-Type, to a command that needs
+     * one, which Spring MVC finds no handler for and calls a media type mismatch: a missing body is not a wrong media
+     * type (found by a new user: {@code curl -X POST /fleet/scale} was told to send JSON).
+     */
     @Override
     protected ResponseEntity<Object> handleHttpMediaTypeNotSupported(HttpMediaTypeNotSupportedException ex,
                                                                      HttpHeaders headers, HttpStatusCode status,
                                                                      WebRequest request) {
+        if (ex.getContentType() == null && noBody(request)) {
+            return missingBody();
+        }
         return ResponseEntity.status(HttpStatus.UNSUPPORTED_MEDIA_TYPE).headers(headers)
                 .body(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type",
                         "Send the body as JSON with Content-Type: application/json, such as {\"workers\": 3} for /fleet/scale"));
+    }
+
+    /** Whatever its Content-Type, the request came with no body (Content-Length 0 or none, not chunked). */
+    private static boolean noBody(WebRequest request) {
+        return request instanceof ServletWebRequest servlet && !BrowserGuard.sendsBody(servlet.getRequest());
+    }
+
+    /** A command that needs a body got none: /fleet/scale is the one (a kill's and a reload's are optional). */
+    private static ResponseEntity<Object> missingBody() {
+        return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Missing request body",
+                "This command needs a body: send JSON with Content-Type: application/json, such as {\"workers\": 3} "
+                        + "for /fleet/scale"));
     }
 
     @Override

@@ -129,11 +129,8 @@ final class BrowserGuard extends OncePerRequestFilter {
     /** Whether the request sends neither a body nor a Content-Type, or declares its body as JSON. */
     private static boolean jsonOrNoBody(HttpServletRequest request) {
         String type = request.getContentType();
-        String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
-        boolean body = request.getHeader(HttpHeaders.TRANSFER_ENCODING) != null
-                || StringUtils.hasText(length) && !length.strip().equals("0");
         if (!StringUtils.hasText(type)) {
-            return !body;
+            return !sendsBody(request);
         }
         try {
             MediaType media = MediaType.parseMediaType(type);
@@ -142,6 +139,16 @@ final class BrowserGuard extends OncePerRequestFilter {
         } catch (InvalidMediaTypeException ex) {
             return false;
         }
+    }
+
+    /**
+     * Whether the request's framing announces a body: chunked, or a Content-Length other than 0 (as the header says
+     * it, or as the container counted it: a MockMvc request has no header).
+     */
+    static boolean sendsBody(HttpServletRequest request) {
+        String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+        return request.getHeader(HttpHeaders.TRANSFER_ENCODING) != null
+                || StringUtils.hasText(length) && !length.strip().equals("0") || request.getContentLengthLong() > 0;
     }
 
     /** localhost, 127.0.0.0/8 or a bracketed IPv6 loopback address, without any name resolution. */

@@ -216,7 +216,9 @@ class AdminIntegrationTests {
         assertProblem(document, 400, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 0}", AUTH)));
         assertProblem(document, 400, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", "{workers", AUTH)));
         assertProblem(document, 403, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 2}", evilOrigin)));
-        assertProblem(document, 415, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", null, AUTH)));
+        assertProblem(document, 400, "post", "/fleet/scale", Answer.of(shepherd.admin("POST", "/fleet/scale", null, AUTH)));
+        assertProblem(document, 415, "post", "/fleet/scale", raw("POST /fleet/scale",
+                "Content-Type: text/plain\r\nContent-Length: 1\r\n\r\n3"));
         assertProblem(document, 411, "post", "/fleet/scale", raw("POST /fleet/scale", "Content-Type: application/json\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\ne\r\n{\"workers\": 2}\r\n0\r\n\r\n"));
         assertProblem(document, 413, "post", "/fleet/reload", raw("POST /fleet/reload", "Content-Type: application/json\r\n"

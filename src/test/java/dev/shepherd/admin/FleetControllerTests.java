@@ -188,17 +188,21 @@ class FleetControllerTests {
         verify(fleet, never()).scale(anyInt());
     }
 
+    /** Found by a new user: curl -X POST /fleet/scale was a 415 telling to send JSON, as if a body had come. */
     @Test
-    void aScaleWithNoBodyAtAllIsAProblemSayingWhatToSend(CapturedOutput output) {
-        MvcTestResult missing = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).exchange();
-        assertProblem(missing, HttpStatus.BAD_REQUEST, "Malformed request body", null);
-        assertThat(missing).bodyJson().extractingPath("$.detail").asString().endsWith("the body is missing or unreadable");
-        assertNoInternals(missing);
-
+    void aScaleWithNoBodyIsA400SayingTheBodyIsNeededWhateverItsContentType(CapturedOutput output) {
+        String detail = "This command needs a body: send JSON with Content-Type: application/json, such as "
+                + "{\"workers\": 3} for /fleet/scale";
         MvcTestResult untyped = mvc.post().uri("/fleet/scale").exchange();
-        assertProblem(untyped, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type",
-                "Send the body as JSON with Content-Type: application/json, such as {\"workers\": 3} for /fleet/scale");
+        assertProblem(untyped, HttpStatus.BAD_REQUEST, "Missing request body", detail);
+        assertNoInternals(untyped);
+
+        MvcTestResult typed = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).exchange();
+        assertProblem(typed, HttpStatus.BAD_REQUEST, "Missing request body", detail);
+        assertProblem(mvc.post().uri("/fleet/scale").header("Content-Length", "0"), HttpStatus.BAD_REQUEST,
+                "Missing request body", detail);
         assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
+        verify(fleet, never()).scale(anyInt());
     }
 
     @Test
@@ -622,6 +626,8 @@ class FleetControllerTests {
     @Test
     void scaleWithAnotherMediaTypeIsA415Problem() {
         assertProblem(mvc.post().uri("/fleet/scale").contentType(MediaType.TEXT_PLAIN).content("workers=3"),
+                HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", null);
+        assertProblem(mvc.post().uri("/fleet/scale").content("{\"workers\": 3}"),
                 HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", null);
     }
 
