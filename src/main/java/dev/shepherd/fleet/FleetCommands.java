@@ -8,6 +8,7 @@ import dev.shepherd.fleet.SupervisorEvent.Replace;
 import dev.shepherd.fleet.SupervisorEvent.Scale;
 import dev.shepherd.fleet.SupervisorEvent.ScaleBy;
 import dev.shepherd.worker.WorkerState;
+import lombok.extern.slf4j.Slf4j;
 
 import java.nio.file.Path;
 
@@ -16,6 +17,7 @@ import java.nio.file.Path;
  * {@link Supervisor}. Each command's reply completes with its result or with the {@link FleetExceptions} that says
  * why it was refused. Runs on the supervisor's thread.
  */
+@Slf4j
 final class FleetCommands {
 
     private final Supervisor supervisor;
@@ -78,6 +80,12 @@ final class FleetCommands {
             throw supervisor.reload.refusal("scale");
         }
         int before = supervisor.desired;
+        if (workers == before) {
+            // Answered as done, as kubectl scale and a PUT are (the fleet wants that many), but nothing happened: an
+            // event or a log line saying "scaled from 3 to 3" would tell of a change (a new user's scale +0).
+            log.debug("Scale to {} workers: the fleet wants that many already, nothing changes", workers);
+            return;
+        }
         supervisor.desired = workers;
         events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
     }

@@ -720,6 +720,23 @@ class SupervisorTests {
         assertThat(fleet.eventTypes()).contains(Type.SCALED);
     }
 
+    /** Found by a new user: scale +0 added "SCALED: scaled from 3 to 3 workers" to the events and the log. */
+    @Test
+    void scaleToTheCountDesiredAlreadyIsAnsweredButRecordsNoScale(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        List<Long> pids = fleet.snapshot().workers().stream().map(WorkerSnapshot::pid).toList();
+
+        CompletableFuture<Void> same = fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
+        CompletableFuture<Integer> byZero = fleet.command(new SupervisorEvent.ScaleBy(0, 64, new CompletableFuture<>()));
+
+        assertThat(same).isCompleted().isNotCompletedExceptionally();
+        assertThat(byZero).isCompletedWithValue(2);
+        assertThat(fleet.snapshot().desired()).isEqualTo(2);
+        assertThat(fleet.snapshot().workers().stream().map(WorkerSnapshot::pid).toList()).isEqualTo(pids);
+        assertThat(fleet.eventTypes()).doesNotContain(Type.SCALED);
+        assertThat(output).doesNotContain("SCALED");
+    }
+
     /**
      * Found by a new user's attack: a SIGTERM during a reload, while the proxy drained requests in flight, let the
      * reload go on spawning, finish, and be saved as the new state.
