@@ -195,7 +195,8 @@ class AdminApiDocs {
         Map<Integer, ApiResponse> errors = new TreeMap<>();
         errors.put(401, problemResponse("fleet.admin.token is set, and the request has no Authorization: Bearer header, or "
                 + "another token").addHeaderObject(HttpHeaders.WWW_AUTHENTICATE, header("Bearer realm=\"shepherd\", "
-                + "with error=\"invalid_token\" for a wrong token")));
+                + "with error=\"invalid_request\" for an Authorization header that is not Bearer and a token, "
+                + "error=\"invalid_token\" for a wrong token")));
         errors.put(403, problemResponse("Without fleet.admin.token: the Host is not localhost, 127.0.0.0/8, [::1] nor one of "
                 + "fleet.admin.allowed-hosts (DNS rebinding)" + (command ? "; token or not: a page of another origin "
                 + "sent it (Sec-Fetch-Site, or an Origin other than the Host)" : "")));

@@ -253,11 +253,19 @@ class AdminSecurity {
         };
     }
 
+    /**
+     * 401 with RFC 6750's challenge: no error code without credentials (§3), {@code invalid_request} for a header
+     * that is not {@code Bearer <token>}, {@code invalid_token} for a wrong token (§3.1). A malformed header stays a
+     * 401 rather than §3.1's suggested 400: a 401 is what the README and clients (shepherd's own) take for "send the
+     * token", and it is one.
+     */
     private static AuthenticationEntryPoint unauthorized() {
         return (request, response, failure) -> {
             boolean bad = failure instanceof BadCredentialsException;
+            String error = failure instanceof AdminToken.MalformedAuthorizationException ? "invalid_request"
+                    : "invalid_token";
             response.setHeader(HttpHeaders.WWW_AUTHENTICATE,
-                    "Bearer realm=\"shepherd\"" + (bad ? ", error=\"invalid_token\"" : ""));
+                    "Bearer realm=\"shepherd\"" + (bad ? ", error=\"" + error + "\"" : ""));
             Problems.write(request, response, HttpStatus.UNAUTHORIZED,
                     (bad ? failure.getMessage() : "missing Authorization header") + SEND_TOKEN);
         };

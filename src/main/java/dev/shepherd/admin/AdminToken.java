@@ -29,7 +29,8 @@ import java.util.function.LongSupplier;
  * {@code Authorization: Bearer <token>} (RFC 6750 §2.1; the scheme matched case-insensitively, RFC 9110 §11.1),
  * compared in constant time: both sides are hashed first, so neither the content nor the length of the token leaks
  * through timing. A request without the header stays anonymous, and authorization decides (401 where the token is
- * needed); one with any other {@code Authorization} (another scheme, another token) fails with 401 everywhere.
+ * needed); one with any other {@code Authorization} (another scheme, no token, another token) fails with 401
+ * everywhere.
  * Without a token every request is {@link #LOOPBACK}: the admin port is then bound to loopback, and
  * {@link BrowserGuard} has refused other hosts and origins.
  *
@@ -91,9 +92,25 @@ final class AdminToken implements AuthenticationConverter, AuthenticationManager
         int space = header.indexOf(' ');
         String scheme = space < 0 ? header : header.substring(0, space);
         if (!scheme.equalsIgnoreCase(SCHEME)) {
-            throw new BadCredentialsException("the Authorization header must use the Bearer scheme");
+            throw new MalformedAuthorizationException("the Authorization header must use the Bearer scheme");
         }
-        return new Caller("token", space < 0 ? "" : header.substring(space + 1).strip(), false);
+        String credentials = space < 0 ? "" : header.substring(space + 1).strip();
+        if (credentials.isEmpty()) {
+            throw new MalformedAuthorizationException("the Authorization header has no token after Bearer");
+        }
+        return new Caller("token", credentials, false);
+    }
+
+    /**
+     * An {@code Authorization} header that is not {@code Bearer <token>}: RFC 6750 §3.1's {@code invalid_request},
+     * not {@code invalid_token}, which would send a client to look for another token when it is the header's form
+     * that is wrong.
+     */
+    static final class MalformedAuthorizationException extends BadCredentialsException {
+
+        MalformedAuthorizationException(String message) {
+            super(message);
+        }
     }
 
     @Override

@@ -202,6 +202,25 @@ class AdminSecurityTests {
                 .isEqualTo("wrong token: send Authorization: Bearer <fleet.admin.token>");
     }
 
+    /** Found by a new user: a token sent without its scheme was told error="invalid_token", as if the token were wrong. */
+    @Test
+    void anAuthorizationHeaderThatIsNotBearerAndATokenIs401WithInvalidRequest() {
+        MvcTestResult bare = mvc.perform(request("GET", URI.create("/fleet"), null, TOKEN));
+        assertThat(bare).hasStatus(401).hasContentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .hasHeader("WWW-Authenticate", "Bearer realm=\"shepherd\", error=\"invalid_request\"");
+        assertThat(bare).bodyJson().extractingPath("$.detail")
+                .isEqualTo("the Authorization header must use the Bearer scheme: send Authorization: Bearer <fleet.admin.token>");
+
+        assertThat(mvc.perform(request("POST", URI.create("/fleet/scale"), "{\"workers\": 1}", "Basic " + TOKEN)))
+                .hasStatus(401).hasHeader("WWW-Authenticate", "Bearer realm=\"shepherd\", error=\"invalid_request\"");
+        MvcTestResult empty = mvc.perform(request("GET", URI.create("/fleet"), null, "Bearer "));
+        assertThat(empty).hasStatus(401)
+                .hasHeader("WWW-Authenticate", "Bearer realm=\"shepherd\", error=\"invalid_request\"");
+        assertThat(empty).bodyJson().extractingPath("$.detail")
+                .isEqualTo("the Authorization header has no token after Bearer: send Authorization: Bearer <fleet.admin.token>");
+        verify(fleet, never()).scale(anyInt());
+    }
+
     @Test
     void withoutTheTokenTheAnswerIs401SayingWhatToSend() {
         MvcTestResult missing = mvc.perform(request("POST", URI.create("/fleet/scale"), "{\"workers\": 1}", null));

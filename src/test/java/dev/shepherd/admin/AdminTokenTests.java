@@ -29,17 +29,26 @@ class AdminTokenTests {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Bearer nope", "Bearer s3cre", "Bearer s3cret2", "Bearer S3CRET", "Bearer", "Bearer  "})
+    @ValueSource(strings = {"Bearer nope", "Bearer s3cre", "Bearer s3cret2", "Bearer S3CRET"})
     void anyOtherTokenIsRefusedAsWrong(String header) {
         assertThatThrownBy(() -> token.authenticate(token.convert(request(header))))
-                .isInstanceOf(BadCredentialsException.class).hasMessage("wrong token");
+                .isInstanceOf(BadCredentialsException.class).hasMessage("wrong token")
+                .isNotInstanceOf(AdminToken.MalformedAuthorizationException.class);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"Basic czNjcmV0", "s3cret", "Bearers3cret", "Token s3cret", "Bearer-s3cret"})
-    void anotherSchemeIsRefusedNamingBearer(String header) {
+    void anotherSchemeIsRefusedAsMalformedNamingBearer(String header) {
         assertThatThrownBy(() -> token.convert(request(header)))
-                .isInstanceOf(BadCredentialsException.class).hasMessageContaining("Bearer scheme");
+                .isInstanceOf(AdminToken.MalformedAuthorizationException.class).hasMessageContaining("Bearer scheme");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Bearer", "Bearer  ", "bearer "})
+    void bearerWithoutATokenIsRefusedAsMalformed(String header) {
+        assertThatThrownBy(() -> token.convert(request(header)))
+                .isInstanceOf(AdminToken.MalformedAuthorizationException.class)
+                .hasMessage("the Authorization header has no token after Bearer");
     }
 
     @Test
