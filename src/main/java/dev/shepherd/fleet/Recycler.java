@@ -6,6 +6,7 @@ import lombok.extern.slf4j.Slf4j;
 
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -16,7 +17,7 @@ import java.util.function.BiConsumer;
  * {@code fleet.worker.max-requests} (plus a per-worker jitter, gunicorn's rule, so they do not all go at once).
  * Through the surge-first replacement and drain, one worker at a time; but a worker past twice
  * {@code max-memory} is stopped at once, replacement or not (the limit is a ceiling: a worker leaking faster than
- * its successor gets READY grew without bound, found by an attacking helper's worker at 50 MB a second). Runs on
+ * its successor gets READY grew without bound, found by an attacking helper's worker at 50 MiB a second). Runs on
  * the supervisor's thread.
  */
 @Slf4j
@@ -54,8 +55,8 @@ final class Recycler {
                 Optional<Long> bytes = worker.process().residentBytes();
                 bytes.ifPresent(value -> resident.put(worker, value));
                 if (bytes.isPresent() && bytes.get() > ceiling) {
-                    String reason = "resident memory " + bytes.get() / (1024 * 1024) + " MB above twice "
-                            + "fleet.worker.max-memory " + config.maxMemory().toMegabytes() + " MB";
+                    String reason = "resident memory " + mebibytes(bytes.get()) + " above twice "
+                            + "fleet.worker.max-memory " + mebibytes(config.maxMemory().toBytes());
                     log.warn("Stopping worker {} (pid {}) at once: {}", worker.id, worker.pid(), reason);
                     stopNow.accept(worker, reason);
                 }
@@ -85,9 +86,19 @@ final class Recycler {
             return Optional.of("served " + served + " requests (fleet.worker.max-requests " + config.maxRequests() + ")");
         }
         if (config.maxMemory() != null && resident != null && resident > config.maxMemory().toBytes()) {
-            return Optional.of("resident memory " + resident / (1024 * 1024) + " MB above fleet.worker.max-memory "
-                    + config.maxMemory().toMegabytes() + " MB");
+            return Optional.of("resident memory " + mebibytes(resident) + " above fleet.worker.max-memory "
+                    + mebibytes(config.maxMemory().toBytes()));
         }
         return Optional.empty();
+    }
+
+    /**
+     * {@code bytes} in MiB with at most one decimal, as {@code shepherd ls} shows memory ({@code 62.8 MiB}): Spring's
+     * "MB", in which max-memory is given ({@code 60MB}, PM2's {@code 60M}), is 1024 * 1024 bytes too, so one unit
+     * reads the same figure everywhere (a new user saw "78 MB" in the event and "62.8 MiB" in ls).
+     */
+    static String mebibytes(long bytes) {
+        String number = String.format(Locale.ROOT, "%.1f", bytes / (1024.0 * 1024));
+        return (number.endsWith(".0") ? number.substring(0, number.length() - 2) : number) + " MiB";
     }
 }

@@ -43,6 +43,8 @@ final class FakeLauncher implements ProcessLauncher {
         private boolean dead;
         /** The ports it listens on ({@link #listeningPorts}); none by default. */
         SortedSet<Integer> listening = new TreeSet<>();
+        /** Its process tree's resident memory as {@link #residentBytes()} reads it: 10 MiB unless a test sets it. */
+        volatile long residentBytes = 10L * 1024 * 1024;
 
         FakeProcess(int workerId, LaunchSpec spec, long pid, Instant startedAt) {
             this.workerId = workerId;
@@ -123,7 +125,7 @@ final class FakeLauncher implements ProcessLauncher {
 
         @Override
         public Optional<Long> residentBytes() {
-            return Optional.of(10L * 1024 * 1024);
+            return Optional.of(residentBytes);
         }
 
         @Override

@@ -66,7 +66,7 @@ class RecyclingIntegrationTests {
                 assertThat(traffic.ok()).isPositive();
             }
             assertThat(shepherd.fleet().events().recent()).filteredOn(event -> event.type() == FleetEvent.Type.RECYCLING)
-                    .first().satisfies(event -> assertThat(event.message()).contains("above fleet.worker.max-memory 160 MB"));
+                    .first().satisfies(event -> assertThat(event.message()).contains("above fleet.worker.max-memory 160 MiB"));
             await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(leakers)
                     .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
         }
@@ -99,7 +99,7 @@ class RecyclingIntegrationTests {
             // Published at the end of the supervisor's step that signalled it, which the process may not outlive.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(shepherd.fleet().events().recent())
                     .anySatisfy(event -> assertThat(event.message()).contains("stopped: resident memory")
-                            .contains("above twice fleet.worker.max-memory 150 MB")));
+                            .contains("above twice fleet.worker.max-memory 150 MiB")));
             Files.delete(neverReady);
             shepherd.awaitReady(1);
         }

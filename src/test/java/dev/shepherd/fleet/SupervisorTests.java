@@ -906,6 +906,39 @@ class SupervisorTests {
         assertThat(fleet.worker(2).index()).isZero();
     }
 
+    /** Found by a new user: the event said "78 MB" where ls showed the same memory as MiB, and 60M as "60 MB". */
+    @Test
+    void memoryInTheRecyclingEventIsInMibAsLsShowsIt(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.max-memory", "60MB").started();
+        fleet.process(1).residentBytes = (long) (62.8 * 1024 * 1024);
+
+        fleet.round(Round.RECYCLE);
+
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.RECYCLING).singleElement()
+                .extracting(FleetEvent::message)
+                .isEqualTo("worker 1 recycled: resident memory 62.8 MiB above fleet.worker.max-memory 60 MiB");
+        assertThat(output).contains("resident memory 62.8 MiB above fleet.worker.max-memory 60 MiB")
+                .doesNotContain(" MB");
+    }
+
+    @Test
+    void memoryInTheStopPastTwiceMaxMemoryIsInMib() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.max-memory", "60MB").started();
+        fleet.process(1).residentBytes = 130L * 1024 * 1024;
+
+        fleet.round(Round.RECYCLE);
+
+        assertThat(fleet.events.recent()).extracting(FleetEvent::message)
+                .contains("worker 1 stopped: resident memory 130 MiB above twice fleet.worker.max-memory 60 MiB");
+    }
+
+    @Test
+    void mebibytesShowOneDecimalAtMost() {
+        assertThat(Recycler.mebibytes(60L * 1024 * 1024)).isEqualTo("60 MiB");
+        assertThat(Recycler.mebibytes((long) (62.84 * 1024 * 1024))).isEqualTo("62.8 MiB");
+        assertThat(Recycler.mebibytes(512 * 1024)).isEqualTo("0.5 MiB");
+    }
+
     @Test
     void adminRestartReplacesAReadyWorkerAndRefusesAnotherWhileItRuns() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
