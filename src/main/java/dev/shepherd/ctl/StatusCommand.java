@@ -50,23 +50,26 @@ class StatusCommand implements Callable<Integer> {
      * The health's {@code lastCrash} (the latest exit that was no planned stop) as the master logs an exit:
      * {@code (last crash: worker 3, pid 4242 exited with code 143 (signal TERM) at 2026-12-04T16:00:01Z: killed by …)}, or
      * {@code (last crash: cannot start: …)} when no process ran, then its error line, when it has one, on a line of
-     * its own ({@code          error: Error: Cannot find module 'x'}); empty without one.
+     * its own ({@code          error: Error: Cannot find module 'x'}); empty without one. A worker killed for not
+     * getting READY in time is {@code last startup timeout}, not a crash (its {@code cause}).
      */
     static String lastCrash(JsonNode health) {
         JsonNode crash = health.path("components").path("fleet").path("details").path("lastCrash");
         if (!crash.isObject()) {
             return "";
         }
+        String label = " (" + ("startup-timeout".equals(crash.path("cause").asString(null)) ? "last startup timeout"
+                : "last crash") + ": ";
         String reason = TerminalText.safe(crash.path("reason").asString("?"));
         long pid = crash.path("pid").asLong(0);
         // The id shepherd logs takes (a new user had only the pid).
         String worker = crash.path("worker").isIntegralNumber() ? "worker " + crash.path("worker").asInt() + ", " : "";
         if (pid <= 0) {
-            return " (last crash: " + worker + reason + ")";
+            return label + worker + reason + ")";
         }
         String signal = crash.path("signal").asString(null);
         String errorLine = crash.path("errorLine").asString(null);
-        return " (last crash: " + worker + "pid " + pid + " exited with code " + crash.path("code").asInt()
+        return label + worker + "pid " + pid + " exited with code " + crash.path("code").asInt()
                 + (signal == null ? "" : " (signal " + TerminalText.safe(signal) + ")")
                 + " at " + TerminalText.safe(crash.path("at").asString("?")) + ": " + reason + ")"
                 + (errorLine == null ? "" : System.lineSeparator() + "         error: " + TerminalText.safe(errorLine));

@@ -3,8 +3,9 @@ package dev.shepherd.fleet;
 /**
  * Why a worker's process ended, as the supervisor classifies it at the reap; {@link ExitRules} decides from it what
  * happens next. The order of {@link #of} is the order of precedence: a planned stop wins over what the process did.
+ * Public for {@link WorkerSnapshot#lastExitCause()}, which the health reads to say what the last failure was.
  */
-enum ExitCause {
+public enum ExitCause {
     /** Stopped on purpose and not to come back: scaled down, or the master is shutting down. */
     STOPPED("stopped"),
     /**
@@ -36,6 +37,15 @@ enum ExitCause {
 
     ExitCause(String metricReason) {
         this.metricReason = metricReason;
+    }
+
+    /**
+     * The cause in one word, as {@code shepherd_worker_restarts_total} tags it: {@code crash} (an exit with a non-zero
+     * code, or by a signal the master did not send), {@code cannot-start}, {@code startup-timeout}, {@code liveness},
+     * {@code memory}, {@code exited}, {@code stopped} or {@code replaced}.
+     */
+    public String tag() {
+        return metricReason;
     }
 
     /**

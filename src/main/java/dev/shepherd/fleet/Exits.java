@@ -60,7 +60,15 @@ final class Exits {
         String reason = worker.stopReason() != null ? worker.stopReason() : code == 0 ? "exited on its own" : "crashed";
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
                 worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES), errorLine(worker, process.pid(), code));
-        worker.exited(exit);
+        boolean planned = worker.retiring() || supervisor.shuttingDown;
+        // A worker whose successor is still starting serves until the successor takes over, which it may never do:
+        // its own exit is a crash like any other, restarted on its own spec (retired once the successor takes over). Taken for a replaced worker's,
+        // it removed the worker, and a successor that never got READY left the slot empty (a one-worker fleet served
+        // nothing for 46 s until a reload's startup timeout rolled it back; found by an attacking helper). Only a
+        // replacement replaced before it took over hands the slot on ({@link Supervisor#remove}).
+        boolean replaced = worker.replacedBy() != null && (planned || worker.replacing() != null);
+        ExitCause cause = ExitCause.of(planned, replaced, worker.stopCause(), code, exit.signal());
+        worker.exited(exit, cause);
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
                 + uptime.toMillis() + " ms: " + reason;
@@ -72,14 +80,7 @@ final class Exits {
             log.warn("Worker {} (pid {}) exited with code {}{} after {} ms: {}", worker.id, process.pid(), code, signal,
                     uptime.toMillis(), reason);
         }
-        boolean planned = worker.retiring() || supervisor.shuttingDown;
-        // A worker whose successor is still starting serves until the successor takes over, which it may never do:
-        // its own exit is a crash like any other, restarted on its own spec (retired once the successor takes over). Taken for a replaced worker's,
-        // it removed the worker, and a successor that never got READY left the slot empty (a one-worker fleet served
-        // nothing for 46 s until a reload's startup timeout rolled it back; found by an attacking helper). Only a
-        // replacement replaced before it took over hands the slot on ({@link Supervisor#remove}).
-        boolean replaced = worker.replacedBy() != null && (planned || worker.replacing() != null);
-        afterExit(worker, exit, ExitCause.of(planned, replaced, worker.stopCause(), code, exit.signal()));
+        afterExit(worker, exit, cause);
     }
 
     private static String errorLine(Worker worker, long pid, int code) {

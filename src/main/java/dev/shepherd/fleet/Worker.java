@@ -49,6 +49,8 @@ final class Worker {
     private long requestsBefore;
     @Getter(AccessLevel.PACKAGE)
     private WorkerExit lastExit;
+    /** What {@link #lastExit} meant, as the supervisor classified it; null while there is none. */
+    private ExitCause lastExitCause;
     /** Why the master is stopping this process (null: it was not asked to stop, so an exit is a crash). */
     @Getter(AccessLevel.PACKAGE)
     private String stopReason;
@@ -227,6 +229,7 @@ final class Worker {
         process = null;
         readyOnce = false;
         lastExit = exit;
+        lastExitCause = ExitCause.COULD_NOT_START;
     }
 
     /** The readiness probe passed for the first time since the process started. */
@@ -235,11 +238,15 @@ final class Worker {
         readyAt = at;
     }
 
-    /** The current process ended as {@code exit}: its requests are kept in the count, no probe is outstanding. */
-    void exited(WorkerExit exit) {
+    /**
+     * The current process ended as {@code exit}, which means {@code cause}: its requests are kept in the count, no
+     * probe is outstanding.
+     */
+    void exited(WorkerExit exit, ExitCause cause) {
         probing = false;
         requestsBefore += endpoint.requests();
         lastExit = exit;
+        lastExitCause = cause;
     }
 
     /** Its last exit, with the last lines read once its output ended ({@link Exits#outputRead}). */
@@ -361,7 +368,7 @@ final class Worker {
     WorkerSnapshot snapshot() {
         boolean running = state.hasProcess() && process != null;
         return new WorkerSnapshot(id, index, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
-                process == null ? null : process.startedAt(), requestsBefore, lastExit, stopReason,
+                process == null ? null : process.startedAt(), requestsBefore, lastExit, lastExitCause, stopReason,
                 running ? endpoint : null, running ? process : null, restartAt);
     }
 }

@@ -12,10 +12,11 @@ import java.util.Optional;
  * One worker as it was when the snapshot was taken. {@code index} is its stable instance number 0..N-1 (see
  * {@code SHEPHERD_WORKER_INDEX}); {@code endpoint} is the live handle on its current process (in-flight and served
  * counters), or null when no process runs; {@code restartAt}, when a BACKOFF or FAILED worker's restart is due, or
- * null when none is armed.
+ * null when none is armed; {@code lastExitCause}, what {@code lastExit} meant (a crash, a startup timeout…), null
+ * with it.
  */
 public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
-                             Instant startedAt, long requestsBefore, WorkerExit lastExit, String reason,
+                             Instant startedAt, long requestsBefore, WorkerExit lastExit, ExitCause lastExitCause, String reason,
                              Endpoint endpoint, ChildProcess process, Instant restartAt) {
 
     /** Resident memory of the worker's process tree, read now. */

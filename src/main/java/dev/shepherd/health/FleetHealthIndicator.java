@@ -1,5 +1,6 @@
 package dev.shepherd.health;
 
+import dev.shepherd.fleet.ExitCause;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
@@ -49,7 +50,8 @@ class FleetHealthIndicator implements HealthIndicator {
                 .withDetail("minReady", minReady);
         snapshot.workers().stream().filter(worker -> worker.lastExit() != null && !worker.lastExit().clean())
                 .max(Comparator.comparing(worker -> worker.lastExit().at()))
-                .ifPresent(worker -> builder.withDetail("lastCrash", describe(worker.id(), worker.lastExit())));
+                .ifPresent(worker -> builder.withDetail("lastCrash", describe(worker.id(), worker.lastExit(),
+                        worker.lastExitCause())));
         return builder.build();
     }
 
@@ -59,10 +61,17 @@ class FleetHealthIndicator implements HealthIndicator {
                 .filter(worker -> (worker.lastExit() != null && worker.lastExit().pid() == 0) == neverStarted).count();
     }
 
-    /** {@code worker}: the id that {@code shepherd logs} and {@code GET /fleet/workers/{id}/logs} take. */
-    private static Map<String, Object> describe(int worker, WorkerExit exit) {
+    /**
+     * {@code worker}: the id that {@code shepherd logs} and {@code GET /fleet/workers/{id}/logs} take; {@code cause}
+     * says what kind of failure it was, since not every one is a crash: a worker killed for not getting READY within
+     * {@code startup-timeout} was reported as the last crash (found by a new user).
+     */
+    private static Map<String, Object> describe(int worker, WorkerExit exit, ExitCause cause) {
         Map<String, Object> crash = new LinkedHashMap<>();
         crash.put("worker", worker);
+        if (cause != null) {
+            crash.put("cause", cause.tag());
+        }
         crash.put("pid", exit.pid());
         crash.put("code", exit.code());
         if (exit.signal() != null) {

@@ -80,7 +80,7 @@ class AdminSecurityTests {
     void fleet() {
         FleetSnapshot snapshot = mock(FleetSnapshot.class);
         given(snapshot.workers()).willReturn(List.of(new WorkerSnapshot(1, 0, 4242, 40_001, WorkerState.READY, 1, 0,
-                Instant.now(), 0, null, null, null, null, null)));
+                Instant.now(), 0, null, null, null, null, null, null)));
         given(snapshot.inRotation()).willReturn(0);
         given(fleet.snapshot()).willReturn(snapshot);
         given(fleet.events()).willReturn(mock(FleetEvents.class));

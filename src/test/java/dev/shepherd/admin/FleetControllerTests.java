@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import dev.shepherd.fleet.ExitCause;
 import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetEvents;
 import dev.shepherd.fleet.FleetExceptions;
@@ -88,8 +89,8 @@ class FleetControllerTests {
     void fleetOfTwo() {
         WorkerSnapshot ready = new WorkerSnapshot(1, 0, 4242, 40_001, WorkerState.READY, 2, 1, NOW.minusSeconds(90), 17,
                 new WorkerExit(4100, 137, "KILL", NOW.minusSeconds(91), Duration.ofSeconds(30), "crashed",
-                        List.of("started", "working")), null, null, null, null);
-        WorkerSnapshot backoff = new WorkerSnapshot(2, 1, 0, 0, WorkerState.BACKOFF, 2, 3, null, 0, null, "crashed", null, null,
+                        List.of("started", "working")), ExitCause.KILLED_BY_SIGNAL, null, null, null, null);
+        WorkerSnapshot backoff = new WorkerSnapshot(2, 1, 0, 0, WorkerState.BACKOFF, 2, 3, null, 0, null, null, "crashed", null, null,
                 NOW.plusMillis(3_200));
         given(snapshot.desired()).willReturn(2);
         given(snapshot.workers()).willReturn(List.of(ready, backoff));

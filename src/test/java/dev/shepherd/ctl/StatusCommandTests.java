@@ -48,6 +48,17 @@ class StatusCommandTests {
         assertThat(lastCrash(null)).isEmpty();
     }
 
+    /** Found by a new user: a worker killed for not getting READY in time was told as the last crash. */
+    @Test
+    void aStartupTimeoutIsNotCalledACrash() {
+        assertThat(lastCrash("{\"worker\":2,\"cause\":\"startup-timeout\",\"pid\":7,\"code\":137,\"signal\":\"KILL\","
+                + "\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"not READY within 60000 ms\"}"))
+                .isEqualTo(" (last startup timeout: worker 2, pid 7 exited with code 137 (signal KILL) at "
+                        + "2026-12-04T16:00:01Z: not READY within 60000 ms)");
+        assertThat(lastCrash("{\"worker\":2,\"cause\":\"crash\",\"pid\":7,\"code\":1,"
+                + "\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"crashed\"}")).startsWith(" (last crash: worker 2, pid 7");
+    }
+
     /**
      * A fleet whose health is DOWN exits {@value Ctl#DOWN}, in text and in JSON, so that a script can tell without
      * parsing (it exited 0, found by a new user); UP and DEGRADED exit 0. The actuator answers DOWN with 503.

@@ -76,6 +76,7 @@ class SupervisorTests {
 
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.worker(1).lastExit().code()).isEqualTo(3);
+        assertThat(fleet.worker(1).lastExitCause()).isEqualTo(ExitCause.CRASHED);
     }
 
     @Test
@@ -445,6 +446,8 @@ class SupervisorTests {
                 Type.RESTARTING);
         assertThat(fleet.worker(1).lastExit().reason())
                 .isEqualTo("not READY within 2000 ms (last readiness probe: GET /health answered 503)");
+        assertThat(fleet.worker(1).lastExitCause()).as("what the health tells, not a crash")
+                .isEqualTo(ExitCause.STARTUP_TIMEOUT);
         assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
         assertThat(fleet.restarts("startup-timeout")).isEqualTo(1);
     }

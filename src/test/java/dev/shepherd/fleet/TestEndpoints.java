@@ -95,7 +95,7 @@ public final class TestEndpoints {
         List<WorkerSnapshot> workers = new ArrayList<>(base.workers());
         for (int index : indexes) {
             workers.add(new WorkerSnapshot(1000 + index, index, 0, 0, WorkerState.BACKOFF, 1, 1, null, 0, null, null,
-                    null, null, null));
+                    null, null, null, null));
         }
         return new FleetSnapshot(2, ready.length + indexes.length, workers, ready, ReloadStatus.IDLE, base.spec(),
                 base.generations());
@@ -103,6 +103,6 @@ public final class TestEndpoints {
 
     private static WorkerSnapshot worker(Endpoint endpoint, WorkerState state) {
         return new WorkerSnapshot(endpoint.workerId(), endpoint.index(), endpoint.pid(), endpoint.port(), state, 1, 0,
-                null, 0, null, null, endpoint, null, null);
+                null, 0, null, null, null, endpoint, null, null);
     }
 }

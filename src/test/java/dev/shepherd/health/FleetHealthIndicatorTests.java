@@ -1,5 +1,6 @@
 package dev.shepherd.health;
 
+import dev.shepherd.fleet.ExitCause;
 import dev.shepherd.fleet.FleetProperties;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerFleetService;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.MAP;
 import static org.mockito.BDDMockito.given;
 import static org.mockito.Mockito.mock;
 
@@ -96,6 +98,23 @@ class FleetHealthIndicatorTests {
                 "at", NOW.toString(), "reason", "crashed", "errorLine", "Error: Cannot find module 'pg'"));
     }
 
+    /** Found by a new user: a worker killed for not getting READY in time was the health's last crash, as if it crashed. */
+    @Test
+    void theLatestFailureSaysWhetherItWasACrashOrAStartupTimeout() {
+        WorkerExit crashed = new WorkerExit(100, 1, null, NOW.minusSeconds(20), Duration.ofSeconds(5), "crashed", List.of());
+        WorkerExit timedOut = new WorkerExit(200, 137, "KILL", NOW.minusSeconds(10), Duration.ofSeconds(60),
+                "not READY within 60000 ms", List.of());
+        fleet(2, 1, List.of(worker(1, WorkerState.READY, crashed, ExitCause.CRASHED),
+                worker(2, WorkerState.STARTING, timedOut, ExitCause.STARTUP_TIMEOUT)));
+
+        assertThat(indicator.health().getDetails().get("lastCrash")).isEqualTo(Map.of("worker", 2, "cause",
+                "startup-timeout", "pid", 200L, "code", 137, "signal", "KILL", "at", NOW.minusSeconds(10).toString(),
+                "reason", "not READY within 60000 ms"));
+
+        fleet(2, 1, List.of(worker(1, WorkerState.READY, crashed, ExitCause.CRASHED)));
+        assertThat(indicator.health().getDetails().get("lastCrash")).asInstanceOf(MAP).containsEntry("cause", "crash");
+    }
+
     private void fleet(int desired, int ready, List<WorkerSnapshot> workers) {
         given(fleet.snapshot()).willReturn(snapshot);
         given(snapshot.desired()).willReturn(desired);
@@ -104,7 +123,12 @@ class FleetHealthIndicatorTests {
     }
 
     private static WorkerSnapshot worker(int id, WorkerState state, WorkerExit lastExit) {
-        return new WorkerSnapshot(id, id - 1, 1000 + id, 40_000 + id, state, 1, 0, NOW, 0, lastExit, null, null, null, null);
+        return worker(id, state, lastExit, null);
+    }
+
+    private static WorkerSnapshot worker(int id, WorkerState state, WorkerExit lastExit, ExitCause cause) {
+        return new WorkerSnapshot(id, id - 1, 1000 + id, 40_000 + id, state, 1, 0, NOW, 0, lastExit, cause, null, null,
+                null, null);
     }
 
     private static FleetProperties properties(int minReady) {
