@@ -7,6 +7,8 @@
 #
 # Usage: bench/slow-readers.sh                 (~80 s per run)
 # Env:   SECONDS_=60 ROUNDS=1 SHEPHERD_JAR SHEPHERD_JAVA_OPTS
+#        PROTOCOL=HTTP/1.1 (workers that keep connections alive; default HTTP/1.0, a connection per request)
+#        MAX_CONCURRENCY=1 (fleet.worker.max-concurrency; default unset)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -20,6 +22,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for buffering in true false; do
     start_shepherd "slow-$buffering" --fleet.workers=2 \
       "--fleet.worker.command=python3,$BENCH_DIR/slow-readers/sync_worker.py" \
+      "--fleet.worker.environment.PROTOCOL=${PROTOCOL:-HTTP/1.0}" \
+      ${MAX_CONCURRENCY:+"--fleet.worker.max-concurrency=$MAX_CONCURRENCY"} \
       --fleet.proxy.response-buffering="$buffering" || die "Shepherd did not start (log: $WORK_DIR/slow-$buffering.log)"
     result=$(python3 "$BENCH_DIR/slow-readers/slowread.py" "$SHEPHERD_PORT" "$RUN_SECONDS" | tail -n 1)
     failed=$(grep -c "failed its liveness probe" "$WORK_DIR/slow-$buffering.log" || true)
