@@ -73,13 +73,6 @@ final class Attempt {
             attach(pooled);
             return;
         }
-        if (endpoint.maxConcurrency() == 1) {
-            // A worker that takes one request at a time may serve one connection at a time too (a single-threaded
-            // HTTP/1.1 server: Python's http.server, a blocking accept loop), to its end: a connection idle in any
-            // loop's pool, which this request could not take, would stall the new one until upstream-idle-timeout.
-            // This request holds the worker's one slot, so none of them is in use.
-            proxy.closeIdle(endpoint, loop);
-        }
         proxy.connect(loop, endpoint.port()).addListener((ChannelFuture future) -> {
             if (loop.inEventLoop()) {
                 connectDone(future);
@@ -197,7 +190,11 @@ final class Attempt {
     void complete(boolean reuse, int keepAliveSeconds, boolean clientStays) {
         end();
         connection.detach();
-        if (reuse && connection.reusable()) {
+        // A worker that takes one request at a time may serve one connection at a time too, to its end (a
+        // single-threaded HTTP/1.1 server: Python's http.server, a blocking accept loop): a connection kept idle to it
+        // stalled the next request that came on another until upstream-idle-timeout, and its liveness probes with
+        // it (found by an attacking helper). So with max-concurrency 1 none is kept, as nginx keeps none by default.
+        if (reuse && connection.reusable() && endpoint.maxConcurrency() != 1) {
             if (!clientStays) {
                 connection.ackAnswerEnd(System.nanoTime());
             }

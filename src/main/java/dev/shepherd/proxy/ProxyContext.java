@@ -1,6 +1,5 @@
 package dev.shepherd.proxy;
 
-import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetProperties;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
@@ -335,19 +334,6 @@ final class ProxyContext {
         bodyDeadlines().sweep(nowNanos);
         tunnelDeadlines().sweep(nowNanos);
         pool().sweep();
-    }
-
-    /**
-     * Closes the idle connections to {@code endpoint} in every loop's pool: {@code loop}'s (the caller's) at once,
-     * the others' on their loops.
-     */
-    void closeIdle(Endpoint endpoint, EventLoop loop) {
-        pool().drop(endpoint);
-        for (EventExecutor other : loop.parent()) {
-            if (other != loop) {
-                other.execute(() -> pool().drop(endpoint));
-            }
-        }
     }
 
     /** Opens a connection to a worker, registered on the same event loop as the client. */

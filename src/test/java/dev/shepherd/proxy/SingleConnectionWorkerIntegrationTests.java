@@ -14,8 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A single-threaded worker that speaks HTTP/1.1 keep-alive (Python's {@code http.server} with
  * {@code protocol_version = "HTTP/1.1"}) serves one connection to its end before it accepts the next: a connection the
  * proxy kept idle in one event loop's pool, or reserved for the client that posted on it, stalled every request that
- * came on another until {@code upstream-idle-timeout} (found by an attacking helper). With
- * {@code fleet.worker.max-concurrency=1} the proxy closes a worker's idle connections before it opens a new one.
+ * came on another until {@code upstream-idle-timeout}, and the worker's liveness probes with it (found by an attacking
+ * helper). With {@code fleet.worker.max-concurrency=1} the proxy keeps no connection to a worker idle.
  */
 class SingleConnectionWorkerIntegrationTests {
 
@@ -61,6 +61,10 @@ class SingleConnectionWorkerIntegrationTests {
                         ? "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"
                         : "GET /g HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
                 assertThat(RawHttp.exchange(shepherd.proxyPort(), request)).as("request %d", i)
+                        .startsWith("HTTP/1.1 200").endsWith("ok");
+                // As a probe does, straight to the worker: nothing of the proxy's holds it.
+                assertThat(RawHttp.exchange(shepherd.snapshot().workers().get(0).port(),
+                        "GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")).as("direct, after request %d", i)
                         .startsWith("HTTP/1.1 200").endsWith("ok");
             }
         }
