@@ -197,10 +197,8 @@ class AdminClient {
 
     CtlException refusal(int status, String body) {
         if (status == 401) {
-            return new CtlException(target.token() == null
-                    ? "the admin API wants a token: set --token, " + AdminTarget.TOKEN_VARIABLE + " or " + AdminTarget.TOKEN_FILE_VARIABLE
-                    : "the admin API refused the token: set --token, " + AdminTarget.TOKEN_VARIABLE + " or "
-                    + AdminTarget.TOKEN_FILE_VARIABLE);
+            return target.token() == null ? new TokenWanted("the admin API wants a token: " + HOW_TO_GIVE_THE_TOKEN)
+                    : new CtlException("the admin API refused the token: " + HOW_TO_GIVE_THE_TOKEN);
         }
         String problem = problem(body);
         if (status == 403) {
@@ -214,6 +212,20 @@ class AdminClient {
         return new CtlException(problem != null ? problem
                 : "the admin API at " + target.url() + " answered " + status + ": " + quote(body),
                 gateway ? Ctl.UNREACHABLE : Ctl.FAILED);
+    }
+
+    /** What to do for a token the admin API wants. */
+    static final String HOW_TO_GIVE_THE_TOKEN = "set --token, " + AdminTarget.TOKEN_VARIABLE + " or "
+            + AdminTarget.TOKEN_FILE_VARIABLE;
+
+    /**
+     * A 401 to a request sent without a token: what the public part of the API (the health) can still answer, where
+     * a wrong token is an error whatever was asked.
+     */
+    static final class TokenWanted extends CtlException {
+        TokenWanted(String message) {
+            super(message);
+        }
     }
 
     /** "title: detail" of an RFC 9457 problem body, or null when the body is not one. */

@@ -354,12 +354,18 @@ class CtlIntegrationTests {
                         + authority + "\n");
     }
 
+    /** status shows the health, which the master answers without the token; every other command says one is needed. */
     @Test
     void missingTokenSaysThatOneIsNeeded() {
-        CtlTests.Result result = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", env.get("SHEPHERD_ADMIN_URL")), "status");
+        Map<String, String> noToken = Map.of("SHEPHERD_ADMIN_URL", env.get("SHEPHERD_ADMIN_URL"));
+        CtlTests.Result result = CtlTests.run(noToken, "ls");
+        CtlTests.Result status = CtlTests.run(noToken, "status");
 
         assertThat(result.code()).isEqualTo(Ctl.FAILED);
         assertThat(result.err()).isEqualTo("the admin API wants a token: set --token, SHEPHERD_ADMIN_TOKEN or SHEPHERD_ADMIN_TOKEN_FILE\n");
+        assertThat(status.code()).as(status.err()).isEqualTo(Ctl.OK);
+        assertThat(status.out()).isEqualTo("health   UP\n");
+        assertThat(status.err()).startsWith("the workers, the last crash and the latest reload need the admin token");
     }
 
     @Test

@@ -88,4 +88,43 @@ class StatusCommandTests {
         }
     }
 
+    /**
+     * A new user's {@code status} without the token failed (exit 1) although the health is public: the health's
+     * status alone, a note that the rest needs the token, and the exit code of that health. A wrong token is still
+     * refused.
+     */
+    @Test
+    void withoutTheTokenTheHealthAloneIsShownWithItsExitCode() throws IOException {
+        for (String health : new String[] {"UP", "DOWN"}) {
+            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.createContext("/fleet", exchange -> CtlTests.answer(exchange, 401,
+                    "{\"title\":\"Unauthorized\",\"status\":401}"));
+            // As the master answers without the token: the status alone.
+            server.createContext("/actuator/health", exchange -> CtlTests.answer(exchange,
+                    health.equals("DOWN") ? 503 : 200, "{\"status\":\"" + health + "\"}"));
+            server.start();
+            try {
+                String url = "http://127.0.0.1:" + server.getAddress().getPort();
+                int expected = health.equals("DOWN") ? Ctl.DOWN : Ctl.OK;
+
+                CtlTests.Result text = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", url), "status");
+                CtlTests.Result json = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", url), "status", "--json");
+                CtlTests.Result wrong = CtlTests.run(Map.of("SHEPHERD_ADMIN_URL", url, "SHEPHERD_ADMIN_TOKEN", "wrong"),
+                        "status");
+
+                assertThat(text.code()).as(health + ": " + text.err()).isEqualTo(expected);
+                assertThat(text.out()).isEqualTo("health   " + health + "\n");
+                assertThat(text.err()).isEqualTo("the workers, the last crash and the latest reload need the admin "
+                        + "token: set --token, SHEPHERD_ADMIN_TOKEN or SHEPHERD_ADMIN_TOKEN_FILE\n");
+                assertThat(json.code()).isEqualTo(expected);
+                assertThat(JSON.readTree(json.out()).path("health").path("status").asString()).isEqualTo(health);
+                assertThat(JSON.readTree(json.out()).path("fleet").isNull()).isTrue();
+                assertThat(wrong.code()).isEqualTo(Ctl.FAILED);
+                assertThat(wrong.err()).startsWith("the admin API refused the token");
+                assertThat(wrong.out()).isEmpty();
+            } finally {
+                server.stop(0);
+            }
+        }
+    }
 }
