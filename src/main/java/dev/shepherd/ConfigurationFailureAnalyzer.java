@@ -84,7 +84,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
     }
 
     /**
-     * A port in use, named by the setting the user gave it: Boot's own report ("Port 8081 was already in use") does
+     * A port in use, named by the setting the user gave it (and by {@code shepherd start}'s option, when that gave
+     * it): Boot's own report ("Port 8081 was already in use") does
      * not say whether it is the proxy's or the admin API's, and would name server.port for the admin API's (its
      * servlet container's port, {@link PortLayout}). Null (Boot's report) for a port that is neither.
      */
@@ -103,9 +104,12 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             return null;
         }
         String plane = setting.equals("server.port") ? "the proxy" : "the admin API";
-        return new FailureAnalysis("Port " + port + " (" + setting + ", " + plane + ") is already in use.",
-                "Stop the process listening on port " + port + " (ss -ltnp 'sport = :" + port + "' names it), or set "
-                        + setting + " to another port (0 picks a free one).", null);
+        // shepherd start -p 47000: the option typed, which a new user did not find in "server.port".
+        String option = environment.getProperty(StartCommand.TYPED_OPTION + setting);
+        return new FailureAnalysis("Port " + port + " (" + (option == null ? "" : option + ", ") + setting + ", "
+                + plane + ") is already in use.", "Stop the process listening on port " + port + " (ss -ltnp 'sport = :"
+                + port + "' names it), or " + (option == null ? "set " + setting + " to" : "give " + option) + " another "
+                + "port (0 picks a free one).", null);
     }
 
     private static boolean ours(String name) {

@@ -49,6 +49,13 @@ public final class StartCommand {
     /** An environment variable's name (POSIX: letters, digits and underscores, not starting with a digit). */
     private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
+    /**
+     * The prefix of the settings that say which of start's options gave a setting: {@code
+     * shepherd.start.option.server.port=-p}, so that the master's messages about it name what was typed
+     * ({@link ConfigurationFailureAnalyzer}). The master runs in the same JVM, after start.
+     */
+    static final String TYPED_OPTION = "shepherd.start.option.";
+
     /** The admin API's port when none is given, which the command line tries ({@code management.server.port}). */
     private static final int DEFAULT_ADMIN_PORT = 8081;
 
@@ -158,9 +165,11 @@ public final class StartCommand {
         }
         if (port != null) {
             spring.add("--server.port=" + port(line, "-p", port));
+            spring.add("--" + TYPED_OPTION + "server.port=" + typed(line, "-p"));
         }
         if (adminPort != null) {
             spring.add("--management.server.port=" + port(line, "--admin-port", adminPort));
+            spring.add("--" + TYPED_OPTION + "management.server.port=--admin-port");
         }
         if (port != null && port.equals(adminPort) && port != 0) {
             throw new CommandLine.ParameterException(line, "-p and --admin-port are both " + port + ": the proxy and "
@@ -298,6 +307,22 @@ public final class StartCommand {
                 + "instead of " + (command.isEmpty() ? "-i" : instances == null ? "PROGRAM" : "PROGRAM and -i")
                 + " (its count, command, environment and directory): delete it to run what you typed");
         err.flush();
+    }
+
+    /**
+     * Which of {@code option}'s names was typed ({@code -p}, {@code -p9000}, {@code --port=9000}): the first of its
+     * names among the words before PROGRAM, where start's options are.
+     */
+    private static String typed(CommandLine line, String option) {
+        CommandLine.Model.OptionSpec spec = line.getCommandSpec().findOption(option);
+        for (String arg : line.getParseResult().originalArgs()) {
+            for (String name : spec.names()) {
+                if (arg.equals(name) || arg.startsWith(name + "=") || name.length() == 2 && arg.startsWith(name)) {
+                    return name;
+                }
+            }
+        }
+        return option;
     }
 
     /**

@@ -181,6 +181,26 @@ class ConfigurationFailureAnalyzerTests {
                 .as("another port: Boot's own report").isNull();
     }
 
+    /** A new user's {@code shepherd start -p 47000} was told of server.port only, which they had not typed. */
+    @Test
+    void aPortInUseThatShepherdStartsOptionGaveIsNamedByThatOptionToo() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().addFirst(new MapPropertySource("test", java.util.Map.of(
+                PortLayout.PROXY_PORT, "47000", "server.port", "47001",
+                StartCommand.TYPED_OPTION + "server.port", "-p",
+                StartCommand.TYPED_OPTION + "management.server.port", "--admin-port")));
+        ConfigurationFailureAnalyzer analyzer = new ConfigurationFailureAnalyzer(environment);
+
+        FailureAnalysis proxy = analyzer.analyze(new org.springframework.boot.web.server.PortInUseException(47000));
+        FailureAnalysis admin = analyzer.analyze(new org.springframework.boot.web.server.PortInUseException(47001));
+
+        assertThat(proxy.getDescription()).isEqualTo("Port 47000 (-p, server.port, the proxy) is already in use.");
+        assertThat(proxy.getAction()).endsWith("or give -p another port (0 picks a free one).");
+        assertThat(admin.getDescription())
+                .isEqualTo("Port 47001 (--admin-port, management.server.port, the admin API) is already in use.");
+        assertThat(admin.getAction()).endsWith("or give --admin-port another port (0 picks a free one).");
+    }
+
     @Test
     void aMaxBackoffShorterThanTheInitialOneIsRefused() {
         Map<String, Object> properties = new LinkedHashMap<>();

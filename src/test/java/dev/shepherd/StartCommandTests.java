@@ -28,7 +28,8 @@ class StartCommandTests {
     void eachWordOfTheProgramIsOneElementOfTheCommandAndItsOwnOptionsStayItsOwn() {
         assertThat(start("-i", "4", "-p", "9000", "--admin-port", "9001", "node", "--inspect", "-r", "dotenv/config",
                 "app.js", "--tags=a,b", "{port}")).containsExactly("--fleet.workers=4", "--server.port=9000",
-                "--management.server.port=9001", "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=--inspect",
+                "--shepherd.start.option.server.port=-p", "--management.server.port=9001",
+                "--shepherd.start.option.management.server.port=--admin-port", "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=--inspect",
                 "--fleet.worker.command[2]=-r", "--fleet.worker.command[3]=dotenv/config",
                 "--fleet.worker.command[4]=app.js", "--fleet.worker.command[5]=--tags=a,b",
                 "--fleet.worker.command[6]={port}");
@@ -205,6 +206,17 @@ class StartCommandTests {
         err.getBuffer().setLength(0);
         start("--admin-port", "8081", "app");
         assertThat(err.toString()).isEmpty();
+    }
+
+    /** The options that set a port are told to the master: a new user's port in use named server.port, not the -p typed. */
+    @Test
+    void thePortOptionsTypedAreToldToTheMaster() {
+        assertThat(start("--port=9000", "--admin-port", "19703", "app")).contains("--server.port=9000",
+                "--shepherd.start.option.server.port=--port", "--management.server.port=19703",
+                "--shepherd.start.option.management.server.port=--admin-port");
+        assertThat(start("-p9000", "app")).contains("--shepherd.start.option.server.port=-p");
+        assertThat(start("-i", "2", "app", "-p", "3000")).as("the program's -p")
+                .noneMatch(arg -> arg.startsWith("--shepherd.start.option"));
     }
 
     @Test
