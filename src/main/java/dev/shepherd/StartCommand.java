@@ -52,12 +52,9 @@ public final class StartCommand {
     /**
      * The prefix of the settings that say which of start's options gave a setting: {@code
      * shepherd.start.option.server.port=-p}, so that the master's messages about it name what was typed
-     * ({@link ConfigurationFailureAnalyzer}). The master runs in the same JVM, after start.
+     * ({@link ConfigurationFailureAnalyzer}, {@link AdminUrlNote}). The master runs in the same JVM, after start.
      */
     static final String TYPED_OPTION = "shepherd.start.option.";
-
-    /** The admin API's port when none is given, which the command line tries ({@code management.server.port}). */
-    private static final int DEFAULT_ADMIN_PORT = 8081;
 
     /** The word that selects this command: {@code java -jar shepherd.jar start ...}, {@code bin/shepherd start ...}. */
     public static final String NAME = "start";
@@ -129,7 +126,6 @@ public final class StartCommand {
             start.tellNoProgram(err);
             start.addInterpreter(line, err, env);
             start.warnOfSavedState(err, env);
-            start.tellAdminUrl(err);
             return start.toSpringArguments(line, processors);
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see shepherd start --help)");
@@ -323,19 +319,6 @@ public final class StartCommand {
             }
         }
         return option;
-    }
-
-    /**
-     * A note on {@code err} naming the admin API's URL for the command line when {@code --admin-port} moves it from
-     * the default the command line tries (a new user's {@code shepherd ls} could not reach the master started with
-     * {@code --admin-port 19703}; PM2's client finds its daemon by itself).
-     */
-    private void tellAdminUrl(PrintWriter err) {
-        if (adminPort != null && adminPort != DEFAULT_ADMIN_PORT && adminPort != 0) {
-            err.println("shepherd start: the admin API is on port " + adminPort + "; the command line finds it with "
-                    + "SHEPHERD_ADMIN_URL=127.0.0.1:" + adminPort + " (or --admin 127.0.0.1:" + adminPort + ")");
-            err.flush();
-        }
     }
 
     /** Whether {@code program} is an executable file in a directory of {@code env}'s PATH. */

@@ -23,8 +23,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * {@code java -jar shepherd.jar start -i 2 ... PROGRAM ARG...} against real processes: the master runs with the
- * worker's command as typed (an argument with a comma stays one argument), its workers and ports, and stops on
- * SIGTERM with its workers.
+ * worker's command as typed (an argument with a comma stays one argument), its workers and ports, tells the admin
+ * API's URL once it runs, and stops on SIGTERM with its workers.
  */
 class StartCommandIntegrationTests {
 
@@ -61,6 +61,10 @@ class StartCommandIntegrationTests {
 
             assertThat(whoami).as("each word as typed, ${...} too").contains("args=--tags=a,b ${server.port}\n");
             assertThat(env).contains("GREETING=hello,world\n", "SHEPHERD_WORKER_COUNT=2\n");
+            // Once the master runs, not before start's arguments are checked (a new user's).
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(log.toPath()).contains(
+                    "The admin API is on port " + adminPort + "; the command line finds it with SHEPHERD_ADMIN_URL="
+                            + "127.0.0.1:" + adminPort));
 
             master.toHandle().destroy();
             assertThat(master.waitFor(60, TimeUnit.SECONDS)).isTrue();

@@ -196,27 +196,24 @@ class StartCommandTests {
         assertThat(err.toString()).as("no file yet: what was typed runs").isEmpty();
     }
 
-    /** A new user's "shepherd ls" after "start --admin-port 19703" looked on 8081: start names the URL. */
+    /**
+     * The options that set a port are told to the master, whose messages about the port name them (a new user's
+     * port in use named server.port, not the -p typed); and the admin API's URL is the master's to tell once it
+     * listens ({@link AdminUrlNote}): said here, it came before the usage errors below (a new user's).
+     */
     @Test
-    void anAdminPortOtherThanTheDefaultIsToldWithTheUrlForTheCommandLine() {
-        assertThat(start("--admin-port", "19703", "app")).contains("--management.server.port=19703");
-        assertThat(err.toString()).isEqualTo("shepherd start: the admin API is on port 19703; the command line finds it "
-                + "with SHEPHERD_ADMIN_URL=127.0.0.1:19703 (or --admin 127.0.0.1:19703)\n");
-
-        err.getBuffer().setLength(0);
-        start("--admin-port", "8081", "app");
-        assertThat(err.toString()).isEmpty();
-    }
-
-    /** The options that set a port are told to the master: a new user's port in use named server.port, not the -p typed. */
-    @Test
-    void thePortOptionsTypedAreToldToTheMaster() {
+    void thePortOptionsTypedAreToldToTheMasterAndNothingOfTheAdminPortBeforeAUsageError() {
         assertThat(start("--port=9000", "--admin-port", "19703", "app")).contains("--server.port=9000",
                 "--shepherd.start.option.server.port=--port", "--management.server.port=19703",
                 "--shepherd.start.option.management.server.port=--admin-port");
         assertThat(start("-p9000", "app")).contains("--shepherd.start.option.server.port=-p");
         assertThat(start("-i", "2", "app", "-p", "3000")).as("the program's -p")
                 .noneMatch(arg -> arg.startsWith("--shepherd.start.option"));
+        assertThat(err.toString()).doesNotContain("admin API");
+
+        assertThat(start("--admin-port", "19703", "-i", "abc", "app")).isNull();
+        assertThat(start("--admin-port", "19703", "--max-memory-restart", "300X", "app")).isNull();
+        assertThat(err.toString()).doesNotContain("admin API").contains("-i 'abc'", "300X");
     }
 
     @Test
