@@ -2,6 +2,8 @@ package dev.shepherd.ctl;
 
 import tools.jackson.databind.node.ObjectNode;
 
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -51,8 +53,35 @@ final class ReloadSpec {
             throw new IllegalArgumentException("--dir wants an absolute path, since the master resolves it and not this "
                     + "shell: not '" + workingDirectory + "' (e.g. --dir \"$PWD/" + workingDirectory + "\")");
         }
+        if (this.command != null) {
+            refuseProgramWithSpace(this.command, workingDirectory);
+        }
         this.workingDirectory = workingDirectory;
         this.readinessPath = readinessPath;
+    }
+
+    /**
+     * A program with a space in it ({@code --command "python3 app.py"}, PM2's {@code pm2 start "python3 app.py"}) is
+     * one program of that name: the master could not start it and rolled the reload back (a new user's). Refused
+     * before any request, with the list it was meant to be, unless a file of that name is there (a path with a
+     * space), from {@code --dir}, else from this directory.
+     */
+    private static void refuseProgramWithSpace(List<String> command, String workingDirectory) {
+        String program = command.get(0);
+        if (program.chars().noneMatch(Character::isWhitespace)) {
+            return;
+        }
+        try {
+            if (Files.exists(Path.of(workingDirectory == null ? "" : workingDirectory).resolve(program))) {
+                return;
+            }
+        } catch (InvalidPathException notAPath) {
+            // No such file either.
+        }
+        List<String> meant = new ArrayList<>(List.of(program.split("\\s+")));
+        meant.addAll(command.subList(1, command.size()));
+        throw new IllegalArgumentException("--command is split on commas, not on spaces: '" + program + "' would be one "
+                + "program of that name; give one element per argument: --command " + String.join(",", meant));
     }
 
     /**

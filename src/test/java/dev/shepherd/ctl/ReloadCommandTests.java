@@ -173,6 +173,18 @@ class ReloadCommandTests {
         assertThat(received).isEmpty();
     }
 
+    /** A new user's {@code --command "python3 app.py"} was sent, could not start and was rolled back. */
+    @Test
+    void aCommandSplitOnSpacesIsAUsageErrorBeforeAnyRequest() {
+        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "python3 examples/python/server.py");
+
+        assertThat(result.code()).isEqualTo(Ctl.USAGE);
+        assertThat(result.err()).isEqualTo("--command is split on commas, not on spaces: 'python3 "
+                + "examples/python/server.py' would be one program of that name; give one element per argument: "
+                + "--command python3,examples/python/server.py (see shepherd reload --help)\n");
+        assertThat(received).isEmpty();
+    }
+
     /** Waiting is the default, as {@code pm2 reload} blocks: {@code --wait} only says so. */
     @Test
     void waitedForRollbackPrintsTheNewWorkersLastLinesAndExitsRolledBack() {

@@ -1,11 +1,14 @@
 package dev.shepherd.ctl;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.convert.ApplicationConversionService;
 import org.springframework.core.convert.TypeDescriptor;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -82,5 +85,25 @@ class ReloadSpecTests {
     void relativeDirectoryIsRefusedSinceTheMasterWouldResolveIt() {
         assertThatIllegalArgumentException().isThrownBy(() -> spec(null, List.of(), List.of(), "app-1.4", null))
                 .withMessageStartingWith("--dir wants an absolute path");
+    }
+
+    /**
+     * "python3 app.py" as one program was sent, could not start, and the reload was rolled back (a new user's): the
+     * list it was meant to be is said instead. A file of that name, a path with a space, is a program.
+     */
+    @Test
+    void aProgramWithASpaceIsRefusedWithTheListItWasMeantToBeUnlessItIsAFile(@TempDir Path directory) throws Exception {
+        assertThatIllegalArgumentException().isThrownBy(() -> spec("python3 app.py,--port, {port}", List.of(), List.of(),
+                        null, null))
+                .withMessage("--command is split on commas, not on spaces: 'python3 app.py' would be one program of "
+                        + "that name; give one element per argument: --command python3,app.py,--port,{port}");
+        Path program = Files.createFile(directory.resolve("my app"));
+
+        assertThat(spec(program.toString() + ",x", List.of(), List.of(), null, null).toJson())
+                .contains("\"command\":[\"" + program + "\",\"x\"]");
+        assertThat(spec("my app", List.of(), List.of(), directory.toString(), null).toJson())
+                .as("from --dir, where the workers run").contains("\"command\":[\"my app\"]");
+        assertThat(spec("sh,-c,exit 3", List.of(), List.of(), null, null).toJson())
+                .as("an argument may hold a space").contains("\"exit 3\"");
     }
 }
