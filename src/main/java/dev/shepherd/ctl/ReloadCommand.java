@@ -91,7 +91,9 @@ class ReloadCommand implements Callable<Integer> {
         }
         String path = undo ? "/fleet/reload/undo" : "/fleet/reload";
         if (!await) {
-            ctl.out().println(describe(ctl.client().post(path, body)));
+            JsonNode status = ctl.client().post(path, body);
+            printStarted(path, status);
+            ctl.out().println(describe(status));
             return Ctl.OK;
         }
         // Interrupted while it waits (Ctrl-C), the command ends and the reload goes on: said, since a PM2 or kubectl
@@ -123,6 +125,10 @@ class ReloadCommand implements Callable<Integer> {
             if (!running(started) && !"FAILED".equals(started.path("state").asString())) {
                 ctl.out().println(describe(started));
                 ctl.out().flush();
+            } else if (!running(started) && !rollingBack(started)) {
+                // Failed at once (its first worker could not be spawned): the stream is not read, so its started
+                // event is told from the recent ones, as for every other failed reload (a new user's).
+                printStarted(path, started);
             }
             String[] failure = {null};
             // What the rollback's last event said, if it was read: the status may not be readable after it.
@@ -174,6 +180,37 @@ class ReloadCommand implements Callable<Integer> {
             }
             throw rollback(failure[0] != null ? failure[0] : describe(started), rollbackStopped[0] == null ? null
                     : "reload to generation " + started.path("generation").asLong() + " failed; " + rollbackStopped[0]);
+        }
+    }
+
+    /**
+     * The {@code RELOAD_STARTED} event's message of the reload {@code status} says, from the recent events ("reload to
+     * generation 3 started: 2 workers to replace; changed: command ..."): what changed, which the status has not
+     * ({@code --no-wait} printed the status alone; a new user's). Nothing when there is none, when the recent events
+     * cannot be read, or when an undo stopped a running reload ({@code status} is that reload's: its start is old news).
+     */
+    private void printStarted(String path, JsonNode status) {
+        if (path.endsWith("/undo") && "FAILED".equals(status.path("state").asString())
+                || "IDLE".equals(status.path("state").asString("IDLE"))) {
+            return;
+        }
+        String prefix = "reload to generation " + status.path("generation").asLong() + " started";
+        JsonNode events;
+        try {
+            events = ctl.client().get("/fleet/events");
+        } catch (CtlException unread) {
+            return;
+        }
+        String line = null;
+        for (JsonNode event : events.isArray() ? events.values() : List.<JsonNode>of()) {
+            String message = event.path("message").asString("");
+            if ("RELOAD_STARTED".equals(event.path("type").asString("")) && message.startsWith(prefix)) {
+                line = message;
+            }
+        }
+        if (line != null) {
+            ctl.out().println(TerminalText.safe(line));
+            ctl.out().flush();
         }
     }
 

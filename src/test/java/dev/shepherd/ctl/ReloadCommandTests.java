@@ -33,6 +33,8 @@ class ReloadCommandTests {
     private final Deque<String> reloadStatuses = new ConcurrentLinkedDeque<>(List.of(FAILED));
     private static final String STARTED = "data: {\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 2 started: 2 workers to replace\"}\n\n";
     private volatile String events = STARTED + "data: {\"type\":\"RELOAD_FAILED\",\"message\":\"reload to generation 2 failed\"}\n\n";
+    /** What GET /fleet/events answers as JSON: the recent events. */
+    private volatile String recentEvents = "[]";
     /** What POST /fleet/reload and /fleet/reload/undo answer. */
     private volatile String started = "{\"state\":\"RUNNING\",\"generation\":2,\"total\":2,\"replaced\":0}";
     private HttpServer server;
@@ -42,6 +44,10 @@ class ReloadCommandTests {
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/fleet/events", exchange -> {
+            if (String.valueOf(exchange.getRequestHeaders().getFirst("Accept")).contains("application/json")) {
+                CtlTests.answer(exchange, 200, recentEvents);
+                return;
+            }
             exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             exchange.getResponseBody().write(events.getBytes(StandardCharsets.UTF_8));
@@ -183,6 +189,41 @@ class ReloadCommandTests {
                 + "examples/python/server.py' would be one program of that name; give one element per argument: "
                 + "--command python3,examples/python/server.py (see shepherd reload --help)\n");
         assertThat(received).isEmpty();
+    }
+
+    /** {@code --no-wait} printed the status alone, without the {@code changed: ...} that the waiting form prints. */
+    @Test
+    void noWaitPrintsItsStartedEventWithWhatChanged() {
+        recentEvents = "[{\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 1 started: old\"},"
+                + "{\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 2 started: 2 workers to replace; "
+                + "changed: command [node, app-v2.js]\"},{\"type\":\"SPAWNED\",\"message\":\"worker 3 started\"}]";
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "node,app-v2.js", "--no-wait");
+
+        assertThat(result.code()).as(result.err()).isZero();
+        assertThat(result.out()).isEqualTo("reload to generation 2 started: 2 workers to replace; changed: command "
+                + "[node, app-v2.js]\nreload to generation 2 running: 0 of 2 workers replaced\n");
+    }
+
+    /**
+     * A reload whose first worker could not be spawned is FAILED in the answer to its POST: it printed nothing on
+     * standard output, where every other failed reload says it started (a new user's). An undo that stopped a
+     * running reload answers with that reload's status, whose start is not told again.
+     */
+    @Test
+    void aReloadThatFailedAtOnceSaysItStartedAsOtherFailedReloadsDo() {
+        started = FAILED;
+        recentEvents = "[{\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 2 started: 2 workers to "
+                + "replace; changed: command [nope]\"},{\"type\":\"RELOAD_FAILED\",\"message\":\"failed\"}]";
+
+        CtlTests.Result result = CtlTests.run(env, "reload", "--command", "nope");
+        CtlTests.Result undo = CtlTests.run(env, "reload", "--undo", "--no-wait");
+
+        assertThat(result.code()).as(result.err()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(result.out()).startsWith("reload to generation 2 started: 2 workers to replace; changed: command "
+                + "[nope]\nthe new worker's last output lines:\n");
+        assertThat(result.err()).startsWith("reload to generation 2 failed and was rolled back: worker 3");
+        assertThat(undo.out()).startsWith("reload to generation 2 failed").doesNotContain("started");
     }
 
     /** Waiting is the default, as {@code pm2 reload} blocks: {@code --wait} only says so. */
