@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.Plural;
 import dev.shepherd.TerminalText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -308,7 +309,8 @@ class ReloadCommand implements Callable<Integer> {
     static String describe(JsonNode reload) {
         String state = reload.path("state").asString("IDLE");
         long generation = reload.path("generation").asLong();
-        String progress = reload.path("replaced").asInt() + " of " + reload.path("total").asInt() + " workers replaced";
+        String progress = reload.path("replaced").asInt() + " of " + Plural.of(reload.path("total").asInt(), "worker")
+                + " replaced";
         return switch (state) {
             case "IDLE" -> "none since the master started (generation " + generation + ")";
             case "RUNNING" -> "reload to generation " + generation + " running: " + progress;

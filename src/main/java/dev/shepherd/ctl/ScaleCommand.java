@@ -1,5 +1,6 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.Plural;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -60,13 +61,13 @@ class ScaleCommand implements Callable<Integer> {
             int now = ctl.client().get("/fleet").path("desired").asInt();
             target = sign.equals("+") ? now + n : now - n;
             if (target < 1) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "the fleet wants " + now
-                        + (now == 1 ? " worker; " : " workers; ") + workers + " would leave " + target
+                throw new CommandLine.ParameterException(spec.commandLine(), "the fleet wants "
+                        + Plural.of(now, "worker") + "; " + workers + " would leave " + target
                         + ", and 1 is the fewest");
             }
         }
         int desired = ctl.client().post("/fleet/scale", "{\"workers\":" + target + "}").path("desired").asInt();
-        ctl.out().println("scaling to " + desired + (desired == 1 ? " worker" : " workers") + " (shepherd ls shows them)");
+        ctl.out().println("scaling to " + Plural.of(desired, "worker") + " (shepherd ls shows them)");
         return Ctl.OK;
     }
 }

@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.Plural;
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Command;
 import dev.shepherd.fleet.SupervisorEvent.Kill;
@@ -45,7 +46,7 @@ final class FleetCommands {
                 int target = before + by.change();
                 if (target < 1 || target > by.max()) {
                     throw new IllegalArgumentException(target < 1 ? "the fleet has 1 worker, the fewest"
-                            : "the fleet has " + before + " workers, fleet.max-workers");
+                            : "the fleet has " + Plural.of(before, "worker") + ", fleet.max-workers");
                 }
                 scale(target);
                 answer(by, before);
@@ -87,7 +88,7 @@ final class FleetCommands {
             return;
         }
         supervisor.desired = workers;
-        events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + workers + " workers");
+        events.add(Type.SCALED, 0, 0, "scaled from " + before + " to " + Plural.of(workers, "worker"));
     }
 
     private int replace(int workerId) {

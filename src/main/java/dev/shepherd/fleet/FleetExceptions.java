@@ -1,5 +1,7 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.Plural;
+
 /** The errors a fleet command can end with; each message says what to do instead. */
 public final class FleetExceptions {
 
@@ -18,7 +20,7 @@ public final class FleetExceptions {
     public static class ReloadInProgressException extends RuntimeException {
         public ReloadInProgressException(ReloadStatus status) {
             super("A reload to generation " + status.generation() + " is running (" + status.replaced() + " of "
-                    + status.total() + " workers replaced); wait until GET /fleet/reload (shepherd status) shows it "
+                    + Plural.of(status.total(), "worker") + " replaced); wait until GET /fleet/reload (shepherd status) shows it "
                     + "finished, or stop it and roll it back with POST /fleet/reload/undo (shepherd reload --undo)");
         }
     }

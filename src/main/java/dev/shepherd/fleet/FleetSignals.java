@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.Plural;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationContext;
@@ -125,7 +126,7 @@ public class FleetSignals {
             // Relative in the supervisor: signals sent at once add up (read here and set, they were lost; found by an
             // attacking helper).
             int before = fleet.scaleBy(change);
-            log.info("{}: scaling from {} to {} workers", name, before, before + change);
+            log.info("{}: scaling from {} to {}", name, before, Plural.of(before + change, "worker"));
         } catch (RuntimeException refused) {
             // Below 1 or above fleet.max-workers, a reload running, a busy supervisor.
             log.warn("{}: the fleet's size stays as it is: {}", name, refused.getMessage());

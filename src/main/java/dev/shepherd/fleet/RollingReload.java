@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.Plural;
 import dev.shepherd.TerminalText;
 import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.worker.WorkerExit;
@@ -105,7 +106,7 @@ final class RollingReload {
 
     /** "1 worker", "3 workers". */
     private static String workers(int count) {
-        return count + (count == 1 ? " worker" : " workers");
+        return Plural.of(count, "worker");
     }
 
     /** A reload runs, or a failed one is being rolled back: the fleet is replacing workers one at a time. */
@@ -121,7 +122,7 @@ final class RollingReload {
     FleetExceptions.FleetConflictException refusal(String retry) {
         if (status.running()) {
             return new FleetExceptions.FleetConflictException("A reload to generation " + status.generation()
-                    + " is running (" + status.replaced() + " of " + status.total() + " workers replaced); " + retry
+                    + " is running (" + status.replaced() + " of " + workers(status.total()) + " replaced); " + retry
                     + " once GET /fleet/reload (shepherd status) shows it finished, or stop it and roll it back with "
                     + "POST /fleet/reload/undo (shepherd reload --undo)");
         }
@@ -466,7 +467,7 @@ final class RollingReload {
         log.warn("Rolling reload to generation {} failed: {}; the fleet keeps the spec of generation {}", generation,
                 TerminalText.safe(reason), currentGeneration);
         if (rollback > 0) {
-            log.info("Rolling back {} workers of generation {} to generation {}", rollback, generation, currentGeneration);
+            log.info("Rolling back {} of generation {} to generation {}", workers(rollback), generation, currentGeneration);
             targetGeneration = currentGeneration;
             targetSpec = supervisor.spec;
             step();

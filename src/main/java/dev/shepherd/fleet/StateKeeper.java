@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.Plural;
 import dev.shepherd.FileProblems;
 import lombok.extern.slf4j.Slf4j;
 
@@ -104,10 +105,11 @@ final class StateKeeper implements Consumer<FleetSnapshot>, AutoCloseable {
             saved = new SavedState(saved.desired(), new WorkerSpec(saved.spec().command(), kept,
                     saved.spec().workingDirectory(), saved.spec().readinessPath()), saved.savedAt());
         }
-        log.info("Restoring the fleet from {} ({}, saved {}): {} workers running {}; this overrides fleet.workers, "
+        log.info("Restoring the fleet from {} ({}, saved {}): {} running {}; this overrides fleet.workers, "
                         + "fleet.worker.command, fleet.worker.environment, fleet.worker.working-directory and "
                         + "fleet.readiness.path (delete the file to return to them)", stateFile.path(),
-                StateFile.PROPERTY, saved.savedAt() == null ? "at an unknown time" : saved.savedAt(), saved.desired(),
+                StateFile.PROPERTY, saved.savedAt() == null ? "at an unknown time" : saved.savedAt(),
+                Plural.of(saved.desired(), "worker"),
                 saved.spec().command().isEmpty() ? "the built-in demo worker" : Secrets.command(saved.spec().command()));
         return saved.over(configured);
     }

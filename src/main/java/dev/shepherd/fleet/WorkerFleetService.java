@@ -1,5 +1,6 @@
 package dev.shepherd.fleet;
 
+import dev.shepherd.Plural;
 import dev.shepherd.worker.LogBuffer;
 import io.micrometer.core.instrument.MeterRegistry;
 import lombok.extern.slf4j.Slf4j;
@@ -230,7 +231,7 @@ public class WorkerFleetService implements SmartLifecycle {
 
     @Override
     public void start() {
-        log.info("Starting a fleet of {} workers{}", supervisor.desired,
+        log.info("Starting a fleet of {}{}", Plural.of(supervisor.desired, "worker"),
                 properties.worker().command().isEmpty() ? " (built-in demo worker)" : ": " + Secrets.command(properties.worker().command()));
         running = true;
         loop.post(new SupervisorEvent.Started());

@@ -371,5 +371,7 @@ class ReloadCommandTests {
                 .as("three digits even when they are 0").contains("succeeded at 2026-12-04T10:00:00.000Z:");
         assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"RUNNING\",\"generation\":2,\"total\":3,\"replaced\":1}")))
                 .isEqualTo("reload to generation 2 running: 1 of 3 workers replaced");
+        assertThat(ReloadCommand.describe(Json.MAPPER.readTree("{\"state\":\"RUNNING\",\"generation\":2,\"total\":1,\"replaced\":0}")))
+                .isEqualTo("reload to generation 2 running: 0 of 1 worker replaced");
     }
 }

@@ -399,6 +399,8 @@ class SupervisorTests {
                 .withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withMessageContaining("the fleet has 1 worker, the fewest");
         assertThat(fleet.snapshot().desired()).isEqualTo(1);
+        assertThat(fleet.events.recent()).as("one worker, not \"1 workers\" (a new user's)")
+                .anyMatch(event -> event.message().equals("scaled from 2 to 1 worker"));
     }
 
     @Test
