@@ -27,14 +27,20 @@ class KillCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "ID", description = "The worker's id (the ID column of shepherd ls).")
-    int id;
+    @Parameters(paramLabel = "ID", arity = "0..1", description = "The worker's id (the ID column of shepherd ls).")
+    Integer id;
 
     @Option(names = {"-s", "--signal"}, paramLabel = "S", defaultValue = "TERM", description = "TERM or KILL, with or without SIG (default: ${DEFAULT-VALUE}).")
     String signal;
 
     @Override
     public Integer call() {
+        if (id == null) {
+            // pm2 kill stops the daemon and every app; here that is the master's own stop (a new user's).
+            throw new CommandLine.ParameterException(spec.commandLine(), "kill takes the id of one worker (the ID "
+                    + "column of shepherd ls): shepherd kill ID. To stop every worker and the master, as pm2 kill does, "
+                    + "stop the master itself (SIGTERM, systemctl stop shepherd, docker stop)");
+        }
         String name = SignalNames.of(signal);
         if (!name.equals("TERM") && !name.equals("KILL")) {
             // A usage error, told before asking the master (which would refuse it too).

@@ -45,6 +45,11 @@ class ScaleCommand implements Callable<Integer> {
                     ? "scale takes the number alone: the master runs one app, so pm2 scale " + workers + " " + second
                     + " is shepherd scale " + second : "unexpected argument '" + second + "'");
         }
+        if (workers.equalsIgnoreCase("max")) {
+            // start -i max (PM2's) is the CPUs of the host the master starts on, which this command cannot see.
+            throw new CommandLine.ParameterException(spec.commandLine(), "scale takes a number: max is start -i's, the "
+                    + "CPUs of the master's host; there, shepherd scale $(nproc)");
+        }
         Matcher count = COUNT.matcher(workers);
         if (!count.matches() || count.group(2).replaceFirst("^0+(?=.)", "").length() > 9) {
             // A usage error, told before asking the master.

@@ -72,6 +72,11 @@ class CtlIntegrationTests {
         assertThat(result.code()).as(result.err()).isZero();
         assertThat(result.out()).startsWith("ID  INDEX  PID");
         pids.forEach(pid -> assertThat(result.out()).containsPattern("(?m)^\\d+\\s+\\d+\\s+" + pid + "\\s+READY\\s"));
+
+        // top -b -n 2, as top(1) is run for a snapshot: two of them, a second apart (it said "Unknown options").
+        CtlTests.Result two = ctl("top", "-b", "-n", "2");
+        assertThat(two.code()).as(two.err()).isZero();
+        assertThat(two.out().split("shepherd top  ·  ", -1)).hasSize(3);
     }
 
     @Test
@@ -332,6 +337,11 @@ class CtlIntegrationTests {
         assertThat(result.out()).startsWith("shepherd top  ·  http://127.0.0.1:" + shepherd.adminPort()).doesNotContain("q quits")
                 .containsPattern("health UP  ·  workers \\d+ ready of \\d+ desired").contains("ID  INDEX  PID");
         pids.forEach(pid -> assertThat(result.out()).containsPattern("(?m)^\\d+\\s+\\d+\\s+" + pid + "\\s+READY\\s"));
+
+        // top -b -n 2, as top(1) is run for a snapshot: two of them, a second apart (it said "Unknown options").
+        CtlTests.Result two = ctl("top", "-b", "-n", "2");
+        assertThat(two.code()).as(two.err()).isZero();
+        assertThat(two.out().split("shepherd top  ·  ", -1)).hasSize(3);
     }
 
     @Test

@@ -156,6 +156,14 @@ class CtlTests {
         assertThat(run(Map.of(), "startup").err()).contains("systemd/shepherd.service").doesNotContain("status?");
         assertThat(run(Map.of(), "sendSignal", "SIGUSR2", "1").err()).endsWith("\nDid you mean kill ID --signal "
                 + "TERM|KILL?\n");
+        // kill said "Missing required parameter", scale max "must be a whole number", top -n 1 "Unknown options".
+        Result kill = run(Map.of(), "kill");
+        assertThat(kill.code()).isEqualTo(Ctl.USAGE);
+        assertThat(kill.err()).startsWith("kill takes the id of one worker").contains("as pm2 kill does, stop the master");
+        Result max = run(Map.of(), "scale", "max");
+        assertThat(max.code()).isEqualTo(Ctl.USAGE);
+        assertThat(max.err()).startsWith("scale takes a number: max is start -i's").contains("shepherd scale $(nproc)");
+        assertThat(run(Map.of(), "top", "-n", "0").err()).startsWith("-n must be 1 to 86400 snapshots, not 0");
     }
 
     /** PM2's verbs without a command here: stop said "Did you mean top?" (a new user's). */
