@@ -90,15 +90,20 @@ class StatusCommand implements Callable<Integer> {
      * {@code (last crash: worker 3, pid 4242 exited with code 143 (signal TERM) at 2026-12-04T16:00:01Z: killed by …)}, or
      * {@code (last crash: cannot start: …)} when no process ran, then its error line, when it has one, on a line of
      * its own ({@code          error: Error: Cannot find module 'x'}); empty without one. A worker killed for not
-     * getting READY in time is {@code last startup timeout}, not a crash (its {@code cause}).
+     * getting READY in time is {@code last startup timeout}, not a crash (its {@code cause}), one killed for its
+     * liveness probe {@code last liveness failure}, one stopped past twice its memory limit {@code last memory limit}.
      */
     static String lastCrash(JsonNode health) {
         JsonNode crash = health.path("components").path("fleet").path("details").path("lastCrash");
         if (!crash.isObject()) {
             return "";
         }
-        String label = " (" + ("startup-timeout".equals(crash.path("cause").asString(null)) ? "last startup timeout"
-                : "last crash") + ": ";
+        String label = " (last " + switch (crash.path("cause").asString("crash")) {
+            case "startup-timeout" -> "startup timeout";
+            case "liveness" -> "liveness failure";
+            case "memory" -> "memory limit";
+            default -> "crash";
+        } + ": ";
         String reason = TerminalText.safe(crash.path("reason").asString("?"));
         long pid = crash.path("pid").asLong(0);
         // The id shepherd logs takes (a new user had only the pid).
