@@ -384,7 +384,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * this body waits, unread, until its parts fit, for {@link ReclaimableConnections#GRACE_NANOS} at most; else 503.
      */
     private void waitForRoom() {
-        if (!proxy.spool().makeRoom(body.reader())) {
+        if (!proxy.spool().makeRoom(body.reader(), body.firstWaitingBytes())) {
             refuseForNoRoom();
             return;
         }
@@ -399,7 +399,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (finished || !readingBodyFirst) {
             return;
         }
-        int before = body.waitingParts();
         boolean none;
         try {
             none = body.spoolWaiting(proxy.spool());
@@ -420,8 +419,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             refuseForNoRoom();
             return;
         }
-        if (body.waitingParts() < before && !proxy.spool().makeRoom(body.reader())) {
-            // The room made was taken, and more is needed: none slower to refuse now.
+        if (!proxy.spool().makeRoom(body.reader(), body.firstWaitingBytes())) {
+            // The room made came and was taken, and more is needed: none slower to refuse now.
             refuseForNoRoom();
             return;
         }

@@ -156,6 +156,12 @@ final class RequestBody {
         return true;
     }
 
+    /** Bytes of the first part waiting for room in the spool ({@link #spool}); 0 when none waits. */
+    long firstWaitingBytes() {
+        HttpContent first = waiting == null ? null : waiting.peek();
+        return first == null ? 0 : first.content().readableBytes();
+    }
+
     /** Parts waiting for room in the spool ({@link #spool}). */
     int waitingParts() {
         return waiting == null ? 0 : waiting.size();
@@ -168,6 +174,7 @@ final class RequestBody {
     void listReading(BodySpool spool, EventExecutor loop, Runnable refuse) {
         if (reader == null && !ended && this.spool == spool) {
             reader = spool.reading(loop, refuse, bytes);
+            reader.kept(reserved);
         }
     }
 
@@ -189,6 +196,9 @@ final class RequestBody {
             ByteBuf part = content.content();
             this.spool = spool;
             reserved += length;
+            if (reader != null) {
+                reader.kept(reserved);
+            }
             if (file == null) {
                 file = spool.open();
             }
@@ -371,7 +381,6 @@ final class RequestBody {
             }
             waiting = null;
         }
-        unlist();
         merged = null;
         pumping = null;
         if (gathered != null) {
@@ -390,5 +399,7 @@ final class RequestBody {
             spool.release(reserved);
             reserved = 0;
         }
+        // After its bytes are given back: a body refused for room is counted as room coming until then.
+        unlist();
     }
 }

@@ -221,7 +221,7 @@ class RequestBodyTests {
         BodySpool.Reader frontLoaded = spool.reading(loop.eventLoop(), () -> refused.add("front-loaded"), 0);
         BodySpool.Reader steady = spool.reading(loop.eventLoop(), () -> refused.add("steady"), 0);
         now[0] = 500_000_000L;
-        assertThat(spool.makeRoom(null)).as("none read for a second yet").isFalse();
+        assertThat(spool.makeRoom(null, 1)).as("none read for a second yet").isFalse();
 
         for (int second = 1; second <= 30; second++) {
             now[0] = second * 1_000_000_000L;
@@ -229,19 +229,58 @@ class RequestBodyTests {
             steady.read(second * 50_000L, now[0]);                 // 50 KB a second all along
         }
         assertThat(frontLoaded.rate(now[0])).as("its 10 MB are past").isLessThan(1_000);
-        assertThat(spool.makeRoom(steady)).isTrue();
+        assertThat(spool.makeRoom(steady, 1)).isTrue();
         loop.runPendingTasks();
         assertThat(refused).containsExactly("front-loaded");
 
-        assertThat(spool.makeRoom(steady)).as("the one asking is the slowest left: it is refused itself").isFalse();
+        assertThat(spool.makeRoom(steady, 1)).as("the one asking is the slowest left: it is refused itself").isFalse();
         BodySpool.Reader fast = spool.reading(loop.eventLoop(), () -> refused.add("fast"), 0);
         now[0] += 2_000_000_000L;
         fast.read(10_000_000L, now[0]);
-        assertThat(spool.makeRoom(fast)).isTrue();
+        assertThat(spool.makeRoom(fast, 1)).isTrue();
         loop.runPendingTasks();
         assertThat(refused).containsExactly("front-loaded", "steady");
         spool.done(fast);
-        assertThat(spool.makeRoom(null)).as("none left").isFalse();
+        assertThat(spool.makeRoom(null, 1)).as("none left").isFalse();
+        loop.finishAndReleaseAll();
+    }
+
+    /**
+     * Found by a re-attacking helper: ten bodies of 20 KB at the bound at once each refused an upload of 500 KB of
+     * its own, where one made room for all, and those that found none left to refuse got 503 at once. The bytes a
+     * refused body still holds are room coming: bodies that need no more wait for it, and no other is refused until
+     * it has come (the refused body gone) and more is needed.
+     */
+    @Test
+    void roomComingFromARefusedBodyIsWaitedForNotMadeAgain() {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        List<String> refused = new ArrayList<>();
+        BodySpool.Reader first = spool.reading(loop.eventLoop(), () -> refused.add("first"), 0);
+        BodySpool.Reader second = spool.reading(loop.eventLoop(), () -> refused.add("second"), 0);
+        first.kept(500_000);
+        second.kept(500_000);
+        now[0] = 2_000_000_000L;
+        first.read(500_000, now[0]);
+        second.read(600_000, now[0]);
+
+        assertThat(spool.makeRoom(null, 20_000)).isTrue();
+        for (int newcomer = 0; newcomer < 9; newcomer++) {
+            assertThat(spool.makeRoom(null, 20_000)).as("room is coming").isTrue();
+        }
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("first");
+        assertThat(spool.makeRoom(null, 600_000)).as("more than is coming: one more is refused").isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("first", "second");
+        assertThat(spool.makeRoom(null, 20_000)).as("none left to refuse, but room is coming").isTrue();
+
+        spool.done(first);
+        spool.done(second);
+        assertThat(spool.makeRoom(null, 1)).as("it came, and none is left to refuse").isFalse();
+        spool.done(first);
+        assertThat(spool.makeRoom(null, 1)).as("counted back once").isFalse();
         loop.finishAndReleaseAll();
     }
 
