@@ -49,6 +49,15 @@ public enum ExitCause {
     }
 
     /**
+     * Whether the worker failed, whatever its exit code: a process that exits 0 on TERM, as most apps do, still failed
+     * when the master stopped it for its liveness probe or its memory (found by a new user: the health's
+     * {@code lastCrash} left out every such exit of the Python example).
+     */
+    public boolean failure() {
+        return this != STOPPED && this != REPLACED && this != EXITED_CLEANLY;
+    }
+
+    /**
      * The cause of an exit with {@code code} of a process the master asked to stop for {@code stopCause} (null: it
      * was not asked), for a worker that {@code planned} to remove ({@code retiring}, or the master shutting down) or
      * that was {@code replaced} (see {@link Exits#reap}: not a worker that exits on its own while its successor

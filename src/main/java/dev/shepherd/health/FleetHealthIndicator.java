@@ -48,7 +48,8 @@ class FleetHealthIndicator implements HealthIndicator {
                 .withDetail("crashLooping", failed(snapshot, false))
                 .withDetail("cannotStart", failed(snapshot, true))
                 .withDetail("minReady", minReady);
-        snapshot.workers().stream().filter(worker -> worker.lastExit() != null && !worker.lastExit().clean())
+        snapshot.workers().stream().filter(worker -> worker.lastExit() != null && (worker.lastExitCause() != null
+                        ? worker.lastExitCause().failure() : !worker.lastExit().clean()))
                 .max(Comparator.comparing(worker -> worker.lastExit().at()))
                 .ifPresent(worker -> builder.withDetail("lastCrash", describe(worker.id(), worker.lastExit(),
                         worker.lastExitCause())));

@@ -115,6 +115,26 @@ class FleetHealthIndicatorTests {
         assertThat(indicator.health().getDetails().get("lastCrash")).asInstanceOf(MAP).containsEntry("cause", "crash");
     }
 
+    /**
+     * Found by a new user: the Python example exits 0 on TERM, so a worker stopped for its liveness probe or its
+     * memory never showed as the last failure. A clean exit counts when the master stopped the worker for failing;
+     * not when it stopped it on purpose, nor when the worker left on its own.
+     */
+    @Test
+    void aWorkerStoppedForFailingIsTheLastFailureThoughItExitedZero() {
+        WorkerExit hung = new WorkerExit(100, 0, null, NOW.minusSeconds(10), Duration.ofSeconds(5),
+                "liveness probe failed", List.of());
+        WorkerExit retired = new WorkerExit(200, 0, null, NOW.minusSeconds(5), Duration.ofSeconds(5), "replaced",
+                List.of());
+        fleet(2, 1, List.of(worker(1, WorkerState.READY, hung, ExitCause.HUNG),
+                worker(2, WorkerState.READY, retired, ExitCause.REPLACED)));
+        assertThat(indicator.health().getDetails().get("lastCrash")).asInstanceOf(MAP).containsEntry("worker", 1)
+                .containsEntry("cause", "liveness").containsEntry("code", 0);
+
+        fleet(2, 1, List.of(worker(1, WorkerState.READY, hung, ExitCause.EXITED_CLEANLY)));
+        assertThat(indicator.health().getDetails()).doesNotContainKey("lastCrash");
+    }
+
     private void fleet(int desired, int ready, List<WorkerSnapshot> workers) {
         given(fleet.snapshot()).willReturn(snapshot);
         given(snapshot.desired()).willReturn(desired);
