@@ -16,6 +16,7 @@ import org.springframework.boot.web.server.PortInUseException;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.convert.ConverterNotFoundException;
+import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.util.unit.DataSize;
@@ -51,6 +52,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
     private static final String PREFIX = "fleet";
     private static final String ACTION = "Fix the value (see the Configuration table of the README), or remove it to "
             + "use the default.";
+    private static final String ACTION_AND_NAMES = "Fix the value (see the Configuration table of the README), or remove "
+            + "it to use the default; correct or remove the unknown names and variables.";
 
     private final Environment environment;
 
@@ -140,8 +143,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             }
             description.append("    Reason: ").append(error.getDefaultMessage()).append('\n');
         }
-        appendUnknown(description);
-        return new FailureAnalysis(description.toString(), ACTION, validation);
+        boolean unknownToo = appendUnknown(description);
+        return new FailureAnalysis(description.toString(), unknownToo ? ACTION_AND_NAMES : ACTION, validation);
     }
 
     /**
@@ -150,13 +153,13 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
      * misspelt name took two starts of 10-20 s each to learn both (found by a new user). Variables and system
      * properties are left out, as {@link #unknown} leaves them.
      */
-    private void appendUnknown(StringBuilder description) {
+    private boolean appendUnknown(StringBuilder description) {
         if (environment == null) {
-            return;
+            return false;
         }
         Map<String, String> types = KnownSettings.types();
         if (types.isEmpty()) {
-            return;
+            return false;
         }
         List<String> known = List.copyOf(types.keySet());
         List<String> groups = types.entrySet().stream().filter(entry -> entry.getValue().startsWith("java.util.Map<"))
@@ -173,7 +176,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
                         if (shown.isEmpty()) {
                             description.append("\nAnd unknown:\n");
                         }
-                        if (shown.add(name)) {
+                        // A misspelt list once, not once per element (a new user's comand[0], comand[1]).
+                        if (shown.add(name.replaceAll("\\[[^\\]]*\\]", ""))) {
                             ConfigurationProperty property = source.getConfigurationProperty(ConfigurationPropertyName.of(name));
                             description.append('\n');
                             appendProperty(description, name, property == null ? null : property.getValue(),
@@ -186,6 +190,23 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
                         }
                     });
         }
+        // The variables that set nothing, which a start that succeeds warns of (UnknownVariables): a failed start
+        // never got to it, so one configured through the environment took two starts too (a new user's).
+        List<String> variables = environment instanceof ConfigurableEnvironment configurable
+                && configurable.getPropertySources().get(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME)
+                instanceof org.springframework.core.env.MapPropertySource variablesSource
+                ? UnknownVariables.warnings(stringValues(variablesSource.getSource()), types) : List.of();
+        if (!variables.isEmpty()) {
+            description.append("\nAnd variables:\n\n");
+            variables.forEach(warning -> description.append("    ").append(warning).append('\n'));
+        }
+        return !shown.isEmpty() || !variables.isEmpty();
+    }
+
+    private static Map<String, String> stringValues(Map<String, Object> source) {
+        Map<String, String> values = new java.util.TreeMap<>();
+        source.forEach((name, value) -> values.put(name, String.valueOf(value)));
+        return values;
     }
 
     /** Whether {@code source} is the command line's or a file's, not the variables' or the system properties'. */
@@ -256,8 +277,8 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             description.append(" (a comma makes it a list of values: this setting takes one)");
         }
         description.append('\n');
-        appendUnknown(description);
-        return new FailureAnalysis(description.toString(), ACTION, binding);
+        boolean unknownToo = appendUnknown(description);
+        return new FailureAnalysis(description.toString(), unknownToo ? ACTION_AND_NAMES : ACTION, binding);
     }
 
     private static void appendProperty(StringBuilder description, String name, Object value, Origin origin) {

@@ -99,17 +99,20 @@ class ConfigurationFailureAnalyzerTests {
     void aBadValueIsReportedWithTheUnknownNamesBesideIt() {
         Map<String, Object> properties = new LinkedHashMap<>();
         properties.put("fleet.worker.comand[0]", "node");
+        properties.put("fleet.worker.comand[1]", "server.js");
         properties.put("fleet.worker.command[0]", "node");
         properties.put("fleet.worker.environment.FOO", "bar");
         properties.put("fleet.worker.max-memory", "300M");
         assertThat(describe(properties)).contains("Property: fleet.worker.max-memory\n", "Reason: must be a size",
                 "And unknown:", "Property: fleet.worker.comand[0]\n", "Value: \"node\"",
                 "Reason: Shepherd has no setting fleet.worker.comand; did you mean fleet.worker.command?")
-                .doesNotContain("setting fleet.worker.command[0]", "FOO");
+                .doesNotContain("setting fleet.worker.command[0]", "FOO", "comand[1]");
         properties.put("fleet.worker.max-memory", "-1MB");
         assertThat(describe(properties)).contains("Property: fleet.worker.max-memory\n", "And unknown:",
                 "did you mean fleet.worker.command?");
         assertThat(describe("fleet.worker.max-memory", "300M")).doesNotContain("And unknown");
+        assertThat(analyze(properties).getAction()).endsWith("correct or remove the unknown names and variables.");
+        assertThat(analyze(Map.of("fleet.worker.max-memory", "300M")).getAction()).doesNotContain("unknown");
     }
 
     @Test
@@ -284,7 +287,28 @@ class ConfigurationFailureAnalyzerTests {
     }
 
     private static String describe(Map<String, Object> properties) {
+        return analyze(properties).getDescription();
+    }
+
+    /** A misspelt variable beside a bad one: a start that fails never reached the warning of a start that succeeds. */
+    @Test
+    void aBadValueIsReportedWithTheVariablesThatSetNothing() {
+        Map<String, Object> variables = Map.of("FLEET_WORKERZ", "3", "PATH", "/bin");
+        String description = analyze(Map.of("fleet.worker.max-memory", "300M"), variables).getDescription();
+        assertThat(description).contains("Reason: must be a size", "And variables:",
+                "The environment variable FLEET_WORKERZ sets no fleet.* setting and is ignored; did you mean FLEET_WORKERS")
+                .doesNotContain("PATH");
+    }
+
+    private static FailureAnalysis analyze(Map<String, Object> properties) {
+        return analyze(properties, Map.of());
+    }
+
+    private static FailureAnalysis analyze(Map<String, Object> properties, Map<String, Object> variables) {
         StandardEnvironment environment = new StandardEnvironment();
+        environment.getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                new org.springframework.core.env.SystemEnvironmentPropertySource(
+                        StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
         environment.getPropertySources().addFirst(new MapPropertySource("test", properties));
         AtomicReference<Throwable> failure = new AtomicReference<>();
         new ApplicationContextRunner(() -> new org.springframework.context.annotation.AnnotationConfigApplicationContext())
@@ -296,6 +320,6 @@ class ConfigurationFailureAnalyzerTests {
         assertThat(failure.get()).as("the context failed to start").isNotNull();
         FailureAnalysis analysis = new ConfigurationFailureAnalyzer(environment).analyze(failure.get());
         assertThat(analysis).as("analyzed").isNotNull();
-        return analysis.getDescription();
+        return analysis;
     }
 }
