@@ -46,6 +46,10 @@ final class BodyErrors {
         if (jackson instanceof InputCoercionException) {
             return (field.isEmpty() ? "a number" : field) + " is out of range";
         }
+        if (String.valueOf(jackson.getOriginalMessage()).startsWith("Trailing token")) {
+            // {"workers":2}{"workers":3} was told the body "must be a JSON object" (a new user's).
+            return "something follows the JSON value: send one";
+        }
         if (jackson instanceof MismatchedInputException mismatch && mismatch.getTargetType() != null) {
             return (field.isEmpty() ? "the body" : field) + " must be " + kind(mismatch.getTargetType());
         }

@@ -178,6 +178,7 @@ class FleetControllerTests {
             3                           | the body must be a JSON object
             {"workers": 3               | it is not valid JSON at line 1, column 14
             {workers: 3}                | it is not valid JSON at line 1, column 2
+            {"workers": 2}{"workers": 3} | something follows the JSON value: send one
             """)
     void aBadScaleBodyIsA400ProblemNamingTheFieldAndNoJavaType(String body, String what, CapturedOutput output) {
         MvcTestResult result = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content(body).exchange();
