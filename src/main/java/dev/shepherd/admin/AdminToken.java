@@ -89,6 +89,13 @@ final class AdminToken implements AuthenticationConverter, AuthenticationManager
         if (header == null) {
             return null;
         }
+        java.util.Enumeration<String> headers = request.getHeaders(HttpHeaders.AUTHORIZATION);
+        headers.nextElement();
+        if (headers.hasMoreElements()) {
+            // Authorization is no list (RFC 9110 §11.6.2): with two, the first decided, so a good token followed by a
+            // bad one passed and the reverse did not (a new user's).
+            throw new MalformedAuthorizationException("the request has more than one Authorization header");
+        }
         int space = header.indexOf(' ');
         String scheme = space < 0 ? header : header.substring(0, space);
         if (!scheme.equalsIgnoreCase(SCHEME)) {

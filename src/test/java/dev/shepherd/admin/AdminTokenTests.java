@@ -52,6 +52,16 @@ class AdminTokenTests {
     }
 
     @Test
+    void twoAuthorizationHeadersAreRefusedAsMalformedWhicheverComesFirst() {
+        for (String[] pair : new String[][] {{"Bearer s3cret", "Bearer nope"}, {"Bearer nope", "Bearer s3cret"}}) {
+            MockHttpServletRequest request = request(pair[0]);
+            request.addHeader("Authorization", pair[1]);
+            assertThatThrownBy(() -> token.convert(request)).isInstanceOf(AdminToken.MalformedAuthorizationException.class)
+                    .hasMessage("the request has more than one Authorization header");
+        }
+    }
+
+    @Test
     void aTokenSentAsUtf8BytesMatchesTheConfiguredToken() {
         AdminToken unicode = new AdminToken("clé");
         // Tomcat hands header bytes over as ISO-8859-1 characters.
