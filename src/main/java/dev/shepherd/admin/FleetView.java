@@ -47,9 +47,12 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
      * process was seen sending bytes nobody asked for (a late second response), and gets a new connection per request
      * until it is replaced; {@code restartInMillis}: how
      * long until a BACKOFF or FAILED worker starts again (null when no restart is due), as {@code kubectl describe}
-     * says "Back-off restarting failed container" with its delay.
+     * says "Back-off restarting failed container" with its delay; {@code reason}: why it is in its state, when there
+     * is something to say (a STARTING worker's last readiness probe failure, as {@code kubectl describe} shows
+     * "Readiness probe failed"; a stopping one's stop reason), else null.
      */
-    record WorkerView(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
+    record WorkerView(int id, int index, long pid, int port, WorkerState state,
+                      @Schema(nullable = true) String reason, long generation, int restarts,
                       @Schema(nullable = true) Instant startedAt, @Schema(nullable = true) Long uptimeMillis,
                       int inFlight, int tunnels, boolean outOfStep, long requests,
                       @Schema(nullable = true) Long memoryBytes,
@@ -58,7 +61,8 @@ record FleetView(int desired, int ready, int actual, ReloadStatus reload, Traffi
 
         static WorkerView of(WorkerSnapshot worker, Clock clock) {
             boolean running = worker.state().hasProcess() && worker.startedAt() != null;
-            return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.generation(),
+            return new WorkerView(worker.id(), worker.index(), worker.pid(), worker.port(), worker.state(), worker.reason(),
+                    worker.generation(),
                     worker.restarts(), worker.startedAt(),
                     running ? Duration.between(worker.startedAt(), clock.instant()).toMillis() : null,
                     worker.inFlight(), worker.tunnels(), worker.outOfStep(), worker.requests(),

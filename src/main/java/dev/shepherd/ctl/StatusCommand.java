@@ -42,8 +42,36 @@ class StatusCommand implements Callable<Integer> {
         ctl.out().println("workers  " + fleet.path("ready").asInt() + " ready of " + fleet.path("desired").asInt()
                 + " desired, " + fleet.path("actual").asInt() + " running");
         ctl.out().println("reload   " + ReloadCommand.describe(fleet.path("reload")));
+        notReady(fleet).forEach(ctl.out()::println);
         return exitCode(health);
     }
+
+    /**
+     * A line for each STARTING worker whose readiness probe failed, with what it saw: a new user's status said
+     * {@code health DOWN} for the minute of a startup timeout while only the master's log said the probe got 404.
+     * At most {@link #NOT_READY_SHOWN}, then how many more.
+     */
+    static java.util.List<String> notReady(JsonNode fleet) {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        int more = 0;
+        for (JsonNode worker : fleet.path("workers")) {
+            String reason = worker.path("reason").asString(null);
+            if (!"STARTING".equals(worker.path("state").asString(null)) || reason == null) {
+                continue;
+            }
+            if (lines.size() == NOT_READY_SHOWN) {
+                more++;
+                continue;
+            }
+            lines.add("starting worker " + worker.path("id").asInt() + ": " + TerminalText.safe(reason));
+        }
+        if (more > 0) {
+            lines.add("starting " + more + " more worker" + (more == 1 ? "" : "s") + " not READY yet (shepherd ls --json)");
+        }
+        return lines;
+    }
+
+    private static final int NOT_READY_SHOWN = 3;
 
     /**
      * Without the token the master still answers its health, which probes read: its status alone, a note on

@@ -367,8 +367,13 @@ final class Worker {
 
     WorkerSnapshot snapshot() {
         boolean running = state.hasProcess() && process != null;
+        // A STARTING worker's reason is what its readiness probe last saw: a new user's status said DOWN for a minute
+        // of 404s while only the master's log said why.
+        String reason = state == WorkerState.STARTING && lastReadinessFailure != null
+                ? "readiness probe: " + lastReadinessFailure
+                + (HealthChecks.pathNotServed(lastReadinessFailure) ? HealthChecks.PATH_HINT : "") : stopReason;
         return new WorkerSnapshot(id, index, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
-                process == null ? null : process.startedAt(), requestsBefore, lastExit, lastExitCause, stopReason,
+                process == null ? null : process.startedAt(), requestsBefore, lastExit, lastExitCause, reason,
                 running ? endpoint : null, running ? process : null, restartAt);
     }
 }

@@ -13,7 +13,8 @@ import java.util.Optional;
  * {@code SHEPHERD_WORKER_INDEX}); {@code endpoint} is the live handle on its current process (in-flight and served
  * counters), or null when no process runs; {@code restartAt}, when a BACKOFF or FAILED worker's restart is due, or
  * null when none is armed; {@code lastExitCause}, what {@code lastExit} meant (a crash, a startup timeout…), null
- * with it.
+ * with it; {@code reason}, why it is in its state, when there is one to say: a STARTING worker's last readiness probe
+ * failure, a stopping or draining one's stop reason; else null.
  */
 public record WorkerSnapshot(int id, int index, long pid, int port, WorkerState state, long generation, int restarts,
                              Instant startedAt, long requestsBefore, WorkerExit lastExit, ExitCause lastExitCause, String reason,

@@ -2,6 +2,7 @@ package dev.shepherd.ctl;
 
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
@@ -46,6 +47,24 @@ class StatusCommandTests {
                 + "\"reason\":\"cannot start: Cannot run program \\\"nope\\\"\"}"))
                 .isEqualTo(" (last crash: cannot start: Cannot run program \"nope\")");
         assertThat(lastCrash(null)).isEmpty();
+    }
+
+    /**
+     * Found by a new user: status said {@code health DOWN} for the minute of a startup timeout while only the
+     * master's log said the readiness probe got 404. Each STARTING worker with a failed probe says what it saw; not
+     * one that is READY, nor one with nothing to say; past three, how many more.
+     */
+    @Test
+    void startingWorkersSayWhatTheirReadinessProbeSaw() {
+        String worker = "{\"id\":%d,\"state\":\"%s\",\"reason\":%s}";
+        JsonNode fleet = Json.MAPPER.readTree("{\"workers\":[" + String.join(",",
+                worker.formatted(1, "STARTING", "\"readiness probe: GET /health answered 404\\u001b[2J\""),
+                worker.formatted(2, "READY", "null"), worker.formatted(3, "STARTING", "null"),
+                worker.formatted(4, "STARTING", "\"x\""), worker.formatted(5, "STARTING", "\"x\""),
+                worker.formatted(6, "STARTING", "\"x\""), worker.formatted(7, "STARTING", "\"x\"")) + "]}");
+        assertThat(StatusCommand.notReady(fleet)).containsExactly(
+                "starting worker 1: readiness probe: GET /health answered 404^[[2J", "starting worker 4: x",
+                "starting worker 5: x", "starting 2 more workers not READY yet (shepherd ls --json)");
     }
 
     /** Found by a new user: a worker killed for not getting READY in time was told as the last crash. */

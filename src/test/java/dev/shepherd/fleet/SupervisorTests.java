@@ -468,6 +468,9 @@ class SupervisorTests {
         assertThat(output.getOut()).containsOnlyOnce("Worker 1 (pid " + fleet.process(1).pid() + ") is not READY: its "
                 + "readiness probe GET /health answered 404; set fleet.readiness.path to a path it answers with 2xx (/, "
                 + "say), or to empty for a TCP connect");
+        assertThat(fleet.worker(1).reason()).as("for GET /fleet and status, not the log alone").isEqualTo("readiness "
+                + "probe: GET /health answered 404; set fleet.readiness.path to a path it answers with 2xx (/, say), or to "
+                + "empty for a TCP connect");
         fleet.queue.advance(Duration.ofSeconds(1));
 
         assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms (last readiness probe: GET "
