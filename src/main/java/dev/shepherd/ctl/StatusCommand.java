@@ -143,7 +143,8 @@ class StatusCommand implements Callable<Integer> {
         String errorLine = crash.path("errorLine").asString(null);
         return label + worker + "pid " + pid + " exited with code " + crash.path("code").asInt()
                 + (signal == null ? "" : " (signal " + TerminalText.safe(signal) + ")")
-                + " at " + TerminalText.safe(crash.path("at").asString("?")) + ": " + reason + ")"
+                + " at " + TerminalText.safe(crash.path("at").asString("?").replaceFirst("(\\.\\d{3})\\d+Z$", "$1Z"))
+                + ": " + reason + ")"
                 + (errorLine == null ? "" : System.lineSeparator() + "         error: " + TerminalText.safe(errorLine));
     }
 }

@@ -79,6 +79,9 @@ class StatusCommandTests {
         assertThat(lastCrash("{\"worker\":2,\"cause\":\"liveness\",\"pid\":7,\"code\":137,"
                 + "\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"liveness probe failed\"}"))
                 .startsWith(" (last liveness failure: worker 2, pid 7");
+        assertThat(lastCrash("{\"worker\":2,\"cause\":\"crash\",\"pid\":7,\"code\":1,"
+                + "\"at\":\"2026-12-07T05:34:19.641467323Z\",\"reason\":\"crashed\"}")).as("milliseconds are enough")
+                .contains(" at 2026-12-07T05:34:19.641Z: crashed");
         assertThat(lastCrash("{\"worker\":2,\"cause\":\"memory\",\"pid\":7,\"code\":143,"
                 + "\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"memory\"}")).startsWith(" (last memory limit: worker 2");
     }
