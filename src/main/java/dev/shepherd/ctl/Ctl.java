@@ -20,8 +20,9 @@ import java.util.regex.Pattern;
  * API that starts no Spring context. Commands and words follow PM2's ({@code ls}, {@code logs}, {@code reload},
  * {@code scale}). Every error is one line on standard error that says what to do; exit codes: {@value #OK} done,
  * {@value #FAILED} the admin API refused (or the command failed otherwise), {@value #USAGE} bad arguments,
- * {@value #ROLLED_BACK} a reload that was waited for failed and was rolled back (one whose rollback stopped part way,
- * leaving workers of the failed spec, is {@value #FAILED}), {@value #DOWN} {@code status} of a DOWN fleet,
+ * {@value #ROLLED_BACK} a reload that was waited for, or that failed at once, failed and was rolled back (one whose
+ * rollback stopped part way, leaving workers of the failed spec, is {@value #FAILED}), {@value #DOWN} {@code status}
+ * of a DOWN fleet,
  * {@value #UNREACHABLE} the admin API could not be reached or did not answer in time.
  */
 @Command(name = "shepherd", versionProvider = Ctl.Version.class,

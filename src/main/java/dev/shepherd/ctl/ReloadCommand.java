@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * {@code GET /fleet/reload}: the new worker's exit and last lines) when it failed and was rolled back; with
  * {@code --no-wait} it returns once the reload has started. {@code --undo} reloads back to the spec the last
  * successful reload replaced ({@code POST /fleet/reload/undo}), or stops a running one and rolls it back (exit
- * {@value Ctl#OK} once the rollback finished).
+ * {@value Ctl#OK} once the rollback finished). A reload that the answer to its POST says failed already exits
+ * {@value Ctl#ROLLED_BACK} with its reason, {@code --no-wait} or not.
  */
 @Command(name = "reload", description = {"Replaces every worker, one at a time, without dropping a request; "
         + "with options, by workers of a new spec (a new version). Options left out keep the current value."},
@@ -76,7 +77,8 @@ class ReloadCommand implements Callable<Integer> {
     @Option(names = "--wait", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Print the progress and exit when the reload is over (the default): 0 when it finished, "
             + Ctl.ROLLED_BACK + " when it was rolled back (with the new worker's exit and last output lines). "
-            + "--no-wait returns once the reload has started; shepherd status tells how it ended.")
+            + "--no-wait returns once the reload has started (exit " + Ctl.ROLLED_BACK + " when it failed at once); "
+            + "shepherd status tells how it ended.")
     boolean await;
 
     @Override
@@ -94,6 +96,13 @@ class ReloadCommand implements Callable<Integer> {
         if (!await) {
             JsonNode status = ctl.client().post(path, body);
             printStarted(path, status);
+            if (!path.endsWith("/undo") && "FAILED".equals(status.path("state").asString())) {
+                // Failed at once (its first worker could not be spawned): the answer says so, and it is told as --wait
+                // tells it, on standard error with exit 3; it said so on standard output with exit 0, and a script's
+                // "reload --no-wait && echo deployed" said deployed (a new user's). An undo's FAILED is the reload it
+                // stopped, as with --wait.
+                throw rollback(describe(status), null);
+            }
             ctl.out().println(describe(status));
             return Ctl.OK;
         }

@@ -226,6 +226,30 @@ class ReloadCommandTests {
         assertThat(undo.out()).startsWith("reload to generation 2 failed").doesNotContain("started");
     }
 
+    /**
+     * A reload whose answer says it failed at once is told as {@code --wait} tells it, {@code --no-wait} too: it said
+     * "failed and was rolled back" on standard output and exited 0, so "reload --no-wait && echo deployed" said
+     * deployed (a new user's).
+     */
+    @Test
+    void noWaitOfAReloadThatFailedAtOnceExitsRolledBackWithTheReasonOnStandardError() {
+        started = FAILED;
+        recentEvents = "[{\"type\":\"RELOAD_STARTED\",\"message\":\"reload to generation 2 started: 2 workers to "
+                + "replace; changed: command\"}]";
+
+        CtlTests.Result noWait = CtlTests.run(env, "reload", "--command", "nope", "--no-wait");
+        CtlTests.Result waited = CtlTests.run(env, "reload", "--command", "nope");
+
+        assertThat(noWait.code()).as(noWait.err()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(noWait.err()).isEqualTo(waited.err()).isEqualTo("reload to generation 2 failed and was rolled back: "
+                + "worker 3 (pid 77) exited with code 3 before it was READY; last lines: | starting | boom\n");
+        assertThat(noWait.out()).isEqualTo(waited.out()).startsWith("reload to generation 2 started: 2 workers to "
+                + "replace; changed: command\nthe new worker's last output lines:\n").doesNotContain("failed");
+        reloadStatuses.clear();
+        reloadStatuses.add(FAILED.replace("}}", "},\"rollback\":\"STOPPED\"}"));
+        assertThat(CtlTests.run(env, "reload", "--no-wait").code()).as("its rollback stopped").isEqualTo(Ctl.FAILED);
+    }
+
     /** Waiting is the default, as {@code pm2 reload} blocks: {@code --wait} only says so. */
     @Test
     void waitedForRollbackPrintsTheNewWorkersLastLinesAndExitsRolledBack() {
