@@ -15,7 +15,9 @@ import java.util.regex.Pattern;
 /**
  * {@code shepherd scale N}: {@code POST /fleet/scale}; the master starts or drains workers in the background. As
  * PM2's {@code pm2 scale app +3}, {@code +N} and {@code -N} scale from the desired count {@code GET /fleet} gives
- * (read, then set: another change in between is overwritten, as with two {@code scale N}).
+ * (read, then set: another change in between is overwritten, as with two {@code scale N}); {@code +0} and {@code -0}
+ * say that nothing changes, and send nothing. The answer to a scale names no earlier count, so {@code scale N} to the
+ * count desired already is told as a scale.
  */
 @Command(name = "scale", description = "Sets the number of workers the fleet keeps running.")
 class ScaleCommand implements Callable<Integer> {
@@ -69,6 +71,12 @@ class ScaleCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "the fleet wants "
                         + Plural.of(now, "worker") + "; " + workers + " would leave " + target
                         + ", and 1 is the fewest");
+            }
+            if (target == now) {
+                // scale +0 said "scaling to 2 workers" for a scale that changes nothing (a new user's); nor is one
+                // sent, which could only overwrite a change made since the read.
+                ctl.out().println("the fleet wants " + Plural.of(now, "worker") + " already; nothing changed");
+                return Ctl.OK;
             }
         }
         int desired = ctl.client().post("/fleet/scale", "{\"workers\":" + target + "}").path("desired").asInt();
