@@ -184,6 +184,14 @@ class CtlTests {
                 + "shepherd ls), not 'app' (see shepherd logs --help)\n");
         assertThat(run(Map.of(), "kill", "app").err()).isEqualTo("ID must be a worker's id (the ID column of "
                 + "shepherd ls), not 'app' (see shepherd kill --help)\n");
+        // restart alone, PM2's most typed command, said "Missing required parameter: 'ID'" (a new user's), as kill did.
+        Result restart = run(Map.of(), "restart");
+        assertThat(restart.code()).isEqualTo(Ctl.USAGE);
+        assertThat(restart.err()).isEqualTo("restart takes the id of one worker (the ID column of shepherd ls): "
+                + "shepherd restart ID. Every worker, one at a time without dropping a request (pm2 restart all, pm2 "
+                + "reload all), is shepherd reload (see shepherd replace --help)\n");
+        assertThat(run(Map.of(), "replace").err()).startsWith("replace takes the id of one worker (the ID column of "
+                + "shepherd ls): shepherd replace ID. ");
         Result alone = run(Map.of());
         assertThat(alone.code()).isEqualTo(Ctl.USAGE);
         assertThat(alone.err()).as("the usage, as pm2 and git print it").startsWith("Usage: shepherd ")
