@@ -9,8 +9,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.Console;
 import java.lang.reflect.Method;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 
 /**
  * {@code shepherd top}: a live view of the fleet ({@link TopView}) in the manner of {@code pm2 monit} and
@@ -34,9 +37,15 @@ class TopCommand implements Callable<Integer> {
             + "(top's batch mode).")
     boolean batch;
 
-    @Option(names = {"-n", "--iterations"}, paramLabel = "N", description = "How many snapshots to print, a second "
-            + "apart (top's -n); implies -b. Default: 1.")
+    @Option(names = {"-n", "--iterations"}, paramLabel = "N", description = "How many snapshots to print, -d apart "
+            + "(top's -n); implies -b. Default: 1.")
     Integer iterations;
+
+    /** A string, read here: top takes fractions ({@code -d 0.5}), and picocli's own error for a number said little. */
+    @Option(names = {"-d", "--delay"}, paramLabel = "SECONDS", description = "Seconds between snapshots, " + MIN_DELAY
+            + " to " + MAX_DELAY + ", such as 2 or 0.5 (top's -d); in the live view, the longest it goes without a "
+            + "redraw. Default: 1.")
+    String delay;
 
     @Override
     public Integer call() throws Exception {
@@ -44,22 +53,49 @@ class TopCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "-n must be 1 to 86400 snapshots, not "
                     + iterations);
         }
+        long delayMillis = delayMillis();
         if (batch || iterations != null || !interactive()) {
             TopScreen screen = new TopScreen(ctl.client().url().toString(), false);
             int frames = iterations == null ? 1 : iterations;
             for (int frame = 0; frame < frames; frame++) {
                 if (frame > 0) {
                     ctl.out().println();
-                    // A snapshot a second, as top's default delay is a few: the CLI's own pace, no timer of the master's.
-                    Thread.sleep(1000);
+                    // The CLI's own pace (a second unless -d gives another), no timer of the master's.
+                    Thread.sleep(delayMillis);
                 }
                 screen.frame(ctl.client().get("/fleet"), ctl.client().health(), Instant.now(), System.nanoTime())
                         .forEach(ctl.out()::println);
             }
             return Ctl.OK;
         }
-        return new TopView(ctl.client()).run();
+        return new TopView(ctl.client(), delayMillis).run();
     }
+
+    /**
+     * {@code -d}'s delay in milliseconds, {@value TopView#TICK_MILLIS} without it; a usage error for what is no number
+     * of seconds within the bounds ({@code top -d 2 -n 2}, top's habit, said "Unknown options": a new user's).
+     */
+    private long delayMillis() {
+        if (delay == null) {
+            return TopView.TICK_MILLIS;
+        }
+        BigDecimal seconds = null;
+        if (SECONDS.matcher(delay.strip()).matches()) {
+            seconds = new BigDecimal(delay.strip());
+        }
+        if (seconds == null || seconds.compareTo(new BigDecimal(MIN_DELAY)) < 0
+                || seconds.compareTo(new BigDecimal(MAX_DELAY)) > 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), Ctl.typedName(spec, "--delay") + " must be a "
+                    + "number of seconds, " + MIN_DELAY + " to " + MAX_DELAY + ", not '" + delay + "'");
+        }
+        return seconds.movePointRight(3).setScale(0, RoundingMode.HALF_UP).longValueExact();
+    }
+
+    /** Bounds of {@code -d}: the live view reads the fleet at most every {@value TopView#MIN_FRAME_MILLIS} ms. */
+    static final String MIN_DELAY = "0.2";
+    static final String MAX_DELAY = "3600";
+    /** A decimal number, as top's {@code -d} takes it; at most three decimals, milliseconds. */
+    private static final Pattern SECONDS = Pattern.compile("\\d{1,9}(\\.\\d{0,3})?|\\.\\d{1,3}");
 
     /**
      * True when this JVM's standard input and output are a terminal: {@link System#console()} is null otherwise on

@@ -23,8 +23,9 @@ import java.util.concurrent.TimeUnit;
  * The live screen of {@code shepherd top} on the system terminal, through JLine: the alternate screen in raw mode,
  * redrawn by JLine's {@link Display} (which rewrites only what changed) until {@code q}, {@code Q} or Ctrl-C, then
  * the terminal as it was. Three threads: a reader of the fleet's events (each one asks for a new frame; when the
- * stream breaks it reconnects every second), a poller that reads {@code GET /fleet} when asked and at least every
- * second (for uptimes and rates) but at most every {@value #MIN_FRAME_MILLIS} ms however many events come, and the
+ * stream breaks it reconnects every second), a poller that reads {@code GET /fleet} when asked and at least once a
+ * tick (a second, or {@code top -d}'s delay: for uptimes and rates) but at most every {@value #MIN_FRAME_MILLIS} ms
+ * however many events come, and the
  * calling thread, which alone writes to the terminal and reads keys. A master that does not answer is shown as
  * "master unreachable, retrying" with the table last seen.
  */
@@ -36,6 +37,8 @@ final class TopView {
 
     private final AdminClient client;
     private final TopScreen screen;
+    /** The longest the view goes without reading the fleet, at least {@link #MIN_FRAME_MILLIS}. */
+    private final long tickMillis;
     private final CountDownLatch quit = new CountDownLatch(1);
     /** A permit asks the poller for a new read of the fleet. */
     private final Semaphore stale = new Semaphore(0);
@@ -45,7 +48,12 @@ final class TopView {
     private volatile EventStream events;
 
     TopView(AdminClient client) {
+        this(client, TICK_MILLIS);
+    }
+
+    TopView(AdminClient client, long tickMillis) {
         this.client = client;
+        this.tickMillis = Math.max(MIN_FRAME_MILLIS, tickMillis);
         this.screen = new TopScreen(client.url().toString(), true);
     }
 
@@ -147,7 +155,7 @@ final class TopView {
                 if (quit.await(MIN_FRAME_MILLIS, TimeUnit.MILLISECONDS)) {
                     return;
                 }
-                stale.tryAcquire(TICK_MILLIS - MIN_FRAME_MILLIS, TimeUnit.MILLISECONDS);
+                stale.tryAcquire(tickMillis - MIN_FRAME_MILLIS, TimeUnit.MILLISECONDS);
                 stale.drainPermits();
             }
         } catch (InterruptedException ex) {
