@@ -7,6 +7,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -123,10 +124,17 @@ public final class StartCommand {
                 return null;
             }
             start.warnOfOwnOptionsAfterProgram(err);
-            start.tellNoProgram(err);
-            start.addInterpreter(line, err, env);
-            start.warnOfSavedState(err, env);
-            return start.toSpringArguments(line, processors);
+            // Told once every argument is checked: before a usage error, "running app.py with python3, as PM2 does"
+            // read as if the start went on (a new user's).
+            StringWriter notes = new StringWriter();
+            PrintWriter noted = new PrintWriter(notes);
+            start.tellNoProgram(noted);
+            start.addInterpreter(line, noted, env);
+            start.warnOfSavedState(noted, env);
+            List<String> spring = start.toSpringArguments(line, processors);
+            err.print(notes);
+            err.flush();
+            return spring;
         } catch (CommandLine.ParameterException ex) {
             err.println(TerminalText.safe(UsageMessages.reword(ex.getMessage())) + " (see shepherd start --help)");
             if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getUnmatched().isEmpty()) {

@@ -216,6 +216,27 @@ class StartCommandTests {
         assertThat(err.toString()).doesNotContain("admin API").contains("-i 'abc'", "300X");
     }
 
+    /**
+     * A new user's "-i abc" and "--max-memory-restart 300X" were told after "running server.py with python3, as PM2
+     * does", as if the start went on: the notes come once every argument is checked.
+     */
+    @Test
+    void notesAreToldOnlyOnceEveryArgumentIsChecked(@TempDir Path directory) throws Exception {
+        Files.writeString(directory.resolve("server.py"), "");
+        Path state = Files.writeString(directory.resolve("state.json"), "{}");
+        String script = directory.resolve("server.py").toString();
+
+        assertThat(start("-i", "abc", script)).isNull();
+        assertThat(start("--max-memory-restart", "300X", "--set", "fleet.state-file=" + state, script)).isNull();
+        assertThat(start("-i", "abc")).isNull();
+        assertThat(err.toString()).doesNotContain("shepherd start:").contains("-i 'abc'", "300X");
+
+        err.getBuffer().setLength(0);
+        assertThat(start("-i", "1", "--set", "fleet.state-file=" + state, script)).isNotNull();
+        assertThat(err.toString()).as("told once the arguments are good").startsWith("shepherd start: running "
+                + script + " with python3").contains("holds a saved fleet");
+    }
+
     @Test
     void instancesAreReadAsPm2ReadsThem() {
         assertThat(start("-i", "max", "app")).startsWith("--fleet.workers=8");
