@@ -25,7 +25,9 @@ import java.util.regex.Pattern;
  * command as it is typed, as {@code pm2-runtime start app.js -i 4} and {@code gunicorn -w 4 app:app} do (a service
  * manager keeps it running: systemd, Docker). Each word after the options is one element of
  * {@code fleet.worker.command}, so an argument may hold a comma, which the comma form of the setting splits; the
- * program's own options stay its own ({@code start node --inspect app.js}). The options become the master's settings;
+ * program's own options stay its own ({@code start node --inspect app.js}), but those of start's that PM2 takes
+ * after the script ({@code -i}, {@code -p}...) are refused there unless a {@code --} gives them to the program
+ * ({@link OptionsAfterProgram}). The options become the master's settings;
  * any other setting goes with {@code --set NAME=VALUE}, or as an environment variable.
  *
  * <p>Parsed by picocli; used once, on {@code main}'s thread, before Spring Boot starts.
@@ -91,7 +93,9 @@ public final class StartCommand {
     Map<String, String> settings = new LinkedHashMap<>();
 
     @Parameters(paramLabel = "PROGRAM [ARG...]", arity = "0..*",
-            description = "The worker's program and its arguments, as they would be typed.")
+            description = "The worker's program and its arguments, as they would be typed. One of start's options "
+                    + "that PM2 takes after the script (-i, -p, --max-memory-restart...) goes before PROGRAM, or after "
+                    + "-- to be the program's: start app.js -- -i 1.")
     List<String> command = new ArrayList<>();
 
     private StartCommand() {
@@ -123,7 +127,13 @@ public final class StartCommand {
                 exitCode[0] = 0;
                 return null;
             }
-            start.warnOfOwnOptionsAfterProgram(err);
+            List<String> refusal = start.checkProgramArguments(parsed.originalArgs());
+            if (!refusal.isEmpty()) {
+                refusal.forEach(err::println);
+                err.flush();
+                exitCode[0] = 2;
+                return null;
+            }
             // Told once every argument is checked: before a usage error, "running app.py with python3, as PM2 does"
             // read as if the start went on (a new user's).
             StringWriter notes = new StringWriter();
@@ -218,7 +228,7 @@ public final class StartCommand {
      * What gunicorn's and PM2's options that start has not are here: the README compares start with both, and they
      * got a bare "Unknown option" (a new user's).
      */
-    private static final Map<String, String> HABITS = Map.of(
+    static final Map<String, String> HABITS = Map.of(
             "-w", "Did you mean -i? It is the number of workers here (gunicorn's -w, PM2's -i).",
             "--workers", "Did you mean -i? It is the number of workers here (gunicorn's -w, PM2's -i).",
             "-b", "The proxy's port is -p PORT; its address, every interface by default, is --set server.address=HOST "
@@ -344,15 +354,6 @@ public final class StartCommand {
         return false;
     }
 
-    /** start's options that PM2 users write after the program ({@code pm2 start app.js -i max}). */
-    private static final List<String> PM2_HABITS = List.of("-i", "--instances", "--max-memory-restart", "-p", "--port",
-            "--admin-port", "--cwd", "--set");
-
-    /**
-     * A note on {@code err} when one of start's options ({@code -i}, {@code -p}, {@code --set}...) follows PROGRAM, where it is the program's
-     * argument, as {@code pm2 start app.js -i max} puts it (found by an attacking helper: the fleet silently ran one
-     * worker per CPU). A note, not a refusal: it may be the program's own option.
-     */
     /**
      * {@code size} as Spring Boot's {@code DataSize} reads it: PM2's one-letter units ({@code 300M}, {@code 1G},
      * {@code 100K}, PM2's {@code max_memory_restart}) become {@code MB}, {@code GB}, {@code KB}; refused here, naming
@@ -383,16 +384,20 @@ public final class StartCommand {
         }
     }
 
-    private void warnOfOwnOptionsAfterProgram(PrintWriter err) {
-        for (String word : command.subList(Math.min(1, command.size()), command.size())) {
-            String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
-            if (PM2_HABITS.contains(option)) {
-                err.println("shepherd start: " + TerminalText.safe(option) + " comes after PROGRAM, so it is "
-                        + TerminalText.safe(command.get(0)) + "'s argument; start's own options go before PROGRAM");
-                err.flush();
-                return;
-            }
+    /**
+     * The lines that refuse start's own options after PROGRAM ({@link OptionsAfterProgram}), given {@code typed}, the
+     * words as typed; none when there are none, or when a {@code --} before PROGRAM or after it says that what follows
+     * is the program's. Takes the first {@code --} after PROGRAM out of the command: it is start's, as PM2 takes it.
+     */
+    private List<String> checkProgramArguments(List<String> typed) {
+        int program = typed.size() - command.size();
+        if (command.isEmpty() || program < 0 || !typed.get(program).equals(command.get(0))
+                || program > 0 && typed.get(program - 1).equals("--")) {
+            return List.of();
         }
+        List<String> refusal = OptionsAfterProgram.refusal(typed, program);
+        command = OptionsAfterProgram.withoutFirstSeparator(command);
+        return refusal;
     }
 
     /**

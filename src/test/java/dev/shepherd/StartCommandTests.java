@@ -89,13 +89,48 @@ class StartCommandTests {
                 .containsExactly("--fleet.worker.command=node,app.js");
     }
 
-    /** Found by an attacking helper: pm2's "start app.js -i max" gave -i to the program without a word. */
+    /**
+     * pm2's "start app.js -i max", its most common line, gave -i to the program and ran one worker per CPU: with a
+     * note among the startup logs (found by an attacking helper), which a new user read past. Refused, with the
+     * command corrected both ways.
+     */
     @Test
-    void startsOwnOptionAfterTheProgramIsPassedOnWithANote() {
-        assertThat(start("node", "app.js", "-i", "max")).containsExactly("--fleet.worker.command[0]=node",
-                "--fleet.worker.command[1]=app.js", "--fleet.worker.command[2]=-i", "--fleet.worker.command[3]=max");
-        assertThat(err.toString()).isEqualTo("shepherd start: -i comes after PROGRAM, so it is node's argument; "
-                + "start's own options go before PROGRAM\n");
+    void startsOwnOptionAfterTheProgramIsRefusedWithTheCorrectedCommand() {
+        assertThat(start("-p", "47570", "node", "app.js", "-i", "max", "--verbose")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).isEqualTo("shepherd start: -i after PROGRAM would be node's argument; start takes "
+                + "its options before PROGRAM (PM2 takes them anywhere):\n"
+                + "  shepherd start -p 47570 -i max node app.js --verbose\n"
+                + "or, to give it to node, after -- (as PM2 does):\n"
+                + "  shepherd start -p 47570 node app.js -- -i max --verbose\n");
+        assertThat(out.toString()).isEmpty();
+
+        err.getBuffer().setLength(0);
+        assertThat(start("server.js", "--max-memory-restart=300M", "--name", "api", "-p", "3000", "--", "-x"))
+                .isNull();
+        assertThat(err.toString()).as("each option with its value; PM2's --name left out, with its hint").isEqualTo(
+                "shepherd start: --max-memory-restart, --name and -p after PROGRAM would be server.js's arguments; "
+                + "start takes its options before PROGRAM (PM2 takes them anywhere):\n"
+                + "  shepherd start --max-memory-restart=300M -p 3000 server.js -- -x\n"
+                + "or, to give them to server.js, after -- (as PM2 does):\n"
+                + "  shepherd start server.js -- --max-memory-restart=300M --name api -p 3000 -x\n"
+                + "The master runs one app and needs no name for it (PM2's --name).\n");
+        err.getBuffer().setLength(0);
+        assertThat(start("app", "--set", "fleet.x=a b")).isNull();
+        assertThat(err.toString()).as("quoted for the shell").contains("\n  shepherd start --set 'fleet.x=a b' app\n");
+    }
+
+    /** PM2's form, pm2 start app.js -- -i 1: after --, start's options are the program's, and the -- is start's. */
+    @Test
+    void startsOptionsAfterADoubleDashAreTheProgramsAndTheFirstDoubleDashIsStarts() {
+        assertThat(start("node", "app.js", "--", "-i", "1", "--", "-p")).containsExactly(
+                "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=app.js", "--fleet.worker.command[2]=-i",
+                "--fleet.worker.command[3]=1", "--fleet.worker.command[4]=--", "--fleet.worker.command[5]=-p");
+        assertThat(start("-i", "2", "--", "npm", "run", "start", "--", "-p", "{port}")).as("-- before PROGRAM: "
+                + "every word after it is the program's, a -- too").containsExactly("--fleet.workers=2",
+                "--fleet.worker.command[0]=npm", "--fleet.worker.command[1]=run", "--fleet.worker.command[2]=start",
+                "--fleet.worker.command[3]=--", "--fleet.worker.command[4]=-p", "--fleet.worker.command[5]={port}");
+        assertThat(start("node", "--inspect", "app.js", "--port=x")).as("--port=, start's too").isNull();
     }
 
     /** Found by an attacking helper: "start server.js", PM2's habit, failed every worker with "No such file". */
@@ -207,7 +242,7 @@ class StartCommandTests {
                 "--shepherd.start.option.server.port=--port", "--management.server.port=19703",
                 "--shepherd.start.option.management.server.port=--admin-port");
         assertThat(start("-p9000", "app")).contains("--shepherd.start.option.server.port=-p");
-        assertThat(start("-i", "2", "app", "-p", "3000")).as("the program's -p")
+        assertThat(start("-i", "2", "app", "--", "-p", "3000")).as("the program's -p")
                 .noneMatch(arg -> arg.startsWith("--shepherd.start.option"));
         assertThat(err.toString()).doesNotContain("admin API");
 
@@ -286,9 +321,10 @@ class StartCommandTests {
 
     /** A new user's: pm2 start app.js -i 4 -p 3000 gave -p to the program, and the master bound 8080 unsaid. */
     @Test
-    void thePortAfterTheProgramGetsANoteToo() {
-        assertThat(start("node", "app.js", "-p", "3000")).contains("--fleet.worker.command[2]=-p");
-        assertThat(err.toString()).startsWith("shepherd start: -p comes after PROGRAM, so it is node's argument");
+    void thePortAfterTheProgramIsRefusedToo() {
+        assertThat(start("node", "app.js", "-p", "3000")).isNull();
+        assertThat(err.toString()).startsWith("shepherd start: -p after PROGRAM would be node's argument")
+                .contains("\n  shepherd start -p 3000 node app.js\n");
     }
 
     @Test
