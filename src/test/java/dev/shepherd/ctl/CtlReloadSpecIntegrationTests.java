@@ -99,6 +99,29 @@ class CtlReloadSpecIntegrationTests {
         assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
     }
 
+    /**
+     * A program that cannot be started fails the reload in the answer to its POST: --no-wait said "failed and was
+     * rolled back" on standard output and exited 0 (a new user's), where --wait told it on standard error, exit 3.
+     */
+    @Test
+    void reloadNoWaitToAProgramThatCannotStartExitsRolledBackAsWaitDoes() {
+        shepherd = RunningShepherd.startReady("--fleet.workers=2", RunningShepherd.echoWorkerCommand());
+        List<Long> before = shepherd.readyPids();
+        String missing = scripts.resolve("no-such-program").toString();
+
+        CtlTests.Result noWait = CtlTests.run(env(), "reload", "--no-wait", "--command", missing + ",x");
+        CtlTests.Result waited = CtlTests.run(env(), "reload", "--command", missing + ",x");
+
+        assertThat(noWait.code()).as(noWait.out() + noWait.err()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(noWait.out()).startsWith("reload to generation ").contains(" started: ").doesNotContain("failed");
+        assertThat(noWait.err()).contains("failed and was rolled back: ").contains("cannot start").hasLineCount(1);
+        assertThat(waited.code()).isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(waited.err().replaceAll("generation \\d+", "generation N").replaceAll("worker \\d+", "worker N")
+                .replaceAll("pid \\d+", "pid N")).isEqualTo(noWait.err().replaceAll("generation \\d+", "generation N")
+                .replaceAll("worker \\d+", "worker N").replaceAll("pid \\d+", "pid N"));
+        assertThat(shepherd.readyPids()).containsExactlyInAnyOrderElementsOf(before);
+    }
+
     /** The status said the rollback was over before its last event was read, so "rollback ... finished" was not printed. */
     @Test
     void reloadWaitPrintsTheRollbacksStepsToItsLastEvent() {
