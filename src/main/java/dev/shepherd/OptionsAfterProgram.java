@@ -20,8 +20,8 @@ final class OptionsAfterProgram {
             "--admin-port", "--cwd", "--set");
     /** PM2's options that start has not, with whether each takes a value; their hints are {@link StartCommand#HABITS}. */
     private static final Map<String, Boolean> PM2_ONLY = Map.of("--name", true, "--watch", false, "--no-daemon", false);
-    /** A word the shell passes on as it is, without quotes. */
-    private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_@%+=:,./{}-]+");
+    /** A word the shell passes on as it is, without quotes (no braces: {@code {a,b}} is expanded). */
+    private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_@%+=:,./-]+");
 
     private OptionsAfterProgram() {
     }

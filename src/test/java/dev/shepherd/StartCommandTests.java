@@ -116,8 +116,9 @@ class StartCommandTests {
                 + "  shepherd start server.js -- --max-memory-restart=300M --name api -p 3000 -x\n"
                 + "The master runs one app and needs no name for it (PM2's --name).\n");
         err.getBuffer().setLength(0);
-        assertThat(start("app", "--set", "fleet.x=a b")).isNull();
-        assertThat(err.toString()).as("quoted for the shell").contains("\n  shepherd start --set 'fleet.x=a b' app\n");
+        assertThat(start("app", "--set", "fleet.x=a b", "{a,b}")).isNull();
+        assertThat(err.toString()).as("quoted for the shell, braces too (bash expands {a,b})")
+                .contains("\n  shepherd start --set 'fleet.x=a b' app '{a,b}'\n");
     }
 
     /** PM2's form, pm2 start app.js -- -i 1: after --, start's options are the program's, and the -- is start's. */
