@@ -7,19 +7,27 @@ import java.util.regex.Pattern;
 
 /**
  * {@code shepherd start}'s own options typed after PROGRAM, as PM2 takes them anywhere ({@code pm2 start app.js -i
- * max}, its most common line): refused, with the command corrected both ways, unless a {@code --} puts them in the
- * program's hands, as PM2's {@code pm2 start app.js -- -i 1} does. Passed to the program with a note, {@code -i 1}
- * ran a fleet of one worker per CPU (found by an attacking helper, then by a new user who read past the note among
- * the startup logs). Only options that PM2 users type are looked for, so that a program's other options stay its own
- * ({@code start node --inspect app.js}).
+ * max}, its most common line): refused, with the command corrected both ways, unless a {@code --} before PROGRAM, or
+ * one after it before them, leaves them to the program. Passed to the program with a note, {@code -i 1} ran a fleet
+ * of one worker per CPU (found by an attacking helper, then by a new user who read past the note among the startup
+ * logs). {@code --port {port}} is the program's (no worker can take one fixed port), {@code --watch} only gets a
+ * note ({@link #notes}), so that {@code start node app.js --port {port}} and {@code start node --watch app.js} run
+ * as typed; a program's other options stay its own ({@code start node --inspect app.js}).
  */
 final class OptionsAfterProgram {
 
-    /** start's options that PM2 users write after the script, each with its value. */
+    /**
+     * start's options that PM2 users write after the script, each with its value. {@code -p} and {@code --port} are
+     * the program's when their value holds {@code {port}}: a worker needs its own port, and one fixed port after the
+     * program is PM2's habit for the proxy's (a new user's {@code pm2 start app.js -i 4 -p 3000} bound 8080 unsaid).
+     */
     private static final List<String> OWN = List.of("-i", "--instances", "-p", "--port", "--max-memory-restart",
             "--admin-port", "--cwd", "--set");
     /** PM2's options that start has not, with whether each takes a value; their hints are {@link StartCommand#HABITS}. */
-    private static final Map<String, Boolean> PM2_ONLY = Map.of("--name", true, "--watch", false, "--no-daemon", false);
+    private static final Map<String, Boolean> PM2_ONLY = Map.of("--name", true, "--no-daemon", false);
+    /** Options that programs take too ({@code node --watch}): after PROGRAM, a note says whose they are. */
+    private static final List<String> NOTED = List.of("--watch");
+    private static final List<String> PORTS = List.of("-p", "--port");
     /** A word the shell passes on as it is, without quotes (no braces: {@code {a,b}} is expanded). */
     private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_@%+=:,./-]+");
 
@@ -42,18 +50,17 @@ final class OptionsAfterProgram {
         forStart.addAll(found.moved());
         forStart.add(name);
         forStart.addAll(found.left());
-        // The -- where the first of them was: what came before it stays where it was typed.
+        // A -- before PROGRAM: every word after it is the program's, as typed.
         List<String> forProgram = new ArrayList<>(before);
-        forProgram.add(name);
-        forProgram.addAll(after.subList(0, found.first()));
         forProgram.add("--");
-        forProgram.addAll(withoutFirstSeparator(after.subList(found.first(), after.size())));
+        forProgram.add(name);
+        forProgram.addAll(after);
         int many = found.options().size();
         List<String> lines = new ArrayList<>();
         lines.add("shepherd start: " + joined(found.options()) + " after PROGRAM would be " + name + "'s argument"
                 + (many > 1 ? "s" : "") + "; start takes its options before PROGRAM (PM2 takes them anywhere):");
         lines.add("  " + command(forStart));
-        lines.add("or, to give " + (many > 1 ? "them" : "it") + " to " + name + ", after -- (as PM2 does):");
+        lines.add("or, to give " + (many > 1 ? "them" : "it") + " to " + name + ", with -- before PROGRAM:");
         lines.add("  " + command(forProgram));
         lines.addAll(found.hints());
         return lines.stream().map(TerminalText::safe).toList();
@@ -73,10 +80,13 @@ final class OptionsAfterProgram {
         for (int i = 0; i < after.size(); i++) {
             String word = after.get(i);
             String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
+            String value = word.contains("=") ? word.substring(word.indexOf('=') + 1)
+                    : i + 1 < after.size() ? after.get(i + 1) : "";
             if (word.equals("--")) {
                 found.left().addAll(after.subList(i, after.size()));
                 break;
-            } else if (!OWN.contains(option) && !PM2_ONLY.containsKey(option)) {
+            } else if (!OWN.contains(option) && !PM2_ONLY.containsKey(option)
+                    || PORTS.contains(option) && value.contains("{port}")) {
                 found.left().add(word);
                 continue;
             }
@@ -105,11 +115,23 @@ final class OptionsAfterProgram {
         return last == 0 ? options.get(0) : String.join(", ", options.subList(0, last)) + " and " + options.get(last);
     }
 
-    /** {@code words} without their first {@code --}, which start takes: what follows it is the program's as typed. */
-    static List<String> withoutFirstSeparator(List<String> words) {
-        List<String> without = new ArrayList<>(words);
-        without.remove("--");
-        return without;
+    /**
+     * A note for each option of {@link #NOTED} after PROGRAM ({@code typed}'s word at {@code program}) before a
+     * {@code --}: it is the program's, as it is typed there; none when there is none.
+     */
+    static List<String> notes(List<String> typed, int program) {
+        List<String> notes = new ArrayList<>();
+        for (String word : typed.subList(program + 1, typed.size())) {
+            if (word.equals("--")) {
+                break;
+            }
+            String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
+            if (NOTED.contains(option) && notes.stream().noneMatch(note -> note.startsWith("shepherd start: " + option + " "))) {
+                notes.add(TerminalText.safe("shepherd start: " + option + " comes after PROGRAM, so it is "
+                        + typed.get(program) + "'s argument; start's own options go before PROGRAM"));
+            }
+        }
+        return notes;
     }
 
     /** {@code shepherd start} and {@code words}, each quoted for a POSIX shell where it needs it. */

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * manager keeps it running: systemd, Docker). Each word after the options is one element of
  * {@code fleet.worker.command}, so an argument may hold a comma, which the comma form of the setting splits; the
  * program's own options stay its own ({@code start node --inspect app.js}), but those of start's that PM2 takes
- * after the script ({@code -i}, {@code -p}...) are refused there unless a {@code --} gives them to the program
+ * after the script ({@code -i}, {@code -p}...) are refused there unless a {@code --} leaves them to the program
  * ({@link OptionsAfterProgram}). The options become the master's settings;
  * any other setting goes with {@code --set NAME=VALUE}, or as an environment variable.
  *
@@ -94,8 +94,8 @@ public final class StartCommand {
 
     @Parameters(paramLabel = "PROGRAM [ARG...]", arity = "0..*",
             description = "The worker's program and its arguments, as they would be typed. One of start's options "
-                    + "that PM2 takes after the script (-i, -p, --max-memory-restart...) goes before PROGRAM, or after "
-                    + "-- to be the program's: start app.js -- -i 1.")
+                    + "that PM2 takes after the script (-i, -p, --max-memory-restart...) goes before PROGRAM; a -- "
+                    + "before PROGRAM makes every word after it the program's: start -- app.js -i 1.")
     List<String> command = new ArrayList<>();
 
     private StartCommand() {
@@ -138,6 +138,7 @@ public final class StartCommand {
             // read as if the start went on (a new user's).
             StringWriter notes = new StringWriter();
             PrintWriter noted = new PrintWriter(notes);
+            start.programNotes.forEach(noted::println);
             start.tellNoProgram(noted);
             start.addInterpreter(line, noted, env);
             start.warnOfSavedState(noted, env);
@@ -396,9 +397,14 @@ public final class StartCommand {
             return List.of();
         }
         List<String> refusal = OptionsAfterProgram.refusal(typed, program);
-        command = OptionsAfterProgram.withoutFirstSeparator(command);
+        if (refusal.isEmpty()) {
+            programNotes = OptionsAfterProgram.notes(typed, program);
+        }
         return refusal;
     }
+
+    /** Notes on options after PROGRAM that are the program's as typed ({@link OptionsAfterProgram#notes}). */
+    private List<String> programNotes = List.of();
 
     /**
      * {@code word} as Spring Boot keeps it literally: it resolves {@code ${...}} in every setting's value (the master's

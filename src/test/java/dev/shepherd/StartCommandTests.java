@@ -101,8 +101,8 @@ class StartCommandTests {
         assertThat(err.toString()).isEqualTo("shepherd start: -i after PROGRAM would be node's argument; start takes "
                 + "its options before PROGRAM (PM2 takes them anywhere):\n"
                 + "  shepherd start -p 47570 -i max node app.js --verbose\n"
-                + "or, to give it to node, after -- (as PM2 does):\n"
-                + "  shepherd start -p 47570 node app.js -- -i max --verbose\n");
+                + "or, to give it to node, with -- before PROGRAM:\n"
+                + "  shepherd start -p 47570 -- node app.js -i max --verbose\n");
         assertThat(out.toString()).isEmpty();
 
         err.getBuffer().setLength(0);
@@ -112,8 +112,8 @@ class StartCommandTests {
                 "shepherd start: --max-memory-restart, --name and -p after PROGRAM would be server.js's arguments; "
                 + "start takes its options before PROGRAM (PM2 takes them anywhere):\n"
                 + "  shepherd start --max-memory-restart=300M -p 3000 server.js -- -x\n"
-                + "or, to give them to server.js, after -- (as PM2 does):\n"
-                + "  shepherd start server.js -- --max-memory-restart=300M --name api -p 3000 -x\n"
+                + "or, to give them to server.js, with -- before PROGRAM:\n"
+                + "  shepherd start -- server.js --max-memory-restart=300M --name api -p 3000 -- -x\n"
                 + "The master runs one app and needs no name for it (PM2's --name).\n");
         err.getBuffer().setLength(0);
         assertThat(start("app", "--set", "fleet.x=a b", "{a,b}")).isNull();
@@ -121,12 +121,24 @@ class StartCommandTests {
                 .contains("\n  shepherd start --set 'fleet.x=a b' app '{a,b}'\n");
     }
 
-    /** PM2's form, pm2 start app.js -- -i 1: after --, start's options are the program's, and the -- is start's. */
+    /**
+     * After a --, start's options are the program's, and the -- with them, as typed (npm run start -- --port needs
+     * its own); --port {port} is the program's anywhere (no worker can take one fixed port), and --watch gets a
+     * note only (node --watch).
+     */
     @Test
-    void startsOptionsAfterADoubleDashAreTheProgramsAndTheFirstDoubleDashIsStarts() {
+    void startsOptionsAfterADoubleDashOrWithThePortPlaceholderAreTheProgramsAsTyped() {
         assertThat(start("node", "app.js", "--", "-i", "1", "--", "-p")).containsExactly(
-                "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=app.js", "--fleet.worker.command[2]=-i",
-                "--fleet.worker.command[3]=1", "--fleet.worker.command[4]=--", "--fleet.worker.command[5]=-p");
+                "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=app.js", "--fleet.worker.command[2]=--",
+                "--fleet.worker.command[3]=-i", "--fleet.worker.command[4]=1", "--fleet.worker.command[5]=--",
+                "--fleet.worker.command[6]=-p");
+        assertThat(start("npm", "run", "start", "--", "--port", "{port}")).as("npm's own --").contains(
+                "--fleet.worker.command[3]=--", "--fleet.worker.command[4]=--port");
+        assertThat(start("node", "app.js", "--port", "{port}", "-p={port}")).as("a worker's own port")
+                .contains("--fleet.worker.command[2]=--port", "--fleet.worker.command[4]=-p={port}");
+        err.getBuffer().setLength(0);
+        assertThat(start("node", "--watch", "app.js")).as("node's --watch").contains("--fleet.worker.command[1]=--watch");
+        assertThat(err.toString()).contains("shepherd start: --watch comes after PROGRAM, so it is node's argument");
         assertThat(start("-i", "2", "--", "npm", "run", "start", "--", "-p", "{port}")).as("-- before PROGRAM: "
                 + "every word after it is the program's, a -- too").containsExactly("--fleet.workers=2",
                 "--fleet.worker.command[0]=npm", "--fleet.worker.command[1]=run", "--fleet.worker.command[2]=start",
