@@ -86,7 +86,8 @@ class HostileMasterTests {
         assertThat(scale.code()).isEqualTo(Ctl.FAILED);
         assertThat(scale.err()).startsWith("Invalid request: ^[[2J");
         assertNoRawControl(scale);
-        assertThat(reload.out()).contains("failed and was rolled back: ^[[2J");
+        assertThat(reload.code()).as("failed at once: as a waited-for reload").isEqualTo(Ctl.ROLLED_BACK);
+        assertThat(reload.err()).contains("failed and was rolled back: ^[[2J");
         assertNoRawControl(reload);
     }
 
