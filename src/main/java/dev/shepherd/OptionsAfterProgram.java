@@ -116,17 +116,19 @@ final class OptionsAfterProgram {
     }
 
     /**
-     * A note for each option of {@link #NOTED} after PROGRAM ({@code typed}'s word at {@code program}) before a
-     * {@code --}: it is the program's, as it is typed there; none when there is none.
+     * A note for each option of {@link #NOTED} (with {@code all}, of start's and PM2's looked for too) after PROGRAM
+     * ({@code typed}'s word at {@code program}) before a {@code --}: it is the program's, as it is typed there; none
+     * when there is none.
      */
-    static List<String> notes(List<String> typed, int program) {
+    static List<String> notes(List<String> typed, int program, boolean all) {
         List<String> notes = new ArrayList<>();
         for (String word : typed.subList(program + 1, typed.size())) {
             if (word.equals("--")) {
                 break;
             }
             String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
-            if (NOTED.contains(option) && notes.stream().noneMatch(note -> note.startsWith("shepherd start: " + option + " "))) {
+            boolean looked = NOTED.contains(option) || all && (OWN.contains(option) || PM2_ONLY.containsKey(option));
+            if (looked && notes.stream().noneMatch(note -> note.startsWith("shepherd start: " + option + " "))) {
                 notes.add(TerminalText.safe("shepherd start: " + option + " comes after PROGRAM, so it is "
                         + typed.get(program) + "'s argument; start's own options go before PROGRAM"));
             }

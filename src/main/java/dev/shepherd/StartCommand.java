@@ -388,7 +388,9 @@ public final class StartCommand {
     /**
      * The lines that refuse start's own options after PROGRAM ({@link OptionsAfterProgram}), given {@code typed}, the
      * words as typed; none when there are none, or when a {@code --} before PROGRAM or after it says that what follows
-     * is the program's. Takes the first {@code --} after PROGRAM out of the command: it is start's, as PM2 takes it.
+     * is the program's. Refused only in PM2's shape, a script ({@code start app.js -i max}, {@code start node app.js
+     * -i max}): other programs have options of their own by those names (uwsgi's {@code -p 2}, gunicorn's pidfile,
+     * docker's {@code --name} and {@code -i}; found by an attacking helper), and get a note.
      */
     private List<String> checkProgramArguments(List<String> typed) {
         int program = typed.size() - command.size();
@@ -396,11 +398,19 @@ public final class StartCommand {
                 || program > 0 && typed.get(program - 1).equals("--")) {
             return List.of();
         }
-        List<String> refusal = OptionsAfterProgram.refusal(typed, program);
+        boolean script = isScript(typed.get(program)) || INTERPRETERS.containsValue(typed.get(program))
+                && program + 1 < typed.size() && isScript(typed.get(program + 1));
+        List<String> refusal = script ? OptionsAfterProgram.refusal(typed, program) : List.of();
         if (refusal.isEmpty()) {
-            programNotes = OptionsAfterProgram.notes(typed, program);
+            programNotes = OptionsAfterProgram.notes(typed, program, !script);
         }
         return refusal;
+    }
+
+    /** Whether {@code word} names a script by an extension PM2 picks an interpreter for ({@code app.js}). */
+    private static boolean isScript(String word) {
+        int dot = word.lastIndexOf('.');
+        return dot > 0 && INTERPRETERS.containsKey(word.substring(dot).toLowerCase(Locale.ROOT));
     }
 
     /** Notes on options after PROGRAM that are the program's as typed ({@link OptionsAfterProgram#notes}). */

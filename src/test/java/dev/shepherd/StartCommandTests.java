@@ -116,9 +116,9 @@ class StartCommandTests {
                 + "  shepherd start -- server.js --max-memory-restart=300M --name api -p 3000 -- -x\n"
                 + "The master runs one app and needs no name for it (PM2's --name).\n");
         err.getBuffer().setLength(0);
-        assertThat(start("app", "--set", "fleet.x=a b", "{a,b}")).isNull();
+        assertThat(start("app.js", "--set", "fleet.x=a b", "{a,b}")).isNull();
         assertThat(err.toString()).as("quoted for the shell, braces too (bash expands {a,b})")
-                .contains("\n  shepherd start --set 'fleet.x=a b' app '{a,b}'\n");
+                .contains("\n  shepherd start --set 'fleet.x=a b' app.js '{a,b}'\n");
     }
 
     /**
@@ -143,7 +143,7 @@ class StartCommandTests {
                 + "every word after it is the program's, a -- too").containsExactly("--fleet.workers=2",
                 "--fleet.worker.command[0]=npm", "--fleet.worker.command[1]=run", "--fleet.worker.command[2]=start",
                 "--fleet.worker.command[3]=--", "--fleet.worker.command[4]=-p", "--fleet.worker.command[5]={port}");
-        assertThat(start("node", "--inspect", "app.js", "--port=x")).as("--port=, start's too").isNull();
+        assertThat(start("app.js", "--port=x")).as("--port=, start's too").isNull();
     }
 
     /** Found by an attacking helper: "start server.js", PM2's habit, failed every worker with "No such file". */
@@ -338,6 +338,21 @@ class StartCommandTests {
         assertThat(start("node", "app.js", "-p", "3000")).isNull();
         assertThat(err.toString()).startsWith("shepherd start: -p after PROGRAM would be node's argument")
                 .contains("\n  shepherd start -p 3000 node app.js\n");
+    }
+
+    /**
+     * Found by an attacking helper: uwsgi's -p 2 (its processes), gunicorn's -p (a pidfile), docker's --name and -i
+     * were refused with corrections that broke them. Only PM2's shape, a script, is refused; other programs get a note.
+     */
+    @Test
+    void programsThatAreNoScriptKeepTheirOwnOptionsWithANote() {
+        assertThat(start("uwsgi", "--http", ":{port}", "-p", "2")).contains("--fleet.worker.command[3]=-p",
+                "--fleet.worker.command[4]=2");
+        assertThat(err.toString()).contains("shepherd start: -p comes after PROGRAM, so it is uwsgi's argument");
+        assertThat(start("docker", "run", "-i", "--name", "web-{index}", "img")).contains("--fleet.worker.command[2]=-i",
+                "--fleet.worker.command[3]=--name");
+        assertThat(start("node", "-p", "1")).as("node's -p, no script after node").contains("--fleet.worker.command[1]=-p");
+        assertThat(start("python3", "app.py", "-i", "2")).as("an interpreter and a script: PM2's shape").isNull();
     }
 
     @Test
