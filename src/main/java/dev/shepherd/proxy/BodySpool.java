@@ -225,6 +225,22 @@ final class BodySpool {
     }
 
     /**
+     * Whether a body other than {@code asking} is being read that {@link #makeRoom} could refuse once it has been read
+     * for {@link ReclaimableConnections#GRACE_NANOS}: a body at the bound waits for that rather than being refused at
+     * once (found by a re-attacking helper: a spool full of bodies less than a second old refused every newcomer in
+     * 2 ms, though it may wait a second).
+     */
+    boolean refusableSoon(Reader asking) {
+        long now = nanoTime.getAsLong();
+        for (Reader reader : readers) {
+            if (reader != asking && !reader.chosen && now - reader.since < ReclaimableConnections.GRACE_NANOS) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Counts {@code length} more bytes of a request body kept, unless that passes {@link #MAX_SIZE}; returns whether
      * they were counted.
      */

@@ -384,7 +384,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * this body waits, unread, until its parts fit, for {@link ReclaimableConnections#GRACE_NANOS} at most; else 503.
      */
     private void waitForRoom() {
-        if (!proxy.spool().makeRoom(body.reader(), body.firstWaitingBytes())) {
+        if (!roomComing()) {
             refuseForNoRoom();
             return;
         }
@@ -419,12 +419,18 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             refuseForNoRoom();
             return;
         }
-        if (!proxy.spool().makeRoom(body.reader(), body.firstWaitingBytes())) {
-            // The room made came and was taken, and more is needed: none slower to refuse now.
+        if (!roomComing()) {
+            // The room made came and was taken, and more is needed: none slower to refuse, now or soon.
             refuseForNoRoom();
             return;
         }
         roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Room is coming, or made now, or a body being read may be refused for it within the wait. */
+    private boolean roomComing() {
+        return proxy.spool().makeRoom(body.reader(), body.firstWaitingBytes())
+                || proxy.spool().refusableSoon(body.reader());
     }
 
     private void refuseForNoRoom() {

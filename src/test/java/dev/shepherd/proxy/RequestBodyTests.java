@@ -222,6 +222,8 @@ class RequestBodyTests {
         BodySpool.Reader steady = spool.reading(loop.eventLoop(), () -> refused.add("steady"), 0);
         now[0] = 500_000_000L;
         assertThat(spool.makeRoom(null, 1)).as("none read for a second yet").isFalse();
+        assertThat(spool.refusableSoon(null)).as("but soon: worth waiting for").isTrue();
+        assertThat(spool.refusableSoon(steady)).as("another than the one asking").isTrue();
 
         for (int second = 1; second <= 30; second++) {
             now[0] = second * 1_000_000_000L;
@@ -234,6 +236,7 @@ class RequestBodyTests {
         assertThat(refused).containsExactly("front-loaded");
 
         assertThat(spool.makeRoom(steady, 1)).as("the one asking is the slowest left: it is refused itself").isFalse();
+        assertThat(spool.refusableSoon(steady)).as("none left but itself, and past its second").isFalse();
         BodySpool.Reader fast = spool.reading(loop.eventLoop(), () -> refused.add("fast"), 0);
         now[0] += 2_000_000_000L;
         fast.read(10_000_000L, now[0]);

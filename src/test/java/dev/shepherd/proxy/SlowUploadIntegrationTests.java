@@ -283,7 +283,8 @@ class SlowUploadIntegrationTests {
                         + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
                 holder.getOutputStream().flush();
                 await().atMost(Duration.ofSeconds(10)).until(() -> proxy.spool().bytes() >= 80_000);
-                // Within its first second the holder is spared: the new body is refused, not waited for.
+                // Within its first second the holder is spared; the new body waits for it to be refusable (up to a
+                // second), or is refused and tried again here.
                 await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                         assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 200")
                                 .contains("body=60000"));
