@@ -65,6 +65,15 @@ final class BodySpool {
      * 4 uploads of 500 KB where one made room for all, and some were refused at once as none was left to choose).
      */
     private final AtomicLong promised = new AtomicLong();
+    /**
+     * When a look through the readers last found none to refuse, and whether one would be refusable soon: bodies at
+     * the bound look every 10 ms, each through every reader, so a look that found none holds for {@link #SCAN_GAP_NANOS}
+     * (thousands of waiting bodies over thousands of readers would otherwise cost billions of steps a second).
+     */
+    private volatile long noneSince = Long.MIN_VALUE / 2;
+    private volatile long soonSince = Long.MIN_VALUE / 2;
+    private volatile boolean soon;
+    static final long SCAN_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
     /** A full disk fails every upload past the limit: one line per interval, not one per request. */
     private final OccasionalWarning failures;
     private final OccasionalWarning full;
@@ -183,6 +192,9 @@ final class BodySpool {
         if (promised.get() >= length) {
             return true;
         }
+        if (nanoTime.getAsLong() - noneSince < SCAN_GAP_NANOS) {
+            return promised.get() > 0;
+        }
         for (int tries = 0; tries < 3; tries++) {
             long now = nanoTime.getAsLong();
             Reader slowest = null;
@@ -195,6 +207,9 @@ final class BodySpool {
                         slowest = reader;
                     }
                 }
+            }
+            if (slowest == null) {
+                noneSince = now;
             }
             if (slowest == null || slowest == asking) {
                 return promised.get() > 0;
@@ -232,12 +247,19 @@ final class BodySpool {
      */
     boolean refusableSoon(Reader asking) {
         long now = nanoTime.getAsLong();
+        if (now - soonSince < SCAN_GAP_NANOS) {
+            return soon;
+        }
+        boolean found = false;
         for (Reader reader : readers) {
             if (reader != asking && !reader.chosen && now - reader.since < ReclaimableConnections.GRACE_NANOS) {
-                return true;
+                found = true;
+                break;
             }
         }
-        return false;
+        soon = found;
+        soonSince = now;
+        return found;
     }
 
     /**

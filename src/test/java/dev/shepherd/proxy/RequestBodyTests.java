@@ -188,6 +188,25 @@ class RequestBodyTests {
         assertThat(BodySpool.in(spoolDirectory.toString(), 0).bytes()).isZero();
     }
 
+    /**
+     * Bodies at the bound look every 10 ms, each through every body being read: a look that found none to refuse
+     * holds for 10 ms, so that thousands waiting over thousands being read cost a scan per 10 ms, not one per look.
+     */
+    @Test
+    void aLookThatFoundNoneToRefuseHoldsForTenMilliseconds() {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        spool.reading(loop.eventLoop(), () -> { }, 0);
+        now[0] = ReclaimableConnections.GRACE_NANOS - 1_000_000;
+        assertThat(spool.makeRoom(null, 1)).isFalse();
+        now[0] += 5_000_000;
+        assertThat(spool.makeRoom(null, 1)).as("refusable now, but the last look holds").isFalse();
+        now[0] += BodySpool.SCAN_GAP_NANOS;
+        assertThat(spool.makeRoom(null, 1)).isTrue();
+        loop.finishAndReleaseAll();
+    }
+
     /** Parts that wait for room are released with the body, and never counted: a body refused gives back all. */
     @Test
     void partsWaitingForRoomAreLetGoWithTheBodyAndNeverCounted() throws Exception {
