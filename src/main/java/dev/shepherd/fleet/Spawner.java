@@ -98,33 +98,32 @@ final class Spawner {
                 // of 26 crashes quoted a line before the last, and a process whose descendant held the pipe never
                 // its unended last line (found by a misbehaving-worker helper).
                 loop.post(exited);
-                AtomicBoolean reread = new AtomicBoolean();
-                Runnable readAgain = () -> {
-                    if (reread.compareAndSet(false, true)) {
-                        loop.post(new SupervisorEvent.ExitOutputRead(worker, process));
-                    }
-                };
-                process.outputEnded().whenComplete((ended, failure) -> readAgain.run());
-                if (!reread.get()) {
-                    loop.schedule(new OutputGraceOver(readAgain), OUTPUT_GRACE);
-                }
+                onceOutputEnded(process, new SupervisorEvent.ExitOutputRead(worker, process));
                 return;
             }
             // It never served (it died starting: a bad reload, a crash loop), so nothing waits on its exit but its
             // reason, which quotes its last lines: handed over once its output is read to the end, or after
             // OUTPUT_GRACE when a descendant holds the pipe. Meanwhile no probe makes it READY (it is not alive).
-            AtomicBoolean handed = new AtomicBoolean();
-            Runnable handOver = () -> {
-                if (handed.compareAndSet(false, true)) {
-                    loop.post(exited);
-                }
-            };
-            process.outputEnded().whenComplete((ended, failure) -> handOver.run());
-            if (!handed.get()) {
-                loop.schedule(new OutputGraceOver(handOver), OUTPUT_GRACE);
-            }
+            onceOutputEnded(process, exited);
         });
         healthChecks.watchStartup(worker, process);
+    }
+
+    /**
+     * Posts {@code event} once: when {@code process}'s output has been read to its end, or {@link #OUTPUT_GRACE}
+     * after now when a descendant holds the pipe, whichever comes first.
+     */
+    private void onceOutputEnded(ChildProcess process, SupervisorEvent event) {
+        AtomicBoolean posted = new AtomicBoolean();
+        Runnable post = () -> {
+            if (posted.compareAndSet(false, true)) {
+                loop.post(event);
+            }
+        };
+        process.outputEnded().whenComplete((ended, failure) -> post.run());
+        if (!posted.get()) {
+            loop.schedule(new OutputGraceOver(post), OUTPUT_GRACE);
+        }
     }
 
     /**
