@@ -10,6 +10,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -32,7 +35,11 @@ import java.util.function.LongSupplier;
  * still being read that has come slowest lately is refused to make room ({@link #makeRoom}), as a connection is at
  * {@code fleet.proxy.max-connections}: with the bound alone, one client that filled it with bodies trickled just above
  * {@code client-body-min-rate} had every other client's upload over {@code retry.buffer-limit} refused for as long as it
- * kept them up (found by an attacking helper, 2026-11-30). Thread-safe.
+ * kept them up (found by an attacking helper, 2026-11-30). When no body being read can be refused, a whole body waiting
+ * in the queue for its first worker is, of the client that holds the most of the spool, if that is another client
+ * than the one asking and holds more than it would: whole bodies re-sent to a slow route kept every other client's
+ * upload out as well (found by a re-attacking helper, 2026-12-07). A client is counted as
+ * {@code fleet.proxy.max-connections-per-client} counts them ({@link ClientConnectionLimit#client}). Thread-safe.
  */
 @Slf4j
 final class BodySpool {
@@ -57,8 +64,8 @@ final class BodySpool {
     private final long maxFileBytes;
     private final AtomicLong bytes = new AtomicLong();
     private final LongSupplier nanoTime;
-    /** The bodies being read into files now, which {@link #makeRoom} may refuse. */
-    private final Set<Reader> readers = ConcurrentHashMap.newKeySet();
+    /** The bodies that have bytes in files of this spool ({@link #holding}), from their first part to their end. */
+    private final Set<Holder> holders = ConcurrentHashMap.newKeySet();
     /**
      * Bytes that bodies refused for room still hold ({@link #makeRoom}): room coming, which bodies at the bound wait
      * for rather than each refusing one more (found by a re-attacking helper: 10 bodies of 20 KB, racing, refused all
@@ -66,11 +73,14 @@ final class BodySpool {
      */
     private final AtomicLong promised = new AtomicLong();
     /**
-     * When a look through the readers last found none to refuse, and whether one would be refusable soon: bodies at
-     * the bound look every 10 ms, each through every reader, so a look that found none holds for {@link #SCAN_GAP_NANOS}
-     * (thousands of waiting bodies over thousands of readers would otherwise cost billions of steps a second).
+     * When a look through the bodies last found none to refuse, for any client ({@code noneSince}) or for one
+     * ({@code noneFor}, at most {@link #NONE_FOR_MAX} clients), and whether one would be refusable soon: bodies at
+     * the bound look every 10 ms, each through every body, so a look that found none holds for {@link #SCAN_GAP_NANOS}
+     * (thousands of waiting bodies over thousands being read would otherwise cost billions of steps a second).
      */
     private volatile long noneSince = Long.MIN_VALUE / 2;
+    private final Map<Object, Long> noneFor = new ConcurrentHashMap<>();
+    static final int NONE_FOR_MAX = 1024;
     private volatile long soonSince = Long.MIN_VALUE / 2;
     private volatile boolean soon;
     static final long SCAN_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -78,6 +88,7 @@ final class BodySpool {
     private final OccasionalWarning failures;
     private final OccasionalWarning full;
     private final OccasionalWarning madeRoom;
+    private final OccasionalWarning madeRoomQueued;
 
     private BodySpool(String one, String many, Path directory, long maxBytes, long maxFileBytes, LongSupplier nanoTime) {
         this.one = one;
@@ -89,22 +100,37 @@ final class BodySpool {
         this.failures = new OccasionalWarning(nanoTime);
         this.full = new OccasionalWarning(nanoTime);
         this.madeRoom = new OccasionalWarning(nanoTime);
+        this.madeRoomQueued = new OccasionalWarning(nanoTime);
+    }
+
+    /** What a body with bytes in the spool is doing, as far as {@link #makeRoom} cares. */
+    enum Stage {
+        /** Being read: refusable, by its rate, once read for {@link ReclaimableConnections#GRACE_NANOS}. */
+        READING,
+        /** Whole, and waiting in the queue for its first worker: refusable for another client. */
+        QUEUED,
+        /** Whole, and with a worker (or between attempts): not refusable, but counted in its client's share. */
+        WHOLE
     }
 
     /**
-     * A body being read into a file of this spool ({@link #reading}), which {@link #makeRoom} may refuse: its rate is
+     * A body with bytes in a file of this spool ({@link #holding}), which {@link #makeRoom} may refuse: its rate is
      * what it has read over the last {@link #WINDOW_NANOS} to twice that (since it was listed, at first), so that a body
      * sent fast and then trickled counts as slow, which its rate since its start would hide for minutes. Its numbers
      * are written on its event loop and read by any thread: a torn look only misjudges its rate at that moment.
      */
-    static final class Reader {
+    static final class Holder {
         /** How far back a rate looks, at least. */
         static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(5);
 
         private final EventExecutor loop;
         private final Runnable refuse;
+        private final Object client;
         private final long since;
-        /** Chosen to be refused for room; and gone (whole, or let go): both under the reader's lock. */
+        private volatile Stage stage;
+        /** Since when it waits in the queue ({@link Stage#QUEUED}). */
+        private volatile long queuedSince;
+        /** Chosen to be refused for room; and gone (let go): both under the holder's lock. */
         private volatile boolean chosen;
         private boolean gone;
         private volatile long bytes;
@@ -117,10 +143,12 @@ final class BodySpool {
         private volatile long markNanos;
         private volatile long markBytes;
 
-        private Reader(EventExecutor loop, Runnable refuse, long now, long bytes) {
+        private Holder(EventExecutor loop, Runnable refuse, Object client, long now, long bytes, boolean whole) {
             this.loop = loop;
             this.refuse = refuse;
+            this.client = client;
             this.since = now;
+            this.stage = whole ? Stage.WHOLE : Stage.READING;
             this.bytes = bytes;
             this.fromNanos = now;
             this.fromBytes = bytes;
@@ -144,99 +172,202 @@ final class BodySpool {
             kept = total;
         }
 
-        /** Bytes a second lately ({@link Reader}). */
+        /** Bytes a second lately ({@link Holder}). */
         double rate(long now) {
             return Math.max(0, bytes - fromBytes) / Math.max(1e-3, (now - fromNanos) / 1e9);
         }
-    }
 
-    /**
-     * Lists a body being read into a file of this spool, that has {@code bytes} bytes so far, from now until
-     * {@link #done}: {@code refuse} runs on {@code loop} if {@link #makeRoom} chooses it, and must answer its request
-     * (503) and give its bytes back.
-     */
-    Reader reading(EventExecutor loop, Runnable refuse, long bytes) {
-        Reader reader = new Reader(loop, refuse, nanoTime.getAsLong(), bytes);
-        readers.add(reader);
-        return reader;
-    }
-
-    /**
-     * {@code reader}'s body is whole, or has gone (its bytes given back first): it is no longer one to refuse, and
-     * no longer room coming if it was refused for room.
-     */
-    void done(Reader reader) {
-        readers.remove(reader);
-        synchronized (reader) {
-            reader.gone = true;
-            promised.addAndGet(-reader.promised);
-            reader.promised = 0;
+        Stage stage() {
+            return stage;
         }
     }
 
-    /** Now, on the clock of this spool's readers ({@link Reader#read}). */
+    /**
+     * Lists a body of {@code client} ({@link ClientConnectionLimit#client}, or any key of its own) with bytes in a file
+     * of this spool, that has {@code bytes} bytes so far and is being read unless {@code whole}, from now until
+     * {@link #done}: {@code refuse} runs on {@code loop} if {@link #makeRoom} chooses it, and must answer its request
+     * (503) and give its bytes back, or, when the body is no longer refusable ({@link #spared}), say so.
+     */
+    Holder holding(EventExecutor loop, Runnable refuse, long bytes, Object client, boolean whole) {
+        Holder holder = new Holder(loop, refuse, client, nanoTime.getAsLong(), bytes, whole);
+        holders.add(holder);
+        return holder;
+    }
+
+    /** {@code holder}'s body is whole: no longer refusable for its rate. */
+    void whole(Holder holder) {
+        holder.stage = Stage.WHOLE;
+    }
+
+    /**
+     * {@code holder}'s whole body waits in the queue for its first worker ({@code queued}), refusable for another
+     * client's, or no longer does.
+     */
+    void queued(Holder holder, boolean queued) {
+        if (queued && holder.stage == Stage.WHOLE) {
+            holder.queuedSince = nanoTime.getAsLong();
+            holder.stage = Stage.QUEUED;
+        } else if (!queued && holder.stage == Stage.QUEUED) {
+            holder.stage = Stage.WHOLE;
+        }
+    }
+
+    /**
+     * {@code holder}'s body was chosen ({@link #makeRoom}) but could not be refused, as it was no longer reading or
+     * queued when its loop came to it: its bytes are no longer room coming, and it may be chosen again.
+     */
+    void spared(Holder holder) {
+        synchronized (holder) {
+            if (holder.chosen && !holder.gone) {
+                promised.addAndGet(-holder.promised);
+                holder.promised = 0;
+                holder.chosen = false;
+            }
+        }
+    }
+
+    /**
+     * {@code holder}'s body has gone, its bytes given back first: it is no longer one to refuse, and no longer room
+     * coming if it was refused for room.
+     */
+    void done(Holder holder) {
+        holders.remove(holder);
+        synchronized (holder) {
+            holder.gone = true;
+            promised.addAndGet(-holder.promised);
+            holder.promised = 0;
+        }
+    }
+
+    /** Now, on the clock of this spool's bodies ({@link Holder#read}). */
     long now() {
         return nanoTime.getAsLong();
     }
 
     /**
-     * At the bound, for a part of {@code length} bytes of a body that found no room ({@code asking}, listed or null
-     * when it has no file yet): when bodies refused for room still hold at least that much, the room is coming, and
-     * nothing more is refused; else chooses, among the bodies read for {@link ReclaimableConnections#GRACE_NANOS} or
-     * longer, the one that came slowest lately ({@link Reader#rate}), and has its loop refuse it, which gives its bytes
-     * back soon after. Returns whether room is coming; false when there is none coming and none to refuse, or when
-     * the slowest is {@code asking} itself: then it is the one refused. nginx, which has no such bound, lets a disk
-     * fill instead; this is how {@link ReclaimableConnections} makes room for a connection.
+     * At the bound, for a part of {@code length} bytes of a body of {@code client} that found no room ({@code asking},
+     * listed, or null when it has no file yet): when bodies refused for room still hold at least that much, the room
+     * is coming, and nothing more is refused. Else chooses a body to refuse ({@link #choose}) and has its loop refuse
+     * it, which gives its bytes back soon after. Returns whether room is coming; false when there is none coming and
+     * none to refuse, or when the body to refuse is {@code asking} itself: then it is the one refused. nginx, which
+     * has no such bound, lets a disk fill instead; this is how {@link ReclaimableConnections} makes room for a
+     * connection.
      */
-    boolean makeRoom(Reader asking, long length) {
+    boolean makeRoom(Object client, Holder asking, long length) {
         if (promised.get() >= length) {
             return true;
         }
-        if (nanoTime.getAsLong() - noneSince < SCAN_GAP_NANOS) {
+        long now = nanoTime.getAsLong();
+        Long noneForClient = client == null ? null : noneFor.get(client);
+        if (now - noneSince < SCAN_GAP_NANOS || noneForClient != null && now - noneForClient < SCAN_GAP_NANOS) {
             return promised.get() > 0;
         }
         for (int tries = 0; tries < 3; tries++) {
-            long now = nanoTime.getAsLong();
-            Reader slowest = null;
-            double slowestRate = Double.MAX_VALUE;
-            for (Reader reader : readers) {
-                if (now - reader.since >= ReclaimableConnections.GRACE_NANOS && !reader.chosen) {
-                    double rate = reader.rate(now);
-                    if (rate < slowestRate) {
-                        slowestRate = rate;
-                        slowest = reader;
-                    }
-                }
-            }
-            if (slowest == null) {
-                noneSince = now;
-            }
-            if (slowest == null || slowest == asking) {
+            now = nanoTime.getAsLong();
+            Holder chosen = choose(client, asking, length, now);
+            if (chosen == null || chosen == asking) {
                 return promised.get() > 0;
             }
-            synchronized (slowest) {
-                if (slowest.chosen || slowest.gone) {
+            synchronized (chosen) {
+                if (chosen.chosen || chosen.gone) {
                     continue; // another body at the bound chose it first, or it went meanwhile
                 }
-                slowest.chosen = true;
-                slowest.promised = slowest.kept;
-                promised.addAndGet(slowest.promised);
+                chosen.chosen = true;
+                chosen.promised = chosen.kept;
+                promised.addAndGet(chosen.promised);
             }
-            readers.remove(slowest);
             try {
-                slowest.loop.execute(slowest.refuse);
+                chosen.loop.execute(chosen.refuse);
             } catch (RejectedExecutionException stopping) {
                 return false;
             }
-            long count = madeRoom.occurred();
-            if (count > 0) {
+            boolean reading = chosen.stage == Stage.READING;
+            long count = (reading ? madeRoom : madeRoomQueued).occurred();
+            if (count > 0 && reading) {
                 log.warn("Refused {} request bod{} (since the last such line) that came slowest of those being read "
                         + "into {}, to make room for another at {} ({} bytes)", count, count == 1 ? "y" : "ies",
                         directory, MAX_SIZE, maxBytes);
+            } else if (count > 0) {
+                log.warn("Refused {} request bod{} (since the last such line) waiting for a worker, of the client that "
+                        + "held the most of {}, to make room for another client's at {} ({} bytes)", count,
+                        count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
             }
             return true;
         }
         return false;
+    }
+
+    /**
+     * The body to refuse for a part of {@code length} bytes of {@code asking}'s, of {@code client}: among the bodies
+     * being read for {@link ReclaimableConnections#GRACE_NANOS} or longer, the one that came slowest lately
+     * ({@link Holder#rate}), of a client that holds at least as much of the spool as {@code client} does in bodies
+     * other than {@code asking} (a client with many bodies in cannot refuse a smaller one's to get more); unless that
+     * is {@code asking} itself or there is none, then the whole body that has waited longest in the queue
+     * ({@link Stage#QUEUED}) of the client that holds the most, if that is not {@code client} and holds more than
+     * {@code client} would with this part; else the slowest body found, or null. Remembers a look that found none.
+     */
+    private Holder choose(Object client, Holder asking, long length, long now) {
+        Map<Object, Share> shares = new HashMap<>();
+        boolean refusable = false;
+        for (Holder holder : holders) {
+            Share share = shares.computeIfAbsent(holder.client, key -> new Share());
+            share.bytes += holder.kept;
+            boolean free = !holder.chosen;
+            if (free && holder.stage == Stage.QUEUED) {
+                refusable = true;
+                if (share.oldestQueued == null || holder.queuedSince - share.oldestQueued.queuedSince < 0) {
+                    share.oldestQueued = holder;
+                }
+            } else if (free && holder.stage == Stage.READING && now - holder.since >= ReclaimableConnections.GRACE_NANOS) {
+                refusable = true;
+            }
+        }
+        Share own = shares.getOrDefault(client, Share.NONE);
+        long othersOwn = own.bytes - (asking == null ? 0 : asking.kept);
+        Holder slowest = null;
+        double slowestRate = Double.MAX_VALUE;
+        for (Holder holder : holders) {
+            if (holder.stage == Stage.READING && !holder.chosen && now - holder.since >= ReclaimableConnections.GRACE_NANOS
+                    && shares.get(holder.client).bytes >= othersOwn) {
+                double rate = holder.rate(now);
+                if (rate < slowestRate) {
+                    slowestRate = rate;
+                    slowest = holder;
+                }
+            }
+        }
+        if (slowest != null && slowest != asking) {
+            return slowest;
+        }
+        Share most = null;
+        for (Map.Entry<Object, Share> share : shares.entrySet()) {
+            Share candidate = share.getValue();
+            if (candidate.oldestQueued != null && !Objects.equals(share.getKey(), client)
+                    && candidate.bytes > own.bytes + length && (most == null || candidate.bytes > most.bytes)) {
+                most = candidate;
+            }
+        }
+        if (most != null) {
+            return most.oldestQueued;
+        }
+        if (slowest == null) {
+            if (!refusable) {
+                noneSince = now;
+            } else if (client != null) {
+                if (noneFor.size() >= NONE_FOR_MAX) {
+                    noneFor.clear();
+                }
+                noneFor.put(client, now);
+            }
+        }
+        return slowest;
+    }
+
+    /** What one client holds of the spool, in a look through it ({@link #choose}). */
+    private static final class Share {
+        static final Share NONE = new Share();
+        long bytes;
+        Holder oldestQueued;
     }
 
     /**
@@ -245,14 +376,15 @@ final class BodySpool {
      * once (found by a re-attacking helper: a spool full of bodies less than a second old refused every newcomer in
      * 2 ms, though it may wait a second).
      */
-    boolean refusableSoon(Reader asking) {
+    boolean refusableSoon(Holder asking) {
         long now = nanoTime.getAsLong();
         if (now - soonSince < SCAN_GAP_NANOS) {
             return soon;
         }
         boolean found = false;
-        for (Reader reader : readers) {
-            if (reader != asking && !reader.chosen && now - reader.since < ReclaimableConnections.GRACE_NANOS) {
+        for (Holder holder : holders) {
+            if (holder != asking && holder.stage == Stage.READING && !holder.chosen
+                    && now - holder.since < ReclaimableConnections.GRACE_NANOS) {
                 found = true;
                 break;
             }

@@ -16,11 +16,14 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.NetUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -120,6 +123,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
      * the cut when it has it ({@link #cut}); null while none.
      */
     private Endpoint cutBy;
+    /** {@link #spoolClient()}, once found; null before. */
+    private Object spoolClient;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
@@ -218,11 +223,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                         this::route, reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
                 if (wait != null) {
                     arrival = wait.arrival();
+                    if (attempts == 0) {
+                        // Whole and waiting: refusable for room for another client's body (BodySpool#makeRoom).
+                        body.queued(true);
+                    }
                 }
             }
             return;
         }
         wait = null;
+        body.queued(false);
         attempts++;
         attempt = new Attempt(proxy, this, picked, client.upstreams());
         // A request that a failure of its worker connection would leave unanswerable (not retriable, or its body
@@ -366,7 +376,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                 }
                 return;
             }
-            body.listReading(proxy.spool(), ctx.executor(), this::refusedForRoom);
+            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom, spoolClient());
         }
         if (last) {
             bodyReadFirst();
@@ -407,7 +417,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             return;
         }
         if (none) {
-            body.listReading(proxy.spool(), ctx.executor(), this::refusedForRoom);
+            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom, spoolClient());
             if (requestComplete) {
                 bodyReadFirst();
             } else {
@@ -429,8 +439,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** Room is coming, or made now, or a body being read may be refused for it within the wait. */
     private boolean roomComing() {
-        return proxy.spool().makeRoom(body.reader(), body.firstWaitingBytes())
-                || proxy.spool().refusableSoon(body.reader());
+        return proxy.spool().makeRoom(spoolClient(), body.holder(), body.firstWaitingBytes())
+                || proxy.spool().refusableSoon(body.holder());
     }
 
     private void refuseForNoRoom() {
@@ -439,15 +449,43 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     /**
-     * The spool's bound was reached by another body, and this one, still being read, came slowest lately
-     * ({@link BodySpool#makeRoom}): 503, and the connection closes; its bytes are given back. On the loop.
+     * The spool's bound was reached by another body, and this one was chosen to make room ({@link BodySpool#makeRoom}):
+     * still being read, as it came slowest lately, it gets 503 and the connection closes; whole and waiting in the
+     * queue for its first worker, as its client holds the most of the spool, it leaves the queue with 503 (the
+     * connection stays, the request being whole). Its bytes are given back. Spared when it is neither by now. On the
+     * loop.
      */
     private void refusedForRoom() {
-        if (finished || !readingBodyFirst) {
+        if (finished) {
             return;
         }
-        client.refuseSlowBody("the request bodies the proxy keeps on disk are at fleet.proxy.client-body-temp-max-size, "
-                + "and this request's body came the slowest of those being read: another request got the room");
+        if (readingBodyFirst) {
+            client.refuseSlowBody("the request bodies the proxy keeps on disk are at " + BodySpool.MAX_SIZE
+                    + ", and this request's body came the slowest of those being read: another request got the room");
+        } else if (wait != null && attempts == 0) {
+            wait.cancel();
+            wait = null;
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at "
+                    + BodySpool.MAX_SIZE + ", and this client's bodies held the most of them: another client's "
+                    + "request got the room");
+        } else if (body.holder() != null) {
+            proxy.spool().spared(body.holder());
+        }
+    }
+
+    /**
+     * The client whose share of the request-body spool this request's body counts in ({@link BodySpool#makeRoom}), as
+     * {@code fleet.proxy.max-connections-per-client} counts clients; behind a trusted proxy, the client it vouches
+     * for ({@link #accessLogClient}). Found once.
+     */
+    private Object spoolClient() {
+        if (spoolClient == null) {
+            InetAddress address = client.peerTrusted()
+                    ? NetUtil.createInetAddressFromIpAddressString(accessLogClient())
+                    : ctx.channel().remoteAddress() instanceof InetSocketAddress socket ? socket.getAddress() : null;
+            spoolClient = address != null ? ClientConnectionLimit.client(address) : client.peer();
+        }
+        return spoolClient;
     }
 
     /** The whole body was read before a worker is picked: the request goes to one. */

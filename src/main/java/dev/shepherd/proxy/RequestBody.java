@@ -67,8 +67,8 @@ final class RequestBody {
     private boolean ended;
     /** Parts that found the spool at its bound, in order, until there is room for them ({@link #spoolWaiting}); null: none. */
     private ArrayDeque<HttpContent> waiting;
-    /** This body in its spool's list of bodies being read ({@link BodySpool#reading}); null while not listed. */
-    private BodySpool.Reader reader;
+    /** This body in its spool's list of bodies it holds ({@link BodySpool#holding}); null while not listed. */
+    private BodySpool.Holder holder;
     /** The worker connection the spooled part is being written to, and how far; null when none. */
     private Channel pumping;
     private long pumped;
@@ -119,8 +119,8 @@ final class RequestBody {
     boolean spool(HttpContent content, BodySpool spool) throws IOException {
         int length = content.content().readableBytes();
         bytes += length;
-        if (reader != null) {
-            reader.read(bytes, spool.now());
+        if (holder != null) {
+            holder.read(bytes, spool.now());
         }
         if (waiting == null && spool.reserve(length)) {
             keep(content, spool, length);
@@ -168,25 +168,36 @@ final class RequestBody {
     }
 
     /**
-     * Lists the body in its spool's bodies being read, which may be refused for room ({@link BodySpool#makeRoom}):
-     * {@code refuse} runs on {@code loop} if it is. Not listed once it has ended; taken out when it ends or goes.
+     * Lists the body, once it has bytes in {@code spool}, among the bodies of {@code client} that hold some
+     * ({@link BodySpool#holding}), which may be refused for room ({@link BodySpool#makeRoom}): {@code refuse} runs on
+     * {@code loop} if it is. Listed until it is released.
      */
-    void listReading(BodySpool spool, EventExecutor loop, Runnable refuse) {
-        if (reader == null && !ended && this.spool == spool) {
-            reader = spool.reading(loop, refuse, bytes);
-            reader.kept(reserved);
+    void list(BodySpool spool, EventExecutor loop, Runnable refuse, Object client) {
+        if (holder == null && this.spool == spool) {
+            holder = spool.holding(loop, refuse, bytes, client, ended);
+            holder.kept(reserved);
         }
     }
 
-    /** The body's place in its spool's list ({@link #listReading}); null while it has none. */
-    BodySpool.Reader reader() {
-        return reader;
+    /** The body's place in its spool's list ({@link #list}); null while it has none. */
+    BodySpool.Holder holder() {
+        return holder;
+    }
+
+    /**
+     * The whole body waits in the queue for its first worker ({@code queued}), where another client's body may have
+     * it refused for room ({@link BodySpool#queued}), or no longer does. Nothing when it holds no bytes of the spool.
+     */
+    void queued(boolean queued) {
+        if (holder != null) {
+            spool.queued(holder, queued);
+        }
     }
 
     private void unlist() {
-        if (reader != null) {
-            spool.done(reader);
-            reader = null;
+        if (holder != null) {
+            spool.done(holder);
+            holder = null;
         }
     }
 
@@ -196,8 +207,8 @@ final class RequestBody {
             ByteBuf part = content.content();
             this.spool = spool;
             reserved += length;
-            if (reader != null) {
-                reader.kept(reserved);
+            if (holder != null) {
+                holder.kept(reserved);
             }
             if (file == null) {
                 file = spool.open();
@@ -215,7 +226,9 @@ final class RequestBody {
             }
             if (content instanceof LastHttpContent) {
                 ended = true;
-                unlist();
+                if (holder != null) {
+                    spool.whole(holder);
+                }
                 writeGathered();
             }
         } finally {

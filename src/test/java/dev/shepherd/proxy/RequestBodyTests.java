@@ -197,13 +197,13 @@ class RequestBodyTests {
         long[] now = {0};
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
-        spool.reading(loop.eventLoop(), () -> { }, 0);
+        spool.holding(loop.eventLoop(), () -> { }, 0, null, false);
         now[0] = ReclaimableConnections.GRACE_NANOS - 1_000_000;
-        assertThat(spool.makeRoom(null, 1)).isFalse();
+        assertThat(spool.makeRoom(null, null, 1)).isFalse();
         now[0] += 5_000_000;
-        assertThat(spool.makeRoom(null, 1)).as("refusable now, but the last look holds").isFalse();
+        assertThat(spool.makeRoom(null, null, 1)).as("refusable now, but the last look holds").isFalse();
         now[0] += BodySpool.SCAN_GAP_NANOS;
-        assertThat(spool.makeRoom(null, 1)).isTrue();
+        assertThat(spool.makeRoom(null, null, 1)).isTrue();
         loop.finishAndReleaseAll();
     }
 
@@ -237,10 +237,10 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Reader frontLoaded = spool.reading(loop.eventLoop(), () -> refused.add("front-loaded"), 0);
-        BodySpool.Reader steady = spool.reading(loop.eventLoop(), () -> refused.add("steady"), 0);
+        BodySpool.Holder frontLoaded = spool.holding(loop.eventLoop(), () -> refused.add("front-loaded"), 0, null, false);
+        BodySpool.Holder steady = spool.holding(loop.eventLoop(), () -> refused.add("steady"), 0, null, false);
         now[0] = 500_000_000L;
-        assertThat(spool.makeRoom(null, 1)).as("none read for a second yet").isFalse();
+        assertThat(spool.makeRoom(null, null, 1)).as("none read for a second yet").isFalse();
         assertThat(spool.refusableSoon(null)).as("but soon: worth waiting for").isTrue();
         assertThat(spool.refusableSoon(steady)).as("another than the one asking").isTrue();
 
@@ -250,20 +250,20 @@ class RequestBodyTests {
             steady.read(second * 50_000L, now[0]);                 // 50 KB a second all along
         }
         assertThat(frontLoaded.rate(now[0])).as("its 10 MB are past").isLessThan(1_000);
-        assertThat(spool.makeRoom(steady, 1)).isTrue();
+        assertThat(spool.makeRoom(null, steady, 1)).isTrue();
         loop.runPendingTasks();
         assertThat(refused).containsExactly("front-loaded");
 
-        assertThat(spool.makeRoom(steady, 1)).as("the one asking is the slowest left: it is refused itself").isFalse();
+        assertThat(spool.makeRoom(null, steady, 1)).as("the one asking is the slowest left: it is refused itself").isFalse();
         assertThat(spool.refusableSoon(steady)).as("none left but itself, and past its second").isFalse();
-        BodySpool.Reader fast = spool.reading(loop.eventLoop(), () -> refused.add("fast"), 0);
+        BodySpool.Holder fast = spool.holding(loop.eventLoop(), () -> refused.add("fast"), 0, null, false);
         now[0] += 2_000_000_000L;
         fast.read(10_000_000L, now[0]);
-        assertThat(spool.makeRoom(fast, 1)).isTrue();
+        assertThat(spool.makeRoom(null, fast, 1)).isTrue();
         loop.runPendingTasks();
         assertThat(refused).containsExactly("front-loaded", "steady");
         spool.done(fast);
-        assertThat(spool.makeRoom(null, 1)).as("none left").isFalse();
+        assertThat(spool.makeRoom(null, null, 1)).as("none left").isFalse();
         loop.finishAndReleaseAll();
     }
 
@@ -279,30 +279,106 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Reader first = spool.reading(loop.eventLoop(), () -> refused.add("first"), 0);
-        BodySpool.Reader second = spool.reading(loop.eventLoop(), () -> refused.add("second"), 0);
+        BodySpool.Holder first = spool.holding(loop.eventLoop(), () -> refused.add("first"), 0, null, false);
+        BodySpool.Holder second = spool.holding(loop.eventLoop(), () -> refused.add("second"), 0, null, false);
         first.kept(500_000);
         second.kept(500_000);
         now[0] = 2_000_000_000L;
         first.read(500_000, now[0]);
         second.read(600_000, now[0]);
 
-        assertThat(spool.makeRoom(null, 20_000)).isTrue();
+        assertThat(spool.makeRoom(null, null, 20_000)).isTrue();
         for (int newcomer = 0; newcomer < 9; newcomer++) {
-            assertThat(spool.makeRoom(null, 20_000)).as("room is coming").isTrue();
+            assertThat(spool.makeRoom(null, null, 20_000)).as("room is coming").isTrue();
         }
         loop.runPendingTasks();
         assertThat(refused).containsExactly("first");
-        assertThat(spool.makeRoom(null, 600_000)).as("more than is coming: one more is refused").isTrue();
+        assertThat(spool.makeRoom(null, null, 600_000)).as("more than is coming: one more is refused").isTrue();
         loop.runPendingTasks();
         assertThat(refused).containsExactly("first", "second");
-        assertThat(spool.makeRoom(null, 20_000)).as("none left to refuse, but room is coming").isTrue();
+        assertThat(spool.makeRoom(null, null, 20_000)).as("none left to refuse, but room is coming").isTrue();
 
         spool.done(first);
         spool.done(second);
-        assertThat(spool.makeRoom(null, 1)).as("it came, and none is left to refuse").isFalse();
+        assertThat(spool.makeRoom(null, null, 1)).as("it came, and none is left to refuse").isFalse();
         spool.done(first);
-        assertThat(spool.makeRoom(null, 1)).as("counted back once").isFalse();
+        assertThat(spool.makeRoom(null, null, 1)).as("counted back once").isFalse();
+        loop.finishAndReleaseAll();
+    }
+
+    /**
+     * Found by a re-attacking helper: whole bodies re-sent to a slow route, waiting in the queue, kept every other
+     * client's upload out, as only bodies being read were refused for room. When none being read can be, the body that
+     * has waited longest in the queue, of the client that holds the most, is refused for another client's; never for
+     * the same client's, nor for a client that would hold more than it; and a body no longer queued when its loop
+     * comes to it is spared, its bytes no longer room coming.
+     */
+    @Test
+    void aQueuedBodyOfTheClientHoldingTheMostIsRefusedForAnotherClientsOnly() {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        List<String> refused = new ArrayList<>();
+        BodySpool.Holder older = spool.holding(loop.eventLoop(), () -> refused.add("older"), 0, "attacker", true);
+        BodySpool.Holder newer = spool.holding(loop.eventLoop(), () -> refused.add("newer"), 0, "attacker", true);
+        BodySpool.Holder atWorker = spool.holding(loop.eventLoop(), () -> refused.add("at a worker"), 0, "attacker", true);
+        BodySpool.Holder small = spool.holding(loop.eventLoop(), () -> refused.add("small"), 0, "small", true);
+        older.kept(30);
+        newer.kept(30);
+        atWorker.kept(30);
+        small.kept(10);
+        spool.queued(older, true);
+        now[0] += 1_000;
+        spool.queued(newer, true);
+        spool.queued(small, true);
+
+        assertThat(spool.makeRoom("attacker", null, 5)).as("not for the same client").isFalse();
+        assertThat(spool.makeRoom("small", small, 5)).as("its share, 15, is below the attacker's 90").isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).as("the longest queued of the client holding the most").containsExactly("older");
+        spool.done(older);
+        assertThat(spool.makeRoom("other", null, 61)).as("the attacker's 60 would be less than 61").isFalse();
+        assertThat(spool.makeRoom("third", null, 5)).isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("older", "newer");
+
+        spool.queued(newer, false);
+        spool.spared(newer);
+        assertThat(spool.makeRoom("fourth", null, 20)).as("spared: no longer room coming, and no client with a body "
+                + "queued holds more than 20").isFalse();
+        assertThat(spool.makeRoom("fifth", null, 5)).as("small's 10 is more than 5").isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("older", "newer", "small");
+        loop.finishAndReleaseAll();
+    }
+
+    /**
+     * A client with many bodies in the spool cannot make room for one more by refusing the slow body of a client that
+     * holds less than its others: the re-attacking helper's newcomers, fast, would otherwise refuse any upload taking
+     * more than a second. A client with nothing else in may, as before.
+     */
+    @Test
+    void aClientHoldingMoreCannotRefuseASmallerClientsSlowBody() {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        List<String> refused = new ArrayList<>();
+        BodySpool.Holder queued = spool.holding(loop.eventLoop(), () -> refused.add("queued"), 0, "many", true);
+        BodySpool.Holder slow = spool.holding(loop.eventLoop(), () -> refused.add("slow"), 0, "one", false);
+        BodySpool.Holder asking = spool.holding(loop.eventLoop(), () -> refused.add("asking"), 0, "many", false);
+        queued.kept(60);
+        slow.kept(20);
+        asking.kept(10);
+        now[0] = 2_000_000_000L;
+        slow.read(20, now[0]);
+        asking.read(1_000_000, now[0]);
+
+        assertThat(spool.makeRoom("many", asking, 5)).as("its other 60 are more than the slow client's 20").isFalse();
+        loop.runPendingTasks();
+        assertThat(refused).isEmpty();
+        assertThat(spool.makeRoom("new", null, 5)).isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).as("slowest first, as before").containsExactly("slow");
         loop.finishAndReleaseAll();
     }
 

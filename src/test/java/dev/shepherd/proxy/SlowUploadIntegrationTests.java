@@ -232,8 +232,8 @@ class SlowUploadIntegrationTests {
     /**
      * Found by an attacking helper: one client trickling bodies held gigabytes on disk. The bodies kept in files are
      * bounded in all: one that would pass fleet.proxy.client-body-temp-max-size gets 503 when no body is being read
-     * to refuse in its place (a whole body waiting for its worker is never refused for room); once the body holding
-     * the space goes, the next is taken.
+     * to refuse in its place (a whole body waiting for its worker is not refused for its own client's); once the body
+     * holding the space goes, the next is taken.
      */
     @Test
     void bodiesKeptInFilesAreBoundedInAllAndTheSpaceComesBackWhenABodyGoes() throws Exception {
@@ -261,6 +261,46 @@ class SlowUploadIntegrationTests {
             }
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                     assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), whole))).isEqualTo(200));
+        }
+    }
+
+    /**
+     * Found by a re-attacking helper: whole bodies re-sent to a slow route, waiting in the queue, kept every other
+     * client's upload out. At the bound, with no body being read to refuse, the body of the client that holds the most
+     * that has waited longest in the queue is refused for another client's (503, its connection kept), and the new
+     * body gets its room and its worker.
+     */
+    @Test
+    void atTheBoundAQueuedBodyOfTheClientHoldingTheMostIsRefusedForAnotherClients() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s",
+                "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
+                    + "y".repeat(60_000);
+            java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
+                    .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=3000")).timeout(Duration.ofSeconds(60))
+                            .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
+            try (Socket holder = new Socket()) {
+                holder.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+                holder.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), shepherd.proxyPort()));
+                holder.setSoTimeout(30_000);
+                holder.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 90000\r\n\r\n"
+                        + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
+                holder.getOutputStream().flush();
+                await().atMost(Duration.ofSeconds(10)).until(() -> proxy.waiting() == 1);
+                assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).as("another client's body, from 127.0.0.1")
+                        .startsWith("HTTP/1.1 200").contains("body=60000");
+                assertThat(RawHttp.readResponse(holder.getInputStream())).startsWith("HTTP/1.1 503")
+                        .contains("retry-after: 1").contains("this client's bodies held the most of them");
+                assertThat(busy.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+                holder.getOutputStream().write("GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(RawHttp.readResponse(holder.getInputStream())).as("its connection kept")
+                        .startsWith("HTTP/1.1 200");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.spool().bytes() == 0);
         }
     }
 
