@@ -38,7 +38,8 @@ import java.util.function.LongSupplier;
  * kept them up (found by an attacking helper, 2026-11-30). When no body being read can be refused, a whole body waiting
  * in the queue for its first worker is, of the client that holds the most of the spool, if that is another client
  * than the one asking and holds more than it would: whole bodies re-sent to a slow route kept every other client's
- * upload out as well (found by a re-attacking helper, 2026-12-07). A client is counted as
+ * upload out as well (found by a re-attacking helper, 2026-12-07). Before any of these, a body written whole to its
+ * worker gives up the copy kept to send it again ({@link Stage#SENT}). A client is counted as
  * {@code fleet.proxy.max-connections-per-client} counts them ({@link ClientConnectionLimit#client}). Thread-safe.
  */
 @Slf4j
@@ -89,6 +90,7 @@ final class BodySpool {
     private final OccasionalWarning full;
     private final OccasionalWarning madeRoom;
     private final OccasionalWarning madeRoomQueued;
+    private final OccasionalWarning droppedCopies;
 
     private BodySpool(String one, String many, Path directory, long maxBytes, long maxFileBytes, LongSupplier nanoTime) {
         this.one = one;
@@ -101,6 +103,7 @@ final class BodySpool {
         this.full = new OccasionalWarning(nanoTime);
         this.madeRoom = new OccasionalWarning(nanoTime);
         this.madeRoomQueued = new OccasionalWarning(nanoTime);
+        this.droppedCopies = new OccasionalWarning(nanoTime);
     }
 
     /** What a body with bytes in the spool is doing, as far as {@link #makeRoom} cares. */
@@ -110,7 +113,12 @@ final class BodySpool {
         /** Whole, and waiting in the queue for its first worker: refusable for another client. */
         QUEUED,
         /** Whole, and with a worker (or between attempts): not refusable, but counted in its client's share. */
-        WHOLE
+        WHOLE,
+        /**
+         * Whole, and written whole to its worker: its file is a copy kept only to send it again should that worker
+         * fail before answering, which it can give up for room.
+         */
+        SENT
     }
 
     /**
@@ -213,6 +221,18 @@ final class BodySpool {
     }
 
     /**
+     * {@code holder}'s whole body has been written whole to its worker ({@code sent}): its file is a copy for a retry,
+     * which {@link #makeRoom} may have it give up; or it is being written (again), or waits between attempts.
+     */
+    void sent(Holder holder, boolean sent) {
+        if (sent && holder.stage == Stage.WHOLE) {
+            holder.stage = Stage.SENT;
+        } else if (!sent && holder.stage == Stage.SENT) {
+            holder.stage = Stage.WHOLE;
+        }
+    }
+
+    /**
      * {@code holder}'s body was chosen ({@link #makeRoom}) but could not be refused, as it was no longer reading or
      * queued when its loop came to it: its bytes are no longer room coming, and it may be chosen again.
      */
@@ -281,9 +301,16 @@ final class BodySpool {
             } catch (RejectedExecutionException stopping) {
                 return false;
             }
-            boolean reading = chosen.stage == Stage.READING;
-            long count = (reading ? madeRoom : madeRoomQueued).occurred();
-            if (count > 0 && reading) {
+            Stage stage = chosen.stage;
+            boolean reading = stage == Stage.READING;
+            long count = (stage == Stage.SENT ? droppedCopies : reading ? madeRoom : madeRoomQueued).occurred();
+            if (count > 0 && stage == Stage.SENT) {
+                log.info("Let {} request bod{} (since the last such line), sent whole to {} worker{}, give up the copy "
+                        + "kept in {} to send {} again, to make room for another at {} ({} bytes): should that "
+                        + "worker fail before answering, the request gets 502 rather than a retry", count,
+                        count == 1 ? "y" : "ies", count == 1 ? "its" : "their", count == 1 ? "" : "s", directory,
+                        count == 1 ? "it" : "them", MAX_SIZE, maxBytes);
+            } else if (count > 0 && reading) {
                 log.warn("Refused {} request bod{} (since the last such line) that came slowest of those being read "
                         + "into {}, to make room for another at {} ({} bytes)", count, count == 1 ? "y" : "ies",
                         directory, MAX_SIZE, maxBytes);
@@ -298,7 +325,9 @@ final class BodySpool {
     }
 
     /**
-     * The body to refuse for a part of {@code length} bytes of {@code asking}'s, of {@code client}: among the bodies
+     * The body to make room for a part of {@code length} bytes of {@code asking}'s, of {@code client}: first, the
+     * largest copy kept for a retry ({@link Stage#SENT}) of the client that holds the most, which costs a request
+     * nothing unless its worker then fails (it gets 502 rather than a retry); else the body to refuse: among the bodies
      * being read for {@link ReclaimableConnections#GRACE_NANOS} or longer, the one that came slowest lately
      * ({@link Holder#rate}), of a client that holds at least as much of the spool as {@code client} does in bodies
      * other than {@code asking} (a client with many bodies in cannot refuse a smaller one's to get more); unless that
@@ -311,9 +340,16 @@ final class BodySpool {
         boolean refusable = false;
         for (Holder holder : holders) {
             Share share = shares.computeIfAbsent(holder.client, key -> new Share());
-            share.bytes += holder.kept;
             boolean free = !holder.chosen;
-            if (free && holder.stage == Stage.QUEUED) {
+            if (free) {
+                share.bytes += holder.kept; // a chosen body's bytes are on their way out
+            }
+            if (free && holder.stage == Stage.SENT) {
+                refusable = true;
+                if (share.largestSent == null || holder.kept > share.largestSent.kept) {
+                    share.largestSent = holder;
+                }
+            } else if (free && holder.stage == Stage.QUEUED) {
                 refusable = true;
                 if (share.oldestQueued == null || holder.queuedSince - share.oldestQueued.queuedSince < 0) {
                     share.oldestQueued = holder;
@@ -321,6 +357,15 @@ final class BodySpool {
             } else if (free && holder.stage == Stage.READING && now - holder.since >= ReclaimableConnections.GRACE_NANOS) {
                 refusable = true;
             }
+        }
+        Share mostSent = null;
+        for (Share share : shares.values()) {
+            if (share.largestSent != null && (mostSent == null || share.bytes > mostSent.bytes)) {
+                mostSent = share;
+            }
+        }
+        if (mostSent != null) {
+            return mostSent.largestSent;
         }
         Share own = shares.getOrDefault(client, Share.NONE);
         long othersOwn = own.bytes - (asking == null ? 0 : asking.kept);
@@ -367,6 +412,7 @@ final class BodySpool {
     private static final class Share {
         static final Share NONE = new Share();
         long bytes;
+        Holder largestSent;
         Holder oldestQueued;
     }
 

@@ -450,7 +450,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /**
      * The spool's bound was reached by another body, and this one was chosen to make room ({@link BodySpool#makeRoom}):
-     * still being read, as it came slowest lately, it gets 503 and the connection closes; whole and waiting in the
+     * written whole to its worker, it gives up its copy for a retry; still being read, as it came slowest lately, it gets 503 and the connection closes; whole and waiting in the
      * queue for its first worker, as its client holds the most of the spool, it leaves the queue with 503 (the
      * connection stays, the request being whole). Its bytes are given back. Spared when it is neither by now. On the
      * loop.
@@ -459,7 +459,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         if (finished) {
             return;
         }
-        if (readingBodyFirst) {
+        BodySpool.Holder holder = body.holder();
+        if (holder != null && holder.stage() == BodySpool.Stage.SENT && attempt != null && attempt.upstream() != null
+                && !body.pumping(attempt.upstream())) {
+            body.dropCopy();
+        } else if (readingBodyFirst) {
             client.refuseSlowBody("the request bodies the proxy keeps on disk are at " + BodySpool.MAX_SIZE
                     + ", and this request's body came the slowest of those being read: another request got the room");
         } else if (wait != null && attempts == 0) {

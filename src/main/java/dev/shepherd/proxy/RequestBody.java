@@ -284,6 +284,9 @@ final class RequestBody {
         }
         pumping = upstream;
         pumped = 0;
+        if (holder != null) {
+            spool.sent(holder, false);
+        }
         return pump(upstream);
     }
 
@@ -331,6 +334,9 @@ final class RequestBody {
         }
         if (ended) {
             upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, UpstreamHandler.bodyWrite(upstream));
+            if (holder != null) {
+                spool.sent(holder, true);
+            }
         }
         pumping = null;
         return true;
@@ -381,6 +387,16 @@ final class RequestBody {
         held.clear();
         held.add(new DefaultHttpContent(target));
         merged = target;
+    }
+
+    /**
+     * Gives up what was kept to send the body again, once it has been written whole ({@link BodySpool.Stage#SENT}):
+     * its file and its held parts; from now on it is not {@link #replayable}. For room in the spool
+     * ({@link BodySpool#makeRoom}).
+     */
+    void dropCopy() {
+        release();
+        partlySent = true;
     }
 
     void release() {

@@ -353,6 +353,73 @@ class RequestBodyTests {
     }
 
     /**
+     * A body written whole to its worker holds its file only to send it again should that worker fail: at the bound,
+     * that copy goes first, before any body is refused, the largest of the client that holds the most, whatever
+     * client asks; and it goes back to being a body in flight while it is written again.
+     */
+    @Test
+    void atTheBoundACopyKeptForARetryIsGivenUpBeforeAnyBodyIsRefused() throws Exception {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        List<String> chosen = new ArrayList<>();
+        BodySpool.Holder slow = spool.holding(loop.eventLoop(), () -> chosen.add("slow"), 0, "a", false);
+        BodySpool.Holder queued = spool.holding(loop.eventLoop(), () -> chosen.add("queued"), 0, "b", true);
+        BodySpool.Holder small = spool.holding(loop.eventLoop(), () -> chosen.add("small copy"), 0, "b", true);
+        BodySpool.Holder large = spool.holding(loop.eventLoop(), () -> chosen.add("large copy"), 0, "b", true);
+        BodySpool.Holder other = spool.holding(loop.eventLoop(), () -> chosen.add("other copy"), 0, "c", true);
+        slow.kept(10);
+        queued.kept(10);
+        small.kept(10);
+        large.kept(20);
+        other.kept(30);
+        spool.queued(queued, true);
+        spool.sent(small, true);
+        spool.sent(large, true);
+        spool.sent(other, true);
+        now[0] = 2_000_000_000L;
+
+        assertThat(spool.makeRoom("b", null, 5)).isTrue();
+        assertThat(spool.makeRoom("a", null, 25)).isTrue();
+        loop.runPendingTasks();
+        assertThat(chosen).as("b holds 40, c 30: b's largest copy; then b 20 (its 20 on their way out), so c's, even "
+                + "for b").containsExactly("large copy", "other copy");
+        spool.sent(small, false);
+        spool.done(large);
+        spool.done(other);
+        assertThat(spool.makeRoom("c", null, 5)).isTrue();
+        loop.runPendingTasks();
+        assertThat(chosen).as("small's copy is being written again: the slowest body being read is refused")
+                .containsExactly("large copy", "other copy", "slow");
+        loop.finishAndReleaseAll();
+    }
+
+    /** A body that gives up its copy gives its bytes back and can no longer be sent again. */
+    @Test
+    void aBodyThatGaveUpItsCopyIsNoLongerReplayableAndHoldsNothing() throws Exception {
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 0);
+        RequestBody body = new RequestBody(10);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        body.spool(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[5_000])), spool);
+        body.list(spool, loop.eventLoop(), () -> { }, "a");
+        body.spool(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[5_000])), spool);
+        assertThat(body.holder().stage()).isEqualTo(BodySpool.Stage.WHOLE);
+        EmbeddedChannel worker = new EmbeddedChannel();
+        assertThat(body.writeTo(worker)).isTrue();
+        assertThat(body.holder().stage()).isEqualTo(BodySpool.Stage.SENT);
+        assertThat(body.replayable()).isTrue();
+        assertThat(spool.bytes()).isEqualTo(10_000);
+        body.dropCopy();
+        assertThat(body.replayable()).isFalse();
+        assertThat(body.spooled()).isFalse();
+        assertThat(body.holder()).isNull();
+        assertThat(spool.bytes()).isZero();
+        worker.flush();
+        worker.finishAndReleaseAll();
+        loop.finishAndReleaseAll();
+    }
+
+    /**
      * A client with many bodies in the spool cannot make room for one more by refusing the slow body of a client that
      * holds less than its others: the re-attacking helper's newcomers, fast, would otherwise refuse any upload taking
      * more than a second. A client with nothing else in may, as before.

@@ -265,6 +265,32 @@ class SlowUploadIntegrationTests {
     }
 
     /**
+     * A body written whole to its worker is kept on disk only to send it again should that worker fail: at the bound,
+     * that copy is given up for room before any request is refused, and both requests are answered.
+     */
+    @Test
+    void atTheBoundABodySentWholeGivesUpItsCopyForRoom() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
+                    + "y".repeat(60_000);
+            try (Socket sent = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                sent.setSoTimeout(30_000);
+                sent.getOutputStream().write(("POST /slow?ms=3000 HTTP/1.1\r\nHost: test\r\nContent-Length: 90000\r\n\r\n"
+                        + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
+                sent.getOutputStream().flush();
+                await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
+                assertThat(proxy.spool().bytes()).as("its copy, kept for a retry").isGreaterThan(80_000);
+                assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 200").contains("body=60000");
+                assertThat(RawHttp.readResponse(sent.getInputStream())).as("the first, answered all the same")
+                        .startsWith("HTTP/1.1 200");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> proxy.spool().bytes() == 0);
+        }
+    }
+
+    /**
      * Found by a re-attacking helper: whole bodies re-sent to a slow route, waiting in the queue, kept every other
      * client's upload out. At the bound, with no body being read to refuse, the body of the client that holds the most
      * that has waited longest in the queue is refused for another client's (503, its connection kept), and the new
