@@ -1,8 +1,11 @@
 package dev.shepherd;
 
+import dev.shepherd.TypedOption.Kind;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -12,22 +15,20 @@ import java.util.regex.Pattern;
  * of one worker per CPU (found by an attacking helper, then by a new user who read past the note among the startup
  * logs). {@code --port {port}} is the program's (no worker can take one fixed port), {@code --watch} only gets a
  * note ({@link #notes}), so that {@code start node app.js --port {port}} and {@code start node --watch app.js} run
- * as typed; a program's other options stay its own ({@code start node --inspect app.js}).
+ * as typed; a program's other options stay its own ({@code start node --inspect app.js}). Options are found as
+ * picocli reads them before PROGRAM ({@code -i4}, {@code -p=3000}; {@link TypedOption}): {@code -i4} and PM2's
+ * {@code -n api} ran as the script's arguments.
  */
 final class OptionsAfterProgram {
 
-    /**
-     * start's options that PM2 users write after the script, each with its value. {@code -p} and {@code --port} are
-     * the program's when their value holds {@code {port}}: a worker needs its own port, and one fixed port after the
-     * program is PM2's habit for the proxy's (a new user's {@code pm2 start app.js -i 4 -p 3000} bound 8080 unsaid).
-     */
-    private static final List<String> OWN = List.of("-i", "--instances", "-p", "--port", "--max-memory-restart",
-            "--admin-port", "--cwd", "--set");
-    /** PM2's options that start has not, with whether each takes a value; their hints are {@link StartCommand#HABITS}. */
-    private static final Map<String, Boolean> PM2_ONLY = Map.of("--name", true, "--no-daemon", false);
     /** Options that programs take too ({@code node --watch}): after PROGRAM, a note says whose they are. */
     private static final List<String> NOTED = List.of("--watch");
-    private static final List<String> PORTS = List.of("-p", "--port");
+    /** PM2's meanings of start's {@code -e} and {@code --env}, with a value that is no NAME=VALUE; what does it here. */
+    private static final Map<String, String> PM2_ENV = Map.of(
+            "-e", "Here -e NAME=VALUE gives every worker a variable; PM2's -e FILE, its error log, has no match: the "
+                    + "workers' output goes to the master's log, and shepherd logs shows it.",
+            "--env", "Here --env NAME=VALUE gives every worker a variable; PM2's --env NAME picks an environment of an "
+                    + "ecosystem file, which Shepherd does not read.");
     /** A word the shell passes on as it is, without quotes (no braces: {@code {a,b}} is expanded). */
     private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_@%+=:,./-]+");
 
@@ -35,78 +36,63 @@ final class OptionsAfterProgram {
     }
 
     /**
-     * The lines that refuse {@code typed} (start's words, PROGRAM at {@code program}), or none when no option of
-     * start's, nor of PM2's alone, comes after PROGRAM before a {@code --}.
+     * The lines that refuse {@code typed} (start's words, PROGRAM at {@code program}, an interpreter when {@code
+     * interpreted}, with the script after it), or none when no option of start's, nor of PM2's alone, comes after
+     * PROGRAM before a {@code --}.
      */
-    static List<String> refusal(List<String> typed, int program) {
+    static List<String> refusal(List<String> typed, int program, boolean interpreted) {
         List<String> after = typed.subList(program + 1, typed.size());
-        Found found = find(after);
-        if (found.options().isEmpty()) {
+        TypedOption.Scan scan = TypedOption.scan(after);
+        if (scan.options().isEmpty()) {
             return List.of();
         }
-        List<String> before = typed.subList(0, program);
         String name = typed.get(program);
-        List<String> forStart = new ArrayList<>(before);
-        forStart.addAll(found.moved());
-        forStart.add(name);
-        forStart.addAll(found.left());
+        List<String> forStart = new ArrayList<>(typed.subList(0, program));
+        scan.options().stream().filter(option -> option.kind() == Kind.START)
+                .forEach(option -> forStart.addAll(option.words()));
+        forStart.addAll(program(name, interpreted, scan.options()));
+        forStart.addAll(scan.left());
         // A -- before PROGRAM: every word after it is the program's, as typed.
-        List<String> forProgram = new ArrayList<>(before);
+        List<String> forProgram = new ArrayList<>(typed.subList(0, program));
         forProgram.add("--");
         forProgram.add(name);
         forProgram.addAll(after);
-        int many = found.options().size();
+        List<String> options = scan.options().stream().map(TypedOption::name).distinct().toList();
+        String many = options.size() > 1 ? "s" : "";
         List<String> lines = new ArrayList<>();
-        lines.add("shepherd start: " + joined(found.options()) + " after PROGRAM would be " + name + "'s argument"
-                + (many > 1 ? "s" : "") + "; start takes its options before PROGRAM (PM2 takes them anywhere):");
+        lines.add("shepherd start: " + joined(options) + " after PROGRAM would be " + name + "'s argument" + many
+                + "; start takes its options before PROGRAM (PM2 takes them anywhere):");
         lines.add("  " + command(forStart));
-        lines.add("or, to give " + (many > 1 ? "them" : "it") + " to " + name + ", with -- before PROGRAM:");
+        lines.add("or, to give " + (many.isEmpty() ? "it" : "them") + " to " + name + ", with -- before PROGRAM:");
         lines.add("  " + command(forProgram));
-        lines.addAll(found.hints());
+        scan.options().stream().map(OptionsAfterProgram::hint).filter(Objects::nonNull).distinct().forEach(lines::add);
         return lines.stream().map(TerminalText::safe).toList();
     }
 
     /**
-     * What {@code after} (the words after PROGRAM) holds before its first {@code --}: the options looked for, by name
-     * ({@code options}), each once; start's with their values ({@code moved}); the other words, and from the
-     * {@code --} on every word ({@code left}); the hints for PM2's alone; the index of the first option found.
+     * PROGRAM as the corrected command gives it: {@code name}, with the interpreter that PM2's last {@code
+     * --interpreter X} names before the script (instead of the interpreter typed, when {@code interpreted}), none for
+     * PM2's {@code --interpreter none}, which runs the script itself.
      */
-    private record Found(List<String> options, List<String> moved, List<String> left, List<String> hints, int first) {
+    private static List<String> program(String name, boolean interpreted, List<TypedOption> options) {
+        String interpreter = options.stream().filter(option -> option.kind() == Kind.INTERPRETER)
+                .map(TypedOption::value).reduce((first, last) -> last).orElse(null);
+        List<String> program = new ArrayList<>();
+        if (interpreter != null && !interpreter.equals("none")) {
+            program.add(interpreter);
+        }
+        if (interpreter == null || !interpreted) {
+            program.add(name);
+        }
+        return program;
     }
 
-    private static Found find(List<String> after) {
-        Found found = new Found(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), -1);
-        int first = -1;
-        for (int i = 0; i < after.size(); i++) {
-            String word = after.get(i);
-            String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
-            String value = word.contains("=") ? word.substring(word.indexOf('=') + 1)
-                    : i + 1 < after.size() ? after.get(i + 1) : "";
-            if (word.equals("--")) {
-                found.left().addAll(after.subList(i, after.size()));
-                break;
-            } else if (!OWN.contains(option) && !PM2_ONLY.containsKey(option)
-                    || PORTS.contains(option) && value.contains("{port}")) {
-                found.left().add(word);
-                continue;
-            }
-            first = first < 0 ? i : first;
-            boolean own = OWN.contains(option);
-            List<String> words = new ArrayList<>(List.of(word));
-            if (!word.contains("=") && (own || PM2_ONLY.get(option)) && i + 1 < after.size()
-                    && !after.get(i + 1).equals("--")) {
-                words.add(after.get(++i));
-            }
-            if (!found.options().contains(option)) {
-                found.options().add(option);
-            }
-            if (own) {
-                found.moved().addAll(words);
-            } else if (!found.hints().contains(StartCommand.HABITS.get(option))) {
-                found.hints().add(StartCommand.HABITS.get(option));
-            }
+    /** What does it here, for one of PM2's options that start has not or takes otherwise; null for start's. */
+    private static String hint(TypedOption option) {
+        if (option.kind() == Kind.START) {
+            return null;
         }
-        return new Found(found.options(), found.moved(), found.left(), found.hints(), first);
+        return PM2_ENV.containsKey(option.name()) ? PM2_ENV.get(option.name()) : StartCommand.HABITS.get(option.name());
     }
 
     /** "-i", "-i and -p", "-i, -p and --name". */
@@ -121,14 +107,17 @@ final class OptionsAfterProgram {
      * when there is none.
      */
     static List<String> notes(List<String> typed, int program, boolean all) {
+        List<String> names = new ArrayList<>(NOTED);
+        if (all) {
+            names.addAll(TypedOption.lookedFor());
+        }
         List<String> notes = new ArrayList<>();
         for (String word : typed.subList(program + 1, typed.size())) {
             if (word.equals("--")) {
                 break;
             }
-            String option = word.contains("=") ? word.substring(0, word.indexOf('=')) : word;
-            boolean looked = NOTED.contains(option) || all && (OWN.contains(option) || PM2_ONLY.containsKey(option));
-            if (looked && notes.stream().noneMatch(note -> note.startsWith("shepherd start: " + option + " "))) {
+            String option = TypedOption.name(word, names);
+            if (option != null && notes.stream().noneMatch(note -> note.startsWith("shepherd start: " + option + " "))) {
                 notes.add(TerminalText.safe("shepherd start: " + option + " comes after PROGRAM, so it is "
                         + typed.get(program) + "'s argument; start's own options go before PROGRAM"));
             }

@@ -226,6 +226,14 @@ public final class StartCommand {
     }
 
     /**
+     * PM2's {@code --name}: PM2 tells its apps apart by name ({@code pm2 logs api}), the command line tells masters
+     * apart by their admin port.
+     */
+    private static final String NO_NAME = "The master runs one app, so it needs no name (PM2's --name, -n): the "
+            + "command line tells masters apart by their admin ports (start --admin-port PORT, then "
+            + "SHEPHERD_ADMIN_URL=127.0.0.1:PORT).";
+
+    /**
      * What gunicorn's and PM2's options that start has not are here: the README compares start with both, and they
      * got a bare "Unknown option" (a new user's).
      */
@@ -236,7 +244,8 @@ public final class StartCommand {
                     + "(gunicorn's -b HOST:PORT).",
             "--bind", "The proxy's port is -p PORT; its address, every interface by default, is --set "
                     + "server.address=HOST (gunicorn's -b HOST:PORT).",
-            "--name", "The master runs one app and needs no name for it (PM2's --name).",
+            "--name", NO_NAME,
+            "-n", NO_NAME,
             "--watch", "Shepherd does not restart on file changes: shepherd reload does it without dropping a request "
                     + "(PM2's --watch).",
             "--no-daemon", "start runs in the foreground already; systemd or Docker keeps it running (PM2's "
@@ -398,9 +407,10 @@ public final class StartCommand {
                 || program > 0 && typed.get(program - 1).equals("--")) {
             return List.of();
         }
-        boolean script = isScript(typed.get(program)) || INTERPRETERS.containsValue(typed.get(program))
-                && program + 1 < typed.size() && isScript(typed.get(program + 1));
-        List<String> refusal = script ? OptionsAfterProgram.refusal(typed, program) : List.of();
+        boolean interpreted = INTERPRETERS.containsValue(typed.get(program)) && program + 1 < typed.size()
+                && isScript(typed.get(program + 1));
+        boolean script = isScript(typed.get(program)) || interpreted;
+        List<String> refusal = script ? OptionsAfterProgram.refusal(typed, program, interpreted) : List.of();
         if (refusal.isEmpty()) {
             programNotes = OptionsAfterProgram.notes(typed, program, !script);
         }

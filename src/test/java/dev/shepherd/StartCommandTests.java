@@ -114,7 +114,8 @@ class StartCommandTests {
                 + "  shepherd start --max-memory-restart=300M -p 3000 server.js -- -x\n"
                 + "or, to give them to server.js, with -- before PROGRAM:\n"
                 + "  shepherd start -- server.js --max-memory-restart=300M --name api -p 3000 -- -x\n"
-                + "The master runs one app and needs no name for it (PM2's --name).\n");
+                + "The master runs one app, so it needs no name (PM2's --name, -n): the command line tells masters "
+                + "apart by their admin ports (start --admin-port PORT, then SHEPHERD_ADMIN_URL=127.0.0.1:PORT).\n");
         err.getBuffer().setLength(0);
         assertThat(start("app.js", "--set", "fleet.x=a b", "{a,b}")).isNull();
         assertThat(err.toString()).as("quoted for the shell, braces too (bash expands {a,b})")
@@ -144,6 +145,45 @@ class StartCommandTests {
                 "--fleet.worker.command[0]=npm", "--fleet.worker.command[1]=run", "--fleet.worker.command[2]=start",
                 "--fleet.worker.command[3]=--", "--fleet.worker.command[4]=-p", "--fleet.worker.command[5]={port}");
         assertThat(start("app.js", "--port=x")).as("--port=, start's too").isNull();
+    }
+
+    /** -i4, -p3000 and PM2's -n api, --interpreter X and -e ran as the script's arguments, unsaid. */
+    @Test
+    void attachedValuesAndPm2sNameInterpreterAndEnvAfterAScriptAreRefusedToo() {
+        assertThat(start("node", "app.js", "-i4", "-p3000", "-n", "api", "-e", "NODE_ENV=production")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).startsWith("shepherd start: -i, -p, -n and -e after PROGRAM would be node's "
+                + "arguments; start takes its options before PROGRAM (PM2 takes them anywhere):\n"
+                + "  shepherd start -i4 -p3000 -e NODE_ENV=production node app.js\n"
+                + "or, to give them to node, with -- before PROGRAM:\n"
+                + "  shepherd start -- node app.js -i4 -p3000 -n api -e NODE_ENV=production\n")
+                .contains("\nThe master runs one app, so it needs no name (PM2's --name, -n)");
+
+        err.getBuffer().setLength(0);
+        assertThat(start("app.js", "--interpreter=python3", "-x")).isNull();
+        assertThat(err.toString()).as("the interpreter before the script").contains(
+                "\n  shepherd start python3 app.js -x\n", "\nGive the interpreter before the script");
+        err.getBuffer().setLength(0);
+        assertThat(start("node", "app.js", "--interpreter", "bun")).isNull();
+        assertThat(err.toString()).as("instead of the one typed").contains("\n  shepherd start bun app.js\n");
+        err.getBuffer().setLength(0);
+        assertThat(start("node", "app.js", "--interpreter", "none")).isNull();
+        assertThat(err.toString()).as("PM2's none: the script itself").contains("\n  shepherd start app.js\n");
+
+        err.getBuffer().setLength(0);
+        assertThat(start("node", "app.js", "-e", "err.log", "--env", "production")).isNull();
+        assertThat(err.toString()).as("PM2's -e FILE and --env NAME, left out").contains(
+                "\n  shepherd start node app.js\n", "\nHere -e NAME=VALUE gives every worker a variable; PM2's -e "
+                + "FILE, its error log, has no match", "\nHere --env NAME=VALUE gives every worker a variable; PM2's "
+                + "--env NAME picks an environment of an ecosystem file");
+
+        assertThat(start("node", "app.js", "-init", "-p{port}", "-eval")).as("the script's own words").contains(
+                "--fleet.worker.command[2]=-init", "--fleet.worker.command[3]=-p{port}", "--fleet.worker.command[4]=-eval");
+        err.getBuffer().setLength(0);
+        assertThat(start("docker", "run", "-e", "A=1", "-i4", "img")).as("no script: docker's").contains(
+                "--fleet.worker.command[2]=-e", "--fleet.worker.command[4]=-i4");
+        assertThat(err.toString()).contains("shepherd start: -e comes after PROGRAM, so it is docker's argument",
+                "shepherd start: -i comes after PROGRAM, so it is docker's argument");
     }
 
     /** Found by an attacking helper: "start server.js", PM2's habit, failed every worker with "No such file". */
@@ -206,6 +246,9 @@ class StartCommandTests {
         err.getBuffer().setLength(0);
         assertThat(start("--no-daemon", "app.py")).isNull();
         assertThat(err.toString()).contains("start runs in the foreground already");
+        err.getBuffer().setLength(0);
+        assertThat(start("-n", "api", "app.py")).isNull();
+        assertThat(err.toString()).contains("Unknown option: '-n'", "\nThe master runs one app, so it needs no name");
     }
 
     /** An executable script on the PATH runs as it is (a reviewing helper's: docker-entrypoint.sh in an image). */
