@@ -1,6 +1,7 @@
 package dev.shepherd;
 
 import dev.shepherd.TypedOption.Kind;
+import picocli.CommandLine;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.regex.Pattern;
  * note ({@link #notes}), so that {@code start node app.js --port {port}} and {@code start node --watch app.js} run
  * as typed; a program's other options stay its own ({@code start node --inspect app.js}). Options are found as
  * picocli reads them before PROGRAM ({@code -i4}, {@code -p=3000}; {@link TypedOption}): {@code -i4} and PM2's
- * {@code -n api} ran as the script's arguments.
+ * {@code -n api} ran as the script's arguments. An option without its value is left out of the corrected command,
+ * which said {@code start -i app.js}, {@code -i}'s value the script.
  */
 final class OptionsAfterProgram {
 
@@ -38,9 +40,10 @@ final class OptionsAfterProgram {
     /**
      * The lines that refuse {@code typed} (start's words, PROGRAM at {@code program}, an interpreter when {@code
      * interpreted}, with the script after it), or none when no option of start's, nor of PM2's alone, comes after
-     * PROGRAM before a {@code --}.
+     * PROGRAM before a {@code --}. {@code spec} is start's, for its options' values ({@code -i N}).
      */
-    static List<String> refusal(List<String> typed, int program, boolean interpreted) {
+    static List<String> refusal(List<String> typed, int program, boolean interpreted,
+                                CommandLine.Model.CommandSpec spec) {
         List<String> after = typed.subList(program + 1, typed.size());
         TypedOption.Scan scan = TypedOption.scan(after);
         if (scan.options().isEmpty()) {
@@ -65,6 +68,7 @@ final class OptionsAfterProgram {
         lines.add("  " + command(forStart));
         lines.add("or, to give " + (many.isEmpty() ? "it" : "them") + " to " + name + ", with -- before PROGRAM:");
         lines.add("  " + command(forProgram));
+        lines.addAll(noValue(scan.options(), spec));
         scan.options().stream().map(OptionsAfterProgram::hint).filter(Objects::nonNull).distinct().forEach(lines::add);
         return lines.stream().map(TerminalText::safe).toList();
     }
@@ -87,9 +91,26 @@ final class OptionsAfterProgram {
         return program;
     }
 
+    /**
+     * The line that tells start's options without the value they need, which the corrected command leaves out: its
+     * {@code -i app.js} would take the script for {@code -i}'s value.
+     */
+    private static List<String> noValue(List<TypedOption> options, CommandLine.Model.CommandSpec spec) {
+        List<String> names = options.stream().filter(option -> option.kind() == Kind.NO_VALUE).map(TypedOption::name)
+                .distinct().toList();
+        if (names.isEmpty()) {
+            return List.of();
+        }
+        boolean one = names.size() == 1;
+        return List.of(joined(names) + (one ? " needs a value, and has" : " need a value each, and have") + " none, "
+                + "so the first command leaves " + (one ? "it" : "them") + " out: give " + (one ? "it" : "them")
+                + " before PROGRAM as " + joined(names.stream().map(name -> name + " "
+                + spec.findOption(name).paramLabel()).toList()) + ".");
+    }
+
     /** What does it here, for one of PM2's options that start has not or takes otherwise; null for start's. */
     private static String hint(TypedOption option) {
-        if (option.kind() == Kind.START) {
+        if (option.kind() == Kind.START || option.kind() == Kind.NO_VALUE) {
             return null;
         }
         return PM2_ENV.containsKey(option.name()) ? PM2_ENV.get(option.name()) : StartCommand.HABITS.get(option.name());

@@ -127,7 +127,7 @@ public final class StartCommand {
                 exitCode[0] = 0;
                 return null;
             }
-            List<String> refusal = start.checkProgramArguments(parsed.originalArgs());
+            List<String> refusal = start.checkProgramArguments(parsed.originalArgs(), line.getCommandSpec());
             if (!refusal.isEmpty()) {
                 refusal.forEach(err::println);
                 err.flush();
@@ -401,7 +401,7 @@ public final class StartCommand {
      * -i max}): other programs have options of their own by those names (uwsgi's {@code -p 2}, gunicorn's pidfile,
      * docker's {@code --name} and {@code -i}; found by an attacking helper), and get a note.
      */
-    private List<String> checkProgramArguments(List<String> typed) {
+    private List<String> checkProgramArguments(List<String> typed, CommandLine.Model.CommandSpec spec) {
         int program = typed.size() - command.size();
         if (command.isEmpty() || program < 0 || !typed.get(program).equals(command.get(0))
                 || program > 0 && typed.get(program - 1).equals("--")) {
@@ -410,7 +410,7 @@ public final class StartCommand {
         boolean interpreted = INTERPRETERS.containsValue(typed.get(program)) && program + 1 < typed.size()
                 && isScript(typed.get(program + 1));
         boolean script = isScript(typed.get(program)) || interpreted;
-        List<String> refusal = script ? OptionsAfterProgram.refusal(typed, program, interpreted) : List.of();
+        List<String> refusal = script ? OptionsAfterProgram.refusal(typed, program, interpreted, spec) : List.of();
         if (refusal.isEmpty()) {
             programNotes = OptionsAfterProgram.notes(typed, program, !script);
         }

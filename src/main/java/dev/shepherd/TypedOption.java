@@ -16,6 +16,8 @@ record TypedOption(String name, Kind kind, List<String> words, String value) {
     enum Kind {
         /** start's, with its value: it goes before PROGRAM. */
         START,
+        /** start's, without the value it needs: left out, and told. */
+        NO_VALUE,
         /** PM2's alone ({@code --name}, {@code -e FILE}): left out, with a hint. */
         PM2,
         /** PM2's {@code --interpreter X}: X goes before the script. */
@@ -110,6 +112,6 @@ record TypedOption(String name, Kind kind, List<String> words, String value) {
         } else if (!OWN.contains(name) || ENV.contains(name) && value != null && !value.contains("=")) {
             return Kind.PM2;
         }
-        return Kind.START;
+        return value == null ? Kind.NO_VALUE : Kind.START;
     }
 }

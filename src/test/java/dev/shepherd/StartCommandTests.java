@@ -186,6 +186,46 @@ class StartCommandTests {
                 "shepherd start: -i comes after PROGRAM, so it is docker's argument");
     }
 
+    /**
+     * start app.js -i was corrected to start -i app.js, which takes the script for -i's value: an option without its
+     * value is left out of the correction, which parses, and told.
+     */
+    @Test
+    void anOptionWithoutItsValueIsToldAndLeftOutOfACorrectionThatParses() {
+        assertThat(start("node", "app.js", "-i")).isNull();
+        assertThat(err.toString()).isEqualTo("shepherd start: -i after PROGRAM would be node's argument; start takes "
+                + "its options before PROGRAM (PM2 takes them anywhere):\n"
+                + "  shepherd start node app.js\n"
+                + "or, to give it to node, with -- before PROGRAM:\n"
+                + "  shepherd start -- node app.js -i\n"
+                + "-i needs a value, and has none, so the first command leaves it out: give it before PROGRAM as -i N.\n");
+        assertCorrectionParses();
+
+        for (List<String> typed : List.of(List.of("node", "app.js", "-i", "-p", "3000"),
+                List.of("node", "app.js", "--max-memory-restart", "--", "-x"), List.of("node", "app.js", "-e"))) {
+            err.getBuffer().setLength(0);
+            assertThat(start(typed.toArray(String[]::new))).as(typed.toString()).isNull();
+            assertCorrectionParses();
+        }
+        err.getBuffer().setLength(0);
+        start("node", "app.js", "-e");
+        assertThat(err.toString()).contains("\n-e needs a value, and has none, so the first command leaves it out: "
+                + "give it before PROGRAM as -e NAME=VALUE.\n");
+        err.getBuffer().setLength(0);
+        start("node", "app.js", "-i", "--cwd");
+        assertThat(err.toString()).contains("\n-i and --cwd need a value each, and have none, so the first command "
+                + "leaves them out: give them before PROGRAM as -i N and --cwd DIR.\n");
+    }
+
+    /** The refusal's first correction (its second line), run as start: it is taken. */
+    private void assertCorrectionParses() {
+        String correction = err.toString().lines().skip(1).findFirst().orElseThrow();
+        assertThat(correction).startsWith("  shepherd start ");
+        String[] words = correction.substring("  shepherd start ".length()).split(" ");
+        err.getBuffer().setLength(0);
+        assertThat(start(words)).as(correction + ": " + err).isNotNull();
+    }
+
     /** Found by an attacking helper: "start server.js", PM2's habit, failed every worker with "No such file". */
     @Test
     void aScriptThatIsNoExecutableRunsWithItsInterpreterAsPm2RunsIt(@TempDir Path directory) throws Exception {

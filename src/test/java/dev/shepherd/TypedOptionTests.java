@@ -39,9 +39,9 @@ class TypedOptionTests {
         TypedOption.Scan scan = TypedOption.scan(List.of("-i", "-1", "-p", "-n", "api", "--cwd", "--", "-i"));
         assertThat(scan.options()).containsExactly(
                 new TypedOption("-i", Kind.START, List.of("-i", "-1"), "-1"),
-                new TypedOption("-p", Kind.START, List.of("-p"), null),
+                new TypedOption("-p", Kind.NO_VALUE, List.of("-p"), null),
                 new TypedOption("-n", Kind.PM2, List.of("-n", "api"), "api"),
-                new TypedOption("--cwd", Kind.START, List.of("--cwd"), null));
+                new TypedOption("--cwd", Kind.NO_VALUE, List.of("--cwd"), null));
         assertThat(scan.left()).containsExactly("--", "-i");
     }
 
