@@ -54,6 +54,7 @@ final class OptionsAfterProgram {
         scan.options().stream().filter(option -> option.kind() == Kind.START)
                 .forEach(option -> forStart.addAll(option.words()));
         forStart.addAll(program(name, interpreted, scan.options()));
+        int end = forStart.size() + (interpreted ? 1 : 0);
         forStart.addAll(scan.left());
         // A -- before PROGRAM: every word after it is the program's, as typed.
         List<String> forProgram = new ArrayList<>(typed.subList(0, program));
@@ -69,6 +70,7 @@ final class OptionsAfterProgram {
         lines.add("or, to give " + (many.isEmpty() ? "it" : "them") + " to " + name + ", with -- before PROGRAM:");
         lines.add("  " + command(forProgram));
         lines.addAll(noValue(scan.options(), spec));
+        lines.addAll(ownPort(scan.options(), forStart, end));
         scan.options().stream().map(OptionsAfterProgram::hint).filter(Objects::nonNull).distinct().forEach(lines::add);
         return lines.stream().map(TerminalText::safe).toList();
     }
@@ -106,6 +108,23 @@ final class OptionsAfterProgram {
                 + "so the first command leaves " + (one ? "it" : "them") + " out: give " + (one ? "it" : "them")
                 + " before PROGRAM as " + joined(names.stream().map(name -> name + " "
                 + spec.findOption(name).paramLabel()).toList()) + ".");
+    }
+
+    /**
+     * The lines that tell what {@code -p 3000} before PROGRAM, as {@code forStart} has it, does: the proxy's port, as
+     * an app that reads PORT wants; one that takes its port only as an option wants {@code --port {port}}, inserted at
+     * {@code end}, after the program's script.
+     */
+    private static List<String> ownPort(List<TypedOption> options, List<String> forStart, int end) {
+        TypedOption port = options.stream().filter(TypedOption::isPort).findFirst().orElse(null);
+        if (port == null) {
+            return List.of();
+        }
+        List<String> withPort = new ArrayList<>(forStart);
+        withPort.addAll(end, List.of("--port", "{port}"));
+        return List.of(String.join(" ", port.words()) + " before PROGRAM is the proxy's port, and each worker gets "
+                + "its own in PORT: right for an app that reads PORT; an app that takes its port only as an option "
+                + "wants --port {port} after PROGRAM:", "  " + command(withPort));
     }
 
     /** What does it here, for one of PM2's options that start has not or takes otherwise; null for start's. */

@@ -114,4 +114,9 @@ record TypedOption(String name, Kind kind, List<String> words, String value) {
         }
         return value == null ? Kind.NO_VALUE : Kind.START;
     }
+
+    /** Whether this is {@code -p} or {@code --port} with a fixed value, the proxy's port once before PROGRAM. */
+    boolean isPort() {
+        return kind == Kind.START && PORTS.contains(name);
+    }
 }

@@ -114,6 +114,9 @@ class StartCommandTests {
                 + "  shepherd start --max-memory-restart=300M -p 3000 server.js -- -x\n"
                 + "or, to give them to server.js, with -- before PROGRAM:\n"
                 + "  shepherd start -- server.js --max-memory-restart=300M --name api -p 3000 -- -x\n"
+                + "-p 3000 before PROGRAM is the proxy's port, and each worker gets its own in PORT: right for an app "
+                + "that reads PORT; an app that takes its port only as an option wants --port {port} after PROGRAM:\n"
+                + "  shepherd start --max-memory-restart=300M -p 3000 server.js --port '{port}' -- -x\n"
                 + "The master runs one app, so it needs no name (PM2's --name, -n): the command line tells masters "
                 + "apart by their admin ports (start --admin-port PORT, then SHEPHERD_ADMIN_URL=127.0.0.1:PORT).\n");
         err.getBuffer().setLength(0);
@@ -421,6 +424,25 @@ class StartCommandTests {
         assertThat(start("node", "app.js", "-p", "3000")).isNull();
         assertThat(err.toString()).startsWith("shepherd start: -p after PROGRAM would be node's argument")
                 .contains("\n  shepherd start -p 3000 node app.js\n");
+    }
+
+    /**
+     * -p 3000 moved before PROGRAM is right for an app that reads PORT, wrong for one that takes its port only as an
+     * option: the refusal says that one wants --port {port}, after the script and before the script's own words.
+     */
+    @Test
+    void thePortsCorrectionTellsWhatAnAppThatTakesItsPortAsAnOptionWants() {
+        assertThat(start("node", "app.js", "--verbose", "--port=3000", "--", "-x")).isNull();
+        assertThat(err.toString()).endsWith("\n--port=3000 before PROGRAM is the proxy's port, and each worker gets "
+                + "its own in PORT: right for an app that reads PORT; an app that takes its port only as an option "
+                + "wants --port {port} after PROGRAM:\n"
+                + "  shepherd start --port=3000 node app.js --port '{port}' --verbose -- -x\n");
+        err.getBuffer().setLength(0);
+        assertThat(start("app.js", "-p", "3000", "-i", "2", "--interpreter", "python3")).isNull();
+        assertThat(err.toString()).contains("\n  shepherd start -p 3000 -i 2 python3 app.js --port '{port}'\n");
+        err.getBuffer().setLength(0);
+        assertThat(start("node", "app.js", "-i", "2")).isNull();
+        assertThat(err.toString()).as("no port typed").doesNotContain("{port}");
     }
 
     /**
