@@ -132,7 +132,7 @@ final class OptionsAfterProgram {
         if (option.kind() == Kind.START || option.kind() == Kind.NO_VALUE) {
             return null;
         }
-        return PM2_ENV.containsKey(option.name()) ? PM2_ENV.get(option.name()) : StartCommand.HABITS.get(option.name());
+        return PM2_ENV.containsKey(option.name()) ? PM2_ENV.get(option.name()) : StartHabits.hint(option.name());
     }
 
     /** "-i", "-i and -p", "-i, -p and --name". */

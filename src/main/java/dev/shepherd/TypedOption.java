@@ -31,7 +31,7 @@ record TypedOption(String name, Kind kind, List<String> words, String value) {
      */
     static final List<String> OWN = List.of("-i", "--instances", "-p", "--port", "-e", "--env",
             "--max-memory-restart", "--admin-port", "--cwd", "--set");
-    /** PM2's options that start has not, with whether each takes a value; their hints are {@link StartCommand#HABITS}. */
+    /** PM2's options that start has not, with whether each takes a value; their hints are {@link StartHabits}. */
     static final Map<String, Boolean> PM2_ONLY = Map.of("--name", true, "-n", true, "--interpreter", true,
             "--no-daemon", false);
     /**
