@@ -60,8 +60,12 @@ class FleetController {
     record LogLine(long pid, @Schema(format = "date-time") String at, String line) {
     }
 
-    /** The answer to a scale: the number of workers the fleet now keeps running. */
-    record Scaled(int desired) {
+    /**
+     * The answer to a scale: the number of workers the fleet now keeps running, and the number it kept before, which
+     * is the same when the scale changed nothing (a scale to the count desired already): a client tells its user so.
+     */
+    record Scaled(int desired, @Schema(description = "The number desired before the scale; equal to desired when "
+            + "nothing changed") int previous) {
     }
 
     /** The answer to a replace: the worker replaced and the id of the new worker that takes over from it. */
@@ -94,16 +98,16 @@ class FleetController {
                 .orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
     }
 
-    @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes")
+    @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes; "
+            + "the answer's previous equals desired when nothing changed")
     @PostMapping(path = "/scale", consumes = {MediaType.APPLICATION_JSON_VALUE, JSON_SUFFIXED})
     @ResponseStatus(HttpStatus.ACCEPTED)
     Scaled scale(@Valid @RequestBody ScaleRequest request) {
         try {
-            fleet.scale(request.workers());
+            return new Scaled(request.workers(), fleet.scale(request.workers()));
         } catch (IllegalArgumentException ex) {
             throw new InvalidRequestException(ex.getMessage());
         }
-        return new Scaled(request.workers());
     }
 
     /**

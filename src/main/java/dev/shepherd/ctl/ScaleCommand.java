@@ -7,6 +7,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
+import tools.jackson.databind.JsonNode;
 
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
@@ -16,8 +17,9 @@ import java.util.regex.Pattern;
  * {@code shepherd scale N}: {@code POST /fleet/scale}; the master starts or drains workers in the background. As
  * PM2's {@code pm2 scale app +3}, {@code +N} and {@code -N} scale from the desired count {@code GET /fleet} gives
  * (read, then set: another change in between is overwritten, as with two {@code scale N}); {@code +0} and {@code -0}
- * say that nothing changes, and send nothing. The answer to a scale names no earlier count, so {@code scale N} to the
- * count desired already is told as a scale.
+ * say that nothing changes, and send nothing. {@code scale N} to the count desired already says so too, from the
+ * answer's {@code previous} (the count the master had when it took the scale, so no read can be stale); a master
+ * whose answer has none is told of as scaling.
  */
 @Command(name = "scale", description = "Sets the number of workers the fleet keeps running.")
 class ScaleCommand implements Callable<Integer> {
@@ -75,12 +77,21 @@ class ScaleCommand implements Callable<Integer> {
             if (target == now) {
                 // scale +0 said "scaling to 2 workers" for a scale that changes nothing (a new user's); nor is one
                 // sent, which could only overwrite a change made since the read.
-                ctl.out().println("the fleet wants " + Plural.of(now, "worker") + " already; nothing changed");
-                return Ctl.OK;
+                return unchanged(now);
             }
         }
-        int desired = ctl.client().post("/fleet/scale", "{\"workers\":" + target + "}").path("desired").asInt();
+        JsonNode answer = ctl.client().post("/fleet/scale", "{\"workers\":" + target + "}");
+        int desired = answer.path("desired").asInt();
+        if (answer.path("previous").isNumber() && answer.path("previous").asInt() == desired) {
+            // scale 2 of a fleet of 2 said "scaling to 2 workers" (a new user's), as scale +0 did.
+            return unchanged(desired);
+        }
         ctl.out().println("scaling to " + Plural.of(desired, "worker") + " (shepherd ls shows them)");
+        return Ctl.OK;
+    }
+
+    private int unchanged(int desired) {
+        ctl.out().println("the fleet wants " + Plural.of(desired, "worker") + " already; nothing changed");
         return Ctl.OK;
     }
 }

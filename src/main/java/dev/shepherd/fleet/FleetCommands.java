@@ -39,8 +39,9 @@ final class FleetCommands {
                         + "stop, and it takes no reload, scale or replace");
             }
             if (command instanceof Scale scale) {
+                int before = supervisor.desired;
                 scale(scale.workers());
-                answer(scale, null);
+                answer(scale, before);
             } else if (command instanceof ScaleBy by) {
                 int before = supervisor.desired;
                 int target = before + by.change();

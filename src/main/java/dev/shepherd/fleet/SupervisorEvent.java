@@ -142,8 +142,8 @@ sealed interface SupervisorEvent {
         CompletableFuture<T> reply();
     }
 
-    /** Set the desired number of workers. */
-    record Scale(int workers, CompletableFuture<Void> reply) implements Command<Void> {
+    /** Set the desired number of workers; answers the number before, which is {@code workers} when nothing changed. */
+    record Scale(int workers, CompletableFuture<Integer> reply) implements Command<Integer> {
     }
 
     /**

@@ -149,16 +149,17 @@ public class WorkerFleetService implements SmartLifecycle {
      * supervisor has taken the command: at most {@link #COMMAND_TIMEOUT} to begin, {@code 60 s} to finish.
      *
      * @param workers the desired count, 1 to {@link #maxWorkers()}
+     * @return the desired count before, which is {@code workers} when the scale changed nothing
      * @throws IllegalArgumentException when {@code workers} is out of that range (the message names {@code fleet.max-workers})
      * @throws FleetExceptions.FleetConflictException while a reload or its rollback runs
      * @throws FleetExceptions.SupervisorBusyException when the supervisor did not take the command in time
      */
-    public void scale(int workers) {
+    public int scale(int workers) {
         if (workers < 1 || workers > properties.maxWorkers()) {
             throw new IllegalArgumentException("workers must be between 1 and " + properties.maxWorkers()
                     + " (fleet.max-workers), not " + workers);
         }
-        call(new SupervisorEvent.Scale(workers, new CommandReply<>()));
+        return call(new SupervisorEvent.Scale(workers, new CommandReply<>()));
     }
 
     /**

@@ -144,10 +144,21 @@ class FleetControllerTests {
     }
 
     @Test
-    void scaleSetsTheDesiredCount() {
+    void scaleSetsTheDesiredCountAndAnswersTheOneBefore() {
+        given(fleet.scale(4)).willReturn(2);
+
         assertThat(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 4}"))
-                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 4}");
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 4, \"previous\": 2}");
         verify(fleet).scale(4);
+    }
+
+    /** Found by a new user: scale 2 of a fleet of 2 was told as "scaling"; the answer now says nothing changed. */
+    @Test
+    void aScaleToTheCountDesiredAlreadyIsAcceptedWithPreviousEqualToDesired() {
+        given(fleet.scale(2)).willReturn(2);
+
+        assertThat(mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": 2}"))
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 2, \"previous\": 2}");
     }
 
     @Test
@@ -611,8 +622,10 @@ class FleetControllerTests {
 
     @Test
     void scaleAndKillTakeJsonByAnotherName() {
+        given(fleet.scale(5)).willReturn(2);
+
         assertThat(mvc.post().uri("/fleet/scale").contentType("application/vnd.shepherd+json").content("{\"workers\": 5}"))
-                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 5}");
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 5, \"previous\": 2}");
         verify(fleet).scale(5);
         assertThat(mvc.post().uri("/fleet/workers/1/kill").contentType("application/merge-patch+json")
                 .content("{\"signal\": \"KILL\"}")).hasStatus(HttpStatus.ACCEPTED);

@@ -108,6 +108,10 @@ class CtlIntegrationTests {
         assertThat(ctl("ls").out().lines().filter(line -> line.contains(" READY ")).count()).isEqualTo(3);
 
         assertThat(ctl("scale", "2").code()).isZero();
+        CtlTests.Result again = ctl("scale", "2");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.out()).as("a scale to the count desired already")
+                .isEqualTo("the fleet wants 2 workers already; nothing changed\n");
         await().atMost(Duration.ofSeconds(20)).until(() -> shepherd.snapshot().workers().size() == 2);
     }
 

@@ -60,7 +60,7 @@ class SnapshotPublisherTests {
         publisher.reconcileAndPublish(fleet.supervisor);
         List<String> seen = new ArrayList<>();
         fleet.events.subscribe(event -> seen.add(event.type() + " with " + publisher.current().workers().size() + " workers"));
-        CompletableFuture<Void> reply = new CompletableFuture<>();
+        CompletableFuture<Integer> reply = new CompletableFuture<>();
         reply.thenRun(() -> seen.add("answered with " + publisher.current().desired() + " desired"));
 
         fleet.supervisor.handle(new SupervisorEvent.Scale(2, reply));

@@ -406,14 +406,14 @@ class SupervisorTests {
     @Test
     void commandWithdrawnBeforeTheSupervisorGotToItChangesNothing() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
-        CommandReply<Void> reply = new CommandReply<>();
+        CommandReply<Integer> reply = new CommandReply<>();
         assertThat(reply.withdraw()).isTrue();
 
         fleet.command(new SupervisorEvent.Scale(1, reply));
 
         assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.READY);
         assertThat(reply).isNotDone();
-        CommandReply<Void> sent = new CommandReply<>();
+        CommandReply<Integer> sent = new CommandReply<>();
         assertThat(fleet.command(new SupervisorEvent.Scale(1, sent))).isCompleted();
         assertThat(fleet.snapshot().workers()).extracting(WorkerSnapshot::id).containsExactly(1);
     }
@@ -734,15 +734,25 @@ class SupervisorTests {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
         List<Long> pids = fleet.snapshot().workers().stream().map(WorkerSnapshot::pid).toList();
 
-        CompletableFuture<Void> same = fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
+        CompletableFuture<Integer> same = fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
         CompletableFuture<Integer> byZero = fleet.command(new SupervisorEvent.ScaleBy(0, 64, new CompletableFuture<>()));
 
-        assertThat(same).isCompleted().isNotCompletedExceptionally();
+        assertThat(same).as("answered with the count before: the same").isCompletedWithValue(2);
         assertThat(byZero).isCompletedWithValue(2);
         assertThat(fleet.snapshot().desired()).isEqualTo(2);
         assertThat(fleet.snapshot().workers().stream().map(WorkerSnapshot::pid).toList()).isEqualTo(pids);
         assertThat(fleet.eventTypes()).doesNotContain(Type.SCALED);
         assertThat(output).doesNotContain("SCALED");
+    }
+
+    /** The answer says whether a scale changed anything, from the count the supervisor had when it took the command. */
+    @Test
+    void aScaleIsAnsweredWithTheCountDesiredBefore() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+
+        assertThat(fleet.command(new SupervisorEvent.Scale(3, new CompletableFuture<>()))).isCompletedWithValue(2);
+        assertThat(fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()))).isCompletedWithValue(3);
+        assertThat(fleet.snapshot().desired()).isEqualTo(1);
     }
 
     /**
@@ -1156,7 +1166,7 @@ class SupervisorTests {
         fleet.readiness.answerAll(false);
         fleet.command(new SupervisorEvent.Reload(WorkerSpecPatch.NONE, new CompletableFuture<>()));
 
-        CompletableFuture<Void> scale = fleet.command(new SupervisorEvent.Scale(5, new CompletableFuture<>()));
+        CompletableFuture<Integer> scale = fleet.command(new SupervisorEvent.Scale(5, new CompletableFuture<>()));
 
         assertThat(scale).failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
