@@ -24,8 +24,9 @@ record AdminTarget(URI url, String token) {
     static final String TOKEN_FILE_VARIABLE = "SHEPHERD_ADMIN_TOKEN_FILE";
 
     static AdminTarget resolve(String adminOption, String tokenOption, Map<String, String> env) {
-        return new AdminTarget(url(firstSet(adminOption, env.get(URL_VARIABLE), DEFAULT_URL), source(adminOption, env)),
-                token(tokenOption, env));
+        String given = firstSet(adminOption, env.get(URL_VARIABLE), DEFAULT_URL);
+        String setting = adminOption != null && !adminOption.isBlank() ? "--admin " : URL_VARIABLE + "=";
+        return new AdminTarget(url(given, source(adminOption, env), setting), token(tokenOption, env));
     }
 
     /**
@@ -45,9 +46,13 @@ record AdminTarget(URI url, String token) {
     /**
      * The URL as given, {@code http://} assumed when it names no scheme; then it must name a port
      * ({@code 127.0.0.1:8081}): a bare word ({@code --admin foo}) was taken for a host on port 80 and reported as a
-     * master not running (found by a new user), where it is a mistyped URL.
+     * master not running (found by a new user), where it is a mistyped URL. It names no path: the admin API's paths
+     * are its own ({@code /fleet}, {@code /actuator}), and one given here was put before them.
+     *
+     * @param setting how the URL was given, as a corrected one is written after it ({@code --admin },
+     *        {@code SHEPHERD_ADMIN_URL=})
      */
-    private static URI url(String given, String source) {
+    private static URI url(String given, String source, String setting) {
         boolean schemeless = !given.strip().contains("://");
         String spelled = schemeless ? "http://" + given.strip() : given.strip();
         while (spelled.endsWith("/")) {
@@ -64,13 +69,27 @@ record AdminTarget(URI url, String token) {
             if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
                     && uri.getQuery() == null && uri.getFragment() == null && (!schemeless || uri.getPort() >= 0)
                     && uri.getPort() <= 65535) {
-                return uri;
+                return withoutPath(uri, given, source, setting, schemeless);
             }
         } catch (URISyntaxException ex) {
             // reported below, in the same words as any other unusable URL
         }
         throw new CtlException("the admin URL '" + given + "'" + (source == null ? "" : " (from " + source + ")")
                 + " is not usable: give one such as " + DEFAULT_URL + " with --admin or " + URL_VARIABLE, Ctl.USAGE);
+    }
+
+    /**
+     * {@code uri} when it has no path. {@code --admin http://127.0.0.1:8081/x} asked for {@code /x/fleet}, which a
+     * master with a token refuses before it looks for the path: the error said the API wants a token (a new user's).
+     */
+    private static URI withoutPath(URI uri, String given, String source, String setting, boolean schemeless) {
+        if (uri.getRawPath() == null || uri.getRawPath().isEmpty()) {
+            return uri;
+        }
+        String corrected = (schemeless ? "" : uri.getScheme() + "://") + uri.getRawAuthority();
+        throw new CtlException("the admin URL '" + given.strip() + "'" + (source == null ? "" : " (from " + source + ")")
+                + " has a path, " + uri.getRawPath() + ", which the admin API does not take (its paths are its own: "
+                + "/fleet, /actuator): give " + setting + corrected, Ctl.USAGE);
     }
 
     private static String token(String tokenOption, Map<String, String> env) {

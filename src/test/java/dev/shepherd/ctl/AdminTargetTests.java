@@ -127,4 +127,26 @@ class AdminTargetTests {
                 .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
                 .hasMessage("the admin URL 'ftp://host:21' is not usable: give one such as http://127.0.0.1:8081 with --admin or SHEPHERD_ADMIN_URL");
     }
+
+    /**
+     * Found by a new user: --admin http://127.0.0.1:8081/x asked for /x/fleet, and a master with a token said it wanted
+     * one. The path is refused naming the setting, with the URL to give instead.
+     */
+    @Test
+    void aUrlWithAPathIsAUsageErrorShowingTheUrlWithout() {
+        assertThatThrownBy(() -> AdminTarget.resolve("http://127.0.0.1:8081/x", null, Map.of()))
+                .isInstanceOfSatisfying(CtlException.class, ex -> assertThat(ex.exitCode()).isEqualTo(Ctl.USAGE))
+                .hasMessage("the admin URL 'http://127.0.0.1:8081/x' has a path, /x, which the admin API does not take "
+                        + "(its paths are its own: /fleet, /actuator): give --admin http://127.0.0.1:8081");
+        assertThatThrownBy(() -> AdminTarget.resolve(null, null, Map.of("SHEPHERD_ADMIN_URL", "https://admin.internal/fleet/")))
+                .as("from the variable, a trailing slash dropped")
+                .hasMessage("the admin URL 'https://admin.internal/fleet/' has a path, /fleet, which the admin API does "
+                        + "not take (its paths are its own: /fleet, /actuator): give SHEPHERD_ADMIN_URL=https://admin.internal");
+        assertThatThrownBy(() -> AdminTarget.resolve("127.0.0.1:9001/shepherd/api", null, Map.of()))
+                .as("without a scheme, corrected without one")
+                .hasMessageEndingWith("has a path, /shepherd/api, which the admin API does not take (its paths are its "
+                        + "own: /fleet, /actuator): give --admin 127.0.0.1:9001");
+        assertThat(AdminTarget.resolve("http://127.0.0.1:9001///", null, Map.of()).url())
+                .as("slashes alone are no path").hasToString("http://127.0.0.1:9001");
+    }
 }

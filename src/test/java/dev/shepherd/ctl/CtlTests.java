@@ -215,6 +215,16 @@ class CtlTests {
         assertThat(run(Map.of(), "help", "nope").code()).isEqualTo(Ctl.USAGE);
     }
 
+    /** Found by a new user: a path on --admin was told as a token the API wants. Nothing is asked of the master. */
+    @Test
+    void anAdminUrlWithAPathIsAUsageErrorNamingTheOptionAndTheUrlWithout() {
+        Result ls = run(Map.of(), "ls", "--admin", "http://127.0.0.1:1/x");
+
+        assertThat(ls.code()).isEqualTo(Ctl.USAGE);
+        assertThat(ls.err()).isEqualTo("the admin URL 'http://127.0.0.1:1/x' has a path, /x, which the admin API does "
+                + "not take (its paths are its own: /fleet, /actuator): give --admin http://127.0.0.1:1\n");
+    }
+
     @Test
     void valuesTheMasterWouldRefuseAreUsageErrorsToldWithoutAskingIt() {
         Map<String, String> nobody = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1");
