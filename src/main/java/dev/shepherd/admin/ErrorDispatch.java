@@ -50,8 +50,7 @@ class ErrorDispatch implements ErrorController {
             // path); RFC 9110 §10.2.1 wants the target's own, the methods an OPTIONS of it answers.
             response.setHeader(HttpHeaders.ALLOW, allowed(path));
         }
-        ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail(status));
-        problem.setTitle(status.getReasonPhrase());
+        ProblemDetail problem = Problems.of(status, status.getReasonPhrase(), detail(status));
         // The path the client asked for, as Spring's own problems give it; never /error.
         problem.setInstance(null);
         if (request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI) instanceof String path) {

@@ -1,11 +1,14 @@
 package dev.shepherd.admin;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.shepherd.TerminalText;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
@@ -15,7 +18,11 @@ import java.util.Map;
 /**
  * RFC 9457 problem details written by the security filters, which answer before Spring MVC (and its
  * {@link AdminErrors}) sees the request: the same members ({@code type}, {@code title}, {@code status},
- * {@code detail}, {@code instance}), so a client reads every error of the admin port the same way.
+ * {@code detail}, {@code instance}), so a client reads every error of the admin port the same way. Every problem of
+ * the port has them in that order, RFC 9457's (§3.1), extensions after: the maps written here in it, Spring MVC's
+ * {@link ProblemDetail}s through {@link #of} and {@link #ordered}, which Jackson would otherwise write in alphabetical
+ * order (its 3.x default), a {@code 400} as {@code detail, instance, status, title} beside a {@code 415} from
+ * {@link BrowserGuard} as {@code title, status, detail, instance}.
  */
 final class Problems {
 
@@ -25,6 +32,29 @@ final class Problems {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private Problems() {
+    }
+
+    /** A problem of {@code status} titled {@code title}, its members in RFC 9457's order when written. */
+    static ProblemDetail of(HttpStatusCode status, String title, String detail) {
+        ProblemDetail problem = new Ordered(ProblemDetail.forStatusAndDetail(status, detail));
+        problem.setTitle(title);
+        return problem;
+    }
+
+    /** {@code problem} (one that Spring MVC made), its members in RFC 9457's order when written. */
+    static ProblemDetail ordered(ProblemDetail problem) {
+        return problem instanceof Ordered ? problem : new Ordered(problem);
+    }
+
+    /** Jackson writes the members named here first, in this order, then the rest (the extensions, after all). */
+    @JsonPropertyOrder({"type", "title", "status", "detail", "instance"})
+    private static final class Ordered extends ProblemDetail {
+
+        private static final long serialVersionUID = 1L;
+
+        Ordered(ProblemDetail problem) {
+            super(problem);
+        }
     }
 
     /**

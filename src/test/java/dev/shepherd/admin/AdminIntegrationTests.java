@@ -23,10 +23,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -351,7 +353,14 @@ class AdminIntegrationTests {
         assertThat(document.mismatches(document.responseSchema(path, method, String.valueOf(status),
                 AdminApiDocs.PROBLEM_JSON), body)).as(call).isEmpty();
         assertThat(body.path("status").asInt()).as(call).isEqualTo(status);
+        List<String> members = List.copyOf(body.propertyNames());
+        List<String> rfcOrder = Stream.concat(RFC_9457_ORDER.stream().filter(members::contains),
+                members.stream().filter(member -> !RFC_9457_ORDER.contains(member))).toList();
+        assertThat(members).as("RFC 9457's order, extensions after: " + call).isEqualTo(rfcOrder);
     }
+
+    /** The members of RFC 9457 (§3.1), in the order every problem of the admin port lists them. */
+    private static final List<String> RFC_9457_ORDER = List.of("type", "title", "status", "detail", "instance");
 
     /** The response is the operation's 2xx, and its JSON body matches the schema the operation gives it. */
     private static void assertMatchesSchema(ApiDocument document, String path, String method, HttpResponse<String> response) {

@@ -139,6 +139,8 @@ class AdminSecurityIntegrationTests {
             assertThat(RawHttp.status(response)).isEqualTo(405);
             assertThat(response).contains("application/problem+json", "\"instance\":\"/fleet\"")
                     .doesNotContain("timestamp", "/error");
+            assertThat(response).as("RFC 9457's order, as every problem of the port")
+                    .containsPattern("\\{\"title\":\"Method Not Allowed\",\"status\":405,\"detail\":\"[^\"]*\",\"instance\":\"/fleet\"}");
             assertThat(RawHttp.header(response, "Allow")).as("the path's own methods, as OPTIONS lists them")
                     .isEqualTo("GET,HEAD,OPTIONS");
         }

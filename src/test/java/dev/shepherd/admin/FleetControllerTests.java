@@ -161,6 +161,26 @@ class FleetControllerTests {
                 .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"desired\": 2, \"previous\": 2}");
     }
 
+    /**
+     * Found by a new user: a 400 of Spring MVC's (Jackson's alphabetical order) listed detail, instance, status, title,
+     * and BrowserGuard's 415 title, status, detail, instance. Both have RFC 9457's order now, as every problem does.
+     */
+    @Test
+    void a400AndA415ProblemListTheirMembersInRfc9457Order() throws Exception {
+        String invalid = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{}").exchange()
+                .getResponse().getContentAsString();
+        String notJson = mvc.post().uri("/fleet/scale").contentType(MediaType.TEXT_PLAIN).content("3").exchange()
+                .getResponse().getContentAsString();
+        String noWorker = mvc.get().uri("/fleet/workers/9").exchange().getResponse().getContentAsString();
+
+        for (String body : List.of(invalid, notJson, noWorker)) {
+            assertThat(tools.jackson.databind.json.JsonMapper.builder().build().readTree(body).propertyNames()).as(body)
+                    .containsExactly("title", "status", "detail", "instance");
+        }
+        assertThat(invalid).contains("\"status\":400");
+        assertThat(notJson).contains("\"status\":415");
+    }
+
     @Test
     void scaleWithMalformedJsonIsA400ProblemShowingAValidBody() {
         MvcTestResult result = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content("{\"workers\": ").exchange();
