@@ -41,7 +41,7 @@ class StatusCommand implements Callable<Integer> {
         ctl.out().println("health   " + TerminalText.safe(health.path("status").asString("?")) + lastCrash(health));
         ctl.out().println("workers  " + fleet.path("ready").asInt() + " ready of " + fleet.path("desired").asInt()
                 + " desired, " + fleet.path("actual").asInt() + " running");
-        ctl.out().println("reload   " + ReloadCommand.describe(fleet.path("reload")));
+        ctl.out().println("reload   " + ReloadReport.describe(fleet.path("reload")));
         notReady(fleet).forEach(ctl.out()::println);
         return exitCode(health);
     }

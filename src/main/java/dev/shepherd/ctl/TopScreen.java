@@ -39,7 +39,7 @@ final class TopScreen {
         lines.add("health " + (health == null ? "?" : health.path("status").asString("?")) + "  ·  workers "
                 + fleet.path("ready").asInt() + " ready of " + fleet.path("desired").asInt() + " desired, "
                 + fleet.path("actual").asInt() + " running" + rate(fleet.path("traffic"), nanos));
-        lines.add("reload " + ReloadCommand.describe(fleet.path("reload")));
+        lines.add("reload " + ReloadReport.describe(fleet.path("reload")));
         lines.add("");
         lastTable = FleetTable.render(fleet).lines().toList();
         lines.addAll(lastTable);
