@@ -197,7 +197,8 @@ $('scale-form').addEventListener('submit', event => {
     event.preventDefault();
     const workers = Number($('scale-workers').value);
     scaleEdited = false;
-    act(() => api.post('fleet/scale', {workers}), answer => `Scaling to ${answer.desired} workers.`);
+    act(() => api.post('fleet/scale', {workers}), answer => answer.previous === answer.desired
+        ? `The fleet wants ${answer.desired} workers already; nothing changed.` : `Scaling to ${answer.desired} workers.`);
 });
 
 $('reload').addEventListener('click', () => act(() => api.post('fleet/reload'),

@@ -132,6 +132,9 @@ class FleetPageBrowserTests {
             assertThat(page.pids()).isEqualTo(fleetPids(shepherd, Map.of()));
             assertThat(page.text("#ready-count")).isEqualTo("3");
         });
+        page.find("#scale").click();
+        await().atMost(LIVE).untilAsserted(() -> assertThat(page.text("#action-result"))
+                .isEqualTo("The fleet wants 3 workers already; nothing changed."));
     }
 
     @Test
