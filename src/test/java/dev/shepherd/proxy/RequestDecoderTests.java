@@ -283,6 +283,41 @@ class RequestDecoderTests {
     }
 
     /**
+     * What a paused decoder parks counts with the unfinished heads of all connections: a read that would take them
+     * past the limit (the rest of a read under way when the connection paused) refuses the next request with 503,
+     * handed on behind the request in progress, gives back what it held, and nothing after it is decoded.
+     */
+    @Test
+    void pipelinedBytesPastTheLimitOfUnfinishedHeadsRefuseTheNextRequestWith503() {
+        String request = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n";
+        UnfinishedHeads heads = new UnfinishedHeads(3L * request.length());
+        List<Object> dispatched = new ArrayList<>();
+        RequestDecoder decoder = new RequestDecoder(new HttpDecoderConfig(), heads,
+                () -> dispatched.stream().anyMatch(LastHttpContent.class::isInstance));
+        EmbeddedChannel pipelining = new EmbeddedChannel(decoder, new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                dispatched.add(msg);
+            }
+        });
+
+        pipelining.writeInbound(Unpooled.copiedBuffer(request.repeat(4), StandardCharsets.ISO_8859_1));
+        assertThat(decoder.paused()).isTrue();
+        assertThat(heads.held()).isEqualTo(3L * request.length());
+        pipelining.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
+
+        assertThat(dispatched).hasSize(3);
+        assertThat(describe((HttpObject) dispatched.get(2))).isEqualTo("FAILED 503 the proxy is reading too many "
+                + "unfinished request heads at once (0 MB); try again");
+        assertThat(heads.held()).as("given back").isZero();
+        pipelining.writeInbound(Unpooled.copiedBuffer(request, StandardCharsets.ISO_8859_1));
+        assertThat(dispatched).as("nothing decoded after the refusal").hasSize(3);
+        assertThat(heads.held()).isZero();
+        dispatched.forEach(ReferenceCountUtil::release);
+        pipelining.finishAndReleaseAll();
+    }
+
+    /**
      * A paused decoder does not ask for more bytes: Netty's decoder calls read() after a read that decoded nothing,
      * which would have read the paused connection on, every read parked.
      */
