@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -64,6 +65,14 @@ final class BodySpool {
     /** The most bytes one file keeps at once ({@link #RESPONSE_FILE_MAX_SIZE}); 0: no limit but {@link #maxBytes}. */
     private final long maxFileBytes;
     private final AtomicLong bytes = new AtomicLong();
+    /**
+     * What each client's request bodies hold ({@link #reserve}) and how many of them wait for room ({@link #waiting}),
+     * keyed as {@link ClientConnectionLimit#client}: a key exists only while its client holds some or waits, so there
+     * are at most as many as request bodies.
+     */
+    private final Map<Object, Holdings> clients = new ConcurrentHashMap<>();
+    /** Bodies waiting for room now ({@link #waiting}): while there are, a client past its share takes none. */
+    private final AtomicInteger waiters = new AtomicInteger();
     private final LongSupplier nanoTime;
     /** The bodies that have bytes in files of this spool ({@link #holding}), from their first part to their end. */
     private final Set<Holder> holders = ConcurrentHashMap.newKeySet();
@@ -266,14 +275,18 @@ final class BodySpool {
 
     /**
      * At the bound, for a part of {@code length} bytes of a body of {@code client} that found no room ({@code asking},
-     * listed, or null when it has no file yet): when bodies refused for room still hold at least that much, the room
-     * is coming, and nothing more is refused. Else chooses a body to refuse ({@link #choose}) and has its loop refuse
+     * listed, or null when it has no file yet): a client that would hold more than its share with it
+     * ({@link #pastShare}) gets none, and nothing is refused for it; when bodies refused for room still hold at least
+     * that much, the room is coming, and nothing more is refused. Else chooses a body to refuse ({@link #choose}) and has its loop refuse
      * it, which gives its bytes back soon after. Returns whether room is coming; false when there is none coming and
      * none to refuse, or when the body to refuse is {@code asking} itself: then it is the one refused. nginx, which
      * has no such bound, lets a disk fill instead; this is how {@link ReclaimableConnections} makes room for a
      * connection.
      */
     boolean makeRoom(Object client, Holder asking, long length) {
+        if (pastShare(client, length)) {
+            return false;
+        }
         if (promised.get() >= length) {
             return true;
         }
@@ -327,48 +340,63 @@ final class BodySpool {
     /**
      * The body to make room for a part of {@code length} bytes of {@code asking}'s, of {@code client}: first, the
      * largest copy kept for a retry ({@link Stage#SENT}) of the client that holds the most, which costs a request
-     * nothing unless its worker then fails (it gets 502 rather than a retry); else the body to refuse: among the bodies
-     * being read for {@link ReclaimableConnections#GRACE_NANOS} or longer, the one that came slowest lately
-     * ({@link Holder#rate}), of a client that holds at least as much of the spool as {@code client} does in bodies
-     * other than {@code asking} (a client with many bodies in cannot refuse a smaller one's to get more); unless that
-     * is {@code asking} itself or there is none, then the whole body that has waited longest in the queue
-     * ({@link Stage#QUEUED}) of the client that holds the most, if that is not {@code client} and holds more than
-     * {@code client} would with this part; else the slowest body found, or null. Remembers a look that found none.
+     * nothing unless its worker then fails (it gets 502 rather than a retry); else a body of the client that holds the
+     * most, if that is another client and holds more than its share ({@link #pastShare}): its largest body queued, or
+     * its body being read for {@link ReclaimableConnections#GRACE_NANOS} or longer that came slowest lately; else,
+     * among all the bodies being read that long, the one that came slowest lately ({@link Holder#rate}), of a client
+     * that holds at least as much as {@code client} does in bodies other than {@code asking} (a client with many
+     * bodies in cannot refuse a smaller one's to get more); unless that is {@code asking} itself or there is none, then
+     * the largest whole body waiting in the queue ({@link Stage#QUEUED}) of the client that holds the most, if that is
+     * not {@code client} and holds more than {@code client} would with this part; else the slowest body found, or null.
+     * Bodies already chosen count for nothing: their bytes are on their way out. Remembers a look that found none.
      */
     private Holder choose(Object client, Holder asking, long length, long now) {
         Map<Object, Share> shares = new HashMap<>();
         boolean refusable = false;
         for (Holder holder : holders) {
-            Share share = shares.computeIfAbsent(holder.client, key -> new Share());
-            boolean free = !holder.chosen;
-            if (free) {
-                share.bytes += holder.kept; // a chosen body's bytes are on their way out
+            if (holder.chosen) {
+                continue;
             }
-            if (free && holder.stage == Stage.SENT) {
+            Share share = shares.computeIfAbsent(holder.client, key -> new Share());
+            share.bytes += holder.kept;
+            if (holder.stage == Stage.SENT) {
                 refusable = true;
                 if (share.largestSent == null || holder.kept > share.largestSent.kept) {
                     share.largestSent = holder;
                 }
-            } else if (free && holder.stage == Stage.QUEUED) {
+            } else if (holder.stage == Stage.QUEUED) {
                 refusable = true;
-                if (share.oldestQueued == null || holder.queuedSince - share.oldestQueued.queuedSince < 0) {
-                    share.oldestQueued = holder;
+                Holder largest = share.largestQueued;
+                if (largest == null || holder.kept > largest.kept
+                        || holder.kept == largest.kept && holder.queuedSince - largest.queuedSince < 0) {
+                    share.largestQueued = holder;
                 }
-            } else if (free && holder.stage == Stage.READING && now - holder.since >= ReclaimableConnections.GRACE_NANOS) {
+            } else if (holder.stage == Stage.READING && now - holder.since >= ReclaimableConnections.GRACE_NANOS) {
                 refusable = true;
+                if (holder != asking && (share.slowest == null || holder.rate(now) < share.slowest.rate(now))) {
+                    share.slowest = holder;
+                }
             }
         }
         Share mostSent = null;
-        for (Share share : shares.values()) {
+        Share most = null;
+        for (Map.Entry<Object, Share> entry : shares.entrySet()) {
+            Share share = entry.getValue();
             if (share.largestSent != null && (mostSent == null || share.bytes > mostSent.bytes)) {
                 mostSent = share;
+            }
+            if (!Objects.equals(entry.getKey(), client) && (most == null || share.bytes > most.bytes)) {
+                most = share;
             }
         }
         if (mostSent != null) {
             return mostSent.largestSent;
         }
         Share own = shares.getOrDefault(client, Share.NONE);
-        long othersOwn = own.bytes - (asking == null ? 0 : asking.kept);
+        if (most != null && most.bytes > share(client) && (most.largestQueued != null || most.slowest != null)) {
+            return most.largestQueued != null ? most.largestQueued : most.slowest;
+        }
+        long othersOwn = own.bytes - (asking == null || asking.chosen ? 0 : asking.kept);
         Holder slowest = null;
         double slowestRate = Double.MAX_VALUE;
         for (Holder holder : holders) {
@@ -384,16 +412,16 @@ final class BodySpool {
         if (slowest != null && slowest != asking) {
             return slowest;
         }
-        Share most = null;
-        for (Map.Entry<Object, Share> share : shares.entrySet()) {
-            Share candidate = share.getValue();
-            if (candidate.oldestQueued != null && !Objects.equals(share.getKey(), client)
-                    && candidate.bytes > own.bytes + length && (most == null || candidate.bytes > most.bytes)) {
-                most = candidate;
+        Share mostQueued = null;
+        for (Map.Entry<Object, Share> entry : shares.entrySet()) {
+            Share share = entry.getValue();
+            if (share.largestQueued != null && !Objects.equals(entry.getKey(), client)
+                    && share.bytes > own.bytes + length && (mostQueued == null || share.bytes > mostQueued.bytes)) {
+                mostQueued = share;
             }
         }
-        if (most != null) {
-            return most.oldestQueued;
+        if (mostQueued != null) {
+            return mostQueued.largestQueued;
         }
         if (slowest == null) {
             if (!refusable) {
@@ -413,7 +441,62 @@ final class BodySpool {
         static final Share NONE = new Share();
         long bytes;
         Holder largestSent;
-        Holder oldestQueued;
+        Holder largestQueued;
+        /** Its body being read, other than the one asking, that came slowest lately, once read long enough. */
+        Holder slowest;
+    }
+
+    /**
+     * A client's share of the bound while bodies wait for room: the bound divided among the clients that hold some,
+     * {@code client} among them (max-min fairness, as a scheduler shares a link); the whole bound when it is the only
+     * one, so one client (or every client behind an untrusted balancer) is never held to less.
+     */
+    private long share(Object client) {
+        int count = clients.size() + (client == null || clients.containsKey(client) ? 0 : 1);
+        return maxBytes / Math.max(1, count);
+    }
+
+    /** What one client holds of the spool, and how many of its bodies wait for room. Immutable. */
+    private record Holdings(long bytes, int waiting) {
+        static final Holdings NONE = new Holdings(0, 0);
+
+        /** These with {@code bytes} and {@code waiting} more; null when nothing is left, which drops the key. */
+        Holdings plus(long bytes, int waiting) {
+            Holdings next = new Holdings(this.bytes + bytes, this.waiting + waiting);
+            return next.bytes <= 0 && next.waiting <= 0 ? null : next;
+        }
+    }
+
+    /** Adds to what {@code client} holds and has waiting (a client not known counts as nothing). */
+    private void add(Object client, long bytes, int waiting) {
+        if (client != null) {
+            clients.compute(client, (key, now) -> (now == null ? Holdings.NONE : now).plus(bytes, waiting));
+        }
+    }
+
+    /**
+     * Whether {@code client} would hold more than its {@link #share} with {@code length} bytes more, another client
+     * holding some or waiting: alone, a client is held to nothing but the bound.
+     */
+    boolean pastShare(Object client, long length) {
+        if (maxBytes <= 0 || client == null) {
+            return false;
+        }
+        Holdings own = clients.get(client);
+        boolean alone = clients.isEmpty() || clients.size() == 1 && own != null;
+        return !alone && (own == null ? 0 : own.bytes()) + length > share(client);
+    }
+
+    /**
+     * A body of {@code client} starts ({@code waiting}) or stops waiting for room ({@link #makeRoom}), and counts among
+     * the clients that share the bound meanwhile: while any does, a client that
+     * would pass its share gets no room ({@link #reserve}), so the room made goes to the bodies waiting and not to the
+     * client that keeps sending (found by a re-attacking helper: the room made for another client's upload was taken by
+     * the next body of the client whose bodies were refused for it, 197 times for 4 uploads).
+     */
+    void waiting(Object client, boolean waiting) {
+        waiters.addAndGet(waiting ? 1 : -1);
+        add(client, 0, waiting ? 1 : -1);
     }
 
     /**
@@ -441,11 +524,23 @@ final class BodySpool {
     }
 
     /**
-     * Counts {@code length} more bytes of a request body kept, unless that passes {@link #MAX_SIZE}; returns whether
-     * they were counted.
+     * Counts {@code length} more bytes of a request body of {@code client} kept, unless that passes {@link #MAX_SIZE},
+     * or passes the client's {@link #share} while bodies wait for room; returns whether they were counted.
      */
-    boolean reserve(long length) {
-        return count(length);
+    boolean reserve(Object client, long length) {
+        if (waiters.get() > 0 && pastShare(client, length) || !count(length)) {
+            return false;
+        }
+        add(client, length, 0);
+        return true;
+    }
+
+    /** Gives back {@code length} bytes of {@code client}'s counted by {@link #reserve}. */
+    void release(Object client, long length) {
+        release(length);
+        if (length != 0) {
+            add(client, -length, 0);
+        }
     }
 
     /** A body was refused, as there was no room for it: said at most once per interval. */

@@ -108,6 +108,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** Part of this response went to a file, once at least (a client that caught up and fell behind again counts once). */
     private boolean spooledOnce;
     /** While the body waits for room in the spool ({@link #waitForRoom}): since when, and the next look; null: none. */
+    private boolean waitingForRoom;
     private long roomWaitSince;
     private ScheduledFuture<?> roomLook;
     /** The look, {@link #SPOOL_AFTER_MILLIS} after the client fell behind, that spools if it still is; null: none. */
@@ -365,7 +366,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             boolean waitedAlready = body.waitingParts() > 0;
             boolean kept;
             try {
-                kept = body.spool(content, proxy.spool());
+                kept = body.spool(content, proxy.spool(), spoolClient());
             } catch (IOException ex) {
                 spoolUnwritable(ex);
                 return;
@@ -376,7 +377,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                 }
                 return;
             }
-            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom, spoolClient());
+            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom);
         }
         if (last) {
             bodyReadFirst();
@@ -400,7 +401,17 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         ctx.channel().config().setAutoRead(false);
         roomWaitSince = System.nanoTime();
+        waitingForRoom = true;
+        proxy.spool().waiting(spoolClient(), true);
         roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** The body no longer waits for room in the spool ({@link #waitForRoom}): it got it, or the exchange ended. */
+    private void stopWaitingForRoom() {
+        if (waitingForRoom) {
+            waitingForRoom = false;
+            proxy.spool().waiting(spoolClient(), false);
+        }
     }
 
     /** Spools the parts that wait for room, as far as it allows now; then goes on reading, routes, or waits more. */
@@ -417,7 +428,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             return;
         }
         if (none) {
-            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom, spoolClient());
+            stopWaitingForRoom();
+            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom);
             if (requestComplete) {
                 bodyReadFirst();
             } else {
@@ -439,8 +451,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** Room is coming, or made now, or a body being read may be refused for it within the wait. */
     private boolean roomComing() {
-        return proxy.spool().makeRoom(spoolClient(), body.holder(), body.firstWaitingBytes())
-                || proxy.spool().refusableSoon(body.holder());
+        BodySpool spool = proxy.spool();
+        return !spool.pastShare(spoolClient(), body.firstWaitingBytes())
+                && (spool.makeRoom(spoolClient(), body.holder(), body.firstWaitingBytes())
+                || spool.refusableSoon(body.holder()));
     }
 
     private void refuseForNoRoom() {
@@ -450,10 +464,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /**
      * The spool's bound was reached by another body, and this one was chosen to make room ({@link BodySpool#makeRoom}):
-     * written whole to its worker, it gives up its copy for a retry; still being read, as it came slowest lately, it gets 503 and the connection closes; whole and waiting in the
-     * queue for its first worker, as its client holds the most of the spool, it leaves the queue with 503 (the
-     * connection stays, the request being whole). Its bytes are given back. Spared when it is neither by now. On the
-     * loop.
+     * written whole to its worker, it gives up its copy for a retry; still being read, it gets 503 and the connection
+     * closes; whole and waiting in the queue for its first worker, it leaves the queue with 503 (the connection stays,
+     * the request being whole). Its bytes are given back. Spared when it is none of these by now. On the loop.
      */
     private void refusedForRoom() {
         if (finished) {
@@ -537,6 +550,18 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
     }
 
+    /**
+     * Nothing is retried once part of the response has gone to the client: the copy of a body written whole, kept on
+     * disk for a retry, is of no more use, and went, though a client reading its response slowly held it for as long
+     * (found by a re-attacking helper: seven requests whose 4 MB responses were read at 2 KB/s kept every other upload
+     * out).
+     */
+    private void dropCopyOnceAnswered() {
+        if (body.spooled() && relay.started() && requestComplete && !body.pumping(attempt.upstream())) {
+            body.dropCopy();
+        }
+    }
+
     /** A response part from the worker: a head, a part of the body, or its end (see {@link UpstreamDecoder}). */
     @Override
     public void onUpstreamMessage(Object message) {
@@ -559,6 +584,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
                 switchProtocols(response);
             } else {
                 relay.head(response, keepClient(), stickyLine(response));
+                dropCopyOnceAnswered();
             }
             return;
         }
@@ -568,6 +594,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             return;
         }
         relay.body((ByteBuf) message);
+        dropCopyOnceAnswered();
         if (spoolFull) {
             // The rest cannot be kept for the client: the worker waits until the file is drained.
             attempt.upstream().config().setAutoRead(false);
@@ -1046,6 +1073,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
 
     /** Marks the exchange over, once: from now on the proxy's drain no longer waits for it. */
     private void end() {
+        stopWaitingForRoom();
         if (!finished) {
             finished = true;
             proxy.exchangeEnded();

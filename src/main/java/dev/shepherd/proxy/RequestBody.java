@@ -58,6 +58,8 @@ final class RequestBody {
     private long fileBytes;
     /** The spool whose bound counts this body's bytes ({@link BodySpool#reserve}), and how many; null while none. */
     private BodySpool spool;
+    /** The client whose share of the spool counts them ({@link BodySpool#reserve}). */
+    private Object client;
     private long reserved;
     /** Small parts gathered for the file, not written yet ({@link #SPOOL_GATHER}); null while none. */
     private ByteBuf gathered;
@@ -111,18 +113,20 @@ final class RequestBody {
      * A part from the client, kept in the file of {@code spool} (opened by the first such part) after the parts held:
      * parts smaller than {@link #SPOOL_GATHER} are gathered first, and what is gathered is written when the next part
      * would not fit beside it and at the body's end. Takes {@code content} over in every case. Returns false when the
-     * part could not be counted within the spool's bound ({@link BodySpool#reserve}): it then waits in memory, and so
-     * does every part after it, until {@link #spoolWaiting} finds room for them or the body is released.
+     * part could not be counted within the spool's bound, or {@code client}'s share of it ({@link BodySpool#reserve}):
+     * it then waits in memory, and so does every part after it, until {@link #spoolWaiting} finds room for them or the
+     * body is released.
      *
      * @throws IOException when the file cannot be opened or written: the body is then incomplete
      */
-    boolean spool(HttpContent content, BodySpool spool) throws IOException {
+    boolean spool(HttpContent content, BodySpool spool, Object client) throws IOException {
+        this.client = client;
         int length = content.content().readableBytes();
         bytes += length;
         if (holder != null) {
             holder.read(bytes, spool.now());
         }
-        if (waiting == null && spool.reserve(length)) {
+        if (waiting == null && spool.reserve(client, length)) {
             keep(content, spool, length);
             return true;
         }
@@ -147,7 +151,7 @@ final class RequestBody {
                 break;
             }
             int length = next.content().readableBytes();
-            if (!spool.reserve(length)) {
+            if (!spool.reserve(client, length)) {
                 return false;
             }
             waiting.poll();
@@ -168,11 +172,11 @@ final class RequestBody {
     }
 
     /**
-     * Lists the body, once it has bytes in {@code spool}, among the bodies of {@code client} that hold some
+     * Lists the body, once it has bytes in {@code spool}, among the bodies of its client that hold some
      * ({@link BodySpool#holding}), which may be refused for room ({@link BodySpool#makeRoom}): {@code refuse} runs on
      * {@code loop} if it is. Listed until it is released.
      */
-    void list(BodySpool spool, EventExecutor loop, Runnable refuse, Object client) {
+    void list(BodySpool spool, EventExecutor loop, Runnable refuse) {
         if (holder == null && this.spool == spool) {
             holder = spool.holding(loop, refuse, bytes, client, ended);
             holder.kept(reserved);
@@ -425,7 +429,7 @@ final class RequestBody {
             file = null;
         }
         if (spool != null) {
-            spool.release(reserved);
+            spool.release(client, reserved);
             reserved = 0;
         }
         // After its bytes are given back: a body refused for room is counted as room coming until then.

@@ -291,6 +291,31 @@ class SlowUploadIntegrationTests {
     }
 
     /**
+     * Found by a re-attacking helper: a body's copy on disk was held until its response had reached the client, so
+     * seven requests whose large responses were read slowly kept every other upload out. Once part of the response has
+     * reached the client nothing is retried, and the copy goes at once.
+     */
+    @Test
+    void aBodysCopyGoesOnceItsResponseHasBegunToReachTheClient() throws Exception {
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
+                "--fleet.proxy.retry.buffer-limit=1KB")) {
+            ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
+            try (Socket slowReader = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
+                slowReader.setReceiveBufferSize(4096);
+                slowReader.setSoTimeout(30_000);
+                slowReader.getOutputStream().write(("POST /bytes?n=4000000 HTTP/1.1\r\nHost: test\r\n"
+                        + "Content-Length: 90000\r\n\r\n" + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
+                slowReader.getOutputStream().flush();
+                await().atMost(Duration.ofSeconds(10)).until(() -> slowReader.getInputStream().available() > 0);
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                        assertThat(proxy.spool().bytes()).as("the body's copy, with 4 MB still to read").isZero());
+                byte[] head = slowReader.getInputStream().readNBytes(17);
+                assertThat(new String(head, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200 OK\r\n");
+            }
+        }
+    }
+
+    /**
      * Found by a re-attacking helper: whole bodies re-sent to a slow route, waiting in the queue, kept every other
      * client's upload out. At the bound, with no body being read to refuse, the body of the client that holds the most
      * that has waited longest in the queue is refused for another client's (503, its connection kept), and the new
