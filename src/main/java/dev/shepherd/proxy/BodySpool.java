@@ -100,6 +100,8 @@ final class BodySpool {
     private final OccasionalWarning madeRoom;
     private final OccasionalWarning madeRoomQueued;
     private final OccasionalWarning droppedCopies;
+    /** Bodies chosen to make room, by the stage they were in ({@link #roomMade}). */
+    private final Map<Stage, AtomicLong> roomMade = new java.util.EnumMap<>(Stage.class);
 
     private BodySpool(String one, String many, Path directory, long maxBytes, long maxFileBytes, LongSupplier nanoTime) {
         this.one = one;
@@ -113,6 +115,9 @@ final class BodySpool {
         this.madeRoom = new OccasionalWarning(nanoTime);
         this.madeRoomQueued = new OccasionalWarning(nanoTime);
         this.droppedCopies = new OccasionalWarning(nanoTime);
+        for (Stage stage : Stage.values()) {
+            roomMade.put(stage, new AtomicLong());
+        }
     }
 
     /** What a body with bytes in the spool is doing, as far as {@link #makeRoom} cares. */
@@ -315,6 +320,7 @@ final class BodySpool {
                 return false;
             }
             Stage stage = chosen.stage;
+            roomMade.get(stage).incrementAndGet();
             boolean reading = stage == Stage.READING;
             long count = (stage == Stage.SENT ? droppedCopies : reading ? madeRoom : madeRoomQueued).occurred();
             if (count > 0 && stage == Stage.SENT) {
@@ -587,6 +593,14 @@ final class BodySpool {
     /** Gives back {@code length} bytes counted by {@link #reserve} or {@link #tryReserve}. */
     void release(long length) {
         bytes.addAndGet(-length);
+    }
+
+    /**
+     * Bodies chosen to make room at the bound ({@link #makeRoom}) since the start that were at {@code stage} then
+     * (one spared afterwards counts too: rare, and it was chosen).
+     */
+    long roomMade(Stage stage) {
+        return roomMade.get(stage).get();
     }
 
     /** Bytes kept now. */

@@ -1,6 +1,7 @@
 package dev.shepherd.proxy;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -201,6 +202,36 @@ final class ProxyMetrics {
                 .description("Values of fleet.proxy.sticky.app-cookie forgotten because "
                         + "fleet.proxy.sticky.app-cookie-max-entries were remembered")
                 .register(registry);
+    }
+
+    /**
+     * The bytes the request bodies' and the responses' files hold now, against their bounds, and the room made at the
+     * first one's bound, by how ({@link BodySpool#makeRoom}); either spool null when it is off.
+     */
+    void spools(BodySpool requests, BodySpool responses) {
+        if (requests != null) {
+            Gauge.builder("shepherd.proxy.request.bodies.kept", requests, BodySpool::bytes).baseUnit("bytes")
+                    .description("Bytes of request bodies kept in files of fleet.proxy.client-body-temp-path now; "
+                            + "fleet.proxy.client-body-temp-max-size bounds them")
+                    .register(registry);
+            for (BodySpool.Stage stage : BodySpool.Stage.values()) {
+                if (stage != BodySpool.Stage.WHOLE) {
+                    FunctionCounter.builder("shepherd.proxy.request.bodies.room.made", requests,
+                                    spool -> spool.roomMade(stage))
+                            .description("Request bodies that made room at fleet.proxy.client-body-temp-max-size: "
+                                    + "a copy kept for a retry given up (sent), or the body refused with 503 (reading: "
+                                    + "the slowest lately or its client's past its share; queued: waiting for a worker)")
+                            .tag("body", stage.name().toLowerCase(java.util.Locale.ROOT))
+                            .register(registry);
+                }
+            }
+        }
+        if (responses != null) {
+            Gauge.builder("shepherd.proxy.responses.kept", responses, BodySpool::bytes).baseUnit("bytes")
+                    .description("Bytes of responses kept in files of fleet.proxy.response-temp-path now for clients "
+                            + "that read slower than their workers send; fleet.proxy.response-temp-max-size bounds them")
+                    .register(registry);
+        }
     }
 
     /** A body read first went past the memory limit into a file ({@link BodySpool}). */

@@ -160,6 +160,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
         this.responseSpool = properties.proxy().responseBuffering() ? BodySpool.forResponses(
                 properties.proxy().responseTempPath(), properties.proxy().responseTempMaxSize().toBytes(),
                 properties.proxy().responseTempFileMaxSize().toBytes()) : null;
+        metrics.spools(spool, responseSpool);
         Gauge.builder("shepherd.proxy.queue", this, ProxyServer::waiting)
                 .description("Requests waiting for a worker now: none is READY, every READY worker is at "
                         + "fleet.worker.max-concurrency, or a sticky session's worker is (HAProxy's qcur)")

@@ -283,11 +283,21 @@ class SlowUploadIntegrationTests {
                 await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
                 assertThat(proxy.spool().bytes()).as("its copy, kept for a retry").isGreaterThan(80_000);
                 assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 200").contains("body=60000");
+                assertThat(roomMade(shepherd, "sent")).isEqualTo(1);
+                assertThat(roomMade(shepherd, "queued")).isZero();
                 assertThat(RawHttp.readResponse(sent.getInputStream())).as("the first, answered all the same")
                         .startsWith("HTTP/1.1 200");
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> proxy.spool().bytes() == 0);
+            assertThat(shepherd.context().getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                    .get("shepherd.proxy.request.bodies.kept").gauge().value()).isZero();
         }
+    }
+
+    /** {@code shepherd_proxy_request_bodies_room_made_total{body}}. */
+    private static double roomMade(RunningShepherd shepherd, String body) {
+        return shepherd.context().getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                .get("shepherd.proxy.request.bodies.room.made").tag("body", body).functionCounter().count();
     }
 
     /**
@@ -345,6 +355,7 @@ class SlowUploadIntegrationTests {
                         .startsWith("HTTP/1.1 200").contains("body=60000");
                 assertThat(RawHttp.readResponse(holder.getInputStream())).startsWith("HTTP/1.1 503")
                         .contains("retry-after: 1").contains("this client's bodies held the most of them");
+                assertThat(roomMade(shepherd, "queued")).isEqualTo(1);
                 assertThat(busy.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
                 holder.getOutputStream().write("GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
                         .getBytes(StandardCharsets.US_ASCII));
