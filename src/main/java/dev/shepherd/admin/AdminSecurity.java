@@ -75,6 +75,7 @@ class AdminSecurity {
                     + " (management.server.address), reachable from other machines, and fleet.admin.token is not set.",
                     "Set fleet.admin.token (env FLEET_ADMIN_TOKEN) to a secret, or bind the admin port to 127.0.0.1.");
         }
+
         return token;
     }
 

@@ -1,0 +1,33 @@
+package dev.shepherd.admin;
+
+import lombok.extern.slf4j.Slf4j;
+import org.springframework.boot.web.server.context.WebServerInitializedEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.stereotype.Component;
+
+/**
+ * Once the admin port listens without {@code fleet.admin.token}, a warning that every user of the machine can drive
+ * the fleet, and run commands as the master's user through a reload: found by a helper acting as a new user, who as
+ * user {@code nobody} ran a command of its choosing as root with one {@code curl}, where only the README's systemd
+ * section said so (PM2's socket is its own user's alone).
+ */
+@Slf4j
+@Component
+class NoTokenWarning {
+
+    private final AdminToken token;
+
+    NoTokenWarning(AdminToken token) {
+        this.token = token;
+    }
+
+    @EventListener(WebServerInitializedEvent.class)
+    void listening(WebServerInitializedEvent event) {
+        if (!token.required()) {
+            log.warn("The admin API on port {} has no token: every user of this machine, and every process of theirs, "
+                    + "can drive the fleet and run commands as {} (a reload takes a command); where the machine has "
+                    + "other users, set FLEET_ADMIN_TOKEN or fleet.admin.token-file", event.getWebServer().getPort(),
+                    System.getProperty("user.name"));
+        }
+    }
+}
