@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Supplier;
 
 /** The fleet's meters, all named {@code shepherd.*}. */
@@ -32,6 +33,35 @@ final class FleetMetrics {
         // Both outcomes there from the start, at 0, so that an alert on failures has a series before the first one.
         reloadsSucceeded = reloads(registry, "succeeded");
         reloadsFailed = reloads(registry, "failed");
+        // Every reason there from the start too: a new user found no restarts series at all before the first crash.
+        for (ExitCause cause : ExitCause.values()) {
+            if (cause != ExitCause.STOPPED && cause != ExitCause.REPLACED) {
+                restarts(cause.tag());
+            }
+        }
+        for (String reason : List.of(RECYCLED_FOR_MEMORY, RECYCLED_FOR_REQUESTS)) {
+            recycles(reason);
+        }
+    }
+
+    /** The {@code reason} tags of {@code shepherd.worker.recycles}. */
+    static final String RECYCLED_FOR_MEMORY = "memory";
+    static final String RECYCLED_FOR_REQUESTS = "requests";
+
+    private Counter recycles(String reason) {
+        return Counter.builder("shepherd.worker.recycles").description("Workers replaced, surge-first, for passing "
+                + "fleet.worker.max-memory or fleet.worker.max-requests (PM2's max_memory_restart counts in its restarts)")
+                .tag("reason", reason).register(registry);
+    }
+
+    /** A worker is recycled for {@code reason}: {@link #RECYCLED_FOR_MEMORY} or {@link #RECYCLED_FOR_REQUESTS}. */
+    void countRecycle(String reason) {
+        recycles(reason).increment();
+    }
+
+    private Counter restarts(String reason) {
+        return Counter.builder("shepherd.worker.restarts").description("Restarts of workers that exited without being asked")
+                .tag("reason", reason).register(registry);
     }
 
     private static Counter reloads(MeterRegistry registry, String outcome) {
@@ -49,7 +79,6 @@ final class FleetMetrics {
     }
 
     void countRestart(String reason) {
-        Counter.builder("shepherd.worker.restarts").description("Restarts of workers that exited without being asked")
-                .tag("reason", reason).register(registry).increment();
+        restarts(reason).increment();
     }
 }

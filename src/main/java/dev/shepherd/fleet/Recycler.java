@@ -25,12 +25,14 @@ final class Recycler {
 
     private final FleetProperties.Worker config;
     private final FleetEvents events;
+    private final FleetMetrics metrics;
     /** Stops a worker now, with the reason, as a failed liveness probe does; it is restarted by the exit rules. */
     private final BiConsumer<Worker, String> stopNow;
 
-    Recycler(FleetProperties.Worker config, FleetEvents events, BiConsumer<Worker, String> stopNow) {
+    Recycler(FleetProperties.Worker config, FleetEvents events, FleetMetrics metrics, BiConsumer<Worker, String> stopNow) {
         this.config = config;
         this.events = events;
+        this.metrics = metrics;
         this.stopNow = stopNow;
     }
 
@@ -68,10 +70,12 @@ final class Recycler {
         }
         for (Worker worker : List.copyOf(workers)) {
             if (worker.state() == WorkerState.READY && worker.holdsSlot()) {
-                Optional<String> reason = reasonToRecycle(worker, resident.get(worker));
+                Optional<Reason> reason = reasonToRecycle(worker, resident.get(worker));
                 if (reason.isPresent()) {
-                    events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " recycled: " + reason.get());
-                    log.info("Recycling worker {} (pid {}): {}", worker.id, worker.pid(), reason.get());
+                    String text = reason.get().text();
+                    events.add(Type.RECYCLING, worker.id, worker.pid(), "worker " + worker.id + " recycled: " + text);
+                    metrics.countRecycle(reason.get().tag());
+                    log.info("Recycling worker {} (pid {}): {}", worker.id, worker.pid(), text);
                     reload.replace(worker);
                     return;
                 }
@@ -79,15 +83,20 @@ final class Recycler {
         }
     }
 
+    /** Why a worker is recycled: the metric's tag ({@link FleetMetrics#countRecycle}) and the words of the event. */
+    private record Reason(String tag, String text) {
+    }
+
     /** {@code resident}: the worker's resident bytes read by this check, or null when unknown. */
-    private Optional<String> reasonToRecycle(Worker worker, Long resident) {
+    private Optional<Reason> reasonToRecycle(Worker worker, Long resident) {
         long served = worker.endpoint().requests();
         if (worker.requestLimit() > 0 && served >= worker.requestLimit()) {
-            return Optional.of("served " + served + " requests (fleet.worker.max-requests " + config.maxRequests() + ")");
+            return Optional.of(new Reason(FleetMetrics.RECYCLED_FOR_REQUESTS, "served " + served
+                    + " requests (fleet.worker.max-requests " + config.maxRequests() + ")"));
         }
         if (config.maxMemory() != null && resident != null && resident > config.maxMemory().toBytes()) {
-            return Optional.of("resident memory " + mebibytes(resident) + " above fleet.worker.max-memory "
-                    + mebibytes(config.maxMemory().toBytes()));
+            return Optional.of(new Reason(FleetMetrics.RECYCLED_FOR_MEMORY, "resident memory " + mebibytes(resident)
+                    + " above fleet.worker.max-memory " + mebibytes(config.maxMemory().toBytes())));
         }
         return Optional.empty();
     }

@@ -90,7 +90,7 @@ final class Supervisor {
         this.reload = new RollingReload(this, events, metrics, clock, loop,
                 Collections.min(List.of(properties.restart().minUptime(), RollingReload.MAX_SETTLE)),
                 properties.worker().startupTimeout());
-        this.recycler = new Recycler(properties.worker(), events, this::stopOverMemory);
+        this.recycler = new Recycler(properties.worker(), events, metrics, this::stopOverMemory);
         this.launcher = launcher;
         this.commands = new FleetCommands(this, events);
         this.drains = new Drains(properties, clock, loop, this);

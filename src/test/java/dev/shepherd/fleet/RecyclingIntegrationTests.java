@@ -67,6 +67,9 @@ class RecyclingIntegrationTests {
             }
             assertThat(shepherd.fleet().events().recent()).filteredOn(event -> event.type() == FleetEvent.Type.RECYCLING)
                     .first().satisfies(event -> assertThat(event.message()).contains("above fleet.worker.max-memory 160 MiB"));
+            // Counted where an operator graphs restarts (a new user saw them only in the events).
+            assertThat(recycles(shepherd, "memory")).isGreaterThanOrEqualTo(2);
+            assertThat(recycles(shepherd, "requests")).isZero();
             await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(leakers)
                     .noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)));
         }
@@ -117,7 +120,17 @@ class RecyclingIntegrationTests {
             assertThat(traffic.failures()).as("failed requests").isEmpty();
             assertThat(shepherd.fleet().events().recent()).filteredOn(event -> event.type() == FleetEvent.Type.RECYCLING)
                     .isNotEmpty().allSatisfy(event -> assertThat(event.message()).contains("fleet.worker.max-requests 40"));
+            assertThat(recycles(shepherd, "requests")).isGreaterThanOrEqualTo(2);
+            assertThat(recycles(shepherd, "memory")).isZero();
+            assertThat(shepherd.context().getBean(MeterRegistry.class).find("shepherd.worker.restarts")
+                    .tag("reason", "crash").counter()).as("there at 0 before any crash").isNotNull();
         }
+    }
+
+    /** {@code shepherd_worker_recycles_total{reason}}. */
+    private static double recycles(RunningShepherd shepherd, String reason) {
+        return shepherd.context().getBean(MeterRegistry.class).get("shepherd.worker.recycles").tag("reason", reason)
+                .counter().count();
     }
 
     @Test
