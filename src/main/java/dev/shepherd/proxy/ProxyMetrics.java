@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.FleetSnapshot;
 import dev.shepherd.fleet.WorkerSnapshot;
@@ -332,25 +334,50 @@ final class ProxyMetrics {
         Stats stats = byOutcome.get(outcome);
         if (stats == null) {
             stats = byOutcome.computeIfAbsent(outcome, key -> {
-                Stats created = new Stats();
-                FunctionTimer.builder("shepherd.proxy.requests", created, Stats::count, Stats::totalNanos, TimeUnit.NANOSECONDS)
-                        .description("Requests through the proxy").tag("method", methodTag)
-                        .tag("status", statusClass).tag("outcome", outcome).register(registry);
+                Tags tags = Tags.of("method", methodTag, "status", statusClass, "outcome", outcome);
+                Timer timer = Timer.builder(REQUESTS).description(REQUESTS_DESCRIPTION).tags(tags).register(registry);
+                HistogramSnapshot asked = timer.takeSnapshot();
+                if (asked.histogramCounts().length > 0 || asked.percentileValues().length > 0) {
+                    // The registry's filters give it a distribution (Spring Boot's
+                    // management.metrics.distribution.percentiles-histogram, percentiles or slo for this name, a
+                    // MeterFilter): a Timer keeps it, at its cost per request, which the operator asked for.
+                    return new Stats(timer);
+                }
+                registry.remove(timer);
+                Stats created = new Stats(null);
+                FunctionTimer.builder(REQUESTS, created, Stats::count, Stats::totalNanos, TimeUnit.NANOSECONDS)
+                        .description(REQUESTS_DESCRIPTION).tags(tags).register(registry);
                 return created;
             });
         }
         return stats;
     }
 
+    /** {@code shepherd.proxy.requests}: its name and description. */
+    private static final String REQUESTS = "shepherd.proxy.requests";
+    private static final String REQUESTS_DESCRIPTION = "Requests through the proxy";
+
     /**
      * Count and total time of one kind of request. Striped adders: the event loops never contend on a line, which
-     * a Timer's shared maximum would make them do on every request.
+     * a Timer's shared maximum would make them do on every request; or a {@link Timer}, when the registry gives the
+     * name a distribution (found by a helper acting as a new user: Spring Boot's percentiles-histogram setting was
+     * taken and did nothing, and the proxy's p99 could be had only from the access log).
      */
     private static final class Stats {
         private final LongAdder count = new LongAdder();
         private final LongAdder nanos = new LongAdder();
+        /** The Timer that records instead; null: the adders do. */
+        private final Timer timer;
+
+        Stats(Timer timer) {
+            this.timer = timer;
+        }
 
         void record(long elapsedNanos) {
+            if (timer != null) {
+                timer.record(elapsedNanos, TimeUnit.NANOSECONDS);
+                return;
+            }
             count.increment();
             nanos.add(elapsedNanos);
         }
