@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * typed after it ({@link OptionsAfterProgram}), the interpreter PM2 runs it with, and what PM2 would read instead of
  * running it (an ecosystem file).
  */
-final class StartProgram {
+public final class StartProgram {
 
     /** What PM2 takes for an ecosystem file rather than a script: {@code *.config.js} and JSON or YAML files. */
     private static final Pattern ECOSYSTEM = Pattern.compile(
@@ -62,6 +62,26 @@ final class StartProgram {
     private static boolean isScript(String word) {
         int dot = word.lastIndexOf('.');
         return dot > 0 && INTERPRETERS.containsKey(word.substring(dot).toLowerCase(Locale.ROOT));
+    }
+
+    /**
+     * The interpreter PM2 would run {@code program} with, when it is a script by its extension ({@code app.js}) that is
+     * a file in {@code workingDirectory} (null: the current one) and not executable; else null. For {@code shepherd
+     * reload --command}, whose {@code app-v2.js} failed with the JDK's "No such file or directory" where {@code start
+     * app.js} adds node (found by a helper acting as a new user).
+     */
+    public static String interpreterFor(String program, String workingDirectory) {
+        int dot = program.lastIndexOf('.');
+        String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(Locale.ROOT));
+        if (interpreter == null) {
+            return null;
+        }
+        try {
+            Path path = Path.of(workingDirectory == null ? "" : workingDirectory).resolve(program);
+            return Files.isRegularFile(path) && !Files.isExecutable(path) ? interpreter : null;
+        } catch (InvalidPathException noPath) {
+            return null;
+        }
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.shepherd.ctl;
 
+import dev.shepherd.StartProgram;
+import dev.shepherd.TerminalText;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -93,6 +96,24 @@ class ReloadCommand implements Callable<Integer> {
         return await ? waitFor(path, body) : start(path, body);
     }
 
+    /**
+     * A script as the command's program that is a file here, not executable ({@code --command app-v2.js}), runs with
+     * its interpreter, as {@code shepherd start app.js} runs it, with a note ({@link StartProgram#interpreterFor}).
+     */
+    private void addInterpreter() {
+        if (command == null || command.isBlank()) {
+            return;
+        }
+        String program = command.split(",", -1)[0].trim();
+        String interpreter = StartProgram.interpreterFor(program, dir);
+        if (interpreter != null) {
+            command = interpreter + "," + command;
+            ctl.err().println("shepherd reload: running " + TerminalText.safe(program) + " with " + interpreter
+                    + ", as start and PM2 do (give another interpreter first in --command to pick it)");
+            ctl.err().flush();
+        }
+    }
+
     /** {@code --no-wait}: starts the reload and says how it started; the exit code. */
     private int start(String path, String body) {
         ReloadReport report = new ReloadReport(ctl);
@@ -132,6 +153,7 @@ class ReloadCommand implements Callable<Integer> {
 
     /** The reload's body, or null without options; a value that cannot be sent is a usage error, before any request. */
     String body() {
+        addInterpreter();
         try {
             ReloadSpec reload = new ReloadSpec(command, env, unsetEnv, dir, readinessPath);
             return reload.isEmpty() ? null : reload.toJson();

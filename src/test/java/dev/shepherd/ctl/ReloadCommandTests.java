@@ -96,6 +96,32 @@ class ReloadCommandTests {
                         + "\"workingDirectory\":\"/srv/app-1.4\",\"readinessPath\":\"/ready\"}"));
     }
 
+    /**
+     * Found by a helper acting as a new user: {@code --command app-v2.js}, a file there, failed with the JDK's "No such
+     * file or directory", where {@code start app.js} runs it with node. A script that is a file in --dir and not
+     * executable gets its interpreter, with a note; an executable one, or one not found, is sent as typed.
+     */
+    @Test
+    void aScriptAsTheCommandRunsWithItsInterpreterAsStartRunsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("app-v2.js"), "require('http')");
+        java.nio.file.Path executable = java.nio.file.Files.writeString(dir.resolve("run.sh"), "#!/bin/sh\n");
+        executable.toFile().setExecutable(true);
+
+        CtlTests.Result script = CtlTests.run(env, "reload", "--command", "app-v2.js,--port,{port}", "--dir",
+                dir.toString(), "--no-wait");
+        assertThat(script.code()).as(script.err()).isZero();
+        assertThat(script.err()).isEqualTo("shepherd reload: running app-v2.js with node, as start and PM2 do (give "
+                + "another interpreter first in --command to pick it)\n");
+        CtlTests.Result runnable = CtlTests.run(env, "reload", "--command", "run.sh", "--dir", dir.toString(), "--no-wait");
+        CtlTests.Result missing = CtlTests.run(env, "reload", "--command", "gone.js", "--dir", dir.toString(), "--no-wait");
+        assertThat(runnable.err() + missing.err()).isEmpty();
+        assertThat(received).extracting(Received::body).containsExactly(
+                "{\"command\":[\"node\",\"app-v2.js\",\"--port\",\"{port}\"],\"workingDirectory\":\"" + dir + "\"}",
+                "{\"command\":[\"run.sh\"],\"workingDirectory\":\"" + dir + "\"}",
+                "{\"command\":[\"gone.js\"],\"workingDirectory\":\"" + dir + "\"}");
+    }
+
     @Test
     void undoPostsToItsOwnResourceWithoutABodyAndTakesNoSpecOption() {
         CtlTests.Result result = CtlTests.run(env, "reload", "--undo", "--no-wait");
