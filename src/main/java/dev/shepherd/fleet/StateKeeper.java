@@ -105,7 +105,12 @@ final class StateKeeper implements Consumer<FleetSnapshot>, AutoCloseable {
             saved = new SavedState(saved.desired(), new WorkerSpec(saved.spec().command(), kept,
                     saved.spec().workingDirectory(), saved.spec().readinessPath()), saved.savedAt());
         }
-        log.info("Restoring the fleet from {} ({}, saved {}): {} running {}; this overrides fleet.workers, "
+        // A WARN when it runs other than what was configured (a typed -i, another program): a new user's start -i 1
+        // ran the saved three workers with one INFO line among the startup's to say so.
+        boolean differs = saved.desired() != configured.desiredWorkers()
+                || !saved.spec().command().equals(configured.worker().command());
+        log.atLevel(differs ? org.slf4j.event.Level.WARN : org.slf4j.event.Level.INFO).log(
+                "Restoring the fleet from {} ({}, saved {}): {} running {}; this overrides fleet.workers, "
                         + "fleet.worker.command, fleet.worker.environment, fleet.worker.working-directory and "
                         + "fleet.readiness.path (delete the file to return to them)", stateFile.path(),
                 StateFile.PROPERTY, saved.savedAt() == null ? "at an unknown time" : saved.savedAt(),

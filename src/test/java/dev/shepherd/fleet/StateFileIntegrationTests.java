@@ -51,7 +51,8 @@ class StateFileIntegrationTests {
             assertThat(second.snapshot().desired()).isEqualTo(3);
             assertThat(second.readyPids()).hasSize(3);
             assertThat(output.getOut().lines().filter(line -> line.contains("Restoring the fleet from"))).singleElement()
-                    .asString().contains("INFO", file + " (fleet.state-file, saved ", "3 workers running the built-in "
+                    .asString().as("a WARN: it runs 3 where 1 is configured")
+                    .contains("WARN", file + " (fleet.state-file, saved ", "3 workers running the built-in "
                             + "demo worker; this overrides fleet.workers");
         }
         try (var files = Files.list(dir)) {

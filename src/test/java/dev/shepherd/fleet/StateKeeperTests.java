@@ -175,9 +175,21 @@ class StateKeeperTests {
         assertThat(properties.readiness().interval()).isEqualTo(Duration.ofMillis(50));
         assertThat(properties.stateFile()).isEqualTo(file);
         assertThat(output.getOut().lines().filter(line -> line.contains("fleet.state-file"))).singleElement().asString()
-                .contains("INFO", "Restoring the fleet from " + file + " (fleet.state-file, saved 2026-11-30T22:40:00Z): "
+                .contains("WARN", "Restoring the fleet from " + file + " (fleet.state-file, saved 2026-11-30T22:40:00Z): "
                         + "3 workers running [node, app-1.4.js, --db-password=******]; this overrides fleet.workers")
                 .doesNotContain("s3cret-value", "s3cret-arg");
+    }
+
+    /** The line is an INFO when the state runs the count and command configured: nothing typed is overridden. */
+    @Test
+    void aSavedStateOfTheConfiguredCountAndCommandIsSaidAtInfo(CapturedOutput output) throws IOException {
+        Path file = dir.resolve("state.json");
+        new StateFile(file).write(new SavedState(2, new WorkerSpec(List.of("node", "app.js"), Map.of("V", "2"), dir,
+                "/health"), null), CLOCK.instant());
+        StateKeeper.restore(properties(Map.of("fleet.workers", "2", "fleet.state-file", file.toString(),
+                "fleet.worker.command", "node,app.js")));
+        assertThat(output.getOut().lines().filter(line -> line.contains("Restoring the fleet from"))).singleElement()
+                .asString().contains("INFO");
     }
 
     /**
