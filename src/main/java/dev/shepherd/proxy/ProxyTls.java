@@ -101,6 +101,18 @@ final class ProxyTls {
             log.warn("server.ssl.protocol={} is not used by the proxy: set server.ssl.enabled-protocols (for example "
                     + "TLSv1.3) to choose the protocols it offers", TerminalText.safe(ssl.getProtocol()));
         }
+        if (ssl.getBundle() == null && ssl.getKeyStore() == null && (ssl.getCertificate() == null)
+                != (ssl.getCertificatePrivateKey() == null)) {
+            // Spring's own words for it, "no trust material is configured", point away from the missing half (found
+            // by a helper acting as a new user).
+            boolean noKey = ssl.getCertificatePrivateKey() == null;
+            throw new InvalidSetting(noKey ? "server.ssl.certificate-private-key" : "server.ssl.certificate",
+                    (noKey ? "server.ssl.certificate is set, but not server.ssl.certificate-private-key"
+                            : "server.ssl.certificate-private-key is set, but not server.ssl.certificate")
+                            + ": the proxy serves TLS with a PEM certificate and its private key",
+                    "Set server.ssl.certificate-private-key to the certificate's private key (a PEM file), with "
+                            + "server.ssl.certificate its certificate chain.");
+        }
         SslBundle bundle;
         try {
             bundle = WebServerSslBundle.get(ssl, bundles);

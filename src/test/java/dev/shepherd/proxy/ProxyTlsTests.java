@@ -98,6 +98,25 @@ class ProxyTlsTests {
                 .extracting(ex -> ((dev.shepherd.InvalidSetting) ex).property()).isEqualTo("server.ssl.server-name-bundles");
     }
 
+    /**
+     * Found by a helper acting as a new user: a certificate without its key (or a key without its certificate) failed
+     * with Spring's "no trust material is configured", which points away from what is missing.
+     */
+    @Test
+    void aCertificateWithoutItsKeyOrAKeyWithoutItsCertificateNamesTheMissingSetting() {
+        Ssl noKey = new Ssl();
+        noKey.setCertificate("classpath:nothing.crt");
+        assertThatThrownBy(() -> ProxyTls.of(noKey, null, 10_000, null)).isInstanceOf(dev.shepherd.InvalidSetting.class)
+                .hasMessageContaining("server.ssl.certificate is set, but not server.ssl.certificate-private-key")
+                .extracting(ex -> ((dev.shepherd.InvalidSetting) ex).property())
+                .isEqualTo("server.ssl.certificate-private-key");
+        Ssl noCertificate = new Ssl();
+        noCertificate.setCertificatePrivateKey("classpath:nothing.key");
+        assertThatThrownBy(() -> ProxyTls.of(noCertificate, null, 10_000, null))
+                .isInstanceOf(dev.shepherd.InvalidSetting.class)
+                .extracting(ex -> ((dev.shepherd.InvalidSetting) ex).property()).isEqualTo("server.ssl.certificate");
+    }
+
     @Test
     void onlyAProtocolNoCurrentClientSpeaksFailsNamingServerSsl() throws Exception {
         Ssl ssl = keyStore("old");
