@@ -280,31 +280,30 @@ final class BodySpool {
 
     /**
      * At the bound, for a part of {@code length} bytes of a body of {@code client} that found no room ({@code asking},
-     * listed, or null when it has no file yet): a client that would hold more than its share with it
-     * ({@link #pastShare}) gets none, and nothing is refused for it; when bodies refused for room still hold at least
-     * that much, the room is coming, and nothing more is refused. Else chooses a body to refuse ({@link #choose}) and has its loop refuse
-     * it, which gives its bytes back soon after. Returns whether room is coming; false when there is none coming and
+     * listed, or null when it has no file yet): when bodies refused for room still hold at least that much, the room
+     * is coming, and nothing more is refused, unless {@code client} would hold more than its fair share with it
+     * ({@link #pastShare}): then it counts on no room made for others, and may only have a copy given up or a slow body
+     * of a client holding as much as it refused ({@link #choose}). Else chooses a body to refuse and has its loop
+     * refuse it, which gives its bytes back soon after. Returns whether room is coming; false when there is none coming and
      * none to refuse, or when the body to refuse is {@code asking} itself: then it is the one refused. nginx, which
      * has no such bound, lets a disk fill instead; this is how {@link ReclaimableConnections} makes room for a
      * connection.
      */
     boolean makeRoom(Object client, Holder asking, long length) {
-        if (pastShare(client, length)) {
-            return false;
-        }
-        if (promised.get() >= length) {
+        boolean past = pastShare(client, length);
+        if (!past && promised.get() >= length) {
             return true;
         }
         long now = nanoTime.getAsLong();
         Long noneForClient = client == null ? null : noneFor.get(client);
         if (now - noneSince < SCAN_GAP_NANOS || noneForClient != null && now - noneForClient < SCAN_GAP_NANOS) {
-            return promised.get() > 0;
+            return !past && promised.get() > 0;
         }
         for (int tries = 0; tries < 3; tries++) {
             now = nanoTime.getAsLong();
-            Holder chosen = choose(client, asking, length, now);
+            Holder chosen = choose(client, asking, length, past, now);
             if (chosen == null || chosen == asking) {
-                return promised.get() > 0;
+                return !past && promised.get() > 0;
             }
             synchronized (chosen) {
                 if (chosen.chosen || chosen.gone) {
@@ -347,16 +346,17 @@ final class BodySpool {
      * The body to make room for a part of {@code length} bytes of {@code asking}'s, of {@code client}: first, the
      * largest copy kept for a retry ({@link Stage#SENT}) of the client that holds the most, which costs a request
      * nothing unless its worker then fails (it gets 502 rather than a retry); else a body of the client that holds the
-     * most, if that is another client and holds more than its share ({@link #pastShare}): its largest body queued, or
+     * most, if that is another client and holds more than its fair share ({@link #over}): its largest body queued, or
      * its body being read for {@link ReclaimableConnections#GRACE_NANOS} or longer that came slowest lately; else,
      * among all the bodies being read that long, the one that came slowest lately ({@link Holder#rate}), of a client
      * that holds at least as much as {@code client} does in bodies other than {@code asking} (a client with many
      * bodies in cannot refuse a smaller one's to get more); unless that is {@code asking} itself or there is none, then
      * the largest whole body waiting in the queue ({@link Stage#QUEUED}) of the client that holds the most, if that is
      * not {@code client} and holds more than {@code client} would with this part; else the slowest body found, or null.
-     * Bodies already chosen count for nothing: their bytes are on their way out. Remembers a look that found none.
+     * Bodies already chosen count for nothing: their bytes are on their way out. When {@code past}, the client asking is
+     * past its fair share: only a copy or the slowest body being read may go for it. Remembers a look that found none.
      */
-    private Holder choose(Object client, Holder asking, long length, long now) {
+    private Holder choose(Object client, Holder asking, long length, boolean past, long now) {
         Map<Object, Share> shares = new HashMap<>();
         boolean refusable = false;
         for (Holder holder : holders) {
@@ -399,7 +399,8 @@ final class BodySpool {
             return mostSent.largestSent;
         }
         Share own = shares.getOrDefault(client, Share.NONE);
-        if (most != null && most.bytes > share(client) && (most.largestQueued != null || most.slowest != null)) {
+        if (!past && most != null && (most.largestQueued != null || most.slowest != null)
+                && over(most, own, own.bytes + length, shares.values())) {
             return most.largestQueued != null ? most.largestQueued : most.slowest;
         }
         long othersOwn = own.bytes - (asking == null || asking.chosen ? 0 : asking.kept);
@@ -415,7 +416,7 @@ final class BodySpool {
                 }
             }
         }
-        if (slowest != null && slowest != asking) {
+        if (slowest != null && slowest != asking || past) {
             return slowest;
         }
         Share mostQueued = null;
@@ -453,56 +454,83 @@ final class BodySpool {
     }
 
     /**
-     * A client's share of the bound while bodies wait for room: the bound divided among the clients that hold some,
-     * {@code client} among them (max-min fairness, as a scheduler shares a link); the whole bound when it is the only
-     * one, so one client (or every client behind an untrusted balancer) is never held to less.
+     * Whether {@code holder} holds more than its fair share of the bound when the client asking wants {@code demand}
+     * bytes in all: max-min fairness (water-filling, as a scheduler shares a link), in which a client holding less than
+     * the level leaves the rest to the others, so that many clients holding a little shrink nobody's share (found by a
+     * re-attacking helper: the bound divided by the count of clients let 20 addresses trickling 3 KB each keep every
+     * upload of 300 KB out). Over when the level is below its holdings: with each share capped at them, the total
+     * passes the bound. Shares from a look ({@link #choose}); the asker's own among them.
      */
-    private long share(Object client) {
-        int count = clients.size() + (client == null || clients.containsKey(client) ? 0 : 1);
-        return maxBytes / Math.max(1, count);
+    private boolean over(Share holder, Share asker, long demand, Iterable<Share> shares) {
+        long level = holder.bytes;
+        long total = level + Math.min(demand, level);
+        for (Share share : shares) {
+            if (share != holder && share != asker) {
+                total += Math.min(share.bytes, level);
+                if (total > maxBytes) {
+                    return true;
+                }
+            }
+        }
+        return total > maxBytes;
     }
 
-    /** What one client holds of the spool, and how many of its bodies wait for room. Immutable. */
-    private record Holdings(long bytes, int waiting) {
-        static final Holdings NONE = new Holdings(0, 0);
+    /**
+     * What one client holds of the spool, how many of its bodies wait for room, and the bytes they wait to put in (its
+     * demand beyond its holdings, which {@link #pastShare} counts). Immutable.
+     */
+    private record Holdings(long bytes, int waiting, long asked) {
+        static final Holdings NONE = new Holdings(0, 0, 0);
 
-        /** These with {@code bytes} and {@code waiting} more; null when nothing is left, which drops the key. */
-        Holdings plus(long bytes, int waiting) {
-            Holdings next = new Holdings(this.bytes + bytes, this.waiting + waiting);
+        /** These with more of each; null when nothing is left, which drops the key. */
+        Holdings plus(long bytes, int waiting, long asked) {
+            Holdings next = new Holdings(this.bytes + bytes, this.waiting + waiting, this.asked + asked);
             return next.bytes <= 0 && next.waiting <= 0 ? null : next;
         }
     }
 
-    /** Adds to what {@code client} holds and has waiting (a client not known counts as nothing). */
-    private void add(Object client, long bytes, int waiting) {
+    /** Adds to what {@code client} holds, has waiting and asks for (a client not known counts as nothing). */
+    private void add(Object client, long bytes, int waiting, long asked) {
         if (client != null) {
-            clients.compute(client, (key, now) -> (now == null ? Holdings.NONE : now).plus(bytes, waiting));
+            clients.compute(client, (key, now) -> (now == null ? Holdings.NONE : now).plus(bytes, waiting, asked));
         }
     }
 
     /**
-     * Whether {@code client} would hold more than its {@link #share} with {@code length} bytes more, another client
-     * holding some or waiting: alone, a client is held to nothing but the bound.
+     * Whether {@code client} would hold more than its fair share ({@link #over}) with {@code length} bytes more: the
+     * total passes the bound when every other client's holdings, with the parts its waiting bodies ask for, are capped
+     * at what it would hold. Alone, a client is
+     * held to nothing but the bound. O(clients), stopping as soon as the bound is passed.
      */
     boolean pastShare(Object client, long length) {
         if (maxBytes <= 0 || client == null) {
             return false;
         }
         Holdings own = clients.get(client);
-        boolean alone = clients.isEmpty() || clients.size() == 1 && own != null;
-        return !alone && (own == null ? 0 : own.bytes()) + length > share(client);
+        long demand = (own == null ? 0 : own.bytes()) + length;
+        long total = demand;
+        for (Map.Entry<Object, Holdings> other : clients.entrySet()) {
+            if (!other.getKey().equals(client)) {
+                total += Math.min(other.getValue().bytes() + other.getValue().asked(), demand);
+                if (total > maxBytes) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
-     * A body of {@code client} starts ({@code waiting}) or stops waiting for room ({@link #makeRoom}), and counts among
-     * the clients that share the bound meanwhile: while any does, a client that
-     * would pass its share gets no room ({@link #reserve}), so the room made goes to the bodies waiting and not to the
+     * A body of {@code client} starts ({@code waiting}) or stops waiting for room ({@link #makeRoom}) for a part of
+     * {@code asked} bytes (the same both times): while any does, a
+     * client with none waiting that would pass its fair share gets no room ({@link #reserve}), so the room made goes to
+     * the bodies waiting and not to the
      * client that keeps sending (found by a re-attacking helper: the room made for another client's upload was taken by
      * the next body of the client whose bodies were refused for it, 197 times for 4 uploads).
      */
-    void waiting(Object client, boolean waiting) {
+    void waiting(Object client, boolean waiting, long asked) {
         waiters.addAndGet(waiting ? 1 : -1);
-        add(client, 0, waiting ? 1 : -1);
+        add(client, 0, waiting ? 1 : -1, waiting ? asked : -asked);
     }
 
     /**
@@ -531,28 +559,43 @@ final class BodySpool {
 
     /**
      * Counts {@code length} more bytes of a request body of {@code client} kept, unless that passes {@link #MAX_SIZE},
-     * or passes the client's {@link #share} while bodies wait for room; returns whether they were counted.
+     * or passes the client's fair share ({@link #pastShare}) while bodies of other clients wait for room; returns
+     * whether they were counted.
      */
     boolean reserve(Object client, long length) {
-        if (waiters.get() > 0 && pastShare(client, length) || !count(length)) {
+        if (waiters.get() > 0 && !waits(client) && pastShare(client, length) || !count(length)) {
             return false;
         }
-        add(client, length, 0);
+        add(client, length, 0, 0);
         return true;
+    }
+
+    /** Whether a body of {@code client} waits for room now: it takes the room made for it ({@link #makeRoom}). */
+    private boolean waits(Object client) {
+        Holdings holdings = client == null ? null : clients.get(client);
+        return holdings != null && holdings.waiting() > 0;
     }
 
     /** Gives back {@code length} bytes of {@code client}'s counted by {@link #reserve}. */
     void release(Object client, long length) {
         release(length);
         if (length != 0) {
-            add(client, -length, 0);
+            add(client, -length, 0, 0);
         }
     }
 
-    /** A body was refused, as there was no room for it: said at most once per interval. */
-    void refused() {
+    /**
+     * A body was refused, as there was no room for it, or none within its client's fair share ({@code past}: then the
+     * bound is not what to raise): said at most once per interval, with the last reason.
+     */
+    void refused(boolean past) {
         long count = full.occurred();
-        if (count > 0) {
+        if (count > 0 && past) {
+            log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} ({} bytes), "
+                    + "and the client's would pass its fair share of it, other clients' waiting (one client, or one "
+                    + "address behind an untrusted proxy, sending many large bodies at once?)", count,
+                    count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);
+        } else if (count > 0) {
             log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} "
                     + "({} bytes), and none being read was slower; raise it if uploads this large at once are "
                     + "expected", count, count == 1 ? "y" : "ies", directory, MAX_SIZE, maxBytes);

@@ -109,6 +109,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private boolean spooledOnce;
     /** While the body waits for room in the spool ({@link #waitForRoom}): since when, and the next look; null: none. */
     private boolean waitingForRoom;
+    /** The bytes the body asked room for when it began to wait ({@link BodySpool#waiting}). */
+    private long roomAsked;
     private long roomWaitSince;
     private ScheduledFuture<?> roomLook;
     /** The look, {@link #SPOOL_AFTER_MILLIS} after the client fell behind, that spools if it still is; null: none. */
@@ -402,7 +404,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         ctx.channel().config().setAutoRead(false);
         roomWaitSince = System.nanoTime();
         waitingForRoom = true;
-        proxy.spool().waiting(spoolClient(), true);
+        roomAsked = body.firstWaitingBytes();
+        proxy.spool().waiting(spoolClient(), true, roomAsked);
         roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -410,7 +413,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void stopWaitingForRoom() {
         if (waitingForRoom) {
             waitingForRoom = false;
-            proxy.spool().waiting(spoolClient(), false);
+            proxy.spool().waiting(spoolClient(), false, roomAsked);
         }
     }
 
@@ -452,14 +455,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     /** Room is coming, or made now, or a body being read may be refused for it within the wait. */
     private boolean roomComing() {
         BodySpool spool = proxy.spool();
-        return !spool.pastShare(spoolClient(), body.firstWaitingBytes())
-                && (spool.makeRoom(spoolClient(), body.holder(), body.firstWaitingBytes())
-                || spool.refusableSoon(body.holder()));
+        return spool.makeRoom(spoolClient(), body.holder(), body.firstWaitingBytes())
+                || !spool.pastShare(spoolClient(), body.firstWaitingBytes()) && spool.refusableSoon(body.holder());
     }
 
     private void refuseForNoRoom() {
-        proxy.spool().refused();
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound");
+        boolean past = proxy.spool().pastShare(spoolClient(), body.firstWaitingBytes());
+        proxy.spool().refused(past);
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound"
+                + (past ? ", and this client's would pass its fair share of it" : ""));
     }
 
     /**

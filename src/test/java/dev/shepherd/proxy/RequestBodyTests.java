@@ -337,8 +337,8 @@ class RequestBodyTests {
         loop.runPendingTasks();
         assertThat(refused).as("the longest queued of the client holding the most").containsExactly("older");
         spool.done(older);
-        assertThat(spool.makeRoom("other", null, 61)).as("the attacker's 60 would be less than 61").isFalse();
-        assertThat(spool.makeRoom("third", null, 5)).isTrue();
+        assertThat(spool.makeRoom("other", null, 61)).as("with small's 10, 100 shared fairly is 45 each: the attacker's "
+                + "60 is past it").isTrue();
         loop.runPendingTasks();
         assertThat(refused).containsExactly("older", "newer");
 
@@ -443,7 +443,7 @@ class RequestBodyTests {
         assertThat(spool.pastShare("hog", 10)).as("alone").isFalse();
         assertThat(spool.pastShare("victim", 20)).as("half of the bound is the victim's share").isFalse();
 
-        spool.waiting("victim", true);
+        spool.waiting("victim", true, 20);
         assertThat(spool.makeRoom("victim", null, 20)).isTrue();
         loop.runPendingTasks();
         assertThat(refused).as("the hog is past its share of 50: its largest queued body, not its oldest")
@@ -453,13 +453,36 @@ class RequestBodyTests {
         spool.release("hog", 80);
         spool.done(large);
         assertThat(spool.reserve("victim", 20)).as("the room made is the victim's").isTrue();
-        spool.waiting("victim", false);
+        spool.waiting("victim", false, 20);
         assertThat(spool.reserve("hog", 10)).as("none waits: room is anyone's").isTrue();
         spool.release("hog", 20);
         spool.release("victim", 20);
         assertThat(spool.bytes()).isZero();
         assertThat(spool.pastShare("hog", 100)).as("none holds anything: the whole bound again").isFalse();
         loop.finishAndReleaseAll();
+    }
+
+    /**
+     * Found by a re-attacking helper: a share of the bound divided by the count of clients let 20 addresses holding
+     * 3 KB each keep every upload of 300 KB out. A share is max-min fair: what small holders leave goes to the others,
+     * so they shrink nobody's share, and the client holding the most is past its share once another waits.
+     */
+    @Test
+    void manyClientsHoldingALittleShrinkNobodysShare() {
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 1000);
+        for (int address = 0; address < 20; address++) {
+            assertThat(spool.reserve("tiny-" + address, 3)).isTrue();
+        }
+        assertThat(spool.reserve("hog", 900)).isTrue();
+        assertThat(spool.pastShare("victim", 300)).as("300 + 20 × 3 + 300 of the hog's, within 1000").isFalse();
+        assertThat(spool.pastShare("victim", 500)).as("500 + 60 + 500 passes 1000").isTrue();
+        assertThat(spool.pastShare("hog", 10)).as("none waits: the hog alone asks").isFalse();
+        spool.waiting("victim", true, 300);
+        assertThat(spool.pastShare("hog", 10)).as("910 + 60 + the victim's 300").isTrue();
+        assertThat(spool.reserve("hog", 10)).isFalse();
+        assertThat(spool.reserve("tiny-0", 10)).as("13 is within its share").isTrue();
+        spool.waiting("victim", false, 300);
+        assertThat(spool.reserve("hog", 10)).isTrue();
     }
 
     /**
