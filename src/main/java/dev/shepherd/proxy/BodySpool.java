@@ -97,6 +97,7 @@ final class BodySpool {
     /** A full disk fails every upload past the limit: one line per interval, not one per request. */
     private final OccasionalWarning failures;
     private final OccasionalWarning full;
+    private final OccasionalWarning pastShare;
     private final OccasionalWarning madeRoom;
     private final OccasionalWarning madeRoomQueued;
     private final OccasionalWarning droppedCopies;
@@ -112,6 +113,7 @@ final class BodySpool {
         this.nanoTime = nanoTime;
         this.failures = new OccasionalWarning(nanoTime);
         this.full = new OccasionalWarning(nanoTime);
+        this.pastShare = new OccasionalWarning(nanoTime);
         this.madeRoom = new OccasionalWarning(nanoTime);
         this.madeRoomQueued = new OccasionalWarning(nanoTime);
         this.droppedCopies = new OccasionalWarning(nanoTime);
@@ -346,8 +348,7 @@ final class BodySpool {
      * The body to make room for a part of {@code length} bytes of {@code asking}'s, of {@code client}: first, the
      * largest copy kept for a retry ({@link Stage#SENT}) of the client that holds the most, which costs a request
      * nothing unless its worker then fails (it gets 502 rather than a retry); else a body of the client that holds the
-     * most, if that is another client and holds more than its fair share ({@link #over}): its largest body queued, or
-     * its body being read for {@link ReclaimableConnections#GRACE_NANOS} or longer that came slowest lately; else,
+     * most, if that is another client and holds more than its fair share ({@link #over}): its largest body queued; else,
      * among all the bodies being read that long, the one that came slowest lately ({@link Holder#rate}), of a client
      * that holds at least as much as {@code client} does in bodies other than {@code asking} (a client with many
      * bodies in cannot refuse a smaller one's to get more); unless that is {@code asking} itself or there is none, then
@@ -379,9 +380,6 @@ final class BodySpool {
                 }
             } else if (holder.stage == Stage.READING && now - holder.since >= ReclaimableConnections.GRACE_NANOS) {
                 refusable = true;
-                if (holder != asking && (share.slowest == null || holder.rate(now) < share.slowest.rate(now))) {
-                    share.slowest = holder;
-                }
             }
         }
         Share mostSent = null;
@@ -399,9 +397,10 @@ final class BodySpool {
             return mostSent.largestSent;
         }
         Share own = shares.getOrDefault(client, Share.NONE);
-        if (!past && most != null && (most.largestQueued != null || most.slowest != null)
-                && over(most, own, own.bytes + length, shares.values())) {
-            return most.largestQueued != null ? most.largestQueued : most.slowest;
+        if (!past && most != null && most.largestQueued != null && over(most, own, own.bytes + length, shares.values())) {
+            // A body being read goes by its rate below, whoever holds the most: a fast upload, the largest holder,
+            // was refused where a stalled body of another client was not (found by a re-attacking helper).
+            return most.largestQueued;
         }
         long othersOwn = own.bytes - (asking == null || asking.chosen ? 0 : asking.kept);
         Holder slowest = null;
@@ -449,8 +448,6 @@ final class BodySpool {
         long bytes;
         Holder largestSent;
         Holder largestQueued;
-        /** Its body being read, other than the one asking, that came slowest lately, once read long enough. */
-        Holder slowest;
     }
 
     /**
@@ -586,10 +583,10 @@ final class BodySpool {
 
     /**
      * A body was refused, as there was no room for it, or none within its client's fair share ({@code past}: then the
-     * bound is not what to raise): said at most once per interval, with the last reason.
+     * bound is not what to raise): each said at most once per interval.
      */
     void refused(boolean past) {
-        long count = full.occurred();
+        long count = (past ? pastShare : full).occurred();
         if (count > 0 && past) {
             log.warn("Refused {} request bod{} (since the last such line): the bodies kept in {} are at {} ({} bytes), "
                     + "and the client's would pass its fair share of it, other clients' waiting (one client, or one "

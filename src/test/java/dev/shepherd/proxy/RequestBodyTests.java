@@ -486,6 +486,31 @@ class RequestBodyTests {
     }
 
     /**
+     * Found by a re-attacking helper: the largest holder past its fair share had its body being read refused, a fast
+     * upload 50 ms from its end, where another client's stalled body was not. Bodies being read go by their rate,
+     * whoever holds the most: the stalled one is refused.
+     */
+    @Test
+    void aFastUploadOfTheLargestHolderIsNotRefusedBeforeAStalledBody() {
+        long[] now = {0};
+        BodySpool spool = BodySpool.in(spoolDirectory.toString(), 2_000, () -> now[0]);
+        EmbeddedChannel loop = new EmbeddedChannel();
+        List<String> refused = new ArrayList<>();
+        BodySpool.Holder fast = spool.holding(loop.eventLoop(), () -> refused.add("fast"), 0, "honest", false);
+        BodySpool.Holder stalled = spool.holding(loop.eventLoop(), () -> refused.add("stalled"), 0, "stalling", false);
+        fast.kept(1_600);
+        stalled.kept(400);
+        now[0] = 2_000_000_000L;
+        fast.read(1_600, now[0]);
+        stalled.read(0, now[0]);
+
+        assertThat(spool.makeRoom("newcomer", null, 50)).isTrue();
+        loop.runPendingTasks();
+        assertThat(refused).containsExactly("stalled");
+        loop.finishAndReleaseAll();
+    }
+
+    /**
      * A client with many bodies in the spool cannot make room for one more by refusing the slow body of a client that
      * holds less than its others: the re-attacking helper's newcomers, fast, would otherwise refuse any upload taking
      * more than a second. A client with nothing else in may, as before.
