@@ -406,8 +406,10 @@ final class BodySpool {
         Holder slowest = null;
         double slowestRate = Double.MAX_VALUE;
         for (Holder holder : holders) {
+            // Listed, or spared, since the first pass: not in the shares, and so not refused in this look.
+            Share share = shares.get(holder.client);
             if (holder.stage == Stage.READING && !holder.chosen && now - holder.since >= ReclaimableConnections.GRACE_NANOS
-                    && shares.get(holder.client).bytes >= othersOwn) {
+                    && share != null && share.bytes >= othersOwn) {
                 double rate = holder.rate(now);
                 if (rate < slowestRate) {
                     slowestRate = rate;
