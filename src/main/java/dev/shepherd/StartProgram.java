@@ -60,8 +60,13 @@ public final class StartProgram {
 
     /** Whether {@code word} names a script by an extension PM2 picks an interpreter for ({@code app.js}). */
     private static boolean isScript(String word) {
-        int dot = word.lastIndexOf('.');
-        return dot > 0 && INTERPRETERS.containsKey(word.substring(dot).toLowerCase(Locale.ROOT));
+        return word.lastIndexOf('.') > 0 && interpreterOf(word) != null;
+    }
+
+    /** The interpreter PM2 picks for {@code program} by its extension; null when it has none PM2 knows. */
+    private static String interpreterOf(String program) {
+        int dot = program.lastIndexOf('.');
+        return dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(Locale.ROOT));
     }
 
     /**
@@ -71,8 +76,7 @@ public final class StartProgram {
      * app.js} adds node (found by a helper acting as a new user).
      */
     public static String interpreterFor(String program, String workingDirectory) {
-        int dot = program.lastIndexOf('.');
-        String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(Locale.ROOT));
+        String interpreter = interpreterOf(program);
         if (interpreter == null) {
             return null;
         }
@@ -99,8 +103,7 @@ public final class StartProgram {
         }
         String program = command.get(0);
         refuseEcosystemFile(line, program);
-        int dot = program.lastIndexOf('.');
-        String interpreter = dot < 0 ? null : INTERPRETERS.get(program.substring(dot).toLowerCase(Locale.ROOT));
+        String interpreter = interpreterOf(program);
         if (interpreter == null) {
             return;
         }

@@ -98,20 +98,22 @@ class ReloadCommand implements Callable<Integer> {
 
     /**
      * A script as the command's program that is a file here, not executable ({@code --command app-v2.js}), runs with
-     * its interpreter, as {@code shepherd start app.js} runs it, with a note ({@link StartProgram#interpreterFor}).
+     * its interpreter, as {@code shepherd start app.js} runs it, with a note ({@link StartProgram#interpreterFor}):
+     * {@code typed} with the interpreter first, or as it is.
      */
-    private void addInterpreter() {
-        if (command == null || command.isBlank()) {
-            return;
+    private String withInterpreter(String typed) {
+        if (typed == null || typed.isBlank()) {
+            return typed;
         }
-        String program = command.split(",", -1)[0].trim();
+        String program = typed.split(",", -1)[0].trim();
         String interpreter = StartProgram.interpreterFor(program, dir);
-        if (interpreter != null) {
-            command = interpreter + "," + command;
-            ctl.err().println("shepherd reload: running " + TerminalText.safe(program) + " with " + interpreter
-                    + ", as start and PM2 do (give another interpreter first in --command to pick it)");
-            ctl.err().flush();
+        if (interpreter == null) {
+            return typed;
         }
+        ctl.err().println("shepherd reload: running " + TerminalText.safe(program) + " with " + interpreter
+                + ", as start and PM2 do (give another interpreter first in --command to pick it)");
+        ctl.err().flush();
+        return interpreter + "," + typed;
     }
 
     /** {@code --no-wait}: starts the reload and says how it started; the exit code. */
@@ -153,9 +155,8 @@ class ReloadCommand implements Callable<Integer> {
 
     /** The reload's body, or null without options; a value that cannot be sent is a usage error, before any request. */
     String body() {
-        addInterpreter();
         try {
-            ReloadSpec reload = new ReloadSpec(command, env, unsetEnv, dir, readinessPath);
+            ReloadSpec reload = new ReloadSpec(withInterpreter(command), env, unsetEnv, dir, readinessPath);
             return reload.isEmpty() ? null : reload.toJson();
         } catch (IllegalArgumentException ex) {
             throw new CommandLine.ParameterException(spec.commandLine(), ex.getMessage());

@@ -25,6 +25,10 @@ import static org.awaitility.Awaitility.await;
  */
 class SlowUploadIntegrationTests {
 
+    /** A whole upload of 60 KB that closes its connection: the new body at the spool's bound of 100 KB. */
+    private static final String WHOLE_60KB = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\n"
+            + "Connection: close\r\n\r\n" + "y".repeat(60_000);
+
     /** Without a concurrency limit as well: the worker has no request in flight until the body is whole. */
     @Test
     void aSlowUploadReachesNoWorkerUntilItsBodyIsWholeUnlessBufferingIsOff() throws Exception {
@@ -241,8 +245,6 @@ class SlowUploadIntegrationTests {
                 "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s",
                 "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
-            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
-                    + "y".repeat(60_000);
             java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
                     .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=4000")).timeout(Duration.ofSeconds(60))
                             .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
@@ -253,14 +255,14 @@ class SlowUploadIntegrationTests {
                         + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
                 holder.getOutputStream().flush();
                 await().atMost(Duration.ofSeconds(10)).until(() -> proxy.waiting() == 1);
-                assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 503").contains("retry-after: 1")
+                assertThat(RawHttp.exchange(shepherd.proxyPort(), WHOLE_60KB)).startsWith("HTTP/1.1 503").contains("retry-after: 1")
                         .contains("the request bodies the proxy keeps on disk are at their bound");
                 assertThat(busy.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
                 assertThat(RawHttp.readResponse(holder.getInputStream())).as("the whole body waited for its worker")
                         .startsWith("HTTP/1.1 200").contains("body=90000");
             }
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                    assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), whole))).isEqualTo(200));
+                    assertThat(RawHttp.status(RawHttp.exchange(shepherd.proxyPort(), WHOLE_60KB))).isEqualTo(200));
         }
     }
 
@@ -273,8 +275,6 @@ class SlowUploadIntegrationTests {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
-            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
-                    + "y".repeat(60_000);
             try (Socket sent = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
                 sent.setSoTimeout(30_000);
                 sent.getOutputStream().write(("POST /slow?ms=3000 HTTP/1.1\r\nHost: test\r\nContent-Length: 90000\r\n\r\n"
@@ -282,7 +282,7 @@ class SlowUploadIntegrationTests {
                 sent.getOutputStream().flush();
                 await().atMost(Duration.ofSeconds(10)).until(() -> shepherd.snapshot().inFlight() == 1);
                 assertThat(proxy.spool().bytes()).as("its copy, kept for a retry").isGreaterThan(80_000);
-                assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 200").contains("body=60000");
+                assertThat(RawHttp.exchange(shepherd.proxyPort(), WHOLE_60KB)).startsWith("HTTP/1.1 200").contains("body=60000");
                 assertThat(roomMade(shepherd, "sent")).isEqualTo(1);
                 assertThat(roomMade(shepherd, "queued")).isZero();
                 assertThat(RawHttp.readResponse(sent.getInputStream())).as("the first, answered all the same")
@@ -337,8 +337,6 @@ class SlowUploadIntegrationTests {
                 "--fleet.worker.max-concurrency=1", "--fleet.proxy.queue-timeout=30s",
                 "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
-            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
-                    + "y".repeat(60_000);
             java.util.concurrent.CompletableFuture<java.net.http.HttpResponse<String>> busy = shepherd.http()
                     .sendAsync(HttpRequest.newBuilder(shepherd.proxy("/slow?ms=3000")).timeout(Duration.ofSeconds(60))
                             .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
@@ -351,7 +349,7 @@ class SlowUploadIntegrationTests {
                         + "x".repeat(90_000)).getBytes(StandardCharsets.US_ASCII));
                 holder.getOutputStream().flush();
                 await().atMost(Duration.ofSeconds(10)).until(() -> proxy.waiting() == 1);
-                assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).as("another client's body, from 127.0.0.1")
+                assertThat(RawHttp.exchange(shepherd.proxyPort(), WHOLE_60KB)).as("another client's body, from 127.0.0.1")
                         .startsWith("HTTP/1.1 200").contains("body=60000");
                 assertThat(RawHttp.readResponse(holder.getInputStream())).startsWith("HTTP/1.1 503")
                         .contains("retry-after: 1").contains("this client's bodies held the most of them");
@@ -377,8 +375,6 @@ class SlowUploadIntegrationTests {
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand(),
                 "--fleet.proxy.retry.buffer-limit=1KB", "--fleet.proxy.client-body-temp-max-size=100KB")) {
             ProxyServer proxy = shepherd.context().getBean(ProxyServer.class);
-            String whole = "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 60000\r\nConnection: close\r\n\r\n"
-                    + "y".repeat(60_000);
             try (Socket holder = new Socket(InetAddress.getLoopbackAddress(), shepherd.proxyPort())) {
                 holder.setSoTimeout(30_000);
                 holder.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 200000\r\n\r\n"
@@ -388,7 +384,7 @@ class SlowUploadIntegrationTests {
                 // Within its first second the holder is spared; the new body waits for it to be refusable (up to a
                 // second), or is refused and tried again here.
                 await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                        assertThat(RawHttp.exchange(shepherd.proxyPort(), whole)).startsWith("HTTP/1.1 200")
+                        assertThat(RawHttp.exchange(shepherd.proxyPort(), WHOLE_60KB)).startsWith("HTTP/1.1 200")
                                 .contains("body=60000"));
                 assertThat(RawHttp.readResponse(holder.getInputStream())).startsWith("HTTP/1.1 503")
                         .contains("retry-after: 1").contains("this request's body came the slowest of those being read");
