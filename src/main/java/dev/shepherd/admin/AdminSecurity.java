@@ -58,13 +58,13 @@ class AdminSecurity {
 
     /** The token check; as an AuthenticationManager bean it also keeps Boot from generating a password. */
     @Bean
-    AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress) {
+    AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress,
+            SocketOwners owners) {
         FleetProperties.Admin admin = properties.admin();
         String secret = secret(admin);
         // A token from the file follows the file: Kubernetes rotates a mounted Secret by swapping it.
         boolean fromFile = (admin.token() == null || admin.token().isBlank()) && admin.tokenFile() != null;
-        AdminToken token = fromFile ? new AdminToken(secret, Path.of(admin.tokenFile()), System::nanoTime)
-                : new AdminToken(secret);
+        AdminToken token = new AdminToken(secret, fromFile ? Path.of(admin.tokenFile()) : null, System::nanoTime, owners);
         if (inProcessList(secret, Path.of("/proc/self/cmdline"))) {
             // Any user of the machine, a worker too, read it with ps (found by an attacking helper).
             log.warn("fleet.admin.token is written in the master's command line, which every user of this machine "
@@ -196,11 +196,17 @@ class AdminSecurity {
         return token.chars().noneMatch(c -> c < ' ' || c == 0x7f);
     }
 
+    /** Whose processes call the admin port: the kernel's socket tables of this host. */
+    @Bean
+    SocketOwners socketOwners() {
+        return SocketOwners.ofThisProcess();
+    }
+
     @Bean
     SecurityFilterChain adminFilterChain(HttpSecurity http, AdminToken token, FleetProperties properties) throws Exception {
         AuthenticationFilter authentication = new AuthenticationFilter(token, token);
         authentication.setSuccessHandler((request, response, caller) -> { });
-        authentication.setFailureHandler(new AuthenticationEntryPointFailureHandler(unauthorized()));
+        authentication.setFailureHandler(new AuthenticationEntryPointFailureHandler(unauthorized(token)));
         // Headers written before the request goes on, not when the response commits: an event stream's writer thread
         // commits it while the request thread is still in the filter (spring-security#9175), which lost them or threw.
         http.headers(headers -> headers.addObjectPostProcessor(new ObjectPostProcessor<HeaderWriterFilter>() {
@@ -224,7 +230,7 @@ class AdminSecurity {
                 .securityContext(context -> context.securityContextRepository(new RequestAttributeSecurityContextRepository()))
                 .addFilterAfter(new BrowserGuard(!token.required(), properties.admin().allowedHosts()), HeaderWriterFilter.class)
                 .addFilterBefore(authentication, AnonymousAuthenticationFilter.class)
-                .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(unauthorized())
+                .exceptionHandling(exceptions -> exceptions.authenticationEntryPoint(unauthorized(token))
                         .accessDeniedHandler(forbidden()))
                 .authorizeHttpRequests(AdminSecurity::authorize)
                 .addFilterAfter(new BodyBudget(), AuthorizationFilter.class)
@@ -258,10 +264,16 @@ class AdminSecurity {
      * 401 with RFC 6750's challenge: no error code without credentials (§3), {@code invalid_request} for a header
      * that is not {@code Bearer <token>}, {@code invalid_token} for a wrong token (§3.1). A malformed header stays a
      * 401 rather than §3.1's suggested 400: a 401 is what the README and clients (shepherd's own) take for "send the
-     * token", and it is one.
+     * token", and it is one. Without a token, the caller is another user's process ({@link SocketOwners}), which no
+     * header lets in: 403, saying whose processes are answered.
      */
-    private static AuthenticationEntryPoint unauthorized() {
+    private static AuthenticationEntryPoint unauthorized(AdminToken token) {
         return (request, response, failure) -> {
+            if (!token.required()) {
+                Problems.write(request, response, HttpStatus.FORBIDDEN, "This admin port has no token, so it answers "
+                        + "only " + token.owners().admitted() + " on this machine; another user needs fleet.admin.token set");
+                return;
+            }
             boolean bad = failure instanceof BadCredentialsException;
             String error = failure instanceof AdminToken.MalformedAuthorizationException ? "invalid_request"
                     : "invalid_token";

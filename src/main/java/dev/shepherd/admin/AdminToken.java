@@ -31,8 +31,9 @@ import java.util.function.LongSupplier;
  * through timing. A request without the header stays anonymous, and authorization decides (401 where the token is
  * needed); one with any other {@code Authorization} (another scheme, no token, another token) fails with 401
  * everywhere.
- * Without a token every request is {@link #LOOPBACK}: the admin port is then bound to loopback, and
- * {@link BrowserGuard} has refused other hosts and origins.
+ * Without a token the admin port is bound to loopback, {@link BrowserGuard} has refused other hosts and origins, and
+ * a request from a process of the master's user or root's ({@link SocketOwners}) is {@link #LOOPBACK}; any other
+ * user's stays anonymous, and authorization refuses it (403) where a token would be needed.
  *
  * <p>A token read from {@code fleet.admin.token-file} follows the file, as Prometheus reads its credentials files
  * anew: when a request offers a token, the file's modification time, size and identity are looked at (at most once
@@ -58,17 +59,20 @@ final class AdminToken implements AuthenticationConverter, AuthenticationManager
     private final AtomicLong nextCheck;
     /** The token file as it was last read; touched by the one thread that won {@link #nextCheck}. */
     private volatile FileVersion version;
+    /** Whose processes call, when there is no token. */
+    private final SocketOwners owners;
 
     /** {@code token}: the configured {@code fleet.admin.token}; null or blank when none is set. */
     AdminToken(String token) {
-        this(token, null, System::nanoTime);
+        this(token, null, System::nanoTime, SocketOwners.ofThisProcess());
     }
 
     /**
      * {@code token}, read from {@code file} at startup, which is looked at again as requests come (null: never);
-     * {@code nanoTime}: {@link System#nanoTime()} but in tests.
+     * {@code nanoTime}: {@link System#nanoTime()} but in tests; {@code owners}: who may call without a token.
      */
-    AdminToken(String token, Path file, LongSupplier nanoTime) {
+    AdminToken(String token, Path file, LongSupplier nanoTime, SocketOwners owners) {
+        this.owners = owners;
         this.digest = token == null || token.isBlank() ? null : sha256(token.getBytes(StandardCharsets.UTF_8));
         this.file = file;
         this.nanoTime = nanoTime;
@@ -80,10 +84,15 @@ final class AdminToken implements AuthenticationConverter, AuthenticationManager
         return digest != null;
     }
 
+    /** Who may call without a token. */
+    SocketOwners owners() {
+        return owners;
+    }
+
     @Override
     public Authentication convert(HttpServletRequest request) {
         if (digest == null) {
-            return LOOPBACK;
+            return owners.admits(request) ? LOOPBACK : null;
         }
         String header = request.getHeader(HttpHeaders.AUTHORIZATION);
         if (header == null) {

@@ -119,7 +119,7 @@ class AdminTokenFileTests {
     void aRotatedFilesTokenReplacesTheOldOneAndAnUnusableOneKeepsIt() throws IOException {
         Path file = Files.writeString(directory.resolve("token"), "first\n");
         AtomicLong now = new AtomicLong();
-        AdminToken token = new AdminToken("first", file, now::get);
+        AdminToken token = new AdminToken("first", file, now::get, SocketOwners.ofThisProcess());
 
         assertThat(accepts(token, "first")).isTrue();
         Files.move(Files.writeString(directory.resolve("next"), "second\n"), file, StandardCopyOption.REPLACE_EXISTING,
@@ -180,7 +180,7 @@ class AdminTokenFileTests {
 
         Path file = Files.writeString(directory.resolve("token"), "first\n");
         AtomicLong now = new AtomicLong();
-        AdminToken token = new AdminToken("first", file, now::get);
+        AdminToken token = new AdminToken("first", file, now::get, SocketOwners.ofThisProcess());
         Files.move(twoLines, file, StandardCopyOption.REPLACE_EXISTING);
         now.addAndGet(AdminToken.CHECK_INTERVAL_NANOS);
         assertThat(accepts(token, "first")).as("two lines: the old token stays").isTrue();

@@ -72,14 +72,25 @@ class AdminTokenTests {
     }
 
     @Test
-    void withoutATokenEveryCallerIsTheAuthenticatedLoopbackCallerWhateverItSends() {
-        AdminToken none = new AdminToken(" ");
+    void withoutATokenACallerOfTheMastersUserIsTheAuthenticatedLoopbackCallerWhateverItSends() {
+        AdminToken none = new AdminToken(" ", null, System::nanoTime, FakeSocketTables.mastersUser());
 
         assertThat(none.required()).isFalse();
         assertThat(none.authenticate(none.convert(request(null)))).isSameAs(AdminToken.LOOPBACK);
         assertThat(none.authenticate(none.convert(request("Basic eA==")))).isSameAs(AdminToken.LOOPBACK);
         assertThat(AdminToken.LOOPBACK.isAuthenticated()).isTrue();
         assertThat(token.required()).isTrue();
+    }
+
+    /** Found by a helper acting as a new user: as user nobody, it ran a command as the master's user through a reload. */
+    @Test
+    void withoutATokenAnotherUsersCallerStaysAnonymousAndRootsIsAdmitted() {
+        AdminToken other = new AdminToken(null, null, System::nanoTime, FakeSocketTables.mockMvcCallerOf(65534));
+        AdminToken root = new AdminToken(null, null, System::nanoTime, FakeSocketTables.mockMvcCallerOf(0));
+
+        assertThat(other.convert(request(null))).isNull();
+        assertThat(other.convert(request("Bearer guess"))).isNull();
+        assertThat(root.convert(request(null))).isSameAs(AdminToken.LOOPBACK);
     }
 
     private static MockHttpServletRequest request(String authorization) {

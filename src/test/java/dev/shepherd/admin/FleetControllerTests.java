@@ -32,6 +32,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
+import org.springframework.test.context.bean.override.convention.TestBean;
 import org.springframework.test.web.servlet.assertj.MockMvcTester;
 import org.springframework.test.web.servlet.assertj.MvcTestResult;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
@@ -73,6 +74,10 @@ class FleetControllerTests {
 
     @Autowired
     private MockMvcTester mvc;
+
+    /** No token here: MockMvc's requests come from a process of the master's user. */
+    @TestBean
+    private SocketOwners socketOwners;
 
     @MockitoBean
     private WorkerFleetService fleet;
@@ -664,6 +669,10 @@ class FleetControllerTests {
                 HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", null);
         assertProblem(mvc.post().uri("/fleet/scale").content("{\"workers\": 3}"),
                 HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", null);
+    }
+
+    static SocketOwners socketOwners() {
+        return FakeSocketTables.mastersUser();
     }
 
     private void assertProblem(MockMvcTester.MockMvcRequestBuilder request, HttpStatus status, String title, String detail) {
