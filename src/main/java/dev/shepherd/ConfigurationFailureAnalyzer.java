@@ -281,12 +281,20 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         return new FailureAnalysis(description.toString(), unknownToo ? ACTION_AND_NAMES : ACTION, binding);
     }
 
-    private static void appendProperty(StringBuilder description, String name, Object value, Origin origin) {
+    /**
+     * A setting's lines: its name, value and origin, and the option of {@code shepherd start} that set it, when one
+     * did (a new user's {@code start -i 5000} was told of {@code fleet.workers} from "commandLineArgs", no word of
+     * {@code -i}).
+     */
+    private void appendProperty(StringBuilder description, String name, Object value, Origin origin) {
         description.append("    Property: ").append(name).append('\n');
         if (value != null) {
             description.append("    Value: \"").append(value).append("\"\n");
         }
-        if (origin != null) {
+        String option = environment == null ? null : environment.getProperty(StartCommand.TYPED_OPTION + name);
+        if (option != null) {
+            description.append("    Option: ").append(option).append(" of shepherd start\n");
+        } else if (origin != null) {
             description.append("    Origin: ").append(origin).append('\n');
         }
     }

@@ -50,9 +50,10 @@ final class OptionsAfterProgram {
             return List.of();
         }
         String name = typed.get(program);
-        List<String> forStart = new ArrayList<>(typed.subList(0, program));
-        scan.options().stream().filter(option -> option.kind() == Kind.START)
-                .forEach(option -> forStart.addAll(option.words()));
+        List<TypedOption> moved = scan.options().stream().filter(option -> option.kind() == Kind.START).toList();
+        List<String> replaced = new ArrayList<>();
+        List<String> forStart = without(typed.subList(0, program), moved, spec, replaced);
+        lastOfEach(moved, spec, replaced).forEach(option -> forStart.addAll(option.words()));
         forStart.addAll(program(name, interpreted, scan.options()));
         int end = forStart.size() + (interpreted ? 1 : 0);
         forStart.addAll(scan.left());
@@ -70,9 +71,59 @@ final class OptionsAfterProgram {
         lines.add("or, to give " + (many.isEmpty() ? "it" : "them") + " to " + name + ", with -- before PROGRAM:");
         lines.add("  " + command(forProgram));
         lines.addAll(noValue(scan.options(), spec));
+        if (!replaced.isEmpty()) {
+            lines.add(String.join(" ", replaced) + (replaced.size() > 2 ? " were" : " was") + " given again later, "
+                    + "and start takes " + (replaced.size() > 2 ? "each" : "it") + " once: the first command keeps "
+                    + "the last value typed, as PM2 does.");
+        }
         lines.addAll(ownPort(scan.options(), forStart, end));
         scan.options().stream().map(OptionsAfterProgram::hint).filter(Objects::nonNull).distinct().forEach(lines::add);
         return lines.stream().map(TerminalText::safe).toList();
+    }
+
+    /**
+     * The words before PROGRAM without the single-valued options that {@code moved} gives again (under either of their
+     * names: {@code -p} and {@code --port}), which picocli refuses twice ({@code start -p 80 app.js -p 3000} was
+     * corrected to {@code -p 80 -p 3000 app.js}, which fails); the words left out go to {@code replaced}.
+     */
+    private static List<String> without(List<String> before, List<TypedOption> moved, CommandLine.Model.CommandSpec spec,
+                                        List<String> replaced) {
+        List<CommandLine.Model.OptionSpec> again = moved.stream().map(option -> spec.findOption(option.name()))
+                .filter(option -> option != null && !option.isMultiValue()).toList();
+        List<String> kept = new ArrayList<>();
+        for (int i = 0; i < before.size(); i++) {
+            String word = before.get(i);
+            String name = TypedOption.name(word, TypedOption.OWN);
+            if (name == null || !again.contains(spec.findOption(name))) {
+                kept.add(word);
+                continue;
+            }
+            replaced.add(word);
+            if (word.equals(name) && i + 1 < before.size()) {
+                replaced.add(before.get(++i));
+            }
+        }
+        return kept;
+    }
+
+    /**
+     * {@code moved} with only the last of each single-valued option ({@code app.js -p 3000 --port=3001}: picocli takes
+     * {@code --port} once); the words of those left out go to {@code replaced}.
+     */
+    private static List<TypedOption> lastOfEach(List<TypedOption> moved, CommandLine.Model.CommandSpec spec,
+                                                List<String> replaced) {
+        List<TypedOption> kept = new ArrayList<>();
+        for (int i = 0; i < moved.size(); i++) {
+            CommandLine.Model.OptionSpec option = spec.findOption(moved.get(i).name());
+            boolean later = option != null && !option.isMultiValue() && moved.subList(i + 1, moved.size()).stream()
+                    .anyMatch(next -> spec.findOption(next.name()) == option);
+            if (later) {
+                replaced.addAll(moved.get(i).words());
+            } else {
+                kept.add(moved.get(i));
+            }
+        }
+        return kept;
     }
 
     /**

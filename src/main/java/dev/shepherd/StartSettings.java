@@ -56,6 +56,7 @@ final class StartSettings {
         List<String> spring = new ArrayList<>();
         if (start.instances != null) {
             spring.add("--fleet.workers=" + workers(line, start.instances, processors.getAsInt()));
+            spring.add("--" + StartCommand.TYPED_OPTION + "fleet.workers=" + typed(line, "-i"));
         }
         if (start.port != null) {
             spring.add("--server.port=" + port(line, "-p", start.port));
@@ -71,9 +72,11 @@ final class StartSettings {
         }
         if (start.workingDirectory != null) {
             spring.add("--fleet.worker.working-directory=" + literal(start.workingDirectory));
+            spring.add("--" + StartCommand.TYPED_OPTION + "fleet.worker.working-directory=--cwd");
         }
         if (start.maxMemory != null) {
             spring.add("--fleet.worker.max-memory=" + memorySize(line, start.maxMemory));
+            spring.add("--" + StartCommand.TYPED_OPTION + "fleet.worker.max-memory=--max-memory-restart");
         }
         start.environment.forEach((name, value) -> {
             if (!VARIABLE.matcher(name).matches()) {

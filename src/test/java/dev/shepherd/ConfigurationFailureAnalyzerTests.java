@@ -290,6 +290,20 @@ class ConfigurationFailureAnalyzerTests {
         return analyze(properties).getDescription();
     }
 
+    /**
+     * A new user's {@code start -i 5000} was told of fleet.workers from "commandLineArgs", twice (one rule for 1,024,
+     * one for max-workers), and never of -i: the option typed is named, once.
+     */
+    @Test
+    void aValueThatShepherdStartsOptionGaveIsNamedByThatOptionOnce() {
+        String description = analyze(Map.of("fleet.workers", "5000", StartCommand.TYPED_OPTION + "fleet.workers", "-i"))
+                .getDescription();
+        assertThat(description).contains("Property: fleet.workers\n    Value: \"5000\"\n    Option: -i of shepherd start\n"
+                + "    Reason: fleet.workers must not be larger than fleet.max-workers (64 unless set)\n")
+                .doesNotContain("Origin:", "1024");
+        assertThat(description.split("Property: fleet.workers", -1)).as("reported once").hasSize(2);
+    }
+
     /** A misspelt variable beside a bad one: a start that fails never reached the warning of a start that succeeds. */
     @Test
     void aBadValueIsReportedWithTheVariablesThatSetNothing() {

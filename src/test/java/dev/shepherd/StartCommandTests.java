@@ -27,7 +27,7 @@ class StartCommandTests {
     @Test
     void eachWordOfTheProgramIsOneElementOfTheCommandAndItsOwnOptionsStayItsOwn() {
         assertThat(start("-i", "4", "-p", "9000", "--admin-port", "9001", "node", "--inspect", "-r", "dotenv/config",
-                "app.js", "--tags=a,b", "{port}")).containsExactly("--fleet.workers=4", "--server.port=9000",
+                "app.js", "--tags=a,b", "{port}")).containsExactly("--fleet.workers=4", "--shepherd.start.option.fleet.workers=-i", "--server.port=9000",
                 "--shepherd.start.option.server.port=-p", "--management.server.port=9001",
                 "--shepherd.start.option.management.server.port=--admin-port", "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=--inspect",
                 "--fleet.worker.command[2]=-r", "--fleet.worker.command[3]=dotenv/config",
@@ -46,6 +46,7 @@ class StartCommandTests {
     void springBootsPlaceholdersInTheWordsAreEscapedSoTheyStayAsTyped() {
         assertThat(start("-e", "A=${fleet.admin.token}", "--cwd", "/srv/${APP}", "sh", "-c", "exec app ${PORT} \\${x}"))
                 .containsExactly("--fleet.worker.working-directory=/srv/\\${APP}",
+                        "--shepherd.start.option.fleet.worker.working-directory=--cwd",
                         "--fleet.worker.environment[A]=\\${fleet.admin.token}", "--fleet.worker.command[0]=sh",
                         "--fleet.worker.command[1]=-c", "--fleet.worker.command[2]=exec app \\${PORT} \\\\${x}");
     }
@@ -145,6 +146,7 @@ class StartCommandTests {
         assertThat(err.toString()).contains("shepherd start: --watch comes after PROGRAM, so it is node's argument");
         assertThat(start("-i", "2", "--", "npm", "run", "start", "--", "-p", "{port}")).as("-- before PROGRAM: "
                 + "every word after it is the program's, a -- too").containsExactly("--fleet.workers=2",
+                "--shepherd.start.option.fleet.workers=-i",
                 "--fleet.worker.command[0]=npm", "--fleet.worker.command[1]=run", "--fleet.worker.command[2]=start",
                 "--fleet.worker.command[3]=--", "--fleet.worker.command[4]=-p", "--fleet.worker.command[5]={port}");
         assertThat(start("app.js", "--port=x")).as("--port=, start's too").isNull();
@@ -187,6 +189,32 @@ class StartCommandTests {
                 "--fleet.worker.command[2]=-e", "--fleet.worker.command[4]=-i4");
         assertThat(err.toString()).contains("shepherd start: -e comes after PROGRAM, so it is docker's argument",
                 "shepherd start: -i comes after PROGRAM, so it is docker's argument");
+    }
+
+    /** start -p 80 app.js -p 3000 was corrected to start -p 80 -p 3000 app.js, which picocli refuses (-p once). */
+    @Test
+    void anOptionGivenBothBeforeAndAfterTheProgramIsCorrectedToItsLastValueOnce() {
+        assertThat(start("-p", "80", "-i", "2", "app.js", "-p", "3000")).isNull();
+        assertThat(err.toString()).isEqualTo("shepherd start: -p after PROGRAM would be app.js's argument; start takes "
+                + "its options before PROGRAM (PM2 takes them anywhere):\n"
+                + "  shepherd start -i 2 -p 3000 app.js\n"
+                + "or, to give it to app.js, with -- before PROGRAM:\n"
+                + "  shepherd start -p 80 -i 2 -- app.js -p 3000\n"
+                + "-p 80 was given again later, and start takes it once: the first command keeps the last value typed, "
+                + "as PM2 does.\n"
+                + "-p 3000 before PROGRAM is the proxy's port, and each worker gets its own in PORT: right for an app "
+                + "that reads PORT; an app that takes its port only as an option wants --port {port} after PROGRAM:\n"
+                + "  shepherd start -i 2 -p 3000 app.js --port '{port}'\n");
+
+        err.getBuffer().setLength(0);
+        assertThat(start("-e", "A=1", "-p3000", "node", "app.js", "-e", "B=2", "-p", "4000", "--port=4001")).isNull();
+        assertThat(err.toString()).as("-e is a list, kept; -p3000 attached, and -p 4000 after, replaced").contains(
+                "  shepherd start -e A=1 -e B=2 --port=4001 node app.js\n",
+                "-p3000 -p 4000 were given again later, and start takes each once");
+        String corrected = err.toString().lines().skip(1).findFirst().orElseThrow().strip();
+        err.getBuffer().setLength(0);
+        assertThat(start(corrected.substring("shepherd start ".length()).split(" "))).as("the correction parses: %s", err)
+                .contains("--server.port=4001");
     }
 
     /**
@@ -235,7 +263,8 @@ class StartCommandTests {
         Files.writeString(directory.resolve("server.js"), "");
         Files.writeString(directory.resolve("app.py"), "");
         assertThat(start("--cwd", directory.toString(), "server.js", "--flag")).containsExactly(
-                "--fleet.worker.working-directory=" + directory, "--fleet.worker.command[0]=node",
+                "--fleet.worker.working-directory=" + directory,
+                "--shepherd.start.option.fleet.worker.working-directory=--cwd", "--fleet.worker.command[0]=node",
                 "--fleet.worker.command[1]=server.js", "--fleet.worker.command[2]=--flag");
         assertThat(err.toString()).isEqualTo("shepherd start: running server.js with node, as PM2 does (give the "
                 + "interpreter before it to pick another)\n");
@@ -342,7 +371,7 @@ class StartCommandTests {
                 "--shepherd.start.option.management.server.port=--admin-port");
         assertThat(start("-p9000", "app")).contains("--shepherd.start.option.server.port=-p");
         assertThat(start("-i", "2", "app", "--", "-p", "3000")).as("the program's -p")
-                .noneMatch(arg -> arg.startsWith("--shepherd.start.option"));
+                .noneMatch(arg -> arg.startsWith("--shepherd.start.option.server.port"));
         assertThat(err.toString()).doesNotContain("admin API");
 
         assertThat(start("--admin-port", "19703", "-i", "abc", "app")).isNull();
@@ -384,7 +413,9 @@ class StartCommandTests {
     void theWorkersOptionsBecomeTheirSettings() {
         assertThat(start("--cwd", "/srv/app", "-e", "NODE_ENV=production", "--env", "LIST=a,b=c",
                 "--max-memory-restart", "300MB", "--set", "fleet.proxy.balancer=least-request", "node", "app.js"))
-                .containsExactly("--fleet.worker.working-directory=/srv/app", "--fleet.worker.max-memory=300MB",
+                .containsExactly("--fleet.worker.working-directory=/srv/app",
+                        "--shepherd.start.option.fleet.worker.working-directory=--cwd", "--fleet.worker.max-memory=300MB",
+                        "--shepherd.start.option.fleet.worker.max-memory=--max-memory-restart",
                         "--fleet.worker.environment[NODE_ENV]=production", "--fleet.worker.environment[LIST]=a,b=c",
                         "--fleet.worker.command[0]=node", "--fleet.worker.command[1]=app.js",
                         "--fleet.proxy.balancer=least-request");

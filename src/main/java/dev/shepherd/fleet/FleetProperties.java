@@ -35,7 +35,7 @@ import java.util.Map;
 @Validated
 @ConfigurationProperties(prefix = "fleet", ignoreUnknownFields = false)
 public record FleetProperties(
-        @Min(1) @Max(1024) Integer workers,
+        @Min(1) Integer workers,
         @DefaultValue("64") @Min(1) @Max(1024) int maxWorkers,
         Path stateFile,
         @DefaultValue @Valid @NotNull Worker worker,

@@ -45,7 +45,8 @@ class FleetPropertiesTests {
         runner.withPropertyValues("fleet.workers=100000").run(context -> {
             assertThat(context).hasFailed();
             assertThat(validationErrors(context.getStartupFailure()))
-                    .contains("fleet.workers = 100000: must be less than or equal to 1024");
+                    .containsExactly("fleet.workersWithinMax = false: fleet.workers must not be larger than "
+                            + "fleet.max-workers (64 unless set)");
         });
     }
 
