@@ -10,6 +10,17 @@ export class Unauthorized extends Error {
     }
 }
 
+/**
+ * The API refuses this browser's reads whatever token it sends (403): an admin port without a token answers only
+ * the processes of the user that runs Shepherd, and root's; `detail` says so.
+ */
+export class Forbidden extends Error {
+    constructor(detail) {
+        super(detail);
+        this.detail = detail;
+    }
+}
+
 /** The API answered with a problem (4xx/5xx); `detail` is what to show. */
 export class Problem extends Error {
     constructor(status, detail) {
@@ -39,9 +50,12 @@ async function problemOf(response) {
     }
 }
 
-async function check(response) {
+async function check(response, reading = false) {
     if (response.status === 401) {
         throw new Unauthorized(await problemOf(response));
+    }
+    if (reading && response.status === 403) {
+        throw new Forbidden(await problemOf(response));
     }
     if (!response.ok) {
         throw new Problem(response.status, await problemOf(response));
@@ -52,7 +66,7 @@ async function check(response) {
 /** GET a JSON resource of the admin API. */
 export async function get(path) {
     const response = await fetch(path, {headers: headers({Accept: 'application/json'}), cache: 'no-store'});
-    return (await check(response)).json();
+    return (await check(response, true)).json();
 }
 
 /** POST to the admin API; resolves to the JSON answer, rejects with Problem or Unauthorized. */
@@ -87,7 +101,7 @@ export async function streamEvents({onOpen, onEvent, signal, lastEventId}) {
     }
     const response = await check(await fetch('fleet/events', {
         headers: headers(extra), cache: 'no-store', signal,
-    }));
+    }), true);
     onOpen();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';

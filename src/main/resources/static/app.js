@@ -57,6 +57,8 @@ function show(next, health) {
 function failed(error) {
     if (error instanceof api.Unauthorized) {
         askForToken(error.detail);
+    } else if (error instanceof api.Forbidden) {
+        refused(error.detail);
     } else {
         stream?.abort(); // a fetch failed: the stream may be half-dead too; reconnect it
     }
@@ -69,7 +71,7 @@ async function start() {
         view.renderEvents(events);
     } catch (error) {
         failed(error);
-        if (error instanceof api.Unauthorized) {
+        if (error instanceof api.Unauthorized || error instanceof api.Forbidden) {
             return;
         }
     }
@@ -105,8 +107,8 @@ async function keepStreaming() {
                 onEvent,
             });
         } catch (error) {
-            if (error instanceof api.Unauthorized) {
-                askForToken(error.detail);
+            if (error instanceof api.Unauthorized || error instanceof api.Forbidden) {
+                failed(error);
                 return;
             }
         }
@@ -130,6 +132,14 @@ function onEvent(event) {
     if (logsWorker === event.workerId && $('logs-dialog').open) {
         showLogs(event.workerId);
     }
+}
+
+/** The admin API refuses this browser whatever it sends: no reconnecting, the reason shown. */
+function refused(detail) {
+    stop();
+    fleet = null;
+    $('fleet').hidden = true;
+    connection('down', `Refused: ${detail}`);
 }
 
 function connection(state, text) {

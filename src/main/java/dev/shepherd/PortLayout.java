@@ -31,6 +31,13 @@ import java.util.Map;
  * management.server.ssl.*}, which Actuator applies only to a management server of its own, becomes the servlet
  * container's {@code server.ssl}: TLS on the admin port; without it the servlet container gets TLS turned off, so
  * that the proxy's {@code server.ssl.*} never lands on the admin port as well.
+ *
+ * <p>Forwarded headers never reach the admin plane: {@code server.forward-headers-strategy} is {@code none} there
+ * whatever is set (the proxy's are {@code fleet.proxy.trusted-proxies}; a Spring Boot worker takes its own in its
+ * environment). With {@code native} or {@code framework} the admin port took its caller's address from
+ * {@code X-Forwarded-For} or {@code Forwarded}, and an admin port without a token, which answers only its own user's
+ * processes by their socket's address, let another user in as {@code 127.0.0.1} (found by an attacking helper). A
+ * value set otherwise is kept as {@link #IGNORED_FORWARD_HEADERS}, for a warning.
  */
 public class PortLayout implements EnvironmentPostProcessor, Ordered {
 
@@ -41,6 +48,9 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
     static final String SOURCE = "shepherdPortLayout";
     private static final String MANAGEMENT_ADDRESS = "management.server.address";
     private static final String MANAGEMENT_SSL = "management.server.ssl";
+    private static final String FORWARD_HEADERS = "server.forward-headers-strategy";
+    /** The {@code server.forward-headers-strategy} the user set, which the admin plane does not take. */
+    public static final String IGNORED_FORWARD_HEADERS = "shepherd.admin.ignored-forward-headers-strategy";
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
@@ -66,6 +76,11 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         layout.put("server.address", environment.getProperty(MANAGEMENT_ADDRESS, "127.0.0.1"));
         // Unset (empty) rather than equal to server.port: with port 0, equal ports would still count as different.
         layout.put("management.server.port", "");
+        String forwarding = Binder.get(environment).bind(FORWARD_HEADERS, String.class).orElse("none").strip();
+        if (!forwarding.isEmpty() && !forwarding.equalsIgnoreCase("none")) {
+            layout.put(IGNORED_FORWARD_HEADERS, forwarding);
+        }
+        layout.put(FORWARD_HEADERS, "none");
         hideManagementAddress(environment);
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
     }

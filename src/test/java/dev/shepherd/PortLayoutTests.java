@@ -147,6 +147,23 @@ class PortLayoutTests {
                 .as("TLS on the admin port").isFalse();
     }
 
+    /** Found by an attacking helper: the admin port took its caller from X-Forwarded-For or Forwarded. */
+    @Test
+    void theAdminPlaneTakesNoForwardedHeaderWhateverIsSet() {
+        StandardEnvironment environment = new StandardEnvironment();
+        environment(environment, Map.of("SERVER_FORWARD_HEADERS_STRATEGY", "native"));
+
+        new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
+
+        assertThat(environment.getProperty("server.forward-headers-strategy")).isEqualTo("none");
+        assertThat(environment.getProperty(PortLayout.IGNORED_FORWARD_HEADERS)).isEqualTo("native");
+
+        StandardEnvironment unset = new StandardEnvironment();
+        new PortLayout().postProcessEnvironment(unset, new SpringApplication(ShepherdApplication.class));
+        assertThat(unset.getProperty("server.forward-headers-strategy")).isEqualTo("none");
+        assertThat(unset.containsProperty(PortLayout.IGNORED_FORWARD_HEADERS)).isFalse();
+    }
+
     @Test
     void serverSslFromTheEnvironmentIsTheProxysToo() {
         StandardEnvironment environment = new StandardEnvironment();

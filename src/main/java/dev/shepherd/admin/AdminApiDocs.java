@@ -101,7 +101,8 @@ class AdminApiDocs {
                 .components(new Components()
                         .addSecuritySchemes(TOKEN_SCHEME, new SecurityScheme()
                                 .type(SecurityScheme.Type.HTTP).scheme("bearer")
-                                .description("fleet.admin.token (none needed from loopback when no token is set)"))
+                                .description("fleet.admin.token (when none is set: none needed from the processes of the user that runs "
+                                        + "Shepherd and root's on its machine)"))
                         .addSchemas(PROBLEM, problemSchema()))
                 .addSecurityItem(new SecurityRequirement().addList(TOKEN_SCHEME));
     }
@@ -132,8 +133,8 @@ class AdminApiDocs {
     /**
      * Lists on each admin operation the errors it can answer with, each a {@link #PROBLEM} as
      * {@code application/problem+json}: on every one, 401 (a token is set and the request has none or another) and
-     * 403 ({@link BrowserGuard}: without a token, a Host that is not loopback's; on a command, a page of another
-     * origin); on one that takes a body, the refusals of {@link BrowserGuard} (415) and {@link BodyBudget} (411, 413,
+     * 403 (without a token, another user's process, {@link SocketOwners}; {@link BrowserGuard}: without a token, a
+     * Host that is not loopback's; on a command, a page of another origin); on one that takes a body, the refusals of {@link BrowserGuard} (415) and {@link BodyBudget} (411, 413,
      * 503); and those of {@link #ERRORS}. The event stream's 200 is described as {@code text/event-stream}, a stream of
      * events, in place of the Java type SpringDoc reads off its handler.
      */
@@ -197,7 +198,8 @@ class AdminApiDocs {
                 + "another token").addHeaderObject(HttpHeaders.WWW_AUTHENTICATE, header("Bearer realm=\"shepherd\", "
                 + "with error=\"invalid_request\" for an Authorization header that is not Bearer and a token, "
                 + "error=\"invalid_token\" for a wrong token")));
-        errors.put(403, problemResponse("Without fleet.admin.token: the Host is not localhost, 127.0.0.0/8, [::1] nor one of "
+        errors.put(403, problemResponse("Without fleet.admin.token: the request came from a process of another user "
+                + "than the one that runs Shepherd, and not root's; or the Host is not localhost, 127.0.0.0/8, [::1] nor one of "
                 + "fleet.admin.allowed-hosts (DNS rebinding)" + (command ? "; token or not: a page of another origin "
                 + "sent it (Sec-Fetch-Site, or an Origin other than the Host)" : "")));
         if (operation.getRequestBody() != null) {

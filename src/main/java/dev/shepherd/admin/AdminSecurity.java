@@ -2,6 +2,7 @@ package dev.shepherd.admin;
 
 import dev.shepherd.FileProblems;
 import dev.shepherd.InvalidSetting;
+import dev.shepherd.PortLayout;
 import dev.shepherd.fleet.FleetProperties;
 import jakarta.servlet.DispatcherType;
 import lombok.extern.slf4j.Slf4j;
@@ -59,7 +60,13 @@ class AdminSecurity {
     /** The token check; as an AuthenticationManager bean it also keeps Boot from generating a password. */
     @Bean
     AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress,
-            SocketOwners owners) {
+            SocketOwners owners, @Value("${" + PortLayout.IGNORED_FORWARD_HEADERS + ":}") String ignoredForwarding) {
+        if (!ignoredForwarding.isEmpty()) {
+            log.warn("server.forward-headers-strategy={} is not applied: the admin API takes no forwarded header (its "
+                    + "callers are told apart by their connections), the proxy's are fleet.proxy.trusted-proxies, and a "
+                    + "Spring Boot worker takes the setting in its own environment (fleet.worker.environment)",
+                    ignoredForwarding);
+        }
         FleetProperties.Admin admin = properties.admin();
         String secret = secret(admin);
         // A token from the file follows the file: Kubernetes rotates a mounted Secret by swapping it.

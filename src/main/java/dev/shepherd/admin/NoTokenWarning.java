@@ -35,8 +35,9 @@ class NoTokenWarning {
                     + "FLEET_ADMIN_TOKEN or fleet.admin.token-file", port, token.owners().admitted());
         } else {
             log.warn("The admin API on port {} has no token: every user of this machine, and every process of theirs, "
-                    + "can drive the fleet and run commands as {} (a reload takes a command); where the machine has "
-                    + "other users, set FLEET_ADMIN_TOKEN or fleet.admin.token-file", port, user);
+                    + "can drive the fleet and run commands as {} (a reload takes a command), since {}; where the "
+                    + "machine has other users, set FLEET_ADMIN_TOKEN or fleet.admin.token-file", port, user,
+                    token.owners().whyNotChecked());
         }
     }
 }

@@ -35,11 +35,17 @@ import java.util.OptionalInt;
  * name, listed as root's) and a {@code TIME_WAIT} line admit no one, so a request sent and closed at once is not
  * taken for root's. A caller found on no line is refused. The answer for a connection is kept by Tomcat's
  * connection id (a counter, never reused while the master runs), for at most {@link #REMEMBERED} connections, so a
- * keep-alive client is looked up once; the tables list every socket of the host, {@code TIME_WAIT} ones too (21 ms
- * to read 14,000 lines here), and reading stops at the caller's line.
+ * keep-alive client is looked up once; reading stops at the caller's line (21 ms to read 14,000 lines here).
  *
- * <p>Where the tables cannot be read (not Linux) it {@link #checks() checks} nothing: every loopback caller is
- * admitted, and {@link NoTokenWarning} says so. Used by any number of request threads at once.
+ * <p>Where the tables cannot be read (not Linux), or the master runs as the kernel's overflow user
+ * ({@code /proc/sys/kernel/overflowuid}, 65534: {@code nobody}), it {@link #checks() checks} nothing: every loopback
+ * caller is admitted, and {@link NoTokenWarning} says so. In a user namespace the tables give every user the namespace
+ * does not map as the overflow user, so a master running as {@code nobody} there took every other user of the host
+ * for its own (found by an attacking helper, with a program run as the master's user through a reload).
+ *
+ * <p>The tables list every socket of the host, {@code TIME_WAIT} ones too, so any local user can make each new admin
+ * connection's look-up longer (some 400 ms of reading with 100,000 sockets): a slower admin port, not a way in.
+ * Used by any number of request threads at once.
  */
 @Slf4j
 final class SocketOwners {
@@ -55,6 +61,7 @@ final class SocketOwners {
     private final Path tcp;
     private final Path tcp6;
     private final int owner;
+    private final int overflow;
     private final Map<String, Integer> remembered = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
@@ -65,16 +72,34 @@ final class SocketOwners {
     /**
      * @param net the directory of the socket tables ({@code /proc/net} but in tests)
      * @param owner the user id whose processes are admitted, besides root's
+     * @param overflow the user id the tables give users a user namespace does not map (the kernel's overflowuid)
      */
-    SocketOwners(Path net, int owner) {
+    SocketOwners(Path net, int owner, int overflow) {
         this.tcp = net.resolve("tcp");
         this.tcp6 = net.resolve("tcp6");
         this.owner = owner;
+        this.overflow = overflow;
     }
 
-    /** This process's tables and effective user id ({@code /proc/self/status}); owner -1 where that cannot be read. */
+    SocketOwners(Path net, int owner) {
+        this(net, owner, DEFAULT_OVERFLOW);
+    }
+
+    /** The kernel's default overflow user id, {@code nobody}'s. */
+    static final int DEFAULT_OVERFLOW = 65534;
+
+    /**
+     * This process's tables, effective user id ({@code /proc/self/status}; -1 where that cannot be read) and the
+     * kernel's overflow user id ({@code /proc/sys/kernel/overflowuid}).
+     */
     static SocketOwners ofThisProcess() {
-        return new SocketOwners(Path.of("/proc/net"), effectiveUid(Path.of("/proc/self/status")));
+        int overflow = DEFAULT_OVERFLOW;
+        try {
+            overflow = Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/overflowuid")).strip());
+        } catch (IOException | RuntimeException unreadable) {
+            log.debug("No overflow user id: {}", unreadable.toString());
+        }
+        return new SocketOwners(Path.of("/proc/net"), effectiveUid(Path.of("/proc/self/status")), overflow);
     }
 
     /** The effective user id in a {@code status} file's {@code Uid:} line (real, effective, saved, file system), or -1. */
@@ -91,9 +116,22 @@ final class SocketOwners {
         return -1;
     }
 
-    /** Whether callers are told apart: the tables can be read and this process's user id is known. */
+    /**
+     * Whether callers are told apart: the tables can be read, and this process's user id is known and not the one
+     * they give every user a user namespace does not map.
+     */
     boolean checks() {
-        return owner >= 0 && Files.isReadable(tcp);
+        return owner >= 0 && owner != overflow && Files.isReadable(tcp);
+    }
+
+    /** Why callers are not told apart, for a warning; null when they are. */
+    String whyNotChecked() {
+        if (checks()) {
+            return null;
+        }
+        return owner == overflow && owner >= 0 ? "the master runs as uid " + owner + ", which the kernel's socket tables "
+                + "also give every user that a user namespace does not map" : "the kernel's socket tables (/proc/net/tcp) "
+                + "cannot be read here";
     }
 
     /** The user id admitted besides root: the master's. */

@@ -201,6 +201,12 @@ class AdminClient {
                     : new CtlException("the admin API refused the token: " + HOW_TO_GIVE_THE_TOKEN);
         }
         String problem = problem(body);
+        if (status == 403 && problem != null && problem.contains(NO_TOKEN_REFUSAL)) {
+            // The master has no token: none given here helps (an attacking helper's --token got the same 403).
+            return new CtlException("the admin API refused the request (" + problem + "): run this command as the "
+                    + "master's user, or set fleet.admin.token on the master and give it here (" + HOW_TO_GIVE_THE_TOKEN
+                    .replaceFirst("^set ", "") + ")");
+        }
         if (status == 403) {
             return new CtlException("the admin API refused the request" + (problem == null ? "" : " (" + problem + ")")
                     + ": set --token, " + AdminTarget.TOKEN_VARIABLE + " or " + AdminTarget.TOKEN_FILE_VARIABLE
@@ -213,6 +219,9 @@ class AdminClient {
                 : "the admin API at " + target.url() + " answered " + status + ": " + quote(body),
                 gateway ? Ctl.UNREACHABLE : Ctl.FAILED);
     }
+
+    /** How the master's 403 to another user's process begins, when it has no token ({@code AdminSecurity}). */
+    static final String NO_TOKEN_REFUSAL = "This admin port has no token, so it answers only ";
 
     /** What to do for a token the admin API wants. */
     static final String HOW_TO_GIVE_THE_TOKEN = "set --token, " + AdminTarget.TOKEN_VARIABLE + " or "

@@ -59,6 +59,31 @@ class OtherUsersIntegrationTests {
         }
     }
 
+    /**
+     * Found by an attacking helper: with server.forward-headers-strategy=framework (or native), the admin port took
+     * its caller's address from Forwarded (or X-Forwarded-For), and user nobody named the address and port of a
+     * connection of root's to be taken for it. The admin port takes no forwarded header, whatever is set, and says so.
+     */
+    @Test
+    void anotherUsersForwardedHeaderNamingTheMastersUsersConnectionIsNotTakenForIt(CapturedOutput output) throws Exception {
+        SocketOwners owners = SocketOwners.ofThisProcess();
+        assumeThat(owners.checks()).as("the kernel's socket tables (Linux)").isTrue();
+        assumeThat(owners.owner()).as("root, to act as another user").isZero();
+        assumeThat(Files.isExecutable(Path.of("/usr/bin/setpriv"))).as("setpriv (apt-get install util-linux)").isTrue();
+        try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
+                "--server.forward-headers-strategy=framework");
+                java.net.Socket roots = new java.net.Socket("127.0.0.1", shepherd.adminPort())) {
+            assertThat(output.getOut()).contains("server.forward-headers-strategy=framework is not applied: the admin "
+                    + "API takes no forwarded header");
+            String forged = "for=\"127.0.0.1:" + roots.getLocalPort() + "\"";
+
+            String answer = asNobody(shepherd.adminPort(), "GET /fleet HTTP/1.1\r\nHost: 127.0.0.1\r\nForwarded: " + forged
+                    + "\r\nX-Forwarded-For: 127.0.0.1\r\nConnection: close\r\n\r\n", false);
+
+            assertThat(answer).startsWith("HTTP/1.1 403").doesNotContain("\"workers\"");
+        }
+    }
+
     /** What {@code request}, sent by a process of user nobody, got back; nothing when it closed at once. */
     private static String asNobody(int port, String request, boolean closeAtOnce) throws IOException, InterruptedException {
         String script = "exec 3<>/dev/tcp/127.0.0.1/" + port + " && printf '%s' \"$REQUEST\" >&3 && "

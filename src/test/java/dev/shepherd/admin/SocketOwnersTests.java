@@ -104,6 +104,22 @@ class SocketOwnersTests {
         assertThat(new SocketOwners(net, -1).checks()).as("no user id known").isFalse();
     }
 
+    /**
+     * Found by an attacking helper: in a user namespace the tables give every unmapped user the overflow uid, and a
+     * master running as nobody (65534) took them all for its own.
+     */
+    @Test
+    void aMasterRunningAsTheOverflowUserChecksNothingAndSaysWhy() throws IOException {
+        table("tcp", line(LOOPBACK + ":9C40", LOOPBACK + ":1F91", "01", 65534, 200));
+        table("tcp6", "");
+        SocketOwners nobody = new SocketOwners(net, 65534, 65534);
+
+        assertThat(nobody.checks()).isFalse();
+        assertThat(nobody.whyNotChecked()).contains("also give every user that a user namespace does not map");
+        assertThat(new SocketOwners(net, 1000, 65534).admits(request(40000))).as("an unmapped user").isFalse();
+        assertThat(new SocketOwners(net, 1000, 65534).whyNotChecked()).isNull();
+    }
+
     @Test
     void theEffectiveUserIdIsTheSecondOfTheStatusLine() throws IOException {
         Path status = Files.writeString(net.resolve("status"), "Name:\tjava\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\n");

@@ -70,6 +70,24 @@ class AdminClientTests {
                 .hasMessageContaining("sent something that is not JSON: is http://127.0.0.1:");
     }
 
+    /**
+     * Found by an attacking helper: another user's process, refused by a master without a token, was told to set
+     * --token, which gets the same 403; it is told to run as the master's user, or to have the master set a token.
+     */
+    @Test
+    void aRefusalOfAnotherUserByAMasterWithoutATokenSaysWhatHelps() {
+        CtlException refusal = client.refusal(403, "{\"title\":\"Forbidden\",\"status\":403,\"detail\":\""
+                + AdminClient.NO_TOKEN_REFUSAL + "root's processes on this machine; another user needs "
+                + "fleet.admin.token set\"}");
+
+        assertThat(refusal.getMessage()).isEqualTo("the admin API refused the request (Forbidden: This admin port has no "
+                + "token, so it answers only root's processes on this machine; another user needs fleet.admin.token set): "
+                + "run this command as the master's user, or set fleet.admin.token on the master and give it here "
+                + "(--token, SHEPHERD_ADMIN_TOKEN or SHEPHERD_ADMIN_TOKEN_FILE)");
+        assertThat(client.refusal(403, "{\"title\":\"Forbidden\",\"detail\":\"Cross-origin\"}").getMessage())
+                .as("another 403").contains("use a host name the master allows");
+    }
+
     /** A gateway in front of the admin port that cannot reach the master: exit 5, as when the master cannot be reached. */
     @Test
     void aGatewaysErrorIsTheMasterUnreachable() {
