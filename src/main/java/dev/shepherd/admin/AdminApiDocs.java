@@ -77,6 +77,15 @@ class AdminApiDocs {
                     400, "The body is not valid JSON, or signal is not TERM or KILL, or id is not a number",
                     404, NO_WORKER,
                     409, "The worker has no running process (its state says why)")),
+            Map.entry("signal", Map.of(
+                    400, "The body is missing or not valid JSON, or signal is not one of HUP, INT, QUIT, USR1, USR2 "
+                            + "(detail says why: TERM and KILL are a kill's), or id is not a number",
+                    404, NO_WORKER,
+                    409, "The worker has no running process (its state says why)")),
+            Map.entry("signalAll", Map.of(
+                    400, "The body is missing or not valid JSON, or signal is not one of HUP, INT, QUIT, USR1, USR2 "
+                            + "(detail says why: TERM and KILL are a kill's)",
+                    409, "No worker has a running process now")),
             Map.entry("events", Map.of()),
             Map.entry("streamEvents", Map.of(
                     400, "With Accept: text/event-stream: Last-Event-ID is not the seq of an event (a number)",
@@ -93,7 +102,7 @@ class AdminApiDocs {
         return new OpenAPI()
                 .info(new Info().title("Shepherd admin API")
                         .version(version != null ? version : "development")
-                        .description("Scale, reload, replace and kill workers; read their state, events and logs. "
+                        .description("Scale, reload, replace, kill and signal workers; read their state, events and logs. "
                                 + "Every error is an RFC 9457 problem (application/problem+json, the Problem schema); "
                                 + "each operation lists the statuses it answers with. Besides those, any request can "
                                 + "be refused before it reaches an operation: 400 for a path or header that reads more "

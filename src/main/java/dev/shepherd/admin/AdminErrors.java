@@ -147,7 +147,10 @@ class AdminErrors extends ResponseEntityExceptionHandler {
         return request instanceof ServletWebRequest servlet && !BrowserGuard.sendsBody(servlet.getRequest());
     }
 
-    /** A command that needs a body got none: /fleet/scale is the one (a kill's and a reload's are optional). */
+    /**
+     * A command that needs a body got none: /fleet/scale is the one (a kill's and a reload's are optional; a signal's
+     * absence is told by FleetController, with the signals it takes).
+     */
     private static ResponseEntity<Object> missingBody() {
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Missing request body",
                 "This command needs a body: send JSON with Content-Type: application/json, such as {\"workers\": 3} "

@@ -76,6 +76,22 @@ class FleetController {
     record Killed(int worker, @Schema(allowableValues = {"TERM", "KILL"}) String signal) {
     }
 
+    /** Signal request body: a signal that is not meant to stop the worker. */
+    record SignalRequest(@Schema(description = "The signal, in any case, with or without SIG, or its number as Linux "
+            + "numbers it (1, 2, 3, 10, 12)", allowableValues = {"HUP", "INT", "QUIT", "USR1", "USR2"},
+            requiredMode = Schema.RequiredMode.REQUIRED, example = "USR2") String signal) {
+    }
+
+    /** The answer to a signal to one worker: the worker and the signal sent to its process, by name. */
+    record Signalled(int worker, @Schema(allowableValues = {"HUP", "INT", "QUIT", "USR1", "USR2"}) String signal) {
+    }
+
+    /** The answer to a signal to every worker: the signal, by name, and the workers whose process it was sent to. */
+    record SignalledAll(@Schema(allowableValues = {"HUP", "INT", "QUIT", "USR1", "USR2"}) String signal,
+                        @Schema(description = "The ids of the workers that had a running process, lowest first")
+                        List<Integer> workers) {
+    }
+
     /** Both handlers of {@code GET /fleet/events} are one operation of the OpenAPI document: it says what each gives. */
     static final String EVENTS_SUMMARY = "The recent events, oldest first; with Accept: text/event-stream, the events "
             + "as they happen (Server-Sent Events)";
@@ -169,11 +185,52 @@ class FleetController {
     Killed kill(@PathVariable int id, @RequestBody(required = false) KillRequest request) {
         String signal = request == null || request.signal() == null ? "TERM" : SignalNames.of(request.signal());
         if (!signal.equals("TERM") && !signal.equals("KILL")) {
+            String other = SignalNames.request(request.signal());
             throw new InvalidRequestException("signal must be TERM or KILL (any case, with or without SIG), not "
-                    + Problems.quote(request.signal()));
+                    + Problems.quote(request.signal()) + (other == null ? "" : "; " + other + " is not meant to stop a "
+                    + "worker: send it with POST /fleet/workers/" + id + "/signal (shepherd signal " + other + " " + id
+                    + ")"));
         }
         fleet.kill(id, signal);
         return new Killed(id, signal);
+    }
+
+    /**
+     * Sends a signal that is not meant to stop it to the worker's own process (not its descendants), as {@code pm2
+     * sendSignal} and {@code docker kill --signal} do: HUP, INT, QUIT, USR1 or USR2. A worker that does not handle it
+     * and exits is restarted; its exit says the signal ended it.
+     */
+    @Operation(summary = "Sends a worker's process a signal that is not meant to stop it: HUP, INT, QUIT, USR1 or USR2")
+    @PostMapping(path = "/workers/{id}/signal", consumes = {MediaType.APPLICATION_JSON_VALUE, JSON_SUFFIXED})
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    Signalled signal(@PathVariable int id, @RequestBody(required = false) SignalRequest request) {
+        String signal = requestedSignal(request);
+        fleet.signal(id, signal);
+        return new Signalled(id, signal);
+    }
+
+    /** As {@link #signal}, to every worker that has a running process now. */
+    @Operation(summary = "Sends every worker's process a signal that is not meant to stop it: HUP, INT, QUIT, USR1 or "
+            + "USR2")
+    @PostMapping(path = "/signal", consumes = {MediaType.APPLICATION_JSON_VALUE, JSON_SUFFIXED})
+    @ResponseStatus(HttpStatus.ACCEPTED)
+    SignalledAll signalAll(@RequestBody(required = false) SignalRequest request) {
+        String signal = requestedSignal(request);
+        return new SignalledAll(signal, fleet.signalAll(signal));
+    }
+
+    /** The signal a signal request names, by name; a 400 that names the ones taken when it names none of them. */
+    private static String requestedSignal(SignalRequest request) {
+        if (request == null || request.signal() == null || request.signal().isBlank()) {
+            throw new InvalidRequestException("give the signal to send, such as {\"signal\": \"USR2\"}: "
+                    + SignalNames.TAKEN);
+        }
+        String signal = SignalNames.request(request.signal());
+        if (signal == null) {
+            throw new InvalidRequestException("signal must be " + SignalNames.TAKEN + ", not "
+                    + Problems.quote(request.signal()) + SignalNames.whyNot(request.signal()));
+        }
+        return signal;
     }
 
     @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)

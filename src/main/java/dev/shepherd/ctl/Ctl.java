@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
         footer = {"", "shepherd start [-i N] [-p PORT] ... PROGRAM [ARG...] runs the master itself, in the foreground "
                 + "(shepherd start --help)."},
         subcommands = {LsCommand.class, StatusCommand.class, ScaleCommand.class, ReloadCommand.class,
-                ReplaceCommand.class, KillCommand.class, LogsCommand.class, EventsCommand.class, TopCommand.class,
+                ReplaceCommand.class, KillCommand.class, SignalCommand.class, LogsCommand.class, EventsCommand.class, TopCommand.class,
                 AutoComplete.GenerateCompletion.class, CommandLine.HelpCommand.class})
 public final class Ctl {
 
@@ -101,6 +101,8 @@ public final class Ctl {
         }
         // scale -1 (PM2's relative count) is a count, not an unknown option.
         line.getSubcommands().get("scale").setUnmatchedOptionsArePositionalParams(true);
+        // signal -USR2 3, kill(1)'s way: the signal, not an unknown option.
+        line.getSubcommands().get("signal").setUnmatchedOptionsArePositionalParams(true);
         line.setOut(out).setErr(err);
         // picocli says "'2.5' is not an int", also of a number too large for one: said in words here.
         CommandLine.ITypeConverter<Integer> whole = Ctl::wholeNumber;
@@ -260,7 +262,8 @@ public final class Ctl {
                     + "unit pm2 startup would write (see the README's systemd section)."),
             java.util.Map.entry("flush", "Worker output is kept in memory (fleet.worker.log-lines a worker), not in "
                     + "files: there is nothing to flush."),
-            java.util.Map.entry("sendsignal", "Did you mean kill ID --signal TERM|KILL?"),
+            java.util.Map.entry("sendsignal", "Did you mean sendSignal (signal SIGNAL ID|all)? Commands are "
+                    + "case-sensitive."),
             java.util.Map.entry("ping", "status says whether the master answers (exit code 5 when it does not)."));
 
     /** What PM2's options that no command here has are here (pm2 reload --update-env, pm2 logs --err). */

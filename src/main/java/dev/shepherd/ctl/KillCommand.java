@@ -44,8 +44,10 @@ class KillCommand implements Callable<Integer> {
         String name = SignalNames.of(signal);
         if (!name.equals("TERM") && !name.equals("KILL")) {
             // A usage error, told before asking the master (which would refuse it too).
+            String other = SignalNames.request(signal);
             throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--signal must be TERM or KILL, with or without SIG, not '" + signal + "'");
+                    "--signal must be TERM or KILL, with or without SIG, not '" + signal + "'" + (other == null ? ""
+                            : "; " + other + " is not meant to stop a worker: shepherd signal " + other + " " + id));
         }
         String body = Json.MAPPER.writeValueAsString(Map.of("signal", name));
         String sent = ctl.client().post("/fleet/workers/" + id + "/kill", body).path("signal").asString(name);

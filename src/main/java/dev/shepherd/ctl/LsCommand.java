@@ -7,7 +7,7 @@ import picocli.CommandLine.ParentCommand;
 import java.util.concurrent.Callable;
 
 /** {@code shepherd ls}: the workers as a table, or {@code GET /fleet} as it is with {@code --json}. */
-@Command(name = "ls", aliases = "list", description = "Lists the workers: id (what logs, kill and replace take), "
+@Command(name = "ls", aliases = "list", description = "Lists the workers: id (what logs, kill, signal and replace take), "
         + "index (0..N-1, SHEPHERD_WORKER_INDEX), pid, state, uptime, restarts, requests in flight and served, "
         + "memory (the process tree's PSS, its share of shared pages: below the RSS that ps and PM2 show), last exit.")
 class LsCommand implements Callable<Integer> {

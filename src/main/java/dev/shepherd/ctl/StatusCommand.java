@@ -119,7 +119,8 @@ class StatusCommand implements Callable<Integer> {
      * {@code (last crash: cannot start: …)} when no process ran, then its error line, when it has one, on a line of
      * its own ({@code          error: Error: Cannot find module 'x'}); empty without one. A worker killed for not
      * getting READY in time is {@code last startup timeout}, not a crash (its {@code cause}), one killed for its
-     * liveness probe {@code last liveness failure}, one stopped past twice its memory limit {@code last memory limit}.
+     * liveness probe {@code last liveness failure}, one stopped past twice its memory limit {@code last memory limit},
+     * one ended by the signal an operator sent it ({@code shepherd signal}) {@code last exit by a signal sent}.
      */
     static String lastCrash(JsonNode health) {
         JsonNode crash = health.path("components").path("fleet").path("details").path("lastCrash");
@@ -130,6 +131,7 @@ class StatusCommand implements Callable<Integer> {
             case "startup-timeout" -> "startup timeout";
             case "liveness" -> "liveness failure";
             case "memory" -> "memory limit";
+            case "signal" -> "exit by a signal sent";
             default -> "crash";
         } + ": ";
         String reason = TerminalText.safe(crash.path("reason").asString("?"));

@@ -60,6 +60,14 @@ final class Backoff {
         return new Decision(delay, crashLoop);
     }
 
+    /**
+     * The restart after an exit that is no crash of the worker's own (the signal an operator sent it): after the
+     * initial delay, and neither counted in the crash-loop window nor in the quick crashes in a row.
+     */
+    Decision notCounted() {
+        return new Decision(config.initialBackoff(), false);
+    }
+
     /** The restart after a process that never became READY. */
     Decision next(Duration uptime, Instant now) {
         return next(uptime, null, now);

@@ -30,7 +30,13 @@ public enum ExitCause {
     /** Exited on its own with a non-zero code. */
     CRASHED("crash"),
     /** Ended by a signal the master did not send as a stop (an OOM kill, an admin kill drill, kill -9). */
-    KILLED_BY_SIGNAL("crash");
+    KILLED_BY_SIGNAL("crash"),
+    /**
+     * Ended by the signal an operator had sent it on request, not meant to stop it ({@code POST
+     * /fleet/workers/{id}/signal}, {@code shepherd signal}): the program does not handle that signal, whose default
+     * action ends a process. Restarted, but not counted as a quick crash: the operator's doing, not a crash loop.
+     */
+    SIGNALLED("signal");
 
     /** The {@code reason} tag of {@code shepherd.worker.restarts} when an exit of this cause is restarted. */
     final String metricReason;
@@ -41,8 +47,9 @@ public enum ExitCause {
 
     /**
      * The cause in one word, as {@code shepherd_worker_restarts_total} tags it: {@code crash} (an exit with a non-zero
-     * code, or by a signal the master did not send), {@code cannot-start}, {@code startup-timeout}, {@code liveness},
-     * {@code memory}, {@code exited}, {@code stopped} or {@code replaced}.
+     * code, or by a signal the master did not send), {@code signal} (by the signal an operator sent it, not meant to
+     * stop it), {@code cannot-start}, {@code startup-timeout}, {@code liveness}, {@code memory}, {@code exited},
+     * {@code stopped} or {@code replaced}.
      */
     public String tag() {
         return metricReason;
@@ -61,9 +68,11 @@ public enum ExitCause {
      * The cause of an exit with {@code code} of a process the master asked to stop for {@code stopCause} (null: it
      * was not asked), for a worker that {@code planned} to remove ({@code retiring}, or the master shutting down) or
      * that was {@code replaced} (see {@link Exits#reap}: not a worker that exits on its own while its successor
-     * starts, which serves until that one takes over).
+     * starts, which serves until that one takes over); {@code requested}: the signal last sent to it on request, not
+     * meant to stop it (null: none).
      */
-    static ExitCause of(boolean planned, boolean replaced, ExitCause stopCause, int code, String signal) {
+    static ExitCause of(boolean planned, boolean replaced, ExitCause stopCause, int code, String signal,
+                        String requested) {
         if (planned) {
             return replaced ? REPLACED : STOPPED;
         }
@@ -72,6 +81,9 @@ public enum ExitCause {
         }
         if (stopCause != null) {
             return stopCause;
+        }
+        if (signal != null && signal.equals(requested)) {
+            return SIGNALLED;
         }
         return code == 0 ? EXITED_CLEANLY : signal != null ? KILLED_BY_SIGNAL : CRASHED;
     }

@@ -55,7 +55,9 @@ final class ExitRules {
         if (!restarts(policy, cause)) {
             return new Reaction(Outcome.STAY_EXITED, WorkerState.EXITED, Duration.ZERO, false);
         }
-        Backoff.Decision next = history.next(uptime, readyFor, at);
+        // A worker ended by the signal an operator sent it (one it does not handle) did not crash on its own: a
+        // signal sent to every worker twice in a minute must not make them FAILED as crash-looping.
+        Backoff.Decision next = cause == ExitCause.SIGNALLED ? history.notCounted() : history.next(uptime, readyFor, at);
         boolean failed = next.crashLoop() || cause == ExitCause.COULD_NOT_START;
         return new Reaction(Outcome.RESTART, failed ? WorkerState.FAILED : WorkerState.BACKOFF, next.delay(),
                 next.crashLoop());

@@ -57,7 +57,7 @@ final class Exits {
     /** A process ended: record how, then restart, replace or remove the worker. */
     void reap(Worker worker, ChildProcess process, int code) {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
-        String reason = worker.stopReason() != null ? worker.stopReason() : code == 0 ? "exited on its own" : "crashed";
+        String reason = worker.stopReason() != null ? worker.stopReason() : ownReason(worker, code);
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
                 worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES), errorLine(worker, process.pid(), code));
         boolean planned = worker.retiring() || supervisor.shuttingDown;
@@ -67,7 +67,8 @@ final class Exits {
         // nothing for 46 s until a reload's startup timeout rolled it back; found by an attacking helper). Only a
         // replacement replaced before it took over hands the slot on ({@link Supervisor#remove}).
         boolean replaced = worker.replacedBy() != null && (planned || worker.replacing() != null);
-        ExitCause cause = ExitCause.of(planned, replaced, worker.stopCause(), code, exit.signal());
+        ExitCause cause = ExitCause.of(planned, replaced, worker.stopCause(), code, exit.signal(),
+                worker.requestedSignal());
         worker.exited(exit, cause);
         String signal = exit.signal() == null ? "" : " (signal " + exit.signal() + ")";
         String message = "worker " + worker.id + " (pid " + process.pid() + ") exited with code " + code + signal + " after "
@@ -82,6 +83,29 @@ final class Exits {
         }
         afterExit(worker, exit, cause);
     }
+
+    /**
+     * Why a process the master did not ask to stop ended: on its own, or a crash; or by the signal an operator sent it
+     * ({@code shepherd signal}), which the program does not handle; an exit within {@link #AFTER_SIGNAL} of such a
+     * signal says how long after it came (an app that exits on HUP).
+     */
+    private String ownReason(Worker worker, int code) {
+        String requested = worker.requestedSignal();
+        String own = code == 0 ? "exited on its own" : "crashed";
+        if (requested == null) {
+            return own;
+        }
+        long after = Duration.between(worker.requestedSignalAt(), clock.instant()).toMillis();
+        if (requested.equals(WorkerExit.signalOf(code))) {
+            return "ended by " + requested + ", sent on request " + after + " ms before: the program does not handle "
+                    + requested + ", whose default action ends a process";
+        }
+        return after <= AFTER_SIGNAL.toMillis() ? own + ", " + after + " ms after " + requested + " was sent on request"
+                : own;
+    }
+
+    /** How soon after a signal sent on request an exit's reason names it. */
+    static final Duration AFTER_SIGNAL = Duration.ofSeconds(10);
 
     private static String errorLine(Worker worker, long pid, int code) {
         return code == 0 ? null : ReloadProblem.errorLine(worker.logs.tailOf(pid, ERROR_LINE_WINDOW, ERROR_LINE_BYTES));

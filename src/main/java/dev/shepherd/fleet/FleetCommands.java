@@ -8,13 +8,15 @@ import dev.shepherd.fleet.SupervisorEvent.Reload;
 import dev.shepherd.fleet.SupervisorEvent.Replace;
 import dev.shepherd.fleet.SupervisorEvent.Scale;
 import dev.shepherd.fleet.SupervisorEvent.ScaleBy;
+import dev.shepherd.fleet.SupervisorEvent.Signal;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * The rules of the admin commands (scale, reload, replace, kill): when each is refused, and what it asks of the
+ * The rules of the admin commands (scale, reload, replace, kill, signal): when each is refused, and what it asks of the
  * {@link Supervisor}. Each command's reply completes with its result or with the {@link FleetExceptions} that says
  * why it was refused. Runs on the supervisor's thread.
  */
@@ -34,7 +36,8 @@ final class FleetCommands {
             return; // withdrawn: its sender was told that nothing changed
         }
         try {
-            if (supervisor.stopBegun && !(command instanceof Kill)) {
+            // A kill or a signal still goes while the workers stop: a thread dump (QUIT) of one slow to stop, say.
+            if (supervisor.stopBegun && !(command instanceof Kill) && !(command instanceof Signal)) {
                 throw new FleetExceptions.FleetConflictException("The master is shutting down: its workers drain and "
                         + "stop, and it takes no reload, scale or replace");
             }
@@ -66,6 +69,10 @@ final class FleetCommands {
             } else if (command instanceof Kill kill) {
                 supervisor.signal(find(kill.workerId()), kill.signal());
                 answer(kill, null);
+            } else if (command instanceof Signal signal) {
+                answer(signal, signal.workerId() == null ? supervisor.requestSignalAll(signal.signal())
+                        : List.of(supervisor.requestSignal(find(signal.workerId()), signal.signal(),
+                        "POST /fleet/workers/" + signal.workerId() + "/signal")));
             }
         } catch (RuntimeException ex) {
             supervisor.afterPublish(() -> command.reply().completeExceptionally(ex));

@@ -20,11 +20,12 @@ public record FleetEvent(long seq, Instant at, Type type,
      * end of a worker's process (the message says how; the worker may be restarted), the state {@code EXITED} a
      * worker whose process ended and stays ended; {@code KILL_TIMEOUT} is a worker that outlived
      * {@code fleet.worker.kill-timeout} after its stop signal and got KILL (an admin {@code kill} sends any signal,
-     * TERM by default, like kill(1)); {@code REMOVED} is a worker that left the fleet for good.
+     * TERM by default, like kill(1)); {@code REMOVED} is a worker that left the fleet for good; {@code SIGNAL_SENT}
+     * is a signal an operator had sent to a worker ({@code kill}, to its processes; {@code signal}, to its own process).
      */
     public enum Type {
         SPAWNED, SPAWN_FAILED, READY, EJECTED, LIVENESS_FAILED, STARTUP_TIMEOUT, DRAINING, STOPPING, KILL_TIMEOUT,
         PROCESS_EXITED, RESTARTING, CRASH_LOOP, RECYCLING, REMOVED, SCALED, RELOAD_STARTED, RELOAD_STEP, RELOAD_SUCCEEDED,
-        RELOAD_FAILED
+        RELOAD_FAILED, SIGNAL_SENT
     }
 }

@@ -25,7 +25,8 @@ public final class FleetEvents {
     /**
      * The events no other line of the master's log tells, and how loud: an operator who reads the log (journald, a
      * file) and not the events learns there too that a worker was KILLed, crash-looped, failed its probes or left, as
-     * gunicorn's log says "WORKER TIMEOUT" and PM2's "too many unstable restarts". The others have their own line
+     * gunicorn's log says "WORKER TIMEOUT" and PM2's "too many unstable restarts"; and that an operator sent one a
+     * signal (kill, signal). The others have their own line
      * (an exit, a READY, a reload's step) or are steps of one (SPAWNED, DRAINING, STOPPING, RESTARTING).
      */
     private static final Map<FleetEvent.Type, Level> LOGGED = new EnumMap<>(Map.of(
@@ -34,6 +35,7 @@ public final class FleetEvents {
             FleetEvent.Type.LIVENESS_FAILED, Level.WARN,
             FleetEvent.Type.STARTUP_TIMEOUT, Level.WARN,
             FleetEvent.Type.SCALED, Level.INFO,
+            FleetEvent.Type.SIGNAL_SENT, Level.INFO,
             FleetEvent.Type.REMOVED, Level.INFO));
 
     /** The longest message an event keeps, in characters. */
@@ -56,7 +58,7 @@ public final class FleetEvents {
     /**
      * Records an event, numbered and timed now; it is seen at the next {@link #publish()}. A message longer than
      * {@value #MESSAGE_LIMIT} characters is cut there (it may quote what a client or a worker sent): the recent events
-     * take a bounded amount of memory. A KILL, a crash loop, a failed probe, a scale and a removal are logged too
+     * take a bounded amount of memory. A KILL, a crash loop, a failed probe, a scale, a signal sent on request and a removal are logged too
      * ({@link #LOGGED}), with the event's type first.
      */
     synchronized void add(FleetEvent.Type type, int workerId, long pid, String message) {

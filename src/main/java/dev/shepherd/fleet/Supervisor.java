@@ -38,6 +38,7 @@ import java.util.concurrent.CompletableFuture;
 final class Supervisor {
 
     private final FleetProperties properties;
+    private final Clock clock;
     private final HealthChecks healthChecks;
     private final FleetEvents events;
     private final Recycler recycler;
@@ -81,6 +82,7 @@ final class Supervisor {
     Supervisor(FleetProperties properties, Clock clock, SupervisorQueue loop, ProcessLauncher launcher, LaunchSpecs launchSpecs,
                HealthProbe readiness, HealthProbe liveness, FleetEvents events, FleetMetrics metrics, Runnable slotFreed) {
         this.properties = properties;
+        this.clock = clock;
         this.launchSpecs = launchSpecs;
         this.loop = loop;
         this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
@@ -287,17 +289,51 @@ final class Supervisor {
         return worker;
     }
 
-    /** Sends a signal with no drain, as a crash drill: the exit is handled like any crash. */
+    /**
+     * Sends a signal to the worker's process tree with no drain, as a crash drill: the exit is handled like any crash.
+     * A SIGNAL_SENT event, which the master's log tells at INFO.
+     */
     void signal(Worker worker, String signal) {
+        running(worker);
+        String path = "POST /fleet/workers/" + worker.id + "/kill";
+        events.add(Type.SIGNAL_SENT, worker.id, worker.pid(), signal + " sent to worker " + worker.id
+                + "'s processes on request (" + path + ")");
+        // Its exit then says so: "exited on its own" (TERM) or "crashed" (KILL) hid that an operator sent it (a new
+        // user's). Still a crash as far as restarts go: kill is the crash drill.
+        worker.alsoAskedToStop(signal + " sent on request (" + path + ")");
+        worker.process().signal(signal);
+    }
+
+    /**
+     * Sends a signal that is not meant to stop it ({@code SignalNames.REQUESTS}) to the worker's own process, not its
+     * descendants, on request: a SIGNAL_SENT event, which the master's log tells at INFO. Nothing else changes; should
+     * the process end by that signal (it does not handle it), {@link Exits} says so. Answers the worker's id.
+     */
+    int requestSignal(Worker worker, String signal, String path) {
+        running(worker);
+        worker.signalRequested(signal, clock.instant());
+        events.add(Type.SIGNAL_SENT, worker.id, worker.pid(), signal + " sent to worker " + worker.id
+                + " on request (" + path + ")");
+        worker.process().signalProcess(signal);
+        return worker.id;
+    }
+
+    /** {@link #requestSignal} to every worker that has a running process: their ids, lowest first. */
+    List<Integer> requestSignalAll(String signal) {
+        List<Worker> running = workers.stream().filter(worker -> worker.state().hasProcess() && worker.process() != null)
+                .sorted(java.util.Comparator.comparingInt(worker -> worker.id)).toList();
+        if (running.isEmpty()) {
+            throw new FleetExceptions.FleetConflictException("No worker has a running process now (GET /fleet, "
+                    + "shepherd ls, says what each is doing): " + signal + " was sent to none");
+        }
+        return running.stream().map(worker -> requestSignal(worker, signal, "POST /fleet/signal")).toList();
+    }
+
+    private static void running(Worker worker) {
         if (!worker.state().hasProcess() || worker.process() == null) {
             throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " has no running process (state "
                     + worker.state() + ")");
         }
-        log.info("Sending {} to worker {} (pid {}) on request", signal, worker.id, worker.pid());
-        // Its exit then says so: "exited on its own" (TERM) or "crashed" (KILL) hid that an operator sent it (a new
-        // user's). Still a crash as far as restarts go: kill is the crash drill.
-        worker.alsoAskedToStop(signal + " sent on request (POST /fleet/workers/" + worker.id + "/kill)");
-        worker.process().signal(signal);
     }
 
     /** The backoff is over: a new process for the same worker. */

@@ -168,4 +168,12 @@ sealed interface SupervisorEvent {
     /** Send a signal to a worker's process tree, undrained: a crash drill. */
     record Kill(int workerId, String signal, CompletableFuture<Void> reply) implements Command<Void> {
     }
+
+    /**
+     * Send a signal that is not meant to stop it (one of {@code SignalNames.REQUESTS}) to the process of worker
+     * {@code workerId}, or of every worker that has one ({@code workerId} null); the reply is the ids it was sent to.
+     */
+    record Signal(Integer workerId, String signal, CompletableFuture<java.util.List<Integer>> reply)
+            implements Command<java.util.List<Integer>> {
+    }
 }

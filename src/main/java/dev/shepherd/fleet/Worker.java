@@ -57,6 +57,14 @@ final class Worker {
     /** What an exit of the current process means when the master asked it to stop (null: not asked). */
     @Getter(AccessLevel.PACKAGE)
     private ExitCause stopCause;
+    /**
+     * The last signal sent to the current process on request that is not meant to stop it (HUP, USR2, ...), and
+     * when; null: none. An exit by that signal is told as the signal's ({@link ExitCause#SIGNALLED}).
+     */
+    @Getter(AccessLevel.PACKAGE)
+    private String requestedSignal;
+    @Getter(AccessLevel.PACKAGE)
+    private Instant requestedSignalAt;
     /** Stopped on purpose and not to be restarted: scaled down, replaced, shutting down. */
     @Getter(AccessLevel.PACKAGE)
     private boolean retiring;
@@ -210,6 +218,8 @@ final class Worker {
         this.requestLimit = requestLimit;
         stopReason = null;
         stopCause = null;
+        requestedSignal = null;
+        requestedSignalAt = null;
         readyOnce = false;
         livenessFailures = 0;
         livenessProbes = 0;
@@ -268,6 +278,12 @@ final class Worker {
     void stopping(String reason, ExitCause cause) {
         stopReason = reason;
         stopCause = cause;
+    }
+
+    /** {@code signal}, not meant to stop it, was sent to the current process on request at {@code at}. */
+    void signalRequested(String signal, Instant at) {
+        requestedSignal = signal;
+        requestedSignalAt = at;
     }
 
     /** Keeps the first reason a stop was asked for. */

@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 
 /**
  * The one owner of the fleet: starts {@code fleet.workers} workers, supervises them and answers the admin
- * commands (scale, reload, replace, kill).
+ * commands (scale, reload, replace, kill, signal).
  *
  * <p>All fleet state lives on one supervisor thread (see {@link Supervisor}); every change ends with a new
  * immutable {@link FleetSnapshot} published through one {@link AtomicReference}, which the proxy reads without
@@ -228,6 +228,31 @@ public class WorkerFleetService implements SmartLifecycle {
      */
     public void kill(int workerId, String signal) {
         call(new SupervisorEvent.Kill(workerId, signal, new CommandReply<>()));
+    }
+
+    /**
+     * Sends a signal that is not meant to stop it to one worker's process, its own and not its descendants' (as
+     * {@code pm2 sendSignal} and {@code docker kill --signal} do): the app acts on it and keeps serving. A worker that
+     * does not handle it and exits is restarted as after any exit, its reason saying the signal ended it. Blocks the
+     * caller as {@link #scale(int)} does.
+     *
+     * @param signal one of {@link dev.shepherd.SignalNames#REQUESTS}
+     * @throws FleetExceptions.NoSuchWorkerException when no worker has that id
+     * @throws FleetExceptions.FleetConflictException when the worker has no process now
+     * @throws FleetExceptions.SupervisorBusyException when the supervisor did not take the command in time
+     */
+    public void signal(int workerId, String signal) {
+        call(new SupervisorEvent.Signal(workerId, signal, new CommandReply<>()));
+    }
+
+    /**
+     * As {@link #signal(int, String)}, to every worker that has a running process now.
+     *
+     * @return the ids of the workers it was sent to, lowest first
+     * @throws FleetExceptions.FleetConflictException when no worker has a process now
+     */
+    public java.util.List<Integer> signalAll(String signal) {
+        return call(new SupervisorEvent.Signal(null, signal, new CommandReply<>()));
     }
 
     @Override

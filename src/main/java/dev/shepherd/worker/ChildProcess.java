@@ -38,6 +38,13 @@ public interface ChildProcess {
     void signal(String signal);
 
     /**
+     * Sends {@code signal} (a name such as HUP, USR2) to the process alone, not to its descendants: a request the
+     * program handles (reopen its logs, reload its configuration, write a heap snapshot), which it may pass on to the
+     * processes it started as it sees fit. Nothing is sent when it has exited.
+     */
+    void signalProcess(String signal);
+
+    /**
      * Asks the process and its descendants to exit with {@code signal} ({@code fleet.worker.stop-signal}), then
      * sends {@code CONT} to those a signal has stopped ({@code SIGSTOP}, {@code SIGTSTP}): a stopped process acts on
      * no signal but {@code KILL} until it runs again, so it would wait out the kill timeout (systemd sends

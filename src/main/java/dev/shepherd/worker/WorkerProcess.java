@@ -222,6 +222,17 @@ public final class WorkerProcess implements ChildProcess {
         tree.signal(signal);
     }
 
+    /**
+     * {@inheritDoc} Through the system's {@code kill} command for any signal but TERM and KILL, as {@link Signals}
+     * sends them; the process started is the program itself (setsid, setpriv and the cgroup wrapper exec into it).
+     */
+    @Override
+    public void signalProcess(String signal) {
+        if (process.isAlive()) {
+            Signals.send(process.toHandle(), signal);
+        }
+    }
+
     /** {@inheritDoc} The members of the tree known now, each looked up in {@code /proc}. */
     @Override
     public void signalExit(String signal) {

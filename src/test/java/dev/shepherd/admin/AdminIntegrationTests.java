@@ -157,6 +157,12 @@ class AdminIntegrationTests {
                 .containsExactlyInAnyOrder("202", "400", "401", "403", "409", "411", "413", "415", "503");
         assertThat(document.statuses("/fleet/workers/{id}/kill", "post"))
                 .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "411", "413", "415", "503");
+        assertThat(document.statuses("/fleet/workers/{id}/signal", "post"))
+                .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "411", "413", "415", "503");
+        assertThat(document.statuses("/fleet/signal", "post"))
+                .containsExactlyInAnyOrder("202", "400", "401", "403", "409", "411", "413", "415", "503");
+        assertThat(document.component("SignalRequest").at("/properties/signal/enum").toString())
+                .isEqualTo("[\"HUP\",\"INT\",\"QUIT\",\"USR1\",\"USR2\"]");
         assertThat(document.statuses("/fleet/workers/{id}/replace", "post"))
                 .containsExactlyInAnyOrder("202", "400", "401", "403", "404", "409", "500", "503");
         assertThat(document.statuses("/fleet/events", "get")).containsExactlyInAnyOrder("200", "400", "401", "403", "503");
@@ -237,6 +243,16 @@ class AdminIntegrationTests {
                 Answer.of(shepherd.admin("POST", "/fleet/workers/999/kill", "{\"signal\": \"KILL\"}", AUTH)));
         assertProblem(document, 400, "post", "/fleet/workers/{id}/kill",
                 Answer.of(shepherd.admin("POST", "/fleet/workers/" + worker + "/kill", "{\"signal\": \"HUP\"}", AUTH)));
+        assertProblem(document, 404, "post", "/fleet/workers/{id}/signal",
+                Answer.of(shepherd.admin("POST", "/fleet/workers/999/signal", "{\"signal\": \"USR2\"}", AUTH)));
+        assertProblem(document, 400, "post", "/fleet/workers/{id}/signal",
+                Answer.of(shepherd.admin("POST", "/fleet/workers/" + worker + "/signal", "{\"signal\": \"STOP\"}", AUTH)));
+        assertProblem(document, 400, "post", "/fleet/workers/{id}/signal",
+                Answer.of(shepherd.admin("POST", "/fleet/workers/" + worker + "/signal", null, AUTH)));
+        assertProblem(document, 400, "post", "/fleet/signal",
+                Answer.of(shepherd.admin("POST", "/fleet/signal", "{\"signal\": \"KILL\"}", AUTH)));
+        assertProblem(document, 415, "post", "/fleet/signal", raw("POST /fleet/signal",
+                "Content-Type: text/plain\r\nContent-Length: 4\r\n\r\nUSR2"));
         assertProblem(document, 400, "get", "/fleet/workers/{id}/logs",
                 Answer.of(shepherd.admin("GET", "/fleet/workers/" + worker + "/logs?lines=0", null, AUTH)));
         assertProblem(document, 404, "get", "/fleet/workers/{id}/logs", Answer.of(shepherd.admin("GET", "/fleet/workers/999/logs", null, AUTH)));

@@ -533,9 +533,103 @@ class FleetControllerTests {
 
     @Test
     void killWithAnUnknownSignalIsA400ProblemNamingTheAllowedOnes() {
+        assertProblem(mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"WINCH\"}"),
+                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL (any case, with or without SIG), not 'WINCH'");
         assertProblem(mvc.post().uri("/fleet/workers/1/kill").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"HUP\"}"),
-                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL (any case, with or without SIG), not 'HUP'");
+                HttpStatus.BAD_REQUEST, "Invalid request", "signal must be TERM or KILL (any case, with or without SIG), "
+                        + "not 'HUP'; HUP is not meant to stop a worker: send it with POST /fleet/workers/1/signal "
+                        + "(shepherd signal HUP 1)");
         verify(fleet, never()).kill(anyInt(), anyString());
+    }
+
+    private static final String SIGNALS_TAKEN = "one of HUP, INT, QUIT, USR1, USR2 (any case, with or without SIG, or "
+            + "its number: 1, 2, 3, 10, 12)";
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            {"signal": "USR2"}       | USR2
+            {"signal": "sigusr2"}    | USR2
+            {"signal": " SIGHUP "}   | HUP
+            {"signal": "quit"}       | QUIT
+            {"signal": "INT"}        | INT
+            {"signal": "usr1"}       | USR1
+            {"signal": "12"}         | USR2
+            {"signal": 12}           | USR2
+            {"signal": 1}            | HUP
+            """)
+    void aSignalIsSentToTheWorkerByNameWhateverItsSpelling(String body, String name) {
+        assertThat(mvc.post().uri("/fleet/workers/3/signal").contentType(MediaType.APPLICATION_JSON).content(body))
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"worker\": 3, \"signal\": \"" + name + "\"}");
+        verify(fleet).signal(3, name);
+    }
+
+    @Test
+    void aSignalToEveryWorkerAnswersTheWorkersItWasSentTo() {
+        given(fleet.signalAll("HUP")).willReturn(List.of(1, 2, 4));
+
+        assertThat(mvc.post().uri("/fleet/signal").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"SIGHUP\"}"))
+                .hasStatus(HttpStatus.ACCEPTED).bodyJson().isStrictlyEqualTo("{\"signal\": \"HUP\", \"workers\": [1, 2, 4]}");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            {"signal": "WINCH"}     | not 'WINCH'
+            {"signal": "SIGFOO"}    | not 'SIGFOO'
+            {"signal": "13"}        | not '13'
+            {"signal": "TERM"}      | not 'TERM'; TERM stops a worker: that is kill (POST /fleet/workers/{id}/kill, shepherd kill ID --signal TERM)
+            {"signal": "sigkill"}   | not 'sigkill'; KILL stops a worker: that is kill (POST /fleet/workers/{id}/kill, shepherd kill ID --signal KILL)
+            {"signal": 9}           | not '9'; KILL stops a worker: that is kill (POST /fleet/workers/{id}/kill, shepherd kill ID --signal KILL)
+            {"signal": "STOP"}      | not 'STOP'; STOP freezes a worker, which then keeps its slot and its connections, answers nothing, fails its liveness probe and is killed
+            {"signal": "SIGTSTP"}   | not 'SIGTSTP'; TSTP freezes a worker, which then keeps its slot and its connections, answers nothing, fails its liveness probe and is killed
+            {"signal": "CONT"}      | not 'CONT'; CONT resumes a frozen worker, and no signal sent here freezes one (after its stop signal, the master sends CONT itself)
+            {"signal": "USR2\\u001b[2J"} | not 'USR2?[2J'
+            """)
+    void aSignalNotMeantForAWorkerIsA400ProblemNamingTheOnesTaken(String body, String not) {
+        for (String path : List.of("/fleet/workers/3/signal", "/fleet/signal")) {
+            MvcTestResult result = mvc.post().uri(path).contentType(MediaType.APPLICATION_JSON).content(body).exchange();
+            assertProblem(result, HttpStatus.BAD_REQUEST, "Invalid request", "signal must be " + SIGNALS_TAKEN + ", " + not);
+            assertNoInternals(result);
+        }
+        verify(fleet, never()).signal(anyInt(), anyString());
+        verify(fleet, never()).signalAll(anyString());
+    }
+
+    @Test
+    void aSignalRequestWithoutASignalIsA400SayingWhatToSend() {
+        String detail = "give the signal to send, such as {\"signal\": \"USR2\"}: " + SIGNALS_TAKEN;
+        assertProblem(mvc.post().uri("/fleet/workers/3/signal"), HttpStatus.BAD_REQUEST, "Invalid request", detail);
+        assertProblem(mvc.post().uri("/fleet/signal").contentType(MediaType.APPLICATION_JSON).content("{}"),
+                HttpStatus.BAD_REQUEST, "Invalid request", detail);
+        assertProblem(mvc.post().uri("/fleet/signal").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \" \"}"),
+                HttpStatus.BAD_REQUEST, "Invalid request", detail);
+        MvcTestResult wrongType = mvc.post().uri("/fleet/workers/3/signal").contentType(MediaType.APPLICATION_JSON)
+                .content("{\"signal\": [\"USR2\"]}").exchange();
+        assertThat(wrongType).hasStatus(HttpStatus.BAD_REQUEST).bodyJson().extractingPath("$.detail").asString()
+                .endsWith("'signal' must be a string");
+        assertProblem(mvc.post().uri("/fleet/workers/3/signal").contentType(MediaType.TEXT_PLAIN).content("USR2"),
+                HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type", "A command's body must be JSON: send it "
+                        + "with Content-Type: application/json (or send no body where the command takes none)");
+        verify(fleet, never()).signal(anyInt(), anyString());
+    }
+
+    @Test
+    void aSignalToAnUnknownWorkerIsA404AndToOneWithoutAProcessA409() {
+        willThrow(new FleetExceptions.NoSuchWorkerException(9)).given(fleet).signal(9, "USR2");
+        willThrow(new FleetExceptions.FleetConflictException("Worker 2 has no running process (state BACKOFF)"))
+                .given(fleet).signal(2, "USR2");
+        given(fleet.signalAll("HUP")).willThrow(new FleetExceptions.FleetConflictException("No worker has a running "
+                + "process now"));
+
+        assertProblem(mvc.post().uri("/fleet/workers/9/signal").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"USR2\"}"),
+                HttpStatus.NOT_FOUND, "No such worker", "Worker 9 is not in the fleet; GET /fleet (or shepherd ls) lists "
+                        + "the current ones, with their ids and indexes (an index is not an id)");
+        assertThat(mvc.post().uri("/fleet/workers/2/signal").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"USR2\"}"))
+                .hasStatus(HttpStatus.CONFLICT).hasContentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .bodyJson().extractingPath("$.detail").isEqualTo("Worker 2 has no running process (state BACKOFF)");
+        assertThat(mvc.post().uri("/fleet/signal").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"HUP\"}"))
+                .hasStatus(HttpStatus.CONFLICT).bodyJson().extractingPath("$.detail").isEqualTo("No worker has a running process now");
+        assertThat(mvc.post().uri("/fleet/workers/x/signal").contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"HUP\"}"))
+                .hasStatus(HttpStatus.BAD_REQUEST);
     }
 
     @Test
@@ -682,7 +776,7 @@ class FleetControllerTests {
     /** Nothing of Jackson, Java or Spring: no class, package or method name. */
     private static void assertNoInternals(MvcTestResult result) {
         assertThat(result).bodyText().doesNotContain("tools.jackson", "com.fasterxml", "java.", "dev.shepherd",
-                "ScaleRequest", "KillRequest", "FleetController", "$", "Exception", "Integer");
+                "ScaleRequest", "KillRequest", "SignalRequest", "FleetController", "$", "Exception", "Integer");
     }
 
     /** A problem-details body with that status, title and (unless null) detail, and no stack trace. */

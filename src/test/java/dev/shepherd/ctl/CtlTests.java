@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -154,8 +155,8 @@ class CtlTests {
         assertThat(run(Map.of(), "jlist").err()).endsWith("\nDid you mean ls --json? It prints GET /fleet, what pm2 "
                 + "jlist gives.\n");
         assertThat(run(Map.of(), "startup").err()).contains("systemd/shepherd.service").doesNotContain("status?");
-        assertThat(run(Map.of(), "sendSignal", "SIGUSR2", "1").err()).endsWith("\nDid you mean kill ID --signal "
-                + "TERM|KILL?\n");
+        assertThat(run(Map.of(), "sendsignal", "SIGUSR2", "1").err()).endsWith("\nDid you mean sendSignal (signal "
+                + "SIGNAL ID|all)? Commands are case-sensitive.\n");
         // kill said "Missing required parameter", scale max "must be a whole number", top -n 1 "Unknown options".
         Result kill = run(Map.of(), "kill");
         assertThat(kill.code()).isEqualTo(Ctl.USAGE);
@@ -246,10 +247,52 @@ class CtlTests {
         assertThat(run(nobody, "logs", "--lines=-2").err()).startsWith("--lines must be 1 or more, not -2 ");
         assertThat(run(nobody, "events", "-n-1").err()).startsWith("-n must be 0 or more, not -1 ");
         assertThat(kill.code()).isEqualTo(Ctl.USAGE);
-        assertThat(kill.err())
-                .isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'HUP' (see shepherd kill --help)\n");
+        assertThat(kill.err()).isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'HUP'; HUP is not "
+                + "meant to stop a worker: shepherd signal HUP 1 (see shepherd kill --help)\n");
+        assertThat(run(nobody, "kill", "--signal", "WINCH", "1").err())
+                .isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'WINCH' (see shepherd kill --help)\n");
         assertThat(run(nobody, "kill", "--signal", "sigkill", "1").err()).as("accepted, so the master is asked")
                 .startsWith("cannot reach the admin API");
+    }
+
+    /** shepherd signal SIGNAL ID|all: what it refuses is told without asking the master, exit 2. */
+    @Test
+    void signalsUsageErrorsAreToldWithoutAskingTheMaster() {
+        Map<String, String> nobody = Map.of("SHEPHERD_ADMIN_URL", "http://127.0.0.1:1");
+        String see = " (see shepherd signal --help)\n";
+        String taken = "one of HUP, INT, QUIT, USR1, USR2 (any case, with or without SIG, or its number: 1, 2, 3, 10, 12)";
+
+        Result alone = run(nobody, "signal");
+        assertThat(alone.code()).isEqualTo(Ctl.USAGE);
+        assertThat(alone.err()).isEqualTo("signal takes the signal, then the id of a worker (the ID column of shepherd "
+                + "ls) or all: shepherd signal USR2 3, shepherd signal USR2 all" + see);
+        assertThat(run(nobody, "signal", "USR2").err()).startsWith("signal takes the signal, then the id of a worker");
+        Result unknown = run(nobody, "signal", "SIGFOO", "1");
+        assertThat(unknown.code()).isEqualTo(Ctl.USAGE);
+        assertThat(unknown.err()).isEqualTo("SIGNAL must be " + taken + ", not 'SIGFOO'" + see);
+        assertThat(run(nobody, "signal", "term", "1").err()).isEqualTo("SIGNAL must be " + taken + ", not 'term'; TERM "
+                + "stops a worker: that is kill (POST /fleet/workers/{id}/kill, shepherd kill ID --signal TERM)" + see);
+        assertThat(run(nobody, "signal", "SIGSTOP", "1").err()).contains("not 'SIGSTOP'; STOP freezes a worker");
+        assertThat(run(nobody, "signal", "-9", "1").err()).as("kill(1)'s -9 taken as the signal, and refused")
+                .contains("not '-9'; KILL stops a worker: that is kill");
+        assertThat(run(nobody, "signal", "TSTP", "all").code()).isEqualTo(Ctl.USAGE);
+        assertThat(run(nobody, "signal", "0", "1").err()).startsWith("SIGNAL must be one of");
+        Result app = run(nobody, "signal", "USR2", "app");
+        assertThat(app.code()).isEqualTo(Ctl.USAGE);
+        assertThat(app.err()).isEqualTo("ID must be a worker's id (the ID column of shepherd ls) or all, not 'app'" + see);
+        assertThat(run(nobody, "signal", "3", "USR2").err()).as("docker kill's order, turned round")
+                .isEqualTo("the signal comes first, then the worker (pm2 sendSignal's order): shepherd signal USR2 3" + see);
+        assertThat(run(nobody, "signal", "USR2", "1", "2").err()).isEqualTo("unexpected argument '2'" + see);
+
+        // Each of these is taken, so the master is asked.
+        for (String[] taken2 : List.of(new String[] {"signal", "usr2", "1"}, new String[] {"signal", "SIGHUP", "all"},
+                new String[] {"signal", "-USR2", "1"}, new String[] {"signal", "12", "ALL"},
+                new String[] {"sendSignal", "SIGUSR2", "1"}, new String[] {"signal", "quit", "1"},
+                new String[] {"signal", "INT", "1"}, new String[] {"signal", "10", "1"})) {
+            Result asked = run(nobody, taken2);
+            assertThat(asked.err()).as(String.join(" ", taken2)).startsWith("cannot reach the admin API");
+            assertThat(asked.code()).isEqualTo(Ctl.UNREACHABLE);
+        }
     }
 
     @Test

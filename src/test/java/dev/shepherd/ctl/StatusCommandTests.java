@@ -84,6 +84,10 @@ class StatusCommandTests {
                 .contains(" at 2026-12-07T05:34:19.641Z: crashed");
         assertThat(lastCrash("{\"worker\":2,\"cause\":\"memory\",\"pid\":7,\"code\":143,"
                 + "\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"memory\"}")).startsWith(" (last memory limit: worker 2");
+        assertThat(lastCrash("{\"worker\":2,\"cause\":\"signal\",\"pid\":7,\"code\":140,\"signal\":\"USR2\","
+                + "\"at\":\"2026-12-04T16:00:01Z\",\"reason\":\"ended by USR2, sent on request 5 ms before\"}"))
+                .isEqualTo(" (last exit by a signal sent: worker 2, pid 7 exited with code 140 (signal USR2) at "
+                        + "2026-12-04T16:00:01Z: ended by USR2, sent on request 5 ms before)");
     }
 
     /**

@@ -39,6 +39,10 @@ class ExitRulesTests {
             "KILLED_BY_SIGNAL, ALWAYS,     false, RESTART,     BACKOFF",
             "KILLED_BY_SIGNAL, ON_FAILURE, false, RESTART,     BACKOFF",
             "KILLED_BY_SIGNAL, NEVER,      false, STAY_EXITED, EXITED",
+            "SIGNALLED,        ALWAYS,     false, RESTART,     BACKOFF",
+            "SIGNALLED,        ON_FAILURE, false, RESTART,     BACKOFF",
+            "SIGNALLED,        NEVER,      false, STAY_EXITED, EXITED",
+            "SIGNALLED,        ALWAYS,     true,  ROLL_BACK,   EXITED",
             "EXITED_CLEANLY,   ALWAYS,     false, RESTART,     BACKOFF",
             "EXITED_CLEANLY,   ON_FAILURE, false, STAY_EXITED, EXITED",
             "EXITED_CLEANLY,   NEVER,      false, STAY_EXITED, EXITED",
@@ -78,6 +82,20 @@ class ExitRulesTests {
                 true));
     }
 
+    /** An operator's signal that the workers do not handle, sent again and again, is no crash loop of theirs. */
+    @Test
+    void exitsBySignalsSentOnRequestAreNeitherQuickCrashesNorACrashLoop() {
+        Backoff history = history(RestartPolicy.ALWAYS, 2);
+        for (int i = 0; i < 5; i++) {
+            assertThat(ExitRules.decide(ExitCause.SIGNALLED, false, RestartPolicy.ALWAYS, history, QUICK, null,
+                    T0.plusSeconds(i))).isEqualTo(new ExitRules.Reaction(Outcome.RESTART, WorkerState.BACKOFF,
+                    Duration.ofMillis(100), false));
+        }
+        assertThat(ExitRules.decide(ExitCause.CRASHED, false, RestartPolicy.ALWAYS, history, QUICK, null,
+                T0.plusSeconds(6)).delay()).as("the first quick crash's delay: none of the signals counted")
+                .isEqualTo(Duration.ofMillis(100));
+    }
+
     @Test
     void exitAfterRunningStablyStartsTheHistoryOver() {
         Backoff history = history(RestartPolicy.ALWAYS, 2);
@@ -102,19 +120,25 @@ class ExitRulesTests {
                 T0.plusSeconds(1)).crashLoop()).isTrue();
     }
 
-    @ParameterizedTest(name = "planned {0}, replaced {1}, asked to stop for {2}, code {3} -> {5}")
+    @ParameterizedTest(name = "planned {0}, replaced {1}, asked to stop for {2}, code {3}, sent {5} on request -> {6}")
     @CsvSource({
-            "true,  false, HUNG,            143, ,     STOPPED",
-            "true,  true,  ,                143, TERM, REPLACED",
-            "false, true,  ,                1,   ,     REPLACED",
-            "false, false, HUNG,            0,   ,     HUNG",
-            "false, false, STARTUP_TIMEOUT, 137, KILL, STARTUP_TIMEOUT",
-            "false, false, ,                0,   ,     EXITED_CLEANLY",
-            "false, false, ,                3,   ,     CRASHED",
-            "false, false, ,                137, KILL, KILLED_BY_SIGNAL",
+            "true,  false, HUNG,            143, ,     ,     STOPPED",
+            "true,  true,  ,                143, TERM, ,     REPLACED",
+            "false, true,  ,                1,   ,     ,     REPLACED",
+            "false, false, HUNG,            0,   ,     ,     HUNG",
+            "false, false, STARTUP_TIMEOUT, 137, KILL, ,     STARTUP_TIMEOUT",
+            "false, false, ,                0,   ,     ,     EXITED_CLEANLY",
+            "false, false, ,                3,   ,     ,     CRASHED",
+            "false, false, ,                137, KILL, ,     KILLED_BY_SIGNAL",
+            "false, false, ,                140, USR2, USR2, SIGNALLED",
+            "false, false, ,                137, KILL, USR2, KILLED_BY_SIGNAL",
+            "false, false, ,                0,   ,     HUP,  EXITED_CLEANLY",
+            "false, false, ,                1,   ,     INT,  CRASHED",
+            "true,  false, ,                129, HUP,  HUP,  STOPPED",
+            "false, false, HUNG,            140, USR2, USR2, HUNG",
     })
     void exitIsClassifiedPlannedStopFirst(boolean planned, boolean replaced, ExitCause stopCause, int code, String signal,
-                                          ExitCause expected) {
-        assertThat(ExitCause.of(planned, replaced, stopCause, code, signal)).isEqualTo(expected);
+                                          String requested, ExitCause expected) {
+        assertThat(ExitCause.of(planned, replaced, stopCause, code, signal, requested)).isEqualTo(expected);
     }
 }

@@ -117,6 +117,20 @@ final class FakeLauncher implements ProcessLauncher {
             }
         }
 
+        /** Signals sent to the process alone ({@link #signalProcess}), in order. */
+        final List<String> processSignals = new ArrayList<>();
+        /** The signals sent to the process alone that it does not handle: each ends it, as its default action does. */
+        final java.util.Set<String> unhandled = new java.util.HashSet<>();
+
+        @Override
+        public void signalProcess(String signal) {
+            processSignals.add(signal);
+            if (unhandled.contains(signal)) {
+                exit(128 + java.util.List.of("HUP", "INT", "QUIT", "", "", "", "", "", "", "USR1", "", "USR2")
+                        .indexOf(signal) + 1);
+            }
+        }
+
         @Override
         public void killTree() {
             signals.add("KILL");

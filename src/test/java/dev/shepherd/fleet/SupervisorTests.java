@@ -1055,6 +1055,112 @@ class SupervisorTests {
     }
 
     @Test
+    void aSignalOnRequestGoesToTheWorkersOwnProcessWhichServesOnAndIsToldInTheEventsAndTheLog(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        long pid = fleet.worker(1).pid();
+
+        assertThat(fleet.command(new SupervisorEvent.Signal(1, "USR2", new CompletableFuture<>())))
+                .isCompletedWithValue(List.of(1));
+
+        assertThat(fleet.process(1).processSignals).containsExactly("USR2");
+        assertThat(fleet.process(1).signals).as("not its tree's").isEmpty();
+        assertThat(fleet.process(2).processSignals).isEmpty();
+        assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.READY);
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.SIGNAL_SENT).singleElement()
+                .satisfies(event -> {
+                    assertThat(event.workerId()).isEqualTo(1);
+                    assertThat(event.pid()).isEqualTo(pid);
+                    assertThat(event.message()).isEqualTo("USR2 sent to worker 1 on request (POST /fleet/workers/1/signal)");
+                });
+        assertThat(output).contains("INFO").contains("SIGNAL_SENT: USR2 sent to worker 1 on request (POST "
+                + "/fleet/workers/1/signal) (pid " + pid + ")");
+    }
+
+    @Test
+    void aSignalToEveryWorkerGoesToEachThatHasAProcess() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "3").started();
+        fleet.process(2).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.command(new SupervisorEvent.Signal(null, "HUP", new CompletableFuture<>())))
+                .isCompletedWithValue(List.of(1, 3));
+
+        assertThat(fleet.process(1).processSignals).containsExactly("HUP");
+        assertThat(fleet.process(3).processSignals).containsExactly("HUP");
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.SIGNAL_SENT)
+                .extracting(FleetEvent::message).containsExactly("HUP sent to worker 1 on request (POST /fleet/signal)",
+                        "HUP sent to worker 3 on request (POST /fleet/signal)");
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.BACKOFF, WorkerState.READY);
+    }
+
+    @Test
+    void aSignalToNoWorkerWithAProcessOrAnUnknownOneIsRefused() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.command(new SupervisorEvent.Signal(null, "HUP", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("No worker has a running process now");
+        assertThat(fleet.command(new SupervisorEvent.Signal(1, "HUP", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.command(new SupervisorEvent.Signal(7, "HUP", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.NoSuchWorkerException.class);
+        assertThat(fleet.eventTypes()).doesNotContain(Type.SIGNAL_SENT);
+    }
+
+    /**
+     * A worker that does not handle the signal sent ends by it: restarted on the normal path, its exit told as the
+     * signal's (reason, cause, the restarts' metric), and however often it comes, never a crash loop.
+     */
+    @Test
+    void aWorkerEndedByASignalSentOnRequestIsRestartedAndToldSoNotAsACrashLoop() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.restart.crash-loop-restarts", "2")
+                .started();
+        for (int i = 0; i < 4; i++) {
+            fleet.process(1).unhandled.add("INT");
+            fleet.queue.advance(Duration.ofMillis(40));
+            fleet.command(new SupervisorEvent.Signal(1, "INT", new CompletableFuture<>()));
+
+            assertThat(fleet.worker(1).state()).isEqualTo(WorkerState.BACKOFF);
+            assertThat(fleet.worker(1).lastExit().signal()).isEqualTo("INT");
+            assertThat(fleet.worker(1).lastExit().code()).isEqualTo(130);
+            assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("ended by INT, sent on request 0 ms before: the "
+                    + "program does not handle INT, whose default action ends a process");
+            assertThat(fleet.worker(1).lastExitCause()).isEqualTo(ExitCause.SIGNALLED);
+            fleet.queue.advance(Duration.ofSeconds(2));
+            fleet.queue.drain();
+            assertThat(fleet.worker(1).state()).isIn(WorkerState.STARTING, WorkerState.READY);
+        }
+        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.CRASH_LOOP);
+        assertThat(fleet.restarts("signal")).isEqualTo(4);
+        assertThat(fleet.restarts("crash")).isZero();
+    }
+
+    @Test
+    void anExitSoonAfterASignalSentOnRequestSaysSoAndLaterOnesDoNot() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.command(new SupervisorEvent.Signal(1, "HUP", new CompletableFuture<>()));
+        fleet.queue.advance(Duration.ofMillis(250));
+        fleet.process(1).exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("crashed, 250 ms after HUP was sent on request");
+        assertThat(fleet.worker(1).lastExitCause()).isEqualTo(ExitCause.CRASHED);
+
+        fleet.queue.advance(Duration.ofSeconds(2));
+        fleet.queue.drain();
+        fleet.command(new SupervisorEvent.Signal(1, "HUP", new CompletableFuture<>()));
+        fleet.queue.advance(Exits.AFTER_SIGNAL.plusMillis(1));
+        fleet.process(1).exit(0);
+        fleet.queue.drain();
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("exited on its own");
+    }
+
+    @Test
     void killSendsTheSignalUndrainedAndTheExitIsACrash() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
 
@@ -1064,7 +1170,9 @@ class SupervisorTests {
         assertThat(fleet.worker(1).lastExit().signal()).isEqualTo("KILL");
         assertThat(fleet.worker(1).lastExit().reason()).as("not \"crashed\": the operator sent it")
                 .isEqualTo("KILL sent on request (POST /fleet/workers/1/kill)");
-        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.DRAINING, Type.STOPPING);
+        assertThat(fleet.eventTypesOf(1)).doesNotContain(Type.DRAINING, Type.STOPPING).contains(Type.SIGNAL_SENT);
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.SIGNAL_SENT).extracting(FleetEvent::message)
+                .containsExactly("KILL sent to worker 1's processes on request (POST /fleet/workers/1/kill)");
     }
 
     @Test
