@@ -14,7 +14,7 @@ import java.util.Locale;
 final class FleetTable {
 
     static final List<String> HEADER = List.of("ID", "INDEX", "PID", "STATE", "UPTIME", "RESTARTS", "IN FLIGHT",
-            "REQUESTS", "MEMORY", "LAST EXIT");
+            "REQUESTS", "MEMORY", "CPU", "LAST EXIT");
     /** A last exit's reason is cut to this many characters; {@code ls --json} has it whole. */
     static final int REASON_LIMIT = 60;
 
@@ -29,7 +29,8 @@ final class FleetTable {
                     worker.path("pid").asLong() > 0 ? worker.path("pid").asString() : "-",
                     state(worker), uptime(worker.path("uptimeMillis")),
                     worker.path("restarts").asString(), worker.path("inFlight").asString(),
-                    worker.path("requests").asString(), memory(worker.path("memoryBytes")), lastExit(worker.path("lastExit")))
+                    worker.path("requests").asString(), memory(worker.path("memoryBytes")),
+                    cpu(worker.path("cpuTimeMillis"), worker.path("uptimeMillis")), lastExit(worker.path("lastExit")))
                     .stream().map(TerminalText::safe).toList());
         }
         return align(rows);
@@ -86,6 +87,19 @@ final class FleetTable {
             return String.format("%dh%02dm", seconds / 3600, seconds % 3600 / 60);
         }
         return String.format("%dd%02dh", seconds / 86_400, seconds % 86_400 / 3600);
+    }
+
+    /**
+     * The process's CPU time over its uptime, as {@code ps}'s {@code %CPU} (and PM2's list's column, which shows a
+     * recent rate): {@code 12%}, past 100 % for a process that keeps several cores busy; {@code -} without a process
+     * or before its first second. A worker spinning since it started shows near 100 %; one that spun a minute in an
+     * hour shows little ({@code top}'s rates are the place for now).
+     */
+    static String cpu(JsonNode cpuMillis, JsonNode uptimeMillis) {
+        if (!cpuMillis.isNumber() || !uptimeMillis.isNumber() || uptimeMillis.asLong() < 1000) {
+            return "-";
+        }
+        return Math.round(100.0 * cpuMillis.asLong() / uptimeMillis.asLong()) + "%";
     }
 
     /** Binary units with one decimal: 512 B, 48.3 MiB, 1.2 GiB. */

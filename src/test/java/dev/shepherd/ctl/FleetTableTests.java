@@ -17,16 +17,16 @@ class FleetTableTests {
         JsonNode fleet = json("""
                 {"desired": 2, "workers": [
                   {"id": 1, "index": 0, "pid": 4242, "state": "READY", "restarts": 0, "uptimeMillis": 192000,
-                   "inFlight": 3, "requests": 1500, "memoryBytes": 50659328, "lastExit": null},
+                   "inFlight": 3, "requests": 1500, "memoryBytes": 50659328, "cpuTimeMillis": 23040, "lastExit": null},
                   {"id": 12, "index": 1, "pid": 0, "state": "RESTARTING", "restarts": 11, "uptimeMillis": null,
                    "inFlight": 0, "requests": 7, "memoryBytes": null,
                    "lastExit": {"pid": 99, "code": 137, "signal": "KILL", "reason": "killed by the admin API"}}]}
                 """);
 
         assertThat(FleetTable.render(fleet)).isEqualTo("""
-                ID  INDEX  PID   STATE       UPTIME  RESTARTS  IN FLIGHT  REQUESTS  MEMORY    LAST EXIT
-                1   0      4242  READY       3m12s   0         3          1500      48.3 MiB  -
-                12  1      -     RESTARTING  -       11        0          7         -         KILL: killed by the admin API
+                ID  INDEX  PID   STATE       UPTIME  RESTARTS  IN FLIGHT  REQUESTS  MEMORY    CPU  LAST EXIT
+                1   0      4242  READY       3m12s   0         3          1500      48.3 MiB  12%  -
+                12  1      -     RESTARTING  -       11        0          7         -         -    KILL: killed by the admin API
                 """);
     }
 
@@ -52,6 +52,16 @@ class FleetTableTests {
                 """);
 
         assertThat(FleetTable.render(fleet)).contains("  READY (out of step)  ", "  READY                ");
+    }
+
+    /** A new user missed PM2's cpu column: the CPU time over the uptime, as ps's %CPU. */
+    @Test
+    void theCpuColumnIsTheCpuTimeOverTheUptime() {
+        assertThat(FleetTable.cpu(json("250"), json("1000"))).isEqualTo("25%");
+        assertThat(FleetTable.cpu(json("180000"), json("60000"))).as("three cores").isEqualTo("300%");
+        assertThat(FleetTable.cpu(json("10"), json("999"))).as("before its first second").isEqualTo("-");
+        assertThat(FleetTable.cpu(json("null"), json("60000"))).isEqualTo("-");
+        assertThat(FleetTable.cpu(MissingNode.getInstance(), MissingNode.getInstance())).isEqualTo("-");
     }
 
     @Test
