@@ -252,6 +252,7 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                 connectionLimit.max(), config.maxConnectionsPerClient() == 0 ? ""
                         : ", " + config.maxConnectionsPerClient() + " per client outside fleet.proxy.trusted-proxies");
         log.info("Balancing: {}", balancing(config, properties.worker().maxConcurrency()));
+        log.info("Forwarded headers: {}", context.trustedProxies().describe());
         if (transport.socketChannel() == IoUringSocketChannel.class && IoUring.isPollAddMultishotEnabled()) {
             log.warn("io_uring polls are multishot here ({} is true, or io_uring was used before the proxy started): "
                     + "a worker's reset that comes with its last bytes is seen only at fleet.proxy.body-idle-timeout",

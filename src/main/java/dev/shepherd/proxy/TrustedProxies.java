@@ -18,11 +18,38 @@ import java.util.List;
  */
 final class TrustedProxies {
 
+    /** Addresses of private networks, one per range that a list trusting them would cover (RFC 1918, 6598, 4193). */
+    private static final List<String> PRIVATE = List.of("10.0.0.1", "172.16.0.1", "192.168.0.1", "100.64.0.1", "fd00::1");
+
+    private final List<String> entries;
     private final List<Range> ranges;
 
     /** @throws IllegalArgumentException for an entry that is no IP address or CIDR range */
     TrustedProxies(List<String> ranges) {
+        this.entries = List.copyOf(ranges);
         this.ranges = ranges.stream().map(Range::parse).toList();
+    }
+
+    /**
+     * What the proxy does with forwarded headers, for its start-up line: a new user found the default's trust of
+     * private networks in the README only, where nginx trusts nobody by default.
+     */
+    String describe() {
+        if (entries.isEmpty()) {
+            return "every peer's X-Forwarded-* and Forwarded are replaced by what Shepherd saw (fleet.proxy.trusted-proxies "
+                    + "is empty)";
+        }
+        String trusted = "X-Forwarded-* and Forwarded from " + String.join(", ", entries) + " reach the workers as sent";
+        boolean privateNetworks = PRIVATE.stream().anyMatch(address -> {
+            try {
+                return trusts(InetAddress.getByName(address));
+            } catch (UnknownHostException literal) {
+                return false;
+            }
+        });
+        return privateNetworks ? trusted + ": any client on those networks can set them, so narrow "
+                + "fleet.proxy.trusted-proxies to your balancers (or empty it) where clients reach the proxy from one"
+                : trusted + ", every other peer's are replaced by what Shepherd saw";
     }
 
     /** Whether a peer at {@code address} is trusted; false for null. Called once per client connection. */

@@ -60,6 +60,21 @@ class TrustedProxiesTests {
                 .isEqualTo("198.51.100.1");
     }
 
+    /** A new user found the default's trust of private networks in the README only: the start-up line says it. */
+    @Test
+    void theStartUpLineSaysWhoseForwardedHeadersPassAndWarnsOfPrivateNetworks() {
+        assertThat(new TrustedProxies(List.of("127.0.0.0/8", "10.0.0.0/8")).describe()).isEqualTo("X-Forwarded-* and "
+                + "Forwarded from 127.0.0.0/8, 10.0.0.0/8 reach the workers as sent: any client on those networks can "
+                + "set them, so narrow fleet.proxy.trusted-proxies to your balancers (or empty it) where clients reach "
+                + "the proxy from one");
+        assertThat(new TrustedProxies(List.of("fc00::/7")).describe()).contains("any client on those networks");
+        assertThat(new TrustedProxies(List.of("127.0.0.1", "10.0.12.7")).describe()).isEqualTo("X-Forwarded-* and "
+                + "Forwarded from 127.0.0.1, 10.0.12.7 reach the workers as sent, every other peer's are replaced by "
+                + "what Shepherd saw");
+        assertThat(new TrustedProxies(List.of()).describe()).startsWith("every peer's X-Forwarded-* and Forwarded are "
+                + "replaced");
+    }
+
     @Test
     void emptyListTrustsNobodyNotEvenLoopback() throws UnknownHostException {
         TrustedProxies nobody = new TrustedProxies(List.of());
