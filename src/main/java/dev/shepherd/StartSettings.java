@@ -83,6 +83,13 @@ final class StartSettings {
                 throw new CommandLine.ParameterException(line, "--env " + name + "=...: '" + name
                         + "' is not a variable name (letters, digits and _)");
             }
+            if (name.equals("PORT")) {
+                // A new user's -e PORT=3000 (PM2's cluster shares one port) stopped the master ~10 s later, naming
+                // fleet.worker.environment.PORT.
+                throw new CommandLine.ParameterException(line, "--env PORT=" + value + ": each worker gets a PORT of "
+                        + "its own from Shepherd, which proxies to it; for clients to reach the app on " + value
+                        + ", give the proxy that port: -p " + value);
+            }
             spring.add("--fleet.worker.environment[" + name + "]=" + literal(value));
         });
         return spring;

@@ -191,6 +191,15 @@ class StartCommandTests {
                 "shepherd start: -i comes after PROGRAM, so it is docker's argument");
     }
 
+    /** A new user's -e PORT=3000 stopped the master some 10 s later, naming fleet.worker.environment.PORT. */
+    @Test
+    void aPortForTheWorkersIsAUsageErrorPointingToTheProxysPort() {
+        assertThat(start("-e", "PORT=3000", "node", "app.js")).isNull();
+        assertThat(exitCode[0]).isEqualTo(2);
+        assertThat(err.toString()).contains("--env PORT=3000: each worker gets a PORT of its own from Shepherd, which "
+                + "proxies to it; for clients to reach the app on 3000, give the proxy that port: -p 3000");
+    }
+
     /** start -p 80 app.js -p 3000 was corrected to start -p 80 -p 3000 app.js, which picocli refuses (-p once). */
     @Test
     void anOptionGivenBothBeforeAndAfterTheProgramIsCorrectedToItsLastValueOnce() {
