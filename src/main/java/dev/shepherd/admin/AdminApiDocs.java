@@ -93,7 +93,8 @@ class AdminApiDocs {
                             + "already, or the master is stopping; try again after Retry-After seconds, or poll "
                             + "GET /fleet/events")),
             Map.entry("logs", Map.of(
-                    400, "id or lines is not a number, or lines is below 1 (more than fleet.worker.log-lines gives all that is kept)",
+                    400, "id, lines or after is not a number, lines is below 1 (more than fleet.worker.log-lines gives "
+                            + "all that is kept), or after is no line's seq (below 0, or past the newest line)",
                     404, NO_WORKER)));
 
     @Bean

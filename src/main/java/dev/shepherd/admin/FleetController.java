@@ -1,5 +1,6 @@
 package dev.shepherd.admin;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.shepherd.SignalNames;
 import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.FleetExceptions;
@@ -32,6 +33,7 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -57,7 +59,26 @@ class FleetController {
     record KillRequest(@Schema(allowableValues = {"TERM", "KILL"}, defaultValue = "TERM") String signal) {
     }
 
-    record LogLine(long pid, @Schema(format = "date-time") String at, String line) {
+    /**
+     * A line of a worker's output, or, first in an answer to {@code after}, the marker of the lines dropped before
+     * they were read: {@code seq} and {@code missed} only (the lines numbered {@code seq - missed + 1} to {@code seq}).
+     * A reader that follows passes the last element's {@code seq} as its next {@code after}.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record LogLine(@Schema(description = "The line's number among the worker id's lines, from 1, one more for each; "
+                           + "on the marker, the last line dropped") long seq,
+                   Long pid, @Schema(format = "date-time") String at, String line,
+                   @Schema(description = "Only on the marker, first in an answer to after: how many lines after it "
+                           + "were dropped (fleet.worker.log-lines, log-bytes) before they were read") Long missed) {
+
+        static LogLine of(LogBuffer.Entry entry) {
+            LogBuffer.Line line = entry.line();
+            return new LogLine(entry.seq(), line.pid(), line.at().toString(), line.text(), null);
+        }
+
+        static LogLine missed(long lastSeq, long count) {
+            return new LogLine(lastSeq, null, null, null, count);
+        }
     }
 
     /**
@@ -275,16 +296,38 @@ class FleetController {
         return emitter.get();
     }
 
-    @Operation(summary = "A worker's last output lines")
+    /**
+     * The newest lines; with {@code after}, the first lines after that one instead, led by a marker of how many were
+     * dropped before they could be read (journald's {@code --after-cursor}, by a line's {@code seq}).
+     */
+    @Operation(summary = "A worker's last output lines, or those after a line (after=seq)")
     @GetMapping("/workers/{id}/logs")
-    List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") long lines) {
+    List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") long lines,
+                       @Parameter(description = "The seq of the last line read (0: before the first): the answer is "
+                               + "the first lines after it, at most lines of them, led by a marker when some were "
+                               + "dropped before they were read") @RequestParam(required = false) Long after) {
         LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
         if (lines < 1) {
             throw new InvalidRequestException("lines must be at least 1, not " + lines);
         }
         // More than the master keeps (fleet.worker.log-lines) gives all it keeps, as tail -n and kubectl logs --tail
         // do (a new user's PM2 habit, logs -n 5000, was refused).
-        return buffer.tail((int) Math.min(lines, fleet.logLines())).stream()
-                .map(line -> new LogLine(line.pid(), line.at().toString(), line.text())).toList();
+        int count = (int) Math.min(lines, fleet.logLines());
+        if (after == null) {
+            return buffer.last(count).stream().map(LogLine::of).toList();
+        }
+        long newest = buffer.newestSeq();
+        if (after < 0 || after > newest) {
+            // Numbers only grow: one past the newest is not from this master's answers (another master's, made up).
+            throw new InvalidRequestException("after must be the seq of a line of worker " + id + ", 0 to " + newest
+                    + " (its newest), not " + after);
+        }
+        LogBuffer.Page page = buffer.after(after, count);
+        List<LogLine> answer = new ArrayList<>(page.entries().size() + 1);
+        if (page.missed() > 0) {
+            answer.add(LogLine.missed(after + page.missed(), page.missed()));
+        }
+        page.entries().forEach(entry -> answer.add(LogLine.of(entry)));
+        return answer;
     }
 }

@@ -12,7 +12,6 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,15 +20,18 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code shepherd logs [ID] [-n N] [-f] [--timestamps]}: a worker's last output lines ({@code GET /fleet/workers/{id}/logs}), or every
- * current worker's, merged by time and prefixed with the worker id. {@code -f} asks again every
- * {@value #FOLLOW_MILLIS} ms for the last {@value #FOLLOW_LINES} lines and prints the new ones: a worker that writes
- * more than that between two asks has lines skipped (the master keeps them: {@code logs ID -n 1000} shows them).
+ * current worker's, merged by time and prefixed with the worker id. {@code -f} asks every {@value #FOLLOW_MILLIS} ms
+ * for the lines after the last it printed, by their {@code seq} ({@link LogFollower}), at once again while an ask
+ * gets a full page of {@value #FOLLOW_LINES}: it prints every line, or, where the master dropped some before they
+ * were asked for (it keeps {@code fleet.worker.log-lines}), a line that says how many. It compared tails of 100 lines
+ * instead, and skipped what did not fit in them without a word.
  */
 @Command(name = "logs", description = "Shows the workers' last output lines; -f follows them.")
 class LogsCommand implements Callable<Integer> {
 
     static final int FOLLOW_MILLIS = 500;
-    static final int FOLLOW_LINES = 100;
+    /** The most lines one ask of {@code -f} gets. */
+    static final int FOLLOW_LINES = 1000;
 
     @ParentCommand
     Ctl ctl;
@@ -58,7 +60,7 @@ class LogsCommand implements Callable<Integer> {
             + "(ISO-8601, UTC) and the pid of the process that wrote it: a restarted worker keeps its id, not its pid.")
     boolean timestamps;
 
-    private final Map<Integer, List<JsonNode>> seen = new HashMap<>();
+    private final Map<Integer, LogFollower> followers = new HashMap<>();
 
     @Override
     public Integer call() throws InterruptedException {
@@ -70,12 +72,14 @@ class LogsCommand implements Callable<Integer> {
             printJson();
             return Ctl.OK;
         }
-        printNew(lines);
+        boolean full = printNew();
         while (follow) {
-            TimeUnit.MILLISECONDS.sleep(FOLLOW_MILLIS);
+            if (!full) {
+                TimeUnit.MILLISECONDS.sleep(FOLLOW_MILLIS);
+            }
             // Asked before its last lines: a line written between the two asks is printed before the end.
             boolean left = id != null && !workers().contains(id);
-            printNew(Math.max(lines, FOLLOW_LINES));
+            full = printNew();
             if (left) {
                 // As kubectl logs -f ends when its pod goes; it followed on, silent, for ever (a new user's).
                 ctl.err().println("worker " + id + " has left the fleet (shepherd events says why): its last lines "
@@ -97,23 +101,56 @@ class LogsCommand implements Callable<Integer> {
         ctl.out().println(Json.MAPPER.writeValueAsString(all));
     }
 
-    private void printNew(int asked) {
-        List<Map.Entry<Integer, JsonNode>> fresh = new ArrayList<>();
-        for (int worker : id != null ? List.of(id) : workers()) {
-            List<JsonNode> tail = List.copyOf(ctl.client().get(path(worker, asked)).values());
-            LogTail.newLines(seen.getOrDefault(worker, List.of()), tail).forEach(line -> fresh.add(Map.entry(worker, line)));
-            seen.put(worker, tail);
-        }
-        fresh.sort(Comparator.comparing(entry -> entry.getValue().path("at").asString("")));
-        for (Map.Entry<Integer, JsonNode> entry : fresh) {
-            String text = TerminalText.safe(entry.getValue().path("line").asString(""));
-            if (timestamps) {
-                text = TerminalText.safe(entry.getValue().path("at").asString("?")) + " pid "
-                        + entry.getValue().path("pid").asLong() + " " + text;
+    /**
+     * Prints the lines of each worker not printed yet, merged by time; returns whether an ask got a full page (more
+     * may be waiting). A worker seen for the first time gives its last {@code -n} lines.
+     */
+    private boolean printNew() {
+        List<List<LogMerge.Printed>> fresh = new ArrayList<>();
+        boolean full = false;
+        List<Integer> current = id != null ? List.of(id) : workers();
+        for (int worker : current) {
+            LogFollower follower = followers.get(worker);
+            List<JsonNode> elements;
+            if (follower == null) {
+                follower = new LogFollower(worker, Math.max(lines, FOLLOW_LINES));
+                followers.put(worker, follower);
+                elements = follower.start(ctl.client()::get, lines);
+            } else {
+                elements = follower.next(ctl.client()::get);
+                full |= follower.full();
             }
-            ctl.out().println(json ? Json.MAPPER.writeValueAsString(entry.getValue()) : id != null ? text : entry.getKey() + " | " + text);
+            fresh.add(LogMerge.collect(worker, elements));
         }
+        followers.keySet().retainAll(current);
+        LogMerge.merge(fresh).forEach(this::print);
         ctl.out().flush();
+        return full;
+    }
+
+    private void print(LogMerge.Printed printed) {
+        JsonNode element = printed.element();
+        if (json) {
+            ctl.out().println(Json.MAPPER.writeValueAsString(element));
+            return;
+        }
+        String text;
+        if (LogFollower.isMarker(element)) {
+            text = missed(element.path("missed").asLong());
+        } else {
+            text = TerminalText.safe(element.path("line").asString(""));
+            if (timestamps) {
+                text = TerminalText.safe(element.path("at").asString("?")) + " pid " + element.path("pid").asLong()
+                        + " " + text;
+            }
+        }
+        ctl.out().println(id != null ? text : printed.worker() + " | " + text);
+    }
+
+    /** The marker of lines dropped before they were read, as journald and kubectl mark what they leave out. */
+    static String missed(long count) {
+        return "-- " + (count == 1 ? "1 line" : count + " lines") + " missed: dropped by the master before "
+                + (count == 1 ? "it was" : "they were") + " read (it keeps fleet.worker.log-lines) --";
     }
 
     private List<Integer> workers() {
@@ -123,6 +160,6 @@ class LogsCommand implements Callable<Integer> {
     }
 
     private static String path(int worker, int lines) {
-        return "/fleet/workers/" + worker + "/logs?lines=" + lines;
+        return LogFollower.path(worker) + "?lines=" + lines;
     }
 }

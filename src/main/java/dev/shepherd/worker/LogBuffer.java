@@ -3,13 +3,17 @@ package dev.shepherd.worker;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
  * The last lines written by one worker id, across all its processes, so the lines before a crash can still be
  * read after the replacement has started. Bounded twice: at most {@code maxLines} lines and at most
  * {@code maxBytes} bytes of text (counted as UTF-8; the oldest lines go first, and the newest line is always
- * kept). Thread-safe (written by output pumps, read by the admin API and the supervisor).
+ * kept). Each line gets the next sequence number of the id, from 1 (its {@code seq}, as journald's cursor names an
+ * entry), so that a reader that follows the lines asks for those after the last it got ({@link #after}) and learns
+ * how many were dropped before it read them, where comparing tails could only guess. Thread-safe (written by output
+ * pumps, read by the admin API and the supervisor).
  */
 public final class LogBuffer {
 
@@ -17,11 +21,27 @@ public final class LogBuffer {
     public record Line(long pid, Instant at, String text) {
     }
 
+    /** A line and its sequence number: the {@code seq}s held are consecutive, the oldest first. */
+    public record Entry(long seq, Line line) {
+    }
+
+    /**
+     * What followed a sequence number: the lines held after it, and how many lines after it were dropped before
+     * (0 when none): those numbered from the number asked after up to {@code entries}' first.
+     */
+    public record Page(long missed, List<Entry> entries) {
+    }
+
+    /** A held line with its number and its size in UTF-8 bytes. */
+    private record Held(long seq, Line line, int size) {
+    }
+
     private final int maxLines;
     private final long maxBytes;
-    private final ArrayDeque<Line> lines;
-    private final ArrayDeque<Integer> sizes;
+    private final ArrayDeque<Held> lines;
     private long bytes;
+    /** The number of the newest line; 0 before the first. */
+    private long newestSeq;
     /** How much of this id's output goes to the master's log, shared by its processes and its slot's other ids. */
     private final LogAllowance allowance;
 
@@ -43,7 +63,6 @@ public final class LogBuffer {
         this.maxBytes = maxBytes;
         this.allowance = allowance;
         this.lines = new ArrayDeque<>(Math.min(maxLines, 1024));
-        this.sizes = new ArrayDeque<>(Math.min(maxLines, 1024));
     }
 
     /** What of this buffer's lines may go to the master's log, shared with the buffers of its slot's other ids. */
@@ -59,25 +78,59 @@ public final class LogBuffer {
     public synchronized void add(Line line) {
         int size = utf8Length(line.text());
         while (!lines.isEmpty() && (lines.size() >= maxLines || bytes + size > maxBytes)) {
-            lines.removeFirst();
-            bytes -= sizes.removeFirst();
+            bytes -= lines.removeFirst().size();
         }
-        lines.addLast(line);
-        sizes.addLast(size);
+        lines.addLast(new Held(++newestSeq, line, size));
         bytes += size;
     }
 
     /** The newest {@code count} lines, oldest first. */
-    public synchronized List<Line> tail(int count) {
-        int skip = Math.max(0, lines.size() - count);
-        List<Line> result = new ArrayList<>(Math.min(count, lines.size()));
-        int index = 0;
-        for (Line line : lines) {
-            if (index++ >= skip) {
-                result.add(line);
+    public List<Line> tail(int count) {
+        return last(count).stream().map(Entry::line).toList();
+    }
+
+    /** The newest {@code count} lines with their numbers, oldest first. */
+    public synchronized List<Entry> last(int count) {
+        ArrayDeque<Entry> result = new ArrayDeque<>();
+        var newestFirst = lines.descendingIterator();
+        while (newestFirst.hasNext() && result.size() < count) {
+            Held held = newestFirst.next();
+            result.addFirst(new Entry(held.seq(), held.line()));
+        }
+        return List.copyOf(result);
+    }
+
+    /**
+     * The first {@code count} lines held after line {@code seq}, oldest first, and how many lines after it were
+     * dropped before this: a reader that asks again after the last entry it got misses none, or learns how many it
+     * missed. Costs the lines after {@code seq}, not the whole buffer.
+     *
+     * @param seq a line's number, 0 for before the first; at most {@link #newestSeq()}
+     */
+    public synchronized Page after(long seq, int count) {
+        if (seq < 0 || seq > newestSeq) {
+            throw new IllegalArgumentException("no line " + seq + " in a log whose newest is " + newestSeq);
+        }
+        long oldest = newestSeq - lines.size() + 1;
+        long start = Math.max(seq, oldest - 1);
+        List<Entry> result = new ArrayList<>();
+        var newestFirst = lines.descendingIterator();
+        while (newestFirst.hasNext()) {
+            Held held = newestFirst.next();
+            if (held.seq() <= start) {
+                break;
+            }
+            if (held.seq() - start <= count) {
+                result.add(new Entry(held.seq(), held.line()));
             }
         }
-        return result;
+        Collections.reverse(result);
+        return new Page(start - seq, List.copyOf(result));
+    }
+
+    /** The number of the newest line written, 0 before the first (however many lines are held). */
+    public synchronized long newestSeq() {
+        return newestSeq;
     }
 
     /**
@@ -88,10 +141,10 @@ public final class LogBuffer {
         ArrayDeque<String> mine = new ArrayDeque<>();
         long total = 0;
         var newestFirst = lines.descendingIterator();
-        var sizesNewestFirst = sizes.descendingIterator();
         while (newestFirst.hasNext() && mine.size() < count) {
-            Line line = newestFirst.next();
-            int size = sizesNewestFirst.next();
+            Held held = newestFirst.next();
+            Line line = held.line();
+            int size = held.size();
             if (line.pid() != pid) {
                 continue;
             }

@@ -685,9 +685,56 @@ class FleetControllerTests {
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=2")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "middle"},
-                 {"pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
+                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "middle"},
+                 {"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
                 """);
+    }
+
+    @Test
+    void logsAfterALineGiveTheFirstLinesAfterIt() {
+        LogBuffer buffer = new LogBuffer(10);
+        for (int i = 1; i <= 5; i++) {
+            buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(10 - i), "line " + i));
+        }
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?after=2&lines=2")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:53Z", "line": "line 3"},
+                 {"seq": 4, "pid": 4242, "at": "2025-01-01T11:59:54Z", "line": "line 4"}]
+                """);
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?after=5")).hasStatusOk().bodyJson().isStrictlyEqualTo("[]");
+    }
+
+    /** As journald and kubectl mark what they leave out: a follower learns how many lines it never saw. */
+    @Test
+    void logsAfterALineAlreadyDroppedBeginWithAMarkerOfHowManyWereMissed() {
+        LogBuffer buffer = new LogBuffer(2);
+        for (int i = 1; i <= 6; i++) {
+            buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(10 - i), "line " + i));
+        }
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?after=1")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                [{"seq": 4, "missed": 3},
+                 {"seq": 5, "pid": 4242, "at": "2025-01-01T11:59:55Z", "line": "line 5"},
+                 {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:56Z", "line": "line 6"}]
+                """);
+    }
+
+    @Test
+    void logsAfterNoLineOfTheWorkerIsA400Problem() {
+        LogBuffer buffer = new LogBuffer(10);
+        buffer.add(new LogBuffer.Line(4242, NOW, "only"));
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=2"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "after must be the seq of a line of worker 1, 0 to 1 (its newest), not 2");
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=-1"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "after must be the seq of a line of worker 1, 0 to 1 (its newest), not -1");
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=x1"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "after must be a number, not 'x1'");
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=99999999999999999999"), HttpStatus.BAD_REQUEST,
+                "Invalid request", "after is out of range: '99999999999999999999'");
     }
 
     @Test
@@ -707,8 +754,8 @@ class FleetControllerTests {
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=99999999999")).as("beyond an int too").hasStatusOk();
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=5000")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old"},
-                 {"pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
+                [{"seq": 1, "pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old"},
+                 {"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
                 """);
     }
 

@@ -12,6 +12,9 @@ import tools.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -277,6 +282,55 @@ class CtlIntegrationTests {
         // A new JVM's first line, and the follow's next ask: beyond 30 s once, on a loaded host.
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(out.toString())
                 .containsPattern("(?m)^" + replacement + " \\| echo worker \\d+ listening on "));
+        awaitReplaced(worker);
+    }
+
+    /** Has the worker write {@code lines} lines at once (EchoWorker's /print), asked on its own port. */
+    private static void print(WorkerSnapshot worker, int lines, String to, String tag) throws Exception {
+        HttpResponse<String> answer = shepherd.http().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + worker.port() + "/print?lines=" + lines + "&to=" + to + "&tag=" + tag)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.body()).isEqualTo("printed " + lines + "\n");
+    }
+
+    /**
+     * It asked for the last 100 lines every 500 ms and printed the new ones: of a worker writing faster, it skipped
+     * lines without a word. Now every line is printed, or a marker says exactly how many were dropped before.
+     */
+    @Test
+    void logsFollowOfAFastWorkerPrintsEveryLineOrSaysExactlyHowManyItMissed() throws Exception {
+        WorkerSnapshot worker = readyWorker();
+        StringWriter text = follow("logs", Integer.toString(worker.id()), "-f", "-n", "1");
+        StringWriter json = follow("logs", Integer.toString(worker.id()), "-f", "-n", "1", "--json");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !text.toString().isEmpty() && !json.toString().isEmpty());
+
+        print(worker, 20_000, "stdout", "fast");
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> text.toString().contains("fast out 19999\n")
+                && json.toString().contains("fast out 19999"));
+        long shown = 0;
+        long missed = 0;
+        long last = -1;
+        for (String line : text.toString().lines().toList()) {
+            Matcher printed = Pattern.compile("fast out (\\d+)").matcher(line);
+            Matcher marker = Pattern.compile("-- (\\d+) lines? missed: dropped by the master before .* --").matcher(line);
+            if (printed.matches()) {
+                assertThat(Long.parseLong(printed.group(1))).as("in order, each once").isGreaterThan(last);
+                last = Long.parseLong(printed.group(1));
+                shown++;
+            } else if (marker.matches()) {
+                missed += Long.parseLong(marker.group(1));
+            }
+        }
+        assertThat(shown + missed).as("every line shown or counted as missed").isEqualTo(20_000);
+        List<JsonNode> elements = json.toString().lines().map(Json.MAPPER::readTree).toList();
+        for (int i = 1; i < elements.size(); i++) {
+            JsonNode element = elements.get(i);
+            assertThat(element.path("seq").asLong()).as("no gap but those a marker counts: %s", element)
+                    .isEqualTo(elements.get(i - 1).path("seq").asLong() + element.path("missed").asLong(1));
+        }
+        // Its last lines are now these: a fresh worker for the tests that read a worker's first lines.
+        shepherd.fleet().replace(worker.id());
         awaitReplaced(worker);
     }
 

@@ -35,6 +35,9 @@ import java.util.stream.Collectors;
  *   <li>{@code /fail?pid=P}: the worker with pid P answers 500 (as one with a broken database pool would, its
  *       health still ok); the others echo</li>
  *   <li>{@code /bytes?n=N}: a body of N bytes</li>
+ *   <li>{@code /print?lines=N&to=stdout|stderr|both&tag=T}: writes N lines as fast as it can, "T out I" to its
+ *       standard output, or "T err I" to its standard error, or each in turn to both (I from 0), then answers
+ *       "printed N"</li>
  *   <li>{@code /login}: sets a session cookie of its own, {@code JSESSIONID=<pid>x<n>}, as a servlet container
  *       does; {@code /logout} deletes it ({@code Max-Age=0})</li>
  *   <li>{@code /env}: "NAME=value" lines of the variables Shepherd gives a worker (SHEPHERD_*, NODE_APP_INSTANCE,
@@ -51,6 +54,21 @@ public final class EchoWorker {
     /** What {@code /leak?mb=N} keeps forever, to grow the resident memory. */
     private static final java.util.List<byte[]> LEAKED = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final java.util.concurrent.atomic.AtomicInteger SESSIONS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Writes {@code lines} numbered lines in large writes, as a busy app's logger does. */
+    private static String print(int lines, String to, String tag) {
+        StringBuilder out = new StringBuilder();
+        StringBuilder err = new StringBuilder();
+        for (int i = 0; i < lines; i++) {
+            boolean toErr = to.equals("stderr") || to.equals("both") && i % 2 == 1;
+            (toErr ? err : out).append(tag).append(toErr ? " err " : " out ").append(i).append('\n');
+        }
+        System.out.print(out);
+        System.out.flush();
+        System.err.print(err);
+        System.err.flush();
+        return "printed " + lines + "\n";
+    }
 
     public static void main(String[] args) throws IOException {
         // The JDK server writes a response's head and body apart; with Nagle on, the body waits for the ACK the
@@ -126,6 +144,11 @@ public final class EchoWorker {
                 try (var out = exchange.getResponseBody()) {
                     out.write("x".repeat(Integer.parseInt(query.getOrDefault("n", "0"))).getBytes());
                 }
+                return;
+            }
+            if (uri.getPath().equals("/print")) {
+                respond(exchange, 200, print(Integer.parseInt(query.getOrDefault("lines", "1")), query.getOrDefault("to", "stdout"),
+                        query.getOrDefault("tag", "")));
                 return;
             }
             if (uri.getPath().equals("/bytes")) {

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class LogBufferTests {
 
@@ -153,6 +154,71 @@ class LogBufferTests {
 
         assertThat(buffer.tailOf(1, 10, 25)).containsExactly("b".repeat(10), "c".repeat(10));
         assertThat(buffer.tailOf(1, 10, 5)).containsExactly("c".repeat(10));
+    }
+
+    @Test
+    void linesAreNumberedFromOneAndKeepTheirNumbersWhenOlderOnesAreDropped() {
+        LogBuffer buffer = new LogBuffer(3, 1 << 20);
+        assertThat(buffer.newestSeq()).isZero();
+        for (int i = 1; i <= 5; i++) {
+            buffer.add(line(1, i));
+        }
+
+        assertThat(buffer.newestSeq()).isEqualTo(5);
+        assertThat(buffer.last(10)).extracting(LogBuffer.Entry::seq).containsExactly(3L, 4L, 5L);
+        assertThat(buffer.last(2)).extracting(entry -> entry.line().text()).containsExactly("line 4", "line 5");
+    }
+
+    @Test
+    void afterGivesTheFirstLinesAfterTheNumberOldestFirst() {
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
+        for (int i = 1; i <= 6; i++) {
+            buffer.add(line(1, i));
+        }
+
+        LogBuffer.Page page = buffer.after(2, 3);
+
+        assertThat(page.missed()).isZero();
+        assertThat(page.entries()).extracting(LogBuffer.Entry::seq).containsExactly(3L, 4L, 5L);
+        assertThat(buffer.after(5, 3).entries()).extracting(LogBuffer.Entry::seq).containsExactly(6L);
+        assertThat(buffer.after(6, 3).entries()).as("nothing after the newest yet").isEmpty();
+        assertThat(buffer.after(0, 100).entries()).hasSize(6);
+    }
+
+    @Test
+    void afterCountsTheLinesDroppedBeforeTheyWereRead() {
+        LogBuffer buffer = new LogBuffer(3, 1 << 20);
+        for (int i = 1; i <= 10; i++) {
+            buffer.add(line(1, i));
+        }
+
+        LogBuffer.Page page = buffer.after(2, 100);
+
+        assertThat(page.missed()).as("lines 3 to 7 were dropped; 8 is the oldest held").isEqualTo(5);
+        assertThat(page.entries()).extracting(LogBuffer.Entry::seq).containsExactly(8L, 9L, 10L);
+        assertThat(buffer.after(0, 1).missed()).isEqualTo(7);
+        assertThat(buffer.after(0, 1).entries()).extracting(LogBuffer.Entry::seq).containsExactly(8L);
+        assertThat(buffer.after(7, 100).missed()).isZero();
+    }
+
+    @Test
+    void linesDroppedForTheByteBoundAreCountedToo() {
+        LogBuffer buffer = new LogBuffer(1000, 20);
+        for (int i = 1; i <= 5; i++) {
+            buffer.add(new LogBuffer.Line(1, T0, "12345678"));
+        }
+
+        assertThat(buffer.after(0, 100).missed()).isEqualTo(3);
+    }
+
+    @Test
+    void afterANumberNoLineHadIsRefused() {
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
+        buffer.add(line(1, 1));
+
+        assertThatThrownBy(() -> buffer.after(2, 10)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> buffer.after(-1, 10)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(new LogBuffer(10, 1 << 20).after(0, 10)).isEqualTo(new LogBuffer.Page(0, List.of()));
     }
 
     private static LogBuffer.Line line(long pid, int n) {
