@@ -94,7 +94,8 @@ class AdminApiDocs {
                             + "GET /fleet/events")),
             Map.entry("logs", Map.of(
                     400, "id, lines or after is not a number, lines is below 1 (more than fleet.worker.log-lines gives "
-                            + "all that is kept), or after is no line's seq (below 0, or past the newest line)",
+                            + "all that is kept), after is no line's seq (below 0, or past the newest line), or stream "
+                            + "is neither stdout nor stderr",
                     404, NO_WORKER)));
 
     @Bean

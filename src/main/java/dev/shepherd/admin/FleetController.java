@@ -68,16 +68,19 @@ class FleetController {
     record LogLine(@Schema(description = "The line's number among the worker id's lines, from 1, one more for each; "
                            + "on the marker, the last line dropped") long seq,
                    Long pid, @Schema(format = "date-time") String at, String line,
+                   @Schema(description = "Which output of the process the line came from", allowableValues = {
+                           "stdout", "stderr"}) String stream,
                    @Schema(description = "Only on the marker, first in an answer to after: how many lines after it "
-                           + "were dropped (fleet.worker.log-lines, log-bytes) before they were read") Long missed) {
+                           + "were dropped (fleet.worker.log-lines, log-bytes) before they were read, of both "
+                           + "streams") Long missed) {
 
         static LogLine of(LogBuffer.Entry entry) {
             LogBuffer.Line line = entry.line();
-            return new LogLine(entry.seq(), line.pid(), line.at().toString(), line.text(), null);
+            return new LogLine(entry.seq(), line.pid(), line.at().toString(), line.text(), line.stream().label(), null);
         }
 
         static LogLine missed(long lastSeq, long count) {
-            return new LogLine(lastSeq, null, null, null, count);
+            return new LogLine(lastSeq, null, null, null, null, count);
         }
     }
 
@@ -305,7 +308,9 @@ class FleetController {
     List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") long lines,
                        @Parameter(description = "The seq of the last line read (0: before the first): the answer is "
                                + "the first lines after it, at most lines of them, led by a marker when some were "
-                               + "dropped before they were read") @RequestParam(required = false) Long after) {
+                               + "dropped before they were read") @RequestParam(required = false) Long after,
+                       @Parameter(description = "stdout or stderr: that stream's lines only (PM2's --out, --err)")
+                       @RequestParam(required = false) String stream) {
         LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
         if (lines < 1) {
             throw new InvalidRequestException("lines must be at least 1, not " + lines);
@@ -313,8 +318,9 @@ class FleetController {
         // More than the master keeps (fleet.worker.log-lines) gives all it keeps, as tail -n and kubectl logs --tail
         // do (a new user's PM2 habit, logs -n 5000, was refused).
         int count = (int) Math.min(lines, fleet.logLines());
+        LogBuffer.Stream only = stream(stream);
         if (after == null) {
-            return buffer.last(count).stream().map(LogLine::of).toList();
+            return buffer.last(count, only).stream().map(LogLine::of).toList();
         }
         long newest = buffer.newestSeq();
         if (after < 0 || after > newest) {
@@ -322,12 +328,25 @@ class FleetController {
             throw new InvalidRequestException("after must be the seq of a line of worker " + id + ", 0 to " + newest
                     + " (its newest), not " + after);
         }
-        LogBuffer.Page page = buffer.after(after, count);
+        LogBuffer.Page page = buffer.after(after, count, only);
         List<LogLine> answer = new ArrayList<>(page.entries().size() + 1);
         if (page.missed() > 0) {
             answer.add(LogLine.missed(after + page.missed(), page.missed()));
         }
         page.entries().forEach(entry -> answer.add(LogLine.of(entry)));
         return answer;
+    }
+
+    /** The stream a {@code stream} parameter names; null (both) when there is none. */
+    private static LogBuffer.Stream stream(String stream) {
+        if (stream == null) {
+            return null;
+        }
+        for (LogBuffer.Stream each : LogBuffer.Stream.values()) {
+            if (each.label().equals(stream)) {
+                return each;
+            }
+        }
+        throw new InvalidRequestException("stream must be stdout or stderr, not " + Problems.quote(stream));
     }
 }

@@ -236,8 +236,6 @@ public final class Ctl {
                 + "the master itself (SIGTERM, systemctl stop) to stop every worker.";
         static final String UNDO = "Did you mean reload --undo? It goes back to the spec the last successful reload "
                 + "replaced, or stops a running reload and rolls it back";
-        static final String ONE_PIPE = "A worker's standard output and error come through one pipe, in the order it "
-                + "wrote them: logs shows both, and cannot show one alone (PM2's --err, --out).";
 
         private Pm2Hints() {
         }
@@ -266,13 +264,11 @@ public final class Ctl {
                     + "case-sensitive."),
             java.util.Map.entry("ping", "status says whether the master answers (exit code 5 when it does not)."));
 
-    /** What PM2's options that no command here has are here (pm2 reload --update-env, pm2 logs --err). */
+    /** What PM2's options that no command here has are here (pm2 reload --update-env, pm2 logs --nostream). */
     private static final java.util.Map<String, String> PM2_OPTIONS = java.util.Map.of(
             "--update-env", "Shepherd takes no environment from this shell (PM2's --update-env): name what changes, "
                     + "reload --env NAME=VALUE or --unset-env NAME, and every worker is replaced with it.",
             "--nostream", "logs prints the last lines and ends by itself; -f (--follow) is what keeps printing.",
-            "--err", Pm2Hints.ONE_PIPE,
-            "--out", Pm2Hints.ONE_PIPE,
             "--time", "Did you mean --timestamps? (PM2's --time)",
             "-9", "Did you mean --signal KILL? (kill(1)'s -9)",
             "-15", "Did you mean --signal TERM? (kill(1)'s -15)");

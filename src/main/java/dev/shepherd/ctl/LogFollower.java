@@ -8,13 +8,16 @@ import java.util.function.Function;
 /**
  * Follows one worker's output lines for {@code logs -f} by their {@code seq}: each ask is for the lines after the
  * last one it got ({@code GET /fleet/workers/{id}/logs?after=}), so none is skipped unseen; those the master dropped
- * before they were asked for come as the answer's marker ({@code missed}), which is passed on to be printed. One
- * thread.
+ * before they were asked for come as the answer's marker ({@code missed}), which is passed on to be printed. Of one
+ * stream ({@code --err}, {@code --out}), it follows both and keeps that one's lines: the master can only say after
+ * which line it looked when it gives every line it looked at. One thread.
  */
 final class LogFollower {
 
     private final int worker;
     private final int page;
+    /** The stream followed, as the API names it; null: both. */
+    private final String stream;
     /** The seq of the last element got: the next ask is for what follows it. */
     private long cursor;
     /** Whether the last ask got a full page: more may be waiting, to be asked for at once. */
@@ -22,25 +25,37 @@ final class LogFollower {
 
     /**
      * @param page how many lines one ask gets at most
+     * @param stream {@code stdout} or {@code stderr}: that stream's lines only; null: both
      */
-    LogFollower(int worker, int page) {
+    LogFollower(int worker, int page, String stream) {
         this.worker = worker;
         this.page = page;
+        this.stream = stream;
     }
 
-    /** The worker's newest {@code lines} lines, oldest first; the follow goes on from the last of them. */
+    /** The worker's newest {@code lines} lines (of the stream), oldest first; the follow goes on after them. */
     List<JsonNode> start(Function<String, JsonNode> get, int lines) {
-        List<JsonNode> tail = List.copyOf(get.apply(path(worker) + "?lines=" + lines).values());
-        cursor = lastSeq(tail, 0);
+        if (stream != null) {
+            // The newest line of either stream, asked first: the tail shows the stream's lines up to it and maybe
+            // some after, and the follow goes on after the later of the two.
+            cursor = lastSeq(List.copyOf(get.apply(path(worker) + "?lines=1").values()), 0, false);
+        }
+        List<JsonNode> tail = List.copyOf(get.apply(path(worker) + "?lines=" + lines
+                + (stream != null ? "&stream=" + stream : "")).values());
+        cursor = Math.max(cursor, lastSeq(tail, 0, false));
         return tail;
     }
 
-    /** The lines after those got before, oldest first, led by a marker ({@code missed}) when some were dropped. */
+    /**
+     * The lines (of the stream) after those got before, oldest first, led by a marker ({@code missed}) when some were
+     * dropped.
+     */
     List<JsonNode> next(Function<String, JsonNode> get) {
         List<JsonNode> answer = List.copyOf(get.apply(path(worker) + "?lines=" + page + "&after=" + cursor).values());
-        cursor = lastSeq(answer, cursor);
+        cursor = lastSeq(answer, cursor, true);
         full = answer.stream().filter(element -> !isMarker(element)).count() >= page;
-        return answer;
+        return answer.stream().filter(element -> isMarker(element) || stream == null
+                || stream.equals(element.path("stream").asString(""))).toList();
     }
 
     /** Whether the last {@link #next} got as many lines as one ask gets: more may be waiting already. */
@@ -53,12 +68,20 @@ final class LogFollower {
         return element.has("missed");
     }
 
-    private long lastSeq(List<JsonNode> elements, long otherwise) {
+    /**
+     * The seq of the last of {@code elements}, or {@code otherwise} when there are none; when {@code strict}, an
+     * error if it has none or one below {@code otherwise} (the tail is printed all the same, without {@code -f}).
+     */
+    private long lastSeq(List<JsonNode> elements, long otherwise, boolean strict) {
         if (elements.isEmpty()) {
             return otherwise;
         }
         JsonNode seq = elements.get(elements.size() - 1).get("seq");
-        if (seq == null || !seq.canConvertToLong() || seq.asLong() < otherwise) {
+        boolean numbered = seq != null && seq.canConvertToLong() && seq.asLong() >= otherwise;
+        if (!numbered && !strict) {
+            return otherwise;
+        }
+        if (!numbered) {
             // A master older than this command line: it ignores after=, and the same lines would come again and again.
             throw new CtlException("the master does not number worker " + worker + "'s lines (seq): it is older than "
                     + "this command line, whose logs -f needs them; logs without -f shows the last lines");

@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code shepherd logs [ID] [-n N] [-f] [--timestamps]}: a worker's last output lines ({@code GET /fleet/workers/{id}/logs}), or every
+ * {@code shepherd logs [ID] [-n N] [-f] [--err|--out] [--timestamps]}: a worker's last output lines ({@code GET /fleet/workers/{id}/logs}), or every
  * current worker's, merged by time and prefixed with the worker id. {@code -f} asks every {@value #FOLLOW_MILLIS} ms
  * for the lines after the last it printed, by their {@code seq} ({@link LogFollower}), at once again while an ask
  * gets a full page of {@value #FOLLOW_LINES}: it prints every line, or, where the master dropped some before they
@@ -60,6 +60,12 @@ class LogsCommand implements Callable<Integer> {
             + "(ISO-8601, UTC) and the pid of the process that wrote it: a restarted worker keeps its id, not its pid.")
     boolean timestamps;
 
+    @Option(names = "--err", description = "Only the lines the workers wrote to their standard error (PM2's --err).")
+    boolean err;
+
+    @Option(names = "--out", description = "Only the lines the workers wrote to their standard output (PM2's --out).")
+    boolean out;
+
     private final Map<Integer, LogFollower> followers = new HashMap<>();
 
     @Override
@@ -67,6 +73,10 @@ class LogsCommand implements Callable<Integer> {
         if (lines < 1) {
             // A usage error, told before asking the master (which would refuse it too).
             throw new CommandLine.ParameterException(spec.commandLine(), Ctl.typedName(spec, "-n") + " must be 1 or more, not " + lines);
+        }
+        if (err && out) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--err and --out show one stream each: give "
+                    + "one of them, or neither for both");
         }
         if (json && !follow) {
             printJson();
@@ -113,7 +123,7 @@ class LogsCommand implements Callable<Integer> {
             LogFollower follower = followers.get(worker);
             List<JsonNode> elements;
             if (follower == null) {
-                follower = new LogFollower(worker, Math.max(lines, FOLLOW_LINES));
+                follower = new LogFollower(worker, Math.max(lines, FOLLOW_LINES), stream());
                 followers.put(worker, follower);
                 elements = follower.start(ctl.client()::get, lines);
             } else {
@@ -136,7 +146,7 @@ class LogsCommand implements Callable<Integer> {
         }
         String text;
         if (LogFollower.isMarker(element)) {
-            text = missed(element.path("missed").asLong());
+            text = missed(element.path("missed").asLong(), stream() != null);
         } else {
             text = TerminalText.safe(element.path("line").asString(""));
             if (timestamps) {
@@ -147,10 +157,19 @@ class LogsCommand implements Callable<Integer> {
         ctl.out().println(id != null ? text : printed.worker() + " | " + text);
     }
 
-    /** The marker of lines dropped before they were read, as journald and kubectl mark what they leave out. */
-    static String missed(long count) {
-        return "-- " + (count == 1 ? "1 line" : count + " lines") + " missed: dropped by the master before "
-                + (count == 1 ? "it was" : "they were") + " read (it keeps fleet.worker.log-lines) --";
+    /**
+     * The marker of lines dropped before they were read, as journald and kubectl mark what they leave out; of one
+     * stream, it says the count is of both (which stream a dropped line came from is not kept).
+     */
+    static String missed(long count, boolean ofOneStream) {
+        return "-- " + (count == 1 ? "1 line" : count + " lines") + (ofOneStream ? " of stdout and stderr" : "")
+                + " missed: dropped by the master before " + (count == 1 ? "it was" : "they were")
+                + " read (it keeps fleet.worker.log-lines) --";
+    }
+
+    /** The stream asked for, as the API names it; null: both. */
+    private String stream() {
+        return err ? "stderr" : out ? "stdout" : null;
     }
 
     private List<Integer> workers() {
@@ -159,7 +178,7 @@ class LogsCommand implements Callable<Integer> {
         return ids;
     }
 
-    private static String path(int worker, int lines) {
-        return LogFollower.path(worker) + "?lines=" + lines;
+    private String path(int worker, int lines) {
+        return LogFollower.path(worker) + "?lines=" + lines + (stream() != null ? "&stream=" + stream() : "");
     }
 }

@@ -17,8 +17,23 @@ import java.util.List;
  */
 public final class LogBuffer {
 
-    /** One line of output, tagged with the process that wrote it. */
-    public record Line(long pid, Instant at, String text) {
+    /** Which of a process's outputs a line came from, as Docker's logs name them. */
+    public enum Stream {
+        STDOUT, STDERR;
+
+        /** The name in the API and on the command line: {@code stdout}, {@code stderr}. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** One line of output, tagged with the process that wrote it and the stream it wrote it to. */
+    public record Line(long pid, Instant at, String text, Stream stream) {
+
+        /** A line of standard output. */
+        public Line(long pid, Instant at, String text) {
+            this(pid, at, text, Stream.STDOUT);
+        }
     }
 
     /** A line and its sequence number: the {@code seq}s held are consecutive, the oldest first. */
@@ -86,28 +101,31 @@ public final class LogBuffer {
 
     /** The newest {@code count} lines, oldest first. */
     public List<Line> tail(int count) {
-        return last(count).stream().map(Entry::line).toList();
+        return last(count, null).stream().map(Entry::line).toList();
     }
 
-    /** The newest {@code count} lines with their numbers, oldest first. */
-    public synchronized List<Entry> last(int count) {
+    /** The newest {@code count} lines of stream {@code only} (null: of both), with their numbers, oldest first. */
+    public synchronized List<Entry> last(int count, Stream only) {
         ArrayDeque<Entry> result = new ArrayDeque<>();
         var newestFirst = lines.descendingIterator();
         while (newestFirst.hasNext() && result.size() < count) {
             Held held = newestFirst.next();
-            result.addFirst(new Entry(held.seq(), held.line()));
+            if (only == null || held.line().stream() == only) {
+                result.addFirst(new Entry(held.seq(), held.line()));
+            }
         }
         return List.copyOf(result);
     }
 
     /**
-     * The first {@code count} lines held after line {@code seq}, oldest first, and how many lines after it were
-     * dropped before this: a reader that asks again after the last entry it got misses none, or learns how many it
-     * missed. Costs the lines after {@code seq}, not the whole buffer.
+     * The first {@code count} lines of stream {@code only} (null: of both) held after line {@code seq}, oldest first,
+     * and how many lines after it were dropped before this, of both streams (which stream a dropped line came from is
+     * not kept): a reader that asks again after the last entry it got misses none, or learns how many it missed.
+     * Costs the lines after {@code seq}, not the whole buffer.
      *
      * @param seq a line's number, 0 for before the first; at most {@link #newestSeq()}
      */
-    public synchronized Page after(long seq, int count) {
+    public synchronized Page after(long seq, int count, Stream only) {
         if (seq < 0 || seq > newestSeq) {
             throw new IllegalArgumentException("no line " + seq + " in a log whose newest is " + newestSeq);
         }
@@ -120,11 +138,14 @@ public final class LogBuffer {
             if (held.seq() <= start) {
                 break;
             }
-            if (held.seq() - start <= count) {
+            if (only == null || held.line().stream() == only) {
                 result.add(new Entry(held.seq(), held.line()));
             }
         }
         Collections.reverse(result);
+        if (result.size() > count) {
+            result = result.subList(0, count);
+        }
         return new Page(start - seq, List.copyOf(result));
     }
 

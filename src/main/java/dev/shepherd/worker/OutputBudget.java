@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * fast the worker writes (two workers running {@code yes} took 1.5 of the master's two cores before:
  * {@code bench/output-flood.sh}).
  *
- * <p>Confined to the pump's thread.
+ * <p>Thread-safe: shared by the pumps of one process's standard output and error.
  */
 final class OutputBudget {
 
@@ -39,7 +39,7 @@ final class OutputBudget {
     }
 
     /** Counts {@code bytes} read; returns how many nanoseconds to wait before the next read (0: none). */
-    long spend(long bytes) {
+    synchronized long spend(long bytes) {
         long now = nanoTime.getAsLong();
         long elapsed = now - refilledAt;
         if (elapsed > 0) {

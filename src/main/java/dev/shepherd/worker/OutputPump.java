@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Reads a worker process's output (stdout and stderr merged) on a thread of its own until it ends, so the pipe
- * never fills: each line goes into the master's log (control characters in caret notation, {@link TerminalText}) and
- * the worker's {@link LogBuffer} (as written). Reads in pieces of
+ * Reads one output of a worker process (its stdout or its stderr: a pump each) on a thread of its own until it ends,
+ * so the pipe never fills: each line goes into the master's log (control characters in caret notation,
+ * {@link TerminalText}) and the worker's {@link LogBuffer} (as written, tagged with its stream). Reads in pieces of
  * {@value #CHUNK} bytes and cuts long lines ({@link LineCutter}), so what it holds never depends on what the
  * worker writes; how many lines reach the master's log is limited per interval ({@link LogRateLimit}), so neither
  * does the log's volume; and how many bytes it reads per second is limited ({@link OutputBudget}), so neither does
@@ -58,18 +58,23 @@ final class OutputPump {
         return (millis + 999) / 1000 + " s";
     }
 
-    /** Starts the pump; the future completes when the output ended and its last line is in {@code logs}. */
+    /**
+     * Starts the pump of a standard output with a budget of its own; the future completes when the output ended and
+     * its last line is in {@code logs}.
+     */
     static CompletableFuture<Void> start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock,
                                          OutputLimits limits) {
-        return start(workerId, pid, output, logs, clock, limits, Thread::start);
+        return start(workerId, pid, LogBuffer.Stream.STDOUT, output, logs, clock, limits, limits.budget(), Thread::start);
     }
 
     /**
-     * As {@link #start(int, long, InputStream, LogBuffer, Clock, OutputLimits)}, the pump's thread started by
-     * {@code starter}, which throws what {@link Thread#start} throws when no thread can be had.
+     * Starts the pump of {@code stream}, whose reads spend {@code budget} (null: no limit; shared by a process's
+     * pumps), its thread started by {@code starter}, which throws what {@link Thread#start} throws when no thread can
+     * be had. The future completes when the output ended and its last line is in {@code logs}.
      */
-    static CompletableFuture<Void> start(int workerId, long pid, InputStream output, LogBuffer logs, Clock clock,
-                                         OutputLimits limits, java.util.function.Consumer<Thread> starter) {
+    static CompletableFuture<Void> start(int workerId, long pid, LogBuffer.Stream stream, InputStream output,
+                                         LogBuffer logs, Clock clock, OutputLimits limits, OutputBudget budget,
+                                         java.util.function.Consumer<Thread> starter) {
         CompletableFuture<Void> ended = new CompletableFuture<>();
         Thread pump = new Thread(() -> {
             // In the MDC too, so structured (JSON) logs carry them as fields.
@@ -100,7 +105,8 @@ final class OutputPump {
                     // buffer, whose readers (JSON, the CLI) escape it themselves.
                     String safe = TerminalText.safe(line);
                     if (rateLimit.admit(safe.length(), reports)) {
-                        log.info("[worker {} pid {}] {}", workerId, pid, safe);
+                        log.info("[worker {} pid {}{}] {}", workerId, pid, stream == LogBuffer.Stream.STDERR
+                                ? " stderr" : "", safe);
                     }
                 } catch (RuntimeException ex) {
                     // Never let the pump die: the pipe would close, and a worker writing to it would get SIGPIPE.
@@ -109,11 +115,10 @@ final class OutputPump {
                         log.warn("A line of worker {} pid {} could not go to this log: {}", workerId, pid, ex.toString());
                     }
                 }
-                logs.add(new LogBuffer.Line(pid, now, line));
+                logs.add(new LogBuffer.Line(pid, now, line, stream));
             });
             Feeder feeder = new Feeder(lines, workerId, pid);
             byte[] chunk = new byte[CHUNK];
-            OutputBudget budget = limits.budget();
             try (output) {
                 int read;
                 while ((read = output.read(chunk)) >= 0) {
@@ -134,7 +139,7 @@ final class OutputPump {
             feeder.finish();
             rateLimit.finish(reports);
             ended.complete(null);
-        }, "worker-" + workerId + "-output");
+        }, "worker-" + workerId + (stream == LogBuffer.Stream.STDOUT ? "-output" : "-errors"));
         pump.setDaemon(true);
         starter.accept(pump);
         return ended;

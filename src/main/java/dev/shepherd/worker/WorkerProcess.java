@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One running process of a worker, and its descendants: its {@link ProcessTree}, which a signal, a kill and the
  * resident memory reach as a whole, whether the descendants detached or not.
  *
- * <p>Its output (stdout and stderr merged) is pumped line by line into the master's log and into the worker's
- * {@link LogBuffer} by an {@link OutputPump}, so the pipe never fills. On Linux the process gets a session and
+ * <p>Its stdout and its stderr are pumped line by line into the master's log and into the worker's
+ * {@link LogBuffer} by an {@link OutputPump} each, so neither pipe fills, each line tagged with its stream (PM2's
+ * out and err); the two share one reading budget. On Linux the process gets a session and
  * process group of its own and is started under {@code setpriv --pdeathsig KILL} so that it dies with the master,
  * even after {@code kill -9} of the master (its descendants are then ended by the {@link OrphanGuard}). That signal
  * follows the thread that spawned the process, so spawn only from a thread that lives as long as the master.
@@ -46,19 +47,19 @@ public final class WorkerProcess implements ChildProcess {
     private final ProcessTree tree;
     private final CompletableFuture<Void> outputEnded;
     private final int workerId;
-    /** The pipe its output goes to, as /proc names it ({@code pipe:[4242]}); null where that is not known. */
-    private final String outputPipe;
+    /** The pipes its stdout and stderr go to, as /proc names them ({@code pipe:[4242]}); those that are known. */
+    private final List<String> outputPipes;
     private final AtomicBoolean holdersLookedFor = new AtomicBoolean();
 
     private WorkerProcess(Process process, Instant startedAt, boolean ownGroup, ProcessTree tree,
-                          CompletableFuture<Void> outputEnded, int workerId, String outputPipe) {
+                          CompletableFuture<Void> outputEnded, int workerId, List<String> outputPipes) {
         this.process = process;
         this.startedAt = startedAt;
         this.ownGroup = ownGroup;
         this.tree = tree;
         this.outputEnded = outputEnded;
         this.workerId = workerId;
-        this.outputPipe = outputPipe;
+        this.outputPipes = outputPipes;
     }
 
     /**
@@ -78,7 +79,7 @@ public final class WorkerProcess implements ChildProcess {
 
     /**
      * As {@link #spawn(int, LaunchSpec, LogBuffer, Clock, ProcessTrees, OutputLimits)}, the process started by
-     * {@code starter} and the output's thread by {@code pumpStarter}: when either runs out of threads (the JDK's
+     * {@code starter} and the outputs' threads by {@code pumpStarter}: when either runs out of threads (the JDK's
      * {@link OutOfMemoryError}), what was started is killed and this throws an {@link IOException}.
      */
     static WorkerProcess spawn(int workerId, LaunchSpec spec, LogBuffer logs, Clock clock, ProcessTrees trees,
@@ -86,7 +87,7 @@ public final class WorkerProcess implements ChildProcess {
             throws IOException {
         checkExecutable(spec);
         ProcessTrees.Launch launch = trees.prepare(workerId);
-        ProcessBuilder builder = new ProcessBuilder(launch.wrap(wrap(spec.command()))).redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(launch.wrap(wrap(spec.command())));
         if (spec.workingDirectory() != null) {
             builder.directory(spec.workingDirectory().toFile());
         }
@@ -111,12 +112,20 @@ public final class WorkerProcess implements ChildProcess {
             throw new IOException(ex.getMessage() + " (" + OutOfThreads.LIMITS + ")", ex);
         }
         ProcessTree tree = trees.attach(launch, process);
-        // Read at once, while the process (or the wrapper that execs into it) still has the pipe as its stdout.
-        String outputPipe = ProcFs.descriptor(process.pid(), 1).filter(target -> target.startsWith("pipe:")).orElse(null);
+        // Read at once, while the process (or the wrapper that execs into it) still has the pipes as its stdout and
+        // stderr.
+        List<String> outputPipes = new ArrayList<>(2);
+        for (int descriptor = 1; descriptor <= 2; descriptor++) {
+            ProcFs.descriptor(process.pid(), descriptor).filter(target -> target.startsWith("pipe:")).ifPresent(outputPipes::add);
+        }
         CompletableFuture<Void> outputEnded;
         try {
-            outputEnded = OutputPump.start(workerId, process.pid(), process.getInputStream(), logs, clock, limits,
-                    pumpStarter);
+            OutputBudget budget = limits.budget();
+            CompletableFuture<Void> out = OutputPump.start(workerId, process.pid(), LogBuffer.Stream.STDOUT,
+                    process.getInputStream(), logs, clock, limits, budget, pumpStarter);
+            CompletableFuture<Void> err = OutputPump.start(workerId, process.pid(), LogBuffer.Stream.STDERR,
+                    process.getErrorStream(), logs, clock, limits, budget, pumpStarter);
+            outputEnded = CompletableFuture.allOf(out, err);
         } catch (OutOfMemoryError | RuntimeException ex) {
             // No thread reads its output: it would fill the pipe and block, unseen; ended here, its spawn fails and
             // is retried with backoff.
@@ -127,7 +136,7 @@ public final class WorkerProcess implements ChildProcess {
                     + (OutOfThreads.causedIt(ex) ? " (" + OutOfThreads.LIMITS + ")" : ""), ex);
         }
         return new WorkerProcess(process, clock.instant(), Files.isExecutable(SETSID), tree, outputEnded, workerId,
-                outputPipe);
+                List.copyOf(outputPipes));
     }
 
     /**
@@ -253,7 +262,7 @@ public final class WorkerProcess implements ChildProcess {
     @Override
     public void killTree() {
         tree.kill();
-        if (outputPipe != null && !outputEnded.isDone() && holdersLookedFor.compareAndSet(false, true)) {
+        if (!outputPipes.isEmpty() && !outputEnded.isDone() && holdersLookedFor.compareAndSet(false, true)) {
             process.onExit().thenRun(() -> killOutputHolders(HOLDER_ROUNDS));
         }
     }
@@ -273,7 +282,7 @@ public final class WorkerProcess implements ChildProcess {
      * never run (an attacking helper's descendant outlived the stop so).
      */
     public void killOutputHoldersNow() {
-        if (outputPipe == null || outputEnded.isDone() || process.isAlive()) {
+        if (outputPipes.isEmpty() || outputEnded.isDone() || process.isAlive()) {
             return;
         }
         holders().forEach(handle -> {
@@ -295,7 +304,8 @@ public final class WorkerProcess implements ChildProcess {
      */
     private java.util.List<ProcessHandle> holders() {
         java.time.Instant started = process.toHandle().info().startInstant().orElse(null);
-        java.util.List<ProcessHandle> all = ProcFs.holders(outputPipe).stream().map(ProcessHandle::of)
+        java.util.List<ProcessHandle> all = outputPipes.stream().flatMap(pipe -> ProcFs.holders(pipe).stream())
+                .distinct().map(ProcessHandle::of)
                 .flatMap(Optional::stream)
                 .filter(handle -> started == null || handle.info().startInstant().map(at -> !at.isBefore(started))
                         .orElse(false))

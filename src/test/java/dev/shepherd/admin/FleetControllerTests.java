@@ -685,8 +685,8 @@ class FleetControllerTests {
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=2")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "middle"},
-                 {"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
+                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "middle", "stream": "stdout"},
+                 {"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new", "stream": "stdout"}]
                 """);
     }
 
@@ -699,8 +699,8 @@ class FleetControllerTests {
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?after=2&lines=2")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:53Z", "line": "line 3"},
-                 {"seq": 4, "pid": 4242, "at": "2025-01-01T11:59:54Z", "line": "line 4"}]
+                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:53Z", "line": "line 3", "stream": "stdout"},
+                 {"seq": 4, "pid": 4242, "at": "2025-01-01T11:59:54Z", "line": "line 4", "stream": "stdout"}]
                 """);
         assertThat(mvc.get().uri("/fleet/workers/1/logs?after=5")).hasStatusOk().bodyJson().isStrictlyEqualTo("[]");
     }
@@ -716,9 +716,28 @@ class FleetControllerTests {
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?after=1")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
                 [{"seq": 4, "missed": 3},
-                 {"seq": 5, "pid": 4242, "at": "2025-01-01T11:59:55Z", "line": "line 5"},
-                 {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:56Z", "line": "line 6"}]
+                 {"seq": 5, "pid": 4242, "at": "2025-01-01T11:59:55Z", "line": "line 5", "stream": "stdout"},
+                 {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:56Z", "line": "line 6", "stream": "stdout"}]
                 """);
+    }
+
+    /** PM2's logs --err: a worker's stderr alone, the newest lines or those after a line. */
+    @Test
+    void logsOfOneStreamGiveThatStreamsLinesOnly() {
+        LogBuffer buffer = new LogBuffer(10);
+        buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(3), "listening", LogBuffer.Stream.STDOUT));
+        buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(2), "Error: boom", LogBuffer.Stream.STDERR));
+        buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(1), "GET / 200", LogBuffer.Stream.STDOUT));
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stderr")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "Error: boom", "stream": "stderr"}]
+                """);
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stdout&after=1")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "GET / 200", "stream": "stdout"}]
+                """);
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?stream=err"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "stream must be stdout or stderr, not 'err'");
     }
 
     @Test
@@ -754,8 +773,8 @@ class FleetControllerTests {
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=99999999999")).as("beyond an int too").hasStatusOk();
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=5000")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 1, "pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old"},
-                 {"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new"}]
+                [{"seq": 1, "pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old", "stream": "stdout"},
+                 {"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new", "stream": "stdout"}]
                 """);
     }
 

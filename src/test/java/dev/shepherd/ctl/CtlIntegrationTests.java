@@ -334,6 +334,29 @@ class CtlIntegrationTests {
         awaitReplaced(worker);
     }
 
+    /** PM2's logs --err and --out: one stream of a worker's output, its tail and as it comes. */
+    @Test
+    void logsOfOneStreamShowThatStreamsLinesOnly() throws Exception {
+        WorkerSnapshot worker = readyWorker();
+        String id = Integer.toString(worker.id());
+        print(worker, 1, "stderr", "first");
+        StringWriter followed = follow("logs", id, "--err", "-f", "-n", "1");
+        // Its tail shown, it follows from there.
+        await().atMost(Duration.ofSeconds(10)).until(() -> followed.toString().equals("first err 0\n"));
+        print(worker, 1000, "both", "mixed");
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> followed.toString().contains("mixed err 999\n"));
+        CtlTests.Result errors = ctl("logs", id, "--err", "-n", "5");
+        CtlTests.Result output = ctl("logs", id, "--out", "-n", "5");
+
+        assertThat(errors.out()).isEqualTo("mixed err 991\nmixed err 993\nmixed err 995\nmixed err 997\nmixed err 999\n");
+        assertThat(output.out()).isEqualTo("mixed out 990\nmixed out 992\nmixed out 994\nmixed out 996\nmixed out 998\n");
+        assertThat(followed.toString().lines().filter(line -> line.startsWith("mixed ")))
+                .as("every stderr line, and no other").hasSize(500).allMatch(line -> line.startsWith("mixed err "));
+        shepherd.fleet().replace(worker.id());
+        awaitReplaced(worker);
+    }
+
     /** As kubectl logs -f ends when its pod goes: it followed a replaced worker on, silent, for ever (a new user's). */
     @Test
     void logsFollowOfOneWorkerEndsWhenItLeavesTheFleet() throws Exception {

@@ -146,8 +146,6 @@ class CtlTests {
                 + "Shepherd takes no environment from this shell (PM2's --update-env): name what changes, reload --env "
                 + "NAME=VALUE or --unset-env NAME, and every worker is replaced with it.\n");
         assertThat(run(Map.of(), "replace", "1", "--update-env").err()).contains("reload --env NAME=VALUE");
-        assertThat(run(Map.of(), "logs", "--err").err()).contains("cannot show one alone");
-        assertThat(run(Map.of(), "logs", "--out=1").err()).contains("cannot show one alone");
         assertThat(run(Map.of(), "logs", "--nostream").err()).endsWith("-f (--follow) is what keeps printing.\n");
         assertThat(run(Map.of(), "logs", "--time").err()).endsWith("\nDid you mean --timestamps? (PM2's --time)\n");
         assertThat(run(Map.of(), "kill", "7", "-9").err()).endsWith("\nDid you mean --signal KILL? (kill(1)'s -9)\n");
@@ -245,6 +243,15 @@ class CtlTests {
         assertThat(run(nobody, "logs", "--tail", "0").err()).as("the option named as typed")
                 .isEqualTo("--tail must be 1 or more, not 0 (see shepherd logs --help)\n");
         assertThat(run(nobody, "logs", "--lines=-2").err()).startsWith("--lines must be 1 or more, not -2 ");
+        // PM2's --err and --out, taken; both at once show nothing.
+        assertThat(run(nobody, "logs", "--err", "3").err()).startsWith("cannot reach the admin API");
+        assertThat(run(nobody, "logs", "--out", "-f").err()).startsWith("cannot reach the admin API");
+        Result both = run(nobody, "logs", "--err", "--out");
+        assertThat(both.code()).isEqualTo(Ctl.USAGE);
+        assertThat(both.err()).isEqualTo("--err and --out show one stream each: give one of them, or neither for both "
+                + "(see shepherd logs --help)\n");
+        assertThat(run(nobody, "replace", "1", "--err").err()).as("no longer one of PM2's words said here")
+                .startsWith("Unknown option: '--err'").doesNotContain("pipe");
         assertThat(run(nobody, "events", "-n-1").err()).startsWith("-n must be 0 or more, not -1 ");
         assertThat(kill.code()).isEqualTo(Ctl.USAGE);
         assertThat(kill.err()).isEqualTo("--signal must be TERM or KILL, with or without SIG, not 'HUP'; HUP is not "

@@ -33,14 +33,58 @@ class LogFollowerTests {
     }
 
     private static String line(long seq) {
-        return "{\"seq\": " + seq + ", \"pid\": 7, \"at\": \"2025-01-01T00:00:00Z\", \"line\": \"line " + seq + "\"}";
+        return line(seq, "stdout");
+    }
+
+    private static String line(long seq, String stream) {
+        return "{\"seq\": " + seq + ", \"pid\": 7, \"at\": \"2025-01-01T00:00:00Z\", \"line\": \"line " + seq
+                + "\", \"stream\": \"" + stream + "\"}";
+    }
+
+    /**
+     * Of one stream: the tail of that stream, then both streams after the newest line of either, that stream's lines
+     * kept. Asked for that stream alone, the master could not say how far it looked: the other stream's lines after
+     * the last one shown would have come back as missed once dropped.
+     */
+    @Test
+    void oneStreamIsFollowedThroughBoth() {
+        Master master = new Master().answer("[" + line(12, "stdout") + "]")
+                .answer("[" + line(9, "stderr") + ", " + line(11, "stderr") + "]")
+                .answer("[" + line(13, "stdout") + ", " + line(14, "stderr") + "]")
+                .answer("[{\"seq\": 20, \"missed\": 6}, " + line(21, "stdout") + "]");
+        LogFollower follower = new LogFollower(3, 100, "stderr");
+
+        List<JsonNode> tail = follower.start(master, 2);
+        List<JsonNode> next = follower.next(master);
+        List<JsonNode> after = follower.next(master);
+
+        assertThat(tail).extracting(element -> element.path("seq").asLong()).containsExactly(9L, 11L);
+        assertThat(next).extracting(element -> element.path("seq").asLong()).containsExactly(14L);
+        assertThat(after).extracting(element -> element.path("seq").asLong()).as("the marker, of both streams")
+                .containsExactly(20L);
+        assertThat(master.asked).containsExactly("/fleet/workers/3/logs?lines=1",
+                "/fleet/workers/3/logs?lines=2&stream=stderr", "/fleet/workers/3/logs?lines=100&after=12",
+                "/fleet/workers/3/logs?lines=100&after=14");
+    }
+
+    /** A line of the stream written between the two first asks is in the tail: the follow goes on after it. */
+    @Test
+    void aLineOfTheStreamWrittenBetweenTheFirstAsksIsShownOnce() {
+        Master master = new Master().answer("[" + line(10, "stdout") + "]")
+                .answer("[" + line(9, "stderr") + ", " + line(11, "stderr") + "]").answer("[]");
+        LogFollower follower = new LogFollower(3, 100, "stderr");
+
+        follower.start(master, 2);
+        follower.next(master);
+
+        assertThat(master.asked).endsWith("/fleet/workers/3/logs?lines=100&after=11");
     }
 
     @Test
     void eachAskIsForTheLinesAfterTheLastOneGot() {
         Master master = new Master().answer("[" + line(41) + ", " + line(42) + "]").answer("[" + line(43) + "]")
                 .answer("[]").answer("[" + line(44) + "]");
-        LogFollower follower = new LogFollower(3, 100);
+        LogFollower follower = new LogFollower(3, 100, null);
 
         assertThat(follower.start(master, 2)).hasSize(2);
         assertThat(follower.next(master)).hasSize(1);
@@ -54,7 +98,7 @@ class LogFollowerTests {
     @Test
     void aWorkerWithoutLinesIsFollowedFromItsFirst() {
         Master master = new Master().answer("[]").answer("[" + line(1) + "]");
-        LogFollower follower = new LogFollower(3, 100);
+        LogFollower follower = new LogFollower(3, 100, null);
 
         follower.start(master, 20);
         follower.next(master);
@@ -66,7 +110,7 @@ class LogFollowerTests {
     void theMarkerOfMissedLinesIsPassedOnAndTheFollowGoesOnAfterIt() {
         Master master = new Master().answer("[" + line(1) + "]").answer("[{\"seq\": 9, \"missed\": 8}]")
                 .answer("[" + line(10) + "]");
-        LogFollower follower = new LogFollower(3, 100);
+        LogFollower follower = new LogFollower(3, 100, null);
         follower.start(master, 20);
 
         List<JsonNode> next = follower.next(master);
@@ -80,7 +124,7 @@ class LogFollowerTests {
     void aFullPageSaysMoreMayWaitAndTheMarkerIsNoLineOfIt() {
         Master master = new Master().answer("[]").answer("[{\"seq\": 4, \"missed\": 4}, " + line(5) + ", " + line(6) + "]")
                 .answer("[{\"seq\": 8, \"missed\": 2}, " + line(9) + "]");
-        LogFollower follower = new LogFollower(3, 2);
+        LogFollower follower = new LogFollower(3, 2, null);
         follower.start(master, 20);
 
         follower.next(master);
@@ -89,19 +133,25 @@ class LogFollowerTests {
         assertThat(follower.full()).isFalse();
     }
 
-    /** An older master ignores after= and gives its tail again: it would be printed again and again. */
+    /**
+     * An older master ignores after= and gives its tail again: it would be printed again and again. Its tail is
+     * shown; following it is an error that says why.
+     */
     @Test
-    void aMasterThatDoesNotNumberItsLinesIsAnErrorThatSaysSo() {
-        Master master = new Master().answer("[{\"pid\": 7, \"at\": \"2025-01-01T00:00:00Z\", \"line\": \"x\"}]");
+    void aMasterThatDoesNotNumberItsLinesIsAnErrorThatSaysSoOnceFollowed() {
+        String unnumbered = "[{\"pid\": 7, \"at\": \"2025-01-01T00:00:00Z\", \"line\": \"x\"}]";
+        Master master = new Master().answer(unnumbered).answer(unnumbered);
+        LogFollower follower = new LogFollower(3, 100, null);
 
-        assertThatThrownBy(() -> new LogFollower(3, 100).start(master, 20)).isInstanceOf(CtlException.class)
+        assertThat(follower.start(master, 20)).hasSize(1);
+        assertThatThrownBy(() -> follower.next(master)).isInstanceOf(CtlException.class)
                 .hasMessageContaining("does not number worker 3's lines (seq)");
     }
 
     @Test
     void anAnswerThatGoesBackIsAnErrorNotALoop() {
         Master master = new Master().answer("[" + line(5) + "]").answer("[" + line(2) + "]");
-        LogFollower follower = new LogFollower(3, 100);
+        LogFollower follower = new LogFollower(3, 100, null);
         follower.start(master, 20);
 
         assertThatThrownBy(() -> follower.next(master)).isInstanceOf(CtlException.class);

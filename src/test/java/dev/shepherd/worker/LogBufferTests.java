@@ -165,8 +165,8 @@ class LogBufferTests {
         }
 
         assertThat(buffer.newestSeq()).isEqualTo(5);
-        assertThat(buffer.last(10)).extracting(LogBuffer.Entry::seq).containsExactly(3L, 4L, 5L);
-        assertThat(buffer.last(2)).extracting(entry -> entry.line().text()).containsExactly("line 4", "line 5");
+        assertThat(buffer.last(10, null)).extracting(LogBuffer.Entry::seq).containsExactly(3L, 4L, 5L);
+        assertThat(buffer.last(2, null)).extracting(entry -> entry.line().text()).containsExactly("line 4", "line 5");
     }
 
     @Test
@@ -176,13 +176,13 @@ class LogBufferTests {
             buffer.add(line(1, i));
         }
 
-        LogBuffer.Page page = buffer.after(2, 3);
+        LogBuffer.Page page = buffer.after(2, 3, null);
 
         assertThat(page.missed()).isZero();
         assertThat(page.entries()).extracting(LogBuffer.Entry::seq).containsExactly(3L, 4L, 5L);
-        assertThat(buffer.after(5, 3).entries()).extracting(LogBuffer.Entry::seq).containsExactly(6L);
-        assertThat(buffer.after(6, 3).entries()).as("nothing after the newest yet").isEmpty();
-        assertThat(buffer.after(0, 100).entries()).hasSize(6);
+        assertThat(buffer.after(5, 3, null).entries()).extracting(LogBuffer.Entry::seq).containsExactly(6L);
+        assertThat(buffer.after(6, 3, null).entries()).as("nothing after the newest yet").isEmpty();
+        assertThat(buffer.after(0, 100, null).entries()).hasSize(6);
     }
 
     @Test
@@ -192,13 +192,13 @@ class LogBufferTests {
             buffer.add(line(1, i));
         }
 
-        LogBuffer.Page page = buffer.after(2, 100);
+        LogBuffer.Page page = buffer.after(2, 100, null);
 
         assertThat(page.missed()).as("lines 3 to 7 were dropped; 8 is the oldest held").isEqualTo(5);
         assertThat(page.entries()).extracting(LogBuffer.Entry::seq).containsExactly(8L, 9L, 10L);
-        assertThat(buffer.after(0, 1).missed()).isEqualTo(7);
-        assertThat(buffer.after(0, 1).entries()).extracting(LogBuffer.Entry::seq).containsExactly(8L);
-        assertThat(buffer.after(7, 100).missed()).isZero();
+        assertThat(buffer.after(0, 1, null).missed()).isEqualTo(7);
+        assertThat(buffer.after(0, 1, null).entries()).extracting(LogBuffer.Entry::seq).containsExactly(8L);
+        assertThat(buffer.after(7, 100, null).missed()).isZero();
     }
 
     @Test
@@ -208,7 +208,7 @@ class LogBufferTests {
             buffer.add(new LogBuffer.Line(1, T0, "12345678"));
         }
 
-        assertThat(buffer.after(0, 100).missed()).isEqualTo(3);
+        assertThat(buffer.after(0, 100, null).missed()).isEqualTo(3);
     }
 
     @Test
@@ -216,9 +216,26 @@ class LogBufferTests {
         LogBuffer buffer = new LogBuffer(10, 1 << 20);
         buffer.add(line(1, 1));
 
-        assertThatThrownBy(() -> buffer.after(2, 10)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> buffer.after(-1, 10)).isInstanceOf(IllegalArgumentException.class);
-        assertThat(new LogBuffer(10, 1 << 20).after(0, 10)).isEqualTo(new LogBuffer.Page(0, List.of()));
+        assertThatThrownBy(() -> buffer.after(2, 10, null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> buffer.after(-1, 10, null)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(new LogBuffer(10, 1 << 20).after(0, 10, null)).isEqualTo(new LogBuffer.Page(0, List.of()));
+    }
+
+    @Test
+    void oneStreamsLinesAreGivenAloneWithTheirNumbers() {
+        LogBuffer buffer = new LogBuffer(10, 1 << 20);
+        for (int i = 1; i <= 6; i++) {
+            buffer.add(new LogBuffer.Line(1, T0, "line " + i, i % 3 == 0 ? LogBuffer.Stream.STDERR : LogBuffer.Stream.STDOUT));
+        }
+
+        assertThat(buffer.last(10, LogBuffer.Stream.STDERR)).extracting(LogBuffer.Entry::seq).containsExactly(3L, 6L);
+        assertThat(buffer.last(1, LogBuffer.Stream.STDERR)).extracting(LogBuffer.Entry::seq).containsExactly(6L);
+        assertThat(buffer.last(3, LogBuffer.Stream.STDOUT)).extracting(LogBuffer.Entry::seq).containsExactly(2L, 4L, 5L);
+        assertThat(buffer.after(1, 10, LogBuffer.Stream.STDERR).entries()).extracting(LogBuffer.Entry::seq)
+                .containsExactly(3L, 6L);
+        assertThat(buffer.after(1, 1, LogBuffer.Stream.STDOUT).entries()).extracting(LogBuffer.Entry::seq)
+                .as("the first of the stream after 1").containsExactly(2L);
+        assertThat(buffer.after(0, 10, null).entries()).hasSize(6);
     }
 
     private static LogBuffer.Line line(long pid, int n) {

@@ -97,12 +97,27 @@ class ProcessTreeIntegrationTests {
     void outputEndsWithItsLastLinesInTheLogEvenWhenTheExitIsSeenFirst() throws Exception {
         trees = ProcessTrees.open(false);
         // Many lines written just before the exit: the exit is usually seen while the pump is still reading them.
-        WorkerProcess worker = spawn("i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; echo boom >&2; exit 3");
+        // All on stderr, where a crash writes: its order against stdout's lines is the order read, not written.
+        WorkerProcess worker = spawn("i=0; while [ $i -lt 2000 ]; do echo line $i >&2; i=$((i+1)); done; echo boom >&2; exit 3");
 
         assertThat(worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(3);
         worker.outputEnded().get(10, java.util.concurrent.TimeUnit.SECONDS);
 
         assertThat(logs.tail(1)).extracting(LogBuffer.Line::text).containsExactly("boom");
+    }
+
+    /** PM2's out and err: each line says which output of the process it came from. */
+    @Test
+    void eachLineIsTaggedWithTheStreamItWasWrittenTo() throws Exception {
+        trees = ProcessTrees.open(false);
+        WorkerProcess worker = spawn("echo to-out; echo to-err >&2; exit 0");
+
+        worker.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        worker.outputEnded().get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(logs.tail(10)).extracting(LogBuffer.Line::text, LogBuffer.Line::stream).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("to-out", LogBuffer.Stream.STDOUT),
+                org.assertj.core.groups.Tuple.tuple("to-err", LogBuffer.Stream.STDERR));
     }
 
     /**
@@ -240,6 +255,17 @@ class ProcessTreeIntegrationTests {
     void aProcessWhoseOutputThreadCannotStartIsKilledAndItsSpawnFails() {
         assertSpawnFailsAndNothingRuns("shepherd-threadless-", ProcessBuilder::start, thread -> {
             throw outOfThreads();
+        }, "cannot start the thread that reads its output: unable to create native thread");
+    }
+
+    /** The thread of its stderr cannot start once that of its stdout has: the process is killed all the same. */
+    @Test
+    void aProcessWhoseErrorOutputThreadCannotStartIsKilledAndItsSpawnFails() {
+        assertSpawnFailsAndNothingRuns("shepherd-errorless-", ProcessBuilder::start, thread -> {
+            if (thread.getName().endsWith("-errors")) {
+                throw outOfThreads();
+            }
+            thread.start();
         }, "cannot start the thread that reads its output: unable to create native thread");
     }
 
