@@ -258,8 +258,9 @@ public final class Ctl {
             java.util.Map.entry("show", Pm2Hints.DESCRIBE),
             java.util.Map.entry("startup", "The master runs under systemd or Docker: systemd/shepherd.service is the "
                     + "unit pm2 startup would write (see the README's systemd section)."),
-            java.util.Map.entry("flush", "Worker output is kept in memory (fleet.worker.log-lines a worker), not in "
-                    + "files: there is nothing to flush."),
+            java.util.Map.entry("flush", "Worker output is kept in memory (fleet.worker.log-lines a worker) and, with "
+                    + "fleet.worker.log-directory, in files rotated by size (log-file-max-size, log-file-max-files): "
+                    + "there is nothing to flush."),
             java.util.Map.entry("sendsignal", "Did you mean sendSignal (signal SIGNAL ID|all)? Commands are "
                     + "case-sensitive."),
             java.util.Map.entry("ping", "status says whether the master answers (exit code 5 when it does not)."));

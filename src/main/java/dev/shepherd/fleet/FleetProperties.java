@@ -104,6 +104,11 @@ public record FleetProperties(
      *                       proxy's queue (queue-limit, queue-timeout) for the first worker that frees up, in arrival
      *                       order; 0: no limit
      * @param nodeAppInstance also give each worker its index as NODE_APP_INSTANCE, as PM2 does
+     * @param logDirectory when set, an existing directory where each worker slot's output also goes, in
+     *                     worker-INDEX-out.log and worker-INDEX-err.log (PM2's out and error files); unset: no files
+     * @param logFileMaxSize with log-directory: a file that would grow past this is rotated (Docker's max-size)
+     * @param logFileMaxFiles with log-directory: how many files each stream of a slot keeps, the current one and the
+     *                        rotated ones (.1 the newest); the oldest goes first (Docker's max-file)
      */
     public record Worker(
             @DefaultValue List<String> command,
@@ -128,7 +133,10 @@ public record FleetProperties(
             @DefaultValue("true") boolean useCgroups,
             @DefaultValue("1s") @DurationMin(millis = 10) @DurationMax(days = 365) Duration treeScanInterval,
             @DefaultValue("0") @Min(0) @Max(100_000) int maxConcurrency,
-            @DefaultValue("true") boolean nodeAppInstance) {
+            @DefaultValue("true") boolean nodeAppInstance,
+            Path logDirectory,
+            @DefaultValue("10MB") @NotNull DataSize logFileMaxSize,
+            @DefaultValue("5") @Min(1) @Max(100) int logFileMaxFiles) {
 
         public Worker {
             // SIGTERM and sigterm are TERM, as the API and the command line take them.
@@ -159,6 +167,20 @@ public record FleetProperties(
         @AssertTrue(message = "fleet.worker.max-memory must be at least 1MB (leave it unset for no limit)")
         boolean isMaxMemoryPositive() {
             return maxMemory == null || maxMemory.toBytes() >= 1024 * 1024;
+        }
+
+        @AssertTrue(message = "fleet.worker.log-directory must be an existing directory the master can write to (leave "
+                + "it unset for no files)")
+        boolean isLogDirectoryWritable() {
+            return logDirectory == null || java.nio.file.Files.isDirectory(logDirectory)
+                    && java.nio.file.Files.isWritable(logDirectory);
+        }
+
+        @AssertTrue(message = "fleet.worker.log-file-max-size must be between 1KB and 10GB, and at least "
+                + "fleet.worker.log-line-length")
+        boolean isLogFileMaxSizeInRange() {
+            return logFileMaxSize == null || logFileMaxSize.toBytes() >= 1024 && logFileMaxSize.toBytes() <= 10L << 30
+                    && (logLineLength == null || logFileMaxSize.toBytes() >= logLineLength.toBytes());
         }
 
         @AssertTrue(message = "fleet.worker.log-line-length must be between 64B and 1MB")

@@ -45,7 +45,8 @@ record SavedState(int desired, WorkerSpec spec, Instant savedAt) {
                 worker.stopSignal(), worker.logLines(), worker.logBytes(), worker.logLineLength(),
                 worker.logRateLimitInterval(), worker.logRateLimitBurst(), worker.outputMaxRate(), worker.retiredLogs(),
                 worker.maxMemory(), worker.maxRequests(), worker.maxRequestsJitter(), worker.recycleCheckInterval(),
-                worker.useCgroups(), worker.treeScanInterval(), worker.maxConcurrency(), worker.nodeAppInstance());
+                worker.useCgroups(), worker.treeScanInterval(), worker.maxConcurrency(), worker.nodeAppInstance(),
+                worker.logDirectory(), worker.logFileMaxSize(), worker.logFileMaxFiles());
         FleetProperties.Probe readiness = configured.readiness();
         FleetProperties.Probe restoredReadiness = new FleetProperties.Probe(spec.readinessPath(), readiness.interval(),
                 readiness.timeout(), readiness.status(), readiness.portOwnerCheck());

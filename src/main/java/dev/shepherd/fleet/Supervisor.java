@@ -16,6 +16,7 @@ import dev.shepherd.fleet.SupervisorEvent.SuccessorReady;
 import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.LogFiles;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -99,8 +100,10 @@ final class Supervisor {
         this.exits = new Exits(properties, clock, loop, events, metrics, this);
         this.spawner = new Spawner(properties, clock, loop, launcher, launchSpecs, healthChecks, events, metrics, recycler,
                 exits, slotFreed, this);
-        this.logs = new WorkerLogs(properties.worker().logLines(), properties.worker().logBytes().toBytes(),
-                properties.worker().retiredLogs());
+        FleetProperties.Worker worker = properties.worker();
+        this.logs = new WorkerLogs(worker.logLines(), worker.logBytes().toBytes(), worker.retiredLogs(),
+                index -> worker.logDirectory() == null ? LogFiles.NONE : LogFiles.of(worker.logDirectory(), index,
+                        worker.logFileMaxSize().toBytes(), worker.logFileMaxFiles()));
         if (properties.restart().minUptime().isZero()) {
             log.warn("fleet.restart.min-uptime is 0: any worker that was READY at all ran, so one that crashes right after "
                     + "READY restarts after {} ms every time and is never found crash-looping (FAILED), and a reload's new "

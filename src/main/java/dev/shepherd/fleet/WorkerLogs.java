@@ -2,11 +2,13 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.worker.LogAllowance;
 import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.LogFiles;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 /**
  * The output buffers of worker ids: one per worker in the fleet, and those of the {@code retiredToKeep} most
@@ -24,17 +26,27 @@ final class WorkerLogs {
     private final Map<Integer, LogBuffer> buffers = new HashMap<>();
     private final ArrayDeque<Integer> retired = new ArrayDeque<>();
     private final Map<Integer, LogAllowance> allowances = new HashMap<>();
+    /** The files of each slot's output, by index; bounded as the allowances are. */
+    private final Map<Integer, LogFiles> files = new HashMap<>();
+    private final IntFunction<LogFiles> filesOfSlot;
 
     WorkerLogs(int maxLines, long maxBytes, int retiredToKeep) {
+        this(maxLines, maxBytes, retiredToKeep, index -> LogFiles.NONE);
+    }
+
+    /** Buffers whose lines also go to the files {@code filesOfSlot} gives a slot's index, made once per slot. */
+    WorkerLogs(int maxLines, long maxBytes, int retiredToKeep, IntFunction<LogFiles> filesOfSlot) {
         this.maxLines = maxLines;
         this.maxBytes = maxBytes;
         this.retiredToKeep = retiredToKeep;
+        this.filesOfSlot = filesOfSlot;
     }
 
     /** The buffer of the worker {@code id}, which holds the slot {@code index}. */
     synchronized LogBuffer open(int id, int index) {
         return buffers.computeIfAbsent(id, key -> new LogBuffer(maxLines, maxBytes,
-                allowances.computeIfAbsent(index, slot -> new LogAllowance())));
+                allowances.computeIfAbsent(index, slot -> new LogAllowance()),
+                files.computeIfAbsent(index, filesOfSlot::apply)));
     }
 
     /** The worker id left the fleet: its buffer is kept among the newest retired ones, the oldest is dropped. */

@@ -59,6 +59,8 @@ public final class LogBuffer {
     private long newestSeq;
     /** How much of this id's output goes to the master's log, shared by its processes and its slot's other ids. */
     private final LogAllowance allowance;
+    /** The files its output also goes to, its slot's. */
+    private final LogFiles files;
 
     /** A buffer whose byte bound is what {@code maxLines} lines of 8 KiB hold. */
     public LogBuffer(int maxLines) {
@@ -71,18 +73,29 @@ public final class LogBuffer {
 
     /** A buffer whose lines go to the master's log within {@code allowance}, which other buffers may share. */
     public LogBuffer(int maxLines, long maxBytes, LogAllowance allowance) {
+        this(maxLines, maxBytes, allowance, LogFiles.NONE);
+    }
+
+    /** As {@link #LogBuffer(int, long, LogAllowance)}, its lines also written to {@code files}, its slot's. */
+    public LogBuffer(int maxLines, long maxBytes, LogAllowance allowance, LogFiles files) {
         if (maxLines < 1 || maxBytes < 1) {
             throw new IllegalArgumentException("a log buffer holds at least one line and one byte");
         }
         this.maxLines = maxLines;
         this.maxBytes = maxBytes;
         this.allowance = allowance;
+        this.files = files;
         this.lines = new ArrayDeque<>(Math.min(maxLines, 1024));
     }
 
     /** What of this buffer's lines may go to the master's log, shared with the buffers of its slot's other ids. */
     public LogAllowance allowance() {
         return allowance;
+    }
+
+    /** The files this buffer's lines also go to. */
+    LogFiles files() {
+        return files;
     }
 
     /** The rate limit of this worker id's lines in the master's log (its {@link LogAllowance}'s). */

@@ -116,6 +116,12 @@ final class OutputPump {
                     }
                 }
                 logs.add(new LogBuffer.Line(pid, now, line, stream));
+                try {
+                    logs.files().write(stream, line);
+                } catch (RuntimeException ex) {
+                    // As above: the file says why it failed (LogFile); the pump reads on.
+                    log.debug("A line of worker {} pid {} could not go to its file: {}", workerId, pid, ex.toString());
+                }
             });
             Feeder feeder = new Feeder(lines, workerId, pid);
             byte[] chunk = new byte[CHUNK];

@@ -276,6 +276,42 @@ class FleetPropertiesTests {
     }
 
     @Test
+    void logFilesAreOffByDefaultAndBoundedWhenOn() {
+        runner.run(context -> {
+            FleetProperties.Worker worker = context.getBean(FleetProperties.class).worker();
+            assertThat(worker.logDirectory()).isNull();
+            assertThat(worker.logFileMaxSize()).isEqualTo(DataSize.ofMegabytes(10));
+            assertThat(worker.logFileMaxFiles()).isEqualTo(5);
+        });
+    }
+
+    @Test
+    void aLogDirectoryThatIsNoDirectoryFailsStartupNamingTheProperty(@org.junit.jupiter.api.io.TempDir java.nio.file.Path directory) {
+        runner.withPropertyValues("fleet.worker.log-directory=" + directory.resolve("missing")).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.worker.log-directory must be an existing directory the master can write to "
+                            + "(leave it unset for no files)");
+        });
+        runner.withPropertyValues("fleet.worker.log-directory=" + directory).run(context -> assertThat(context).hasNotFailed());
+    }
+
+    @Test
+    void logFileSizesAndCountsOutOfRangeFailStartupNamingTheProperty() {
+        runner.withPropertyValues("fleet.worker.log-file-max-size=4KB").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.worker.log-file-max-size must be between 1KB and 10GB, and at least "
+                            + "fleet.worker.log-line-length");
+        });
+        runner.withPropertyValues("fleet.worker.log-file-max-files=0").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure()))
+                    .containsExactly("fleet.worker.logFileMaxFiles = 0: must be greater than or equal to 1");
+        });
+    }
+
+    @Test
     void logBytesBelowTheLineLengthFailsStartupNamingBothProperties() {
         runner.withPropertyValues("fleet.worker.log-bytes=4KB", "fleet.worker.log-line-length=8KB").run(context -> {
             assertThat(context).hasFailed();

@@ -1,0 +1,134 @@
+package dev.shepherd.worker;
+
+import lombok.extern.slf4j.Slf4j;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.function.LongSupplier;
+
+/**
+ * One file of a worker slot's output, rotated by size as Docker's json-file driver rotates ({@code max-size},
+ * {@code max-file}): once the next line would take it past {@code maxSize}, {@code name.log} becomes
+ * {@code name.log.1}, the older ones move up one, and the oldest, {@code name.log.<maxFiles - 1>}, is deleted; with
+ * {@code maxFiles} 1 the file starts again empty. So it takes at most {@code maxFiles} × {@code maxSize} on disk, plus
+ * one line (a line longer than {@code maxSize} goes whole into an empty file). A line that cannot be written is
+ * dropped from the file (the log buffer keeps it), with one warning until a write succeeds again. A file removed or
+ * moved away (an operator's {@code rm}, logrotate without {@code copytruncate}) is noticed within a second and
+ * started again, where the lines would have gone to the removed file for good. Thread-safe: the pumps of the
+ * processes that hold the slot in turn may write at once.
+ */
+@Slf4j
+final class LogFile {
+
+    /** How often the file is looked for at its path, while open. */
+    private static final long LOOK_NANOS = 1_000_000_000L;
+
+    private final Path path;
+    private final long maxSize;
+    private final int maxFiles;
+    private final LongSupplier nanoTime;
+    private FileChannel channel;
+    private long size;
+    private boolean failing;
+    private long lookedAt;
+
+    LogFile(Path path, long maxSize, int maxFiles) {
+        this(path, maxSize, maxFiles, System::nanoTime);
+    }
+
+    /** With the monotonic clock that says when to look for the file again. */
+    LogFile(Path path, long maxSize, int maxFiles, LongSupplier nanoTime) {
+        if (maxSize < 1 || maxFiles < 1) {
+            throw new IllegalArgumentException("a log file holds at least one byte, and is one file at least");
+        }
+        this.path = path;
+        this.maxSize = maxSize;
+        this.maxFiles = maxFiles;
+        this.nanoTime = nanoTime;
+    }
+
+    /** Appends {@code text} and a newline, rotating first when the file would pass its size. */
+    synchronized void write(String text) {
+        byte[] line = (text + "\n").getBytes(StandardCharsets.UTF_8);
+        try {
+            long now = nanoTime.getAsLong();
+            if (channel != null && now - lookedAt >= LOOK_NANOS) {
+                lookedAt = now;
+                if (!Files.exists(path)) {
+                    close();
+                }
+            }
+            if (channel == null) {
+                open();
+                lookedAt = now;
+            }
+            if (size > 0 && size + line.length > maxSize) {
+                rotate();
+            }
+            ByteBuffer buffer = ByteBuffer.wrap(line);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            size += line.length;
+            if (failing) {
+                failing = false;
+                log.info("Worker output goes to {} again", path);
+            }
+        } catch (IOException ex) {
+            close();
+            if (!failing) {
+                failing = true;
+                log.warn("Cannot write worker output to {} (fleet.worker.log-directory): {}; its lines go to the log "
+                        + "buffer only until a write succeeds", path, ex.toString());
+            }
+        }
+    }
+
+    private void open() throws IOException {
+        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        size = channel.size();
+    }
+
+    private void rotate() throws IOException {
+        close();
+        if (maxFiles == 1) {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+            size = 0;
+            return;
+        }
+        Files.deleteIfExists(rotated(maxFiles - 1));
+        for (int n = maxFiles - 2; n >= 1; n--) {
+            try {
+                Files.move(rotated(n), rotated(n + 1), StandardCopyOption.REPLACE_EXISTING);
+            } catch (NoSuchFileException ex) {
+                // Not rotated that often yet.
+            }
+        }
+        Files.move(path, rotated(1), StandardCopyOption.REPLACE_EXISTING);
+        open();
+    }
+
+    /** The file rotated {@code n} times: {@code name.log.n}. */
+    Path rotated(int n) {
+        return path.resolveSibling(path.getFileName() + "." + n);
+    }
+
+    private void close() {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ex) {
+                // Closed all the same; the next write opens it again.
+            }
+            channel = null;
+        }
+    }
+}

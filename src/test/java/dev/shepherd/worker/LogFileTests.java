@@ -1,0 +1,117 @@
+package dev.shepherd.worker;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LogFileTests {
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void aFileThatWouldPassItsSizeIsRotatedAndTheOldestDropped() throws IOException {
+        Path path = directory.resolve("worker-0-out.log");
+        LogFile file = new LogFile(path, 20, 3);
+
+        for (int i = 0; i < 10; i++) {
+            file.write("line " + i); // 7 bytes with its newline: two a file
+        }
+
+        assertThat(Files.readAllLines(path)).containsExactly("line 8", "line 9");
+        assertThat(Files.readAllLines(file.rotated(1))).containsExactly("line 6", "line 7");
+        assertThat(Files.readAllLines(file.rotated(2))).containsExactly("line 4", "line 5");
+        assertThat(file.rotated(3)).doesNotExist();
+        try (var files = Files.list(directory)) {
+            assertThat(files.toList()).hasSize(3).allSatisfy(each -> assertThat(Files.size(each)).isLessThanOrEqualTo(20));
+        }
+    }
+
+    @Test
+    void oneFileStartsAgainEmptyWhenFull() throws IOException {
+        Path path = directory.resolve("one.log");
+        LogFile file = new LogFile(path, 20, 1);
+
+        for (int i = 0; i < 5; i++) {
+            file.write("line " + i);
+        }
+
+        assertThat(Files.readAllLines(path)).containsExactly("line 4");
+        assertThat(file.rotated(1)).doesNotExist();
+    }
+
+    /** A master that starts again writes on after what the last one wrote, and counts it. */
+    @Test
+    void anExistingFileIsAppendedToAndCounted() throws IOException {
+        Path path = directory.resolve("kept.log");
+        Files.writeString(path, "x".repeat(15) + "\n");
+        LogFile file = new LogFile(path, 20, 2);
+
+        file.write("new");
+        file.write("next");
+
+        assertThat(Files.readAllLines(file.rotated(1))).containsExactly("x".repeat(15), "new");
+        assertThat(Files.readAllLines(path)).containsExactly("next");
+    }
+
+    @Test
+    void aLineLongerThanTheSizeGoesWholeIntoAFileOfItsOwn() throws IOException {
+        Path path = directory.resolve("long.log");
+        LogFile file = new LogFile(path, 10, 2);
+
+        file.write("short");
+        file.write("x".repeat(50));
+
+        assertThat(Files.readAllLines(path)).containsExactly("x".repeat(50));
+        assertThat(Files.readAllLines(file.rotated(1))).containsExactly("short");
+    }
+
+    /** A file that cannot be written takes lines from the file, not from the pump: it writes on once it can. */
+    @Test
+    void aWriteThatFailsIsDroppedAndTheNextThatCanIsWritten() throws IOException {
+        Path path = directory.resolve("w.log");
+        Files.createDirectory(path);
+        LogFile file = new LogFile(path, 1000, 2);
+
+        file.write("lost");
+        file.write("lost too");
+        Files.delete(path);
+        file.write("back");
+
+        assertThat(Files.readAllLines(path)).containsExactly("back");
+    }
+
+    /** Removed (rm, logrotate without copytruncate), it is made again within a second: lines went to the removed one. */
+    @Test
+    void aFileRemovedIsStartedAgainWithinASecond() throws IOException {
+        long[] now = {0};
+        Path path = directory.resolve("w.log");
+        LogFile file = new LogFile(path, 1000, 2, () -> now[0]);
+        file.write("first");
+        Files.delete(path);
+
+        file.write("unseen");
+        now[0] += 1_000_000_000L;
+        file.write("seen");
+
+        assertThat(Files.readAllLines(path)).containsExactly("seen");
+    }
+
+    @Test
+    void eachStreamHasItsFileAndAWorkersEscapesAreShownNotObeyed() throws IOException {
+        LogFiles files = LogFiles.of(directory, 3, 1000, 2);
+
+        files.write(LogBuffer.Stream.STDOUT, "GET / 200");
+        files.write(LogBuffer.Stream.STDERR, "Error: \u001b[2J boom");
+        LogFiles.NONE.write(LogBuffer.Stream.STDOUT, "nowhere");
+
+        assertThat(Files.readAllLines(directory.resolve("worker-3-out.log"))).isEqualTo(List.of("GET / 200"));
+        assertThat(Files.readAllLines(directory.resolve("worker-3-err.log"))).isEqualTo(List.of("Error: ^[[2J boom"));
+    }
+}
