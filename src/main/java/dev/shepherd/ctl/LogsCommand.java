@@ -90,7 +90,7 @@ class LogsCommand implements Callable<Integer> {
             // Asked before its last lines: a line written between the two asks is printed before the end.
             boolean left = id != null && !workers().contains(id);
             full = printNew();
-            if (left) {
+            if (left && !full) {
                 // As kubectl logs -f ends when its pod goes; it followed on, silent, for ever (a new user's).
                 ctl.err().println("worker " + id + " has left the fleet (shepherd events says why): its last lines "
                         + "are above");
@@ -113,29 +113,50 @@ class LogsCommand implements Callable<Integer> {
 
     /**
      * Prints the lines of each worker not printed yet, merged by time; returns whether an ask got a full page (more
-     * may be waiting). A worker seen for the first time gives its last {@code -n} lines.
+     * may be waiting). A worker seen for the first time gives its last {@code -n} lines; one that has left the fleet
+     * gives its last lines once more (until an ask is not full), then is let go.
      */
     private boolean printNew() {
         List<List<LogMerge.Printed>> fresh = new ArrayList<>();
         boolean full = false;
         List<Integer> current = id != null ? List.of(id) : workers();
-        for (int worker : current) {
+        List<Integer> asked = new ArrayList<>(current);
+        followers.keySet().stream().filter(worker -> !current.contains(worker)).sorted().forEach(asked::add);
+        for (int worker : asked) {
             LogFollower follower = followers.get(worker);
             List<JsonNode> elements;
             if (follower == null) {
                 follower = new LogFollower(worker, Math.max(lines, FOLLOW_LINES), stream());
                 followers.put(worker, follower);
                 elements = follower.start(ctl.client()::get, lines);
-            } else {
+            } else if (current.contains(worker)) {
                 elements = follower.next(ctl.client()::get);
                 full |= follower.full();
+            } else {
+                elements = lastOf(follower);
+                boolean more = elements != null && follower.full();
+                if (!more) {
+                    followers.remove(worker);
+                }
+                full |= more;
             }
-            fresh.add(LogMerge.collect(worker, elements));
+            fresh.add(LogMerge.collect(worker, elements != null ? elements : List.of()));
         }
-        followers.keySet().retainAll(current);
         LogMerge.merge(fresh).forEach(this::print);
         ctl.out().flush();
         return full;
+    }
+
+    /**
+     * The lines of a worker that left the fleet since the last ask; null once the master forgot it (beyond
+     * {@code fleet.worker.retired-logs}) or cannot say.
+     */
+    private List<JsonNode> lastOf(LogFollower follower) {
+        try {
+            return follower.next(ctl.client()::get);
+        } catch (CtlException ex) {
+            return null;
+        }
     }
 
     private void print(LogMerge.Printed printed) {
