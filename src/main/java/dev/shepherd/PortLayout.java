@@ -14,8 +14,10 @@ import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,7 +39,9 @@ import java.util.Map;
  * environment). With {@code native} or {@code framework} the admin port took its caller's address from
  * {@code X-Forwarded-For} or {@code Forwarded}, and an admin port without a token, which answers only its own user's
  * processes by their socket's address, let another user in as {@code 127.0.0.1} (found by an attacking helper). A
- * value set otherwise is kept as {@link #IGNORED_FORWARD_HEADERS}, for a warning.
+ * value set otherwise is kept as {@link #IGNORED_FORWARD_HEADERS}, for a warning; so are
+ * {@code server.tomcat.remoteip.remote-ip-header} and {@code protocol-header}, which turn Tomcat's
+ * {@code RemoteIpValve} on whatever the strategy.
  */
 public class PortLayout implements EnvironmentPostProcessor, Ordered {
 
@@ -49,6 +53,8 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
     private static final String MANAGEMENT_ADDRESS = "management.server.address";
     private static final String MANAGEMENT_SSL = "management.server.ssl";
     private static final String FORWARD_HEADERS = "server.forward-headers-strategy";
+    private static final List<String> REMOTE_IP_HEADERS = List.of("server.tomcat.remoteip.remote-ip-header",
+            "server.tomcat.remoteip.protocol-header");
     /** The {@code server.forward-headers-strategy} the user set, which the admin plane does not take. */
     public static final String IGNORED_FORWARD_HEADERS = "shepherd.admin.ignored-forward-headers-strategy";
 
@@ -76,11 +82,23 @@ public class PortLayout implements EnvironmentPostProcessor, Ordered {
         layout.put("server.address", environment.getProperty(MANAGEMENT_ADDRESS, "127.0.0.1"));
         // Unset (empty) rather than equal to server.port: with port 0, equal ports would still count as different.
         layout.put("management.server.port", "");
+        List<String> ignored = new ArrayList<>();
         String forwarding = Binder.get(environment).bind(FORWARD_HEADERS, String.class).orElse("none").strip();
         if (!forwarding.isEmpty() && !forwarding.equalsIgnoreCase("none")) {
-            layout.put(IGNORED_FORWARD_HEADERS, forwarding);
+            ignored.add(FORWARD_HEADERS + "=" + forwarding);
         }
         layout.put(FORWARD_HEADERS, "none");
+        // Either turns Tomcat's RemoteIpValve on whatever the strategy (found by an attacking helper).
+        for (String header : REMOTE_IP_HEADERS) {
+            String given = Binder.get(environment).bind(header, String.class).orElse("").strip();
+            if (!given.isEmpty()) {
+                ignored.add(header + "=" + given);
+            }
+            layout.put(header, "");
+        }
+        if (!ignored.isEmpty()) {
+            layout.put(IGNORED_FORWARD_HEADERS, String.join(", ", ignored));
+        }
         hideManagementAddress(environment);
         environment.getPropertySources().addFirst(new MapPropertySource(SOURCE, layout));
     }

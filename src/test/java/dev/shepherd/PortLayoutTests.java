@@ -156,7 +156,17 @@ class PortLayoutTests {
         new PortLayout().postProcessEnvironment(environment, new SpringApplication(ShepherdApplication.class));
 
         assertThat(environment.getProperty("server.forward-headers-strategy")).isEqualTo("none");
-        assertThat(environment.getProperty(PortLayout.IGNORED_FORWARD_HEADERS)).isEqualTo("native");
+        assertThat(environment.getProperty(PortLayout.IGNORED_FORWARD_HEADERS))
+                .isEqualTo("server.forward-headers-strategy=native");
+
+        StandardEnvironment remoteIp = new StandardEnvironment();
+        environment(remoteIp, Map.of("SERVER_TOMCAT_REMOTEIP_PROTOCOL_HEADER", "X-Forwarded-Proto",
+                "SERVER_TOMCAT_REMOTEIP_REMOTEIPHEADER", "X-Real-IP"));
+        new PortLayout().postProcessEnvironment(remoteIp, new SpringApplication(ShepherdApplication.class));
+        assertThat(remoteIp.getProperty("server.tomcat.remoteip.protocol-header")).as("RemoteIpValve off").isEmpty();
+        assertThat(remoteIp.getProperty("server.tomcat.remoteip.remote-ip-header")).isEmpty();
+        assertThat(remoteIp.getProperty(PortLayout.IGNORED_FORWARD_HEADERS)).isEqualTo(
+                "server.tomcat.remoteip.remote-ip-header=X-Real-IP, server.tomcat.remoteip.protocol-header=X-Forwarded-Proto");
 
         StandardEnvironment unset = new StandardEnvironment();
         new PortLayout().postProcessEnvironment(unset, new SpringApplication(ShepherdApplication.class));

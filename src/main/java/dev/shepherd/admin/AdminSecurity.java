@@ -62,7 +62,7 @@ class AdminSecurity {
     AdminToken adminToken(FleetProperties properties, @Value("${server.address:127.0.0.1}") String adminAddress,
             SocketOwners owners, @Value("${" + PortLayout.IGNORED_FORWARD_HEADERS + ":}") String ignoredForwarding) {
         if (!ignoredForwarding.isEmpty()) {
-            log.warn("server.forward-headers-strategy={} is not applied: the admin API takes no forwarded header (its "
+            log.warn("{} not applied: the admin API takes no forwarded header (its "
                     + "callers are told apart by their connections), the proxy's are fleet.proxy.trusted-proxies, and a "
                     + "Spring Boot worker takes the setting in its own environment (fleet.worker.environment)",
                     ignoredForwarding);

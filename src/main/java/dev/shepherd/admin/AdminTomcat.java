@@ -2,11 +2,15 @@ package dev.shepherd.admin;
 
 import dev.shepherd.fleet.FleetProperties;
 import lombok.extern.slf4j.Slf4j;
+import org.apache.catalina.Valve;
 import org.springframework.boot.thread.Threading;
 import org.springframework.boot.tomcat.TomcatWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The admin port's Tomcat speaks {@link AdminHttpProtocol}: Tomcat's NIO protocol with
@@ -41,6 +45,10 @@ class AdminTomcat implements WebServerFactoryCustomizer<TomcatWebServerFactory> 
             log.warn(warning);
         }
         factory.setProtocol(AdminHttpProtocol.class.getName());
+        // First, before any valve that reads a header in the connection's place (RemoteIpValve).
+        List<Valve> valves = new ArrayList<>(factory.getEngineValves());
+        valves.add(0, new SocketPeerValve());
+        factory.setEngineValves(valves);
         int max = properties.admin().maxConnectionsPerClient();
         factory.addProtocolHandlerCustomizers(handler -> {
             if (handler instanceof AdminHttpProtocol admin) {

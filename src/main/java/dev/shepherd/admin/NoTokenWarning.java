@@ -30,7 +30,10 @@ class NoTokenWarning {
         }
         int port = event.getWebServer().getPort();
         String user = System.getProperty("user.name");
-        if (token.owners().checks()) {
+        if (token.owners().blind()) {
+            log.warn("The admin API on port {} has no token and answers no request but health: {}; set "
+                    + "FLEET_ADMIN_TOKEN or fleet.admin.token-file to use it", port, token.owners().whyNotChecked());
+        } else if (token.owners().checks()) {
             log.info("The admin API on port {} has no token: it answers only {}; for other users and machines, set "
                     + "FLEET_ADMIN_TOKEN or fleet.admin.token-file", port, token.owners().admitted());
         } else {

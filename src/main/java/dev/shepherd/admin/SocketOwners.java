@@ -37,11 +37,12 @@ import java.util.OptionalInt;
  * connection id (a counter, never reused while the master runs), for at most {@link #REMEMBERED} connections, so a
  * keep-alive client is looked up once; reading stops at the caller's line (21 ms to read 14,000 lines here).
  *
- * <p>Where the tables cannot be read (not Linux), or the master runs as the kernel's overflow user
- * ({@code /proc/sys/kernel/overflowuid}, 65534: {@code nobody}), it {@link #checks() checks} nothing: every loopback
- * caller is admitted, and {@link NoTokenWarning} says so. In a user namespace the tables give every user the namespace
- * does not map as the overflow user, so a master running as {@code nobody} there took every other user of the host
- * for its own (found by an attacking helper, with a program run as the master's user through a reload).
+ * <p>Where the tables cannot be read (not Linux), it {@link #checks() checks} nothing: every loopback caller is
+ * admitted, and {@link NoTokenWarning} says so. In a user namespace ({@code /proc/self/uid_map} is not the identity),
+ * the tables give every user the namespace does not map as the kernel's overflow user
+ * ({@code /proc/sys/kernel/overflowuid}, 65534: {@code nobody}), so a master running as that user there took every
+ * other user of the host for its own (found by an attacking helper, with a program run as the master's user through
+ * a reload): there it is {@link #blind()}, and admits no one, as no caller can be told apart.
  *
  * <p>The tables list every socket of the host, {@code TIME_WAIT} ones too, so any local user can make each new admin
  * connection's look-up longer (some 400 ms of reading with 100,000 sockets): a slower admin port, not a way in.
@@ -62,6 +63,7 @@ final class SocketOwners {
     private final Path tcp6;
     private final int owner;
     private final int overflow;
+    private final boolean namespaced;
     private final Map<String, Integer> remembered = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
@@ -73,16 +75,18 @@ final class SocketOwners {
      * @param net the directory of the socket tables ({@code /proc/net} but in tests)
      * @param owner the user id whose processes are admitted, besides root's
      * @param overflow the user id the tables give users a user namespace does not map (the kernel's overflowuid)
+     * @param namespaced whether this process runs in a user namespace, whose map is not the identity
      */
-    SocketOwners(Path net, int owner, int overflow) {
+    SocketOwners(Path net, int owner, int overflow, boolean namespaced) {
         this.tcp = net.resolve("tcp");
         this.tcp6 = net.resolve("tcp6");
         this.owner = owner;
         this.overflow = overflow;
+        this.namespaced = namespaced;
     }
 
     SocketOwners(Path net, int owner) {
-        this(net, owner, DEFAULT_OVERFLOW);
+        this(net, owner, DEFAULT_OVERFLOW, false);
     }
 
     /** The kernel's default overflow user id, {@code nobody}'s. */
@@ -94,12 +98,22 @@ final class SocketOwners {
      */
     static SocketOwners ofThisProcess() {
         int overflow = DEFAULT_OVERFLOW;
+        boolean namespaced = false;
         try {
-            overflow = Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/overflowuid")).strip());
+            // Read as lines: Files.readString gave "6" of "65534" (a /proc file's size is not its content's), so a
+            // master running as nobody in a user namespace went on trusting the tables (found by an attacking helper).
+            overflow = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/overflowuid")).get(0).strip());
+            namespaced = namespaced(Files.readAllLines(Path.of("/proc/self/uid_map")));
         } catch (IOException | RuntimeException unreadable) {
-            log.debug("No overflow user id: {}", unreadable.toString());
+            log.debug("No overflow user id or user map: {}", unreadable.toString());
         }
-        return new SocketOwners(Path.of("/proc/net"), effectiveUid(Path.of("/proc/self/status")), overflow);
+        return new SocketOwners(Path.of("/proc/net"), effectiveUid(Path.of("/proc/self/status")), overflow, namespaced);
+    }
+
+    /** Whether a {@code uid_map}'s lines map less than every user to itself ({@code 0 0 4294967295}). */
+    static boolean namespaced(List<String> uidMap) {
+        return !(uidMap.size() == 1 && uidMap.get(0).strip().split("\\s+").length == 3
+                && List.of(uidMap.get(0).strip().split("\\s+")).equals(List.of("0", "0", "4294967295")));
     }
 
     /** The effective user id in a {@code status} file's {@code Uid:} line (real, effective, saved, file system), or -1. */
@@ -121,7 +135,15 @@ final class SocketOwners {
      * they give every user a user namespace does not map.
      */
     boolean checks() {
-        return owner >= 0 && owner != overflow && Files.isReadable(tcp);
+        return owner >= 0 && Files.isReadable(tcp) && !blind();
+    }
+
+    /**
+     * Whether no caller can be told apart, so none is admitted: the master runs in a user namespace as the user the
+     * tables give every user the namespace does not map.
+     */
+    boolean blind() {
+        return namespaced && owner >= 0 && owner == overflow;
     }
 
     /** Why callers are not told apart, for a warning; null when they are. */
@@ -129,9 +151,14 @@ final class SocketOwners {
         if (checks()) {
             return null;
         }
-        return owner == overflow && owner >= 0 ? "the master runs as uid " + owner + ", which the kernel's socket tables "
-                + "also give every user that a user namespace does not map" : "the kernel's socket tables (/proc/net/tcp) "
+        return blind() ? "the master runs as uid " + owner + " in a user namespace, where the kernel's socket tables "
+                + "give that uid to every user the namespace does not map" : "the kernel's socket tables (/proc/net/tcp) "
                 + "cannot be read here";
+    }
+
+    /** The user id the tables give every user a user namespace does not map. */
+    int overflow() {
+        return overflow;
     }
 
     /** The user id admitted besides root: the master's. */
@@ -141,12 +168,18 @@ final class SocketOwners {
 
     /** Whose processes are admitted, for a message: {@code root's processes}, or {@code processes of NAME (uid N) and root's}. */
     String admitted() {
+        if (blind()) {
+            return "no process, as " + whyNotChecked();
+        }
         return owner == ROOT ? "root's processes"
                 : "processes of " + System.getProperty("user.name") + " (uid " + owner + ") and root's";
     }
 
     /** Whether {@code request} came from a process of the master's user or root's; true when nothing {@link #checks()}. */
     boolean admits(HttpServletRequest request) {
+        if (blind()) {
+            return false;
+        }
         if (!checks()) {
             return true;
         }
@@ -156,8 +189,11 @@ final class SocketOwners {
             known = connection == null ? null : remembered.get(connection);
         }
         if (known == null) {
-            known = ownerOf(request.getRemoteAddr(), request.getRemotePort(), request.getLocalAddr(), request.getLocalPort())
-                    .orElse(-1);
+            // The connection's own ends, as the first valve saw them (SocketPeerValve); MockMvc's requests have none.
+            SocketPeerValve.Peer peer = request.getAttribute(SocketPeerValve.ATTRIBUTE) instanceof SocketPeerValve.Peer kept
+                    ? kept : new SocketPeerValve.Peer(request.getRemoteAddr(), request.getRemotePort(),
+                    request.getLocalAddr(), request.getLocalPort());
+            known = ownerOf(peer.remoteAddress(), peer.remotePort(), peer.localAddress(), peer.localPort()).orElse(-1);
             if (connection != null) {
                 synchronized (remembered) {
                     remembered.put(connection, known);

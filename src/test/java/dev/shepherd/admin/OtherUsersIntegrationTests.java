@@ -71,14 +71,14 @@ class OtherUsersIntegrationTests {
         assumeThat(owners.owner()).as("root, to act as another user").isZero();
         assumeThat(Files.isExecutable(Path.of("/usr/bin/setpriv"))).as("setpriv (apt-get install util-linux)").isTrue();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
-                "--server.forward-headers-strategy=framework");
+                "--server.forward-headers-strategy=framework", "--server.tomcat.remoteip.remote-ip-header=X-Real-IP");
                 java.net.Socket roots = new java.net.Socket("127.0.0.1", shepherd.adminPort())) {
-            assertThat(output.getOut()).contains("server.forward-headers-strategy=framework is not applied: the admin "
-                    + "API takes no forwarded header");
+            assertThat(output.getOut()).contains("server.forward-headers-strategy=framework, "
+                    + "server.tomcat.remoteip.remote-ip-header=X-Real-IP not applied: the admin API takes no forwarded header");
             String forged = "for=\"127.0.0.1:" + roots.getLocalPort() + "\"";
 
             String answer = asNobody(shepherd.adminPort(), "GET /fleet HTTP/1.1\r\nHost: 127.0.0.1\r\nForwarded: " + forged
-                    + "\r\nX-Forwarded-For: 127.0.0.1\r\nConnection: close\r\n\r\n", false);
+                    + "\r\nX-Forwarded-For: 127.0.0.1\r\nX-Real-IP: 127.0.0.1\r\nConnection: close\r\n\r\n", false);
 
             assertThat(answer).startsWith("HTTP/1.1 403").doesNotContain("\"workers\"");
         }

@@ -109,15 +109,42 @@ class SocketOwnersTests {
      * master running as nobody (65534) took them all for its own.
      */
     @Test
-    void aMasterRunningAsTheOverflowUserChecksNothingAndSaysWhy() throws IOException {
+    void aMasterRunningAsTheOverflowUserInAUserNamespaceAdmitsNoOneAndSaysWhy() throws IOException {
         table("tcp", line(LOOPBACK + ":9C40", LOOPBACK + ":1F91", "01", 65534, 200));
         table("tcp6", "");
-        SocketOwners nobody = new SocketOwners(net, 65534, 65534);
+        SocketOwners nobody = new SocketOwners(net, 65534, 65534, true);
 
+        assertThat(nobody.blind()).isTrue();
         assertThat(nobody.checks()).isFalse();
-        assertThat(nobody.whyNotChecked()).contains("also give every user that a user namespace does not map");
-        assertThat(new SocketOwners(net, 1000, 65534).admits(request(40000))).as("an unmapped user").isFalse();
-        assertThat(new SocketOwners(net, 1000, 65534).whyNotChecked()).isNull();
+        assertThat(nobody.admits(request(40000))).as("every host user looks like nobody").isFalse();
+        assertThat(nobody.whyNotChecked()).contains("in a user namespace, where the kernel's socket tables give that uid");
+        assertThat(nobody.admitted()).startsWith("no process, as the master runs as uid 65534 in a user namespace");
+
+        SocketOwners hostNobody = new SocketOwners(net, 65534, 65534, false);
+        assertThat(hostNobody.blind()).as("nobody outside a user namespace").isFalse();
+        assertThat(hostNobody.admits(request(40000))).isTrue();
+        assertThat(new SocketOwners(net, 1000, 65534, true).admits(request(40000))).as("an unmapped user").isFalse();
+        assertThat(new SocketOwners(net, 1000, 65534, true).whyNotChecked()).isNull();
+    }
+
+    @Test
+    void aUserMapOtherThanTheIdentityIsAUserNamespace() {
+        assertThat(SocketOwners.namespaced(java.util.List.of("         0          0 4294967295"))).isFalse();
+        assertThat(SocketOwners.namespaced(java.util.List.of("         0       1000          1"))).isTrue();
+        assertThat(SocketOwners.namespaced(java.util.List.of("0 0 1000", "1000 1000 1"))).isTrue();
+        assertThat(SocketOwners.namespaced(java.util.List.of())).isTrue();
+    }
+
+    /** Found by an attacking helper: Files.readString of /proc/sys/kernel/overflowuid gave "6". */
+    @Test
+    void thisHostsOverflowUserIsReadWhole() throws IOException {
+        Path overflow = Path.of("/proc/sys/kernel/overflowuid");
+        assumeThat(Files.isReadable(overflow)).as("Linux").isTrue();
+        SocketOwners owners = SocketOwners.ofThisProcess();
+        int expected = Integer.parseInt(Files.readAllLines(overflow).get(0).strip());
+        assertThat(owners.overflow()).isEqualTo(expected).isGreaterThan(99);
+        assertThat(owners.blind()).isFalse();
+        assertThat(new SocketOwners(net, expected, expected, true).blind()).isTrue();
     }
 
     @Test
