@@ -314,22 +314,65 @@ final class Supervisor {
      */
     int requestSignal(Worker worker, String signal, String path) {
         running(worker);
+        if (signal.equals("USR1") && runsNode(worker.spec)) {
+            // Node opens its inspector on USR1, on 127.0.0.1:9229 for every local user to drive as the worker's user
+            // (an attacking helper ran a command as root through it).
+            throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " runs Node.js, which opens its "
+                    + "inspector on USR1 (127.0.0.1:9229, with no login: every user of the machine could then run code "
+                    + "as the worker's user); USR1 is not sent to it. Start the inspector deliberately (node --inspect), "
+                    + "and give a log reopen another signal (HUP, USR2)");
+        }
         worker.signalRequested(signal, clock.instant());
+        if (!worker.process().signalProcess(signal)) {
+            worker.signalRequested(null, null);
+            throw new FleetExceptions.FleetConflictException(signal + " could not be sent to worker " + worker.id
+                    + " (pid " + worker.pid() + "): its process has exited, or the system's kill failed (the master's "
+                    + "log says why)");
+        }
         events.add(Type.SIGNAL_SENT, worker.id, worker.pid(), signal + " sent to worker " + worker.id
                 + " on request (" + path + ")");
-        worker.process().signalProcess(signal);
         return worker.id;
     }
 
-    /** {@link #requestSignal} to every worker that has a running process: their ids, lowest first. */
+    /** Whether {@code spec}'s program is Node.js ({@code node}, {@code nodejs}, by its file name). */
+    static boolean runsNode(WorkerSpec spec) {
+        if (spec.command().isEmpty()) {
+            return false;
+        }
+        String program = java.nio.file.Path.of(spec.command().get(0)).getFileName().toString();
+        return program.equals("node") || program.equals("nodejs");
+    }
+
+    /**
+     * {@link #requestSignal} to every worker that serves (READY or DRAINING): their ids, lowest first. Not to one still
+     * starting, which a logrotate's HUP ended half a second into a reload, and the reload was rolled back blaming the
+     * new version (found by an attacking helper); a starting worker is signalled by its id. One whose process exited
+     * since is left out; none delivered is a conflict.
+     */
     List<Integer> requestSignalAll(String signal) {
-        List<Worker> running = workers.stream().filter(worker -> worker.state().hasProcess() && worker.process() != null)
+        List<Worker> serving = workers.stream()
+                .filter(worker -> (worker.state() == WorkerState.READY || worker.state() == WorkerState.DRAINING)
+                        && worker.process() != null)
                 .sorted(java.util.Comparator.comparingInt(worker -> worker.id)).toList();
-        if (running.isEmpty()) {
-            throw new FleetExceptions.FleetConflictException("No worker has a running process now (GET /fleet, "
+        if (serving.isEmpty()) {
+            throw new FleetExceptions.FleetConflictException("No worker is READY or DRAINING now (GET /fleet, "
                     + "shepherd ls, says what each is doing): " + signal + " was sent to none");
         }
-        return running.stream().map(worker -> requestSignal(worker, signal, "POST /fleet/signal")).toList();
+        serving.stream().filter(worker -> signal.equals("USR1") && runsNode(worker.spec)).findFirst()
+                .ifPresent(node -> requestSignal(node, signal, "POST /fleet/signal"));
+        List<Integer> sent = new ArrayList<>();
+        for (Worker worker : serving) {
+            try {
+                sent.add(requestSignal(worker, signal, "POST /fleet/signal"));
+            } catch (FleetExceptions.FleetConflictException notSent) {
+                log.warn("{}", notSent.getMessage());
+            }
+        }
+        if (sent.isEmpty()) {
+            throw new FleetExceptions.FleetConflictException(signal + " could not be sent to any worker (the master's "
+                    + "log says why)");
+        }
+        return sent;
     }
 
     private static void running(Worker worker) {

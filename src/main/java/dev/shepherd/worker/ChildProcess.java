@@ -41,8 +41,10 @@ public interface ChildProcess {
      * Sends {@code signal} (a name such as HUP, USR2) to the process alone, not to its descendants: a request the
      * program handles (reopen its logs, reload its configuration, write a heap snapshot), which it may pass on to the
      * processes it started as it sees fit. Nothing is sent when it has exited.
+     *
+     * @return whether the signal was delivered: false when the process has exited or the signal could not be sent
      */
-    void signalProcess(String signal);
+    boolean signalProcess(String signal);
 
     /**
      * Asks the process and its descendants to exit with {@code signal} ({@code fleet.worker.stop-signal}), then

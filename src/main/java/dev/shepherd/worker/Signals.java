@@ -22,6 +22,15 @@ public final class Signals {
     }
 
     /** Sends {@code signal} to one process: TERM and KILL through the JDK, which checks that it is still the same process. */
+    /**
+     * Sends {@code signal} to {@code process} alone; whether it was delivered ({@code kill} ended with status 0).
+     * Where no {@code kill} program is installed (a slim image without procps), the shell's own {@code kill} sends it
+     * (POSIX {@code sh} has one): a signal not sent was answered as sent (found by an attacking helper).
+     */
+    static boolean deliver(ProcessHandle process, String signal) {
+        return kill(signal, List.of(Long.toString(process.pid())));
+    }
+
     static void send(ProcessHandle process, String signal) {
         switch (signal) {
             case "TERM" -> process.destroy();
@@ -60,27 +69,44 @@ public final class Signals {
         kill(signal, List.of(target));
     }
 
-    private static void kill(String signal, List<String> targets) {
+    /** Whether {@code kill} sent {@code signal} to every one of {@code targets} (true for none). */
+    private static boolean kill(String signal, List<String> targets) {
         if (!SUPPORTED.contains(signal)) {
             throw new IllegalArgumentException("Unknown signal " + signal + "; use one of " + SUPPORTED);
         }
         if (targets.isEmpty()) {
-            return;
+            return true;
         }
         List<String> command = new ArrayList<>(List.of("kill", "-s", signal, "--"));
         command.addAll(targets);
         String target = String.join(" ", targets.subList(0, Math.min(3, targets.size())))
                 + (targets.size() > 3 ? " and " + (targets.size() - 3) + " more" : "");
         try {
-            Process kill = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!kill.waitFor(5, TimeUnit.SECONDS)) {
-                kill.destroyForcibly();
+            return run(command);
+        } catch (IOException noKillProgram) {
+            List<String> shell = new ArrayList<>(List.of("/bin/sh", "-c", "kill -s \"$0\" -- \"$@\"", signal));
+            shell.addAll(targets);
+            try {
+                return run(shell);
+            } catch (IOException ex) {
+                log.warn("Could not send {} to {}: {}", signal, target, ex.getMessage());
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
             }
-        } catch (IOException ex) {
-            log.warn("Could not send {} to {}: {}", signal, target, ex.getMessage());
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         }
+        return false;
+    }
+
+    /** Runs {@code command} for at most 5 s: whether it ended with status 0. */
+    private static boolean run(List<String> command) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!kill.waitFor(5, TimeUnit.SECONDS)) {
+            kill.destroyForcibly();
+            return false;
+        }
+        return kill.exitValue() == 0;
     }
 }

@@ -236,10 +236,8 @@ public final class WorkerProcess implements ChildProcess {
      * sends them; the process started is the program itself (setsid, setpriv and the cgroup wrapper exec into it).
      */
     @Override
-    public void signalProcess(String signal) {
-        if (process.isAlive()) {
-            Signals.send(process.toHandle(), signal);
-        }
+    public boolean signalProcess(String signal) {
+        return process.isAlive() && Signals.deliver(process.toHandle(), signal);
     }
 
     /** {@inheritDoc} The members of the tree known now, each looked up in {@code /proc}. */

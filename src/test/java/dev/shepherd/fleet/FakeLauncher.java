@@ -117,18 +117,24 @@ final class FakeLauncher implements ProcessLauncher {
             }
         }
 
+        /** Whether a signal to the process alone cannot be delivered (no kill program, say). */
+        boolean undeliverable;
         /** Signals sent to the process alone ({@link #signalProcess}), in order. */
         final List<String> processSignals = new ArrayList<>();
         /** The signals sent to the process alone that it does not handle: each ends it, as its default action does. */
         final java.util.Set<String> unhandled = new java.util.HashSet<>();
 
         @Override
-        public void signalProcess(String signal) {
+        public boolean signalProcess(String signal) {
+            if (undeliverable) {
+                return false;
+            }
             processSignals.add(signal);
             if (unhandled.contains(signal)) {
                 exit(128 + java.util.List.of("HUP", "INT", "QUIT", "", "", "", "", "", "", "USR1", "", "USR2")
                         .indexOf(signal) + 1);
             }
+            return true;
         }
 
         @Override

@@ -1093,6 +1093,61 @@ class SupervisorTests {
         assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.BACKOFF, WorkerState.READY);
     }
 
+    /**
+     * Found by an attacking helper: a logrotate's "signal HUP all" ended a worker still starting, half a second into a
+     * reload, which was rolled back blaming the new version. "all" is the workers that serve; one starting is signalled
+     * by its id.
+     */
+    @Test
+    void aSignalToEveryWorkerSkipsOneStillStarting() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        fleet.readiness.answerAll(false);
+        fleet.command(new SupervisorEvent.Scale(2, new CompletableFuture<>()));
+        assertThat(fleet.states()).containsExactly(WorkerState.READY, WorkerState.STARTING);
+
+        assertThat(fleet.command(new SupervisorEvent.Signal(null, "HUP", new CompletableFuture<>())))
+                .isCompletedWithValue(List.of(1));
+        assertThat(fleet.process(2).processSignals).isEmpty();
+        assertThat(fleet.command(new SupervisorEvent.Signal(2, "HUP", new CompletableFuture<>())))
+                .isCompletedWithValue(List.of(2));
+        assertThat(fleet.process(2).processSignals).containsExactly("HUP");
+    }
+
+    /** Found by an attacking helper: without a kill program the signal was answered and told as sent. */
+    @Test
+    void aSignalThatCannotBeDeliveredIsAConflictAndNotToldAsSent() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.process(1).undeliverable = true;
+
+        assertThat(fleet.command(new SupervisorEvent.Signal(1, "USR2", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("USR2 could not be sent to worker 1");
+        assertThat(fleet.command(new SupervisorEvent.Signal(null, "USR2", new CompletableFuture<>())))
+                .as("all: the others get it").isCompletedWithValue(List.of(2));
+        assertThat(fleet.events.recent()).filteredOn(event -> event.type() == Type.SIGNAL_SENT)
+                .extracting(FleetEvent::workerId).containsExactly(2);
+    }
+
+    /** Found by an attacking helper: USR1 opened a Node worker's inspector to every local user, who ran code as root. */
+    @Test
+    void usr1IsNotSentToANodeWorker() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.command[0]", "/usr/bin/node",
+                "fleet.worker.command[1]", "app.js").started();
+
+        assertThat(fleet.command(new SupervisorEvent.Signal(1, "USR1", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("runs Node.js, which opens its inspector on USR1");
+        assertThat(fleet.command(new SupervisorEvent.Signal(null, "USR1", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
+        assertThat(fleet.process(1).processSignals).isEmpty();
+        assertThat(fleet.command(new SupervisorEvent.Signal(1, "USR2", new CompletableFuture<>())))
+                .isCompletedWithValue(List.of(1));
+        assertThat(Supervisor.runsNode(new WorkerSpec(List.of("nodejs"), java.util.Map.of(), null, null))).isTrue();
+    }
+
     @Test
     void aSignalToNoWorkerWithAProcessOrAnUnknownOneIsRefused() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
@@ -1102,7 +1157,7 @@ class SupervisorTests {
         assertThat(fleet.command(new SupervisorEvent.Signal(null, "HUP", new CompletableFuture<>())))
                 .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
-                .withMessageContaining("No worker has a running process now");
+                .withMessageContaining("No worker is READY or DRAINING now");
         assertThat(fleet.command(new SupervisorEvent.Signal(1, "HUP", new CompletableFuture<>())))
                 .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(FleetExceptions.FleetConflictException.class);
