@@ -27,8 +27,9 @@ final class OptionsAfterProgram {
     private static final List<String> NOTED = List.of("--watch");
     /** PM2's meanings of start's {@code -e} and {@code --env}, with a value that is no NAME=VALUE; what does it here. */
     private static final Map<String, String> PM2_ENV = Map.of(
-            "-e", "Here -e NAME=VALUE gives every worker a variable; PM2's -e FILE, its error log, has no match: the "
-                    + "workers' output goes to the master's log, and shepherd logs shows it.",
+            "-e", "Here -e NAME=VALUE gives every worker a variable; for PM2's -e FILE, its error log, set "
+                    + "fleet.worker.log-directory (--set fleet.worker.log-directory=DIR): each worker slot's stderr goes "
+                    + "to DIR/worker-N-err.log; shepherd logs --err shows it too.",
             "--env", "Here --env NAME=VALUE gives every worker a variable; PM2's --env NAME picks an environment of an "
                     + "ecosystem file, which Shepherd does not read.");
     /** A word the shell passes on as it is, without quotes (no braces: {@code {a,b}} is expanded). */

@@ -95,6 +95,12 @@ public class ShepherdApplication {
         if (all.contains("--help") || all.contains("-h")) {
             return usage;
         }
+        if (args.length > 0 && !args[0].startsWith("-") && dev.shepherd.ctl.Ctl.commandNames().contains(args[0])) {
+            // A new user's java -jar shepherd.jar signal USR2 3 was told 'signal' is not a setting.
+            return "'" + TerminalText.safe(args[0]) + "' is a command of the command line: java -jar shepherd.jar ctl "
+                    + TerminalText.safe(String.join(" ", args)) + " (or bin/shepherd " + TerminalText.safe(args[0])
+                    + " ...)";
+        }
         for (String arg : args) {
             // "--" alone, or "--=x", is no setting either: Spring Boot would stop on it with a stack trace.
             if (!arg.startsWith("--") || arg.length() == 2 || arg.startsWith("--=")) {

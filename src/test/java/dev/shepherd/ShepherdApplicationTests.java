@@ -17,6 +17,14 @@ class ShepherdApplicationTests {
                 .as("Spring Boot's flags, a property set empty").isNull();
     }
 
+    /** A new user's java -jar shepherd.jar signal USR2 3 was told 'signal' is not a setting. */
+    @Test
+    void aCommandOfTheCommandLineIsRefusedWithTheLineThatRunsIt() {
+        assertThat(ShepherdApplication.refusal(new String[] {"signal", "USR2", "3"})).isEqualTo("'signal' is a command "
+                + "of the command line: java -jar shepherd.jar ctl signal USR2 3 (or bin/shepherd signal ...)");
+        assertThat(ShepherdApplication.refusal(new String[] {"list"})).startsWith("'list' is a command of the command line");
+    }
+
     @Test
     void aWordIsRefusedNamingTheCommandLine() {
         assertThat(ShepherdApplication.refusal(new String[] {"--fleet.workers=2", "status"}))

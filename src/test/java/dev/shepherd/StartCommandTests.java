@@ -178,8 +178,9 @@ class StartCommandTests {
         err.getBuffer().setLength(0);
         assertThat(start("node", "app.js", "-e", "err.log", "--env", "production")).isNull();
         assertThat(err.toString()).as("PM2's -e FILE and --env NAME, left out").contains(
-                "\n  shepherd start node app.js\n", "\nHere -e NAME=VALUE gives every worker a variable; PM2's -e "
-                + "FILE, its error log, has no match", "\nHere --env NAME=VALUE gives every worker a variable; PM2's "
+                "\n  shepherd start node app.js\n", "\nHere -e NAME=VALUE gives every worker a variable; for PM2's -e "
+                + "FILE, its error log, set fleet.worker.log-directory (--set fleet.worker.log-directory=DIR): each "
+                + "worker slot's stderr goes to DIR/worker-N-err.log", "\nHere --env NAME=VALUE gives every worker a variable; PM2's "
                 + "--env NAME picks an environment of an ecosystem file");
 
         assertThat(start("node", "app.js", "-init", "-p{port}", "-eval")).as("the script's own words").contains(

@@ -35,6 +35,11 @@ import java.util.regex.Pattern;
 public final class Ctl {
 
     public static final String COMMAND = "ctl";
+
+    /** The names of the command line's commands and their aliases ({@code ls}, {@code list}, {@code signal}...). */
+    public static java.util.Set<String> commandNames() {
+        return new CommandLine(new Ctl()).getSubcommands().keySet();
+    }
     static final int OK = 0;
     static final int FAILED = 1;
     static final int USAGE = 2;
