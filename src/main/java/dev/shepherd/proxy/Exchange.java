@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
  * {@link WorkerWait} (no worker READY), the attempt here (a connection, the request sent, the response timeout),
- * {@link ResponseRelay} (the response to the client), {@link RetryPolicy} and {@link Retries} (what follows a
+ * {@link ResponseRelay} (the response to the client), {@link ResponseSpooling} (the response through a file for a
+ * client that reads slowly), {@link RetryPolicy} and {@link Retries} (what follows a
  * failure), {@link Tunnel} (after a {@code 101}).
  *
  * <p>Confined to the client connection's event loop; the connection to the worker is registered on the same
@@ -44,7 +45,7 @@ import java.util.concurrent.TimeUnit;
  * client's body is framed by the close and a close would look like the end).
  */
 @Slf4j
-final class Exchange implements UpstreamListener, Attempt.Owner {
+final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner {
 
     /** Malformed responses answered with 502: at most a line per interval, a worker can send them at any rate. */
     private static final OccasionalWarning MALFORMED = new OccasionalWarning(System::nanoTime);
@@ -68,6 +69,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private final RequestHead head;
     private final RequestBody body;
     private final ResponseRelay relay;
+    /** The response's way through a file, for a client that reads slower than the worker sends. */
+    private final ResponseSpooling spooling;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
     /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
@@ -98,34 +101,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private long bytesWaiting;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
-    /**
-     * The part of the response kept for a client that reads slower than the worker sends ({@link SpooledResponse});
-     * null while the client keeps up, or when responses are not buffered.
-     */
-    private SpooledResponse spooled;
-    /** The spool's bound was reached: the worker is not read until the file is drained. */
-    private boolean spoolFull;
-    /** Part of this response went to a file, once at least (a client that caught up and fell behind again counts once). */
-    private boolean spooledOnce;
     /** While the body waits for room in the spool ({@link #waitForRoom}): since when, and the next look; null: none. */
     private boolean waitingForRoom;
     /** The bytes the body asked room for when it began to wait ({@link BodySpool#waiting}). */
     private long roomAsked;
     private long roomWaitSince;
     private ScheduledFuture<?> roomLook;
-    /** The look, {@link #SPOOL_AFTER_MILLIS} after the client fell behind, that spools if it still is; null: none. */
-    private ScheduledFuture<?> spoolLook;
-    /**
-     * The worker that answered, once the response ended while part of it waits in the file: its connection is given
-     * back already, and the exchange ends when the client has the rest ({@link #drainSpool}); null before.
-     */
-    private Endpoint answeredBy;
-    private boolean keepClientAfterSpool;
-    /**
-     * The worker whose response was cut while part of it waited in the file: the client gets that part first, and
-     * the cut when it has it ({@link #cut}); null while none.
-     */
-    private Endpoint cutBy;
     /** {@link #spoolClient()}, once found; null before. */
     private Object spoolClient;
 
@@ -138,6 +119,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         this.head = head;
         this.body = new RequestBody(proxy.bufferLimit());
         this.relay = new ResponseRelay(client.raw(), head);
+        this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -543,7 +525,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     /** The current attempt's worker connection, if it is connected. */
-    private Channel upstream() {
+    @Override
+    public Channel upstream() {
         return attempt == null ? null : attempt.upstream();
     }
 
@@ -599,113 +582,35 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
         relay.body((ByteBuf) message);
         dropCopyOnceAnswered();
-        if (spoolFull) {
+        if (spooling.full()) {
             // The rest cannot be kept for the client: the worker waits until the file is drained.
             attempt.upstream().config().setAutoRead(false);
-        } else if (spooled == null && !ctx.channel().isWritable()) {
+        } else if (!spooling.active() && !ctx.channel().isWritable()) {
             // The client does not take what it was sent: the worker waits, and the response goes into a file if the
             // client is still behind in a moment.
             attempt.upstream().config().setAutoRead(false);
-            lookToSpool();
+            spooling.lookToSpool();
         }
     }
-
-    /**
-     * How long a client may take nothing of a full write buffer before the rest of its response goes into a file: a
-     * client that keeps up (on loopback, even a fast one fills its buffer during a large download) drains it within
-     * that, and gets its response as before, with no file opened (a re-attacking helper's 100 KB events made 50 files).
-     */
-    static final long SPOOL_AFTER_MILLIS = 100;
 
     /** How often a body waiting for room in the spool ({@link #waitForRoom}) looks for it. */
     private static final long ROOM_LOOK_MILLIS = 10;
 
-    private void lookToSpool() {
-        if (spoolLook == null && proxy.responseSpool() != null && relay.started()) {
-            spoolLook = ctx.executor().schedule(this::spoolIfBehind, SPOOL_AFTER_MILLIS, TimeUnit.MILLISECONDS);
-        }
+    /** The response's file could not be read back: what it held is lost, and the response is cut. */
+    @Override
+    public void spoolUnreadable(IOException cause) {
+        proxy.responseSpool().failed(false, cause);
+        dropAttempt();
+        cut(null, Failure.SENT, null);
     }
 
-    private void spoolIfBehind() {
-        spoolLook = null;
-        Channel upstream = upstream();
-        if (finished || upstream == null || spooled != null || ctx.channel().isWritable() || !spool()) {
-            return;
-        }
-        upstream.config().setAutoRead(true);
-        attempt.watchBody();
+    @Override
+    public boolean finished() {
+        return finished;
     }
 
-    private void cancelSpoolLook() {
-        if (spoolLook != null) {
-            spoolLook.cancel(false);
-            spoolLook = null;
-        }
-    }
-
-    /**
-     * The client reads slower than the worker sends: the response goes on into a file, from which the client gets it
-     * at its pace ({@link SpooledResponse}), so that the worker is not held. Returns whether it does; false when no
-     * file could be had (the worker then waits for the client). Only for a response that has started
-     * ({@link #lookToSpool}): before that, a retry may still take the request elsewhere.
-     */
-    private boolean spool() {
-        BodySpool spool = proxy.responseSpool();
-        try {
-            spooled = SpooledResponse.open(spool);
-        } catch (IOException ex) {
-            spool.failed(true, ex);
-            return false;
-        }
-        relay.divert(this::spoolPart);
-        return true;
-    }
-
-    private void spoolPart(ByteBuf part) {
-        if (!spooledOnce) {
-            spooledOnce = true;
-            proxy.metrics().responseSpooled();
-        }
-        if (!spooled.append(part)) {
-            spoolFull = true;
-        }
-    }
-
-    /**
-     * Gives the client what the file holds while its connection is writable. Once the file is empty: the exchange
-     * ends when the response has ended at the worker; else the client has caught up, and the response's parts go to
-     * it directly again (the worker read again, if the spool's bound stopped it).
-     */
-    private void drainSpool() {
-        SpooledResponse draining = spooled;
-        boolean empty;
-        try {
-            empty = draining.drain(client.raw());
-        } catch (IOException ex) {
-            spoolUnreadable(ex);
-            return;
-        }
-        if (!empty || spooled != draining || finished) {
-            // More to give, or a writability change during the drain's flush drained it to the end already.
-            return;
-        }
-        if (cutBy != null) {
-            closeSpool();
-            endCut(cutBy);
-            return;
-        }
-        if (answeredBy != null) {
-            closeSpool();
-            logAccess(relay.status(), answeredBy);
-            proxy.metrics().completed(head, relay.status(), startNanos, attempts);
-            finish(keepClientAfterSpool);
-            return;
-        }
-        spoolFull = false;
-        if (ctx.channel().isWritable()) {
-            // Caught up: the parts go to the client directly again. (Still behind: the empty file takes them.)
-            closeSpool();
-        }
+    @Override
+    public void readWorker() {
         Channel upstream = upstream();
         if (upstream != null) {
             upstream.config().setAutoRead(true);
@@ -713,21 +618,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         }
     }
 
-    /** The response's file could not be read back: what it held is lost, and the response is cut. */
-    private void spoolUnreadable(IOException cause) {
-        proxy.responseSpool().failed(false, cause);
-        dropAttempt();
-        cut(null, Failure.SENT, null);
+    @Override
+    public void answeredAfterSpool(Endpoint worker, boolean keepClient) {
+        logAccess(relay.status(), worker);
+        proxy.metrics().completed(head, relay.status(), startNanos, attempts);
+        finish(keepClient);
     }
 
-    private void closeSpool() {
-        cancelSpoolLook();
-        if (spooled != null) {
-            relay.divert(null);
-            spooled.close();
-            spooled = null;
-        }
-        spoolFull = false;
+    @Override
+    public void cutAfterSpool(Endpoint worker) {
+        endCut(worker);
     }
 
     /**
@@ -820,12 +720,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         body.stopPumping();
         boolean keepClient = relay.keepClient() && keepClient();
         attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds(), keepClient);
-        if (spooled != null && spooled.holds()) {
+        if (spooling.holds()) {
             // The worker is free; the exchange ends, and is logged, when the client has what the file holds.
-            answeredBy = attempt.endpoint();
-            keepClientAfterSpool = keepClient;
+            Endpoint answeredBy = attempt.endpoint();
             attempt = null;
-            drainSpool();
+            spooling.endWhenDrained(answeredBy, keepClient);
             return;
         }
         logAccess(relay.status(), attempt.endpoint());
@@ -950,13 +849,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     private void cut(Endpoint failed, Failure failure, Throwable cause) {
         warnIfMalformed(cause, workerName(failed));
         log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
-        if (failed != null && spooled != null && spooled.holds()) {
+        if (failed != null && spooling.holds()) {
             // What the worker sent before it failed goes to the client first, as nginx passes on its buffers before
             // it closes: the file was dropped with the cut, and a re-attacking helper's client got 1.6-4.3 of the
             // 10 MB sent.
-            cutBy = failed;
-            spoolFull = false;
-            drainSpool();
+            spooling.cutWhenDrained(failed);
             return;
         }
         endCut(failed);
@@ -1029,7 +926,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     private void finish(boolean keepClient) {
-        closeSpool();
+        spooling.close();
         end();
         cancelTimers();
         relay.discard();
@@ -1058,7 +955,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
         AccessLog accessLog = proxy.accessLog();
         if (accessLog != null) {
             // What went into the response's file counts once it left it: a cut or a client gone sent less.
-            long sent = relay.bodyBytes() - (spooled == null ? 0 : spooled.pending());
+            long sent = relay.bodyBytes() - spooling.pending();
             accessLog.request(accessLogClient(), head, status, sent, headStartedNanos,
                     worker == null ? -1 : worker.workerId(), attempts);
         }
@@ -1127,8 +1024,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
             proxy.metrics().clientClosed(head, status, startNanos);
         }
         logAccess(refusal != 0 && !relay.started() ? refusal : status,
-                attempt != null ? attempt.endpoint() : answeredBy != null ? answeredBy : cutBy);
-        closeSpool();
+                attempt != null ? attempt.endpoint() : spooling.waitingWorker());
+        spooling.close();
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
             // so that a request it keeps in flight is never counted out meanwhile (a stopping proxy reads the count).
@@ -1150,19 +1047,19 @@ final class Exchange implements UpstreamListener, Attempt.Owner {
     }
 
     void clientWritabilityChanged(boolean writable) {
-        if (spooled != null) {
+        if (spooling.active()) {
             // The worker is read on while the file takes its parts (unless the spool's bound stopped it).
             if (writable) {
-                drainSpool();
+                spooling.drain();
             }
             return;
         }
         Channel upstream = upstream();
         if (upstream != null) {
             if (writable) {
-                cancelSpoolLook();
+                spooling.cancelSpoolLook();
             } else {
-                lookToSpool();
+                spooling.lookToSpool();
             }
             upstream.config().setAutoRead(writable);
             if (relay.headReceived()) {

@@ -35,7 +35,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * With response buffering on, a file is opened for a response only when its client falls behind: a client that reads
  * a large response as fast as it comes never makes the proxy open one (the write buffer it fills now and then on
- * loopback is drained within {@code Exchange.SPOOL_AFTER_MILLIS}), while one that stops reading does. Seen from
+ * loopback is drained within {@code ResponseSpooling.SPOOL_AFTER_MILLIS}), while one that stops reading does. Seen from
  * outside the proxy's code, two ways: the {@code shepherd.proxy.responses.spooled} counter, and the master's open
  * files ({@code /proc/<pid>/fd}; the master is this JVM), where a response's file shows, unlinked, in
  * {@code response-temp-path} for as long as it is open.
@@ -50,11 +50,11 @@ class ResponseSpoolFileIntegrationTests {
     private static final int MOST_DOWNLOADS = 10;
 
     /**
-     * A client that never waited this long between two reads is prompt: half of {@code Exchange.SPOOL_AFTER_MILLIS},
+     * A client that never waited this long between two reads is prompt: half of {@code ResponseSpooling.SPOOL_AFTER_MILLIS},
      * the time a client's write buffer stays full before the rest goes to a file. Reads that empty the socket's
      * receive queue each time leave the proxy's write buffer full for not much more than the longest gap.
      */
-    private static final long PROMPT_GAP_MILLIS = Exchange.SPOOL_AFTER_MILLIS / 2;
+    private static final long PROMPT_GAP_MILLIS = ResponseSpooling.SPOOL_AFTER_MILLIS / 2;
 
     private static final long BIG_CRC = crc(BIG);
 
