@@ -16,14 +16,11 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.NetUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -71,6 +68,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private final ResponseRelay relay;
     /** The response's way through a file, for a client that reads slower than the worker sends. */
     private final ResponseSpooling spooling;
+    /** Who sent the request, as the access log and the request-body spool count clients. */
+    private final RequestClient sender;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
     /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
@@ -107,8 +106,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private long roomAsked;
     private long roomWaitSince;
     private ScheduledFuture<?> roomLook;
-    /** {@link #spoolClient()}, once found; null before. */
-    private Object spoolClient;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
@@ -120,6 +117,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.body = new RequestBody(proxy.bufferLimit());
         this.relay = new ResponseRelay(client.raw(), head);
         this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
+        this.sender = new RequestClient(proxy, client, ctx, head);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -350,7 +348,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             boolean waitedAlready = body.waitingParts() > 0;
             boolean kept;
             try {
-                kept = body.spool(content, proxy.spool(), spoolClient());
+                kept = body.spool(content, proxy.spool(), sender.spoolClient());
             } catch (IOException ex) {
                 spoolUnwritable(ex);
                 return;
@@ -387,7 +385,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         roomWaitSince = System.nanoTime();
         waitingForRoom = true;
         roomAsked = body.firstWaitingBytes();
-        proxy.spool().waiting(spoolClient(), true, roomAsked);
+        proxy.spool().waiting(sender.spoolClient(), true, roomAsked);
         roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
@@ -395,7 +393,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private void stopWaitingForRoom() {
         if (waitingForRoom) {
             waitingForRoom = false;
-            proxy.spool().waiting(spoolClient(), false, roomAsked);
+            proxy.spool().waiting(sender.spoolClient(), false, roomAsked);
         }
     }
 
@@ -437,12 +435,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     /** Room is coming, or made now, or a body being read may be refused for it within the wait. */
     private boolean roomComing() {
         BodySpool spool = proxy.spool();
-        return spool.makeRoom(spoolClient(), body.holder(), body.firstWaitingBytes())
-                || !spool.pastShare(spoolClient(), body.firstWaitingBytes()) && spool.refusableSoon(body.holder());
+        return spool.makeRoom(sender.spoolClient(), body.holder(), body.firstWaitingBytes())
+                || !spool.pastShare(sender.spoolClient(), body.firstWaitingBytes()) && spool.refusableSoon(body.holder());
     }
 
     private void refuseForNoRoom() {
-        boolean past = proxy.spool().pastShare(spoolClient(), body.firstWaitingBytes());
+        boolean past = proxy.spool().pastShare(sender.spoolClient(), body.firstWaitingBytes());
         proxy.spool().refused(past);
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound"
                 + (past ? ", and this client's would pass its fair share of it" : ""));
@@ -474,21 +472,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         } else if (body.holder() != null) {
             proxy.spool().spared(body.holder());
         }
-    }
-
-    /**
-     * The client whose share of the request-body spool this request's body counts in ({@link BodySpool#makeRoom}), as
-     * {@code fleet.proxy.max-connections-per-client} counts clients; behind a trusted proxy, the client it vouches
-     * for ({@link #accessLogClient}). Found once.
-     */
-    private Object spoolClient() {
-        if (spoolClient == null) {
-            InetAddress address = client.peerTrusted()
-                    ? NetUtil.createInetAddressFromIpAddressString(accessLogClient())
-                    : ctx.channel().remoteAddress() instanceof InetSocketAddress socket ? socket.getAddress() : null;
-            spoolClient = address != null ? ClientConnectionLimit.client(address) : client.peer();
-        }
-        return spoolClient;
     }
 
     /** The whole body was read before a worker is picked: the request goes to one. */
@@ -652,7 +635,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         proxy.metrics().completed(head, 101, startNanos, attempts);
         AccessLog accessLog = proxy.accessLog();
         AccessLog.Opened line = accessLog == null ? null
-                : accessLog.opened(accessLogClient(), head, headStartedNanos, attempt.endpoint().workerId(), attempts);
+                : accessLog.opened(sender.accessLogClient(), head, headStartedNanos, attempt.endpoint().workerId(),
+                        attempts);
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 Upgrades.isWebSocket(response.upgrade()), line);
         attempt.handOver(tunnel);
@@ -956,15 +940,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         if (accessLog != null) {
             // What went into the response's file counts once it left it: a cut or a client gone sent less.
             long sent = relay.bodyBytes() - spooling.pending();
-            accessLog.request(accessLogClient(), head, status, sent, headStartedNanos,
+            accessLog.request(sender.accessLogClient(), head, status, sent, headStartedNanos,
                     worker == null ? -1 : worker.workerId(), attempts);
         }
-    }
-
-    /** nginx's {@code $remote_addr} with its realip module: behind a trusted proxy, the client it vouches for. */
-    private String accessLogClient() {
-        return client.peerTrusted() ? proxy.trustedProxies().client(
-                head.request().headers().getAll(ForwardedHeaders.X_FORWARDED_FOR), client.peer()) : client.peer();
     }
 
     /** Whether a response whose body ends with the connection is being relayed and has not ended. */
