@@ -16,13 +16,11 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.concurrent.ScheduledFuture;
 import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
@@ -42,7 +40,8 @@ import java.util.concurrent.TimeUnit;
  * client's body is framed by the close and a close would look like the end).
  */
 @Slf4j
-final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner {
+final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner,
+        SpoolRoomWait.Owner {
 
     /** Malformed responses answered with 502: at most a line per interval, a worker can send them at any rate. */
     private static final OccasionalWarning MALFORMED = new OccasionalWarning(System::nanoTime);
@@ -70,6 +69,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private final ResponseSpooling spooling;
     /** Who sent the request, as the access log and the request-body spool count clients. */
     private final RequestClient sender;
+    /** A body read first that waits for room in the request-body spool. */
+    private final SpoolRoomWait roomWait;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
     /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
@@ -100,12 +101,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private long bytesWaiting;
     /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
     private long arrival;
-    /** While the body waits for room in the spool ({@link #waitForRoom}): since when, and the next look; null: none. */
-    private boolean waitingForRoom;
-    /** The bytes the body asked room for when it began to wait ({@link BodySpool#waiting}). */
-    private long roomAsked;
-    private long roomWaitSince;
-    private ScheduledFuture<?> roomLook;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
@@ -118,6 +113,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.relay = new ResponseRelay(client.raw(), head);
         this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
         this.sender = new RequestClient(proxy, client, ctx, head);
+        this.roomWait = new SpoolRoomWait(proxy, ctx, body, sender, this);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -355,7 +351,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             }
             if (!kept) {
                 if (!waitedAlready) {
-                    waitForRoom();
+                    roomWait.start();
                 }
                 return;
             }
@@ -366,84 +362,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         }
     }
 
-    private void spoolUnwritable(IOException ex) {
+    @Override
+    public void spoolUnwritable(IOException ex) {
         proxy.spool().failed(true, ex);
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");
-    }
-
-    /**
-     * A part of the body found the spool at its bound ({@link RequestBody#spool}): the body that came slowest lately
-     * is refused to make room, if one has been read long enough and is not this one ({@link BodySpool#makeRoom}), and
-     * this body waits, unread, until its parts fit, for {@link ReclaimableConnections#GRACE_NANOS} at most; else 503.
-     */
-    private void waitForRoom() {
-        if (!roomComing()) {
-            refuseForNoRoom();
-            return;
-        }
-        ctx.channel().config().setAutoRead(false);
-        roomWaitSince = System.nanoTime();
-        waitingForRoom = true;
-        roomAsked = body.firstWaitingBytes();
-        proxy.spool().waiting(sender.spoolClient(), true, roomAsked);
-        roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    /** The body no longer waits for room in the spool ({@link #waitForRoom}): it got it, or the exchange ended. */
-    private void stopWaitingForRoom() {
-        if (waitingForRoom) {
-            waitingForRoom = false;
-            proxy.spool().waiting(sender.spoolClient(), false, roomAsked);
-        }
-    }
-
-    /** Spools the parts that wait for room, as far as it allows now; then goes on reading, routes, or waits more. */
-    private void lookForRoom() {
-        roomLook = null;
-        if (finished || !readingBodyFirst) {
-            return;
-        }
-        boolean none;
-        try {
-            none = body.spoolWaiting(proxy.spool());
-        } catch (IOException ex) {
-            spoolUnwritable(ex);
-            return;
-        }
-        if (none) {
-            stopWaitingForRoom();
-            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom);
-            if (requestComplete) {
-                bodyReadFirst();
-            } else {
-                ctx.channel().config().setAutoRead(true);
-            }
-            return;
-        }
-        if (System.nanoTime() - roomWaitSince >= ReclaimableConnections.GRACE_NANOS) {
-            refuseForNoRoom();
-            return;
-        }
-        if (!roomComing()) {
-            // The room made came and was taken, and more is needed: none slower to refuse, now or soon.
-            refuseForNoRoom();
-            return;
-        }
-        roomLook = ctx.executor().schedule(this::lookForRoom, ROOM_LOOK_MILLIS, TimeUnit.MILLISECONDS);
-    }
-
-    /** Room is coming, or made now, or a body being read may be refused for it within the wait. */
-    private boolean roomComing() {
-        BodySpool spool = proxy.spool();
-        return spool.makeRoom(sender.spoolClient(), body.holder(), body.firstWaitingBytes())
-                || !spool.pastShare(sender.spoolClient(), body.firstWaitingBytes()) && spool.refusableSoon(body.holder());
-    }
-
-    private void refuseForNoRoom() {
-        boolean past = proxy.spool().pastShare(sender.spoolClient(), body.firstWaitingBytes());
-        proxy.spool().refused(past);
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at their bound"
-                + (past ? ", and this client's would pass its fair share of it" : ""));
     }
 
     /**
@@ -472,6 +394,26 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         } else if (body.holder() != null) {
             proxy.spool().spared(body.holder());
         }
+    }
+
+    @Override
+    public boolean readingBodyFirst() {
+        return !finished && readingBodyFirst;
+    }
+
+    @Override
+    public void roomFound() {
+        body.list(proxy.spool(), ctx.executor(), this::refusedForRoom);
+        if (requestComplete) {
+            bodyReadFirst();
+        } else {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void noRoom(String reason) {
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason);
     }
 
     /** The whole body was read before a worker is picked: the request goes to one. */
@@ -575,9 +517,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             spooling.lookToSpool();
         }
     }
-
-    /** How often a body waiting for room in the spool ({@link #waitForRoom}) looks for it. */
-    private static final long ROOM_LOOK_MILLIS = 10;
 
     /** The response's file could not be read back: what it held is lost, and the response is cut. */
     @Override
@@ -870,10 +809,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     }
 
     private void cancelTimers() {
-        if (roomLook != null) {
-            roomLook.cancel(false);
-            roomLook = null;
-        }
+        roomWait.cancelLook();
         if (attempt != null) {
             attempt.stopClocks();
         }
@@ -952,7 +888,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     /** Marks the exchange over, once: from now on the proxy's drain no longer waits for it. */
     private void end() {
-        stopWaitingForRoom();
+        roomWait.stop();
         if (!finished) {
             finished = true;
             proxy.exchangeEnded();
