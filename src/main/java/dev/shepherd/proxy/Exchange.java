@@ -71,6 +71,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private final RequestClient sender;
     /** A body read first that waits for room in the request-body spool. */
     private final SpoolRoomWait roomWait;
+    /** The request's sticky session, by its cookies. */
+    private final StickyBinding sticky;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
     /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
@@ -84,14 +86,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private Retries retries;
     private WorkerWait wait;
     private boolean finished;
-    /**
-     * The slot the request is bound to, by the proxy's cookie ({@link StickySessions#slot}) or else by the
-     * application's ({@link AppCookieSessions#slot}); read on the first attempt.
-     */
-    private int stickySlot = StickySessions.NO_COOKIE;
-    /** The request's value of {@code fleet.proxy.sticky.app-cookie}, when it has one, and the slot it is bound to. */
-    private String appCookie;
-    private int appSlot = StickySessions.NO_COOKIE;
     /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
     private boolean readingBodyFirst;
     /**
@@ -114,6 +108,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
         this.sender = new RequestClient(proxy, client, ctx, head);
         this.roomWait = new SpoolRoomWait(proxy, ctx, body, sender, this);
+        this.sticky = new StickyBinding(proxy, head);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -180,10 +175,10 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             picked = retries.pick();
         } else {
             if (attempts == 0) {
-                picked = pickSticky();
-                if (picked == null && stickySlot >= 0 && proxy.router().slotWaits(stickySlot, head.upgrade())) {
-                    // Its worker holds the session's state and is only busy: the request waits for it.
-                    waitSlot = stickySlot;
+                picked = sticky.pick();
+                if (picked == null) {
+                    // When its worker holds the session's state and is only busy: the request waits for it.
+                    waitSlot = sticky.waitSlot();
                 }
             }
             if (picked == null && waitSlot < 0) {
@@ -219,26 +214,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         // a retry, lest every attempt meet a connection its worker is closing.
         attempt.start(ctx.channel().eventLoop(),
                 attempts > 1 || !head.retriable() || !head.bodyless() && !requestComplete);
-    }
-
-    /**
-     * The first attempt's worker by the sticky cookies, counted in; null when stickiness is off or they name none.
-     * The proxy's cookie decides when it names a slot, else the application's.
-     */
-    private Endpoint pickSticky() {
-        StickySessions sticky = proxy.sticky();
-        AppCookieSessions appCookies = proxy.appCookies();
-        if (sticky != null) {
-            stickySlot = sticky.slot(head.request().headers());
-        }
-        if (appCookies != null) {
-            appCookie = appCookies.value(head.request().headers());
-            appSlot = appCookies.slot(appCookie);
-            if (stickySlot < 0 && (appSlot >= 0 || sticky == null)) {
-                stickySlot = appSlot;
-            }
-        }
-        return proxy.router().pickSlot(stickySlot, head.upgrade());
     }
 
     @Override
@@ -495,7 +470,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             if (response.switchesProtocols()) {
                 switchProtocols(response);
             } else {
-                relay.head(response, keepClient(), stickyLine(response));
+                relay.head(response, keepClient(), sticky.line(response, attempt.endpoint().index(), retries));
                 dropCopyOnceAnswered();
             }
             return;
@@ -593,43 +568,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         if (relay.headReceived() && attempt != null) {
             attempt.watchBody();
         }
-    }
-
-    /**
-     * The {@code Set-Cookie} line that binds the client to the slot that answered, when it must; else null. Learns
-     * the application's cookie from the response on the way.
-     */
-    private byte[] stickyLine(ResponseHead response) {
-        StickySessions sticky = proxy.sticky();
-        AppCookieSessions appCookies = proxy.appCookies();
-        if (sticky == null && appCookies == null) {
-            return null;
-        }
-        int served = attempt.endpoint().index();
-        proxy.metrics().sticky(stickySlot, served);
-        if (appCookies != null) {
-            appCookies.answered(appCookie, appSlot, boundAfter(appSlot, served), served, response.lines());
-        }
-        return sticky == null ? null : sticky.rebind(stickySlot, boundAfter(stickySlot, served), response.lines(),
-                head.request().headers());
-    }
-
-    /**
-     * The slot a session bound to {@code requested} belongs to once {@code served} answered: still
-     * {@code requested} when its worker still takes the session's requests and holds its state (another served
-     * this one as a retry, or a WebSocket handshake while it drains), else {@code served}.
-     */
-    private int boundAfter(int requested, int served) {
-        if (requested < 0 || requested == served) {
-            return served;
-        }
-        if (retries != null) {
-            // A killed worker resets its connections a moment before its exit is reaped, so the failure that sent
-            // this request elsewhere may have found it still alive. Asked again now, a worker that died leaves the
-            // rotation, and its session moves with this answer instead of coming back to the slot's replacement.
-            retries.recheckFailedWorkers();
-        }
-        return proxy.router().slotKeeps(requested) ? requested : served;
     }
 
     private boolean keepClient() {
