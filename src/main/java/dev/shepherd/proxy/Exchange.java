@@ -26,8 +26,9 @@ import java.nio.charset.StandardCharsets;
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
  * {@link WorkerWait} (no worker READY), the attempt here (a connection, the request sent, the response timeout),
  * {@link ResponseRelay} (the response to the client), {@link ResponseSpooling} (the response through a file for a
- * client that reads slowly), {@link RetryPolicy} and {@link Retries} (what follows a
- * failure), {@link Tunnel} (after a {@code 101}).
+ * client that reads slowly), {@link RetryDecision}, {@link RetryPolicy} and {@link Retries} (what follows a
+ * failure), {@link Tunnel} (after a {@code 101}); {@link SpoolRoomWait} (a body read first that waits for room on
+ * disk), {@link StickyBinding} (the sticky session) and {@link RequestClient} (who sent it).
  *
  * <p>Confined to the client connection's event loop; the connection to the worker is registered on the same
  * loop, so nothing here takes a lock or crosses a thread. Request bodies up to the retry buffer limit are held, so
@@ -41,7 +42,7 @@ import java.nio.charset.StandardCharsets;
  */
 @Slf4j
 final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner,
-        SpoolRoomWait.Owner {
+        SpoolRoomWait.Owner, RetryDecision.Owner {
 
     /** Malformed responses answered with 502: at most a line per interval, a worker can send them at any rate. */
     private static final OccasionalWarning MALFORMED = new OccasionalWarning(System::nanoTime);
@@ -73,6 +74,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private final SpoolRoomWait roomWait;
     /** The request's sticky session, by its cookies. */
     private final StickyBinding sticky;
+    /** What follows a failed attempt; it holds the request's {@link Retries}. */
+    private final RetryDecision retrying;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
     private final long startNanos = System.nanoTime();
     /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
@@ -82,8 +85,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private int attempts;
     /** The current attempt; null while none is under way. */
     private Attempt attempt;
-    /** Where retries go; null until an attempt fails (most requests never need it). */
-    private Retries retries;
     private WorkerWait wait;
     private boolean finished;
     /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
@@ -109,6 +110,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.sender = new RequestClient(proxy, client, ctx, head);
         this.roomWait = new SpoolRoomWait(proxy, ctx, body, sender, this);
         this.sticky = new StickyBinding(proxy, head);
+        this.retrying = new RetryDecision(proxy, head, ctx.executor(), this);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -150,7 +152,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         route();
     }
 
-    private void route() {
+    @Override
+    public void route() {
         route(null);
     }
 
@@ -163,6 +166,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             return;
         }
         Endpoint picked = null;
+        Retries retries = retrying.retries();
         // The sticky slot whose worker the request waits for, when it has to wait; negative: any worker.
         int waitSlot = -1;
         if (granted != null) {
@@ -470,7 +474,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             if (response.switchesProtocols()) {
                 switchProtocols(response);
             } else {
-                relay.head(response, keepClient(), sticky.line(response, attempt.endpoint().index(), retries));
+                byte[] setCookie = sticky.line(response, attempt.endpoint().index(), retrying.retries());
+                relay.head(response, keepClient(), setCookie);
                 dropCopyOnceAnswered();
             }
             return;
@@ -630,45 +635,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             cut(failed, failure, cause);
             return;
         }
-        // A malformed response is the worker's code speaking, not its death: another worker would most likely
-        // answer the same, each attempt one more run of the request (found by an attacking helper: 3 worker requests
-        // and 250 ms per client request). nginx's proxy_next_upstream leaves invalid_header out by default.
-        if (RetryPolicy.malformed(cause)
-                || !proxy.retryPolicy().mayRetry(failure, head.retriable(), body.replayable(), attempts)) {
-            answerFailure(failure, cause, failed, false);
-        } else if (proxy.budget().tryRetry()) {
-            retry(failure, failed);
-        } else if (failed != null && (failure == Failure.SENT || failure == Failure.NOT_SENT)) {
-            // The budget is spent. It is there for failures that leave the workers up; the requests a worker's death
-            // took with it are retried anyway, once the exit is known (RetryBudget says why).
-            retries().awaitExit(failed, exited -> {
-                proxy.metrics().budgetExhausted(exited);
-                if (exited) {
-                    retry(failure, failed);
-                } else {
-                    answerFailure(failure, cause, failed, true);
-                }
-            });
-        } else {
-            proxy.metrics().budgetExhausted(false);
-            answerFailure(failure, cause, failed, true);
-        }
-    }
-
-    private Retries retries() {
-        if (retries == null) {
-            retries = new Retries(proxy.router(), ctx.executor(), proxy.retry().backoff().toNanos(), this::route);
-        }
-        return retries;
-    }
-
-    private void retry(Failure failure, Endpoint failed) {
-        proxy.metrics().retried(failure);
-        Retries next = retries();
-        if (failed != null) {
-            next.failedOn(failed);
-        }
-        route();
+        retrying.decide(failure, cause, failed, body.replayable(), attempts);
     }
 
     private static String workerName(Endpoint failed) {
@@ -691,7 +658,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     }
 
     /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
-    private void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
+    @Override
+    public void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
         String worker = workerName(failed);
         warnIfMalformed(cause, worker);
         // The client is told what happened, not which worker: ids only count up, and would tell anyone how often
@@ -788,8 +756,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         end();
         cancelTimers();
         relay.discard();
-        if (retries != null) {
-            retries.stop();
+        if (retrying.retries() != null) {
+            retrying.retries().stop();
         }
         body.release();
         if (!keepClient) {
@@ -891,8 +859,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         end();
         cancelTimers();
         relay.discard();
-        if (retries != null) {
-            retries.stop();
+        if (retrying.retries() != null) {
+            retrying.retries().stop();
         }
         body.stopPumping();
         body.release();
