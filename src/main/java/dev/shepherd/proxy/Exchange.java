@@ -1,6 +1,5 @@
 package dev.shepherd.proxy;
 
-import dev.shepherd.TerminalText;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.fleet.OutOfDescriptors;
 import dev.shepherd.proxy.RetryPolicy.Failure;
@@ -16,7 +15,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import lombok.extern.slf4j.Slf4j;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,12 +38,8 @@ import java.nio.charset.StandardCharsets;
  * client is cut, never completed (RFC 9112 §8): no last chunk, and the client connection closed (reset, when the
  * client's body is framed by the close and a close would look like the end).
  */
-@Slf4j
 final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner,
         SpoolRoomWait.Owner, RetryDecision.Owner {
-
-    /** Malformed responses answered with 502: at most a line per interval, a worker can send them at any rate. */
-    private static final OccasionalWarning MALFORMED = new OccasionalWarning(System::nanoTime);
 
     /** nginx's code for a request whose client closed the connection before a response began; never sent. */
     private static final int CLIENT_CLOSED_REQUEST = 499;
@@ -54,8 +48,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * says of a request cut at the end of the shutdown's drain before its response began.
      */
     private static final int NO_RESPONSE = 444;
-    /** 413 by its name in RFC 9110 §15.5.14 (Netty still spells it "Request Entity Too Large", RFC 7231's). */
-    private static final HttpResponseStatus CONTENT_TOO_LARGE = new HttpResponseStatus(413, "Content Too Large");
 
     /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -362,14 +354,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
                 && !body.pumping(attempt.upstream())) {
             body.dropCopy();
         } else if (readingBodyFirst) {
-            client.refuseSlowBody("the request bodies the proxy keeps on disk are at " + BodySpool.MAX_SIZE
-                    + ", and this request's body came the slowest of those being read: another request got the room");
+            client.refuseSlowBody(FailureAnswers.slowestBodyRefused());
         } else if (wait != null && attempts == 0) {
             wait.cancel();
             wait = null;
-            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the request bodies the proxy keeps on disk are at "
-                    + BodySpool.MAX_SIZE + ", and this client's bodies held the most of them: another client's "
-                    + "request got the room");
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, FailureAnswers.mostHeldRefused());
         } else if (body.holder() != null) {
             proxy.spool().spared(body.holder());
         }
@@ -424,8 +413,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             return;
         }
         dropAttempt();
-        fail(CONTENT_TOO_LARGE, "the request body is larger than "
-                + "fleet.proxy.client-max-body-size (" + readable(proxy.maxBodySize()) + ")");
+        fail(FailureAnswers.CONTENT_TOO_LARGE, FailureAnswers.tooLarge(proxy.maxBodySize()));
     }
 
     /** The current attempt's worker connection, if it is connected. */
@@ -638,35 +626,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         retrying.decide(failure, cause, failed, body.replayable(), attempts);
     }
 
-    private static String workerName(Endpoint failed) {
-        return failed == null ? "the worker" : "worker " + failed.workerId();
-    }
-
-    /**
-     * A worker's malformed response is its code's bug, for the operator to see whether or not a byte of it reached
-     * the client (a chunk without its CRLF, an endless trailer section): warned of at most every ten seconds, with
-     * the count since the last line.
-     */
-    private static void warnIfMalformed(Throwable cause, String worker) {
-        if (RetryPolicy.malformed(cause)) {
-            long times = MALFORMED.occurred();
-            if (times > 0) {
-                log.warn("{} sent a malformed response ({} time(s) since the last such line): {}", worker, times,
-                        TerminalText.safe(cause.getMessage()));
-            }
-        }
-    }
-
     /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
     @Override
     public void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
-        String worker = workerName(failed);
-        warnIfMalformed(cause, worker);
-        // The client is told what happened, not which worker: ids only count up, and would tell anyone how often
-        // workers were replaced and whether a request of theirs took one down. The operator's log names it.
-        RetryPolicy.Answer answer = proxy.retryPolicy().answer(failure, cause, "the worker",
-                head.request().method().name(), head.retriable(), attempts, budgetSpent);
-        log.debug("{}: {}", worker, answer.reason());
+        RetryPolicy.Answer answer = FailureAnswers.workerFailed(proxy, head, failure, cause, failed, attempts,
+                budgetSpent);
         fail(answer.status(), answer.reason());
     }
 
@@ -676,8 +640,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * closed, and reset where the client's body is framed by the close, since a plain close would read as its end.
      */
     private void cut(Endpoint failed, Failure failure, Throwable cause) {
-        warnIfMalformed(cause, workerName(failed));
-        log.debug("{} failed ({}) after the response started; cutting the response to the client", failed, failure);
+        FailureAnswers.cutting(failed, failure, cause);
         if (failed != null && spooling.holds()) {
             // What the worker sent before it failed goes to the client first, as nginx passes on its buffers before
             // it closes: the file was dropped with the cut, and a re-attacking helper's client got 1.6-4.3 of the
@@ -734,16 +697,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             wait.cancel();
             wait = null;
         }
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "no worker can take the request now, and the proxy already "
-                + "holds " + (ProxyContext.WAITING_BODIES_LIMIT >> 20) + " MB of request bodies waiting for one");
+        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, FailureAnswers.bodiesWaiting());
     }
 
     /** The proxy's own answer, when no worker could give one. */
     private void fail(HttpResponseStatus status, String reason) {
         wait = null;
-        if (status.code() >= 500) {
-            log.debug("{} {} -> {}: {}", head.request().method(), head.request().uri(), status.code(), reason);
-        }
+        FailureAnswers.answering(head, status, reason);
         boolean keep = keepClient() && !relay.started();
         proxy.metrics().failed(head, status, startNanos);
         logAccess(status.code(), null);
@@ -901,14 +861,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
                 attempt.sendStalled(!writable);
             }
         }
-    }
-
-    /** {@code bytes} as "10 MB", "64 KB" or "1000 bytes": whole megabytes or kilobytes when it is some. */
-    static String readable(long bytes) {
-        if (bytes >= 1 << 20 && bytes % (1 << 20) == 0) {
-            return (bytes >> 20) + " MB";
-        }
-        return bytes >= 1024 && bytes % 1024 == 0 ? (bytes >> 10) + " KB" : bytes + " bytes";
     }
 
     /** The spooled part of the body could not be read back: the worker's connection is closed, the client told. */

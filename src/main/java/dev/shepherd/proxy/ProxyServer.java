@@ -529,10 +529,10 @@ public class ProxyServer implements SmartLifecycle, SmartInitializingSingleton {
                 .replace('_', '-'));
         line.append(maxConcurrency > 0 ? ", max-concurrency " + maxConcurrency : ", no max-concurrency");
         long maxBody = config.clientMaxBodySize().toBytes();
-        line.append(config.requestBuffering() ? ", request bodies read first (" + Exchange.readable(
+        line.append(config.requestBuffering() ? ", request bodies read first (" + FailureAnswers.readable(
                 config.retry().bufferLimit().toBytes()) + " in memory, the rest on disk" : ", request bodies streamed (");
         line.append(config.requestBuffering() ? ", " : "").append(maxBody == 0 ? "no size limit)"
-                : "at most " + Exchange.readable(maxBody) + ")");
+                : "at most " + FailureAnswers.readable(maxBody) + ")");
         line.append(", queue-limit ").append(config.queueLimit()).append(", queue-timeout ")
                 .append(config.queueTimeout().toMillis()).append(" ms");
         if (config.sticky().cookie() != null) {
