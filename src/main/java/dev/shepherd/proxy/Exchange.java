@@ -11,14 +11,12 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
@@ -39,7 +37,7 @@ import java.nio.charset.StandardCharsets;
  * client's body is framed by the close and a close would look like the end).
  */
 final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner,
-        SpoolRoomWait.Owner, RetryDecision.Owner {
+        BodyReadFirst.Owner, RetryDecision.Owner {
 
     /** nginx's code for a request whose client closed the connection before a response began; never sent. */
     private static final int CLIENT_CLOSED_REQUEST = 499;
@@ -48,9 +46,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * says of a request cut at the end of the shutdown's drain before its response began.
      */
     private static final int NO_RESPONSE = 444;
-
-    /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
-    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ProxyContext proxy;
     private final ClientHandler client;
@@ -62,8 +57,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private final ResponseSpooling spooling;
     /** Who sent the request, as the access log and the request-body spool count clients. */
     private final RequestClient sender;
-    /** A body read first that waits for room in the request-body spool. */
-    private final SpoolRoomWait roomWait;
+    /** The body, when it is read whole before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
+    private final BodyReadFirst readFirst;
     /** The request's sticky session, by its cookies. */
     private final StickyBinding sticky;
     /** What follows a failed attempt; it holds the request's {@link Retries}. */
@@ -79,8 +74,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private Attempt attempt;
     private WorkerWait wait;
     private boolean finished;
-    /** The body is being read before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
-    private boolean readingBodyFirst;
     /**
      * Bytes of its body held while it has no worker connection (read first, or arrived while it waits), counted in
      * the proxy's total ({@link ProxyContext#holdWaitingBody}) until it is connected to a worker or ends.
@@ -100,13 +93,14 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.relay = new ResponseRelay(client.raw(), head);
         this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
         this.sender = new RequestClient(proxy, client, ctx, head);
-        this.roomWait = new SpoolRoomWait(proxy, ctx, body, sender, this);
+        this.readFirst = new BodyReadFirst(proxy, client, ctx, head, body, sender, this, this::refusedForRoom);
         this.sticky = new StickyBinding(proxy, head);
         this.retrying = new RetryDecision(proxy, head, ctx.executor(), this);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
-    boolean requestComplete() {
+    @Override
+    public boolean requestComplete() {
         return requestComplete;
     }
 
@@ -128,15 +122,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
                 // A worker's slot is not taken while a slow client uploads: the body is read whole first, past the
                 // retry buffer limit into a file (nginx's proxy_request_buffering and client_body_temp_path;
                 // gunicorn's sync workers want a buffering proxy in front for this). A client that waits for 100
-                // Continue gets it from the proxy, as nginx
-                // sends it when it reads a body: routed at its head instead, it held the worker's slot for as long
-                // as it took to send the body (two such clients, a byte every 10 s, kept a fleet of two answering
-                // 503 for minutes; found by an attacking helper).
-                if (head.request().headers().contains(HttpHeaderNames.EXPECT)) {
-                    head.request().headers().remove(HttpHeaderNames.EXPECT);
-                    client.raw().writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
-                }
-                readingBodyFirst = true;
+                // Continue gets it from the proxy (BodyReadFirst#begin says why).
+                readFirst.begin();
                 return;
             }
             ctx.channel().config().setAutoRead(false);
@@ -264,8 +251,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         if (last) {
             requestComplete = true;
         }
-        if (readingBodyFirst) {
-            readFirst(content, bytes, last);
+        if (readFirst.reading()) {
+            readFirst.part(content, bytes, last);
             return;
         }
         Channel upstream = upstream();
@@ -294,52 +281,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     }
 
     /**
-     * A part of a body read before a worker is picked: held in memory up to the retry buffer limit while the
-     * proxy-wide bound ({@link ProxyContext#WAITING_BODIES_LIMIT}) allows, else spooled to a file, it and the parts
-     * after it; the last part routes the request.
-     */
-    private void readFirst(HttpContent content, int bytes, boolean last) {
-        boolean inMemory = !body.spooled() && body.waitingParts() == 0 && body.bytes() + bytes <= proxy.bufferLimit();
-        if (inMemory && !proxy.holdWaitingBody(bytes)) {
-            proxy.holdWaitingBody(-bytes);
-            inMemory = false;
-        }
-        if (inMemory) {
-            body.add(content, null);
-            // Its bytes stay counted while it waits for a worker, until they go to one (connected) or it ends.
-            bytesWaiting += bytes;
-        } else {
-            if (!body.spooled() && body.waitingParts() == 0) {
-                proxy.metrics().bodySpooled();
-            }
-            boolean waitedAlready = body.waitingParts() > 0;
-            boolean kept;
-            try {
-                kept = body.spool(content, proxy.spool(), sender.spoolClient());
-            } catch (IOException ex) {
-                spoolUnwritable(ex);
-                return;
-            }
-            if (!kept) {
-                if (!waitedAlready) {
-                    roomWait.start();
-                }
-                return;
-            }
-            body.list(proxy.spool(), ctx.executor(), this::refusedForRoom);
-        }
-        if (last) {
-            bodyReadFirst();
-        }
-    }
-
-    @Override
-    public void spoolUnwritable(IOException ex) {
-        proxy.spool().failed(true, ex);
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not store the request body");
-    }
-
-    /**
      * The spool's bound was reached by another body, and this one was chosen to make room ({@link BodySpool#makeRoom}):
      * written whole to its worker, it gives up its copy for a retry; still being read, it gets 503 and the connection
      * closes; whole and waiting in the queue for its first worker, it leaves the queue with 503 (the connection stays,
@@ -353,7 +294,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         if (holder != null && holder.stage() == BodySpool.Stage.SENT && attempt != null && attempt.upstream() != null
                 && !body.pumping(attempt.upstream())) {
             body.dropCopy();
-        } else if (readingBodyFirst) {
+        } else if (readFirst.reading()) {
             client.refuseSlowBody(FailureAnswers.slowestBodyRefused());
         } else if (wait != null && attempts == 0) {
             wait.cancel();
@@ -362,38 +303,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         } else if (body.holder() != null) {
             proxy.spool().spared(body.holder());
         }
-    }
-
-    @Override
-    public boolean readingBodyFirst() {
-        return !finished && readingBodyFirst;
-    }
-
-    @Override
-    public void roomFound() {
-        body.list(proxy.spool(), ctx.executor(), this::refusedForRoom);
-        if (requestComplete) {
-            bodyReadFirst();
-        } else {
-            ctx.channel().config().setAutoRead(true);
-        }
-    }
-
-    @Override
-    public void noRoom(String reason) {
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason);
-    }
-
-    /** The whole body was read before a worker is picked: the request goes to one. */
-    private void bodyReadFirst() {
-        readingBodyFirst = false;
-        if (HttpUtil.isTransferEncodingChunked(head.request())) {
-            // Whole now: sent with its length, as nginx sends a body it buffered. Some servers take no chunked
-            // body (wsgiref, uWSGI without --chunked-input, PHP's SAPIs; found by an attacking helper).
-            HttpUtil.setTransferEncodingChunked(head.request(), false);
-            HttpUtil.setContentLength(head.request(), body.bytes());
-        }
-        route();
     }
 
     /**
@@ -406,7 +315,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             wait.cancel();
             wait = null;
         }
-        readingBodyFirst = false;
+        readFirst.stopReading();
         if (relay.started()) {
             dropAttempt();
             cut(null, Failure.SENT, null);
@@ -678,7 +587,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     }
 
     private void cancelTimers() {
-        roomWait.cancelLook();
+        readFirst.cancelRoomLook();
         if (attempt != null) {
             attempt.stopClocks();
         }
@@ -701,7 +610,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     }
 
     /** The proxy's own answer, when no worker could give one. */
-    private void fail(HttpResponseStatus status, String reason) {
+    @Override
+    public void fail(HttpResponseStatus status, String reason) {
         wait = null;
         FailureAnswers.answering(head, status, reason);
         boolean keep = keepClient() && !relay.started();
@@ -754,13 +664,18 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     /** Marks the exchange over, once: from now on the proxy's drain no longer waits for it. */
     private void end() {
-        roomWait.stop();
+        readFirst.stopWaitingForRoom();
         if (!finished) {
             finished = true;
             proxy.exchangeEnded();
-            readingBodyFirst = false;
+            readFirst.stopReading();
             releaseWaitingBytes();
         }
+    }
+
+    @Override
+    public void heldWaiting(int bytes) {
+        bytesWaiting += bytes;
     }
 
     /**
