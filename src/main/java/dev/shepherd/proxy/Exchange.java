@@ -64,9 +64,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     /** What follows a failed attempt; it holds the request's {@link Retries}. */
     private final RetryDecision retrying;
     private final ChannelFutureListener headWritten = this::onHeadWritten;
-    private final long startNanos = System.nanoTime();
-    /** When the head's first bytes came ({@link ClientTimeouts#headStartedNanos()}): the access log's time runs from it. */
-    private final long headStartedNanos;
+    /** The access-log line and the metrics the exchange leaves behind. */
+    private final ExchangeRecord record;
 
     private boolean requestComplete;
     private int attempts;
@@ -84,7 +83,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
-        this.headStartedNanos = headStartedNanos < 0 ? startNanos : headStartedNanos;
+        long startNanos = System.nanoTime();
         this.proxy = proxy;
         this.client = client;
         this.ctx = ctx;
@@ -93,6 +92,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.relay = new ResponseRelay(client.raw(), head);
         this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
         this.sender = new RequestClient(proxy, client, ctx, head);
+        this.record = new ExchangeRecord(proxy, head, sender, relay, spooling, startNanos, headStartedNanos);
         this.readFirst = new BodyReadFirst(proxy, client, ctx, head, body, sender, this, this::refusedForRoom);
         this.sticky = new StickyBinding(proxy, head);
         this.retrying = new RetryDecision(proxy, head, ctx.executor(), this);
@@ -419,8 +419,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     @Override
     public void answeredAfterSpool(Endpoint worker, boolean keepClient) {
-        logAccess(relay.status(), worker);
-        proxy.metrics().completed(head, relay.status(), startNanos, attempts);
+        record.logAccess(relay.status(), worker, attempts);
+        record.completed(relay.status(), attempts);
         finish(keepClient);
     }
 
@@ -434,25 +434,15 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * protocol the client did not offer is the worker's fault (RFC 9110 §7.8), answered like a malformed response.
      */
     private void switchProtocols(ResponseHead response) {
-        if (!head.offered(response.upgrade())) {
+        String mismatch = Upgrades.mismatch(head, response);
+        if (mismatch != null) {
             response.release();
-            attemptFailed(Failure.SENT, new DecoderException("the worker switched to a protocol the client did not "
-                    + "offer (" + RequestValidation.printable(String.valueOf(response.upgrade()), 40) + ")"));
-            return;
-        }
-        if (Upgrades.isWebSocket(response.upgrade())
-                && !Upgrades.answersHandshake(head.request().headers(), response.content())) {
-            response.release();
-            attemptFailed(Failure.SENT, new DecoderException("the worker switched to WebSocket without the "
-                    + "Sec-WebSocket-Accept that answers the client's key (RFC 6455 §4.2.2)"));
+            attemptFailed(Failure.SENT, new DecoderException(mismatch));
             return;
         }
         relay.switching(response);
-        proxy.metrics().completed(head, 101, startNanos, attempts);
-        AccessLog accessLog = proxy.accessLog();
-        AccessLog.Opened line = accessLog == null ? null
-                : accessLog.opened(sender.accessLogClient(), head, headStartedNanos, attempt.endpoint().workerId(),
-                        attempts);
+        record.completed(101, attempts);
+        AccessLog.Opened line = record.tunnelOpened(attempt.endpoint(), attempts);
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 Upgrades.isWebSocket(response.upgrade()), line);
         attempt.handOver(tunnel);
@@ -490,9 +480,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             spooling.endWhenDrained(answeredBy, keepClient);
             return;
         }
-        logAccess(relay.status(), attempt.endpoint());
+        record.logAccess(relay.status(), attempt.endpoint(), attempts);
         attempt = null;
-        proxy.metrics().completed(head, relay.status(), startNanos, attempts);
+        record.completed(relay.status(), attempts);
         finish(keepClient);
     }
 
@@ -562,13 +552,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     /** The cut ({@link #cut}) is logged and counted, and the client's connection closed after what came before. */
     private void endCut(Endpoint failed) {
-        logAccess(relay.status(), failed);
+        record.logAccess(relay.status(), failed, attempts);
         if (failed != null) {
-            proxy.metrics().cut(head, relay.status(), startNanos);
+            record.cut(relay.status());
         } else {
             // The proxy's own limit on the request body, passed after the response began: not the worker's doing
             // (found by a re-attacking helper).
-            proxy.metrics().failed(head, HttpResponseStatus.valueOf(relay.status()), startNanos);
+            record.failed(HttpResponseStatus.valueOf(relay.status()));
         }
         if (relay.clientBodyUntilClose()) {
             // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
@@ -615,8 +605,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         wait = null;
         FailureAnswers.answering(head, status, reason);
         boolean keep = keepClient() && !relay.started();
-        proxy.metrics().failed(head, status, startNanos);
-        logAccess(status.code(), null);
+        record.failed(status);
+        record.logAccess(status.code(), null, attempts);
         client.raw().write(ErrorResponses.of(ctx.alloc(), status, reason, keep, head.http10(), head.isHead()));
         finish(keep);
     }
@@ -644,17 +634,6 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             ctx.flush();
         }
         client.exchangeDone(this, keepClient);
-    }
-
-    /** Logs the request, when the access log is on; {@code worker}: the one that answered, or null. */
-    private void logAccess(int status, Endpoint worker) {
-        AccessLog accessLog = proxy.accessLog();
-        if (accessLog != null) {
-            // What went into the response's file counts once it left it: a cut or a client gone sent less.
-            long sent = relay.bodyBytes() - spooling.pending();
-            accessLog.request(sender.accessLogClient(), head, status, sent, headStartedNanos,
-                    worker == null ? -1 : worker.workerId(), attempts);
-        }
     }
 
     /** Whether a response whose body ends with the connection is being relayed and has not ended. */
@@ -714,12 +693,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         boolean cut = refusal == 0 && proxy.cuttingClients();
         int status = relay.started() ? relay.status() : cut ? NO_RESPONSE : CLIENT_CLOSED_REQUEST;
         if (cut) {
-            proxy.metrics().failed(head, HttpResponseStatus.valueOf(status), startNanos);
+            record.failed(HttpResponseStatus.valueOf(status));
         } else {
-            proxy.metrics().clientClosed(head, status, startNanos);
+            record.clientClosed(status);
         }
-        logAccess(refusal != 0 && !relay.started() ? refusal : status,
-                attempt != null ? attempt.endpoint() : spooling.waitingWorker());
+        record.logAccess(refusal != 0 && !relay.started() ? refusal : status,
+                attempt != null ? attempt.endpoint() : spooling.waitingWorker(), attempts);
         spooling.close();
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),

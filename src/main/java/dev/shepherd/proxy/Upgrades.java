@@ -118,6 +118,23 @@ final class Upgrades {
         return false;
     }
 
+    /**
+     * Why the worker's {@code 101} may not open a tunnel for {@code request}, or null when it may: a protocol the
+     * client did not offer is the worker's fault (RFC 9110 §7.8), and so is a switch to WebSocket that does not
+     * answer the client's handshake ({@link #answersHandshake}); either is answered like a malformed response.
+     */
+    static String mismatch(RequestHead request, ResponseHead response) {
+        if (!request.offered(response.upgrade())) {
+            return "the worker switched to a protocol the client did not offer ("
+                    + RequestValidation.printable(String.valueOf(response.upgrade()), 40) + ")";
+        }
+        if (isWebSocket(response.upgrade()) && !answersHandshake(request.request().headers(), response.content())) {
+            return "the worker switched to WebSocket without the Sec-WebSocket-Accept that answers the client's key "
+                    + "(RFC 6455 §4.2.2)";
+        }
+        return null;
+    }
+
     /** Whether {@code protocol} (a {@code 101}'s Upgrade value) is WebSocket, with or without a version. */
     static boolean isWebSocket(String protocol) {
         return protocol != null && name(protocol.strip().toLowerCase(Locale.ROOT)).equals("websocket");
