@@ -462,16 +462,13 @@ final class BodySpool {
      */
     private boolean over(Share holder, Share asker, long demand, Iterable<Share> shares) {
         long level = holder.bytes;
-        long total = level + Math.min(demand, level);
+        FairShare look = new FairShare(maxBytes, level, level + Math.min(demand, level));
         for (Share share : shares) {
-            if (share != holder && share != asker) {
-                total += Math.min(share.bytes, level);
-                if (total > maxBytes) {
-                    return true;
-                }
+            if (share != holder && share != asker && look.add(share.bytes)) {
+                return true;
             }
         }
-        return total > maxBytes;
+        return look.passed();
     }
 
     /**
@@ -507,13 +504,11 @@ final class BodySpool {
         }
         Holdings own = clients.get(client);
         long demand = (own == null ? 0 : own.bytes()) + length;
-        long total = demand;
+        // Alone, or below the bound with every other claim counted: not past, whatever the demand itself is.
+        FairShare look = new FairShare(maxBytes, demand, demand);
         for (Map.Entry<Object, Holdings> other : clients.entrySet()) {
-            if (!other.getKey().equals(client)) {
-                total += Math.min(other.getValue().bytes() + other.getValue().asked(), demand);
-                if (total > maxBytes) {
-                    return true;
-                }
+            if (!other.getKey().equals(client) && look.add(other.getValue().bytes() + other.getValue().asked())) {
+                return true;
             }
         }
         return false;
