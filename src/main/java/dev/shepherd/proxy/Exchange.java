@@ -169,25 +169,39 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             }
         }
         if (picked == null) {
-            if (bytesWaiting > 0 && !proxy.waitingBodiesWithinLimit()) {
-                // Waiting would hold its body in memory past what the proxy holds for all waiting requests.
-                refuseBodyWaiting();
-                return;
-            }
-            if (retries == null || !retries.waiting()) {
-                // A retry keeps its place in line, or gets one ahead of new requests: it arrived before them.
-                wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), arrival, retries != null,
-                        this::route, reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
-                if (wait != null) {
-                    arrival = wait.arrival();
-                    if (attempts == 0) {
-                        // Whole and waiting: refusable for room for another client's body (BodySpool#makeRoom).
-                        body.queued(true);
-                    }
-                }
-            }
+            awaitWorker(waitSlot, retries);
             return;
         }
+        attemptOn(picked);
+    }
+
+    /**
+     * No worker for the request now: it waits in the router's queue ({@link WorkerWait}) for one, or for the worker
+     * of sticky slot {@code waitSlot} when that is not negative; unless {@code retries} waits for the fleet to change
+     * already, or waiting would hold its body in memory past the proxy's bound.
+     */
+    private void awaitWorker(int waitSlot, Retries retries) {
+        if (bytesWaiting > 0 && !proxy.waitingBodiesWithinLimit()) {
+            // Waiting would hold its body in memory past what the proxy holds for all waiting requests.
+            refuseBodyWaiting();
+            return;
+        }
+        if (retries == null || !retries.waiting()) {
+            // A retry keeps its place in line, or gets one ahead of new requests: it arrived before them.
+            wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), arrival, retries != null,
+                    this::route, reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
+            if (wait != null) {
+                arrival = wait.arrival();
+                if (attempts == 0) {
+                    // Whole and waiting: refusable for room for another client's body (BodySpool#makeRoom).
+                    body.queued(true);
+                }
+            }
+        }
+    }
+
+    /** The next attempt, on {@code picked}, counted in for it. */
+    private void attemptOn(Endpoint picked) {
         wait = null;
         body.queued(false);
         attempts++;
@@ -253,8 +267,17 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         }
         if (readFirst.reading()) {
             readFirst.part(content, bytes, last);
-            return;
+        } else {
+            streamPart(content, bytes, last);
         }
+    }
+
+    /**
+     * A part of a body streamed to the worker as it comes: written to the worker's connection when there is one,
+     * else held in memory, counted proxy-wide, until a connection takes it. The client is not read while the worker's
+     * connection takes no more.
+     */
+    private void streamPart(HttpContent content, int bytes, boolean last) {
         Channel upstream = upstream();
         body.add(content, upstream);
         if (upstream == null && bytes > 0) {
@@ -350,31 +373,36 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         }
     }
 
+    /** The head of a response from the worker: an interim one goes on at once, the final one starts the relay. */
+    private void onResponseHead(ResponseHead response) {
+        if (response.informational()) {
+            // With sticky sessions a 1xx's Set-Cookie (curl stores them) would pass the checks that only the
+            // final head goes through (the sticky cookie's clash, the app cookie's learning): it is removed.
+            relay.interim(response, proxy.sticky() != null || proxy.appCookies() != null);
+            if (!ctx.channel().isWritable()) {
+                // As for the body: the worker is not read while the client does not take what it was sent.
+                attempt.upstream().config().setAutoRead(false);
+            }
+            return;
+        }
+        // The response has started as far as the response timeout goes; the body idle timeout takes over when
+        // this read is done (upstreamReadComplete), so a response read whole in one go never arms it.
+        attempt.headArrived();
+        attempt.endpoint().answered(response.status());
+        if (response.switchesProtocols()) {
+            switchProtocols(response);
+        } else {
+            byte[] setCookie = sticky.line(response, attempt.endpoint().index(), retrying.retries());
+            relay.head(response, keepClient(), setCookie);
+            dropCopyOnceAnswered();
+        }
+    }
+
     /** A response part from the worker: a head, a part of the body, or its end (see {@link UpstreamDecoder}). */
     @Override
     public void onUpstreamMessage(Object message) {
         if (message instanceof ResponseHead response) {
-            if (response.informational()) {
-                // With sticky sessions a 1xx's Set-Cookie (curl stores them) would pass the checks that only the
-                // final head goes through (the sticky cookie's clash, the app cookie's learning): it is removed.
-                relay.interim(response, proxy.sticky() != null || proxy.appCookies() != null);
-                if (!ctx.channel().isWritable()) {
-                    // As for the body: the worker is not read while the client does not take what it was sent.
-                    attempt.upstream().config().setAutoRead(false);
-                }
-                return;
-            }
-            // The response has started as far as the response timeout goes; the body idle timeout takes over when
-            // this read is done (upstreamReadComplete), so a response read whole in one go never arms it.
-            attempt.headArrived();
-            attempt.endpoint().answered(response.status());
-            if (response.switchesProtocols()) {
-                switchProtocols(response);
-            } else {
-                byte[] setCookie = sticky.line(response, attempt.endpoint().index(), retrying.retries());
-                relay.head(response, keepClient(), setCookie);
-                dropCopyOnceAnswered();
-            }
+            onResponseHead(response);
             return;
         }
         if (message == UpstreamDecoder.END || message == UpstreamDecoder.END_THEN_CLOSE) {
