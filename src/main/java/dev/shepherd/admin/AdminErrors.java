@@ -92,7 +92,8 @@ class AdminErrors extends ResponseEntityExceptionHandler {
             return missingBody();
         }
         return ResponseEntity.badRequest().body(problem(HttpStatus.BAD_REQUEST, "Malformed request body",
-                "The body must be JSON that fits the command, such as {\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: "
+                "The body must be JSON that fits the command, such as {\"workers\": 3} for /fleet/scale, "
+                        + "{\"signal\": \"KILL\"} for a kill or {\"signal\": \"USR2\"} for a signal: "
                         + BodyErrors.describe(ex)));
     }
 

@@ -220,7 +220,8 @@ class FleetControllerTests {
         MvcTestResult result = mvc.post().uri("/fleet/scale").contentType(MediaType.APPLICATION_JSON).content(body).exchange();
 
         assertProblem(result, HttpStatus.BAD_REQUEST, "Malformed request body", "The body must be JSON that fits the command, such as "
-                + "{\"workers\": 3} for /fleet/scale or {\"signal\": \"KILL\"} for a kill: " + what);
+                + "{\"workers\": 3} for /fleet/scale, {\"signal\": \"KILL\"} for a kill or {\"signal\": \"USR2\"} "
+                + "for a signal: " + what);
         assertNoInternals(result);
         assertThat(output).doesNotContain("\tat ", "WARN", "ERROR");
         verify(fleet, never()).scale(anyInt());
