@@ -31,6 +31,11 @@ public final class SignalNames {
         return given == null ? null : given.strip().toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
     }
 
+    /** A signal's name as {@link #of} writes it, a number ({@code 9}, {@code 15}) turned into its name. */
+    public static String named(String given) {
+        return number(of(given));
+    }
+
     /**
      * One of {@link #REQUESTS} as {@code given} names it, in any case, with or without {@code SIG}, or by its number
      * ({@code usr2}, {@code SIGUSR2}, {@code 12}); null when it names none of them (or nothing).

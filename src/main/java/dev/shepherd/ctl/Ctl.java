@@ -108,6 +108,8 @@ public final class Ctl {
         line.getSubcommands().get("scale").setUnmatchedOptionsArePositionalParams(true);
         // signal -USR2 3, kill(1)'s way: the signal, not an unknown option.
         line.getSubcommands().get("signal").setUnmatchedOptionsArePositionalParams(true);
+        // kill -9 36, kill -KILL 36 (a new user's): the signal, as kill(1) takes it.
+        line.getSubcommands().get("kill").setUnmatchedOptionsArePositionalParams(true);
         line.setOut(out).setErr(err);
         // picocli says "'2.5' is not an int", also of a number too large for one: said in words here.
         CommandLine.ITypeConverter<Integer> whole = Ctl::wholeNumber;
@@ -275,9 +277,7 @@ public final class Ctl {
             "--update-env", "Shepherd takes no environment from this shell (PM2's --update-env): name what changes, "
                     + "reload --env NAME=VALUE or --unset-env NAME, and every worker is replaced with it.",
             "--nostream", "logs prints the last lines and ends by itself; -f (--follow) is what keeps printing.",
-            "--time", "Did you mean --timestamps? (PM2's --time)",
-            "-9", "Did you mean --signal KILL? (kill(1)'s -9)",
-            "-15", "Did you mean --signal TERM? (kill(1)'s -15)");
+            "--time", "Did you mean --timestamps? (PM2's --time)");
 
     private static Integer wholeNumber(String value) {
         try {

@@ -9,6 +9,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -27,21 +29,38 @@ class KillCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "ID", arity = "0..1", description = "The worker's id (the ID column of shepherd ls).")
-    Integer id;
+    /** The id, and kill(1)'s {@code -9} or {@code -KILL} before it (a new user's {@code kill -9 36}). */
+    @Parameters(paramLabel = "ID", arity = "0..2", description = "The worker's id (the ID column of shepherd ls).")
+    List<String> words = new ArrayList<>();
 
     @Option(names = {"-s", "--signal"}, paramLabel = "S", defaultValue = "TERM", description = "TERM or KILL, with or without SIG (default: ${DEFAULT-VALUE}).")
     String signal;
 
     @Override
     public Integer call() {
+        Integer id = null;
+        for (String word : words) {
+            if (word.length() > 1 && word.startsWith("-") && !word.startsWith("--")) {
+                signal = word.substring(1);
+            } else if (id != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "kill takes the id of one worker: "
+                        + "shepherd kill ID [--signal TERM|KILL]");
+            } else {
+                try {
+                    id = Integer.valueOf(word.strip());
+                } catch (NumberFormatException notAnId) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "ID must be a worker's id (the ID "
+                            + "column of shepherd ls), not '" + word + "'");
+                }
+            }
+        }
         if (id == null) {
             // pm2 kill stops the daemon and every app; here that is the master's own stop (a new user's).
             throw new CommandLine.ParameterException(spec.commandLine(), "kill takes the id of one worker (the ID "
                     + "column of shepherd ls): shepherd kill ID. To stop every worker and the master, as pm2 kill does, "
                     + "stop the master itself (SIGTERM, systemctl stop shepherd, docker stop)");
         }
-        String name = SignalNames.of(signal);
+        String name = SignalNames.named(signal);
         if (!name.equals("TERM") && !name.equals("KILL")) {
             // A usage error, told before asking the master (which would refuse it too).
             String other = SignalNames.request(signal);

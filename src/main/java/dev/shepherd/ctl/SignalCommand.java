@@ -50,6 +50,11 @@ class SignalCommand implements Callable<Integer> {
         // kill(1)'s -USR2 and -12 (unmatched options are taken as the signal).
         String given = signal.startsWith("-") && !signal.startsWith("--") ? signal.substring(1) : signal;
         String name = SignalNames.request(given);
+        if (name == null && !worker.strip().matches("\\d+") && SignalNames.request(worker) != null) {
+            // signal all USR2, signal 3 USR2: the target first, as docker kill and kill -s write it.
+            throw usage("the signal comes first, then the worker (pm2 sendSignal's order): shepherd signal "
+                    + SignalNames.request(worker) + " " + signal.strip());
+        }
         if (name == null) {
             throw usage("SIGNAL must be " + SignalNames.TAKEN + ", not '" + signal + "'" + SignalNames.whyNot(given));
         }

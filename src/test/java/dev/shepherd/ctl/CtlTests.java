@@ -148,7 +148,13 @@ class CtlTests {
         assertThat(run(Map.of(), "replace", "1", "--update-env").err()).contains("reload --env NAME=VALUE");
         assertThat(run(Map.of(), "logs", "--nostream").err()).endsWith("-f (--follow) is what keeps printing.\n");
         assertThat(run(Map.of(), "logs", "--time").err()).endsWith("\nDid you mean --timestamps? (PM2's --time)\n");
-        assertThat(run(Map.of(), "kill", "7", "-9").err()).endsWith("\nDid you mean --signal KILL? (kill(1)'s -9)\n");
+        assertThat(run(Map.of(), "kill", "7", "-9").err()).as("kill(1)'s -9, taken: the master is asked")
+                .startsWith("cannot reach the admin API");
+        assertThat(run(Map.of(), "kill", "-9", "36").err()).as("a new user's kill -9 36").startsWith("cannot reach");
+        assertThat(run(Map.of(), "kill", "--signal", "15", "36").err()).as("TERM by its number").startsWith("cannot reach");
+        assertThat(run(Map.of(), "kill", "-HUP", "36").err()).contains("HUP is not meant to stop a worker: shepherd "
+                + "signal HUP 36");
+        assertThat(run(Map.of(), "kill", "36", "37").err()).startsWith("kill takes the id of one worker");
         // jlist was "Did you mean ls?", startup "Did you mean status?" (a new user's).
         assertThat(run(Map.of(), "jlist").err()).endsWith("\nDid you mean ls --json? It prints GET /fleet, what pm2 "
                 + "jlist gives.\n");
@@ -287,6 +293,8 @@ class CtlTests {
         Result app = run(nobody, "signal", "USR2", "app");
         assertThat(app.code()).isEqualTo(Ctl.USAGE);
         assertThat(app.err()).isEqualTo("ID must be a worker's id (the ID column of shepherd ls) or all, not 'app'" + see);
+        assertThat(run(nobody, "signal", "all", "USR2").err()).as("all first, turned round")
+                .isEqualTo("the signal comes first, then the worker (pm2 sendSignal's order): shepherd signal USR2 all" + see);
         assertThat(run(nobody, "signal", "3", "USR2").err()).as("docker kill's order, turned round")
                 .isEqualTo("the signal comes first, then the worker (pm2 sendSignal's order): shepherd signal USR2 3" + see);
         assertThat(run(nobody, "signal", "USR2", "1", "2").err()).isEqualTo("unexpected argument '2'" + see);
