@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -92,15 +93,48 @@ final class LogFile {
     }
 
     private void open() throws IOException {
-        channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        channel = ownFile(StandardOpenOption.APPEND);
         size = channel.size();
+    }
+
+    /**
+     * The file opened for writing, created if need be, never through a symbolic link ({@code O_NOFOLLOW}) and only
+     * when this process's user owns it: in a directory other users can write to, a link planted at the file's name
+     * made a master running as root append worker output to any file, and a file planted there would have handed
+     * them the output.
+     */
+    private FileChannel ownFile(StandardOpenOption mode) throws IOException {
+        FileChannel opened = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode,
+                LinkOption.NOFOLLOW_LINKS);
+        try {
+            Object owner = OWN_UID == null ? null : Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            if (owner != null && !owner.equals(OWN_UID)) {
+                throw new IOException(path + " belongs to uid " + owner + ", not to the master's user");
+            }
+        } catch (UnsupportedOperationException | IllegalArgumentException noUnixAttributes) {
+            // Not a POSIX file system: the link check above is what there is.
+        } catch (IOException refused) {
+            opened.close();
+            throw refused;
+        }
+        return opened;
+    }
+
+    /** This process's user id, as files it creates are owned; null where the file system has no such attribute. */
+    private static final Object OWN_UID = ownUid();
+
+    private static Object ownUid() {
+        try {
+            return Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException none) {
+            return null;
+        }
     }
 
     private void rotate() throws IOException {
         close();
         if (maxFiles == 1) {
-            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
+            channel = ownFile(StandardOpenOption.TRUNCATE_EXISTING);
             size = 0;
             return;
         }

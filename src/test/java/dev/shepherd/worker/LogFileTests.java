@@ -46,6 +46,36 @@ class LogFileTests {
         assertThat(file.rotated(1)).doesNotExist();
     }
 
+    /**
+     * In a directory other users can write to, a link planted at the file's name made a master running as root append
+     * worker output to the file it names: links are not followed, and no line reaches the target.
+     */
+    @Test
+    void aSymbolicLinkAtTheFilesNameIsNotFollowed() throws IOException {
+        Path target = Files.writeString(directory.resolve("precious"), "keep\n");
+        Path path = Files.createSymbolicLink(directory.resolve("worker-0-out.log"), target);
+        LogFile file = new LogFile(path, 1000, 2);
+
+        file.write("secret line");
+
+        assertThat(Files.readString(target)).isEqualTo("keep\n");
+        assertThat(Files.isSymbolicLink(path)).isTrue();
+    }
+
+    /** A file planted there by another user would hand them the output: one this user does not own is not written. */
+    @Test
+    void aFileOfAnotherUserIsNotWritten() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.getAttribute(Path.of("/proc/self"), "unix:uid").equals(0),
+                "root, to give a file to another user");
+        Path path = Files.writeString(directory.resolve("worker-0-err.log"), "");
+        Files.setAttribute(path, "unix:uid", 65534);
+        LogFile file = new LogFile(path, 1000, 2);
+
+        file.write("secret line");
+
+        assertThat(Files.readString(path)).isEmpty();
+    }
+
     /** A master that starts again writes on after what the last one wrote, and counts it. */
     @Test
     void anExistingFileIsAppendedToAndCounted() throws IOException {
