@@ -35,6 +35,7 @@ class OtherUsersIntegrationTests {
         assumeThat(owners.checks()).as("the kernel's socket tables (Linux)").isTrue();
         assumeThat(owners.owner()).as("root, to act as another user").isZero();
         assumeThat(Files.isExecutable(Path.of("/usr/bin/setpriv"))).as("setpriv (apt-get install util-linux)").isTrue();
+        assumeThat(canActAsNobody()).as("setpriv to uid " + NOBODY + " (mapped in this user namespace)").isTrue();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1")) {
             int port = shepherd.adminPort();
             assertThat(output.getOut()).contains("The admin API on port " + port + " has no token: it answers only "
@@ -70,6 +71,7 @@ class OtherUsersIntegrationTests {
         assumeThat(owners.checks()).as("the kernel's socket tables (Linux)").isTrue();
         assumeThat(owners.owner()).as("root, to act as another user").isZero();
         assumeThat(Files.isExecutable(Path.of("/usr/bin/setpriv"))).as("setpriv (apt-get install util-linux)").isTrue();
+        assumeThat(canActAsNobody()).as("setpriv to uid " + NOBODY + " (mapped in this user namespace)").isTrue();
         try (RunningShepherd shepherd = RunningShepherd.startReady("--fleet.workers=1",
                 "--server.forward-headers-strategy=framework", "--server.tomcat.remoteip.remote-ip-header=X-Real-IP");
                 java.net.Socket roots = new java.net.Socket("127.0.0.1", shepherd.adminPort())) {
@@ -81,6 +83,18 @@ class OtherUsersIntegrationTests {
                     + "\r\nX-Forwarded-For: 127.0.0.1\r\nX-Real-IP: 127.0.0.1\r\nConnection: close\r\n\r\n", false);
 
             assertThat(answer).startsWith("HTTP/1.1 403").doesNotContain("\"workers\"");
+        }
+    }
+
+    /** Whether a process can run as user nobody here: in a user namespace that does not map it, setpriv fails. */
+    private static boolean canActAsNobody() throws IOException, InterruptedException {
+        Process process = new ProcessBuilder("/usr/bin/setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY,
+                "--clear-groups", "/bin/true").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        try {
+            return process.waitFor(15, TimeUnit.SECONDS) && process.exitValue() == 0;
+        } finally {
+            process.destroyForcibly();
         }
     }
 
