@@ -176,6 +176,29 @@ public record FleetProperties(
                     && java.nio.file.Files.isWritable(logDirectory);
         }
 
+        /**
+         * Found by an attacking helper: in a directory other users could write to (even a sticky one), a link or a FIFO
+         * planted at a log file's name, or between a rotation's rename and the new file, had a master running as root
+         * append to, create or truncate any file, or hang a worker's output for good. logrotate refuses such a parent
+         * directory too.
+         */
+        @AssertTrue(message = "fleet.worker.log-directory must not be writable by other users (its group or others "
+                + "have write permission): a link or a FIFO planted there would take the master's writes; give a "
+                + "directory only the master's user writes to")
+        boolean isLogDirectoryOwn() {
+            if (logDirectory == null || !java.nio.file.Files.isDirectory(logDirectory)) {
+                return true;
+            }
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions =
+                        java.nio.file.Files.getPosixFilePermissions(logDirectory);
+                return !permissions.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                        && !permissions.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
+            } catch (java.io.IOException | UnsupportedOperationException notPosix) {
+                return true;
+            }
+        }
+
         @AssertTrue(message = "fleet.worker.log-file-max-size must be between 1KB and 10GB, and at least "
                 + "fleet.worker.log-line-length")
         boolean isLogFileMaxSizeInRange() {

@@ -17,6 +17,7 @@ import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.LogFiles;
+import dev.shepherd.worker.ProcFs;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
@@ -314,7 +315,7 @@ final class Supervisor {
      */
     int requestSignal(Worker worker, String signal, String path) {
         running(worker);
-        if (signal.equals("USR1") && runsNode(worker.spec)) {
+        if (signal.equals("USR1") && runsNode(worker)) {
             // Node opens its inspector on USR1, on 127.0.0.1:9229 for every local user to drive as the worker's user
             // (an attacking helper ran a command as root through it).
             throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " runs Node.js, which opens its "
@@ -334,13 +335,23 @@ final class Supervisor {
         return worker.id;
     }
 
-    /** Whether {@code spec}'s program is Node.js ({@code node}, {@code nodejs}, by its file name). */
+    /** Whether the worker runs Node.js: by its command's program, or by the program its process runs. */
+    private static boolean runsNode(Worker worker) {
+        return runsNode(worker.spec) || ProcFs.program(worker.pid()).filter(Supervisor::isNode).isPresent();
+    }
+
+    /**
+     * Whether {@code spec}'s program is Node.js by its file name; the running process's program is looked at too
+     * ({@link ProcFs#program}), since {@code npm start}, {@code env node} and a script with a node shebang run node
+     * under another name (found by an attacking helper).
+     */
     static boolean runsNode(WorkerSpec spec) {
-        if (spec.command().isEmpty()) {
-            return false;
-        }
-        String program = java.nio.file.Path.of(spec.command().get(0)).getFileName().toString();
-        return program.equals("node") || program.equals("nodejs");
+        return !spec.command().isEmpty() && isNode(java.nio.file.Path.of(spec.command().get(0)).getFileName().toString());
+    }
+
+    /** Whether a program's file name is Node.js's: {@code node}, {@code nodejs}, {@code node18} and the like. */
+    static boolean isNode(String program) {
+        return program.matches("node(js)?[0-9.]*");
     }
 
     /**
@@ -358,7 +369,7 @@ final class Supervisor {
             throw new FleetExceptions.FleetConflictException("No worker is READY or DRAINING now (GET /fleet, "
                     + "shepherd ls, says what each is doing): " + signal + " was sent to none");
         }
-        serving.stream().filter(worker -> signal.equals("USR1") && runsNode(worker.spec)).findFirst()
+        serving.stream().filter(worker -> signal.equals("USR1") && runsNode(worker)).findFirst()
                 .ifPresent(node -> requestSignal(node, signal, "POST /fleet/signal"));
         List<Integer> sent = new ArrayList<>();
         for (Worker worker : serving) {

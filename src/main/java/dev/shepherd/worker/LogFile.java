@@ -12,6 +12,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Objects;
 import java.util.function.LongSupplier;
 
 /**
@@ -38,6 +40,8 @@ final class LogFile {
     private FileChannel channel;
     private long size;
     private boolean failing;
+    /** The identity of the file open ({@link #identity}), to tell when the path names another one. */
+    private Object opened;
     private long lookedAt;
 
     LogFile(Path path, long maxSize, int maxFiles) {
@@ -62,7 +66,9 @@ final class LogFile {
             long now = nanoTime.getAsLong();
             if (channel != null && now - lookedAt >= LOOK_NANOS) {
                 lookedAt = now;
-                if (!Files.exists(path)) {
+                if (!Objects.equals(identity(), opened)) {
+                    // Removed, or renamed and replaced (logrotate's default: rename, then create): the path names
+                    // another file now, or none, and the open one would take the lines for good.
                     close();
                 }
             }
@@ -95,6 +101,16 @@ final class LogFile {
     private void open() throws IOException {
         channel = ownFile(StandardOpenOption.APPEND);
         size = channel.size();
+        opened = identity();
+    }
+
+    /** The file the path names now (its device and inode), not following a link; null when there is none. */
+    private Object identity() {
+        try {
+            return Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException | RuntimeException none) {
+            return null;
+        }
     }
 
     /**
@@ -135,6 +151,7 @@ final class LogFile {
         close();
         if (maxFiles == 1) {
             channel = ownFile(StandardOpenOption.TRUNCATE_EXISTING);
+            opened = identity();
             size = 0;
             return;
         }

@@ -43,6 +43,21 @@ public final class ProcFs {
      * per child with RSS, and recycled for ever under a limit it did not pass (found by an attacking helper: 576 MB
      * counted for ~120 MB held). {@code VmRSS} where PSS cannot be read.
      */
+    /**
+     * The file name of the program process {@code pid} runs ({@code /proc/PID/exe}, what {@code exec} loaded: {@code node}
+     * for {@code npm start}, {@code /usr/bin/env node} and a {@code #!/usr/bin/env node} script alike); empty when it
+     * cannot be read.
+     */
+    public static Optional<String> program(long pid) {
+        try {
+            Path exe = Files.readSymbolicLink(PROC.resolve(Long.toString(pid)).resolve("exe"));
+            Path name = exe.getFileName();
+            return name == null ? Optional.empty() : Optional.of(name.toString().replace(" (deleted)", ""));
+        } catch (IOException | RuntimeException unreadable) {
+            return Optional.empty();
+        }
+    }
+
     static Optional<Long> residentBytes(long pid) {
         Path dir = PROC.resolve(Long.toString(pid));
         Optional<Long> proportional = kilobytes(dir.resolve("smaps_rollup"), "Pss:");

@@ -296,6 +296,23 @@ class FleetPropertiesTests {
         runner.withPropertyValues("fleet.worker.log-directory=" + directory).run(context -> assertThat(context).hasNotFailed());
     }
 
+    /** Found by an attacking helper: links and FIFOs planted in a shared log directory took a root master's writes. */
+    @Test
+    void aLogDirectoryOthersCanWriteToFailsStartupNamingTheProperty(@org.junit.jupiter.api.io.TempDir java.nio.file.Path directory)
+            throws java.io.IOException {
+        java.nio.file.Path shared = java.nio.file.Files.createDirectory(directory.resolve("shared"));
+        java.nio.file.Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        runner.withPropertyValues("fleet.worker.log-directory=" + shared).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .endsWith(": fleet.worker.log-directory must not be writable by other users (its group or others "
+                            + "have write permission): a link or a FIFO planted there would take the master's writes; "
+                            + "give a directory only the master's user writes to");
+        });
+        java.nio.file.Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        runner.withPropertyValues("fleet.worker.log-directory=" + shared).run(context -> assertThat(context).hasNotFailed());
+    }
+
     @Test
     void logFileSizesAndCountsOutOfRangeFailStartupNamingTheProperty() {
         runner.withPropertyValues("fleet.worker.log-file-max-size=4KB").run(context -> {

@@ -137,6 +137,26 @@ class LogFileTests {
         assertThat(Files.readAllLines(path)).containsExactly("seen");
     }
 
+    /**
+     * Found by an attacking helper: renamed and replaced (logrotate's default: rename, then create), the file kept
+     * taking the lines, and the new one stayed empty.
+     */
+    @Test
+    void aFileRenamedAndReplacedIsLeftForTheNewOneWithinASecond() throws IOException {
+        long[] now = {0};
+        Path path = directory.resolve("w.log");
+        LogFile file = new LogFile(path, 1000, 2, () -> now[0]);
+        file.write("first");
+        Files.move(path, directory.resolve("w.log.1"));
+        Files.writeString(path, "");
+
+        now[0] += 1_000_000_000L;
+        file.write("second");
+
+        assertThat(Files.readAllLines(path)).containsExactly("second");
+        assertThat(Files.readAllLines(directory.resolve("w.log.1"))).containsExactly("first");
+    }
+
     @Test
     void eachStreamHasItsFileAndAWorkersEscapesAreShownNotObeyed() throws IOException {
         LogFiles files = LogFiles.of(directory, 3, 1000, 2);

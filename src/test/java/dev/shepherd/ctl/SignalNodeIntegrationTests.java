@@ -1,0 +1,44 @@
+package dev.shepherd.ctl;
+
+import dev.shepherd.testsupport.NodeModules;
+import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.testsupport.Tools;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** USR1 is not sent to a worker whose process runs Node.js, whatever name started it. */
+class SignalNodeIntegrationTests {
+
+    private static final String TOKEN = "signal-token";
+    private static final Map<String, String> AUTH = Map.of("Authorization", "Bearer " + TOKEN);
+
+    /**
+     * Found by an attacking helper: USR1 reached Node through /usr/bin/env node (and npm start, a node shebang), whose
+     * inspector then ran another user's code as root. The program the worker's process runs is what is looked at.
+     */
+    @Test
+    void usr1IsRefusedToNodeRunUnderAnotherNameAndReachesNoWorker() {
+        Tools.assumeNode();
+        try (RunningShepherd viaEnv = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN,
+                "--fleet.worker.command=/usr/bin/env,node," + NodeModules.script("signal-counting-worker.js"))) {
+            long pid = viaEnv.readyPids().get(0);
+            int id = viaEnv.snapshot().workers().get(0).id();
+
+            HttpResponse<String> usr1 = viaEnv.admin("POST", "/fleet/workers/" + id + "/signal", "{\"signal\": \"USR1\"}",
+                    AUTH);
+            HttpResponse<String> all = viaEnv.admin("POST", "/fleet/signal", "{\"signal\": \"USR1\"}", AUTH);
+
+            assertThat(usr1.statusCode()).isEqualTo(409);
+            assertThat(usr1.body()).contains("runs Node.js, which opens its inspector on USR1");
+            assertThat(all.statusCode()).isEqualTo(409);
+            assertThat(viaEnv.readyPids()).as("the same process serves on").containsExactly(pid);
+            assertThat(dev.shepherd.worker.ProcFs.program(pid)).hasValueSatisfying(program -> assertThat(program)
+                    .startsWith("node"));
+        }
+    }
+
+}
