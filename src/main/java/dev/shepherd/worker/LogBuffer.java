@@ -3,7 +3,6 @@ package dev.shepherd.worker;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -134,7 +133,8 @@ public final class LogBuffer {
      * The first {@code count} lines of stream {@code only} (null: of both) held after line {@code seq}, oldest first,
      * and how many lines after it were dropped before this, of both streams (which stream a dropped line came from is
      * not kept): a reader that asks again after the last entry it got misses none, or learns how many it missed.
-     * Costs the lines after {@code seq}, not the whole buffer.
+     * Holds at most {@code count} entries whatever the buffer's size: a follower far behind, asking for one line, made
+     * a list of the whole buffer (an attacking helper's 40 followers took a master with the largest buffers to 3 GB).
      *
      * @param seq a line's number, 0 for before the first; at most {@link #newestSeq()}
      */
@@ -144,20 +144,17 @@ public final class LogBuffer {
         }
         long oldest = newestSeq - lines.size() + 1;
         long start = Math.max(seq, oldest - 1);
-        List<Entry> result = new ArrayList<>();
-        var newestFirst = lines.descendingIterator();
-        while (newestFirst.hasNext()) {
-            Held held = newestFirst.next();
-            if (held.seq() <= start) {
-                break;
-            }
+        List<Entry> result = new ArrayList<>(Math.min(count, lines.size()));
+        var oldestFirst = lines.iterator();
+        // The numbers held are consecutive: the first start - (oldest - 1) lines are those up to start.
+        for (long skip = start - (oldest - 1); skip > 0; skip--) {
+            oldestFirst.next();
+        }
+        while (oldestFirst.hasNext() && result.size() < count) {
+            Held held = oldestFirst.next();
             if (only == null || held.line().stream() == only) {
                 result.add(new Entry(held.seq(), held.line()));
             }
-        }
-        Collections.reverse(result);
-        if (result.size() > count) {
-            result = result.subList(0, count);
         }
         return new Page(start - seq, List.copyOf(result));
     }
