@@ -315,14 +315,7 @@ final class Supervisor {
      */
     int requestSignal(Worker worker, String signal, String path) {
         running(worker);
-        if (signal.equals("USR1") && runsNode(worker)) {
-            // Node opens its inspector on USR1, on 127.0.0.1:9229 for every local user to drive as the worker's user
-            // (an attacking helper ran a command as root through it).
-            throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " runs Node.js, which opens its "
-                    + "inspector on USR1 (127.0.0.1:9229, with no login: every user of the machine could then run code "
-                    + "as the worker's user); USR1 is not sent to it. Start the inspector deliberately (node --inspect), "
-                    + "and give a log reopen another signal (HUP, USR2)");
-        }
+        refuseUsr1ToNode(worker, signal);
         worker.signalRequested(signal, clock.instant());
         if (!worker.process().signalProcess(signal)) {
             worker.signalRequested(null, null);
@@ -333,6 +326,19 @@ final class Supervisor {
         events.add(Type.SIGNAL_SENT, worker.id, worker.pid(), signal + " sent to worker " + worker.id
                 + " on request (" + path + ")");
         return worker.id;
+    }
+
+    /**
+     * Refuses USR1 to a worker that runs Node.js: Node opens its inspector on USR1, on 127.0.0.1:9229 for every local
+     * user to drive as the worker's user (an attacking helper ran a command as root through it).
+     */
+    private static void refuseUsr1ToNode(Worker worker, String signal) {
+        if (signal.equals("USR1") && runsNode(worker)) {
+            throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " runs Node.js, which opens its "
+                    + "inspector on USR1 (127.0.0.1:9229, with no login: every user of the machine could then run code "
+                    + "as the worker's user); USR1 is not sent to it. Start the inspector deliberately (node --inspect), "
+                    + "and give a log reopen another signal (HUP, USR2)");
+        }
     }
 
     /** Whether the worker runs Node.js: by its command's program, or by the program its process runs. */
@@ -369,8 +375,8 @@ final class Supervisor {
             throw new FleetExceptions.FleetConflictException("No worker is READY or DRAINING now (GET /fleet, "
                     + "shepherd ls, says what each is doing): " + signal + " was sent to none");
         }
-        serving.stream().filter(worker -> signal.equals("USR1") && runsNode(worker)).findFirst()
-                .ifPresent(node -> requestSignal(node, signal, "POST /fleet/signal"));
+        // Refused to all before any is sent, rather than sent to the others.
+        serving.forEach(worker -> refuseUsr1ToNode(worker, signal));
         List<Integer> sent = new ArrayList<>();
         for (Worker worker : serving) {
             try {
