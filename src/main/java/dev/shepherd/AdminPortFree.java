@@ -33,20 +33,42 @@ class AdminPortFree implements SmartInitializingSingleton {
             return;
         }
         String address = environment.getProperty("server.address", "0.0.0.0");
+        IOException failure = bindFailure(address, port);
+        if (failure == null) {
+            return;
+        }
+        if (inUse(failure)) {
+            PortInUseException inUse = new PortInUseException(port, failure);
+            // The proxy's port taken too is said in the same report, as a suppressed exception: one at a time, a new
+            // user freed one port, started again and only then met the other.
+            Integer proxyPort = environment.getProperty(PortLayout.PROXY_PORT, Integer.class);
+            if (proxyPort != null && proxyPort > 0 && inUse(bindFailure(
+                    environment.getProperty(PortLayout.PROXY_ADDRESS, "0.0.0.0"), proxyPort))) {
+                inUse.addSuppressed(new PortInUseException(proxyPort));
+            }
+            throw inUse;
+        }
+        // An address not on this host, a port below 1024 without the right: said as the proxy says it, before a
+        // worker runs (the servlet container's stack trace came after one had; an attacking helper's).
+        InvalidSetting setting = new InvalidSetting("management.server.address and management.server.port",
+                "The admin API cannot listen on " + address + " port " + port + " (management.server.address, "
+                        + "management.server.port): " + failure.getMessage());
+        setting.initCause(failure);
+        throw setting;
+    }
+
+    /** Why {@code port} cannot be bound on {@code address}, or null when it can: bound once and let go. */
+    private static IOException bindFailure(String address, int port) {
         try (Socket probe = new Socket()) {
             probe.setReuseAddress(true);
             probe.bind(new InetSocketAddress(address, port));
+            return null;
         } catch (IOException ex) {
-            if (ex.getMessage() != null && ex.getMessage().contains("Address already in use")) {
-                throw new PortInUseException(port, ex);
-            }
-            // An address not on this host, a port below 1024 without the right: said as the proxy says it, before a
-            // worker runs (the servlet container's stack trace came after one had; an attacking helper's).
-            InvalidSetting setting = new InvalidSetting("management.server.address and management.server.port",
-                    "The admin API cannot listen on " + address + " port " + port + " (management.server.address, "
-                            + "management.server.port): " + ex.getMessage());
-            setting.initCause(ex);
-            throw setting;
+            return ex;
         }
+    }
+
+    private static boolean inUse(IOException failure) {
+        return failure != null && failure.getMessage() != null && failure.getMessage().contains("Address already in use");
     }
 }

@@ -81,9 +81,31 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
         }
         PortInUseException inUse = cause(failure, PortInUseException.class);
         if (inUse != null) {
-            return portInUse(inUse.getPort());
+            return portsInUse(inUse);
         }
         return null;
+    }
+
+    /**
+     * {@code inUse}'s port and those of the {@link PortInUseException}s it carries as suppressed ones
+     * ({@code AdminPortFree} adds the proxy's when both are taken), each said as {@link #portInUse} says it; null
+     * (Boot's report) when the first is neither Shepherd's.
+     */
+    private FailureAnalysis portsInUse(PortInUseException inUse) {
+        FailureAnalysis first = portInUse(inUse.getPort());
+        if (first == null) {
+            return null;
+        }
+        StringBuilder description = new StringBuilder(first.getDescription());
+        StringBuilder action = new StringBuilder(first.getAction());
+        for (Throwable suppressed : inUse.getSuppressed()) {
+            FailureAnalysis other = suppressed instanceof PortInUseException port ? portInUse(port.getPort()) : null;
+            if (other != null) {
+                description.append('\n').append(other.getDescription());
+                action.append('\n').append(other.getAction());
+            }
+        }
+        return new FailureAnalysis(description.toString(), action.toString(), null);
     }
 
     /**

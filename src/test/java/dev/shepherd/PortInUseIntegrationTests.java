@@ -3,6 +3,7 @@ package dev.shepherd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.SpringApplication;
+import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.web.server.PortInUseException;
 
 import java.net.InetAddress;
@@ -37,6 +38,42 @@ class PortInUseIntegrationTests {
             assertStartStopsWithoutAWorker(directory, taken.getLocalPort(), "--server.port=0",
                     "--management.server.port=" + taken.getLocalPort());
         }
+    }
+
+    /**
+     * Both ports taken: one report names both (it named the admin API's only; a new user freed it, started again and
+     * only then met the proxy's).
+     */
+    @Test
+    void bothPortsInUseAreReportedTogether(@TempDir Path directory) throws Exception {
+        try (ServerSocket proxy = listening(); ServerSocket admin = listening()) {
+            assertThatThrownBy(() -> SpringApplication.run(ShepherdApplication.class,
+                    "--server.port=" + proxy.getLocalPort(), "--management.server.port=" + admin.getLocalPort(),
+                    "--fleet.workers=1", "--fleet.worker.command=sleep,30"))
+                    .satisfies(failure -> {
+                        Throwable cause = failure;
+                        while (cause != null && !(cause instanceof PortInUseException)) {
+                            cause = cause.getCause();
+                        }
+                        assertThat(cause).as("the failure's cause: " + failure).isInstanceOf(PortInUseException.class);
+                        FailureAnalysis analysis = new ConfigurationFailureAnalyzer(environmentOf(proxy, admin))
+                                .analyze(failure);
+                        assertThat(analysis.getDescription()).isEqualTo("Port " + admin.getLocalPort()
+                                + " (management.server.port, the admin API) is already in use.\nPort "
+                                + proxy.getLocalPort() + " (server.port, the proxy) is already in use.");
+                        assertThat(analysis.getAction()).contains("set management.server.port to another port",
+                                "set server.port to another port");
+                    });
+        }
+    }
+
+    /** The settings as {@link PortLayout} leaves them: the admin API's port in server.port, the proxy's apart. */
+    private static org.springframework.core.env.Environment environmentOf(ServerSocket proxy, ServerSocket admin) {
+        org.springframework.core.env.StandardEnvironment environment = new org.springframework.core.env.StandardEnvironment();
+        environment.getPropertySources().addFirst(new org.springframework.core.env.MapPropertySource("test", java.util.Map.of(
+                PortLayout.PROXY_PORT, String.valueOf(proxy.getLocalPort()),
+                "server.port", String.valueOf(admin.getLocalPort()))));
+        return environment;
     }
 
     /** An admin address not on this host: said, naming the settings, before any worker runs (an attacking helper's). */
