@@ -345,9 +345,9 @@ public final class ConfigurationFailureAnalyzer implements FailureAnalyzer {
             return "must be a duration such as 500ms, 30s, 5m or 1h";
         }
         if (type == DataSize.class) {
-            // 300M (PM2's max_memory_restart, nginx's client_max_body_size 10m) was refused with no word of how to
-            // write it (a new user's).
-            return "must be a size such as 512B, 64KB, 300MB or 1GB (PM2's and nginx's 300M is 300MB here)";
+            // A size was refused with no word of how to write it (a new user's); PM2's and nginx's forms are taken
+            // (OneLetterSizes).
+            return "must be a size such as 512B, 64KB, 300MB or 1GB (or PM2's and nginx's 300M, 1G)";
         }
         Throwable root = failure;
         while (root.getCause() != null) {

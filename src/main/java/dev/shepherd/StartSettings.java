@@ -5,9 +5,7 @@ import picocli.CommandLine;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.IntSupplier;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -18,8 +16,6 @@ final class StartSettings {
 
     /** A setting's name as {@code --set} takes it: dotted, such as {@code fleet.proxy.balancer}. */
     private static final Pattern SETTING = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_\\[\\]-]+)+");
-    /** A size in PM2's form: a number and one letter, K, M or G ({@code 300M}). */
-    private static final Pattern PM2_SIZE = Pattern.compile("(\\d+)([kKmMgG])");
     /** An environment variable's name (POSIX: letters, digits and underscores, not starting with a digit). */
     private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -129,8 +125,7 @@ final class StartSettings {
      * the option, when it is no size at all (not after the master's start, naming the setting).
      */
     private static String memorySize(CommandLine line, String size) {
-        Matcher pm2 = PM2_SIZE.matcher(size.trim());
-        String spring = pm2.matches() ? pm2.group(1) + pm2.group(2).toUpperCase(Locale.ROOT) + "B" : size.trim();
+        String spring = OneLetterSizes.spring(size.trim());
         try {
             DataSize.parse(spring);
             return spring;

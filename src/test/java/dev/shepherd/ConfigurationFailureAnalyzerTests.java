@@ -22,6 +22,7 @@ class ConfigurationFailureAnalyzerTests {
 
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(FleetProperties.class)
+    @org.springframework.context.annotation.Import(OneLetterSizes.class)
     static class Config {
     }
 
@@ -102,7 +103,7 @@ class ConfigurationFailureAnalyzerTests {
         properties.put("fleet.worker.comand[1]", "server.js");
         properties.put("fleet.worker.command[0]", "node");
         properties.put("fleet.worker.environment.FOO", "bar");
-        properties.put("fleet.worker.max-memory", "300M");
+        properties.put("fleet.worker.max-memory", "300 megs");
         assertThat(describe(properties)).contains("Property: fleet.worker.max-memory\n", "Reason: must be a size",
                 "And unknown:", "Property: fleet.worker.comand[0]\n", "Value: \"node\"",
                 "Reason: Shepherd has no setting fleet.worker.comand; did you mean fleet.worker.command?")
@@ -110,9 +111,9 @@ class ConfigurationFailureAnalyzerTests {
         properties.put("fleet.worker.max-memory", "-1MB");
         assertThat(describe(properties)).contains("Property: fleet.worker.max-memory\n", "And unknown:",
                 "did you mean fleet.worker.command?");
-        assertThat(describe("fleet.worker.max-memory", "300M")).doesNotContain("And unknown");
+        assertThat(describe("fleet.worker.max-memory", "300 megs")).doesNotContain("And unknown");
         assertThat(analyze(properties).getAction()).endsWith("correct or remove the unknown names and variables.");
-        assertThat(analyze(Map.of("fleet.worker.max-memory", "300M")).getAction()).doesNotContain("unknown");
+        assertThat(analyze(Map.of("fleet.worker.max-memory", "300 megs")).getAction()).doesNotContain("unknown");
     }
 
     @Test
@@ -128,8 +129,8 @@ class ConfigurationFailureAnalyzerTests {
                 .doesNotContain("jakarta", "NumberFormatException");
         assertThat(describe("fleet.proxy.queue-timeout", "5 minutes")).contains("Property: fleet.proxy.queue-timeout\n",
                 "Reason: must be a duration such as");
-        assertThat(describe("fleet.worker.max-memory", "300M")).as("PM2's size").contains("Value: \"300M\"",
-                "Reason: must be a size such as 512B, 64KB, 300MB or 1GB (PM2's and nginx's 300M is 300MB here)");
+        assertThat(describe("fleet.worker.max-memory", "300 megs")).contains("Value: \"300 megs\"",
+                "Reason: must be a size such as 512B, 64KB, 300MB or 1GB (or PM2's and nginx's 300M, 1G)");
     }
 
     @Test
@@ -308,7 +309,7 @@ class ConfigurationFailureAnalyzerTests {
     @Test
     void aBadValueIsReportedWithTheVariablesThatSetNothing() {
         Map<String, Object> variables = Map.of("FLEET_WORKERZ", "3", "PATH", "/bin");
-        String description = analyze(Map.of("fleet.worker.max-memory", "300M"), variables).getDescription();
+        String description = analyze(Map.of("fleet.worker.max-memory", "300 megs"), variables).getDescription();
         assertThat(description).contains("Reason: must be a size", "And variables:",
                 "The environment variable FLEET_WORKERZ sets no fleet.* setting and is ignored; did you mean FLEET_WORKERS")
                 .doesNotContain("PATH");
