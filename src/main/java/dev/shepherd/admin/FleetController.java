@@ -3,7 +3,6 @@ package dev.shepherd.admin;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.shepherd.SignalNames;
 import dev.shepherd.fleet.FleetEvent;
-import dev.shepherd.fleet.FleetExceptions;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSpecPatch;
@@ -135,7 +134,7 @@ class FleetController {
     FleetView.WorkerView worker(@PathVariable int id) {
         return fleet.snapshot().workers().stream().filter(worker -> worker.id() == id).findFirst()
                 .map(worker -> FleetView.WorkerView.of(worker, clock))
-                .orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
+                .orElseThrow(() -> fleet.noSuchWorker(id));
     }
 
     @Operation(summary = "Sets the number of workers: scaling up spawns, scaling down drains the highest indexes; "
@@ -311,7 +310,7 @@ class FleetController {
                                + "dropped before they were read") @RequestParam(required = false) Long after,
                        @Parameter(description = "stdout or stderr: that stream's lines only (PM2's --out, --err)")
                        @RequestParam(required = false) String stream) {
-        LogBuffer buffer = fleet.logs(id).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(id));
+        LogBuffer buffer = fleet.logs(id).orElseThrow(() -> fleet.noSuchWorker(id));
         if (lines < 1) {
             throw new InvalidRequestException("lines must be at least 1, not " + lines);
         }

@@ -133,6 +133,7 @@ final class FleetCommands {
     }
 
     private Worker find(int workerId) {
-        return supervisor.find(workerId).orElseThrow(() -> new FleetExceptions.NoSuchWorkerException(workerId));
+        return supervisor.find(workerId).orElseThrow(() -> supervisor.departures.noSuchWorker(workerId,
+                supervisor.workers.stream().map(Worker::snapshot).toList()));
     }
 }

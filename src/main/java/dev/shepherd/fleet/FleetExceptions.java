@@ -11,9 +11,17 @@ public final class FleetExceptions {
     /** No worker has that id (any more). */
     public static class NoSuchWorkerException extends RuntimeException {
         public NoSuchWorkerException(int id) {
-            super("Worker " + id + " is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and "
-                    + "indexes (an index is not an id)");
+            super("Worker " + id + " is not in the fleet; " + LISTS);
         }
+
+        /** @param whereabouts where it went: "it left the fleet at … (replaced by worker 3); worker 3 holds its index 0 now" */
+        public NoSuchWorkerException(int id, String whereabouts) {
+            super("Worker " + id + " is not in the fleet: " + whereabouts + ". " + Character.toUpperCase(LISTS.charAt(0))
+                    + LISTS.substring(1));
+        }
+
+        private static final String LISTS = "GET /fleet (or shepherd ls) lists the current ones, with their ids and "
+                + "indexes (an index is not an id)";
     }
 
     /** A rolling reload is already running. */

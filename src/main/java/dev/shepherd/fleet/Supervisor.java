@@ -46,6 +46,8 @@ final class Supervisor {
     private final Recycler recycler;
     private final ProcessLauncher launcher;
     private final WorkerLogs logs;
+    /** The workers that left lately, for the error that names one of them. */
+    final Departures departures = new Departures();
     private final FleetCommands commands;
     final Drains drains;
     private final Exits exits;
@@ -427,6 +429,7 @@ final class Supervisor {
             }
         }
         workers.remove(worker);
+        departures.add(new Departures.Departure(worker.id, worker.index, clock.instant(), reason));
         logs.retire(worker.id);
         events.add(Type.REMOVED, worker.id, 0, "worker " + worker.id + " removed from the fleet (" + reason + ")");
     }

@@ -138,6 +138,14 @@ public class WorkerFleetService implements SmartLifecycle {
         return properties.worker().logLines();
     }
 
+    /**
+     * The error for a worker id that is not in the fleet: when it left lately, it says when, why and which worker
+     * holds its index now (PM2's ids stay across a reload; Shepherd's do not).
+     */
+    public FleetExceptions.NoSuchWorkerException noSuchWorker(int workerId) {
+        return supervisor.departures.noSuchWorker(workerId, snapshot().workers());
+    }
+
     /** The output buffer of a worker id, kept across its restarts. */
     public Optional<LogBuffer> logs(int workerId) {
         return supervisor.logs(workerId);

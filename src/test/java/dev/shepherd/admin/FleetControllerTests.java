@@ -103,6 +103,8 @@ class FleetControllerTests {
         given(snapshot.reload()).willReturn(new ReloadStatus(ReloadStatus.State.IDLE, 2, 0, 0, null, null, null, null));
         given(fleet.snapshot()).willReturn(snapshot);
         given(fleet.logLines()).willReturn(1000);
+        given(fleet.noSuchWorker(org.mockito.ArgumentMatchers.anyInt())).willAnswer(call ->
+                new dev.shepherd.fleet.FleetExceptions.NoSuchWorkerException(call.getArgument(0, Integer.class)));
         given(fleet.logs(anyInt())).willReturn(Optional.empty());
         given(traffic.read()).willReturn(new FleetView.Traffic(1200, 3));
     }

@@ -21,7 +21,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The workers holding the slots have exactly the indexes 0..N-1, in {@code /fleet} and in their own environment,
- * through kill -9s, a rolling reload, scaling 2 → 4 → 2 and an admin restart that gives index 0 the newest id.
+ * through kill -9s, a rolling reload, scaling 2 → 4 → 2 and an admin restart that gives index 0 the newest id; a
+ * worker id that left is answered with where it went.
  */
 class WorkerIndexIntegrationTests {
 
@@ -49,6 +50,17 @@ class WorkerIndexIntegrationTests {
             shepherd.awaitReady(2);
             Map<Integer, Integer> afterReload = indexes(shepherd, 2);
             assertThat(afterReload.keySet()).as("new workers").doesNotContainAnyElementsOf(indexById.keySet());
+            // PM2's ids stay across a reload, Shepherd's do not: an old id is answered with where it went (a new
+            // user's `restart 1` after a reload was told only that worker 1 was not in the fleet).
+            int gone = idOf(indexById, 0);
+            for (HttpResponse<String> answer : List.of(shepherd.admin("POST", "/fleet/workers/" + gone + "/replace", null),
+                    shepherd.admin("GET", "/fleet/workers/" + gone, null))) {
+                assertThat(answer.statusCode()).isEqualTo(404);
+                assertThat(answer.body()).contains("Worker " + gone + " is not in the fleet: it left the fleet at ",
+                        "worker " + idOf(afterReload, 0) + " holds its index 0 now. GET /fleet");
+            }
+            assertThat(shepherd.admin("GET", "/fleet/workers/9999", null).body())
+                    .contains("Worker 9999 is not in the fleet; GET /fleet");
 
             assertThat(shepherd.admin("POST", "/fleet/scale", "{\"workers\": 4}").statusCode()).isEqualTo(202);
             shepherd.awaitReady(4);
