@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.Plural;
 import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.LogDirectoryLock;
 import io.micrometer.core.instrument.MeterRegistry;
 import lombok.extern.slf4j.Slf4j;
 import org.springframework.context.SmartLifecycle;
@@ -49,23 +50,35 @@ public class WorkerFleetService implements SmartLifecycle {
     private final StateKeeper state;
     /** Held from construction until {@link #close}: null without {@code fleet.state-file}. */
     private final StateLock stateLock;
+    /** Held from construction until {@link #close}: null without {@code fleet.worker.log-directory}. */
+    private final LogDirectoryLock logDirectoryLock;
     /** Copied on write and read as a plain array: an event loop calls them on every release, with no allocation. */
     private volatile Runnable[] slotListeners = new Runnable[0];
     private volatile boolean running;
 
     /**
      * @throws StateFileException when {@code fleet.state-file} is set but cannot be used (see {@link StateKeeper})
+     * @throws LogDirectoryLock.Refused when {@code fleet.worker.log-directory} is another master's
      */
     public WorkerFleetService(FleetProperties configured, Clock clock, MeterRegistry registry) {
         // fleet.state-file: one master per file; a saved desired count and spec take the configuration's place.
         this.stateLock = StateLock.acquire(configured.stateFile());
         FleetProperties properties;
+        LogDirectoryLock logLock = null;
         try {
+            // One master per log directory, or two append to the same files.
+            logLock = LogDirectoryLock.acquire(configured.worker().logDirectory());
             properties = StateKeeper.restore(configured);
         } catch (RuntimeException ex) {
-            close();
+            if (logLock != null) {
+                logLock.close();
+            }
+            if (stateLock != null) {
+                stateLock.close();
+            }
             throw ex;
         }
+        this.logDirectoryLock = logLock;
         this.properties = properties;
         this.state = StateKeeper.of(properties, clock);
         this.publisher = new SnapshotPublisher(properties.desiredWorkers(), WorkerSpec.configured(properties));
@@ -277,12 +290,16 @@ public class WorkerFleetService implements SmartLifecycle {
     }
 
     /**
-     * Releases {@code fleet.state-file}'s lock, after the last state was written ({@link #stop}); also Spring's
-     * destroy method, for a context whose start failed. Idempotent.
+     * Releases {@code fleet.state-file}'s lock, after the last state was written ({@link #stop}), and
+     * {@code fleet.worker.log-directory}'s, after the workers' last lines; also Spring's destroy method, for a context
+     * whose start failed. Idempotent.
      */
     public void close() {
         if (stateLock != null) {
             stateLock.close();
+        }
+        if (logDirectoryLock != null) {
+            logDirectoryLock.close();
         }
     }
 
