@@ -22,7 +22,10 @@ import java.util.function.LongSupplier;
  * {@code name.log.1}, the older ones move up one, and the oldest, {@code name.log.<maxFiles - 1>}, is deleted; with
  * {@code maxFiles} 1 the file starts again empty. So it takes at most {@code maxFiles} × {@code maxSize} on disk, plus
  * one line (a line longer than {@code maxSize} goes whole into an empty file). A line that cannot be written is
- * dropped from the file (the log buffer keeps it), with one warning until a write succeeds again. A file removed or
+ * dropped from the file (the log buffer keeps it), with one warning until a write succeeds again: what of it reached
+ * the file (a full disk takes a line's first bytes) is truncated away, so that the file holds whole lines only and the
+ * next line is not glued to a part of this one; where even that fails, the next line written to that file begins
+ * with a newline, ending the part. A file removed or
  * moved away (an operator's {@code rm}, logrotate without {@code copytruncate}) is noticed within a second and
  * started again, where the lines would have gone to the removed file for good. Thread-safe: the pumps of the
  * processes that hold the slot in turn may write at once.
@@ -37,11 +40,15 @@ final class LogFile {
     private final long maxSize;
     private final int maxFiles;
     private final LongSupplier nanoTime;
+    private final OwnFiles.Opener opener;
     private FileChannel channel;
+    /** The bytes of whole lines in the open file. */
     private long size;
     private boolean failing;
     /** The identity of the file open ({@link #identity}), to tell when the path names another one. */
     private Object opened;
+    /** The identity of a file left ending in part of a line (a failed write whose rollback failed too); else null. */
+    private Object unended;
     private long lookedAt;
 
     LogFile(Path path, long maxSize, int maxFiles) {
@@ -50,6 +57,11 @@ final class LogFile {
 
     /** With the monotonic clock that says when to look for the file again. */
     LogFile(Path path, long maxSize, int maxFiles, LongSupplier nanoTime) {
+        this(path, maxSize, maxFiles, nanoTime, OwnFiles.Opener.CHANNELS);
+    }
+
+    /** With what opens the file's channels: a test's fake disk. */
+    LogFile(Path path, long maxSize, int maxFiles, LongSupplier nanoTime, OwnFiles.Opener opener) {
         if (maxSize < 1 || maxFiles < 1) {
             throw new IllegalArgumentException("a log file holds at least one byte, and is one file at least");
         }
@@ -57,33 +69,18 @@ final class LogFile {
         this.maxSize = maxSize;
         this.maxFiles = maxFiles;
         this.nanoTime = nanoTime;
+        this.opener = opener;
     }
 
     /** Appends {@code text} and a newline, rotating first when the file would pass its size. */
     synchronized void write(String text) {
         byte[] line = (text + "\n").getBytes(StandardCharsets.UTF_8);
         try {
-            long now = nanoTime.getAsLong();
-            if (channel != null && now - lookedAt >= LOOK_NANOS) {
-                lookedAt = now;
-                if (!Objects.equals(identity(), opened)) {
-                    // Removed, or renamed and replaced (logrotate's default: rename, then create): the path names
-                    // another file now, or none, and the open one would take the lines for good.
-                    close();
-                }
-            }
-            if (channel == null) {
-                open();
-                lookedAt = now;
-            }
+            openOrReopen();
             if (size > 0 && size + line.length > maxSize) {
                 rotate();
             }
-            ByteBuffer buffer = ByteBuffer.wrap(line);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-            size += line.length;
+            append(line);
             if (failing) {
                 failing = false;
                 log.info("Worker output goes to {} again", path);
@@ -95,6 +92,60 @@ final class LogFile {
                 log.warn("Cannot write worker output to {} (fleet.worker.log-directory): {}; its lines go to the log "
                         + "buffer only until a write succeeds", path, ex.toString());
             }
+        }
+    }
+
+    /** Opens the file when it is not, or when the path has named another file for a second. */
+    private void openOrReopen() throws IOException {
+        long now = nanoTime.getAsLong();
+        if (channel != null && now - lookedAt >= LOOK_NANOS) {
+            lookedAt = now;
+            if (!Objects.equals(identity(), opened)) {
+                // Removed, or renamed and replaced (logrotate's default: rename, then create): the path names
+                // another file now, or none, and the open one would take the lines for good.
+                close();
+            }
+        }
+        if (channel == null) {
+            open();
+            lookedAt = now;
+        }
+    }
+
+    /**
+     * Writes {@code line} whole, or rolls the file back to its whole lines: a write that fails after some bytes (a
+     * disk that fills up mid-line) left them there, and the next line went on from them, glued to that part.
+     * Truncating drops the part, as the line is dropped from the file anyway (the log buffer has it); ending it with
+     * a newline instead would leave a cut line that reads as a whole one.
+     */
+    private void append(byte[] line) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(line);
+        if (unended != null && unended.equals(opened)) {
+            buffer = ByteBuffer.allocate(line.length + 1).put((byte) '\n').put(line).flip();
+        }
+        try {
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+        } catch (IOException ex) {
+            if (buffer.position() > 0) {
+                rollBack(buffer.get(buffer.position() - 1) == '\n');
+            }
+            throw ex;
+        }
+        size += buffer.limit();
+        unended = null;
+    }
+
+    /**
+     * Truncates the file to its whole lines; when it cannot, and the last byte written ({@code endsLine}: a newline)
+     * left a part of a line, the next line to the file begins with a newline.
+     */
+    private void rollBack(boolean endsLine) {
+        try {
+            channel.truncate(size);
+        } catch (IOException | RuntimeException ex) {
+            unended = endsLine ? null : opened;
         }
     }
 
@@ -113,38 +164,9 @@ final class LogFile {
         }
     }
 
-    /**
-     * The file opened for writing, created if need be, never through a symbolic link ({@code O_NOFOLLOW}) and only
-     * when this process's user owns it: in a directory other users can write to, a link planted at the file's name
-     * made a master running as root append worker output to any file, and a file planted there would have handed
-     * them the output.
-     */
+    /** The file opened for appending, created if need be, as {@link OwnFiles} opens the master's own. */
     private FileChannel ownFile(StandardOpenOption mode) throws IOException {
-        FileChannel opened = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode,
-                LinkOption.NOFOLLOW_LINKS);
-        try {
-            Object owner = OWN_UID == null ? null : Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            if (owner != null && !owner.equals(OWN_UID)) {
-                throw new IOException(path + " belongs to uid " + owner + ", not to the master's user");
-            }
-        } catch (UnsupportedOperationException | IllegalArgumentException noUnixAttributes) {
-            // Not a POSIX file system: the link check above is what there is.
-        } catch (IOException refused) {
-            opened.close();
-            throw refused;
-        }
-        return opened;
-    }
-
-    /** This process's user id, as files it creates are owned; null where the file system has no such attribute. */
-    private static final Object OWN_UID = ownUid();
-
-    private static Object ownUid() {
-        try {
-            return Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | RuntimeException none) {
-            return null;
-        }
+        return OwnFiles.open(path, opener, StandardOpenOption.WRITE, mode);
     }
 
     private void rotate() throws IOException {

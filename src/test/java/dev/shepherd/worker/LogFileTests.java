@@ -121,6 +121,46 @@ class LogFileTests {
         assertThat(Files.readAllLines(path)).containsExactly("back");
     }
 
+    /**
+     * A disk that fills up mid-line takes the line's first bytes: they are truncated away, so the file holds whole lines
+     * and the next one is not glued to the part ("alpha", then "bracharlie" before).
+     */
+    @Test
+    void aLineCutByAFullDiskIsRolledBackSoTheNextOneStartsALineOfItsOwn() throws IOException {
+        Path path = directory.resolve("w.log");
+        FullDisk disk = new FullDisk();
+        LogFile file = new LogFile(path, 1000, 2, System::nanoTime, disk);
+        file.write("alpha");
+
+        disk.room = 3;
+        file.write("bravo, cut by the full disk");
+        file.write("lost while the disk is full");
+        disk.room = Long.MAX_VALUE;
+        file.write("charlie");
+
+        assertThat(Files.readString(path)).isEqualTo("alpha\ncharlie\n");
+    }
+
+    /** Where the part cannot be truncated away either, it is ended: the next line to that file starts a line. */
+    @Test
+    void aCutLineThatCannotBeRolledBackIsEndedBeforeTheNextLine() throws IOException {
+        Path path = directory.resolve("w.log");
+        FullDisk disk = new FullDisk();
+        LogFile file = new LogFile(path, 1000, 2, System::nanoTime, disk);
+        file.write("alpha");
+
+        disk.room = 3;
+        disk.truncateFails = true;
+        file.write("bravo, cut by the full disk");
+        disk.room = 1;
+        file.write("delta, cut right after the newline that ends bra");
+        disk.room = Long.MAX_VALUE;
+        file.write("charlie");
+        file.write("echo");
+
+        assertThat(Files.readString(path)).isEqualTo("alpha\nbra\ncharlie\necho\n");
+    }
+
     /** Removed (rm, logrotate without copytruncate), it is made again within a second: lines went to the removed one. */
     @Test
     void aFileRemovedIsStartedAgainWithinASecond() throws IOException {
