@@ -44,7 +44,7 @@ class AdminApiDocs {
     static final String PROBLEM_JSON = org.springframework.http.MediaType.APPLICATION_PROBLEM_JSON_VALUE;
 
     private static final String NO_WORKER = "No worker has this id (any more): GET /fleet lists the current ones";
-    private static final String BAD_ID = "id is not a number";
+    private static final String BAD_ID = "id is not a decimal number";
 
     /**
      * The errors of each {@link FleetController} handler beyond those that every operation, or every one with a body,
@@ -74,12 +74,12 @@ class AdminApiDocs {
                     500, "The replacement's program cannot be started at all (the SPAWN_FAILED event's reason); "
                             + "the worker serves on")),
             Map.entry("kill", Map.of(
-                    400, "The body is not valid JSON, or signal is not TERM or KILL, or id is not a number",
+                    400, "The body is not valid JSON, or signal is not TERM or KILL, or id is not a decimal number",
                     404, NO_WORKER,
                     409, "The worker has no running process (its state says why)")),
             Map.entry("signal", Map.of(
                     400, "The body is missing or not valid JSON, or signal is not one of HUP, INT, QUIT, USR1, USR2 "
-                            + "(detail says why: TERM and KILL are a kill's), or id is not a number",
+                            + "(detail says why: TERM and KILL are a kill's), or id is not a decimal number",
                     404, NO_WORKER,
                     409, "The worker has no running process (its state says why)")),
             Map.entry("signalAll", Map.of(
@@ -88,12 +88,13 @@ class AdminApiDocs {
                     409, "No worker has a running process now")),
             Map.entry("events", Map.of()),
             Map.entry("streamEvents", Map.of(
-                    400, "With Accept: text/event-stream: Last-Event-ID is not the seq of an event (a number)",
+                    400, "With Accept: text/event-stream: Last-Event-ID is not the seq of an event (a decimal number)",
                     503, "With Accept: text/event-stream: " + FleetEventStream.MAX_STREAMS + " event streams are open "
                             + "already, or the master is stopping; try again after Retry-After seconds, or poll "
                             + "GET /fleet/events")),
             Map.entry("logs", Map.of(
-                    400, "id, lines or after is not a number, lines is below 1 (more than fleet.worker.log-lines gives "
+                    400, "id, lines or after is not a decimal number (digits 0-9 only: not 0x10, not +5), lines is "
+                            + "below 1 (more than fleet.worker.log-lines gives "
                             + "all that is kept), after is no line's seq (below 0, or past the newest line), or stream "
                             + "is neither stdout nor stderr",
                     404, NO_WORKER)));

@@ -81,8 +81,9 @@ class AdminErrors extends ResponseEntityExceptionHandler {
     ProblemDetail typeMismatch(MethodArgumentTypeMismatchException ex) {
         String value = String.valueOf(ex.getValue());
         // A number too large for an int is a number: say what is wrong with it (found by a new user's attack).
-        return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getName() + (value.matches("-?\\d+")
-                ? " is out of range: " + Problems.quote(value) : " must be a number, not " + Problems.quote(value)));
+        return problem(HttpStatus.BAD_REQUEST, "Invalid request", ex.getName() + (DecimalNumbers.INTEGER.matcher(value)
+                .matches() ? " is out of range: " + Problems.quote(value) : " must be a decimal number (digits 0-9), not "
+                + Problems.quote(value)));
     }
 
     @Override

@@ -281,9 +281,9 @@ class FleetController {
         long lastSeen = Long.MAX_VALUE;
         if (lastEventId != null && !lastEventId.isBlank()) {
             try {
-                lastSeen = Long.parseLong(lastEventId.strip());
+                lastSeen = DecimalNumbers.parseLong(lastEventId.strip());
             } catch (NumberFormatException ex) {
-                throw new InvalidRequestException("Last-Event-ID must be the seq of an event (a number), not "
+                throw new InvalidRequestException("Last-Event-ID must be the seq of an event (a decimal number), not "
                         + Problems.quote(lastEventId));
             }
         }

@@ -127,7 +127,7 @@ class AdminEventStreamIntegrationTests {
         String answer = RawHttp.exchange(shepherd.adminPort(), request("abc").replace("Connection: keep-alive", "Connection: close"));
 
         assertThat(RawHttp.status(answer)).isEqualTo(400);
-        assertThat(answer).contains("Last-Event-ID must be the seq of an event (a number), not 'abc'");
+        assertThat(answer).contains("Last-Event-ID must be the seq of an event (a decimal number), not 'abc'");
     }
 
     private static String request(String lastEventId) {

@@ -147,7 +147,7 @@ class FleetControllerTests {
     @Test
     void workerIdThatIsNoNumberIsA400Problem() {
         assertProblem(mvc.get().uri("/fleet/workers/abc"), HttpStatus.BAD_REQUEST, "Invalid request",
-                "id must be a number, not 'abc'");
+                "id must be a decimal number (digits 0-9), not 'abc'");
     }
 
     @Test
@@ -265,6 +265,66 @@ class FleetControllerTests {
         assertProblem(result, HttpStatus.BAD_REQUEST, "Invalid request", null);
         assertThat(result).bodyJson().extractingPath("$.detail").asString()
                 .startsWith("id is out of range: '999").hasSizeLessThan(150);
+    }
+
+    /**
+     * Spring's number conversion took hexadecimal ({@code 0x1f}, {@code #1f}), dropped whitespace anywhere
+     * ({@code 1 0} was 10, and {@code +5} in a query, which Tomcat reads as " 5", was 5) and, through {@code Long.valueOf},
+     * a {@code +} and the digits of other scripts: an id or a seq read one way in a log and another way here. Every
+     * number of every handler is decimal digits now, a 400 naming the parameter otherwise.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+            GET  | /fleet/workers/0x1                    | id    | 0x1
+            GET  | /fleet/workers/%231                   | id    | #1
+            GET  | /fleet/workers/%2B1                   | id    | +1
+            GET  | /fleet/workers/%D9%A1                 | id    | ١
+            POST | /fleet/workers/0x1/replace            | id    | 0x1
+            POST | /fleet/workers/01%200/kill            | id    | 01 0
+            POST | /fleet/workers/0X1/signal             | id    | 0X1
+            GET  | /fleet/workers/1/logs?after=0x1       | after | 0x1
+            GET  | /fleet/workers/1/logs?after=%231      | after | #1
+            GET  | /fleet/workers/1/logs?after=1%200     | after | 1 0
+            GET  | /fleet/workers/1/logs?lines=%2B5      | lines | +5
+            GET  | /fleet/workers/1/logs?lines=5%20      | lines | `5 `
+            GET  | /fleet/workers/1/logs?lines=%D9%A5   | lines | ٥
+            GET  | /fleet/workers/1/logs?lines=1e3       | lines | 1e3
+            """)
+    void everyNumberOfThePathAndQueryIsDecimalDigitsOnly(String method, String uri, String parameter, String value) {
+        LogBuffer buffer = new LogBuffer(10);
+        buffer.add(new LogBuffer.Line(4242, NOW, "only"));
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        MvcTestResult result = mvc.perform(org.springframework.test.web.servlet.request.MockMvcRequestBuilders
+                .request(org.springframework.http.HttpMethod.valueOf(method), java.net.URI.create(uri))
+                .contentType(MediaType.APPLICATION_JSON).content("{\"signal\": \"HUP\"}"));
+
+        assertProblem(result, HttpStatus.BAD_REQUEST, "Invalid request", parameter
+                + " must be a decimal number (digits 0-9), not '" + value + "'");
+        verify(fleet, never()).replace(anyInt());
+        verify(fleet, never()).kill(anyInt(), anyString());
+        verify(fleet, never()).signal(anyInt(), anyString());
+    }
+
+    @Test
+    void aLastEventIdThatIsNotDecimalIsA400() {
+        for (String id : List.of("0x10", "+10", "#10", "1 0", "\u0661")) {
+            assertProblem(mvc.get().uri("/fleet/events").accept(MediaType.TEXT_EVENT_STREAM).header("Last-Event-ID", id),
+                    HttpStatus.BAD_REQUEST, "Invalid request", "Last-Event-ID must be the seq of an event (a decimal "
+                            + "number), not '" + id + "'");
+        }
+    }
+
+    /** A number below a parameter's range is a number: it is told against the range, not as no number. */
+    @Test
+    void aNegativeNumberIsToldAgainstTheParametersRange() {
+        given(fleet.logs(1)).willReturn(Optional.of(new LogBuffer(10)));
+
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?lines=-5"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "lines must be at least 1, not -5");
+        assertProblem(mvc.get().uri("/fleet/workers/-1"), HttpStatus.NOT_FOUND, "No such worker",
+                "Worker -1 is not in the fleet; GET /fleet (or shepherd ls) lists the current ones, with their ids and indexes (an index is not an id)");
+        assertThat(mvc.get().uri("/fleet/workers/0001")).as("leading zeros are decimal still").hasStatusOk();
     }
 
     /** Found by a new user's attack (2026-12-04): "id must be a number, not '99999999999'", which is one. */
@@ -754,7 +814,7 @@ class FleetControllerTests {
         assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=-1"), HttpStatus.BAD_REQUEST, "Invalid request",
                 "after must be the seq of a line of worker 1, 0 to 1 (its newest), not -1");
         assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=x1"), HttpStatus.BAD_REQUEST, "Invalid request",
-                "after must be a number, not 'x1'");
+                "after must be a decimal number (digits 0-9), not 'x1'");
         assertProblem(mvc.get().uri("/fleet/workers/1/logs?after=99999999999999999999"), HttpStatus.BAD_REQUEST,
                 "Invalid request", "after is out of range: '99999999999999999999'");
     }
@@ -784,7 +844,7 @@ class FleetControllerTests {
     @Test
     void logLinesThatIsNoNumberIsA400Problem() {
         assertProblem(mvc.get().uri("/fleet/workers/1/logs?lines=many"), HttpStatus.BAD_REQUEST, "Invalid request",
-                "lines must be a number, not 'many'");
+                "lines must be a decimal number (digits 0-9), not 'many'");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.shepherd.fleet;
 
 import dev.shepherd.testsupport.RunningShepherd;
+import dev.shepherd.worker.LogDirectoryLock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,7 +46,8 @@ class WorkerLogFilesIntegrationTests {
             try (var files = Files.list(directory)) {
                 List<Path> all = files.toList();
                 assertThat(all).extracting(path -> path.getFileName().toString()).containsExactlyInAnyOrder(
-                        "worker-0-out.log", "worker-0-out.log.1", "worker-0-err.log", "worker-0-err.log.1");
+                        "worker-0-out.log", "worker-0-out.log.1", "worker-0-err.log", "worker-0-err.log.1",
+                        LogDirectoryLock.NAME);
                 assertThat(all).allSatisfy(path -> assertThat(Files.size(path)).isLessThanOrEqualTo(8192));
             }
         }
