@@ -93,10 +93,11 @@ class AdminApiDocs {
                             + "already, or the master is stopping; try again after Retry-After seconds, or poll "
                             + "GET /fleet/events")),
             Map.entry("logs", Map.of(
-                    400, "id, lines or after is not a decimal number (digits 0-9 only: not 0x10, not +5), lines is "
-                            + "below 1 (more than fleet.worker.log-lines gives "
-                            + "all that is kept), after is no line's seq (below 0, or past the newest line), or stream "
-                            + "is neither stdout nor stderr",
+                    400, "id, lines, after or streamAfter is not a decimal number (digits 0-9 only: not 0x10, not "
+                            + "+5), lines is below 1 (more than fleet.worker.log-lines gives all that is kept), after "
+                            + "is no line's seq (below 0, or past the newest line), stream is neither stdout nor "
+                            + "stderr, or streamAfter is given without stream, with after, or is no streamSeq of the "
+                            + "stream's lines",
                     404, NO_WORKER)));
 
     @Bean

@@ -1,6 +1,5 @@
 package dev.shepherd.admin;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.shepherd.SignalNames;
 import dev.shepherd.fleet.FleetEvent;
 import dev.shepherd.fleet.ReloadStatus;
@@ -56,31 +55,6 @@ class FleetController {
 
     /** Kill request body; the signal defaults to TERM. */
     record KillRequest(@Schema(allowableValues = {"TERM", "KILL"}, defaultValue = "TERM") String signal) {
-    }
-
-    /**
-     * A line of a worker's output, or, first in an answer to {@code after}, the marker of the lines dropped before
-     * they were read: {@code seq} and {@code missed} only (the lines numbered {@code seq - missed + 1} to {@code seq}).
-     * A reader that follows passes the last element's {@code seq} as its next {@code after}.
-     */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    record LogLine(@Schema(description = "The line's number among the worker id's lines, from 1, one more for each; "
-                           + "on the marker, the last line dropped") long seq,
-                   Long pid, @Schema(format = "date-time") String at, String line,
-                   @Schema(description = "Which output of the process the line came from", allowableValues = {
-                           "stdout", "stderr"}) String stream,
-                   @Schema(description = "Only on the marker, first in an answer to after: how many lines after it "
-                           + "were dropped (fleet.worker.log-lines, log-bytes) before they were read, of both "
-                           + "streams") Long missed) {
-
-        static LogLine of(LogBuffer.Entry entry) {
-            LogBuffer.Line line = entry.line();
-            return new LogLine(entry.seq(), line.pid(), line.at().toString(), line.text(), line.stream().label(), null);
-        }
-
-        static LogLine missed(long lastSeq, long count) {
-            return new LogLine(lastSeq, null, null, null, null, count);
-        }
     }
 
     /**
@@ -300,16 +274,22 @@ class FleetController {
 
     /**
      * The newest lines; with {@code after}, the first lines after that one instead, led by a marker of how many were
-     * dropped before they could be read (journald's {@code --after-cursor}, by a line's {@code seq}).
+     * dropped before they could be read (journald's {@code --after-cursor}, by a line's {@code seq}); with
+     * {@code stream} and {@code streamAfter}, the same by the numbers of that stream's lines ({@code streamSeq}), the
+     * marker counting that stream's lines only.
      */
-    @Operation(summary = "A worker's last output lines, or those after a line (after=seq)")
+    @Operation(summary = "A worker's last output lines, or those after a line (after=seq, or stream and "
+            + "streamAfter=streamSeq)")
     @GetMapping("/workers/{id}/logs")
     List<LogLine> logs(@PathVariable int id, @RequestParam(defaultValue = "100") long lines,
                        @Parameter(description = "The seq of the last line read (0: before the first): the answer is "
                                + "the first lines after it, at most lines of them, led by a marker when some were "
                                + "dropped before they were read") @RequestParam(required = false) Long after,
                        @Parameter(description = "stdout or stderr: that stream's lines only (PM2's --out, --err)")
-                       @RequestParam(required = false) String stream) {
+                       @RequestParam(required = false) String stream,
+                       @Parameter(description = "With stream, in place of after: the streamSeq of the last line of "
+                               + "that stream read (0: before its first); the marker of lines dropped counts that "
+                               + "stream's only") @RequestParam(required = false) Long streamAfter) {
         LogBuffer buffer = fleet.logs(id).orElseThrow(() -> fleet.noSuchWorker(id));
         if (lines < 1) {
             throw new InvalidRequestException("lines must be at least 1, not " + lines);
@@ -318,6 +298,9 @@ class FleetController {
         // do (a new user's PM2 habit, logs -n 5000, was refused).
         int count = (int) Math.min(lines, fleet.logLines());
         LogBuffer.Stream only = stream(stream);
+        if (streamAfter != null) {
+            return LogLine.afterInStream(buffer, id, count, only, after, streamAfter);
+        }
         if (after == null) {
             return buffer.last(count, only).stream().map(LogLine::of).toList();
         }

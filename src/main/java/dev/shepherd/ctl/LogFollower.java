@@ -9,8 +9,9 @@ import java.util.function.Function;
  * Follows one worker's output lines for {@code logs -f} by their {@code seq}: each ask is for the lines after the
  * last one it got ({@code GET /fleet/workers/{id}/logs?after=}), so none is skipped unseen; those the master dropped
  * before they were asked for come as the answer's marker ({@code missed}), which is passed on to be printed. Of one
- * stream ({@code --err}, {@code --out}), it follows both and keeps that one's lines: the master can only say after
- * which line it looked when it gives every line it looked at. One thread.
+ * stream ({@code --err}, {@code --out}), by that stream's numbers ({@code streamSeq}, {@code &stream=&streamAfter=}):
+ * only its lines come, and the marker counts only its lines missed. A master older than {@code streamSeq} is followed
+ * through both streams, that one's lines kept, its marker counting both. One thread.
  */
 final class LogFollower {
 
@@ -20,6 +21,8 @@ final class LogFollower {
     private final String stream;
     /** The seq of the last element got: the next ask is for what follows it. */
     private long cursor;
+    /** Of one stream, the streamSeq of that stream's last line got; -1 when followed by seq (both streams). */
+    private long streamCursor = -1;
     /** Whether the last ask got a full page: more may be waiting, to be asked for at once. */
     private boolean full;
 
@@ -38,12 +41,31 @@ final class LogFollower {
         if (stream != null) {
             // The newest line of either stream, asked first: the tail shows the stream's lines up to it and maybe
             // some after, and the follow goes on after the later of the two.
-            cursor = lastSeq(List.copyOf(get.apply(path(worker) + "?lines=1").values()), 0, false);
+            List<JsonNode> newest = List.copyOf(get.apply(path(worker) + "?lines=1").values());
+            cursor = lastSeq(newest, 0, false);
+            streamCursor = newest.isEmpty() ? 0 : linesOfStreamUpTo(newest.get(0));
         }
         List<JsonNode> tail = List.copyOf(get.apply(path(worker) + "?lines=" + lines
                 + (stream != null ? "&stream=" + stream : "")).values());
         cursor = Math.max(cursor, lastSeq(tail, 0, false));
+        if (streamCursor >= 0 && !tail.isEmpty()) {
+            streamCursor = Math.max(streamCursor, tail.get(tail.size() - 1).path("streamSeq").asLong(-1));
+        }
         return tail;
+    }
+
+    /**
+     * How many lines of the stream followed the worker had written up to {@code line}, a line of either stream: its
+     * {@code streamSeq} when it is of that stream, else its {@code seq} less its {@code streamSeq} (each line is of one
+     * of the two); -1 when the master does not number them so.
+     */
+    private long linesOfStreamUpTo(JsonNode line) {
+        JsonNode seq = line.get("seq");
+        JsonNode streamSeq = line.get("streamSeq");
+        if (seq == null || !seq.canConvertToLong() || streamSeq == null || !streamSeq.canConvertToLong()) {
+            return -1;
+        }
+        return stream.equals(line.path("stream").asString("")) ? streamSeq.asLong() : seq.asLong() - streamSeq.asLong();
     }
 
     /**
@@ -51,6 +73,21 @@ final class LogFollower {
      * dropped.
      */
     List<JsonNode> next(Function<String, JsonNode> get) {
+        if (streamCursor >= 0) {
+            List<JsonNode> answer = List.copyOf(get.apply(path(worker) + "?lines=" + page + "&stream=" + stream
+                    + "&streamAfter=" + streamCursor).values());
+            if (answer.stream().anyMatch(element -> !element.path("streamSeq").canConvertToLong())) {
+                // A master older than streamSeq, with no line when the follow began: it ignores streamAfter. Its
+                // lines are all new (there were none): followed by seq from its first.
+                streamCursor = -1;
+                return next(get);
+            }
+            if (!answer.isEmpty()) {
+                streamCursor = answer.get(answer.size() - 1).path("streamSeq").asLong();
+            }
+            full = answer.stream().filter(element -> !isMarker(element)).count() >= page;
+            return answer;
+        }
         List<JsonNode> answer = List.copyOf(get.apply(path(worker) + "?lines=" + page + "&after=" + cursor).values());
         cursor = lastSeq(answer, cursor, true);
         full = answer.stream().filter(element -> !isMarker(element)).count() >= page;

@@ -167,7 +167,7 @@ class LogsCommand implements Callable<Integer> {
         }
         String text;
         if (LogFollower.isMarker(element)) {
-            text = missed(element.path("missed").asLong(), stream() != null);
+            text = missed(element.path("missed").asLong(), element.path("stream").asString(null), stream() != null);
         } else {
             text = TerminalText.safe(element.path("line").asString(""));
             if (timestamps) {
@@ -179,11 +179,13 @@ class LogsCommand implements Callable<Integer> {
     }
 
     /**
-     * The marker of lines dropped before they were read, as journald and kubectl mark what they leave out; of one
-     * stream, it says the count is of both (which stream a dropped line came from is not kept).
+     * The marker of lines dropped before they were read, as journald and kubectl mark what they leave out: of the
+     * marker's {@code stream} when it has one (a follow of one stream by its numbers), else of both, which a follow of
+     * one stream ({@code ofOneStream}: a master older than streamSeq) says.
      */
-    static String missed(long count, boolean ofOneStream) {
-        return "-- " + (count == 1 ? "1 line" : count + " lines") + (ofOneStream ? " of stdout and stderr" : "")
+    static String missed(long count, String stream, boolean ofOneStream) {
+        return "-- " + (count == 1 ? "1 line" : count + " lines") + (stream != null ? " of " + stream
+                : ofOneStream ? " of stdout and stderr" : "")
                 + " missed: dropped by the master before " + (count == 1 ? "it was" : "they were")
                 + " read (it keeps fleet.worker.log-lines) --";
     }

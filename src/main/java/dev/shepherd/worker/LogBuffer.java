@@ -11,8 +11,10 @@ import java.util.List;
  * {@code maxBytes} bytes of text (counted as UTF-8; the oldest lines go first, and the newest line is always
  * kept). Each line gets the next sequence number of the id, from 1 (its {@code seq}, as journald's cursor names an
  * entry), so that a reader that follows the lines asks for those after the last it got ({@link #after}) and learns
- * how many were dropped before it read them, where comparing tails could only guess. Thread-safe (written by output
- * pumps, read by the admin API and the supervisor).
+ * how many were dropped before it read them, where comparing tails could only guess; and the next number of its
+ * stream's lines ({@code streamSeq}), so that a reader of one stream does the same with that stream's lines alone
+ * ({@link #afterInStream}): which stream a dropped line came from is not kept, but each stream's lines are dropped
+ * oldest first too. Thread-safe (written by output pumps, read by the admin API and the supervisor).
  */
 public final class LogBuffer {
 
@@ -35,8 +37,11 @@ public final class LogBuffer {
         }
     }
 
-    /** A line and its sequence number: the {@code seq}s held are consecutive, the oldest first. */
-    public record Entry(long seq, Line line) {
+    /**
+     * A line, its sequence number and its number among its stream's lines: the {@code seq}s held are consecutive, the
+     * oldest first, and so are the {@code streamSeq}s of each stream's lines held.
+     */
+    public record Entry(long seq, long streamSeq, Line line) {
     }
 
     /**
@@ -46,8 +51,12 @@ public final class LogBuffer {
     public record Page(long missed, List<Entry> entries) {
     }
 
-    /** A held line with its number and its size in UTF-8 bytes. */
-    private record Held(long seq, Line line, int size) {
+    /** A held line with its numbers and its size in UTF-8 bytes. */
+    private record Held(long seq, long streamSeq, Line line, int size) {
+
+        Entry entry() {
+            return new Entry(seq, streamSeq, line);
+        }
     }
 
     private final int maxLines;
@@ -56,6 +65,8 @@ public final class LogBuffer {
     private long bytes;
     /** The number of the newest line; 0 before the first. */
     private long newestSeq;
+    /** The number of each stream's newest line, by {@link Stream#ordinal}; 0 before its first. */
+    private final long[] newestStreamSeq = new long[Stream.values().length];
     /** How much of this id's output goes to the master's log, shared by its processes and its slot's other ids. */
     private final LogAllowance allowance;
     /** The files its output also goes to, its slot's. */
@@ -107,7 +118,7 @@ public final class LogBuffer {
         while (!lines.isEmpty() && (lines.size() >= maxLines || bytes + size > maxBytes)) {
             bytes -= lines.removeFirst().size();
         }
-        lines.addLast(new Held(++newestSeq, line, size));
+        lines.addLast(new Held(++newestSeq, ++newestStreamSeq[line.stream().ordinal()], line, size));
         bytes += size;
     }
 
@@ -123,7 +134,7 @@ public final class LogBuffer {
         while (newestFirst.hasNext() && result.size() < count) {
             Held held = newestFirst.next();
             if (only == null || held.line().stream() == only) {
-                result.addFirst(new Entry(held.seq(), held.line()));
+                result.addFirst(held.entry());
             }
         }
         return List.copyOf(result);
@@ -153,15 +164,51 @@ public final class LogBuffer {
         while (oldestFirst.hasNext() && result.size() < count) {
             Held held = oldestFirst.next();
             if (only == null || held.line().stream() == only) {
-                result.add(new Entry(held.seq(), held.line()));
+                result.add(held.entry());
             }
         }
         return new Page(start - seq, List.copyOf(result));
     }
 
+    /**
+     * As {@link #after}, by the numbers of one stream's lines: the first {@code count} lines of {@code stream} held
+     * after its line {@code streamSeq}, oldest first, and how many of its lines after that one were dropped before
+     * this (which {@link #after} can count of both streams only).
+     *
+     * @param streamSeq the number of a line of {@code stream}, 0 for before the first; at most
+     *                  {@link #newestStreamSeq(Stream)}
+     */
+    public synchronized Page afterInStream(long streamSeq, int count, Stream stream) {
+        long newest = newestStreamSeq[stream.ordinal()];
+        if (streamSeq < 0 || streamSeq > newest) {
+            throw new IllegalArgumentException("no " + stream.label() + " line " + streamSeq + " in a log whose newest is "
+                    + newest);
+        }
+        // The stream's lines held are its newest ones, numbered up to newest: those before are all dropped.
+        long oldestHeld = newest + 1;
+        List<Entry> result = new ArrayList<>(Math.min(count, lines.size()));
+        for (Held held : lines) {
+            if (held.line().stream() != stream) {
+                continue;
+            }
+            oldestHeld = Math.min(oldestHeld, held.streamSeq());
+            if (held.streamSeq() > streamSeq && result.size() < count) {
+                result.add(held.entry());
+            } else if (result.size() >= count) {
+                break;
+            }
+        }
+        return new Page(Math.max(0, oldestHeld - 1 - streamSeq), List.copyOf(result));
+    }
+
     /** The number of the newest line written, 0 before the first (however many lines are held). */
     public synchronized long newestSeq() {
         return newestSeq;
+    }
+
+    /** The number of {@code stream}'s newest line written, 0 before its first. */
+    public synchronized long newestStreamSeq(Stream stream) {
+        return newestStreamSeq[stream.ordinal()];
     }
 
     /**

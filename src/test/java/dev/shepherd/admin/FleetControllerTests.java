@@ -748,8 +748,8 @@ class FleetControllerTests {
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=2")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "middle", "stream": "stdout"},
-                 {"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new", "stream": "stdout"}]
+                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "middle", "stream": "stdout", "streamSeq": 2},
+                 {"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new", "stream": "stdout", "streamSeq": 3}]
                 """);
     }
 
@@ -762,8 +762,8 @@ class FleetControllerTests {
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?after=2&lines=2")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:53Z", "line": "line 3", "stream": "stdout"},
-                 {"seq": 4, "pid": 4242, "at": "2025-01-01T11:59:54Z", "line": "line 4", "stream": "stdout"}]
+                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:53Z", "line": "line 3", "stream": "stdout", "streamSeq": 3},
+                 {"seq": 4, "pid": 4242, "at": "2025-01-01T11:59:54Z", "line": "line 4", "stream": "stdout", "streamSeq": 4}]
                 """);
         assertThat(mvc.get().uri("/fleet/workers/1/logs?after=5")).hasStatusOk().bodyJson().isStrictlyEqualTo("[]");
     }
@@ -779,8 +779,8 @@ class FleetControllerTests {
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?after=1")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
                 [{"seq": 4, "missed": 3},
-                 {"seq": 5, "pid": 4242, "at": "2025-01-01T11:59:55Z", "line": "line 5", "stream": "stdout"},
-                 {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:56Z", "line": "line 6", "stream": "stdout"}]
+                 {"seq": 5, "pid": 4242, "at": "2025-01-01T11:59:55Z", "line": "line 5", "stream": "stdout", "streamSeq": 5},
+                 {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:56Z", "line": "line 6", "stream": "stdout", "streamSeq": 6}]
                 """);
     }
 
@@ -794,13 +794,66 @@ class FleetControllerTests {
         given(fleet.logs(1)).willReturn(Optional.of(buffer));
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stderr")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "Error: boom", "stream": "stderr"}]
+                [{"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:58Z", "line": "Error: boom", "stream": "stderr", "streamSeq": 1}]
                 """);
         assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stdout&after=1")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "GET / 200", "stream": "stdout"}]
+                [{"seq": 3, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "GET / 200", "stream": "stdout", "streamSeq": 2}]
                 """);
         assertProblem(mvc.get().uri("/fleet/workers/1/logs?stream=err"), HttpStatus.BAD_REQUEST, "Invalid request",
                 "stream must be stdout or stderr, not 'err'");
+    }
+
+    /**
+     * logs -f --err said "-- 2 lines of stdout and stderr missed --": which stream a dropped line came from is not
+     * kept, so after=SEQ counts both. By a stream's own numbers (streamAfter), the marker counts that stream's lines.
+     */
+    @Test
+    void logsAfterALineOfOneStreamCountTheLinesOfThatStreamMissed() {
+        LogBuffer buffer = new LogBuffer(3);
+        for (int i = 1; i <= 4; i++) {
+            buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(20 - 2 * i), "out " + i, LogBuffer.Stream.STDOUT));
+            if (i < 4) {
+                buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(19 - 2 * i), "err " + i, LogBuffer.Stream.STDERR));
+            }
+        }
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        // Held: out 3 (seq 5), err 3 (seq 6), out 4 (seq 7); err 1 (seq 2, stderr's 1) was read last.
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stderr&streamAfter=1")).hasStatusOk().bodyJson()
+                .isStrictlyEqualTo("""
+                        [{"stream": "stderr", "streamSeq": 2, "missed": 1},
+                         {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:47Z", "line": "err 3", "stream": "stderr", "streamSeq": 3}]
+                        """);
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stderr&after=2")).as("after counts both streams")
+                .hasStatusOk().bodyJson().isStrictlyEqualTo("""
+                        [{"seq": 4, "missed": 2},
+                         {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:47Z", "line": "err 3", "stream": "stderr", "streamSeq": 3}]
+                        """);
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stdout&streamAfter=3&lines=1")).hasStatusOk()
+                .bodyJson().isStrictlyEqualTo("""
+                        [{"seq": 7, "pid": 4242, "at": "2025-01-01T11:59:48Z", "line": "out 4", "stream": "stdout", "streamSeq": 4}]
+                        """);
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stderr&streamAfter=3")).hasStatusOk().bodyJson()
+                .isStrictlyEqualTo("[]");
+    }
+
+    @Test
+    void aStreamAfterWithoutItsStreamOrPastItsNewestLineIsA400Problem() {
+        LogBuffer buffer = new LogBuffer(10);
+        buffer.add(new LogBuffer.Line(4242, NOW, "only", LogBuffer.Stream.STDERR));
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?streamAfter=0"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "streamAfter counts the lines of one stream: give stream=stdout or stream=stderr with it (or after=SEQ, "
+                        + "which counts both)");
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?stream=stderr&streamAfter=0&after=0"),
+                HttpStatus.BAD_REQUEST, "Invalid request", "give after or streamAfter, not both: after is a seq, of "
+                        + "the lines of both streams, streamAfter a streamSeq, of the lines of stderr");
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?stream=stdout&streamAfter=1"), HttpStatus.BAD_REQUEST,
+                "Invalid request", "streamAfter must be the streamSeq of a stdout line of worker 1, 0 to 0 (its "
+                        + "newest), not 1");
+        assertProblem(mvc.get().uri("/fleet/workers/1/logs?stream=stderr&streamAfter=0x1"), HttpStatus.BAD_REQUEST,
+                "Invalid request", "streamAfter must be a decimal number (digits 0-9), not '0x1'");
     }
 
     @Test
@@ -836,8 +889,8 @@ class FleetControllerTests {
 
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=99999999999")).as("beyond an int too").hasStatusOk();
         assertThat(mvc.get().uri("/fleet/workers/1/logs?lines=5000")).hasStatusOk().bodyJson().isStrictlyEqualTo("""
-                [{"seq": 1, "pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old", "stream": "stdout"},
-                 {"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new", "stream": "stdout"}]
+                [{"seq": 1, "pid": 4100, "at": "2025-01-01T11:59:58Z", "line": "old", "stream": "stdout", "streamSeq": 1},
+                 {"seq": 2, "pid": 4242, "at": "2025-01-01T11:59:59Z", "line": "new", "stream": "stdout", "streamSeq": 2}]
                 """);
     }
 

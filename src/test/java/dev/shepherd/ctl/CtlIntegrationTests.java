@@ -357,6 +357,39 @@ class CtlIntegrationTests {
         awaitReplaced(worker);
     }
 
+    /**
+     * logs -f --err counted the lines of both streams in its "missed" note ("-- 3712 lines of stdout and stderr
+     * missed"), whose stdout lines it never meant to show: now each stderr line is shown or counted, and no other.
+     */
+    @Test
+    void logsFollowOfOneStreamCountsThatStreamsLinesMissedOnly() throws Exception {
+        WorkerSnapshot worker = readyWorker();
+        String id = Integer.toString(worker.id());
+        print(worker, 1, "stderr", "before");
+        StringWriter followed = follow("logs", id, "--err", "-f", "-n", "1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> followed.toString().equals("before err 0\n"));
+
+        print(worker, 40_000, "both", "flood");
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> followed.toString().contains("flood err 39999\n"));
+        long shown = 0;
+        long missed = 0;
+        for (String line : followed.toString().lines().skip(1).toList()) {
+            Matcher marker = Pattern.compile("-- (\\d+) lines? of stderr missed: dropped by the master before .* --")
+                    .matcher(line);
+            if (line.matches("flood err \\d*[13579]")) {
+                shown++;
+            } else {
+                assertThat(marker.matches()).as("a stderr line or a marker of stderr lines: %s", line).isTrue();
+                missed += Long.parseLong(marker.group(1));
+            }
+        }
+        assertThat(shown + missed).as("each of the 20,000 stderr lines shown or counted as missed, no stdout line")
+                .isEqualTo(20_000);
+        shepherd.fleet().replace(worker.id());
+        awaitReplaced(worker);
+    }
+
     /** As kubectl logs -f ends when its pod goes: it followed a replaced worker on, silent, for ever (a new user's). */
     @Test
     void logsFollowOfOneWorkerEndsWhenItLeavesTheFleet() throws Exception {

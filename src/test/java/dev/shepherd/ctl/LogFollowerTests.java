@@ -41,13 +41,75 @@ class LogFollowerTests {
                 + "\", \"stream\": \"" + stream + "\"}";
     }
 
+    /** A line as a master that numbers each stream's lines gives it. */
+    private static String line(long seq, String stream, long streamSeq) {
+        return line(seq, stream).replace("}", ", \"streamSeq\": " + streamSeq + "}");
+    }
+
     /**
-     * Of one stream: the tail of that stream, then both streams after the newest line of either, that stream's lines
-     * kept. Asked for that stream alone, the master could not say how far it looked: the other stream's lines after
-     * the last one shown would have come back as missed once dropped.
+     * Of one stream, by that stream's numbers: only its lines come, and the marker counts its lines missed. Followed
+     * through both streams, logs -f --err said "-- 6 lines of stdout and stderr missed --" of 2 stderr lines.
      */
     @Test
-    void oneStreamIsFollowedThroughBoth() {
+    void oneStreamIsFollowedByItsOwnNumbers() {
+        Master master = new Master().answer("[" + line(12, "stdout", 8) + "]")
+                .answer("[" + line(9, "stderr", 3) + ", " + line(11, "stderr", 4) + "]")
+                .answer("[" + line(14, "stderr", 5) + "]")
+                .answer("[{\"stream\": \"stderr\", \"streamSeq\": 7, \"missed\": 2}, " + line(21, "stderr", 8) + "]")
+                .answer("[]");
+        LogFollower follower = new LogFollower(3, 100, "stderr");
+
+        List<JsonNode> tail = follower.start(master, 2);
+        List<JsonNode> next = follower.next(master);
+        List<JsonNode> after = follower.next(master);
+        follower.next(master);
+
+        assertThat(tail).extracting(element -> element.path("seq").asLong()).containsExactly(9L, 11L);
+        assertThat(next).extracting(element -> element.path("seq").asLong()).containsExactly(14L);
+        assertThat(after).first().satisfies(marker -> assertThat(marker.path("missed").asLong()).isEqualTo(2));
+        assertThat(master.asked).containsExactly("/fleet/workers/3/logs?lines=1",
+                "/fleet/workers/3/logs?lines=2&stream=stderr", "/fleet/workers/3/logs?lines=100&stream=stderr&streamAfter=4",
+                "/fleet/workers/3/logs?lines=100&stream=stderr&streamAfter=5",
+                "/fleet/workers/3/logs?lines=100&stream=stderr&streamAfter=8");
+    }
+
+    /**
+     * The newest line of the other stream says how many of this one's came before it (seq 12 is the 8th stdout line,
+     * so 4 stderr lines came up to it): with no line of the stream in the tail, the follow goes on after those.
+     */
+    @Test
+    void aStreamWithNoLineHeldIsFollowedFromWhereTheNewestLineOfTheOtherLeavesIt() {
+        Master master = new Master().answer("[" + line(12, "stdout", 8) + "]").answer("[]").answer("[]");
+        LogFollower follower = new LogFollower(3, 100, "stderr");
+
+        follower.start(master, 2);
+        follower.next(master);
+
+        assertThat(master.asked).endsWith("/fleet/workers/3/logs?lines=100&stream=stderr&streamAfter=4");
+    }
+
+    /** A master older than streamSeq, with no line when the follow began, is followed by seq from its first line. */
+    @Test
+    void aMasterWithoutStreamNumbersAndNoLineYetIsFollowedThroughBothStreams() {
+        Master master = new Master().answer("[]").answer("[]").answer("[" + line(2, "stderr") + "]")
+                .answer("[" + line(1, "stdout") + ", " + line(2, "stderr") + "]");
+        LogFollower follower = new LogFollower(3, 100, "stderr");
+
+        follower.start(master, 2);
+        List<JsonNode> next = follower.next(master);
+
+        assertThat(next).extracting(element -> element.path("seq").asLong()).containsExactly(2L);
+        assertThat(master.asked).endsWith("/fleet/workers/3/logs?lines=100&stream=stderr&streamAfter=0",
+                "/fleet/workers/3/logs?lines=100&after=0");
+    }
+
+    /**
+     * Of one stream, of a master older than streamSeq: the tail of that stream, then both streams after the newest
+     * line of either, that stream's lines kept. Asked for that stream alone, such a master could not say how far it
+     * looked: the other stream's lines after the last one shown would have come back as missed once dropped.
+     */
+    @Test
+    void oneStreamOfAMasterWithoutStreamNumbersIsFollowedThroughBoth() {
         Master master = new Master().answer("[" + line(12, "stdout") + "]")
                 .answer("[" + line(9, "stderr") + ", " + line(11, "stderr") + "]")
                 .answer("[" + line(13, "stdout") + ", " + line(14, "stderr") + "]")

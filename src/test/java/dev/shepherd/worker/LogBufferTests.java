@@ -238,6 +238,42 @@ class LogBufferTests {
         assertThat(buffer.after(0, 10, null).entries()).hasSize(6);
     }
 
+    /** Each stream's lines are numbered apart too, and followed by those numbers, dropped ones counted per stream. */
+    @Test
+    void afterInStreamCountsTheLinesOfThatStreamDroppedBeforeTheyWereRead() {
+        LogBuffer buffer = new LogBuffer(4, 1 << 20);
+        for (int i = 1; i <= 10; i++) {
+            // stderr: lines 3, 6, 9; stdout: the others.
+            buffer.add(new LogBuffer.Line(1, T0, "line " + i, i % 3 == 0 ? LogBuffer.Stream.STDERR : LogBuffer.Stream.STDOUT));
+        }
+
+        assertThat(buffer.newestStreamSeq(LogBuffer.Stream.STDERR)).isEqualTo(3);
+        assertThat(buffer.newestStreamSeq(LogBuffer.Stream.STDOUT)).isEqualTo(7);
+        assertThat(buffer.last(10, null)).extracting(LogBuffer.Entry::streamSeq).containsExactly(5L, 6L, 3L, 7L);
+        LogBuffer.Page err = buffer.afterInStream(1, 10, LogBuffer.Stream.STDERR);
+        assertThat(err.missed()).as("line 6, stderr's 2nd, was dropped; 9, its 3rd, is held").isEqualTo(1);
+        assertThat(err.entries()).extracting(entry -> entry.line().text()).containsExactly("line 9");
+        assertThat(buffer.after(3, 10, LogBuffer.Stream.STDERR).missed()).as("of both streams: 4 to 6").isEqualTo(3);
+        LogBuffer.Page out = buffer.afterInStream(2, 2, LogBuffer.Stream.STDOUT);
+        assertThat(out.missed()).as("stdout's 3rd and 4th (lines 4, 5)").isEqualTo(2);
+        assertThat(out.entries()).extracting(LogBuffer.Entry::streamSeq).containsExactly(5L, 6L);
+        assertThat(buffer.afterInStream(7, 10, LogBuffer.Stream.STDOUT)).isEqualTo(new LogBuffer.Page(0, List.of()));
+        assertThatThrownBy(() -> buffer.afterInStream(4, 10, LogBuffer.Stream.STDERR))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void afterInStreamOfAStreamWithNoLineHeldCountsAllItsLinesMissed() {
+        LogBuffer buffer = new LogBuffer(2, 1 << 20);
+        buffer.add(new LogBuffer.Line(1, T0, "err", LogBuffer.Stream.STDERR));
+        buffer.add(new LogBuffer.Line(1, T0, "err", LogBuffer.Stream.STDERR));
+        buffer.add(new LogBuffer.Line(1, T0, "out", LogBuffer.Stream.STDOUT));
+        buffer.add(new LogBuffer.Line(1, T0, "out", LogBuffer.Stream.STDOUT));
+
+        assertThat(buffer.afterInStream(0, 10, LogBuffer.Stream.STDERR)).isEqualTo(new LogBuffer.Page(2, List.of()));
+        assertThat(buffer.afterInStream(2, 10, LogBuffer.Stream.STDERR)).isEqualTo(new LogBuffer.Page(0, List.of()));
+    }
+
     private static LogBuffer.Line line(long pid, int n) {
         return new LogBuffer.Line(pid, T0.plusSeconds(n), "line " + n);
     }
