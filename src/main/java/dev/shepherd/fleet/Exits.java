@@ -4,6 +4,8 @@ import dev.shepherd.fleet.FleetEvent.Type;
 import dev.shepherd.fleet.SupervisorEvent.Timer;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.ChildProcess;
+import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.LogBuffer.Stream;
 import dev.shepherd.worker.WorkerExit;
 import lombok.extern.slf4j.Slf4j;
 
@@ -58,8 +60,9 @@ final class Exits {
     void reap(Worker worker, ChildProcess process, int code) {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
         String reason = worker.stopReason() != null ? worker.stopReason() : ownReason(worker, code);
+        Tail tail = Tail.of(worker.logs, process.pid(), code);
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
-                worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES), errorLine(worker, process.pid(), code));
+                tail.lines(), tail.errorLine());
         boolean planned = worker.retiring() || supervisor.shuttingDown;
         // A worker whose successor is still starting serves until the successor takes over, which it may never do:
         // its own exit is a crash like any other, restarted on its own spec (retired once the successor takes over). Taken for a replaced worker's,
@@ -107,8 +110,23 @@ final class Exits {
     /** How soon after a signal sent on request an exit's reason names it. */
     static final Duration AFTER_SIGNAL = Duration.ofSeconds(10);
 
-    private static String errorLine(Worker worker, long pid, int code) {
-        return code == 0 ? null : ReloadProblem.errorLine(worker.logs.tailOf(pid, ERROR_LINE_WINDOW, ERROR_LINE_BYTES));
+    /**
+     * An exit's last lines and error line (none for a clean exit): of the process's stderr when its last lines there
+     * hold an error report, else of both streams. A stack trace goes to stderr, and the stdout lines written with it,
+     * read on another thread (a Python's buffered stdout is even written after its traceback), came after it in the
+     * log: they took the last lines' place, and a handled error logged to stdout the error line's. A stderr that holds
+     * no error (a deprecation warning at startup) leaves both streams' lines to tell.
+     */
+    record Tail(List<String> lines, String errorLine) {
+
+        static Tail of(LogBuffer logs, long pid, int code) {
+            String error = ReloadProblem.errorLine(logs.tailOf(pid, Stream.STDERR, ERROR_LINE_WINDOW, ERROR_LINE_BYTES));
+            Stream from = error != null ? Stream.STDERR : null;
+            if (error == null && code != 0) {
+                error = ReloadProblem.errorLine(logs.tailOf(pid, null, ERROR_LINE_WINDOW, ERROR_LINE_BYTES));
+            }
+            return new Tail(logs.tailOf(pid, from, LAST_LINES, LAST_LINES_BYTES), code == 0 ? null : error);
+        }
     }
 
     /**
@@ -121,11 +139,10 @@ final class Exits {
         if (exit == null || exit.pid() != process.pid()) {
             return;
         }
-        List<String> lines = worker.logs.tailOf(process.pid(), LAST_LINES, LAST_LINES_BYTES);
-        String errorLine = errorLine(worker, process.pid(), exit.code());
-        if (!lines.equals(exit.lastLines()) || !java.util.Objects.equals(errorLine, exit.errorLine())) {
+        Tail tail = Tail.of(worker.logs, process.pid(), exit.code());
+        if (!tail.lines().equals(exit.lastLines()) || !java.util.Objects.equals(tail.errorLine(), exit.errorLine())) {
             worker.lastLinesRead(new WorkerExit(exit.pid(), exit.code(), exit.signal(), exit.at(), exit.uptime(),
-                    exit.reason(), lines, errorLine));
+                    exit.reason(), tail.lines(), tail.errorLine()));
         }
     }
 

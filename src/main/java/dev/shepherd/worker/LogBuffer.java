@@ -215,7 +215,12 @@ public final class LogBuffer {
      * The newest lines written by one process, as plain text, oldest first: at most {@code count} lines and
      * {@code byteLimit} bytes, but at least the newest line.
      */
-    public synchronized List<String> tailOf(long pid, int count, int byteLimit) {
+    public List<String> tailOf(long pid, int count, int byteLimit) {
+        return tailOf(pid, null, count, byteLimit);
+    }
+
+    /** As {@link #tailOf(long, int, int)}, of the lines one process wrote to stream {@code only} (null: to either). */
+    public synchronized List<String> tailOf(long pid, Stream only, int count, int byteLimit) {
         ArrayDeque<String> mine = new ArrayDeque<>();
         long total = 0;
         var newestFirst = lines.descendingIterator();
@@ -223,7 +228,7 @@ public final class LogBuffer {
             Held held = newestFirst.next();
             Line line = held.line();
             int size = held.size();
-            if (line.pid() != pid) {
+            if (line.pid() != pid || only != null && line.stream() != only) {
                 continue;
             }
             if (!mine.isEmpty() && total + size > byteLimit) {

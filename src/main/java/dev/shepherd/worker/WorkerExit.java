@@ -13,9 +13,10 @@ import java.util.List;
  * @param at when the exit was seen
  * @param uptime how long the process ran
  * @param reason why: "crashed", "stopped", "liveness probe failed", "cannot start: ..." and the like
- * @param lastLines the last lines the process wrote before it ended
- * @param errorLine the last of the lines it wrote last that starts an error report, or null when none does (see
- *                  {@code ReloadProblem.errorLine})
+ * @param lastLines the last lines the process wrote before it ended: to its stderr when those hold an error report
+ *                  (a stack trace), else to either stream
+ * @param errorLine the last of the lines it wrote last that starts an error report, looked for in its stderr first,
+ *                  or null when none does (see {@code ReloadProblem.errorLine})
  */
 public record WorkerExit(long pid, int code, String signal, Instant at, Duration uptime, String reason, List<String> lastLines,
                          String errorLine) {

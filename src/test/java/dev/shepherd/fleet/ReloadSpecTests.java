@@ -479,6 +479,36 @@ class ReloadSpecTests {
     }
 
     /**
+     * A Python's traceback goes to stderr, and its buffered stdout, read on another thread, is flushed after it: the
+     * reason quoted the stdout lines as the last, and a handled error logged to stdout as the error. The error and the
+     * last lines come from stderr first now.
+     */
+    @Test
+    void theReasonQuotesTheLastStderrLinesWhereTheErrorIsBeforeStdoutsLaterLines() {
+        SupervisorHarness fleet = fleetOfTwo();
+        fleet.readiness.answerAll(false);
+        reload(fleet, toV2()).join();
+        LogBuffer logs = fleet.supervisor.find(3).orElseThrow().logs;
+        long pid = fleet.process(3).pid();
+        List.of("Traceback (most recent call last):", "  File \"/srv/app.py\", line 3, in <module>",
+                "    connect()", "ValueError: no DATABASE_URL").forEach(line ->
+                logs.add(new LogBuffer.Line(pid, Instant.EPOCH, line, LogBuffer.Stream.STDERR)));
+        List.of("starting app v2", "error: cache unreachable, retrying", "loading routes", "loaded 12 routes",
+                "warming up", "flushing buffers").forEach(line ->
+                logs.add(new LogBuffer.Line(pid, Instant.EPOCH, line, LogBuffer.Stream.STDOUT)));
+        fleet.process(3).exit(1);
+        fleet.queue.drain();
+
+        ReloadStatus status = fleet.snapshot().reload();
+        assertThat(status.problem().errorLine()).isEqualTo("ValueError: no DATABASE_URL");
+        assertThat(status.problem().lastLines()).containsExactly("Traceback (most recent call last):",
+                "  File \"/srv/app.py\", line 3, in <module>", "    connect()", "ValueError: no DATABASE_URL");
+        assertThat(status.reason()).endsWith("exited with code 1 before it was READY; last log lines: \"Traceback "
+                + "(most recent call last):\", \"  File \"/srv/app.py\", line 3, in <module>\", \"    connect()\", "
+                + "\"ValueError: no DATABASE_URL\"");
+    }
+
+    /**
      * A Java stack of 60 frames and a cause pushed the exception out of the 20 lines an exit keeps: the error line is
      * looked for further back, and a crash's last exit carries it too.
      */

@@ -126,6 +126,28 @@ class SupervisorTests {
     }
 
     /**
+     * A stderr with no error in it (a warning at startup) does not take the last lines' place: an error written to
+     * stdout, and the last lines of both streams, tell the exit then.
+     */
+    @Test
+    void anExitWhoseStderrHoldsNoErrorIsToldByTheLinesOfBothStreams() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1").started();
+        FakeProcess crashing = fleet.process(1);
+        Worker worker = fleet.supervisor.find(1).orElseThrow();
+        java.time.Instant now = fleet.queue.clock.instant();
+        worker.logs.add(new LogBuffer.Line(crashing.pid(), now, "DeprecationWarning: punycode", LogBuffer.Stream.STDERR));
+        worker.logs.add(new LogBuffer.Line(crashing.pid(), now, "listening on 3000", LogBuffer.Stream.STDOUT));
+        worker.logs.add(new LogBuffer.Line(crashing.pid(), now, "FATAL: out of connections", LogBuffer.Stream.STDOUT));
+
+        crashing.exit(1);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).lastExit().errorLine()).isEqualTo("FATAL: out of connections");
+        assertThat(fleet.worker(1).lastExit().lastLines()).containsExactly("DeprecationWarning: punycode",
+                "listening on 3000", "FATAL: out of connections");
+    }
+
+    /**
      * Found by a misbehaving-worker helper: a served worker's exit, handled at once, quoted a line before its last
      * (4 of 26), or never its unended last line when a descendant held the pipe. Its last lines are read again once
      * its output has ended, or after the output grace; an exit that is no longer the last is left alone.
