@@ -181,7 +181,10 @@ export function renderEvents(events) {
     }));
 }
 
-/** The log lines, with a marker where the worker's process changed, so a restart is easy to see. */
+/**
+ * The log lines, with a marker where the worker's process changed, so a restart is easy to see, and each line of
+ * standard error marked `stderr` (in words, not by colour alone: a screen reader says it, and a copy keeps it).
+ */
 export function renderLogs(worker, lines) {
     $('logs-title').textContent = `Worker ${worker.id}: ${lines.length === 1 ? 'last line' : `last ${lines.length} lines`}`;
     const exit = worker.lastExit;
@@ -189,15 +192,28 @@ export function renderLogs(worker, lines) {
         : exit.pid ? `Previous process ${exit.pid}: ${format.exit(exit)}, after ${format.duration(exit.uptimeMillis)}.`
         : `The last process did not start: ${format.exit(exit)}.`;
     const pre = $('logs-lines');
+    pre.replaceChildren();
     let pid = null;
-    const text = [];
     for (const line of lines) {
         if (line.pid !== pid) {
             pid = line.pid;
-            text.push(`── pid ${pid} ──`);
+            pre.append(`── pid ${pid} ──\n`);
         }
-        text.push(`${format.time(line.at)}  ${shown(line.line)}`);
+        const item = document.createElement('span');
+        item.className = 'log-line';
+        item.append(`${format.time(line.at)}  `);
+        if (line.stream === 'stderr') {
+            item.classList.add('stderr');
+            const mark = document.createElement('span');
+            mark.className = 'stream-mark';
+            mark.textContent = 'stderr';
+            item.append(mark, ' ');
+        }
+        item.append(shown(line.line));
+        pre.append(item, '\n');
     }
-    pre.textContent = text.length ? text.join('\n') : 'No output yet.';
+    if (!lines.length) {
+        pre.textContent = 'No output yet.';
+    }
     pre.scrollTop = pre.scrollHeight;
 }

@@ -309,6 +309,39 @@ class FleetPageBrowserTests {
         }
     }
 
+    /** The page showed both streams alike: a stderr line is marked in words (and a class), not by colour alone. */
+    @Test
+    @Order(13)
+    void theLogViewMarksTheLinesOfStandardError() throws Exception {
+        RunningShepherd echo = RunningShepherd.startReady("--fleet.workers=1", RunningShepherd.echoWorkerCommand());
+        try {
+            int port = echo.snapshot().workers().get(0).port();
+            assertThat(echo.http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    + port + "/print?lines=4&to=both&tag=page")).build(), HttpResponse.BodyHandlers.ofString()).body())
+                    .isEqualTo("printed 4\n");
+            int id = echo.snapshot().workers().get(0).id();
+            await().atMost(LIVE).until(() -> echo.admin("GET", "/fleet/workers/" + id + "/logs?stream=stderr", null)
+                    .body().contains("page err 3"));
+            page.open(echo.adminPort());
+            await().atMost(LIVE).ignoreExceptions().until(() -> page.rows().size() == 1);
+
+            page.find("#workers tbody tr[data-worker-id='" + id + "'] button[data-action='logs']").sendKeys(Keys.ENTER);
+
+            await().atMost(LIVE).untilAsserted(() -> assertThat(page.text("#logs-lines")).contains("page out 2"));
+            assertThat(page.script("return [...document.querySelectorAll('#logs-lines .log-line.stderr')]"
+                    + ".map(line => line.textContent.replace(/^\\S+\\s+/, ''));"))
+                    .isEqualTo(List.of("stderr page err 1", "stderr page err 3"));
+            assertThat(page.script("return [...document.querySelectorAll('#logs-lines .log-line:not(.stderr)')]"
+                    + ".filter(line => line.textContent.includes('page')).map(line => line.querySelector('.stream-mark') "
+                    + "!== null);")).as("stdout lines unmarked").isEqualTo(List.of(false, false));
+            assertThat(page.text("#logs-lines")).as("the marker is text that shows, and a copy keeps")
+                    .containsPattern("(?m) stderr page err 1$").containsPattern("(?m)  page out 0$");
+            page.find("#logs-close").click();
+        } finally {
+            echo.context().close();
+        }
+    }
+
     private static Row row(int id) {
         return page.rows().stream().filter(row -> row.id() == id).findFirst().orElseThrow();
     }
