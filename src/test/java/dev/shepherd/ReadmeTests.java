@@ -50,15 +50,15 @@ class ReadmeTests {
     @Test
     void recommendedMasterFlagsAreTheImagesAndTheBenchmarksAndTheJvmAcceptsThem() throws Exception {
         String readme = Files.readString(Path.of("README.md"));
-        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 java (.+) -jar target/shepherd\\.jar").matcher(readme);
+        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 _JAVA_SR_SIGNUM=39 java (.+) -jar target/shepherd\\.jar").matcher(readme);
         assertThat(command.find()).as("the README's recommended master command line").isTrue();
         String flags = command.group(1);
 
         String dockerfile = Files.readString(Path.of("docker/Dockerfile"));
-        assertThat(dockerfile).contains("JAVA_OPTS=\"" + flags + "\"").contains("MALLOC_ARENA_MAX=2");
+        assertThat(dockerfile).contains("JAVA_OPTS=\"" + flags + "\"").contains("MALLOC_ARENA_MAX=2", "_JAVA_SR_SIGNUM=39");
         assertThat(Files.readString(Path.of("bench/lib.sh"))).contains("SHEPHERD_RECOMMENDED_JAVA_OPTS=\"" + flags + "\"");
         assertThat(Files.readString(Path.of("systemd/shepherd.service"))).contains("ExecStart=/usr/bin/java " + flags + " -jar ")
-                .contains("Environment=MALLOC_ARENA_MAX=2");
+                .contains("Environment=MALLOC_ARENA_MAX=2", "Environment=_JAVA_SR_SIGNUM=39");
         assertThat(Files.readString(Path.of("bin/shepherd"))).as("shepherd start's default")
                 .contains("master_options='" + flags + "'");
 

@@ -20,8 +20,15 @@ import java.util.function.Consumer;
  * The master's signals as gunicorn reads them: {@code SIGHUP} starts a rolling reload of every worker with the
  * current spec (gunicorn's, uWSGI's and unicorn's graceful reload; nginx's {@code -s reload}), {@code SIGTTIN} scales
  * up by one worker and {@code SIGTTOU} down by one (gunicorn's). So {@code kill -HUP <master>} no longer stops the
- * whole fleet, as the JVM's default for {@code SIGHUP} did. A master started with a signal ignored ({@code nohup}
- * ignores {@code SIGHUP}) keeps it ignored, as the JVM does; with {@code -Xrs} none is installed.
+ * whole fleet, as the JVM's default for {@code SIGHUP} did. {@code SIGUSR1} reopens the worker log files (nginx's and
+ * gunicorn's; a logrotate {@code postrotate} sends it), and so does {@code SIGUSR2} (PM2's {@code reloadLogs}) where
+ * the JVM leaves it free: a {@code kill -USR1} ended the master (the JVM's default), a {@code kill -USR2} crashed it
+ * on Java 17 (found by a new user; JDK-8288556: HotSpot suspends threads with {@code SIGUSR2} and fell over one sent
+ * from outside, fixed in Java 20). HotSpot takes another signal for that when {@code _JAVA_SR_SIGNUM} names one,
+ * as {@code bin/shepherd}, the systemd unit and the Docker image set it; without it {@code SIGUSR2} stays the JVM's,
+ * and is ignored below Java 20 (which leaves JFR's execution samples of the master empty there). A master started with
+ * a signal ignored ({@code nohup} ignores {@code SIGHUP}) keeps it ignored, as the JVM does; with {@code -Xrs} none is
+ * installed.
  *
  * <p>The signals' work runs on one thread of its own, in the order they came, off the JVM's signal dispatcher, and
  * waits for the supervisor like an admin command; each outcome is one log line.
@@ -67,6 +74,37 @@ public class FleetSignals {
             handle("HUP", signal -> reload());
             handle("TTIN", signal -> scaleBy(1));
             handle("TTOU", signal -> scaleBy(-1));
+            handle("USR1", signal -> reopenLogFiles("SIGUSR1"));
+            if (!usr2KeptByJvm(System.getenv("_JAVA_SR_SIGNUM"))) {
+                handle("USR2", signal -> reopenLogFiles("SIGUSR2"));
+            } else if (Runtime.version().feature() < 20) {
+                ignore("USR2");
+            }
+        }
+    }
+
+    /**
+     * Whether HotSpot suspends and resumes threads with {@code SIGUSR2}: unless {@code srSignum}, the value of
+     * {@code _JAVA_SR_SIGNUM}, names another signal it takes (a number from 13 to 64, as its {@code SR_initialize}
+     * reads it).
+     */
+    static boolean usr2KeptByJvm(String srSignum) {
+        if (srSignum == null) {
+            return true;
+        }
+        try {
+            int number = Integer.parseInt(srSignum.trim());
+            return number <= 12 || number >= 65;
+        } catch (NumberFormatException notANumber) {
+            return true;
+        }
+    }
+
+    private static void ignore(String name) {
+        try {
+            Signal.handle(new Signal(name), SignalHandler.SIG_IGN);
+        } catch (IllegalArgumentException unavailable) {
+            log.debug("SIG{} is not ignored: {}", name, unavailable.getMessage());
         }
     }
 
@@ -112,6 +150,20 @@ public class FleetSignals {
         } catch (RuntimeException failed) {
             // A reload that runs already, a rollback under way, a busy supervisor: said as the admin API says it.
             log.warn("SIGHUP: no reload started: {}", failed.getMessage());
+        }
+    }
+
+    private static void reopenLogFiles(String name) {
+        WorkerFleetService fleet = current;
+        if (fleet == null) {
+            log.warn("{} while the master starts or stops: no worker log file reopened", name);
+            return;
+        }
+        int slots = fleet.reopenLogFiles();
+        if (slots == 0) {
+            log.info("{}: no worker log file to reopen (fleet.worker.log-directory is not set)", name);
+        } else {
+            log.info("{}: the worker log files of {} reopened", name, Plural.of(slots, "slot"));
         }
     }
 

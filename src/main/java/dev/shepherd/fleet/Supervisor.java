@@ -134,6 +134,11 @@ final class Supervisor {
         return logs.find(id);
     }
 
+    /** Reopens the worker log files; how many slots have files. Any thread: {@link WorkerLogs} is thread-safe. */
+    int reopenLogFiles() {
+        return logs.reopenFiles();
+    }
+
     Optional<Worker> find(int id) {
         return workers.stream().filter(worker -> worker.id == id).findFirst();
     }

@@ -159,6 +159,16 @@ public class WorkerFleetService implements SmartLifecycle {
         return supervisor.departures.noSuchWorker(workerId, snapshot().workers());
     }
 
+    /**
+     * Closes every worker log file ({@code fleet.worker.log-directory}), so that each one's next line opens its path
+     * again, as nginx and gunicorn reopen their logs on {@code SIGUSR1}. Any thread.
+     *
+     * @return how many worker slots have files (0 without a log directory)
+     */
+    public int reopenLogFiles() {
+        return supervisor.reopenLogFiles();
+    }
+
     /** The output buffer of a worker id, kept across its restarts. */
     public Optional<LogBuffer> logs(int workerId) {
         return supervisor.logs(workerId);

@@ -60,6 +60,18 @@ final class WorkerLogs {
         }
     }
 
+    /** Reopens every slot's files ({@link LogFiles#reopen()}); returns how many slots have files. */
+    synchronized int reopenFiles() {
+        int slots = 0;
+        for (LogFiles slot : files.values()) {
+            if (slot.any()) {
+                slot.reopen();
+                slots++;
+            }
+        }
+        return slots;
+    }
+
     synchronized Optional<LogBuffer> find(int id) {
         return Optional.ofNullable(buffers.get(id));
     }

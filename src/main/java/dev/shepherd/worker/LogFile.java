@@ -189,6 +189,15 @@ final class LogFile {
         open();
     }
 
+    /**
+     * Closes the file, so that the next line opens the path again: what the master's {@code SIGUSR1} asks, as
+     * nginx's and gunicorn's (a logrotate {@code postrotate} sending it need not wait for the second within which a
+     * write notices a renamed file).
+     */
+    synchronized void reopen() {
+        close();
+    }
+
     /** The file rotated {@code n} times: {@code name.log.n}. */
     Path rotated(int n) {
         return path.resolveSibling(path.getFileName() + "." + n);

@@ -30,6 +30,19 @@ public final class LogFiles {
                 new LogFile(directory.resolve("worker-" + index + "-err.log"), maxSize, maxFiles));
     }
 
+    /** Whether the output goes to files at all (not {@link #NONE}). */
+    public boolean any() {
+        return out != null;
+    }
+
+    /** Closes both files; each line after it opens its path again ({@link LogFile#reopen()}). Any thread. */
+    public void reopen() {
+        if (any()) {
+            out.reopen();
+            err.reopen();
+        }
+    }
+
     /** Writes a line of {@code stream}, as written by the worker; on the pump's thread. */
     void write(LogBuffer.Stream stream, String line) {
         LogFile file = stream == LogBuffer.Stream.STDERR ? err : out;

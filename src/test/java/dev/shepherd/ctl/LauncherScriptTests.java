@@ -116,13 +116,14 @@ class LauncherScriptTests {
     }
 
     /**
-     * {@code start} runs the master itself: the README's master flags (or JAVA_OPTS), MALLOC_ARENA_MAX=2, the jar
+     * {@code start} runs the master itself: the README's master flags (or JAVA_OPTS), MALLOC_ARENA_MAX=2,
+     * _JAVA_SR_SIGNUM=39 (SIGUSR2 left to the master), the jar
      * without {@code ctl}, and none of the admin client's variables, which its workers would inherit.
      */
     @Test
     void startRunsTheMasterWithItsFlagsAndWithoutTheClientsVariables() throws Exception {
         Path java = fakeJavaHome.resolve("bin/java");
-        Files.writeString(java, "#!/bin/sh\necho \"args: $*\"\necho \"arena=$MALLOC_ARENA_MAX url=${SHEPHERD_ADMIN_URL:-none}"
+        Files.writeString(java, "#!/bin/sh\necho \"args: $*\"\necho \"arena=$MALLOC_ARENA_MAX sr=$_JAVA_SR_SIGNUM url=${SHEPHERD_ADMIN_URL:-none}"
                 + " token=${SHEPHERD_ADMIN_TOKEN:-none}\"\n");
         Map<String, String> env = Map.of("JAVA", java.toString(), "MANAGEMENT_SERVER_PORT", "9001",
                 "FLEET_ADMIN_TOKEN", "s3cret");
@@ -131,7 +132,7 @@ class LauncherScriptTests {
 
         assertThat(out).contains("-Xmx128m -Xss512k", "-XX:+ExitOnOutOfMemoryError", " -jar "
                         + script.getParent().resolve("../target/shepherd.jar") + " start -i 2 node app.js\n",
-                "arena=2 url=none token=none").doesNotContain(" ctl ", "TieredStopAtLevel");
+                "arena=2 sr=39 url=none token=none").doesNotContain(" ctl ", "TieredStopAtLevel");
         assertThat(run(with(env, "JAVA_OPTS", "-Xmx1g"), "start", "app")).contains("args: -Xmx1g -jar ")
                 .as("the user's options, a misspelt one told").doesNotContain("-Xmx128m", "IgnoreUnrecognizedVMOptions");
         assertThat(run(with(env, "JAVA_OPTS", ""), "start", "app")).as("empty, as unset").contains("-Xmx128m");

@@ -3,6 +3,12 @@ package dev.shepherd.fleet;
 import dev.shepherd.testsupport.MasterProcess;
 import dev.shepherd.testsupport.RunningShepherd;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
 
 import java.time.Duration;
 import java.util.List;
@@ -40,6 +46,41 @@ class FleetSignalsIntegrationTests {
             // Logged once the scale returned, by way of the console's own thread: maybe after the worker left.
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(master.output())
                     .contains("SIGTTIN: scaling from 2 to 3 workers", "SIGTTOU: scaling from 3 to 2 workers"));
+        }
+    }
+
+    /**
+     * {@code kill -USR1} ended the master and its fleet (the JVM's default), {@code kill -USR2} crashed a Java 17
+     * master (JDK-8288556; a new user's, from nginx's and PM2's log reopening): both now leave it serving. Without
+     * {@code _JAVA_SR_SIGNUM}, as a bare {@code java -jar} runs it, SIGUSR2 stays the JVM's.
+     */
+    @Test
+    void userSignalsLeaveAMasterWithoutALogDirectoryServing() throws Exception {
+        try (MasterProcess master = MasterProcess.startReady(1, RunningShepherd.echoWorkerCommand())) {
+            List<Long> before = master.readyWorkerPids();
+
+            signal(master, "USR1");
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(master.output())
+                    .contains("SIGUSR1: no worker log file to reopen (fleet.worker.log-directory is not set)"));
+            signal(master, "USR2");
+
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(master::isAlive);
+            assertThat(master.readyWorkerPids()).isEqualTo(before);
+        }
+    }
+
+    /** Where the launchers' {@code _JAVA_SR_SIGNUM} frees it, SIGUSR2 reopens the worker log files too (PM2's reloadLogs). */
+    @Test
+    void userSignalsReopenTheWorkerLogFiles(@TempDir Path logs) throws Exception {
+        Files.setPosixFilePermissions(logs, PosixFilePermissions.fromString("rwx------"));
+        try (MasterProcess master = MasterProcess.startReadyWithEnvironment(Map.of("_JAVA_SR_SIGNUM", "39"), 1,
+                RunningShepherd.echoWorkerCommand(), "--fleet.worker.log-directory=" + logs)) {
+            signal(master, "USR1");
+            signal(master, "USR2");
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(master.output()).contains(
+                    "SIGUSR1: the worker log files of 1 slot reopened", "SIGUSR2: the worker log files of 1 slot reopened"));
+            assertThat(master.isAlive()).isTrue();
         }
     }
 

@@ -230,7 +230,7 @@ public final class MasterProcess implements AutoCloseable {
      * run with them has the heap a deployment has, 128 MB, and exits on an {@code OutOfMemoryError}.
      */
     public static List<String> recommendedFlags() throws IOException {
-        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 java (.+) -jar target/shepherd\\.jar")
+        Matcher command = Pattern.compile("MALLOC_ARENA_MAX=2 _JAVA_SR_SIGNUM=39 java (.+) -jar target/shepherd\\.jar")
                 .matcher(Files.readString(Path.of("README.md")));
         if (!command.find() || !command.group(1).contains("-Xmx128m")
                 || !command.group(1).contains("-XX:+ExitOnOutOfMemoryError")) {

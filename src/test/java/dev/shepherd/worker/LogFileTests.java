@@ -177,6 +177,22 @@ class LogFileTests {
         assertThat(Files.readAllLines(path)).containsExactly("seen");
     }
 
+    /** Renamed, then reopened (the master's SIGUSR1): the next line goes to a new file at once, not a second later. */
+    @Test
+    void aReopenedFileTakesTheNextLineAtItsPathAtOnce() throws IOException {
+        long[] now = {0};
+        Path path = directory.resolve("w.log");
+        LogFile file = new LogFile(path, 1000, 2, () -> now[0]);
+        file.write("first");
+        Files.move(path, directory.resolve("w.log.1"));
+
+        file.reopen();
+        file.write("second");
+
+        assertThat(Files.readAllLines(path)).containsExactly("second");
+        assertThat(Files.readAllLines(directory.resolve("w.log.1"))).containsExactly("first");
+    }
+
     /**
      * Found by an attacking helper: renamed and replaced (logrotate's default: rename, then create), the file kept
      * taking the lines, and the new one stayed empty.

@@ -1,0 +1,21 @@
+package dev.shepherd.fleet;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Whether HotSpot keeps SIGUSR2 for its thread suspension, as {@code _JAVA_SR_SIGNUM} says. */
+class FleetSignalsTests {
+
+    @Test
+    void usr2IsTheJvmsUnlessSrSignumNamesAnotherSignalItTakes() {
+        assertThat(FleetSignals.usr2KeptByJvm(null)).isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("12")).as("SIGUSR2 itself").isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("11")).as("HotSpot takes only numbers above SIGSEGV").isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("65")).as("and below NSIG").isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("usr1")).isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("39")).isFalse();
+        assertThat(FleetSignals.usr2KeptByJvm(" 13 ")).isFalse();
+        assertThat(FleetSignals.usr2KeptByJvm("64")).isFalse();
+    }
+}
