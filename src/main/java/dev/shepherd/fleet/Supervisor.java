@@ -17,6 +17,7 @@ import dev.shepherd.fleet.SupervisorEvent.StartupTimedOut;
 import dev.shepherd.fleet.SupervisorEvent.TimerFired;
 import dev.shepherd.worker.LogBuffer;
 import dev.shepherd.worker.LogFiles;
+import dev.shepherd.worker.NodeInspectors;
 import dev.shepherd.worker.ProcFs;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
@@ -38,6 +39,9 @@ import java.util.concurrent.CompletableFuture;
  */
 @Slf4j
 final class Supervisor {
+
+    /** Which programs carry Node's inspector, read once per program file. */
+    private static final NodeInspectors NODE_INSPECTORS = new NodeInspectors();
 
     private final FleetProperties properties;
     private final Clock clock;
@@ -348,9 +352,13 @@ final class Supervisor {
         }
     }
 
-    /** Whether the worker runs Node.js: by its command's program, or by the program its process runs. */
+    /**
+     * Whether the worker runs Node.js: by its command's program, by the program its process runs, or by the inspector
+     * found in that program's file ({@link NodeInspectors}: a renamed {@code node}, a single executable application).
+     */
     private static boolean runsNode(Worker worker) {
-        return runsNode(worker.spec) || ProcFs.program(worker.pid()).filter(Supervisor::isNode).isPresent();
+        return runsNode(worker.spec) || ProcFs.program(worker.pid()).filter(Supervisor::isNode).isPresent()
+                || NODE_INSPECTORS.opensOnUsr1(worker.pid());
     }
 
     /**

@@ -37,13 +37,6 @@ public final class ProcFs {
     }
 
     /**
-     * The process's resident memory, each page it shares divided among the processes that share it (PSS, from
-     * {@code smaps_rollup}, Linux 4.14 and later), so that the members of one tree add up to what the tree holds: a
-     * pre-forking worker (gunicorn's, Node's cluster) whose children share its pages copy-on-write was counted once
-     * per child with RSS, and recycled for ever under a limit it did not pass (found by an attacking helper: 576 MB
-     * counted for ~120 MB held). {@code VmRSS} where PSS cannot be read.
-     */
-    /**
      * The file name of the program process {@code pid} runs ({@code /proc/PID/exe}, what {@code exec} loaded: {@code node}
      * for {@code npm start}, {@code /usr/bin/env node} and a {@code #!/usr/bin/env node} script alike); empty when it
      * cannot be read.
@@ -58,6 +51,13 @@ public final class ProcFs {
         }
     }
 
+    /**
+     * The process's resident memory, each page it shares divided among the processes that share it (PSS, from
+     * {@code smaps_rollup}, Linux 4.14 and later), so that the members of one tree add up to what the tree holds: a
+     * pre-forking worker (gunicorn's, Node's cluster) whose children share its pages copy-on-write was counted once
+     * per child with RSS, and recycled for ever under a limit it did not pass (found by an attacking helper: 576 MB
+     * counted for ~120 MB held). {@code VmRSS} where PSS cannot be read.
+     */
     static Optional<Long> residentBytes(long pid) {
         Path dir = PROC.resolve(Long.toString(pid));
         Optional<Long> proportional = kilobytes(dir.resolve("smaps_rollup"), "Pss:");

@@ -5,7 +5,12 @@ import dev.shepherd.testsupport.RunningShepherd;
 import dev.shepherd.testsupport.Tools;
 import org.junit.jupiter.api.Test;
 
+import dev.shepherd.worker.NodeInspectorsTests;
+import org.junit.jupiter.api.io.TempDir;
+
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -38,6 +43,29 @@ class SignalNodeIntegrationTests {
             assertThat(viaEnv.readyPids()).as("the same process serves on").containsExactly(pid);
             assertThat(dev.shepherd.worker.ProcFs.program(pid)).hasValueSatisfying(program -> assertThat(program)
                     .startsWith("node"));
+        }
+    }
+
+    /**
+     * Found by a new user's attack: a copy of node named {@code myapp} (as a single executable application is) got
+     * USR1, and its inspector ran another user's code as root. Node is known by its inspector in the program's bytes.
+     */
+    @Test
+    void usr1IsRefusedToARenamedNode(@TempDir Path directory) throws Exception {
+        Tools.assumeNode();
+        Path myapp = Files.copy(NodeInspectorsTests.node(), directory.resolve("myapp"));
+        assertThat(myapp.toFile().setExecutable(true)).isTrue();
+        try (RunningShepherd renamed = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN,
+                "--fleet.worker.command=" + myapp + "," + NodeModules.script("signal-counting-worker.js"))) {
+            long pid = renamed.readyPids().get(0);
+            int id = renamed.snapshot().workers().get(0).id();
+
+            HttpResponse<String> usr1 = renamed.admin("POST", "/fleet/workers/" + id + "/signal",
+                    "{\"signal\": \"USR1\"}", AUTH);
+
+            assertThat(usr1.statusCode()).isEqualTo(409);
+            assertThat(usr1.body()).contains("runs Node.js, which opens its inspector on USR1");
+            assertThat(renamed.readyPids()).as("the same process serves on").containsExactly(pid);
         }
     }
 
