@@ -42,6 +42,8 @@ final class Supervisor {
 
     /** Which programs carry Node's inspector, read once per program file. */
     private static final NodeInspectors NODE_INSPECTORS = new NodeInspectors();
+    /** How many of a worker's descendants are looked at for Node before USR1: a fork bomb's tree is not read whole. */
+    private static final int NODE_LOOK_DESCENDANTS = 256;
 
     private final FleetProperties properties;
     private final Clock clock;
@@ -353,12 +355,22 @@ final class Supervisor {
     }
 
     /**
-     * Whether the worker runs Node.js: by its command's program, by the program its process runs, or by the inspector
-     * found in that program's file ({@link NodeInspectors}: a renamed {@code node}, a single executable application).
+     * Whether the worker runs Node.js: by its command's program, or by a process of its tree (its own and, at most
+     * {@value #NODE_LOOK_DESCENDANTS} of, its descendants: {@code dumb-init}, {@code tini}, {@code doppler run} and
+     * other wrappers pass a USR1 on to the node they run; found by a new user's attack) whose program is named so or
+     * carries the inspector ({@link NodeInspectors}: a renamed {@code node}, a single executable application, Deno).
      */
     private static boolean runsNode(Worker worker) {
-        return runsNode(worker.spec) || ProcFs.program(worker.pid()).filter(Supervisor::isNode).isPresent()
-                || NODE_INSPECTORS.opensOnUsr1(worker.pid());
+        if (runsNode(worker.spec)) {
+            return true;
+        }
+        long pid = worker.pid();
+        return opensInspector(pid) || ProcessHandle.of(pid).map(process -> process.descendants()
+                .limit(NODE_LOOK_DESCENDANTS).anyMatch(descendant -> opensInspector(descendant.pid()))).orElse(false);
+    }
+
+    private static boolean opensInspector(long pid) {
+        return ProcFs.program(pid).filter(Supervisor::isNode).isPresent() || NODE_INSPECTORS.opensOnUsr1(pid);
     }
 
     /**

@@ -47,6 +47,38 @@ class SignalNodeIntegrationTests {
     }
 
     /**
+     * Found by a new user's attack: a wrapper that passes every signal on to the node it runs (as dumb-init, tini and
+     * {@code doppler run} do) took USR1 for its child, whose inspector then ran another user's code as root.
+     */
+    @Test
+    void usr1IsRefusedToAWrapperThatRunsNode(@TempDir Path directory) throws Exception {
+        Tools.assumeNode();
+        Tools.assumePython();
+        Path wrapper = Files.writeString(directory.resolve("fwd.py"), """
+                import signal, subprocess, sys
+                child = subprocess.Popen(sys.argv[1:])
+                for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM):
+                    signal.signal(s, lambda n, f: child.send_signal(n))
+                sys.exit(child.wait())
+                """);
+        try (RunningShepherd wrapped = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN,
+                "--fleet.worker.command=python3," + wrapper + ",node," + NodeModules.script("signal-counting-worker.js"))) {
+            long pid = wrapped.readyPids().get(0);
+            int id = wrapped.snapshot().workers().get(0).id();
+
+            HttpResponse<String> usr1 = wrapped.admin("POST", "/fleet/workers/" + id + "/signal",
+                    "{\"signal\": \"USR1\"}", AUTH);
+            HttpResponse<String> usr2 = wrapped.admin("POST", "/fleet/workers/" + id + "/signal",
+                    "{\"signal\": \"USR2\"}", AUTH);
+
+            assertThat(usr1.statusCode()).isEqualTo(409);
+            assertThat(usr1.body()).contains("runs Node.js, which opens its inspector on USR1");
+            assertThat(usr2.statusCode()).as("other signals still reach it").isEqualTo(202);
+            assertThat(wrapped.readyPids()).as("the same process serves on").containsExactly(pid);
+        }
+    }
+
+    /**
      * Found by a new user's attack: a copy of node named {@code myapp} (as a single executable application is) got
      * USR1, and its inspector ran another user's code as root. Node is known by its inspector in the program's bytes.
      */
