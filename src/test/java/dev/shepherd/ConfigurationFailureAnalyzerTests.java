@@ -116,6 +116,25 @@ class ConfigurationFailureAnalyzerTests {
         assertThat(analyze(Map.of("fleet.worker.max-memory", "300 megs")).getAction()).doesNotContain("unknown");
     }
 
+    /** A new user's {@code command: python3 apps/app.py} in YAML ran a master that retried that one program for ever. */
+    @Test
+    void aCommandGivenAsOneStringWithSpacesStopsTheStart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path directory)
+            throws Exception {
+        assertThat(describe("fleet.worker.command", "python3 apps/app.py")).contains("Property: fleet.worker.command\n",
+                "Reason: fleet.worker.command is a list, one element per argument (in YAML a list, [python3, app.py]; "
+                        + "as one value, python3,app.py): its program has a space and is no file");
+        java.nio.file.Path spaced = java.nio.file.Files.createFile(directory.resolve("my app"));
+        Map<String, Object> file = new LinkedHashMap<>();
+        file.put("fleet.worker.command", spaced.toString());
+        file.put("fleet.worker.max-memory", "300 megs");
+        assertThat(describe(file)).as("a path with a space that is a file").doesNotContain("fleet.worker.command");
+        Map<String, Object> relative = new LinkedHashMap<>();
+        relative.put("fleet.worker.command", "my app");
+        relative.put("fleet.worker.working-directory", directory.toString());
+        relative.put("fleet.worker.max-memory", "300 megs");
+        assertThat(describe(relative)).as("relative to the working directory").doesNotContain("fleet.worker.command");
+    }
+
     @Test
     void anUnknownBalancerListsTheValuesAsTheyAreWritten() {
         assertThat(describe("fleet.proxy.balancer", "least-requests")).contains("Property: fleet.proxy.balancer\n",

@@ -150,6 +150,27 @@ public record FleetProperties(
         }
 
         /**
+         * A program with a space that names no file ({@code command: python3 app.py} in YAML, one string) is one
+         * program of that name: the master ran, health DOWN, retrying it for ever (a new user's), where
+         * {@code reload --command "python3 app.py"} is refused at once. A path with a space that is a file is taken.
+         */
+        @AssertTrue(message = "fleet.worker.command is a list, one element per argument (in YAML a list, [python3, "
+                + "app.py]; as one value, python3,app.py): its program has a space and is no file, so it would be one "
+                + "program of that name")
+        boolean isProgramWithoutSpaceOrAFile() {
+            if (command == null || command.isEmpty() || command.get(0).chars().noneMatch(Character::isWhitespace)) {
+                return true;
+            }
+            try {
+                Path program = Path.of(command.get(0).strip());
+                return java.nio.file.Files.exists(workingDirectory == null || program.isAbsolute() ? program
+                        : workingDirectory.resolve(program));
+            } catch (java.nio.file.InvalidPathException notAPath) {
+                return false;
+            }
+        }
+
+        /**
          * Found by an attacking helper: a YAML list of {@code NAME=value} (Docker Compose's shape) bound as variables
          * named {@code 0}, {@code 1}…, and the workers ran without the ones meant.
          */
