@@ -130,6 +130,8 @@ final class RequestValidation {
             String scheme = uri.getScheme();
             if (scheme != null && (scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
                     && uri.getRawAuthority() != null && uri.getRawUserInfo() == null && validHost(uri.getRawAuthority())) {
+                String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+                checkDotSegments(path, path.length());
                 return;
             }
         } catch (URISyntaxException ex) {
@@ -154,6 +156,15 @@ final class RequestValidation {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "the path may not hold '" + target.charAt(i) + "': "
                         + "percent-encode it (RFC 3986 §2; browsers send it encoded)");
             }
+        }
+        checkDotSegments(target, end);
+    }
+
+    /** A path whose {@code ..} segments climb above its root ({@link DotSegments}): 400, as nginx answers it. */
+    private static void checkDotSegments(String path, int end) {
+        if (DotSegments.climbsAboveRoot(path, end)) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "the path climbs above its root with '..' segments (RFC 3986 "
+                    + "§5.2.4)");
         }
     }
 

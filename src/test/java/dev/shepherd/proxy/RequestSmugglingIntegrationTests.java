@@ -119,6 +119,7 @@ class RequestSmugglingIntegrationTests {
             "GET /case HTTP/2.0\\r\\nHost: t                                              | 505",
             "GET /case HTTP/9.9\\r\\nHost: t                                              | 505",
             "GET case HTTP/1.1\\r\\nHost: t                                               | 400",
+            "GET /case/../../etc/passwd HTTP/1.1\\r\\nHost: t                              | 400",
             "GET /case\u00c3\u00a9 HTTP/1.1\\r\\nHost: t                                 | 400",
             "POST /case HTTP/1.1\\r\\nHost: t\\r\\nTransfer-Encoding: gzip, chunked        | 501",
             "GET /case HTTP/1.1\\r\\nHost: t\\r\\nX-Folded: a\\r\\n b                     | 400",
