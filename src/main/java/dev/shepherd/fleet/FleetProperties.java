@@ -26,7 +26,8 @@ import java.util.Map;
  * Everything under {@code fleet.*}: one validated tree, defaults in one place. A bad value stops startup with a
  * message that names the property and the allowed range.
  *
- * @param workers how many workers to keep running; default: one per available processor
+ * @param workers how many workers to keep running; default: one per available processor ({@code max}, {@code 0}
+ *                and {@code -N} as PM2 reads them: {@code WorkerCountForms})
  * @param maxWorkers the largest number of workers that {@code fleet.workers} or a scale call may ask for
  * @param stateFile when set, the file (in an existing directory) where the desired worker count and the worker spec
  *                  are kept whenever they change, and from which they are restored at start, over the configuration;
