@@ -331,6 +331,19 @@ class StartCommandTests {
         err.getBuffer().setLength(0);
         assertThat(start("-n", "api", "app.py")).isNull();
         assertThat(err.toString()).contains("Unknown option: '-n'", "\nThe master runs one app, so it needs no name");
+        // A second new user's: PM2's kill timeout, node arguments and log options had no hint.
+        err.getBuffer().setLength(0);
+        assertThat(start("--kill-timeout", "3000", "app.js")).isNull();
+        assertThat(err.toString()).contains("--set fleet.worker.kill-timeout=3s");
+        err.getBuffer().setLength(0);
+        assertThat(start("--node-args=--max-old-space-size=300", "app.js")).isNull();
+        assertThat(err.toString()).contains("shepherd start node --max-old-space-size=300 app.js");
+        err.getBuffer().setLength(0);
+        assertThat(start("-o", "out.log", "app.js")).isNull();
+        assertThat(err.toString()).contains("--set fleet.worker.log-directory=DIR");
+        err.getBuffer().setLength(0);
+        assertThat(start("--time", "app.js")).isNull();
+        assertThat(err.toString()).contains("(PM2's --time, --log-date-format)");
     }
 
     /** An executable script on the PATH runs as it is (a reviewing helper's: docker-entrypoint.sh in an image). */
