@@ -60,7 +60,10 @@ final class WorkerLogs {
         }
     }
 
-    /** Reopens every slot's files ({@link LogFiles#reopen()}); returns how many slots have files. */
+    /**
+     * Asks every slot's files to reopen at their next line ({@link LogFiles#reopen()}, which never waits); returns
+     * how many slots have files.
+     */
     synchronized int reopenFiles() {
         int slots = 0;
         for (LogFiles slot : files.values()) {

@@ -50,6 +50,8 @@ final class LogFile {
     /** The identity of a file left ending in part of a line (a failed write whose rollback failed too); else null. */
     private Object unended;
     private long lookedAt;
+    /** Set by {@link #reopen()} on any thread, taken by the next write. */
+    private volatile boolean reopenAsked;
 
     LogFile(Path path, long maxSize, int maxFiles) {
         this(path, maxSize, maxFiles, System::nanoTime);
@@ -97,6 +99,10 @@ final class LogFile {
 
     /** Opens the file when it is not, or when the path has named another file for a second. */
     private void openOrReopen() throws IOException {
+        if (reopenAsked) {
+            reopenAsked = false;
+            close();
+        }
         long now = nanoTime.getAsLong();
         if (channel != null && now - lookedAt >= LOOK_NANOS) {
             lookedAt = now;
@@ -190,12 +196,14 @@ final class LogFile {
     }
 
     /**
-     * Closes the file, so that the next line opens the path again: what the master's {@code SIGUSR1} asks, as
+     * Has the next line close the file and open the path again: what the master's {@code SIGUSR1} asks, as
      * nginx's and gunicorn's (a logrotate {@code postrotate} sending it need not wait for the second within which a
      * write notices a renamed file).
      */
-    synchronized void reopen() {
-        close();
+    void reopen() {
+        // Not by taking the lock: a writer stuck in a write (a full pipe of a network file system) held it, and the
+        // SIGUSR1 that waited for it held WorkerLogs' (a re-attacking helper's hang). The next write closes it.
+        reopenAsked = true;
     }
 
     /** The file rotated {@code n} times: {@code name.log.n}. */

@@ -35,7 +35,7 @@ public final class LogFiles {
         return out != null;
     }
 
-    /** Closes both files; each line after it opens its path again ({@link LogFile#reopen()}). Any thread. */
+    /** Has both files open their paths again at their next line ({@link LogFile#reopen()}). Any thread; never waits. */
     public void reopen() {
         if (any()) {
             out.reopen();

@@ -3,6 +3,8 @@ package dev.shepherd.worker;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -43,6 +45,17 @@ final class OwnFiles {
         Set<OpenOption> all = new HashSet<>(List.of(options));
         all.add(StandardOpenOption.CREATE);
         all.add(LinkOption.NOFOLLOW_LINKS);
+        // Opening a FIFO blocks until someone reads it, and Java has no O_NONBLOCK: what is there is looked at first
+        // (a re-attacking helper hung a master's log writes, and then its supervisor, with one). The directory is the
+        // master's own (FleetProperties), so no other user can swap it in between.
+        try {
+            BasicFileAttributes there = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!there.isRegularFile()) {
+                throw new IOException(path + " is not a regular file");
+            }
+        } catch (NoSuchFileException absent) {
+            // Created below.
+        }
         FileChannel opened = opener.open(path, all);
         try {
             Object owner = OWN_UID == null ? null : Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);

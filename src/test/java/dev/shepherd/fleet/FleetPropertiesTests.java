@@ -306,11 +306,30 @@ class FleetPropertiesTests {
             assertThat(context).hasFailed();
             assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
                     .endsWith(": fleet.worker.log-directory must not be writable by other users (its group or others "
-                            + "have write permission): a link or a FIFO planted there would take the master's writes; "
-                            + "give a directory only the master's user writes to");
+                            + "have write permission, or another user owns it): a link or a FIFO planted there would "
+                            + "take the master's writes; give a directory the master's user (or root) owns and only it "
+                            + "writes to");
         });
         java.nio.file.Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         runner.withPropertyValues("fleet.worker.log-directory=" + shared).run(context -> assertThat(context).hasNotFailed());
+    }
+
+    /**
+     * Found by a re-attacking helper: a 0755 directory another user owned was taken, and that user's FIFO at a log
+     * file's name hung the master. Needs root, to give the directory away.
+     */
+    @Test
+    void aLogDirectoryAnotherUserOwnsFailsStartup(@org.junit.jupiter.api.io.TempDir java.nio.file.Path directory)
+            throws Exception {
+        org.assertj.core.api.Assumptions.assumeThat(java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
+                "unix:uid")).as("giving a directory to another user needs root").isEqualTo(0);
+        java.nio.file.Path theirs = java.nio.file.Files.createDirectory(directory.resolve("theirs"));
+        java.nio.file.Files.setAttribute(theirs, "unix:uid", 65534);
+        runner.withPropertyValues("fleet.worker.log-directory=" + theirs).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(validationErrors(context.getStartupFailure())).singleElement().asString()
+                    .contains("fleet.worker.log-directory must not be writable by other users", "another user owns it");
+        });
     }
 
     @Test

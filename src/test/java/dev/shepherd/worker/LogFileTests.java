@@ -194,6 +194,25 @@ class LogFileTests {
     }
 
     /**
+     * A FIFO at the file's name is not opened (the open would wait for a reader for ever, holding the file's lock and
+     * the SIGUSR1 that waited for it: a re-attacking helper hung a master so); the lines go to the buffer only.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(20)
+    void aFifoAtTheFilesNameIsNotOpened() throws Exception {
+        Path path = directory.resolve("w.log");
+        Process mkfifo = new ProcessBuilder("mkfifo", path.toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        LogFile file = new LogFile(path, 1000, 2);
+
+        file.write("first");
+        file.reopen();
+        file.write("second");
+
+        assertThat(Files.isRegularFile(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)).isFalse();
+    }
+
+    /**
      * Found by an attacking helper: renamed and replaced (logrotate's default: rename, then create), the file kept
      * taking the lines, and the new one stayed empty.
      */
