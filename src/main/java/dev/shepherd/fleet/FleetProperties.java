@@ -110,6 +110,8 @@ public record FleetProperties(
      * @param logFileMaxSize with log-directory: a file that would grow past this is rotated (Docker's max-size)
      * @param logFileMaxFiles with log-directory: how many files each stream of a slot keeps, the current one and the
      *                        rotated ones (.1 the newest); the oldest goes first (Docker's max-file)
+     * @param allowUsr1 whether an operator's USR1 ({@code shepherd signal USR1}) may be sent to a worker at all; never
+     *                  to one that runs Node.js, which opens its inspector on it
      */
     public record Worker(
             @DefaultValue List<String> command,
@@ -137,7 +139,8 @@ public record FleetProperties(
             @DefaultValue("true") boolean nodeAppInstance,
             Path logDirectory,
             @DefaultValue("10MB") @NotNull DataSize logFileMaxSize,
-            @DefaultValue("5") @Min(1) @Max(100) int logFileMaxFiles) {
+            @DefaultValue("5") @Min(1) @Max(100) int logFileMaxFiles,
+            @DefaultValue("false") boolean allowUsr1) {
 
         public Worker {
             // SIGTERM and sigterm are TERM, as the API and the command line take them.

@@ -46,7 +46,7 @@ record SavedState(int desired, WorkerSpec spec, Instant savedAt) {
                 worker.logRateLimitInterval(), worker.logRateLimitBurst(), worker.outputMaxRate(), worker.retiredLogs(),
                 worker.maxMemory(), worker.maxRequests(), worker.maxRequestsJitter(), worker.recycleCheckInterval(),
                 worker.useCgroups(), worker.treeScanInterval(), worker.maxConcurrency(), worker.nodeAppInstance(),
-                worker.logDirectory(), worker.logFileMaxSize(), worker.logFileMaxFiles());
+                worker.logDirectory(), worker.logFileMaxSize(), worker.logFileMaxFiles(), worker.allowUsr1());
         FleetProperties.Probe readiness = configured.readiness();
         FleetProperties.Probe restoredReadiness = new FleetProperties.Probe(spec.readinessPath(), readiness.interval(),
                 readiness.timeout(), readiness.status(), readiness.portOwnerCheck());

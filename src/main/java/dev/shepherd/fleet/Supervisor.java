@@ -328,7 +328,7 @@ final class Supervisor {
      */
     int requestSignal(Worker worker, String signal, String path) {
         running(worker);
-        refuseUsr1ToNode(worker, signal);
+        refuseUsr1(worker, signal);
         worker.signalRequested(signal, clock.instant());
         if (!worker.process().signalProcess(signal)) {
             worker.signalRequested(null, null);
@@ -345,6 +345,18 @@ final class Supervisor {
      * Refuses USR1 to a worker that runs Node.js: Node opens its inspector on USR1, on 127.0.0.1:9229 for every local
      * user to drive as the worker's user (an attacking helper ran a command as root through it).
      */
+    private void refuseUsr1(Worker worker, String signal) {
+        if (signal.equals("USR1") && !properties.worker().allowUsr1()) {
+            // Not by looking alone: a wrapper, a container (docker run passes signals on) or a process the app
+            // started outside its tree passed USR1 on to a node no look found (a re-attacking helper's).
+            throw new FleetExceptions.FleetConflictException("USR1 is not sent unless fleet.worker.allow-usr1 is true: "
+                    + "Node.js and Deno open their inspector on it (127.0.0.1:9229, with no login: every user of the "
+                    + "machine could then run code as the worker's user), whatever passes it on to them (a wrapper, "
+                    + "a container). Give a log reopen HUP or USR2, or allow USR1 for an app that takes it");
+        }
+        refuseUsr1ToNode(worker, signal);
+    }
+
     private static void refuseUsr1ToNode(Worker worker, String signal) {
         if (signal.equals("USR1") && runsNode(worker)) {
             throw new FleetExceptions.FleetConflictException("Worker " + worker.id + " runs Node.js, which opens its "
@@ -403,7 +415,7 @@ final class Supervisor {
                     + "shepherd ls, says what each is doing): " + signal + " was sent to none");
         }
         // Refused to all before any is sent, rather than sent to the others.
-        serving.forEach(worker -> refuseUsr1ToNode(worker, signal));
+        serving.forEach(worker -> refuseUsr1(worker, signal));
         List<Integer> sent = new ArrayList<>();
         for (Worker worker : serving) {
             try {

@@ -28,7 +28,7 @@ class SignalNodeIntegrationTests {
     @Test
     void usr1IsRefusedToNodeRunUnderAnotherNameAndReachesNoWorker() {
         Tools.assumeNode();
-        try (RunningShepherd viaEnv = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN,
+        try (RunningShepherd viaEnv = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN, "--fleet.worker.allow-usr1=true",
                 "--fleet.worker.command=/usr/bin/env,node," + NodeModules.script("signal-counting-worker.js"))) {
             long pid = viaEnv.readyPids().get(0);
             int id = viaEnv.snapshot().workers().get(0).id();
@@ -61,7 +61,7 @@ class SignalNodeIntegrationTests {
                     signal.signal(s, lambda n, f: child.send_signal(n))
                 sys.exit(child.wait())
                 """);
-        try (RunningShepherd wrapped = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN,
+        try (RunningShepherd wrapped = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN, "--fleet.worker.allow-usr1=true",
                 "--fleet.worker.command=python3," + wrapper + ",node," + NodeModules.script("signal-counting-worker.js"))) {
             long pid = wrapped.readyPids().get(0);
             int id = wrapped.snapshot().workers().get(0).id();
@@ -87,7 +87,7 @@ class SignalNodeIntegrationTests {
         Tools.assumeNode();
         Path myapp = Files.copy(NodeInspectorsTests.node(), directory.resolve("myapp"));
         assertThat(myapp.toFile().setExecutable(true)).isTrue();
-        try (RunningShepherd renamed = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN,
+        try (RunningShepherd renamed = RunningShepherd.startReady("--fleet.workers=1", "--fleet.admin.token=" + TOKEN, "--fleet.worker.allow-usr1=true",
                 "--fleet.worker.command=" + myapp + "," + NodeModules.script("signal-counting-worker.js"))) {
             long pid = renamed.readyPids().get(0);
             int id = renamed.snapshot().workers().get(0).id();

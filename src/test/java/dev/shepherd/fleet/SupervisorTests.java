@@ -1155,7 +1155,7 @@ class SupervisorTests {
     @Test
     void usr1IsNotSentToANodeWorker() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.command[0]", "/usr/bin/node",
-                "fleet.worker.command[1]", "app.js").started();
+                "fleet.worker.command[1]", "app.js", "fleet.worker.allow-usr1", "true").started();
 
         assertThat(fleet.command(new SupervisorEvent.Signal(1, "USR1", new CompletableFuture<>())))
                 .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
@@ -1168,6 +1168,25 @@ class SupervisorTests {
         assertThat(fleet.command(new SupervisorEvent.Signal(1, "USR2", new CompletableFuture<>())))
                 .isCompletedWithValue(List.of(1));
         assertThat(Supervisor.runsNode(new WorkerSpec(List.of("nodejs"), java.util.Map.of(), null, null))).isTrue();
+    }
+
+    /**
+     * Found by a re-attacking helper: a wrapper passed USR1 on to a node outside the worker's tree, which no look at
+     * the tree found. USR1 is sent only where fleet.worker.allow-usr1 says so.
+     */
+    @Test
+    void usr1IsSentOnlyWhenAllowed() {
+        SupervisorHarness refusing = new SupervisorHarness("fleet.workers", "1").started();
+        assertThat(refusing.command(new SupervisorEvent.Signal(1, "USR1", new CompletableFuture<>())))
+                .failsWithin(Duration.ZERO).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(FleetExceptions.FleetConflictException.class)
+                .withMessageContaining("USR1 is not sent unless fleet.worker.allow-usr1 is true");
+        assertThat(refusing.process(1).processSignals).isEmpty();
+
+        SupervisorHarness allowing = new SupervisorHarness("fleet.workers", "1", "fleet.worker.allow-usr1", "true").started();
+        assertThat(allowing.command(new SupervisorEvent.Signal(1, "USR1", new CompletableFuture<>())))
+                .isCompletedWithValue(List.of(1));
+        assertThat(allowing.process(1).processSignals).containsExactly("USR1");
     }
 
     @Test
