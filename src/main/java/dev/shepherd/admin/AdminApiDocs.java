@@ -86,7 +86,8 @@ class AdminApiDocs {
                     400, "The body is missing or not valid JSON, or signal is not one of HUP, INT, QUIT, USR1, USR2 "
                             + "(detail says why: TERM and KILL are a kill's)",
                     409, "No worker has a running process now")),
-            Map.entry("events", Map.of()),
+            Map.entry("events", Map.of(
+                    400, "after is not a decimal number (digits 0-9 only), or is below 0")),
             Map.entry("streamEvents", Map.of(
                     400, "With Accept: text/event-stream: Last-Event-ID is not the seq of an event (a decimal number)",
                     503, "With Accept: text/event-stream: " + FleetEventStream.MAX_STREAMS + " event streams are open "

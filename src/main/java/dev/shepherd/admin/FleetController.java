@@ -230,10 +230,22 @@ class FleetController {
         return signal;
     }
 
+    /**
+     * The recent events; with {@code after} (an event's {@code seq}), only those numbered above it, as the stream's
+     * {@code Last-Event-ID} does: a poller ({@code logs -f}) gets what is new, not the 1,000 recent events each time.
+     */
     @Operation(summary = EVENTS_SUMMARY, description = EVENTS_DESCRIPTION)
     @GetMapping("/events")
-    List<FleetEvent> events() {
-        return fleet.events().recent();
+    List<FleetEvent> events(@Parameter(description = "As JSON: the seq of the last event seen; the answer is the "
+            + "recent events numbered above it") @RequestParam(required = false) Long after) {
+        List<FleetEvent> recent = fleet.events().recent();
+        if (after == null) {
+            return recent;
+        }
+        if (after < 0) {
+            throw new InvalidRequestException("after must be the seq of an event, 0 or more, not " + after);
+        }
+        return recent.stream().filter(event -> event.seq() > after).toList();
     }
 
     /**
@@ -313,7 +325,7 @@ class FleetController {
         LogBuffer.Page page = buffer.after(after, count, only);
         List<LogLine> answer = new ArrayList<>(page.entries().size() + 1);
         if (page.missed() > 0) {
-            answer.add(LogLine.missed(after + page.missed(), page.missed()));
+            answer.add(LogLine.missed(buffer, after + page.missed(), page.missed()));
         }
         page.entries().forEach(entry -> answer.add(LogLine.of(entry)));
         return answer;

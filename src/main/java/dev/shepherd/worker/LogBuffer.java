@@ -103,8 +103,8 @@ public final class LogBuffer {
         return allowance;
     }
 
-    /** The files this buffer's lines also go to. */
-    LogFiles files() {
+    /** The files this buffer's lines also go to, its slot's: {@link LogFiles#NONE} without a log directory. */
+    public LogFiles files() {
         return files;
     }
 

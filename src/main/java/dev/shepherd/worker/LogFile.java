@@ -74,6 +74,11 @@ final class LogFile {
         this.opener = opener;
     }
 
+    /** Where the file is; its rotated files are this path with {@code .1}, {@code .2}, ... appended. */
+    Path path() {
+        return path;
+    }
+
     /** Appends {@code text} and a newline, rotating first when the file would pass its size. */
     synchronized void write(String text) {
         byte[] line = (text + "\n").getBytes(StandardCharsets.UTF_8);

@@ -3,6 +3,7 @@ package dev.shepherd.worker;
 import dev.shepherd.TerminalText;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The files a worker slot's output also goes to, one per stream, as PM2 writes {@code ~/.pm2/logs/<app>-out.log} and
@@ -33,6 +34,18 @@ public final class LogFiles {
     /** Whether the output goes to files at all (not {@link #NONE}). */
     public boolean any() {
         return out != null;
+    }
+
+    /**
+     * Where the lines of {@code stream} go, or of both streams when it is null (stdout's file first), as absolute
+     * paths; none without files. Each file's older lines are in its rotated files ({@code .1}, {@code .2}, ...).
+     */
+    public List<Path> paths(LogBuffer.Stream stream) {
+        if (!any()) {
+            return List.of();
+        }
+        return stream == null ? List.of(out.path().toAbsolutePath(), err.path().toAbsolutePath())
+                : List.of((stream == LogBuffer.Stream.STDERR ? err : out).path().toAbsolutePath());
     }
 
     /** Has both files open their paths again at their next line ({@link LogFile#reopen()}). Any thread; never waits. */

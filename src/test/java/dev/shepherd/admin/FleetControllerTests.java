@@ -12,11 +12,14 @@ import dev.shepherd.fleet.WorkerSpecPatch;
 import dev.shepherd.fleet.ReloadStatus;
 import dev.shepherd.fleet.WorkerFleetService;
 import dev.shepherd.fleet.WorkerSnapshot;
+import dev.shepherd.worker.LogAllowance;
 import dev.shepherd.worker.LogBuffer;
+import dev.shepherd.worker.LogFiles;
 import dev.shepherd.worker.WorkerExit;
 import dev.shepherd.worker.WorkerState;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.TestConfiguration;
@@ -38,6 +41,7 @@ import org.springframework.test.web.servlet.assertj.MvcTestResult;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -716,6 +720,27 @@ class FleetControllerTests {
                 """);
     }
 
+    /** logs -f asks for the events after the last it saw, twice a second: not the 1,000 recent ones each time. */
+    @Test
+    void eventsAfterASeqAreTheNewerOnesOnly() {
+        FleetEvents events = mock(FleetEvents.class);
+        given(events.recent()).willReturn(List.of(new FleetEvent(1, NOW, FleetEvent.Type.SPAWNED, 1, 4242, "spawned"),
+                new FleetEvent(2, NOW, FleetEvent.Type.READY, 1, 4242, "ready"),
+                new FleetEvent(3, NOW, FleetEvent.Type.SPAWNED, 2, 4243, "spawned")));
+        given(fleet.events()).willReturn(events);
+
+        assertThat(mvc.get().uri("/fleet/events?after=1")).hasStatusOk().bodyJson().isLenientlyEqualTo("""
+                [{"seq": 2, "type": "READY"}, {"seq": 3, "type": "SPAWNED", "workerId": 2}]
+                """);
+        assertThat(mvc.get().uri("/fleet/events?after=3")).hasStatusOk().bodyJson().isStrictlyEqualTo("[]");
+        assertThat(mvc.get().uri("/fleet/events?after=0")).hasStatusOk().bodyJson().extractingPath("$.length()")
+                .isEqualTo(3);
+        assertProblem(mvc.get().uri("/fleet/events?after=-1"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "after must be the seq of an event, 0 or more, not -1");
+        assertProblem(mvc.get().uri("/fleet/events?after=0x1"), HttpStatus.BAD_REQUEST, "Invalid request",
+                "after must be a decimal number (digits 0-9), not '0x1'");
+    }
+
     @Test
     void aFleetWideEventNamesNoWorkerAndNoProcess() {
         FleetEvents events = mock(FleetEvents.class);
@@ -782,6 +807,28 @@ class FleetControllerTests {
                  {"seq": 5, "pid": 4242, "at": "2025-01-01T11:59:55Z", "line": "line 5", "stream": "stdout", "streamSeq": 5},
                  {"seq": 6, "pid": 4242, "at": "2025-01-01T11:59:56Z", "line": "line 6", "stream": "stdout", "streamSeq": 6}]
                 """);
+    }
+
+    /**
+     * A new user's logs -f said "(it keeps fleet.worker.log-lines)" of lines that were all in worker-0-out.log: with
+     * a log directory, the marker names the files the lines dropped were written to.
+     */
+    @Test
+    void theMarkerOfLinesDroppedNamesTheFilesTheyWereWrittenTo(@TempDir Path directory) {
+        LogBuffer buffer = new LogBuffer(2, 1 << 20, new LogAllowance(), LogFiles.of(directory, 3, 1 << 20, 2));
+        for (int i = 1; i <= 4; i++) {
+            buffer.add(new LogBuffer.Line(4242, NOW.minusSeconds(10 - i), "line " + i,
+                    i % 2 == 0 ? LogBuffer.Stream.STDERR : LogBuffer.Stream.STDOUT));
+        }
+        given(fleet.logs(1)).willReturn(Optional.of(buffer));
+        String out = directory.toAbsolutePath().resolve("worker-3-out.log").toString();
+        String err = directory.toAbsolutePath().resolve("worker-3-err.log").toString();
+
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?after=0&lines=1")).hasStatusOk().bodyJson()
+                .extractingPath("$[0]").isEqualTo(java.util.Map.of("seq", 2, "missed", 2, "files", List.of(out, err)));
+        assertThat(mvc.get().uri("/fleet/workers/1/logs?stream=stderr&streamAfter=0")).hasStatusOk().bodyJson()
+                .extractingPath("$[0]").isEqualTo(java.util.Map.of("stream", "stderr", "streamSeq", 1, "missed", 1,
+                        "files", List.of(err)));
     }
 
     /** PM2's logs --err: a worker's stderr alone, the newest lines or those after a line. */
