@@ -55,6 +55,16 @@ final class LogFollower {
     }
 
     /**
+     * Follows from the worker's first line, for a worker that appeared while the follow ran: {@link #next} gives its
+     * lines from the first, led by a marker of those the master dropped before they were read. It began at the last
+     * {@code -n} lines of such a worker, and skipped the others without a word (found by a new user).
+     */
+    void fromFirst() {
+        cursor = 0;
+        streamCursor = stream != null ? 0 : -1;
+    }
+
+    /**
      * How many lines of the stream followed the worker had written up to {@code line}, a line of either stream: its
      * {@code streamSeq} when it is of that stream, else its {@code seq} less its {@code streamSeq} (each line is of one
      * of the two); -1 when the master does not number them so.

@@ -12,19 +12,20 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code shepherd logs [ID] [-n N] [-f] [--err|--out] [--timestamps]}: a worker's last output lines ({@code GET /fleet/workers/{id}/logs}), or every
  * current worker's, merged by time and prefixed with the worker id. {@code -f} asks every {@value #FOLLOW_MILLIS} ms
- * for the lines after the last it printed, by their {@code seq} ({@link LogFollower}), at once again while an ask
+ * for the lines after the last it printed, by their {@code seq} ({@link FleetLogFollower}), at once again while an ask
  * gets a full page of {@value #FOLLOW_LINES}: it prints every line, or, where the master dropped some before they
- * were asked for (it keeps {@code fleet.worker.log-lines}), a line that says how many. It compared tails of 100 lines
- * instead, and skipped what did not fit in them without a word.
+ * were asked for (it keeps {@code fleet.worker.log-lines}), a line that says how many and where they may still be.
+ * A worker that appears while it follows every worker (a restart, a reload, a scale-up), even one that came and went
+ * between two asks, is shown from its first line. It compared tails of 100 lines instead, and skipped what did not
+ * fit in them without a word; then it showed a new worker from its last {@code -n} lines, and never one that came and
+ * went (found by a new user).
  */
 @Command(name = "logs", description = "Shows the workers' last output lines; -f follows them.")
 class LogsCommand implements Callable<Integer> {
@@ -66,8 +67,6 @@ class LogsCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Only the lines the workers wrote to their standard output (PM2's --out).")
     boolean out;
 
-    private final Map<Integer, LogFollower> followers = new HashMap<>();
-
     @Override
     public Integer call() throws InterruptedException {
         if (lines < 1) {
@@ -82,14 +81,16 @@ class LogsCommand implements Callable<Integer> {
             printJson();
             return Ctl.OK;
         }
-        boolean full = printNew();
+        FleetLogFollower follower = new FleetLogFollower(ctl.client()::get, id, lines, Math.max(lines, FOLLOW_LINES),
+                stream());
+        boolean full = print(follower.next());
         while (follow) {
             if (!full) {
                 TimeUnit.MILLISECONDS.sleep(FOLLOW_MILLIS);
             }
             // Asked before its last lines: a line written between the two asks is printed before the end.
             boolean left = id != null && !workers().contains(id);
-            full = printNew();
+            full = print(follower.next());
             if (left && !full) {
                 // As kubectl logs -f ends when its pod goes; it followed on, silent, for ever (a new user's).
                 ctl.err().println("worker " + id + " has left the fleet (shepherd events says why): its last lines "
@@ -112,51 +113,16 @@ class LogsCommand implements Callable<Integer> {
     }
 
     /**
-     * Prints the lines of each worker not printed yet, merged by time; returns whether an ask got a full page (more
-     * may be waiting). A worker seen for the first time gives its last {@code -n} lines; one that has left the fleet
-     * gives its last lines once more (until an ask is not full), then is let go.
+     * Prints what a round of the follow got: a line for each worker that came and went unread, then the lines, merged
+     * by time; returns whether an ask got a full page (more may be waiting).
      */
-    private boolean printNew() {
-        List<List<LogMerge.Printed>> fresh = new ArrayList<>();
-        boolean full = false;
-        List<Integer> current = id != null ? List.of(id) : workers();
-        List<Integer> asked = new ArrayList<>(current);
-        followers.keySet().stream().filter(worker -> !current.contains(worker)).sorted().forEach(asked::add);
-        for (int worker : asked) {
-            LogFollower follower = followers.get(worker);
-            List<JsonNode> elements;
-            if (follower == null) {
-                follower = new LogFollower(worker, Math.max(lines, FOLLOW_LINES), stream());
-                followers.put(worker, follower);
-                elements = follower.start(ctl.client()::get, lines);
-            } else if (current.contains(worker)) {
-                elements = follower.next(ctl.client()::get);
-                full |= follower.full();
-            } else {
-                elements = lastOf(follower);
-                boolean more = elements != null && follower.full();
-                if (!more) {
-                    followers.remove(worker);
-                }
-                full |= more;
-            }
-            fresh.add(LogMerge.collect(worker, elements != null ? elements : List.of()));
+    private boolean print(FleetLogFollower.Round round) {
+        if (!json) {
+            round.forgotten().forEach(worker -> ctl.out().println(worker + " | " + forgotten(worker)));
         }
-        LogMerge.merge(fresh).forEach(this::print);
+        round.printed().forEach(this::print);
         ctl.out().flush();
-        return full;
-    }
-
-    /**
-     * The lines of a worker that left the fleet since the last ask; null once the master forgot it (beyond
-     * {@code fleet.worker.retired-logs}) or cannot say.
-     */
-    private List<JsonNode> lastOf(LogFollower follower) {
-        try {
-            return follower.next(ctl.client()::get);
-        } catch (CtlException ex) {
-            return null;
-        }
+        return round.full();
     }
 
     private void print(LogMerge.Printed printed) {
@@ -167,7 +133,10 @@ class LogsCommand implements Callable<Integer> {
         }
         String text;
         if (LogFollower.isMarker(element)) {
-            text = missed(element.path("missed").asLong(), element.path("stream").asString(null), stream() != null);
+            List<String> files = new ArrayList<>();
+            element.path("files").values().forEach(file -> files.add(file.asString("")));
+            text = missed(element.path("missed").asLong(), element.path("stream").asString(null), stream() != null,
+                    files);
         } else {
             text = TerminalText.safe(element.path("line").asString(""));
             if (timestamps) {
@@ -181,13 +150,32 @@ class LogsCommand implements Callable<Integer> {
     /**
      * The marker of lines dropped before they were read, as journald and kubectl mark what they leave out: of the
      * marker's {@code stream} when it has one (a follow of one stream by its numbers), else of both, which a follow of
-     * one stream ({@code ofOneStream}: a master older than streamSeq) says.
+     * one stream ({@code ofOneStream}: a master older than streamSeq) says; and where they may still be: the
+     * {@code files} the marker names (with {@code fleet.worker.log-directory}), else the setting that writes them.
      */
-    static String missed(long count, String stream, boolean ofOneStream) {
+    static String missed(long count, String stream, boolean ofOneStream, List<String> files) {
         return "-- " + (count == 1 ? "1 line" : count + " lines") + (stream != null ? " of " + stream
                 : ofOneStream ? " of stdout and stderr" : "")
                 + " missed: dropped by the master before " + (count == 1 ? "it was" : "they were")
-                + " read (it keeps fleet.worker.log-lines) --";
+                + " read (it keeps fleet.worker.log-lines" + whereElse(files, count == 1 ? "it" : "they") + " --";
+    }
+
+    /**
+     * The note of a worker that came and went between two rounds of the follow, whose lines the master no longer
+     * keeps: it keeps those of the last {@code fleet.worker.retired-logs} ids that left.
+     */
+    static String forgotten(int worker) {
+        return "-- every line of worker " + worker + " missed: it came and went between two asks, and the master no "
+                + "longer keeps its lines (fleet.worker.retired-logs" + whereElse(List.of(), "they") + " --";
+    }
+
+    /** The end of a note of lines missed, after its setting: the files they may still be in. */
+    private static String whereElse(List<String> files, String pronoun) {
+        if (files.isEmpty()) {
+            return "; fleet.worker.log-directory, when set, writes every line to files)";
+        }
+        return "); " + pronoun + " may still be in " + String.join(" and ", files.stream().map(TerminalText::safe)
+                .toList()) + " (or in " + (files.size() == 1 ? "its" : "their") + " rotated .1, .2, ...)";
     }
 
     /** The stream asked for, as the API names it; null: both. */
@@ -196,9 +184,7 @@ class LogsCommand implements Callable<Integer> {
     }
 
     private List<Integer> workers() {
-        List<Integer> ids = new ArrayList<>();
-        ctl.client().get("/fleet").path("workers").values().forEach(worker -> ids.add(worker.path("id").asInt()));
-        return ids;
+        return FleetLogFollower.workers(ctl.client()::get);
     }
 
     private String path(int worker, int lines) {

@@ -35,6 +35,7 @@ class LogsFollowTests {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/fleet", exchange -> CtlTests.answer(exchange, 200, fleetAsks.getAndIncrement() == 0
                 ? "{\"workers\":[{\"id\":1}]}" : "{\"workers\":[]}"));
+        server.createContext(SpawnedWorkers.PATH, exchange -> CtlTests.answer(exchange, 200, "[]"));
         server.createContext("/fleet/workers/1/logs", exchange -> {
             Map<String, String> query = new HashMap<>();
             for (String pair : exchange.getRequestURI().getQuery().split("&")) {
