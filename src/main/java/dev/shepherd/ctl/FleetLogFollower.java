@@ -66,7 +66,7 @@ final class FleetLogFollower {
             spawned.start();
         }
         List<Integer> born = started && only == null ? spawned.next() : List.of();
-        List<Integer> current = only != null ? List.of(only) : workers(get);
+        Set<Integer> current = new LinkedHashSet<>(only != null ? List.of(only) : workers(get));
         Set<Integer> asked = new LinkedHashSet<>(current);
         followers.keySet().stream().filter(worker -> !current.contains(worker)).sorted().forEach(asked::add);
         born.stream().filter(worker -> !letGo.contains(worker)).forEach(asked::add);
@@ -114,12 +114,16 @@ final class FleetLogFollower {
 
     /**
      * The lines of a worker that is not in the fleet since the last ask; null once the master forgot it (beyond
-     * {@code fleet.worker.retired-logs}) or cannot say.
+     * {@code fleet.worker.retired-logs}) or cannot say. A master that cannot be reached ends the follow, as when the
+     * list of workers cannot be read: its workers were not forgotten.
      */
     private List<JsonNode> lastOf(LogFollower follower) {
         try {
             return follower.next(get);
         } catch (CtlException ex) {
+            if (ex.exitCode() == Ctl.UNREACHABLE) {
+                throw ex;
+            }
             return null;
         }
     }

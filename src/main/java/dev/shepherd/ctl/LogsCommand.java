@@ -117,9 +117,9 @@ class LogsCommand implements Callable<Integer> {
      * by time; returns whether an ask got a full page (more may be waiting).
      */
     private boolean print(FleetLogFollower.Round round) {
-        if (!json) {
-            round.forgotten().forEach(worker -> ctl.out().println(worker + " | " + forgotten(worker)));
-        }
+        // With --json, on stderr: standard output holds the API's elements only.
+        round.forgotten().forEach(worker -> (json ? ctl.err() : ctl.out()).println(worker + " | " + forgotten(worker)));
+        ctl.err().flush();
         round.printed().forEach(this::print);
         ctl.out().flush();
         return round.full();

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The rounds of {@code logs -f} against a fake master ({@link FakeFleetLogs}): the workers there at the start give
@@ -128,6 +129,22 @@ class FleetLogFollowerTests {
         assertThat(round.forgotten()).containsExactly(2);
         assertThat(round.printed()).isEmpty();
         assertThat(after.forgotten()).isEmpty();
+    }
+
+    /** A master gone away is not a worker forgotten: the follow ends, as when GET /fleet cannot be read. */
+    @Test
+    void aMasterThatCannotBeReachedEndsTheFollowRatherThanForgetTheWorker() {
+        FakeFleetLogs master = new FakeFleetLogs().spawn(1, 3);
+        FleetLogFollower follower = new FleetLogFollower(path -> {
+            if (path.startsWith("/fleet/workers/2/")) {
+                throw new CtlException("cannot reach the admin API", Ctl.UNREACHABLE);
+            }
+            return master.apply(path);
+        }, null, 5, PAGE, null);
+        follower.next();
+        master.spawnUnlisted(2, 30).leave(2);
+
+        assertThatThrownBy(follower::next).isInstanceOf(CtlException.class).hasMessageStartingWith("cannot reach");
     }
 
     /** After its start, only the events it has not seen are asked for; those before it are not new workers. */
