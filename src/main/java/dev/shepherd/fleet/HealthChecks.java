@@ -12,12 +12,11 @@ import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.extern.slf4j.Slf4j;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.SortedSet;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * Readiness while a worker starts (with its startup timeout), liveness while it serves, and the ejection of a
@@ -34,17 +33,19 @@ final class HealthChecks {
     private final HealthProbe liveness;
     private final FleetEvents events;
     private final Supervisor supervisor;
+    private final Clock clock;
     /** The last worker stopped for failing its liveness probe, until it is READY again; null: none. */
     private Worker livenessStopped;
 
     HealthChecks(FleetProperties properties, SupervisorQueue loop, HealthProbe readiness, HealthProbe liveness, FleetEvents events,
-                 Supervisor supervisor) {
+                 Supervisor supervisor, Clock clock) {
         this.properties = properties;
         this.loop = loop;
         this.readiness = readiness;
         this.liveness = liveness;
         this.events = events;
         this.supervisor = supervisor;
+        this.clock = clock;
     }
 
     /** Probes a new process until it is READY, and kills it if it is not by the startup timeout. */
@@ -59,7 +60,23 @@ final class HealthChecks {
             readiness.check(port, worker.spec.readinessPath())
                     .thenApply(result -> result.ok() && properties.readiness().portOwnerCheck()
                             ? ownPort(worker, process, port, true) : result)
-                    .thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result)));
+                    .thenAccept(result -> loop.post(outcome(worker, process, ProbeKind.READINESS, result,
+                            result.refused() ? listenHint(worker, process, port) : null)));
+        }
+    }
+
+    /**
+     * On the probe's thread, after a refused readiness probe: why, where the worker's processes listen
+     * ({@link ListenHint}), as soon as it can be seen rather than at the startup timeout; null when nothing tells.
+     * Reads a bounded part of /proc ({@link ChildProcess#listeningSockets}) at each refused probe of a STARTING
+     * worker: a few small files, as most trees listen on a few sockets.
+     */
+    private static ListenHint listenHint(Worker worker, ChildProcess process, int port) {
+        try {
+            return ListenHint.of(port, process.listeningSockets()).orElse(null);
+        } catch (RuntimeException ex) {
+            log.debug("Could not tell where worker {} listens", worker.id, ex);
+            return null;
         }
     }
 
@@ -92,8 +109,13 @@ final class HealthChecks {
     private static final String PORT_TAKEN = ": another process took it (fleet.readiness.port-owner-check=false allows it)";
 
     private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result) {
+        return outcome(worker, process, probe, result, null);
+    }
+
+    private static SupervisorEvent outcome(Worker worker, ChildProcess process, ProbeKind probe, Probe.Result result,
+                                           ListenHint hint) {
         return result.ok() ? new ProbePassed(worker, process, probe)
-                : new ProbeFailed(worker, process, probe, result.detail(), result.inconclusive());
+                : new ProbeFailed(worker, process, probe, result.detail(), result.inconclusive(), hint);
     }
 
     void passed(ProbePassed passed) {
@@ -124,12 +146,30 @@ final class HealthChecks {
                 // startup timeout, a minute of 503s later (found by a new user's attack).
                 log.warn("Worker {} (pid {}) is not READY: its readiness probe {}{}", worker.id,
                         failed.process().pid(), TerminalText.safe(failed.detail()), PATH_HINT);
+            } else if (failed.listenHint() != null && logListenHint(worker, failed.process(), failed.listenHint())) {
+                log.warn("Worker {} (pid {}) is not READY: its readiness probe {}{}", worker.id,
+                        failed.process().pid(), TerminalText.safe(failed.detail()), failed.listenHint().clause());
             }
-            worker.lastReadinessFailure(failed.detail());
+            worker.readinessFailed(failed.detail(), failed.listenHint() == null ? null : failed.listenHint().clause());
             worker.arm(loop.schedule(new TimerFired(worker, failed.process(), Timer.READINESS_RETRY),
                     properties.readiness().interval()));
         }
     }
+
+    /**
+     * Whether the master's log tells {@code hint} now: once per process, at once when it holds for good, else once the
+     * process has been starting for {@link #LISTEN_HINT_HOLD} (a Java debugger's or a Node inspector's port is bound
+     * before the app's own; {@code shepherd ls} shows it meanwhile).
+     */
+    private boolean logListenHint(Worker worker, ChildProcess process, ListenHint hint) {
+        if (!hint.conclusive() && Duration.between(process.startedAt(), clock.instant()).compareTo(LISTEN_HINT_HOLD) < 0) {
+            return false;
+        }
+        return worker.firstListenHintLog();
+    }
+
+    /** How long a worker listening on other ports than its PORT starts before the master's log says so. */
+    static final Duration LISTEN_HINT_HOLD = Duration.ofSeconds(5);
 
     /** What to do about a readiness path the app does not serve. */
     static final String PATH_HINT = "; set fleet.readiness.path to a path it answers with 2xx (/, say), or to empty "
@@ -152,34 +192,10 @@ final class HealthChecks {
         String last = worker.lastReadinessFailure();
         String reason = "not READY within " + properties.worker().startupTimeout().toMillis() + " ms"
                 + (last == null ? "" : " (last readiness probe: " + last + (pathNotServed(last) ? PATH_HINT : "") + ")")
-                + elsewhere(worker, process);
+                + (last == null || worker.readinessHint() == null ? "" : worker.readinessHint());
         worker.stopping(reason, ExitCause.STARTUP_TIMEOUT);
         worker.moveTo(WorkerState.STOPPING, Type.STARTUP_TIMEOUT, "worker " + worker.id + " " + reason + "; killed");
         process.killTree();
-    }
-
-    /**
-     * For a worker whose probes found nothing on its port: the ports its processes listen on instead, as a clause
-     * ("; its processes listen on 3000, not on its PORT 41234: ..."), else empty. An app that listens on a port of
-     * its own (Node's {@code listen(3000)}, usual under PM2's cluster mode, which shares one port) is the common
-     * cause (found by a new user's attack: the reason said only "Connection refused"). Reads /proc, once per startup
-     * timeout.
-     */
-    private static String elsewhere(Worker worker, ChildProcess process) {
-        SortedSet<Integer> ports;
-        try {
-            ports = process.listeningPorts();
-        } catch (RuntimeException ex) {
-            log.debug("Could not tell where worker {} listens", worker.id, ex);
-            return "";
-        }
-        if (ports.isEmpty() || ports.contains(worker.port())) {
-            return "";
-        }
-        String listed = ports.stream().limit(5).map(String::valueOf).collect(Collectors.joining(", "))
-                + (ports.size() > 5 ? ", …" : "");
-        return "; its processes listen on " + listed + ", not on its PORT " + worker.port()
-                + ": a worker must listen on the port Shepherd gives it in the PORT variable";
     }
 
     /** One liveness round over the serving workers; called periodically. */

@@ -4,6 +4,7 @@ import dev.shepherd.worker.OutOfThreads;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -31,18 +32,19 @@ final class Probe implements HealthProbe {
     /**
      * The outcome; {@code detail} says what went wrong when it failed. {@code inconclusive}: the master could not run
      * the probe at all (it is out of file descriptors itself), which says nothing of the worker. The kubelet's
-     * "Unknown" probe result: counted neither as a failure nor as a success.
+     * "Unknown" probe result: counted neither as a failure nor as a success. {@code refused}: the connection to
+     * 127.0.0.1 on the port was refused, so nothing listens there (where the worker listens instead is worth a look).
      */
-    record Result(boolean ok, String detail, boolean inconclusive) {
+    record Result(boolean ok, String detail, boolean inconclusive, boolean refused) {
         static final Result OK = new Result(true, "ok");
 
         Result(boolean ok, String detail) {
-            this(ok, detail, false);
+            this(ok, detail, false, false);
         }
 
         /** A probe the master could not run: out of file descriptors itself, say. */
         static Result inconclusive(String detail) {
-            return new Result(false, detail, true);
+            return new Result(false, detail, true, false);
         }
     }
 
@@ -184,7 +186,8 @@ final class Probe implements HealthProbe {
         if (OutOfDescriptors.causedIt(ex)) {
             return Result.inconclusive(detail + " (the master's own open-file limit, ulimit -n)");
         }
-        return new Result(false, detail);
+        // The JDK's ConnectException is a refused connection ("Connection refused"); a timeout is another exception.
+        return new Result(false, detail, false, ex instanceof ConnectException);
     }
 
     /**

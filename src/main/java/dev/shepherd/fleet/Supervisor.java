@@ -95,7 +95,7 @@ final class Supervisor {
         this.clock = clock;
         this.launchSpecs = launchSpecs;
         this.loop = loop;
-        this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this);
+        this.healthChecks = new HealthChecks(properties, loop, readiness, liveness, events, this, clock);
         this.events = events;
         this.desired = properties.desiredWorkers();
         this.spec = WorkerSpec.configured(properties);

@@ -73,10 +73,15 @@ sealed interface SupervisorEvent {
 
     /**
      * {@code detail} says what went wrong; {@code inconclusive}: the master could not run the probe (out of file
-     * descriptors itself), so it says nothing of the worker.
+     * descriptors itself), so it says nothing of the worker; {@code listenHint}: why a refused readiness probe was
+     * refused, where the worker's processes listen tells it (null: not told).
      */
-    record ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail, boolean inconclusive)
-            implements AboutProcess {
+    record ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail, boolean inconclusive,
+                       ListenHint listenHint) implements AboutProcess {
+
+        ProbeFailed(Worker worker, ChildProcess process, ProbeKind probe, String detail, boolean inconclusive) {
+            this(worker, process, probe, detail, inconclusive, null);
+        }
     }
 
     /** The process was not READY within {@code fleet.worker.startup-timeout}. */

@@ -6,7 +6,6 @@ import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.WorkerState;
 import lombok.AccessLevel;
 import lombok.Getter;
-import lombok.Setter;
 import lombok.experimental.Accessors;
 
 import java.time.Instant;
@@ -44,8 +43,12 @@ final class Worker {
     private int restarts;
     /** What the current process's latest failed readiness probe saw while it was STARTING; null: none failed. */
     @Getter(AccessLevel.PACKAGE)
-    @Setter(AccessLevel.PACKAGE)
     private String lastReadinessFailure;
+    /** Why that probe was refused, where the process's tree listens ({@link ListenHint#clause}); null: not told. */
+    @Getter(AccessLevel.PACKAGE)
+    private String readinessHint;
+    /** Whether the master's log has told a {@link ListenHint} of the current process (once per process). */
+    private boolean listenHintLogged;
     private long requestsBefore;
     @Getter(AccessLevel.PACKAGE)
     private WorkerExit lastExit;
@@ -225,6 +228,8 @@ final class Worker {
         livenessProbes = 0;
         answeredAtLastProbe = 0;
         lastReadinessFailure = null;
+        readinessHint = null;
+        listenHintLogged = false;
         outlierEjected = false;
         outlierEjections = 0;
         outlierNotEjected = 0;
@@ -298,6 +303,19 @@ final class Worker {
         stopReason = reason;
         drainDeadline = requestsBy;
         tunnelDeadline = tunnelsBy;
+    }
+
+    /** A readiness probe of the STARTING process failed: {@code detail}, and why, where it listens ({@code hint}, or null). */
+    void readinessFailed(String detail, String hint) {
+        lastReadinessFailure = detail;
+        readinessHint = hint;
+    }
+
+    /** Whether no {@link ListenHint} of the current process was logged yet; true once per process. */
+    boolean firstListenHintLog() {
+        boolean first = !listenHintLogged;
+        listenHintLogged = true;
+        return first;
     }
 
     /** A liveness probe is on its way (one at a time), or its answer came. */
@@ -387,7 +405,8 @@ final class Worker {
         // of 404s while only the master's log said why.
         String reason = state == WorkerState.STARTING && lastReadinessFailure != null
                 ? "readiness probe: " + lastReadinessFailure
-                + (HealthChecks.pathNotServed(lastReadinessFailure) ? HealthChecks.PATH_HINT : "") : stopReason;
+                + (HealthChecks.pathNotServed(lastReadinessFailure) ? HealthChecks.PATH_HINT : "")
+                + (readinessHint == null ? "" : readinessHint) : stopReason;
         return new WorkerSnapshot(id, index, running ? process.pid() : 0, running ? port : 0, state, generation, restarts,
                 process == null ? null : process.startedAt(), requestsBefore, lastExit, lastExitCause, reason,
                 running ? endpoint : null, running ? process : null, restartAt);

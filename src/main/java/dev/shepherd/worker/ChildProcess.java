@@ -2,9 +2,8 @@ package dev.shepherd.worker;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
 import java.util.Optional;
-import java.util.SortedSet;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -76,12 +75,13 @@ public interface ChildProcess {
     }
 
     /**
-     * The TCP ports this process tree listens on, on any address, lowest first; empty when it listens on none or
-     * where it cannot be told (no /proc). Reads /proc (the tree's descriptors, /proc/net/tcp and tcp6): once per
-     * startup timeout on the supervisor's thread, never per probe. Empty by default.
+     * The TCP sockets this process tree listens on, on any address and port, as the kernel lists them; empty when it
+     * listens on none or where it cannot be told (no /proc). At most a few thousand, read from a bounded part of /proc
+     * ({@code TcpListeners}): the tree's descriptors and the listening lines of /proc/net/tcp and tcp6. Not for the
+     * supervisor's thread. Empty by default.
      */
-    default SortedSet<Integer> listeningPorts() {
-        return Collections.emptySortedSet();
+    default List<ListeningSocket> listeningSockets() {
+        return List.of();
     }
 
     /** {@link #foreignListener}'s answer when nothing listens on the port. */

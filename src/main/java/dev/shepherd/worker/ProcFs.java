@@ -13,8 +13,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.SortedSet;
-import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -127,9 +125,18 @@ public final class ProcFs {
 
     /** The inodes of the sockets the process {@code pid} has open ({@code socket:[N]}); empty when unreadable. */
     static Set<Long> sockets(long pid) {
+        return sockets(pid, Integer.MAX_VALUE);
+    }
+
+    /** {@link #sockets(long)} among its first {@code descriptors} descriptors (/proc lists them lowest first). */
+    static Set<Long> sockets(long pid, int descriptors) {
         Set<Long> inodes = new HashSet<>();
+        int seen = 0;
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(PROC.resolve(pid + "/fd"))) {
             for (Path fd : fds) {
+                if (++seen > descriptors) {
+                    break;
+                }
                 try {
                     String target = Files.readSymbolicLink(fd).toString();
                     if (target.startsWith("socket:[") && target.endsWith("]")) {
@@ -171,36 +178,6 @@ public final class ProcFs {
             } catch (IOException | UncheckedIOException ex) {
                 // No IPv6, say.
             }
-        }
-    }
-
-    /**
-     * The ports of the TCP sockets of this network namespace that listen, on any address, and whose inode is in
-     * {@code inodes} (/proc/net/tcp and tcp6), lowest first.
-     */
-    static SortedSet<Integer> listeningPorts(Set<Long> inodes) {
-        SortedSet<Integer> ports = new TreeSet<>();
-        forEachTcpSocket(line -> {
-            int port = listeningPort(line, inodes);
-            if (port > 0) {
-                ports.add(port);
-            }
-        });
-        return ports;
-    }
-
-    /** The port of {@code line} of /proc/net/tcp{,6} when it is a listener whose inode is in {@code inodes}; else 0. */
-    static int listeningPort(String line, Set<Long> inodes) {
-        String[] fields = line.trim().split("\\s+");
-        if (fields.length < 10 || !fields[3].equals("0A")) {
-            return 0;
-        }
-        int colon = fields[1].indexOf(':');
-        try {
-            return colon < 0 || !inodes.contains(Long.parseLong(fields[9])) ? 0
-                    : Integer.parseInt(fields[1].substring(colon + 1), 16);
-        } catch (NumberFormatException ex) {
-            return 0;
         }
     }
 

@@ -9,12 +9,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.SortedSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -376,16 +374,10 @@ public final class WorkerProcess implements ChildProcess {
                 .orElse("a process this master cannot see (" + socket + ")"));
     }
 
+    /** From the tree's members known without a scan of /proc: its cgroup's, or those the last periodic scan found. */
     @Override
-    public SortedSet<Integer> listeningPorts() {
-        if (!ProcFs.available()) {
-            return Collections.emptySortedSet();
-        }
-        Set<Long> held = new HashSet<>();
-        for (ProcessHandle member : tree.members()) {
-            held.addAll(ProcFs.sockets(member.pid()));
-        }
-        return held.isEmpty() ? Collections.emptySortedSet() : ProcFs.listeningPorts(held);
+    public List<ListeningSocket> listeningSockets() {
+        return TcpListeners.of(tree.knownMembers());
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.shepherd.fleet;
 
 import dev.shepherd.worker.ChildProcess;
 import dev.shepherd.worker.LaunchSpec;
+import dev.shepherd.worker.ListeningSocket;
 import dev.shepherd.worker.LogBuffer;
 
 import java.io.IOException;
@@ -11,8 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeSet;
-import java.util.SortedSet;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -41,8 +40,8 @@ final class FakeLauncher implements ProcessLauncher {
         boolean reaped;
         /** Dead, as the proxy may see it on a connection, before its exit reaches the supervisor. */
         private boolean dead;
-        /** The ports it listens on ({@link #listeningPorts}); none by default. */
-        SortedSet<Integer> listening = new TreeSet<>();
+        /** The sockets its tree listens on ({@link #listeningSockets}); none by default. */
+        final List<ListeningSocket> listening = new ArrayList<>();
         /** Its process tree's resident memory as {@link #residentBytes()} reads it: 10 MiB unless a test sets it. */
         volatile long residentBytes = 10L * 1024 * 1024;
 
@@ -56,8 +55,17 @@ final class FakeLauncher implements ProcessLauncher {
         }
 
         @Override
-        public SortedSet<Integer> listeningPorts() {
+        public List<ListeningSocket> listeningSockets() {
             return listening;
+        }
+
+        /** Its tree listens on {@code port} of {@code address}. */
+        void listens(String address, int port) {
+            try {
+                listening.add(new ListeningSocket(java.net.InetAddress.getByName(address), port));
+            } catch (java.net.UnknownHostException ex) {
+                throw new IllegalArgumentException(ex);
+            }
         }
 
         /** Dies without its exit being seen yet: {@link #isAlive()} says false, {@link #exit} tells the rest. */

@@ -500,22 +500,102 @@ class SupervisorTests {
                 + "a TCP connect)");
     }
 
-    /** Found by a new user's attack: a worker listening on a port of its own was said only to refuse connections. */
+    /** What a readiness probe refused by the worker's port says. */
+    private static final Probe.Result REFUSED = new Probe.Result(false, "GET /health failed: Connection refused", false, true);
+
+    /**
+     * Found by a new user's attack: a worker listening on a port of its own (listen(3000)) was said only to refuse
+     * connections, and where it listens came at the startup timeout alone, a minute later. It comes with the first
+     * refused probe; the master's log says it once the worker has been starting for a while, as a debugger's port
+     * may be bound before the app's own.
+     */
     @Test
-    void aWorkerThatListensElsewhereThanItsPortIsToldSoWhenItTimesOut() {
-        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "2s");
-        fleet.readiness.answerAll(false);
+    void aWorkerThatListensOnOtherPortsIsToldSoAtItsFirstRefusedProbe(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.startup-timeout", "10s");
+        fleet.readiness.answerAll(REFUSED);
         fleet.started();
         int port = fleet.worker(1).port();
-        fleet.process(1).listening.addAll(List.of(3000, 9229));
-        fleet.process(2).listening.addAll(List.of(fleet.worker(2).port(), 9229));
+        fleet.process(1).listens("0.0.0.0", 3000);
+        fleet.process(1).listens("::", 9229);
+        fleet.process(1).listens("127.0.0.1", 3000);
+        fleet.process(2).listens("127.0.0.1", fleet.worker(2).port());
+        fleet.process(2).listens("127.0.0.1", 9229);
+        String hint = "; its processes listen on 3000, 9229, not on its PORT " + port + ": a worker must listen on the "
+                + "port Shepherd gives it in the PORT variable";
 
+        fleet.queue.advance(Duration.ofMillis(100));
+        assertThat(fleet.worker(1).reason()).isEqualTo("readiness probe: GET /health failed: Connection refused" + hint);
+        assertThat(fleet.worker(2).reason()).as("one listens on its PORT: no more said")
+                .isEqualTo("readiness probe: GET /health failed: Connection refused");
+        assertThat(output.getOut()).doesNotContain("its processes listen on");
+        fleet.queue.advance(HealthChecks.LISTEN_HINT_HOLD);
+        assertThat(output.getOut()).containsOnlyOnce("Worker 1 (pid " + fleet.process(1).pid() + ") is not READY: its "
+                + "readiness probe GET /health failed: Connection refused" + hint);
+        fleet.queue.advance(Duration.ofSeconds(5));
+
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 10000 ms (last readiness probe: GET "
+                + "/health failed: Connection refused)" + hint);
+        assertThat(fleet.worker(2).lastExit().reason())
+                .isEqualTo("not READY within 10000 ms (last readiness probe: GET /health failed: Connection refused)");
+        assertThat(output.getOut()).containsOnlyOnce("is not READY: its readiness probe");
+    }
+
+    /**
+     * Found by a new user's attack: Node 17 and later bind listen(PORT, 'localhost') on [::1] where localhost resolves
+     * to ::1 first, which Shepherd's connections to 127.0.0.1 never reach; the worker was said only to refuse them.
+     */
+    @Test
+    void aWorkerThatListensOnItsPortOnIpv6LoopbackOnlyIsToldSoAtOnce(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.startup-timeout", "2s");
+        fleet.readiness.answerAll(REFUSED);
+        fleet.started();
+        int port = fleet.worker(1).port();
+        fleet.process(1).listens("::1", port);
+        fleet.process(1).listens("::1", 9229);
+        String hint = "; its processes listen on [::1]:" + port + " (IPv6 loopback) only, not on 127.0.0.1, where "
+                + "Shepherd connects: a worker must listen on 127.0.0.1 or on every address (Node: listen(PORT) or "
+                + "listen(PORT, '127.0.0.1'), not 'localhost', which may resolve to ::1)";
+
+        fleet.queue.advance(Duration.ofMillis(100));
+        assertThat(fleet.worker(1).reason()).isEqualTo("readiness probe: GET /health failed: Connection refused" + hint);
+        assertThat(output.getOut()).containsOnlyOnce("Worker 1 (pid " + fleet.process(1).pid() + ") is not READY: its "
+                + "readiness probe GET /health failed: Connection refused" + hint);
         fleet.queue.advance(Duration.ofSeconds(2));
 
         assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("not READY within 2000 ms (last readiness probe: GET "
-                + "/health answered 503); its processes listen on 3000, 9229, not on its PORT " + port
-                + ": a worker must listen on the port Shepherd gives it in the PORT variable");
-        assertThat(fleet.worker(2).lastExit().reason()).as("one listens on its PORT: no more said")
+                + "/health failed: Connection refused)" + hint);
+        assertThat(fleet.events.recent()).anyMatch(event -> event.type() == Type.STARTUP_TIMEOUT
+                && event.message().endsWith(hint + "; killed"));
+        assertThat(output.getOut()).containsOnlyOnce("is not READY: its readiness probe");
+    }
+
+    @Test
+    void aWorkerThatListensOnItsPortOnAnotherAddressIsToldWhichOne() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
+        fleet.readiness.answerAll(REFUSED);
+        fleet.started();
+        int port = fleet.worker(1).port();
+        fleet.process(1).listens("10.1.2.3", port);
+
+        fleet.queue.advance(Duration.ofMillis(100));
+
+        assertThat(fleet.worker(1).reason()).isEqualTo("readiness probe: GET /health failed: Connection refused; its "
+                + "processes listen on 10.1.2.3:" + port + " only, not on 127.0.0.1, where Shepherd connects: a worker "
+                + "must listen on 127.0.0.1 or on every address");
+    }
+
+    /** Something answered on 127.0.0.1 (a 503): where the tree listens is not looked at, nor told. */
+    @Test
+    void aProbeThatWasAnsweredSaysNothingOfWhereTheWorkerListens() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1", "fleet.worker.startup-timeout", "2s");
+        fleet.readiness.answerAll(false);
+        fleet.started();
+        fleet.process(1).listens("::1", fleet.worker(1).port());
+        fleet.process(1).listens("0.0.0.0", 3000);
+
+        fleet.queue.advance(Duration.ofSeconds(2));
+
+        assertThat(fleet.worker(1).lastExit().reason())
                 .isEqualTo("not READY within 2000 ms (last readiness probe: GET /health answered 503)");
     }
 

@@ -166,22 +166,6 @@ class ProcFsTests {
     }
 
     @Test
-    void aTreesListeningPortsAreThoseOfItsListenersOnAnyAddress() {
-        String loopback = "   0: 0100007F:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0";
-        String otherAddress = "   2: 0200007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0 100 0 0 10 0";
-        String connected = "   3: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4545 1 0 20 4 30 10 -1";
-        String v6Loopback = "   2: 00000000000000000000000001000000:2405 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4949 1 0 100 0 0 10 0";
-        Set<Long> tree = Set.of(4242L, 4444L, 4545L, 4949L);
-
-        assertThat(ProcFs.listeningPort(loopback, tree)).isEqualTo(3000);
-        assertThat(ProcFs.listeningPort(otherAddress, tree)).as("any address").isEqualTo(8080);
-        assertThat(ProcFs.listeningPort(v6Loopback, tree)).isEqualTo(9221);
-        assertThat(ProcFs.listeningPort(connected, tree)).as("not listening").isZero();
-        assertThat(ProcFs.listeningPort(loopback, Set.of(1L))).as("another process's").isZero();
-        assertThat(ProcFs.listeningPort("garbage", tree)).isZero();
-    }
-
-    @Test
     void aListenerOnIpv6sAnyAddressIsForeignUnlessTheWorkerHoldsAnIpv4OneAndNoneThere() {
         // 1: the worker's on 127.0.0.1; 2: another's on [::], IPV6_V6ONLY perhaps, which 127.0.0.1 cannot reach.
         ProcFs.Listeners v6OnlyBeside = new ProcFs.Listeners(Set.of(1L, 2L), Set.of(2L));
