@@ -56,10 +56,14 @@ final class Exits {
         afterExit(worker, worker.lastExit(), ExitCause.COULD_NOT_START);
     }
 
-    /** A process ended: record how, then restart, replace or remove the worker. */
-    void reap(Worker worker, ChildProcess process, int code) {
+    /**
+     * A process ended, leaving {@code survivors} running ({@link LeftRunning#of}): record how, then restart, replace or
+     * remove the worker.
+     */
+    void reap(Worker worker, ChildProcess process, int code, List<String> survivors) {
         Duration uptime = Duration.between(process.startedAt(), clock.instant());
-        String reason = worker.stopReason() != null ? worker.stopReason() : ownReason(worker, code);
+        String reason = worker.stopReason() != null ? worker.stopReason()
+                : ownReason(worker, code) + LeftRunning.clause(survivors);
         Tail tail = Tail.of(worker.logs, process.pid(), code);
         WorkerExit exit = new WorkerExit(process.pid(), code, WorkerExit.signalOf(code), clock.instant(), uptime, reason,
                 tail.lines(), tail.errorLine());

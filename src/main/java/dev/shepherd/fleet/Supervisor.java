@@ -154,6 +154,8 @@ final class Supervisor {
      * runs is dropped here, once (but the tree of every process that ended is reaped).
      */
     void handle(SupervisorEvent event) {
+        // What an exit left running is looked at before the tree is killed: a program that daemonized.
+        List<String> survivors = event instanceof ProcessExited exited ? LeftRunning.of(exited) : List.of();
         if (event instanceof ProcessExited exited) {
             launcher.reaped(exited.process());
         }
@@ -162,7 +164,7 @@ final class Supervisor {
             return;
         }
         if (event instanceof ProcessExited exited) {
-            exits.reap(exited.worker(), exited.process(), exited.code());
+            exits.reap(exited.worker(), exited.process(), exited.code(), survivors);
         } else if (event instanceof ProbePassed passed) {
             healthChecks.passed(passed);
         } else if (event instanceof ProbeFailed failed) {

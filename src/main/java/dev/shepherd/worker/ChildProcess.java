@@ -84,6 +84,15 @@ public interface ChildProcess {
         return List.of();
     }
 
+    /**
+     * The processes of this one's tree still running besides its own, said as {@code pid 42 (python3)}, at most
+     * {@code limit}: after its exit, what it left behind (a daemon it forked into the background). Empty where it
+     * cannot be told, and by default. Reads /proc, all of it where the tree has no cgroup.
+     */
+    default List<String> survivors(int limit) {
+        return List.of();
+    }
+
     /** {@link #foreignListener}'s answer when nothing listens on the port. */
     String NO_LISTENER = "no process now";
 }

@@ -380,6 +380,17 @@ public final class WorkerProcess implements ChildProcess {
         return TcpListeners.of(tree.knownMembers());
     }
 
+    /** Those of the tree's members alive, its own process left out, and neither dead nor exiting. */
+    @Override
+    public List<String> survivors(int limit) {
+        if (!ProcFs.available()) {
+            return List.of();
+        }
+        return tree.members().stream().filter(member -> member.pid() != process.pid() && member.isAlive()
+                        && !ProcFs.exitedNotReaped(member.pid()))
+                .limit(limit).map(member -> "pid " + member.pid() + " (" + ProcFs.command(member.pid()) + ")").toList();
+    }
+
     /**
      * Resident memory of the tree, from /proc; empty where /proc is not there. Counts the members known without a
      * scan of /proc: its cgroup's, or the descendants the last periodic scan found.

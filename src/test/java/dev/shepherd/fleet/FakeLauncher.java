@@ -42,6 +42,8 @@ final class FakeLauncher implements ProcessLauncher {
         private boolean dead;
         /** The sockets its tree listens on ({@link #listeningSockets}); none by default. */
         final List<ListeningSocket> listening = new ArrayList<>();
+        /** What its tree left running when it exited ({@link #survivors}); none by default. */
+        final List<String> survivors = new ArrayList<>();
         /** Its process tree's resident memory as {@link #residentBytes()} reads it: 10 MiB unless a test sets it. */
         volatile long residentBytes = 10L * 1024 * 1024;
 
@@ -66,6 +68,11 @@ final class FakeLauncher implements ProcessLauncher {
             } catch (java.net.UnknownHostException ex) {
                 throw new IllegalArgumentException(ex);
             }
+        }
+
+        @Override
+        public List<String> survivors(int limit) {
+            return survivors.stream().limit(limit).toList();
         }
 
         /** Dies without its exit being seen yet: {@link #isAlive()} says false, {@link #exit} tells the rest. */

@@ -30,8 +30,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Found by a new user's attack: workers that never get READY, said only to refuse connections. Each is told why,
- * with real processes, as soon as it can be seen.
+ * Found by a new user's attack: three workers that never get READY, or never stay, each said only to refuse
+ * connections or to have exited on its own. Each is told why, with real processes, as soon as it can be seen.
  */
 @EnabledOnOs(OS.LINUX)
 @ExtendWith(OutputCaptureExtension.class)
@@ -105,6 +105,39 @@ class StartupHintsIntegrationTests {
                     .containsPattern("not READY within 20000 ms \\(last readiness probe: GET /health failed: [^)]+\\); "
                             + "its processes listen on " + own + ", not on its PORT \\d+: a worker must listen on the "
                             + "port Shepherd gives it in the PORT variable"));
+        }
+    }
+
+    /** Forks, leaves its session, forks again and exits 0, as a daemon does: its child serves on. */
+    private static final String DAEMONIZING = "import os, time\n"
+            + "if os.fork() > 0:\n"
+            + "    print('parent exiting, child serves', flush=True); os._exit(0)\n"
+            + "os.setsid()\n"
+            + "if os.fork() > 0:\n"
+            + "    os._exit(0)\n"
+            + "time.sleep(3600)\n";
+
+    /** Its tree found by its cgroup, or without one by the marker in the environment its daemon inherited. */
+    @ParameterizedTest(name = "cgroups {0}")
+    @ValueSource(booleans = {true, false})
+    void aWorkerThatForksIntoTheBackgroundAndExitsIsToldToStayInTheForeground(boolean cgroups, CapturedOutput output) {
+        try (RunningShepherd shepherd = RunningShepherd.start("--fleet.workers=1",
+                "--fleet.worker.command[0]=python3", "--fleet.worker.command[1]=-c",
+                "--fleet.worker.command[2]=" + DAEMONIZING, "--fleet.restart.initial-backoff=5s",
+                "--fleet.worker.use-cgroups=" + cgroups)) {
+            String left = "exited on its own while a process it started, pid (\\d+) \\(python3[^)]*\\), ran on, killed "
+                    + "since with its tree: a worker must stay in the foreground, as under systemd's Type=simple, Docker "
+                    + "or PM2, not fork into the background and exit \\(no --daemon, no trailing &\\)";
+
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                WorkerSnapshot worker = shepherd.snapshot().workers().get(0);
+                assertThat(worker.lastExit()).isNotNull();
+                assertThat(worker.lastExit().reason()).matches(left);
+                assertThat(output.getOut()).containsPattern("exited with code 0 after \\d+ ms: " + left);
+            });
+            long daemon = portIn(shepherd.snapshot().workers().get(0).lastExit().reason(), left);
+            await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(daemon).map(ProcessHandle::isAlive)
+                    .orElse(false), alive -> !alive);
         }
     }
 

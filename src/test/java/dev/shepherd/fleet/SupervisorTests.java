@@ -599,6 +599,50 @@ class SupervisorTests {
                 .isEqualTo("not READY within 2000 ms (last readiness probe: GET /health answered 503)");
     }
 
+    /**
+     * Found by a new user's attack: a program that forks into the background and exits 0 (a daemon's double fork,
+     * --daemon, a script's app &) was told only as "exited on its own", and restarted for ever.
+     */
+    @Test
+    void aProcessThatExitsWhileOneItStartedRunsOnIsToldToStayInTheForeground(CapturedOutput output) {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2").started();
+        fleet.process(1).survivors.add("pid 4242 (python3)");
+        fleet.process(2).survivors.addAll(List.of("pid 1 (a)", "pid 2 (b)", "pid 3 (c)", "pid 4 (d)"));
+        String foreground = ", ran on, killed since with its tree: a worker must stay in the foreground, as under "
+                + "systemd's Type=simple, Docker or PM2, not fork into the background and exit (no --daemon, no trailing &)";
+
+        fleet.process(1).exit(0);
+        fleet.process(2).exit(0);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("exited on its own while a process it started, "
+                + "pid 4242 (python3)" + foreground);
+        assertThat(fleet.worker(2).lastExit().reason()).isEqualTo("exited on its own while processes it started, "
+                + "pid 1 (a), pid 2 (b), pid 3 (c), …" + foreground);
+        assertThat(output.getOut()).contains("exited with code 0 after 0 ms: exited on its own while a process it "
+                + "started, pid 4242 (python3)" + foreground);
+        assertThat(fleet.events.recent()).anyMatch(event -> event.type() == Type.PROCESS_EXITED
+                && event.message().endsWith("pid 4242 (python3)" + foreground));
+    }
+
+    /** A crash, and an exit the master asked for, are not looked at for what they left running. */
+    @Test
+    void onlyAnExitOnItsOwnWithCodeZeroIsToldWhatItLeftRunning() {
+        SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "2", "fleet.worker.drain-timeout", "0s").started();
+        fleet.process(1).survivors.add("pid 4242 (python3)");
+        fleet.process(2).survivors.add("pid 4343 (python3)");
+
+        fleet.process(2).obeysStop = false;
+
+        fleet.process(1).exit(1);
+        fleet.command(new SupervisorEvent.Scale(1, new CompletableFuture<>()));
+        fleet.process(2).exit(0);
+        fleet.queue.drain();
+
+        assertThat(fleet.worker(1).lastExit().reason()).isEqualTo("crashed");
+        assertThat(fleet.events.recent()).noneMatch(event -> event.message().contains("ran on"));
+    }
+
     @Test
     void programThatCannotStartIsFailedAndRetried() {
         SupervisorHarness fleet = new SupervisorHarness("fleet.workers", "1");
