@@ -85,19 +85,24 @@ public class FleetSignals {
 
     /**
      * Whether HotSpot suspends and resumes threads with {@code SIGUSR2}: unless {@code srSignum}, the value of
-     * {@code _JAVA_SR_SIGNUM}, names another signal it takes (a number from 13 to 64, as its {@code SR_initialize}
-     * reads it).
+     * {@code _JAVA_SR_SIGNUM}, names another signal it takes (a number from 13 to 64), read as its
+     * {@code SR_initialize} reads it, with C's {@code strtol}: leading white space, then ASCII digits, the rest
+     * ignored ({@code 39abc} is 39; {@code Integer.parseInt} took Arabic-Indic digits, which HotSpot does not: a
+     * re-attacking helper's).
      */
     static boolean usr2KeptByJvm(String srSignum) {
         if (srSignum == null) {
             return true;
         }
-        try {
-            int number = Integer.parseInt(srSignum.trim());
-            return number <= 12 || number >= 65;
-        } catch (NumberFormatException notANumber) {
-            return true;
+        int i = 0;
+        while (i < srSignum.length() && " \t\n\r\f\u000b".indexOf(srSignum.charAt(i)) >= 0) {
+            i++;
         }
+        long number = 0;
+        while (i < srSignum.length() && srSignum.charAt(i) >= '0' && srSignum.charAt(i) <= '9' && number < 1000) {
+            number = number * 10 + (srSignum.charAt(i++) - '0');
+        }
+        return number <= 12 || number >= 65;
     }
 
     private static void ignore(String name) {

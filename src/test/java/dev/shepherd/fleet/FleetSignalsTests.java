@@ -17,5 +17,10 @@ class FleetSignalsTests {
         assertThat(FleetSignals.usr2KeptByJvm("39")).isFalse();
         assertThat(FleetSignals.usr2KeptByJvm(" 13 ")).isFalse();
         assertThat(FleetSignals.usr2KeptByJvm("64")).isFalse();
+        // As HotSpot's strtol reads it (a re-attacking helper's): trailing text ignored, only ASCII digits.
+        assertThat(FleetSignals.usr2KeptByJvm("39abc")).isFalse();
+        assertThat(FleetSignals.usr2KeptByJvm("\u0663\u0669")).as("Arabic-Indic 39").isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("-39")).isTrue();
+        assertThat(FleetSignals.usr2KeptByJvm("99999999999999999999")).isTrue();
     }
 }
