@@ -39,14 +39,6 @@ import java.io.UncheckedIOException;
 final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner,
         BodyReadFirst.Owner, RetryDecision.Owner {
 
-    /** nginx's code for a request whose client closed the connection before a response began; never sent. */
-    private static final int CLIENT_CLOSED_REQUEST = 499;
-    /**
-     * nginx's code for a connection it closed without a response ({@code return 444}); never sent: what the access log
-     * says of a request cut at the end of the shutdown's drain before its response began.
-     */
-    private static final int NO_RESPONSE = 444;
-
     private final ProxyContext proxy;
     private final ClientHandler client;
     private final ChannelHandlerContext ctx;
@@ -447,8 +439,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     @Override
     public void answeredAfterSpool(Endpoint worker, boolean keepClient) {
-        record.logAccess(relay.status(), worker, attempts);
-        record.completed(relay.status(), attempts);
+        record.completed(worker, attempts);
         finish(keepClient);
     }
 
@@ -469,8 +460,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             return;
         }
         relay.switching(response);
-        record.completed(101, attempts);
-        AccessLog.Opened line = record.tunnelOpened(attempt.endpoint(), attempts);
+        AccessLog.Opened line = record.switched(attempt.endpoint(), attempts);
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 Upgrades.isWebSocket(response.upgrade()), line);
         attempt.handOver(tunnel);
@@ -508,9 +498,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             spooling.endWhenDrained(answeredBy, keepClient);
             return;
         }
-        record.logAccess(relay.status(), attempt.endpoint(), attempts);
+        record.completed(attempt.endpoint(), attempts);
         attempt = null;
-        record.completed(relay.status(), attempts);
         finish(keepClient);
     }
 
@@ -580,14 +569,9 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
 
     /** The cut ({@link #cut}) is logged and counted, and the client's connection closed after what came before. */
     private void endCut(Endpoint failed) {
-        record.logAccess(relay.status(), failed, attempts);
-        if (failed != null) {
-            record.cut(relay.status());
-        } else {
-            // The proxy's own limit on the request body, passed after the response began: not the worker's doing
-            // (found by a re-attacking helper).
-            record.failed(HttpResponseStatus.valueOf(relay.status()));
-        }
+        // With no worker: the proxy's own limit on the request body, passed after the response began, not the
+        // worker's doing (found by a re-attacking helper).
+        record.cut(failed, attempts);
         if (relay.clientBodyUntilClose()) {
             // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
             client.bodyCut();
@@ -633,8 +617,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         wait = null;
         FailureAnswers.answering(head, status, reason);
         boolean keep = keepClient() && !relay.started();
-        record.failed(status);
-        record.logAccess(status.code(), null, attempts);
+        record.failed(status, attempts);
         client.raw().write(ErrorResponses.of(ctx.alloc(), status, reason, keep, head.http10(), head.isHead()));
         finish(keep);
     }
@@ -719,14 +702,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer;
         // unless the proxy closed the connection itself, at the end of the shutdown's drain.
         boolean cut = refusal == 0 && proxy.cuttingClients();
-        int status = relay.started() ? relay.status() : cut ? NO_RESPONSE : CLIENT_CLOSED_REQUEST;
-        if (cut) {
-            record.failed(HttpResponseStatus.valueOf(status));
-        } else {
-            record.clientClosed(status);
-        }
-        record.logAccess(refusal != 0 && !relay.started() ? refusal : status,
-                attempt != null ? attempt.endpoint() : spooling.waitingWorker(), attempts);
+        record.stopped(refusal, cut, attempt != null ? attempt.endpoint() : spooling.waitingWorker(), attempts);
         spooling.close();
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
