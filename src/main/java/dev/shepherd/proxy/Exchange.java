@@ -1,7 +1,6 @@
 package dev.shepherd.proxy;
 
 import dev.shepherd.fleet.Endpoint;
-import dev.shepherd.fleet.OutOfDescriptors;
 import dev.shepherd.proxy.RetryPolicy.Failure;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -20,7 +19,7 @@ import java.io.UncheckedIOException;
 
 /**
  * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
- * {@link WorkerWait} (no worker READY), the attempt here (a connection, the request sent, the response timeout),
+ * {@link Attempts} (the worker picked, the wait in the queue, the attempt under way and what follows its failure),
  * {@link ResponseRelay} (the response to the client), {@link ResponseSpooling} (the response through a file for a
  * client that reads slowly), {@link RetryDecision}, {@link RetryPolicy} and {@link Retries} (what follows a
  * failure), {@link Tunnel} (after a {@code 101}); {@link SpoolRoomWait} (a body read first that waits for room on
@@ -36,8 +35,7 @@ import java.io.UncheckedIOException;
  * client is cut, never completed (RFC 9112 §8): no last chunk, and the client connection closed (reset, when the
  * client's body is framed by the close and a close would look like the end).
  */
-final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpooling.Owner,
-        BodyReadFirst.Owner, RetryDecision.Owner {
+final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyReadFirst.Owner {
 
     private final ProxyContext proxy;
     private final ClientHandler client;
@@ -53,25 +51,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private final BodyReadFirst readFirst;
     /** The request's sticky session, by its cookies. */
     private final StickyBinding sticky;
-    /** What follows a failed attempt; it holds the request's {@link Retries}. */
-    private final RetryDecision retrying;
-    private final ChannelFutureListener headWritten = this::onHeadWritten;
+    /** The attempts on workers: the one under way, the wait for one, what follows a failure. */
+    private final Attempts attempts;
     /** The access-log line and the metrics the exchange leaves behind. */
     private final ExchangeRecord record;
 
     private boolean requestComplete;
-    private int attempts;
-    /** The current attempt; null while none is under way. */
-    private Attempt attempt;
-    private WorkerWait wait;
     private boolean finished;
-    /**
-     * Bytes of its body held while it has no worker connection (read first, or arrived while it waits), counted in
-     * the proxy's total ({@link ProxyContext#holdWaitingBody}) until it is connected to a worker or ends.
-     */
-    private long bytesWaiting;
-    /** The request's place in the router's queue, once it has waited there ({@link WorkerWait#arrival}); 0 before. */
-    private long arrival;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
@@ -87,7 +73,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         this.record = new ExchangeRecord(proxy, head, sender, relay, spooling, startNanos, headStartedNanos);
         this.readFirst = new BodyReadFirst(proxy, client, ctx, head, body, sender, this, this::refusedForRoom);
         this.sticky = new StickyBinding(proxy, head);
-        this.retrying = new RetryDecision(proxy, head, ctx.executor(), this);
+        this.attempts = new Attempts(proxy, this, client, ctx, head, body, relay, sticky);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -120,129 +106,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             }
             ctx.channel().config().setAutoRead(false);
         }
-        route();
+        attempts.route();
     }
 
+    /** The body read first is whole: the request goes to a worker, or waits for one. */
     @Override
     public void route() {
-        route(null);
-    }
-
-    /** The next attempt, on {@code granted} (a worker the queue counted in for this request) or on one picked now. */
-    private void route(Endpoint granted) {
-        if (finished) {
-            if (granted != null) {
-                granted.release(false);
-            }
-            return;
-        }
-        Endpoint picked = null;
-        Retries retries = retrying.retries();
-        // The sticky slot whose worker the request waits for, when it has to wait; negative: any worker.
-        int waitSlot = -1;
-        if (granted != null) {
-            picked = granted;
-            if (retries != null) {
-                // The queue gave it a worker: nothing Retries waited for (a backoff) may route it again.
-                retries.stop();
-            }
-        } else if (retries != null) {
-            picked = retries.pick();
-        } else {
-            if (attempts == 0) {
-                picked = sticky.pick();
-                if (picked == null) {
-                    // When its worker holds the session's state and is only busy: the request waits for it.
-                    waitSlot = sticky.waitSlot();
-                }
-            }
-            if (picked == null && waitSlot < 0) {
-                picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);
-            }
-        }
-        if (picked == null) {
-            awaitWorker(waitSlot, retries);
-            return;
-        }
-        attemptOn(picked);
-    }
-
-    /**
-     * No worker for the request now: it waits in the router's queue ({@link WorkerWait}) for one, or for the worker
-     * of sticky slot {@code waitSlot} when that is not negative; unless {@code retries} waits for the fleet to change
-     * already, or waiting would hold its body in memory past the proxy's bound.
-     */
-    private void awaitWorker(int waitSlot, Retries retries) {
-        if (bytesWaiting > 0 && !proxy.waitingBodiesWithinLimit()) {
-            // Waiting would hold its body in memory past what the proxy holds for all waiting requests.
-            refuseBodyWaiting();
-            return;
-        }
-        if (retries == null || !retries.waiting()) {
-            // A retry keeps its place in line, or gets one ahead of new requests: it arrived before them.
-            wait = WorkerWait.start(proxy, ctx.executor(), waitSlot, head.upgrade(), arrival, retries != null,
-                    this::route, reason -> fail(HttpResponseStatus.SERVICE_UNAVAILABLE, reason));
-            if (wait != null) {
-                arrival = wait.arrival();
-                if (attempts == 0) {
-                    // Whole and waiting: refusable for room for another client's body (BodySpool#makeRoom).
-                    body.queued(true);
-                }
-            }
-        }
-    }
-
-    /** The next attempt, on {@code picked}, counted in for it. */
-    private void attemptOn(Endpoint picked) {
-        wait = null;
-        body.queued(false);
-        attempts++;
-        attempt = new Attempt(proxy, this, picked, client.upstreams());
-        // A request that a failure of its worker connection would leave unanswerable (not retriable, or its body
-        // may go past what is held for a retry) is sent only on a connection that has settled (UpstreamPool); so is
-        // a retry, lest every attempt meet a connection its worker is closing.
-        attempt.start(ctx.channel().eventLoop(),
-                attempts > 1 || !head.retriable() || !head.bodyless() && !requestComplete);
-    }
-
-    @Override
-    public void connected(Attempt connected) {
-        if (connected != attempt || finished) {
-            return;
-        }
-        releaseWaitingBytes();
-        try {
-            attempt.send(this, head, body, !client.reading(), requestComplete, headWritten);
-        } catch (UncheckedIOException ex) {
-            spoolUnreadable(ex);
-            return;
-        }
-        if (!requestComplete && !head.bodyless()) {
-            ctx.channel().config().setAutoRead(attempt.upstream().isWritable());
-        }
-    }
-
-    @Override
-    public void notConnected(Attempt failed, Throwable cause) {
-        if (failed != attempt || finished) {
-            return;
-        }
-        // A request that was never sent uses up no attempt: it tries the other workers, or waits for a READY one.
-        attempts--;
-        attemptFailed(Failure.NOT_SENT, cause);
-    }
-
-    @Override
-    public void timedOut(Attempt late, boolean body) {
-        if (late == attempt) {
-            attemptFailed(body ? Failure.BODY_TIMEOUT : Failure.TIMEOUT, null);
-        }
-    }
-
-    private void onHeadWritten(ChannelFuture future) {
-        if (!future.isSuccess() && attempt != null && future.channel() == attempt.upstream()) {
-            attemptFailed(Failure.NOT_SENT, future.cause());
-        }
+        attempts.route();
     }
 
     /** A part of the request body from the client. */
@@ -272,22 +142,18 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private void streamPart(HttpContent content, int bytes, boolean last) {
         Channel upstream = upstream();
         body.add(content, upstream);
-        if (upstream == null && bytes > 0) {
-            // Held in memory until a worker's connection takes it: counted proxy-wide meanwhile.
-            bytesWaiting += bytes;
-            if (!proxy.holdWaitingBody(bytes) && attempt == null) {
-                // It waits for a worker (in the queue, or between attempts) with these bytes in memory: past the
-                // proxy's bound, as route() would have answered had they come before it queued.
-                refuseBodyWaiting();
-                return;
-            }
+        if (upstream == null && bytes > 0 && !attempts.holdWaiting(bytes)) {
+            // It waits for a worker (in the queue, or between attempts) with these bytes in memory: past the
+            // proxy's bound, as route() would have answered had they come before it queued.
+            refuseBodyWaiting();
+            return;
         }
         if (last && upstream != null) {
             if (!client.reading()) {
                 upstream.flush();
             }
             if (!relay.headReceived()) {
-                attempt.armResponseTimeout();
+                attempts.current().armResponseTimeout();
             }
         }
         if (upstream != null && !upstream.isWritable()) {
@@ -306,14 +172,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             return;
         }
         BodySpool.Holder holder = body.holder();
-        if (holder != null && holder.stage() == BodySpool.Stage.SENT && attempt != null && attempt.upstream() != null
-                && !body.pumping(attempt.upstream())) {
+        Channel upstream = upstream();
+        if (holder != null && holder.stage() == BodySpool.Stage.SENT && upstream != null && !body.pumping(upstream)) {
             body.dropCopy();
         } else if (readFirst.reading()) {
             client.refuseSlowBody(FailureAnswers.slowestBodyRefused());
-        } else if (wait != null && attempts == 0) {
-            wait.cancel();
-            wait = null;
+        } else if (attempts.waitingForFirst()) {
+            attempts.stopWaiting();
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, FailureAnswers.mostHeldRefused());
         } else if (body.holder() != null) {
             proxy.spool().spared(body.holder());
@@ -326,24 +191,21 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * connection (the request is incomplete); a response that had started is cut.
      */
     private void refuseTooLarge() {
-        if (wait != null) {
-            wait.cancel();
-            wait = null;
-        }
+        attempts.stopWaiting();
         readFirst.stopReading();
         if (relay.started()) {
-            dropAttempt();
+            attempts.drop();
             cut(null, Failure.SENT, null);
             return;
         }
-        dropAttempt();
+        attempts.drop();
         fail(FailureAnswers.CONTENT_TOO_LARGE, FailureAnswers.tooLarge(proxy.maxBodySize()));
     }
 
     /** The current attempt's worker connection, if it is connected. */
     @Override
     public Channel upstream() {
-        return attempt == null ? null : attempt.upstream();
+        return attempts.upstream();
     }
 
     void flushUpstream() {
@@ -360,13 +222,14 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * out).
      */
     private void dropCopyOnceAnswered() {
-        if (body.spooled() && relay.started() && requestComplete && !body.pumping(attempt.upstream())) {
+        if (body.spooled() && relay.started() && requestComplete && !body.pumping(upstream())) {
             body.dropCopy();
         }
     }
 
     /** The head of a response from the worker: an interim one goes on at once, the final one starts the relay. */
     private void onResponseHead(ResponseHead response) {
+        Attempt attempt = attempts.current();
         if (response.informational()) {
             // With sticky sessions a 1xx's Set-Cookie (curl stores them) would pass the checks that only the
             // final head goes through (the sticky cookie's clash, the app cookie's learning): it is removed.
@@ -384,7 +247,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         if (response.switchesProtocols()) {
             switchProtocols(response);
         } else {
-            byte[] setCookie = sticky.line(response, attempt.endpoint().index(), retrying.retries());
+            byte[] setCookie = sticky.line(response, attempt.endpoint().index(), attempts.retries());
             relay.head(response, keepClient(), setCookie);
             dropCopyOnceAnswered();
         }
@@ -406,11 +269,11 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         dropCopyOnceAnswered();
         if (spooling.full()) {
             // The rest cannot be kept for the client: the worker waits until the file is drained.
-            attempt.upstream().config().setAutoRead(false);
+            upstream().config().setAutoRead(false);
         } else if (!spooling.active() && !ctx.channel().isWritable()) {
             // The client does not take what it was sent: the worker waits, and the response goes into a file if the
             // client is still behind in a moment.
-            attempt.upstream().config().setAutoRead(false);
+            upstream().config().setAutoRead(false);
             spooling.lookToSpool();
         }
     }
@@ -419,7 +282,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     @Override
     public void spoolUnreadable(IOException cause) {
         proxy.responseSpool().failed(false, cause);
-        dropAttempt();
+        attempts.drop();
         cut(null, Failure.SENT, null);
     }
 
@@ -433,13 +296,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         Channel upstream = upstream();
         if (upstream != null) {
             upstream.config().setAutoRead(true);
-            attempt.watchBody();
+            attempts.current().watchBody();
         }
     }
 
     @Override
     public void answeredAfterSpool(Endpoint worker, boolean keepClient) {
-        record.completed(worker, attempts);
+        record.completed(worker, attempts.count());
         finish(keepClient);
     }
 
@@ -456,15 +319,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         String mismatch = Upgrades.mismatch(head, response);
         if (mismatch != null) {
             response.release();
-            attemptFailed(Failure.SENT, new DecoderException(mismatch));
+            attempts.attemptFailed(Failure.SENT, new DecoderException(mismatch));
             return;
         }
         relay.switching(response);
-        AccessLog.Opened line = record.switched(attempt.endpoint(), attempts);
+        Attempt attempt = attempts.current();
+        AccessLog.Opened line = record.switched(attempt.endpoint(), attempts.count());
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 Upgrades.isWebSocket(response.upgrade()), line);
         attempt.handOver(tunnel);
-        attempt = null;
+        attempts.forget();
         end();
         cancelTimers();
         body.release();
@@ -475,6 +339,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     @Override
     public void upstreamReadComplete() {
         ctx.flush();
+        Attempt attempt = attempts.current();
         if (relay.headReceived() && attempt != null) {
             attempt.watchBody();
         }
@@ -485,21 +350,20 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     }
 
     private void complete(boolean clean) {
+        Attempt attempt = attempts.current();
         // A worker that answered before the whole spooled body was written to it has not read the rest: its
         // connection is out of step and is closed.
         boolean sent = !body.pumping(attempt.upstream());
         body.stopPumping();
         boolean keepClient = relay.keepClient() && keepClient();
         attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds(), keepClient);
+        attempts.forget();
         if (spooling.holds()) {
             // The worker is free; the exchange ends, and is logged, when the client has what the file holds.
-            Endpoint answeredBy = attempt.endpoint();
-            attempt = null;
-            spooling.endWhenDrained(answeredBy, keepClient);
+            spooling.endWhenDrained(attempt.endpoint(), keepClient);
             return;
         }
-        record.completed(attempt.endpoint(), attempts);
-        attempt = null;
+        record.completed(attempt.endpoint(), attempts.count());
         finish(keepClient);
     }
 
@@ -507,47 +371,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     @Override
     public void onUpstreamClosed(Throwable cause) {
         if (!finished) {
-            attemptFailed(Failure.SENT, cause);
+            attempts.attemptFailed(Failure.SENT, cause);
         }
-    }
-
-    private void attemptFailed(Failure failure, Throwable cause) {
-        if (finished) {
-            return;
-        }
-        cancelTimers();
-        relay.discard();
-        Endpoint failed = attempt == null ? null : attempt.endpoint();
-        if (failed != null) {
-            // A worker that dies resets every kept-alive connection to it: a retry must not pick another one. Out of
-            // the rotation first when its process is gone, so that the slot this attempt gives back is not granted to
-            // a waiting request on it.
-            proxy.pool().drop(failed);
-            if (!OutOfDescriptors.causedIt(cause)) {
-                // Not the worker's failure when the master could not open a socket for it.
-                failed.attemptFailed();
-            }
-        }
-        dropAttempt();
-        if (!requestComplete) {
-            // Until the next attempt's connection takes it (connected), the rest of the body waits in the client's
-            // socket, not in memory.
-            ctx.channel().config().setAutoRead(false);
-        }
-        proxy.metrics().upstreamFailure(failure);
-        if (relay.started()) {
-            cut(failed, failure, cause);
-            return;
-        }
-        retrying.decide(failure, cause, failed, body.replayable(), attempts);
-    }
-
-    /** No attempt follows: the proxy answers; {@code budgetSpent}: one could have, but the retry budget was spent. */
-    @Override
-    public void answerFailure(Failure failure, Throwable cause, Endpoint failed, boolean budgetSpent) {
-        RetryPolicy.Answer answer = FailureAnswers.workerFailed(proxy, head, failure, cause, failed, attempts,
-                budgetSpent);
-        fail(answer.status(), answer.reason());
     }
 
     /**
@@ -555,7 +380,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
      * (RFC 9112 §8), never look complete. Nothing more is written (no last chunk, no padding); the connection is
      * closed, and reset where the client's body is framed by the close, since a plain close would read as its end.
      */
-    private void cut(Endpoint failed, Failure failure, Throwable cause) {
+    @Override
+    public void cut(Endpoint failed, Failure failure, Throwable cause) {
         FailureAnswers.cutting(failed, failure, cause);
         if (failed != null && spooling.holds()) {
             // What the worker sent before it failed goes to the client first, as nginx passes on its buffers before
@@ -571,7 +397,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
     private void endCut(Endpoint failed) {
         // With no worker: the proxy's own limit on the request body, passed after the response began, not the
         // worker's doing (found by a re-attacking helper).
-        record.cut(failed, attempts);
+        record.cut(failed, attempts.count());
         if (relay.clientBodyUntilClose()) {
             // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
             client.bodyCut();
@@ -580,44 +406,29 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         finish(false);
     }
 
-    private void dropAttempt() {
-        body.stopPumping();
-        if (attempt != null) {
-            attempt.drop();
-            attempt = null;
-        }
-    }
-
-    private void cancelTimers() {
+    @Override
+    public void cancelTimers() {
         readFirst.cancelRoomLook();
-        if (attempt != null) {
-            attempt.stopClocks();
-        }
-        if (wait != null) {
-            wait.cancel();
-            wait = null;
-        }
+        attempts.stopTimers();
     }
 
     /**
      * 503 for a request that would wait for a worker with its body in memory while the proxy already holds
      * {@link ProxyContext#WAITING_BODIES_LIMIT} of such bodies; it leaves the queue, or its wait between attempts.
      */
-    private void refuseBodyWaiting() {
-        if (wait != null) {
-            wait.cancel();
-            wait = null;
-        }
+    @Override
+    public void refuseBodyWaiting() {
+        attempts.stopWaiting();
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, FailureAnswers.bodiesWaiting());
     }
 
     /** The proxy's own answer, when no worker could give one. */
     @Override
     public void fail(HttpResponseStatus status, String reason) {
-        wait = null;
+        attempts.waitEnded();
         FailureAnswers.answering(head, status, reason);
         boolean keep = keepClient() && !relay.started();
-        record.failed(status, attempts);
+        record.failed(status, attempts.count());
         client.raw().write(ErrorResponses.of(ctx.alloc(), status, reason, keep, head.http10(), head.isHead()));
         finish(keep);
     }
@@ -627,9 +438,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         end();
         cancelTimers();
         relay.discard();
-        if (retrying.retries() != null) {
-            retrying.retries().stop();
-        }
+        stopRetries();
         body.release();
         if (!keepClient) {
             // The close waits for the answer's end: by client-send-timeout at most, as nginx's send_timeout.
@@ -647,6 +456,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         client.exchangeDone(this, keepClient);
     }
 
+    private void stopRetries() {
+        Retries retries = attempts.retries();
+        if (retries != null) {
+            retries.stop();
+        }
+    }
+
     /** Whether a response whose body ends with the connection is being relayed and has not ended. */
     boolean relaysBodyUntilClose() {
         return !finished && relay.clientBodyUntilClose();
@@ -659,25 +475,13 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             finished = true;
             proxy.exchangeEnded();
             readFirst.stopReading();
-            releaseWaitingBytes();
+            attempts.releaseWaitingBytes();
         }
     }
 
     @Override
     public void heldWaiting(int bytes) {
-        bytesWaiting += bytes;
-    }
-
-    /**
-     * The bytes it held with no worker connection leave the proxy's total: they go to a worker's connection now (the
-     * replay buffer holds them on, bounded per request by the retry buffer limit and in number by the requests in
-     * flight), or the exchange is over.
-     */
-    private void releaseWaitingBytes() {
-        if (bytesWaiting != 0) {
-            proxy.holdWaitingBody(-bytesWaiting);
-            bytesWaiting = 0;
-        }
+        attempts.heldWaiting(bytes);
     }
 
     /** The client went away: give the worker connection up (it is mid-exchange) and stop. */
@@ -702,7 +506,8 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer;
         // unless the proxy closed the connection itself, at the end of the shutdown's drain.
         boolean cut = refusal == 0 && proxy.cuttingClients();
-        record.stopped(refusal, cut, attempt != null ? attempt.endpoint() : spooling.waitingWorker(), attempts);
+        Attempt attempt = attempts.current();
+        record.stopped(refusal, cut, attempt != null ? attempt.endpoint() : spooling.waitingWorker(), attempts.count());
         spooling.close();
         if (attempt != null) {
             // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
@@ -712,14 +517,12 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             } else {
                 attempt.abandon(requestComplete && !body.pumping(attempt.upstream()));
             }
-            attempt = null;
+            attempts.forget();
         }
         end();
         cancelTimers();
         relay.discard();
-        if (retrying.retries() != null) {
-            retrying.retries().stop();
-        }
+        stopRetries();
         body.stopPumping();
         body.release();
     }
@@ -741,7 +544,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
             }
             upstream.config().setAutoRead(writable);
             if (relay.headReceived()) {
-                attempt.watchBody();
+                attempts.current().watchBody();
             }
         }
     }
@@ -756,15 +559,16 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         if (!requestComplete) {
             ctx.channel().config().setAutoRead(writable);
             if (upstream != null && !relay.headReceived()) {
-                attempt.sendStalled(!writable);
+                attempts.current().sendStalled(!writable);
             }
         }
     }
 
     /** The spooled part of the body could not be read back: the worker's connection is closed, the client told. */
-    private void spoolUnreadable(UncheckedIOException ex) {
+    @Override
+    public void bodyUnreadable(UncheckedIOException ex) {
         proxy.spool().failed(false, ex.getCause());
-        dropAttempt();
+        attempts.drop();
         fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not read the request body it stored");
     }
 
@@ -773,7 +577,7 @@ final class Exchange implements UpstreamListener, Attempt.Owner, ResponseSpoolin
         try {
             body.pump(upstream);
         } catch (UncheckedIOException ex) {
-            spoolUnreadable(ex);
+            bodyUnreadable(ex);
             return;
         }
         upstream.flush();
