@@ -15,11 +15,11 @@ import java.nio.charset.StandardCharsets;
  * slot is not taken while a slow client uploads: held in memory up to the retry buffer limit while the proxy-wide
  * bound ({@link ProxyContext#WAITING_BODIES_LIMIT}) allows, else spooled to a file ({@link BodySpool}), waiting for
  * room there when the spool is at its bound ({@link SpoolRoomWait}); the last part sends the request to a worker,
- * with its length.
+ * with its length. It is what the spool runs on the loop when it chooses the body to make room ({@link #run}).
  *
  * <p>Confined to the client connection's event loop, as its {@link Exchange}.
  */
-final class BodyReadFirst implements SpoolRoomWait.Owner {
+final class BodyReadFirst implements SpoolRoomWait.Owner, Runnable {
 
     /** The interim answer to {@code Expect: 100-continue} (RFC 9110 §10.1.1) when the proxy reads the body first. */
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -41,6 +41,9 @@ final class BodyReadFirst implements SpoolRoomWait.Owner {
 
         /** The proxy answers {@code status} itself, with {@code reason}. */
         void fail(HttpResponseStatus status, String reason);
+
+        /** The spool chose the body to make room ({@link BodySpool#makeRoom}): it is refused, or gives up its copy. */
+        void refusedForRoom();
     }
 
     private final ProxyContext proxy;
@@ -50,14 +53,12 @@ final class BodyReadFirst implements SpoolRoomWait.Owner {
     private final RequestBody body;
     private final RequestClient sender;
     private final Owner owner;
-    /** Runs, on the loop, when the spool chose this body to make room ({@link BodySpool#makeRoom}). */
-    private final Runnable refusedForRoom;
     private final SpoolRoomWait roomWait;
     /** The body is being read before a worker is picked. */
     private boolean reading;
 
     BodyReadFirst(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
-                  RequestBody body, RequestClient sender, Owner owner, Runnable refusedForRoom) {
+                  RequestBody body, RequestClient sender, Owner owner) {
         this.proxy = proxy;
         this.client = client;
         this.ctx = ctx;
@@ -65,7 +66,6 @@ final class BodyReadFirst implements SpoolRoomWait.Owner {
         this.body = body;
         this.sender = sender;
         this.owner = owner;
-        this.refusedForRoom = refusedForRoom;
         this.roomWait = new SpoolRoomWait(proxy, ctx, body, sender, this);
     }
 
@@ -136,11 +136,20 @@ final class BodyReadFirst implements SpoolRoomWait.Owner {
                 }
                 return;
             }
-            body.list(proxy.spool(), ctx.executor(), refusedForRoom);
+            body.list(proxy.spool(), ctx.executor(), this);
         }
         if (last) {
             bodyRead();
         }
+    }
+
+    /**
+     * The spool chose the body to make room ({@link BodySpool#makeRoom}): what the spool runs on the loop, through
+     * its holder, while the body has bytes in it.
+     */
+    @Override
+    public void run() {
+        owner.refusedForRoom();
     }
 
     @Override
@@ -156,7 +165,7 @@ final class BodyReadFirst implements SpoolRoomWait.Owner {
 
     @Override
     public void roomFound() {
-        body.list(proxy.spool(), ctx.executor(), refusedForRoom);
+        body.list(proxy.spool(), ctx.executor(), this);
         if (owner.requestComplete()) {
             bodyRead();
         } else {

@@ -3,10 +3,7 @@ package dev.shepherd.proxy;
 import dev.shepherd.fleet.Endpoint;
 import dev.shepherd.proxy.RetryPolicy.Failure;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpContent;
@@ -18,16 +15,20 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * One request on its way through the proxy, over one or more attempts on workers: the steps have a home each —
- * {@link Attempts} (the worker picked, the wait in the queue, the attempt under way and what follows its failure),
- * {@link ResponseRelay} (the response to the client), {@link ResponseSpooling} (the response through a file for a
- * client that reads slowly), {@link RetryDecision}, {@link RetryPolicy} and {@link Retries} (what follows a
- * failure), {@link Tunnel} (after a {@code 101}); {@link SpoolRoomWait} (a body read first that waits for room on
- * disk), {@link StickyBinding} (the sticky session) and {@link RequestClient} (who sent it).
+ * One request on its way through the proxy, over one or more attempts on workers. It hears the client (the body's
+ * parts, its writability, its going away) and the worker connection (the response's head and parts, its
+ * writability) and passes each on to the part whose step it is: {@link Attempts} (the worker picked, the wait in the
+ * queue, the attempt under way, and what follows its failure: {@link RetryDecision}, {@link RetryPolicy},
+ * {@link Retries}), {@link ExchangeEnd} (every way it ends: answered, refused, cut, the client gone),
+ * {@link ExchangeRecord} (its access-log line and metrics), {@link ResponseRelay} (the response to the client),
+ * {@link ResponseSpooling} (the response through a file for a client that reads slowly), {@link Tunnel} (after a
+ * {@code 101}), {@link BodyReadFirst} and {@link SpoolRoomWait} (a body read whole first, waiting for room on disk),
+ * {@link StickyBinding} (the sticky session) and {@link RequestClient} (who sent it). Those parts are made with it,
+ * one of each per exchange.
  *
- * <p>Confined to the client connection's event loop; the connection to the worker is registered on the same
- * loop, so nothing here takes a lock or crosses a thread. Request bodies up to the retry buffer limit are held, so
- * that an attempt that fails before the response has started can be replayed on another worker.
+ * <p>Confined to the client connection's event loop, and so are its parts; the connection to the worker is
+ * registered on the same loop, so nothing here takes a lock or crosses a thread. Request bodies up to the retry buffer
+ * limit are held, so that an attempt that fails before the response has started can be replayed on another worker.
  *
  * <p>Clocks: the response timeout runs from the moment the whole request has been passed to the worker connection
  * until the head of the final response arrives; from then on the body idle timeout runs between reads from the
@@ -45,19 +46,18 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
     private final ResponseRelay relay;
     /** The response's way through a file, for a client that reads slower than the worker sends. */
     private final ResponseSpooling spooling;
-    /** Who sent the request, as the access log and the request-body spool count clients. */
-    private final RequestClient sender;
     /** The body, when it is read whole before a worker is picked ({@link ProxyContext#readsBodiesFirst}). */
     private final BodyReadFirst readFirst;
     /** The request's sticky session, by its cookies. */
     private final StickyBinding sticky;
     /** The attempts on workers: the one under way, the wait for one, what follows a failure. */
     private final Attempts attempts;
+    /** Every way the exchange ends, and whether it has. */
+    private final ExchangeEnd end;
     /** The access-log line and the metrics the exchange leaves behind. */
     private final ExchangeRecord record;
 
     private boolean requestComplete;
-    private boolean finished;
 
     Exchange(ProxyContext proxy, ClientHandler client, ChannelHandlerContext ctx, RequestHead head,
              long headStartedNanos) {
@@ -69,11 +69,12 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         this.body = new RequestBody(proxy.bufferLimit());
         this.relay = new ResponseRelay(client.raw(), head);
         this.spooling = new ResponseSpooling(proxy, client, ctx, relay, this);
-        this.sender = new RequestClient(proxy, client, ctx, head);
+        RequestClient sender = new RequestClient(proxy, client, ctx, head);
         this.record = new ExchangeRecord(proxy, head, sender, relay, spooling, startNanos, headStartedNanos);
-        this.readFirst = new BodyReadFirst(proxy, client, ctx, head, body, sender, this, this::refusedForRoom);
+        this.readFirst = new BodyReadFirst(proxy, client, ctx, head, body, sender, this);
         this.sticky = new StickyBinding(proxy, head);
         this.attempts = new Attempts(proxy, this, client, ctx, head, body, relay, sticky);
+        this.end = new ExchangeEnd(proxy, this, client, ctx, head, body, relay, spooling, readFirst, attempts, record);
         this.requestComplete = head.request() instanceof LastHttpContent;
     }
 
@@ -93,7 +94,7 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         if (!requestComplete && !head.bodyless()) {
             if (HttpUtil.getContentLength(head.request(), -1L) > proxy.maxBodySize()) {
                 // Refused before a byte of the body is read, and before a client that waits for 100 Continue sends it.
-                refuseTooLarge();
+                end.refuseTooLarge();
                 return;
             }
             if (proxy.readsBodiesFirst()) {
@@ -120,7 +121,7 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         int bytes = content.content().readableBytes();
         if (body.bytes() + bytes > proxy.maxBodySize()) {
             content.release();
-            refuseTooLarge();
+            end.refuseTooLarge();
             return;
         }
         boolean last = content instanceof LastHttpContent;
@@ -145,7 +146,7 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         if (upstream == null && bytes > 0 && !attempts.holdWaiting(bytes)) {
             // It waits for a worker (in the queue, or between attempts) with these bytes in memory: past the
             // proxy's bound, as route() would have answered had they come before it queued.
-            refuseBodyWaiting();
+            end.refuseBodyWaiting();
             return;
         }
         if (last && upstream != null) {
@@ -159,47 +160,6 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         if (upstream != null && !upstream.isWritable()) {
             ctx.channel().config().setAutoRead(false);
         }
-    }
-
-    /**
-     * The spool's bound was reached by another body, and this one was chosen to make room ({@link BodySpool#makeRoom}):
-     * written whole to its worker, it gives up its copy for a retry; still being read, it gets 503 and the connection
-     * closes; whole and waiting in the queue for its first worker, it leaves the queue with 503 (the connection stays,
-     * the request being whole). Its bytes are given back. Spared when it is none of these by now. On the loop.
-     */
-    private void refusedForRoom() {
-        if (finished) {
-            return;
-        }
-        BodySpool.Holder holder = body.holder();
-        Channel upstream = upstream();
-        if (holder != null && holder.stage() == BodySpool.Stage.SENT && upstream != null && !body.pumping(upstream)) {
-            body.dropCopy();
-        } else if (readFirst.reading()) {
-            client.refuseSlowBody(FailureAnswers.slowestBodyRefused());
-        } else if (attempts.waitingForFirst()) {
-            attempts.stopWaiting();
-            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, FailureAnswers.mostHeldRefused());
-        } else if (body.holder() != null) {
-            proxy.spool().spared(body.holder());
-        }
-    }
-
-    /**
-     * 413 for a body larger than {@code fleet.proxy.client-max-body-size} (RFC 9110 §15.5.14): by its
-     * {@code Content-Length} before it is read, or when it passes the limit. A worker that has part of it loses the
-     * connection (the request is incomplete); a response that had started is cut.
-     */
-    private void refuseTooLarge() {
-        attempts.stopWaiting();
-        readFirst.stopReading();
-        if (relay.started()) {
-            attempts.drop();
-            cut(null, Failure.SENT, null);
-            return;
-        }
-        attempts.drop();
-        fail(FailureAnswers.CONTENT_TOO_LARGE, FailureAnswers.tooLarge(proxy.maxBodySize()));
     }
 
     /** The current attempt's worker connection, if it is connected. */
@@ -248,7 +208,7 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
             switchProtocols(response);
         } else {
             byte[] setCookie = sticky.line(response, attempt.endpoint().index(), attempts.retries());
-            relay.head(response, keepClient(), setCookie);
+            relay.head(response, end.keepClient(), setCookie);
             dropCopyOnceAnswered();
         }
     }
@@ -262,7 +222,7 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         }
         if (message == UpstreamDecoder.END || message == UpstreamDecoder.END_THEN_CLOSE) {
             relay.end();
-            complete(message == UpstreamDecoder.END);
+            end.complete(message == UpstreamDecoder.END);
             return;
         }
         relay.body((ByteBuf) message);
@@ -276,39 +236,6 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
             upstream().config().setAutoRead(false);
             spooling.lookToSpool();
         }
-    }
-
-    /** The response's file could not be read back: what it held is lost, and the response is cut. */
-    @Override
-    public void spoolUnreadable(IOException cause) {
-        proxy.responseSpool().failed(false, cause);
-        attempts.drop();
-        cut(null, Failure.SENT, null);
-    }
-
-    @Override
-    public boolean finished() {
-        return finished;
-    }
-
-    @Override
-    public void readWorker() {
-        Channel upstream = upstream();
-        if (upstream != null) {
-            upstream.config().setAutoRead(true);
-            attempts.current().watchBody();
-        }
-    }
-
-    @Override
-    public void answeredAfterSpool(Endpoint worker, boolean keepClient) {
-        record.completed(worker, attempts.count());
-        finish(keepClient);
-    }
-
-    @Override
-    public void cutAfterSpool(Endpoint worker) {
-        endCut(worker);
     }
 
     /**
@@ -328,11 +255,7 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         Tunnel tunnel = new Tunnel(proxy, ctx.channel(), attempt.upstream(), attempt.endpoint(),
                 Upgrades.isWebSocket(response.upgrade()), line);
         attempt.handOver(tunnel);
-        attempts.forget();
-        end();
-        cancelTimers();
-        body.release();
-        client.switchProtocols(this, tunnel);
+        end.switched(tunnel);
     }
 
     /** The end of a read from the worker: flushes what went to the client and restarts the body idle clock. */
@@ -345,186 +268,38 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
         }
     }
 
-    private boolean keepClient() {
-        return head.keepAlive() && requestComplete && !proxy.draining();
-    }
-
-    private void complete(boolean clean) {
-        Attempt attempt = attempts.current();
-        // A worker that answered before the whole spooled body was written to it has not read the rest: its
-        // connection is out of step and is closed.
-        boolean sent = !body.pumping(attempt.upstream());
-        body.stopPumping();
-        boolean keepClient = relay.keepClient() && keepClient();
-        attempt.complete(clean && relay.reusable() && requestComplete && sent, relay.keepAliveSeconds(), keepClient);
-        attempts.forget();
-        if (spooling.holds()) {
-            // The worker is free; the exchange ends, and is logged, when the client has what the file holds.
-            spooling.endWhenDrained(attempt.endpoint(), keepClient);
-            return;
-        }
-        record.completed(attempt.endpoint(), attempts.count());
-        finish(keepClient);
-    }
-
     /** The connection to the worker closed or failed while this exchange used it. */
     @Override
     public void onUpstreamClosed(Throwable cause) {
-        if (!finished) {
+        if (!end.finished()) {
             attempts.attemptFailed(Failure.SENT, cause);
         }
     }
 
-    /**
-     * The worker failed after part of the response reached the client: the client's message must end early too
-     * (RFC 9112 §8), never look complete. Nothing more is written (no last chunk, no padding); the connection is
-     * closed, and reset where the client's body is framed by the close, since a plain close would read as its end.
-     */
     @Override
-    public void cut(Endpoint failed, Failure failure, Throwable cause) {
-        FailureAnswers.cutting(failed, failure, cause);
-        if (failed != null && spooling.holds()) {
-            // What the worker sent before it failed goes to the client first, as nginx passes on its buffers before
-            // it closes: the file was dropped with the cut, and a re-attacking helper's client got 1.6-4.3 of the
-            // 10 MB sent.
-            spooling.cutWhenDrained(failed);
+    public void upstreamWritabilityChanged(boolean writable) {
+        Channel upstream = upstream();
+        if (writable && upstream != null && body.pumping(upstream)) {
+            pumpBody(upstream);
             return;
         }
-        endCut(failed);
-    }
-
-    /** The cut ({@link #cut}) is logged and counted, and the client's connection closed after what came before. */
-    private void endCut(Endpoint failed) {
-        // With no worker: the proxy's own limit on the request body, passed after the response began, not the
-        // worker's doing (found by a re-attacking helper).
-        record.cut(failed, attempts.count());
-        if (relay.clientBodyUntilClose()) {
-            // The close comes once what came before is written, after this exchange is done: CloseGuard resets it.
-            client.bodyCut();
-        }
-        // Closed once what came before is written (finish): closing at once would drop it on io_uring.
-        finish(false);
-    }
-
-    @Override
-    public void cancelTimers() {
-        readFirst.cancelRoomLook();
-        attempts.stopTimers();
-    }
-
-    /**
-     * 503 for a request that would wait for a worker with its body in memory while the proxy already holds
-     * {@link ProxyContext#WAITING_BODIES_LIMIT} of such bodies; it leaves the queue, or its wait between attempts.
-     */
-    @Override
-    public void refuseBodyWaiting() {
-        attempts.stopWaiting();
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, FailureAnswers.bodiesWaiting());
-    }
-
-    /** The proxy's own answer, when no worker could give one. */
-    @Override
-    public void fail(HttpResponseStatus status, String reason) {
-        attempts.waitEnded();
-        FailureAnswers.answering(head, status, reason);
-        boolean keep = keepClient() && !relay.started();
-        record.failed(status, attempts.count());
-        client.raw().write(ErrorResponses.of(ctx.alloc(), status, reason, keep, head.http10(), head.isHead()));
-        finish(keep);
-    }
-
-    private void finish(boolean keepClient) {
-        spooling.close();
-        end();
-        cancelTimers();
-        relay.discard();
-        stopRetries();
-        body.release();
-        if (!keepClient) {
-            // The close waits for the answer's end: by client-send-timeout at most, as nginx's send_timeout.
-            ChannelFuture last = ctx.writeAndFlush(Unpooled.EMPTY_BUFFER);
-            ClientTimeouts.boundResponseClose(last, proxy.properties().clientSendTimeout().toNanos());
-            if (!requestComplete) {
-                // The client may still be sending the body: closing now would reset the connection over the answer.
-                LingeringClose.after(last);
-            } else {
-                last.addListener(ChannelFutureListener.CLOSE);
+        if (!requestComplete) {
+            ctx.channel().config().setAutoRead(writable);
+            if (upstream != null && !relay.headReceived()) {
+                attempts.current().sendStalled(!writable);
             }
-        } else {
-            ctx.flush();
-        }
-        client.exchangeDone(this, keepClient);
-    }
-
-    private void stopRetries() {
-        Retries retries = attempts.retries();
-        if (retries != null) {
-            retries.stop();
         }
     }
 
-    /** Whether a response whose body ends with the connection is being relayed and has not ended. */
-    boolean relaysBodyUntilClose() {
-        return !finished && relay.clientBodyUntilClose();
-    }
-
-    /** Marks the exchange over, once: from now on the proxy's drain no longer waits for it. */
-    private void end() {
-        readFirst.stopWaitingForRoom();
-        if (!finished) {
-            finished = true;
-            proxy.exchangeEnded();
-            readFirst.stopReading();
-            attempts.releaseWaitingBytes();
-        }
-    }
-
-    @Override
-    public void heldWaiting(int bytes) {
-        attempts.heldWaiting(bytes);
-    }
-
-    /** The client went away: give the worker connection up (it is mid-exchange) and stop. */
-    void onClientClosed() {
-        stop(0);
-    }
-
-    /**
-     * The proxy refused the rest of the request with {@code status} (a 408 for a body that stopped coming, a 400 for
-     * a malformed chunk) and closes the client connection: as {@link #onClientClosed}, but the access log says
-     * {@code status} unless the response had begun.
-     */
-    void onRefused(int status) {
-        stop(status);
-    }
-
-    /** {@code refusal}: the status the proxy answers with itself, or 0: none, the client went away. */
-    private void stop(int refusal) {
-        if (finished) {
+    /** The next part of a spooled body to the worker (the response timeout runs already: the request is whole). */
+    private void pumpBody(Channel upstream) {
+        try {
+            body.pump(upstream);
+        } catch (UncheckedIOException ex) {
+            end.bodyUnreadable(ex);
             return;
         }
-        // nginx's 499: the client gave up (or half-closed, which ends an HTTP connection here) before its answer;
-        // unless the proxy closed the connection itself, at the end of the shutdown's drain.
-        boolean cut = refusal == 0 && proxy.cuttingClients();
-        Attempt attempt = attempts.current();
-        record.stopped(refusal, cut, attempt != null ? attempt.endpoint() : spooling.waitingWorker(), attempts.count());
-        spooling.close();
-        if (attempt != null) {
-            // Before the answer the worker may still be working on the request: see Attempt.abandon. Before end(),
-            // so that a request it keeps in flight is never counted out meanwhile (a stopping proxy reads the count).
-            if (relay.headReceived()) {
-                attempt.drop();
-            } else {
-                attempt.abandon(requestComplete && !body.pumping(attempt.upstream()));
-            }
-            attempts.forget();
-        }
-        end();
-        cancelTimers();
-        relay.discard();
-        stopRetries();
-        body.stopPumping();
-        body.release();
+        upstream.flush();
     }
 
     void clientWritabilityChanged(boolean writable) {
@@ -550,36 +325,87 @@ final class Exchange implements Attempts.Owner, ResponseSpooling.Owner, BodyRead
     }
 
     @Override
-    public void upstreamWritabilityChanged(boolean writable) {
+    public void readWorker() {
         Channel upstream = upstream();
-        if (writable && upstream != null && body.pumping(upstream)) {
-            pumpBody(upstream);
-            return;
-        }
-        if (!requestComplete) {
-            ctx.channel().config().setAutoRead(writable);
-            if (upstream != null && !relay.headReceived()) {
-                attempts.current().sendStalled(!writable);
-            }
+        if (upstream != null) {
+            upstream.config().setAutoRead(true);
+            attempts.current().watchBody();
         }
     }
 
-    /** The spooled part of the body could not be read back: the worker's connection is closed, the client told. */
+    /** Whether a response whose body ends with the connection is being relayed and has not ended. */
+    boolean relaysBodyUntilClose() {
+        return !end.finished() && relay.clientBodyUntilClose();
+    }
+
+    /** The client went away: give the worker connection up (it is mid-exchange) and stop. */
+    void onClientClosed() {
+        end.stop(0);
+    }
+
+    /**
+     * The proxy refused the rest of the request with {@code status} (a 408 for a body that stopped coming, a 400 for
+     * a malformed chunk) and closes the client connection: as {@link #onClientClosed}, but the access log says
+     * {@code status} unless the response had begun.
+     */
+    void onRefused(int status) {
+        end.stop(status);
+    }
+
+    // What the parts it is made of tell it, and how each ends it (ExchangeEnd says more of each).
+
     @Override
-    public void bodyUnreadable(UncheckedIOException ex) {
-        proxy.spool().failed(false, ex.getCause());
-        attempts.drop();
-        fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "the proxy could not read the request body it stored");
+    public boolean finished() {
+        return end.finished();
     }
 
-    /** The next part of a spooled body to the worker (the response timeout runs already: the request is whole). */
-    private void pumpBody(Channel upstream) {
-        try {
-            body.pump(upstream);
-        } catch (UncheckedIOException ex) {
-            bodyUnreadable(ex);
-            return;
-        }
-        upstream.flush();
+    @Override
+    public void heldWaiting(int bytes) {
+        attempts.heldWaiting(bytes);
+    }
+
+    @Override
+    public void fail(HttpResponseStatus status, String reason) {
+        end.fail(status, reason);
+    }
+
+    @Override
+    public void cut(Endpoint failed, Failure failure, Throwable cause) {
+        end.cut(failed, failure, cause);
+    }
+
+    @Override
+    public void cancelTimers() {
+        end.cancelTimers();
+    }
+
+    @Override
+    public void refuseBodyWaiting() {
+        end.refuseBodyWaiting();
+    }
+
+    @Override
+    public void bodyUnreadable(UncheckedIOException cause) {
+        end.bodyUnreadable(cause);
+    }
+
+    @Override
+    public void refusedForRoom() {
+        end.refusedForRoom();
+    }
+
+    @Override
+    public void spoolUnreadable(IOException cause) {
+        end.responseUnreadable(cause);
+    }
+
+    @Override
+    public void answeredAfterSpool(Endpoint worker, boolean keepClient) {
+        end.answered(worker, keepClient);
+    }
+
+    @Override
+    public void cutAfterSpool(Endpoint worker) {
+        end.endCut(worker);
     }
 }
