@@ -17,7 +17,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -65,14 +64,8 @@ final class BodySpool {
     /** The most bytes one file keeps at once ({@link #RESPONSE_FILE_MAX_SIZE}); 0: no limit but {@link #maxBytes}. */
     private final long maxFileBytes;
     private final AtomicLong bytes = new AtomicLong();
-    /**
-     * What each client's request bodies hold ({@link #reserve}) and how many of them wait for room ({@link #waiting}),
-     * keyed as {@link ClientConnectionLimit#client}: a key exists only while its client holds some or waits, so there
-     * are at most as many as request bodies.
-     */
-    private final Map<Object, Holdings> clients = new ConcurrentHashMap<>();
-    /** Bodies waiting for room now ({@link #waiting}): while there are, a client past its share takes none. */
-    private final AtomicInteger waiters = new AtomicInteger();
+    /** Each client's share of the bound ({@link #reserve}, {@link #waiting}). */
+    private final SpoolShares shares;
     private final LongSupplier nanoTime;
     /** The bodies that have bytes in files of this spool ({@link #holding}), from their first part to their end. */
     private final Set<Holder> holders = ConcurrentHashMap.newKeySet();
@@ -111,6 +104,7 @@ final class BodySpool {
         this.maxBytes = maxBytes;
         this.maxFileBytes = maxFileBytes;
         this.nanoTime = nanoTime;
+        this.shares = new SpoolShares(maxBytes);
         this.failures = new OccasionalWarning(nanoTime);
         this.full = new OccasionalWarning(nanoTime);
         this.pastShare = new OccasionalWarning(nanoTime);
@@ -472,46 +466,11 @@ final class BodySpool {
     }
 
     /**
-     * What one client holds of the spool, how many of its bodies wait for room, and the bytes they wait to put in (its
-     * demand beyond its holdings, which {@link #pastShare} counts). Immutable.
-     */
-    private record Holdings(long bytes, int waiting, long asked) {
-        static final Holdings NONE = new Holdings(0, 0, 0);
-
-        /** These with more of each; null when nothing is left, which drops the key. */
-        Holdings plus(long bytes, int waiting, long asked) {
-            Holdings next = new Holdings(this.bytes + bytes, this.waiting + waiting, this.asked + asked);
-            return next.bytes <= 0 && next.waiting <= 0 ? null : next;
-        }
-    }
-
-    /** Adds to what {@code client} holds, has waiting and asks for (a client not known counts as nothing). */
-    private void add(Object client, long bytes, int waiting, long asked) {
-        if (client != null) {
-            clients.compute(client, (key, now) -> (now == null ? Holdings.NONE : now).plus(bytes, waiting, asked));
-        }
-    }
-
-    /**
-     * Whether {@code client} would hold more than its fair share ({@link #over}) with {@code length} bytes more: the
-     * total passes the bound when every other client's holdings, with the parts its waiting bodies ask for, are capped
-     * at what it would hold. Alone, a client is
-     * held to nothing but the bound. O(clients), stopping as soon as the bound is passed.
+     * As {@link SpoolShares#pastShare}: whether {@code client} would hold more than its fair share ({@link #over})
+     * with {@code length} bytes more.
      */
     boolean pastShare(Object client, long length) {
-        if (maxBytes <= 0 || client == null) {
-            return false;
-        }
-        Holdings own = clients.get(client);
-        long demand = (own == null ? 0 : own.bytes()) + length;
-        // Alone, or below the bound with every other claim counted: not past, whatever the demand itself is.
-        FairShare look = new FairShare(maxBytes, demand, demand);
-        for (Map.Entry<Object, Holdings> other : clients.entrySet()) {
-            if (!other.getKey().equals(client) && look.add(other.getValue().bytes() + other.getValue().asked())) {
-                return true;
-            }
-        }
-        return false;
+        return shares.pastShare(client, length);
     }
 
     /**
@@ -523,8 +482,7 @@ final class BodySpool {
      * the next body of the client whose bodies were refused for it, 197 times for 4 uploads).
      */
     void waiting(Object client, boolean waiting, long asked) {
-        waiters.addAndGet(waiting ? 1 : -1);
-        add(client, 0, waiting ? 1 : -1, waiting ? asked : -asked);
+        shares.waiting(client, waiting, asked);
     }
 
     /**
@@ -557,24 +515,18 @@ final class BodySpool {
      * whether they were counted.
      */
     boolean reserve(Object client, long length) {
-        if (waiters.get() > 0 && !waits(client) && pastShare(client, length) || !count(length)) {
+        if (shares.yields(client, length) || !count(length)) {
             return false;
         }
-        add(client, length, 0, 0);
+        shares.held(client, length);
         return true;
-    }
-
-    /** Whether a body of {@code client} waits for room now: it takes the room made for it ({@link #makeRoom}). */
-    private boolean waits(Object client) {
-        Holdings holdings = client == null ? null : clients.get(client);
-        return holdings != null && holdings.waiting() > 0;
     }
 
     /** Gives back {@code length} bytes of {@code client}'s counted by {@link #reserve}. */
     void release(Object client, long length) {
         release(length);
         if (length != 0) {
-            add(client, -length, 0, 0);
+            shares.held(client, -length);
         }
     }
 
