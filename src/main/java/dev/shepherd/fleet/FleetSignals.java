@@ -26,7 +26,8 @@ import java.util.function.Consumer;
  * on Java 17 (found by a new user; JDK-8288556: HotSpot suspends threads with {@code SIGUSR2} and fell over one sent
  * from outside, fixed in Java 20). HotSpot takes another signal for that when {@code _JAVA_SR_SIGNUM} names one,
  * as {@code bin/shepherd}, the systemd unit and the Docker image set it; without it {@code SIGUSR2} stays the JVM's,
- * and is ignored below Java 20 (which leaves JFR's execution samples of the master empty there). A master started with
+ * and is taken and dropped below Java 20 (which leaves JFR's execution samples of the master empty there; not ignored,
+ * which the workers would inherit). A master started with
  * a signal ignored ({@code nohup} ignores {@code SIGHUP}) keeps it ignored, as the JVM does; with {@code -Xrs} none is
  * installed.
  *
@@ -78,7 +79,10 @@ public class FleetSignals {
             if (!usr2KeptByJvm(System.getenv("_JAVA_SR_SIGNUM"))) {
                 handle("USR2", signal -> reopenLogFiles("SIGUSR2"));
             } else if (Runtime.version().feature() < 20) {
-                ignore("USR2");
+                // Taken and dropped, not ignored: an ignored signal stays ignored across exec, and every worker the
+                // master started then ignored USR2 too (the suite's own masters found it).
+                handle("USR2", signal -> log.debug("SIGUSR2 dropped: the JVM keeps it below Java 20 unless "
+                        + "_JAVA_SR_SIGNUM names another signal"));
             }
         }
     }
@@ -103,14 +107,6 @@ public class FleetSignals {
             number = number * 10 + (srSignum.charAt(i++) - '0');
         }
         return number <= 12 || number >= 65;
-    }
-
-    private static void ignore(String name) {
-        try {
-            Signal.handle(new Signal(name), SignalHandler.SIG_IGN);
-        } catch (IllegalArgumentException unavailable) {
-            log.debug("SIG{} is not ignored: {}", name, unavailable.getMessage());
-        }
     }
 
     @EventListener(ApplicationReadyEvent.class)
