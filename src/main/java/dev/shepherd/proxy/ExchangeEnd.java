@@ -179,9 +179,9 @@ final class ExchangeEnd {
         if (finished) {
             return;
         }
-        BodySpool.Holder holder = body.holder();
+        SpoolHolder holder = body.holder();
         Channel upstream = attempts.upstream();
-        if (holder != null && holder.stage() == BodySpool.Stage.SENT && upstream != null && !body.pumping(upstream)) {
+        if (holder != null && holder.stage() == SpoolHolder.Stage.SENT && upstream != null && !body.pumping(upstream)) {
             body.dropCopy();
         } else if (readFirst.reading()) {
             client.refuseSlowBody(FailureAnswers.slowestBodyRefused());

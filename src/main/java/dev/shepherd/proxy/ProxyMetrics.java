@@ -216,8 +216,8 @@ final class ProxyMetrics {
                     .description("Bytes of request bodies kept in files of fleet.proxy.client-body-temp-path now; "
                             + "fleet.proxy.client-body-temp-max-size bounds them")
                     .register(registry);
-            for (BodySpool.Stage stage : BodySpool.Stage.values()) {
-                if (stage != BodySpool.Stage.WHOLE) {
+            for (SpoolHolder.Stage stage : SpoolHolder.Stage.values()) {
+                if (stage != SpoolHolder.Stage.WHOLE) {
                     FunctionCounter.builder("shepherd.proxy.request.bodies.room.made", requests,
                                     spool -> spool.roomMade(stage))
                             .description("Request bodies that made room at fleet.proxy.client-body-temp-max-size: "

@@ -70,7 +70,7 @@ final class RequestBody {
     /** Parts that found the spool at its bound, in order, until there is room for them ({@link #spoolWaiting}); null: none. */
     private ArrayDeque<HttpContent> waiting;
     /** This body in its spool's list of bodies it holds ({@link BodySpool#holding}); null while not listed. */
-    private BodySpool.Holder holder;
+    private SpoolHolder holder;
     /** The worker connection the spooled part is being written to, and how far; null when none. */
     private Channel pumping;
     private long pumped;
@@ -184,7 +184,7 @@ final class RequestBody {
     }
 
     /** The body's place in its spool's list ({@link #list}); null while it has none. */
-    BodySpool.Holder holder() {
+    SpoolHolder holder() {
         return holder;
     }
 
@@ -394,7 +394,7 @@ final class RequestBody {
     }
 
     /**
-     * Gives up what was kept to send the body again, once it has been written whole ({@link BodySpool.Stage#SENT}):
+     * Gives up what was kept to send the body again, once it has been written whole ({@link SpoolHolder.Stage#SENT}):
      * its file and its held parts; from now on it is not {@link #replayable}. For room in the spool
      * ({@link BodySpool#makeRoom}).
      */

@@ -202,7 +202,7 @@ class RequestBodyTests {
         assertThat(spool.makeRoom(null, null, 1)).isFalse();
         now[0] += 5_000_000;
         assertThat(spool.makeRoom(null, null, 1)).as("refusable now, but the last look holds").isFalse();
-        now[0] += BodySpool.SCAN_GAP_NANOS;
+        now[0] += SpoolRoom.SCAN_GAP_NANOS;
         assertThat(spool.makeRoom(null, null, 1)).isTrue();
         loop.finishAndReleaseAll();
     }
@@ -237,8 +237,8 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Holder frontLoaded = spool.holding(loop.eventLoop(), () -> refused.add("front-loaded"), 0, null, false);
-        BodySpool.Holder steady = spool.holding(loop.eventLoop(), () -> refused.add("steady"), 0, null, false);
+        SpoolHolder frontLoaded = spool.holding(loop.eventLoop(), () -> refused.add("front-loaded"), 0, null, false);
+        SpoolHolder steady = spool.holding(loop.eventLoop(), () -> refused.add("steady"), 0, null, false);
         now[0] = 500_000_000L;
         assertThat(spool.makeRoom(null, null, 1)).as("none read for a second yet").isFalse();
         assertThat(spool.refusableSoon(null)).as("but soon: worth waiting for").isTrue();
@@ -256,7 +256,7 @@ class RequestBodyTests {
 
         assertThat(spool.makeRoom(null, steady, 1)).as("the one asking is the slowest left: it is refused itself").isFalse();
         assertThat(spool.refusableSoon(steady)).as("none left but itself, and past its second").isFalse();
-        BodySpool.Holder fast = spool.holding(loop.eventLoop(), () -> refused.add("fast"), 0, null, false);
+        SpoolHolder fast = spool.holding(loop.eventLoop(), () -> refused.add("fast"), 0, null, false);
         now[0] += 2_000_000_000L;
         fast.read(10_000_000L, now[0]);
         assertThat(spool.makeRoom(null, fast, 1)).isTrue();
@@ -279,8 +279,8 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Holder first = spool.holding(loop.eventLoop(), () -> refused.add("first"), 0, null, false);
-        BodySpool.Holder second = spool.holding(loop.eventLoop(), () -> refused.add("second"), 0, null, false);
+        SpoolHolder first = spool.holding(loop.eventLoop(), () -> refused.add("first"), 0, null, false);
+        SpoolHolder second = spool.holding(loop.eventLoop(), () -> refused.add("second"), 0, null, false);
         first.kept(500_000);
         second.kept(500_000);
         now[0] = 2_000_000_000L;
@@ -319,10 +319,10 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Holder older = spool.holding(loop.eventLoop(), () -> refused.add("older"), 0, "attacker", true);
-        BodySpool.Holder newer = spool.holding(loop.eventLoop(), () -> refused.add("newer"), 0, "attacker", true);
-        BodySpool.Holder atWorker = spool.holding(loop.eventLoop(), () -> refused.add("at a worker"), 0, "attacker", true);
-        BodySpool.Holder small = spool.holding(loop.eventLoop(), () -> refused.add("small"), 0, "small", true);
+        SpoolHolder older = spool.holding(loop.eventLoop(), () -> refused.add("older"), 0, "attacker", true);
+        SpoolHolder newer = spool.holding(loop.eventLoop(), () -> refused.add("newer"), 0, "attacker", true);
+        SpoolHolder atWorker = spool.holding(loop.eventLoop(), () -> refused.add("at a worker"), 0, "attacker", true);
+        SpoolHolder small = spool.holding(loop.eventLoop(), () -> refused.add("small"), 0, "small", true);
         older.kept(30);
         newer.kept(30);
         atWorker.kept(30);
@@ -363,11 +363,11 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> chosen = new ArrayList<>();
-        BodySpool.Holder slow = spool.holding(loop.eventLoop(), () -> chosen.add("slow"), 0, "a", false);
-        BodySpool.Holder queued = spool.holding(loop.eventLoop(), () -> chosen.add("queued"), 0, "b", true);
-        BodySpool.Holder small = spool.holding(loop.eventLoop(), () -> chosen.add("small copy"), 0, "b", true);
-        BodySpool.Holder large = spool.holding(loop.eventLoop(), () -> chosen.add("large copy"), 0, "b", true);
-        BodySpool.Holder other = spool.holding(loop.eventLoop(), () -> chosen.add("other copy"), 0, "c", true);
+        SpoolHolder slow = spool.holding(loop.eventLoop(), () -> chosen.add("slow"), 0, "a", false);
+        SpoolHolder queued = spool.holding(loop.eventLoop(), () -> chosen.add("queued"), 0, "b", true);
+        SpoolHolder small = spool.holding(loop.eventLoop(), () -> chosen.add("small copy"), 0, "b", true);
+        SpoolHolder large = spool.holding(loop.eventLoop(), () -> chosen.add("large copy"), 0, "b", true);
+        SpoolHolder other = spool.holding(loop.eventLoop(), () -> chosen.add("other copy"), 0, "c", true);
         slow.kept(10);
         queued.kept(10);
         small.kept(10);
@@ -403,10 +403,10 @@ class RequestBodyTests {
         body.spool(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[5_000])), spool, null);
         body.list(spool, loop.eventLoop(), () -> { });
         body.spool(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[5_000])), spool, null);
-        assertThat(body.holder().stage()).isEqualTo(BodySpool.Stage.WHOLE);
+        assertThat(body.holder().stage()).isEqualTo(SpoolHolder.Stage.WHOLE);
         EmbeddedChannel worker = new EmbeddedChannel();
         assertThat(body.writeTo(worker)).isTrue();
-        assertThat(body.holder().stage()).isEqualTo(BodySpool.Stage.SENT);
+        assertThat(body.holder().stage()).isEqualTo(SpoolHolder.Stage.SENT);
         assertThat(body.replayable()).isTrue();
         assertThat(spool.bytes()).isEqualTo(10_000);
         body.dropCopy();
@@ -433,8 +433,8 @@ class RequestBodyTests {
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
         assertThat(spool.reserve("hog", 90)).as("alone, the whole bound").isTrue();
-        BodySpool.Holder small = spool.holding(loop.eventLoop(), () -> refused.add("small"), 0, "hog", true);
-        BodySpool.Holder large = spool.holding(loop.eventLoop(), () -> refused.add("large"), 0, "hog", true);
+        SpoolHolder small = spool.holding(loop.eventLoop(), () -> refused.add("small"), 0, "hog", true);
+        SpoolHolder large = spool.holding(loop.eventLoop(), () -> refused.add("large"), 0, "hog", true);
         small.kept(10);
         large.kept(80);
         spool.queued(small, true);
@@ -496,8 +496,8 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 2_000, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Holder fast = spool.holding(loop.eventLoop(), () -> refused.add("fast"), 0, "honest", false);
-        BodySpool.Holder stalled = spool.holding(loop.eventLoop(), () -> refused.add("stalled"), 0, "stalling", false);
+        SpoolHolder fast = spool.holding(loop.eventLoop(), () -> refused.add("fast"), 0, "honest", false);
+        SpoolHolder stalled = spool.holding(loop.eventLoop(), () -> refused.add("stalled"), 0, "stalling", false);
         fast.kept(1_600);
         stalled.kept(400);
         now[0] = 2_000_000_000L;
@@ -521,9 +521,9 @@ class RequestBodyTests {
         BodySpool spool = BodySpool.in(spoolDirectory.toString(), 100, () -> now[0]);
         EmbeddedChannel loop = new EmbeddedChannel();
         List<String> refused = new ArrayList<>();
-        BodySpool.Holder queued = spool.holding(loop.eventLoop(), () -> refused.add("queued"), 0, "many", true);
-        BodySpool.Holder slow = spool.holding(loop.eventLoop(), () -> refused.add("slow"), 0, "one", false);
-        BodySpool.Holder asking = spool.holding(loop.eventLoop(), () -> refused.add("asking"), 0, "many", false);
+        SpoolHolder queued = spool.holding(loop.eventLoop(), () -> refused.add("queued"), 0, "many", true);
+        SpoolHolder slow = spool.holding(loop.eventLoop(), () -> refused.add("slow"), 0, "one", false);
+        SpoolHolder asking = spool.holding(loop.eventLoop(), () -> refused.add("asking"), 0, "many", false);
         queued.kept(60);
         slow.kept(20);
         asking.kept(10);
