@@ -123,32 +123,45 @@ final class Attempts implements Attempt.Owner, RetryDecision.Owner, ChannelFutur
             }
             return;
         }
-        Endpoint picked = null;
         Retries retries = retrying.retries();
-        // The sticky slot whose worker the request waits for, when it has to wait; negative: any worker.
-        int waitSlot = -1;
         if (granted != null) {
-            picked = granted;
             if (retries != null) {
                 // The queue gave it a worker: nothing Retries waited for (a backoff) may route it again.
                 retries.stop();
             }
+            attemptOn(granted);
         } else if (retries != null) {
-            picked = retries.pick();
-        } else {
-            if (attempts == 0) {
-                picked = sticky.pick();
-                if (picked == null) {
-                    // When its worker holds the session's state and is only busy: the request waits for it.
-                    waitSlot = sticky.waitSlot();
-                }
+            Endpoint picked = retries.pick();
+            if (picked == null) {
+                awaitWorker(-1, retries);
+            } else {
+                attemptOn(picked);
             }
-            if (picked == null && waitSlot < 0) {
-                picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);
+        } else {
+            routeWithoutRetries();
+        }
+    }
+
+    /**
+     * A request with no retries: on its first attempt to its sticky session's worker, when its cookies name one;
+     * else to the router's next (a tunnel's, for an upgrade), or it waits for one.
+     */
+    private void routeWithoutRetries() {
+        Endpoint picked = null;
+        // The sticky slot whose worker the request waits for, when it has to wait; negative: any worker.
+        int waitSlot = -1;
+        if (attempts == 0) {
+            picked = sticky.pick();
+            if (picked == null) {
+                // When its worker holds the session's state and is only busy: the request waits for it.
+                waitSlot = sticky.waitSlot();
             }
         }
+        if (picked == null && waitSlot < 0) {
+            picked = head.upgrade() ? proxy.router().pickForTunnel() : proxy.router().pick(null);
+        }
         if (picked == null) {
-            awaitWorker(waitSlot, retries);
+            awaitWorker(waitSlot, null);
             return;
         }
         attemptOn(picked);
