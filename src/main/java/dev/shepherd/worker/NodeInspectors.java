@@ -18,10 +18,10 @@ import java.util.Set;
  * Whether a process carries Node.js's inspector, which opens on {@code SIGUSR1} on {@code 127.0.0.1:9229} with no
  * login: by the inspector's own message, {@code "Debugger listening on"}, in the program the process runs
  * ({@code /proc/PID/exe}) or in a {@code libnode} library it has mapped (Debian's {@code node} is a small program over
- * {@code libnode.so}). So a copy of {@code node} under another name, a single executable application (Node's SEA,
+ * {@code libnode.so}; read through {@code /proc/PID/map_files}, the mapping itself). So a copy of {@code node} under another name, a single executable application (Node's SEA,
  * {@code pkg}) and Electron are known by what they are, not by their name (an attacking helper renamed {@code node}
  * and opened the inspector as root with {@code shepherd signal USR1}); a Node built without the inspector is not one.
- * A file is read once, up to {@value #MAX_BYTES} bytes, then known by its device, inode, size and time (the newest
+ * A file is read once, up to {@value #MAX_BYTES} bytes, then known by its device, inode, size, mtime and ctime (the newest
  * {@value #KEPT}). Thread-safe.
  */
 public final class NodeInspectors {
@@ -54,10 +54,12 @@ public final class NodeInspectors {
         files.add(process.resolve("exe"));
         try {
             for (String line : Files.readAllLines(process.resolve("maps"), StandardCharsets.ISO_8859_1)) {
-                int slash = line.indexOf('/');
-                if (slash >= 0 && line.contains("libnode")) {
-                    // Through the process's own root: in a container its /usr/lib is not the master's.
-                    files.add(process.resolve("root").resolve(line.substring(slash + 1).replace(" (deleted)", "")));
+                int space = line.indexOf(' ');
+                if (space > 0 && line.indexOf('/') >= 0 && line.contains("libnode")) {
+                    // The mapping itself (map_files/START-END), not its path: a worker could put a FIFO at the path
+                    // of a file it had mapped and removed, and the open would wait for ever; and in a container the
+                    // path is not the master's.
+                    files.add(process.resolve("map_files").resolve(line.substring(0, space)));
                 }
             }
         } catch (IOException | RuntimeException unreadable) {
@@ -71,8 +73,12 @@ public final class NodeInspectors {
         Object identity;
         try {
             BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+            if (!attributes.isRegularFile()) {
+                return false;
+            }
+            // ctime too: a file rewritten in place with its size and mtime put back still changed its ctime.
             identity = List.of(String.valueOf(attributes.fileKey()), attributes.size(),
-                    attributes.lastModifiedTime().toMillis());
+                    attributes.lastModifiedTime().toMillis(), String.valueOf(Files.getAttribute(file, "unix:ctime")));
         } catch (IOException | RuntimeException unreadable) {
             return false;
         }

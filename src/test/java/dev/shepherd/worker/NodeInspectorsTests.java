@@ -61,6 +61,35 @@ public class NodeInspectorsTests {
         }
     }
 
+    /**
+     * A mapped {@code libnode} is read through the mapping itself: a worker that removed the file it mapped and put a
+     * FIFO at its path (which an open by path would wait on for ever) is still known by what it mapped.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aMappedLibnodeIsReadThroughItsMappingNotItsPath() throws Exception {
+        Tools.assumePython();
+        Path library = directory.resolve("libnode.so.108");
+        byte[] bytes = new byte[8192];
+        byte[] mark = "Debugger listening on".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(mark, 0, bytes, 100, mark.length);
+        Files.write(library, bytes);
+        Process process = new ProcessBuilder("python3", "-c", String.join("\n",
+                "import mmap, os, sys, time",
+                "f = open(sys.argv[1], 'rb')",
+                "m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)",
+                "os.remove(sys.argv[1])",
+                "os.mkfifo(sys.argv[1])",
+                "print('ready', flush=True)",
+                "time.sleep(30)"), library.toString()).start();
+        try {
+            assertThat(new String(process.getInputStream().readNBytes(5))).isEqualTo("ready");
+            assertThat(new NodeInspectors().opensOnUsr1(process.pid())).isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
     /** The {@code node} program on the PATH, its links resolved. */
     public static Path node() throws IOException {
         for (String entry : System.getenv("PATH").split(":")) {
